@@ -1,0 +1,109 @@
+/*
+ * expo: the exposition formats' primitives, Prometheus text 0.0.4 and OpenMetrics 1.0.0.
+ *
+ * A domain module. Writers append to a caller-owned struct buf; nothing here allocates
+ * except through that buffer. The family and sample calls know each format's naming
+ * rules, so that callers pass the same arguments for both:
+ *   - counters are named without "_total": OpenMetrics writes "# TYPE x counter" and
+ *     samples "x_total"; text 0.0.4 writes "# TYPE x_total counter" and samples "x_total";
+ *   - a stateset is a gauge in text 0.0.4, an info family is a gauge named "x_info";
+ *   - "# UNIT" is written in OpenMetrics only, and only when the name ends in "_<unit>";
+ *   - escaping: label values escape \ " and newline; HELP escapes \ and newline (and "
+ *     in OpenMetrics);
+ *   - expo_eof() writes "# EOF" in OpenMetrics and nothing in text.
+ */
+#ifndef USTATSD_EXPO_H
+#define USTATSD_EXPO_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define EXPO_CONTENT_TYPE_TEXT        "text/plain; version=0.0.4; charset=utf-8"
+#define EXPO_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS };
+
+enum expo_type { EXPO_COUNTER, EXPO_GAUGE, EXPO_HISTOGRAM, EXPO_STATESET, EXPO_INFO, EXPO_UNKNOWN };
+
+struct expo_label {
+    const char *name;  /* a valid label name, NUL-terminated */
+    const char *value; /* raw (unescaped) bytes, valid UTF-8 */
+    size_t value_len;
+};
+
+struct expo {
+    struct buf *out;
+    enum expo_format fmt;
+    enum expo_type type; /* of the current family */
+    const char *name;    /* of the current family, borrowed until the next expo_family */
+    size_t name_len;
+};
+
+/*
+ * Pick the format from an Accept header (NULL or "" gives text). OpenMetrics is chosen
+ * when the header lists application/openmetrics-text with a q greater than text/plain's.
+ */
+enum expo_format expo_negotiate(const char *accept);
+
+const char *expo_content_type(enum expo_format fmt);
+
+void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);
+
+/*
+ * Start a family: writes # HELP, # TYPE and (OpenMetrics) # UNIT. name is borrowed until
+ * the next expo_family(). A counter's name given with "_total" (an info's with "_info")
+ * has that suffix dropped, since the format adds it. help and unit may be NULL or "",
+ * which omits the line (OpenMetrics treats an empty HELP or UNIT as absent). OpenMetrics
+ * order is TYPE, UNIT, HELP (the spec's SHOULD); text writes HELP then TYPE.
+ */
+void expo_family(struct expo *e, const char *name, enum expo_type type, const char *help,
+                 const char *unit);
+
+/*
+ * One sample of the current family. suffix is appended to the family name: "" for a
+ * gauge, "_total" for a counter, "_bucket", "_sum", "_count" for a histogram, "_info"
+ * for an info family. Labels are written in the order given.
+ */
+void expo_sample(struct expo *e, const char *suffix, const struct expo_label *labels, size_t n,
+                 double value);
+
+/* A histogram bucket: the labels given, then le="<bound>" (+Inf for INFINITY). */
+void expo_bucket(struct expo *e, const struct expo_label *labels, size_t n, double le,
+                 double count);
+
+/*
+ * One state of a stateset: the labels given, then <family>="<state>" (OpenMetrics 1.0
+ * names the state label after the family, so the family name must also be a valid label
+ * name: no ':'), value 1 when enabled, else 0. state is raw bytes, escaped here.
+ */
+void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const char *state,
+                size_t state_len, int enabled);
+
+/*
+ * Format a histogram bound as Go's strconv.FormatFloat(le, 'g', -1, 64) does (client_golang,
+ * OpenMetrics canonical numbers): "0.005", "1", "100000", "1e+06", "+Inf". expo_bucket()
+ * appends ".0" in OpenMetrics when there is no '.' or exponent. Same contract as
+ * expo_format_double().
+ */
+size_t expo_format_le(char out[32], double le);
+
+/* Terminate the exposition: "# EOF\n" in OpenMetrics, nothing in text. */
+void expo_eof(struct expo *e);
+
+/*
+ * Format a sample value so that it parses back to the same double: integers exactly
+ * ("42"), others with up to 17 significant digits, and "+Inf", "-Inf", "NaN". Writes a
+ * NUL-terminated string of at most 31 bytes to out[32]; returns its length.
+ * The digits are the fewest (15, 16 or 17) that strtod() maps back to the same bits;
+ * integers up to 2^53 are written in full ("9007199254740992"), and magnitudes from 1e16
+ * or below 1e-4 in exponent form ("1e+20", "1.5e-07"); -0.0 is "-0". The spellings of
+ * +Inf, -Inf and NaN are the same in both formats. Assumes the "C" locale (LC_NUMERIC).
+ */
+size_t expo_format_double(char out[32], double v);
+
+/* Append a label value or HELP text escaped for the format. */
+void expo_escape_label(struct buf *out, const char *s, size_t len);
+void expo_escape_help(struct buf *out, enum expo_format fmt, const char *s, size_t len);
+
+#endif

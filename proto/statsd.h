@@ -1,0 +1,147 @@
+/*
+ * statsd: the ustatsd wire format (DogStatsD-compatible), see PROTOCOL.md.
+ *
+ * The parser is zero-copy and never allocates: a parsed line holds views into the
+ * caller's datagram, valid as long as the datagram is. It never reads the clock and
+ * never depends on the locale.
+ */
+#ifndef USTATSD_PROTO_STATSD_H
+#define USTATSD_PROTO_STATSD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default limits (PROTOCOL.md, "Limits"). */
+#define STATSD_MAX_DATAGRAM  8192 /* bytes in one datagram */
+#define STATSD_MAX_LINE      4096 /* bytes in one line */
+#define STATSD_MAX_NAME      200  /* bytes in a metric name */
+#define STATSD_MAX_TAGS      16   /* tags in one line */
+#define STATSD_MAX_TAG_KEY   100  /* bytes in a tag key */
+#define STATSD_MAX_TAG_VALUE 256  /* bytes in a tag value */
+#define STATSD_MAX_VALUES    64   /* packed values in one line */
+
+/*
+ * Every reason a line can be rejected for: the parser's own, then the daemon's. The
+ * second column is the snake_case name that the daemon reports in
+ * ustatsd_lines_rejected_total{reason="..."}; the third is a human message.
+ * STATSD_OK (0) is success; every reason is > 0.
+ */
+#define STATSD_REASON_MAP(X)                                                                    \
+    X(OK, "ok", "accepted")                                                                     \
+    X(LINE_TOO_LONG, "line_too_long", "line longer than the line limit")                        \
+    X(EMPTY_NAME, "empty_name", "metric name is empty")                                         \
+    X(NAME_TOO_LONG, "name_too_long", "metric name longer than the name limit")                 \
+    X(INVALID_NAME, "invalid_name", "metric name has a character outside [A-Za-z0-9_.-]")       \
+    X(MISSING_VALUE, "missing_value", "no ':' and value after the name")                        \
+    X(INVALID_VALUE, "invalid_value", "value is not a decimal number")                          \
+    X(NON_FINITE, "non_finite_value", "value is NaN or infinite")                               \
+    X(TOO_MANY_VALUES, "too_many_values", "more packed values than the limit")                  \
+    X(MISSING_TYPE, "missing_type", "no '|' and type after the value")                          \
+    X(UNKNOWN_TYPE, "unknown_type", "type is not c, g, ms, h, d or j")                          \
+    X(PACKED_NOT_ALLOWED, "packed_not_allowed", "packed values on a c, g or j line")            \
+    X(INVALID_SAMPLE_RATE, "invalid_sample_rate", "sample rate outside (0, 1]")                 \
+    X(INVALID_TAG, "invalid_tag", "tag is empty or malformed")                                  \
+    X(TOO_MANY_TAGS, "too_many_tags", "more tags than the limit")                               \
+    X(TAG_KEY_TOO_LONG, "tag_key_too_long", "tag key longer than the limit")                    \
+    X(TAG_VALUE_TOO_LONG, "tag_value_too_long", "tag value longer than the limit")              \
+    X(DUPLICATE_TAG, "duplicate_tag", "the same tag key twice in one line")                     \
+    X(INVALID_UTF8, "invalid_utf8", "bytes that are not valid UTF-8")                           \
+    X(INVALID_TIMESTAMP, "invalid_timestamp", "T field is not a Unix timestamp")                \
+    X(INVALID_JOB_OUTCOME, "invalid_job_outcome", "job outcome is not worked, idle or error")   \
+    X(SET_UNSUPPORTED, "set_unsupported", "sets (|s) are not supported")                        \
+    X(EVENT_UNSUPPORTED, "event_unsupported", "events (_e{...}) are not supported")             \
+    X(SERVICE_CHECK_UNSUPPORTED, "service_check_unsupported", "service checks are unsupported") \
+    X(UNKNOWN_FAMILY, "unknown_family", "metric name is not in the allowlist")                  \
+    X(TYPE_MISMATCH, "type_mismatch", "line type does not match the family type")               \
+    X(LABEL_NOT_ALLOWED, "label_not_allowed", "label key is not allowed for the family")        \
+    X(LABEL_VALUE_NOT_ALLOWED, "label_value_not_allowed", "label value not in the enumeration") \
+    X(LABEL_VALUE_TOO_LONG, "label_value_too_long", "label value longer than the config limit") \
+    X(LABEL_VALUES_CAP, "label_values_cap", "label's cap on distinct values reached")           \
+    X(SERIES_CAP, "series_cap", "series cap (family or total) reached")                         \
+    X(NEGATIVE_COUNTER, "negative_counter", "counter increment is negative")                    \
+    X(GROUP_EXCLUDED, "group_excluded", "the family's group is excluded by configuration")      \
+    X(UNKNOWN_JOB, "unknown_job", "job name is not in the jobs section")
+
+enum statsd_reason {
+#define STATSD_REASON_ENUM(code, name, msg) STATSD_##code,
+    STATSD_REASON_MAP(STATSD_REASON_ENUM)
+#undef STATSD_REASON_ENUM
+        STATSD_REASON_MAX
+};
+
+/* Snake_case name of a reason ("unknown_family"); "unknown" when out of range. */
+const char *statsd_reason_name(int reason);
+/* Human message of a reason; "unknown reason" when out of range. */
+const char *statsd_reason_msg(int reason);
+/*
+ * The reason whose snake_case name is name (NUL-terminated), or -1 when none is. For
+ * tests and tools that read reason names from text (proto/testdata/invalid.tsv); not
+ * meant for the hot path (a linear scan).
+ */
+int statsd_reason_by_name(const char *name);
+
+/* The last reason that statsd_parse_line() can return; the daemon's reasons follow it. */
+#define STATSD_PARSER_REASON_LAST STATSD_SERVICE_CHECK_UNSUPPORTED
+
+enum statsd_type {
+    STATSD_COUNTER,      /* c */
+    STATSD_GAUGE,        /* g */
+    STATSD_TIMER,        /* ms */
+    STATSD_HISTOGRAM,    /* h */
+    STATSD_DISTRIBUTION, /* d */
+    STATSD_JOB           /* j, the ustatsd job extension */
+};
+
+enum statsd_outcome { STATSD_OUTCOME_WORKED, STATSD_OUTCOME_IDLE, STATSD_OUTCOME_ERROR };
+
+struct statsd_view {
+    const char *ptr;
+    size_t len;
+};
+
+struct statsd_tag {
+    struct statsd_view key;
+    struct statsd_view value; /* len 0 for a bare tag ("#canary") */
+};
+
+struct statsd_line {
+    struct statsd_view name; /* as sent, not normalised */
+    enum statsd_type type;
+    int relative;   /* gauge only: the value had a leading '+' or '-' */
+    size_t nvalues; /* >= 1; 1 unless packed (ms, h, d) */
+    double values[STATSD_MAX_VALUES];
+    double rate;                 /* 1 when absent */
+    enum statsd_outcome outcome; /* j only; values[0] is 1 */
+    size_t ntags;
+    struct statsd_tag tags[STATSD_MAX_TAGS];
+    int has_timestamp;
+    int64_t timestamp;            /* Unix seconds, when has_timestamp */
+    struct statsd_view container; /* |c: field, len 0 when absent */
+};
+
+/*
+ * Split the next line off a datagram. *pos is the offset to start from (0 at first);
+ * on return it points past the line and its '\n'. Returns 1 and sets *line (without
+ * '\n') when a line remains, 0 at the end. Empty lines are returned with len 0; the
+ * caller skips them.
+ */
+int statsd_next_line(const char *dgram, size_t len, size_t *pos, struct statsd_view *line);
+
+/*
+ * Parse one line (no '\n'). Returns STATSD_OK and fills *out with views into p, or a
+ * reason > 0 (a parser reason from the first block of STATSD_REASON_MAP). *out is
+ * unspecified on failure. Never allocates, never reads past p + len.
+ */
+int statsd_parse_line(const char *p, size_t len, struct statsd_line *out);
+
+/*
+ * Normalise a metric name for allowlist lookup (PROTOCOL.md, "Names"): '.' and '-'
+ * become '_'. Writes at most cap bytes, no NUL. Returns the length written, or 0 when
+ * cap is too small. The input must already have passed statsd_parse_line.
+ */
+size_t statsd_normalize_name(const char *name, size_t len, char *out, size_t cap);
+
+/* 1 when [p, p+len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int statsd_utf8_valid(const char *p, size_t len);
+
+#endif

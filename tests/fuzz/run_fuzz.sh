@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run one libFuzzer target for FUZZ_SECONDS (default 30), seeded from proto/testdata.
+# usage: run_fuzz.sh FUZZER SOURCE_DIR WORK_DIR
+set -euo pipefail
+fuzzer=$1 src=$2 work=$3
+name=$(basename "$fuzzer")
+corpus="$work/$name-corpus"
+rm -rf "$corpus" && mkdir -p "$corpus"
+bash "$src/tests/fuzz/make_corpus.sh" "$corpus"
+extra=()
+if [ -f "$src/tests/fuzz/$name.dict" ]; then
+    extra+=("-dict=$src/tests/fuzz/$name.dict")
+fi
+cd "$work"
+exec "$fuzzer" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 -rss_limit_mb=2048 \
+    -timeout=10 "${extra[@]}" "$corpus"
