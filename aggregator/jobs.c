@@ -1,0 +1,178 @@
+#include "jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static const char *const outcome_names[BREAKER_NOUTCOMES] = { "worked", "idle", "error" };
+
+void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms)
+{
+    size_t i;
+
+    j->cfg = cfg;
+    j->n = cfg->njobs;
+    j->breakers = NULL;
+    if (j->n == 0)
+        return;
+    j->breakers = calloc(j->n, sizeof(*j->breakers));
+    if (j->breakers == NULL)
+        buf_oom(j->n * sizeof(*j->breakers));
+    for (i = 0; i < j->n; i++)
+        breaker_init(&j->breakers[i], cfg->jobs[i].failure_threshold, cfg->jobs[i].open_seconds,
+                     now_ms);
+}
+
+void jobs_release(struct jobs *j)
+{
+    free(j->breakers);
+    j->breakers = NULL;
+    j->n = 0;
+}
+
+int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix)
+{
+    long i;
+
+    if (line->type != STATSD_JOB)
+        return STATSD_TYPE_MISMATCH;
+    i = config_find_job(j->cfg, line->name.ptr, line->name.len);
+    if (i < 0)
+        return STATSD_UNKNOWN_JOB;
+    breaker_report(&j->breakers[i], line->outcome, now_ms, now_unix);
+    return STATSD_OK;
+}
+
+const struct breaker *jobs_get(struct jobs *j, size_t i, uint64_t now_ms)
+{
+    breaker_advance(&j->breakers[i], now_ms);
+    return &j->breakers[i];
+}
+
+/* The family name P_suffix, in a caller buffer sized for the longest prefix. */
+static const char *family_name(char *out, size_t cap, const char *prefix, const char *suffix)
+{
+    snprintf(out, cap, "%s_%s", prefix, suffix);
+    return out;
+}
+
+static struct expo_label job_label(const struct config_job *job)
+{
+    return (struct expo_label){ "job", job->name, strlen(job->name) };
+}
+
+enum job_gauge { GAUGE_FAILURES, GAUGE_LAST_SUCCESS, GAUGE_LAST_ERROR, GAUGE_STATE_SECONDS };
+
+/* A per-job gauge; returns 0 to leave the job's sample out ("absent when none exist"). */
+static int gauge_value(const struct breaker *b, enum job_gauge g, uint64_t now_ms, double *v)
+{
+    switch (g) {
+    case GAUGE_FAILURES:
+        *v = (double)b->consecutive_failures;
+        return 1;
+    case GAUGE_LAST_SUCCESS:
+        *v = b->last_success_unix;
+        return b->has_success;
+    case GAUGE_LAST_ERROR:
+        *v = b->last_error_unix;
+        return b->has_error;
+    case GAUGE_STATE_SECONDS:
+        *v = (double)breaker_time_in_state(b, now_ms) / 1000.0;
+        return 1;
+    }
+    return 0;
+}
+
+static void render_gauge(struct jobs *j, struct expo *e, const char *name, const char *help,
+                         const char *unit, enum job_gauge g, uint64_t now_ms)
+{
+    size_t i, present = 0;
+    double v;
+
+    for (i = 0; i < j->n; i++)
+        present += (size_t)gauge_value(&j->breakers[i], g, now_ms, &v);
+    if (present == 0)
+        return;
+    expo_family(e, name, EXPO_GAUGE, help, unit);
+    for (i = 0; i < j->n; i++) {
+        struct expo_label l = job_label(&j->cfg->jobs[i]);
+        if (gauge_value(&j->breakers[i], g, now_ms, &v))
+            expo_sample(e, "", &l, 1, v);
+    }
+}
+
+static void render_counter(struct jobs *j, struct expo *e, const char *name, const char *help,
+                           int which)
+{
+    size_t i;
+
+    expo_family(e, name, EXPO_COUNTER, help, "");
+    for (i = 0; i < j->n; i++) {
+        const struct breaker *b = &j->breakers[i];
+        struct expo_label l = job_label(&j->cfg->jobs[i]);
+        expo_sample(e, "_total", &l, 1, (double)(which ? b->openings : b->errors));
+    }
+}
+
+void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
+{
+    const char *prefix = j->cfg->job_prefix;
+    size_t cap = strlen(prefix) + 48;
+    char *name;
+    size_t i, k;
+
+    if (j->n == 0)
+        return;
+    name = malloc(cap);
+    if (name == NULL)
+        buf_oom(cap);
+    for (i = 0; i < j->n; i++)
+        breaker_advance(&j->breakers[i], now_ms);
+
+    expo_family(e, family_name(name, cap, prefix, "attempts"), EXPO_COUNTER,
+                "Background job attempts by outcome (worked, idle or error).", "");
+    for (i = 0; i < j->n; i++) {
+        for (k = 0; k < BREAKER_NOUTCOMES; k++) {
+            struct expo_label l[2] = {
+                job_label(&j->cfg->jobs[i]),
+                { "outcome", outcome_names[k], strlen(outcome_names[k]) },
+            };
+            expo_sample(e, "_total", l, 2, (double)j->breakers[i].attempts[k]);
+        }
+    }
+    render_counter(j, e, family_name(name, cap, prefix, "errors"), "Background job errors.", 0);
+    render_counter(j, e, family_name(name, cap, prefix, "circuit_open"),
+                   "Circuit breaker openings.", 1);
+    render_gauge(j, e, family_name(name, cap, prefix, "consecutive_failures"),
+                 "Current consecutive failure count.", "", GAUGE_FAILURES, now_ms);
+    render_gauge(j, e, family_name(name, cap, prefix, "last_success_timestamp_seconds"),
+                 "Unix timestamp of the last successful attempt. Idle attempts count as "
+                 "successful attempts.",
+                 "seconds", GAUGE_LAST_SUCCESS, now_ms);
+    render_gauge(j, e, family_name(name, cap, prefix, "last_error_timestamp_seconds"),
+                 "Unix timestamp of the last failed attempt.", "seconds", GAUGE_LAST_ERROR, now_ms);
+    render_gauge(j, e, family_name(name, cap, prefix, "circuit_state_seconds"),
+                 "Seconds since the circuit breaker entered its current state.", "seconds",
+                 GAUGE_STATE_SECONDS, now_ms);
+
+    /*
+     * OpenMetrics 1.0, StateSet: each sample carries a label named after the family whose
+     * value is the state. Text 0.0.4 has no stateset: a gauge with a "state" label.
+     */
+    family_name(name, cap, prefix, "circuit_state");
+    expo_family(e, name, EXPO_STATESET,
+                "Circuit breaker state (closed, open or half_open): 1 for the current state.", "");
+    for (i = 0; i < j->n; i++) {
+        for (k = 0; k < BREAKER_NSTATES; k++) {
+            const char *s = breaker_state_name((enum breaker_state)k);
+            struct expo_label l[2] = {
+                job_label(&j->cfg->jobs[i]),
+                { e->fmt == EXPO_OPENMETRICS ? name : "state", s, strlen(s) },
+            };
+            expo_sample(e, "", l, 2, j->breakers[i].state == (enum breaker_state)k ? 1.0 : 0.0);
+        }
+    }
+    free(name);
+}

@@ -1,0 +1,55 @@
+/*
+ * jobs: the configured background jobs, each with its breaker, and their exposition.
+ *
+ * A domain module. Services report each attempt as `<job>:<outcome>|j`; the job name is
+ * matched as sent (it becomes the value of the job label, so "cas-promotion" stays
+ * "cas-promotion") against the config's jobs section. Every configured job is exposed
+ * with zeroed counters from start-up, so that increase() and absence alerts work from the
+ * first scrape. The families, with P the configured prefix:
+ *
+ *   P_attempts_total{job,outcome}          counter, outcome worked|idle|error
+ *   P_errors_total{job}                    counter
+ *   P_circuit_open_total{job}              counter
+ *   P_consecutive_failures{job}            gauge
+ *   P_last_success_timestamp_seconds{job}  gauge, absent until the first success
+ *   P_last_error_timestamp_seconds{job}    gauge, absent until the first error
+ *   P_circuit_state{job,...}               OpenMetrics: a stateset, whose state label is
+ *                                          named P_circuit_state as the specification
+ *                                          requires; text 0.0.4: a gauge with a state label
+ *   P_circuit_state_seconds{job}           gauge, time since the current state was entered
+ */
+#ifndef USTATSD_JOBS_H
+#define USTATSD_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "breaker.h"
+#include "config.h"
+#include "expo.h"
+#include "statsd.h"
+
+struct jobs {
+    const struct config *cfg; /* borrowed; outlives the jobs */
+    struct breaker *breakers; /* cfg->njobs of them, in config order */
+    size_t n;
+};
+
+/* One breaker per configured job, closed at now_ms. Allocation failure aborts. */
+void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms);
+void jobs_release(struct jobs *j);
+
+/*
+ * Apply a parsed `|j` line. Returns STATSD_OK, STATSD_UNKNOWN_JOB for a name not in the
+ * config, or STATSD_TYPE_MISMATCH for a line that is not a job line. A rejected line
+ * changes nothing. Tags on a job line are ignored: the job name is the only label.
+ */
+int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix);
+
+/* The breaker of job i (i < j->n), advanced to now_ms. */
+const struct breaker *jobs_get(struct jobs *j, size_t i, uint64_t now_ms);
+
+/* Write every job family (see above), after advancing all breakers to now_ms. */
+void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms);
+
+#endif
