@@ -1,0 +1,640 @@
+#include "expo.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Every writer reserves its worst case with one buf_grow() and then stores bytes directly:
+ * a scrape of 100,000 series goes through expo_sample() 100,000 times, so the per-byte
+ * bounds checks of buf_addch() would dominate.
+ */
+
+static char *reserve(struct buf *b, size_t n)
+{
+    buf_grow(b, n);
+    return b->ptr + b->len;
+}
+
+static void commit(struct buf *b, char *end)
+{
+    b->len = (size_t)(end - b->ptr);
+    b->ptr[b->len] = '\0';
+}
+
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static const char digit_pairs[] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
+
+/* Decimal digits of u, two at a time from the right; returns the end. */
+static char *put_u64(char *p, uint64_t u)
+{
+    char tmp[20];
+    char *t = tmp + sizeof(tmp);
+
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * u, 2);
+    } else {
+        *--t = (char)('0' + u);
+    }
+    return put(p, t, (size_t)(tmp + sizeof(tmp) - t));
+}
+
+/*
+ * The shortest decimal significand (up to 17 digits) that strtod() maps back to v, which
+ * is finite and positive. %.15g cannot lose a value that has 15 or fewer significant
+ * digits (DBL_DIG), so 15 is tried first, then 16, then 17, which always round-trips.
+ * Both snprintf() and strtod() assume the "C" locale: the daemon never calls setlocale().
+ * Returns the digit count; *exp10 is the decimal exponent of the first digit.
+ */
+static size_t shortest_digits(double v, char digits[17], int *exp10)
+{
+    char tmp[40];
+    const char *e;
+    size_t nd = 0;
+    int prec;
+
+    for (prec = 15;; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+        if (prec == 17 || strtod(tmp, NULL) == v)
+            break;
+    }
+    /* tmp is "d.ddddde+XX" (or "de+XX" never happens: prec - 1 >= 14) */
+    digits[nd++] = tmp[0];
+    for (e = tmp + 2; *e != 'e'; e++)
+        digits[nd++] = *e;
+    *exp10 = atoi(e + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    return nd;
+}
+
+/*
+ * Lay out a significand like C's %g and Go's strconv 'g': exponent form when the
+ * exponent is below -4 or at least sci_from, with a sign and at least two exponent digits.
+ */
+static char *put_layout(char *p, const char *d, size_t nd, int exp10, int sci_from)
+{
+    if (exp10 < -4 || exp10 >= sci_from) {
+        unsigned x = (unsigned)(exp10 < 0 ? -exp10 : exp10);
+
+        *p++ = d[0];
+        if (nd > 1) {
+            *p++ = '.';
+            p = put(p, d + 1, nd - 1);
+        }
+        *p++ = 'e';
+        *p++ = exp10 < 0 ? '-' : '+';
+        if (x < 10)
+            *p++ = '0';
+        return put_u64(p, x);
+    }
+    if (exp10 < 0) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = -1; i > exp10; i--)
+            *p++ = '0';
+        return put(p, d, nd);
+    }
+    if (nd <= (size_t)exp10 + 1) {
+        p = put(p, d, nd);
+        for (size_t i = nd; i <= (size_t)exp10; i++)
+            *p++ = '0';
+        return p;
+    }
+    p = put(p, d, (size_t)exp10 + 1);
+    *p++ = '.';
+    return put(p, d + exp10 + 1, nd - (size_t)exp10 - 1);
+}
+
+/*
+ * Gauges and sums are often short decimals (0.25, 1.04, 123456.789). v is m / 10^k when
+ * the division m / 10^k, correctly rounded by IEEE 754 like strtod() of the digits, gives
+ * v back; the smallest such k is the shortest round-trip form. Limited to m < 10^15 (so
+ * the form is the unique 15-digit one that the snprintf() path would find) and to
+ * v >= 1e-4 (where that path uses fixed notation too): the output is the same either way.
+ */
+static char *put_short_decimal(char *p, double v)
+{
+    static const double p10[] = { 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+    static const uint64_t u10[] = { 10, 100, 1000, 10000, 100000, 1000000 };
+
+    if (!(v >= 1e-4 && v < 1e14))
+        return NULL;
+    for (size_t k = 0; k < sizeof(p10) / sizeof(p10[0]); k++) {
+        double s = v * p10[k];
+        uint64_t m, frac;
+        char *f;
+
+        if (s >= 1e15)
+            return NULL;
+        m = (uint64_t)(s + 0.5);
+        if ((double)m / p10[k] != v)
+            continue;
+        p = put_u64(p, m / u10[k]);
+        *p++ = '.';
+        frac = m % u10[k];
+        f = p + k + 1;
+        for (char *q = f; q > p;) {
+            *--q = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        while (f[-1] == '0')
+            f--;
+        return f;
+    }
+    return NULL;
+}
+
+/* Doubles hold every integer up to 2^53 exactly; above it, digits would overstate. */
+#define EXACT_INT_MAX 9007199254740992.0
+
+static char *put_double(char *p, double v, int sci_from)
+{
+    char d[17];
+    size_t nd;
+    int exp10;
+
+    if (isnan(v))
+        return put(p, "NaN", 3);
+    if (isinf(v))
+        return put(p, v > 0 ? "+Inf" : "-Inf", 4);
+    if (signbit(v)) {
+        *p++ = '-';
+        v = -v;
+    }
+    /* Counters and most gauges are integers: no snprintf, no strtod. */
+    if (sci_from > 15 && v <= EXACT_INT_MAX && v == (double)(uint64_t)v)
+        return put_u64(p, (uint64_t)v);
+    if (v == 0)
+        return put(p, "0", 1);
+    if (sci_from > 15) {
+        char *end = put_short_decimal(p, v);
+
+        if (end != NULL)
+            return end;
+    }
+    nd = shortest_digits(v, d, &exp10);
+    return put_layout(p, d, nd, exp10, sci_from);
+}
+
+/* Sample values: plain digits up to 1e16, exponent form beyond. */
+#define VALUE_SCI_FROM 16
+/*
+ * "le" bounds render like Go's strconv.FormatFloat(x, 'g', -1, 64), as client_golang
+ * does and as OpenMetrics 1.0 "Canonical Numbers" asks (1e-05, 0.0001, 100000.0, 1e+06),
+ * so that the same bucket gets the same label value from every exporter.
+ */
+#define LE_SCI_FROM 6
+
+size_t expo_format_double(char out[32], double v)
+{
+    char *end = put_double(out, v, VALUE_SCI_FROM);
+
+    *end = '\0';
+    return (size_t)(end - out);
+}
+
+/*
+ * The OpenMetrics ABNF escapes exactly three bytes in escaped-string (label values and
+ * HELP): BS "n", BS DQUOTE, BS BS. Text 0.0.4 escapes the same in label values but only
+ * backslash and newline in HELP, where a quote is literal.
+ */
+static char *put_escaped(char *p, const char *s, size_t len, int quote)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (c == '\\' || (c == '"' && quote)) {
+            *p++ = '\\';
+            *p++ = c;
+        } else if (c == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+        } else {
+            *p++ = c;
+        }
+    }
+    return p;
+}
+
+void expo_escape_label(struct buf *out, const char *s, size_t len)
+{
+    commit(out, put_escaped(reserve(out, 2 * len), s, len, 1));
+}
+
+void expo_escape_help(struct buf *out, enum expo_format fmt, const char *s, size_t len)
+{
+    commit(out, put_escaped(reserve(out, 2 * len), s, len, fmt == EXPO_OPENMETRICS));
+}
+
+const char *expo_content_type(enum expo_format fmt)
+{
+    return fmt == EXPO_OPENMETRICS ? EXPO_CONTENT_TYPE_OPENMETRICS : EXPO_CONTENT_TYPE_TEXT;
+}
+
+void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
+{
+    e->out = out;
+    e->fmt = fmt;
+    e->type = EXPO_UNKNOWN;
+    e->name = "";
+    e->name_len = 0;
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static const char *type_word(enum expo_format fmt, enum expo_type type)
+{
+    switch (type) {
+    case EXPO_COUNTER:
+        return "counter";
+    case EXPO_GAUGE:
+        return "gauge";
+    case EXPO_HISTOGRAM:
+        return "histogram";
+    case EXPO_STATESET:
+        return fmt == EXPO_OPENMETRICS ? "stateset" : "gauge";
+    case EXPO_INFO:
+        return fmt == EXPO_OPENMETRICS ? "info" : "gauge";
+    case EXPO_UNKNOWN:
+        break;
+    }
+    return fmt == EXPO_OPENMETRICS ? "unknown" : "untyped";
+}
+
+/* "# <kw> <name><suffix> " */
+static void put_meta_head(struct expo *e, const char *kw, const char *suffix)
+{
+    size_t kl = strlen(kw), sl = strlen(suffix);
+    char *p = reserve(e->out, kl + e->name_len + sl + 4);
+
+    *p++ = '#';
+    *p++ = ' ';
+    p = put(p, kw, kl);
+    *p++ = ' ';
+    p = put(p, e->name, e->name_len);
+    p = put(p, suffix, sl);
+    *p++ = ' ';
+    commit(e->out, p);
+}
+
+void expo_family(struct expo *e, const char *name, enum expo_type type, const char *help,
+                 const char *unit)
+{
+    size_t len = strlen(name);
+    const char *meta_suffix = "";
+    const char *tw = type_word(e->fmt, type);
+
+    /* Tolerate a caller that already wrote the suffix the format adds itself. */
+    if (type == EXPO_COUNTER && ends_with(name, len, "_total"))
+        len -= 6;
+    else if (type == EXPO_INFO && ends_with(name, len, "_info"))
+        len -= 5;
+    e->type = type;
+    e->name = name;
+    e->name_len = len;
+
+    if (e->fmt == EXPO_OPENMETRICS) {
+        /* OpenMetrics 1.0: "The ordering SHOULD be TYPE, UNIT, HELP." */
+        put_meta_head(e, "TYPE", "");
+        buf_adds(e->out, tw);
+        buf_addch(e->out, '\n');
+        if (unit != NULL && unit[0] != '\0' && len > strlen(unit) && ends_with(name, len, unit) &&
+            name[len - strlen(unit) - 1] == '_') {
+            put_meta_head(e, "UNIT", "");
+            buf_adds(e->out, unit);
+            buf_addch(e->out, '\n');
+        }
+        if (help != NULL && help[0] != '\0') {
+            put_meta_head(e, "HELP", "");
+            expo_escape_help(e->out, e->fmt, help, strlen(help));
+            buf_addch(e->out, '\n');
+        }
+        return;
+    }
+    /* Text 0.0.4 has no family/sample name split: the metadata names the samples. */
+    if (type == EXPO_COUNTER)
+        meta_suffix = "_total";
+    else if (type == EXPO_INFO)
+        meta_suffix = "_info";
+    if (help != NULL && help[0] != '\0') {
+        put_meta_head(e, "HELP", meta_suffix);
+        expo_escape_help(e->out, e->fmt, help, strlen(help));
+        buf_addch(e->out, '\n');
+    }
+    put_meta_head(e, "TYPE", meta_suffix);
+    buf_adds(e->out, tw);
+    buf_addch(e->out, '\n');
+}
+
+static size_t labels_bound(const struct expo_label *labels, size_t n)
+{
+    size_t size = 2;
+
+    for (size_t i = 0; i < n; i++)
+        size += strlen(labels[i].name) + 2 * labels[i].value_len + 4;
+    return size;
+}
+
+/* Writes ',' before every label but the first; returns the end. */
+static char *put_labels(char *p, const struct expo_label *labels, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *p++ = ',';
+        p = put(p, labels[i].name, strlen(labels[i].name));
+        *p++ = '=';
+        *p++ = '"';
+        p = put_escaped(p, labels[i].value, labels[i].value_len, 1);
+        *p++ = '"';
+    }
+    return p;
+}
+
+/*
+ * One sample line with an optional extra label (le or the stateset's own) placed after
+ * the caller's labels:
+ *
+ *   name_bucket{path="/a",le="0.25"} 3
+ *   ^^^^       ^^^^^^^^^^ ^^^^^^^^^  ^
+ *   family     labels     extra      value
+ */
+static void put_sample(struct expo *e, const char *suffix, const struct expo_label *labels,
+                       size_t n, const char *xname, size_t xname_len, const char *xval, size_t xlen,
+                       double value)
+{
+    size_t sl = strlen(suffix);
+    size_t size = e->name_len + sl + labels_bound(labels, n) + 34;
+    char *p;
+
+    if (xname != NULL)
+        size += xname_len + 2 * xlen + 4;
+    p = reserve(e->out, size);
+    p = put(p, e->name, e->name_len);
+    p = put(p, suffix, sl);
+    if (n > 0 || xname != NULL) {
+        *p++ = '{';
+        p = put_labels(p, labels, n);
+        if (xname != NULL) {
+            if (n > 0)
+                *p++ = ',';
+            p = put(p, xname, xname_len);
+            *p++ = '=';
+            *p++ = '"';
+            p = put_escaped(p, xval, xlen, 1);
+            *p++ = '"';
+        }
+        *p++ = '}';
+    }
+    *p++ = ' ';
+    p = put_double(p, value, VALUE_SCI_FROM);
+    *p++ = '\n';
+    commit(e->out, p);
+}
+
+void expo_sample(struct expo *e, const char *suffix, const struct expo_label *labels, size_t n,
+                 double value)
+{
+    put_sample(e, suffix, labels, n, NULL, 0, NULL, 0, value);
+}
+
+size_t expo_format_le(char out[32], double le)
+{
+    char *end = put_double(out, le, LE_SCI_FROM);
+
+    *end = '\0';
+    return (size_t)(end - out);
+}
+
+void expo_bucket(struct expo *e, const struct expo_label *labels, size_t n, double le, double count)
+{
+    char bound[32];
+    size_t len = expo_format_le(bound, le);
+
+    /* OpenMetrics canonical bounds are floats: "1.0", not "1" (but "+Inf", "1e+06"). */
+    if (e->fmt == EXPO_OPENMETRICS && isfinite(le) && strpbrk(bound, ".e") == NULL) {
+        memcpy(bound + len, ".0", 3);
+        len += 2;
+    }
+    put_sample(e, "_bucket", labels, n, "le", 2, bound, len, count);
+}
+
+void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const char *state,
+                size_t state_len, int enabled)
+{
+    /* OpenMetrics 1.0: the state's label is named after the MetricFamily. */
+    put_sample(e, "", labels, n, e->name, e->name_len, state, state_len, enabled ? 1.0 : 0.0);
+}
+
+void expo_eof(struct expo *e)
+{
+    if (e->fmt == EXPO_OPENMETRICS)
+        buf_add(e->out, "# EOF\n", 6);
+}
+
+/*
+ * Content negotiation (RFC 9110 12.5.1). Each candidate takes the q of the most specific
+ * media range that matches it; a range whose "version" we do not produce matches nothing.
+ * Prometheus 2.x sends
+ *
+ *   application/openmetrics-text;version=1.0.0,application/openmetrics-text;
+ *   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*\/\*;q=0.1
+ *
+ * OpenMetrics wins only with a strictly higher q, so "*\/\*" (curl, browsers) gets text.
+ */
+
+struct cand {
+    int level; /* specificity of the best match so far: 0 none, 1 * / *, 2 type/ *, 3, 4 */
+    int q;     /* in thousandths */
+};
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int tok_eq(const char *s, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if (len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)s[i]) != lit[i])
+            return 0;
+    return 1;
+}
+
+/* memchr() over [s, end), NULL when absent. */
+static const char *find(const char *s, const char *end, char c)
+{
+    for (; s < end; s++)
+        if (*s == c)
+            return s;
+    return NULL;
+}
+
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ); -1 when malformed. */
+static int parse_q(const char *s, size_t len)
+{
+    int q, scale = 100;
+
+    if (len == 0 || (s[0] != '0' && s[0] != '1'))
+        return -1;
+    q = (s[0] - '0') * 1000;
+    if (len == 1)
+        return q;
+    if (s[1] != '.' || len > 5)
+        return -1;
+    for (size_t i = 2; i < len; i++, scale /= 10) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        q += (s[i] - '0') * scale;
+    }
+    return q > 1000 ? -1 : q;
+}
+
+static void offer(struct cand *c, int level, int q)
+{
+    if (level > c->level) {
+        c->level = level;
+        c->q = q;
+    } else if (level == c->level && q > c->q) {
+        c->q = q;
+    }
+}
+
+/* One media range, [s, end): type "/" subtype *( OWS ";" OWS name "=" value ) */
+static void media_range(const char *s, const char *end, struct cand *om, struct cand *text)
+{
+    const char *slash, *semi, *tend;
+    const char *ver = NULL;
+    size_t ver_len = 0;
+    int q = 1000;
+
+    while (s < end && is_ows(*s))
+        s++;
+    semi = find(s, end, ';');
+    if (semi == NULL)
+        semi = end;
+    tend = semi;
+    while (tend > s && is_ows(tend[-1]))
+        tend--;
+    slash = find(s, tend, '/');
+    if (slash == NULL)
+        return;
+
+    for (const char *p = semi; p < end;) {
+        const char *pn, *eq, *pend, *v;
+        size_t vlen;
+
+        p++; /* the ';' */
+        pend = find(p, end, ';');
+        if (pend == NULL)
+            pend = end;
+        while (p < pend && is_ows(*p))
+            p++;
+        pn = p;
+        eq = find(p, pend, '=');
+        if (eq != NULL) {
+            const char *ne = eq;
+
+            while (ne > pn && is_ows(ne[-1]))
+                ne--;
+            v = eq + 1;
+            while (v < pend && is_ows(*v))
+                v++;
+            vlen = (size_t)(pend - v);
+            while (vlen > 0 && is_ows(v[vlen - 1]))
+                vlen--;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            if (tok_eq(pn, (size_t)(ne - pn), "q")) {
+                q = parse_q(v, vlen);
+                if (q < 0)
+                    return;
+                /* Parameters after q are accept-ext, not media type parameters. */
+                break;
+            }
+            if (tok_eq(pn, (size_t)(ne - pn), "version")) {
+                ver = v;
+                ver_len = vlen;
+            }
+        }
+        p = pend;
+    }
+
+    size_t tl = (size_t)(slash - s), sl = (size_t)(tend - slash - 1);
+    const char *sub = slash + 1;
+
+    if (tok_eq(s, tl, "*") && tok_eq(sub, sl, "*")) {
+        offer(om, 1, q);
+        offer(text, 1, q);
+    } else if (tok_eq(s, tl, "application") && tok_eq(sub, sl, "*")) {
+        offer(om, 2, q);
+    } else if (tok_eq(s, tl, "text") && tok_eq(sub, sl, "*")) {
+        offer(text, 2, q);
+    } else if (tok_eq(s, tl, "application") && tok_eq(sub, sl, "openmetrics-text")) {
+        if (ver == NULL)
+            offer(om, 3, q);
+        else if (tok_eq(ver, ver_len, "1.0.0") || tok_eq(ver, ver_len, "0.0.1"))
+            offer(om, 4, q);
+    } else if (tok_eq(s, tl, "text") && tok_eq(sub, sl, "plain")) {
+        if (ver == NULL)
+            offer(text, 3, q);
+        else if (tok_eq(ver, ver_len, "0.0.4"))
+            offer(text, 4, q);
+    }
+}
+
+enum expo_format expo_negotiate(const char *accept)
+{
+    struct cand om = { 0, 0 }, text = { 0, 0 };
+    const char *s = accept;
+
+    if (s == NULL)
+        return EXPO_TEXT;
+    while (*s != '\0') {
+        const char *comma = strchr(s, ',');
+        const char *end = comma ? comma : s + strlen(s);
+
+        media_range(s, end, &om, &text);
+        s = comma ? comma + 1 : end;
+    }
+    return om.level > 0 && om.q > 0 && om.q > text.q ? EXPO_OPENMETRICS : EXPO_TEXT;
+}

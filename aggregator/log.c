@@ -1,0 +1,234 @@
+#include "log.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void log_init(struct log *l, enum log_format fmt, enum log_level min, FILE *out)
+{
+    l->out = out != NULL ? out : stderr;
+    l->fmt = fmt;
+    l->min = min;
+    l->pid = (long)getpid();
+    buf_init(&l->line);
+}
+
+void log_release(struct log *l)
+{
+    buf_release(&l->line);
+}
+
+int log_enabled(const struct log *l, enum log_level level)
+{
+    return level >= l->min;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return level <= LOG_ERROR ? level_names[level] : "error";
+}
+
+int log_format_parse(const char *s)
+{
+    if (strcmp(s, "console") == 0)
+        return LOG_CONSOLE;
+    if (strcmp(s, "json") == 0)
+        return LOG_JSON;
+    return -1;
+}
+
+int log_level_parse(const char *s)
+{
+    for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+        if (strcmp(s, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static const char hex[] = "0123456789abcdef";
+
+/* Console: keep the line one line and printable; UTF-8 passes through untouched. */
+static void add_console(struct buf *b, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '\n') {
+            buf_add(b, "\\n", 2);
+        } else if (c == '\t') {
+            buf_add(b, "\\t", 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+
+            buf_add(b, esc, 4);
+        } else {
+            buf_addch(b, (char)c);
+        }
+    }
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), or 0 when the bytes there are not one.
+ */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (n > avail)
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* A JSON string body (RFC 8259 section 7), invalid UTF-8 replaced by U+FFFD. */
+static void add_json(struct buf *b, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        size_t n;
+
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char)c };
+
+            buf_add(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            const char *short_esc = c == '\n'   ? "\\n"
+                                    : c == '\t' ? "\\t"
+                                    : c == '\r' ? "\\r"
+                                    : c == '\b' ? "\\b"
+                                    : c == '\f' ? "\\f"
+                                                : NULL;
+
+            if (short_esc != NULL) {
+                buf_add(b, short_esc, 2);
+            } else {
+                char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+                buf_add(b, esc, 6);
+            }
+            i++;
+        } else if ((n = utf8_len(s + i, len - i)) > 0) {
+            buf_add(b, s + i, n);
+            i += n;
+        } else {
+            buf_add(b, "\\ufffd", 6);
+            i++;
+        }
+    }
+}
+
+static void add_u64(struct buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+void log_vmsg(struct log *l, enum log_level level, const char *context, const char *fmt, va_list ap)
+{
+    char msg[LOG_MSG_MAX];
+    struct timespec ts;
+    struct tm tm;
+    struct buf *b = &l->line;
+    uint64_t ms;
+    size_t len;
+    int n;
+
+    if (!log_enabled(l, level))
+        return;
+    if (level > LOG_ERROR)
+        level = LOG_ERROR;
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n < 0) {
+        len = strlen(strcpy(msg, "(unformattable log message)"));
+    } else if ((size_t)n >= sizeof(msg)) {
+        len = sizeof(msg) - 1;
+        memcpy(msg + len - 3, "...", 3);
+    } else {
+        len = (size_t)n;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+
+    buf_reset(b);
+    if (l->fmt == LOG_JSON) {
+        /* Key order as the services in the seeds write it: level, pid, timestamp, ... */
+        buf_adds(b, "{\"level\":\"");
+        buf_adds(b, level_names[level]);
+        buf_adds(b, "\",\"pid\":");
+        add_u64(b, (uint64_t)l->pid);
+        buf_adds(b, ",\"timestamp\":");
+        add_u64(b, ms);
+        buf_adds(b, ",\"message\":\"");
+        add_json(b, msg, len);
+        buf_addch(b, '"');
+        if (context != NULL && context[0] != '\0') {
+            buf_adds(b, ",\"context\":\"");
+            add_json(b, context, strlen(context));
+            buf_addch(b, '"');
+        }
+        buf_adds(b, "}\n");
+    } else {
+        char stamp[32];
+        time_t secs = ts.tv_sec;
+
+        gmtime_r(&secs, &tm);
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        /* "2026-11-21T06:40:01.123Z info  message (context)": levels padded to 5. */
+        buf_addf(b, "%s.%03uZ %-5s ", stamp, (unsigned)(ms % 1000), level_names[level]);
+        add_console(b, msg, len);
+        if (context != NULL && context[0] != '\0') {
+            buf_add(b, " (", 2);
+            add_console(b, context, strlen(context));
+            buf_addch(b, ')');
+        }
+        buf_addch(b, '\n');
+    }
+    (void)!fwrite(b->ptr, 1, b->len, l->out);
+    fflush(l->out);
+}
+
+void log_msg(struct log *l, enum log_level level, const char *context, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(l, level, context, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,274 @@
+#include "procstat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+/* Parse an unsigned decimal at *p, skipping leading blanks; advances *p. */
+static int scan_u64(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    if (s == end || *s < '0' || *s > '9')
+        return -EINVAL;
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        uint64_t d = (uint64_t)(*s - '0');
+
+        if (v > (UINT64_MAX - d) / 10)
+            return -EINVAL;
+        v = v * 10 + d;
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+/* Skip one blank-separated field. */
+static int skip_field(const char **p, const char *end)
+{
+    const char *s = *p;
+
+    while (s < end && *s == ' ')
+        s++;
+    if (s == end)
+        return -EINVAL;
+    while (s < end && *s != ' ' && *s != '\n')
+        s++;
+    *p = s;
+    return 0;
+}
+
+/*
+ * proc(5): "pid (comm) state ppid ... utime stime ... starttime vsize rss ...". comm is
+ * whatever the process named itself (prctl PR_SET_NAME), spaces and ')' included, so the
+ * fields start after the LAST ')':
+ *
+ *   4242 (a) b) c) S 1 4242 ... 14:utime 15:stime ... 22:starttime 23:vsize 24:rss
+ *                ^
+ */
+int procstat_parse_stat(const char *text, size_t len, long ticks_per_sec, long page_size,
+                        struct procstat *out)
+{
+    const char *end = text + len, *p = NULL;
+    uint64_t utime, stime, start, vsize, rss;
+
+    if (ticks_per_sec <= 0 || page_size <= 0)
+        return -EINVAL;
+    for (const char *q = text; q < end; q++)
+        if (*q == ')')
+            p = q + 1;
+    if (p == NULL)
+        return -EINVAL;
+    /* Fields 3 (state) to 13 (cmajflt) come first. */
+    for (int field = 3; field <= 13; field++)
+        if (skip_field(&p, end) < 0)
+            return -EINVAL;
+    if (scan_u64(&p, end, &utime) < 0 || scan_u64(&p, end, &stime) < 0)
+        return -EINVAL;
+    /* 16 cutime .. 21 itrealvalue; cutime and friends can be negative, so skip them. */
+    for (int field = 16; field <= 21; field++)
+        if (skip_field(&p, end) < 0)
+            return -EINVAL;
+    if (scan_u64(&p, end, &start) < 0 || scan_u64(&p, end, &vsize) < 0 ||
+        scan_u64(&p, end, &rss) < 0)
+        return -EINVAL;
+    out->cpu_seconds = (double)(utime + stime) / (double)ticks_per_sec;
+    out->virtual_bytes = vsize;
+    out->resident_bytes = rss * (uint64_t)page_size;
+    out->start_ticks = start;
+    out->have |= PROCSTAT_HAVE_STAT;
+    return 0;
+}
+
+/* The line starting with key (which ends in a blank), or NULL; *line_end set. */
+static const char *find_line(const char *text, size_t len, const char *key, const char **line_end)
+{
+    const char *end = text + len, *p = text;
+    size_t klen = strlen(key);
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+
+        if ((size_t)(le - p) >= klen && memcmp(p, key, klen) == 0) {
+            *line_end = le;
+            return p + klen;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return NULL;
+}
+
+int procstat_parse_btime(const char *text, size_t len, uint64_t *btime)
+{
+    const char *le, *p = find_line(text, len, "btime ", &le);
+
+    if (p == NULL)
+        return -EINVAL;
+    return scan_u64(&p, le, btime);
+}
+
+/* "Max open files            1024                 1048576              files" */
+static int limit_soft(const char *text, size_t len, const char *key, uint64_t *out)
+{
+    const char *le, *p = find_line(text, len, key, &le);
+
+    if (p == NULL)
+        return -EINVAL;
+    while (p < le && *p == ' ')
+        p++;
+    if ((size_t)(le - p) >= 9 && memcmp(p, "unlimited", 9) == 0) {
+        *out = PROCSTAT_UNLIMITED;
+        return 0;
+    }
+    return scan_u64(&p, le, out);
+}
+
+int procstat_parse_limits(const char *text, size_t len, struct procstat *out)
+{
+    int rc = 0;
+
+    if (limit_soft(text, len, "Max open files ", &out->max_fds) == 0)
+        out->have |= PROCSTAT_HAVE_MAX_FDS;
+    else
+        rc = -EINVAL;
+    if (limit_soft(text, len, "Max address space ", &out->virtual_max_bytes) == 0)
+        out->have |= PROCSTAT_HAVE_MAX_VMEM;
+    else
+        rc = -EINVAL;
+    return rc;
+}
+
+/* /proc/stat holds one "intr" line per IRQ count and grows with the CPUs: cap it. */
+#define PROC_FILE_MAX (4u << 20)
+
+static int slurp(const char *path, struct buf *b)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    buf_reset(b);
+    for (;;) {
+        ssize_t n;
+
+        buf_grow(b, 4096);
+        n = read(fd, b->ptr + b->len, b->cap - b->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+        if (b->len > PROC_FILE_MAX) {
+            rc = -EFBIG;
+            break;
+        }
+    }
+    b->ptr[b->len] = '\0';
+    close(fd);
+    return rc;
+}
+
+static int count_fds(uint64_t *out)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *ent;
+    uint64_t n = 0;
+
+    if (d == NULL)
+        return -errno;
+    while ((ent = readdir(d)) != NULL)
+        if (ent->d_name[0] != '.')
+            n++;
+    closedir(d);
+    /* The listing includes the descriptor opendir() holds; it is gone now. */
+    *out = n > 0 ? n - 1 : 0;
+    return 0;
+}
+
+static void keep_first(int *rc, int err)
+{
+    if (*rc == 0 && err < 0)
+        *rc = err;
+}
+
+int procstat_read(struct procstat *out)
+{
+    struct buf b = BUF_INIT;
+    uint64_t btime;
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    int rc = 0, err;
+
+    memset(out, 0, sizeof(*out));
+    err = slurp("/proc/self/stat", &b);
+    if (err == 0)
+        err = procstat_parse_stat(b.ptr, b.len, ticks, page, out);
+    keep_first(&rc, err);
+    if (err == 0) {
+        err = slurp("/proc/stat", &b);
+        if (err == 0)
+            err = procstat_parse_btime(b.ptr, b.len, &btime);
+        keep_first(&rc, err);
+        if (err == 0) {
+            out->start_time_seconds = (double)btime + (double)out->start_ticks / (double)ticks;
+            out->have |= PROCSTAT_HAVE_START;
+        }
+    }
+    err = slurp("/proc/self/limits", &b);
+    if (err == 0)
+        err = procstat_parse_limits(b.ptr, b.len, out);
+    keep_first(&rc, err);
+    err = count_fds(&out->open_fds);
+    if (err == 0)
+        out->have |= PROCSTAT_HAVE_OPEN_FDS;
+    keep_first(&rc, err);
+    buf_release(&b);
+    return rc;
+}
+
+static void gauge(struct expo *e, const char *name, const char *help, const char *unit, double v)
+{
+    expo_family(e, name, EXPO_GAUGE, help, unit);
+    expo_sample(e, "", NULL, 0, v);
+}
+
+/* Names and HELP texts are client_golang's (prometheus/process_collector.go). */
+void procstat_render(const struct procstat *s, struct expo *e)
+{
+    if (s->have & PROCSTAT_HAVE_STAT) {
+        expo_family(e, "process_cpu_seconds", EXPO_COUNTER,
+                    "Total user and system CPU time spent in seconds.", "seconds");
+        expo_sample(e, "_total", NULL, 0, s->cpu_seconds);
+    }
+    if (s->have & PROCSTAT_HAVE_OPEN_FDS)
+        gauge(e, "process_open_fds", "Number of open file descriptors.", NULL, (double)s->open_fds);
+    if (s->have & PROCSTAT_HAVE_MAX_FDS)
+        gauge(e, "process_max_fds", "Maximum number of open file descriptors.", NULL,
+              (double)s->max_fds);
+    if (s->have & PROCSTAT_HAVE_STAT) {
+        gauge(e, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes",
+              (double)s->virtual_bytes);
+        gauge(e, "process_resident_memory_bytes", "Resident memory size in bytes.", "bytes",
+              (double)s->resident_bytes);
+    }
+    if (s->have & PROCSTAT_HAVE_MAX_VMEM)
+        gauge(e, "process_virtual_memory_max_bytes",
+              "Maximum amount of virtual memory available in bytes.", "bytes",
+              (double)s->virtual_max_bytes);
+    if (s->have & PROCSTAT_HAVE_START)
+        gauge(e, "process_start_time_seconds",
+              "Start time of the process since unix epoch in seconds.", "seconds",
+              s->start_time_seconds);
+}

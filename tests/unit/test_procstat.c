@@ -1,0 +1,166 @@
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "expo.h"
+#include "procstat.h"
+
+/* A real line, with the command name a process may give itself: spaces and ')'. */
+static const char stat_text[] =
+    "4242 (we ird) (name) R 1 4242 4242 0 -1 4194560 2219 0 0 0 150 75 -3 -4 20 0 3 0 "
+    "123456 1341710336 15888 18446744073709551615 94289650458624 94289650482729 "
+    "140734606397696 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+Test(procstat, parses_stat_with_spaces_and_parens_in_comm)
+{
+    struct procstat s = { 0 };
+
+    cr_assert_eq(procstat_parse_stat(stat_text, sizeof(stat_text) - 1, 100, 4096, &s), 0);
+    cr_assert_eq(s.have, PROCSTAT_HAVE_STAT);
+    cr_assert_float_eq(s.cpu_seconds, 2.25, 1e-12);
+    cr_assert_eq(s.virtual_bytes, 1341710336u);
+    cr_assert_eq(s.resident_bytes, 15888u * 4096u);
+    cr_assert_eq(s.start_ticks, 123456u);
+}
+
+Test(procstat, rejects_malformed_stat)
+{
+    struct procstat s = { 0 };
+    const char no_paren[] = "4242 name R 1 2 3";
+    const char truncated[] = "4242 (x) R 1 4242 4242 0 -1 4194560 2219 0 0 0 150";
+    const char not_number[] = "1 (x) R 1 1 1 0 -1 0 0 0 0 0 abc 75 0 0 20 0 3 0 1 2 3\n";
+
+    cr_assert_eq(procstat_parse_stat(no_paren, sizeof(no_paren) - 1, 100, 4096, &s), -EINVAL);
+    cr_assert_eq(procstat_parse_stat(truncated, sizeof(truncated) - 1, 100, 4096, &s), -EINVAL);
+    cr_assert_eq(procstat_parse_stat(not_number, sizeof(not_number) - 1, 100, 4096, &s), -EINVAL);
+    cr_assert_eq(procstat_parse_stat(stat_text, sizeof(stat_text) - 1, 0, 4096, &s), -EINVAL);
+    cr_assert_eq(s.have, 0);
+}
+
+Test(procstat, finds_btime_in_proc_stat)
+{
+    const char text[] = "cpu  1 2 3 4 5 6 7 0 0 0\ncpu0 1 2 3 4 5 6 7 0 0 0\n"
+                        "intr 12345 0 1 2 3 4 5 6 7 8 9\nctxt 999\nbtime 1795242377\n"
+                        "processes 12\n";
+    const char missing[] = "cpu  1 2 3\nctxt 1\nbtimex 5\n";
+    uint64_t b = 0;
+
+    cr_assert_eq(procstat_parse_btime(text, sizeof(text) - 1, &b), 0);
+    cr_assert_eq(b, 1795242377u);
+    cr_assert_eq(procstat_parse_btime(missing, sizeof(missing) - 1, &b), -EINVAL);
+}
+
+Test(procstat, parses_soft_limits_and_unlimited)
+{
+    const char text[] =
+        "Limit                     Soft Limit           Hard Limit           Units     \n"
+        "Max cpu time              unlimited            unlimited            seconds   \n"
+        "Max open files            1024                 1048576              files     \n"
+        "Max address space         unlimited            unlimited            bytes     \n";
+    const char partial[] = "Max open files            20000                20000  files\n";
+    struct procstat s = { 0 };
+
+    cr_assert_eq(procstat_parse_limits(text, sizeof(text) - 1, &s), 0);
+    cr_assert_eq(s.max_fds, 1024u);
+    cr_assert_eq(s.virtual_max_bytes, PROCSTAT_UNLIMITED);
+    cr_assert_eq(s.have, PROCSTAT_HAVE_MAX_FDS | PROCSTAT_HAVE_MAX_VMEM);
+
+    memset(&s, 0, sizeof(s));
+    cr_assert_eq(procstat_parse_limits(partial, sizeof(partial) - 1, &s), -EINVAL);
+    cr_assert_eq(s.have, PROCSTAT_HAVE_MAX_FDS);
+    cr_assert_eq(s.max_fds, 20000u);
+}
+
+Test(procstat, reads_the_real_process)
+{
+    struct procstat s, again;
+    struct rlimit rl;
+    int fd;
+
+    cr_assert_eq(procstat_read(&s), 0);
+    cr_assert_eq(s.have, PROCSTAT_HAVE_STAT | PROCSTAT_HAVE_START | PROCSTAT_HAVE_OPEN_FDS |
+                             PROCSTAT_HAVE_MAX_FDS | PROCSTAT_HAVE_MAX_VMEM);
+    cr_assert_geq(s.cpu_seconds, 0.0);
+    cr_assert_gt(s.resident_bytes, 0u);
+    cr_assert_geq(s.virtual_bytes, s.resident_bytes);
+    cr_assert_gt(s.start_time_seconds, 1.5e9);
+    cr_assert_leq(s.start_time_seconds, (double)time(NULL) + 1);
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    cr_assert_eq(s.max_fds, rl.rlim_cur == RLIM_INFINITY ? PROCSTAT_UNLIMITED : rl.rlim_cur);
+
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(procstat_read(&again), 0);
+    cr_assert_eq(again.open_fds, s.open_fds + 1);
+    cr_assert_eq(again.start_time_seconds, s.start_time_seconds);
+    close(fd);
+}
+
+Test(procstat, renders_client_golang_families)
+{
+    struct procstat s = { 0 };
+    struct buf b = BUF_INIT;
+    struct expo e;
+
+    s.have = PROCSTAT_HAVE_STAT | PROCSTAT_HAVE_START | PROCSTAT_HAVE_OPEN_FDS |
+             PROCSTAT_HAVE_MAX_FDS | PROCSTAT_HAVE_MAX_VMEM;
+    s.cpu_seconds = 1.04;
+    s.open_fds = 15;
+    s.max_fds = 1048576;
+    s.virtual_bytes = 1341710336;
+    s.resident_bytes = 65077248;
+    s.virtual_max_bytes = PROCSTAT_UNLIMITED;
+    s.start_time_seconds = 1772807785.38;
+
+    expo_init(&e, &b, EXPO_TEXT);
+    procstat_render(&s, &e);
+    cr_assert_str_eq(
+        b.ptr, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+               "# TYPE process_cpu_seconds_total counter\n"
+               "process_cpu_seconds_total 1.04\n"
+               "# HELP process_open_fds Number of open file descriptors.\n"
+               "# TYPE process_open_fds gauge\n"
+               "process_open_fds 15\n"
+               "# HELP process_max_fds Maximum number of open file descriptors.\n"
+               "# TYPE process_max_fds gauge\n"
+               "process_max_fds 1048576\n"
+               "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+               "# TYPE process_virtual_memory_bytes gauge\n"
+               "process_virtual_memory_bytes 1341710336\n"
+               "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+               "# TYPE process_resident_memory_bytes gauge\n"
+               "process_resident_memory_bytes 65077248\n"
+               "# HELP process_virtual_memory_max_bytes Maximum amount of virtual memory available "
+               "in bytes.\n"
+               "# TYPE process_virtual_memory_max_bytes gauge\n"
+               "process_virtual_memory_max_bytes 1.8446744073709552e+19\n"
+               "# HELP process_start_time_seconds Start time of the process since unix epoch in "
+               "seconds.\n"
+               "# TYPE process_start_time_seconds gauge\n"
+               "process_start_time_seconds 1772807785.38\n");
+
+    buf_reset(&b);
+    expo_init(&e, &b, EXPO_OPENMETRICS);
+    s.have = PROCSTAT_HAVE_STAT;
+    procstat_render(&s, &e);
+    cr_assert_str_eq(b.ptr, "# TYPE process_cpu_seconds counter\n"
+                            "# UNIT process_cpu_seconds seconds\n"
+                            "# HELP process_cpu_seconds Total user and system CPU time spent in "
+                            "seconds.\n"
+                            "process_cpu_seconds_total 1.04\n"
+                            "# TYPE process_virtual_memory_bytes gauge\n"
+                            "# UNIT process_virtual_memory_bytes bytes\n"
+                            "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                            "process_virtual_memory_bytes 1341710336\n"
+                            "# TYPE process_resident_memory_bytes gauge\n"
+                            "# UNIT process_resident_memory_bytes bytes\n"
+                            "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                            "process_resident_memory_bytes 65077248\n");
+    buf_release(&b);
+}
