@@ -16,71 +16,71 @@
 #include <stdint.h>
 
 /* Defaults, used when the file does not say. */
-#define CONFIG_DEFAULT_SOCKET            "/run/ustatsd/ustatsd.sock"
-#define CONFIG_DEFAULT_SOCKET_MODE       0660
-#define CONFIG_DEFAULT_METRICS_LISTEN    "127.0.0.1:9464"
-#define CONFIG_DEFAULT_METRICS_PATH      "/metrics"
-#define CONFIG_DEFAULT_MAX_SERIES        200000
-#define CONFIG_DEFAULT_MAX_FAMILY_SERIES 20000
-#define CONFIG_DEFAULT_MAX_LABEL_VALUES  1000 /* per label key, when not enumerated */
-#define CONFIG_DEFAULT_MAX_LABEL_LEN     128  /* bytes in a label value */
-#define CONFIG_DEFAULT_JOB_PREFIX        "ustatsd_background_job"
-#define CONFIG_DEFAULT_FAILURE_THRESHOLD 5
-#define CONFIG_DEFAULT_OPEN_SECONDS      60.0
-#define CONFIG_DEFAULT_PG_POOL_SIZE      2
-#define CONFIG_DEFAULT_PG_CONNECT_TIMEOUT 5.0  /* seconds */
-#define CONFIG_DEFAULT_PG_STATEMENT_TIMEOUT 5.0 /* seconds */
-#define CONFIG_DEFAULT_SQL_MIN_INTERVAL  10.0 /* seconds */
-#define CONFIG_DEFAULT_SQL_TIMEOUT       5.0  /* seconds */
-#define CONFIG_MAX_LABELS                8    /* label keys per family */
-#define CONFIG_MAX_BUCKETS               64   /* histogram buckets per family, +Inf excluded */
-#define CONFIG_MAX_FILE_SIZE             (16u << 20) /* bytes in a config file */
-#define CONFIG_MAX_CONNINFO_FILE_SIZE    (64u << 10) /* bytes in a conninfo_file */
-#define CONFIG_MAX_PG_POOL_SIZE          64
-#define CONFIG_SOCKET_PATH_MAX           107 /* bytes; sun_path holds 108 with the NUL */
-#define CONFIG_MAX_RESOURCE_ATTRS        16  /* "resource" entries (target_info labels) */
-#define CONFIG_MAX_RESOURCE_KEY          63  /* bytes in a "resource" key */
-#define CONFIG_RESERVED_PREFIX           "ustatsd_" /* the daemon's own families */
-#define CONFIG_RESERVED_PROCESS_PREFIX   "process_" /* the daemon's process metrics */
+#define CONFIG_DEFAULT_SOCKET               "/run/ustatsd/ustatsd.sock"
+#define CONFIG_DEFAULT_SOCKET_MODE          0660
+#define CONFIG_DEFAULT_METRICS_LISTEN       "127.0.0.1:9464"
+#define CONFIG_DEFAULT_METRICS_PATH         "/metrics"
+#define CONFIG_DEFAULT_MAX_SERIES           200000
+#define CONFIG_DEFAULT_MAX_FAMILY_SERIES    20000
+#define CONFIG_DEFAULT_MAX_LABEL_VALUES     1000 /* per label key, when not enumerated */
+#define CONFIG_DEFAULT_MAX_LABEL_LEN        128  /* bytes in a label value */
+#define CONFIG_DEFAULT_JOB_PREFIX           "ustatsd_background_job"
+#define CONFIG_DEFAULT_FAILURE_THRESHOLD    5
+#define CONFIG_DEFAULT_OPEN_SECONDS         60.0
+#define CONFIG_DEFAULT_PG_POOL_SIZE         2
+#define CONFIG_DEFAULT_PG_CONNECT_TIMEOUT   5.0  /* seconds */
+#define CONFIG_DEFAULT_PG_STATEMENT_TIMEOUT 5.0  /* seconds */
+#define CONFIG_DEFAULT_SQL_MIN_INTERVAL     10.0 /* seconds */
+#define CONFIG_DEFAULT_SQL_TIMEOUT          5.0  /* seconds */
+#define CONFIG_MAX_LABELS                   8    /* label keys per family */
+#define CONFIG_MAX_BUCKETS                  64   /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_FILE_SIZE                (16u << 20) /* bytes in a config file */
+#define CONFIG_MAX_CONNINFO_FILE_SIZE       (64u << 10) /* bytes in a conninfo_file */
+#define CONFIG_MAX_PG_POOL_SIZE             64
+#define CONFIG_SOCKET_PATH_MAX              107        /* bytes; sun_path holds 108 with the NUL */
+#define CONFIG_MAX_RESOURCE_ATTRS           16         /* "resource" entries (target_info labels) */
+#define CONFIG_MAX_RESOURCE_KEY             63         /* bytes in a "resource" key */
+#define CONFIG_RESERVED_PREFIX              "ustatsd_" /* the daemon's own families */
+#define CONFIG_RESERVED_PROCESS_PREFIX      "process_" /* the daemon's process metrics */
 
 /*
  * The families that the jobs section generates, as suffixes of jobs.prefix: X(ID, suffix,
  * type). Counters are named without "_total", like every counter in struct config. A
  * configured family or SQL metric whose exposition names clash with these is an error.
  */
-#define CONFIG_JOB_FAMILY_MAP(X)                                                               \
-    X(ATTEMPTS, "_attempts", FAMILY_COUNTER)                                                   \
-    X(ERRORS, "_errors", FAMILY_COUNTER)                                                       \
-    X(CIRCUIT_OPEN, "_circuit_open", FAMILY_COUNTER)                                           \
-    X(CONSECUTIVE_FAILURES, "_consecutive_failures", FAMILY_GAUGE)                             \
-    X(LAST_SUCCESS, "_last_success_timestamp_seconds", FAMILY_GAUGE)                           \
-    X(LAST_ERROR, "_last_error_timestamp_seconds", FAMILY_GAUGE)                               \
-    X(CIRCUIT_STATE_SECONDS, "_circuit_state_seconds", FAMILY_GAUGE)                           \
+#define CONFIG_JOB_FAMILY_MAP(X)                                     \
+    X(ATTEMPTS, "_attempts", FAMILY_COUNTER)                         \
+    X(ERRORS, "_errors", FAMILY_COUNTER)                             \
+    X(CIRCUIT_OPEN, "_circuit_open", FAMILY_COUNTER)                 \
+    X(CONSECUTIVE_FAILURES, "_consecutive_failures", FAMILY_GAUGE)   \
+    X(LAST_SUCCESS, "_last_success_timestamp_seconds", FAMILY_GAUGE) \
+    X(LAST_ERROR, "_last_error_timestamp_seconds", FAMILY_GAUGE)     \
+    X(CIRCUIT_STATE_SECONDS, "_circuit_state_seconds", FAMILY_GAUGE) \
     X(CIRCUIT_STATE, "_circuit_state", FAMILY_GAUGE) /* a stateset; a gauge in text 0.0.4 */
 
 enum family_type { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_HISTOGRAM };
 
 /* One allowed label key of a family (or of an SQL metric). */
 struct config_label {
-    char *name;         /* a valid Prometheus label name */
-    char **values;      /* enumerated allowed values, or NULL when capped */
+    char *name;    /* a valid Prometheus label name */
+    char **values; /* enumerated allowed values, or NULL when capped */
     size_t nvalues;
     uint32_t max_values; /* cap on distinct values when not enumerated; nvalues when enumerated */
 };
 
 struct config_family {
-    char *name;  /* normalised exposition name; counters without "_total" */
+    char *name; /* normalised exposition name; counters without "_total" */
     enum family_type type;
-    char *help;  /* "" when absent */
-    char *unit;  /* "" when absent; "seconds" by default for histograms */
-    char *group; /* "" when absent: never excluded */
-    int unit_ms; /* unit is "milliseconds" or "ms": ms lines are kept unchanged */
+    char *help;      /* "" when absent */
+    char *unit;      /* "" when absent; "seconds" by default for histograms */
+    char *group;     /* "" when absent: never excluded */
+    int unit_ms;     /* unit is "milliseconds" or "ms": ms lines are kept unchanged */
     double *buckets; /* histograms: sorted, finite upper bounds; +Inf is implied */
     size_t nbuckets;
     struct config_label *labels;
-    size_t nlabels;      /* <= CONFIG_MAX_LABELS */
-    double ttl_seconds;  /* idle expiry; 0 for never */
-    int excluded;        /* set by config_load from the groups section */
+    size_t nlabels;     /* <= CONFIG_MAX_LABELS */
+    double ttl_seconds; /* idle expiry; 0 for never */
+    int excluded;       /* set by config_load from the groups section */
 };
 
 struct config_job {
@@ -97,7 +97,7 @@ struct config_sql_metric {
     char *query;
     struct config_label *labels; /* one per label column, same order */
     size_t nlabels;
-    char **label_columns;        /* result column names, nlabels of them */
+    char **label_columns; /* result column names, nlabels of them */
     char *value_column;
     double min_interval_seconds; /* result cache */
     double timeout_seconds;
@@ -105,7 +105,7 @@ struct config_sql_metric {
 };
 
 struct config_resource_attr {
-    char *key;   /* "service.name", as written; a label name once '.' and '-' read as '_' */
+    char *key; /* "service.name", as written; a label name once '.' and '-' read as '_' */
     char *value;
 };
 
@@ -118,9 +118,9 @@ struct config {
     char *socket_group;   /* NULL: leave as is */
     char *metrics_listen; /* "host:port", "unix:/path" or "" (disabled) */
     char *metrics_path;
-    char *debug_listen;   /* NULL: the metrics listener; "": disabled */
-    char *log_format;     /* "console" or "json" */
-    char *log_level;      /* "debug", "info", "warn" or "error" */
+    char *debug_listen;      /* NULL: the metrics listener; "": disabled */
+    char *log_format;        /* "console" or "json" */
+    char *log_level;         /* "debug", "info", "warn" or "error" */
     char *bearer_token_file; /* NULL: no auth */
 
     /* "limits" */
@@ -148,7 +148,7 @@ struct config {
 
     /* "postgres"; has_postgres is 0 when the section is absent. */
     int has_postgres;
-    char *pg_conninfo;     /* from "conninfo" or read from "conninfo_file" */
+    char *pg_conninfo; /* from "conninfo" or read from "conninfo_file" */
     uint32_t pg_pool_size;
     double pg_connect_timeout;
     double pg_statement_timeout;
@@ -157,13 +157,20 @@ struct config {
 };
 
 /*
- * Load and validate the file at path. Returns 0, or -1 with a message that names the
- * file, the JSON path and the problem written to err (always NUL-terminated). On
- * failure *c is left empty (safe to release).
+ * Load and validate the file at path (at most CONFIG_MAX_FILE_SIZE bytes). Returns 0, or -1
+ * with a message that names the file, the JSON path and the problem written to err (always
+ * NUL-terminated when errlen > 0), e.g. "f.json: $.jobs.list[1]: duplicate job \"a\"", or
+ * "f.json:12:5: ..." for a JSON syntax error. On failure *c is left zeroed (safe to
+ * release). Also reads postgres.conninfo_file, relative to the directory of path. Every
+ * string and array in *c is owned by it until config_release(). Any thread; no global state.
  */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
-/* The same from a string; name stands for the file in messages. */
+/*
+ * The same from a string of len bytes (need not be NUL-terminated); name stands for the
+ * file in messages and is copied to c->path. A relative conninfo_file is read from the
+ * working directory.
+ */
 int config_parse(struct config *c, const char *text, size_t len, const char *name, char *err,
                  size_t errlen);
 
