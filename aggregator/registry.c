@@ -1,0 +1,897 @@
+#include "registry.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "buf.h"
+
+/*
+ * A sample rate is in (0, 1] (the parser checks), but 1 / 1e-300 would overflow the
+ * integer counts; rates below this floor are taken as the floor.
+ */
+#define MIN_RATE 1e-9
+
+/* An interned label value; the string follows the header, NUL-terminated. */
+struct lval {
+    uint64_t hash;
+    uint32_t refs; /* series using it */
+    uint32_t len;
+    char s[];
+};
+
+/* The interned values of one label key of one family. */
+struct lkey {
+    const struct config_label *cfg;
+    size_t name_len;
+    int enumerated;
+    uint32_t cap;       /* distinct values in use (capped keys) */
+    struct lval **vals; /* by id - 1; NULL for a recycled id */
+    uint32_t nvals;     /* ids handed out so far */
+    uint32_t valcap;
+    uint32_t live;     /* values with refs > 0 */
+    uint32_t *freeids; /* recycled ids */
+    uint32_t nfree;
+    uint32_t freecap;
+    uint32_t *tab; /* open addressing, linear probing: id, 0 when empty */
+    uint32_t tabmask;
+    uint32_t tabused;
+};
+
+struct registry__family {
+    const struct config_family *cfg;
+    struct lkey keys[CONFIG_MAX_LABELS];
+    struct registry__series *head; /* creation order: the exposition order */
+    struct registry__series *tail;
+    size_t nseries;
+    size_t block; /* bytes in one series block */
+    size_t hoff;  /* offset of struct hist in the block */
+    uint64_t ttl_ms;
+};
+
+/*
+ * One series, one block:
+ *   [ header | ids[nlabels] | pad to 8 | struct hist + buckets (histograms only) ]
+ */
+struct registry__series {
+    struct registry__series *next;
+    struct registry__series *prev;
+    uint64_t hash;
+    uint64_t last_ms;
+    double value; /* counter, gauge; histogram: _sum */
+    uint32_t fam;
+    uint32_t pinned; /* a start-up zero series: never expires */
+    uint32_t ids[];
+};
+
+struct hist {
+    double carry;   /* fractional weight not yet counted, in [0, 1) */
+    uint64_t count; /* == sum of b[] */
+    uint64_t b[];   /* per-bucket counts, nbuckets + 1 (the last is +Inf) */
+};
+
+struct registry__slot {
+    uint64_t hash;
+    struct registry__series *s; /* NULL: empty */
+};
+
+struct registry__name {
+    uint64_t hash;
+    uint32_t fam1;  /* family index + 1; 0: empty */
+    uint32_t total; /* this entry matches the family name + "_total" */
+};
+
+static void *xalloc(struct registry *r, size_t n)
+{
+    void *p = malloc(n);
+
+    if (p == NULL)
+        buf_oom(n);
+    r->mem += n;
+    return p;
+}
+
+static void *xcalloc(struct registry *r, size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+
+    if (p == NULL)
+        buf_oom(n * size);
+    r->mem += n * size;
+    return p;
+}
+
+static void xfree(struct registry *r, void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    r->mem -= n;
+    free(p);
+}
+
+static void *xgrow(struct registry *r, void *p, size_t old, size_t n)
+{
+    void *q = realloc(p, n);
+
+    if (q == NULL)
+        buf_oom(n);
+    r->mem += n - old;
+    return q;
+}
+
+/* ---- interned label values ---- */
+
+static uint32_t lkey_find(const struct lkey *k, const char *s, size_t len, uint64_t h)
+{
+    size_t i;
+
+    if (k->tab == NULL)
+        return 0;
+    for (i = h & k->tabmask;; i = (i + 1) & k->tabmask) {
+        uint32_t id = k->tab[i];
+        const struct lval *v;
+
+        if (id == 0)
+            return 0;
+        v = k->vals[id - 1];
+        if (v->hash == h && v->len == len && memcmp(v->s, s, len) == 0)
+            return id;
+    }
+}
+
+static void lkey_tab_put(struct lkey *k, uint32_t id)
+{
+    size_t i = k->vals[id - 1]->hash & k->tabmask;
+
+    while (k->tab[i] != 0)
+        i = (i + 1) & k->tabmask;
+    k->tab[i] = id;
+}
+
+static uint32_t lkey_add(struct registry *r, struct lkey *k, const char *s, size_t len, uint64_t h)
+{
+    struct lval *v;
+    uint32_t id;
+
+    /* Keep the load at or below 1/2 so that probes stay short. */
+    if (k->tab == NULL || (k->tabused + 1) * 2 > k->tabmask + 1) {
+        uint32_t *old = k->tab;
+        size_t oldn = old ? (size_t)k->tabmask + 1 : 0;
+        size_t n = oldn ? oldn * 2 : 8;
+        size_t i;
+
+        k->tab = xcalloc(r, n, sizeof *k->tab);
+        k->tabmask = (uint32_t)(n - 1);
+        for (i = 0; i < oldn; i++)
+            if (old[i] != 0)
+                lkey_tab_put(k, old[i]);
+        xfree(r, old, oldn * sizeof *old);
+    }
+    if (k->nfree > 0) {
+        id = k->freeids[--k->nfree];
+    } else {
+        if (k->nvals == k->valcap) {
+            uint32_t n = k->valcap ? k->valcap * 2 : 8;
+
+            k->vals = xgrow(r, k->vals, k->valcap * sizeof *k->vals, n * sizeof *k->vals);
+            k->valcap = n;
+        }
+        id = ++k->nvals;
+    }
+    v = xalloc(r, sizeof *v + len + 1);
+    v->hash = h;
+    v->refs = 0;
+    v->len = (uint32_t)len;
+    memcpy(v->s, s, len);
+    v->s[len] = '\0';
+    k->vals[id - 1] = v;
+    lkey_tab_put(k, id);
+    k->tabused++;
+    return id;
+}
+
+/* Backward-shift deletion: linear probing without tombstones. */
+static void lkey_tab_remove(struct lkey *k, uint32_t id)
+{
+    size_t mask = k->tabmask;
+    size_t i = k->vals[id - 1]->hash & mask;
+    size_t j;
+
+    while (k->tab[i] != id)
+        i = (i + 1) & mask;
+    for (j = (i + 1) & mask; k->tab[j] != 0; j = (j + 1) & mask) {
+        size_t home = k->vals[k->tab[j] - 1]->hash & mask;
+
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            k->tab[i] = k->tab[j];
+            i = j;
+        }
+    }
+    k->tab[i] = 0;
+    k->tabused--;
+}
+
+static void lkey_ref(struct lkey *k, uint32_t id)
+{
+    if (k->vals[id - 1]->refs++ == 0)
+        k->live++;
+}
+
+static void lkey_unref(struct registry *r, struct lkey *k, uint32_t id)
+{
+    struct lval *v = k->vals[id - 1];
+
+    if (--v->refs > 0)
+        return;
+    k->live--;
+    if (k->enumerated)
+        return;
+    /* A capped key's cap counts values in use: give the id back. */
+    lkey_tab_remove(k, id);
+    k->vals[id - 1] = NULL;
+    xfree(r, v, sizeof *v + v->len + 1);
+    if (k->nfree == k->freecap) {
+        uint32_t n = k->freecap ? k->freecap * 2 : 8;
+
+        k->freeids = xgrow(r, k->freeids, k->freecap * sizeof *k->freeids, n * sizeof(uint32_t));
+        k->freecap = n;
+    }
+    k->freeids[k->nfree++] = id;
+}
+
+static void lkey_release(struct registry *r, struct lkey *k)
+{
+    uint32_t i;
+
+    for (i = 0; i < k->nvals; i++)
+        if (k->vals[i] != NULL)
+            xfree(r, k->vals[i], sizeof *k->vals[i] + k->vals[i]->len + 1);
+    xfree(r, k->vals, k->valcap * sizeof *k->vals);
+    xfree(r, k->freeids, k->freecap * sizeof *k->freeids);
+    xfree(r, k->tab, k->tab ? ((size_t)k->tabmask + 1) * sizeof *k->tab : 0);
+}
+
+/* ---- the series table ---- */
+
+static int series_key_eq(const struct registry__series *s, uint32_t fam, const uint32_t *ids,
+                         size_t n)
+{
+    return s->fam == fam && memcmp(s->ids, ids, n * sizeof *ids) == 0;
+}
+
+static struct registry__series *table_find(const struct registry *r, uint64_t h, uint32_t fam,
+                                           const uint32_t *ids, size_t n)
+{
+    size_t i;
+
+    for (i = h & r->slots_mask; r->slots[i].s != NULL; i = (i + 1) & r->slots_mask)
+        if (r->slots[i].hash == h && series_key_eq(r->slots[i].s, fam, ids, n))
+            return r->slots[i].s;
+    return NULL;
+}
+
+static void table_put(struct registry__slot *slots, size_t mask, uint64_t h,
+                      struct registry__series *s)
+{
+    size_t i = h & mask;
+
+    while (slots[i].s != NULL)
+        i = (i + 1) & mask;
+    slots[i].hash = h;
+    slots[i].s = s;
+}
+
+static void table_insert(struct registry *r, struct registry__series *s)
+{
+    if ((r->nseries + 1) * 2 > r->slots_mask + 1) {
+        struct registry__slot *old = r->slots;
+        size_t oldn = r->slots_mask + 1;
+        size_t n = oldn * 2;
+        size_t i;
+
+        r->slots = xcalloc(r, n, sizeof *r->slots);
+        r->slots_mask = n - 1;
+        for (i = 0; i < oldn; i++)
+            if (old[i].s != NULL)
+                table_put(r->slots, r->slots_mask, old[i].hash, old[i].s);
+        xfree(r, old, oldn * sizeof *old);
+    }
+    table_put(r->slots, r->slots_mask, s->hash, s);
+}
+
+static void table_remove(struct registry *r, const struct registry__series *s)
+{
+    size_t mask = r->slots_mask;
+    size_t i = s->hash & mask;
+    size_t j;
+
+    while (r->slots[i].s != s)
+        i = (i + 1) & mask;
+    for (j = (i + 1) & mask; r->slots[j].s != NULL; j = (j + 1) & mask) {
+        size_t home = r->slots[j].hash & mask;
+
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            r->slots[i] = r->slots[j];
+            i = j;
+        }
+    }
+    r->slots[i].s = NULL;
+    r->slots[i].hash = 0;
+}
+
+static uint64_t series_hash(uint32_t fam, const uint32_t *ids, size_t n)
+{
+    uint32_t key[1 + CONFIG_MAX_LABELS];
+
+    key[0] = fam;
+    memcpy(key + 1, ids, n * sizeof *ids);
+    return XXH3_64bits(key, (1 + n) * sizeof *key);
+}
+
+static struct hist *hist_of(const struct registry__family *f, struct registry__series *s)
+{
+    return (struct hist *)(void *)((char *)s + f->hoff);
+}
+
+/* Create a series for already interned ids (taking a reference on each). */
+static struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
+                                           uint64_t h)
+{
+    struct registry__family *f = &r->fams[fam];
+    size_t n = f->cfg->nlabels;
+    struct registry__series *s = xalloc(r, f->block);
+    size_t i;
+
+    memset(s, 0, f->block);
+    s->hash = h;
+    s->fam = fam;
+    memcpy(s->ids, ids, n * sizeof *ids);
+    for (i = 0; i < n; i++)
+        if (ids[i] != 0)
+            lkey_ref(&f->keys[i], ids[i]);
+    s->prev = f->tail;
+    if (f->tail)
+        f->tail->next = s;
+    else
+        f->head = s;
+    f->tail = s;
+    f->nseries++;
+    table_insert(r, s);
+    r->nseries++;
+    return s;
+}
+
+static void series_free(struct registry *r, struct registry__series *s)
+{
+    struct registry__family *f = &r->fams[s->fam];
+    struct registry_cursor *c;
+    size_t i;
+
+    /* Cursors standing on s move to its successor: the walk tolerates removal. */
+    for (c = r->cursors; c != NULL; c = c->link)
+        if (c->pos == s)
+            c->pos = s->next;
+    table_remove(r, s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        f->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        f->tail = s->prev;
+    for (i = 0; i < f->cfg->nlabels; i++)
+        if (s->ids[i] != 0)
+            lkey_unref(r, &f->keys[i], s->ids[i]);
+    f->nseries--;
+    r->nseries--;
+    xfree(r, s, f->block);
+}
+
+/* ---- family names ---- */
+
+static void names_put(struct registry *r, const char *name, size_t len, uint32_t fam, int total)
+{
+    uint64_t h = XXH3_64bits(name, len);
+    size_t i = h & r->names_mask;
+
+    while (r->names[i].fam1 != 0)
+        i = (i + 1) & r->names_mask;
+    r->names[i].hash = h;
+    r->names[i].fam1 = fam + 1;
+    r->names[i].total = (uint32_t)total;
+}
+
+static long names_find(const struct registry *r, const char *name, size_t len)
+{
+    uint64_t h = XXH3_64bits(name, len);
+    size_t i;
+
+    for (i = h & r->names_mask; r->names[i].fam1 != 0; i = (i + 1) & r->names_mask) {
+        const struct registry__name *e = &r->names[i];
+        const char *fname;
+        size_t flen;
+
+        if (e->hash != h)
+            continue;
+        fname = r->fams[e->fam1 - 1].cfg->name;
+        flen = strlen(fname);
+        if (!e->total && flen == len && memcmp(fname, name, len) == 0)
+            return (long)e->fam1 - 1;
+        if (e->total && flen + 6 == len && memcmp(fname, name, flen) == 0 &&
+            memcmp(name + flen, "_total", 6) == 0)
+            return (long)e->fam1 - 1;
+    }
+    return -1;
+}
+
+/* ---- lifecycle ---- */
+
+int registry_init(struct registry *r, const struct config *c)
+{
+    uint32_t none[1] = { 0 }; /* the ids of a label-less series: memcpy wants a pointer */
+    size_t i, j, nnames;
+
+    memset(r, 0, sizeof *r);
+    r->cfg = c;
+    r->nfams = c->nfamilies;
+    r->fams = xcalloc(r, r->nfams ? r->nfams : 1, sizeof *r->fams);
+    r->slots_mask = 63;
+    r->slots = xcalloc(r, r->slots_mask + 1, sizeof *r->slots);
+
+    for (nnames = 16; nnames < 4 * r->nfams; nnames *= 2)
+        ;
+    r->names_mask = nnames - 1;
+    r->names = xcalloc(r, nnames, sizeof *r->names);
+
+    for (i = 0; i < r->nfams; i++) {
+        struct registry__family *f = &r->fams[i];
+        const struct config_family *cf = &c->families[i];
+        size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
+
+        f->cfg = cf;
+        f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
+        f->hoff = (idend + 7) & ~(size_t)7;
+        f->block = f->hoff;
+        if (cf->type == FAMILY_HISTOGRAM)
+            f->block += sizeof(struct hist) + (cf->nbuckets + 1) * sizeof(uint64_t);
+        for (j = 0; j < cf->nlabels; j++) {
+            struct lkey *k = &f->keys[j];
+            const struct config_label *cl = &cf->labels[j];
+            size_t v;
+
+            k->cfg = cl;
+            k->name_len = strlen(cl->name);
+            k->enumerated = cl->values != NULL;
+            k->cap = k->enumerated ? (uint32_t)cl->nvalues : cl->max_values;
+            for (v = 0; k->enumerated && v < cl->nvalues; v++) {
+                size_t len = strlen(cl->values[v]);
+                uint64_t h = XXH3_64bits(cl->values[v], len);
+
+                if (lkey_find(k, cl->values[v], len, h) == 0)
+                    lkey_add(r, k, cl->values[v], len, h);
+            }
+        }
+        names_put(r, cf->name, strlen(cf->name), (uint32_t)i, 0);
+        if (cf->type == FAMILY_COUNTER) {
+            char tmp[STATSD_MAX_NAME + 8];
+            size_t len = strlen(cf->name);
+
+            if (len + 6 <= sizeof tmp) {
+                memcpy(tmp, cf->name, len);
+                memcpy(tmp + len, "_total", 6);
+                names_put(r, tmp, len + 6, (uint32_t)i, 1);
+            }
+        }
+    }
+    /* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
+    for (i = 0; i < r->nfams; i++) {
+        const struct config_family *cf = r->fams[i].cfg;
+
+        if (cf->nlabels == 0 && cf->type != FAMILY_GAUGE && !cf->excluded)
+            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned = 1;
+    }
+    registry_cursor_init(&r->expiry, r);
+    return 0;
+}
+
+void registry_release(struct registry *r)
+{
+    size_t i, j;
+
+    registry_cursor_release(&r->expiry);
+    for (i = 0; i < r->nfams; i++) {
+        struct registry__family *f = &r->fams[i];
+        struct registry__series *s, *next;
+
+        for (s = f->head; s != NULL; s = next) {
+            next = s->next;
+            xfree(r, s, f->block);
+        }
+        for (j = 0; j < f->cfg->nlabels; j++)
+            lkey_release(r, &f->keys[j]);
+    }
+    xfree(r, r->fams, (r->nfams ? r->nfams : 1) * sizeof *r->fams);
+    xfree(r, r->slots, (r->slots_mask + 1) * sizeof *r->slots);
+    xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- the hot path ---- */
+
+static int type_matches(enum family_type ft, enum statsd_type lt)
+{
+    switch (lt) {
+    case STATSD_COUNTER:
+        return ft == FAMILY_COUNTER;
+    case STATSD_GAUGE:
+        return ft == FAMILY_GAUGE;
+    case STATSD_TIMER:
+    case STATSD_HISTOGRAM:
+    case STATSD_DISTRIBUTION:
+        return ft == FAMILY_HISTOGRAM;
+    case STATSD_JOB:
+        break;
+    }
+    return 0;
+}
+
+/* Tag keys are normalised like names: '.' and '-' become '_'. */
+static int key_matches(const struct lkey *k, const char *key, size_t len)
+{
+    const char *name = k->cfg->name;
+    size_t i;
+
+    if (len != k->name_len)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = key[i];
+
+        if (c == '.' || c == '-')
+            c = '_';
+        if (name[i] != c)
+            return 0;
+    }
+    return 1;
+}
+
+static size_t bucket_index(const struct config_family *cf, double v)
+{
+    size_t lo = 0, hi = cf->nbuckets;
+
+    /* The first bound >= v: a value equal to a bound belongs to that bucket (le). */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (v <= cf->buckets[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
+{
+    char name[STATSD_MAX_NAME];
+    uint32_t ids[CONFIG_MAX_LABELS] = { 0 };
+    const struct statsd_view *pending[CONFIG_MAX_LABELS] = { NULL };
+    uint64_t phash[CONFIG_MAX_LABELS];
+    uint64_t incs[STATSD_MAX_VALUES];
+    struct registry__family *f;
+    const struct config_family *cf;
+    struct registry__series *s = NULL;
+    unsigned seen = 0, fresh = 0;
+    double rate, value = 0, carry = 0;
+    size_t n, i, nl;
+    long fi;
+
+    if (line->type == STATSD_JOB)
+        return STATSD_TYPE_MISMATCH;
+    n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
+    fi = n ? names_find(r, name, n) : -1;
+    if (fi < 0)
+        return STATSD_UNKNOWN_FAMILY;
+    f = &r->fams[fi];
+    cf = f->cfg;
+    nl = cf->nlabels;
+    if (cf->excluded)
+        return STATSD_GROUP_EXCLUDED;
+    if (!type_matches(cf->type, line->type))
+        return STATSD_TYPE_MISMATCH;
+
+    /*
+     * Labels: look every value up without interning anything, so that a line rejected
+     * by a later check leaves the intern tables (and the caps they count) untouched.
+     * ids[] ends up in config order whatever the order of the tags.
+     */
+    for (i = 0; i < line->ntags; i++) {
+        const struct statsd_tag *t = &line->tags[i];
+        struct lkey *k = NULL;
+        size_t j;
+        uint32_t id;
+
+        for (j = 0; j < nl; j++) {
+            if (key_matches(&f->keys[j], t->key.ptr, t->key.len)) {
+                k = &f->keys[j];
+                break;
+            }
+        }
+        if (k == NULL)
+            return STATSD_LABEL_NOT_ALLOWED;
+        if (seen & (1u << j))
+            return STATSD_DUPLICATE_TAG;
+        seen |= 1u << j;
+        if (t->value.len == 0)
+            continue;
+        if (t->value.len > r->cfg->max_label_value_len)
+            return STATSD_LABEL_VALUE_TOO_LONG;
+        phash[j] = XXH3_64bits(t->value.ptr, t->value.len);
+        id = lkey_find(k, t->value.ptr, t->value.len, phash[j]);
+        if (id != 0) {
+            ids[j] = id;
+            continue;
+        }
+        if (k->enumerated)
+            return STATSD_LABEL_VALUE_NOT_ALLOWED;
+        if (k->live >= k->cap)
+            return STATSD_LABEL_VALUES_CAP;
+        pending[j] = &t->value;
+        fresh |= 1u << j;
+    }
+    if (cf->type == FAMILY_COUNTER && line->values[0] < 0)
+        return STATSD_NEGATIVE_COUNTER;
+
+    /* A line with a never-seen value cannot match an existing series. */
+    if (fresh == 0)
+        s = table_find(r, series_hash((uint32_t)fi, ids, nl), (uint32_t)fi, ids, nl);
+    if (s == NULL &&
+        (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
+        return STATSD_SERIES_CAP;
+
+    /*
+     * Compute the new value before touching the series: a huge value or tiny rate could
+     * overflow it to infinity, which no exposition may show (the parser only rejects
+     * non-finite inputs), so such a line is rejected as non-finite.
+     */
+    rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
+    if (s != NULL)
+        value = s->value;
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        value += line->values[0] / rate;
+        break;
+    case FAMILY_GAUGE:
+        value = line->relative ? value + line->values[0] : line->values[0];
+        break;
+    case FAMILY_HISTOGRAM:
+        /*
+         * Weighted counts stay integers yet unbiased: each observation adds its weight
+         * 1 / rate to a per-series carry, and the whole part of the carry is counted
+         * (the rest stays for the next observation), so the integer increments never
+         * drift more than 1 from the exact weighted total. As the weight is >= 1, every
+         * observation counts at least once. _sum adds value * increment, so _sum/_count
+         * is the mean of what was counted.
+         */
+        if (s != NULL)
+            carry = hist_of(f, s)->carry;
+        for (i = 0; i < line->nvalues; i++) {
+            double v = line->values[i];
+            double whole;
+
+            if (line->type == STATSD_TIMER && !cf->unit_ms)
+                v /= 1000.0;
+            carry += 1.0 / rate;
+            whole = floor(carry);
+            carry -= whole;
+            incs[i] = (uint64_t)whole;
+            value += v * whole;
+        }
+        break;
+    }
+    if (!isfinite(value))
+        return STATSD_NON_FINITE;
+
+    if (s == NULL) {
+        /* Accepted: now intern the new values and create the series. */
+        for (i = 0; i < nl; i++)
+            if (fresh & (1u << i))
+                ids[i] = lkey_add(r, &f->keys[i], pending[i]->ptr, pending[i]->len, phash[i]);
+        s = series_new(r, (uint32_t)fi, ids, series_hash((uint32_t)fi, ids, nl));
+    }
+    s->value = value;
+    s->last_ms = now_ms;
+    if (cf->type == FAMILY_HISTOGRAM) {
+        struct hist *h = hist_of(f, s);
+
+        h->carry = carry;
+        for (i = 0; i < line->nvalues; i++) {
+            double v = line->values[i];
+
+            if (line->type == STATSD_TIMER && !cf->unit_ms)
+                v /= 1000.0;
+            h->b[bucket_index(cf, v)] += incs[i];
+            h->count += incs[i];
+        }
+    }
+    return STATSD_OK;
+}
+
+/* ---- expiry ---- */
+
+size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
+{
+    struct registry_cursor *c = &r->expiry;
+    size_t work = 0, freed = 0;
+    int wrapped = 0;
+
+    while (work < budget) {
+        struct registry__series *s;
+        const struct registry__family *f;
+
+        if (c->pos == NULL) {
+            if (c->next_fam >= r->nfams) {
+                if (wrapped)
+                    break;
+                wrapped = 1;
+                c->next_fam = 0;
+                continue;
+            }
+            f = &r->fams[c->next_fam++];
+            work++;
+            if (f->ttl_ms != 0)
+                c->pos = f->head;
+            continue;
+        }
+        s = c->pos;
+        c->pos = s->next;
+        work++;
+        f = &r->fams[s->fam];
+        if (!s->pinned && now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms) {
+            series_free(r, s);
+            freed++;
+        }
+    }
+    return freed;
+}
+
+/* ---- accessors ---- */
+
+size_t registry_nfamilies(const struct registry *r)
+{
+    return r->nfams;
+}
+
+const struct config_family *registry_family_config(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].cfg;
+}
+
+size_t registry_family_series(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].nseries;
+}
+
+size_t registry_family_cap(const struct registry *r, size_t fam)
+{
+    (void)fam;
+    return r->cfg->max_series_per_family;
+}
+
+size_t registry_series_total(const struct registry *r)
+{
+    return r->nseries;
+}
+
+size_t registry_series_cap(const struct registry *r)
+{
+    return r->cfg->max_series;
+}
+
+size_t registry_memory(const struct registry *r)
+{
+    return r->mem;
+}
+
+size_t registry_label_values(const struct registry *r, size_t fam, size_t label)
+{
+    return r->fams[fam].keys[label].live;
+}
+
+int registry_label_value_next(const struct registry *r, size_t fam, size_t label, size_t *it,
+                              const char **value, size_t *len)
+{
+    const struct lkey *k = &r->fams[fam].keys[label];
+
+    while (*it < k->nvals) {
+        const struct lval *v = k->vals[(*it)++];
+
+        if (v != NULL && v->refs > 0) {
+            *value = v->s;
+            *len = v->len;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- cursors ---- */
+
+void registry_cursor_init(struct registry_cursor *c, struct registry *r)
+{
+    c->reg = r;
+    c->next_fam = 0;
+    c->pos = NULL;
+    c->link = r->cursors;
+    r->cursors = c;
+}
+
+void registry_cursor_release(struct registry_cursor *c)
+{
+    struct registry_cursor **p;
+
+    for (p = &c->reg->cursors; *p != NULL; p = &(*p)->link) {
+        if (*p == c) {
+            *p = c->link;
+            break;
+        }
+    }
+    c->reg = NULL;
+    c->pos = NULL;
+}
+
+/* Enter the next non-empty family when the current one is done. */
+static void cursor_settle(struct registry_cursor *c)
+{
+    const struct registry *r = c->reg;
+
+    while (c->pos == NULL && c->next_fam < r->nfams)
+        c->pos = r->fams[c->next_fam++].head;
+}
+
+int registry_cursor_more(struct registry_cursor *c)
+{
+    cursor_settle(c);
+    return c->pos != NULL;
+}
+
+int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
+{
+    struct registry__series *s;
+    struct registry__family *f;
+    size_t i;
+
+    cursor_settle(c);
+    s = c->pos;
+    if (s == NULL)
+        return 0;
+    c->pos = s->next;
+    f = &c->reg->fams[s->fam];
+    out->family = s->fam;
+    out->cfg = f->cfg;
+    out->nlabels = 0;
+    for (i = 0; i < f->cfg->nlabels; i++) {
+        const struct lval *v;
+
+        if (s->ids[i] == 0)
+            continue;
+        v = f->keys[i].vals[s->ids[i] - 1];
+        out->labels[out->nlabels].name = f->cfg->labels[i].name;
+        out->labels[out->nlabels].value = v->s;
+        out->labels[out->nlabels].value_len = v->len;
+        out->nlabels++;
+    }
+    out->value = s->value;
+    out->last_update_ms = s->last_ms;
+    if (f->cfg->type == FAMILY_HISTOGRAM) {
+        const struct hist *h = hist_of(f, s);
+
+        out->count = h->count;
+        out->buckets = h->b;
+    } else {
+        out->count = 0;
+        out->buckets = NULL;
+    }
+    return 1;
+}

@@ -1,0 +1,159 @@
+/*
+ * registry: the series store. It validates parsed statsd lines against the allowlist
+ * (struct config), aggregates them into series, expires idle series, and lets renderers
+ * and the debug view walk the series with cursors that survive concurrent changes.
+ *
+ * A domain module: no libuv, no clock (every call that needs time takes now_ms), no
+ * logging (rejects are returned as reasons; the caller counts them). Loop thread only.
+ *
+ * Shape:
+ *   - one runtime family per config family, in config order;
+ *   - per family and label key, label values are interned: each distinct value gets a
+ *     small id (1-based; 0 means "label absent") and a series stores ids, not strings;
+ *   - one open-addressing table maps XXH3(family id, label ids) to the series; each
+ *     series is one heap block (header + label ids + histogram buckets) and sits on its
+ *     family's list in creation order, which is the exposition order.
+ *
+ * Memory: an accepted line for an existing series allocates nothing (the name and the
+ * canonical series key are built in stack buffers; one XXH3 over family id + label ids
+ * finds the series). Tables grow by
+ * doubling and never shrink; series blocks and interned strings are freed on expiry.
+ * The first series of a never-seen label set allocates its block (and an interned string
+ * per new label value).
+ *
+ * Label values of capped keys are reference-counted by the series that use them and are
+ * freed (their id recycled) when the last such series expires, so a key's cap counts the
+ * distinct values *currently in use*. Enumerated values are interned once at init and
+ * never freed; for them "in use" counts the enumerated values with at least one series.
+ */
+#ifndef USTATSD_REGISTRY_H
+#define USTATSD_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "expo.h"
+#include "statsd.h"
+
+struct registry__family;
+struct registry__series;
+struct registry__name;
+struct registry__slot;
+
+/*
+ * A position in the walk over all series: families in config order, then series in
+ * creation order. Every cursor is registered with its registry, and removing a series
+ * moves any cursor standing on it to the series' successor, so a cursor never visits
+ * a freed series and never visits a series twice. Series created after the cursor has
+ * passed their position are not visited (they are appended to their family's list).
+ * Fields are private.
+ */
+struct registry_cursor {
+    struct registry *reg;
+    size_t next_fam;              /* family entered when pos runs out */
+    struct registry__series *pos; /* next series to visit; NULL: entering next_fam */
+    struct registry_cursor *link; /* the registry's list of cursors */
+};
+
+/* Caller-owned, but not movable once initialised (cursors point into it). */
+struct registry {
+    /* private */
+    const struct config *cfg;
+    struct registry__family *fams;
+    size_t nfams;
+    struct registry__name *names; /* name -> family, open addressing */
+    size_t names_mask;
+    struct registry__slot *slots; /* series table */
+    size_t slots_mask;
+    size_t nseries;
+    size_t mem;                      /* bytes requested from malloc and still held */
+    struct registry_cursor *cursors; /* every registered cursor */
+    struct registry_cursor expiry;   /* registry_expire()'s position */
+};
+
+/*
+ * One series as seen by a cursor. Pointers stay valid until the next call that mutates
+ * the registry (registry_apply, registry_expire, registry_release).
+ */
+struct registry_sample {
+    size_t family; /* index, as in config */
+    const struct config_family *cfg;
+    struct expo_label labels[CONFIG_MAX_LABELS]; /* present labels, in config order */
+    size_t nlabels;
+    double value;            /* counter or gauge value; histogram: _sum */
+    uint64_t count;          /* histogram _count; 0 otherwise */
+    const uint64_t *buckets; /* histogram: cfg->nbuckets + 1 per-bucket (NOT cumulative)
+                               counts, the last one for +Inf; NULL otherwise */
+    uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
+};
+
+/*
+ * Build the runtime families from c, which must outlive the registry (names, help and
+ * label strings are borrowed). Families without labels of type counter or histogram (and
+ * not excluded by groups) get their single series now, at zero; such series never expire
+ * (they would come back at zero anyway) and count against the total cap even beyond it.
+ * Returns 0 (out of memory aborts).
+ */
+int registry_init(struct registry *r, const struct config *c);
+
+/* Free everything. No cursor may still be registered. */
+void registry_release(struct registry *r);
+
+/*
+ * Validate and aggregate one parsed line. Returns STATSD_OK or a daemon reason; a
+ * rejected line changes nothing (all checks run before any mutation, label values are
+ * interned only once the line is known to be accepted). Checks, in order:
+ *   UNKNOWN_FAMILY (normalised name; counters with or without "_total"), GROUP_EXCLUDED,
+ *   TYPE_MISMATCH (c: counter, g: gauge, ms/h/d: histogram; j is always a mismatch, the
+ *   caller dispatches job lines elsewhere), then per tag: LABEL_NOT_ALLOWED (key
+ *   normalised like names), DUPLICATE_TAG (two keys equal once normalised, e.g. "a.b" and
+ *   "a_b"), LABEL_VALUE_TOO_LONG, LABEL_VALUE_NOT_ALLOWED (enumerated), LABEL_VALUES_CAP
+ *   (a new value beyond the key's cap); then NEGATIVE_COUNTER, then SERIES_CAP (a new
+ *   series beyond the family's or the total cap), then NON_FINITE (the new value or
+ *   _sum would overflow to infinity: a value near DBL_MAX, or a tiny rate). A bare tag or an empty value means the
+ *   label is absent. The line's timestamp and container fields are ignored.
+ * Aggregation: counters add value / rate; gauges set, or add when relative; histograms
+ * take each packed value as one observation (ms lines divided by 1000 unless the family's
+ * unit is ms; h and d as is), weighted by 1 / rate with an integer carry (registry.c).
+ * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.
+ */
+int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms);
+
+/*
+ * Expire series idle longer than their family's ttl_seconds (0: never), looking at no
+ * more than budget series (or ttl-less families, each counted as one) per call and
+ * resuming where the last call stopped, so a full sweep of N series takes about
+ * N / budget calls. Returns the number of series freed. Cursors standing on a freed
+ * series move on (see struct registry_cursor), so renders in flight stay valid.
+ */
+size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
+
+/* Accessors for self-metrics and the debug view. */
+size_t registry_nfamilies(const struct registry *r);
+const struct config_family *registry_family_config(const struct registry *r, size_t fam);
+size_t registry_family_series(const struct registry *r, size_t fam);
+size_t registry_family_cap(const struct registry *r, size_t fam);
+size_t registry_series_total(const struct registry *r);
+size_t registry_series_cap(const struct registry *r);
+/* Heap bytes held (tables, series, interned strings), without allocator overhead. */
+size_t registry_memory(const struct registry *r);
+/* Distinct values of label key `label` (index into cfg->labels) currently in use. */
+size_t registry_label_values(const struct registry *r, size_t fam, size_t label);
+/*
+ * Iterate over the values counted by registry_label_values: start with *it = 0; returns
+ * 1 and sets *value, *len (borrowed, valid until the registry mutates) while one remains.
+ */
+int registry_label_value_next(const struct registry *r, size_t fam, size_t label, size_t *it,
+                              const char **value, size_t *len);
+
+/* Register a cursor at the start of the walk. Pair with registry_cursor_release. */
+void registry_cursor_init(struct registry_cursor *c, struct registry *r);
+/* Fill *out with the next series and return 1, or return 0 at the end. */
+int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out);
+/* 1 when registry_cursor_next would return a series. */
+int registry_cursor_more(struct registry_cursor *c);
+/* Unregister the cursor. */
+void registry_cursor_release(struct registry_cursor *c);
+
+#endif

@@ -1,0 +1,79 @@
+#include "render.h"
+
+#include <math.h>
+#include <stdint.h>
+
+void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
+{
+    registry_cursor_init(&rd->cur, reg);
+    expo_init(&rd->expo, NULL, fmt);
+    rd->last_fam = SIZE_MAX;
+}
+
+static enum expo_type expo_type_of(enum family_type t)
+{
+    switch (t) {
+    case FAMILY_COUNTER:
+        return EXPO_COUNTER;
+    case FAMILY_GAUGE:
+        return EXPO_GAUGE;
+    case FAMILY_HISTOGRAM:
+        return EXPO_HISTOGRAM;
+    }
+    return EXPO_UNKNOWN;
+}
+
+static void put_series(struct expo *e, const struct registry_sample *s)
+{
+    const struct config_family *cf = s->cfg;
+    uint64_t cum = 0;
+    size_t i;
+
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        expo_sample(e, "_total", s->labels, s->nlabels, s->value);
+        break;
+    case FAMILY_GAUGE:
+        expo_sample(e, "", s->labels, s->nlabels, s->value);
+        break;
+    case FAMILY_HISTOGRAM:
+        /* The registry keeps per-bucket counts; the exposition's buckets are cumulative. */
+        for (i = 0; i < cf->nbuckets; i++) {
+            cum += s->buckets[i];
+            expo_bucket(e, s->labels, s->nlabels, cf->buckets[i], (double)cum);
+        }
+        expo_bucket(e, s->labels, s->nlabels, INFINITY, (double)s->count);
+        expo_sample(e, "_sum", s->labels, s->nlabels, s->value);
+        expo_sample(e, "_count", s->labels, s->nlabels, (double)s->count);
+        break;
+    }
+}
+
+int render_step(struct render *rd, struct buf *out, size_t max_series)
+{
+    struct registry_sample s;
+    size_t n;
+
+    /* out may differ from one step to the next; the family state in expo stays. */
+    rd->expo.out = out;
+    if (max_series == 0)
+        max_series = 1;
+    for (n = 0; n < max_series && registry_cursor_next(&rd->cur, &s); n++) {
+        /*
+         * The cursor only moves forward through families, so a family seen again is
+         * the current one, and a new one has never been started.
+         */
+        if (s.family != rd->last_fam) {
+            expo_family(&rd->expo, s.cfg->name, expo_type_of(s.cfg->type), s.cfg->help,
+                        s.cfg->unit);
+            rd->last_fam = s.family;
+        }
+        put_series(&rd->expo, &s);
+    }
+    return registry_cursor_more(&rd->cur);
+}
+
+void render_release(struct render *rd)
+{
+    registry_cursor_release(&rd->cur);
+}

@@ -1,0 +1,301 @@
+/*
+ * bench_registry: memory per series and the cost of ingest and exposition.
+ *
+ *   bench_registry [N]      (N series per measurement, 100000 by default)
+ *
+ * Memory is resident bytes from /proc/self/statm before and after creating N series in
+ * a fresh registry, so it counts everything: series blocks, tables, interned strings and
+ * the allocator's overhead. Targets: <= 512 B per counter or gauge series with two labels,
+ * <= 1 KiB per histogram series with 12 buckets; the exit status is 1 when one is missed.
+ * Rendering is timed for 10k and N series, in both formats, raw and through zlib deflate
+ * at level 1 with a gzip header (as the HTTP layer would stream it, one chunk per step).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "config.h"
+#include "expo.h"
+#include "registry.h"
+#include "render.h"
+#include "statsd.h"
+
+#define STEP_SERIES 1000
+
+static const char bench_config[] =
+    "{\"limits\": {\"max_series\": 10000000, \"max_series_per_family\": 10000000},"
+    " \"families\": ["
+    "  {\"name\": \"http_requests\", \"type\": \"counter\", \"help\": \"Requests.\","
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": 100000},"
+    "              {\"name\": \"code\", \"max_values\": 1000}]},"
+    "  {\"name\": \"queue_depth\", \"type\": \"gauge\", \"help\": \"Depth.\","
+    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 100000},"
+    "              {\"name\": \"shard\", \"max_values\": 1000}]},"
+    "  {\"name\": \"http_request_duration_seconds\", \"type\": \"histogram\","
+    "   \"help\": \"Latency.\", \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,"
+    "   2.5, 5, 10, 30],"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": 100000},"
+    "              {\"name\": \"method\", \"max_values\": 1000}]}"
+    " ]}";
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+
+    if (f == NULL || fscanf(f, "%lu %lu", &size, &resident) != 2) {
+        fprintf(stderr, "bench_registry: cannot read /proc/self/statm, exiting\n");
+        exit(2);
+    }
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void apply(struct registry *r, const char *text)
+{
+    struct statsd_line l;
+    int rc = statsd_parse_line(text, strlen(text), &l);
+
+    if (rc == STATSD_OK)
+        rc = registry_apply(r, &l, 1);
+    if (rc != STATSD_OK) {
+        fprintf(stderr, "bench_registry: \"%s\" rejected: %s\n", text, statsd_reason_name(rc));
+        exit(2);
+    }
+}
+
+/* The i-th line of kind k: 100 codes/shards/methods per route, so labels repeat. */
+static void line_for(char *out, size_t cap, int kind, size_t i)
+{
+    switch (kind) {
+    case 0:
+        snprintf(out, cap, "http_requests:1|c|#route:/api/v1/resource/%zu,code:%zu", i / 100,
+                 i % 100);
+        break;
+    case 1:
+        snprintf(out, cap, "queue_depth:3|g|#queue:queue-%zu,shard:%zu", i / 100, i % 100);
+        break;
+    default:
+        snprintf(out, cap,
+                 "http_request_duration_seconds:0.042|h|#route:/api/v1/resource/%zu,method:M%zu",
+                 i / 100, i % 100);
+        break;
+    }
+}
+
+static void fill(struct registry *r, int kind, size_t n)
+{
+    char line[256];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        line_for(line, sizeof line, kind, i);
+        apply(r, line);
+    }
+}
+
+/* Render everything, optionally deflating each step's output; returns the output size. */
+static size_t render_once(struct registry *r, enum expo_format fmt, int gzip, double *ms)
+{
+    struct buf out = BUF_INIT;
+    unsigned char zbuf[65536];
+    size_t total = 0;
+    struct render rd;
+    z_stream z;
+    double t0 = now_ms();
+    int more = 1;
+
+    memset(&z, 0, sizeof z);
+    /* windowBits 15 + 16: a gzip header and trailer, as Content-Encoding: gzip wants. */
+    if (gzip && deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        fprintf(stderr, "bench_registry: deflateInit2 failed, exiting\n");
+        exit(2);
+    }
+    render_init(&rd, r, fmt);
+    while (more) {
+        more = render_step(&rd, &out, STEP_SERIES);
+        if (!more) {
+            struct expo e;
+
+            expo_init(&e, &out, fmt);
+            expo_eof(&e);
+        }
+        if (!gzip) {
+            total += out.len;
+        } else {
+            z.next_in = (unsigned char *)out.ptr;
+            z.avail_in = (uInt)out.len;
+            do {
+                z.next_out = zbuf;
+                z.avail_out = sizeof zbuf;
+                deflate(&z, more ? Z_NO_FLUSH : Z_FINISH);
+                total += sizeof zbuf - z.avail_out;
+            } while (z.avail_out == 0);
+        }
+        buf_reset(&out);
+    }
+    render_release(&rd);
+    if (gzip)
+        deflateEnd(&z);
+    buf_release(&out);
+    *ms = now_ms() - t0;
+    return total;
+}
+
+static void bench_render(struct registry *r, const char *what)
+{
+    static const char *const fmt_name[] = { "text", "openmetrics" };
+    int f, gz;
+
+    for (f = 0; f < 2; f++) {
+        for (gz = 0; gz < 2; gz++) {
+            double ms, best = 1e99;
+            size_t bytes = 0;
+            int rep;
+
+            for (rep = 0; rep < 3; rep++) {
+                bytes = render_once(r, (enum expo_format)f, gz, &ms);
+                if (ms < best)
+                    best = ms;
+            }
+            printf("render %-28s %-11s %-4s %9.2f ms %11zu bytes\n", what, fmt_name[f],
+                   gz ? "gzip" : "raw", best, bytes);
+        }
+    }
+}
+
+/*
+ * Resident bytes per series of kind, measured in a child process so that memory freed
+ * by an earlier measurement cannot be reused and hide the cost.
+ */
+static double memory_per_series(const struct config *cfg, int kind, size_t n, double *accounted)
+{
+    int fds[2];
+    double res[2] = { 0, 0 };
+    pid_t pid;
+
+    if (pipe(fds) < 0 || (pid = fork()) < 0) {
+        perror("bench_registry: pipe/fork");
+        exit(2);
+    }
+    if (pid == 0) {
+        struct registry r;
+        size_t rss0 = rss_bytes();
+
+        registry_init(&r, cfg);
+        fill(&r, kind, n);
+        res[0] = (double)(rss_bytes() - rss0) / (double)n;
+        res[1] = (double)registry_memory(&r) / (double)n;
+        if (write(fds[1], res, sizeof res) != (ssize_t)sizeof res)
+            _exit(2);
+        _exit(0);
+    }
+    close(fds[1]);
+    if (read(fds[0], res, sizeof res) != (ssize_t)sizeof res || waitpid(pid, NULL, 0) < 0) {
+        fprintf(stderr, "bench_registry: memory measurement failed, exiting\n");
+        exit(2);
+    }
+    close(fds[0]);
+    *accounted = res[1];
+    return res[0];
+}
+
+/* ns per line: parse + apply of existing series in a scattered order, and parse alone. */
+static void bench_ingest(struct registry *r, int kind, size_t n, const char *name)
+{
+    char *lines = malloc(n * 96);
+    struct statsd_line l;
+    double t0, t1, t2;
+    size_t i;
+
+    if (lines == NULL)
+        buf_oom(n * 96);
+    for (i = 0; i < n; i++)
+        line_for(lines + i * 96, 96, kind, (i * 7919) % n);
+    t0 = now_ms();
+    for (i = 0; i < n; i++)
+        apply(r, lines + i * 96);
+    t1 = now_ms();
+    for (i = 0; i < n; i++) {
+        const char *p = lines + i * 96;
+
+        if (statsd_parse_line(p, strlen(p), &l) != STATSD_OK)
+            exit(2);
+    }
+    t2 = now_ms();
+    printf("ingest %-34s %8.1f ns/line parse+apply, %.1f ns parse alone (existing series)\n", name,
+           (t1 - t0) * 1e6 / (double)n, (t2 - t1) * 1e6 / (double)n);
+    free(lines);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const kind_name[] = { "counter (2 labels)", "gauge (2 labels)",
+                                             "histogram (12 buckets, 2 labels)" };
+    static const double target[] = { 512, 512, 1024 };
+    size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 100000;
+    struct config cfg;
+    char err[512];
+    int kind, failed = 0;
+
+    memset(&cfg, 0, sizeof cfg);
+    if (config_parse(&cfg, bench_config, strlen(bench_config), "bench", err, sizeof err) < 0) {
+        fprintf(stderr, "bench_registry: %s\n", err);
+        return 2;
+    }
+    for (kind = 0; kind < 3; kind++) {
+        double accounted, per = memory_per_series(&cfg, kind, n, &accounted);
+
+        printf("memory %-34s %8.1f B/series resident, %.1f B/series accounted (%zu series) %s\n",
+               kind_name[kind], per, accounted, n, per <= target[kind] ? "ok" : "OVER TARGET");
+        failed |= per > target[kind];
+    }
+    for (kind = 0; kind < 3; kind++) {
+        struct registry r;
+        double t0;
+
+        registry_init(&r, &cfg);
+        t0 = now_ms();
+        fill(&r, kind, n);
+        printf("ingest %-34s %8.1f ns/line creating series (incl. snprintf)\n", kind_name[kind],
+               (now_ms() - t0) * 1e6 / (double)n);
+        bench_ingest(&r, kind, n, kind_name[kind]);
+        if (kind == 0) {
+            struct registry small;
+            char what[64];
+
+            registry_init(&small, &cfg);
+            fill(&small, kind, n < 10000 ? n : 10000);
+            bench_render(&small, "10k counters");
+            registry_release(&small);
+            snprintf(what, sizeof what, "%zuk counters", n / 1000);
+            bench_render(&r, what);
+        } else if (kind == 2) {
+            struct registry small;
+            char what[64];
+
+            registry_init(&small, &cfg);
+            fill(&small, kind, n < 10000 ? n : 10000);
+            bench_render(&small, "10k histograms");
+            registry_release(&small);
+            snprintf(what, sizeof what, "%zuk histograms", n / 1000);
+            bench_render(&r, what);
+        }
+        registry_release(&r);
+    }
+    config_release(&cfg);
+    return failed;
+}

@@ -1,0 +1,585 @@
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "registry.h"
+#include "render.h"
+#include "statsd.h"
+
+/*
+ * Families: an enumerated and a capped label, a ttl'd gauge, histograms in seconds and
+ * in milliseconds, an excluded group, a label-less counter.
+ */
+static const char base_config[] =
+    "{\"limits\": {\"max_series\": 40, \"max_series_per_family\": 10,"
+    "              \"max_label_value_length\": 16},"
+    " \"groups\": {\"exclude\": [\"ml\"]},"
+    " \"families\": ["
+    "  {\"name\": \"requests\", \"type\": \"counter\", \"help\": \"Requests.\","
+    "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
+    "              {\"name\": \"status_code\", \"max_values\": 3}]},"
+    "  {\"name\": \"queue_depth\", \"type\": \"gauge\", \"ttl_seconds\": 60,"
+    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 4}]},"
+    "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 0.5, 1],"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": 5}]},"
+    "  {\"name\": \"ml_infer_ms\", \"type\": \"histogram\", \"unit\": \"milliseconds\","
+    "   \"buckets\": [10, 100], \"group\": \"ml\"},"
+    "  {\"name\": \"proc_ms\", \"type\": \"histogram\", \"unit\": \"milliseconds\","
+    "   \"buckets\": [10, 100]},"
+    "  {\"name\": \"uploads\", \"type\": \"counter\"}"
+    " ]}";
+
+enum { F_REQUESTS, F_QUEUE, F_LATENCY, F_ML, F_PROC, F_UPLOADS };
+
+static struct config cfg;
+static struct registry reg;
+
+static void load(const char *json)
+{
+    char err[512];
+
+    memset(&cfg, 0, sizeof cfg);
+    cr_assert_eq(config_parse(&cfg, json, strlen(json), "test", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(registry_init(&reg, &cfg), 0);
+}
+
+static void setup(void)
+{
+    load(base_config);
+}
+
+static void teardown(void)
+{
+    registry_release(&reg);
+    config_release(&cfg);
+}
+
+static int feed_at(const char *text, uint64_t now)
+{
+    struct statsd_line l;
+    int rc = statsd_parse_line(text, strlen(text), &l);
+
+    cr_assert_eq(rc, STATSD_OK, "parse \"%s\": %s", text, statsd_reason_name(rc));
+    return registry_apply(&reg, &l, now);
+}
+
+static int feed(const char *text)
+{
+    return feed_at(text, 1000);
+}
+
+/* The sample of family fam whose labels print as "k=v,k=v" (config order), or 0. */
+static int find(size_t fam, const char *labels, struct registry_sample *out)
+{
+    struct registry_cursor c;
+    int found = 0;
+
+    registry_cursor_init(&c, &reg);
+    while (!found && registry_cursor_next(&c, out)) {
+        char tmp[512];
+        size_t i, n = 0;
+
+        if (out->family != fam)
+            continue;
+        tmp[0] = '\0';
+        for (i = 0; i < out->nlabels; i++)
+            n += (size_t)snprintf(tmp + n, sizeof tmp - n, "%s%s=%.*s", i ? "," : "",
+                                  out->labels[i].name, (int)out->labels[i].value_len,
+                                  out->labels[i].value);
+        found = strcmp(tmp, labels) == 0;
+    }
+    registry_cursor_release(&c);
+    return found;
+}
+
+static double value_of(size_t fam, const char *labels)
+{
+    struct registry_sample s;
+
+    cr_assert(find(fam, labels, &s), "no series %zu{%s}", fam, labels);
+    return s.value;
+}
+
+static void render_all(struct buf *out, enum expo_format fmt)
+{
+    struct render rd;
+
+    render_init(&rd, &reg, fmt);
+    while (render_step(&rd, out, 1000))
+        ;
+    render_release(&rd);
+}
+
+/* Everything observable: the exposition, counts, label values, memory. */
+struct snapshot {
+    struct buf text;
+    size_t total, mem;
+    size_t fam_series[8];
+    size_t label_values[8][CONFIG_MAX_LABELS];
+};
+
+static void snap(struct snapshot *s)
+{
+    size_t f, l;
+
+    memset(s, 0, sizeof *s);
+    buf_init(&s->text);
+    render_all(&s->text, EXPO_OPENMETRICS);
+    s->total = registry_series_total(&reg);
+    s->mem = registry_memory(&reg);
+    for (f = 0; f < registry_nfamilies(&reg); f++) {
+        s->fam_series[f] = registry_family_series(&reg, f);
+        for (l = 0; l < registry_family_config(&reg, f)->nlabels; l++)
+            s->label_values[f][l] = registry_label_values(&reg, f, l);
+    }
+}
+
+static void assert_same(struct snapshot *a, struct snapshot *b, const char *what)
+{
+    cr_assert_eq(a->text.len, b->text.len, "%s: exposition changed", what);
+    cr_assert_eq(memcmp(a->text.ptr, b->text.ptr, a->text.len), 0, "%s: exposition", what);
+    cr_assert_eq(a->total, b->total, "%s: total series", what);
+    cr_assert_eq(a->mem, b->mem, "%s: memory %zu -> %zu", what, a->mem, b->mem);
+    cr_assert_eq(memcmp(a->fam_series, b->fam_series, sizeof a->fam_series), 0, "%s", what);
+    cr_assert_eq(memcmp(a->label_values, b->label_values, sizeof a->label_values), 0,
+                 "%s: label values", what);
+    buf_release(&a->text);
+    buf_release(&b->text);
+}
+
+struct reject_case {
+    char line[96];
+    char reason[32];
+};
+
+static struct reject_case reject_cases[] = {
+    { "nope:1|c", "unknown_family" },
+    { "requests_totals:1|c", "unknown_family" },
+    { "queue_depth_total:1|g", "unknown_family" },
+    { "ml.infer-ms:5|ms", "group_excluded" },
+    { "requests:1|g", "type_mismatch" },
+    { "queue_depth:1|ms", "type_mismatch" },
+    { "latency_seconds:1|c", "type_mismatch" },
+    { "uploads:1|h", "type_mismatch" },
+    { "requests:1|c|#color:red", "label_not_allowed" },
+    { "requests:1|c|#canary", "label_not_allowed" },
+    { "requests:1|c|#status_code:12345678901234567", "label_value_too_long" },
+    { "requests:1|c|#method:PUT", "label_value_not_allowed" },
+    { "requests:1|c|#method:get", "label_value_not_allowed" },
+    { "requests:1|c|#status_code:503", "label_values_cap" },
+    { "requests:1|c|#method:POST,status_code:999", "label_values_cap" },
+    { "requests:-1|c", "negative_counter" },
+    { "requests:-1|c|#status_code:new", "label_values_cap" },
+    { "requests:-1|c|#method:POST,status_code:202", "negative_counter" },
+    { "requests_total:-0.5|c|#method:GET", "negative_counter" },
+    { "queue_depth:1|g|#queue:q5", "label_values_cap" },
+    { "requests:1|c|#method:POST,status_code:202", "series_cap" },
+    { "requests:1e308|c|#method:GET,status_code:200", "non_finite_value" },
+    { "requests:1e300|c|@0.0000000001", "non_finite_value" },
+    { "latency_seconds:1e308:1e308|h|#route:fresh", "non_finite_value" },
+    { "queue_depth:+1e308|g|#queue:q1", "non_finite_value" },
+};
+
+ParameterizedTestParameters(registry, rejected_line_changes_nothing)
+{
+    return cr_make_param_array(struct reject_case, reject_cases,
+                               sizeof reject_cases / sizeof reject_cases[0]);
+}
+
+/*
+ * Each reject case runs against a registry filled up to its caps: status_code holds its
+ * 3 values, queue its 4, requests its 10 series. route has room, so the non-finite
+ * histogram case shows that a value new to a line rejected later is not interned.
+ */
+ParameterizedTest(struct reject_case *tc, registry, rejected_line_changes_nothing, .init = setup,
+                  .fini = teardown)
+{
+    static const char *const fill[] = {
+        "requests:1|c|#method:GET,status_code:200",
+        "requests:1e308|c|#method:GET,status_code:200",
+        "requests:1|c|#method:GET,status_code:201",
+        "requests:1|c|#method:GET,status_code:202",
+        "requests:1|c|#method:POST,status_code:200",
+        "requests:1|c|#method:POST,status_code:201",
+        "requests:1|c|#method:GET",
+        "requests:1|c|#status_code:200",
+        "requests:1|c",
+        "requests:1|c|#method:POST",
+        "requests:1|c|#status_code:201",
+        "queue_depth:1e308|g|#queue:q1",
+        "queue_depth:1|g|#queue:q2",
+        "queue_depth:1|g|#queue:q3",
+        "queue_depth:1|g|#queue:q4",
+        "latency_seconds:1|h|#route:r1",
+    };
+    struct snapshot before, after;
+    size_t i;
+
+    for (i = 0; i < sizeof fill / sizeof fill[0]; i++)
+        cr_assert_eq(feed(fill[i]), STATSD_OK, "fill %s", fill[i]);
+    cr_assert_eq(registry_family_series(&reg, F_REQUESTS), 10);
+    snap(&before);
+    cr_assert_eq(feed(tc->line), statsd_reason_by_name(tc->reason), "%s: got %s", tc->line,
+                 statsd_reason_name(feed(tc->line)));
+    snap(&after);
+    assert_same(&before, &after, tc->line);
+    /* Liveness: a valid line still goes through. */
+    cr_assert_eq(feed("requests:1|c|#method:GET,status_code:200"), STATSD_OK);
+}
+
+Test(registry, job_lines_are_a_type_mismatch, .init = setup, .fini = teardown)
+{
+    struct statsd_line l;
+
+    memset(&l, 0, sizeof l);
+    l.name.ptr = "requests";
+    l.name.len = 8;
+    l.type = STATSD_JOB;
+    l.nvalues = 1;
+    l.values[0] = 1;
+    l.rate = 1;
+    cr_assert_eq(registry_apply(&reg, &l, 1), STATSD_TYPE_MISMATCH);
+}
+
+/* The parser rejects such lines already; the registry does not rely on it. */
+Test(registry, keys_equal_once_normalised_are_duplicates, .init = setup, .fini = teardown)
+{
+    struct statsd_line l;
+
+    memset(&l, 0, sizeof l);
+    l.name.ptr = "requests";
+    l.name.len = 8;
+    l.type = STATSD_COUNTER;
+    l.nvalues = 1;
+    l.values[0] = 1;
+    l.rate = 1;
+    l.ntags = 2;
+    l.tags[0].key.ptr = "status_code";
+    l.tags[0].key.len = 11;
+    l.tags[0].value.ptr = "200";
+    l.tags[0].value.len = 3;
+    l.tags[1].key.ptr = "status.code";
+    l.tags[1].key.len = 11;
+    l.tags[1].value.ptr = "201";
+    l.tags[1].value.len = 3;
+    cr_assert_eq(registry_apply(&reg, &l, 1), STATSD_DUPLICATE_TAG);
+    cr_assert_eq(registry_label_values(&reg, F_REQUESTS, 1), 0);
+    cr_assert_eq(registry_family_series(&reg, F_REQUESTS), 0);
+}
+
+Test(registry, counters_add_value_over_rate, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed("requests:1|c|@0.1|#method:GET"), STATSD_OK);
+    cr_assert_eq(feed("requests_total:2.5|c|#method:GET"), STATSD_OK);
+    cr_assert_eq(feed("requests:3|c|@0.5|#method:GET"), STATSD_OK);
+    cr_assert_float_eq(value_of(F_REQUESTS, "method=GET"), 1 / 0.1 + 2.5 + 6, 1e-9);
+    cr_assert_eq(feed("uploads:0|c"), STATSD_OK);
+    cr_assert_eq(value_of(F_UPLOADS, ""), 0);
+}
+
+Test(registry, gauges_set_or_add_when_relative, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed("queue_depth:5|g|#queue:a"), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 5);
+    cr_assert_eq(feed("queue_depth:+3|g|#queue:a"), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 8);
+    cr_assert_eq(feed("queue_depth:-10|g|#queue:a"), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), -2);
+    cr_assert_eq(feed("queue_depth:4|g|@0.5|#queue:a"), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 4);
+    /* A relative first update starts from zero. */
+    cr_assert_eq(feed("queue_depth:-1|g|#queue:b"), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=b"), -1);
+}
+
+static void assert_hist(size_t fam, const char *labels, const uint64_t *want, size_t n, double sum)
+{
+    struct registry_sample s;
+    uint64_t total = 0;
+    size_t i;
+
+    cr_assert(find(fam, labels, &s), "no series %zu{%s}", fam, labels);
+    cr_assert_not_null(s.buckets);
+    for (i = 0; i < n; i++) {
+        cr_assert_eq(s.buckets[i], want[i], "bucket %zu: %llu, want %llu", i,
+                     (unsigned long long)s.buckets[i], (unsigned long long)want[i]);
+        total += want[i];
+    }
+    cr_assert_eq(s.count, total);
+    cr_assert_float_eq(s.value, sum, 1e-9, "sum %g, want %g", s.value, sum);
+}
+
+Test(registry, histogram_buckets_include_their_bound, .init = setup, .fini = teardown)
+{
+    /* Bounds 0.1, 0.5, 1: ms lines become seconds, h and d lines are seconds already. */
+    cr_assert_eq(feed("latency_seconds:100|ms|#route:a"), STATSD_OK);
+    cr_assert_eq(feed("latency_seconds:0.5|h|#route:a"), STATSD_OK);
+    cr_assert_eq(feed("latency_seconds:1|d|#route:a"), STATSD_OK);
+    cr_assert_eq(feed("latency_seconds:1.0000001|h|#route:a"), STATSD_OK);
+    cr_assert_eq(feed("latency_seconds:-3|h|#route:a"), STATSD_OK);
+    {
+        const uint64_t want[] = { 2, 1, 1, 1 };
+
+        assert_hist(F_LATENCY, "route=a", want, 4, 0.1 + 0.5 + 1 + 1.0000001 - 3);
+    }
+}
+
+Test(registry, histogram_packed_values_are_observations, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed("latency_seconds:0.05:0.7:1:250|h|#route:p"), STATSD_OK);
+    cr_assert_eq(feed("latency_seconds:50:700|ms|#route:p"), STATSD_OK);
+    {
+        const uint64_t want[] = { 2, 0, 3, 1 };
+
+        assert_hist(F_LATENCY, "route=p", want, 4, 0.05 + 0.7 + 1 + 250 + 0.05 + 0.7);
+    }
+}
+
+Test(registry, histogram_in_ms_keeps_ms_lines, .init = setup, .fini = teardown)
+{
+    /* Bounds 10, 100 (ms): ms, h and d lines are all taken as milliseconds. */
+    cr_assert_eq(feed("proc_ms:10|ms"), STATSD_OK);
+    cr_assert_eq(feed("proc_ms:50|ms"), STATSD_OK);
+    cr_assert_eq(feed("proc_ms:100|h"), STATSD_OK);
+    cr_assert_eq(feed("proc.ms:5000|d"), STATSD_OK);
+    {
+        const uint64_t want[] = { 1, 2, 1 };
+
+        assert_hist(F_PROC, "", want, 3, 10 + 50 + 100 + 5000);
+    }
+}
+
+Test(registry, weighted_counts_stay_integer_and_unbiased, .init = setup, .fini = teardown)
+{
+    const int n = 10000;
+    struct registry_sample s;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        cr_assert_eq(feed("latency_seconds:0.2|h|@0.3|#route:w"), STATSD_OK);
+        if (i % 997 == 0) {
+            cr_assert(find(F_LATENCY, "route=w", &s));
+            cr_assert_leq(fabs((double)s.count - (i + 1) / 0.3), 1.0, "after %d: %llu", i + 1,
+                          (unsigned long long)s.count);
+        }
+    }
+    cr_assert(find(F_LATENCY, "route=w", &s));
+    cr_assert_leq(fabs((double)s.count - n / 0.3), 1.0, "count %llu", (unsigned long long)s.count);
+    cr_assert_eq(s.buckets[1], s.count);
+    /* _sum adds value * increment: the mean stays the observed value. */
+    cr_assert_float_eq(s.value, 0.2 * (double)s.count, 1e-6);
+    /* Packed values are weighted each. */
+    cr_assert_eq(feed("latency_seconds:0.05:0.05:0.05|ms|@0.5|#route:x"), STATSD_OK);
+    {
+        const uint64_t want[] = { 6, 0, 0, 0 };
+
+        assert_hist(F_LATENCY, "route=x", want, 4, 0.00005 * 6);
+    }
+}
+
+Test(registry, labels_in_any_order_make_one_series, .init = setup, .fini = teardown)
+{
+    struct registry_sample s;
+
+    cr_assert_eq(feed("requests:1|c|#status_code:200,method:GET"), STATSD_OK);
+    cr_assert_eq(feed("requests:1|c|#method:GET,status_code:200"), STATSD_OK);
+    cr_assert_eq(feed("requests:1|c|#status-code:200,method:GET"), STATSD_OK);
+    cr_assert_eq(registry_family_series(&reg, F_REQUESTS), 1);
+    cr_assert(find(F_REQUESTS, "method=GET,status_code=200", &s));
+    cr_assert_eq(s.value, 3);
+    cr_assert_eq(s.last_update_ms, 1000);
+    /* Absent labels (no tag or a bare tag) are a different series, omitted when printed. */
+    cr_assert_eq(feed("requests:1|c|#status_code,method:GET"), STATSD_OK);
+    cr_assert_eq(feed("requests:1|c|#method:GET"), STATSD_OK);
+    cr_assert_eq(registry_family_series(&reg, F_REQUESTS), 2);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET"), 2);
+}
+
+Test(registry, label_less_counters_and_histograms_exist_from_start, .init = setup, .fini = teardown)
+{
+    struct registry_sample s;
+
+    /* uploads (counter) and proc_ms (histogram); not the excluded ml_infer_ms. */
+    cr_assert_eq(registry_series_total(&reg), 2);
+    cr_assert(find(F_UPLOADS, "", &s));
+    cr_assert_eq(s.value, 0);
+    cr_assert_eq(s.last_update_ms, 0);
+    cr_assert(find(F_PROC, "", &s));
+    cr_assert_eq(s.count, 0);
+    cr_assert_not(find(F_ML, "", &s));
+    /* They never expire. */
+    cr_assert_eq(registry_expire(&reg, UINT64_MAX / 2, 1000), 0);
+    cr_assert_eq(registry_series_total(&reg), 2);
+}
+
+Test(registry, family_and_total_caps, .fini = teardown)
+{
+    char line[128];
+    int i;
+
+    load("{\"limits\": {\"max_series\": 12, \"max_series_per_family\": 5},"
+         " \"families\": ["
+         "  {\"name\": \"a\", \"type\": \"gauge\", \"labels\": [{\"name\": \"k\"}]},"
+         "  {\"name\": \"b\", \"type\": \"gauge\", \"labels\": [{\"name\": \"k\"}]},"
+         "  {\"name\": \"c\", \"type\": \"gauge\", \"labels\": [{\"name\": \"k\"}]}]}");
+    cr_assert_eq(registry_series_cap(&reg), 12);
+    cr_assert_eq(registry_family_cap(&reg, 0), 5);
+    for (i = 0; i < 7; i++) {
+        snprintf(line, sizeof line, "a:1|g|#k:v%d", i);
+        cr_assert_eq(feed(line), i < 5 ? STATSD_OK : STATSD_SERIES_CAP, "%s", line);
+        snprintf(line, sizeof line, "b:1|g|#k:v%d", i);
+        cr_assert_eq(feed(line), i < 5 ? STATSD_OK : STATSD_SERIES_CAP, "%s", line);
+    }
+    cr_assert_eq(feed("c:1|g|#k:x"), STATSD_OK);
+    cr_assert_eq(feed("c:1|g|#k:y"), STATSD_OK);
+    cr_assert_eq(feed("c:1|g|#k:z"), STATSD_SERIES_CAP);
+    cr_assert_eq(registry_series_total(&reg), 12);
+    cr_assert_eq(registry_family_series(&reg, 0), 5);
+    /* Existing series still update at the cap. */
+    cr_assert_eq(feed("c:7|g|#k:y"), STATSD_OK);
+    cr_assert_eq(value_of(2, "k=y"), 7);
+    /* The rejected value was not interned. */
+    cr_assert_eq(registry_label_values(&reg, 2, 0), 2);
+}
+
+Test(registry, label_values_are_counted_and_listed, .init = setup, .fini = teardown)
+{
+    const char *v;
+    size_t it = 0, len, n = 0;
+
+    cr_assert_eq(feed("requests:1|c|#method:GET,status_code:200"), STATSD_OK);
+    cr_assert_eq(feed("requests:1|c|#method:POST,status_code:200"), STATSD_OK);
+    cr_assert_eq(feed("requests:1|c|#status_code:404"), STATSD_OK);
+    cr_assert_eq(registry_label_values(&reg, F_REQUESTS, 0), 2);
+    cr_assert_eq(registry_label_values(&reg, F_REQUESTS, 1), 2);
+    while (registry_label_value_next(&reg, F_REQUESTS, 1, &it, &v, &len)) {
+        cr_assert(len == 3 && (memcmp(v, "200", 3) == 0 || memcmp(v, "404", 3) == 0));
+        n++;
+    }
+    cr_assert_eq(n, 2);
+}
+
+Test(registry, ttl_expires_idle_series_and_frees_their_values, .init = setup, .fini = teardown)
+{
+    char line[64];
+    size_t mem0 = registry_memory(&reg), freed = 0;
+    int i, calls = 0;
+
+    for (i = 0; i < 4; i++) {
+        snprintf(line, sizeof line, "queue_depth:%d|g|#queue:q%d", i, i);
+        cr_assert_eq(feed_at(line, 1000), STATSD_OK);
+    }
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:q9", 1000), STATSD_LABEL_VALUES_CAP);
+    /* q0 is kept alive by an update; a ttl of 60 s expires idle > 60000 ms. */
+    cr_assert_eq(feed_at("queue_depth:9|g|#queue:q0", 30000), STATSD_OK);
+    cr_assert_eq(registry_expire(&reg, 61000, 1000), 0);
+    /* Bounded work: one series looked at per call, so several calls are needed. */
+    while (registry_expire(&reg, 61001, 1) == 0 && calls < 100)
+        calls++;
+    freed = 1;
+    for (i = 0; i < 100; i++)
+        freed += registry_expire(&reg, 61001, 1);
+    cr_assert_gt(calls, 0);
+    cr_assert_eq(freed, 3);
+    cr_assert_eq(registry_family_series(&reg, F_QUEUE), 1);
+    cr_assert_eq(registry_label_values(&reg, F_QUEUE, 0), 1);
+    cr_assert_eq(value_of(F_QUEUE, "queue=q0"), 9);
+    /* The cap counts values in use: three new ones fit again. */
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:n1", 62000), STATSD_OK);
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:n2", 62000), STATSD_OK);
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:n3", 62000), STATSD_OK);
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:n4", 62000), STATSD_LABEL_VALUES_CAP);
+    /* A fresh series after expiry starts over. */
+    cr_assert_eq(registry_expire(&reg, 200000, 1000), 4);
+    cr_assert_eq(registry_series_total(&reg), 2);
+    cr_assert_eq(feed_at("queue_depth:+2|g|#queue:q1", 200000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=q1"), 2);
+    cr_assert_eq(registry_expire(&reg, 300000, 1000), 1);
+    /* Everything freed but the tables, which never shrink. */
+    cr_assert_leq(registry_memory(&reg), mem0 + 4096, "%zu vs %zu", registry_memory(&reg), mem0);
+}
+
+Test(registry, cardinality_attack_is_bounded, .fini = teardown)
+{
+    size_t reasons[STATSD_REASON_MAX] = { 0 };
+    char line[96];
+    size_t mem_mid = 0;
+    int i;
+
+    load("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 500},"
+         " \"families\": ["
+         "  {\"name\": \"hits\", \"type\": \"counter\","
+         "   \"labels\": [{\"name\": \"user\", \"max_values\": 1000},"
+         "              {\"name\": \"image\", \"max_values\": 100}]}]}");
+    for (i = 0; i < 100000; i++) {
+        snprintf(line, sizeof line, "hits:1|c|#user:u%d", i);
+        reasons[feed(line)]++;
+        if (i == 1000)
+            mem_mid = registry_memory(&reg);
+    }
+    for (i = 0; i < 100000; i++) {
+        snprintf(line, sizeof line, "hits:1|c|#user:u1,image:sha256-%08d", i);
+        reasons[feed(line)]++;
+    }
+    cr_assert_eq(reasons[STATSD_OK], 500);
+    cr_assert_eq(reasons[STATSD_SERIES_CAP], 100000 - 500 + 100000);
+    cr_assert_eq(registry_family_series(&reg, 0), 500);
+    cr_assert_eq(registry_label_values(&reg, 0, 0), 500);
+    cr_assert_eq(registry_label_values(&reg, 0, 1), 0);
+    cr_assert_eq(registry_memory(&reg), mem_mid);
+    cr_assert_lt(registry_memory(&reg), 200 * 1024, "%zu bytes", registry_memory(&reg));
+
+    /* With the family cap out of the way, the per-key cap holds. */
+    registry_release(&reg);
+    config_release(&cfg);
+    load("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
+         " \"families\": ["
+         "  {\"name\": \"hits\", \"type\": \"counter\","
+         "   \"labels\": [{\"name\": \"user\", \"max_values\": 1000}]}]}");
+    memset(reasons, 0, sizeof reasons);
+    for (i = 0; i < 100000; i++) {
+        snprintf(line, sizeof line, "hits:1|c|#user:u%d", i);
+        reasons[feed(line)]++;
+        if (i == 1000)
+            mem_mid = registry_memory(&reg);
+    }
+    cr_assert_eq(reasons[STATSD_OK], 1000);
+    cr_assert_eq(reasons[STATSD_LABEL_VALUES_CAP], 99000);
+    cr_assert_eq(registry_label_values(&reg, 0, 0), 1000);
+    cr_assert_eq(registry_memory(&reg), mem_mid);
+    cr_assert_lt(registry_memory(&reg), 400 * 1024, "%zu bytes", registry_memory(&reg));
+    /* Liveness. */
+    cr_assert_eq(feed("hits:1|c|#user:u7"), STATSD_OK);
+    cr_assert_eq(value_of(0, "user=u7"), 2);
+}
+
+Test(registry, many_series_survive_growth_and_removal, .fini = teardown)
+{
+    char line[64];
+    int i;
+
+    /* Exercises table doubling and backward-shift deletion in both tables. */
+    load("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
+         " \"families\": ["
+         "  {\"name\": \"g\", \"type\": \"gauge\", \"ttl_seconds\": 1,"
+         "   \"labels\": [{\"name\": \"a\", \"max_values\": 5000},"
+         "              {\"name\": \"b\", \"max_values\": 10}]}]}");
+    for (i = 0; i < 20000; i++) {
+        snprintf(line, sizeof line, "g:%d|g|#a:x%d,b:%d", i, i / 4, i % 4);
+        cr_assert_eq(feed_at(line, (uint64_t)(i % 2 ? 5000 : 1)), STATSD_OK);
+    }
+    cr_assert_eq(registry_series_total(&reg), 20000);
+    cr_assert_eq(registry_expire(&reg, 2000, 100000), 10000);
+    for (i = 1; i < 20000; i += 2) {
+        snprintf(line, sizeof line, "g:+1|g|#a:x%d,b:%d", i / 4, i % 4);
+        cr_assert_eq(feed_at(line, 5000), STATSD_OK);
+    }
+    cr_assert_eq(registry_series_total(&reg), 10000);
+    cr_assert_eq(value_of(0, "a=x4999,b=3"), 19999 + 1);
+    cr_assert_eq(registry_label_values(&reg, 0, 0), 5000);
+    cr_assert_eq(registry_label_values(&reg, 0, 1), 2);
+}
