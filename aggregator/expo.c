@@ -434,17 +434,88 @@ size_t expo_format_le(char out[32], double le)
     return (size_t)(end - out);
 }
 
+size_t expo_bucket_bound(enum expo_format fmt, char out[32], double le)
+{
+    size_t len = expo_format_le(out, le);
+
+    /* OpenMetrics canonical bounds are floats: "1.0", not "1" (but "+Inf", "1e+06"). */
+    if (fmt == EXPO_OPENMETRICS && isfinite(le) && strpbrk(out, ".e") == NULL) {
+        memcpy(out + len, ".0", 3);
+        len += 2;
+    }
+    return len;
+}
+
 void expo_bucket(struct expo *e, const struct expo_label *labels, size_t n, double le, double count)
 {
     char bound[32];
-    size_t len = expo_format_le(bound, le);
+    size_t len = expo_bucket_bound(e->fmt, bound, le);
 
-    /* OpenMetrics canonical bounds are floats: "1.0", not "1" (but "+Inf", "1e+06"). */
-    if (e->fmt == EXPO_OPENMETRICS && isfinite(le) && strpbrk(bound, ".e") == NULL) {
-        memcpy(bound + len, ".0", 3);
-        len += 2;
-    }
     put_sample(e, "_bucket", labels, n, "le", 2, bound, len, count);
+}
+
+/* name + suffix, then "{" + the label block + close (or nothing without labels). */
+static char *put_head(char *p, const struct expo *e, const char *suffix, size_t sl,
+                      const char *block, size_t block_len)
+{
+    p = put(p, e->name, e->name_len);
+    p = put(p, suffix, sl);
+    if (block_len > 0) {
+        *p++ = '{';
+        p = put(p, block, block_len);
+        *p++ = '}';
+    }
+    return p;
+}
+
+void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
+                    const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
+                    const uint64_t *counts, double sum, uint64_t count)
+{
+    /*
+     * A histogram series is nb + 3 lines that share one label set: escape it once, into
+     * the first line, and copy it from there. One reservation covers every line, so the
+     * block stays put while the lines are written.
+     */
+    size_t lb = labels_bound(labels, n);
+    size_t line = e->name_len + 8 + lb + 8 + 32 + 34;
+    char *p = reserve(e->out, (nb + 3) * line);
+    const char *block;
+    size_t block_len, i;
+    uint64_t cum = 0;
+
+    p = put(p, e->name, e->name_len);
+    p = put(p, "_bucket{", 8);
+    block = p;
+    p = put_labels(p, labels, n);
+    block_len = (size_t)(p - block);
+    for (i = 0; i <= nb; i++) {
+        if (i > 0) {
+            p = put(p, e->name, e->name_len);
+            p = put(p, "_bucket{", 8);
+            p = put(p, block, block_len);
+        }
+        if (block_len > 0)
+            *p++ = ',';
+        p = put(p, "le=\"", 4);
+        if (i < nb)
+            p = put(p, bounds[i], bound_lens[i]);
+        else
+            p = put(p, "+Inf", 4);
+        p = put(p, "\"} ", 3);
+        cum += counts[i];
+        p = put_double(p, (double)cum, VALUE_SCI_FROM);
+        *p++ = '\n';
+    }
+    p = put_head(p, e, "_sum", 4, block, block_len);
+    *p++ = ' ';
+    p = put_double(p, sum, VALUE_SCI_FROM);
+    *p++ = '\n';
+    p = put_head(p, e, "_count", 6, block, block_len);
+    *p++ = ' ';
+    p = put_double(p, (double)count, VALUE_SCI_FROM);
+    *p++ = '\n';
+    commit(e->out, p);
 }
 
 void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const char *state,

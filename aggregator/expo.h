@@ -16,6 +16,7 @@
 #define USTATSD_EXPO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -87,6 +88,24 @@ void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const
  * expo_format_double().
  */
 size_t expo_format_le(char out[32], double le);
+
+/*
+ * A bucket bound as this format writes it in le="...": expo_format_le(), plus ".0" on
+ * an integer in OpenMetrics. Writes a NUL-terminated string to out[32]; returns its
+ * length (< 32).
+ */
+size_t expo_bucket_bound(enum expo_format fmt, char out[32], double le);
+
+/*
+ * A whole histogram series in one call: the nb finite buckets, whose bounds were
+ * formatted once per family with expo_bucket_bound() (bounds[i], bound_lens[i]), then
+ * +Inf, _sum and _count. counts[0..nb] are per-bucket (not cumulative) counts, the last
+ * for +Inf; the exposition's buckets are cumulative. The labels are escaped once for all
+ * the series' lines, which is most of the cost of a large histogram scrape.
+ */
+void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
+                    const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
+                    const uint64_t *counts, double sum, uint64_t count);
 
 /* Terminate the exposition: "# EOF\n" in OpenMetrics, nothing in text. */
 void expo_eof(struct expo *e);

@@ -23,11 +23,10 @@ static enum expo_type expo_type_of(enum family_type t)
     return EXPO_UNKNOWN;
 }
 
-static void put_series(struct expo *e, const struct registry_sample *s)
+static void put_series(struct render *rd, const struct registry_sample *s)
 {
     const struct config_family *cf = s->cfg;
-    uint64_t cum = 0;
-    size_t i;
+    struct expo *e = &rd->expo;
 
     switch (cf->type) {
     case FAMILY_COUNTER:
@@ -37,14 +36,8 @@ static void put_series(struct expo *e, const struct registry_sample *s)
         expo_sample(e, "", s->labels, s->nlabels, s->value);
         break;
     case FAMILY_HISTOGRAM:
-        /* The registry keeps per-bucket counts; the exposition's buckets are cumulative. */
-        for (i = 0; i < cf->nbuckets; i++) {
-            cum += s->buckets[i];
-            expo_bucket(e, s->labels, s->nlabels, cf->buckets[i], (double)cum);
-        }
-        expo_bucket(e, s->labels, s->nlabels, INFINITY, (double)s->count);
-        expo_sample(e, "_sum", s->labels, s->nlabels, s->value);
-        expo_sample(e, "_count", s->labels, s->nlabels, (double)s->count);
+        expo_histogram(e, s->labels, s->nlabels, (const char(*)[32])rd->bounds, rd->bound_lens,
+                       cf->nbuckets, s->buckets, s->value, s->count);
         break;
     }
 }
@@ -64,11 +57,15 @@ int render_step(struct render *rd, struct buf *out, size_t max_series)
          * the current one, and a new one has never been started.
          */
         if (s.family != rd->last_fam) {
+            size_t i;
             expo_family(&rd->expo, s.cfg->name, expo_type_of(s.cfg->type), s.cfg->help,
                         s.cfg->unit);
             rd->last_fam = s.family;
+            for (i = 0; i < s.cfg->nbuckets; i++)
+                rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],
+                                                                     s.cfg->buckets[i]);
         }
-        put_series(&rd->expo, &s);
+        put_series(rd, &s);
     }
     return registry_cursor_more(&rd->cur);
 }

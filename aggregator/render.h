@@ -24,6 +24,9 @@ struct render {
     struct registry_cursor cur;
     struct expo expo;
     size_t last_fam; /* family whose HELP/TYPE was written last; SIZE_MAX: none */
+    /* The current family's bucket bounds, formatted once per family. */
+    char bounds[CONFIG_MAX_BUCKETS][32];
+    unsigned char bound_lens[CONFIG_MAX_BUCKETS];
 };
 
 /*
