@@ -1,0 +1,159 @@
+/*
+ * ingest: the daemon's Unix datagram receiver.
+ *
+ * An I/O module. libuv has no Unix datagram handle, so ingest binds the AF_UNIX/SOCK_DGRAM
+ * socket itself and drains it with recvmmsg(2) from a uv_poll_t. That path gives the
+ * sender's credentials (SO_PASSCRED, SCM_CREDENTIALS) and lets ingest bound the work done
+ * per wake-up, so that a flood of datagrams cannot starve the scrapes served by the same
+ * loop.
+ *
+ * Lifecycle:
+ *   ingest_init()  fills the struct from the config; allocates nothing, cannot fail.
+ *   ingest_start() reads net.unix.max_dgram_qlen, removes a stale socket file, binds,
+ *                  applies mode and group, allocates the receive buffers once and starts
+ *                  polling. On failure it has released everything: nothing to close.
+ *   ingest_close() stops polling, closes the socket, unlinks the socket file (if it is
+ *                  still the one ingest bound) and calls close_cb from the loop once the
+ *                  poll handle is closed. Call it only after ingest_start() returned 0;
+ *                  it never calls close_cb synchronously. The struct must stay alive until
+ *                  close_cb runs.
+ *
+ * Every function is for the loop thread only. ingest_start() sets the process umask for
+ * the duration of bind(2): start it before other threads create files.
+ */
+#ifndef USTATSD_INGEST_H
+#define USTATSD_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#define INGEST_DEFAULT_MODE      0660
+#define INGEST_DEFAULT_BATCH     64        /* datagrams per recvmmsg call */
+#define INGEST_DEFAULT_BUDGET    1024      /* datagrams per wake-up */
+#define INGEST_DEFAULT_BUDGET_NS 1000000   /* and at most about 1 ms per wake-up */
+#define INGEST_DEFAULT_RCVBUF    (8 << 20) /* SO_RCVBUF request, bytes */
+#define INGEST_MIN_DGRAM_QLEN    512       /* below this, start-up warns */
+#define INGEST_MAX_WARNINGS      4
+#define INGEST_WARNING_LEN       256
+
+struct ingest;
+
+/*
+ * Called once per datagram that fits the receive buffer, on the loop thread. data is
+ * valid only during the call and data[len] is a NUL the callback may rely on. cred holds
+ * the sender's pid, uid and gid as the kernel reports them; it is NULL when the kernel
+ * attached none. The callback may call ingest_close(): no datagram is delivered after it.
+ */
+typedef void (*ingest_cb)(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
+                          void *arg);
+typedef void (*ingest_close_cb)(struct ingest *in);
+
+/* Zero (or NULL) in any field means the default. */
+struct ingest_config {
+    const char *path;    /* socket path, required; shorter than sun_path (107 bytes) */
+    uint32_t mode;       /* permission bits of the socket file; 0: 0660 */
+    const char *group;   /* group name to chown the socket file to; NULL or "": unchanged */
+    unsigned batch;      /* recvmmsg vlen; 0: INGEST_DEFAULT_BATCH */
+    unsigned budget;     /* datagrams per wake-up; 0: INGEST_DEFAULT_BUDGET */
+    uint64_t budget_ns;  /* time per wake-up, checked between batches; 0: 1 ms */
+    size_t max_datagram; /* largest datagram delivered; 0: STATSD_MAX_DATAGRAM; at most 16 MiB */
+    int rcvbuf;          /* SO_RCVBUF request; 0: 8 MiB; < 0: leave the kernel default */
+};
+
+struct ingest_stats {
+    uint64_t datagrams;   /* delivered to the callback */
+    uint64_t bytes;       /* in delivered datagrams */
+    uint64_t truncated;   /* larger than max_datagram: dropped, not delivered */
+    uint64_t recv_errors; /* recvmmsg or poll errors other than EAGAIN/EINTR */
+    uint64_t wakeups;     /* readable events handled */
+    uint64_t budget_hits; /* wake-ups that stopped at the budget with data maybe left */
+    uint64_t max_batch;   /* most datagrams one recvmmsg call returned */
+    uint64_t max_wakeup;  /* most datagrams (delivered or truncated) in one wake-up */
+};
+
+/*
+ * Embedded by its owner. Read-only for the owner except through the functions below:
+ * stats, max_dgram_qlen, rcvbuf and the warnings may be read at any time on the loop
+ * thread (the debug view and the self-metrics do).
+ */
+struct ingest {
+    uv_loop_t *loop;
+    uv_poll_t poll;
+    int fd; /* -1 when not started */
+    int closing;
+    ingest_cb cb;
+    void *arg;
+    ingest_close_cb close_cb;
+
+    char path[108]; /* sizeof(sun_path) */
+    char group[256];
+    int path_too_long;
+    int group_too_long;
+    uint32_t mode;
+    unsigned batch;
+    unsigned budget;
+    uint64_t budget_ns;
+    size_t max_datagram;
+    int rcvbuf_request;
+
+    /* Identity of the socket file ingest bound, so that close unlinks only that one. */
+    dev_t sock_dev;
+    ino_t sock_ino;
+
+    /* Allocated once by ingest_start: batch buffers of max_datagram + 1 bytes. */
+    struct mmsghdr *msgs;
+    struct iovec *iovs;
+    char *bufs;
+    void *ctrl;
+
+    /*
+     * net.unix.max_dgram_qlen as read before the socket was created (the socket keeps
+     * that value for its life), or -1 when it could not be read.
+     */
+    long max_dgram_qlen;
+    int rcvbuf; /* SO_RCVBUF as the kernel reports it after the request, or -1 */
+
+    /*
+     * Conditions that do not stop start-up (short queue, SO_RCVBUF refused, ...), as
+     * complete log lines without a trailing newline. ingest_start fills them; the owner
+     * logs them. nwarnings <= INGEST_MAX_WARNINGS.
+     */
+    char warnings[INGEST_MAX_WARNINGS][INGEST_WARNING_LEN];
+    size_t nwarnings;
+
+    struct ingest_stats stats;
+};
+
+/*
+ * Prepare in from cfg (copied: cfg and its strings may go away after the call). Paths
+ * or group names that do not fit are reported by ingest_start.
+ */
+void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config *cfg, ingest_cb cb,
+                 void *arg);
+
+/*
+ * Bind the socket and start delivering datagrams to cb. A stale socket file (one nobody
+ * answers on) is removed first. Returns 0, or a negative errno with a message naming the
+ * path written to err (always NUL-terminated when errlen > 0):
+ *   -EEXIST      the path exists and is not a socket;
+ *   -EADDRINUSE  a live socket answers at the path (another ustatsd is running);
+ *   -ENAMETOOLONG, -ENOENT (group unknown), and the errors of socket/bind/chmod/chown.
+ * In the one failure after the poll handle exists (uv_poll_start), the handle is closed
+ * and the buffers are freed when the loop next runs; in must stay alive until then.
+ */
+int ingest_start(struct ingest *in, char *err, size_t errlen);
+
+/* Asynchronous teardown, see the lifecycle above. close_cb may be NULL. */
+void ingest_close(struct ingest *in, ingest_close_cb close_cb);
+
+/*
+ * Read net.unix.max_dgram_qlen from /proc. Returns the value, or -1 when it cannot be
+ * read. For tools and tests; ingest_start records it in in->max_dgram_qlen.
+ */
+long ingest_read_dgram_qlen(void);
+
+#endif

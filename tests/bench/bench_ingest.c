@@ -1,0 +1,203 @@
+/*
+ * bench_ingest: how many DogStatsD lines per second the daemon takes in, against a raw
+ * recvmmsg sink on the same machine, over the same Unix datagram transport.
+ *
+ *   bench_ingest [USTATSD_BIN] [--lines N] [--sink-only]
+ *
+ * The load is 2,000,000 lines over 1,000 series (counters, gauges and histograms, each
+ * line with two tags), sent once with 20 lines per datagram and once with 1. Sends block,
+ * so the benchmark measures throughput, not drops, and nothing may be lost: the daemon's
+ * own counters (scraped from its /metrics on a Unix socket) must account for every line
+ * and datagram. The daemon's rate runs from the first send to the scrape that shows the
+ * last line accepted.
+ *
+ * As root the benchmark moves into a private network namespace and sets
+ * net.unix.max_dgram_qlen to 512 there, so that the host's setting does not matter.
+ *
+ * Exit status: 0 when nothing was lost and both ratios meet their targets (>= 0.6 with
+ * 20-line datagrams, >= 0.8 with 1-line datagrams), 2 when a target is missed, 1 when
+ * lines were lost or the run failed.
+ */
+#include "benchutil.h"
+
+#define SERIES        1000
+#define DEFAULT_LINES 2000000
+
+/*
+ * Line i goes to series i % 1000; a third of the series are in each family:
+ *
+ *   bench.requests:1|c|#k:s0,env:prod
+ *   bench.inflight:17|g|#k:s1,env:prod
+ *   bench.latency_seconds:0.042|h|#k:s2,env:prod
+ */
+static size_t line_of(uint64_t i, char *buf, size_t cap)
+{
+    unsigned s = (unsigned)(i % SERIES);
+    int n;
+
+    switch (s % 3) {
+    case 0:
+        n = snprintf(buf, cap, "bench.requests:1|c|#k:s%u,env:prod", s);
+        break;
+    case 1:
+        n = snprintf(buf, cap, "bench.inflight:%u|g|#k:s%u,env:prod", (unsigned)(i % 97), s);
+        break;
+    default:
+        n = snprintf(buf, cap, "bench.latency_seconds:0.%03u|h|#k:s%u,env:prod",
+                     (unsigned)(i % 1000), s);
+        break;
+    }
+    return (size_t)n;
+}
+
+static const char config_text[] =
+    "{\n"
+    "  \"families\": [\n"
+    "    {\"name\": \"bench.requests\", \"type\": \"counter\", \"help\": \"Bench requests.\",\n"
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"
+    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"
+    "    {\"name\": \"bench.inflight\", \"type\": \"gauge\", \"help\": \"Bench in flight.\",\n"
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"
+    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"
+    "    {\"name\": \"bench.latency_seconds\", \"type\": \"histogram\", \"help\": \"Bench.\",\n"
+    "     \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],\n"
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"
+    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]}\n"
+    "  ]\n"
+    "}\n";
+
+struct shape {
+    unsigned per;
+    double target;
+    struct benchutil_load load;
+    double sink_rate;
+    double daemon_rate;
+    int lost;
+};
+
+static double run_sink(const char *dir, const struct benchutil_load *l)
+{
+    struct benchutil_sink s;
+    char path[256];
+    uint64_t t0;
+    int fd;
+
+    benchutil_fmt(path, sizeof(path), "%s/sink.sock", dir);
+    benchutil_sink_start(&s, path, l->lines);
+    fd = benchutil_connect_dgram(path);
+    t0 = benchutil_now_ns();
+    benchutil_send_blocking(fd, l);
+    benchutil_sink_join(&s);
+    close(fd);
+    if (s.error != 0 || s.lines != l->lines || s.datagrams != l->n)
+        benchutil_die("sink counted %llu lines in %llu datagrams of %llu in %zu (%s)",
+                      (unsigned long long)s.lines, (unsigned long long)s.datagrams,
+                      (unsigned long long)l->lines, l->n, s.error ? strerror(s.error) : "no error");
+    return (double)l->lines * 1e9 / (double)(s.done_ns - t0);
+}
+
+/* Returns the rate, or -1 when the daemon's counters do not account for the load. */
+static double run_daemon(const struct benchutil_daemon *d, const struct benchutil_load *l)
+{
+    double rej0, dg0, base, acc, rej, dg;
+    uint64_t t0, t1, deadline;
+    int fd;
+
+    base = benchutil_daemon_counters(d, &rej0, &dg0);
+    fd = benchutil_connect_dgram(d->socket);
+    t0 = benchutil_now_ns();
+    benchutil_send_blocking(fd, l);
+    close(fd);
+    deadline = benchutil_now_ns() + 30000000000ull;
+    for (;;) {
+        acc = benchutil_daemon_counters(d, &rej, &dg);
+        t1 = benchutil_now_ns();
+        if (acc - base >= (double)l->lines || t1 > deadline)
+            break;
+        benchutil_sleep_ms(1);
+    }
+    if (acc - base != (double)l->lines || dg - dg0 != (double)l->n || rej != rej0) {
+        fprintf(stderr,
+                "bench: sent %llu lines in %zu datagrams; the daemon accepted %.0f lines, "
+                "rejected %.0f, received %.0f datagrams\n",
+                (unsigned long long)l->lines, l->n, acc - base, rej - rej0, dg - dg0);
+        benchutil_daemon_print_rejects(d);
+        return -1;
+    }
+    return (double)l->lines * 1e9 / (double)(t1 - t0);
+}
+
+static int check_config(const char *bin, const char *config)
+{
+    char cmd[1024];
+    benchutil_fmt(cmd, sizeof(cmd), "'%s' --check-config '%s'", bin, config);
+    return system(cmd);
+}
+
+int main(int argc, char **argv)
+{
+    struct shape shapes[2] = { { .per = 20, .target = 0.6 }, { .per = 1, .target = 0.8 } };
+    struct benchutil_daemon d = { 0 };
+    const char *bin = benchutil_find_daemon(argc, argv);
+    char dir[256], config[300];
+    uint64_t nlines = DEFAULT_LINES;
+    int sink_only = 0, status = 0;
+    long qlen;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--sink-only") == 0)
+            sink_only = 1;
+        else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc)
+            nlines = strtoull(argv[++i], NULL, 10);
+        else if (argv[i][0] == '-' || i != 1)
+            benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--sink-only]");
+    }
+    qlen = benchutil_private_netns();
+    benchutil_tmpdir(dir, sizeof(dir), "bench_ingest");
+    benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
+    benchutil_write_file(config, config_text, sizeof(config_text) - 1);
+
+    printf("ustatsd ingest benchmark: %llu lines over %d series, max_dgram_qlen %ld\n",
+           (unsigned long long)nlines, SERIES, qlen);
+    for (int i = 0; i < 2; i++) {
+        benchutil_load_build(&shapes[i].load, nlines, shapes[i].per, line_of);
+        shapes[i].sink_rate = run_sink(dir, &shapes[i].load);
+        printf("  sink, %2u lines/datagram: %12.0f lines/s (%zu datagrams)\n", shapes[i].per,
+               shapes[i].sink_rate, shapes[i].load.n);
+        fflush(stdout);
+    }
+    if (!sink_only) {
+        if (check_config(bin, config) != 0)
+            benchutil_die("%s --check-config rejected the generated %s", bin, config);
+        benchutil_daemon_start(&d, bin, dir, config);
+        for (int i = 0; i < 2; i++) {
+            shapes[i].daemon_rate = run_daemon(&d, &shapes[i].load);
+            shapes[i].lost = shapes[i].daemon_rate < 0;
+        }
+        benchutil_daemon_stop(&d);
+
+        printf("\n%-16s %14s %14s %7s %8s\n", "lines/datagram", "sink lines/s", "ustatsd lines/s",
+               "ratio", "target");
+        for (int i = 0; i < 2; i++) {
+            struct shape *s = &shapes[i];
+            double ratio = s->daemon_rate / s->sink_rate;
+            const char *verdict = "ok";
+
+            if (s->lost) {
+                verdict = "LINES LOST";
+                status = 1;
+            } else if (ratio < s->target) {
+                verdict = "BELOW TARGET";
+                if (status == 0)
+                    status = 2;
+            }
+            printf("%-16u %14.0f %14.0f %7.2f %5s%.1f  %s\n", s->per, s->sink_rate,
+                   s->lost ? 0.0 : s->daemon_rate, s->lost ? 0.0 : ratio, ">= ", s->target,
+                   verdict);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        benchutil_load_free(&shapes[i].load);
+    benchutil_rmtree(dir);
+    return status;
+}

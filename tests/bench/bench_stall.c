@@ -1,0 +1,313 @@
+/*
+ * bench_stall: does scraping a large /metrics stall ingestion?
+ *
+ *   bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] [--seconds N] [--lines-per-datagram N]
+ *
+ * The daemon gets 100,000 series (10 families of 10,000, pre-populated with blocking
+ * sends). Its capacity is measured with a blocking burst of 1,000,000 lines (or taken
+ * from --capacity). Then a sender that never blocks (MSG_DONTWAIT, EAGAIN counted as a drop,
+ * exactly as the DogStatsD client does) sends a steady load at half that capacity while
+ * /metrics is scraped once a second for 30 s. With max_dgram_qlen at 512 (a private
+ * network namespace, as root) the queue absorbs about 512 datagrams: a scrape that holds
+ * the loop for longer than that takes to fill shows up as drops.
+ *
+ * Prints drops (the target is 0), scrape latencies (min/p50/max) and the daemon's
+ * counters against what was sent. Exit status: 0 with no drops and matching counters,
+ * 2 with drops, 1 when the counters disagree or the run failed.
+ */
+#include <stdatomic.h>
+
+#include "benchutil.h"
+
+#define FAMILIES        10
+#define PER_FAMILY      10000
+#define SERIES          (FAMILIES * PER_FAMILY)
+#define CAPACITY_LINES  1000000
+#define DEFAULT_SECONDS 30
+#define DEFAULT_PER     20
+#define MAX_SCRAPES     3600
+
+/*
+ * Series s is label k="v<s % 10000>" of family stall.f<s / 10000>; even families are
+ * counters, odd ones gauges:
+ *
+ *   stall.f0:1|c|#k:v42
+ *   stall.f1:7|g|#k:v42
+ */
+static size_t line_of(uint64_t i, char *buf, size_t cap)
+{
+    unsigned s = (unsigned)(i % SERIES), f = s / PER_FAMILY, k = s % PER_FAMILY;
+    int n;
+
+    if (f % 2 == 0)
+        n = snprintf(buf, cap, "stall.f%u:1|c|#k:v%u", f, k);
+    else
+        n = snprintf(buf, cap, "stall.f%u:%u|g|#k:v%u", f, (unsigned)(i % 89), k);
+    return (size_t)n;
+}
+
+static void write_config(const char *path)
+{
+    struct benchutil_load text = { 0 }; /* used as a plain growable buffer */
+    char part[512];
+    int n;
+
+    n = snprintf(part, sizeof(part),
+                 "{\n  \"limits\": {\"max_series\": %d, \"max_series_per_family\": %d},\n"
+                 "  \"families\": [\n",
+                 2 * SERIES, 2 * PER_FAMILY);
+    benchutil_load_add(&text, part, (size_t)n, 0);
+    for (int f = 0; f < FAMILIES; f++) {
+        n = snprintf(part, sizeof(part),
+                     "    {\"name\": \"stall.f%d\", \"type\": \"%s\", \"help\": \"Stall %d.\", "
+                     "\"labels\": [{\"name\": \"k\", \"max_values\": %d}]}%s\n",
+                     f, f % 2 == 0 ? "counter" : "gauge", f, PER_FAMILY,
+                     f + 1 < FAMILIES ? "," : "");
+        benchutil_load_add(&text, part, (size_t)n, 0);
+    }
+    benchutil_load_add(&text, "  ]\n}\n", 6, 0);
+    benchutil_write_file(path, text.data, text.len);
+    benchutil_load_free(&text);
+}
+
+/* Poll the daemon's counters until accepted reaches want (absolute), or timeout. */
+static double wait_accepted(const struct benchutil_daemon *d, double want, unsigned timeout_s,
+                            double *rejected, double *dgrams)
+{
+    uint64_t deadline = benchutil_now_ns() + (uint64_t)timeout_s * 1000000000ull;
+    double acc;
+
+    for (;;) {
+        acc = benchutil_daemon_counters(d, rejected, dgrams);
+        if (acc >= want || benchutil_now_ns() > deadline)
+            return acc;
+        benchutil_sleep_ms(100);
+    }
+}
+
+struct pacer {
+    int fd;
+    const struct benchutil_load *load;
+    double dgrams_per_s;
+    atomic_int stop;
+    atomic_uint_least64_t drops; /* EAGAIN; read by the scraping thread */
+    uint64_t scheduled, sent, sent_lines, skipped, errors;
+    int last_error;
+};
+
+/*
+ * Every millisecond, send the datagrams that are due by now at the configured rate,
+ * never blocking: a full queue is a drop, as in the DogStatsD client. When this thread
+ * itself was descheduled for more than 5 ms (two CPUs shared with the daemon and the
+ * scraper), it does not fire the backlog in one burst, which would overflow the queue
+ * for reasons of its own: the datagrams beyond 5 ms are skipped and reported apart.
+ */
+static void *pace(void *arg)
+{
+    struct pacer *p = arg;
+    uint64_t start = benchutil_now_ns(), tick = start;
+    uint64_t lag_cap = (uint64_t)(p->dgrams_per_s * 0.005) + 1;
+    size_t next = 0;
+
+    while (!atomic_load(&p->stop)) {
+        struct timespec ts;
+        uint64_t due;
+
+        tick += 1000000;
+        ts.tv_sec = (time_t)(tick / 1000000000u);
+        ts.tv_nsec = (long)(tick % 1000000000u);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+            ;
+        due = (uint64_t)((double)(benchutil_now_ns() - start) * p->dgrams_per_s / 1e9);
+        if (due > p->scheduled + lag_cap) {
+            p->skipped += due - p->scheduled - lag_cap;
+            p->scheduled = due - lag_cap;
+        }
+        while (p->scheduled < due) {
+            const struct benchutil_load *l = p->load;
+            size_t len = l->off[next + 1] - l->off[next];
+            ssize_t n = send(p->fd, l->data + l->off[next], len, MSG_DONTWAIT);
+
+            p->scheduled++;
+            if (n == (ssize_t)len) {
+                p->sent++;
+                const char *c = l->data + l->off[next], *end = c + len;
+                p->sent_lines++;
+                while ((c = memchr(c, '\n', (size_t)(end - c))) != NULL) {
+                    p->sent_lines++;
+                    c++;
+                }
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+            } else {
+                p->errors++;
+                p->last_error = errno;
+            }
+            next = (next + 1) % l->n;
+        }
+    }
+    return NULL;
+}
+
+static double percentile(const uint64_t *sorted, size_t n, double q)
+{
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return (double)sorted[i] / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    static uint64_t lat[MAX_SCRAPES];
+    const char *bin = benchutil_find_daemon(argc, argv);
+    struct benchutil_daemon d = { 0 };
+    struct benchutil_load populate, burst, steady;
+    struct pacer p = { 0 };
+    pthread_t thread;
+    char dir[256], config[300], cmd[1024];
+    double capacity = 0, rate, acc0, rej0, dg0, acc, rej, dg, want;
+    unsigned seconds = DEFAULT_SECONDS, per = DEFAULT_PER;
+    uint64_t t0, t1, start, bytes = 0;
+    size_t nscrapes = 0;
+    uint64_t drops, drops_before, drops_in_scrapes = 0;
+    long qlen;
+    int fd, status = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc)
+            capacity = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--lines-per-datagram") == 0 && i + 1 < argc)
+            per = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (argv[i][0] == '-' || i != 1)
+            benchutil_die("usage: bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] "
+                          "[--seconds N] [--lines-per-datagram N]");
+    }
+    if (seconds == 0 || seconds > MAX_SCRAPES || per == 0 || per > 100)
+        benchutil_die("--seconds must be 1..%d and --lines-per-datagram 1..100", MAX_SCRAPES);
+
+    qlen = benchutil_private_netns();
+    benchutil_tmpdir(dir, sizeof(dir), "bench_stall");
+    benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
+    write_config(config);
+    benchutil_fmt(cmd, sizeof(cmd), "'%s' --check-config '%s'", bin, config);
+    if (access(bin, X_OK) == 0 && system(cmd) != 0)
+        benchutil_die("%s --check-config rejected the generated %s", bin, config);
+    benchutil_daemon_start(&d, bin, dir, config);
+    printf("ustatsd stall benchmark: %d series, %u lines/datagram, max_dgram_qlen %ld\n", SERIES,
+           per, qlen);
+
+    /* 1. Every series exists before the first scrape. */
+    benchutil_load_build(&populate, SERIES, 20, line_of);
+    acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
+    fd = benchutil_connect_dgram(d.socket);
+    benchutil_send_blocking(fd, &populate);
+    acc = wait_accepted(&d, acc0 + SERIES, 60, &rej, &dg);
+    if (acc - acc0 != SERIES) {
+        fprintf(stderr, "bench: populating: %.0f of %d lines accepted\n", acc - acc0, SERIES);
+        benchutil_daemon_print_rejects(&d);
+        benchutil_daemon_stop(&d);
+        return 1;
+    }
+    printf("  populated %d series\n", SERIES);
+
+    /* 2. Capacity: the rate of a blocking burst, taken at the sender. With blocking sends
+     * the sender can be at most max_dgram_qlen datagrams ahead of the daemon, which is
+     * under 1% of the burst; scraping 100,000 series to time the end would cost more. */
+    benchutil_load_build(&steady, SERIES, per, line_of);
+    if (capacity == 0) {
+        benchutil_load_build(&burst, CAPACITY_LINES, per, line_of);
+        acc0 = benchutil_daemon_counters(&d, NULL, NULL);
+        t0 = benchutil_now_ns();
+        benchutil_send_blocking(fd, &burst);
+        t1 = benchutil_now_ns();
+        capacity = (double)burst.lines * 1e9 / (double)(t1 - t0);
+        acc = wait_accepted(&d, acc0 + (double)burst.lines, 60, NULL, NULL);
+        if (acc - acc0 != (double)burst.lines) {
+            fprintf(stderr, "bench: burst: %.0f of %llu lines accepted\n", acc - acc0,
+                    (unsigned long long)burst.lines);
+            benchutil_daemon_print_rejects(&d);
+            benchutil_daemon_stop(&d);
+            return 1;
+        }
+        benchutil_load_free(&burst);
+        printf("  capacity: %.0f lines/s (blocking burst of %d lines)\n", capacity, CAPACITY_LINES);
+    } else {
+        printf("  capacity: %.0f lines/s (from --capacity)\n", capacity);
+    }
+    close(fd);
+
+    /* 3. Half the capacity, never blocking, while scraping once a second. */
+    rate = capacity / 2;
+    acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
+    p.fd = benchutil_connect_dgram(d.socket);
+    p.load = &steady;
+    p.dgrams_per_s = rate / per;
+    atomic_init(&p.stop, 0);
+    atomic_init(&p.drops, 0);
+    if (pthread_create(&thread, NULL, pace, &p) != 0)
+        benchutil_die("pthread_create failed");
+    start = benchutil_now_ns();
+    for (unsigned s = 1; s <= seconds; s++) {
+        struct benchutil_resp r;
+        uint64_t at = start + (uint64_t)s * 1000000000ull, now = benchutil_now_ns();
+        int rc;
+
+        if (at > now)
+            benchutil_sleep_ms((unsigned)((at - now) / 1000000));
+        drops_before = atomic_load(&p.drops);
+        t0 = benchutil_now_ns();
+        rc = benchutil_http_get(d.metrics, "/metrics", 30000, &r);
+        t1 = benchutil_now_ns();
+        drops_in_scrapes += atomic_load(&p.drops) - drops_before;
+        if (rc < 0 || r.status != 200) {
+            atomic_store(&p.stop, 1);
+            pthread_join(thread, NULL);
+            benchutil_daemon_stop(&d);
+            benchutil_die("scrape %u failed: %s", s, rc < 0 ? strerror(-rc) : "HTTP error");
+        }
+        bytes = r.len;
+        free(r.body);
+        lat[nscrapes++] = t1 - t0;
+    }
+    atomic_store(&p.stop, 1);
+    pthread_join(thread, NULL);
+    close(p.fd);
+    drops = atomic_load(&p.drops);
+
+    /* Every datagram the kernel took must reach the daemon's counters. */
+    want = acc0 + (double)p.sent_lines;
+    acc = wait_accepted(&d, want, 60, &rej, &dg);
+    qsort(lat, nscrapes, sizeof(lat[0]), benchutil_cmp_u64);
+
+    printf("  steady load: %.0f lines/s (%.0f datagrams/s) for %u s\n", rate, p.dgrams_per_s,
+           seconds);
+    printf("  sent: %llu datagrams (%llu lines), drops (EAGAIN): %llu, other send errors: "
+           "%llu%s%s\n",
+           (unsigned long long)p.sent, (unsigned long long)p.sent_lines, (unsigned long long)drops,
+           (unsigned long long)p.errors, p.errors ? ", last: " : "",
+           p.errors ? strerror(p.last_error) : "");
+    printf("  scrapes: %zu of %llu bytes, latency ms min %.1f p50 %.1f max %.1f\n", nscrapes,
+           (unsigned long long)bytes, percentile(lat, nscrapes, 0), percentile(lat, nscrapes, 0.5),
+           percentile(lat, nscrapes, 1));
+    printf("  daemon: accepted %.0f lines (sent %llu), rejected %.0f, datagrams %.0f (sent %llu)\n",
+           acc - acc0, (unsigned long long)p.sent_lines, rej - rej0, dg - dg0,
+           (unsigned long long)p.sent);
+    printf("  drops: %llu (target 0)  %s\n", (unsigned long long)drops,
+           drops == 0 ? "ok" : "DROPS");
+    printf("  drops while a scrape was in flight: %llu; datagrams the sender skipped because "
+           "it was descheduled (not sent, not drops): %llu\n",
+           (unsigned long long)drops_in_scrapes, (unsigned long long)p.skipped);
+
+    if (acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
+        benchutil_daemon_print_rejects(&d);
+        status = 1;
+    } else if (drops != 0) {
+        status = 2;
+    }
+    benchutil_daemon_stop(&d);
+    benchutil_load_free(&populate);
+    benchutil_load_free(&steady);
+    benchutil_rmtree(dir);
+    return status;
+}

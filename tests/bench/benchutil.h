@@ -1,0 +1,711 @@
+/*
+ * benchutil: what bench_ingest and bench_stall share. Header-only (static inline) because
+ * only tests/bench/bench_*.c files are built.
+ *
+ *   - a private network namespace with net.unix.max_dgram_qlen = 512, so that results do
+ *     not depend on the host's setting (10 by default);
+ *   - starting and stopping the real daemon, with its metrics on a Unix socket;
+ *   - a small blocking HTTP/1.1 GET over "unix:/path" or "host:port";
+ *   - reading a sample's value from a text exposition;
+ *   - pre-built datagram loads and a blocking sender;
+ *   - a raw recvmmsg sink that only counts datagrams and lines.
+ *
+ * Benchmarks are single programs: failures print a message and exit.
+ */
+#ifndef USTATSD_BENCHUTIL_H
+#define USTATSD_BENCHUTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCHUTIL_QLEN       512
+#define BENCHUTIL_SINK_BATCH 64
+#define BENCHUTIL_MAX_DGRAM  8192
+
+__attribute__((noreturn, format(printf, 1, 2))) static inline void benchutil_die(const char *fmt,
+                                                                                 ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* snprintf that dies instead of truncating (paths, commands). */
+__attribute__((format(printf, 3, 4))) static inline void benchutil_fmt(char *out, size_t cap,
+                                                                       const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap)
+        benchutil_die("string too long for %zu bytes: %s", cap, out);
+}
+
+static inline void *benchutil_xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size == 0 ? 1 : size);
+    if (p == NULL)
+        benchutil_die("out of memory (%zu bytes)", size);
+    return p;
+}
+
+static inline uint64_t benchutil_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void benchutil_sleep_ms(unsigned ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static inline long benchutil_read_qlen(void)
+{
+    FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
+    long v = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/*
+ * Move this process into a new network namespace (root only) and set its
+ * max_dgram_qlen to BENCHUTIL_QLEN there: the sysctl is per namespace and the daemon,
+ * started afterwards, inherits it. Unix sockets bound to paths still work across
+ * namespaces. Call before starting threads. Returns the queue length in effect.
+ */
+static inline long benchutil_private_netns(void)
+{
+    FILE *f;
+
+    if (unshare(CLONE_NEWNET) < 0) {
+        long q = benchutil_read_qlen();
+        fprintf(stderr,
+                "bench: unshare(CLONE_NEWNET) failed: %s; staying in the host namespace with "
+                "max_dgram_qlen %ld\n",
+                strerror(errno), q);
+        return q;
+    }
+    f = fopen("/proc/sys/net/unix/max_dgram_qlen", "w");
+    if (f == NULL || fprintf(f, "%d\n", BENCHUTIL_QLEN) < 0 || fclose(f) != 0)
+        benchutil_die("cannot set net.unix.max_dgram_qlen in the new namespace: %s",
+                      strerror(errno));
+    return benchutil_read_qlen();
+}
+
+static inline void benchutil_tmpdir(char *out, size_t cap, const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    benchutil_fmt(out, cap, "%s/%s-XXXXXX", base != NULL && *base ? base : "/tmp", tag);
+    if (mkdtemp(out) == NULL)
+        benchutil_die("mkdtemp(%s): %s", out, strerror(errno));
+}
+
+static inline int benchutil_rm_one(const char *path, const struct stat *st, int flag,
+                                   struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static inline void benchutil_rmtree(const char *dir)
+{
+    nftw(dir, benchutil_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline void benchutil_write_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fwrite(text, 1, len, f) != len || fclose(f) != 0)
+        benchutil_die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* ---- HTTP ---------------------------------------------------------------------- */
+
+struct benchutil_resp {
+    int status;
+    char *body; /* NUL-terminated, owned: free() */
+    size_t len;
+};
+
+static inline int benchutil_dial(const char *addr)
+{
+    int fd;
+
+    if (strncmp(addr, "unix:", 5) == 0) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(addr + 5) >= sizeof(sa.sun_path))
+            return -ENAMETOOLONG;
+        strcpy(sa.sun_path, addr + 5);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        return fd;
+    } else {
+        char host[256];
+        const char *colon = strrchr(addr, ':');
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+        struct addrinfo *res;
+        size_t hl;
+
+        if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, addr, hl);
+        host[hl] = '\0';
+        if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+            return -EINVAL;
+        fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+            int e = errno;
+            close(fd);
+            fd = -e;
+        } else if (fd < 0) {
+            fd = -errno;
+        }
+        freeaddrinfo(res);
+        return fd;
+    }
+}
+
+/* Decode a chunked body in place; returns its length, or -1 when incomplete. */
+static inline long benchutil_unchunk(char *p, size_t len)
+{
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end;
+        unsigned long n;
+        char *crlf = memmem(p + in, len - in, "\r\n", 2);
+        if (crlf == NULL)
+            return -1;
+        n = strtoul(p + in, &end, 16);
+        in = (size_t)(crlf - p) + 2;
+        if (n == 0)
+            return (long)out;
+        if (len - in < n + 2)
+            return -1;
+        memmove(p + out, p + in, n);
+        out += n;
+        in += n + 2;
+    }
+}
+
+/*
+ * GET path from addr ("unix:/path" or "host:port") with HTTP/1.1 and "Connection:
+ * close". Reads a Content-Length, chunked or close-delimited body. Returns 0, or a
+ * negative errno (-ETIMEDOUT after timeout_ms without progress, -EPROTO for a response
+ * that cannot be read).
+ */
+static inline int benchutil_http_get(const char *addr, const char *path, int timeout_ms,
+                                     struct benchutil_resp *r)
+{
+    char req[512];
+    char *buf = NULL, *hdr_end, *cl;
+    size_t len = 0, cap = 0, hdr_len = 0;
+    long want = -1; /* body bytes announced by Content-Length */
+    int chunked = 0, n, fd;
+
+    memset(r, 0, sizeof(*r));
+    fd = benchutil_dial(addr);
+    if (fd < 0)
+        return fd;
+    n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n",
+                 path);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t got;
+
+        if (cap - len < 65536) {
+            cap = cap ? cap * 2 : 131072;
+            buf = benchutil_xrealloc(buf, cap + 1);
+        }
+        n = poll(&pfd, 1, timeout_ms);
+        if (n == 0) {
+            free(buf);
+            close(fd);
+            return -ETIMEDOUT;
+        }
+        got = n > 0 ? recv(fd, buf + len, cap - len, 0) : -1;
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return -e;
+        }
+        len += (size_t)got;
+        buf[len] = '\0';
+        if (hdr_len == 0 && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+            hdr_len = (size_t)(hdr_end - buf) + 4;
+            if (sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
+                break;
+            *hdr_end = '\0';
+            if ((cl = strcasestr(buf, "\r\ncontent-length:")) != NULL)
+                want = strtol(cl + 17, NULL, 10);
+            if (strcasestr(buf, "\r\ntransfer-encoding: chunked") != NULL)
+                chunked = 1;
+            *hdr_end = '\r';
+        }
+        if (hdr_len != 0 && want >= 0 && len - hdr_len >= (size_t)want)
+            break;
+        if (hdr_len != 0 && chunked && len >= 5 && memcmp(buf + len - 5, "0\r\n\r\n", 5) == 0)
+            break;
+        if (got == 0)
+            break;
+    }
+    close(fd);
+    if (hdr_len == 0 || r->status == 0) {
+        free(buf);
+        return -EPROTO;
+    }
+    r->len = len - hdr_len;
+    if (want >= 0 && (size_t)want < r->len)
+        r->len = (size_t)want;
+    memmove(buf, buf + hdr_len, r->len);
+    if (chunked) {
+        long b = benchutil_unchunk(buf, r->len);
+        if (b < 0) {
+            free(buf);
+            return -EPROTO;
+        }
+        r->len = (size_t)b;
+    }
+    buf[r->len] = '\0';
+    r->body = buf;
+    return 0;
+}
+
+/*
+ * Sum of the samples called name (with any labels) in a text exposition; *found is set
+ * to the number of samples seen.
+ */
+static inline double benchutil_metric(const char *body, const char *name, int *found)
+{
+    size_t nl = strlen(name);
+    const char *p = body;
+    double sum = 0;
+
+    *found = 0;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        if (eol == NULL)
+            eol = p + strlen(p);
+        if (strncmp(p, name, nl) == 0 && (p[nl] == ' ' || p[nl] == '{')) {
+            const char *v = p + nl;
+            if (*v == '{') {
+                v = memchr(v, '}', (size_t)(eol - v));
+                v = v != NULL ? v + 1 : eol;
+            }
+            sum += strtod(v, NULL);
+            (*found)++;
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    return sum;
+}
+
+/* ---- the daemon ---------------------------------------------------------------- */
+
+struct benchutil_daemon {
+    pid_t pid;
+    char socket[200];  /* where services send */
+    char metrics[210]; /* "unix:/.../metrics.sock" */
+    char log[200];
+};
+
+/* argv[1], else $USTATSD_BIN, else "ustatsd" next to this program or at the build root. */
+static inline const char *benchutil_find_daemon(int argc, char **argv)
+{
+    static char path[PATH_MAX];
+    char self[PATH_MAX];
+    const char *env = getenv("USTATSD_BIN");
+    ssize_t n;
+    char *slash;
+
+    if (argc > 1 && argv[1][0] != '-')
+        return argv[1];
+    if (env != NULL && *env)
+        return env;
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) != NULL)
+            *slash = '\0';
+        /* next to it, or at the build root (build/tests/bench_x, build/ustatsd) */
+        static const char *const rel[] = { "", "/..", "/../.." };
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+            benchutil_fmt(path, sizeof(path), "%.4000s%s/ustatsd", self, rel[i]);
+            if (access(path, X_OK) == 0)
+                return path;
+        }
+    }
+    return "./ustatsd";
+}
+
+static inline void benchutil_daemon_log_tail(const struct benchutil_daemon *d)
+{
+    char line[512];
+    FILE *f = fopen(d->log, "r");
+    if (f == NULL)
+        return;
+    fprintf(stderr, "---- daemon log (%s) ----\n", d->log);
+    while (fgets(line, sizeof(line), f) != NULL)
+        fputs(line, stderr);
+    fclose(f);
+}
+
+/*
+ * Start bin with config, its socket and metrics listener inside dir, stdout and stderr
+ * to dir/daemon.log. Waits until GET /-/ready answers 200 (up to 10 s), else dies.
+ */
+static inline void benchutil_daemon_start(struct benchutil_daemon *d, const char *bin,
+                                          const char *dir, const char *config)
+{
+    uint64_t deadline = benchutil_now_ns() + 10000000000ull;
+
+    benchutil_fmt(d->socket, sizeof(d->socket), "%s/ustatsd.sock", dir);
+    benchutil_fmt(d->metrics, sizeof(d->metrics), "unix:%s/metrics.sock", dir);
+    benchutil_fmt(d->log, sizeof(d->log), "%s/daemon.log", dir);
+    if (access(bin, X_OK) != 0)
+        benchutil_die("daemon binary %s: %s (pass its path as argv[1] or USTATSD_BIN)", bin,
+                      strerror(errno));
+    d->pid = fork();
+    if (d->pid < 0)
+        benchutil_die("fork: %s", strerror(errno));
+    if (d->pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(bin, "ustatsd", "--config", config, "--socket", d->socket, "--metrics-listen",
+              d->metrics, "--log-level", "warn", (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    for (;;) {
+        struct benchutil_resp r;
+        int status;
+
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+            benchutil_daemon_log_tail(d);
+            benchutil_die("the daemon exited during start-up (status %d)", status);
+        }
+        if (benchutil_http_get(d->metrics, "/-/ready", 2000, &r) == 0) {
+            free(r.body);
+            if (r.status == 200)
+                return;
+        }
+        if (benchutil_now_ns() > deadline) {
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, NULL, 0);
+            benchutil_daemon_log_tail(d);
+            benchutil_die("the daemon did not become ready within 10 s");
+        }
+        benchutil_sleep_ms(20);
+    }
+}
+
+static inline void benchutil_daemon_stop(struct benchutil_daemon *d)
+{
+    int i, status;
+
+    if (d->pid <= 0)
+        return;
+    kill(d->pid, SIGTERM);
+    for (i = 0; i < 500; i++) {
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return;
+        }
+        benchutil_sleep_ms(10);
+    }
+    fprintf(stderr, "bench: the daemon ignored SIGTERM for 5 s; killing it\n");
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+}
+
+/*
+ * Scrape the daemon's /metrics and return ustatsd_lines_accepted_total; rejected (when
+ * not NULL) gets the sum of ustatsd_lines_rejected_total, dgrams (when not NULL) gets
+ * ustatsd_datagrams_received_total. Dies when the scrape fails or the sample is missing.
+ */
+static inline double benchutil_daemon_counters(const struct benchutil_daemon *d, double *rejected,
+                                               double *dgrams)
+{
+    struct benchutil_resp r;
+    double accepted;
+    int rc, found;
+
+    rc = benchutil_http_get(d->metrics, "/metrics", 30000, &r);
+    if (rc < 0)
+        benchutil_die("scrape %s/metrics failed: %s", d->metrics, strerror(-rc));
+    if (r.status != 200)
+        benchutil_die("scrape %s/metrics: HTTP %d", d->metrics, r.status);
+    accepted = benchutil_metric(r.body, "ustatsd_lines_accepted_total", &found);
+    if (!found)
+        benchutil_die("no ustatsd_lines_accepted_total in the scrape");
+    if (rejected != NULL)
+        *rejected = benchutil_metric(r.body, "ustatsd_lines_rejected_total", &found);
+    if (dgrams != NULL)
+        *dgrams = benchutil_metric(r.body, "ustatsd_datagrams_received_total", &found);
+    free(r.body);
+    return accepted;
+}
+
+/* Print the non-zero ustatsd_lines_rejected_total samples (why lines went missing). */
+static inline void benchutil_daemon_print_rejects(const struct benchutil_daemon *d)
+{
+    struct benchutil_resp r;
+    const char *p;
+
+    if (benchutil_http_get(d->metrics, "/metrics", 30000, &r) < 0)
+        return;
+    for (p = r.body; (p = strstr(p, "\nustatsd_lines_rejected_total{")) != NULL; p++) {
+        const char *eol = strchr(p + 1, '\n');
+        int n = eol ? (int)(eol - p - 1) : (int)strlen(p + 1);
+        const char *sp = memrchr(p + 1, ' ', (size_t)n);
+        if (sp != NULL && strtod(sp + 1, NULL) != 0)
+            fprintf(stderr, "  %.*s\n", n, p + 1);
+    }
+    free(r.body);
+}
+
+/* ---- loads --------------------------------------------------------------------- */
+
+/* Datagrams laid end to end in one buffer: datagram i is data[off[i] .. off[i+1]). */
+struct benchutil_load {
+    char *data;
+    size_t len, cap;
+    size_t *off;
+    size_t n, ncap;
+    uint64_t lines;
+};
+
+static inline void benchutil_load_add(struct benchutil_load *l, const char *dgram, size_t len,
+                                      unsigned lines)
+{
+    if (l->len + len > l->cap) {
+        l->cap = (l->len + len) * 2;
+        l->data = benchutil_xrealloc(l->data, l->cap);
+    }
+    if (l->n + 2 > l->ncap) {
+        l->ncap = l->ncap ? l->ncap * 2 : 1024;
+        l->off = benchutil_xrealloc(l->off, l->ncap * sizeof(*l->off));
+    }
+    if (l->n == 0)
+        l->off[0] = 0;
+    memcpy(l->data + l->len, dgram, len);
+    l->len += len;
+    l->off[++l->n] = l->len;
+    l->lines += lines;
+}
+
+static inline void benchutil_load_free(struct benchutil_load *l)
+{
+    free(l->data);
+    free(l->off);
+    memset(l, 0, sizeof(*l));
+}
+
+/*
+ * Group lines (produced by line(i, buf, cap) for i in [0, nlines)) into datagrams of
+ * per lines joined by '\n', without a trailing '\n': a datagram has count('\n') + 1
+ * lines, which is what the sink counts.
+ */
+static inline void benchutil_load_build(struct benchutil_load *l, uint64_t nlines, unsigned per,
+                                        size_t (*line)(uint64_t i, char *buf, size_t cap))
+{
+    char dgram[BENCHUTIL_MAX_DGRAM];
+    size_t len = 0;
+    unsigned in = 0;
+
+    memset(l, 0, sizeof(*l));
+    for (uint64_t i = 0; i < nlines; i++) {
+        if (in > 0)
+            dgram[len++] = '\n';
+        len += line(i, dgram + len, sizeof(dgram) - len);
+        if (len >= sizeof(dgram) - 512)
+            benchutil_die("datagram of %u lines does not fit %d bytes", per, BENCHUTIL_MAX_DGRAM);
+        if (++in == per || i + 1 == nlines) {
+            benchutil_load_add(l, dgram, len, in);
+            len = 0;
+            in = 0;
+        }
+    }
+}
+
+static inline int benchutil_connect_dgram(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        benchutil_die("socket: %s", strerror(errno));
+    benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        benchutil_die("connect(%s): %s", path, strerror(errno));
+    return fd;
+}
+
+/* Send every datagram of the load with blocking sends: nothing is dropped, only delayed. */
+static inline void benchutil_send_blocking(int fd, const struct benchutil_load *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        size_t len = l->off[i + 1] - l->off[i];
+        ssize_t n = send(fd, l->data + l->off[i], len, 0);
+        if (n < 0 && errno == EINTR) {
+            i--;
+            continue;
+        }
+        if (n != (ssize_t)len)
+            benchutil_die("send datagram %zu: %s", i, n < 0 ? strerror(errno) : "short");
+    }
+}
+
+/* ---- the raw sink -------------------------------------------------------------- */
+
+/*
+ * The ceiling the daemon is measured against: a thread that receives with recvmmsg in
+ * batches of 64, with SO_PASSCRED on like the daemon (credentials are part of the
+ * transport's cost), and only counts datagrams and lines.
+ */
+struct benchutil_sink {
+    char path[200];
+    int fd;
+    pthread_t thread;
+    uint64_t want_lines;
+    uint64_t datagrams, lines, bytes;
+    uint64_t done_ns; /* when lines reached want_lines; 0 if it never did */
+    int error;        /* errno of a failed recvmmsg (ETIMEDOUT-like EAGAIN after 10 s idle) */
+};
+
+static inline void *benchutil_sink_run(void *arg)
+{
+    struct benchutil_sink *s = arg;
+    static char bufs[BENCHUTIL_SINK_BATCH][BENCHUTIL_MAX_DGRAM + 1];
+    static char ctrl[BENCHUTIL_SINK_BATCH][CMSG_SPACE(sizeof(struct ucred))];
+    struct mmsghdr msgs[BENCHUTIL_SINK_BATCH];
+    struct iovec iov[BENCHUTIL_SINK_BATCH];
+
+    for (int i = 0; i < BENCHUTIL_SINK_BATCH; i++) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = BENCHUTIL_MAX_DGRAM;
+        memset(&msgs[i], 0, sizeof(msgs[i]));
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = ctrl[i];
+    }
+    while (s->lines < s->want_lines) {
+        int n;
+        for (int i = 0; i < BENCHUTIL_SINK_BATCH; i++)
+            msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
+        n = recvmmsg(s->fd, msgs, BENCHUTIL_SINK_BATCH, MSG_WAITFORONE, NULL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            s->error = errno;
+            return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+            const char *p = bufs[i], *end = p + msgs[i].msg_len;
+            uint64_t lines = 1;
+            while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+                lines++;
+                p++;
+            }
+            s->lines += lines;
+            s->bytes += msgs[i].msg_len;
+        }
+        s->datagrams += (uint64_t)n;
+    }
+    s->done_ns = benchutil_now_ns();
+    return NULL;
+}
+
+/* Bind the sink at path and start its thread; it stops once it has counted want_lines. */
+static inline void benchutil_sink_start(struct benchutil_sink *s, const char *path,
+                                        uint64_t want_lines)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct timeval idle = { 10, 0 };
+    int one = 1, rcvbuf = 8 << 20;
+
+    memset(s, 0, sizeof(*s));
+    benchutil_fmt(s->path, sizeof(s->path), "%s", path);
+    s->want_lines = want_lines;
+    s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0)
+        benchutil_die("sink socket: %s", strerror(errno));
+    setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+    benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    unlink(path);
+    if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        benchutil_die("sink bind(%s): %s", path, strerror(errno));
+    if (pthread_create(&s->thread, NULL, benchutil_sink_run, s) != 0)
+        benchutil_die("pthread_create failed");
+}
+
+static inline void benchutil_sink_join(struct benchutil_sink *s)
+{
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    unlink(s->path);
+}
+
+/* ---- statistics ---------------------------------------------------------------- */
+
+static inline int benchutil_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+#endif
