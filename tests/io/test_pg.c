@@ -1,0 +1,658 @@
+/*
+ * pg against a throwaway PostgreSQL (tests/lib/pgtmp): each test starts its own server in
+ * a fixture and destroys it after, even when an assertion fails.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "expo.h"
+#include "pg.h"
+#include "pgtmp.h"
+
+static struct pgtmp db;
+
+static void db_up(void)
+{
+    cr_assert_eq(pgtmp_start(&db), 0, "cannot start a throwaway PostgreSQL");
+}
+
+static void db_down(void)
+{
+    pgtmp_destroy(&db);
+}
+
+#define MAXM 4
+
+/* A test's world: its own loop, a hand-filled config, the pg under test. */
+struct world {
+    uv_loop_t loop;
+    struct config cfg;
+    struct config_sql_metric m[MAXM];
+    struct config_label labels[MAXM][2];
+    char *columns[MAXM][2];
+    struct pg pg;
+    struct buf out;
+};
+
+static void world_init(struct world *w, const char *conninfo, uint32_t pool)
+{
+    memset(w, 0, sizeof(*w));
+    cr_assert_eq(uv_loop_init(&w->loop), 0);
+    w->cfg.path = (char *)"test.json";
+    w->cfg.has_postgres = 1;
+    w->cfg.pg_conninfo = (char *)conninfo;
+    w->cfg.pg_pool_size = pool;
+    w->cfg.pg_connect_timeout = 2.0;
+    w->cfg.pg_statement_timeout = 5.0;
+    w->cfg.max_series_per_family = 100;
+    w->cfg.max_label_value_len = 32;
+    w->cfg.sql_metrics = w->m;
+    buf_init(&w->out);
+}
+
+/* Add a metric; label may be NULL (no label) and values a NULL-terminated enumeration. */
+static struct config_sql_metric *add_metric(struct world *w, const char *name, const char *query,
+                                            const char *label, const char *value_col,
+                                            double min_interval, double timeout)
+{
+    size_t i = w->cfg.nsql_metrics++;
+    struct config_sql_metric *m = &w->m[i];
+
+    cr_assert_lt(i, MAXM);
+    m->name = (char *)name;
+    m->help = (char *)"test metric";
+    m->group = (char *)"";
+    m->unit = (char *)"";
+    m->query = (char *)query;
+    m->value_column = (char *)value_col;
+    m->min_interval_seconds = min_interval;
+    m->timeout_seconds = timeout;
+    m->labels = w->labels[i];
+    m->label_columns = w->columns[i];
+    if (label != NULL) {
+        w->labels[i][0].name = (char *)label;
+        w->labels[i][0].max_values = 10;
+        w->columns[i][0] = (char *)label;
+        m->nlabels = 1;
+    }
+    return m;
+}
+
+static void world_start(struct world *w)
+{
+    char err[256];
+
+    cr_assert_eq(pg_init(&w->pg, &w->loop, &w->cfg, err, sizeof(err)), 0, "%s", err);
+    w->pg.backoff_base_ms = 50;
+    w->pg.backoff_max_ms = 400;
+    cr_assert_eq(pg_start(&w->pg), 0);
+}
+
+static int closed;
+
+static void on_closed(struct pg *pg)
+{
+    (void)pg;
+    closed++;
+}
+
+static void world_close(struct world *w)
+{
+    closed = 0;
+    pg_close(&w->pg, on_closed);
+    cr_assert_eq(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(closed, 1);
+    cr_assert_eq(uv_loop_close(&w->loop), 0);
+    buf_release(&w->out);
+}
+
+struct done {
+    int n;
+    int status;
+};
+
+static void on_collected(struct pg *pg, void *arg, int status)
+{
+    struct done *d = arg;
+
+    (void)pg;
+    d->n++;
+    d->status = status;
+}
+
+static void on_nudge(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/*
+ * Run the loop until *flag is set. In libuv 1.44 UV_RUN_ONCE runs the due timers first
+ * and then may block in poll for good (the pool's idle sockets keep the loop alive), so
+ * a 5 ms timer nudges it out of poll to look at the flag.
+ */
+static void run_until(struct world *w, const int *flag, uint64_t limit_ms)
+{
+    uint64_t end = uv_hrtime() + limit_ms * 1000000ULL;
+    uv_timer_t nudge;
+
+    uv_timer_init(&w->loop, &nudge);
+    uv_timer_start(&nudge, on_nudge, 5, 5);
+    while (!*flag && uv_hrtime() < end)
+        uv_run(&w->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&nudge, NULL);
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+}
+
+/* Collect and wait; returns the elapsed milliseconds. */
+static double collect(struct world *w, uint64_t deadline_ms, int *status)
+{
+    struct done d = { 0, 1 };
+    uint64_t t0 = uv_hrtime();
+
+    cr_assert_eq(pg_collect(&w->pg, deadline_ms, on_collected, &d), 0);
+    cr_assert_eq(d.n, 0, "the callback ran synchronously");
+    run_until(w, &d.n, deadline_ms + 2000);
+    cr_assert_eq(d.n, 1, "collect never completed");
+    if (status != NULL)
+        *status = d.status;
+    return (double)(uv_hrtime() - t0) / 1e6;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    int *fired = t->data;
+    (*fired)++;
+}
+
+/* Let the loop run for ms milliseconds. */
+static void spin(struct world *w, uint64_t ms)
+{
+    uv_timer_t t;
+    int fired = 0;
+
+    uv_timer_init(&w->loop, &t);
+    t.data = &fired;
+    uv_timer_start(&t, on_tick, ms, 0);
+    run_until(w, &fired, ms + 1000);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+}
+
+static const char *render(struct world *w)
+{
+    struct expo e;
+
+    buf_reset(&w->out);
+    expo_init(&e, &w->out, EXPO_TEXT);
+    pg_render(&w->pg, &e, 1700000000.0);
+    buf_addch(&w->out, '\0');
+    return w->out.ptr;
+}
+
+/* The value of the sample written exactly as series ("name{labels}"), or NAN if absent. */
+static double sample(const char *text, const char *series)
+{
+    size_t len = strlen(series);
+    const char *p = text;
+
+    while ((p = strstr(p, series)) != NULL) {
+        if ((p == text || p[-1] == '\n') && p[len] == ' ')
+            return strtod(p + len + 1, NULL);
+        p += len;
+    }
+    return NAN;
+}
+
+static double err_count(struct world *w, const char *collector, const char *reason)
+{
+    char series[256];
+
+    snprintf(series, sizeof(series),
+             "ustatsd_sql_collector_errors_total{collector=\"%s\",reason=\"%s\"}", collector,
+             reason);
+    return sample(render(w), series);
+}
+
+static double up(struct world *w, const char *collector)
+{
+    char series[256];
+
+    snprintf(series, sizeof(series), "ustatsd_sql_collector_up{collector=\"%s\"}", collector);
+    return sample(render(w), series);
+}
+
+TestSuite(pg, .init = db_up, .fini = db_down, .timeout = 60);
+
+Test(pg, gauge_values_match_the_database_and_follow_changes)
+{
+    struct world w;
+    const char *text;
+    int status;
+
+    cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE jobs (state text);"
+                                 "INSERT INTO jobs VALUES ('queued'), ('queued'), ('queued'),"
+                                 " ('running')"),
+                 0);
+    world_init(&w, db.conninfo, 2);
+    add_metric(&w, "app_jobs", "SELECT state, count(*)::int AS n FROM jobs GROUP BY state", "state",
+               "n", 0.3, 2.0);
+    world_start(&w);
+
+    collect(&w, 3000, &status);
+    cr_assert_eq(status, 0);
+    text = render(&w);
+    cr_assert_eq(sample(text, "app_jobs{state=\"queued\"}"), 3.0, "%s", text);
+    cr_assert_eq(sample(text, "app_jobs{state=\"running\"}"), 1.0, "%s", text);
+    cr_assert_eq(up(&w, "app_jobs"), 1.0);
+    cr_assert(strstr(render(&w), "# TYPE app_jobs gauge\n") != NULL);
+    cr_assert_eq(
+        sample(render(&w),
+               "ustatsd_sql_collector_last_success_timestamp_seconds{collector=\"app_jobs\"}") >
+            1699999990.0,
+        1);
+
+    cr_assert_eq(pgtmp_exec(&db, "UPDATE jobs SET state = 'done' WHERE state = 'running';"
+                                 "INSERT INTO jobs VALUES ('queued')"),
+                 0);
+    spin(&w, 350);
+    collect(&w, 3000, &status);
+    text = render(&w);
+    cr_assert_eq(sample(text, "app_jobs{state=\"queued\"}"), 4.0, "%s", text);
+    cr_assert(isnan(sample(text, "app_jobs{state=\"running\"}")), "%s", text);
+    cr_assert_eq(sample(text, "app_jobs{state=\"done\"}"), 1.0, "%s", text);
+    world_close(&w);
+}
+
+Test(pg, null_value_is_absent_and_bad_rows_are_skipped_and_counted)
+{
+    struct world w;
+    struct config_sql_metric *m;
+    const char *text;
+    static char *enumerated[] = { (char *)"a", (char *)"b", (char *)"c" };
+
+    world_init(&w, db.conninfo, 1);
+    m = add_metric(&w, "app_k",
+                   "SELECT * FROM (VALUES ('a', '1.5'), ('b', NULL), (NULL, '2'), ('zzz', '1'),"
+                   " ('c', 'abc'), ('a', '7')) AS t(k, v)",
+                   "k", "v", 10.0, 2.0);
+    m->labels[0].values = enumerated;
+    m->labels[0].nvalues = 3;
+    world_start(&w);
+
+    collect(&w, 3000, NULL);
+    text = render(&w);
+    cr_assert_eq(up(&w, "app_k"), 1.0, "%s", text);
+    cr_assert(isnan(sample(text, "app_k{k=\"b\"}")), "%s", text);
+    cr_assert(isnan(sample(text, "app_k{k=\"c\"}")), "%s", text);
+    cr_assert(isnan(sample(text, "app_k{k=\"zzz\"}")), "%s", text);
+    cr_assert(sample(text, "app_k{k=\"a\"}") == 1.5 || sample(text, "app_k{k=\"a\"}") == 7.0);
+    cr_assert_eq(err_count(&w, "app_k", "null_label"), 1.0);
+    cr_assert_eq(err_count(&w, "app_k", "label_rejected"), 1.0);
+    cr_assert_eq(err_count(&w, "app_k", "bad_value"), 1.0);
+    cr_assert_eq(err_count(&w, "app_k", "duplicate"), 1.0);
+    cr_assert_eq(err_count(&w, "app_k", "query"), 0.0);
+    world_close(&w);
+}
+
+Test(pg, label_cap_limits_distinct_values_per_result)
+{
+    struct world w;
+    const char *text;
+    size_t n = 0;
+    const char *p;
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_many", "SELECT g::text AS k, g AS v FROM generate_series(1, 25) g", "k",
+               "v", 10.0, 2.0);
+    world_start(&w);
+    collect(&w, 3000, NULL);
+    text = render(&w);
+    for (p = text; (p = strstr(p, "\napp_many{")) != NULL; p++)
+        n++;
+    cr_assert_eq(n, 10, "%s", text);
+    cr_assert_eq(err_count(&w, "app_many", "label_rejected"), 15.0);
+    world_close(&w);
+}
+
+Test(pg, outage_fails_collections_fast_then_recovers)
+{
+    struct world w;
+    double ms;
+    int status, i;
+
+    world_init(&w, db.conninfo, 2);
+    add_metric(&w, "app_one", "SELECT 1 AS v", NULL, "v", 0.0, 1.0);
+    world_start(&w);
+    collect(&w, 3000, &status);
+    cr_assert_eq(up(&w, "app_one"), 1.0);
+    cr_assert_eq(sample(render(&w), "app_one"), 1.0);
+
+    cr_assert_eq(pgtmp_stop(&db), 0);
+    for (i = 0; i < 3; i++) {
+        ms = collect(&w, 2000, &status);
+        cr_assert_lt(ms, 2100.0, "collect took %.0f ms with the server down", ms);
+        cr_assert_eq(up(&w, "app_one"), 0.0);
+        cr_assert(isnan(sample(render(&w), "app_one")), "stale value served: %s", render(&w));
+        spin(&w, 100);
+    }
+    cr_assert_geq(err_count(&w, "app_one", "connect"), 1.0, "%s", render(&w));
+
+    cr_assert_eq(pgtmp_resume(&db), 0);
+    for (i = 0; i < 50 && up(&w, "app_one") != 1.0; i++) {
+        spin(&w, 100);
+        collect(&w, 2000, &status);
+    }
+    cr_assert_eq(up(&w, "app_one"), 1.0, "no recovery: %s", render(&w));
+    cr_assert_eq(sample(render(&w), "app_one"), 1.0);
+    world_close(&w);
+}
+
+struct gaps {
+    uint64_t last, max;
+};
+
+static void on_5ms(uv_timer_t *t)
+{
+    struct gaps *g = t->data;
+    uint64_t now = uv_hrtime();
+
+    if (g->last != 0 && now - g->last > g->max)
+        g->max = now - g->last;
+    g->last = now;
+}
+
+Test(pg, slow_query_times_out_within_the_deadline_and_the_loop_stays_responsive)
+{
+    struct world w;
+    uv_timer_t tick;
+    struct gaps g = { 0, 0 };
+    double ms;
+    int status;
+
+    world_init(&w, db.conninfo, 2);
+    add_metric(&w, "app_slow", "SELECT 1 AS v FROM pg_sleep(5)", NULL, "v", 0.0, 0.3);
+    add_metric(&w, "app_fast", "SELECT 2 AS v", NULL, "v", 0.0, 2.0);
+    world_start(&w);
+    uv_timer_init(&w.loop, &tick);
+    tick.data = &g;
+    uv_timer_start(&tick, on_5ms, 5, 5);
+
+    ms = collect(&w, 2000, &status);
+    cr_assert_eq(status, 0);
+    cr_assert_lt(ms, 1500.0, "took %.0f ms", ms);
+    cr_assert_eq(up(&w, "app_slow"), 0.0);
+    cr_assert_eq(err_count(&w, "app_slow", "timeout"), 1.0, "%s", render(&w));
+    cr_assert_eq(up(&w, "app_fast"), 1.0);
+    cr_assert_eq(sample(render(&w), "app_fast"), 2.0);
+    cr_assert_lt(g.max, 50000000ULL, "the loop stalled for %.1f ms", (double)g.max / 1e6);
+    uv_close((uv_handle_t *)&tick, NULL);
+    world_close(&w);
+}
+
+Test(pg, a_server_that_never_answers_is_abandoned_at_the_loop_deadline)
+{
+    struct world w;
+    char pid[32];
+    double ms;
+    int status, i;
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_one", "SELECT 1 AS v", NULL, "v", 0.0, 0.3);
+    world_start(&w);
+    collect(&w, 3000, &status);
+    cr_assert_eq(up(&w, "app_one"), 1.0);
+    /* A frozen backend answers nothing, not even statement_timeout's cancellation. */
+    cr_assert_eq(pgtmp_query(&db,
+                             "SELECT pid FROM pg_stat_activity WHERE application_name = 'ustatsd'",
+                             pid, sizeof(pid)),
+                 0);
+    cr_assert_eq(kill(atoi(pid), SIGSTOP), 0);
+    ms = collect(&w, 3000, &status);
+    kill(atoi(pid), SIGCONT);
+    cr_assert_eq(status, 0);
+    cr_assert_lt(ms, 300.0 + PG_GRACE_MS + 200.0, "took %.0f ms", ms);
+    cr_assert_eq(up(&w, "app_one"), 0.0);
+    cr_assert_eq(err_count(&w, "app_one", "timeout"), 1.0);
+    cr_assert_eq(sample(render(&w), "ustatsd_postgres_pool_abandoned_connections_total"), 1.0);
+    /* The connection is made again at once. */
+    for (i = 0; i < 20 && up(&w, "app_one") != 1.0; i++) {
+        spin(&w, 50);
+        collect(&w, 2000, &status);
+    }
+    cr_assert_eq(up(&w, "app_one"), 1.0, "%s", render(&w));
+    world_close(&w);
+}
+
+Test(pg, collect_deadline_passes_while_a_run_is_in_flight)
+{
+    struct world w;
+    double ms;
+    int status;
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_slow", "SELECT 1 AS v FROM pg_sleep(1)", NULL, "v", 0.0, 3.0);
+    world_start(&w);
+    ms = collect(&w, 200, &status);
+    cr_assert_eq(status, UV_ETIMEDOUT);
+    cr_assert_lt(ms, 400.0, "took %.0f ms", ms);
+    /* The run goes on and its result serves the next scrape. */
+    collect(&w, 3000, &status);
+    cr_assert_eq(status, 0);
+    cr_assert_eq(up(&w, "app_slow"), 1.0);
+    world_close(&w);
+}
+
+Test(pg, a_configured_insert_fails_as_read_only)
+{
+    struct world w;
+    char count[32];
+
+    cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE t (x int)"), 0);
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_write", "INSERT INTO t VALUES (1) RETURNING x AS v", NULL, "v", 0.0, 2.0);
+    world_start(&w);
+    collect(&w, 3000, NULL);
+    cr_assert_eq(up(&w, "app_write"), 0.0);
+    cr_assert_eq(err_count(&w, "app_write", "query"), 1.0, "%s", render(&w));
+    cr_assert_str_eq(w.pg.cols[0].last_error,
+                     "ERROR:  cannot execute INSERT in a read-only transaction");
+    cr_assert_eq(pgtmp_query(&db, "SELECT count(*) FROM t", count, sizeof(count)), 0);
+    cr_assert_str_eq(count, "0");
+    world_close(&w);
+}
+
+Test(pg, results_younger_than_min_interval_are_reused)
+{
+    struct world w;
+    double v1, v2, v3;
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_clock", "SELECT extract(epoch from clock_timestamp())::float8 AS v", NULL,
+               "v", 0.5, 2.0);
+    world_start(&w);
+    collect(&w, 3000, NULL);
+    v1 = sample(render(&w), "app_clock");
+    spin(&w, 50);
+    collect(&w, 3000, NULL);
+    v2 = sample(render(&w), "app_clock");
+    cr_assert(!isnan(v1));
+    cr_assert_eq(v1, v2, "the cached result was not reused");
+    cr_assert_eq(w.pg.acquires, 1);
+    spin(&w, 550);
+    collect(&w, 3000, NULL);
+    v3 = sample(render(&w), "app_clock");
+    cr_assert_gt(v3, v1);
+    cr_assert_eq(w.pg.acquires, 2);
+    world_close(&w);
+}
+
+Test(pg, concurrent_collects_share_one_run_in_flight)
+{
+    struct world w;
+    struct done a = { 0, 1 }, b = { 0, 1 };
+    const char *text;
+
+    world_init(&w, db.conninfo, 2);
+    add_metric(&w, "app_s", "SELECT 3 AS v FROM pg_sleep(0.2)", NULL, "v", 0.0, 2.0);
+    world_start(&w);
+    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &a), 0);
+    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &b), 0);
+    run_until(&w, &a.n, 3000);
+    run_until(&w, &b.n, 3000);
+    cr_assert_eq(a.n, 1);
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(a.status, 0);
+    cr_assert_eq(b.status, 0);
+    text = render(&w);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_acquires_total"), 1.0, "%s", text);
+    cr_assert_eq(w.pg.cols[0].runs, 1);
+    cr_assert_eq(sample(text, "app_s"), 3.0);
+    world_close(&w);
+}
+
+Test(pg, pool_metrics_add_up)
+{
+    struct world w;
+    struct done d = { 0, 1 };
+    size_t acq, idle, cons, total, max, seen_acquired = 0;
+    const char *text;
+
+    world_init(&w, db.conninfo, 3);
+    add_metric(&w, "app_a", "SELECT 1 AS v FROM pg_sleep(0.15)", NULL, "v", 0.0, 2.0);
+    add_metric(&w, "app_b", "SELECT 1 AS v FROM pg_sleep(0.15)", NULL, "v", 0.0, 2.0);
+    add_metric(&w, "app_c", "SELECT 1 AS v FROM pg_sleep(0.15)", NULL, "v", 0.0, 2.0);
+    add_metric(&w, "app_d", "SELECT 1 AS v FROM pg_sleep(0.15)", NULL, "v", 0.0, 2.0);
+    world_start(&w);
+    spin(&w, 300); /* let the pool connect */
+    pg_pool_counts(&w.pg, &acq, &idle, &cons, &total, &max);
+    cr_assert_eq(idle, 3);
+    cr_assert_eq(max, 3);
+
+    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &d), 0);
+    while (!d.n) {
+        int tick = 0;
+
+        pg_pool_counts(&w.pg, &acq, &idle, &cons, &total, &max);
+        cr_assert_eq(acq + idle + cons, total);
+        cr_assert_leq(total, max);
+        if (acq > seen_acquired)
+            seen_acquired = acq;
+        run_until(&w, &tick, 10);
+    }
+    cr_assert_eq(seen_acquired, 3);
+    text = render(&w);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_acquires_total"), 4.0, "%s", text);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_empty_acquires_total"), 1.0, "%s", text);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_canceled_acquires_total"), 0.0, "%s", text);
+    cr_assert_gt(sample(text, "ustatsd_postgres_pool_acquire_duration_seconds_total"), 0.1, "%s",
+                 text);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_connections{state=\"idle\"}"), 3.0);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_connections{state=\"total\"}"), 3.0);
+    cr_assert_eq(sample(text, "ustatsd_postgres_pool_connections{state=\"max\"}"), 3.0);
+    world_close(&w);
+}
+
+Test(pg, a_canceled_collect_never_calls_back)
+{
+    struct world w;
+    struct done d = { 0, 1 }, other = { 0, 1 };
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_s", "SELECT 1 AS v FROM pg_sleep(0.1)", NULL, "v", 0.0, 2.0);
+    world_start(&w);
+    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &d), 0);
+    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &other), 0);
+    cr_assert_eq(pg_collect_cancel(&w.pg, on_collected, &d), 1);
+    run_until(&w, &other.n, 3000);
+    spin(&w, 50);
+    cr_assert_eq(d.n, 0);
+    cr_assert_eq(other.n, 1);
+    world_close(&w);
+}
+
+Test(pg, close_cancels_pending_collects)
+{
+    struct world w;
+    struct done d = { 0, 1 };
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_s", "SELECT 1 AS v FROM pg_sleep(2)", NULL, "v", 0.0, 3.0);
+    world_start(&w);
+    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &d), 0);
+    spin(&w, 100);
+    closed = 0;
+    pg_close(&w.pg, on_closed);
+    cr_assert_eq(d.n, 1);
+    cr_assert_eq(d.status, UV_ECANCELED);
+    cr_assert_eq(uv_run(&w.loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(closed, 1);
+    cr_assert_eq(uv_loop_close(&w.loop), 0);
+    buf_release(&w.out);
+}
+
+/* Resolving a name would block the loop: such a conninfo is refused up front. */
+struct conninfo_case {
+    char conninfo[96];
+    int ok;
+};
+
+static struct conninfo_case conninfo_cases[] = {
+    { "host=db.example.com dbname=x", 0 },
+    { "postgresql://db.example.com/x", 0 },
+    { "host=/tmp,db.example.com dbname=x", 0 },
+    { "host=db.example.com hostaddr=192.0.2.1 dbname=x", 1 },
+    { "host=192.0.2.1 dbname=x", 1 },
+    { "host=::1 dbname=x", 1 },
+    { "host=/run/postgresql dbname=x", 1 },
+    { "dbname=x", 1 },
+    { "host=", 1 },
+    { "this is not a conninfo", 0 },
+};
+
+ParameterizedTestParameters(pg_conninfo, names_needing_dns_are_refused)
+{
+    return cr_make_param_array(struct conninfo_case, conninfo_cases,
+                               sizeof(conninfo_cases) / sizeof(conninfo_cases[0]));
+}
+
+ParameterizedTest(struct conninfo_case *c, pg_conninfo, names_needing_dns_are_refused)
+{
+    struct world w;
+    char err[256];
+    int rc;
+
+    unsetenv("PGHOST");
+    unsetenv("PGHOSTADDR");
+    world_init(&w, c->conninfo, 1);
+    rc = pg_init(&w.pg, &w.loop, &w.cfg, err, sizeof(err));
+    if (c->ok) {
+        cr_assert_eq(rc, 0, "%s: %s", c->conninfo, err);
+        world_close(&w);
+    } else {
+        cr_assert_lt(rc, 0, "%s accepted", c->conninfo);
+        cr_assert(strstr(err, "conninfo") != NULL, "%s", err);
+        cr_assert_eq(uv_loop_close(&w.loop), 0);
+        buf_release(&w.out);
+    }
+}
+
+Test(pg_conninfo, pghost_from_the_environment_is_checked_too)
+{
+    struct world w;
+    char err[256];
+
+    setenv("PGHOST", "db.example.com", 1);
+    unsetenv("PGHOSTADDR");
+    world_init(&w, "dbname=x", 1);
+    cr_assert_lt(pg_init(&w.pg, &w.loop, &w.cfg, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "hostaddr") != NULL, "%s", err);
+    cr_assert_eq(uv_loop_close(&w.loop), 0);
+}
