@@ -1,0 +1,713 @@
+#include "app.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "common.h"
+#include "debug.h"
+#include "expo.h"
+#include "http.h"
+#include "ingest.h"
+#include "jobs.h"
+#include "log.h"
+#include "pg.h"
+#include "procstat.h"
+#include "registry.h"
+#include "rejects.h"
+#include "render.h"
+#include "stats.h"
+#include "statsd.h"
+
+/*
+ * Work per loop iteration. A scrape renders RENDER_STEP series per piece and then yields
+ * the loop, so that ingestion runs between pieces: at ~100 ns per series a piece holds
+ * the loop well under a millisecond. Expiry looks at EXPIRE_BUDGET series per tick.
+ */
+#define RENDER_STEP     2000
+#define EXPIRE_EVERY_MS 250
+#define EXPIRE_BUDGET   10000
+#define SCRAPE_MARGIN_S 0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+
+struct app {
+    uv_loop_t loop;
+    const struct config *cfg;
+    const char *config_path;
+    double config_loaded_unix;
+    double start_unix;
+    uint64_t start_ms;
+
+    struct registry reg;
+    struct jobs jobs;
+    struct stats stats;
+    struct rejects rejects;
+    struct log log;
+
+    struct ingest in;
+    int ingest_started;
+    struct http_server metrics;
+    struct http_server debug;
+    int has_metrics;
+    int has_debug; /* the separate debug listener */
+    char metrics_addr[160];
+    char debug_addr[160];
+    struct pg pg;
+    int has_pg;
+
+    uv_signal_t sig_term;
+    uv_signal_t sig_int;
+    uv_signal_t sig_hup;
+    uv_timer_t expire_timer;
+
+    int stopping;
+    int exit_code;
+
+    /* Event-loop utilisation between two scrapes (uv_metrics_idle_time). */
+    uint64_t util_prev_idle_ns;
+    uint64_t util_prev_hrtime;
+    double util_last;
+};
+
+static double now_unix(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The hot path: every datagram, every line. Nothing here allocates. */
+static void on_datagram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
+                        void *arg)
+{
+    struct app *a = arg;
+    struct statsd_line line;
+    struct statsd_view v;
+    uint64_t now_ms = uv_now(&a->loop);
+    size_t pos = 0;
+    int r;
+
+    (void)in;
+    while (statsd_next_line(data, len, &pos, &v)) {
+        if (v.len == 0)
+            continue;
+        r = statsd_parse_line(v.ptr, v.len, &line);
+        if (r == STATSD_OK) {
+            if (line.type == STATSD_JOB)
+                r = jobs_report(&a->jobs, &line, now_ms, now_unix());
+            else
+                r = registry_apply(&a->reg, &line, now_ms);
+        }
+        if (r == STATSD_OK) {
+            a->stats.lines_accepted++;
+            continue;
+        }
+        a->stats.lines_rejected[r]++;
+        rejects_add(&a->rejects, now_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
+                    cred ? cred->uid : 0);
+    }
+}
+
+/* --- /metrics ------------------------------------------------------------------------ */
+
+enum scrape_phase { SCRAPE_HEAD, SCRAPE_SERIES, SCRAPE_SQL, SCRAPE_DONE };
+
+struct scrape {
+    struct app *a;
+    struct http_conn *conn;
+    enum expo_format fmt;
+    enum scrape_phase phase;
+    struct render rd;
+    uint64_t t0_ns;
+    int pg_waiting;
+};
+
+static void on_pg_collected(struct pg *pg, void *arg, int status)
+{
+    struct scrape *sc = arg;
+
+    (void)pg;
+    (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
+    sc->pg_waiting = 0;
+    http_resume(sc->conn);
+}
+
+static void scrape_free(struct scrape *sc)
+{
+    render_release(&sc->rd);
+    free(sc);
+}
+
+static void on_scrape_cancel(void *arg)
+{
+    struct scrape *sc = arg;
+
+    if (sc->pg_waiting)
+        pg_collect_cancel(&sc->a->pg, on_pg_collected, sc);
+    scrape_free(sc);
+}
+
+static void render_requests(const char *handler, unsigned code, uint64_t count, void *arg)
+{
+    struct expo *e = arg;
+    char codebuf[8];
+    struct expo_label l[2] = {
+        { "handler", handler, strlen(handler) },
+        { "code", codebuf, 0 },
+    };
+
+    l[1].value_len = (size_t)snprintf(codebuf, sizeof(codebuf), "%u", code);
+    expo_sample(e, "_total", l, 2, (double)count);
+}
+
+static void render_http(struct app *a, struct expo *e)
+{
+    const struct http_server *srv[2] = { a->has_metrics ? &a->metrics : NULL,
+                                         a->has_debug ? &a->debug : NULL };
+    const char *listener[2] = { "metrics", "debug" };
+    size_t i, k;
+
+    expo_family(e, "ustatsd_http_requests", EXPO_COUNTER,
+                "HTTP requests by handler and status code.", "");
+    for (i = 0; i < 2; i++)
+        if (srv[i])
+            http_server_foreach_requests(srv[i], render_requests, e);
+    expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
+                "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
+    for (i = 0; i < 2; i++) {
+        const struct http_stats *st;
+        if (srv[i] == NULL)
+            continue;
+        st = http_server_stats(srv[i]);
+        for (k = 0; k < HTTP_LIMIT_COUNT; k++) {
+            const char *kind = http_limit_name((enum http_limit)k);
+            struct expo_label l[2] = { { "listener", listener[i], strlen(listener[i]) },
+                                       { "kind", kind, strlen(kind) } };
+            expo_sample(e, "_total", l, 2, (double)st->limits[k]);
+        }
+    }
+}
+
+static void render_target_info(struct app *a, struct expo *e)
+{
+    struct expo_label l[16];
+    char names[16][64];
+    size_t i, n = 0, k;
+
+    if (a->cfg->nresource == 0)
+        return;
+    /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
+    for (i = 0; i < a->cfg->nresource && n < 16; i++, n++) {
+        snprintf(names[n], sizeof(names[n]), "%s", a->cfg->resource[i].key);
+        for (k = 0; names[n][k]; k++)
+            if (names[n][k] == '.' || names[n][k] == '-')
+                names[n][k] = '_';
+        l[n] = (struct expo_label){ names[n], a->cfg->resource[i].value,
+                                    strlen(a->cfg->resource[i].value) };
+    }
+    expo_family(e, "target", EXPO_INFO, "Target metadata (OpenTelemetry resource attributes).", "");
+    expo_sample(e, "_info", l, n, 1);
+}
+
+static void render_daemon(struct app *a, struct expo *e)
+{
+    const struct ingest_stats *is = &a->in.stats;
+    struct expo_label l = { "version", USTATSD_VERSION, strlen(USTATSD_VERSION) };
+    struct procstat ps;
+    uint64_t idle_ns, hr;
+    size_t f;
+
+    render_target_info(a, e);
+    expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
+    expo_sample(e, "_info", &l, 1, 1);
+
+    expo_family(e, "ustatsd_datagrams_received", EXPO_COUNTER,
+                "Datagrams received on the ingest socket.", "");
+    expo_sample(e, "_total", NULL, 0, (double)is->datagrams);
+    expo_family(e, "ustatsd_bytes_received", EXPO_COUNTER,
+                "Bytes received in datagrams on the ingest socket.", "");
+    expo_sample(e, "_total", NULL, 0, (double)is->bytes);
+    expo_family(e, "ustatsd_datagrams_truncated", EXPO_COUNTER,
+                "Datagrams larger than the datagram limit, dropped whole.", "");
+    expo_sample(e, "_total", NULL, 0, (double)is->truncated);
+    expo_family(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
+                "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "");
+    expo_sample(e, "", NULL, 0, (double)a->in.max_dgram_qlen);
+    stats_render(&a->stats, e);
+
+    expo_family(e, "ustatsd_family_series", EXPO_GAUGE, "Series held, by family.", "");
+    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
+        const char *name = registry_family_config(&a->reg, f)->name;
+        struct expo_label fl = { "family", name, strlen(name) };
+        expo_sample(e, "", &fl, 1, (double)registry_family_series(&a->reg, f));
+    }
+    expo_family(e, "ustatsd_family_series_limit", EXPO_GAUGE, "Series cap, by family.", "");
+    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
+        const char *name = registry_family_config(&a->reg, f)->name;
+        struct expo_label fl = { "family", name, strlen(name) };
+        expo_sample(e, "", &fl, 1, (double)registry_family_cap(&a->reg, f));
+    }
+    expo_family(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "");
+    expo_sample(e, "", NULL, 0, (double)registry_series_total(&a->reg));
+    expo_family(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "");
+    expo_sample(e, "", NULL, 0, (double)registry_series_cap(&a->reg));
+
+    render_http(a, e);
+
+    /* Utilisation since the previous scrape: 1 - idle time / wall time. */
+    idle_ns = uv_metrics_idle_time(&a->loop);
+    hr = uv_hrtime();
+    if (hr > a->util_prev_hrtime && idle_ns >= a->util_prev_idle_ns) {
+        double busy =
+            1.0 - (double)(idle_ns - a->util_prev_idle_ns) / (double)(hr - a->util_prev_hrtime);
+        a->util_last = busy < 0 ? 0 : busy > 1 ? 1 : busy;
+    }
+    a->util_prev_idle_ns = idle_ns;
+    a->util_prev_hrtime = hr;
+    expo_family(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
+                "Share of time the event loop was busy since the previous scrape (0 to 1).",
+                "ratio");
+    expo_sample(e, "", NULL, 0, a->util_last);
+    expo_family(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
+                "Time the event loop spent waiting for events.", "seconds");
+    expo_sample(e, "_total", NULL, 0, (double)idle_ns / 1e9);
+
+    if (procstat_read(&ps) == 0)
+        procstat_render(&ps, e);
+}
+
+static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
+{
+    struct scrape *sc = arg;
+    struct app *a = sc->a;
+    struct expo e;
+
+    (void)conn;
+    expo_init(&e, out, sc->fmt);
+    switch (sc->phase) {
+    case SCRAPE_HEAD:
+        render_daemon(a, &e);
+        jobs_render(&a->jobs, &e, uv_now(&a->loop));
+        sc->phase = SCRAPE_SERIES;
+        return HTTP_MORE;
+    case SCRAPE_SERIES:
+        if (render_step(&sc->rd, out, RENDER_STEP))
+            return HTTP_MORE;
+        sc->phase = SCRAPE_SQL;
+        /* fall through */
+    case SCRAPE_SQL:
+        if (sc->pg_waiting)
+            return HTTP_WAIT;
+        if (a->has_pg)
+            pg_render(&a->pg, &e, now_unix());
+        expo_eof(&e);
+        sc->phase = SCRAPE_DONE;
+        stats_scrape(&a->stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
+        scrape_free(sc);
+        return HTTP_DONE;
+    case SCRAPE_DONE:
+        break;
+    }
+    return HTTP_DONE;
+}
+
+/* How long a scrape may wait for the SQL collectors, in ms. */
+static uint64_t scrape_deadline_ms(const struct app *a, const struct http_request *req)
+{
+    double limit = 0, v;
+    char *end;
+    size_t i;
+
+    for (i = 0; i < a->cfg->nsql_metrics; i++)
+        if (a->cfg->sql_metrics[i].timeout_seconds > limit)
+            limit = a->cfg->sql_metrics[i].timeout_seconds;
+    if (limit <= 0)
+        limit = CONFIG_DEFAULT_SQL_TIMEOUT;
+    if (req->scrape_timeout[0]) {
+        v = strtod(req->scrape_timeout, &end);
+        if (end != req->scrape_timeout && isfinite(v) && v > 0) {
+            v -= v > 4 * SCRAPE_MARGIN_S ? SCRAPE_MARGIN_S : v / 4;
+            if (v < limit)
+                limit = v;
+        }
+    }
+    return (uint64_t)(limit * 1000.0);
+}
+
+static void on_metrics(struct http_conn *conn, const struct http_request *req, void *arg)
+{
+    struct app *a = arg;
+    enum expo_format fmt = expo_negotiate(req->accept);
+    struct scrape *sc;
+
+    if (req->head) {
+        http_respond(conn, 200, expo_content_type(fmt), NULL, 0, HTTP_GZIP, NULL);
+        return;
+    }
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        buf_oom(sizeof(*sc));
+    sc->a = a;
+    sc->conn = conn;
+    sc->fmt = fmt;
+    sc->phase = SCRAPE_HEAD;
+    sc->t0_ns = uv_hrtime();
+    render_init(&sc->rd, &a->reg, fmt);
+    if (http_stream(conn, 200, expo_content_type(fmt), HTTP_GZIP, produce_scrape, on_scrape_cancel,
+                    sc) != 0) {
+        scrape_free(sc);
+        http_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
+        return;
+    }
+    if (a->has_pg && pg_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
+        sc->pg_waiting = 1;
+}
+
+/* --- /debug -------------------------------------------------------------------------- */
+
+struct debug_req {
+    struct app *a;
+    struct debug_render dr;
+};
+
+static int produce_debug(struct http_conn *conn, struct buf *out, void *arg)
+{
+    struct debug_req *d = arg;
+
+    (void)conn;
+    if (debug_render_step(&d->dr, out))
+        return HTTP_MORE;
+    debug_render_release(&d->dr);
+    free(d);
+    return HTTP_DONE;
+}
+
+static void on_debug_cancel(void *arg)
+{
+    struct debug_req *d = arg;
+
+    debug_render_release(&d->dr);
+    free(d);
+}
+
+static void on_debug(struct http_conn *conn, const struct http_request *req, void *arg)
+{
+    struct app *a = arg;
+    const struct config *c = a->cfg;
+    struct debug_query q;
+    struct debug_daemon dd;
+    struct debug_req *d;
+    char err[512];
+
+    if (debug_query_parse(&q, c, req->query, err, sizeof(err)) != 0) {
+        struct buf body = BUF_INIT;
+        debug_error_json(&body, err);
+        http_respond(conn, 400, "application/json", body.ptr, body.len, 0, NULL);
+        buf_release(&body);
+        return;
+    }
+    memset(&dd, 0, sizeof(dd));
+    dd.version = USTATSD_VERSION;
+    dd.config_path = a->config_path;
+    dd.config_loaded_unix = a->config_loaded_unix;
+    dd.start_unix = a->start_unix;
+    dd.now_unix = now_unix();
+    dd.start_ms = a->start_ms;
+    dd.now_ms = uv_now(&a->loop);
+    dd.socket_path = c->socket_path;
+    dd.socket_mode = c->socket_mode;
+    dd.max_dgram_qlen = a->in.max_dgram_qlen;
+    dd.rcvbuf = a->in.rcvbuf;
+    dd.metrics_listen = a->has_metrics ? a->metrics_addr : "";
+    dd.metrics_path = c->metrics_path;
+    dd.debug_listen = a->has_debug ? a->debug_addr : a->has_metrics ? a->metrics_addr : "";
+    dd.datagrams = a->in.stats.datagrams;
+    dd.bytes = a->in.stats.bytes;
+    dd.truncated = a->in.stats.truncated;
+    dd.recv_errors = a->in.stats.recv_errors;
+
+    d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        buf_oom(sizeof(*d));
+    d->a = a;
+    debug_render_init(&d->dr, &q, &dd, c, &a->reg, &a->jobs, &a->stats, &a->rejects);
+    if (http_stream(conn, 200, "application/json", HTTP_GZIP, produce_debug, on_debug_cancel, d) !=
+        0) {
+        on_debug_cancel(d);
+        http_respond(conn, 500, "application/json", "{\"error\":\"internal\"}\n", 20, 0, NULL);
+    }
+}
+
+static void debug_routes(struct app *a, struct http_server *srv)
+{
+    http_server_route(srv, "/debug", "debug", on_debug, a);
+}
+
+/* --- health, readiness ---------------------------------------------------------------- */
+
+static void on_healthy(struct http_conn *conn, const struct http_request *req, void *arg)
+{
+    static const char body[] = "ustatsd is Healthy.\n";
+
+    (void)req;
+    (void)arg;
+    http_respond(conn, 200, "text/plain; charset=utf-8", body, sizeof(body) - 1, 0, NULL);
+}
+
+static void on_ready(struct http_conn *conn, const struct http_request *req, void *arg)
+{
+    static const char ready[] = "ustatsd is Ready.\n";
+    static const char stopping[] = "ustatsd is shutting down.\n";
+    struct app *a = arg;
+
+    (void)req;
+    if (a->stopping || !a->ingest_started)
+        http_respond(conn, 503, "text/plain; charset=utf-8", stopping, sizeof(stopping) - 1, 0,
+                     NULL);
+    else
+        http_respond(conn, 200, "text/plain; charset=utf-8", ready, sizeof(ready) - 1, 0, NULL);
+}
+
+/* --- lifecycle ------------------------------------------------------------------------ */
+
+static void on_expire_timer(uv_timer_t *t)
+{
+    struct app *a = container_of(t, struct app, expire_timer);
+
+    registry_expire(&a->reg, uv_now(&a->loop), EXPIRE_BUDGET);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_ingest_closed(struct ingest *in)
+{
+    (void)in;
+}
+
+static void on_http_closed(struct http_server *srv)
+{
+    (void)srv;
+}
+
+static void on_pg_closed(struct pg *pg)
+{
+    (void)pg;
+}
+
+static void app_stop(struct app *a, const char *why)
+{
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    log_msg(&a->log, LOG_INFO, "app", "%s: stopping", why);
+    if (a->ingest_started)
+        ingest_close(&a->in, on_ingest_closed);
+    if (a->has_metrics)
+        http_server_close(&a->metrics, on_http_closed);
+    if (a->has_debug)
+        http_server_close(&a->debug, on_http_closed);
+    if (a->has_pg)
+        pg_close(&a->pg, on_pg_closed);
+    uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_int, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct app *a = s->data;
+
+    if (signum == SIGHUP) {
+        /* Reloading would have to carry every series over to a new allowlist. */
+        log_msg(&a->log, LOG_WARN, "app",
+                "SIGHUP: configuration reload is not supported, ignored; restart ustatsd to "
+                "apply a new configuration");
+        return;
+    }
+    app_stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int read_token(const char *path, char *out, size_t cap, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "bearer token file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    if (n == 0) {
+        snprintf(err, errlen, "bearer token file %s: empty", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Routes of a listener; the metrics one also carries /debug unless it has its own. */
+static int start_listener(struct app *a, struct http_server *srv, const char *addr, int metrics,
+                          int debug, const char *token, char *out_addr, size_t out_len, char *err,
+                          size_t errlen)
+{
+    http_server_init(srv, &a->loop, NULL);
+    if (metrics) {
+        http_server_route(srv, a->cfg->metrics_path, "metrics", on_metrics, a);
+        http_server_route(srv, "/-/healthy", "healthy", on_healthy, a);
+        http_server_route(srv, "/-/ready", "ready", on_ready, a);
+    }
+    if (debug)
+        debug_routes(a, srv);
+    if (token && http_server_set_bearer(srv, token) != 0) {
+        snprintf(err, errlen, "bearer token: must be printable ASCII, at most %d bytes",
+                 HTTP_MAX_TOKEN);
+        return -1;
+    }
+    if (http_server_listen(srv, addr, err, errlen) != 0)
+        return -1;
+    http_server_address(srv, out_addr, out_len);
+    return 0;
+}
+
+static int app_start(struct app *a, char *err, size_t errlen)
+{
+    const struct config *c = a->cfg;
+    struct ingest_config icfg = { 0 };
+    char token[HTTP_MAX_TOKEN + 2];
+    const char *tok = NULL;
+    size_t i;
+
+    /* Initialised before anything can fail, so that app_stop() can always close them. */
+    uv_timer_init(&a->loop, &a->expire_timer);
+    uv_signal_init(&a->loop, &a->sig_term);
+    uv_signal_init(&a->loop, &a->sig_int);
+    uv_signal_init(&a->loop, &a->sig_hup);
+    a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
+
+    if (c->bearer_token_file) {
+        if (read_token(c->bearer_token_file, token, sizeof(token), err, errlen) != 0)
+            return -1;
+        tok = token;
+    }
+
+    icfg.path = c->socket_path;
+    icfg.mode = c->socket_mode;
+    icfg.group = c->socket_group;
+    ingest_init(&a->in, &a->loop, &icfg, on_datagram, a);
+    if (ingest_start(&a->in, err, errlen) != 0)
+        return -1;
+    a->ingest_started = 1;
+    for (i = 0; i < a->in.nwarnings; i++)
+        log_msg(&a->log, LOG_WARN, "ingest", "%s", a->in.warnings[i]);
+
+    if (c->metrics_listen && c->metrics_listen[0]) {
+        int debug_here = c->debug_listen == NULL;
+        a->has_metrics = 1;
+        if (start_listener(a, &a->metrics, c->metrics_listen, 1, debug_here, tok, a->metrics_addr,
+                           sizeof(a->metrics_addr), err, errlen) != 0)
+            return -1;
+    }
+    if (c->debug_listen && c->debug_listen[0]) {
+        a->has_debug = 1;
+        if (start_listener(a, &a->debug, c->debug_listen, 0, 1, tok, a->debug_addr,
+                           sizeof(a->debug_addr), err, errlen) != 0)
+            return -1;
+    }
+
+    if (c->has_postgres) {
+        if (pg_init(&a->pg, &a->loop, c, err, errlen) != 0)
+            return -1;
+        a->has_pg = 1;
+        pg_start(&a->pg);
+    }
+
+    uv_timer_start(&a->expire_timer, on_expire_timer, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
+    uv_signal_start(&a->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&a->sig_int, on_signal, SIGINT);
+    uv_signal_start(&a->sig_hup, on_signal, SIGHUP);
+    return 0;
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int app_run(const struct config *cfg, const char *config_path)
+{
+    struct app *a;
+    char err[1024];
+    int rc;
+
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        buf_oom(sizeof(*a));
+    log_init(&a->log, (enum log_format)log_format_parse(cfg->log_format),
+             (enum log_level)log_level_parse(cfg->log_level), stderr);
+    a->cfg = cfg;
+    a->config_path = config_path;
+    a->config_loaded_unix = now_unix();
+    a->start_unix = a->config_loaded_unix;
+    uv_loop_init(&a->loop);
+    uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
+    a->start_ms = uv_now(&a->loop);
+    a->util_prev_hrtime = uv_hrtime();
+    registry_init(&a->reg, cfg);
+    jobs_init(&a->jobs, cfg, a->start_ms);
+    rejects_init(&a->rejects);
+
+    err[0] = '\0';
+    if (app_start(a, err, sizeof(err)) != 0) {
+        log_msg(&a->log, LOG_ERROR, "app", "start-up failed: %s", err);
+        a->exit_code = 1;
+        app_stop(a, "start-up failure");
+    } else {
+        log_msg(&a->log, LOG_INFO, "app",
+                "ustatsd %s: receiving on unix datagram socket %s (mode %04o); config %s "
+                "(%zu families, %zu jobs, %zu sql metrics)",
+                USTATSD_VERSION, cfg->socket_path, (unsigned)cfg->socket_mode, config_path,
+                cfg->nfamilies, cfg->njobs, cfg->nsql_metrics);
+        if (a->in.max_dgram_qlen >= 0)
+            log_msg(&a->log, LOG_INFO, "ingest", "net.unix.max_dgram_qlen is %ld",
+                    a->in.max_dgram_qlen);
+        if (a->has_metrics)
+            log_msg(&a->log, LOG_INFO, "http", "scrape http://%s%s (OpenMetrics or text 0.0.4)",
+                    a->metrics_addr, cfg->metrics_path);
+        else
+            log_msg(&a->log, LOG_INFO, "http", "metrics listener disabled");
+        if (a->has_debug)
+            log_msg(&a->log, LOG_INFO, "http", "debug view on http://%s/debug", a->debug_addr);
+    }
+
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    /* Anything still open after a failed start-up. */
+    uv_walk(&a->loop, close_walk_cb, NULL);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(&a->loop);
+    if (rc != 0)
+        log_msg(&a->log, LOG_ERROR, "app", "uv_loop_close: %s", uv_strerror(rc));
+    jobs_release(&a->jobs);
+    registry_release(&a->reg);
+    if (a->exit_code == 0)
+        log_msg(&a->log, LOG_INFO, "app", "stopped");
+    rc = a->exit_code;
+    log_release(&a->log);
+    free(a);
+    return rc;
+}

@@ -1,0 +1,725 @@
+#include "debug.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "breaker.h"
+#include "expo.h"
+
+/*
+ * jansson has no streaming writer: a document of 100,000 series would be a tree of a
+ * million objects before the first byte went out. So the view is written by hand, with
+ * the one escaper below; tests parse every section back with jansson.
+ */
+
+static const char *const section_names[] = { "daemon",   "series", "ingest",
+                                             "families", "jobs",   "rejects" };
+static const unsigned section_bits[] = { DEBUG_DAEMON,   DEBUG_SERIES, DEBUG_INGEST,
+                                         DEBUG_FAMILIES, DEBUG_JOBS,   DEBUG_REJECTS };
+#define NSECTIONS (sizeof(section_bits) / sizeof(section_bits[0]))
+
+/* Sections in document order. */
+static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST, DEBUG_FAMILIES,
+                                  DEBUG_SERIES, DEBUG_JOBS,   DEBUG_REJECTS };
+#define NORDER (sizeof(order) / sizeof(order[0]))
+
+/* --- query ------------------------------------------------------------------------ */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* %-decode [p, p+len) into out (cap bytes, NUL-terminated); -1 on a bad escape or overflow. */
+static int decode(const char *p, size_t len, char *out, size_t cap)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        int c = (unsigned char)p[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return -1;
+            hi = hexval(p[i + 1]);
+            lo = hexval(p[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static int query_param(struct debug_query *q, const struct config *cfg, const char *name,
+                       const char *value, unsigned *seen, char *err, size_t errlen)
+{
+    static const char *const names[] = { "section", "family", "limit", "pretty" };
+    unsigned bit;
+    size_t i;
+
+    for (i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            break;
+    if (i == 4) {
+        snprintf(err, errlen, "unknown parameter \"%s\": expected section, family, limit or pretty",
+                 name);
+        return -1;
+    }
+    bit = 1u << i;
+    if (*seen & bit) {
+        snprintf(err, errlen, "parameter \"%s\" given twice", name);
+        return -1;
+    }
+    *seen |= bit;
+
+    if (i == 0) {
+        for (i = 0; i < NSECTIONS; i++)
+            if (strcmp(value, section_names[i]) == 0) {
+                q->sections = section_bits[i];
+                return 0;
+            }
+        snprintf(err, errlen,
+                 "unknown section \"%s\": expected daemon, ingest, families, series, jobs or "
+                 "rejects",
+                 value);
+        return -1;
+    }
+    if (i == 1) {
+        long f = config_find_family(cfg, value, strlen(value));
+        if (f < 0) {
+            snprintf(err, errlen, "unknown family \"%s\"", value);
+            return -1;
+        }
+        snprintf(q->family, sizeof(q->family), "%s", cfg->families[f].name);
+        q->family_index = f;
+        return 0;
+    }
+    if (i == 2) {
+        char *end;
+        unsigned long long v;
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < 1 ||
+            v > DEBUG_MAX_LIMIT) {
+            snprintf(err, errlen, "limit \"%s\": expected a whole number from 1 to %d", value,
+                     DEBUG_MAX_LIMIT);
+            return -1;
+        }
+        q->limit = (size_t)v;
+        return 0;
+    }
+    if (strcmp(value, "1") == 0 || strcmp(value, "0") == 0) {
+        q->pretty = value[0] == '1';
+        return 0;
+    }
+    snprintf(err, errlen, "pretty \"%s\": expected 0 or 1", value);
+    return -1;
+}
+
+int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,
+                      size_t errlen)
+{
+    const char *p = query ? query : "";
+    unsigned seen = 0;
+
+    memset(q, 0, sizeof(*q));
+    q->sections = DEBUG_ALL;
+    q->family_index = -1;
+    q->limit = DEBUG_DEFAULT_LIMIT;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        char name[32], value[256];
+
+        if (len > 0) {
+            size_t nlen = eq ? (size_t)(eq - p) : len;
+            if (decode(p, nlen, name, sizeof(name)) != 0 ||
+                decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, value, sizeof(value)) != 0) {
+                snprintf(err, errlen, "malformed or oversized query parameter");
+                return -1;
+            }
+            if (query_param(q, cfg, name, value, &seen, err, errlen) != 0)
+                return -1;
+        }
+        p += len + (amp != NULL);
+    }
+    return 0;
+}
+
+/* --- JSON writing ---------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    unsigned cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        len = 2, cp = p[0] & 0x1Fu;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        len = 3, cp = p[0] & 0x0Fu;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        len = 4, cp = p[0] & 0x07u;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+void debug_json_string(struct buf *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, start = 0;
+
+    buf_addch(out, '"');
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n;
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0x80 && (n = utf8_seq(p + i, len - i)) > 0) {
+            i += n;
+            continue;
+        }
+        buf_add(out, s + start, i - start);
+        if (c == '"')
+            buf_adds(out, "\\\"");
+        else if (c == '\\')
+            buf_adds(out, "\\\\");
+        else if (c == '\n')
+            buf_adds(out, "\\n");
+        else if (c == '\t')
+            buf_adds(out, "\\t");
+        else if (c == '\r')
+            buf_adds(out, "\\r");
+        else if (c < 0x20)
+            buf_addf(out, "\\u%04x", c);
+        else
+            buf_adds(out, "\\ufffd"); /* a byte that is not valid UTF-8 */
+        i++;
+        start = i;
+    }
+    buf_add(out, s + start, len - start);
+    buf_addch(out, '"');
+}
+
+/*
+ * A tiny structural writer: it tracks nesting and whether a comma is due, and indents
+ * when pretty. Its state lives in the render between pieces.
+ */
+struct jw {
+    struct buf *out;
+    int pretty;
+    int depth;
+    int need_comma;
+};
+
+static void jw_indent(struct jw *w)
+{
+    int i;
+
+    if (!w->pretty)
+        return;
+    buf_addch(w->out, '\n');
+    for (i = 0; i < w->depth; i++)
+        buf_adds(w->out, "  ");
+}
+
+/* Before a value or a key. */
+static void jw_item(struct jw *w)
+{
+    if (w->need_comma)
+        buf_addch(w->out, ',');
+    jw_indent(w);
+    w->need_comma = 1;
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+    jw_item(w);
+    debug_json_string(w->out, key, strlen(key));
+    buf_adds(w->out, w->pretty ? ": " : ":");
+    w->need_comma = 0;
+}
+
+static void jw_open(struct jw *w, char c)
+{
+    if (w->need_comma || w->depth > 0)
+        jw_item(w);
+    buf_addch(w->out, c);
+    w->depth++;
+    w->need_comma = 0;
+}
+
+/* An object or array that is a member's value: no indentation before the bracket. */
+static void jw_open_value(struct jw *w, char c)
+{
+    buf_addch(w->out, c);
+    w->depth++;
+    w->need_comma = 0;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+    w->depth--;
+    if (w->need_comma)
+        jw_indent(w);
+    buf_addch(w->out, c);
+    w->need_comma = 1;
+}
+
+static void jw_num(struct buf *out, double v)
+{
+    char tmp[32];
+
+    if (!isfinite(v)) {
+        buf_adds(out, "null"); /* JSON has no Inf or NaN */
+        return;
+    }
+    expo_format_double(tmp, v);
+    buf_adds(out, tmp);
+}
+
+static void kv_str(struct jw *w, const char *key, const char *v)
+{
+    jw_key(w, key);
+    if (v == NULL)
+        buf_adds(w->out, "null");
+    else
+        debug_json_string(w->out, v, strlen(v));
+    w->need_comma = 1;
+}
+
+static void kv_num(struct jw *w, const char *key, double v)
+{
+    jw_key(w, key);
+    jw_num(w->out, v);
+    w->need_comma = 1;
+}
+
+static void kv_u64(struct jw *w, const char *key, uint64_t v)
+{
+    jw_key(w, key);
+    buf_addf(w->out, "%llu", (unsigned long long)v);
+    w->need_comma = 1;
+}
+
+static void kv_bool(struct jw *w, const char *key, int v)
+{
+    jw_key(w, key);
+    buf_adds(w->out, v ? "true" : "false");
+    w->need_comma = 1;
+}
+
+static void val_str(struct jw *w, const char *s, size_t len)
+{
+    jw_item(w);
+    debug_json_string(w->out, s, len);
+}
+
+static const char *type_name(enum family_type t)
+{
+    return t == FAMILY_COUNTER ? "counter" : t == FAMILY_GAUGE ? "gauge" : "histogram";
+}
+
+/* --- sections ---------------------------------------------------------------------- */
+
+static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
+{
+    return dr->d.start_unix + ((double)ms - (double)dr->d.start_ms) / 1000.0;
+}
+
+static void section_daemon(struct debug_render *dr, struct jw *w)
+{
+    const struct debug_daemon *d = &dr->d;
+    const struct config *c = dr->cfg;
+    char mode[8];
+
+    jw_key(w, "daemon");
+    jw_open_value(w, '{');
+    kv_str(w, "version", d->version);
+    kv_num(w, "start_time", d->start_unix);
+    kv_num(w, "uptime_seconds", d->now_unix - d->start_unix);
+    kv_str(w, "config_file", d->config_path);
+    kv_num(w, "config_loaded_time", d->config_loaded_unix);
+    jw_key(w, "listeners");
+    jw_open_value(w, '{');
+    kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);
+    kv_str(w, "metrics_path", d->metrics_path);
+    kv_str(w, "debug", d->debug_listen);
+    jw_close(w, '}');
+    jw_key(w, "socket");
+    jw_open_value(w, '{');
+    kv_str(w, "path", d->socket_path);
+    snprintf(mode, sizeof(mode), "%04o", d->socket_mode & 07777u);
+    kv_str(w, "mode", mode);
+    kv_num(w, "max_dgram_qlen", (double)d->max_dgram_qlen);
+    kv_num(w, "rcvbuf", (double)d->rcvbuf);
+    jw_close(w, '}');
+    jw_key(w, "limits");
+    jw_open_value(w, '{');
+    kv_u64(w, "max_series", c->max_series);
+    kv_u64(w, "max_series_per_family", c->max_series_per_family);
+    kv_u64(w, "max_label_value_length", c->max_label_value_len);
+    kv_u64(w, "max_datagram_bytes", STATSD_MAX_DATAGRAM);
+    kv_u64(w, "max_line_bytes", STATSD_MAX_LINE);
+    kv_u64(w, "max_tags_per_line", STATSD_MAX_TAGS);
+    kv_u64(w, "max_name_bytes", STATSD_MAX_NAME);
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
+static void section_ingest(struct debug_render *dr, struct jw *w)
+{
+    const struct stats *s = dr->stats;
+    uint64_t rejected = 0;
+    int r;
+
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        rejected += s->lines_rejected[r];
+    jw_key(w, "ingest");
+    jw_open_value(w, '{');
+    kv_u64(w, "datagrams", dr->d.datagrams);
+    kv_u64(w, "bytes", dr->d.bytes);
+    kv_u64(w, "truncated_datagrams", dr->d.truncated);
+    kv_u64(w, "receive_errors", dr->d.recv_errors);
+    kv_u64(w, "lines_accepted", s->lines_accepted);
+    kv_u64(w, "lines_rejected", rejected);
+    jw_key(w, "rejected_by_reason");
+    jw_open_value(w, '{');
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        kv_u64(w, statsd_reason_name(r), s->lines_rejected[r]);
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
+static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
+{
+    const struct config_family *cf = registry_family_config(dr->reg, f);
+    size_t l;
+
+    jw_open(w, '{');
+    kv_str(w, "name", cf->name);
+    kv_str(w, "type", type_name(cf->type));
+    kv_str(w, "help", cf->help);
+    kv_str(w, "unit", cf->unit);
+    kv_str(w, "group", cf->group);
+    kv_bool(w, "excluded", cf->excluded);
+    kv_num(w, "ttl_seconds", cf->ttl_seconds);
+    kv_u64(w, "series", registry_family_series(dr->reg, f));
+    kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
+    if (cf->type == FAMILY_HISTOGRAM) {
+        jw_key(w, "buckets");
+        jw_open_value(w, '[');
+        for (l = 0; l < cf->nbuckets; l++) {
+            jw_item(w);
+            jw_num(w->out, cf->buckets[l]);
+        }
+        jw_close(w, ']');
+    }
+    jw_key(w, "labels");
+    jw_open_value(w, '[');
+    for (l = 0; l < cf->nlabels; l++) {
+        const struct config_label *cl = &cf->labels[l];
+        size_t it = 0, k, len;
+        const char *v;
+
+        jw_open(w, '{');
+        kv_str(w, "name", cl->name);
+        kv_u64(w, "distinct_values", registry_label_values(dr->reg, f, l));
+        if (cl->values) {
+            kv_u64(w, "cap", cl->nvalues);
+            jw_key(w, "allowed");
+            jw_open_value(w, '[');
+            for (k = 0; k < cl->nvalues; k++)
+                val_str(w, cl->values[k], strlen(cl->values[k]));
+            jw_close(w, ']');
+        } else {
+            kv_u64(w, "cap", cl->max_values);
+        }
+        jw_key(w, "seen");
+        jw_open_value(w, '[');
+        while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))
+            val_str(w, v, len);
+        jw_close(w, ']');
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+    jw_close(w, '}');
+}
+
+static void section_families(struct debug_render *dr, struct jw *w)
+{
+    size_t f;
+
+    jw_key(w, "families");
+    jw_open_value(w, '[');
+    for (f = 0; f < registry_nfamilies(dr->reg); f++)
+        if (dr->q.family_index < 0 || (size_t)dr->q.family_index == f)
+            family_entry(dr, w, f);
+    jw_close(w, ']');
+}
+
+static void series_entry(struct debug_render *dr, struct jw *w, const struct registry_sample *s)
+{
+    size_t i;
+
+    jw_open(w, '{');
+    kv_str(w, "family", s->cfg->name);
+    jw_key(w, "labels");
+    jw_open_value(w, '{');
+    for (i = 0; i < s->nlabels; i++) {
+        jw_key(w, s->labels[i].name);
+        debug_json_string(w->out, s->labels[i].value, s->labels[i].value_len);
+        w->need_comma = 1;
+    }
+    jw_close(w, '}');
+    if (s->buckets) {
+        uint64_t cumulative = 0;
+        jw_key(w, "buckets");
+        jw_open_value(w, '[');
+        for (i = 0; i <= s->cfg->nbuckets; i++) {
+            cumulative += s->buckets[i];
+            jw_open(w, '{');
+            jw_key(w, "le");
+            if (i < s->cfg->nbuckets)
+                jw_num(w->out, s->cfg->buckets[i]);
+            else
+                buf_adds(w->out, "\"+Inf\"");
+            w->need_comma = 1;
+            kv_u64(w, "count", cumulative);
+            jw_close(w, '}');
+        }
+        jw_close(w, ']');
+        kv_num(w, "sum", s->value);
+        kv_u64(w, "count", s->count);
+    } else {
+        kv_num(w, "value", s->value);
+    }
+    if (s->last_update_ms)
+        kv_num(w, "last_update", mono_to_unix(dr, s->last_update_ms));
+    else
+        kv_str(w, "last_update", NULL);
+    jw_close(w, '}');
+}
+
+/* Returns 1 when the series section still has series to write. */
+static int section_series(struct debug_render *dr, struct jw *w)
+{
+    struct registry_sample s;
+    size_t n = 0;
+
+    if (!dr->cursor_live) {
+        registry_cursor_init(&dr->cur, dr->reg);
+        dr->cursor_live = 1;
+        jw_key(w, "series");
+        jw_open_value(w, '[');
+    }
+    while (n < DEBUG_STEP_SERIES && dr->series_written < dr->q.limit &&
+           registry_cursor_next(&dr->cur, &s)) {
+        if (dr->q.family_index >= 0 && s.family != (size_t)dr->q.family_index)
+            continue;
+        series_entry(dr, w, &s);
+        dr->series_written++;
+        n++;
+    }
+    if (n == DEBUG_STEP_SERIES && dr->series_written < dr->q.limit &&
+        registry_cursor_more(&dr->cur))
+        return 1;
+    jw_close(w, ']');
+    kv_bool(w, "series_truncated",
+            dr->series_written >= dr->q.limit && registry_cursor_more(&dr->cur));
+    registry_cursor_release(&dr->cur);
+    dr->cursor_live = 0;
+    return 0;
+}
+
+static void section_jobs(struct debug_render *dr, struct jw *w)
+{
+    static const char *const outcomes[] = { "worked", "idle", "error" };
+    size_t i, k;
+
+    jw_key(w, "jobs");
+    jw_open_value(w, '[');
+    for (i = 0; i < dr->jobs->n; i++) {
+        const struct config_job *cj = &dr->cfg->jobs[i];
+        const struct breaker *b = jobs_get(dr->jobs, i, dr->d.now_ms);
+
+        jw_open(w, '{');
+        kv_str(w, "job", cj->name);
+        kv_str(w, "state", breaker_state_name(b->state));
+        kv_num(w, "state_seconds", (double)breaker_time_in_state(b, dr->d.now_ms) / 1000.0);
+        kv_u64(w, "consecutive_failures", b->consecutive_failures);
+        kv_u64(w, "failure_threshold", b->threshold);
+        kv_num(w, "open_seconds", cj->open_seconds);
+        jw_key(w, "attempts");
+        jw_open_value(w, '{');
+        for (k = 0; k < BREAKER_NOUTCOMES; k++)
+            kv_u64(w, outcomes[k], b->attempts[k]);
+        jw_close(w, '}');
+        kv_u64(w, "errors", b->errors);
+        kv_u64(w, "circuit_openings", b->openings);
+        if (b->has_success)
+            kv_num(w, "last_success", b->last_success_unix);
+        else
+            kv_str(w, "last_success", NULL);
+        if (b->has_error)
+            kv_num(w, "last_error", b->last_error_unix);
+        else
+            kv_str(w, "last_error", NULL);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+}
+
+static void section_rejects(struct debug_render *dr, struct jw *w)
+{
+    size_t i, n = rejects_count(dr->rejects);
+
+    jw_key(w, "rejects");
+    jw_open_value(w, '[');
+    for (i = 0; i < n; i++) {
+        const struct rejects_entry *e = rejects_get(dr->rejects, i);
+        jw_open(w, '{');
+        kv_num(w, "time", e->time_unix);
+        kv_str(w, "reason", statsd_reason_name(e->reason));
+        jw_key(w, "line");
+        debug_json_string(w->out, e->line, e->len);
+        w->need_comma = 1;
+        kv_bool(w, "line_cut", e->len < e->orig_len);
+        kv_u64(w, "line_bytes", e->orig_len);
+        if (e->has_cred) {
+            kv_u64(w, "pid", (uint64_t)e->pid);
+            kv_u64(w, "uid", (uint64_t)e->uid);
+        } else {
+            kv_str(w, "pid", NULL);
+            kv_str(w, "uid", NULL);
+        }
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+    kv_u64(w, "rejects_total", dr->rejects->total);
+}
+
+/* --- render ------------------------------------------------------------------------ */
+
+void debug_render_init(struct debug_render *dr, const struct debug_query *q,
+                       const struct debug_daemon *d, const struct config *cfg, struct registry *reg,
+                       struct jobs *jobs, const struct stats *stats, const struct rejects *rejects)
+{
+    memset(dr, 0, sizeof(*dr));
+    dr->q = *q;
+    dr->d = *d;
+    dr->cfg = cfg;
+    dr->reg = reg;
+    dr->jobs = jobs;
+    dr->stats = stats;
+    dr->rejects = rejects;
+    dr->phase = 0;
+}
+
+/*
+ * The writer's state between pieces is only "inside the top-level object, a member was
+ * written" (depth 1, comma due) or "inside the series array" (depth 2): sections are
+ * written whole except the series, which resume at depth 2.
+ */
+int debug_render_step(struct debug_render *dr, struct buf *out)
+{
+    struct jw w = { out, dr->q.pretty, 1, 1 };
+    size_t i;
+
+    if (dr->phase == 0) {
+        buf_addch(out, '{');
+        w.need_comma = 0;
+        kv_u64(&w, "schema", DEBUG_SCHEMA);
+        dr->phase = 1;
+    }
+    if (dr->cursor_live) {
+        w.depth = 2;
+        w.need_comma = dr->series_written > 0;
+    }
+    for (i = 0; i < NORDER; i++) {
+        unsigned bit = order[i];
+        if (bit < dr->phase || !(dr->q.sections & bit))
+            continue;
+        switch (bit) {
+        case DEBUG_DAEMON:
+            section_daemon(dr, &w);
+            break;
+        case DEBUG_INGEST:
+            section_ingest(dr, &w);
+            break;
+        case DEBUG_FAMILIES:
+            section_families(dr, &w);
+            break;
+        case DEBUG_SERIES:
+            if (section_series(dr, &w)) {
+                dr->phase = bit;
+                return 1;
+            }
+            break;
+        case DEBUG_JOBS:
+            section_jobs(dr, &w);
+            break;
+        case DEBUG_REJECTS:
+            section_rejects(dr, &w);
+            break;
+        }
+        dr->phase = bit << 1;
+        if (bit == DEBUG_FAMILIES || bit == DEBUG_SERIES)
+            return 1; /* the big sections end a piece */
+    }
+    w.depth = 0;
+    w.need_comma = 1;
+    if (w.pretty)
+        buf_addch(out, '\n');
+    buf_adds(out, "}\n");
+    dr->phase = DEBUG_ALL + 1;
+    return 0;
+}
+
+void debug_render_release(struct debug_render *dr)
+{
+    if (dr->cursor_live) {
+        registry_cursor_release(&dr->cur);
+        dr->cursor_live = 0;
+    }
+}
+
+void debug_error_json(struct buf *out, const char *msg)
+{
+    buf_addf(out, "{\"schema\":%d,\"error\":", DEBUG_SCHEMA);
+    debug_json_string(out, msg, strlen(msg));
+    buf_adds(out, "}\n");
+}

@@ -1,0 +1,116 @@
+/*
+ * debug: the JSON debug view (GET /debug), rendered in bounded pieces.
+ *
+ * A domain module. A person asks the daemon what it has, what it rejected and why. The
+ * document is written straight into the response buffer, a bounded piece per step, with
+ * a registry cursor for the series, so that 100,000 series never become an in-memory
+ * tree and ingestion goes on between pieces.
+ *
+ * Schema (version DEBUG_SCHEMA; documented in README.md, "The debug view"):
+ *   { "schema": 1,
+ *     "daemon":   {...},  "ingest": {...},  "families": [...],
+ *     "series":   [...],  "series_truncated": bool,
+ *     "jobs":     [...],  "rejects": [...] }
+ * Only the sections asked for are present; "schema" always is.
+ */
+#ifndef USTATSD_DEBUG_H
+#define USTATSD_DEBUG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "jobs.h"
+#include "registry.h"
+#include "rejects.h"
+#include "stats.h"
+
+#define DEBUG_SCHEMA        1
+#define DEBUG_DEFAULT_LIMIT 1000 /* series when no limit= is given */
+#define DEBUG_MAX_LIMIT     1000000
+#define DEBUG_STEP_SERIES   1000 /* series per piece */
+
+enum debug_section {
+    DEBUG_DAEMON = 1u << 0,
+    DEBUG_INGEST = 1u << 1,
+    DEBUG_FAMILIES = 1u << 2,
+    DEBUG_SERIES = 1u << 3,
+    DEBUG_JOBS = 1u << 4,
+    DEBUG_REJECTS = 1u << 5,
+    DEBUG_ALL = (1u << 6) - 1
+};
+
+/* What was asked for; filled by debug_query_parse(). */
+struct debug_query {
+    unsigned sections;
+    char family[256];  /* "" for every family */
+    long family_index; /* -1 for every family */
+    size_t limit;
+    int pretty;
+};
+
+/* Facts only the I/O side knows, copied into the render when it starts. */
+struct debug_daemon {
+    const char *version;
+    const char *config_path;
+    double config_loaded_unix;
+    double start_unix;
+    double now_unix;
+    uint64_t start_ms; /* monotonic ms at start_unix, to date series updates */
+    uint64_t now_ms;
+    const char *socket_path;
+    unsigned socket_mode;
+    long max_dgram_qlen;
+    int rcvbuf;
+    const char *metrics_listen; /* bound address or "" when disabled */
+    const char *metrics_path;
+    const char *debug_listen; /* bound address of the debug listener */
+    uint64_t datagrams;
+    uint64_t bytes;
+    uint64_t truncated;
+    uint64_t recv_errors;
+};
+
+/* The render of one request. Owned by the caller; the borrowed pointers must outlive it. */
+struct debug_render {
+    struct debug_query q;
+    struct debug_daemon d;
+    struct registry *reg;
+    struct jobs *jobs;
+    const struct stats *stats;
+    const struct rejects *rejects;
+    const struct config *cfg;
+    unsigned phase; /* the next section to write, as a bit of enum debug_section */
+    int cursor_live;
+    struct registry_cursor cur;
+    size_t series_written;
+    int first_series;
+};
+
+/*
+ * Parse a raw query string (without '?'): section=, family=, limit=, pretty=. Returns 0,
+ * or -1 with a message for the 400 body in err: an unknown parameter, an unknown section
+ * or family, a limit that is not a number in 1..DEBUG_MAX_LIMIT, pretty not 0 or 1, a
+ * repeated parameter, or a malformed %-escape.
+ */
+int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,
+                      size_t errlen);
+
+/* Start a render; d is copied (its strings are borrowed). */
+void debug_render_init(struct debug_render *dr, const struct debug_query *q,
+                       const struct debug_daemon *d, const struct config *cfg, struct registry *reg,
+                       struct jobs *jobs, const struct stats *stats, const struct rejects *rejects);
+
+/* Append the next piece; returns 1 while more remain, 0 once the document is complete. */
+int debug_render_step(struct debug_render *dr, struct buf *out);
+
+/* Release the render (its registry cursor); safe at any point. */
+void debug_render_release(struct debug_render *dr);
+
+/* A JSON error document {"schema":1,"error":msg} for 4xx answers. */
+void debug_error_json(struct buf *out, const char *msg);
+
+/* Append s as a JSON string, quotes included; invalid UTF-8 bytes become U+FFFD. */
+void debug_json_string(struct buf *out, const char *s, size_t len);
+
+#endif

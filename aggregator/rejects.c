@@ -1,0 +1,34 @@
+#include "rejects.h"
+
+#include <string.h>
+
+void rejects_init(struct rejects *r)
+{
+    r->total = 0;
+}
+
+void rejects_add(struct rejects *r, double time_unix, int reason, const char *line, size_t len,
+                 int has_cred, pid_t pid, uid_t uid)
+{
+    struct rejects_entry *e = &r->ring[r->total % REJECTS_RING];
+
+    e->time_unix = time_unix;
+    e->reason = reason;
+    e->has_cred = has_cred;
+    e->pid = has_cred ? pid : 0;
+    e->uid = has_cred ? uid : 0;
+    e->orig_len = len;
+    e->len = len < REJECTS_LINE_MAX ? len : REJECTS_LINE_MAX;
+    memcpy(e->line, line, e->len);
+    r->total++;
+}
+
+size_t rejects_count(const struct rejects *r)
+{
+    return r->total < REJECTS_RING ? (size_t)r->total : REJECTS_RING;
+}
+
+const struct rejects_entry *rejects_get(const struct rejects *r, size_t i)
+{
+    return &r->ring[(r->total - 1 - i) % REJECTS_RING];
+}

@@ -1,0 +1,282 @@
+/*
+ * The JSON debug view end to end: every section parsed with jansson and checked against
+ * what was sent, the 400s, the bearer token and the rejects ring's bound.
+ */
+#include <criterion/criterion.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "httpc.h"
+
+static const char config[] =
+    "{\n"
+    "  \"families\": [\n"
+    "    {\"name\": \"requests_total\", \"type\": \"counter\", \"help\": \"Requests.\",\n"
+    "     \"group\": \"api\",\n"
+    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},\n"
+    "                {\"name\": \"route\", \"max_values\": 5}]},\n"
+    "    {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"help\": \"Latency.\",\n"
+    "     \"buckets\": [0.1, 1]},\n"
+    "    {\"name\": \"users\", \"type\": \"gauge\", \"help\": \"Per user.\",\n"
+    "     \"labels\": [{\"name\": \"user_id\", \"max_values\": 100000}]}\n"
+    "  ],\n"
+    "  \"limits\": {\"max_series\": 200000, \"max_series_per_family\": 150000},\n"
+    "  \"jobs\": {\"list\": [{\"name\": \"mailer\", \"failure_threshold\": 1}]}\n"
+    "}\n";
+
+static struct daemon d;
+
+static void start(void)
+{
+    cr_assert_eq(daemon_start(&d, config, NULL), 0, "daemon did not start");
+}
+
+static void stop(void)
+{
+    cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
+}
+
+static json_t *get_json(const char *target, int want_status)
+{
+    char *body = NULL;
+    json_error_t err;
+    json_t *j;
+    int st = daemon_get(&d, target, NULL, &body);
+
+    cr_assert_eq(st, want_status, "GET %s: %d", target, st);
+    j = json_loads(body, 0, &err);
+    cr_assert_not_null(j, "GET %s: invalid JSON (%s at %d): %.200s", target, err.text, err.line,
+                       body);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(j, "schema")), 1);
+    return j;
+}
+
+Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = stop)
+{
+    json_t *all, *s, *v;
+    size_t i;
+    int found = 0;
+
+    cr_assert_eq(daemon_sends(&d, "requests:2|c|#method:GET,route:/a\n"
+                                  "latency_seconds:0.5|h\n"
+                                  "mailer:error|j\n"
+                                  "requests:1|c|#upload_id:abc123\n"
+                                  "nope:1|c\n"),
+                 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 3, 5000), 3);
+
+    all = get_json("/debug", 200);
+    s = json_object_get(all, "daemon");
+    cr_assert_str_eq(json_string_value(json_object_get(s, "version")), "0.1.0");
+    cr_assert_str_eq(json_string_value(json_object_get(s, "config_file")), d.config);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "socket"), "path")),
+                     d.sock);
+    cr_assert(json_is_number(json_object_get(json_object_get(s, "socket"), "max_dgram_qlen")));
+    cr_assert(json_real_value(json_object_get(s, "uptime_seconds")) >= 0);
+    cr_assert(json_is_object(json_object_get(s, "limits")));
+
+    s = json_object_get(all, "ingest");
+    cr_assert_eq(json_integer_value(json_object_get(s, "datagrams")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(s, "lines_accepted")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(s, "lines_rejected")), 2);
+    v = json_object_get(s, "rejected_by_reason");
+    cr_assert_eq(json_integer_value(json_object_get(v, "label_not_allowed")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(v, "unknown_family")), 1);
+
+    s = json_object_get(all, "families");
+    cr_assert_eq(json_array_size(s), 3);
+    v = json_array_get(s, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "requests");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "type")), "counter");
+    cr_assert_eq(json_integer_value(json_object_get(v, "series")), 1);
+    v = json_array_get(json_object_get(v, "labels"), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "route");
+    cr_assert_eq(json_integer_value(json_object_get(v, "distinct_values")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(v, "cap")), 5);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "seen"), 0)), "/a");
+
+    s = json_object_get(all, "series");
+    for (i = 0; i < json_array_size(s); i++) {
+        v = json_array_get(s, i);
+        if (strcmp(json_string_value(json_object_get(v, "family")), "requests") == 0) {
+            cr_assert_float_eq(json_number_value(json_object_get(v, "value")), 2, 1e-9);
+            cr_assert_str_eq(
+                json_string_value(json_object_get(json_object_get(v, "labels"), "method")), "GET");
+            cr_assert(json_number_value(json_object_get(v, "last_update")) > 1.7e9);
+            found++;
+        }
+        if (strcmp(json_string_value(json_object_get(v, "family")), "latency_seconds") == 0) {
+            cr_assert_eq(json_integer_value(json_object_get(v, "count")), 1);
+            cr_assert_eq(json_array_size(json_object_get(v, "buckets")), 3);
+            found++;
+        }
+    }
+    cr_assert_eq(found, 2);
+
+    s = json_array_get(json_object_get(all, "jobs"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(s, "job")), "mailer");
+    cr_assert_str_eq(json_string_value(json_object_get(s, "state")), "open");
+    cr_assert_eq(json_integer_value(json_object_get(s, "consecutive_failures")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(s, "failure_threshold")), 1);
+    cr_assert(json_is_null(json_object_get(s, "last_success")));
+
+    s = json_object_get(all, "rejects");
+    cr_assert_eq(json_array_size(s), 2);
+    v = json_array_get(s, 0); /* newest first */
+    cr_assert_str_eq(json_string_value(json_object_get(v, "reason")), "unknown_family");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "line")), "nope:1|c");
+    cr_assert_eq(json_integer_value(json_object_get(v, "pid")), getpid());
+    cr_assert_eq(json_integer_value(json_object_get(v, "uid")), getuid());
+    v = json_array_get(s, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "reason")), "label_not_allowed");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "line")),
+                     "requests:1|c|#upload_id:abc123");
+    json_decref(all);
+
+    /* The rejected line content is only in /debug, never in /metrics. */
+    {
+        char *body = daemon_scrape(&d, NULL);
+        cr_assert_null(strstr(body, "abc123"));
+        free(body);
+    }
+}
+
+Test(e2e_debug, section_family_limit_and_pretty_narrow_the_output, .init = start, .fini = stop)
+{
+    json_t *j;
+    char *body = NULL;
+    int i;
+
+    for (i = 0; i < 30; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "users:%d|g|#user_id:u%d", i, i);
+        cr_assert_eq(daemon_sends(&d, line), 0);
+    }
+    cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:POST"), 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 31, 5000), 31);
+
+    j = get_json("/debug?section=series&family=users&limit=10", 200);
+    cr_assert_null(json_object_get(j, "daemon"));
+    cr_assert_null(json_object_get(j, "rejects"));
+    cr_assert_eq(json_array_size(json_object_get(j, "series")), 10);
+    cr_assert(json_is_true(json_object_get(j, "series_truncated")));
+    for (i = 0; i < 10; i++)
+        cr_assert_str_eq(json_string_value(json_object_get(
+                             json_array_get(json_object_get(j, "series"), (size_t)i), "family")),
+                         "users");
+    json_decref(j);
+
+    j = get_json("/debug?section=families&family=requests_total", 200);
+    cr_assert_eq(json_array_size(json_object_get(j, "families")), 1);
+    json_decref(j);
+
+    cr_assert_eq(daemon_get(&d, "/debug?section=jobs&pretty=1", NULL, &body), 200);
+    cr_assert_not_null(strstr(body, "\n  \"jobs\": ["), "%s", body);
+    free(body);
+}
+
+Test(e2e_debug, bad_parameters_get_400_with_a_json_error, .init = start, .fini = stop)
+{
+    static const char *const bad[] = {
+        "/debug?bogus=1",
+        "/debug?section=nope",
+        "/debug?family=unknown",
+        "/debug?limit=0",
+        "/debug?limit=abc",
+        "/debug?pretty=2",
+        "/debug?section=daemon&section=ingest",
+        "/debug?family=%zz",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = get_json(bad[i], 400);
+        cr_assert(json_is_string(json_object_get(j, "error")), "%s", bad[i]);
+        json_decref(j);
+    }
+}
+
+Test(e2e_debug, rejects_ring_keeps_the_last_100_and_cuts_lines_to_200_bytes, .init = start,
+     .fini = stop)
+{
+    char line[400];
+    json_t *j, *r;
+    int i;
+
+    for (i = 0; i < 150; i++) {
+        snprintf(line, sizeof(line), "unknown_%d:1|c", i);
+        cr_assert_eq(daemon_sends(&d, line), 0);
+    }
+    memset(line, 'x', 300);
+    memcpy(line, "long", 4);
+    memcpy(line + 300, ":1|c", 5);
+    cr_assert_eq(daemon_sends(&d, line), 0);
+    cr_assert_eq(
+        daemon_wait_value(&d, "ustatsd_lines_rejected_total{reason=\"name_too_long\"}", 1, 5000),
+        1);
+    j = get_json("/debug?section=rejects", 200);
+    r = json_object_get(j, "rejects");
+    cr_assert_eq(json_array_size(r), 100);
+    cr_assert_eq(json_integer_value(json_object_get(j, "rejects_total")), 151);
+    cr_assert_eq(strlen(json_string_value(json_object_get(json_array_get(r, 0), "line"))), 200);
+    cr_assert(json_is_true(json_object_get(json_array_get(r, 0), "line_cut")));
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 1), "line")),
+                     "unknown_149:1|c");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 99), "line")),
+                     "unknown_51:1|c");
+    json_decref(j);
+}
+
+Test(e2e_debug, a_large_registry_renders_as_valid_json_while_ingestion_goes_on, .init = start,
+     .fini = stop, .timeout = 120)
+{
+    char dgram[8000];
+    size_t len = 0;
+    json_t *j;
+    int i;
+
+    for (i = 0; i < 100000; i++) {
+        char l[64];
+        int n = snprintf(l, sizeof(l), "users:%d|g|#user_id:u%d\n", i, i);
+        if (len + (size_t)n > sizeof(dgram)) {
+            cr_assert_eq(daemon_send(&d, dgram, len), 0);
+            len = 0;
+        }
+        memcpy(dgram + len, l, (size_t)n);
+        len += (size_t)n;
+    }
+    cr_assert_eq(daemon_send(&d, dgram, len), 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 100000, 30000), 100000);
+    j = get_json("/debug?section=series&family=users&limit=1000000", 200);
+    cr_assert_eq(json_array_size(json_object_get(j, "series")), 100000);
+    cr_assert(json_is_false(json_object_get(j, "series_truncated")));
+    json_decref(j);
+}
+
+Test(e2e_debug, separate_listener_and_disabled_debug)
+{
+    char dir_listen[256];
+    const char *args[] = { "--debug-listen", dir_listen, NULL };
+    const char *off[] = { "--debug-listen", "", NULL };
+    struct httpc_response r;
+
+    snprintf(dir_listen, sizeof(dir_listen), "unix:/tmp/ustatsd-dbg-%d.sock", (int)getpid());
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    cr_assert_eq(daemon_get(&d, "/debug", NULL, NULL), 404, "debug still on the metrics listener");
+    cr_assert_eq(httpc_get(dir_listen, "/debug?section=daemon", NULL, &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_not_null(strstr(r.body, "\"daemon\""));
+    httpc_response_release(&r);
+    cr_assert_eq(daemon_stop(&d), 0);
+
+    cr_assert_eq(daemon_start(&d, config, off), 0);
+    cr_assert_eq(daemon_get(&d, "/debug", NULL, NULL), 404);
+    cr_assert_eq(daemon_stop(&d), 0);
+}

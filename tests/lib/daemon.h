@@ -1,0 +1,88 @@
+/*
+ * daemon: run the real ustatsd binary in end-to-end tests.
+ *
+ * Each struct daemon owns a fresh temporary directory holding the config, the ingest
+ * socket, an HTTP listener on a Unix socket (so parallel tests never fight over ports)
+ * and the daemon's log. The binary is $USTATSD_BIN (set by ctest).
+ *
+ *     struct daemon d;
+ *     cr_assert_eq(daemon_start(&d, config_json, NULL), 0);
+ *     daemon_send(&d, "jobs:1|c", 8);
+ *     daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1, 5000);
+ *     char *body = daemon_scrape(&d, NULL);   ... free(body);
+ *     cr_assert_eq(daemon_stop(&d), 0);       SIGTERM, exit status, socket removed
+ *
+ * Blocking, with timeouts everywhere: a broken daemon fails a test, never hangs it.
+ */
+#ifndef USTATSD_TESTS_DAEMON_H
+#define USTATSD_TESTS_DAEMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define DAEMON_OPENMETRICS "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+
+struct daemon {
+    pid_t pid;     /* 0 when not running */
+    char dir[128]; /* the temporary directory */
+    char config[192];
+    char sock[192]; /* ingest socket */
+    char http[200]; /* "unix:<dir>/http.sock" */
+    char log[192];  /* the daemon's stderr */
+    int fd;         /* a datagram socket connected to sock, for daemon_send */
+};
+
+/*
+ * Write config_json to the directory and start the daemon with --config, --socket and
+ * --metrics-listen pointing into it, plus extra_args (NULL-terminated, may be NULL).
+ * Waits until GET /-/ready answers 200 (10 s at most). Returns 0, or -1 after printing
+ * the daemon's log to stderr.
+ */
+int daemon_start(struct daemon *d, const char *config_json, const char *const *extra_args);
+
+/*
+ * Run the binary with args (NULL-terminated, argv[0] excluded) and no daemon set-up;
+ * capture its stderr and stdout into out (malloc'd, NUL-terminated; may be NULL).
+ * Returns the exit status, or -1 when it did not exit within 10 s (it is killed).
+ */
+int daemon_run_once(const char *const *args, char **out);
+
+/* SIGTERM, wait (10 s at most), then remove the directory. Returns the exit status. */
+int daemon_stop(struct daemon *d);
+
+/* Send one datagram, blocking. Returns 0 or -errno. */
+int daemon_send(struct daemon *d, const char *data, size_t len);
+int daemon_sends(struct daemon *d, const char *text);
+
+/*
+ * GET path (e.g. "/metrics") with an optional Accept header; returns the status and sets
+ * *body (malloc'd, NUL-terminated) when body is not NULL.
+ */
+int daemon_get(struct daemon *d, const char *path, const char *accept, char **body);
+
+/* GET /metrics as text 0.0.4 (accept NULL) or with the given Accept; aborts the test on error. */
+char *daemon_scrape(struct daemon *d, const char *accept);
+
+/*
+ * The value of the sample whose text before the value is exactly series (for example
+ * `jobs_total{queue="mail"}`) in an exposition; NAN when absent.
+ */
+double expo_value(const char *body, const char *series);
+
+/*
+ * Scrape until the series has a value >= want or timeout_ms passes; returns the last
+ * value seen (NAN when absent). Ingestion is asynchronous: send, then wait for it.
+ */
+double daemon_wait_value(struct daemon *d, const char *series, double want, int timeout_ms);
+
+/*
+ * Validate an exposition: text 0.0.4 with `promtool check metrics` (no output, exit 0),
+ * OpenMetrics with tests/lib/om_check.py. Returns 0 when valid, else -1 after printing
+ * the checker's output.
+ */
+int expo_check(const char *body, int openmetrics);
+
+/* A file's contents (malloc'd, NUL-terminated), or NULL. */
+char *daemon_read_file(const char *path);
+
+#endif
