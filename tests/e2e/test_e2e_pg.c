@@ -1,0 +1,227 @@
+/*
+ * PostgreSQL gauges through the real daemon, against a throwaway server the test starts
+ * itself (tests/lib/pgtmp): values follow the database, NULL means absent, an outage
+ * keeps scrapes at 200 with up 0 and recovers, a slow query never stalls ingestion, and
+ * a writing query fails as read-only.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "pgtmp.h"
+
+static struct pgtmp db;
+static struct daemon d;
+
+static const char schema[] = "CREATE TABLE uploads (state text);"
+                             "CREATE TABLE jobs (state text, created timestamptz);"
+                             "INSERT INTO uploads VALUES ('open'), ('open'), ('committed');";
+
+static void start_db(void)
+{
+    cr_assert_eq(pgtmp_start(&db), 0, "could not start a throwaway PostgreSQL");
+    cr_assert_eq(pgtmp_exec(&db, schema), 0);
+}
+
+static void start_daemon(const char *sql_metrics)
+{
+    char *cfg = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&cfg, &len);
+
+    fprintf(
+        f,
+        "{\"families\": [{\"name\": \"hits_total\", \"type\": \"counter\", \"help\": \"Hits.\"}],\n"
+        " \"postgres\": {\"conninfo\": \"%s\", \"pool_size\": 2,\n"
+        "              \"connect_timeout_seconds\": 2, \"statement_timeout_seconds\": 5},\n"
+        " \"sql_metrics\": [%s]}\n",
+        db.conninfo, sql_metrics);
+    fclose(f);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
+    free(cfg);
+}
+
+static void teardown(void)
+{
+    cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
+    pgtmp_destroy(&db);
+}
+
+static const char state_metrics[] =
+    "{\"name\": \"imgsrv_upload_sessions\", \"help\": \"Upload sessions by durable state.\",\n"
+    " \"query\": \"SELECT state, count(*)::float8 AS n FROM uploads GROUP BY state\",\n"
+    " \"labels\": [{\"name\": \"state\", \"values\": [\"open\", \"committed\", \"aborted\"]}],\n"
+    " \"value_column\": \"n\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2},\n"
+    "{\"name\": \"imgsrv_cas_ingest_oldest_queued_age_seconds\", \"help\": \"Oldest queued.\",\n"
+    " \"query\": \"SELECT extract(epoch FROM now() - min(created))::float8 AS age FROM jobs "
+    "WHERE state = 'queued'\",\n"
+    " \"value_column\": \"age\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2}";
+
+Test(e2e_pg, gauges_follow_the_database_and_null_is_absent, .init = start_db, .fini = teardown)
+{
+    char *body;
+    double acquired, idle, constructing, total, max;
+
+    start_daemon(state_metrics);
+    body = daemon_scrape(&d, NULL);
+    cr_assert_float_eq(expo_value(body, "imgsrv_upload_sessions{state=\"open\"}"), 2, 1e-9);
+    cr_assert_float_eq(expo_value(body, "imgsrv_upload_sessions{state=\"committed\"}"), 1, 1e-9);
+    cr_assert(isnan(expo_value(body, "imgsrv_upload_sessions{state=\"aborted\"}")));
+    /* No queued job: min() is NULL, so the series is absent (seed 000). */
+    cr_assert(isnan(expo_value(body, "imgsrv_cas_ingest_oldest_queued_age_seconds")));
+    cr_assert_float_eq(
+        expo_value(body, "ustatsd_sql_collector_up{collector=\"imgsrv_upload_sessions\"}"), 1,
+        1e-9);
+    cr_assert_eq(expo_check(body, 0), 0);
+    free(body);
+    body = daemon_scrape(&d, DAEMON_OPENMETRICS);
+    cr_assert_eq(expo_check(body, 1), 0);
+    free(body);
+
+    cr_assert_eq(pgtmp_exec(&db, "INSERT INTO uploads VALUES ('open'), ('aborted');"
+                                 "INSERT INTO jobs VALUES ('queued', now() - interval '90 s')"),
+                 0);
+    body = daemon_scrape(&d, NULL);
+    cr_assert_float_eq(expo_value(body, "imgsrv_upload_sessions{state=\"open\"}"), 3, 1e-9);
+    cr_assert_float_eq(expo_value(body, "imgsrv_upload_sessions{state=\"aborted\"}"), 1, 1e-9);
+    cr_assert_geq(expo_value(body, "imgsrv_cas_ingest_oldest_queued_age_seconds"), 90);
+
+    /* The pool metrics add up. */
+    acquired = expo_value(body, "ustatsd_postgres_pool_connections{state=\"acquired\"}");
+    idle = expo_value(body, "ustatsd_postgres_pool_connections{state=\"idle\"}");
+    constructing = expo_value(body, "ustatsd_postgres_pool_connections{state=\"constructing\"}");
+    total = expo_value(body, "ustatsd_postgres_pool_connections{state=\"total\"}");
+    max = expo_value(body, "ustatsd_postgres_pool_connections{state=\"max\"}");
+    cr_assert_float_eq(acquired + idle + constructing, total, 1e-9);
+    cr_assert_leq(total, max);
+    cr_assert_float_eq(max, 2, 1e-9);
+    cr_assert_geq(expo_value(body, "ustatsd_postgres_pool_acquires_total"), 4);
+    free(body);
+}
+
+Test(e2e_pg, an_outage_keeps_scrapes_at_200_and_recovers, .init = start_db, .fini = teardown,
+     .timeout = 120)
+{
+    char *body;
+    double up = 0;
+    int i;
+
+    start_daemon(state_metrics);
+    body = daemon_scrape(&d, NULL);
+    cr_assert_float_eq(expo_value(body, "imgsrv_upload_sessions{state=\"open\"}"), 2, 1e-9);
+    free(body);
+
+    cr_assert_eq(pgtmp_stop(&db), 0);
+    cr_assert_eq(daemon_sends(&d, "hits:1|c"), 0);
+    body = daemon_scrape(&d, NULL); /* daemon_scrape fails the test on anything but 200 */
+    cr_assert_float_eq(
+        expo_value(body, "ustatsd_sql_collector_up{collector=\"imgsrv_upload_sessions\"}"), 0,
+        1e-9);
+    cr_assert(isnan(expo_value(body, "imgsrv_upload_sessions{state=\"open\"}")));
+    cr_assert_float_eq(expo_value(body, "hits_total"), 1, 1e-9, "other families must stay");
+    cr_assert_gt(expo_value(body, "ustatsd_sql_collector_errors_total{collector=\"imgsrv_upload_"
+                                  "sessions\",reason=\"connect\"}") +
+                     expo_value(body, "ustatsd_sql_collector_errors_total{collector=\"imgsrv_"
+                                      "upload_sessions\",reason=\"query\"}"),
+                 0);
+    free(body);
+
+    cr_assert_eq(pgtmp_resume(&db), 0);
+    for (i = 0; i < 300 && up != 1; i++) {
+        body = daemon_scrape(&d, NULL);
+        up = expo_value(body, "ustatsd_sql_collector_up{collector=\"imgsrv_upload_sessions\"}");
+        if (up == 1)
+            cr_assert_float_eq(expo_value(body, "imgsrv_upload_sessions{state=\"open\"}"), 2, 1e-9);
+        free(body);
+        usleep(100 * 1000);
+    }
+    cr_assert_eq(up, 1, "the collector did not recover after the server came back");
+}
+
+struct scrape_arg {
+    double seconds;
+    char *body;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *scrape_thread(void *p)
+{
+    struct scrape_arg *a = p;
+    double t0 = now_s();
+
+    a->body = daemon_scrape(&d, NULL);
+    a->seconds = now_s() - t0;
+    return NULL;
+}
+
+Test(e2e_pg, a_slow_query_times_out_by_the_deadline_and_ingestion_goes_on, .init = start_db,
+     .fini = teardown, .timeout = 120)
+{
+    static const char slow[] =
+        "{\"name\": \"slow_gauge\", \"help\": \"Sleeps.\",\n"
+        " \"query\": \"SELECT 1.0::float8 AS v FROM pg_sleep(10)\",\n"
+        " \"value_column\": \"v\", \"min_interval_seconds\": 0, \"timeout_seconds\": 1}";
+    struct scrape_arg a = { 0, NULL };
+    pthread_t th;
+    int i, sent = 0;
+    double t0;
+
+    start_daemon(slow);
+    t0 = now_s();
+    cr_assert_eq(pthread_create(&th, NULL, scrape_thread, &a), 0);
+    /* While the scrape waits for the query, datagrams keep arriving and all count. */
+    while (now_s() - t0 < 0.8) {
+        for (i = 0; i < 50; i++, sent++)
+            cr_assert_eq(daemon_sends(&d, "hits:1|c"), 0);
+        usleep(2000);
+    }
+    pthread_join(th, NULL);
+    cr_assert_lt(a.seconds, 2.5, "the scrape took %.2f s for a 1 s timeout", a.seconds);
+    cr_assert_float_eq(expo_value(a.body, "ustatsd_sql_collector_up{collector=\"slow_gauge\"}"), 0,
+                       1e-9);
+    cr_assert(isnan(expo_value(a.body, "slow_gauge")));
+    free(a.body);
+    cr_assert_eq(daemon_wait_value(&d, "hits_total", sent, 5000), sent);
+    /* Each scrape retries a failed collector, so there may be more than one timeout. */
+    cr_assert_geq(daemon_wait_value(&d,
+                                    "ustatsd_sql_collector_errors_total{collector=\"slow_gauge\","
+                                    "reason=\"timeout\"}",
+                                    1, 10000),
+                  1);
+}
+
+Test(e2e_pg, a_writing_query_fails_as_read_only, .init = start_db, .fini = teardown)
+{
+    static const char writer[] =
+        "{\"name\": \"bad_writer\", \"help\": \"Writes.\",\n"
+        " \"query\": \"INSERT INTO uploads VALUES ('aborted') RETURNING 1.0::float8 AS v\",\n"
+        " \"value_column\": \"v\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2}";
+    char *body, count[32];
+
+    start_daemon(writer);
+    body = daemon_scrape(&d, NULL);
+    cr_assert_float_eq(expo_value(body, "ustatsd_sql_collector_up{collector=\"bad_writer\"}"), 0,
+                       1e-9);
+    cr_assert_float_eq(expo_value(body, "ustatsd_sql_collector_errors_total{collector=\"bad_"
+                                        "writer\",reason=\"query\"}"),
+                       1, 1e-9);
+    free(body);
+    cr_assert_eq(pgtmp_query(&db, "SELECT count(*) FROM uploads WHERE state = 'aborted'", count,
+                             sizeof(count)),
+                 0);
+    cr_assert_str_eq(count, "0", "the INSERT went through");
+}
