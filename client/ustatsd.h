@@ -101,6 +101,8 @@
 #define USTATSD_DEFAULT_SOCKET "/run/ustatsd/ustatsd.sock"
 /* Environment variable read by ustatsd_open(c, NULL). */
 #define USTATSD_SOCKET_ENV "USTATSD_SOCKET"
+/* SO_SNDBUF requested at open (the kernel caps it at net.core.wmem_max). */
+#define USTATSD_SNDBUF (4 << 20)
 /* Default for reconnect_interval_ms. */
 #define USTATSD_RECONNECT_MS 1000
 /* Bytes of a socket path including its NUL (sizeof sockaddr_un.sun_path on Linux). */
@@ -515,6 +517,17 @@ static inline int ustatsd_open(struct ustatsd *c, const char *path)
     if (c->fd < 0) {
         c->fd = -1;
         return -errno;
+    }
+    {
+        /*
+         * A Unix datagram stays charged to the sender's send buffer until the daemon
+         * reads it, so the sender's SO_SNDBUF, not only net.unix.max_dgram_qlen, bounds
+         * how long the daemon may pause before datagrams drop. The default
+         * (net.core.wmem_default, 208 KiB) is a couple of milliseconds at a high rate;
+         * the kernel caps the request at net.core.wmem_max. Best effort.
+         */
+        int sndbuf = USTATSD_SNDBUF;
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, (socklen_t)sizeof(sndbuf));
     }
     (void)ustatsd__connect(c);
     return 0;

@@ -587,6 +587,10 @@ static inline int benchutil_connect_dgram(const char *path)
 
     if (fd < 0)
         benchutil_die("socket: %s", strerror(errno));
+    {
+        int sz = 4 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    }
     benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         benchutil_die("connect(%s): %s", path, strerror(errno));
