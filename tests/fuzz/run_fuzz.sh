@@ -6,7 +6,13 @@ fuzzer=$1 src=$2 work=$3
 name=$(basename "$fuzzer")
 corpus="$work/$name-corpus"
 rm -rf "$corpus" && mkdir -p "$corpus"
-bash "$src/tests/fuzz/make_corpus.sh" "$corpus"
+# A target with seeds of its own (tests/fuzz/seeds/<name>/) uses them; the others take
+# the wire-format vectors of proto/testdata.
+if [ -d "$src/tests/fuzz/seeds/$name" ]; then
+    cp "$src/tests/fuzz/seeds/$name"/* "$corpus"/
+else
+    bash "$src/tests/fuzz/make_corpus.sh" "$corpus"
+fi
 extra=()
 if [ -f "$src/tests/fuzz/$name.dict" ]; then
     extra+=("-dict=$src/tests/fuzz/$name.dict")

@@ -1,0 +1,159 @@
+/*
+ * libFuzzer target for config_parse() on arbitrary bytes. The config is not network
+ * input, but an operator's typo must never crash the daemon: every input is either
+ * refused with a message or accepted into a config whose promises hold, and
+ * config_release() frees all of it (LeakSanitizer checks).
+ *
+ * Checked on success: the limits and counts that config.h documents, every family name
+ * found back by config_find_family() and every job by config_find_job(), histogram
+ * buckets finite and strictly increasing; and, since the daemon builds its registry
+ * from the result, registry_init()/registry_release() on it.
+ * On failure: the message is NUL-terminated and non-empty, also in a tiny buffer, and
+ * *c is left zeroed.
+ *
+ * A conninfo_file is read relative to the working directory (or absolute). stdin is
+ * pointed at /dev/null first, so that "/dev/stdin" can never block the run.
+ * Seeds: tests/fuzz/seeds/fuzz_config/.
+ */
+#include <assert.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "registry.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    (void)argc;
+    (void)argv;
+    if (fd >= 0) {
+        dup2(fd, 0);
+        close(fd);
+    }
+    return 0;
+}
+
+static int all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0)
+            return 0;
+    return 1;
+}
+
+static void check_labels(const struct config *c, const struct config_label *l, size_t n)
+{
+    assert(n <= CONFIG_MAX_LABELS);
+    for (size_t i = 0; i < n; i++) {
+        assert(l[i].name != NULL && l[i].name[0] != '\0');
+        if (l[i].values != NULL) {
+            assert(l[i].nvalues >= 1 && l[i].max_values == l[i].nvalues);
+            for (size_t k = 0; k < l[i].nvalues; k++)
+                assert(l[i].values[k] != NULL && strlen(l[i].values[k]) <= c->max_label_value_len);
+        } else {
+            assert(l[i].max_values >= 1);
+        }
+    }
+}
+
+static void check_config(const struct config *c)
+{
+    struct registry reg;
+    size_t i, k;
+
+    assert(c->path != NULL && c->socket_path != NULL && c->metrics_listen != NULL);
+    assert(c->metrics_path != NULL && c->metrics_path[0] == '/');
+    assert(c->socket_path[0] != '\0' && strlen(c->socket_path) <= CONFIG_SOCKET_PATH_MAX);
+    assert(c->socket_mode <= 0777);
+    assert(c->log_format != NULL && c->log_level != NULL);
+    assert(c->max_series >= 1 && c->max_series_per_family >= 1);
+    assert(c->max_label_value_len >= 1 && c->max_label_values >= 1);
+    assert(c->nresource <= CONFIG_MAX_RESOURCE_ATTRS);
+    for (i = 0; i < c->nresource; i++)
+        assert(strlen(c->resource[i].key) <= CONFIG_MAX_RESOURCE_KEY &&
+               c->resource[i].value[0] != '\0');
+
+    for (i = 0; i < c->nfamilies; i++) {
+        const struct config_family *f = &c->families[i];
+        assert(f->name != NULL && f->name[0] != '\0');
+        assert(f->help != NULL && f->unit != NULL && f->group != NULL);
+        assert(f->type == FAMILY_COUNTER || f->type == FAMILY_GAUGE || f->type == FAMILY_HISTOGRAM);
+        assert(config_find_family(c, f->name, strlen(f->name)) == (long)i);
+        assert(f->ttl_seconds >= 0 && isfinite(f->ttl_seconds));
+        if (f->type == FAMILY_HISTOGRAM) {
+            assert(f->nbuckets >= 1 && f->nbuckets <= CONFIG_MAX_BUCKETS);
+            for (k = 0; k < f->nbuckets; k++) {
+                assert(isfinite(f->buckets[k]));
+                assert(k == 0 || f->buckets[k - 1] < f->buckets[k]);
+            }
+        }
+        check_labels(c, f->labels, f->nlabels);
+    }
+
+    assert(c->job_prefix != NULL && c->job_prefix[0] != '\0');
+    for (i = 0; i < c->njobs; i++) {
+        const struct config_job *j = &c->jobs[i];
+        assert(j->name[0] != '\0' && strlen(j->name) <= c->max_label_value_len);
+        assert(j->failure_threshold >= 1 && j->open_seconds > 0);
+        assert(config_find_job(c, j->name, strlen(j->name)) == (long)i);
+    }
+
+    if (c->has_postgres) {
+        assert(c->pg_conninfo != NULL);
+        assert(c->pg_pool_size >= 1 && c->pg_pool_size <= CONFIG_MAX_PG_POOL_SIZE);
+    } else {
+        assert(c->nsql_metrics == 0);
+    }
+    for (i = 0; i < c->nsql_metrics; i++) {
+        const struct config_sql_metric *m = &c->sql_metrics[i];
+        assert(m->name[0] != '\0' && m->query != NULL && m->value_column != NULL);
+        assert(m->timeout_seconds > 0 && m->min_interval_seconds >= 0);
+        check_labels(c, m->labels, m->nlabels);
+        for (k = 0; k < m->nlabels; k++)
+            assert(m->label_columns[k] != NULL && strcmp(m->label_columns[k], m->value_column));
+    }
+
+    /* What the daemon does next with a valid config. */
+    registry_init(&reg, c);
+    assert(registry_nfamilies(&reg) == c->nfamilies);
+    assert(registry_series_total(&reg) <= registry_series_cap(&reg));
+    registry_release(&reg);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct config c;
+    char err[1024], tiny[4];
+    int rc;
+
+    memset(&c, 0x5a, sizeof(c)); /* config_parse must set every field */
+    memset(err, 'x', sizeof(err));
+    rc = config_parse(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
+    assert(rc == 0 || rc == -1);
+    if (rc == 0) {
+        check_config(&c);
+    } else {
+        assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+        assert(all_zero(&c, sizeof(c)));
+    }
+    config_release(&c);
+
+    /* The same verdict when the message does not fit. */
+    memset(tiny, 'x', sizeof(tiny));
+    assert(config_parse(&c, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
+    assert(memchr(tiny, '\0', sizeof(tiny)) != NULL);
+    config_release(&c);
+    return 0;
+}

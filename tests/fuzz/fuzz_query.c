@@ -1,0 +1,303 @@
+/*
+ * libFuzzer target for the HTTP inputs the daemon parses besides datagrams.
+ *
+ * The input is split at '\n' (which no request line or header value can hold) into:
+ *
+ *     section=series&limit=10\napplication/openmetrics-text\ngzip;q=0.5\nfamily\nx:1|c
+ *     ^ /debug query           ^ Accept                      ^ Accept-   ^ a     ^ a datagram
+ *                                                              Encoding    name
+ *
+ * Missing parts are empty. Checked:
+ *   - debug_query_parse() keeps its limits (limit in 1..DEBUG_MAX_LIMIT, sections within
+ *     DEBUG_ALL, a known family or none, pretty 0 or 1) or writes a NUL-terminated
+ *     message, also into a small err buffer; it agrees with http_query_get() on limit=;
+ *   - http_query_get() returns a length with a NUL there, or -ENOENT, -ENOSPC, -EINVAL,
+ *     and a smaller buffer never changes a found value into anything but -ENOSPC;
+ *   - expo_negotiate() and http_accepts_gzip() return one of their values, also on the
+ *     header cut to the size the server copies;
+ *   - an accepted query renders, over a registry fed the datagram (rejected lines go to
+ *     the rejects ring, raw), a debug document that jansson parses, with the sections
+ *     asked for and at most limit series.
+ * Seeds: tests/fuzz/seeds/fuzz_query/.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "config.h"
+#include "debug.h"
+#include "expo.h"
+#include "http.h"
+#include "jobs.h"
+#include "registry.h"
+#include "rejects.h"
+#include "statsd.h"
+#include "stats.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NPARTS    5
+#define NOW_MS    1000000u
+#define NOW_UNIX  1.7e9
+#define MAX_STEPS 100000
+
+static const char config_json[] =
+    "{\"families\": ["
+    " {\"name\": \"requests_total\", \"type\": \"counter\", \"help\": \"Requests \\\"quoted\\\".\","
+    "  \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
+    "             {\"name\": \"route\", \"max_values\": 5}]},"
+    " {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 1]},"
+    " {\"name\": \"users\", \"type\": \"gauge\", \"group\": \"app\","
+    "  \"labels\": [{\"name\": \"user_id\", \"max_values\": 100}]},"
+    " {\"name\": \"idle\", \"type\": \"gauge\"}"
+    "], \"limits\": {\"max_series\": 50},"
+    " \"jobs\": {\"list\": [\"mailer\", {\"name\": \"sync\", \"failure_threshold\": 1}]}}";
+
+static struct config cfg;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char err[512];
+
+    (void)argc;
+    (void)argv;
+    if (config_parse(&cfg, config_json, strlen(config_json), "fuzz.json", err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz_query: the built-in config is invalid: %s\n", err);
+        abort();
+    }
+    return 0;
+}
+
+/* A NUL-terminated copy (the server's strings are C strings: a NUL ends them). */
+static char *part_dup(const uint8_t *p, size_t n)
+{
+    char *s = malloc(n + 1);
+
+    if (s == NULL)
+        buf_oom(n + 1);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void check_query_get(const char *query, const char *name)
+{
+    size_t qlen = strlen(query), small[3] = { 1, 4, 16 }, i;
+    char *full = malloc(qlen + 1);
+    char tiny[16];
+    int r, r2;
+
+    if (full == NULL)
+        buf_oom(qlen + 1);
+    /* A value is never longer than the query: this buffer never gives -ENOSPC. */
+    r = http_query_get(query, name, full, qlen + 1);
+    assert(r == -ENOENT || r == -EINVAL || (r >= 0 && (size_t)r <= qlen));
+    if (r >= 0)
+        assert(full[r] == '\0');
+    for (i = 0; i < 3; i++) {
+        r2 = http_query_get(query, name, tiny, small[i]);
+        if (r == -ENOENT)
+            assert(r2 == -ENOENT);
+        else if (r >= 0 && (size_t)r < small[i])
+            assert(r2 == r && memcmp(tiny, full, (size_t)r + 1) == 0);
+        else
+            assert(r2 == -ENOSPC || r2 == r);
+    }
+    assert(http_query_get(query, name, tiny, 0) == (r == -ENOENT ? -ENOENT : -ENOSPC));
+    free(full);
+}
+
+static void check_query(const char *query, const char *name, struct debug_query *q, int *ok)
+{
+    char err[256], small_err[8];
+    struct debug_query q2;
+    int rc;
+
+    memset(err, 'x', sizeof(err));
+    rc = debug_query_parse(q, &cfg, query, err, sizeof(err));
+    assert(rc == 0 || rc == -1);
+    *ok = rc == 0;
+    if (rc == 0) {
+        assert(q->limit >= 1 && q->limit <= DEBUG_MAX_LIMIT);
+        assert(q->sections != 0 && (q->sections & ~(unsigned)DEBUG_ALL) == 0);
+        assert(q->pretty == 0 || q->pretty == 1);
+        assert(memchr(q->family, '\0', sizeof(q->family)) != NULL);
+        if (q->family_index < 0) {
+            assert(q->family_index == -1 && q->family[0] == '\0');
+        } else {
+            assert((size_t)q->family_index < cfg.nfamilies);
+            assert(strcmp(q->family, cfg.families[q->family_index].name) == 0);
+        }
+    } else {
+        assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+    }
+    /* The same verdict with an err buffer too small for any message. */
+    memset(small_err, 'x', sizeof(small_err));
+    assert(debug_query_parse(&q2, &cfg, query, small_err, sizeof(small_err)) == rc);
+    if (rc != 0)
+        assert(memchr(small_err, '\0', sizeof(small_err)) != NULL);
+    else
+        assert(memcmp(&q2, q, sizeof(q2)) == 0);
+
+    check_query_get(query, name);
+    check_query_get(query, "limit");
+    check_query_get(query, "section");
+    if (rc == 0) {
+        size_t qlen = strlen(query);
+        char *v = malloc(qlen + 1);
+        if (v == NULL)
+            buf_oom(qlen + 1);
+        /* A limit= found by the generic getter is the one the debug parser took. */
+        if (http_query_get(query, "limit", v, qlen + 1) >= 0)
+            assert(strtoull(v, NULL, 10) == q->limit);
+        free(v);
+    }
+}
+
+static void check_headers(const char *accept, const char *accept_encoding)
+{
+    char cut[HTTP_ACCEPT_MAX];
+    enum expo_format f = expo_negotiate(accept);
+    int g = http_accepts_gzip(accept_encoding);
+
+    assert(f == EXPO_TEXT || f == EXPO_OPENMETRICS);
+    assert(expo_content_type(f) != NULL);
+    assert(expo_negotiate(accept) == f);
+    assert(g == 0 || g == 1);
+    /* The server copies headers cut to a fixed size; the cut value must be safe too. */
+    snprintf(cut, sizeof(cut), "%s", accept);
+    f = expo_negotiate(cut);
+    assert(f == EXPO_TEXT || f == EXPO_OPENMETRICS);
+    snprintf(cut, HTTP_ACCEPT_ENCODING_MAX, "%s", accept_encoding);
+    g = http_accepts_gzip(cut);
+    assert(g == 0 || g == 1);
+}
+
+/* Feed a datagram as app.c does: accepted lines aggregate, rejected ones are kept raw. */
+static void ingest(struct registry *reg, struct jobs *jobs, struct stats *st, struct rejects *rj,
+                   const char *data, size_t len)
+{
+    static struct statsd_line line;
+    struct statsd_view v;
+    size_t pos = 0;
+    int r;
+
+    while (statsd_next_line(data, len, &pos, &v)) {
+        if (v.len == 0)
+            continue;
+        r = statsd_parse_line(v.ptr, v.len, &line);
+        if (r == STATSD_OK)
+            r = line.type == STATSD_JOB ? jobs_report(jobs, &line, NOW_MS, NOW_UNIX)
+                                        : registry_apply(reg, &line, NOW_MS);
+        if (r == STATSD_OK) {
+            st->lines_accepted++;
+            continue;
+        }
+        assert(r > 0 && r < STATSD_REASON_MAX);
+        st->lines_rejected[r]++;
+        rejects_add(rj, NOW_UNIX, r, v.ptr, v.len, 1, 42, 1000);
+    }
+}
+
+static void check_render(const struct debug_query *q, const char *dgram, size_t dlen)
+{
+    static struct rejects rj;
+    struct registry reg;
+    struct jobs jobs;
+    struct stats st;
+    struct debug_daemon dd;
+    struct debug_render dr;
+    struct buf doc = BUF_INIT, piece = BUF_INIT;
+    json_error_t jerr;
+    json_t *j, *series;
+    size_t steps = 0;
+    int more;
+
+    registry_init(&reg, &cfg);
+    jobs_init(&jobs, &cfg, 0);
+    memset(&st, 0, sizeof(st));
+    rejects_init(&rj);
+    ingest(&reg, &jobs, &st, &rj, dgram, dlen);
+
+    memset(&dd, 0, sizeof(dd));
+    dd.version = "0.0.0-fuzz";
+    dd.config_path = "fuzz.json";
+    dd.config_loaded_unix = NOW_UNIX - 10;
+    dd.start_unix = NOW_UNIX - 10;
+    dd.now_unix = NOW_UNIX;
+    dd.start_ms = NOW_MS - 10000;
+    dd.now_ms = NOW_MS;
+    dd.socket_path = "/run/ustatsd/ustatsd.sock";
+    dd.socket_mode = 0660;
+    dd.max_dgram_qlen = 512;
+    dd.metrics_listen = "127.0.0.1:9464";
+    dd.metrics_path = "/metrics";
+    dd.debug_listen = "127.0.0.1:9464";
+    dd.datagrams = 1;
+    dd.bytes = dlen;
+
+    debug_render_init(&dr, q, &dd, &cfg, &reg, &jobs, &st, &rj);
+    do {
+        buf_reset(&piece);
+        more = debug_render_step(&dr, &piece);
+        buf_add(&doc, piece.ptr, piece.len);
+        assert(++steps < MAX_STEPS);
+    } while (more);
+    debug_render_release(&dr);
+
+    /* A rejected line may hold NUL bytes, which JSON writes as \u0000 (RFC 8259 7). */
+    j = json_loadb(doc.ptr, doc.len, JSON_ALLOW_NUL, &jerr);
+    if (j == NULL) {
+        fprintf(stderr, "invalid JSON at %d:%d (%s):\n%.*s\n", jerr.line, jerr.column, jerr.text,
+                (int)doc.len, doc.ptr);
+        abort();
+    }
+    assert(json_integer_value(json_object_get(j, "schema")) == DEBUG_SCHEMA);
+    series = json_object_get(j, "series");
+    assert((series != NULL) == ((q->sections & DEBUG_SERIES) != 0));
+    assert((json_object_get(j, "rejects") != NULL) == ((q->sections & DEBUG_REJECTS) != 0));
+    assert((json_object_get(j, "daemon") != NULL) == ((q->sections & DEBUG_DAEMON) != 0));
+    if (series != NULL)
+        assert(json_is_array(series) && json_array_size(series) <= q->limit &&
+               json_array_size(series) <= registry_series_total(&reg));
+    json_decref(j);
+
+    buf_release(&piece);
+    buf_release(&doc);
+    jobs_release(&jobs);
+    registry_release(&reg);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *p = data, *end = data + size;
+    char *part[NPARTS];
+    size_t plen[NPARTS], i;
+    struct debug_query q;
+    int ok;
+
+    for (i = 0; i < NPARTS; i++) {
+        /* The last part (the datagram) takes the rest, newlines included. */
+        const uint8_t *nl = i + 1 < NPARTS ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        part[i] = part_dup(p, n);
+        plen[i] = n;
+        p += n + (nl != NULL);
+    }
+
+    check_query(part[0], part[3], &q, &ok);
+    check_headers(part[1], part[2]);
+    if (ok)
+        check_render(&q, part[4], plen[4]);
+
+    for (i = 0; i < NPARTS; i++)
+        free(part[i]);
+    return 0;
+}
