@@ -15,7 +15,7 @@ bin=build/release/ustatsd
 "$bin" --check-config "$config" >/dev/null
 cat <<MSG
 ustatsd: starting with $config
-  send:   $top/build/release/ustatsd-send -s /tmp/ustatsd.sock 'inference_requests_total:1|c|#model:resnet,version:v1,tenant:acme'
+  send:   $top/build/release/ustatsd-send -s /tmp/ustatsd.sock 'imgsrv_objectstore_operations_total:1|c|#operation:get,outcome:success'
   scrape: curl -s http://127.0.0.1:9464/metrics
   debug:  curl -s 'http://127.0.0.1:9464/debug?pretty=1'
 MSG
