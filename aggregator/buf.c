@@ -33,7 +33,7 @@ void buf_grow(struct buf *b, size_t extra)
 
     if (need < b->len)
         buf_oom(SIZE_MAX);
-    if (need <= b->cap)
+    if (need <= b->cap && b->ptr != NULL)
         return;
     /* Grow by half again, like git's alloc_nr(), so appends stay amortised O(1). */
     cap = b->cap ? b->cap + b->cap / 2 : 64;

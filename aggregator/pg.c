@@ -705,21 +705,22 @@ static void strset_add(struct strset *set, const char *s, uint32_t len)
     size_t i;
 
     if ((set->n + 1) * 2 > set->cap) {
-        struct strset bigger = { NULL, NULL, set->cap ? set->cap * 2 : 16, 0 };
+        struct strset old = *set;
 
-        bigger.s = xcalloc(bigger.cap, sizeof(*bigger.s));
-        bigger.len = xcalloc(bigger.cap, sizeof(*bigger.len));
-        for (i = 0; i < set->cap; i++) {
-            if (set->s[i] != NULL) {
-                size_t j = strset_slot(&bigger, set->s[i], set->len[i]);
-                bigger.s[j] = set->s[i];
-                bigger.len[j] = set->len[i];
-                bigger.n++;
+        set->cap = old.cap ? old.cap * 2 : 16;
+        set->n = 0;
+        set->s = xcalloc(set->cap, sizeof(*set->s));
+        set->len = xcalloc(set->cap, sizeof(*set->len));
+        for (i = 0; i < old.cap; i++) {
+            if (old.s[i] != NULL) {
+                size_t j = strset_slot(set, old.s[i], old.len[i]);
+                set->s[j] = old.s[i];
+                set->len[j] = old.len[i];
+                set->n++;
             }
         }
-        free(set->s);
-        free(set->len);
-        *set = bigger;
+        free(old.s);
+        free(old.len);
     }
     i = strset_slot(set, s, len);
     if (set->s[i] == NULL) {
