@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,9 @@ static const char config[] =
     "\"host\"},\n"
     "    {\"name\": \"users\", \"type\": \"gauge\", \"help\": \"Per user.\",\n"
     "     \"labels\": [{\"name\": \"user_id\", \"max_values\": 1000}]},\n"
+    "    {\"name\": \"pairs\", \"type\": \"gauge\", \"help\": \"Two capped labels.\",\n"
+    "     \"labels\": [{\"name\": \"a\", \"max_values\": 100},\n"
+    "                {\"name\": \"b\", \"max_values\": 100}]},\n"
     "    {\"name\": \"short_lived\", \"type\": \"gauge\", \"help\": \"Expires.\",\n"
     "     \"ttl_seconds\": 1, \"labels\": [{\"name\": \"k\", \"max_values\": 10}]}\n"
     "  ],\n"
@@ -223,12 +227,37 @@ Test(e2e, hostile_input_is_counted_by_reason_and_the_daemon_lives_on, .init = st
         cr_assert_eq(daemon_send(&d, "\n", 1), 0);
     }
 
+    /*
+     * The series cap: 60 x 60 pairs of capped labels make 3,600 series for a family
+     * capped at 3,000 (max_series_per_family); the last 600 lines are series_cap.
+     */
+    {
+        char dgram[8000];
+        size_t len = 0;
+        int a, b;
+        for (a = 0; a < 60; a++) {
+            for (b = 0; b < 60; b++) {
+                char line[64];
+                int n = snprintf(line, sizeof(line), "pairs:1|g|#a:x%d,b:y%d\n", a, b);
+                if (len + (size_t)n > sizeof(dgram)) {
+                    cr_assert_eq(daemon_send(&d, dgram, len), 0);
+                    len = 0;
+                }
+                memcpy(dgram + len, line, (size_t)n);
+                len += (size_t)n;
+            }
+        }
+        cr_assert_eq(daemon_send(&d, dgram, len), 0);
+        want[STATSD_SERIES_CAP] += 600;
+    }
+
     cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:POST"), 0);
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1, 5000), 1);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 3001, 10000), 3001);
 
     body = daemon_scrape(&d, NULL);
     cr_assert_float_eq(expo_value(body, "requests_total{method=\"POST\"}"), 1, 1e-9);
     cr_assert_float_eq(expo_value(body, "ustatsd_datagrams_truncated_total"), 1, 1e-9);
+    cr_assert_float_eq(expo_value(body, "ustatsd_family_series{family=\"pairs\"}"), 3000, 1e-9);
     for (r = 1; r < STATSD_REASON_MAX; r++) {
         char series[128];
         snprintf(series, sizeof(series), "ustatsd_lines_rejected_total{reason=\"%s\"}",
@@ -473,4 +502,105 @@ Test(e2e, example_config_serves_a_clean_exposition)
     free(text);
     free(om);
     cr_assert_eq(daemon_stop(&d), 0);
+}
+
+Test(e2e, environment_variables_configure_the_daemon_and_flags_win)
+{
+    const char *args[] = { "--metrics-path", "/flag-metrics", NULL };
+    char *log;
+
+    setenv("USTATSD_METRICS_PATH", "/env-metrics", 1);
+    setenv("USTATSD_LOG_FORMAT", "json", 1);
+    cr_assert_eq(daemon_start(&d, config, NULL), 0);
+    cr_assert_eq(daemon_get(&d, "/env-metrics", NULL, NULL), 200);
+    cr_assert_eq(daemon_get(&d, "/metrics", NULL, NULL), 404);
+    log = daemon_read_file(d.log);
+    cr_assert_eq(log[0], '{', "USTATSD_LOG_FORMAT=json ignored: %s", log);
+    free(log);
+    cr_assert_eq(daemon_stop(&d), 0);
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    cr_assert_eq(daemon_get(&d, "/flag-metrics", NULL, NULL), 200);
+    cr_assert_eq(daemon_get(&d, "/env-metrics", NULL, NULL), 404);
+    cr_assert_eq(daemon_stop(&d), 0);
+    unsetenv("USTATSD_METRICS_PATH");
+    unsetenv("USTATSD_LOG_FORMAT");
+}
+
+Test(e2e, a_short_kernel_queue_is_reported_at_start_up, .init = start, .fini = stop)
+{
+    char *log = daemon_read_file(d.log);
+    char *qlen = daemon_read_file("/proc/sys/net/unix/max_dgram_qlen");
+    char *body = daemon_scrape(&d, NULL);
+    long v = strtol(qlen, NULL, 10);
+
+    cr_assert_float_eq(expo_value(body, "ustatsd_unix_max_dgram_qlen"), (double)v, 1e-9);
+    if (v < 512)
+        cr_assert_not_null(strstr(log, "net.unix.max_dgram_qlen is"), "%s", log);
+    else
+        cr_assert_null(strstr(log, "clients drop datagrams"), "%s", log);
+    free(log);
+    free(qlen);
+    free(body);
+}
+
+Test(e2e, bearer_token_guards_metrics_and_debug_but_not_health)
+{
+    char tokfile[] = "/tmp/ustatsd-token-XXXXXX";
+    char cfg[sizeof(config) + 256];
+    struct httpc_response r;
+    int fd = mkstemp(tokfile);
+
+    cr_assert_eq(write(fd, "s3cret\n", 7), 7);
+    close(fd);
+    /* The same config with a daemon section naming the token file. */
+    snprintf(cfg, sizeof(cfg), "{\n  \"daemon\": {\"bearer_token_file\": \"%s\"},%s", tokfile,
+             config + 2);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
+    cr_assert_eq(daemon_get(&d, "/metrics", NULL, NULL), 401);
+    cr_assert_eq(daemon_get(&d, "/debug", NULL, NULL), 401);
+    cr_assert_eq(daemon_get(&d, "/-/healthy", NULL, NULL), 200);
+    cr_assert_eq(daemon_get(&d, "/-/ready", NULL, NULL), 200);
+    cr_assert_eq(httpc_get(d.http, "/metrics", "Authorization: Bearer wrong\r\n", &r), 0);
+    cr_assert_eq(r.status, 401);
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_get(d.http, "/metrics", "Authorization: Bearer s3cret\r\n", &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_not_null(strstr(r.body, "ustatsd_lines_accepted_total"));
+    httpc_response_release(&r);
+    cr_assert_eq(daemon_stop(&d), 0);
+    unlink(tokfile);
+}
+
+Test(e2e, socket_group_is_applied)
+{
+    struct group *g = getgrgid(getgid());
+    const char *args[] = { "--socket-group", g ? g->gr_name : "root", NULL };
+    struct stat st;
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    cr_assert_eq(lstat(d.sock, &st), 0);
+    cr_assert_eq(st.st_gid, getgid());
+    cr_assert_eq(daemon_stop(&d), 0);
+    {
+        const char *bad[] = { "--config",
+                              d.config,
+                              "--socket",
+                              "/tmp/ustatsd-nogroup.sock",
+                              "--socket-group",
+                              "no-such-group-here",
+                              "--metrics-listen",
+                              "",
+                              NULL };
+        char *out = NULL;
+        char path[] = "/tmp/ustatsd-grp-XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert_eq(write(fd, config, strlen(config)), (ssize_t)strlen(config));
+        close(fd);
+        bad[1] = path;
+        cr_assert_eq(daemon_run_once(bad, &out), 1);
+        cr_assert_not_null(strstr(out, "no-such-group-here"), "%s", out);
+        free(out);
+        unlink(path);
+    }
 }
