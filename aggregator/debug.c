@@ -8,6 +8,7 @@
 
 #include "breaker.h"
 #include "expo.h"
+#include "query.h"
 
 /*
  * jansson has no streaming writer: a document of 100,000 series would be a tree of a
@@ -27,45 +28,6 @@ static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST, DEBUG_FAMILIES,
 #define NORDER (sizeof(order) / sizeof(order[0]))
 
 /* --- query ------------------------------------------------------------------------ */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* %-decode [p, p+len) into out (cap bytes, NUL-terminated); -1 on a bad escape or overflow. */
-static int decode(const char *p, size_t len, char *out, size_t cap)
-{
-    size_t i, n = 0;
-
-    for (i = 0; i < len; i++) {
-        int c = (unsigned char)p[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= len)
-                return -1;
-            hi = hexval(p[i + 1]);
-            lo = hexval(p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (n + 1 >= cap)
-            return -1;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return 0;
-}
 
 static int query_param(struct debug_query *q, const struct config *cfg, const char *name,
                        const char *value, unsigned *seen, char *err, size_t errlen)
@@ -137,29 +99,21 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
                       size_t errlen)
 {
     const char *p = query ? query : "";
+    char name[32], value[256];
     unsigned seen = 0;
+    int rc;
 
     memset(q, 0, sizeof(*q));
     q->sections = DEBUG_ALL;
     q->family_index = -1;
     q->limit = DEBUG_DEFAULT_LIMIT;
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        char name[32], value[256];
 
-        if (len > 0) {
-            size_t nlen = eq ? (size_t)(eq - p) : len;
-            if (decode(p, nlen, name, sizeof(name)) != 0 ||
-                decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, value, sizeof(value)) != 0) {
-                snprintf(err, errlen, "malformed or oversized query parameter");
-                return -1;
-            }
-            if (query_param(q, cfg, name, value, &seen, err, errlen) != 0)
-                return -1;
-        }
-        p += len + (amp != NULL);
+    while ((rc = query_next(&p, name, sizeof(name), value, sizeof(value))) > 0)
+        if (query_param(q, cfg, name, value, &seen, err, errlen) != 0)
+            return -1;
+    if (rc < 0) {
+        snprintf(err, errlen, "malformed or oversized query parameter");
+        return -1;
     }
     return 0;
 }

@@ -1,4 +1,5 @@
 #include "http.h"
+#include "query.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1372,51 +1373,6 @@ void http_server_close(struct http_server *srv, http_server_close_cb cb)
 
 /* ---- helpers for handlers ---- */
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* %-decode s[0..n) into out (which may be NULL to only validate); returns the length. */
-static int decode(const char *s, size_t n, char *out, size_t size)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        int ch = (unsigned char)s[i];
-
-        if (ch == '%') {
-            int hi, lo;
-
-            if (i + 2 >= n)
-                return -EINVAL;
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -EINVAL;
-            ch = hi * 16 + lo;
-            i += 2;
-        } else if (ch == '+') {
-            ch = ' ';
-        }
-        if (out) {
-            if (o + 1 >= size)
-                return -ENOSPC;
-            out[o] = (char)ch;
-        }
-        o++;
-    }
-    if (out)
-        out[o] = '\0';
-    return (int)o;
-}
-
 int http_query_get(const char *query, const char *name, char *buf, size_t len)
 {
     const char *p = query;
@@ -1431,7 +1387,7 @@ int http_query_get(const char *query, const char *name, char *buf, size_t len)
 
         eq = memchr(p, '=', plen);
         klen = eq ? (size_t)(eq - p) : plen;
-        if (klen < sizeof(key) && decode(p, klen, key, sizeof(key)) == (int)namelen &&
+        if (klen < sizeof(key) && query_decode(p, klen, key, sizeof(key)) == (int)namelen &&
             memcmp(key, name, namelen) == 0) {
             if (len == 0)
                 return -ENOSPC;
@@ -1439,7 +1395,7 @@ int http_query_get(const char *query, const char *name, char *buf, size_t len)
                 buf[0] = '\0';
                 return 0;
             }
-            return decode(eq + 1, plen - klen - 1, buf, len);
+            return query_decode(eq + 1, plen - klen - 1, buf, len);
         }
         p = end ? end + 1 : NULL;
     }

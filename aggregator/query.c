@@ -1,0 +1,74 @@
+#include "query.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int query_decode(const char *s, size_t n, char *out, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)s[i];
+
+        if (ch == '%') {
+            int hi, lo;
+
+            if (i + 2 >= n)
+                return -EINVAL;
+            hi = hexval((unsigned char)s[i + 1]);
+            lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -EINVAL;
+            ch = hi * 16 + lo;
+            i += 2;
+        } else if (ch == '+') {
+            ch = ' ';
+        }
+        if (out) {
+            if (o + 1 >= size)
+                return -ENOSPC;
+            out[o] = (char)ch;
+        }
+        o++;
+    }
+    if (out)
+        out[o] = '\0';
+    return (int)o;
+}
+
+int query_next(const char **pos, char *name, size_t nsize, char *value, size_t vsize)
+{
+    const char *p = *pos;
+
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t nlen = eq ? (size_t)(eq - p) : len;
+        int rc;
+
+        *pos = amp ? amp + 1 : p + len;
+        if (len == 0) {
+            p = *pos;
+            continue;
+        }
+        rc = query_decode(p, nlen, name, nsize);
+        if (rc < 0)
+            return rc;
+        rc = query_decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, value, vsize);
+        return rc < 0 ? rc : 1;
+    }
+    *pos = p;
+    return 0;
+}
