@@ -1,0 +1,466 @@
+/*
+ * bench_http: what bench_scrape and bench_debug share. Header-only (static inline) because
+ * only tests/bench/bench_*.c files are built.
+ *
+ *   - start-up: the binary from argv[1] or $USTATSD_BIN, BENCH_RUNS, and the real daemon
+ *     in a temporary directory with its HTTP listener on a Unix socket (tests/lib/daemon.h);
+ *   - population: the series mix (60% counters with two labels, 30% gauges, 10% histograms
+ *     with BENCH_HTTP_BUCKETS buckets) sent by blocking sends, so that nothing is dropped,
+ *     then a wait until ustatsd_lines_accepted_total counts every line;
+ *   - timing of full responses: connect() to the last byte, Connection: close, so the end
+ *     of the body is the server's close; a warm-up, then median and best of the runs;
+ *   - the loop-hold probe: while one request is timed, one thread keeps sending datagrams
+ *     and another asks GET /-/healthy on a keep-alive connection about every 1 ms; the
+ *     same probe around a pause of the same length gives the baseline.
+ *
+ * Benchmarks are single programs: a failure prints "<bench name>: what[: strerror]" and
+ * exits 1, from whichever thread it happens on. Everything here runs on the main thread
+ * except the probe's two threads, which only read the struct bench_http.
+ */
+#ifndef USTATSD_BENCH_HTTP_H
+#define USTATSD_BENCH_HTTP_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "httpc.h"
+
+#define BENCH_HTTP_SMALL            10000
+#define BENCH_HTTP_LARGE            100000
+#define BENCH_HTTP_BUCKETS          12
+#define BENCH_HTTP_DGRAM_MAX        8000
+#define BENCH_HTTP_IO_TIMEOUT_MS    60000
+#define BENCH_HTTP_PROBE_PERIOD_NS  1000000ull
+#define BENCH_HTTP_PROBE_MAX_CHECKS 100000
+#define BENCH_HTTP_PROBE_WINDOWS    5
+
+struct bench_http {
+    const char *name; /* the program's name, first on every error line; static storage */
+    struct daemon d;
+    int runs;    /* timed runs per case: BENCH_RUNS, default 9, at least 1 */
+    size_t have; /* series [0, have) of the mix are in the daemon */
+};
+
+static inline uint64_t bench_http_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline double bench_http_ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static inline double bench_http_mb(size_t bytes)
+{
+    return (double)bytes / 1e6;
+}
+
+static inline int bench_http_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Print "<b->name>: <fmt...>", then ": strerror(err)" when err is not 0, and exit(1). */
+__attribute__((format(printf, 3, 4))) static inline _Noreturn void
+bench_http_die(const struct bench_http *b, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", b->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (err)
+        fprintf(stderr, ": %s", strerror(err));
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* --- start-up and population ------------------------------------------------------ */
+
+/*
+ * Series i of the mix: i % 10 picks the kind (0-5 counter, 6-8 gauge, 9 histogram) and
+ * the kind's own index k keeps every label set distinct, so lines [0, n) make n series.
+ */
+static inline int bench_http__series_line(size_t i, unsigned round, char *out, size_t cap)
+{
+    static const char *const methods[] = { "GET", "POST", "PUT", "DELETE" };
+    size_t kind = i % 10, k;
+
+    if (kind < 6) {
+        k = i / 10 * 6 + kind;
+        return snprintf(out, cap, "bench_requests:%u|c|#method:%s,route:/api/v1/items/%zu\n",
+                        round + 1, methods[k % 4], k / 4);
+    }
+    if (kind < 9) {
+        k = i / 10 * 3 + kind - 6;
+        return snprintf(out, cap, "bench_queue_depth:%zu|g|#queue:q%zu\n", (k + round) % 997, k);
+    }
+    k = i / 10;
+    return snprintf(out, cap, "bench_latency_seconds:%zu|ms|#endpoint:/e/%zu\n",
+                    (k * 7 + round) % 6000, k);
+}
+
+/*
+ * Send the lines of series [from, to) of the mix, values varied by round, in datagrams of
+ * up to BENCH_HTTP_DGRAM_MAX bytes. Blocking. Returns the number of lines sent.
+ */
+static inline size_t bench_http_send_series(struct bench_http *b, size_t from, size_t to,
+                                            unsigned round)
+{
+    char dgram[BENCH_HTTP_DGRAM_MAX + 256];
+    size_t len = 0, i, lines = 0;
+    int rc;
+
+    for (i = from; i < to; i++) {
+        char line[160];
+        int n = bench_http__series_line(i, round, line, sizeof(line));
+        if (len + (size_t)n > BENCH_HTTP_DGRAM_MAX) {
+            if ((rc = daemon_send(&b->d, dgram, len)) != 0)
+                bench_http_die(b, -rc, "send");
+            len = 0;
+        }
+        memcpy(dgram + len, line, (size_t)n);
+        len += (size_t)n;
+        lines++;
+    }
+    if (len > 0 && (rc = daemon_send(&b->d, dgram, len)) != 0)
+        bench_http_die(b, -rc, "send");
+    return lines;
+}
+
+/*
+ * Take the binary from argv[1] (which overrides $USTATSD_BIN), the run count from
+ * BENCH_RUNS, and start the daemon with the mix's config, empty. name must outlive b.
+ * Dies on failure; on return b->d is running and bench_http_stop() must end it.
+ */
+static inline void bench_http_start(struct bench_http *b, const char *name, int argc, char **argv)
+{
+    static const char config[] =
+        "{\n"
+        "  \"limits\": {\"max_series\": 200000, \"max_series_per_family\": 100000,\n"
+        "             \"max_label_values\": 100000},\n"
+        "  \"families\": [\n"
+        "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",\n"
+        "     \"help\": \"Requests by method and route.\",\n"
+        "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\", "
+        "\"DELETE\"]},\n"
+        "                {\"name\": \"route\", \"max_values\": 100000}]},\n"
+        "    {\"name\": \"bench_queue_depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
+        "     \"labels\": [{\"name\": \"queue\", \"max_values\": 100000}]},\n"
+        "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\", \"help\": "
+        "\"Latency.\",\n"
+        "     \"labels\": [{\"name\": \"endpoint\", \"max_values\": 100000}],\n"
+        "     \"buckets\": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]}\n"
+        "  ]\n"
+        "}\n";
+    const char *env = getenv("BENCH_RUNS");
+
+    b->name = name;
+    b->runs = env ? atoi(env) : 9;
+    b->have = 0;
+    if (argc > 1)
+        setenv("USTATSD_BIN", argv[1], 1);
+    if (getenv("USTATSD_BIN") == NULL || access(getenv("USTATSD_BIN"), X_OK) != 0)
+        bench_http_die(b, 0, "set USTATSD_BIN or pass the ustatsd binary as the first argument");
+    if (b->runs < 1)
+        b->runs = 1;
+    if (daemon_start(&b->d, config, NULL) != 0)
+        bench_http_die(b, 0, "the daemon did not start");
+}
+
+/*
+ * Grow the daemon to series [0, n) of the mix (n >= b->have), wait until it has accepted
+ * every line, and print "populated <n> series (<s> s)".
+ */
+static inline void bench_http_populate(struct bench_http *b, size_t n)
+{
+    uint64_t t0 = bench_http_now_ns();
+    double got;
+
+    bench_http_send_series(b, b->have, n, 0);
+    b->have = n;
+    got = daemon_wait_value(&b->d, "ustatsd_lines_accepted_total", (double)n, 60000);
+    if (!(got >= (double)n))
+        bench_http_die(b, 0, "accepted %.0f lines of %.0f", got, (double)n);
+    printf("populated %zu series (%.1f s)\n", n, (double)(bench_http_now_ns() - t0) / 1e9);
+}
+
+/* SIGTERM the daemon and remove its directory; dies unless it exits cleanly. */
+static inline void bench_http_stop(struct bench_http *b)
+{
+    if (daemon_stop(&b->d) != 0)
+        bench_http_die(b, 0, "the daemon did not stop cleanly");
+}
+
+/* --- timing of full responses ----------------------------------------------------- */
+
+struct bench_http_timed {
+    uint64_t ns;
+    size_t wire; /* bytes received: status line, headers and body as sent */
+};
+
+struct bench_http_result {
+    double median_ms, best_ms;
+};
+
+/*
+ * One timed GET target with "Connection: close" plus headers (each line ending in CRLF,
+ * "" for none): connect, send, read until the server closes. Only the status is looked
+ * at, so a bench checks the body once with httpc_get(), outside the timing. Dies on an
+ * I/O error or a status other than 200. Main thread only (the sink is static).
+ */
+static inline struct bench_http_timed bench_http_timed_get(const struct bench_http *b,
+                                                           const char *target, const char *headers)
+{
+    static char sink[1 << 18];
+    struct httpc h;
+    struct bench_http_timed t = { 0, 0 };
+    char req_headers[256];
+    uint64_t t0 = bench_http_now_ns();
+    long n;
+    int rc;
+
+    snprintf(req_headers, sizeof(req_headers), "Connection: close\r\n%s", headers);
+    if ((rc = httpc_open(&h, b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
+        bench_http_die(b, -rc, "connect");
+    if ((rc = httpc_request(&h, "GET", target, req_headers)) != 0)
+        bench_http_die(b, -rc, "send request");
+    while ((n = httpc_recv(&h, sink, sizeof(sink))) > 0) {
+        if (t.wire == 0 && (n < 12 || memcmp(sink + 9, "200", 3) != 0))
+            bench_http_die(b, 0, "a timed request did not answer 200");
+        t.wire += (size_t)n;
+    }
+    if (n < 0)
+        bench_http_die(b, (int)-n, "read response");
+    t.ns = bench_http_now_ns() - t0;
+    httpc_close(&h);
+    return t;
+}
+
+/*
+ * Time GET target b->runs times after one warm-up request, and print
+ *
+ *     <label> <b->have> series: median, best, body <body_len>, wire (last run), runs
+ *
+ * label is the case's name as the bench wants it padded ("scrape text        ").
+ * body_len is the decoded body's size, measured by the bench's own check.
+ */
+static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
+                                                           const char *label, const char *target,
+                                                           const char *headers, size_t body_len)
+{
+    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
+    struct bench_http_result res;
+    size_t wire = 0;
+    int i;
+
+    if (t == NULL)
+        bench_http_die(b, ENOMEM, "calloc");
+    (void)bench_http_timed_get(b, target, headers); /* warm-up: page cache, allocator */
+    for (i = 0; i < b->runs; i++) {
+        struct bench_http_timed x = bench_http_timed_get(b, target, headers);
+        t[i] = x.ns;
+        wire = x.wire;
+    }
+    qsort(t, (size_t)b->runs, sizeof(*t), bench_http_cmp_u64);
+    res.median_ms = bench_http_ms(t[b->runs / 2]);
+    res.best_ms = bench_http_ms(t[0]);
+    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, body %5.2f MB, "
+           "wire %5.2f MB (%d runs)\n",
+           label, b->have, res.median_ms, res.best_ms, bench_http_mb(body_len), bench_http_mb(wire),
+           b->runs);
+    fflush(stdout);
+    free(t);
+    return res;
+}
+
+/* --- the loop-hold probe ---------------------------------------------------------- */
+
+struct bench_http__probe {
+    struct bench_http *b;
+    atomic_int stop;                           /* set by the main thread; threads poll it */
+    atomic_int armed;                          /* health checks count only while set */
+    uint64_t lat[BENCH_HTTP_PROBE_MAX_CHECKS]; /* latencies of the checks inside the window */
+    size_t checks;
+    uint64_t sent;
+    int error;
+};
+
+static inline void *bench_http__sender_main(void *arg)
+{
+    struct bench_http__probe *p = arg;
+    unsigned round = 1;
+
+    /*
+     * Updates to existing series, 100 lines every 0.5 ms (200,000 lines/s): steady
+     * ingestion that the render must interleave with, paced so that the sender does not
+     * take a CPU of its own away from the daemon.
+     */
+    while (!atomic_load(&p->stop)) {
+        struct timespec ts = { 0, 500000 };
+        size_t from = (size_t)(round % 1000) * 100;
+        p->sent += bench_http_send_series(p->b, from, from + 100, round);
+        round++;
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static inline void *bench_http__health_main(void *arg)
+{
+    struct bench_http__probe *p = arg;
+    struct httpc h;
+    uint64_t next = bench_http_now_ns();
+    int rc;
+
+    if ((rc = httpc_open(&h, p->b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0) {
+        p->error = -rc;
+        return NULL;
+    }
+    while (!atomic_load(&p->stop)) {
+        struct httpc_response r;
+        uint64_t t0 = bench_http_now_ns(), dt;
+        int armed = atomic_load(&p->armed);
+
+        if ((rc = httpc_request(&h, "GET", "/-/healthy", NULL)) != 0 ||
+            (rc = httpc_read(&h, 0, &r)) != 0) {
+            p->error = -rc;
+            break;
+        }
+        dt = bench_http_now_ns() - t0;
+        if (r.status != 200)
+            p->error = EPROTO;
+        httpc_response_release(&r);
+        /* Only checks that started and ended inside the window count. */
+        if (armed && atomic_load(&p->armed) && p->checks < BENCH_HTTP_PROBE_MAX_CHECKS)
+            p->lat[p->checks++] = dt;
+        next += BENCH_HTTP_PROBE_PERIOD_NS;
+        t0 = bench_http_now_ns();
+        if (next > t0) {
+            struct timespec ts = { 0, (long)(next - t0) };
+            nanosleep(&ts, NULL);
+        } else {
+            next = t0;
+        }
+    }
+    httpc_close(&h);
+    return NULL;
+}
+
+struct bench_http_window {
+    uint64_t request_ns; /* the timed request's time; 0 for a baseline window */
+    uint64_t p50_ns, p99_ns, max_ns;
+    size_t checks;
+};
+
+/*
+ * Run the probe threads around one timed GET target, or (target NULL) around a pause of
+ * pause_ms, and summarise the health checks inside that window.
+ */
+static inline struct bench_http_window
+bench_http_probe_window(struct bench_http *b, const char *target, unsigned pause_ms)
+{
+    struct bench_http__probe *p = calloc(1, sizeof(*p));
+    struct bench_http_window w = { 0, 0, 0, 0, 0 };
+    pthread_t ts, th;
+
+    if (p == NULL)
+        bench_http_die(b, ENOMEM, "calloc");
+    p->b = b;
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->armed, 0);
+    if (pthread_create(&ts, NULL, bench_http__sender_main, p) != 0 ||
+        pthread_create(&th, NULL, bench_http__health_main, p) != 0)
+        bench_http_die(b, EAGAIN, "pthread_create");
+    usleep(50000); /* both threads running */
+    atomic_store(&p->armed, 1);
+    if (target)
+        w.request_ns = bench_http_timed_get(b, target, "").ns;
+    else
+        usleep(pause_ms * 1000u);
+    atomic_store(&p->armed, 0);
+    atomic_store(&p->stop, 1);
+    pthread_join(ts, NULL);
+    pthread_join(th, NULL);
+    if (p->error)
+        bench_http_die(b, p->error, "health probe");
+    if (p->checks == 0)
+        bench_http_die(b, 0, "no health check completed inside the window");
+    qsort(p->lat, p->checks, sizeof(p->lat[0]), bench_http_cmp_u64);
+    w.checks = p->checks;
+    w.p50_ns = p->lat[p->checks / 2];
+    w.p99_ns = p->lat[p->checks * 99 / 100];
+    w.max_ns = p->lat[p->checks - 1];
+    free(p);
+    return w;
+}
+
+static inline void bench_http__print_windows(const char *what, const char *request,
+                                             const struct bench_http_window *w, int n)
+{
+    uint64_t maxes[BENCH_HTTP_PROBE_WINDOWS], p50s[BENCH_HTTP_PROBE_WINDOWS];
+    uint64_t worst_p99 = 0, total = 0;
+    size_t checks = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        maxes[i] = w[i].max_ns;
+        p50s[i] = w[i].p50_ns;
+        checks += w[i].checks;
+        total += w[i].request_ns;
+        if (w[i].p99_ns > worst_p99)
+            worst_p99 = w[i].p99_ns;
+    }
+    qsort(maxes, (size_t)n, sizeof(maxes[0]), bench_http_cmp_u64);
+    qsort(p50s, (size_t)n, sizeof(p50s[0]), bench_http_cmp_u64);
+    printf("  %-20s max %6.2f ms (median of %d windows' maxima %.2f ms), p99 %.2f ms, "
+           "p50 %.2f ms, %zu checks",
+           what, bench_http_ms(maxes[n - 1]), n, bench_http_ms(maxes[n / 2]),
+           bench_http_ms(worst_p99), bench_http_ms(p50s[n / 2]), checks);
+    if (total)
+        printf(", %s %.1f ms on average", request, bench_http_ms(total) / n);
+    printf("\n");
+}
+
+/*
+ * The loop-hold probe: min(b->runs, BENCH_HTTP_PROBE_WINDOWS) windows around GET target,
+ * each followed by a baseline window as long as that request took, with the same sender
+ * and no request. Prints a heading and two rows, labelled during and baseline; the first
+ * row ends with the request's mean time, named request ("scrape", "/debug").
+ */
+static inline void bench_http_run_probe(struct bench_http *b, const char *target,
+                                        const char *request, const char *during,
+                                        const char *baseline)
+{
+    struct bench_http_window in[BENCH_HTTP_PROBE_WINDOWS], base[BENCH_HTTP_PROBE_WINDOWS];
+    int n = b->runs < BENCH_HTTP_PROBE_WINDOWS ? b->runs : BENCH_HTTP_PROBE_WINDOWS, i;
+
+    for (i = 0; i < n; i++) {
+        in[i] = bench_http_probe_window(b, target, 0);
+        base[i] = bench_http_probe_window(b, NULL, (unsigned)(in[i].request_ns / 1000000u) + 1);
+    }
+    printf("loop hold at %zu series: GET /-/healthy every 1 ms (keep-alive) while a sender "
+           "updates series:\n",
+           b->have);
+    bench_http__print_windows(during, request, in, n);
+    bench_http__print_windows(baseline, request, base, n);
+    fflush(stdout);
+}
+
+#endif
