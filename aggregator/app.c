@@ -27,14 +27,17 @@
 #include "statsd.h"
 
 /*
- * Work per loop iteration. A scrape renders RENDER_STEP series per piece and then yields
- * the loop, so that ingestion runs between pieces: at ~100 ns per series a piece holds
- * the loop well under a millisecond. Expiry looks at EXPIRE_BUDGET series per tick.
+ * Work per loop iteration. A scrape renders at most RENDER_STEP series or about
+ * RENDER_PIECE_BYTES per piece and then yields the loop, so that ingestion runs between
+ * pieces: a piece, gzip included, holds the loop about a millisecond. Expiry looks at
+ * EXPIRE_BUDGET series per tick.
  */
-#define RENDER_STEP     2000
-#define EXPIRE_EVERY_MS 250
-#define EXPIRE_BUDGET   10000
-#define SCRAPE_MARGIN_S 0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+#define RENDER_STEP        2000
+#define RENDER_SUBSTEP     250
+#define RENDER_PIECE_BYTES (128 * 1024)
+#define EXPIRE_EVERY_MS    250
+#define EXPIRE_BUDGET      10000
+#define SCRAPE_MARGIN_S    0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
 
 struct app {
     uv_loop_t loop;
@@ -297,10 +300,22 @@ static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
         jobs_render(&a->jobs, &e, uv_now(&a->loop));
         sc->phase = SCRAPE_SERIES;
         return HTTP_MORE;
-    case SCRAPE_SERIES:
-        if (render_step(&sc->rd, out, RENDER_STEP))
+    case SCRAPE_SERIES: {
+        /*
+         * A piece ends at RENDER_STEP series or RENDER_PIECE_BYTES, whichever comes first:
+         * 2000 counters are ~120 KB, but 2000 histograms with 12 buckets are ~2.7 MB,
+         * whose gzip alone would hold the loop for ~10 ms.
+         */
+        size_t done = 0;
+        int more = 1;
+        while (more && done < RENDER_STEP && out->len < RENDER_PIECE_BYTES) {
+            more = render_step(&sc->rd, out, RENDER_SUBSTEP);
+            done += RENDER_SUBSTEP;
+        }
+        if (more)
             return HTTP_MORE;
         sc->phase = SCRAPE_SQL;
+    }
         /* fall through */
     case SCRAPE_SQL:
         if (sc->pg_waiting)
