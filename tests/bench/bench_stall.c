@@ -299,6 +299,39 @@ int main(int argc, char **argv)
            "it was descheduled (not sent, not drops): %llu\n",
            (unsigned long long)drops_in_scrapes, (unsigned long long)p.skipped);
 
+    /*
+     * 4. The baseline, in the same run: the same never-blocking sender at the same rate
+     * against the raw recvmmsg sink, which does nothing else and is never scraped. Its
+     * drops are the machine's own (a thread descheduled for longer than the queue
+     * lasts, as happens on a small VM); the daemon's drops are to be read against them.
+     */
+    {
+        struct benchutil_sink sink;
+        struct pacer b = { 0 };
+        char sinkpath[300];
+
+        benchutil_fmt(sinkpath, sizeof(sinkpath), "%s/sink.sock", dir);
+        benchutil_sink_start(&sink, sinkpath, UINT64_MAX);
+        b.fd = benchutil_connect_dgram(sinkpath);
+        b.load = &steady;
+        b.dgrams_per_s = p.dgrams_per_s;
+        atomic_init(&b.stop, 0);
+        atomic_init(&b.drops, 0);
+        if (pthread_create(&thread, NULL, pace, &b) != 0)
+            benchutil_die("pthread_create failed");
+        benchutil_sleep_ms(seconds * 1000);
+        atomic_store(&b.stop, 1);
+        pthread_join(thread, NULL);
+        close(b.fd);
+        benchutil_sleep_ms(100);
+        benchutil_sink_stop(&sink);
+        printf("  baseline, raw recvmmsg sink at the same rate, no scrapes: drops %llu of %llu "
+               "datagrams (received %llu); skipped %llu\n",
+               (unsigned long long)atomic_load(&b.drops),
+               (unsigned long long)(b.sent + atomic_load(&b.drops)),
+               (unsigned long long)sink.datagrams, (unsigned long long)b.skipped);
+    }
+
     if (acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
         benchutil_daemon_print_rejects(&d);
         status = 1;

@@ -22,6 +22,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -626,6 +627,7 @@ struct benchutil_sink {
     uint64_t want_lines;
     uint64_t datagrams, lines, bytes;
     uint64_t done_ns; /* when lines reached want_lines; 0 if it never did */
+    atomic_int stop;  /* set by benchutil_sink_stop() */
     int error;        /* errno of a failed recvmmsg (ETIMEDOUT-like EAGAIN after 10 s idle) */
 };
 
@@ -656,6 +658,8 @@ static inline void *benchutil_sink_run(void *arg)
             s->error = errno;
             return NULL;
         }
+        if (atomic_load(&s->stop))
+            return NULL; /* woken by benchutil_sink_stop() */
         for (int i = 0; i < n; i++) {
             const char *p = bufs[i], *end = p + msgs[i].msg_len;
             uint64_t lines = 1;
@@ -695,6 +699,24 @@ static inline void benchutil_sink_start(struct benchutil_sink *s, const char *pa
         benchutil_die("sink bind(%s): %s", path, strerror(errno));
     if (pthread_create(&s->thread, NULL, benchutil_sink_run, s) != 0)
         benchutil_die("pthread_create failed");
+}
+
+/*
+ * Stop a sink started with want_lines UINT64_MAX. shutdown(2) does not wake a recvmmsg
+ * blocked on a Unix datagram socket, so set the flag and send one datagram (not counted).
+ */
+static inline void benchutil_sink_stop(struct benchutil_sink *s)
+{
+    int fd;
+
+    atomic_store(&s->stop, 1);
+    fd = benchutil_connect_dgram(s->path);
+    if (send(fd, "x", 1, 0) < 0)
+        benchutil_die("waking the sink: %s", strerror(errno));
+    close(fd);
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    unlink(s->path);
 }
 
 static inline void benchutil_sink_join(struct benchutil_sink *s)
