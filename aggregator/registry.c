@@ -41,6 +41,7 @@ struct lkey {
 
 struct registry__family {
     const struct config_family *cfg;
+    size_t name_len; /* strlen(cfg->name) */
     struct lkey keys[CONFIG_MAX_LABELS];
     struct registry__series *head; /* creation order: the exposition order */
     struct registry__series *tail;
@@ -61,7 +62,9 @@ struct registry__series {
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
-    uint32_t pinned; /* a start-up zero series: never expires */
+    uint16_t pinned;  /* a start-up zero series: never expires */
+    uint16_t hot_len; /* bytes in hot_key */
+    char *hot_key;    /* the line identity of the front cache (see registry__hot), or NULL */
     uint32_t ids[];
 };
 
@@ -80,6 +83,33 @@ struct registry__name {
     uint64_t hash;
     uint32_t fam1;  /* family index + 1; 0: empty */
     uint32_t total; /* this entry matches the family name + "_total" */
+};
+
+/*
+ * The front cache. Most lines update a series that exists, and their name, type and
+ * tags, as sent, decide everything but the value checks: the family, the labels, every
+ * allowlist check and the series itself. So a direct-mapped table maps those bytes,
+ *
+ *   name|<type>,key:value,key:value      (tags in the order sent)
+ *
+ * to the series, and a hit costs one hash and one compare instead of the name, label
+ * and series lookups. ',' never occurs in a tag value, and ':' never in a key, so the
+ * key is unambiguous. Entries are created only after a line was accepted by the full
+ * path. Freeing a series bumps the registry's epoch, and an entry from an older epoch
+ * misses, so an entry never points at freed memory. Keys longer than HOT_KEY_MAX bytes
+ * are not cached. A series keeps the identity it was first cached under (hot_key, one
+ * allocation when the series is first seen, none in steady state), and a slot holds only
+ * its hash and the series, so the table can be sparse: eight slots per series, rounded
+ * up to a power of two, up to HOT_MAX_SLOTS. A line that names a series through another
+ * spelling (tags in another order) takes the full path.
+ */
+#define HOT_MAX_SLOTS 65536 /* the table grows with the series up to this: 1.5 MB */
+#define HOT_KEY_MAX   128
+
+struct registry__hot {
+    uint64_t hash;
+    uint64_t epoch;
+    struct registry__series *s; /* NULL: empty */
 };
 
 static void *xalloc(struct registry *r, size_t n)
@@ -386,6 +416,8 @@ static void series_free(struct registry *r, struct registry__series *s)
             lkey_unref(r, &f->keys[i], s->ids[i]);
     f->nseries--;
     r->nseries--;
+    r->epoch++;
+    xfree(r, s->hot_key, s->hot_len);
     xfree(r, s, f->block);
 }
 
@@ -416,7 +448,7 @@ static long names_find(const struct registry *r, const char *name, size_t len)
         if (e->hash != h)
             continue;
         fname = r->fams[e->fam1 - 1].cfg->name;
-        flen = strlen(fname);
+        flen = r->fams[e->fam1 - 1].name_len;
         if (!e->total && flen == len && memcmp(fname, name, len) == 0)
             return (long)e->fam1 - 1;
         if (e->total && flen + 6 == len && memcmp(fname, name, flen) == 0 &&
@@ -451,6 +483,7 @@ int registry_init(struct registry *r, const struct config *c)
         size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
 
         f->cfg = cf;
+        f->name_len = strlen(cf->name);
         f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
         f->hoff = (idend + 7) & ~(size_t)7;
         f->block = f->hoff;
@@ -507,6 +540,7 @@ void registry_release(struct registry *r)
 
         for (s = f->head; s != NULL; s = next) {
             next = s->next;
+            xfree(r, s->hot_key, s->hot_len);
             xfree(r, s, f->block);
         }
         for (j = 0; j < f->cfg->nlabels; j++)
@@ -515,6 +549,7 @@ void registry_release(struct registry *r)
     xfree(r, r->fams, (r->nfams ? r->nfams : 1) * sizeof *r->fams);
     xfree(r, r->slots, (r->slots_mask + 1) * sizeof *r->slots);
     xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
+    xfree(r, r->hot, r->hot_slots * sizeof *r->hot);
     memset(r, 0, sizeof *r);
 }
 
@@ -572,9 +607,114 @@ static size_t bucket_index(const struct config_family *cf, double v)
     return lo;
 }
 
+/*
+ * The line's identity as sent (see struct registry__hot); 0 when it is too long to cache.
+ *
+ *   requests:1|c|#method:GET,code:200   ->   requests|0,method:GET,code:200
+ */
+static size_t hot_key(const struct statsd_line *line, char *out)
+{
+    size_t n = line->name.len, i;
+
+    if (n + 2 > HOT_KEY_MAX)
+        return 0;
+    memcpy(out, line->name.ptr, n);
+    out[n++] = '|';
+    out[n++] = (char)('0' + (int)line->type);
+    for (i = 0; i < line->ntags; i++) {
+        const struct statsd_tag *t = &line->tags[i];
+
+        if (n + 2 + t->key.len + t->value.len > HOT_KEY_MAX)
+            return 0;
+        out[n++] = ',';
+        memcpy(out + n, t->key.ptr, t->key.len);
+        n += t->key.len;
+        out[n++] = ':';
+        memcpy(out + n, t->value.ptr, t->value.len);
+        n += t->value.len;
+    }
+    return n;
+}
+
+/*
+ * The series' new state for an accepted line, computed without touching s (NULL for a
+ * series yet to be created), so that a rejected line changes nothing. Returns STATSD_OK,
+ * STATSD_NEGATIVE_COUNTER, or STATSD_NON_FINITE when the value would overflow to
+ * infinity (a huge value or a tiny rate; the parser only rejects non-finite inputs, and
+ * no exposition may show one).
+ */
+static int compute(const struct registry__family *f, struct registry__series *s,
+                   const struct statsd_line *line, double *value, double *carry, uint64_t *incs)
+{
+    const struct config_family *cf = f->cfg;
+    double rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
+    size_t i;
+
+    if (cf->type == FAMILY_COUNTER && line->values[0] < 0)
+        return STATSD_NEGATIVE_COUNTER;
+    *value = s != NULL ? s->value : 0;
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        *value += line->values[0] / rate;
+        break;
+    case FAMILY_GAUGE:
+        *value = line->relative ? *value + line->values[0] : line->values[0];
+        break;
+    case FAMILY_HISTOGRAM:
+        /*
+         * Weighted counts stay integers yet unbiased: each observation adds its weight
+         * 1 / rate to a per-series carry, and the whole part of the carry is counted
+         * (the rest stays for the next observation), so the integer increments never
+         * drift more than 1 from the exact weighted total. As the weight is >= 1, every
+         * observation counts at least once. _sum adds value * increment, so _sum/_count
+         * is the mean of what was counted.
+         */
+        *carry = s != NULL ? hist_of(f, s)->carry : 0;
+        for (i = 0; i < line->nvalues; i++) {
+            double v = line->values[i];
+            double whole;
+
+            if (line->type == STATSD_TIMER && !cf->unit_ms)
+                v /= 1000.0;
+            *carry += 1.0 / rate;
+            whole = floor(*carry);
+            *carry -= whole;
+            incs[i] = (uint64_t)whole;
+            *value += v * whole;
+        }
+        break;
+    }
+    return isfinite(*value) ? STATSD_OK : STATSD_NON_FINITE;
+}
+
+static void commit(const struct registry__family *f, struct registry__series *s,
+                   const struct statsd_line *line, uint64_t now_ms, double value, double carry,
+                   const uint64_t *incs)
+{
+    const struct config_family *cf = f->cfg;
+    size_t i;
+
+    s->value = value;
+    s->last_ms = now_ms;
+    if (cf->type == FAMILY_HISTOGRAM) {
+        struct hist *h = hist_of(f, s);
+
+        h->carry = carry;
+        for (i = 0; i < line->nvalues; i++) {
+            double v = line->values[i];
+
+            if (line->type == STATSD_TIMER && !cf->unit_ms)
+                v /= 1000.0;
+            h->b[bucket_index(cf, v)] += incs[i];
+            h->count += incs[i];
+        }
+    }
+}
+
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
 {
     char name[STATSD_MAX_NAME];
+    char key[HOT_KEY_MAX];
     uint32_t ids[CONFIG_MAX_LABELS] = { 0 };
     const struct statsd_view *pending[CONFIG_MAX_LABELS] = { NULL };
     uint64_t phash[CONFIG_MAX_LABELS];
@@ -582,13 +722,32 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     struct registry__family *f;
     const struct config_family *cf;
     struct registry__series *s = NULL;
+    struct registry__hot *hot = NULL;
     unsigned seen = 0, fresh = 0;
-    double rate, value = 0, carry = 0;
-    size_t n, i, nl;
+    double value = 0, carry = 0;
+    size_t n, i, nl, klen;
+    uint64_t kh = 0;
     long fi;
+    int rc;
 
     if (line->type == STATSD_JOB)
         return STATSD_TYPE_MISMATCH;
+
+    klen = hot_key(line, key);
+    if (klen > 0 && r->hot != NULL) {
+        kh = XXH3_64bits(key, klen);
+        hot = &r->hot[kh & (r->hot_slots - 1)];
+        if (hot->s != NULL && hot->hash == kh && hot->epoch == r->epoch &&
+            hot->s->hot_len == klen && memcmp(hot->s->hot_key, key, klen) == 0) {
+            s = hot->s;
+            f = &r->fams[s->fam];
+            rc = compute(f, s, line, &value, &carry, incs);
+            if (rc == STATSD_OK)
+                commit(f, s, line, now_ms, value, carry, incs);
+            return rc;
+        }
+    }
+
     n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
     fi = n ? names_find(r, name, n) : -1;
     if (fi < 0)
@@ -649,49 +808,9 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     if (s == NULL &&
         (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
         return STATSD_SERIES_CAP;
-
-    /*
-     * Compute the new value before touching the series: a huge value or tiny rate could
-     * overflow it to infinity, which no exposition may show (the parser only rejects
-     * non-finite inputs), so such a line is rejected as non-finite.
-     */
-    rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
-    if (s != NULL)
-        value = s->value;
-    switch (cf->type) {
-    case FAMILY_COUNTER:
-        value += line->values[0] / rate;
-        break;
-    case FAMILY_GAUGE:
-        value = line->relative ? value + line->values[0] : line->values[0];
-        break;
-    case FAMILY_HISTOGRAM:
-        /*
-         * Weighted counts stay integers yet unbiased: each observation adds its weight
-         * 1 / rate to a per-series carry, and the whole part of the carry is counted
-         * (the rest stays for the next observation), so the integer increments never
-         * drift more than 1 from the exact weighted total. As the weight is >= 1, every
-         * observation counts at least once. _sum adds value * increment, so _sum/_count
-         * is the mean of what was counted.
-         */
-        if (s != NULL)
-            carry = hist_of(f, s)->carry;
-        for (i = 0; i < line->nvalues; i++) {
-            double v = line->values[i];
-            double whole;
-
-            if (line->type == STATSD_TIMER && !cf->unit_ms)
-                v /= 1000.0;
-            carry += 1.0 / rate;
-            whole = floor(carry);
-            carry -= whole;
-            incs[i] = (uint64_t)whole;
-            value += v * whole;
-        }
-        break;
-    }
-    if (!isfinite(value))
-        return STATSD_NON_FINITE;
+    rc = compute(f, s, line, &value, &carry, incs);
+    if (rc != STATSD_OK)
+        return rc;
 
     if (s == NULL) {
         /* Accepted: now intern the new values and create the series. */
@@ -699,21 +818,32 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
             if (fresh & (1u << i))
                 ids[i] = lkey_add(r, &f->keys[i], pending[i]->ptr, pending[i]->len, phash[i]);
         s = series_new(r, (uint32_t)fi, ids, series_hash((uint32_t)fi, ids, nl));
-    }
-    s->value = value;
-    s->last_ms = now_ms;
-    if (cf->type == FAMILY_HISTOGRAM) {
-        struct hist *h = hist_of(f, s);
-
-        h->carry = carry;
-        for (i = 0; i < line->nvalues; i++) {
-            double v = line->values[i];
-
-            if (line->type == STATSD_TIMER && !cf->unit_ms)
-                v /= 1000.0;
-            h->b[bucket_index(cf, v)] += incs[i];
-            h->count += incs[i];
+        if (8 * r->nseries > r->hot_slots && r->hot_slots < HOT_MAX_SLOTS) {
+            /* Grow the front cache; its entries are only hints, so start it empty. */
+            size_t slots = r->hot_slots ? r->hot_slots * 2 : 64;
+            xfree(r, r->hot, r->hot_slots * sizeof *r->hot);
+            r->hot = xcalloc(r, slots, sizeof *r->hot);
+            r->hot_slots = slots;
+            hot = NULL;
         }
+    }
+    commit(f, s, line, now_ms, value, carry, incs);
+    if (klen == 0 || r->hot == NULL)
+        return STATSD_OK;
+    if (s->hot_key == NULL) {
+        s->hot_key = xalloc(r, klen);
+        memcpy(s->hot_key, key, klen);
+        s->hot_len = (uint16_t)klen;
+    }
+    if (s->hot_len == klen && memcmp(s->hot_key, key, klen) == 0) {
+        if (hot == NULL) {
+            if (kh == 0)
+                kh = XXH3_64bits(key, klen);
+            hot = &r->hot[kh & (r->hot_slots - 1)];
+        }
+        hot->hash = kh;
+        hot->epoch = r->epoch;
+        hot->s = s;
     }
     return STATSD_OK;
 }

@@ -40,6 +40,7 @@ struct registry__family;
 struct registry__series;
 struct registry__name;
 struct registry__slot;
+struct registry__hot;
 
 /*
  * A position in the walk over all series: families in config order, then series in
@@ -70,6 +71,9 @@ struct registry {
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_expire()'s position */
+    struct registry__hot *hot;       /* the front cache of registry_apply, see registry.c */
+    size_t hot_slots;                /* a power of two, or 0 before the first series */
+    uint64_t epoch;                  /* bumped when a series is freed: older hot entries miss */
 };
 
 /*
