@@ -1,4 +1,5 @@
 #include "http.h"
+#include "common.h"
 #include "query.h"
 
 #include <assert.h>
@@ -15,8 +16,6 @@
 
 #include <http_parser.h>
 #include <zlib.h>
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define READ_BUF_SIZE  16384
 #define FIELD_MAX      64   /* longer header names cannot be one we keep */
@@ -1195,7 +1194,7 @@ static int unix_prepare(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int parse_inet(const char *addr, struct sockaddr_storage *ss)
+int http_parse_inet(const char *addr, struct sockaddr_storage *ss)
 {
     char host[64];
     const char *colon, *h;
@@ -1276,7 +1275,7 @@ int http_server_listen(struct http_server *srv, const char *addr, char *err, siz
     } else {
         struct sockaddr_storage ss;
 
-        rc = parse_inet(addr, &ss);
+        rc = http_parse_inet(addr, &ss);
         if (rc < 0) {
             seterr(err, errlen,
                    "listen %s: expected host:port with a numeric IPv4 host, [v6]:port "

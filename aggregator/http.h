@@ -206,6 +206,14 @@ int http_server_set_bearer(struct http_server *srv, const char *token);
 int http_server_listen(struct http_server *srv, const char *addr, char *err, size_t errlen);
 
 /*
+ * Parse a TCP listen address, "host:port" (numeric IPv4; "" or "*" for all, "localhost"
+ * for 127.0.0.1) or "[v6]:port", into ss without any name lookup. Returns 0 or a
+ * negative code (-EINVAL, or libuv's for a malformed address). The test client connects
+ * with it too, so both sides read an address the same way.
+ */
+int http_parse_inet(const char *addr, struct sockaddr_storage *ss);
+
+/*
  * Write the bound address ("127.0.0.1:9464", "[::1]:9464", "unix:/path") to out.
  * Returns 0, -ENOTCONN before listen, or -ENOSPC.
  */

@@ -1,4 +1,5 @@
 #include "ingest.h"
+#include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +14,6 @@
 
 #include "buf.h"
 #include "statsd.h"
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* One SCM_CREDENTIALS message per datagram; nothing else is asked for. */
 #define CTRL_SPACE CMSG_SPACE(sizeof(struct ucred))

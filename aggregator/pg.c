@@ -1,4 +1,5 @@
 #include "pg.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define BOOLOID 16 /* pg_type.h; libpq does not export the catalog */
 

@@ -1,5 +1,7 @@
 #include "httpc.h"
 
+#include "http.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +35,6 @@ static int wait_fd(int fd, short events, int timeout_ms)
 
 static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen)
 {
-    char host[64];
-    const char *colon, *h;
-    size_t hlen;
-    char *end;
-    int port;
-
     memset(ss, 0, sizeof(*ss));
     if (strncmp(addr, "unix:", 5) == 0) {
         struct sockaddr_un *sun = (struct sockaddr_un *)ss;
@@ -50,45 +46,9 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
         *sslen = sizeof(*sun);
         return 0;
     }
-    if (addr[0] == '[') {
-        const char *close = strchr(addr, ']');
-
-        if (close == NULL || close[1] != ':')
-            return -EINVAL;
-        h = addr + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (colon == NULL)
-            return -EINVAL;
-        h = addr;
-        hlen = (size_t)(colon - addr);
-    }
-    if (hlen >= sizeof(host))
+    if (http_parse_inet(addr, ss) != 0)
         return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    port = (int)strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
-        return -EINVAL;
-    if (addr[0] == '[') {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-            return -EINVAL;
-        *sslen = sizeof(*s6);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-            return -EINVAL;
-        *sslen = sizeof(*s4);
-    }
+    *sslen = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     return 0;
 }
 
