@@ -208,14 +208,14 @@ static void render_http(struct app *a, struct expo *e)
 
 static void render_target_info(struct app *a, struct expo *e)
 {
-    struct expo_label l[16];
-    char names[16][64];
+    struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
+    char names[CONFIG_MAX_RESOURCE_ATTRS][CONFIG_MAX_RESOURCE_KEY + 1];
     size_t i, n = 0, k;
 
     if (a->cfg->nresource == 0)
         return;
     /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
-    for (i = 0; i < a->cfg->nresource && n < 16; i++, n++) {
+    for (i = 0; i < a->cfg->nresource && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
         snprintf(names[n], sizeof(names[n]), "%s", a->cfg->resource[i].key);
         for (k = 0; names[n][k]; k++)
             if (names[n][k] == '.' || names[n][k] == '-')

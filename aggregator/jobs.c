@@ -118,16 +118,15 @@ static void render_counter(struct jobs *j, struct expo *e, const char *name, con
 
 void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
 {
+    /* The prefix is a metric name (at most STATSD_MAX_NAME bytes); the longest suffix is
+     * "_last_success_timestamp_seconds". */
     const char *prefix = j->cfg->job_prefix;
-    size_t cap = strlen(prefix) + 48;
-    char *name;
+    char name[STATSD_MAX_NAME + 40];
+    size_t cap = sizeof(name);
     size_t i, k;
 
     if (j->n == 0)
         return;
-    name = malloc(cap);
-    if (name == NULL)
-        buf_oom(cap);
     for (i = 0; i < j->n; i++)
         breaker_advance(&j->breakers[i], now_ms);
 
@@ -174,5 +173,4 @@ void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
             expo_sample(e, "", l, 2, j->breakers[i].state == (enum breaker_state)k ? 1.0 : 0.0);
         }
     }
-    free(name);
 }
