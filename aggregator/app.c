@@ -708,7 +708,8 @@ int app_run(const struct config *cfg, const char *config_path)
                 "(%zu families, %zu jobs, %zu sql metrics)",
                 USTATSD_VERSION, cfg->socket_path, (unsigned)cfg->socket_mode, config_path,
                 cfg->nfamilies, cfg->njobs, cfg->nsql_metrics);
-        if (a->in.max_dgram_qlen >= 0)
+        /* A short queue was already reported among the ingest warnings. */
+        if (a->in.max_dgram_qlen >= INGEST_MIN_DGRAM_QLEN)
             log_msg(&a->log, LOG_INFO, "ingest", "net.unix.max_dgram_qlen is %ld",
                     a->in.max_dgram_qlen);
         if (a->has_metrics)
