@@ -69,9 +69,20 @@ struct registry__series {
 };
 
 struct hist {
-    double carry;   /* fractional weight not yet counted, in [0, 1) */
     uint64_t count; /* == sum of b[] */
-    uint64_t b[];   /* per-bucket counts, nbuckets + 1 (the last is +Inf) */
+    uint64_t b[];   /* per-bucket counts, nbuckets + 1 (the last is +Inf), then one double
+                       per bucket: its weight not yet counted, in [0, 1) (carries()) */
+};
+
+/*
+ * What a histogram line does to its series, worked out before anything changes: each
+ * value's bucket and integer increment, and the carries of the buckets it touched.
+ */
+struct hupdate {
+    uint64_t incs[STATSD_MAX_VALUES];
+    uint16_t bucket[STATSD_MAX_VALUES];
+    unsigned char touched[CONFIG_MAX_BUCKETS + 1];
+    double carry[CONFIG_MAX_BUCKETS + 1];
 };
 
 struct registry__slot {
@@ -364,6 +375,11 @@ static struct hist *hist_of(const struct registry__family *f, struct registry__s
     return (struct hist *)(void *)((char *)s + f->hoff);
 }
 
+static double *carries(const struct registry__family *f, struct hist *h)
+{
+    return (double *)(void *)(h->b + f->cfg->nbuckets + 1);
+}
+
 /* Create a series for already interned ids (taking a reference on each). */
 static struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
                                            uint64_t h)
@@ -488,7 +504,8 @@ int registry_init(struct registry *r, const struct config *c)
         f->hoff = (idend + 7) & ~(size_t)7;
         f->block = f->hoff;
         if (cf->type == FAMILY_HISTOGRAM)
-            f->block += sizeof(struct hist) + (cf->nbuckets + 1) * sizeof(uint64_t);
+            f->block +=
+                sizeof(struct hist) + (cf->nbuckets + 1) * (sizeof(uint64_t) + sizeof(double));
         for (j = 0; j < cf->nlabels; j++) {
             struct lkey *k = &f->keys[j];
             const struct config_label *cl = &cf->labels[j];
@@ -644,10 +661,11 @@ static size_t hot_key(const struct statsd_line *line, char *out)
  * no exposition may show one).
  */
 static int compute(const struct registry__family *f, struct registry__series *s,
-                   const struct statsd_line *line, double *value, double *carry, uint64_t *incs)
+                   const struct statsd_line *line, double *value, struct hupdate *u)
 {
     const struct config_family *cf = f->cfg;
     double rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
+    double w = 1.0 / rate;
     size_t i;
 
     if (cf->type == FAMILY_COUNTER && line->values[0] < 0)
@@ -662,25 +680,35 @@ static int compute(const struct registry__family *f, struct registry__series *s,
         break;
     case FAMILY_HISTOGRAM:
         /*
-         * Weighted counts stay integers yet unbiased: each observation adds its weight
-         * 1 / rate to a per-series carry, and the whole part of the carry is counted
-         * (the rest stays for the next observation), so the integer increments never
-         * drift more than 1 from the exact weighted total. As the weight is >= 1, every
-         * observation counts at least once. _sum adds value * increment, so _sum/_count
-         * is the mean of what was counted.
+         * A sampled observation weighs w = 1 / rate. Bucket counts must stay integers yet
+         * be unbiased over time, so each bucket keeps the fraction of weight it has not
+         * counted yet: an observation adds w to its bucket's carry and counts the whole
+         * part. A bucket's count never drifts more than 1 from its exact weighted count,
+         * whatever the mix of values (one carry per series would hand the fractions to
+         * whichever bucket happened to come next). _sum adds v / rate exactly.
          */
-        *carry = s != NULL ? hist_of(f, s)->carry : 0;
+        if (rate < 1.0)
+            memset(u->touched, 0, cf->nbuckets + 1);
         for (i = 0; i < line->nvalues; i++) {
             double v = line->values[i];
-            double whole;
+            size_t b;
 
             if (line->type == STATSD_TIMER && !cf->unit_ms)
                 v /= 1000.0;
-            *carry += 1.0 / rate;
-            whole = floor(*carry);
-            *carry -= whole;
-            incs[i] = (uint64_t)whole;
-            *value += v * whole;
+            b = bucket_index(cf, v);
+            u->bucket[i] = (uint16_t)b;
+            *value += v / rate;
+            if (rate >= 1.0) {
+                u->incs[i] = 1;
+                continue;
+            }
+            if (!u->touched[b]) {
+                u->carry[b] = s != NULL ? carries(f, hist_of(f, s))[b] : 0;
+                u->touched[b] = 1;
+            }
+            u->carry[b] += w;
+            u->incs[i] = (uint64_t)floor(u->carry[b]);
+            u->carry[b] -= (double)u->incs[i];
         }
         break;
     }
@@ -688,8 +716,8 @@ static int compute(const struct registry__family *f, struct registry__series *s,
 }
 
 static void commit(const struct registry__family *f, struct registry__series *s,
-                   const struct statsd_line *line, uint64_t now_ms, double value, double carry,
-                   const uint64_t *incs)
+                   const struct statsd_line *line, uint64_t now_ms, double value,
+                   const struct hupdate *u)
 {
     const struct config_family *cf = f->cfg;
     size_t i;
@@ -699,14 +727,15 @@ static void commit(const struct registry__family *f, struct registry__series *s,
     if (cf->type == FAMILY_HISTOGRAM) {
         struct hist *h = hist_of(f, s);
 
-        h->carry = carry;
         for (i = 0; i < line->nvalues; i++) {
-            double v = line->values[i];
-
-            if (line->type == STATSD_TIMER && !cf->unit_ms)
-                v /= 1000.0;
-            h->b[bucket_index(cf, v)] += incs[i];
-            h->count += incs[i];
+            h->b[u->bucket[i]] += u->incs[i];
+            h->count += u->incs[i];
+        }
+        if (line->rate < 1.0) {
+            double *c = carries(f, h);
+            for (i = 0; i <= cf->nbuckets; i++)
+                if (u->touched[i])
+                    c[i] = u->carry[i];
         }
     }
 }
@@ -718,13 +747,13 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     uint32_t ids[CONFIG_MAX_LABELS] = { 0 };
     const struct statsd_view *pending[CONFIG_MAX_LABELS] = { NULL };
     uint64_t phash[CONFIG_MAX_LABELS];
-    uint64_t incs[STATSD_MAX_VALUES];
+    struct hupdate u;
     struct registry__family *f;
     const struct config_family *cf;
     struct registry__series *s = NULL;
     struct registry__hot *hot = NULL;
     unsigned seen = 0, fresh = 0;
-    double value = 0, carry = 0;
+    double value = 0;
     size_t n, i, nl, klen;
     uint64_t kh = 0;
     long fi;
@@ -741,9 +770,9 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
             hot->s->hot_len == klen && memcmp(hot->s->hot_key, key, klen) == 0) {
             s = hot->s;
             f = &r->fams[s->fam];
-            rc = compute(f, s, line, &value, &carry, incs);
+            rc = compute(f, s, line, &value, &u);
             if (rc == STATSD_OK)
-                commit(f, s, line, now_ms, value, carry, incs);
+                commit(f, s, line, now_ms, value, &u);
             return rc;
         }
     }
@@ -808,7 +837,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     if (s == NULL &&
         (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
         return STATSD_SERIES_CAP;
-    rc = compute(f, s, line, &value, &carry, incs);
+    rc = compute(f, s, line, &value, &u);
     if (rc != STATSD_OK)
         return rc;
 
@@ -827,7 +856,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
             hot = NULL;
         }
     }
-    commit(f, s, line, now_ms, value, carry, incs);
+    commit(f, s, line, now_ms, value, &u);
     if (klen == 0 || r->hot == NULL)
         return STATSD_OK;
     if (s->hot_key == NULL) {

@@ -119,7 +119,7 @@ void registry_release(struct registry *r);
  *   label is absent. The line's timestamp and container fields are ignored.
  * Aggregation: counters add value / rate; gauges set, or add when relative; histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
- * unit is ms; h and d as is), weighted by 1 / rate with an integer carry (registry.c).
+ * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (registry.c).
  * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.
  */
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms);

@@ -371,8 +371,8 @@ Test(registry, weighted_counts_stay_integer_and_unbiased, .init = setup, .fini =
     cr_assert(find(F_LATENCY, "route=w", &s));
     cr_assert_leq(fabs((double)s.count - n / 0.3), 1.0, "count %llu", (unsigned long long)s.count);
     cr_assert_eq(s.buckets[1], s.count);
-    /* _sum adds value * increment: the mean stays the observed value. */
-    cr_assert_float_eq(s.value, 0.2 * (double)s.count, 1e-6);
+    /* _sum adds the exact weighted value. */
+    cr_assert_float_eq(s.value, 0.2 * n / 0.3, 1e-6);
     /* Packed values are weighted each. */
     cr_assert_eq(feed("latency_seconds:0.05:0.05:0.05|ms|@0.5|#route:x"), STATSD_OK);
     {
@@ -380,6 +380,34 @@ Test(registry, weighted_counts_stay_integer_and_unbiased, .init = setup, .fini =
 
         assert_hist(F_LATENCY, "route=x", want, 4, 0.00005 * 6);
     }
+}
+
+/*
+ * Values that alternate between buckets: each bucket's count must follow its own
+ * weighted count. With one carry per series, the fraction each observation leaves would
+ * be counted by whichever bucket came next, and the buckets would drift apart.
+ */
+Test(registry, weighted_counts_are_unbiased_per_bucket, .init = setup, .fini = teardown)
+{
+    struct registry_sample s;
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        cr_assert_eq(feed("latency_seconds:0.001|h|@0.4|#route:alt"), STATSD_OK);
+        cr_assert_eq(feed("latency_seconds:7|h|@0.4|#route:alt"), STATSD_OK);
+    }
+    cr_assert_eq(feed("latency_seconds:0.2:0.001:0.2|h|@0.4|#route:alt"), STATSD_OK);
+    cr_assert(find(F_LATENCY, "route=alt", &s));
+    /* Buckets 0.1, 0.5, 1, +Inf (per bucket, not cumulative). */
+    cr_assert_leq(fabs((double)s.buckets[0] - 1001 / 0.4), 1.0, "%llu",
+                  (unsigned long long)s.buckets[0]);
+    cr_assert_leq(fabs((double)s.buckets[1] - 2 / 0.4), 1.0, "%llu",
+                  (unsigned long long)s.buckets[1]);
+    cr_assert_eq(s.buckets[2], 0);
+    cr_assert_leq(fabs((double)s.buckets[3] - 1000 / 0.4), 1.0, "%llu",
+                  (unsigned long long)s.buckets[3]);
+    cr_assert_eq(s.count, s.buckets[0] + s.buckets[1] + s.buckets[3]);
+    cr_assert_float_eq(s.value, (1001 * 0.001 + 1000 * 7 + 2 * 0.2) / 0.4, 1e-6);
 }
 
 Test(registry, labels_in_any_order_make_one_series, .init = setup, .fini = teardown)
