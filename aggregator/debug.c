@@ -433,16 +433,32 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
     jw_close(w, '}');
 }
 
-static void section_families(struct debug_render *dr, struct jw *w)
+/*
+ * Returns 1 when families remain: a family lists every label value it has seen, so the
+ * section can be megabytes (100 families x 8 labels x 1000 values) and is written a
+ * piece at a time like the series.
+ */
+static int section_families(struct debug_render *dr, struct jw *w)
 {
-    size_t f;
+    size_t n = registry_nfamilies(dr->reg);
 
-    jw_key(w, "families");
-    jw_open_value(w, '[');
-    for (f = 0; f < registry_nfamilies(dr->reg); f++)
-        if (dr->q.family_index < 0 || (size_t)dr->q.family_index == f)
-            family_entry(dr, w, f);
+    if (!dr->families_open) {
+        jw_key(w, "families");
+        jw_open_value(w, '[');
+        dr->families_open = 1;
+    }
+    while (dr->fam_next < n) {
+        size_t f = dr->fam_next++;
+        if (dr->q.family_index >= 0 && (size_t)dr->q.family_index != f)
+            continue;
+        family_entry(dr, w, f);
+        dr->fam_written++;
+        if (w->out->len >= DEBUG_PIECE_BYTES && dr->fam_next < n)
+            return 1;
+    }
     jw_close(w, ']');
+    dr->families_open = 0;
+    return 0;
 }
 
 static void series_entry(struct debug_render *dr, struct jw *w, const struct registry_sample *s)
@@ -500,16 +516,16 @@ static int section_series(struct debug_render *dr, struct jw *w)
         jw_key(w, "series");
         jw_open_value(w, '[');
     }
-    while (n < DEBUG_STEP_SERIES && dr->series_written < dr->q.limit &&
-           registry_cursor_next(&dr->cur, &s)) {
+    /* Series skipped by family= count too: the walk is what costs. */
+    while (n < DEBUG_STEP_SERIES && w->out->len < DEBUG_PIECE_BYTES &&
+           dr->series_written < dr->q.limit && registry_cursor_next(&dr->cur, &s)) {
+        n++;
         if (dr->q.family_index >= 0 && s.family != (size_t)dr->q.family_index)
             continue;
         series_entry(dr, w, &s);
         dr->series_written++;
-        n++;
     }
-    if (n == DEBUG_STEP_SERIES && dr->series_written < dr->q.limit &&
-        registry_cursor_more(&dr->cur))
+    if (dr->series_written < dr->q.limit && registry_cursor_more(&dr->cur))
         return 1;
     jw_close(w, ']');
     kv_bool(w, "series_truncated",
@@ -622,6 +638,9 @@ int debug_render_step(struct debug_render *dr, struct buf *out)
     if (dr->cursor_live) {
         w.depth = 2;
         w.need_comma = dr->series_written > 0;
+    } else if (dr->families_open) {
+        w.depth = 2;
+        w.need_comma = dr->fam_written > 0;
     }
     for (i = 0; i < NORDER; i++) {
         unsigned bit = order[i];
@@ -635,7 +654,10 @@ int debug_render_step(struct debug_render *dr, struct buf *out)
             section_ingest(dr, &w);
             break;
         case DEBUG_FAMILIES:
-            section_families(dr, &w);
+            if (section_families(dr, &w)) {
+                dr->phase = bit;
+                return 1;
+            }
             break;
         case DEBUG_SERIES:
             if (section_series(dr, &w)) {

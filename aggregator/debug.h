@@ -28,7 +28,8 @@
 #define DEBUG_SCHEMA        1
 #define DEBUG_DEFAULT_LIMIT 1000 /* series when no limit= is given */
 #define DEBUG_MAX_LIMIT     1000000
-#define DEBUG_STEP_SERIES   1000 /* series per piece */
+#define DEBUG_STEP_SERIES   1000         /* series looked at per piece */
+#define DEBUG_PIECE_BYTES   (128 * 1024) /* a piece ends once it is this large */
 
 enum debug_section {
     DEBUG_DAEMON = 1u << 0,
@@ -84,7 +85,9 @@ struct debug_render {
     int cursor_live;
     struct registry_cursor cur;
     size_t series_written;
-    int first_series;
+    int families_open; /* inside the families array, resuming at fam_next */
+    size_t fam_next;
+    size_t fam_written;
 };
 
 /*
