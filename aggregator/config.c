@@ -239,9 +239,12 @@ static int want_uint(struct ctx *x, json_t *obj, const char *key, uint64_t dflt,
     return 0;
 }
 
-/* A finite number >= min (> min when strict). */
+/*
+ * A finite number >= min (> min when strict) and <= max. Every caller is a duration that
+ * ends up as integer milliseconds: the bound keeps that conversion defined.
+ */
 static int want_number(struct ctx *x, json_t *obj, const char *key, double dflt, double min,
-                       int strict, double *out)
+                       int strict, double max, double *out)
 {
     json_t *v = json_object_get(obj, key);
     double d;
@@ -250,8 +253,9 @@ static int want_number(struct ctx *x, json_t *obj, const char *key, double dflt,
     if (v == NULL)
         return 0;
     d = json_is_number(v) ? json_number_value(v) : NAN;
-    if (!isfinite(d) || d < min || (strict && d == min))
-        return fail_at(x, key, "expected a number %s %g", strict ? ">" : ">=", min);
+    if (!isfinite(d) || d < min || (strict && d == min) || d > max)
+        return fail_at(x, key, "expected a number %s %g and <= %.0f", strict ? ">" : ">=", min,
+                       max);
     *out = d;
     return 0;
 }
@@ -393,6 +397,58 @@ static int label_value(struct ctx *x, json_t *v, const char *what, char **out)
     return 0;
 }
 
+/*
+ * s as a message can show it: a value refused for a newline must not break the message
+ * in two, so control bytes read \xNN; at most 64 bytes of s. out holds 4 * 64 + 4 bytes.
+ */
+static const char *shown(char out[260], const char *s, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (i == 64) {
+            memcpy(out + n, "...", 3);
+            n += 3;
+            break;
+        }
+        if (ch < 0x20 || ch == 0x7f)
+            n += (size_t)snprintf(out + n, 5, "\\x%02x", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/*
+ * Whether a tag can carry s as its value, by the parser's rules (statsd.c, parse_tags):
+ *
+ *   x:1|c|#reason:a,b|@0.5
+ *                  ^ ^ a value ends at ',' or '|'; a control byte is invalid_tag
+ *
+ * An enumerated value that breaks them could never match a line. Returns NULL or what is
+ * wrong; the length is label_value()'s, since max_label_value_length <= STATSD_MAX_TAG_VALUE.
+ */
+static const char *tag_value_problem(const char *s, size_t len, char buf[32])
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch == ',' || ch == '|') {
+            snprintf(buf, 32, "contains '%c'", ch);
+            return buf;
+        }
+        if (ch < 0x20 || ch == 0x7f) {
+            snprintf(buf, 32, "contains the control byte 0x%02x", ch);
+            return buf;
+        }
+    }
+    /* jansson has checked already; the parser's own check is the one that counts. */
+    return statsd_utf8_valid(s, len) ? NULL : "is not valid UTF-8";
+}
+
 static int parse_values(struct ctx *x, json_t *arr, struct config_label *l)
 {
     size_t old = push_key(x, "values");
@@ -405,9 +461,18 @@ static int parse_values(struct ctx *x, json_t *arr, struct config_label *l)
     l->values = xcalloc(l->nvalues, sizeof(*l->values));
     for (i = 0; i < l->nvalues; i++) {
         size_t o = push_index(x, i);
+        json_t *v = json_array_get(arr, i);
+        const char *problem;
+        char buf[32], q[260];
 
-        if (label_value(x, json_array_get(arr, i), "a label value", &l->values[i]) < 0)
+        if (label_value(x, v, "a label value", &l->values[i]) < 0)
             return -1;
+        problem = tag_value_problem(json_string_value(v), json_string_length(v), buf);
+        if (problem != NULL)
+            return fail(x,
+                        "\"%s\" %s: no tag can carry it (PROTOCOL.md \"Tags\": a value holds no "
+                        "',', '|' or control character)",
+                        shown(q, json_string_value(v), json_string_length(v)), problem);
         for (size_t j = 0; j < i; j++)
             if (strcmp(l->values[j], l->values[i]) == 0)
                 return fail(x, "duplicate value \"%s\"", l->values[i]);
@@ -562,7 +627,7 @@ static int parse_family(struct ctx *x, json_t *v, struct config_family *f)
         f->buckets = xcalloc(f->nbuckets, sizeof(*f->buckets));
         memcpy(f->buckets, b, f->nbuckets * sizeof(*b));
     }
-    return want_number(x, v, "ttl_seconds", 0, 0, 0, &f->ttl_seconds);
+    return want_number(x, v, "ttl_seconds", 0, 0, 0, CONFIG_MAX_TTL_SECONDS, &f->ttl_seconds);
 }
 
 static int parse_families(struct ctx *x, json_t *arr)
@@ -834,6 +899,23 @@ static int group_excluded(const struct config *c, const char *group)
     return c->include_groups != NULL && !in_list(c->include_groups, c->ninclude_groups, group);
 }
 
+/*
+ * A job line carries the job where a metric name goes (PROTOCOL.md "The job extension"),
+ * and config_find_job() matches it as sent, so the name must be one a line can hold:
+ *
+ *   cas-promotion:error|j
+ *   ^^^^^^^^^^^^^ [A-Za-z_][A-Za-z0-9_.-]*, 1 to STATSD_MAX_NAME bytes
+ */
+static int valid_job_name(const char *s, size_t len)
+{
+    if (len == 0 || len > STATSD_MAX_NAME || !is_name_start(s[0]))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!is_name_char(s[i]) && s[i] != '.' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
 static int parse_job(struct ctx *x, json_t *v, struct config_job *j, uint64_t threshold,
                      double open)
 {
@@ -847,7 +929,7 @@ static int parse_job(struct ctx *x, json_t *v, struct config_job *j, uint64_t th
         if (name == NULL)
             return fail_at(x, "name", "missing");
         if (want_uint(x, v, "failure_threshold", threshold, 1, UINT32_MAX, &threshold) < 0 ||
-            want_number(x, v, "open_seconds", open, 0, 1, &open) < 0)
+            want_number(x, v, "open_seconds", open, 0, 1, CONFIG_MAX_OPEN_SECONDS, &open) < 0)
             return -1;
         push_key(x, "name");
     } else if (!json_is_string(v)) {
@@ -855,6 +937,14 @@ static int parse_job(struct ctx *x, json_t *v, struct config_job *j, uint64_t th
     }
     if (label_value(x, name, "a job name", &j->name) < 0)
         return -1;
+    if (!valid_job_name(json_string_value(name), json_string_length(name))) {
+        char q[260];
+
+        return fail(x,
+                    "\"%s\" is not a valid job name: job lines carry it as a metric name "
+                    "([A-Za-z_][A-Za-z0-9_.-]*, at most %d bytes)",
+                    shown(q, json_string_value(name), json_string_length(name)), STATSD_MAX_NAME);
+    }
     j->failure_threshold = (uint32_t)threshold;
     j->open_seconds = open;
     return 0;
@@ -880,7 +970,8 @@ static int parse_jobs(struct ctx *x, json_t *s)
     }
     if (want_uint(x, s, "failure_threshold", CONFIG_DEFAULT_FAILURE_THRESHOLD, 1, UINT32_MAX,
                   &threshold) < 0 ||
-        want_number(x, s, "open_seconds", CONFIG_DEFAULT_OPEN_SECONDS, 0, 1, &open) < 0)
+        want_number(x, s, "open_seconds", CONFIG_DEFAULT_OPEN_SECONDS, 0, 1,
+                    CONFIG_MAX_OPEN_SECONDS, &open) < 0)
         return -1;
     list = json_object_get(s, "list");
     if (list != NULL) {
@@ -995,9 +1086,9 @@ static int parse_postgres(struct ctx *x, json_t *p)
         want_uint(x, p, "pool_size", CONFIG_DEFAULT_PG_POOL_SIZE, 1, CONFIG_MAX_PG_POOL_SIZE,
                   &pool) < 0 ||
         want_number(x, p, "connect_timeout_seconds", CONFIG_DEFAULT_PG_CONNECT_TIMEOUT, 0, 1,
-                    &c->pg_connect_timeout) < 0 ||
+                    CONFIG_MAX_TIMEOUT_SECONDS, &c->pg_connect_timeout) < 0 ||
         want_number(x, p, "statement_timeout_seconds", CONFIG_DEFAULT_PG_STATEMENT_TIMEOUT, 0, 1,
-                    &c->pg_statement_timeout) < 0)
+                    CONFIG_MAX_TIMEOUT_SECONDS, &c->pg_statement_timeout) < 0)
         return -1;
     c->pg_pool_size = (uint32_t)pool;
     pop(x, old);
@@ -1034,10 +1125,10 @@ static int parse_sql_metric(struct ctx *x, json_t *v, struct config_sql_metric *
         if (strcmp(m->label_columns[i], m->value_column) == 0)
             return fail_at(x, "value_column", "\"%s\" is also a label column", m->value_column);
     if (want_number(x, v, "min_interval_seconds", CONFIG_DEFAULT_SQL_MIN_INTERVAL, 0, 0,
-                    &m->min_interval_seconds) < 0)
+                    CONFIG_MAX_SQL_MIN_INTERVAL, &m->min_interval_seconds) < 0)
         return -1;
     return want_number(x, v, "timeout_seconds", CONFIG_DEFAULT_SQL_TIMEOUT, 0, 1,
-                       &m->timeout_seconds);
+                       CONFIG_MAX_TIMEOUT_SECONDS, &m->timeout_seconds);
 }
 
 static int parse_sql_metrics(struct ctx *x, json_t *arr)

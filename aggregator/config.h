@@ -8,6 +8,14 @@
  *
  * Errors name the file, the JSON path and the problem, e.g.
  *   ustatsd.json: $.families[2].labels[0].values: expected an array of strings
+ *
+ * Values that could never take effect are refused as well: a job name that is not a valid
+ * metric name (PROTOCOL.md "Names"; no job line could name it), an enumerated label value
+ * that no tag can carry (PROTOCOL.md "Tags": ',', '|' or a control character), and a
+ * duration above its bound: ttl_seconds and open_seconds at most 10 years
+ * (CONFIG_MAX_TTL_SECONDS, CONFIG_MAX_OPEN_SECONDS), the postgres and SQL timeouts and
+ * min_interval_seconds at most 1 day (CONFIG_MAX_TIMEOUT_SECONDS,
+ * CONFIG_MAX_SQL_MIN_INTERVAL).
  */
 #ifndef USTATSD_CONFIG_H
 #define USTATSD_CONFIG_H
@@ -32,16 +40,25 @@
 #define CONFIG_DEFAULT_PG_STATEMENT_TIMEOUT 5.0  /* seconds */
 #define CONFIG_DEFAULT_SQL_MIN_INTERVAL     10.0 /* seconds */
 #define CONFIG_DEFAULT_SQL_TIMEOUT          5.0  /* seconds */
-#define CONFIG_MAX_LABELS                   8    /* label keys per family */
-#define CONFIG_MAX_BUCKETS                  64   /* histogram buckets per family, +Inf excluded */
-#define CONFIG_MAX_FILE_SIZE                (16u << 20) /* bytes in a config file */
-#define CONFIG_MAX_CONNINFO_FILE_SIZE       (64u << 10) /* bytes in a conninfo_file */
-#define CONFIG_MAX_PG_POOL_SIZE             64
-#define CONFIG_SOCKET_PATH_MAX              107        /* bytes; sun_path holds 108 with the NUL */
-#define CONFIG_MAX_RESOURCE_ATTRS           16         /* "resource" entries (target_info labels) */
-#define CONFIG_MAX_RESOURCE_KEY             63         /* bytes in a "resource" key */
-#define CONFIG_RESERVED_PREFIX              "ustatsd_" /* the daemon's own families */
-#define CONFIG_RESERVED_PROCESS_PREFIX      "process_" /* the daemon's process metrics */
+/*
+ * Upper bounds of the durations, in seconds, inclusive. Consumers turn them into integer
+ * milliseconds (ceil(ttl * 1000) into a uint64_t, llround() for the SQL cache), which is
+ * undefined for a double such as 1e300; these keep every product far inside 2^53.
+ */
+#define CONFIG_MAX_TTL_SECONDS         315360000.0 /* ttl_seconds: 10 years of 365 days */
+#define CONFIG_MAX_OPEN_SECONDS        315360000.0 /* jobs open_seconds: 10 years */
+#define CONFIG_MAX_TIMEOUT_SECONDS     86400.0     /* postgres and SQL timeouts: 1 day */
+#define CONFIG_MAX_SQL_MIN_INTERVAL    86400.0     /* sql min_interval_seconds: 1 day */
+#define CONFIG_MAX_LABELS              8           /* label keys per family */
+#define CONFIG_MAX_BUCKETS             64          /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_FILE_SIZE           (16u << 20) /* bytes in a config file */
+#define CONFIG_MAX_CONNINFO_FILE_SIZE  (64u << 10) /* bytes in a conninfo_file */
+#define CONFIG_MAX_PG_POOL_SIZE        64
+#define CONFIG_SOCKET_PATH_MAX         107        /* bytes; sun_path holds 108 with the NUL */
+#define CONFIG_MAX_RESOURCE_ATTRS      16         /* "resource" entries (target_info labels) */
+#define CONFIG_MAX_RESOURCE_KEY        63         /* bytes in a "resource" key */
+#define CONFIG_RESERVED_PREFIX         "ustatsd_" /* the daemon's own families */
+#define CONFIG_RESERVED_PROCESS_PREFIX "process_" /* the daemon's process metrics */
 
 /*
  * The families that the jobs section generates, as suffixes of jobs.prefix: X(ID, suffix,
@@ -63,7 +80,9 @@ enum family_type { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_HISTOGRAM };
 /* One allowed label key of a family (or of an SQL metric). */
 struct config_label {
     char *name;    /* a valid Prometheus label name */
-    char **values; /* enumerated allowed values, or NULL when capped */
+    char **values; /* enumerated allowed values, or NULL when capped; each one a value that a
+                    * tag can carry (PROTOCOL.md "Tags"): non-empty, at most
+                    * max_label_value_len bytes, no ',', '|' nor control character */
     size_t nvalues;
     uint32_t max_values; /* cap on distinct values when not enumerated; nvalues when enumerated */
 };
@@ -79,14 +98,15 @@ struct config_family {
     size_t nbuckets;
     struct config_label *labels;
     size_t nlabels;     /* <= CONFIG_MAX_LABELS */
-    double ttl_seconds; /* idle expiry; 0 for never */
+    double ttl_seconds; /* idle expiry; 0 for never; <= CONFIG_MAX_TTL_SECONDS */
     int excluded;       /* set by config_load from the groups section */
 };
 
 struct config_job {
-    char *name;
+    char *name; /* as job lines send it: a valid metric name ([A-Za-z_][A-Za-z0-9_.-]*, at
+                 * most STATSD_MAX_NAME and max_label_value_len bytes), not normalised */
     uint32_t failure_threshold; /* >= 1 */
-    double open_seconds;        /* > 0 */
+    double open_seconds;        /* > 0, <= CONFIG_MAX_OPEN_SECONDS */
 };
 
 struct config_sql_metric {
@@ -99,9 +119,9 @@ struct config_sql_metric {
     size_t nlabels;
     char **label_columns; /* result column names, nlabels of them */
     char *value_column;
-    double min_interval_seconds; /* result cache */
-    double timeout_seconds;
-    char *unit; /* "" when absent */
+    double min_interval_seconds; /* result cache; >= 0, <= CONFIG_MAX_SQL_MIN_INTERVAL */
+    double timeout_seconds;      /* > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
+    char *unit;                  /* "" when absent */
 };
 
 struct config_resource_attr {
@@ -150,8 +170,8 @@ struct config {
     int has_postgres;
     char *pg_conninfo; /* from "conninfo" or read from "conninfo_file" */
     uint32_t pg_pool_size;
-    double pg_connect_timeout;
-    double pg_statement_timeout;
+    double pg_connect_timeout;   /* seconds, > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
+    double pg_statement_timeout; /* seconds, > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
     struct config_sql_metric *sql_metrics;
     size_t nsql_metrics;
 };

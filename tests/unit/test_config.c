@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "statsd.h"
 
 /*
  * Config texts are written with single quotes so that the tables stay readable; sq()
@@ -308,6 +309,61 @@ Test(config, labels_enumerated_or_capped)
     config_release(&c);
 }
 
+Test(config, accepts_what_a_line_can_carry_and_durations_at_their_bounds)
+{
+    struct buf b = BUF_INIT;
+    struct config c;
+    char err[512];
+    char longest[STATSD_MAX_NAME + 1];
+
+    /* Job names are matched as sent: '.' and '-' stay, and "a.b" and "a_b" are two jobs. */
+    must_parse(&c, "{'jobs': {'open_seconds': 315360000,"
+                   "          'list': ['cas-promotion', 'a.b', 'a_b', '_x9', 'Z',"
+                   "                   {'name': 'short', 'open_seconds': 0.001}]}}");
+    cr_assert_eq(c.njobs, 6);
+    cr_assert_str_eq(c.jobs[0].name, "cas-promotion");
+    cr_assert_eq(config_find_job(&c, "a.b", 3), 1);
+    cr_assert_eq(config_find_job(&c, "a_b", 3), 2);
+    cr_assert_eq(c.jobs[0].open_seconds, CONFIG_MAX_OPEN_SECONDS);
+    cr_assert_eq(c.jobs[5].open_seconds, 0.001);
+    config_release(&c);
+
+    /* A job name of exactly STATSD_MAX_NAME bytes is a name a line can hold. */
+    memset(longest, 'j', STATSD_MAX_NAME);
+    longest[STATSD_MAX_NAME] = '\0';
+    buf_addf(&b, "{\"limits\": {\"max_label_value_length\": 256}, \"jobs\": {\"list\": [\"%s\"]}}",
+             longest);
+    cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(strlen(c.jobs[0].name), STATSD_MAX_NAME);
+    config_release(&c);
+    buf_release(&b);
+
+    /* Spaces, ':', '#', '=' and UTF-8 are all inside a tag value; only ',' and '|' end one. */
+    must_parse(&c, "{'families': [{'name': 'a', 'type': 'counter', 'ttl_seconds': 315360000,"
+                   "  'labels': [{'name': 'reason', 'values': ['automatic approval',"
+                   "     'http://h:8080/x', '#1', 'k=v', '\\u00e9t\\u00e9', ' ']}]}],"
+                   " 'postgres': {'conninfo': 'a', 'connect_timeout_seconds': 86400,"
+                   "              'statement_timeout_seconds': 86400},"
+                   " 'sql_metrics': [{'name': 's', 'query': 'q', 'value_column': 'v',"
+                   "   'min_interval_seconds': 86400, 'timeout_seconds': 86400,"
+                   "   'labels': [{'name': 'state', 'values': ['in progress', 'a:b']}]}]}");
+    cr_assert_eq(c.families[0].labels[0].nvalues, 6);
+    cr_assert_str_eq(c.families[0].labels[0].values[1], "http://h:8080/x");
+    cr_assert_str_eq(c.families[0].labels[0].values[4], "\xc3\xa9t\xc3\xa9");
+    cr_assert_eq(c.families[0].ttl_seconds, CONFIG_MAX_TTL_SECONDS);
+    cr_assert_eq(c.pg_connect_timeout, CONFIG_MAX_TIMEOUT_SECONDS);
+    cr_assert_eq(c.pg_statement_timeout, CONFIG_MAX_TIMEOUT_SECONDS);
+    cr_assert_eq(c.sql_metrics[0].min_interval_seconds, CONFIG_MAX_SQL_MIN_INTERVAL);
+    cr_assert_eq(c.sql_metrics[0].timeout_seconds, CONFIG_MAX_TIMEOUT_SECONDS);
+    cr_assert_str_eq(c.sql_metrics[0].labels[0].values[1], "a:b");
+    config_release(&c);
+
+    /* Resource values never go over the wire: they keep the label value rules only. */
+    must_parse(&c, "{'resource': {'deployment.environment': 'eu,west|1'}}");
+    cr_assert_str_eq(c.resource[0].value, "eu,west|1");
+    config_release(&c);
+}
+
 Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
 {
     char dir[] = "/tmp/ustatsd-config-XXXXXX";
@@ -532,6 +588,10 @@ ParameterizedTestParameters(config, refuses_broken_configs)
           "$.families[0].ttl_seconds", "expected a number >= 0" },
         { "{'families': [{'name': 'a', 'type': 'gauge', 'ttl_seconds': '5'}]}",
           "$.families[0].ttl_seconds", "expected a number" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'ttl_seconds': 1e300}]}",
+          "$.families[0].ttl_seconds", "expected a number >= 0 and <= 315360000" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'ttl_seconds': 315360000.5}]}",
+          "$.families[0].ttl_seconds", "<= 315360000" },
         /* labels */
         { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': {}}]}", "$.families[0].labels",
           "expected an array of label objects" },
@@ -568,6 +628,31 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'limits': {'max_label_value_length': 3}, 'families': [{'name': 'a', 'type': "
           "'gauge', 'labels': [{'name': 'x', 'values': ['abcd']}]}]}",
           "$.families[0].labels[0].values[0]", "longer than max_label_value_length (3" },
+        /* enumerated values that no tag can carry (statsd.c parse_tags) */
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
+          "['a', 'b,c']}]}]}",
+          "$.families[0].labels[0].values[1]", "\"b,c\" contains ','" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
+          "['a|b']}]}]}",
+          "$.families[0].labels[0].values[0]", "contains '|': no tag can carry it" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
+          "['a\\nb']}]}]}",
+          "$.families[0].labels[0].values[0]", "\"a\\x0ab\" contains the control byte 0x0a" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
+          "['\\t']}]}]}",
+          "$.families[0].labels[0].values[0]", "control byte 0x09" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'y'}, {'name': 'x', "
+          "'values': ['a\\u007f']}]}]}",
+          "$.families[0].labels[1].values[0]", "control byte 0x7f" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
+          "['a\\u001b']}]}]}",
+          "$.families[0].labels[0].values[0]", "control byte 0x1b" },
+        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
+          "'value_column': 'v', 'labels': [{'name': 's', 'values': ['ok', 'x,y']}]}]}",
+          "$.sql_metrics[0].labels[0].values[1]", "contains ','" },
+        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
+          "'value_column': 'v', 'labels': [{'name': 's', 'values': ['\\r']}]}]}",
+          "$.sql_metrics[0].labels[0].values[0]", "control byte 0x0d" },
         { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
           "['a'], 'max_values': 2}]}]}",
           "$.families[0].labels[0]", "exclusive" },
@@ -594,6 +679,10 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'jobs': {'failure_threshold': 0}}", "$.jobs.failure_threshold",
           "expected an integer >= 1" },
         { "{'jobs': {'open_seconds': 0}}", "$.jobs.open_seconds", "expected a number > 0" },
+        { "{'jobs': {'open_seconds': 1e300}}", "$.jobs.open_seconds",
+          "expected a number > 0 and <= 315360000" },
+        { "{'jobs': {'list': [{'name': 'a', 'open_seconds': 315360001}]}}",
+          "$.jobs.list[0].open_seconds", "<= 315360000" },
         { "{'jobs': {'list': 'a'}}", "$.jobs.list", "expected an array of jobs" },
         { "{'jobs': {'list': [1]}}", "$.jobs.list[0]", "expected a job name or a job object" },
         { "{'jobs': {'list': ['']}}", "$.jobs.list[0]", "must not be empty" },
@@ -604,6 +693,24 @@ ParameterizedTestParameters(config, refuses_broken_configs)
           "> 0" },
         { "{'limits': {'max_label_value_length': 2}, 'jobs': {'list': ['abc']}}", "$.jobs.list[0]",
           "longer than max_label_value_length" },
+        /* job names: a job line carries them where a metric name goes */
+        { "{'jobs': {'list': ['ok', 'my job']}}", "$.jobs.list[1]",
+          "\"my job\" is not a valid job name" },
+        { "{'jobs': {'list': ['9x']}}", "$.jobs.list[0]",
+          "([A-Za-z_][A-Za-z0-9_.-]*, at most 200" },
+        { "{'jobs': {'list': ['-x']}}", "$.jobs.list[0]", "not a valid job name" },
+        { "{'jobs': {'list': ['a:b']}}", "$.jobs.list[0]", "not a valid job name" },
+        { "{'jobs': {'list': ['a|j']}}", "$.jobs.list[0]", "not a valid job name" },
+        { "{'jobs': {'list': ['caf\\u00e9']}}", "$.jobs.list[0]", "not a valid job name" },
+        { "{'jobs': {'list': ['a\\u001fb']}}", "$.jobs.list[0]", "\"a\\x1fb\" is not a valid" },
+        { "{'jobs': {'list': [{'name': 'a b'}]}}", "$.jobs.list[0].name", "not a valid job name" },
+        { "{'limits': {'max_label_value_length': 256}, 'jobs': {'list': ['"
+          "jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj"
+          "jjj"
+          "jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj"
+          "jjj"
+          "jjjjjjjjjjjjjjjjjjj']}}",
+          "$.jobs.list[0]", "at most 200 bytes" },
         { "{'jobs': {'prefix': 'bg'}, 'families': [{'name': 'bg_errors_total', 'type': "
           "'counter'}]}",
           "$.families[0].name", "the job families of $.jobs.prefix" },
@@ -623,6 +730,10 @@ ParameterizedTestParameters(config, refuses_broken_configs)
           "from 1 to 64" },
         { "{'postgres': {'conninfo': 'a', 'connect_timeout_seconds': 0}}",
           "$.postgres.connect_timeout_seconds", "> 0" },
+        { "{'postgres': {'conninfo': 'a', 'connect_timeout_seconds': 1e300}}",
+          "$.postgres.connect_timeout_seconds", "expected a number > 0 and <= 86400" },
+        { "{'postgres': {'conninfo': 'a', 'statement_timeout_seconds': 86400.001}}",
+          "$.postgres.statement_timeout_seconds", "<= 86400" },
         { "{'postgres': {'conninfo_file': '/nonexistent/pg'}}", "$.postgres.conninfo_file",
           "cannot read /nonexistent/pg" },
         /* sql_metrics */
@@ -650,6 +761,12 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
           "'value_column': 'v', 'timeout_seconds': 0}]}",
           "$.sql_metrics[0].timeout_seconds", "> 0" },
+        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
+          "'value_column': 'v', 'timeout_seconds': 1e300}]}",
+          "$.sql_metrics[0].timeout_seconds", "> 0 and <= 86400" },
+        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
+          "'value_column': 'v', 'min_interval_seconds': 1e300}]}",
+          "$.sql_metrics[0].min_interval_seconds", ">= 0 and <= 86400" },
         { "{'families': [{'name': 'a', 'type': 'gauge'}], 'postgres': {'conninfo': 'a'}, "
           "'sql_metrics': [{'name': 'a', 'query': 'q', 'value_column': 'v'}]}",
           "$.sql_metrics[0].name", "clashes with $.families[0].name" },
