@@ -183,10 +183,19 @@ Test(e2e_pg, a_slow_query_times_out_by_the_deadline_and_ingestion_goes_on, .init
     start_daemon(slow);
     t0 = now_s();
     cr_assert_eq(pthread_create(&th, NULL, scrape_thread, &a), 0);
-    /* While the scrape waits for the query, datagrams keep arriving and all count. */
+    /*
+     * While the scrape waits for the query, the loop must stay free: datagrams keep
+     * arriving and all count, and /-/healthy answers at once. (The sends block, so they
+     * alone could not tell a stalled loop; a health check behind a stalled loop would
+     * take the whole query's time.)
+     */
     while (now_s() - t0 < 0.8) {
+        double h0;
         for (i = 0; i < 50; i++, sent++)
             cr_assert_eq(daemon_sends(&d, "hits:1|c"), 0);
+        h0 = now_s();
+        cr_assert_eq(daemon_get(&d, "/-/healthy", NULL, NULL), 200);
+        cr_assert_lt(now_s() - h0, 0.25, "/-/healthy took %.3f s during the query", now_s() - h0);
         usleep(2000);
     }
     pthread_join(th, NULL);
