@@ -284,7 +284,7 @@ Test(e2e_debug, a_large_registry_renders_as_valid_json_while_ingestion_goes_on, 
     cr_assert_eq(daemon_send(&d, dgram, len), 0);
     cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 100000, 30000), 100000);
     {
-        /* While a large render runs in another thread, health checks answer at once. */
+        /* While a large render runs in another thread, health checks answer promptly. */
         struct render_arg ra = { 0, 0, NULL };
         pthread_t th;
         double t0 = now_s(), worst = 0;
@@ -297,7 +297,11 @@ Test(e2e_debug, a_large_registry_renders_as_valid_json_while_ingestion_goes_on, 
             cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:GET"), 0);
         }
         pthread_join(th, NULL);
-        cr_assert_lt(worst, 0.25, "/-/healthy took %.3f s during the render", worst);
+        /*
+         * Measured: 5-13 ms at worst, release or ASan; the same render held whole takes
+         * over 100 ms in release, so a render that stopped yielding fails here.
+         */
+        cr_assert_lt(worst, 0.06, "/-/healthy took %.3f s during the render", worst);
         cr_assert_eq(ra.status, 200);
         cr_assert_not_null(ra.j, "the render is not valid JSON");
         j = ra.j;
