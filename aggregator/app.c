@@ -370,10 +370,6 @@ static void on_metrics(struct http_conn *conn, const struct http_request *req, v
     enum expo_format fmt = expo_negotiate(req->accept);
     struct scrape *sc;
 
-    if (req->head) {
-        http_respond(conn, 200, expo_content_type(fmt), NULL, 0, HTTP_GZIP, NULL);
-        return;
-    }
     sc = calloc(1, sizeof(*sc));
     if (sc == NULL)
         buf_oom(sizeof(*sc));
@@ -389,7 +385,9 @@ static void on_metrics(struct http_conn *conn, const struct http_request *req, v
         http_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
         return;
     }
-    if (a->has_pg && pg_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
+    /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
+    if (!req->head && a->has_pg &&
+        pg_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
         sc->pg_waiting = 1;
 }
 
