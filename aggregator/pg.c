@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BOOLOID 16 /* pg_type.h; libpq does not export the catalog */
@@ -27,6 +28,28 @@ struct pg_poll {
     struct pg_conn *c;
 };
 
+/*
+ * A set of label values seen in one result, to enforce a label's cap on distinct values.
+ * The strings are those of the rows kept (col->build), so they live as long as the run.
+ */
+struct strset {
+    const char **s;
+    uint32_t *len;
+    size_t cap, n;
+};
+
+/*
+ * How the rows of the run in progress are read. In single-row mode every row is its own
+ * PGresult, so what one result used to hold for the whole read lives here.
+ */
+struct pg_reader {
+    int resolved; /* columns looked up */
+    int vcol;
+    int lcol[CONFIG_MAX_LABELS];
+    int limited; /* max_series_per_family reached: later rows are only discarded */
+    struct strset seen[CONFIG_MAX_LABELS];
+};
+
 struct pg_conn {
     struct pg *pg;
     PGconn *conn;
@@ -39,6 +62,8 @@ struct pg_conn {
     int want_write;
     int err;          /* reason of the run's first error, or -1 */
     long cur_timeout; /* the session's statement_timeout now, ms */
+    uv_idle_t more;   /* resumes reading rows that libpq already holds */
+    struct pg_reader rd;
 };
 
 struct pg_waiter {
@@ -50,13 +75,6 @@ struct pg_waiter {
     uint64_t need[]; /* per collector: the run sequence awaited, 0 for none */
 };
 
-/* A set of label values seen in one result, to enforce a label's cap on distinct values. */
-struct strset {
-    const char **s;
-    uint32_t *len;
-    size_t cap, n;
-};
-
 static const char *const reason_names[] = {
 #define PG_REASON_NAME(e, s) s,
     PG_REASON_MAP(PG_REASON_NAME)
@@ -64,6 +82,7 @@ static const char *const reason_names[] = {
 };
 
 static void conn_connect(struct pg_conn *c);
+static void reader_reset(struct pg_conn *c);
 static void conn_drop(struct pg_conn *c, int lost);
 static void pump(struct pg *pg);
 
@@ -86,6 +105,14 @@ static char *xstrdup(const char *s)
     if (p == NULL)
         buf_oom(strlen(s) + 1);
     return p;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint64_t now_ms(const struct pg *pg)
@@ -173,26 +200,63 @@ static void free_params(struct pg *pg)
 }
 
 /*
- * Turn the conninfo into PQconnectStartParams arrays, with our options appended (later
- * -c settings win, so the conninfo cannot undo read-only) and UTF-8 forced, since label
- * values go to the exposition as they are.
+ * libpq's parse message may quote a fragment of the conninfo, password included, so it
+ * is never shown. Only the name of an unknown keyword is taken from it, and only when
+ * it looks like a keyword: libpq writes `invalid connection option "name"` or, for a
+ * URI, `invalid URI query parameter: "name"`.
  */
-static int build_params(struct pg *pg, char *err, size_t errlen)
+static void unknown_keyword(const char *msg, char *out, size_t outlen)
+{
+    static const char *const forms[] = { "invalid connection option \"",
+                                         "invalid URI query parameter: \"" };
+    size_t i, n;
+
+    out[0] = '\0';
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        const char *p = strstr(msg, forms[i]);
+
+        if (p == NULL)
+            continue;
+        p += strlen(forms[i]);
+        for (n = 0; p[n] != '"' && n + 1 < outlen; n++)
+            if (!((p[n] >= 'a' && p[n] <= 'z') || p[n] == '_'))
+                return;
+        if (p[n] != '"' || n == 0)
+            return;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return;
+    }
+}
+
+/*
+ * Parse and vet cfg's conninfo. Returns the parsed options (the caller frees them with
+ * PQconninfoFree) or NULL with a message in err.
+ */
+static PQconninfoOption *parse_conninfo(const struct config *cfg, char *err, size_t errlen)
 {
     PQconninfoOption *opts, *o;
     char *msg = NULL;
-    const char *host = NULL, *hostaddr = NULL, *user_opts = NULL;
-    size_t n = 0, k = 0;
-    struct buf b = BUF_INIT;
+    const char *file = cfg->path ? cfg->path : "";
+    const char *host = NULL, *hostaddr = NULL, *from = "";
+    char kw[48];
 
-    opts = PQconninfoParse(pg->cfg->pg_conninfo ? pg->cfg->pg_conninfo : "", &msg);
+    opts = PQconninfoParse(cfg->pg_conninfo ? cfg->pg_conninfo : "", &msg);
     if (opts == NULL) {
-        /* libpq's message may quote a fragment of the string, password included. */
-        snprintf(err, errlen, "%s: postgres.conninfo: %s", pg->cfg->path ? pg->cfg->path : "",
-                 msg ? "cannot be parsed by libpq (message withheld: it may quote secrets)"
-                     : "out of memory");
+        if (msg == NULL) {
+            snprintf(err, errlen, "%s: $.postgres.conninfo: out of memory while parsing", file);
+            return NULL;
+        }
+        unknown_keyword(msg, kw, sizeof(kw));
         PQfreemem(msg);
-        return UV_EINVAL;
+        if (kw[0] != '\0')
+            snprintf(err, errlen, "%s: $.postgres.conninfo: unknown keyword \"%s\"", file, kw);
+        else
+            snprintf(err, errlen,
+                     "%s: $.postgres.conninfo: cannot be parsed by libpq (its message is "
+                     "withheld: it may quote secrets)",
+                     file);
+        return NULL;
     }
     for (o = opts; o->keyword != NULL; o++) {
         if (o->val == NULL || o->val[0] == '\0')
@@ -201,23 +265,59 @@ static int build_params(struct pg *pg, char *err, size_t errlen)
             host = o->val;
         else if (strcmp(o->keyword, "hostaddr") == 0)
             hostaddr = o->val;
-        else if (strcmp(o->keyword, "options") == 0)
-            user_opts = o->val;
-        n++;
     }
-    if (host == NULL)
-        host = getenv("PGHOST");
+    if (host == NULL && (host = getenv("PGHOST")) != NULL)
+        from = " (from PGHOST)";
     if (hostaddr == NULL)
         hostaddr = getenv("PGHOSTADDR");
     if ((hostaddr == NULL || hostaddr[0] == '\0') && host != NULL && host_needs_dns(host)) {
         snprintf(err, errlen,
-                 "%s: postgres.conninfo: host \"%.64s\" is a name: resolving it would block the "
-                 "loop; give an IP address, a socket directory, or hostaddr= as well",
-                 pg->cfg->path ? pg->cfg->path : "", host);
+                 "%s: $.postgres.conninfo: host \"%.64s\"%s is a name: resolving it would block "
+                 "the loop; give an IP address, a socket directory, or hostaddr= as well",
+                 file, host, from);
         PQconninfoFree(opts);
-        return UV_EINVAL;
+        return NULL;
     }
+    return opts;
+}
 
+int pg_check_config(const struct config *cfg, char *err, size_t errlen)
+{
+    PQconninfoOption *opts;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    if (!cfg->has_postgres)
+        return 0;
+    opts = parse_conninfo(cfg, err, errlen);
+    if (opts == NULL)
+        return -1;
+    PQconninfoFree(opts);
+    return 0;
+}
+
+/*
+ * Turn the conninfo into PQconnectStartParams arrays, with our options appended (later
+ * -c settings win, so the conninfo cannot undo read-only) and UTF-8 forced, since label
+ * values go to the exposition as they are.
+ */
+static int build_params(struct pg *pg, char *err, size_t errlen)
+{
+    PQconninfoOption *opts, *o;
+    const char *user_opts = NULL;
+    size_t n = 0, k = 0;
+    struct buf b = BUF_INIT;
+
+    opts = parse_conninfo(pg->cfg, err, errlen);
+    if (opts == NULL)
+        return UV_EINVAL;
+    for (o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (strcmp(o->keyword, "options") == 0)
+            user_opts = o->val;
+        n++;
+    }
     buf_addf(&b, "%s%s-c default_transaction_read_only=on -c statement_timeout=%ld",
              user_opts ? user_opts : "", user_opts ? " " : "", pg->session_timeout_ms);
     pg->options = buf_detach(&b, NULL);
@@ -296,7 +396,9 @@ int pg_init(struct pg *pg, uv_loop_t *loop, const struct config *cfg, char *err,
         c->err = -1;
         uv_timer_init(loop, &c->timer);
         c->timer.data = c;
-        pg->open_handles++;
+        uv_idle_init(loop, &c->more);
+        c->more.data = c;
+        pg->open_handles += 2;
     }
     uv_timer_init(loop, &pg->wake);
     pg->wake.data = pg;
@@ -438,6 +540,8 @@ static void conn_drop(struct pg_conn *c, int lost)
     c->run = NULL;
     c->want_write = 0;
     uv_timer_stop(&c->timer);
+    uv_idle_stop(&c->more);
+    reader_reset(c);
     if (pg->closing)
         return;
     if (lost == 2) {
@@ -556,10 +660,14 @@ static void run_done(struct pg_collector *col, int reason)
         col->up = 1;
         col->has_success = 1;
         col->success_ns = uv_hrtime();
+        col->success_unix = wall_now();
         col->fresh = 1;
         col->fresh_ms = col->req_ms;
     } else {
         rows_free(col->build, col->nbuild);
+        /* seq_done is still 0 when the very first run fails. */
+        if (col->up || col->seq_done == 0)
+            col->down_events++;
         col->errors[reason]++;
         col->up = 0;
         col->fresh = 0;
@@ -581,6 +689,7 @@ static void dispatch(struct pg_conn *c, struct pg_collector *col)
     c->state = CONN_BUSY;
     c->run = col;
     c->err = -1;
+    reader_reset(c);
     col->conn = c;
     col->state = COL_RUNNING;
     c->step = col->timeout_ms != c->cur_timeout ? STEP_SET : STEP_QUERY;
@@ -617,6 +726,8 @@ static void conn_release(struct pg_conn *c)
 {
     c->run = NULL;
     c->want_write = 0;
+    uv_idle_stop(&c->more);
+    reader_reset(c);
     if (PQstatus(c->conn) != CONNECTION_OK) {
         conn_drop(c, 1);
         return;
@@ -649,7 +760,14 @@ static int send_step(struct pg_conn *c)
         snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", col->timeout_ms);
         ok = PQsendQueryParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
     } else {
+        /*
+         * Single-row mode bounds memory by one row whatever the query returns: libpq
+         * would otherwise gather the whole result before handing any of it over. Should
+         * it be refused, the whole result is still read correctly, only unbounded.
+         */
         ok = PQsendQueryParams(c->conn, col->m->query, 0, NULL, NULL, NULL, NULL, 0);
+        if (ok)
+            PQsetSingleRowMode(c->conn);
     }
     if (!ok) {
         if (PQstatus(c->conn) != CONNECTION_OK) {
@@ -778,8 +896,45 @@ static int label_allowed(const struct config_label *l, const struct strset *seen
     return seen->n < (l->max_values ? l->max_values : CONFIG_DEFAULT_MAX_LABEL_VALUES);
 }
 
-/* Read a result into col->build, counting and skipping the rows that cannot be used. */
-static int read_rows(struct pg_collector *col, const PGresult *res)
+static void reader_reset(struct pg_conn *c)
+{
+    size_t j;
+
+    for (j = 0; j < CONFIG_MAX_LABELS; j++) {
+        free(c->rd.seen[j].s);
+        free(c->rd.seen[j].len);
+    }
+    memset(&c->rd, 0, sizeof(c->rd));
+}
+
+/* Find the value and label columns in the first result of the query (row or final). */
+static int resolve_columns(struct pg_collector *col, struct pg_reader *rd, const PGresult *res)
+{
+    const struct config_sql_metric *m = col->m;
+    size_t j, nl = m->nlabels < CONFIG_MAX_LABELS ? m->nlabels : CONFIG_MAX_LABELS;
+    char msg[PG_ERROR_LEN];
+
+    rd->vcol = find_column(res, m->value_column);
+    if (rd->vcol < 0) {
+        snprintf(msg, sizeof(msg), "value column \"%.64s\" is not in the result", m->value_column);
+        set_error(col, msg);
+        return -1;
+    }
+    for (j = 0; j < nl; j++) {
+        rd->lcol[j] = find_column(res, m->label_columns[j]);
+        if (rd->lcol[j] < 0) {
+            snprintf(msg, sizeof(msg), "label column \"%.64s\" is not in the result",
+                     m->label_columns[j]);
+            set_error(col, msg);
+            return -1;
+        }
+    }
+    rd->resolved = 1;
+    return 0;
+}
+
+/* Read row r of res into col->build, or count and skip it. */
+static void read_row(struct pg_collector *col, struct pg_reader *rd, const PGresult *res, int r)
 {
     const struct config_sql_metric *m = col->m;
     const struct config *cfg = col->pg->cfg;
@@ -787,83 +942,73 @@ static int read_rows(struct pg_collector *col, const PGresult *res)
         cfg->max_series_per_family ? cfg->max_series_per_family : CONFIG_DEFAULT_MAX_FAMILY_SERIES;
     size_t max_len =
         cfg->max_label_value_len ? cfg->max_label_value_len : CONFIG_DEFAULT_MAX_LABEL_LEN;
-    struct strset seen[CONFIG_MAX_LABELS];
-    int lcol[CONFIG_MAX_LABELS];
-    int vcol, r, nrows = PQntuples(res);
     size_t j, nl = m->nlabels < CONFIG_MAX_LABELS ? m->nlabels : CONFIG_MAX_LABELS;
-    char msg[PG_ERROR_LEN];
+    struct pg_row *row;
+    double v = 0;
+    size_t total = 0;
+    int reject = -1;
 
-    vcol = find_column(res, m->value_column);
-    if (vcol < 0) {
-        snprintf(msg, sizeof(msg), "value column \"%.64s\" is not in the result", m->value_column);
-        set_error(col, msg);
+    for (j = 0; j < nl && reject < 0; j++) {
+        uint32_t len = (uint32_t)PQgetlength(res, r, rd->lcol[j]);
+        if (PQgetisnull(res, r, rd->lcol[j]))
+            reject = PG_REASON_NULL_LABEL;
+        else if (len > max_len ||
+                 !label_allowed(&m->labels[j], &rd->seen[j], PQgetvalue(res, r, rd->lcol[j]), len))
+            reject = PG_REASON_LABEL_REJECTED;
+        total += len + 1;
+    }
+    if (reject < 0 && PQgetisnull(res, r, rd->vcol))
+        return; /* a NULL value: the series is absent */
+    if (reject < 0 && parse_value(res, r, rd->vcol, &v) < 0)
+        reject = PG_REASON_BAD_VALUE;
+    if (reject < 0 && col->nbuild >= max_rows) {
+        /* Counted once per run: what is left of the result is only drained. */
+        rd->limited = 1;
+        reject = PG_REASON_LIMIT;
+    }
+    if (reject >= 0) {
+        col->errors[reject]++;
+        return;
+    }
+    if (col->nbuild == col->capbuild) {
+        size_t cap = col->capbuild ? col->capbuild * 2 : 16;
+        struct pg_row *p = realloc(col->build, cap * sizeof(*p));
+        if (p == NULL)
+            buf_oom(cap * sizeof(*p));
+        col->build = p;
+        col->capbuild = cap;
+    }
+    row = &col->build[col->nbuild++];
+    memset(row, 0, sizeof(*row));
+    row->blob = xcalloc(total ? total : 1, 1);
+    row->nlabels = (uint32_t)nl;
+    row->value = v;
+    total = 0;
+    for (j = 0; j < nl; j++) {
+        uint32_t len = (uint32_t)PQgetlength(res, r, rd->lcol[j]);
+
+        memcpy(row->blob + total, PQgetvalue(res, r, rd->lcol[j]), len);
+        row->off[j] = (uint32_t)total;
+        row->len[j] = len;
+        if (m->labels[j].values == NULL)
+            strset_add(&rd->seen[j], row->blob + total, len);
+        total += len + 1;
+    }
+}
+
+/*
+ * Read the rows of one result: a single row (PGRES_SINGLE_TUPLE), or the final result
+ * (no rows in single-row mode, all of them if the mode was refused).
+ */
+static int read_rows(struct pg_conn *c, const PGresult *res)
+{
+    struct pg_collector *col = c->run;
+    int r, n = PQntuples(res);
+
+    if (!c->rd.resolved && resolve_columns(col, &c->rd, res) < 0)
         return -1;
-    }
-    for (j = 0; j < nl; j++) {
-        lcol[j] = find_column(res, m->label_columns[j]);
-        if (lcol[j] < 0) {
-            snprintf(msg, sizeof(msg), "label column \"%.64s\" is not in the result",
-                     m->label_columns[j]);
-            set_error(col, msg);
-            return -1;
-        }
-    }
-    memset(seen, 0, sizeof(seen));
-    for (r = 0; r < nrows; r++) {
-        struct pg_row *row;
-        double v = 0;
-        size_t total = 0;
-        int reject = -1;
-
-        for (j = 0; j < nl && reject < 0; j++) {
-            uint32_t len = (uint32_t)PQgetlength(res, r, lcol[j]);
-            if (PQgetisnull(res, r, lcol[j]))
-                reject = PG_REASON_NULL_LABEL;
-            else if (len > max_len ||
-                     !label_allowed(&m->labels[j], &seen[j], PQgetvalue(res, r, lcol[j]), len))
-                reject = PG_REASON_LABEL_REJECTED;
-            total += len + 1;
-        }
-        if (reject < 0 && PQgetisnull(res, r, vcol))
-            continue; /* a NULL value: the series is absent */
-        if (reject < 0 && parse_value(res, r, vcol, &v) < 0)
-            reject = PG_REASON_BAD_VALUE;
-        if (reject < 0 && col->nbuild >= max_rows)
-            reject = PG_REASON_LIMIT;
-        if (reject >= 0) {
-            col->errors[reject]++;
-            continue;
-        }
-        if (col->nbuild == col->capbuild) {
-            size_t cap = col->capbuild ? col->capbuild * 2 : 16;
-            struct pg_row *p = realloc(col->build, cap * sizeof(*p));
-            if (p == NULL)
-                buf_oom(cap * sizeof(*p));
-            col->build = p;
-            col->capbuild = cap;
-        }
-        row = &col->build[col->nbuild++];
-        memset(row, 0, sizeof(*row));
-        row->blob = xcalloc(total ? total : 1, 1);
-        row->nlabels = (uint32_t)nl;
-        row->value = v;
-        total = 0;
-        for (j = 0; j < nl; j++) {
-            const char *s = PQgetvalue(res, r, lcol[j]);
-            uint32_t len = (uint32_t)PQgetlength(res, r, lcol[j]);
-
-            if (m->labels[j].values == NULL)
-                strset_add(&seen[j], s, len);
-            memcpy(row->blob + total, s, len);
-            row->off[j] = (uint32_t)total;
-            row->len[j] = len;
-            total += len + 1;
-        }
-    }
-    for (j = 0; j < nl; j++) {
-        free(seen[j].s);
-        free(seen[j].len);
-    }
+    for (r = 0; r < n && !c->rd.limited; r++)
+        read_row(col, &c->rd, res, r);
     return 0;
 }
 
@@ -876,8 +1021,12 @@ static void take_result(struct pg_conn *c, PGresult *res)
     if (c->err >= 0)
         return; /* the first error explains the run */
     switch (st) {
+    case PGRES_SINGLE_TUPLE:
+        if (c->rd.limited)
+            return;
+        /* fall through */
     case PGRES_TUPLES_OK:
-        if (c->step == STEP_QUERY && read_rows(col, res) < 0)
+        if (c->step == STEP_QUERY && read_rows(c, res) < 0)
             c->err = PG_REASON_QUERY;
         return;
     case PGRES_COMMAND_OK:
@@ -901,11 +1050,14 @@ static void take_result(struct pg_conn *c, PGresult *res)
     }
 }
 
+static void on_more(uv_idle_t *h);
+
 /* Read what the server sent for the run in progress, and move it on. */
 static void busy_io(struct pg_conn *c, int events)
 {
     struct pg_collector *col = c->run;
     PGresult *res;
+    unsigned n = 0;
 
     if ((events & UV_WRITABLE) && c->want_write) {
         int r = PQflush(c->conn);
@@ -926,6 +1078,15 @@ static void busy_io(struct pg_conn *c, int events)
         return;
     }
     while (!PQisBusy(c->conn)) {
+        /*
+         * One PQconsumeInput reads what the socket holds, which can be thousands of small
+         * rows; the rest waits for the next loop iteration (an idle handle, since the
+         * socket may have nothing new to report), so other handles get their turn.
+         */
+        if (n++ == PG_ROWS_PER_TICK) {
+            uv_idle_start(&c->more, on_more);
+            return;
+        }
         res = PQgetResult(c->conn);
         if (res == NULL)
             break;
@@ -960,6 +1121,15 @@ static void busy_io(struct pg_conn *c, int events)
         conn_release(c);
         run_done(col, err);
     }
+}
+
+static void on_more(uv_idle_t *h)
+{
+    struct pg_conn *c = h->data;
+
+    uv_idle_stop(h);
+    if (c->state == CONN_BUSY)
+        busy_io(c, 0);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -1254,6 +1424,8 @@ void pg_close(struct pg *pg, pg_close_cb close_cb)
         conn_drop(c, 1);
         c->timer.data = pg;
         uv_close((uv_handle_t *)&c->timer, timer_close_cb);
+        c->more.data = pg;
+        uv_close((uv_handle_t *)&c->more, timer_close_cb);
     }
     uv_close((uv_handle_t *)&pg->wake, timer_close_cb);
 }
@@ -1366,4 +1538,29 @@ void pg_render(const struct pg *pg, struct expo *e, double now_unix)
     expo_family(e, "ustatsd_postgres_pool_abandoned_connections", EXPO_COUNTER,
                 "Connections finished because the server did not answer before a timeout.", "");
     expo_sample(e, "_total", NULL, 0, (double)pg->abandoned);
+}
+
+size_t pg_ncollectors(const struct pg *pg)
+{
+    return pg->ncols;
+}
+
+void pg_collector_info(const struct pg *pg, size_t i, struct pg_collector_info *out)
+{
+    const struct pg_collector *col = &pg->cols[i];
+    size_t r;
+
+    memset(out, 0, sizeof(*out));
+    out->name = col->m->name;
+    out->up = col->up;
+    out->has_run = col->seq_done > 0;
+    out->duration_seconds = col->seq_done > 0 ? col->duration : 0;
+    out->has_success = col->has_success;
+    out->last_success_unix = col->has_success ? col->success_unix : 0;
+    out->last_error = col->last_error;
+    for (r = 0; r < PG_REASON_COUNT; r++) {
+        out->errors[r] = col->errors[r];
+        out->errors_total += col->errors[r];
+    }
+    out->down_events = col->down_events;
 }

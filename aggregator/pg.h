@@ -11,6 +11,7 @@
  *  - DNS: a lookup would block the loop, so pg_init refuses a conninfo whose host is a
  *    name (neither an IP literal nor a Unix-socket directory "/..." or "@...") unless
  *    hostaddr= is given too. PGHOST/PGHOSTADDR from the environment are checked the same.
+ *    pg_check_config runs the same checks without a loop, for --check-config.
  *  - Read-only: every connection starts with
  *      options='-c default_transaction_read_only=on -c statement_timeout=<ms>'
  *    appended after any options of the conninfo, so a mistaken query can neither write
@@ -30,7 +31,11 @@
  *  - Labels: a row whose label value is NULL is skipped (reason null_label); a value
  *    outside the enumerated ones, longer than limits.max_label_value_len, or new beyond
  *    the label's cap on distinct values within one result is skipped (label_rejected).
- *    Rows beyond limits.max_series_per_family are skipped (limit); two rows with the
+ *    Results are read in libpq's single-row mode, so memory holds one row of the
+ *    result at a time beyond the rows kept, and at most PG_ROWS_PER_TICK rows are read
+ *    per loop iteration. The first row that would go beyond limits.max_series_per_family
+ *    counts limit once for the run; every later row of that result is received (the
+ *    connection stays usable) and discarded unexamined. Two rows with the
  *    same labels keep one (duplicate); a value that is not a number is skipped
  *    (bad_value). A NULL value means the series is absent, and is not an error.
  *    These row-level problems count in errors_total but leave the run up.
@@ -53,9 +58,10 @@
 
 #define PG_BACKOFF_BASE_MS 250
 #define PG_BACKOFF_MAX_MS  30000
-#define PG_GRACE_MS        500 /* loop-side deadline beyond a metric's timeout */
-#define PG_MAX_WAITERS     256 /* pending pg_collect calls */
-#define PG_ERROR_LEN       160 /* bytes kept of a collector's last error message */
+#define PG_GRACE_MS        500  /* loop-side deadline beyond a metric's timeout */
+#define PG_MAX_WAITERS     256  /* pending pg_collect calls */
+#define PG_ERROR_LEN       160  /* bytes kept of a collector's last error message */
+#define PG_ROWS_PER_TICK   1024 /* result rows read per loop iteration and connection */
 
 /* Error reasons of ustatsd_sql_collector_errors_total{reason}. */
 #define PG_REASON_MAP(X)                \
@@ -111,7 +117,9 @@ struct pg_collector {
     int up;
     double duration; /* of the last completed run, seconds */
     int has_success;
-    uint64_t success_ns; /* uv_hrtime() at the last success */
+    uint64_t success_ns;  /* uv_hrtime() at the last success */
+    double success_unix;  /* wall-clock time of the last success */
+    uint64_t down_events; /* see struct pg_collector_info */
     uint64_t errors[PG_REASON_COUNT];
     uint64_t runs;       /* runs started */
     struct pg_row *rows; /* served result, sorted by labels */
@@ -148,9 +156,43 @@ struct pg {
     pg_close_cb close_cb;
 };
 
+/* A collector's state, for the app's log and debug view (see pg_collector_info). */
+struct pg_collector_info {
+    const char *name;        /* the SQL metric's family name */
+    int up;                  /* 1 if the last completed run succeeded */
+    int has_run;             /* a run has completed; duration_seconds is meaningful */
+    double duration_seconds; /* of the last completed run, waiting included; 0 before */
+    int has_success;         /* last_success_unix is meaningful */
+    double last_success_unix;
+    /*
+     * Why the most recent failed run failed, "" if none ever did. Kept after a recovery:
+     * compare up (or down_events) to know whether it is current. May quote the server's
+     * message (never the conninfo).
+     */
+    const char *last_error;
+    uint64_t errors_total; /* sum of errors[] */
+    uint64_t errors[PG_REASON_COUNT];
+    /*
+     * Incremented each time a run fails while the collector was up, or when the very
+     * first run fails (a collector starts in neither state). Remember it and compare:
+     * a change means the collector went down since (log last_error then).
+     */
+    uint64_t down_events;
+};
+
+/*
+ * Check cfg's postgres section as pg_init does, without a loop or any connection: the
+ * conninfo must parse and must not need DNS (the rule above, PGHOST/PGHOSTADDR of the
+ * environment included). Returns 0 (also when cfg has no postgres section), or -1 with
+ * "<file>: $.postgres.conninfo: <problem>" in err (always NUL-terminated when errlen > 0).
+ * The message never quotes the conninfo nor libpq's parse message (either may hold the
+ * password); it may name an unknown keyword or a host name.
+ */
+int pg_check_config(const struct config *cfg, char *err, size_t errlen);
+
 /*
  * Prepare pg from cfg (which must have has_postgres set and outlive pg). Validates the
- * conninfo (DNS rule above) and allocates the pool and collectors; connects nothing.
+ * conninfo with pg_check_config and allocates the pool and collectors; connects nothing.
  * Returns 0, or a negative code with a message in err (always NUL-terminated). On
  * failure nothing is left to release. After success, pg_close must be called (even
  * without pg_start) before the loop is closed.
@@ -197,6 +239,16 @@ void pg_pool_counts(const struct pg *pg, size_t *acquired, size_t *idle, size_t 
  * once every handle is closed, after which pg holds nothing.
  */
 void pg_close(struct pg *pg, pg_close_cb close_cb);
+
+/* Number of collectors (the SQL metrics not excluded), in configuration order. */
+size_t pg_ncollectors(const struct pg *pg);
+
+/*
+ * Fill *out with collector i's state (i < pg_ncollectors). The strings point into pg and
+ * stay valid until control returns to the loop (a run may rewrite last_error) or
+ * pg_close. Loop thread only.
+ */
+void pg_collector_info(const struct pg *pg, size_t i, struct pg_collector_info *out);
 
 /* Name of a reason, as in errors_total{reason}. */
 const char *pg_reason_name(enum pg_reason r);

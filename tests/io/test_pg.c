@@ -656,3 +656,240 @@ Test(pg_conninfo, pghost_from_the_environment_is_checked_too)
     cr_assert(strstr(err, "hostaddr") != NULL, "%s", err);
     cr_assert_eq(uv_loop_close(&w.loop), 0);
 }
+
+Test(pg, a_huge_result_is_streamed_and_cut_at_the_series_limit)
+{
+    struct world w;
+    uv_timer_t tick;
+    struct gaps g = { 0, 0 };
+    struct pg_collector_info info;
+    const char *text, *p;
+    size_t n = 0;
+    int status, i;
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_big", "SELECT g::text AS k, g AS v FROM generate_series(1, 200000) g", "k",
+               "v", 0.0, 20.0);
+    w.labels[0][0].max_values = 1000000; /* only max_series_per_family (100) limits */
+    world_start(&w);
+    uv_timer_init(&w.loop, &tick);
+    tick.data = &g;
+    uv_timer_start(&tick, on_5ms, 5, 5);
+
+    for (i = 0; i < 2; i++) {
+        g.last = 0;
+        g.max = 0;
+        collect(&w, 15000, &status);
+        cr_assert_eq(status, 0);
+        cr_assert_lt(g.max, 50000000ULL, "the loop stalled for %.1f ms", (double)g.max / 1e6);
+        text = render(&w);
+        cr_assert_eq(up(&w, "app_big"), 1.0, "%s", text);
+        n = 0;
+        for (p = text; (p = strstr(p, "\napp_big{")) != NULL; p++)
+            n++;
+        cr_assert_eq(n, 100);
+        cr_assert_eq(err_count(&w, "app_big", "limit"), (double)(i + 1), "once per run");
+        cr_assert_eq(err_count(&w, "app_big", "label_rejected"), 0.0);
+    }
+    /* The connection was drained, not dropped, and serves the next run. */
+    cr_assert_eq(w.pg.abandoned, 0);
+    cr_assert_eq(w.pg.acquires, 2);
+    pg_collector_info(&w.pg, 0, &info);
+    cr_assert_eq(info.errors[PG_REASON_LIMIT], 2);
+    cr_assert_eq(info.up, 1);
+    uv_close((uv_handle_t *)&tick, NULL);
+    world_close(&w);
+}
+
+Test(pg, rows_after_the_limit_are_still_checked_before_it)
+{
+    struct world w;
+    const char *text;
+
+    world_init(&w, db.conninfo, 1);
+    w.cfg.max_series_per_family = 3;
+    /* NULL label and NULL value rows come first; only good rows fill the limit. */
+    add_metric(&w, "app_lim",
+               "SELECT * FROM (VALUES (NULL, '1'), ('a', NULL), ('a', '1'), ('b', '2'),"
+               " ('c', '3'), ('d', '4'), ('e', '5')) AS t(k, v)",
+               "k", "v", 0.0, 2.0);
+    world_start(&w);
+    collect(&w, 3000, NULL);
+    text = render(&w);
+    cr_assert_eq(up(&w, "app_lim"), 1.0, "%s", text);
+    cr_assert_eq(sample(text, "app_lim{k=\"a\"}"), 1.0, "%s", text);
+    cr_assert_eq(sample(text, "app_lim{k=\"c\"}"), 3.0, "%s", text);
+    cr_assert(isnan(sample(text, "app_lim{k=\"d\"}")), "%s", text);
+    cr_assert_eq(err_count(&w, "app_lim", "null_label"), 1.0);
+    cr_assert_eq(err_count(&w, "app_lim", "limit"), 1.0);
+    world_close(&w);
+}
+
+Test(pg, a_missing_column_fails_the_run_even_with_no_rows)
+{
+    struct world w;
+    struct pg_collector_info info;
+
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_none", "SELECT 1 AS other WHERE false", NULL, "v", 0.0, 2.0);
+    add_metric(&w, "app_rows", "SELECT g AS other FROM generate_series(1, 5000) g", NULL, "v", 0.0,
+               2.0);
+    world_start(&w);
+    collect(&w, 3000, NULL);
+    cr_assert_eq(up(&w, "app_none"), 0.0);
+    cr_assert_eq(up(&w, "app_rows"), 0.0);
+    cr_assert_eq(err_count(&w, "app_rows", "query"), 1.0);
+    pg_collector_info(&w.pg, 1, &info);
+    cr_assert_str_eq(info.last_error, "value column \"v\" is not in the result");
+    world_close(&w);
+}
+
+Test(pg, collector_info_reports_failures_and_down_transitions)
+{
+    struct world w;
+    struct pg_collector_info info;
+    int status, i;
+
+    cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE flag (ok boolean); INSERT INTO flag VALUES (true)"),
+                 0);
+    world_init(&w, db.conninfo, 1);
+    add_metric(&w, "app_ok", "SELECT 1 AS v", NULL, "v", 0.0, 2.0);
+    add_metric(&w, "app_flaky", "SELECT 1 / ok::int AS v FROM flag", NULL, "v", 0.0, 2.0);
+    world_start(&w);
+    cr_assert_eq(pg_ncollectors(&w.pg), 2);
+    pg_collector_info(&w.pg, 1, &info);
+    cr_assert_str_eq(info.name, "app_flaky");
+    cr_assert_eq(info.has_run, 0);
+    cr_assert_eq(info.has_success, 0);
+    cr_assert_str_eq(info.last_error, "");
+    cr_assert_eq(info.down_events, 0);
+
+    collect(&w, 3000, &status);
+    pg_collector_info(&w.pg, 1, &info);
+    cr_assert_eq(info.up, 1);
+    cr_assert_eq(info.has_run, 1);
+    cr_assert_eq(info.has_success, 1);
+    cr_assert_gt(info.last_success_unix, 1700000000.0);
+    cr_assert_gt(info.duration_seconds, 0.0);
+    cr_assert_eq(info.errors_total, 0);
+    cr_assert_eq(info.down_events, 0);
+
+    cr_assert_eq(pgtmp_exec(&db, "UPDATE flag SET ok = false"), 0);
+    for (i = 0; i < 2; i++)
+        collect(&w, 3000, &status);
+    pg_collector_info(&w.pg, 1, &info);
+    cr_assert_eq(info.up, 0);
+    cr_assert_str_eq(info.last_error, "ERROR:  division by zero");
+    cr_assert_eq(info.errors[PG_REASON_QUERY], 2);
+    cr_assert_eq(info.errors_total, 2);
+    cr_assert_eq(info.down_events, 1, "only the up to down transition counts");
+    cr_assert_eq(info.has_success, 1);
+
+    cr_assert_eq(pgtmp_exec(&db, "UPDATE flag SET ok = true"), 0);
+    collect(&w, 3000, &status);
+    cr_assert_eq(pgtmp_exec(&db, "UPDATE flag SET ok = false"), 0);
+    collect(&w, 3000, &status);
+    pg_collector_info(&w.pg, 1, &info);
+    cr_assert_eq(info.down_events, 2);
+    pg_collector_info(&w.pg, 0, &info);
+    cr_assert_str_eq(info.name, "app_ok");
+    cr_assert_eq(info.up, 1);
+    cr_assert_eq(info.down_events, 0);
+    world_close(&w);
+}
+
+Test(pg_info, a_first_run_that_fails_counts_as_going_down)
+{
+    struct world w;
+    struct pg_collector_info info;
+    int status;
+
+    /* Nothing listens on port 1 of localhost: connecting fails at once. */
+    world_init(&w, "host=127.0.0.1 port=1 dbname=x connect_timeout=2", 1);
+    add_metric(&w, "app_one", "SELECT 1 AS v", NULL, "v", 0.0, 1.0);
+    world_start(&w);
+    spin(&w, 50);
+    collect(&w, 2000, &status);
+    pg_collector_info(&w.pg, 0, &info);
+    cr_assert_eq(info.up, 0);
+    cr_assert_eq(info.has_run, 1);
+    cr_assert_eq(info.down_events, 1);
+    cr_assert_gt(info.errors_total, 0);
+    cr_assert_neq(info.last_error[0], '\0');
+    collect(&w, 2000, &status);
+    pg_collector_info(&w.pg, 0, &info);
+    cr_assert_eq(info.down_events, 1);
+    world_close(&w);
+}
+
+/* --check-config runs pg's own checks; the message never quotes the conninfo. */
+struct check_case {
+    char conninfo[96];
+    char expect[96]; /* "" when accepted, else a fragment of the message */
+};
+
+static struct check_case check_cases[] = {
+    { "host=/run/postgresql dbname=x password=hunter2", "" },
+    { "host=192.0.2.1,::1 hostaddr=192.0.2.1,::1 dbname=x", "" },
+    { "postgresql://192.0.2.1:5433/x?sslmode=disable", "" },
+    { "", "" },
+    { "host=db.example.com password=hunter2", "host \"db.example.com\" is a name" },
+    { "postgresql://u:hunter2@db.example.com/x", "host \"db.example.com\" is a name" },
+    { "host=/tmp password=hunter2 bogus_key=1", "unknown keyword \"bogus_key\"" },
+    { "postgresql:///x?password=hunter2&nosuch=1", "unknown keyword \"nosuch\"" },
+    { "password='hunter2", "cannot be parsed by libpq" },
+    { "host=/tmp password=hunter2 dbname", "cannot be parsed by libpq" },
+    { "postgresql://u:hunter2@[::1/x", "cannot be parsed by libpq" },
+};
+
+ParameterizedTestParameters(pg_check, conninfos_are_checked_without_a_loop)
+{
+    return cr_make_param_array(struct check_case, check_cases,
+                               sizeof(check_cases) / sizeof(check_cases[0]));
+}
+
+ParameterizedTest(struct check_case *c, pg_check, conninfos_are_checked_without_a_loop)
+{
+    struct config cfg;
+    char err[512];
+    int rc;
+
+    unsetenv("PGHOST");
+    unsetenv("PGHOSTADDR");
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.path = (char *)"ustatsd.json";
+    cfg.has_postgres = 1;
+    cfg.pg_conninfo = c->conninfo;
+    memset(err, 'x', sizeof(err));
+    rc = pg_check_config(&cfg, err, sizeof(err));
+    if (c->expect[0] == '\0') {
+        cr_assert_eq(rc, 0, "%s: %s", c->conninfo, err);
+        cr_assert_str_eq(err, "");
+        return;
+    }
+    cr_assert_eq(rc, -1, "%s accepted", c->conninfo);
+    cr_assert(strncmp(err, "ustatsd.json: $.postgres.conninfo: ", 35) == 0, "%s", err);
+    cr_assert(strstr(err, c->expect) != NULL, "%s: %s", c->conninfo, err);
+    cr_assert(strstr(err, "hunter2") == NULL, "the password leaked: %s", err);
+}
+
+Test(pg_check, no_postgres_section_is_fine_and_pghost_is_checked)
+{
+    struct config cfg;
+    char err[256];
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.path = (char *)"u.json";
+    cfg.pg_conninfo = (char *)"host=db.example.com";
+    cr_assert_eq(pg_check_config(&cfg, err, sizeof(err)), 0);
+    cfg.has_postgres = 1;
+    cfg.pg_conninfo = (char *)"dbname=x";
+    setenv("PGHOST", "db.example.com", 1);
+    unsetenv("PGHOSTADDR");
+    cr_assert_eq(pg_check_config(&cfg, err, sizeof(err)), -1);
+    cr_assert(strstr(err, "(from PGHOST)") != NULL, "%s", err);
+    setenv("PGHOSTADDR", "192.0.2.1", 1);
+    cr_assert_eq(pg_check_config(&cfg, err, sizeof(err)), 0, "%s", err);
+    unsetenv("PGHOST");
+    unsetenv("PGHOSTADDR");
+}
