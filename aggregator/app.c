@@ -71,6 +71,8 @@ struct app {
     char debug_addr[160];
     struct pg pg;
     int has_pg;
+    uint64_t *pg_down_seen; /* per collector: down_events already logged */
+    int *pg_up_seen;        /* per collector: up as last logged */
 
     uv_signal_t sig_term;
     uv_signal_t sig_int;
@@ -140,12 +142,36 @@ struct scrape {
     int pg_waiting;
 };
 
+/*
+ * Log each collector's change of state once: down with the reason (the metrics only say
+ * "query" or "connect"; the log says "relation does not exist"), and back up.
+ */
+static void log_pg_changes(struct app *a)
+{
+    size_t i;
+
+    for (i = 0; i < pg_ncollectors(&a->pg); i++) {
+        struct pg_collector_info ci;
+        pg_collector_info(&a->pg, i, &ci);
+        if (ci.down_events != a->pg_down_seen[i]) {
+            a->pg_down_seen[i] = ci.down_events;
+            a->pg_up_seen[i] = 0;
+            log_msg(&a->log, LOG_WARN, "pg", "SQL collector %s is down: %s; its gauges are absent",
+                    ci.name, ci.last_error);
+        } else if (ci.up && !a->pg_up_seen[i]) {
+            a->pg_up_seen[i] = 1;
+            log_msg(&a->log, LOG_INFO, "pg", "SQL collector %s is up", ci.name);
+        }
+    }
+}
+
 static void on_pg_collected(struct pg *pg, void *arg, int status)
 {
     struct scrape *sc = arg;
 
     (void)pg;
     (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
+    log_pg_changes(sc->a);
     sc->pg_waiting = 0;
     http_resume(sc->conn);
 }
@@ -655,6 +681,10 @@ static int app_start(struct app *a, char *err, size_t errlen)
         if (pg_init(&a->pg, &a->loop, c, err, errlen) != 0)
             return -1;
         a->has_pg = 1;
+        a->pg_down_seen = calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_down_seen));
+        a->pg_up_seen = calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_up_seen));
+        if (a->pg_down_seen == NULL || a->pg_up_seen == NULL)
+            buf_oom(pg_ncollectors(&a->pg) * sizeof(uint64_t));
         pg_start(&a->pg);
     }
 
@@ -731,6 +761,8 @@ int app_run(const struct config *cfg, const char *config_path)
     if (a->exit_code == 0)
         log_msg(&a->log, LOG_INFO, "app", "stopped");
     rc = a->exit_code;
+    free(a->pg_down_seen);
+    free(a->pg_up_seen);
     log_release(&a->log);
     free(a);
     return rc;

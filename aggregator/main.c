@@ -15,6 +15,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "pg.h"
 
 static const char usage_text[] =
     "usage: ustatsd [options]\n"
@@ -94,6 +95,12 @@ static int check_config(const char *path)
     memset(&c, 0, sizeof(c));
     if (config_load(&c, path, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
+        return 1;
+    }
+    /* What the daemon would refuse at start-up, --check-config refuses too. */
+    if (pg_check_config(&c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ustatsd: %s\n", err);
+        config_release(&c);
         return 1;
     }
     printf("%s: ok (%zu families, %zu jobs, %zu sql metrics)\n", path, c.nfamilies, c.njobs,

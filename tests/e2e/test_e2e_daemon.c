@@ -376,6 +376,23 @@ Test(e2e, invalid_config_is_refused_naming_file_path_and_problem)
     unlink(path);
 }
 
+Test(e2e, check_config_refuses_a_conninfo_the_daemon_would_refuse)
+{
+    char path[] = "/tmp/ustatsd-pgcfg-XXXXXX";
+    const char *check[] = { "--check-config", path, NULL };
+    char *out = NULL;
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+
+    fputs("{\"postgres\": {\"conninfo\": \"host=db.example.com dbname=x password=hunter2\"}}", f);
+    fclose(f);
+    cr_assert_eq(daemon_run_once(check, &out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "$.postgres.conninfo"), "%s", out);
+    cr_assert_null(strstr(out, "hunter2"), "the message quotes the password: %s", out);
+    free(out);
+    unlink(path);
+}
+
 Test(e2e, check_config_accepts_the_example_and_every_seed)
 {
     static const char *const files[] = {

@@ -143,6 +143,14 @@ Test(e2e_pg, an_outage_keeps_scrapes_at_200_and_recovers, .init = start_db, .fin
         usleep(100 * 1000);
     }
     cr_assert_eq(up, 1, "the collector did not recover after the server came back");
+    {
+        /* The log says why, once per change, and when it came back. */
+        char *log = daemon_read_file(d.log);
+        cr_assert_not_null(strstr(log, "SQL collector imgsrv_upload_sessions is down: "), "%s",
+                           log);
+        cr_assert_not_null(strstr(log, "SQL collector imgsrv_upload_sessions is up"), "%s", log);
+        free(log);
+    }
 }
 
 struct scrape_arg {
