@@ -1116,6 +1116,18 @@ static void reject_connection(struct http_server *srv)
     uv_close((uv_handle_t *)s, reject_closed_cb);
 }
 
+/* The oldest connection waiting for a request that has not begun, or NULL. */
+static struct http_conn *oldest_idle(struct http_server *srv)
+{
+    struct http_conn *c, *found = NULL;
+
+    /* The list is newest first. */
+    for (c = srv->conns; c != NULL; c = c->next)
+        if (c->state == CONN_READING && !c->started)
+            found = c;
+    return found;
+}
+
 static void connection_cb(uv_stream_t *server, int status)
 {
     struct http_server *srv = container_of(server, struct http_server, listener.stream);
@@ -1124,8 +1136,18 @@ static void connection_cb(uv_stream_t *server, int status)
     if (status < 0 || srv->closing)
         return;
     if (srv->nconns >= srv->cfg.max_connections) {
-        reject_connection(srv);
-        return;
+        /*
+         * At the cap, an idle connection makes room: otherwise max_connections idle
+         * clients would lock every scraper out until their timeouts ran out. Only a cap
+         * of connections all in the middle of a request is refused.
+         */
+        struct http_conn *victim = oldest_idle(srv);
+        if (victim == NULL) {
+            reject_connection(srv);
+            return;
+        }
+        srv->stats.connections_evicted++;
+        conn_close(victim);
     }
     c = xcalloc(1, sizeof(*c));
     c->srv = srv;

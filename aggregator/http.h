@@ -37,7 +37,9 @@
  * that makes no progress (no write completes, no piece produced) for write_timeout_ms is
  * abandoned and the connection closed. A client breaking a limit is disconnected and
  * counted; nothing else is affected. Beyond max_connections, a new connection is
- * accepted, answered "503" without reading, and closed.
+ * accepted, answered "503" without reading, and closed, unless a connection sits idle
+ * (between requests, or never sent a byte): the oldest such one is closed to make room,
+ * so idle clients cannot lock a scraper out until their timeouts.
  */
 #ifndef USTATSD_HTTP_H
 #define USTATSD_HTTP_H
@@ -101,6 +103,7 @@ struct http_stats {
     uint64_t connections_accepted;    /* served (rejected ones excluded) */
     uint64_t connections_rejected;    /* over max_connections; also limits[CONNECTIONS] */
     uint64_t connections_idle_closed; /* keep-alive idle timeout: normal, not a violation */
+    uint64_t connections_evicted;     /* idle ones closed to make room at the cap */
     uint64_t connections_open;        /* a gauge */
     uint64_t limits[HTTP_LIMIT_COUNT];
 };

@@ -772,6 +772,40 @@ Test(http, slow_request_is_cut_at_the_read_timeout)
     cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_READ_TIMEOUT], 1);
 }
 
+Test(http, at_the_cap_the_oldest_idle_connection_makes_room)
+{
+    struct http_config cfg = { .max_connections = 2 };
+    struct httpc a, b, c;
+    struct httpc_response r;
+
+    start(&F, &cfg);
+    open_conn(&a, &F); /* never sends a byte */
+    usleep(20 * 1000);
+    open_conn(&b, &F);
+    cr_assert_eq(httpc_request(&b, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(&b, 0, &r), 0); /* b is now idle too, but younger */
+    httpc_response_release(&r);
+    usleep(50 * 1000);
+
+    open_conn(&c, &F);
+    cr_assert_eq(httpc_request(&c, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(&c, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the oldest idle connection stayed open");
+    /* b, younger, still serves. */
+    cr_assert_eq(httpc_request(&b, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(&b, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+    httpc_close(&a);
+    httpc_close(&b);
+    httpc_close(&c);
+    stop(&F);
+    cr_assert_eq(F.srv.stats.connections_evicted, 1);
+    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+}
+
 Test(http, connections_over_the_limit_are_refused)
 {
     struct http_config cfg = { .max_connections = 2 };
@@ -789,6 +823,10 @@ Test(http, connections_over_the_limit_are_refused)
     cr_assert_eq(httpc_request(&b, "GET", "/hello", NULL), 0);
     cr_assert_eq(httpc_read(&b, 0, &r), 0);
     httpc_response_release(&r);
+    /* Both in the middle of their next request: neither is idle, so none makes room. */
+    cr_assert_eq(httpc_send(&a, "GET /hello HTTP/1.1\r\n", 21), 0);
+    cr_assert_eq(httpc_send(&b, "GET /hello HTTP/1.1\r\n", 21), 0);
+    usleep(100 * 1000);
 
     open_conn(&c, &F);
     if (httpc_read(&c, 0, &r) == 0) {
