@@ -136,8 +136,12 @@ static int parse_mode(const char *s, uint32_t *mode)
     return 0;
 }
 
-/* Apply the flags and environment on top of the loaded config; -1 with a message on error. */
-static int apply_options(struct config *c, const struct options *o, char *err, size_t errlen)
+/*
+ * Apply the flags (env 0) or the USTATSD_* variables (env 1) on top of the loaded config;
+ * -1 with a message naming the flag or variable on error.
+ */
+static int apply_options(struct config *c, const struct options *o, int env, char *err,
+                         size_t errlen)
 {
     override(&c->socket_path, o->socket);
     override(&c->socket_group, o->socket_group);
@@ -147,21 +151,26 @@ static int apply_options(struct config *c, const struct options *o, char *err, s
     override(&c->log_format, o->log_format);
     override(&c->log_level, o->log_level);
     if (o->socket_mode && parse_mode(o->socket_mode, &c->socket_mode) != 0) {
-        snprintf(err, errlen, "socket mode \"%s\": expected an octal mode such as 0660",
-                 o->socket_mode);
+        snprintf(err, errlen, "%s \"%s\": expected an octal mode such as 0660",
+                 env ? "USTATSD_SOCKET_MODE" : "--socket-mode", o->socket_mode);
         return -1;
     }
     if (c->metrics_path == NULL || c->metrics_path[0] != '/') {
-        snprintf(err, errlen, "metrics path \"%s\": must start with '/'",
+        snprintf(err, errlen, "%s \"%s\": must start with '/'",
+                 o->metrics_path ? (env ? "USTATSD_METRICS_PATH" : "--metrics-path")
+                                 : "metrics path",
                  c->metrics_path ? c->metrics_path : "");
         return -1;
     }
     if (log_format_parse(c->log_format) < 0) {
-        snprintf(err, errlen, "log format \"%s\": expected console or json", c->log_format);
+        snprintf(err, errlen, "%s \"%s\": expected console or json",
+                 o->log_format ? (env ? "USTATSD_LOG_FORMAT" : "--log-format") : "log format",
+                 c->log_format);
         return -1;
     }
     if (log_level_parse(c->log_level) < 0) {
-        snprintf(err, errlen, "log level \"%s\": expected debug, info, warn or error",
+        snprintf(err, errlen, "%s \"%s\": expected debug, info, warn or error",
+                 o->log_level ? (env ? "USTATSD_LOG_LEVEL" : "--log-level") : "log level",
                  c->log_level);
         return -1;
     }
@@ -236,8 +245,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "ustatsd: refusing to start with an invalid configuration\n");
         return 1;
     }
-    if (apply_options(&cfg, &env, err, sizeof(err)) != 0 ||
-        apply_options(&cfg, &cli, err, sizeof(err)) != 0) {
+    if (apply_options(&cfg, &env, 1, err, sizeof(err)) != 0 ||
+        apply_options(&cfg, &cli, 0, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&cfg);
         return 2;

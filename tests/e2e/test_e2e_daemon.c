@@ -542,6 +542,24 @@ Test(e2e, environment_variables_configure_the_daemon_and_flags_win)
     cr_assert_eq(daemon_stop(&d), 0);
     unsetenv("USTATSD_METRICS_PATH");
     unsetenv("USTATSD_LOG_FORMAT");
+
+    /* A bad value is refused naming the variable or flag it came from. */
+    {
+        char path[512];
+        const char *env_run[] = { "--config", path, NULL };
+        const char *flag_run[] = { "--config", path, "--log-level", "loud", NULL };
+        char *out = NULL;
+
+        snprintf(path, sizeof(path), "%s/packaging/ustatsd.example.json", USTATSD_SOURCE_DIR);
+        setenv("USTATSD_SOCKET_MODE", "abc", 1);
+        cr_assert_eq(daemon_run_once(env_run, &out), 2);
+        cr_assert_not_null(strstr(out, "USTATSD_SOCKET_MODE \"abc\""), "%s", out);
+        free(out);
+        unsetenv("USTATSD_SOCKET_MODE");
+        cr_assert_eq(daemon_run_once(flag_run, &out), 2);
+        cr_assert_not_null(strstr(out, "--log-level \"loud\""), "%s", out);
+        free(out);
+    }
 }
 
 Test(e2e, a_short_kernel_queue_is_reported_at_start_up, .init = start, .fini = stop)
