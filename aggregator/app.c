@@ -111,12 +111,13 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
     while (statsd_next_line(data, len, &pos, &v)) {
         if (v.len == 0)
             continue;
-        r = statsd_parse_line(v.ptr, v.len, &line);
-        if (r == STATSD_OK) {
-            if (line.type == STATSD_JOB)
-                r = jobs_report(&a->jobs, &line, now_ms, now_unix());
-            else
-                r = registry_apply(&a->reg, &line, now_ms);
+        /* A line whose identity the registry has seen needs only its values parsed. */
+        r = registry_apply_raw(&a->reg, v.ptr, v.len, now_ms);
+        if (r == REGISTRY_MISS) {
+            r = statsd_parse_line(v.ptr, v.len, &line);
+            if (r == STATSD_OK)
+                r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, now_unix())
+                                            : registry_apply(&a->reg, &line, now_ms);
         }
         if (r == STATSD_OK) {
             a->stats.lines_accepted++;

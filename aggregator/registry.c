@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+/* The hash runs once or more per line: let the compiler inline xxhash's own code. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "buf.h"
@@ -62,9 +64,8 @@ struct registry__series {
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
-    uint16_t pinned;  /* a start-up zero series: never expires */
-    uint16_t hot_len; /* bytes in hot_key */
-    char *hot_key;    /* the line identity of the front cache (see registry__hot), or NULL */
+    uint32_t pinned;   /* a start-up zero series: never expires */
+    struct hotid *hot; /* the line identity of the front cache, or NULL */
     uint32_t ids[];
 };
 
@@ -97,22 +98,24 @@ struct registry__name {
 };
 
 /*
- * The front cache. Most lines update a series that exists, and their name, type and
- * tags, as sent, decide everything but the value checks: the family, the labels, every
- * allowlist check and the series itself. So a direct-mapped table maps those bytes,
+ * The front cache. Most lines update a series that exists, and two lines whose bytes
+ * differ only in their values have the same fate but for the value checks: the same
+ * family, labels, allowlist checks, type, rate and series. So a direct-mapped table maps
+ * a line's identity, its name and everything after its values (statsd_split),
  *
- *   name|<type>,key:value,key:value      (tags in the order sent)
+ *   requests:1|c|@0.5|#method:GET   ->   "requests" NUL "|c|@0.5|#method:GET"
  *
- * to the series, and a hit costs one hash and one compare instead of the name, label
- * and series lookups. ',' never occurs in a tag value, and ':' never in a key, so the
- * key is unambiguous. Entries are created only after a line was accepted by the full
- * path. Freeing a series bumps the registry's epoch, and an entry from an older epoch
- * misses, so an entry never points at freed memory. Keys longer than HOT_KEY_MAX bytes
- * are not cached. A series keeps the identity it was first cached under (hot_key, one
- * allocation when the series is first seen, none in steady state), and a slot holds only
- * its hash and the series, so the table can be sparse: eight slots per series, rounded
- * up to a power of two, up to HOT_MAX_SLOTS. A line that names a series through another
- * spelling (tags in another order) takes the full path.
+ * to the series. registry_apply_raw() then needs neither the full parse nor any lookup:
+ * one split, one hash, one compare, and the values parsed by the parser's own function.
+ * Entries are created only after a line was parsed and accepted in full, so an identity
+ * in the table is one the parser and the allowlist have passed. Freeing a series bumps
+ * the registry's epoch, and an entry from an older epoch misses, so an entry never points
+ * at freed memory. A series keeps the identity it was first cached under, with its line
+ * type and rate (struct hotid: one allocation when the series is first seen, none in
+ * steady state); a slot holds only the hash and the series, so the table can be sparse:
+ * eight slots per series, rounded up to a power of two, up to HOT_MAX_SLOTS. Identities
+ * longer than HOT_KEY_MAX bytes are not cached, and a line that names a series another
+ * way (tags in another order, a timestamp) takes the full path.
  */
 #define HOT_MAX_SLOTS 65536 /* the table grows with the series up to this: 1.5 MB */
 #define HOT_KEY_MAX   128
@@ -121,6 +124,14 @@ struct registry__hot {
     uint64_t hash;
     uint64_t epoch;
     struct registry__series *s; /* NULL: empty */
+};
+
+/* A series' cached identity, and what the parser read from it. */
+struct hotid {
+    double rate;
+    uint16_t len;
+    uint8_t type; /* enum statsd_type */
+    char key[];
 };
 
 static void *xalloc(struct registry *r, size_t n)
@@ -433,7 +444,8 @@ static void series_free(struct registry *r, struct registry__series *s)
     f->nseries--;
     r->nseries--;
     r->epoch++;
-    xfree(r, s->hot_key, s->hot_len);
+    if (s->hot)
+        xfree(r, s->hot, sizeof(struct hotid) + s->hot->len);
     xfree(r, s, f->block);
 }
 
@@ -557,7 +569,8 @@ void registry_release(struct registry *r)
 
         for (s = f->head; s != NULL; s = next) {
             next = s->next;
-            xfree(r, s->hot_key, s->hot_len);
+            if (s->hot)
+                xfree(r, s->hot, sizeof(struct hotid) + s->hot->len);
             xfree(r, s, f->block);
         }
         for (j = 0; j < f->cfg->nlabels; j++)
@@ -624,33 +637,45 @@ static size_t bucket_index(const struct config_family *cf, double v)
     return lo;
 }
 
-/*
- * The line's identity as sent (see struct registry__hot); 0 when it is too long to cache.
- *
- *   requests:1|c|#method:GET,code:200   ->   requests|0,method:GET,code:200
- */
-static size_t hot_key(const struct statsd_line *line, char *out)
+/* The cache key of a line's identity (see struct registry__hot); 0 when too long. */
+static size_t hot_key(struct statsd_view name, struct statsd_view suffix, char *out)
 {
-    size_t n = line->name.len, i;
-
-    if (n + 2 > HOT_KEY_MAX)
+    if (suffix.ptr == NULL || name.len + 1 + suffix.len > HOT_KEY_MAX)
         return 0;
-    memcpy(out, line->name.ptr, n);
-    out[n++] = '|';
-    out[n++] = (char)('0' + (int)line->type);
-    for (i = 0; i < line->ntags; i++) {
-        const struct statsd_tag *t = &line->tags[i];
+    memcpy(out, name.ptr, name.len);
+    out[name.len] = '\0';
+    memcpy(out + name.len + 1, suffix.ptr, suffix.len);
+    return name.len + 1 + suffix.len;
+}
 
-        if (n + 2 + t->key.len + t->value.len > HOT_KEY_MAX)
-            return 0;
-        out[n++] = ',';
-        memcpy(out + n, t->key.ptr, t->key.len);
-        n += t->key.len;
-        out[n++] = ':';
-        memcpy(out + n, t->value.ptr, t->value.len);
-        n += t->value.len;
+/*
+ * The series cached under this key, or NULL. Slots are 2-way: a key lives in slot i or
+ * i ^ 1 (i = h mod slots), so two identities whose hashes collide do not evict each other
+ * on every line.
+ */
+static struct registry__series *hot_find(const struct registry *r, const char *key, size_t klen,
+                                         uint64_t h)
+{
+    size_t i = h & (r->hot_slots - 1), k;
+
+    for (k = 0; k < 2; k++) {
+        const struct registry__hot *e = &r->hot[i ^ k];
+        if (e->s != NULL && e->hash == h && e->epoch == r->epoch && e->s->hot->len == klen &&
+            memcmp(e->s->hot->key, key, klen) == 0)
+            return e->s;
     }
-    return n;
+    return NULL;
+}
+
+/* Where to cache a key: its slot pair's empty or stale slot, else the second one. */
+static struct registry__hot *hot_slot(struct registry *r, uint64_t h)
+{
+    struct registry__hot *e = &r->hot[h & (r->hot_slots - 1)];
+    struct registry__hot *o = &r->hot[(h & (r->hot_slots - 1)) ^ 1];
+
+    if (e->s == NULL || e->epoch != r->epoch)
+        return e;
+    return o;
 }
 
 /*
@@ -751,7 +776,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     struct registry__family *f;
     const struct config_family *cf;
     struct registry__series *s = NULL;
-    struct registry__hot *hot = NULL;
+    struct registry__hot *hot;
     unsigned seen = 0, fresh = 0;
     double value = 0;
     size_t n, i, nl, klen;
@@ -762,13 +787,10 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     if (line->type == STATSD_JOB)
         return STATSD_TYPE_MISMATCH;
 
-    klen = hot_key(line, key);
+    klen = hot_key(line->name, line->suffix, key);
     if (klen > 0 && r->hot != NULL) {
         kh = XXH3_64bits(key, klen);
-        hot = &r->hot[kh & (r->hot_slots - 1)];
-        if (hot->s != NULL && hot->hash == kh && hot->epoch == r->epoch &&
-            hot->s->hot_len == klen && memcmp(hot->s->hot_key, key, klen) == 0) {
-            s = hot->s;
+        if ((s = hot_find(r, key, klen, kh)) != NULL) {
             f = &r->fams[s->fam];
             rc = compute(f, s, line, &value, &u);
             if (rc == STATSD_OK)
@@ -853,28 +875,60 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
             xfree(r, r->hot, r->hot_slots * sizeof *r->hot);
             r->hot = xcalloc(r, slots, sizeof *r->hot);
             r->hot_slots = slots;
-            hot = NULL;
         }
     }
     commit(f, s, line, now_ms, value, &u);
     if (klen == 0 || r->hot == NULL)
         return STATSD_OK;
-    if (s->hot_key == NULL) {
-        s->hot_key = xalloc(r, klen);
-        memcpy(s->hot_key, key, klen);
-        s->hot_len = (uint16_t)klen;
+    if (s->hot == NULL) {
+        s->hot = xalloc(r, sizeof(struct hotid) + klen);
+        s->hot->rate = line->rate;
+        s->hot->type = (uint8_t)line->type;
+        s->hot->len = (uint16_t)klen;
+        memcpy(s->hot->key, key, klen);
     }
-    if (s->hot_len == klen && memcmp(s->hot_key, key, klen) == 0) {
-        if (hot == NULL) {
-            if (kh == 0)
-                kh = XXH3_64bits(key, klen);
-            hot = &r->hot[kh & (r->hot_slots - 1)];
-        }
+    if (s->hot->len == klen && memcmp(s->hot->key, key, klen) == 0) {
+        if (kh == 0)
+            kh = XXH3_64bits(key, klen);
+        hot = hot_slot(r, kh);
         hot->hash = kh;
         hot->epoch = r->epoch;
         hot->s = s;
     }
     return STATSD_OK;
+}
+
+int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms)
+{
+    struct statsd_view name, values, suffix;
+    struct statsd_line line;
+    char key[HOT_KEY_MAX];
+    struct registry__series *s;
+    struct registry__family *f;
+    struct hupdate u;
+    double value;
+    size_t klen;
+    int rc;
+
+    if (r->hot == NULL || len > STATSD_MAX_LINE || !statsd_split(p, len, &name, &values, &suffix))
+        return REGISTRY_MISS;
+    klen = hot_key(name, suffix, key);
+    if (klen == 0 || (s = hot_find(r, key, klen, XXH3_64bits(key, klen))) == NULL)
+        return REGISTRY_MISS;
+    /*
+     * Same name, same suffix as a line parsed and accepted in full: only the values can
+     * differ. An invalid value goes back to the full parse, which names the reason.
+     */
+    line.name = name;
+    line.type = (enum statsd_type)s->hot->type;
+    line.rate = s->hot->rate;
+    if (statsd_parse_values(values.ptr, values.len, &line) != STATSD_OK)
+        return REGISTRY_MISS;
+    f = &r->fams[s->fam];
+    rc = compute(f, s, &line, &value, &u);
+    if (rc == STATSD_OK)
+        commit(f, s, &line, now_ms, value, &u);
+    return rc;
 }
 
 /* ---- expiry ---- */

@@ -125,6 +125,17 @@ void registry_release(struct registry *r);
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms);
 
 /*
+ * The fast path for a raw line (no '\n'): when its name and everything after its values
+ * are byte for byte those of a line registry_apply() accepted, only the values are parsed
+ * (with the parser's rules) and applied. Returns STATSD_OK or a value reason
+ * (NEGATIVE_COUNTER, NON_FINITE) as registry_apply() would, or REGISTRY_MISS: then parse
+ * the line and call registry_apply(), which also handles every other reason. Allocates
+ * nothing.
+ */
+#define REGISTRY_MISS (-1)
+int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
+
+/*
  * Expire series idle longer than their family's ttl_seconds (0: never), looking at no
  * more than budget series (or ttl-less families, each counted as one) per call and
  * resuming where the last call stopped, so a full sweep of N series takes about

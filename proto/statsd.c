@@ -322,6 +322,35 @@ static int parse_values(const char *v, const char *vend, struct statsd_line *out
     return STATSD_OK;
 }
 
+int statsd_parse_values(const char *v, size_t len, struct statsd_line *out)
+{
+    out->relative = 0;
+    if (len == 0)
+        return STATSD_MISSING_VALUE;
+    return parse_values(v, v + len, out);
+}
+
+int statsd_split(const char *p, size_t len, struct statsd_view *name, struct statsd_view *values,
+                 struct statsd_view *suffix)
+{
+    const char *end = p + len, *colon, *bar;
+
+    colon = memchr(p, ':', len);
+    if (colon == NULL || colon == p)
+        return 0;
+    for (bar = colon + 1; bar < end && *bar != '|'; bar++)
+        ;
+    if (bar == end)
+        return 0;
+    name->ptr = p;
+    name->len = (size_t)(colon - p);
+    values->ptr = colon + 1;
+    values->len = (size_t)(bar - colon - 1);
+    suffix->ptr = bar;
+    suffix->len = (size_t)(end - bar);
+    return 1;
+}
+
 /* Keys that normalise alike ("http.method", "http_method") are the same label. */
 static int same_key(struct statsd_view a, const char *b, size_t blen)
 {
@@ -514,6 +543,8 @@ int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
     out->timestamp = 0;
     out->container.ptr = NULL;
     out->container.len = 0;
+    out->suffix.ptr = bar;
+    out->suffix.len = (size_t)(end - bar);
     rc = parse_values(v, bar, out);
     if (rc != STATSD_OK)
         return rc;

@@ -117,6 +117,7 @@ struct statsd_line {
     int has_timestamp;
     int64_t timestamp;            /* Unix seconds, when has_timestamp */
     struct statsd_view container; /* |c: field, len 0 when absent */
+    struct statsd_view suffix;    /* everything after the values: "|type|@rate|#tags..." */
 };
 
 /*
@@ -133,6 +134,25 @@ int statsd_next_line(const char *dgram, size_t len, size_t *pos, struct statsd_v
  * unspecified on failure. Never allocates, never reads past p + len.
  */
 int statsd_parse_line(const char *p, size_t len, struct statsd_line *out);
+
+/*
+ * The spans of a line's identity, without validating anything: the name (up to the first
+ * ':'), the values (up to the next '|') and the suffix (from that '|' to the end: type,
+ * rate, tags and the rest). Two lines with the same name and suffix differ in their values
+ * only, so a daemon that has fully parsed one may parse just the values of the other.
+ * Returns 1 and fills the views, or 0 when the line has no such shape.
+ *
+ *   requests:1|c|#method:GET
+ *   ^name    ^v^suffix
+ */
+int statsd_split(const char *p, size_t len, struct statsd_view *name, struct statsd_view *values,
+                 struct statsd_view *suffix);
+
+/*
+ * Parse a values span (as statsd_split() finds it) for a line whose out->type is set,
+ * with statsd_parse_line()'s rules and reasons: sets values, nvalues and relative.
+ */
+int statsd_parse_values(const char *v, size_t len, struct statsd_line *out);
 
 /*
  * Normalise a metric name for allowlist lookup (PROTOCOL.md, "Names"): '.' and '-'

@@ -688,3 +688,59 @@ Test(registry, cached_entries_of_expired_series_miss, .init = setup, .fini = tea
     cr_assert_eq(registry_family_series(&reg, F_QUEUE), 1);
     cr_assert_eq(value_of(F_QUEUE, "queue=gone"), 1);
 }
+
+/*
+ * registry_apply_raw: a line whose name and suffix a fully parsed, accepted line had is
+ * applied from its values alone; everything else is a miss, for the full path to judge.
+ */
+static int raw(const char *text, uint64_t now)
+{
+    return registry_apply_raw(&reg, text, strlen(text), now);
+}
+
+Test(registry, raw_lines_hit_only_identities_the_full_path_accepted, .init = setup,
+     .fini = teardown)
+{
+    cr_assert_eq(raw("requests:5|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(feed("requests:1|c|#method:GET,status_code:200"), STATSD_OK);
+    cr_assert_eq(raw("requests:5|c|#method:GET,status_code:200", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 6);
+    /* The value checks run; a bad value is the full parser's to name. */
+    cr_assert_eq(raw("requests:-1|c|#method:GET,status_code:200", 1000), STATSD_NEGATIVE_COUNTER);
+    cr_assert_eq(raw("requests:abc|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:1:2|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:nan|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    /* Any other spelling is another identity. */
+    cr_assert_eq(raw("requests:1|c|#status_code:200,method:GET", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:1|c|@0.5|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:1|g|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests_total:1|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests", 1000), REGISTRY_MISS);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 6);
+}
+
+Test(registry, raw_lines_keep_the_type_and_rate_they_were_cached_with, .init = setup,
+     .fini = teardown)
+{
+    static const uint64_t want[] = { 0, 4, 4, 0 }; /* 0.2 and 0.7 in (0.1,0.5] and (0.5,1] */
+
+    cr_assert_eq(feed("latency_seconds:200:700|ms|@0.5|#route:/a"), STATSD_OK);
+    cr_assert_eq(raw("latency_seconds:200:700|ms|@0.5|#route:/a", 1000), STATSD_OK);
+    /* ms converted to seconds, each observation weighted 2. */
+    assert_hist(F_LATENCY, "route=/a", want, 4, 2 * (0.2 + 0.7) * 2);
+    cr_assert_eq(feed("queue_depth:5|g|#queue:q"), STATSD_OK);
+    cr_assert_eq(raw("queue_depth:+2|g|#queue:q", 1000), STATSD_OK);
+    cr_assert_eq(raw("queue_depth:-1|g|#queue:q", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=q"), 6);
+    cr_assert_eq(raw("queue_depth:3|g|#queue:q", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=q"), 3);
+}
+
+Test(registry, raw_lines_of_an_expired_series_miss, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed_at("queue_depth:5|g|#queue:gone", 1000), STATSD_OK);
+    cr_assert_eq(raw("queue_depth:6|g|#queue:gone", 1000), STATSD_OK);
+    cr_assert_eq(registry_expire(&reg, 1000000, 1000), 1);
+    cr_assert_eq(raw("queue_depth:7|g|#queue:gone", 1000001), REGISTRY_MISS);
+}
