@@ -776,28 +776,17 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     struct registry__family *f;
     const struct config_family *cf;
     struct registry__series *s = NULL;
-    struct registry__hot *hot;
     unsigned seen = 0, fresh = 0;
     double value = 0;
     size_t n, i, nl, klen;
-    uint64_t kh = 0;
     long fi;
     int rc;
 
     if (line->type == STATSD_JOB)
         return STATSD_TYPE_MISMATCH;
 
+    /* Cache hits are registry_apply_raw()'s; here the identity is only cached at the end. */
     klen = hot_key(line->name, line->suffix, key);
-    if (klen > 0 && r->hot != NULL) {
-        kh = XXH3_64bits(key, klen);
-        if ((s = hot_find(r, key, klen, kh)) != NULL) {
-            f = &r->fams[s->fam];
-            rc = compute(f, s, line, &value, &u);
-            if (rc == STATSD_OK)
-                commit(f, s, line, now_ms, value, &u);
-            return rc;
-        }
-    }
 
     n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
     fi = n ? names_find(r, name, n) : -1;
@@ -888,9 +877,9 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         memcpy(s->hot->key, key, klen);
     }
     if (s->hot->len == klen && memcmp(s->hot->key, key, klen) == 0) {
-        if (kh == 0)
-            kh = XXH3_64bits(key, klen);
-        hot = hot_slot(r, kh);
+        uint64_t kh = XXH3_64bits(key, klen);
+        struct registry__hot *hot = hot_slot(r, kh);
+
         hot->hash = kh;
         hot->epoch = r->epoch;
         hot->s = s;
