@@ -166,11 +166,13 @@ void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
     for (i = 0; i < j->n; i++) {
         for (k = 0; k < BREAKER_NSTATES; k++) {
             const char *s = breaker_state_name((enum breaker_state)k);
-            struct expo_label l[2] = {
-                job_label(&j->cfg->jobs[i]),
-                { e->fmt == EXPO_OPENMETRICS ? name : "state", s, strlen(s) },
-            };
-            expo_sample(e, "", l, 2, j->breakers[i].state == (enum breaker_state)k ? 1.0 : 0.0);
+            struct expo_label l[2] = { job_label(&j->cfg->jobs[i]), { "state", s, strlen(s) } };
+            int on = j->breakers[i].state == (enum breaker_state)k;
+
+            if (e->fmt == EXPO_OPENMETRICS)
+                expo_state(e, l, 1, s, strlen(s), on);
+            else
+                expo_sample(e, "", l, 2, on ? 1.0 : 0.0);
         }
     }
 }
