@@ -2,20 +2,27 @@
  * bench_ingest: how many DogStatsD lines per second the daemon takes in, against a raw
  * recvmmsg sink on the same machine, over the same Unix datagram transport.
  *
- *   bench_ingest [USTATSD_BIN] [--lines N] [--sink-only]
+ *   bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] [--per 20|1] [--sink-only]
  *
  * The load is 2,000,000 lines over 1,000 series (counters, gauges and histograms, each
- * line with two tags), sent once with 20 lines per datagram and once with 1. Sends block,
+ * line with two tags), sent once with 20 lines per datagram and once with 1 (--per: only
+ * one of them). Sends block,
  * so the benchmark measures throughput, not drops, and nothing may be lost: the daemon's
  * own counters (scraped from its /metrics on a Unix socket) must account for every line
  * and datagram. The daemon's rate runs from the first send to the scrape that shows the
  * last line accepted, after an untimed warm-up of one line per series.
  *
+ * Each shape runs in rounds (5 by default), each round the sink and then the daemon on
+ * the same load, and the figures printed last are medians: the rates' and, for the
+ * verdict, the per-round ratios'. Pairing the two sides in time keeps a slow patch of a
+ * shared machine from landing on one side only. With two CPUs or more, the sender runs
+ * on CPU 0 and the receiver (the sink's thread, or the daemon) on CPU 1.
+ *
  * As root the benchmark moves into a private network namespace and sets
  * net.unix.max_dgram_qlen to 512 there, so that the host's setting does not matter.
  *
  * Exit status: 0 when nothing was lost and both ratios meet their targets (>= 0.6 with
- * 20-line datagrams, >= 0.8 with 1-line datagrams), 2 when a target is missed, 1 when
+ * 20-line datagrams, >= 0.8 with 1-line datagrams; medians), 2 when a target is missed, 1 when
  * lines were lost or the run failed.
  */
 #include "benchutil.h"
@@ -66,12 +73,16 @@ static const char config_text[] =
     "  ]\n"
     "}\n";
 
+#define DEFAULT_ROUNDS 5
+#define MAX_ROUNDS     99
+
 struct shape {
     unsigned per;
     double target;
     struct benchutil_load load;
-    double sink_rate;
-    double daemon_rate;
+    double sink[MAX_ROUNDS];   /* lines/s, per round */
+    double daemon[MAX_ROUNDS]; /* lines/s, per round */
+    double ratio[MAX_ROUNDS];  /* daemon / sink, per round */
     int lost;
 };
 
@@ -157,6 +168,28 @@ static int check_config(const char *bin, const char *config)
     return system(cmd);
 }
 
+/* One round: the sink, then the daemon, on the same load, so that a slow patch of the
+ * machine hits both sides of a ratio rather than one. */
+static void run_round(struct shape *sh, unsigned round, const char *dir,
+                      const struct benchutil_daemon *d)
+{
+    sh->sink[round] = run_sink(dir, &sh->load);
+    if (d == NULL) {
+        printf("  round %u, %2u lines/datagram: sink %12.0f lines/s\n", round + 1, sh->per,
+               sh->sink[round]);
+        return;
+    }
+    sh->daemon[round] = run_daemon(d, &sh->load);
+    if (sh->daemon[round] < 0) {
+        sh->lost = 1;
+        sh->daemon[round] = 0;
+    }
+    sh->ratio[round] = sh->daemon[round] / sh->sink[round];
+    printf("  round %u, %2u lines/datagram: sink %12.0f  ustatsd %12.0f lines/s  ratio %.2f\n",
+           round + 1, sh->per, sh->sink[round], sh->daemon[round], sh->ratio[round]);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     struct shape shapes[2] = { { .per = 20, .target = 0.6 }, { .per = 1, .target = 0.8 } };
@@ -164,7 +197,8 @@ int main(int argc, char **argv)
     const char *bin = benchutil_find_daemon(argc, argv);
     char dir[256], config[300];
     uint64_t nlines = DEFAULT_LINES;
-    int sink_only = 0, status = 0;
+    unsigned rounds = DEFAULT_ROUNDS, only = 0;
+    int sink_only = 0, status = 0, pinned;
     long qlen;
 
     for (int i = 1; i < argc; i++) {
@@ -172,38 +206,50 @@ int main(int argc, char **argv)
             sink_only = 1;
         else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc)
             nlines = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+            rounds = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc)
+            only = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (argv[i][0] == '-' || i != 1)
-            benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--sink-only]");
+            benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] "
+                          "[--per 20|1] [--sink-only]");
     }
+    if (nlines == 0 || rounds == 0 || rounds > MAX_ROUNDS || (only != 0 && only != 20 && only != 1))
+        benchutil_die("--lines must be > 0, --rounds in 1..%d, --per 20 or 1", MAX_ROUNDS);
     qlen = benchutil_private_netns();
+    pinned = benchutil_pin(BENCHUTIL_CPU_SENDER) == 0;
     benchutil_tmpdir(dir, sizeof(dir), "bench_ingest");
     benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
     benchutil_write_file(config, config_text, sizeof(config_text) - 1);
 
-    printf("ustatsd ingest benchmark: %llu lines over %d series, max_dgram_qlen %ld\n",
-           (unsigned long long)nlines, SERIES, qlen);
-    for (int i = 0; i < 2; i++) {
-        benchutil_load_build(&shapes[i].load, nlines, shapes[i].per, line_of);
-        shapes[i].sink_rate = run_sink(dir, &shapes[i].load);
-        printf("  sink, %2u lines/datagram: %12.0f lines/s (%zu datagrams)\n", shapes[i].per,
-               shapes[i].sink_rate, shapes[i].load.n);
-        fflush(stdout);
-    }
+    printf("ustatsd ingest benchmark: %llu lines over %d series, max_dgram_qlen %ld, %u rounds, "
+           "%s\n",
+           (unsigned long long)nlines, SERIES, qlen, rounds,
+           pinned ? "sender on CPU 0, receiver on CPU 1" : "not pinned (one CPU)");
     if (!sink_only) {
         if (check_config(bin, config) != 0)
             benchutil_die("%s --check-config rejected the generated %s", bin, config);
         benchutil_daemon_start(&d, bin, dir, config);
-        for (int i = 0; i < 2; i++) {
-            shapes[i].daemon_rate = run_daemon(&d, &shapes[i].load);
-            shapes[i].lost = shapes[i].daemon_rate < 0;
-        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (only != 0 && shapes[i].per != only)
+            continue;
+        benchutil_load_build(&shapes[i].load, nlines, shapes[i].per, line_of);
+        for (unsigned k = 0; k < rounds; k++)
+            run_round(&shapes[i], k, dir, sink_only ? NULL : &d);
+    }
+    if (!sink_only) {
         benchutil_daemon_stop(&d);
-
-        printf("\n%-16s %14s %14s %7s %8s\n", "lines/datagram", "sink lines/s", "ustatsd lines/s",
+        printf("\nmedians of %u rounds; the ratio is the median of each round's ratio\n", rounds);
+        printf("%-16s %14s %14s %7s %8s\n", "lines/datagram", "sink lines/s", "ustatsd lines/s",
                "ratio", "target");
         for (int i = 0; i < 2; i++) {
             struct shape *s = &shapes[i];
-            double ratio = s->daemon_rate / s->sink_rate;
+            if (only != 0 && s->per != only)
+                continue;
+            double sink = benchutil_median(s->sink, rounds);
+            double daemon = benchutil_median(s->daemon, rounds);
+            double ratio = benchutil_median(s->ratio, rounds);
             const char *verdict = "ok";
 
             if (s->lost) {
@@ -214,9 +260,8 @@ int main(int argc, char **argv)
                 if (status == 0)
                     status = 2;
             }
-            printf("%-16u %14.0f %14.0f %7.2f %5s%.1f  %s\n", s->per, s->sink_rate,
-                   s->lost ? 0.0 : s->daemon_rate, s->lost ? 0.0 : ratio, ">= ", s->target,
-                   verdict);
+            printf("%-16u %14.0f %14.0f %7.2f %5s%.1f  %s\n", s->per, sink, daemon, ratio,
+                   ">= ", s->target, verdict);
         }
     }
     for (int i = 0; i < 2; i++)

@@ -106,6 +106,26 @@ static inline long benchutil_read_qlen(void)
  * started afterwards, inherits it. Unix sockets bound to paths still work across
  * namespaces. Call before starting threads. Returns the queue length in effect.
  */
+/*
+ * On a machine with two or more CPUs the load generator runs on CPU 0 and the receiver
+ * (the sink's thread or the daemon) on CPU 1, so that both runs of a comparison get the
+ * same placement instead of whatever the scheduler picks at the time. Returns 0 when
+ * pinned, -1 when there are not two CPUs to pin to (nothing changes).
+ */
+#define BENCHUTIL_CPU_SENDER   0
+#define BENCHUTIL_CPU_RECEIVER 1
+
+static inline int benchutil_pin(int cpu)
+{
+    cpu_set_t set;
+
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return -1;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -1;
+}
+
 static inline long benchutil_private_netns(void)
 {
     FILE *f;
@@ -423,6 +443,7 @@ static inline void benchutil_daemon_start(struct benchutil_daemon *d, const char
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        benchutil_pin(BENCHUTIL_CPU_RECEIVER);
         execl(bin, "ustatsd", "--config", config, "--socket", d->socket, "--metrics-listen",
               d->metrics, "--log-level", "warn", (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
@@ -639,6 +660,7 @@ static inline void *benchutil_sink_run(void *arg)
     struct mmsghdr msgs[BENCHUTIL_SINK_BATCH];
     struct iovec iov[BENCHUTIL_SINK_BATCH];
 
+    benchutil_pin(BENCHUTIL_CPU_RECEIVER);
     for (int i = 0; i < BENCHUTIL_SINK_BATCH; i++) {
         iov[i].iov_base = bufs[i];
         iov[i].iov_len = BENCHUTIL_MAX_DGRAM;
@@ -732,6 +754,19 @@ static inline int benchutil_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+static inline int benchutil_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (n > 0), sorting v in place. */
+static inline double benchutil_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), benchutil_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #endif
