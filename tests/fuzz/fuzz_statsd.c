@@ -74,9 +74,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct statsd_view line;
 
     while (statsd_next_line(dgram, size, &pos, &line)) {
+        struct statsd_view name, values, suffix;
+        struct statsd_parts lp;
+        size_t pos2 = prev;
+
         assert(pos > prev && pos <= size);
         assert(line.ptr == dgram + prev && line.ptr + line.len <= dgram + pos);
         assert(memchr(line.ptr, '\n', line.len) == NULL);
+        /* The daemon's one-pass split agrees with next_line + split. */
+        assert(statsd_next_parts(dgram, size, &pos2, &lp) == 1 && pos2 == pos);
+        assert(lp.line.ptr == line.ptr && lp.line.len == line.len);
+        assert(lp.split == statsd_split(line.ptr, line.len, &name, &values, &suffix));
+        assert(!lp.split || (lp.name.ptr == name.ptr && lp.name.len == name.len &&
+                             lp.values.ptr == values.ptr && lp.values.len == values.len &&
+                             lp.suffix.ptr == suffix.ptr && lp.suffix.len == suffix.len));
         prev = pos;
         if (line.len == 0)
             continue;

@@ -154,6 +154,60 @@ Test(statsd, next_line_trailing_newline_adds_no_line)
     cr_assert_eq(line.len, 4);
 }
 
+/* statsd_next_parts() must give exactly what statsd_next_line() and statsd_split() give. */
+static void check_parts(const char *dgram, size_t len)
+{
+    size_t pos1 = 0, pos2 = 0;
+    struct statsd_view line, name, values, suffix;
+    struct statsd_parts lp;
+
+    for (;;) {
+        int more = statsd_next_line(dgram, len, &pos1, &line);
+        cr_assert_eq(statsd_next_parts(dgram, len, &pos2, &lp), more);
+        if (!more)
+            break;
+        cr_assert_eq(pos2, pos1);
+        cr_assert(lp.line.ptr == line.ptr && lp.line.len == line.len, "line at %zu", pos1);
+        cr_assert_eq(lp.split, statsd_split(line.ptr, line.len, &name, &values, &suffix),
+                     "split of %.*s", (int)line.len, line.ptr);
+        if (!lp.split)
+            continue;
+        cr_assert(lp.name.ptr == name.ptr && lp.name.len == name.len);
+        cr_assert(lp.values.ptr == values.ptr && lp.values.len == values.len);
+        cr_assert(lp.suffix.ptr == suffix.ptr && lp.suffix.len == suffix.len);
+    }
+}
+
+Test(statsd, next_parts_is_next_line_and_split_in_one_pass)
+{
+    static const char *const dgrams[] = {
+        "a:1|c\n\nb:2|g\r\n\r\nc:3|ms\r",
+        "requests.total:1|c|#method:GET,code:200\nlatency:0.25:0.5|h|@0.5|#a:b:c",
+        ":1|c\nx:|c\nx:1\nx|c:1\nx:1|\nx:1|\r\n|:\n::||\n\r\n\r",
+        "a.rather.long.metric.name.beyond.eight.bytes:12345.678|g|#k:v|c:container|T1700000000",
+        "no newline at all and no colon",
+        "name:value with spaces|c|#tag:with:colons\n\xff\xfe:1|c",
+    };
+
+    for (size_t i = 0; i < sizeof(dgrams) / sizeof(dgrams[0]); i++)
+        check_parts(dgrams[i], strlen(dgrams[i]));
+
+    /* Random bytes, dense in the separators, at every length up to 100. */
+    uint64_t x = 0x2545f4914f6cdd1du;
+    static const char alphabet[] = "ab:|\n\r:|,#0.";
+    char buf[100];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (size_t)round % sizeof(buf);
+        for (size_t k = 0; k < len; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            buf[k] = alphabet[x % (sizeof(alphabet) - 1)];
+        }
+        check_parts(buf, len);
+    }
+}
+
 Test(statsd, datagram_of_garbage_and_one_valid_line_keeps_the_valid_line)
 {
     static const char dgram[] = "\xff\xfe\n_e{1,1}:a|b\nx:1:2|c\n:::\n|||\nok.line:7|c|#k:v\n";
@@ -336,6 +390,20 @@ Test(statsd, values_are_exactly_what_strtod_gives)
         "5.",
         "1E5",
         "1e+05",
+        /* the inline path's limits: 15 digits, one '.', digits on both sides */
+        "123456789012345",
+        "1234567890123456",
+        "999999999999999",
+        "9999999999999999",
+        "12345678901234.5",
+        "1234567890123.45",
+        "123456789012345.6",
+        "0.00000000000001",
+        "0.000000000000001",
+        "0.0000000000000001",
+        "000000000000000000001",
+        "0.1e1",
+        "1.5E-3",
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         check_value(fixed[i]);
