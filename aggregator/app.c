@@ -102,17 +102,19 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
 {
     struct app *a = arg;
     struct statsd_line line;
-    struct statsd_view v;
+    struct statsd_parts lp;
     uint64_t now_ms = uv_now(&a->loop);
     size_t pos = 0;
     int r;
 
     (void)in;
-    while (statsd_next_line(data, len, &pos, &v)) {
+    while (statsd_next_parts(data, len, &pos, &lp)) {
+        const struct statsd_view v = lp.line;
+
         if (v.len == 0)
             continue;
         /* A line whose identity the registry has seen needs only its values parsed. */
-        r = registry_apply_raw(&a->reg, v.ptr, v.len, now_ms);
+        r = registry_apply_parts(&a->reg, &lp, now_ms);
         if (r == REGISTRY_MISS) {
             r = statsd_parse_line(v.ptr, v.len, &line);
             if (r == STATSD_OK)

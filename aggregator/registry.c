@@ -100,39 +100,49 @@ struct registry__name {
 /*
  * The front cache. Most lines update a series that exists, and two lines whose bytes
  * differ only in their values have the same fate but for the value checks: the same
- * family, labels, allowlist checks, type, rate and series. So a direct-mapped table maps
- * a line's identity, its name and everything after its values (statsd_split),
+ * family, labels, allowlist checks, type, rate and series. So the cache maps a line's
+ * identity, its name and everything after its values (statsd_split),
  *
- *   requests:1|c|@0.5|#method:GET   ->   "requests" NUL "|c|@0.5|#method:GET"
+ *   requests:1|c|@0.5|#method:GET   ->   "requests" + "|c|@0.5|#method:GET"
  *
  * to the series. registry_apply_raw() then needs neither the full parse nor any lookup:
- * one split, one hash, one compare, and the values parsed by the parser's own function.
- * Entries are created only after a line was parsed and accepted in full, so an identity
- * in the table is one the parser and the allowlist have passed. Freeing a series bumps
- * the registry's epoch, and an entry from an older epoch misses, so an entry never points
- * at freed memory. A series keeps the identity it was first cached under, with its line
- * type and rate (struct hotid: one allocation when the series is first seen, none in
- * steady state); a slot holds only the hash and the series, so the table can be sparse:
- * eight slots per series, rounded up to a power of two, up to HOT_MAX_SLOTS. Identities
- * longer than HOT_KEY_MAX bytes are not cached, and a line that names a series another
- * way (tags in another order, a timestamp) takes the full path.
+ * one split, one hash of the two pieces where they lie, one compare, and the values
+ * parsed by the parser's own function. Entries are created only after a line was parsed
+ * and accepted in full, so an identity in the cache is one the parser and the allowlist
+ * have passed.
+ *
+ * A series keeps the identity it was first cached under, with its line type and rate
+ * (struct hotid: one allocation when the series is first cached, none in steady state).
+ * The table is set-associative: a set is one cache line of HOT_WAYS entries, each a
+ * 32-bit tag (the hash's low bits) and the identity, which points at its series. A tag
+ * may live in two sets, both chosen by the tag (hot_set1, hot_set2), and an entry that
+ * finds both full moves another one to its own other set (hot_put), so collisions do not
+ * evict. A lookup reads one line of the table, rarely two, then the identity, whose
+ * series can be fetched while the key is compared. There are at least two ways per
+ * series: the table grows with the series, by re-placing the tags it holds, without the
+ * keys. A series removes its own entry when it is freed. Identities longer than
+ * HOT_KEY_MAX bytes are not cached, and a line that names a series another way (tags in
+ * another order, a timestamp) takes the full path.
  */
-#define HOT_MAX_SLOTS 65536 /* the table grows with the series up to this: 1.5 MB */
-#define HOT_KEY_MAX   128
+#define HOT_WAYS     4
+#define HOT_KEY_MAX  128
+#define HOT_MIN_SETS 16
 
-struct registry__hot {
-    uint64_t hash;
-    uint64_t epoch;
-    struct registry__series *s; /* NULL: empty */
-};
-
-/* A series' cached identity, and what the parser read from it. */
 struct hotid {
+    struct registry__series *s;
     double rate;
-    uint16_t len;
-    uint8_t type; /* enum statsd_type */
+    uint32_t tag;  /* the hash's low 32 bits: the set, and the tag within it */
+    uint16_t nlen; /* name bytes at key */
+    uint16_t slen; /* suffix bytes after them */
+    uint8_t type;  /* enum statsd_type */
     char key[];
 };
+
+struct registry__hotset {
+    uint32_t tag[HOT_WAYS];
+    struct hotid *id[HOT_WAYS]; /* NULL: empty */
+    uint32_t next;              /* the way to replace when the set is full */
+} __attribute__((aligned(64)));
 
 static void *xalloc(struct registry *r, size_t n)
 {
@@ -150,6 +160,18 @@ static void *xcalloc(struct registry *r, size_t n, size_t size)
 
     if (p == NULL)
         buf_oom(n * size);
+    r->mem += n * size;
+    return p;
+}
+
+/* Zeroed, and aligned to a cache line (n * size is a multiple of 64). */
+static void *xcalloc_lines(struct registry *r, size_t n, size_t size)
+{
+    void *p = aligned_alloc(64, n * size);
+
+    if (p == NULL)
+        buf_oom(n * size);
+    memset(p, 0, n * size);
     r->mem += n * size;
     return p;
 }
@@ -419,6 +441,177 @@ static struct registry__series *series_new(struct registry *r, uint32_t fam, con
     return s;
 }
 
+/* ---- the front cache (see struct hotid) ---- */
+
+static void hotid_free(struct registry *r, struct hotid *id)
+{
+    xfree(r, id, sizeof(struct hotid) + id->nlen + id->slen);
+}
+
+/* The hash of a line's identity, read where its two pieces lie. */
+static uint64_t hot_hash(struct statsd_view name, struct statsd_view suffix)
+{
+    return XXH3_64bits_withSeed(suffix.ptr, suffix.len, XXH3_64bits(name.ptr, name.len));
+}
+
+static int hot_matches(const struct hotid *id, struct statsd_view name, struct statsd_view suffix)
+{
+    return id->nlen == name.len && id->slen == suffix.len &&
+           memcmp(id->key, name.ptr, name.len) == 0 &&
+           memcmp(id->key + name.len, suffix.ptr, suffix.len) == 0;
+}
+
+/*
+ * Each tag has two sets: its own (the tag's low bits) and, when that one is full, another
+ * that the tag also chooses. Both come from the tag alone, so the table can grow without
+ * the keys.
+ */
+static size_t hot_set1(uint32_t tag, size_t mask)
+{
+    return tag & mask;
+}
+
+static size_t hot_set2(uint32_t tag, size_t mask)
+{
+    return ((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) & mask;
+}
+
+static const struct hotid *hot_find_in(const struct registry__hotset *set, struct statsd_view name,
+                                       struct statsd_view suffix, uint32_t tag)
+{
+    for (unsigned w = 0; w < HOT_WAYS; w++)
+        if (set->tag[w] == tag && set->id[w] != NULL && hot_matches(set->id[w], name, suffix))
+            return set->id[w];
+    return NULL;
+}
+
+/* The identity cached for this line, or NULL. */
+static const struct hotid *hot_find(const struct registry *r, struct statsd_view name,
+                                    struct statsd_view suffix, uint32_t tag)
+{
+    const struct hotid *id = hot_find_in(&r->hot[hot_set1(tag, r->hot_mask)], name, suffix, tag);
+
+    return id != NULL ? id : hot_find_in(&r->hot[hot_set2(tag, r->hot_mask)], name, suffix, tag);
+}
+
+/* The way holding id (NULL: an empty way), or -1. */
+static int hot_way(const struct registry__hotset *set, const struct hotid *id)
+{
+    for (unsigned w = 0; w < HOT_WAYS; w++)
+        if (set->id[w] == id)
+            return (int)w;
+    return -1;
+}
+
+static void hot_set_way(struct registry__hotset *set, int w, struct hotid *id)
+{
+    set->tag[w] = id->tag;
+    set->id[w] = id;
+}
+
+/*
+ * Place id in its first set, else its second. When both are full, an entry of either
+ * moves to its own other set if that one has room (one step of cuckoo hashing), and id
+ * takes its way; only when none can move is an entry of the first set replaced.
+ */
+static void hot_put(struct registry__hotset *table, size_t mask, struct hotid *id)
+{
+    struct registry__hotset *sets[2] = { &table[hot_set1(id->tag, mask)],
+                                         &table[hot_set2(id->tag, mask)] };
+    int w;
+
+    if (hot_way(sets[0], id) >= 0 || hot_way(sets[1], id) >= 0)
+        return;
+    for (unsigned k = 0; k < 2; k++) {
+        if ((w = hot_way(sets[k], NULL)) >= 0) {
+            hot_set_way(sets[k], w, id);
+            return;
+        }
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        size_t here = (size_t)(sets[k] - table);
+
+        for (w = 0; w < HOT_WAYS; w++) {
+            struct hotid *e = sets[k]->id[w];
+            size_t one = hot_set1(e->tag, mask);
+            struct registry__hotset *alt = &table[one != here ? one : hot_set2(e->tag, mask)];
+            int aw = alt != sets[k] ? hot_way(alt, NULL) : -1;
+
+            if (aw >= 0) {
+                hot_set_way(alt, aw, e);
+                hot_set_way(sets[k], w, id);
+                return;
+            }
+        }
+    }
+    w = (int)sets[0]->next;
+    sets[0]->next = (sets[0]->next + 1) % HOT_WAYS;
+    hot_set_way(sets[0], w, id);
+}
+
+/* Room for at least two entries per series: double the sets and re-place the entries. */
+static void hot_reserve(struct registry *r)
+{
+    struct registry__hotset *old = r->hot;
+    size_t oldn = r->hot_sets, n, i;
+
+    if (r->nseries * 2 <= oldn * HOT_WAYS)
+        return;
+    n = oldn != 0 ? oldn * 2 : HOT_MIN_SETS;
+    while (r->nseries * 2 > n * HOT_WAYS)
+        n *= 2;
+    r->hot = xcalloc_lines(r, n, sizeof *r->hot);
+    r->hot_sets = n;
+    r->hot_mask = n - 1;
+    for (i = 0; i < oldn; i++)
+        for (unsigned w = 0; w < HOT_WAYS; w++)
+            if (old[i].id[w] != NULL)
+                hot_put(r->hot, r->hot_mask, old[i].id[w]);
+    xfree(r, old, oldn * sizeof *old);
+}
+
+static void hot_remove(struct registry *r, const struct hotid *id)
+{
+    if (r->hot == NULL)
+        return;
+    for (unsigned k = 0; k < 2; k++) {
+        struct registry__hotset *set =
+            &r->hot[k == 0 ? hot_set1(id->tag, r->hot_mask) : hot_set2(id->tag, r->hot_mask)];
+        for (unsigned w = 0; w < HOT_WAYS; w++)
+            if (set->id[w] == id)
+                set->id[w] = NULL;
+    }
+}
+
+/*
+ * Cache the identity of a line just accepted for s. A series keeps the first identity it
+ * was cached under; a line spelling it otherwise is not cached.
+ */
+static void hot_add(struct registry *r, struct registry__series *s, const struct statsd_line *line)
+{
+    struct statsd_view name = line->name, suffix = line->suffix;
+
+    if (suffix.ptr == NULL || name.len + suffix.len > HOT_KEY_MAX)
+        return;
+    if (s->hot == NULL) {
+        struct hotid *id = xalloc(r, sizeof(struct hotid) + name.len + suffix.len);
+
+        id->s = s;
+        id->rate = line->rate;
+        id->tag = (uint32_t)hot_hash(name, suffix);
+        id->nlen = (uint16_t)name.len;
+        id->slen = (uint16_t)suffix.len;
+        id->type = (uint8_t)line->type;
+        memcpy(id->key, name.ptr, name.len);
+        memcpy(id->key + name.len, suffix.ptr, suffix.len);
+        s->hot = id;
+    } else if (!hot_matches(s->hot, name, suffix)) {
+        return;
+    }
+    hot_reserve(r);
+    hot_put(r->hot, r->hot_mask, s->hot);
+}
+
 static void series_free(struct registry *r, struct registry__series *s)
 {
     struct registry__family *f = &r->fams[s->fam];
@@ -443,9 +636,10 @@ static void series_free(struct registry *r, struct registry__series *s)
             lkey_unref(r, &f->keys[i], s->ids[i]);
     f->nseries--;
     r->nseries--;
-    r->epoch++;
-    if (s->hot)
-        xfree(r, s->hot, sizeof(struct hotid) + s->hot->len);
+    if (s->hot) {
+        hot_remove(r, s->hot);
+        hotid_free(r, s->hot);
+    }
     xfree(r, s, f->block);
 }
 
@@ -570,7 +764,7 @@ void registry_release(struct registry *r)
         for (s = f->head; s != NULL; s = next) {
             next = s->next;
             if (s->hot)
-                xfree(r, s->hot, sizeof(struct hotid) + s->hot->len);
+                hotid_free(r, s->hot);
             xfree(r, s, f->block);
         }
         for (j = 0; j < f->cfg->nlabels; j++)
@@ -579,7 +773,7 @@ void registry_release(struct registry *r)
     xfree(r, r->fams, (r->nfams ? r->nfams : 1) * sizeof *r->fams);
     xfree(r, r->slots, (r->slots_mask + 1) * sizeof *r->slots);
     xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
-    xfree(r, r->hot, r->hot_slots * sizeof *r->hot);
+    xfree(r, r->hot, r->hot_sets * sizeof *r->hot);
     memset(r, 0, sizeof *r);
 }
 
@@ -635,47 +829,6 @@ static size_t bucket_index(const struct config_family *cf, double v)
             lo = mid + 1;
     }
     return lo;
-}
-
-/* The cache key of a line's identity (see struct registry__hot); 0 when too long. */
-static size_t hot_key(struct statsd_view name, struct statsd_view suffix, char *out)
-{
-    if (suffix.ptr == NULL || name.len + 1 + suffix.len > HOT_KEY_MAX)
-        return 0;
-    memcpy(out, name.ptr, name.len);
-    out[name.len] = '\0';
-    memcpy(out + name.len + 1, suffix.ptr, suffix.len);
-    return name.len + 1 + suffix.len;
-}
-
-/*
- * The series cached under this key, or NULL. Slots are 2-way: a key lives in slot i or
- * i ^ 1 (i = h mod slots), so two identities whose hashes collide do not evict each other
- * on every line.
- */
-static struct registry__series *hot_find(const struct registry *r, const char *key, size_t klen,
-                                         uint64_t h)
-{
-    size_t i = h & (r->hot_slots - 1), k;
-
-    for (k = 0; k < 2; k++) {
-        const struct registry__hot *e = &r->hot[i ^ k];
-        if (e->s != NULL && e->hash == h && e->epoch == r->epoch && e->s->hot->len == klen &&
-            memcmp(e->s->hot->key, key, klen) == 0)
-            return e->s;
-    }
-    return NULL;
-}
-
-/* Where to cache a key: its slot pair's empty or stale slot, else the second one. */
-static struct registry__hot *hot_slot(struct registry *r, uint64_t h)
-{
-    struct registry__hot *e = &r->hot[h & (r->hot_slots - 1)];
-    struct registry__hot *o = &r->hot[(h & (r->hot_slots - 1)) ^ 1];
-
-    if (e->s == NULL || e->epoch != r->epoch)
-        return e;
-    return o;
 }
 
 /*
@@ -768,7 +921,6 @@ static void commit(const struct registry__family *f, struct registry__series *s,
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
 {
     char name[STATSD_MAX_NAME];
-    char key[HOT_KEY_MAX];
     uint32_t ids[CONFIG_MAX_LABELS] = { 0 };
     const struct statsd_view *pending[CONFIG_MAX_LABELS] = { NULL };
     uint64_t phash[CONFIG_MAX_LABELS];
@@ -778,7 +930,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     struct registry__series *s = NULL;
     unsigned seen = 0, fresh = 0;
     double value = 0;
-    size_t n, i, nl, klen;
+    size_t n, i, nl;
     long fi;
     int rc;
 
@@ -786,8 +938,6 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         return STATSD_TYPE_MISMATCH;
 
     /* Cache hits are registry_apply_raw()'s; here the identity is only cached at the end. */
-    klen = hot_key(line->name, line->suffix, key);
-
     n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
     fi = n ? names_find(r, name, n) : -1;
     if (fi < 0)
@@ -858,66 +1008,50 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
             if (fresh & (1u << i))
                 ids[i] = lkey_add(r, &f->keys[i], pending[i]->ptr, pending[i]->len, phash[i]);
         s = series_new(r, (uint32_t)fi, ids, series_hash((uint32_t)fi, ids, nl));
-        if (8 * r->nseries > r->hot_slots && r->hot_slots < HOT_MAX_SLOTS) {
-            /* Grow the front cache; its entries are only hints, so start it empty. */
-            size_t slots = r->hot_slots ? r->hot_slots * 2 : 64;
-            xfree(r, r->hot, r->hot_slots * sizeof *r->hot);
-            r->hot = xcalloc(r, slots, sizeof *r->hot);
-            r->hot_slots = slots;
-        }
     }
     commit(f, s, line, now_ms, value, &u);
-    if (klen == 0 || r->hot == NULL)
-        return STATSD_OK;
-    if (s->hot == NULL) {
-        s->hot = xalloc(r, sizeof(struct hotid) + klen);
-        s->hot->rate = line->rate;
-        s->hot->type = (uint8_t)line->type;
-        s->hot->len = (uint16_t)klen;
-        memcpy(s->hot->key, key, klen);
-    }
-    if (s->hot->len == klen && memcmp(s->hot->key, key, klen) == 0) {
-        uint64_t kh = XXH3_64bits(key, klen);
-        struct registry__hot *hot = hot_slot(r, kh);
-
-        hot->hash = kh;
-        hot->epoch = r->epoch;
-        hot->s = s;
-    }
+    hot_add(r, s, line);
     return STATSD_OK;
 }
 
-int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms)
+int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms)
 {
-    struct statsd_view name, values, suffix;
     struct statsd_line line;
-    char key[HOT_KEY_MAX];
+    const struct hotid *id;
     struct registry__series *s;
     struct registry__family *f;
     struct hupdate u;
     double value;
-    size_t klen;
     int rc;
 
-    if (r->hot == NULL || len > STATSD_MAX_LINE || !statsd_split(p, len, &name, &values, &suffix))
+    if (!lp->split || r->hot == NULL || lp->line.len > STATSD_MAX_LINE)
         return REGISTRY_MISS;
-    klen = hot_key(name, suffix, key);
-    if (klen == 0 || (s = hot_find(r, key, klen, XXH3_64bits(key, klen))) == NULL)
+    id = hot_find(r, lp->name, lp->suffix, (uint32_t)hot_hash(lp->name, lp->suffix));
+    if (id == NULL)
         return REGISTRY_MISS;
     /*
      * Same name, same suffix as a line parsed and accepted in full: only the values can
      * differ. An invalid value goes back to the full parse, which names the reason.
      */
-    line.name = name;
-    line.type = (enum statsd_type)s->hot->type;
-    line.rate = s->hot->rate;
-    if (statsd_parse_values(values.ptr, values.len, &line) != STATSD_OK)
+    s = id->s;
+    line.name = lp->name;
+    line.type = (enum statsd_type)id->type;
+    line.rate = id->rate;
+    if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
         return REGISTRY_MISS;
     f = &r->fams[s->fam];
     rc = compute(f, s, &line, &value, &u);
     if (rc == STATSD_OK)
         commit(f, s, &line, now_ms, value, &u);
     return rc;
+}
+
+int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms)
+{
+    struct statsd_parts lp = { .line = { p, len } };
+
+    lp.split = statsd_split(p, len, &lp.name, &lp.values, &lp.suffix);
+    return registry_apply_parts(r, &lp, now_ms);
 }
 
 /* ---- expiry ---- */

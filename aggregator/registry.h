@@ -40,7 +40,7 @@ struct registry__family;
 struct registry__series;
 struct registry__name;
 struct registry__slot;
-struct registry__hot;
+struct registry__hotset;
 
 /*
  * A position in the walk over all series: families in config order, then series in
@@ -71,9 +71,9 @@ struct registry {
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_expire()'s position */
-    struct registry__hot *hot;       /* the front cache of registry_apply, see registry.c */
-    size_t hot_slots;                /* a power of two, or 0 before the first series */
-    uint64_t epoch;                  /* bumped when a series is freed: older hot entries miss */
+    struct registry__hotset *hot;    /* the front cache of registry_apply, see registry.c */
+    size_t hot_sets;                 /* a power of two, or 0 before the first series */
+    size_t hot_mask;                 /* hot_sets - 1 */
 };
 
 /*
@@ -134,6 +134,9 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
  */
 #define REGISTRY_MISS (-1)
 int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
+
+/* registry_apply_raw() for a line already split by statsd_next_parts(). */
+int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms);
 
 /*
  * Expire series idle longer than their family's ttl_seconds (0: never), looking at no

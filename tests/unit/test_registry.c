@@ -754,3 +754,38 @@ Test(registry, raw_lines_of_an_expired_series_miss, .init = setup, .fini = teard
     cr_assert_eq(registry_expire(&reg, 1000000, 1000), 1);
     cr_assert_eq(raw("queue_depth:7|g|#queue:gone", 1000001), REGISTRY_MISS);
 }
+
+Test(registry, expiring_a_series_leaves_the_others_cached, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:old", 1000), STATSD_OK);
+    cr_assert_eq(feed_at("queue_depth:2|g|#queue:new", 65000), STATSD_OK);
+    cr_assert_eq(registry_expire(&reg, 70000, 1000), 1);
+    cr_assert_eq(raw("queue_depth:1|g|#queue:old", 70000), REGISTRY_MISS);
+    cr_assert_eq(raw("queue_depth:3|g|#queue:new", 70000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=new"), 3);
+}
+
+/*
+ * The front cache grows with the series and holds every identity: after 100,000 series
+ * were created through the full path, a line of each hits (none falls back to the full
+ * parse), whatever the collisions among their hashes.
+ */
+Test(registry, raw_lines_hit_for_every_series_of_a_large_registry, .fini = teardown)
+{
+    enum { N = 100000 };
+    char line[96];
+
+    load("{\"limits\": {\"max_series\": 200000, \"max_series_per_family\": 200000},"
+         " \"families\": [{\"name\": \"jobs.done\", \"type\": \"counter\","
+         "  \"labels\": [{\"name\": \"id\", \"max_values\": 200000},"
+         "              {\"name\": \"env\", \"values\": [\"prod\"]}]}]}");
+    for (int i = 0; i < N; i++) {
+        snprintf(line, sizeof line, "jobs.done:1|c|#id:%d,env:prod", i);
+        cr_assert_eq(feed(line), STATSD_OK, "%s", line);
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(line, sizeof line, "jobs.done:2|c|#id:%d,env:prod", i);
+        cr_assert_eq(raw(line, 1000), STATSD_OK, "%s missed", line);
+    }
+    cr_assert_eq(value_of(0, "id=99999,env=prod"), 3);
+}
