@@ -15,6 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define NAME_CHAR 1 /* may appear in a name or tag key */
 #define NAME_LEAD 2 /* may start one */
@@ -64,11 +67,14 @@ int statsd_reason_by_name(const char *name)
 }
 
 /*
- * The first byte in [p, end) equal to a or b, or end: eight bytes a step (SWAR). In
- * x = w ^ (a in every byte), a byte equal to a is zero, and (x - 0x01..) & ~x & 0x80..
- * flags it. A borrow can also flag a byte above a zero byte, never below one, so the
- * lowest flag, in either mask, marks the first match (little-endian: the lowest byte is
- * the first). Lines are short; this beats a memchr call, and finds two bytes at once.
+ * The first byte in [p, end) equal to a or b, or end. Lines are short, and this beats a
+ * memchr call per separator, and finds two bytes at once: sixteen bytes a step with SSE2
+ * (every x86-64), then eight a step (SWAR), then one.
+ *
+ * SWAR: in x = w ^ (a in every byte) a byte equal to a is zero, and
+ * (x - 0x01..) & ~x & 0x80.. flags it. A borrow can also flag a byte above a zero byte,
+ * never below one, so the lowest flag, in either mask, marks the first match
+ * (little-endian: the lowest byte is the first).
  */
 #define SWAR_ONES  UINT64_C(0x0101010101010101)
 #define SWAR_HIGHS UINT64_C(0x8080808080808080)
@@ -81,16 +87,29 @@ static inline uint64_t swar_zero_bytes(uint64_t x)
 static inline const char *find_either(const char *p, const char *end, unsigned char a,
                                       unsigned char b)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t ma = SWAR_ONES * a, mb = SWAR_ONES * b;
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
 
-    for (; end - p >= 8; p += 8) {
-        uint64_t w, hit;
-
-        memcpy(&w, p, sizeof(w));
-        hit = swar_zero_bytes(w ^ ma) | swar_zero_bytes(w ^ mb);
+    for (; end - p >= 16; p += 16) {
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned hit =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(w, va), _mm_cmpeq_epi8(w, vb)));
         if (hit != 0)
-            return p + (__builtin_ctzll(hit) >> 3);
+            return p + __builtin_ctz(hit);
+    }
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    {
+        const uint64_t ma = SWAR_ONES * a, mb = SWAR_ONES * b;
+
+        for (; end - p >= 8; p += 8) {
+            uint64_t w, hit;
+
+            memcpy(&w, p, sizeof(w));
+            hit = swar_zero_bytes(w ^ ma) | swar_zero_bytes(w ^ mb);
+            if (hit != 0)
+                return p + (__builtin_ctzll(hit) >> 3);
+        }
     }
 #endif
     while (p < end && (unsigned char)*p != a && (unsigned char)*p != b)
