@@ -96,39 +96,55 @@ static double now_unix(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The hot path: every datagram, every line. Nothing here allocates. */
+/* One line of a datagram, whatever it holds; found: its cached identity, or NULL. */
+static void take_line(struct app *a, const struct statsd_parts *lp,
+                      const struct registry__hotid *found, uint64_t now_ms,
+                      const struct ucred *cred)
+{
+    const struct statsd_view v = lp->line;
+    struct statsd_line line;
+    int r;
+
+    if (v.len == 0)
+        return;
+    /* A line whose identity the registry has seen needs only its values parsed. */
+    r = found != NULL ? registry_apply_found(&a->reg, found, lp, now_ms) : REGISTRY_MISS;
+    if (r == REGISTRY_MISS) {
+        r = statsd_parse_line(v.ptr, v.len, &line);
+        if (r == STATSD_OK)
+            r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, now_unix())
+                                        : registry_apply(&a->reg, &line, now_ms);
+    }
+    if (r == STATSD_OK) {
+        a->stats.lines_accepted++;
+        return;
+    }
+    a->stats.lines_rejected[r]++;
+    rejects_add(&a->rejects, now_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
+                cred ? cred->uid : 0);
+}
+
+/*
+ * The hot path: every datagram, every line. Nothing here allocates. Lines are split and
+ * looked up in the front cache up to REGISTRY_FIND_MAX at a time, then taken in order.
+ */
 static void on_datagram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
                         void *arg)
 {
     struct app *a = arg;
-    struct statsd_line line;
-    struct statsd_parts lp;
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    const struct registry__hotid *found[REGISTRY_FIND_MAX];
     uint64_t now_ms = uv_now(&a->loop);
-    size_t pos = 0;
-    int r;
+    size_t pos = 0, n, i;
 
     (void)in;
-    while (statsd_next_parts(data, len, &pos, &lp)) {
-        const struct statsd_view v = lp.line;
-
-        if (v.len == 0)
-            continue;
-        /* A line whose identity the registry has seen needs only its values parsed. */
-        r = registry_apply_parts(&a->reg, &lp, now_ms);
-        if (r == REGISTRY_MISS) {
-            r = statsd_parse_line(v.ptr, v.len, &line);
-            if (r == STATSD_OK)
-                r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, now_unix())
-                                            : registry_apply(&a->reg, &line, now_ms);
-        }
-        if (r == STATSD_OK) {
-            a->stats.lines_accepted++;
-            continue;
-        }
-        a->stats.lines_rejected[r]++;
-        rejects_add(&a->rejects, now_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
-                    cred ? cred->uid : 0);
-    }
+    do {
+        for (n = 0; n < REGISTRY_FIND_MAX && statsd_next_parts(data, len, &pos, &lp[n]); n++)
+            ;
+        registry_find_parts(&a->reg, lp, n, found);
+        for (i = 0; i < n; i++)
+            take_line(a, &lp[i], found[i], now_ms, cred);
+    } while (n == REGISTRY_FIND_MAX);
 }
 
 /* --- /metrics ------------------------------------------------------------------------ */

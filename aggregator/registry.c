@@ -64,8 +64,8 @@ struct registry__series {
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
-    uint32_t pinned;   /* a start-up zero series: never expires */
-    struct hotid *hot; /* the line identity of the front cache, or NULL */
+    uint32_t pinned;             /* a start-up zero series: never expires */
+    struct registry__hotid *hot; /* the line identity of the front cache, or NULL */
     uint32_t ids[];
 };
 
@@ -112,7 +112,7 @@ struct registry__name {
  * have passed.
  *
  * A series keeps the identity it was first cached under, with its line type and rate
- * (struct hotid: one allocation when the series is first cached, none in steady state).
+ * (struct registry__hotid: one allocation when the series is first cached, none in steady state).
  * The table is set-associative: a set is one cache line of HOT_WAYS entries, each a
  * 32-bit tag (the hash's low bits) and the identity, which points at its series. A tag
  * may live in two sets, both chosen by the tag (hot_set1, hot_set2), and an entry that
@@ -128,7 +128,7 @@ struct registry__name {
 #define HOT_KEY_MAX  128
 #define HOT_MIN_SETS 16
 
-struct hotid {
+struct registry__hotid {
     struct registry__series *s;
     double rate;
     uint32_t tag;  /* the hash's low 32 bits: the set, and the tag within it */
@@ -140,8 +140,8 @@ struct hotid {
 
 struct registry__hotset {
     uint32_t tag[HOT_WAYS];
-    struct hotid *id[HOT_WAYS]; /* NULL: empty */
-    uint32_t next;              /* the way to replace when the set is full */
+    struct registry__hotid *id[HOT_WAYS]; /* NULL: empty */
+    uint32_t next;                        /* the way to replace when the set is full */
 } __attribute__((aligned(64)));
 
 static void *xalloc(struct registry *r, size_t n)
@@ -441,11 +441,11 @@ static struct registry__series *series_new(struct registry *r, uint32_t fam, con
     return s;
 }
 
-/* ---- the front cache (see struct hotid) ---- */
+/* ---- the front cache (see struct registry__hotid) ---- */
 
-static void hotid_free(struct registry *r, struct hotid *id)
+static void hotid_free(struct registry *r, struct registry__hotid *id)
 {
-    xfree(r, id, sizeof(struct hotid) + id->nlen + id->slen);
+    xfree(r, id, sizeof(struct registry__hotid) + id->nlen + id->slen);
 }
 
 /* The hash of a line's identity, read where its two pieces lie. */
@@ -454,7 +454,8 @@ static uint64_t hot_hash(struct statsd_view name, struct statsd_view suffix)
     return XXH3_64bits_withSeed(suffix.ptr, suffix.len, XXH3_64bits(name.ptr, name.len));
 }
 
-static int hot_matches(const struct hotid *id, struct statsd_view name, struct statsd_view suffix)
+static int hot_matches(const struct registry__hotid *id, struct statsd_view name,
+                       struct statsd_view suffix)
 {
     return id->nlen == name.len && id->slen == suffix.len &&
            memcmp(id->key, name.ptr, name.len) == 0 &&
@@ -476,8 +477,9 @@ static size_t hot_set2(uint32_t tag, size_t mask)
     return ((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) & mask;
 }
 
-static const struct hotid *hot_find_in(const struct registry__hotset *set, struct statsd_view name,
-                                       struct statsd_view suffix, uint32_t tag)
+static const struct registry__hotid *hot_find_in(const struct registry__hotset *set,
+                                                 struct statsd_view name, struct statsd_view suffix,
+                                                 uint32_t tag)
 {
     for (unsigned w = 0; w < HOT_WAYS; w++)
         if (set->tag[w] == tag && set->id[w] != NULL && hot_matches(set->id[w], name, suffix))
@@ -486,16 +488,17 @@ static const struct hotid *hot_find_in(const struct registry__hotset *set, struc
 }
 
 /* The identity cached for this line, or NULL. */
-static const struct hotid *hot_find(const struct registry *r, struct statsd_view name,
-                                    struct statsd_view suffix, uint32_t tag)
+static const struct registry__hotid *hot_find(const struct registry *r, struct statsd_view name,
+                                              struct statsd_view suffix, uint32_t tag)
 {
-    const struct hotid *id = hot_find_in(&r->hot[hot_set1(tag, r->hot_mask)], name, suffix, tag);
+    const struct registry__hotid *id =
+        hot_find_in(&r->hot[hot_set1(tag, r->hot_mask)], name, suffix, tag);
 
     return id != NULL ? id : hot_find_in(&r->hot[hot_set2(tag, r->hot_mask)], name, suffix, tag);
 }
 
 /* The way holding id (NULL: an empty way), or -1. */
-static int hot_way(const struct registry__hotset *set, const struct hotid *id)
+static int hot_way(const struct registry__hotset *set, const struct registry__hotid *id)
 {
     for (unsigned w = 0; w < HOT_WAYS; w++)
         if (set->id[w] == id)
@@ -503,7 +506,7 @@ static int hot_way(const struct registry__hotset *set, const struct hotid *id)
     return -1;
 }
 
-static void hot_set_way(struct registry__hotset *set, int w, struct hotid *id)
+static void hot_set_way(struct registry__hotset *set, int w, struct registry__hotid *id)
 {
     set->tag[w] = id->tag;
     set->id[w] = id;
@@ -514,7 +517,7 @@ static void hot_set_way(struct registry__hotset *set, int w, struct hotid *id)
  * moves to its own other set if that one has room (one step of cuckoo hashing), and id
  * takes its way; only when none can move is an entry of the first set replaced.
  */
-static void hot_put(struct registry__hotset *table, size_t mask, struct hotid *id)
+static void hot_put(struct registry__hotset *table, size_t mask, struct registry__hotid *id)
 {
     struct registry__hotset *sets[2] = { &table[hot_set1(id->tag, mask)],
                                          &table[hot_set2(id->tag, mask)] };
@@ -532,7 +535,7 @@ static void hot_put(struct registry__hotset *table, size_t mask, struct hotid *i
         size_t here = (size_t)(sets[k] - table);
 
         for (w = 0; w < HOT_WAYS; w++) {
-            struct hotid *e = sets[k]->id[w];
+            struct registry__hotid *e = sets[k]->id[w];
             size_t one = hot_set1(e->tag, mask);
             struct registry__hotset *alt = &table[one != here ? one : hot_set2(e->tag, mask)];
             int aw = alt != sets[k] ? hot_way(alt, NULL) : -1;
@@ -570,7 +573,7 @@ static void hot_reserve(struct registry *r)
     xfree(r, old, oldn * sizeof *old);
 }
 
-static void hot_remove(struct registry *r, const struct hotid *id)
+static void hot_remove(struct registry *r, const struct registry__hotid *id)
 {
     if (r->hot == NULL)
         return;
@@ -594,7 +597,8 @@ static void hot_add(struct registry *r, struct registry__series *s, const struct
     if (suffix.ptr == NULL || name.len + suffix.len > HOT_KEY_MAX)
         return;
     if (s->hot == NULL) {
-        struct hotid *id = xalloc(r, sizeof(struct hotid) + name.len + suffix.len);
+        struct registry__hotid *id =
+            xalloc(r, sizeof(struct registry__hotid) + name.len + suffix.len);
 
         id->s = s;
         id->rate = line->rate;
@@ -1014,26 +1018,72 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     return STATSD_OK;
 }
 
-int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms)
+static int hot_eligible(const struct registry *r, const struct statsd_parts *lp)
+{
+    return lp->split && r->hot != NULL && lp->line.len <= STATSD_MAX_LINE;
+}
+
+/* The first way of set whose tag is tag: a likely match, to prefetch. */
+static const struct registry__hotid *hot_candidate(const struct registry__hotset *set, uint32_t tag)
+{
+    for (unsigned w = 0; w < HOT_WAYS; w++)
+        if (set->tag[w] == tag && set->id[w] != NULL)
+            return set->id[w];
+    return NULL;
+}
+
+/*
+ * Three passes over the lines, each loading what the next one reads, so that the cache
+ * misses of different lines overlap instead of following one another: the hashes (and
+ * the sets they choose), the likely identities, then the compare (and the series).
+ */
+void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                         const struct registry__hotid **found)
+{
+    uint32_t tag[REGISTRY_FIND_MAX];
+    size_t i;
+
+    for (i = 0; i < n && i < REGISTRY_FIND_MAX; i++) {
+        if (!hot_eligible(r, &lp[i]))
+            continue;
+        tag[i] = (uint32_t)hot_hash(lp[i].name, lp[i].suffix);
+        __builtin_prefetch(&r->hot[hot_set1(tag[i], r->hot_mask)]);
+    }
+    for (i = 0; i < n && i < REGISTRY_FIND_MAX; i++) {
+        const struct registry__hotid *c;
+
+        if (!hot_eligible(r, &lp[i]))
+            continue;
+        c = hot_candidate(&r->hot[hot_set1(tag[i], r->hot_mask)], tag[i]);
+        if (c == NULL)
+            c = hot_candidate(&r->hot[hot_set2(tag[i], r->hot_mask)], tag[i]);
+        if (c != NULL)
+            __builtin_prefetch(c);
+    }
+    for (i = 0; i < n; i++) {
+        found[i] = NULL;
+        if (i >= REGISTRY_FIND_MAX || !hot_eligible(r, &lp[i]))
+            continue;
+        found[i] = hot_find(r, lp[i].name, lp[i].suffix, tag[i]);
+        if (found[i] != NULL)
+            __builtin_prefetch(found[i]->s);
+    }
+}
+
+int registry_apply_found(struct registry *r, const struct registry__hotid *id,
+                         const struct statsd_parts *lp, uint64_t now_ms)
 {
     struct statsd_line line;
-    const struct hotid *id;
-    struct registry__series *s;
+    struct registry__series *s = id->s;
     struct registry__family *f;
     struct hupdate u;
     double value;
     int rc;
 
-    if (!lp->split || r->hot == NULL || lp->line.len > STATSD_MAX_LINE)
-        return REGISTRY_MISS;
-    id = hot_find(r, lp->name, lp->suffix, (uint32_t)hot_hash(lp->name, lp->suffix));
-    if (id == NULL)
-        return REGISTRY_MISS;
     /*
      * Same name, same suffix as a line parsed and accepted in full: only the values can
      * differ. An invalid value goes back to the full parse, which names the reason.
      */
-    s = id->s;
     line.name = lp->name;
     line.type = (enum statsd_type)id->type;
     line.rate = id->rate;
@@ -1044,6 +1094,14 @@ int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint
     if (rc == STATSD_OK)
         commit(f, s, &line, now_ms, value, &u);
     return rc;
+}
+
+int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms)
+{
+    const struct registry__hotid *id;
+
+    registry_find_parts(r, lp, 1, &id);
+    return id != NULL ? registry_apply_found(r, id, lp, now_ms) : REGISTRY_MISS;
 }
 
 int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms)

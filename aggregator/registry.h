@@ -41,6 +41,7 @@ struct registry__series;
 struct registry__name;
 struct registry__slot;
 struct registry__hotset;
+struct registry__hotid;
 
 /*
  * A position in the walk over all series: families in config order, then series in
@@ -137,6 +138,21 @@ int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t n
 
 /* registry_apply_raw() for a line already split by statsd_next_parts(). */
 int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms);
+
+/*
+ * registry_apply_parts() in two steps, for the lines of a datagram: registry_find_parts()
+ * looks lines lp[0..n) up in the front cache all at once, so that their cache misses
+ * overlap, and sets found[i] to line i's cached identity or NULL (a miss; also for every
+ * line past the first REGISTRY_FIND_MAX). registry_apply_found() then applies a found
+ * line, with registry_apply_parts()'s results. What was found stays valid until
+ * registry_expire() or registry_release(): the full path in between creates series,
+ * never frees one, so lines can still be applied in their order.
+ */
+#define REGISTRY_FIND_MAX 32
+void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                         const struct registry__hotid **found);
+int registry_apply_found(struct registry *r, const struct registry__hotid *id,
+                         const struct statsd_parts *lp, uint64_t now_ms);
 
 /*
  * Expire series idle longer than their family's ttl_seconds (0: never), looking at no

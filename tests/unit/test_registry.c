@@ -789,3 +789,57 @@ Test(registry, raw_lines_hit_for_every_series_of_a_large_registry, .fini = teard
     }
     cr_assert_eq(value_of(0, "id=99999,env=prod"), 3);
 }
+
+/*
+ * The daemon's loop: a datagram's lines are looked up together, then taken in order,
+ * each found line through registry_apply_found() and each miss through the full path.
+ */
+static void take_datagram(const char *dgram, uint64_t now)
+{
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    size_t len = strlen(dgram), pos = 0, n;
+
+    do {
+        for (n = 0; n < REGISTRY_FIND_MAX && statsd_next_parts(dgram, len, &pos, &lp[n]); n++)
+            ;
+        registry_find_parts(&reg, lp, n, found);
+        for (size_t i = 0; i < n; i++) {
+            char text[256];
+            int rc = found[i] ? registry_apply_found(&reg, found[i], &lp[i], now) : REGISTRY_MISS;
+
+            if (rc != REGISTRY_MISS)
+                continue;
+            cr_assert_lt(lp[i].line.len, sizeof text);
+            memcpy(text, lp[i].line.ptr, lp[i].line.len);
+            text[lp[i].line.len] = '\0';
+            feed_at(text, now);
+        }
+    } while (n == REGISTRY_FIND_MAX);
+}
+
+Test(registry, lines_looked_up_together_are_applied_in_their_order, .init = setup,
+     .fini = teardown)
+{
+    char dgram[4096];
+    size_t o = 0;
+
+    /* A gauge created by the first line and set by the others, a miss among hits. */
+    take_datagram("queue_depth:1|g|#queue:a\nqueue_depth:2|g|#queue:a\n"
+                  "queue_depth:+5|g|#queue:a\nqueue_depth:3|g|#queue:a",
+                  1000);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3);
+    /* Another spelling of the same series, between cached lines, keeps its place. */
+    take_datagram("requests:1|c|#method:GET,status_code:200\n"
+                  "requests:1|c|#status_code:200,method:GET\n"
+                  "queue_depth:7|g|#queue:a\nqueue_depth:-2|g|#queue:a",
+                  1000);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 5);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 2);
+    /* More lines than one lookup takes: the last set wins. */
+    for (int i = 0; i < 3 * REGISTRY_FIND_MAX + 5; i++)
+        o += (size_t)snprintf(dgram + o, sizeof dgram - o, "%squeue_depth:%d|g|#queue:a",
+                              i ? "\n" : "", i);
+    take_datagram(dgram, 1000);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3 * REGISTRY_FIND_MAX + 4);
+}
