@@ -134,12 +134,14 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
     struct app *a = arg;
     struct statsd_parts lp[REGISTRY_FIND_MAX];
     const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    struct statsd_scanner scan;
     uint64_t now_ms = uv_now(&a->loop);
-    size_t pos = 0, n, i;
+    size_t n, i;
 
     (void)in;
+    statsd_scanner_init(&scan, data, len);
     do {
-        for (n = 0; n < REGISTRY_FIND_MAX && statsd_next_parts(data, len, &pos, &lp[n]); n++)
+        for (n = 0; n < REGISTRY_FIND_MAX && statsd_scanner_next(&scan, &lp[n]); n++)
             ;
         registry_find_parts(&a->reg, lp, n, found);
         for (i = 0; i < n; i++)

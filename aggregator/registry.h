@@ -136,7 +136,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
 #define REGISTRY_MISS (-1)
 int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
 
-/* registry_apply_raw() for a line already split by statsd_next_parts(). */
+/* registry_apply_raw() for a line already split by statsd_scanner_next(). */
 int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms);
 
 /*

@@ -13,9 +13,10 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(STATSD_PORTABLE)
 #include <emmintrin.h>
 #endif
 
@@ -67,86 +68,114 @@ int statsd_reason_by_name(const char *name)
 }
 
 /*
- * The first byte in [p, end) equal to a or b, or end. Lines are short, and this beats a
- * memchr call per separator, and finds two bytes at once: sixteen bytes a step with SSE2
- * (every x86-64), then eight a step (SWAR), then one.
- *
- * SWAR: in x = w ^ (a in every byte) a byte equal to a is zero, and
- * (x - 0x01..) & ~x & 0x80.. flags it. A borrow can also flag a byte above a zero byte,
- * never below one, so the lowest flag, in either mask, marks the first match
- * (little-endian: the lowest byte is the first).
+ * The scanner keeps bit masks of the separators of one 64-byte block of the datagram:
+ * bit i of nl is set when byte i of the block is '\n', and so on. Finding the next ':',
+ * '|' or '\n' is then a mask and a count of trailing zeros, mostly within the block at
+ * hand, instead of a loop whose exit the branch predictor keeps missing. A block is
+ * classified with SSE2 where the compiler targets it (every x86-64), sixteen bytes a
+ * step, else byte by byte (STATSD_PORTABLE forces that, for its tests). The last block
+ * is classified from a zero-padded copy, so nothing past len is read.
  */
-#define SWAR_ONES  UINT64_C(0x0101010101010101)
-#define SWAR_HIGHS UINT64_C(0x8080808080808080)
+enum { SCAN_NL = 1, SCAN_COLON = 2, SCAN_BAR = 4 };
 
-static inline uint64_t swar_zero_bytes(uint64_t x)
+#if defined(__SSE2__) && !defined(STATSD_PORTABLE)
+static inline uint64_t scan_eq16(__m128i w, char c, unsigned shift)
 {
-    return (x - SWAR_ONES) & ~x & SWAR_HIGHS;
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(c))) << shift;
 }
 
-static inline const char *find_either(const char *p, const char *end, unsigned char a,
-                                      unsigned char b)
+static void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
 {
-#if defined(__SSE2__)
-    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
-
-    for (; end - p >= 16; p += 16) {
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned hit =
-            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(w, va), _mm_cmpeq_epi8(w, vb)));
-        if (hit != 0)
-            return p + __builtin_ctz(hit);
+    *nl = *colon = *bar = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        *nl |= scan_eq16(w, '\n', k);
+        *colon |= scan_eq16(w, ':', k);
+        *bar |= scan_eq16(w, '|', k);
     }
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    {
-        const uint64_t ma = SWAR_ONES * a, mb = SWAR_ONES * b;
-
-        for (; end - p >= 8; p += 8) {
-            uint64_t w, hit;
-
-            memcpy(&w, p, sizeof(w));
-            hit = swar_zero_bytes(w ^ ma) | swar_zero_bytes(w ^ mb);
-            if (hit != 0)
-                return p + (__builtin_ctzll(hit) >> 3);
-        }
+}
+#else
+static void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
+{
+    *nl = *colon = *bar = 0;
+    for (unsigned k = 0; k < 64; k++) {
+        *nl |= (uint64_t)(p[k] == '\n') << k;
+        *colon |= (uint64_t)(p[k] == ':') << k;
+        *bar |= (uint64_t)(p[k] == '|') << k;
     }
+}
 #endif
-    while (p < end && (unsigned char)*p != a && (unsigned char)*p != b)
-        p++;
-    return p;
+
+static void scan_block(struct statsd_scanner *s, size_t block)
+{
+    size_t off = block * 64;
+
+    if (s->len - off >= 64) {
+        scan_classify(s->dgram + off, &s->nl, &s->colon, &s->bar);
+    } else {
+        char tail[64] = { 0 };
+        memcpy(tail, s->dgram + off, s->len - off);
+        scan_classify(tail, &s->nl, &s->colon, &s->bar);
+    }
+    s->block = block;
 }
 
-int statsd_next_parts(const char *dgram, size_t len, size_t *pos, struct statsd_parts *out)
+/* The first offset >= p holding one of the separators in which, or len. */
+static inline size_t scan_find(struct statsd_scanner *s, size_t p, unsigned which)
 {
-    const char *start, *end = dgram + len, *p, *colon = NULL, *bar = NULL;
+    while (p < s->len) {
+        size_t block = p / 64;
+        uint64_t m;
 
-    if (*pos >= len)
+        if (block != s->block)
+            scan_block(s, block);
+        m = ((which & SCAN_NL) ? s->nl : 0) | ((which & SCAN_COLON) ? s->colon : 0) |
+            ((which & SCAN_BAR) ? s->bar : 0);
+        m &= ~UINT64_C(0) << (p % 64);
+        if (m != 0)
+            return block * 64 + (size_t)__builtin_ctzll(m);
+        p = (block + 1) * 64;
+    }
+    return s->len;
+}
+
+void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len)
+{
+    s->dgram = dgram;
+    s->len = len;
+    s->pos = 0;
+    s->block = SIZE_MAX;
+}
+
+int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
+{
+    size_t start = s->pos, p, colon = SIZE_MAX, bar = SIZE_MAX;
+
+    if (start >= s->len)
         return 0;
-    start = dgram + *pos;
-    p = find_either(start, end, ':', '\n');
-    if (p < end && *p == ':') {
+    p = scan_find(s, start, SCAN_NL | SCAN_COLON);
+    if (p < s->len && s->dgram[p] == ':') {
         colon = p;
-        p = find_either(p + 1, end, '|', '\n');
-        if (p < end && *p == '|') {
+        p = scan_find(s, p + 1, SCAN_NL | SCAN_BAR);
+        if (p < s->len && s->dgram[p] == '|') {
             bar = p;
-            p = find_either(p + 1, end, '\n', '\n');
+            p = scan_find(s, p + 1, SCAN_NL);
         }
     }
-    *pos = p < end ? (size_t)(p - dgram) + 1 : len;
+    s->pos = p < s->len ? p + 1 : s->len;
     /* As statsd_next_line(): one '\r' before the end is dropped; ':' and '|' lie before it. */
-    if (p > start && p[-1] == '\r')
+    if (p > start && s->dgram[p - 1] == '\r')
         p--;
-    out->line.ptr = start;
-    out->line.len = (size_t)(p - start);
-    out->split = bar != NULL && colon != start;
+    out->line.ptr = s->dgram + start;
+    out->line.len = p - start;
+    out->split = bar != SIZE_MAX && colon != start;
     if (out->split) {
-        out->name.ptr = start;
-        out->name.len = (size_t)(colon - start);
-        out->values.ptr = colon + 1;
-        out->values.len = (size_t)(bar - colon - 1);
-        out->suffix.ptr = bar;
-        out->suffix.len = (size_t)(p - bar);
+        out->name.ptr = s->dgram + start;
+        out->name.len = colon - start;
+        out->values.ptr = s->dgram + colon + 1;
+        out->values.len = bar - colon - 1;
+        out->suffix.ptr = s->dgram + bar;
+        out->suffix.len = p - bar;
     }
     return 1;
 }

@@ -158,10 +158,20 @@ struct statsd_parts {
 };
 
 /*
- * statsd_next_line() and statsd_split() in one pass over the line: the daemon's hot
- * path. Same arguments and return value as statsd_next_line().
+ * statsd_next_line() and statsd_split() in one pass over a datagram: the daemon's hot
+ * path. statsd_scanner_next() returns 1 and sets *out for each line in turn (empty lines
+ * included, with line.len 0), then 0. The datagram must stay unchanged meanwhile.
  */
-int statsd_next_parts(const char *dgram, size_t len, size_t *pos, struct statsd_parts *out);
+struct statsd_scanner {
+    const char *dgram;
+    size_t len;
+    size_t pos;   /* where the next line starts */
+    size_t block; /* the 64-byte block the masks describe; SIZE_MAX: none yet */
+    uint64_t nl, colon, bar;
+};
+
+void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len);
+int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out);
 
 /*
  * Parse a values span (as statsd_split() finds it) for a line whose out->type is set,

@@ -72,17 +72,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *dgram = (const char *)data;
     size_t pos = 0, prev = 0;
     struct statsd_view line;
+    struct statsd_scanner scan;
 
+    statsd_scanner_init(&scan, dgram, size);
     while (statsd_next_line(dgram, size, &pos, &line)) {
         struct statsd_view name, values, suffix;
         struct statsd_parts lp;
-        size_t pos2 = prev;
 
         assert(pos > prev && pos <= size);
         assert(line.ptr == dgram + prev && line.ptr + line.len <= dgram + pos);
         assert(memchr(line.ptr, '\n', line.len) == NULL);
         /* The daemon's one-pass split agrees with next_line + split. */
-        assert(statsd_next_parts(dgram, size, &pos2, &lp) == 1 && pos2 == pos);
+        assert(statsd_scanner_next(&scan, &lp) == 1 && scan.pos == pos);
         assert(lp.line.ptr == line.ptr && lp.line.len == line.len);
         assert(lp.split == statsd_split(line.ptr, line.len, &name, &values, &suffix));
         assert(!lp.split || (lp.name.ptr == name.ptr && lp.name.len == name.len &&
@@ -97,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == STATSD_OK)
             check_line(line.ptr, line.len, &l);
     }
-    assert(pos == size);
+    assert(pos == size && statsd_scanner_next(&scan, &(struct statsd_parts){ 0 }) == 0);
     /* The validator alone, on arbitrary bytes, for ASan's sake. */
     (void)statsd_utf8_valid(dgram, size);
     return 0;

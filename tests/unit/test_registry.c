@@ -798,10 +798,12 @@ static void take_datagram(const char *dgram, uint64_t now)
 {
     struct statsd_parts lp[REGISTRY_FIND_MAX];
     const struct registry__hotid *found[REGISTRY_FIND_MAX];
-    size_t len = strlen(dgram), pos = 0, n;
+    struct statsd_scanner scan;
+    size_t n;
 
+    statsd_scanner_init(&scan, dgram, strlen(dgram));
     do {
-        for (n = 0; n < REGISTRY_FIND_MAX && statsd_next_parts(dgram, len, &pos, &lp[n]); n++)
+        for (n = 0; n < REGISTRY_FIND_MAX && statsd_scanner_next(&scan, &lp[n]); n++)
             ;
         registry_find_parts(&reg, lp, n, found);
         for (size_t i = 0; i < n; i++) {
@@ -818,8 +820,7 @@ static void take_datagram(const char *dgram, uint64_t now)
     } while (n == REGISTRY_FIND_MAX);
 }
 
-Test(registry, lines_looked_up_together_are_applied_in_their_order, .init = setup,
-     .fini = teardown)
+Test(registry, lines_looked_up_together_are_applied_in_their_order, .init = setup, .fini = teardown)
 {
     char dgram[4096];
     size_t o = 0;
