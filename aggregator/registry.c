@@ -819,20 +819,26 @@ static int key_matches(const struct lkey *k, const char *key, size_t len)
     return 1;
 }
 
+/*
+ * The first bound >= v: a value equal to a bound belongs to that bucket (le); nbuckets
+ * for +Inf. A lower bound without branches on the data (the select compiles to a
+ * conditional move): values land in buckets at random, and a mispredicted branch per
+ * halving cost more than the whole search.
+ */
 static size_t bucket_index(const struct config_family *cf, double v)
 {
-    size_t lo = 0, hi = cf->nbuckets;
+    const double *base = cf->buckets;
+    size_t n = cf->nbuckets;
 
-    /* The first bound >= v: a value equal to a bound belongs to that bucket (le). */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
+    if (n == 0)
+        return 0;
+    while (n > 1) {
+        size_t half = n / 2;
 
-        if (v <= cf->buckets[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
+        base = base[half] < v ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return (size_t)(base - cf->buckets) + (*base < v);
 }
 
 /*

@@ -844,3 +844,36 @@ Test(registry, lines_looked_up_together_are_applied_in_their_order, .init = setu
     take_datagram(dgram, 1000);
     cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3 * REGISTRY_FIND_MAX + 4);
 }
+
+/* Every bound of an odd and an even number of buckets, and the values between them. */
+Test(registry, histogram_bucket_search_finds_every_bucket, .fini = teardown)
+{
+    for (int nb = 12; nb <= 13; nb++) {
+        char json[1024], line[64];
+        size_t o = 0;
+        uint64_t want[14] = { 0 };
+        double sum = 0;
+
+        if (nb == 13)
+            teardown();
+        o += (size_t)snprintf(json + o, sizeof json - o,
+                              "{\"families\": [{\"name\": \"sizes\", \"type\": \"histogram\","
+                              " \"buckets\": [");
+        for (int b = 1; b <= nb; b++)
+            o += (size_t)snprintf(json + o, sizeof json - o, "%s%d", b > 1 ? ", " : "", b);
+        snprintf(json + o, sizeof json - o, "]}]}");
+        load(json);
+        for (int k = 0; k <= 2 * nb + 1; k++) {
+            double v = k / 2.0; /* 0, 0.5, 1, ..., nb + 0.5 */
+            size_t b = v <= 1 ? 0 : (size_t)(v + 0.5) - 1;
+
+            if (b > (size_t)nb)
+                b = (size_t)nb;
+            snprintf(line, sizeof line, "sizes:%g|h", v);
+            cr_assert_eq(feed(line), STATSD_OK);
+            want[b]++;
+            sum += v;
+        }
+        assert_hist(0, "", want, (size_t)nb + 1, sum);
+    }
+}
