@@ -821,17 +821,21 @@ static int key_matches(const struct lkey *k, const char *key, size_t len)
 
 /*
  * The first bound >= v: a value equal to a bound belongs to that bucket (le); nbuckets
- * for +Inf. A lower bound without branches on the data (the select compiles to a
- * conditional move): values land in buckets at random, and a mispredicted branch per
- * halving cost more than the whole search.
+ * for +Inf. Without branches on the data: values land in buckets at random, and a
+ * mispredicted branch per halving cost more than the whole search. Up to 16 bounds (the
+ * usual case) the bounds below v are counted, independent compares that pipeline; beyond,
+ * a lower bound narrows with a select that compiles to a conditional move.
  */
 static size_t bucket_index(const struct config_family *cf, double v)
 {
     const double *base = cf->buckets;
-    size_t n = cf->nbuckets;
+    size_t n = cf->nbuckets, below = 0;
 
-    if (n == 0)
-        return 0;
+    if (n <= 16) {
+        for (size_t i = 0; i < n; i++)
+            below += base[i] < v;
+        return below;
+    }
     while (n > 1) {
         size_t half = n / 2;
 

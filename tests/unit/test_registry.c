@@ -845,16 +845,22 @@ Test(registry, lines_looked_up_together_are_applied_in_their_order, .init = setu
     cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3 * REGISTRY_FIND_MAX + 4);
 }
 
-/* Every bound of an odd and an even number of buckets, and the values between them. */
+/*
+ * Every bound, and the values between them, of a few bucket counts on both sides of 16
+ * (where the search changes), odd and even.
+ */
 Test(registry, histogram_bucket_search_finds_every_bucket, .fini = teardown)
 {
-    for (int nb = 12; nb <= 13; nb++) {
+    static const int counts[] = { 1, 2, 12, 16, 17, 33 };
+
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int nb = counts[c];
         char json[1024], line[64];
         size_t o = 0;
-        uint64_t want[14] = { 0 };
+        uint64_t want[34] = { 0 };
         double sum = 0;
 
-        if (nb == 13)
+        if (c > 0)
             teardown();
         o += (size_t)snprintf(json + o, sizeof json - o,
                               "{\"families\": [{\"name\": \"sizes\", \"type\": \"histogram\","
