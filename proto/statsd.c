@@ -479,9 +479,17 @@ static int parse_values(const char *v, const char *vend, struct statsd_line *out
 
 int statsd_parse_values(const char *v, size_t len, struct statsd_line *out)
 {
+    const char *stop;
+
     out->relative = 0;
     if (len == 0)
         return STATSD_MISSING_VALUE;
+    /* Nearly every line: one plain value, whatever the type (no sign: not relative). */
+    if (out->type != STATSD_JOB && plain_number(v, v + len, &out->values[0], &stop) &&
+        stop == v + len) {
+        out->nvalues = 1;
+        return STATSD_OK;
+    }
     return parse_values(v, v + len, out);
 }
 
