@@ -1066,36 +1066,45 @@ static const struct registry__hotid *hot_candidate(const struct registry__hotset
 /*
  * Three passes over the lines, each loading what the next one reads, so that the cache
  * misses of different lines overlap instead of following one another: the hashes (and
- * the sets they choose), the likely identities, then the compare (and the series).
+ * the sets they choose), the likely identities, then the compare (and the series). The
+ * likely identity is the one whose tag matches; only when its key does not is the
+ * lookup done in full.
  */
 void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
                          const struct registry__hotid **found)
 {
+    const struct registry__hotid *cand[REGISTRY_FIND_MAX];
     uint32_t tag[REGISTRY_FIND_MAX];
     size_t i;
 
-    for (i = 0; i < n && i < REGISTRY_FIND_MAX; i++) {
+    if (n > REGISTRY_FIND_MAX) {
+        for (i = REGISTRY_FIND_MAX; i < n; i++)
+            found[i] = NULL;
+        n = REGISTRY_FIND_MAX;
+    }
+    for (i = 0; i < n; i++) {
+        found[i] = NULL;
+        cand[i] = NULL;
         if (!hot_eligible(r, &lp[i]))
             continue;
         tag[i] = (uint32_t)hot_hash(lp[i].name, lp[i].suffix);
         __builtin_prefetch(&r->hot[hot_set1(tag[i], r->hot_mask)]);
     }
-    for (i = 0; i < n && i < REGISTRY_FIND_MAX; i++) {
-        const struct registry__hotid *c;
-
+    for (i = 0; i < n; i++) {
         if (!hot_eligible(r, &lp[i]))
             continue;
-        c = hot_candidate(&r->hot[hot_set1(tag[i], r->hot_mask)], tag[i]);
-        if (c == NULL)
-            c = hot_candidate(&r->hot[hot_set2(tag[i], r->hot_mask)], tag[i]);
-        if (c != NULL)
-            __builtin_prefetch(c);
+        cand[i] = hot_candidate(&r->hot[hot_set1(tag[i], r->hot_mask)], tag[i]);
+        if (cand[i] == NULL)
+            cand[i] = hot_candidate(&r->hot[hot_set2(tag[i], r->hot_mask)], tag[i]);
+        if (cand[i] != NULL)
+            __builtin_prefetch(cand[i]);
     }
     for (i = 0; i < n; i++) {
-        found[i] = NULL;
-        if (i >= REGISTRY_FIND_MAX || !hot_eligible(r, &lp[i]))
-            continue;
-        found[i] = hot_find(r, lp[i].name, lp[i].suffix, tag[i]);
+        if (cand[i] == NULL)
+            continue; /* no tag matched: not cached */
+        found[i] = hot_matches(cand[i], lp[i].name, lp[i].suffix)
+                       ? cand[i]
+                       : hot_find(r, lp[i].name, lp[i].suffix, tag[i]);
         if (found[i] != NULL)
             __builtin_prefetch(found[i]->s);
     }
