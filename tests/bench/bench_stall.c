@@ -11,6 +11,9 @@
  * network namespace, as root) the queue absorbs about 512 datagrams: a scrape that holds
  * the loop for longer than that takes to fill shows up as drops.
  *
+ * With two CPUs or more, the sender and the scraper run on CPU 0 and the daemon (or the
+ * sink) on CPU 1, as in bench_ingest.
+ *
  * Prints drops (the target is 0), scrape latencies (min/p50/max) and the daemon's
  * counters against what was sent. Exit status: 0 with no drops and matching counters,
  * 2 with drops, 1 when the counters disagree or the run failed.
@@ -187,6 +190,8 @@ int main(int argc, char **argv)
         benchutil_die("--seconds must be 1..%d and --lines-per-datagram 1..100", MAX_SCRAPES);
 
     qlen = benchutil_private_netns();
+    /* The sender and the scraper on CPU 0, the daemon (and the sink) on CPU 1. */
+    benchutil_pin(BENCHUTIL_CPU_SENDER);
     benchutil_tmpdir(dir, sizeof(dir), "bench_stall");
     benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
     write_config(config);
