@@ -119,8 +119,8 @@ struct registry__name {
  * finds both full moves another one to its own other set (hot_put), so collisions do not
  * evict. A lookup reads one line of the table, rarely two, then the identity, whose
  * series can be fetched while the key is compared. There are at least two ways per
- * series: the table grows with the series, by re-placing the tags it holds, without the
- * keys. A series removes its own entry when it is freed. Identities longer than
+ * series: the table grows with the series, and starts empty when it does (hot_reserve).
+ * A series removes its own entry when it is freed. Identities longer than
  * HOT_KEY_MAX bytes are not cached, and a line that names a series another way (tags in
  * another order, a timestamp) takes the full path.
  */
@@ -164,16 +164,15 @@ static void *xcalloc(struct registry *r, size_t n, size_t size)
     return p;
 }
 
-/* Zeroed, and aligned to a cache line (n * size is a multiple of 64). */
-static void *xcalloc_lines(struct registry *r, size_t n, size_t size)
+/*
+ * Zeroed, and aligned to a cache line: calloc of 64 bytes more, rounded up. A large
+ * calloc gets fresh pages from the kernel, already zero, so even a table of megabytes
+ * costs no memset. *base is what to free.
+ */
+static void *xcalloc_lines(struct registry *r, size_t n, size_t size, void **base)
 {
-    void *p = aligned_alloc(64, n * size);
-
-    if (p == NULL)
-        buf_oom(n * size);
-    memset(p, 0, n * size);
-    r->mem += n * size;
-    return p;
+    *base = xcalloc(r, 1, n * size + 64);
+    return (void *)(((uintptr_t)*base + 63) & ~(uintptr_t)63);
 }
 
 static void xfree(struct registry *r, void *p, size_t n)
@@ -527,28 +526,30 @@ static int hot_way(const struct registry__hotset *set, const struct registry__ho
     return -1;
 }
 
-static void hot_set_way(struct registry__hotset *set, int w, struct registry__hotid *id)
+static void hot_set_way(struct registry__hotset *set, int w, struct registry__hotid *id,
+                        uint32_t tag)
 {
-    set->tag[w] = id->tag;
+    set->tag[w] = tag;
     set->id[w] = id;
 }
 
 /*
- * Place id in its first set, else its second. When both are full, an entry of either
- * moves to its own other set if that one has room (one step of cuckoo hashing), and id
- * takes its way; only when none can move is an entry of the first set replaced.
+ * Place id, whose tag is tag, in its first set, else its second. When both are full, an
+ * entry of either moves to its own other set if that one has room (one step of cuckoo
+ * hashing), and id takes its way; only when none can move is an entry of the first set
+ * replaced. The entries' tags are read from the table, not from their identities.
  */
-static void hot_put(struct registry__hotset *table, size_t mask, struct registry__hotid *id)
+static void hot_put(struct registry__hotset *table, size_t mask, struct registry__hotid *id,
+                    uint32_t tag)
 {
-    struct registry__hotset *sets[2] = { &table[hot_set1(id->tag, mask)],
-                                         &table[hot_set2(id->tag, mask)] };
+    struct registry__hotset *sets[2] = { &table[hot_set1(tag, mask)], &table[hot_set2(tag, mask)] };
     int w;
 
     if (hot_way(sets[0], id) >= 0 || hot_way(sets[1], id) >= 0)
         return;
     for (unsigned k = 0; k < 2; k++) {
         if ((w = hot_way(sets[k], NULL)) >= 0) {
-            hot_set_way(sets[k], w, id);
+            hot_set_way(sets[k], w, id, tag);
             return;
         }
     }
@@ -556,42 +557,42 @@ static void hot_put(struct registry__hotset *table, size_t mask, struct registry
         size_t here = (size_t)(sets[k] - table);
 
         for (w = 0; w < HOT_WAYS; w++) {
-            struct registry__hotid *e = sets[k]->id[w];
-            size_t one = hot_set1(e->tag, mask);
-            struct registry__hotset *alt = &table[one != here ? one : hot_set2(e->tag, mask)];
+            uint32_t etag = sets[k]->tag[w];
+            size_t one = hot_set1(etag, mask);
+            struct registry__hotset *alt = &table[one != here ? one : hot_set2(etag, mask)];
             int aw = alt != sets[k] ? hot_way(alt, NULL) : -1;
 
             if (aw >= 0) {
-                hot_set_way(alt, aw, e);
-                hot_set_way(sets[k], w, id);
+                hot_set_way(alt, aw, sets[k]->id[w], etag);
+                hot_set_way(sets[k], w, id, tag);
                 return;
             }
         }
     }
     w = (int)sets[0]->next;
     sets[0]->next = (sets[0]->next + 1) % HOT_WAYS;
-    hot_set_way(sets[0], w, id);
+    hot_set_way(sets[0], w, id, tag);
 }
 
-/* Room for at least two entries per series: double the sets and re-place the entries. */
+/*
+ * Room for at least two ways per series: double the sets. The new table starts empty:
+ * re-placing every entry would hold the loop for milliseconds once there are 100,000
+ * series, while each series' next line refills its entry through the full path, one at a
+ * time.
+ */
 static void hot_reserve(struct registry *r)
 {
-    struct registry__hotset *old = r->hot;
-    size_t oldn = r->hot_sets, n, i;
+    size_t n = r->hot_sets != 0 ? r->hot_sets : HOT_MIN_SETS / 2;
 
-    if (r->nseries * 2 <= oldn * HOT_WAYS)
+    if (r->nseries * 2 <= r->hot_sets * HOT_WAYS)
         return;
-    n = oldn != 0 ? oldn * 2 : HOT_MIN_SETS;
     while (r->nseries * 2 > n * HOT_WAYS)
         n *= 2;
-    r->hot = xcalloc_lines(r, n, sizeof *r->hot);
+    if (r->hot != NULL)
+        xfree(r, r->hot_base, r->hot_sets * sizeof *r->hot + 64);
+    r->hot = xcalloc_lines(r, n, sizeof *r->hot, &r->hot_base);
     r->hot_sets = n;
     r->hot_mask = n - 1;
-    for (i = 0; i < oldn; i++)
-        for (unsigned w = 0; w < HOT_WAYS; w++)
-            if (old[i].id[w] != NULL)
-                hot_put(r->hot, r->hot_mask, old[i].id[w]);
-    xfree(r, old, oldn * sizeof *old);
 }
 
 static void hot_remove(struct registry *r, const struct registry__hotid *id)
@@ -634,7 +635,7 @@ static void hot_add(struct registry *r, struct registry__series *s, const struct
         return;
     }
     hot_reserve(r);
-    hot_put(r->hot, r->hot_mask, s->hot);
+    hot_put(r->hot, r->hot_mask, s->hot, s->hot->tag);
 }
 
 static void series_free(struct registry *r, struct registry__series *s)
@@ -798,7 +799,8 @@ void registry_release(struct registry *r)
     xfree(r, r->fams, (r->nfams ? r->nfams : 1) * sizeof *r->fams);
     xfree(r, r->slots, (r->slots_mask + 1) * sizeof *r->slots);
     xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
-    xfree(r, r->hot, r->hot_sets * sizeof *r->hot);
+    if (r->hot != NULL)
+        xfree(r, r->hot_base, r->hot_sets * sizeof *r->hot + 64);
     memset(r, 0, sizeof *r);
 }
 

@@ -75,6 +75,7 @@ struct registry {
     struct registry__hotset *hot;    /* the front cache of registry_apply, see registry.c */
     size_t hot_sets;                 /* a power of two, or 0 before the first series */
     size_t hot_mask;                 /* hot_sets - 1 */
+    void *hot_base;                  /* the allocation hot lies in (aligned within it) */
 };
 
 /*
