@@ -68,6 +68,9 @@ struct registry {
     size_t names_mask;
     struct registry__slot *slots; /* series table */
     size_t slots_mask;
+    struct registry__slot *old_slots; /* the table being moved into slots, or NULL */
+    size_t old_mask;
+    size_t old_next; /* old slots below this one have been moved */
     size_t nseries;
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */

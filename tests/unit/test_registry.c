@@ -888,3 +888,71 @@ Test(registry, histogram_bucket_search_finds_every_bucket, .fini = teardown)
         assert_hist(0, "", want, (size_t)nb + 1, sum);
     }
 }
+
+/*
+ * The series table grows by moving its slots over a few at a time. Series created while
+ * a move is under way, and series expired during it, must be found (or not) exactly as
+ * at any other time: feeding a live series again never creates another.
+ */
+static void refeed_live(int nnew, uint64_t now)
+{
+    char line[64];
+
+    for (int i = 0; i < nnew; i++) {
+        snprintf(line, sizeof line, "temp:%d|g|#id:new%d", 5000 + i, i);
+        cr_assert_eq(feed_at(line, now), STATSD_OK);
+    }
+}
+
+Test(registry, series_table_growth_keeps_every_series_findable, .fini = teardown)
+{
+    enum { OLD = 2000, NEW = 3000 };
+    char line[64];
+    int expired_while_moving = 0, looked_while_moving = 0;
+    size_t freed = 0;
+
+    load("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
+         " \"families\": [{\"name\": \"temp\", \"type\": \"gauge\", \"ttl_seconds\": 60,"
+         "  \"labels\": [{\"name\": \"id\", \"max_values\": 100000}]}]}");
+    for (int i = 0; i < OLD; i++) {
+        snprintf(line, sizeof line, "temp:%d|g|#id:old%d", i, i);
+        cr_assert_eq(feed_at(line, 1000), STATSD_OK);
+    }
+    /*
+     * Two new series a step grow the table while the old ones expire one a step; every
+     * 16 steps all new series so far are fed again, and none may be created twice.
+     */
+    for (int i = 0; i < NEW; i++) {
+        size_t f;
+        int moving;
+
+        snprintf(line, sizeof line, "temp:%d|g|#id:new%d", 5000 + i, i);
+        cr_assert_eq(feed_at(line, 100000), STATSD_OK);
+        if (i % 2 == 0)
+            continue;
+        moving = reg.old_slots != NULL;
+        f = registry_expire(&reg, 100000, 1);
+        expired_while_moving |= moving && f > 0;
+        freed += f;
+        if (i % 32 == 1) {
+            looked_while_moving |= reg.old_slots != NULL;
+            refeed_live(i + 1, 100000);
+            cr_assert_eq(registry_series_total(&reg), OLD - freed + (size_t)i + 1,
+                         "step %d: a live series was created twice", i);
+        }
+    }
+    while (freed < OLD)
+        freed += registry_expire(&reg, 100000, 1000);
+    cr_assert(expired_while_moving, "no series expired while the table was moving");
+    cr_assert(looked_while_moving, "no lookup while the table was moving");
+    cr_assert_eq(freed, OLD);
+    cr_assert_eq(registry_series_total(&reg), NEW);
+    refeed_live(NEW, 100001);
+    cr_assert_eq(registry_series_total(&reg), NEW, "a live series was not found");
+    cr_assert_eq(value_of(0, "id=new2999"), 7999);
+    for (int i = 0; i < OLD; i += 7) {
+        snprintf(line, sizeof line, "temp:1|g|#id:old%d", i);
+        cr_assert_eq(feed_at(line, 100001), STATSD_OK);
+    }
+    cr_assert_eq(registry_series_total(&reg), NEW + (OLD + 6) / 7);
+}
