@@ -584,6 +584,11 @@ static int hot_way(const struct registry__hotset *set, const struct registry__ho
     return -1;
 }
 
+static size_t hot_nsets(const struct registry *r)
+{
+    return r->hot != NULL ? r->hot_mask + 1 : 0;
+}
+
 static void hot_set_way(struct registry__hotset *set, int w, struct registry__hotid *id,
                         uint32_t tag)
 {
@@ -640,16 +645,15 @@ static void hot_put(struct registry__hotset *table, size_t mask, struct registry
  */
 static void hot_reserve(struct registry *r)
 {
-    size_t n = r->hot_sets != 0 ? r->hot_sets : HOT_MIN_SETS / 2;
+    size_t sets = hot_nsets(r), n = sets > HOT_MIN_SETS ? sets : HOT_MIN_SETS;
 
-    if (r->nseries * 2 <= r->hot_sets * HOT_WAYS)
+    if (r->nseries * 2 <= sets * HOT_WAYS)
         return;
     while (r->nseries * 2 > n * HOT_WAYS)
         n *= 2;
     if (r->hot != NULL)
-        xfree(r, r->hot_base, r->hot_sets * sizeof *r->hot + 64);
+        xfree(r, r->hot_base, sets * sizeof *r->hot + 64);
     r->hot = xcalloc_lines(r, n, sizeof *r->hot, &r->hot_base);
-    r->hot_sets = n;
     r->hot_mask = n - 1;
 }
 
@@ -860,7 +864,7 @@ void registry_release(struct registry *r)
         xfree(r, r->old_slots, (r->old_mask + 1) * sizeof *r->old_slots);
     xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
     if (r->hot != NULL)
-        xfree(r, r->hot_base, r->hot_sets * sizeof *r->hot + 64);
+        xfree(r, r->hot_base, hot_nsets(r) * sizeof *r->hot + 64);
     memset(r, 0, sizeof *r);
 }
 

@@ -76,8 +76,7 @@ struct registry {
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_expire()'s position */
     struct registry__hotset *hot;    /* the front cache of registry_apply, see registry.c */
-    size_t hot_sets;                 /* a power of two, or 0 before the first series */
-    size_t hot_mask;                 /* hot_sets - 1 */
+    size_t hot_mask;                 /* sets - 1, a power of two less one (hot != NULL) */
     void *hot_base;                  /* the allocation hot lies in (aligned within it) */
 };
 
