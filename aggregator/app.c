@@ -286,18 +286,16 @@ static void render_daemon(struct app *a, struct expo *e)
     expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
     expo_sample(e, "_info", &l, 1, 1);
 
-    expo_family(e, "ustatsd_datagrams_received", EXPO_COUNTER,
-                "Datagrams received on the ingest socket.", "");
-    expo_sample(e, "_total", NULL, 0, (double)is->datagrams);
-    expo_family(e, "ustatsd_bytes_received", EXPO_COUNTER,
-                "Bytes received in datagrams on the ingest socket.", "");
-    expo_sample(e, "_total", NULL, 0, (double)is->bytes);
-    expo_family(e, "ustatsd_datagrams_truncated", EXPO_COUNTER,
-                "Datagrams larger than the datagram limit, dropped whole.", "");
-    expo_sample(e, "_total", NULL, 0, (double)is->truncated);
-    expo_family(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
-                "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "");
-    expo_sample(e, "", NULL, 0, (double)a->in.max_dgram_qlen);
+    expo_scalar(e, "ustatsd_datagrams_received", EXPO_COUNTER,
+                "Datagrams received on the ingest socket.", "", (double)is->datagrams);
+    expo_scalar(e, "ustatsd_bytes_received", EXPO_COUNTER,
+                "Bytes received in datagrams on the ingest socket.", "", (double)is->bytes);
+    expo_scalar(e, "ustatsd_datagrams_truncated", EXPO_COUNTER,
+                "Datagrams larger than the datagram limit, dropped whole.", "",
+                (double)is->truncated);
+    expo_scalar(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
+                "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
+                (double)a->in.max_dgram_qlen);
     stats_render(&a->stats, e);
 
     expo_family(e, "ustatsd_family_series", EXPO_GAUGE, "Series held, by family.", "");
@@ -312,10 +310,10 @@ static void render_daemon(struct app *a, struct expo *e)
         struct expo_label fl = { "family", name, strlen(name) };
         expo_sample(e, "", &fl, 1, (double)registry_family_cap(&a->reg, f));
     }
-    expo_family(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "");
-    expo_sample(e, "", NULL, 0, (double)registry_series_total(&a->reg));
-    expo_family(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "");
-    expo_sample(e, "", NULL, 0, (double)registry_series_cap(&a->reg));
+    expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
+                (double)registry_series_total(&a->reg));
+    expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
+                (double)registry_series_cap(&a->reg));
 
     render_http(a, e);
 
@@ -329,13 +327,11 @@ static void render_daemon(struct app *a, struct expo *e)
     }
     a->util_prev_idle_ns = idle_ns;
     a->util_prev_hrtime = hr;
-    expo_family(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
+    expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
                 "Share of time the event loop was busy since the previous scrape (0 to 1).",
-                "ratio");
-    expo_sample(e, "", NULL, 0, a->util_last);
-    expo_family(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
-                "Time the event loop spent waiting for events.", "seconds");
-    expo_sample(e, "_total", NULL, 0, (double)idle_ns / 1e9);
+                "ratio", a->util_last);
+    expo_scalar(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
+                "Time the event loop spent waiting for events.", "seconds", (double)idle_ns / 1e9);
 
     if (procstat_read(&ps) == 0)
         procstat_render(&ps, e);

@@ -1,5 +1,6 @@
 #include "expo.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -424,6 +425,14 @@ void expo_sample(struct expo *e, const char *suffix, const struct expo_label *la
                  double value)
 {
     put_sample(e, suffix, labels, n, NULL, 0, NULL, 0, value);
+}
+
+void expo_scalar(struct expo *e, const char *name, enum expo_type type, const char *help,
+                 const char *unit, double value)
+{
+    assert(type == EXPO_COUNTER || type == EXPO_GAUGE);
+    expo_family(e, name, type, help, unit);
+    expo_sample(e, type == EXPO_COUNTER ? "_total" : "", NULL, 0, value);
 }
 
 size_t expo_format_le(char out[32], double le)

@@ -69,6 +69,13 @@ void expo_family(struct expo *e, const char *name, enum expo_type type, const ch
 void expo_sample(struct expo *e, const char *suffix, const struct expo_label *labels, size_t n,
                  double value);
 
+/*
+ * A family of one unlabelled sample: expo_family() then expo_sample() with the suffix
+ * the type takes ("_total" for a counter, "" for a gauge). For counters and gauges only.
+ */
+void expo_scalar(struct expo *e, const char *name, enum expo_type type, const char *help,
+                 const char *unit, double value);
+
 /* A histogram bucket: the labels given, then le="<bound>" (+Inf for INFINITY). */
 void expo_bucket(struct expo *e, const struct expo_label *labels, size_t n, double le,
                  double count);

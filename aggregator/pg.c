@@ -1523,21 +1523,20 @@ void pg_render(const struct pg *pg, struct expo *e, double now_unix)
                 "Current PostgreSQL pool connections by state.", "");
     for (i = 0; i < 5; i++)
         sample1(e, "", "state", states[i], (double)counts[i]);
-    expo_family(e, "ustatsd_postgres_pool_acquires", EXPO_COUNTER, "Successful pool acquisitions.",
-                "");
-    expo_sample(e, "_total", NULL, 0, (double)pg->acquires);
-    expo_family(e, "ustatsd_postgres_pool_empty_acquires", EXPO_COUNTER,
-                "Acquisitions that had to wait because no connection was idle.", "");
-    expo_sample(e, "_total", NULL, 0, (double)pg->empty_acquires);
-    expo_family(e, "ustatsd_postgres_pool_canceled_acquires", EXPO_COUNTER,
-                "Acquisitions given up: no connection, or none free before the timeout.", "");
-    expo_sample(e, "_total", NULL, 0, (double)pg->canceled_acquires);
-    expo_family(e, "ustatsd_postgres_pool_acquire_duration_seconds", EXPO_COUNTER,
-                "Cumulative time spent acquiring pool connections.", "seconds");
-    expo_sample(e, "_total", NULL, 0, (double)pg->acquire_ns / 1e9);
-    expo_family(e, "ustatsd_postgres_pool_abandoned_connections", EXPO_COUNTER,
-                "Connections finished because the server did not answer before a timeout.", "");
-    expo_sample(e, "_total", NULL, 0, (double)pg->abandoned);
+    expo_scalar(e, "ustatsd_postgres_pool_acquires", EXPO_COUNTER, "Successful pool acquisitions.",
+                "", (double)pg->acquires);
+    expo_scalar(e, "ustatsd_postgres_pool_empty_acquires", EXPO_COUNTER,
+                "Acquisitions that had to wait because no connection was idle.", "",
+                (double)pg->empty_acquires);
+    expo_scalar(e, "ustatsd_postgres_pool_canceled_acquires", EXPO_COUNTER,
+                "Acquisitions given up: no connection, or none free before the timeout.", "",
+                (double)pg->canceled_acquires);
+    expo_scalar(e, "ustatsd_postgres_pool_acquire_duration_seconds", EXPO_COUNTER,
+                "Cumulative time spent acquiring pool connections.", "seconds",
+                (double)pg->acquire_ns / 1e9);
+    expo_scalar(e, "ustatsd_postgres_pool_abandoned_connections", EXPO_COUNTER,
+                "Connections finished because the server did not answer before a timeout.", "",
+                (double)pg->abandoned);
 }
 
 size_t pg_ncollectors(const struct pg *pg)

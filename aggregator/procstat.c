@@ -238,37 +238,31 @@ int procstat_read(struct procstat *out)
     return rc;
 }
 
-static void gauge(struct expo *e, const char *name, const char *help, const char *unit, double v)
-{
-    expo_family(e, name, EXPO_GAUGE, help, unit);
-    expo_sample(e, "", NULL, 0, v);
-}
-
 /* Names and HELP texts are client_golang's (prometheus/process_collector.go). */
 void procstat_render(const struct procstat *s, struct expo *e)
 {
     if (s->have & PROCSTAT_HAVE_STAT) {
-        expo_family(e, "process_cpu_seconds", EXPO_COUNTER,
-                    "Total user and system CPU time spent in seconds.", "seconds");
-        expo_sample(e, "_total", NULL, 0, s->cpu_seconds);
+        expo_scalar(e, "process_cpu_seconds", EXPO_COUNTER,
+                    "Total user and system CPU time spent in seconds.", "seconds", s->cpu_seconds);
     }
     if (s->have & PROCSTAT_HAVE_OPEN_FDS)
-        gauge(e, "process_open_fds", "Number of open file descriptors.", NULL, (double)s->open_fds);
+        expo_scalar(e, "process_open_fds", EXPO_GAUGE, "Number of open file descriptors.", NULL,
+                    (double)s->open_fds);
     if (s->have & PROCSTAT_HAVE_MAX_FDS)
-        gauge(e, "process_max_fds", "Maximum number of open file descriptors.", NULL,
-              (double)s->max_fds);
+        expo_scalar(e, "process_max_fds", EXPO_GAUGE, "Maximum number of open file descriptors.",
+                    NULL, (double)s->max_fds);
     if (s->have & PROCSTAT_HAVE_STAT) {
-        gauge(e, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes",
-              (double)s->virtual_bytes);
-        gauge(e, "process_resident_memory_bytes", "Resident memory size in bytes.", "bytes",
-              (double)s->resident_bytes);
+        expo_scalar(e, "process_virtual_memory_bytes", EXPO_GAUGE, "Virtual memory size in bytes.",
+                    "bytes", (double)s->virtual_bytes);
+        expo_scalar(e, "process_resident_memory_bytes", EXPO_GAUGE,
+                    "Resident memory size in bytes.", "bytes", (double)s->resident_bytes);
     }
     if (s->have & PROCSTAT_HAVE_MAX_VMEM)
-        gauge(e, "process_virtual_memory_max_bytes",
-              "Maximum amount of virtual memory available in bytes.", "bytes",
-              (double)s->virtual_max_bytes);
+        expo_scalar(e, "process_virtual_memory_max_bytes", EXPO_GAUGE,
+                    "Maximum amount of virtual memory available in bytes.", "bytes",
+                    (double)s->virtual_max_bytes);
     if (s->have & PROCSTAT_HAVE_START)
-        gauge(e, "process_start_time_seconds",
-              "Start time of the process since unix epoch in seconds.", "seconds",
-              s->start_time_seconds);
+        expo_scalar(e, "process_start_time_seconds", EXPO_GAUGE,
+                    "Start time of the process since unix epoch in seconds.", "seconds",
+                    s->start_time_seconds);
 }

@@ -22,9 +22,8 @@ void stats_render(const struct stats *s, struct expo *e)
     int r;
     size_t i;
 
-    expo_family(e, "ustatsd_lines_accepted", EXPO_COUNTER,
-                "Lines that passed validation and were aggregated.", "");
-    expo_sample(e, "_total", NULL, 0, (double)s->lines_accepted);
+    expo_scalar(e, "ustatsd_lines_accepted", EXPO_COUNTER,
+                "Lines that passed validation and were aggregated.", "", (double)s->lines_accepted);
 
     expo_family(e, "ustatsd_lines_rejected", EXPO_COUNTER,
                 "Lines dropped, by reason (see PROTOCOL.md, \"Reject reasons\").", "");
