@@ -532,7 +532,7 @@ static inline int bytes_equal(const char *a, const char *b, size_t n)
     return (diff | (x ^ y)) == 0;
 }
 
-static int hot_matches(const struct registry__hotid *id, struct statsd_view name,
+static inline int hot_matches(const struct registry__hotid *id, struct statsd_view name,
                        struct statsd_view suffix)
 {
     return id->nlen == name.len && id->slen == suffix.len &&
@@ -1141,6 +1141,7 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
 {
     const struct registry__hotid *cand[REGISTRY_FIND_MAX];
     uint32_t tag[REGISTRY_FIND_MAX];
+    unsigned char elig[REGISTRY_FIND_MAX];
     size_t i;
 
     if (n > REGISTRY_FIND_MAX) {
@@ -1151,13 +1152,14 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
     for (i = 0; i < n; i++) {
         found[i] = NULL;
         cand[i] = NULL;
-        if (!hot_eligible(r, &lp[i]))
+        elig[i] = (unsigned char)hot_eligible(r, &lp[i]);
+        if (!elig[i])
             continue;
         tag[i] = (uint32_t)hot_hash(lp[i].name, lp[i].suffix);
         __builtin_prefetch(&r->hot[hot_set1(tag[i], r->hot_mask)]);
     }
     for (i = 0; i < n; i++) {
-        if (!hot_eligible(r, &lp[i]))
+        if (!elig[i])
             continue;
         cand[i] = hot_candidate(&r->hot[hot_set1(tag[i], r->hot_mask)], tag[i]);
         if (cand[i] == NULL)
@@ -1174,6 +1176,43 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
         if (found[i] != NULL)
             __builtin_prefetch(found[i]->s);
     }
+}
+
+/*
+ * compute() and commit() for the usual line: one value, no sign, no sample rate. The
+ * same arithmetic (v / 1 is v, and the one observation counts 1 in its bucket), without
+ * the update record that a packed or sampled line needs.
+ */
+static inline int apply_plain(const struct registry__family *f, struct registry__series *s,
+                              enum statsd_type type, double v, uint64_t now_ms)
+{
+    const struct config_family *cf = f->cfg;
+    double value;
+
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        value = s->value + v;
+        break;
+    case FAMILY_GAUGE:
+        value = v;
+        break;
+    default: /* FAMILY_HISTOGRAM */
+        if (type == STATSD_TIMER && !cf->unit_ms)
+            v /= 1000.0;
+        value = s->value + v;
+        break;
+    }
+    if (!isfinite(value))
+        return STATSD_NON_FINITE;
+    if (cf->type == FAMILY_HISTOGRAM) {
+        struct hist *h = hist_of(f, s);
+
+        h->b[bucket_index(cf, v)]++;
+        h->count++;
+    }
+    s->value = value;
+    s->last_ms = now_ms;
+    return STATSD_OK;
 }
 
 int registry_apply_found(struct registry *r, const struct registry__hotid *id,
@@ -1196,6 +1235,9 @@ int registry_apply_found(struct registry *r, const struct registry__hotid *id,
     if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
         return REGISTRY_MISS;
     f = &r->fams[s->fam];
+    /* Unsigned, so a counter's value is never negative here. */
+    if (line.nvalues == 1 && !line.relative && line.rate == 1.0 && line.values[0] >= 0)
+        return apply_plain(f, s, line.type, line.values[0], now_ms);
     rc = compute(f, s, &line, &value, &u);
     if (rc == STATSD_OK)
         commit(f, s, &line, now_ms, value, &u);
