@@ -919,9 +919,20 @@ static size_t bucket_index(const struct config_family *cf, double v)
     size_t n = cf->nbuckets, below = 0;
 
     if (n <= 16) {
-        for (size_t i = 0; i < n; i++)
-            below += base[i] < v;
-        return below;
+        /* Two bounds a compare, in a vector of the compiler's (each true lane is -1). */
+        typedef double pair __attribute__((vector_size(16)));
+        typedef long long mask __attribute__((vector_size(16)));
+        const pair vv = { v, v };
+        mask acc = { 0, 0 };
+        size_t i;
+
+        for (i = 0; i + 2 <= n; i += 2) {
+            pair b;
+            memcpy(&b, base + i, sizeof b);
+            acc += b < vv;
+        }
+        below = (size_t)-(acc[0] + acc[1]);
+        return i < n ? below + (base[i] < v) : below;
     }
     while (n > 1) {
         size_t half = n / 2;
