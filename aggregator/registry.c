@@ -533,7 +533,7 @@ static inline int bytes_equal(const char *a, const char *b, size_t n)
 }
 
 static inline int hot_matches(const struct registry__hotid *id, struct statsd_view name,
-                       struct statsd_view suffix)
+                              struct statsd_view suffix)
 {
     return id->nlen == name.len && id->slen == suffix.len &&
            bytes_equal(id->key, name.ptr, name.len) &&
@@ -931,7 +931,7 @@ static size_t bucket_index(const struct config_family *cf, double v)
             memcpy(&b, base + i, sizeof b);
             acc += b < vv;
         }
-        below = (size_t)-(acc[0] + acc[1]);
+        below = (size_t) - (acc[0] + acc[1]);
         return i < n ? below + (base[i] < v) : below;
     }
     while (n > 1) {
@@ -1190,7 +1190,7 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
 }
 
 /*
- * compute() and commit() for the usual line: one value, no sign, no sample rate. The
+ * compute() and commit() for the usual line: one unsigned value, no sample rate. The
  * same arithmetic (v / 1 is v, and the one observation counts 1 in its bucket), without
  * the update record that a packed or sampled line needs.
  */
@@ -1231,7 +1231,7 @@ int registry_apply_found(struct registry *r, const struct registry__hotid *id,
 {
     struct statsd_line line;
     struct registry__series *s = id->s;
-    struct registry__family *f;
+    struct registry__family *f = &r->fams[s->fam];
     struct hupdate u;
     double value;
     int rc;
@@ -1240,15 +1240,13 @@ int registry_apply_found(struct registry *r, const struct registry__hotid *id,
      * Same name, same suffix as a line parsed and accepted in full: only the values can
      * differ. An invalid value goes back to the full parse, which names the reason.
      */
+    if (id->rate == 1.0 && statsd_plain_value(lp->values.ptr, lp->values.len, &value))
+        return apply_plain(f, s, (enum statsd_type)id->type, value, now_ms);
     line.name = lp->name;
     line.type = (enum statsd_type)id->type;
     line.rate = id->rate;
     if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
         return REGISTRY_MISS;
-    f = &r->fams[s->fam];
-    /* Unsigned, so a counter's value is never negative here. */
-    if (line.nvalues == 1 && !line.relative && line.rate == 1.0 && line.values[0] >= 0)
-        return apply_plain(f, s, line.type, line.values[0], now_ms);
     rc = compute(f, s, &line, &value, &u);
     if (rc == STATSD_OK)
         commit(f, s, &line, now_ms, value, &u);

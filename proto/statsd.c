@@ -477,16 +477,44 @@ static int parse_values(const char *v, const char *vend, struct statsd_line *out
     return STATSD_OK;
 }
 
+int statsd_plain_value(const char *v, size_t len, double *out)
+{
+    uint64_t m = 0;
+    size_t i, dot = len;
+
+    if (len == 0 || len > 16)
+        return 0;
+    for (i = 0; i < len; i++) {
+        unsigned d = (unsigned)(v[i] - '0');
+
+        if (d < 10) {
+            m = m * 10 + d;
+            continue;
+        }
+        if (v[i] != '.' || dot != len)
+            return 0;
+        dot = i;
+    }
+    if (dot == len) {
+        if (len > 15)
+            return 0;
+        *out = (double)m;
+        return 1;
+    }
+    if (dot == 0 || dot == len - 1)
+        return 0;
+    /* As plain_number(): m < 10^15 < 2^53, over an exact power of ten. */
+    *out = (double)m / pow10_exact[len - 1 - dot];
+    return 1;
+}
+
 int statsd_parse_values(const char *v, size_t len, struct statsd_line *out)
 {
-    const char *stop;
-
     out->relative = 0;
     if (len == 0)
         return STATSD_MISSING_VALUE;
     /* Nearly every line: one plain value, whatever the type (no sign: not relative). */
-    if (out->type != STATSD_JOB && plain_number(v, v + len, &out->values[0], &stop) &&
-        stop == v + len) {
+    if (out->type != STATSD_JOB && statsd_plain_value(v, len, &out->values[0])) {
         out->nvalues = 1;
         return STATSD_OK;
     }

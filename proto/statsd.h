@@ -180,6 +180,13 @@ int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out);
 int statsd_parse_values(const char *v, size_t len, struct statsd_line *out);
 
 /*
+ * The values span of nearly every line, whole: digits, optionally '.' and more digits,
+ * 15 digits at most. Sets *out to exactly what statsd_parse_values() would and returns
+ * 1; returns 0 for any other span (a sign, an exponent, packed values, a job outcome).
+ */
+int statsd_plain_value(const char *v, size_t len, double *out);
+
+/*
  * Normalise a metric name for allowlist lookup (PROTOCOL.md, "Names"): '.' and '-'
  * become '_'. Writes at most cap bytes, no NUL. Returns the length written, or 0 when
  * cap is too small. The input must already have passed statsd_parse_line.

@@ -345,6 +345,22 @@ Test(statsd, utf8_validator_rejects_overlongs_surrogates_and_beyond_u10ffff)
     cr_assert_eq(statsd_utf8_valid("abcdefgh\xc3", 9), 0);
 }
 
+/* The shape statsd_plain_value() takes: digits, at most one '.' between digits, 15 digits. */
+static int plain_shape(const char *text)
+{
+    size_t len = strlen(text), digits = 0, dots = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] >= '0' && text[i] <= '9')
+            digits++;
+        else if (text[i] == '.' && i > 0 && i + 1 < len)
+            dots++;
+        else
+            return 0;
+    }
+    return digits >= 1 && digits <= 15 && dots <= 1;
+}
+
 static void check_value(const char *text)
 {
     char line[128];
@@ -356,6 +372,13 @@ static void check_value(const char *text)
     double want = strtod(text, NULL);
     cr_assert(l.values[0] == want && !signbit(l.values[0]) == !signbit(want),
               "%s: got %.17g, strtod %.17g", text, l.values[0], want);
+
+    /* The registry's shortcut for cached lines: the same value, or no answer. */
+    double plain = -1;
+    int took = statsd_plain_value(text, strlen(text), &plain);
+    cr_assert_eq(took, plain_shape(text), "%s: plain_value took it: %d", text, took);
+    cr_assert(!took || (plain == want && !signbit(plain)), "%s: plain %.17g, strtod %.17g", text,
+              plain, want);
 }
 
 Test(statsd, values_are_exactly_what_strtod_gives)
@@ -406,9 +429,15 @@ Test(statsd, values_are_exactly_what_strtod_gives)
         "000000000000000000001",
         "0.1e1",
         "1.5E-3",
+        "00.5",
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         check_value(fixed[i]);
+    /* Spans no value has: the shortcut leaves them to the full parse. */
+    static const char *const never[] = { "", "1..2", "1.2.3", ".", "1:2", "1e", "0x10" };
+    double v;
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        cr_assert_eq(statsd_plain_value(never[i], strlen(never[i]), &v), 0, "%s", never[i]);
 
     /* Many random decimals, on both sides of the fast path's limits. */
     uint64_t x = 0x9e3779b97f4a7c15u;
