@@ -141,8 +141,7 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
     (void)in;
     statsd_scanner_init(&scan, data, len);
     do {
-        for (n = 0; n < REGISTRY_FIND_MAX && statsd_scanner_next(&scan, &lp[n]); n++)
-            ;
+        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
         registry_find_parts(&a->reg, lp, n, found);
         for (i = 0; i < n; i++)
             take_line(a, &lp[i], found[i], now_ms, cred);

@@ -78,13 +78,17 @@ int statsd_reason_by_name(const char *name)
  */
 enum { SCAN_NL = 1, SCAN_COLON = 2, SCAN_BAR = 4 };
 
+/* The scan's steps must fold into one loop, scanner state in registers, whatever the
+ * compiler's estimate of their size. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
 #if defined(__SSE2__) && !defined(STATSD_PORTABLE)
-static inline uint64_t scan_eq16(__m128i w, char c, unsigned shift)
+static ALWAYS_INLINE uint64_t scan_eq16(__m128i w, char c, unsigned shift)
 {
     return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(c))) << shift;
 }
 
-static void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
+static ALWAYS_INLINE void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
 {
     *nl = *colon = *bar = 0;
     for (unsigned k = 0; k < 64; k += 16) {
@@ -95,7 +99,7 @@ static void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t
     }
 }
 #else
-static void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
+static ALWAYS_INLINE void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
 {
     *nl = *colon = *bar = 0;
     for (unsigned k = 0; k < 64; k++) {
@@ -106,7 +110,7 @@ static void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t
 }
 #endif
 
-static void scan_block(struct statsd_scanner *s, size_t block)
+static ALWAYS_INLINE void scan_block(struct statsd_scanner *s, size_t block)
 {
     size_t off = block * 64;
 
@@ -121,7 +125,7 @@ static void scan_block(struct statsd_scanner *s, size_t block)
 }
 
 /* The first offset >= p holding one of the separators in which, or len. */
-static inline size_t scan_find(struct statsd_scanner *s, size_t p, unsigned which)
+static ALWAYS_INLINE size_t scan_find(struct statsd_scanner *s, size_t p, unsigned which)
 {
     while (p < s->len) {
         size_t block = p / 64;
@@ -147,7 +151,7 @@ void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len
     s->block = SIZE_MAX;
 }
 
-int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
+static ALWAYS_INLINE int scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
 {
     size_t start = s->pos, p, colon = SIZE_MAX, bar = SIZE_MAX;
 
@@ -178,6 +182,22 @@ int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
         out->suffix.len = p - bar;
     }
     return 1;
+}
+
+int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
+{
+    return scanner_next(s, out);
+}
+
+size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max)
+{
+    struct statsd_scanner t = *s;
+    size_t n = 0;
+
+    while (n < max && scanner_next(&t, &out[n]))
+        n++;
+    *s = t;
+    return n;
 }
 
 int statsd_next_line(const char *dgram, size_t len, size_t *pos, struct statsd_view *line)

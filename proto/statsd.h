@@ -174,6 +174,13 @@ void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len
 int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out);
 
 /*
+ * Up to max lines at once into out[], as that many statsd_scanner_next() calls would
+ * give them; returns how many (fewer than max: the datagram is done). The scanner's
+ * state stays in registers meanwhile, which the line-at-a-time call cannot do.
+ */
+size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max);
+
+/*
  * Parse a values span (as statsd_split() finds it) for a line whose out->type is set,
  * with statsd_parse_line()'s rules and reasons: sets values, nvalues and relative.
  */

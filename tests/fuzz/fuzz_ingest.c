@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the daemon's fast path: the input is one datagram, taken three
  * times by two registries built from the same config. One takes it as the daemon does
- * (statsd_scanner_next, registry_find_parts, registry_apply_found for the lines the front
+ * (statsd_scanner_fill, registry_find_parts, registry_apply_found for the lines the front
  * cache knows and the full parse for the rest); the other takes every line through the
  * full parse only (statsd_next_line, statsd_parse_line, registry_apply). Checked: each
  * line gets the same result from both, round after round (the later rounds hit the
@@ -80,8 +80,7 @@ static size_t take_as_daemon(struct registry *reg, const char *data, size_t len,
 
     statsd_scanner_init(&scan, data, len);
     do {
-        for (n = 0; n < REGISTRY_FIND_MAX && statsd_scanner_next(&scan, &lp[n]); n++)
-            ;
+        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
         registry_find_parts(reg, lp, n, found);
         for (i = 0; i < n; i++) {
             int r;

@@ -808,8 +808,7 @@ static void take_datagram(const char *dgram, uint64_t now)
 
     statsd_scanner_init(&scan, dgram, strlen(dgram));
     do {
-        for (n = 0; n < REGISTRY_FIND_MAX && statsd_scanner_next(&scan, &lp[n]); n++)
-            ;
+        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
         registry_find_parts(&reg, lp, n, found);
         for (size_t i = 0; i < n; i++) {
             char text[256];

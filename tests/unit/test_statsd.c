@@ -154,6 +154,35 @@ Test(statsd, next_line_trailing_newline_adds_no_line)
     cr_assert_eq(line.len, 4);
 }
 
+static int same_parts(const struct statsd_parts *a, const struct statsd_parts *b)
+{
+    if (a->line.ptr != b->line.ptr || a->line.len != b->line.len || a->split != b->split)
+        return 0;
+    return !a->split || (a->name.ptr == b->name.ptr && a->name.len == b->name.len &&
+                         a->values.ptr == b->values.ptr && a->values.len == b->values.len &&
+                         a->suffix.ptr == b->suffix.ptr && a->suffix.len == b->suffix.len);
+}
+
+/* statsd_scanner_fill() gives what statsd_scanner_next() gives, however many at a time. */
+static void check_fill(const char *dgram, size_t len, size_t max)
+{
+    struct statsd_scanner a, b;
+    struct statsd_parts batch[5], one;
+    size_t n;
+
+    statsd_scanner_init(&a, dgram, len);
+    statsd_scanner_init(&b, dgram, len);
+    do {
+        n = statsd_scanner_fill(&a, batch, max);
+        cr_assert(n <= max);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(statsd_scanner_next(&b, &one), 1, "fill gave a line too many");
+            cr_assert(same_parts(&batch[i], &one), "line %zu of a fill of %zu", i, max);
+        }
+    } while (n == max);
+    cr_assert_eq(statsd_scanner_next(&b, &one), 0, "fill stopped a line early");
+}
+
 /* The scanner must give exactly what statsd_next_line() and statsd_split() give. */
 static void check_parts(const char *dgram, size_t len)
 {
@@ -178,6 +207,8 @@ static void check_parts(const char *dgram, size_t len)
         cr_assert(lp.values.ptr == values.ptr && lp.values.len == values.len);
         cr_assert(lp.suffix.ptr == suffix.ptr && lp.suffix.len == suffix.len);
     }
+    check_fill(dgram, len, 1);
+    check_fill(dgram, len, 5);
 }
 
 Test(statsd, scanner_is_next_line_and_split_in_one_pass)
