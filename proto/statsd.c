@@ -68,19 +68,25 @@ int statsd_reason_by_name(const char *name)
 }
 
 /*
- * The scanner keeps bit masks of the separators of one 64-byte block of the datagram:
- * bit i of nl is set when byte i of the block is '\n', and so on. Finding the next ':',
- * '|' or '\n' is then a mask and a count of trailing zeros, mostly within the block at
- * hand, instead of a loop whose exit the branch predictor keeps missing. A block is
- * classified with SSE2 where the compiler targets it (every x86-64), sixteen bytes a
- * step, else byte by byte (STATSD_PORTABLE forces that, for its tests). The last block
- * is classified from a zero-padded copy, so nothing past len is read.
+ * The scanner keeps bit masks of the separators of two 64-byte blocks of the datagram,
+ * a window of 128 bytes: bit i of nl[0] is set when byte i of the window is '\n', bit i
+ * of nl[1] when byte 64 + i is, and so on. A line starts in the window's first block, so
+ * the whole of any line up to 64 bytes lies in the window: its '\n', its first ':' and
+ * the first '|' after that are each a shift and a count of trailing zeros, instead of a
+ * loop whose exit the branch predictor keeps missing. A longer line that runs past the
+ * window is split the plain way (statsd_next_line() and statsd_split()).
+ *
+ * A block is classified with SSE2 where the compiler targets it (every x86-64), sixteen
+ * bytes a step, else byte by byte (STATSD_PORTABLE forces that, for its tests). The last
+ * block is classified from a zero-padded copy, so nothing past len is read; blocks past
+ * len have no bits.
  */
-enum { SCAN_NL = 1, SCAN_COLON = 2, SCAN_BAR = 4 };
 
 /* The scan's steps must fold into one loop, scanner state in registers, whatever the
  * compiler's estimate of their size. */
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+
+#define SCAN_WINDOW 128 /* bytes the masks describe; also "not in the window" */
 
 #if defined(__SSE2__) && !defined(STATSD_PORTABLE)
 static ALWAYS_INLINE uint64_t scan_eq16(__m128i w, char c, unsigned shift)
@@ -110,37 +116,50 @@ static ALWAYS_INLINE void scan_classify(const char *p, uint64_t *nl, uint64_t *c
 }
 #endif
 
-static ALWAYS_INLINE void scan_block(struct statsd_scanner *s, size_t block)
+/* Block block of the datagram into half h of the window. */
+static ALWAYS_INLINE void scan_block(struct statsd_scanner *s, size_t block, unsigned h)
 {
     size_t off = block * 64;
 
-    if (s->len - off >= 64) {
-        scan_classify(s->dgram + off, &s->nl, &s->colon, &s->bar);
+    if (off >= s->len) {
+        s->nl[h] = s->colon[h] = s->bar[h] = 0;
+    } else if (s->len - off >= 64) {
+        scan_classify(s->dgram + off, &s->nl[h], &s->colon[h], &s->bar[h]);
     } else {
         char tail[64] = { 0 };
         memcpy(tail, s->dgram + off, s->len - off);
-        scan_classify(tail, &s->nl, &s->colon, &s->bar);
+        scan_classify(tail, &s->nl[h], &s->colon[h], &s->bar[h]);
     }
+}
+
+/* Move the window to start at block; the next block is usually the old window's second. */
+static ALWAYS_INLINE void scan_window(struct statsd_scanner *s, size_t block)
+{
+    if (s->block != SIZE_MAX && block == s->block + 1) {
+        s->nl[0] = s->nl[1];
+        s->colon[0] = s->colon[1];
+        s->bar[0] = s->bar[1];
+    } else {
+        scan_block(s, block, 0);
+    }
+    scan_block(s, block + 1, 1);
     s->block = block;
 }
 
-/* The first offset >= p holding one of the separators in which, or len. */
-static ALWAYS_INLINE size_t scan_find(struct statsd_scanner *s, size_t p, unsigned which)
+/* The first bit of m at or after off (< SCAN_WINDOW), or SCAN_WINDOW. */
+static ALWAYS_INLINE size_t scan_first(const uint64_t m[2], size_t off)
 {
-    while (p < s->len) {
-        size_t block = p / 64;
-        uint64_t m;
+    uint64_t lo, hi;
 
-        if (block != s->block)
-            scan_block(s, block);
-        m = ((which & SCAN_NL) ? s->nl : 0) | ((which & SCAN_COLON) ? s->colon : 0) |
-            ((which & SCAN_BAR) ? s->bar : 0);
-        m &= ~UINT64_C(0) << (p % 64);
-        if (m != 0)
-            return block * 64 + (size_t)__builtin_ctzll(m);
-        p = (block + 1) * 64;
+    if (off < 64) {
+        lo = m[0] >> off;
+        hi = m[1];
+        if (lo != 0)
+            return off + (size_t)__builtin_ctzll(lo);
+    } else {
+        hi = m[1] & (~UINT64_C(0) << (off - 64));
     }
-    return s->len;
+    return hi != 0 ? 64 + (size_t)__builtin_ctzll(hi) : SCAN_WINDOW;
 }
 
 void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len)
@@ -151,35 +170,47 @@ void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len
     s->block = SIZE_MAX;
 }
 
+/* A line that runs past the window, split the plain way. */
+static int scanner_long_line(struct statsd_scanner *s, struct statsd_parts *out)
+{
+    statsd_next_line(s->dgram, s->len, &s->pos, &out->line);
+    out->split = statsd_split(out->line.ptr, out->line.len, &out->name, &out->values, &out->suffix);
+    return 1;
+}
+
 static ALWAYS_INLINE int scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
 {
-    size_t start = s->pos, p, colon = SIZE_MAX, bar = SIZE_MAX;
+    size_t start = s->pos, block = start / 64, base = block * 64, nl, colon, bar = SCAN_WINDOW, p;
 
     if (start >= s->len)
         return 0;
-    p = scan_find(s, start, SCAN_NL | SCAN_COLON);
-    if (p < s->len && s->dgram[p] == ':') {
-        colon = p;
-        p = scan_find(s, p + 1, SCAN_NL | SCAN_BAR);
-        if (p < s->len && s->dgram[p] == '|') {
-            bar = p;
-            p = scan_find(s, p + 1, SCAN_NL);
-        }
+    if (block != s->block)
+        scan_window(s, block);
+    /* Offsets from here on are from base, the window's start. */
+    nl = scan_first(s->nl, start - base);
+    if (nl == SCAN_WINDOW) {
+        if (s->len - base > SCAN_WINDOW)
+            return scanner_long_line(s, out);
+        nl = s->len - base; /* the last line, with no '\n' */
     }
+    colon = scan_first(s->colon, start - base);
+    if (colon < nl && colon + 1 < SCAN_WINDOW)
+        bar = scan_first(s->bar, colon + 1);
+    p = base + nl;
     s->pos = p < s->len ? p + 1 : s->len;
     /* As statsd_next_line(): one '\r' before the end is dropped; ':' and '|' lie before it. */
     if (p > start && s->dgram[p - 1] == '\r')
         p--;
     out->line.ptr = s->dgram + start;
     out->line.len = p - start;
-    out->split = bar != SIZE_MAX && colon != start;
+    out->split = colon < nl && bar < nl && base + colon != start;
     if (out->split) {
         out->name.ptr = s->dgram + start;
-        out->name.len = colon - start;
-        out->values.ptr = s->dgram + colon + 1;
+        out->name.len = base + colon - start;
+        out->values.ptr = s->dgram + base + colon + 1;
         out->values.len = bar - colon - 1;
-        out->suffix.ptr = s->dgram + bar;
-        out->suffix.len = p - bar;
+        out->suffix.ptr = s->dgram + base + bar;
+        out->suffix.len = p - base - bar;
     }
     return 1;
 }

@@ -166,8 +166,8 @@ struct statsd_scanner {
     const char *dgram;
     size_t len;
     size_t pos;   /* where the next line starts */
-    size_t block; /* the 64-byte block the masks describe; SIZE_MAX: none yet */
-    uint64_t nl, colon, bar;
+    size_t block; /* the first of the two 64-byte blocks the masks describe; SIZE_MAX: none */
+    uint64_t nl[2], colon[2], bar[2];
 };
 
 void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len);

@@ -225,19 +225,30 @@ Test(statsd, scanner_is_next_line_and_split_in_one_pass)
     for (size_t i = 0; i < sizeof(dgrams) / sizeof(dgrams[0]); i++)
         check_parts(dgrams[i], strlen(dgrams[i]));
 
-    /* Random bytes, dense in the separators, at every length up to 300 (blocks are 64). */
+    /*
+     * Random bytes at every length up to 600 (blocks are 64, the window 128): dense in
+     * the separators, then with lines of tens to hundreds of bytes, which start anywhere
+     * in a block and often run past the window.
+     */
     uint64_t x = 0x2545f4914f6cdd1du;
-    static const char alphabet[] = "ab:|\n\r:|,#0.";
-    char buf[300];
-    for (int round = 0; round < 30000; round++) {
-        size_t len = (size_t)round % sizeof(buf);
-        for (size_t k = 0; k < len; k++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            buf[k] = alphabet[x % (sizeof(alphabet) - 1)];
+    static const char *const alphabets[] = {
+        "ab:|\n\r:|,#0.", "abcdefghijklmnopqrstuvwxyz0123456789:|\n",
+        "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"
+        "0123456789abcdefghijklmnopqrstuvwxyz0123456789:|,#\r\n"
+    };
+    char buf[600];
+    for (size_t a = 0; a < sizeof(alphabets) / sizeof(alphabets[0]); a++) {
+        size_t n = strlen(alphabets[a]);
+        for (int round = 0; round < 12000; round++) {
+            size_t len = (size_t)round % sizeof(buf);
+            for (size_t k = 0; k < len; k++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                buf[k] = alphabets[a][x % n];
+            }
+            check_parts(buf, len);
         }
-        check_parts(buf, len);
     }
 }
 
