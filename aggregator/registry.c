@@ -18,6 +18,7 @@
 /* An interned label value; the string follows the header, NUL-terminated. */
 struct lval {
     uint64_t hash;
+    uint32_t id;
     uint32_t refs; /* series using it */
     uint32_t len;
     char s[];
@@ -36,9 +37,7 @@ struct lkey {
     uint32_t *freeids; /* recycled ids */
     uint32_t nfree;
     uint32_t freecap;
-    uint32_t *tab; /* open addressing, linear probing: id, 0 when empty */
-    uint32_t tabmask;
-    uint32_t tabused;
+    struct registry__table tab; /* struct lval by hash */
 };
 
 struct registry__family {
@@ -88,7 +87,7 @@ struct hupdate {
 
 struct registry__slot {
     uint64_t hash;
-    struct registry__series *s; /* NULL: empty */
+    void *p; /* NULL: empty; &table_tomb: removed from a table being moved */
 };
 
 struct registry__name {
@@ -193,33 +192,169 @@ static void *xgrow(struct registry *r, void *p, size_t old, size_t n)
     return q;
 }
 
+/* ---- tables ---- */
+
+/*
+ * Open addressing with linear probing, at most half full: the series table, and each
+ * label key's table of values. Growing rehashes incrementally: a rehash of everything at
+ * once held the loop for 12 ms at 131,072 series and 90 ms at 262,144, and 178 ms for a
+ * label key's 524,288 values. The old table stays beside the new one while
+ * TABLE_MIGRATE_STEP of its slots move over on each insert (and more on each expiry tick),
+ * which ends the move long before the new table is half full; meanwhile lookups try the
+ * new table, then the old. Old slots are not cleared once moved (clearing would cut the
+ * probe chains of the slots after them): an entry may be in both, and is removed from
+ * both. Removal from the old table leaves a tombstone instead of shifting slots back, so
+ * that no unmoved slot slides behind the cursor.
+ */
+#define TABLE_MIGRATE_STEP 16
+#define TABLE_MIN_SLOTS    8
+
+static char table_tomb; /* a removed slot of the old table */
+
+/* The entries whose hash is h, in the new table, then the old one. */
+struct table_probe {
+    const struct registry__table *t;
+    const struct registry__slot *slots;
+    size_t mask, i;
+    uint64_t h;
+};
+
+static void *table_next(struct table_probe *pr)
+{
+    for (;;) {
+        const struct registry__slot *sl = &pr->slots[pr->i];
+
+        if (sl->p == NULL) {
+            if (pr->slots != pr->t->slots || pr->t->old == NULL)
+                return NULL;
+            pr->slots = pr->t->old;
+            pr->mask = pr->t->old_mask;
+            pr->i = pr->h & pr->mask;
+            continue;
+        }
+        pr->i = (pr->i + 1) & pr->mask;
+        if (sl->hash == pr->h && sl->p != &table_tomb)
+            return sl->p;
+    }
+}
+
+static void *table_first(const struct registry__table *t, uint64_t h, struct table_probe *pr)
+{
+    if (t->slots == NULL)
+        return NULL;
+    pr->t = t;
+    pr->slots = t->slots;
+    pr->mask = t->mask;
+    pr->i = h & t->mask;
+    pr->h = h;
+    return table_next(pr);
+}
+
+static void slots_put(struct registry__slot *slots, size_t mask, uint64_t h, void *p)
+{
+    size_t i = h & mask;
+
+    while (slots[i].p != NULL)
+        i = (i + 1) & mask;
+    slots[i].hash = h;
+    slots[i].p = p;
+}
+
+/* Move up to budget slots of the old table into the new one; free it once all are. */
+static void table_migrate(struct registry *r, struct registry__table *t, size_t budget)
+{
+    size_t n = t->old_mask + 1;
+
+    if (t->old == NULL)
+        return;
+    for (; t->old_next < n && budget > 0; t->old_next++, budget--) {
+        const struct registry__slot *o = &t->old[t->old_next];
+
+        if (o->p != NULL && o->p != &table_tomb)
+            slots_put(t->slots, t->mask, o->hash, o->p);
+    }
+    if (t->old_next == n) {
+        xfree(r, t->old, n * sizeof *t->old);
+        t->old = NULL;
+    }
+}
+
+static void table_insert(struct registry *r, struct registry__table *t, uint64_t h, void *p)
+{
+    if (t->slots == NULL) {
+        t->slots = xcalloc(r, TABLE_MIN_SLOTS, sizeof *t->slots);
+        t->mask = TABLE_MIN_SLOTS - 1;
+    } else if ((t->used + 1) * 2 > t->mask + 1) {
+        size_t n = (t->mask + 1) * 2;
+
+        table_migrate(r, t, SIZE_MAX); /* a move still under way ends first (never seen) */
+        t->old = t->slots;
+        t->old_mask = t->mask;
+        t->old_next = 0;
+        t->slots = xcalloc(r, n, sizeof *t->slots);
+        t->mask = n - 1;
+    }
+    table_migrate(r, t, TABLE_MIGRATE_STEP);
+    slots_put(t->slots, t->mask, h, p);
+    t->used++;
+}
+
+/* Remove p from slots if it is there: backward-shift deletion, or a tombstone. */
+static void slots_remove(struct registry__slot *slots, size_t mask, uint64_t h, const void *p,
+                         int tombstone)
+{
+    size_t i = h & mask;
+    size_t j;
+
+    while (slots[i].p != p) {
+        if (slots[i].p == NULL)
+            return;
+        i = (i + 1) & mask;
+    }
+    if (tombstone) {
+        slots[i].p = &table_tomb;
+        return;
+    }
+    for (j = (i + 1) & mask; slots[j].p != NULL; j = (j + 1) & mask) {
+        size_t home = slots[j].hash & mask;
+
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            slots[i] = slots[j];
+            i = j;
+        }
+    }
+    slots[i].p = NULL;
+    slots[i].hash = 0;
+}
+
+static void table_remove(struct registry__table *t, uint64_t h, const void *p)
+{
+    slots_remove(t->slots, t->mask, h, p, 0);
+    if (t->old != NULL)
+        slots_remove(t->old, t->old_mask, h, p, 1);
+    t->used--;
+}
+
+static void table_release(struct registry *r, struct registry__table *t)
+{
+    if (t->slots != NULL)
+        xfree(r, t->slots, (t->mask + 1) * sizeof *t->slots);
+    if (t->old != NULL)
+        xfree(r, t->old, (t->old_mask + 1) * sizeof *t->old);
+    memset(t, 0, sizeof *t);
+}
+
 /* ---- interned label values ---- */
 
 static uint32_t lkey_find(const struct lkey *k, const char *s, size_t len, uint64_t h)
 {
-    size_t i;
+    struct table_probe pr;
+    const struct lval *v;
 
-    if (k->tab == NULL)
-        return 0;
-    for (i = h & k->tabmask;; i = (i + 1) & k->tabmask) {
-        uint32_t id = k->tab[i];
-        const struct lval *v;
-
-        if (id == 0)
-            return 0;
-        v = k->vals[id - 1];
-        if (v->hash == h && v->len == len && memcmp(v->s, s, len) == 0)
-            return id;
-    }
-}
-
-static void lkey_tab_put(struct lkey *k, uint32_t id)
-{
-    size_t i = k->vals[id - 1]->hash & k->tabmask;
-
-    while (k->tab[i] != 0)
-        i = (i + 1) & k->tabmask;
-    k->tab[i] = id;
+    for (v = table_first(&k->tab, h, &pr); v != NULL; v = table_next(&pr))
+        if (v->len == len && memcmp(v->s, s, len) == 0)
+            return v->id;
+    return 0;
 }
 
 static uint32_t lkey_add(struct registry *r, struct lkey *k, const char *s, size_t len, uint64_t h)
@@ -227,20 +362,6 @@ static uint32_t lkey_add(struct registry *r, struct lkey *k, const char *s, size
     struct lval *v;
     uint32_t id;
 
-    /* Keep the load at or below 1/2 so that probes stay short. */
-    if (k->tab == NULL || (k->tabused + 1) * 2 > k->tabmask + 1) {
-        uint32_t *old = k->tab;
-        size_t oldn = old ? (size_t)k->tabmask + 1 : 0;
-        size_t n = oldn ? oldn * 2 : 8;
-        size_t i;
-
-        k->tab = xcalloc(r, n, sizeof *k->tab);
-        k->tabmask = (uint32_t)(n - 1);
-        for (i = 0; i < oldn; i++)
-            if (old[i] != 0)
-                lkey_tab_put(k, old[i]);
-        xfree(r, old, oldn * sizeof *old);
-    }
     if (k->nfree > 0) {
         id = k->freeids[--k->nfree];
     } else {
@@ -254,35 +375,14 @@ static uint32_t lkey_add(struct registry *r, struct lkey *k, const char *s, size
     }
     v = xalloc(r, sizeof *v + len + 1);
     v->hash = h;
+    v->id = id;
     v->refs = 0;
     v->len = (uint32_t)len;
     memcpy(v->s, s, len);
     v->s[len] = '\0';
     k->vals[id - 1] = v;
-    lkey_tab_put(k, id);
-    k->tabused++;
+    table_insert(r, &k->tab, h, v);
     return id;
-}
-
-/* Backward-shift deletion: linear probing without tombstones. */
-static void lkey_tab_remove(struct lkey *k, uint32_t id)
-{
-    size_t mask = k->tabmask;
-    size_t i = k->vals[id - 1]->hash & mask;
-    size_t j;
-
-    while (k->tab[i] != id)
-        i = (i + 1) & mask;
-    for (j = (i + 1) & mask; k->tab[j] != 0; j = (j + 1) & mask) {
-        size_t home = k->vals[k->tab[j] - 1]->hash & mask;
-
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            k->tab[i] = k->tab[j];
-            i = j;
-        }
-    }
-    k->tab[i] = 0;
-    k->tabused--;
 }
 
 static void lkey_ref(struct lkey *k, uint32_t id)
@@ -301,7 +401,7 @@ static void lkey_unref(struct registry *r, struct lkey *k, uint32_t id)
     if (k->enumerated)
         return;
     /* A capped key's cap counts values in use: give the id back. */
-    lkey_tab_remove(k, id);
+    table_remove(&k->tab, v->hash, v);
     k->vals[id - 1] = NULL;
     xfree(r, v, sizeof *v + v->len + 1);
     if (k->nfree == k->freecap) {
@@ -322,7 +422,7 @@ static void lkey_release(struct registry *r, struct lkey *k)
             xfree(r, k->vals[i], sizeof *k->vals[i] + k->vals[i]->len + 1);
     xfree(r, k->vals, k->valcap * sizeof *k->vals);
     xfree(r, k->freeids, k->freecap * sizeof *k->freeids);
-    xfree(r, k->tab, k->tab ? ((size_t)k->tabmask + 1) * sizeof *k->tab : 0);
+    table_release(r, &k->tab);
 }
 
 /* ---- the series table ---- */
@@ -333,122 +433,16 @@ static int series_key_eq(const struct registry__series *s, uint32_t fam, const u
     return s->fam == fam && memcmp(s->ids, ids, n * sizeof *ids) == 0;
 }
 
-/*
- * Open addressing with linear probing, at most half full. Growing it rehashes
- * incrementally: a rehash of everything at once held the loop for 12 ms at 131,072
- * series and 90 ms at 262,144. The old table stays beside the new one while
- * TABLE_MIGRATE_STEP of its slots move over on each insert (and more on each expiry tick),
- * which ends the move long before the new table is half full; meanwhile lookups try the
- * new table, then the old. Old slots are not cleared once moved (clearing would cut the
- * probe chains of the slots after them): a series may be in both, and is removed from
- * both. Removal from the old table leaves a tombstone instead of shifting slots back, so
- * that no unmoved slot slides behind the cursor.
- */
-#define TABLE_MIGRATE_STEP 16
-
-static struct registry__series table_tomb; /* a removed slot of the old table */
-
-static struct registry__series *slots_find(const struct registry__slot *slots, size_t mask,
-                                           uint64_t h, uint32_t fam, const uint32_t *ids, size_t n)
+static struct registry__series *series_find(const struct registry *r, uint64_t h, uint32_t fam,
+                                            const uint32_t *ids, size_t n)
 {
-    size_t i;
+    struct table_probe pr;
+    struct registry__series *s;
 
-    for (i = h & mask; slots[i].s != NULL; i = (i + 1) & mask)
-        if (slots[i].hash == h && slots[i].s != &table_tomb &&
-            series_key_eq(slots[i].s, fam, ids, n))
-            return slots[i].s;
+    for (s = table_first(&r->series, h, &pr); s != NULL; s = table_next(&pr))
+        if (series_key_eq(s, fam, ids, n))
+            return s;
     return NULL;
-}
-
-static struct registry__series *table_find(const struct registry *r, uint64_t h, uint32_t fam,
-                                           const uint32_t *ids, size_t n)
-{
-    struct registry__series *s = slots_find(r->slots, r->slots_mask, h, fam, ids, n);
-
-    if (s == NULL && r->old_slots != NULL)
-        s = slots_find(r->old_slots, r->old_mask, h, fam, ids, n);
-    return s;
-}
-
-static void table_put(struct registry__slot *slots, size_t mask, uint64_t h,
-                      struct registry__series *s)
-{
-    size_t i = h & mask;
-
-    while (slots[i].s != NULL)
-        i = (i + 1) & mask;
-    slots[i].hash = h;
-    slots[i].s = s;
-}
-
-/* Move up to budget slots of the old table into the new one; free it once all are. */
-static void table_migrate(struct registry *r, size_t budget)
-{
-    size_t n = r->old_mask + 1;
-
-    if (r->old_slots == NULL)
-        return;
-    for (; r->old_next < n && budget > 0; r->old_next++, budget--) {
-        const struct registry__slot *o = &r->old_slots[r->old_next];
-
-        if (o->s != NULL && o->s != &table_tomb)
-            table_put(r->slots, r->slots_mask, o->hash, o->s);
-    }
-    if (r->old_next == n) {
-        xfree(r, r->old_slots, n * sizeof *r->old_slots);
-        r->old_slots = NULL;
-    }
-}
-
-static void table_insert(struct registry *r, struct registry__series *s)
-{
-    if ((r->nseries + 1) * 2 > r->slots_mask + 1) {
-        size_t n = (r->slots_mask + 1) * 2;
-
-        table_migrate(r, SIZE_MAX); /* a move still under way ends first (never seen) */
-        r->old_slots = r->slots;
-        r->old_mask = r->slots_mask;
-        r->old_next = 0;
-        r->slots = xcalloc(r, n, sizeof *r->slots);
-        r->slots_mask = n - 1;
-    }
-    table_migrate(r, TABLE_MIGRATE_STEP);
-    table_put(r->slots, r->slots_mask, s->hash, s);
-}
-
-/* Remove s from slots if it is there: backward-shift deletion, or a tombstone. */
-static void slots_remove(struct registry__slot *slots, size_t mask,
-                         const struct registry__series *s, int tombstone)
-{
-    size_t i = s->hash & mask;
-    size_t j;
-
-    while (slots[i].s != s) {
-        if (slots[i].s == NULL)
-            return;
-        i = (i + 1) & mask;
-    }
-    if (tombstone) {
-        slots[i].s = &table_tomb;
-        return;
-    }
-    for (j = (i + 1) & mask; slots[j].s != NULL; j = (j + 1) & mask) {
-        size_t home = slots[j].hash & mask;
-
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            slots[i] = slots[j];
-            i = j;
-        }
-    }
-    slots[i].s = NULL;
-    slots[i].hash = 0;
-}
-
-static void table_remove(struct registry *r, const struct registry__series *s)
-{
-    slots_remove(r->slots, r->slots_mask, s, 0);
-    if (r->old_slots != NULL)
-        slots_remove(r->old_slots, r->old_mask, s, 1);
 }
 
 static uint64_t series_hash(uint32_t fam, const uint32_t *ids, size_t n)
@@ -493,7 +487,7 @@ static struct registry__series *series_new(struct registry *r, uint32_t fam, con
         f->head = s;
     f->tail = s;
     f->nseries++;
-    table_insert(r, s);
+    table_insert(r, &r->series, s->hash, s);
     r->nseries++;
     return s;
 }
@@ -710,7 +704,7 @@ static void series_free(struct registry *r, struct registry__series *s)
     for (c = r->cursors; c != NULL; c = c->link)
         if (c->pos == s)
             c->pos = s->next;
-    table_remove(r, s);
+    table_remove(&r->series, s->hash, s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -779,8 +773,6 @@ int registry_init(struct registry *r, const struct config *c)
     r->cfg = c;
     r->nfams = c->nfamilies;
     r->fams = xcalloc(r, r->nfams ? r->nfams : 1, sizeof *r->fams);
-    r->slots_mask = 63;
-    r->slots = xcalloc(r, r->slots_mask + 1, sizeof *r->slots);
 
     for (nnames = 16; nnames < 4 * r->nfams; nnames *= 2)
         ;
@@ -859,9 +851,7 @@ void registry_release(struct registry *r)
             lkey_release(r, &f->keys[j]);
     }
     xfree(r, r->fams, (r->nfams ? r->nfams : 1) * sizeof *r->fams);
-    xfree(r, r->slots, (r->slots_mask + 1) * sizeof *r->slots);
-    if (r->old_slots != NULL)
-        xfree(r, r->old_slots, (r->old_mask + 1) * sizeof *r->old_slots);
+    table_release(r, &r->series);
     xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
     if (r->hot != NULL)
         xfree(r, r->hot_base, hot_nsets(r) * sizeof *r->hot + 64);
@@ -1106,7 +1096,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
 
     /* A line with a never-seen value cannot match an existing series. */
     if (fresh == 0)
-        s = table_find(r, series_hash((uint32_t)fi, ids, nl), (uint32_t)fi, ids, nl);
+        s = series_find(r, series_hash((uint32_t)fi, ids, nl), (uint32_t)fi, ids, nl);
     if (s == NULL &&
         (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
         return STATSD_SERIES_CAP;
@@ -1278,7 +1268,7 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
     int wrapped = 0;
 
     /* A table move goes on without inserts too, a slice per tick. */
-    table_migrate(r, budget);
+    table_migrate(r, &r->series, budget);
     while (work < budget) {
         struct registry__series *s;
         const struct registry__family *f;

@@ -58,6 +58,16 @@ struct registry_cursor {
     struct registry_cursor *link; /* the registry's list of cursors */
 };
 
+/* A table of pointers by hash that grows a slice at a time; see registry.c. */
+struct registry__table {
+    struct registry__slot *slots; /* NULL until the first insert */
+    size_t mask;
+    size_t used;
+    struct registry__slot *old; /* the table being moved into slots, or NULL */
+    size_t old_mask;
+    size_t old_next; /* old slots below this one have been moved */
+};
+
 /* Caller-owned, but not movable once initialised (cursors point into it). */
 struct registry {
     /* private */
@@ -66,11 +76,7 @@ struct registry {
     size_t nfams;
     struct registry__name *names; /* name -> family, open addressing */
     size_t names_mask;
-    struct registry__slot *slots; /* series table */
-    size_t slots_mask;
-    struct registry__slot *old_slots; /* the table being moved into slots, or NULL */
-    size_t old_mask;
-    size_t old_next; /* old slots below this one have been moved */
+    struct registry__table series; /* every series, by series_hash() */
     size_t nseries;
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */

@@ -921,20 +921,26 @@ Test(registry, series_table_growth_keeps_every_series_findable, .fini = teardown
      * Two new series a step grow the table while the old ones expire one a step; every
      * 16 steps all new series so far are fed again, and none may be created twice.
      */
+    size_t moving_for = 0; /* inserts since the table under way began to move */
     for (int i = 0; i < NEW; i++) {
         size_t f;
         int moving;
 
         snprintf(line, sizeof line, "temp:%d|g|#id:new%d", 5000 + i, i);
         cr_assert_eq(feed_at(line, 100000), STATSD_OK);
+        /* A move is a slice per insert: it ends long before the new table fills. */
+        moving_for = reg.series.old != NULL ? moving_for + 1 : 0;
+        cr_assert(moving_for * 4 <= reg.series.old_mask + 1,
+                  "step %d: a move of %zu slots under way for %zu inserts", i,
+                  reg.series.old_mask + 1, moving_for);
         if (i % 2 == 0)
             continue;
-        moving = reg.old_slots != NULL;
+        moving = reg.series.old != NULL;
         f = registry_expire(&reg, 100000, 1);
         expired_while_moving |= moving && f > 0;
         freed += f;
         if (i % 32 == 1) {
-            looked_while_moving |= reg.old_slots != NULL;
+            looked_while_moving |= reg.series.old != NULL;
             refeed_live(i + 1, 100000);
             cr_assert_eq(registry_series_total(&reg), OLD - freed + (size_t)i + 1,
                          "step %d: a live series was created twice", i);
