@@ -15,7 +15,9 @@
  * sink) on CPU 1, as in bench_ingest.
  *
  * Prints drops (the target is 0), scrape latencies (min/p50/max) and the daemon's
- * counters against what was sent. Exit status: 0 with no drops and matching counters,
+ * counters against what was sent, then two runs of the same load without scrapes: into
+ * a raw recvmmsg sink (the machine's own drops) and into the daemon (its drops when
+ * nothing is scraped). Exit status: 0 with no drops and matching counters,
  * 2 with drops, 1 when the counters disagree or the run failed.
  */
 #include <stdatomic.h>
@@ -150,6 +152,25 @@ static void *pace(void *arg)
         }
     }
     return NULL;
+}
+
+/* Send p's load at its rate to fd for seconds, nothing else going on; p is zeroed first. */
+static void pace_for(struct pacer *p, int fd, const struct benchutil_load *load,
+                     double dgrams_per_s, unsigned seconds)
+{
+    pthread_t thread;
+
+    memset(p, 0, sizeof(*p));
+    p->fd = fd;
+    p->load = load;
+    p->dgrams_per_s = dgrams_per_s;
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->drops, 0);
+    if (pthread_create(&thread, NULL, pace, p) != 0)
+        benchutil_die("pthread_create failed");
+    benchutil_sleep_ms(seconds * 1000);
+    atomic_store(&p->stop, 1);
+    pthread_join(thread, NULL);
 }
 
 static double percentile(const uint64_t *sorted, size_t n, double q)
@@ -312,22 +333,14 @@ int main(int argc, char **argv)
      */
     {
         struct benchutil_sink sink;
-        struct pacer b = { 0 };
+        struct pacer b;
         char sinkpath[300];
 
         benchutil_fmt(sinkpath, sizeof(sinkpath), "%s/sink.sock", dir);
         benchutil_sink_start(&sink, sinkpath, UINT64_MAX);
-        b.fd = benchutil_connect_dgram(sinkpath);
-        b.load = &steady;
-        b.dgrams_per_s = p.dgrams_per_s;
-        atomic_init(&b.stop, 0);
-        atomic_init(&b.drops, 0);
-        if (pthread_create(&thread, NULL, pace, &b) != 0)
-            benchutil_die("pthread_create failed");
-        benchutil_sleep_ms(seconds * 1000);
-        atomic_store(&b.stop, 1);
-        pthread_join(thread, NULL);
-        close(b.fd);
+        fd = benchutil_connect_dgram(sinkpath);
+        pace_for(&b, fd, &steady, p.dgrams_per_s, seconds);
+        close(fd);
         benchutil_sleep_ms(100);
         benchutil_sink_stop(&sink);
         printf("  baseline, raw recvmmsg sink at the same rate, no scrapes: drops %llu of %llu "
@@ -337,7 +350,27 @@ int main(int argc, char **argv)
                (unsigned long long)sink.datagrams, (unsigned long long)b.skipped);
     }
 
-    if (acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
+    /*
+     * 5. The control, in the same run: the same load into the daemon for as long, without
+     * scrapes. What it drops is not the scrapes' doing.
+     */
+    {
+        struct pacer c;
+        double acc1 = benchutil_daemon_counters(&d, NULL, NULL);
+
+        fd = benchutil_connect_dgram(d.socket);
+        pace_for(&c, fd, &steady, p.dgrams_per_s, seconds);
+        close(fd);
+        if (wait_accepted(&d, acc1 + (double)c.sent_lines, 60, NULL, NULL) !=
+            acc1 + (double)c.sent_lines)
+            status = 1;
+        printf("  control, the daemon at the same rate, no scrapes: drops %llu of %llu "
+               "datagrams; skipped %llu\n",
+               (unsigned long long)atomic_load(&c.drops),
+               (unsigned long long)(c.sent + atomic_load(&c.drops)), (unsigned long long)c.skipped);
+    }
+
+    if (status != 0 || acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
         benchutil_daemon_print_rejects(&d);
         status = 1;
     } else if (drops != 0) {
