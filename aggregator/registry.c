@@ -1165,8 +1165,11 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
         cand[i] = hot_candidate(&r->hot[hot_set1(tag[i], r->hot_mask)], tag[i]);
         if (cand[i] == NULL)
             cand[i] = hot_candidate(&r->hot[hot_set2(tag[i], r->hot_mask)], tag[i]);
-        if (cand[i] != NULL)
+        if (cand[i] != NULL) {
+            /* Its key may run into the next cache line. */
             __builtin_prefetch(cand[i]);
+            __builtin_prefetch((const char *)cand[i] + 64);
+        }
     }
     for (i = 0; i < n; i++) {
         if (cand[i] == NULL)
