@@ -199,11 +199,11 @@ static void *xgrow(struct registry *r, void *p, size_t old, size_t n)
  * label key's table of values. Growing rehashes incrementally: a rehash of everything at
  * once held the loop for 12 ms at 131,072 series and 90 ms at 262,144, and 178 ms for a
  * label key's 524,288 values. The old table stays beside the new one while
- * TABLE_MIGRATE_STEP of its slots move over on each insert (and more on each expiry tick),
- * which ends the move long before the new table is half full; meanwhile lookups try the
- * new table, then the old. Old slots are not cleared once moved (clearing would cut the
- * probe chains of the slots after them): an entry may be in both, and is removed from
- * both. Removal from the old table leaves a tombstone instead of shifting slots back, so
+ * TABLE_MIGRATE_STEP of its slots move over on each insert (and, for the series table,
+ * more on each expiry tick), which ends the move long before the new table is half full;
+ * meanwhile lookups try the new table, then the old. Old slots are not cleared once moved
+ * (clearing would cut the probe chains of the slots after them): an entry may be in both,
+ * and is removed from both. Removal from the old table leaves a tombstone instead of shifting slots back, so
  * that no unmoved slot slides behind the cursor.
  */
 #define TABLE_MIGRATE_STEP 16
@@ -921,7 +921,7 @@ static size_t bucket_index(const struct config_family *cf, double v)
             memcpy(&b, base + i, sizeof b);
             acc += b < vv;
         }
-        below = (size_t) - (acc[0] + acc[1]);
+        below = (size_t)(-(acc[0] + acc[1]));
         return i < n ? below + (base[i] < v) : below;
     }
     while (n > 1) {
