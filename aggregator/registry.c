@@ -203,8 +203,8 @@ static void *xgrow(struct registry *r, void *p, size_t old, size_t n)
  * more on each expiry tick), which ends the move long before the new table is half full;
  * meanwhile lookups try the new table, then the old. Old slots are not cleared once moved
  * (clearing would cut the probe chains of the slots after them): an entry may be in both,
- * and is removed from both. Removal from the old table leaves a tombstone instead of shifting slots back, so
- * that no unmoved slot slides behind the cursor.
+ * and is removed from both. Removal from the old table leaves a tombstone instead of
+ * shifting slots back, so that no unmoved slot slides behind the cursor.
  */
 #define TABLE_MIGRATE_STEP 16
 #define TABLE_MIN_SLOTS    8
