@@ -125,8 +125,9 @@ void registry_release(struct registry *r);
  *   "a_b"), LABEL_VALUE_TOO_LONG, LABEL_VALUE_NOT_ALLOWED (enumerated), LABEL_VALUES_CAP
  *   (a new value beyond the key's cap); then NEGATIVE_COUNTER, then SERIES_CAP (a new
  *   series beyond the family's or the total cap), then NON_FINITE (the new value or
- *   _sum would overflow to infinity: a value near DBL_MAX, or a tiny rate). A bare tag or an empty value means the
- *   label is absent. The line's timestamp and container fields are ignored.
+ *   _sum would overflow to infinity: a value near DBL_MAX, or a tiny rate). A bare tag or
+ *   an empty value means the label is absent. The line's timestamp and container fields
+ *   are ignored.
  * Aggregation: counters add value / rate; gauges set, or add when relative; histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
  * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (registry.c).
