@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "buf.h"
 #include "config.h"
 #include "registry.h"
@@ -960,4 +963,58 @@ Test(registry, series_table_growth_keeps_every_series_findable, .fini = teardown
         cr_assert_eq(feed_at(line, 100001), STATSD_OK);
     }
     cr_assert_eq(registry_series_total(&reg), NEW + (OLD + 6) / 7);
+}
+
+/*
+ * The next value "v<n>" whose hash, as the registry hashes label values, has its home at
+ * slot home of a table of slots slots.
+ */
+static const char *value_at_home(size_t slots, size_t home, unsigned *n)
+{
+    static char v[32];
+
+    for (;; (*n)++) {
+        snprintf(v, sizeof v, "v%u", *n);
+        if ((XXH3_64bits(v, strlen(v)) & (slots - 1)) == home) {
+            (*n)++;
+            return v;
+        }
+    }
+}
+
+static int feed_value(const char *v, uint64_t now)
+{
+    char line[64];
+
+    snprintf(line, sizeof line, "f:1|c|#id:%s", v);
+    return feed_at(line, now);
+}
+
+/*
+ * A removal from a table being moved must not shift the old table's slots back: one
+ * could land behind the move's cursor and never reach the new table. Label values,
+ * placed by hand: a at slot 15 of a 64-slot table and b, with the same home, at 16. The
+ * 33rd value grows the table to 128 and moves slots 0-15 (a) but not b; then a's series
+ * expires. Once the move ends, b must still be found, not interned a second time.
+ */
+Test(registry, a_value_removed_while_its_table_moves_loses_no_other, .fini = teardown)
+{
+    char b[32];
+    unsigned n = 0;
+    size_t before;
+
+    load("{\"families\": [{\"name\": \"f\", \"type\": \"counter\", \"ttl_seconds\": 60,"
+         " \"labels\": [{\"name\": \"id\", \"max_values\": 1000}]}]}");
+    cr_assert_eq(feed_value(value_at_home(64, 15, &n), 1000), STATSD_OK);
+    snprintf(b, sizeof b, "%s", value_at_home(64, 15, &n));
+    cr_assert_eq(feed_value(b, 100000), STATSD_OK);
+    for (size_t home = 20; home < 50; home++) /* 30 more, each at a home of its own */
+        cr_assert_eq(feed_value(value_at_home(64, home, &n), 100000), STATSD_OK);
+    cr_assert_eq(feed_value(value_at_home(64, 55, &n), 100000), STATSD_OK); /* the 33rd */
+    cr_assert_eq(registry_expire(&reg, 62000, 1000), 1, "a's series should expire");
+    for (size_t home = 56; home < 59; home++) /* three more: the move ends */
+        cr_assert_eq(feed_value(value_at_home(64, home, &n), 100000), STATSD_OK);
+    before = registry_series_total(&reg);
+    cr_assert_eq(feed_value(b, 100001), STATSD_OK);
+    cr_assert_eq(registry_series_total(&reg), before, "b was lost in the move: a second series");
 }
