@@ -530,33 +530,9 @@ static int parse_values(const char *v, const char *vend, struct statsd_line *out
 
 int statsd_plain_value(const char *v, size_t len, double *out)
 {
-    uint64_t m = 0;
-    size_t i, dot = len;
+    const char *stop;
 
-    if (len == 0 || len > 16)
-        return 0;
-    for (i = 0; i < len; i++) {
-        unsigned d = (unsigned)(v[i] - '0');
-
-        if (d < 10) {
-            m = m * 10 + d;
-            continue;
-        }
-        if (v[i] != '.' || dot != len)
-            return 0;
-        dot = i;
-    }
-    if (dot == len) {
-        if (len > 15)
-            return 0;
-        *out = (double)m;
-        return 1;
-    }
-    if (dot == 0 || dot == len - 1)
-        return 0;
-    /* As plain_number(): m < 10^15 < 2^53, over an exact power of ten. */
-    *out = (double)m / pow10_exact[len - 1 - dot];
-    return 1;
+    return plain_number(v, v + len, out, &stop) && stop == v + len;
 }
 
 int statsd_parse_values(const char *v, size_t len, struct statsd_line *out)
