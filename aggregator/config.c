@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1474,4 +1475,90 @@ const char *config_family_type_name(enum family_type t)
         return "histogram";
     }
     return "unknown";
+}
+
+/* ---- reload ---- */
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int same_labels(const struct config_label *a, const struct config_label *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!same_str(a[i].name, b[i].name) || a[i].nvalues != b[i].nvalues ||
+            a[i].max_values != b[i].max_values || (a[i].values == NULL) != (b[i].values == NULL))
+            return 0;
+        for (size_t j = 0; j < a[i].nvalues; j++)
+            if (!same_str(a[i].values[j], b[i].values[j]))
+                return 0;
+    }
+    return 1;
+}
+
+static int same_sql_metric(const struct config_sql_metric *a, const struct config_sql_metric *b)
+{
+    if (!same_str(a->name, b->name) || !same_str(a->help, b->help) ||
+        !same_str(a->group, b->group) || !same_str(a->query, b->query) ||
+        !same_str(a->value_column, b->value_column) || !same_str(a->unit, b->unit) ||
+        a->min_interval_seconds != b->min_interval_seconds ||
+        a->timeout_seconds != b->timeout_seconds || a->nlabels != b->nlabels ||
+        !same_labels(a->labels, b->labels, a->nlabels))
+        return 0;
+    for (size_t i = 0; i < a->nlabels; i++)
+        if (!same_str(a->label_columns[i], b->label_columns[i]))
+            return 0;
+    return 1;
+}
+
+/* The string settings a reload cannot change, and where the file sets them. */
+static const struct {
+    size_t off;
+    const char *path;
+} restart_strings[] = {
+    { offsetof(struct config, socket_path), "$.daemon.socket" },
+    { offsetof(struct config, socket_group), "$.daemon.socket_group" },
+    { offsetof(struct config, metrics_listen), "$.daemon.metrics_listen" },
+    { offsetof(struct config, metrics_path), "$.daemon.metrics_path" },
+    { offsetof(struct config, debug_listen), "$.daemon.debug_listen" },
+    { offsetof(struct config, bearer_token_file), "$.daemon.bearer_token_file" },
+    { offsetof(struct config, pg_conninfo), "$.postgres.conninfo" },
+};
+
+static const char *string_at(const struct config *c, size_t off)
+{
+    return *(char *const *)(const void *)((const char *)c + off);
+}
+
+const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
+                               size_t len)
+{
+    if (a->has_postgres != b->has_postgres)
+        return "$.postgres";
+    for (size_t i = 0; i < sizeof(restart_strings) / sizeof(restart_strings[0]); i++)
+        if (!same_str(string_at(a, restart_strings[i].off), string_at(b, restart_strings[i].off)))
+            return restart_strings[i].path;
+    if (a->socket_mode != b->socket_mode)
+        return "$.daemon.socket_mode";
+    if (a->pg_pool_size != b->pg_pool_size)
+        return "$.postgres.pool_size";
+    if (a->pg_connect_timeout != b->pg_connect_timeout)
+        return "$.postgres.connect_timeout_seconds";
+    if (a->pg_statement_timeout != b->pg_statement_timeout)
+        return "$.postgres.statement_timeout_seconds";
+    if (a->nsql_metrics != b->nsql_metrics)
+        return "$.sql_metrics";
+    for (size_t i = 0; i < a->nsql_metrics; i++) {
+        if (!same_sql_metric(&a->sql_metrics[i], &b->sql_metrics[i])) {
+            snprintf(buf, len, "$.sql_metrics[%zu]", i);
+            return buf;
+        }
+        /* The same group, included by one config and excluded by the other. */
+        if (a->sql_metrics[i].excluded != b->sql_metrics[i].excluded) {
+            snprintf(buf, len, "$.groups (sql_metrics[%zu] \"%s\")", i, a->sql_metrics[i].name);
+            return buf;
+        }
+    }
+    return NULL;
 }

@@ -208,6 +208,16 @@ long config_find_family(const struct config *c, const char *name, size_t len);
 /* Index of the job, or -1. */
 long config_find_job(const struct config *c, const char *name, size_t len);
 
+/*
+ * What a reload cannot change while the daemon runs: the ingest socket, the listeners, the
+ * bearer token file, and the postgres and sql_metrics sections (whose collectors hold
+ * connections). Returns the JSON path of the first such setting that differs between the
+ * running config a and the new one b (e.g. "$.daemon.socket"), or NULL when none does.
+ * The path may be written to buf, of len bytes.
+ */
+const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
+                               size_t len);
+
 /* "counter", "gauge" or "histogram". */
 const char *config_family_type_name(enum family_type t);
 

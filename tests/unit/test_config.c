@@ -793,3 +793,77 @@ ParameterizedTest(struct bad *b, config, refuses_broken_configs)
     cr_assert_null(c.path);
     config_release(&c);
 }
+
+/* "%s" is where each case puts its own settings. */
+static const char restart_base[] = "{%s 'families': [{'name': 'f', 'type': 'gauge'}],"
+                                   " 'postgres': {'conninfo': 'host=/tmp'},"
+                                   " 'sql_metrics': [{'name': 's', 'group': 'g',"
+                                   "   'query': 'SELECT 1 AS v', 'value_column': 'v'}]}";
+
+static const char *restart_key_for(const char *settings, char *buf, size_t len)
+{
+    static char key[128];
+    struct config a, b;
+    char text[1024];
+    const char *k;
+
+    snprintf(text, sizeof(text), restart_base, "");
+    must_parse(&a, text);
+    snprintf(text, sizeof(text), restart_base, settings);
+    must_parse(&b, text);
+    k = config_restart_key(&a, &b, buf, len);
+    snprintf(key, sizeof(key), "%s", k ? k : "(none)");
+    config_release(&a);
+    config_release(&b);
+    return key;
+}
+
+Test(config, restart_key_names_what_a_reload_cannot_change)
+{
+    char buf[128];
+
+    cr_assert_str_eq(restart_key_for("", buf, sizeof(buf)), "(none)");
+    cr_assert_str_eq(restart_key_for("'limits': {'max_series': 5}, 'groups': {'exclude': ['x']},"
+                                     " 'daemon': {'log_level': 'debug'},",
+                                     buf, sizeof(buf)),
+                     "(none)", "limits, groups and log settings reload");
+    cr_assert_str_eq(restart_key_for("'daemon': {'socket': '/run/other.sock'},", buf, sizeof(buf)),
+                     "$.daemon.socket");
+    cr_assert_str_eq(restart_key_for("'daemon': {'socket_mode': '0600'},", buf, sizeof(buf)),
+                     "$.daemon.socket_mode");
+    cr_assert_str_eq(
+        restart_key_for("'daemon': {'metrics_listen': '127.0.0.1:9999'},", buf, sizeof(buf)),
+        "$.daemon.metrics_listen");
+    cr_assert_str_eq(
+        restart_key_for("'daemon': {'bearer_token_file': '/etc/token'},", buf, sizeof(buf)),
+        "$.daemon.bearer_token_file");
+    cr_assert_str_eq(restart_key_for("'groups': {'exclude': ['g']},", buf, sizeof(buf)),
+                     "$.groups (sql_metrics[0] \"s\")");
+}
+
+Test(config, restart_key_compares_the_postgres_sections)
+{
+    struct config a, b;
+    char buf[128];
+
+    must_parse(&a,
+               "{'postgres': {'conninfo': 'host=/tmp'},"
+               " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
+               "                 {'name': 't', 'query': 'SELECT 1 AS v', 'value_column': 'v'}]}");
+    must_parse(&b,
+               "{'postgres': {'conninfo': 'host=/tmp'},"
+               " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
+               "                 {'name': 't', 'query': 'SELECT 2 AS v', 'value_column': 'v'}]}");
+    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.sql_metrics[1]");
+    config_release(&b);
+    must_parse(&b,
+               "{'postgres': {'conninfo': 'host=/tmp', 'pool_size': 3},"
+               " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
+               "                 {'name': 't', 'query': 'SELECT 1 AS v', 'value_column': 'v'}]}");
+    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.pool_size");
+    config_release(&b);
+    must_parse(&b, "{}");
+    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres");
+    config_release(&b);
+    config_release(&a);
+}
