@@ -21,11 +21,18 @@ void breaker_init(struct breaker *b, uint32_t threshold, double open_seconds, ui
     assert(threshold >= 1);
     assert(open_seconds > 0);
     *b = (struct breaker){ 0 };
+    breaker_configure(b, threshold, open_seconds);
+    b->state = BREAKER_CLOSED;
+    b->since_ms = now_ms;
+}
+
+void breaker_configure(struct breaker *b, uint32_t threshold, double open_seconds)
+{
+    assert(threshold >= 1);
+    assert(open_seconds > 0);
     b->threshold = threshold;
     /* Round up: a breaker must never half-open before open_seconds have passed. */
     b->open_ms = (uint64_t)ceil(open_seconds * 1000.0);
-    b->state = BREAKER_CLOSED;
-    b->since_ms = now_ms;
 }
 
 static void enter(struct breaker *b, enum breaker_state s, uint64_t at_ms)

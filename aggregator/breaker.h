@@ -54,6 +54,13 @@ const char *breaker_state_name(enum breaker_state s);
 void breaker_init(struct breaker *b, uint32_t threshold, double open_seconds, uint64_t now_ms);
 
 /*
+ * New settings for a running breaker; its state and counts stay. An open breaker
+ * half-opens once the new open_seconds have passed since it opened, and a closed one
+ * with as many consecutive failures as the new threshold opens on its next error.
+ */
+void breaker_configure(struct breaker *b, uint32_t threshold, double open_seconds);
+
+/*
  * Bring the state up to date with the time: an open breaker whose open_seconds have
  * passed becomes half-open, entered at the exact moment they passed (not at now_ms).
  * Idempotent; time never runs backwards (a smaller now_ms changes nothing).

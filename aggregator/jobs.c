@@ -25,6 +25,33 @@ void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms)
                      now_ms);
 }
 
+void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms)
+{
+    struct breaker *b = NULL;
+    size_t i;
+
+    if (cfg->njobs > 0) {
+        b = calloc(cfg->njobs, sizeof(*b));
+        if (b == NULL)
+            buf_oom(cfg->njobs * sizeof(*b));
+    }
+    for (i = 0; i < cfg->njobs; i++) {
+        const struct config_job *cj = &cfg->jobs[i];
+        long o = config_find_job(j->cfg, cj->name, strlen(cj->name));
+
+        if (o < 0) {
+            breaker_init(&b[i], cj->failure_threshold, cj->open_seconds, now_ms);
+            continue;
+        }
+        b[i] = j->breakers[o];
+        breaker_configure(&b[i], cj->failure_threshold, cj->open_seconds);
+    }
+    free(j->breakers);
+    j->breakers = b;
+    j->n = cfg->njobs;
+    j->cfg = cfg;
+}
+
 void jobs_release(struct jobs *j)
 {
     free(j->breakers);

@@ -30,7 +30,7 @@
 #include "statsd.h"
 
 struct jobs {
-    const struct config *cfg; /* borrowed; outlives the jobs */
+    const struct config *cfg; /* borrowed; outlives the jobs, or until jobs_reconfigure */
     struct breaker *breakers; /* cfg->njobs of them, in config order */
     size_t n;
 };
@@ -38,6 +38,14 @@ struct jobs {
 /* One breaker per configured job, closed at now_ms. Allocation failure aborts. */
 void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms);
 void jobs_release(struct jobs *j);
+
+/*
+ * Take cfg, which must outlive the jobs from now on, in place of the running config.
+ * A job of both keeps its breaker (state and counts) with the new threshold and
+ * open_seconds (breaker_configure); a new job starts closed at now_ms; a job cfg drops
+ * is gone, with its counts. The prefix is read from cfg at each render.
+ */
+void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms);
 
 /*
  * Apply a parsed `|j` line. Returns STATSD_OK, STATSD_UNKNOWN_JOB for a name not in the

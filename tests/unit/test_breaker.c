@@ -194,3 +194,26 @@ Test(breaker, state_names)
     cr_assert_str_eq(breaker_state_name(BREAKER_OPEN), "open");
     cr_assert_str_eq(breaker_state_name(BREAKER_HALF_OPEN), "half_open");
 }
+
+Test(breaker, configure_keeps_the_state_and_applies_new_settings)
+{
+    struct breaker b;
+
+    breaker_init(&b, 5, 60, 0);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 10, 0);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 20, 0);
+    /* A lower threshold than the failures so far: the next error opens. */
+    breaker_configure(&b, 2, 1);
+    cr_assert_eq(b.state, BREAKER_CLOSED);
+    cr_assert_eq(b.consecutive_failures, 2);
+    cr_assert_eq(b.errors, 2);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 30, 0);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    cr_assert_eq(b.openings, 1);
+    /* A shorter open time counts from when it opened. */
+    breaker_configure(&b, 2, 0.5);
+    breaker_advance(&b, 529);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    breaker_advance(&b, 530);
+    cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+}
