@@ -40,8 +40,18 @@ struct lkey {
     struct registry__table tab; /* struct lval by hash */
 };
 
+/*
+ * A family's place in r->fams. A reload retires the families it drops or whose layout
+ * changed: their series are hidden at once and freed a slice at a time (drain_retired),
+ * and then the slot is free for a family the config adds later. Slots never move, since
+ * a series hashes its family's index and cursors hold one.
+ */
+enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
+
 struct registry__family {
-    const struct config_family *cfg;
+    const struct config_family *cfg; /* FAM_LIVE only */
+    enum fam_state state;
+    size_t nlabels;  /* cfg->nlabels, kept for the drain of a retired family */
     size_t name_len; /* strlen(cfg->name) */
     struct lkey keys[CONFIG_MAX_LABELS];
     struct registry__series *head; /* creation order: the exposition order */
@@ -713,11 +723,14 @@ static void series_free(struct registry *r, struct registry__series *s)
         s->next->prev = s->prev;
     else
         f->tail = s->prev;
-    for (i = 0; i < f->cfg->nlabels; i++)
+    for (i = 0; i < f->nlabels; i++)
         if (s->ids[i] != 0)
             lkey_unref(r, &f->keys[i], s->ids[i]);
     f->nseries--;
-    r->nseries--;
+    if (f->state == FAM_RETIRED)
+        r->retired--;
+    else
+        r->nseries--;
     if (s->hot) {
         hot_remove(r, s->hot);
         hotid_free(r, s->hot);
@@ -764,55 +777,78 @@ static long names_find(const struct registry *r, const char *name, size_t len)
 
 /* ---- lifecycle ---- */
 
-int registry_init(struct registry *r, const struct config *c)
+/* Set up slot fi, free or new, as the family cf, with no series. */
+static void family_setup(struct registry *r, size_t fi, const struct config_family *cf)
 {
-    uint32_t none[1] = { 0 }; /* the ids of a label-less series: memcpy wants a pointer */
-    size_t i, j, nnames;
+    struct registry__family *f = &r->fams[fi];
+    size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
+    size_t j;
 
-    memset(r, 0, sizeof *r);
-    r->cfg = c;
-    r->nfams = c->nfamilies;
-    r->fams = xcalloc(r, r->nfams ? r->nfams : 1, sizeof *r->fams);
+    memset(f, 0, sizeof *f);
+    f->cfg = cf;
+    f->state = FAM_LIVE;
+    f->nlabels = cf->nlabels;
+    f->name_len = strlen(cf->name);
+    f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
+    f->hoff = (idend + 7) & ~(size_t)7;
+    f->block = f->hoff;
+    if (cf->type == FAMILY_HISTOGRAM)
+        f->block += sizeof(struct hist) + (cf->nbuckets + 1) * (sizeof(uint64_t) + sizeof(double));
+    for (j = 0; j < cf->nlabels; j++)
+        f->keys[j].enumerated = cf->labels[j].values != NULL;
+}
 
-    for (nnames = 16; nnames < 4 * r->nfams; nnames *= 2)
+/*
+ * Point family fi and its keys at cf, whose layout is the family's (family_compatible),
+ * and intern enumerated values that are new. Interned values keep their ids.
+ */
+static void family_configure(struct registry *r, size_t fi, const struct config_family *cf)
+{
+    struct registry__family *f = &r->fams[fi];
+    size_t j, v;
+
+    f->cfg = cf;
+    f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
+    for (j = 0; j < cf->nlabels; j++) {
+        struct lkey *k = &f->keys[j];
+        const struct config_label *cl = &cf->labels[j];
+
+        k->cfg = cl;
+        k->name_len = strlen(cl->name);
+        k->cap = k->enumerated ? (uint32_t)cl->nvalues : cl->max_values;
+        for (v = 0; k->enumerated && v < cl->nvalues; v++) {
+            size_t len = strlen(cl->values[v]);
+            uint64_t h = XXH3_64bits(cl->values[v], len);
+
+            if (lkey_find(k, cl->values[v], len, h) == 0)
+                lkey_add(r, k, cl->values[v], len, h);
+        }
+    }
+}
+
+/* Every name of the live families: "x", and "x_total" for a counter x. */
+static void names_build(struct registry *r)
+{
+    size_t i, nnames, live = 0;
+
+    for (i = 0; i < r->nfams; i++)
+        live += r->fams[i].state == FAM_LIVE;
+    for (nnames = 16; nnames < 4 * live; nnames *= 2)
         ;
+    if (r->names != NULL)
+        xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
     r->names_mask = nnames - 1;
     r->names = xcalloc(r, nnames, sizeof *r->names);
-
     for (i = 0; i < r->nfams; i++) {
-        struct registry__family *f = &r->fams[i];
-        const struct config_family *cf = &c->families[i];
-        size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
+        const struct config_family *cf = r->fams[i].cfg;
+        size_t len;
 
-        f->cfg = cf;
-        f->name_len = strlen(cf->name);
-        f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
-        f->hoff = (idend + 7) & ~(size_t)7;
-        f->block = f->hoff;
-        if (cf->type == FAMILY_HISTOGRAM)
-            f->block +=
-                sizeof(struct hist) + (cf->nbuckets + 1) * (sizeof(uint64_t) + sizeof(double));
-        for (j = 0; j < cf->nlabels; j++) {
-            struct lkey *k = &f->keys[j];
-            const struct config_label *cl = &cf->labels[j];
-            size_t v;
-
-            k->cfg = cl;
-            k->name_len = strlen(cl->name);
-            k->enumerated = cl->values != NULL;
-            k->cap = k->enumerated ? (uint32_t)cl->nvalues : cl->max_values;
-            for (v = 0; k->enumerated && v < cl->nvalues; v++) {
-                size_t len = strlen(cl->values[v]);
-                uint64_t h = XXH3_64bits(cl->values[v], len);
-
-                if (lkey_find(k, cl->values[v], len, h) == 0)
-                    lkey_add(r, k, cl->values[v], len, h);
-            }
-        }
-        names_put(r, cf->name, strlen(cf->name), (uint32_t)i, 0);
+        if (r->fams[i].state != FAM_LIVE)
+            continue;
+        len = r->fams[i].name_len;
+        names_put(r, cf->name, len, (uint32_t)i, 0);
         if (cf->type == FAMILY_COUNTER) {
             char tmp[STATSD_MAX_NAME + 8];
-            size_t len = strlen(cf->name);
 
             if (len + 6 <= sizeof tmp) {
                 memcpy(tmp, cf->name, len);
@@ -821,15 +857,210 @@ int registry_init(struct registry *r, const struct config *c)
             }
         }
     }
-    /* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
-    for (i = 0; i < r->nfams; i++) {
-        const struct config_family *cf = r->fams[i].cfg;
+}
 
-        if (cf->nlabels == 0 && cf->type != FAMILY_GAUGE && !cf->excluded)
+/* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
+static void pin_zero_series(struct registry *r)
+{
+    uint32_t none[1] = { 0 }; /* the ids of a label-less series: memcpy wants a pointer */
+    size_t i;
+
+    for (i = 0; i < r->nfams; i++) {
+        const struct registry__family *f = &r->fams[i];
+
+        if (f->state == FAM_LIVE && f->nseries == 0 && f->nlabels == 0 &&
+            f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
             series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned = 1;
     }
+}
+
+int registry_init(struct registry *r, const struct config *c)
+{
+    size_t i;
+
+    memset(r, 0, sizeof *r);
+    r->cfg = c;
+    r->nfams = c->nfamilies;
+    r->fams_cap = r->nfams ? r->nfams : 1;
+    r->fams = xcalloc(r, r->fams_cap, sizeof *r->fams);
+    for (i = 0; i < r->nfams; i++) {
+        family_setup(r, i, &c->families[i]);
+        family_configure(r, i, &c->families[i]);
+    }
+    names_build(r);
+    pin_zero_series(r);
     registry_cursor_init(&r->expiry, r);
     return 0;
+}
+
+/* ---- reload ---- */
+
+/* A retired family whose series are all gone: free its values, and the slot. */
+static void family_free(struct registry *r, struct registry__family *f)
+{
+    size_t j;
+
+    for (j = 0; j < f->nlabels; j++)
+        lkey_release(r, &f->keys[j]);
+    memset(f, 0, sizeof *f);
+    f->state = FAM_FREE;
+}
+
+static void family_retire(struct registry *r, size_t fi)
+{
+    struct registry__family *f = &r->fams[fi];
+    struct registry_cursor *c;
+
+    /* A cursor inside the family goes on with the next one: next_fam is past it. */
+    for (c = r->cursors; c != NULL; c = c->link)
+        if (c->pos != NULL && c->pos->fam == fi)
+            c->pos = NULL;
+    f->cfg = NULL;
+    f->state = FAM_RETIRED;
+    r->nseries -= f->nseries;
+    r->retired += f->nseries;
+    if (f->head == NULL)
+        family_free(r, f);
+}
+
+size_t registry_drain(struct registry *r, size_t budget)
+{
+    size_t i, freed = 0;
+
+    for (i = 0; i < r->nfams && r->retired > 0 && freed < budget; i++) {
+        struct registry__family *f = &r->fams[i];
+
+        if (f->state != FAM_RETIRED)
+            continue;
+        while (f->head != NULL && freed < budget) {
+            series_free(r, f->head);
+            freed++;
+        }
+        if (f->head == NULL)
+            family_free(r, f);
+    }
+    return freed;
+}
+
+/*
+ * Whether the series of family f can carry over to cf: the same type, labels (names, in
+ * order, and whether enumerated), buckets and ms handling, and the same group verdict.
+ * An enumerated key may gain values but not lose one: series may hold it.
+ */
+static int family_compatible(struct registry *r, const struct registry__family *f,
+                             const struct config_family *cf)
+{
+    const struct config_family *old = f->cfg;
+    size_t j, v;
+
+    if (old->type != cf->type || old->excluded != cf->excluded || old->nlabels != cf->nlabels)
+        return 0;
+    if (cf->type == FAMILY_HISTOGRAM &&
+        (old->unit_ms != cf->unit_ms || old->nbuckets != cf->nbuckets ||
+         memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0))
+        return 0;
+    for (j = 0; j < cf->nlabels; j++) {
+        const struct lkey *k = &f->keys[j];
+        const struct config_label *cl = &cf->labels[j];
+        unsigned char *seen;
+        uint32_t found = 0;
+
+        if (strcmp(old->labels[j].name, cl->name) != 0 || k->enumerated != (cl->values != NULL))
+            return 0;
+        if (!k->enumerated || k->nvals == 0)
+            continue;
+        /* Enumerated values are never freed: nvals distinct ones, each still allowed? */
+        seen = xcalloc(r, k->nvals, 1);
+        for (v = 0; v < cl->nvalues; v++) {
+            size_t len = strlen(cl->values[v]);
+            uint32_t id = lkey_find(k, cl->values[v], len, XXH3_64bits(cl->values[v], len));
+
+            if (id != 0 && !seen[id - 1]) {
+                seen[id - 1] = 1;
+                found++;
+            }
+        }
+        xfree(r, seen, k->nvals);
+        if (found != k->nvals)
+            return 0;
+    }
+    return 1;
+}
+
+/* Forget every cached identity: each is checked against the new config on its next line. */
+static void hot_clear(struct registry *r)
+{
+    size_t sets = hot_nsets(r);
+
+    if (r->hot == NULL)
+        return;
+    xfree(r, r->hot_base, sets * sizeof *r->hot + 64);
+    r->hot = xcalloc_lines(r, sets, sizeof *r->hot, &r->hot_base);
+}
+
+/* The slot for a new family: a free one, or one more. */
+static size_t family_slot(struct registry *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nfams; i++)
+        if (r->fams[i].state == FAM_FREE)
+            return i;
+    if (r->nfams == r->fams_cap) {
+        size_t n = r->fams_cap * 2;
+
+        r->fams = xgrow(r, r->fams, r->fams_cap * sizeof *r->fams, n * sizeof *r->fams);
+        memset(r->fams + r->fams_cap, 0, (n - r->fams_cap) * sizeof *r->fams);
+        r->fams_cap = n;
+    }
+    return r->nfams++;
+}
+
+void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out)
+{
+    size_t *slot = xcalloc(r, c->nfamilies ? c->nfamilies : 1, sizeof *slot);
+    unsigned char *keep = xcalloc(r, r->nfams ? r->nfams : 1, 1);
+    size_t nfams = r->nfams, i;
+
+    memset(out, 0, sizeof *out);
+    /* Match by name against the running families, before any of them changes. */
+    for (i = 0; i < c->nfamilies; i++) {
+        const struct config_family *cf = &c->families[i];
+        long fi = names_find(r, cf->name, strlen(cf->name));
+
+        slot[i] = SIZE_MAX;
+        if (fi >= 0 && !keep[fi] && strcmp(r->fams[fi].cfg->name, cf->name) == 0) {
+            if (family_compatible(r, &r->fams[fi], cf)) {
+                keep[fi] = 1;
+                slot[i] = (size_t)fi;
+                out->kept++;
+            } else {
+                out->reset++;
+            }
+        } else {
+            out->added++;
+        }
+    }
+    for (i = 0; i < nfams; i++) {
+        if (r->fams[i].state != FAM_LIVE || keep[i])
+            continue;
+        family_retire(r, i);
+        out->retired++;
+    }
+    out->removed = out->retired - out->reset;
+    for (i = 0; i < c->nfamilies; i++) {
+        if (slot[i] == SIZE_MAX) {
+            slot[i] = family_slot(r);
+            family_setup(r, slot[i], &c->families[i]);
+        }
+        family_configure(r, slot[i], &c->families[i]);
+    }
+    r->cfg = c;
+    names_build(r);
+    pin_zero_series(r);
+    hot_clear(r);
+    xfree(r, keep, nfams ? nfams : 1);
+    xfree(r, slot, (c->nfamilies ? c->nfamilies : 1) * sizeof *slot);
 }
 
 void registry_release(struct registry *r)
@@ -847,10 +1078,10 @@ void registry_release(struct registry *r)
                 hotid_free(r, s->hot);
             xfree(r, s, f->block);
         }
-        for (j = 0; j < f->cfg->nlabels; j++)
+        for (j = 0; j < f->nlabels; j++)
             lkey_release(r, &f->keys[j]);
     }
-    xfree(r, r->fams, (r->nfams ? r->nfams : 1) * sizeof *r->fams);
+    xfree(r, r->fams, r->fams_cap * sizeof *r->fams);
     table_release(r, &r->series);
     xfree(r, r->names, (r->names_mask + 1) * sizeof *r->names);
     if (r->hot != NULL)
@@ -1286,7 +1517,7 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
             }
             f = &r->fams[c->next_fam++];
             work++;
-            if (f->ttl_ms != 0)
+            if (f->ttl_ms != 0 && f->state == FAM_LIVE)
                 c->pos = f->head;
             continue;
         }
@@ -1311,7 +1542,17 @@ size_t registry_nfamilies(const struct registry *r)
 
 const struct config_family *registry_family_config(const struct registry *r, size_t fam)
 {
-    return r->fams[fam].cfg;
+    return r->fams[fam].state == FAM_LIVE ? r->fams[fam].cfg : NULL;
+}
+
+long registry_find_family(const struct registry *r, const char *name, size_t len)
+{
+    return names_find(r, name, len);
+}
+
+size_t registry_series_retired(const struct registry *r)
+{
+    return r->retired;
 }
 
 size_t registry_family_series(const struct registry *r, size_t fam)
@@ -1392,8 +1633,12 @@ static void cursor_settle(struct registry_cursor *c)
 {
     const struct registry *r = c->reg;
 
-    while (c->pos == NULL && c->next_fam < r->nfams)
-        c->pos = r->fams[c->next_fam++].head;
+    while (c->pos == NULL && c->next_fam < r->nfams) {
+        const struct registry__family *f = &r->fams[c->next_fam++];
+
+        if (f->state == FAM_LIVE)
+            c->pos = f->head;
+    }
 }
 
 int registry_cursor_more(struct registry_cursor *c)

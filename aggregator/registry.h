@@ -7,7 +7,8 @@
  * logging (rejects are returned as reasons; the caller counts them). Loop thread only.
  *
  * Shape:
- *   - one runtime family per config family, in config order;
+ *   - one runtime family per config family, in config order (a reload appends new ones,
+ *     see registry_reconfigure);
  *   - per family and label key, label values are interned: each distinct value gets a
  *     small id (1-based; 0 means "label absent") and a series stores ids, not strings;
  *   - one open-addressing table maps XXH3(family id, label ids) to the series; each
@@ -72,12 +73,14 @@ struct registry__table {
 struct registry {
     /* private */
     const struct config *cfg;
-    struct registry__family *fams;
-    size_t nfams;
+    struct registry__family *fams; /* slots, see enum fam_state in registry.c */
+    size_t nfams;                  /* slots in use: live, retired or free */
+    size_t fams_cap;
     struct registry__name *names; /* name -> family, open addressing */
     size_t names_mask;
-    struct registry__table series; /* every series, by series_hash() */
-    size_t nseries;
+    struct registry__table series;   /* every series, by series_hash() */
+    size_t nseries;                  /* in live families */
+    size_t retired;                  /* in families a reload retired, not yet freed */
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_expire()'s position */
@@ -91,7 +94,7 @@ struct registry {
  * the registry (registry_apply, registry_expire, registry_release).
  */
 struct registry_sample {
-    size_t family; /* index, as in config */
+    size_t family; /* index, see registry_nfamilies() */
     const struct config_family *cfg;
     struct expo_label labels[CONFIG_MAX_LABELS]; /* present labels, in config order */
     size_t nlabels;
@@ -113,6 +116,39 @@ int registry_init(struct registry *r, const struct config *c);
 
 /* Free everything. No cursor may still be registered. */
 void registry_release(struct registry *r);
+
+/* What registry_reconfigure() did with the families, by name. */
+struct registry_reload {
+    size_t kept;    /* in both configs with the same layout: series carried over */
+    size_t added;   /* new names */
+    size_t reset;   /* in both, but the layout changed: old series dropped */
+    size_t removed; /* gone from the new config: series dropped */
+    size_t retired; /* reset + removed */
+};
+
+/*
+ * Take c, which must outlive the registry from now on, in place of the running config;
+ * the old one may be freed once this returns. Families are matched by name. One whose
+ * layout is unchanged (type, label names in order and whether each is enumerated, buckets,
+ * ms handling, group verdict; an enumerated key may gain values, not lose one) keeps its
+ * series and values and takes the new help, unit, ttl and caps. Every other running family
+ * is retired: its series vanish from cursors at once and registry_drain() frees them a
+ * budget at a time; until then they count in registry_series_retired(), not against the
+ * caps. New families start empty (label-less
+ * counters and histograms at zero), in slots after the running ones or in retired ones
+ * already freed: family indexes are stable, so a cursor in flight neither repeats nor
+ * skips a family that stayed. The front cache is emptied, so every cached line is checked
+ * against c again on its next arrival. The work is proportional to the families and
+ * their enumerated values, not to the series.
+ */
+void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out);
+
+/*
+ * Free up to budget series of the families reloads retired, and each family once it is
+ * empty (its slot is then free). Returns the series freed; 0 once
+ * registry_series_retired() is 0.
+ */
+size_t registry_drain(struct registry *r, size_t budget);
 
 /*
  * Validate and aggregate one parsed line. Returns STATSD_OK or a daemon reason; a
@@ -174,8 +210,18 @@ int registry_apply_found(struct registry *r, const struct registry__hotid *id,
 size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
 
 /* Accessors for self-metrics and the debug view. */
+/*
+ * Family indexes run from 0 to registry_nfamilies() - 1, in config order until a reload
+ * (see registry_reconfigure); registry_family_config() is NULL for an index that holds no
+ * family of the running config: skip it.
+ */
 size_t registry_nfamilies(const struct registry *r);
 const struct config_family *registry_family_config(const struct registry *r, size_t fam);
+/* The index of the family a line's name (normalised; counters with or without "_total")
+ * names, or -1. */
+long registry_find_family(const struct registry *r, const char *name, size_t len);
+/* Series of retired families not yet freed. */
+size_t registry_series_retired(const struct registry *r);
 size_t registry_family_series(const struct registry *r, size_t fam);
 size_t registry_family_cap(const struct registry *r, size_t fam);
 size_t registry_series_total(const struct registry *r);

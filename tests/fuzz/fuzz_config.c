@@ -7,7 +7,7 @@
  * Checked on success: the limits and counts that config.h documents, every family name
  * found back by config_find_family() and every job by config_find_job(), histogram
  * buckets finite and strictly increasing; and, since the daemon builds its registry
- * from the result, registry_init()/registry_release() on it.
+ * from the result, registry_init() on it, reloads (check_registry) and registry_release().
  * On failure: the message is NUL-terminated and non-empty, also in a tiny buffer, and
  * *c is left zeroed.
  *
@@ -70,7 +70,6 @@ static void check_labels(const struct config *c, const struct config_label *l, s
 
 static void check_config(const struct config *c)
 {
-    struct registry reg;
     size_t i, k;
 
     assert(c->path != NULL && c->socket_path != NULL && c->metrics_listen != NULL);
@@ -124,12 +123,36 @@ static void check_config(const struct config *c)
         for (k = 0; k < m->nlabels; k++)
             assert(m->label_columns[k] != NULL && strcmp(m->label_columns[k], m->value_column));
     }
+}
 
-    /* What the daemon does next with a valid config. */
+/*
+ * What the daemon does next with a valid config: a registry from it, then reloads: to
+ * the same file parsed again (every family kept), to an empty config (every family
+ * retired, then drained), and back (every family added).
+ */
+static void check_registry(const struct config *c, const uint8_t *data, size_t size)
+{
+    struct config same, empty;
+    struct registry_reload rr;
+    struct registry reg;
+    char err[1024];
+
     registry_init(&reg, c);
     assert(registry_nfamilies(&reg) == c->nfamilies);
     assert(registry_series_total(&reg) <= registry_series_cap(&reg));
+    assert(config_parse(&same, (const char *)data, size, "fuzz.json", err, sizeof(err)) == 0);
+    assert(config_parse(&empty, "{}", 2, "empty.json", err, sizeof(err)) == 0);
+    registry_reconfigure(&reg, &same, &rr);
+    assert(rr.kept == c->nfamilies && rr.retired == 0 && registry_series_retired(&reg) == 0);
+    registry_reconfigure(&reg, &empty, &rr);
+    assert(rr.removed == c->nfamilies && registry_series_total(&reg) == 0);
+    while (registry_series_retired(&reg) > 0)
+        assert(registry_drain(&reg, 3) > 0);
+    registry_reconfigure(&reg, c, &rr);
+    assert(rr.added == c->nfamilies && registry_nfamilies(&reg) == c->nfamilies);
     registry_release(&reg);
+    config_release(&same);
+    config_release(&empty);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -144,6 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(rc == 0 || rc == -1);
     if (rc == 0) {
         check_config(&c);
+        check_registry(&c, data, size);
     } else {
         assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
         assert(all_zero(&c, sizeof(c)));
