@@ -45,12 +45,42 @@
 #define INGEST_BUDGET    8192
 #define INGEST_BUDGET_NS 3000000
 #define EXPIRE_BUDGET    10000
-#define SCRAPE_MARGIN_S  0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+#define SCRAPE_MARGIN_S 0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+
+/*
+ * A configuration loaded by a reload. The one the daemon started with belongs to main and
+ * lives for the whole run (the PostgreSQL collectors and the listeners keep pointing into
+ * it: what they read cannot change without a restart). A reloaded one is freed once it
+ * is neither the running config nor borrowed by a /debug render still in flight.
+ */
+struct app_config {
+    struct config c;
+    unsigned refs;
+};
+
+/* A reload in flight: the file is read and checked on a worker thread. */
+struct reload {
+    uv_work_t req;
+    struct app *a;
+    struct app_config *next;
+    int rc;
+    char err[1024];
+};
 
 struct app {
     uv_loop_t loop;
-    const struct config *cfg;
+    const struct config *cfg; /* the running config: gen's, or the start-up one */
+    struct app_config *gen;   /* NULL while the start-up config runs */
     const char *config_path;
+    app_load_fn load;
+    void *load_arg;
+    struct reload *reload; /* in flight, or NULL */
+    int reload_again;      /* a SIGHUP came during it */
+    uint64_t reloads_ok;
+    uint64_t reloads_failed;
+    int last_reload_ok;         /* 1 until a reload fails */
+    double last_reload_ok_unix; /* start-up, or the last reload that succeeded */
+    char reload_error[1024];    /* why the last reload failed; "" after a success */
     double config_loaded_unix;
     double start_unix;
     uint64_t start_ms;
@@ -252,6 +282,23 @@ static void render_http(struct app *a, struct expo *e)
     }
 }
 
+static void render_reloads(struct app *a, struct expo *e)
+{
+    static const struct expo_label ok = { "result", "success", 7 };
+    static const struct expo_label failed = { "result", "failure", 7 };
+
+    expo_family(e, "ustatsd_config_reloads", EXPO_COUNTER,
+                "Configuration reloads (SIGHUP), by result.", "");
+    expo_sample(e, "_total", &ok, 1, (double)a->reloads_ok);
+    expo_sample(e, "_total", &failed, 1, (double)a->reloads_failed);
+    expo_scalar(e, "ustatsd_config_last_reload_successful", EXPO_GAUGE,
+                "Whether the last configuration reload succeeded (1 before any).", "",
+                a->last_reload_ok);
+    expo_scalar(e, "ustatsd_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+                "When the running configuration was loaded, at start-up or by a reload.", "seconds",
+                a->last_reload_ok_unix);
+}
+
 static void render_target_info(struct app *a, struct expo *e)
 {
     struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
@@ -299,14 +346,18 @@ static void render_daemon(struct app *a, struct expo *e)
 
     expo_family(e, "ustatsd_family_series", EXPO_GAUGE, "Series held, by family.", "");
     for (f = 0; f < registry_nfamilies(&a->reg); f++) {
-        const char *name = registry_family_config(&a->reg, f)->name;
-        struct expo_label fl = { "family", name, strlen(name) };
+        const struct config_family *cf = registry_family_config(&a->reg, f);
+        struct expo_label fl = { "family", cf ? cf->name : "", cf ? strlen(cf->name) : 0 };
+        if (cf == NULL)
+            continue;
         expo_sample(e, "", &fl, 1, (double)registry_family_series(&a->reg, f));
     }
     expo_family(e, "ustatsd_family_series_limit", EXPO_GAUGE, "Series cap, by family.", "");
     for (f = 0; f < registry_nfamilies(&a->reg); f++) {
-        const char *name = registry_family_config(&a->reg, f)->name;
-        struct expo_label fl = { "family", name, strlen(name) };
+        const struct config_family *cf = registry_family_config(&a->reg, f);
+        struct expo_label fl = { "family", cf ? cf->name : "", cf ? strlen(cf->name) : 0 };
+        if (cf == NULL)
+            continue;
         expo_sample(e, "", &fl, 1, (double)registry_family_cap(&a->reg, f));
     }
     expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
@@ -315,6 +366,7 @@ static void render_daemon(struct app *a, struct expo *e)
                 (double)registry_series_cap(&a->reg));
 
     render_http(a, e);
+    render_reloads(a, e);
 
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
     idle_ns = uv_metrics_idle_time(&a->loop);
@@ -437,8 +489,17 @@ static void on_metrics(struct http_conn *conn, const struct http_request *req, v
 
 struct debug_req {
     struct app *a;
+    struct app_config *gen; /* the config the render borrows, when a reload loaded it */
     struct debug_render dr;
 };
+
+static void app_config_unref(struct app_config *gen)
+{
+    if (gen == NULL || --gen->refs > 0)
+        return;
+    config_release(&gen->c);
+    free(gen);
+}
 
 static int produce_debug(struct http_conn *conn, struct buf *out, void *arg)
 {
@@ -448,6 +509,7 @@ static int produce_debug(struct http_conn *conn, struct buf *out, void *arg)
     if (debug_render_step(&d->dr, out))
         return HTTP_MORE;
     debug_render_release(&d->dr);
+    app_config_unref(d->gen);
     free(d);
     return HTTP_DONE;
 }
@@ -457,6 +519,7 @@ static void on_debug_cancel(void *arg)
     struct debug_req *d = arg;
 
     debug_render_release(&d->dr);
+    app_config_unref(d->gen);
     free(d);
 }
 
@@ -495,11 +558,17 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     dd.bytes = a->in.stats.bytes;
     dd.truncated = a->in.stats.truncated;
     dd.recv_errors = a->in.stats.recv_errors;
+    dd.reloads_ok = a->reloads_ok;
+    dd.reloads_failed = a->reloads_failed;
+    dd.reload_error = a->last_reload_ok ? NULL : a->reload_error;
 
     d = calloc(1, sizeof(*d));
     if (d == NULL)
         buf_oom(sizeof(*d));
     d->a = a;
+    d->gen = a->gen;
+    if (d->gen != NULL)
+        d->gen->refs++;
     debug_render_init(&d->dr, &q, &dd, c, &a->reg, &a->jobs, &a->stats, &a->rejects);
     if (http_stream(conn, 200, "application/json", HTTP_GZIP, produce_debug, on_debug_cancel, d) !=
         0) {
@@ -544,7 +613,11 @@ static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
 
-    registry_expire(&a->reg, uv_now(&a->loop), EXPIRE_BUDGET);
+    /* What a reload retired goes first: it is out of sight already, and counts in memory. */
+    if (registry_series_retired(&a->reg) > 0)
+        registry_drain(&a->reg, EXPIRE_BUDGET);
+    else
+        registry_expire(&a->reg, uv_now(&a->loop), EXPIRE_BUDGET);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -587,15 +660,122 @@ static void app_stop(struct app *a, const char *why)
     uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
 }
 
+/* --- reload ---------------------------------------------------------------------------- */
+
+static void reload_work(uv_work_t *req)
+{
+    struct reload *r = container_of(req, struct reload, req);
+
+    r->rc = r->a->load(&r->next->c, r->a->load_arg, r->err, sizeof(r->err));
+}
+
+static void reload_failed(struct app *a, const char *why)
+{
+    a->reloads_failed++;
+    a->last_reload_ok = 0;
+    snprintf(a->reload_error, sizeof(a->reload_error), "%s", why);
+    log_msg(&a->log, LOG_ERROR, "app", "reload refused, the running configuration stays: %s", why);
+}
+
+/* Swap next in: every module that holds the config moves to it, then the old one goes. */
+static void reload_apply(struct app *a, struct app_config *next)
+{
+    uint64_t t0 = uv_hrtime();
+    struct registry_reload rr;
+    struct app_config *old = a->gen;
+    int fmt = log_format_parse(next->c.log_format), level = log_level_parse(next->c.log_level);
+
+    registry_reconfigure(&a->reg, &next->c, &rr);
+    jobs_reconfigure(&a->jobs, &next->c, uv_now(&a->loop));
+    next->refs = 1;
+    a->gen = next;
+    a->cfg = &next->c;
+    app_config_unref(old);
+    if (fmt >= 0)
+        a->log.fmt = (enum log_format)fmt;
+    if (level >= 0)
+        a->log.min = (enum log_level)level;
+    a->reloads_ok++;
+    a->last_reload_ok = 1;
+    a->reload_error[0] = '\0';
+    a->config_loaded_unix = a->last_reload_ok_unix = now_unix();
+    log_msg(&a->log, LOG_INFO, "app",
+            "configuration reloaded from %s in %.3f ms: %zu families kept, %zu added, %zu "
+            "changed layout (series dropped), %zu removed; %zu jobs",
+            a->config_path, (double)(uv_hrtime() - t0) / 1e6, rr.kept, rr.added, rr.reset,
+            rr.removed, a->cfg->njobs);
+}
+
+static void app_reload(struct app *a);
+
+static void reload_done(uv_work_t *req, int status)
+{
+    struct reload *r = container_of(req, struct reload, req);
+    struct app *a = r->a;
+    char keybuf[128], why[sizeof(r->err) + 256];
+    const char *key;
+
+    a->reload = NULL;
+    if (status != 0 || a->stopping) {
+        if (r->rc == 0)
+            config_release(&r->next->c);
+        free(r->next);
+        free(r);
+        return;
+    }
+    if (r->rc != 0) {
+        reload_failed(a, r->err);
+        free(r->next);
+    } else if ((key = config_restart_key(a->cfg, &r->next->c, keybuf, sizeof(keybuf))) != NULL) {
+        snprintf(why, sizeof(why),
+                 "%s: %s: differs from the running configuration, and only a restart can "
+                 "change it",
+                 a->config_path, key);
+        reload_failed(a, why);
+        config_release(&r->next->c);
+        free(r->next);
+    } else {
+        reload_apply(a, r->next);
+    }
+    free(r);
+    if (a->reload_again) {
+        a->reload_again = 0;
+        app_reload(a);
+    }
+}
+
+/* Read the config file again, off the loop; SIGHUPs during a reload make one more. */
+static void app_reload(struct app *a)
+{
+    struct reload *r;
+
+    if (a->stopping)
+        return;
+    if (a->reload != NULL) {
+        a->reload_again = 1;
+        return;
+    }
+    log_msg(&a->log, LOG_INFO, "app", "SIGHUP: reloading the configuration from %s",
+            a->config_path);
+    r = calloc(1, sizeof(*r));
+    if (r == NULL || (r->next = calloc(1, sizeof(*r->next))) == NULL)
+        buf_oom(sizeof(*r) + sizeof(*r->next));
+    r->a = a;
+    if (uv_queue_work(&a->loop, &r->req, reload_work, reload_done) != 0) {
+        free(r->next);
+        free(r);
+        reload_failed(a, "could not start the reload");
+        return;
+    }
+    a->reload = r;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct app *a = s->data;
 
     if (signum == SIGHUP) {
-        /* Reloading would have to carry every series over to a new allowlist. */
-        log_msg(&a->log, LOG_WARN, "app",
-                "SIGHUP: configuration reload is not supported, ignored; restart ustatsd to "
-                "apply a new configuration");
+        app_reload(a);
         return;
     }
     app_stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -718,7 +898,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int app_run(const struct config *cfg, const char *config_path)
+int app_run(const struct config *cfg, const char *config_path, app_load_fn load, void *load_arg)
 {
     struct app *a;
     char err[1024];
@@ -731,7 +911,11 @@ int app_run(const struct config *cfg, const char *config_path)
              (enum log_level)log_level_parse(cfg->log_level), stderr);
     a->cfg = cfg;
     a->config_path = config_path;
+    a->load = load;
+    a->load_arg = load_arg;
     a->config_loaded_unix = now_unix();
+    a->last_reload_ok = 1;
+    a->last_reload_ok_unix = a->config_loaded_unix;
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
@@ -774,6 +958,7 @@ int app_run(const struct config *cfg, const char *config_path)
         log_msg(&a->log, LOG_ERROR, "app", "uv_loop_close: %s", uv_strerror(rc));
     jobs_release(&a->jobs);
     registry_release(&a->reg);
+    app_config_unref(a->gen);
     if (a->exit_code == 0)
         log_msg(&a->log, LOG_INFO, "app", "stopped");
     rc = a->exit_code;

@@ -11,11 +11,22 @@
 #include "config.h"
 
 /*
+ * Load the configuration again, for a reload: the file, then what flags and environment
+ * override, checked as at start-up. Runs on a worker thread, so it may block but must not
+ * touch the daemon's state. Returns 0 with *c filled, or -1 with a message naming the file,
+ * the key and the problem in err (and *c left zeroed).
+ */
+typedef int (*app_load_fn)(struct config *c, void *arg, char *err, size_t errlen);
+
+/*
  * Run the daemon with cfg (flags and environment already applied; borrowed for the whole
  * run) until SIGTERM or SIGINT. config_path names the file for messages and the debug
- * view. Returns the process exit status: 0 after a clean stop, 1 when start-up failed
- * (with the reason logged).
+ * view. SIGHUP reloads the configuration through load(load_arg) (see README.md,
+ * "Reloading"); a config that fails to load, or that changes what only a restart can
+ * (config_restart_key), is refused with its message logged and the running one kept.
+ * Returns the process exit status: 0 after a clean stop, 1 when start-up failed (with the
+ * reason logged).
  */
-int app_run(const struct config *cfg, const char *config_path);
+int app_run(const struct config *cfg, const char *config_path, app_load_fn load, void *load_arg);
 
 #endif

@@ -1,6 +1,7 @@
 #include "debug.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +328,13 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_num(w, "uptime_seconds", d->now_unix - d->start_unix);
     kv_str(w, "config_file", d->config_path);
     kv_num(w, "config_loaded_time", d->config_loaded_unix);
+    jw_key(w, "reloads");
+    jw_open_value(w, '{');
+    kv_u64(w, "succeeded", d->reloads_ok);
+    kv_u64(w, "failed", d->reloads_failed);
+    kv_bool(w, "last_successful", d->reload_error == NULL);
+    kv_str(w, "last_error", d->reload_error);
+    jw_close(w, '}');
     jw_key(w, "listeners");
     jw_open_value(w, '{');
     kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);
@@ -449,7 +457,8 @@ static int section_families(struct debug_render *dr, struct jw *w)
     }
     while (dr->fam_next < n) {
         size_t f = dr->fam_next++;
-        if (dr->q.family_index >= 0 && (size_t)dr->q.family_index != f)
+        if (registry_family_config(dr->reg, f) == NULL ||
+            (dr->q.family_index >= 0 && (size_t)dr->q.family_index != f))
             continue;
         family_entry(dr, w, f);
         dr->fam_written++;
@@ -543,7 +552,7 @@ static void section_jobs(struct debug_render *dr, struct jw *w)
     jw_key(w, "jobs");
     jw_open_value(w, '[');
     for (i = 0; i < dr->jobs->n; i++) {
-        const struct config_job *cj = &dr->cfg->jobs[i];
+        const struct config_job *cj = &dr->jobs->cfg->jobs[i];
         const struct breaker *b = jobs_get(dr->jobs, i, dr->d.now_ms);
 
         jw_open(w, '{');
@@ -613,6 +622,11 @@ void debug_render_init(struct debug_render *dr, const struct debug_query *q,
     dr->d = *d;
     dr->cfg = cfg;
     dr->reg = reg;
+    /* The query named a family of cfg; what matters from here on is its registry index. */
+    if (dr->q.family_index >= 0) {
+        long fi = registry_find_family(reg, dr->q.family, strlen(dr->q.family));
+        dr->q.family_index = fi >= 0 ? fi : LONG_MAX; /* none: it was there at parse time */
+    }
     dr->jobs = jobs;
     dr->stats = stats;
     dr->rejects = rejects;

@@ -45,7 +45,8 @@ enum debug_section {
 struct debug_query {
     unsigned sections;
     char family[256];  /* "" for every family */
-    long family_index; /* -1 for every family */
+    long family_index; /* -1 for every family; config index, then registry index once
+                        * debug_render_init() ran */
     size_t limit;
     int pretty;
 };
@@ -70,6 +71,9 @@ struct debug_daemon {
     uint64_t bytes;
     uint64_t truncated;
     uint64_t recv_errors;
+    uint64_t reloads_ok; /* configuration reloads that succeeded */
+    uint64_t reloads_failed;
+    const char *reload_error; /* why the last reload failed, or NULL when it did not */
 };
 
 /* The render of one request. Owned by the caller; the borrowed pointers must outlive it. */

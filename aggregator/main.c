@@ -177,9 +177,40 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
     return 0;
 }
 
+/* Where the configuration comes from, for start-up and for every reload. */
+struct loader {
+    const char *path;
+    const struct options *cli;
+    const struct options *env;
+};
+
+/* The environment's settings, then the flags', on top of the file's. */
+static int override_config(struct config *c, const struct loader *ld, char *err, size_t errlen)
+{
+    return apply_options(c, ld->env, 1, err, errlen) != 0 ||
+                   apply_options(c, ld->cli, 0, err, errlen) != 0
+               ? -1
+               : 0;
+}
+
+/* app_load_fn: the file, the overrides, and the checks pg_init would make. */
+static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
+{
+    const struct loader *ld = arg;
+
+    if (config_load(c, ld->path, err, errlen) != 0)
+        return -1;
+    if (override_config(c, ld, err, errlen) != 0 || pg_check_config(c, err, errlen) != 0) {
+        config_release(c);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options cli, env;
+    struct loader ld;
     struct config cfg;
     char err[1024];
     int ch, rc;
@@ -235,18 +266,20 @@ int main(int argc, char **argv)
     from_env(&env);
     if (cli.config == NULL)
         cli.config = env.config;
-    memset(&cfg, 0, sizeof(cfg));
     if (cli.config == NULL) {
         fprintf(stderr, "ustatsd: no configuration: give --config FILE or USTATSD_CONFIG\n");
         return 2;
     }
+    ld.path = cli.config;
+    ld.cli = &cli;
+    ld.env = &env;
+    memset(&cfg, 0, sizeof(cfg));
     if (config_load(&cfg, cli.config, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         fprintf(stderr, "ustatsd: refusing to start with an invalid configuration\n");
         return 1;
     }
-    if (apply_options(&cfg, &env, 1, err, sizeof(err)) != 0 ||
-        apply_options(&cfg, &cli, 0, err, sizeof(err)) != 0) {
+    if (override_config(&cfg, &ld, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&cfg);
         return 2;
@@ -257,7 +290,7 @@ int main(int argc, char **argv)
      * is closed.
      */
     signal(SIGPIPE, SIG_IGN);
-    rc = app_run(&cfg, cli.config);
+    rc = app_run(&cfg, cli.config, reload_config, &ld);
     config_release(&cfg);
     return rc;
 }
