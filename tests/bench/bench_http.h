@@ -144,6 +144,26 @@ static inline size_t bench_http_send_series(struct bench_http *b, size_t from, s
     return lines;
 }
 
+/* The families of the mix; bench_reload rewrites it. */
+static const char bench_http_config[] =
+    "{\n"
+    "  \"limits\": {\"max_series\": 200000, \"max_series_per_family\": 100000,\n"
+    "             \"max_label_values\": 100000},\n"
+    "  \"families\": [\n"
+    "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",\n"
+    "     \"help\": \"Requests by method and route.\",\n"
+    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\", "
+    "\"DELETE\"]},\n"
+    "                {\"name\": \"route\", \"max_values\": 100000}]},\n"
+    "    {\"name\": \"bench_queue_depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
+    "     \"labels\": [{\"name\": \"queue\", \"max_values\": 100000}]},\n"
+    "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\", \"help\": "
+    "\"Latency.\",\n"
+    "     \"labels\": [{\"name\": \"endpoint\", \"max_values\": 100000}],\n"
+    "     \"buckets\": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]}\n"
+    "  ]\n"
+    "}\n";
+
 /*
  * Take the binary from argv[1] (which overrides $USTATSD_BIN), the run count from
  * BENCH_RUNS, and start the daemon with the mix's config, empty. name must outlive b.
@@ -151,24 +171,6 @@ static inline size_t bench_http_send_series(struct bench_http *b, size_t from, s
  */
 static inline void bench_http_start(struct bench_http *b, const char *name, int argc, char **argv)
 {
-    static const char config[] =
-        "{\n"
-        "  \"limits\": {\"max_series\": 200000, \"max_series_per_family\": 100000,\n"
-        "             \"max_label_values\": 100000},\n"
-        "  \"families\": [\n"
-        "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",\n"
-        "     \"help\": \"Requests by method and route.\",\n"
-        "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\", "
-        "\"DELETE\"]},\n"
-        "                {\"name\": \"route\", \"max_values\": 100000}]},\n"
-        "    {\"name\": \"bench_queue_depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
-        "     \"labels\": [{\"name\": \"queue\", \"max_values\": 100000}]},\n"
-        "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\", \"help\": "
-        "\"Latency.\",\n"
-        "     \"labels\": [{\"name\": \"endpoint\", \"max_values\": 100000}],\n"
-        "     \"buckets\": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]}\n"
-        "  ]\n"
-        "}\n";
     const char *env = getenv("BENCH_RUNS");
 
     b->name = name;
@@ -180,7 +182,7 @@ static inline void bench_http_start(struct bench_http *b, const char *name, int 
         bench_http_die(b, 0, "set USTATSD_BIN or pass the ustatsd binary as the first argument");
     if (b->runs < 1)
         b->runs = 1;
-    if (daemon_start(&b->d, config, NULL) != 0)
+    if (daemon_start(&b->d, bench_http_config, NULL) != 0)
         bench_http_die(b, 0, "the daemon did not start");
 }
 
@@ -369,12 +371,18 @@ struct bench_http_window {
     size_t checks;
 };
 
+/* What a probe window times: it returns the ns it took. */
+typedef uint64_t (*bench_http_action)(struct bench_http *b, void *arg);
+
 /*
- * Run the probe threads around one timed GET target, or (target NULL) around a pause of
- * pause_ms, and summarise the health checks inside that window.
+ * Run the probe threads around one timed GET target, or (target NULL) around action(arg)
+ * when action is not NULL, else around a pause of pause_ms, and summarise the health
+ * checks inside that window.
  */
-static inline struct bench_http_window
-bench_http_probe_window(struct bench_http *b, const char *target, unsigned pause_ms)
+static inline struct bench_http_window bench_http_probe_action(struct bench_http *b,
+                                                               const char *target,
+                                                               bench_http_action action, void *arg,
+                                                               unsigned pause_ms)
 {
     struct bench_http__probe *p = calloc(1, sizeof(*p));
     struct bench_http_window w = { 0, 0, 0, 0, 0 };
@@ -392,6 +400,8 @@ bench_http_probe_window(struct bench_http *b, const char *target, unsigned pause
     atomic_store(&p->armed, 1);
     if (target)
         w.request_ns = bench_http_timed_get(b, target, "").ns;
+    else if (action)
+        w.request_ns = action(b, arg);
     else
         usleep(pause_ms * 1000u);
     atomic_store(&p->armed, 0);
@@ -411,8 +421,14 @@ bench_http_probe_window(struct bench_http *b, const char *target, unsigned pause
     return w;
 }
 
-static inline void bench_http__print_windows(const char *what, const char *request,
-                                             const struct bench_http_window *w, int n)
+static inline struct bench_http_window
+bench_http_probe_window(struct bench_http *b, const char *target, unsigned pause_ms)
+{
+    return bench_http_probe_action(b, target, NULL, NULL, pause_ms);
+}
+
+static inline void bench_http_print_windows(const char *what, const char *request,
+                                            const struct bench_http_window *w, int n)
 {
     uint64_t maxes[BENCH_HTTP_PROBE_WINDOWS], p50s[BENCH_HTTP_PROBE_WINDOWS];
     uint64_t worst_p99 = 0, total = 0;
@@ -458,8 +474,8 @@ static inline void bench_http_run_probe(struct bench_http *b, const char *target
     printf("loop hold at %zu series: GET /-/healthy every 1 ms (keep-alive) while a sender "
            "updates series:\n",
            b->have);
-    bench_http__print_windows(during, request, in, n);
-    bench_http__print_windows(baseline, request, base, n);
+    bench_http_print_windows(during, request, in, n);
+    bench_http_print_windows(baseline, request, base, n);
     fflush(stdout);
 }
 
