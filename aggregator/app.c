@@ -80,7 +80,7 @@ struct app {
     app_load_fn load;
     void *load_arg;
     struct reload *reload; /* in flight, or NULL */
-    int reload_again;      /* a SIGHUP came during it */
+    int reload_again;      /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
     uint64_t reloads_failed;
     int last_reload_ok;         /* 1 until a reload fails */
@@ -614,15 +614,22 @@ static void on_ready(struct http_conn *conn, const struct http_request *req, voi
 
 /* --- lifecycle ------------------------------------------------------------------------ */
 
+static void app_reload(struct app *a);
+
 static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
 
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
-    if (registry_series_retired(&a->reg) > 0)
-        registry_drain(&a->reg, EXPIRE_BUDGET);
-    else
+    if (registry_series_retired(&a->reg) == 0) {
         registry_expire(&a->reg, uv_now(&a->loop), EXPIRE_BUDGET);
+        return;
+    }
+    registry_drain(&a->reg, EXPIRE_BUDGET);
+    if (registry_series_retired(&a->reg) == 0 && a->reload_again && a->reload == NULL) {
+        a->reload_again = 0;
+        app_reload(a);
+    }
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -711,8 +718,6 @@ static void reload_apply(struct app *a, struct app_config *next)
             rr.removed, a->cfg->njobs);
 }
 
-static void app_reload(struct app *a);
-
 static void reload_done(uv_work_t *req, int status)
 {
     struct reload *r = container_of(req, struct reload, req);
@@ -749,14 +754,23 @@ static void reload_done(uv_work_t *req, int status)
     }
 }
 
-/* Read the config file again, off the loop; SIGHUPs during a reload make one more. */
+/*
+ * Read the config file again, off the loop. SIGHUPs during a reload make one more after
+ * it, and so does one while the series an earlier reload retired are being freed: then
+ * at most one generation of retired series is ever held, however fast SIGHUPs come.
+ */
 static void app_reload(struct app *a)
 {
     struct reload *r;
 
     if (a->stopping)
         return;
-    if (a->reload != NULL) {
+    if (a->reload != NULL || registry_series_retired(&a->reg) > 0) {
+        if (!a->reload_again && a->reload == NULL)
+            log_msg(&a->log, LOG_INFO, "app",
+                    "SIGHUP: reload deferred until the %zu series the last one dropped are "
+                    "freed",
+                    registry_series_retired(&a->reg));
         a->reload_again = 1;
         return;
     }

@@ -597,6 +597,40 @@ Test(e2e, sighup_reloads_the_allowlist_and_keeps_the_series_it_still_allows, .fi
     free(text);
 }
 
+static const char reload_big[] =
+    "{\"limits\": {\"max_series_per_family\": 20000},\n"
+    " \"families\": [{\"name\": \"big\", \"type\": \"gauge\", \"help\": \"Many series.\",\n"
+    "   \"labels\": [{\"name\": \"k\", \"max_values\": 20000}]}]}\n";
+
+/*
+ * A SIGHUP while the series the last reload dropped are being freed waits for them: the
+ * daemon never holds two reloads' worth. 20,000 series take 0.5 s to free.
+ */
+Test(e2e, a_reload_during_a_drain_waits_for_it, .fini = stop)
+{
+    char dgram[8192], *log;
+    size_t len = 0;
+
+    cr_assert_eq(daemon_start(&d, reload_big, NULL), 0);
+    for (int i = 0; i < 20000; i++) {
+        len += (size_t)snprintf(dgram + len, sizeof dgram - len, "big:1|g|#k:v%d\n", i);
+        if (len > sizeof dgram - 64 || i == 19999) {
+            cr_assert_eq(daemon_send(&d, dgram, len - 1), 0);
+            len = 0;
+        }
+    }
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 20000, 10000), 20000);
+    write_config("{\"families\": []}");
+    reload_and_wait("success", 1);
+    write_config(reload_big);
+    reload_and_wait("success", 2);
+    log = daemon_read_file(d.log);
+    cr_assert_not_null(strstr(log, "reload deferred until the"), "%s", log);
+    free(log);
+    cr_assert_eq(daemon_sends(&d, "big:5|g|#k:again"), 0);
+    cr_assert_eq(daemon_wait_value(&d, "big{k=\"again\"}", 5, 5000), 5);
+}
+
 /* The README's run command uses the example config: its exposition must be clean. */
 Test(e2e, example_config_serves_a_clean_exposition)
 {
