@@ -83,9 +83,8 @@ struct app {
     int reload_again;      /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
     uint64_t reloads_failed;
-    int last_reload_ok;         /* 1 until a reload fails */
     double last_reload_ok_unix; /* start-up, or the last reload that succeeded */
-    char reload_error[1024];    /* why the last reload failed; "" after a success */
+    char reload_error[1024];    /* why the last reload failed; "" before any, or after a success */
     double config_loaded_unix;
     double start_unix;
     uint64_t start_ms;
@@ -298,7 +297,7 @@ static void render_reloads(struct app *a, struct expo *e)
     expo_sample(e, "_total", &failed, 1, (double)a->reloads_failed);
     expo_scalar(e, "ustatsd_config_last_reload_successful", EXPO_GAUGE,
                 "Whether the last configuration reload succeeded (1 before any).", "",
-                a->last_reload_ok);
+                a->reload_error[0] == '\0');
     expo_scalar(e, "ustatsd_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
                 "When the running configuration was loaded, at start-up or by a reload.", "seconds",
                 a->last_reload_ok_unix);
@@ -325,13 +324,30 @@ static void render_target_info(struct app *a, struct expo *e)
     expo_sample(e, "_info", l, n, 1);
 }
 
+/* A gauge with one sample per family of the running config, valued by value_of. */
+static void render_per_family(struct app *a, struct expo *e, const char *name, const char *help,
+                              size_t (*value_of)(const struct registry *, size_t))
+{
+    size_t f;
+
+    expo_family(e, name, EXPO_GAUGE, help, "");
+    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
+        const struct config_family *cf = registry_family_config(&a->reg, f);
+        struct expo_label fl;
+
+        if (cf == NULL)
+            continue;
+        fl = (struct expo_label){ "family", cf->name, strlen(cf->name) };
+        expo_sample(e, "", &fl, 1, (double)value_of(&a->reg, f));
+    }
+}
+
 static void render_daemon(struct app *a, struct expo *e)
 {
     const struct ingest_stats *is = &a->in.stats;
     struct expo_label l = { "version", USTATSD_VERSION, strlen(USTATSD_VERSION) };
     struct procstat ps;
     uint64_t idle_ns, hr;
-    size_t f;
 
     render_target_info(a, e);
     expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
@@ -349,22 +365,10 @@ static void render_daemon(struct app *a, struct expo *e)
                 (double)a->in.max_dgram_qlen);
     stats_render(&a->stats, e);
 
-    expo_family(e, "ustatsd_family_series", EXPO_GAUGE, "Series held, by family.", "");
-    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
-        const struct config_family *cf = registry_family_config(&a->reg, f);
-        struct expo_label fl = { "family", cf ? cf->name : "", cf ? strlen(cf->name) : 0 };
-        if (cf == NULL)
-            continue;
-        expo_sample(e, "", &fl, 1, (double)registry_family_series(&a->reg, f));
-    }
-    expo_family(e, "ustatsd_family_series_limit", EXPO_GAUGE, "Series cap, by family.", "");
-    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
-        const struct config_family *cf = registry_family_config(&a->reg, f);
-        struct expo_label fl = { "family", cf ? cf->name : "", cf ? strlen(cf->name) : 0 };
-        if (cf == NULL)
-            continue;
-        expo_sample(e, "", &fl, 1, (double)registry_family_cap(&a->reg, f));
-    }
+    render_per_family(a, e, "ustatsd_family_series", "Series held, by family.",
+                      registry_family_series);
+    render_per_family(a, e, "ustatsd_family_series_limit", "Series cap, by family.",
+                      registry_family_cap);
     expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
                 (double)registry_series_total(&a->reg));
     expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
@@ -565,7 +569,7 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     dd.recv_errors = a->in.stats.recv_errors;
     dd.reloads_ok = a->reloads_ok;
     dd.reloads_failed = a->reloads_failed;
-    dd.reload_error = a->last_reload_ok ? NULL : a->reload_error;
+    dd.reload_error = a->reload_error[0] ? a->reload_error : NULL;
 
     d = calloc(1, sizeof(*d));
     if (d == NULL)
@@ -616,6 +620,15 @@ static void on_ready(struct http_conn *conn, const struct http_request *req, voi
 
 static void app_reload(struct app *a);
 
+/* The reload a SIGHUP asked for while app_reload() had to defer it, if any. */
+static void reload_pending(struct app *a)
+{
+    if (!a->reload_again)
+        return;
+    a->reload_again = 0;
+    app_reload(a);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
@@ -626,10 +639,8 @@ static void on_expire_timer(uv_timer_t *t)
         return;
     }
     registry_drain(&a->reg, EXPIRE_BUDGET);
-    if (registry_series_retired(&a->reg) == 0 && a->reload_again && a->reload == NULL) {
-        a->reload_again = 0;
-        app_reload(a);
-    }
+    if (registry_series_retired(&a->reg) == 0)
+        reload_pending(a);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -684,7 +695,6 @@ static void reload_work(uv_work_t *req)
 static void reload_failed(struct app *a, const char *why)
 {
     a->reloads_failed++;
-    a->last_reload_ok = 0;
     snprintf(a->reload_error, sizeof(a->reload_error), "%s", why);
     log_msg(&a->log, LOG_ERROR, "app", "reload refused, the running configuration stays: %s", why);
 }
@@ -708,7 +718,6 @@ static void reload_apply(struct app *a, struct app_config *next)
     if (level >= 0)
         a->log.min = (enum log_level)level;
     a->reloads_ok++;
-    a->last_reload_ok = 1;
     a->reload_error[0] = '\0';
     a->config_loaded_unix = a->last_reload_ok_unix = now_unix();
     log_msg(&a->log, LOG_INFO, "app",
@@ -726,32 +735,27 @@ static void reload_done(uv_work_t *req, int status)
     const char *key;
 
     a->reload = NULL;
-    if (status != 0 || a->stopping) {
-        if (r->rc == 0)
-            config_release(&r->next->c);
-        free(r->next);
-        free(r);
-        return;
+    if (status == 0 && !a->stopping) {
+        if (r->rc != 0) {
+            reload_failed(a, r->err);
+        } else if ((key = config_restart_key(a->cfg, &r->next->c, keybuf, sizeof(keybuf))) !=
+                   NULL) {
+            snprintf(why, sizeof(why),
+                     "%s: %s: differs from the running configuration, and only a restart can "
+                     "change it",
+                     a->config_path, key);
+            reload_failed(a, why);
+        } else {
+            reload_apply(a, r->next);
+            r->next = NULL;
+        }
     }
-    if (r->rc != 0) {
-        reload_failed(a, r->err);
-        free(r->next);
-    } else if ((key = config_restart_key(a->cfg, &r->next->c, keybuf, sizeof(keybuf))) != NULL) {
-        snprintf(why, sizeof(why),
-                 "%s: %s: differs from the running configuration, and only a restart can "
-                 "change it",
-                 a->config_path, key);
-        reload_failed(a, why);
+    if (r->next != NULL) { /* not swapped in; a failed load left it zeroed */
         config_release(&r->next->c);
         free(r->next);
-    } else {
-        reload_apply(a, r->next);
     }
     free(r);
-    if (a->reload_again) {
-        a->reload_again = 0;
-        app_reload(a);
-    }
+    reload_pending(a);
 }
 
 /*
@@ -933,7 +937,6 @@ int app_run(const struct config *cfg, const char *config_path, app_load_fn load,
     a->load = load;
     a->load_arg = load_arg;
     a->config_loaded_unix = now_unix();
-    a->last_reload_ok = 1;
     a->last_reload_ok_unix = a->config_loaded_unix;
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);

@@ -42,7 +42,7 @@ struct lkey {
 
 /*
  * A family's place in r->fams. A reload retires the families it drops or whose layout
- * changed: their series are hidden at once and freed a slice at a time (drain_retired),
+ * changed: their series are hidden at once and freed a slice at a time (registry_drain),
  * and then the slot is free for a family the config adds later. Slots never move, since
  * a series hashes its family's index and cursors hold one.
  */
@@ -641,6 +641,15 @@ static void hot_put(struct registry__hotset *table, size_t mask, struct registry
     hot_set_way(sets[0], w, id, tag);
 }
 
+/* Replace the table by an empty one of n sets. */
+static void hot_fresh(struct registry *r, size_t n)
+{
+    if (r->hot != NULL)
+        xfree(r, r->hot_base, hot_nsets(r) * sizeof *r->hot + 64);
+    r->hot = xcalloc_lines(r, n, sizeof *r->hot, &r->hot_base);
+    r->hot_mask = n - 1;
+}
+
 /*
  * Room for at least two ways per series: double the sets. The new table starts empty:
  * re-placing every entry would hold the loop for milliseconds once there are 100,000
@@ -655,10 +664,7 @@ static void hot_reserve(struct registry *r)
         return;
     while (r->nseries * 2 > n * HOT_WAYS)
         n *= 2;
-    if (r->hot != NULL)
-        xfree(r, r->hot_base, sets * sizeof *r->hot + 64);
-    r->hot = xcalloc_lines(r, n, sizeof *r->hot, &r->hot_base);
-    r->hot_mask = n - 1;
+    hot_fresh(r, n);
 }
 
 static void hot_remove(struct registry *r, const struct registry__hotid *id)
@@ -777,7 +783,7 @@ static long names_find(const struct registry *r, const char *name, size_t len)
 
 /* ---- lifecycle ---- */
 
-/* Set up slot fi, free or new, as the family cf, with no series. */
+/* Set up slot fi, free or new, for the layout of cf, with no series; family_configure next. */
 static void family_setup(struct registry *r, size_t fi, const struct config_family *cf)
 {
     struct registry__family *f = &r->fams[fi];
@@ -789,7 +795,6 @@ static void family_setup(struct registry *r, size_t fi, const struct config_fami
     f->state = FAM_LIVE;
     f->nlabels = cf->nlabels;
     f->name_len = strlen(cf->name);
-    f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
     f->hoff = (idend + 7) & ~(size_t)7;
     f->block = f->hoff;
     if (cf->type == FAMILY_HISTOGRAM)
@@ -990,12 +995,8 @@ static int family_compatible(struct registry *r, const struct registry__family *
 /* Forget every cached identity: each is checked against the new config on its next line. */
 static void hot_clear(struct registry *r)
 {
-    size_t sets = hot_nsets(r);
-
-    if (r->hot == NULL)
-        return;
-    xfree(r, r->hot_base, sets * sizeof *r->hot + 64);
-    r->hot = xcalloc_lines(r, sets, sizeof *r->hot, &r->hot_base);
+    if (r->hot != NULL)
+        hot_fresh(r, hot_nsets(r));
 }
 
 /* The slot for a new family: a free one, or one more. */
