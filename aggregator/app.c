@@ -112,6 +112,9 @@ struct app {
     uv_signal_t sig_int;
     uv_signal_t sig_hup;
     uv_timer_t expire_timer;
+    uv_prepare_t turn; /* times each turn of the loop: ustatsd_event_loop_iteration_seconds */
+    uint64_t turn_prev_hrtime;
+    uint64_t turn_prev_idle_ns;
 
     int stopping;
     int exit_code;
@@ -648,6 +651,23 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
+/*
+ * Runs just before the loop waits for events. The time since the previous call, less the
+ * time spent waiting, is what the loop's callbacks ran in between: the longest any event
+ * that became ready meanwhile, a datagram included, had to wait.
+ */
+static void on_turn(uv_prepare_t *p)
+{
+    struct app *a = container_of(p, struct app, turn);
+    uint64_t hr = uv_hrtime(), idle_ns = uv_metrics_idle_time(&a->loop);
+    uint64_t wall = hr - a->turn_prev_hrtime, waited = idle_ns - a->turn_prev_idle_ns;
+
+    if (a->turn_prev_hrtime != 0)
+        stats_loop_iteration(&a->stats, wall > waited ? wall - waited : 0);
+    a->turn_prev_hrtime = hr;
+    a->turn_prev_idle_ns = idle_ns;
+}
+
 static void on_ingest_closed(struct ingest *in)
 {
     (void)in;
@@ -678,6 +698,7 @@ static void app_stop(struct app *a, const char *why)
     if (a->has_pg)
         pg_close(&a->pg, on_pg_closed);
     uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&a->turn, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_int, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
@@ -859,6 +880,7 @@ static int app_start(struct app *a, char *err, size_t errlen)
 
     /* Initialised before anything can fail, so that app_stop() can always close them. */
     uv_timer_init(&a->loop, &a->expire_timer);
+    uv_prepare_init(&a->loop, &a->turn);
     uv_signal_init(&a->loop, &a->sig_term);
     uv_signal_init(&a->loop, &a->sig_int);
     uv_signal_init(&a->loop, &a->sig_hup);
@@ -908,6 +930,7 @@ static int app_start(struct app *a, char *err, size_t errlen)
     }
 
     uv_timer_start(&a->expire_timer, on_expire_timer, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
+    uv_prepare_start(&a->turn, on_turn);
     uv_signal_start(&a->sig_term, on_signal, SIGTERM);
     uv_signal_start(&a->sig_int, on_signal, SIGINT);
     uv_signal_start(&a->sig_hup, on_signal, SIGHUP);

@@ -3,24 +3,57 @@
 #include <math.h>
 #include <string.h>
 
-static const double scrape_bounds[STATS_NSCRAPE_BUCKETS] = STATS_SCRAPE_BUCKETS;
+static const double scrape_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,   0.25,   0.5,   1,    2.5 };
+/* From 100 us, where a turn's own overhead ends, to a second: a stall by any measure. */
+static const double loop_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                      0.01,   0.025,   0.05,   0.1,   0.25,   1 };
 
-void stats_scrape(struct stats *s, double seconds)
+#define NBOUNDS(b) (sizeof(b) / sizeof((b)[0]))
+
+_Static_assert(NBOUNDS(scrape_bounds) <= STATS_MAX_BUCKETS, "scrape buckets");
+_Static_assert(NBOUNDS(loop_bounds) <= STATS_MAX_BUCKETS, "loop buckets");
+
+static void histogram_observe(struct stats_histogram *h, const double *bounds, size_t nb,
+                              double seconds)
 {
     size_t i = 0;
 
-    while (i < STATS_NSCRAPE_BUCKETS && seconds > scrape_bounds[i])
+    while (i < nb && seconds > bounds[i])
         i++;
-    s->scrape_buckets[i]++;
-    s->scrape_count++;
-    s->scrape_sum += seconds;
+    h->buckets[i]++;
+    h->count++;
+    h->sum += seconds;
+}
+
+static void histogram_render(const struct stats_histogram *h, const double *bounds, size_t nb,
+                             struct expo *e, const char *name, const char *help)
+{
+    uint64_t cumulative = 0;
+    size_t i;
+
+    expo_family(e, name, EXPO_HISTOGRAM, help, "seconds");
+    for (i = 0; i <= nb; i++) {
+        cumulative += h->buckets[i];
+        expo_bucket(e, NULL, 0, i < nb ? bounds[i] : (double)INFINITY, (double)cumulative);
+    }
+    expo_sample(e, "_sum", NULL, 0, h->sum);
+    expo_sample(e, "_count", NULL, 0, (double)h->count);
+}
+
+void stats_scrape(struct stats *s, double seconds)
+{
+    histogram_observe(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), seconds);
+}
+
+void stats_loop_iteration(struct stats *s, uint64_t busy_ns)
+{
+    histogram_observe(&s->loop, loop_bounds, NBOUNDS(loop_bounds), (double)busy_ns / 1e9);
 }
 
 void stats_render(const struct stats *s, struct expo *e)
 {
-    uint64_t cumulative = 0;
     int r;
-    size_t i;
 
     expo_scalar(e, "ustatsd_lines_accepted", EXPO_COUNTER,
                 "Lines that passed validation and were aggregated.", "", (double)s->lines_accepted);
@@ -33,13 +66,11 @@ void stats_render(const struct stats *s, struct expo *e)
         expo_sample(e, "_total", &l, 1, (double)s->lines_rejected[r]);
     }
 
-    expo_family(e, "ustatsd_scrape_duration_seconds", EXPO_HISTOGRAM,
-                "Time from the start of a /metrics request to its last byte produced.", "seconds");
-    for (i = 0; i <= STATS_NSCRAPE_BUCKETS; i++) {
-        cumulative += s->scrape_buckets[i];
-        expo_bucket(e, NULL, 0, i < STATS_NSCRAPE_BUCKETS ? scrape_bounds[i] : (double)INFINITY,
-                    (double)cumulative);
-    }
-    expo_sample(e, "_sum", NULL, 0, s->scrape_sum);
-    expo_sample(e, "_count", NULL, 0, (double)s->scrape_count);
+    histogram_render(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), e,
+                     "ustatsd_scrape_duration_seconds",
+                     "Time from the start of a /metrics request to its last byte produced.");
+    histogram_render(&s->loop, loop_bounds, NBOUNDS(loop_bounds), e,
+                     "ustatsd_event_loop_iteration_seconds",
+                     "Time each turn of the event loop ran callbacks before it waited for events "
+                     "again: how long a datagram or request that became ready meanwhile waited.");
 }

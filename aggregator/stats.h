@@ -13,28 +13,35 @@
 #include "expo.h"
 #include "statsd.h"
 
-/* Upper bounds of ustatsd_scrape_duration_seconds, +Inf implied. */
-#define STATS_SCRAPE_BUCKETS                                            \
-    {                                                                   \
-        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 \
-    }
-#define STATS_NSCRAPE_BUCKETS 11
+#define STATS_MAX_BUCKETS 12
+
+/* A histogram of durations in seconds over fixed bounds (+Inf implied). */
+struct stats_histogram {
+    uint64_t buckets[STATS_MAX_BUCKETS + 1]; /* not cumulative; the last is +Inf */
+    uint64_t count;
+    double sum;
+};
 
 struct stats {
     uint64_t lines_accepted;
-    uint64_t lines_rejected[STATSD_REASON_MAX];         /* index STATSD_OK unused */
-    uint64_t scrape_buckets[STATS_NSCRAPE_BUCKETS + 1]; /* not cumulative; last is +Inf */
-    uint64_t scrape_count;
-    double scrape_sum;
+    uint64_t lines_rejected[STATSD_REASON_MAX]; /* index STATSD_OK unused */
+    struct stats_histogram scrape;              /* ustatsd_scrape_duration_seconds */
+    struct stats_histogram loop;                /* ustatsd_event_loop_iteration_seconds */
 };
 
 /* Record one finished scrape that took seconds. */
 void stats_scrape(struct stats *s, double seconds);
 
 /*
+ * Record one turn of the event loop that ran callbacks for busy_ns without waiting:
+ * anything that became ready meanwhile (a datagram, a request) waited for it to end.
+ */
+void stats_loop_iteration(struct stats *s, uint64_t busy_ns);
+
+/*
  * Write ustatsd_lines_accepted_total, ustatsd_lines_rejected_total{reason} (every reason,
- * zero or not, so that rate() and absent() alerts work from the first scrape) and
- * ustatsd_scrape_duration_seconds.
+ * zero or not, so that rate() and absent() alerts work from the first scrape),
+ * ustatsd_scrape_duration_seconds and ustatsd_event_loop_iteration_seconds.
  */
 void stats_render(const struct stats *s, struct expo *e);
 

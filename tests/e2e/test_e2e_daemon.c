@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -720,6 +721,61 @@ Test(e2e, a_short_kernel_queue_is_reported_at_start_up, .init = start, .fini = s
     free(log);
     free(qlen);
     free(body);
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Every turn of the event loop is timed. Between two scrapes, the turns' busy time and
+ * the time spent waiting for events add up to the wall time; datagrams add turns; and
+ * the histogram's buckets are cumulative up to its count.
+ */
+Test(e2e, event_loop_turns_and_waits_add_up_to_the_wall_time, .init = start, .fini = stop)
+{
+    static const char *const les[] = { "0.0001", "0.001", "0.01", "0.1", "1", "+Inf" };
+    char *before, *after, series[96];
+    double t0, t1, turns, busy, waited, prev = 0;
+    size_t i;
+
+    before = daemon_scrape(&d, NULL);
+    t0 = seconds_now();
+    for (i = 0; i < 50; i++) {
+        cr_assert_eq(daemon_sends(&d, "queue_depth:1|g|#queue:q1"), 0);
+        usleep(10 * 1000);
+    }
+    usleep(500 * 1000);
+    t1 = seconds_now();
+    after = daemon_scrape(&d, NULL);
+
+    turns = expo_value(after, "ustatsd_event_loop_iteration_seconds_count") -
+            expo_value(before, "ustatsd_event_loop_iteration_seconds_count");
+    busy = expo_value(after, "ustatsd_event_loop_iteration_seconds_sum") -
+           expo_value(before, "ustatsd_event_loop_iteration_seconds_sum");
+    waited = expo_value(after, "ustatsd_event_loop_idle_seconds_total") -
+             expo_value(before, "ustatsd_event_loop_idle_seconds_total");
+    cr_assert_geq(turns, 50, "%.0f turns for 50 datagrams sent 10 ms apart", turns);
+    cr_assert_gt(busy, 0);
+    /* The daemon reads both at its scrapes, a few ms outside [t0, t1]. */
+    cr_assert_leq(fabs(busy + waited - (t1 - t0)), 0.1 * (t1 - t0) + 0.05,
+                  "busy %.4f s + waiting %.4f s against %.4f s of wall time", busy, waited,
+                  t1 - t0);
+    for (i = 0; i < sizeof(les) / sizeof(les[0]); i++) {
+        double v;
+        snprintf(series, sizeof(series), "ustatsd_event_loop_iteration_seconds_bucket{le=\"%s\"}",
+                 les[i]);
+        v = expo_value(after, series);
+        cr_assert_geq(v, prev, "%s", series);
+        prev = v;
+    }
+    cr_assert_float_eq(prev, expo_value(after, "ustatsd_event_loop_iteration_seconds_count"), 0);
+    free(before);
+    free(after);
 }
 
 Test(e2e, bearer_token_guards_metrics_and_debug_but_not_health)
