@@ -59,7 +59,7 @@ struct ingest_config {
     const char *group;   /* group name to chown the socket file to; NULL or "": unchanged */
     unsigned batch;      /* recvmmsg vlen; 0: INGEST_DEFAULT_BATCH */
     unsigned budget;     /* datagrams per wake-up; 0: INGEST_DEFAULT_BUDGET */
-    uint64_t budget_ns;  /* time per wake-up, checked between batches; 0: 1 ms */
+    uint64_t budget_ns;  /* time per wake-up, see on_readable in ingest.c; 0: 1 ms */
     size_t max_datagram; /* largest datagram delivered; 0: STATSD_MAX_DATAGRAM; at most 16 MiB */
     int rcvbuf;          /* SO_RCVBUF request; 0: 8 MiB; < 0: leave the kernel default */
 };
@@ -97,6 +97,7 @@ struct ingest {
     unsigned batch;
     unsigned budget;
     uint64_t budget_ns;
+    uint64_t ns_per_dgram; /* recent cost of a datagram, received and delivered; 0: none yet */
     size_t max_datagram;
     int rcvbuf_request;
 

@@ -35,6 +35,8 @@ struct ctx {
     uint64_t wakeup_seen;
     size_t in_wakeup;
     size_t max_in_wakeup;
+    size_t max_in_later_wakeup; /* leaving out the first, before a datagram's cost is known */
+    uint64_t spin_ns;           /* the callback's cost per datagram */
     long next_seq;
     int out_of_order;
     int timed_out;
@@ -72,6 +74,13 @@ static void on_dgram(struct ingest *in, const char *data, size_t len, const stru
     }
     if (++c->in_wakeup > c->max_in_wakeup)
         c->max_in_wakeup = c->in_wakeup;
+    if (in->stats.wakeups > 1 && c->in_wakeup > c->max_in_later_wakeup)
+        c->max_in_later_wakeup = c->in_wakeup;
+    if (c->spin_ns != 0) {
+        uint64_t until = uv_hrtime() + c->spin_ns;
+        while (uv_hrtime() < until)
+            ;
+    }
     seq = strtol(data, &end, 10);
     if (end != data) {
         if (seq != c->next_seq)
@@ -442,6 +451,49 @@ Test(ingest, budget_bounds_each_wakeup_and_everything_arrives)
     cr_assert_leq(c.in.stats.max_batch, 3);
     cr_assert_geq(c.in.stats.budget_hits, 1);
     cr_assert_geq(c.in.stats.wakeups, FLOOD_TOTAL / 4);
+    ctx_teardown(&c);
+}
+
+/*
+ * Datagrams that each cost the callback 200 us, as an 8 KiB datagram of new series can:
+ * once that cost is known, a wake-up asks recvmmsg for no more than the 1 ms budget
+ * affords, instead of a batch of 64 that would hold the loop for 13 ms.
+ */
+Test(ingest, a_batch_of_slow_datagrams_is_cut_to_the_time_left)
+{
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    struct sender s = { 0 };
+    pthread_t thread;
+    char err[256];
+
+    ctx_setup(&c);
+    cfg.path = c.path;
+    cfg.batch = 64;
+    cfg.budget = 1024;
+    cfg.budget_ns = 1000000;
+    c.spin_ns = 200000;
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_geq(c.in.max_dgram_qlen, 7, "max_dgram_qlen %ld is too short for this test",
+                  c.in.max_dgram_qlen);
+
+    /* The queue stays full: a blocking sender refills it as fast as it empties. */
+    s.fd = client_socket();
+    s.path = c.path;
+    s.to = 300;
+    cr_assert_eq(pthread_create(&thread, NULL, send_blocking, &s), 0);
+    c.expect = 300;
+    ctx_run(&c, 20000);
+    pthread_join(thread, NULL);
+    close(s.fd);
+
+    cr_assert_not(c.timed_out, "only %zu of 300 arrived", c.count);
+    cr_assert_eq(c.count, 300);
+    cr_assert_not(c.out_of_order);
+    /* 1 ms / 200 us, plus the one the time left is rounded up to. */
+    cr_assert_leq(c.max_in_later_wakeup, 6, "a wake-up took %zu datagrams of 200 us",
+                  c.max_in_later_wakeup);
+    cr_assert_geq(c.in.stats.budget_hits, 10);
     ctx_teardown(&c);
 }
 
