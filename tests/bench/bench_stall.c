@@ -1,24 +1,33 @@
 /*
  * bench_stall: does scraping a large /metrics stall ingestion?
  *
- *   bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] [--seconds N] [--lines-per-datagram N]
+ *   bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] [--seconds N]
+ *               [--lines-per-datagram N | --bytes-per-datagram B]
  *
  * The daemon gets 100,000 series (10 families of 10,000, pre-populated with blocking
- * sends). Its capacity is measured with a blocking burst of 1,000,000 lines (or taken
- * from --capacity). Then a sender that never blocks (MSG_DONTWAIT, EAGAIN counted as a drop,
- * exactly as the DogStatsD client does) sends a steady load at half that capacity while
- * /metrics is scraped once a second for 30 s. With max_dgram_qlen at 512 (a private
- * network namespace, as root) the queue absorbs about 512 datagrams: a scrape that holds
- * the loop for longer than that takes to fill shows up as drops.
+ * sends). Then, for each datagram shape, its capacity is measured with a blocking burst
+ * of 1,000,000 lines (or taken from --capacity), and a sender that never blocks
+ * (MSG_DONTWAIT, EAGAIN counted as a drop, exactly as the DogStatsD client does) sends a
+ * steady load at half that capacity while /metrics is scraped once a second for 30 s.
+ * With max_dgram_qlen at 512 (a private network namespace, as root) the queue absorbs
+ * 512 datagrams: a scrape that holds the loop for longer than they take to arrive shows
+ * up as drops.
+ *
+ * The shapes, both by default:
+ *   - DogStatsD's: lines packed into datagrams of up to 8,192 bytes, the payload size
+ *     datadog-go uses on a Unix socket (about 270 lines of this load);
+ *   - 20 lines per datagram (about 600 bytes), as in bench_ingest. At half capacity that
+ *     is over 150,000 datagrams a second, and 512 of them last about 3 ms.
  *
  * With two CPUs or more, the sender and the scraper run on CPU 0 and the daemon (or the
  * sink) on CPU 1, as in bench_ingest.
  *
- * Prints drops (the target is 0), scrape latencies (min/p50/max) and the daemon's
- * counters against what was sent, then two runs of the same load without scrapes: into
- * a raw recvmmsg sink (the machine's own drops) and into the daemon (its drops when
- * nothing is scraped). Exit status: 0 with no drops and matching counters,
- * 2 with drops, 1 when the counters disagree or the run failed.
+ * Prints drops (the target is 0), scrape latencies (min/p50/max), the daemon's counters
+ * against what was sent, and the turns of its event loop that ran for longer than 2.5, 5
+ * and 10 ms (ustatsd_event_loop_iteration_seconds), then two runs of the same load
+ * without scrapes: into a raw recvmmsg sink (the machine's own drops) and into the daemon
+ * (its drops when nothing is scraped). Exit status: 0 with no drops and matching
+ * counters, 2 with drops, 1 when the counters disagree or the run failed.
  */
 #include <stdatomic.h>
 
@@ -30,6 +39,8 @@
 #define CAPACITY_LINES  1000000
 #define DEFAULT_SECONDS 30
 #define DEFAULT_PER     20
+#define DOGSTATSD_BYTES 8192 /* datadog-go's payload size on a Unix socket */
+#define MAX_SHAPES      2
 #define MAX_SCRAPES     3600
 
 /*
@@ -179,96 +190,129 @@ static double percentile(const uint64_t *sorted, size_t n, double q)
     return (double)sorted[i] / 1e6;
 }
 
-int main(int argc, char **argv)
+/* A datagram shape: per lines each, or (per 0) filled up to bytes. */
+struct shape {
+    unsigned per;
+    size_t bytes;
+};
+
+/* The daemon's event-loop turns so far: all of them, and those longer than 2.5, 5, 10 ms. */
+struct turns {
+    double all, over[3];
+};
+
+static const char *const turn_bounds[3] = { "0.0025", "0.005", "0.01" };
+
+static void daemon_turns(const struct benchutil_daemon *d, struct turns *t)
+{
+    struct benchutil_resp r;
+    char name[96];
+    int rc, found;
+
+    rc = benchutil_http_get(d->metrics, "/metrics", 30000, &r);
+    if (rc < 0 || r.status != 200)
+        benchutil_die("scrape %s/metrics failed", d->metrics);
+    t->all = benchutil_metric(r.body, "ustatsd_event_loop_iteration_seconds_count", &found);
+    if (!found)
+        benchutil_die("no ustatsd_event_loop_iteration_seconds in the scrape");
+    for (int i = 0; i < 3; i++) {
+        benchutil_fmt(name, sizeof(name), "ustatsd_event_loop_iteration_seconds_bucket{le=\"%s\"}",
+                      turn_bounds[i]);
+        t->over[i] = t->all - benchutil_metric(r.body, name, &found);
+    }
+    free(r.body);
+}
+
+static void turns_since(struct turns *t, const struct turns *before)
+{
+    t->all -= before->all;
+    for (int i = 0; i < 3; i++)
+        t->over[i] -= before->over[i];
+}
+
+static void print_turns(const char *what, const struct turns *t)
+{
+    printf("  %s: %.0f event-loop turns, longer than 2.5 ms: %.0f, 5 ms: %.0f, 10 ms: %.0f\n", what,
+           t->all, t->over[0], t->over[1], t->over[2]);
+}
+
+/* What one shape's runs found. */
+struct outcome {
+    char shape[48];
+    double lines_per_dgram, rate, dgrams_per_s;
+    uint64_t drops, drops_in_scrapes, sink_drops, control_drops;
+    struct turns scraped, control;
+    double scrape_max_ms;
+    int status; /* 0, 1 (counters disagree) or 2 (drops) */
+};
+
+static void build(struct benchutil_load *l, uint64_t nlines, const struct shape *sh)
+{
+    if (sh->per != 0)
+        benchutil_load_build(l, nlines, sh->per, line_of);
+    else
+        benchutil_load_build_filled(l, nlines, sh->bytes, line_of);
+}
+
+/* Capacity, then the scraped run, the raw sink and the unscraped control, for one shape. */
+static void run_shape(const struct benchutil_daemon *d, const char *dir, const struct shape *sh,
+                      double capacity, unsigned seconds, struct outcome *o)
 {
     static uint64_t lat[MAX_SCRAPES];
-    const char *bin = benchutil_find_daemon(argc, argv);
-    struct benchutil_daemon d = { 0 };
-    struct benchutil_load populate, burst, steady;
+    struct benchutil_load burst, steady;
     struct pacer p = { 0 };
+    struct turns t0;
     pthread_t thread;
-    char dir[256], config[300], cmd[1024];
-    double capacity = 0, rate, acc0, rej0, dg0, acc, rej, dg, want;
-    unsigned seconds = DEFAULT_SECONDS, per = DEFAULT_PER;
-    uint64_t t0, t1, start, bytes = 0;
+    double rate, acc0, rej0, dg0, acc, rej, dg, want;
+    uint64_t t1, t2, start, bytes = 0, drops_before;
     size_t nscrapes = 0;
-    uint64_t drops, drops_before, drops_in_scrapes = 0;
-    long qlen;
-    int fd, status = 0;
+    int fd;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc)
-            capacity = strtod(argv[++i], NULL);
-        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-            seconds = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--lines-per-datagram") == 0 && i + 1 < argc)
-            per = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (argv[i][0] == '-' || i != 1)
-            benchutil_die("usage: bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] "
-                          "[--seconds N] [--lines-per-datagram N]");
-    }
-    if (seconds == 0 || seconds > MAX_SCRAPES || per == 0 || per > 100)
-        benchutil_die("--seconds must be 1..%d and --lines-per-datagram 1..100", MAX_SCRAPES);
+    memset(o, 0, sizeof(*o));
+    build(&steady, SERIES, sh);
+    o->lines_per_dgram = (double)steady.lines / (double)steady.n;
+    if (sh->per != 0)
+        benchutil_fmt(o->shape, sizeof(o->shape), "%u lines per datagram", sh->per);
+    else
+        benchutil_fmt(o->shape, sizeof(o->shape), "up to %zu bytes (%.0f lines)", sh->bytes,
+                      o->lines_per_dgram);
+    printf("\n datagrams of %s, %.0f bytes on average:\n", o->shape,
+           (double)steady.len / (double)steady.n);
 
-    qlen = benchutil_private_netns();
-    /* The sender and the scraper on CPU 0, the daemon (and the sink) on CPU 1. */
-    benchutil_pin(BENCHUTIL_CPU_SENDER);
-    benchutil_tmpdir(dir, sizeof(dir), "bench_stall");
-    benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
-    write_config(config);
-    benchutil_fmt(cmd, sizeof(cmd), "'%s' --check-config '%s'", bin, config);
-    if (access(bin, X_OK) == 0 && system(cmd) != 0)
-        benchutil_die("%s --check-config rejected the generated %s", bin, config);
-    benchutil_daemon_start(&d, bin, dir, config);
-    printf("ustatsd stall benchmark: %d series, %u lines/datagram, max_dgram_qlen %ld\n", SERIES,
-           per, qlen);
-
-    /* 1. Every series exists before the first scrape. */
-    benchutil_load_build(&populate, SERIES, 20, line_of);
-    acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
-    fd = benchutil_connect_dgram(d.socket);
-    benchutil_send_blocking(fd, &populate);
-    acc = wait_accepted(&d, acc0 + SERIES, 60, &rej, &dg);
-    if (acc - acc0 != SERIES) {
-        fprintf(stderr, "bench: populating: %.0f of %d lines accepted\n", acc - acc0, SERIES);
-        benchutil_daemon_print_rejects(&d);
-        benchutil_daemon_stop(&d);
-        return 1;
-    }
-    printf("  populated %d series\n", SERIES);
-
-    /* 2. Capacity: the rate of a blocking burst, taken at the sender. With blocking sends
+    /* Capacity: the rate of a blocking burst, taken at the sender. With blocking sends
      * the sender can be at most max_dgram_qlen datagrams ahead of the daemon, which is
      * under 1% of the burst; scraping 100,000 series to time the end would cost more. */
-    benchutil_load_build(&steady, SERIES, per, line_of);
     if (capacity == 0) {
-        benchutil_load_build(&burst, CAPACITY_LINES, per, line_of);
-        acc0 = benchutil_daemon_counters(&d, NULL, NULL);
-        t0 = benchutil_now_ns();
-        benchutil_send_blocking(fd, &burst);
+        build(&burst, CAPACITY_LINES, sh);
+        fd = benchutil_connect_dgram(d->socket);
+        acc0 = benchutil_daemon_counters(d, NULL, NULL);
         t1 = benchutil_now_ns();
-        capacity = (double)burst.lines * 1e9 / (double)(t1 - t0);
-        acc = wait_accepted(&d, acc0 + (double)burst.lines, 60, NULL, NULL);
+        benchutil_send_blocking(fd, &burst);
+        t2 = benchutil_now_ns();
+        close(fd);
+        capacity = (double)burst.lines * 1e9 / (double)(t2 - t1);
+        acc = wait_accepted(d, acc0 + (double)burst.lines, 60, NULL, NULL);
         if (acc - acc0 != (double)burst.lines) {
             fprintf(stderr, "bench: burst: %.0f of %llu lines accepted\n", acc - acc0,
                     (unsigned long long)burst.lines);
-            benchutil_daemon_print_rejects(&d);
-            benchutil_daemon_stop(&d);
-            return 1;
+            benchutil_daemon_print_rejects(d);
+            o->status = 1;
         }
         benchutil_load_free(&burst);
         printf("  capacity: %.0f lines/s (blocking burst of %d lines)\n", capacity, CAPACITY_LINES);
     } else {
         printf("  capacity: %.0f lines/s (from --capacity)\n", capacity);
     }
-    close(fd);
 
-    /* 3. Half the capacity, never blocking, while scraping once a second. */
+    /* Half the capacity, never blocking, while scraping once a second. */
     rate = capacity / 2;
-    acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
-    p.fd = benchutil_connect_dgram(d.socket);
+    o->rate = rate;
+    o->dgrams_per_s = rate / o->lines_per_dgram;
+    daemon_turns(d, &t0);
+    acc0 = benchutil_daemon_counters(d, &rej0, &dg0);
+    p.fd = benchutil_connect_dgram(d->socket);
     p.load = &steady;
-    p.dgrams_per_s = rate / per;
+    p.dgrams_per_s = o->dgrams_per_s;
     atomic_init(&p.stop, 0);
     atomic_init(&p.drops, 0);
     if (pthread_create(&thread, NULL, pace, &p) != 0)
@@ -282,51 +326,58 @@ int main(int argc, char **argv)
         if (at > now)
             benchutil_sleep_ms((unsigned)((at - now) / 1000000));
         drops_before = atomic_load(&p.drops);
-        t0 = benchutil_now_ns();
-        rc = benchutil_http_get(d.metrics, "/metrics", 30000, &r);
         t1 = benchutil_now_ns();
-        drops_in_scrapes += atomic_load(&p.drops) - drops_before;
+        rc = benchutil_http_get(d->metrics, "/metrics", 30000, &r);
+        t2 = benchutil_now_ns();
+        o->drops_in_scrapes += atomic_load(&p.drops) - drops_before;
         if (rc < 0 || r.status != 200) {
             atomic_store(&p.stop, 1);
             pthread_join(thread, NULL);
-            benchutil_daemon_stop(&d);
             benchutil_die("scrape %u failed: %s", s, rc < 0 ? strerror(-rc) : "HTTP error");
         }
         bytes = r.len;
         free(r.body);
-        lat[nscrapes++] = t1 - t0;
+        lat[nscrapes++] = t2 - t1;
     }
     atomic_store(&p.stop, 1);
     pthread_join(thread, NULL);
     close(p.fd);
-    drops = atomic_load(&p.drops);
+    o->drops = atomic_load(&p.drops);
 
     /* Every datagram the kernel took must reach the daemon's counters. */
     want = acc0 + (double)p.sent_lines;
-    acc = wait_accepted(&d, want, 60, &rej, &dg);
+    acc = wait_accepted(d, want, 60, &rej, &dg);
+    daemon_turns(d, &o->scraped);
+    turns_since(&o->scraped, &t0);
     qsort(lat, nscrapes, sizeof(lat[0]), benchutil_cmp_u64);
+    o->scrape_max_ms = percentile(lat, nscrapes, 1);
 
     printf("  steady load: %.0f lines/s (%.0f datagrams/s) for %u s\n", rate, p.dgrams_per_s,
            seconds);
     printf("  sent: %llu datagrams (%llu lines), drops (EAGAIN): %llu, other send errors: "
            "%llu%s%s\n",
-           (unsigned long long)p.sent, (unsigned long long)p.sent_lines, (unsigned long long)drops,
-           (unsigned long long)p.errors, p.errors ? ", last: " : "",
+           (unsigned long long)p.sent, (unsigned long long)p.sent_lines,
+           (unsigned long long)o->drops, (unsigned long long)p.errors, p.errors ? ", last: " : "",
            p.errors ? strerror(p.last_error) : "");
     printf("  scrapes: %zu of %llu bytes, latency ms min %.1f p50 %.1f max %.1f\n", nscrapes,
            (unsigned long long)bytes, percentile(lat, nscrapes, 0), percentile(lat, nscrapes, 0.5),
-           percentile(lat, nscrapes, 1));
+           o->scrape_max_ms);
     printf("  daemon: accepted %.0f lines (sent %llu), rejected %.0f, datagrams %.0f (sent %llu)\n",
            acc - acc0, (unsigned long long)p.sent_lines, rej - rej0, dg - dg0,
            (unsigned long long)p.sent);
-    printf("  drops: %llu (target 0)  %s\n", (unsigned long long)drops,
-           drops == 0 ? "ok" : "DROPS");
+    print_turns("daemon, scraped", &o->scraped);
+    printf("  drops: %llu (target 0)  %s\n", (unsigned long long)o->drops,
+           o->drops == 0 ? "ok" : "DROPS");
     printf("  drops while a scrape was in flight: %llu; datagrams the sender skipped because "
            "it was descheduled (not sent, not drops): %llu\n",
-           (unsigned long long)drops_in_scrapes, (unsigned long long)p.skipped);
+           (unsigned long long)o->drops_in_scrapes, (unsigned long long)p.skipped);
+    if (acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
+        benchutil_daemon_print_rejects(d);
+        o->status = 1;
+    }
 
     /*
-     * 4. The baseline, in the same run: the same never-blocking sender at the same rate
+     * The baseline, in the same run: the same never-blocking sender at the same rate
      * against the raw recvmmsg sink, which does nothing else and is never scraped. Its
      * drops are the machine's own (a thread descheduled for longer than the queue
      * lasts, as happens on a small VM); the daemon's drops are to be read against them.
@@ -343,42 +394,125 @@ int main(int argc, char **argv)
         close(fd);
         benchutil_sleep_ms(100);
         benchutil_sink_stop(&sink);
+        o->sink_drops = atomic_load(&b.drops);
         printf("  baseline, raw recvmmsg sink at the same rate, no scrapes: drops %llu of %llu "
                "datagrams (received %llu); skipped %llu\n",
-               (unsigned long long)atomic_load(&b.drops),
-               (unsigned long long)(b.sent + atomic_load(&b.drops)),
+               (unsigned long long)o->sink_drops, (unsigned long long)(b.sent + o->sink_drops),
                (unsigned long long)sink.datagrams, (unsigned long long)b.skipped);
     }
 
     /*
-     * 5. The control, in the same run: the same load into the daemon for as long, without
+     * The control, in the same run: the same load into the daemon for as long, without
      * scrapes. What it drops is not the scrapes' doing.
      */
     {
         struct pacer c;
-        double acc1 = benchutil_daemon_counters(&d, NULL, NULL);
+        double acc1 = benchutil_daemon_counters(d, NULL, NULL);
 
-        fd = benchutil_connect_dgram(d.socket);
+        daemon_turns(d, &t0);
+        fd = benchutil_connect_dgram(d->socket);
         pace_for(&c, fd, &steady, p.dgrams_per_s, seconds);
         close(fd);
-        if (wait_accepted(&d, acc1 + (double)c.sent_lines, 60, NULL, NULL) !=
+        if (wait_accepted(d, acc1 + (double)c.sent_lines, 60, NULL, NULL) !=
             acc1 + (double)c.sent_lines)
-            status = 1;
+            o->status = 1;
+        daemon_turns(d, &o->control);
+        turns_since(&o->control, &t0);
+        o->control_drops = atomic_load(&c.drops);
         printf("  control, the daemon at the same rate, no scrapes: drops %llu of %llu "
                "datagrams; skipped %llu\n",
-               (unsigned long long)atomic_load(&c.drops),
-               (unsigned long long)(c.sent + atomic_load(&c.drops)), (unsigned long long)c.skipped);
+               (unsigned long long)o->control_drops,
+               (unsigned long long)(c.sent + o->control_drops), (unsigned long long)c.skipped);
+        print_turns("daemon, control", &o->control);
+    }
+    if (o->status == 0 && o->drops != 0)
+        o->status = 2;
+    benchutil_load_free(&steady);
+}
+
+int main(int argc, char **argv)
+{
+    const char *bin = benchutil_find_daemon(argc, argv);
+    struct benchutil_daemon d = { 0 };
+    struct benchutil_load populate;
+    struct shape shapes[MAX_SHAPES] = { { 0, DOGSTATSD_BYTES }, { DEFAULT_PER, 0 } };
+    struct outcome out[MAX_SHAPES];
+    size_t nshapes = MAX_SHAPES;
+    char dir[256], config[300], cmd[1024];
+    double capacity = 0, acc0, rej0, dg0, acc, rej, dg;
+    unsigned seconds = DEFAULT_SECONDS;
+    long qlen;
+    int fd, status = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
+            capacity = strtod(argv[++i], NULL);
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--lines-per-datagram") == 0 && i + 1 < argc) {
+            shapes[0] = (struct shape){ (unsigned)strtoul(argv[++i], NULL, 10), 0 };
+            nshapes = 1;
+            if (shapes[0].per == 0 || shapes[0].per > 100)
+                benchutil_die("--lines-per-datagram must be 1..100");
+        } else if (strcmp(argv[i], "--bytes-per-datagram") == 0 && i + 1 < argc) {
+            shapes[0] = (struct shape){ 0, (size_t)strtoul(argv[++i], NULL, 10) };
+            nshapes = 1;
+            if (shapes[0].bytes < 64 || shapes[0].bytes > BENCHUTIL_MAX_DGRAM)
+                benchutil_die("--bytes-per-datagram must be 64..%d", BENCHUTIL_MAX_DGRAM);
+        } else if (argv[i][0] == '-' || i != 1) {
+            benchutil_die("usage: bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] "
+                          "[--seconds N] [--lines-per-datagram N | --bytes-per-datagram B]");
+        }
+    }
+    if (seconds == 0 || seconds > MAX_SCRAPES)
+        benchutil_die("--seconds must be 1..%d", MAX_SCRAPES);
+
+    qlen = benchutil_private_netns();
+    /* The sender and the scraper on CPU 0, the daemon (and the sink) on CPU 1. */
+    benchutil_pin(BENCHUTIL_CPU_SENDER);
+    benchutil_tmpdir(dir, sizeof(dir), "bench_stall");
+    benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
+    write_config(config);
+    benchutil_fmt(cmd, sizeof(cmd), "'%s' --check-config '%s'", bin, config);
+    if (access(bin, X_OK) == 0 && system(cmd) != 0)
+        benchutil_die("%s --check-config rejected the generated %s", bin, config);
+    benchutil_daemon_start(&d, bin, dir, config);
+    printf("ustatsd stall benchmark: %d series, max_dgram_qlen %ld\n", SERIES, qlen);
+
+    /* Every series exists before the first scrape. */
+    benchutil_load_build(&populate, SERIES, 20, line_of);
+    acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
+    fd = benchutil_connect_dgram(d.socket);
+    benchutil_send_blocking(fd, &populate);
+    close(fd);
+    benchutil_load_free(&populate);
+    acc = wait_accepted(&d, acc0 + SERIES, 60, &rej, &dg);
+    if (acc - acc0 != SERIES) {
+        fprintf(stderr, "bench: populating: %.0f of %d lines accepted\n", acc - acc0, SERIES);
+        benchutil_daemon_print_rejects(&d);
+        benchutil_daemon_stop(&d);
+        return 1;
+    }
+    printf("  populated %d series\n", SERIES);
+
+    for (size_t i = 0; i < nshapes; i++) {
+        run_shape(&d, dir, &shapes[i], capacity, seconds, &out[i]);
+        if (out[i].status == 1 || (out[i].status == 2 && status == 0))
+            status = out[i].status;
     }
 
-    if (status != 0 || acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
-        benchutil_daemon_print_rejects(&d);
-        status = 1;
-    } else if (drops != 0) {
-        status = 2;
-    }
+    printf("\n summary: drops at half capacity, %u s each (target 0)\n", seconds);
+    printf("  %-30s %10s %12s %8s %8s %8s %8s %10s\n", "datagrams", "lines/s", "datagrams/s",
+           "scraped", "in scr.", "sink", "control", "turns>5ms");
+    for (size_t i = 0; i < nshapes; i++)
+        printf("  %-30s %10.0f %12.0f %8llu %8llu %8llu %8llu %5.0f/%.0f\n", out[i].shape,
+               out[i].rate, out[i].dgrams_per_s, (unsigned long long)out[i].drops,
+               (unsigned long long)out[i].drops_in_scrapes, (unsigned long long)out[i].sink_drops,
+               (unsigned long long)out[i].control_drops, out[i].scraped.over[1],
+               out[i].control.over[1]);
+    printf("  (turns>5ms: event-loop turns longer than 5 ms, scraped/control)\n");
+
     benchutil_daemon_stop(&d);
-    benchutil_load_free(&populate);
-    benchutil_load_free(&steady);
     benchutil_rmtree(dir);
     return status;
 }

@@ -602,6 +602,39 @@ static inline void benchutil_load_build(struct benchutil_load *l, uint64_t nline
     }
 }
 
+/*
+ * Pack lines (as benchutil_load_build) into datagrams of at most max_bytes, as a DogStatsD
+ * client fills its buffer before it sends: each datagram takes lines while the next one
+ * still fits.
+ */
+static inline void benchutil_load_build_filled(struct benchutil_load *l, uint64_t nlines,
+                                               size_t max_bytes,
+                                               size_t (*line)(uint64_t i, char *buf, size_t cap))
+{
+    char dgram[BENCHUTIL_MAX_DGRAM], one[512];
+    size_t len = 0, n;
+    unsigned in = 0;
+
+    if (max_bytes > sizeof(dgram))
+        benchutil_die("datagrams of %zu bytes: at most %d", max_bytes, BENCHUTIL_MAX_DGRAM);
+    memset(l, 0, sizeof(*l));
+    for (uint64_t i = 0; i < nlines; i++) {
+        n = line(i, one, sizeof(one));
+        if (in > 0 && len + 1 + n > max_bytes) {
+            benchutil_load_add(l, dgram, len, in);
+            len = 0;
+            in = 0;
+        }
+        if (in > 0)
+            dgram[len++] = '\n';
+        memcpy(dgram + len, one, n);
+        len += n;
+        in++;
+    }
+    if (in > 0)
+        benchutil_load_add(l, dgram, len, in);
+}
+
 static inline int benchutil_connect_dgram(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
