@@ -292,8 +292,11 @@ static void on_readable(uv_poll_t *handle, int status, int events)
             break;
         }
         want = in->budget - done < in->batch ? in->budget - done : in->batch;
-        if (in->ns_per_dgram != 0 && (in->budget_ns - (t - start)) / in->ns_per_dgram < want)
-            want = (unsigned)((in->budget_ns - (t - start)) / in->ns_per_dgram) + 1;
+        if (in->ns_per_dgram != 0) {
+            uint64_t afford = (in->budget_ns - (t - start)) / in->ns_per_dgram + 1;
+            if (afford < want)
+                want = (unsigned)afford;
+        }
         for (i = 0; i < want; i++) {
             in->msgs[i].msg_hdr.msg_controllen = CTRL_SPACE;
             in->msgs[i].msg_hdr.msg_flags = 0;

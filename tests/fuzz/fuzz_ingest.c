@@ -20,6 +20,7 @@
 #include "registry.h"
 #include "render.h"
 #include "statsd.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,14 +52,9 @@ static int rc_daemon[MAX_LINES], rc_full[MAX_LINES];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char err[512];
-
     (void)argc;
     (void)argv;
-    if (config_parse(&cfg, config_json, strlen(config_json), "fuzz.json", err, sizeof(err)) != 0) {
-        fprintf(stderr, "fuzz_ingest: the built-in config is invalid: %s\n", err);
-        abort();
-    }
+    fuzz_builtin_config(&cfg, config_json, "fuzz_ingest");
     return 0;
 }
 

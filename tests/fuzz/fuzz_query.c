@@ -39,6 +39,7 @@
 #include "rejects.h"
 #include "statsd.h"
 #include "stats.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,14 +65,9 @@ static struct config cfg;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char err[512];
-
     (void)argc;
     (void)argv;
-    if (config_parse(&cfg, config_json, strlen(config_json), "fuzz.json", err, sizeof(err)) != 0) {
-        fprintf(stderr, "fuzz_query: the built-in config is invalid: %s\n", err);
-        abort();
-    }
+    fuzz_builtin_config(&cfg, config_json, "fuzz_query");
     return 0;
 }
 
