@@ -18,6 +18,7 @@
 #include "ingest.h"
 #include "jobs.h"
 #include "log.h"
+#include "mem.h"
 #include "pg.h"
 #include "procstat.h"
 #include "registry.h"
@@ -25,6 +26,7 @@
 #include "render.h"
 #include "stats.h"
 #include "statsd.h"
+#include "wallclock.h"
 
 /*
  * Work per loop iteration. A scrape renders at most RENDER_STEP series or about
@@ -125,14 +127,6 @@ struct app {
     double util_last;
 };
 
-static double now_unix(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One line of a datagram, whatever it holds; found: its cached identity, or NULL. */
 static void take_line(struct app *a, const struct statsd_parts *lp,
                       const struct registry__hotid *found, uint64_t now_ms,
@@ -149,7 +143,7 @@ static void take_line(struct app *a, const struct statsd_parts *lp,
     if (r == REGISTRY_MISS) {
         r = statsd_parse_line(v.ptr, v.len, &line);
         if (r == STATSD_OK)
-            r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, now_unix())
+            r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, wallclock_unix())
                                         : registry_apply(&a->reg, &line, now_ms);
     }
     if (r == STATSD_OK) {
@@ -157,7 +151,7 @@ static void take_line(struct app *a, const struct statsd_parts *lp,
         return;
     }
     a->stats.lines_rejected[r]++;
-    rejects_add(&a->rejects, now_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
+    rejects_add(&a->rejects, wallclock_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
                 cred ? cred->uid : 0);
 }
 
@@ -435,7 +429,7 @@ static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
         if (sc->pg_waiting)
             return HTTP_WAIT;
         if (a->has_pg)
-            pg_render(&a->pg, &e, now_unix());
+            pg_render(&a->pg, &e, wallclock_unix());
         expo_eof(&e);
         sc->phase = SCRAPE_DONE;
         stats_scrape(&a->stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
@@ -476,9 +470,7 @@ static void on_metrics(struct http_conn *conn, const struct http_request *req, v
     enum expo_format fmt = expo_negotiate(req->accept);
     struct scrape *sc;
 
-    sc = calloc(1, sizeof(*sc));
-    if (sc == NULL)
-        buf_oom(sizeof(*sc));
+    sc = mem_calloc(1, sizeof(*sc));
     sc->a = a;
     sc->conn = conn;
     sc->fmt = fmt;
@@ -556,7 +548,7 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     dd.config_path = a->config_path;
     dd.config_loaded_unix = a->config_loaded_unix;
     dd.start_unix = a->start_unix;
-    dd.now_unix = now_unix();
+    dd.now_unix = wallclock_unix();
     dd.start_ms = a->start_ms;
     dd.now_ms = uv_now(&a->loop);
     dd.socket_path = c->socket_path;
@@ -574,9 +566,7 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     dd.reloads_failed = a->reloads_failed;
     dd.reload_error = a->reload_error[0] ? a->reload_error : NULL;
 
-    d = calloc(1, sizeof(*d));
-    if (d == NULL)
-        buf_oom(sizeof(*d));
+    d = mem_calloc(1, sizeof(*d));
     d->a = a;
     d->gen = a->gen;
     if (d->gen != NULL)
@@ -740,7 +730,7 @@ static void reload_apply(struct app *a, struct app_config *next)
         a->log.min = (enum log_level)level;
     a->reloads_ok++;
     a->reload_error[0] = '\0';
-    a->config_loaded_unix = a->last_reload_ok_unix = now_unix();
+    a->config_loaded_unix = a->last_reload_ok_unix = wallclock_unix();
     log_msg(&a->log, LOG_INFO, "app",
             "configuration reloaded from %s in %.3f ms: %zu families kept, %zu added, %zu "
             "changed layout (series dropped), %zu removed; %zu jobs",
@@ -801,9 +791,8 @@ static void app_reload(struct app *a)
     }
     log_msg(&a->log, LOG_INFO, "app", "SIGHUP: reloading the configuration from %s",
             a->config_path);
-    r = calloc(1, sizeof(*r));
-    if (r == NULL || (r->next = calloc(1, sizeof(*r->next))) == NULL)
-        buf_oom(sizeof(*r) + sizeof(*r->next));
+    r = mem_calloc(1, sizeof(*r));
+    r->next = mem_calloc(1, sizeof(*r->next));
     r->a = a;
     if (uv_queue_work(&a->loop, &r->req, reload_work, reload_done) != 0) {
         free(r->next);
@@ -922,10 +911,8 @@ static int app_start(struct app *a, char *err, size_t errlen)
         if (pg_init(&a->pg, &a->loop, c, err, errlen) != 0)
             return -1;
         a->has_pg = 1;
-        a->pg_down_seen = calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_down_seen));
-        a->pg_up_seen = calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_up_seen));
-        if (a->pg_down_seen == NULL || a->pg_up_seen == NULL)
-            buf_oom(pg_ncollectors(&a->pg) * sizeof(uint64_t));
+        a->pg_down_seen = mem_calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_down_seen));
+        a->pg_up_seen = mem_calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_up_seen));
         pg_start(&a->pg);
     }
 
@@ -950,16 +937,14 @@ int app_run(const struct config *cfg, const char *config_path, app_load_fn load,
     char err[1024];
     int rc;
 
-    a = calloc(1, sizeof(*a));
-    if (a == NULL)
-        buf_oom(sizeof(*a));
+    a = mem_calloc(1, sizeof(*a));
     log_init(&a->log, (enum log_format)log_format_parse(cfg->log_format),
              (enum log_level)log_level_parse(cfg->log_level), stderr);
     a->cfg = cfg;
     a->config_path = config_path;
     a->load = load;
     a->load_arg = load_arg;
-    a->config_loaded_unix = now_unix();
+    a->config_loaded_unix = wallclock_unix();
     a->last_reload_ok_unix = a->config_loaded_unix;
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);

@@ -1,16 +1,11 @@
 #include "buf.h"
 
+#include "mem.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void buf_oom(size_t size)
-{
-    fprintf(stderr, "ustatsd: out of memory allocating %zu bytes, aborting\n", size);
-    fflush(stderr);
-    abort();
-}
 
 void buf_init(struct buf *b)
 {
@@ -32,7 +27,7 @@ void buf_grow(struct buf *b, size_t extra)
     char *p;
 
     if (need < b->len)
-        buf_oom(SIZE_MAX);
+        mem_oom(SIZE_MAX);
     if (need <= b->cap && b->ptr != NULL)
         return;
     /* Grow by half again, like git's alloc_nr(), so appends stay amortised O(1). */
@@ -41,7 +36,7 @@ void buf_grow(struct buf *b, size_t extra)
         cap = need;
     p = realloc(b->ptr, cap);
     if (p == NULL)
-        buf_oom(cap);
+        mem_oom(cap);
     b->ptr = p;
     b->cap = cap;
 }

@@ -43,7 +43,5 @@ void buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format
 void buf_consume(struct buf *b, size_t n);
 /* Hand the storage to the caller (who frees it) and reset b; NUL-terminated. */
 char *buf_detach(struct buf *b, size_t *len);
-/* Abort the process with a message naming what could not be allocated. */
-void buf_oom(size_t size) __attribute__((noreturn));
 
 #endif

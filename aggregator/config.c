@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "mem.h"
 #include "statsd.h"
 
 /*
@@ -40,34 +41,6 @@ static const double default_buckets_s[] = {
 static const double default_buckets_ms[] = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p;
-
-    if (n == 0)
-        return NULL;
-    p = calloc(n, size);
-    if (p == NULL)
-        buf_oom(n * size);
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t len)
-{
-    char *p = malloc(len + 1);
-
-    if (p == NULL)
-        buf_oom(len + 1);
-    memcpy(p, s, len);
-    p[len] = '\0';
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    return xstrndup(s, strlen(s));
-}
 
 static int fail(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -206,7 +179,7 @@ static int want_string(struct ctx *x, json_t *obj, const char *key, const char *
 
     *out = NULL;
     if (v == NULL) {
-        *out = dflt ? xstrdup(dflt) : NULL;
+        *out = dflt ? mem_strdup(dflt) : NULL;
         return 0;
     }
     if (json_is_null(v) && (opts & OPT_NULLABLE))
@@ -216,7 +189,7 @@ static int want_string(struct ctx *x, json_t *obj, const char *key, const char *
                        (opts & OPT_NULLABLE) ? " or null" : "", type_name(v));
     if ((opts & OPT_NONEMPTY) && json_string_length(v) == 0)
         return fail_at(x, key, "must not be empty");
-    *out = xstrndup(json_string_value(v), json_string_length(v));
+    *out = mem_strndup(json_string_value(v), json_string_length(v));
     return 0;
 }
 
@@ -394,7 +367,7 @@ static int label_value(struct ctx *x, json_t *v, const char *what, char **out)
     if (len > x->c->max_label_value_len)
         return fail(x, "%s is longer than max_label_value_length (%zu bytes)", what,
                     x->c->max_label_value_len);
-    *out = xstrndup(json_string_value(v), len);
+    *out = mem_strndup(json_string_value(v), len);
     return 0;
 }
 
@@ -459,7 +432,7 @@ static int parse_values(struct ctx *x, json_t *arr, struct config_label *l)
         return fail(x, "expected a non-empty array of strings, got %s",
                     json_is_array(arr) ? "an empty array" : type_name(arr));
     l->nvalues = json_array_size(arr);
-    l->values = xcalloc(l->nvalues, sizeof(*l->values));
+    l->values = mem_calloc(l->nvalues, sizeof(*l->values));
     for (i = 0; i < l->nvalues; i++) {
         size_t o = push_index(x, i);
         json_t *v = json_array_get(arr, i);
@@ -537,10 +510,10 @@ static int parse_labels(struct ctx *x, json_t *obj, struct config_label **labels
     n = json_array_size(arr);
     if (n > CONFIG_MAX_LABELS)
         return fail(x, "%zu labels, at most %d are allowed", n, CONFIG_MAX_LABELS);
-    *labels = xcalloc(n, sizeof(**labels));
+    *labels = mem_calloc(n, sizeof(**labels));
     *nlabels = n;
     if (columns)
-        *columns = xcalloc(n, sizeof(**columns));
+        *columns = mem_calloc(n, sizeof(**columns));
     for (size_t i = 0; i < n; i++) {
         size_t o = push_index(x, i);
 
@@ -569,7 +542,7 @@ static int parse_buckets(struct ctx *x, json_t *arr, struct config_family *f)
     n = json_array_size(arr);
     if (n > CONFIG_MAX_BUCKETS)
         return fail(x, "%zu buckets, at most %d are allowed", n, CONFIG_MAX_BUCKETS);
-    f->buckets = xcalloc(n, sizeof(*f->buckets));
+    f->buckets = mem_calloc(n, sizeof(*f->buckets));
     f->nbuckets = n;
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(arr, i);
@@ -625,7 +598,7 @@ static int parse_family(struct ctx *x, json_t *v, struct config_family *f)
 
         f->nbuckets = f->unit_ms ? sizeof(default_buckets_ms) / sizeof(default_buckets_ms[0])
                                  : sizeof(default_buckets_s) / sizeof(default_buckets_s[0]);
-        f->buckets = xcalloc(f->nbuckets, sizeof(*f->buckets));
+        f->buckets = mem_calloc(f->nbuckets, sizeof(*f->buckets));
         memcpy(f->buckets, b, f->nbuckets * sizeof(*b));
     }
     return want_number(x, v, "ttl_seconds", 0, 0, 0, CONFIG_MAX_TTL_SECONDS, &f->ttl_seconds);
@@ -639,7 +612,7 @@ static int parse_families(struct ctx *x, json_t *arr)
     if (!json_is_array(arr))
         return fail(x, "expected an array of family objects, got %s", type_name(arr));
     c->nfamilies = json_array_size(arr);
-    c->families = xcalloc(c->nfamilies, sizeof(*c->families));
+    c->families = mem_calloc(c->nfamilies, sizeof(*c->families));
     for (size_t i = 0; i < c->nfamilies; i++) {
         size_t o = push_index(x, i);
 
@@ -798,14 +771,14 @@ static int parse_resource(struct ctx *x, json_t *r)
         return fail(x, "%zu attributes, at most %d are allowed", json_object_size(r),
                     CONFIG_MAX_RESOURCE_ATTRS);
     c->nresource = json_object_size(r);
-    c->resource = xcalloc(c->nresource, sizeof(*c->resource));
+    c->resource = mem_calloc(c->nresource, sizeof(*c->resource));
     json_object_foreach(r, key, v)
     {
         struct config_resource_attr *a = &c->resource[i++];
         size_t o = push_key(x, key);
 
         /* Kept as given; target_info writes them as labels, '.' and '-' becoming '_'. */
-        a->key = xstrdup(key);
+        a->key = mem_strdup(key);
         if (strlen(key) > CONFIG_MAX_RESOURCE_KEY)
             return fail(x, "the key is longer than %d bytes", CONFIG_MAX_RESOURCE_KEY);
         for (char *p = a->key; *p; p++)
@@ -834,14 +807,14 @@ static int group_list(struct ctx *x, json_t *arr, char ***out, size_t *n)
     if (!json_is_array(arr))
         return fail(x, "expected an array of group names, got %s", type_name(arr));
     *n = json_array_size(arr);
-    *out = xcalloc(*n, sizeof(**out));
+    *out = mem_calloc(*n, sizeof(**out));
     for (size_t i = 0; i < *n; i++) {
         json_t *v = json_array_get(arr, i);
         size_t o = push_index(x, i);
 
         if (!json_is_string(v) || !valid_group(json_string_value(v)))
             return fail(x, "expected a group name ([A-Za-z0-9_.-]+), got %s", type_name(v));
-        (*out)[i] = xstrdup(json_string_value(v));
+        (*out)[i] = mem_strdup(json_string_value(v));
         pop(x, o);
     }
     return 0;
@@ -865,10 +838,8 @@ static int parse_groups(struct ctx *x, json_t *g)
             if (strcmp(json_string_value(inc), "all") != 0)
                 return fail(x, "expected \"all\" or an array of group names");
         } else if (group_list(x, inc, &c->include_groups, &c->ninclude_groups) < 0) {
+            /* An empty list is not NULL (mem_calloc never is): it includes nothing. */
             return -1;
-        } else if (c->include_groups == NULL) {
-            /* An empty list includes nothing, which NULL ("all") cannot say. */
-            c->include_groups = xcalloc(1, sizeof(*c->include_groups));
         }
         pop(x, o);
     }
@@ -981,7 +952,7 @@ static int parse_jobs(struct ctx *x, json_t *s)
         if (!json_is_array(list))
             return fail(x, "expected an array of jobs, got %s", type_name(list));
         c->njobs = json_array_size(list);
-        c->jobs = xcalloc(c->njobs, sizeof(*c->jobs));
+        c->jobs = mem_calloc(c->njobs, sizeof(*c->jobs));
         for (size_t i = 0; i < c->njobs; i++) {
             size_t oi = push_index(x, i);
 
@@ -1140,7 +1111,7 @@ static int parse_sql_metrics(struct ctx *x, json_t *arr)
     if (!json_is_array(arr))
         return fail(x, "expected an array of SQL metric objects, got %s", type_name(arr));
     c->nsql_metrics = json_array_size(arr);
-    c->sql_metrics = xcalloc(c->nsql_metrics, sizeof(*c->sql_metrics));
+    c->sql_metrics = mem_calloc(c->nsql_metrics, sizeof(*c->sql_metrics));
     for (size_t i = 0; i < c->nsql_metrics; i++) {
         size_t o = push_index(x, i);
 
@@ -1175,9 +1146,7 @@ static void expose(struct exposed **v, size_t *n, size_t *cap, const char *base,
 
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 64;
-        *v = realloc(*v, *cap * sizeof(**v));
-        if (*v == NULL)
-            buf_oom(*cap * sizeof(**v));
+        *v = mem_realloc(*v, *cap * sizeof(**v));
     }
     e = &(*v)[(*n)++];
     snprintf(e->name, sizeof(e->name), "%s%s", base, suffix);
@@ -1283,7 +1252,7 @@ static int parse_root(struct ctx *x, json_t *root)
 
     if (want_object(x, root) < 0 || check_keys(x, root, keys) < 0)
         return -1;
-    c->job_prefix = xstrdup(CONFIG_DEFAULT_JOB_PREFIX);
+    c->job_prefix = mem_strdup(CONFIG_DEFAULT_JOB_PREFIX);
     c->pg_pool_size = CONFIG_DEFAULT_PG_POOL_SIZE;
     c->pg_connect_timeout = CONFIG_DEFAULT_PG_CONNECT_TIMEOUT;
     c->pg_statement_timeout = CONFIG_DEFAULT_PG_STATEMENT_TIMEOUT;
@@ -1334,7 +1303,7 @@ static int parse(struct config *c, const char *text, size_t len, const char *nam
         snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
         return -1;
     }
-    c->path = xstrdup(name);
+    c->path = mem_strdup(name);
     rc = parse_root(&x, root);
     json_decref(root);
     if (rc < 0)
@@ -1363,7 +1332,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     if (slash != NULL)
-        dir = xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+        dir = mem_strndup(path, slash == path ? 1 : (size_t)(slash - path));
     rc = parse(c, text, len, path, dir, err, errlen);
     free(dir);
     free(text);

@@ -1,5 +1,6 @@
 #include "http.h"
 #include "common.h"
+#include "mem.h"
 #include "query.h"
 
 #include <assert.h>
@@ -124,26 +125,6 @@ const char *http_limit_name(enum http_limit kind)
     return limit_names[kind];
 }
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-
-    if (p == NULL)
-        buf_oom(n * size);
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p == NULL)
-        buf_oom(n);
-    memcpy(p, s, n);
-    return p;
-}
-
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -178,9 +159,9 @@ void http_server_init(struct http_server *srv, uv_loop_t *loop, const struct htt
         srv->cfg.max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
     if (srv->cfg.max_unacked_bytes == 0)
         srv->cfg.max_unacked_bytes = HTTP_DEFAULT_MAX_UNACKED_BYTES;
-    srv->other = xcalloc(1, sizeof(*srv->other));
-    srv->other->path = xstrdup("");
-    srv->other->name = xstrdup(HTTP_OTHER_ROUTE);
+    srv->other = mem_calloc(1, sizeof(*srv->other));
+    srv->other->path = mem_strdup("");
+    srv->other->name = mem_strdup(HTTP_OTHER_ROUTE);
 }
 
 int http_server_route(struct http_server *srv, const char *path, const char *name,
@@ -193,14 +174,12 @@ int http_server_route(struct http_server *srv, const char *path, const char *nam
     for (size_t i = 0; i < srv->nroutes; i++)
         if (strcmp(srv->routes[i].path, path) == 0)
             return -EEXIST;
-    r = realloc(srv->routes, (srv->nroutes + 1) * sizeof(*r));
-    if (r == NULL)
-        buf_oom((srv->nroutes + 1) * sizeof(*r));
+    r = mem_realloc(srv->routes, (srv->nroutes + 1) * sizeof(*r));
     srv->routes = r;
     r = &srv->routes[srv->nroutes++];
     memset(r, 0, sizeof(*r));
-    r->path = xstrdup(path);
-    r->name = xstrdup(name);
+    r->path = mem_strdup(path);
+    r->name = mem_strdup(name);
     r->handler = handler;
     r->arg = arg;
     return 0;
@@ -216,7 +195,7 @@ int http_server_set_bearer(struct http_server *srv, const char *token)
         if (token[i] <= ' ' || token[i] > '~')
             return -EINVAL;
     free(srv->bearer);
-    srv->bearer = n ? xstrdup(token) : NULL;
+    srv->bearer = n ? mem_strdup(token) : NULL;
     srv->bearer_len = n;
     return 0;
 }
@@ -474,7 +453,7 @@ static void conn_flush(struct http_conn *c)
 
     if (c->wire.len == 0 || c->state == CONN_CLOSING)
         return;
-    w = xcalloc(1, sizeof(*w));
+    w = mem_calloc(1, sizeof(*w));
     w->c = c;
     w->data = buf_detach(&c->wire, &w->len);
     assert(w->len <= UINT32_MAX);
@@ -496,7 +475,7 @@ static void gz_begin(struct http_conn *c)
     /* windowBits 15 + 16 writes a gzip wrapper; level 1: scrapes are frequent and the
      * text compresses well even at the fastest level. */
     if (deflateInit2(&c->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        buf_oom(sizeof(c->z));
+        mem_oom(sizeof(c->z));
     c->zinit = 1;
 }
 
@@ -1100,7 +1079,7 @@ static void reject_connection(struct http_server *srv)
     static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                               "Connection: close\r\n\r\n";
     size_t size = srv->listener.handle.type == UV_NAMED_PIPE ? sizeof(uv_pipe_t) : sizeof(uv_tcp_t);
-    uv_stream_t *s = xcalloc(1, size);
+    uv_stream_t *s = mem_calloc(1, size);
     uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
 
     if (stream_init(srv, s) != 0) {
@@ -1149,7 +1128,7 @@ static void connection_cb(uv_stream_t *server, int status)
         srv->stats.connections_evicted++;
         conn_close(victim);
     }
-    c = xcalloc(1, sizeof(*c));
+    c = mem_calloc(1, sizeof(*c));
     c->srv = srv;
     if (stream_init(srv, &c->h.stream) != 0) {
         free(c);
@@ -1293,7 +1272,7 @@ int http_server_listen(struct http_server *srv, const char *addr, char *err, siz
         rc = uv_pipe_bind(&srv->listener.pipe, path);
         if (rc < 0)
             goto fail;
-        srv->unix_path = xstrdup(path);
+        srv->unix_path = mem_strdup(path);
     } else {
         struct sockaddr_storage ss;
 

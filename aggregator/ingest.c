@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "mem.h"
 #include "statsd.h"
 
 /* One SCM_CREDENTIALS message per datagram; nothing else is asked for. */
@@ -24,14 +25,6 @@
 #define MAX_DATAGRAM ((size_t)16 << 20)
 
 #define QLEN_PATH "/proc/sys/net/unix/max_dgram_qlen"
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL)
-        buf_oom(n * size);
-    return p;
-}
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -127,7 +120,7 @@ static int resolve_group(const char *name, gid_t *gid, char *err, size_t errlen)
 
     /* Groups with many members need more room than the hint: grow on ERANGE. */
     for (;;) {
-        scratch = xcalloc(1, size);
+        scratch = mem_calloc(1, size);
         r = getgrnam_r(name, &gr, scratch, size, &res);
         if (r != ERANGE || size >= (1u << 20))
             break;
@@ -206,10 +199,10 @@ static void alloc_buffers(struct ingest *in)
     size_t slot = in->max_datagram + 1; /* + 1: the NUL promised to the callback */
     unsigned i;
 
-    in->msgs = xcalloc(in->batch, sizeof(*in->msgs));
-    in->iovs = xcalloc(in->batch, sizeof(*in->iovs));
-    in->bufs = xcalloc(in->batch, slot);
-    in->ctrl = xcalloc(in->batch, CTRL_SPACE);
+    in->msgs = mem_calloc(in->batch, sizeof(*in->msgs));
+    in->iovs = mem_calloc(in->batch, sizeof(*in->iovs));
+    in->bufs = mem_calloc(in->batch, slot);
+    in->ctrl = mem_calloc(in->batch, CTRL_SPACE);
     for (i = 0; i < in->batch; i++) {
         /* iov_len leaves out the NUL byte: a datagram of max_datagram + 1 is MSG_TRUNC. */
         in->iovs[i].iov_base = in->bufs + (size_t)i * slot;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "mem.h"
 
 static const char *const outcome_names[BREAKER_NOUTCOMES] = { "worked", "idle", "error" };
 
@@ -17,9 +18,7 @@ void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms)
     j->breakers = NULL;
     if (j->n == 0)
         return;
-    j->breakers = calloc(j->n, sizeof(*j->breakers));
-    if (j->breakers == NULL)
-        buf_oom(j->n * sizeof(*j->breakers));
+    j->breakers = mem_calloc(j->n, sizeof(*j->breakers));
     for (i = 0; i < j->n; i++)
         breaker_init(&j->breakers[i], cfg->jobs[i].failure_threshold, cfg->jobs[i].open_seconds,
                      now_ms);
@@ -31,9 +30,7 @@ void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms)
     size_t i;
 
     if (cfg->njobs > 0) {
-        b = calloc(cfg->njobs, sizeof(*b));
-        if (b == NULL)
-            buf_oom(cfg->njobs * sizeof(*b));
+        b = mem_calloc(cfg->njobs, sizeof(*b));
     }
     for (i = 0; i < cfg->njobs; i++) {
         const struct config_job *cj = &cfg->jobs[i];

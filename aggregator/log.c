@@ -1,4 +1,5 @@
 #include "log.h"
+#include "wallclock.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -163,7 +164,6 @@ static void add_u64(struct buf *b, uint64_t v)
 void log_vmsg(struct log *l, enum log_level level, const char *context, const char *fmt, va_list ap)
 {
     char msg[LOG_MSG_MAX];
-    struct timespec ts;
     struct tm tm;
     struct buf *b = &l->line;
     uint64_t ms;
@@ -183,8 +183,7 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
     } else {
         len = (size_t)n;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    ms = wallclock_ms();
 
     buf_reset(b);
     if (l->fmt == LOG_JSON) {
@@ -206,7 +205,7 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
         buf_adds(b, "}\n");
     } else {
         char stamp[32];
-        time_t secs = ts.tv_sec;
+        time_t secs = (time_t)(ms / 1000);
 
         gmtime_r(&secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);

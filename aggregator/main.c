@@ -16,6 +16,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "mem.h"
 #include "pg.h"
 
 static const char usage_text[] =
@@ -117,9 +118,7 @@ static void override(char **slot, const char *value)
 
     if (value == NULL)
         return;
-    copy = strdup(value);
-    if (copy == NULL)
-        buf_oom(strlen(value) + 1);
+    copy = mem_strdup(value);
     free(*slot);
     *slot = copy;
 }

@@ -1,5 +1,7 @@
 #include "pg.h"
 #include "common.h"
+#include "mem.h"
+#include "wallclock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,30 +91,6 @@ static void pump(struct pg *pg);
 const char *pg_reason_name(enum pg_reason r)
 {
     return (unsigned)r < PG_REASON_COUNT ? reason_names[r] : "unknown";
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (p == NULL)
-        buf_oom(n * size);
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL)
-        buf_oom(strlen(s) + 1);
-    return p;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint64_t now_ms(const struct pg *pg)
@@ -321,21 +299,21 @@ static int build_params(struct pg *pg, char *err, size_t errlen)
     buf_addf(&b, "%s%s-c default_transaction_read_only=on -c statement_timeout=%ld",
              user_opts ? user_opts : "", user_opts ? " " : "", pg->session_timeout_ms);
     pg->options = buf_detach(&b, NULL);
-    pg->keys = xcalloc(n + 4, sizeof(*pg->keys));
-    pg->vals = xcalloc(n + 4, sizeof(*pg->vals));
+    pg->keys = mem_calloc(n + 4, sizeof(*pg->keys));
+    pg->vals = mem_calloc(n + 4, sizeof(*pg->vals));
     for (o = opts; o->keyword != NULL; o++) {
         if (o->val == NULL || o->val[0] == '\0' || strcmp(o->keyword, "options") == 0 ||
             strcmp(o->keyword, "client_encoding") == 0)
             continue;
-        pg->keys[k] = xstrdup(o->keyword);
-        pg->vals[k++] = xstrdup(o->val);
+        pg->keys[k] = mem_strdup(o->keyword);
+        pg->vals[k++] = mem_strdup(o->val);
     }
-    pg->keys[k] = xstrdup("options");
-    pg->vals[k++] = xstrdup(pg->options);
-    pg->keys[k] = xstrdup("client_encoding");
-    pg->vals[k++] = xstrdup("UTF8");
-    pg->keys[k] = xstrdup("fallback_application_name");
-    pg->vals[k++] = xstrdup("ustatsd");
+    pg->keys[k] = mem_strdup("options");
+    pg->vals[k++] = mem_strdup(pg->options);
+    pg->keys[k] = mem_strdup("client_encoding");
+    pg->vals[k++] = mem_strdup("UTF8");
+    pg->keys[k] = mem_strdup("fallback_application_name");
+    pg->vals[k++] = mem_strdup("ustatsd");
     PQconninfoFree(opts);
     return 0;
 }
@@ -367,7 +345,7 @@ int pg_init(struct pg *pg, uv_loop_t *loop, const struct config *cfg, char *err,
 
     for (i = 0; i < cfg->nsql_metrics; i++)
         n += !cfg->sql_metrics[i].excluded;
-    pg->cols = xcalloc(n, sizeof(*pg->cols));
+    pg->cols = mem_calloc(n, sizeof(*pg->cols));
     for (i = 0; i < cfg->nsql_metrics; i++) {
         const struct config_sql_metric *m = &cfg->sql_metrics[i];
         struct pg_collector *col;
@@ -388,7 +366,7 @@ int pg_init(struct pg *pg, uv_loop_t *loop, const struct config *cfg, char *err,
     }
 
     pg->nconns = cfg->pg_pool_size ? cfg->pg_pool_size : CONFIG_DEFAULT_PG_POOL_SIZE;
-    pg->conns = xcalloc(pg->nconns, sizeof(*pg->conns));
+    pg->conns = mem_calloc(pg->nconns, sizeof(*pg->conns));
     for (i = 0; i < pg->nconns; i++) {
         struct pg_conn *c = &pg->conns[i];
         c->pg = pg;
@@ -447,7 +425,7 @@ static int conn_watch(struct pg_conn *c, int events, int renew)
         return UV_EBADF;
     if (renew || c->poll == NULL) {
         conn_unwatch(c);
-        p = xcalloc(1, sizeof(*p));
+        p = mem_calloc(1, sizeof(*p));
         p->pg = c->pg;
         p->c = c;
         rc = uv_poll_init(c->pg->loop, &p->h, fd);
@@ -477,7 +455,7 @@ static void conn_connect(struct pg_conn *c)
 
     c->conn = PQconnectStartParams(pg->keys, pg->vals, 0);
     if (c->conn == NULL)
-        buf_oom(sizeof(void *));
+        mem_oom(sizeof(void *));
     c->state = CONN_CONNECTING;
     c->cur_timeout = pg->session_timeout_ms;
     if (PQstatus(c->conn) == CONNECTION_BAD) {
@@ -660,7 +638,7 @@ static void run_done(struct pg_collector *col, int reason)
         col->up = 1;
         col->has_success = 1;
         col->success_ns = uv_hrtime();
-        col->success_unix = wall_now();
+        col->success_unix = wallclock_unix();
         col->fresh = 1;
         col->fresh_ms = col->req_ms;
     } else {
@@ -826,8 +804,8 @@ static void strset_add(struct strset *set, const char *s, uint32_t len)
 
         set->cap = old.cap ? old.cap * 2 : 16;
         set->n = 0;
-        set->s = xcalloc(set->cap, sizeof(*set->s));
-        set->len = xcalloc(set->cap, sizeof(*set->len));
+        set->s = mem_calloc(set->cap, sizeof(*set->s));
+        set->len = mem_calloc(set->cap, sizeof(*set->len));
         for (i = 0; i < old.cap; i++) {
             if (old.s[i] != NULL) {
                 size_t j = strset_slot(set, old.s[i], old.len[i]);
@@ -972,15 +950,13 @@ static void read_row(struct pg_collector *col, struct pg_reader *rd, const PGres
     }
     if (col->nbuild == col->capbuild) {
         size_t cap = col->capbuild ? col->capbuild * 2 : 16;
-        struct pg_row *p = realloc(col->build, cap * sizeof(*p));
-        if (p == NULL)
-            buf_oom(cap * sizeof(*p));
+        struct pg_row *p = mem_realloc(col->build, cap * sizeof(*p));
         col->build = p;
         col->capbuild = cap;
     }
     row = &col->build[col->nbuild++];
     memset(row, 0, sizeof(*row));
-    row->blob = xcalloc(total ? total : 1, 1);
+    row->blob = mem_calloc(total ? total : 1, 1);
     row->nlabels = (uint32_t)nl;
     row->value = v;
     total = 0;
@@ -1300,7 +1276,7 @@ int pg_collect(struct pg *pg, uint64_t deadline_ms, pg_collect_cb cb, void *arg)
         return UV_ECANCELED;
     if (pg->nwaiters >= PG_MAX_WAITERS)
         return UV_EBUSY;
-    w = xcalloc(1, sizeof(*w) + pg->ncols * sizeof(w->need[0]));
+    w = mem_calloc(1, sizeof(*w) + pg->ncols * sizeof(w->need[0]));
     w->cb = cb;
     w->arg = arg;
     w->deadline = now + deadline_ms;

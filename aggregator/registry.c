@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "buf.h"
+#include "mem.h"
 
 /*
  * A sample rate is in (0, 1] (the parser checks), but 1 / 1e-300 would overflow the
@@ -155,20 +156,16 @@ struct registry__hotset {
 
 static void *xalloc(struct registry *r, size_t n)
 {
-    void *p = malloc(n);
+    void *p = mem_alloc(n);
 
-    if (p == NULL)
-        buf_oom(n);
     r->mem += n;
     return p;
 }
 
 static void *xcalloc(struct registry *r, size_t n, size_t size)
 {
-    void *p = calloc(n, size);
+    void *p = mem_calloc(n, size);
 
-    if (p == NULL)
-        buf_oom(n * size);
     r->mem += n * size;
     return p;
 }
@@ -194,10 +191,8 @@ static void xfree(struct registry *r, void *p, size_t n)
 
 static void *xgrow(struct registry *r, void *p, size_t old, size_t n)
 {
-    void *q = realloc(p, n);
+    void *q = mem_realloc(p, n);
 
-    if (q == NULL)
-        buf_oom(n);
     r->mem += n - old;
     return q;
 }

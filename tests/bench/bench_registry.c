@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
+#include "mem.h"
 #include "registry.h"
 #include "render.h"
 #include "statsd.h"
@@ -216,13 +217,11 @@ static double memory_per_series(const struct config *cfg, int kind, size_t n, do
 /* ns per line: parse + apply of existing series in a scattered order, and parse alone. */
 static void bench_ingest(struct registry *r, int kind, size_t n, const char *name)
 {
-    char *lines = malloc(n * 96);
+    char *lines = mem_alloc(n * 96);
     struct statsd_line l;
     double t0, t1, t2;
     size_t i;
 
-    if (lines == NULL)
-        buf_oom(n * 96);
     for (i = 0; i < n; i++)
         line_for(lines + i * 96, 96, kind, (i * 7919) % n);
     t0 = now_ms();

@@ -77,7 +77,7 @@ static char *part_dup(const uint8_t *p, size_t n)
     char *s = malloc(n + 1);
 
     if (s == NULL)
-        buf_oom(n + 1);
+        mem_oom(n + 1);
     memcpy(s, p, n);
     s[n] = '\0';
     return s;
@@ -91,7 +91,7 @@ static void check_query_get(const char *query, const char *name)
     int r, r2;
 
     if (full == NULL)
-        buf_oom(qlen + 1);
+        mem_oom(qlen + 1);
     /* A value is never longer than the query: this buffer never gives -ENOSPC. */
     r = http_query_get(query, name, full, qlen + 1);
     assert(r == -ENOENT || r == -EINVAL || (r >= 0 && (size_t)r <= qlen));
@@ -149,7 +149,7 @@ static void check_query(const char *query, const char *name, struct debug_query 
         size_t qlen = strlen(query);
         char *v = malloc(qlen + 1);
         if (v == NULL)
-            buf_oom(qlen + 1);
+            mem_oom(qlen + 1);
         /* A limit= found by the generic getter is the one the debug parser took. */
         if (http_query_get(query, "limit", v, qlen + 1) >= 0)
             assert(strtoull(v, NULL, 10) == q->limit);
