@@ -1,4 +1,6 @@
 #include "log.h"
+
+#include "jsonstr.h"
 #include "wallclock.h"
 
 #include <stdint.h>
@@ -71,84 +73,6 @@ static void add_console(struct buf *b, const char *s, size_t len)
     }
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0 when the bytes there are not one.
- */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (n > avail)
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* A JSON string body (RFC 8259 section 7), invalid UTF-8 replaced by U+FFFD. */
-static void add_json(struct buf *b, const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-
-    for (size_t i = 0; i < len;) {
-        unsigned char c = s[i];
-        size_t n;
-
-        if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char)c };
-
-            buf_add(b, esc, 2);
-            i++;
-        } else if (c < 0x20) {
-            const char *short_esc = c == '\n'   ? "\\n"
-                                    : c == '\t' ? "\\t"
-                                    : c == '\r' ? "\\r"
-                                    : c == '\b' ? "\\b"
-                                    : c == '\f' ? "\\f"
-                                                : NULL;
-
-            if (short_esc != NULL) {
-                buf_add(b, short_esc, 2);
-            } else {
-                char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-
-                buf_add(b, esc, 6);
-            }
-            i++;
-        } else if ((n = utf8_len(s + i, len - i)) > 0) {
-            buf_add(b, s + i, n);
-            i += n;
-        } else {
-            buf_add(b, "\\ufffd", 6);
-            i++;
-        }
-    }
-}
-
 static void add_u64(struct buf *b, uint64_t v)
 {
     char tmp[20];
@@ -195,11 +119,11 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
         buf_adds(b, ",\"timestamp\":");
         add_u64(b, ms);
         buf_adds(b, ",\"message\":\"");
-        add_json(b, msg, len);
+        jsonstr_add(b, msg, len);
         buf_addch(b, '"');
         if (context != NULL && context[0] != '\0') {
             buf_adds(b, ",\"context\":\"");
-            add_json(b, context, strlen(context));
+            jsonstr_add(b, context, strlen(context));
             buf_addch(b, '"');
         }
         buf_adds(b, "}\n");

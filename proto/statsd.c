@@ -251,10 +251,8 @@ size_t statsd_normalize_name(const char *name, size_t len, char *out, size_t cap
 {
     if (len > cap)
         return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        out[i] = (c == '.' || c == '-') ? '_' : c;
-    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = statsd_normalize_char(name[i]);
     return len;
 }
 
@@ -263,6 +261,43 @@ size_t statsd_normalize_name(const char *name, size_t len, char *out, size_t cap
  * first so that overlongs (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and
  * code points above U+10FFFF (F4 90.., F5..FF) are all rejected without decoding.
  */
+static inline size_t utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xbf;
+    size_t n;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+size_t statsd_utf8_len(const char *p, size_t avail)
+{
+    return utf8_len((const unsigned char *)p, avail);
+}
+
 int statsd_utf8_valid(const char *p, size_t len)
 {
     const unsigned char *s = (const unsigned char *)p, *end = s + len;
@@ -277,38 +312,10 @@ int statsd_utf8_valid(const char *p, size_t len)
         }
         if (s == end)
             break;
-        unsigned c = *s;
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        unsigned lo = 0x80, hi = 0xbf;
-        size_t n;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            if (c == 0xe0)
-                lo = 0xa0;
-            else if (c == 0xed)
-                hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            if (c == 0xf0)
-                lo = 0x90;
-            else if (c == 0xf4)
-                hi = 0x8f;
-        } else {
+        size_t n = utf8_len(s, (size_t)(end - s));
+        if (n == 0)
             return 0;
-        }
-        if ((size_t)(end - s) <= n)
-            return 0;
-        if (s[1] < lo || s[1] > hi)
-            return 0;
-        for (size_t i = 2; i <= n; i++)
-            if ((s[i] & 0xc0) != 0x80)
-                return 0;
-        s += n + 1;
+        s += n;
     }
     return 1;
 }
@@ -575,10 +582,7 @@ static int same_key(struct statsd_view a, const char *b, size_t blen)
     if (a.len != blen)
         return 0;
     for (size_t i = 0; i < blen; i++) {
-        char x = a.ptr[i], y = b[i];
-        x = (x == '.' || x == '-') ? '_' : x;
-        y = (y == '.' || y == '-') ? '_' : y;
-        if (x != y)
+        if (statsd_normalize_char(a.ptr[i]) != statsd_normalize_char(b[i]))
             return 0;
     }
     return 1;

@@ -200,7 +200,21 @@ int statsd_plain_value(const char *v, size_t len, double *out);
  */
 size_t statsd_normalize_name(const char *name, size_t len, char *out, size_t cap);
 
-/* 1 when [p, p+len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+/* One byte of a name or label key, normalised as statsd_normalize_name() does. */
+static inline char statsd_normalize_char(char c)
+{
+    return (c == '.' || c == '-') ? '_' : c;
+}
+
+/*
+ * UTF-8 as RFC 3629 defines it (no overlongs, no surrogates, nothing above U+10FFFF).
+ * This is the one UTF-8 check of the project: the parser uses it for tag values, and
+ * the daemon's JSON writers to tell a character from a byte they must replace.
+ */
+/* 1 when [p, p+len) is valid UTF-8. */
 int statsd_utf8_valid(const char *p, size_t len);
+/* The length (1 to 4) of the well-formed sequence that starts at p, at most avail bytes
+ * (avail >= 1), or 0 when the bytes there are not one. */
+size_t statsd_utf8_len(const char *p, size_t avail);
 
 #endif

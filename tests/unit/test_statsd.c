@@ -378,9 +378,14 @@ Test(statsd, utf8_validator_rejects_overlongs_surrogates_and_beyond_u10ffff)
         { "\xe2\x28\xa1", 3, 0 },     /* bad continuation */
         { "\xf0\x9f\x98\x28", 4, 0 }, /* bad last continuation */
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cr_assert_eq(statsd_utf8_valid(cases[i].bytes, cases[i].len), cases[i].valid, "case %zu",
                      i);
+        /* Each case is one sequence: statsd_utf8_len takes all of it, or none. */
+        if (cases[i].len > 0)
+            cr_assert_eq(statsd_utf8_len(cases[i].bytes, cases[i].len),
+                         cases[i].valid ? cases[i].len : 0, "case %zu", i);
+    }
     /* The 8-byte ASCII skip must hand a late non-ASCII byte to the slow path. */
     cr_assert_eq(statsd_utf8_valid("abcdefghijklmno\xff", 16), 0);
     cr_assert_eq(statsd_utf8_valid("abcdefgh\xc3\xa9ijklmnop", 18), 1);
