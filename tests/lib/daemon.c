@@ -8,15 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <linux/sockios.h>
 
 #include "httpc.h"
 #include "waitfor.h"
@@ -378,17 +375,9 @@ double daemon_wait_value(struct daemon *d, const char *series, double want, int 
     return v.last;
 }
 
-static int all_read(void *arg)
-{
-    struct daemon *d = arg;
-    int queued = -1;
-
-    return ioctl(d->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
-}
-
 int daemon_wait_read(struct daemon *d, int timeout_ms)
 {
-    return waitfor_cond(all_read, d, timeout_ms);
+    return waitfor_sent(d->fd, timeout_ms);
 }
 
 double expo_sum(const char *body, const char *name, int *found)

@@ -105,10 +105,9 @@ int daemon_wait_scrape(struct daemon *d, daemon_scrape_cb cond, void *arg, int t
 double daemon_wait_value(struct daemon *d, const char *series, double want, int timeout_ms);
 
 /*
- * Wait until the daemon has read every datagram sent with daemon_send(): a Unix datagram
- * stays charged to the sender's socket (SIOCOUTQ) until the receiver reads it, and the
- * daemon handles a datagram in the loop turn that reads it. So this orders sends
- * (each in a turn of its own) without a scrape. Returns 0, or -ETIMEDOUT.
+ * Wait until the daemon has read every datagram sent with daemon_send() (waitfor_sent()),
+ * which orders sends, each in a loop turn of its own, without a scrape. Returns 0, or
+ * -ETIMEDOUT.
  */
 int daemon_wait_read(struct daemon *d, int timeout_ms);
 

@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <time.h>
+#include <sys/ioctl.h>
+
+#include <linux/sockios.h>
 
 long long waitfor_now_ms(void)
 {
@@ -33,4 +36,16 @@ int waitfor_cond(waitfor_cb cond, void *arg, int timeout_ms)
         waitfor_sleep_ms(pause);
         pause = pause * 2 > 20 ? 20 : pause * 2;
     }
+}
+
+static int nothing_queued(void *arg)
+{
+    int queued = -1;
+
+    return ioctl(*(int *)arg, SIOCOUTQ, &queued) == 0 && queued == 0;
+}
+
+int waitfor_sent(int fd, int timeout_ms)
+{
+    return waitfor_cond(nothing_queued, &fd, timeout_ms);
 }

@@ -23,6 +23,14 @@ typedef int (*waitfor_cb)(void *arg);
  */
 int waitfor_cond(waitfor_cb cond, void *arg, int timeout_ms);
 
+/*
+ * Wait until the receiver has read every datagram sent on the AF_UNIX datagram socket
+ * fd: until then each is charged to fd's send buffer (SIOCOUTQ). A daemon or sink that
+ * has read a datagram has handled it in the same loop turn, so this orders sends
+ * without asking the receiver. Returns 0, or -ETIMEDOUT.
+ */
+int waitfor_sent(int fd, int timeout_ms);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long waitfor_now_ms(void);
 
