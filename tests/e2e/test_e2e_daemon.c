@@ -195,6 +195,17 @@ static size_t send_invalid_vectors(double *want)
     return sent;
 }
 
+/* Append line to the datagram being filled, sending that first when the line would not fit. */
+static void pack_line(char *dgram, size_t cap, size_t *len, const char *line, size_t n)
+{
+    if (*len + n > cap) {
+        cr_assert_eq(daemon_send(&d, dgram, *len), 0);
+        *len = 0;
+    }
+    memcpy(dgram + *len, line, n);
+    *len += n;
+}
+
 /*
  * The series cap: 60 x 60 pairs of capped labels make 3,600 series for a family capped
  * at 3,000 (max_series_per_family); the last 600 lines are series_cap.
@@ -209,12 +220,7 @@ static void send_past_the_series_cap(double *want)
         for (b = 0; b < 60; b++) {
             char line[64];
             int n = snprintf(line, sizeof(line), "pairs:1|g|#a:x%d,b:y%d\n", a, b);
-            if (len + (size_t)n > sizeof(dgram)) {
-                cr_assert_eq(daemon_send(&d, dgram, len), 0);
-                len = 0;
-            }
-            memcpy(dgram + len, line, (size_t)n);
-            len += (size_t)n;
+            pack_line(dgram, sizeof(dgram), &len, line, (size_t)n);
         }
     }
     cr_assert_eq(daemon_send(&d, dgram, len), 0);
@@ -309,12 +315,7 @@ Test(e2e, cardinality_attack_leaves_memory_bounded_and_counts_the_cap, .init = s
     for (i = 0; i < 100000; i++) {
         char line[64];
         int n = snprintf(line, sizeof(line), "users:1|g|#user_id:u%d\n", i);
-        if (len + (size_t)n > sizeof(dgram)) {
-            cr_assert_eq(daemon_send(&d, dgram, len), 0);
-            len = 0;
-        }
-        memcpy(dgram + len, line, (size_t)n);
-        len += (size_t)n;
+        pack_line(dgram, sizeof(dgram), &len, line, (size_t)n);
     }
     cr_assert_eq(daemon_send(&d, dgram, len), 0);
     cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_rejected_total{reason=\"label_values_cap\"}",

@@ -52,3 +52,17 @@ ssize_t rxsock_recv(struct rxsock *r, char *buf, size_t cap)
         buf[n] = '\0';
     return n;
 }
+
+void rxsock_start(struct rxsock *r, struct ustatsd *c, const struct ustatsd_options *opts)
+{
+    rxsock_init(r);
+    rxsock_bind(r);
+    cr_assert_eq(ustatsd_open_with(c, r->path, opts), 0);
+    cr_assert_eq(c->connects, 1);
+}
+
+void rxsock_stop(struct rxsock *r, struct ustatsd *c)
+{
+    ustatsd_close(c);
+    rxsock_release(r);
+}

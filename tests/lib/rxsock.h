@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "ustatsd.h"
+
 struct rxsock {
     char dir[64];
     char path[108]; /* dir/ustatsd.sock; fits a sockaddr_un */
@@ -42,5 +44,14 @@ void rxsock_release(struct rxsock *r);
  * length, or -1 when none is queued (or the socket is unbound). Never waits.
  */
 ssize_t rxsock_recv(struct rxsock *r, char *buf, size_t cap);
+
+/*
+ * The fixture of most client tests: rxsock_init(), rxsock_bind(), then open c on r's
+ * path with opts (NULL: the defaults) and check that it connected.
+ */
+void rxsock_start(struct rxsock *r, struct ustatsd *c, const struct ustatsd_options *opts);
+
+/* ustatsd_close(c), then rxsock_release(r). */
+void rxsock_stop(struct rxsock *r, struct ustatsd *c);
 
 #endif

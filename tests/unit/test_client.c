@@ -34,16 +34,12 @@ static struct ustatsd st;
 /* A daemon that is up, and a client connected to it. */
 static void setup_up(void)
 {
-    rxsock_init(&rx);
-    rxsock_bind(&rx);
-    cr_assert_eq(ustatsd_open(&st, rx.path), 0);
-    cr_assert_eq(st.connects, 1);
+    rxsock_start(&rx, &st, NULL);
 }
 
 static void teardown(void)
 {
-    ustatsd_close(&st);
-    rxsock_release(&rx);
+    rxsock_stop(&rx, &st);
 }
 
 /* Receive one datagram holding exactly one line and parse it. */

@@ -30,33 +30,25 @@ static long long fake_clock(void *arg)
     return *(const long long *)arg;
 }
 
-static void open_client(void)
-{
-    struct ustatsd_options opts = { .clock = fake_clock, .clock_arg = &fake_ms };
-    cr_assert_eq(ustatsd_open_with(&st, rx.path, &opts), 0);
-}
+static const struct ustatsd_options fake = { .clock = fake_clock, .clock_arg = &fake_ms };
 
 /* A daemon that is up, and a client connected to it. */
 static void setup_up(void)
 {
-    rxsock_init(&rx);
-    rxsock_bind(&rx);
-    open_client();
-    cr_assert_eq(st.connects, 1);
+    rxsock_start(&rx, &st, &fake);
 }
 
 /* No daemon yet: the path does not exist. */
 static void setup_down(void)
 {
     rxsock_init(&rx);
-    open_client();
+    cr_assert_eq(ustatsd_open_with(&st, rx.path, &fake), 0);
     cr_assert_eq(st.connects, 0);
 }
 
 static void teardown(void)
 {
-    ustatsd_close(&st);
-    rxsock_release(&rx);
+    rxsock_stop(&rx, &st);
 }
 
 static long long now_ns(void)
