@@ -5,7 +5,8 @@
  * global or static state: every function is static inline and works on a struct ustatsd
  * that the caller owns. It compiles as C99 and later and as C++11 and later.
  *
- * POSIX: it uses clock_gettime(CLOCK_MONOTONIC), so glibc must expose POSIX.1-2008.
+ * POSIX: it uses clock_gettime(CLOCK_MONOTONIC) (unless the caller passes its own clock,
+ * see struct ustatsd_options), so glibc must expose POSIX.1-2008.
  * g++ and the ustatsd build define _GNU_SOURCE already; a strict C build
  * (-std=c99/c11) defines _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before its first
  * #include.
@@ -19,6 +20,9 @@
  *     ustatsd_flush(&st);                      (e.g. once per request or per second)
  *     ustatsd_close(&st);
  *
+ * ustatsd_open_with(&st, path, &opts) takes options (struct ustatsd_options): today a
+ * clock of the caller's for the reconnect back-off, so that tests need not sleep.
+ *
  * Never blocks and never raises SIGPIPE. The socket is AF_UNIX/SOCK_DGRAM, non-blocking
  * and close-on-exec, and every send() passes MSG_DONTWAIT|MSG_NOSIGNAL. When the daemon
  * is down, absent or behind (ENOENT, ECONNREFUSED, EAGAIN, ENOBUFS, ...), the datagram
@@ -31,7 +35,8 @@
  * to, so after the daemon restarts (it unlinks and binds the path again) the old peer is
  * dead: send() fails with ECONNREFUSED, then ENOTCONN. On those errors (and EPIPE,
  * ECONNRESET) the client connects the same socket again, lazily, on the next send, and
- * at most once per reconnect_interval_ms (monotonic clock), so a service whose daemon
+ * at most once per reconnect_interval_ms (monotonic clock, or the caller's: see
+ * ustatsd_open_with()), so a service whose daemon
  * is gone pays one failed connect() per second, not one per metric. When the reconnect
  * is due at the moment the peer is found dead, the datagram is retried once on the new
  * connection, so a daemon restart loses nothing that was sent after it came back.
@@ -143,6 +148,25 @@ struct ustatsd_label {
 };
 
 /*
+ * A clock for the reconnect back-off: milliseconds from any origin, never going
+ * backwards. arg is the clock_arg given with it. Called on the caller's thread, from
+ * ustatsd_open_with() and from any call that sends while the client is disconnected;
+ * it must not call back into the client.
+ */
+typedef long long (*ustatsd_clock_cb)(void *arg);
+
+/*
+ * What ustatsd_open_with() takes beyond the path. Zero it (memset, `= {}` in C++, or a
+ * C99 designated initializer), then set what differs: a zero field means the default,
+ * so fields added later keep old callers' behaviour. The struct itself is only read
+ * during the call; clock_arg must stay valid until ustatsd_close().
+ */
+struct ustatsd_options {
+    ustatsd_clock_cb clock; /* NULL: clock_gettime(CLOCK_MONOTONIC) */
+    void *clock_arg;        /* passed to clock */
+};
+
+/*
  * One client. The caller owns it (stack, static or embedded); ustatsd_open() fills it.
  * Fields above "private" may be read at any time and the two settings written after
  * ustatsd_open(); the rest belongs to the functions below.
@@ -160,6 +184,8 @@ struct ustatsd {
     unsigned long long connects;      /* successful connect() calls */
     int last_errno;                   /* errno of the last drop (positive), 0 if none */
     /* Private. */
+    ustatsd_clock_cb clock; /* NULL: CLOCK_MONOTONIC */
+    void *clock_arg;
     int fd;         /* -1 when closed */
     int connected;  /* the socket has a live peer, as far as we know */
     int tried;      /* last_connect_ms is set */
@@ -415,9 +441,12 @@ static inline size_t ustatsd__fmt_double(char *out, double v)
 
 /* ---------------------------------------------------------------- transport */
 
-static inline long long ustatsd__now_ms(void)
+/* The client's clock in milliseconds: the caller's, else CLOCK_MONOTONIC. */
+static inline long long ustatsd__now_ms(const struct ustatsd *c)
 {
     struct timespec ts;
+    if (c->clock)
+        return c->clock(c->clock_arg);
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
         return 0;
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -432,7 +461,7 @@ static inline long long ustatsd__now_ms(void)
 static inline int ustatsd__connect(struct ustatsd *c)
 {
     struct sockaddr_un sa;
-    long long now = ustatsd__now_ms();
+    long long now = ustatsd__now_ms(c);
     if (c->tried && now - c->last_connect_ms < c->reconnect_interval_ms)
         return -c->conn_errno;
     c->tried = 1;
@@ -490,21 +519,23 @@ static inline int ustatsd__send(struct ustatsd *c, const char *p, size_t n, size
 /* ---------------------------------------------------------------- lifecycle */
 
 /*
- * Prepare *c and its socket for the daemon at path; when path is NULL or "", at
- * $USTATSD_SOCKET; when that is unset or empty, at USTATSD_DEFAULT_SOCKET. The path is
- * copied. The first connect() is tried here, but a daemon that is not there yet is not
- * an error: the client connects lazily later. Sets batching = 1 and
- * reconnect_interval_ms = USTATSD_RECONNECT_MS; the caller may change both afterwards.
- * Returns 0, -ENAMETOOLONG when the path does not fit a sockaddr_un, or the -errno of
- * socket() (-EMFILE, ...); on error *c is closed (ustatsd_close() is a no-op).
+ * ustatsd_open() with options; opts NULL means every default (that is ustatsd_open()).
+ * With opts->clock set, the reconnect back-off reads that clock instead of
+ * CLOCK_MONOTONIC: tests drive the back-off without sleeping, and a service may share a
+ * clock it already reads. Returns as ustatsd_open().
  */
-static inline int ustatsd_open(struct ustatsd *c, const char *path)
+static inline int ustatsd_open_with(struct ustatsd *c, const char *path,
+                                    const struct ustatsd_options *opts)
 {
     size_t len;
     memset(c, 0, offsetof(struct ustatsd, buf));
     c->fd = -1;
     c->batching = 1;
     c->reconnect_interval_ms = USTATSD_RECONNECT_MS;
+    if (opts != NULL) {
+        c->clock = opts->clock;
+        c->clock_arg = opts->clock_arg;
+    }
     if (path == NULL || path[0] == '\0')
         path = getenv(USTATSD_SOCKET_ENV);
     if (path == NULL || path[0] == '\0')
@@ -531,6 +562,20 @@ static inline int ustatsd_open(struct ustatsd *c, const char *path)
     }
     (void)ustatsd__connect(c);
     return 0;
+}
+
+/*
+ * Prepare *c and its socket for the daemon at path; when path is NULL or "", at
+ * $USTATSD_SOCKET; when that is unset or empty, at USTATSD_DEFAULT_SOCKET. The path is
+ * copied. The first connect() is tried here, but a daemon that is not there yet is not
+ * an error: the client connects lazily later. Sets batching = 1 and
+ * reconnect_interval_ms = USTATSD_RECONNECT_MS; the caller may change both afterwards.
+ * Returns 0, -ENAMETOOLONG when the path does not fit a sockaddr_un, or the -errno of
+ * socket() (-EMFILE, ...); on error *c is closed (ustatsd_close() is a no-op).
+ */
+static inline int ustatsd_open(struct ustatsd *c, const char *path)
+{
+    return ustatsd_open_with(c, path, NULL);
 }
 
 /*

@@ -1,6 +1,8 @@
 /*
- * bench_http: what bench_scrape and bench_debug share. Header-only (static inline) because
- * only tests/bench/bench_*.c files are built.
+ * bench_http: what bench_scrape, bench_debug and bench_reload share, on top of tests/lib
+ * (daemon.h starts the daemon, httpc.h speaks HTTP). Nothing here is for tests, so it
+ * stays out of ustatsd_testlib, which every test links: a header of static inline
+ * functions that only the benchmarks include.
  *
  *   - start-up: the binary from argv[1] or $USTATSD_BIN, BENCH_RUNS, and the real daemon
  *     in a temporary directory with its HTTP listener on a Unix socket (tests/lib/daemon.h);

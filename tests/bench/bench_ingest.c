@@ -108,7 +108,7 @@ static double run_sink(const char *dir, const struct benchutil_load *l)
 }
 
 /* Returns the rate, or -1 when the daemon's counters do not account for the load. */
-static double run_daemon(const struct benchutil_daemon *d, const struct benchutil_load *l)
+static double run_daemon(struct daemon *d, const struct benchutil_load *l)
 {
     double rej0, dg0, base, acc, rej, dg;
     uint64_t t0, t1, deadline;
@@ -119,7 +119,7 @@ static double run_daemon(const struct benchutil_daemon *d, const struct benchuti
      * steady state (every series and cache entry exists) rather than the first 0.1 s of
      * a daemon's life. The timed load is then the whole of l, checked line for line.
      */
-    fd = benchutil_connect_dgram(d->socket);
+    fd = benchutil_connect_dgram(d->sock);
     base = benchutil_daemon_counters(d, NULL, NULL);
     {
         size_t i, lines = 0;
@@ -136,7 +136,7 @@ static double run_daemon(const struct benchutil_daemon *d, const struct benchuti
         deadline = benchutil_now_ns() + 30000000000ull;
         while (benchutil_daemon_counters(d, NULL, NULL) - base < (double)lines &&
                benchutil_now_ns() < deadline)
-            benchutil_sleep_ms(1);
+            waitfor_sleep_ms(1);
     }
     base = benchutil_daemon_counters(d, &rej0, &dg0);
     t0 = benchutil_now_ns();
@@ -148,7 +148,7 @@ static double run_daemon(const struct benchutil_daemon *d, const struct benchuti
         t1 = benchutil_now_ns();
         if (acc - base >= (double)l->lines || t1 > deadline)
             break;
-        benchutil_sleep_ms(1);
+        waitfor_sleep_ms(1);
     }
     if (acc - base != (double)l->lines || dg - dg0 != (double)l->n || rej != rej0) {
         fprintf(stderr,
@@ -161,17 +161,9 @@ static double run_daemon(const struct benchutil_daemon *d, const struct benchuti
     return (double)l->lines * 1e9 / (double)(t1 - t0);
 }
 
-static int check_config(const char *bin, const char *config)
-{
-    char cmd[1024];
-    benchutil_fmt(cmd, sizeof(cmd), "'%s' --check-config '%s'", bin, config);
-    return system(cmd);
-}
-
 /* One round: the sink, then the daemon, on the same load, so that a slow patch of the
  * machine hits both sides of a ratio rather than one. */
-static void run_round(struct shape *sh, unsigned round, const char *dir,
-                      const struct benchutil_daemon *d)
+static void run_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d)
 {
     sh->sink[round] = run_sink(dir, &sh->load);
     if (d == NULL) {
@@ -190,12 +182,42 @@ static void run_round(struct shape *sh, unsigned round, const char *dir,
     fflush(stdout);
 }
 
+/* The medians of every shape run, and the verdict: 0, 1 (lines lost) or 2 (below target). */
+static int print_summary(const struct shape *shapes, unsigned rounds, unsigned only)
+{
+    int status = 0;
+
+    printf("\nmedians of %u rounds; the ratio is the median of each round's ratio\n", rounds);
+    printf("%-16s %14s %14s %7s %8s\n", "lines/datagram", "sink lines/s", "ustatsd lines/s",
+           "ratio", "target");
+    for (int i = 0; i < 2; i++) {
+        struct shape s = shapes[i];
+        if (only != 0 && s.per != only)
+            continue;
+        double sink = benchutil_median(s.sink, rounds);
+        double daemon = benchutil_median(s.daemon, rounds);
+        double ratio = benchutil_median(s.ratio, rounds);
+        const char *verdict = "ok";
+
+        if (s.lost) {
+            verdict = "LINES LOST";
+            status = 1;
+        } else if (ratio < s.target) {
+            verdict = "BELOW TARGET";
+            if (status == 0)
+                status = 2;
+        }
+        printf("%-16u %14.0f %14.0f %7.2f %5s%.1f  %s\n", s.per, sink, daemon, ratio,
+               ">= ", s.target, verdict);
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct shape shapes[2] = { { .per = 20, .target = 0.6 }, { .per = 1, .target = 0.8 } };
-    struct benchutil_daemon d = { 0 };
-    const char *bin = benchutil_find_daemon(argc, argv);
-    char dir[256], config[300];
+    struct daemon d;
+    char dir[256];
     uint64_t nlines = DEFAULT_LINES;
     unsigned rounds = DEFAULT_ROUNDS, only = 0;
     int sink_only = 0, status = 0, pinned;
@@ -216,21 +238,18 @@ int main(int argc, char **argv)
     }
     if (nlines == 0 || rounds == 0 || rounds > MAX_ROUNDS || (only != 0 && only != 20 && only != 1))
         benchutil_die("--lines must be > 0, --rounds in 1..%d, --per 20 or 1", MAX_ROUNDS);
+    if (!sink_only)
+        benchutil_find_daemon(argc, argv);
     qlen = benchutil_private_netns();
     pinned = benchutil_pin(BENCHUTIL_CPU_SENDER) == 0;
     benchutil_tmpdir(dir, sizeof(dir), "bench_ingest");
-    benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
-    benchutil_write_file(config, config_text, sizeof(config_text) - 1);
 
     printf("ustatsd ingest benchmark: %llu lines over %d series, max_dgram_qlen %ld, %u rounds, "
            "%s\n",
            (unsigned long long)nlines, SERIES, qlen, rounds,
            pinned ? "sender on CPU 0, receiver on CPU 1" : "not pinned (one CPU)");
-    if (!sink_only) {
-        if (check_config(bin, config) != 0)
-            benchutil_die("%s --check-config rejected the generated %s", bin, config);
-        benchutil_daemon_start(&d, bin, dir, config);
-    }
+    if (!sink_only)
+        benchutil_daemon_start(&d, config_text);
     for (int i = 0; i < 2; i++) {
         if (only != 0 && shapes[i].per != only)
             continue;
@@ -240,29 +259,7 @@ int main(int argc, char **argv)
     }
     if (!sink_only) {
         benchutil_daemon_stop(&d);
-        printf("\nmedians of %u rounds; the ratio is the median of each round's ratio\n", rounds);
-        printf("%-16s %14s %14s %7s %8s\n", "lines/datagram", "sink lines/s", "ustatsd lines/s",
-               "ratio", "target");
-        for (int i = 0; i < 2; i++) {
-            struct shape *s = &shapes[i];
-            if (only != 0 && s->per != only)
-                continue;
-            double sink = benchutil_median(s->sink, rounds);
-            double daemon = benchutil_median(s->daemon, rounds);
-            double ratio = benchutil_median(s->ratio, rounds);
-            const char *verdict = "ok";
-
-            if (s->lost) {
-                verdict = "LINES LOST";
-                status = 1;
-            } else if (ratio < s->target) {
-                verdict = "BELOW TARGET";
-                if (status == 0)
-                    status = 2;
-            }
-            printf("%-16u %14.0f %14.0f %7.2f %5s%.1f  %s\n", s->per, sink, daemon, ratio,
-                   ">= ", s->target, verdict);
-        }
+        status = print_summary(shapes, rounds, only);
     }
     for (int i = 0; i < 2; i++)
         benchutil_load_free(&shapes[i].load);

@@ -62,7 +62,8 @@ static size_t line_of(uint64_t i, char *buf, size_t cap)
     return (size_t)n;
 }
 
-static void write_config(const char *path)
+/* The config: FAMILIES families of PER_FAMILY series. Returns it, malloc'd. */
+static char *config_text(void)
 {
     struct benchutil_load text = { 0 }; /* used as a plain growable buffer */
     char part[512];
@@ -81,14 +82,14 @@ static void write_config(const char *path)
                      f + 1 < FAMILIES ? "," : "");
         benchutil_load_add(&text, part, (size_t)n, 0);
     }
-    benchutil_load_add(&text, "  ]\n}\n", 6, 0);
-    benchutil_write_file(path, text.data, text.len);
-    benchutil_load_free(&text);
+    benchutil_load_add(&text, "  ]\n}\n\0", 7, 0);
+    free(text.off);
+    return text.data;
 }
 
 /* Poll the daemon's counters until accepted reaches want (absolute), or timeout. */
-static double wait_accepted(const struct benchutil_daemon *d, double want, unsigned timeout_s,
-                            double *rejected, double *dgrams)
+static double wait_accepted(struct daemon *d, double want, unsigned timeout_s, double *rejected,
+                            double *dgrams)
 {
     uint64_t deadline = benchutil_now_ns() + (uint64_t)timeout_s * 1000000000ull;
     double acc;
@@ -97,7 +98,7 @@ static double wait_accepted(const struct benchutil_daemon *d, double want, unsig
         acc = benchutil_daemon_counters(d, rejected, dgrams);
         if (acc >= want || benchutil_now_ns() > deadline)
             return acc;
-        benchutil_sleep_ms(100);
+        waitfor_sleep_ms(100);
     }
 }
 
@@ -179,7 +180,7 @@ static void pace_for(struct pacer *p, int fd, const struct benchutil_load *load,
     atomic_init(&p->drops, 0);
     if (pthread_create(&thread, NULL, pace, p) != 0)
         benchutil_die("pthread_create failed");
-    benchutil_sleep_ms(seconds * 1000);
+    waitfor_sleep_ms((int)seconds * 1000);
     atomic_store(&p->stop, 1);
     pthread_join(thread, NULL);
 }
@@ -203,24 +204,20 @@ struct turns {
 
 static const char *const turn_bounds[3] = { "0.0025", "0.005", "0.01" };
 
-static void daemon_turns(const struct benchutil_daemon *d, struct turns *t)
+static void daemon_turns(struct daemon *d, struct turns *t)
 {
-    struct benchutil_resp r;
-    char name[96];
-    int rc, found;
+    char name[96], *body = daemon_scrape(d, NULL);
+    int found;
 
-    rc = benchutil_http_get(d->metrics, "/metrics", 30000, &r);
-    if (rc < 0 || r.status != 200)
-        benchutil_die("scrape %s/metrics failed", d->metrics);
-    t->all = benchutil_metric(r.body, "ustatsd_event_loop_iteration_seconds_count", &found);
+    t->all = expo_sum(body, "ustatsd_event_loop_iteration_seconds_count", &found);
     if (!found)
         benchutil_die("no ustatsd_event_loop_iteration_seconds in the scrape");
     for (int i = 0; i < 3; i++) {
         benchutil_fmt(name, sizeof(name), "ustatsd_event_loop_iteration_seconds_bucket{le=\"%s\"}",
                       turn_bounds[i]);
-        t->over[i] = t->all - benchutil_metric(r.body, name, &found);
+        t->over[i] = t->all - expo_sum(body, name, &found);
     }
-    free(r.body);
+    free(body);
 }
 
 static void turns_since(struct turns *t, const struct turns *before)
@@ -254,19 +251,144 @@ static void build(struct benchutil_load *l, uint64_t nlines, const struct shape 
         benchutil_load_build_filled(l, nlines, sh->bytes, line_of);
 }
 
+/*
+ * Capacity: the rate of a blocking burst, taken at the sender. With blocking sends the
+ * sender can be at most max_dgram_qlen datagrams ahead of the daemon, which is under 1%
+ * of the burst; scraping 100,000 series to time the end would cost more.
+ */
+static double measure_capacity(struct daemon *d, const struct shape *sh, struct outcome *o)
+{
+    struct benchutil_load burst;
+    double capacity, acc0, acc;
+    uint64_t t1, t2;
+    int fd;
+
+    build(&burst, CAPACITY_LINES, sh);
+    fd = benchutil_connect_dgram(d->sock);
+    acc0 = benchutil_daemon_counters(d, NULL, NULL);
+    t1 = benchutil_now_ns();
+    benchutil_send_blocking(fd, &burst);
+    t2 = benchutil_now_ns();
+    close(fd);
+    capacity = (double)burst.lines * 1e9 / (double)(t2 - t1);
+    acc = wait_accepted(d, acc0 + (double)burst.lines, 60, NULL, NULL);
+    if (acc - acc0 != (double)burst.lines) {
+        fprintf(stderr, "bench: burst: %.0f of %llu lines accepted\n", acc - acc0,
+                (unsigned long long)burst.lines);
+        benchutil_daemon_print_rejects(d);
+        o->status = 1;
+    }
+    benchutil_load_free(&burst);
+    printf("  capacity: %.0f lines/s (blocking burst of %d lines)\n", capacity, CAPACITY_LINES);
+    return capacity;
+}
+
+/*
+ * Scrape once a second for seconds while p's thread sends; lat gets each scrape's time.
+ * Returns the number of scrapes; *bytes is the last body's size.
+ */
+static size_t scrape_each_second(struct daemon *d, struct pacer *p, pthread_t thread,
+                                 unsigned seconds, uint64_t *lat, uint64_t *bytes,
+                                 struct outcome *o)
+{
+    uint64_t start = benchutil_now_ns(), t1, t2, drops_before;
+    size_t nscrapes = 0;
+
+    for (unsigned s = 1; s <= seconds; s++) {
+        struct httpc_response r;
+        uint64_t at = start + (uint64_t)s * 1000000000ull, now = benchutil_now_ns();
+        int rc;
+
+        if (at > now)
+            waitfor_sleep_ms((int)((at - now) / 1000000));
+        drops_before = atomic_load(&p->drops);
+        t1 = benchutil_now_ns();
+        rc = httpc_get(d->http, "/metrics", NULL, &r);
+        t2 = benchutil_now_ns();
+        o->drops_in_scrapes += atomic_load(&p->drops) - drops_before;
+        if (rc < 0 || r.status != 200) {
+            atomic_store(&p->stop, 1);
+            pthread_join(thread, NULL);
+            benchutil_die("scrape %u failed: %s", s, rc < 0 ? strerror(-rc) : "HTTP error");
+        }
+        *bytes = r.body_len;
+        httpc_response_release(&r);
+        lat[nscrapes++] = t2 - t1;
+    }
+    return nscrapes;
+}
+
+/*
+ * The baseline, in the same run: the same never-blocking sender at the same rate
+ * against the raw recvmmsg sink, which does nothing else and is never scraped. Its
+ * drops are the machine's own (a thread descheduled for longer than the queue lasts, as
+ * happens on a small VM); the daemon's drops are to be read against them.
+ */
+static void run_sink(const char *dir, const struct benchutil_load *steady, double dgrams_per_s,
+                     unsigned seconds, struct outcome *o)
+{
+    struct benchutil_sink sink;
+    struct pacer b;
+    char sinkpath[300];
+    int fd;
+
+    benchutil_fmt(sinkpath, sizeof(sinkpath), "%s/sink.sock", dir);
+    benchutil_sink_start(&sink, sinkpath, UINT64_MAX);
+    fd = benchutil_connect_dgram(sinkpath);
+    pace_for(&b, fd, steady, dgrams_per_s, seconds);
+    /* The sink has read every datagram once none is charged to the sender any more. */
+    if (waitfor_sent(fd, 10000) != 0)
+        fprintf(stderr, "bench: the sink did not drain within 10 s\n");
+    close(fd);
+    benchutil_sink_stop(&sink);
+    o->sink_drops = atomic_load(&b.drops);
+    printf("  baseline, raw recvmmsg sink at the same rate, no scrapes: drops %llu of %llu "
+           "datagrams (received %llu); skipped %llu\n",
+           (unsigned long long)o->sink_drops, (unsigned long long)(b.sent + o->sink_drops),
+           (unsigned long long)sink.datagrams, (unsigned long long)b.skipped);
+}
+
+/*
+ * The control, in the same run: the same load into the daemon for as long, without
+ * scrapes. What it drops is not the scrapes' doing.
+ */
+static void run_control(struct daemon *d, const struct benchutil_load *steady, double dgrams_per_s,
+                        unsigned seconds, struct outcome *o)
+{
+    struct pacer c;
+    struct turns t0;
+    double acc1 = benchutil_daemon_counters(d, NULL, NULL);
+    int fd;
+
+    daemon_turns(d, &t0);
+    fd = benchutil_connect_dgram(d->sock);
+    pace_for(&c, fd, steady, dgrams_per_s, seconds);
+    close(fd);
+    if (wait_accepted(d, acc1 + (double)c.sent_lines, 60, NULL, NULL) !=
+        acc1 + (double)c.sent_lines)
+        o->status = 1;
+    daemon_turns(d, &o->control);
+    turns_since(&o->control, &t0);
+    o->control_drops = atomic_load(&c.drops);
+    printf("  control, the daemon at the same rate, no scrapes: drops %llu of %llu "
+           "datagrams; skipped %llu\n",
+           (unsigned long long)o->control_drops, (unsigned long long)(c.sent + o->control_drops),
+           (unsigned long long)c.skipped);
+    print_turns("daemon, control", &o->control);
+}
+
 /* Capacity, then the scraped run, the raw sink and the unscraped control, for one shape. */
-static void run_shape(const struct benchutil_daemon *d, const char *dir, const struct shape *sh,
-                      double capacity, unsigned seconds, struct outcome *o)
+static void run_shape(struct daemon *d, const char *dir, const struct shape *sh, double capacity,
+                      unsigned seconds, struct outcome *o)
 {
     static uint64_t lat[MAX_SCRAPES];
-    struct benchutil_load burst, steady;
+    struct benchutil_load steady;
     struct pacer p = { 0 };
     struct turns t0;
     pthread_t thread;
     double rate, acc0, rej0, dg0, acc, rej, dg, want;
-    uint64_t t1, t2, start, bytes = 0, drops_before;
-    size_t nscrapes = 0;
-    int fd;
+    uint64_t bytes = 0;
+    size_t nscrapes;
 
     memset(o, 0, sizeof(*o));
     build(&steady, SERIES, sh);
@@ -279,30 +401,10 @@ static void run_shape(const struct benchutil_daemon *d, const char *dir, const s
     printf("\n datagrams of %s, %.0f bytes on average:\n", o->shape,
            (double)steady.len / (double)steady.n);
 
-    /* Capacity: the rate of a blocking burst, taken at the sender. With blocking sends
-     * the sender can be at most max_dgram_qlen datagrams ahead of the daemon, which is
-     * under 1% of the burst; scraping 100,000 series to time the end would cost more. */
-    if (capacity == 0) {
-        build(&burst, CAPACITY_LINES, sh);
-        fd = benchutil_connect_dgram(d->socket);
-        acc0 = benchutil_daemon_counters(d, NULL, NULL);
-        t1 = benchutil_now_ns();
-        benchutil_send_blocking(fd, &burst);
-        t2 = benchutil_now_ns();
-        close(fd);
-        capacity = (double)burst.lines * 1e9 / (double)(t2 - t1);
-        acc = wait_accepted(d, acc0 + (double)burst.lines, 60, NULL, NULL);
-        if (acc - acc0 != (double)burst.lines) {
-            fprintf(stderr, "bench: burst: %.0f of %llu lines accepted\n", acc - acc0,
-                    (unsigned long long)burst.lines);
-            benchutil_daemon_print_rejects(d);
-            o->status = 1;
-        }
-        benchutil_load_free(&burst);
-        printf("  capacity: %.0f lines/s (blocking burst of %d lines)\n", capacity, CAPACITY_LINES);
-    } else {
+    if (capacity == 0)
+        capacity = measure_capacity(d, sh, o);
+    else
         printf("  capacity: %.0f lines/s (from --capacity)\n", capacity);
-    }
 
     /* Half the capacity, never blocking, while scraping once a second. */
     rate = capacity / 2;
@@ -310,35 +412,14 @@ static void run_shape(const struct benchutil_daemon *d, const char *dir, const s
     o->dgrams_per_s = rate / o->lines_per_dgram;
     daemon_turns(d, &t0);
     acc0 = benchutil_daemon_counters(d, &rej0, &dg0);
-    p.fd = benchutil_connect_dgram(d->socket);
+    p.fd = benchutil_connect_dgram(d->sock);
     p.load = &steady;
     p.dgrams_per_s = o->dgrams_per_s;
     atomic_init(&p.stop, 0);
     atomic_init(&p.drops, 0);
     if (pthread_create(&thread, NULL, pace, &p) != 0)
         benchutil_die("pthread_create failed");
-    start = benchutil_now_ns();
-    for (unsigned s = 1; s <= seconds; s++) {
-        struct benchutil_resp r;
-        uint64_t at = start + (uint64_t)s * 1000000000ull, now = benchutil_now_ns();
-        int rc;
-
-        if (at > now)
-            benchutil_sleep_ms((unsigned)((at - now) / 1000000));
-        drops_before = atomic_load(&p.drops);
-        t1 = benchutil_now_ns();
-        rc = benchutil_http_get(d->metrics, "/metrics", 30000, &r);
-        t2 = benchutil_now_ns();
-        o->drops_in_scrapes += atomic_load(&p.drops) - drops_before;
-        if (rc < 0 || r.status != 200) {
-            atomic_store(&p.stop, 1);
-            pthread_join(thread, NULL);
-            benchutil_die("scrape %u failed: %s", s, rc < 0 ? strerror(-rc) : "HTTP error");
-        }
-        bytes = r.len;
-        free(r.body);
-        lat[nscrapes++] = t2 - t1;
-    }
+    nscrapes = scrape_each_second(d, &p, thread, seconds, lat, &bytes, o);
     atomic_store(&p.stop, 1);
     pthread_join(thread, NULL);
     close(p.fd);
@@ -376,55 +457,8 @@ static void run_shape(const struct benchutil_daemon *d, const char *dir, const s
         o->status = 1;
     }
 
-    /*
-     * The baseline, in the same run: the same never-blocking sender at the same rate
-     * against the raw recvmmsg sink, which does nothing else and is never scraped. Its
-     * drops are the machine's own (a thread descheduled for longer than the queue
-     * lasts, as happens on a small VM); the daemon's drops are to be read against them.
-     */
-    {
-        struct benchutil_sink sink;
-        struct pacer b;
-        char sinkpath[300];
-
-        benchutil_fmt(sinkpath, sizeof(sinkpath), "%s/sink.sock", dir);
-        benchutil_sink_start(&sink, sinkpath, UINT64_MAX);
-        fd = benchutil_connect_dgram(sinkpath);
-        pace_for(&b, fd, &steady, p.dgrams_per_s, seconds);
-        close(fd);
-        benchutil_sleep_ms(100);
-        benchutil_sink_stop(&sink);
-        o->sink_drops = atomic_load(&b.drops);
-        printf("  baseline, raw recvmmsg sink at the same rate, no scrapes: drops %llu of %llu "
-               "datagrams (received %llu); skipped %llu\n",
-               (unsigned long long)o->sink_drops, (unsigned long long)(b.sent + o->sink_drops),
-               (unsigned long long)sink.datagrams, (unsigned long long)b.skipped);
-    }
-
-    /*
-     * The control, in the same run: the same load into the daemon for as long, without
-     * scrapes. What it drops is not the scrapes' doing.
-     */
-    {
-        struct pacer c;
-        double acc1 = benchutil_daemon_counters(d, NULL, NULL);
-
-        daemon_turns(d, &t0);
-        fd = benchutil_connect_dgram(d->socket);
-        pace_for(&c, fd, &steady, p.dgrams_per_s, seconds);
-        close(fd);
-        if (wait_accepted(d, acc1 + (double)c.sent_lines, 60, NULL, NULL) !=
-            acc1 + (double)c.sent_lines)
-            o->status = 1;
-        daemon_turns(d, &o->control);
-        turns_since(&o->control, &t0);
-        o->control_drops = atomic_load(&c.drops);
-        printf("  control, the daemon at the same rate, no scrapes: drops %llu of %llu "
-               "datagrams; skipped %llu\n",
-               (unsigned long long)o->control_drops,
-               (unsigned long long)(c.sent + o->control_drops), (unsigned long long)c.skipped);
-        print_turns("daemon, control", &o->control);
-    }
+    run_sink(dir, &steady, p.dgrams_per_s, seconds, o);
+    run_control(d, &steady, p.dgrams_per_s, seconds, o);
     if (o->status == 0 && o->drops != 0)
         o->status = 2;
     benchutil_load_free(&steady);
@@ -432,13 +466,12 @@ static void run_shape(const struct benchutil_daemon *d, const char *dir, const s
 
 int main(int argc, char **argv)
 {
-    const char *bin = benchutil_find_daemon(argc, argv);
-    struct benchutil_daemon d = { 0 };
+    struct daemon d;
     struct benchutil_load populate;
     struct shape shapes[MAX_SHAPES] = { { 0, DOGSTATSD_BYTES }, { DEFAULT_PER, 0 } };
     struct outcome out[MAX_SHAPES];
     size_t nshapes = MAX_SHAPES;
-    char dir[256], config[300], cmd[1024];
+    char dir[256], *config;
     double capacity = 0, acc0, rej0, dg0, acc, rej, dg;
     unsigned seconds = DEFAULT_SECONDS;
     long qlen;
@@ -467,22 +500,20 @@ int main(int argc, char **argv)
     if (seconds == 0 || seconds > MAX_SCRAPES)
         benchutil_die("--seconds must be 1..%d", MAX_SCRAPES);
 
+    benchutil_find_daemon(argc, argv);
     qlen = benchutil_private_netns();
     /* The sender and the scraper on CPU 0, the daemon (and the sink) on CPU 1. */
     benchutil_pin(BENCHUTIL_CPU_SENDER);
     benchutil_tmpdir(dir, sizeof(dir), "bench_stall");
-    benchutil_fmt(config, sizeof(config), "%s/config.json", dir);
-    write_config(config);
-    benchutil_fmt(cmd, sizeof(cmd), "'%s' --check-config '%s'", bin, config);
-    if (access(bin, X_OK) == 0 && system(cmd) != 0)
-        benchutil_die("%s --check-config rejected the generated %s", bin, config);
-    benchutil_daemon_start(&d, bin, dir, config);
+    config = config_text();
+    benchutil_daemon_start(&d, config);
+    free(config);
     printf("ustatsd stall benchmark: %d series, max_dgram_qlen %ld\n", SERIES, qlen);
 
     /* Every series exists before the first scrape. */
     benchutil_load_build(&populate, SERIES, 20, line_of);
     acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
-    fd = benchutil_connect_dgram(d.socket);
+    fd = benchutil_connect_dgram(d.sock);
     benchutil_send_blocking(fd, &populate);
     close(fd);
     benchutil_load_free(&populate);

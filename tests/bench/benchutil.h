@@ -1,14 +1,17 @@
 /*
- * benchutil: what bench_ingest and bench_stall share. Header-only (static inline) because
- * only tests/bench/bench_*.c files are built.
+ * benchutil: what bench_ingest and bench_stall share, on top of tests/lib (the daemon
+ * launcher, the HTTP client and the exposition lookups are daemon.h's and httpc.h's):
  *
  *   - a private network namespace with net.unix.max_dgram_qlen = 512, so that results do
- *     not depend on the host's setting (10 by default);
- *   - starting and stopping the real daemon, with its metrics on a Unix socket;
- *   - a small blocking HTTP/1.1 GET over "unix:/path" or "host:port";
- *   - reading a sample's value from a text exposition;
+ *     not depend on the host's setting (10 by default), and CPU pinning;
+ *   - finding the daemon binary, and starting it pinned, quiet, with its metrics on a
+ *     Unix socket; the daemon's line counters;
  *   - pre-built datagram loads and a blocking sender;
- *   - a raw recvmmsg sink that only counts datagrams and lines.
+ *   - a raw recvmmsg sink that only counts datagrams and lines;
+ *   - the median.
+ *
+ * Nothing here is for tests, so it stays out of ustatsd_testlib, which every test links:
+ * a header of static inline functions that only the benchmarks include.
  *
  * Benchmarks are single programs: failures print a message and exit.
  */
@@ -19,8 +22,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
@@ -36,6 +37,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "daemon.h"
+#include "httpc.h"
+#include "waitfor.h"
 
 #define BENCHUTIL_QLEN       512
 #define BENCHUTIL_SINK_BATCH 64
@@ -81,13 +86,6 @@ static inline uint64_t benchutil_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static inline void benchutil_sleep_ms(unsigned ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static inline long benchutil_read_qlen(void)
 {
     FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
@@ -100,12 +98,6 @@ static inline long benchutil_read_qlen(void)
     return v;
 }
 
-/*
- * Move this process into a new network namespace (root only) and set its
- * max_dgram_qlen to BENCHUTIL_QLEN there: the sysctl is per namespace and the daemon,
- * started afterwards, inherits it. Unix sockets bound to paths still work across
- * namespaces. Call before starting threads. Returns the queue length in effect.
- */
 /*
  * On a machine with two or more CPUs the load generator runs on CPU 0 and the receiver
  * (the sink's thread or the daemon) on CPU 1, so that both runs of a comparison get the
@@ -126,6 +118,12 @@ static inline int benchutil_pin(int cpu)
     return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -1;
 }
 
+/*
+ * Move this process into a new network namespace (root only) and set its
+ * max_dgram_qlen to BENCHUTIL_QLEN there: the sysctl is per namespace and the daemon,
+ * started afterwards, inherits it. Unix sockets bound to paths still work across
+ * namespaces. Call before starting threads. Returns the queue length in effect.
+ */
 static inline long benchutil_private_netns(void)
 {
     FILE *f;
@@ -168,328 +166,64 @@ static inline void benchutil_rmtree(const char *dir)
     nftw(dir, benchutil_rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-static inline void benchutil_write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fwrite(text, 1, len, f) != len || fclose(f) != 0)
-        benchutil_die("cannot write %s: %s", path, strerror(errno));
-}
-
-/* ---- HTTP ---------------------------------------------------------------------- */
-
-struct benchutil_resp {
-    int status;
-    char *body; /* NUL-terminated, owned: free() */
-    size_t len;
-};
-
-static inline int benchutil_dial(const char *addr)
-{
-    int fd;
-
-    if (strncmp(addr, "unix:", 5) == 0) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(addr + 5) >= sizeof(sa.sun_path))
-            return -ENAMETOOLONG;
-        strcpy(sa.sun_path, addr + 5);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            int e = errno;
-            close(fd);
-            return -e;
-        }
-        return fd;
-    } else {
-        char host[256];
-        const char *colon = strrchr(addr, ':');
-        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-        struct addrinfo *res;
-        size_t hl;
-
-        if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host))
-            return -EINVAL;
-        memcpy(host, addr, hl);
-        host[hl] = '\0';
-        if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
-            return -EINVAL;
-        fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-            int e = errno;
-            close(fd);
-            fd = -e;
-        } else if (fd < 0) {
-            fd = -errno;
-        }
-        freeaddrinfo(res);
-        return fd;
-    }
-}
-
-/* Decode a chunked body in place; returns its length, or -1 when incomplete. */
-static inline long benchutil_unchunk(char *p, size_t len)
-{
-    size_t in = 0, out = 0;
-    for (;;) {
-        char *end;
-        unsigned long n;
-        char *crlf = memmem(p + in, len - in, "\r\n", 2);
-        if (crlf == NULL)
-            return -1;
-        n = strtoul(p + in, &end, 16);
-        in = (size_t)(crlf - p) + 2;
-        if (n == 0)
-            return (long)out;
-        if (len - in < n + 2)
-            return -1;
-        memmove(p + out, p + in, n);
-        out += n;
-        in += n + 2;
-    }
-}
+/* ---- the daemon (tests/lib/daemon.h) -------------------------------------------- */
 
 /*
- * GET path from addr ("unix:/path" or "host:port") with HTTP/1.1 and "Connection:
- * close". Reads a Content-Length, chunked or close-delimited body. Returns 0, or a
- * negative errno (-ETIMEDOUT after timeout_ms without progress, -EPROTO for a response
- * that cannot be read).
+ * argv[1] when it is not an option, else $USTATSD_BIN, else "ustatsd" next to this
+ * program or at the build root. Sets $USTATSD_BIN to it, which tests/lib/daemon.c
+ * starts, so a benchmark given an old build's binary measures that build.
  */
-static inline int benchutil_http_get(const char *addr, const char *path, int timeout_ms,
-                                     struct benchutil_resp *r)
-{
-    char req[512];
-    char *buf = NULL, *hdr_end, *cl;
-    size_t len = 0, cap = 0, hdr_len = 0;
-    long want = -1; /* body bytes announced by Content-Length */
-    int chunked = 0, n, fd;
-
-    memset(r, 0, sizeof(*r));
-    fd = benchutil_dial(addr);
-    if (fd < 0)
-        return fd;
-    n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n",
-                 path);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t got;
-
-        if (cap - len < 65536) {
-            cap = cap ? cap * 2 : 131072;
-            buf = benchutil_xrealloc(buf, cap + 1);
-        }
-        n = poll(&pfd, 1, timeout_ms);
-        if (n == 0) {
-            free(buf);
-            close(fd);
-            return -ETIMEDOUT;
-        }
-        got = n > 0 ? recv(fd, buf + len, cap - len, 0) : -1;
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return -e;
-        }
-        len += (size_t)got;
-        buf[len] = '\0';
-        if (hdr_len == 0 && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
-            hdr_len = (size_t)(hdr_end - buf) + 4;
-            if (sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
-                break;
-            *hdr_end = '\0';
-            if ((cl = strcasestr(buf, "\r\ncontent-length:")) != NULL)
-                want = strtol(cl + 17, NULL, 10);
-            if (strcasestr(buf, "\r\ntransfer-encoding: chunked") != NULL)
-                chunked = 1;
-            *hdr_end = '\r';
-        }
-        if (hdr_len != 0 && want >= 0 && len - hdr_len >= (size_t)want)
-            break;
-        if (hdr_len != 0 && chunked && len >= 5 && memcmp(buf + len - 5, "0\r\n\r\n", 5) == 0)
-            break;
-        if (got == 0)
-            break;
-    }
-    close(fd);
-    if (hdr_len == 0 || r->status == 0) {
-        free(buf);
-        return -EPROTO;
-    }
-    r->len = len - hdr_len;
-    if (want >= 0 && (size_t)want < r->len)
-        r->len = (size_t)want;
-    memmove(buf, buf + hdr_len, r->len);
-    if (chunked) {
-        long b = benchutil_unchunk(buf, r->len);
-        if (b < 0) {
-            free(buf);
-            return -EPROTO;
-        }
-        r->len = (size_t)b;
-    }
-    buf[r->len] = '\0';
-    r->body = buf;
-    return 0;
-}
-
-/*
- * Sum of the samples called name (with any labels) in a text exposition; *found is set
- * to the number of samples seen.
- */
-static inline double benchutil_metric(const char *body, const char *name, int *found)
-{
-    size_t nl = strlen(name);
-    const char *p = body;
-    double sum = 0;
-
-    *found = 0;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        if (eol == NULL)
-            eol = p + strlen(p);
-        if (strncmp(p, name, nl) == 0 && (p[nl] == ' ' || p[nl] == '{')) {
-            const char *v = p + nl;
-            if (*v == '{') {
-                v = memchr(v, '}', (size_t)(eol - v));
-                v = v != NULL ? v + 1 : eol;
-            }
-            sum += strtod(v, NULL);
-            (*found)++;
-        }
-        p = *eol ? eol + 1 : eol;
-    }
-    return sum;
-}
-
-/* ---- the daemon ---------------------------------------------------------------- */
-
-struct benchutil_daemon {
-    pid_t pid;
-    char socket[200];  /* where services send */
-    char metrics[210]; /* "unix:/.../metrics.sock" */
-    char log[200];
-};
-
-/* argv[1], else $USTATSD_BIN, else "ustatsd" next to this program or at the build root. */
 static inline const char *benchutil_find_daemon(int argc, char **argv)
 {
     static char path[PATH_MAX];
+    static const char *const rel[] = { "", "/..", "/../.." };
     char self[PATH_MAX];
-    const char *env = getenv("USTATSD_BIN");
+    const char *found = getenv("USTATSD_BIN");
     ssize_t n;
     char *slash;
 
     if (argc > 1 && argv[1][0] != '-')
-        return argv[1];
-    if (env != NULL && *env)
-        return env;
+        found = argv[1];
     n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        if ((slash = strrchr(self, '/')) != NULL)
-            *slash = '\0';
-        /* next to it, or at the build root (build/tests/bench_x, build/ustatsd) */
-        static const char *const rel[] = { "", "/..", "/../.." };
-        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-            benchutil_fmt(path, sizeof(path), "%.4000s%s/ustatsd", self, rel[i]);
-            if (access(path, X_OK) == 0)
-                return path;
-        }
+    self[n > 0 ? n : 0] = '\0';
+    if ((slash = strrchr(self, '/')) != NULL)
+        *slash = '\0';
+    /* next to it, or at the build root (build/tests/bench_x, build/ustatsd) */
+    for (size_t i = 0; (found == NULL || !*found) && n > 0 && i < 3; i++) {
+        benchutil_fmt(path, sizeof(path), "%.4000s%s/ustatsd", self, rel[i]);
+        if (access(path, X_OK) == 0)
+            found = path;
     }
-    return "./ustatsd";
-}
-
-static inline void benchutil_daemon_log_tail(const struct benchutil_daemon *d)
-{
-    char line[512];
-    FILE *f = fopen(d->log, "r");
-    if (f == NULL)
-        return;
-    fprintf(stderr, "---- daemon log (%s) ----\n", d->log);
-    while (fgets(line, sizeof(line), f) != NULL)
-        fputs(line, stderr);
-    fclose(f);
+    if (found == NULL || !*found)
+        found = "./ustatsd";
+    if (access(found, X_OK) != 0)
+        benchutil_die("daemon binary %s: %s (pass its path as argv[1] or USTATSD_BIN)", found,
+                      strerror(errno));
+    setenv("USTATSD_BIN", found, 1);
+    return found;
 }
 
 /*
- * Start bin with config, its socket and metrics listener inside dir, stdout and stderr
- * to dir/daemon.log. Waits until GET /-/ready answers 200 (up to 10 s), else dies.
+ * Start the daemon with config_json, quiet (--log-level warn), on BENCHUTIL_CPU_RECEIVER
+ * when there are two CPUs. Dies (after the daemon's log) when it does not become ready.
  */
-static inline void benchutil_daemon_start(struct benchutil_daemon *d, const char *bin,
-                                          const char *dir, const char *config)
+static inline void benchutil_daemon_start(struct daemon *d, const char *config_json)
 {
-    uint64_t deadline = benchutil_now_ns() + 10000000000ull;
+    static const char *const args[] = { "--log-level", "warn", NULL };
+    struct daemon_options o;
 
-    benchutil_fmt(d->socket, sizeof(d->socket), "%s/ustatsd.sock", dir);
-    benchutil_fmt(d->metrics, sizeof(d->metrics), "unix:%s/metrics.sock", dir);
-    benchutil_fmt(d->log, sizeof(d->log), "%s/daemon.log", dir);
-    if (access(bin, X_OK) != 0)
-        benchutil_die("daemon binary %s: %s (pass its path as argv[1] or USTATSD_BIN)", bin,
-                      strerror(errno));
-    d->pid = fork();
-    if (d->pid < 0)
-        benchutil_die("fork: %s", strerror(errno));
-    if (d->pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        benchutil_pin(BENCHUTIL_CPU_RECEIVER);
-        execl(bin, "ustatsd", "--config", config, "--socket", d->socket, "--metrics-listen",
-              d->metrics, "--log-level", "warn", (char *)NULL);
-        fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-        _exit(127);
-    }
-    for (;;) {
-        struct benchutil_resp r;
-        int status;
-
-        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-            benchutil_daemon_log_tail(d);
-            benchutil_die("the daemon exited during start-up (status %d)", status);
-        }
-        if (benchutil_http_get(d->metrics, "/-/ready", 2000, &r) == 0) {
-            free(r.body);
-            if (r.status == 200)
-                return;
-        }
-        if (benchutil_now_ns() > deadline) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, NULL, 0);
-            benchutil_daemon_log_tail(d);
-            benchutil_die("the daemon did not become ready within 10 s");
-        }
-        benchutil_sleep_ms(20);
-    }
+    memset(&o, 0, sizeof(o));
+    o.args = args;
+    o.pin = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+    o.cpu = BENCHUTIL_CPU_RECEIVER;
+    if (daemon_start_with(d, config_json, &o) != 0)
+        benchutil_die("the daemon did not start");
 }
 
-static inline void benchutil_daemon_stop(struct benchutil_daemon *d)
+static inline void benchutil_daemon_stop(struct daemon *d)
 {
-    int i, status;
-
-    if (d->pid <= 0)
-        return;
-    kill(d->pid, SIGTERM);
-    for (i = 0; i < 500; i++) {
-        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-            d->pid = 0;
-            return;
-        }
-        benchutil_sleep_ms(10);
-    }
-    fprintf(stderr, "bench: the daemon ignored SIGTERM for 5 s; killing it\n");
-    kill(d->pid, SIGKILL);
-    waitpid(d->pid, NULL, 0);
-    d->pid = 0;
+    if (daemon_stop(d) != 0)
+        fprintf(stderr, "bench: the daemon did not stop cleanly\n");
 }
 
 /*
@@ -497,45 +231,37 @@ static inline void benchutil_daemon_stop(struct benchutil_daemon *d)
  * not NULL) gets the sum of ustatsd_lines_rejected_total, dgrams (when not NULL) gets
  * ustatsd_datagrams_received_total. Dies when the scrape fails or the sample is missing.
  */
-static inline double benchutil_daemon_counters(const struct benchutil_daemon *d, double *rejected,
-                                               double *dgrams)
+static inline double benchutil_daemon_counters(struct daemon *d, double *rejected, double *dgrams)
 {
-    struct benchutil_resp r;
+    char *body = daemon_scrape(d, NULL);
     double accepted;
-    int rc, found;
+    int found;
 
-    rc = benchutil_http_get(d->metrics, "/metrics", 30000, &r);
-    if (rc < 0)
-        benchutil_die("scrape %s/metrics failed: %s", d->metrics, strerror(-rc));
-    if (r.status != 200)
-        benchutil_die("scrape %s/metrics: HTTP %d", d->metrics, r.status);
-    accepted = benchutil_metric(r.body, "ustatsd_lines_accepted_total", &found);
+    accepted = expo_sum(body, "ustatsd_lines_accepted_total", &found);
     if (!found)
         benchutil_die("no ustatsd_lines_accepted_total in the scrape");
     if (rejected != NULL)
-        *rejected = benchutil_metric(r.body, "ustatsd_lines_rejected_total", &found);
+        *rejected = expo_sum(body, "ustatsd_lines_rejected_total", &found);
     if (dgrams != NULL)
-        *dgrams = benchutil_metric(r.body, "ustatsd_datagrams_received_total", &found);
-    free(r.body);
+        *dgrams = expo_sum(body, "ustatsd_datagrams_received_total", &found);
+    free(body);
     return accepted;
 }
 
 /* Print the non-zero ustatsd_lines_rejected_total samples (why lines went missing). */
-static inline void benchutil_daemon_print_rejects(const struct benchutil_daemon *d)
+static inline void benchutil_daemon_print_rejects(struct daemon *d)
 {
-    struct benchutil_resp r;
+    char *body = daemon_scrape(d, NULL);
     const char *p;
 
-    if (benchutil_http_get(d->metrics, "/metrics", 30000, &r) < 0)
-        return;
-    for (p = r.body; (p = strstr(p, "\nustatsd_lines_rejected_total{")) != NULL; p++) {
+    for (p = body; (p = strstr(p, "\nustatsd_lines_rejected_total{")) != NULL; p++) {
         const char *eol = strchr(p + 1, '\n');
         int n = eol ? (int)(eol - p - 1) : (int)strlen(p + 1);
         const char *sp = memrchr(p + 1, ' ', (size_t)n);
         if (sp != NULL && strtod(sp + 1, NULL) != 0)
             fprintf(stderr, "  %.*s\n", n, p + 1);
     }
-    free(r.body);
+    free(body);
 }
 
 /* ---- loads --------------------------------------------------------------------- */

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "ustatsd.h"
@@ -34,7 +33,8 @@ static void stop(void)
     cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
 }
 
-#define P "imgsrv_background_job"
+#define P         "imgsrv_background_job"
+#define HALF_OPEN P "_circuit_state{job=\"cas-promotion\",state=\"half_open\"}"
 
 static double state(const char *body, const char *job, const char *s)
 {
@@ -102,15 +102,15 @@ Test(e2e_jobs, breaker_opens_and_recovers_through_the_daemon, .init = start, .fi
     free(body);
 
     /* open_seconds is 1: half-open without any report. */
-    usleep(1200 * 1000);
-    body = daemon_scrape(&d, NULL);
-    cr_assert_float_eq(state(body, "cas-promotion", "half_open"), 1, 1e-9);
-    free(body);
+    cr_assert_eq(daemon_wait_value(&d, HALF_OPEN, 1, 5000), 1);
 
     /* A half-open error opens it again, counted as a new opening. */
     cr_assert_eq(ustatsd_job(&c, "cas-promotion", USTATSD_OUTCOME_ERROR, NULL, 0), 0);
     cr_assert_eq(daemon_wait_value(&d, P "_circuit_open_total{job=\"cas-promotion\"}", 2, 5000), 2);
-    usleep(1200 * 1000);
+    body = daemon_scrape(&d, NULL);
+    cr_assert_float_eq(state(body, "cas-promotion", "open"), 1, 1e-9);
+    free(body);
+    cr_assert_eq(daemon_wait_value(&d, HALF_OPEN, 1, 5000), 1);
     /* A half-open success closes it and resets the consecutive failures. */
     cr_assert_eq(ustatsd_job(&c, "cas-promotion", USTATSD_OUTCOME_WORKED, NULL, 0), 0);
     cr_assert_eq(

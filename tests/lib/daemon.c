@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,24 +16,12 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "waitfor.h"
 
 static const char *bin(void)
 {
     const char *b = getenv("USTATSD_BIN");
     return b && b[0] ? b : "ustatsd";
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 char *daemon_read_file(const char *path)
@@ -68,25 +57,36 @@ static void dump_log(const struct daemon *d)
     free(log);
 }
 
+struct exited {
+    pid_t pid;
+    int status; /* exit status or 128 + signal; -1 on a waitpid error */
+};
+
+static int has_exited(void *arg)
+{
+    struct exited *e = arg;
+    int st;
+    pid_t r = waitpid(e->pid, &st, WNOHANG);
+
+    if (r == e->pid)
+        e->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    else if (r < 0 && errno != EINTR)
+        e->status = -1;
+    else
+        return 0;
+    return 1;
+}
+
 /* Wait for pid with a timeout; returns the exit status, 128+signal, or -1 on timeout. */
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-    long long end = now_ms() + timeout_ms;
-    int st;
+    struct exited e = { pid, -1 };
 
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (now_ms() > end)
-            return -1;
-        sleep_ms(10);
-    }
+    return waitfor_cond(has_exited, &e, timeout_ms) == 0 ? e.status : -1;
 }
 
-static pid_t spawn(const char *const *argv, const char *out_path)
+/* fork and exec argv with stdout and stderr to out_path, on CPU cpu when cpu >= 0. */
+static pid_t spawn(const char *const *argv, const char *out_path, int cpu)
 {
     pid_t pid = fork();
 
@@ -96,6 +96,13 @@ static pid_t spawn(const char *const *argv, const char *out_path)
             dup2(fd, 1);
             dup2(fd, 2);
             close(fd);
+        }
+        if (cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            if (sched_setaffinity(0, sizeof(set), &set) != 0)
+                fprintf(stderr, "sched_setaffinity(CPU %d) failed, not pinned\n", cpu);
         }
         execv(argv[0], (char *const *)argv);
         _exit(127);
@@ -119,7 +126,7 @@ int daemon_run_once(const char *const *args, char **out)
     while (args && *args && n < 31)
         argv[n++] = *args++;
     argv[n] = NULL;
-    pid = spawn(argv, path);
+    pid = spawn(argv, path, -1);
     rc = wait_exit(pid, 10000);
     if (rc < 0) {
         kill(pid, SIGKILL);
@@ -132,14 +139,30 @@ int daemon_run_once(const char *const *args, char **out)
     return rc;
 }
 
-int daemon_start(struct daemon *d, const char *config_json, const char *const *extra_args)
-{
-    char listen[210];
-    const char *argv[40];
-    size_t n = 0;
-    long long end;
-    struct sockaddr_un sa;
+struct ready {
+    struct daemon *d;
+    int died;
+};
 
+static int is_ready(void *arg)
+{
+    struct ready *r = arg;
+    struct httpc_response resp;
+    int st;
+
+    if (httpc_get(r->d->http, "/-/ready", NULL, &resp) == 0) {
+        st = resp.status;
+        httpc_response_release(&resp);
+        if (st == 200)
+            return 1;
+    }
+    r->died = waitpid(r->d->pid, &st, WNOHANG) == r->d->pid;
+    return r->died;
+}
+
+/* Make the directory and its paths, write the config. Returns 0 or -1. */
+static int prepare(struct daemon *d, const char *config_json)
+{
     memset(d, 0, sizeof(*d));
     d->fd = -1;
     snprintf(d->dir, sizeof(d->dir), "/tmp/ustatsd-e2e-XXXXXX");
@@ -149,48 +172,13 @@ int daemon_start(struct daemon *d, const char *config_json, const char *const *e
     snprintf(d->sock, sizeof(d->sock), "%s/ingest.sock", d->dir);
     snprintf(d->http, sizeof(d->http), "unix:%s/http.sock", d->dir);
     snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
-    if (write_file(d->config, config_json) != 0)
-        return -1;
-    snprintf(listen, sizeof(listen), "%s", d->http);
+    return write_file(d->config, config_json);
+}
 
-    argv[n++] = bin();
-    argv[n++] = "--config";
-    argv[n++] = d->config;
-    argv[n++] = "--socket";
-    argv[n++] = d->sock;
-    argv[n++] = "--metrics-listen";
-    argv[n++] = listen;
-    for (; extra_args && *extra_args && n < 38; extra_args++) {
-        /* A later --socket wins, in the daemon as here. */
-        if (strcmp(*extra_args, "--socket") == 0 && extra_args[1])
-            snprintf(d->sock, sizeof(d->sock), "%s", extra_args[1]);
-        argv[n++] = *extra_args;
-    }
-    argv[n] = NULL;
-    d->pid = spawn(argv, d->log);
-    if (d->pid < 0)
-        return -1;
-
-    end = now_ms() + 10000;
-    for (;;) {
-        struct httpc_response r;
-        int st;
-        if (httpc_get(d->http, "/-/ready", NULL, &r) == 0) {
-            st = r.status;
-            httpc_response_release(&r);
-            if (st == 200)
-                break;
-        }
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid || now_ms() > end) {
-            fprintf(stderr, "ustatsd did not become ready\n");
-            dump_log(d);
-            if (kill(d->pid, SIGKILL) == 0)
-                waitpid(d->pid, NULL, 0);
-            d->pid = 0;
-            return -1;
-        }
-        sleep_ms(10);
-    }
+/* Connect d->fd to the ingest socket. */
+static int connect_ingest(struct daemon *d)
+{
+    struct sockaddr_un sa;
 
     d->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     memset(&sa, 0, sizeof(sa));
@@ -203,6 +191,52 @@ int daemon_start(struct daemon *d, const char *config_json, const char *const *e
         return -1;
     }
     return 0;
+}
+
+int daemon_start_with(struct daemon *d, const char *config_json, const struct daemon_options *o)
+{
+    const char *const *extra = o ? o->args : NULL;
+    const char *argv[40];
+    size_t n = 0;
+    struct ready r = { d, 0 };
+
+    if (prepare(d, config_json) != 0)
+        return -1;
+    argv[n++] = bin();
+    argv[n++] = "--config";
+    argv[n++] = d->config;
+    argv[n++] = "--socket";
+    argv[n++] = d->sock;
+    argv[n++] = "--metrics-listen";
+    argv[n++] = d->http;
+    for (; extra && *extra && n < 38; extra++) {
+        /* A later --socket wins, in the daemon as here. */
+        if (strcmp(*extra, "--socket") == 0 && extra[1])
+            snprintf(d->sock, sizeof(d->sock), "%s", extra[1]);
+        argv[n++] = *extra;
+    }
+    argv[n] = NULL;
+    d->pid = spawn(argv, d->log, o && o->pin ? o->cpu : -1);
+    if (d->pid < 0)
+        return -1;
+    if (waitfor_cond(is_ready, &r, 10000) != 0 || r.died) {
+        fprintf(stderr, "ustatsd did not become ready\n");
+        dump_log(d);
+        if (kill(d->pid, SIGKILL) == 0)
+            waitpid(d->pid, NULL, 0);
+        d->pid = 0;
+        return -1;
+    }
+    return connect_ingest(d);
+}
+
+int daemon_start(struct daemon *d, const char *config_json, const char *const *extra_args)
+{
+    struct daemon_options o;
+
+    memset(&o, 0, sizeof(o));
+    o.args = extra_args;
+    return daemon_start_with(d, config_json, &o);
 }
 
 static void remove_dir(const char *dir)
@@ -297,19 +331,78 @@ double expo_value(const char *body, const char *series)
     return NAN;
 }
 
+struct scrape_cond {
+    struct daemon *d;
+    daemon_scrape_cb cond;
+    void *arg;
+};
+
+static int scrape_holds(void *arg)
+{
+    struct scrape_cond *c = arg;
+    char *body = daemon_scrape(c->d, NULL);
+    int ok = c->cond(body, c->arg);
+
+    free(body);
+    return ok;
+}
+
+int daemon_wait_scrape(struct daemon *d, daemon_scrape_cb cond, void *arg, int timeout_ms)
+{
+    struct scrape_cond c = { d, cond, arg };
+
+    return waitfor_cond(scrape_holds, &c, timeout_ms);
+}
+
+struct value_at_least {
+    const char *series;
+    double want, last;
+};
+
+static int reached(const char *body, void *arg)
+{
+    struct value_at_least *v = arg;
+
+    v->last = expo_value(body, v->series);
+    return !isnan(v->last) && v->last >= v->want;
+}
+
 double daemon_wait_value(struct daemon *d, const char *series, double want, int timeout_ms)
 {
-    long long end = now_ms() + timeout_ms;
-    double v;
+    struct value_at_least v = { series, want, NAN };
 
-    for (;;) {
-        char *body = daemon_scrape(d, NULL);
-        v = expo_value(body, series);
-        free(body);
-        if ((!isnan(v) && v >= want) || now_ms() > end)
-            return v;
-        sleep_ms(20);
+    daemon_wait_scrape(d, reached, &v, timeout_ms);
+    return v.last;
+}
+
+int daemon_wait_read(struct daemon *d, int timeout_ms)
+{
+    return waitfor_sent(d->fd, timeout_ms);
+}
+
+double expo_sum(const char *body, const char *name, int *found)
+{
+    size_t nl = strlen(name);
+    const char *p = body;
+    double sum = 0;
+
+    *found = 0;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        if (eol == NULL)
+            eol = p + strlen(p);
+        if (strncmp(p, name, nl) == 0 && (p[nl] == ' ' || p[nl] == '{')) {
+            const char *v = p + nl;
+            if (*v == '{') {
+                v = memchr(v, '}', (size_t)(eol - v));
+                v = v != NULL ? v + 1 : eol;
+            }
+            sum += strtod(v, NULL);
+            (*found)++;
+        }
+        p = *eol ? eol + 1 : eol;
     }
+    return sum;
 }
 
 /* Every line of promtool's output is its millisecond-unit lint. */

@@ -9,10 +9,14 @@
  *     cr_assert_eq(daemon_start(&d, config_json, NULL), 0);
  *     daemon_send(&d, "jobs:1|c", 8);
  *     daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1, 5000);
+ *     daemon_wait_scrape(&d, cond, arg, 5000);  until cond(body, arg) holds
  *     char *body = daemon_scrape(&d, NULL);   ... free(body);
  *     cr_assert_eq(daemon_stop(&d), 0);       SIGTERM, exit status, socket removed
  *
- * Blocking, with timeouts everywhere: a broken daemon fails a test, never hangs it.
+ * Blocking, with timeouts everywhere: a broken daemon fails a test, never hangs it. Wait
+ * for events (daemon_wait_*, waitfor.h), never for a fixed time. The benchmarks start
+ * the daemon here too: $USTATSD_BIN names the binary, so an old build and a new one can
+ * be compared, and daemon_start_with() pins it to a CPU.
  */
 #ifndef USTATSD_TESTS_DAEMON_H
 #define USTATSD_TESTS_DAEMON_H
@@ -32,6 +36,13 @@ struct daemon {
     int fd;         /* a datagram socket connected to sock, for daemon_send */
 };
 
+/* How to start the daemon, beyond its config. Zero it, then set what differs. */
+struct daemon_options {
+    const char *const *args; /* more arguments (NULL-terminated), or NULL */
+    int pin;                 /* nonzero: run the daemon on CPU cpu only (benchmarks) */
+    int cpu;
+};
+
 /*
  * Write config_json to the directory and start the daemon with --config, --socket and
  * --metrics-listen pointing into it, plus extra_args (NULL-terminated, may be NULL).
@@ -39,6 +50,9 @@ struct daemon {
  * the daemon's log to stderr.
  */
 int daemon_start(struct daemon *d, const char *config_json, const char *const *extra_args);
+
+/* daemon_start() with options (o NULL: none); the options are only read during the call. */
+int daemon_start_with(struct daemon *d, const char *config_json, const struct daemon_options *o);
 
 /*
  * Run the binary with args (NULL-terminated, argv[0] excluded) and no daemon set-up;
@@ -70,10 +84,32 @@ char *daemon_scrape(struct daemon *d, const char *accept);
 double expo_value(const char *body, const char *series);
 
 /*
+ * The sum of every sample of the metric name, whatever its labels (`name 3` and
+ * `name{a="b"} 4` are both counted); *found gets the number of samples summed.
+ */
+double expo_sum(const char *body, const char *name, int *found);
+
+/* A condition on a text exposition: nonzero when it holds. */
+typedef int (*daemon_scrape_cb)(const char *body, void *arg);
+
+/*
+ * Scrape /metrics (text) until cond(body, arg) holds or timeout_ms passes, with
+ * waitfor_cond(). Returns 0 when it held, -ETIMEDOUT when not. Aborts as daemon_scrape().
+ */
+int daemon_wait_scrape(struct daemon *d, daemon_scrape_cb cond, void *arg, int timeout_ms);
+
+/*
  * Scrape until the series has a value >= want or timeout_ms passes; returns the last
  * value seen (NAN when absent). Ingestion is asynchronous: send, then wait for it.
  */
 double daemon_wait_value(struct daemon *d, const char *series, double want, int timeout_ms);
+
+/*
+ * Wait until the daemon has read every datagram sent with daemon_send() (waitfor_sent()),
+ * which orders sends, each in a loop turn of its own, without a scrape. Returns 0, or
+ * -ETIMEDOUT.
+ */
+int daemon_wait_read(struct daemon *d, int timeout_ms);
 
 /*
  * Validate an exposition: text 0.0.4 with `promtool check metrics` (no output, exit 0),

@@ -45,6 +45,38 @@ static void expect(int rx, const char *want)
     }
 }
 
+/* A clock the program moves by hand: the milliseconds that arg points to. */
+static long long hand_clock(void *arg)
+{
+    return *(const long long *)arg;
+}
+
+/* ustatsd_open_with() and a caller's clock: the back-off waits for that clock, not time. */
+static void check_clock(const char *dir, int *rx)
+{
+    struct sockaddr_un sa;
+    struct ustatsd c;
+    struct ustatsd_options opts;
+    long long now_ms = 5000;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.clock = hand_clock;
+    opts.clock_arg = &now_ms;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/later.sock", dir);
+    check(ustatsd_open_with(&c, sa.sun_path, &opts) == 0, "ustatsd_open_with");
+    c.batching = 0;
+    *rx = socket(AF_UNIX, SOCK_DGRAM, 0);
+    check(*rx >= 0 && bind(*rx, (const struct sockaddr *)&sa, sizeof(sa)) == 0, "bind later");
+    check(ustatsd_count(&c, "early", 1, NULL, 0) == -ENOENT, "no reconnect before the interval");
+    now_ms += USTATSD_RECONNECT_MS;
+    check(ustatsd_count(&c, "late", 1, NULL, 0) == 0, "reconnect once the clock says so");
+    expect(*rx, "late:1|c\n");
+    check(ustatsd_close(&c) == 0 && c.connects == 1, "one connect");
+    unlink(sa.sun_path);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ustatsd-compile-XXXXXX";
@@ -114,6 +146,8 @@ int main(void)
 
     close(rx);
     unlink(sa.sun_path);
+    check_clock(dir, &rx);
+    close(rx);
     rmdir(dir);
     return failures == 0 ? 0 : 1;
 }

@@ -1,0 +1,309 @@
+/*
+ * End to end through the real binary, what surrounds the data: the config checked and
+ * refused by name, flags and environment variables, the socket's mode, group and a stale
+ * file, the bearer token, and JSON logs.
+ */
+#include <criterion/criterion.h>
+
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "httpc.h"
+
+static const char config[] =
+    "{\n"
+    "  \"families\": [\n"
+    "    {\"name\": \"requests\", \"type\": \"counter\", \"help\": \"Requests.\",\n"
+    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]}\n"
+    "  ]\n"
+    "}\n";
+
+static struct daemon d;
+
+Test(e2e_config, json_logs_carry_level_pid_timestamp_message_and_context)
+{
+    const char *args[] = { "--log-format", "json", NULL };
+    char *log, *line;
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    log = daemon_read_file(d.log);
+    cr_assert_not_null(log);
+    cr_assert_eq(daemon_stop(&d), 0);
+    line = strtok(log, "\n");
+    cr_assert_not_null(line);
+    for (; line; line = strtok(NULL, "\n")) {
+        cr_assert_eq(line[0], '{', "not JSON: %s", line);
+        cr_assert_not_null(strstr(line, "\"level\":"), "%s", line);
+        cr_assert_not_null(strstr(line, "\"pid\":"), "%s", line);
+        cr_assert_not_null(strstr(line, "\"timestamp\":"), "%s", line);
+        cr_assert_not_null(strstr(line, "\"message\":"), "%s", line);
+        cr_assert_not_null(strstr(line, "\"context\":"), "%s", line);
+    }
+    free(log);
+}
+
+Test(e2e_config, invalid_config_is_refused_naming_file_path_and_problem)
+{
+    char path[] = "/tmp/ustatsd-badcfg-XXXXXX";
+    const char *check[] = { "--check-config", path, NULL };
+    const char *run[] = { "--config", path, "--socket", "/tmp/ustatsd-never.sock", NULL };
+    char *out = NULL;
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+
+    fputs("{\"families\": [{\"name\": \"x\", \"type\": \"counter\", \"buckets\": [1]}]}", f);
+    fclose(f);
+    cr_assert_eq(daemon_run_once(check, &out), 1);
+    cr_assert_not_null(strstr(out, path), "message does not name the file: %s", out);
+    cr_assert_not_null(strstr(out, "$.families[0]"), "message does not name the path: %s", out);
+    free(out);
+    cr_assert_eq(daemon_run_once(run, &out), 1);
+    cr_assert_not_null(strstr(out, "$.families[0]"), "%s", out);
+    cr_assert_eq(access("/tmp/ustatsd-never.sock", F_OK), -1);
+    free(out);
+    unlink(path);
+}
+
+Test(e2e_config, check_config_refuses_a_conninfo_the_daemon_would_refuse)
+{
+    char path[] = "/tmp/ustatsd-pgcfg-XXXXXX";
+    const char *check[] = { "--check-config", path, NULL };
+    char *out = NULL;
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+
+    fputs("{\"postgres\": {\"conninfo\": \"host=db.example.com dbname=x password=hunter2\"}}", f);
+    fclose(f);
+    cr_assert_eq(daemon_run_once(check, &out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "$.postgres.conninfo"), "%s", out);
+    cr_assert_null(strstr(out, "hunter2"), "the message quotes the password: %s", out);
+    free(out);
+    unlink(path);
+}
+
+Test(e2e_config, check_config_accepts_the_example_and_every_seed)
+{
+    static const char *const files[] = {
+        "packaging/ustatsd.example.json",    "packaging/seeds/000-imgsrv.json",
+        "packaging/seeds/001-imgforge.json", "packaging/seeds/002-connaisseur.json",
+        "packaging/seeds/003-gallery.json",  "packaging/seeds/004-inference.json",
+    };
+    char path[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        const char *args[] = { "--check-config", path, NULL };
+        char *out = NULL;
+        snprintf(path, sizeof(path), "%s/%s", USTATSD_SOURCE_DIR, files[i]);
+        cr_assert_eq(daemon_run_once(args, &out), 0, "%s: %s", files[i], out);
+        free(out);
+    }
+}
+
+Test(e2e_config, socket_path_that_is_not_a_socket_is_refused)
+{
+    char dir[] = "/tmp/ustatsd-notsock-XXXXXX";
+    char path[128], cfgpath[160];
+    const char *args[] = { "--config", cfgpath, "--socket", path, "--metrics-listen", "", NULL };
+    char *out = NULL;
+    FILE *f;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/plain-file", dir);
+    snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", dir);
+    f = fopen(path, "w");
+    fputs("precious", f);
+    fclose(f);
+    f = fopen(cfgpath, "w");
+    fputs(config, f);
+    fclose(f);
+    cr_assert_eq(daemon_run_once(args, &out), 1);
+    cr_assert_not_null(strstr(out, path), "message does not name the path: %s", out);
+    free(out);
+    out = daemon_read_file(path);
+    cr_assert_str_eq(out, "precious");
+    free(out);
+    unlink(path);
+    unlink(cfgpath);
+    rmdir(dir);
+}
+
+Test(e2e_config, stale_socket_from_a_crash_is_replaced)
+{
+    const char *args[] = { NULL };
+    struct daemon first;
+
+    cr_assert_eq(daemon_start(&first, config, args), 0);
+    /* A crash leaves the socket file behind. */
+    kill(first.pid, SIGKILL);
+    waitpid(first.pid, NULL, 0);
+    first.pid = 0;
+    {
+        struct stat st;
+        cr_assert_eq(lstat(first.sock, &st), 0);
+        cr_assert(S_ISSOCK(st.st_mode));
+    }
+    {
+        /* A second daemon on the same path starts and serves. */
+        char sock[192];
+        const char *again[] = { "--socket", sock, NULL };
+        snprintf(sock, sizeof(sock), "%s", first.sock);
+        cr_assert_eq(daemon_start(&d, config, again), 0);
+        cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:GET"), 0);
+        cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1, 5000), 1);
+        cr_assert_eq(daemon_stop(&d), 0);
+    }
+    daemon_stop(&first);
+}
+
+Test(e2e_config, socket_mode_is_applied)
+{
+    const char *args[] = { "--socket-mode", "0600", NULL };
+    struct stat st;
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    cr_assert_eq(lstat(d.sock, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+Test(e2e_config, example_config_serves_a_clean_exposition)
+{
+    char path[512];
+    char *cfg, *text, *om;
+
+    snprintf(path, sizeof(path), "%s/packaging/ustatsd.example.json", USTATSD_SOURCE_DIR);
+    cfg = daemon_read_file(path);
+    cr_assert_not_null(cfg);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
+    free(cfg);
+    cr_assert_eq(daemon_sends(&d, "imgsrv_objectstore_operations_total:1|c|#operation:get,"
+                                  "outcome:success\n"
+                                  "imgsrv_objectstore_operation_duration_seconds:12|ms|#operation:"
+                                  "put,outcome:error\n"
+                                  "inference_latency_seconds:0.07|h|#model:resnet,version:v1,"
+                                  "tenant:acme\n"
+                                  "job_queue_depth:+3|g|#model:resnet,version:v1\n"
+                                  "publish:worked|j\n"),
+                 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 5, 5000), 5);
+    text = daemon_scrape(&d, NULL);
+    om = daemon_scrape(&d, DAEMON_OPENMETRICS);
+    cr_assert_float_eq(expo_value(text, "imgsrv_objectstore_operation_duration_seconds_sum{"
+                                        "operation=\"put\",outcome=\"error\"}"),
+                       0.012, 1e-12);
+    cr_assert_eq(expo_check(text, 0), 0);
+    cr_assert_eq(expo_check(om, 1), 0);
+    free(text);
+    free(om);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+Test(e2e_config, environment_variables_configure_the_daemon_and_flags_win)
+{
+    const char *args[] = { "--metrics-path", "/flag-metrics", NULL };
+    char *log;
+
+    setenv("USTATSD_METRICS_PATH", "/env-metrics", 1);
+    setenv("USTATSD_LOG_FORMAT", "json", 1);
+    cr_assert_eq(daemon_start(&d, config, NULL), 0);
+    cr_assert_eq(daemon_get(&d, "/env-metrics", NULL, NULL), 200);
+    cr_assert_eq(daemon_get(&d, "/metrics", NULL, NULL), 404);
+    log = daemon_read_file(d.log);
+    cr_assert_eq(log[0], '{', "USTATSD_LOG_FORMAT=json ignored: %s", log);
+    free(log);
+    cr_assert_eq(daemon_stop(&d), 0);
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    cr_assert_eq(daemon_get(&d, "/flag-metrics", NULL, NULL), 200);
+    cr_assert_eq(daemon_get(&d, "/env-metrics", NULL, NULL), 404);
+    cr_assert_eq(daemon_stop(&d), 0);
+    unsetenv("USTATSD_METRICS_PATH");
+    unsetenv("USTATSD_LOG_FORMAT");
+
+    /* A bad value is refused naming the variable or flag it came from. */
+    {
+        char path[512];
+        const char *env_run[] = { "--config", path, NULL };
+        const char *flag_run[] = { "--config", path, "--log-level", "loud", NULL };
+        char *out = NULL;
+
+        snprintf(path, sizeof(path), "%s/packaging/ustatsd.example.json", USTATSD_SOURCE_DIR);
+        setenv("USTATSD_SOCKET_MODE", "abc", 1);
+        cr_assert_eq(daemon_run_once(env_run, &out), 2);
+        cr_assert_not_null(strstr(out, "USTATSD_SOCKET_MODE \"abc\""), "%s", out);
+        free(out);
+        unsetenv("USTATSD_SOCKET_MODE");
+        cr_assert_eq(daemon_run_once(flag_run, &out), 2);
+        cr_assert_not_null(strstr(out, "--log-level \"loud\""), "%s", out);
+        free(out);
+    }
+}
+
+Test(e2e_config, bearer_token_guards_metrics_and_debug_but_not_health)
+{
+    char tokfile[] = "/tmp/ustatsd-token-XXXXXX";
+    char cfg[sizeof(config) + 256];
+    struct httpc_response r;
+    int fd = mkstemp(tokfile);
+
+    cr_assert_eq(write(fd, "s3cret\n", 7), 7);
+    close(fd);
+    /* The same config with a daemon section naming the token file. */
+    snprintf(cfg, sizeof(cfg), "{\n  \"daemon\": {\"bearer_token_file\": \"%s\"},%s", tokfile,
+             config + 2);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
+    cr_assert_eq(daemon_get(&d, "/metrics", NULL, NULL), 401);
+    cr_assert_eq(daemon_get(&d, "/debug", NULL, NULL), 401);
+    cr_assert_eq(daemon_get(&d, "/-/healthy", NULL, NULL), 200);
+    cr_assert_eq(daemon_get(&d, "/-/ready", NULL, NULL), 200);
+    cr_assert_eq(httpc_get(d.http, "/metrics", "Authorization: Bearer wrong\r\n", &r), 0);
+    cr_assert_eq(r.status, 401);
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_get(d.http, "/metrics", "Authorization: Bearer s3cret\r\n", &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_not_null(strstr(r.body, "ustatsd_lines_accepted_total"));
+    httpc_response_release(&r);
+    cr_assert_eq(daemon_stop(&d), 0);
+    unlink(tokfile);
+}
+
+Test(e2e_config, socket_group_is_applied)
+{
+    struct group *g = getgrgid(getgid());
+    const char *args[] = { "--socket-group", g ? g->gr_name : "root", NULL };
+    struct stat st;
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    cr_assert_eq(lstat(d.sock, &st), 0);
+    cr_assert_eq(st.st_gid, getgid());
+    cr_assert_eq(daemon_stop(&d), 0);
+    {
+        const char *bad[] = { "--config",
+                              d.config,
+                              "--socket",
+                              "/tmp/ustatsd-nogroup.sock",
+                              "--socket-group",
+                              "no-such-group-here",
+                              "--metrics-listen",
+                              "",
+                              NULL };
+        char *out = NULL;
+        char path[] = "/tmp/ustatsd-grp-XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert_eq(write(fd, config, strlen(config)), (ssize_t)strlen(config));
+        close(fd);
+        bad[1] = path;
+        cr_assert_eq(daemon_run_once(bad, &out), 1);
+        cr_assert_not_null(strstr(out, "no-such-group-here"), "%s", out);
+        free(out);
+        unlink(path);
+    }
+}
