@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
-#include "pg.h"
+#include "sqlpool.h"
 #include "pgtmp.h"
 
 static struct pgtmp db;
@@ -38,7 +38,7 @@ struct world {
     struct config_sql_metric m[MAXM];
     struct config_label labels[MAXM][2];
     char *columns[MAXM][2];
-    struct pg pg;
+    struct sqlpool pg;
     struct buf out;
 };
 
@@ -90,15 +90,15 @@ static void world_start(struct world *w)
 {
     char err[256];
 
-    cr_assert_eq(pg_init(&w->pg, &w->loop, &w->cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sqlpool_init(&w->pg, &w->loop, &w->cfg, err, sizeof(err)), 0, "%s", err);
     w->pg.backoff_base_ms = 50;
     w->pg.backoff_max_ms = 400;
-    cr_assert_eq(pg_start(&w->pg), 0);
+    cr_assert_eq(sqlpool_start(&w->pg), 0);
 }
 
 static int closed;
 
-static void on_closed(struct pg *pg)
+static void on_closed(struct sqlpool *pg)
 {
     (void)pg;
     closed++;
@@ -107,7 +107,7 @@ static void on_closed(struct pg *pg)
 static void world_close(struct world *w)
 {
     closed = 0;
-    pg_close(&w->pg, on_closed);
+    sqlpool_close(&w->pg, on_closed);
     cr_assert_eq(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
     cr_assert_eq(closed, 1);
     cr_assert_eq(uv_loop_close(&w->loop), 0);
@@ -119,7 +119,7 @@ struct done {
     int status;
 };
 
-static void on_collected(struct pg *pg, void *arg, int status)
+static void on_collected(struct sqlpool *pg, void *arg, int status)
 {
     struct done *d = arg;
 
@@ -157,7 +157,7 @@ static double collect(struct world *w, uint64_t deadline_ms, int *status)
     struct done d = { 0, 1 };
     uint64_t t0 = uv_hrtime();
 
-    cr_assert_eq(pg_collect(&w->pg, deadline_ms, on_collected, &d), 0);
+    cr_assert_eq(sqlpool_collect(&w->pg, deadline_ms, on_collected, &d), 0);
     cr_assert_eq(d.n, 0, "the callback ran synchronously");
     run_until(w, &d.n, deadline_ms + 2000);
     cr_assert_eq(d.n, 1, "collect never completed");
@@ -192,7 +192,7 @@ static const char *render(struct world *w)
 
     buf_reset(&w->out);
     expo_init(&e, &w->out, EXPO_TEXT);
-    pg_render(&w->pg, &e, 1700000000.0);
+    sqlpool_render(&w->pg, &e, 1700000000.0);
     buf_addch(&w->out, '\0');
     return w->out.ptr;
 }
@@ -418,7 +418,7 @@ Test(pg, a_server_that_never_answers_is_abandoned_at_the_loop_deadline)
     ms = collect(&w, 3000, &status);
     kill(atoi(pid), SIGCONT);
     cr_assert_eq(status, 0);
-    cr_assert_lt(ms, 300.0 + PG_GRACE_MS + 200.0, "took %.0f ms", ms);
+    cr_assert_lt(ms, 300.0 + SQLPOOL_GRACE_MS + 200.0, "took %.0f ms", ms);
     cr_assert_eq(up(&w, "app_one"), 0.0);
     cr_assert_eq(err_count(&w, "app_one", "timeout"), 1.0);
     cr_assert_eq(sample(render(&w), "ustatsd_postgres_pool_abandoned_connections_total"), 1.0);
@@ -503,8 +503,8 @@ Test(pg, concurrent_collects_share_one_run_in_flight)
     world_init(&w, db.conninfo, 2);
     add_metric(&w, "app_s", "SELECT 3 AS v FROM pg_sleep(0.2)", NULL, "v", 0.0, 2.0);
     world_start(&w);
-    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &a), 0);
-    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &b), 0);
+    cr_assert_eq(sqlpool_collect(&w.pg, 3000, on_collected, &a), 0);
+    cr_assert_eq(sqlpool_collect(&w.pg, 3000, on_collected, &b), 0);
     run_until(&w, &a.n, 3000);
     run_until(&w, &b.n, 3000);
     cr_assert_eq(a.n, 1);
@@ -532,15 +532,15 @@ Test(pg, pool_metrics_add_up)
     add_metric(&w, "app_d", "SELECT 1 AS v FROM pg_sleep(0.15)", NULL, "v", 0.0, 2.0);
     world_start(&w);
     spin(&w, 300); /* let the pool connect */
-    pg_pool_counts(&w.pg, &acq, &idle, &cons, &total, &max);
+    sqlpool_counts(&w.pg, &acq, &idle, &cons, &total, &max);
     cr_assert_eq(idle, 3);
     cr_assert_eq(max, 3);
 
-    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &d), 0);
+    cr_assert_eq(sqlpool_collect(&w.pg, 3000, on_collected, &d), 0);
     while (!d.n) {
         int tick = 0;
 
-        pg_pool_counts(&w.pg, &acq, &idle, &cons, &total, &max);
+        sqlpool_counts(&w.pg, &acq, &idle, &cons, &total, &max);
         cr_assert_eq(acq + idle + cons, total);
         cr_assert_leq(total, max);
         if (acq > seen_acquired)
@@ -568,9 +568,9 @@ Test(pg, a_canceled_collect_never_calls_back)
     world_init(&w, db.conninfo, 1);
     add_metric(&w, "app_s", "SELECT 1 AS v FROM pg_sleep(0.1)", NULL, "v", 0.0, 2.0);
     world_start(&w);
-    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &d), 0);
-    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &other), 0);
-    cr_assert_eq(pg_collect_cancel(&w.pg, on_collected, &d), 1);
+    cr_assert_eq(sqlpool_collect(&w.pg, 3000, on_collected, &d), 0);
+    cr_assert_eq(sqlpool_collect(&w.pg, 3000, on_collected, &other), 0);
+    cr_assert_eq(sqlpool_collect_cancel(&w.pg, on_collected, &d), 1);
     run_until(&w, &other.n, 3000);
     spin(&w, 50);
     cr_assert_eq(d.n, 0);
@@ -586,10 +586,10 @@ Test(pg, close_cancels_pending_collects)
     world_init(&w, db.conninfo, 1);
     add_metric(&w, "app_s", "SELECT 1 AS v FROM pg_sleep(2)", NULL, "v", 0.0, 3.0);
     world_start(&w);
-    cr_assert_eq(pg_collect(&w.pg, 3000, on_collected, &d), 0);
+    cr_assert_eq(sqlpool_collect(&w.pg, 3000, on_collected, &d), 0);
     spin(&w, 100);
     closed = 0;
-    pg_close(&w.pg, on_closed);
+    sqlpool_close(&w.pg, on_closed);
     cr_assert_eq(d.n, 1);
     cr_assert_eq(d.status, UV_ECANCELED);
     cr_assert_eq(uv_run(&w.loop, UV_RUN_DEFAULT), 0);
@@ -632,7 +632,7 @@ ParameterizedTest(struct conninfo_case *c, pg_conninfo, names_needing_dns_are_re
     unsetenv("PGHOST");
     unsetenv("PGHOSTADDR");
     world_init(&w, c->conninfo, 1);
-    rc = pg_init(&w.pg, &w.loop, &w.cfg, err, sizeof(err));
+    rc = sqlpool_init(&w.pg, &w.loop, &w.cfg, err, sizeof(err));
     if (c->ok) {
         cr_assert_eq(rc, 0, "%s: %s", c->conninfo, err);
         world_close(&w);
@@ -652,7 +652,7 @@ Test(pg_conninfo, pghost_from_the_environment_is_checked_too)
     setenv("PGHOST", "db.example.com", 1);
     unsetenv("PGHOSTADDR");
     world_init(&w, "dbname=x", 1);
-    cr_assert_lt(pg_init(&w.pg, &w.loop, &w.cfg, err, sizeof(err)), 0);
+    cr_assert_lt(sqlpool_init(&w.pg, &w.loop, &w.cfg, err, sizeof(err)), 0);
     cr_assert(strstr(err, "hostaddr") != NULL, "%s", err);
     cr_assert_eq(uv_loop_close(&w.loop), 0);
 }
@@ -662,7 +662,7 @@ Test(pg, a_huge_result_is_streamed_and_cut_at_the_series_limit)
     struct world w;
     uv_timer_t tick;
     struct gaps g = { 0, 0 };
-    struct pg_collector_info info;
+    struct sqlpool_collector_info info;
     const char *text, *p;
     size_t n = 0;
     int status, i;
@@ -694,8 +694,8 @@ Test(pg, a_huge_result_is_streamed_and_cut_at_the_series_limit)
     /* The connection was drained, not dropped, and serves the next run. */
     cr_assert_eq(w.pg.abandoned, 0);
     cr_assert_eq(w.pg.acquires, 2);
-    pg_collector_info(&w.pg, 0, &info);
-    cr_assert_eq(info.errors[PG_REASON_LIMIT], 2);
+    sqlpool_collector_info(&w.pg, 0, &info);
+    cr_assert_eq(info.errors[SQLGAUGE_REASON_LIMIT], 2);
     cr_assert_eq(info.up, 1);
     uv_close((uv_handle_t *)&tick, NULL);
     world_close(&w);
@@ -728,7 +728,7 @@ Test(pg, rows_after_the_limit_are_still_checked_before_it)
 Test(pg, a_missing_column_fails_the_run_even_with_no_rows)
 {
     struct world w;
-    struct pg_collector_info info;
+    struct sqlpool_collector_info info;
 
     world_init(&w, db.conninfo, 1);
     add_metric(&w, "app_none", "SELECT 1 AS other WHERE false", NULL, "v", 0.0, 2.0);
@@ -739,7 +739,7 @@ Test(pg, a_missing_column_fails_the_run_even_with_no_rows)
     cr_assert_eq(up(&w, "app_none"), 0.0);
     cr_assert_eq(up(&w, "app_rows"), 0.0);
     cr_assert_eq(err_count(&w, "app_rows", "query"), 1.0);
-    pg_collector_info(&w.pg, 1, &info);
+    sqlpool_collector_info(&w.pg, 1, &info);
     cr_assert_str_eq(info.last_error, "value column \"v\" is not in the result");
     world_close(&w);
 }
@@ -747,7 +747,7 @@ Test(pg, a_missing_column_fails_the_run_even_with_no_rows)
 Test(pg, collector_info_reports_failures_and_down_transitions)
 {
     struct world w;
-    struct pg_collector_info info;
+    struct sqlpool_collector_info info;
     int status, i;
 
     cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE flag (ok boolean); INSERT INTO flag VALUES (true)"),
@@ -756,8 +756,8 @@ Test(pg, collector_info_reports_failures_and_down_transitions)
     add_metric(&w, "app_ok", "SELECT 1 AS v", NULL, "v", 0.0, 2.0);
     add_metric(&w, "app_flaky", "SELECT 1 / ok::int AS v FROM flag", NULL, "v", 0.0, 2.0);
     world_start(&w);
-    cr_assert_eq(pg_ncollectors(&w.pg), 2);
-    pg_collector_info(&w.pg, 1, &info);
+    cr_assert_eq(sqlpool_ncollectors(&w.pg), 2);
+    sqlpool_collector_info(&w.pg, 1, &info);
     cr_assert_str_eq(info.name, "app_flaky");
     cr_assert_eq(info.has_run, 0);
     cr_assert_eq(info.has_success, 0);
@@ -765,7 +765,7 @@ Test(pg, collector_info_reports_failures_and_down_transitions)
     cr_assert_eq(info.down_events, 0);
 
     collect(&w, 3000, &status);
-    pg_collector_info(&w.pg, 1, &info);
+    sqlpool_collector_info(&w.pg, 1, &info);
     cr_assert_eq(info.up, 1);
     cr_assert_eq(info.has_run, 1);
     cr_assert_eq(info.has_success, 1);
@@ -777,10 +777,10 @@ Test(pg, collector_info_reports_failures_and_down_transitions)
     cr_assert_eq(pgtmp_exec(&db, "UPDATE flag SET ok = false"), 0);
     for (i = 0; i < 2; i++)
         collect(&w, 3000, &status);
-    pg_collector_info(&w.pg, 1, &info);
+    sqlpool_collector_info(&w.pg, 1, &info);
     cr_assert_eq(info.up, 0);
     cr_assert_str_eq(info.last_error, "ERROR:  division by zero");
-    cr_assert_eq(info.errors[PG_REASON_QUERY], 2);
+    cr_assert_eq(info.errors[SQLGAUGE_REASON_QUERY], 2);
     cr_assert_eq(info.errors_total, 2);
     cr_assert_eq(info.down_events, 1, "only the up to down transition counts");
     cr_assert_eq(info.has_success, 1);
@@ -789,9 +789,9 @@ Test(pg, collector_info_reports_failures_and_down_transitions)
     collect(&w, 3000, &status);
     cr_assert_eq(pgtmp_exec(&db, "UPDATE flag SET ok = false"), 0);
     collect(&w, 3000, &status);
-    pg_collector_info(&w.pg, 1, &info);
+    sqlpool_collector_info(&w.pg, 1, &info);
     cr_assert_eq(info.down_events, 2);
-    pg_collector_info(&w.pg, 0, &info);
+    sqlpool_collector_info(&w.pg, 0, &info);
     cr_assert_str_eq(info.name, "app_ok");
     cr_assert_eq(info.up, 1);
     cr_assert_eq(info.down_events, 0);
@@ -801,7 +801,7 @@ Test(pg, collector_info_reports_failures_and_down_transitions)
 Test(pg_info, a_first_run_that_fails_counts_as_going_down)
 {
     struct world w;
-    struct pg_collector_info info;
+    struct sqlpool_collector_info info;
     int status;
 
     /* Nothing listens on port 1 of localhost: connecting fails at once. */
@@ -810,14 +810,14 @@ Test(pg_info, a_first_run_that_fails_counts_as_going_down)
     world_start(&w);
     spin(&w, 50);
     collect(&w, 2000, &status);
-    pg_collector_info(&w.pg, 0, &info);
+    sqlpool_collector_info(&w.pg, 0, &info);
     cr_assert_eq(info.up, 0);
     cr_assert_eq(info.has_run, 1);
     cr_assert_eq(info.down_events, 1);
     cr_assert_gt(info.errors_total, 0);
     cr_assert_neq(info.last_error[0], '\0');
     collect(&w, 2000, &status);
-    pg_collector_info(&w.pg, 0, &info);
+    sqlpool_collector_info(&w.pg, 0, &info);
     cr_assert_eq(info.down_events, 1);
     world_close(&w);
 }
@@ -861,7 +861,7 @@ ParameterizedTest(struct check_case *c, pg_check, conninfos_are_checked_without_
     cfg.has_postgres = 1;
     cfg.pg_conninfo = c->conninfo;
     memset(err, 'x', sizeof(err));
-    rc = pg_check_config(&cfg, err, sizeof(err));
+    rc = conninfo_check(&cfg, err, sizeof(err));
     if (c->expect[0] == '\0') {
         cr_assert_eq(rc, 0, "%s: %s", c->conninfo, err);
         cr_assert_str_eq(err, "");
@@ -881,15 +881,15 @@ Test(pg_check, no_postgres_section_is_fine_and_pghost_is_checked)
     memset(&cfg, 0, sizeof(cfg));
     cfg.path = (char *)"u.json";
     cfg.pg_conninfo = (char *)"host=db.example.com";
-    cr_assert_eq(pg_check_config(&cfg, err, sizeof(err)), 0);
+    cr_assert_eq(conninfo_check(&cfg, err, sizeof(err)), 0);
     cfg.has_postgres = 1;
     cfg.pg_conninfo = (char *)"dbname=x";
     setenv("PGHOST", "db.example.com", 1);
     unsetenv("PGHOSTADDR");
-    cr_assert_eq(pg_check_config(&cfg, err, sizeof(err)), -1);
+    cr_assert_eq(conninfo_check(&cfg, err, sizeof(err)), -1);
     cr_assert(strstr(err, "(from PGHOST)") != NULL, "%s", err);
     setenv("PGHOSTADDR", "192.0.2.1", 1);
-    cr_assert_eq(pg_check_config(&cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(conninfo_check(&cfg, err, sizeof(err)), 0, "%s", err);
     unsetenv("PGHOST");
     unsetenv("PGHOSTADDR");
 }
