@@ -21,17 +21,7 @@
 static struct pgtmp db;
 static struct daemon d;
 
-ReportHook(PRE_ALL)(struct criterion_test_set *tests)
-{
-    (void)tests;
-    pgtmp_share_start();
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-    (void)stats;
-    pgtmp_share_stop();
-}
+PGTMP_SHARED_SERVER();
 
 static const char schema[] = "CREATE TABLE uploads (state text);"
                              "CREATE TABLE jobs (state text, created timestamptz);"

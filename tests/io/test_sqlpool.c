@@ -22,17 +22,7 @@
 
 static struct pgtmp db;
 
-ReportHook(PRE_ALL)(struct criterion_test_set *tests)
-{
-    (void)tests;
-    pgtmp_share_start();
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-    (void)stats;
-    pgtmp_share_stop();
-}
+PGTMP_SHARED_SERVER();
 
 static void db_up(void)
 {

@@ -26,7 +26,7 @@
  * milliseconds. pgtmp_share_start(), called from Criterion's ReportHook(PRE_ALL) in the
  * runner process, starts a server and publishes it in the environment
  * (USTATSD_PGTMP_DIR, USTATSD_PGTMP_PORT) that the test processes inherit;
- * pgtmp_share_stop(), from ReportHook(POST_ALL), destroys it. While one is published,
+ * pgtmp_share_stop(), or the runner's exit, destroys it. While one is published,
  * pgtmp_start() in a test attaches to it and creates a database of its own for the test
  * (from template1, so tests stay independent) instead of running initdb. pgtmp_stop and
  * pgtmp_resume still stop and start that server (an outage), and pgtmp_destroy starts it
@@ -78,6 +78,21 @@ int pgtmp_share_start(void);
 
 /* Destroy the shared server and unpublish it. Safe without pgtmp_share_start. */
 void pgtmp_share_stop(void);
+
+/*
+ * In a Criterion test program (after <criterion/hooks.h>), at file scope:
+ *     PGTMP_SHARED_SERVER();
+ * defines the ReportHook(PRE_ALL) that starts the shared server before the tests. The
+ * runner destroys it when it exits, as every instance is (atexit, and the watchdog);
+ * Criterion names a hook after its line, so one macro cannot also define POST_ALL's.
+ */
+#define PGTMP_SHARED_SERVER()                                     \
+    ReportHook(PRE_ALL)(struct criterion_test_set * pgtmp__tests) \
+    {                                                             \
+        (void)pgtmp__tests;                                       \
+        pgtmp_share_start();                                      \
+    }                                                             \
+    extern int pgtmp__shared_server_hook
 
 /* Stop the server ("pg_ctl stop -m fast -w"); the data stay. Returns 0 or -1. */
 int pgtmp_stop(struct pgtmp *t);

@@ -55,56 +55,72 @@ static int add(struct fixture *f, struct sqlgauge_cell k, struct sqlgauge_cell v
     return sqlgauge_build_add(&f->b, &k, &v, 0);
 }
 
+/* A result row and what the build must say of it; NULL stands for SQL NULL. */
+struct row_case {
+    const char *label, *value;
+    int expect; /* -1 kept (or absent), else the reason */
+};
+
+/*
+ * Feed rows to a fresh build (see fixture_init), checking each verdict, then how many
+ * rows were kept and whether the build is limited.
+ */
+static void feed(char **values, size_t nvalues, uint32_t max_values, const struct row_case *rows,
+                 size_t n, size_t kept, int limited)
+{
+    struct fixture fx, *f = &fx;
+    size_t i;
+
+    fixture_init(f, values, nvalues, max_values);
+    for (i = 0; i < n; i++) {
+        struct sqlgauge_cell k = rows[i].label ? text(rows[i].label) : NULLCELL;
+        struct sqlgauge_cell v = rows[i].value ? text(rows[i].value) : NULLCELL;
+
+        cr_assert_eq(add(f, k, v), rows[i].expect, "row %zu (%s, %s)", i,
+                     rows[i].label ? rows[i].label : "NULL",
+                     rows[i].value ? rows[i].value : "NULL");
+    }
+    cr_assert_eq(f->b.n, kept);
+    cr_assert_eq(f->b.limited, limited);
+    sqlgauge_build_release(&f->b);
+}
+
 Test(sqlgauge, each_bad_row_is_skipped_with_its_reason)
 {
     static char *enumerated[] = { (char *)"a", (char *)"b", (char *)"c" };
-    struct fixture f;
-
-    fixture_init(&f, enumerated, 3, 3);
-    cr_assert_eq(add(&f, text("a"), text("1.5")), -1);
-    cr_assert_eq(add(&f, NULLCELL, text("2")), SQLGAUGE_REASON_NULL_LABEL);
-    cr_assert_eq(add(&f, text("zzz"), text("1")), SQLGAUGE_REASON_LABEL_REJECTED);
-    cr_assert_eq(add(&f, text("b"), text("abc")), SQLGAUGE_REASON_BAD_VALUE);
-    /* A NULL value: the series is absent, which is no error. */
-    cr_assert_eq(add(&f, text("b"), NULLCELL), -1);
-    /* The label is judged before the value. */
-    cr_assert_eq(add(&f, NULLCELL, NULLCELL), SQLGAUGE_REASON_NULL_LABEL);
-    cr_assert_eq(add(&f, text("nope"), text("x")), SQLGAUGE_REASON_LABEL_REJECTED);
-    cr_assert_eq(f.b.n, 1);
-    cr_assert_eq(f.b.limited, 0);
-    sqlgauge_build_release(&f.b);
+    static const struct row_case rows[] = {
+        { "a", "1.5", -1 },
+        { NULL, "2", SQLGAUGE_REASON_NULL_LABEL },
+        { "zzz", "1", SQLGAUGE_REASON_LABEL_REJECTED },
+        { "b", "abc", SQLGAUGE_REASON_BAD_VALUE },
+        { "b", NULL, -1 },                          /* absent, which is no error */
+        { NULL, NULL, SQLGAUGE_REASON_NULL_LABEL }, /* labels are judged first */
+        { "nope", "x", SQLGAUGE_REASON_LABEL_REJECTED },
+    };
+    feed(enumerated, 3, 3, rows, sizeof(rows) / sizeof(rows[0]), 1, 0);
 }
 
 Test(sqlgauge, the_family_cap_marks_the_build_limited)
 {
-    struct fixture f;
-    const char *keys[] = { "a", "b", "c", "d" };
-    size_t i;
-
-    fixture_init(&f, NULL, 0, 100);
-    for (i = 0; i < 4; i++)
-        cr_assert_eq(add(&f, text(keys[i]), text("1")), -1);
     /* Rows that fail for another reason are judged first, and do not count. */
-    cr_assert_eq(add(&f, NULLCELL, text("1")), SQLGAUGE_REASON_NULL_LABEL);
-    cr_assert_eq(f.b.limited, 0);
-    cr_assert_eq(add(&f, text("e"), text("1")), SQLGAUGE_REASON_LIMIT);
-    cr_assert_eq(f.b.limited, 1);
-    cr_assert_eq(f.b.n, 4);
-    sqlgauge_build_release(&f.b);
+    static const struct row_case rows[] = {
+        { "a", "1", -1 }, { "b", "1", -1 },
+        { "c", "1", -1 }, { NULL, "1", SQLGAUGE_REASON_NULL_LABEL },
+        { "d", "1", -1 }, { "e", "1", SQLGAUGE_REASON_LIMIT },
+    };
+    feed(NULL, 0, 100, rows, sizeof(rows) / sizeof(rows[0]), 4, 1);
 }
 
 Test(sqlgauge, a_capped_label_takes_known_values_but_no_new_one)
 {
-    struct fixture f;
-
-    fixture_init(&f, NULL, 0, 2);
-    cr_assert_eq(add(&f, text("a"), text("1")), -1);
-    cr_assert_eq(add(&f, text("b"), text("2")), -1);
-    cr_assert_eq(add(&f, text("c"), text("3")), SQLGAUGE_REASON_LABEL_REJECTED);
-    cr_assert_eq(add(&f, text("a"), text("4")), -1, "a value already seen is not new");
-    cr_assert_eq(add(&f, text("123456789"), text("4")), SQLGAUGE_REASON_LABEL_REJECTED,
-                 "longer than max_label_value_len");
-    sqlgauge_build_release(&f.b);
+    static const struct row_case rows[] = {
+        { "a", "1", -1 },
+        { "b", "2", -1 },
+        { "c", "3", SQLGAUGE_REASON_LABEL_REJECTED },
+        { "a", "4", -1 },                                     /* seen already: not new */
+        { "123456789", "4", SQLGAUGE_REASON_LABEL_REJECTED }, /* over max_label_value_len */
+    };
+    feed(NULL, 0, 2, rows, sizeof(rows) / sizeof(rows[0]), 3, 0);
 }
 
 struct value_case {
