@@ -19,7 +19,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "mem.h"
-#include "pg.h"
+#include "sqlpool.h"
 #include "procstat.h"
 #include "registry.h"
 #include "rejects.h"
@@ -105,7 +105,7 @@ struct app {
     int has_debug; /* the separate debug listener */
     char metrics_addr[160];
     char debug_addr[160];
-    struct pg pg;
+    struct sqlpool pg;
     int has_pg;
     uint64_t *pg_down_seen; /* per collector: down_events already logged */
     int *pg_up_seen;        /* per collector: up as last logged */
@@ -201,9 +201,9 @@ static void log_pg_changes(struct app *a)
 {
     size_t i;
 
-    for (i = 0; i < pg_ncollectors(&a->pg); i++) {
-        struct pg_collector_info ci;
-        pg_collector_info(&a->pg, i, &ci);
+    for (i = 0; i < sqlpool_ncollectors(&a->pg); i++) {
+        struct sqlpool_collector_info ci;
+        sqlpool_collector_info(&a->pg, i, &ci);
         if (ci.down_events != a->pg_down_seen[i]) {
             a->pg_down_seen[i] = ci.down_events;
             a->pg_up_seen[i] = 0;
@@ -216,7 +216,7 @@ static void log_pg_changes(struct app *a)
     }
 }
 
-static void on_pg_collected(struct pg *pg, void *arg, int status)
+static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
 {
     struct scrape *sc = arg;
 
@@ -238,7 +238,7 @@ static void on_scrape_cancel(void *arg)
     struct scrape *sc = arg;
 
     if (sc->pg_waiting)
-        pg_collect_cancel(&sc->a->pg, on_pg_collected, sc);
+        sqlpool_collect_cancel(&sc->a->pg, on_pg_collected, sc);
     scrape_free(sc);
 }
 
@@ -429,7 +429,7 @@ static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
         if (sc->pg_waiting)
             return HTTP_WAIT;
         if (a->has_pg)
-            pg_render(&a->pg, &e, wallclock_unix());
+            sqlpool_render(&a->pg, &e, wallclock_unix());
         expo_eof(&e);
         sc->phase = SCRAPE_DONE;
         stats_scrape(&a->stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
@@ -485,7 +485,7 @@ static void on_metrics(struct http_conn *conn, const struct http_request *req, v
     }
     /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
     if (!req->head && a->has_pg &&
-        pg_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
+        sqlpool_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
         sc->pg_waiting = 1;
 }
 
@@ -668,7 +668,7 @@ static void on_http_closed(struct http_server *srv)
     (void)srv;
 }
 
-static void on_pg_closed(struct pg *pg)
+static void on_pg_closed(struct sqlpool *pg)
 {
     (void)pg;
 }
@@ -686,7 +686,7 @@ static void app_stop(struct app *a, const char *why)
     if (a->has_debug)
         http_server_close(&a->debug, on_http_closed);
     if (a->has_pg)
-        pg_close(&a->pg, on_pg_closed);
+        sqlpool_close(&a->pg, on_pg_closed);
     uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->turn, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
@@ -908,12 +908,12 @@ static int app_start(struct app *a, char *err, size_t errlen)
     }
 
     if (c->has_postgres) {
-        if (pg_init(&a->pg, &a->loop, c, err, errlen) != 0)
+        if (sqlpool_init(&a->pg, &a->loop, c, err, errlen) != 0)
             return -1;
         a->has_pg = 1;
-        a->pg_down_seen = mem_calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_down_seen));
-        a->pg_up_seen = mem_calloc(pg_ncollectors(&a->pg) + 1, sizeof(*a->pg_up_seen));
-        pg_start(&a->pg);
+        a->pg_down_seen = mem_calloc(sqlpool_ncollectors(&a->pg) + 1, sizeof(*a->pg_down_seen));
+        a->pg_up_seen = mem_calloc(sqlpool_ncollectors(&a->pg) + 1, sizeof(*a->pg_up_seen));
+        sqlpool_start(&a->pg);
     }
 
     uv_timer_start(&a->expire_timer, on_expire_timer, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "mem.h"
-#include "pg.h"
+#include "conninfo.h"
 
 static const char usage_text[] =
     "usage: ustatsd [options]\n"
@@ -100,7 +100,7 @@ static int check_config(const char *path)
         return 1;
     }
     /* What the daemon would refuse at start-up, --check-config refuses too. */
-    if (pg_check_config(&c, err, sizeof(err)) != 0) {
+    if (conninfo_check(&c, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&c);
         return 1;
@@ -193,14 +193,14 @@ static int override_config(struct config *c, const struct loader *ld, char *err,
                : 0;
 }
 
-/* app_load_fn: the file, the overrides, and the checks pg_init would make. */
+/* app_load_fn: the file, the overrides, and the checks sqlpool_init would make. */
 static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
 {
     const struct loader *ld = arg;
 
     if (config_load(c, ld->path, err, errlen) != 0)
         return -1;
-    if (override_config(c, ld, err, errlen) != 0 || pg_check_config(c, err, errlen) != 0) {
+    if (override_config(c, ld, err, errlen) != 0 || conninfo_check(c, err, errlen) != 0) {
         config_release(c);
         return -1;
     }

@@ -1,6 +1,6 @@
 /*
- * bench_pg: the latency of a scrape's PostgreSQL part, pg_collect() until its callback
- * plus pg_render(), against a throwaway server (tests/lib/pgtmp).
+ * bench_pg: the latency of a scrape's PostgreSQL part, sqlpool_collect() until its callback
+ * plus sqlpool_render(), against a throwaway server (tests/lib/pgtmp).
  *
  *   warm: every collector's result is younger than min_interval (served from the cache);
  *   cold: min_interval is 0, so every collect runs the queries.
@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
-#include "pg.h"
+#include "sqlpool.h"
 #include "pgtmp.h"
 
 #define NCOLS 3
@@ -27,12 +27,12 @@ struct bench {
     struct config_sql_metric m[NCOLS];
     struct config_label labels[NCOLS][1];
     char *columns[NCOLS][1];
-    struct pg pg;
+    struct sqlpool pg;
     struct buf out;
     int status;
 };
 
-static void on_collected(struct pg *pg, void *arg, int status)
+static void on_collected(struct sqlpool *pg, void *arg, int status)
 {
     struct bench *b = arg;
 
@@ -40,7 +40,7 @@ static void on_collected(struct pg *pg, void *arg, int status)
     uv_stop(pg->loop);
 }
 
-static void on_closed(struct pg *pg)
+static void on_closed(struct sqlpool *pg)
 {
     (void)pg;
 }
@@ -57,14 +57,14 @@ static double scrape(struct bench *b, size_t *bytes)
     struct expo e;
     uint64_t t0 = uv_hrtime();
 
-    if (pg_collect(&b->pg, 5000, on_collected, b) < 0) {
-        fprintf(stderr, "bench_pg: pg_collect refused\n");
+    if (sqlpool_collect(&b->pg, 5000, on_collected, b) < 0) {
+        fprintf(stderr, "bench_pg: sqlpool_collect refused\n");
         exit(1);
     }
     uv_run(&b->loop, UV_RUN_DEFAULT);
     buf_reset(&b->out);
     expo_init(&e, &b->out, EXPO_OPENMETRICS);
-    pg_render(&b->pg, &e, 1700000000.0);
+    sqlpool_render(&b->pg, &e, 1700000000.0);
     *bytes = b->out.len;
     return (double)(uv_hrtime() - t0) / 1e3;
 }
@@ -113,11 +113,11 @@ static void run(const char *what, double min_interval, int n)
         b.m[i].label_columns = b.columns[i];
         b.m[i].nlabels = 1;
     }
-    if (pg_init(&b.pg, &b.loop, &b.cfg, err, sizeof(err)) < 0) {
+    if (sqlpool_init(&b.pg, &b.loop, &b.cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "bench_pg: %s\n", err);
         exit(1);
     }
-    pg_start(&b.pg);
+    sqlpool_start(&b.pg);
     scrape(&b, &bytes); /* connect the pool, fill the cache */
     for (i = 0; i < n; i++)
         us[i] = scrape(&b, &bytes);
@@ -126,7 +126,7 @@ static void run(const char *what, double min_interval, int n)
     qsort(us, (size_t)n, sizeof(*us), cmp_double);
     printf("pg collect+render %-5s median %9.1f us  p90 %9.1f us  (%d runs, %zu bytes)\n", what,
            us[n / 2], us[n * 9 / 10], n, bytes);
-    pg_close(&b.pg, on_closed);
+    sqlpool_close(&b.pg, on_closed);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&b.loop) != 0)
         fprintf(stderr, "bench_pg: loop not closed cleanly\n");

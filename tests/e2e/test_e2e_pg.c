@@ -1,10 +1,11 @@
 /*
- * PostgreSQL gauges through the real daemon, against a throwaway server the test starts
- * itself (tests/lib/pgtmp): values follow the database, NULL means absent, an outage
+ * PostgreSQL gauges through the real daemon, against a throwaway server that the program
+ * starts before its tests (tests/lib/pgtmp), with a fresh database for each test: values follow the database, NULL means absent, an outage
  * keeps scrapes at 200 with up 0 and recovers, a slow query never stalls ingestion, and
  * a writing query fails as read-only.
  */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 
 #include <math.h>
 #include <pthread.h>
@@ -19,6 +20,8 @@
 
 static struct pgtmp db;
 static struct daemon d;
+
+PGTMP_SHARED_SERVER();
 
 static const char schema[] = "CREATE TABLE uploads (state text);"
                              "CREATE TABLE jobs (state text, created timestamptz);"

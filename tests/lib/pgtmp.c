@@ -23,8 +23,9 @@ static void destroy_all(void)
 {
     int i;
 
+    /* A test process that inherited the table (fork) must leave the runner's server. */
     for (i = 0; i < PGTMP_MAX; i++)
-        if (live[i] != NULL)
+        if (live[i] != NULL && live[i]->owner == (int)getpid())
             pgtmp_destroy(live[i]);
 }
 
@@ -214,37 +215,62 @@ static int append_conf(const struct pgtmp *t)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-int pgtmp_start(struct pgtmp *t)
+/* Run one statement in the "postgres" database, as the superuser. Returns 0 or -1. */
+static int admin_exec(const struct pgtmp *t, const char *sql, int quiet)
 {
-    static int seq;
-    char data[96];
-    const char *initdb[] = { "initdb",   "-D",        data, "-A",   "trust",      "-U",
-                             "postgres", "--no-sync", "-E", "UTF8", "--locale=C", NULL };
+    char admin[256];
+    PGconn *conn;
+    PGresult *res;
+    int ok;
+
+    snprintf(admin, sizeof(admin), "host=%s port=%d dbname=postgres user=postgres", t->dir,
+             t->port);
+    conn = PQconnectdb(admin);
+    res = PQexec(conn, sql);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok && !quiet)
+        fprintf(stderr, "pgtmp: %s failed: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+    PQfinish(conn);
+    return ok ? 0 : -1;
+}
+
+/* The directory, its owner and the watchdog. */
+static int make_dir(struct pgtmp *t)
+{
     struct passwd *pw;
 
-    memset(t, 0, sizeof(*t));
-    t->watch_fd = -1;
-    if (find_bindir(t) < 0)
-        return -1;
     snprintf(t->dir, sizeof(t->dir), "/tmp/ustatsd-pgtmp-XXXXXX");
     if (mkdtemp(t->dir) == NULL) {
         fprintf(stderr, "pgtmp: mkdtemp(%s) failed: %s\n", t->dir, strerror(errno));
         return -1;
     }
     t->created = 1;
-    t->watch_fd = -1;
     track(t, 1);
     if (spawn_watchdog(t) < 0) {
         fprintf(stderr, "pgtmp: cannot start the watchdog: %s\n", strerror(errno));
-        goto fail;
+        return -1;
     }
     if (geteuid() == 0) {
         pw = getpwnam("postgres");
         if (pw == NULL || chown(t->dir, pw->pw_uid, pw->pw_gid) < 0) {
             fprintf(stderr, "pgtmp: no postgres user to chown %s to\n", t->dir);
-            goto fail;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* initdb and start a server of our own, with PGTMP_DBNAME created. */
+static int start_own(struct pgtmp *t)
+{
+    static int seq;
+    char data[96];
+    const char *initdb[] = { "initdb",   "-D",        data, "-A",   "trust",      "-U",
+                             "postgres", "--no-sync", "-E", "UTF8", "--locale=C", NULL };
+
+    if (make_dir(t) < 0)
+        return -1;
     /* The port only names the socket file in our own directory, so clashes are harmless. */
     t->port = 20000 + (int)(getpid() % 20000) + 7 * seq++;
     if (t->port > 65000)
@@ -255,37 +281,84 @@ int pgtmp_start(struct pgtmp *t)
     if (run(t, initdb) != 0) {
         fprintf(stderr, "pgtmp: initdb failed in %s\n", t->dir);
         show_log(t, "cmd.log");
-        goto fail;
+        return -1;
     }
     if (append_conf(t) < 0) {
         fprintf(stderr, "pgtmp: cannot write %s/data/postgresql.conf\n", t->dir);
-        goto fail;
+        return -1;
     }
     if (start_server(t) < 0)
-        goto fail;
-    {
-        char admin[256];
-        PGconn *conn;
-        PGresult *res;
-        int ok;
+        return -1;
+    return admin_exec(t, "CREATE DATABASE " PGTMP_DBNAME, 0);
+}
 
-        snprintf(admin, sizeof(admin), "host=%s port=%d dbname=postgres user=postgres", t->dir,
-                 t->port);
-        conn = PQconnectdb(admin);
-        res = PQexec(conn, "CREATE DATABASE " PGTMP_DBNAME);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            fprintf(stderr, "pgtmp: CREATE DATABASE failed: %s", PQerrorMessage(conn));
-        PQclear(res);
-        PQfinish(conn);
-        if (!ok)
-            goto fail;
+/*
+ * Attach to the shared server and create this test's database. A test that failed in
+ * the middle of an outage may have left the server stopped: start it again.
+ */
+static int attach_shared(struct pgtmp *t, const char *dir)
+{
+    static int seq;
+    const char *port = getenv("USTATSD_PGTMP_PORT");
+    char name[64], sql[128];
+
+    if (dir[0] == '\0' || port == NULL) {
+        fprintf(stderr, "pgtmp: the shared server did not start (see the runner's output)\n");
+        return -1;
     }
-    return 0;
+    t->shared = 1;
+    t->running = 1;
+    t->port = atoi(port);
+    snprintf(t->dir, sizeof(t->dir), "%s", dir);
+    track(t, 1);
+    if (admin_exec(t, "SELECT 1", 1) < 0 && start_server(t) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s_%d_%d", PGTMP_DBNAME, (int)getpid(), seq++);
+    snprintf(t->conninfo, sizeof(t->conninfo), "host=%s port=%d dbname=%s user=postgres", t->dir,
+             t->port, name);
+    /* FILE_COPY: a small template is copied faster than it is WAL-logged (PostgreSQL 15). */
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template1 STRATEGY FILE_COPY", name);
+    return admin_exec(t, sql, 0);
+}
 
-fail:
-    pgtmp_destroy(t);
-    return -1;
+int pgtmp_start(struct pgtmp *t)
+{
+    const char *shared = getenv("USTATSD_PGTMP_DIR");
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    t->watch_fd = -1;
+    t->owner = (int)getpid();
+    if (find_bindir(t) < 0)
+        return -1;
+    rc = shared != NULL ? attach_shared(t, shared) : start_own(t);
+    if (rc < 0)
+        pgtmp_destroy(t);
+    return rc;
+}
+
+static struct pgtmp shared_server;
+
+int pgtmp_share_start(void)
+{
+    char port[16];
+
+    unsetenv("USTATSD_PGTMP_DIR");
+    if (pgtmp_start(&shared_server) < 0) {
+        setenv("USTATSD_PGTMP_DIR", "", 1);
+        return -1;
+    }
+    snprintf(port, sizeof(port), "%d", shared_server.port);
+    setenv("USTATSD_PGTMP_DIR", shared_server.dir, 1);
+    setenv("USTATSD_PGTMP_PORT", port, 1);
+    return 0;
+}
+
+void pgtmp_share_stop(void)
+{
+    unsetenv("USTATSD_PGTMP_DIR");
+    unsetenv("USTATSD_PGTMP_PORT");
+    pgtmp_destroy(&shared_server);
 }
 
 int pgtmp_stop(struct pgtmp *t)
@@ -363,6 +436,13 @@ void pgtmp_destroy(struct pgtmp *t)
         "pg_ctl", "-w", "-t", "60", "-D", data, "-m", "immediate", "stop", NULL
     };
 
+    if (t->shared) {
+        /* The next test needs the server: undo an outage this test left behind. */
+        if (!t->running)
+            start_server(t);
+        t->shared = 0;
+        t->running = 0;
+    }
     if (t->running) {
         snprintf(data, sizeof(data), "%s/data", t->dir);
         if (pgtmp_stop(t) < 0)

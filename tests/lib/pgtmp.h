@@ -22,6 +22,17 @@
  * pipe whose only write end is the test's; when the test dies the pipe reaches EOF and
  * the watchdog stops the server ("-m immediate") and removes the directory.
  *
+ * One server per test program: an initdb takes seconds, a CREATE DATABASE a few
+ * milliseconds. pgtmp_share_start(), called from Criterion's ReportHook(PRE_ALL) in the
+ * runner process, starts a server and publishes it in the environment
+ * (USTATSD_PGTMP_DIR, USTATSD_PGTMP_PORT) that the test processes inherit;
+ * pgtmp_share_stop(), or the runner's exit, destroys it. While one is published,
+ * pgtmp_start() in a test attaches to it and creates a database of its own for the test
+ * (from template1, so tests stay independent) instead of running initdb. pgtmp_stop and
+ * pgtmp_resume still stop and start that server (an outage), and pgtmp_destroy starts it
+ * again if the test left it stopped; it never removes a shared server's directory. When
+ * the shared server could not start, pgtmp_start fails: tests never skip.
+ *
  * Blocking calls, for tests only. Messages go to stderr, with the server log's tail
  * when a command fails.
  *
@@ -49,10 +60,39 @@ struct pgtmp {
     int created;
     int watch_fd;  /* write end of the watchdog's pipe, -1 when none */
     int watch_pid; /* the watchdog process */
+    int shared;    /* attached to the program's shared server: not ours to remove */
+    int owner;     /* the pid that started it: only that process destroys it at exit */
 };
 
-/* initdb, start, create the database. Returns 0, or -1 (message on stderr, nothing left). */
+/*
+ * initdb, start, create the database; or, with a shared server published, create a fresh
+ * database on it. Returns 0, or -1 (message on stderr, nothing left).
+ */
 int pgtmp_start(struct pgtmp *t);
+
+/*
+ * Start the program's shared server and publish it in the environment, or publish its
+ * failure (every pgtmp_start then fails). Returns 0 or -1. Call once, before the tests.
+ */
+int pgtmp_share_start(void);
+
+/* Destroy the shared server and unpublish it. Safe without pgtmp_share_start. */
+void pgtmp_share_stop(void);
+
+/*
+ * In a Criterion test program (after <criterion/hooks.h>), at file scope:
+ *     PGTMP_SHARED_SERVER();
+ * defines the ReportHook(PRE_ALL) that starts the shared server before the tests. The
+ * runner destroys it when it exits, as every instance is (atexit, and the watchdog);
+ * Criterion names a hook after its line, so one macro cannot also define POST_ALL's.
+ */
+#define PGTMP_SHARED_SERVER()                                     \
+    ReportHook(PRE_ALL)(struct criterion_test_set * pgtmp__tests) \
+    {                                                             \
+        (void)pgtmp__tests;                                       \
+        pgtmp_share_start();                                      \
+    }                                                             \
+    extern int pgtmp__shared_server_hook
 
 /* Stop the server ("pg_ctl stop -m fast -w"); the data stay. Returns 0 or -1. */
 int pgtmp_stop(struct pgtmp *t);
