@@ -75,7 +75,17 @@
     X(CIRCUIT_STATE_SECONDS, "_circuit_state_seconds", FAMILY_GAUGE) \
     X(CIRCUIT_STATE, "_circuit_state", FAMILY_GAUGE) /* a stateset; a gauge in text 0.0.4 */
 
-enum family_type { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_HISTOGRAM };
+/* The family types, X(ID, name): the name is the one "type" takes in the file. */
+#define CONFIG_FAMILY_TYPE_MAP(X) \
+    X(COUNTER, "counter")         \
+    X(GAUGE, "gauge")             \
+    X(HISTOGRAM, "histogram")
+
+enum family_type {
+#define CONFIG_FAMILY_TYPE_ENUM(id, name) FAMILY_##id,
+    CONFIG_FAMILY_TYPE_MAP(CONFIG_FAMILY_TYPE_ENUM)
+#undef CONFIG_FAMILY_TYPE_ENUM
+};
 
 /* One allowed label key of a family (or of an SQL metric). */
 struct config_label {
