@@ -460,19 +460,11 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
 {
     size_t old = cfgread_push_key(r, "families");
 
-    if (!json_is_array(arr))
-        return cfgread_fail(r, "expected an array of family objects, got %s",
-                            cfgread_type_name(arr));
-    c->nfamilies = json_array_size(arr);
+    c->nfamilies = json_array_size(arr); /* 0 when not an array */
     c->families = mem_calloc(c->nfamilies, sizeof(*c->families));
-    for (size_t i = 0; i < c->nfamilies; i++) {
-        size_t o = cfgread_push_index(r, i);
-
-        if (cfgread_section(r, json_array_get(arr, i), family_keys, CFGREAD_NKEYS(family_keys),
-                            &c->families[i]) < 0)
-            return -1;
-        cfgread_pop(r, o);
-    }
+    if (cfgread_objects(r, arr, "family objects", family_keys, CFGREAD_NKEYS(family_keys),
+                        c->families, sizeof(*c->families)) < 0)
+        return -1;
     cfgread_pop(r, old);
     return 0;
 }
@@ -559,46 +551,33 @@ static int group_list(struct cfgread *r, json_t *arr, char ***out, size_t *n)
     return 0;
 }
 
-static int read_include(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
-                        void *base)
+/* "include" (which may also be "all") or "exclude". */
+static int read_group_list(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                           void *base)
 {
     struct config *c = base;
+    int include = strcmp(k->name, "include") == 0;
     size_t o;
 
     (void)obj;
     if (v == NULL)
         return 0;
     o = cfgread_push_key(r, k->name);
-    if (json_is_string(v)) {
+    if (include && json_is_string(v)) {
         if (strcmp(json_string_value(v), "all") != 0)
             return cfgread_fail(r, "expected \"all\" or an array of group names");
-    } else if (group_list(r, v, &c->include_groups, &c->ninclude_groups) < 0) {
-        /* An empty list is not NULL (mem_calloc never is): it includes nothing. */
+    } else if (group_list(r, v, include ? &c->include_groups : &c->exclude_groups,
+                          include ? &c->ninclude_groups : &c->nexclude_groups) < 0) {
+        /* An empty include list is not NULL (mem_calloc never is): it includes nothing. */
         return -1;
     }
     cfgread_pop(r, o);
     return 0;
 }
 
-static int read_exclude(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
-                        void *base)
-{
-    struct config *c = base;
-    size_t o;
-
-    (void)obj;
-    if (v == NULL)
-        return 0;
-    o = cfgread_push_key(r, k->name);
-    if (group_list(r, v, &c->exclude_groups, &c->nexclude_groups) < 0)
-        return -1;
-    cfgread_pop(r, o);
-    return 0;
-}
-
 static const struct cfgread_key group_keys[] = {
-    { .name = "include", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_include },
-    { .name = "exclude", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_exclude },
+    { .name = "include", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_group_list },
+    { .name = "exclude", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_group_list },
 };
 
 int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj)

@@ -416,6 +416,21 @@ int cfgread_section(struct cfgread *r, json_t *obj, const struct cfgread_key *ke
     return 0;
 }
 
+int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
+                    const struct cfgread_key *keys, size_t n, void *elems, size_t size)
+{
+    if (!json_is_array(arr))
+        return cfgread_fail(r, "expected an array of %s, got %s", what, cfgread_type_name(arr));
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        size_t o = cfgread_push_index(r, i);
+
+        if (cfgread_section(r, json_array_get(arr, i), keys, n, at(elems, i * size)) < 0)
+            return -1;
+        cfgread_pop(r, o);
+    }
+    return 0;
+}
+
 static int same_str(const char *a, const char *b)
 {
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);

@@ -135,6 +135,15 @@ struct cfgread_key {
 int cfgread_section(struct cfgread *r, json_t *obj, const struct cfgread_key *keys, size_t n,
                     void *base);
 
+/*
+ * obj is an array of objects, each read by the table (as cfgread_section() reads one) into
+ * the element i of elems, an array of json_array_size(arr) elements of size bytes that the
+ * caller allocated (so that its struct owns them on failure too). The path must name arr;
+ * what names the objects when arr is not an array ("family objects").
+ */
+int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
+                    const struct cfgread_key *keys, size_t n, void *elems, size_t size);
+
 /* -1 naming the first key of obj that the table does not have, else 0. */
 int cfgread_known(struct cfgread *r, json_t *obj, const struct cfgread_key *keys, size_t n);
 

@@ -219,19 +219,11 @@ int cfgsql_metrics(struct cfgread *r, struct config *c, json_t *arr)
 {
     size_t old = cfgread_push_key(r, "sql_metrics");
 
-    if (!json_is_array(arr))
-        return cfgread_fail(r, "expected an array of SQL metric objects, got %s",
-                            cfgread_type_name(arr));
-    c->nsql_metrics = json_array_size(arr);
+    c->nsql_metrics = json_array_size(arr); /* 0 when not an array */
     c->sql_metrics = mem_calloc(c->nsql_metrics, sizeof(*c->sql_metrics));
-    for (size_t i = 0; i < c->nsql_metrics; i++) {
-        size_t o = cfgread_push_index(r, i);
-
-        if (cfgread_section(r, json_array_get(arr, i), metric_keys, CFGREAD_NKEYS(metric_keys),
-                            &c->sql_metrics[i]) < 0)
-            return -1;
-        cfgread_pop(r, o);
-    }
+    if (cfgread_objects(r, arr, "SQL metric objects", metric_keys, CFGREAD_NKEYS(metric_keys),
+                        c->sql_metrics, sizeof(*c->sql_metrics)) < 0)
+        return -1;
     if (c->nsql_metrics > 0 && !c->has_postgres)
         return cfgread_fail(r, "SQL metrics need a \"postgres\" section");
     cfgread_pop(r, old);
