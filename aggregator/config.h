@@ -3,6 +3,9 @@
  *
  * A domain module: it reads a file or a string with jansson and fills plain structs.
  * Every string and array in struct config is owned by it and freed by config_release().
+ * The sections are read from schema tables by cfgread (which also keeps the JSON path for
+ * messages); the allowlist sections by cfgfamily, the name clash check by cfgclash, and the
+ * postgres and sql_metrics sections by cfgsql.
  * The schema is documented in README.md ("Configuration"); a complete example lives in
  * packaging/ustatsd.example.json.
  *
