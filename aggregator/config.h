@@ -3,6 +3,9 @@
  *
  * A domain module: it reads a file or a string with jansson and fills plain structs.
  * Every string and array in struct config is owned by it and freed by config_release().
+ * The sections are read from schema tables by cfgread (which also keeps the JSON path for
+ * messages); the allowlist sections by cfgfamily, the name clash check by cfgclash, and the
+ * postgres and sql_metrics sections by cfgsql.
  * The schema is documented in README.md ("Configuration"); a complete example lives in
  * packaging/ustatsd.example.json.
  *
@@ -75,7 +78,17 @@
     X(CIRCUIT_STATE_SECONDS, "_circuit_state_seconds", FAMILY_GAUGE) \
     X(CIRCUIT_STATE, "_circuit_state", FAMILY_GAUGE) /* a stateset; a gauge in text 0.0.4 */
 
-enum family_type { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_HISTOGRAM };
+/* The family types, X(ID, name): the name is the one "type" takes in the file. */
+#define CONFIG_FAMILY_TYPE_MAP(X) \
+    X(COUNTER, "counter")         \
+    X(GAUGE, "gauge")             \
+    X(HISTOGRAM, "histogram")
+
+enum family_type {
+#define CONFIG_FAMILY_TYPE_ENUM(id, name) FAMILY_##id,
+    CONFIG_FAMILY_TYPE_MAP(CONFIG_FAMILY_TYPE_ENUM)
+#undef CONFIG_FAMILY_TYPE_ENUM
+};
 
 /* One allowed label key of a family (or of an SQL metric). */
 struct config_label {

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,74 +21,101 @@
 #include "mem.h"
 #include "conninfo.h"
 
-static const char usage_text[] =
-    "usage: ustatsd [options]\n"
-    "       ustatsd --check-config FILE\n"
-    "\n"
-    "  -c, --config FILE          allowlist configuration (JSON)       [USTATSD_CONFIG]\n"
-    "  -s, --socket PATH          Unix datagram socket to receive on   [USTATSD_SOCKET]\n"
-    "      --socket-mode MODE     socket file mode, octal (0660)       [USTATSD_SOCKET_MODE]\n"
-    "      --socket-group GROUP   socket file group                    [USTATSD_SOCKET_GROUP]\n"
-    "      --metrics-listen ADDR  host:port or unix:/path; \"\" disables [USTATSD_METRICS_LISTEN]\n"
-    "      --metrics-path PATH    scrape path (/metrics)               [USTATSD_METRICS_PATH]\n"
-    "      --debug-listen ADDR    separate listener for /debug; \"\" off [USTATSD_DEBUG_LISTEN]\n"
-    "      --log-format FORMAT    console or json                      [USTATSD_LOG_FORMAT]\n"
-    "      --log-level LEVEL      debug, info, warn or error           [USTATSD_LOG_LEVEL]\n"
-    "      --check-config FILE    validate FILE and exit (0 valid, 1 invalid)\n"
-    "  -V, --version              print the version and exit\n"
-    "  -h, --help                 print this help and exit\n";
+static const char *check_path(const char *s)
+{
+    return s == NULL || s[0] != '/' ? "must start with '/'" : NULL;
+}
 
-enum {
-    OPT_SOCKET_MODE = 256,
-    OPT_SOCKET_GROUP,
-    OPT_METRICS_LISTEN,
-    OPT_METRICS_PATH,
-    OPT_DEBUG_LISTEN,
-    OPT_LOG_FORMAT,
-    OPT_LOG_LEVEL,
-    OPT_CHECK_CONFIG
+static const char *check_log_format(const char *s)
+{
+    return log_format_parse(s) < 0 ? "expected console or json" : NULL;
+}
+
+static const char *check_log_level(const char *s)
+{
+    return log_level_parse(s) < 0 ? "expected debug, info, warn or error" : NULL;
+}
+
+enum opt_kind {
+    OPT_CONFIG, /* the config file */
+    OPT_STRING, /* a string of struct config at .field, replaced */
+    OPT_MODE,   /* an octal mode at .field */
+    OPT_CHECK,  /* --check-config FILE */
+    OPT_VERSION,
+    OPT_HELP
 };
 
-static const struct option long_options[] = {
-    { "config", required_argument, NULL, 'c' },
-    { "socket", required_argument, NULL, 's' },
-    { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
-    { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
-    { "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
-    { "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
-    { "debug-listen", required_argument, NULL, OPT_DEBUG_LISTEN },
-    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-    { "check-config", required_argument, NULL, OPT_CHECK_CONFIG },
-    { "version", no_argument, NULL, 'V' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+/*
+ * Every option, once: getopt's long and short options, the usage text, the USTATSD_*
+ * variables and the override of the config file's daemon section all derive from it.
+ */
+static const struct opt {
+    const char *flag;
+    char short_name; /* 0: none */
+    const char *arg; /* NULL: takes no argument */
+    const char *env; /* NULL: no variable */
+    enum opt_kind kind;
+    size_t field; /* offsetof(struct config, ...) for OPT_STRING and OPT_MODE */
+    const char *help;
+    /* A check of the value it ends with, after the overrides: NULL, or what it expects. */
+    const char *(*check)(const char *value);
+} opts[] = {
+    { "config", 'c', "FILE", "USTATSD_CONFIG", OPT_CONFIG, 0, "allowlist configuration (JSON)",
+      NULL },
+    { "socket", 's', "PATH", "USTATSD_SOCKET", OPT_STRING, offsetof(struct config, socket_path),
+      "Unix datagram socket to receive on", NULL },
+    { "socket-mode", 0, "MODE", "USTATSD_SOCKET_MODE", OPT_MODE,
+      offsetof(struct config, socket_mode), "socket file mode, octal (0660)", NULL },
+    { "socket-group", 0, "GROUP", "USTATSD_SOCKET_GROUP", OPT_STRING,
+      offsetof(struct config, socket_group), "socket file group", NULL },
+    { "metrics-listen", 0, "ADDR", "USTATSD_METRICS_LISTEN", OPT_STRING,
+      offsetof(struct config, metrics_listen), "host:port or unix:/path; \"\" disables", NULL },
+    { "metrics-path", 0, "PATH", "USTATSD_METRICS_PATH", OPT_STRING,
+      offsetof(struct config, metrics_path), "scrape path (/metrics)", check_path },
+    { "debug-listen", 0, "ADDR", "USTATSD_DEBUG_LISTEN", OPT_STRING,
+      offsetof(struct config, debug_listen), "separate listener for /debug; \"\" off", NULL },
+    { "log-format", 0, "FORMAT", "USTATSD_LOG_FORMAT", OPT_STRING,
+      offsetof(struct config, log_format), "console or json", check_log_format },
+    { "log-level", 0, "LEVEL", "USTATSD_LOG_LEVEL", OPT_STRING, offsetof(struct config, log_level),
+      "debug, info, warn or error", check_log_level },
+    { "check-config", 0, "FILE", NULL, OPT_CHECK, 0, "validate FILE and exit (0 valid, 1 invalid)",
+      NULL },
+    { "version", 'V', NULL, NULL, OPT_VERSION, 0, "print the version and exit", NULL },
+    { "help", 'h', NULL, NULL, OPT_HELP, 0, "print this help and exit", NULL },
 };
 
-/* The option values as given; NULL means "not given here". */
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* The option values as given, by row of opts[]; NULL means "not given here". */
 struct options {
-    const char *config;
-    const char *socket;
-    const char *socket_mode;
-    const char *socket_group;
-    const char *metrics_listen;
-    const char *metrics_path;
-    const char *debug_listen;
-    const char *log_format;
-    const char *log_level;
+    const char *value[NOPTS];
 };
+
+static void usage(FILE *f)
+{
+    fputs("usage: ustatsd [options]\n"
+          "       ustatsd --check-config FILE\n"
+          "\n",
+          f);
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt *o = &opts[i];
+        char left[64], sw[8] = "    ";
+
+        if (o->short_name)
+            snprintf(sw, sizeof(sw), "-%c, ", o->short_name);
+        snprintf(left, sizeof(left), "  %s--%s%s%s", sw, o->flag, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        if (o->env)
+            fprintf(f, "%-29s%-37s[%s]\n", left, o->help, o->env);
+        else
+            fprintf(f, "%-29s%s\n", left, o->help);
+    }
+}
 
 static void from_env(struct options *o)
 {
-    o->config = getenv("USTATSD_CONFIG");
-    o->socket = getenv("USTATSD_SOCKET");
-    o->socket_mode = getenv("USTATSD_SOCKET_MODE");
-    o->socket_group = getenv("USTATSD_SOCKET_GROUP");
-    o->metrics_listen = getenv("USTATSD_METRICS_LISTEN");
-    o->metrics_path = getenv("USTATSD_METRICS_PATH");
-    o->debug_listen = getenv("USTATSD_DEBUG_LISTEN");
-    o->log_format = getenv("USTATSD_LOG_FORMAT");
-    o->log_level = getenv("USTATSD_LOG_LEVEL");
+    for (size_t i = 0; i < NOPTS; i++)
+        o->value[i] = opts[i].env ? getenv(opts[i].env) : NULL;
 }
 
 static int check_config(const char *path)
@@ -111,18 +140,6 @@ static int check_config(const char *path)
     return 0;
 }
 
-/* Replace *slot by a copy of value, when value was given. */
-static void override(char **slot, const char *value)
-{
-    char *copy;
-
-    if (value == NULL)
-        return;
-    copy = mem_strdup(value);
-    free(*slot);
-    *slot = copy;
-}
-
 static int parse_mode(const char *s, uint32_t *mode)
 {
     char *end;
@@ -136,43 +153,59 @@ static int parse_mode(const char *s, uint32_t *mode)
     return 0;
 }
 
+static void *field(struct config *c, const struct opt *o)
+{
+    return (char *)c + o->field;
+}
+
+/* "--metrics-path" or "USTATSD_METRICS_PATH" when that source gave it, else "metrics path". */
+static const char *source(const struct opt *o, const char *given, int env, char *buf, size_t len)
+{
+    size_t i;
+
+    if (given != NULL && env)
+        return o->env;
+    if (given != NULL) {
+        snprintf(buf, len, "--%s", o->flag);
+        return buf;
+    }
+    for (i = 0; o->flag[i] != '\0' && i + 1 < len; i++)
+        buf[i] = o->flag[i] == '-' ? ' ' : o->flag[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 /*
- * Apply the flags (env 0) or the USTATSD_* variables (env 1) on top of the loaded config;
- * -1 with a message naming the flag or variable on error.
+ * Apply the flags (env 0) or the USTATSD_* variables (env 1) on top of the loaded config,
+ * in the table's order; -1 with a message naming the flag or variable on error.
  */
 static int apply_options(struct config *c, const struct options *o, int env, char *err,
                          size_t errlen)
 {
-    override(&c->socket_path, o->socket);
-    override(&c->socket_group, o->socket_group);
-    override(&c->metrics_listen, o->metrics_listen);
-    override(&c->metrics_path, o->metrics_path);
-    override(&c->debug_listen, o->debug_listen);
-    override(&c->log_format, o->log_format);
-    override(&c->log_level, o->log_level);
-    if (o->socket_mode && parse_mode(o->socket_mode, &c->socket_mode) != 0) {
-        snprintf(err, errlen, "%s \"%s\": expected an octal mode such as 0660",
-                 env ? "USTATSD_SOCKET_MODE" : "--socket-mode", o->socket_mode);
-        return -1;
-    }
-    if (c->metrics_path == NULL || c->metrics_path[0] != '/') {
-        snprintf(err, errlen, "%s \"%s\": must start with '/'",
-                 o->metrics_path ? (env ? "USTATSD_METRICS_PATH" : "--metrics-path")
-                                 : "metrics path",
-                 c->metrics_path ? c->metrics_path : "");
-        return -1;
-    }
-    if (log_format_parse(c->log_format) < 0) {
-        snprintf(err, errlen, "%s \"%s\": expected console or json",
-                 o->log_format ? (env ? "USTATSD_LOG_FORMAT" : "--log-format") : "log format",
-                 c->log_format);
-        return -1;
-    }
-    if (log_level_parse(c->log_level) < 0) {
-        snprintf(err, errlen, "%s \"%s\": expected debug, info, warn or error",
-                 o->log_level ? (env ? "USTATSD_LOG_LEVEL" : "--log-level") : "log level",
-                 c->log_level);
-        return -1;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt *opt = &opts[i];
+        const char *v = o->value[i], *problem;
+        char name[64];
+
+        if (v != NULL && opt->kind == OPT_STRING) {
+            char **slot = field(c, opt), *copy = mem_strdup(v);
+
+            free(*slot);
+            *slot = copy;
+        }
+        if (v != NULL && opt->kind == OPT_MODE && parse_mode(v, field(c, opt)) != 0) {
+            snprintf(err, errlen, "%s \"%s\": expected an octal mode such as 0660",
+                     source(opt, v, env, name, sizeof(name)), v);
+            return -1;
+        }
+        if (opt->check == NULL)
+            continue;
+        v = *(char **)field(c, opt);
+        if ((problem = opt->check(v)) != NULL) {
+            snprintf(err, errlen, "%s \"%s\": %s",
+                     source(opt, o->value[i], env, name, sizeof(name)), v ? v : "", problem);
+            return -1;
+        }
     }
     return 0;
 }
@@ -207,74 +240,81 @@ static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Read the flags into cli. Returns -1 to go on, or the exit status of an option that ends
+ * the run (--check-config, --version, --help, a bad option or argument).
+ */
+static int parse_args(int argc, char **argv, struct options *cli)
+{
+    struct option longopts[NOPTS + 1];
+    char shortopts[2 * NOPTS + 1];
+    size_t ns = 0;
+    int ch;
+
+    memset(cli, 0, sizeof(*cli));
+    memset(longopts, 0, sizeof(longopts));
+    for (size_t i = 0; i < NOPTS; i++) {
+        longopts[i].name = opts[i].flag;
+        longopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
+        longopts[i].val = opts[i].short_name ? opts[i].short_name : 256 + (int)i;
+        if (opts[i].short_name) {
+            shortopts[ns++] = opts[i].short_name;
+            if (opts[i].arg)
+                shortopts[ns++] = ':';
+        }
+    }
+    shortopts[ns] = '\0';
+    while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        size_t i = 0;
+
+        while (i < NOPTS && longopts[i].val != ch)
+            i++;
+        if (i == NOPTS) {
+            usage(stderr);
+            return 2;
+        }
+        if (opts[i].kind == OPT_CHECK)
+            return check_config(optarg);
+        if (opts[i].kind == OPT_VERSION) {
+            printf("ustatsd %s\n", USTATSD_VERSION);
+            return 0;
+        }
+        if (opts[i].kind == OPT_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        cli->value[i] = optarg;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ustatsd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     struct options cli, env;
     struct loader ld;
     struct config cfg;
     char err[1024];
-    int ch, rc;
+    int rc;
 
-    memset(&cli, 0, sizeof(cli));
-    while ((ch = getopt_long(argc, argv, "c:s:Vh", long_options, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            cli.config = optarg;
-            break;
-        case 's':
-            cli.socket = optarg;
-            break;
-        case OPT_SOCKET_MODE:
-            cli.socket_mode = optarg;
-            break;
-        case OPT_SOCKET_GROUP:
-            cli.socket_group = optarg;
-            break;
-        case OPT_METRICS_LISTEN:
-            cli.metrics_listen = optarg;
-            break;
-        case OPT_METRICS_PATH:
-            cli.metrics_path = optarg;
-            break;
-        case OPT_DEBUG_LISTEN:
-            cli.debug_listen = optarg;
-            break;
-        case OPT_LOG_FORMAT:
-            cli.log_format = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            cli.log_level = optarg;
-            break;
-        case OPT_CHECK_CONFIG:
-            return check_config(optarg);
-        case 'V':
-            printf("ustatsd %s\n", USTATSD_VERSION);
-            return 0;
-        case 'h':
-            fputs(usage_text, stdout);
-            return 0;
-        default:
-            fputs(usage_text, stderr);
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "ustatsd: unexpected argument \"%s\"\n%s", argv[optind], usage_text);
-        return 2;
-    }
-
+    if ((rc = parse_args(argc, argv, &cli)) >= 0)
+        return rc;
     from_env(&env);
-    if (cli.config == NULL)
-        cli.config = env.config;
-    if (cli.config == NULL) {
+    if (cli.value[0] == NULL) /* opts[0] is --config */
+        cli.value[0] = env.value[0];
+    if (cli.value[0] == NULL) {
         fprintf(stderr, "ustatsd: no configuration: give --config FILE or USTATSD_CONFIG\n");
         return 2;
     }
-    ld.path = cli.config;
+    ld.path = cli.value[0];
     ld.cli = &cli;
     ld.env = &env;
     memset(&cfg, 0, sizeof(cfg));
-    if (config_load(&cfg, cli.config, err, sizeof(err)) != 0) {
+    if (config_load(&cfg, ld.path, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         fprintf(stderr, "ustatsd: refusing to start with an invalid configuration\n");
         return 1;
@@ -296,7 +336,7 @@ int main(int argc, char **argv)
      * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.
      */
     mallopt(M_MXFAST, 0);
-    rc = app_run(&cfg, cli.config, reload_config, &ld);
+    rc = app_run(&cfg, ld.path, reload_config, &ld);
     config_release(&cfg);
     return rc;
 }

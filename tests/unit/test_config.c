@@ -7,39 +7,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cfgtest.h"
 #include "config.h"
 #include "statsd.h"
-
-/*
- * Config texts are written with single quotes so that the tables stay readable; sq()
- * turns them into JSON's double quotes (no test value needs a literal quote).
- */
-static void sq(char *s)
-{
-    for (; *s; s++)
-        if (*s == '\'')
-            *s = '"';
-}
-
-static int parse_sq(struct config *c, const char *text, char *err, size_t errlen)
-{
-    char *copy = strdup(text);
-    int rc;
-
-    cr_assert_not_null(copy);
-    sq(copy);
-    rc = config_parse(c, copy, strlen(copy), "test.json", err, errlen);
-    free(copy);
-    return rc;
-}
-
-static void must_parse(struct config *c, const char *text)
-{
-    char err[512];
-    int rc = parse_sq(c, text, err, sizeof(err));
-
-    cr_assert_eq(rc, 0, "parse failed: %s", err);
-}
 
 static void load_source(struct config *c, const char *rel)
 {
@@ -226,144 +196,6 @@ Test(config, empty_object_is_a_valid_config)
     config_release(&c);
 }
 
-Test(config, counters_are_found_with_and_without_total)
-{
-    struct config c;
-    const char *line = "app.requests-total|c";
-
-    must_parse(&c, "{'families': [{'name': 'app.requests_total', 'type': 'counter'},"
-                   "              {'name': 'queue_total', 'type': 'gauge'}]}");
-    cr_assert_str_eq(c.families[0].name, "app_requests");
-    cr_assert_eq(config_find_family(&c, "app_requests", 12), 0);
-    cr_assert_eq(config_find_family(&c, "app_requests_total", 18), 0);
-    cr_assert_eq(config_find_family(&c, "app.requests", 12), 0);
-    /* Not NUL-terminated: the length decides. */
-    cr_assert_eq(config_find_family(&c, line, strlen("app.requests-total")), 0);
-    cr_assert_eq(config_find_family(&c, line, 5), -1);
-    /* Gauges keep their name as written, _total included. */
-    cr_assert_str_eq(c.families[1].name, "queue_total");
-    cr_assert_eq(config_find_family(&c, "queue_total", 11), 1);
-    cr_assert_eq(config_find_family(&c, "queue", 5), -1);
-    cr_assert_eq(config_find_family(&c, "app_requests_totals", 19), -1);
-    cr_assert_str_eq(config_family_type_name(c.families[0].type), "counter");
-    cr_assert_str_eq(config_family_type_name(FAMILY_HISTOGRAM), "histogram");
-    config_release(&c);
-}
-
-Test(config, groups_exclude_families_and_sql_metrics)
-{
-    struct config c;
-
-    must_parse(&c, "{'groups': {'include': ['a', 'c'], 'exclude': ['c']},"
-                   " 'families': [{'name': 'fa', 'type': 'gauge', 'group': 'a'},"
-                   "              {'name': 'fb', 'type': 'gauge', 'group': 'b'},"
-                   "              {'name': 'fc', 'type': 'gauge', 'group': 'c'},"
-                   "              {'name': 'fn', 'type': 'gauge'}],"
-                   " 'postgres': {'conninfo': 'host=/tmp'},"
-                   " 'sql_metrics': [{'name': 'sa', 'group': 'a', 'query': 'SELECT 1 AS v',"
-                   "                  'value_column': 'v'},"
-                   "                 {'name': 'sb', 'group': 'b', 'query': 'SELECT 1 AS v',"
-                   "                  'value_column': 'v'}]}");
-    cr_assert_eq(c.families[0].excluded, 0);
-    cr_assert_eq(c.families[1].excluded, 1, "not in include");
-    cr_assert_eq(c.families[2].excluded, 1, "exclude wins over include");
-    cr_assert_eq(c.families[3].excluded, 0, "no group: never excluded");
-    cr_assert_eq(c.sql_metrics[0].excluded, 0);
-    cr_assert_eq(c.sql_metrics[1].excluded, 1);
-    config_release(&c);
-
-    must_parse(&c, "{'groups': {'include': 'all', 'exclude': ['b']},"
-                   " 'families': [{'name': 'fa', 'type': 'gauge', 'group': 'a'},"
-                   "              {'name': 'fb', 'type': 'gauge', 'group': 'b'}]}");
-    cr_assert_null(c.include_groups);
-    cr_assert_eq(c.families[0].excluded, 0);
-    cr_assert_eq(c.families[1].excluded, 1);
-    config_release(&c);
-
-    must_parse(&c, "{'groups': {'include': []},"
-                   " 'families': [{'name': 'fa', 'type': 'gauge', 'group': 'a'},"
-                   "              {'name': 'fn', 'type': 'gauge'}]}");
-    cr_assert_not_null(c.include_groups);
-    cr_assert_eq(c.ninclude_groups, 0);
-    cr_assert_eq(c.families[0].excluded, 1, "an empty include list includes no group");
-    cr_assert_eq(c.families[1].excluded, 0);
-    config_release(&c);
-}
-
-Test(config, labels_enumerated_or_capped)
-{
-    struct config c;
-    const struct config_family *f;
-
-    must_parse(&c, "{'limits': {'max_label_value_length': 5},"
-                   " 'families': [{'name': 'ops', 'type': 'counter',"
-                   "   'labels': [{'name': 'op', 'values': ['get', 'put', '\\u00e9t\\u00e9']},"
-                   "              {'name': 'outcome', 'max_values': 3}]}]}");
-    f = &c.families[0];
-    cr_assert_eq(f->nlabels, 2);
-    cr_assert_eq(f->labels[0].nvalues, 3);
-    cr_assert_eq(f->labels[0].max_values, 3);
-    cr_assert_str_eq(f->labels[0].values[2], "\xc3\xa9t\xc3\xa9", "5 bytes: at the limit");
-    cr_assert_null(f->labels[1].values);
-    cr_assert_eq(f->labels[1].max_values, 3);
-    config_release(&c);
-}
-
-Test(config, accepts_what_a_line_can_carry_and_durations_at_their_bounds)
-{
-    struct buf b = BUF_INIT;
-    struct config c;
-    char err[512];
-    char longest[STATSD_MAX_NAME + 1];
-
-    /* Job names are matched as sent: '.' and '-' stay, and "a.b" and "a_b" are two jobs. */
-    must_parse(&c, "{'jobs': {'open_seconds': 315360000,"
-                   "          'list': ['cas-promotion', 'a.b', 'a_b', '_x9', 'Z',"
-                   "                   {'name': 'short', 'open_seconds': 0.001}]}}");
-    cr_assert_eq(c.njobs, 6);
-    cr_assert_str_eq(c.jobs[0].name, "cas-promotion");
-    cr_assert_eq(config_find_job(&c, "a.b", 3), 1);
-    cr_assert_eq(config_find_job(&c, "a_b", 3), 2);
-    cr_assert_eq(c.jobs[0].open_seconds, CONFIG_MAX_OPEN_SECONDS);
-    cr_assert_eq(c.jobs[5].open_seconds, 0.001);
-    config_release(&c);
-
-    /* A job name of exactly STATSD_MAX_NAME bytes is a name a line can hold. */
-    memset(longest, 'j', STATSD_MAX_NAME);
-    longest[STATSD_MAX_NAME] = '\0';
-    buf_addf(&b, "{\"limits\": {\"max_label_value_length\": 256}, \"jobs\": {\"list\": [\"%s\"]}}",
-             longest);
-    cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(strlen(c.jobs[0].name), STATSD_MAX_NAME);
-    config_release(&c);
-    buf_release(&b);
-
-    /* Spaces, ':', '#', '=' and UTF-8 are all inside a tag value; only ',' and '|' end one. */
-    must_parse(&c, "{'families': [{'name': 'a', 'type': 'counter', 'ttl_seconds': 315360000,"
-                   "  'labels': [{'name': 'reason', 'values': ['automatic approval',"
-                   "     'http://h:8080/x', '#1', 'k=v', '\\u00e9t\\u00e9', ' ']}]}],"
-                   " 'postgres': {'conninfo': 'a', 'connect_timeout_seconds': 86400,"
-                   "              'statement_timeout_seconds': 86400},"
-                   " 'sql_metrics': [{'name': 's', 'query': 'q', 'value_column': 'v',"
-                   "   'min_interval_seconds': 86400, 'timeout_seconds': 86400,"
-                   "   'labels': [{'name': 'state', 'values': ['in progress', 'a:b']}]}]}");
-    cr_assert_eq(c.families[0].labels[0].nvalues, 6);
-    cr_assert_str_eq(c.families[0].labels[0].values[1], "http://h:8080/x");
-    cr_assert_str_eq(c.families[0].labels[0].values[4], "\xc3\xa9t\xc3\xa9");
-    cr_assert_eq(c.families[0].ttl_seconds, CONFIG_MAX_TTL_SECONDS);
-    cr_assert_eq(c.pg_connect_timeout, CONFIG_MAX_TIMEOUT_SECONDS);
-    cr_assert_eq(c.pg_statement_timeout, CONFIG_MAX_TIMEOUT_SECONDS);
-    cr_assert_eq(c.sql_metrics[0].min_interval_seconds, CONFIG_MAX_SQL_MIN_INTERVAL);
-    cr_assert_eq(c.sql_metrics[0].timeout_seconds, CONFIG_MAX_TIMEOUT_SECONDS);
-    cr_assert_str_eq(c.sql_metrics[0].labels[0].values[1], "a:b");
-    config_release(&c);
-
-    /* Resource values never go over the wire: they keep the label value rules only. */
-    must_parse(&c, "{'resource': {'deployment.environment': 'eu,west|1'}}");
-    cr_assert_str_eq(c.resource[0].value, "eu,west|1");
-    config_release(&c);
-}
-
 Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
 {
     char dir[] = "/tmp/ustatsd-config-XXXXXX";
@@ -442,32 +274,6 @@ Test(config, syntax_errors_carry_line_and_column)
     cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)), -1);
     cr_assert_not_null(strstr(err, "duplicate object key"), "%s", err);
     config_release(&c);
-}
-
-Test(config, bucket_count_is_capped)
-{
-    struct buf b = BUF_INIT;
-    struct config c;
-    char err[512];
-
-    for (int n = CONFIG_MAX_BUCKETS; n <= CONFIG_MAX_BUCKETS + 1; n++) {
-        buf_reset(&b);
-        buf_adds(&b, "{\"families\": [{\"name\": \"h\", \"type\": \"histogram\", \"buckets\": [");
-        for (int i = 1; i <= n; i++)
-            buf_addf(&b, "%s%d", i > 1 ? ", " : "", i);
-        buf_adds(&b, "]}]}");
-        if (n == CONFIG_MAX_BUCKETS) {
-            cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s",
-                         err);
-            cr_assert_eq(c.families[0].nbuckets, CONFIG_MAX_BUCKETS);
-            config_release(&c);
-        } else {
-            cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), -1);
-            cr_assert_str_eq(err, "test.json: $.families[0].buckets: 65 buckets, at most 64 are "
-                                  "allowed");
-        }
-    }
-    buf_release(&b);
 }
 
 struct bad {
@@ -841,6 +647,26 @@ Test(config, restart_key_names_what_a_reload_cannot_change)
                      "$.groups (sql_metrics[0] \"s\")");
 }
 
+/* Every key the daemon and postgres tables flag restart-only is compared, by table order. */
+Test(config, restart_key_covers_every_restart_only_row)
+{
+    static const struct {
+        const char *settings, *key;
+    } cases[] = {
+        { "'daemon': {'socket_group': 'metrics'},", "$.daemon.socket_group" },
+        { "'daemon': {'metrics_path': '/m'},", "$.daemon.metrics_path" },
+        { "'daemon': {'debug_listen': ''},", "$.daemon.debug_listen" },
+        { "'daemon': {'log_format': 'json', 'log_level': 'warn'},", "(none)" },
+        { "'daemon': {'bearer_token_file': '/t', 'socket': '/s.sock'},", "$.daemon.socket" },
+        { "'daemon': {'socket_group': 'g', 'socket_mode': '0600'},", "$.daemon.socket_mode" },
+    };
+    char buf[128];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_assert_str_eq(restart_key_for(cases[i].settings, buf, sizeof(buf)), cases[i].key, "%s",
+                         cases[i].settings);
+}
+
 Test(config, restart_key_compares_the_postgres_sections)
 {
     struct config a, b;
@@ -861,6 +687,16 @@ Test(config, restart_key_compares_the_postgres_sections)
                " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
                "                 {'name': 't', 'query': 'SELECT 1 AS v', 'value_column': 'v'}]}");
     cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.pool_size");
+    config_release(&b);
+    must_parse(&b,
+               "{'postgres': {'conninfo': 'host=/tmp', 'statement_timeout_seconds': 1},"
+               " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
+               "                 {'name': 't', 'query': 'SELECT 1 AS v', 'value_column': 'v'}]}");
+    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)),
+                     "$.postgres.statement_timeout_seconds");
+    config_release(&b);
+    must_parse(&b, "{'postgres': {'conninfo': 'host=/other'}}");
+    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.conninfo");
     config_release(&b);
     must_parse(&b, "{}");
     cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres");
