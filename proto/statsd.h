@@ -194,9 +194,10 @@ int statsd_parse_values(const char *v, size_t len, struct statsd_line *out);
 int statsd_plain_value(const char *v, size_t len, double *out);
 
 /*
- * Normalise a metric name for allowlist lookup (PROTOCOL.md, "Names"): '.' and '-'
- * become '_'. Writes at most cap bytes, no NUL. Returns the length written, or 0 when
- * cap is too small. The input must already have passed statsd_parse_line.
+ * Normalise a metric name or label key for allowlist lookup (PROTOCOL.md, "Names"): '.'
+ * and '-' become '_', every other byte stays. The one home of that rule: the parser, the
+ * config reader and the registry all call it (or statsd_normalize_char). Writes at most
+ * cap bytes, no NUL. Returns the length written, or 0 when cap is too small.
  */
 size_t statsd_normalize_name(const char *name, size_t len, char *out, size_t cap);
 
