@@ -21,14 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "httpd.h"
+#include "query.h"
 #include "httpc.h"
 
 struct fixture {
     uv_loop_t loop;
     uv_async_t stop;
     pthread_t thread;
-    struct http_server srv;
+    struct httpd_server srv;
     char addr[128];
     int server_closed;
     atomic_int cancels;       /* every cancel */
@@ -52,7 +53,7 @@ static void collect(const char *handler, unsigned code, uint64_t count, void *ar
 
 struct gen {
     struct fixture *fx;
-    struct http_conn *conn;
+    struct httpd_conn *conn;
     long n, i;
     size_t piece; /* bytes per piece for /slow */
     int forever;
@@ -60,40 +61,52 @@ struct gen {
     int timer_active;
 };
 
+/* The value of the first parameter called name, into v; 0, or -1 when absent or bad. */
+static int param(const char *query, const char *name, char *v, size_t size)
+{
+    char key[32];
+    int rc;
+
+    while ((rc = query_next(&query, key, sizeof(key), v, size)) > 0)
+        if (strcmp(key, name) == 0)
+            return 0;
+    return -1;
+}
+
 static long query_long(const char *query, const char *name, long dflt)
 {
     char v[32];
 
-    if (http_query_get(query, name, v, sizeof(v)) < 0)
+    if (param(query, name, v, sizeof(v)) < 0)
         return dflt;
     return strtol(v, NULL, 10);
 }
 
-static void hello_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void hello_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct fixture *fx = arg;
 
     (void)req;
     atomic_fetch_add(&fx->handled, 1);
-    http_respond(conn, 200, "text/plain; charset=utf-8", "hello\n", 6, HTTP_GZIP, NULL);
+    httpd_respond(conn, 200, "text/plain; charset=utf-8", "hello\n", 6, HTTPD_GZIP, NULL);
 }
 
-static void echo_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void echo_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct buf b = BUF_INIT;
     char x[64] = "";
 
     (void)arg;
-    if (http_query_get(req->query, "x", x, sizeof(x)) < 0)
+    if (param(req->query, "x", x, sizeof(x)) < 0)
         strcpy(x, "-");
     buf_addf(&b, "x=%s\naccept=%s\nae=%s\nauth=%s\nsto=%s\nhead=%d\nver=%u.%u\n", x, req->accept,
              req->accept_encoding, req->authorization, req->scrape_timeout, req->head,
              req->http_major, req->http_minor);
-    http_respond(conn, 200, "text/plain", b.ptr, b.len, 0, "X-Echo: 1\r\n");
+    httpd_respond(conn, 200, "text/plain", b.ptr, b.len, 0, "X-Echo: 1\r\n");
     buf_release(&b);
 }
 
-static void silent_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void silent_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     (void)conn;
     (void)req;
@@ -115,7 +128,7 @@ static void gen_free(struct gen *g)
     free(g);
 }
 
-static int gen_produce(struct http_conn *conn, struct buf *out, void *arg)
+static int gen_produce(struct httpd_conn *conn, struct buf *out, void *arg)
 {
     struct gen *g = arg;
 
@@ -125,14 +138,14 @@ static int gen_produce(struct http_conn *conn, struct buf *out, void *arg)
         memset(out->ptr, 'x', g->piece);
         out->len = g->piece;
         atomic_fetch_add(&g->fx->produced, (long long)g->piece);
-        return HTTP_MORE;
+        return HTTPD_MORE;
     }
     buf_addf(out, "line %ld\n", g->i);
     if (++g->i < g->n)
-        return HTTP_MORE;
+        return HTTPD_MORE;
     atomic_fetch_add(&g->fx->dones, 1);
     gen_free(g);
-    return HTTP_DONE;
+    return HTTPD_DONE;
 }
 
 static void gen_cancel(void *arg)
@@ -145,7 +158,7 @@ static void gen_cancel(void *arg)
     gen_free(g);
 }
 
-static struct gen *gen_new(struct fixture *fx, struct http_conn *conn)
+static struct gen *gen_new(struct fixture *fx, struct httpd_conn *conn)
 {
     struct gen *g = calloc(1, sizeof(*g));
 
@@ -155,23 +168,23 @@ static struct gen *gen_new(struct fixture *fx, struct http_conn *conn)
     return g;
 }
 
-static void stream_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void stream_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct gen *g = gen_new(arg, conn);
 
     g->n = query_long(req->query, "n", 10);
-    cr_assert_eq(http_stream(conn, 200, "text/plain", HTTP_GZIP, gen_produce, gen_cancel, g), 0);
-    cr_assert_eq(http_stream(conn, 200, "text/plain", 0, gen_produce, gen_cancel, g), -EALREADY);
+    cr_assert_eq(httpd_stream(conn, 200, "text/plain", HTTPD_GZIP, gen_produce, gen_cancel, g), 0);
+    cr_assert_eq(httpd_stream(conn, 200, "text/plain", 0, gen_produce, gen_cancel, g), -EALREADY);
 }
 
-static void slow_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void slow_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct gen *g = gen_new(arg, conn);
 
     (void)req;
     g->forever = 1;
     g->piece = 65536;
-    cr_assert_eq(http_stream(conn, 200, "application/octet-stream", 0, gen_produce, gen_cancel, g),
+    cr_assert_eq(httpd_stream(conn, 200, "application/octet-stream", 0, gen_produce, gen_cancel, g),
                  0);
 }
 
@@ -179,10 +192,10 @@ static void wait_timer_cb(uv_timer_t *t)
 {
     struct gen *g = (struct gen *)(void *)((char *)t - offsetof(struct gen, timer));
 
-    http_resume(g->conn);
+    httpd_resume(g->conn);
 }
 
-static int wait_produce(struct http_conn *conn, struct buf *out, void *arg)
+static int wait_produce(struct httpd_conn *conn, struct buf *out, void *arg)
 {
     struct gen *g = arg;
 
@@ -190,15 +203,15 @@ static int wait_produce(struct http_conn *conn, struct buf *out, void *arg)
     if (g->i == g->n) {
         atomic_fetch_add(&g->fx->dones, 1);
         gen_free(g);
-        return HTTP_DONE;
+        return HTTPD_DONE;
     }
     buf_addf(out, "piece %ld\n", g->i++);
     if (!g->forever || g->i == 1)
         uv_timer_start(&g->timer, wait_timer_cb, 5, 0);
-    return HTTP_WAIT;
+    return HTTPD_WAIT;
 }
 
-static void wait_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void wait_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct gen *g = gen_new(arg, conn);
 
@@ -206,14 +219,14 @@ static void wait_handler(struct http_conn *conn, const struct http_request *req,
     g->forever = query_long(req->query, "forever", 0) != 0;
     uv_timer_init(&g->fx->loop, &g->timer);
     g->timer_active = 1;
-    cr_assert_eq(http_stream(conn, 200, "text/plain", 0, wait_produce, gen_cancel, g), 0);
+    cr_assert_eq(httpd_stream(conn, 200, "text/plain", 0, wait_produce, gen_cancel, g), 0);
 }
 
-static void healthy_handler(struct http_conn *conn, const struct http_request *req, void *arg)
+static void healthy_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     (void)req;
     (void)arg;
-    http_respond(conn, 200, "text/plain", "ok\n", 3, 0, NULL);
+    httpd_respond(conn, 200, "text/plain", "ok\n", 3, 0, NULL);
 }
 
 static void *loop_main(void *arg)
@@ -224,7 +237,7 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-static void server_closed(struct http_server *srv)
+static void server_closed(struct httpd_server *srv)
 {
     struct fixture *fx = (struct fixture *)(void *)((char *)srv - offsetof(struct fixture, srv));
 
@@ -236,43 +249,43 @@ static void stop_cb(uv_async_t *a)
     struct fixture *fx = a->data;
 
     fx->counts.n = 0;
-    http_server_foreach_requests(&fx->srv, collect, &fx->counts);
-    http_server_close(&fx->srv, server_closed);
+    httpd_server_foreach_requests(&fx->srv, collect, &fx->counts);
+    httpd_server_close(&fx->srv, server_closed);
     uv_close((uv_handle_t *)a, NULL);
 }
 
 /* Initialise the server and routes on this thread; listen unless addr is NULL. */
-static void setup(struct fixture *fx, const struct http_config *cfg)
+static void setup(struct fixture *fx, const struct httpd_config *cfg)
 {
     memset(fx, 0, sizeof(*fx));
     /* As the daemon does: libuv writes with writev(2), and a client that left would
      * otherwise kill the process with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     cr_assert_eq(uv_loop_init(&fx->loop), 0);
-    http_server_init(&fx->srv, &fx->loop, cfg);
-    cr_assert_eq(http_server_route(&fx->srv, "/hello", "hello", hello_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/echo", "echo", echo_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/stream", "stream", stream_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/slow", "slow", slow_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/wait", "wait", wait_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/silent", "silent", silent_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/-/healthy", "healthy", healthy_handler, fx), 0);
-    cr_assert_eq(http_server_route(&fx->srv, "/hello", "dup", hello_handler, fx), -EEXIST);
-    cr_assert_eq(http_server_route(&fx->srv, "nope", "bad", hello_handler, fx), -EINVAL);
+    httpd_server_init(&fx->srv, &fx->loop, cfg);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/hello", "hello", hello_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/echo", "echo", echo_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/stream", "stream", stream_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/slow", "slow", slow_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/wait", "wait", wait_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/silent", "silent", silent_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/-/healthy", "healthy", healthy_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/hello", "dup", hello_handler, fx), -EEXIST);
+    cr_assert_eq(httpd_server_route(&fx->srv, "nope", "bad", hello_handler, fx), -EINVAL);
 }
 
 static void run(struct fixture *fx, const char *addr)
 {
     char err[256] = "";
 
-    cr_assert_eq(http_server_listen(&fx->srv, addr, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(http_server_address(&fx->srv, fx->addr, sizeof(fx->addr)), 0);
+    cr_assert_eq(httpd_server_listen(&fx->srv, addr, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(httpd_server_address(&fx->srv, fx->addr, sizeof(fx->addr)), 0);
     cr_assert_eq(uv_async_init(&fx->loop, &fx->stop, stop_cb), 0);
     fx->stop.data = fx;
     cr_assert_eq(pthread_create(&fx->thread, NULL, loop_main, fx), 0);
 }
 
-static void start(struct fixture *fx, const struct http_config *cfg)
+static void start(struct fixture *fx, const struct httpd_config *cfg)
 {
     setup(fx, cfg);
     run(fx, "127.0.0.1:0");
@@ -384,7 +397,7 @@ Test(http, unknown_path_is_404)
     cr_assert_eq(r.status, 404);
     httpc_response_release(&r);
     stop(&F);
-    cr_assert_eq(requests(&F, HTTP_OTHER_ROUTE, 404), 1);
+    cr_assert_eq(requests(&F, HTTPD_OTHER_ROUTE, 404), 1);
 }
 
 Test(http, other_method_on_known_path_is_405_with_allow)
@@ -656,8 +669,8 @@ Test(http, header_too_large_gets_431_and_others_are_served)
     httpc_response_release(&r);
     buf_release(&big);
     stop(&F);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_HEADER_SIZE], 1);
-    cr_assert_eq(requests(&F, HTTP_OTHER_ROUTE, 431), 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_HEADER_SIZE], 1);
+    cr_assert_eq(requests(&F, HTTPD_OTHER_ROUTE, 431), 1);
 }
 
 Test(http, body_too_large_gets_413)
@@ -690,7 +703,7 @@ Test(http, body_too_large_gets_413)
     httpc_response_release(&r);
     httpc_close(&h);
     stop(&F);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_BODY_SIZE], 2);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_BODY_SIZE], 2);
 }
 
 Test(http, malformed_request_gets_400)
@@ -712,12 +725,12 @@ Test(http, malformed_request_gets_400)
     cr_assert_eq(r.status, 200);
     httpc_response_release(&r);
     stop(&F);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_BAD_REQUEST], 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_BAD_REQUEST], 1);
 }
 
 Test(http, idle_keep_alive_connection_is_closed)
 {
-    struct http_config cfg = { .idle_timeout_ms = 200 };
+    struct httpd_config cfg = { .idle_timeout_ms = 200 };
     struct httpc h;
     struct httpc_response r;
     double t0, dt;
@@ -735,12 +748,12 @@ Test(http, idle_keep_alive_connection_is_closed)
     httpc_close(&h);
     stop(&F);
     cr_assert_eq(F.srv.stats.connections_idle_closed, 1);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_READ_TIMEOUT], 0);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_READ_TIMEOUT], 0);
 }
 
 Test(http, slow_request_is_cut_at_the_read_timeout)
 {
-    struct http_config cfg = { .read_timeout_ms = 300 };
+    struct httpd_config cfg = { .read_timeout_ms = 300 };
     struct httpc h, ok;
     struct httpc_response r;
     const char half[] = "GET /hello HTTP/1.1\r\nHost: a\r\nX-Slow: ";
@@ -769,12 +782,12 @@ Test(http, slow_request_is_cut_at_the_read_timeout)
     cr_assert_lt(dt, 1500.0);
     httpc_close(&h);
     stop(&F);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_READ_TIMEOUT], 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_READ_TIMEOUT], 1);
 }
 
 Test(http, at_the_cap_the_oldest_idle_connection_makes_room)
 {
-    struct http_config cfg = { .max_connections = 2 };
+    struct httpd_config cfg = { .max_connections = 2 };
     struct httpc a, b, c;
     struct httpc_response r;
 
@@ -808,7 +821,7 @@ Test(http, at_the_cap_the_oldest_idle_connection_makes_room)
 
 Test(http, connections_over_the_limit_are_refused)
 {
-    struct http_config cfg = { .max_connections = 2 };
+    struct httpd_config cfg = { .max_connections = 2 };
     struct httpc a, b, c;
     struct httpc_response r;
     int ok = 0;
@@ -850,7 +863,7 @@ Test(http, connections_over_the_limit_are_refused)
     httpc_close(&b);
     stop(&F);
     cr_assert_geq(F.srv.stats.connections_rejected, 1);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_CONNECTIONS], F.srv.stats.connections_rejected);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_CONNECTIONS], F.srv.stats.connections_rejected);
 }
 
 Test(http, client_gone_mid_stream_cancels_once)
@@ -881,7 +894,7 @@ Test(http, client_gone_mid_stream_cancels_once)
 
 Test(http, stalled_reader_is_held_by_backpressure_then_cut)
 {
-    struct http_config cfg = { .write_timeout_ms = 600 };
+    struct httpd_config cfg = { .write_timeout_ms = 600 };
     struct httpc h;
 
     start(&F, &cfg);
@@ -898,7 +911,7 @@ Test(http, stalled_reader_is_held_by_backpressure_then_cut)
     httpc_close(&h);
     stop(&F);
     cr_assert_eq(atomic_load(&F.cancels), 1);
-    cr_assert_eq(F.srv.stats.limits[HTTP_LIMIT_WRITE_TIMEOUT], 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 1);
 }
 
 Test(http, bearer_token_guards_all_but_health)
@@ -906,8 +919,8 @@ Test(http, bearer_token_guards_all_but_health)
     struct httpc_response r;
 
     setup(&F, NULL);
-    cr_assert_eq(http_server_set_bearer(&F.srv, "s3cret-token"), 0);
-    cr_assert_eq(http_server_set_bearer(&F.srv, "bad token"), -EINVAL);
+    cr_assert_eq(httpd_server_set_bearer(&F.srv, "s3cret-token"), 0);
+    cr_assert_eq(httpd_server_set_bearer(&F.srv, "bad token"), -EINVAL);
     run(&F, "127.0.0.1:0");
     cr_assert_eq(httpc_get(F.addr, "/hello", NULL, &r), 0);
     cr_assert_eq(r.status, 401);
@@ -961,15 +974,15 @@ Test(http, unix_listener_replaces_a_stale_socket)
     httpc_response_release(&r);
     {
         /* A live socket is not taken over. */
-        struct http_server other;
+        struct httpd_server other;
         uv_loop_t l2;
         char err[256] = "";
 
         cr_assert_eq(uv_loop_init(&l2), 0);
-        http_server_init(&other, &l2, NULL);
-        cr_assert_eq(http_server_listen(&other, addr, err, sizeof(err)), -EADDRINUSE);
+        httpd_server_init(&other, &l2, NULL);
+        cr_assert_eq(httpd_server_listen(&other, addr, err, sizeof(err)), -EADDRINUSE);
         cr_assert_neq(strstr(err, "in use"), NULL, "%s", err);
-        http_server_close(&other, NULL);
+        httpd_server_close(&other, NULL);
         cr_assert_eq(uv_run(&l2, UV_RUN_DEFAULT), 0);
         cr_assert_eq(uv_loop_close(&l2), 0);
     }
@@ -980,7 +993,7 @@ Test(http, unix_listener_replaces_a_stale_socket)
 Test(http, unix_listener_refuses_a_regular_file)
 {
     char path[108], addr[128], err[256] = "";
-    struct http_server srv;
+    struct httpd_server srv;
     uv_loop_t loop;
     FILE *f;
 
@@ -990,13 +1003,13 @@ Test(http, unix_listener_refuses_a_regular_file)
     fclose(f);
     snprintf(addr, sizeof(addr), "unix:%s", path);
     cr_assert_eq(uv_loop_init(&loop), 0);
-    http_server_init(&srv, &loop, NULL);
-    cr_assert_eq(http_server_listen(&srv, addr, err, sizeof(err)), -EEXIST);
+    httpd_server_init(&srv, &loop, NULL);
+    cr_assert_eq(httpd_server_listen(&srv, addr, err, sizeof(err)), -EEXIST);
     cr_assert_neq(strstr(err, "not a socket"), NULL, "%s", err);
     cr_assert_eq(access(path, F_OK), 0);
-    cr_assert_eq(http_server_listen(&srv, "300.1.1.1:80", err, sizeof(err)), -EINVAL);
-    cr_assert_eq(http_server_listen(&srv, "127.0.0.1", err, sizeof(err)), -EINVAL);
-    http_server_close(&srv, NULL);
+    cr_assert_eq(httpd_server_listen(&srv, "300.1.1.1:80", err, sizeof(err)), -EINVAL);
+    cr_assert_eq(httpd_server_listen(&srv, "127.0.0.1", err, sizeof(err)), -EINVAL);
+    httpd_server_close(&srv, NULL);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
     cr_assert_eq(uv_loop_close(&loop), 0);
     unlink(path);
@@ -1026,7 +1039,7 @@ Test(http, ipv6_listener_serves)
 Test(http, requests_are_counted_by_handler_and_code)
 {
     struct httpc_response r;
-    const struct http_stats *st;
+    const struct httpd_stats *st;
 
     start(&F, NULL);
     for (int i = 0; i < 3; i++) {
@@ -1040,82 +1053,19 @@ Test(http, requests_are_counted_by_handler_and_code)
     cr_assert_eq(httpc_get(F.addr, "/stream?n=5", NULL, &r), 0);
     httpc_response_release(&r);
     stop(&F);
-    st = http_server_stats(&F.srv);
+    st = httpd_server_stats(&F.srv);
     cr_assert_eq(st->connections_accepted, 6);
     cr_assert_eq(st->connections_open, 0);
     cr_assert_eq(requests(&F, "hello", 200), 3);
     cr_assert_eq(requests(&F, "echo", 200), 1);
     cr_assert_eq(requests(&F, "stream", 200), 1);
-    cr_assert_eq(requests(&F, HTTP_OTHER_ROUTE, 404), 1);
+    cr_assert_eq(requests(&F, HTTPD_OTHER_ROUTE, 404), 1);
     cr_assert_eq(requests(&F, "hello", 404), 0);
-}
-
-struct query_case {
-    char query[64];
-    char name[16];
-    int rc;
-    char value[32];
-};
-
-ParameterizedTestParameters(http, query_get_decodes_values)
-{
-    static struct query_case cases[] = {
-        { "a=1&b=2", "b", 1, "2" },
-        { "a=1&b=2", "a", 1, "1" },
-        { "a=1&b=2", "c", -ENOENT, "" },
-        { "", "a", -ENOENT, "" },
-        { "name=x%20y+z", "name", 5, "x y z" },
-        { "flag&x=1", "flag", 0, "" },
-        { "x=%zz", "x", -EINVAL, "" },
-        { "x=%4", "x", -EINVAL, "" },
-        { "x=%41%42", "x", 2, "AB" },
-        { "n%61me=v", "name", 1, "v" },
-        { "x=1&x=2", "x", 1, "1" },
-        { "x=0123456789012345678901234567890123456789", "x", -ENOSPC, "" },
-    };
-
-    return cr_make_param_array(struct query_case, cases, sizeof(cases) / sizeof(cases[0]));
-}
-
-ParameterizedTest(struct query_case *c, http, query_get_decodes_values)
-{
-    char v[32];
-    int rc = http_query_get(c->query, c->name, v, sizeof(v));
-
-    cr_assert_eq(rc, c->rc, "%s / %s: %d", c->query, c->name, rc);
-    if (rc >= 0)
-        cr_assert_str_eq(v, c->value);
-}
-
-struct ae_case {
-    char header[64];
-    int gzip;
-};
-
-ParameterizedTestParameters(http, accept_encoding_negotiates_gzip)
-{
-    static struct ae_case cases[] = {
-        { "gzip", 1 },          { "GZip", 1 },
-        { "deflate, gzip", 1 }, { "gzip;q=0", 0 },
-        { "gzip; q=0.000", 0 }, { "gzip;q=0.001", 1 },
-        { "gzip;q=1.0", 1 },    { "*", 1 },
-        { "*;q=0", 0 },         { "gzip;q=0, *", 0 },
-        { "x-gzip", 1 },        { "deflate, br", 0 },
-        { "identity", 0 },      { "", 0 },
-        { "gzipx", 0 },
-    };
-
-    return cr_make_param_array(struct ae_case, cases, sizeof(cases) / sizeof(cases[0]));
-}
-
-ParameterizedTest(struct ae_case *c, http, accept_encoding_negotiates_gzip)
-{
-    cr_assert_eq(http_accepts_gzip(c->header), c->gzip, "%s", c->header);
 }
 
 Test(http, limit_names_are_label_values)
 {
-    cr_assert_str_eq(http_limit_name(HTTP_LIMIT_HEADER_SIZE), "header_size");
-    cr_assert_str_eq(http_limit_name(HTTP_LIMIT_CONNECTIONS), "connections");
-    cr_assert_str_eq(http_limit_name(HTTP_LIMIT_COUNT), "unknown");
+    cr_assert_str_eq(httpd_limit_name(HTTPD_LIMIT_HEADER_SIZE), "header_size");
+    cr_assert_str_eq(httpd_limit_name(HTTPD_LIMIT_CONNECTIONS), "connections");
+    cr_assert_str_eq(httpd_limit_name(HTTPD_LIMIT_COUNT), "unknown");
 }
