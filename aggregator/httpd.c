@@ -15,16 +15,10 @@
 #define READ_BUF_SIZE 16384
 #define LINGER_MS     2000 /* draining a client's unread input after our last byte */
 
+/* The handler of the route of the same index in srv->routes. */
 struct httpd_route {
-    char *path;
-    char *name;
     httpd_handler_cb handler;
     void *arg;
-    struct {
-        unsigned code;
-        uint64_t count;
-    } codes[HTTPD_MAX_CODES];
-    size_t ncodes;
 };
 
 /*
@@ -73,7 +67,7 @@ struct httpd_conn {
     struct buf pending; /* bytes read past the request being answered (pipelining) */
 
     /* The response, set when it starts. */
-    int route; /* index into srv->routes, or -1 for srv->other */
+    int route; /* index into srv->routes, or ROUTES_NONE */
     struct response rs;
     size_t unacked;
     struct buf wire;  /* bytes for the next uv_write */
@@ -136,29 +130,19 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
         srv->cfg.max_connections = HTTPD_DEFAULT_MAX_CONNECTIONS;
     if (srv->cfg.max_unacked_bytes == 0)
         srv->cfg.max_unacked_bytes = HTTPD_DEFAULT_MAX_UNACKED_BYTES;
-    srv->other = mem_calloc(1, sizeof(*srv->other));
-    srv->other->path = mem_strdup("");
-    srv->other->name = mem_strdup(HTTPD_OTHER_ROUTE);
+    routes_init(&srv->routes);
 }
 
 int httpd_server_route(struct httpd_server *srv, const char *path, const char *name,
                        httpd_handler_cb handler, void *arg)
 {
-    struct httpd_route *r;
+    int i = handler ? routes_add(&srv->routes, path, name) : -EINVAL;
 
-    if (path == NULL || path[0] != '/' || name == NULL || handler == NULL)
-        return -EINVAL;
-    for (size_t i = 0; i < srv->nroutes; i++)
-        if (strcmp(srv->routes[i].path, path) == 0)
-            return -EEXIST;
-    r = mem_realloc(srv->routes, (srv->nroutes + 1) * sizeof(*r));
-    srv->routes = r;
-    r = &srv->routes[srv->nroutes++];
-    memset(r, 0, sizeof(*r));
-    r->path = mem_strdup(path);
-    r->name = mem_strdup(name);
-    r->handler = handler;
-    r->arg = arg;
+    if (i < 0)
+        return i;
+    srv->handlers = mem_realloc(srv->handlers, ((size_t)i + 1) * sizeof(*srv->handlers));
+    srv->handlers[i].handler = handler;
+    srv->handlers[i].arg = arg;
     return 0;
 }
 
@@ -193,38 +177,7 @@ unsigned httpd_server_idle_connections(const struct httpd_server *srv)
 
 void httpd_server_foreach_requests(const struct httpd_server *srv, httpd_requests_cb cb, void *arg)
 {
-    for (size_t i = 0; i <= srv->nroutes; i++) {
-        const struct httpd_route *r = i < srv->nroutes ? &srv->routes[i] : srv->other;
-
-        if (r == NULL)
-            continue;
-        for (size_t j = 0; j < r->ncodes; j++)
-            cb(r->name, r->codes[j].code, r->codes[j].count, arg);
-    }
-}
-
-static struct httpd_route *conn_route(struct httpd_conn *c)
-{
-    return c->route >= 0 ? &c->srv->routes[c->route] : c->srv->other;
-}
-
-static void count_request(struct httpd_conn *c, int status)
-{
-    struct httpd_route *r = conn_route(c);
-    size_t i;
-
-    for (i = 0; i < r->ncodes; i++)
-        if (r->codes[i].code == (unsigned)status)
-            break;
-    if (i == r->ncodes) {
-        /* Handlers choose status codes, clients do not: the cap is never reached in
-         * practice, and the last slot absorbs anything beyond it. */
-        if (r->ncodes == HTTPD_MAX_CODES)
-            i = HTTPD_MAX_CODES - 1;
-        else
-            r->codes[r->ncodes++].code = (unsigned)status;
-    }
-    r->codes[i].count++;
+    routes_foreach(&srv->routes, cb, arg);
 }
 
 /* ---- connection teardown ---- */
@@ -233,17 +186,9 @@ static void server_maybe_done(struct httpd_server *srv)
 {
     if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL)
         return;
-    for (size_t i = 0; i < srv->nroutes; i++) {
-        free(srv->routes[i].path);
-        free(srv->routes[i].name);
-    }
-    free(srv->routes);
-    srv->routes = NULL;
-    srv->nroutes = 0;
-    free(srv->other->path);
-    free(srv->other->name);
-    free(srv->other);
-    srv->other = NULL;
+    routes_release(&srv->routes);
+    free(srv->handlers);
+    srv->handlers = NULL;
     free(srv->bearer);
     srv->bearer = NULL;
     if (srv->close_cb)
@@ -449,7 +394,7 @@ static void begin_response(struct httpd_conn *c, int status, const char *ctype, 
 {
     int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
 
-    count_request(c, status);
+    routes_count(&c->srv->routes, c->route, (unsigned)status);
     response_head(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, length, extra);
 }
 
@@ -460,7 +405,7 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
 
     if (c->state != CONN_HANDLING)
         return -EALREADY;
-    count_request(c, status);
+    routes_count(&c->srv->routes, c->route, (unsigned)status);
     response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,
                    extra);
     c->state = CONN_FLUSHING;
@@ -611,17 +556,14 @@ static void dispatch(struct httpd_conn *c)
     req.authorization = r->authorization;
     req.scrape_timeout = r->scrape_timeout;
 
-    c->route = -1;
-    for (size_t i = 0; i < srv->nroutes; i++)
-        if (strcmp(srv->routes[i].path, req.path) == 0)
-            c->route = (int)i;
+    c->route = routes_find(&srv->routes, req.path);
 
     if (srv->bearer && strcmp(req.path, "/-/healthy") != 0 && strcmp(req.path, "/-/ready") != 0 &&
         !bearer_ok(c)) {
         respond_plain(c, 401, "WWW-Authenticate: Bearer\r\n");
         return;
     }
-    if (c->route < 0) {
+    if (c->route == ROUTES_NONE) {
         respond_plain(c, 404, NULL);
         return;
     }
@@ -629,7 +571,7 @@ static void dispatch(struct httpd_conn *c)
         respond_plain(c, 405, "Allow: GET, HEAD\r\n");
         return;
     }
-    srv->routes[c->route].handler(c, &req, srv->routes[c->route].arg);
+    srv->handlers[c->route].handler(c, &req, srv->handlers[c->route].arg);
     if (c->state == CONN_HANDLING)
         respond_plain(c, 500, NULL);
 }
@@ -694,7 +636,7 @@ static void response_done(struct httpd_conn *c)
     }
     c->state = CONN_IDLE;
     request_next(&c->req);
-    c->route = -1;
+    c->route = ROUTES_NONE;
     response_reset(&c->rs);
     c->produce = NULL;
     c->cancel = NULL;
@@ -775,7 +717,7 @@ static struct httpd_conn *conn_new(struct httpd_server *srv)
     srv->stats.connections_open = srv->nconns;
     request_init(&c->req, srv->cfg.max_header_bytes, srv->cfg.max_body_bytes);
     response_init(&c->rs);
-    c->route = -1;
+    c->route = ROUTES_NONE;
     c->state = CONN_IDLE;
     return c;
 }

@@ -52,6 +52,7 @@
 
 #include "buf.h"
 #include "listener.h"
+#include "routes.h"
 
 /* Zero in any field of struct httpd_config means its default. */
 #define HTTPD_DEFAULT_MAX_HEADER_BYTES  8192
@@ -62,9 +63,8 @@
 #define HTTPD_DEFAULT_MAX_CONNECTIONS   64
 #define HTTPD_DEFAULT_MAX_UNACKED_BYTES ((size_t)256 * 1024)
 
-#define HTTPD_MAX_CODES   16      /* distinct status codes counted per route */
-#define HTTPD_MAX_TOKEN   256     /* bytes in a bearer token */
-#define HTTPD_OTHER_ROUTE "other" /* handler name counting requests that match no route */
+#define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
+#define HTTPD_OTHER_ROUTE ROUTES_OTHER /* handler name counting requests that match no route */
 
 struct httpd_config {
     size_t max_header_bytes;   /* request line + headers; 431 beyond */
@@ -155,9 +155,8 @@ struct httpd_server {
     uv_idle_t closer; /* closed in httpd_server_close() so that its callback is deferred */
     int closing;
     unsigned pending_closes;
-    struct httpd_route *routes;
-    size_t nroutes;
-    struct httpd_route *other;
+    struct routes routes;
+    struct httpd_route *handlers; /* by route index */
     char *bearer;
     size_t bearer_len;
     struct httpd_conn *conns; /* doubly linked */
