@@ -34,6 +34,7 @@
 #include "debug.h"
 #include "expo.h"
 #include "jobs.h"
+#include "mem.h"
 #include "negotiate.h"
 #include "query.h"
 #include "registry.h"
