@@ -32,6 +32,7 @@ static void clear(struct request *r)
     buf_reset(&r->url);
     r->field_len = 0;
     r->in_value = 0;
+    r->value_cut = 0;
     r->slot = REQUEST_SLOT_NONE;
     r->accept[0] = r->accept_encoding[0] = r->authorization[0] = r->scrape_timeout[0] = '\0';
 }
@@ -109,10 +110,22 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
-static void append_bounded(char *dst, size_t size, const char *s, size_t n)
+/*
+ * Append to a kept value, truncated to its array. http-parser passes a NUL inside a
+ * value; the value ends there, and *cut makes the rest of it (in later pieces) be
+ * ignored too, so that the kept value does not depend on how the value was split.
+ */
+static void append_bounded(char *dst, size_t size, const char *s, size_t n, int *cut)
 {
     size_t len = strlen(dst);
+    const char *nul = memchr(s, '\0', n);
 
+    if (*cut)
+        return;
+    if (nul) {
+        n = (size_t)(nul - s);
+        *cut = 1;
+    }
     if (len + 1 >= size)
         return;
     if (n > size - 1 - len)
@@ -142,6 +155,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 
     if (!r->in_value) {
         r->in_value = 1;
+        r->value_cut = 0;
         r->slot = REQUEST_SLOT_NONE;
         if (r->field_len < sizeof(r->field)) {
             r->field[r->field_len] = '\0';
@@ -149,11 +163,11 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
         }
         dst = slot_buf(r, &size);
         if (dst && dst[0] != '\0')
-            append_bounded(dst, size, ", ", 2); /* RFC 9110 5.3: repeated = joined */
+            append_bounded(dst, size, ", ", 2, &r->value_cut); /* RFC 9110 5.3: joined */
     }
     dst = slot_buf(r, &size);
     if (dst)
-        append_bounded(dst, size, at, n);
+        append_bounded(dst, size, at, n, &r->value_cut);
     return 0;
 }
 

@@ -87,6 +87,7 @@ struct request {
     char field[REQUEST_FIELD_MAX];
     size_t field_len;
     int in_value;
+    int value_cut; /* a NUL ended the value being read */
     enum request_slot slot;
 };
 
