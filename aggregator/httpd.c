@@ -50,12 +50,7 @@ enum conn_state {
 struct httpd_conn {
     struct httpd_server *srv;
     struct httpd_conn *prev, *next;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
+    union listener_stream h;
     uv_timer_t timer;
     uv_idle_t idle;
     uv_shutdown_t shutdown;

@@ -20,15 +20,18 @@
 
 #define LISTENER_BACKLOG 128
 
+/* A stream handle of either kind, for the listening socket and its clients. */
+union listener_stream {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+};
+
 struct listener {
     /* Private. */
     uv_loop_t *loop;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
+    union listener_stream h;
     int open;        /* h was initialised: listener_close() closes it */
     char *unix_path; /* unlinked on close */
 };

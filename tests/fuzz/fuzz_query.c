@@ -10,7 +10,7 @@
  * Missing parts are empty. Checked:
  *   - debug_query_parse() keeps its limits (limit in 1..DEBUG_MAX_LIMIT, sections within
  *     DEBUG_ALL, a known family or none, pretty 0 or 1) or writes a NUL-terminated
- *     message, also into a small err buffer; it agrees with query_next() on limit=;
+ *     message, also into a small err buffer; it agrees with query_find() on limit=;
  *   - query_next() walks the query to its end, staying inside it, and tiny buffers give
  *     the same parameters or -ENOSPC;
  *   - negotiate_format() and negotiate_gzip() return one of their values, also on the
@@ -86,19 +86,6 @@ static char *part_dup(const uint8_t *p, size_t n)
     return s;
 }
 
-/* The first parameter called name, read with query_next() as the daemon reads a query. */
-static int find_param(const char *query, const char *name, char *value, size_t vsize)
-{
-    const char *p = query;
-    char key[128];
-    int rc;
-
-    while ((rc = query_next(&p, key, sizeof(key), value, vsize)) > 0)
-        if (strcmp(key, name) == 0)
-            return (int)strlen(value);
-    return rc == 0 ? -ENOENT : rc;
-}
-
 /*
  * Walk the query twice in step, with buffers that always fit and with tiny ones: each
  * step reads the same parameter, or the tiny walk says -ENOSPC; both stay inside the
@@ -166,7 +153,7 @@ static void check_query(const char *query, const char *name, struct debug_query 
     check_query_next(query);
     if (name[0] != '\0') {
         char v[64];
-        int r = find_param(query, name, v, sizeof(v));
+        int r = query_find(query, name, v, sizeof(v));
 
         assert(r == -ENOENT || r == -EINVAL || r == -ENOSPC || (r >= 0 && (size_t)r < sizeof(v)));
     }
@@ -176,7 +163,7 @@ static void check_query(const char *query, const char *name, struct debug_query 
         if (v == NULL)
             mem_oom(qlen + 1);
         /* A limit= found by the generic getter is the one the debug parser took. */
-        if (find_param(query, "limit", v, qlen + 1) >= 0)
+        if (query_find(query, "limit", v, qlen + 1) >= 0)
             assert(strtoull(v, NULL, 10) == q->limit);
         free(v);
     }

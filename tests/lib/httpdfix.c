@@ -24,23 +24,11 @@ struct gen {
     int timer_active;
 };
 
-/* The value of the first parameter called name, into v; 0, or -1 when absent or bad. */
-static int param(const char *query, const char *name, char *v, size_t size)
-{
-    char key[32];
-    int rc;
-
-    while ((rc = query_next(&query, key, sizeof(key), v, size)) > 0)
-        if (strcmp(key, name) == 0)
-            return 0;
-    return -1;
-}
-
 static long query_long(const char *query, const char *name, long dflt)
 {
     char v[32];
 
-    if (param(query, name, v, sizeof(v)) < 0)
+    if (query_find(query, name, v, sizeof(v)) < 0)
         return dflt;
     return strtol(v, NULL, 10);
 }
@@ -60,7 +48,7 @@ static void echo_handler(struct httpd_conn *conn, const struct httpd_request *re
     char x[64] = "";
 
     (void)arg;
-    if (param(req->query, "x", x, sizeof(x)) < 0)
+    if (query_find(req->query, "x", x, sizeof(x)) < 0)
         strcpy(x, "-");
     buf_addf(&b, "x=%s\naccept=%s\nae=%s\nauth=%s\nsto=%s\nhead=%d\nver=%u.%u\n", x, req->accept,
              req->accept_encoding, req->authorization, req->scrape_timeout, req->head,

@@ -56,20 +56,8 @@ struct find_case {
     char value[32];
 };
 
-/* The value of the first parameter called name, as a handler finds it with query_next(). */
-static int find(const char *query, const char *name, char *value, size_t size)
-{
-    char key[32];
-    int rc;
-
-    while ((rc = query_next(&query, key, sizeof(key), value, size)) > 0)
-        if (strcmp(key, name) == 0)
-            return (int)strlen(value);
-    return rc == 0 ? -ENOENT : rc;
-}
-
 /* A malformed parameter ends the walk, wherever it stands ("a=%zz&b=2"). */
-ParameterizedTestParameters(query, next_finds_a_parameter_by_name)
+ParameterizedTestParameters(query, find_decodes_the_first_parameter_by_name)
 {
     static struct find_case cases[] = {
         { "a=1&b=2", "b", 1, "2" },
@@ -90,10 +78,10 @@ ParameterizedTestParameters(query, next_finds_a_parameter_by_name)
     return cr_make_param_array(struct find_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-ParameterizedTest(struct find_case *c, query, next_finds_a_parameter_by_name)
+ParameterizedTest(struct find_case *c, query, find_decodes_the_first_parameter_by_name)
 {
     char v[32];
-    int rc = find(c->query, c->name, v, sizeof(v));
+    int rc = query_find(c->query, c->name, v, sizeof(v));
 
     cr_assert_eq(rc, c->rc, "%s / %s: %d", c->query, c->name, rc);
     if (rc >= 0)
