@@ -9,8 +9,9 @@
  *
  * One struct httpd_server is one listener with its own route table; an application that
  * wants /debug on a separate address runs two servers. The struct is embedded by its
- * owner; its fields are private to httpd.c. Requests are parsed by request.c, the
- * listening socket is listener.c's, and gzip is gzip.c's.
+ * owner; its fields are private to httpd.c. The parts below it: request (parsing and
+ * size limits), response (the bytes of a response, with gzip), negotiate
+ * (Accept-Encoding), routes (the table and its counters) and listener (the socket).
  *
  * Lifecycle:
  *     httpd_server_init(&srv, loop, NULL);                     no handle yet
@@ -144,8 +145,8 @@ typedef int (*httpd_produce_cb)(struct httpd_conn *conn, struct buf *out, void *
 typedef void (*httpd_cancel_cb)(void *arg);
 typedef void (*httpd_server_close_cb)(struct httpd_server *srv);
 
-/* Response flags. */
-#define HTTPD_GZIP 1u /* gzip the body if the request's Accept-Encoding accepts gzip */
+/* Response flags. HTTPD_GZIP: gzip the body if Accept-Encoding accepts it (negotiate_gzip()). */
+#define HTTPD_GZIP 1u
 
 struct httpd_server {
     /* Private. */
