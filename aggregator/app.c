@@ -14,16 +14,17 @@
 #include "common.h"
 #include "debug.h"
 #include "expo.h"
-#include "http.h"
+#include "httpd.h"
 #include "ingest.h"
 #include "jobs.h"
 #include "log.h"
 #include "mem.h"
-#include "sqlpool.h"
+#include "negotiate.h"
 #include "procstat.h"
 #include "registry.h"
 #include "rejects.h"
 #include "render.h"
+#include "sqlpool.h"
 #include "stats.h"
 #include "statsd.h"
 #include "wallclock.h"
@@ -99,8 +100,8 @@ struct app {
 
     struct ingest in;
     int ingest_started;
-    struct http_server metrics;
-    struct http_server debug;
+    struct httpd_server metrics;
+    struct httpd_server debug;
     int has_metrics;
     int has_debug; /* the separate debug listener */
     char metrics_addr[160];
@@ -185,7 +186,7 @@ enum scrape_phase { SCRAPE_HEAD, SCRAPE_SERIES, SCRAPE_SQL, SCRAPE_DONE };
 
 struct scrape {
     struct app *a;
-    struct http_conn *conn;
+    struct httpd_conn *conn;
     enum expo_format fmt;
     enum scrape_phase phase;
     struct render rd;
@@ -224,7 +225,7 @@ static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
     (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
     log_pg_changes(sc->a);
     sc->pg_waiting = 0;
-    http_resume(sc->conn);
+    httpd_resume(sc->conn);
 }
 
 static void scrape_free(struct scrape *sc)
@@ -257,8 +258,8 @@ static void render_requests(const char *handler, unsigned code, uint64_t count, 
 
 static void render_http(struct app *a, struct expo *e)
 {
-    const struct http_server *srv[2] = { a->has_metrics ? &a->metrics : NULL,
-                                         a->has_debug ? &a->debug : NULL };
+    const struct httpd_server *srv[2] = { a->has_metrics ? &a->metrics : NULL,
+                                          a->has_debug ? &a->debug : NULL };
     const char *listener[2] = { "metrics", "debug" };
     size_t i, k;
 
@@ -266,16 +267,16 @@ static void render_http(struct app *a, struct expo *e)
                 "HTTP requests by handler and status code.", "");
     for (i = 0; i < 2; i++)
         if (srv[i])
-            http_server_foreach_requests(srv[i], render_requests, e);
+            httpd_server_foreach_requests(srv[i], render_requests, e);
     expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
                 "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
     for (i = 0; i < 2; i++) {
-        const struct http_stats *st;
+        const struct httpd_stats *st;
         if (srv[i] == NULL)
             continue;
-        st = http_server_stats(srv[i]);
-        for (k = 0; k < HTTP_LIMIT_COUNT; k++) {
-            const char *kind = http_limit_name((enum http_limit)k);
+        st = httpd_server_stats(srv[i]);
+        for (k = 0; k < HTTPD_LIMIT_COUNT; k++) {
+            const char *kind = httpd_limit_name((enum httpd_limit)k);
             struct expo_label l[2] = { { "listener", listener[i], strlen(listener[i]) },
                                        { "kind", kind, strlen(kind) } };
             expo_sample(e, "_total", l, 2, (double)st->limits[k]);
@@ -394,7 +395,7 @@ static void render_daemon(struct app *a, struct expo *e)
         procstat_render(&ps, e);
 }
 
-static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
+static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
 {
     struct scrape *sc = arg;
     struct app *a = sc->a;
@@ -407,7 +408,7 @@ static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
         render_daemon(a, &e);
         jobs_render(&a->jobs, &e, uv_now(&a->loop));
         sc->phase = SCRAPE_SERIES;
-        return HTTP_MORE;
+        return HTTPD_MORE;
     case SCRAPE_SERIES: {
         /*
          * A piece ends at RENDER_STEP series or RENDER_PIECE_BYTES, whichever comes first:
@@ -421,28 +422,28 @@ static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
             done += RENDER_SUBSTEP;
         }
         if (more)
-            return HTTP_MORE;
+            return HTTPD_MORE;
         sc->phase = SCRAPE_SQL;
     }
         /* fall through */
     case SCRAPE_SQL:
         if (sc->pg_waiting)
-            return HTTP_WAIT;
+            return HTTPD_WAIT;
         if (a->has_pg)
             sqlpool_render(&a->pg, &e, wallclock_unix());
         expo_eof(&e);
         sc->phase = SCRAPE_DONE;
         stats_scrape(&a->stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
         scrape_free(sc);
-        return HTTP_DONE;
+        return HTTPD_DONE;
     case SCRAPE_DONE:
         break;
     }
-    return HTTP_DONE;
+    return HTTPD_DONE;
 }
 
 /* How long a scrape may wait for the SQL collectors, in ms. */
-static uint64_t scrape_deadline_ms(const struct app *a, const struct http_request *req)
+static uint64_t scrape_deadline_ms(const struct app *a, const struct httpd_request *req)
 {
     double limit = 0, v;
     char *end;
@@ -464,10 +465,10 @@ static uint64_t scrape_deadline_ms(const struct app *a, const struct http_reques
     return (uint64_t)(limit * 1000.0);
 }
 
-static void on_metrics(struct http_conn *conn, const struct http_request *req, void *arg)
+static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct app *a = arg;
-    enum expo_format fmt = expo_negotiate(req->accept);
+    enum expo_format fmt = negotiate_format(req->accept);
     struct scrape *sc;
 
     sc = mem_calloc(1, sizeof(*sc));
@@ -477,10 +478,10 @@ static void on_metrics(struct http_conn *conn, const struct http_request *req, v
     sc->phase = SCRAPE_HEAD;
     sc->t0_ns = uv_hrtime();
     render_init(&sc->rd, &a->reg, fmt);
-    if (http_stream(conn, 200, expo_content_type(fmt), HTTP_GZIP, produce_scrape, on_scrape_cancel,
-                    sc) != 0) {
+    if (httpd_stream(conn, 200, expo_content_type(fmt), HTTPD_GZIP, produce_scrape,
+                     on_scrape_cancel, sc) != 0) {
         scrape_free(sc);
-        http_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
+        httpd_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
         return;
     }
     /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
@@ -505,17 +506,17 @@ static void app_config_unref(struct app_config *gen)
     free(gen);
 }
 
-static int produce_debug(struct http_conn *conn, struct buf *out, void *arg)
+static int produce_debug(struct httpd_conn *conn, struct buf *out, void *arg)
 {
     struct debug_req *d = arg;
 
     (void)conn;
     if (debug_render_step(&d->dr, out))
-        return HTTP_MORE;
+        return HTTPD_MORE;
     debug_render_release(&d->dr);
     app_config_unref(d->gen);
     free(d);
-    return HTTP_DONE;
+    return HTTPD_DONE;
 }
 
 static void on_debug_cancel(void *arg)
@@ -527,7 +528,7 @@ static void on_debug_cancel(void *arg)
     free(d);
 }
 
-static void on_debug(struct http_conn *conn, const struct http_request *req, void *arg)
+static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct app *a = arg;
     const struct config *c = a->cfg;
@@ -539,7 +540,7 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     if (debug_query_parse(&q, c, req->query, err, sizeof(err)) != 0) {
         struct buf body = BUF_INIT;
         debug_error_json(&body, err);
-        http_respond(conn, 400, "application/json", body.ptr, body.len, 0, NULL);
+        httpd_respond(conn, 400, "application/json", body.ptr, body.len, 0, NULL);
         buf_release(&body);
         return;
     }
@@ -572,30 +573,30 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     if (d->gen != NULL)
         d->gen->refs++;
     debug_render_init(&d->dr, &q, &dd, c, &a->reg, &a->jobs, &a->stats, &a->rejects);
-    if (http_stream(conn, 200, "application/json", HTTP_GZIP, produce_debug, on_debug_cancel, d) !=
-        0) {
+    if (httpd_stream(conn, 200, "application/json", HTTPD_GZIP, produce_debug, on_debug_cancel,
+                     d) != 0) {
         on_debug_cancel(d);
-        http_respond(conn, 500, "application/json", "{\"error\":\"internal\"}\n", 20, 0, NULL);
+        httpd_respond(conn, 500, "application/json", "{\"error\":\"internal\"}\n", 20, 0, NULL);
     }
 }
 
-static void debug_routes(struct app *a, struct http_server *srv)
+static void debug_routes(struct app *a, struct httpd_server *srv)
 {
-    http_server_route(srv, "/debug", "debug", on_debug, a);
+    httpd_server_route(srv, "/debug", "debug", on_debug, a);
 }
 
 /* --- health, readiness ---------------------------------------------------------------- */
 
-static void on_healthy(struct http_conn *conn, const struct http_request *req, void *arg)
+static void on_healthy(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     static const char body[] = "ustatsd is Healthy.\n";
 
     (void)req;
     (void)arg;
-    http_respond(conn, 200, "text/plain; charset=utf-8", body, sizeof(body) - 1, 0, NULL);
+    httpd_respond(conn, 200, "text/plain; charset=utf-8", body, sizeof(body) - 1, 0, NULL);
 }
 
-static void on_ready(struct http_conn *conn, const struct http_request *req, void *arg)
+static void on_ready(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     static const char ready[] = "ustatsd is Ready.\n";
     static const char stopping[] = "ustatsd is shutting down.\n";
@@ -603,10 +604,10 @@ static void on_ready(struct http_conn *conn, const struct http_request *req, voi
 
     (void)req;
     if (a->stopping || !a->ingest_started)
-        http_respond(conn, 503, "text/plain; charset=utf-8", stopping, sizeof(stopping) - 1, 0,
-                     NULL);
+        httpd_respond(conn, 503, "text/plain; charset=utf-8", stopping, sizeof(stopping) - 1, 0,
+                      NULL);
     else
-        http_respond(conn, 200, "text/plain; charset=utf-8", ready, sizeof(ready) - 1, 0, NULL);
+        httpd_respond(conn, 200, "text/plain; charset=utf-8", ready, sizeof(ready) - 1, 0, NULL);
 }
 
 /* --- lifecycle ------------------------------------------------------------------------ */
@@ -663,7 +664,7 @@ static void on_ingest_closed(struct ingest *in)
     (void)in;
 }
 
-static void on_http_closed(struct http_server *srv)
+static void on_http_closed(struct httpd_server *srv)
 {
     (void)srv;
 }
@@ -682,9 +683,9 @@ static void app_stop(struct app *a, const char *why)
     if (a->ingest_started)
         ingest_close(&a->in, on_ingest_closed);
     if (a->has_metrics)
-        http_server_close(&a->metrics, on_http_closed);
+        httpd_server_close(&a->metrics, on_http_closed);
     if (a->has_debug)
-        http_server_close(&a->debug, on_http_closed);
+        httpd_server_close(&a->debug, on_http_closed);
     if (a->has_pg)
         sqlpool_close(&a->pg, on_pg_closed);
     uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
@@ -836,26 +837,26 @@ static int read_token(const char *path, char *out, size_t cap, char *err, size_t
 }
 
 /* Routes of a listener; the metrics one also carries /debug unless it has its own. */
-static int start_listener(struct app *a, struct http_server *srv, const char *addr, int metrics,
+static int start_listener(struct app *a, struct httpd_server *srv, const char *addr, int metrics,
                           int debug, const char *token, char *out_addr, size_t out_len, char *err,
                           size_t errlen)
 {
-    http_server_init(srv, &a->loop, NULL);
+    httpd_server_init(srv, &a->loop, NULL);
     if (metrics) {
-        http_server_route(srv, a->cfg->metrics_path, "metrics", on_metrics, a);
-        http_server_route(srv, "/-/healthy", "healthy", on_healthy, a);
-        http_server_route(srv, "/-/ready", "ready", on_ready, a);
+        httpd_server_route(srv, a->cfg->metrics_path, "metrics", on_metrics, a);
+        httpd_server_route(srv, "/-/healthy", "healthy", on_healthy, a);
+        httpd_server_route(srv, "/-/ready", "ready", on_ready, a);
     }
     if (debug)
         debug_routes(a, srv);
-    if (token && http_server_set_bearer(srv, token) != 0) {
+    if (token && httpd_server_set_bearer(srv, token) != 0) {
         snprintf(err, errlen, "bearer token: must be printable ASCII, at most %d bytes",
-                 HTTP_MAX_TOKEN);
+                 HTTPD_MAX_TOKEN);
         return -1;
     }
-    if (http_server_listen(srv, addr, err, errlen) != 0)
+    if (httpd_server_listen(srv, addr, err, errlen) != 0)
         return -1;
-    http_server_address(srv, out_addr, out_len);
+    httpd_server_address(srv, out_addr, out_len);
     return 0;
 }
 
@@ -863,7 +864,7 @@ static int app_start(struct app *a, char *err, size_t errlen)
 {
     const struct config *c = a->cfg;
     struct ingest_config icfg = { 0 };
-    char token[HTTP_MAX_TOKEN + 2];
+    char token[HTTPD_MAX_TOKEN + 2];
     const char *tok = NULL;
     size_t i;
 

@@ -41,12 +41,6 @@ struct expo {
     size_t name_len;
 };
 
-/*
- * Pick the format from an Accept header (NULL or "" gives text). OpenMetrics is chosen
- * when the header lists application/openmetrics-text with a q greater than text/plain's.
- */
-enum expo_format expo_negotiate(const char *accept);
-
 const char *expo_content_type(enum expo_format fmt);
 
 void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);

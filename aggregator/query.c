@@ -72,3 +72,15 @@ int query_next(const char **pos, char *name, size_t nsize, char *value, size_t v
     *pos = p;
     return 0;
 }
+
+int query_find(const char *query, const char *name, char *value, size_t vsize)
+{
+    const char *p = query;
+    char key[QUERY_NAME_MAX];
+    int rc;
+
+    while ((rc = query_next(&p, key, sizeof(key), value, vsize)) > 0)
+        if (strcmp(key, name) == 0)
+            return (int)strlen(value);
+    return rc == 0 ? -ENOENT : rc;
+}

@@ -25,4 +25,13 @@ int query_decode(const char *s, size_t n, char *out, size_t size);
  */
 int query_next(const char **pos, char *name, size_t nsize, char *value, size_t vsize);
 
+/*
+ * The first parameter called name, with query_next(): its decoded value goes to value
+ * (vsize bytes, NUL-terminated). Returns the value's length, -ENOENT when absent, or
+ * the negative code of a malformed or oversized parameter met first (a name is
+ * oversized beyond QUERY_NAME_MAX - 1 bytes): the walk stops there, as a handler's does.
+ */
+#define QUERY_NAME_MAX 128
+int query_find(const char *query, const char *name, char *value, size_t vsize);
+
 #endif

@@ -3,7 +3,7 @@
  *
  * A domain module. The ingest path bumps the counters directly (they are plain fields:
  * one loop thread). Datagram and byte counts live in struct ingest_stats and HTTP counts
- * in struct http_stats; the app renders those, since only it knows them all.
+ * in struct httpd_stats; the app renders those, since only it knows them all.
  */
 #ifndef USTATSD_STATS_H
 #define USTATSD_STATS_H

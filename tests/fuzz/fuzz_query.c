@@ -10,10 +10,10 @@
  * Missing parts are empty. Checked:
  *   - debug_query_parse() keeps its limits (limit in 1..DEBUG_MAX_LIMIT, sections within
  *     DEBUG_ALL, a known family or none, pretty 0 or 1) or writes a NUL-terminated
- *     message, also into a small err buffer; it agrees with http_query_get() on limit=;
- *   - http_query_get() returns a length with a NUL there, or -ENOENT, -ENOSPC, -EINVAL,
- *     and a smaller buffer never changes a found value into anything but -ENOSPC;
- *   - expo_negotiate() and http_accepts_gzip() return one of their values, also on the
+ *     message, also into a small err buffer; it agrees with query_find() on limit=;
+ *   - query_next() walks the query to its end, staying inside it, and tiny buffers give
+ *     the same parameters or -ENOSPC;
+ *   - negotiate_format() and negotiate_gzip() return one of their values, also on the
  *     header cut to the size the server copies;
  *   - an accepted query renders, over a registry fed the datagram (rejected lines go to
  *     the rejects ring, raw), a debug document that jansson parses, with the sections
@@ -33,10 +33,13 @@
 #include "config.h"
 #include "debug.h"
 #include "expo.h"
-#include "http.h"
 #include "jobs.h"
+#include "mem.h"
+#include "negotiate.h"
+#include "query.h"
 #include "registry.h"
 #include "rejects.h"
+#include "request.h"
 #include "statsd.h"
 #include "stats.h"
 #include "fuzz_util.h"
@@ -83,31 +86,36 @@ static char *part_dup(const uint8_t *p, size_t n)
     return s;
 }
 
-static void check_query_get(const char *query, const char *name)
+/*
+ * Walk the query twice in step, with buffers that always fit and with tiny ones: each
+ * step reads the same parameter, or the tiny walk says -ENOSPC; both stay inside the
+ * query and end.
+ */
+static void check_query_next(const char *query)
 {
-    size_t qlen = strlen(query), small[3] = { 1, 4, 16 }, i;
-    char *full = malloc(qlen + 1);
-    char tiny[16];
-    int r, r2;
+    size_t qlen = strlen(query), steps = 0;
+    char *name = malloc(qlen + 1), *value = malloc(qlen + 1);
+    const char *p = query, *s = query;
+    char sn[4], sv[4];
+    int rc, rs;
 
-    if (full == NULL)
+    if (name == NULL || value == NULL)
         mem_oom(qlen + 1);
-    /* A value is never longer than the query: this buffer never gives -ENOSPC. */
-    r = http_query_get(query, name, full, qlen + 1);
-    assert(r == -ENOENT || r == -EINVAL || (r >= 0 && (size_t)r <= qlen));
-    if (r >= 0)
-        assert(full[r] == '\0');
-    for (i = 0; i < 3; i++) {
-        r2 = http_query_get(query, name, tiny, small[i]);
-        if (r == -ENOENT)
-            assert(r2 == -ENOENT);
-        else if (r >= 0 && (size_t)r < small[i])
-            assert(r2 == r && memcmp(tiny, full, (size_t)r + 1) == 0);
+    do {
+        rc = query_next(&p, name, qlen + 1, value, qlen + 1);
+        rs = query_next(&s, sn, sizeof(sn), sv, sizeof(sv));
+        assert(p >= query && p <= query + qlen && s == p);
+        assert(rc == 1 || rc == 0 || rc == -EINVAL);
+        if (rc == 1)
+            assert(strlen(name) <= qlen && strlen(value) <= qlen);
+        if (rs == -ENOSPC)
+            assert(rc != 0);
         else
-            assert(r2 == -ENOSPC || r2 == r);
-    }
-    assert(http_query_get(query, name, tiny, 0) == (r == -ENOENT ? -ENOENT : -ENOSPC));
-    free(full);
+            assert(rs == rc && (rs != 1 || (strcmp(sn, name) == 0 && strcmp(sv, value) == 0)));
+        assert(++steps <= qlen + 1);
+    } while (rc > 0);
+    free(name);
+    free(value);
 }
 
 static void check_query(const char *query, const char *name, struct debug_query *q, int *ok)
@@ -142,16 +150,20 @@ static void check_query(const char *query, const char *name, struct debug_query 
     else
         assert(memcmp(&q2, q, sizeof(q2)) == 0);
 
-    check_query_get(query, name);
-    check_query_get(query, "limit");
-    check_query_get(query, "section");
+    check_query_next(query);
+    if (name[0] != '\0') {
+        char v[64];
+        int r = query_find(query, name, v, sizeof(v));
+
+        assert(r == -ENOENT || r == -EINVAL || r == -ENOSPC || (r >= 0 && (size_t)r < sizeof(v)));
+    }
     if (rc == 0) {
         size_t qlen = strlen(query);
         char *v = malloc(qlen + 1);
         if (v == NULL)
             mem_oom(qlen + 1);
         /* A limit= found by the generic getter is the one the debug parser took. */
-        if (http_query_get(query, "limit", v, qlen + 1) >= 0)
+        if (query_find(query, "limit", v, qlen + 1) >= 0)
             assert(strtoull(v, NULL, 10) == q->limit);
         free(v);
     }
@@ -159,20 +171,20 @@ static void check_query(const char *query, const char *name, struct debug_query 
 
 static void check_headers(const char *accept, const char *accept_encoding)
 {
-    char cut[HTTP_ACCEPT_MAX];
-    enum expo_format f = expo_negotiate(accept);
-    int g = http_accepts_gzip(accept_encoding);
+    char cut[REQUEST_ACCEPT_MAX];
+    enum expo_format f = negotiate_format(accept);
+    int g = negotiate_gzip(accept_encoding);
 
     assert(f == EXPO_TEXT || f == EXPO_OPENMETRICS);
     assert(expo_content_type(f) != NULL);
-    assert(expo_negotiate(accept) == f);
+    assert(negotiate_format(accept) == f);
     assert(g == 0 || g == 1);
     /* The server copies headers cut to a fixed size; the cut value must be safe too. */
     snprintf(cut, sizeof(cut), "%s", accept);
-    f = expo_negotiate(cut);
+    f = negotiate_format(cut);
     assert(f == EXPO_TEXT || f == EXPO_OPENMETRICS);
-    snprintf(cut, HTTP_ACCEPT_ENCODING_MAX, "%s", accept_encoding);
-    g = http_accepts_gzip(cut);
+    snprintf(cut, REQUEST_ACCEPT_ENCODING_MAX, "%s", accept_encoding);
+    g = negotiate_gzip(cut);
     assert(g == 0 || g == 1);
 }
 

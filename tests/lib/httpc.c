@@ -1,6 +1,6 @@
 #include "httpc.h"
 
-#include "http.h"
+#include "listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,7 +46,7 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
         *sslen = sizeof(*sun);
         return 0;
     }
-    if (http_parse_inet(addr, ss) != 0)
+    if (listener_parse_inet(addr, ss) != 0)
         return -EINVAL;
     *sslen = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     return 0;

@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include <errno.h>
 #include <string.h>
@@ -46,4 +47,43 @@ Test(query, next_reports_a_bad_escape_or_an_oversized_name)
     cr_assert_eq(query_next(&p, name, sizeof(name), value, sizeof(value)), 1);
     cr_assert_eq(query_next(&p, name, sizeof(name), value, sizeof(value)), -EINVAL);
     cr_assert_eq(query_next(&q, name, sizeof(name), value, sizeof(value)), -ENOSPC);
+}
+
+struct find_case {
+    char query[64];
+    char name[16];
+    int rc;
+    char value[32];
+};
+
+/* A malformed parameter ends the walk, wherever it stands ("a=%zz&b=2"). */
+ParameterizedTestParameters(query, find_decodes_the_first_parameter_by_name)
+{
+    static struct find_case cases[] = {
+        { "a=1&b=2", "b", 1, "2" },
+        { "a=1&b=2", "a", 1, "1" },
+        { "a=1&b=2", "c", -ENOENT, "" },
+        { "", "a", -ENOENT, "" },
+        { "name=x%20y+z", "name", 5, "x y z" },
+        { "flag&x=1", "flag", 0, "" },
+        { "x=%zz", "x", -EINVAL, "" },
+        { "x=%4", "x", -EINVAL, "" },
+        { "x=%41%42", "x", 2, "AB" },
+        { "n%61me=v", "name", 1, "v" },
+        { "x=1&x=2", "x", 1, "1" },
+        { "x=0123456789012345678901234567890123456789", "x", -ENOSPC, "" },
+        { "a=%zz&b=2", "b", -EINVAL, "" },
+    };
+
+    return cr_make_param_array(struct find_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct find_case *c, query, find_decodes_the_first_parameter_by_name)
+{
+    char v[32];
+    int rc = query_find(c->query, c->name, v, sizeof(v));
+
+    cr_assert_eq(rc, c->rc, "%s / %s: %d", c->query, c->name, rc);
+    if (rc >= 0)
+        cr_assert_str_eq(v, c->value);
 }

@@ -1,0 +1,784 @@
+#include "httpd.h"
+#include "common.h"
+#include "mem.h"
+#include "negotiate.h"
+#include "request.h"
+#include "response.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define READ_BUF_SIZE 16384
+#define LINGER_MS     2000 /* draining a client's unread input after our last byte */
+
+/* The handler of the route of the same index in srv->routes. */
+struct httpd_route {
+    httpd_handler_cb handler;
+    void *arg;
+};
+
+/*
+ * One connection is in exactly one state. A request is read (IDLE, READING), handled,
+ * answered in one piece (FLUSHING) or streamed (READY, PRODUCING, WOKEN, WAITING,
+ * BLOCKED, then FLUSHING), and the connection either goes back to IDLE (keep-alive) or
+ * lingers and closes:
+ *
+ *   IDLE -> READING -> HANDLING -> FLUSHING -> IDLE | LINGERING -> CLOSING
+ *                                  ^
+ *             HANDLING -> READY <-> PRODUCING/WOKEN, WAITING, BLOCKED -> FLUSHING
+ *
+ * Any state may go to CLOSING (client gone, timeout, server closing).
+ */
+enum conn_state {
+    CONN_IDLE,      /* waiting for the first byte of a request */
+    CONN_READING,   /* a request has begun */
+    CONN_HANDLING,  /* dispatched, no response started yet; not reading */
+    CONN_READY,     /* streaming: the idle handle will call produce */
+    CONN_PRODUCING, /* streaming: inside produce */
+    CONN_WOKEN,     /* streaming: inside produce, and httpd_resume() was called */
+    CONN_WAITING,   /* streaming: produce returned HTTPD_WAIT */
+    CONN_BLOCKED,   /* streaming: over max_unacked_bytes until writes complete */
+    CONN_FLUSHING,  /* the last byte was handed to uv_write */
+    CONN_LINGERING, /* our last byte is out: shut down, drain input until EOF */
+    CONN_CLOSING,
+};
+
+struct httpd_conn {
+    struct httpd_server *srv;
+    struct httpd_conn *prev, *next;
+    union listener_stream h;
+    uv_timer_t timer;
+    uv_idle_t idle;
+    uv_shutdown_t shutdown;
+    unsigned open_handles;
+    enum conn_state state;
+    unsigned nrequests;
+
+    struct request req;
+    struct buf pending; /* bytes read past the request being answered (pipelining) */
+
+    /* The response, set when it starts. */
+    int route; /* index into srv->routes, or ROUTES_NONE */
+    struct response rs;
+    size_t unacked;
+    struct buf wire;  /* bytes for the next uv_write */
+    struct buf piece; /* the producer's output */
+    httpd_produce_cb produce;
+    httpd_cancel_cb cancel;
+    void *arg;
+
+    char rbuf[READ_BUF_SIZE];
+};
+
+struct wreq {
+    uv_write_t req;
+    struct httpd_conn *c;
+    char *data;
+    size_t len;
+};
+
+static const char *const limit_names[] = {
+#define XX(kind, name) name,
+    HTTPD_LIMIT_MAP(XX)
+#undef XX
+};
+
+const char *httpd_limit_name(enum httpd_limit kind)
+{
+    if ((unsigned)kind >= HTTPD_LIMIT_COUNT)
+        return "unknown";
+    return limit_names[kind];
+}
+
+static int streaming(const struct httpd_conn *c)
+{
+    return c->state >= CONN_READY && c->state <= CONN_BLOCKED;
+}
+
+static int responding(const struct httpd_conn *c)
+{
+    return c->state >= CONN_HANDLING && c->state <= CONN_FLUSHING;
+}
+
+void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct httpd_config *cfg)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->loop = loop;
+    listener_init(&srv->listener, loop);
+    if (cfg)
+        srv->cfg = *cfg;
+    if (srv->cfg.max_header_bytes == 0)
+        srv->cfg.max_header_bytes = HTTPD_DEFAULT_MAX_HEADER_BYTES;
+    if (srv->cfg.max_body_bytes == 0)
+        srv->cfg.max_body_bytes = HTTPD_DEFAULT_MAX_BODY_BYTES;
+    if (srv->cfg.read_timeout_ms == 0)
+        srv->cfg.read_timeout_ms = HTTPD_DEFAULT_READ_TIMEOUT_MS;
+    if (srv->cfg.idle_timeout_ms == 0)
+        srv->cfg.idle_timeout_ms = HTTPD_DEFAULT_IDLE_TIMEOUT_MS;
+    if (srv->cfg.write_timeout_ms == 0)
+        srv->cfg.write_timeout_ms = HTTPD_DEFAULT_WRITE_TIMEOUT_MS;
+    if (srv->cfg.max_connections == 0)
+        srv->cfg.max_connections = HTTPD_DEFAULT_MAX_CONNECTIONS;
+    if (srv->cfg.max_unacked_bytes == 0)
+        srv->cfg.max_unacked_bytes = HTTPD_DEFAULT_MAX_UNACKED_BYTES;
+    routes_init(&srv->routes);
+}
+
+int httpd_server_route(struct httpd_server *srv, const char *path, const char *name,
+                       httpd_handler_cb handler, void *arg)
+{
+    int i = handler ? routes_add(&srv->routes, path, name) : -EINVAL;
+
+    if (i < 0)
+        return i;
+    srv->handlers = mem_realloc(srv->handlers, ((size_t)i + 1) * sizeof(*srv->handlers));
+    srv->handlers[i].handler = handler;
+    srv->handlers[i].arg = arg;
+    return 0;
+}
+
+int httpd_server_set_bearer(struct httpd_server *srv, const char *token)
+{
+    size_t n = token ? strlen(token) : 0;
+
+    if (n > HTTPD_MAX_TOKEN)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (token[i] <= ' ' || token[i] > '~')
+            return -EINVAL;
+    free(srv->bearer);
+    srv->bearer = n ? mem_strdup(token) : NULL;
+    srv->bearer_len = n;
+    return 0;
+}
+
+const struct httpd_stats *httpd_server_stats(const struct httpd_server *srv)
+{
+    return &srv->stats;
+}
+
+unsigned httpd_server_idle_connections(const struct httpd_server *srv)
+{
+    unsigned n = 0;
+
+    for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
+        n += c->state == CONN_IDLE;
+    return n;
+}
+
+void httpd_server_foreach_requests(const struct httpd_server *srv, httpd_requests_cb cb, void *arg)
+{
+    routes_foreach(&srv->routes, cb, arg);
+}
+
+/* ---- connection teardown ---- */
+
+static void server_maybe_done(struct httpd_server *srv)
+{
+    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL)
+        return;
+    routes_release(&srv->routes);
+    free(srv->handlers);
+    srv->handlers = NULL;
+    free(srv->bearer);
+    srv->bearer = NULL;
+    if (srv->close_cb)
+        srv->close_cb(srv);
+}
+
+static void conn_free(struct httpd_conn *c)
+{
+    struct httpd_server *srv = c->srv;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    srv->stats.connections_open = srv->nconns;
+    response_release(&c->rs);
+    request_release(&c->req);
+    buf_release(&c->pending);
+    buf_release(&c->wire);
+    buf_release(&c->piece);
+    free(c);
+    server_maybe_done(srv);
+}
+
+static void conn_handle_closed(struct httpd_conn *c)
+{
+    assert(c->open_handles > 0);
+    if (--c->open_handles == 0)
+        conn_free(c);
+}
+
+static void stream_closed_cb(uv_handle_t *h)
+{
+    conn_handle_closed(container_of(h, struct httpd_conn, h.handle));
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+    conn_handle_closed(container_of(h, struct httpd_conn, timer));
+}
+
+static void idle_closed_cb(uv_handle_t *h)
+{
+    conn_handle_closed(container_of(h, struct httpd_conn, idle));
+}
+
+/*
+ * Close now. Pending writes and the shutdown request complete with UV_ECANCELED before
+ * the close callbacks run, so c outlives them. The producer learns of it through cancel,
+ * which this is the only place to call for a dead connection.
+ */
+static void conn_close(struct httpd_conn *c)
+{
+    int was_streaming = streaming(c);
+
+    if (c->state == CONN_CLOSING)
+        return;
+    c->state = CONN_CLOSING;
+    if (was_streaming)
+        c->cancel(c->arg);
+    uv_close(&c->h.handle, stream_closed_cb);
+    uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
+    uv_close((uv_handle_t *)&c->idle, idle_closed_cb);
+}
+
+static void limit_hit(struct httpd_conn *c, enum httpd_limit kind)
+{
+    c->srv->stats.limits[kind]++;
+}
+
+static void timer_start(struct httpd_conn *c, uint64_t ms);
+
+static void linger_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct httpd_conn *c = container_of(s, struct httpd_conn, h.stream);
+
+    (void)b;
+    if (nread < 0)
+        conn_close(c);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct httpd_conn *c = container_of(h, struct httpd_conn, h.handle);
+
+    (void)suggested;
+    *b = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct httpd_conn *c = container_of(req, struct httpd_conn, shutdown);
+
+    if (status < 0)
+        conn_close(c);
+}
+
+/*
+ * Closing with unread input in the socket makes the kernel send RST, and a client that
+ * is still sending (a 431 for a huge header, a 413 body) may then lose our response
+ * before reading it. So send FIN after the last byte and drain until the client closes
+ * too, for a short while (nginx's lingering_close).
+ */
+static void conn_linger(struct httpd_conn *c)
+{
+    if (c->state == CONN_CLOSING || c->state == CONN_LINGERING)
+        return;
+    c->state = CONN_LINGERING;
+    uv_idle_stop(&c->idle);
+    if (uv_shutdown(&c->shutdown, &c->h.stream, shutdown_cb) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_read_stop(&c->h.stream);
+    if (uv_read_start(&c->h.stream, alloc_cb, linger_read_cb) != 0) {
+        conn_close(c);
+        return;
+    }
+    timer_start(c,
+                c->srv->cfg.read_timeout_ms < LINGER_MS ? c->srv->cfg.read_timeout_ms : LINGER_MS);
+}
+
+/* ---- timers ---- */
+
+static void timer_cb(uv_timer_t *t)
+{
+    struct httpd_conn *c = container_of(t, struct httpd_conn, timer);
+
+    if (c->state == CONN_READING || (c->state == CONN_IDLE && c->nrequests == 0))
+        limit_hit(c, HTTPD_LIMIT_READ_TIMEOUT);
+    else if (c->state == CONN_IDLE)
+        c->srv->stats.connections_idle_closed++;
+    else if (responding(c))
+        limit_hit(c, HTTPD_LIMIT_WRITE_TIMEOUT);
+    conn_close(c);
+}
+
+static void timer_start(struct httpd_conn *c, uint64_t ms)
+{
+    uv_timer_start(&c->timer, timer_cb, ms, 0);
+}
+
+/* ---- writing ---- */
+
+static void response_done(struct httpd_conn *c);
+static void idle_cb(uv_idle_t *h);
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct wreq *w = container_of(req, struct wreq, req);
+    struct httpd_conn *c = w->c;
+
+    assert(c->unacked >= w->len);
+    c->unacked -= w->len;
+    free(w->data);
+    free(w);
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (!responding(c))
+        return;
+    timer_start(c, c->srv->cfg.write_timeout_ms);
+    if (c->state == CONN_FLUSHING) {
+        if (c->unacked == 0)
+            response_done(c);
+    } else if (c->state == CONN_BLOCKED && c->unacked <= c->srv->cfg.max_unacked_bytes) {
+        c->state = CONN_READY;
+        uv_idle_start(&c->idle, idle_cb);
+    }
+}
+
+/* Hand c->wire to the socket. The connection may be closing when this returns. */
+static void conn_flush(struct httpd_conn *c)
+{
+    struct wreq *w;
+    uv_buf_t b;
+
+    if (c->wire.len == 0 || c->state == CONN_CLOSING)
+        return;
+    w = mem_calloc(1, sizeof(*w));
+    w->c = c;
+    w->data = buf_detach(&c->wire, &w->len);
+    assert(w->len <= UINT32_MAX);
+    b = uv_buf_init(w->data, (unsigned)w->len);
+    if (uv_write(&w->req, &c->h.stream, &b, 1, write_cb) != 0) {
+        free(w->data);
+        free(w);
+        conn_close(c);
+        return;
+    }
+    c->unacked += w->len;
+}
+
+/* ---- responses ---- */
+
+/* A response starts: count it by route and status, and write its head. */
+static void begin_response(struct httpd_conn *c, int status, const char *ctype, unsigned flags,
+                           long long length, const char *extra)
+{
+    int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
+
+    routes_count(&c->srv->routes, c->route, (unsigned)status);
+    response_head(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, length, extra);
+}
+
+int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const void *body, size_t len,
+                  unsigned flags, const char *extra)
+{
+    int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
+
+    if (c->state != CONN_HANDLING)
+        return -EALREADY;
+    routes_count(&c->srv->routes, c->route, (unsigned)status);
+    response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,
+                   extra);
+    c->state = CONN_FLUSHING;
+    conn_flush(c);
+    return 0;
+}
+
+int httpd_stream(struct httpd_conn *c, int status, const char *ctype, unsigned flags,
+                 httpd_produce_cb produce, httpd_cancel_cb cancel, void *arg)
+{
+    if (produce == NULL || cancel == NULL)
+        return -EINVAL;
+    if (c->state != CONN_HANDLING)
+        return -EALREADY;
+    begin_response(c, status, ctype, flags, -1, NULL);
+    c->produce = produce;
+    c->cancel = cancel;
+    c->arg = arg;
+    c->state = CONN_READY;
+    /* The headers go out with the first piece, from the idle callback: nothing here
+     * may fail in a way that would call cancel from inside httpd_stream(). */
+    uv_idle_start(&c->idle, idle_cb);
+    return 0;
+}
+
+void httpd_resume(struct httpd_conn *c)
+{
+    if (c->state == CONN_PRODUCING) {
+        c->state = CONN_WOKEN;
+    } else if (c->state == CONN_WAITING) {
+        c->state = CONN_READY;
+        uv_idle_start(&c->idle, idle_cb);
+    }
+}
+
+/* A HEAD request's stream: the headers alone, and the producer is released unused. */
+static void stream_head(struct httpd_conn *c)
+{
+    c->state = CONN_FLUSHING;
+    c->cancel(c->arg);
+    conn_flush(c);
+}
+
+/*
+ * One step of a stream, one per loop iteration at most, so that a large body never
+ * holds the loop (ingestion runs between pieces). An active idle handle also makes
+ * that iteration's poll non-blocking.
+ */
+static void idle_cb(uv_idle_t *h)
+{
+    struct httpd_conn *c = container_of(h, struct httpd_conn, idle);
+    int rc, woken;
+
+    uv_idle_stop(h);
+    if (c->state != CONN_READY)
+        return;
+    if (c->rs.head) {
+        stream_head(c);
+        return;
+    }
+    if (c->unacked > c->srv->cfg.max_unacked_bytes) {
+        c->state = CONN_BLOCKED;
+        return;
+    }
+    buf_reset(&c->piece);
+    c->state = CONN_PRODUCING;
+    rc = c->produce(c, &c->piece, c->arg);
+    if (c->state == CONN_CLOSING) /* cancel has run */
+        return;
+    woken = c->state == CONN_WOKEN;
+    c->state = CONN_READY;
+    timer_start(c, c->srv->cfg.write_timeout_ms);
+    response_piece(&c->rs, &c->wire, c->piece.ptr, c->piece.len, rc == HTTPD_DONE);
+    if (rc == HTTPD_DONE)
+        c->state = CONN_FLUSHING;
+    conn_flush(c);
+    if (c->state == CONN_CLOSING)
+        return;
+    if (rc == HTTPD_DONE) {
+        if (c->unacked == 0)
+            response_done(c);
+    } else if (rc == HTTPD_WAIT && !woken) {
+        c->state = CONN_WAITING;
+    } else if (c->unacked > c->srv->cfg.max_unacked_bytes) {
+        c->state = CONN_BLOCKED;
+    } else {
+        uv_idle_start(&c->idle, idle_cb);
+    }
+}
+
+/* ---- dispatch ---- */
+
+/* The server's own answers: errors, 401/404/405, and 500 for a silent handler. */
+static void respond_plain(struct httpd_conn *c, int status, const char *extra)
+{
+    char body[64];
+    int n = snprintf(body, sizeof(body), "%d %s\n", status, response_reason(status));
+
+    httpd_respond(c, status, "text/plain; charset=utf-8", body, (size_t)n, 0, extra);
+}
+
+static int bearer_ok(const struct httpd_conn *c)
+{
+    const struct httpd_server *srv = c->srv;
+    const char *a = c->req.authorization;
+    size_t n;
+    unsigned char diff;
+
+    if (strncasecmp(a, "Bearer ", 7) != 0)
+        return 0;
+    a += 7;
+    while (*a == ' ')
+        a++;
+    n = strlen(a);
+    /* Constant time in the token's length: every byte of the token is compared. */
+    diff = n != srv->bearer_len;
+    for (size_t i = 0; i < srv->bearer_len; i++)
+        diff |= (unsigned char)(srv->bearer[i] ^ (i < n ? a[i] : 0));
+    return diff == 0;
+}
+
+/* Stop reading: one request at a time. Its response must start before the timeout. */
+static void begin_handling(struct httpd_conn *c)
+{
+    c->rs.http10 = c->req.http_major == 1 && c->req.http_minor == 0;
+    c->state = CONN_HANDLING;
+    c->nrequests++;
+    uv_read_stop(&c->h.stream);
+    timer_start(c, c->srv->cfg.write_timeout_ms);
+}
+
+static void dispatch(struct httpd_conn *c)
+{
+    struct httpd_server *srv = c->srv;
+    const struct request *r = &c->req;
+    struct httpd_request req;
+
+    begin_handling(c);
+    c->rs.head = r->method == HTTP_HEAD;
+    c->rs.keep_alive = r->keep_alive;
+    req.head = c->rs.head;
+    req.http_major = r->http_major;
+    req.http_minor = r->http_minor;
+    req.path = r->path;
+    req.query = r->query;
+    req.accept = r->accept;
+    req.accept_encoding = r->accept_encoding;
+    req.authorization = r->authorization;
+    req.scrape_timeout = r->scrape_timeout;
+
+    c->route = routes_find(&srv->routes, req.path);
+
+    if (srv->bearer && strcmp(req.path, "/-/healthy") != 0 && strcmp(req.path, "/-/ready") != 0 &&
+        !bearer_ok(c)) {
+        respond_plain(c, 401, "WWW-Authenticate: Bearer\r\n");
+        return;
+    }
+    if (c->route == ROUTES_NONE) {
+        respond_plain(c, 404, NULL);
+        return;
+    }
+    if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
+        respond_plain(c, 405, "Allow: GET, HEAD\r\n");
+        return;
+    }
+    srv->handlers[c->route].handler(c, &req, srv->handlers[c->route].arg);
+    if (c->state == CONN_HANDLING)
+        respond_plain(c, 500, NULL);
+}
+
+/* A request the server refuses by itself: answer, then close. */
+static void reject(struct httpd_conn *c, int status)
+{
+    limit_hit(c, status == 413   ? HTTPD_LIMIT_BODY_SIZE
+                 : status == 431 ? HTTPD_LIMIT_HEADER_SIZE
+                                 : HTTPD_LIMIT_BAD_REQUEST);
+    begin_handling(c);
+    c->rs.keep_alive = 0;
+    respond_plain(c, status, NULL);
+}
+
+/* ---- reading ---- */
+
+/* Feed bytes and, if they completed a request, keep the rest for later and dispatch. */
+static void consume(struct httpd_conn *c, const char *data, size_t len, int from_pending)
+{
+    enum request_verdict v;
+    size_t n;
+
+    if (len > 0 && c->state == CONN_IDLE) {
+        c->state = CONN_READING;
+        if (c->nrequests > 0)
+            timer_start(c, c->srv->cfg.read_timeout_ms);
+    }
+    n = request_feed(&c->req, data, len, &v);
+    if (from_pending)
+        buf_consume(&c->pending, n);
+    else if (v == REQUEST_MORE || v == REQUEST_DONE)
+        buf_add(&c->pending, data + n, len - n);
+    if (v == REQUEST_DONE)
+        dispatch(c);
+    else if (v == REQUEST_REFUSED)
+        reject(c, c->req.status);
+    else if (v == REQUEST_EOF)
+        conn_close(c);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct httpd_conn *c = container_of(s, struct httpd_conn, h.stream);
+
+    (void)b;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0 || (c->state != CONN_IDLE && c->state != CONN_READING))
+        return;
+    consume(c, c->rbuf, (size_t)nread, 0);
+}
+
+static void response_done(struct httpd_conn *c)
+{
+    assert(c->state == CONN_FLUSHING && c->unacked == 0);
+    if (!c->rs.keep_alive) {
+        conn_linger(c);
+        return;
+    }
+    c->state = CONN_IDLE;
+    request_next(&c->req);
+    c->route = ROUTES_NONE;
+    response_reset(&c->rs);
+    c->produce = NULL;
+    c->cancel = NULL;
+    c->arg = NULL;
+    timer_start(c, c->srv->cfg.idle_timeout_ms);
+    if (c->pending.len > 0)
+        consume(c, c->pending.ptr, c->pending.len, 1);
+    if ((c->state == CONN_IDLE || c->state == CONN_READING) &&
+        uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
+        conn_close(c);
+}
+
+/* ---- accepting ---- */
+
+static void refused_closed_cb(uv_handle_t *h)
+{
+    struct httpd_server *srv = h->data;
+
+    free(h);
+    srv->pending_closes--;
+    server_maybe_done(srv);
+}
+
+/* The oldest connection waiting for a request that has not begun, or NULL. */
+static struct httpd_conn *oldest_idle(struct httpd_server *srv)
+{
+    struct httpd_conn *c, *found = NULL;
+
+    /* The list is newest first. */
+    for (c = srv->conns; c != NULL; c = c->next)
+        if (c->state == CONN_IDLE)
+            found = c;
+    return found;
+}
+
+/*
+ * At the cap, an idle connection makes room: otherwise max_connections idle clients
+ * would lock every scraper out until their timeouts ran out. Only a cap of connections
+ * all in the middle of a request is refused. Returns whether there is room now.
+ */
+static int make_room(struct httpd_server *srv)
+{
+    struct httpd_conn *victim;
+
+    if (srv->nconns < srv->cfg.max_connections)
+        return 1;
+    victim = oldest_idle(srv);
+    if (victim == NULL) {
+        if (listener_refuse(&srv->listener, srv, refused_closed_cb) == 0) {
+            srv->pending_closes++;
+            srv->stats.connections_rejected++;
+            srv->stats.limits[HTTPD_LIMIT_CONNECTIONS]++;
+        }
+        return 0;
+    }
+    srv->stats.connections_evicted++;
+    conn_close(victim);
+    return 1;
+}
+
+static struct httpd_conn *conn_new(struct httpd_server *srv)
+{
+    struct httpd_conn *c = mem_calloc(1, sizeof(*c));
+
+    c->srv = srv;
+    if (listener_stream_init(&srv->listener, &c->h.stream) != 0) {
+        free(c);
+        return NULL;
+    }
+    uv_timer_init(srv->loop, &c->timer);
+    uv_idle_init(srv->loop, &c->idle);
+    c->open_handles = 3;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    srv->stats.connections_open = srv->nconns;
+    request_init(&c->req, srv->cfg.max_header_bytes, srv->cfg.max_body_bytes);
+    response_init(&c->rs);
+    c->route = ROUTES_NONE;
+    c->state = CONN_IDLE;
+    return c;
+}
+
+static void connection_cb(uv_stream_t *server, int status)
+{
+    struct httpd_server *srv = container_of(server, struct httpd_server, listener.h.stream);
+    struct httpd_conn *c;
+
+    if (status < 0 || srv->closing || !make_room(srv))
+        return;
+    c = conn_new(srv);
+    if (c == NULL)
+        return;
+    if (listener_accept(&srv->listener, &c->h.stream) != 0) {
+        conn_close(c);
+        return;
+    }
+    srv->stats.connections_accepted++;
+    timer_start(c, srv->cfg.read_timeout_ms);
+    if (uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
+        conn_close(c);
+}
+
+/* ---- listening and closing ---- */
+
+int httpd_server_listen(struct httpd_server *srv, const char *addr, char *err, size_t errlen)
+{
+    if (srv->closing) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "listen %s: server already listening", addr);
+        return -EALREADY;
+    }
+    return listener_start(&srv->listener, addr, connection_cb, err, errlen);
+}
+
+int httpd_server_address(const struct httpd_server *srv, char *out, size_t len)
+{
+    return listener_address(&srv->listener, out, len);
+}
+
+static void closed_cb(uv_handle_t *h)
+{
+    struct httpd_server *srv = h->data;
+
+    srv->pending_closes--;
+    server_maybe_done(srv);
+}
+
+void httpd_server_close(struct httpd_server *srv, httpd_server_close_cb cb)
+{
+    struct httpd_conn *c, *next;
+
+    assert(!srv->closing);
+    srv->closing = 1;
+    srv->close_cb = cb;
+    /* A handle closed here guarantees that cb runs on a later iteration even when
+     * there is nothing else to close. */
+    uv_idle_init(srv->loop, &srv->closer);
+    srv->closer.data = srv;
+    srv->pending_closes++;
+    uv_close((uv_handle_t *)&srv->closer, closed_cb);
+    if (listener_close(&srv->listener, srv, closed_cb))
+        srv->pending_closes++;
+    for (c = srv->conns; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+}

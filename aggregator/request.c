@@ -1,0 +1,287 @@
+#include "request.h"
+#include "common.h"
+
+#include <assert.h>
+#include <string.h>
+#include <strings.h>
+
+static int on_url(http_parser *p, const char *at, size_t n);
+static int on_header_field(http_parser *p, const char *at, size_t n);
+static int on_header_value(http_parser *p, const char *at, size_t n);
+static int on_headers_complete(http_parser *p);
+static int on_body(http_parser *p, const char *at, size_t n);
+static int on_message_complete(http_parser *p);
+
+static const http_parser_settings parser_settings = {
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void clear(struct request *r)
+{
+    r->phase = REQUEST_EMPTY;
+    r->status = 0;
+    r->path = NULL;
+    r->query = NULL;
+    r->header_bytes = 0;
+    r->body_bytes = 0;
+    buf_reset(&r->url);
+    r->field_len = 0;
+    r->in_value = 0;
+    r->value_cut = 0;
+    r->slot = REQUEST_SLOT_NONE;
+    r->accept[0] = r->accept_encoding[0] = r->authorization[0] = r->scrape_timeout[0] = '\0';
+}
+
+void request_init(struct request *r, size_t max_header_bytes, size_t max_body_bytes)
+{
+    assert(max_header_bytes > 0 && max_body_bytes > 0);
+    memset(r, 0, sizeof(*r));
+    buf_init(&r->url);
+    http_parser_init(&r->parser, HTTP_REQUEST);
+    r->max_header_bytes = max_header_bytes;
+    r->max_body_bytes = max_body_bytes;
+    clear(r);
+}
+
+void request_release(struct request *r)
+{
+    buf_release(&r->url);
+}
+
+void request_next(struct request *r)
+{
+    clear(r);
+    http_parser_pause(&r->parser, 0);
+}
+
+static struct request *parser_request(http_parser *p)
+{
+    return container_of(p, struct request, parser);
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    buf_add(&parser_request(p)->url, at, n);
+    return 0;
+}
+
+static char *slot_buf(struct request *r, size_t *size)
+{
+    switch (r->slot) {
+    case REQUEST_SLOT_ACCEPT:
+        *size = sizeof(r->accept);
+        return r->accept;
+    case REQUEST_SLOT_ACCEPT_ENCODING:
+        *size = sizeof(r->accept_encoding);
+        return r->accept_encoding;
+    case REQUEST_SLOT_AUTHORIZATION:
+        *size = sizeof(r->authorization);
+        return r->authorization;
+    case REQUEST_SLOT_SCRAPE:
+        *size = sizeof(r->scrape_timeout);
+        return r->scrape_timeout;
+    case REQUEST_SLOT_NONE:
+        break;
+    }
+    *size = 0;
+    return NULL;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    struct request *r = parser_request(p);
+
+    /* http-parser may split a name across reads: collect it until the value starts. */
+    if (r->in_value) {
+        r->in_value = 0;
+        r->field_len = 0;
+    }
+    if (r->field_len + n >= sizeof(r->field)) {
+        r->field_len = sizeof(r->field); /* too long to be one we keep */
+        return 0;
+    }
+    memcpy(r->field + r->field_len, at, n);
+    r->field_len += n;
+    return 0;
+}
+
+/*
+ * Append to a kept value, truncated to its array. http-parser passes a NUL inside a
+ * value; the value ends there, and *cut makes the rest of it (in later pieces) be
+ * ignored too, so that the kept value does not depend on how the value was split.
+ */
+static void append_bounded(char *dst, size_t size, const char *s, size_t n, int *cut)
+{
+    size_t len = strlen(dst);
+    const char *nul = memchr(s, '\0', n);
+
+    if (*cut)
+        return;
+    if (nul) {
+        n = (size_t)(nul - s);
+        *cut = 1;
+    }
+    if (len + 1 >= size)
+        return;
+    if (n > size - 1 - len)
+        n = size - 1 - len;
+    memcpy(dst + len, s, n);
+    dst[len + n] = '\0';
+}
+
+static enum request_slot slot_of(const char *field)
+{
+    if (strcasecmp(field, "Accept") == 0)
+        return REQUEST_SLOT_ACCEPT;
+    if (strcasecmp(field, "Accept-Encoding") == 0)
+        return REQUEST_SLOT_ACCEPT_ENCODING;
+    if (strcasecmp(field, "Authorization") == 0)
+        return REQUEST_SLOT_AUTHORIZATION;
+    if (strcasecmp(field, "X-Prometheus-Scrape-Timeout-Seconds") == 0)
+        return REQUEST_SLOT_SCRAPE;
+    return REQUEST_SLOT_NONE;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    struct request *r = parser_request(p);
+    size_t size;
+    char *dst;
+
+    if (!r->in_value) {
+        r->in_value = 1;
+        r->value_cut = 0;
+        r->slot = REQUEST_SLOT_NONE;
+        if (r->field_len < sizeof(r->field)) {
+            r->field[r->field_len] = '\0';
+            r->slot = slot_of(r->field);
+        }
+        dst = slot_buf(r, &size);
+        if (dst && dst[0] != '\0')
+            append_bounded(dst, size, ", ", 2, &r->value_cut); /* RFC 9110 5.3: joined */
+    }
+    dst = slot_buf(r, &size);
+    if (dst)
+        append_bounded(dst, size, at, n, &r->value_cut);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct request *r = parser_request(p);
+
+    r->phase = REQUEST_BODY;
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > r->max_body_bytes) {
+        r->status = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    struct request *r = parser_request(p);
+
+    (void)at;
+    r->body_bytes += n;
+    if (r->body_bytes > r->max_body_bytes) {
+        r->status = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct request *r = parser_request(p);
+
+    r->phase = REQUEST_COMPLETE;
+    r->keep_alive = http_should_keep_alive(p);
+    /* Stop at the message boundary: the next pipelined request waits for this response. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* The verdict's fields: the version as parsed so far, and for DONE the target split. */
+static enum request_verdict finish(struct request *r, enum request_verdict v, int status)
+{
+    char *q;
+
+    r->method = (int)r->parser.method;
+    r->http_major = r->parser.http_major;
+    r->http_minor = r->parser.http_minor;
+    if (v != REQUEST_DONE) {
+        r->phase = REQUEST_FAILED;
+        r->status = status;
+        return v;
+    }
+    buf_addch(&r->url, '\0'); /* a path and a query, both NUL-terminated */
+    q = memchr(r->url.ptr, '?', r->url.len);
+    if (q)
+        *q++ = '\0';
+    r->path = r->url.ptr;
+    r->query = q ? q : "";
+    return v;
+}
+
+/* What an http-parser error means for the client. */
+static enum request_verdict failure(struct request *r, enum http_errno e)
+{
+    if (r->status == 413)
+        return finish(r, REQUEST_REFUSED, 413);
+    if (e == HPE_CLOSED_CONNECTION)
+        return finish(r, REQUEST_EOF, 0);
+    if (e == HPE_HEADER_OVERFLOW)
+        return finish(r, REQUEST_REFUSED, 431);
+    return finish(r, REQUEST_REFUSED, 400);
+}
+
+/*
+ * The header cap is ours, per server, rather than http_parser_set_max_header_size()'s,
+ * which is process-wide: the parser never sees more than the budget left.
+ */
+size_t request_feed(struct request *r, const char *data, size_t len, enum request_verdict *verdict)
+{
+    size_t off = 0;
+
+    assert(r->phase == REQUEST_EMPTY || r->phase == REQUEST_HEADERS || r->phase == REQUEST_BODY);
+    if (len > 0 && r->phase == REQUEST_EMPTY)
+        r->phase = REQUEST_HEADERS;
+    while (off < len) {
+        size_t chunk = len - off, n;
+        int in_headers = r->phase == REQUEST_HEADERS;
+        enum http_errno e;
+
+        if (in_headers) {
+            size_t budget = r->max_header_bytes - r->header_bytes;
+
+            if (budget == 0) {
+                *verdict = finish(r, REQUEST_REFUSED, 431);
+                return off;
+            }
+            if (chunk > budget)
+                chunk = budget;
+        }
+        n = http_parser_execute(&r->parser, &parser_settings, data + off, chunk);
+        if (in_headers && r->phase == REQUEST_HEADERS)
+            r->header_bytes += n;
+        off += n;
+        e = HTTP_PARSER_ERRNO(&r->parser);
+        if (e == HPE_PAUSED) {
+            assert(r->phase == REQUEST_COMPLETE);
+            *verdict = finish(r, REQUEST_DONE, 0);
+            return off;
+        }
+        if (e != HPE_OK) {
+            *verdict = failure(r, e);
+            return off;
+        }
+    }
+    *verdict = REQUEST_MORE;
+    return off;
+}

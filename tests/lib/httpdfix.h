@@ -1,0 +1,80 @@
+/*
+ * httpdfix: the HTTP server on a private loop run by a background thread that owns it,
+ * with test routes, for the tests of httpd; the test thread is the client
+ * (tests/lib/httpc, blocking with timeouts). Producer state and counters live on the
+ * loop thread; the test thread reads them after httpdfix_stop(), or through atomics
+ * while it runs.
+ *
+ * Routes: /hello (one-shot, gzip allowed), /echo?x= (the request as the handler saw
+ * it), /stream?n= (n lines, chunked), /slow (64 KiB pieces forever), /wait?n=&forever=
+ * (a producer that waits and is resumed by a timer), /silent (never answers),
+ * /-/healthy.
+ */
+#ifndef USTATSD_TESTS_HTTPDFIX_H
+#define USTATSD_TESTS_HTTPDFIX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "httpc.h"
+#include "httpd.h"
+
+struct httpdfix {
+    uv_loop_t loop;
+    uv_async_t stop;
+    pthread_t thread;
+    struct httpd_server srv;
+    char addr[128];
+    int server_closed;
+    atomic_int cancels;       /* every cancel */
+    atomic_int early_cancels; /* cancels before the server began closing */
+    atomic_int dones;
+    atomic_int handled;
+    atomic_llong produced; /* bytes produced by /slow */
+    uv_check_t watch;      /* publishes the two below after every loop iteration */
+    atomic_uint accepted;  /* connections_accepted */
+    atomic_uint idle;      /* httpd_server_idle_connections() */
+    struct counts {
+        struct count {
+            char handler[32];
+            unsigned code;
+            uint64_t count;
+        } v[32];
+        size_t n;
+    } counts; /* taken on the loop thread just before the server closes */
+};
+
+/* Initialise the server and routes on this thread, without listening. */
+void httpdfix_setup(struct httpdfix *fx, const struct httpd_config *cfg);
+
+/* Listen on addr and start the loop thread. */
+void httpdfix_run(struct httpdfix *fx, const char *addr);
+
+/* httpdfix_setup(), then httpdfix_run() on 127.0.0.1 and a free port. */
+void httpdfix_start(struct httpdfix *fx, const struct httpd_config *cfg);
+
+/* Close the server on its thread, join it, and close the loop. */
+void httpdfix_stop(struct httpdfix *fx);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+double httpdfix_now_ms(void);
+
+/* Connect h to the server. */
+void httpdfix_open(struct httpc *h, const struct httpdfix *fx);
+
+/*
+ * Wait until the server, as of its last loop iteration, has accepted accepted
+ * connections in all and has idle of them waiting for a request that has not begun.
+ * Polls every millisecond; returns 0, or -1 after timeout_ms.
+ */
+int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted, unsigned idle, int timeout_ms);
+
+/* How many requests of handler were answered with code (after httpdfix_stop()). */
+uint64_t httpdfix_requests(const struct httpdfix *fx, const char *handler, unsigned code);
+
+/* The expected body of /stream?n=N. */
+void httpdfix_expected_lines(struct buf *b, long n);
+
+#endif
