@@ -16,6 +16,7 @@
 #include "expo.h"
 #include "http.h"
 #include "ingest.h"
+#include "intake.h"
 #include "jobs.h"
 #include "log.h"
 #include "mem.h"
@@ -24,6 +25,7 @@
 #include "registry.h"
 #include "rejects.h"
 #include "render.h"
+#include "selfstat.h"
 #include "stats.h"
 #include "statsd.h"
 #include "wallclock.h"
@@ -85,9 +87,8 @@ struct app {
     int reload_again;      /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
     uint64_t reloads_failed;
-    double last_reload_ok_unix; /* start-up, or the last reload that succeeded */
-    char reload_error[1024];    /* why the last reload failed; "" before any, or after a success */
-    double config_loaded_unix;
+    char reload_error[1024];   /* why the last reload failed; "" before any, or after a success */
+    double config_loaded_unix; /* start-up, or the last reload that succeeded */
     double start_unix;
     uint64_t start_ms;
 
@@ -95,6 +96,7 @@ struct app {
     struct jobs jobs;
     struct stats stats;
     struct rejects rejects;
+    struct intake intake;
     struct log log;
 
     struct ingest in;
@@ -127,56 +129,23 @@ struct app {
     double util_last;
 };
 
-/* One line of a datagram, whatever it holds; found: its cached identity, or NULL. */
-static void take_line(struct app *a, const struct statsd_parts *lp,
-                      const struct registry__hotid *found, uint64_t now_ms,
-                      const struct ucred *cred)
+static double wall_clock(void *arg)
 {
-    const struct statsd_view v = lp->line;
-    struct statsd_line line;
-    int r;
-
-    if (v.len == 0)
-        return;
-    /* A line whose identity the registry has seen needs only its values parsed. */
-    r = found != NULL ? registry_apply_found(&a->reg, found, lp, now_ms) : REGISTRY_MISS;
-    if (r == REGISTRY_MISS) {
-        r = statsd_parse_line(v.ptr, v.len, &line);
-        if (r == STATSD_OK)
-            r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, wallclock_unix())
-                                        : registry_apply(&a->reg, &line, now_ms);
-    }
-    if (r == STATSD_OK) {
-        a->stats.lines_accepted++;
-        return;
-    }
-    a->stats.lines_rejected[r]++;
-    rejects_add(&a->rejects, wallclock_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
-                cred ? cred->uid : 0);
+    (void)arg;
+    return wallclock_unix();
 }
 
-/*
- * The hot path: every datagram, every line. Nothing here allocates. Lines are split and
- * looked up in the front cache up to REGISTRY_FIND_MAX at a time, then taken in order.
- */
+/* The hot path: every datagram goes straight to the intake (intake.c). */
 static void on_datagram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
                         void *arg)
 {
     struct app *a = arg;
-    struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
-    struct statsd_scanner scan;
-    uint64_t now_ms = uv_now(&a->loop);
-    size_t n, i;
+    struct intake_sender from;
 
     (void)in;
-    statsd_scanner_init(&scan, data, len);
-    do {
-        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
-        registry_find_parts(&a->reg, lp, n, found);
-        for (i = 0; i < n; i++)
-            take_line(a, &lp[i], found[i], now_ms, cred);
-    } while (n == REGISTRY_FIND_MAX);
+    if (cred != NULL)
+        from = (struct intake_sender){ cred->pid, cred->uid, cred->gid };
+    intake_datagram(&a->intake, data, len, cred != NULL ? &from : NULL, uv_now(&a->loop));
 }
 
 /* --- /metrics ------------------------------------------------------------------------ */
@@ -242,141 +211,63 @@ static void on_scrape_cancel(void *arg)
     scrape_free(sc);
 }
 
-static void render_requests(const char *handler, unsigned code, uint64_t count, void *arg)
+/* What /metrics and /debug both show of the daemon itself (selfstat.h). */
+static void snapshot(const struct app *a, struct selfstat *s)
 {
-    struct expo *e = arg;
-    char codebuf[8];
-    struct expo_label l[2] = {
-        { "handler", handler, strlen(handler) },
-        { "code", codebuf, 0 },
-    };
+    const struct config *c = a->cfg;
 
-    l[1].value_len = (size_t)snprintf(codebuf, sizeof(codebuf), "%u", code);
-    expo_sample(e, "_total", l, 2, (double)count);
+    memset(s, 0, sizeof(*s));
+    s->version = USTATSD_VERSION;
+    s->config_path = a->config_path;
+    s->cfg = c;
+    s->reg = &a->reg;
+    s->start_unix = a->start_unix;
+    s->now_unix = wallclock_unix();
+    s->config_loaded_unix = a->config_loaded_unix;
+    s->start_ms = a->start_ms;
+    s->now_ms = uv_now(&a->loop);
+    s->reloads_ok = a->reloads_ok;
+    s->reloads_failed = a->reloads_failed;
+    s->reload_error = a->reload_error[0] ? a->reload_error : NULL;
+    s->metrics_listen = a->has_metrics ? a->metrics_addr : "";
+    s->metrics_path = c->metrics_path;
+    s->debug_listen = a->has_debug ? a->debug_addr : a->has_metrics ? a->metrics_addr : "";
+    s->socket_path = c->socket_path;
+    s->socket_mode = c->socket_mode;
+    s->max_dgram_qlen = a->in.max_dgram_qlen;
+    s->rcvbuf = a->in.rcvbuf;
+#define COPY_SOCKET(field, metric, key, help) s->field = a->in.stats.field;
+    SELFSTAT_SOCKET_MAP(COPY_SOCKET)
+#undef COPY_SOCKET
+    s->lines = a->intake.count;
+    s->stats = a->stats;
 }
 
-static void render_http(struct app *a, struct expo *e)
+static void add_requests(const char *handler, unsigned code, uint64_t count, void *arg)
+{
+    selfstat_add_requests(arg, handler, code, count);
+}
+
+_Static_assert(SELFSTAT_MAX_REQUESTS >= 7 * HTTP_MAX_CODES, "routes x codes of both listeners");
+_Static_assert(SELFSTAT_MAX_VIOLATIONS >= 2 * HTTP_LIMIT_COUNT, "limits of both listeners");
+
+/* The scrape's part: the HTTP listeners, and the loop's utilisation since the last one. */
+static void snapshot_scrape(struct app *a, struct selfstat *s)
 {
     const struct http_server *srv[2] = { a->has_metrics ? &a->metrics : NULL,
                                          a->has_debug ? &a->debug : NULL };
     const char *listener[2] = { "metrics", "debug" };
+    uint64_t idle_ns = uv_metrics_idle_time(&a->loop), hr = uv_hrtime();
     size_t i, k;
 
-    expo_family(e, "ustatsd_http_requests", EXPO_COUNTER,
-                "HTTP requests by handler and status code.", "");
     for (i = 0; i < 2; i++)
         if (srv[i])
-            http_server_foreach_requests(srv[i], render_requests, e);
-    expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
-                "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
-    for (i = 0; i < 2; i++) {
-        const struct http_stats *st;
-        if (srv[i] == NULL)
-            continue;
-        st = http_server_stats(srv[i]);
-        for (k = 0; k < HTTP_LIMIT_COUNT; k++) {
-            const char *kind = http_limit_name((enum http_limit)k);
-            struct expo_label l[2] = { { "listener", listener[i], strlen(listener[i]) },
-                                       { "kind", kind, strlen(kind) } };
-            expo_sample(e, "_total", l, 2, (double)st->limits[k]);
-        }
-    }
-}
-
-static void render_reloads(struct app *a, struct expo *e)
-{
-    static const struct expo_label ok = { "result", "success", 7 };
-    static const struct expo_label failed = { "result", "failure", 7 };
-
-    expo_family(e, "ustatsd_config_reloads", EXPO_COUNTER,
-                "Configuration reloads (SIGHUP), by result.", "");
-    expo_sample(e, "_total", &ok, 1, (double)a->reloads_ok);
-    expo_sample(e, "_total", &failed, 1, (double)a->reloads_failed);
-    expo_scalar(e, "ustatsd_config_last_reload_successful", EXPO_GAUGE,
-                "Whether the last configuration reload succeeded (1 before any).", "",
-                a->reload_error[0] == '\0');
-    expo_scalar(e, "ustatsd_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
-                "When the running configuration was loaded, at start-up or by a reload.", "seconds",
-                a->last_reload_ok_unix);
-}
-
-static void render_target_info(struct app *a, struct expo *e)
-{
-    struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
-    char names[CONFIG_MAX_RESOURCE_ATTRS][CONFIG_MAX_RESOURCE_KEY + 1];
-    size_t i, n = 0, k;
-
-    if (a->cfg->nresource == 0)
-        return;
-    /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
-    for (i = 0; i < a->cfg->nresource && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
-        snprintf(names[n], sizeof(names[n]), "%s", a->cfg->resource[i].key);
-        for (k = 0; names[n][k]; k++)
-            if (names[n][k] == '.' || names[n][k] == '-')
-                names[n][k] = '_';
-        l[n] = (struct expo_label){ names[n], a->cfg->resource[i].value,
-                                    strlen(a->cfg->resource[i].value) };
-    }
-    expo_family(e, "target", EXPO_INFO, "Target metadata (OpenTelemetry resource attributes).", "");
-    expo_sample(e, "_info", l, n, 1);
-}
-
-/* A gauge with one sample per family of the running config, valued by value_of. */
-static void render_per_family(struct app *a, struct expo *e, const char *name, const char *help,
-                              size_t (*value_of)(const struct registry *, size_t))
-{
-    size_t f;
-
-    expo_family(e, name, EXPO_GAUGE, help, "");
-    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
-        const struct config_family *cf = registry_family_config(&a->reg, f);
-        struct expo_label fl;
-
-        if (cf == NULL)
-            continue;
-        fl = (struct expo_label){ "family", cf->name, strlen(cf->name) };
-        expo_sample(e, "", &fl, 1, (double)value_of(&a->reg, f));
-    }
-}
-
-static void render_daemon(struct app *a, struct expo *e)
-{
-    const struct ingest_stats *is = &a->in.stats;
-    struct expo_label l = { "version", USTATSD_VERSION, strlen(USTATSD_VERSION) };
-    struct procstat ps;
-    uint64_t idle_ns, hr;
-
-    render_target_info(a, e);
-    expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
-    expo_sample(e, "_info", &l, 1, 1);
-
-    expo_scalar(e, "ustatsd_datagrams_received", EXPO_COUNTER,
-                "Datagrams received on the ingest socket.", "", (double)is->datagrams);
-    expo_scalar(e, "ustatsd_bytes_received", EXPO_COUNTER,
-                "Bytes received in datagrams on the ingest socket.", "", (double)is->bytes);
-    expo_scalar(e, "ustatsd_datagrams_truncated", EXPO_COUNTER,
-                "Datagrams larger than the datagram limit, dropped whole.", "",
-                (double)is->truncated);
-    expo_scalar(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
-                "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
-                (double)a->in.max_dgram_qlen);
-    stats_render(&a->stats, e);
-
-    render_per_family(a, e, "ustatsd_family_series", "Series held, by family.",
-                      registry_family_series);
-    render_per_family(a, e, "ustatsd_family_series_limit", "Series cap, by family.",
-                      registry_family_cap);
-    expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
-                (double)registry_series_total(&a->reg));
-    expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
-                (double)registry_series_cap(&a->reg));
-
-    render_http(a, e);
-    render_reloads(a, e);
-
+            http_server_foreach_requests(srv[i], add_requests, s);
+    for (i = 0; i < 2; i++)
+        for (k = 0; srv[i] && k < HTTP_LIMIT_COUNT; k++)
+            selfstat_add_violations(s, listener[i], http_limit_name((enum http_limit)k),
+                                    http_server_stats(srv[i])->limits[k]);
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
-    idle_ns = uv_metrics_idle_time(&a->loop);
-    hr = uv_hrtime();
     if (hr > a->util_prev_hrtime && idle_ns >= a->util_prev_idle_ns) {
         double busy =
             1.0 - (double)(idle_ns - a->util_prev_idle_ns) / (double)(hr - a->util_prev_hrtime);
@@ -384,12 +275,18 @@ static void render_daemon(struct app *a, struct expo *e)
     }
     a->util_prev_idle_ns = idle_ns;
     a->util_prev_hrtime = hr;
-    expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
-                "Share of time the event loop was busy since the previous scrape (0 to 1).",
-                "ratio", a->util_last);
-    expo_scalar(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
-                "Time the event loop spent waiting for events.", "seconds", (double)idle_ns / 1e9);
+    s->loop_utilization = a->util_last;
+    s->loop_idle_seconds = (double)idle_ns / 1e9;
+}
 
+static void render_daemon(struct app *a, struct expo *e)
+{
+    struct selfstat s;
+    struct procstat ps;
+
+    snapshot(a, &s);
+    snapshot_scrape(a, &s);
+    selfstat_render(&s, e);
     if (procstat_read(&ps) == 0)
         procstat_render(&ps, e);
 }
@@ -532,7 +429,7 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
     struct app *a = arg;
     const struct config *c = a->cfg;
     struct debug_query q;
-    struct debug_daemon dd;
+    struct selfstat self;
     struct debug_req *d;
     char err[512];
 
@@ -543,35 +440,14 @@ static void on_debug(struct http_conn *conn, const struct http_request *req, voi
         buf_release(&body);
         return;
     }
-    memset(&dd, 0, sizeof(dd));
-    dd.version = USTATSD_VERSION;
-    dd.config_path = a->config_path;
-    dd.config_loaded_unix = a->config_loaded_unix;
-    dd.start_unix = a->start_unix;
-    dd.now_unix = wallclock_unix();
-    dd.start_ms = a->start_ms;
-    dd.now_ms = uv_now(&a->loop);
-    dd.socket_path = c->socket_path;
-    dd.socket_mode = c->socket_mode;
-    dd.max_dgram_qlen = a->in.max_dgram_qlen;
-    dd.rcvbuf = a->in.rcvbuf;
-    dd.metrics_listen = a->has_metrics ? a->metrics_addr : "";
-    dd.metrics_path = c->metrics_path;
-    dd.debug_listen = a->has_debug ? a->debug_addr : a->has_metrics ? a->metrics_addr : "";
-    dd.datagrams = a->in.stats.datagrams;
-    dd.bytes = a->in.stats.bytes;
-    dd.truncated = a->in.stats.truncated;
-    dd.recv_errors = a->in.stats.recv_errors;
-    dd.reloads_ok = a->reloads_ok;
-    dd.reloads_failed = a->reloads_failed;
-    dd.reload_error = a->reload_error[0] ? a->reload_error : NULL;
+    snapshot(a, &self);
 
     d = mem_calloc(1, sizeof(*d));
     d->a = a;
     d->gen = a->gen;
     if (d->gen != NULL)
         d->gen->refs++;
-    debug_render_init(&d->dr, &q, &dd, c, &a->reg, &a->jobs, &a->stats, &a->rejects);
+    debug_render_init(&d->dr, &q, &self, &a->reg, &a->jobs, &a->rejects);
     if (http_stream(conn, 200, "application/json", HTTP_GZIP, produce_debug, on_debug_cancel, d) !=
         0) {
         on_debug_cancel(d);
@@ -730,7 +606,7 @@ static void reload_apply(struct app *a, struct app_config *next)
         a->log.min = (enum log_level)level;
     a->reloads_ok++;
     a->reload_error[0] = '\0';
-    a->config_loaded_unix = a->last_reload_ok_unix = wallclock_unix();
+    a->config_loaded_unix = wallclock_unix();
     log_msg(&a->log, LOG_INFO, "app",
             "configuration reloaded from %s in %.3f ms: %zu families kept, %zu added, %zu "
             "changed layout (series dropped), %zu removed; %zu jobs",
@@ -945,7 +821,6 @@ int app_run(const struct config *cfg, const char *config_path, app_load_fn load,
     a->load = load;
     a->load_arg = load_arg;
     a->config_loaded_unix = wallclock_unix();
-    a->last_reload_ok_unix = a->config_loaded_unix;
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
@@ -954,6 +829,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_fn load,
     registry_init(&a->reg, cfg);
     jobs_init(&a->jobs, cfg, a->start_ms);
     rejects_init(&a->rejects);
+    intake_init(&a->intake, &a->reg, &a->jobs, &a->rejects, wall_clock, NULL);
 
     err[0] = '\0';
     if (app_start(a, err, sizeof(err)) != 0) {
