@@ -1,7 +1,6 @@
 #include "app.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,22 +23,18 @@
 #include "procstat.h"
 #include "registry.h"
 #include "rejects.h"
-#include "render.h"
+#include "scrape.h"
 #include "selfstat.h"
 #include "stats.h"
 #include "statsd.h"
 #include "wallclock.h"
 
 /*
- * Work per loop iteration. A scrape renders at most RENDER_STEP series or about
- * RENDER_PIECE_BYTES per piece and then yields the loop, so that ingestion runs between
- * pieces: a piece, gzip included, holds the loop about a millisecond. Expiry looks at
- * EXPIRE_BUDGET series per tick.
+ * Work per loop iteration. A scrape renders a piece of series and then yields the loop
+ * (scrape.h), so that ingestion runs between pieces. Expiry looks at EXPIRE_BUDGET series
+ * per tick.
  */
-#define RENDER_STEP        2000
-#define RENDER_SUBSTEP     250
-#define RENDER_PIECE_BYTES (128 * 1024)
-#define EXPIRE_EVERY_MS    50
+#define EXPIRE_EVERY_MS 50
 /*
  * Ingestion is what empties the kernel queue, so it gets the larger share: a wake-up
  * drains until the socket is empty or for at most INGEST_BUDGET_NS. At 512 datagrams
@@ -53,8 +48,7 @@
  * retired. Freeing a series costs most, about 0.7 us (it is out of cache): 2000 hold the
  * loop about 1.4 ms, and 40,000 a second are looked at or freed.
  */
-#define EXPIRE_BUDGET   2000
-#define SCRAPE_MARGIN_S 0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+#define EXPIRE_BUDGET 2000
 
 /*
  * A configuration loaded by a reload. The one the daemon started with belongs to main and
@@ -150,18 +144,6 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
 
 /* --- /metrics ------------------------------------------------------------------------ */
 
-enum scrape_phase { SCRAPE_HEAD, SCRAPE_SERIES, SCRAPE_SQL, SCRAPE_DONE };
-
-struct scrape {
-    struct app *a;
-    struct http_conn *conn;
-    enum expo_format fmt;
-    enum scrape_phase phase;
-    struct render rd;
-    uint64_t t0_ns;
-    int pg_waiting;
-};
-
 /*
  * Log each collector's change of state once: down with the reason (the metrics only say
  * "query" or "connect"; the log says "relation does not exist"), and back up.
@@ -183,32 +165,6 @@ static void log_pg_changes(struct app *a)
             log_msg(&a->log, LOG_INFO, "pg", "SQL collector %s is up", ci.name);
         }
     }
-}
-
-static void on_pg_collected(struct pg *pg, void *arg, int status)
-{
-    struct scrape *sc = arg;
-
-    (void)pg;
-    (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
-    log_pg_changes(sc->a);
-    sc->pg_waiting = 0;
-    http_resume(sc->conn);
-}
-
-static void scrape_free(struct scrape *sc)
-{
-    render_release(&sc->rd);
-    free(sc);
-}
-
-static void on_scrape_cancel(void *arg)
-{
-    struct scrape *sc = arg;
-
-    if (sc->pg_waiting)
-        pg_collect_cancel(&sc->a->pg, on_pg_collected, sc);
-    scrape_free(sc);
 }
 
 /* What /metrics and /debug both show of the daemon itself (selfstat.h). */
@@ -291,99 +247,30 @@ static void render_daemon(struct app *a, struct expo *e)
         procstat_render(&ps, e);
 }
 
-static int produce_scrape(struct http_conn *conn, struct buf *out, void *arg)
+static void render_head(struct expo *e, void *arg)
 {
-    struct scrape *sc = arg;
-    struct app *a = sc->a;
-    struct expo e;
-
-    (void)conn;
-    expo_init(&e, out, sc->fmt);
-    switch (sc->phase) {
-    case SCRAPE_HEAD:
-        render_daemon(a, &e);
-        jobs_render(&a->jobs, &e, uv_now(&a->loop));
-        sc->phase = SCRAPE_SERIES;
-        return HTTP_MORE;
-    case SCRAPE_SERIES: {
-        /*
-         * A piece ends at RENDER_STEP series or RENDER_PIECE_BYTES, whichever comes first:
-         * 2000 counters are ~120 KB, but 2000 histograms with 12 buckets are ~2.7 MB,
-         * whose gzip alone would hold the loop for ~10 ms.
-         */
-        size_t done = 0;
-        int more = 1;
-        while (more && done < RENDER_STEP && out->len < RENDER_PIECE_BYTES) {
-            more = render_step(&sc->rd, out, RENDER_SUBSTEP);
-            done += RENDER_SUBSTEP;
-        }
-        if (more)
-            return HTTP_MORE;
-        sc->phase = SCRAPE_SQL;
-    }
-        /* fall through */
-    case SCRAPE_SQL:
-        if (sc->pg_waiting)
-            return HTTP_WAIT;
-        if (a->has_pg)
-            pg_render(&a->pg, &e, wallclock_unix());
-        expo_eof(&e);
-        sc->phase = SCRAPE_DONE;
-        stats_scrape(&a->stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
-        scrape_free(sc);
-        return HTTP_DONE;
-    case SCRAPE_DONE:
-        break;
-    }
-    return HTTP_DONE;
+    render_daemon(arg, e);
 }
 
-/* How long a scrape may wait for the SQL collectors, in ms. */
-static uint64_t scrape_deadline_ms(const struct app *a, const struct http_request *req)
+static void on_pg_collected(void *arg)
 {
-    double limit = 0, v;
-    char *end;
-    size_t i;
-
-    for (i = 0; i < a->cfg->nsql_metrics; i++)
-        if (a->cfg->sql_metrics[i].timeout_seconds > limit)
-            limit = a->cfg->sql_metrics[i].timeout_seconds;
-    if (limit <= 0)
-        limit = CONFIG_DEFAULT_SQL_TIMEOUT;
-    if (req->scrape_timeout[0]) {
-        v = strtod(req->scrape_timeout, &end);
-        if (end != req->scrape_timeout && isfinite(v) && v > 0) {
-            v -= v > 4 * SCRAPE_MARGIN_S ? SCRAPE_MARGIN_S : v / 4;
-            if (v < limit)
-                limit = v;
-        }
-    }
-    return (uint64_t)(limit * 1000.0);
+    log_pg_changes(arg);
 }
 
 static void on_metrics(struct http_conn *conn, const struct http_request *req, void *arg)
 {
     struct app *a = arg;
-    enum expo_format fmt = expo_negotiate(req->accept);
-    struct scrape *sc;
+    const struct scrape_source src = { .loop = &a->loop,
+                                       .cfg = a->cfg,
+                                       .reg = &a->reg,
+                                       .jobs = &a->jobs,
+                                       .stats = &a->stats,
+                                       .pg = a->has_pg ? &a->pg : NULL,
+                                       .head = render_head,
+                                       .collected = on_pg_collected,
+                                       .arg = a };
 
-    sc = mem_calloc(1, sizeof(*sc));
-    sc->a = a;
-    sc->conn = conn;
-    sc->fmt = fmt;
-    sc->phase = SCRAPE_HEAD;
-    sc->t0_ns = uv_hrtime();
-    render_init(&sc->rd, &a->reg, fmt);
-    if (http_stream(conn, 200, expo_content_type(fmt), HTTP_GZIP, produce_scrape, on_scrape_cancel,
-                    sc) != 0) {
-        scrape_free(sc);
-        http_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
-        return;
-    }
-    /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
-    if (!req->head && a->has_pg &&
-        pg_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
-        sc->pg_waiting = 1;
+    scrape_start(conn, req, &src);
 }
 
 /* --- /debug -------------------------------------------------------------------------- */
