@@ -26,24 +26,20 @@ static const char config_json[] = "{\"families\": [{\"name\": \"uploads\", \"typ
 
 static struct config cfg;
 static struct registry reg;
-static struct jobs jobs;
-static struct rejects rejects;
 
+/* cfg is static, so zeroed: each test runs in a process of its own. */
 static void setup(void)
 {
-    char err[512];
+    char why[256];
+    int rc =
+        config_parse(&cfg, config_json, sizeof(config_json) - 1, "selfstat.json", why, sizeof(why));
 
-    memset(&cfg, 0, sizeof(cfg));
-    cr_assert_eq(config_parse(&cfg, config_json, strlen(config_json), "test", err, sizeof(err)), 0,
-                 "%s", err);
+    cr_assert_eq(rc, 0, "%s", why);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
-    jobs_init(&jobs, &cfg, 0);
-    rejects_init(&rejects);
 }
 
 static void teardown(void)
 {
-    jobs_release(&jobs);
     registry_release(&reg);
     config_release(&cfg);
 }
@@ -112,6 +108,8 @@ static json_t *debug(const struct selfstat *s)
 {
     struct debug_query q;
     struct debug_render dr;
+    struct jobs jobs; /* the sections asked for read neither the jobs nor the rejects */
+    static struct rejects rejects;
     struct buf out = BUF_INIT;
     char err[256];
     json_error_t jerr;
@@ -119,10 +117,12 @@ static json_t *debug(const struct selfstat *s)
 
     cr_assert_eq(debug_query_parse(&q, &cfg, "", err, sizeof(err)), 0, "%s", err);
     q.sections = DEBUG_DAEMON | DEBUG_INGEST;
+    jobs_init(&jobs, &cfg, 0);
     debug_render_init(&dr, &q, s, &reg, &jobs, &rejects);
     while (debug_render_step(&dr, &out))
         ;
     debug_render_release(&dr);
+    jobs_release(&jobs);
     j = json_loadb(out.ptr, out.len, 0, &jerr);
     cr_assert_not_null(j, "%s: %.*s", jerr.text, (int)out.len, out.ptr);
     buf_release(&out);
