@@ -1,7 +1,6 @@
 #include "app.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +15,26 @@
 #include "expo.h"
 #include "httpd.h"
 #include "ingest.h"
+#include "intake.h"
 #include "jobs.h"
 #include "log.h"
 #include "mem.h"
-#include "negotiate.h"
 #include "procstat.h"
 #include "registry.h"
 #include "rejects.h"
-#include "render.h"
+#include "scrape.h"
+#include "selfstat.h"
 #include "sqlpool.h"
 #include "stats.h"
 #include "statsd.h"
 #include "wallclock.h"
 
 /*
- * Work per loop iteration. A scrape renders at most RENDER_STEP series or about
- * RENDER_PIECE_BYTES per piece and then yields the loop, so that ingestion runs between
- * pieces: a piece, gzip included, holds the loop about a millisecond. Expiry looks at
- * EXPIRE_BUDGET series per tick.
+ * Work per loop iteration. A scrape renders a piece of series and then yields the loop
+ * (scrape.h), so that ingestion runs between pieces. Expiry looks at EXPIRE_BUDGET series
+ * per tick.
  */
-#define RENDER_STEP        2000
-#define RENDER_SUBSTEP     250
-#define RENDER_PIECE_BYTES (128 * 1024)
-#define EXPIRE_EVERY_MS    50
+#define EXPIRE_EVERY_MS 50
 /*
  * Ingestion is what empties the kernel queue, so it gets the larger share: a wake-up
  * drains until the socket is empty or for at most INGEST_BUDGET_NS. At 512 datagrams
@@ -52,8 +48,7 @@
  * retired. Freeing a series costs most, about 0.7 us (it is out of cache): 2000 hold the
  * loop about 1.4 ms, and 40,000 a second are looked at or freed.
  */
-#define EXPIRE_BUDGET   2000
-#define SCRAPE_MARGIN_S 0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+#define EXPIRE_BUDGET 2000
 
 /*
  * A configuration loaded by a reload. The one the daemon started with belongs to main and
@@ -86,9 +81,8 @@ struct app {
     int reload_again;      /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
     uint64_t reloads_failed;
-    double last_reload_ok_unix; /* start-up, or the last reload that succeeded */
-    char reload_error[1024];    /* why the last reload failed; "" before any, or after a success */
-    double config_loaded_unix;
+    char reload_error[1024];   /* why the last reload failed; "" before any, or after a success */
+    double config_loaded_unix; /* start-up, or the last reload that succeeded */
     double start_unix;
     uint64_t start_ms;
 
@@ -96,6 +90,7 @@ struct app {
     struct jobs jobs;
     struct stats stats;
     struct rejects rejects;
+    struct intake intake;
     struct log log;
 
     struct ingest in;
@@ -128,71 +123,26 @@ struct app {
     double util_last;
 };
 
-/* One line of a datagram, whatever it holds; found: its cached identity, or NULL. */
-static void take_line(struct app *a, const struct statsd_parts *lp,
-                      const struct registry__hotid *found, uint64_t now_ms,
-                      const struct ucred *cred)
+static double wall_clock(void *arg)
 {
-    const struct statsd_view v = lp->line;
-    struct statsd_line line;
-    int r;
-
-    if (v.len == 0)
-        return;
-    /* A line whose identity the registry has seen needs only its values parsed. */
-    r = found != NULL ? registry_apply_found(&a->reg, found, lp, now_ms) : REGISTRY_MISS;
-    if (r == REGISTRY_MISS) {
-        r = statsd_parse_line(v.ptr, v.len, &line);
-        if (r == STATSD_OK)
-            r = line.type == STATSD_JOB ? jobs_report(&a->jobs, &line, now_ms, wallclock_unix())
-                                        : registry_apply(&a->reg, &line, now_ms);
-    }
-    if (r == STATSD_OK) {
-        a->stats.lines_accepted++;
-        return;
-    }
-    a->stats.lines_rejected[r]++;
-    rejects_add(&a->rejects, wallclock_unix(), r, v.ptr, v.len, cred != NULL, cred ? cred->pid : 0,
-                cred ? cred->uid : 0);
+    (void)arg;
+    return wallclock_unix();
 }
 
-/*
- * The hot path: every datagram, every line. Nothing here allocates. Lines are split and
- * looked up in the front cache up to REGISTRY_FIND_MAX at a time, then taken in order.
- */
+/* The hot path: every datagram goes straight to the intake (intake.c). */
 static void on_datagram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
                         void *arg)
 {
     struct app *a = arg;
-    struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
-    struct statsd_scanner scan;
-    uint64_t now_ms = uv_now(&a->loop);
-    size_t n, i;
+    struct intake_sender from;
 
     (void)in;
-    statsd_scanner_init(&scan, data, len);
-    do {
-        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
-        registry_find_parts(&a->reg, lp, n, found);
-        for (i = 0; i < n; i++)
-            take_line(a, &lp[i], found[i], now_ms, cred);
-    } while (n == REGISTRY_FIND_MAX);
+    if (cred != NULL)
+        from = (struct intake_sender){ cred->pid, cred->uid, cred->gid };
+    intake_datagram(&a->intake, data, len, cred != NULL ? &from : NULL, uv_now(&a->loop));
 }
 
 /* --- /metrics ------------------------------------------------------------------------ */
-
-enum scrape_phase { SCRAPE_HEAD, SCRAPE_SERIES, SCRAPE_SQL, SCRAPE_DONE };
-
-struct scrape {
-    struct app *a;
-    struct httpd_conn *conn;
-    enum expo_format fmt;
-    enum scrape_phase phase;
-    struct render rd;
-    uint64_t t0_ns;
-    int pg_waiting;
-};
 
 /*
  * Log each collector's change of state once: down with the reason (the metrics only say
@@ -217,167 +167,63 @@ static void log_pg_changes(struct app *a)
     }
 }
 
-static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
+/* What /metrics and /debug both show of the daemon itself (selfstat.h). */
+static void snapshot(const struct app *a, struct selfstat *s)
 {
-    struct scrape *sc = arg;
+    const struct config *c = a->cfg;
 
-    (void)pg;
-    (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
-    log_pg_changes(sc->a);
-    sc->pg_waiting = 0;
-    httpd_resume(sc->conn);
+    memset(s, 0, sizeof(*s));
+    s->version = USTATSD_VERSION;
+    s->config_path = a->config_path;
+    s->cfg = c;
+    s->reg = &a->reg;
+    s->start_unix = a->start_unix;
+    s->now_unix = wallclock_unix();
+    s->config_loaded_unix = a->config_loaded_unix;
+    s->start_ms = a->start_ms;
+    s->now_ms = uv_now(&a->loop);
+    s->reloads_ok = a->reloads_ok;
+    s->reloads_failed = a->reloads_failed;
+    s->reload_error = a->reload_error[0] ? a->reload_error : NULL;
+    s->metrics_listen = a->has_metrics ? a->metrics_addr : "";
+    s->metrics_path = c->metrics_path;
+    s->debug_listen = a->has_debug ? a->debug_addr : a->has_metrics ? a->metrics_addr : "";
+    s->socket_path = c->socket_path;
+    s->socket_mode = c->socket_mode;
+    s->max_dgram_qlen = a->in.max_dgram_qlen;
+    s->rcvbuf = a->in.rcvbuf;
+#define COPY_SOCKET(field, metric, key, help) s->field = a->in.stats.field;
+    SELFSTAT_SOCKET_MAP(COPY_SOCKET)
+#undef COPY_SOCKET
+    s->lines = a->intake.count;
+    s->stats = a->stats;
 }
 
-static void scrape_free(struct scrape *sc)
+static void add_requests(const char *handler, unsigned code, uint64_t count, void *arg)
 {
-    render_release(&sc->rd);
-    free(sc);
+    selfstat_add_requests(arg, handler, code, count);
 }
 
-static void on_scrape_cancel(void *arg)
-{
-    struct scrape *sc = arg;
+_Static_assert(SELFSTAT_MAX_REQUESTS >= 7 * ROUTES_MAX_CODES, "routes x codes of both listeners");
+_Static_assert(SELFSTAT_MAX_VIOLATIONS >= 2 * HTTPD_LIMIT_COUNT, "limits of both listeners");
 
-    if (sc->pg_waiting)
-        sqlpool_collect_cancel(&sc->a->pg, on_pg_collected, sc);
-    scrape_free(sc);
-}
-
-static void render_requests(const char *handler, unsigned code, uint64_t count, void *arg)
-{
-    struct expo *e = arg;
-    char codebuf[8];
-    struct expo_label l[2] = {
-        { "handler", handler, strlen(handler) },
-        { "code", codebuf, 0 },
-    };
-
-    l[1].value_len = (size_t)snprintf(codebuf, sizeof(codebuf), "%u", code);
-    expo_sample(e, "_total", l, 2, (double)count);
-}
-
-static void render_http(struct app *a, struct expo *e)
+/* The scrape's part: the HTTP listeners, and the loop's utilisation since the last one. */
+static void snapshot_scrape(struct app *a, struct selfstat *s)
 {
     const struct httpd_server *srv[2] = { a->has_metrics ? &a->metrics : NULL,
                                           a->has_debug ? &a->debug : NULL };
     const char *listener[2] = { "metrics", "debug" };
+    uint64_t idle_ns = uv_metrics_idle_time(&a->loop), hr = uv_hrtime();
     size_t i, k;
 
-    expo_family(e, "ustatsd_http_requests", EXPO_COUNTER,
-                "HTTP requests by handler and status code.", "");
     for (i = 0; i < 2; i++)
         if (srv[i])
-            httpd_server_foreach_requests(srv[i], render_requests, e);
-    expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
-                "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
-    for (i = 0; i < 2; i++) {
-        const struct httpd_stats *st;
-        if (srv[i] == NULL)
-            continue;
-        st = httpd_server_stats(srv[i]);
-        for (k = 0; k < HTTPD_LIMIT_COUNT; k++) {
-            const char *kind = httpd_limit_name((enum httpd_limit)k);
-            struct expo_label l[2] = { { "listener", listener[i], strlen(listener[i]) },
-                                       { "kind", kind, strlen(kind) } };
-            expo_sample(e, "_total", l, 2, (double)st->limits[k]);
-        }
-    }
-}
-
-static void render_reloads(struct app *a, struct expo *e)
-{
-    static const struct expo_label ok = { "result", "success", 7 };
-    static const struct expo_label failed = { "result", "failure", 7 };
-
-    expo_family(e, "ustatsd_config_reloads", EXPO_COUNTER,
-                "Configuration reloads (SIGHUP), by result.", "");
-    expo_sample(e, "_total", &ok, 1, (double)a->reloads_ok);
-    expo_sample(e, "_total", &failed, 1, (double)a->reloads_failed);
-    expo_scalar(e, "ustatsd_config_last_reload_successful", EXPO_GAUGE,
-                "Whether the last configuration reload succeeded (1 before any).", "",
-                a->reload_error[0] == '\0');
-    expo_scalar(e, "ustatsd_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
-                "When the running configuration was loaded, at start-up or by a reload.", "seconds",
-                a->last_reload_ok_unix);
-}
-
-static void render_target_info(struct app *a, struct expo *e)
-{
-    struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
-    char names[CONFIG_MAX_RESOURCE_ATTRS][CONFIG_MAX_RESOURCE_KEY + 1];
-    size_t i, n = 0, k;
-
-    if (a->cfg->nresource == 0)
-        return;
-    /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
-    for (i = 0; i < a->cfg->nresource && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
-        snprintf(names[n], sizeof(names[n]), "%s", a->cfg->resource[i].key);
-        for (k = 0; names[n][k]; k++)
-            if (names[n][k] == '.' || names[n][k] == '-')
-                names[n][k] = '_';
-        l[n] = (struct expo_label){ names[n], a->cfg->resource[i].value,
-                                    strlen(a->cfg->resource[i].value) };
-    }
-    expo_family(e, "target", EXPO_INFO, "Target metadata (OpenTelemetry resource attributes).", "");
-    expo_sample(e, "_info", l, n, 1);
-}
-
-/* A gauge with one sample per family of the running config, valued by value_of. */
-static void render_per_family(struct app *a, struct expo *e, const char *name, const char *help,
-                              size_t (*value_of)(const struct registry *, size_t))
-{
-    size_t f;
-
-    expo_family(e, name, EXPO_GAUGE, help, "");
-    for (f = 0; f < registry_nfamilies(&a->reg); f++) {
-        const struct config_family *cf = registry_family_config(&a->reg, f);
-        struct expo_label fl;
-
-        if (cf == NULL)
-            continue;
-        fl = (struct expo_label){ "family", cf->name, strlen(cf->name) };
-        expo_sample(e, "", &fl, 1, (double)value_of(&a->reg, f));
-    }
-}
-
-static void render_daemon(struct app *a, struct expo *e)
-{
-    const struct ingest_stats *is = &a->in.stats;
-    struct expo_label l = { "version", USTATSD_VERSION, strlen(USTATSD_VERSION) };
-    struct procstat ps;
-    uint64_t idle_ns, hr;
-
-    render_target_info(a, e);
-    expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
-    expo_sample(e, "_info", &l, 1, 1);
-
-    expo_scalar(e, "ustatsd_datagrams_received", EXPO_COUNTER,
-                "Datagrams received on the ingest socket.", "", (double)is->datagrams);
-    expo_scalar(e, "ustatsd_bytes_received", EXPO_COUNTER,
-                "Bytes received in datagrams on the ingest socket.", "", (double)is->bytes);
-    expo_scalar(e, "ustatsd_datagrams_truncated", EXPO_COUNTER,
-                "Datagrams larger than the datagram limit, dropped whole.", "",
-                (double)is->truncated);
-    expo_scalar(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
-                "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
-                (double)a->in.max_dgram_qlen);
-    stats_render(&a->stats, e);
-
-    render_per_family(a, e, "ustatsd_family_series", "Series held, by family.",
-                      registry_family_series);
-    render_per_family(a, e, "ustatsd_family_series_limit", "Series cap, by family.",
-                      registry_family_cap);
-    expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
-                (double)registry_series_total(&a->reg));
-    expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
-                (double)registry_series_cap(&a->reg));
-
-    render_http(a, e);
-    render_reloads(a, e);
-
+            httpd_server_foreach_requests(srv[i], add_requests, s);
+    for (i = 0; i < 2; i++)
+        for (k = 0; srv[i] && k < HTTPD_LIMIT_COUNT; k++)
+            selfstat_add_violations(s, listener[i], httpd_limit_name((enum httpd_limit)k),
+                                    httpd_server_stats(srv[i])->limits[k]);
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
-    idle_ns = uv_metrics_idle_time(&a->loop);
-    hr = uv_hrtime();
     if (hr > a->util_prev_hrtime && idle_ns >= a->util_prev_idle_ns) {
         double busy =
             1.0 - (double)(idle_ns - a->util_prev_idle_ns) / (double)(hr - a->util_prev_hrtime);
@@ -385,109 +231,46 @@ static void render_daemon(struct app *a, struct expo *e)
     }
     a->util_prev_idle_ns = idle_ns;
     a->util_prev_hrtime = hr;
-    expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
-                "Share of time the event loop was busy since the previous scrape (0 to 1).",
-                "ratio", a->util_last);
-    expo_scalar(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
-                "Time the event loop spent waiting for events.", "seconds", (double)idle_ns / 1e9);
+    s->loop_utilization = a->util_last;
+    s->loop_idle_seconds = (double)idle_ns / 1e9;
+}
 
+static void render_daemon(struct app *a, struct expo *e)
+{
+    struct selfstat s;
+    struct procstat ps;
+
+    snapshot(a, &s);
+    snapshot_scrape(a, &s);
+    selfstat_render(&s, e);
     if (procstat_read(&ps) == 0)
         procstat_render(&ps, e);
 }
 
-static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
+static void render_head(struct expo *e, void *arg)
 {
-    struct scrape *sc = arg;
-    struct app *a = sc->a;
-    struct expo e;
-
-    (void)conn;
-    expo_init(&e, out, sc->fmt);
-    switch (sc->phase) {
-    case SCRAPE_HEAD:
-        render_daemon(a, &e);
-        jobs_render(&a->jobs, &e, uv_now(&a->loop));
-        sc->phase = SCRAPE_SERIES;
-        return HTTPD_MORE;
-    case SCRAPE_SERIES: {
-        /*
-         * A piece ends at RENDER_STEP series or RENDER_PIECE_BYTES, whichever comes first:
-         * 2000 counters are ~120 KB, but 2000 histograms with 12 buckets are ~2.7 MB,
-         * whose gzip alone would hold the loop for ~10 ms.
-         */
-        size_t done = 0;
-        int more = 1;
-        while (more && done < RENDER_STEP && out->len < RENDER_PIECE_BYTES) {
-            more = render_step(&sc->rd, out, RENDER_SUBSTEP);
-            done += RENDER_SUBSTEP;
-        }
-        if (more)
-            return HTTPD_MORE;
-        sc->phase = SCRAPE_SQL;
-    }
-        /* fall through */
-    case SCRAPE_SQL:
-        if (sc->pg_waiting)
-            return HTTPD_WAIT;
-        if (a->has_pg)
-            sqlpool_render(&a->pg, &e, wallclock_unix());
-        expo_eof(&e);
-        sc->phase = SCRAPE_DONE;
-        stats_scrape(&a->stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
-        scrape_free(sc);
-        return HTTPD_DONE;
-    case SCRAPE_DONE:
-        break;
-    }
-    return HTTPD_DONE;
+    render_daemon(arg, e);
 }
 
-/* How long a scrape may wait for the SQL collectors, in ms. */
-static uint64_t scrape_deadline_ms(const struct app *a, const struct httpd_request *req)
+static void on_pg_collected(void *arg)
 {
-    double limit = 0, v;
-    char *end;
-    size_t i;
-
-    for (i = 0; i < a->cfg->nsql_metrics; i++)
-        if (a->cfg->sql_metrics[i].timeout_seconds > limit)
-            limit = a->cfg->sql_metrics[i].timeout_seconds;
-    if (limit <= 0)
-        limit = CONFIG_DEFAULT_SQL_TIMEOUT;
-    if (req->scrape_timeout[0]) {
-        v = strtod(req->scrape_timeout, &end);
-        if (end != req->scrape_timeout && isfinite(v) && v > 0) {
-            v -= v > 4 * SCRAPE_MARGIN_S ? SCRAPE_MARGIN_S : v / 4;
-            if (v < limit)
-                limit = v;
-        }
-    }
-    return (uint64_t)(limit * 1000.0);
+    log_pg_changes(arg);
 }
 
 static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     struct app *a = arg;
-    enum expo_format fmt = negotiate_format(req->accept);
-    struct scrape *sc;
+    const struct scrape_source src = { .loop = &a->loop,
+                                       .cfg = a->cfg,
+                                       .reg = &a->reg,
+                                       .jobs = &a->jobs,
+                                       .stats = &a->stats,
+                                       .pg = a->has_pg ? &a->pg : NULL,
+                                       .head = render_head,
+                                       .collected = on_pg_collected,
+                                       .arg = a };
 
-    sc = mem_calloc(1, sizeof(*sc));
-    sc->a = a;
-    sc->conn = conn;
-    sc->fmt = fmt;
-    sc->phase = SCRAPE_HEAD;
-    sc->t0_ns = uv_hrtime();
-    render_init(&sc->rd, &a->reg, fmt);
-    if (httpd_stream(conn, 200, expo_content_type(fmt), HTTPD_GZIP, produce_scrape,
-                     on_scrape_cancel, sc) != 0) {
-        scrape_free(sc);
-        httpd_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
-        return;
-    }
-    /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
-    if (!req->head && a->has_pg &&
-        sqlpool_collect(&a->pg, scrape_deadline_ms(a, req), on_pg_collected, sc) == 0)
-        sc->pg_waiting = 1;
+    scrape_start(conn, req, &src);
 }
 
 /* --- /debug -------------------------------------------------------------------------- */
@@ -533,7 +316,7 @@ static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, v
     struct app *a = arg;
     const struct config *c = a->cfg;
     struct debug_query q;
-    struct debug_daemon dd;
+    struct selfstat self;
     struct debug_req *d;
     char err[512];
 
@@ -544,35 +327,14 @@ static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, v
         buf_release(&body);
         return;
     }
-    memset(&dd, 0, sizeof(dd));
-    dd.version = USTATSD_VERSION;
-    dd.config_path = a->config_path;
-    dd.config_loaded_unix = a->config_loaded_unix;
-    dd.start_unix = a->start_unix;
-    dd.now_unix = wallclock_unix();
-    dd.start_ms = a->start_ms;
-    dd.now_ms = uv_now(&a->loop);
-    dd.socket_path = c->socket_path;
-    dd.socket_mode = c->socket_mode;
-    dd.max_dgram_qlen = a->in.max_dgram_qlen;
-    dd.rcvbuf = a->in.rcvbuf;
-    dd.metrics_listen = a->has_metrics ? a->metrics_addr : "";
-    dd.metrics_path = c->metrics_path;
-    dd.debug_listen = a->has_debug ? a->debug_addr : a->has_metrics ? a->metrics_addr : "";
-    dd.datagrams = a->in.stats.datagrams;
-    dd.bytes = a->in.stats.bytes;
-    dd.truncated = a->in.stats.truncated;
-    dd.recv_errors = a->in.stats.recv_errors;
-    dd.reloads_ok = a->reloads_ok;
-    dd.reloads_failed = a->reloads_failed;
-    dd.reload_error = a->reload_error[0] ? a->reload_error : NULL;
+    snapshot(a, &self);
 
     d = mem_calloc(1, sizeof(*d));
     d->a = a;
     d->gen = a->gen;
     if (d->gen != NULL)
         d->gen->refs++;
-    debug_render_init(&d->dr, &q, &dd, c, &a->reg, &a->jobs, &a->stats, &a->rejects);
+    debug_render_init(&d->dr, &q, &self, &a->reg, &a->jobs, &a->rejects);
     if (httpd_stream(conn, 200, "application/json", HTTPD_GZIP, produce_debug, on_debug_cancel,
                      d) != 0) {
         on_debug_cancel(d);
@@ -731,7 +493,7 @@ static void reload_apply(struct app *a, struct app_config *next)
         a->log.min = (enum log_level)level;
     a->reloads_ok++;
     a->reload_error[0] = '\0';
-    a->config_loaded_unix = a->last_reload_ok_unix = wallclock_unix();
+    a->config_loaded_unix = wallclock_unix();
     log_msg(&a->log, LOG_INFO, "app",
             "configuration reloaded from %s in %.3f ms: %zu families kept, %zu added, %zu "
             "changed layout (series dropped), %zu removed; %zu jobs",
@@ -946,7 +708,6 @@ int app_run(const struct config *cfg, const char *config_path, app_load_fn load,
     a->load = load;
     a->load_arg = load_arg;
     a->config_loaded_unix = wallclock_unix();
-    a->last_reload_ok_unix = a->config_loaded_unix;
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
@@ -955,6 +716,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_fn load,
     registry_init(&a->reg, cfg);
     jobs_init(&a->jobs, cfg, a->start_ms);
     rejects_init(&a->rejects);
+    intake_init(&a->intake, &a->reg, &a->jobs, &a->rejects, wall_clock, NULL);
 
     err[0] = '\0';
     if (app_start(a, err, sizeof(err)) != 0) {

@@ -2,8 +2,9 @@
  * app: the daemon's event loop and the glue between its modules.
  *
  * An I/O module. It owns the one uv_loop_t and, on it, the ingest socket, the HTTP
- * listeners, the PostgreSQL pool and the signal handlers; it dispatches each received
- * line to the registry or the jobs, and serves /metrics, /debug, /-/healthy and /-/ready.
+ * listeners, the PostgreSQL pool and the signal handlers; it hands each received
+ * datagram to the intake (intake.h), each /metrics request to a scrape (scrape.h), and
+ * serves /debug, /-/healthy and /-/ready.
  */
 #ifndef USTATSD_APP_H
 #define USTATSD_APP_H

@@ -312,13 +312,13 @@ static const char *type_name(enum family_type t)
 
 static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
 {
-    return dr->d.start_unix + ((double)ms - (double)dr->d.start_ms) / 1000.0;
+    return dr->self.start_unix + ((double)ms - (double)dr->self.start_ms) / 1000.0;
 }
 
 static void section_daemon(struct debug_render *dr, struct jw *w)
 {
-    const struct debug_daemon *d = &dr->d;
-    const struct config *c = dr->cfg;
+    const struct selfstat *d = &dr->self;
+    const struct config *c = d->cfg;
     char mode[8];
 
     jw_key(w, "daemon");
@@ -364,24 +364,20 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
 
 static void section_ingest(struct debug_render *dr, struct jw *w)
 {
-    const struct stats *s = dr->stats;
-    uint64_t rejected = 0;
+    const struct selfstat *s = &dr->self;
     int r;
 
-    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
-        rejected += s->lines_rejected[r];
     jw_key(w, "ingest");
     jw_open_value(w, '{');
-    kv_u64(w, "datagrams", dr->d.datagrams);
-    kv_u64(w, "bytes", dr->d.bytes);
-    kv_u64(w, "truncated_datagrams", dr->d.truncated);
-    kv_u64(w, "receive_errors", dr->d.recv_errors);
-    kv_u64(w, "lines_accepted", s->lines_accepted);
-    kv_u64(w, "lines_rejected", rejected);
+#define SOCKET_KEY(field, metric, key, help) kv_u64(w, key, s->field);
+    SELFSTAT_SOCKET_MAP(SOCKET_KEY)
+#undef SOCKET_KEY
+    kv_u64(w, "lines_accepted", s->lines.accepted);
+    kv_u64(w, "lines_rejected", intake_rejected_total(&s->lines));
     jw_key(w, "rejected_by_reason");
     jw_open_value(w, '{');
     for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
-        kv_u64(w, statsd_reason_name(r), s->lines_rejected[r]);
+        kv_u64(w, statsd_reason_name(r), s->lines.rejected[r]);
     jw_close(w, '}');
     jw_close(w, '}');
 }
@@ -553,12 +549,12 @@ static void section_jobs(struct debug_render *dr, struct jw *w)
     jw_open_value(w, '[');
     for (i = 0; i < dr->jobs->n; i++) {
         const struct config_job *cj = &dr->jobs->cfg->jobs[i];
-        const struct breaker *b = jobs_get(dr->jobs, i, dr->d.now_ms);
+        const struct breaker *b = jobs_get(dr->jobs, i, dr->self.now_ms);
 
         jw_open(w, '{');
         kv_str(w, "job", cj->name);
         kv_str(w, "state", breaker_state_name(b->state));
-        kv_num(w, "state_seconds", (double)breaker_time_in_state(b, dr->d.now_ms) / 1000.0);
+        kv_num(w, "state_seconds", (double)breaker_time_in_state(b, dr->self.now_ms) / 1000.0);
         kv_u64(w, "consecutive_failures", b->consecutive_failures);
         kv_u64(w, "failure_threshold", b->threshold);
         kv_num(w, "open_seconds", cj->open_seconds);
@@ -614,13 +610,12 @@ static void section_rejects(struct debug_render *dr, struct jw *w)
 /* --- render ------------------------------------------------------------------------ */
 
 void debug_render_init(struct debug_render *dr, const struct debug_query *q,
-                       const struct debug_daemon *d, const struct config *cfg, struct registry *reg,
-                       struct jobs *jobs, const struct stats *stats, const struct rejects *rejects)
+                       const struct selfstat *self, struct registry *reg, struct jobs *jobs,
+                       const struct rejects *rejects)
 {
     memset(dr, 0, sizeof(*dr));
     dr->q = *q;
-    dr->d = *d;
-    dr->cfg = cfg;
+    dr->self = *self;
     dr->reg = reg;
     /* The query named a family of cfg; what matters from here on is its registry index. */
     if (dr->q.family_index >= 0) {
@@ -628,7 +623,6 @@ void debug_render_init(struct debug_render *dr, const struct debug_query *q,
         dr->q.family_index = fi >= 0 ? fi : LONG_MAX; /* none: it was there at parse time */
     }
     dr->jobs = jobs;
-    dr->stats = stats;
     dr->rejects = rejects;
     dr->phase = 0;
 }

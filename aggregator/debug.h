@@ -23,7 +23,7 @@
 #include "jobs.h"
 #include "registry.h"
 #include "rejects.h"
-#include "stats.h"
+#include "selfstat.h"
 
 #define DEBUG_SCHEMA        1
 #define DEBUG_DEFAULT_LIMIT 1000 /* series when no limit= is given */
@@ -51,40 +51,13 @@ struct debug_query {
     int pretty;
 };
 
-/* Facts only the I/O side knows, copied into the render when it starts. */
-struct debug_daemon {
-    const char *version;
-    const char *config_path;
-    double config_loaded_unix;
-    double start_unix;
-    double now_unix;
-    uint64_t start_ms; /* monotonic ms at start_unix, to date series updates */
-    uint64_t now_ms;
-    const char *socket_path;
-    unsigned socket_mode;
-    long max_dgram_qlen;
-    int rcvbuf;
-    const char *metrics_listen; /* bound address or "" when disabled */
-    const char *metrics_path;
-    const char *debug_listen; /* bound address of the debug listener */
-    uint64_t datagrams;
-    uint64_t bytes;
-    uint64_t truncated;
-    uint64_t recv_errors;
-    uint64_t reloads_ok; /* configuration reloads that succeeded */
-    uint64_t reloads_failed;
-    const char *reload_error; /* why the last reload failed, or NULL when it did not */
-};
-
 /* The render of one request. Owned by the caller; the borrowed pointers must outlive it. */
 struct debug_render {
     struct debug_query q;
-    struct debug_daemon d;
+    struct selfstat self; /* the "daemon" and "ingest" sections */
     struct registry *reg;
     struct jobs *jobs;
-    const struct stats *stats;
     const struct rejects *rejects;
-    const struct config *cfg;
     unsigned phase; /* the next section to write, as a bit of enum debug_section */
     int cursor_live;
     struct registry_cursor cur;
@@ -103,10 +76,14 @@ struct debug_render {
 int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,
                       size_t errlen);
 
-/* Start a render; d is copied (its strings are borrowed). */
+/*
+ * Start a render of reg, jobs and rejects (borrowed until debug_render_release), with the
+ * snapshot self for the daemon and ingest sections: self is copied, its strings and
+ * self->cfg are borrowed. self->reg is not read.
+ */
 void debug_render_init(struct debug_render *dr, const struct debug_query *q,
-                       const struct debug_daemon *d, const struct config *cfg, struct registry *reg,
-                       struct jobs *jobs, const struct stats *stats, const struct rejects *rejects);
+                       const struct selfstat *self, struct registry *reg, struct jobs *jobs,
+                       const struct rejects *rejects);
 
 /* Append the next piece; returns 1 while more remain, 0 once the document is complete. */
 int debug_render_step(struct debug_render *dr, struct buf *out);

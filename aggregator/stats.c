@@ -53,19 +53,6 @@ void stats_loop_iteration(struct stats *s, uint64_t busy_ns)
 
 void stats_render(const struct stats *s, struct expo *e)
 {
-    int r;
-
-    expo_scalar(e, "ustatsd_lines_accepted", EXPO_COUNTER,
-                "Lines that passed validation and were aggregated.", "", (double)s->lines_accepted);
-
-    expo_family(e, "ustatsd_lines_rejected", EXPO_COUNTER,
-                "Lines dropped, by reason (see PROTOCOL.md, \"Reject reasons\").", "");
-    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++) {
-        const char *name = statsd_reason_name(r);
-        struct expo_label l = { "reason", name, strlen(name) };
-        expo_sample(e, "_total", &l, 1, (double)s->lines_rejected[r]);
-    }
-
     histogram_render(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), e,
                      "ustatsd_scrape_duration_seconds",
                      "Time from the start of a /metrics request to its last byte produced.");

@@ -1,9 +1,9 @@
 /*
- * stats: the daemon's own line counters and scrape timings, and their exposition.
+ * stats: the daemon's own timings (scrapes, event-loop turns), and their exposition.
  *
- * A domain module. The ingest path bumps the counters directly (they are plain fields:
- * one loop thread). Datagram and byte counts live in struct ingest_stats and HTTP counts
- * in struct httpd_stats; the app renders those, since only it knows them all.
+ * A domain module. The line counters live in struct intake_counters, datagram and byte
+ * counts in struct ingest_stats and HTTP counts in struct httpd_stats; selfstat renders
+ * them all from one snapshot.
  */
 #ifndef USTATSD_STATS_H
 #define USTATSD_STATS_H
@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "expo.h"
-#include "statsd.h"
 
 #define STATS_MAX_BUCKETS 12
 
@@ -23,10 +22,8 @@ struct stats_histogram {
 };
 
 struct stats {
-    uint64_t lines_accepted;
-    uint64_t lines_rejected[STATSD_REASON_MAX]; /* index STATSD_OK unused */
-    struct stats_histogram scrape;              /* ustatsd_scrape_duration_seconds */
-    struct stats_histogram loop;                /* ustatsd_event_loop_iteration_seconds */
+    struct stats_histogram scrape; /* ustatsd_scrape_duration_seconds */
+    struct stats_histogram loop;   /* ustatsd_event_loop_iteration_seconds */
 };
 
 /* Record one finished scrape that took seconds. */
@@ -38,11 +35,7 @@ void stats_scrape(struct stats *s, double seconds);
  */
 void stats_loop_iteration(struct stats *s, uint64_t busy_ns);
 
-/*
- * Write ustatsd_lines_accepted_total, ustatsd_lines_rejected_total{reason} (every reason,
- * zero or not, so that rate() and absent() alerts work from the first scrape),
- * ustatsd_scrape_duration_seconds and ustatsd_event_loop_iteration_seconds.
- */
+/* Write ustatsd_scrape_duration_seconds and ustatsd_event_loop_iteration_seconds. */
 void stats_render(const struct stats *s, struct expo *e);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "httpc.h"
+#include "selfcheck.h"
 
 static const char config[] =
     "{\n"
@@ -148,6 +149,27 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
         cr_assert_null(strstr(body, "abc123"));
         free(body);
     }
+}
+
+/* /metrics and /debug render one snapshot: every value they share agrees. */
+Test(e2e_debug, metrics_and_debug_agree_on_every_counter, .init = start, .fini = stop)
+{
+    char *body;
+    json_t *j, *ingest;
+
+    cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:GET\nnope:1|c\nrequests:x|c\n"), 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1, 5000), 1);
+    body = daemon_scrape(&d, NULL);
+    j = get_json("/debug", 200);
+    selfcheck_agree(body, j, NULL);
+    ingest = json_object_get(j, "ingest");
+    cr_assert(json_is_integer(json_object_get(ingest, "receive_errors")));
+    cr_assert(json_is_integer(json_object_get(ingest, "budget_exhausted")));
+    cr_assert_eq(json_integer_value(json_object_get(ingest, "lines_rejected")), 2);
+    cr_assert_eq(expo_value(body, "ustatsd_datagrams_receive_errors_total"), 0);
+    cr_assert_geq(expo_value(body, "ustatsd_ingest_budget_exhausted_total"), 0);
+    json_decref(j);
+    free(body);
 }
 
 Test(e2e_debug, section_family_limit_and_pretty_narrow_the_output, .init = start, .fini = stop)

@@ -1,11 +1,13 @@
 /*
- * libFuzzer target for the daemon's fast path: the input is one datagram, taken three
- * times by two registries built from the same config. One takes it as the daemon does
- * (statsd_scanner_fill, registry_find_parts, registry_apply_found for the lines the front
- * cache knows and the full parse for the rest); the other takes every line through the
- * full parse only (statsd_next_line, statsd_parse_line, registry_apply). Checked: each
- * line gets the same result from both, round after round (the later rounds hit the
- * cache), and both registries render the same exposition at the end.
+ * libFuzzer target for the datagram pipeline: the input is one datagram, taken three
+ * times by two pipelines built from the same config. One is the daemon's own, the intake
+ * (intake.c: statsd_scanner_fill, registry_find_parts, registry_apply_found for the lines
+ * the front cache knows, the full parse for the rest, jobs, counters and reject ring).
+ * The other, the reference below, takes every line through the full parse only
+ * (statsd_next_line, statsd_parse_line, jobs_report or registry_apply). Checked, round
+ * after round (the later rounds hit the cache): both count the same lines accepted and
+ * rejected by each reason, and hold the same reject ring, entry by entry; at the end both
+ * registries and both sets of jobs render the same exposition.
  * Seeds: tests/fuzz/seeds/fuzz_ingest/.
  */
 #include <assert.h>
@@ -17,7 +19,10 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
+#include "intake.h"
+#include "jobs.h"
 #include "registry.h"
+#include "rejects.h"
 #include "render.h"
 #include "statsd.h"
 #include "fuzz_util.h"
@@ -25,11 +30,11 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ROUNDS    3
-#define MAX_LINES 65536
-#define NOW_MS    1000
+#define ROUNDS   3
+#define NOW_MS   1000
+#define NOW_UNIX 1.7e9
 
-/* Every kind of family and label the fast path must treat as the full parse does. */
+/* Every kind of family, label and job the fast path must treat as the full parse does. */
 static const char config_json[] =
     "{\"families\": ["
     " {\"name\": \"http.requests\", \"type\": \"counter\","
@@ -44,11 +49,11 @@ static const char config_json[] =
     " {\"name\": \"uploads\", \"type\": \"counter\"},"
     " {\"name\": \"ml.score\", \"type\": \"gauge\", \"group\": \"ml\"}"
     "], \"groups\": {\"exclude\": [\"ml\"]},"
+    " \"jobs\": {\"list\": [\"mailer\", {\"name\": \"sync\", \"failure_threshold\": 1}]},"
     " \"limits\": {\"max_series\": 20, \"max_series_per_family\": 8,"
     "            \"max_label_value_length\": 16}}";
 
 static struct config cfg;
-static int rc_daemon[MAX_LINES], rc_full[MAX_LINES];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -58,101 +63,136 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static int full_parse(struct registry *reg, const char *p, size_t len)
+static double fake_clock(void *arg)
+{
+    (void)arg;
+    return NOW_UNIX;
+}
+
+/* The reference: the full parse of every line, and the intake's bookkeeping spelled out. */
+struct reference {
+    struct registry reg;
+    struct jobs jobs;
+    struct rejects rejects;
+    struct intake_counters count;
+};
+
+static void take_in_full(struct reference *ref, const char *data, size_t len,
+                         const struct intake_sender *from)
 {
     static struct statsd_line line;
-    int r = statsd_parse_line(p, len, &line);
-
-    return r == STATSD_OK ? registry_apply(reg, &line, NOW_MS) : r;
-}
-
-/* As app.c takes a datagram; returns the number of non-empty lines. */
-static size_t take_as_daemon(struct registry *reg, const char *data, size_t len, int *rc)
-{
-    struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
-    struct statsd_scanner scan;
-    size_t n, i, k = 0;
-
-    statsd_scanner_init(&scan, data, len);
-    do {
-        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
-        registry_find_parts(reg, lp, n, found);
-        for (i = 0; i < n; i++) {
-            int r;
-
-            if (lp[i].line.len == 0)
-                continue;
-            r = found[i] != NULL ? registry_apply_found(reg, found[i], &lp[i], NOW_MS)
-                                 : REGISTRY_MISS;
-            if (r == REGISTRY_MISS)
-                r = full_parse(reg, lp[i].line.ptr, lp[i].line.len);
-            if (k < MAX_LINES)
-                rc[k] = r;
-            k++;
-        }
-    } while (n == REGISTRY_FIND_MAX);
-    return k;
-}
-
-static size_t take_in_full(struct registry *reg, const char *data, size_t len, int *rc)
-{
     struct statsd_view v;
-    size_t pos = 0, k = 0;
+    size_t pos = 0;
+    int r;
 
     while (statsd_next_line(data, len, &pos, &v)) {
         if (v.len == 0)
             continue;
-        if (k < MAX_LINES)
-            rc[k] = full_parse(reg, v.ptr, v.len);
-        k++;
+        r = statsd_parse_line(v.ptr, v.len, &line);
+        if (r == STATSD_OK)
+            r = line.type == STATSD_JOB ? jobs_report(&ref->jobs, &line, NOW_MS, NOW_UNIX)
+                                        : registry_apply(&ref->reg, &line, NOW_MS);
+        if (r == STATSD_OK) {
+            ref->count.accepted++;
+            continue;
+        }
+        assert(r > STATSD_OK && r < STATSD_REASON_MAX);
+        ref->count.rejected[r]++;
+        rejects_add(&ref->rejects, NOW_UNIX, r, v.ptr, v.len, 1, from->pid, from->uid);
     }
-    return k;
 }
 
-static void render_text(struct registry *reg, struct buf *out)
+static void check_counts(int round, const struct intake_counters *a,
+                         const struct intake_counters *b)
+{
+    int r;
+
+    if (memcmp(a, b, sizeof(*a)) == 0)
+        return;
+    fprintf(stderr, "round %d: accepted %llu by the intake, %llu by the full parse\n", round,
+            (unsigned long long)a->accepted, (unsigned long long)b->accepted);
+    for (r = 0; r < STATSD_REASON_MAX; r++)
+        if (a->rejected[r] != b->rejected[r])
+            fprintf(stderr, "  %s: %llu, %llu\n", statsd_reason_name(r),
+                    (unsigned long long)a->rejected[r], (unsigned long long)b->rejected[r]);
+    abort();
+}
+
+static void check_rejects(int round, const struct rejects *a, const struct rejects *b)
+{
+    size_t i;
+
+    assert(a->total == b->total);
+    for (i = 0; i < rejects_count(a); i++) {
+        const struct rejects_entry *x = rejects_get(a, i), *y = rejects_get(b, i);
+
+        if (x->reason != y->reason || x->len != y->len || x->orig_len != y->orig_len ||
+            memcmp(x->line, y->line, x->len) != 0 || x->has_cred != y->has_cred ||
+            x->pid != y->pid || x->uid != y->uid || x->time_unix != y->time_unix) {
+            fprintf(stderr, "round %d, reject %zu from the newest: intake %s, full parse %s\n",
+                    round, i, statsd_reason_name(x->reason), statsd_reason_name(y->reason));
+            abort();
+        }
+    }
+}
+
+/* Every series, then every job, as text. */
+static void render_text(struct registry *reg, struct jobs *jobs, struct buf *out)
 {
     struct render rd;
+    struct expo e;
 
     render_init(&rd, reg, EXPO_TEXT);
     while (render_step(&rd, out, 1000))
         ;
     render_release(&rd);
+    expo_init(&e, out, EXPO_TEXT);
+    jobs_render(jobs, &e, NOW_MS);
+}
+
+static void check_expositions(struct buf *a, struct buf *b)
+{
+    if (a->len != b->len || memcmp(a->ptr, b->ptr, a->len) != 0) {
+        fprintf(stderr, "expositions differ:\n--- intake\n%.*s--- full parse\n%.*s", (int)a->len,
+                a->ptr, (int)b->len, b->ptr);
+        abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const struct intake_sender from = { 42, 1000, 1000 };
+    static struct rejects rejects;
+    static struct reference ref;
     const char *dgram = (const char *)data;
-    struct registry daemon, full;
-    struct buf a, b;
+    struct registry reg;
+    struct jobs jobs;
+    struct intake in;
+    struct buf a = BUF_INIT, b = BUF_INIT;
 
-    registry_init(&daemon, &cfg);
-    registry_init(&full, &cfg);
+    registry_init(&reg, &cfg);
+    jobs_init(&jobs, &cfg, 0);
+    rejects_init(&rejects);
+    intake_init(&in, &reg, &jobs, &rejects, fake_clock, NULL);
+    memset(&ref.count, 0, sizeof(ref.count));
+    registry_init(&ref.reg, &cfg);
+    jobs_init(&ref.jobs, &cfg, 0);
+    rejects_init(&ref.rejects);
     for (int round = 0; round < ROUNDS; round++) {
-        size_t n = take_as_daemon(&daemon, dgram, size, rc_daemon);
-
-        assert(take_in_full(&full, dgram, size, rc_full) == n);
-        for (size_t i = 0; i < n && i < MAX_LINES; i++) {
-            if (rc_daemon[i] != rc_full[i]) {
-                fprintf(stderr, "round %d, line %zu: fast path %s, full parse %s\n", round, i,
-                        statsd_reason_name(rc_daemon[i]), statsd_reason_name(rc_full[i]));
-                abort();
-            }
-        }
+        intake_datagram(&in, dgram, size, &from, NOW_MS);
+        take_in_full(&ref, dgram, size, &from);
+        check_counts(round, &in.count, &ref.count);
+        check_rejects(round, &rejects, &ref.rejects);
     }
-    assert(registry_series_total(&daemon) == registry_series_total(&full));
-    buf_init(&a);
-    buf_init(&b);
-    render_text(&daemon, &a);
-    render_text(&full, &b);
-    if (a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0) {
-        fprintf(stderr, "expositions differ:\n--- fast path\n%.*s--- full parse\n%.*s", (int)a.len,
-                a.ptr, (int)b.len, b.ptr);
-        abort();
-    }
+    assert(registry_series_total(&reg) == registry_series_total(&ref.reg));
+    render_text(&reg, &jobs, &a);
+    render_text(&ref.reg, &ref.jobs, &b);
+    check_expositions(&a, &b);
     buf_release(&a);
     buf_release(&b);
-    registry_release(&daemon);
-    registry_release(&full);
+    jobs_release(&jobs);
+    jobs_release(&ref.jobs);
+    registry_release(&reg);
+    registry_release(&ref.reg);
     return 0;
 }

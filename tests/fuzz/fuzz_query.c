@@ -15,8 +15,8 @@
  *     the same parameters or -ENOSPC;
  *   - negotiate_format() and negotiate_gzip() return one of their values, also on the
  *     header cut to the size the server copies;
- *   - an accepted query renders, over a registry fed the datagram (rejected lines go to
- *     the rejects ring, raw), a debug document that jansson parses, with the sections
+ *   - an accepted query renders, over a registry fed the datagram through the intake
+ *     (rejected lines go to the rejects ring, raw), a debug document that jansson parses, with the sections
  *     asked for and at most limit series.
  * Seeds: tests/fuzz/seeds/fuzz_query/.
  */
@@ -33,6 +33,7 @@
 #include "config.h"
 #include "debug.h"
 #include "expo.h"
+#include "intake.h"
 #include "jobs.h"
 #include "mem.h"
 #include "negotiate.h"
@@ -40,8 +41,8 @@
 #include "registry.h"
 #include "rejects.h"
 #include "request.h"
+#include "selfstat.h"
 #include "statsd.h"
-#include "stats.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -188,30 +189,10 @@ static void check_headers(const char *accept, const char *accept_encoding)
     assert(g == 0 || g == 1);
 }
 
-/* Feed a datagram as app.c does: accepted lines aggregate, rejected ones are kept raw. */
-static void ingest(struct registry *reg, struct jobs *jobs, struct stats *st, struct rejects *rj,
-                   const char *data, size_t len)
+static double fake_clock(void *arg)
 {
-    static struct statsd_line line;
-    struct statsd_view v;
-    size_t pos = 0;
-    int r;
-
-    while (statsd_next_line(data, len, &pos, &v)) {
-        if (v.len == 0)
-            continue;
-        r = statsd_parse_line(v.ptr, v.len, &line);
-        if (r == STATSD_OK)
-            r = line.type == STATSD_JOB ? jobs_report(jobs, &line, NOW_MS, NOW_UNIX)
-                                        : registry_apply(reg, &line, NOW_MS);
-        if (r == STATSD_OK) {
-            st->lines_accepted++;
-            continue;
-        }
-        assert(r > 0 && r < STATSD_REASON_MAX);
-        st->lines_rejected[r]++;
-        rejects_add(rj, NOW_UNIX, r, v.ptr, v.len, 1, 42, 1000);
-    }
+    (void)arg;
+    return NOW_UNIX;
 }
 
 static void check_render(const struct debug_query *q, const char *dgram, size_t dlen)
@@ -219,9 +200,10 @@ static void check_render(const struct debug_query *q, const char *dgram, size_t 
     static struct rejects rj;
     struct registry reg;
     struct jobs jobs;
-    struct stats st;
-    struct debug_daemon dd;
+    struct intake in;
+    struct selfstat self;
     struct debug_render dr;
+    struct intake_sender from = { 42, 1000, 1000 };
     struct buf doc = BUF_INIT, piece = BUF_INIT;
     json_error_t jerr;
     json_t *j, *series;
@@ -230,28 +212,31 @@ static void check_render(const struct debug_query *q, const char *dgram, size_t 
 
     registry_init(&reg, &cfg);
     jobs_init(&jobs, &cfg, 0);
-    memset(&st, 0, sizeof(st));
     rejects_init(&rj);
-    ingest(&reg, &jobs, &st, &rj, dgram, dlen);
+    intake_init(&in, &reg, &jobs, &rj, fake_clock, NULL);
+    intake_datagram(&in, dgram, dlen, &from, NOW_MS);
 
-    memset(&dd, 0, sizeof(dd));
-    dd.version = "0.0.0-fuzz";
-    dd.config_path = "fuzz.json";
-    dd.config_loaded_unix = NOW_UNIX - 10;
-    dd.start_unix = NOW_UNIX - 10;
-    dd.now_unix = NOW_UNIX;
-    dd.start_ms = NOW_MS - 10000;
-    dd.now_ms = NOW_MS;
-    dd.socket_path = "/run/ustatsd/ustatsd.sock";
-    dd.socket_mode = 0660;
-    dd.max_dgram_qlen = 512;
-    dd.metrics_listen = "127.0.0.1:9464";
-    dd.metrics_path = "/metrics";
-    dd.debug_listen = "127.0.0.1:9464";
-    dd.datagrams = 1;
-    dd.bytes = dlen;
+    memset(&self, 0, sizeof(self));
+    self.version = "0.0.0-fuzz";
+    self.config_path = "fuzz.json";
+    self.config_loaded_unix = NOW_UNIX - 10;
+    self.start_unix = NOW_UNIX - 10;
+    self.now_unix = NOW_UNIX;
+    self.start_ms = NOW_MS - 10000;
+    self.now_ms = NOW_MS;
+    self.socket_path = "/run/ustatsd/ustatsd.sock";
+    self.socket_mode = 0660;
+    self.max_dgram_qlen = 512;
+    self.metrics_listen = "127.0.0.1:9464";
+    self.metrics_path = "/metrics";
+    self.debug_listen = "127.0.0.1:9464";
+    self.datagrams = 1;
+    self.bytes = dlen;
+    self.lines = in.count;
+    self.cfg = &cfg;
+    self.reg = &reg;
 
-    debug_render_init(&dr, q, &dd, &cfg, &reg, &jobs, &st, &rj);
+    debug_render_init(&dr, q, &self, &reg, &jobs, &rj);
     do {
         buf_reset(&piece);
         more = debug_render_step(&dr, &piece);

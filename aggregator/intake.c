@@ -1,0 +1,74 @@
+#include "intake.h"
+
+void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
+                 struct rejects *rejects, intake_clock_cb clock, void *clock_arg)
+{
+    *in = (struct intake){
+        .reg = reg, .jobs = jobs, .rejects = rejects, .clock = clock, .clock_arg = clock_arg
+    };
+}
+
+/*
+ * One line of a datagram, whatever it holds; found: its cached identity, or NULL. The
+ * clock is read only here, on the two paths that need the wall time: a job report dates
+ * the job's last success or error, and the reject ring dates each entry.
+ */
+static void take_line(struct intake *in, const struct statsd_parts *lp,
+                      const struct registry__hotid *found, uint64_t now_ms,
+                      const struct intake_sender *from)
+{
+    const struct statsd_view v = lp->line;
+    struct statsd_line line;
+    int r;
+
+    if (v.len == 0)
+        return;
+    /* A line whose identity the registry has seen needs only its values parsed. */
+    r = found != NULL ? registry_apply_found(in->reg, found, lp, now_ms) : REGISTRY_MISS;
+    if (r == REGISTRY_MISS) {
+        r = statsd_parse_line(v.ptr, v.len, &line);
+        if (r == STATSD_OK)
+            r = line.type == STATSD_JOB
+                    ? jobs_report(in->jobs, &line, now_ms, in->clock(in->clock_arg))
+                    : registry_apply(in->reg, &line, now_ms);
+    }
+    if (r == STATSD_OK) {
+        in->count.accepted++;
+        return;
+    }
+    in->count.rejected[r]++;
+    rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len, from != NULL,
+                from ? from->pid : 0, from ? from->uid : 0);
+}
+
+/*
+ * The hot path: every datagram, every line. Nothing here allocates. Lines are split and
+ * looked up in the front cache up to REGISTRY_FIND_MAX at a time, so that the cache
+ * misses of a batch overlap, then taken in order.
+ */
+void intake_datagram(struct intake *in, const char *data, size_t len,
+                     const struct intake_sender *from, uint64_t now_ms)
+{
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    struct statsd_scanner scan;
+    size_t n, i;
+
+    statsd_scanner_init(&scan, data, len);
+    do {
+        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
+        registry_find_parts(in->reg, lp, n, found);
+        for (i = 0; i < n; i++)
+            take_line(in, &lp[i], found[i], now_ms, from);
+    } while (n == REGISTRY_FIND_MAX);
+}
+
+uint64_t intake_rejected_total(const struct intake_counters *c)
+{
+    uint64_t sum = 0;
+    int r;
+
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        sum += c->rejected[r];
+    return sum;
+}

@@ -1,0 +1,147 @@
+#include "scrape.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "mem.h"
+#include "negotiate.h"
+#include "render.h"
+#include "wallclock.h"
+
+enum scrape_phase { SCRAPE_HEAD, SCRAPE_SERIES, SCRAPE_SQL, SCRAPE_DONE };
+
+struct scrape {
+    struct scrape_source src;
+    struct httpd_conn *conn;
+    enum expo_format fmt;
+    enum scrape_phase phase;
+    struct render rd;
+    uint64_t t0_ns;
+    int pg_waiting;
+};
+
+static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
+{
+    struct scrape *sc = arg;
+
+    (void)pg;
+    (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
+    if (sc->src.collected != NULL)
+        sc->src.collected(sc->src.arg);
+    sc->pg_waiting = 0;
+    httpd_resume(sc->conn);
+}
+
+static void scrape_free(struct scrape *sc)
+{
+    render_release(&sc->rd);
+    free(sc);
+}
+
+static void on_scrape_cancel(void *arg)
+{
+    struct scrape *sc = arg;
+
+    if (sc->pg_waiting)
+        sqlpool_collect_cancel(sc->src.pg, on_pg_collected, sc);
+    scrape_free(sc);
+}
+
+/*
+ * A piece ends at SCRAPE_STEP series or SCRAPE_PIECE_BYTES, whichever comes first: 2000
+ * counters are ~120 KB, but 2000 histograms with 12 buckets are ~2.7 MB, whose gzip
+ * alone would hold the loop for ~10 ms. Returns 1 while series remain.
+ */
+static int series_piece(struct scrape *sc, struct buf *out)
+{
+    size_t done = 0;
+    int more = 1;
+
+    while (more && done < SCRAPE_STEP && out->len < SCRAPE_PIECE_BYTES) {
+        more = render_step(&sc->rd, out, SCRAPE_SUBSTEP);
+        done += SCRAPE_SUBSTEP;
+    }
+    return more;
+}
+
+static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
+{
+    struct scrape *sc = arg;
+    struct expo e;
+
+    (void)conn;
+    expo_init(&e, out, sc->fmt);
+    switch (sc->phase) {
+    case SCRAPE_HEAD:
+        sc->src.head(&e, sc->src.arg);
+        jobs_render(sc->src.jobs, &e, uv_now(sc->src.loop));
+        sc->phase = SCRAPE_SERIES;
+        return HTTPD_MORE;
+    case SCRAPE_SERIES:
+        if (series_piece(sc, out))
+            return HTTPD_MORE;
+        sc->phase = SCRAPE_SQL;
+        /* fall through */
+    case SCRAPE_SQL:
+        if (sc->pg_waiting)
+            return HTTPD_WAIT;
+        if (sc->src.pg != NULL)
+            sqlpool_render(sc->src.pg, &e, wallclock_unix());
+        expo_eof(&e);
+        sc->phase = SCRAPE_DONE;
+        stats_scrape(sc->src.stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
+        scrape_free(sc);
+        return HTTPD_DONE;
+    case SCRAPE_DONE:
+        break;
+    }
+    return HTTPD_DONE;
+}
+
+uint64_t scrape_deadline_ms(const struct config *cfg, const char *scrape_timeout)
+{
+    double limit = 0, v;
+    char *end;
+    size_t i;
+
+    for (i = 0; i < cfg->nsql_metrics; i++)
+        if (cfg->sql_metrics[i].timeout_seconds > limit)
+            limit = cfg->sql_metrics[i].timeout_seconds;
+    if (limit <= 0)
+        limit = CONFIG_DEFAULT_SQL_TIMEOUT;
+    if (scrape_timeout[0]) {
+        v = strtod(scrape_timeout, &end);
+        if (end != scrape_timeout && isfinite(v) && v > 0) {
+            v -= v > 4 * SCRAPE_MARGIN_S ? SCRAPE_MARGIN_S : v / 4;
+            if (v < limit)
+                limit = v;
+        }
+    }
+    return (uint64_t)(limit * 1000.0);
+}
+
+void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
+                  const struct scrape_source *src)
+{
+    enum expo_format fmt = negotiate_format(req->accept);
+    struct scrape *sc;
+
+    sc = mem_calloc(1, sizeof(*sc));
+    sc->src = *src;
+    sc->conn = conn;
+    sc->fmt = fmt;
+    sc->phase = SCRAPE_HEAD;
+    sc->t0_ns = uv_hrtime();
+    render_init(&sc->rd, src->reg, fmt);
+    if (httpd_stream(conn, 200, expo_content_type(fmt), HTTPD_GZIP, produce_scrape,
+                     on_scrape_cancel, sc) != 0) {
+        scrape_free(sc);
+        httpd_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
+        return;
+    }
+    /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
+    if (!req->head && src->pg != NULL &&
+        sqlpool_collect(src->pg, scrape_deadline_ms(src->cfg, req->scrape_timeout), on_pg_collected,
+                        sc) == 0)
+        sc->pg_waiting = 1;
+}

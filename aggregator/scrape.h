@@ -1,0 +1,70 @@
+/*
+ * scrape: one GET or HEAD /metrics, streamed in pieces.
+ *
+ * An I/O module. The response is the daemon's head (its self-metrics and the jobs), the
+ * registry's series in pieces of SCRAPE_STEP series or SCRAPE_PIECE_BYTES, whichever
+ * comes first, then the SQL collectors' gauges once they have answered or the scrape's
+ * deadline passed. Between pieces the loop runs, so ingestion goes on during a scrape of
+ * 100,000 series. Each finished scrape's duration goes to stats.
+ */
+#ifndef USTATSD_SCRAPE_H
+#define USTATSD_SCRAPE_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "expo.h"
+#include "httpd.h"
+#include "jobs.h"
+#include "sqlpool.h"
+#include "registry.h"
+#include "stats.h"
+
+/*
+ * A piece, gzip included, holds the loop about a millisecond: SCRAPE_STEP series, looked
+ * at SCRAPE_SUBSTEP at a time, or about SCRAPE_PIECE_BYTES.
+ */
+#define SCRAPE_STEP        2000
+#define SCRAPE_SUBSTEP     250
+#define SCRAPE_PIECE_BYTES (128 * 1024)
+#define SCRAPE_MARGIN_S    0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+
+/* Write the daemon's own families at the head of the exposition. */
+typedef void (*scrape_head_cb)(struct expo *e, void *arg);
+/* The SQL collectors answered (or the deadline passed): a chance to log their changes. */
+typedef void (*scrape_collected_cb)(void *arg);
+
+/*
+ * What a scrape reads. Every pointer is borrowed and must outlive every scrape in flight
+ * (the daemon's own state does); cfg is read only when the scrape starts.
+ */
+struct scrape_source {
+    uv_loop_t *loop;
+    const struct config *cfg; /* the SQL metrics' timeouts */
+    struct registry *reg;
+    struct jobs *jobs;
+    struct stats *stats;
+    struct sqlpool *pg; /* NULL without PostgreSQL */
+    scrape_head_cb head;
+    scrape_collected_cb collected; /* may be NULL */
+    void *arg;
+};
+
+/*
+ * Answer the request on conn from src (copied): the format by its Accept header, the SQL
+ * collectors asked to collect unless it is a HEAD. The scrape frees itself when its
+ * stream ends or is cancelled. When the stream cannot start, a 500 is sent instead.
+ */
+void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
+                  const struct scrape_source *src);
+
+/*
+ * How long a scrape may wait for the SQL collectors, in ms: the longest timeout of cfg's
+ * SQL metrics (CONFIG_DEFAULT_SQL_TIMEOUT when none is set), cut to the scrape timeout
+ * Prometheus announced (scrape_timeout, "" when absent) less SCRAPE_MARGIN_S.
+ */
+uint64_t scrape_deadline_ms(const struct config *cfg, const char *scrape_timeout);
+
+#endif

@@ -1,0 +1,179 @@
+#include "selfstat.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * What /metrics and /debug both show, checked by the tests against both renderings.
+ * config_loaded_unix is one value under two names: the config now running was loaded
+ * at start-up or by the last reload that succeeded.
+ */
+const struct selfstat_field selfstat_fields[] = {
+#define SELFSTAT_ROW(field, metric, key, help) \
+    { metric "_total", "ingest." key, SELFSTAT_U64, offsetof(struct selfstat, field) },
+    SELFSTAT_SOCKET_MAP(SELFSTAT_ROW)
+#undef SELFSTAT_ROW
+        { "ustatsd_lines_accepted_total", "ingest.lines_accepted", SELFSTAT_U64,
+          offsetof(struct selfstat, lines.accepted) },
+    { "ustatsd_lines_rejected_total{reason=\"%s\"}", "ingest.rejected_by_reason.%s",
+      SELFSTAT_REASONS, offsetof(struct selfstat, lines.rejected) },
+    { "ustatsd_unix_max_dgram_qlen", "daemon.socket.max_dgram_qlen", SELFSTAT_LONG,
+      offsetof(struct selfstat, max_dgram_qlen) },
+    { "ustatsd_config_reloads_total{result=\"success\"}", "daemon.reloads.succeeded", SELFSTAT_U64,
+      offsetof(struct selfstat, reloads_ok) },
+    { "ustatsd_config_reloads_total{result=\"failure\"}", "daemon.reloads.failed", SELFSTAT_U64,
+      offsetof(struct selfstat, reloads_failed) },
+    { "ustatsd_config_last_reload_successful", "daemon.reloads.last_successful",
+      SELFSTAT_NULL_IS_TRUE, offsetof(struct selfstat, reload_error) },
+    { "ustatsd_config_last_reload_success_timestamp_seconds", "daemon.config_loaded_time",
+      SELFSTAT_DOUBLE, offsetof(struct selfstat, config_loaded_unix) },
+};
+const size_t selfstat_nfields = sizeof(selfstat_fields) / sizeof(selfstat_fields[0]);
+
+void selfstat_add_requests(struct selfstat *s, const char *handler, unsigned code, uint64_t count)
+{
+    if (s->nrequests < SELFSTAT_MAX_REQUESTS)
+        s->requests[s->nrequests++] = (struct selfstat_requests){ handler, code, count };
+}
+
+void selfstat_add_violations(struct selfstat *s, const char *listener, const char *kind,
+                             uint64_t count)
+{
+    if (s->nviolations < SELFSTAT_MAX_VIOLATIONS)
+        s->violations[s->nviolations++] = (struct selfstat_violations){ listener, kind, count };
+}
+
+static void render_http(const struct selfstat *s, struct expo *e)
+{
+    size_t i;
+
+    expo_family(e, "ustatsd_http_requests", EXPO_COUNTER,
+                "HTTP requests by handler and status code.", "");
+    for (i = 0; i < s->nrequests; i++) {
+        const struct selfstat_requests *r = &s->requests[i];
+        char code[8];
+        struct expo_label l[2] = {
+            { "handler", r->handler, strlen(r->handler) },
+            { "code", code, 0 },
+        };
+
+        l[1].value_len = (size_t)snprintf(code, sizeof(code), "%u", r->code);
+        expo_sample(e, "_total", l, 2, (double)r->count);
+    }
+    expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
+                "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
+    for (i = 0; i < s->nviolations; i++) {
+        const struct selfstat_violations *v = &s->violations[i];
+        struct expo_label l[2] = { { "listener", v->listener, strlen(v->listener) },
+                                   { "kind", v->kind, strlen(v->kind) } };
+
+        expo_sample(e, "_total", l, 2, (double)v->count);
+    }
+}
+
+static void render_reloads(const struct selfstat *s, struct expo *e)
+{
+    static const struct expo_label ok = { "result", "success", 7 };
+    static const struct expo_label failed = { "result", "failure", 7 };
+
+    expo_family(e, "ustatsd_config_reloads", EXPO_COUNTER,
+                "Configuration reloads (SIGHUP), by result.", "");
+    expo_sample(e, "_total", &ok, 1, (double)s->reloads_ok);
+    expo_sample(e, "_total", &failed, 1, (double)s->reloads_failed);
+    expo_scalar(e, "ustatsd_config_last_reload_successful", EXPO_GAUGE,
+                "Whether the last configuration reload succeeded (1 before any).", "",
+                s->reload_error == NULL);
+    expo_scalar(e, "ustatsd_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+                "When the running configuration was loaded, at start-up or by a reload.", "seconds",
+                s->config_loaded_unix);
+}
+
+static void render_target_info(const struct config *c, struct expo *e)
+{
+    struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
+    char names[CONFIG_MAX_RESOURCE_ATTRS][CONFIG_MAX_RESOURCE_KEY + 1];
+    size_t i, n = 0, k;
+
+    if (c->nresource == 0)
+        return;
+    /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
+    for (i = 0; i < c->nresource && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
+        snprintf(names[n], sizeof(names[n]), "%s", c->resource[i].key);
+        for (k = 0; names[n][k]; k++)
+            if (names[n][k] == '.' || names[n][k] == '-')
+                names[n][k] = '_';
+        l[n] = (struct expo_label){ names[n], c->resource[i].value, strlen(c->resource[i].value) };
+    }
+    expo_family(e, "target", EXPO_INFO, "Target metadata (OpenTelemetry resource attributes).", "");
+    expo_sample(e, "_info", l, n, 1);
+}
+
+/* A gauge with one sample per family of the running config, valued by value_of. */
+static void render_per_family(const struct registry *reg, struct expo *e, const char *name,
+                              const char *help, size_t (*value_of)(const struct registry *, size_t))
+{
+    size_t f;
+
+    expo_family(e, name, EXPO_GAUGE, help, "");
+    for (f = 0; f < registry_nfamilies(reg); f++) {
+        const struct config_family *cf = registry_family_config(reg, f);
+        struct expo_label fl;
+
+        if (cf == NULL)
+            continue;
+        fl = (struct expo_label){ "family", cf->name, strlen(cf->name) };
+        expo_sample(e, "", &fl, 1, (double)value_of(reg, f));
+    }
+}
+
+static void render_lines(const struct intake_counters *c, struct expo *e)
+{
+    int r;
+
+    expo_scalar(e, "ustatsd_lines_accepted", EXPO_COUNTER,
+                "Lines that passed validation and were aggregated.", "", (double)c->accepted);
+    /* Every reason, zero or not, so that rate() and absent() alerts work from the start. */
+    expo_family(e, "ustatsd_lines_rejected", EXPO_COUNTER,
+                "Lines dropped, by reason (see PROTOCOL.md, \"Reject reasons\").", "");
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++) {
+        const char *name = statsd_reason_name(r);
+        struct expo_label l = { "reason", name, strlen(name) };
+        expo_sample(e, "_total", &l, 1, (double)c->rejected[r]);
+    }
+}
+
+void selfstat_render(const struct selfstat *s, struct expo *e)
+{
+    struct expo_label l = { "version", s->version, strlen(s->version) };
+
+    render_target_info(s->cfg, e);
+    expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
+    expo_sample(e, "_info", &l, 1, 1);
+
+#define SELFSTAT_SCALAR(field, metric, key, help) \
+    expo_scalar(e, metric, EXPO_COUNTER, help, "", (double)s->field);
+    SELFSTAT_SOCKET_MAP(SELFSTAT_SCALAR)
+#undef SELFSTAT_SCALAR
+    expo_scalar(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
+                "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
+                (double)s->max_dgram_qlen);
+    render_lines(&s->lines, e);
+    stats_render(&s->stats, e);
+
+    render_per_family(s->reg, e, "ustatsd_family_series", "Series held, by family.",
+                      registry_family_series);
+    render_per_family(s->reg, e, "ustatsd_family_series_limit", "Series cap, by family.",
+                      registry_family_cap);
+    expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
+                (double)registry_series_total(s->reg));
+    expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
+                (double)registry_series_cap(s->reg));
+
+    render_http(s, e);
+    render_reloads(s, e);
+    expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
+                "Share of time the event loop was busy since the previous scrape (0 to 1).",
+                "ratio", s->loop_utilization);
+    expo_scalar(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
+                "Time the event loop spent waiting for events.", "seconds", s->loop_idle_seconds);
+}

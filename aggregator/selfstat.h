@@ -1,0 +1,131 @@
+/*
+ * selfstat: one snapshot of the daemon's own state, and its exposition.
+ *
+ * A domain module. The I/O side fills a struct selfstat once per scrape or /debug request
+ * from the ingest socket's counters, the intake's line counters, the HTTP listeners, the
+ * event loop, the reload state and the running config. /metrics renders it with
+ * selfstat_render(); /debug's "daemon" and "ingest" sections render the same struct
+ * (debug.c), so the two views cannot disagree on a counter. selfstat_fields[] lists
+ * every value the two views share, for the test that checks they agree.
+ */
+#ifndef USTATSD_SELFSTAT_H
+#define USTATSD_SELFSTAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "expo.h"
+#include "intake.h"
+#include "registry.h"
+#include "stats.h"
+
+/*
+ * The ingest socket's counters: X(field, metric family, /debug key in "ingest", help).
+ * Both views walk this list, so a counter added here shows in both.
+ */
+#define SELFSTAT_SOCKET_MAP(X)                                                           \
+    X(datagrams, "ustatsd_datagrams_received", "datagrams",                              \
+      "Datagrams received on the ingest socket.")                                        \
+    X(bytes, "ustatsd_bytes_received", "bytes",                                          \
+      "Bytes received in datagrams on the ingest socket.")                               \
+    X(truncated, "ustatsd_datagrams_truncated", "truncated_datagrams",                   \
+      "Datagrams larger than the datagram limit, dropped whole.")                        \
+    X(recv_errors, "ustatsd_datagrams_receive_errors", "receive_errors",                 \
+      "Errors reading the ingest socket (recvmmsg or poll), EAGAIN and EINTR aside.")    \
+    X(budget_hits, "ustatsd_ingest_budget_exhausted", "budget_exhausted",                \
+      "Drains of the ingest socket cut at their time or datagram budget with datagrams " \
+      "maybe left queued: when it grows with every drain, ingestion is saturated.")
+
+/* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
+#define SELFSTAT_MAX_REQUESTS   128
+#define SELFSTAT_MAX_VIOLATIONS 32
+
+struct selfstat_requests {
+    const char *handler; /* route name; borrowed from the listener */
+    unsigned code;
+    uint64_t count;
+};
+
+struct selfstat_violations {
+    const char *listener; /* "metrics" or "debug" */
+    const char *kind;     /* a limit's label value */
+    uint64_t count;
+};
+
+/*
+ * Every string and pointer is borrowed and must outlive the snapshot's renders: cfg and
+ * reg are the running config and registry; the rest point into the daemon's state.
+ */
+struct selfstat {
+    const char *version;
+    const char *config_path;
+    const struct config *cfg; /* limits, resource attributes */
+    const struct registry *reg;
+    double start_unix;
+    double now_unix;
+    double config_loaded_unix; /* start-up, or the last reload that succeeded */
+    uint64_t start_ms;         /* monotonic ms at start_unix, to date series updates */
+    uint64_t now_ms;
+
+    uint64_t reloads_ok;
+    uint64_t reloads_failed;
+    const char *reload_error; /* why the last reload failed, or NULL when it did not */
+
+    const char *metrics_listen; /* bound address, or "" when disabled */
+    const char *metrics_path;
+    const char *debug_listen; /* where /debug is served, or "" */
+
+    const char *socket_path;
+    unsigned socket_mode;
+    long max_dgram_qlen; /* -1: unknown */
+    int rcvbuf;          /* SO_RCVBUF as the kernel reports it, or -1 */
+#define SELFSTAT_FIELD(field, metric, key, help) uint64_t field;
+    SELFSTAT_SOCKET_MAP(SELFSTAT_FIELD)
+#undef SELFSTAT_FIELD
+
+    struct intake_counters lines;
+    struct stats stats; /* scrape and event-loop histograms */
+
+    /* /metrics only: filled for a scrape. */
+    double loop_utilization; /* since the previous scrape, 0 to 1 */
+    double loop_idle_seconds;
+    struct selfstat_requests requests[SELFSTAT_MAX_REQUESTS];
+    size_t nrequests;
+    struct selfstat_violations violations[SELFSTAT_MAX_VIOLATIONS];
+    size_t nviolations;
+};
+
+/* Append an HTTP row; rows beyond the capacity are dropped (the daemon has far fewer). */
+void selfstat_add_requests(struct selfstat *s, const char *handler, unsigned code, uint64_t count);
+void selfstat_add_violations(struct selfstat *s, const char *listener, const char *kind,
+                             uint64_t count);
+
+/*
+ * Write the daemon's self-metrics (README.md, "Self-metrics") but the process_* ones,
+ * which need /proc: target_info, ustatsd_build_info, the socket counters, the line
+ * counters, the histograms, the series by family, HTTP, reloads and the event loop.
+ */
+void selfstat_render(const struct selfstat *s, struct expo *e);
+
+/* How a shared value reads: its C type, and for SELFSTAT_REASONS one per reject reason. */
+enum selfstat_kind {
+    SELFSTAT_U64,
+    SELFSTAT_LONG,
+    SELFSTAT_DOUBLE,
+    SELFSTAT_NULL_IS_TRUE, /* a string pointer: 1 (true) when NULL */
+    SELFSTAT_REASONS       /* a uint64_t[STATSD_REASON_MAX]; "%s" is the reason's name */
+};
+
+/* A value both views show: as a text-format sample, and at a dotted path in /debug. */
+struct selfstat_field {
+    const char *sample; /* "ustatsd_config_reloads_total{result=\"success\"}" */
+    const char *path;   /* "daemon.reloads.succeeded" */
+    enum selfstat_kind kind;
+    size_t offset; /* in struct selfstat */
+};
+
+extern const struct selfstat_field selfstat_fields[];
+extern const size_t selfstat_nfields;
+
+#endif

@@ -1,0 +1,85 @@
+#include "selfcheck.h"
+
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "statsd.h"
+
+/* The number at a dotted path ("daemon.reloads.failed"); booleans read as 1 and 0. */
+static double json_at(json_t *j, const char *path)
+{
+    char key[128];
+    const char *p = path, *dot;
+
+    while (j != NULL && (dot = strchr(p, '.')) != NULL) {
+        snprintf(key, sizeof(key), "%.*s", (int)(dot - p), p);
+        j = json_object_get(j, key);
+        p = dot + 1;
+    }
+    j = json_object_get(j, p);
+    if (json_is_boolean(j))
+        return json_is_true(j);
+    return json_is_number(j) ? json_number_value(j) : NAN;
+}
+
+static double expected(const struct selfstat *s, const struct selfstat_field *f, int reason)
+{
+    const char *p = (const char *)s + f->offset;
+
+    switch (f->kind) {
+    case SELFSTAT_U64:
+        return (double)*(const uint64_t *)(const void *)p;
+    case SELFSTAT_LONG:
+        return (double)*(const long *)(const void *)p;
+    case SELFSTAT_DOUBLE:
+        return *(const double *)(const void *)p;
+    case SELFSTAT_REASONS:
+        return (double)((const uint64_t *)(const void *)p)[reason];
+    case SELFSTAT_NULL_IS_TRUE:
+        return *(const char *const *)(const void *)p == NULL;
+    }
+    return NAN;
+}
+
+static void check_one(const char *om, json_t *j, const char *sample, const char *path, double want)
+{
+    if (isnan(want))
+        want = json_at(j, path);
+    cr_assert_eq(expo_value(om, sample), want, "/metrics %s: %g, want %g", sample,
+                 expo_value(om, sample), want);
+    cr_assert_eq(json_at(j, path), want, "/debug %s: %g, want %g", path, json_at(j, path), want);
+}
+
+/* tmpl with its "%s" replaced by name. */
+static void expand(char *out, size_t cap, const char *tmpl, const char *name)
+{
+    const char *at = strstr(tmpl, "%s");
+
+    cr_assert_not_null(at, "%s", tmpl);
+    snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, name, at + 2);
+}
+
+void selfcheck_agree(const char *om, json_t *j, const struct selfstat *s)
+{
+    char sample[160], path[160];
+    size_t i;
+    int r;
+
+    for (i = 0; i < selfstat_nfields; i++) {
+        const struct selfstat_field *f = &selfstat_fields[i];
+
+        if (f->kind != SELFSTAT_REASONS) {
+            check_one(om, j, f->sample, f->path, s ? expected(s, f, 0) : NAN);
+            continue;
+        }
+        for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++) {
+            expand(sample, sizeof(sample), f->sample, statsd_reason_name(r));
+            expand(path, sizeof(path), f->path, statsd_reason_name(r));
+            check_one(om, j, sample, path, s ? expected(s, f, r) : NAN);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+/*
+ * The datagram pipeline without a socket: lines in, counters, registry, jobs and the
+ * reject ring out. The wire vectors of proto/testdata run through it, and every reason
+ * the daemon can give a line is counted at least once.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "expo.h"
+#include "intake.h"
+#include "jobs.h"
+#include "registry.h"
+#include "rejects.h"
+#include "render.h"
+#include "statsd.h"
+#include "testdata.h"
+
+#define NOW_MS   5000
+#define NOW_UNIX 1.7e9
+
+static const char config_json[] =
+    "{\"limits\": {\"max_series\": 12, \"max_series_per_family\": 4,"
+    "              \"max_label_value_length\": 8},"
+    " \"groups\": {\"exclude\": [\"ml\"]},"
+    " \"families\": ["
+    "  {\"name\": \"requests\", \"type\": \"counter\","
+    "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
+    "              {\"name\": \"code\", \"max_values\": 2}]},"
+    "  {\"name\": \"queue_depth\", \"type\": \"gauge\","
+    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 10}]},"
+    "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 1]},"
+    "  {\"name\": \"uploads\", \"type\": \"counter\"},"
+    "  {\"name\": \"ml_score\", \"type\": \"gauge\", \"group\": \"ml\"}"
+    " ],"
+    " \"jobs\": {\"list\": [\"mailer\"]}}";
+
+static struct config cfg;
+static struct registry reg;
+static struct jobs jobs;
+static struct rejects rejects;
+static struct intake in;
+static unsigned clock_reads;
+static const struct intake_sender sender = { 4242, 1001, 1002 };
+
+static double fake_clock(void *arg)
+{
+    (void)arg;
+    clock_reads++;
+    return NOW_UNIX;
+}
+
+static void setup(void)
+{
+    char err[512];
+
+    memset(&cfg, 0, sizeof(cfg));
+    cr_assert_eq(config_parse(&cfg, config_json, strlen(config_json), "test", err, sizeof(err)), 0,
+                 "%s", err);
+    cr_assert_eq(registry_init(&reg, &cfg), 0);
+    jobs_init(&jobs, &cfg, 0);
+    rejects_init(&rejects);
+    intake_init(&in, &reg, &jobs, &rejects, fake_clock, NULL);
+    clock_reads = 0;
+}
+
+static void teardown(void)
+{
+    jobs_release(&jobs);
+    registry_release(&reg);
+    config_release(&cfg);
+}
+
+static void take(const char *text)
+{
+    intake_datagram(&in, text, strlen(text), &sender, NOW_MS);
+}
+
+/* The registry's text exposition, for a sample's value; the caller frees. */
+static char *exposition(void)
+{
+    struct buf out = BUF_INIT;
+    struct render rd;
+
+    render_init(&rd, &reg, EXPO_TEXT);
+    while (render_step(&rd, &out, 1000))
+        ;
+    render_release(&rd);
+    buf_addch(&out, '\0');
+    return out.ptr;
+}
+
+TestSuite(intake, .init = setup, .fini = teardown);
+
+Test(intake, valid_lines_are_aggregated_and_read_no_clock)
+{
+    char *text;
+
+    take("uploads:1|c\nuploads:2|c\r\n\nqueue_depth:7|g|#queue:mail\nlatency_seconds:0.5|h\n");
+    take("uploads:4|c"); /* the same line again: the front cache's path */
+    cr_assert_eq(in.count.accepted, 5);
+    cr_assert_eq(intake_rejected_total(&in.count), 0);
+    cr_assert_eq(rejects.total, 0);
+    cr_assert_eq(clock_reads, 0, "accepted lines read the clock");
+    text = exposition();
+    cr_assert_not_null(strstr(text, "\nuploads_total 7\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nqueue_depth{queue=\"mail\"} 7\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nlatency_seconds_count 1\n"), "%s", text);
+    free(text);
+}
+
+Test(intake, a_datagram_longer_than_a_lookup_batch_is_taken_whole_and_in_order)
+{
+    struct buf d = BUF_INIT;
+    char *text;
+    int i;
+
+    /* Three and a half batches of REGISTRY_FIND_MAX; a gauge keeps the last value only. */
+    for (i = 0; i < REGISTRY_FIND_MAX * 7 / 2; i++)
+        buf_addf(&d, "uploads:1|c\nqueue_depth:%d|g|#queue:q\n", i);
+    intake_datagram(&in, d.ptr, d.len, NULL, NOW_MS);
+    cr_assert_eq(in.count.accepted, (uint64_t)REGISTRY_FIND_MAX * 7);
+    text = exposition();
+    cr_assert_not_null(strstr(text, "\nuploads_total 112\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nqueue_depth{queue=\"q\"} 111\n"), "%s", text);
+    free(text);
+    buf_release(&d);
+}
+
+/* Every line of valid.tsv parses: the registry may refuse it, the parser may not. */
+Test(intake, valid_tsv_lines_pass_the_parser)
+{
+    struct testdata t;
+    struct testdata_row row;
+    int r;
+
+    testdata_open(&t, "valid.tsv");
+    while (testdata_next(&t, &row)) {
+        size_t len;
+        char *dgram = testdata_decode(row.field[0], &len, row.lineno);
+        struct intake_counters before = in.count;
+
+        intake_datagram(&in, dgram, len, &sender, NOW_MS);
+        for (r = STATSD_OK + 1; r <= STATSD_PARSER_REASON_LAST; r++)
+            cr_assert_eq(in.count.rejected[r], before.rejected[r], "valid.tsv:%d: %s", row.lineno,
+                         statsd_reason_name(r));
+        cr_assert_eq(in.count.accepted + intake_rejected_total(&in.count),
+                     before.accepted + intake_rejected_total(&before) + 1, "valid.tsv:%d",
+                     row.lineno);
+        free(dgram);
+    }
+    testdata_close(&t);
+}
+
+/* Lines the parser accepts and the daemon refuses, one per reason of the daemon's own. */
+static const struct {
+    const char *reason;
+    const char *line;
+} daemon_rejects[] = {
+    { "unknown_family", "nope:1|c" },
+    { "type_mismatch", "uploads:1|g" },
+    { "label_not_allowed", "uploads:1|c|#k:v" },
+    { "label_value_not_allowed", "requests:1|c|#method:PUT" },
+    { "label_value_too_long", "requests:1|c|#code:123456789" },
+    { "label_values_cap", "requests:1|c|#code:3" }, /* after codes 1 and 2 */
+    { "series_cap", "queue_depth:1|g|#queue:e" },   /* after queues a to d */
+    { "negative_counter", "uploads:-1|c" },
+    { "non_finite_value", "uploads:1e308|c|@0.000000001" },
+    { "group_excluded", "ml_score:1|g" },
+    { "unknown_job", "nobody:worked|j" },
+};
+
+static void check_rejected(const char *reason, const char *line, size_t len, int lineno)
+{
+    int r = statsd_reason_by_name(reason);
+    uint64_t before;
+    const struct rejects_entry *e;
+
+    cr_assert_gt(r, STATSD_OK, "line %d: unknown reason %s", lineno, reason);
+    before = in.count.rejected[r];
+    intake_datagram(&in, line, len, &sender, NOW_MS);
+    cr_assert_eq(in.count.rejected[r], before + 1, "line %d: not counted as %s", lineno, reason);
+    e = rejects_get(&rejects, 0);
+    cr_assert_eq(e->reason, r, "line %d: the ring says %s", lineno, statsd_reason_name(e->reason));
+    cr_assert_eq(e->orig_len, len);
+}
+
+Test(intake, every_reject_reason_is_counted_and_kept_in_the_ring)
+{
+    struct testdata t;
+    struct testdata_row row;
+    size_t i;
+    int r;
+
+    take("requests:1|c|#code:1\nrequests:1|c|#code:2\n"
+         "queue_depth:1|g|#queue:a\nqueue_depth:1|g|#queue:b\n"
+         "queue_depth:1|g|#queue:c\nqueue_depth:1|g|#queue:d\n");
+    cr_assert_eq(in.count.accepted, 6);
+
+    testdata_open(&t, "invalid.tsv");
+    while (testdata_next(&t, &row)) {
+        size_t len;
+        char *line = testdata_decode(row.field[1], &len, row.lineno);
+
+        check_rejected(row.field[0], line, len, row.lineno);
+        free(line);
+    }
+    testdata_close(&t);
+    for (i = 0; i < sizeof(daemon_rejects) / sizeof(daemon_rejects[0]); i++)
+        check_rejected(daemon_rejects[i].reason, daemon_rejects[i].line,
+                       strlen(daemon_rejects[i].line), (int)i);
+
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        cr_assert_gt(in.count.rejected[r], 0, "no line was rejected as %s", statsd_reason_name(r));
+    cr_assert_eq(in.count.rejected[STATSD_OK], 0);
+    cr_assert_eq(in.count.accepted, 6);
+    cr_assert_eq(rejects.total, intake_rejected_total(&in.count));
+}
+
+Test(intake, the_ring_keeps_the_line_its_sender_and_the_time)
+{
+    const struct rejects_entry *e;
+    char long_line[REJECTS_LINE_MAX + 50];
+
+    take("uploads:1|c\nnope:1|c\nuploads:x|c\n");
+    intake_datagram(&in, "anon:1|c", 8, NULL, NOW_MS);
+    cr_assert_eq(rejects_count(&rejects), 3);
+
+    e = rejects_get(&rejects, 0); /* newest first */
+    cr_assert_eq(e->reason, STATSD_UNKNOWN_FAMILY);
+    cr_assert_eq(e->has_cred, 0, "no credentials were given");
+    cr_assert_eq(e->len, 8);
+    cr_assert_eq(memcmp(e->line, "anon:1|c", 8), 0);
+
+    e = rejects_get(&rejects, 1);
+    cr_assert_eq(e->reason, STATSD_INVALID_VALUE);
+    cr_assert_eq(memcmp(e->line, "uploads:x|c", 11), 0);
+    cr_assert_eq(e->has_cred, 1);
+    cr_assert_eq(e->pid, sender.pid);
+    cr_assert_eq(e->uid, sender.uid);
+    cr_assert_eq(e->time_unix, NOW_UNIX);
+
+    e = rejects_get(&rejects, 2);
+    cr_assert_eq(e->reason, STATSD_UNKNOWN_FAMILY);
+    cr_assert_eq(memcmp(e->line, "nope:1|c", 8), 0);
+
+    /* A long line is kept cut, with its length as received. */
+    memset(long_line, 'a', sizeof(long_line));
+    memcpy(long_line, "nope:1|c|#k:", 12);
+    intake_datagram(&in, long_line, sizeof(long_line), &sender, NOW_MS);
+    e = rejects_get(&rejects, 0);
+    cr_assert_eq(e->len, REJECTS_LINE_MAX);
+    cr_assert_eq(e->orig_len, sizeof(long_line));
+}
+
+Test(intake, job_lines_go_to_their_breaker)
+{
+    const struct breaker *b;
+
+    take("mailer:worked|j\nmailer:error|j\nmailer:idle|j|#k:v\nnobody:worked|j\n");
+    cr_assert_eq(in.count.accepted, 3);
+    cr_assert_eq(in.count.rejected[STATSD_UNKNOWN_JOB], 1);
+    b = jobs_get(&jobs, 0, NOW_MS);
+    cr_assert_eq(b->attempts[0] + b->attempts[1] + b->attempts[2], 3);
+    cr_assert_eq(b->errors, 1);
+    cr_assert(b->has_success);
+    cr_assert_eq(b->last_success_unix, NOW_UNIX, "a job report is dated by the clock");
+}
+
+/* Garbage of every kind, then one valid line: the pipeline still takes it. */
+Test(intake, a_valid_line_after_garbage_is_still_counted)
+{
+    static const char garbage[] = "\x00\xff\xfe:|\n|||\n:::\n\r\r\n#\n_e{1,1}:a|b\n"
+                                  "uploads:1|c|#\xc3\x28\n"
+                                  "uploads:1|c|@2\nuploads:nan|c\nuploads:1|s\n\n\n";
+    char big[STATSD_MAX_LINE + 10];
+    uint64_t rejected;
+
+    intake_datagram(&in, garbage, sizeof(garbage) - 1, &sender, NOW_MS);
+    memset(big, 'x', sizeof(big));
+    intake_datagram(&in, big, sizeof(big), &sender, NOW_MS);
+    intake_datagram(&in, "", 0, &sender, NOW_MS);
+    rejected = intake_rejected_total(&in.count);
+    cr_assert_geq(rejected, 10);
+    cr_assert_eq(in.count.rejected[STATSD_LINE_TOO_LONG], 1);
+    cr_assert_eq(in.count.accepted, 0);
+
+    take("uploads:1|c");
+    cr_assert_eq(in.count.accepted, 1);
+    cr_assert_eq(intake_rejected_total(&in.count), rejected);
+}

@@ -1,0 +1,211 @@
+/*
+ * One snapshot, two views: every value of selfstat_fields[] is given a value of its own,
+ * and /metrics (selfstat_render) and /debug (its daemon and ingest sections) must both
+ * show it, each under its name.
+ */
+#include <criterion/criterion.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "daemon.h"
+#include "debug.h"
+#include "selfcheck.h"
+#include "expo.h"
+#include "registry.h"
+#include "selfstat.h"
+#include "statsd.h"
+
+static const char config_json[] = "{\"families\": [{\"name\": \"uploads\", \"type\": \"counter\"}],"
+                                  " \"resource\": {\"service.name\": \"shop\"}}";
+
+static struct config cfg;
+static struct registry reg;
+
+/* cfg is static, so zeroed: each test runs in a process of its own. */
+static void setup(void)
+{
+    char why[256];
+    int rc =
+        config_parse(&cfg, config_json, sizeof(config_json) - 1, "selfstat.json", why, sizeof(why));
+
+    cr_assert_eq(rc, 0, "%s", why);
+    cr_assert_eq(registry_init(&reg, &cfg), 0);
+}
+
+static void teardown(void)
+{
+    registry_release(&reg);
+    config_release(&cfg);
+}
+
+TestSuite(selfstat, .init = setup, .fini = teardown);
+
+/* A snapshot whose every shared value differs from every other. */
+static void fill(struct selfstat *s, const char *reload_error)
+{
+    uint64_t next = 1000;
+    size_t i;
+    int r;
+
+    memset(s, 0, sizeof(*s));
+    s->version = "9.9.9";
+    s->config_path = "test.json";
+    s->cfg = &cfg;
+    s->reg = &reg;
+    s->start_unix = 1.7e9;
+    s->now_unix = 1.7e9 + 60;
+    s->start_ms = 1000;
+    s->now_ms = 61000;
+    s->metrics_listen = "127.0.0.1:9464";
+    s->metrics_path = "/metrics";
+    s->debug_listen = "127.0.0.1:9464";
+    s->socket_path = "/run/ustatsd.sock";
+    s->socket_mode = 0660;
+    s->rcvbuf = 4096;
+    s->reload_error = reload_error;
+    for (i = 0; i < selfstat_nfields; i++) {
+        const struct selfstat_field *f = &selfstat_fields[i];
+        char *p = (char *)s + f->offset;
+
+        switch (f->kind) {
+        case SELFSTAT_U64:
+            *(uint64_t *)(void *)p = next++;
+            break;
+        case SELFSTAT_LONG:
+            *(long *)(void *)p = (long)next++;
+            break;
+        case SELFSTAT_DOUBLE:
+            *(double *)(void *)p = 1.7e9 + (double)next++ + 0.25;
+            break;
+        case SELFSTAT_REASONS:
+            for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+                ((uint64_t *)(void *)p)[r] = next++;
+            break;
+        case SELFSTAT_NULL_IS_TRUE:
+            break;
+        }
+    }
+}
+
+static char *metrics(const struct selfstat *s)
+{
+    struct buf out = BUF_INIT;
+    struct expo e;
+
+    expo_init(&e, &out, EXPO_TEXT);
+    selfstat_render(s, &e);
+    buf_addch(&out, '\0');
+    return out.ptr;
+}
+
+static json_t *debug(const struct selfstat *s)
+{
+    struct debug_query q;
+    struct debug_render dr;
+    struct jobs jobs; /* the sections asked for read neither the jobs nor the rejects */
+    static struct rejects rejects;
+    struct buf out = BUF_INIT;
+    char err[256];
+    json_error_t jerr;
+    json_t *j;
+
+    cr_assert_eq(debug_query_parse(&q, &cfg, "", err, sizeof(err)), 0, "%s", err);
+    q.sections = DEBUG_DAEMON | DEBUG_INGEST;
+    jobs_init(&jobs, &cfg, 0);
+    debug_render_init(&dr, &q, s, &reg, &jobs, &rejects);
+    while (debug_render_step(&dr, &out))
+        ;
+    debug_render_release(&dr);
+    jobs_release(&jobs);
+    j = json_loadb(out.ptr, out.len, 0, &jerr);
+    cr_assert_not_null(j, "%s: %.*s", jerr.text, (int)out.len, out.ptr);
+    buf_release(&out);
+    return j;
+}
+
+static void check_agree(const struct selfstat *s)
+{
+    char *om = metrics(s);
+    json_t *j = debug(s);
+
+    selfcheck_agree(om, j, s);
+    json_decref(j);
+    free(om);
+}
+
+Test(selfstat, metrics_and_debug_show_every_shared_value_alike)
+{
+    struct selfstat s;
+
+    fill(&s, NULL);
+    check_agree(&s);
+    fill(&s, "test.json: families[0]: unknown key");
+    check_agree(&s);
+}
+
+/* The socket's counters in both views, the two that were missing from one included. */
+Test(selfstat, every_socket_counter_is_in_the_table)
+{
+    static const char *const names[] = {
+#define NAME(field, metric, key, help) metric "_total",
+        SELFSTAT_SOCKET_MAP(NAME)
+#undef NAME
+    };
+    size_t i, k;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        for (k = 0; k < selfstat_nfields; k++)
+            if (strcmp(selfstat_fields[k].sample, names[i]) == 0)
+                break;
+        cr_assert_lt(k, selfstat_nfields, "%s is not in selfstat_fields", names[i]);
+    }
+    cr_assert_eq(strcmp(names[3], "ustatsd_datagrams_receive_errors_total"), 0);
+    cr_assert_eq(strcmp(names[4], "ustatsd_ingest_budget_exhausted_total"), 0);
+}
+
+Test(selfstat, the_ingest_section_sums_the_rejected_lines)
+{
+    struct selfstat s;
+    json_t *j;
+    uint64_t sum = 0;
+    int r;
+
+    fill(&s, NULL);
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        sum += s.lines.rejected[r];
+    j = debug(&s);
+    cr_assert_eq(json_number_value(json_object_get(json_object_get(j, "ingest"), "lines_rejected")),
+                 (double)sum);
+    json_decref(j);
+}
+
+Test(selfstat, the_scrape_part_renders_http_rows_and_the_loop)
+{
+    struct selfstat s;
+    char *om;
+
+    fill(&s, NULL);
+    selfstat_add_requests(&s, "metrics", 200, 7);
+    selfstat_add_violations(&s, "debug", "header_size", 3);
+    s.loop_utilization = 0.5;
+    s.loop_idle_seconds = 12.5;
+    om = metrics(&s);
+    cr_assert_eq(expo_value(om, "ustatsd_http_requests_total{handler=\"metrics\",code=\"200\"}"),
+                 7);
+    cr_assert_eq(
+        expo_value(om,
+                   "ustatsd_http_limit_violations_total{listener=\"debug\",kind=\"header_size\"}"),
+        3);
+    cr_assert_eq(expo_value(om, "ustatsd_event_loop_utilization"), 0.5);
+    cr_assert_eq(expo_value(om, "ustatsd_event_loop_idle_seconds_total"), 12.5);
+    cr_assert_eq(expo_value(om, "target_info{service_name=\"shop\"}"), 1);
+    cr_assert_eq(expo_value(om, "ustatsd_build_info{version=\"9.9.9\"}"), 1);
+    cr_assert_eq(expo_value(om, "ustatsd_family_series{family=\"uploads\"}"), 1);
+    free(om);
+}
