@@ -9,12 +9,13 @@
 
 #include "breaker.h"
 #include "expo.h"
+#include "jsonstr.h"
 #include "query.h"
 
 /*
  * jansson has no streaming writer: a document of 100,000 series would be a tree of a
  * million objects before the first byte went out. So the view is written by hand, with
- * the one escaper below; tests parse every section back with jansson.
+ * jsonstr's escaper; tests parse every section back with jansson.
  */
 
 static const char *const section_names[] = { "daemon",   "series", "ingest",
@@ -121,74 +122,6 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
 
 /* --- JSON writing ---------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    unsigned cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        len = 2, cp = p[0] & 0x1Fu;
-    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-        len = 3, cp = p[0] & 0x0Fu;
-    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-        len = 4, cp = p[0] & 0x07u;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
-void debug_json_string(struct buf *out, const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, start = 0;
-
-    buf_addch(out, '"');
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n;
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0x80 && (n = utf8_seq(p + i, len - i)) > 0) {
-            i += n;
-            continue;
-        }
-        buf_add(out, s + start, i - start);
-        if (c == '"')
-            buf_adds(out, "\\\"");
-        else if (c == '\\')
-            buf_adds(out, "\\\\");
-        else if (c == '\n')
-            buf_adds(out, "\\n");
-        else if (c == '\t')
-            buf_adds(out, "\\t");
-        else if (c == '\r')
-            buf_adds(out, "\\r");
-        else if (c < 0x20)
-            buf_addf(out, "\\u%04x", c);
-        else
-            buf_adds(out, "\\ufffd"); /* a byte that is not valid UTF-8 */
-        i++;
-        start = i;
-    }
-    buf_add(out, s + start, len - start);
-    buf_addch(out, '"');
-}
-
 /*
  * A tiny structural writer: it tracks nesting and whether a comma is due, and indents
  * when pretty. Its state lives in the render between pieces.
@@ -223,7 +156,7 @@ static void jw_item(struct jw *w)
 static void jw_key(struct jw *w, const char *key)
 {
     jw_item(w);
-    debug_json_string(w->out, key, strlen(key));
+    jsonstr_add_quoted(w->out, key, strlen(key));
     buf_adds(w->out, w->pretty ? ": " : ":");
     w->need_comma = 0;
 }
@@ -272,7 +205,7 @@ static void kv_str(struct jw *w, const char *key, const char *v)
     if (v == NULL)
         buf_adds(w->out, "null");
     else
-        debug_json_string(w->out, v, strlen(v));
+        jsonstr_add_quoted(w->out, v, strlen(v));
     w->need_comma = 1;
 }
 
@@ -300,12 +233,7 @@ static void kv_bool(struct jw *w, const char *key, int v)
 static void val_str(struct jw *w, const char *s, size_t len)
 {
     jw_item(w);
-    debug_json_string(w->out, s, len);
-}
-
-static const char *type_name(enum family_type t)
-{
-    return t == FAMILY_COUNTER ? "counter" : t == FAMILY_GAUGE ? "gauge" : "histogram";
+    jsonstr_add_quoted(w->out, s, len);
 }
 
 /* --- sections ---------------------------------------------------------------------- */
@@ -389,7 +317,7 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
 
     jw_open(w, '{');
     kv_str(w, "name", cf->name);
-    kv_str(w, "type", type_name(cf->type));
+    kv_str(w, "type", config_family_type_name(cf->type));
     kv_str(w, "help", cf->help);
     kv_str(w, "unit", cf->unit);
     kv_str(w, "group", cf->group);
@@ -476,7 +404,7 @@ static void series_entry(struct debug_render *dr, struct jw *w, const struct reg
     jw_open_value(w, '{');
     for (i = 0; i < s->nlabels; i++) {
         jw_key(w, s->labels[i].name);
-        debug_json_string(w->out, s->labels[i].value, s->labels[i].value_len);
+        jsonstr_add_quoted(w->out, s->labels[i].value, s->labels[i].value_len);
         w->need_comma = 1;
     }
     jw_close(w, '}');
@@ -590,7 +518,7 @@ static void section_rejects(struct debug_render *dr, struct jw *w)
         kv_num(w, "time", e->time_unix);
         kv_str(w, "reason", statsd_reason_name(e->reason));
         jw_key(w, "line");
-        debug_json_string(w->out, e->line, e->len);
+        jsonstr_add_quoted(w->out, e->line, e->len);
         w->need_comma = 1;
         kv_bool(w, "line_cut", e->len < e->orig_len);
         kv_u64(w, "line_bytes", e->orig_len);
@@ -704,6 +632,6 @@ void debug_render_release(struct debug_render *dr)
 void debug_error_json(struct buf *out, const char *msg)
 {
     buf_addf(out, "{\"schema\":%d,\"error\":", DEBUG_SCHEMA);
-    debug_json_string(out, msg, strlen(msg));
+    jsonstr_add_quoted(out, msg, strlen(msg));
     buf_adds(out, "}\n");
 }

@@ -94,7 +94,4 @@ void debug_render_release(struct debug_render *dr);
 /* A JSON error document {"schema":1,"error":msg} for 4xx answers. */
 void debug_error_json(struct buf *out, const char *msg);
 
-/* Append s as a JSON string, quotes included; invalid UTF-8 bytes become U+FFFD. */
-void debug_json_string(struct buf *out, const char *s, size_t len);
-
 #endif
