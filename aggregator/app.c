@@ -75,7 +75,7 @@ struct app {
     const struct config *cfg; /* the running config: gen's, or the start-up one */
     struct app_config *gen;   /* NULL while the start-up config runs */
     const char *config_path;
-    app_load_fn load;
+    app_load_cb load;
     void *load_arg;
     struct reload *reload; /* in flight, or NULL */
     int reload_again;      /* a SIGHUP came during it, or during a drain */
@@ -694,7 +694,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int app_run(const struct config *cfg, const char *config_path, app_load_fn load, void *load_arg)
+int app_run(const struct config *cfg, const char *config_path, app_load_cb load, void *load_arg)
 {
     struct app *a;
     char err[1024];

@@ -17,7 +17,7 @@
  * touch the daemon's state. Returns 0 with *c filled, or -1 with a message naming the file,
  * the key and the problem in err (and *c left zeroed).
  */
-typedef int (*app_load_fn)(struct config *c, void *arg, char *err, size_t errlen);
+typedef int (*app_load_cb)(struct config *c, void *arg, char *err, size_t errlen);
 
 /*
  * Run the daemon with cfg (flags and environment already applied; borrowed for the whole
@@ -28,6 +28,6 @@ typedef int (*app_load_fn)(struct config *c, void *arg, char *err, size_t errlen
  * Returns the process exit status: 0 after a clean stop, 1 when start-up failed (with the
  * reason logged).
  */
-int app_run(const struct config *cfg, const char *config_path, app_load_fn load, void *load_arg);
+int app_run(const struct config *cfg, const char *config_path, app_load_cb load, void *load_arg);
 
 #endif

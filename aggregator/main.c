@@ -226,7 +226,7 @@ static int override_config(struct config *c, const struct loader *ld, char *err,
                : 0;
 }
 
-/* app_load_fn: the file, the overrides, and the checks sqlpool_init would make. */
+/* app_load_cb: the file, the overrides, and the checks sqlpool_init would make. */
 static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
 {
     const struct loader *ld = arg;
