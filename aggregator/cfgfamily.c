@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "mem.h"
 #include "statsd.h"
 
@@ -141,7 +142,7 @@ int cfgfamily_read_group(struct cfgread *r, const struct cfgread_key *k, json_t 
 
     (void)obj;
     if (plain_string(r, k->name, v, "", out) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (v != NULL && !valid_group(*out))
         return cfgread_fail_at(r, k->name, "\"%s\" is not a group name ([A-Za-z0-9_.-]+)", *out);
     return 0;
@@ -150,7 +151,7 @@ int cfgfamily_read_group(struct cfgread *r, const struct cfgread_key *k, json_t 
 static int unit_from(struct cfgread *r, const char *key, json_t *v, const char *dflt, char **out)
 {
     if (plain_string(r, key, v, dflt, out) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (v != NULL && !valid_unit(*out))
         return cfgread_fail_at(r, key, "\"%s\" is not a unit ([a-z_]+)", *out);
     return 0;
@@ -226,7 +227,7 @@ static int parse_values(struct cfgread *r, const struct config *c, json_t *arr,
         char buf[32], q[260];
 
         if (cfgfamily_label_value(r, c, v, "a label value", &l->values[i]) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         problem = tag_value_problem(json_string_value(v), json_string_length(v), buf);
         if (problem != NULL)
             return cfgread_fail(r,
@@ -268,13 +269,13 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
 
     if (cfgread_object(r, v) < 0 ||
         cfgread_known(r, v, label_keys, CFGREAD_NKEYS(label_keys) - (column ? 0 : 1)) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     values = json_object_get(v, "values");
     name = json_object_get(v, "name");
     if (name == NULL)
         return cfgread_fail_at(r, "name", "missing");
     if (plain_string(r, "name", name, "", &l->name) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (!valid_name(l->name))
         return cfgread_fail_at(r, "name",
                                "\"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not "
@@ -290,7 +291,7 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
                                          .sdflt = l->name };
 
         if (cfgread_row(r, v, &col, column) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
     }
     if (values != NULL && json_object_get(v, "max_values") != NULL)
         return cfgread_fail(r, "\"values\" and \"max_values\" are exclusive");
@@ -323,7 +324,7 @@ int cfgfamily_labels(struct cfgread *r, const struct config *c, json_t *obj,
 
         if (parse_label(r, c, json_array_get(arr, i), &(*labels)[i], histogram,
                         columns ? &(*columns)[i] : NULL) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         for (size_t j = 0; j < i; j++)
             if (strcmp((*labels)[j].name, (*labels)[i].name) == 0)
                 return cfgread_fail_at(r, "name", "duplicate label \"%s\"", (*labels)[i].name);
@@ -352,7 +353,7 @@ static int read_family_unit(struct cfgread *r, const struct cfgread_key *k, json
 
     (void)obj;
     if (unit_from(r, k->name, v, f->type == FAMILY_HISTOGRAM ? "seconds" : "", &f->unit) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     f->unit_ms = strcmp(f->unit, "milliseconds") == 0 || strcmp(f->unit, "ms") == 0;
     return 0;
 }
@@ -464,7 +465,7 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
     c->families = mem_calloc(c->nfamilies, sizeof(*c->families));
     if (cfgread_objects(r, arr, "family objects", family_keys, CFGREAD_NKEYS(family_keys),
                         c->families, sizeof(*c->families)) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
 }
@@ -495,7 +496,7 @@ int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj)
     size_t i = 0;
 
     if (cfgread_object(r, obj) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (json_object_size(obj) > CONFIG_MAX_RESOURCE_ATTRS)
         return cfgread_fail(r, "%zu attributes, at most %d are allowed", json_object_size(obj),
                             CONFIG_MAX_RESOURCE_ATTRS);
@@ -520,7 +521,7 @@ int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj)
                 return cfgread_fail(r, "the key clashes with \"%s\" once '.' and '-' read as '_'",
                                     c->resource[j].key);
         if (cfgfamily_label_value(r, c, v, "the value", &a->value) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         cfgread_pop(r, o);
     }
     /* Object order is not meaningful in JSON; sorted keys make target_info deterministic. */
@@ -569,7 +570,7 @@ static int read_group_list(struct cfgread *r, const struct cfgread_key *k, json_
     } else if (group_list(r, v, include ? &c->include_groups : &c->exclude_groups,
                           include ? &c->ninclude_groups : &c->nexclude_groups) < 0) {
         /* An empty include list is not NULL (mem_calloc never is): it includes nothing. */
-        return -1;
+        return ERRCODE_CONFIG;
     }
     cfgread_pop(r, o);
     return 0;
@@ -585,7 +586,7 @@ int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj)
     size_t old = cfgread_push_key(r, "groups");
 
     if (cfgread_section(r, obj, group_keys, CFGREAD_NKEYS(group_keys), c) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
 }

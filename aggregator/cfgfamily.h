@@ -6,7 +6,7 @@
  *
  * A domain module used by config_load(); every function reads through a struct cfgread
  * (its messages name the JSON path) and stores into a struct config that config_release()
- * frees, even half filled. Each returns 0 or -1 after writing the message.
+ * frees, even half filled. Each returns 0 or ERRCODE_CONFIG after writing the message.
  */
 #ifndef USTATSD_CFGFAMILY_H
 #define USTATSD_CFGFAMILY_H

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "errcode.h"
 #include "mem.h"
 
 int cfgread_fail(struct cfgread *r, const char *fmt, ...)
@@ -21,7 +22,7 @@ int cfgread_fail(struct cfgread *r, const char *fmt, ...)
         vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
         va_end(ap);
     }
-    return -1;
+    return ERRCODE_CONFIG;
 }
 
 int cfgread_fail_at(struct cfgread *r, const char *key, const char *fmt, ...)
@@ -344,7 +345,7 @@ int cfgread_row(struct cfgread *r, json_t *obj, const struct cfgread_key *k, voi
         if (v == NULL && (k->flags & CFGREAD_KEEP))
             return 0;
         if (read_string(r, k, v, s) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         if (k->kind == CFGREAD_LISTEN && *s != NULL && !valid_listen(*s))
             return cfgread_fail_at(r, k->name,
                                    "\"%s\" is not \"host:port\", \"unix:/path\" or \"\"", *s);
@@ -406,13 +407,13 @@ int cfgread_section(struct cfgread *r, json_t *obj, const struct cfgread_key *ke
                     void *base)
 {
     if (obj != NULL && (cfgread_object(r, obj) < 0 || cfgread_known(r, obj, keys, n) < 0))
-        return -1;
+        return ERRCODE_CONFIG;
     for (size_t i = 0; i < n; i++)
         if (cfgread_row(r, obj, &keys[i], base) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
     for (size_t i = 0; i < n; i++)
         if (check_row(r, &keys[i], base) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
     return 0;
 }
 
@@ -425,7 +426,7 @@ int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
         size_t o = cfgread_push_index(r, i);
 
         if (cfgread_section(r, json_array_get(arr, i), keys, n, at(elems, i * size)) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         cfgread_pop(r, o);
     }
     return 0;

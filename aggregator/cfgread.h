@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 
+#include "errcode.h"
+
 struct cfgread {
     const char *file;    /* names the document in messages */
     const char *basedir; /* relative files are read from here; NULL: the working directory */
@@ -31,7 +33,7 @@ struct cfgread {
 };
 
 /*
- * Write "<file>: <path>: <message>" to r->err and return -1, so that an error path reads
+ * Write "<file>: <path>: <message>" to r->err and return ERRCODE_CONFIG, so that an error path reads
  * `return cfgread_fail(r, ...)`. cfgread_fail_at() names the member key of the current
  * object (and leaves it pushed: the parse is over).
  */
@@ -51,7 +53,7 @@ void cfgread_pop(struct cfgread *r, size_t old);
 /* "an object", "an array", "a string", "a number", "a boolean" or "null", for messages. */
 const char *cfgread_type_name(const json_t *v);
 
-/* -1 with "expected an object, got ..." when v is not an object. */
+/* ERRCODE_CONFIG with "expected an object, got ..." when v is not an object. */
 int cfgread_object(struct cfgread *r, const json_t *v);
 
 /*
@@ -99,7 +101,7 @@ struct cfgread_key;
 
 /*
  * A row's reader for what a table cannot say. v is the member (NULL when absent), obj the
- * object holding it, base the struct the table stores into. Returns 0 or -1 (after
+ * object holding it, base the struct the table stores into. Returns 0 or ERRCODE_CONFIG (after
  * cfgread_fail*).
  */
 typedef int (*cfgread_read_cb)(struct cfgread *r, const struct cfgread_key *k, json_t *obj,
@@ -130,7 +132,7 @@ struct cfgread_key {
  * Read the object obj (NULL: absent, every default applies) by the table keys, of n rows,
  * into base. Unknown keys are errors: a typo must not silently fall back to a default.
  * Rows are read in table order; then the string checks (.choices, .check) run in table
- * order. The path must already name obj. Returns 0 or -1.
+ * order. The path must already name obj. Returns 0 or ERRCODE_CONFIG.
  */
 int cfgread_section(struct cfgread *r, json_t *obj, const struct cfgread_key *keys, size_t n,
                     void *base);
@@ -144,7 +146,7 @@ int cfgread_section(struct cfgread *r, json_t *obj, const struct cfgread_key *ke
 int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
                     const struct cfgread_key *keys, size_t n, void *elems, size_t size);
 
-/* -1 naming the first key of obj that the table does not have, else 0. */
+/* ERRCODE_CONFIG naming the first key of obj that the table does not have, else 0. */
 int cfgread_known(struct cfgread *r, json_t *obj, const struct cfgread_key *keys, size_t n);
 
 /* Read one row (as cfgread_section() does for each): for callers that order rows by hand. */

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cfgfamily.h"
+#include "errcode.h"
 #include "mem.h"
 
 /* file: relative to the config file's directory; the trimmed contents go to pg_conninfo. */
@@ -27,7 +28,7 @@ static int read_conninfo_file(struct cfgread *r, struct config *c, const char *f
         cfgread_fail_at(r, "conninfo_file", "cannot read %s: %s", path.ptr,
                         too_big ? "larger than 64 KiB" : strerror(errno));
         buf_release(&path);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     buf_release(&path);
     while (len > 0 &&
@@ -60,7 +61,7 @@ static int read_conninfo(struct cfgread *r, const struct cfgread_key *k, json_t 
         return cfgread_fail(r, "exactly one of \"conninfo\" and \"conninfo_file\" is required");
     if (cfgread_row(r, obj, &text, base) < 0 || cfgread_row(r, obj, &file, &name) < 0) {
         free(name);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     rc = name != NULL ? read_conninfo_file(r, base, name) : 0;
     free(name);
@@ -116,7 +117,7 @@ int cfgsql_postgres(struct cfgread *r, struct config *c, json_t *obj)
 
     c->has_postgres = obj != NULL;
     if (cfgread_section(r, obj, cfgsql_postgres_keys, cfgsql_npostgres_keys, c) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
 }
@@ -152,7 +153,7 @@ static int read_value_column(struct cfgread *r, const struct cfgread_key *k, jso
 
     (void)v;
     if (cfgread_row(r, obj, &s, base) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     for (size_t i = 0; i < m->nlabels; i++)
         if (strcmp(m->label_columns[i], m->value_column) == 0)
             return cfgread_fail_at(r, k->name, "\"%s\" is also a label column", m->value_column);
@@ -223,7 +224,7 @@ int cfgsql_metrics(struct cfgread *r, struct config *c, json_t *arr)
     c->sql_metrics = mem_calloc(c->nsql_metrics, sizeof(*c->sql_metrics));
     if (cfgread_objects(r, arr, "SQL metric objects", metric_keys, CFGREAD_NKEYS(metric_keys),
                         c->sql_metrics, sizeof(*c->sql_metrics)) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (c->nsql_metrics > 0 && !c->has_postgres)
         return cfgread_fail(r, "SQL metrics need a \"postgres\" section");
     cfgread_pop(r, old);

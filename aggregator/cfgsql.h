@@ -27,7 +27,7 @@ extern const size_t cfgsql_npostgres_keys;
 /*
  * $.postgres into c (obj NULL: absent; the defaults are set and has_postgres stays 0).
  * Exactly one of "conninfo" and "conninfo_file" (at most CONFIG_MAX_CONNINFO_FILE_SIZE
- * bytes, trailing blanks dropped) is required. Returns 0 or -1 after the message.
+ * bytes, trailing blanks dropped) is required. Returns 0 or ERRCODE_CONFIG after the message.
  */
 int cfgsql_postgres(struct cfgread *r, struct config *c, json_t *obj);
 

@@ -13,6 +13,7 @@
 #include "cfgfamily.h"
 #include "cfgread.h"
 #include "cfgsql.h"
+#include "errcode.h"
 #include "mem.h"
 #include "statsd.h"
 
@@ -126,7 +127,7 @@ static int read_section(struct cfgread *r, json_t *obj, const char *name,
     size_t old = cfgread_push_key(r, name);
 
     if (cfgread_section(r, obj, keys, n, r->root) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
 }
@@ -162,7 +163,7 @@ static int job_name(struct cfgread *r, json_t *name, struct config_job *j)
     char q[260];
 
     if (cfgfamily_label_value(r, r->root, name, "a job name", &j->name) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (!valid_job_name(json_string_value(name), json_string_length(name)))
         return cfgread_fail(r,
                             "\"%s\" is not a valid job name: job lines carry it as a metric name "
@@ -209,7 +210,7 @@ static int parse_job(struct cfgread *r, json_t *v, struct config_job *j,
     j->open_seconds = dflt->open_seconds;
     if (json_is_object(v)) {
         if (cfgread_section(r, v, job_keys, CFGREAD_NKEYS(job_keys), j) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         cfgread_push_key(r, "name");
         return job_name(r, json_object_get(v, "name"), j);
     }
@@ -236,7 +237,7 @@ static int read_job_list(struct cfgread *r, const struct cfgread_key *k, json_t 
         size_t oi = cfgread_push_index(r, i);
 
         if (parse_job(r, json_array_get(list, i), &c->jobs[i], base) < 0)
-            return -1;
+            return ERRCODE_CONFIG;
         for (size_t n = 0; n < i; n++)
             if (strcmp(c->jobs[n].name, c->jobs[i].name) == 0)
                 return cfgread_fail(r, "duplicate job \"%s\"", c->jobs[i].name);
@@ -326,7 +327,7 @@ static int read_jobs(struct cfgread *r, const struct cfgread_key *k, json_t *obj
         return 0;
     old = cfgread_push_key(r, k->name);
     if (cfgread_section(r, v, jobs_keys, CFGREAD_NKEYS(jobs_keys), &dflt) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
 }
@@ -365,7 +366,7 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
     c->job_prefix = mem_strdup(CONFIG_DEFAULT_JOB_PREFIX);
     if (cfgread_section(r, root, root_keys, CFGREAD_NKEYS(root_keys), c) < 0 ||
         cfgclash_check(r, c) < 0)
-        return -1;
+        return ERRCODE_CONFIG;
     for (size_t i = 0; i < c->nfamilies; i++)
         c->families[i].excluded = cfgfamily_excluded(c, c->families[i].group);
     for (size_t i = 0; i < c->nsql_metrics; i++)
@@ -394,7 +395,7 @@ static int parse(struct config *c, const char *text, size_t len, const char *nam
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     c->path = mem_strdup(name);
     rc = parse_root(&r, c, root);
@@ -422,7 +423,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     if (text == NULL) {
         snprintf(err, errlen, "%s: cannot read: %s", path,
                  too_big ? "larger than 16 MiB" : strerror(errno));
-        return -1;
+        return ERRCODE_CONFIG;
     }
     if (slash != NULL)
         dir = mem_strndup(path, slash == path ? 1 : (size_t)(slash - path));

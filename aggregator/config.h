@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errcode.h"
+
 /* Defaults, used when the file does not say. */
 #define CONFIG_DEFAULT_SOCKET               "/run/ustatsd/ustatsd.sock"
 #define CONFIG_DEFAULT_SOCKET_MODE          0660
@@ -190,7 +192,7 @@ struct config {
 };
 
 /*
- * Load and validate the file at path (at most CONFIG_MAX_FILE_SIZE bytes). Returns 0, or -1
+ * Load and validate the file at path (at most CONFIG_MAX_FILE_SIZE bytes). Returns 0, or ERRCODE_CONFIG
  * with a message that names the file, the JSON path and the problem written to err (always
  * NUL-terminated when errlen > 0), e.g. "f.json: $.jobs.list[1]: duplicate job \"a\"", or
  * "f.json:12:5: ..." for a JSON syntax error. On failure *c is left zeroed (safe to

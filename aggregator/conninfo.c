@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "errcode.h"
 #include "mem.h"
 
 /*
@@ -131,7 +132,7 @@ int conninfo_check(const struct config *cfg, char *err, size_t errlen)
         return 0;
     opts = parse_conninfo(cfg, err, errlen);
     if (opts == NULL)
-        return -1;
+        return ERRCODE_CONFIG;
     PQconninfoFree(opts);
     return 0;
 }
@@ -158,7 +159,7 @@ int conninfo_params_init(struct conninfo_params *p, const struct config *cfg,
     memset(p, 0, sizeof(*p));
     opts = parse_conninfo(cfg, err, errlen);
     if (opts == NULL)
-        return -1;
+        return ERRCODE_CONFIG;
     for (o = opts; o->keyword != NULL; o++) {
         if (skipped(o))
             continue;

@@ -24,10 +24,11 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "errcode.h"
 
 /*
  * Check cfg's postgres section without any connection. Returns 0 (also when cfg has no
- * postgres section), or -1 with "<file>: $.postgres.conninfo: <problem>" in err (always
+ * postgres section), or ERRCODE_CONFIG with "<file>: $.postgres.conninfo: <problem>" in err (always
  * NUL-terminated when errlen > 0).
  */
 int conninfo_check(const struct config *cfg, char *err, size_t errlen);
@@ -41,7 +42,7 @@ struct conninfo_params {
 /*
  * Check cfg's conninfo as conninfo_check does and build the connection arguments, with
  * statement_timeout=<session_timeout_ms> in options (0: no server-side limit). Returns
- * 0, or -1 with a message in err and nothing to release. After success the caller owns
+ * 0, or ERRCODE_CONFIG with a message in err and nothing to release. After success the caller owns
  * *p and frees it with conninfo_params_release.
  */
 int conninfo_params_init(struct conninfo_params *p, const struct config *cfg,

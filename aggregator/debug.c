@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "errcode.h"
 #include "expo.h"
 #include "jsonstr.h"
 #include "query.h"
@@ -44,12 +45,12 @@ static int query_param(struct debug_query *q, const struct config *cfg, const ch
     if (i == 4) {
         snprintf(err, errlen, "unknown parameter \"%s\": expected section, family, limit or pretty",
                  name);
-        return -1;
+        return ERRCODE_BADPARAM;
     }
     bit = 1u << i;
     if (*seen & bit) {
         snprintf(err, errlen, "parameter \"%s\" given twice", name);
-        return -1;
+        return ERRCODE_BADPARAM;
     }
     *seen |= bit;
 
@@ -63,13 +64,13 @@ static int query_param(struct debug_query *q, const struct config *cfg, const ch
                  "unknown section \"%s\": expected daemon, ingest, families, series, jobs or "
                  "rejects",
                  value);
-        return -1;
+        return ERRCODE_BADPARAM;
     }
     if (i == 1) {
         long f = config_find_family(cfg, value, strlen(value));
         if (f < 0) {
             snprintf(err, errlen, "unknown family \"%s\"", value);
-            return -1;
+            return ERRCODE_BADPARAM;
         }
         snprintf(q->family, sizeof(q->family), "%s", cfg->families[f].name);
         q->family_index = f;
@@ -84,7 +85,7 @@ static int query_param(struct debug_query *q, const struct config *cfg, const ch
             v > DEBUG_MAX_LIMIT) {
             snprintf(err, errlen, "limit \"%s\": expected a whole number from 1 to %d", value,
                      DEBUG_MAX_LIMIT);
-            return -1;
+            return ERRCODE_BADPARAM;
         }
         q->limit = (size_t)v;
         return 0;
@@ -94,7 +95,7 @@ static int query_param(struct debug_query *q, const struct config *cfg, const ch
         return 0;
     }
     snprintf(err, errlen, "pretty \"%s\": expected 0 or 1", value);
-    return -1;
+    return ERRCODE_BADPARAM;
 }
 
 int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,
@@ -112,10 +113,10 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
 
     while ((rc = query_next(&p, name, sizeof(name), value, sizeof(value))) > 0)
         if (query_param(q, cfg, name, value, &seen, err, errlen) != 0)
-            return -1;
+            return ERRCODE_BADPARAM;
     if (rc < 0) {
         snprintf(err, errlen, "malformed or oversized query parameter");
-        return -1;
+        return ERRCODE_BADPARAM;
     }
     return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "errcode.h"
 #include "jobs.h"
 #include "registry.h"
 #include "rejects.h"
@@ -69,7 +70,7 @@ struct debug_render {
 
 /*
  * Parse a raw query string (without '?'): section=, family=, limit=, pretty=. Returns 0,
- * or -1 with a message for the 400 body in err: an unknown parameter, an unknown section
+ * or ERRCODE_BADPARAM with a message for the 400 body in err: an unknown parameter, an unknown section
  * or family, a limit that is not a number in 1..DEBUG_MAX_LIMIT, pretty not 0 or 1, a
  * repeated parameter, or a malformed %-escape.
  */

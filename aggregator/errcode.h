@@ -17,13 +17,11 @@
 #define USTATSD_ERRCODE_H
 
 /* X(NAME, value, message) */
-#define ERRCODE_MAP(X)                                      \
-    X(CONFIG, -4201, "invalid configuration")               \
-    X(BADPARAM, -4202, "invalid request parameter")         \
-    X(UNKNOWN, -4203, "unknown name")                       \
-    X(NOTACCEPTABLE, -4204, "no acceptable representation") \
-    X(MISS, -4205, "not in the cache")                      \
-    X(TOOBIG, -4206, "value too large")
+#define ERRCODE_MAP(X)                              \
+    X(CONFIG, -4201, "invalid configuration")       \
+    X(BADPARAM, -4202, "invalid request parameter") \
+    X(UNKNOWN, -4203, "unknown name")               \
+    X(BADVALUE, -4204, "not a value")
 
 enum errcode {
 #define ERRCODE__ENUM(name, value, msg) ERRCODE_##name = (value),

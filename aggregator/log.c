@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include "errcode.h"
 #include "jsonstr.h"
 #include "wallclock.h"
 
@@ -40,7 +41,7 @@ int log_format_parse(const char *s)
         return LOG_CONSOLE;
     if (strcmp(s, "json") == 0)
         return LOG_JSON;
-    return -1;
+    return ERRCODE_UNKNOWN;
 }
 
 int log_level_parse(const char *s)
@@ -48,7 +49,7 @@ int log_level_parse(const char *s)
     for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
         if (strcmp(s, level_names[i]) == 0)
             return i;
-    return -1;
+    return ERRCODE_UNKNOWN;
 }
 
 static const char hex[] = "0123456789abcdef";

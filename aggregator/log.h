@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "errcode.h"
 
 #define LOG_MSG_MAX 4096
 
@@ -63,9 +64,9 @@ void log_msg(struct log *l, enum log_level level, const char *context, const cha
 void log_vmsg(struct log *l, enum log_level level, const char *context, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
-/* "console" or "json" to LOG_CONSOLE or LOG_JSON; -1 for anything else (exact, lowercase). */
+/* "console" or "json" to LOG_CONSOLE or LOG_JSON; ERRCODE_UNKNOWN for anything else (exact, lowercase). */
 int log_format_parse(const char *s);
-/* "debug", "info", "warn", "error" to enum log_level; -1 for anything else. */
+/* "debug", "info", "warn", "error" to enum log_level; ERRCODE_UNKNOWN for anything else. */
 int log_level_parse(const char *s);
 /* The name of a level, as log_level_parse() takes it and as lines print it. */
 const char *log_level_name(enum log_level level);

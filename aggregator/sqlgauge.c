@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "mem.h"
 
 static const char *const reason_names[] = {
@@ -37,15 +38,15 @@ int sqlgauge_parse_value(const char *s, int is_bool, double *out)
             *out = s[0] == 't';
             return 0;
         }
-        return -1;
+        return ERRCODE_BADVALUE;
     }
     if (s[0] == '\0')
-        return -1;
+        return ERRCODE_BADVALUE;
     /* strtod also takes float8's and numeric's "Infinity", "-Infinity" and "NaN". */
     errno = 0;
     *out = strtod(s, &end);
     if (*end != '\0')
-        return -1;
+        return ERRCODE_BADVALUE;
     return 0;
 }
 

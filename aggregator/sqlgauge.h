@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "errcode.h"
 #include "expo.h"
 #include "strset.h"
 
@@ -106,7 +107,7 @@ void sqlgauge_rows_free(struct sqlgauge_row *rows, size_t n);
 /*
  * Parse a value cell's text: a number as strtod reads it, "Infinity" and "NaN"
  * included, with nothing after it; for a boolean, "t" is 1 and "f" is 0. Returns 0, or
- * -1 (bad_value).
+ * ERRCODE_BADVALUE (counted as the bad_value reason).
  */
 int sqlgauge_parse_value(const char *s, int is_bool, double *out);
 

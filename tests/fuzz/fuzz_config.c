@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errcode.h"
 #include "config.h"
 #include "registry.h"
 
@@ -164,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0x5a, sizeof(c)); /* config_parse must set every field */
     memset(err, 'x', sizeof(err));
     rc = config_parse(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
-    assert(rc == 0 || rc == -1);
+    assert(rc == 0 || rc == ERRCODE_CONFIG);
     if (rc == 0) {
         check_config(&c);
         check_registry(&c, data, size);

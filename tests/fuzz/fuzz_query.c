@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "errcode.h"
 #include "buf.h"
 #include "config.h"
 #include "debug.h"
@@ -127,7 +128,7 @@ static void check_query(const char *query, const char *name, struct debug_query 
 
     memset(err, 'x', sizeof(err));
     rc = debug_query_parse(q, &cfg, query, err, sizeof(err));
-    assert(rc == 0 || rc == -1);
+    assert(rc == 0 || rc == ERRCODE_BADPARAM);
     *ok = rc == 0;
     if (rc == 0) {
         assert(q->limit >= 1 && q->limit <= DEBUG_MAX_LIMIT);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "buf.h"
 #include "cfgtest.h"
 #include "config.h"
@@ -169,7 +170,8 @@ Test(cfgfamily, bucket_count_is_capped)
             cr_assert_eq(c.families[0].nbuckets, CONFIG_MAX_BUCKETS);
             config_release(&c);
         } else {
-            cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), -1);
+            cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)),
+                         ERRCODE_CONFIG);
             cr_assert_str_eq(err, "test.json: $.families[0].buckets: 65 buckets, at most 64 are "
                                   "allowed");
         }

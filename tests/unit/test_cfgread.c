@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "errcode.h"
 #include "cfgread.h"
 
 struct sample {
@@ -182,7 +183,8 @@ Test(cfgread, messages_name_the_file_the_path_and_the_problem)
         struct sample s;
         char err[256];
 
-        cr_assert_eq(read_sample(cases[i].json, &s, err, sizeof(err)), -1, "%s", cases[i].json);
+        cr_assert_eq(read_sample(cases[i].json, &s, err, sizeof(err)), ERRCODE_CONFIG, "%s",
+                     cases[i].json);
         cr_assert_str_eq(err, cases[i].err, "%s", cases[i].json);
         cfgread_release(sample_keys, CFGREAD_NKEYS(sample_keys), &s);
     }
@@ -220,7 +222,7 @@ Test(cfgread, keep_and_required)
 
     obj = json_loads("{\"count\": 2}", 0, NULL);
     s.name = NULL;
-    cr_assert_eq(cfgread_section(&r, obj, keys, CFGREAD_NKEYS(keys), &s), -1);
+    cr_assert_eq(cfgread_section(&r, obj, keys, CFGREAD_NKEYS(keys), &s), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "t.json: $.name: missing");
     cr_assert_eq(s.count, 2);
     json_decref(obj);
@@ -262,7 +264,7 @@ Test(cfgread, paths_grow_and_shrink)
     r.file = "f";
     r.err = err;
     r.errlen = sizeof(err);
-    cr_assert_eq(cfgread_fail(&r, "x"), -1);
+    cr_assert_eq(cfgread_fail(&r, "x"), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "f: $: x");
     a = cfgread_push_key(&r, "families");
     b = cfgread_push_index(&r, 12);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errcode.h"
 #include "buf.h"
 #include "cfgtest.h"
 #include "config.h"
@@ -230,12 +231,12 @@ Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
     cr_assert_not_null(f);
     fputs(" \n", f);
     fclose(f);
-    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, ": $.postgres.conninfo_file: is empty"), "%s", err);
     cr_assert_null(c.pg_conninfo);
 
     unlink(pg);
-    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read"), "%s", err);
     cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
     unlink(cfg);
@@ -247,9 +248,9 @@ Test(config, missing_file_is_named)
     struct config c;
     char err[512];
 
-    cr_assert_eq(config_load(&c, "/nonexistent/ustatsd.json", err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&c, "/nonexistent/ustatsd.json", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/nonexistent/ustatsd.json: cannot read: No such file or directory");
-    cr_assert_eq(config_load(&c, "/tmp", err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&c, "/tmp", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/tmp: cannot read: Is a directory");
     config_release(&c);
 }
@@ -260,18 +261,21 @@ Test(config, syntax_errors_carry_line_and_column)
     char err[512];
     const char *text = "{\n  \"daemon\": {\n    \"socket\": ,\n  }\n}\n";
 
-    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)), -1);
+    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
+                 ERRCODE_CONFIG);
     cr_assert_eq(strncmp(err, "ustatsd.json:3:15: ", 19), 0, "%s", err);
     cr_assert_eq(c.nfamilies, 0);
 
     /* jansson refuses bytes that are not UTF-8, so every string we keep is UTF-8. */
     text = "{\"resource\": {\"service.name\": \"\xff\"}}";
-    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)), -1);
+    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
+                 ERRCODE_CONFIG);
     cr_assert_eq(strncmp(err, "ustatsd.json:1:", 15), 0, "%s", err);
     cr_assert_not_null(strstr(err, "0xff"), "%s", err);
 
     text = "{\"daemon\": {}, \"daemon\": {}}";
-    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)), -1);
+    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
+                 ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "duplicate object key"), "%s", err);
     config_release(&c);
 }
@@ -588,8 +592,8 @@ ParameterizedTest(struct bad *b, config, refuses_broken_configs)
 
     sq(b->json);
     memset(&c, 0xa5, sizeof(c));
-    cr_assert_eq(config_parse(&c, b->json, strlen(b->json), "test.json", err, sizeof(err)), -1,
-                 "accepted: %s", b->json);
+    cr_assert_eq(config_parse(&c, b->json, strlen(b->json), "test.json", err, sizeof(err)),
+                 ERRCODE_CONFIG, "accepted: %s", b->json);
     snprintf(want, sizeof(want), "test.json: %s: ", b->path);
     cr_assert_eq(strncmp(err, want, strlen(want)), 0, "want path %s, got: %s", b->path, err);
     cr_assert_not_null(strstr(err, b->msg), "want \"%s\" in: %s", b->msg, err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "config.h"
 #include "conninfo.h"
 
@@ -73,12 +74,12 @@ ParameterizedTest(struct check_case *c, conninfo, is_checked_without_a_server)
         conninfo_params_release(&p);
         return;
     }
-    cr_assert_eq(rc, -1, "%s accepted", c->conninfo);
+    cr_assert_eq(rc, ERRCODE_CONFIG, "%s accepted", c->conninfo);
     cr_assert(strncmp(err, "ustatsd.json: $.postgres.conninfo: ", 35) == 0, "%s", err);
     cr_assert(strstr(err, c->expect) != NULL, "%s: %s", c->conninfo, err);
     cr_assert(strstr(err, "hunter2") == NULL, "the password leaked: %s", err);
     /* The pool refuses what the check refuses, with the same message. */
-    cr_assert_eq(conninfo_params_init(&p, &cfg, 5000, err, sizeof(err)), -1);
+    cr_assert_eq(conninfo_params_init(&p, &cfg, 5000, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert(strstr(err, c->expect) != NULL, "%s: %s", c->conninfo, err);
     cr_assert_null(p.keys);
 }
@@ -94,7 +95,7 @@ Test(conninfo, no_postgres_section_is_fine_and_pghost_is_checked)
     config_for(&cfg, "dbname=x");
     setenv("PGHOST", "db.example.com", 1);
     unsetenv("PGHOSTADDR");
-    cr_assert_eq(conninfo_check(&cfg, err, sizeof(err)), -1);
+    cr_assert_eq(conninfo_check(&cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert(strstr(err, "(from PGHOST)") != NULL, "%s", err);
     cr_assert(strstr(err, "hostaddr") != NULL, "%s", err);
     setenv("PGHOSTADDR", "192.0.2.1", 1);

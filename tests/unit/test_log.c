@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errcode.h"
 #include "log.h"
 
 /* Everything written to the sink so far, NUL-terminated; the caller frees it. */
@@ -199,17 +200,12 @@ struct name_case {
 };
 
 static struct name_case name_cases[] = {
-    { "console", LOG_CONSOLE, -1 },
-    { "json", LOG_JSON, -1 },
-    { "debug", -1, LOG_DEBUG },
-    { "info", -1, LOG_INFO },
-    { "warn", -1, LOG_WARN },
-    { "error", -1, LOG_ERROR },
-    { "JSON", -1, -1 },
-    { "warning", -1, -1 },
-    { "", -1, -1 },
-    { "json ", -1, -1 },
-    { "log", -1, -1 },
+    { "console", LOG_CONSOLE, ERRCODE_UNKNOWN },  { "json", LOG_JSON, ERRCODE_UNKNOWN },
+    { "debug", ERRCODE_UNKNOWN, LOG_DEBUG },      { "info", ERRCODE_UNKNOWN, LOG_INFO },
+    { "warn", ERRCODE_UNKNOWN, LOG_WARN },        { "error", ERRCODE_UNKNOWN, LOG_ERROR },
+    { "JSON", ERRCODE_UNKNOWN, ERRCODE_UNKNOWN }, { "warning", ERRCODE_UNKNOWN, ERRCODE_UNKNOWN },
+    { "", ERRCODE_UNKNOWN, ERRCODE_UNKNOWN },     { "json ", ERRCODE_UNKNOWN, ERRCODE_UNKNOWN },
+    { "log", ERRCODE_UNKNOWN, ERRCODE_UNKNOWN },
 };
 
 ParameterizedTestParameters(log, parses_format_and_level_names)
