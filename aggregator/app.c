@@ -129,8 +129,7 @@ struct app {
 
 /* One line of a datagram, whatever it holds; found: its cached identity, or NULL. */
 static void take_line(struct app *a, const struct statsd_parts *lp,
-                      const struct registry__hotid *found, uint64_t now_ms,
-                      const struct ucred *cred)
+                      const struct registry_hit *found, uint64_t now_ms, const struct ucred *cred)
 {
     const struct statsd_view v = lp->line;
     struct statsd_line line;
@@ -164,7 +163,7 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
 {
     struct app *a = arg;
     struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
     struct statsd_scanner scan;
     uint64_t now_ms = uv_now(&a->loop);
     size_t n, i;

@@ -35,14 +35,19 @@
 
 #include "config.h"
 #include "expo.h"
+#include "hotcache.h"
 #include "statsd.h"
+#include "table.h"
 
 struct registry__family;
 struct registry__series;
 struct registry__name;
-struct registry__slot;
-struct registry__hotset;
-struct registry__hotid;
+
+/*
+ * A line found in the front cache by registry_find_parts(), for registry_apply_found().
+ * Opaque: callers hold pointers to it and never look inside.
+ */
+struct registry_hit;
 
 /*
  * A position in the walk over all series: families in config order, then series in
@@ -59,16 +64,6 @@ struct registry_cursor {
     struct registry_cursor *link; /* the registry's list of cursors */
 };
 
-/* A table of pointers by hash that grows a slice at a time; see registry.c. */
-struct registry__table {
-    struct registry__slot *slots; /* NULL until the first insert */
-    size_t mask;
-    size_t used;
-    struct registry__slot *old; /* the table being moved into slots, or NULL */
-    size_t old_mask;
-    size_t old_next; /* old slots below this one have been moved */
-};
-
 /* Caller-owned, but not movable once initialised (cursors point into it). */
 struct registry {
     /* private */
@@ -78,15 +73,13 @@ struct registry {
     size_t fams_cap;
     struct registry__name *names; /* name -> family, open addressing */
     size_t names_mask;
-    struct registry__table series;   /* every series, by series_hash() */
+    struct table series;             /* every series, by series_hash() */
     size_t nseries;                  /* in live families */
     size_t retired;                  /* in families a reload retired, not yet freed */
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_expire()'s position */
-    struct registry__hotset *hot;    /* the front cache of registry_apply, see registry.c */
-    size_t hot_mask;                 /* sets - 1, a power of two less one (hot != NULL) */
-    void *hot_base;                  /* the allocation hot lies in (aligned within it) */
+    struct hotcache hot;             /* the front cache: accepted lines' identities */
 };
 
 /*
@@ -196,8 +189,8 @@ int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint
  */
 #define REGISTRY_FIND_MAX 32
 void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
-                         const struct registry__hotid **found);
-int registry_apply_found(struct registry *r, const struct registry__hotid *id,
+                         const struct registry_hit **found);
+int registry_apply_found(struct registry *r, const struct registry_hit *hit,
                          const struct statsd_parts *lp, uint64_t now_ms);
 
 /*

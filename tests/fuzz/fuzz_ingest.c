@@ -70,7 +70,7 @@ static int full_parse(struct registry *reg, const char *p, size_t len)
 static size_t take_as_daemon(struct registry *reg, const char *data, size_t len, int *rc)
 {
     struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
     struct statsd_scanner scan;
     size_t n, i, k = 0;
 

@@ -805,7 +805,7 @@ Test(registry, raw_lines_hit_for_every_series_of_a_large_registry, .fini = teard
 static void take_datagram(const char *dgram, uint64_t now)
 {
     struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
     struct statsd_scanner scan;
     size_t n;
 
