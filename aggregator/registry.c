@@ -67,12 +67,6 @@ struct registry__series {
     uint32_t ids[];
 };
 
-struct registry__name {
-    uint64_t hash;
-    uint32_t fam1;  /* family index + 1; 0: empty */
-    uint32_t total; /* this entry matches the family name + "_total" */
-};
-
 /* ---- the series table ---- */
 
 static int series_key_eq(const struct registry__series *s, uint32_t fam, const uint32_t *ids,
@@ -167,43 +161,6 @@ static void series_free(struct registry *r, struct registry__series *s)
     counted_free(&r->mem, s, f->block);
 }
 
-/* ---- family names ---- */
-
-static void names_put(struct registry *r, const char *name, size_t len, uint32_t fam, int total)
-{
-    uint64_t h = XXH3_64bits(name, len);
-    size_t i = h & r->names_mask;
-
-    while (r->names[i].fam1 != 0)
-        i = (i + 1) & r->names_mask;
-    r->names[i].hash = h;
-    r->names[i].fam1 = fam + 1;
-    r->names[i].total = (uint32_t)total;
-}
-
-static long names_find(const struct registry *r, const char *name, size_t len)
-{
-    uint64_t h = XXH3_64bits(name, len);
-    size_t i;
-
-    for (i = h & r->names_mask; r->names[i].fam1 != 0; i = (i + 1) & r->names_mask) {
-        const struct registry__name *e = &r->names[i];
-        const char *fname;
-        size_t flen;
-
-        if (e->hash != h)
-            continue;
-        fname = r->fams[e->fam1 - 1].cfg->name;
-        flen = r->fams[e->fam1 - 1].name_len;
-        if (!e->total && flen == len && memcmp(fname, name, len) == 0)
-            return (long)e->fam1 - 1;
-        if (e->total && flen + 6 == len && memcmp(fname, name, flen) == 0 &&
-            memcmp(name + flen, "_total", 6) == 0)
-            return (long)e->fam1 - 1;
-    }
-    return -1;
-}
-
 /* ---- lifecycle ---- */
 
 /* Set up slot fi, free or new, for the layout of cf, with no series; family_configure next. */
@@ -257,34 +214,15 @@ static void family_configure(struct registry *r, size_t fi, const struct config_
 /* Every name of the live families: "x", and "x_total" for a counter x. */
 static void names_build(struct registry *r)
 {
-    size_t i, nnames, live = 0;
+    size_t i, live = 0;
 
     for (i = 0; i < r->nfams; i++)
         live += r->fams[i].state == FAM_LIVE;
-    for (nnames = 16; nnames < 4 * live; nnames *= 2)
-        ;
-    if (r->names != NULL)
-        counted_free(&r->mem, r->names, (r->names_mask + 1) * sizeof *r->names);
-    r->names_mask = nnames - 1;
-    r->names = counted_calloc(&r->mem, nnames, sizeof *r->names);
-    for (i = 0; i < r->nfams; i++) {
-        const struct config_family *cf = r->fams[i].cfg;
-        size_t len;
-
-        if (r->fams[i].state != FAM_LIVE)
-            continue;
-        len = r->fams[i].name_len;
-        names_put(r, cf->name, len, (uint32_t)i, 0);
-        if (cf->type == FAMILY_COUNTER) {
-            char tmp[STATSD_MAX_NAME + 8];
-
-            if (len + 6 <= sizeof tmp) {
-                memcpy(tmp, cf->name, len);
-                memcpy(tmp + len, "_total", 6);
-                names_put(r, tmp, len + 6, (uint32_t)i, 1);
-            }
-        }
-    }
+    names_reset(&r->names, live, &r->mem);
+    for (i = 0; i < r->nfams; i++)
+        if (r->fams[i].state == FAM_LIVE)
+            names_add(&r->names, r->fams[i].cfg->name, r->fams[i].name_len, (uint32_t)i,
+                      r->fams[i].cfg->type == FAMILY_COUNTER);
 }
 
 /* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
@@ -444,7 +382,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     /* Match by name against the running families, before any of them changes. */
     for (i = 0; i < c->nfamilies; i++) {
         const struct config_family *cf = &c->families[i];
-        long fi = names_find(r, cf->name, strlen(cf->name));
+        long fi = names_find(&r->names, cf->name, strlen(cf->name));
 
         slot[i] = SIZE_MAX;
         if (fi >= 0 && !keep[fi] && strcmp(r->fams[fi].cfg->name, cf->name) == 0) {
@@ -503,7 +441,7 @@ void registry_release(struct registry *r)
     }
     counted_free(&r->mem, r->fams, r->fams_cap * sizeof *r->fams);
     table_release(&r->series, &r->mem);
-    counted_free(&r->mem, r->names, (r->names_mask + 1) * sizeof *r->names);
+    names_release(&r->names, &r->mem);
     memset(r, 0, sizeof *r);
 }
 
@@ -606,7 +544,7 @@ static int check_family(const struct registry *r, const struct statsd_line *line
     if (line->type == STATSD_JOB)
         return STATSD_TYPE_MISMATCH;
     n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
-    *fi = n ? names_find(r, name, n) : -1;
+    *fi = n ? names_find(&r->names, name, n) : -1;
     if (*fi < 0)
         return STATSD_UNKNOWN_FAMILY;
     cf = r->fams[*fi].cfg;
@@ -877,7 +815,7 @@ const struct config_family *registry_family_config(const struct registry *r, siz
 
 long registry_find_family(const struct registry *r, const char *name, size_t len)
 {
-    return names_find(r, name, len);
+    return names_find(&r->names, name, len);
 }
 
 size_t registry_series_retired(const struct registry *r)

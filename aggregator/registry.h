@@ -40,12 +40,12 @@
 #include "config.h"
 #include "expo.h"
 #include "hotcache.h"
+#include "names.h"
 #include "statsd.h"
 #include "table.h"
 
 struct registry__family;
 struct registry__series;
-struct registry__name;
 
 /*
  * A line found in the front cache by registry_find_parts(), for registry_apply_found().
@@ -75,8 +75,7 @@ struct registry {
     struct registry__family *fams; /* slots, see enum fam_state in registry.c */
     size_t nfams;                  /* slots in use: live, retired or free */
     size_t fams_cap;
-    struct registry__name *names; /* name -> family, open addressing */
-    size_t names_mask;
+    struct names names;              /* name -> family */
     struct table series;             /* every series, by series_hash() */
     size_t nseries;                  /* in live families */
     size_t retired;                  /* in families a reload retired, not yet freed */
