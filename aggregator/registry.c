@@ -11,7 +11,7 @@
 
 #include "counted.h"
 #include "histogram.h"
-#include "intern.h"
+#include "labelset.h"
 
 /*
  * A sample rate is in (0, 1] (the parser checks), but 1 / 1e-300 would overflow the
@@ -21,13 +21,6 @@
 
 _Static_assert(CONFIG_MAX_BUCKETS <= HISTOGRAM_MAX_BOUNDS, "a family's buckets fit a histogram");
 _Static_assert(STATSD_MAX_VALUES <= HISTOGRAM_MAX_VALUES, "a line's values fit one plan");
-
-/* One label key of a family: its config and its interned values. */
-struct key {
-    const struct config_label *cfg;
-    size_t name_len;
-    struct intern in;
-};
 
 /*
  * A family's place in r->fams. A reload retires the families it drops or whose layout
@@ -40,9 +33,8 @@ enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
 struct registry__family {
     const struct config_family *cfg; /* FAM_LIVE only */
     enum fam_state state;
-    size_t nlabels;  /* cfg->nlabels, kept for the drain of a retired family */
-    size_t name_len; /* strlen(cfg->name) */
-    struct key keys[CONFIG_MAX_LABELS];
+    size_t name_len;               /* strlen(cfg->name) */
+    struct labelset labels;        /* kept for the drain of a retired family */
     struct registry__series *head; /* creation order: the exposition order */
     struct registry__series *tail;
     size_t nseries;
@@ -108,15 +100,12 @@ static struct registry__series *series_new(struct registry *r, uint32_t fam, con
     struct registry__family *f = &r->fams[fam];
     size_t n = f->cfg->nlabels;
     struct registry__series *s = counted_alloc(&r->mem, f->block);
-    size_t i;
 
     memset(s, 0, f->block);
     s->hash = h;
     s->fam = fam;
     memcpy(s->ids, ids, n * sizeof *ids);
-    for (i = 0; i < n; i++)
-        if (ids[i] != 0)
-            intern_ref(&f->keys[i].in, ids[i]);
+    labelset_ref(&f->labels, ids);
     s->prev = f->tail;
     if (f->tail)
         f->tail->next = s;
@@ -133,7 +122,6 @@ static void series_free(struct registry *r, struct registry__series *s)
 {
     struct registry__family *f = &r->fams[s->fam];
     struct registry_cursor *c;
-    size_t i;
 
     /* Cursors standing on s move to its successor: the walk tolerates removal. */
     for (c = r->cursors; c != NULL; c = c->link)
@@ -148,9 +136,7 @@ static void series_free(struct registry *r, struct registry__series *s)
         s->next->prev = s->prev;
     else
         f->tail = s->prev;
-    for (i = 0; i < f->nlabels; i++)
-        if (s->ids[i] != 0)
-            intern_unref(&f->keys[i].in, s->ids[i], &r->mem);
+    labelset_unref(&f->labels, s->ids, &r->mem);
     f->nseries--;
     if (f->state == FAM_RETIRED)
         r->retired--;
@@ -168,19 +154,16 @@ static void family_setup(struct registry *r, size_t fi, const struct config_fami
 {
     struct registry__family *f = &r->fams[fi];
     size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
-    size_t j;
 
     memset(f, 0, sizeof *f);
     f->cfg = cf;
     f->state = FAM_LIVE;
-    f->nlabels = cf->nlabels;
     f->name_len = strlen(cf->name);
     f->hoff = (idend + 7) & ~(size_t)7;
     f->block = f->hoff;
     if (cf->type == FAMILY_HISTOGRAM)
         f->block += histogram_size(cf->nbuckets);
-    for (j = 0; j < cf->nlabels; j++)
-        f->keys[j].in.enumerated = cf->labels[j].values != NULL;
+    labelset_init(&f->labels, cf);
 }
 
 /*
@@ -190,25 +173,10 @@ static void family_setup(struct registry *r, size_t fi, const struct config_fami
 static void family_configure(struct registry *r, size_t fi, const struct config_family *cf)
 {
     struct registry__family *f = &r->fams[fi];
-    size_t j, v;
 
     f->cfg = cf;
     f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
-    for (j = 0; j < cf->nlabels; j++) {
-        struct key *k = &f->keys[j];
-        const struct config_label *cl = &cf->labels[j];
-
-        k->cfg = cl;
-        k->name_len = strlen(cl->name);
-        k->in.cap = k->in.enumerated ? (uint32_t)cl->nvalues : cl->max_values;
-        for (v = 0; k->in.enumerated && v < cl->nvalues; v++) {
-            size_t len = strlen(cl->values[v]);
-            uint64_t h = intern_hash(cl->values[v], len);
-
-            if (intern_find(&k->in, cl->values[v], len, h) == 0)
-                intern_add(&k->in, cl->values[v], len, h, &r->mem);
-        }
-    }
+    labelset_configure(&f->labels, cf, &r->mem);
 }
 
 /* Every name of the live families: "x", and "x_total" for a counter x. */
@@ -234,7 +202,7 @@ static void pin_zero_series(struct registry *r)
     for (i = 0; i < r->nfams; i++) {
         const struct registry__family *f = &r->fams[i];
 
-        if (f->state == FAM_LIVE && f->nseries == 0 && f->nlabels == 0 &&
+        if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
             f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
             series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned = 1;
     }
@@ -264,10 +232,7 @@ int registry_init(struct registry *r, const struct config *c)
 /* A retired family whose series are all gone: free its values, and the slot. */
 static void family_free(struct registry *r, struct registry__family *f)
 {
-    size_t j;
-
-    for (j = 0; j < f->nlabels; j++)
-        intern_release(&f->keys[j].in, &r->mem);
+    labelset_release(&f->labels, &r->mem);
     memset(f, 0, sizeof *f);
     f->state = FAM_FREE;
 }
@@ -317,7 +282,6 @@ static int family_compatible(struct registry *r, const struct registry__family *
                              const struct config_family *cf)
 {
     const struct config_family *old = f->cfg;
-    size_t j, v;
 
     if (old->type != cf->type || old->excluded != cf->excluded || old->nlabels != cf->nlabels)
         return 0;
@@ -325,32 +289,7 @@ static int family_compatible(struct registry *r, const struct registry__family *
         (old->unit_ms != cf->unit_ms || old->nbuckets != cf->nbuckets ||
          memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0))
         return 0;
-    for (j = 0; j < cf->nlabels; j++) {
-        const struct intern *k = &f->keys[j].in;
-        const struct config_label *cl = &cf->labels[j];
-        unsigned char *seen;
-        uint32_t found = 0;
-
-        if (strcmp(old->labels[j].name, cl->name) != 0 || k->enumerated != (cl->values != NULL))
-            return 0;
-        if (!k->enumerated || k->nvals == 0)
-            continue;
-        /* Enumerated values are never freed: nvals distinct ones, each still allowed? */
-        seen = counted_calloc(&r->mem, k->nvals, 1);
-        for (v = 0; v < cl->nvalues; v++) {
-            size_t len = strlen(cl->values[v]);
-            uint32_t id = intern_find(k, cl->values[v], len, intern_hash(cl->values[v], len));
-
-            if (id != 0 && !seen[id - 1]) {
-                seen[id - 1] = 1;
-                found++;
-            }
-        }
-        counted_free(&r->mem, seen, k->nvals);
-        if (found != k->nvals)
-            return 0;
-    }
-    return 1;
+    return labelset_compatible(&f->labels, cf, &r->mem);
 }
 
 /* The slot for a new family: a free one, or one more. */
@@ -422,7 +361,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
 
 void registry_release(struct registry *r)
 {
-    size_t i, j;
+    size_t i;
 
     registry_cursor_release(&r->expiry);
     hotcache_release(&r->hot, &r->mem); /* first: identities are then only freed */
@@ -436,8 +375,7 @@ void registry_release(struct registry *r)
                 hotcache_drop(&r->hot, s->hot, &r->mem);
             counted_free(&r->mem, s, f->block);
         }
-        for (j = 0; j < f->nlabels; j++)
-            intern_release(&f->keys[j].in, &r->mem);
+        labelset_release(&f->labels, &r->mem);
     }
     counted_free(&r->mem, r->fams, r->fams_cap * sizeof *r->fams);
     table_release(&r->series, &r->mem);
@@ -462,25 +400,6 @@ static int type_matches(enum family_type ft, enum statsd_type lt)
         break;
     }
     return 0;
-}
-
-/* Tag keys are normalised like names: '.' and '-' become '_'. */
-static int key_matches(const struct key *k, const char *key, size_t len)
-{
-    const char *name = k->cfg->name;
-    size_t i;
-
-    if (len != k->name_len)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char c = key[i];
-
-        if (c == '.' || c == '-')
-            c = '_';
-        if (name[i] != c)
-            return 0;
-    }
-    return 1;
 }
 
 /*
@@ -526,14 +445,6 @@ static void commit(const struct registry__family *f, struct registry__series *s,
         histogram_commit(hist_of(f, s), f->cfg->nbuckets, u, line->nvalues, line->rate);
 }
 
-/* What the label checks of registry_apply() found, before anything is interned. */
-struct labels {
-    uint32_t ids[CONFIG_MAX_LABELS]; /* config order; 0: absent, or a value still pending */
-    const struct statsd_view *pending[CONFIG_MAX_LABELS]; /* values to intern once accepted */
-    uint64_t phash[CONFIG_MAX_LABELS];
-    unsigned fresh; /* bit j: label j's value is pending */
-};
-
 /* The family a line names, or a reason: UNKNOWN_FAMILY, GROUP_EXCLUDED, TYPE_MISMATCH. */
 static int check_family(const struct registry *r, const struct statsd_line *line, long *fi)
 {
@@ -555,69 +466,19 @@ static int check_family(const struct registry *r, const struct statsd_line *line
     return STATSD_OK;
 }
 
-/*
- * Labels: look every value up without interning anything, so that a line rejected by a
- * later check leaves the intern tables (and the caps they count) untouched. ids[] ends
- * up in config order whatever the order of the tags.
- */
-static int check_labels(const struct registry *r, const struct registry__family *f,
-                        const struct statsd_line *line, struct labels *lb)
-{
-    unsigned seen = 0;
-    size_t i, j;
-
-    for (i = 0; i < line->ntags; i++) {
-        const struct statsd_tag *t = &line->tags[i];
-        const struct intern *k = NULL;
-        uint32_t id;
-
-        for (j = 0; j < f->nlabels; j++) {
-            if (key_matches(&f->keys[j], t->key.ptr, t->key.len)) {
-                k = &f->keys[j].in;
-                break;
-            }
-        }
-        if (k == NULL)
-            return STATSD_LABEL_NOT_ALLOWED;
-        if (seen & (1u << j))
-            return STATSD_DUPLICATE_TAG;
-        seen |= 1u << j;
-        if (t->value.len == 0)
-            continue;
-        if (t->value.len > r->cfg->max_label_value_len)
-            return STATSD_LABEL_VALUE_TOO_LONG;
-        lb->phash[j] = intern_hash(t->value.ptr, t->value.len);
-        id = intern_find(k, t->value.ptr, t->value.len, lb->phash[j]);
-        if (id != 0) {
-            lb->ids[j] = id;
-            continue;
-        }
-        if (k->enumerated)
-            return STATSD_LABEL_VALUE_NOT_ALLOWED;
-        if (intern_full(k))
-            return STATSD_LABEL_VALUES_CAP;
-        lb->pending[j] = &t->value;
-        lb->fresh |= 1u << j;
-    }
-    return STATSD_OK;
-}
-
 /* The line is accepted: intern its new values and create its series. */
-static struct registry__series *series_create(struct registry *r, uint32_t fi, struct labels *lb)
+static struct registry__series *series_create(struct registry *r, uint32_t fi,
+                                              struct labelset_match *m)
 {
     struct registry__family *f = &r->fams[fi];
-    size_t i;
 
-    for (i = 0; i < f->nlabels; i++)
-        if (lb->fresh & (1u << i))
-            lb->ids[i] = intern_add(&f->keys[i].in, lb->pending[i]->ptr, lb->pending[i]->len,
-                                    lb->phash[i], &r->mem);
-    return series_new(r, fi, lb->ids, series_hash(fi, lb->ids, f->nlabels));
+    labelset_intern(&f->labels, m, &r->mem);
+    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n));
 }
 
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
 {
-    struct labels lb;
+    struct labelset_match lb;
     struct histogram_update u;
     struct registry__family *f;
     struct registry__series *s = NULL;
@@ -633,8 +494,8 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     if (rc != STATSD_OK)
         return rc;
     f = &r->fams[fi];
-    nl = f->nlabels;
-    rc = check_labels(r, f, line, &lb);
+    nl = f->labels.n;
+    rc = labelset_check(&f->labels, line, r->cfg->max_label_value_len, &lb);
     if (rc != STATSD_OK)
         return rc;
     if (f->cfg->type == FAMILY_COUNTER && line->values[0] < 0)
@@ -851,13 +712,13 @@ size_t registry_memory(const struct registry *r)
 
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label)
 {
-    return r->fams[fam].keys[label].in.live;
+    return r->fams[fam].labels.keys[label].in.live;
 }
 
 int registry_label_value_next(const struct registry *r, size_t fam, size_t label, size_t *it,
                               const char **value, size_t *len)
 {
-    return intern_next(&r->fams[fam].keys[label].in, it, value, len);
+    return intern_next(&r->fams[fam].labels.keys[label].in, it, value, len);
 }
 
 /* ---- cursors ---- */
@@ -924,7 +785,7 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
 
         if (s->ids[i] == 0)
             continue;
-        v = intern_value(&f->keys[i].in, s->ids[i]);
+        v = intern_value(&f->labels.keys[i].in, s->ids[i]);
         out->labels[out->nlabels].name = f->cfg->labels[i].name;
         out->labels[out->nlabels].value = v->s;
         out->labels[out->nlabels].value_len = v->len;
