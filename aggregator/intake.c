@@ -14,7 +14,7 @@ void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
  * the job's last success or error, and the reject ring dates each entry.
  */
 static void take_line(struct intake *in, const struct statsd_parts *lp,
-                      const struct registry__hotid *found, uint64_t now_ms,
+                      const struct registry_hit *found, uint64_t now_ms,
                       const struct intake_sender *from)
 {
     const struct statsd_view v = lp->line;
@@ -50,7 +50,7 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
                      const struct intake_sender *from, uint64_t now_ms)
 {
     struct statsd_parts lp[REGISTRY_FIND_MAX];
-    const struct registry__hotid *found[REGISTRY_FIND_MAX];
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
     struct statsd_scanner scan;
     size_t n, i;
 

@@ -11,16 +11,20 @@
  *     see registry_reconfigure);
  *   - per family and label key, label values are interned: each distinct value gets a
  *     small id (1-based; 0 means "label absent") and a series stores ids, not strings;
- *   - one open-addressing table maps XXH3(family id, label ids) to the series; each
- *     series is one heap block (header + label ids + histogram buckets) and sits on its
- *     family's list in creation order, which is the exposition order.
+ *   - one open-addressing table (table.h) maps XXH3(family id, label ids) to the series;
+ *     each series is one heap block (header + label ids + histogram buckets) and sits on
+ *     its family's list in creation order, which is the exposition order;
+ *   - a front cache (hotcache.h) maps the bytes of an accepted line but its values to the
+ *     series. The daemon looks each datagram's lines up there first
+ *     (registry_find_parts, registry_apply_found) and parses in full, for
+ *     registry_apply(), only the lines it misses.
  *
- * Memory: an accepted line for an existing series allocates nothing (the name and the
- * canonical series key are built in stack buffers; one XXH3 over family id + label ids
- * finds the series). Tables grow by
- * doubling and never shrink; series blocks and interned strings are freed on expiry.
- * The first series of a never-seen label set allocates its block (and an interned string
- * per new label value).
+ * Memory: an accepted line for an existing series allocates nothing, on either path (the
+ * full path builds the name and the canonical series key in stack buffers; one XXH3 over
+ * family id + label ids finds the series). Tables grow by doubling and never shrink;
+ * series blocks and interned strings are freed on expiry. The first series of a
+ * never-seen label set allocates its block (and an interned string per new label value),
+ * and its first cached line its identity in the front cache.
  *
  * Label values of capped keys are reference-counted by the series that use them and are
  * freed (their id recycled) when the last such series expires, so a key's cap counts the
@@ -35,14 +39,19 @@
 
 #include "config.h"
 #include "expo.h"
+#include "hotcache.h"
+#include "names.h"
 #include "statsd.h"
+#include "table.h"
 
 struct registry__family;
 struct registry__series;
-struct registry__name;
-struct registry__slot;
-struct registry__hotset;
-struct registry__hotid;
+
+/*
+ * A line found in the front cache by registry_find_parts(), for registry_apply_found().
+ * Opaque: callers hold pointers to it and never look inside.
+ */
+struct registry_hit;
 
 /*
  * A position in the walk over all series: families in config order, then series in
@@ -59,16 +68,6 @@ struct registry_cursor {
     struct registry_cursor *link; /* the registry's list of cursors */
 };
 
-/* A table of pointers by hash that grows a slice at a time; see registry.c. */
-struct registry__table {
-    struct registry__slot *slots; /* NULL until the first insert */
-    size_t mask;
-    size_t used;
-    struct registry__slot *old; /* the table being moved into slots, or NULL */
-    size_t old_mask;
-    size_t old_next; /* old slots below this one have been moved */
-};
-
 /* Caller-owned, but not movable once initialised (cursors point into it). */
 struct registry {
     /* private */
@@ -76,17 +75,14 @@ struct registry {
     struct registry__family *fams; /* slots, see enum fam_state in registry.c */
     size_t nfams;                  /* slots in use: live, retired or free */
     size_t fams_cap;
-    struct registry__name *names; /* name -> family, open addressing */
-    size_t names_mask;
-    struct registry__table series;   /* every series, by series_hash() */
+    struct names names;              /* name -> family */
+    struct table series;             /* every series, by series_hash() */
     size_t nseries;                  /* in live families */
     size_t retired;                  /* in families a reload retired, not yet freed */
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_expire()'s position */
-    struct registry__hotset *hot;    /* the front cache of registry_apply, see registry.c */
-    size_t hot_mask;                 /* sets - 1, a power of two less one (hot != NULL) */
-    void *hot_base;                  /* the allocation hot lies in (aligned within it) */
+    struct hotcache hot;             /* the front cache: accepted lines' identities */
 };
 
 /*
@@ -166,39 +162,43 @@ size_t registry_drain(struct registry *r, size_t budget);
  *   are ignored.
  * Aggregation: counters add value / rate; gauges set, or add when relative; histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
- * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (registry.c).
+ * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (histogram.h).
  * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.
  */
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms);
 
 /*
- * The fast path for a raw line (no '\n'): when its name and everything after its values
- * are byte for byte those of a line registry_apply() accepted, only the values are parsed
- * (with the parser's rules) and applied. Returns STATSD_OK or a value reason
- * (NEGATIVE_COUNTER, NON_FINITE) as registry_apply() would, or REGISTRY_MISS: then parse
- * the line and call registry_apply(), which also handles every other reason. Allocates
- * nothing.
+ * The daemon's path for the lines of a datagram, as statsd_scanner_fill() splits them.
+ * registry_find_parts() looks lines lp[0..n) up in the front cache all at once, so that
+ * their cache misses overlap, and sets found[i] to line i's hit or NULL (a miss; also for
+ * every line past the first REGISTRY_FIND_MAX). It changes nothing.
+ *
+ * registry_apply_found() applies a hit: its name and everything after its values are byte
+ * for byte those of a line registry_apply() accepted, so only the values are parsed (with
+ * the parser's rules) and applied. Returns STATSD_OK or a value reason (NEGATIVE_COUNTER,
+ * NON_FINITE) as registry_apply() would, or REGISTRY_MISS when the values do not parse:
+ * then, as for a miss, parse the line and call registry_apply(), which names every other
+ * reason. Allocates nothing.
+ *
+ * Hits stay valid until a call other than registry_apply() and registry_apply_found():
+ * those create series and never free one, so a datagram's lines can be applied in their
+ * order after one lookup.
  */
-#define REGISTRY_MISS (-1)
-int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
-
-/* registry_apply_raw() for a line already split by statsd_scanner_next(). */
-int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms);
+#define REGISTRY_MISS     (-1)
+#define REGISTRY_FIND_MAX HOTCACHE_FIND_MAX
+void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                         const struct registry_hit **found);
+int registry_apply_found(struct registry *r, const struct registry_hit *hit,
+                         const struct statsd_parts *lp, uint64_t now_ms);
 
 /*
- * registry_apply_parts() in two steps, for the lines of a datagram: registry_find_parts()
- * looks lines lp[0..n) up in the front cache all at once, so that their cache misses
- * overlap, and sets found[i] to line i's cached identity or NULL (a miss; also for every
- * line past the first REGISTRY_FIND_MAX). registry_apply_found() then applies a found
- * line, with registry_apply_parts()'s results. What was found stays valid until
- * registry_expire() or registry_release(): the full path in between creates series,
- * never frees one, so lines can still be applied in their order.
+ * The same for one line, for tests and tools (the daemon does not call them):
+ * registry_apply_parts() takes a line statsd_scanner_next() split, registry_apply_raw() a
+ * raw line (no '\n') that it splits itself. Each returns registry_apply_found()'s result,
+ * or REGISTRY_MISS when the line is not in the front cache.
  */
-#define REGISTRY_FIND_MAX 32
-void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
-                         const struct registry__hotid **found);
-int registry_apply_found(struct registry *r, const struct registry__hotid *id,
-                         const struct statsd_parts *lp, uint64_t now_ms);
+int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms);
+int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
 
 /*
  * Expire series idle longer than their family's ttl_seconds (0: never), looking at no

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "histogram.h"
+
 static const double scrape_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                         0.1,   0.25,   0.5,   1,    2.5 };
 /* From 100 us, where a turn's own overhead ends, to a second: a stall by any measure. */
@@ -14,20 +16,15 @@ static const double loop_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.
 _Static_assert(NBOUNDS(scrape_bounds) <= STATS_MAX_BUCKETS, "scrape buckets");
 _Static_assert(NBOUNDS(loop_bounds) <= STATS_MAX_BUCKETS, "loop buckets");
 
-static void histogram_observe(struct stats_histogram *h, const double *bounds, size_t nb,
-                              double seconds)
+static void observe(struct stats_histogram *h, const double *bounds, size_t nb, double seconds)
 {
-    size_t i = 0;
-
-    while (i < nb && seconds > bounds[i])
-        i++;
-    h->buckets[i]++;
+    h->buckets[histogram_bucket(bounds, nb, seconds)]++;
     h->count++;
     h->sum += seconds;
 }
 
-static void histogram_render(const struct stats_histogram *h, const double *bounds, size_t nb,
-                             struct expo *e, const char *name, const char *help)
+static void write_histogram(const struct stats_histogram *h, const double *bounds, size_t nb,
+                            struct expo *e, const char *name, const char *help)
 {
     uint64_t cumulative = 0;
     size_t i;
@@ -43,21 +40,21 @@ static void histogram_render(const struct stats_histogram *h, const double *boun
 
 void stats_scrape(struct stats *s, double seconds)
 {
-    histogram_observe(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), seconds);
+    observe(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), seconds);
 }
 
 void stats_loop_iteration(struct stats *s, uint64_t busy_ns)
 {
-    histogram_observe(&s->loop, loop_bounds, NBOUNDS(loop_bounds), (double)busy_ns / 1e9);
+    observe(&s->loop, loop_bounds, NBOUNDS(loop_bounds), (double)busy_ns / 1e9);
 }
 
 void stats_render(const struct stats *s, struct expo *e)
 {
-    histogram_render(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), e,
-                     "ustatsd_scrape_duration_seconds",
-                     "Time from the start of a /metrics request to its last byte produced.");
-    histogram_render(&s->loop, loop_bounds, NBOUNDS(loop_bounds), e,
-                     "ustatsd_event_loop_iteration_seconds",
-                     "Time each turn of the event loop ran callbacks before it waited for events "
-                     "again: how long a datagram or request that became ready meanwhile waited.");
+    write_histogram(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), e,
+                    "ustatsd_scrape_duration_seconds",
+                    "Time from the start of a /metrics request to its last byte produced.");
+    write_histogram(&s->loop, loop_bounds, NBOUNDS(loop_bounds), e,
+                    "ustatsd_event_loop_iteration_seconds",
+                    "Time each turn of the event loop ran callbacks before it waited for events "
+                    "again: how long a datagram or request that became ready meanwhile waited.");
 }

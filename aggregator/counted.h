@@ -1,0 +1,30 @@
+/*
+ * counted: allocation that keeps a running count of the bytes it holds, for structures
+ * that report their memory exactly (registry_memory(): the series store and the tables,
+ * interned values and front cache it is built from). Each call takes the counter it
+ * adjusts, so several modules can charge one owner's total.
+ *
+ * The count is what was requested from malloc, without the allocator's overhead. Every
+ * free must name the size that was allocated: the counter cannot check it. Running out of
+ * memory aborts (mem.h).
+ */
+#ifndef USTATSD_COUNTED_H
+#define USTATSD_COUNTED_H
+
+#include <stddef.h>
+
+/* mem_alloc(n); adds n to *bytes. */
+void *counted_alloc(size_t *bytes, size_t n) __attribute__((malloc));
+/* mem_calloc(n, size); adds n * size to *bytes. */
+void *counted_calloc(size_t *bytes, size_t n, size_t size) __attribute__((malloc));
+/*
+ * Zeroed n * size bytes aligned to a 64-byte cache line. Adds n * size + 64 to *bytes;
+ * *base is the allocation to free, with counted_free(bytes, *base, n * size + 64).
+ */
+void *counted_calloc_lines(size_t *bytes, size_t n, size_t size, void **base);
+/* mem_realloc(p, n) of a block of old bytes; moves *bytes by n - old. */
+void *counted_realloc(size_t *bytes, void *p, size_t old, size_t n);
+/* free(p) of a block of n bytes and subtract n from *bytes; nothing when p is NULL. */
+void counted_free(size_t *bytes, void *p, size_t n);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * hotcache: the registry's front cache. Most lines update a series that exists, and two
+ * lines whose bytes differ only in their values have the same fate but for the value
+ * checks: the same family, labels, allowlist checks, type, rate and series. So the cache
+ * maps a line's identity, its name and everything after its values (statsd_split),
+ *
+ *   requests:1|c|@0.5|#method:GET   ->   "requests" + "|c|@0.5|#method:GET"
+ *
+ * to the series, with the line's type and rate. A cached line then needs neither the full
+ * parse nor any lookup: one split, one hash of the two pieces where they lie, one
+ * compare, and the values parsed by the parser's own function. The cache never judges a
+ * line: its owner adds an identity only after a line was parsed and accepted in full.
+ *
+ * A series owns at most one identity (struct hotcache_id, allocated when the series is
+ * first cached; none in steady state), the first it was cached under: a line that names
+ * the series another way (tags in another order, a timestamp) is not cached. Identities
+ * longer than HOTCACHE_KEY_MAX bytes are not cached either.
+ *
+ * A domain module. Memory is counted: the calls that allocate or free take the byte
+ * counter they adjust (counted.h). The cache stores series as opaque pointers.
+ */
+#ifndef USTATSD_HOTCACHE_H
+#define USTATSD_HOTCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statsd.h"
+
+#define HOTCACHE_WAYS     4
+#define HOTCACHE_KEY_MAX  128 /* name + suffix bytes of a cached identity */
+#define HOTCACHE_MIN_SETS 16
+#define HOTCACHE_FIND_MAX 32 /* lines one hotcache_find() looks up */
+
+/* A cached line identity. Owned by its series' owner through hotcache_add/drop. */
+struct hotcache_id {
+    void *series;  /* the owner's series */
+    double rate;   /* the line's sample rate */
+    uint32_t tag;  /* the hash's low 32 bits: the set, and the tag within it */
+    uint16_t nlen; /* name bytes at key */
+    uint16_t slen; /* suffix bytes after them */
+    uint8_t type;  /* enum statsd_type */
+    char key[];
+};
+
+/* One cache line of the table: HOTCACHE_WAYS tags and the identities they stand for. */
+struct hotcache_set {
+    uint32_t tag[HOTCACHE_WAYS];
+    struct hotcache_id *id[HOTCACHE_WAYS]; /* NULL: empty */
+    uint32_t next;                         /* the way to replace when the set is full */
+} __attribute__((aligned(64)));
+
+/* Zeroed is an empty cache that allocates nothing and finds nothing. */
+struct hotcache {
+    struct hotcache_set *sets; /* NULL until the first hotcache_add() */
+    size_t mask;               /* sets - 1, a power of two less one (sets != NULL) */
+    void *base;                /* the allocation sets lie in (aligned within it) */
+};
+
+/*
+ * Look lines lp[0..n) up all at once, so that their cache misses overlap, and set
+ * found[i] to line i's identity or NULL (a miss, also for every line past the first
+ * HOTCACHE_FIND_MAX). The series of each found identity is prefetched. Changes nothing.
+ */
+void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size_t n,
+                   const struct hotcache_id **found);
+
+/*
+ * Cache the identity of line, just accepted in full for series; *idp is the series'
+ * identity (NULL: none yet, then one is allocated and stored there, owned by the series
+ * from now on). A line spelling the series other than its identity is not cached.
+ * nseries is how many series may now hold an identity: the table keeps at least two ways
+ * for each, and when it grows it starts empty (each series' next line refills its entry).
+ * The line's views are copied.
+ */
+void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
+                  const struct statsd_line *line, size_t nseries, size_t *bytes);
+
+/* Remove id from the table and free it (its series is going away). */
+void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes);
+
+/* Forget every entry, keeping the table's size. Identities stay with their series. */
+void hotcache_clear(struct hotcache *c, size_t *bytes);
+
+/* Free the table (identities are freed with hotcache_drop) and leave the cache zeroed. */
+void hotcache_release(struct hotcache *c, size_t *bytes);
+
+#endif

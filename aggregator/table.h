@@ -1,0 +1,101 @@
+/*
+ * table: a set of pointers by 64-bit hash, with open addressing and linear probing, at
+ * most half full. The registry keeps its series in one and each label key's interned
+ * values in another. The table stores the hash beside each pointer and never looks at
+ * what a pointer points to: the caller compares keys while it walks the entries of a hash
+ * (table_first, table_next), so several entries may share a hash.
+ *
+ * Growing rehashes incrementally: the old table stays beside the new one and moves over
+ * TABLE_MIGRATE_STEP slots on each insert (and more on each table_migrate() the caller
+ * adds, e.g. on a timer), so no single call holds the loop for a full rehash.
+ *
+ * A domain module. Memory is counted: the calls that allocate or free take the byte
+ * counter they adjust (counted.h). Tables grow by doubling and never shrink.
+ */
+#ifndef USTATSD_TABLE_H
+#define USTATSD_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TABLE_MIGRATE_STEP 16 /* old slots moved on each insert while a move is under way */
+#define TABLE_MIN_SLOTS    8
+
+struct table_slot {
+    uint64_t hash;
+    void *p; /* NULL: empty; &table__tomb: removed from a table being moved */
+};
+
+/* Zeroed (= {0}) is an empty table that allocates nothing until its first insert. */
+struct table {
+    struct table_slot *slots; /* NULL until the first insert */
+    size_t mask;
+    size_t used;
+    struct table_slot *old; /* the table being moved into slots, or NULL */
+    size_t old_mask;
+    size_t old_next; /* old slots below this one have been moved */
+};
+
+/* The walk over the entries whose hash is h: the new table, then the old one. */
+struct table_probe {
+    const struct table *t;
+    const struct table_slot *slots;
+    size_t mask, i;
+    uint64_t h;
+};
+
+extern char table__tomb; /* marks a removed slot of the old table */
+
+/*
+ * Insert p (not NULL) under hash h; p must not be in the table already. May start or
+ * advance a move; adds what it allocates to *bytes.
+ */
+void table_insert(struct table *t, uint64_t h, void *p, size_t *bytes);
+
+/* Remove p, inserted under hash h, from the table; p must be in it. Allocates nothing. */
+void table_remove(struct table *t, uint64_t h, const void *p);
+
+/* Move up to budget slots of a move under way; frees the old table once all are moved. */
+void table_migrate(struct table *t, size_t budget, size_t *bytes);
+
+/* Free the slots (not what the entries point to) and leave an empty table. */
+void table_release(struct table *t, size_t *bytes);
+
+/*
+ * The next entry of the probe whose stored hash is pr->h, or NULL once none is left. The
+ * table must not change between table_first() and the last table_next() of a walk.
+ * Inline: every lookup of the ingest path runs it.
+ */
+static inline void *table_next(struct table_probe *pr)
+{
+    for (;;) {
+        const struct table_slot *sl = &pr->slots[pr->i];
+
+        if (sl->p == NULL) {
+            if (pr->slots != pr->t->slots || pr->t->old == NULL)
+                return NULL;
+            pr->slots = pr->t->old;
+            pr->mask = pr->t->old_mask;
+            pr->i = pr->h & pr->mask;
+            continue;
+        }
+        pr->i = (pr->i + 1) & pr->mask;
+        if (sl->hash == pr->h && sl->p != &table__tomb)
+            return sl->p;
+    }
+}
+
+/* Start a walk over the entries of hash h in *pr; returns the first, or NULL. */
+static inline void *table_first(const struct table *t, uint64_t h, struct table_probe *pr)
+{
+    if (t->slots == NULL)
+        return NULL;
+    pr->t = t;
+    pr->slots = t->slots;
+    pr->mask = t->mask;
+    pr->i = h & t->mask;
+    pr->h = h;
+    return table_next(pr);
+}
+
+#endif
