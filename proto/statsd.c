@@ -714,18 +714,15 @@ static int parse_type(const char *t, const char *tend, struct statsd_line *out)
     return STATSD_UNKNOWN_TYPE;
 }
 
-int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
+/*
+ * The name, up to the ':' that starts the values; *stop is set to that ':'.
+ *
+ *   http.requests:1|c
+ *                ^
+ */
+static int parse_name(const char *p, const char *end, struct statsd_line *out, const char **stop)
 {
-    const char *end = p + len, *s = p;
-    if (len > STATSD_MAX_LINE)
-        return STATSD_LINE_TOO_LONG;
-    /* DogStatsD events and service checks: recognised, so that they count apart. */
-    if (len >= 3 && p[0] == '_') {
-        if (p[1] == 'e' && p[2] == '{')
-            return STATSD_EVENT_UNSUPPORTED;
-        if (len >= 4 && p[1] == 's' && p[2] == 'c' && p[3] == '|')
-            return STATSD_SERVICE_CHECK_UNSUPPORTED;
-    }
+    const char *s = p;
 
     while (s < end && (name_class[(unsigned char)*s] & NAME_CHAR))
         s++;
@@ -741,38 +738,26 @@ int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
         return STATSD_MISSING_VALUE;
     out->name.ptr = p;
     out->name.len = (size_t)(s - p);
+    *stop = s;
+    return STATSD_OK;
+}
 
-    /* Values are short: a plain loop beats a memchr call here. */
-    const char *v = s + 1, *bar = v;
-    while (bar < end && *bar != '|')
-        bar++;
-    if (bar == v)
-        return STATSD_MISSING_VALUE;
-    if (bar == end)
-        return STATSD_MISSING_TYPE;
-    const char *t = bar + 1, *tend = t;
-    while (tend < end && *tend != '|' && tend - t < 3)
-        tend++;
-    int rc = parse_type(t, tend, out);
-    if (rc != STATSD_OK)
-        return rc;
+/* "|c:<container>": parsed and validated, but the daemon aggregates across containers. */
+static int parse_container(const char *f, const char *fend, struct statsd_line *out)
+{
+    if (out->container.ptr == NULL) {
+        out->container.ptr = f + 2;
+        out->container.len = (size_t)(fend - f - 2);
+    }
+    return statsd_utf8_valid(f + 2, (size_t)(fend - f - 2)) ? STATSD_OK : STATSD_INVALID_UTF8;
+}
 
-    out->relative = 0;
-    out->rate = 1;
-    out->outcome = STATSD_OUTCOME_WORKED;
-    out->ntags = 0;
-    out->has_timestamp = 0;
-    out->timestamp = 0;
-    out->container.ptr = NULL;
-    out->container.len = 0;
-    out->suffix.ptr = bar;
-    out->suffix.len = (size_t)(end - bar);
-    rc = parse_values(v, bar, out);
-    if (rc != STATSD_OK)
-        return rc;
+/* The fields after the type, each starting at a '|' (s points at it), to the end. */
+static int parse_fields(const char *s, const char *end, struct statsd_line *out)
+{
+    int seen_rate = 0, rc = STATSD_OK;
 
-    int seen_rate = 0;
-    for (s = tend; s < end;) {
+    while (s < end) {
         const char *f = s + 1, *fend = end;
         if (f == end || *f == '|') {
             /* An empty field ("x:1|c|") is an unknown field: ignored. */
@@ -794,19 +779,61 @@ int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
             fend = memchr(f, '|', (size_t)(end - s) - 1);
             if (!fend)
                 fend = end;
-            if (*f == 'c' && fend - f >= 2 && f[1] == ':') {
-                /* Parsed and validated, but the daemon aggregates across containers. */
-                if (out->container.ptr == NULL) {
-                    out->container.ptr = f + 2;
-                    out->container.len = (size_t)(fend - f - 2);
-                }
-                if (!statsd_utf8_valid(f + 2, (size_t)(fend - f - 2)))
-                    rc = STATSD_INVALID_UTF8;
-            }
+            if (*f == 'c' && fend - f >= 2 && f[1] == ':')
+                rc = parse_container(f, fend, out);
         }
         if (rc != STATSD_OK)
             return rc;
         s = fend;
     }
     return STATSD_OK;
+}
+
+int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
+{
+    const char *end = p + len, *s = p;
+    int rc;
+
+    if (len > STATSD_MAX_LINE)
+        return STATSD_LINE_TOO_LONG;
+    /* DogStatsD events and service checks: recognised, so that they count apart. */
+    if (len >= 3 && p[0] == '_') {
+        if (p[1] == 'e' && p[2] == '{')
+            return STATSD_EVENT_UNSUPPORTED;
+        if (len >= 4 && p[1] == 's' && p[2] == 'c' && p[3] == '|')
+            return STATSD_SERVICE_CHECK_UNSUPPORTED;
+    }
+    rc = parse_name(p, end, out, &s);
+    if (rc != STATSD_OK)
+        return rc;
+
+    /* Values are short: a plain loop beats a memchr call here. */
+    const char *v = s + 1, *bar = v;
+    while (bar < end && *bar != '|')
+        bar++;
+    if (bar == v)
+        return STATSD_MISSING_VALUE;
+    if (bar == end)
+        return STATSD_MISSING_TYPE;
+    const char *t = bar + 1, *tend = t;
+    while (tend < end && *tend != '|' && tend - t < 3)
+        tend++;
+    rc = parse_type(t, tend, out);
+    if (rc != STATSD_OK)
+        return rc;
+
+    out->relative = 0;
+    out->rate = 1;
+    out->outcome = STATSD_OUTCOME_WORKED;
+    out->ntags = 0;
+    out->has_timestamp = 0;
+    out->timestamp = 0;
+    out->container.ptr = NULL;
+    out->container.len = 0;
+    out->suffix.ptr = bar;
+    out->suffix.len = (size_t)(end - bar);
+    rc = parse_values(v, bar, out);
+    if (rc != STATSD_OK)
+        return rc;
+    return parse_fields(tend, end, out);
 }
