@@ -384,15 +384,9 @@ fail:
     return r;
 }
 
-int ingest_start(struct ingest *in, char *err, size_t errlen)
+/* The path and group as given, before anything touches the file system. */
+static int check_names(const struct ingest *in, char *err, size_t errlen)
 {
-    struct sockaddr_un sa;
-    struct stat st;
-    gid_t gid = (gid_t)-1;
-    int r;
-
-    if (errlen > 0)
-        err[0] = '\0';
     if (in->path_too_long) {
         errf(err, errlen, "socket path is longer than %zu bytes", sizeof(in->path) - 1);
         return -ENAMETOOLONG;
@@ -405,17 +399,12 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
         errf(err, errlen, "socket group name is longer than %zu bytes", sizeof(in->group) - 1);
         return -ENAMETOOLONG;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, in->path, strlen(in->path));
+    return 0;
+}
 
-    if (in->group[0] != '\0') {
-        r = resolve_group(in->group, &gid, err, errlen);
-        if (r < 0)
-            return r;
-    }
-
-    /* The queue length is copied into the socket when it is created: read it first. */
+/* The queue length is copied into the socket when it is created: read it first. */
+static void read_qlen(struct ingest *in)
+{
     in->max_dgram_qlen = ingest_read_dgram_qlen();
     if (in->max_dgram_qlen < 0)
         warnf(in, "cannot read %s: the socket's queue length is unknown", QLEN_PATH);
@@ -424,6 +413,54 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
               "net.unix.max_dgram_qlen is %ld: clients drop datagrams under any burst; set it "
               "to at least %d (sysctl -w net.unix.max_dgram_qlen=%d) before starting ustatsd",
               in->max_dgram_qlen, INGEST_MIN_DGRAM_QLEN, INGEST_MIN_DGRAM_QLEN);
+}
+
+/* Mode and group of the bound socket file, and its identity for the stop-time unlink. */
+static int own_socket_file(struct ingest *in, gid_t gid, char *err, size_t errlen)
+{
+    struct stat st;
+    int e;
+
+    if (chmod(in->path, in->mode) < 0) {
+        e = errno;
+        errf(err, errlen, "chmod(%s, %04o) failed: %s", in->path, (unsigned)in->mode, strerror(e));
+        return -e;
+    }
+    if (gid != (gid_t)-1 && lchown(in->path, (uid_t)-1, gid) < 0) {
+        e = errno;
+        errf(err, errlen, "chown(%s, group %s) failed: %s", in->path, in->group, strerror(e));
+        return -e;
+    }
+    if (lstat(in->path, &st) < 0) {
+        e = errno;
+        errf(err, errlen, "stat(%s) after bind failed: %s", in->path, strerror(e));
+        return -e;
+    }
+    in->sock_dev = st.st_dev;
+    in->sock_ino = st.st_ino;
+    return 0;
+}
+
+int ingest_start(struct ingest *in, char *err, size_t errlen)
+{
+    struct sockaddr_un sa;
+    gid_t gid = (gid_t)-1;
+    int r;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    r = check_names(in, err, errlen);
+    if (r < 0)
+        return r;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, in->path, strlen(in->path));
+    if (in->group[0] != '\0') {
+        r = resolve_group(in->group, &gid, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    read_qlen(in);
 
     r = clear_stale(in, &sa, err, errlen);
     if (r < 0)
@@ -431,25 +468,9 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
     r = bind_socket(in, &sa, err, errlen);
     if (r < 0)
         return r;
-    if (chmod(in->path, in->mode) < 0) {
-        r = -errno;
-        errf(err, errlen, "chmod(%s, %04o) failed: %s", in->path, (unsigned)in->mode,
-             strerror(errno));
+    r = own_socket_file(in, gid, err, errlen);
+    if (r < 0)
         goto fail_bound;
-    }
-    if (gid != (gid_t)-1 && lchown(in->path, (uid_t)-1, gid) < 0) {
-        r = -errno;
-        errf(err, errlen, "chown(%s, group %s) failed: %s", in->path, in->group, strerror(errno));
-        goto fail_bound;
-    }
-    if (lstat(in->path, &st) < 0) {
-        r = -errno;
-        errf(err, errlen, "stat(%s) after bind failed: %s", in->path, strerror(errno));
-        goto fail_bound;
-    }
-    in->sock_dev = st.st_dev;
-    in->sock_ino = st.st_ino;
-
     r = uv_poll_init(in->loop, &in->poll, in->fd);
     if (r < 0) {
         errf(err, errlen, "uv_poll_init on %s failed: %s", in->path, uv_strerror(r));
