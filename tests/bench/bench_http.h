@@ -1,8 +1,9 @@
 /*
  * bench_http: what bench_scrape, bench_debug and bench_reload share, on top of tests/lib
- * (daemon.h starts the daemon, httpc.h speaks HTTP). Nothing here is for tests, so it
- * stays out of ustatsd_testlib, which every test links: a header of static inline
- * functions that only the benchmarks include.
+ * (daemon.h starts the daemon, httpc.h speaks HTTP) and benchutil.h (its clock and its
+ * qsort comparator serve here too). Nothing here is for tests, so it stays out of
+ * ustatsd_testlib, which every test links: a header of static inline functions that only
+ * the benchmarks include.
  *
  *   - start-up: the binary from argv[1] or $USTATSD_BIN, BENCH_RUNS, and the real daemon
  *     in a temporary directory with its HTTP listener on a Unix socket (tests/lib/daemon.h);
@@ -33,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "daemon.h"
 #include "httpc.h"
 
@@ -52,14 +54,6 @@ struct bench_http {
     size_t have; /* series [0, have) of the mix are in the daemon */
 };
 
-static inline uint64_t bench_http_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline double bench_http_ms(uint64_t ns)
 {
     return (double)ns / 1e6;
@@ -68,13 +62,6 @@ static inline double bench_http_ms(uint64_t ns)
 static inline double bench_http_mb(size_t bytes)
 {
     return (double)bytes / 1e6;
-}
-
-static inline int bench_http_cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
 }
 
 /* Print "<b->name>: <fmt...>", then ": strerror(err)" when err is not 0, and exit(1). */
@@ -194,7 +181,7 @@ static inline void bench_http_start(struct bench_http *b, const char *name, int 
  */
 static inline void bench_http_populate(struct bench_http *b, size_t n)
 {
-    uint64_t t0 = bench_http_now_ns();
+    uint64_t t0 = benchutil_now_ns();
     double got;
 
     bench_http_send_series(b, b->have, n, 0);
@@ -202,7 +189,7 @@ static inline void bench_http_populate(struct bench_http *b, size_t n)
     got = daemon_wait_value(&b->d, "ustatsd_lines_accepted_total", (double)n, 60000);
     if (!(got >= (double)n))
         bench_http_die(b, 0, "accepted %.0f lines of %.0f", got, (double)n);
-    printf("populated %zu series (%.1f s)\n", n, (double)(bench_http_now_ns() - t0) / 1e9);
+    printf("populated %zu series (%.1f s)\n", n, (double)(benchutil_now_ns() - t0) / 1e9);
 }
 
 /* SIGTERM the daemon and remove its directory; dies unless it exits cleanly. */
@@ -236,7 +223,7 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
     struct httpc h;
     struct bench_http_timed t = { 0, 0 };
     char req_headers[256];
-    uint64_t t0 = bench_http_now_ns();
+    uint64_t t0 = benchutil_now_ns();
     long n;
     int rc;
 
@@ -252,7 +239,7 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
     }
     if (n < 0)
         bench_http_die(b, (int)-n, "read response");
-    t.ns = bench_http_now_ns() - t0;
+    t.ns = benchutil_now_ns() - t0;
     httpc_close(&h);
     return t;
 }
@@ -282,7 +269,7 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
         t[i] = x.ns;
         wire = x.wire;
     }
-    qsort(t, (size_t)b->runs, sizeof(*t), bench_http_cmp_u64);
+    qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);
     printf("%s %6zu series: median %7.1f ms, best %7.1f ms, body %5.2f MB, "
@@ -330,7 +317,7 @@ static inline void *bench_http__health_main(void *arg)
 {
     struct bench_http__probe *p = arg;
     struct httpc h;
-    uint64_t next = bench_http_now_ns();
+    uint64_t next = benchutil_now_ns();
     int rc;
 
     if ((rc = httpc_open(&h, p->b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0) {
@@ -339,7 +326,7 @@ static inline void *bench_http__health_main(void *arg)
     }
     while (!atomic_load(&p->stop)) {
         struct httpc_response r;
-        uint64_t t0 = bench_http_now_ns(), dt;
+        uint64_t t0 = benchutil_now_ns(), dt;
         int armed = atomic_load(&p->armed);
 
         if ((rc = httpc_request(&h, "GET", "/-/healthy", NULL)) != 0 ||
@@ -347,7 +334,7 @@ static inline void *bench_http__health_main(void *arg)
             p->error = -rc;
             break;
         }
-        dt = bench_http_now_ns() - t0;
+        dt = benchutil_now_ns() - t0;
         if (r.status != 200)
             p->error = EPROTO;
         httpc_response_release(&r);
@@ -355,7 +342,7 @@ static inline void *bench_http__health_main(void *arg)
         if (armed && atomic_load(&p->armed) && p->checks < BENCH_HTTP_PROBE_MAX_CHECKS)
             p->lat[p->checks++] = dt;
         next += BENCH_HTTP_PROBE_PERIOD_NS;
-        t0 = bench_http_now_ns();
+        t0 = benchutil_now_ns();
         if (next > t0) {
             struct timespec ts = { 0, (long)(next - t0) };
             nanosleep(&ts, NULL);
@@ -414,7 +401,7 @@ static inline struct bench_http_window bench_http_probe_action(struct bench_http
         bench_http_die(b, p->error, "health probe");
     if (p->checks == 0)
         bench_http_die(b, 0, "no health check completed inside the window");
-    qsort(p->lat, p->checks, sizeof(p->lat[0]), bench_http_cmp_u64);
+    qsort(p->lat, p->checks, sizeof(p->lat[0]), benchutil_cmp_u64);
     w.checks = p->checks;
     w.p50_ns = p->lat[p->checks / 2];
     w.p99_ns = p->lat[p->checks * 99 / 100];
@@ -445,8 +432,8 @@ static inline void bench_http_print_windows(const char *what, const char *reques
         if (w[i].p99_ns > worst_p99)
             worst_p99 = w[i].p99_ns;
     }
-    qsort(maxes, (size_t)n, sizeof(maxes[0]), bench_http_cmp_u64);
-    qsort(p50s, (size_t)n, sizeof(p50s[0]), bench_http_cmp_u64);
+    qsort(maxes, (size_t)n, sizeof(maxes[0]), benchutil_cmp_u64);
+    qsort(p50s, (size_t)n, sizeof(p50s[0]), benchutil_cmp_u64);
     printf("  %-20s max %6.2f ms (median of %d windows' maxima %.2f ms), p99 %.2f ms, "
            "p50 %.2f ms, %zu checks",
            what, bench_http_ms(maxes[n - 1]), n, bench_http_ms(maxes[n / 2]),

@@ -56,15 +56,15 @@ static uint64_t reload_once(struct bench_http *b, void *arg)
 
     r->done++;
     write_config(b, r->done % 2 ? r->renamed : bench_http_config);
-    t0 = bench_http_now_ns();
+    t0 = benchutil_now_ns();
     if (kill(b->d.pid, SIGHUP) != 0)
         bench_http_die(b, errno, "kill");
     while (reloads_applied(b) < r->done) {
-        if (bench_http_now_ns() - t0 > 10000000000ull)
+        if (benchutil_now_ns() - t0 > 10000000000ull)
             bench_http_die(b, 0, "reload %d was not applied within 10 s", r->done);
         usleep(1000);
     }
-    dt = bench_http_now_ns() - t0;
+    dt = benchutil_now_ns() - t0;
     usleep(DRAIN_MS * 1000);
     return dt;
 }

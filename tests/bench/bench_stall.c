@@ -377,18 +377,79 @@ static void run_control(struct daemon *d, const struct benchutil_load *steady, d
     print_turns("daemon, control", &o->control);
 }
 
+/* The scraped run's load and scrapes; lat sorted. */
+static void print_scraped(const struct pacer *p, const struct outcome *o, unsigned seconds,
+                          const uint64_t *lat, size_t nscrapes, uint64_t bytes)
+{
+    printf("  steady load: %.0f lines/s (%.0f datagrams/s) for %u s\n", o->rate, p->dgrams_per_s,
+           seconds);
+    printf("  sent: %llu datagrams (%llu lines), drops (EAGAIN): %llu, other send errors: "
+           "%llu%s%s\n",
+           (unsigned long long)p->sent, (unsigned long long)p->sent_lines,
+           (unsigned long long)o->drops, (unsigned long long)p->errors, p->errors ? ", last: " : "",
+           p->errors ? strerror(p->last_error) : "");
+    printf("  scrapes: %zu of %llu bytes, latency ms min %.1f p50 %.1f max %.1f\n", nscrapes,
+           (unsigned long long)bytes, percentile(lat, nscrapes, 0), percentile(lat, nscrapes, 0.5),
+           o->scrape_max_ms);
+}
+
+/*
+ * Half the capacity, never blocking, while scraping once a second; then every datagram
+ * the kernel took must reach the daemon's counters.
+ */
+static void run_scraped(struct daemon *d, const struct benchutil_load *steady, unsigned seconds,
+                        struct outcome *o)
+{
+    static uint64_t lat[MAX_SCRAPES];
+    struct pacer p = { 0 };
+    struct turns t0;
+    pthread_t thread;
+    double acc0, rej0, dg0, acc, rej, dg, want;
+    uint64_t bytes = 0;
+    size_t nscrapes;
+
+    daemon_turns(d, &t0);
+    acc0 = benchutil_daemon_counters(d, &rej0, &dg0);
+    p.fd = benchutil_connect_dgram(d->sock);
+    p.load = steady;
+    p.dgrams_per_s = o->dgrams_per_s;
+    atomic_init(&p.stop, 0);
+    atomic_init(&p.drops, 0);
+    if (pthread_create(&thread, NULL, pace, &p) != 0)
+        benchutil_die("pthread_create failed");
+    nscrapes = scrape_each_second(d, &p, thread, seconds, lat, &bytes, o);
+    atomic_store(&p.stop, 1);
+    pthread_join(thread, NULL);
+    close(p.fd);
+    o->drops = atomic_load(&p.drops);
+
+    want = acc0 + (double)p.sent_lines;
+    acc = wait_accepted(d, want, 60, &rej, &dg);
+    daemon_turns(d, &o->scraped);
+    turns_since(&o->scraped, &t0);
+    qsort(lat, nscrapes, sizeof(lat[0]), benchutil_cmp_u64);
+    o->scrape_max_ms = percentile(lat, nscrapes, 1);
+    print_scraped(&p, o, seconds, lat, nscrapes, bytes);
+    printf("  daemon: accepted %.0f lines (sent %llu), rejected %.0f, datagrams %.0f (sent %llu)\n",
+           acc - acc0, (unsigned long long)p.sent_lines, rej - rej0, dg - dg0,
+           (unsigned long long)p.sent);
+    print_turns("daemon, scraped", &o->scraped);
+    printf("  drops: %llu (target 0)  %s\n", (unsigned long long)o->drops,
+           o->drops == 0 ? "ok" : "DROPS");
+    printf("  drops while a scrape was in flight: %llu; datagrams the sender skipped because "
+           "it was descheduled (not sent, not drops): %llu\n",
+           (unsigned long long)o->drops_in_scrapes, (unsigned long long)p.skipped);
+    if (acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
+        benchutil_daemon_print_rejects(d);
+        o->status = 1;
+    }
+}
+
 /* Capacity, then the scraped run, the raw sink and the unscraped control, for one shape. */
 static void run_shape(struct daemon *d, const char *dir, const struct shape *sh, double capacity,
                       unsigned seconds, struct outcome *o)
 {
-    static uint64_t lat[MAX_SCRAPES];
     struct benchutil_load steady;
-    struct pacer p = { 0 };
-    struct turns t0;
-    pthread_t thread;
-    double rate, acc0, rej0, dg0, acc, rej, dg, want;
-    uint64_t bytes = 0;
-    size_t nscrapes;
 
     memset(o, 0, sizeof(*o));
     build(&steady, SERIES, sh);
@@ -405,101 +466,101 @@ static void run_shape(struct daemon *d, const char *dir, const struct shape *sh,
         capacity = measure_capacity(d, sh, o);
     else
         printf("  capacity: %.0f lines/s (from --capacity)\n", capacity);
+    o->rate = capacity / 2;
+    o->dgrams_per_s = o->rate / o->lines_per_dgram;
 
-    /* Half the capacity, never blocking, while scraping once a second. */
-    rate = capacity / 2;
-    o->rate = rate;
-    o->dgrams_per_s = rate / o->lines_per_dgram;
-    daemon_turns(d, &t0);
-    acc0 = benchutil_daemon_counters(d, &rej0, &dg0);
-    p.fd = benchutil_connect_dgram(d->sock);
-    p.load = &steady;
-    p.dgrams_per_s = o->dgrams_per_s;
-    atomic_init(&p.stop, 0);
-    atomic_init(&p.drops, 0);
-    if (pthread_create(&thread, NULL, pace, &p) != 0)
-        benchutil_die("pthread_create failed");
-    nscrapes = scrape_each_second(d, &p, thread, seconds, lat, &bytes, o);
-    atomic_store(&p.stop, 1);
-    pthread_join(thread, NULL);
-    close(p.fd);
-    o->drops = atomic_load(&p.drops);
-
-    /* Every datagram the kernel took must reach the daemon's counters. */
-    want = acc0 + (double)p.sent_lines;
-    acc = wait_accepted(d, want, 60, &rej, &dg);
-    daemon_turns(d, &o->scraped);
-    turns_since(&o->scraped, &t0);
-    qsort(lat, nscrapes, sizeof(lat[0]), benchutil_cmp_u64);
-    o->scrape_max_ms = percentile(lat, nscrapes, 1);
-
-    printf("  steady load: %.0f lines/s (%.0f datagrams/s) for %u s\n", rate, p.dgrams_per_s,
-           seconds);
-    printf("  sent: %llu datagrams (%llu lines), drops (EAGAIN): %llu, other send errors: "
-           "%llu%s%s\n",
-           (unsigned long long)p.sent, (unsigned long long)p.sent_lines,
-           (unsigned long long)o->drops, (unsigned long long)p.errors, p.errors ? ", last: " : "",
-           p.errors ? strerror(p.last_error) : "");
-    printf("  scrapes: %zu of %llu bytes, latency ms min %.1f p50 %.1f max %.1f\n", nscrapes,
-           (unsigned long long)bytes, percentile(lat, nscrapes, 0), percentile(lat, nscrapes, 0.5),
-           o->scrape_max_ms);
-    printf("  daemon: accepted %.0f lines (sent %llu), rejected %.0f, datagrams %.0f (sent %llu)\n",
-           acc - acc0, (unsigned long long)p.sent_lines, rej - rej0, dg - dg0,
-           (unsigned long long)p.sent);
-    print_turns("daemon, scraped", &o->scraped);
-    printf("  drops: %llu (target 0)  %s\n", (unsigned long long)o->drops,
-           o->drops == 0 ? "ok" : "DROPS");
-    printf("  drops while a scrape was in flight: %llu; datagrams the sender skipped because "
-           "it was descheduled (not sent, not drops): %llu\n",
-           (unsigned long long)o->drops_in_scrapes, (unsigned long long)p.skipped);
-    if (acc != want || rej != rej0 || dg - dg0 != (double)p.sent || p.errors != 0) {
-        benchutil_daemon_print_rejects(d);
-        o->status = 1;
-    }
-
-    run_sink(dir, &steady, p.dgrams_per_s, seconds, o);
-    run_control(d, &steady, p.dgrams_per_s, seconds, o);
+    run_scraped(d, &steady, seconds, o);
+    run_sink(dir, &steady, o->dgrams_per_s, seconds, o);
+    run_control(d, &steady, o->dgrams_per_s, seconds, o);
     if (o->status == 0 && o->drops != 0)
         o->status = 2;
     benchutil_load_free(&steady);
 }
 
-int main(int argc, char **argv)
-{
-    struct daemon d;
-    struct benchutil_load populate;
-    struct shape shapes[MAX_SHAPES] = { { 0, DOGSTATSD_BYTES }, { DEFAULT_PER, 0 } };
-    struct outcome out[MAX_SHAPES];
-    size_t nshapes = MAX_SHAPES;
-    char dir[256], *config;
-    double capacity = 0, acc0, rej0, dg0, acc, rej, dg;
-    unsigned seconds = DEFAULT_SECONDS;
-    long qlen;
-    int fd, status = 0;
+/* The command line. */
+struct args {
+    struct shape shapes[MAX_SHAPES];
+    size_t nshapes;
+    double capacity; /* 0: measure it */
+    unsigned seconds;
+};
 
+static void parse_args(int argc, char **argv, struct args *a)
+{
+    *a = (struct args){
+        { { 0, DOGSTATSD_BYTES }, { DEFAULT_PER, 0 } }, MAX_SHAPES, 0, DEFAULT_SECONDS
+    };
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
-            capacity = strtod(argv[++i], NULL);
+            a->capacity = strtod(argv[++i], NULL);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            seconds = (unsigned)strtoul(argv[++i], NULL, 10);
+            a->seconds = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--lines-per-datagram") == 0 && i + 1 < argc) {
-            shapes[0] = (struct shape){ (unsigned)strtoul(argv[++i], NULL, 10), 0 };
-            nshapes = 1;
-            if (shapes[0].per == 0 || shapes[0].per > 100)
+            a->shapes[0] = (struct shape){ (unsigned)strtoul(argv[++i], NULL, 10), 0 };
+            a->nshapes = 1;
+            if (a->shapes[0].per == 0 || a->shapes[0].per > 100)
                 benchutil_die("--lines-per-datagram must be 1..100");
         } else if (strcmp(argv[i], "--bytes-per-datagram") == 0 && i + 1 < argc) {
-            shapes[0] = (struct shape){ 0, (size_t)strtoul(argv[++i], NULL, 10) };
-            nshapes = 1;
-            if (shapes[0].bytes < 64 || shapes[0].bytes > BENCHUTIL_MAX_DGRAM)
+            a->shapes[0] = (struct shape){ 0, (size_t)strtoul(argv[++i], NULL, 10) };
+            a->nshapes = 1;
+            if (a->shapes[0].bytes < 64 || a->shapes[0].bytes > BENCHUTIL_MAX_DGRAM)
                 benchutil_die("--bytes-per-datagram must be 64..%d", BENCHUTIL_MAX_DGRAM);
         } else if (argv[i][0] == '-' || i != 1) {
             benchutil_die("usage: bench_stall [USTATSD_BIN] [--capacity LINES_PER_SEC] "
                           "[--seconds N] [--lines-per-datagram N | --bytes-per-datagram B]");
         }
     }
-    if (seconds == 0 || seconds > MAX_SCRAPES)
+    if (a->seconds == 0 || a->seconds > MAX_SCRAPES)
         benchutil_die("--seconds must be 1..%d", MAX_SCRAPES);
+}
 
+/* Every series exists before the first scrape. Returns 0, or -1 after printing why. */
+static int populate(struct daemon *d)
+{
+    struct benchutil_load load;
+    double acc0, rej0, dg0, acc, rej, dg;
+    int fd;
+
+    benchutil_load_build(&load, SERIES, 20, line_of);
+    acc0 = benchutil_daemon_counters(d, &rej0, &dg0);
+    fd = benchutil_connect_dgram(d->sock);
+    benchutil_send_blocking(fd, &load);
+    close(fd);
+    benchutil_load_free(&load);
+    acc = wait_accepted(d, acc0 + SERIES, 60, &rej, &dg);
+    if (acc - acc0 != SERIES) {
+        fprintf(stderr, "bench: populating: %.0f of %d lines accepted\n", acc - acc0, SERIES);
+        benchutil_daemon_print_rejects(d);
+        return -1;
+    }
+    printf("  populated %d series\n", SERIES);
+    return 0;
+}
+
+static void print_summary(const struct outcome *out, size_t n, unsigned seconds)
+{
+    printf("\n summary: drops at half capacity, %u s each (target 0)\n", seconds);
+    printf("  %-30s %10s %12s %8s %8s %8s %8s %10s\n", "datagrams", "lines/s", "datagrams/s",
+           "scraped", "in scr.", "sink", "control", "turns>5ms");
+    for (size_t i = 0; i < n; i++)
+        printf("  %-30s %10.0f %12.0f %8llu %8llu %8llu %8llu %5.0f/%.0f\n", out[i].shape,
+               out[i].rate, out[i].dgrams_per_s, (unsigned long long)out[i].drops,
+               (unsigned long long)out[i].drops_in_scrapes, (unsigned long long)out[i].sink_drops,
+               (unsigned long long)out[i].control_drops, out[i].scraped.over[1],
+               out[i].control.over[1]);
+    printf("  (turns>5ms: event-loop turns longer than 5 ms, scraped/control)\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    struct args a;
+    struct outcome out[MAX_SHAPES];
+    char dir[256], *config;
+    long qlen;
+    int status = 0;
+
+    parse_args(argc, argv, &a);
     benchutil_find_daemon(argc, argv);
     qlen = benchutil_private_netns();
     /* The sender and the scraper on CPU 0, the daemon (and the sink) on CPU 1. */
@@ -509,40 +570,16 @@ int main(int argc, char **argv)
     benchutil_daemon_start(&d, config);
     free(config);
     printf("ustatsd stall benchmark: %d series, max_dgram_qlen %ld\n", SERIES, qlen);
-
-    /* Every series exists before the first scrape. */
-    benchutil_load_build(&populate, SERIES, 20, line_of);
-    acc0 = benchutil_daemon_counters(&d, &rej0, &dg0);
-    fd = benchutil_connect_dgram(d.sock);
-    benchutil_send_blocking(fd, &populate);
-    close(fd);
-    benchutil_load_free(&populate);
-    acc = wait_accepted(&d, acc0 + SERIES, 60, &rej, &dg);
-    if (acc - acc0 != SERIES) {
-        fprintf(stderr, "bench: populating: %.0f of %d lines accepted\n", acc - acc0, SERIES);
-        benchutil_daemon_print_rejects(&d);
+    if (populate(&d) != 0) {
         benchutil_daemon_stop(&d);
         return 1;
     }
-    printf("  populated %d series\n", SERIES);
-
-    for (size_t i = 0; i < nshapes; i++) {
-        run_shape(&d, dir, &shapes[i], capacity, seconds, &out[i]);
+    for (size_t i = 0; i < a.nshapes; i++) {
+        run_shape(&d, dir, &a.shapes[i], a.capacity, a.seconds, &out[i]);
         if (out[i].status == 1 || (out[i].status == 2 && status == 0))
             status = out[i].status;
     }
-
-    printf("\n summary: drops at half capacity, %u s each (target 0)\n", seconds);
-    printf("  %-30s %10s %12s %8s %8s %8s %8s %10s\n", "datagrams", "lines/s", "datagrams/s",
-           "scraped", "in scr.", "sink", "control", "turns>5ms");
-    for (size_t i = 0; i < nshapes; i++)
-        printf("  %-30s %10.0f %12.0f %8llu %8llu %8llu %8llu %5.0f/%.0f\n", out[i].shape,
-               out[i].rate, out[i].dgrams_per_s, (unsigned long long)out[i].drops,
-               (unsigned long long)out[i].drops_in_scrapes, (unsigned long long)out[i].sink_drops,
-               (unsigned long long)out[i].control_drops, out[i].scraped.over[1],
-               out[i].control.over[1]);
-    printf("  (turns>5ms: event-loop turns longer than 5 ms, scraped/control)\n");
-
+    print_summary(out, a.nshapes, a.seconds);
     benchutil_daemon_stop(&d);
     benchutil_rmtree(dir);
     return status;

@@ -262,6 +262,7 @@ struct render_arg {
     volatile int done;
     int status;
     json_t *j;
+    double secs; /* the GET, request to last byte */
 };
 
 static double now_s(void)
@@ -277,11 +278,13 @@ static void *render_thread(void *p)
 {
     struct render_arg *a = p;
     char *body = NULL;
+    double t0 = now_s();
 
     a->status = daemon_get(&d, "/debug?section=series&family=users&limit=1000000", NULL, &body);
+    a->secs = now_s() - t0;
+    a->done = 1; /* the daemon's part is over */
     a->j = body ? json_loads(body, 0, NULL) : NULL;
     free(body);
-    a->done = 1;
     return NULL;
 }
 
@@ -307,7 +310,7 @@ Test(e2e_debug, a_large_registry_renders_as_valid_json_while_ingestion_goes_on, 
     cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 100000, 30000), 100000);
     {
         /* While a large render runs in another thread, health checks answer promptly. */
-        struct render_arg ra = { 0, 0, NULL };
+        struct render_arg ra = { 0, 0, NULL, 0 };
         pthread_t th;
         double t0 = now_s(), worst = 0;
         cr_assert_eq(pthread_create(&th, NULL, render_thread, &ra), 0);
@@ -320,10 +323,12 @@ Test(e2e_debug, a_large_registry_renders_as_valid_json_while_ingestion_goes_on, 
         }
         pthread_join(th, NULL);
         /*
-         * Measured: 5-13 ms at worst, release or ASan; the same render held whole takes
-         * over 100 ms in release, so a render that stopped yielding fails here.
+         * A render held whole delays a check by most of the render (measured: 77-86% of
+         * it, ASan); one that yields, by a piece or two (5-13 ms on an idle machine, at
+         * most 11% of the render on a loaded one). Load stretches both alike.
          */
-        cr_assert_lt(worst, 0.06, "/-/healthy took %.3f s during the render", worst);
+        cr_assert_lt(worst, ra.secs / 2, "/-/healthy took %.3f s during a %.3f s render", worst,
+                     ra.secs);
         cr_assert_eq(ra.status, 200);
         cr_assert_not_null(ra.j, "the render is not valid JSON");
         j = ra.j;

@@ -294,21 +294,16 @@ static int read_chunked(struct httpc *h, size_t *off, struct buf *body)
     }
 }
 
-int httpc_read(struct httpc *h, int head, struct httpc_response *r)
+/* Wait for the blank line ending the head; *hdr_end is where its "\r\n\r\n" starts. */
+static int read_head(struct httpc *h, size_t *hdr_end)
 {
-    struct buf body = BUF_INIT;
-    size_t hdr_end = 0, off;
-    const char *te, *cl, *ce;
-    int rc, minor, status;
-    char *end;
-
-    memset(r, 0, sizeof(*r));
     for (;;) {
         char *p = h->in.ptr ? strstr(h->in.ptr, "\r\n\r\n") : NULL;
+        int rc;
 
         if (p) {
-            hdr_end = (size_t)(p - h->in.ptr);
-            break;
+            *hdr_end = (size_t)(p - h->in.ptr);
+            return 0;
         }
         if (h->in.len > 1 << 20)
             return -EPROTO;
@@ -316,7 +311,16 @@ int httpc_read(struct httpc *h, int head, struct httpc_response *r)
         if (rc < 0)
             return rc;
     }
-    /* "HTTP/1.1 200 OK" */
+}
+
+/* Parse the status line ("HTTP/1.1 200 OK") and copy the header lines into r. */
+static int parse_head(const struct httpc *h, size_t hdr_end, struct httpc_response *r)
+{
+    const char *eol;
+    char *end;
+    size_t start;
+    int minor, status;
+
     if (hdr_end < 12 || strncmp(h->in.ptr, "HTTP/1.", 7) != 0 || h->in.ptr[8] != ' ')
         return -EPROTO;
     minor = h->in.ptr[7] - '0';
@@ -325,68 +329,106 @@ int httpc_read(struct httpc *h, int head, struct httpc_response *r)
         return -EPROTO;
     r->status = status;
     r->http_minor = minor;
-    {
-        const char *eol = strstr(h->in.ptr, "\r\n");
-        size_t start = (size_t)(eol - h->in.ptr) + 2;
+    eol = strstr(h->in.ptr, "\r\n");
+    start = (size_t)(eol - h->in.ptr) + 2;
+    if (start < hdr_end + 2)
+        buf_add(&r->headers, h->in.ptr + start, hdr_end + 2 - start);
+    return 0;
+}
 
-        if (start < hdr_end + 2)
-            buf_add(&r->headers, h->in.ptr + start, hdr_end + 2 - start);
-    }
-    off = hdr_end + 4;
+/* A body of Content-Length cl bytes at *off. */
+static int read_sized(struct httpc *h, const char *cl, size_t *off, struct buf *body)
+{
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    int rc;
 
-    te = httpc_header(r, "Transfer-Encoding");
+    if (*end != '\0' || n > MAX_BODY)
+        return -EPROTO;
+    rc = need(h, *off + (size_t)n);
+    if (rc < 0)
+        return rc;
+    buf_add(body, h->in.ptr + *off, (size_t)n);
+    *off += (size_t)n;
+    return 0;
+}
+
+/* A body delimited by the server closing the connection. */
+static int read_until_close(struct httpc *h, size_t *off, struct buf *body)
+{
+    ssize_t n;
+
+    while ((n = fill(h)) > 0)
+        if (h->in.len > MAX_BODY)
+            return -EPROTO;
+    if (n < 0)
+        return (int)n;
+    buf_add(body, h->in.ptr + *off, h->in.len - *off);
+    *off = h->in.len;
+    return 0;
+}
+
+/* Read the body that r's head announces, from *off, into body (still encoded). */
+static int read_body(struct httpc *h, int head, struct httpc_response *r, size_t *off,
+                     struct buf *body)
+{
+    const char *te = httpc_header(r, "Transfer-Encoding");
+    const char *cl;
+
     r->chunked = te && strcasecmp(te, "chunked") == 0;
+    if (head || r->status == 204 || r->status == 304 || r->status / 100 == 1)
+        return 0;
+    if (r->chunked)
+        return read_chunked(h, off, body);
     cl = httpc_header(r, "Content-Length");
-    if (head || status == 204 || status == 304 || status / 100 == 1) {
-        /* no body */
-    } else if (r->chunked) {
-        rc = read_chunked(h, &off, &body);
-        if (rc < 0)
-            goto fail;
-    } else if (cl) {
-        unsigned long long n = strtoull(cl, &end, 10);
+    if (cl)
+        return read_sized(h, cl, off, body);
+    r->until_close = 1;
+    return read_until_close(h, off, body);
+}
 
-        if (*end != '\0' || n > MAX_BODY) {
-            rc = -EPROTO;
-            goto fail;
-        }
-        rc = need(h, off + (size_t)n);
-        if (rc < 0)
-            goto fail;
-        buf_add(&body, h->in.ptr + off, (size_t)n);
-        off += (size_t)n;
-    } else {
-        ssize_t n;
+/* Gunzip *body in place when r says it is gzip-encoded. */
+static int decode_body(int head, struct httpc_response *r, struct buf *body)
+{
+    const char *ce = httpc_header(r, "Content-Encoding");
+    struct buf plain = BUF_INIT;
+    int rc;
 
-        r->until_close = 1;
-        while ((n = fill(h)) > 0)
-            if (h->in.len > MAX_BODY) {
-                rc = -EPROTO;
-                goto fail;
-            }
-        if (n < 0) {
-            rc = (int)n;
-            goto fail;
-        }
-        buf_add(&body, h->in.ptr + off, h->in.len - off);
-        off = h->in.len;
+    if (head || ce == NULL || strcasecmp(ce, "gzip") != 0)
+        return 0;
+    rc = gunzip(body->ptr ? body->ptr : "", body->len, &plain);
+    buf_release(body);
+    if (rc < 0) {
+        buf_release(&plain);
+        return rc;
     }
+    *body = plain;
+    r->gzip = 1;
+    return 0;
+}
+
+int httpc_read(struct httpc *h, int head, struct httpc_response *r)
+{
+    struct buf body = BUF_INIT;
+    size_t hdr_end = 0, off;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = read_head(h, &hdr_end);
+    if (rc < 0)
+        return rc;
+    rc = parse_head(h, hdr_end, r);
+    if (rc < 0)
+        goto fail;
+    off = hdr_end + 4;
+    rc = read_body(h, head, r, &off, &body);
+    if (rc < 0)
+        goto fail;
     buf_consume(&h->in, off);
     r->wire_len = body.len;
-
-    ce = httpc_header(r, "Content-Encoding");
-    if (ce && strcasecmp(ce, "gzip") == 0 && !head) {
-        struct buf plain = BUF_INIT;
-
-        rc = gunzip(body.ptr ? body.ptr : "", body.len, &plain);
-        buf_release(&body);
-        if (rc < 0) {
-            buf_release(&plain);
-            goto fail;
-        }
-        body = plain;
-        r->gzip = 1;
-    }
+    rc = decode_body(head, r, &body);
+    if (rc < 0)
+        goto fail;
     r->body = buf_detach(&body, &r->body_len);
     return 0;
 

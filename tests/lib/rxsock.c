@@ -66,3 +66,16 @@ void rxsock_stop(struct rxsock *r, struct ustatsd *c)
     ustatsd_close(c);
     rxsock_release(r);
 }
+
+struct rxsock rxsock_rx = { "", "", -1 };
+struct ustatsd rxsock_client;
+
+void rxsock_up(void)
+{
+    rxsock_start(&rxsock_rx, &rxsock_client, NULL);
+}
+
+void rxsock_down(void)
+{
+    rxsock_stop(&rxsock_rx, &rxsock_client);
+}

@@ -54,4 +54,18 @@ void rxsock_start(struct rxsock *r, struct ustatsd *c, const struct ustatsd_opti
 /* ustatsd_close(c), then rxsock_release(r). */
 void rxsock_stop(struct rxsock *r, struct ustatsd *c);
 
+/*
+ * One receiver and one client for a whole test program (Criterion runs each test in a
+ * process of its own), with .init and .fini functions:
+ *
+ *     Test(client, sends, .init = rxsock_up, .fini = rxsock_down) { ... &rxsock_client ... }
+ *
+ * rxsock_up() is rxsock_start(&rxsock_rx, &rxsock_client, NULL); rxsock_down() is
+ * rxsock_stop() on the pair, also after an .init that set them up some other way.
+ */
+extern struct rxsock rxsock_rx;
+extern struct ustatsd rxsock_client;
+void rxsock_up(void);
+void rxsock_down(void);
+
 #endif

@@ -21,8 +21,8 @@
 
 /* ---------------------------------------------------------------- fixture */
 
-static struct rxsock rx;
-static struct ustatsd st;
+static struct rxsock *const rx = &rxsock_rx;
+static struct ustatsd *const st = &rxsock_client;
 static long long fake_ms = 1000000; /* the client's clock: only the tests move it */
 
 static long long fake_clock(void *arg)
@@ -35,20 +35,15 @@ static const struct ustatsd_options fake = { .clock = fake_clock, .clock_arg = &
 /* A daemon that is up, and a client connected to it. */
 static void setup_up(void)
 {
-    rxsock_start(&rx, &st, &fake);
+    rxsock_start(rx, st, &fake);
 }
 
 /* No daemon yet: the path does not exist. */
 static void setup_down(void)
 {
-    rxsock_init(&rx);
-    cr_assert_eq(ustatsd_open_with(&st, rx.path, &fake), 0);
-    cr_assert_eq(st.connects, 0);
-}
-
-static void teardown(void)
-{
-    rxsock_stop(&rx, &st);
+    rxsock_init(rx);
+    cr_assert_eq(ustatsd_open_with(st, rx->path, &fake), 0);
+    cr_assert_eq(st->connects, 0);
 }
 
 static long long now_ns(void)
@@ -66,7 +61,7 @@ static long long ten_thousand_counts(void)
     long long slowest = 0;
     for (int i = 0; i < 10000; i++) {
         long long t0 = now_ns();
-        int rc = ustatsd_count(&st, "requests", 1, NULL, 0);
+        int rc = ustatsd_count(st, "requests", 1, NULL, 0);
         long long dt = now_ns() - t0;
         cr_assert(rc == 0 || rc == -EAGAIN || rc == -ENOENT || rc == -ENOBUFS, "call %d: %s", i,
                   ustatsd_strerror(rc));
@@ -77,102 +72,104 @@ static long long ten_thousand_counts(void)
     return slowest;
 }
 
-Test(client_transport, missing_socket_drops_at_once_and_counts, .init = setup_down,
-     .fini = teardown)
+/* ten_thousand_counts() unbatched: one datagram each, sent or dropped (one line) for err. */
+static void ten_thousand_datagrams(int err)
 {
-    st.batching = 0;
+    st->batching = 0;
     ten_thousand_counts();
-    cr_assert_eq(st.datagrams_dropped, 10000);
-    cr_assert_eq(st.lines_dropped, 10000);
-    cr_assert_eq(st.datagrams_sent, 0);
-    cr_assert_eq(st.last_errno, ENOENT);
-    cr_assert_eq(ustatsd_count(&st, "requests", 1, NULL, 0), -ENOENT);
+    cr_assert_eq(st->datagrams_sent + st->datagrams_dropped, 10000);
+    cr_assert_eq(st->lines_dropped, st->datagrams_dropped);
+    cr_assert_eq(st->last_errno, err);
+}
+
+Test(client_transport, missing_socket_drops_at_once_and_counts, .init = setup_down,
+     .fini = rxsock_down)
+{
+    ten_thousand_datagrams(ENOENT);
+    cr_assert_eq(st->datagrams_sent, 0);
+    cr_assert_eq(ustatsd_count(st, "requests", 1, NULL, 0), -ENOENT);
 }
 
 Test(client_transport, full_queue_drops_at_once_and_keeps_the_connection, .init = setup_up,
-     .fini = teardown)
+     .fini = rxsock_down)
 {
-    st.batching = 0;
-    ten_thousand_counts();
+    ten_thousand_datagrams(EAGAIN);
     /* net.unix.max_dgram_qlen (10 by default) datagrams fit; the rest are dropped. */
-    cr_assert_gt(st.datagrams_sent, 0);
-    cr_assert_lt(st.datagrams_sent, 10000);
-    cr_assert_eq(st.datagrams_sent + st.datagrams_dropped, 10000);
-    cr_assert_eq(st.lines_dropped, st.datagrams_dropped);
-    cr_assert_eq(st.last_errno, EAGAIN);
-    cr_assert_eq(st.connects, 1, "EAGAIN must not reconnect");
+    cr_assert_gt(st->datagrams_sent, 0);
+    cr_assert_lt(st->datagrams_sent, 10000);
+    cr_assert_eq(st->connects, 1, "EAGAIN must not reconnect");
 
     /* The daemon catches up: the next line goes through on the same connection. */
     char buf[64];
-    while (rxsock_recv(&rx, buf, sizeof(buf)) >= 0)
+    while (rxsock_recv(rx, buf, sizeof(buf)) >= 0)
         ;
-    cr_assert_eq(ustatsd_count(&st, "after", 1, NULL, 0), 0);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    cr_assert_eq(ustatsd_count(st, "after", 1, NULL, 0), 0);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "after:1|c\n");
 }
 
 Test(client_transport, full_queue_with_batching_drops_whole_datagrams, .init = setup_up,
-     .fini = teardown)
+     .fini = rxsock_down)
 {
     ten_thousand_counts();
-    ustatsd_flush(&st);
-    cr_assert_gt(st.datagrams_dropped, 0);
-    cr_assert_eq(st.lines_sent + st.lines_dropped, 10000);
-    cr_assert_eq(st.last_errno, EAGAIN);
+    ustatsd_flush(st);
+    cr_assert_gt(st->datagrams_dropped, 0);
+    cr_assert_eq(st->lines_sent + st->lines_dropped, 10000);
+    cr_assert_eq(st->last_errno, EAGAIN);
 }
 
 Test(client_transport, reconnects_lazily_and_at_most_once_per_interval, .init = setup_down,
-     .fini = teardown)
+     .fini = rxsock_down)
 {
     char buf[64];
-    st.batching = 0;
-    st.reconnect_interval_ms = 300;
-    cr_assert_eq(ustatsd_count(&st, "early", 1, NULL, 0), -ENOENT);
-    rxsock_bind(&rx);
+    st->batching = 0;
+    st->reconnect_interval_ms = 300;
+    cr_assert_eq(ustatsd_count(st, "early", 1, NULL, 0), -ENOENT);
+    rxsock_bind(rx);
     /* The daemon is back, but open() tried to connect 299 ms ago: still dropped. */
     fake_ms += 299;
-    cr_assert_eq(ustatsd_count(&st, "early", 1, NULL, 0), -ENOENT);
-    cr_assert_eq(st.connects, 0);
-    cr_assert_lt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    cr_assert_eq(ustatsd_count(st, "early", 1, NULL, 0), -ENOENT);
+    cr_assert_eq(st->connects, 0);
+    cr_assert_lt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     fake_ms += 1;
-    cr_assert_eq(ustatsd_count(&st, "late", 1, NULL, 0), 0);
-    cr_assert_eq(st.connects, 1);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    cr_assert_eq(ustatsd_count(st, "late", 1, NULL, 0), 0);
+    cr_assert_eq(st->connects, 1);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "late:1|c\n");
-    cr_assert_eq(st.datagrams_dropped, 2);
+    cr_assert_eq(st->datagrams_dropped, 2);
 }
 
 Test(client_transport, follows_a_restarted_daemon_to_its_new_socket, .init = setup_up,
-     .fini = teardown)
+     .fini = rxsock_down)
 {
     char buf[64];
-    st.batching = 0;
-    st.reconnect_interval_ms = 200;
-    cr_assert_eq(ustatsd_count(&st, "before", 1, NULL, 0), 0);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    st->batching = 0;
+    st->reconnect_interval_ms = 200;
+    cr_assert_eq(ustatsd_count(st, "before", 1, NULL, 0), 0);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     /* Restart: the old socket dies and a new one is bound at the same path. */
-    rxsock_unbind(&rx);
-    rxsock_bind(&rx);
+    rxsock_unbind(rx);
+    rxsock_bind(rx);
     /* The connected socket still points at the dead inode, and open() was just now. */
-    cr_assert_eq(ustatsd_count(&st, "lost", 1, NULL, 0), -ECONNREFUSED);
+    cr_assert_eq(ustatsd_count(st, "lost", 1, NULL, 0), -ECONNREFUSED);
     fake_ms += 199;
-    cr_assert_eq(ustatsd_count(&st, "lost", 1, NULL, 0), -ECONNREFUSED);
+    cr_assert_eq(ustatsd_count(st, "lost", 1, NULL, 0), -ECONNREFUSED);
     fake_ms += 1;
-    cr_assert_eq(ustatsd_count(&st, "after", 1, NULL, 0), 0);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    cr_assert_eq(ustatsd_count(st, "after", 1, NULL, 0), 0);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "after:1|c\n");
-    cr_assert_eq(st.connects, 2);
-    cr_assert_eq(st.datagrams_dropped, 2);
+    cr_assert_eq(st->connects, 2);
+    cr_assert_eq(st->datagrams_dropped, 2);
 
     /* Past the interval, the send that finds the peer dead reconnects and retries. */
     fake_ms += 200;
-    rxsock_unbind(&rx);
-    rxsock_bind(&rx);
-    cr_assert_eq(ustatsd_count(&st, "retried", 1, NULL, 0), 0);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    rxsock_unbind(rx);
+    rxsock_bind(rx);
+    cr_assert_eq(ustatsd_count(st, "retried", 1, NULL, 0), 0);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "retried:1|c\n");
-    cr_assert_eq(st.datagrams_dropped, 2);
-    cr_assert_eq(st.connects, 3);
+    cr_assert_eq(st->datagrams_dropped, 2);
+    cr_assert_eq(st->connects, 3);
 }
 
 /* Without a clock of the caller's, the back-off is timed with CLOCK_MONOTONIC. */
@@ -188,7 +185,7 @@ Test(client_transport, the_default_clock_is_the_monotonic_clock)
     ustatsd_close(&c);
 }
 
-Test(client_transport, never_raises_sigpipe, .init = setup_up, .fini = teardown)
+Test(client_transport, never_raises_sigpipe, .init = setup_up, .fini = rxsock_down)
 {
     cr_assert_neq(signal(SIGPIPE, SIG_DFL), SIG_ERR);
     /* Control: with SIG_DFL, a plain send() on a broken stream does kill the sender. */
@@ -206,16 +203,16 @@ Test(client_transport, never_raises_sigpipe, .init = setup_up, .fini = teardown)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE);
 
-    st.batching = 0;
+    st->batching = 0;
     /* A peer that stopped reading: EPIPE. */
-    cr_assert_eq(shutdown(rx.fd, SHUT_RD), 0);
-    cr_assert_eq(ustatsd_count(&st, "x", 1, NULL, 0), -EPIPE);
+    cr_assert_eq(shutdown(rx->fd, SHUT_RD), 0);
+    cr_assert_eq(ustatsd_count(st, "x", 1, NULL, 0), -EPIPE);
     /* A peer that is gone: ECONNREFUSED, then no peer at all. */
-    rxsock_unbind(&rx);
+    rxsock_unbind(rx);
     for (int i = 0; i < 100; i++)
-        cr_assert_lt(ustatsd_count(&st, "x", 1, NULL, 0), 0);
-    cr_assert_eq(ustatsd_close(&st), 0);
-    cr_assert_eq(st.datagrams_dropped, 101);
+        cr_assert_lt(ustatsd_count(st, "x", 1, NULL, 0), 0);
+    cr_assert_eq(ustatsd_close(st), 0);
+    cr_assert_eq(st->datagrams_dropped, 101);
 }
 
 /* ---------------------------------------------------------------- ustatsd-send */
@@ -252,23 +249,23 @@ static int run_send(const char *in, const char *const *args)
 }
 
 Test(client_transport, ustatsd_send_batches_raw_lines_and_reports_drops, .init = setup_up,
-     .fini = teardown)
+     .fini = rxsock_down)
 {
     char buf[USTATSD_DGRAM_MAX + 1];
     if (!getenv("USTATSD_SEND_BIN"))
         cr_skip_test("USTATSD_SEND_BIN is not set (run through ctest)");
-    const char *const args[] = { "-s", rx.path, "a:1|c", "not a valid line", NULL };
+    const char *const args[] = { "-s", rx->path, "a:1|c", "not a valid line", NULL };
     cr_assert_eq(run_send(NULL, args), 0);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "a:1|c\nnot a valid line\n");
 
-    const char *const from_stdin[] = { "--socket", rx.path, NULL };
+    const char *const from_stdin[] = { "--socket", rx->path, NULL };
     cr_assert_eq(run_send("x:1|c\ny:2|g\n", from_stdin), 0);
-    cr_assert_gt(rxsock_recv(&rx, buf, sizeof(buf)), 0);
+    cr_assert_gt(rxsock_recv(rx, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "x:1|c\ny:2|g\n");
 
     char missing[USTATSD_PATH_MAX];
-    snprintf(missing, sizeof(missing), "%s/missing.sock", rx.dir);
+    snprintf(missing, sizeof(missing), "%s/missing.sock", rx->dir);
     const char *const dropped[] = { "-s", missing, "a:1|c", NULL };
     cr_assert_eq(run_send(NULL, dropped), 1);
     const char *const usage[] = { "--bogus", NULL };

@@ -13,19 +13,8 @@
 #include "testdata.h"
 #include "ustatsd.h"
 
-static struct rxsock rx;
-static struct ustatsd st;
-
-/* A daemon that is up, and a client connected to it. */
-static void setup_up(void)
-{
-    rxsock_start(&rx, &st, NULL);
-}
-
-static void teardown(void)
-{
-    rxsock_stop(&rx, &st);
-}
+static struct rxsock *const rx = &rxsock_rx;
+static struct ustatsd *const st = &rxsock_client;
 
 /* ---------------------------------------------------------------- proto/testdata */
 
@@ -180,7 +169,7 @@ static int refuse_tags(const struct parts *p, const char *name, int r, int linen
         return 1;
     }
     cr_assert_not_null(name);
-    int rc = ustatsd_count(&st, name, 1, labels, p->ntags);
+    int rc = ustatsd_count(st, name, 1, labels, p->ntags);
     cr_assert(rc == USTATSD_EBADLABEL || rc == USTATSD_ETOOLONG,
               "invalid.tsv:%d: client call returns %s", lineno, ustatsd_err_name(rc));
     if (p->ntags <= MAX_VTAGS && each_ok)
@@ -201,8 +190,8 @@ static void refuse_values(const struct parts *p, const char *name, int lineno)
             c = e;
         if (number(s, (size_t)(c - s), &d) && ustatsd_check_value(d) != 0) {
             cr_assert_not_null(name);
-            cr_assert_eq(ustatsd_observe(&st, name, d, NULL, 0), USTATSD_EBADVALUE);
-            cr_assert_eq(ustatsd_gauge_set(&st, name, d, NULL, 0), USTATSD_EBADVALUE);
+            cr_assert_eq(ustatsd_observe(st, name, d, NULL, 0), USTATSD_EBADVALUE);
+            cr_assert_eq(ustatsd_gauge_set(st, name, d, NULL, 0), USTATSD_EBADVALUE);
             refused = 1;
         }
         s = c + 1;
@@ -236,7 +225,7 @@ static void refuse_invalid(const char *reason, struct vec *v, void *arg)
         cr_assert_eq(ustatsd_check_name(p.name, p.nlen), USTATSD_EBADNAME,
                      "invalid.tsv:%d: client accepts the name", v->lineno);
         if (name_ok)
-            cr_assert_eq(ustatsd_observe(&st, name, 1, NULL, 0), USTATSD_EBADNAME, "invalid.tsv:%d",
+            cr_assert_eq(ustatsd_observe(st, name, 1, NULL, 0), USTATSD_EBADNAME, "invalid.tsv:%d",
                          v->lineno);
         t->checked++;
         return;
@@ -263,7 +252,7 @@ static void refuse_invalid(const char *reason, struct vec *v, void *arg)
             return;
         }
         cr_assert_eq(ustatsd_check_rate(rate), USTATSD_EBADRATE, "invalid.tsv:%d", v->lineno);
-        cr_assert_eq(ustatsd_count_sampled(&st, "x", 1, rate, NULL, 0), USTATSD_EBADRATE);
+        cr_assert_eq(ustatsd_count_sampled(st, "x", 1, rate, NULL, 0), USTATSD_EBADRATE);
         t->checked++;
         return;
     }
@@ -273,15 +262,15 @@ static void refuse_invalid(const char *reason, struct vec *v, void *arg)
     }
 }
 
-Test(client_vectors, refuses_what_the_parser_rejects_in_proto_testdata, .init = setup_up,
-     .fini = teardown)
+Test(client_vectors, refuses_what_the_parser_rejects_in_proto_testdata, .init = rxsock_up,
+     .fini = rxsock_down)
 {
     struct tally t = { 0, 0 };
     each_row("invalid.tsv", 1, refuse_invalid, &t);
     cr_assert_geq(t.checked, 40, "only %d vectors were applicable", t.checked);
-    cr_assert_eq(st.datagrams_sent + st.datagrams_dropped, 0, "an invalid call sent something");
-    cr_assert_eq(st.len, 0, "an invalid call left bytes in the buffer");
-    cr_assert_gt(st.lines_invalid, 0);
+    cr_assert_eq(st->datagrams_sent + st->datagrams_dropped, 0, "an invalid call sent something");
+    cr_assert_eq(st->len, 0, "an invalid call left bytes in the buffer");
+    cr_assert_gt(st->lines_invalid, 0);
 }
 
 /*
@@ -297,22 +286,22 @@ static int send_as_client(const struct statsd_line *want, const char *name,
         if (value != (double)(long long)value || value < 0) {
             /* -1|c: the parser's, but the daemon's NEGATIVE_COUNTER; 0.5|c: not an integer. */
             if (value < 0)
-                cr_assert_eq(ustatsd_count(&st, name, -1, labels, n), USTATSD_EBADVALUE);
+                cr_assert_eq(ustatsd_count(st, name, -1, labels, n), USTATSD_EBADVALUE);
             return 1;
         }
-        return ustatsd_count_sampled(&st, name, (long long)value, want->rate, labels, n);
+        return ustatsd_count_sampled(st, name, (long long)value, want->rate, labels, n);
     case STATSD_GAUGE:
-        return want->relative ? ustatsd_gauge_add(&st, name, value, labels, n)
-                              : ustatsd_gauge_set(&st, name, value, labels, n);
+        return want->relative ? ustatsd_gauge_add(st, name, value, labels, n)
+                              : ustatsd_gauge_set(st, name, value, labels, n);
     case STATSD_TIMER:
     case STATSD_HISTOGRAM:
         if (want->nvalues != 1)
             return 1; /* packed values: the client sends one per call */
         return want->type == STATSD_TIMER
-                   ? ustatsd_timing_ms_sampled(&st, name, value, want->rate, labels, n)
-                   : ustatsd_observe_sampled(&st, name, value, want->rate, labels, n);
+                   ? ustatsd_timing_ms_sampled(st, name, value, want->rate, labels, n)
+                   : ustatsd_observe_sampled(st, name, value, want->rate, labels, n);
     case STATSD_JOB:
-        return ustatsd_job(&st, name, (enum ustatsd_outcome)want->outcome, labels, n);
+        return ustatsd_job(st, name, (enum ustatsd_outcome)want->outcome, labels, n);
     default:
         return 1; /* |d: the client has no distribution call */
     }
@@ -384,7 +373,7 @@ static void resend_valid(const char *line, struct vec *v, void *arg)
         return;
     }
     cr_assert_eq(rc, 0, "valid.tsv:%d: client refuses it: %s", v->lineno, ustatsd_err_name(rc));
-    ssize_t n = rxsock_recv(&rx, buf, sizeof(buf));
+    ssize_t n = rxsock_recv(rx, buf, sizeof(buf));
     cr_assert_gt(n, 0);
     pos = 0;
     cr_assert(statsd_next_line(buf, (size_t)n, &pos, &first));
@@ -396,10 +385,10 @@ static void resend_valid(const char *line, struct vec *v, void *arg)
 }
 
 Test(client_vectors, accepts_and_reproduces_what_the_parser_accepts_in_proto_testdata,
-     .init = setup_up, .fini = teardown)
+     .init = rxsock_up, .fini = rxsock_down)
 {
     struct tally t = { 0, 0 };
-    st.batching = 0;
+    st->batching = 0;
     each_row("valid.tsv", 0, resend_valid, &t);
     cr_assert_geq(t.checked, 40, "only %d vectors were applicable", t.checked);
 }
