@@ -17,9 +17,9 @@
 
 #include "app.h"
 #include "config.h"
+#include "conninfo.h"
 #include "log.h"
 #include "mem.h"
-#include "conninfo.h"
 
 static const char *check_path(const char *s)
 {

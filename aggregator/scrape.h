@@ -18,8 +18,8 @@
 #include "expo.h"
 #include "httpd.h"
 #include "jobs.h"
-#include "sqlpool.h"
 #include "registry.h"
+#include "sqlpool.h"
 #include "stats.h"
 
 /*

@@ -14,8 +14,8 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
-#include "sqlpool.h"
 #include "pgtmp.h"
+#include "sqlpool.h"
 
 #define NCOLS 3
 

@@ -24,8 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errcode.h"
 #include "config.h"
+#include "errcode.h"
 #include "registry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

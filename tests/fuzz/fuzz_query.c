@@ -29,10 +29,10 @@
 
 #include <jansson.h>
 
-#include "errcode.h"
 #include "buf.h"
 #include "config.h"
 #include "debug.h"
+#include "errcode.h"
 #include "expo.h"
 #include "intake.h"
 #include "jobs.h"

@@ -17,8 +17,8 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
-#include "sqlpool.h"
 #include "pgtmp.h"
+#include "sqlpool.h"
 
 static struct pgtmp db;
 

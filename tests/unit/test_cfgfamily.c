@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errcode.h"
 #include "buf.h"
 #include "cfgtest.h"
 #include "config.h"
+#include "errcode.h"
 #include "statsd.h"
 
 Test(cfgfamily, counters_are_found_with_and_without_total)

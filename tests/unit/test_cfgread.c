@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "errcode.h"
 #include "cfgread.h"
+#include "errcode.h"
 
 struct sample {
     char *name;

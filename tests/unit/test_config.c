@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errcode.h"
 #include "buf.h"
 #include "cfgtest.h"
 #include "config.h"
+#include "errcode.h"
 #include "statsd.h"
 
 static void load_source(struct config *c, const char *rel)

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errcode.h"
 #include "config.h"
 #include "conninfo.h"
+#include "errcode.h"
 
 static void config_for(struct config *cfg, const char *conninfo)
 {

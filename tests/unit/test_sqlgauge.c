@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "errcode.h"
 #include "buf.h"
 #include "config.h"
+#include "errcode.h"
 #include "expo.h"
 #include "sqlgauge.h"
 
