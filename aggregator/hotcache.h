@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "statsd.h"
+#include "statsd_scanner.h"
 
 #define HOTCACHE_WAYS     4
 #define HOTCACHE_KEY_MAX  128 /* name + suffix bytes of a cached identity */

@@ -1,5 +1,7 @@
 #include "intake.h"
 
+#include "statsd_scanner.h"
+
 void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
                  struct rejects *rejects, intake_clock_cb clock, void *clock_arg)
 {

@@ -42,6 +42,7 @@
 #include "hotcache.h"
 #include "names.h"
 #include "statsd.h"
+#include "statsd_scanner.h"
 #include "table.h"
 
 struct registry__family;

@@ -148,38 +148,6 @@ int statsd_parse_line(const char *p, size_t len, struct statsd_line *out);
 int statsd_split(const char *p, size_t len, struct statsd_view *name, struct statsd_view *values,
                  struct statsd_view *suffix);
 
-/* A line of a datagram with the spans statsd_split() finds in it. */
-struct statsd_parts {
-    struct statsd_view line; /* as statsd_next_line() gives it */
-    int split;               /* statsd_split(line) would return 1: the three spans are set */
-    struct statsd_view name; /* as statsd_split() gives them */
-    struct statsd_view values;
-    struct statsd_view suffix;
-};
-
-/*
- * statsd_next_line() and statsd_split() in one pass over a datagram: the daemon's hot
- * path. statsd_scanner_next() returns 1 and sets *out for each line in turn (empty lines
- * included, with line.len 0), then 0. The datagram must stay unchanged meanwhile.
- */
-struct statsd_scanner {
-    const char *dgram;
-    size_t len;
-    size_t pos;   /* where the next line starts */
-    size_t block; /* the first of the two 64-byte blocks the masks describe; SIZE_MAX: none */
-    uint64_t nl[2], colon[2], bar[2];
-};
-
-void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len);
-int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out);
-
-/*
- * Up to max lines at once into out[], as that many statsd_scanner_next() calls would
- * give them; returns how many (fewer than max: the datagram is done). The scanner's
- * state stays in registers meanwhile, which the line-at-a-time call cannot do.
- */
-size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max);
-
 /*
  * Parse a values span (as statsd_split() finds it) for a line whose out->type is set,
  * with statsd_parse_line()'s rules and reasons: sets values, nvalues and relative.

@@ -25,6 +25,7 @@
 #include "rejects.h"
 #include "render.h"
 #include "statsd.h"
+#include "statsd_scanner.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "statsd.h"
+#include "statsd_scanner.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "statsd.h"
+#include "statsd_scanner.h"
 #include "testdata.h"
 
 static int within(struct statsd_view v, const char *p, size_t len)
