@@ -61,21 +61,11 @@ static json_t *get_json(const char *target, int want_status)
     return j;
 }
 
-Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = stop)
+/* The daemon section: version, files, socket, uptime, limits. */
+static void check_daemon(const json_t *all)
 {
-    json_t *all, *s, *v;
-    size_t i;
-    int found = 0;
+    json_t *s;
 
-    cr_assert_eq(daemon_sends(&d, "requests:2|c|#method:GET,route:/a\n"
-                                  "latency_seconds:0.5|h\n"
-                                  "mailer:error|j\n"
-                                  "requests:1|c|#upload_id:abc123\n"
-                                  "nope:1|c\n"),
-                 0);
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 3, 5000), 3);
-
-    all = get_json("/debug", 200);
     s = json_object_get(all, "daemon");
     cr_assert_str_eq(json_string_value(json_object_get(s, "version")), "0.1.0");
     cr_assert_str_eq(json_string_value(json_object_get(s, "config_file")), d.config);
@@ -84,6 +74,13 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
     cr_assert(json_is_number(json_object_get(json_object_get(s, "socket"), "max_dgram_qlen")));
     cr_assert(json_real_value(json_object_get(s, "uptime_seconds")) >= 0);
     cr_assert(json_is_object(json_object_get(s, "limits")));
+}
+
+/* The ingest section counts the datagram and every line by outcome. */
+static void check_ingest(const json_t *all)
+{
+    json_t *s;
+    json_t *v;
 
     s = json_object_get(all, "ingest");
     cr_assert_eq(json_integer_value(json_object_get(s, "datagrams")), 1);
@@ -92,6 +89,13 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
     v = json_object_get(s, "rejected_by_reason");
     cr_assert_eq(json_integer_value(json_object_get(v, "label_not_allowed")), 1);
     cr_assert_eq(json_integer_value(json_object_get(v, "unknown_family")), 1);
+}
+
+/* The families section: the counter with its capped label and the value seen. */
+static void check_families(const json_t *all)
+{
+    json_t *s;
+    json_t *v;
 
     s = json_object_get(all, "families");
     cr_assert_eq(json_array_size(s), 3);
@@ -104,6 +108,15 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
     cr_assert_eq(json_integer_value(json_object_get(v, "distinct_values")), 1);
     cr_assert_eq(json_integer_value(json_object_get(v, "cap")), 5);
     cr_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "seen"), 0)), "/a");
+}
+
+/* The series section holds the counter and the histogram with their values. */
+static void check_series(const json_t *all)
+{
+    json_t *s;
+    json_t *v;
+    size_t i;
+    int found = 0;
 
     s = json_object_get(all, "series");
     for (i = 0; i < json_array_size(s); i++) {
@@ -122,6 +135,12 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
         }
     }
     cr_assert_eq(found, 2);
+}
+
+/* The jobs section: the breaker opened by one error. */
+static void check_jobs(const json_t *all)
+{
+    json_t *s;
 
     s = json_array_get(json_object_get(all, "jobs"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(s, "job")), "mailer");
@@ -129,6 +148,13 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
     cr_assert_eq(json_integer_value(json_object_get(s, "consecutive_failures")), 1);
     cr_assert_eq(json_integer_value(json_object_get(s, "failure_threshold")), 1);
     cr_assert(json_is_null(json_object_get(s, "last_success")));
+}
+
+/* The rejects section: both rejected lines, newest first, with their sender. */
+static void check_rejects(const json_t *all)
+{
+    json_t *s;
+    json_t *v;
 
     s = json_object_get(all, "rejects");
     cr_assert_eq(json_array_size(s), 2);
@@ -141,6 +167,27 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
     cr_assert_str_eq(json_string_value(json_object_get(v, "reason")), "label_not_allowed");
     cr_assert_str_eq(json_string_value(json_object_get(v, "line")),
                      "requests:1|c|#upload_id:abc123");
+}
+
+Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = stop)
+{
+    json_t *all;
+
+    cr_assert_eq(daemon_sends(&d, "requests:2|c|#method:GET,route:/a\n"
+                                  "latency_seconds:0.5|h\n"
+                                  "mailer:error|j\n"
+                                  "requests:1|c|#upload_id:abc123\n"
+                                  "nope:1|c\n"),
+                 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 3, 5000), 3);
+
+    all = get_json("/debug", 200);
+    check_daemon(all);
+    check_ingest(all);
+    check_families(all);
+    check_series(all);
+    check_jobs(all);
+    check_rejects(all);
     json_decref(all);
 
     /* The rejected line content is only in /debug, never in /metrics. */

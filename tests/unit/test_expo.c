@@ -21,15 +21,9 @@
         (n), (v), sizeof(v) - 1 \
     }
 
-static void build_exposition(struct buf *b, enum expo_format fmt)
+/* A gauge family of the values the number formatter finds hard, one case each. */
+static void awkward_gauges(struct expo *e)
 {
-    struct expo e;
-    const struct expo_label awkward[] = { L("path", "/a\"b\\c\nd") };
-    const struct expo_label utf8[] = { L("path", "/caf\xc3\xa9/\xe2\x9c\x93") };
-    const struct expo_label plain[] = { L("path", "/"), L("method", "GET") };
-    const struct expo_label route[] = { L("route", "/api") };
-    const struct expo_label job_mail[] = { L("job", "mail") };
-    const struct expo_label build[] = { L("version", "0.1.0"), L("revision", "abc\"def") };
     static const struct {
         const char name[16];
         double v;
@@ -55,6 +49,24 @@ static void build_exposition(struct buf *b, enum expo_format fmt)
         { "big_neg_int", -4503599627370497.0 },
     };
 
+    expo_family(e, "ustatsd_temperature_celsius", EXPO_GAUGE, "Awkward values.", "celsius");
+    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+        struct expo_label l = { "case", gauges[i].name, strlen(gauges[i].name) };
+
+        expo_sample(e, "", &l, 1, gauges[i].v);
+    }
+}
+
+static void build_exposition(struct buf *b, enum expo_format fmt)
+{
+    struct expo e;
+    const struct expo_label awkward[] = { L("path", "/a\"b\\c\nd") };
+    const struct expo_label utf8[] = { L("path", "/caf\xc3\xa9/\xe2\x9c\x93") };
+    const struct expo_label plain[] = { L("path", "/"), L("method", "GET") };
+    const struct expo_label route[] = { L("route", "/api") };
+    const struct expo_label job_mail[] = { L("job", "mail") };
+    const struct expo_label build[] = { L("version", "0.1.0"), L("revision", "abc\"def") };
+
     buf_reset(b);
     expo_init(&e, b, fmt);
 
@@ -71,12 +83,7 @@ static void build_exposition(struct buf *b, enum expo_format fmt)
     expo_family(&e, "ustatsd_cpu_seconds", EXPO_COUNTER, "CPU time, seconds.", "seconds");
     expo_sample(&e, "_total", NULL, 0, 1.04);
 
-    expo_family(&e, "ustatsd_temperature_celsius", EXPO_GAUGE, "Awkward values.", "celsius");
-    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
-        struct expo_label l = { "case", gauges[i].name, strlen(gauges[i].name) };
-
-        expo_sample(&e, "", &l, 1, gauges[i].v);
-    }
+    awkward_gauges(&e);
 
     /* The unit is not a suffix of the name: no UNIT line. */
     expo_family(&e, "ustatsd_queue_depth", EXPO_GAUGE, "Queue depth.", "seconds");
@@ -260,113 +267,124 @@ static const char *om_suffixes(const char *type)
     return "";
 }
 
-/* Returns NULL when text is a valid exposition, else the offending line. */
-#define REQUIRE(c)                        \
-    do {                                  \
-        if (!(c))                         \
-            return line ? line : "(end)"; \
+#define CHECK(c)      \
+    do {              \
+        if (!(c))     \
+            return 0; \
     } while (0)
 
+/* A "# TYPE|UNIT|HELP" line, in order for the family it names; 1 when it is valid. */
+static int meta_ok(const char *line, char family[128], char type[32])
+{
+    char kw[8], name[128];
+    int off = 0;
+
+    CHECK(sscanf(line, "# %7s %127s %n", kw, name, &off) == 2);
+    if (strcmp(kw, "TYPE") == 0) {
+        CHECK(strcmp(name, family) != 0);
+        snprintf(family, 128, "%s", name);
+        CHECK(sscanf(line + off, "%31s", type) == 1);
+        CHECK(strstr(" counter gauge histogram gaugehistogram stateset info summary unknown ",
+                     type) != NULL);
+    } else if (strcmp(kw, "UNIT") == 0) {
+        size_t nl = strlen(name), ul = strlen(line + off);
+
+        CHECK(strcmp(name, family) == 0);
+        CHECK(nl > ul + 1 && strcmp(name + nl - ul, line + off) == 0 && name[nl - ul - 1] == '_');
+    } else {
+        const char *end;
+
+        CHECK(strcmp(kw, "HELP") == 0);
+        CHECK(strcmp(name, family) == 0);
+        end = om_escaped(line + off, 0);
+        CHECK(end != NULL && *end == '\0');
+    }
+    return 1;
+}
+
+/* The label set at p ("{...}"); the byte after it, or NULL when it is malformed. */
+static const char *labels_end(const char *p, const char *family, int *has_le, int *has_state)
+{
+    size_t fl = strlen(family);
+
+    p++;
+    while (*p != '}') {
+        const char *ln = p;
+
+        if (!name_char(*p, 1, 0))
+            return NULL;
+        while (name_char(*p, 0, 0))
+            p++;
+        if (p - ln == 2 && strncmp(ln, "le", 2) == 0)
+            *has_le = 1;
+        if ((size_t)(p - ln) == fl && strncmp(ln, family, fl) == 0)
+            *has_state = 1;
+        if (p[0] != '=' || p[1] != '"')
+            return NULL;
+        p = om_escaped(p + 2, 1);
+        if (p == NULL || *p != '"')
+            return NULL;
+        p++;
+        if (*p == ',')
+            p++;
+        else if (*p != '}')
+            return NULL;
+    }
+    return p + 1;
+}
+
+/* sample = metricname [labels] SP number, of the family and type in force; 1 when valid. */
+static int sample_ok(const char *line, const char *family, const char *type)
+{
+    const char *p = line, *value;
+    size_t fl = strlen(family);
+    int has_le = 0, has_state = 0;
+
+    CHECK(name_char(*p, 1, 1));
+    while (name_char(*p, 0, 1))
+        p++;
+    CHECK(fl > 0 && strncmp(line, family, fl) == 0);
+    if ((size_t)(p - line) == fl) {
+        CHECK(strcmp(type, "counter") && strcmp(type, "histogram") && strcmp(type, "info"));
+    } else {
+        char want[32];
+
+        snprintf(want, sizeof(want), "%.*s", (int)(p - line - (ptrdiff_t)fl), line + fl);
+        CHECK(want[0] == '_' && strstr(om_suffixes(type), want) != NULL);
+    }
+    if (*p == '{')
+        CHECK((p = labels_end(p, family, &has_le, &has_state)) != NULL);
+    CHECK(*p == ' ');
+    value = p + 1;
+    CHECK(om_number(value));
+    if (strncmp(line + fl, "_bucket", 7) == 0 && strcmp(type, "histogram") == 0)
+        CHECK(has_le);
+    if (strcmp(type, "stateset") == 0)
+        CHECK(has_state && (!strcmp(value, "0") || !strcmp(value, "1")));
+    if (strcmp(type, "info") == 0)
+        CHECK(strcmp(value, "1") == 0);
+    return 1;
+}
+
+/* Returns NULL when text is a valid exposition, else the offending line. */
 static const char *check_openmetrics(char *text)
 {
     char family[128] = "", type[32] = "";
-    char *save = NULL, *line = NULL;
+    char *save = NULL, *line;
     size_t len = strlen(text);
     int eof = 0;
 
-    REQUIRE(len > 0 && text[len - 1] == '\n');
+    if (len == 0 || text[len - 1] != '\n')
+        return "(end)";
     for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        REQUIRE(eof == 0);
-        if (strcmp(line, "# EOF") == 0) {
+        if (eof)
+            return line;
+        if (strcmp(line, "# EOF") == 0)
             eof = 1;
-            continue;
-        }
-        if (line[0] == '#') {
-            char kw[8], name[128];
-            int off = 0;
-
-            REQUIRE(sscanf(line, "# %7s %127s %n", kw, name, &off) == 2);
-            if (strcmp(kw, "TYPE") == 0) {
-                REQUIRE(strcmp(name, family) != 0);
-                snprintf(family, sizeof(family), "%s", name);
-                REQUIRE(sscanf(line + off, "%31s", type) == 1);
-                REQUIRE(strstr(" counter gauge histogram gaugehistogram stateset info summary "
-                               "unknown ",
-                               type) != NULL);
-            } else if (strcmp(kw, "UNIT") == 0) {
-                size_t nl = strlen(name), ul = strlen(line + off);
-
-                REQUIRE(strcmp(name, family) == 0);
-                REQUIRE(nl > ul + 1 && strcmp(name + nl - ul, line + off) == 0 &&
-                        name[nl - ul - 1] == '_');
-            } else {
-                const char *end;
-
-                REQUIRE(strcmp(kw, "HELP") == 0);
-                REQUIRE(strcmp(name, family) == 0);
-                end = om_escaped(line + off, 0);
-                REQUIRE(end != NULL && *end == '\0');
-            }
-            continue;
-        }
-        /* sample = metricname [labels] SP number */
-        {
-            const char *p = line, *sfx;
-            size_t fl = strlen(family);
-            int has_le = 0, has_state = 0;
-            char *value;
-
-            REQUIRE(name_char(*p, 1, 1));
-            while (name_char(*p, 0, 1))
-                p++;
-            REQUIRE(fl > 0 && strncmp(line, family, fl) == 0);
-            sfx = om_suffixes(type);
-            if ((size_t)(p - line) == fl) {
-                REQUIRE(strcmp(type, "counter") && strcmp(type, "histogram") &&
-                        strcmp(type, "info"));
-            } else {
-                char want[32];
-
-                snprintf(want, sizeof(want), "%.*s", (int)(p - line - (ptrdiff_t)fl), line + fl);
-                REQUIRE(want[0] == '_' && strstr(sfx, want) != NULL);
-            }
-            if (*p == '{') {
-                p++;
-                while (*p != '}') {
-                    const char *ln = p;
-
-                    REQUIRE(name_char(*p, 1, 0));
-                    while (name_char(*p, 0, 0))
-                        p++;
-                    if (p - ln == 2 && strncmp(ln, "le", 2) == 0)
-                        has_le = 1;
-                    if ((size_t)(p - ln) == fl && strncmp(ln, family, fl) == 0)
-                        has_state = 1;
-                    REQUIRE(p[0] == '=' && p[1] == '"');
-                    p = om_escaped(p + 2, 1);
-                    REQUIRE(p != NULL && *p == '"');
-                    p++;
-                    if (*p == ',')
-                        p++;
-                    else
-                        REQUIRE(*p == '}');
-                }
-                p++;
-            }
-            REQUIRE(*p == ' ');
-            value = (char *)p + 1;
-            REQUIRE(om_number(value));
-            if (strncmp(line + fl, "_bucket", 7) == 0 && strcmp(type, "histogram") == 0)
-                REQUIRE(has_le);
-            if (strcmp(type, "stateset") == 0)
-                REQUIRE(has_state && (!strcmp(value, "0") || !strcmp(value, "1")));
-            if (strcmp(type, "info") == 0)
-                REQUIRE(strcmp(value, "1") == 0);
-        }
+        else if (line[0] == '#' ? !meta_ok(line, family, type) : !sample_ok(line, family, type))
+            return line;
     }
-    line = NULL;
-    REQUIRE(eof == 1);
-    return NULL;
+    return eof ? NULL : "(end)";
 }
 
 Test(expo, openmetrics_golden_follows_the_abnf)
