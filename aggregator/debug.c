@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "common.h"
 #include "errcode.h"
 #include "expo.h"
 #include "jsonstr.h"
@@ -32,70 +33,98 @@ static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST, DEBUG_FAMILIES,
 
 /* --- query ------------------------------------------------------------------------ */
 
-static int query_param(struct debug_query *q, const struct config *cfg, const char *name,
-                       const char *value, unsigned *seen, char *err, size_t errlen)
+static int read_section(struct debug_query *q, const struct config *cfg, const char *value,
+                        char *err, size_t errlen)
 {
-    static const char *const names[] = { "section", "family", "limit", "pretty" };
-    unsigned bit;
-    size_t i;
-
-    for (i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0)
-            break;
-    if (i == 4) {
-        snprintf(err, errlen, "unknown parameter \"%s\": expected section, family, limit or pretty",
-                 name);
-        return ERRCODE_BADPARAM;
-    }
-    bit = 1u << i;
-    if (*seen & bit) {
-        snprintf(err, errlen, "parameter \"%s\" given twice", name);
-        return ERRCODE_BADPARAM;
-    }
-    *seen |= bit;
-
-    if (i == 0) {
-        for (i = 0; i < NSECTIONS; i++)
-            if (strcmp(value, section_names[i]) == 0) {
-                q->sections = section_bits[i];
-                return 0;
-            }
-        snprintf(err, errlen,
-                 "unknown section \"%s\": expected daemon, ingest, families, series, jobs or "
-                 "rejects",
-                 value);
-        return ERRCODE_BADPARAM;
-    }
-    if (i == 1) {
-        long f = config_find_family(cfg, value, strlen(value));
-        if (f < 0) {
-            snprintf(err, errlen, "unknown family \"%s\"", value);
-            return ERRCODE_BADPARAM;
+    (void)cfg;
+    for (size_t i = 0; i < NSECTIONS; i++)
+        if (strcmp(value, section_names[i]) == 0) {
+            q->sections = section_bits[i];
+            return 0;
         }
-        snprintf(q->family, sizeof(q->family), "%s", cfg->families[f].name);
-        q->family_index = f;
-        return 0;
+    snprintf(err, errlen,
+             "unknown section \"%s\": expected daemon, ingest, families, series, jobs or rejects",
+             value);
+    return ERRCODE_BADPARAM;
+}
+
+static int read_family(struct debug_query *q, const struct config *cfg, const char *value,
+                       char *err, size_t errlen)
+{
+    long f = config_find_family(cfg, value, strlen(value));
+
+    if (f < 0) {
+        snprintf(err, errlen, "unknown family \"%s\"", value);
+        return ERRCODE_BADPARAM;
     }
-    if (i == 2) {
-        char *end;
-        unsigned long long v;
-        errno = 0;
-        v = strtoull(value, &end, 10);
-        if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < 1 ||
-            v > DEBUG_MAX_LIMIT) {
-            snprintf(err, errlen, "limit \"%s\": expected a whole number from 1 to %d", value,
-                     DEBUG_MAX_LIMIT);
-            return ERRCODE_BADPARAM;
-        }
-        q->limit = (size_t)v;
-        return 0;
+    snprintf(q->family, sizeof(q->family), "%s", cfg->families[f].name);
+    q->family_index = f;
+    return 0;
+}
+
+static int read_limit(struct debug_query *q, const struct config *cfg, const char *value, char *err,
+                      size_t errlen)
+{
+    char *end;
+    unsigned long long v;
+
+    (void)cfg;
+    errno = 0;
+    v = strtoull(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < 1 ||
+        v > DEBUG_MAX_LIMIT) {
+        snprintf(err, errlen, "limit \"%s\": expected a whole number from 1 to %d", value,
+                 DEBUG_MAX_LIMIT);
+        return ERRCODE_BADPARAM;
     }
+    q->limit = (size_t)v;
+    return 0;
+}
+
+static int read_pretty(struct debug_query *q, const struct config *cfg, const char *value,
+                       char *err, size_t errlen)
+{
+    (void)cfg;
     if (strcmp(value, "1") == 0 || strcmp(value, "0") == 0) {
         q->pretty = value[0] == '1';
         return 0;
     }
     snprintf(err, errlen, "pretty \"%s\": expected 0 or 1", value);
     return ERRCODE_BADPARAM;
+}
+
+/* The parameters /debug takes, each with the reader of its value. */
+static const struct {
+    const char *name;
+    int (*read)(struct debug_query *q, const struct config *cfg, const char *value, char *err,
+                size_t errlen);
+} params[] = {
+    { "section", read_section },
+    { "family", read_family },
+    { "limit", read_limit },
+    { "pretty", read_pretty },
+};
+
+/* One name=value of the query; *seen has a bit per parameter already given. */
+static int read_param(struct debug_query *q, const struct config *cfg, const char *name,
+                      const char *value, unsigned *seen, char *err, size_t errlen)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(params); i++)
+        if (strcmp(name, params[i].name) == 0)
+            break;
+    if (i == ARRAY_SIZE(params)) {
+        snprintf(err, errlen, "unknown parameter \"%s\": expected section, family, limit or pretty",
+                 name);
+        return ERRCODE_BADPARAM;
+    }
+    if (*seen & (1u << i)) {
+        snprintf(err, errlen, "parameter \"%s\" given twice", name);
+        return ERRCODE_BADPARAM;
+    }
+    *seen |= 1u << i;
+    return params[i].read(q, cfg, value, err, errlen);
 }
 
 int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,
@@ -112,7 +141,7 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
     q->limit = DEBUG_DEFAULT_LIMIT;
 
     while ((rc = query_next(&p, name, sizeof(name), value, sizeof(value))) > 0)
-        if (query_param(q, cfg, name, value, &seen, err, errlen) != 0)
+        if (read_param(q, cfg, name, value, &seen, err, errlen) != 0)
             return ERRCODE_BADPARAM;
     if (rc < 0) {
         snprintf(err, errlen, "malformed or oversized query parameter");

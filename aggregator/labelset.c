@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "counted.h"
+#include "statsd.h"
 
 void labelset_init(struct labelset *ls, const struct config_family *cf)
 {
@@ -78,14 +79,9 @@ static int key_matches(const struct labelset_key *k, const char *key, size_t len
 
     if (len != k->name_len)
         return 0;
-    for (i = 0; i < len; i++) {
-        char c = key[i];
-
-        if (c == '.' || c == '-')
-            c = '_';
-        if (name[i] != c)
+    for (i = 0; i < len; i++)
+        if (name[i] != statsd_normalize_char(key[i]))
             return 0;
-    }
     return 1;
 }
 

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "statsd.h"
+
 /*
  * What /metrics and /debug both show, checked by the tests against both renderings.
  * config_loaded_unix is one value under two names: the config now running was loaded
@@ -98,10 +100,11 @@ static void render_target_info(const struct config *c, struct expo *e)
         return;
     /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
     for (i = 0; i < c->nresource && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
-        snprintf(names[n], sizeof(names[n]), "%s", c->resource[i].key);
-        for (k = 0; names[n][k]; k++)
-            if (names[n][k] == '.' || names[n][k] == '-')
-                names[n][k] = '_';
+        k = strlen(c->resource[i].key);
+        if (k >= sizeof(names[n]))
+            k = sizeof(names[n]) - 1;
+        statsd_normalize_name(c->resource[i].key, k, names[n], k);
+        names[n][k] = '\0';
         l[n] = (struct expo_label){ names[n], c->resource[i].value, strlen(c->resource[i].value) };
     }
     expo_family(e, "target", EXPO_INFO, "Target metadata (OpenTelemetry resource attributes).", "");

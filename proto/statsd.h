@@ -164,7 +164,8 @@ int statsd_plain_value(const char *v, size_t len, double *out);
 /*
  * Normalise a metric name or label key for allowlist lookup (PROTOCOL.md, "Names"): '.'
  * and '-' become '_', every other byte stays. The one home of that rule: the parser, the
- * config reader and the registry all call it (or statsd_normalize_char). Writes at most
+ * config, the registry's label keys and target_info's labels call it or
+ * statsd_normalize_char. Writes at most
  * cap bytes, no NUL. Returns the length written, or 0 when cap is too small.
  */
 size_t statsd_normalize_name(const char *name, size_t len, char *out, size_t cap);
