@@ -14,8 +14,8 @@
 /*
  * Load the configuration again, for a reload: the file, then what flags and environment
  * override, checked as at start-up. Runs on a worker thread, so it may block but must not
- * touch the daemon's state. Returns 0 with *c filled, or -1 with a message naming the file,
- * the key and the problem in err (and *c left zeroed).
+ * touch the daemon's state. Returns 0 with *c filled, or ERRCODE_CONFIG with a message
+ * naming the file, the key and the problem in err (and *c left zeroed).
  */
 typedef int (*app_load_cb)(struct config *c, void *arg, char *err, size_t errlen);
 

@@ -31,11 +31,6 @@ void listener_init(struct listener *l, uv_loop_t *loop)
     l->loop = loop;
 }
 
-int listener_open(const struct listener *l)
-{
-    return l->open;
-}
-
 /* Replace a stale unix socket file; refuse a live one or a non-socket. */
 static int unix_prepare(const char *path, char *err, size_t errlen)
 {

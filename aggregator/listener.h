@@ -50,9 +50,6 @@ void listener_init(struct listener *l, uv_loop_t *loop);
 int listener_start(struct listener *l, const char *addr, uv_connection_cb cb, char *err,
                    size_t errlen);
 
-/* Whether listener_start() got as far as creating the socket. */
-int listener_open(const struct listener *l);
-
 /*
  * Parse a TCP listen address, "host:port" (numeric IPv4; "" or "*" for all, "localhost"
  * for 127.0.0.1) or "[v6]:port", into ss without any name lookup. Returns 0 or a

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "config.h"
 #include "conninfo.h"
+#include "errcode.h"
 #include "log.h"
 #include "mem.h"
 
@@ -148,7 +149,7 @@ static int parse_mode(const char *s, uint32_t *mode)
     errno = 0;
     v = strtoul(s, &end, 8);
     if (errno != 0 || end == s || *end != '\0' || v > 0777)
-        return -1;
+        return ERRCODE_CONFIG;
     *mode = (uint32_t)v;
     return 0;
 }
@@ -177,7 +178,7 @@ static const char *source(const struct opt *o, const char *given, int env, char 
 
 /*
  * Apply the flags (env 0) or the USTATSD_* variables (env 1) on top of the loaded config,
- * in the table's order; -1 with a message naming the flag or variable on error.
+ * in the table's order; ERRCODE_CONFIG with a message naming the flag or variable.
  */
 static int apply_options(struct config *c, const struct options *o, int env, char *err,
                          size_t errlen)
@@ -196,7 +197,7 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
         if (v != NULL && opt->kind == OPT_MODE && parse_mode(v, field(c, opt)) != 0) {
             snprintf(err, errlen, "%s \"%s\": expected an octal mode such as 0660",
                      source(opt, v, env, name, sizeof(name)), v);
-            return -1;
+            return ERRCODE_CONFIG;
         }
         if (opt->check == NULL)
             continue;
@@ -204,7 +205,7 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
         if ((problem = opt->check(v)) != NULL) {
             snprintf(err, errlen, "%s \"%s\": %s",
                      source(opt, o->value[i], env, name, sizeof(name)), v ? v : "", problem);
-            return -1;
+            return ERRCODE_CONFIG;
         }
     }
     return 0;
@@ -220,10 +221,9 @@ struct loader {
 /* The environment's settings, then the flags', on top of the file's. */
 static int override_config(struct config *c, const struct loader *ld, char *err, size_t errlen)
 {
-    return apply_options(c, ld->env, 1, err, errlen) != 0 ||
-                   apply_options(c, ld->cli, 0, err, errlen) != 0
-               ? -1
-               : 0;
+    int rc = apply_options(c, ld->env, 1, err, errlen);
+
+    return rc != 0 ? rc : apply_options(c, ld->cli, 0, err, errlen);
 }
 
 /* app_load_cb: the file, the overrides, and the checks sqlpool_init would make. */
@@ -231,13 +231,16 @@ static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
 {
     const struct loader *ld = arg;
 
-    if (config_load(c, ld->path, err, errlen) != 0)
-        return -1;
-    if (override_config(c, ld, err, errlen) != 0 || conninfo_check(c, err, errlen) != 0) {
+    int rc = config_load(c, ld->path, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    rc = override_config(c, ld, err, errlen);
+    if (rc == 0)
+        rc = conninfo_check(c, err, errlen);
+    if (rc != 0)
         config_release(c);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /*

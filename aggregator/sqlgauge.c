@@ -66,7 +66,7 @@ static int label_allowed(const struct config_label *l, const struct strset *seen
     return seen->n < (l->max_values ? l->max_values : CONFIG_DEFAULT_MAX_LABEL_VALUES);
 }
 
-/* The reason the row is skipped, -1 to keep it, or -2 for a NULL value (absent). */
+/* The reason the row is skipped, SQLGAUGE_KEPT to keep it, or SQLGAUGE_ABSENT. */
 static int judge(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
                  const struct sqlgauge_cell *value, int is_bool, double *v)
 {
@@ -80,7 +80,7 @@ static int judge(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
             return SQLGAUGE_REASON_LABEL_REJECTED;
     }
     if (value->isnull)
-        return -2;
+        return SQLGAUGE_ABSENT;
     if (sqlgauge_parse_value(value->s, is_bool, v) < 0)
         return SQLGAUGE_REASON_BAD_VALUE;
     if (b->n >= b->max_rows) {
@@ -88,7 +88,7 @@ static int judge(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
         b->limited = 1;
         return SQLGAUGE_REASON_LIMIT;
     }
-    return -1;
+    return SQLGAUGE_KEPT;
 }
 
 int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
@@ -97,10 +97,10 @@ int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *lab
     struct sqlgauge_row *row;
     double v = 0;
     size_t j, total = 0;
-    int reject = judge(b, labels, value, is_bool, &v);
+    int verdict = judge(b, labels, value, is_bool, &v);
 
-    if (reject != -1)
-        return reject >= 0 ? reject : -1;
+    if (verdict != SQLGAUGE_KEPT)
+        return verdict;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->rows = mem_realloc(b->rows, b->cap * sizeof(*b->rows));
@@ -122,7 +122,7 @@ int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *lab
             strset_add(&b->seen[j], row->blob + total, labels[j].len);
         total += labels[j].len + 1;
     }
-    return -1;
+    return SQLGAUGE_KEPT;
 }
 
 static int row_cmp(const void *pa, const void *pb)

@@ -59,7 +59,7 @@ static int add(struct fixture *f, struct sqlgauge_cell k, struct sqlgauge_cell v
 /* A result row and what the build must say of it; NULL stands for SQL NULL. */
 struct row_case {
     const char *label, *value;
-    int expect; /* -1 kept (or absent), else the reason */
+    int expect; /* SQLGAUGE_KEPT, SQLGAUGE_ABSENT, or the reason */
 };
 
 /*
@@ -90,11 +90,11 @@ Test(sqlgauge, each_bad_row_is_skipped_with_its_reason)
 {
     static char *enumerated[] = { (char *)"a", (char *)"b", (char *)"c" };
     static const struct row_case rows[] = {
-        { "a", "1.5", -1 },
+        { "a", "1.5", SQLGAUGE_KEPT },
         { NULL, "2", SQLGAUGE_REASON_NULL_LABEL },
         { "zzz", "1", SQLGAUGE_REASON_LABEL_REJECTED },
         { "b", "abc", SQLGAUGE_REASON_BAD_VALUE },
-        { "b", NULL, -1 },                          /* absent, which is no error */
+        { "b", NULL, SQLGAUGE_ABSENT },             /* absent, which is no error */
         { NULL, NULL, SQLGAUGE_REASON_NULL_LABEL }, /* labels are judged first */
         { "nope", "x", SQLGAUGE_REASON_LABEL_REJECTED },
     };
@@ -105,9 +105,9 @@ Test(sqlgauge, the_family_cap_marks_the_build_limited)
 {
     /* Rows that fail for another reason are judged first, and do not count. */
     static const struct row_case rows[] = {
-        { "a", "1", -1 }, { "b", "1", -1 },
-        { "c", "1", -1 }, { NULL, "1", SQLGAUGE_REASON_NULL_LABEL },
-        { "d", "1", -1 }, { "e", "1", SQLGAUGE_REASON_LIMIT },
+        { "a", "1", SQLGAUGE_KEPT }, { "b", "1", SQLGAUGE_KEPT },
+        { "c", "1", SQLGAUGE_KEPT }, { NULL, "1", SQLGAUGE_REASON_NULL_LABEL },
+        { "d", "1", SQLGAUGE_KEPT }, { "e", "1", SQLGAUGE_REASON_LIMIT },
     };
     feed(NULL, 0, 100, rows, sizeof(rows) / sizeof(rows[0]), 4, 1);
 }
@@ -115,10 +115,10 @@ Test(sqlgauge, the_family_cap_marks_the_build_limited)
 Test(sqlgauge, a_capped_label_takes_known_values_but_no_new_one)
 {
     static const struct row_case rows[] = {
-        { "a", "1", -1 },
-        { "b", "2", -1 },
+        { "a", "1", SQLGAUGE_KEPT },
+        { "b", "2", SQLGAUGE_KEPT },
         { "c", "3", SQLGAUGE_REASON_LABEL_REJECTED },
-        { "a", "4", -1 },                                     /* seen already: not new */
+        { "a", "4", SQLGAUGE_KEPT },                          /* seen already: not new */
         { "123456789", "4", SQLGAUGE_REASON_LABEL_REJECTED }, /* over max_label_value_len */
     };
     feed(NULL, 0, 2, rows, sizeof(rows) / sizeof(rows[0]), 3, 0);
@@ -197,10 +197,10 @@ Test(sqlgauge, rows_render_sorted_by_label_bytes_and_duplicates_keep_one)
     fixture_init(&f, NULL, 0, 10);
     f.cfg.max_series_per_family = 10;
     sqlgauge_build_init(&f.b, &f.cfg, &f.m);
-    cr_assert_eq(add(&f, text("b"), text("2")), -1);
-    cr_assert_eq(add(&f, text("ab"), text("3")), -1);
-    cr_assert_eq(add(&f, text("a"), text("1")), -1);
-    cr_assert_eq(add(&f, text("b"), text("2")), -1);
+    cr_assert_eq(add(&f, text("b"), text("2")), SQLGAUGE_KEPT);
+    cr_assert_eq(add(&f, text("ab"), text("3")), SQLGAUGE_KEPT);
+    cr_assert_eq(add(&f, text("a"), text("1")), SQLGAUGE_KEPT);
+    cr_assert_eq(add(&f, text("b"), text("2")), SQLGAUGE_KEPT);
     cr_assert_str_eq(render_rows(&out, &f, &dups), "# HELP app_k Ks.\n"
                                                    "# TYPE app_k gauge\n"
                                                    "app_k{k=\"a\"} 1\n"
