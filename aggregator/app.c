@@ -235,7 +235,7 @@ static void snapshot_scrape(struct app *a, struct selfstat *s)
     s->loop_idle_seconds = (double)idle_ns / 1e9;
 }
 
-static void render_daemon(struct app *a, struct expo *e)
+static void write_daemon(struct app *a, struct expo *e)
 {
     struct selfstat s;
     struct procstat ps;
@@ -247,9 +247,9 @@ static void render_daemon(struct app *a, struct expo *e)
         procstat_render(&ps, e);
 }
 
-static void render_head(struct expo *e, void *arg)
+static void write_head(struct expo *e, void *arg)
 {
-    render_daemon(arg, e);
+    write_daemon(arg, e);
 }
 
 static void on_pg_collected(void *arg)
@@ -266,7 +266,7 @@ static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req,
                                        .jobs = &a->jobs,
                                        .stats = &a->stats,
                                        .pg = a->has_pg ? &a->pg : NULL,
-                                       .head = render_head,
+                                       .head = write_head,
                                        .collected = on_pg_collected,
                                        .arg = a };
 
@@ -275,7 +275,7 @@ static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req,
 
 /* --- /debug -------------------------------------------------------------------------- */
 
-struct debug_req {
+struct debug_response {
     struct app *a;
     struct app_config *gen; /* the config the render borrows, when a reload loaded it */
     struct debug_render dr;
@@ -291,7 +291,7 @@ static void app_config_unref(struct app_config *gen)
 
 static int produce_debug(struct httpd_conn *conn, struct buf *out, void *arg)
 {
-    struct debug_req *d = arg;
+    struct debug_response *d = arg;
 
     (void)conn;
     if (debug_render_step(&d->dr, out))
@@ -304,7 +304,7 @@ static int produce_debug(struct httpd_conn *conn, struct buf *out, void *arg)
 
 static void on_debug_cancel(void *arg)
 {
-    struct debug_req *d = arg;
+    struct debug_response *d = arg;
 
     debug_render_release(&d->dr);
     app_config_unref(d->gen);
@@ -317,7 +317,7 @@ static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, v
     const struct config *c = a->cfg;
     struct debug_query q;
     struct selfstat self;
-    struct debug_req *d;
+    struct debug_response *d;
     char err[512];
 
     if (debug_query_parse(&q, c, req->query, err, sizeof(err)) != 0) {
@@ -342,7 +342,7 @@ static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, v
     }
 }
 
-static void debug_routes(struct app *a, struct httpd_server *srv)
+static void add_debug_routes(struct app *a, struct httpd_server *srv)
 {
     httpd_server_route(srv, "/debug", "debug", on_debug, a);
 }
@@ -610,7 +610,7 @@ static int start_listener(struct app *a, struct httpd_server *srv, const char *a
         httpd_server_route(srv, "/-/ready", "ready", on_ready, a);
     }
     if (debug)
-        debug_routes(a, srv);
+        add_debug_routes(a, srv);
     if (token && httpd_server_set_bearer(srv, token) != 0) {
         snprintf(err, errlen, "bearer token: must be printable ASCII, at most %d bytes",
                  HTTPD_MAX_TOKEN);

@@ -331,7 +331,7 @@ static void timer_start(struct httpd_conn *c, uint64_t ms)
 
 /* ---- writing ---- */
 
-static void response_done(struct httpd_conn *c);
+static void end_response(struct httpd_conn *c);
 static void idle_cb(uv_idle_t *h);
 
 static void write_cb(uv_write_t *req, int status)
@@ -352,7 +352,7 @@ static void write_cb(uv_write_t *req, int status)
     timer_start(c, c->srv->cfg.write_timeout_ms);
     if (c->state == CONN_FLUSHING) {
         if (c->unacked == 0)
-            response_done(c);
+            end_response(c);
     } else if (c->state == CONN_BLOCKED && c->unacked <= c->srv->cfg.max_unacked_bytes) {
         c->state = CONN_READY;
         uv_idle_start(&c->idle, idle_cb);
@@ -481,7 +481,7 @@ static void idle_cb(uv_idle_t *h)
         return;
     if (rc == HTTPD_DONE) {
         if (c->unacked == 0)
-            response_done(c);
+            end_response(c);
     } else if (rc == HTTPD_WAIT && !woken) {
         c->state = CONN_WAITING;
     } else if (c->unacked > c->srv->cfg.max_unacked_bytes) {
@@ -622,7 +622,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     consume(c, c->rbuf, (size_t)nread, 0);
 }
 
-static void response_done(struct httpd_conn *c)
+static void end_response(struct httpd_conn *c)
 {
     assert(c->state == CONN_FLUSHING && c->unacked == 0);
     if (!c->rs.keep_alive) {

@@ -109,8 +109,8 @@ static int gauge_value(const struct breaker *b, enum job_gauge g, uint64_t now_m
     return 0;
 }
 
-static void render_gauge(struct jobs *j, struct expo *e, const char *name, const char *help,
-                         const char *unit, enum job_gauge g, uint64_t now_ms)
+static void write_gauge(struct jobs *j, struct expo *e, const char *name, const char *help,
+                        const char *unit, enum job_gauge g, uint64_t now_ms)
 {
     size_t i, present = 0;
     double v;
@@ -127,8 +127,8 @@ static void render_gauge(struct jobs *j, struct expo *e, const char *name, const
     }
 }
 
-static void render_counter(struct jobs *j, struct expo *e, const char *name, const char *help,
-                           int which)
+static void write_counter(struct jobs *j, struct expo *e, const char *name, const char *help,
+                          int which)
 {
     size_t i;
 
@@ -165,20 +165,20 @@ void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
             expo_sample(e, "_total", l, 2, (double)j->breakers[i].attempts[k]);
         }
     }
-    render_counter(j, e, family_name(name, cap, prefix, "errors"), "Background job errors.", 0);
-    render_counter(j, e, family_name(name, cap, prefix, "circuit_open"),
-                   "Circuit breaker openings.", 1);
-    render_gauge(j, e, family_name(name, cap, prefix, "consecutive_failures"),
-                 "Current consecutive failure count.", "", GAUGE_FAILURES, now_ms);
-    render_gauge(j, e, family_name(name, cap, prefix, "last_success_timestamp_seconds"),
-                 "Unix timestamp of the last successful attempt. Idle attempts count as "
-                 "successful attempts.",
-                 "seconds", GAUGE_LAST_SUCCESS, now_ms);
-    render_gauge(j, e, family_name(name, cap, prefix, "last_error_timestamp_seconds"),
-                 "Unix timestamp of the last failed attempt.", "seconds", GAUGE_LAST_ERROR, now_ms);
-    render_gauge(j, e, family_name(name, cap, prefix, "circuit_state_seconds"),
-                 "Seconds since the circuit breaker entered its current state.", "seconds",
-                 GAUGE_STATE_SECONDS, now_ms);
+    write_counter(j, e, family_name(name, cap, prefix, "errors"), "Background job errors.", 0);
+    write_counter(j, e, family_name(name, cap, prefix, "circuit_open"), "Circuit breaker openings.",
+                  1);
+    write_gauge(j, e, family_name(name, cap, prefix, "consecutive_failures"),
+                "Current consecutive failure count.", "", GAUGE_FAILURES, now_ms);
+    write_gauge(j, e, family_name(name, cap, prefix, "last_success_timestamp_seconds"),
+                "Unix timestamp of the last successful attempt. Idle attempts count as "
+                "successful attempts.",
+                "seconds", GAUGE_LAST_SUCCESS, now_ms);
+    write_gauge(j, e, family_name(name, cap, prefix, "last_error_timestamp_seconds"),
+                "Unix timestamp of the last failed attempt.", "seconds", GAUGE_LAST_ERROR, now_ms);
+    write_gauge(j, e, family_name(name, cap, prefix, "circuit_state_seconds"),
+                "Seconds since the circuit breaker entered its current state.", "seconds",
+                GAUGE_STATE_SECONDS, now_ms);
 
     /*
      * OpenMetrics 1.0, StateSet: each sample carries a label named after the family whose

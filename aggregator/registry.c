@@ -180,7 +180,7 @@ static void family_configure(struct registry *r, size_t fi, const struct config_
 }
 
 /* Every name of the live families: "x", and "x_total" for a counter x. */
-static void names_build(struct registry *r)
+static void build_names(struct registry *r)
 {
     size_t i, live = 0;
 
@@ -221,7 +221,7 @@ int registry_init(struct registry *r, const struct config *c)
         family_setup(r, i, &c->families[i]);
         family_configure(r, i, &c->families[i]);
     }
-    names_build(r);
+    build_names(r);
     pin_zero_series(r);
     registry_cursor_init(&r->expiry, r);
     return 0;
@@ -351,7 +351,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
         family_configure(r, slot[i], &c->families[i]);
     }
     r->cfg = c;
-    names_build(r);
+    build_names(r);
     pin_zero_series(r);
     /* Forget every cached identity: each is checked against c on its next line. */
     hotcache_clear(&r->hot, &r->mem);

@@ -10,7 +10,7 @@ void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
     rd->last_fam = SIZE_MAX;
 }
 
-static enum expo_type expo_type_of(enum family_type t)
+static enum expo_type type_of(enum family_type t)
 {
     switch (t) {
     case FAMILY_COUNTER:
@@ -58,8 +58,7 @@ int render_step(struct render *rd, struct buf *out, size_t max_series)
          */
         if (s.family != rd->last_fam) {
             size_t i;
-            expo_family(&rd->expo, s.cfg->name, expo_type_of(s.cfg->type), s.cfg->help,
-                        s.cfg->unit);
+            expo_family(&rd->expo, s.cfg->name, type_of(s.cfg->type), s.cfg->help, s.cfg->unit);
             rd->last_fam = s.family;
             for (i = 0; i < s.cfg->nbuckets; i++)
                 rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],

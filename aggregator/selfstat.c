@@ -45,7 +45,7 @@ void selfstat_add_violations(struct selfstat *s, const char *listener, const cha
         s->violations[s->nviolations++] = (struct selfstat_violations){ listener, kind, count };
 }
 
-static void render_http(const struct selfstat *s, struct expo *e)
+static void write_http(const struct selfstat *s, struct expo *e)
 {
     size_t i;
 
@@ -73,7 +73,7 @@ static void render_http(const struct selfstat *s, struct expo *e)
     }
 }
 
-static void render_reloads(const struct selfstat *s, struct expo *e)
+static void write_reloads(const struct selfstat *s, struct expo *e)
 {
     static const struct expo_label ok = { "result", "success", 7 };
     static const struct expo_label failed = { "result", "failure", 7 };
@@ -90,7 +90,7 @@ static void render_reloads(const struct selfstat *s, struct expo *e)
                 s->config_loaded_unix);
 }
 
-static void render_target_info(const struct config *c, struct expo *e)
+static void write_target_info(const struct config *c, struct expo *e)
 {
     struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
     char names[CONFIG_MAX_RESOURCE_ATTRS][CONFIG_MAX_RESOURCE_KEY + 1];
@@ -112,8 +112,8 @@ static void render_target_info(const struct config *c, struct expo *e)
 }
 
 /* A gauge with one sample per family of the running config, valued by value_of. */
-static void render_per_family(const struct registry *reg, struct expo *e, const char *name,
-                              const char *help, size_t (*value_of)(const struct registry *, size_t))
+static void write_per_family(const struct registry *reg, struct expo *e, const char *name,
+                             const char *help, size_t (*value_of)(const struct registry *, size_t))
 {
     size_t f;
 
@@ -129,7 +129,7 @@ static void render_per_family(const struct registry *reg, struct expo *e, const 
     }
 }
 
-static void render_lines(const struct intake_counters *c, struct expo *e)
+static void write_lines(const struct intake_counters *c, struct expo *e)
 {
     int r;
 
@@ -149,7 +149,7 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
 {
     struct expo_label l = { "version", s->version, strlen(s->version) };
 
-    render_target_info(s->cfg, e);
+    write_target_info(s->cfg, e);
     expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
     expo_sample(e, "_info", &l, 1, 1);
 
@@ -160,20 +160,20 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
     expo_scalar(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
                 "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
                 (double)s->max_dgram_qlen);
-    render_lines(&s->lines, e);
+    write_lines(&s->lines, e);
     stats_render(&s->stats, e);
 
-    render_per_family(s->reg, e, "ustatsd_family_series", "Series held, by family.",
-                      registry_family_series);
-    render_per_family(s->reg, e, "ustatsd_family_series_limit", "Series cap, by family.",
-                      registry_family_cap);
+    write_per_family(s->reg, e, "ustatsd_family_series", "Series held, by family.",
+                     registry_family_series);
+    write_per_family(s->reg, e, "ustatsd_family_series_limit", "Series cap, by family.",
+                     registry_family_cap);
     expo_scalar(e, "ustatsd_series", EXPO_GAUGE, "Series held in all families.", "",
                 (double)registry_series_total(s->reg));
     expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
                 (double)registry_series_cap(s->reg));
 
-    render_http(s, e);
-    render_reloads(s, e);
+    write_http(s, e);
+    write_reloads(s, e);
     expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
                 "Share of time the event loop was busy since the previous scrape (0 to 1).",
                 "ratio", s->loop_utilization);

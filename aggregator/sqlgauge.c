@@ -212,7 +212,7 @@ static void sample1(struct expo *e, const char *lname, const char *lvalue, doubl
     expo_sample(e, "", &l, 1, v);
 }
 
-static void render_errors(struct expo *e, const struct sqlgauge_status *st, size_t n)
+static void write_errors(struct expo *e, const struct sqlgauge_status *st, size_t n)
 {
     size_t i, r;
 
@@ -244,7 +244,7 @@ void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, si
     for (i = 0; i < n; i++)
         if (st[i].has_run)
             sample1(e, "collector", st[i].name, st[i].duration);
-    render_errors(e, st, n);
+    write_errors(e, st, n);
     expo_family(e, "ustatsd_sql_collector_last_success_timestamp_seconds", EXPO_GAUGE,
                 "Unix time of the collector's last successful run.", "seconds");
     for (i = 0; i < n; i++)
