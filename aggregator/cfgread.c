@@ -432,7 +432,7 @@ int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
     return 0;
 }
 
-static int same_str(const char *a, const char *b)
+int cfgread_same_str(const char *a, const char *b)
 {
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
@@ -442,7 +442,7 @@ static int same(enum cfgread_kind kind, const void *a, const void *b)
     switch (kind) {
     case CFGREAD_STRING:
     case CFGREAD_LISTEN:
-        return same_str(*(char *const *)a, *(char *const *)b);
+        return cfgread_same_str(*(char *const *)a, *(char *const *)b);
     case CFGREAD_MODE:
     case CFGREAD_UINT32:
         return *(const uint32_t *)a == *(const uint32_t *)b;

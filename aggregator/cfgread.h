@@ -167,4 +167,7 @@ void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
 
 #define CFGREAD_NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* 1 when two optional strings are equal: both NULL, or the same text. */
+int cfgread_same_str(const char *a, const char *b);
+
 #endif

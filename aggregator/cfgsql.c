@@ -231,11 +231,6 @@ int cfgsql_metrics(struct cfgread *r, struct config *c, json_t *arr)
     return 0;
 }
 
-static int same_str(const char *a, const char *b)
-{
-    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 static int same_labels(const struct config_sql_metric *a, const struct config_sql_metric *b)
 {
     if (a->nlabels != b->nlabels)
@@ -243,12 +238,12 @@ static int same_labels(const struct config_sql_metric *a, const struct config_sq
     for (size_t i = 0; i < a->nlabels; i++) {
         const struct config_label *x = &a->labels[i], *y = &b->labels[i];
 
-        if (!same_str(x->name, y->name) || x->nvalues != y->nvalues ||
+        if (!cfgread_same_str(x->name, y->name) || x->nvalues != y->nvalues ||
             x->max_values != y->max_values || (x->values == NULL) != (y->values == NULL) ||
-            !same_str(a->label_columns[i], b->label_columns[i]))
+            !cfgread_same_str(a->label_columns[i], b->label_columns[i]))
             return 0;
         for (size_t j = 0; j < x->nvalues; j++)
-            if (!same_str(x->values[j], y->values[j]))
+            if (!cfgread_same_str(x->values[j], y->values[j]))
                 return 0;
     }
     return 1;
