@@ -62,6 +62,7 @@ void response_whole(struct response *rs, struct buf *wire, int status, const cha
 /*
  * Append a piece of a streamed body (n bytes at p, borrowed for the call), compressed and
  * framed as the head said; last ends the body (and the gzip member, and the chunks).
+ * Not after the head of a HEAD response, which has no body.
  */
 void response_piece(struct response *rs, struct buf *wire, const char *p, size_t n, int last);
 

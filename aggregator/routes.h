@@ -37,7 +37,7 @@ struct routes {
 
 void routes_init(struct routes *t);
 
-/* Free every route; the table is then empty, with nothing counted. */
+/* Free every route and the table's strings; routes_init() it again before any reuse. */
 void routes_release(struct routes *t);
 
 /*
