@@ -418,6 +418,28 @@ static int read_buckets(struct cfgread *r, const struct cfgread_key *k, json_t *
     return 0;
 }
 
+/*
+ * "updown": true declares an up-down gauge (OpenTelemetry's UpDownCounter), where "+3|g"
+ * and "-3|g" move the value as in etsy statsd. Every other gauge takes a signed value as
+ * DogStatsD does: "-4|g" sets -4.
+ */
+static int read_updown(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                       void *base)
+{
+    static const struct cfgread_key row = { .name = "updown",
+                                            .kind = CFGREAD_BOOL,
+                                            .off = offsetof(struct config_family, updown) };
+    struct config_family *f = base;
+
+    (void)k;
+    (void)v;
+    if (cfgread_row(r, obj, &row, base) != 0)
+        return ERRCODE_CONFIG;
+    if (f->updown && f->type != FAMILY_GAUGE)
+        return cfgread_fail_at(r, "updown", "only a gauge can be up-down");
+    return 0;
+}
+
 static const char *const family_type_names[] = {
 #define TYPE_NAME(id, name) name,
     CONFIG_FAMILY_TYPE_MAP(TYPE_NAME)
@@ -449,6 +471,7 @@ static const struct cfgread_key family_keys[] = {
       .off = CFGREAD_NOWHERE,
       .read = read_family_labels },
     { .name = "buckets", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_buckets },
+    { .name = "updown", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_updown },
     { .name = "ttl_seconds",
       .kind = CFGREAD_NUMBER,
       .off = offsetof(struct config_family, ttl_seconds),

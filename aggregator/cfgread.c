@@ -282,6 +282,14 @@ static int read_number(struct cfgread *r, const struct cfgread_key *k, json_t *v
     return 0;
 }
 
+static int read_bool(struct cfgread *r, const struct cfgread_key *k, json_t *v, int *out)
+{
+    if (!json_is_boolean(v))
+        return cfgread_fail_at(r, k->name, "expected true or false, got %s", cfgread_type_name(v));
+    *out = json_is_true(v);
+    return 0;
+}
+
 /* A present value of a scalar row into *p; the default when absent is set by the caller. */
 static int read_value(struct cfgread *r, const struct cfgread_key *k, json_t *v, void *p)
 {
@@ -304,6 +312,8 @@ static int read_value(struct cfgread *r, const struct cfgread_key *k, json_t *v,
         return rc;
     case CFGREAD_NUMBER:
         return read_number(r, k, v, p);
+    case CFGREAD_BOOL:
+        return read_bool(r, k, v, p);
     default:
         return 0;
     }
@@ -320,6 +330,7 @@ static void set_default(const struct cfgread_key *k, void *p)
         *(size_t *)p = (size_t)k->udflt;
         break;
     case CFGREAD_ENUM:
+    case CFGREAD_BOOL:
         *(int *)p = (int)k->udflt;
         break;
     case CFGREAD_NUMBER:
@@ -449,6 +460,7 @@ static int same(enum cfgread_kind kind, const void *a, const void *b)
     case CFGREAD_SIZE:
         return *(const size_t *)a == *(const size_t *)b;
     case CFGREAD_ENUM:
+    case CFGREAD_BOOL:
         return *(const int *)a == *(const int *)b;
     case CFGREAD_NUMBER:
         return *(const double *)a == *(const double *)b;

@@ -79,6 +79,7 @@ enum cfgread_kind {
     CFGREAD_UINT32, /* uint32_t, from .umin to .umax; absent gives .udflt */
     CFGREAD_SIZE,   /* size_t, from .umin to .umax; absent gives .udflt */
     CFGREAD_NUMBER, /* double, finite, >= .dmin (> with CFGREAD_GT), <= .dmax; else .ddflt */
+    CFGREAD_BOOL,   /* int: JSON true (1) or false (0); absent gives .udflt */
     CFGREAD_CUSTOM  /* read by .read; the stored value, if any, compares as .cmp says */
 };
 

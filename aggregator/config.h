@@ -114,6 +114,7 @@ struct config_family {
     struct config_label *labels;
     size_t nlabels;     /* <= CONFIG_MAX_LABELS */
     double ttl_seconds; /* idle expiry; 0 for never; <= CONFIG_MAX_TTL_SECONDS */
+    int updown;         /* gauges: a signed value (+N, -N) moves the value instead of setting it */
     int excluded;       /* set by config_load from the groups section */
 };
 

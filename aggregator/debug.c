@@ -353,6 +353,8 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
     kv_str(w, "group", cf->group);
     kv_bool(w, "excluded", cf->excluded);
     kv_num(w, "ttl_seconds", cf->ttl_seconds);
+    if (cf->type == FAMILY_GAUGE)
+        kv_bool(w, "updown", cf->updown);
     kv_u64(w, "series", registry_family_series(dr->reg, f));
     kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
     if (cf->type == FAMILY_HISTOGRAM) {

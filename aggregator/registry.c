@@ -423,7 +423,8 @@ static int compute(const struct registry__family *f, struct registry__series *s,
         *value += line->values[0] / rate;
         break;
     case FAMILY_GAUGE:
-        *value = line->relative ? *value + line->values[0] : line->values[0];
+        /* A sign moves an up-down gauge; any other gauge takes the value, as DogStatsD. */
+        *value = line->relative && cf->updown ? *value + line->values[0] : line->values[0];
         break;
     case FAMILY_HISTOGRAM:
         /* _sum adds each v / rate; the buckets count weighted, with carries. */

@@ -161,7 +161,8 @@ size_t registry_drain(struct registry *r, size_t budget);
  *   _sum would overflow to infinity: a value near DBL_MAX, or a tiny rate). A bare tag or
  *   an empty value means the label is absent. The line's timestamp and container fields
  *   are ignored.
- * Aggregation: counters add value / rate; gauges set, or add when relative; histograms
+ * Aggregation: counters add value / rate; gauges set, or add a signed value when the family
+ * is up-down (config_family.updown); histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
  * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (histogram.h).
  * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.

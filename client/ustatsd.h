@@ -782,9 +782,10 @@ static inline int ustatsd_count_sampled(struct ustatsd *c, const char *name, lon
 }
 
 /*
- * Set a gauge to v: "name:v|g". On the wire a sign makes a gauge relative (etsy
- * statsd), so a negative v is sent as "name:0|g" then "name:-v|g" in one datagram,
- * which the daemon applies in order.
+ * Set a gauge to v: "name:v|g". A negative v is sent as "name:0|g" then "name:-v|g" in
+ * one datagram, which the daemon applies in order: that sets v whether the family is an
+ * absolute gauge (a signed value sets it, as in DogStatsD) or an up-down one (a signed
+ * value moves it; PROTOCOL.md, "Types").
  */
 static inline int ustatsd_gauge_set(struct ustatsd *c, const char *name, double v,
                                     const struct ustatsd_label *labels, size_t nlabels)
@@ -792,7 +793,11 @@ static inline int ustatsd_gauge_set(struct ustatsd *c, const char *name, double 
     return ustatsd__emit_double(c, name, v, 0, "g", 1.0, labels, nlabels);
 }
 
-/* Add delta (may be negative) to a gauge: "name:+delta|g" or "name:-delta|g". */
+/*
+ * Add delta (may be negative) to an up-down gauge: "name:+delta|g" or "name:-delta|g".
+ * Only a family the daemon's config declares up-down ("updown": true) adds it; any other
+ * gauge takes the signed value as its new value, as DogStatsD does.
+ */
 static inline int ustatsd_gauge_add(struct ustatsd *c, const char *name, double delta,
                                     const struct ustatsd_label *labels, size_t nlabels)
 {

@@ -31,7 +31,8 @@ static const char config[] =
     "     \"group\": \"api\",\n"
     "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},\n"
     "                {\"name\": \"reason\", \"max_values\": 5}]},\n"
-    "    {\"name\": \"queue_depth\", \"type\": \"gauge\", \"help\": \"Queue \\\"depth\\\".\",\n"
+    "    {\"name\": \"queue_depth\", \"type\": \"gauge\", \"updown\": true,\n"
+    "     \"help\": \"Queue \\\"depth\\\".\",\n"
     "     \"labels\": [{\"name\": \"queue\", \"max_values\": 3}]},\n"
     "    {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"help\": \"Latency.\",\n"
     "     \"unit\": \"seconds\", \"buckets\": [0.01, 0.1, 1]},\n"
@@ -119,6 +120,41 @@ Test(e2e, client_and_raw_datagrams_aggregate_and_scrape_in_both_formats, .init =
     cr_assert_eq(expo_check(om, 1), 0, "the OpenMetrics exposition is invalid");
     free(text);
     free(om);
+}
+
+/*
+ * A DogStatsD client sets a negative gauge with one signed line: "users:-4|g" twice reads
+ * -4. Only queue_depth, declared up-down, adds signed values. The client header's
+ * ustatsd_gauge_set() gives the same reading on both kinds.
+ */
+Test(e2e, signed_gauges_set_unless_the_family_is_up_down, .init = start, .fini = stop)
+{
+    struct ustatsd c;
+    struct ustatsd_label u2[] = { { "user_id", "u2" } }, q2[] = { { "queue", "q2" } };
+    char *text;
+
+    cr_assert_eq(daemon_sends(&d, "users:0|g|#user_id:u1\n"
+                                  "users:-4|g|#user_id:u1\n"
+                                  "users:-4|g|#user_id:u1\n"
+                                  "queue_depth:0|g|#queue:q1\n"
+                                  "queue_depth:-4|g|#queue:q1\n"
+                                  "queue_depth:-4|g|#queue:q1\n"),
+                 0);
+    cr_assert_eq(ustatsd_open(&c, d.sock), 0);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ustatsd_gauge_set(&c, "users", -7.5, u2, 1), 0);
+        cr_assert_eq(ustatsd_gauge_set(&c, "queue_depth", -7.5, q2, 1), 0);
+    }
+    cr_assert_eq(ustatsd_flush(&c), 0);
+    ustatsd_close(&c);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 14, 5000), 14);
+
+    text = daemon_scrape(&d, NULL);
+    cr_assert_float_eq(expo_value(text, "users{user_id=\"u1\"}"), -4, 1e-9);
+    cr_assert_float_eq(expo_value(text, "queue_depth{queue=\"q1\"}"), -8, 1e-9);
+    cr_assert_float_eq(expo_value(text, "users{user_id=\"u2\"}"), -7.5, 1e-9);
+    cr_assert_float_eq(expo_value(text, "queue_depth{queue=\"q2\"}"), -7.5, 1e-9);
+    free(text);
 }
 
 Test(e2e, http_status_codes_content_types_gzip_and_keep_alive, .init = start, .fini = stop)

@@ -91,7 +91,8 @@ static void check_ingest(const json_t *all)
     cr_assert_eq(json_integer_value(json_object_get(v, "unknown_family")), 1);
 }
 
-/* The families section: the counter with its capped label and the value seen. */
+/* The families section: the counter with its capped label and the value seen, and the
+ * gauge, not up-down. */
 static void check_families(const json_t *all)
 {
     json_t *s;
@@ -103,6 +104,8 @@ static void check_families(const json_t *all)
     cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "requests");
     cr_assert_str_eq(json_string_value(json_object_get(v, "type")), "counter");
     cr_assert_eq(json_integer_value(json_object_get(v, "series")), 1);
+    cr_assert_null(json_object_get(v, "updown"));
+    cr_assert(json_is_false(json_object_get(json_array_get(s, 2), "updown")));
     v = json_array_get(json_object_get(v, "labels"), 1);
     cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "route");
     cr_assert_eq(json_integer_value(json_object_get(v, "distinct_values")), 1);

@@ -19,7 +19,7 @@
 #include "statsd.h"
 
 /*
- * Families: an enumerated and a capped label, a ttl'd gauge, histograms in seconds and
+ * Families: an enumerated and a capped label, a ttl'd up-down gauge, histograms in seconds and
  * in milliseconds, an excluded group, a label-less counter.
  */
 static const char base_config[] =
@@ -30,7 +30,7 @@ static const char base_config[] =
     "  {\"name\": \"requests\", \"type\": \"counter\", \"help\": \"Requests.\","
     "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
     "              {\"name\": \"status_code\", \"max_values\": 3}]},"
-    "  {\"name\": \"queue_depth\", \"type\": \"gauge\", \"ttl_seconds\": 60,"
+    "  {\"name\": \"queue_depth\", \"type\": \"gauge\", \"updown\": true, \"ttl_seconds\": 60,"
     "   \"labels\": [{\"name\": \"queue\", \"max_values\": 4}]},"
     "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 0.5, 1],"
     "   \"labels\": [{\"name\": \"route\", \"max_values\": 5}]},"

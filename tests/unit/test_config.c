@@ -472,6 +472,11 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'max_values': "
           "4294967296}]}]}",
           "$.families[0].labels[0].max_values", "expected an integer >= 1" },
+        /* updown */
+        { "{'families': [{'name': 'a', 'type': 'counter', 'updown': true}]}",
+          "$.families[0].updown", "only a gauge can be up-down" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'updown': 1}]}", "$.families[0].updown",
+          "expected true or false, got a number" },
         /* buckets */
         { "{'families': [{'name': 'a', 'type': 'counter', 'buckets': [1]}]}",
           "$.families[0].buckets", "only histograms have buckets" },
@@ -706,4 +711,18 @@ Test(config, restart_key_compares_the_postgres_sections)
     cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres");
     config_release(&b);
     config_release(&a);
+}
+
+/* "updown" declares an up-down gauge; every gauge is absolute unless it says so. */
+Test(config, updown_marks_a_gauge_up_down)
+{
+    struct config c;
+
+    must_parse(&c, "{'families': [{'name': 'depth', 'type': 'gauge', 'updown': true},"
+                   " {'name': 'temp', 'type': 'gauge'},"
+                   " {'name': 'hits', 'type': 'counter', 'updown': false}]}");
+    cr_assert_eq(c.families[0].updown, 1);
+    cr_assert_eq(c.families[1].updown, 0);
+    cr_assert_eq(c.families[2].updown, 0);
+    config_release(&c);
 }

@@ -174,6 +174,8 @@ Test(registry, counters_add_value_over_rate, .init = setup, .fini = teardown)
     cr_assert_eq(value_of(F_UPLOADS, ""), 0);
 }
 
+/* The up-down gauge of the fixture: a sign moves the value (etsy statsd). */
+/* The up-down gauge of the fixture: a sign moves the value (etsy statsd). */
 Test(registry, gauges_set_or_add_when_relative, .init = setup, .fini = teardown)
 {
     cr_assert_eq(feed("queue_depth:5|g|#queue:a"), STATSD_OK);
@@ -187,6 +189,34 @@ Test(registry, gauges_set_or_add_when_relative, .init = setup, .fini = teardown)
     /* A relative first update starts from zero. */
     cr_assert_eq(feed("queue_depth:-1|g|#queue:b"), STATSD_OK);
     cr_assert_eq(value_of(F_QUEUE, "queue=b"), -1);
+}
+
+/*
+ * DogStatsD's gauge: a signed value sets it, through the full parse and through the front
+ * cache alike; only a family declared up-down adds. After 0, -4, -4 an absolute gauge
+ * reads -4 and an up-down one -8.
+ */
+Test(registry, a_signed_gauge_sets_unless_the_family_is_up_down, .fini = teardown)
+{
+    static const char *const seq[] = { "0", "-4", "-4", "+3" };
+    static const double absolute[] = { 0, -4, -4, 3 }, updown[] = { 0, -4, -8, -5 };
+    const char *names[] = { "temperature", "in_flight" };
+
+    load("{\"families\": [{\"name\": \"temperature\", \"type\": \"gauge\"},"
+         " {\"name\": \"in_flight\", \"type\": \"gauge\", \"updown\": true}]}");
+    for (size_t f = 0; f < 2; f++) {
+        for (size_t i = 0; i < 4; i++) {
+            char line[64];
+            int rc;
+
+            snprintf(line, sizeof(line), "%s:%s|g", names[f], seq[i]);
+            rc = registry_apply_raw(&reg, line, strlen(line), 1000);
+            if (rc == REGISTRY_MISS)
+                rc = feed(line);
+            cr_assert_eq(rc, STATSD_OK, "%s", line);
+            cr_assert_float_eq(value_of(f, ""), f == 0 ? absolute[i] : updown[i], 1e-9, "%s", line);
+        }
+    }
 }
 
 Test(registry, labels_in_any_order_make_one_series, .init = setup, .fini = teardown)

@@ -89,7 +89,7 @@ Test(table, many_series_survive_growth_and_removal, .fini = teardown)
     /* Exercises table doubling and backward-shift deletion in both tables. */
     load("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
          " \"families\": ["
-         "  {\"name\": \"g\", \"type\": \"gauge\", \"ttl_seconds\": 1,"
+         "  {\"name\": \"g\", \"type\": \"gauge\", \"updown\": true, \"ttl_seconds\": 1,"
          "   \"labels\": [{\"name\": \"a\", \"max_values\": 5000},"
          "              {\"name\": \"b\", \"max_values\": 10}]}]}");
     for (i = 0; i < 20000; i++) {
