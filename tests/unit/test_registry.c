@@ -549,6 +549,21 @@ Test(registry, reload_carries_over_what_the_new_allowlist_still_allows, .init = 
     buf_release(&text);
 }
 
+/* Whether a gauge is up-down is no part of its layout: a reload keeps the value and the
+ * next signed line follows the new config, cached or not. */
+Test(registry, reload_changes_whether_a_gauge_is_up_down, .init = setup, .fini = teardown_reload)
+{
+    const char *minus2 = "queue_depth:-2|g|#queue:a";
+
+    cr_assert_eq(ingest_at("queue_depth:5|g|#queue:a", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at(minus2, 1000), STATSD_OK);
+    cr_assert_eq(value_of(fam("queue_depth"), "queue=a"), 3);
+    reload(reload_config); /* the same family, not up-down */
+    cr_assert_eq(value_of(fam("queue_depth"), "queue=a"), 3, "the value is carried over");
+    cr_assert_eq(ingest_at(minus2, 1000), STATSD_OK);
+    cr_assert_eq(value_of(fam("queue_depth"), "queue=a"), -2);
+}
+
 Test(registry, reload_checks_cached_lines_against_the_new_config, .init = setup,
      .fini = teardown_reload)
 {
