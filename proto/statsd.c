@@ -590,14 +590,17 @@ static int parse_name(const char *p, const char *end, struct statsd_line *out, c
     return STATSD_OK;
 }
 
-/* "|c:<container>": parsed and validated, but the daemon aggregates across containers. */
+/*
+ * "|c:<container>": reported, never an error. The daemon aggregates across containers and
+ * shows no container id anywhere, so whatever bytes a client puts there cost it no line.
+ */
 static int parse_container(const char *f, const char *fend, struct statsd_line *out)
 {
     if (out->container.ptr == NULL) {
         out->container.ptr = f + 2;
         out->container.len = (size_t)(fend - f - 2);
     }
-    return statsd_utf8_valid(f + 2, (size_t)(fend - f - 2)) ? STATSD_OK : STATSD_INVALID_UTF8;
+    return STATSD_OK;
 }
 
 /* The fields after the type, each starting at a '|' (s points at it), to the end. */
