@@ -24,7 +24,6 @@ void buf_grow(struct buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
     size_t cap;
-    char *p;
 
     if (need < b->len)
         mem_oom(SIZE_MAX);
@@ -34,10 +33,7 @@ void buf_grow(struct buf *b, size_t extra)
     cap = b->cap ? b->cap + b->cap / 2 : 64;
     if (cap < need)
         cap = need;
-    p = realloc(b->ptr, cap);
-    if (p == NULL)
-        mem_oom(cap);
-    b->ptr = p;
+    b->ptr = mem_realloc(b->ptr, cap);
     b->cap = cap;
 }
 

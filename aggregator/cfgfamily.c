@@ -268,7 +268,7 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
     json_t *values, *name;
 
     if (cfgread_object(r, v) < 0 ||
-        cfgread_known(r, v, label_keys, CFGREAD_NKEYS(label_keys) - (column ? 0 : 1)) < 0)
+        cfgread_known(r, v, label_keys, ARRAY_SIZE(label_keys) - (column ? 0 : 1)) < 0)
         return ERRCODE_CONFIG;
     values = json_object_get(v, "values");
     name = json_object_get(v, "name");
@@ -486,8 +486,8 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
 
     c->nfamilies = json_array_size(arr); /* 0 when not an array */
     c->families = mem_calloc(c->nfamilies, sizeof(*c->families));
-    if (cfgread_objects(r, arr, "family objects", family_keys, CFGREAD_NKEYS(family_keys),
-                        c->families, sizeof(*c->families)) < 0)
+    if (cfgread_objects(r, arr, "family objects", family_keys, ARRAY_SIZE(family_keys), c->families,
+                        sizeof(*c->families)) < 0)
         return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
@@ -608,7 +608,7 @@ int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj)
 {
     size_t old = cfgread_push_key(r, "groups");
 
-    if (cfgread_section(r, obj, group_keys, CFGREAD_NKEYS(group_keys), c) < 0)
+    if (cfgread_section(r, obj, group_keys, ARRAY_SIZE(group_keys), c) < 0)
         return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;

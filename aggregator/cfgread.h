@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common.h"
 #include "errcode.h"
 
 struct cfgread {
@@ -165,8 +166,6 @@ const struct cfgread_key *cfgread_changed(const struct cfgread_key *keys, size_t
  * CFGREAD_LISTEN, and CFGREAD_CUSTOM rows that compare as strings) and set them to NULL.
  */
 void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
-
-#define CFGREAD_NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* 1 when two optional strings are equal: both NULL, or the same text. */
 int cfgread_same_str(const char *a, const char *b);

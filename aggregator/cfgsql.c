@@ -109,7 +109,7 @@ const struct cfgread_key cfgsql_postgres_keys[] = {
       .dmin = 0,
       .dmax = CONFIG_MAX_TIMEOUT_SECONDS },
 };
-const size_t cfgsql_npostgres_keys = CFGREAD_NKEYS(cfgsql_postgres_keys);
+const size_t cfgsql_npostgres_keys = ARRAY_SIZE(cfgsql_postgres_keys);
 
 int cfgsql_postgres(struct cfgread *r, struct config *c, json_t *obj)
 {
@@ -222,7 +222,7 @@ int cfgsql_metrics(struct cfgread *r, struct config *c, json_t *arr)
 
     c->nsql_metrics = json_array_size(arr); /* 0 when not an array */
     c->sql_metrics = mem_calloc(c->nsql_metrics, sizeof(*c->sql_metrics));
-    if (cfgread_objects(r, arr, "SQL metric objects", metric_keys, CFGREAD_NKEYS(metric_keys),
+    if (cfgread_objects(r, arr, "SQL metric objects", metric_keys, ARRAY_SIZE(metric_keys),
                         c->sql_metrics, sizeof(*c->sql_metrics)) < 0)
         return ERRCODE_CONFIG;
     if (c->nsql_metrics > 0 && !c->has_postgres)
@@ -256,7 +256,7 @@ const char *cfgsql_changed(const struct config *a, const struct config *b, char 
     for (size_t i = 0; i < a->nsql_metrics; i++) {
         const struct config_sql_metric *x = &a->sql_metrics[i], *y = &b->sql_metrics[i];
 
-        if (cfgread_changed(metric_keys, CFGREAD_NKEYS(metric_keys), x, y) != NULL ||
+        if (cfgread_changed(metric_keys, ARRAY_SIZE(metric_keys), x, y) != NULL ||
             !same_labels(x, y)) {
             snprintf(buf, len, "$.sql_metrics[%zu]", i);
             return buf;
@@ -277,7 +277,7 @@ void cfgsql_release(struct config *c)
     for (size_t i = 0; i < c->nsql_metrics; i++) {
         struct config_sql_metric *m = &c->sql_metrics[i];
 
-        cfgread_release(metric_keys, CFGREAD_NKEYS(metric_keys), m);
+        cfgread_release(metric_keys, ARRAY_SIZE(metric_keys), m);
         cfgfamily_release_labels(m->labels, m->nlabels);
         for (size_t j = 0; j < m->nlabels; j++)
             free(m->label_columns[j]);

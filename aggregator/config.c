@@ -209,7 +209,7 @@ static int parse_job(struct cfgread *r, json_t *v, struct config_job *j,
     j->failure_threshold = dflt->failure_threshold;
     j->open_seconds = dflt->open_seconds;
     if (json_is_object(v)) {
-        if (cfgread_section(r, v, job_keys, CFGREAD_NKEYS(job_keys), j) < 0)
+        if (cfgread_section(r, v, job_keys, ARRAY_SIZE(job_keys), j) < 0)
             return ERRCODE_CONFIG;
         cfgread_push_key(r, "name");
         return job_name(r, json_object_get(v, "name"), j);
@@ -285,14 +285,14 @@ static int read_limits(struct cfgread *r, const struct cfgread_key *k, json_t *o
                        void *base)
 {
     (void)obj, (void)base;
-    return read_section(r, v, k->name, limits_keys, CFGREAD_NKEYS(limits_keys));
+    return read_section(r, v, k->name, limits_keys, ARRAY_SIZE(limits_keys));
 }
 
 static int read_daemon(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                        void *base)
 {
     (void)obj, (void)base;
-    return read_section(r, v, k->name, daemon_keys, CFGREAD_NKEYS(daemon_keys));
+    return read_section(r, v, k->name, daemon_keys, ARRAY_SIZE(daemon_keys));
 }
 
 static int read_resource(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
@@ -326,7 +326,7 @@ static int read_jobs(struct cfgread *r, const struct cfgread_key *k, json_t *obj
     if (v == NULL)
         return 0;
     old = cfgread_push_key(r, k->name);
-    if (cfgread_section(r, v, jobs_keys, CFGREAD_NKEYS(jobs_keys), &dflt) < 0)
+    if (cfgread_section(r, v, jobs_keys, ARRAY_SIZE(jobs_keys), &dflt) < 0)
         return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
@@ -364,7 +364,7 @@ static const struct cfgread_key root_keys[] = {
 static int parse_root(struct cfgread *r, struct config *c, json_t *root)
 {
     c->job_prefix = mem_strdup(CONFIG_DEFAULT_JOB_PREFIX);
-    if (cfgread_section(r, root, root_keys, CFGREAD_NKEYS(root_keys), c) < 0 ||
+    if (cfgread_section(r, root, root_keys, ARRAY_SIZE(root_keys), c) < 0 ||
         cfgclash_check(r, c) < 0)
         return ERRCODE_CONFIG;
     for (size_t i = 0; i < c->nfamilies; i++)
@@ -436,7 +436,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 void config_release(struct config *c)
 {
     free(c->path);
-    cfgread_release(daemon_keys, CFGREAD_NKEYS(daemon_keys), c);
+    cfgread_release(daemon_keys, ARRAY_SIZE(daemon_keys), c);
     cfgfamily_release(c);
     free(c->job_prefix);
     for (size_t i = 0; i < c->njobs; i++)
@@ -499,7 +499,7 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
         const struct cfgread_key *keys;
         size_t n;
     } sections[] = {
-        { "daemon", daemon_keys, CFGREAD_NKEYS(daemon_keys) },
+        { "daemon", daemon_keys, ARRAY_SIZE(daemon_keys) },
         { "postgres", cfgsql_postgres_keys, cfgsql_npostgres_keys },
     };
 

@@ -99,7 +99,7 @@ static int read_sample(const char *text, struct sample *out, char *err, size_t e
         cr_assert_not_null(obj, "%s", text);
     }
     old = cfgread_push_key(&r, "s");
-    rc = cfgread_section(&r, obj, sample_keys, CFGREAD_NKEYS(sample_keys), out);
+    rc = cfgread_section(&r, obj, sample_keys, ARRAY_SIZE(sample_keys), out);
     if (rc == 0) {
         cr_assert_str_eq(r.path, "$.s");
         cfgread_pop(&r, old);
@@ -110,7 +110,7 @@ static int read_sample(const char *text, struct sample *out, char *err, size_t e
 
 static void release(struct sample *s)
 {
-    cfgread_release(sample_keys, CFGREAD_NKEYS(sample_keys), s);
+    cfgread_release(sample_keys, ARRAY_SIZE(sample_keys), s);
     cr_assert_null(s->name);
     cr_assert_null(s->level);
 }
@@ -186,7 +186,7 @@ Test(cfgread, messages_name_the_file_the_path_and_the_problem)
         cr_assert_eq(read_sample(cases[i].json, &s, err, sizeof(err)), ERRCODE_CONFIG, "%s",
                      cases[i].json);
         cr_assert_str_eq(err, cases[i].err, "%s", cases[i].json);
-        cfgread_release(sample_keys, CFGREAD_NKEYS(sample_keys), &s);
+        cfgread_release(sample_keys, ARRAY_SIZE(sample_keys), &s);
     }
 }
 
@@ -215,14 +215,14 @@ Test(cfgread, keep_and_required)
     r.err = err;
     r.errlen = sizeof(err);
     s.count = 3;
-    cr_assert_eq(cfgread_section(&r, obj, keys, CFGREAD_NKEYS(keys), &s), 0, "%s", err);
+    cr_assert_eq(cfgread_section(&r, obj, keys, ARRAY_SIZE(keys), &s), 0, "%s", err);
     cr_assert_eq(s.count, 3, "absent: kept, not the default");
     free(s.name);
     json_decref(obj);
 
     obj = json_loads("{\"count\": 2}", 0, NULL);
     s.name = NULL;
-    cr_assert_eq(cfgread_section(&r, obj, keys, CFGREAD_NKEYS(keys), &s), ERRCODE_CONFIG);
+    cr_assert_eq(cfgread_section(&r, obj, keys, ARRAY_SIZE(keys), &s), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "t.json: $.name: missing");
     cr_assert_eq(s.count, 2);
     json_decref(obj);
@@ -239,16 +239,16 @@ Test(cfgread, changed_compares_the_restart_rows_only)
     cr_assert_eq(read_sample("{\"color\": \"blue\", \"count\": 3, \"level\": \"high\"}", &b, err,
                              sizeof(err)),
                  0);
-    cr_assert_null(cfgread_changed(sample_keys, CFGREAD_NKEYS(sample_keys), &a, &b));
+    cr_assert_null(cfgread_changed(sample_keys, ARRAY_SIZE(sample_keys), &a, &b));
     release(&b);
 
     cr_assert_eq(read_sample("{\"listen\": \"\", \"seconds\": 2}", &b, err, sizeof(err)), 0);
-    cr_assert_str_eq(cfgread_changed(sample_keys, CFGREAD_NKEYS(sample_keys), &a, &b)->name,
-                     "listen", "NULL and \"\" differ; rows compare in table order");
+    cr_assert_str_eq(cfgread_changed(sample_keys, ARRAY_SIZE(sample_keys), &a, &b)->name, "listen",
+                     "NULL and \"\" differ; rows compare in table order");
     release(&b);
 
     cr_assert_eq(read_sample("{\"seconds\": 2}", &b, err, sizeof(err)), 0);
-    cr_assert_str_eq(cfgread_changed(sample_keys, CFGREAD_NKEYS(sample_keys), &a, &b)->name,
+    cr_assert_str_eq(cfgread_changed(sample_keys, ARRAY_SIZE(sample_keys), &a, &b)->name,
                      "seconds");
     release(&b);
     release(&a);
