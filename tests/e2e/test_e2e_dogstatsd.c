@@ -1,0 +1,294 @@
+/*
+ * End to end with a real DogStatsD client library: hot-shots 17.1.1 for Node, pinned by
+ * tests/e2e/node/package-lock.json and installed by the node_client fixture. The script
+ * tests/e2e/node/hotshots.js plays a service (counters, absolute and up-down gauges,
+ * histograms, timings, distributions, a set, an event, a service check, global tags,
+ * sample rates); these tests check every value the daemon exposes and every line it
+ * refuses, by reason and in /debug, against what the script sent and what it reports
+ * having put on the wire.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "waitfor.h"
+
+static const char config[] =
+    "{\n"
+    "  \"families\": [\n"
+    "    {\"name\": \"http.server.requests\", \"type\": \"counter\", \"help\": \"Requests.\",\n"
+    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},\n"
+    "                {\"name\": \"code\", \"max_values\": 10},\n"
+    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
+    "    {\"name\": \"queue.depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
+    "     \"labels\": [{\"name\": \"queue\", \"max_values\": 4},\n"
+    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
+    "    {\"name\": \"inflight\", \"type\": \"gauge\", \"updown\": true, \"help\": \"In "
+    "flight.\",\n"
+    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
+    "    {\"name\": \"request.latency\", \"type\": \"histogram\", \"help\": \"Latency.\",\n"
+    "     \"buckets\": [0.01, 0.1, 1],\n"
+    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
+    "    {\"name\": \"db.query.duration\", \"type\": \"histogram\", \"help\": \"Queries.\",\n"
+    "     \"buckets\": [0.01, 0.1, 1],\n"
+    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
+    "    {\"name\": \"payload.size\", \"type\": \"histogram\", \"unit\": \"bytes\",\n"
+    "     \"help\": \"Payloads.\", \"buckets\": [100, 1000, 10000],\n"
+    "     \"labels\": [{\"name\": \"format\", \"values\": [\"webp\", \"png\"]},\n"
+    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
+    "    {\"name\": \"users.unique\", \"type\": \"gauge\", \"help\": \"A set, refused.\"}\n"
+    "  ]\n"
+    "}\n";
+
+/* The scenario's lines (hotshots.js): 29 accepted, and one refused for each reason. */
+#define SCENARIO_ACCEPTED 29
+
+static const struct refused {
+    char reason[32];
+    char line[64]; /* how the line starts */
+} refused[] = {
+    { "negative_counter", "http.server.requests:-1|c|#region:eu-1,method:GET,code:200" },
+    { "label_value_not_allowed", "http.server.requests:1|c|#region:eu-1,method:DELETE," },
+    { "label_not_allowed", "http.server.requests:1|c|#region:eu-1,method:GET,code:200,user:" },
+    { "unknown_family", "checkout.started:1|c|#region:eu-1" },
+    { "set_unsupported", "users.unique:alice|s|#region:eu-1" },
+    { "event_unsupported", "_e{6,13}:deploy|v2 rolled out|#region:eu-1" },
+    { "service_check_unsupported", "_sc|db.reachable|0|#region:eu-1" },
+};
+
+static struct daemon d;
+
+static void start(void)
+{
+    cr_assert_eq(daemon_start(&d, config, NULL), 0, "daemon did not start");
+}
+
+static void stop(void)
+{
+    cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
+}
+
+/* One run of hotshots.js: its pid, exit status and report. */
+struct client_run {
+    pid_t pid;
+    int status;
+    char *out; /* stdout: key=value lines */
+};
+
+struct exited {
+    pid_t pid;
+    int status;
+};
+
+static int has_exited(void *arg)
+{
+    struct exited *e = arg;
+    int st;
+
+    if (waitpid(e->pid, &st, WNOHANG) != e->pid)
+        return 0;
+    e->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return 1;
+}
+
+/*
+ * Run `node hotshots.js transport target telemetry_ms` with the pinned modules
+ * ($USTATSD_NODE_MODULES, set by ctest) and env (NULL-terminated "K=V" strings, or NULL)
+ * added to the environment. Its stderr goes to the test's stderr.
+ */
+static void run_client(const char *transport, const char *target, int telemetry_ms,
+                       const char *const *env, struct client_run *r)
+{
+    const char *modules = getenv("USTATSD_NODE_MODULES");
+    const char *src = getenv("USTATSD_SOURCE_DIR");
+    char script[1024], ms[16], out[256];
+    struct exited e;
+
+    cr_assert_not_null(modules, "USTATSD_NODE_MODULES is not set: run the test through ctest");
+    cr_assert_not_null(src);
+    snprintf(script, sizeof(script), "%s/tests/e2e/node/hotshots.js", src);
+    snprintf(ms, sizeof(ms), "%d", telemetry_ms);
+    snprintf(out, sizeof(out), "%.200s/client.out", d.dir);
+    r->pid = fork();
+    cr_assert_neq(r->pid, -1);
+    if (r->pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        if (fd < 0 || dup2(fd, 1) < 0)
+            _exit(126);
+        close(fd);
+        setenv("NODE_PATH", modules, 1);
+        for (; env && *env; env++)
+            putenv((char *)*env);
+        execlp("node", "node", script, transport, target, ms, (char *)NULL);
+        _exit(127);
+    }
+    e.pid = r->pid;
+    e.status = -1;
+    if (waitfor_cond(has_exited, &e, 30000) != 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        cr_assert_fail("hotshots.js did not exit within 30 s");
+    }
+    r->status = e.status;
+    r->out = daemon_read_file(out);
+    cr_assert_not_null(r->out);
+    cr_assert_eq(r->status, 0, "hotshots.js exited with %d; it printed:\n%s", r->status, r->out);
+}
+
+/* The number after "key=" on a line of the client's report; NAN when absent. */
+static double reported(const struct client_run *r, const char *key)
+{
+    size_t n = strlen(key);
+    const char *p;
+
+    for (p = r->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, key, n) == 0 && p[n] == '=')
+            return strtod(p + n + 1, NULL);
+    return NAN;
+}
+
+static void expect(const char *body, const char *series, double want)
+{
+    double got = expo_value(body, series);
+
+    cr_expect(fabs(got - want) < 1e-9, "%s: got %.17g, want %.17g", series, got, want);
+}
+
+/* Every value of the scenario, as the daemon exposes it. */
+static void check_values(const char *m)
+{
+    static const char *rq = "http_server_requests_total";
+    char s[160];
+
+    snprintf(s, sizeof(s), "%s{method=\"GET\",code=\"200\",region=\"eu-1\"}", rq);
+    expect(m, s, 4);
+    snprintf(s, sizeof(s), "%s{method=\"POST\",code=\"503\",region=\"eu-1\"}", rq);
+    expect(m, s, 2);
+    /* Ten calls at rate 0.5: five sent, each counted twice. */
+    snprintf(s, sizeof(s), "%s{method=\"GET\",code=\"404\",region=\"eu-1\"}", rq);
+    expect(m, s, 10);
+
+    /* gauge(0), gauge(-4), gauge(-4) reads -4; the up-down gauge: 5 +3 -2 -10. */
+    expect(m, "queue_depth{queue=\"mail\",region=\"eu-1\"}", -4);
+    expect(m, "queue_depth{queue=\"jobs\",region=\"eu-1\"}", 7.5);
+    expect(m, "inflight{region=\"eu-1\"}", -4);
+
+    expect(m, "request_latency_bucket{region=\"eu-1\",le=\"0.01\"}", 0);
+    expect(m, "request_latency_bucket{region=\"eu-1\",le=\"0.1\"}", 1);
+    expect(m, "request_latency_bucket{region=\"eu-1\",le=\"1\"}", 2);
+    expect(m, "request_latency_bucket{region=\"eu-1\",le=\"+Inf\"}", 3);
+    expect(m, "request_latency_count{region=\"eu-1\"}", 3);
+    expect(m, "request_latency_sum{region=\"eu-1\"}", 0.05 + 0.5 + 2);
+
+    /* Timings in ms, exposed in seconds: 12, 250, 5, and 40 four times at rate 0.5. */
+    expect(m, "db_query_duration_bucket{region=\"eu-1\",le=\"0.01\"}", 1);
+    expect(m, "db_query_duration_bucket{region=\"eu-1\",le=\"0.1\"}", 6);
+    expect(m, "db_query_duration_bucket{region=\"eu-1\",le=\"1\"}", 7);
+    expect(m, "db_query_duration_bucket{region=\"eu-1\",le=\"+Inf\"}", 7);
+    expect(m, "db_query_duration_count{region=\"eu-1\"}", 7);
+    expect(m, "db_query_duration_sum{region=\"eu-1\"}", 0.012 + 0.25 + 0.005 + 4 * 0.04);
+
+    expect(m, "payload_size_bucket{format=\"webp\",region=\"eu-1\",le=\"1000\"}", 0);
+    expect(m, "payload_size_bucket{format=\"webp\",region=\"eu-1\",le=\"10000\"}", 2);
+    expect(m, "payload_size_sum{format=\"webp\",region=\"eu-1\"}", 1024 + 5000);
+    expect(m, "payload_size_bucket{format=\"png\",region=\"eu-1\",le=\"100\"}", 1);
+    expect(m, "payload_size_count{format=\"png\",region=\"eu-1\"}", 1);
+    expect(m, "payload_size_sum{format=\"png\",region=\"eu-1\"}", 50);
+}
+
+/* Each refused line counted under its reason, and no other reason counted. */
+static void check_reasons(const char *m, double other_rejects)
+{
+    char s[128];
+    int found;
+    size_t i;
+
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(s, sizeof(s), "ustatsd_lines_rejected_total{reason=\"%.31s\"}", refused[i].reason);
+        expect(m, s, 1 + (strcmp(refused[i].reason, "unknown_family") == 0 ? other_rejects : 0));
+    }
+    cr_expect_eq(expo_sum(m, "ustatsd_lines_rejected_total", &found),
+                 (double)(sizeof(refused) / sizeof(refused[0])) + other_rejects);
+    cr_expect_gt(found, 20, "every reason is exposed from start-up");
+}
+
+/* The /debug rejects: each refused line once, with its reason and the client's pid. */
+static void check_debug_rejects(pid_t pid)
+{
+    char *body = NULL;
+    json_error_t err;
+    json_t *j, *list, *rj;
+    size_t i, k, seen;
+
+    cr_assert_eq(daemon_get(&d, "/debug?section=rejects", NULL, &body), 200);
+    j = json_loads(body, 0, &err);
+    cr_assert_not_null(j, "invalid JSON: %s", err.text);
+    free(body);
+    list = json_object_get(j, "rejects");
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        seen = 0;
+        json_array_foreach(list, k, rj)
+        {
+            const char *line = json_string_value(json_object_get(rj, "line"));
+
+            if (strncmp(line, refused[i].line, strlen(refused[i].line)) != 0)
+                continue;
+            seen++;
+            cr_expect_str_eq(json_string_value(json_object_get(rj, "reason")), refused[i].reason,
+                             "%s", line);
+            cr_expect_eq(json_integer_value(json_object_get(rj, "pid")), pid, "%s", line);
+        }
+        cr_expect_eq(seen, 1, "%s: %zu rejects start with %s", refused[i].reason, seen,
+                     refused[i].line);
+    }
+    json_decref(j);
+}
+
+/*
+ * Wait until the daemon has read every datagram the client reports sending, then scrape.
+ * The counts must then be exact: the client's datagrams and bytes are the daemon's.
+ */
+static char *scrape_after(const struct client_run *r)
+{
+    double datagrams = reported(r, "wire.datagrams") + reported(r, "tele.datagrams");
+    double bytes = reported(r, "wire.bytes") + reported(r, "tele.bytes");
+    char *m;
+
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_datagrams_received_total", datagrams, 5000),
+                 datagrams);
+    m = daemon_scrape(&d, NULL);
+    expect(m, "ustatsd_bytes_received_total", bytes);
+    expect(m, "ustatsd_datagrams_truncated_total", 0);
+    cr_expect_eq(expo_check(m, 0), 0, "promtool rejected the exposition");
+    return m;
+}
+
+Test(e2e_dogstatsd, hot_shots_over_the_unix_socket_every_value_and_reason, .init = start,
+     .fini = stop)
+{
+    struct client_run r;
+    char *m;
+
+    run_client("uds", d.sock, 0, NULL, &r);
+    cr_expect_eq(reported(&r, "hot_shots"), 17.1, "not the pinned hot-shots:\n%s", r.out);
+    cr_expect_eq(reported(&r, "wire.lines"), SCENARIO_ACCEPTED + 7);
+    cr_expect_eq(reported(&r, "tele.datagrams"), 0);
+    m = scrape_after(&r);
+    check_values(m);
+    expect(m, "ustatsd_lines_accepted_total", SCENARIO_ACCEPTED);
+    check_reasons(m, 0);
+    check_debug_rejects(r.pid);
+    free(m);
+    free(r.out);
+}
