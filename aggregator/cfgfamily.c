@@ -247,13 +247,79 @@ static int parse_values(struct cfgread *r, const struct config *c, json_t *arr,
     return 0;
 }
 
-/* What a label object may hold; the last one, "column", only an SQL metric's. */
+/* What a family's label object may hold. */
 static const struct cfgread_key label_keys[] = {
+    { .name = "name", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
+    { .name = "values", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
+    { .name = "max_values", .kind = CFGREAD_UINT32, .off = CFGREAD_NOWHERE },
+    { .name = "pattern", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
+    { .name = "overflow", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
+};
+
+/* What an SQL metric's label object may hold: its values come from a result column. */
+static const struct cfgread_key sql_label_keys[] = {
     { .name = "name", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
     { .name = "values", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
     { .name = "max_values", .kind = CFGREAD_UINT32, .off = CFGREAD_NOWHERE },
     { .name = "column", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
 };
+
+/*
+ * "pattern": a POSIX extended regular expression (regcomp(3), the C library's own), which
+ * a value must match whole: it is compiled as ^(pattern)$. Only capped labels take one;
+ * an enumerated label already says which values it allows.
+ */
+static int read_pattern(struct cfgread *r, json_t *v, struct config_label *l)
+{
+    size_t old = cfgread_push_key(r, "pattern"), len;
+    char *anchored, msg[160], q[260];
+    int rc;
+
+    if (!json_is_string(v))
+        return cfgread_fail(r, "expected a string, got %s", cfgread_type_name(v));
+    len = json_string_length(v);
+    if (len == 0 || len > CONFIG_MAX_PATTERN_LEN || strlen(json_string_value(v)) != len)
+        return cfgread_fail(r, "expected 1 to %d bytes and no NUL, got %zu bytes",
+                            CONFIG_MAX_PATTERN_LEN, len);
+    if (l->values != NULL)
+        return cfgread_fail(r, "a label with \"values\" allows those only; \"pattern\" is for "
+                               "a capped label (\"max_values\")");
+    l->pattern = mem_strndup(json_string_value(v), len);
+    anchored = mem_alloc(len + 5);
+    snprintf(anchored, len + 5, "^(%s)$", l->pattern);
+    l->pattern_re = mem_calloc(1, sizeof(*l->pattern_re));
+    rc = regcomp(l->pattern_re, anchored, REG_EXTENDED | REG_NOSUB);
+    free(anchored);
+    if (rc != 0) {
+        regerror(rc, l->pattern_re, msg, sizeof(msg));
+        free(l->pattern_re); /* regcomp leaves nothing to regfree() when it fails */
+        l->pattern_re = NULL;
+        return cfgread_fail(r, "\"%s\" is not a POSIX extended regular expression: %s",
+                            cfgread_shown(q, l->pattern, len), msg);
+    }
+    cfgread_pop(r, old);
+    return 0;
+}
+
+/* "overflow": the value a line's value folds into instead of being rejected. */
+static int read_overflow(struct cfgread *r, const struct config *c, json_t *v,
+                         struct config_label *l)
+{
+    size_t old = cfgread_push_key(r, "overflow");
+    const char *problem;
+    char buf[32], q[260];
+
+    if (cfgfamily_label_value(r, c, v, "the overflow value", &l->overflow) < 0)
+        return ERRCODE_CONFIG;
+    problem = tag_value_problem(l->overflow, strlen(l->overflow), buf);
+    if (problem != NULL)
+        return cfgread_fail(r,
+                            "\"%s\" %s: a label value holds no ',', '|' or control character "
+                            "(PROTOCOL.md \"Tags\")",
+                            cfgread_shown(q, l->overflow, strlen(l->overflow)), problem);
+    cfgread_pop(r, old);
+    return 0;
+}
 
 /* One label of a family (column == NULL) or of an SQL metric (its result column). */
 static int parse_label(struct cfgread *r, const struct config *c, json_t *v, struct config_label *l,
@@ -267,8 +333,11 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
                                             .umax = UINT32_MAX };
     json_t *values, *name;
 
+    json_t *pattern, *overflow;
+
     if (cfgread_object(r, v) < 0 ||
-        cfgread_known(r, v, label_keys, ARRAY_SIZE(label_keys) - (column ? 0 : 1)) < 0)
+        (column ? cfgread_known(r, v, sql_label_keys, ARRAY_SIZE(sql_label_keys))
+                : cfgread_known(r, v, label_keys, ARRAY_SIZE(label_keys))) < 0)
         return ERRCODE_CONFIG;
     values = json_object_get(v, "values");
     name = json_object_get(v, "name");
@@ -295,9 +364,13 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
     }
     if (values != NULL && json_object_get(v, "max_values") != NULL)
         return cfgread_fail(r, "\"values\" and \"max_values\" are exclusive");
-    if (values != NULL)
-        return parse_values(r, c, values, l);
-    return cfgread_row(r, v, &max_values, l);
+    if ((values != NULL ? parse_values(r, c, values, l) : cfgread_row(r, v, &max_values, l)) < 0)
+        return ERRCODE_CONFIG;
+    pattern = json_object_get(v, "pattern");
+    overflow = json_object_get(v, "overflow");
+    if (pattern != NULL && read_pattern(r, pattern, l) < 0)
+        return ERRCODE_CONFIG;
+    return overflow != NULL ? read_overflow(r, c, overflow, l) : 0;
 }
 
 int cfgfamily_labels(struct cfgread *r, const struct config *c, json_t *obj,
@@ -440,6 +513,10 @@ static int read_updown(struct cfgread *r, const struct cfgread_key *k, json_t *o
     return 0;
 }
 
+static const char *const undeclared_names[] = { "reject", "drop", NULL };
+
+_Static_assert(sizeof(enum config_undeclared) == sizeof(int), "CFGREAD_ENUM stores an int");
+
 static const char *const family_type_names[] = {
 #define TYPE_NAME(id, name) name,
     CONFIG_FAMILY_TYPE_MAP(TYPE_NAME)
@@ -472,6 +549,10 @@ static const struct cfgread_key family_keys[] = {
       .read = read_family_labels },
     { .name = "buckets", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_buckets },
     { .name = "updown", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_updown },
+    { .name = "undeclared_labels",
+      .kind = CFGREAD_ENUM,
+      .off = offsetof(struct config_family, undeclared),
+      .choices = undeclared_names },
     { .name = "ttl_seconds",
       .kind = CFGREAD_NUMBER,
       .off = offsetof(struct config_family, ttl_seconds),
@@ -550,6 +631,75 @@ int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj)
     /* Object order is not meaningful in JSON; sorted keys make target_info deterministic. */
     if (c->nresource > 1)
         qsort(c->resource, c->nresource, sizeof(*c->resource), cmp_attr);
+    cfgread_pop(r, old);
+    return 0;
+}
+
+/* ---- clients ---- */
+
+/* The family label a stripped key would take from it, or NULL. */
+static const char *label_of_any(const struct config *c, const char *key, size_t *fam)
+{
+    for (size_t i = 0; i < c->nfamilies; i++)
+        for (size_t j = 0; j < c->families[i].nlabels; j++)
+            if (strcmp(c->families[i].labels[j].name, key) == 0) {
+                *fam = i;
+                return c->families[i].name;
+            }
+    return NULL;
+}
+
+/*
+ * $.clients.strip_tags: keys as tags spell them ("dd.internal.entity_id"), kept
+ * normalised, as labelset matches tag keys. Read after the families, which must not
+ * declare one: the label could never get a value.
+ */
+int cfgfamily_read_strip_tags(struct cfgread *r, const struct cfgread_key *k, json_t *obj,
+                              json_t *v, void *base)
+{
+    struct config *c = base;
+    size_t old, n;
+
+    (void)obj;
+    if (v == NULL)
+        return 0;
+    old = cfgread_push_key(r, k->name);
+    if (!json_is_array(v))
+        return cfgread_fail(r, "expected an array of tag keys, got %s", cfgread_type_name(v));
+    n = json_array_size(v);
+    if (n > CONFIG_MAX_STRIP_TAGS)
+        return cfgread_fail(r, "%zu keys, at most %d are allowed", n, CONFIG_MAX_STRIP_TAGS);
+    c->strip_tags = mem_calloc(n, sizeof(*c->strip_tags));
+    c->nstrip_tags = n;
+    for (size_t i = 0; i < n; i++) {
+        size_t o = cfgread_push_index(r, i), len, fam;
+        json_t *e = json_array_get(v, i);
+        const char *owner;
+        char *key;
+
+        if (!json_is_string(e))
+            return cfgread_fail(r, "expected a tag key (a string), got %s", cfgread_type_name(e));
+        len = json_string_length(e);
+        key = c->strip_tags[i] = mem_strndup(json_string_value(e), len);
+        if (len > STATSD_MAX_TAG_KEY || strlen(key) != len)
+            return cfgread_fail(r, "expected at most %d bytes and no NUL", STATSD_MAX_TAG_KEY);
+        statsd_normalize_name(key, len, key, len);
+        if (!valid_name(key))
+            return cfgread_fail(r,
+                                "\"%s\" is not a tag key that names a label "
+                                "([a-zA-Z_][a-zA-Z0-9_]*, '.' and '-' read as '_')",
+                                json_string_value(e));
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->strip_tags[j], key) == 0)
+                return cfgread_fail(r, "duplicate key \"%s\"", json_string_value(e));
+        owner = label_of_any(c, key, &fam);
+        if (owner != NULL)
+            return cfgread_fail(r,
+                                "\"%s\" is a label of family \"%s\" ($.families[%zu]): a "
+                                "stripped tag could never give it a value",
+                                key, owner, fam);
+        cfgread_pop(r, o);
+    }
     cfgread_pop(r, old);
     return 0;
 }
@@ -645,6 +795,11 @@ void cfgfamily_release_labels(struct config_label *labels, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(labels[i].name);
         free_strings(labels[i].values, labels[i].nvalues);
+        free(labels[i].pattern);
+        if (labels[i].pattern_re != NULL)
+            regfree(labels[i].pattern_re);
+        free(labels[i].pattern_re);
+        free(labels[i].overflow);
     }
     free(labels);
 }
@@ -656,6 +811,9 @@ void cfgfamily_release(struct config *c)
         free(c->resource[i].value);
     }
     free(c->resource);
+    free_strings(c->strip_tags, c->nstrip_tags);
+    c->strip_tags = NULL;
+    c->nstrip_tags = 0;
     free_strings(c->include_groups, c->ninclude_groups);
     free_strings(c->exclude_groups, c->nexclude_groups);
     for (size_t i = 0; i < c->nfamilies; i++) {

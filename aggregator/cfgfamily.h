@@ -27,6 +27,13 @@ int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj);
 /* $.groups: {"include": "all" or [names], "exclude": [names]}. */
 int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj);
 
+/*
+ * A cfgread_key reader for $.clients.strip_tags into c->strip_tags (base is the struct
+ * config), to be read after $.families: no family may declare a stripped key.
+ */
+int cfgfamily_read_strip_tags(struct cfgread *r, const struct cfgread_key *k, json_t *obj,
+                              json_t *v, void *base);
+
 /* Whether c's groups section excludes a family or SQL metric of this group ("": never). */
 int cfgfamily_excluded(const struct config *c, const char *group);
 

@@ -316,6 +316,21 @@ static int read_families(struct cfgread *r, const struct cfgread_key *k, json_t 
     return v != NULL ? cfgfamily_families(r, base, v) : 0;
 }
 
+/* "clients": what every line goes through, whatever its family. */
+static const struct cfgread_key clients_keys[] = {
+    { .name = "strip_tags",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgfamily_read_strip_tags },
+};
+
+static int read_clients(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                        void *base)
+{
+    (void)obj, (void)base;
+    return read_section(r, v, k->name, clients_keys, ARRAY_SIZE(clients_keys));
+}
+
 static int read_jobs(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                      void *base)
 {
@@ -353,6 +368,7 @@ static const struct cfgread_key root_keys[] = {
     { .name = "resource", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_resource },
     { .name = "groups", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_groups },
     { .name = "families", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_families },
+    { .name = "clients", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_clients },
     { .name = "jobs", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_jobs },
     { .name = "postgres", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_postgres },
     { .name = "sql_metrics",

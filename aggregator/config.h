@@ -24,6 +24,7 @@
 #define USTATSD_CONFIG_H
 
 #include <stddef.h>
+#include <regex.h>
 #include <stdint.h>
 
 #include "errcode.h"
@@ -61,6 +62,8 @@
 #define CONFIG_MAX_PG_POOL_SIZE        64
 #define CONFIG_SOCKET_PATH_MAX         107        /* bytes; sun_path holds 108 with the NUL */
 #define CONFIG_MAX_RESOURCE_ATTRS      16         /* "resource" entries (target_info labels) */
+#define CONFIG_MAX_STRIP_TAGS          16         /* clients.strip_tags entries */
+#define CONFIG_MAX_PATTERN_LEN         256        /* bytes in a label's "pattern" */
 #define CONFIG_MAX_RESOURCE_KEY        63         /* bytes in a "resource" key */
 #define CONFIG_RESERVED_PREFIX         "ustatsd_" /* the daemon's own families */
 #define CONFIG_RESERVED_PROCESS_PREFIX "process_" /* the daemon's process metrics */
@@ -92,6 +95,12 @@ enum family_type {
 #undef CONFIG_FAMILY_TYPE_ENUM
 };
 
+/* What a family does with a tag whose key it does not declare: "undeclared_labels". */
+enum config_undeclared {
+    CONFIG_UNDECLARED_REJECT, /* the line is rejected: label_not_allowed */
+    CONFIG_UNDECLARED_DROP    /* the tag is dropped, the observation kept and counted */
+};
+
 /* One allowed label key of a family (or of an SQL metric). */
 struct config_label {
     char *name;    /* a valid Prometheus label name */
@@ -100,6 +109,13 @@ struct config_label {
                     * max_label_value_len bytes, no ',', '|' nor control character */
     size_t nvalues;
     uint32_t max_values; /* cap on distinct values when not enumerated; nvalues when enumerated */
+    /* Families only: */
+    char *pattern;       /* capped labels: a POSIX extended regular expression that a new
+                          * value must match whole, as written; NULL when none */
+    regex_t *pattern_re; /* pattern compiled (REG_EXTENDED | REG_NOSUB, anchored), or NULL */
+    char *overflow;      /* the value that a value outside the set, the cap or the pattern
+                          * folds into (a value a tag can carry); NULL: such a line is
+                          * rejected */
 };
 
 struct config_family {
@@ -115,7 +131,8 @@ struct config_family {
     size_t nlabels;     /* <= CONFIG_MAX_LABELS */
     double ttl_seconds; /* idle expiry; 0 for never; <= CONFIG_MAX_TTL_SECONDS */
     int updown;         /* gauges: a signed value (+N, -N) moves the value instead of setting it */
-    int excluded;       /* set by config_load from the groups section */
+    enum config_undeclared undeclared; /* a tag of a key not in labels */
+    int excluded;                      /* set by config_load from the groups section */
 };
 
 struct config_job {
@@ -167,6 +184,11 @@ struct config {
 
     struct config_resource_attr *resource; /* sorted by key */
     size_t nresource;                      /* <= CONFIG_MAX_RESOURCE_ATTRS */
+
+    /* "clients": tag keys removed from every line before validation, normalised ('.' and
+     * '-' read as '_'); none is a label of any family. */
+    char **strip_tags;
+    size_t nstrip_tags; /* <= CONFIG_MAX_STRIP_TAGS */
 
     /* "groups": include and exclude lists; families have .excluded set from them. */
     char **include_groups; /* NULL: all included */

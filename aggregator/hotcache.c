@@ -242,7 +242,7 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
 }
 
 void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
-                  const struct statsd_line *line, size_t nseries, size_t *bytes)
+                  const struct statsd_line *line, uint64_t notes, size_t nseries, size_t *bytes)
 {
     struct statsd_view name = line->name, suffix = line->suffix;
     struct hotcache_id *id = *idp;
@@ -263,6 +263,8 @@ void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
     } else if (!matches(id, name, suffix)) {
         return;
     }
+    /* A reload may have changed what the same bytes do (a key stripped, a value folded). */
+    id->notes = notes;
     reserve(c, nseries, bytes);
     put(c->sets, c->mask, id, id->tag);
 }

@@ -35,12 +35,13 @@
 
 /* A cached line identity. Owned by its series' owner through hotcache_add/drop. */
 struct hotcache_id {
-    void *series;  /* the owner's series */
-    double rate;   /* the line's sample rate */
-    uint32_t tag;  /* the hash's low 32 bits: the set, and the tag within it */
-    uint16_t nlen; /* name bytes at key */
-    uint16_t slen; /* suffix bytes after them */
-    uint8_t type;  /* enum statsd_type */
+    void *series;   /* the owner's series */
+    double rate;    /* the line's sample rate */
+    uint64_t notes; /* the owner's: what else the line does each time (0: nothing) */
+    uint32_t tag;   /* the hash's low 32 bits: the set, and the tag within it */
+    uint16_t nlen;  /* name bytes at key */
+    uint16_t slen;  /* suffix bytes after them */
+    uint8_t type;   /* enum statsd_type */
     char key[];
 };
 
@@ -69,13 +70,14 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
 /*
  * Cache the identity of line, just accepted in full for series; *idp is the series'
  * identity (NULL: none yet, then one is allocated and stored there, owned by the series
- * from now on). A line spelling the series other than its identity is not cached.
+ * from now on). A line spelling the series other than its identity is not cached. The
+ * identity's notes become notes: what the full check found for this line now.
  * nseries is how many series may now hold an identity: the table keeps at least two ways
  * for each, and when it grows it starts empty (each series' next line refills its entry).
  * The line's views are copied.
  */
 void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
-                  const struct statsd_line *line, size_t nseries, size_t *bytes);
+                  const struct statsd_line *line, uint64_t notes, size_t nseries, size_t *bytes);
 
 /* Remove id from the table and free it (its series is going away). */
 void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes);

@@ -41,6 +41,8 @@ struct registry__family {
     size_t block; /* bytes in one series block */
     size_t hoff;  /* offset of struct histogram in the block */
     uint64_t ttl_ms;
+    uint64_t dropped;                                      /* tags of undeclared keys */
+    uint64_t folded[CONFIG_MAX_LABELS][LABELSET_FOLD_MAX]; /* values folded, by key, why */
 };
 
 /*
@@ -58,6 +60,48 @@ struct registry__series {
     struct hotcache_id *hot; /* the line identity of the front cache, or NULL */
     uint32_t ids[];
 };
+
+/*
+ * What an accepted line's tags cost besides its value (struct labelset_match), packed
+ * into a cached identity's notes so that a cache hit counts it too without its tags:
+ *   bits  0..15  the strip_tags removed (one bit each)
+ *   bits 16..20  undeclared tags dropped (at most STATSD_MAX_TAGS)
+ *   bits 24..55  per key, 4 bits: enum labelset_fold
+ */
+#define NOTES_DROPPED_SHIFT 16
+#define NOTES_FOLD_SHIFT    24
+
+_Static_assert(CONFIG_MAX_STRIP_TAGS <= 16, "stripped keys fit the notes");
+_Static_assert(STATSD_MAX_TAGS < 32, "a count of dropped tags fits 5 bits");
+_Static_assert(NOTES_FOLD_SHIFT + 4 * CONFIG_MAX_LABELS <= 64 && LABELSET_FOLD_MAX <= 16,
+               "the folds fit the notes");
+
+static uint64_t notes_of(const struct labelset_match *m, size_t nlabels)
+{
+    uint64_t notes = m->stripped | (uint64_t)m->dropped << NOTES_DROPPED_SHIFT;
+    size_t j;
+
+    for (j = 0; j < nlabels; j++)
+        notes |= (uint64_t)m->folded[j] << (NOTES_FOLD_SHIFT + 4 * j);
+    return notes;
+}
+
+/* Count an accepted line's notes: rare, so kept out of the hot path's way. */
+static __attribute__((noinline)) void count_notes(struct registry *r, struct registry__family *f,
+                                                  uint64_t notes)
+{
+    size_t i;
+
+    for (i = 0; i < CONFIG_MAX_STRIP_TAGS; i++)
+        r->stripped[i] += (notes >> i) & 1;
+    f->dropped += (notes >> NOTES_DROPPED_SHIFT) & 31;
+    for (i = 0; i < f->labels.n; i++) {
+        unsigned why = (notes >> (NOTES_FOLD_SHIFT + 4 * i)) & 15;
+
+        if (why != LABELSET_FOLD_NONE)
+            f->folded[i][why]++;
+    }
+}
 
 /* ---- the series table ---- */
 
@@ -311,6 +355,20 @@ static size_t family_slot(struct registry *r)
     return r->nfams++;
 }
 
+/* The strip_tags counts follow their keys, by name, into c's list. */
+static void carry_stripped(struct registry *r, const struct config *c)
+{
+    uint64_t was[CONFIG_MAX_STRIP_TAGS];
+    size_t i, j;
+
+    memcpy(was, r->stripped, sizeof was);
+    memset(r->stripped, 0, sizeof r->stripped);
+    for (i = 0; i < c->nstrip_tags; i++)
+        for (j = 0; j < r->cfg->nstrip_tags; j++)
+            if (strcmp(c->strip_tags[i], r->cfg->strip_tags[j]) == 0)
+                r->stripped[i] = was[j];
+}
+
 void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out)
 {
     size_t *slot = counted_calloc(&r->mem, c->nfamilies ? c->nfamilies : 1, sizeof *slot);
@@ -350,6 +408,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
         }
         family_configure(r, slot[i], &c->families[i]);
     }
+    carry_stripped(r, c);
     r->cfg = c;
     build_names(r);
     pin_zero_series(r);
@@ -488,15 +547,16 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     long fi;
     int rc;
 
-    memset(lb.ids, 0, sizeof lb.ids);
-    lb.fresh = 0;
+    uint64_t notes;
+
+    memset(&lb, 0, sizeof lb);
     /* Cache hits are registry_apply_found()'s; here the identity is only cached at the end. */
     rc = check_family(r, line, &fi);
     if (rc != STATSD_OK)
         return rc;
     f = &r->fams[fi];
     nl = f->labels.n;
-    rc = labelset_check(&f->labels, line, r->cfg->max_label_value_len, &lb);
+    rc = labelset_check(&f->labels, line, r->cfg, &lb);
     if (rc != STATSD_OK)
         return rc;
     if (f->cfg->type == FAMILY_COUNTER && line->values[0] < 0)
@@ -514,7 +574,10 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     if (s == NULL)
         s = series_create(r, (uint32_t)fi, &lb);
     commit(f, s, line, now_ms, value, &u);
-    hotcache_add(&r->hot, &s->hot, s, line, r->nseries, &r->mem);
+    notes = notes_of(&lb, nl);
+    if (notes != 0)
+        count_notes(r, f, notes);
+    hotcache_add(&r->hot, &s->hot, s, line, notes, r->nseries, &r->mem);
     return STATSD_OK;
 }
 
@@ -594,16 +657,20 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
      * Same name, same suffix as a line parsed and accepted in full: only the values can
      * differ. An invalid value goes back to the full parse, which names the reason.
      */
-    if (id->rate == 1.0 && statsd_plain_value(lp->values.ptr, lp->values.len, &value))
-        return apply_plain(f, s, (enum statsd_type)id->type, value, now_ms);
-    line.name = lp->name;
-    line.type = (enum statsd_type)id->type;
-    line.rate = id->rate;
-    if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
-        return REGISTRY_MISS;
-    rc = compute(f, s, &line, &value, &u);
-    if (rc == STATSD_OK)
-        commit(f, s, &line, now_ms, value, &u);
+    if (id->rate == 1.0 && statsd_plain_value(lp->values.ptr, lp->values.len, &value)) {
+        rc = apply_plain(f, s, (enum statsd_type)id->type, value, now_ms);
+    } else {
+        line.name = lp->name;
+        line.type = (enum statsd_type)id->type;
+        line.rate = id->rate;
+        if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
+            return REGISTRY_MISS;
+        rc = compute(f, s, &line, &value, &u);
+        if (rc == STATSD_OK)
+            commit(f, s, &line, now_ms, value, &u);
+    }
+    if (rc == STATSD_OK && id->notes != 0)
+        count_notes(r, f, id->notes);
     return rc;
 }
 
@@ -709,6 +776,22 @@ size_t registry_series_cap(const struct registry *r)
 size_t registry_memory(const struct registry *r)
 {
     return r->mem;
+}
+
+uint64_t registry_tags_stripped(const struct registry *r, size_t i)
+{
+    return r->stripped[i];
+}
+
+uint64_t registry_labels_dropped(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].dropped;
+}
+
+uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
+                                enum labelset_fold why)
+{
+    return r->fams[fam].folded[label][why];
 }
 
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label)

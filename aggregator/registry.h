@@ -40,6 +40,7 @@
 #include "config.h"
 #include "expo.h"
 #include "hotcache.h"
+#include "labelset.h"
 #include "names.h"
 #include "statsd.h"
 #include "statsd_scanner.h"
@@ -76,14 +77,15 @@ struct registry {
     struct registry__family *fams; /* slots, see enum fam_state in registry.c */
     size_t nfams;                  /* slots in use: live, retired or free */
     size_t fams_cap;
-    struct names names;              /* name -> family */
-    struct table series;             /* every series, by series_hash() */
-    size_t nseries;                  /* in live families */
-    size_t retired;                  /* in families a reload retired, not yet freed */
-    size_t mem;                      /* bytes requested from malloc and still held */
-    struct registry_cursor *cursors; /* every registered cursor */
-    struct registry_cursor expiry;   /* registry_expire()'s position */
-    struct hotcache hot;             /* the front cache: accepted lines' identities */
+    struct names names;                       /* name -> family */
+    struct table series;                      /* every series, by series_hash() */
+    size_t nseries;                           /* in live families */
+    size_t retired;                           /* in families a reload retired, not yet freed */
+    size_t mem;                               /* bytes requested from malloc and still held */
+    struct registry_cursor *cursors;          /* every registered cursor */
+    struct registry_cursor expiry;            /* registry_expire()'s position */
+    struct hotcache hot;                      /* the front cache: accepted lines' identities */
+    uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
 };
 
 /*
@@ -232,6 +234,18 @@ size_t registry_series_cap(const struct registry *r);
 size_t registry_memory(const struct registry *r);
 /* Distinct values of label key `label` (index into cfg->labels) currently in use. */
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label);
+
+/*
+ * What accepted lines' tags cost (labelset_check), counted on both paths, the cached one
+ * included: lines from which cfg->strip_tags[i] was removed (its count follows the key
+ * across reloads); undeclared tags that family fam dropped; values of its key label that
+ * folded into the key's overflow value, by why. A family that a reload resets starts
+ * again from 0.
+ */
+uint64_t registry_tags_stripped(const struct registry *r, size_t i);
+uint64_t registry_labels_dropped(const struct registry *r, size_t fam);
+uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
+                                enum labelset_fold why);
 /*
  * Iterate over the values counted by registry_label_values: start with *it = 0; returns
  * 1 and sets *value, *len (borrowed, valid until the registry mutates) while one remains.

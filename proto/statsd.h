@@ -57,6 +57,7 @@
     X(LABEL_VALUE_NOT_ALLOWED, "label_value_not_allowed", "label value not in the enumeration") \
     X(LABEL_VALUE_TOO_LONG, "label_value_too_long", "label value longer than the config limit") \
     X(LABEL_VALUES_CAP, "label_values_cap", "label's cap on distinct values reached")           \
+    X(LABEL_VALUE_PATTERN, "label_value_pattern", "label value does not match its pattern")     \
     X(SERIES_CAP, "series_cap", "series cap (family or total) reached")                         \
     X(NEGATIVE_COUNTER, "negative_counter", "counter increment is negative")                    \
     X(GROUP_EXCLUDED, "group_excluded", "the family's group is excluded by configuration")      \

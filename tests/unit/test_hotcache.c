@@ -38,7 +38,7 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
 
     cr_assert_null(find_one(&c, "a.b:1|c|#k:v"), "an empty cache finds nothing");
     parse("a.b:1|c|@0.5|#k:v", &l, &lp);
-    hotcache_add(&c, &id, &series, &l, 1, &bytes);
+    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
     cr_assert_not_null(id);
     cr_assert_eq(id->series, &series);
     cr_assert_eq(id->type, STATSD_COUNTER);
@@ -49,7 +49,7 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
     cr_assert_null(find_one(&c, "a.b:7|g|@0.5|#k:v"));
     /* Another spelling of the same series keeps the first identity. */
     parse("a.b:1|c|@0.5|#k:w", &l, &lp);
-    hotcache_add(&c, &id, &series, &l, 1, &bytes);
+    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
     cr_assert_null(find_one(&c, "a.b:1|c|@0.5|#k:w"));
     hotcache_drop(&c, id, &bytes);
     cr_assert_null(find_one(&c, "a.b:7|c|@0.5|#k:v"));
@@ -70,10 +70,10 @@ Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
 
     snprintf(text, sizeof text, "x:1|c|#k:%0*d", HOTCACHE_KEY_MAX, 0);
     parse(text, &l, &lp);
-    hotcache_add(&c, &id, &series, &l, 1, &bytes);
+    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
     cr_assert_null(id);
     parse("y:1|g", &l, &lp);
-    hotcache_add(&c, &id2, &series, &l, 1, &bytes);
+    hotcache_add(&c, &id2, &series, &l, 0, 1, &bytes);
     cr_assert_eq(find_one(&c, "y:2|g"), id2);
     hotcache_clear(&c, &bytes);
     cr_assert_null(find_one(&c, "y:2|g"));

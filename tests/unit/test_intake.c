@@ -32,7 +32,7 @@ static const char config_json[] =
     "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
     "              {\"name\": \"code\", \"max_values\": 2}]},"
     "  {\"name\": \"queue_depth\", \"type\": \"gauge\","
-    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 10}]},"
+    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 10, \"pattern\": \"[a-z]+\"}]},"
     "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 1]},"
     "  {\"name\": \"uploads\", \"type\": \"counter\"},"
     "  {\"name\": \"ml_score\", \"type\": \"gauge\", \"group\": \"ml\"}"
@@ -167,7 +167,8 @@ static const struct {
     { "label_value_not_allowed", "requests:1|c|#method:PUT" },
     { "label_value_too_long", "requests:1|c|#code:123456789" },
     { "label_values_cap", "requests:1|c|#code:3" }, /* after codes 1 and 2 */
-    { "series_cap", "queue_depth:1|g|#queue:e" },   /* after queues a to d */
+    { "label_value_pattern", "queue_depth:1|g|#queue:Q1" },
+    { "series_cap", "queue_depth:1|g|#queue:e" }, /* after queues a to d */
     { "negative_counter", "uploads:-1|c" },
     { "non_finite_value", "uploads:1e308|c|@0.000000001" },
     { "group_excluded", "ml_score:1|g" },
