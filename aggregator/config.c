@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cfgclash.h"
+#include "cfgclient.h"
 #include "cfgfamily.h"
 #include "cfgread.h"
 #include "cfgsql.h"
@@ -322,6 +323,10 @@ static const struct cfgread_key clients_keys[] = {
       .kind = CFGREAD_CUSTOM,
       .off = CFGREAD_NOWHERE,
       .read = cfgfamily_read_strip_tags },
+    { .name = "dogstatsd_telemetry",
+      .kind = CFGREAD_BOOL,
+      .off = offsetof(struct config, dogstatsd_telemetry),
+      .udflt = 1 },
 };
 
 static int read_clients(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
@@ -383,6 +388,7 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
     if (cfgread_section(r, root, root_keys, ARRAY_SIZE(root_keys), c) < 0 ||
         cfgclash_check(r, c) < 0)
         return ERRCODE_CONFIG;
+    cfgclient_families(c);
     for (size_t i = 0; i < c->nfamilies; i++)
         c->families[i].excluded = cfgfamily_excluded(c, c->families[i].group);
     for (size_t i = 0; i < c->nsql_metrics; i++)

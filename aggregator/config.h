@@ -133,6 +133,8 @@ struct config_family {
     int updown;         /* gauges: a signed value (+N, -N) moves the value instead of setting it */
     enum config_undeclared undeclared; /* a tag of a key not in labels */
     int excluded;                      /* set by config_load from the groups section */
+    int client_telemetry; /* synthesised by cfgclient: DogStatsD client telemetry, which
+                           * lines name datadog.dogstatsd.client.*, never by this name */
 };
 
 struct config_job {
@@ -188,7 +190,8 @@ struct config {
     /* "clients": tag keys removed from every line before validation, normalised ('.' and
      * '-' read as '_'); none is a label of any family. */
     char **strip_tags;
-    size_t nstrip_tags; /* <= CONFIG_MAX_STRIP_TAGS */
+    size_t nstrip_tags;      /* <= CONFIG_MAX_STRIP_TAGS */
+    int dogstatsd_telemetry; /* clients.dogstatsd_telemetry: families holds cfgclient's */
 
     /* "groups": include and exclude lists; families have .excluded set from them. */
     char **include_groups; /* NULL: all included */

@@ -9,6 +9,7 @@
 #endif
 #include <xxhash.h>
 
+#include "cfgclient.h"
 #include "counted.h"
 #include "histogram.h"
 #include "labelset.h"
@@ -516,8 +517,19 @@ static int check_family(const struct registry *r, const struct statsd_line *line
         return STATSD_TYPE_MISMATCH;
     n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
     *fi = n ? names_find(&r->names, name, n) : -1;
-    if (*fi < 0)
+    /*
+     * DogStatsD client telemetry, datadog.dogstatsd.client.X, counts in the family
+     * ustatsd_client_X (cfgclient.h): looked up only once the name is no family's, so
+     * other lines pay nothing. A line may not name that family itself.
+     */
+    if (*fi < 0) {
+        n = r->cfg->dogstatsd_telemetry ? cfgclient_family_name(name, n) : 0;
+        *fi = n ? names_find(&r->names, name, n) : -1;
+        if (*fi < 0 || !r->fams[*fi].cfg->client_telemetry)
+            return STATSD_UNKNOWN_FAMILY;
+    } else if (r->fams[*fi].cfg->client_telemetry) {
         return STATSD_UNKNOWN_FAMILY;
+    }
     cf = r->fams[*fi].cfg;
     if (cf->excluded)
         return STATSD_GROUP_EXCLUDED;

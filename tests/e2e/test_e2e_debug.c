@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfgclient.h"
 #include "daemon.h"
 #include "httpc.h"
 #include "selfcheck.h"
@@ -99,7 +100,7 @@ static void check_families(const json_t *all)
     json_t *v;
 
     s = json_object_get(all, "families");
-    cr_assert_eq(json_array_size(s), 3);
+    cr_assert_eq(json_array_size(s), 3 + CFGCLIENT_NFAMILIES, "and the client telemetry's");
     v = json_array_get(s, 0);
     cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "requests");
     cr_assert_str_eq(json_string_value(json_object_get(v, "type")), "counter");

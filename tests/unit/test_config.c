@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cfgclient.h"
 #include "cfgtest.h"
 #include "config.h"
 #include "errcode.h"
@@ -191,7 +192,7 @@ Test(config, empty_object_is_a_valid_config)
     cr_assert_str_eq(c.job_prefix, CONFIG_DEFAULT_JOB_PREFIX);
     config_release(&c);
     must_parse(&c, "{}");
-    cr_assert_eq(c.nfamilies, 0);
+    cr_assert_eq(c.nfamilies, CFGCLIENT_NFAMILIES, "only the client telemetry families");
     cr_assert_eq(config_find_family(&c, "x", 1), -1);
     cr_assert_eq(config_find_job(&c, "x", 1), -1);
     config_release(&c);
