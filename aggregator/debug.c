@@ -337,6 +337,29 @@ static void section_ingest(struct debug_render *dr, struct jw *w)
     for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
         kv_u64(w, statsd_reason_name(r), s->lines.rejected[r]);
     jw_close(w, '}');
+    jw_key(w, "tags_stripped");
+    jw_open_value(w, '{');
+    for (size_t i = 0; i < s->cfg->nstrip_tags; i++)
+        kv_u64(w, s->cfg->strip_tags[i], registry_tags_stripped(dr->reg, i));
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
+/* A label's value policy: its pattern, its overflow value and what folded into it. */
+static void label_policy(struct debug_render *dr, struct jw *w, size_t f, size_t l,
+                         const struct config_label *cl)
+{
+    int why;
+
+    kv_str(w, "pattern", cl->pattern);
+    kv_str(w, "overflow", cl->overflow);
+    if (cl->overflow == NULL)
+        return;
+    jw_key(w, "folded");
+    jw_open_value(w, '{');
+    for (why = LABELSET_FOLD_NONE + 1; why < LABELSET_FOLD_MAX; why++)
+        kv_u64(w, labelset_fold_name((enum labelset_fold)why),
+               registry_values_folded(dr->reg, f, l, (enum labelset_fold)why));
     jw_close(w, '}');
 }
 
@@ -355,6 +378,9 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
     kv_num(w, "ttl_seconds", cf->ttl_seconds);
     if (cf->type == FAMILY_GAUGE)
         kv_bool(w, "updown", cf->updown);
+    kv_str(w, "undeclared_labels", cf->undeclared == CONFIG_UNDECLARED_DROP ? "drop" : "reject");
+    if (cf->undeclared == CONFIG_UNDECLARED_DROP)
+        kv_u64(w, "labels_dropped", registry_labels_dropped(dr->reg, f));
     kv_u64(w, "series", registry_family_series(dr->reg, f));
     kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
     if (cf->type == FAMILY_HISTOGRAM) {
@@ -386,6 +412,7 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
         } else {
             kv_u64(w, "cap", cl->max_values);
         }
+        label_policy(dr, w, f, l, cl);
         jw_key(w, "seen");
         jw_open_value(w, '[');
         while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))

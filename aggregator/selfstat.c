@@ -145,6 +145,87 @@ static void write_lines(const struct intake_counters *c, struct expo *e)
     }
 }
 
+/* Whether a value of this key can fold for this reason (labelset_check's order). */
+static int fold_applies(const struct config_label *cl, enum labelset_fold why)
+{
+    switch (why) {
+    case LABELSET_FOLD_NOT_ALLOWED:
+        return cl->values != NULL;
+    case LABELSET_FOLD_CAP:
+        return cl->values == NULL;
+    case LABELSET_FOLD_PATTERN:
+        return cl->pattern_re != NULL;
+    default:
+        return 1;
+    }
+}
+
+static void write_folded(const struct registry *reg, struct expo *e)
+{
+    size_t f, j, n = 0;
+    int why;
+
+    for (f = 0; f < registry_nfamilies(reg); f++) {
+        const struct config_family *cf = registry_family_config(reg, f);
+
+        for (j = 0; cf != NULL && j < cf->nlabels; j++) {
+            const struct config_label *cl = &cf->labels[j];
+
+            for (why = LABELSET_FOLD_NONE + 1; cl->overflow != NULL && why < LABELSET_FOLD_MAX;
+                 why++) {
+                const char *reason = labelset_fold_name((enum labelset_fold)why);
+                struct expo_label l[3] = { { "family", cf->name, strlen(cf->name) },
+                                           { "label", cl->name, strlen(cl->name) },
+                                           { "reason", reason, strlen(reason) } };
+
+                if (!fold_applies(cl, (enum labelset_fold)why))
+                    continue;
+                if (n++ == 0)
+                    expo_family(e, "ustatsd_label_values_folded", EXPO_COUNTER,
+                                "Label values that folded into their label's overflow value "
+                                "instead of rejecting the line, by family, label and reason.",
+                                "");
+                expo_sample(e, "_total", l, 3,
+                            (double)registry_values_folded(reg, f, j, (enum labelset_fold)why));
+            }
+        }
+    }
+}
+
+/*
+ * The tag policies (labelset_check), each written only where the config uses it, and
+ * then at zero from the start.
+ */
+static void write_tag_policy(const struct config *c, const struct registry *reg, struct expo *e)
+{
+    size_t i, n = 0;
+
+    if (c->nstrip_tags > 0)
+        expo_family(e, "ustatsd_tags_stripped", EXPO_COUNTER,
+                    "Accepted lines from which a key of clients.strip_tags was removed, by key.",
+                    "");
+    for (i = 0; i < c->nstrip_tags; i++) {
+        struct expo_label l = { "key", c->strip_tags[i], strlen(c->strip_tags[i]) };
+
+        expo_sample(e, "_total", &l, 1, (double)registry_tags_stripped(reg, i));
+    }
+    for (i = 0; i < registry_nfamilies(reg); i++) {
+        const struct config_family *cf = registry_family_config(reg, i);
+        struct expo_label l;
+
+        if (cf == NULL || cf->undeclared != CONFIG_UNDECLARED_DROP)
+            continue;
+        if (n++ == 0)
+            expo_family(e, "ustatsd_labels_dropped", EXPO_COUNTER,
+                        "Tags of keys a family does not declare, dropped from accepted lines "
+                        "(undeclared_labels: drop), by family.",
+                        "");
+        l = (struct expo_label){ "family", cf->name, strlen(cf->name) };
+        expo_sample(e, "_total", &l, 1, (double)registry_labels_dropped(reg, i));
+    }
+    write_folded(reg, e);
+}
+
 void selfstat_render(const struct selfstat *s, struct expo *e)
 {
     struct expo_label l = { "version", s->version, strlen(s->version) };
@@ -161,6 +242,7 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
                 "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
                 (double)s->max_dgram_qlen);
     write_lines(&s->lines, e);
+    write_tag_policy(s->cfg, s->reg, e);
     stats_render(&s->stats, e);
 
     write_per_family(s->reg, e, "ustatsd_family_series", "Series held, by family.",

@@ -478,6 +478,51 @@ ParameterizedTestParameters(config, refuses_broken_configs)
           "$.families[0].updown", "only a gauge can be up-down" },
         { "{'families': [{'name': 'a', 'type': 'gauge', 'updown': 1}]}", "$.families[0].updown",
           "expected true or false, got a number" },
+        /* tag and value policy */
+        { "{'families': [{'name': 'a', 'type': 'counter', 'undeclared_labels': 'keep'}]}",
+          "$.families[0].undeclared_labels", "expected \"reject\" or \"drop\"" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'pattern': "
+          "'[a-'}]}]}",
+          "$.families[0].labels[0].pattern",
+          "\"[a-\" is not a POSIX extended regular expression: " },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'pattern': "
+          "''}]}]}",
+          "$.families[0].labels[0].pattern", "expected 1 to 256 bytes" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'pattern': "
+          "7}]}]}",
+          "$.families[0].labels[0].pattern", "expected a string, got a number" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'values': "
+          "['a'], 'pattern': 'a'}]}]}",
+          "$.families[0].labels[0].pattern", "\"pattern\" is for a capped label" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'overflow': "
+          "'a,b'}]}]}",
+          "$.families[0].labels[0].overflow", "\"a,b\" contains ','" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'overflow': "
+          "''}]}]}",
+          "$.families[0].labels[0].overflow", "the overflow value must not be empty" },
+        { "{'limits': {'max_label_value_length': 4}, 'families': [{'name': 'a', 'type': 'gauge', "
+          "'labels': [{'name': 'x', 'overflow': '__other__'}]}]}",
+          "$.families[0].labels[0].overflow", "longer than max_label_value_length (4 bytes)" },
+        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
+          "'value_column': 'v', 'labels': [{'name': 's', 'overflow': 'o'}]}]}",
+          "$.sql_metrics[0].labels[0].overflow", "unknown key" },
+        { "{'clients': {'strip_tags': 'env'}}", "$.clients.strip_tags",
+          "expected an array of tag keys, got a string" },
+        { "{'clients': {'strip_tags': ['env', 'env']}}", "$.clients.strip_tags[1]",
+          "duplicate key \"env\"" },
+        { "{'clients': {'strip_tags': ['dd.env', 'dd_env']}}", "$.clients.strip_tags[1]",
+          "duplicate key \"dd_env\"" },
+        { "{'clients': {'strip_tags': ['a b']}}", "$.clients.strip_tags[0]",
+          "\"a b\" is not a tag key that names a label" },
+        { "{'clients': {'strip_tags': [1]}}", "$.clients.strip_tags[0]",
+          "expected a tag key (a string), got a number" },
+        { "{'clients': {'strip_tags': ['a','b','c','d','e','f','g','h','i','j','k','l','m','n',"
+          "'o','p','q']}}",
+          "$.clients.strip_tags", "17 keys, at most 16 are allowed" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'env'}]}], "
+          "'clients': {'strip_tags': ['service', 'env']}}",
+          "$.clients.strip_tags[1]", "\"env\" is a label of family \"a\" ($.families[0])" },
+        { "{'clients': {'strip': ['env']}}", "$.clients.strip", "unknown key" },
         /* buckets */
         { "{'families': [{'name': 'a', 'type': 'counter', 'buckets': [1]}]}",
           "$.families[0].buckets", "only histograms have buckets" },
@@ -712,6 +757,34 @@ Test(config, restart_key_compares_the_postgres_sections)
     cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres");
     config_release(&b);
     config_release(&a);
+}
+
+/* The tag and value policies, as loaded: keys normalised, patterns compiled and anchored. */
+Test(config, tag_and_value_policies_load)
+{
+    struct config c;
+
+    must_parse(&c, "{'families': [{'name': 'req', 'type': 'counter', 'undeclared_labels': 'drop',"
+                   "  'labels': [{'name': 'route', 'max_values': 5, 'pattern': '/[a-z]+',"
+                   "              'overflow': '__other__'},"
+                   "             {'name': 'method', 'values': ['GET'], 'overflow': 'other'}]},"
+                   " {'name': 'hits', 'type': 'counter'}],"
+                   " 'clients': {'strip_tags': ['env', 'dd.internal-id']}}");
+    cr_assert_eq(c.families[0].undeclared, CONFIG_UNDECLARED_DROP);
+    cr_assert_eq(c.families[1].undeclared, CONFIG_UNDECLARED_REJECT);
+    cr_assert_str_eq(c.families[0].labels[0].pattern, "/[a-z]+");
+    cr_assert_not_null(c.families[0].labels[0].pattern_re);
+    cr_assert_eq(regexec(c.families[0].labels[0].pattern_re, "/img", 0, NULL, 0), 0);
+    cr_assert_neq(regexec(c.families[0].labels[0].pattern_re, "/img/a", 0, NULL, 0), 0,
+                  "the pattern matches whole values");
+    cr_assert_neq(regexec(c.families[0].labels[0].pattern_re, "x/img", 0, NULL, 0), 0);
+    cr_assert_str_eq(c.families[0].labels[0].overflow, "__other__");
+    cr_assert_str_eq(c.families[0].labels[1].overflow, "other");
+    cr_assert_null(c.families[0].labels[1].pattern_re);
+    cr_assert_eq(c.nstrip_tags, 2);
+    cr_assert_str_eq(c.strip_tags[0], "env");
+    cr_assert_str_eq(c.strip_tags[1], "dd_internal_id");
+    config_release(&c);
 }
 
 /* "updown" declares an up-down gauge; every gauge is absolute unless it says so. */
