@@ -112,6 +112,17 @@ static void write_target_info(const struct config *c, struct expo *e)
 }
 
 /* A gauge with one sample per family of the running config, valued by value_of. */
+/*
+ * The client telemetry families (cfgclient.h) exist whether or not a DogStatsD client ever
+ * reports. Their per-family series appear once the family holds a series, so that a daemon
+ * with no such client does not expose some 160 zeros about them.
+ */
+static int unused_client_family(const struct registry *reg, size_t f,
+                                const struct config_family *cf)
+{
+    return cf->client_telemetry && registry_family_series(reg, f) == 0;
+}
+
 static void write_per_family(const struct registry *reg, struct expo *e, const char *name,
                              const char *help, size_t (*value_of)(const struct registry *, size_t))
 {
@@ -122,7 +133,7 @@ static void write_per_family(const struct registry *reg, struct expo *e, const c
         const struct config_family *cf = registry_family_config(reg, f);
         struct expo_label fl;
 
-        if (cf == NULL)
+        if (cf == NULL || unused_client_family(reg, f, cf))
             continue;
         fl = (struct expo_label){ "family", cf->name, strlen(cf->name) };
         expo_sample(e, "", &fl, 1, (double)value_of(reg, f));
@@ -168,6 +179,8 @@ static void write_folded(const struct registry *reg, struct expo *e)
     for (f = 0; f < registry_nfamilies(reg); f++) {
         const struct config_family *cf = registry_family_config(reg, f);
 
+        if (cf != NULL && unused_client_family(reg, f, cf))
+            continue;
         for (j = 0; cf != NULL && j < cf->nlabels; j++) {
             const struct config_label *cl = &cf->labels[j];
 
@@ -213,7 +226,8 @@ static void write_tag_policy(const struct config *c, const struct registry *reg,
         const struct config_family *cf = registry_family_config(reg, i);
         struct expo_label l;
 
-        if (cf == NULL || cf->undeclared != CONFIG_UNDECLARED_DROP)
+        if (cf == NULL || cf->undeclared != CONFIG_UNDECLARED_DROP ||
+            unused_client_family(reg, i, cf))
             continue;
         if (n++ == 0)
             expo_family(e, "ustatsd_labels_dropped", EXPO_COUNTER,
