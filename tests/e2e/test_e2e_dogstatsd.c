@@ -23,47 +23,58 @@
 #include "daemon.h"
 #include "waitfor.h"
 
-static const char config[] =
-    "{\n"
-    "  \"families\": [\n"
-    "    {\"name\": \"http.server.requests\", \"type\": \"counter\", \"help\": \"Requests.\",\n"
-    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},\n"
-    "                {\"name\": \"code\", \"max_values\": 10},\n"
-    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
-    "    {\"name\": \"queue.depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
-    "     \"labels\": [{\"name\": \"queue\", \"max_values\": 4},\n"
-    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
-    "    {\"name\": \"inflight\", \"type\": \"gauge\", \"updown\": true, \"help\": \"In "
-    "flight.\",\n"
-    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
-    "    {\"name\": \"request.latency\", \"type\": \"histogram\", \"help\": \"Latency.\",\n"
-    "     \"buckets\": [0.01, 0.1, 1],\n"
-    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
-    "    {\"name\": \"db.query.duration\", \"type\": \"histogram\", \"help\": \"Queries.\",\n"
-    "     \"buckets\": [0.01, 0.1, 1],\n"
-    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
-    "    {\"name\": \"payload.size\", \"type\": \"histogram\", \"unit\": \"bytes\",\n"
-    "     \"help\": \"Payloads.\", \"buckets\": [100, 1000, 10000],\n"
-    "     \"labels\": [{\"name\": \"format\", \"values\": [\"webp\", \"png\"]},\n"
-    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"
-    "    {\"name\": \"users.unique\", \"type\": \"gauge\", \"help\": \"A set, refused.\"}\n"
-    "  ]\n"
+#define FAMILIES                                                                                 \
+    "  \"families\": [\n"                                                                        \
+    "    {\"name\": \"http.server.requests\", \"type\": \"counter\", \"help\": \"Requests.\",\n" \
+    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},\n"               \
+    "                {\"name\": \"code\", \"max_values\": 10},\n"                                \
+    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"                        \
+    "    {\"name\": \"queue.depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"         \
+    "     \"labels\": [{\"name\": \"queue\", \"max_values\": 4},\n"                              \
+    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"                        \
+    "    {\"name\": \"inflight\", \"type\": \"gauge\", \"updown\": true, \"help\": \"In "        \
+    "flight.\",\n"                                                                               \
+    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"                      \
+    "    {\"name\": \"request.latency\", \"type\": \"histogram\", \"help\": \"Latency.\",\n"     \
+    "     \"buckets\": [0.01, 0.1, 1],\n"                                                        \
+    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"                      \
+    "    {\"name\": \"db.query.duration\", \"type\": \"histogram\", \"help\": \"Queries.\",\n"   \
+    "     \"buckets\": [0.01, 0.1, 1],\n"                                                        \
+    "     \"labels\": [{\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"                      \
+    "    {\"name\": \"payload.size\", \"type\": \"histogram\", \"unit\": \"bytes\",\n"           \
+    "     \"help\": \"Payloads.\", \"buckets\": [100, 1000, 10000],\n"                           \
+    "     \"labels\": [{\"name\": \"format\", \"values\": [\"webp\", \"png\"]},\n"               \
+    "                {\"name\": \"region\", \"values\": [\"eu-1\"]}]},\n"                        \
+    "    {\"name\": \"users.unique\", \"type\": \"gauge\", \"help\": \"A set, refused.\"}\n"     \
+    "  ]"
+
+static const char config[] = "{\n" FAMILIES "\n}\n";
+
+/* Datadog's unified service tags, stripped before the allowlist sees them. */
+static const char config_unified[] =
+    "{\n" FAMILIES ",\n"
+    "  \"clients\": {\"strip_tags\": [\"env\", \"service\", \"version\"]}\n"
     "}\n";
+
+static const char config_no_telemetry[] = "{\n" FAMILIES ",\n"
+                                          "  \"clients\": {\"dogstatsd_telemetry\": false}\n"
+                                          "}\n";
 
 /* The scenario's lines (hotshots.js): 29 accepted, and one refused for each reason. */
 #define SCENARIO_ACCEPTED 29
 
 static const struct refused {
     char reason[32];
-    char line[64]; /* how the line starts */
+    char line[48]; /* how the line starts, up to its tags */
+    char tag[16];  /* a tag it carries, to tell it from its neighbours */
 } refused[] = {
-    { "negative_counter", "http.server.requests:-1|c|#region:eu-1,method:GET,code:200" },
-    { "label_value_not_allowed", "http.server.requests:1|c|#region:eu-1,method:DELETE," },
-    { "label_not_allowed", "http.server.requests:1|c|#region:eu-1,method:GET,code:200,user:" },
-    { "unknown_family", "checkout.started:1|c|#region:eu-1" },
-    { "set_unsupported", "users.unique:alice|s|#region:eu-1" },
-    { "event_unsupported", "_e{6,13}:deploy|v2 rolled out|#region:eu-1" },
-    { "service_check_unsupported", "_sc|db.reachable|0|#region:eu-1" },
+    { "negative_counter", "http.server.requests:-1|c|#", "method:GET" },
+    { "label_value_not_allowed", "http.server.requests:1|c|#", "method:DELETE" },
+    { "label_not_allowed", "http.server.requests:1|c|#", "user:u1" },
+    { "unknown_family", "checkout.started:1|c|#", "region:eu-1" },
+    { "set_unsupported", "users.unique:alice|s|#", "region:eu-1" },
+    { "event_unsupported", "_e{6,13}:deploy|v2 rolled out|#", "region:eu-1" },
+    { "service_check_unsupported", "_sc|db.reachable|0|#", "region:eu-1" },
 };
 
 static struct daemon d;
@@ -223,8 +234,11 @@ static void check_reasons(const char *m, double other_rejects)
     cr_expect_gt(found, 20, "every reason is exposed from start-up");
 }
 
-/* The /debug rejects: each refused line once, with its reason and the client's pid. */
-static void check_debug_rejects(pid_t pid)
+/*
+ * The /debug rejects: each refused line once, with its reason and the client's pid, and
+ * carrying the tag every line of the run carries (all: a tag in every line).
+ */
+static void check_debug_rejects(pid_t pid, const char *all)
 {
     char *body = NULL;
     json_error_t err;
@@ -236,21 +250,24 @@ static void check_debug_rejects(pid_t pid)
     cr_assert_not_null(j, "invalid JSON: %s", err.text);
     free(body);
     list = json_object_get(j, "rejects");
+    cr_expect_eq(json_array_size(list), sizeof(refused) / sizeof(refused[0]));
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         seen = 0;
         json_array_foreach(list, k, rj)
         {
             const char *line = json_string_value(json_object_get(rj, "line"));
 
-            if (strncmp(line, refused[i].line, strlen(refused[i].line)) != 0)
+            if (strncmp(line, refused[i].line, strlen(refused[i].line)) != 0 ||
+                strstr(line, refused[i].tag) == NULL)
                 continue;
             seen++;
             cr_expect_str_eq(json_string_value(json_object_get(rj, "reason")), refused[i].reason,
                              "%s", line);
             cr_expect_eq(json_integer_value(json_object_get(rj, "pid")), pid, "%s", line);
+            cr_expect_not_null(strstr(line, all), "%s: no %s", line, all);
         }
-        cr_expect_eq(seen, 1, "%s: %zu rejects start with %s", refused[i].reason, seen,
-                     refused[i].line);
+        cr_expect_eq(seen, 1, "%s: %zu rejects start with %s and carry %s", refused[i].reason, seen,
+                     refused[i].line, refused[i].tag);
     }
     json_decref(j);
 }
@@ -288,7 +305,109 @@ Test(e2e_dogstatsd, hot_shots_over_the_unix_socket_every_value_and_reason, .init
     check_values(m);
     expect(m, "ustatsd_lines_accepted_total", SCENARIO_ACCEPTED);
     check_reasons(m, 0);
-    check_debug_rejects(r.pid);
+    check_debug_rejects(r.pid, "region:eu-1");
+    free(m);
+    free(r.out);
+}
+
+static void start_unified(void)
+{
+    cr_assert_eq(daemon_start(&d, config_unified, NULL), 0, "daemon did not start");
+}
+
+static void start_no_telemetry(void)
+{
+    cr_assert_eq(daemon_start(&d, config_no_telemetry, NULL), 0, "daemon did not start");
+}
+
+#define NODE_UDS "client=\"nodejs\",client_transport=\"uds\",client_version=\"17.1.1\""
+
+/*
+ * hot-shots' own telemetry: what the application gave the client, and the datagrams and
+ * bytes it sent, which must be the datagrams and bytes the daemon read, less the
+ * telemetry's own (which the client does not count).
+ */
+static void check_telemetry(const char *m, const struct client_run *r)
+{
+    static const struct {
+        char type[16];
+        double calls;
+    } by_type[] = { { "count", 19 },    { "gauge", 8 },        { "timing", 7 },
+                    { "histogram", 3 }, { "distribution", 3 }, { "set", 1 } };
+    double datagrams = expo_value(m, "ustatsd_datagrams_received_total");
+    double bytes = expo_value(m, "ustatsd_bytes_received_total");
+    char s[256];
+    int found;
+
+    expect(m, "ustatsd_client_metrics_total{" NODE_UDS "}", 41);
+    cr_expect_eq(reported(r, "tele.metrics"), 41);
+    for (size_t i = 0; i < sizeof(by_type) / sizeof(by_type[0]); i++) {
+        snprintf(s, sizeof(s),
+                 "ustatsd_client_metrics_by_type_total{" NODE_UDS ",metrics_type=\"%.15s\"}",
+                 by_type[i].type);
+        expect(m, s, by_type[i].calls);
+    }
+    expect(m, "ustatsd_client_events_total{" NODE_UDS "}", 1);
+    expect(m, "ustatsd_client_service_checks_total{" NODE_UDS "}", 1);
+    expect(m, "ustatsd_client_packets_sent_total{" NODE_UDS "}", reported(r, "wire.datagrams"));
+    expect(m, "ustatsd_client_packets_sent_total{" NODE_UDS "}",
+           datagrams - reported(r, "tele.datagrams"));
+    expect(m, "ustatsd_client_bytes_sent_total{" NODE_UDS "}", reported(r, "wire.bytes"));
+    expect(m, "ustatsd_client_bytes_sent_total{" NODE_UDS "}", bytes - reported(r, "tele.bytes"));
+    /* Nothing was dropped, and hot-shots tags its telemetry with the three labels only. */
+    expo_sum(m, "ustatsd_client_packets_dropped_total", &found);
+    cr_expect_eq(found, 0, "the client dropped datagrams");
+    expect(m, "ustatsd_labels_dropped_total{family=\"ustatsd_client_metrics\"}", 0);
+    cr_expect_gt(reported(r, "tele.lines"), 10);
+}
+
+/*
+ * A service deployed with Datadog's unified service tagging: DD_ENV, DD_SERVICE and
+ * DD_VERSION put env, service and version on every line (and turn the client's telemetry
+ * on by default). clients.strip_tags removes them, so every value is as without them; the
+ * client's telemetry counts in its families.
+ */
+Test(e2e_dogstatsd, unified_service_tags_stripped_and_the_client_s_telemetry_counted,
+     .init = start_unified, .fini = stop)
+{
+    static const char *const env[] = { "DD_ENV=prod", "DD_SERVICE=checkout", "DD_VERSION=1.2.3",
+                                       NULL };
+    static const char *const keys[] = { "env", "service", "version" };
+    struct client_run r;
+    char s[64];
+    char *m;
+
+    run_client("uds", d.sock, 50, env, &r);
+    m = scrape_after(&r);
+    check_values(m);
+    expect(m, "ustatsd_lines_accepted_total", SCENARIO_ACCEPTED + reported(&r, "tele.lines"));
+    check_reasons(m, 0);
+    check_debug_rejects(r.pid, "service:checkout");
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(s, sizeof(s), "ustatsd_tags_stripped_total{key=\"%s\"}", keys[i]);
+        expect(m, s, SCENARIO_ACCEPTED);
+    }
+    check_telemetry(m, &r);
+    free(m);
+    free(r.out);
+}
+
+/* With clients.dogstatsd_telemetry off, the telemetry is an unknown family like any other. */
+Test(e2e_dogstatsd, the_switch_off_refuses_the_client_s_telemetry, .init = start_no_telemetry,
+     .fini = stop)
+{
+    struct client_run r;
+    int found;
+    char *m;
+
+    run_client("uds", d.sock, 50, NULL, &r);
+    cr_expect_gt(reported(&r, "tele.lines"), 10);
+    m = scrape_after(&r);
+    check_values(m);
+    expect(m, "ustatsd_lines_accepted_total", SCENARIO_ACCEPTED);
+    check_reasons(m, reported(&r, "tele.lines"));
+    expo_sum(m, "ustatsd_client_metrics_total", &found);
+    cr_expect_eq(found, 0);
     free(m);
     free(r.out);
 }
