@@ -144,12 +144,21 @@ static int key_of(const struct labelset *ls, const struct config *c, const struc
     return INT_MIN;
 }
 
-/* Whether a value matches the key's pattern, where it lies in the datagram. */
+/*
+ * Whether a value matches the key's pattern. The value lies inside a datagram, and
+ * regexec() wants a string; the copy is bounded by max_label_value_len (the caller
+ * checks it first) and happens only for a value not interned yet.
+ */
 static int pattern_matches(const struct config_label *cl, const struct statsd_view *v)
 {
-    regmatch_t whole[1] = { { .rm_so = 0, .rm_eo = (regoff_t)v->len } };
+    char s[STATSD_MAX_TAG_VALUE + 1];
 
-    return regexec(cl->pattern_re, v->ptr, 1, whole, REG_STARTEND) == 0;
+    if (v->len > STATSD_MAX_TAG_VALUE) /* the parser's limit: never here */
+        return 0;
+    memcpy(s, v->ptr, v->len);
+    s[v->len] = '\0';
+    /* A NUL inside the value would end the string early: no pattern sees such a value. */
+    return memchr(v->ptr, '\0', v->len) == NULL && regexec(cl->pattern_re, s, 0, NULL, 0) == 0;
 }
 
 /* Why a value that is not interned cannot be: a reason, or STATSD_OK. */

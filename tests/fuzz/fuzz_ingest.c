@@ -38,13 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Every kind of family, label and job the fast path must treat as the full parse does. */
 static const char config_json[] =
     "{\"families\": ["
-    " {\"name\": \"http.requests\", \"type\": \"counter\","
-    "  \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
-    "             {\"name\": \"code\", \"max_values\": 4}]},"
+    " {\"name\": \"http.requests\", \"type\": \"counter\", \"undeclared_labels\": \"drop\","
+    "  \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"], \"overflow\": "
+    "\"_OTHER\"},"
+    "             {\"name\": \"code\", \"max_values\": 4, \"pattern\": \"[1-5][0-9][0-9]\","
+    "              \"overflow\": \"__other__\"}]},"
     " {\"name\": \"queue.depth\", \"type\": \"gauge\", \"updown\": true, \"ttl_seconds\": 60,"
     "  \"labels\": [{\"name\": \"queue\", \"max_values\": 3}]},"
     " {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 0.5, 1],"
-    "  \"labels\": [{\"name\": \"route\", \"max_values\": 3}]},"
+    "  \"labels\": [{\"name\": \"route\", \"max_values\": 3, \"pattern\": \"/[a-z]*\"}]},"
     " {\"name\": \"proc_ms\", \"type\": \"histogram\", \"unit\": \"milliseconds\","
     "  \"buckets\": [10, 100]},"
     " {\"name\": \"uploads\", \"type\": \"counter\"},"
@@ -52,6 +54,7 @@ static const char config_json[] =
     "  \"labels\": [{\"name\": \"room\", \"max_values\": 3}]},"
     " {\"name\": \"ml.score\", \"type\": \"gauge\", \"group\": \"ml\"}"
     "], \"groups\": {\"exclude\": [\"ml\"]},"
+    " \"clients\": {\"strip_tags\": [\"env\", \"service\"]},"
     " \"jobs\": {\"list\": [\"mailer\", {\"name\": \"sync\", \"failure_threshold\": 1}]},"
     " \"limits\": {\"max_series\": 20, \"max_series_per_family\": 8,"
     "            \"max_label_value_length\": 16}}";
@@ -162,6 +165,36 @@ static void check_expositions(struct buf *a, struct buf *b)
     }
 }
 
+/* What the tag policies counted: the cached path must count what the full parse does. */
+static void check_policy_counts(const struct registry *a, const struct registry *b)
+{
+    size_t f, j;
+    int why;
+
+    for (j = 0; j < cfg.nstrip_tags; j++)
+        if (registry_tags_stripped(a, j) != registry_tags_stripped(b, j)) {
+            fprintf(stderr, "tags_stripped{key=%s}: intake %llu, full parse %llu\n",
+                    cfg.strip_tags[j], (unsigned long long)registry_tags_stripped(a, j),
+                    (unsigned long long)registry_tags_stripped(b, j));
+            abort();
+        }
+    for (f = 0; f < cfg.nfamilies; f++) {
+        if (registry_labels_dropped(a, f) != registry_labels_dropped(b, f)) {
+            fprintf(stderr, "labels_dropped{family=%s} differ\n", cfg.families[f].name);
+            abort();
+        }
+        for (j = 0; j < cfg.families[f].nlabels; j++)
+            for (why = 0; why < LABELSET_FOLD_MAX; why++)
+                if (registry_values_folded(a, f, j, (enum labelset_fold)why) !=
+                    registry_values_folded(b, f, j, (enum labelset_fold)why)) {
+                    fprintf(stderr, "folded{family=%s,label=%s,reason=%s} differ\n",
+                            cfg.families[f].name, cfg.families[f].labels[j].name,
+                            labelset_fold_name((enum labelset_fold)why));
+                    abort();
+                }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct intake_sender from = { 42, 1000, 1000 };
@@ -188,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_rejects(round, &rejects, &ref.rejects);
     }
     assert(registry_series_total(&reg) == registry_series_total(&ref.reg));
+    check_policy_counts(&reg, &ref.reg);
     render_text(&reg, &jobs, &a);
     render_text(&ref.reg, &ref.jobs, &b);
     check_expositions(&a, &b);

@@ -108,11 +108,14 @@ Test(config, imgsrv_seed_has_bounded_http_labels_and_sql_metrics)
     load_source(&c, "packaging/seeds/000-imgsrv.json");
     f = family(&c, "http.server.request.duration_seconds");
     cr_assert_str_eq(f->name, "http_server_request_duration_seconds");
-    cr_assert_eq(f->nlabels, 7);
+    cr_assert_eq(f->nlabels, 8, "the 7 of the seed, and OpenTelemetry's error_type");
     for (size_t i = 0; i < f->nlabels; i++)
         cr_assert(f->labels[i].nvalues > 0 || f->labels[i].max_values <= 100, "%s unbounded",
                   f->labels[i].name);
     cr_assert_str_eq(f->labels[0].name, "http_request_method");
+    cr_assert_eq(f->undeclared, CONFIG_UNDECLARED_DROP, "a new attribute costs no request");
+    cr_assert_str_eq(f->labels[0].overflow, "_OTHER");
+    cr_assert_not_null(f->labels[2].pattern_re, "http_route holds route patterns only");
     cr_assert_eq(c.has_postgres, 1);
     cr_assert_str_eq(c.pg_conninfo,
                      "host=/var/run/postgresql dbname=imgsrv application_name=ustatsd");
