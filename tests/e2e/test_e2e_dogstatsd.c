@@ -96,22 +96,6 @@ struct client_run {
     char *out; /* stdout: key=value lines */
 };
 
-struct exited {
-    pid_t pid;
-    int status;
-};
-
-static int has_exited(void *arg)
-{
-    struct exited *e = arg;
-    int st;
-
-    if (waitpid(e->pid, &st, WNOHANG) != e->pid)
-        return 0;
-    e->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return 1;
-}
-
 /*
  * Run `node hotshots.js transport target telemetry_ms` with the pinned modules
  * ($USTATSD_NODE_MODULES, set by ctest) and env (NULL-terminated "K=V" strings, or NULL)
@@ -123,7 +107,6 @@ static void run_client(const char *transport, const char *target, int telemetry_
     const char *modules = getenv("USTATSD_NODE_MODULES");
     const char *src = getenv("USTATSD_SOURCE_DIR");
     char script[1024], ms[16], out[256];
-    struct exited e;
 
     cr_assert_not_null(modules, "USTATSD_NODE_MODULES is not set: run the test through ctest");
     cr_assert_not_null(src);
@@ -144,14 +127,12 @@ static void run_client(const char *transport, const char *target, int telemetry_
         execlp("node", "node", script, transport, target, ms, (char *)NULL);
         _exit(127);
     }
-    e.pid = r->pid;
-    e.status = -1;
-    if (waitfor_cond(has_exited, &e, 30000) != 0) {
+    r->status = waitfor_exit(r->pid, 30000);
+    if (r->status < 0) {
         kill(r->pid, SIGKILL);
         waitpid(r->pid, NULL, 0);
         cr_assert_fail("hotshots.js did not exit within 30 s");
     }
-    r->status = e.status;
     r->out = daemon_read_file(out);
     cr_assert_not_null(r->out);
     cr_assert_eq(r->status, 0, "hotshots.js exited with %d; it printed:\n%s", r->status, r->out);

@@ -57,34 +57,6 @@ static void dump_log(const struct daemon *d)
     free(log);
 }
 
-struct exited {
-    pid_t pid;
-    int status; /* exit status or 128 + signal; -1 on a waitpid error */
-};
-
-static int has_exited(void *arg)
-{
-    struct exited *e = arg;
-    int st;
-    pid_t r = waitpid(e->pid, &st, WNOHANG);
-
-    if (r == e->pid)
-        e->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    else if (r < 0 && errno != EINTR)
-        e->status = -1;
-    else
-        return 0;
-    return 1;
-}
-
-/* Wait for pid with a timeout; returns the exit status, 128+signal, or -1 on timeout. */
-static int wait_exit(pid_t pid, int timeout_ms)
-{
-    struct exited e = { pid, -1 };
-
-    return waitfor_cond(has_exited, &e, timeout_ms) == 0 ? e.status : -1;
-}
-
 /* fork and exec argv with stdout and stderr to out_path, on CPU cpu when cpu >= 0. */
 static pid_t spawn(const char *const *argv, const char *out_path, int cpu)
 {
@@ -127,7 +99,7 @@ int daemon_run_once(const char *const *args, char **out)
         argv[n++] = *args++;
     argv[n] = NULL;
     pid = spawn(argv, path, -1);
-    rc = wait_exit(pid, 10000);
+    rc = waitfor_exit(pid, 10000);
     if (rc < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -258,7 +230,7 @@ int daemon_stop(struct daemon *d)
     d->fd = -1;
     if (d->pid > 0) {
         kill(d->pid, SIGTERM);
-        rc = wait_exit(d->pid, 10000);
+        rc = waitfor_exit(d->pid, 10000);
         if (rc < 0) {
             fprintf(stderr, "ustatsd did not stop within 10 s of SIGTERM\n");
             kill(d->pid, SIGKILL);

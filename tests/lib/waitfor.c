@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <time.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 
 #include <linux/sockios.h>
 
@@ -48,4 +49,31 @@ static int nothing_queued(void *arg)
 int waitfor_sent(int fd, int timeout_ms)
 {
     return waitfor_cond(nothing_queued, &fd, timeout_ms);
+}
+
+struct exited {
+    pid_t pid;
+    int status; /* exit status or 128 + signal; -1 on a waitpid error */
+};
+
+static int has_exited(void *arg)
+{
+    struct exited *e = arg;
+    int st;
+    pid_t r = waitpid(e->pid, &st, WNOHANG);
+
+    if (r == e->pid)
+        e->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    else if (r < 0 && errno != EINTR)
+        e->status = -1;
+    else
+        return 0;
+    return 1;
+}
+
+int waitfor_exit(pid_t pid, int timeout_ms)
+{
+    struct exited e = { pid, -1 };
+
+    return waitfor_cond(has_exited, &e, timeout_ms) == 0 ? e.status : -1;
 }

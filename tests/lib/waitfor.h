@@ -12,6 +12,8 @@
 #ifndef USTATSD_TESTS_WAITFOR_H
 #define USTATSD_TESTS_WAITFOR_H
 
+#include <sys/types.h>
+
 /* A condition: nonzero when it holds. arg is the one given to waitfor_cond(). */
 typedef int (*waitfor_cb)(void *arg);
 
@@ -30,6 +32,13 @@ int waitfor_cond(waitfor_cb cond, void *arg, int timeout_ms);
  * without asking the receiver. Returns 0, or -ETIMEDOUT.
  */
 int waitfor_sent(int fd, int timeout_ms);
+
+/*
+ * Wait until the child pid exits, at most timeout_ms, and reap it. Returns its exit
+ * status, 128 + the signal that killed it, or -1 when it is still running (or waitpid
+ * failed): the caller then kills and reaps it.
+ */
+int waitfor_exit(pid_t pid, int timeout_ms);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long waitfor_now_ms(void);
