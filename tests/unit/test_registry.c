@@ -8,12 +8,15 @@
 #include "cfgclient.h"
 #include "registry_fixture.h"
 
+/* The fixture's families and the client telemetry's, which every config holds. */
+#define SNAP_FAMILIES (8 + CFGCLIENT_NFAMILIES)
+
 /* Everything observable: the exposition, counts, label values, memory. */
 struct snapshot {
     struct buf text;
     size_t total, mem;
-    size_t fam_series[8];
-    size_t label_values[8][CONFIG_MAX_LABELS];
+    size_t fam_series[SNAP_FAMILIES];
+    size_t label_values[SNAP_FAMILIES][CONFIG_MAX_LABELS];
 };
 
 static void snap(struct snapshot *s)
@@ -25,6 +28,7 @@ static void snap(struct snapshot *s)
     render_all(&s->text, EXPO_OPENMETRICS);
     s->total = registry_series_total(&reg);
     s->mem = registry_memory(&reg);
+    cr_assert_leq(registry_nfamilies(&reg), SNAP_FAMILIES);
     for (f = 0; f < registry_nfamilies(&reg); f++) {
         s->fam_series[f] = registry_family_series(&reg, f);
         for (l = 0; l < registry_family_config(&reg, f)->nlabels; l++)
