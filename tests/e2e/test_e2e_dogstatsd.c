@@ -392,3 +392,45 @@ Test(e2e_dogstatsd, the_switch_off_refuses_the_client_s_telemetry, .init = start
     free(m);
     free(r.out);
 }
+
+static void reload_to(const char *json, double reloads)
+{
+    FILE *f = fopen(d.config, "w");
+
+    cr_assert_not_null(f);
+    cr_assert_geq(fputs(json, f), 0);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    cr_assert_eq(
+        daemon_wait_value(&d, "ustatsd_config_reloads_total{result=\"success\"}", reloads, 5000),
+        reloads);
+}
+
+/* clients.dogstatsd_telemetry is reloadable, both ways. */
+Test(e2e_dogstatsd, a_reload_turns_the_client_s_telemetry_off_and_on, .init = start, .fini = stop)
+{
+    static const char line[] = "datadog.dogstatsd.client.packets_sent:3|c|#client:go,"
+                               "client_version:5.3.0,client_transport:uds";
+    static const char *series = "ustatsd_client_packets_sent_total{client=\"go\","
+                                "client_transport=\"uds\",client_version=\"5.3.0\"}";
+    char *m;
+    int found;
+
+    cr_assert_eq(daemon_sends(&d, line), 0);
+    cr_assert_eq(daemon_wait_value(&d, series, 3, 5000), 3);
+    reload_to(config_no_telemetry, 1);
+    cr_assert_eq(daemon_sends(&d, line), 0);
+    cr_assert_eq(
+        daemon_wait_value(&d, "ustatsd_lines_rejected_total{reason=\"unknown_family\"}", 1, 5000),
+        1);
+    m = daemon_scrape(&d, NULL);
+    expo_sum(m, "ustatsd_client_packets_sent_total", &found);
+    cr_expect_eq(found, 0, "the family went with the reload");
+    free(m);
+    reload_to(config, 2);
+    cr_assert_eq(daemon_sends(&d, line), 0);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 2, 5000), 2);
+    m = daemon_scrape(&d, NULL);
+    expect(m, series, 3); /* a new family: it starts again */
+    free(m);
+}
