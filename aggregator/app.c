@@ -129,17 +129,22 @@ static double wall_clock(void *arg)
     return wallclock_unix();
 }
 
-/* The hot path: every datagram goes straight to the intake (intake.c). */
+/*
+ * The hot path: every datagram, from the Unix socket and from UDP, goes straight to the
+ * one intake (intake.c).
+ */
 static void on_datagram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
-                        void *arg)
+                        const struct sockaddr *src, void *arg)
 {
     struct app *a = arg;
-    struct intake_sender from;
+    struct intake_sender from = { 0 };
 
     (void)in;
     if (cred != NULL)
-        from = (struct intake_sender){ cred->pid, cred->uid, cred->gid };
-    intake_datagram(&a->intake, data, len, cred != NULL ? &from : NULL, uv_now(&a->loop));
+        from = (struct intake_sender){ cred->pid, cred->uid, cred->gid, NULL };
+    from.addr = src;
+    intake_datagram(&a->intake, data, len, cred != NULL || src != NULL ? &from : NULL,
+                    uv_now(&a->loop));
 }
 
 /* --- /metrics ------------------------------------------------------------------------ */

@@ -45,7 +45,7 @@ static struct jobs jobs;
 static struct rejects rejects;
 static struct intake in;
 static unsigned clock_reads;
-static const struct intake_sender sender = { 4242, 1001, 1002 };
+static const struct intake_sender sender = { 4242, 1001, 1002, NULL };
 
 static double fake_clock(void *arg)
 {
