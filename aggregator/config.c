@@ -58,7 +58,10 @@ const char *config_udp_problem(const char *listen, int allow_remote)
     return NULL;
 }
 
-/* The syntax alone: whether it is loopback depends on udp_allow_remote, checked after. */
+/*
+ * The syntax alone. Whether it may be other than loopback depends on udp_allow_remote,
+ * which a flag or a variable may set: main checks it once every source has been read.
+ */
 static const char *udp_listen_problem(const char *s)
 {
     return config_udp_problem(s, 1);
@@ -331,21 +334,8 @@ static int read_limits(struct cfgread *r, const struct cfgread_key *k, json_t *o
 static int read_daemon(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                        void *base)
 {
-    struct config *c = base;
-    const char *problem;
-    size_t old;
-
-    (void)obj;
-    if (read_section(r, v, k->name, daemon_keys, ARRAY_SIZE(daemon_keys)) < 0)
-        return ERRCODE_CONFIG;
-    /* Two keys decide it, so it is checked once both are read. */
-    problem = config_udp_problem(c->udp_listen, c->udp_allow_remote);
-    if (problem == NULL)
-        return 0;
-    old = cfgread_push_key(r, k->name);
-    cfgread_fail_at(r, "udp_listen", "\"%s\": %s", c->udp_listen, problem);
-    cfgread_pop(r, old);
-    return ERRCODE_CONFIG;
+    (void)obj, (void)base;
+    return read_section(r, v, k->name, daemon_keys, ARRAY_SIZE(daemon_keys));
 }
 
 static int read_resource(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,

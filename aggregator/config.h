@@ -243,6 +243,8 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
  * What is wrong with a UDP listen address (as udp_listen holds it) given allow_remote:
  * NULL when it is "" (off) or acceptable, else the problem, for a message that names
  * where the value came from. No name is resolved: a host must be numeric or "localhost".
+ * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
+ * rule needs the flags and variables too, so the caller checks it once they are applied.
  */
 const char *config_udp_problem(const char *listen, int allow_remote);
 

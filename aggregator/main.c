@@ -133,8 +133,54 @@ static void from_env(struct options *o)
         o->value[i] = opts[i].env ? getenv(opts[i].env) : NULL;
 }
 
+/* Where the configuration comes from, for start-up and for every reload. */
+struct loader {
+    const char *path;
+    const struct options *cli;
+    const struct options *env;
+};
+
+static const char *source(const struct opt *o, const char *given, int env, char *buf, size_t len);
+
+/* The row of opts[] for a field of struct config. */
+static size_t opt_row(size_t field_off)
+{
+    size_t i = 0;
+
+    while (i < NOPTS &&
+           !(opts[i].kind >= OPT_STRING && opts[i].kind <= OPT_FLAG && opts[i].field == field_off))
+        i++;
+    return i;
+}
+
+/*
+ * Whether the UDP address may be bound, now that the file, the variables and the flags
+ * have all had their say (udp_listen and udp_allow_remote may come from different ones).
+ * The message names where the address came from: the flag, the variable, or the file's
+ * $.daemon.udp_listen.
+ */
+static int check_udp(const struct config *c, const struct loader *ld, char *err, size_t errlen)
+{
+    size_t i = opt_row(offsetof(struct config, udp_listen));
+    const char *problem = config_udp_problem(c->udp_listen, c->udp_allow_remote);
+    char name[64];
+
+    if (problem == NULL)
+        return 0;
+    if (ld->cli != NULL && (ld->cli->value[i] != NULL || ld->env->value[i] != NULL))
+        snprintf(err, errlen, "%s \"%s\": %s",
+                 source(&opts[i], ld->cli->value[i] ? ld->cli->value[i] : ld->env->value[i],
+                        ld->cli->value[i] == NULL, name, sizeof(name)),
+                 c->udp_listen, problem);
+    else
+        snprintf(err, errlen, "%s: $.daemon.udp_listen: \"%s\": %s", c->path, c->udp_listen,
+                 problem);
+    return ERRCODE_CONFIG;
+}
+
 static int check_config(const char *path)
 {
+    const struct loader file_only = { path, NULL, NULL };
     struct config c;
     char err[1024];
 
@@ -144,7 +190,8 @@ static int check_config(const char *path)
         return 1;
     }
     /* What the daemon would refuse at start-up, --check-config refuses too. */
-    if (conninfo_check(&c, err, sizeof(err)) != 0) {
+    if (check_udp(&c, &file_only, err, sizeof(err)) != 0 ||
+        conninfo_check(&c, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&c);
         return 1;
@@ -248,49 +295,6 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
         }
     }
     return 0;
-}
-
-/* Where the configuration comes from, for start-up and for every reload. */
-struct loader {
-    const char *path;
-    const struct options *cli;
-    const struct options *env;
-};
-
-/* The row of opts[] for a field of struct config. */
-static size_t opt_row(size_t field_off)
-{
-    size_t i = 0;
-
-    while (i < NOPTS &&
-           !(opts[i].kind >= OPT_STRING && opts[i].kind <= OPT_FLAG && opts[i].field == field_off))
-        i++;
-    return i;
-}
-
-/*
- * Whether the UDP address may be bound, now that the file, the variables and the flags
- * have all had their say (udp_listen and udp_allow_remote may come from different ones).
- * The message names where the address came from: the flag, the variable, or the file's
- * $.daemon.udp_listen.
- */
-static int check_udp(const struct config *c, const struct loader *ld, char *err, size_t errlen)
-{
-    size_t i = opt_row(offsetof(struct config, udp_listen));
-    const char *problem = config_udp_problem(c->udp_listen, c->udp_allow_remote);
-    char name[64];
-
-    if (problem == NULL)
-        return 0;
-    if (ld->cli->value[i] != NULL || ld->env->value[i] != NULL)
-        snprintf(err, errlen, "%s \"%s\": %s",
-                 source(&opts[i], ld->cli->value[i] ? ld->cli->value[i] : ld->env->value[i],
-                        ld->cli->value[i] == NULL, name, sizeof(name)),
-                 c->udp_listen, problem);
-    else
-        snprintf(err, errlen, "%s: $.daemon.udp_listen: \"%s\": %s", c->path, c->udp_listen,
-                 problem);
-    return ERRCODE_CONFIG;
 }
 
 /* The environment's settings, then the flags', on top of the file's. */
