@@ -266,6 +266,9 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
                 (double)registry_series_total(s->reg));
     expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
                 (double)registry_series_cap(s->reg));
+    expo_scalar(e, "ustatsd_series_memory_bytes", EXPO_GAUGE,
+                "Bytes the series store holds: series, label values, tables and the front cache.",
+                "bytes", (double)registry_memory(s->reg));
 
     write_http(s, e);
     write_reloads(s, e);
