@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,8 @@ struct app {
 
     struct ingest in;
     int ingest_started;
+    struct ingest udp; /* the UDP socket, when udp_listen is set */
+    int udp_started;
     struct httpd_server metrics;
     struct httpd_server debug;
     int has_metrics;
@@ -129,17 +132,22 @@ static double wall_clock(void *arg)
     return wallclock_unix();
 }
 
-/* The hot path: every datagram goes straight to the intake (intake.c). */
+/*
+ * The hot path: every datagram, from the Unix socket and from UDP, goes straight to the
+ * one intake (intake.c).
+ */
 static void on_datagram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
-                        void *arg)
+                        const struct sockaddr *src, void *arg)
 {
     struct app *a = arg;
-    struct intake_sender from;
+    struct intake_sender from = { 0 };
 
     (void)in;
     if (cred != NULL)
-        from = (struct intake_sender){ cred->pid, cred->uid, cred->gid };
-    intake_datagram(&a->intake, data, len, cred != NULL ? &from : NULL, uv_now(&a->loop));
+        from = (struct intake_sender){ cred->pid, cred->uid, cred->gid, NULL };
+    from.addr = src;
+    intake_datagram(&a->intake, data, len, cred != NULL || src != NULL ? &from : NULL,
+                    uv_now(&a->loop));
 }
 
 /* --- /metrics ------------------------------------------------------------------------ */
@@ -195,6 +203,21 @@ static void snapshot(const struct app *a, struct selfstat *s)
 #define COPY_SOCKET(field, metric, key, help) s->field = a->in.stats.field;
     SELFSTAT_SOCKET_MAP(COPY_SOCKET)
 #undef COPY_SOCKET
+    if (a->udp_started) {
+        int64_t drops = ingest_kernel_drops(&a->udp);
+
+        s->udp_on = 1;
+        s->udp_listen = c->udp_listen;
+        s->udp_address = a->udp.addr_text;
+        s->udp_allow_remote = c->udp_allow_remote;
+        s->udp_rcvbuf = a->udp.rcvbuf;
+        s->udp.datagrams = a->udp.stats.datagrams;
+        s->udp.bytes = a->udp.stats.bytes;
+        s->udp.truncated = a->udp.stats.truncated;
+        s->udp.recv_errors = a->udp.stats.recv_errors;
+        s->udp.budget_hits = a->udp.stats.budget_hits;
+        s->udp.kernel_drops = drops > 0 ? (uint64_t)drops : 0;
+    }
     s->lines = a->intake.count;
     s->stats = a->stats;
 }
@@ -444,6 +467,8 @@ static void app_stop(struct app *a, const char *why)
     log_msg(&a->log, LOG_INFO, "app", "%s: stopping", why);
     if (a->ingest_started)
         ingest_close(&a->in, on_ingest_closed);
+    if (a->udp_started)
+        ingest_close(&a->udp, on_ingest_closed);
     if (a->has_metrics)
         httpd_server_close(&a->metrics, on_http_closed);
     if (a->has_debug)
@@ -622,6 +647,38 @@ static int start_listener(struct app *a, struct httpd_server *srv, const char *a
     return 0;
 }
 
+/*
+ * The optional UDP socket: its own struct ingest, with the Unix socket's budget, so that
+ * libuv's one call per ready handle and loop iteration shares the loop between the two.
+ */
+static int start_udp(struct app *a, char *err, size_t errlen)
+{
+    const struct config *c = a->cfg;
+    struct ingest_config ucfg = { 0 };
+    int64_t drops;
+    size_t i;
+
+    ucfg.kind = INGEST_UDP;
+    ucfg.path = c->udp_listen;
+    ucfg.allow_remote = c->udp_allow_remote;
+    ucfg.budget = INGEST_BUDGET;
+    ucfg.budget_ns = INGEST_BUDGET_NS;
+    ucfg.rcvbuf = c->udp_rcvbuf > INT_MAX ? INT_MAX : (int)c->udp_rcvbuf;
+    ingest_init(&a->udp, &a->loop, &ucfg, on_datagram, a);
+    if (ingest_start(&a->udp, err, errlen) != 0)
+        return -1;
+    a->udp_started = 1;
+    for (i = 0; i < a->udp.nwarnings; i++)
+        log_msg(&a->log, LOG_WARN, "udp", "%s", a->udp.warnings[i]);
+    drops = ingest_kernel_drops(&a->udp);
+    log_msg(&a->log, LOG_INFO, "udp",
+            "receiving on udp %s (configured %s%s); SO_RCVBUF %d bytes granted; kernel drops "
+            "%s",
+            a->udp.addr_text, c->udp_listen, c->udp_allow_remote ? ", remote senders allowed" : "",
+            a->udp.rcvbuf, drops >= 0 ? "counted" : "unknown (SO_MEMINFO unsupported)");
+    return 0;
+}
+
 static int app_start(struct app *a, char *err, size_t errlen)
 {
     const struct config *c = a->cfg;
@@ -655,6 +712,8 @@ static int app_start(struct app *a, char *err, size_t errlen)
     a->ingest_started = 1;
     for (i = 0; i < a->in.nwarnings; i++)
         log_msg(&a->log, LOG_WARN, "ingest", "%s", a->in.warnings[i]);
+    if (c->udp_listen[0] != '\0' && start_udp(a, err, errlen) != 0)
+        return -1;
 
     if (c->metrics_listen && c->metrics_listen[0]) {
         int debug_here = c->debug_listen == NULL;

@@ -16,6 +16,7 @@
 #include "cfgsql.h"
 #include "errcode.h"
 #include "mem.h"
+#include "netaddr.h"
 #include "statsd.h"
 
 /*
@@ -40,6 +41,31 @@ static const char *socket_problem(const char *s)
 static const char *path_problem(const char *s)
 {
     return s[0] != '/' ? "must start with '/'" : NULL;
+}
+
+const char *config_udp_problem(const char *listen, int allow_remote)
+{
+    union netaddr a;
+
+    if (listen == NULL || listen[0] == '\0')
+        return NULL;
+    if (netaddr_parse(listen, &a) != 0)
+        return "expected \"\" (off), \"host:port\" with a numeric IPv4 host or \"localhost\", "
+               "or \"[IPv6]:port\" (names are not resolved), port 0 to 65535";
+    if (!allow_remote && !netaddr_is_loopback(&a.sa))
+        return "not a loopback address (127.0.0.0/8, ::1): UDP lines carry no credentials, so "
+               "receiving from other hosts must be asked for with udp_allow_remote: true "
+               "(--udp-allow-remote)";
+    return NULL;
+}
+
+/*
+ * The syntax alone. Whether it may be other than loopback depends on udp_allow_remote,
+ * which a flag or a variable may set: main checks it once every source has been read.
+ */
+static const char *udp_listen_problem(const char *s)
+{
+    return config_udp_problem(s, 1);
 }
 
 static const char *const log_formats[] = { "console", "json", NULL };
@@ -91,6 +117,23 @@ static const struct cfgread_key daemon_keys[] = {
       .kind = CFGREAD_STRING,
       .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY | CFGREAD_RESTART,
       .off = offsetof(struct config, bearer_token_file) },
+    { .name = "udp_listen",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, udp_listen),
+      .sdflt = "",
+      .check = udp_listen_problem },
+    { .name = "udp_allow_remote",
+      .kind = CFGREAD_BOOL,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, udp_allow_remote) },
+    { .name = "udp_rcvbuf",
+      .kind = CFGREAD_SIZE,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, udp_rcvbuf),
+      .udflt = CONFIG_DEFAULT_UDP_RCVBUF,
+      .umin = 4096,
+      .umax = CONFIG_MAX_UDP_RCVBUF },
 };
 
 /* $.limits */

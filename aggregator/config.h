@@ -34,6 +34,8 @@
 #define CONFIG_DEFAULT_SOCKET_MODE          0660
 #define CONFIG_DEFAULT_METRICS_LISTEN       "127.0.0.1:9464"
 #define CONFIG_DEFAULT_METRICS_PATH         "/metrics"
+#define CONFIG_DEFAULT_UDP_RCVBUF           (8u << 20) /* SO_RCVBUF request, as the Unix socket */
+#define CONFIG_MAX_UDP_RCVBUF               (1u << 30) /* the kernel doubles it into an int */
 #define CONFIG_DEFAULT_MAX_SERIES           200000
 #define CONFIG_DEFAULT_MAX_FAMILY_SERIES    20000
 #define CONFIG_DEFAULT_MAX_LABEL_VALUES     1000 /* per label key, when not enumerated */
@@ -177,6 +179,9 @@ struct config {
     char *log_format;        /* "console" or "json" */
     char *log_level;         /* "debug", "info", "warn" or "error" */
     char *bearer_token_file; /* NULL: no auth */
+    char *udp_listen;        /* "" (off), "host:port" or "[v6]:port" (netaddr.h); port 0: any */
+    int udp_allow_remote;    /* 0: udp_listen must be a loopback address */
+    size_t udp_rcvbuf;       /* SO_RCVBUF request of the UDP socket, bytes */
 
     /* "limits" */
     size_t max_series;
@@ -250,7 +255,7 @@ long config_find_family(const struct config *c, const char *name, size_t len);
 long config_find_job(const struct config *c, const char *name, size_t len);
 
 /*
- * What a reload cannot change while the daemon runs: the ingest socket, the listeners, the
+ * What a reload cannot change while the daemon runs: the ingest sockets, the listeners, the
  * bearer token file, and the postgres and sql_metrics sections (whose collectors hold
  * connections). Returns the JSON path of the first such setting that differs between the
  * running config a and the new one b (e.g. "$.daemon.socket"), or NULL when none does.
@@ -258,6 +263,15 @@ long config_find_job(const struct config *c, const char *name, size_t len);
  */
 const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
                                size_t len);
+
+/*
+ * What is wrong with a UDP listen address (as udp_listen holds it) given allow_remote:
+ * NULL when it is "" (off) or acceptable, else the problem, for a message that names
+ * where the value came from. No name is resolved: a host must be numeric or "localhost".
+ * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
+ * rule needs the flags and variables too, so the caller checks it once they are applied.
+ */
+const char *config_udp_problem(const char *listen, int allow_remote);
 
 /* "counter", "gauge" or "histogram". */
 const char *config_family_type_name(enum family_type t);

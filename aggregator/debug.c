@@ -12,6 +12,7 @@
 #include "errcode.h"
 #include "expo.h"
 #include "jsonstr.h"
+#include "netaddr.h"
 #include "query.h"
 
 /*
@@ -320,6 +321,25 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     jw_close(w, '}');
 }
 
+/* "udp": null while it is off; else where it listens and its counters (selfstat.h). */
+static void section_udp(const struct selfstat *s, struct jw *w)
+{
+    if (!s->udp_on) {
+        kv_str(w, "udp", NULL);
+        return;
+    }
+    jw_key(w, "udp");
+    jw_open_value(w, '{');
+    kv_str(w, "listen", s->udp_listen);
+    kv_str(w, "address", s->udp_address);
+    kv_bool(w, "allow_remote", s->udp_allow_remote);
+    kv_num(w, "rcvbuf", (double)s->udp_rcvbuf);
+#define UDP_KEY(field, metric, key, help) kv_u64(w, key, s->udp.field);
+    SELFSTAT_UDP_MAP(UDP_KEY)
+#undef UDP_KEY
+    jw_close(w, '}');
+}
+
 static void section_ingest(struct debug_render *dr, struct jw *w)
 {
     const struct selfstat *s = &dr->self;
@@ -342,6 +362,7 @@ static void section_ingest(struct debug_render *dr, struct jw *w)
     for (size_t i = 0; i < s->cfg->nstrip_tags; i++)
         kv_u64(w, s->cfg->strip_tags[i], registry_tags_stripped(dr->reg, i));
     jw_close(w, '}');
+    section_udp(s, w);
     jw_close(w, '}');
 }
 
@@ -573,6 +594,8 @@ static void section_rejects(struct debug_render *dr, struct jw *w)
     jw_open_value(w, '[');
     for (i = 0; i < n; i++) {
         const struct rejects_entry *e = rejects_get(dr->rejects, i);
+        char src[NETADDR_TEXT_MAX];
+
         jw_open(w, '{');
         kv_num(w, "time", e->time_unix);
         kv_str(w, "reason", statsd_reason_name(e->reason));
@@ -588,6 +611,11 @@ static void section_rejects(struct debug_render *dr, struct jw *w)
             kv_str(w, "pid", NULL);
             kv_str(w, "uid", NULL);
         }
+        /* A UDP line carries no credentials: its source address says who sent it. */
+        if (e->has_src)
+            kv_str(w, "source", netaddr_format(&e->src.sa, src, sizeof(src)));
+        else
+            kv_str(w, "source", NULL);
         jw_close(w, '}');
     }
     jw_close(w, ']');

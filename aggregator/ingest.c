@@ -12,11 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/sock_diag.h>
+
 #include "buf.h"
 #include "mem.h"
 #include "statsd.h"
 
-/* One SCM_CREDENTIALS message per datagram; nothing else is asked for. */
+/* One SCM_CREDENTIALS message per datagram; nothing else is asked for. UDP asks for none. */
 #define CTRL_SPACE CMSG_SPACE(sizeof(struct ucred))
 
 /* recvmmsg(2) rejects vlen above UIO_MAXIOV (1024) with EINVAL. */
@@ -68,6 +70,8 @@ void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config 
     memset(in, 0, sizeof(*in));
     in->loop = loop;
     in->fd = -1;
+    in->kind = cfg->kind;
+    in->allow_remote = cfg->allow_remote;
     in->cb = cb;
     in->arg = arg;
     in->max_dgram_qlen = -1;
@@ -203,6 +207,8 @@ static void alloc_buffers(struct ingest *in)
     in->iovs = mem_calloc(in->batch, sizeof(*in->iovs));
     in->bufs = mem_calloc(in->batch, slot);
     in->ctrl = mem_calloc(in->batch, CTRL_SPACE);
+    if (in->kind == INGEST_UDP)
+        in->names = mem_calloc(in->batch, sizeof(*in->names));
     for (i = 0; i < in->batch; i++) {
         /* iov_len leaves out the NUL byte: a datagram of max_datagram + 1 is MSG_TRUNC. */
         in->iovs[i].iov_base = in->bufs + (size_t)i * slot;
@@ -210,6 +216,8 @@ static void alloc_buffers(struct ingest *in)
         in->msgs[i].msg_hdr.msg_iov = &in->iovs[i];
         in->msgs[i].msg_hdr.msg_iovlen = 1;
         in->msgs[i].msg_hdr.msg_control = (char *)in->ctrl + (size_t)i * CTRL_SPACE;
+        if (in->names != NULL)
+            in->msgs[i].msg_hdr.msg_name = &in->names[i];
     }
 }
 
@@ -219,6 +227,8 @@ static void free_buffers(struct ingest *in)
     free(in->iovs);
     free(in->bufs);
     free(in->ctrl);
+    free(in->names);
+    in->names = NULL;
     in->msgs = NULL;
     in->iovs = NULL;
     in->bufs = NULL;
@@ -249,7 +259,8 @@ static void deliver(struct ingest *in, struct mmsghdr *m)
     data[len] = '\0';
     in->stats.datagrams++;
     in->stats.bytes += len;
-    in->cb(in, data, len, cred, in->arg);
+    in->cb(in, data, len, cred, h->msg_name != NULL && h->msg_namelen > 0 ? h->msg_name : NULL,
+           in->arg);
 }
 
 /*
@@ -291,7 +302,8 @@ static void on_readable(uv_poll_t *handle, int status, int events)
                 want = (unsigned)afford;
         }
         for (i = 0; i < want; i++) {
-            in->msgs[i].msg_hdr.msg_controllen = CTRL_SPACE;
+            in->msgs[i].msg_hdr.msg_controllen = in->kind == INGEST_UNIX ? CTRL_SPACE : 0;
+            in->msgs[i].msg_hdr.msg_namelen = in->names != NULL ? sizeof(*in->names) : 0;
             in->msgs[i].msg_hdr.msg_flags = 0;
         }
         n = recvmmsg(in->fd, in->msgs, want, MSG_DONTWAIT, NULL);
@@ -338,10 +350,22 @@ static void on_readable(uv_poll_t *handle, int status, int events)
         in->stats.max_wakeup = done;
 }
 
+/* SO_RCVBUF: ask, then record what the kernel granted (it doubles the request, capped). */
+static void set_rcvbuf(struct ingest *in, int fd)
+{
+    socklen_t optlen = sizeof(in->rcvbuf);
+
+    if (in->rcvbuf_request > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf_request, sizeof(int)) < 0)
+        warnf(in, "setsockopt(SO_RCVBUF, %d) on %s failed: %s, ignored", in->rcvbuf_request,
+              in->path, strerror(errno));
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf, &optlen) < 0)
+        in->rcvbuf = -1;
+}
+
 static int bind_socket(struct ingest *in, const struct sockaddr_un *sa, char *err, size_t errlen)
 {
     int fd, r, one = 1;
-    socklen_t optlen;
     mode_t old;
 
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -356,13 +380,7 @@ static int bind_socket(struct ingest *in, const struct sockaddr_un *sa, char *er
         errf(err, errlen, "setsockopt(SO_PASSCRED) on %s failed: %s", in->path, strerror(errno));
         goto fail;
     }
-    if (in->rcvbuf_request > 0 &&
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf_request, sizeof(int)) < 0)
-        warnf(in, "setsockopt(SO_RCVBUF, %d) on %s failed: %s, ignored", in->rcvbuf_request,
-              in->path, strerror(errno));
-    optlen = sizeof(in->rcvbuf);
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf, &optlen) < 0)
-        in->rcvbuf = -1;
+    set_rcvbuf(in, fd);
 
     /*
      * bind(2) creates the file with 0777 & ~umask. A umask of 0177 makes it owner-only
@@ -441,6 +459,92 @@ static int own_socket_file(struct ingest *in, gid_t gid, char *err, size_t errle
     return 0;
 }
 
+/*
+ * Poll the bound in->fd. On a failure after the handle exists, ingest_close() has taken
+ * over the fd (in->closing is set); before it, the caller still owns the fd.
+ */
+static int start_polling(struct ingest *in, char *err, size_t errlen)
+{
+    int r = uv_poll_init(in->loop, &in->poll, in->fd);
+
+    if (r < 0) {
+        errf(err, errlen, "uv_poll_init on %s failed: %s", in->path, uv_strerror(r));
+        return r;
+    }
+    alloc_buffers(in);
+    r = uv_poll_start(&in->poll, UV_READABLE, on_readable);
+    if (r < 0) {
+        /* The handle is initialised: it must go through uv_close; close cleans up. */
+        errf(err, errlen, "uv_poll_start on %s failed: %s", in->path, uv_strerror(r));
+        ingest_close(in, NULL);
+        return r;
+    }
+    return 0;
+}
+
+/*
+ * UDP: no file, no credentials. The address was checked by the config already; it is
+ * checked again here so that no caller can bind beyond loopback by mistake.
+ */
+static int start_udp(struct ingest *in, char *err, size_t errlen)
+{
+    union netaddr sa;
+    socklen_t len;
+    int fd, r;
+
+    if (in->path_too_long || netaddr_parse(in->path, &sa) != 0) {
+        errf(err, errlen, "udp address \"%s\": expected host:port with a numeric host", in->path);
+        return -EINVAL;
+    }
+    if (!in->allow_remote && !netaddr_is_loopback(&sa.sa)) {
+        errf(err, errlen,
+             "udp address %s is not a loopback address and remote senders are not "
+             "allowed",
+             in->path);
+        return -EACCES;
+    }
+    fd = socket(sa.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        r = -errno;
+        errf(err, errlen, "socket(SOCK_DGRAM) for udp %s failed: %s", in->path, strerror(errno));
+        return r;
+    }
+    set_rcvbuf(in, fd);
+    len = sizeof(in->bound);
+    if (bind(fd, &sa.sa, netaddr_len(&sa)) < 0 || getsockname(fd, &in->bound.sa, &len) < 0) {
+        r = -errno;
+        errf(err, errlen, "bind(udp %s) failed: %s", in->path, strerror(errno));
+        close(fd);
+        return r;
+    }
+    netaddr_format(&in->bound.sa, in->addr_text, sizeof(in->addr_text));
+    if (in->rcvbuf_request > 0 && in->rcvbuf >= 0 && in->rcvbuf < in->rcvbuf_request)
+        warnf(in,
+              "udp %s: SO_RCVBUF is %d bytes, less than the %d asked for: raise "
+              "net.core.rmem_max to absorb longer bursts",
+              in->addr_text, in->rcvbuf, in->rcvbuf_request);
+    in->fd = fd;
+    r = start_polling(in, err, errlen);
+    if (r < 0 && !in->closing) {
+        close(in->fd);
+        in->fd = -1;
+    }
+    return r;
+}
+
+int64_t ingest_kernel_drops(const struct ingest *in)
+{
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mem);
+
+    if (in->kind != INGEST_UDP || in->fd < 0)
+        return -1;
+    if (getsockopt(in->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+        len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+        return -1;
+    return mem[SK_MEMINFO_DROPS];
+}
+
 int ingest_start(struct ingest *in, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
@@ -449,6 +553,8 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
 
     if (errlen > 0)
         err[0] = '\0';
+    if (in->kind == INGEST_UDP)
+        return start_udp(in, err, errlen);
     r = check_names(in, err, errlen);
     if (r < 0)
         return r;
@@ -471,20 +577,10 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
     r = own_socket_file(in, gid, err, errlen);
     if (r < 0)
         goto fail_bound;
-    r = uv_poll_init(in->loop, &in->poll, in->fd);
-    if (r < 0) {
-        errf(err, errlen, "uv_poll_init on %s failed: %s", in->path, uv_strerror(r));
+    r = start_polling(in, err, errlen);
+    if (r < 0 && !in->closing)
         goto fail_bound;
-    }
-    alloc_buffers(in);
-    r = uv_poll_start(&in->poll, UV_READABLE, on_readable);
-    if (r < 0) {
-        /* The handle is initialised: it must go through uv_close; close cleans up. */
-        errf(err, errlen, "uv_poll_start on %s failed: %s", in->path, uv_strerror(r));
-        ingest_close(in, NULL);
-        return r;
-    }
-    return 0;
+    return r;
 
 fail_bound:
     unlink(in->path);
@@ -513,7 +609,8 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb)
     in->closing = 1;
     in->close_cb = close_cb;
     /* Another daemon may have taken over the path since: unlink only our own file. */
-    if (lstat(in->path, &st) == 0 && st.st_dev == in->sock_dev && st.st_ino == in->sock_ino)
+    if (in->kind == INGEST_UNIX && lstat(in->path, &st) == 0 && st.st_dev == in->sock_dev &&
+        st.st_ino == in->sock_ino)
         unlink(in->path);
     uv_close((uv_handle_t *)&in->poll, on_poll_closed);
 }

@@ -1,11 +1,14 @@
 /*
- * ingest: the daemon's Unix datagram receiver.
+ * ingest: the daemon's datagram receivers, the Unix socket and the optional UDP one.
  *
  * An I/O module. libuv has no Unix datagram handle, so ingest binds the AF_UNIX/SOCK_DGRAM
  * socket itself and drains it with recvmmsg(2) from a uv_poll_t. That path gives the
  * sender's credentials (SO_PASSCRED, SCM_CREDENTIALS) and lets ingest bound the work done
  * per wake-up, so that a flood of datagrams cannot starve the scrapes served by the same
- * loop.
+ * loop. A UDP socket (INGEST_UDP) is drained by the same code, with the source address of
+ * each datagram in place of credentials (UDP carries none). Each socket is its own struct
+ * ingest with its own budget: libuv calls every ready poll handle once per loop
+ * iteration, so two sockets take turns and a flood on one cannot starve the other.
  *
  * Lifecycle:
  *   ingest_init()  fills the struct from the config; allocates nothing, cannot fail.
@@ -31,6 +34,8 @@
 
 #include <uv.h>
 
+#include "netaddr.h"
+
 #define INGEST_DEFAULT_MODE      0660
 #define INGEST_DEFAULT_BATCH     64        /* datagrams per recvmmsg call */
 #define INGEST_DEFAULT_BUDGET    1024      /* datagrams per wake-up */
@@ -42,26 +47,37 @@
 
 struct ingest;
 
+enum ingest_kind {
+    INGEST_UNIX, /* AF_UNIX datagram socket at a path, with credentials */
+    INGEST_UDP   /* UDP socket at an IP address and port, with source addresses */
+};
+
 /*
  * Called once per datagram that fits the receive buffer, on the loop thread. data is
  * valid only during the call and data[len] is a NUL the callback may rely on. cred holds
  * the sender's pid, uid and gid as the kernel reports them; it is NULL when the kernel
- * attached none. The callback may call ingest_close(): no datagram is delivered after it.
+ * attached none (always, on UDP). src is the sender's address on UDP, valid only during
+ * the call, and NULL on the Unix socket. The callback may call ingest_close(): no
+ * datagram is delivered after it.
  */
 typedef void (*ingest_cb)(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
-                          void *arg);
+                          const struct sockaddr *src, void *arg);
 typedef void (*ingest_close_cb)(struct ingest *in);
 
 /* Zero (or NULL) in any field means the default. */
 struct ingest_config {
-    const char *path;    /* socket path, required; shorter than sun_path (107 bytes) */
-    uint32_t mode;       /* permission bits of the socket file; 0: 0660 */
-    const char *group;   /* group name to chown the socket file to; NULL or "": unchanged */
-    unsigned batch;      /* recvmmsg vlen; 0: INGEST_DEFAULT_BATCH */
-    unsigned budget;     /* datagrams per wake-up; 0: INGEST_DEFAULT_BUDGET */
-    uint64_t budget_ns;  /* time per wake-up, see on_readable in ingest.c; 0: 1 ms */
-    size_t max_datagram; /* largest datagram delivered; 0: STATSD_MAX_DATAGRAM; at most 16 MiB */
-    int rcvbuf;          /* SO_RCVBUF request; 0: 8 MiB; < 0: leave the kernel default */
+    enum ingest_kind kind; /* 0: INGEST_UNIX */
+    const char *path;      /* Unix: socket path, required; shorter than sun_path (107 bytes).
+                            * UDP: the address, "host:port" as netaddr_parse() reads it,
+                            * required; port 0 picks a free port (see addr_text) */
+    int allow_remote;      /* UDP: 0 refuses to bind an address other than loopback */
+    uint32_t mode;         /* Unix: permission bits of the socket file; 0: 0660 */
+    const char *group;     /* Unix: group to chown the socket file to; NULL or "": unchanged */
+    unsigned batch;        /* recvmmsg vlen; 0: INGEST_DEFAULT_BATCH */
+    unsigned budget;       /* datagrams per wake-up; 0: INGEST_DEFAULT_BUDGET */
+    uint64_t budget_ns;    /* time per wake-up, see on_readable in ingest.c; 0: 1 ms */
+    size_t max_datagram;   /* largest datagram delivered; 0: STATSD_MAX_DATAGRAM; at most 16 MiB */
+    int rcvbuf;            /* SO_RCVBUF request; 0: 8 MiB; < 0: leave the kernel default */
 };
 
 struct ingest_stats {
@@ -85,11 +101,13 @@ struct ingest {
     uv_poll_t poll;
     int fd; /* -1 when not started */
     int closing;
+    enum ingest_kind kind;
+    int allow_remote;
     ingest_cb cb;
     void *arg;
     ingest_close_cb close_cb;
 
-    char path[108]; /* sizeof(sun_path) */
+    char path[108]; /* sizeof(sun_path); UDP: the address as configured */
     char group[256];
     int path_too_long;
     int group_too_long;
@@ -110,10 +128,15 @@ struct ingest {
     struct iovec *iovs;
     char *bufs;
     void *ctrl;
+    union netaddr *names; /* UDP: the source address of each datagram of a batch */
+
+    /* UDP: the address bound (the port the kernel picked for port 0), and as text. */
+    union netaddr bound;
+    char addr_text[NETADDR_TEXT_MAX];
 
     /*
      * net.unix.max_dgram_qlen as read before the socket was created (the socket keeps
-     * that value for its life), or -1 when it could not be read.
+     * that value for its life), or -1 when it could not be read or on UDP.
      */
     long max_dgram_qlen;
     int rcvbuf; /* SO_RCVBUF as the kernel reports it after the request, or -1 */
@@ -143,6 +166,9 @@ void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config 
  *   -EEXIST      the path exists and is not a socket;
  *   -EADDRINUSE  a live socket answers at the path (another ustatsd is running);
  *   -ENAMETOOLONG, -ENOENT (group unknown), and the errors of socket/bind/chmod/chown.
+ * On UDP: -EINVAL (not an address netaddr_parse() reads), -EACCES (not loopback and
+ * allow_remote is 0), and the errors of socket/bind; a warning records the receive
+ * buffer the kernel granted when it is less than asked.
  * In the one failure after the poll handle exists (uv_poll_start), the handle is closed
  * and the buffers are freed when the loop next runs; in must stay alive until then.
  */
@@ -150,6 +176,15 @@ int ingest_start(struct ingest *in, char *err, size_t errlen);
 
 /* Asynchronous teardown, see the lifecycle above. close_cb may be NULL. */
 void ingest_close(struct ingest *in, ingest_close_cb close_cb);
+
+/*
+ * UDP: the datagrams the kernel dropped on the socket since it was created (its receive
+ * buffer full, or a bad checksum), read now with getsockopt(SO_MEMINFO)'s
+ * SK_MEMINFO_DROPS: the socket's own sk_drops counter, exact at the time of the call.
+ * Returns the count, or -1 on the Unix socket (whose senders block or get EAGAIN instead:
+ * the kernel never drops there), before ingest_start() or when the kernel cannot say.
+ */
+int64_t ingest_kernel_drops(const struct ingest *in);
 
 /*
  * Read net.unix.max_dgram_qlen from /proc. Returns the value, or -1 when it cannot be

@@ -39,8 +39,9 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
         return;
     }
     in->count.rejected[r]++;
-    rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len, from != NULL,
-                from ? from->pid : 0, from ? from->uid : 0);
+    rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len,
+                from != NULL && from->addr == NULL, from ? from->pid : 0, from ? from->uid : 0,
+                from ? from->addr : NULL);
 }
 
 /*

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "jobs.h"
@@ -29,11 +30,15 @@
  */
 typedef double (*intake_clock_cb)(void *arg);
 
-/* Who sent a datagram, as the kernel reports it (SCM_CREDENTIALS). */
+/*
+ * Who sent a datagram, as the kernel reports it: the credentials on the Unix socket
+ * (SCM_CREDENTIALS), or the source address on UDP (addr non-NULL, pid/uid/gid unknown).
+ */
 struct intake_sender {
     pid_t pid;
     uid_t uid;
     gid_t gid;
+    const struct sockaddr *addr; /* UDP: borrowed for the call; NULL on the Unix socket */
 };
 
 /* Lines taken since intake_init(); plain fields, read at any time on the same thread. */
@@ -62,7 +67,8 @@ void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
 /*
  * Take every line of the datagram data[0..len) (split at '\n', "\r\n" accepted, empty
  * lines skipped) in order, at monotonic time now_ms. from is the sender, or NULL when the
- * kernel attached no credentials (the reject ring then records none). data is only read,
+ * kernel attached no credentials (the reject ring then records none; it records the
+ * address of a UDP sender). data is only read,
  * and only during the call. Lines are looked up REGISTRY_FIND_MAX at a time.
  */
 void intake_datagram(struct intake *in, const char *data, size_t len,

@@ -1,5 +1,6 @@
 #include "listener.h"
 #include "mem.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -68,43 +69,13 @@ static int unix_prepare(const char *path, char *err, size_t errlen)
 
 int listener_parse_inet(const char *addr, struct sockaddr_storage *ss)
 {
-    char host[64];
-    const char *colon, *h;
-    size_t hlen;
-    char *end;
-    long port;
+    union netaddr a;
+    int rc = netaddr_parse(addr, &a);
 
-    if (addr[0] == '[') {
-        const char *close = strchr(addr, ']');
-
-        if (close == NULL || close[1] != ':')
-            return -EINVAL;
-        h = addr + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (colon == NULL)
-            return -EINVAL;
-        h = addr;
-        hlen = (size_t)(colon - addr);
-    }
-    if (hlen >= sizeof(host))
-        return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535)
-        return -EINVAL;
     memset(ss, 0, sizeof(*ss));
-    if (addr[0] == '[')
-        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss);
-    if (host[0] == '\0' || strcmp(host, "*") == 0)
-        return uv_ip4_addr("0.0.0.0", (int)port, (struct sockaddr_in *)ss);
-    if (strcmp(host, "localhost") == 0)
-        return uv_ip4_addr("127.0.0.1", (int)port, (struct sockaddr_in *)ss);
-    return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss);
+    if (rc == 0)
+        memcpy(ss, &a, netaddr_len(&a));
+    return rc;
 }
 
 /* Bind a unix: address. *said is set when err holds the message of a failure. */
@@ -228,20 +199,11 @@ static int inet_address(const struct listener *l, char *out, size_t len)
 {
     struct sockaddr_storage ss;
     int n = (int)sizeof(ss);
-    char ip[64];
+    char text[NETADDR_TEXT_MAX];
 
     if (uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&ss, &n) != 0)
         return -1;
-    if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-        uv_ip6_name(s6, ip, sizeof(ip));
-        return snprintf(out, len, "[%s]:%u", ip, (unsigned)ntohs(s6->sin6_port));
-    }
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-    uv_ip4_name(s4, ip, sizeof(ip));
-    return snprintf(out, len, "%s:%u", ip, (unsigned)ntohs(s4->sin_port));
+    return snprintf(out, len, "%s", netaddr_format((struct sockaddr *)&ss, text, sizeof(text)));
 }
 
 int listener_address(const struct listener *l, char *out, size_t len)

@@ -52,9 +52,9 @@ int listener_start(struct listener *l, const char *addr, uv_connection_cb cb, ch
 
 /*
  * Parse a TCP listen address, "host:port" (numeric IPv4; "" or "*" for all, "localhost"
- * for 127.0.0.1) or "[v6]:port", into ss without any name lookup. Returns 0 or a
- * negative code (-EINVAL, or libuv's for a malformed address). The test client connects
- * with it too, so both sides read an address the same way.
+ * for 127.0.0.1) or "[v6]:port", into ss without any name lookup: netaddr_parse(), which
+ * the UDP ingest socket reads its address with too. Returns 0 or -EINVAL. The test client
+ * connects with it too, so both sides read an address the same way.
  */
 int listener_parse_inet(const char *addr, struct sockaddr_storage *ss);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "common.h"
 #include "config.h"
 #include "conninfo.h"
 #include "errcode.h"
@@ -37,10 +38,18 @@ static const char *check_log_level(const char *s)
     return log_level_parse(s) < 0 ? "expected debug, info, warn or error" : NULL;
 }
 
+static const char *check_udp_listen(const char *s)
+{
+    /* The syntax here; whether it may be other than loopback, once every source is read. */
+    return config_udp_problem(s, 1);
+}
+
 enum opt_kind {
     OPT_CONFIG, /* the config file */
     OPT_STRING, /* a string of struct config at .field, replaced */
     OPT_MODE,   /* an octal mode at .field */
+    OPT_FLAG,   /* an int of struct config at .field: the flag takes no argument and sets it
+                 * to 1; the variable says 1/true/yes/on or 0/false/no/off */
     OPT_CHECK,  /* --check-config FILE */
     OPT_VERSION,
     OPT_HELP
@@ -79,6 +88,11 @@ static const struct opt {
       offsetof(struct config, log_format), "console or json", check_log_format },
     { "log-level", 0, "LEVEL", "USTATSD_LOG_LEVEL", OPT_STRING, offsetof(struct config, log_level),
       "debug, info, warn or error", check_log_level },
+    { "udp-listen", 0, "ADDR", "USTATSD_UDP_LISTEN", OPT_STRING,
+      offsetof(struct config, udp_listen), "UDP host:port to receive on; \"\" off",
+      check_udp_listen },
+    { "udp-allow-remote", 0, NULL, "USTATSD_UDP_ALLOW_REMOTE", OPT_FLAG,
+      offsetof(struct config, udp_allow_remote), "let UDP bind beyond loopback", NULL },
     { "check-config", 0, "FILE", NULL, OPT_CHECK, 0, "validate FILE and exit (0 valid, 1 invalid)",
       NULL },
     { "version", 'V', NULL, NULL, OPT_VERSION, 0, "print the version and exit", NULL },
@@ -119,8 +133,54 @@ static void from_env(struct options *o)
         o->value[i] = opts[i].env ? getenv(opts[i].env) : NULL;
 }
 
+/* Where the configuration comes from, for start-up and for every reload. */
+struct loader {
+    const char *path;
+    const struct options *cli;
+    const struct options *env;
+};
+
+static const char *source(const struct opt *o, const char *given, int env, char *buf, size_t len);
+
+/* The row of opts[] for a field of struct config. */
+static size_t opt_row(size_t field_off)
+{
+    size_t i = 0;
+
+    while (i < NOPTS &&
+           !(opts[i].kind >= OPT_STRING && opts[i].kind <= OPT_FLAG && opts[i].field == field_off))
+        i++;
+    return i;
+}
+
+/*
+ * Whether the UDP address may be bound, now that the file, the variables and the flags
+ * have all had their say (udp_listen and udp_allow_remote may come from different ones).
+ * The message names where the address came from: the flag, the variable, or the file's
+ * $.daemon.udp_listen.
+ */
+static int check_udp(const struct config *c, const struct loader *ld, char *err, size_t errlen)
+{
+    size_t i = opt_row(offsetof(struct config, udp_listen));
+    const char *problem = config_udp_problem(c->udp_listen, c->udp_allow_remote);
+    char name[64];
+
+    if (problem == NULL)
+        return 0;
+    if (ld->cli != NULL && (ld->cli->value[i] != NULL || ld->env->value[i] != NULL))
+        snprintf(err, errlen, "%s \"%s\": %s",
+                 source(&opts[i], ld->cli->value[i] ? ld->cli->value[i] : ld->env->value[i],
+                        ld->cli->value[i] == NULL, name, sizeof(name)),
+                 c->udp_listen, problem);
+    else
+        snprintf(err, errlen, "%s: $.daemon.udp_listen: \"%s\": %s", c->path, c->udp_listen,
+                 problem);
+    return ERRCODE_CONFIG;
+}
+
 static int check_config(const char *path)
 {
+    const struct loader file_only = { path, NULL, NULL };
     struct config c;
     char err[1024];
 
@@ -130,7 +190,8 @@ static int check_config(const char *path)
         return 1;
     }
     /* What the daemon would refuse at start-up, --check-config refuses too. */
-    if (conninfo_check(&c, err, sizeof(err)) != 0) {
+    if (check_udp(&c, &file_only, err, sizeof(err)) != 0 ||
+        conninfo_check(&c, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&c);
         return 1;
@@ -152,6 +213,21 @@ static int parse_mode(const char *s, uint32_t *mode)
         return ERRCODE_CONFIG;
     *mode = (uint32_t)v;
     return 0;
+}
+
+/* A boolean variable: 1 or 0, or -1 when it is neither. */
+static int parse_flag(const char *s)
+{
+    static const char *const on[] = { "1", "true", "yes", "on" };
+    static const char *const off[] = { "0", "false", "no", "off", "" };
+
+    for (size_t i = 0; i < ARRAY_SIZE(on); i++)
+        if (strcmp(s, on[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < ARRAY_SIZE(off); i++)
+        if (strcmp(s, off[i]) == 0)
+            return 0;
+    return -1;
 }
 
 static void *field(struct config *c, const struct opt *o)
@@ -199,6 +275,16 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
                      source(opt, v, env, name, sizeof(name)), v);
             return ERRCODE_CONFIG;
         }
+        if (v != NULL && opt->kind == OPT_FLAG) {
+            int b = parse_flag(v);
+
+            if (b < 0) {
+                snprintf(err, errlen, "%s \"%s\": expected 1 or 0 (true or false)",
+                         source(opt, v, env, name, sizeof(name)), v);
+                return ERRCODE_CONFIG;
+            }
+            *(int *)field(c, opt) = b;
+        }
         if (opt->check == NULL)
             continue;
         v = *(char **)field(c, opt);
@@ -211,19 +297,14 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
     return 0;
 }
 
-/* Where the configuration comes from, for start-up and for every reload. */
-struct loader {
-    const char *path;
-    const struct options *cli;
-    const struct options *env;
-};
-
 /* The environment's settings, then the flags', on top of the file's. */
 static int override_config(struct config *c, const struct loader *ld, char *err, size_t errlen)
 {
     int rc = apply_options(c, ld->env, 1, err, errlen);
 
-    return rc != 0 ? rc : apply_options(c, ld->cli, 0, err, errlen);
+    if (rc == 0)
+        rc = apply_options(c, ld->cli, 0, err, errlen);
+    return rc != 0 ? rc : check_udp(c, ld, err, errlen);
 }
 
 /* app_load_cb: the file, the overrides, and the checks sqlpool_init would make. */
@@ -286,7 +367,7 @@ static int parse_args(int argc, char **argv, struct options *cli)
             usage(stdout);
             return 0;
         }
-        cli->value[i] = optarg;
+        cli->value[i] = opts[i].arg ? optarg : "1";
     }
     if (optind != argc) {
         fprintf(stderr, "ustatsd: unexpected argument \"%s\"\n", argv[optind]);

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "netaddr.h"
+
 #define REJECTS_RING     100 /* entries kept */
 #define REJECTS_LINE_MAX 200 /* bytes of a line kept; longer lines are cut */
 
@@ -22,8 +24,10 @@ struct rejects_entry {
     int has_cred; /* pid and uid are known */
     pid_t pid;
     uid_t uid;
-    size_t len;      /* bytes kept in line */
-    size_t orig_len; /* length of the line as received */
+    int has_src;       /* src is known: the line came over UDP, with no credentials */
+    union netaddr src; /* the sender's address and port, when has_src */
+    size_t len;        /* bytes kept in line */
+    size_t orig_len;   /* length of the line as received */
     char line[REJECTS_LINE_MAX];
 };
 
@@ -34,9 +38,12 @@ struct rejects {
 
 void rejects_init(struct rejects *r);
 
-/* Record a rejected line (cut to REJECTS_LINE_MAX bytes). pid/uid used when has_cred. */
+/*
+ * Record a rejected line (cut to REJECTS_LINE_MAX bytes). pid/uid used when has_cred. src
+ * is the UDP sender's address (AF_INET or AF_INET6, copied), or NULL.
+ */
 void rejects_add(struct rejects *r, double time_unix, int reason, const char *line, size_t len,
-                 int has_cred, pid_t pid, uid_t uid);
+                 int has_cred, pid_t pid, uid_t uid, const struct sockaddr *src);
 
 /* Entries held, at most REJECTS_RING. */
 size_t rejects_count(const struct rejects *r);

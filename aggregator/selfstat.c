@@ -29,6 +29,10 @@ const struct selfstat_field selfstat_fields[] = {
       SELFSTAT_NULL_IS_TRUE, offsetof(struct selfstat, reload_error) },
     { "ustatsd_config_last_reload_success_timestamp_seconds", "daemon.config_loaded_time",
       SELFSTAT_DOUBLE, offsetof(struct selfstat, config_loaded_unix) },
+#define SELFSTAT_UDP_ROW(field, metric, key, help) \
+    { metric "_total", "ingest.udp." key, SELFSTAT_UDP_U64, offsetof(struct selfstat, udp.field) },
+    SELFSTAT_UDP_MAP(SELFSTAT_UDP_ROW)
+#undef SELFSTAT_UDP_ROW
 };
 const size_t selfstat_nfields = sizeof(selfstat_fields) / sizeof(selfstat_fields[0]);
 
@@ -255,6 +259,15 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
     expo_scalar(e, "ustatsd_unix_max_dgram_qlen", EXPO_GAUGE,
                 "net.unix.max_dgram_qlen when the ingest socket was created (-1: unknown).", "",
                 (double)s->max_dgram_qlen);
+    if (s->udp_on) {
+#define SELFSTAT_UDP_SCALAR(field, metric, key, help) \
+    expo_scalar(e, metric, EXPO_COUNTER, help, "", (double)s->udp.field);
+        SELFSTAT_UDP_MAP(SELFSTAT_UDP_SCALAR)
+#undef SELFSTAT_UDP_SCALAR
+        expo_scalar(e, "ustatsd_udp_receive_buffer_bytes", EXPO_GAUGE,
+                    "SO_RCVBUF of the UDP socket as the kernel granted it (-1: unknown).", "bytes",
+                    (double)s->udp_rcvbuf);
+    }
     write_lines(&s->lines, e);
     write_tag_policy(s->cfg, s->reg, e);
     stats_render(&s->stats, e);
@@ -267,6 +280,9 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
                 (double)registry_series_total(s->reg));
     expo_scalar(e, "ustatsd_series_limit", EXPO_GAUGE, "Series cap over all families.", "",
                 (double)registry_series_cap(s->reg));
+    expo_scalar(e, "ustatsd_series_memory_bytes", EXPO_GAUGE,
+                "Bytes the series store holds: series, label values, tables and the front cache.",
+                "bytes", (double)registry_memory(s->reg));
 
     write_http(s, e);
     write_reloads(s, e);

@@ -37,6 +37,27 @@
       "Drains of the ingest socket cut at their time or datagram budget with datagrams " \
       "maybe left queued: when it grows with every drain, ingestion is saturated.")
 
+/*
+ * The UDP socket's counters, shown only while it is on (udp_listen set), under families
+ * of their own so that the Unix socket's keep their names: X(field, metric family, /debug
+ * key in "ingest.udp", help).
+ */
+#define SELFSTAT_UDP_MAP(X)                                                                 \
+    X(datagrams, "ustatsd_udp_datagrams_received", "datagrams",                             \
+      "Datagrams received on the UDP socket.")                                              \
+    X(bytes, "ustatsd_udp_bytes_received", "bytes",                                         \
+      "Bytes received in datagrams on the UDP socket.")                                     \
+    X(truncated, "ustatsd_udp_datagrams_truncated", "truncated_datagrams",                  \
+      "UDP datagrams larger than the datagram limit, dropped whole.")                       \
+    X(recv_errors, "ustatsd_udp_datagrams_receive_errors", "receive_errors",                \
+      "Errors reading the UDP socket (recvmmsg or poll), EAGAIN and EINTR aside.")          \
+    X(budget_hits, "ustatsd_udp_ingest_budget_exhausted", "budget_exhausted",               \
+      "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe " \
+      "left queued.")                                                                       \
+    X(kernel_drops, "ustatsd_udp_datagrams_dropped", "kernel_drops",                        \
+      "UDP datagrams the kernel dropped before ustatsd read them, the socket's receive "    \
+      "buffer full (its SO_MEMINFO drop count): raise udp_rcvbuf, or fewer senders.")
+
 /* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
 #define SELFSTAT_MAX_REQUESTS   128
 #define SELFSTAT_MAX_VIOLATIONS 32
@@ -82,6 +103,16 @@ struct selfstat {
     int rcvbuf;          /* SO_RCVBUF as the kernel reports it, or -1 */
 #define SELFSTAT_FIELD(field, metric, key, help) uint64_t field;
     SELFSTAT_SOCKET_MAP(SELFSTAT_FIELD)
+
+    /* The UDP socket: udp_on is 0 when it is off, and then nothing of it is shown. */
+    int udp_on;
+    const char *udp_listen;  /* as configured */
+    const char *udp_address; /* as bound: the port the kernel picked for port 0 */
+    int udp_allow_remote;
+    int udp_rcvbuf; /* SO_RCVBUF as the kernel reports it, or -1 */
+    struct {
+        SELFSTAT_UDP_MAP(SELFSTAT_FIELD)
+    } udp;
 #undef SELFSTAT_FIELD
 
     struct intake_counters lines;
@@ -114,6 +145,7 @@ enum selfstat_kind {
     SELFSTAT_LONG,
     SELFSTAT_DOUBLE,
     SELFSTAT_NULL_IS_TRUE, /* a string pointer: 1 (true) when NULL */
+    SELFSTAT_UDP_U64,      /* a uint64_t shown only when udp_on, absent from both views else */
     SELFSTAT_REASONS       /* a uint64_t[STATSD_REASON_MAX]; "%s" is the reason's name */
 };
 

@@ -224,3 +224,67 @@ Test(e2e_tagpolicy, a_reload_with_a_bad_pattern_keeps_the_running_policies, .fin
     cr_assert_null(strstr(text, "ustatsd_labels_dropped_total"), "%s", text);
     free(text);
 }
+
+/*
+ * A million distinct values from a sender, against a label that folds what it does not
+ * allow: every observation is counted, the series stay at the cap and the overflow
+ * value, and the series store stops growing once the cap is full.
+ */
+static const char attack_config[] =
+    "{\"families\": [\n"
+    "  {\"name\": \"requests\", \"type\": \"counter\", \"help\": \"Requests.\",\n"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": 50, \"pattern\": \"/[a-z0-9]+\",\n"
+    "                \"overflow\": \"__other__\"}]}]}\n";
+
+/* Lines [from, to) of the attack: odd ones fit the pattern, even ones are object keys. */
+static void send_attack(int from, int to)
+{
+    char dgram[8192];
+    int i = from;
+
+    while (i < to) {
+        size_t n = 0;
+        int k;
+
+        for (k = 0; k < 40 && i < to; k++, i++)
+            n += (size_t)snprintf(dgram + n, sizeof dgram - n,
+                                  i % 2 ? "requests:1|c|#route:/r%d\n"
+                                        : "requests:1|c|#route:/objects/%08d.jpg\n",
+                                  i);
+        cr_assert_eq(daemon_send(&d, dgram, n), 0);
+    }
+}
+
+Test(e2e_tagpolicy, a_million_value_attack_is_folded_with_exact_totals_and_bounded_memory,
+     .fini = stop, .timeout = 120)
+{
+    char *text;
+    double mem_early, sum;
+    int found;
+
+    cr_assert_eq(daemon_start(&d, attack_config, NULL), 0);
+    send_attack(0, 100000);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 100000, 20000), 100000);
+    text = daemon_scrape(&d, NULL);
+    mem_early = value(text, "ustatsd_series_memory_bytes");
+    free(text);
+    send_attack(100000, 1000000);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1000000, 60000), 1000000);
+    text = daemon_scrape(&d, NULL);
+    sum = expo_sum(text, "requests_total", &found);
+    cr_assert_eq(sum, 1000000, "every observation is counted once");
+    cr_assert_eq(found, 51, "50 routes and __other__");
+    cr_assert_eq(value(text, "requests_total{route=\"/r1\"}"), 1);
+    cr_assert_eq(value(text, "requests_total{route=\"__other__\"}"), 1000000 - 50);
+    cr_assert_eq(value(text, "ustatsd_label_values_folded_total{family=\"requests\","
+                             "label=\"route\",reason=\"pattern\"}"),
+                 500000);
+    cr_assert_eq(value(text, "ustatsd_label_values_folded_total{family=\"requests\","
+                             "label=\"route\",reason=\"cap\"}"),
+                 500000 - 50);
+    cr_assert_eq(value(text, "ustatsd_series_memory_bytes"), mem_early,
+                 "the series store grew after the first 100,000 lines");
+    cr_assert_lt(mem_early, 256 * 1024, "%.0f bytes", mem_early);
+    cr_assert_eq(expo_value(text, "ustatsd_lines_rejected_total{reason=\"label_values_cap\"}"), 0);
+    free(text);
+}

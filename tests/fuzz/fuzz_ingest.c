@@ -104,7 +104,7 @@ static void take_in_full(struct reference *ref, const char *data, size_t len,
         }
         assert(r > STATSD_OK && r < STATSD_REASON_MAX);
         ref->count.rejected[r]++;
-        rejects_add(&ref->rejects, NOW_UNIX, r, v.ptr, v.len, 1, from->pid, from->uid);
+        rejects_add(&ref->rejects, NOW_UNIX, r, v.ptr, v.len, 1, from->pid, from->uid, NULL);
     }
 }
 
@@ -197,7 +197,7 @@ static void check_policy_counts(const struct registry *a, const struct registry 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct intake_sender from = { 42, 1000, 1000 };
+    static const struct intake_sender from = { 42, 1000, 1000, NULL };
     static struct rejects rejects;
     static struct reference ref;
     const char *dgram = (const char *)data;

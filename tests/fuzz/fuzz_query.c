@@ -204,7 +204,7 @@ static void check_render(const struct debug_query *q, const char *dgram, size_t 
     struct intake in;
     struct selfstat self;
     struct debug_render dr;
-    struct intake_sender from = { 42, 1000, 1000 };
+    struct intake_sender from = { 42, 1000, 1000, NULL };
     struct buf doc = BUF_INIT, piece = BUF_INIT;
     json_error_t jerr;
     json_t *j, *series;

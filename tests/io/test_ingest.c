@@ -51,13 +51,14 @@ static void on_closed(struct ingest *in)
 }
 
 static void on_dgram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
-                     void *arg)
+                     const struct sockaddr *src, void *arg)
 {
     struct ctx *c = arg;
     size_t i = c->count;
     char *end;
     long seq;
 
+    cr_assert_null(src, "a Unix datagram has no source address");
     if (i < MAX_KEEP) {
         size_t n = len < sizeof(c->data[i]) - 1 ? len : sizeof(c->data[i]) - 1;
         memcpy(c->data[i], data, n);

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "httpc.h"
+#include "netaddr.h"
 #include "waitfor.h"
 
 static const char *bin(void)
@@ -435,4 +438,51 @@ int expo_check(const char *body, int openmetrics)
     unlink(cmd);
     unlink(path);
     return rc == 0 ? 0 : -1;
+}
+
+int daemon_udp_port(struct daemon *d)
+{
+    char *body = NULL;
+    json_t *j;
+    const char *addr, *colon;
+    int port = -1;
+
+    if (daemon_get(d, "/debug?section=ingest", NULL, &body) != 200 || body == NULL) {
+        free(body);
+        return -1;
+    }
+    j = json_loads(body, 0, NULL);
+    free(body);
+    addr = json_string_value(
+        json_object_get(json_object_get(json_object_get(j, "ingest"), "udp"), "address"));
+    if (addr != NULL && (colon = strrchr(addr, ':')) != NULL)
+        port = atoi(colon + 1);
+    json_decref(j);
+    return port;
+}
+
+int daemon_udp_send(const char *host, int port, const char *data, size_t len, int *from)
+{
+    union netaddr to, self;
+    socklen_t slen = sizeof(self);
+    char text[NETADDR_TEXT_MAX];
+    int fd, rc = 0;
+
+    snprintf(text, sizeof(text), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    if (netaddr_parse(text, &to) != 0)
+        return -EINVAL;
+    fd = socket(to.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (sendto(fd, data, len, 0, &to.sa, netaddr_len(&to)) != (ssize_t)len)
+        rc = -errno;
+    else if (from != NULL && getsockname(fd, &self.sa, &slen) == 0)
+        *from = ntohs(self.sa.sa_family == AF_INET6 ? self.in6.sin6_port : self.in4.sin_port);
+    close(fd);
+    return rc;
+}
+
+int daemon_udp_sends(int port, const char *text)
+{
+    return daemon_udp_send("127.0.0.1", port, text, strlen(text), NULL);
 }

@@ -64,6 +64,22 @@ int daemon_run_once(const char *const *args, char **out);
 /* SIGTERM, wait (10 s at most), then remove the directory. Returns the exit status. */
 int daemon_stop(struct daemon *d);
 
+/*
+ * The port of the daemon's UDP socket, as /debug reports where it is bound
+ * (ingest.udp.address), or -1 when UDP is off or /debug does not answer. Start the daemon
+ * with "--udp-listen", "127.0.0.1:0" and the kernel picks a free port: parallel tests
+ * never fight over one.
+ */
+int daemon_udp_port(struct daemon *d);
+
+/*
+ * Send data as one UDP datagram to host:port (host numeric: "127.0.0.1" or "::1"), from a
+ * socket of its own bound to loopback; *from (when not NULL) gets that socket's port, so
+ * that a test knows the source address the daemon sees. Returns 0 or a negative errno.
+ */
+int daemon_udp_send(const char *host, int port, const char *data, size_t len, int *from);
+int daemon_udp_sends(int port, const char *text);
+
 /* Send one datagram, blocking. Returns 0 or -errno. */
 int daemon_send(struct daemon *d, const char *data, size_t len);
 int daemon_sends(struct daemon *d, const char *text);

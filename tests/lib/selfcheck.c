@@ -32,6 +32,7 @@ static double expected(const struct selfstat *s, const struct selfstat_field *f,
 
     switch (f->kind) {
     case SELFSTAT_U64:
+    case SELFSTAT_UDP_U64:
         return (double)*(const uint64_t *)(const void *)p;
     case SELFSTAT_LONG:
         return (double)*(const long *)(const void *)p;
@@ -63,15 +64,29 @@ static void expand(char *out, size_t cap, const char *tmpl, const char *name)
     snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, name, at + 2);
 }
 
+/* A value shown only while UDP is on must be absent from both views while it is off. */
+static void check_absent(const char *om, json_t *j, const char *sample, const char *path)
+{
+    cr_assert(isnan(expo_value(om, sample)), "/metrics has %s with UDP off", sample);
+    cr_assert(isnan(json_at(j, path)), "/debug has %s with UDP off", path);
+}
+
 void selfcheck_agree(const char *om, json_t *j, const struct selfstat *s)
 {
     char sample[160], path[160];
     size_t i;
     int r;
+    /* Without a snapshot, /debug says whether UDP is on: ingest.udp is an object or null. */
+    int udp_on =
+        s ? s->udp_on : json_is_object(json_object_get(json_object_get(j, "ingest"), "udp"));
 
     for (i = 0; i < selfstat_nfields; i++) {
         const struct selfstat_field *f = &selfstat_fields[i];
 
+        if (f->kind == SELFSTAT_UDP_U64 && !udp_on) {
+            check_absent(om, j, f->sample, f->path);
+            continue;
+        }
         if (f->kind != SELFSTAT_REASONS) {
             check_one(om, j, f->sample, f->path, s ? expected(s, f, 0) : NAN);
             continue;

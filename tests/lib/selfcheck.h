@@ -14,7 +14,9 @@
  * For every value of selfstat_fields[] (each reject reason of the per-reason ones), the
  * sample in exposition (text 0.0.4) and the number at the path in doc (a /debug document
  * with the daemon and ingest sections; booleans read as 1 and 0) must be present and
- * equal, and equal to the value in want when want is not NULL. Fails the test otherwise.
+ * equal, and equal to the value in want when want is not NULL. The UDP socket's values
+ * (SELFSTAT_UDP_U64) must instead be absent from both while UDP is off (want->udp_on, or
+ * without want, /debug's ingest.udp is null). Fails the test otherwise.
  */
 void selfcheck_agree(const char *exposition, json_t *doc, const struct selfstat *want);
 

@@ -298,6 +298,17 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'famlies': []}", "$.famlies", "unknown key" },
         { "{'daemon': {'sockt': '/x'}}", "$.daemon.sockt", "unknown key" },
         { "{'daemon': []}", "$.daemon", "expected an object" },
+        /* the UDP listener: its syntax here; the loopback rule once the flags are read */
+        { "{'daemon': {'udp_listen': 'example.com:8125'}}", "$.daemon.udp_listen",
+          "names are not resolved" },
+        { "{'daemon': {'udp_listen': '127.0.0.1'}}", "$.daemon.udp_listen", "host:port" },
+        { "{'daemon': {'udp_listen': '127.0.0.1:65536'}}", "$.daemon.udp_listen", "port 0 to" },
+        { "{'daemon': {'udp_listen': '[::1:8125'}}", "$.daemon.udp_listen", "[IPv6]:port" },
+        { "{'daemon': {'udp_listen': 8125}}", "$.daemon.udp_listen", "expected a string" },
+        { "{'daemon': {'udp_allow_remote': 'yes'}}", "$.daemon.udp_allow_remote",
+          "expected true or false" },
+        { "{'daemon': {'udp_rcvbuf': 100}}", "$.daemon.udp_rcvbuf", "4096" },
+        { "{'daemon': {'udp_rcvbuf': 2147483648}}", "$.daemon.udp_rcvbuf", "1073741824" },
         { "{'limits': {'max_serie': 1}}", "$.limits.max_serie", "unknown key" },
         { "{'groups': {'inlcude': 'all'}}", "$.groups.inlcude", "unknown key" },
         { "{'families': [{'name': 'a', 'type': 'gauge', 'labls': []}]}", "$.families[0].labls",
@@ -802,4 +813,69 @@ Test(config, updown_marks_a_gauge_up_down)
     cr_assert_eq(c.families[1].updown, 0);
     cr_assert_eq(c.families[2].updown, 0);
     config_release(&c);
+}
+
+Test(config, udp_is_off_by_default_and_its_keys_are_read)
+{
+    struct config c;
+
+    must_parse(&c, "{}");
+    cr_assert_str_eq(c.udp_listen, "");
+    cr_assert_eq(c.udp_allow_remote, 0);
+    cr_assert_eq(c.udp_rcvbuf, CONFIG_DEFAULT_UDP_RCVBUF);
+    config_release(&c);
+    must_parse(&c, "{'daemon': {'udp_listen': '0.0.0.0:8125', 'udp_allow_remote': true, "
+                   "'udp_rcvbuf': 65536}}");
+    cr_assert_str_eq(c.udp_listen, "0.0.0.0:8125");
+    cr_assert_eq(c.udp_allow_remote, 1);
+    cr_assert_eq(c.udp_rcvbuf, 65536);
+    config_release(&c);
+}
+
+/* The loopback rule, as main applies it once the flags and variables are read. */
+Test(config, udp_beyond_loopback_needs_allow_remote)
+{
+    static const char *const loopback[] = {
+        "", "127.0.0.1:8125", "127.1.2.3:0", "localhost:8125", "[::1]:8125", "[::ffff:127.0.0.1]:1"
+    };
+    static const char *const remote[] = { "0.0.0.0:8125",
+                                          ":8125",
+                                          "*:8125",
+                                          "[::]:8125",
+                                          "192.168.1.5:8125",
+                                          "[2001:db8::1]:8125",
+                                          "[::ffff:10.0.0.1]:1" };
+
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+        cr_assert_null(config_udp_problem(loopback[i], 0), "%s", loopback[i]);
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+        const char *p = config_udp_problem(remote[i], 0);
+
+        cr_assert_not_null(p, "%s", remote[i]);
+        cr_assert_not_null(strstr(p, "not a loopback address"), "%s: %s", remote[i], p);
+        cr_assert_null(config_udp_problem(remote[i], 1), "%s", remote[i]);
+    }
+    cr_assert_not_null(config_udp_problem("host.example:1", 1));
+}
+
+/* Only a restart can move the UDP socket. */
+Test(config, the_udp_keys_are_restart_only)
+{
+    static const char *const changes[][2] = {
+        { "{}", "{'daemon': {'udp_listen': '127.0.0.1:8125'}}" },
+        { "{}", "{'daemon': {'udp_allow_remote': true}}" },
+        { "{}", "{'daemon': {'udp_rcvbuf': 65536}}" },
+    };
+    static const char *const keys[] = { "$.daemon.udp_listen", "$.daemon.udp_allow_remote",
+                                        "$.daemon.udp_rcvbuf" };
+    struct config a, b;
+    char buf[128];
+
+    for (size_t i = 0; i < 3; i++) {
+        must_parse(&a, changes[i][0]);
+        must_parse(&b, changes[i][1]);
+        cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), keys[i]);
+        config_release(&a);
+        config_release(&b);
+    }
 }

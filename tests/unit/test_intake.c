@@ -45,7 +45,7 @@ static struct jobs jobs;
 static struct rejects rejects;
 static struct intake in;
 static unsigned clock_reads;
-static const struct intake_sender sender = { 4242, 1001, 1002 };
+static const struct intake_sender sender = { 4242, 1001, 1002, NULL };
 
 static double fake_clock(void *arg)
 {
@@ -293,4 +293,32 @@ Test(intake, a_valid_line_after_garbage_is_still_counted)
     take("uploads:1|c");
     cr_assert_eq(in.count.accepted, 1);
     cr_assert_eq(intake_rejected_total(&in.count), rejected);
+}
+
+/* A UDP line has no credentials: the ring keeps its source address, in fixed storage. */
+Test(intake, the_ring_keeps_a_udp_senders_address)
+{
+    union netaddr src4, src6;
+    struct intake_sender from = { 0, 0, 0, NULL };
+    const struct rejects_entry *e;
+    char text[NETADDR_TEXT_MAX];
+
+    cr_assert_eq(netaddr_parse("127.0.0.1:53211", &src4), 0);
+    cr_assert_eq(netaddr_parse("[::1]:53212", &src6), 0);
+    from.addr = &src4.sa;
+    intake_datagram(&in, "nope:1|c", 8, &from, NOW_MS);
+    from.addr = &src6.sa;
+    intake_datagram(&in, "nope:2|c", 8, &from, NOW_MS);
+    intake_datagram(&in, "nope:3|c", 8, &sender, NOW_MS);
+
+    e = rejects_get(&rejects, 2);
+    cr_assert_eq(e->has_cred, 0, "UDP carries no credentials");
+    cr_assert_eq(e->has_src, 1);
+    cr_assert_str_eq(netaddr_format(&e->src.sa, text, sizeof(text)), "127.0.0.1:53211");
+    e = rejects_get(&rejects, 1);
+    cr_assert_eq(e->has_src, 1);
+    cr_assert_str_eq(netaddr_format(&e->src.sa, text, sizeof(text)), "[::1]:53212");
+    e = rejects_get(&rejects, 0);
+    cr_assert_eq(e->has_src, 0, "a Unix line has credentials, not an address");
+    cr_assert_eq(e->has_cred, 1);
 }

@@ -47,7 +47,7 @@ static void teardown(void)
 TestSuite(selfstat, .init = setup, .fini = teardown);
 
 /* A snapshot whose every shared value differs from every other. */
-static void fill(struct selfstat *s, const char *reload_error)
+static void fill(struct selfstat *s, const char *reload_error, int udp_on)
 {
     uint64_t next = 1000;
     size_t i;
@@ -69,12 +69,17 @@ static void fill(struct selfstat *s, const char *reload_error)
     s->socket_mode = 0660;
     s->rcvbuf = 4096;
     s->reload_error = reload_error;
+    s->udp_on = udp_on;
+    s->udp_listen = "127.0.0.1:0";
+    s->udp_address = "127.0.0.1:40000";
+    s->udp_rcvbuf = 8192;
     for (i = 0; i < selfstat_nfields; i++) {
         const struct selfstat_field *f = &selfstat_fields[i];
         char *p = (char *)s + f->offset;
 
         switch (f->kind) {
         case SELFSTAT_U64:
+        case SELFSTAT_UDP_U64:
             *(uint64_t *)(void *)p = next++;
             break;
         case SELFSTAT_LONG:
@@ -143,9 +148,12 @@ Test(selfstat, metrics_and_debug_show_every_shared_value_alike)
 {
     struct selfstat s;
 
-    fill(&s, NULL);
+    fill(&s, NULL, 1);
     check_agree(&s);
-    fill(&s, "test.json: families[0]: unknown key");
+    fill(&s, "test.json: families[0]: unknown key", 1);
+    check_agree(&s);
+    /* UDP off: its values are absent from both views, not shown as zeros. */
+    fill(&s, NULL, 0);
     check_agree(&s);
 }
 
@@ -176,7 +184,7 @@ Test(selfstat, the_ingest_section_sums_the_rejected_lines)
     uint64_t sum = 0;
     int r;
 
-    fill(&s, NULL);
+    fill(&s, NULL, 0);
     for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
         sum += s.lines.rejected[r];
     j = debug(&s);
@@ -190,7 +198,7 @@ Test(selfstat, the_scrape_part_renders_http_rows_and_the_loop)
     struct selfstat s;
     char *om;
 
-    fill(&s, NULL);
+    fill(&s, NULL, 0);
     selfstat_add_requests(&s, "metrics", 200, 7);
     selfstat_add_violations(&s, "debug", "header_size", 3);
     s.loop_utilization = 0.5;
