@@ -3,7 +3,8 @@
  * tests/e2e/node/package-lock.json and installed by the node_client fixture. The script
  * tests/e2e/node/hotshots.js plays a service (counters, absolute and up-down gauges,
  * histograms, timings, distributions, a set, an event, a service check, global tags,
- * sample rates); these tests check every value the daemon exposes and every line it
+ * sample rates, unified service tags, the client's own telemetry), over the Unix socket
+ * and over UDP; these tests check every value the daemon exposes and every line it
  * refuses, by reason and in /debug, against what the script sent and what it reports
  * having put on the wire.
  */
@@ -79,9 +80,27 @@ static const struct refused {
 
 static struct daemon d;
 
+/* Every daemon here listens on UDP too, on a port the kernel picks. */
+static const char *const udp_on[] = { "--udp-listen", "127.0.0.1:0", NULL };
+
+static void start_with(const char *json)
+{
+    cr_assert_eq(daemon_start(&d, json, udp_on), 0, "daemon did not start");
+}
+
 static void start(void)
 {
-    cr_assert_eq(daemon_start(&d, config, NULL), 0, "daemon did not start");
+    start_with(config);
+}
+
+static void start_unified(void)
+{
+    start_with(config_unified);
+}
+
+static void start_no_telemetry(void)
+{
+    start_with(config_no_telemetry);
 }
 
 static void stop(void)
@@ -89,30 +108,50 @@ static void stop(void)
     cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
 }
 
+/* How hotshots.js reaches the daemon, and the daemon's counters of that socket. */
+struct transport {
+    const char *name;   /* hotshots.js's, and the telemetry's client_transport */
+    const char *prefix; /* of the socket's own counters */
+    const char *other;  /* the other socket's datagram counter, which must stay at 0 */
+};
+
+static const struct transport uds = { "uds", "ustatsd_", "ustatsd_udp_datagrams_received_total" };
+static const struct transport udp = { "udp", "ustatsd_udp_", "ustatsd_datagrams_received_total" };
+
 /* One run of hotshots.js: its pid, exit status and report. */
 struct client_run {
+    const struct transport *t;
     pid_t pid;
     int status;
     char *out; /* stdout: key=value lines */
 };
 
 /*
- * Run `node hotshots.js transport target telemetry_ms` with the pinned modules
- * ($USTATSD_NODE_MODULES, set by ctest) and env (NULL-terminated "K=V" strings, or NULL)
- * added to the environment. Its stderr goes to the test's stderr.
+ * Run `node hotshots.js transport target telemetry_ms` against the daemon, with the
+ * pinned modules ($USTATSD_NODE_MODULES, set by ctest) and env (NULL-terminated "K=V"
+ * strings, or NULL) added to the environment. Its stderr goes to the test's stderr.
  */
-static void run_client(const char *transport, const char *target, int telemetry_ms,
-                       const char *const *env, struct client_run *r)
+static void run_client(const struct transport *t, int telemetry_ms, const char *const *env,
+                       struct client_run *r)
 {
     const char *modules = getenv("USTATSD_NODE_MODULES");
     const char *src = getenv("USTATSD_SOURCE_DIR");
-    char script[1024], ms[16], out[256];
+    char script[1024], target[256], ms[16], out[256];
 
     cr_assert_not_null(modules, "USTATSD_NODE_MODULES is not set: run the test through ctest");
     cr_assert_not_null(src);
     snprintf(script, sizeof(script), "%s/tests/e2e/node/hotshots.js", src);
+    if (t == &uds) {
+        snprintf(target, sizeof(target), "%.200s", d.sock);
+    } else {
+        int port = daemon_udp_port(&d);
+
+        cr_assert_gt(port, 0, "the daemon has no UDP port");
+        snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+    }
     snprintf(ms, sizeof(ms), "%d", telemetry_ms);
     snprintf(out, sizeof(out), "%.200s/client.out", d.dir);
+    r->t = t;
     r->pid = fork();
     cr_assert_neq(r->pid, -1);
     if (r->pid == 0) {
@@ -124,7 +163,7 @@ static void run_client(const char *transport, const char *target, int telemetry_
         setenv("NODE_PATH", modules, 1);
         for (; env && *env; env++)
             putenv((char *)*env);
-        execlp("node", "node", script, transport, target, ms, (char *)NULL);
+        execlp("node", "node", script, t->name, target, ms, (char *)NULL);
         _exit(127);
     }
     r->status = waitfor_exit(r->pid, 30000);
@@ -216,12 +255,13 @@ static void check_reasons(const char *m, double other_rejects)
 }
 
 /*
- * The /debug rejects: each refused line once, with its reason and the client's pid, and
- * carrying the tag every line of the run carries (all: a tag in every line).
+ * The /debug rejects: each refused line once, with its reason and its sender (over the
+ * Unix socket the client's pid; over UDP its address, the same for every line), and
+ * carrying the tag every line of the run carries (all).
  */
-static void check_debug_rejects(pid_t pid, const char *all)
+static void check_debug_rejects(const struct client_run *r, const char *all)
 {
-    char *body = NULL;
+    char *body = NULL, source[64] = "";
     json_error_t err;
     json_t *j, *list, *rj;
     size_t i, k, seen;
@@ -237,6 +277,7 @@ static void check_debug_rejects(pid_t pid, const char *all)
         json_array_foreach(list, k, rj)
         {
             const char *line = json_string_value(json_object_get(rj, "line"));
+            const char *src = json_string_value(json_object_get(rj, "source"));
 
             if (strncmp(line, refused[i].line, strlen(refused[i].line)) != 0 ||
                 strstr(line, refused[i].tag) == NULL)
@@ -244,8 +285,18 @@ static void check_debug_rejects(pid_t pid, const char *all)
             seen++;
             cr_expect_str_eq(json_string_value(json_object_get(rj, "reason")), refused[i].reason,
                              "%s", line);
-            cr_expect_eq(json_integer_value(json_object_get(rj, "pid")), pid, "%s", line);
             cr_expect_not_null(strstr(line, all), "%s: no %s", line, all);
+            if (r->t == &uds) {
+                cr_expect_eq(json_integer_value(json_object_get(rj, "pid")), r->pid, "%s", line);
+                cr_expect_null(src, "%s", line);
+                continue;
+            }
+            cr_expect(json_is_null(json_object_get(rj, "pid")), "%s", line);
+            cr_assert_not_null(src, "%s: no source", line);
+            cr_expect_eq(strncmp(src, "127.0.0.1:", 10), 0, "%s: from %s", line, src);
+            if (source[0] == '\0')
+                snprintf(source, sizeof(source), "%s", src);
+            cr_expect_str_eq(src, source, "one client socket sent every line");
         }
         cr_expect_eq(seen, 1, "%s: %zu rejects start with %s and carry %s", refused[i].reason, seen,
                      refused[i].line, refused[i].tag);
@@ -253,9 +304,19 @@ static void check_debug_rejects(pid_t pid, const char *all)
     json_decref(j);
 }
 
+/* The name of the run's socket counter: prefix + what ("datagrams_received_total"). */
+static const char *counter(const struct client_run *r, const char *what)
+{
+    static char name[96];
+
+    snprintf(name, sizeof(name), "%s%s", r->t->prefix, what);
+    return name;
+}
+
 /*
  * Wait until the daemon has read every datagram the client reports sending, then scrape.
- * The counts must then be exact: the client's datagrams and bytes are the daemon's.
+ * The counts must then be exact: the client's datagrams and bytes are the daemon's, on
+ * the socket it sent them to and on no other, and the kernel dropped none.
  */
 static char *scrape_after(const struct client_run *r)
 {
@@ -263,22 +324,25 @@ static char *scrape_after(const struct client_run *r)
     double bytes = reported(r, "wire.bytes") + reported(r, "tele.bytes");
     char *m;
 
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_datagrams_received_total", datagrams, 5000),
+    cr_assert_eq(daemon_wait_value(&d, counter(r, "datagrams_received_total"), datagrams, 5000),
                  datagrams);
     m = daemon_scrape(&d, NULL);
-    expect(m, "ustatsd_bytes_received_total", bytes);
-    expect(m, "ustatsd_datagrams_truncated_total", 0);
+    expect(m, counter(r, "bytes_received_total"), bytes);
+    expect(m, counter(r, "datagrams_truncated_total"), 0);
+    expect(m, r->t->other, 0);
+    if (r->t == &udp)
+        expect(m, "ustatsd_udp_datagrams_dropped_total", 0);
     cr_expect_eq(expo_check(m, 0), 0, "promtool rejected the exposition");
     return m;
 }
 
-Test(e2e_dogstatsd, hot_shots_over_the_unix_socket_every_value_and_reason, .init = start,
-     .fini = stop)
+/* The scenario without the client's telemetry: every value, every reason. */
+static void plain_run(const struct transport *t)
 {
     struct client_run r;
     char *m;
 
-    run_client("uds", d.sock, 0, NULL, &r);
+    run_client(t, 0, NULL, &r);
     cr_expect_eq(reported(&r, "hot_shots"), 17.1, "not the pinned hot-shots:\n%s", r.out);
     cr_expect_eq(reported(&r, "wire.lines"), SCENARIO_ACCEPTED + 7);
     cr_expect_eq(reported(&r, "tele.datagrams"), 0);
@@ -286,22 +350,21 @@ Test(e2e_dogstatsd, hot_shots_over_the_unix_socket_every_value_and_reason, .init
     check_values(m);
     expect(m, "ustatsd_lines_accepted_total", SCENARIO_ACCEPTED);
     check_reasons(m, 0);
-    check_debug_rejects(r.pid, "region:eu-1");
+    check_debug_rejects(&r, "region:eu-1");
     free(m);
     free(r.out);
 }
 
-static void start_unified(void)
+Test(e2e_dogstatsd, hot_shots_over_the_unix_socket_every_value_and_reason, .init = start,
+     .fini = stop)
 {
-    cr_assert_eq(daemon_start(&d, config_unified, NULL), 0, "daemon did not start");
+    plain_run(&uds);
 }
 
-static void start_no_telemetry(void)
+Test(e2e_dogstatsd, hot_shots_over_udp_every_value_and_reason, .init = start, .fini = stop)
 {
-    cr_assert_eq(daemon_start(&d, config_no_telemetry, NULL), 0, "daemon did not start");
+    plain_run(&udp);
 }
-
-#define NODE_UDS "client=\"nodejs\",client_transport=\"uds\",client_version=\"17.1.1\""
 
 /*
  * hot-shots' own telemetry: what the application gave the client, and the datagrams and
@@ -315,26 +378,31 @@ static void check_telemetry(const char *m, const struct client_run *r)
         double calls;
     } by_type[] = { { "count", 19 },    { "gauge", 8 },        { "timing", 7 },
                     { "histogram", 3 }, { "distribution", 3 }, { "set", 1 } };
-    double datagrams = expo_value(m, "ustatsd_datagrams_received_total");
-    double bytes = expo_value(m, "ustatsd_bytes_received_total");
-    char s[256];
+    double datagrams = expo_value(m, counter(r, "datagrams_received_total"));
+    double bytes = expo_value(m, counter(r, "bytes_received_total"));
+    char who[96], s[256];
     int found;
 
-    expect(m, "ustatsd_client_metrics_total{" NODE_UDS "}", 41);
+    snprintf(who, sizeof(who),
+             "client=\"nodejs\",client_transport=\"%s\",client_version=\"17.1.1\"", r->t->name);
+    snprintf(s, sizeof(s), "ustatsd_client_metrics_total{%s}", who);
+    expect(m, s, 41);
     cr_expect_eq(reported(r, "tele.metrics"), 41);
     for (size_t i = 0; i < sizeof(by_type) / sizeof(by_type[0]); i++) {
-        snprintf(s, sizeof(s),
-                 "ustatsd_client_metrics_by_type_total{" NODE_UDS ",metrics_type=\"%.15s\"}",
-                 by_type[i].type);
+        snprintf(s, sizeof(s), "ustatsd_client_metrics_by_type_total{%s,metrics_type=\"%.15s\"}",
+                 who, by_type[i].type);
         expect(m, s, by_type[i].calls);
     }
-    expect(m, "ustatsd_client_events_total{" NODE_UDS "}", 1);
-    expect(m, "ustatsd_client_service_checks_total{" NODE_UDS "}", 1);
-    expect(m, "ustatsd_client_packets_sent_total{" NODE_UDS "}", reported(r, "wire.datagrams"));
-    expect(m, "ustatsd_client_packets_sent_total{" NODE_UDS "}",
-           datagrams - reported(r, "tele.datagrams"));
-    expect(m, "ustatsd_client_bytes_sent_total{" NODE_UDS "}", reported(r, "wire.bytes"));
-    expect(m, "ustatsd_client_bytes_sent_total{" NODE_UDS "}", bytes - reported(r, "tele.bytes"));
+    snprintf(s, sizeof(s), "ustatsd_client_events_total{%s}", who);
+    expect(m, s, 1);
+    snprintf(s, sizeof(s), "ustatsd_client_service_checks_total{%s}", who);
+    expect(m, s, 1);
+    snprintf(s, sizeof(s), "ustatsd_client_packets_sent_total{%s}", who);
+    expect(m, s, reported(r, "wire.datagrams"));
+    expect(m, s, datagrams - reported(r, "tele.datagrams"));
+    snprintf(s, sizeof(s), "ustatsd_client_bytes_sent_total{%s}", who);
+    expect(m, s, reported(r, "wire.bytes"));
+    expect(m, s, bytes - reported(r, "tele.bytes"));
     /* Nothing was dropped, and hot-shots tags its telemetry with the three labels only. */
     expo_sum(m, "ustatsd_client_packets_dropped_total", &found);
     cr_expect_eq(found, 0, "the client dropped datagrams");
@@ -348,8 +416,7 @@ static void check_telemetry(const char *m, const struct client_run *r)
  * on by default). clients.strip_tags removes them, so every value is as without them; the
  * client's telemetry counts in its families.
  */
-Test(e2e_dogstatsd, unified_service_tags_stripped_and_the_client_s_telemetry_counted,
-     .init = start_unified, .fini = stop)
+static void unified_run(const struct transport *t)
 {
     static const char *const env[] = { "DD_ENV=prod", "DD_SERVICE=checkout", "DD_VERSION=1.2.3",
                                        NULL };
@@ -358,12 +425,12 @@ Test(e2e_dogstatsd, unified_service_tags_stripped_and_the_client_s_telemetry_cou
     char s[64];
     char *m;
 
-    run_client("uds", d.sock, 50, env, &r);
+    run_client(t, 50, env, &r);
     m = scrape_after(&r);
     check_values(m);
     expect(m, "ustatsd_lines_accepted_total", SCENARIO_ACCEPTED + reported(&r, "tele.lines"));
     check_reasons(m, 0);
-    check_debug_rejects(r.pid, "service:checkout");
+    check_debug_rejects(&r, "service:checkout");
     for (size_t i = 0; i < 3; i++) {
         snprintf(s, sizeof(s), "ustatsd_tags_stripped_total{key=\"%s\"}", keys[i]);
         expect(m, s, SCENARIO_ACCEPTED);
@@ -371,6 +438,17 @@ Test(e2e_dogstatsd, unified_service_tags_stripped_and_the_client_s_telemetry_cou
     check_telemetry(m, &r);
     free(m);
     free(r.out);
+}
+
+Test(e2e_dogstatsd, unified_service_tags_stripped_and_the_client_s_telemetry_counted,
+     .init = start_unified, .fini = stop)
+{
+    unified_run(&uds);
+}
+
+Test(e2e_dogstatsd, the_same_over_udp, .init = start_unified, .fini = stop)
+{
+    unified_run(&udp);
 }
 
 /* With clients.dogstatsd_telemetry off, the telemetry is an unknown family like any other. */
@@ -381,7 +459,7 @@ Test(e2e_dogstatsd, the_switch_off_refuses_the_client_s_telemetry, .init = start
     int found;
     char *m;
 
-    run_client("uds", d.sock, 50, NULL, &r);
+    run_client(&uds, 50, NULL, &r);
     cr_expect_gt(reported(&r, "tele.lines"), 10);
     m = scrape_after(&r);
     check_values(m);
