@@ -785,9 +785,10 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     } else {
         log_msg(&a->log, LOG_INFO, "app",
                 "ustatsd %s: receiving on unix datagram socket %s (mode %04o); config %s "
-                "(%zu families, %zu jobs, %zu sql metrics)",
+                "(%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)",
                 USTATSD_VERSION, cfg->socket_path, (unsigned)cfg->socket_mode, config_path,
-                cfg->nfamilies, cfg->njobs, cfg->nsql_metrics);
+                config_file_families(cfg), cfg->njobs, cfg->nsql_metrics,
+                cfg->dogstatsd_telemetry ? "on" : "off");
         /* A short queue was already reported among the ingest warnings. */
         if (a->in.max_dgram_qlen >= INGEST_MIN_DGRAM_QLEN)
             log_msg(&a->log, LOG_INFO, "ingest", "net.unix.max_dgram_qlen is %ld",

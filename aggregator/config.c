@@ -534,6 +534,15 @@ long config_find_family(const struct config *c, const char *name, size_t len)
     return -1;
 }
 
+size_t config_file_families(const struct config *c)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < c->nfamilies; i++)
+        n += !c->families[i].client_telemetry;
+    return n;
+}
+
 long config_find_job(const struct config *c, const char *name, size_t len)
 {
     for (size_t i = 0; i < c->njobs; i++)

@@ -251,6 +251,9 @@ void config_release(struct config *c);
  */
 long config_find_family(const struct config *c, const char *name, size_t len);
 
+/* The families the file configures: c->nfamilies without the synthesised ones. */
+size_t config_file_families(const struct config *c);
+
 /* Index of the job, or -1. */
 long config_find_job(const struct config *c, const char *name, size_t len);
 

@@ -196,8 +196,9 @@ static int check_config(const char *path)
         config_release(&c);
         return 1;
     }
-    printf("%s: ok (%zu families, %zu jobs, %zu sql metrics)\n", path, c.nfamilies, c.njobs,
-           c.nsql_metrics);
+    printf("%s: ok (%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)\n",
+           path, config_file_families(&c), c.njobs, c.nsql_metrics,
+           c.dogstatsd_telemetry ? "on" : "off");
     config_release(&c);
     return 0;
 }
