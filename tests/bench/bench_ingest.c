@@ -32,6 +32,12 @@
  * the kernel's drops on the socket (ustatsd_udp_datagrams_dropped_total for the daemon,
  * SO_MEMINFO for the sink) must equal sent, and the daemon must accept every line of
  * each datagram it received. Drops are not a failure; a datagram unaccounted for is.
+ * On a 2-core machine the sender, not the raw sink, is the bound: the sink keeps its
+ * queue empty and sleeps, so the sender pays to wake it for nearly every datagram, while
+ * a busy daemon is rarely asleep. The UDP ratio therefore says whether the daemon keeps
+ * pace with one saturating client core (about 1, or above, with no drops) or falls
+ * behind (below 1, with the kernel's drops at its socket showing by how much); the
+ * target is 0.8.
  *
  * Each shape runs in rounds (5 by default), each round the sink and then the daemon on
  * the same load, and the figures printed last are medians: the rates' and, for the
