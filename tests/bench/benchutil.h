@@ -716,23 +716,31 @@ static inline void *benchutil_sink_run(void *arg)
     return NULL;
 }
 
+/* Zero s and open its datagram socket, which gives up after 10 s without a datagram. */
+static inline void benchutil_sink_socket(struct benchutil_sink *s, int family, uint64_t want_lines,
+                                         int rcvbuf)
+{
+    struct timeval idle = { 10, 0 };
+
+    memset(s, 0, sizeof(*s));
+    s->want_lines = want_lines;
+    s->fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0)
+        benchutil_die("sink socket: %s", strerror(errno));
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+}
+
 /* Bind the sink at path and start its thread; it stops once it has counted want_lines. */
 static inline void benchutil_sink_start(struct benchutil_sink *s, const char *path,
                                         uint64_t want_lines)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct timeval idle = { 10, 0 };
-    int one = 1, rcvbuf = 8 << 20;
+    int one = 1;
 
-    memset(s, 0, sizeof(*s));
+    benchutil_sink_socket(s, AF_UNIX, want_lines, 8 << 20);
     benchutil_fmt(s->path, sizeof(s->path), "%s", path);
-    s->want_lines = want_lines;
-    s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s->fd < 0)
-        benchutil_die("sink socket: %s", strerror(errno));
     setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
     benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     unlink(path);
     if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -750,16 +758,9 @@ static inline void benchutil_udp_sink_start(struct benchutil_sink *s, uint64_t w
 {
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t len = sizeof(sa);
-    struct timeval idle = { 10, 0 };
 
-    memset(s, 0, sizeof(*s));
+    benchutil_sink_socket(s, AF_INET, want_lines, rcvbuf);
     s->udp = 1;
-    s->want_lines = want_lines;
-    s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s->fd < 0)
-        benchutil_die("udp sink socket: %s", strerror(errno));
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
         getsockname(s->fd, (struct sockaddr *)&sa, &len) < 0)
