@@ -1,34 +1,66 @@
 /*
  * bench_ingest: how many DogStatsD lines per second the daemon takes in, against a raw
- * recvmmsg sink on the same machine, over the same Unix datagram transport.
+ * recvmmsg sink on the same machine over the same transport: the Unix datagram socket,
+ * and the UDP socket (daemon.udp_listen) on loopback.
  *
- *   bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] [--per 20|1] [--sink-only]
+ *   bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] [--per 20|1]
+ *                [--transport unix|udp|both] [--sink-only]
  *
  * The load is 2,000,000 lines over 1,000 series (counters, gauges and histograms, each
- * line with two tags), sent once with 20 lines per datagram and once with 1 (--per: only
- * one of them). Sends block,
- * so the benchmark measures throughput, not drops, and nothing may be lost: the daemon's
- * own counters (scraped from its /metrics on a Unix socket) must account for every line
- * and datagram. The daemon's rate runs from the first send to the scrape that shows the
- * last line accepted, after an untimed warm-up of one line per series.
+ * line with two tags). On the Unix socket it is sent once with 20 lines per datagram and
+ * once with 1 (--per: only one of them); over UDP with 20 lines per datagram (the issue's
+ * shape; --per 1 skips it). --transport picks the runs, both by default.
+ *
+ * Unix: sends block, so the benchmark measures throughput, not drops, and nothing may
+ * be lost: the daemon's own counters (scraped from its /metrics on a Unix socket) must
+ * account for every line and datagram. The daemon's rate runs from the first send to the
+ * scrape that shows the last line accepted, after an untimed warm-up of one line per
+ * series.
+ *
+ * UDP: a sender is never held back by its receiver; what the receive buffer cannot take
+ * the kernel drops at the receiving socket. So the UDP run measures what a receiver
+ * takes in from a saturating sender: one thread sends the whole load with sendmmsg, as
+ * fast as the loopback goes, to a receive buffer of UDP_RCVBUF asked for (the daemon's
+ * udp_rcvbuf default, and the same SO_RCVBUF request for the sink: both get what
+ * net.core.rmem_max grants, printed). The rate is the lines the receiver took in (the
+ * sink's count; the daemon's ustatsd_lines_accepted_total) over the time from the first
+ * send until the socket's queue in the kernel (/proc/net/udp rx_queue) is empty and the
+ * receiver has accounted for every datagram, received or dropped. While the sender
+ * outruns a receiver, its queue never empties and it works flat out: the rate is its
+ * capacity, and the excess shows as drops, reported apart (the sender's own rate, the
+ * "offered" figure, bounds both sides). Every datagram is accounted for: received plus
+ * the kernel's drops on the socket (ustatsd_udp_datagrams_dropped_total for the daemon,
+ * SO_MEMINFO for the sink) must equal sent, and the daemon must accept every line of
+ * each datagram it received. Drops are not a failure; a datagram unaccounted for is.
+ * On a 2-core machine the sender, not the raw sink, is the bound: the sink keeps its
+ * queue empty and sleeps, so the sender pays to wake it for nearly every datagram, while
+ * a busy daemon is rarely asleep. The UDP ratio therefore says whether the daemon keeps
+ * pace with one saturating client core (about 1, or above, with no drops) or falls
+ * behind (below 1, with the kernel's drops at its socket showing by how much); the
+ * target is 0.8.
  *
  * Each shape runs in rounds (5 by default), each round the sink and then the daemon on
  * the same load, and the figures printed last are medians: the rates' and, for the
  * verdict, the per-round ratios'. Pairing the two sides in time keeps a slow patch of a
  * shared machine from landing on one side only. With two CPUs or more, the sender runs
- * on CPU 0 and the receiver (the sink's thread, or the daemon) on CPU 1.
+ * on CPU 0 and the receiver (the sink's thread, or the daemon) on CPU 1. On loopback the
+ * kernel's UDP receive path (the socket lookup and the enqueue) runs on the sender's CPU;
+ * the receiver's CPU only dequeues and copies, as with Unix sockets.
  *
- * As root the benchmark moves into a private network namespace and sets
- * net.unix.max_dgram_qlen to 512 there, so that the host's setting does not matter.
+ * As root the benchmark moves into a private network namespace, sets
+ * net.unix.max_dgram_qlen to 512 there, so that the host's setting does not matter, and
+ * brings its loopback up. The daemon listens on UDP only when a UDP run is asked for.
  *
- * Exit status: 0 when nothing was lost and both ratios meet their targets (>= 0.6 with
- * 20-line datagrams, >= 0.8 with 1-line datagrams; medians), 2 when a target is missed, 1 when
- * lines were lost or the run failed.
+ * Exit status: 0 when nothing was lost (Unix) or unaccounted for (UDP) and every ratio
+ * meets its target (Unix: >= 0.6 with 20-line datagrams, >= 0.8 with 1-line datagrams;
+ * UDP: >= 0.8 with 20-line datagrams; medians), 2 when a target is missed, 1 when lines
+ * were lost or the run failed.
  */
 #include "benchutil.h"
 
 #define SERIES        1000
 #define DEFAULT_LINES 2000000
+#define UDP_RCVBUF    (8 << 20) /* the daemon's udp_rcvbuf default */
 
 /*
  * Line i goes to series i % 1000; a third of the series are in each family:
@@ -75,15 +107,27 @@ static const char config_text[] =
 
 #define DEFAULT_ROUNDS 5
 #define MAX_ROUNDS     99
+#define NSHAPES        3
 
 struct shape {
+    int udp; /* 0: the Unix socket */
     unsigned per;
     double target;
     struct benchutil_load load;
     double sink[MAX_ROUNDS];   /* lines/s, per round */
     double daemon[MAX_ROUNDS]; /* lines/s, per round */
     double ratio[MAX_ROUNDS];  /* daemon / sink, per round */
+    /* UDP only, per round: the sender's rate (lines/s) and the share of datagrams dropped. */
+    double sink_offered[MAX_ROUNDS], daemon_offered[MAX_ROUNDS];
+    double sink_dropped[MAX_ROUNDS], daemon_dropped[MAX_ROUNDS];
     int lost;
+};
+
+/* What one UDP run found. */
+struct udp_run {
+    double rate, offered; /* lines/s taken in; lines/s sent */
+    double received, dropped;
+    int rcvbuf;
 };
 
 static double run_sink(const char *dir, const struct benchutil_load *l)
@@ -107,6 +151,103 @@ static double run_sink(const char *dir, const struct benchutil_load *l)
     return (double)l->lines * 1e9 / (double)(s.done_ns - t0);
 }
 
+/* Datagrams a UDP receiver has accounted for so far: received, and dropped by the kernel. */
+typedef void (*udp_count_cb)(void *arg, double *received, double *dropped);
+
+/*
+ * After the last send: wait until the socket's queue in the kernel is empty and the
+ * receiver has accounted for all sent datagrams. Returns when that was first seen, or 0
+ * after 30 s; *received and *dropped get the last counts.
+ */
+static uint64_t udp_drained(int port, size_t sent, udp_count_cb count, void *arg, double *received,
+                            double *dropped)
+{
+    uint64_t deadline = benchutil_now_ns() + 30000000000ull, t;
+    struct timespec pause = { 0, 200000 };
+
+    for (;;) {
+        long queued = benchutil_udp_rx_queue(port);
+        t = benchutil_now_ns();
+        if (queued == 0) {
+            count(arg, received, dropped);
+            if (*received + *dropped >= (double)sent)
+                return t;
+        }
+        if (t > deadline) {
+            count(arg, received, dropped);
+            return 0;
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void sink_count(void *arg, double *received, double *dropped)
+{
+    struct benchutil_sink *s = arg;
+    int64_t drops = benchutil_sink_drops(s);
+
+    *received = (double)atomic_load_explicit(&s->seen, memory_order_acquire);
+    *dropped = drops < 0 ? 0 : (double)drops;
+}
+
+/* The whole load from one saturating sender to a fresh UDP sink. */
+static void run_udp_sink(const struct benchutil_load *l, unsigned per, struct udp_run *r)
+{
+    struct benchutil_sink s;
+    uint64_t t0, t_sent, t1;
+    size_t sent;
+    int fd, rc;
+
+    benchutil_udp_sink_start(&s, UINT64_MAX, UDP_RCVBUF);
+    r->rcvbuf = benchutil_sink_rcvbuf(&s);
+    fd = benchutil_connect_udp(s.port);
+    t0 = benchutil_now_ns();
+    rc = benchutil_send_udp(fd, l, 0, l->n, &sent);
+    t_sent = benchutil_now_ns();
+    if (rc < 0)
+        benchutil_die("udp send to the sink, datagram %zu: %s", sent, strerror(-rc));
+    t1 = udp_drained(s.port, l->n, sink_count, &s, &r->received, &r->dropped);
+    close(fd);
+    benchutil_sink_stop(&s);
+    if (t1 == 0 || r->received + r->dropped != (double)l->n || s.error != 0 ||
+        s.lines != (uint64_t)r->received * per)
+        benchutil_die("udp sink: sent %zu datagrams; received %.0f (%llu lines), the kernel "
+                      "dropped %.0f (%s)",
+                      l->n, r->received, (unsigned long long)s.lines, r->dropped,
+                      s.error   ? strerror(s.error)
+                      : t1 == 0 ? "timed out"
+                                : "miscounted");
+    r->rate = (double)s.lines * 1e9 / (double)(t1 - t0);
+    r->offered = (double)l->lines * 1e9 / (double)(t_sent - t0);
+}
+
+/*
+ * Warm-up, not timed: one line per series first, so that the timed load measures the
+ * steady state (every series and cache entry exists) rather than the first 0.1 s of a
+ * daemon's life. fd is connected to the daemon's Unix or UDP socket.
+ */
+static void warm_up(struct daemon *d, int fd, const struct benchutil_load *l)
+{
+    double base = benchutil_daemon_counters(d, NULL, NULL);
+    uint64_t deadline;
+    size_t i, lines = 0;
+
+    for (i = 0; i < l->n && lines < SERIES; i++) {
+        const char *c = l->data + l->off[i], *e = l->data + l->off[i + 1];
+        if (send(fd, c, (size_t)(e - c), 0) < 0)
+            benchutil_die("warm-up send: %s", strerror(errno));
+        lines++;
+        while ((c = memchr(c, '\n', (size_t)(e - c))) != NULL) {
+            lines++;
+            c++;
+        }
+    }
+    deadline = benchutil_now_ns() + 30000000000ull;
+    while (benchutil_daemon_counters(d, NULL, NULL) - base < (double)lines &&
+           benchutil_now_ns() < deadline)
+        waitfor_sleep_ms(1);
+}
+
 /* Returns the rate, or -1 when the daemon's counters do not account for the load. */
 static double run_daemon(struct daemon *d, const struct benchutil_load *l)
 {
@@ -114,30 +255,8 @@ static double run_daemon(struct daemon *d, const struct benchutil_load *l)
     uint64_t t0, t1, deadline;
     int fd;
 
-    /*
-     * Warm-up, not timed: one line per series first, so that the timed load measures the
-     * steady state (every series and cache entry exists) rather than the first 0.1 s of
-     * a daemon's life. The timed load is then the whole of l, checked line for line.
-     */
     fd = benchutil_connect_dgram(d->sock);
-    base = benchutil_daemon_counters(d, NULL, NULL);
-    {
-        size_t i, lines = 0;
-        for (i = 0; i < l->n && lines < SERIES; i++) {
-            const char *c = l->data + l->off[i], *e = l->data + l->off[i + 1];
-            if (send(fd, c, (size_t)(e - c), 0) < 0)
-                benchutil_die("warm-up send: %s", strerror(errno));
-            lines++;
-            while ((c = memchr(c, '\n', (size_t)(e - c))) != NULL) {
-                lines++;
-                c++;
-            }
-        }
-        deadline = benchutil_now_ns() + 30000000000ull;
-        while (benchutil_daemon_counters(d, NULL, NULL) - base < (double)lines &&
-               benchutil_now_ns() < deadline)
-            waitfor_sleep_ms(1);
-    }
+    warm_up(d, fd, l);
     base = benchutil_daemon_counters(d, &rej0, &dg0);
     t0 = benchutil_now_ns();
     benchutil_send_blocking(fd, l);
@@ -161,13 +280,102 @@ static double run_daemon(struct daemon *d, const struct benchutil_load *l)
     return (double)l->lines * 1e9 / (double)(t1 - t0);
 }
 
+/* The daemon's UDP counters since base (received, dropped). */
+struct udp_base {
+    struct daemon *d;
+    double dgrams, drops;
+};
+
+static void daemon_count(void *arg, double *received, double *dropped)
+{
+    struct udp_base *b = arg;
+
+    benchutil_daemon_udp_counters(b->d, received, dropped);
+    *received -= b->dgrams;
+    *dropped -= b->drops;
+}
+
+/*
+ * The whole load from one saturating sender to the daemon's UDP socket. Returns 0, or -1
+ * when its counters do not account for every datagram and line.
+ */
+static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_load *l, unsigned per,
+                          struct udp_run *r)
+{
+    struct udp_base b = { .d = d };
+    double acc0, rej0, acc, rej;
+    uint64_t t0, t_sent, t1;
+    size_t sent;
+    int fd, rc;
+
+    fd = benchutil_connect_udp(port);
+    warm_up(d, fd, l);
+    acc0 = benchutil_daemon_counters(d, &rej0, NULL);
+    benchutil_daemon_udp_counters(d, &b.dgrams, &b.drops);
+    t0 = benchutil_now_ns();
+    rc = benchutil_send_udp(fd, l, 0, l->n, &sent);
+    t_sent = benchutil_now_ns();
+    close(fd);
+    if (rc < 0)
+        benchutil_die("udp send to the daemon, datagram %zu: %s", sent, strerror(-rc));
+    t1 = udp_drained(port, l->n, daemon_count, &b, &r->received, &r->dropped);
+    acc = benchutil_daemon_counters(d, &rej, NULL) - acc0;
+    if (t1 == 0 || r->received + r->dropped != (double)l->n || acc != r->received * per ||
+        rej != rej0) {
+        fprintf(stderr,
+                "bench: sent %zu datagrams of %u lines over UDP; the daemon received %.0f, "
+                "the kernel dropped %.0f, %.0f lines accepted, %.0f rejected%s\n",
+                l->n, per, r->received, r->dropped, acc, rej - rej0, t1 == 0 ? " (timed out)" : "");
+        benchutil_daemon_print_rejects(d);
+        return -1;
+    }
+    r->rate = acc * 1e9 / (double)(t1 - t0);
+    r->offered = (double)l->lines * 1e9 / (double)(t_sent - t0);
+    return 0;
+}
+
+/* One UDP round: the sink, then the daemon. */
+static void run_udp_round(struct shape *sh, unsigned round, struct daemon *d, int port)
+{
+    struct udp_run s, u = { 0 };
+    double n = (double)sh->load.n;
+
+    run_udp_sink(&sh->load, sh->per, &s);
+    sh->sink[round] = s.rate;
+    sh->sink_offered[round] = s.offered;
+    sh->sink_dropped[round] = s.dropped / n;
+    if (round == 0)
+        printf("  udp sink: SO_RCVBUF %d bytes granted\n", s.rcvbuf);
+    if (d == NULL) {
+        printf("  round %u, %2u lines/datagram, udp:  sink %12.0f lines/s  (sent at %.0f, "
+               "%.1f%% dropped; SO_RCVBUF %d)\n",
+               round + 1, sh->per, s.rate, s.offered, 100 * s.dropped / n, s.rcvbuf);
+        return;
+    }
+    if (run_udp_daemon(d, port, &sh->load, sh->per, &u) < 0)
+        sh->lost = 1;
+    sh->daemon[round] = u.rate;
+    sh->daemon_offered[round] = u.offered;
+    sh->daemon_dropped[round] = u.dropped / n;
+    sh->ratio[round] = u.rate / s.rate;
+    printf("  round %u, %2u lines/datagram, udp:  sink %12.0f  ustatsd %12.0f lines/s  ratio "
+           "%.2f  (sent at %.0f / %.0f; dropped %.1f%% / %.1f%%)\n",
+           round + 1, sh->per, s.rate, u.rate, sh->ratio[round], s.offered, u.offered,
+           100 * s.dropped / n, 100 * u.dropped / n);
+    fflush(stdout);
+}
+
 /* One round: the sink, then the daemon, on the same load, so that a slow patch of the
  * machine hits both sides of a ratio rather than one. */
-static void run_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d)
+static void run_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d, int port)
 {
+    if (sh->udp) {
+        run_udp_round(sh, round, d, port);
+        return;
+    }
     sh->sink[round] = run_sink(dir, &sh->load);
     if (d == NULL) {
-        printf("  round %u, %2u lines/datagram: sink %12.0f lines/s\n", round + 1, sh->per,
+        printf("  round %u, %2u lines/datagram, unix: sink %12.0f lines/s\n", round + 1, sh->per,
                sh->sink[round]);
         return;
     }
@@ -177,67 +385,97 @@ static void run_round(struct shape *sh, unsigned round, const char *dir, struct 
         sh->daemon[round] = 0;
     }
     sh->ratio[round] = sh->daemon[round] / sh->sink[round];
-    printf("  round %u, %2u lines/datagram: sink %12.0f  ustatsd %12.0f lines/s  ratio %.2f\n",
+    printf("  round %u, %2u lines/datagram, unix: sink %12.0f  ustatsd %12.0f lines/s  ratio "
+           "%.2f\n",
            round + 1, sh->per, sh->sink[round], sh->daemon[round], sh->ratio[round]);
     fflush(stdout);
 }
 
 /* The medians of every shape run, and the verdict: 0, 1 (lines lost) or 2 (below target). */
-static int print_summary(const struct shape *shapes, unsigned rounds, unsigned only)
+static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
 {
     int status = 0;
 
     printf("\nmedians of %u rounds; the ratio is the median of each round's ratio\n", rounds);
-    printf("%-16s %14s %14s %7s %8s\n", "lines/datagram", "sink lines/s", "ustatsd lines/s",
-           "ratio", "target");
-    for (int i = 0; i < 2; i++) {
-        struct shape s = shapes[i];
-        if (only != 0 && s.per != only)
+    printf("%-9s %-14s %14s %15s %7s %8s\n", "transport", "lines/datagram", "sink lines/s",
+           "ustatsd lines/s", "ratio", "target");
+    for (int i = 0; i < NSHAPES; i++) {
+        struct shape *s = &shapes[i];
+        if (!ran[i])
             continue;
-        double sink = benchutil_median(s.sink, rounds);
-        double daemon = benchutil_median(s.daemon, rounds);
-        double ratio = benchutil_median(s.ratio, rounds);
+        double sink = benchutil_median(s->sink, rounds);
+        double daemon = benchutil_median(s->daemon, rounds);
+        double ratio = benchutil_median(s->ratio, rounds);
         const char *verdict = "ok";
 
-        if (s.lost) {
-            verdict = "LINES LOST";
+        if (s->lost) {
+            verdict = s->udp ? "DATAGRAMS UNACCOUNTED FOR" : "LINES LOST";
             status = 1;
-        } else if (ratio < s.target) {
+        } else if (ratio < s->target) {
             verdict = "BELOW TARGET";
             if (status == 0)
                 status = 2;
         }
-        printf("%-16u %14.0f %14.0f %7.2f %5s%.1f  %s\n", s.per, sink, daemon, ratio,
-               ">= ", s.target, verdict);
+        printf("%-9s %-14u %14.0f %15.0f %7.2f %5s%.1f  %s\n", s->udp ? "udp" : "unix", s->per,
+               sink, daemon, ratio, ">= ", s->target, verdict);
+    }
+    for (int i = 0; i < NSHAPES; i++) {
+        struct shape *s = &shapes[i];
+        if (!ran[i] || !s->udp)
+            continue;
+        printf("udp, %u lines/datagram: the sender ran at %.0f lines/s to the sink, %.0f to "
+               "ustatsd; the kernel dropped %.1f%% of the datagrams at the sink, %.1f%% at "
+               "ustatsd (medians; every datagram received or dropped)\n",
+               s->per, benchutil_median(s->sink_offered, rounds),
+               benchutil_median(s->daemon_offered, rounds),
+               100 * benchutil_median(s->sink_dropped, rounds),
+               100 * benchutil_median(s->daemon_dropped, rounds));
     }
     return status;
 }
 
 int main(int argc, char **argv)
 {
-    struct shape shapes[2] = { { .per = 20, .target = 0.6 }, { .per = 1, .target = 0.8 } };
+    struct shape shapes[NSHAPES] = { { .per = 20, .target = 0.6 },
+                                     { .per = 1, .target = 0.8 },
+                                     { .udp = 1, .per = 20, .target = 0.8 } };
+    int ran[NSHAPES] = { 0 };
     struct daemon d;
     char dir[256];
     uint64_t nlines = DEFAULT_LINES;
     unsigned rounds = DEFAULT_ROUNDS, only = 0;
-    int sink_only = 0, status = 0, pinned;
+    int sink_only = 0, status = 0, pinned, unix_on = 1, udp_on = 1, port = -1;
     long qlen;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--sink-only") == 0)
+        if (strcmp(argv[i], "--sink-only") == 0) {
             sink_only = 1;
-        else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc) {
             nlines = strtoull(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
             only = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (argv[i][0] == '-' || i != 1)
+        } else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc) {
+            const char *t = argv[++i];
+            unix_on = strcmp(t, "unix") == 0 || strcmp(t, "both") == 0;
+            udp_on = strcmp(t, "udp") == 0 || strcmp(t, "both") == 0;
+            if (!unix_on && !udp_on)
+                benchutil_die("--transport must be unix, udp or both");
+        } else if (argv[i][0] == '-' || i != 1) {
             benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] "
-                          "[--per 20|1] [--sink-only]");
+                          "[--per 20|1] [--transport unix|udp|both] [--sink-only]");
+        }
     }
     if (nlines == 0 || rounds == 0 || rounds > MAX_ROUNDS || (only != 0 && only != 20 && only != 1))
         benchutil_die("--lines must be > 0, --rounds in 1..%d, --per 20 or 1", MAX_ROUNDS);
+    for (int i = 0; i < NSHAPES; i++)
+        ran[i] = (only == 0 || shapes[i].per == only) && (shapes[i].udp ? udp_on : unix_on);
+    udp_on = ran[2];
+    if (udp_on && nlines % shapes[2].per != 0)
+        benchutil_die("--lines must be a multiple of %u for the UDP run", shapes[2].per);
+    if (!ran[0] && !ran[1] && !ran[2])
+        benchutil_die("nothing to run: UDP runs 20 lines per datagram only");
     if (!sink_only)
         benchutil_find_daemon(argc, argv);
     qlen = benchutil_private_netns();
@@ -248,20 +486,29 @@ int main(int argc, char **argv)
            "%s\n",
            (unsigned long long)nlines, SERIES, qlen, rounds,
            pinned ? "sender on CPU 0, receiver on CPU 1" : "not pinned (one CPU)");
-    if (!sink_only)
-        benchutil_daemon_start(&d, config_text);
-    for (int i = 0; i < 2; i++) {
-        if (only != 0 && shapes[i].per != only)
+    if (!sink_only) {
+        benchutil_daemon_start_udp(&d, config_text, udp_on);
+        if (udp_on) {
+            char *body = daemon_scrape(&d, NULL);
+            int found;
+            port = benchutil_daemon_udp_port(&d);
+            printf("udp: 127.0.0.1:%d, SO_RCVBUF %d bytes asked for, the daemon's granted %.0f\n",
+                   port, UDP_RCVBUF, expo_sum(body, "ustatsd_udp_receive_buffer_bytes", &found));
+            free(body);
+        }
+    }
+    for (int i = 0; i < NSHAPES; i++) {
+        if (!ran[i])
             continue;
         benchutil_load_build(&shapes[i].load, nlines, shapes[i].per, line_of);
         for (unsigned k = 0; k < rounds; k++)
-            run_round(&shapes[i], k, dir, sink_only ? NULL : &d);
+            run_round(&shapes[i], k, dir, sink_only ? NULL : &d, port);
     }
     if (!sink_only) {
         benchutil_daemon_stop(&d);
-        status = print_summary(shapes, rounds, only);
+        status = print_summary(shapes, ran, rounds);
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NSHAPES; i++)
         benchutil_load_free(&shapes[i].load);
     benchutil_rmtree(dir);
     return status;

@@ -102,89 +102,6 @@ static double wait_accepted(struct daemon *d, double want, unsigned timeout_s, d
     }
 }
 
-struct pacer {
-    int fd;
-    const struct benchutil_load *load;
-    double dgrams_per_s;
-    atomic_int stop;
-    atomic_uint_least64_t drops; /* EAGAIN; read by the scraping thread */
-    uint64_t scheduled, sent, sent_lines, skipped, errors;
-    int last_error;
-};
-
-/*
- * Every millisecond, send the datagrams that are due by now at the configured rate,
- * never blocking: a full queue is a drop, as in the DogStatsD client. When this thread
- * itself was descheduled for more than 5 ms (two CPUs shared with the daemon and the
- * scraper), it does not fire the backlog in one burst, which would overflow the queue
- * for reasons of its own: the datagrams beyond 5 ms are skipped and reported apart.
- */
-static void *pace(void *arg)
-{
-    struct pacer *p = arg;
-    uint64_t start = benchutil_now_ns(), tick = start;
-    uint64_t lag_cap = (uint64_t)(p->dgrams_per_s * 0.005) + 1;
-    size_t next = 0;
-
-    while (!atomic_load(&p->stop)) {
-        struct timespec ts;
-        uint64_t due;
-
-        tick += 1000000;
-        ts.tv_sec = (time_t)(tick / 1000000000u);
-        ts.tv_nsec = (long)(tick % 1000000000u);
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-            ;
-        due = (uint64_t)((double)(benchutil_now_ns() - start) * p->dgrams_per_s / 1e9);
-        if (due > p->scheduled + lag_cap) {
-            p->skipped += due - p->scheduled - lag_cap;
-            p->scheduled = due - lag_cap;
-        }
-        while (p->scheduled < due) {
-            const struct benchutil_load *l = p->load;
-            size_t len = l->off[next + 1] - l->off[next];
-            ssize_t n = send(p->fd, l->data + l->off[next], len, MSG_DONTWAIT);
-
-            p->scheduled++;
-            if (n == (ssize_t)len) {
-                p->sent++;
-                const char *c = l->data + l->off[next], *end = c + len;
-                p->sent_lines++;
-                while ((c = memchr(c, '\n', (size_t)(end - c))) != NULL) {
-                    p->sent_lines++;
-                    c++;
-                }
-            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
-            } else {
-                p->errors++;
-                p->last_error = errno;
-            }
-            next = (next + 1) % l->n;
-        }
-    }
-    return NULL;
-}
-
-/* Send p's load at its rate to fd for seconds, nothing else going on; p is zeroed first. */
-static void pace_for(struct pacer *p, int fd, const struct benchutil_load *load,
-                     double dgrams_per_s, unsigned seconds)
-{
-    pthread_t thread;
-
-    memset(p, 0, sizeof(*p));
-    p->fd = fd;
-    p->load = load;
-    p->dgrams_per_s = dgrams_per_s;
-    atomic_init(&p->stop, 0);
-    atomic_init(&p->drops, 0);
-    if (pthread_create(&thread, NULL, pace, p) != 0)
-        benchutil_die("pthread_create failed");
-    waitfor_sleep_ms((int)seconds * 1000);
-    atomic_store(&p->stop, 1);
-    pthread_join(thread, NULL);
-}
-
 static double percentile(const uint64_t *sorted, size_t n, double q)
 {
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
@@ -287,9 +204,8 @@ static double measure_capacity(struct daemon *d, const struct shape *sh, struct 
  * Scrape once a second for seconds while p's thread sends; lat gets each scrape's time.
  * Returns the number of scrapes; *bytes is the last body's size.
  */
-static size_t scrape_each_second(struct daemon *d, struct pacer *p, pthread_t thread,
-                                 unsigned seconds, uint64_t *lat, uint64_t *bytes,
-                                 struct outcome *o)
+static size_t scrape_each_second(struct daemon *d, struct benchutil_pacer *p, unsigned seconds,
+                                 uint64_t *lat, uint64_t *bytes, struct outcome *o)
 {
     uint64_t start = benchutil_now_ns(), t1, t2, drops_before;
     size_t nscrapes = 0;
@@ -307,8 +223,7 @@ static size_t scrape_each_second(struct daemon *d, struct pacer *p, pthread_t th
         t2 = benchutil_now_ns();
         o->drops_in_scrapes += atomic_load(&p->drops) - drops_before;
         if (rc < 0 || r.status != 200) {
-            atomic_store(&p->stop, 1);
-            pthread_join(thread, NULL);
+            benchutil_pace_stop(p);
             benchutil_die("scrape %u failed: %s", s, rc < 0 ? strerror(-rc) : "HTTP error");
         }
         *bytes = r.body_len;
@@ -328,14 +243,14 @@ static void run_sink(const char *dir, const struct benchutil_load *steady, doubl
                      unsigned seconds, struct outcome *o)
 {
     struct benchutil_sink sink;
-    struct pacer b;
+    struct benchutil_pacer b;
     char sinkpath[300];
     int fd;
 
     benchutil_fmt(sinkpath, sizeof(sinkpath), "%s/sink.sock", dir);
     benchutil_sink_start(&sink, sinkpath, UINT64_MAX);
     fd = benchutil_connect_dgram(sinkpath);
-    pace_for(&b, fd, steady, dgrams_per_s, seconds);
+    benchutil_pace_for(&b, fd, steady, dgrams_per_s, seconds);
     /* The sink has read every datagram once none is charged to the sender any more. */
     if (waitfor_sent(fd, 10000) != 0)
         fprintf(stderr, "bench: the sink did not drain within 10 s\n");
@@ -355,14 +270,14 @@ static void run_sink(const char *dir, const struct benchutil_load *steady, doubl
 static void run_control(struct daemon *d, const struct benchutil_load *steady, double dgrams_per_s,
                         unsigned seconds, struct outcome *o)
 {
-    struct pacer c;
+    struct benchutil_pacer c;
     struct turns t0;
     double acc1 = benchutil_daemon_counters(d, NULL, NULL);
     int fd;
 
     daemon_turns(d, &t0);
     fd = benchutil_connect_dgram(d->sock);
-    pace_for(&c, fd, steady, dgrams_per_s, seconds);
+    benchutil_pace_for(&c, fd, steady, dgrams_per_s, seconds);
     close(fd);
     if (wait_accepted(d, acc1 + (double)c.sent_lines, 60, NULL, NULL) !=
         acc1 + (double)c.sent_lines)
@@ -378,8 +293,8 @@ static void run_control(struct daemon *d, const struct benchutil_load *steady, d
 }
 
 /* The scraped run's load and scrapes; lat sorted. */
-static void print_scraped(const struct pacer *p, const struct outcome *o, unsigned seconds,
-                          const uint64_t *lat, size_t nscrapes, uint64_t bytes)
+static void print_scraped(const struct benchutil_pacer *p, const struct outcome *o,
+                          unsigned seconds, const uint64_t *lat, size_t nscrapes, uint64_t bytes)
 {
     printf("  steady load: %.0f lines/s (%.0f datagrams/s) for %u s\n", o->rate, p->dgrams_per_s,
            seconds);
@@ -401,25 +316,17 @@ static void run_scraped(struct daemon *d, const struct benchutil_load *steady, u
                         struct outcome *o)
 {
     static uint64_t lat[MAX_SCRAPES];
-    struct pacer p = { 0 };
+    struct benchutil_pacer p = { 0 };
     struct turns t0;
-    pthread_t thread;
     double acc0, rej0, dg0, acc, rej, dg, want;
     uint64_t bytes = 0;
     size_t nscrapes;
 
     daemon_turns(d, &t0);
     acc0 = benchutil_daemon_counters(d, &rej0, &dg0);
-    p.fd = benchutil_connect_dgram(d->sock);
-    p.load = steady;
-    p.dgrams_per_s = o->dgrams_per_s;
-    atomic_init(&p.stop, 0);
-    atomic_init(&p.drops, 0);
-    if (pthread_create(&thread, NULL, pace, &p) != 0)
-        benchutil_die("pthread_create failed");
-    nscrapes = scrape_each_second(d, &p, thread, seconds, lat, &bytes, o);
-    atomic_store(&p.stop, 1);
-    pthread_join(thread, NULL);
+    benchutil_pace_start(&p, benchutil_connect_dgram(d->sock), steady, o->dgrams_per_s);
+    nscrapes = scrape_each_second(d, &p, seconds, lat, &bytes, o);
+    benchutil_pace_stop(&p);
     close(p.fd);
     o->drops = atomic_load(&p.drops);
 

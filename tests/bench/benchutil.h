@@ -3,11 +3,11 @@
  * launcher, the HTTP client and the exposition lookups are daemon.h's and httpc.h's):
  *
  *   - a private network namespace with net.unix.max_dgram_qlen = 512, so that results do
- *     not depend on the host's setting (10 by default), and CPU pinning;
+ *     not depend on the host's setting (10 by default), and its loopback up; CPU pinning;
  *   - finding the daemon binary, and starting it pinned, quiet, with its metrics on a
  *     Unix socket; the daemon's line counters;
- *   - pre-built datagram loads and a blocking sender;
- *   - a raw recvmmsg sink that only counts datagrams and lines;
+ *   - pre-built datagram loads and a blocking sender, on a Unix socket or over UDP;
+ *   - a raw recvmmsg sink that only counts datagrams and lines, on either transport;
  *   - the median.
  *
  * Nothing here is for tests, so it stays out of ustatsd_testlib, which every test links:
@@ -22,6 +22,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
@@ -31,12 +33,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sock_diag.h>
 
 #include "daemon.h"
 #include "httpc.h"
@@ -118,11 +123,28 @@ static inline int benchutil_pin(int cpu)
     return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -1;
 }
 
+/* A new network namespace has its loopback down: bring it up, for the UDP benchmarks. */
+static inline void benchutil_loopback_up(void)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        benchutil_die("reading the loopback's flags: %s", strerror(errno));
+    ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+        benchutil_die("bringing the loopback up: %s", strerror(errno));
+    close(fd);
+}
+
 /*
  * Move this process into a new network namespace (root only) and set its
  * max_dgram_qlen to BENCHUTIL_QLEN there: the sysctl is per namespace and the daemon,
  * started afterwards, inherits it. Unix sockets bound to paths still work across
- * namespaces. Call before starting threads. Returns the queue length in effect.
+ * namespaces; the namespace's loopback is brought up for UDP. Call before starting
+ * threads. Returns the queue length in effect.
  */
 static inline long benchutil_private_netns(void)
 {
@@ -140,6 +162,7 @@ static inline long benchutil_private_netns(void)
     if (f == NULL || fprintf(f, "%d\n", BENCHUTIL_QLEN) < 0 || fclose(f) != 0)
         benchutil_die("cannot set net.unix.max_dgram_qlen in the new namespace: %s",
                       strerror(errno));
+    benchutil_loopback_up();
     return benchutil_read_qlen();
 }
 
@@ -205,19 +228,37 @@ static inline const char *benchutil_find_daemon(int argc, char **argv)
 
 /*
  * Start the daemon with config_json, quiet (--log-level warn), on BENCHUTIL_CPU_RECEIVER
- * when there are two CPUs. Dies (after the daemon's log) when it does not become ready.
+ * when there are two CPUs; with udp nonzero, also on UDP at a free loopback port
+ * (benchutil_daemon_udp_port() says which). Dies (after the daemon's log) when it does
+ * not become ready.
  */
-static inline void benchutil_daemon_start(struct daemon *d, const char *config_json)
+static inline void benchutil_daemon_start_udp(struct daemon *d, const char *config_json, int udp)
 {
     static const char *const args[] = { "--log-level", "warn", NULL };
+    static const char *const udp_args[] = { "--log-level", "warn", "--udp-listen", "127.0.0.1:0",
+                                            NULL };
     struct daemon_options o;
 
     memset(&o, 0, sizeof(o));
-    o.args = args;
+    o.args = udp ? udp_args : args;
     o.pin = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
     o.cpu = BENCHUTIL_CPU_RECEIVER;
     if (daemon_start_with(d, config_json, &o) != 0)
         benchutil_die("the daemon did not start");
+}
+
+static inline void benchutil_daemon_start(struct daemon *d, const char *config_json)
+{
+    benchutil_daemon_start_udp(d, config_json, 0);
+}
+
+/* The daemon's UDP port (started with benchutil_daemon_start_udp); dies when there is none. */
+static inline int benchutil_daemon_udp_port(struct daemon *d)
+{
+    int port = daemon_udp_port(d);
+    if (port <= 0)
+        benchutil_die("the daemon reports no UDP port in /debug");
+    return port;
 }
 
 static inline void benchutil_daemon_stop(struct daemon *d)
@@ -246,6 +287,23 @@ static inline double benchutil_daemon_counters(struct daemon *d, double *rejecte
         *dgrams = expo_sum(body, "ustatsd_datagrams_received_total", &found);
     free(body);
     return accepted;
+}
+
+/*
+ * Scrape the daemon's UDP socket counters: ustatsd_udp_datagrams_received_total into
+ * *dgrams and ustatsd_udp_datagrams_dropped_total (the kernel's drops) into *drops. Dies
+ * when the scrape fails or UDP is off.
+ */
+static inline void benchutil_daemon_udp_counters(struct daemon *d, double *dgrams, double *drops)
+{
+    char *body = daemon_scrape(d, NULL);
+    int found, found2;
+
+    *dgrams = expo_sum(body, "ustatsd_udp_datagrams_received_total", &found);
+    *drops = expo_sum(body, "ustatsd_udp_datagrams_dropped_total", &found2);
+    free(body);
+    if (!found || !found2)
+        benchutil_die("no ustatsd_udp_datagrams_{received,dropped}_total in the scrape");
 }
 
 /* Print the non-zero ustatsd_lines_rejected_total samples (why lines went missing). */
@@ -393,6 +451,198 @@ static inline void benchutil_send_blocking(int fd, const struct benchutil_load *
     }
 }
 
+/* ---- UDP --------------------------------------------------------------------- */
+
+/* A UDP socket connected to 127.0.0.1:port, with a 4 MiB send buffer asked for. */
+static inline int benchutil_connect_udp(int port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), sz = 4 << 20;
+
+    if (fd < 0)
+        benchutil_die("udp socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        benchutil_die("connect(udp 127.0.0.1:%d): %s", port, strerror(errno));
+    return fd;
+}
+
+/*
+ * Send count datagrams of the load, from datagram first on and round it (modulo l->n),
+ * over a connected UDP socket as fast as they go: sendmmsg in batches of 64, blocking.
+ * A UDP sender is never held back by the receiver: what its receive buffer cannot take,
+ * the kernel drops there, and counts on that socket. *sent (when not NULL) gets how many
+ * were sent. Returns 0, or a negative errno when a send failed.
+ */
+static inline int benchutil_send_udp(int fd, const struct benchutil_load *l, size_t first,
+                                     size_t count, size_t *sent)
+{
+    struct mmsghdr msgs[64];
+    struct iovec iov[64];
+    size_t done = 0, k = first % l->n;
+
+    while (done < count) {
+        unsigned batch = count - done < 64 ? (unsigned)(count - done) : 64;
+        int n;
+
+        for (unsigned i = 0; i < batch; i++) {
+            iov[i].iov_base = l->data + l->off[k];
+            iov[i].iov_len = l->off[k + 1] - l->off[k];
+            memset(&msgs[i], 0, sizeof(msgs[i]));
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            k = k + 1 == l->n ? 0 : k + 1;
+        }
+        n = sendmmsg(fd, msgs, batch, 0);
+        if (n < 0 && errno == EINTR)
+            n = 0;
+        if (n < 0) {
+            if (sent != NULL)
+                *sent = done;
+            return -errno;
+        }
+        done += (unsigned)n;
+        /* A partial batch: resend the rest. */
+        for (unsigned i = (unsigned)n; i < batch; i++)
+            k = k == 0 ? l->n - 1 : k - 1;
+    }
+    if (sent != NULL)
+        *sent = done;
+    return 0;
+}
+
+/*
+ * The bytes queued on the UDP socket bound to 127.0.0.1:port in this network namespace,
+ * from /proc/net/udp (rx_queue), or -1 when there is no such socket. It reads 0 once the
+ * receiver has taken every datagram out of the kernel.
+ */
+static inline long benchutil_udp_rx_queue(int port)
+{
+    FILE *f = fopen("/proc/net/udp", "r");
+    char line[512];
+    long found = -1;
+
+    if (f == NULL)
+        return -1;
+    while (found < 0 && fgets(line, sizeof(line), f) != NULL) {
+        unsigned addr, lport;
+        unsigned long rxq;
+        if (sscanf(line, " %*u: %8x:%x %*x:%*x %*x %*x:%lx", &addr, &lport, &rxq) == 3 &&
+            lport == (unsigned)port && addr == 0x0100007Fu)
+            found = (long)rxq;
+    }
+    fclose(f);
+    return found;
+}
+
+/* ---- a paced, never-blocking sender --------------------------------------------- */
+
+/* Lines in a datagram of the load: count('\n') + 1. */
+static inline uint64_t benchutil_dgram_lines(const char *c, size_t len)
+{
+    const char *end = c + len;
+    uint64_t lines = 1;
+
+    while ((c = memchr(c, '\n', (size_t)(end - c))) != NULL) {
+        lines++;
+        c++;
+    }
+    return lines;
+}
+
+struct benchutil_pacer {
+    int fd;
+    const struct benchutil_load *load;
+    double dgrams_per_s;
+    pthread_t thread; /* benchutil_pace_start() */
+    atomic_int stop;
+    atomic_uint_least64_t drops; /* EAGAIN; read by the scraping thread */
+    uint64_t scheduled, sent, sent_lines, drop_lines, skipped, errors;
+    int last_error;
+};
+
+/*
+ * Every millisecond, send the datagrams that are due by now at the configured rate,
+ * never blocking: a full queue is a drop, as in the DogStatsD client. When this thread
+ * itself was descheduled for more than 5 ms (two CPUs shared with the daemon and the
+ * scraper), it does not fire the backlog in one burst, which would overflow the queue
+ * for reasons of its own: the datagrams beyond 5 ms are skipped and reported apart.
+ * Over UDP a send never finds the receiver's queue full: the receiver's kernel drops.
+ */
+static inline void *benchutil_pace(void *arg)
+{
+    struct benchutil_pacer *p = arg;
+    uint64_t start = benchutil_now_ns(), tick = start;
+    uint64_t lag_cap = (uint64_t)(p->dgrams_per_s * 0.005) + 1;
+    size_t next = 0;
+
+    while (!atomic_load(&p->stop)) {
+        struct timespec ts;
+        uint64_t due;
+
+        tick += 1000000;
+        ts.tv_sec = (time_t)(tick / 1000000000u);
+        ts.tv_nsec = (long)(tick % 1000000000u);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+            ;
+        due = (uint64_t)((double)(benchutil_now_ns() - start) * p->dgrams_per_s / 1e9);
+        if (due > p->scheduled + lag_cap) {
+            p->skipped += due - p->scheduled - lag_cap;
+            p->scheduled = due - lag_cap;
+        }
+        while (p->scheduled < due) {
+            const struct benchutil_load *l = p->load;
+            size_t len = l->off[next + 1] - l->off[next];
+            ssize_t n = send(p->fd, l->data + l->off[next], len, MSG_DONTWAIT);
+
+            p->scheduled++;
+            if (n == (ssize_t)len) {
+                p->sent++;
+                p->sent_lines += benchutil_dgram_lines(l->data + l->off[next], len);
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+                p->drop_lines += benchutil_dgram_lines(l->data + l->off[next], len);
+            } else {
+                p->errors++;
+                p->last_error = errno;
+            }
+            next = (next + 1) % l->n;
+        }
+    }
+    return NULL;
+}
+
+/* Start sending load to fd at dgrams_per_s on a thread of its own; p is zeroed first. */
+static inline void benchutil_pace_start(struct benchutil_pacer *p, int fd,
+                                        const struct benchutil_load *load, double dgrams_per_s)
+{
+    memset(p, 0, sizeof(*p));
+    p->fd = fd;
+    p->load = load;
+    p->dgrams_per_s = dgrams_per_s;
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->drops, 0);
+    if (pthread_create(&p->thread, NULL, benchutil_pace, p) != 0)
+        benchutil_die("pthread_create failed");
+}
+
+static inline void benchutil_pace_stop(struct benchutil_pacer *p)
+{
+    atomic_store(&p->stop, 1);
+    pthread_join(p->thread, NULL);
+}
+
+/* Send p's load at its rate to fd for seconds, nothing else going on; p is zeroed first. */
+static inline void benchutil_pace_for(struct benchutil_pacer *p, int fd,
+                                      const struct benchutil_load *load, double dgrams_per_s,
+                                      unsigned seconds)
+{
+    benchutil_pace_start(p, fd, load, dgrams_per_s);
+    waitfor_sleep_ms((int)seconds * 1000);
+    benchutil_pace_stop(p);
+}
+
 /* ---- the raw sink -------------------------------------------------------------- */
 
 /*
@@ -402,13 +652,16 @@ static inline void benchutil_send_blocking(int fd, const struct benchutil_load *
  */
 struct benchutil_sink {
     char path[200];
+    int udp;  /* benchutil_udp_sink_start(): a UDP socket at 127.0.0.1:port, not path */
+    int port; /* UDP: the port the kernel picked */
     int fd;
     pthread_t thread;
     uint64_t want_lines;
     uint64_t datagrams, lines, bytes;
-    uint64_t done_ns; /* when lines reached want_lines; 0 if it never did */
-    atomic_int stop;  /* set by benchutil_sink_stop() */
-    int error;        /* errno of a failed recvmmsg (ETIMEDOUT-like EAGAIN after 10 s idle) */
+    atomic_uint_least64_t seen; /* datagrams, as published after each batch (other threads) */
+    uint64_t done_ns;           /* when lines reached want_lines; 0 if it never did */
+    atomic_int stop;            /* set by benchutil_sink_stop() */
+    int error; /* errno of a failed recvmmsg (ETIMEDOUT-like EAGAIN after 10 s idle) */
 };
 
 static inline void *benchutil_sink_run(void *arg)
@@ -416,6 +669,7 @@ static inline void *benchutil_sink_run(void *arg)
     struct benchutil_sink *s = arg;
     static char bufs[BENCHUTIL_SINK_BATCH][BENCHUTIL_MAX_DGRAM + 1];
     static char ctrl[BENCHUTIL_SINK_BATCH][CMSG_SPACE(sizeof(struct ucred))];
+    static struct sockaddr_storage names[BENCHUTIL_SINK_BATCH];
     struct mmsghdr msgs[BENCHUTIL_SINK_BATCH];
     struct iovec iov[BENCHUTIL_SINK_BATCH];
 
@@ -430,8 +684,12 @@ static inline void *benchutil_sink_run(void *arg)
     }
     while (s->lines < s->want_lines) {
         int n;
-        for (int i = 0; i < BENCHUTIL_SINK_BATCH; i++)
-            msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
+        /* UDP: the source address of each datagram, as the daemon asks for; no credentials. */
+        for (int i = 0; i < BENCHUTIL_SINK_BATCH; i++) {
+            msgs[i].msg_hdr.msg_controllen = s->udp ? 0 : sizeof(ctrl[i]);
+            msgs[i].msg_hdr.msg_name = s->udp ? &names[i] : NULL;
+            msgs[i].msg_hdr.msg_namelen = s->udp ? sizeof(names[i]) : 0;
+        }
         n = recvmmsg(s->fd, msgs, BENCHUTIL_SINK_BATCH, MSG_WAITFORONE, NULL);
         if (n < 0) {
             if (errno == EINTR)
@@ -452,9 +710,25 @@ static inline void *benchutil_sink_run(void *arg)
             s->bytes += msgs[i].msg_len;
         }
         s->datagrams += (uint64_t)n;
+        atomic_store_explicit(&s->seen, s->datagrams, memory_order_release);
     }
     s->done_ns = benchutil_now_ns();
     return NULL;
+}
+
+/* Zero s and open its datagram socket, which gives up after 10 s without a datagram. */
+static inline void benchutil_sink_socket(struct benchutil_sink *s, int family, uint64_t want_lines,
+                                         int rcvbuf)
+{
+    struct timeval idle = { 10, 0 };
+
+    memset(s, 0, sizeof(*s));
+    s->want_lines = want_lines;
+    s->fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0)
+        benchutil_die("sink socket: %s", strerror(errno));
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
 }
 
 /* Bind the sink at path and start its thread; it stops once it has counted want_lines. */
@@ -462,18 +736,11 @@ static inline void benchutil_sink_start(struct benchutil_sink *s, const char *pa
                                         uint64_t want_lines)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct timeval idle = { 10, 0 };
-    int one = 1, rcvbuf = 8 << 20;
+    int one = 1;
 
-    memset(s, 0, sizeof(*s));
+    benchutil_sink_socket(s, AF_UNIX, want_lines, 8 << 20);
     benchutil_fmt(s->path, sizeof(s->path), "%s", path);
-    s->want_lines = want_lines;
-    s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s->fd < 0)
-        benchutil_die("sink socket: %s", strerror(errno));
     setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
     benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     unlink(path);
     if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -481,6 +748,50 @@ static inline void benchutil_sink_start(struct benchutil_sink *s, const char *pa
     if (pthread_create(&s->thread, NULL, benchutil_sink_run, s) != 0)
         benchutil_die("pthread_create failed");
 }
+
+/*
+ * The UDP sink: the same thread on a UDP socket bound to 127.0.0.1 at a port the kernel
+ * picks (s->port), with SO_RCVBUF asked for as rcvbuf bytes, as the daemon's udp_rcvbuf.
+ */
+static inline void benchutil_udp_sink_start(struct benchutil_sink *s, uint64_t want_lines,
+                                            int rcvbuf)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+
+    benchutil_sink_socket(s, AF_INET, want_lines, rcvbuf);
+    s->udp = 1;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(s->fd, (struct sockaddr *)&sa, &len) < 0)
+        benchutil_die("udp sink bind: %s", strerror(errno));
+    s->port = ntohs(sa.sin_port);
+    if (pthread_create(&s->thread, NULL, benchutil_sink_run, s) != 0)
+        benchutil_die("pthread_create failed");
+}
+
+/* The datagrams the kernel dropped on the UDP sink's socket (SO_MEMINFO), or -1. */
+static inline int64_t benchutil_sink_drops(const struct benchutil_sink *s)
+{
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mem);
+
+    if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+        len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+        return -1;
+    return mem[SK_MEMINFO_DROPS];
+}
+
+/* SO_RCVBUF of the sink's socket as granted. */
+static inline int benchutil_sink_rcvbuf(const struct benchutil_sink *s)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+    getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &v, &len);
+    return v;
+}
+
+static inline int benchutil_connect_udp(int port);
 
 /*
  * Stop a sink started with want_lines UINT64_MAX. shutdown(2) does not wake a recvmmsg
@@ -491,13 +802,14 @@ static inline void benchutil_sink_stop(struct benchutil_sink *s)
     int fd;
 
     atomic_store(&s->stop, 1);
-    fd = benchutil_connect_dgram(s->path);
+    fd = s->udp ? benchutil_connect_udp(s->port) : benchutil_connect_dgram(s->path);
     if (send(fd, "x", 1, 0) < 0)
         benchutil_die("waking the sink: %s", strerror(errno));
     close(fd);
     pthread_join(s->thread, NULL);
     close(s->fd);
-    unlink(s->path);
+    if (!s->udp)
+        unlink(s->path);
 }
 
 static inline void benchutil_sink_join(struct benchutil_sink *s)
