@@ -266,13 +266,16 @@ static const struct cfgread_key sql_label_keys[] = {
 
 /*
  * "pattern": a POSIX extended regular expression (regcomp(3), the C library's own), which
- * a value must match whole: it is compiled as ^(pattern)$. Only capped labels take one;
- * an enumerated label already says which values it allows.
+ * a value must match whole: labelset takes a match only when it spans the value, which
+ * POSIX's leftmost-longest rule finds whenever one exists. (Wrapping the text as
+ * ^(pattern)$ would let a pattern such as "[0-9]+)|(x" close the group and match a prefix
+ * or a suffix.) Only capped labels take one; an enumerated label already says which values
+ * it allows.
  */
 static int read_pattern(struct cfgread *r, json_t *v, struct config_label *l)
 {
     size_t old = cfgread_push_key(r, "pattern"), len;
-    char *anchored, msg[160], q[260];
+    char msg[160], q[260];
     int rc;
 
     if (!json_is_string(v))
@@ -285,11 +288,8 @@ static int read_pattern(struct cfgread *r, json_t *v, struct config_label *l)
         return cfgread_fail(r, "a label with \"values\" allows those only; \"pattern\" is for "
                                "a capped label (\"max_values\")");
     l->pattern = mem_strndup(json_string_value(v), len);
-    anchored = mem_alloc(len + 5);
-    snprintf(anchored, len + 5, "^(%s)$", l->pattern);
     l->pattern_re = mem_calloc(1, sizeof(*l->pattern_re));
-    rc = regcomp(l->pattern_re, anchored, REG_EXTENDED | REG_NOSUB);
-    free(anchored);
+    rc = regcomp(l->pattern_re, l->pattern, REG_EXTENDED);
     if (rc != 0) {
         regerror(rc, l->pattern_re, msg, sizeof(msg));
         free(l->pattern_re); /* regcomp leaves nothing to regfree() when it fails */

@@ -534,6 +534,15 @@ long config_find_family(const struct config *c, const char *name, size_t len)
     return -1;
 }
 
+int config_label_matches(const struct config_label *cl, const char *s, size_t len)
+{
+    regmatch_t m[1];
+
+    if (cl->pattern_re == NULL)
+        return 1;
+    return regexec(cl->pattern_re, s, 1, m, 0) == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == len;
+}
+
 size_t config_file_families(const struct config *c)
 {
     size_t n = 0;

@@ -114,7 +114,7 @@ struct config_label {
     /* Families only: */
     char *pattern;       /* capped labels: a POSIX extended regular expression that a new
                           * value must match whole, as written; NULL when none */
-    regex_t *pattern_re; /* pattern compiled (REG_EXTENDED | REG_NOSUB, anchored), or NULL */
+    regex_t *pattern_re; /* pattern compiled (REG_EXTENDED), or NULL; config_label_matches() */
     char *overflow;      /* the value that a value outside the set, the cap or the pattern
                           * folds into (a value a tag can carry); NULL: such a line is
                           * rejected */
@@ -253,6 +253,12 @@ long config_find_family(const struct config *c, const char *name, size_t len);
 
 /* The families the file configures: c->nfamilies without the synthesised ones. */
 size_t config_file_families(const struct config *c);
+
+/*
+ * Whether s (a NUL-terminated value of len bytes) matches the label's pattern whole:
+ * regexec()'s leftmost-longest match spans it. 1 when the label has no pattern.
+ */
+int config_label_matches(const struct config_label *cl, const char *s, size_t len);
 
 /* Index of the job, or -1. */
 long config_find_job(const struct config *c, const char *name, size_t len);

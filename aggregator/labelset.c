@@ -1,7 +1,6 @@
 #include "labelset.h"
 
 #include <limits.h>
-#include <regex.h>
 #include <string.h>
 
 #include "common.h"
@@ -101,6 +100,26 @@ static int values_kept(const struct intern *k, const struct config_label *cl, si
     return found == k->nvals;
 }
 
+/*
+ * A capped key whose pattern changes may hold values that the new one refuses: series
+ * hold them, so they cannot carry over (an enumerated key losing a value is the same).
+ * The new overflow value is exempt, as it is from the pattern.
+ */
+static int values_match(const struct labelset_key *k, const struct config_label *cl)
+{
+    const char *v;
+    size_t it = 0, len;
+
+    if (cl->pattern_re == NULL ||
+        (k->cfg->pattern != NULL && strcmp(k->cfg->pattern, cl->pattern) == 0))
+        return 1;
+    while (intern_next(&k->in, &it, &v, &len))
+        if (!config_label_matches(cl, v, len) &&
+            (cl->overflow == NULL || strcmp(v, cl->overflow) != 0))
+            return 0;
+    return 1;
+}
+
 int labelset_compatible(const struct labelset *ls, const struct config_family *cf, size_t *bytes)
 {
     size_t j;
@@ -112,6 +131,8 @@ int labelset_compatible(const struct labelset *ls, const struct config_family *c
         if (strcmp(k->cfg->name, cl->name) != 0 || k->in.enumerated != (cl->values != NULL))
             return 0;
         if (k->in.enumerated && k->in.nvals > 0 && !values_kept(&k->in, cl, bytes))
+            return 0;
+        if (!k->in.enumerated && !values_match(k, cl))
             return 0;
     }
     return 1;
@@ -158,7 +179,7 @@ static int pattern_matches(const struct config_label *cl, const struct statsd_vi
     memcpy(s, v->ptr, v->len);
     s[v->len] = '\0';
     /* A NUL inside the value would end the string early: no pattern sees such a value. */
-    return memchr(v->ptr, '\0', v->len) == NULL && regexec(cl->pattern_re, s, 0, NULL, 0) == 0;
+    return memchr(v->ptr, '\0', v->len) == NULL && config_label_matches(cl, s, v->len);
 }
 
 /* Why a value that is not interned cannot be: a reason, or STATSD_OK. */

@@ -82,8 +82,10 @@ void labelset_configure(struct labelset *ls, const struct config_family *cf, siz
 
 /*
  * 1 when the values of ls can carry over to cf's labels: the same names, in order, each
- * enumerated or not as before, and every enumerated value interned still allowed (series
- * may hold it; a key may gain values, not lose one). cf has ls->n labels.
+ * enumerated or not as before, every enumerated value interned still allowed (series
+ * may hold it; a key may gain values, not lose one), and, where a capped key's pattern
+ * changes, every value in use matching the new one (or being its overflow value). cf has
+ * ls->n labels.
  */
 int labelset_compatible(const struct labelset *ls, const struct config_family *cf, size_t *bytes);
 

@@ -500,6 +500,10 @@ ParameterizedTestParameters(config, refuses_broken_configs)
           "$.families[0].labels[0].pattern",
           "\"[a-\" is not a POSIX extended regular expression: " },
         { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'pattern': "
+          "'[0-9]+)|(x'}]}]}",
+          "$.families[0].labels[0].pattern",
+          "\"[0-9]+)|(x\" is not a POSIX extended regular expression" },
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'pattern': "
           "''}]}]}",
           "$.families[0].labels[0].pattern", "expected 1 to 256 bytes" },
         { "{'families': [{'name': 'a', 'type': 'gauge', 'labels': [{'name': 'x', 'pattern': "
@@ -788,10 +792,11 @@ Test(config, tag_and_value_policies_load)
     cr_assert_eq(c.families[1].undeclared, CONFIG_UNDECLARED_REJECT);
     cr_assert_str_eq(c.families[0].labels[0].pattern, "/[a-z]+");
     cr_assert_not_null(c.families[0].labels[0].pattern_re);
-    cr_assert_eq(regexec(c.families[0].labels[0].pattern_re, "/img", 0, NULL, 0), 0);
-    cr_assert_neq(regexec(c.families[0].labels[0].pattern_re, "/img/a", 0, NULL, 0), 0,
-                  "the pattern matches whole values");
-    cr_assert_neq(regexec(c.families[0].labels[0].pattern_re, "x/img", 0, NULL, 0), 0);
+    cr_assert(config_label_matches(&c.families[0].labels[0], "/img", 4));
+    cr_assert(!config_label_matches(&c.families[0].labels[0], "/img/a", 6),
+              "the pattern matches whole values");
+    cr_assert(!config_label_matches(&c.families[0].labels[0], "x/img", 5));
+    cr_assert(config_label_matches(&c.families[0].labels[1], "anything", 8), "no pattern");
     cr_assert_str_eq(c.families[0].labels[0].overflow, "__other__");
     cr_assert_str_eq(c.families[0].labels[1].overflow, "other");
     cr_assert_null(c.families[0].labels[1].pattern_re);

@@ -167,7 +167,7 @@ static regex_t three_digits;
 
 static void with_pattern(struct config_label *l, const char *overflow)
 {
-    cr_assert_eq(regcomp(&three_digits, "^([1-5][0-9][0-9])$", REG_EXTENDED | REG_NOSUB), 0);
+    cr_assert_eq(regcomp(&three_digits, "[1-5][0-9][0-9]", REG_EXTENDED), 0);
     memcpy(l, labels, 2 * sizeof *l);
     l[1].pattern = "[1-5][0-9][0-9]";
     l[1].pattern_re = &three_digits;
@@ -248,4 +248,38 @@ Test(labelset, a_reload_moves_the_overflow_value, .init = setup, .fini = restore
     cr_assert_eq(ls.keys[1].in.nvals, 2);
     cr_assert_neq(ls.keys[1].overflow_id, first);
     cr_assert_eq(ls.keys[1].in.nfree, 1, "the id of \"other\" is free again");
+}
+
+/* A new pattern carries the values over only if each one in use matches it. */
+Test(labelset, a_changed_pattern_keeps_the_values_only_if_they_match, .init = setup,
+     .fini = restore)
+{
+    struct config_label l[2], next_l[2];
+    struct config_family next = fam;
+    regex_t digits, twos;
+
+    with_pattern(l, "_other_");
+    reconfigure(l, CONFIG_UNDECLARED_REJECT);
+    cr_assert_eq(check_m("r:1|c|#status_code:200"), STATSD_OK);
+    cr_assert_eq(check_m("r:1|c|#status_code:x"), STATSD_OK, "folds into _other_");
+    memcpy(next_l, l, sizeof next_l);
+    next.labels = next_l;
+    cr_assert(labelset_compatible(&ls, &next, &bytes), "the same pattern");
+    cr_assert_eq(regcomp(&digits, "[0-9]+", REG_EXTENDED), 0);
+    next_l[1].pattern = "[0-9]+";
+    next_l[1].pattern_re = &digits;
+    cr_assert(labelset_compatible(&ls, &next, &bytes),
+              "200 matches [0-9]+, and _other_ is the overflow value");
+    next_l[1].overflow = NULL;
+    cr_assert(!labelset_compatible(&ls, &next, &bytes), "_other_ is in use and breaks it");
+    next_l[1].overflow = "_other_";
+    cr_assert_eq(regcomp(&twos, "2+", REG_EXTENDED), 0);
+    next_l[1].pattern = "2+";
+    next_l[1].pattern_re = &twos;
+    cr_assert(!labelset_compatible(&ls, &next, &bytes), "200 breaks 2+: it does not span it");
+    regfree(&digits);
+    regfree(&twos);
+    restore();
+    regfree(&three_digits);
+    setup();
 }

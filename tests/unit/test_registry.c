@@ -810,3 +810,24 @@ Test(registry, reload_carries_tag_counts_and_renotes_cached_lines, .fini = teard
     cr_assert_eq(registry_labels_dropped(&reg, 0), 2);
     cr_assert_eq(value_of(0, "method=GET"), 5);
 }
+
+/* A reload whose pattern refuses a value in use resets the family: no value outlives it. */
+Test(registry, reload_with_a_pattern_that_refuses_a_held_value_resets_the_family,
+     .fini = teardown_reload)
+{
+    char next[sizeof policy_config + 64];
+    struct registry_reload rr;
+
+    load(policy_config);
+    cr_assert_eq(ingest_at("requests:1|c|#route:/img", 1000), STATSD_OK);
+    snprintf(next, sizeof next, "%s", policy_config);
+    memcpy(strstr(next, "/[a-z]*"), "/[a-z]+", 7);
+    rr = reload(next);
+    cr_assert_eq(rr.reset, 0, "/img still matches");
+    cr_assert_eq(value_of(0, "route=/img"), 1);
+    memcpy(strstr(next, "/[a-z]+"), "/[0-9]+", 7);
+    rr = reload_into(&reload_cfg[1], &reload_cfg[0], next);
+    cr_assert_eq(rr.reset, 1, "/img breaks /[0-9]+");
+    cr_assert_eq(ingest_at("requests:1|c|#route:/img", 1000), STATSD_OK);
+    cr_assert_eq(value_of(fam("requests"), "route=__other__"), 1, "/img now folds");
+}
