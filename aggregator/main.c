@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app.h"
 #include "common.h"
@@ -223,10 +224,10 @@ static int parse_flag(const char *s)
     static const char *const off[] = { "0", "false", "no", "off", "" };
 
     for (size_t i = 0; i < ARRAY_SIZE(on); i++)
-        if (strcmp(s, on[i]) == 0)
+        if (strcasecmp(s, on[i]) == 0)
             return 1;
     for (size_t i = 0; i < ARRAY_SIZE(off); i++)
-        if (strcmp(s, off[i]) == 0)
+        if (strcasecmp(s, off[i]) == 0)
             return 0;
     return -1;
 }
@@ -280,7 +281,8 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
             int b = parse_flag(v);
 
             if (b < 0) {
-                snprintf(err, errlen, "%s \"%s\": expected 1 or 0 (true or false)",
+                snprintf(err, errlen,
+                         "%s \"%s\": expected 1, true, yes or on, or 0, false, no or off",
                          source(opt, v, env, name, sizeof(name)), v);
                 return ERRCODE_CONFIG;
             }
