@@ -34,9 +34,9 @@
 #define CFGCLIENT_WIRE_PREFIX   "datadog_dogstatsd_client_" /* the clients', normalised */
 #define CFGCLIENT_OVERFLOW      "__other__"
 #define CFGCLIENT_NFAMILIES     18 /* families cfgclient_families() appends */
-#define CFGCLIENT_MAX_CLIENTS   16 /* client values */
-#define CFGCLIENT_MAX_TRANSPORT 8  /* client_transport values */
-#define CFGCLIENT_MAX_VERSIONS  16 /* client_version values */
+#define CFGCLIENT_MAX_CLIENTS   8  /* client values */
+#define CFGCLIENT_MAX_TRANSPORT 4  /* client_transport values */
+#define CFGCLIENT_MAX_VERSIONS  4  /* client_version values */
 
 /*
  * Append the telemetry families to c->families, each marked .client_telemetry, when

@@ -218,9 +218,9 @@ Test(cfgclient, values_beyond_the_caps_fold_into_other, .init = start, .fini = t
         cr_assert_eq(feed(line), STATSD_OK, "%s", line);
     }
     cr_assert_eq(value_of(sent, "client=go,client_version=5.0.0"), 1);
-    cr_assert_eq(value_of(sent, "client=go,client_version=5.15.0"), 1);
+    cr_assert_eq(value_of(sent, "client=go,client_version=5.3.0"), 1);
     cr_assert_eq(value_of(sent, "client=go,client_version=__other__"), 4,
-                 "the versions after the 16th");
+                 "the versions after the 4th");
     cr_assert_eq(feed("datadog.dogstatsd.client.metrics_by_type:2|c|#client:go,"
                       "metrics_type:timer"),
                  STATSD_OK);
@@ -251,4 +251,48 @@ Test(cfgclient, a_reload_turns_it_off_and_on, .init = start, .fini = teardown)
     cr_assert_eq(feed("datadog.dogstatsd.client.packets_sent:1|c|#client:go"), STATSD_OK);
     cr_assert_eq(value_of(family("ustatsd_client_packets_sent"), "client=go"), 1,
                  "a new family: the count before the switch went off is gone");
+}
+
+/* Whatever clients send, the telemetry holds at most 8,100 series (README). */
+Test(cfgclient, the_caps_bound_the_telemetry_series, .init = start, .fini = teardown)
+{
+    static const char *const names[] = { "metrics",
+                                         "metrics_by_type",
+                                         "events",
+                                         "service_checks",
+                                         "metric_dropped_on_receive",
+                                         "packets_sent",
+                                         "packets_dropped",
+                                         "packets_dropped_queue",
+                                         "packets_dropped_writer",
+                                         "packets_dropped_serializer",
+                                         "bytes_sent",
+                                         "bytes_dropped",
+                                         "bytes_dropped_queue",
+                                         "bytes_dropped_writer",
+                                         "aggregated_context",
+                                         "aggregated_context_by_type",
+                                         "aggregated_sample",
+                                         "aggregated_sample_by_type" };
+    static const char *const types[] = { "count",     "gauge",        "set", "timing",
+                                         "histogram", "distribution", "x",   "y" };
+    size_t before = registry_series_total(&reg), n;
+    char line[200];
+
+    for (n = 0; n < sizeof names / sizeof names[0]; n++)
+        for (int c = 0; c < 12; c++)
+            for (int t = 0; t < 7; t++)
+                for (int v = 0; v < 7; v++)
+                    for (int m = 0; m < 8; m++) {
+                        snprintf(line, sizeof line,
+                                 "datadog.dogstatsd.client.%s:1|c|#client:c%d,client_transport:"
+                                 "t%d,client_version:v%d,metrics_type:%s,host:h%d",
+                                 names[n], c, t, v, types[m], m);
+                        cr_assert_eq(feed(line), STATSD_OK, "%s", line);
+                        if (strstr(names[n], "by_type") == NULL)
+                            break; /* metrics_type is dropped there: the same series */
+                    }
+    cr_assert_eq(registry_series_total(&reg) - before, 15 * 225 + 3 * 225 * 7,
+                 "9 clients, 5 transports, 5 versions (each with __other__), 7 types: %zu",
+                 registry_series_total(&reg) - before);
 }
