@@ -37,21 +37,28 @@ static const struct config_family *find_config(const struct config *c, const cha
     return &c->families[i];
 }
 
+/* Every name the clients send (cfgclient.c), after the wire prefix. */
+static const char *const names[] = { "metrics",
+                                     "metrics_by_type",
+                                     "events",
+                                     "service_checks",
+                                     "metric_dropped_on_receive",
+                                     "packets_sent",
+                                     "packets_dropped",
+                                     "packets_dropped_queue",
+                                     "packets_dropped_writer",
+                                     "packets_dropped_serializer",
+                                     "bytes_sent",
+                                     "bytes_dropped",
+                                     "bytes_dropped_queue",
+                                     "bytes_dropped_writer",
+                                     "aggregated_context",
+                                     "aggregated_context_by_type",
+                                     "aggregated_sample",
+                                     "aggregated_sample_by_type" };
+
 Test(cfgclient, the_families_follow_the_file_s_own_counters_with_bounded_labels)
 {
-    static const char *const names[] = { "metrics",
-                                         "metrics_by_type",
-                                         "events",
-                                         "service_checks",
-                                         "metric_dropped_on_receive",
-                                         "packets_sent",
-                                         "packets_dropped",
-                                         "packets_dropped_queue",
-                                         "packets_dropped_writer",
-                                         "bytes_sent",
-                                         "bytes_dropped",
-                                         "bytes_dropped_queue",
-                                         "bytes_dropped_writer" };
     const struct config_family *f;
     struct config c;
     char name[64];
@@ -256,24 +263,6 @@ Test(cfgclient, a_reload_turns_it_off_and_on, .init = start, .fini = teardown)
 /* Whatever clients send, the telemetry holds at most 8,100 series (README). */
 Test(cfgclient, the_caps_bound_the_telemetry_series, .init = start, .fini = teardown)
 {
-    static const char *const names[] = { "metrics",
-                                         "metrics_by_type",
-                                         "events",
-                                         "service_checks",
-                                         "metric_dropped_on_receive",
-                                         "packets_sent",
-                                         "packets_dropped",
-                                         "packets_dropped_queue",
-                                         "packets_dropped_writer",
-                                         "packets_dropped_serializer",
-                                         "bytes_sent",
-                                         "bytes_dropped",
-                                         "bytes_dropped_queue",
-                                         "bytes_dropped_writer",
-                                         "aggregated_context",
-                                         "aggregated_context_by_type",
-                                         "aggregated_sample",
-                                         "aggregated_sample_by_type" };
     static const char *const types[] = { "count",     "gauge",        "set", "timing",
                                          "histogram", "distribution", "x",   "y" };
     size_t before = registry_series_total(&reg), n;
