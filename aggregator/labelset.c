@@ -18,6 +18,22 @@ const char *labelset_fold_name(enum labelset_fold f)
     return (size_t)f < ARRAY_SIZE(names) ? names[f] : "";
 }
 
+int labelset_fold_applies(const struct config_label *cl, enum labelset_fold why)
+{
+    switch (why) {
+    case LABELSET_FOLD_NOT_ALLOWED:
+        return cl->values != NULL;
+    case LABELSET_FOLD_CAP:
+        return cl->values == NULL;
+    case LABELSET_FOLD_PATTERN:
+        return cl->pattern_re != NULL;
+    case LABELSET_FOLD_TOO_LONG:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 void labelset_init(struct labelset *ls, const struct config_family *cf)
 {
     size_t j;

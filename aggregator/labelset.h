@@ -39,6 +39,13 @@ enum labelset_fold {
 /* "not_allowed", "cap", "pattern" or "too_long"; "" for LABELSET_FOLD_NONE. */
 const char *labelset_fold_name(enum labelset_fold f);
 
+/*
+ * Whether a value of label cl can fold for this reason (labelset_check's rules):
+ * not_allowed on an enumerated label, cap on a capped one, pattern where it has one,
+ * too_long on any.
+ */
+int labelset_fold_applies(const struct config_label *cl, enum labelset_fold why);
+
 struct labelset_key {
     const struct config_label *cfg;
     size_t name_len;      /* strlen(cfg->name) */

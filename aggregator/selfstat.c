@@ -160,21 +160,6 @@ static void write_lines(const struct intake_counters *c, struct expo *e)
     }
 }
 
-/* Whether a value of this key can fold for this reason (labelset_check's order). */
-static int fold_applies(const struct config_label *cl, enum labelset_fold why)
-{
-    switch (why) {
-    case LABELSET_FOLD_NOT_ALLOWED:
-        return cl->values != NULL;
-    case LABELSET_FOLD_CAP:
-        return cl->values == NULL;
-    case LABELSET_FOLD_PATTERN:
-        return cl->pattern_re != NULL;
-    default:
-        return 1;
-    }
-}
-
 static void write_folded(const struct registry *reg, struct expo *e)
 {
     size_t f, j, n = 0;
@@ -195,7 +180,7 @@ static void write_folded(const struct registry *reg, struct expo *e)
                                            { "label", cl->name, strlen(cl->name) },
                                            { "reason", reason, strlen(reason) } };
 
-                if (!fold_applies(cl, (enum labelset_fold)why))
+                if (!labelset_fold_applies(cl, (enum labelset_fold)why))
                     continue;
                 if (n++ == 0)
                     expo_family(e, "ustatsd_label_values_folded", EXPO_COUNTER,
