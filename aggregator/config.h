@@ -166,6 +166,17 @@ struct config_resource_attr {
     char *value;
 };
 
+/*
+ * The service an endpoint stands for ("endpoints[].service"): the processes that send to
+ * the daemon with these credentials. Every field given must match.
+ */
+struct config_service {
+    uint32_t uid; /* "user": a user name (resolved at load) or a number */
+    char *exe;    /* NULL: any; an absolute path that readlink(/proc/<pid>/exe) must equal */
+    char *cgroup; /* NULL: any; a cgroup v2 path ("/system.slice/x.service") that the
+                   * sender's cgroup (/proc/<pid>/cgroup, line "0::") equals or lies under */
+};
+
 struct config {
     char *path; /* the file it was loaded from, for messages; "" for a string */
 
