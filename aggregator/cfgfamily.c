@@ -9,6 +9,7 @@
 
 #include "errcode.h"
 #include "mem.h"
+#include "resattr.h"
 #include "statsd.h"
 
 /*
@@ -576,61 +577,44 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
 
 /* ---- resource ---- */
 
-static int cmp_attr(const void *a, const void *b)
+int cfgfamily_attrs(struct cfgread *r, const struct config *c, json_t *obj,
+                    struct config_resource_attr **out, size_t *n)
 {
-    return strcmp(((const struct config_resource_attr *)a)->key,
-                  ((const struct config_resource_attr *)b)->key);
-}
-
-/* Keys that write the same label name: "service.name" and "service_name". */
-static int same_label_key(const char *a, const char *b)
-{
-    char na[CONFIG_MAX_RESOURCE_KEY], nb[CONFIG_MAX_RESOURCE_KEY];
-    size_t la = strlen(a), lb = strlen(b);
-
-    return la == lb && statsd_normalize_name(a, la, na, sizeof(na)) == la &&
-           statsd_normalize_name(b, lb, nb, sizeof(nb)) == lb && memcmp(na, nb, la) == 0;
-}
-
-int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj)
-{
-    size_t old = cfgread_push_key(r, "resource");
-    const char *key;
+    const char *key, *why;
     json_t *v;
-    size_t i = 0;
 
     if (cfgread_object(r, obj) < 0)
         return ERRCODE_CONFIG;
     if (json_object_size(obj) > CONFIG_MAX_RESOURCE_ATTRS)
         return cfgread_fail(r, "%zu attributes, at most %d are allowed", json_object_size(obj),
                             CONFIG_MAX_RESOURCE_ATTRS);
-    c->nresource = json_object_size(obj);
-    c->resource = mem_calloc(c->nresource, sizeof(*c->resource));
     json_object_foreach(obj, key, v)
     {
-        struct config_resource_attr *a = &c->resource[i++];
-        size_t o = cfgread_push_key(r, key), len = strlen(key);
+        size_t o = cfgread_push_key(r, key);
+        long same = resattr_find(*out, *n, key);
+        char *value = NULL;
 
-        /* Kept as given; target_info writes them as labels, '.' and '-' becoming '_'. */
-        a->key = mem_strdup(key);
-        if (len > CONFIG_MAX_RESOURCE_KEY)
-            return cfgread_fail(r, "the key is longer than %d bytes", CONFIG_MAX_RESOURCE_KEY);
-        statsd_normalize_name(key, len, a->key, len);
-        if (!valid_name(a->key))
-            return cfgread_fail(r,
-                                "the key is not a valid label name once '.' and '-' read as '_'");
-        strcpy(a->key, key);
-        for (size_t j = 0; j + 1 < i; j++)
-            if (same_label_key(a->key, c->resource[j].key))
-                return cfgread_fail(r, "the key clashes with \"%s\" once '.' and '-' read as '_'",
-                                    c->resource[j].key);
-        if (cfgfamily_label_value(r, c, v, "the value", &a->value) < 0)
+        /* Kept as given; they are written as labels, '.' and '-' becoming '_'. */
+        if ((why = resattr_key_problem(key)) != NULL)
+            return cfgread_fail(r, "%s", why);
+        if (same >= 0)
+            return cfgread_fail(r, "the key clashes with \"%s\" once '.' and '-' read as '_'",
+                                (*out)[same].key);
+        if (cfgfamily_label_value(r, c, v, "the value", &value) < 0)
             return ERRCODE_CONFIG;
+        resattr_set(out, n, key, value); /* sorted: target_info is deterministic */
+        free(value);
         cfgread_pop(r, o);
     }
-    /* Object order is not meaningful in JSON; sorted keys make target_info deterministic. */
-    if (c->nresource > 1)
-        qsort(c->resource, c->nresource, sizeof(*c->resource), cmp_attr);
+    return 0;
+}
+
+int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj)
+{
+    size_t old = cfgread_push_key(r, "resource");
+
+    if (cfgfamily_attrs(r, c, obj, &c->resource, &c->nresource) < 0)
+        return ERRCODE_CONFIG;
     cfgread_pop(r, old);
     return 0;
 }

@@ -24,6 +24,14 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr);
 /* $.resource: an object of string attributes, into c->resource sorted by key. */
 int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj);
 
+/*
+ * An object of string attributes at obj (the path names it) added to *out (n entries),
+ * sorted by key: the keys valid (resattr_key_problem()), none reading as the same label as
+ * another, the values label values.
+ */
+int cfgfamily_attrs(struct cfgread *r, const struct config *c, json_t *obj,
+                    struct config_resource_attr **out, size_t *n);
+
 /* $.groups: {"include": "all" or [names], "exclude": [names]}. */
 int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj);
 

@@ -11,6 +11,7 @@
 
 #include "cfgclash.h"
 #include "cfgclient.h"
+#include "cfgendpoint.h"
 #include "cfgfamily.h"
 #include "cfgread.h"
 #include "cfgsql.h"
@@ -127,6 +128,10 @@ static const struct cfgread_key daemon_keys[] = {
       .kind = CFGREAD_BOOL,
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config, udp_allow_remote) },
+    { .name = "resource_labels",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgendpoint_read_labels },
     { .name = "udp_rcvbuf",
       .kind = CFGREAD_SIZE,
       .flags = CFGREAD_RESTART,
@@ -339,6 +344,26 @@ static int read_daemon(struct cfgread *r, const struct cfgread_key *k, json_t *o
     return read_section(r, v, k->name, daemon_keys, ARRAY_SIZE(daemon_keys));
 }
 
+/*
+ * With endpoints, the default endpoint is off unless the daemon section (or a flag) asks
+ * for it: read after $.daemon, whose metrics_listen is then "" unless it was given.
+ */
+static int read_endpoints(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                          void *base)
+{
+    struct config *c = base;
+    json_t *d = json_object_get(obj, "daemon");
+
+    (void)k;
+    if (v == NULL)
+        return 0;
+    if (!json_is_object(d) || json_object_get(d, "metrics_listen") == NULL) {
+        free(c->metrics_listen);
+        c->metrics_listen = mem_strdup("");
+    }
+    return cfgendpoint_read(r, c, v);
+}
+
 static int read_resource(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                          void *base)
 {
@@ -414,6 +439,7 @@ static const struct cfgread_key root_keys[] = {
     { .name = "limits", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_limits },
     { .name = "daemon", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_daemon },
     { .name = "resource", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_resource },
+    { .name = "endpoints", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_endpoints },
     { .name = "groups", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_groups },
     { .name = "families", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_families },
     { .name = "clients", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_clients },
@@ -436,7 +462,7 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
         c->families[i].excluded = cfgfamily_excluded(c, c->families[i].group);
     for (size_t i = 0; i < c->nsql_metrics; i++)
         c->sql_metrics[i].excluded = cfgfamily_excluded(c, c->sql_metrics[i].group);
-    return 0;
+    return cfgendpoint_check(r, c);
 }
 
 static int parse(struct config *c, const char *text, size_t len, const char *name,
@@ -508,6 +534,7 @@ void config_release(struct config *c)
         free(c->jobs[i].name);
     free(c->jobs);
     cfgsql_release(c);
+    cfgendpoint_release(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -596,5 +623,7 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
             return buf;
         }
     }
+    if (cfgendpoint_changed(a, b, buf, len) != NULL)
+        return buf;
     return cfgsql_changed(a, b, buf, len);
 }

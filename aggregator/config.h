@@ -67,6 +67,7 @@
 #define CONFIG_MAX_STRIP_TAGS          16         /* clients.strip_tags entries */
 #define CONFIG_MAX_PATTERN_LEN         256        /* bytes in a label's "pattern" */
 #define CONFIG_MAX_RESOURCE_KEY        63         /* bytes in a "resource" key */
+#define CONFIG_MAX_ENDPOINTS           16         /* "endpoints" entries */
 #define CONFIG_RESERVED_PREFIX         "ustatsd_" /* the daemon's own families */
 #define CONFIG_RESERVED_PROCESS_PREFIX "process_" /* the daemon's process metrics */
 
@@ -137,6 +138,7 @@ struct config_family {
     int excluded;                      /* set by config_load from the groups section */
     int client_telemetry; /* synthesised by cfgclient: DogStatsD client telemetry, which
                            * lines name datadog.dogstatsd.client.*, never by this name */
+    uint32_t endpoints;   /* bit i: endpoints[i] serves it */
 };
 
 struct config_job {
@@ -159,6 +161,7 @@ struct config_sql_metric {
     double min_interval_seconds; /* result cache; >= 0, <= CONFIG_MAX_SQL_MIN_INTERVAL */
     double timeout_seconds;      /* > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
     char *unit;                  /* "" when absent */
+    uint32_t endpoints;          /* bit i: endpoints[i] serves it */
 };
 
 struct config_resource_attr {
@@ -175,6 +178,32 @@ struct config_service {
     char *exe;    /* NULL: any; an absolute path that readlink(/proc/<pid>/exe) must equal */
     char *cgroup; /* NULL: any; a cgroup v2 path ("/system.slice/x.service") that the
                    * sender's cgroup (/proc/<pid>/cgroup, line "0::") equals or lies under */
+};
+
+/*
+ * One scrape endpoint of "endpoints" (README.md, "Endpoints"): a path on a listener that
+ * serves a chosen part of the exposition, as one of the services would serve it.
+ */
+struct config_endpoint {
+    char *name;              /* [A-Za-z0-9_.-]+, unique; the handler label of its requests */
+    char *listen;            /* as metrics_listen, never "" */
+    char *path;              /* starts with '/' */
+    char *bearer_token_file; /* NULL: none; absent in the file: daemon.bearer_token_file */
+    int all;                 /* neither "groups" nor "families": every application family */
+    char **groups;           /* families and SQL metrics of these groups, ... */
+    size_t ngroups;
+    char **families; /* ... and these, by name (a family, an SQL metric or a job family) */
+    size_t nfamilies;
+    int jobs;         /* the job families: "jobs", by default when all */
+    int self_metrics; /* the daemon's own: ustatsd_*, its process_* and client telemetry */
+    int promhttp;     /* promhttp_metric_handler_requests_total and _in_flight */
+    int has_service;
+    struct config_service service;
+    struct config_resource_attr *resource; /* the endpoint's own, over the daemon's; sorted */
+    size_t nresource;
+    char **resource_labels; /* attribute keys copied onto every series as labels */
+    size_t nresource_labels;
+    int resource_labels_all; /* "resource_labels": true: every attribute */
 };
 
 struct config {
@@ -200,8 +229,18 @@ struct config {
     size_t max_label_value_len;
     uint32_t max_label_values; /* default cap of a label that neither enumerates nor caps */
 
-    struct config_resource_attr *resource; /* sorted by key */
+    struct config_resource_attr *resource; /* sorted by key; OTEL_* variables applied on top */
     size_t nresource;                      /* <= CONFIG_MAX_RESOURCE_ATTRS */
+    /* daemon.resource_labels: the attributes the default endpoint copies onto every series */
+    char **resource_labels;
+    size_t nresource_labels;
+    int resource_labels_all;
+
+    /* "endpoints"; has_endpoints when the file has the section (metrics_listen's default is
+     * then ""). Each family and SQL metric says which of them serve it (.endpoints). */
+    struct config_endpoint *endpoints;
+    size_t nendpoints; /* <= CONFIG_MAX_ENDPOINTS */
+    int has_endpoints;
 
     /* "clients": tag keys removed from every line before validation, normalised ('.' and
      * '-' read as '_'); none is a label of any family. */

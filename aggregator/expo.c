@@ -263,6 +263,8 @@ void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
     e->type = EXPO_UNKNOWN;
     e->name = "";
     e->name_len = 0;
+    e->const_labels = NULL;
+    e->nconst = 0;
 }
 
 static int ends_with(const char *s, size_t len, const char *suffix)
@@ -356,20 +358,21 @@ void expo_family(struct expo *e, const char *name, enum expo_type type, const ch
     buf_addch(e->out, '\n');
 }
 
-static size_t labels_bound(const struct expo_label *labels, size_t n)
+static size_t labels_bound(const struct expo *e, const struct expo_label *labels, size_t n)
 {
     size_t size = 2;
 
     for (size_t i = 0; i < n; i++)
         size += strlen(labels[i].name) + 2 * labels[i].value_len + 4;
+    for (size_t i = 0; i < e->nconst; i++)
+        size += strlen(e->const_labels[i].name) + 2 * e->const_labels[i].value_len + 4;
     return size;
 }
 
-/* Writes ',' before every label but the first; returns the end. */
-static char *put_labels(char *p, const struct expo_label *labels, size_t n)
+static char *put_label_list(char *p, const struct expo_label *labels, size_t n, int comma)
 {
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
+        if (i > 0 || comma)
             *p++ = ',';
         p = put(p, labels[i].name, strlen(labels[i].name));
         *p++ = '=';
@@ -378,6 +381,13 @@ static char *put_labels(char *p, const struct expo_label *labels, size_t n)
         *p++ = '"';
     }
     return p;
+}
+
+/* The caller's labels, then the constant ones; ',' between them. Returns the end. */
+static char *put_labels(const struct expo *e, char *p, const struct expo_label *labels, size_t n)
+{
+    p = put_label_list(p, labels, n, 0);
+    return put_label_list(p, e->const_labels, e->nconst, n > 0);
 }
 
 /*
@@ -393,7 +403,7 @@ static void put_sample(struct expo *e, const char *suffix, const struct expo_lab
                        double value)
 {
     size_t sl = strlen(suffix);
-    size_t size = e->name_len + sl + labels_bound(labels, n) + 34;
+    size_t size = e->name_len + sl + labels_bound(e, labels, n) + 34;
     char *p;
 
     if (xname != NULL)
@@ -401,11 +411,11 @@ static void put_sample(struct expo *e, const char *suffix, const struct expo_lab
     p = reserve(e->out, size);
     p = put(p, e->name, e->name_len);
     p = put(p, suffix, sl);
-    if (n > 0 || xname != NULL) {
+    if (n + e->nconst > 0 || xname != NULL) {
         *p++ = '{';
-        p = put_labels(p, labels, n);
+        p = put_labels(e, p, labels, n);
         if (xname != NULL) {
-            if (n > 0)
+            if (n + e->nconst > 0)
                 *p++ = ',';
             p = put(p, xname, xname_len);
             *p++ = '=';
@@ -486,7 +496,7 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
      * the first line, and copy it from there. One reservation covers every line, so the
      * block stays put while the lines are written.
      */
-    size_t lb = labels_bound(labels, n);
+    size_t lb = labels_bound(e, labels, n);
     size_t line = e->name_len + 8 + lb + 8 + 32 + 34;
     char *p = reserve(e->out, (nb + 3) * line);
     const char *block;
@@ -496,7 +506,7 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
     p = put(p, e->name, e->name_len);
     p = put(p, "_bucket{", 8);
     block = p;
-    p = put_labels(p, labels, n);
+    p = put_labels(e, p, labels, n);
     block_len = (size_t)(p - block);
     for (i = 0; i <= nb; i++) {
         if (i > 0) {

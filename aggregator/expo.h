@@ -39,6 +39,13 @@ struct expo {
     enum expo_type type; /* of the current family */
     const char *name;    /* of the current family, borrowed until the next expo_family */
     size_t name_len;
+    /*
+     * Labels written after the caller's on every sample (before le and a stateset's own),
+     * such as resource attributes copied onto each series; borrowed, NULL when none.
+     * expo_init() clears them.
+     */
+    const struct expo_label *const_labels;
+    size_t nconst;
 };
 
 const char *expo_content_type(enum expo_format fmt);

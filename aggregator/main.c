@@ -17,12 +17,14 @@
 #include <strings.h>
 
 #include "app.h"
+#include "cfgendpoint.h"
 #include "common.h"
 #include "config.h"
 #include "conninfo.h"
 #include "errcode.h"
 #include "log.h"
 #include "mem.h"
+#include "resattr.h"
 
 static const char *check_path(const char *s)
 {
@@ -139,6 +141,8 @@ struct loader {
     const char *path;
     const struct options *cli;
     const struct options *env;
+    const char *otel_service_name;        /* OTEL_SERVICE_NAME, or NULL */
+    const char *otel_resource_attributes; /* OTEL_RESOURCE_ATTRIBUTES, or NULL */
 };
 
 static const char *source(const struct opt *o, const char *given, int env, char *buf, size_t len);
@@ -179,9 +183,32 @@ static int check_udp(const struct config *c, const struct loader *ld, char *err,
     return ERRCODE_CONFIG;
 }
 
+/*
+ * The OpenTelemetry variables on top of the file's resource attributes, then what the
+ * endpoints need of the result and of the listeners the flags left.
+ */
+static int check_endpoints(struct config *c, const struct loader *ld, char *err, size_t errlen)
+{
+    char buf[768];
+    const char *why;
+
+    if (resattr_from_env(ld->otel_service_name, ld->otel_resource_attributes,
+                         c->max_label_value_len, &c->resource, &c->nresource, buf,
+                         sizeof(buf)) != 0) {
+        snprintf(err, errlen, "%s", buf);
+        return ERRCODE_CONFIG;
+    }
+    if ((why = cfgendpoint_problem(c, buf, sizeof(buf))) != NULL) {
+        snprintf(err, errlen, "%s: %s", c->path, why);
+        return ERRCODE_CONFIG;
+    }
+    return 0;
+}
+
 static int check_config(const char *path)
 {
-    const struct loader file_only = { path, NULL, NULL };
+    const struct loader file_only = { path, NULL, NULL, getenv("OTEL_SERVICE_NAME"),
+                                      getenv("OTEL_RESOURCE_ATTRIBUTES") };
     struct config c;
     char err[1024];
 
@@ -192,6 +219,7 @@ static int check_config(const char *path)
     }
     /* What the daemon would refuse at start-up, --check-config refuses too. */
     if (check_udp(&c, &file_only, err, sizeof(err)) != 0 ||
+        check_endpoints(&c, &file_only, err, sizeof(err)) != 0 ||
         conninfo_check(&c, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&c);
@@ -307,7 +335,9 @@ static int override_config(struct config *c, const struct loader *ld, char *err,
 
     if (rc == 0)
         rc = apply_options(c, ld->cli, 0, err, errlen);
-    return rc != 0 ? rc : check_udp(c, ld, err, errlen);
+    if (rc == 0)
+        rc = check_udp(c, ld, err, errlen);
+    return rc != 0 ? rc : check_endpoints(c, ld, err, errlen);
 }
 
 /* app_load_cb: the file, the overrides, and the checks sqlpool_init would make. */
@@ -370,6 +400,15 @@ static int parse_args(int argc, char **argv, struct options *cli)
             usage(stdout);
             return 0;
         }
+        /* Last-one-wins would silently drop a listener or a socket the operator asked for. */
+        if (cli->value[i] != NULL) {
+            if (opts[i].arg)
+                fprintf(stderr, "ustatsd: --%s given twice (\"%s\" and \"%s\"): give it once\n",
+                        opts[i].flag, cli->value[i], optarg);
+            else
+                fprintf(stderr, "ustatsd: --%s given twice: give it once\n", opts[i].flag);
+            return 2;
+        }
         cli->value[i] = opts[i].arg ? optarg : "1";
     }
     if (optind != argc) {
@@ -400,6 +439,8 @@ int main(int argc, char **argv)
     ld.path = cli.value[0];
     ld.cli = &cli;
     ld.env = &env;
+    ld.otel_service_name = getenv("OTEL_SERVICE_NAME");
+    ld.otel_resource_attributes = getenv("OTEL_RESOURCE_ATTRIBUTES");
     memset(&cfg, 0, sizeof(cfg));
     if (config_load(&cfg, ld.path, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);

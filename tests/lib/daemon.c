@@ -168,6 +168,14 @@ static int connect_ingest(struct daemon *d)
     return 0;
 }
 
+static int has_flag(const char *const *args, const char *flag)
+{
+    for (; args && *args; args++)
+        if (strcmp(*args, flag) == 0)
+            return 1;
+    return 0;
+}
+
 int daemon_start_with(struct daemon *d, const char *config_json, const struct daemon_options *o)
 {
     const char *const *extra = o ? o->args : NULL;
@@ -180,12 +188,16 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
     argv[n++] = bin();
     argv[n++] = "--config";
     argv[n++] = d->config;
-    argv[n++] = "--socket";
-    argv[n++] = d->sock;
-    argv[n++] = "--metrics-listen";
-    argv[n++] = d->http;
+    /* A flag is given once (the daemon refuses it twice): the test's own value wins. */
+    if (!has_flag(extra, "--socket")) {
+        argv[n++] = "--socket";
+        argv[n++] = d->sock;
+    }
+    if (!has_flag(extra, "--metrics-listen")) {
+        argv[n++] = "--metrics-listen";
+        argv[n++] = d->http;
+    }
     for (; extra && *extra && n < 38; extra++) {
-        /* A later --socket wins, in the daemon as here. */
         if (strcmp(*extra, "--socket") == 0 && extra[1])
             snprintf(d->sock, sizeof(d->sock), "%s", extra[1]);
         argv[n++] = *extra;
