@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "cfgendpoint.h"
 #include "common.h"
 #include "debug.h"
 #include "expo.h"
@@ -23,6 +24,7 @@
 #include "procstat.h"
 #include "registry.h"
 #include "rejects.h"
+#include "resattr.h"
 #include "scrape.h"
 #include "selfstat.h"
 #include "sqlpool.h"
@@ -50,6 +52,41 @@
  * loop about 1.4 ms, and 40,000 a second are looked at or freed.
  */
 #define EXPIRE_BUDGET 2000
+
+/*
+ * Listeners: the default endpoint's, one per configured endpoint address, the debug
+ * view's. An endpoint answers 503 beyond APP_MAX_SCRAPES scrapes in flight, as promhttp
+ * does beyond its MaxRequestsInFlight: each holds a cursor and a response buffer.
+ */
+#define APP_MAX_LISTENERS (CONFIG_MAX_ENDPOINTS + 2)
+#define APP_MAX_ENDPOINTS (CONFIG_MAX_ENDPOINTS + 1)
+#define APP_MAX_SCRAPES   16
+
+/* The status codes promhttp_metric_handler_requests_total shows from the start. */
+static const unsigned promhttp_codes[] = { 200, 500, 503 };
+#define PROMHTTP_NCODES (sizeof(promhttp_codes) / sizeof(promhttp_codes[0]))
+
+struct app;
+
+/* One HTTP listener: an address that one or more endpoints share. */
+struct app_listener {
+    struct httpd_server srv;
+    const char *listen; /* as configured; borrowed from the start-up config */
+    const char *label;  /* the listener label of ustatsd_http_limit_violations_total */
+    char addr[160];     /* as bound */
+    int started;
+};
+
+/* One scrape endpoint: the default one (index -1) or cfg->endpoints[index]. */
+struct app_endpoint {
+    struct app *a;
+    long index;
+    const char *name; /* the handler label; borrowed from the start-up config */
+    const char *path;
+    struct app_listener *l;
+    uint64_t scrapes[PROMHTTP_NCODES]; /* finished, by promhttp_codes */
+    unsigned in_flight;
+};
 
 /*
  * A configuration loaded by a reload. The one the daemon started with belongs to main and
@@ -98,12 +135,12 @@ struct app {
     int ingest_started;
     struct ingest udp; /* the UDP socket, when udp_listen is set */
     int udp_started;
-    struct httpd_server metrics;
-    struct httpd_server debug;
-    int has_metrics;
-    int has_debug; /* the separate debug listener */
-    char metrics_addr[160];
-    char debug_addr[160];
+    struct app_listener listeners[APP_MAX_LISTENERS];
+    size_t nlisteners;
+    struct app_endpoint endpoints[APP_MAX_ENDPOINTS];
+    size_t nendpoints;
+    struct app_listener *metrics_l; /* the default endpoint's, or NULL */
+    struct app_listener *debug_l;   /* where /debug is served, or NULL */
     struct sqlpool pg;
     int has_pg;
     uint64_t *pg_down_seen; /* per collector: down_events already logged */
@@ -193,9 +230,9 @@ static void snapshot(const struct app *a, struct selfstat *s)
     s->reloads_ok = a->reloads_ok;
     s->reloads_failed = a->reloads_failed;
     s->reload_error = a->reload_error[0] ? a->reload_error : NULL;
-    s->metrics_listen = a->has_metrics ? a->metrics_addr : "";
+    s->metrics_listen = a->metrics_l ? a->metrics_l->addr : "";
     s->metrics_path = c->metrics_path;
-    s->debug_listen = a->has_debug ? a->debug_addr : a->has_metrics ? a->metrics_addr : "";
+    s->debug_listen = a->debug_l ? a->debug_l->addr : "";
     s->socket_path = c->socket_path;
     s->socket_mode = c->socket_mode;
     s->max_dgram_qlen = a->in.max_dgram_qlen;
@@ -227,25 +264,24 @@ static void add_requests(const char *handler, unsigned code, uint64_t count, voi
     selfstat_add_requests(arg, handler, code, count);
 }
 
-_Static_assert(SELFSTAT_MAX_REQUESTS >= 7 * ROUTES_MAX_CODES, "routes x codes of both listeners");
-_Static_assert(SELFSTAT_MAX_VIOLATIONS >= 2 * HTTPD_LIMIT_COUNT, "limits of both listeners");
+/* Handlers: metrics, debug, healthy, ready, other and one per endpoint. */
+_Static_assert(SELFSTAT_MAX_REQUESTS >= (5 + CONFIG_MAX_ENDPOINTS) * ROUTES_MAX_CODES,
+               "routes x codes of every listener");
+_Static_assert(SELFSTAT_MAX_VIOLATIONS >= APP_MAX_LISTENERS * HTTPD_LIMIT_COUNT,
+               "limits of every listener");
 
 /* The scrape's part: the HTTP listeners, and the loop's utilisation since the last one. */
 static void snapshot_scrape(struct app *a, struct selfstat *s)
 {
-    const struct httpd_server *srv[2] = { a->has_metrics ? &a->metrics : NULL,
-                                          a->has_debug ? &a->debug : NULL };
-    const char *listener[2] = { "metrics", "debug" };
     uint64_t idle_ns = uv_metrics_idle_time(&a->loop), hr = uv_hrtime();
     size_t i, k;
 
-    for (i = 0; i < 2; i++)
-        if (srv[i])
-            httpd_server_foreach_requests(srv[i], add_requests, s);
-    for (i = 0; i < 2; i++)
-        for (k = 0; srv[i] && k < HTTPD_LIMIT_COUNT; k++)
-            selfstat_add_violations(s, listener[i], httpd_limit_name((enum httpd_limit)k),
-                                    httpd_server_stats(srv[i])->limits[k]);
+    for (i = 0; i < a->nlisteners; i++)
+        httpd_server_foreach_requests(&a->listeners[i].srv, add_requests, s);
+    for (i = 0; i < a->nlisteners; i++)
+        for (k = 0; k < HTTPD_LIMIT_COUNT; k++)
+            selfstat_add_violations(s, a->listeners[i].label, httpd_limit_name((enum httpd_limit)k),
+                                    httpd_server_stats(&a->listeners[i].srv)->limits[k]);
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
     if (hr > a->util_prev_hrtime && idle_ns >= a->util_prev_idle_ns) {
         double busy =
@@ -258,7 +294,7 @@ static void snapshot_scrape(struct app *a, struct selfstat *s)
     s->loop_idle_seconds = (double)idle_ns / 1e9;
 }
 
-static void write_daemon(struct app *a, struct expo *e)
+static void write_daemon(struct app *a, struct expo *e, int process)
 {
     struct selfstat s;
     struct procstat ps;
@@ -266,34 +302,126 @@ static void write_daemon(struct app *a, struct expo *e)
     snapshot(a, &s);
     snapshot_scrape(a, &s);
     selfstat_render(&s, e);
-    if (procstat_read(&ps) == 0)
+    if (process && procstat_read(&ps) == 0)
         procstat_render(&ps, e);
+}
+
+/* The endpoint's entry of the running config, or NULL for the default endpoint. */
+static const struct config_endpoint *endpoint_cfg(const struct app_endpoint *ep)
+{
+    return ep->index >= 0 ? &ep->a->cfg->endpoints[ep->index] : NULL;
+}
+
+/*
+ * promhttp's own families, as client_golang's promhttp.Handler() writes them: the scrape
+ * in progress is in flight and not yet counted.
+ */
+static void write_promhttp(const struct app_endpoint *ep, struct expo *e)
+{
+    char code[8];
+    struct expo_label l = { "code", code, 0 };
+
+    expo_scalar(e, "promhttp_metric_handler_requests_in_flight", EXPO_GAUGE,
+                "Current number of scrapes being served.", "", (double)ep->in_flight);
+    expo_family(e, "promhttp_metric_handler_requests", EXPO_COUNTER,
+                "Total number of scrapes by HTTP status code.", "");
+    for (size_t i = 0; i < PROMHTTP_NCODES; i++) {
+        l.value_len = (size_t)snprintf(code, sizeof(code), "%u", promhttp_codes[i]);
+        expo_sample(e, "_total", &l, 1, (double)ep->scrapes[i]);
+    }
 }
 
 static void write_head(struct expo *e, void *arg)
 {
-    write_daemon(arg, e);
+    struct app_endpoint *ep = arg;
+    const struct config_endpoint *ce = endpoint_cfg(ep);
+    struct config_resource_attr *attrs;
+    size_t n;
+
+    if (ce == NULL || ce->self_metrics)
+        write_daemon(ep->a, e, ce == NULL || !ce->has_service);
+    if (ce != NULL && ce->promhttp)
+        write_promhttp(ep, e);
+    attrs = cfgendpoint_resource(ep->a->cfg, ce, &n);
+    selfstat_target_info(attrs, n, e);
+    resattr_free(attrs, n);
 }
 
 static void on_pg_collected(void *arg)
 {
-    log_pg_changes(arg);
+    struct app_endpoint *ep = arg;
+
+    log_pg_changes(ep->a);
+}
+
+static void count_scrape(struct app_endpoint *ep, unsigned status)
+{
+    for (size_t i = 0; i < PROMHTTP_NCODES; i++)
+        if (promhttp_codes[i] == status)
+            ep->scrapes[i]++;
+}
+
+static void on_scrape_done(void *arg, unsigned status)
+{
+    struct app_endpoint *ep = arg;
+
+    ep->in_flight--;
+    count_scrape(ep, status);
+}
+
+/* Whether the endpoint serves an SQL metric that is queried. */
+static int serves_sql(const struct config *c, uint32_t bit)
+{
+    for (size_t i = 0; i < c->nsql_metrics; i++)
+        if (!c->sql_metrics[i].excluded && (bit == 0 || (c->sql_metrics[i].endpoints & bit)))
+            return 1;
+    return 0;
 }
 
 static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
-    struct app *a = arg;
-    const struct scrape_source src = { .loop = &a->loop,
-                                       .cfg = a->cfg,
-                                       .reg = &a->reg,
-                                       .jobs = &a->jobs,
-                                       .stats = &a->stats,
-                                       .pg = a->has_pg ? &a->pg : NULL,
-                                       .head = write_head,
-                                       .collected = on_pg_collected,
-                                       .arg = a };
+    static const char busy[] = "too many scrapes in flight\n";
+    struct app_endpoint *ep = arg;
+    struct app *a = ep->a;
+    const struct config_endpoint *ce = endpoint_cfg(ep);
+    struct scrape_source src = { .loop = &a->loop,
+                                 .cfg = a->cfg,
+                                 .reg = &a->reg,
+                                 .jobs = &a->jobs,
+                                 .stats = &a->stats,
+                                 .head = write_head,
+                                 .collected = on_pg_collected,
+                                 .done = on_scrape_done,
+                                 .arg = ep };
+    struct expo_label labels[SCRAPE_MAX_CONST_LABELS];
+    char names[SCRAPE_MAX_CONST_LABELS][CONFIG_MAX_RESOURCE_KEY + 1];
+    struct config_resource_attr *attrs;
+    size_t n;
 
+    if (ep->in_flight >= APP_MAX_SCRAPES) {
+        count_scrape(ep, 503);
+        httpd_respond(conn, 503, "text/plain; charset=utf-8", busy, sizeof(busy) - 1, 0, NULL);
+        return;
+    }
+    src.bit = ce ? (uint32_t)1 << ep->index : 0;
+    src.self = ce == NULL || ce->self_metrics;
+    src.serve_jobs = ce == NULL || ce->jobs;
+    src.sql = a->has_pg && serves_sql(a->cfg, src.bit);
+    src.pg = a->has_pg && (src.sql || src.self) ? &a->pg : NULL;
+    /* The resource attributes the endpoint copies onto its series (scrape_start copies). */
+    attrs = cfgendpoint_resource(a->cfg, ce, &n);
+    for (size_t i = 0; i < n && src.nconst < SCRAPE_MAX_CONST_LABELS; i++) {
+        if (!cfgendpoint_copies(a->cfg, ce, attrs[i].key))
+            continue;
+        resattr_label(attrs[i].key, names[src.nconst]);
+        labels[src.nconst] =
+            (struct expo_label){ names[src.nconst], attrs[i].value, strlen(attrs[i].value) };
+        src.nconst++;
+    }
+    src.const_labels = labels;
+    ep->in_flight++;
     scrape_start(conn, req, &src);
+    resattr_free(attrs, n);
 }
 
 /* --- /debug -------------------------------------------------------------------------- */
@@ -363,11 +491,6 @@ static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, v
         on_debug_cancel(d);
         httpd_respond(conn, 500, "application/json", "{\"error\":\"internal\"}\n", 20, 0, NULL);
     }
-}
-
-static void add_debug_routes(struct app *a, struct httpd_server *srv)
-{
-    httpd_server_route(srv, "/debug", "debug", on_debug, a);
 }
 
 /* --- health, readiness ---------------------------------------------------------------- */
@@ -469,10 +592,8 @@ static void app_stop(struct app *a, const char *why)
         ingest_close(&a->in, on_ingest_closed);
     if (a->udp_started)
         ingest_close(&a->udp, on_ingest_closed);
-    if (a->has_metrics)
-        httpd_server_close(&a->metrics, on_http_closed);
-    if (a->has_debug)
-        httpd_server_close(&a->debug, on_http_closed);
+    for (size_t i = 0; i < a->nlisteners; i++)
+        httpd_server_close(&a->listeners[i].srv, on_http_closed);
     if (a->has_pg)
         sqlpool_close(&a->pg, on_pg_closed);
     uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
@@ -623,27 +744,109 @@ static int read_token(const char *path, char *out, size_t cap, char *err, size_t
     return 0;
 }
 
-/* Routes of a listener; the metrics one also carries /debug unless it has its own. */
-static int start_listener(struct app *a, struct httpd_server *srv, const char *addr, int metrics,
-                          int debug, const char *token, char *out_addr, size_t out_len, char *err,
-                          size_t errlen)
+/* The listener of this address, made (with /-/healthy and /-/ready) on first use. */
+static struct app_listener *listener_for(struct app *a, const char *listen, const char *label)
 {
-    httpd_server_init(srv, &a->loop, NULL);
-    if (metrics) {
-        httpd_server_route(srv, a->cfg->metrics_path, "metrics", on_metrics, a);
-        httpd_server_route(srv, "/-/healthy", "healthy", on_healthy, a);
-        httpd_server_route(srv, "/-/ready", "ready", on_ready, a);
-    }
-    if (debug)
-        add_debug_routes(a, srv);
-    if (token && httpd_server_set_bearer(srv, token) != 0) {
-        snprintf(err, errlen, "bearer token: must be printable ASCII, at most %d bytes",
-                 HTTPD_MAX_TOKEN);
+    struct app_listener *l;
+
+    for (size_t i = 0; i < a->nlisteners; i++)
+        if (strcmp(a->listeners[i].listen, listen) == 0)
+            return &a->listeners[i];
+    l = &a->listeners[a->nlisteners++];
+    l->listen = listen;
+    l->label = label;
+    httpd_server_init(&l->srv, &a->loop, NULL);
+    httpd_server_route(&l->srv, "/-/healthy", "healthy", on_healthy, a);
+    httpd_server_route(&l->srv, "/-/ready", "ready", on_ready, a);
+    return l;
+}
+
+/*
+ * A route with its own bearer token: the contents of token_file, or none for NULL. The
+ * default endpoint and /debug take daemon.bearer_token_file, which also guards the
+ * unknown paths of their listeners.
+ */
+static int add_route(struct app *a, struct app_listener *l, const char *path, const char *name,
+                     httpd_handler_cb handler, void *arg, const char *token_file, char *err,
+                     size_t errlen)
+{
+    char token[HTTPD_MAX_TOKEN + 2];
+    int rc;
+
+    (void)a;
+    if (token_file != NULL && read_token(token_file, token, sizeof(token), err, errlen) != 0)
+        return -1;
+    rc = httpd_server_route(&l->srv, path, name, handler, arg);
+    if (rc == 0)
+        rc = httpd_server_route_bearer(&l->srv, path, token_file ? token : NULL);
+    if (rc == -EEXIST) {
+        snprintf(err, errlen, "%s%s: two endpoints on one path", l->listen, path);
         return -1;
     }
-    if (httpd_server_listen(srv, addr, err, errlen) != 0)
+    if (rc != 0) {
+        snprintf(err, errlen, "bearer token file %s: must be printable ASCII, at most %d bytes",
+                 token_file ? token_file : "", HTTPD_MAX_TOKEN);
         return -1;
-    httpd_server_address(srv, out_addr, out_len);
+    }
+    return 0;
+}
+
+/*
+ * Every endpoint's route on its listener, /debug where it goes, then bind them all. /debug
+ * with no debug_listen goes on the default endpoint's listener, or on the first endpoint's
+ * when the default one is off.
+ */
+static int start_http(struct app *a, char *err, size_t errlen)
+{
+    const struct config *c = a->cfg;
+    const char *tf = c->bearer_token_file;
+    char why[512];
+
+    if (c->metrics_listen != NULL && c->metrics_listen[0] != '\0') {
+        struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
+
+        a->metrics_l = listener_for(a, c->metrics_listen, "metrics");
+        *ep = (struct app_endpoint){
+            .a = a, .index = -1, .name = "metrics", .path = c->metrics_path, .l = a->metrics_l
+        };
+        if (add_route(a, ep->l, ep->path, ep->name, on_metrics, ep, tf, err, errlen) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < c->nendpoints; i++) {
+        const struct config_endpoint *ce = &c->endpoints[i];
+        struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
+
+        *ep = (struct app_endpoint){ .a = a, .index = (long)i, .name = ce->name, .path = ce->path };
+        ep->l = listener_for(a, ce->listen, ce->name);
+        if (add_route(a, ep->l, ep->path, ep->name, on_metrics, ep, ce->bearer_token_file, why,
+                      sizeof(why)) != 0) {
+            snprintf(err, errlen, "endpoint %s: %s", ce->name, why);
+            return -1;
+        }
+    }
+    if (c->debug_listen != NULL && c->debug_listen[0] != '\0')
+        a->debug_l = listener_for(a, c->debug_listen, "debug");
+    else if (c->debug_listen == NULL)
+        a->debug_l = a->metrics_l ? a->metrics_l : a->nlisteners ? &a->listeners[0] : NULL;
+    if (a->debug_l != NULL &&
+        add_route(a, a->debug_l, "/debug", "debug", on_debug, a, tf, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < a->nlisteners; i++) {
+        struct app_listener *l = &a->listeners[i];
+        char token[HTTPD_MAX_TOKEN + 2];
+
+        if (tf != NULL && (l == a->metrics_l || l == a->debug_l)) {
+            if (read_token(tf, token, sizeof(token), err, errlen) != 0)
+                return -1;
+            httpd_server_set_bearer(&l->srv, token);
+        }
+        if (httpd_server_listen(&l->srv, l->listen, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "listener %s (%s): %s", l->listen, l->label, why);
+            return -1;
+        }
+        l->started = 1;
+        httpd_server_address(&l->srv, l->addr, sizeof(l->addr));
+    }
     return 0;
 }
 
@@ -683,8 +886,6 @@ static int app_start(struct app *a, char *err, size_t errlen)
 {
     const struct config *c = a->cfg;
     struct ingest_config icfg = { 0 };
-    char token[HTTPD_MAX_TOKEN + 2];
-    const char *tok = NULL;
     size_t i;
 
     /* Initialised before anything can fail, so that app_stop() can always close them. */
@@ -694,12 +895,6 @@ static int app_start(struct app *a, char *err, size_t errlen)
     uv_signal_init(&a->loop, &a->sig_int);
     uv_signal_init(&a->loop, &a->sig_hup);
     a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
-
-    if (c->bearer_token_file) {
-        if (read_token(c->bearer_token_file, token, sizeof(token), err, errlen) != 0)
-            return -1;
-        tok = token;
-    }
 
     icfg.path = c->socket_path;
     icfg.mode = c->socket_mode;
@@ -715,19 +910,8 @@ static int app_start(struct app *a, char *err, size_t errlen)
     if (c->udp_listen[0] != '\0' && start_udp(a, err, errlen) != 0)
         return -1;
 
-    if (c->metrics_listen && c->metrics_listen[0]) {
-        int debug_here = c->debug_listen == NULL;
-        a->has_metrics = 1;
-        if (start_listener(a, &a->metrics, c->metrics_listen, 1, debug_here, tok, a->metrics_addr,
-                           sizeof(a->metrics_addr), err, errlen) != 0)
-            return -1;
-    }
-    if (c->debug_listen && c->debug_listen[0]) {
-        a->has_debug = 1;
-        if (start_listener(a, &a->debug, c->debug_listen, 0, 1, tok, a->debug_addr,
-                           sizeof(a->debug_addr), err, errlen) != 0)
-            return -1;
-    }
+    if (start_http(a, err, errlen) != 0)
+        return -1;
 
     if (c->has_postgres) {
         if (sqlpool_init(&a->pg, &a->loop, c, err, errlen) != 0)
@@ -793,13 +977,13 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
         if (a->in.max_dgram_qlen >= INGEST_MIN_DGRAM_QLEN)
             log_msg(&a->log, LOG_INFO, "ingest", "net.unix.max_dgram_qlen is %ld",
                     a->in.max_dgram_qlen);
-        if (a->has_metrics)
-            log_msg(&a->log, LOG_INFO, "http", "scrape http://%s%s (OpenMetrics or text 0.0.4)",
-                    a->metrics_addr, cfg->metrics_path);
-        else
-            log_msg(&a->log, LOG_INFO, "http", "metrics listener disabled");
-        if (a->has_debug)
-            log_msg(&a->log, LOG_INFO, "http", "debug view on http://%s/debug", a->debug_addr);
+        for (size_t i = 0; i < a->nendpoints; i++)
+            log_msg(&a->log, LOG_INFO, "http", "endpoint %s: scrape http://%s%s",
+                    a->endpoints[i].name, a->endpoints[i].l->addr, a->endpoints[i].path);
+        if (a->metrics_l == NULL)
+            log_msg(&a->log, LOG_INFO, "http", "default metrics endpoint disabled");
+        if (a->debug_l != NULL)
+            log_msg(&a->log, LOG_INFO, "http", "debug view on http://%s/debug", a->debug_l->addr);
     }
 
     uv_run(&a->loop, UV_RUN_DEFAULT);

@@ -19,6 +19,9 @@
 struct httpd_route {
     httpd_handler_cb handler;
     void *arg;
+    int own_bearer; /* httpd_server_route_bearer() was called: bearer replaces the server's */
+    char *bearer;   /* NULL: open */
+    size_t bearer_len;
 };
 
 /*
@@ -136,23 +139,47 @@ int httpd_server_route(struct httpd_server *srv, const char *path, const char *n
     if (i < 0)
         return i;
     srv->handlers = mem_realloc(srv->handlers, ((size_t)i + 1) * sizeof(*srv->handlers));
-    srv->handlers[i].handler = handler;
-    srv->handlers[i].arg = arg;
+    srv->handlers[i] = (struct httpd_route){ handler, arg, 0, NULL, 0 };
     return 0;
+}
+
+static int token_ok(const char *token, size_t n)
+{
+    if (n > HTTPD_MAX_TOKEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (token[i] <= ' ' || token[i] > '~')
+            return 0;
+    return 1;
 }
 
 int httpd_server_set_bearer(struct httpd_server *srv, const char *token)
 {
     size_t n = token ? strlen(token) : 0;
 
-    if (n > HTTPD_MAX_TOKEN)
+    if (!token_ok(token, n))
         return -EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (token[i] <= ' ' || token[i] > '~')
-            return -EINVAL;
     free(srv->bearer);
     srv->bearer = n ? mem_strdup(token) : NULL;
     srv->bearer_len = n;
+    return 0;
+}
+
+int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const char *token)
+{
+    int i = routes_find(&srv->routes, path);
+    size_t n = token ? strlen(token) : 0;
+    struct httpd_route *rt;
+
+    if (i == ROUTES_NONE)
+        return -ENOENT;
+    if (!token_ok(token, n))
+        return -EINVAL;
+    rt = &srv->handlers[i];
+    free(rt->bearer);
+    rt->own_bearer = 1;
+    rt->bearer = n ? mem_strdup(token) : NULL;
+    rt->bearer_len = n;
     return 0;
 }
 
@@ -181,6 +208,8 @@ static void server_maybe_done(struct httpd_server *srv)
 {
     if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL)
         return;
+    for (size_t i = 0; i < srv->routes.n; i++)
+        free(srv->handlers[i].bearer);
     routes_release(&srv->routes);
     free(srv->handlers);
     srv->handlers = NULL;
@@ -502,9 +531,8 @@ static void respond_plain(struct httpd_conn *c, int status, const char *extra)
     httpd_respond(c, status, "text/plain; charset=utf-8", body, (size_t)n, 0, extra);
 }
 
-static int bearer_ok(const struct httpd_conn *c)
+static int bearer_ok(const struct httpd_conn *c, const char *bearer, size_t bearer_len)
 {
-    const struct httpd_server *srv = c->srv;
     const char *a = c->req.authorization;
     size_t n;
     unsigned char diff;
@@ -516,9 +544,9 @@ static int bearer_ok(const struct httpd_conn *c)
         a++;
     n = strlen(a);
     /* Constant time in the token's length: every byte of the token is compared. */
-    diff = n != srv->bearer_len;
-    for (size_t i = 0; i < srv->bearer_len; i++)
-        diff |= (unsigned char)(srv->bearer[i] ^ (i < n ? a[i] : 0));
+    diff = n != bearer_len;
+    for (size_t i = 0; i < bearer_len; i++)
+        diff |= (unsigned char)(bearer[i] ^ (i < n ? a[i] : 0));
     return diff == 0;
 }
 
@@ -537,6 +565,8 @@ static void dispatch(struct httpd_conn *c)
     struct httpd_server *srv = c->srv;
     const struct request *r = &c->req;
     struct httpd_request req;
+    const char *bearer = srv->bearer;
+    size_t bearer_len = srv->bearer_len;
 
     begin_handling(c);
     c->rs.head = r->method == HTTP_HEAD;
@@ -553,8 +583,13 @@ static void dispatch(struct httpd_conn *c)
 
     c->route = routes_find(&srv->routes, req.path);
 
-    if (srv->bearer && strcmp(req.path, "/-/healthy") != 0 && strcmp(req.path, "/-/ready") != 0 &&
-        !bearer_ok(c)) {
+    if (c->route != ROUTES_NONE && srv->handlers[c->route].own_bearer) {
+        bearer = srv->handlers[c->route].bearer;
+        bearer_len = srv->handlers[c->route].bearer_len;
+    } else if (strcmp(req.path, "/-/healthy") == 0 || strcmp(req.path, "/-/ready") == 0) {
+        bearer = NULL; /* probes never need a token */
+    }
+    if (bearer != NULL && !bearer_ok(c, bearer, bearer_len)) {
         respond_plain(c, 401, "WWW-Authenticate: Bearer\r\n");
         return;
     }

@@ -189,6 +189,13 @@ int httpd_server_route(struct httpd_server *srv, const char *path, const char *n
 int httpd_server_set_bearer(struct httpd_server *srv, const char *token);
 
 /*
+ * Give the route at path its own bearer token, which replaces the server's for it: token
+ * (same rules), or NULL or "" for none, so that the route is open. Returns 0, -ENOENT when
+ * no route has path, or -EINVAL.
+ */
+int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const char *token);
+
+/*
  * Start listening on addr: "host:port" with a numeric IPv4 host ("" or "*" for all,
  * "localhost" for 127.0.0.1: no name is ever resolved, which would block), "[v6]:port",
  * or "unix:/path". Port 0 picks a free port (see httpd_server_address()). A unix: path

@@ -824,8 +824,16 @@ void registry_cursor_init(struct registry_cursor *c, struct registry *r)
     c->reg = r;
     c->next_fam = 0;
     c->pos = NULL;
+    c->want = NULL;
+    c->want_arg = NULL;
     c->link = r->cursors;
     r->cursors = c;
+}
+
+void registry_cursor_filter(struct registry_cursor *c, registry_want_cb want, void *arg)
+{
+    c->want = want;
+    c->want_arg = arg;
 }
 
 void registry_cursor_release(struct registry_cursor *c)
@@ -850,7 +858,7 @@ static void cursor_settle(struct registry_cursor *c)
     while (c->pos == NULL && c->next_fam < r->nfams) {
         const struct registry__family *f = &r->fams[c->next_fam++];
 
-        if (f->state == FAM_LIVE)
+        if (f->state == FAM_LIVE && (c->want == NULL || c->want(f->cfg, c->want_arg)))
             c->pos = f->head;
     }
 }

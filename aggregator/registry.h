@@ -63,10 +63,15 @@ struct registry_hit;
  * passed their position are not visited (they are appended to their family's list).
  * Fields are private.
  */
+/* Whether a cursor visits the series of a family (registry_cursor_filter()). */
+typedef int (*registry_want_cb)(const struct config_family *f, void *arg);
+
 struct registry_cursor {
     struct registry *reg;
     size_t next_fam;              /* family entered when pos runs out */
     struct registry__series *pos; /* next series to visit; NULL: entering next_fam */
+    registry_want_cb want;        /* NULL: every family */
+    void *want_arg;
     struct registry_cursor *link; /* the registry's list of cursors */
 };
 
@@ -259,6 +264,12 @@ void registry_cursor_init(struct registry_cursor *c, struct registry *r);
 int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out);
 /* 1 when registry_cursor_next would return a series. */
 int registry_cursor_more(struct registry_cursor *c);
+/*
+ * Visit only the families for which want(cfg, arg) returns 1, asked as the walk enters
+ * each family (so a reload's new config is asked about its own families). Call it right
+ * after registry_cursor_init(); arg must outlive the cursor.
+ */
+void registry_cursor_filter(struct registry_cursor *c, registry_want_cb want, void *arg);
 /* Unregister the cursor. */
 void registry_cursor_release(struct registry_cursor *c);
 

@@ -8,6 +8,24 @@ void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
     registry_cursor_init(&rd->cur, reg);
     expo_init(&rd->expo, NULL, fmt);
     rd->last_fam = SIZE_MAX;
+    rd->bit = 0;
+    rd->self = 1;
+}
+
+static int wanted(const struct config_family *f, void *arg)
+{
+    const struct render *rd = arg;
+
+    if (f->client_telemetry)
+        return rd->self;
+    return rd->bit == 0 || (f->endpoints & rd->bit) != 0;
+}
+
+void render_select(struct render *rd, uint32_t bit, int self)
+{
+    rd->bit = bit;
+    rd->self = self;
+    registry_cursor_filter(&rd->cur, wanted, rd);
 }
 
 static enum expo_type type_of(enum family_type t)

@@ -23,6 +23,8 @@ struct render {
     /* private */
     struct registry_cursor cur;
     struct expo expo;
+    uint32_t bit; /* render_select() */
+    int self;
     size_t last_fam; /* family whose HELP/TYPE was written last; SIZE_MAX: none */
     /* The current family's bucket bounds, formatted once per family. */
     char bounds[CONFIG_MAX_BUCKETS][32];
@@ -34,6 +36,14 @@ struct render {
  * released first). Allocates nothing.
  */
 void render_init(struct render *rd, struct registry *reg, enum expo_format fmt);
+
+/*
+ * Render only what a scrape endpoint serves: the families whose .endpoints has bit (0:
+ * every family), and the daemon's own (client telemetry) only when self. Call right after
+ * render_init(). Families are asked as the walk enters them, so a reload mid-render is
+ * judged by the new config.
+ */
+void render_select(struct render *rd, uint32_t bit, int self);
 
 /*
  * Append up to max_series series (a histogram series counts once; 0 counts as 1) to out,

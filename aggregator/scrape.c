@@ -2,7 +2,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "buf.h"
 #include "mem.h"
 #include "negotiate.h"
 #include "render.h"
@@ -18,6 +20,9 @@ struct scrape {
     struct render rd;
     uint64_t t0_ns;
     int pg_waiting;
+    struct expo_label consts[SCRAPE_MAX_CONST_LABELS]; /* point into const_text */
+    size_t nconst;
+    char *const_text;
 };
 
 static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
@@ -32,10 +37,40 @@ static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
     httpd_resume(sc->conn);
 }
 
-static void scrape_free(struct scrape *sc)
+static void scrape_free(struct scrape *sc, unsigned status)
 {
+    if (sc->src.done != NULL)
+        sc->src.done(sc->src.arg, status);
     render_release(&sc->rd);
+    free(sc->const_text);
     free(sc);
+}
+
+/* Copy the labels into one allocation: the config they came from may be reloaded. */
+static void copy_consts(struct scrape *sc, const struct expo_label *l, size_t n)
+{
+    size_t size = 0, off = 0;
+
+    if (n > SCRAPE_MAX_CONST_LABELS)
+        n = SCRAPE_MAX_CONST_LABELS;
+    for (size_t i = 0; i < n; i++)
+        size += strlen(l[i].name) + 1 + l[i].value_len + 1;
+    if (n == 0)
+        return;
+    sc->const_text = mem_alloc(size);
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(l[i].name);
+        char *name = sc->const_text + off, *value = name + nl + 1;
+
+        memcpy(name, l[i].name, nl + 1);
+        memcpy(value, l[i].value, l[i].value_len);
+        value[l[i].value_len] = '\0';
+        sc->consts[i] = (struct expo_label){ name, value, l[i].value_len };
+        off += nl + 1 + l[i].value_len + 1;
+    }
+    sc->nconst = n;
+    sc->rd.expo.const_labels = sc->consts;
+    sc->rd.expo.nconst = n;
 }
 
 static void on_scrape_cancel(void *arg)
@@ -44,7 +79,7 @@ static void on_scrape_cancel(void *arg)
 
     if (sc->pg_waiting)
         sqlpool_collect_cancel(sc->src.pg, on_pg_collected, sc);
-    scrape_free(sc);
+    scrape_free(sc, 200);
 }
 
 /*
@@ -74,7 +109,10 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
     switch (sc->phase) {
     case SCRAPE_HEAD:
         sc->src.head(&e, sc->src.arg);
-        jobs_render(sc->src.jobs, &e, uv_now(sc->src.loop));
+        e.const_labels = sc->consts;
+        e.nconst = sc->nconst;
+        if (sc->src.serve_jobs)
+            jobs_render(sc->src.jobs, &e, uv_now(sc->src.loop));
         sc->phase = SCRAPE_SERIES;
         return HTTPD_MORE;
     case SCRAPE_SERIES:
@@ -85,12 +123,17 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
     case SCRAPE_SQL:
         if (sc->pg_waiting)
             return HTTPD_WAIT;
-        if (sc->src.pg != NULL)
-            sqlpool_render(sc->src.pg, &e, wallclock_unix());
+        if (sc->src.pg != NULL) {
+            const struct sqlpool_select sel = { sc->src.cfg, sc->src.bit, sc->src.self };
+
+            e.const_labels = sc->consts;
+            e.nconst = sc->nconst;
+            sqlpool_render(sc->src.pg, &e, wallclock_unix(), sc->src.bit ? &sel : NULL);
+        }
         expo_eof(&e);
         sc->phase = SCRAPE_DONE;
         stats_scrape(sc->src.stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
-        scrape_free(sc);
+        scrape_free(sc, 200);
         return HTTPD_DONE;
     case SCRAPE_DONE:
         break;
@@ -133,14 +176,16 @@ void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
     sc->phase = SCRAPE_HEAD;
     sc->t0_ns = uv_hrtime();
     render_init(&sc->rd, src->reg, fmt);
+    render_select(&sc->rd, src->bit, src->self);
+    copy_consts(sc, src->const_labels, src->nconst);
     if (httpd_stream(conn, 200, expo_content_type(fmt), HTTPD_GZIP, produce_scrape,
                      on_scrape_cancel, sc) != 0) {
-        scrape_free(sc);
+        scrape_free(sc, 500);
         httpd_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);
         return;
     }
     /* HEAD gets GET's headers from the stream, which is then cancelled: no SQL. */
-    if (!req->head && src->pg != NULL &&
+    if (!req->head && src->pg != NULL && src->sql &&
         sqlpool_collect(src->pg, scrape_deadline_ms(src->cfg, req->scrape_timeout), on_pg_collected,
                         sc) == 0)
         sc->pg_waiting = 1;

@@ -31,10 +31,17 @@
 #define SCRAPE_PIECE_BYTES (128 * 1024)
 #define SCRAPE_MARGIN_S    0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
 
-/* Write the daemon's own families at the head of the exposition. */
+/* Write the endpoint's head: the daemon's own families, process metrics, target_info. */
 typedef void (*scrape_head_cb)(struct expo *e, void *arg);
 /* The SQL collectors answered (or the deadline passed): a chance to log their changes. */
 typedef void (*scrape_collected_cb)(void *arg);
+/*
+ * The scrape is over, with the status it was answered with (200; 500 when the stream
+ * could not start): it finished, or its client went away.
+ */
+typedef void (*scrape_done_cb)(void *arg, unsigned status);
+
+#define SCRAPE_MAX_CONST_LABELS 16
 
 /*
  * What a scrape reads. Every pointer is borrowed and must outlive every scrape in flight
@@ -49,7 +56,16 @@ struct scrape_source {
     struct sqlpool *pg; /* NULL without PostgreSQL */
     scrape_head_cb head;
     scrape_collected_cb collected; /* may be NULL */
+    scrape_done_cb done;           /* may be NULL */
     void *arg;
+    /* What the endpoint serves (render_select(), struct sqlpool_select). */
+    uint32_t bit;   /* 0: every family */
+    int self;       /* the daemon's own families */
+    int serve_jobs; /* the job families */
+    int sql;        /* some SQL metric: the collectors are asked to collect */
+    /* Labels written on every application series (jobs, families, SQL gauges), copied. */
+    const struct expo_label *const_labels;
+    size_t nconst; /* <= SCRAPE_MAX_CONST_LABELS */
 };
 
 /*

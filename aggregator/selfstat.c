@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "resattr.h"
 #include "statsd.h"
 
 /*
@@ -38,6 +39,12 @@ const size_t selfstat_nfields = sizeof(selfstat_fields) / sizeof(selfstat_fields
 
 void selfstat_add_requests(struct selfstat *s, const char *handler, unsigned code, uint64_t count)
 {
+    /* Several listeners serve /-/healthy and /-/ready: one series each, summed. */
+    for (size_t i = 0; i < s->nrequests; i++)
+        if (s->requests[i].code == code && strcmp(s->requests[i].handler, handler) == 0) {
+            s->requests[i].count += count;
+            return;
+        }
     if (s->nrequests < SELFSTAT_MAX_REQUESTS)
         s->requests[s->nrequests++] = (struct selfstat_requests){ handler, code, count };
 }
@@ -45,6 +52,12 @@ void selfstat_add_requests(struct selfstat *s, const char *handler, unsigned cod
 void selfstat_add_violations(struct selfstat *s, const char *listener, const char *kind,
                              uint64_t count)
 {
+    for (size_t i = 0; i < s->nviolations; i++)
+        if (strcmp(s->violations[i].listener, listener) == 0 &&
+            strcmp(s->violations[i].kind, kind) == 0) {
+            s->violations[i].count += count;
+            return;
+        }
     if (s->nviolations < SELFSTAT_MAX_VIOLATIONS)
         s->violations[s->nviolations++] = (struct selfstat_violations){ listener, kind, count };
 }
@@ -94,22 +107,18 @@ static void write_reloads(const struct selfstat *s, struct expo *e)
                 s->config_loaded_unix);
 }
 
-static void write_target_info(const struct config *c, struct expo *e)
+void selfstat_target_info(const struct config_resource_attr *attrs, size_t nattrs, struct expo *e)
 {
     struct expo_label l[CONFIG_MAX_RESOURCE_ATTRS];
     char names[CONFIG_MAX_RESOURCE_ATTRS][CONFIG_MAX_RESOURCE_KEY + 1];
-    size_t i, n = 0, k;
+    size_t i, n = 0;
 
-    if (c->nresource == 0)
+    if (nattrs == 0)
         return;
     /* OpenTelemetry resource attributes: "service.name" becomes label service_name. */
-    for (i = 0; i < c->nresource && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
-        k = strlen(c->resource[i].key);
-        if (k >= sizeof(names[n]))
-            k = sizeof(names[n]) - 1;
-        statsd_normalize_name(c->resource[i].key, k, names[n], k);
-        names[n][k] = '\0';
-        l[n] = (struct expo_label){ names[n], c->resource[i].value, strlen(c->resource[i].value) };
+    for (i = 0; i < nattrs && n < CONFIG_MAX_RESOURCE_ATTRS; i++, n++) {
+        resattr_label(attrs[i].key, names[n]);
+        l[n] = (struct expo_label){ names[n], attrs[i].value, strlen(attrs[i].value) };
     }
     expo_family(e, "target", EXPO_INFO, "Target metadata (OpenTelemetry resource attributes).", "");
     expo_sample(e, "_info", l, n, 1);
@@ -233,7 +242,6 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
 {
     struct expo_label l = { "version", s->version, strlen(s->version) };
 
-    write_target_info(s->cfg, e);
     expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
     expo_sample(e, "_info", &l, 1, 1);
 

@@ -59,8 +59,8 @@
       "buffer full (its SO_MEMINFO drop count): raise udp_rcvbuf, or fewer senders.")
 
 /* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
-#define SELFSTAT_MAX_REQUESTS   128
-#define SELFSTAT_MAX_VIOLATIONS 32
+#define SELFSTAT_MAX_REQUESTS   512
+#define SELFSTAT_MAX_VIOLATIONS 160
 
 struct selfstat_requests {
     const char *handler; /* route name; borrowed from the listener */
@@ -133,8 +133,14 @@ void selfstat_add_violations(struct selfstat *s, const char *listener, const cha
                              uint64_t count);
 
 /*
+ * target_info: an info family whose labels are the resource attributes (sorted by key),
+ * '.' and '-' in keys written as '_'. Nothing when nattrs is 0.
+ */
+void selfstat_target_info(const struct config_resource_attr *attrs, size_t nattrs, struct expo *e);
+
+/*
  * Write the daemon's self-metrics (README.md, "Self-metrics") but the process_* ones,
- * which need /proc: target_info, ustatsd_build_info, the socket counters, the line
+ * which need /proc, and target_info: ustatsd_build_info, the socket counters, the line
  * counters, the histograms, the series by family, HTTP, reloads and the event loop.
  */
 void selfstat_render(const struct selfstat *s, struct expo *e);

@@ -54,6 +54,7 @@ static void init_collectors(struct sqlpool *pool)
         col = &pool->cols[pool->ncols++];
         col->pool = pool;
         col->m = m;
+        col->index = i;
         t = seconds_to_ms(m->timeout_seconds, CONFIG_DEFAULT_SQL_TIMEOUT);
         if (pool->session_timeout_ms > 0 && pool->session_timeout_ms < t)
             t = pool->session_timeout_ms;
@@ -521,7 +522,8 @@ void sqlpool_counts(const struct sqlpool *pool, size_t *acquired, size_t *idle,
     *max = pool->nconns;
 }
 
-void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix)
+void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
+                    const struct sqlpool_select *sel)
 {
     struct sqlgauge_status *st = mem_calloc(pool->ncols, sizeof(*st));
     struct sqlgauge_pool p;
@@ -531,7 +533,8 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix)
     for (i = 0; i < pool->ncols; i++) {
         const struct sqlpool_collector *col = &pool->cols[i];
 
-        sqlgauge_render_family(e, col->m, col->rows, col->nrows);
+        if (sel == NULL || (sel->bit & sel->cfg->sql_metrics[col->index].endpoints))
+            sqlgauge_render_family(e, col->m, col->rows, col->nrows);
         st[i].name = col->m->name;
         st[i].up = col->up;
         st[i].has_run = col->seq_done > 0;
@@ -539,6 +542,10 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix)
         st[i].has_success = col->has_success;
         st[i].last_success = now_unix - (double)(now_ns - col->success_ns) / 1e9;
         st[i].errors = col->errors;
+    }
+    if (sel != NULL && !sel->self) {
+        free(st);
+        return;
     }
     sqlgauge_render_status(e, st, pool->ncols);
     free(st);

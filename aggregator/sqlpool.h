@@ -70,6 +70,7 @@ struct sqlconn;
 struct sqlpool_collector {
     struct sqlpool *pool;
     const struct config_sql_metric *m;
+    size_t index;     /* of m in the config's sql_metrics */
     uv_timer_t timer; /* the run's loop-side deadline */
     enum sqlpool_collector_state state;
     struct sqlpool_collector *qnext;
@@ -176,12 +177,23 @@ int sqlpool_collect(struct sqlpool *pool, uint64_t deadline_ms, sqlpool_collect_
  */
 size_t sqlpool_collect_cancel(struct sqlpool *pool, sqlpool_collect_cb cb, void *arg);
 
+/* What a scrape endpoint shows of the pool (sqlpool_render()). */
+struct sqlpool_select {
+    const struct config *cfg; /* the running config: its sql_metrics[i].endpoints, i in the
+                               * pool's order (the sql_metrics section only changes with a
+                               * restart) */
+    uint32_t bit;             /* the endpoint's bit in .endpoints */
+    int self;                 /* the collector and pool self-metrics too */
+};
+
 /*
  * Write the SQL gauge families (labels in config order, series sorted by label values)
- * and the collector and pool self-metrics, as they stand now. now_unix is the scrape's
- * wall-clock time, used for ustatsd_sql_collector_last_success_timestamp_seconds.
+ * and the collector and pool self-metrics, as they stand now; sel NULL writes everything,
+ * else what sel says. now_unix is the scrape's wall-clock time, used for
+ * ustatsd_sql_collector_last_success_timestamp_seconds.
  */
-void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix);
+void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
+                    const struct sqlpool_select *sel);
 
 /*
  * Pool state for ustatsd_postgres_pool_connections{state}: acquired + idle +

@@ -64,7 +64,7 @@ static double scrape(struct bench *b, size_t *bytes)
     uv_run(&b->loop, UV_RUN_DEFAULT);
     buf_reset(&b->out);
     expo_init(&e, &b->out, EXPO_OPENMETRICS);
-    sqlpool_render(&b->pg, &e, 1700000000.0);
+    sqlpool_render(&b->pg, &e, 1700000000.0, NULL);
     *bytes = b->out.len;
     return (double)(uv_hrtime() - t0) / 1e3;
 }

@@ -197,7 +197,7 @@ static const char *render(struct world *w)
 
     buf_reset(&w->out);
     expo_init(&e, &w->out, EXPO_TEXT);
-    sqlpool_render(&w->pg, &e, 1700000000.0);
+    sqlpool_render(&w->pg, &e, 1700000000.0, NULL);
     buf_addch(&w->out, '\0');
     return w->out.ptr;
 }

@@ -212,8 +212,51 @@ Test(selfstat, the_scrape_part_renders_http_rows_and_the_loop)
         3);
     cr_assert_eq(expo_value(om, "ustatsd_event_loop_utilization"), 0.5);
     cr_assert_eq(expo_value(om, "ustatsd_event_loop_idle_seconds_total"), 12.5);
-    cr_assert_eq(expo_value(om, "target_info{service_name=\"shop\"}"), 1);
+    cr_assert_null(strstr(om, "target_info"), "target_info is the endpoint's, not selfstat's");
     cr_assert_eq(expo_value(om, "ustatsd_build_info{version=\"9.9.9\"}"), 1);
     cr_assert_eq(expo_value(om, "ustatsd_family_series{family=\"uploads\"}"), 1);
     free(om);
+}
+
+Test(selfstat, rows_of_several_listeners_are_summed)
+{
+    struct selfstat s;
+    char *om;
+
+    fill(&s, NULL, 0);
+    selfstat_add_requests(&s, "healthy", 200, 2);
+    selfstat_add_requests(&s, "healthy", 200, 3);
+    selfstat_add_requests(&s, "healthy", 503, 1);
+    selfstat_add_violations(&s, "api", "header_size", 1);
+    selfstat_add_violations(&s, "api", "header_size", 4);
+    om = metrics(&s);
+    cr_assert_eq(expo_value(om, "ustatsd_http_requests_total{handler=\"healthy\",code=\"200\"}"),
+                 5);
+    cr_assert_eq(expo_value(om, "ustatsd_http_requests_total{handler=\"healthy\",code=\"503\"}"),
+                 1);
+    cr_assert_eq(
+        expo_value(om,
+                   "ustatsd_http_limit_violations_total{listener=\"api\",kind=\"header_size\"}"),
+        5);
+    cr_assert_eq(s.nrequests, 2);
+    free(om);
+}
+
+Test(selfstat, target_info_writes_the_attributes_as_labels)
+{
+    const struct config_resource_attr attrs[] = { { "service.name", "shop" },
+                                                  { "service.version", "1.2" } };
+    struct buf out = BUF_INIT;
+    struct expo e;
+
+    expo_init(&e, &out, EXPO_OPENMETRICS);
+    selfstat_target_info(attrs, 0, &e);
+    cr_assert_eq(out.len, 0, "no attributes, no target_info");
+    selfstat_target_info(attrs, 2, &e);
+    buf_addch(&out, '\0');
+    cr_assert_not_null(
+        strstr(out.ptr, "target_info{service_name=\"shop\",service_version=\"1.2\"} 1\n"), "%s",
+        out.ptr);
+    cr_assert_not_null(strstr(out.ptr, "# TYPE target info\n"), "%s", out.ptr);
+    buf_release(&out);
 }
