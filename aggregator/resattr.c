@@ -73,9 +73,12 @@ const char *resattr_value_problem(const char *value, size_t len, size_t max)
         return "the value is empty";
     if (len > max)
         return "the value is longer than max_label_value_length";
-    for (size_t i = 0, k; i < len; i += k)
-        if ((k = utf8_seq(s + i, len - i)) == 0 || s[i] == 0)
-            return "the value is not valid UTF-8 text (or holds a NUL byte)";
+    for (size_t i = 0, k; i < len; i += k) {
+        if ((k = utf8_seq(s + i, len - i)) == 0)
+            return "the value is not valid UTF-8 text";
+        if (s[i] < 0x20 || s[i] == 0x7f)
+            return "the value holds a control character";
+    }
     return NULL;
 }
 

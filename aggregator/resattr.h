@@ -26,7 +26,8 @@ const char *resattr_key_problem(const char *key);
 
 /*
  * NULL when a value of len bytes can be an attribute's value: non-empty, at most max
- * bytes, valid UTF-8 (a label value must be), else the problem.
+ * bytes, valid UTF-8 (a label value must be) without control characters, else the
+ * problem.
  */
 const char *resattr_value_problem(const char *value, size_t len, size_t max);
 
