@@ -10,6 +10,11 @@ void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
     rd->last_fam = SIZE_MAX;
 }
 
+void render_set_escaping(struct render *rd, enum expo_escaping esc)
+{
+    rd->expo.esc = esc;
+}
+
 static enum expo_type type_of(enum family_type t)
 {
     switch (t) {

@@ -35,6 +35,9 @@ struct render {
  */
 void render_init(struct render *rd, struct registry *reg, enum expo_format fmt);
 
+/* Escape family names by esc (expo.h); render_init() starts with underscores. */
+void render_set_escaping(struct render *rd, enum expo_escaping esc);
+
 /*
  * Append up to max_series series (a histogram series counts once; 0 counts as 1) to out,
  * with their family's HELP/TYPE/UNIT before a family's first series. Returns 1 while more
