@@ -10,7 +10,12 @@
  *   - "# UNIT" is written in OpenMetrics only, and only when the name ends in "_<unit>";
  *   - escaping: label values escape \ " and newline; HELP escapes \ and newline (and "
  *     in OpenMetrics);
- *   - expo_eof() writes "# EOF" in OpenMetrics and nothing in text.
+ *   - expo_eof() writes "# EOF" in OpenMetrics and nothing in text;
+ *   - names: a family name that is not a valid legacy name ([a-zA-Z_:][a-zA-Z0-9_:]*) is
+ *     escaped by the scheme in e->esc (expo_escape_name()); a legacy-valid one is written
+ *     as given under every scheme, as prometheus/common model.EscapeMetricFamily does
+ *     (dots escaping included: only EscapeName itself doubles the '_' of a legacy name).
+ *     Label names must be valid legacy label names, which no scheme changes.
  */
 #ifndef USTATSD_EXPO_H
 #define USTATSD_EXPO_H
@@ -20,10 +25,25 @@
 
 #include "buf.h"
 
-#define EXPO_CONTENT_TYPE_TEXT        "text/plain; version=0.0.4; charset=utf-8"
-#define EXPO_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
-
 enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS };
+
+/*
+ * The name escaping schemes that a scraper asks for with escaping= in Accept, and that
+ * Content-Type names (prometheus/common model.EscapingScheme: allow-utf-8, underscores,
+ * dots, values). Underscores is 0: it is model.NameEscapingScheme, the scheme that
+ * applies when Accept names none.
+ */
+enum expo_escaping {
+    EXPO_ESCAPE_UNDERSCORES,
+    EXPO_ESCAPE_ALLOW_UTF8,
+    EXPO_ESCAPE_DOTS,
+    EXPO_ESCAPE_VALUES
+};
+
+/* The longest name expo_family() escapes whole; the escape of a longer one is cut. */
+#define EXPO_ESCAPE_NAME_MAX 256
+/* The most bytes expo_escape_name() writes for a len-byte name: "U__", then 6 a byte. */
+#define EXPO_ESCAPED_MAX(len) (3 + 6 * (len))
 
 enum expo_type { EXPO_COUNTER, EXPO_GAUGE, EXPO_HISTOGRAM, EXPO_STATESET, EXPO_INFO, EXPO_UNKNOWN };
 
@@ -46,15 +66,20 @@ struct expo {
      */
     const struct expo_label *const_labels;
     size_t nconst;
+    enum expo_escaping esc; /* EXPO_ESCAPE_UNDERSCORES from expo_init(); set it after */
+    /* The current family's name when escaped; name points here then (so a copy of a
+     * struct expo must not outlive this one). */
+    char esc_name[EXPO_ESCAPED_MAX(EXPO_ESCAPE_NAME_MAX)];
 };
 
-const char *expo_content_type(enum expo_format fmt);
-
+/* Start writing fmt to out, with the default escaping scheme (underscores). */
 void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);
 
 /*
  * Start a family: writes # HELP, # TYPE and (OpenMetrics) # UNIT. name is borrowed until
- * the next expo_family(). A counter's name given with "_total" (an info's with "_info")
+ * the next expo_family(); one that is not legacy-valid is escaped by e->esc first (by
+ * underscores under allow-utf-8: these writers have no quoted-name syntax), and the
+ * suffixes that the samples add ("_total", "_bucket", ...) follow the escaped name. A counter's name given with "_total" (an info's with "_info")
  * has that suffix dropped, since the format adds it. help and unit may be NULL or "",
  * which omits the line (OpenMetrics treats an empty HELP or UNIT as absent). OpenMetrics
  * order is TYPE, UNIT, HELP (the spec's SHOULD); text writes HELP then TYPE.
@@ -128,6 +153,22 @@ void expo_eof(struct expo *e);
  * +Inf, -Inf and NaN are the same in both formats. Assumes the "C" locale (LC_NUMERIC).
  */
 size_t expo_format_double(char out[32], double v);
+
+/*
+ * Escape a metric or label name as prometheus/common model.EscapeName(name, scheme) does,
+ * byte for byte (its test vectors are in test_expo.c):
+ *   - allow-utf-8: unchanged;
+ *   - underscores: a legacy-valid name unchanged, else each character that is not
+ *     legacy (a digit first, '.', any non-ASCII rune) becomes '_';
+ *   - dots: every name (legacy too): '_' becomes "__", '.' "_dot_", any other
+ *     non-legacy character "__";
+ *   - values: a legacy-valid name unchanged, else "U__" then '_' becomes "__", a
+ *     non-legacy character "_<hex code point>_", a byte that is not UTF-8 "_fffd_".
+ * Writes at most cap bytes to out (no NUL), stopping before a character whose escape
+ * would not fit; EXPO_ESCAPED_MAX(len) always fits. Returns the length written.
+ */
+size_t expo_escape_name(char *out, size_t cap, const char *name, size_t len,
+                        enum expo_escaping esc);
 
 /* Append a label value or HELP text escaped for the format. */
 void expo_escape_label(struct buf *out, const char *s, size_t len);

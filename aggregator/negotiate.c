@@ -2,32 +2,79 @@
 
 #include <string.h>
 
+#include "common.h"
+
 /*
  * Both headers are comma-separated lists of elements (RFC 9110 5.6.1), each a token
  * followed by parameters:
  *
- *   application/openmetrics-text; version=1.0.0; q=0.75
- *   ^ token                       ^ param        ^ q (ends the media type parameters)
+ *   application/openmetrics-text; version=1.0.0; escaping=allow-utf-8; q=0.6
+ *   ^ token                       ^ param        ^ param               ^ q (ends the
+ *                                                                        media type's
+ *                                                                        parameters)
  *
- * Prometheus 2.x sends
- *
- *   application/openmetrics-text;version=1.0.0,application/openmetrics-text;
- *   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*\/\*;q=0.1
- *
- * OpenMetrics wins only with a strictly higher q, so "*\/\*" (curl, browsers) gets text.
+ * The choice follows prometheus/common expfmt/encode.go, NegotiateIncludingOpenMetrics
+ * (v0.70.1, the one client_golang's promhttp calls): goautoneg.ParseAccept sorts the
+ * elements by q, highest first (a stable sort for lists this short), and the first that
+ * matches a format wins; text 0.0.4 when none does. Wildcards match nothing there, so
+ * curl's and browsers' "*\/\*" get text, and so does a protobuf-only Accept, since we do
+ * not write protobuf. On the way, every element's valid escaping= replaces the scheme
+ * so far, even on an element that does not match: that is how Prometheus 3.0 to 3.3,
+ * which put escaping=allow-utf-8 on every element, get allow-utf-8 named on the text
+ * 0.0.4 fallback of a protobuf-only Accept. Where we differ, on purpose:
+ *   - text/plain;version=1.0.0 is served, with "text/plain; version=1.0.0", as
+ *     client_python does (exposition.py choose_encoder); expfmt has no text 1.0.0 and
+ *     falls through to the next element;
+ *   - q=0 means "not acceptable" (RFC 9110 12.4.2) and a malformed q drops the element;
+ *     goautoneg reads both as numbers (0 still matches, "q=2" sorts first);
+ *   - media types and parameter names compare without case, and a quoted value loses
+ *     its quotes; parameters after q are accept-ext, not read.
+ * None of these changes the outcome for any header Prometheus sends (test_negotiate.c).
  */
+
+#define ESC_UNDERSCORES "underscores"
+#define ESC_ALLOW_UTF8  "allow-utf-8"
+#define ESC_DOTS        "dots"
+#define ESC_VALUES      "values"
+
+/* prometheus/common model: EscapingKey's values (metric.go EscapeUnderscores, ...). */
+static const char *const escaping_names[] = {
+    [EXPO_ESCAPE_UNDERSCORES] = ESC_UNDERSCORES,
+    [EXPO_ESCAPE_ALLOW_UTF8] = ESC_ALLOW_UTF8,
+    [EXPO_ESCAPE_DOTS] = ESC_DOTS,
+    [EXPO_ESCAPE_VALUES] = ESC_VALUES,
+};
+
+/*
+ * expfmt.go: FmtText, FmtOpenMetrics_0_0_1 and FmtOpenMetrics_1_0_0, each followed by
+ * "; escaping=<scheme>" as NegotiateIncludingOpenMetrics appends it (always, also when
+ * Accept names no scheme). Text 1.0.0 is client_python's CONTENT_TYPE_PLAIN_1_0_0 with
+ * the same tail.
+ */
+#define ROW(mt)                                                                         \
+    {                                                                                   \
+        [EXPO_ESCAPE_UNDERSCORES] = mt ESC_UNDERSCORES,                                 \
+        [EXPO_ESCAPE_ALLOW_UTF8] = mt ESC_ALLOW_UTF8, [EXPO_ESCAPE_DOTS] = mt ESC_DOTS, \
+        [EXPO_ESCAPE_VALUES] = mt ESC_VALUES,                                           \
+    }
+
+static const char *const content_types[][4] = {
+    [NEGOTIATE_TEXT_0_0_4] = ROW("text/plain; version=0.0.4; charset=utf-8; escaping="),
+    [NEGOTIATE_TEXT_1_0_0] = ROW("text/plain; version=1.0.0; charset=utf-8; escaping="),
+    [NEGOTIATE_OPENMETRICS_0_0_1] =
+        ROW("application/openmetrics-text; version=0.0.1; charset=utf-8; escaping="),
+    [NEGOTIATE_OPENMETRICS_1_0_0] =
+        ROW("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping="),
+};
 
 struct element {
     const char *tok; /* the token, without parameters or surrounding OWS */
     size_t tok_len;
     const char *ver; /* the "version" parameter's value, NULL when absent */
     size_t ver_len;
+    const char *esc; /* the "escaping" parameter's value, NULL when absent */
+    size_t esc_len;
     int q; /* in thousandths; 1000 when absent */
-};
-
-struct cand {
-    int level; /* specificity of the best match so far: 0 none, then higher is more specific */
-    int q;     /* in thousandths */
 };
 
 static int lower(int c)
@@ -116,6 +163,9 @@ static int parameter(const char *p, const char *end, struct element *el)
     if (tok_eq(p, (size_t)(ne - p), "version")) {
         el->ver = v;
         el->ver_len = vlen;
+    } else if (tok_eq(p, (size_t)(ne - p), "escaping")) {
+        el->esc = v;
+        el->esc_len = vlen;
     }
     return 0;
 }
@@ -137,6 +187,8 @@ static int element(const char *s, const char *end, struct element *el)
     el->tok_len = (size_t)(tend - s);
     el->ver = NULL;
     el->ver_len = 0;
+    el->esc = NULL;
+    el->esc_len = 0;
     el->q = 1000;
     for (const char *p = semi; p < end;) {
         const char *pend = find(p + 1, end, ';');
@@ -155,12 +207,13 @@ static int element(const char *s, const char *end, struct element *el)
     return 0;
 }
 
-typedef void (*element_cb)(const struct element *el, struct cand *a, struct cand *b);
+typedef void (*element_cb)(const struct element *el, size_t pos, void *arg);
 
-/* Call cb for each well-formed element of a list; NULL is an empty list. */
-static void each_element(const char *list, element_cb cb, struct cand *a, struct cand *b)
+/* Call cb for each well-formed element of a list, with its place in it; NULL is empty. */
+static void each_element(const char *list, element_cb cb, void *arg)
 {
     const char *s = list;
+    size_t pos = 0;
 
     if (s == NULL)
         return;
@@ -170,77 +223,147 @@ static void each_element(const char *list, element_cb cb, struct cand *a, struct
         struct element el;
 
         if (element(s, end, &el) == 0)
-            cb(&el, a, b);
+            cb(&el, pos, arg);
+        pos++;
         s = comma ? comma + 1 : end;
     }
 }
 
-/* A match at level takes over from a less specific one; at the same level, the best q. */
-static void offer(struct cand *c, int level, int q)
+/* An exact parameter value: expfmt compares versions and schemes with ==. */
+static int value_is(const char *v, size_t len, const char *lit)
 {
-    if (level > c->level) {
-        c->level = level;
-        c->q = q;
-    } else if (level == c->level && q > c->q) {
-        c->q = q;
-    }
+    return v != NULL && len == strlen(lit) && memcmp(v, lit, len) == 0;
 }
 
-/* Levels: 1 for * / *, 2 for type / *, 3 for the type, 4 for the type at a version. */
-static void media_range(const struct element *el, struct cand *om, struct cand *text)
+/* The type an element names (expfmt's matches, plus text 1.0.0), or -1. */
+static int media_type(const struct element *el)
 {
     const char *s = el->tok, *slash = find(s, s + el->tok_len, '/');
     const char *sub;
     size_t tl, sl;
 
     if (slash == NULL)
-        return;
+        return -1;
     tl = (size_t)(slash - s);
     sub = slash + 1;
     sl = el->tok_len - tl - 1;
-    if (tok_eq(s, tl, "*") && tok_eq(sub, sl, "*")) {
-        offer(om, 1, el->q);
-        offer(text, 1, el->q);
-    } else if (tok_eq(s, tl, "application") && tok_eq(sub, sl, "*")) {
-        offer(om, 2, el->q);
-    } else if (tok_eq(s, tl, "text") && tok_eq(sub, sl, "*")) {
-        offer(text, 2, el->q);
+    if (tok_eq(s, tl, "text") && tok_eq(sub, sl, "plain")) {
+        if (el->ver == NULL || value_is(el->ver, el->ver_len, "0.0.4"))
+            return NEGOTIATE_TEXT_0_0_4;
+        if (value_is(el->ver, el->ver_len, "1.0.0"))
+            return NEGOTIATE_TEXT_1_0_0;
     } else if (tok_eq(s, tl, "application") && tok_eq(sub, sl, "openmetrics-text")) {
-        if (el->ver == NULL)
-            offer(om, 3, el->q);
-        else if (tok_eq(el->ver, el->ver_len, "1.0.0") || tok_eq(el->ver, el->ver_len, "0.0.1"))
-            offer(om, 4, el->q);
-    } else if (tok_eq(s, tl, "text") && tok_eq(sub, sl, "plain")) {
-        if (el->ver == NULL)
-            offer(text, 3, el->q);
-        else if (tok_eq(el->ver, el->ver_len, "0.0.4"))
-            offer(text, 4, el->q);
+        /* expfmt: no version is 0.0.1 ("Return 0.0.1 with no version for backwards
+         * compatibility"). */
+        if (el->ver == NULL || value_is(el->ver, el->ver_len, "0.0.1"))
+            return NEGOTIATE_OPENMETRICS_0_0_1;
+        if (value_is(el->ver, el->ver_len, "1.0.0"))
+            return NEGOTIATE_OPENMETRICS_1_0_0;
+    }
+    return -1;
+}
+
+/* The scheme an escaping= value names, or -1 (expfmt ignores an unknown one). */
+static int escaping_of(const struct element *el)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(escaping_names); i++)
+        if (value_is(el->esc, el->esc_len, escaping_names[i]))
+            return (int)i;
+    return -1;
+}
+
+/*
+ * The walk in q order is done in two passes over the list, without sorting: the first
+ * finds the winner (highest q, first listed), the second the escaping= of the last
+ * element the walk takes up to it (lowest q at or after the winner's, last listed).
+ */
+struct pick {
+    int type; /* the winner's, -1 while none */
+    int q;
+    size_t pos;
+    int esc; /* the scheme so far, -1 while none */
+    int esc_q;
+    size_t esc_pos;
+};
+
+static void pick_type(const struct element *el, size_t pos, void *arg)
+{
+    struct pick *p = arg;
+    int t = media_type(el);
+
+    if (el->q > 0 && t >= 0 && (p->type < 0 || el->q > p->q)) {
+        p->type = t;
+        p->q = el->q;
+        p->pos = pos;
     }
 }
 
-enum expo_format negotiate_format(const char *accept)
+/* Whether the walk reaches el: all of them when nothing wins. */
+static int walked(const struct pick *p, int q, size_t pos)
 {
-    struct cand om = { 0, 0 }, text = { 0, 0 };
-
-    each_element(accept, media_range, &om, &text);
-    return om.level > 0 && om.q > 0 && om.q > text.q ? EXPO_OPENMETRICS : EXPO_TEXT;
+    return p->type < 0 || q > p->q || (q == p->q && pos <= p->pos);
 }
 
-/* RFC 9110 12.5.3: "gzip;q=0" refuses gzip even when "*" would accept it. */
-static void coding(const struct element *el, struct cand *gzip, struct cand *star)
+static void pick_escaping(const struct element *el, size_t pos, void *arg)
 {
-    if (tok_eq(el->tok, el->tok_len, "gzip") || tok_eq(el->tok, el->tok_len, "x-gzip"))
-        offer(gzip, 1, el->q);
-    else if (tok_eq(el->tok, el->tok_len, "*"))
-        offer(star, 1, el->q);
+    struct pick *p = arg;
+    int esc = escaping_of(el);
+
+    if (el->q == 0 || esc < 0 || !walked(p, el->q, pos))
+        return;
+    if (p->esc < 0 || el->q < p->esc_q || (el->q == p->esc_q && pos > p->esc_pos)) {
+        p->esc = esc;
+        p->esc_q = el->q;
+        p->esc_pos = pos;
+    }
+}
+
+struct negotiate negotiate_accept(const char *accept)
+{
+    struct pick p = { -1, 0, 0, -1, 0, 0 };
+    struct negotiate n;
+
+    each_element(accept, pick_type, &p);
+    each_element(accept, pick_escaping, &p);
+    n.type = p.type < 0 ? NEGOTIATE_TEXT_0_0_4 : (enum negotiate_type)p.type;
+    n.fmt = n.type == NEGOTIATE_OPENMETRICS_0_0_1 || n.type == NEGOTIATE_OPENMETRICS_1_0_0
+                ? EXPO_OPENMETRICS
+                : EXPO_TEXT;
+    n.esc = p.esc < 0 ? EXPO_ESCAPE_UNDERSCORES : (enum expo_escaping)p.esc;
+    return n;
+}
+
+const char *negotiate_content_type(const struct negotiate *n)
+{
+    return content_types[n->type][n->esc];
+}
+
+/* The best q each coding is listed with, -1 while it is not listed. */
+struct codings {
+    int gzip, star;
+};
+
+/* RFC 9110 12.5.3: "gzip;q=0" refuses gzip even when "*" would accept it. */
+static void coding(const struct element *el, size_t pos, void *arg)
+{
+    struct codings *c = arg;
+
+    (void)pos;
+    if (tok_eq(el->tok, el->tok_len, "gzip") || tok_eq(el->tok, el->tok_len, "x-gzip")) {
+        if (el->q > c->gzip)
+            c->gzip = el->q;
+    } else if (tok_eq(el->tok, el->tok_len, "*")) {
+        if (el->q > c->star)
+            c->star = el->q;
+    }
 }
 
 int negotiate_gzip(const char *accept_encoding)
 {
-    struct cand gzip = { 0, 0 }, star = { 0, 0 };
+    struct codings c = { -1, -1 };
 
-    each_element(accept_encoding, coding, &gzip, &star);
-    if (gzip.level > 0)
-        return gzip.q > 0;
-    return star.level > 0 && star.q > 0;
+    each_element(accept_encoding, coding, &c);
+    if (c.gzip >= 0)
+        return c.gzip > 0;
+    return c.star > 0;
 }

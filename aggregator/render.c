@@ -28,6 +28,11 @@ void render_select(struct render *rd, uint32_t bit, int self)
     registry_cursor_filter(&rd->cur, wanted, rd);
 }
 
+void render_set_escaping(struct render *rd, enum expo_escaping esc)
+{
+    rd->expo.esc = esc;
+}
+
 static enum expo_type type_of(enum family_type t)
 {
     switch (t) {

@@ -37,6 +37,9 @@ struct render {
  */
 void render_init(struct render *rd, struct registry *reg, enum expo_format fmt);
 
+/* Escape family names by esc (expo.h); render_init() starts with underscores. */
+void render_set_escaping(struct render *rd, enum expo_escaping esc);
+
 /*
  * Render only what a scrape endpoint serves: the families whose .endpoints has bit (0:
  * every family), and the daemon's own (client telemetry) only when self. Call right after

@@ -16,6 +16,7 @@ struct scrape {
     struct scrape_source src;
     struct httpd_conn *conn;
     enum expo_format fmt;
+    enum expo_escaping esc;
     enum scrape_phase phase;
     struct render rd;
     uint64_t t0_ns;
@@ -106,6 +107,7 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
 
     (void)conn;
     expo_init(&e, out, sc->fmt);
+    e.esc = sc->esc;
     switch (sc->phase) {
     case SCRAPE_HEAD:
         sc->src.head(&e, sc->src.arg);
@@ -166,19 +168,22 @@ uint64_t scrape_deadline_ms(const struct config *cfg, const char *scrape_timeout
 void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
                   const struct scrape_source *src)
 {
-    enum expo_format fmt = negotiate_format(req->accept);
+    struct negotiate neg = negotiate_accept(req->accept);
+    enum expo_format fmt = neg.fmt;
     struct scrape *sc;
 
     sc = mem_calloc(1, sizeof(*sc));
     sc->src = *src;
     sc->conn = conn;
     sc->fmt = fmt;
+    sc->esc = neg.esc;
     sc->phase = SCRAPE_HEAD;
     sc->t0_ns = uv_hrtime();
     render_init(&sc->rd, src->reg, fmt);
     render_select(&sc->rd, src->bit, src->self);
+    render_set_escaping(&sc->rd, neg.esc);
     copy_consts(sc, src->const_labels, src->nconst);
-    if (httpd_stream(conn, 200, expo_content_type(fmt), HTTPD_GZIP, produce_scrape,
+    if (httpd_stream(conn, 200, negotiate_content_type(&neg), HTTPD_GZIP, produce_scrape,
                      on_scrape_cancel, sc) != 0) {
         scrape_free(sc, 500);
         httpd_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);

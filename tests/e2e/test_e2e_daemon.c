@@ -170,7 +170,7 @@ Test(e2e, http_status_codes_content_types_gzip_and_keep_alive, .init = start, .f
         cr_assert_eq(r.status, 200);
         cr_assert_eq(r.gzip, 1);
         cr_assert_str_eq(httpc_header(&r, "content-type"),
-                         "text/plain; version=0.0.4; charset=utf-8");
+                         "text/plain; version=0.0.4; charset=utf-8; escaping=underscores");
         cr_assert_not_null(strstr(r.body, "ustatsd_lines_accepted_total"));
         httpc_response_release(&r);
     }
@@ -180,8 +180,9 @@ Test(e2e, http_status_codes_content_types_gzip_and_keep_alive, .init = start, .f
                                "text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n"),
                  0);
     cr_assert_eq(httpc_read(&h, 0, &r), 0);
-    cr_assert_str_eq(httpc_header(&r, "content-type"),
-                     "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    cr_assert_str_eq(
+        httpc_header(&r, "content-type"),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores");
     httpc_response_release(&r);
     cr_assert_eq(httpc_request(&h, "HEAD", "/metrics", NULL), 0);
     cr_assert_eq(httpc_read(&h, 1, &r), 0);

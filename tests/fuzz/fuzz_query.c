@@ -13,7 +13,7 @@
  *     message, also into a small err buffer; it agrees with query_find() on limit=;
  *   - query_next() walks the query to its end, staying inside it, and tiny buffers give
  *     the same parameters or -ENOSPC;
- *   - negotiate_format() and negotiate_gzip() return one of their values, also on the
+ *   - negotiate_accept() and negotiate_gzip() return one of their values, also on the
  *     header cut to the size the server copies;
  *   - an accepted query renders, over a registry fed the datagram through the intake
  *     (rejected lines go to the rejects ring, raw), a debug document that jansson parses, with the sections
@@ -171,20 +171,31 @@ static void check_query(const char *query, const char *name, struct debug_query 
     }
 }
 
+/* One of the outcomes negotiate.h lists, and a Content-Type that names what it says. */
+static void check_negotiate(const struct negotiate *n)
+{
+    const char *ct = negotiate_content_type(n);
+
+    assert(n->type >= NEGOTIATE_TEXT_0_0_4 && n->type <= NEGOTIATE_OPENMETRICS_1_0_0);
+    assert(n->esc >= EXPO_ESCAPE_UNDERSCORES && n->esc <= EXPO_ESCAPE_VALUES);
+    assert(n->fmt == (n->type >= NEGOTIATE_OPENMETRICS_0_0_1 ? EXPO_OPENMETRICS : EXPO_TEXT));
+    assert(ct != NULL && strstr(ct, "; charset=utf-8; escaping=") != NULL);
+    assert((strncmp(ct, "text/plain;", 11) == 0) == (n->fmt == EXPO_TEXT));
+}
+
 static void check_headers(const char *accept, const char *accept_encoding)
 {
     char cut[REQUEST_ACCEPT_MAX];
-    enum expo_format f = negotiate_format(accept);
+    struct negotiate n = negotiate_accept(accept), again = negotiate_accept(accept);
     int g = negotiate_gzip(accept_encoding);
 
-    assert(f == EXPO_TEXT || f == EXPO_OPENMETRICS);
-    assert(expo_content_type(f) != NULL);
-    assert(negotiate_format(accept) == f);
+    check_negotiate(&n);
+    assert(again.type == n.type && again.fmt == n.fmt && again.esc == n.esc);
     assert(g == 0 || g == 1);
     /* The server copies headers cut to a fixed size; the cut value must be safe too. */
     snprintf(cut, sizeof(cut), "%s", accept);
-    f = negotiate_format(cut);
-    assert(f == EXPO_TEXT || f == EXPO_OPENMETRICS);
+    n = negotiate_accept(cut);
+    check_negotiate(&n);
     snprintf(cut, REQUEST_ACCEPT_ENCODING_MAX, "%s", accept_encoding);
     g = negotiate_gzip(cut);
     assert(g == 0 || g == 1);

@@ -57,7 +57,7 @@ static void awkward_gauges(struct expo *e)
     }
 }
 
-static void build_exposition(struct buf *b, enum expo_format fmt)
+static void build_exposition_esc(struct buf *b, enum expo_format fmt, enum expo_escaping esc)
 {
     struct expo e;
     const struct expo_label awkward[] = { L("path", "/a\"b\\c\nd") };
@@ -69,6 +69,7 @@ static void build_exposition(struct buf *b, enum expo_format fmt)
 
     buf_reset(b);
     expo_init(&e, b, fmt);
+    e.esc = esc;
 
     expo_family(&e, "ustatsd_requests", EXPO_COUNTER, "Requests \"served\" \\ by path\nsecond line",
                 NULL);
@@ -113,6 +114,11 @@ static void build_exposition(struct buf *b, enum expo_format fmt)
     expo_sample(&e, "", NULL, 0, 7);
 
     expo_eof(&e);
+}
+
+static void build_exposition(struct buf *b, enum expo_format fmt)
+{
+    build_exposition_esc(b, fmt, EXPO_ESCAPE_UNDERSCORES);
 }
 
 static char *golden_path(const char *name)
@@ -676,8 +682,139 @@ Test(expo, stateset_labels_state_after_the_family)
     expo_state(&e, &l, 1, "on", 2, 1);
     expo_state(&e, NULL, 0, "o\nff", 4, 0);
     cr_assert_str_eq(b.ptr, "# TYPE s gauge\ns{job=\"a\\\"b\",s=\"on\"} 1\ns{s=\"o\\nff\"} 0\n");
-    cr_assert_str_eq(expo_content_type(EXPO_TEXT), "text/plain; version=0.0.4; charset=utf-8");
-    cr_assert_str_eq(expo_content_type(EXPO_OPENMETRICS),
-                     "application/openmetrics-text; version=1.0.0; charset=utf-8");
     buf_release(&b);
+}
+
+/*
+ * prometheus/common v0.70.1 model/metric_test.go TestEscapeName, verbatim, plus a stray
+ * byte, a leading digit and ':' (which legacy metric names allow).
+ */
+struct escape_case {
+    char in[48];
+    char underscores[48];
+    char dots[64];
+    char values[64];
+};
+
+ParameterizedTestParameters(expo, escape_name_as_model_escape_name)
+{
+    static struct escape_case cases[] = {
+        { "", "", "", "" },
+        { "no:escaping_required", "no:escaping_required", "no:escaping__required",
+          "no:escaping_required" },
+        { "mysystem.prod.west.cpu.load", "mysystem_prod_west_cpu_load",
+          "mysystem_dot_prod_dot_west_dot_cpu_dot_load",
+          "U__mysystem_2e_prod_2e_west_2e_cpu_2e_load" },
+        { "mysystem.prod.west.cpu.load_total", "mysystem_prod_west_cpu_load_total",
+          "mysystem_dot_prod_dot_west_dot_cpu_dot_load__total",
+          "U__mysystem_2e_prod_2e_west_2e_cpu_2e_load__total" },
+        { "http.status:sum", "http_status:sum", "http_dot_status:sum", "U__http_2e_status:sum" },
+        { "label with \xf0\x9f\x98\xb1", "label_with__", "label__with____",
+          "U__label_20_with_20__1f631_" },
+        { "\xe8\x8a\xb1\xe7\x81\xab", "__", "____", "U___82b1__706b_" },
+        { "label with \xc4\x80", "label_with__", "label__with____", "U__label_20_with_20__100_" },
+        { "a\xff"
+          "b",
+          "a_b", "a__b", "U__a_fffd_b" },
+        { "0x", "_x", "__x", "U___30_x" },
+        { "a:b", "a:b", "a:b", "a:b" },
+    };
+
+    return cr_make_param_array(struct escape_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct escape_case *c, expo, escape_name_as_model_escape_name)
+{
+    char out[EXPO_ESCAPED_MAX(48)];
+    size_t n, len = strlen(c->in);
+
+    n = expo_escape_name(out, sizeof(out), c->in, len, EXPO_ESCAPE_ALLOW_UTF8);
+    cr_assert_eq(n, len);
+    cr_assert_eq(memcmp(out, c->in, n), 0);
+    n = expo_escape_name(out, sizeof(out), c->in, len, EXPO_ESCAPE_UNDERSCORES);
+    cr_assert_eq(n, strlen(c->underscores), "%s", c->in);
+    cr_assert_eq(memcmp(out, c->underscores, n), 0, "%.*s", (int)n, out);
+    n = expo_escape_name(out, sizeof(out), c->in, len, EXPO_ESCAPE_DOTS);
+    cr_assert_eq(n, strlen(c->dots), "%s", c->in);
+    cr_assert_eq(memcmp(out, c->dots, n), 0, "%.*s", (int)n, out);
+    n = expo_escape_name(out, sizeof(out), c->in, len, EXPO_ESCAPE_VALUES);
+    cr_assert_eq(n, strlen(c->values), "%s", c->in);
+    cr_assert_eq(memcmp(out, c->values, n), 0, "%.*s", (int)n, out);
+}
+
+Test(expo, escape_name_stops_before_a_character_that_does_not_fit)
+{
+    char out[8] = "xxxxxxx";
+
+    cr_assert_eq(expo_escape_name(out, 4, "a.b", 3, EXPO_ESCAPE_DOTS), 1);
+    cr_assert_eq(out[0], 'a');
+    cr_assert_eq(out[1], 'x');
+    cr_assert_eq(expo_escape_name(out, 2, "a.b", 3, EXPO_ESCAPE_VALUES), 0);
+    cr_assert_eq(expo_escape_name(out, 2, "\xc4\x80", 2, EXPO_ESCAPE_ALLOW_UTF8), 2);
+    cr_assert_eq(expo_escape_name(out, 1, "\xc4\x80", 2, EXPO_ESCAPE_ALLOW_UTF8), 0);
+    cr_assert_eq(expo_escape_name(out, 8, "", 0, EXPO_ESCAPE_VALUES), 0);
+}
+
+/*
+ * Every name we write is legacy-valid, and model.EscapeMetricFamily leaves those alone
+ * under every scheme (dots too: only EscapeName itself doubles their '_'). So the golden
+ * bytes hold whatever escaping= the scraper asked for, in both formats.
+ */
+Test(expo, legacy_names_are_the_same_under_every_scheme)
+{
+    static const enum expo_escaping schemes[] = { EXPO_ESCAPE_ALLOW_UTF8, EXPO_ESCAPE_DOTS,
+                                                  EXPO_ESCAPE_VALUES };
+    struct buf want = BUF_INIT, got = BUF_INIT;
+
+    for (int fmt = EXPO_TEXT; fmt <= EXPO_OPENMETRICS; fmt++) {
+        build_exposition(&want, (enum expo_format)fmt);
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+            build_exposition_esc(&got, (enum expo_format)fmt, schemes[i]);
+            cr_assert_str_eq(got.ptr, want.ptr, "format %d, scheme %d", fmt, (int)schemes[i]);
+        }
+    }
+    buf_release(&want);
+    buf_release(&got);
+}
+
+/* A name that is not legacy-valid (none of ours is) is escaped once, in every line. */
+Test(expo, family_name_escaped_by_the_scheme)
+{
+    static const struct {
+        enum expo_format fmt;
+        enum expo_escaping esc;
+        const char *want;
+    } cases[] = {
+        { EXPO_OPENMETRICS, EXPO_ESCAPE_DOTS,
+          "# TYPE my_dot_jobs counter\n# HELP my_dot_jobs Jobs.\n"
+          "my_dot_jobs_total{queue=\"a\"} 2\n# TYPE my_dot_state stateset\n"
+          "my_dot_state{my_dot_state=\"on\"} 1\n" },
+        { EXPO_TEXT, EXPO_ESCAPE_VALUES,
+          "# HELP U__my_2e_jobs_total Jobs.\n# TYPE U__my_2e_jobs_total counter\n"
+          "U__my_2e_jobs_total{queue=\"a\"} 2\n# TYPE U__my_2e_state gauge\n"
+          "U__my_2e_state{U__my_2e_state=\"on\"} 1\n" },
+        { EXPO_TEXT, EXPO_ESCAPE_UNDERSCORES,
+          "# HELP my_jobs_total Jobs.\n# TYPE my_jobs_total counter\n"
+          "my_jobs_total{queue=\"a\"} 2\n# TYPE my_state gauge\nmy_state{my_state=\"on\"} 1\n" },
+        /* These writers have no quoted names: allow-utf-8 falls back to underscores. */
+        { EXPO_OPENMETRICS, EXPO_ESCAPE_ALLOW_UTF8,
+          "# TYPE my_jobs counter\n# HELP my_jobs Jobs.\nmy_jobs_total{queue=\"a\"} 2\n"
+          "# TYPE my_state stateset\nmy_state{my_state=\"on\"} 1\n" },
+    };
+    const struct expo_label q = L("queue", "a");
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct buf b = BUF_INIT;
+        struct expo e;
+
+        expo_init(&e, &b, cases[i].fmt);
+        cr_assert_eq(e.esc, EXPO_ESCAPE_UNDERSCORES);
+        e.esc = cases[i].esc;
+        expo_family(&e, "my.jobs_total", EXPO_COUNTER, "Jobs.", NULL);
+        expo_sample(&e, "_total", &q, 1, 2);
+        expo_family(&e, "my.state", EXPO_STATESET, NULL, NULL);
+        expo_state(&e, NULL, 0, "on", 2, 1);
+        cr_assert_str_eq(b.ptr, cases[i].want, "case %zu", i);
+        buf_release(&b);
+    }
 }
