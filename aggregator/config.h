@@ -137,6 +137,9 @@ struct config_family {
     int excluded;                      /* set by config_load from the groups section */
     int client_telemetry; /* synthesised by cfgclient: DogStatsD client telemetry, which
                            * lines name datadog.dogstatsd.client.*, never by this name */
+    int precreate;        /* "precreate": every combination of the enumerated labels' values
+                    * (cfgfamily_combinations) exists at zero from start-up; counters and
+                    * histograms only, every label enumerated */
 };
 
 struct config_job {

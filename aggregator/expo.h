@@ -39,6 +39,15 @@ struct expo {
     enum expo_type type; /* of the current family */
     const char *name;    /* of the current family, borrowed until the next expo_family */
     size_t name_len;
+    /*
+     * The start time (Unix seconds) of the samples written next; 0 (expo_init's) for none.
+     * A writer sets it before each series, or once for a set of series that started
+     * together. OpenMetrics writes it as the MetricPoint's "<name>_created" sample, with
+     * the point's labels: after a counter's "_total" sample, and after a histogram's
+     * "_count" (expo_sample) or whole series (expo_histogram). Other types, and the text
+     * formats, which have no _created, ignore it.
+     */
+    double created;
 };
 
 const char *expo_content_type(enum expo_format fmt);
