@@ -44,19 +44,13 @@ static void assert_between(const char *body, const char *series, double lo, doub
               series, v, lo, hi, body);
 }
 
-static void write_config(const char *json)
-{
-    FILE *f = fopen(d.config, "w");
-
-    cr_assert_not_null(f);
-    cr_assert_eq(fputs(json, f) >= 0, 1);
-    cr_assert_eq(fclose(f), 0);
-}
-
-static void reload_and_wait(const char *result, double want)
+/* Write json as the config, send SIGHUP, and wait until the reloads of result reach want. */
+static void reload_with(const char *json, const char *result, double want)
 {
     char series[96];
+    FILE *f = fopen(d.config, "w");
 
+    cr_assert(f != NULL && fputs(json, f) >= 0 && fclose(f) == 0, "cannot write %s", d.config);
     snprintf(series, sizeof series, "ustatsd_config_reloads_total{result=\"%s\"}", result);
     cr_assert_eq(kill(d.pid, SIGHUP), 0);
     cr_assert_eq(daemon_wait_value(&d, series, want, 5000), want, "%s", series);
@@ -169,8 +163,7 @@ Test(e2e_created, openmetrics_dates_series_and_reloads_keep_or_renew_the_dates, 
     /* The reload keeps hits, reqs and the job mailer, and resets lat. */
     clock_moves_past(t3);
     t3 = wall_now();
-    write_config(config_after);
-    reload_and_wait("success", 1);
+    reload_with(config_after, "success", 1);
     t4 = wall_now();
     om = daemon_scrape(&d, DAEMON_OPENMETRICS);
     cr_assert_eq(expo_value(om, "hits_created{code=\"200\"}"), hit200, "kept\n%s", om);
@@ -190,8 +183,7 @@ Test(e2e_created, openmetrics_dates_series_and_reloads_keep_or_renew_the_dates, 
     free(om);
 
     /* Too many combinations: the reload is refused by name, and the config running stays. */
-    write_config(config_too_many);
-    reload_and_wait("failure", 1);
+    reload_with(config_too_many, "failure", 1);
     text = daemon_read_file(d.log);
     cr_assert_not_null(strstr(text, "config.json: $.families[0].precreate: 7 combinations of "
                                     "label values, more than limits.max_series_per_family (6)"),
