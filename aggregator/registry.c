@@ -271,7 +271,7 @@ static void precreate(struct registry *r, size_t fi)
 {
     struct registry__family *f = &r->fams[fi];
     const struct config_family *cf = f->cfg;
-    uint32_t *vals[CONFIG_MAX_LABELS], ids[CONFIG_MAX_LABELS];
+    uint32_t *vals[CONFIG_MAX_LABELS], ids[CONFIG_MAX_LABELS] = { 0 };
     size_t nv[CONFIG_MAX_LABELS], pos[CONFIG_MAX_LABELS], j, n = f->labels.n;
 
     for (j = 0; j < n; j++) {
