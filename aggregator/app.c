@@ -169,6 +169,13 @@ static double wall_clock(void *arg)
     return wallclock_unix();
 }
 
+/* Dates each series at its creation, for its OpenMetrics _created sample. */
+static uint64_t wall_clock_ms(void *arg)
+{
+    (void)arg;
+    return wallclock_ms();
+}
+
 /*
  * The hot path: every datagram, from the Unix socket and from UDP, goes straight to the
  * one intake (intake.c).
@@ -629,6 +636,7 @@ static void reload_apply(struct app *a, struct app_config *next)
 
     registry_reconfigure(&a->reg, &next->c, &rr);
     jobs_reconfigure(&a->jobs, &next->c, uv_now(&a->loop));
+    jobs_date(&a->jobs, wallclock_unix());
     next->refs = 1;
     a->gen = next;
     a->cfg = &next->c;
@@ -957,7 +965,9 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     a->start_ms = uv_now(&a->loop);
     a->util_prev_hrtime = uv_hrtime();
     registry_init(&a->reg, cfg);
+    registry_set_clock(&a->reg, wall_clock_ms, NULL);
     jobs_init(&a->jobs, cfg, a->start_ms);
+    jobs_date(&a->jobs, a->start_unix);
     rejects_init(&a->rejects);
     intake_init(&a->intake, &a->reg, &a->jobs, &a->rejects, wall_clock, NULL);
 

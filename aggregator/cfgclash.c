@@ -11,7 +11,7 @@
 /*
  * Name clashes are judged on the names an exposition writes, not on the configured ones:
  * a counter "x" writes x_total, so it clashes with a gauge "x_total" although the stored
- * names differ; a histogram "x" writes x_bucket, x_sum and x_count.
+ * names differ; a histogram "x" writes x_bucket, x_sum and x_count; both write x_created.
  */
 /* The generated families sort first, so that a clash is reported at the configured name. */
 enum owner { OWN_RESOURCE, OWN_JOBS, OWN_FAMILY, OWN_SQL };
@@ -53,6 +53,9 @@ static void expose_family(struct exposure *x, const char *name, enum family_type
         expose(x, name, "_sum", owner, index);
         expose(x, name, "_count", owner, index);
     }
+    /* OpenMetrics 1.0 names this clash: a counter "foo" writes foo_created, as a gauge would. */
+    if (t == FAMILY_COUNTER || t == FAMILY_HISTOGRAM)
+        expose(x, name, "_created", owner, index);
 }
 
 static int cmp_exposed(const void *a, const void *b)

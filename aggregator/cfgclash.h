@@ -2,7 +2,7 @@
  * cfgclash: the configuration's check that no two things expose the same name. Families,
  * SQL metrics, the job families of jobs.prefix and target_info are judged on the names an
  * exposition writes, not on the configured ones: a counter "x" writes x_total, a histogram
- * x_bucket, x_sum and x_count.
+ * x_bucket, x_sum and x_count, and both x_created (OpenMetrics).
  *
  * A domain module used by config_load(), once every section is read.
  */

@@ -514,6 +514,75 @@ static int read_updown(struct cfgread *r, const struct cfgread_key *k, json_t *o
     return 0;
 }
 
+size_t cfgfamily_combinations(const struct config_family *f)
+{
+    size_t n = 1;
+
+    for (size_t j = 0; j < f->nlabels; j++) {
+        const struct config_label *l = &f->labels[j];
+        size_t k = l->nvalues, v;
+
+        if (l->values == NULL)
+            return SIZE_MAX;
+        for (v = 0; l->overflow != NULL && v < l->nvalues; v++)
+            if (strcmp(l->values[v], l->overflow) == 0)
+                break;
+        k += l->overflow != NULL && v == l->nvalues;
+        if (n > SIZE_MAX / k)
+            return SIZE_MAX;
+        n *= k;
+    }
+    return n;
+}
+
+/*
+ * "precreate": true creates every combination of the family's label values at zero, so
+ * that increase() sees a series' first increment (Prometheus takes a series' first sample
+ * as its start). Only values known ahead can be combined: every label must be enumerated.
+ * A gauge is refused, since a gauge at 0 before its first set would report a value nobody
+ * sent. The per-family cap is checked here; the total over the families in
+ * cfgfamily_families(), once every family is read.
+ */
+static int read_precreate(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                          void *base)
+{
+    static const struct cfgread_key row = { .name = "precreate",
+                                            .kind = CFGREAD_BOOL,
+                                            .off = offsetof(struct config_family, precreate) };
+    const struct config *c = r->root;
+    struct config_family *f = base;
+    size_t n;
+
+    (void)k;
+    (void)v;
+    if (cfgread_row(r, obj, &row, base) != 0)
+        return ERRCODE_CONFIG;
+    if (!f->precreate)
+        return 0;
+    if (f->type == FAMILY_GAUGE)
+        return cfgread_fail_at(r, "precreate",
+                               "a gauge cannot be precreated: 0 before its first value would be "
+                               "a value nobody sent");
+    for (size_t j = 0; j < f->nlabels; j++)
+        if (f->labels[j].values == NULL)
+            return cfgread_fail_at(r, "precreate",
+                                   "label \"%s\" is capped (max_values), not enumerated "
+                                   "(values): its values are not known ahead",
+                                   f->labels[j].name);
+    n = cfgfamily_combinations(f);
+    if (n > c->max_series_per_family && n == SIZE_MAX)
+        return cfgread_fail_at(r, "precreate",
+                               "the combinations of label values are too many to count, more "
+                               "than limits.max_series_per_family (%zu)",
+                               c->max_series_per_family);
+    if (n > c->max_series_per_family)
+        return cfgread_fail_at(r, "precreate",
+                               "%zu combinations of label values, more than "
+                               "limits.max_series_per_family (%zu)",
+                               n, c->max_series_per_family);
+    return 0;
+}
+
 static const char *const undeclared_names[] = { "reject", "drop", NULL };
 
 _Static_assert(sizeof(enum config_undeclared) == sizeof(int), "CFGREAD_ENUM stores an int");
@@ -560,6 +629,7 @@ static const struct cfgread_key family_keys[] = {
       .ddflt = 0,
       .dmin = 0,
       .dmax = CONFIG_MAX_TTL_SECONDS },
+    { .name = "precreate", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_precreate },
 };
 
 int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
@@ -571,6 +641,19 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
     if (cfgread_objects(r, arr, "family objects", family_keys, ARRAY_SIZE(family_keys), c->families,
                         sizeof(*c->families)) < 0)
         return ERRCODE_CONFIG;
+    /* Each family fits its own cap (read_precreate); together they must fit the total. */
+    for (size_t i = 0, total = 0; i < c->nfamilies; i++) {
+        size_t n = c->families[i].precreate ? cfgfamily_combinations(&c->families[i]) : 0;
+
+        if (n > c->max_series - total) {
+            cfgread_push_index(r, i);
+            return cfgread_fail_at(r, "precreate",
+                                   "with this family's %zu combinations, the precreated "
+                                   "families need more than limits.max_series (%zu) series",
+                                   n, c->max_series);
+        }
+        total += n;
+    }
     cfgread_pop(r, old);
     return 0;
 }

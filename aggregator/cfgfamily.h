@@ -18,8 +18,20 @@
 #include "cfgread.h"
 #include "config.h"
 
-/* $.families: an array of family objects, into c->families. Needs c's limits read. */
+/*
+ * $.families: an array of family objects, into c->families. Needs c's limits read. The
+ * families that say "precreate" must fit the caps: each one's combinations within
+ * max_series_per_family, and all of them together within max_series.
+ */
 int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr);
+
+/*
+ * The series "precreate" creates for f: the product, over its labels, of each one's
+ * enumerated values, its overflow value counting as one more when it is not among them
+ * (a line may fold into it). 1 for a family without labels; SIZE_MAX when a label is not
+ * enumerated or the product does not fit a size_t.
+ */
+size_t cfgfamily_combinations(const struct config_family *f);
 
 /* $.resource: an object of string attributes, into c->resource sorted by key. */
 int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj);

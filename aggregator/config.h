@@ -139,6 +139,9 @@ struct config_family {
     int client_telemetry; /* synthesised by cfgclient: DogStatsD client telemetry, which
                            * lines name datadog.dogstatsd.client.*, never by this name */
     uint32_t endpoints;   /* bit i: endpoints[i] serves it */
+    int precreate;        /* "precreate": every combination of the enumerated labels' values
+                    * (cfgfamily_combinations) exists at zero from start-up; counters and
+                    * histograms only, every label enumerated */
 };
 
 struct config_job {

@@ -514,6 +514,11 @@ static void series_entry(struct debug_render *dr, struct jw *w, const struct reg
         kv_num(w, "last_update", mono_to_unix(dr, s->last_update_ms));
     else
         kv_str(w, "last_update", NULL);
+    /* The series' OpenMetrics _created, as the wall clock read it (null: undated). */
+    if (s->created_ms)
+        kv_num(w, "created", (double)s->created_ms / 1000.0);
+    else
+        kv_str(w, "created", NULL);
     jw_close(w, '}');
 }
 

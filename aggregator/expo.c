@@ -263,6 +263,7 @@ void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
     e->const_labels = NULL;
     e->nconst = 0;
     e->esc = EXPO_ESCAPE_UNDERSCORES;
+    e->created = 0;
 }
 
 /* prometheus/common model.isValidLegacyRune: a digit is legacy after the first byte. */
@@ -505,6 +506,18 @@ static char *put_labels(const struct expo *e, char *p, const struct expo_label *
     return put_label_list(p, e->const_labels, e->nconst, n > 0);
 }
 
+/* OpenMetrics: whether the sample just written ends a MetricPoint that takes e->created. */
+static int takes_created(const struct expo *e, const char *suffix)
+{
+    if (!(e->created > 0) || e->fmt != EXPO_OPENMETRICS)
+        return 0;
+    if (e->type == EXPO_COUNTER)
+        return strcmp(suffix, "_total") == 0;
+    return e->type == EXPO_HISTOGRAM && strcmp(suffix, "_count") == 0;
+}
+
+static char *put_created(char *p, const struct expo *e, const char *block, size_t block_len);
+
 /*
  * One sample line with an optional extra label (le or the stateset's own) placed after
  * the caller's labels:
@@ -519,15 +532,20 @@ static void put_sample(struct expo *e, const char *suffix, const struct expo_lab
 {
     size_t sl = strlen(suffix);
     size_t size = e->name_len + sl + labels_bound(e, labels, n) + 34;
+    int created = takes_created(e, suffix);
+    const char *block = NULL;
+    size_t block_len = 0;
     char *p;
 
     if (xname != NULL)
         size += xname_len + 2 * xlen + 4;
-    p = reserve(e->out, size);
+    /* The _created line repeats the name and labels: at most 8 + 32 bytes more than this one. */
+    p = reserve(e->out, created ? 2 * size + 40 : size);
     p = put(p, e->name, e->name_len);
     p = put(p, suffix, sl);
     if (n + e->nconst > 0 || xname != NULL) {
         *p++ = '{';
+        block = p;
         p = put_labels(e, p, labels, n);
         if (xname != NULL) {
             if (n + e->nconst > 0)
@@ -538,11 +556,14 @@ static void put_sample(struct expo *e, const char *suffix, const struct expo_lab
             p = put_escaped(p, xval, xlen, 1);
             *p++ = '"';
         }
+        block_len = (size_t)(p - block);
         *p++ = '}';
     }
     *p++ = ' ';
     p = put_double(p, value, VALUE_SCI_FROM);
     *p++ = '\n';
+    if (created)
+        p = put_created(p, e, block, block_len);
     commit(e->out, p);
 }
 
@@ -602,6 +623,16 @@ static char *put_head(char *p, const struct expo *e, const char *suffix, size_t 
     return p;
 }
 
+/* "<name>_created{block} <e->created>": the MetricPoint's start, its labels copied. */
+static char *put_created(char *p, const struct expo *e, const char *block, size_t block_len)
+{
+    p = put_head(p, e, "_created", 8, block, block_len);
+    *p++ = ' ';
+    p = put_double(p, e->created, VALUE_SCI_FROM);
+    *p++ = '\n';
+    return p;
+}
+
 void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
                     const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
                     const uint64_t *counts, double sum, uint64_t count)
@@ -613,7 +644,8 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
      */
     size_t lb = labels_bound(e, labels, n);
     size_t line = e->name_len + 8 + lb + 8 + 32 + 34;
-    char *p = reserve(e->out, (nb + 3) * line);
+    int created = takes_created(e, "_count");
+    char *p = reserve(e->out, (nb + 3 + (size_t)created) * line);
     const char *block;
     size_t block_len, i;
     uint64_t cum = 0;
@@ -649,6 +681,8 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
     *p++ = ' ';
     p = put_double(p, (double)count, VALUE_SCI_FROM);
     *p++ = '\n';
+    if (created)
+        p = put_created(p, e, block, block_len);
     commit(e->out, p);
 }
 

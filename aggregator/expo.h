@@ -70,6 +70,15 @@ struct expo {
     /* The current family's name when escaped; name points here then (so a copy of a
      * struct expo must not outlive this one). */
     char esc_name[EXPO_ESCAPED_MAX(EXPO_ESCAPE_NAME_MAX)];
+    /*
+     * The start time (Unix seconds) of the samples written next; 0 (expo_init's) for none.
+     * A writer sets it before each series, or once for a set of series that started
+     * together. OpenMetrics writes it as the MetricPoint's "<name>_created" sample, with
+     * the point's labels: after a counter's "_total" sample, and after a histogram's
+     * "_count" (expo_sample) or whole series (expo_histogram). Other types, and the text
+     * formats, which have no _created, ignore it.
+     */
+    double created;
 };
 
 /* Start writing fmt to out, with the default escaping scheme (underscores). */

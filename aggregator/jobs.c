@@ -16,9 +16,11 @@ void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms)
     j->cfg = cfg;
     j->n = cfg->njobs;
     j->breakers = NULL;
+    j->created = NULL;
     if (j->n == 0)
         return;
     j->breakers = mem_calloc(j->n, sizeof(*j->breakers));
+    j->created = mem_calloc(j->n, sizeof(*j->created));
     for (i = 0; i < j->n; i++)
         breaker_init(&j->breakers[i], cfg->jobs[i].failure_threshold, cfg->jobs[i].open_seconds,
                      now_ms);
@@ -27,10 +29,12 @@ void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms)
 void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms)
 {
     struct breaker *b = NULL;
+    double *created = NULL;
     size_t i;
 
     if (cfg->njobs > 0) {
         b = mem_calloc(cfg->njobs, sizeof(*b));
+        created = mem_calloc(cfg->njobs, sizeof(*created));
     }
     for (i = 0; i < cfg->njobs; i++) {
         const struct config_job *cj = &cfg->jobs[i];
@@ -41,18 +45,32 @@ void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms)
             continue;
         }
         b[i] = j->breakers[o];
+        created[i] = j->created[o];
         breaker_configure(&b[i], cj->failure_threshold, cj->open_seconds);
     }
     free(j->breakers);
+    free(j->created);
     j->breakers = b;
+    j->created = created;
     j->n = cfg->njobs;
     j->cfg = cfg;
+}
+
+void jobs_date(struct jobs *j, double now_unix)
+{
+    size_t i;
+
+    for (i = 0; i < j->n; i++)
+        if (j->created[i] == 0)
+            j->created[i] = now_unix;
 }
 
 void jobs_release(struct jobs *j)
 {
     free(j->breakers);
+    free(j->created);
     j->breakers = NULL;
+    j->created = NULL;
     j->n = 0;
 }
 
@@ -136,6 +154,8 @@ static void write_counter(struct jobs *j, struct expo *e, const char *name, cons
     for (i = 0; i < j->n; i++) {
         const struct breaker *b = &j->breakers[i];
         struct expo_label l = job_label(&j->cfg->jobs[i]);
+
+        e->created = j->created[i];
         expo_sample(e, "_total", &l, 1, (double)(which ? b->openings : b->errors));
     }
 }
@@ -147,6 +167,7 @@ void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
     const char *prefix = j->cfg->job_prefix;
     char name[STATSD_MAX_NAME + 40];
     size_t cap = sizeof(name);
+    double was = e->created;
     size_t i, k;
 
     if (j->n == 0)
@@ -157,6 +178,7 @@ void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
     expo_family(e, family_name(name, cap, prefix, "attempts"), EXPO_COUNTER,
                 "Background job attempts by outcome (worked, idle or error).", "");
     for (i = 0; i < j->n; i++) {
+        e->created = j->created[i];
         for (k = 0; k < BREAKER_NOUTCOMES; k++) {
             struct expo_label l[2] = {
                 job_label(&j->cfg->jobs[i]),
@@ -168,6 +190,7 @@ void jobs_render(struct jobs *j, struct expo *e, uint64_t now_ms)
     write_counter(j, e, family_name(name, cap, prefix, "errors"), "Background job errors.", 0);
     write_counter(j, e, family_name(name, cap, prefix, "circuit_open"), "Circuit breaker openings.",
                   1);
+    e->created = was;
     write_gauge(j, e, family_name(name, cap, prefix, "consecutive_failures"),
                 "Current consecutive failure count.", "", GAUGE_FAILURES, now_ms);
     write_gauge(j, e, family_name(name, cap, prefix, "last_success_timestamp_seconds"),

@@ -32,6 +32,7 @@
 struct jobs {
     const struct config *cfg; /* borrowed; outlives the jobs, or until jobs_reconfigure */
     struct breaker *breakers; /* cfg->njobs of them, in config order */
+    double *created;          /* per job: Unix seconds its counters started at; 0: undated */
     size_t n;
 };
 
@@ -46,6 +47,14 @@ void jobs_release(struct jobs *j);
  * is gone, with its counts. The prefix is read from cfg at each render.
  */
 void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms);
+
+/*
+ * Date the jobs still undated at now_unix (Unix seconds): every job after jobs_init(),
+ * the jobs a reload added after jobs_reconfigure(), which keeps the time of a job that
+ * stays. OpenMetrics writes it as the _created sample of the job's counters (attempts,
+ * errors, circuit_open), which all start at zero with the job; undated jobs have none.
+ */
+void jobs_date(struct jobs *j, double now_unix);
 
 /*
  * Apply a parsed `|j` line. Returns STATSD_OK, STATSD_UNKNOWN_JOB for a name not in the

@@ -242,8 +242,13 @@ int procstat_read(struct procstat *out)
 void procstat_render(const struct procstat *s, struct expo *e)
 {
     if (s->have & PROCSTAT_HAVE_STAT) {
+        double was = e->created;
+
+        /* The CPU time counts from the process' start: its OpenMetrics _created. */
+        e->created = s->have & PROCSTAT_HAVE_START ? s->start_time_seconds : 0;
         expo_scalar(e, "process_cpu_seconds", EXPO_COUNTER,
                     "Total user and system CPU time spent in seconds.", "seconds", s->cpu_seconds);
+        e->created = was;
     }
     if (s->have & PROCSTAT_HAVE_OPEN_FDS)
         expo_scalar(e, "process_open_fds", EXPO_GAUGE, "Number of open file descriptors.", NULL,

@@ -1,5 +1,6 @@
 #include "registry.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct registry__family {
     size_t block; /* bytes in one series block */
     size_t hoff;  /* offset of struct histogram in the block */
     uint64_t ttl_ms;
+    uint64_t created_ms;                                   /* set up at (clock's ms), 0: undated */
     uint64_t dropped;                                      /* tags of undeclared keys */
     uint64_t folded[CONFIG_MAX_LABELS][LABELSET_FOLD_MAX]; /* values folded, by key, why */
 };
@@ -53,7 +55,7 @@ struct registry__family {
 struct registry__series {
     struct registry__series *next;
     struct registry__series *prev;
-    uint64_t hash;
+    uint64_t created_ms; /* Unix ms (the clock's), 0: undated; the table keeps the hash */
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
@@ -147,7 +149,7 @@ static struct registry__series *series_new(struct registry *r, uint32_t fam, con
     struct registry__series *s = counted_alloc(&r->mem, f->block);
 
     memset(s, 0, f->block);
-    s->hash = h;
+    s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
     s->fam = fam;
     memcpy(s->ids, ids, n * sizeof *ids);
     labelset_ref(&f->labels, ids);
@@ -158,7 +160,7 @@ static struct registry__series *series_new(struct registry *r, uint32_t fam, con
         f->head = s;
     f->tail = s;
     f->nseries++;
-    table_insert(&r->series, s->hash, s, &r->mem);
+    table_insert(&r->series, h, s, &r->mem);
     r->nseries++;
     return s;
 }
@@ -172,7 +174,11 @@ static void series_free(struct registry *r, struct registry__series *s)
     for (c = r->cursors; c != NULL; c = c->link)
         if (c->pos == s)
             c->pos = s->next;
-    table_remove(&r->series, s->hash, s);
+    /*
+     * The table holds each series' hash beside its pointer, so the series need not: it is
+     * computed again here, on the rare path, and the 8 bytes date the series instead.
+     */
+    table_remove(&r->series, series_hash(s->fam, s->ids, f->labels.n), s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -203,6 +209,7 @@ static void family_setup(struct registry *r, size_t fi, const struct config_fami
     memset(f, 0, sizeof *f);
     f->cfg = cf;
     f->state = FAM_LIVE;
+    f->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
     f->name_len = strlen(cf->name);
     f->hoff = (idend + 7) & ~(size_t)7;
     f->block = f->hoff;
@@ -253,6 +260,107 @@ static void pin_zero_series(struct registry *r)
     }
 }
 
+/*
+ * Family fi's precreated series (config_family.precreate): every combination of its keys'
+ * enumerated values, the overflow value among them, in config order with the last key
+ * varying fastest. Combinations a series holds already are left alone, so a reload that
+ * adds a value creates only the new ones. cfgfamily checked that the combinations fit the
+ * caps; like the zero series they are created even when other series fill the caps.
+ */
+static void precreate(struct registry *r, size_t fi)
+{
+    struct registry__family *f = &r->fams[fi];
+    const struct config_family *cf = f->cfg;
+    uint32_t *vals[CONFIG_MAX_LABELS], ids[CONFIG_MAX_LABELS] = { 0 };
+    size_t nv[CONFIG_MAX_LABELS], pos[CONFIG_MAX_LABELS], j, n = f->labels.n;
+
+    for (j = 0; j < n; j++) {
+        const struct config_label *cl = &cf->labels[j];
+        const struct intern *in = &f->labels.keys[j].in;
+        size_t v;
+
+        vals[j] = counted_alloc(&r->mem, (cl->nvalues + 1) * sizeof **vals);
+        nv[j] = 0;
+        for (v = 0; v <= cl->nvalues; v++) {
+            const char *s = v < cl->nvalues ? cl->values[v] : cl->overflow;
+            size_t len = s != NULL ? strlen(s) : 0, k;
+            uint32_t id = s != NULL ? intern_find(in, s, len, intern_hash(s, len)) : 0;
+
+            for (k = 0; k < nv[j] && vals[j][k] != id; k++)
+                ;
+            if (id != 0 && k == nv[j])
+                vals[j][nv[j]++] = id;
+        }
+        /* An enumerated key has a value (cfgfamily): the odometer needs one per key. */
+        assert(nv[j] > 0);
+        pos[j] = 0;
+        ids[j] = vals[j][0];
+    }
+    for (;;) {
+        uint64_t h = series_hash((uint32_t)fi, ids, n);
+
+        if (series_find(r, h, (uint32_t)fi, ids, n) == NULL)
+            series_new(r, (uint32_t)fi, ids, h);
+        for (j = n; j > 0 && ++pos[j - 1] == nv[j - 1]; j--) {
+            pos[j - 1] = 0;
+            ids[j - 1] = vals[j - 1][0];
+        }
+        if (j == 0)
+            break;
+        ids[j - 1] = vals[j - 1][pos[j - 1]];
+    }
+    for (j = 0; j < n; j++)
+        counted_free(&r->mem, vals[j], (cf->labels[j].nvalues + 1) * sizeof **vals);
+}
+
+/* The series a family holds from the start: label-less zero series and precreated ones. */
+static void create_fixed(struct registry *r)
+{
+    size_t i;
+
+    pin_zero_series(r);
+    for (i = 0; i < r->nfams; i++)
+        if (r->fams[i].state == FAM_LIVE && r->fams[i].cfg->precreate && !r->fams[i].cfg->excluded)
+            precreate(r, i);
+}
+
+/*
+ * A series expiry never takes: a zero series, or a precreated combination (every key
+ * present) of a family that still says precreate. Judged now rather than stored, so a
+ * reload that turns precreate off lets the family's series expire again.
+ */
+static int series_pinned(const struct registry__family *f, const struct registry__series *s)
+{
+    size_t j;
+
+    if (s->pinned)
+        return 1;
+    if (!f->cfg->precreate)
+        return 0;
+    for (j = 0; j < f->labels.n; j++)
+        if (s->ids[j] == 0)
+            return 0;
+    return 1;
+}
+
+void registry_set_clock(struct registry *r, registry_clock_cb cb, void *arg)
+{
+    uint64_t now = cb(arg);
+    size_t i;
+
+    r->clock = cb;
+    r->clock_arg = arg;
+    for (i = 0; i < r->nfams; i++) {
+        struct registry__series *s;
+
+        if (r->fams[i].state == FAM_LIVE && r->fams[i].created_ms == 0)
+            r->fams[i].created_ms = now;
+        for (s = r->fams[i].head; s != NULL; s = s->next)
+            if (s->created_ms == 0)
+                s->created_ms = now;
+    }
+}
+
 int registry_init(struct registry *r, const struct config *c)
 {
     size_t i;
@@ -267,7 +375,7 @@ int registry_init(struct registry *r, const struct config *c)
         family_configure(r, i, &c->families[i]);
     }
     build_names(r);
-    pin_zero_series(r);
+    create_fixed(r);
     registry_cursor_init(&r->expiry, r);
     return 0;
 }
@@ -412,7 +520,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     carry_stripped(r, c);
     r->cfg = c;
     build_names(r);
-    pin_zero_series(r);
+    create_fixed(r);
     /* Forget every cached identity: each is checked against c on its next line. */
     hotcache_clear(&r->hot, &r->mem);
     counted_free(&r->mem, keep, nfams ? nfams : 1);
@@ -734,7 +842,7 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
         c->pos = s->next;
         work++;
         f = &r->fams[s->fam];
-        if (!s->pinned && now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms) {
+        if (now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms && !series_pinned(f, s)) {
             series_free(r, s);
             freed++;
         }
@@ -793,6 +901,11 @@ size_t registry_memory(const struct registry *r)
 uint64_t registry_tags_stripped(const struct registry *r, size_t i)
 {
     return r->stripped[i];
+}
+
+uint64_t registry_family_created(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].created_ms;
 }
 
 uint64_t registry_labels_dropped(const struct registry *r, size_t fam)
@@ -897,6 +1010,7 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
     }
     out->value = s->value;
     out->last_update_ms = s->last_ms;
+    out->created_ms = s->created_ms;
     if (f->cfg->type == FAMILY_HISTOGRAM) {
         const struct histogram *h = hist_of(f, s);
 

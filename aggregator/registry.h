@@ -50,6 +50,12 @@ struct registry__family;
 struct registry__series;
 
 /*
+ * The wall clock in Unix milliseconds, which dates each series at its creation (its
+ * OpenMetrics _created sample). Called only when a series is created, never per line.
+ */
+typedef uint64_t (*registry_clock_cb)(void *arg);
+
+/*
  * A line found in the front cache by registry_find_parts(), for registry_apply_found().
  * Opaque: callers hold pointers to it and never look inside.
  */
@@ -91,6 +97,8 @@ struct registry {
     struct registry_cursor expiry;            /* registry_expire()'s position */
     struct hotcache hot;                      /* the front cache: accepted lines' identities */
     uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
+    registry_clock_cb clock;                  /* NULL: series are left undated */
+    void *clock_arg;
 };
 
 /*
@@ -107,16 +115,28 @@ struct registry_sample {
     const uint64_t *buckets; /* histogram: cfg->nbuckets + 1 per-bucket (NOT cumulative)
                                counts, the last one for +Inf; NULL otherwise */
     uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
+    uint64_t created_ms;     /* Unix ms the series was created at; 0: undated (no clock) */
 };
 
 /*
  * Build the runtime families from c, which must outlive the registry (names, help and
  * label strings are borrowed). Families without labels of type counter or histogram (and
- * not excluded by groups) get their single series now, at zero; such series never expire
- * (they would come back at zero anyway) and count against the total cap even beyond it.
- * Returns 0 (out of memory aborts).
+ * not excluded by groups) get their single series now, at zero, and so does every
+ * combination of a precreated family's label values (config_family.precreate); such
+ * series never expire (they would come back at zero anyway) and count against the caps
+ * even beyond them. Returns 0 (out of memory aborts).
  */
 int registry_init(struct registry *r, const struct config *c);
+
+/*
+ * Date series with cb(arg) from now on: each series created later takes the
+ * clock's time once, and every series still undated (the zero series registry_init()
+ * created) takes its time now. Without a clock series stay undated (created_ms 0), which
+ * renderers show as no creation time. The daemon sets one right after registry_init();
+ * a registry for tests or tools may run without. A series keeps its time for its life:
+ * across reloads that keep its family, not across one that resets it.
+ */
+void registry_set_clock(struct registry *r, registry_clock_cb cb, void *arg);
 
 /* Free everything. No cursor may still be registered. */
 void registry_release(struct registry *r);
@@ -139,11 +159,12 @@ struct registry_reload {
  * is retired: its series vanish from cursors at once and registry_drain() frees them a
  * budget at a time; until then they count in registry_series_retired(), not against the
  * caps. New families start empty (label-less
- * counters and histograms at zero), in slots after the running ones or in retired ones
+ * counters and histograms at zero, precreated families with every combination), and a
+ * kept precreated family gets the combinations it lacks (a value added), in slots after the running ones or in retired ones
  * already freed: family indexes are stable, so a cursor in flight neither repeats nor
  * skips a family that stayed. The front cache is emptied, so every cached line is checked
- * against c again on its next arrival. The work is proportional to the families and
- * their enumerated values, not to the series.
+ * against c again on its next arrival. The work is proportional to the families, their
+ * enumerated values and precreated combinations, not to the series.
  */
 void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out);
 
@@ -210,7 +231,8 @@ int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint
 int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
 
 /*
- * Expire series idle longer than their family's ttl_seconds (0: never), looking at no
+ * Expire series idle longer than their family's ttl_seconds (0: never; zero series and
+ * the combinations of a family that says precreate never expire), looking at no
  * more than budget series (or ttl-less families, each counted as one) per call and
  * resuming where the last call stopped, so a full sweep of N series takes about
  * N / budget calls. Returns the number of series freed. Cursors standing on a freed
@@ -248,6 +270,11 @@ size_t registry_label_values(const struct registry *r, size_t fam, size_t label)
  * again from 0.
  */
 uint64_t registry_tags_stripped(const struct registry *r, size_t i);
+/*
+ * Unix ms at which family fam was set up (start-up, or the reload that added or reset
+ * it), by the registry's clock; 0 when undated. Its per-family counts start from then.
+ */
+uint64_t registry_family_created(const struct registry *r, size_t fam);
 uint64_t registry_labels_dropped(const struct registry *r, size_t fam);
 uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
                                 enum labelset_fold why);

@@ -51,6 +51,8 @@ static void put_series(struct render *rd, const struct registry_sample *s)
     const struct config_family *cf = s->cfg;
     struct expo *e = &rd->expo;
 
+    /* OpenMetrics _created: the series' creation, ms precision (0: undated, none). */
+    e->created = (double)s->created_ms / 1000.0;
     switch (cf->type) {
     case FAMILY_COUNTER:
         expo_sample(e, "_total", s->labels, s->nlabels, s->value);

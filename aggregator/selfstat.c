@@ -169,8 +169,20 @@ static void write_lines(const struct intake_counters *c, struct expo *e)
     }
 }
 
+/*
+ * A family's own counts restart with it when a reload resets it: their _created is the
+ * family's start (registry_family_created), or the caller's when the family is undated.
+ */
+static void family_created(const struct registry *reg, size_t fam, double start, struct expo *e)
+{
+    uint64_t ms = registry_family_created(reg, fam);
+
+    e->created = ms != 0 ? (double)ms / 1000.0 : start;
+}
+
 static void write_folded(const struct registry *reg, struct expo *e)
 {
+    double start = e->created;
     size_t f, j, n = 0;
     int why;
 
@@ -196,11 +208,13 @@ static void write_folded(const struct registry *reg, struct expo *e)
                                 "Label values that folded into their label's overflow value "
                                 "instead of rejecting the line, by family, label and reason.",
                                 "");
+                family_created(reg, f, start, e);
                 expo_sample(e, "_total", l, 3,
                             (double)registry_values_folded(reg, f, j, (enum labelset_fold)why));
             }
         }
     }
+    e->created = start;
 }
 
 /*
@@ -209,6 +223,7 @@ static void write_folded(const struct registry *reg, struct expo *e)
  */
 static void write_tag_policy(const struct config *c, const struct registry *reg, struct expo *e)
 {
+    double start = e->created;
     size_t i, n = 0;
 
     if (c->nstrip_tags > 0)
@@ -233,14 +248,20 @@ static void write_tag_policy(const struct config *c, const struct registry *reg,
                         "(undeclared_labels: drop), by family.",
                         "");
         l = (struct expo_label){ "family", cf->name, strlen(cf->name) };
+        family_created(reg, i, start, e);
         expo_sample(e, "_total", &l, 1, (double)registry_labels_dropped(reg, i));
     }
+    e->created = start;
     write_folded(reg, e);
 }
 
 void selfstat_render(const struct selfstat *s, struct expo *e)
 {
     struct expo_label l = { "version", s->version, strlen(s->version) };
+    double was = e->created;
+
+    /* Every counter and histogram here has counted from zero since start-up. */
+    e->created = s->start_unix;
 
     expo_family(e, "ustatsd_build", EXPO_INFO, "ustatsd build information.", "");
     expo_sample(e, "_info", &l, 1, 1);
@@ -284,4 +305,5 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
                 "ratio", s->loop_utilization);
     expo_scalar(e, "ustatsd_event_loop_idle_seconds", EXPO_COUNTER,
                 "Time the event loop spent waiting for events.", "seconds", s->loop_idle_seconds);
+    e->created = was;
 }

@@ -150,13 +150,16 @@ static int starts(const char *s, size_t n, const char *prefix)
 
 /*
  * Whether a sample's value is the same on every run: the families this test feeds
- * (neg_*) but the job gauges that hold times (neg_job_*_seconds), and info samples (1).
+ * (neg_*) but the job gauges that hold times (neg_job_*_seconds) and the start times
+ * (*_created), and info samples (1).
  */
 static int keep_value(const char *name, size_t n)
 {
     if (n >= 5 && memcmp(name + n - 5, "_info", 5) == 0)
         return 1;
     if (starts(name, n, "neg_job_") && n >= 8 && memcmp(name + n - 8, "_seconds", 8) == 0)
+        return 0;
+    if (n >= 8 && memcmp(name + n - 8, "_created", 8) == 0) /* start times */
         return 0;
     return starts(name, n, "neg_");
 }

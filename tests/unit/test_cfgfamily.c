@@ -3,12 +3,15 @@
  * a line can carry, bucket caps. The messages of refused configs are in test_config.c.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "cfgfamily.h"
 #include "cfgtest.h"
 #include "config.h"
 #include "errcode.h"
@@ -177,4 +180,74 @@ Test(cfgfamily, bucket_count_is_capped)
         }
     }
     buf_release(&b);
+}
+
+Test(cfgfamily, precreate_counts_every_enumerated_combination_and_the_overflow_value)
+{
+    struct config c;
+
+    must_parse(&c, "{'families': ["
+                   " {'name': 'a', 'type': 'counter', 'precreate': true,"
+                   "  'labels': [{'name': 'code', 'values': ['200', '500', '503']},"
+                   "             {'name': 'm', 'values': ['GET', 'POST'], 'overflow': 'other'}]},"
+                   " {'name': 'b', 'type': 'histogram', 'precreate': true,"
+                   "  'labels': [{'name': 'm', 'values': ['GET', 'POST'], 'overflow': 'GET'}]},"
+                   " {'name': 'c', 'type': 'counter', 'precreate': true},"
+                   " {'name': 'd', 'type': 'counter',"
+                   "  'labels': [{'name': 'x', 'max_values': 3}]}]}");
+    cr_assert_eq(c.families[0].precreate, 1);
+    cr_assert_eq(cfgfamily_combinations(&c.families[0]), 9, "3 x (2 + overflow)");
+    cr_assert_eq(cfgfamily_combinations(&c.families[1]), 2, "an overflow among the values");
+    cr_assert_eq(cfgfamily_combinations(&c.families[2]), 1, "no label: one series");
+    cr_assert_eq(c.families[3].precreate, 0, "off by default");
+    cr_assert_eq(cfgfamily_combinations(&c.families[3]), SIZE_MAX, "a capped label: unknown");
+    config_release(&c);
+}
+
+struct bad_precreate {
+    char json[400];
+    char msg[200];
+};
+
+ParameterizedTestParameters(cfgfamily, refuses_a_precreate_that_cannot_hold)
+{
+    static struct bad_precreate cases[] = {
+        { "{'families': [{'name': 'a', 'type': 'gauge', 'precreate': true,"
+          " 'labels': [{'name': 'x', 'values': ['1']}]}]}",
+          "test.json: $.families[0].precreate: a gauge cannot be precreated: 0 before its "
+          "first value would be a value nobody sent" },
+        { "{'families': [{'name': 'a', 'type': 'counter', 'precreate': true,"
+          " 'labels': [{'name': 'x', 'values': ['1']}, {'name': 'y', 'max_values': 2}]}]}",
+          "test.json: $.families[0].precreate: label \"y\" is capped (max_values), not "
+          "enumerated (values): its values are not known ahead" },
+        { "{'limits': {'max_series_per_family': 5},"
+          " 'families': [{'name': 'a', 'type': 'counter', 'precreate': true,"
+          " 'labels': [{'name': 'x', 'values': ['1', '2', '3']},"
+          "            {'name': 'y', 'values': ['1'], 'overflow': 'z'}]}]}",
+          "test.json: $.families[0].precreate: 6 combinations of label values, more than "
+          "limits.max_series_per_family (5)" },
+        { "{'limits': {'max_series': 10},"
+          " 'families': [{'name': 'a', 'type': 'counter', 'precreate': true,"
+          "   'labels': [{'name': 'x', 'values': ['1', '2', '3', '4', '5', '6']}]},"
+          "  {'name': 'b', 'type': 'counter',"
+          "   'labels': [{'name': 'x', 'values': ['1', '2', '3', '4', '5', '6']}]},"
+          "  {'name': 'c', 'type': 'histogram', 'precreate': true,"
+          "   'labels': [{'name': 'x', 'values': ['1', '2', '3', '4', '5']}]}]}",
+          "test.json: $.families[2].precreate: with this family's 5 combinations, the "
+          "precreated families need more than limits.max_series (10) series" },
+        { "{'families': [{'name': 'a', 'type': 'counter', 'precreate': 1}]}",
+          "test.json: $.families[0].precreate: expected true or false, got a number" },
+    };
+
+    return cr_make_param_array(struct bad_precreate, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct bad_precreate *b, cfgfamily, refuses_a_precreate_that_cannot_hold)
+{
+    struct config c;
+    char err[512];
+
+    cr_assert_eq(parse_sq(&c, b->json, err, sizeof(err)), ERRCODE_CONFIG, "accepted: %s", b->json);
+    cr_assert_eq(strncmp(err, b->msg, strlen(b->msg)), 0, "want: %s\n got: %s", b->msg, err);
+    config_release(&c);
 }

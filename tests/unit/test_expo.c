@@ -818,3 +818,60 @@ Test(expo, family_name_escaped_by_the_scheme)
         buf_release(&b);
     }
 }
+
+/* e->created: a _created sample ends each counter and histogram point, in OpenMetrics only. */
+Test(expo, created_ends_counter_and_histogram_points_in_openmetrics_only)
+{
+    static const char want[] = "# TYPE c counter\n"
+                               "c_total{a=\"x\\\"y\"} 3\n"
+                               "c_created{a=\"x\\\"y\"} 1520430000.123\n"
+                               "c_total 1\n"
+                               "# TYPE g gauge\n"
+                               "g 2\n"
+                               "# TYPE h histogram\n"
+                               "h_bucket{a=\"1\",le=\"1.0\"} 1\n"
+                               "h_bucket{a=\"1\",le=\"+Inf\"} 2\n"
+                               "h_sum{a=\"1\"} 5.5\n"
+                               "h_count{a=\"1\"} 2\n"
+                               "h_created{a=\"1\"} 1520430000\n"
+                               "# TYPE s histogram\n"
+                               "s_bucket{le=\"+Inf\"} 0\n"
+                               "s_sum 0\n"
+                               "s_count 0\n"
+                               "s_created 1520430000\n"
+                               "# TYPE p counter\n"
+                               "p_total 7\n"
+                               "p_created 1520430000\n";
+    static const char bounds[1][32] = { "1.0" };
+    static const unsigned char bound_lens[1] = { 3 };
+    static const uint64_t counts[2] = { 1, 1 };
+    struct expo_label l = { "a", "x\"y", 3 }, one = { "a", "1", 1 };
+    enum expo_format fmts[2] = { EXPO_OPENMETRICS, EXPO_TEXT };
+
+    for (size_t i = 0; i < 2; i++) {
+        struct buf b = BUF_INIT;
+        struct expo e;
+
+        expo_init(&e, &b, fmts[i]);
+        cr_assert_eq(e.created, 0);
+        expo_family(&e, "c", EXPO_COUNTER, NULL, NULL);
+        e.created = 1520430000.123;
+        expo_sample(&e, "_total", &l, 1, 3);
+        e.created = 0; /* undated */
+        expo_sample(&e, "_total", NULL, 0, 1);
+        e.created = 1520430000;
+        expo_scalar(&e, "g", EXPO_GAUGE, NULL, NULL, 2);
+        expo_family(&e, "h", EXPO_HISTOGRAM, NULL, NULL);
+        expo_histogram(&e, &one, 1, bounds, bound_lens, 1, counts, 5.5, 2);
+        expo_family(&e, "s", EXPO_HISTOGRAM, NULL, NULL);
+        expo_bucket(&e, NULL, 0, INFINITY, 0);
+        expo_sample(&e, "_sum", NULL, 0, 0);
+        expo_sample(&e, "_count", NULL, 0, 0);
+        expo_scalar(&e, "p", EXPO_COUNTER, NULL, NULL, 7);
+        if (fmts[i] == EXPO_OPENMETRICS)
+            cr_assert_str_eq(b.ptr, want);
+        else
+            cr_assert_null(strstr(b.ptr, "_created"), "text has no _created:\n%s", b.ptr);
+        buf_release(&b);
+    }
+}

@@ -81,9 +81,12 @@ static void feed_raw_counter(const char *name, const char *key, const char *valu
     cr_assert_eq(registry_apply(&reg, &l, 1), STATSD_OK);
 }
 
-static void fill_golden(void)
+/* The golden registry; with a clock when cb is not NULL, set before any line. */
+static void fill_golden_dated(registry_clock_cb cb, void *arg)
 {
     load(golden_config);
+    if (cb != NULL)
+        registry_set_clock(&reg, cb, arg);
     cr_assert_eq(feed_at("connaisseur.validations_skipped:2|c|#reason:automatic approval of "
                          "child image reference,type:notaryv1,validator_name:dockerhub",
                          1),
@@ -101,6 +104,11 @@ static void fill_golden(void)
     cr_assert_eq(feed_at("queue_depth:-2|g|#queue:thumbs", 1), STATSD_OK);
     cr_assert_eq(feed_at("queue_depth:0.00001|g", 1), STATSD_OK);
     cr_assert_eq(feed_at("ml_latency_milliseconds:12.5|ms", 1), STATSD_OK);
+}
+
+static void fill_golden(void)
+{
+    fill_golden_dated(NULL, NULL);
 }
 
 static void render_all(struct buf *out, enum expo_format fmt, size_t step)
@@ -275,6 +283,35 @@ Test(render, golden_openmetrics, .fini = teardown)
     render_all(&out, EXPO_OPENMETRICS, 1000);
     assert_golden(&out, "render_basic.om");
     assert_valid_exposition(&out, EXPO_OPENMETRICS);
+    buf_release(&out);
+}
+
+/* A wall clock that moves 250 ms at every reading, from 2023-11-14T22:13:20Z. */
+static uint64_t ticking_clock(void *arg)
+{
+    uint64_t *t = arg;
+
+    *t += 250;
+    return *t;
+}
+
+/*
+ * With a clock, OpenMetrics ends each counter and histogram series with its creation
+ * time, labels and all, ms precision; the text format is unchanged, since it has no
+ * _created.
+ */
+Test(render, openmetrics_dates_counters_and_histograms, .fini = teardown)
+{
+    static uint64_t wall_ms = 1700000000000;
+    struct buf out = BUF_INIT;
+
+    fill_golden_dated(ticking_clock, &wall_ms);
+    render_all(&out, EXPO_OPENMETRICS, 1000);
+    assert_golden(&out, "render_created.om");
+    assert_valid_exposition(&out, EXPO_OPENMETRICS);
+    buf_release(&out);
+    render_all(&out, EXPO_TEXT, 1000);
+    assert_golden(&out, "render_basic.txt");
     buf_release(&out);
 }
 

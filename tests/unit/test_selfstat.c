@@ -260,3 +260,50 @@ Test(selfstat, target_info_writes_the_attributes_as_labels)
     cr_assert_not_null(strstr(out.ptr, "# TYPE target info\n"), "%s", out.ptr);
     buf_release(&out);
 }
+
+static uint64_t clock_at(void *arg)
+{
+    return *(const uint64_t *)arg;
+}
+
+/*
+ * OpenMetrics dates the daemon's counters and histograms at its start, and a family's
+ * own counts at the family's (re)start; gauges and the text format have no _created.
+ */
+Test(selfstat, counters_and_histograms_are_dated_at_start_up)
+{
+    static const char drop_json[] = "{\"families\": [{\"name\": \"uploads\", \"type\": \"counter\","
+                                    " \"undeclared_labels\": \"drop\"}]}";
+    static uint64_t wall_ms = 1700000100500;
+    struct buf out = BUF_INIT;
+    struct selfstat s;
+    struct expo e;
+    char why[256];
+
+    teardown();
+    cr_assert_eq(config_parse(&cfg, drop_json, strlen(drop_json), "t.json", why, sizeof(why)), 0);
+    cr_assert_eq(registry_init(&reg, &cfg), 0);
+    registry_set_clock(&reg, clock_at, &wall_ms);
+    fill(&s, NULL, 0);
+    expo_init(&e, &out, EXPO_OPENMETRICS);
+    e.created = 42;
+    selfstat_render(&s, &e);
+    cr_assert_eq(e.created, 42, "the caller's start time is given back");
+    buf_addch(&out, '\0');
+    cr_assert_eq(expo_value(out.ptr, "ustatsd_lines_accepted_created"), 1.7e9);
+    cr_assert_eq(expo_value(out.ptr, "ustatsd_datagrams_received_created"), 1.7e9);
+    cr_assert_eq(expo_value(out.ptr, "ustatsd_event_loop_idle_seconds_created"), 1.7e9);
+    cr_assert_eq(expo_value(out.ptr, "ustatsd_scrape_duration_seconds_created"), 1.7e9);
+    cr_assert_eq(expo_value(out.ptr, "ustatsd_lines_rejected_created{reason=\"empty_name\"}"),
+                 1.7e9);
+    cr_assert_eq(expo_value(out.ptr, "ustatsd_labels_dropped_created{family=\"uploads\"}"),
+                 1700000100.5);
+    cr_assert_null(strstr(out.ptr, "ustatsd_series_created"), "a gauge");
+    cr_assert_null(strstr(out.ptr, "ustatsd_build_info_created"));
+    buf_release(&out);
+    expo_init(&e, &out, EXPO_TEXT);
+    selfstat_render(&s, &e);
+    buf_addch(&out, '\0');
+    cr_assert_null(strstr(out.ptr, "_created"), "text has none");
+    buf_release(&out);
+}
