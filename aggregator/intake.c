@@ -57,6 +57,9 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
     struct statsd_scanner scan;
     size_t n, i;
 
+    /* Whatever the datagram holds: a service's process is one that sends, good or bad. */
+    if (in->senders != NULL && from != NULL && from->addr == NULL)
+        senders_note(in->senders, from->pid, from->uid, from->gid, now_ms);
     statsd_scanner_init(&scan, data, len);
     do {
         n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);

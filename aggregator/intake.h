@@ -22,6 +22,7 @@
 #include "jobs.h"
 #include "registry.h"
 #include "rejects.h"
+#include "senders.h"
 #include "statsd.h"
 
 /*
@@ -57,6 +58,12 @@ struct intake {
     struct rejects *rejects;
     intake_clock_cb clock;
     void *clock_arg;
+    /*
+     * NULL (intake_init()'s default): no sender is recorded. Else borrowed, set by the
+     * owner when an endpoint stands for a service: every datagram that carries
+     * credentials (the Unix socket, never UDP) is noted in it (senders_note()).
+     */
+    struct senders *senders;
     struct intake_counters count;
 };
 

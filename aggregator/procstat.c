@@ -3,10 +3,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include "buf.h"
 
 /* Parse an unsigned decimal at *p, skipping leading blanks; advances *p. */
 static int scan_u64(const char **p, const char *end, uint64_t *out)
@@ -58,14 +58,16 @@ int procstat_parse_stat(const char *text, size_t len, long ticks_per_sec, long p
 {
     const char *end = text + len, *p = NULL;
     uint64_t utime, stime, start, vsize, rss;
+    char state;
 
     if (ticks_per_sec <= 0 || page_size <= 0)
         return -EINVAL;
     for (const char *q = text; q < end; q++)
         if (*q == ')')
             p = q + 1;
-    if (p == NULL)
+    if (p == NULL || p + 2 > end || p[0] != ' ')
         return -EINVAL;
+    state = p[1];
     /* Fields 3 (state) to 13 (cmajflt) come first. */
     for (int field = 3; field <= 13; field++)
         if (skip_field(&p, end) < 0)
@@ -83,6 +85,7 @@ int procstat_parse_stat(const char *text, size_t len, long ticks_per_sec, long p
     out->virtual_bytes = vsize;
     out->resident_bytes = rss * (uint64_t)page_size;
     out->start_ticks = start;
+    out->state = state;
     out->have |= PROCSTAT_HAVE_STAT;
     return 0;
 }
@@ -146,6 +149,78 @@ int procstat_parse_limits(const char *text, size_t len, struct procstat *out)
     return rc;
 }
 
+int procstat_parse_status_uid(const char *text, size_t len, uint32_t *euid)
+{
+    const char *le, *p = find_line(text, len, "Uid:", &le);
+    uint64_t real, eff;
+
+    if (p == NULL || scan_u64(&p, le, &real) < 0 || scan_u64(&p, le, &eff) < 0 || eff > UINT32_MAX)
+        return -EINVAL;
+    *euid = (uint32_t)eff;
+    return 0;
+}
+
+/* The blank-separated token at *p (skipping blanks), or 0 when the line ends. */
+static size_t next_token(const char **p, const char *end, const char **tok)
+{
+    const char *s = *p, *t;
+
+    while (s < end && *s == ' ')
+        s++;
+    t = s;
+    while (s < end && *s != ' ')
+        s++;
+    *tok = t;
+    *p = s;
+    return (size_t)(s - t);
+}
+
+/*
+ * Two lines per protocol, names then values, in the same order; the set of names grows
+ * with kernel versions, so the columns are found by name:
+ *
+ *   IpExt: InNoRoutes InTruncatedPkts ... InOctets OutOctets ...
+ *   IpExt: 0 0 ... 315916096 265446910 ...
+ */
+int procstat_parse_netstat(const char *text, size_t len, uint64_t *rx, uint64_t *tx)
+{
+    const char *hend, *vend, *h = find_line(text, len, "IpExt:", &hend), *v;
+    int found = 0;
+
+    if (h == NULL || hend == text + len)
+        return -EINVAL;
+    v = find_line(hend + 1, (size_t)(text + len - hend - 1), "IpExt:", &vend);
+    if (v == NULL)
+        return -EINVAL;
+    for (;;) {
+        const char *name;
+        size_t nlen = next_token(&h, hend, &name);
+        uint64_t val;
+
+        if (nlen == 0 || scan_u64(&v, vend, &val) < 0)
+            break;
+        if (nlen == 8 && memcmp(name, "InOctets", 8) == 0) {
+            *rx = val;
+            found |= 1;
+        } else if (nlen == 9 && memcmp(name, "OutOctets", 9) == 0) {
+            *tx = val;
+            found |= 2;
+        }
+    }
+    return found == 3 ? 0 : -EINVAL;
+}
+
+int procstat_parse_cgroup(const char *text, size_t len, const char **path, size_t *plen)
+{
+    const char *le, *p = find_line(text, len, "0::", &le);
+
+    if (p == NULL || p == le)
+        return -ENOENT;
+    *path = p;
+    *plen = (size_t)(le - p);
+    return 0;
+}
+
 /* /proc/stat holds one "intr" line per IRQ count and grows with the CPUs: cap it. */
 #define PROC_FILE_MAX (4u << 20)
 
@@ -181,20 +256,42 @@ static int slurp(const char *path, struct buf *b)
     return rc;
 }
 
-static int count_fds(uint64_t *out)
+/* "/proc/<pid>/<name>"; pid 0 is the calling process ("/proc/self/<name>"). */
+static void proc_path(char *out, size_t cap, pid_t pid, const char *name)
 {
-    DIR *d = opendir("/proc/self/fd");
+    if (pid == 0)
+        snprintf(out, cap, "/proc/self/%s", name);
+    else
+        snprintf(out, cap, "/proc/%ld/%s", (long)pid, name);
+}
+
+static int slurp_pid(pid_t pid, const char *name, struct buf *b)
+{
+    char path[64];
+
+    proc_path(path, sizeof(path), pid, name);
+    return slurp(path, b);
+}
+
+static int count_fds(pid_t pid, uint64_t *out)
+{
+    char path[64];
+    DIR *d;
     struct dirent *ent;
     uint64_t n = 0;
 
+    proc_path(path, sizeof(path), pid, "fd");
+    d = opendir(path);
     if (d == NULL)
         return -errno;
     while ((ent = readdir(d)) != NULL)
         if (ent->d_name[0] != '.')
             n++;
     closedir(d);
-    /* The listing includes the descriptor opendir() holds; it is gone now. */
-    *out = n > 0 ? n - 1 : 0;
+    /* Our own listing includes the descriptor opendir() held; it is gone now. */
+    if (pid == 0 && n > 0)
+        n--;
+    *out = n;
     return 0;
 }
 
@@ -204,36 +301,128 @@ static void keep_first(int *rc, int err)
         *rc = err;
 }
 
+int procstat_btime(uint64_t *btime)
+{
+    struct buf b = BUF_INIT;
+    int rc = slurp("/proc/stat", &b);
+
+    if (rc == 0)
+        rc = procstat_parse_btime(b.ptr, b.len, btime);
+    buf_release(&b);
+    return rc;
+}
+
+/*
+ * Everything but the network counters, for pid (0: self). Returns the first error; a
+ * missing stat file comes back as -ESRCH, the process being gone.
+ */
+static int read_pid(pid_t pid, const uint64_t *btime, struct buf *b, struct procstat *out)
+{
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    char path[64];
+    struct stat sb;
+    int rc = 0, err;
+
+    memset(out, 0, sizeof(*out));
+    err = slurp_pid(pid, "stat", b);
+    if (err == -ENOENT || err == -ESRCH)
+        return -ESRCH;
+    if (err == 0)
+        err = procstat_parse_stat(b->ptr, b->len, ticks, page, out);
+    keep_first(&rc, err);
+    if (err == 0 && btime != NULL) {
+        out->start_time_seconds = (double)*btime + (double)out->start_ticks / (double)ticks;
+        out->have |= PROCSTAT_HAVE_START;
+    }
+    err = slurp_pid(pid, "limits", b);
+    if (err == 0)
+        err = procstat_parse_limits(b->ptr, b->len, out);
+    keep_first(&rc, err);
+    err = slurp_pid(pid, "status", b);
+    if (err == 0)
+        err = procstat_parse_status_uid(b->ptr, b->len, &out->euid);
+    if (err == 0)
+        out->have |= PROCSTAT_HAVE_UID;
+    keep_first(&rc, err);
+    err = count_fds(pid, &out->open_fds);
+    if (err == 0)
+        out->have |= PROCSTAT_HAVE_OPEN_FDS;
+    keep_first(&rc, err);
+    /* stat() follows the magic link to the namespace's nsfs inode (ptrace access). */
+    proc_path(path, sizeof(path), pid, "ns/net");
+    if (stat(path, &sb) == 0) {
+        out->netns = (uint64_t)sb.st_ino;
+        out->have |= PROCSTAT_HAVE_NETNS;
+    } else {
+        keep_first(&rc, -errno);
+    }
+    return rc;
+}
+
+int procstat_read_pid(pid_t pid, uint64_t btime, struct procstat *out)
+{
+    struct buf b = BUF_INIT;
+    int rc = read_pid(pid, &btime, &b, out);
+
+    buf_release(&b);
+    return rc == -ESRCH ? rc : 0;
+}
+
+int procstat_read_net(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+    struct buf b = BUF_INIT;
+    int rc = slurp_pid(pid, "net/netstat", &b);
+
+    if (rc == 0)
+        rc = procstat_parse_netstat(b.ptr, b.len, rx, tx);
+    buf_release(&b);
+    return rc;
+}
+
+int procstat_read_exe(pid_t pid, char *out, size_t cap)
+{
+    char path[64];
+    ssize_t n;
+
+    proc_path(path, sizeof(path), pid, "exe");
+    n = readlink(path, out, cap);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= cap)
+        return -ENAMETOOLONG;
+    out[n] = '\0';
+    return (int)n;
+}
+
+int procstat_read_cgroup(pid_t pid, struct buf *out)
+{
+    struct buf b = BUF_INIT;
+    const char *path;
+    size_t plen;
+    int rc = slurp_pid(pid, "cgroup", &b);
+
+    if (rc == 0)
+        rc = procstat_parse_cgroup(b.ptr, b.len, &path, &plen);
+    if (rc == 0) {
+        buf_reset(out);
+        buf_add(out, path, plen);
+        buf_addch(out, '\0');
+        out->len--;
+    }
+    buf_release(&b);
+    return rc;
+}
+
 int procstat_read(struct procstat *out)
 {
     struct buf b = BUF_INIT;
     uint64_t btime;
-    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-    int rc = 0, err;
+    int rc, err = procstat_btime(&btime);
 
-    memset(out, 0, sizeof(*out));
-    err = slurp("/proc/self/stat", &b);
-    if (err == 0)
-        err = procstat_parse_stat(b.ptr, b.len, ticks, page, out);
+    rc = read_pid(0, err == 0 ? &btime : NULL, &b, out);
     keep_first(&rc, err);
-    if (err == 0) {
-        err = slurp("/proc/stat", &b);
-        if (err == 0)
-            err = procstat_parse_btime(b.ptr, b.len, &btime);
-        keep_first(&rc, err);
-        if (err == 0) {
-            out->start_time_seconds = (double)btime + (double)out->start_ticks / (double)ticks;
-            out->have |= PROCSTAT_HAVE_START;
-        }
-    }
-    err = slurp("/proc/self/limits", &b);
-    if (err == 0)
-        err = procstat_parse_limits(b.ptr, b.len, out);
-    keep_first(&rc, err);
-    err = count_fds(&out->open_fds);
-    if (err == 0)
-        out->have |= PROCSTAT_HAVE_OPEN_FDS;
-    keep_first(&rc, err);
+    if (procstat_read_net(0, &out->net_rx_bytes, &out->net_tx_bytes) == 0)
+        out->have |= PROCSTAT_HAVE_NET;
     buf_release(&b);
     return rc;
 }
@@ -270,4 +459,12 @@ void procstat_render(const struct procstat *s, struct expo *e)
         expo_scalar(e, "process_start_time_seconds", EXPO_GAUGE,
                     "Start time of the process since unix epoch in seconds.", "seconds",
                     s->start_time_seconds);
+    if (s->have & PROCSTAT_HAVE_NET) {
+        expo_scalar(e, "process_network_receive_bytes", EXPO_COUNTER,
+                    "Number of bytes received by the process over the network.", "bytes",
+                    (double)s->net_rx_bytes);
+        expo_scalar(e, "process_network_transmit_bytes", EXPO_COUNTER,
+                    "Number of bytes sent by the process over the network.", "bytes",
+                    (double)s->net_tx_bytes);
+    }
 }

@@ -1,11 +1,17 @@
 /*
  * procstat: the standard process metrics (as client_golang's process collector exports
- * them) read from /proc on Linux.
+ * them) read from /proc on Linux, for the daemon itself or for any pid.
  *
- * An I/O module: procstat_read() reads /proc/self/stat, /proc/stat, /proc/self/limits and
- * lists /proc/self/fd. Those are in-memory files that never block on a disk, so it runs on
- * the loop thread, once per scrape. The procstat_parse_* functions are pure and take the
+ * An I/O module: procstat_read() reads /proc/self/stat, /proc/stat, /proc/self/limits,
+ * /proc/self/net/netstat and lists /proc/self/fd; procstat_read_pid() and the
+ * procstat_read_* functions read the same files (and status, exe, cgroup, ns/net) of
+ * another process. Those are in-memory files that never block on a disk, so they run on
+ * the loop thread, at scrape time. The procstat_parse_* functions are pure and take the
  * files' text, so that tests feed them canned input.
+ *
+ * Another user's process: stat, status, limits, cgroup and net/netstat are world-readable,
+ * but fd, exe and ns/net need ptrace read access (the same uid, or CAP_SYS_PTRACE); what
+ * cannot be read is left out of `have`, never guessed.
  *
  * Errors: 0, -EINVAL for text that does not parse, or -errno from open/read/opendir.
  */
@@ -14,6 +20,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
 
 #include "expo.h"
 
@@ -24,6 +33,9 @@ enum {
     PROCSTAT_HAVE_OPEN_FDS = 1 << 2, /* open_fds */
     PROCSTAT_HAVE_MAX_FDS = 1 << 3,  /* max_fds */
     PROCSTAT_HAVE_MAX_VMEM = 1 << 4, /* virtual_max_bytes */
+    PROCSTAT_HAVE_UID = 1 << 5,      /* euid */
+    PROCSTAT_HAVE_NETNS = 1 << 6,    /* netns */
+    PROCSTAT_HAVE_NET = 1 << 7,      /* net_rx_bytes, net_tx_bytes */
 };
 
 /* "unlimited" in /proc/self/limits, reported as client_golang does (2^64 - 1). */
@@ -39,14 +51,19 @@ struct procstat {
     uint64_t open_fds;
     uint64_t max_fds;           /* soft RLIMIT_NOFILE, or PROCSTAT_UNLIMITED */
     uint64_t virtual_max_bytes; /* soft RLIMIT_AS, or PROCSTAT_UNLIMITED */
+    char state;                 /* stat's state letter: 'R', 'S', ... 'Z' for a zombie */
+    uint32_t euid;              /* the effective uid ("Uid:" in status, second field) */
+    uint64_t netns;             /* inode of the network namespace (ns/net) */
+    uint64_t net_rx_bytes;      /* IpExt InOctets of the process's network namespace */
+    uint64_t net_tx_bytes;      /* IpExt OutOctets */
 };
 
 /*
  * Parse the text of /proc/<pid>/stat (len bytes, need not be NUL-terminated). The command
  * name in parentheses may hold spaces and ')' itself, so fields are counted from the
  * last ')'. ticks_per_sec is sysconf(_SC_CLK_TCK), page_size sysconf(_SC_PAGESIZE); both
- * must be positive. Sets cpu_seconds, virtual_bytes, resident_bytes, start_ticks and
- * PROCSTAT_HAVE_STAT. Returns 0 or -EINVAL (out's other fields untouched).
+ * must be positive. Sets state, cpu_seconds, virtual_bytes, resident_bytes, start_ticks
+ * and PROCSTAT_HAVE_STAT. Returns 0 or -EINVAL (out's other fields untouched).
  */
 int procstat_parse_stat(const char *text, size_t len, long ticks_per_sec, long page_size,
                         struct procstat *out);
@@ -62,10 +79,58 @@ int procstat_parse_btime(const char *text, size_t len, uint64_t *btime);
  */
 int procstat_parse_limits(const char *text, size_t len, struct procstat *out);
 
+/* The effective uid from the text of /proc/<pid>/status ("Uid:\treal\teffective\t...").
+ * Returns 0 and sets *euid, or -EINVAL. */
+int procstat_parse_status_uid(const char *text, size_t len, uint32_t *euid);
+
+/*
+ * InOctets and OutOctets of the "IpExt:" lines (a header line of names, then one of
+ * values) in the text of /proc/<pid>/net/netstat: the bytes of every IP packet the
+ * network namespace received and sent, as client_golang's process_network_* report them.
+ * Returns 0 and sets *rx and *tx, or -EINVAL.
+ */
+int procstat_parse_netstat(const char *text, size_t len, uint64_t *rx, uint64_t *tx);
+
+/*
+ * The cgroup v2 path in the text of /proc/<pid>/cgroup: the line "0::/some/path". Returns
+ * 0 and sets *path (into text, not NUL-terminated) and *plen, or -ENOENT when there is no
+ * v2 line (a v1-only host).
+ */
+int procstat_parse_cgroup(const char *text, size_t len, const char **path, size_t *plen);
+
+/* btime from /proc/stat: the boot time in Unix seconds. Returns 0 or an error. */
+int procstat_btime(uint64_t *btime);
+
+/*
+ * Fill *out for process pid (zeroing it first): stat, start time (from btime, as given by
+ * procstat_btime()), limits, status (euid), the number of entries in fd, and the inode of
+ * ns/net. Not the network counters (procstat_read_net(), once per namespace).
+ * Returns -ESRCH when the process is gone (no /proc/<pid>/stat), else 0 with out->have
+ * saying what could be read: fd and ns/net are absent without ptrace access. A zombie
+ * ('Z') has its final stat and little else.
+ */
+int procstat_read_pid(pid_t pid, uint64_t btime, struct procstat *out);
+
+/* IpExt InOctets/OutOctets of pid's network namespace (/proc/<pid>/net/netstat). */
+int procstat_read_net(pid_t pid, uint64_t *rx, uint64_t *tx);
+
+/*
+ * readlink(/proc/<pid>/exe) into out (cap bytes, NUL-terminated). A deleted executable
+ * reads as "/path (deleted)", as the kernel writes it. Returns the length, or -errno
+ * (-EACCES without ptrace access, -ENOENT for a zombie or a kernel thread), or
+ * -ENAMETOOLONG when it does not fit.
+ */
+int procstat_read_exe(pid_t pid, char *out, size_t cap);
+
+/* The cgroup v2 path of pid into out (reset first, NUL-terminated). Returns 0 or an error. */
+int procstat_read_cgroup(pid_t pid, struct buf *out);
+
 /*
  * Fill *out for the calling process (zeroing it first). Reads everything it can; returns
  * 0 when every field was read, else the first error, with out->have saying what is valid.
- * open_fds does not count the descriptor used to list /proc/self/fd.
+ * open_fds does not count the descriptor used to list /proc/self/fd. The network counters
+ * are read too when they can be (PROCSTAT_HAVE_NET), but their absence (a kernel without
+ * IpExt) does not make it fail.
  */
 int procstat_read(struct procstat *out);
 
@@ -73,7 +138,8 @@ int procstat_read(struct procstat *out);
  * Write the families of the fields in s->have, with client_golang's names and HELP texts:
  * process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
  * process_virtual_memory_max_bytes, process_open_fds, process_max_fds,
- * process_start_time_seconds.
+ * process_start_time_seconds, process_network_receive_bytes_total and
+ * process_network_transmit_bytes_total.
  */
 void procstat_render(const struct procstat *s, struct expo *e);
 

@@ -322,3 +322,39 @@ Test(intake, the_ring_keeps_a_udp_senders_address)
     cr_assert_eq(e->has_src, 0, "a Unix line has credentials, not an address");
     cr_assert_eq(e->has_cred, 1);
 }
+
+/*
+ * With a sender table, every datagram with credentials records its sender, rejected or
+ * not; a UDP datagram or one without credentials records nobody. Without one, nothing.
+ */
+Test(intake, records_unix_senders_when_tracking)
+{
+    union netaddr src;
+    struct intake_sender udp = { 0, 0, 0, NULL };
+    struct intake_sender other = { 4343, 1001, 1002, NULL };
+    struct senders tbl;
+    const struct senders_entry *e;
+
+    cr_assert_null(in.senders, "off unless the owner turns it on");
+    senders_init(&tbl);
+    take("uploads:1|c");
+    cr_assert_eq(tbl.n, 0);
+
+    in.senders = &tbl;
+    take("uploads:1|c");
+    intake_datagram(&in, "nope", 4, &other, NOW_MS + 7);
+    e = senders_find(&tbl, 4242);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->uid, 1001);
+    cr_assert_eq(e->gid, 1002);
+    cr_assert_eq(e->last_seen_ms, NOW_MS);
+    cr_assert_eq(senders_find(&tbl, 4343)->last_seen_ms, NOW_MS + 7);
+
+    cr_assert_eq(netaddr_parse("127.0.0.1:53211", &src), 0);
+    udp.addr = &src.sa;
+    intake_datagram(&in, "uploads:1|c", 11, &udp, NOW_MS);
+    intake_datagram(&in, "uploads:1|c", 11, NULL, NOW_MS);
+    cr_assert_eq(tbl.n, 2);
+    cr_assert_eq(in.count.accepted, 4);
+    senders_release(&tbl);
+}

@@ -27,6 +27,7 @@ Test(procstat, parses_stat_with_spaces_and_parens_in_comm)
     cr_assert_eq(s.virtual_bytes, 1341710336u);
     cr_assert_eq(s.resident_bytes, 15888u * 4096u);
     cr_assert_eq(s.start_ticks, 123456u);
+    cr_assert_eq(s.state, 'R');
 }
 
 Test(procstat, rejects_malformed_stat)
@@ -77,6 +78,52 @@ Test(procstat, parses_soft_limits_and_unlimited)
     cr_assert_eq(s.max_fds, 20000u);
 }
 
+Test(procstat, finds_the_effective_uid_in_status)
+{
+    const char text[] = "Name:\tworker\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t77\n"
+                        "Uid:\t1000\t1001\t1002\t1003\nGid:\t100\t100\t100\t100\n";
+    const char short_line[] = "Uid:\t1000\n";
+    const char missing[] = "Name:\tx\nGid:\t1\t1\t1\t1\n";
+    uint32_t uid = 0;
+
+    cr_assert_eq(procstat_parse_status_uid(text, sizeof(text) - 1, &uid), 0);
+    cr_assert_eq(uid, 1001u);
+    cr_assert_eq(procstat_parse_status_uid(short_line, sizeof(short_line) - 1, &uid), -EINVAL);
+    cr_assert_eq(procstat_parse_status_uid(missing, sizeof(missing) - 1, &uid), -EINVAL);
+}
+
+Test(procstat, finds_ip_octets_by_column_name)
+{
+    /* TcpExt first, and IpExt's columns in an order a future kernel might use. */
+    const char text[] = "TcpExt: SyncookiesSent InOctets\nTcpExt: 1 999\n"
+                        "IpExt: InNoRoutes OutOctets InMcastPkts InOctets\n"
+                        "IpExt: 0 265446910 7 315916096\n";
+    const char no_values[] = "IpExt: InOctets OutOctets\n";
+    const char short_values[] = "IpExt: InNoRoutes InOctets OutOctets\nIpExt: 0 5\n";
+    const char no_ipext[] = "TcpExt: InOctets OutOctets\nTcpExt: 1 2\n";
+    uint64_t rx = 0, tx = 0;
+
+    cr_assert_eq(procstat_parse_netstat(text, sizeof(text) - 1, &rx, &tx), 0);
+    cr_assert_eq(rx, 315916096u);
+    cr_assert_eq(tx, 265446910u);
+    cr_assert_eq(procstat_parse_netstat(no_values, sizeof(no_values) - 1, &rx, &tx), -EINVAL);
+    cr_assert_eq(procstat_parse_netstat(short_values, sizeof(short_values) - 1, &rx, &tx), -EINVAL);
+    cr_assert_eq(procstat_parse_netstat(no_ipext, sizeof(no_ipext) - 1, &rx, &tx), -EINVAL);
+}
+
+Test(procstat, finds_the_cgroup_v2_path)
+{
+    const char hybrid[] = "9:name=systemd:/\n4:memory:/x/y\n0::/system.slice/app.service\n";
+    const char v1_only[] = "4:memory:/x\n1:cpu:/\n";
+    const char *path;
+    size_t len;
+
+    cr_assert_eq(procstat_parse_cgroup(hybrid, sizeof(hybrid) - 1, &path, &len), 0);
+    cr_assert_eq(len, strlen("/system.slice/app.service"));
+    cr_assert_eq(memcmp(path, "/system.slice/app.service", len), 0);
+    cr_assert_eq(procstat_parse_cgroup(v1_only, sizeof(v1_only) - 1, &path, &len), -ENOENT);
+}
+
 Test(procstat, reads_the_real_process)
 {
     struct procstat s, again;
@@ -85,7 +132,10 @@ Test(procstat, reads_the_real_process)
 
     cr_assert_eq(procstat_read(&s), 0);
     cr_assert_eq(s.have, PROCSTAT_HAVE_STAT | PROCSTAT_HAVE_START | PROCSTAT_HAVE_OPEN_FDS |
-                             PROCSTAT_HAVE_MAX_FDS | PROCSTAT_HAVE_MAX_VMEM);
+                             PROCSTAT_HAVE_MAX_FDS | PROCSTAT_HAVE_MAX_VMEM | PROCSTAT_HAVE_UID |
+                             PROCSTAT_HAVE_NETNS | PROCSTAT_HAVE_NET);
+    cr_assert_eq(s.euid, geteuid());
+    cr_assert_eq(s.state, 'R');
     cr_assert_geq(s.cpu_seconds, 0.0);
     cr_assert_gt(s.resident_bytes, 0u);
     cr_assert_geq(s.virtual_bytes, s.resident_bytes);
@@ -100,6 +150,44 @@ Test(procstat, reads_the_real_process)
     cr_assert_eq(again.open_fds, s.open_fds + 1);
     cr_assert_eq(again.start_time_seconds, s.start_time_seconds);
     close(fd);
+}
+
+/* By pid, the same figures as /proc/self gives, except the listing's own descriptor. */
+Test(procstat, reads_a_pid_like_self)
+{
+    struct procstat self, bypid;
+    uint64_t btime;
+    char exe[4096], real[4096];
+    struct buf cg = BUF_INIT;
+    ssize_t n;
+
+    cr_assert_eq(procstat_btime(&btime), 0);
+    cr_assert_eq(procstat_read(&self), 0);
+    cr_assert_eq(procstat_read_pid(getpid(), btime, &bypid), 0);
+    cr_assert_eq(bypid.have, self.have & ~(unsigned)PROCSTAT_HAVE_NET);
+    cr_assert_eq(bypid.start_ticks, self.start_ticks);
+    cr_assert_eq(bypid.start_time_seconds, self.start_time_seconds);
+    cr_assert_eq(bypid.open_fds, self.open_fds + 1);
+    cr_assert_eq(bypid.netns, self.netns);
+    cr_assert_eq(bypid.euid, self.euid);
+
+    n = readlink("/proc/self/exe", real, sizeof(real) - 1);
+    cr_assert_gt(n, 0);
+    real[n] = '\0';
+    cr_assert_eq(procstat_read_exe(getpid(), exe, sizeof(exe)), (int)n);
+    cr_assert_str_eq(exe, real);
+    cr_assert_eq(procstat_read_exe(getpid(), exe, 4), -ENAMETOOLONG);
+    cr_assert_eq(procstat_read_cgroup(getpid(), &cg), 0);
+    cr_assert_eq(cg.ptr[0], '/');
+    buf_release(&cg);
+}
+
+Test(procstat, a_pid_that_is_gone_is_esrch)
+{
+    struct procstat s;
+
+    /* Above the largest pid_max the kernel allows (2^22). */
+    cr_assert_eq(procstat_read_pid(4194305 + 7, 0, &s), -ESRCH);
 }
 
 Test(procstat, renders_client_golang_families)
@@ -144,6 +232,22 @@ Test(procstat, renders_client_golang_families)
                "seconds.\n"
                "# TYPE process_start_time_seconds gauge\n"
                "process_start_time_seconds 1772807785.38\n");
+
+    buf_reset(&b);
+    expo_init(&e, &b, EXPO_TEXT);
+    s.have = PROCSTAT_HAVE_NET;
+    s.net_rx_bytes = 375467;
+    s.net_tx_bytes = 399433;
+    procstat_render(&s, &e);
+    cr_assert_str_eq(b.ptr,
+                     "# HELP process_network_receive_bytes_total Number of bytes received by "
+                     "the process over the network.\n"
+                     "# TYPE process_network_receive_bytes_total counter\n"
+                     "process_network_receive_bytes_total 375467\n"
+                     "# HELP process_network_transmit_bytes_total Number of bytes sent by "
+                     "the process over the network.\n"
+                     "# TYPE process_network_transmit_bytes_total counter\n"
+                     "process_network_transmit_bytes_total 399433\n");
 
     buf_reset(&b);
     expo_init(&e, &b, EXPO_OPENMETRICS);
