@@ -27,8 +27,10 @@
 #include "resattr.h"
 #include "scrape.h"
 #include "selfstat.h"
+#include "senders.h"
 #include "sqlpool.h"
 #include "stats.h"
+#include "svcstat.h"
 #include "statsd.h"
 #include "wallclock.h"
 
@@ -86,6 +88,7 @@ struct app_endpoint {
     struct app_listener *l;
     uint64_t scrapes[PROMHTTP_NCODES]; /* finished, by promhttp_codes */
     unsigned in_flight;
+    struct svcstat svc; /* the service's processes, when the endpoint stands for one */
 };
 
 /*
@@ -139,6 +142,7 @@ struct app {
     size_t nlisteners;
     struct app_endpoint endpoints[APP_MAX_ENDPOINTS];
     size_t nendpoints;
+    struct senders senders;         /* the Unix socket's senders, while a service is named */
     struct app_listener *metrics_l; /* the default endpoint's, or NULL */
     struct app_listener *debug_l;   /* where /debug is served, or NULL */
     struct sqlpool pg;
@@ -347,11 +351,24 @@ static void write_head(struct expo *e, void *arg)
 
     if (ce == NULL || ce->self_metrics)
         write_daemon(ep->a, e, ce == NULL || !ce->has_service);
+    /* A service's process_* are absent until one of its processes has sent a line. */
+    if (ce != NULL && ce->has_service)
+        svcstat_render(&ep->svc, &ep->a->senders, &ce->service, uv_now(&ep->a->loop), e);
     if (ce != NULL && ce->promhttp)
         write_promhttp(ep, e);
     attrs = cfgendpoint_resource(ep->a->cfg, ce, &n);
     selfstat_target_info(attrs, n, e);
     resattr_free(attrs, n);
+}
+
+/* Senders are noted only while an endpoint stands for a service: it costs the hot path. */
+static void track_senders(struct app *a)
+{
+    int any = 0;
+
+    for (size_t i = 0; i < a->cfg->nendpoints; i++)
+        any |= a->cfg->endpoints[i].has_service;
+    a->intake.senders = any ? &a->senders : NULL;
 }
 
 static void on_pg_collected(void *arg)
@@ -641,6 +658,7 @@ static void reload_apply(struct app *a, struct app_config *next)
     a->gen = next;
     a->cfg = &next->c;
     app_config_unref(old);
+    track_senders(a);
     if (fmt >= 0)
         a->log.fmt = (enum log_format)fmt;
     if (level >= 0)
@@ -817,6 +835,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
         *ep = (struct app_endpoint){
             .a = a, .index = -1, .name = "metrics", .path = c->metrics_path, .l = a->metrics_l
         };
+        svcstat_init(&ep->svc);
         if (add_route(a, ep->l, ep->path, ep->name, on_metrics, ep, tf, err, errlen) != 0)
             return -1;
     }
@@ -825,6 +844,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
         struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
 
         *ep = (struct app_endpoint){ .a = a, .index = (long)i, .name = ce->name, .path = ce->path };
+        svcstat_init(&ep->svc);
         ep->l = listener_for(a, ce->listen, ce->name);
         if (add_route(a, ep->l, ep->path, ep->name, on_metrics, ep, ce->bearer_token_file, why,
                       sizeof(why)) != 0) {
@@ -970,6 +990,8 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     jobs_date(&a->jobs, a->start_unix);
     rejects_init(&a->rejects);
     intake_init(&a->intake, &a->reg, &a->jobs, &a->rejects, wall_clock, NULL);
+    senders_init(&a->senders);
+    track_senders(a);
 
     err[0] = '\0';
     if (app_start(a, err, sizeof(err)) != 0) {
@@ -1005,6 +1027,9 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
         log_msg(&a->log, LOG_ERROR, "app", "uv_loop_close: %s", uv_strerror(rc));
     jobs_release(&a->jobs);
     registry_release(&a->reg);
+    for (size_t i = 0; i < a->nendpoints; i++)
+        svcstat_release(&a->endpoints[i].svc);
+    senders_release(&a->senders);
     app_config_unref(a->gen);
     if (a->exit_code == 0)
         log_msg(&a->log, LOG_INFO, "app", "stopped");
