@@ -73,33 +73,21 @@ static int string_list(struct cfgread *r, json_t *arr, const char *what, char **
     return 0;
 }
 
-static int read_groups(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
-                       void *base)
+/* "groups" or "families", by the row's key. */
+static int read_names(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                      void *base)
 {
     struct config_endpoint *ep = base;
+    int groups = strcmp(k->name, "groups") == 0;
     size_t o;
 
     (void)obj;
     if (v == NULL)
         return 0;
     o = cfgread_push_key(r, k->name);
-    if (string_list(r, v, "group names", &ep->groups, &ep->ngroups) < 0)
-        return ERRCODE_CONFIG;
-    cfgread_pop(r, o);
-    return 0;
-}
-
-static int read_families(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
-                         void *base)
-{
-    struct config_endpoint *ep = base;
-    size_t o;
-
-    (void)obj;
-    if (v == NULL)
-        return 0;
-    o = cfgread_push_key(r, k->name);
-    if (string_list(r, v, "family names", &ep->families, &ep->nfamilies) < 0)
+    if (string_list(r, v, groups ? "group names" : "family names",
+                    groups ? &ep->groups : &ep->families,
+                    groups ? &ep->ngroups : &ep->nfamilies) < 0)
         return ERRCODE_CONFIG;
     cfgread_pop(r, o);
     return 0;
@@ -311,8 +299,8 @@ static const struct cfgread_key endpoint_keys[] = {
       .kind = CFGREAD_CUSTOM,
       .off = CFGREAD_NOWHERE,
       .read = read_token_file },
-    { .name = "groups", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_groups },
-    { .name = "families", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_families },
+    { .name = "groups", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_names },
+    { .name = "families", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_names },
     { .name = "jobs", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_jobs },
     { .name = "self_metrics",
       .kind = CFGREAD_BOOL,

@@ -14,7 +14,7 @@ static int hexval(int ch)
     return -1;
 }
 
-int query_decode(const char *s, size_t n, char *out, size_t size)
+static int decode(const char *s, size_t n, char *out, size_t size, int plus_space)
 {
     size_t o = 0;
 
@@ -32,7 +32,7 @@ int query_decode(const char *s, size_t n, char *out, size_t size)
                 return -EINVAL;
             ch = hi * 16 + lo;
             i += 2;
-        } else if (ch == '+') {
+        } else if (ch == '+' && plus_space) {
             ch = ' ';
         }
         if (out) {
@@ -45,6 +45,16 @@ int query_decode(const char *s, size_t n, char *out, size_t size)
     if (out)
         out[o] = '\0';
     return (int)o;
+}
+
+int query_decode(const char *s, size_t n, char *out, size_t size)
+{
+    return decode(s, n, out, size, 1);
+}
+
+int query_unescape(const char *s, size_t n, char *out, size_t size)
+{
+    return decode(s, n, out, size, 0);
 }
 
 int query_next(const char **pos, char *name, size_t nsize, char *value, size_t vsize)

@@ -17,6 +17,9 @@
  */
 int query_decode(const char *s, size_t n, char *out, size_t size);
 
+/* The same, with '+' kept as '+' (RFC 3986 percent-decoding, as Go's url.PathUnescape). */
+int query_unescape(const char *s, size_t n, char *out, size_t size);
+
 /*
  * Iterate over the parameters of a raw query (without '?'). Start with *pos = query;
  * each call decodes the next non-empty parameter into name and value (a parameter

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "query.h"
 #include "statsd.h"
 
 static int is_name_start(char ch)
@@ -138,17 +139,6 @@ struct config_resource_attr *resattr_copy(const struct config_resource_attr *src
     return v;
 }
 
-static int hex(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* s[0..len) without the spaces and tabs around it, as the SDKs trim. */
 static void trim(const char **s, size_t *len)
 {
@@ -156,25 +146,6 @@ static void trim(const char **s, size_t *len)
         (*s)++, (*len)--;
     while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
         (*len)--;
-}
-
-/* Percent-decode s[0..len) into out (len + 1 bytes). Returns the length, or -1. */
-static long decode(const char *s, size_t len, char *out)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        if (i + 2 >= len || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0)
-            return -1;
-        out[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-        i += 2;
-    }
-    out[o] = '\0';
-    return (long)o;
 }
 
 static int env_pair(const char *var, const char *item, size_t len, size_t max,
@@ -207,7 +178,7 @@ static int env_pair(const char *var, const char *item, size_t len, size_t max,
         return -1;
     }
     value = mem_alloc(vlen + 1);
-    dl = decode(val, vlen, value);
+    dl = query_unescape(val, vlen, value, vlen + 1);
     why = dl < 0 ? "a '%' not followed by two hex digits"
                  : resattr_value_problem(value, (size_t)dl, max);
     if (why == NULL && resattr_set(v, n, key, value) != 0)
