@@ -410,6 +410,7 @@ static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req,
     const struct config_endpoint *ce = endpoint_cfg(ep);
     struct scrape_source src = { .loop = &a->loop,
                                  .cfg = a->cfg,
+                                 .running = &a->cfg,
                                  .reg = &a->reg,
                                  .jobs = &a->jobs,
                                  .stats = &a->stats,

@@ -126,7 +126,7 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
         if (sc->pg_waiting)
             return HTTPD_WAIT;
         if (sc->src.pg != NULL) {
-            const struct sqlpool_select sel = { sc->src.cfg, sc->src.bit, sc->src.self };
+            const struct sqlpool_select sel = { *sc->src.running, sc->src.bit, sc->src.self };
 
             e.const_labels = sc->consts;
             e.nconst = sc->nconst;

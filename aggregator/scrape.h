@@ -49,7 +49,10 @@ typedef void (*scrape_done_cb)(void *arg, unsigned status);
  */
 struct scrape_source {
     uv_loop_t *loop;
-    const struct config *cfg; /* the SQL metrics' timeouts */
+    const struct config *cfg; /* the SQL metrics' timeouts; read when the scrape starts */
+    /* Where the running config is, read when the SQL gauges are written: a reload may have
+     * swapped (and freed) cfg by then. */
+    const struct config *const *running;
     struct registry *reg;
     struct jobs *jobs;
     struct stats *stats;
