@@ -142,6 +142,7 @@ struct app {
     size_t nlisteners;
     struct app_endpoint endpoints[APP_MAX_ENDPOINTS];
     size_t nendpoints;
+    struct selfstat_endpoint ep_view[APP_MAX_ENDPOINTS]; /* what snapshots point to */
     struct senders senders;         /* the Unix socket's senders, while a service is named */
     struct app_listener *metrics_l; /* the default endpoint's, or NULL */
     struct app_listener *debug_l;   /* where /debug is served, or NULL */
@@ -224,7 +225,7 @@ static void log_pg_changes(struct app *a)
 }
 
 /* What /metrics and /debug both show of the daemon itself (selfstat.h). */
-static void snapshot(const struct app *a, struct selfstat *s)
+static void snapshot(struct app *a, struct selfstat *s)
 {
     const struct config *c = a->cfg;
 
@@ -244,6 +245,18 @@ static void snapshot(const struct app *a, struct selfstat *s)
     s->metrics_listen = a->metrics_l ? a->metrics_l->addr : "";
     s->metrics_path = c->metrics_path;
     s->debug_listen = a->debug_l ? a->debug_l->addr : "";
+    for (size_t i = 0; i < a->nendpoints; i++) {
+        const struct app_endpoint *ep = &a->endpoints[i];
+
+        a->ep_view[i] =
+            (struct selfstat_endpoint){ ep->name,
+                                        ep->l->addr,
+                                        ep->path,
+                                        ep->in_flight,
+                                        { ep->scrapes[0], ep->scrapes[1], ep->scrapes[2] } };
+    }
+    s->endpoints = a->ep_view;
+    s->nendpoints = a->nendpoints;
     s->socket_path = c->socket_path;
     s->socket_mode = c->socket_mode;
     s->max_dgram_qlen = a->in.max_dgram_qlen;

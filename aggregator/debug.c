@@ -299,6 +299,25 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);
     kv_str(w, "metrics_path", d->metrics_path);
     kv_str(w, "debug", d->debug_listen);
+    jw_key(w, "endpoints");
+    jw_open_value(w, '[');
+    for (size_t i = 0; i < d->nendpoints; i++) {
+        const struct selfstat_endpoint *ep = &d->endpoints[i];
+
+        jw_open(w, '{');
+        kv_str(w, "name", ep->name);
+        kv_str(w, "address", ep->address);
+        kv_str(w, "path", ep->path);
+        kv_u64(w, "in_flight", ep->in_flight);
+        jw_key(w, "scrapes");
+        jw_open_value(w, '{');
+        kv_u64(w, "200", ep->scrapes[0]);
+        kv_u64(w, "500", ep->scrapes[1]);
+        kv_u64(w, "503", ep->scrapes[2]);
+        jw_close(w, '}');
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
     jw_close(w, '}');
     jw_key(w, "socket");
     jw_open_value(w, '{');

@@ -78,6 +78,15 @@ struct selfstat_violations {
  * Every string and pointer is borrowed and must outlive the snapshot's renders: cfg and
  * reg are the running config and registry; the rest point into the daemon's state.
  */
+/* One scrape endpoint as the debug view shows it (daemon.listeners.endpoints). */
+struct selfstat_endpoint {
+    const char *name;    /* "metrics" for the default endpoint */
+    const char *address; /* as bound */
+    const char *path;
+    unsigned in_flight;  /* scrapes being written */
+    uint64_t scrapes[3]; /* finished scrapes answered 200, 500 and 503 */
+};
+
 struct selfstat {
     const char *version;
     const char *config_path;
@@ -95,7 +104,9 @@ struct selfstat {
 
     const char *metrics_listen; /* bound address, or "" when disabled */
     const char *metrics_path;
-    const char *debug_listen; /* where /debug is served, or "" */
+    const char *debug_listen;                  /* where /debug is served, or "" */
+    const struct selfstat_endpoint *endpoints; /* the scrape endpoints, default one first */
+    size_t nendpoints;
 
     const char *socket_path;
     unsigned socket_mode;

@@ -383,6 +383,12 @@ Test(e2e_endpoints, promhttp_counts_the_scrapes_of_its_endpoint)
     cr_assert_eq(expo_value(m, "promhttp_metric_handler_requests_total{code=\"200\"}"), 2, "%s", m);
     cr_assert_eq(expo_check(m, 0), 0);
     free(m);
+    /* The debug view lists the endpoints with their counts. */
+    cr_assert_eq(daemon_get(&d, "/debug", NULL, &m), 200);
+    cr_assert_not_null(strstr(m, "{\"name\":\"api\",\"address\":\"unix:"), "%s", m);
+    cr_assert_not_null(strstr(m, "\"path\":\"/metrics\",\"in_flight\":0,\"scrapes\":{\"200\":3,"),
+                       "%s", m);
+    free(m);
     /* The other endpoint on the same listener counts nothing of these, and has no promhttp. */
     m = get_at("api", "/ml/metrics", "Authorization: Bearer s3cret\r\n", NULL);
     cr_assert_null(strstr(m, "promhttp"), "%s", m);
