@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "cfgread.h"
 #include "cfgendpoint.h"
 #include "common.h"
 #include "debug.h"
@@ -355,9 +356,20 @@ static void write_promhttp(const struct app_endpoint *ep, struct expo *e)
     }
 }
 
+/*
+ * One scrape in flight: its endpoint, and the config generation it holds, since the
+ * render borrows family names from the config it started under until it moves on.
+ */
+struct app_scrape {
+    struct app_endpoint *ep;
+    struct app_config *gen; /* a reference, or NULL for the start-up config */
+};
+
+static void app_config_unref(struct app_config *gen);
+
 static void write_head(struct expo *e, void *arg)
 {
-    struct app_endpoint *ep = arg;
+    struct app_endpoint *ep = ((struct app_scrape *)arg)->ep;
     const struct config_endpoint *ce = endpoint_cfg(ep);
     struct config_resource_attr *attrs;
     size_t n;
@@ -386,9 +398,7 @@ static void track_senders(struct app *a)
 
 static void on_pg_collected(void *arg)
 {
-    struct app_endpoint *ep = arg;
-
-    log_pg_changes(ep->a);
+    log_pg_changes(((struct app_scrape *)arg)->ep->a);
 }
 
 static void count_scrape(struct app_endpoint *ep, unsigned status)
@@ -400,10 +410,12 @@ static void count_scrape(struct app_endpoint *ep, unsigned status)
 
 static void on_scrape_done(void *arg, unsigned status)
 {
-    struct app_endpoint *ep = arg;
+    struct app_scrape *sc = arg;
 
-    ep->in_flight--;
-    count_scrape(ep, status);
+    sc->ep->in_flight--;
+    count_scrape(sc->ep, status);
+    app_config_unref(sc->gen);
+    free(sc);
 }
 
 /* Whether the endpoint serves an SQL metric that is queried. */
@@ -429,11 +441,11 @@ static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req,
                                  .stats = &a->stats,
                                  .head = write_head,
                                  .collected = on_pg_collected,
-                                 .done = on_scrape_done,
-                                 .arg = ep };
+                                 .done = on_scrape_done };
     struct expo_label labels[SCRAPE_MAX_CONST_LABELS];
     char names[SCRAPE_MAX_CONST_LABELS][CONFIG_MAX_RESOURCE_KEY + 1];
     struct config_resource_attr *attrs;
+    struct app_scrape *sc;
     size_t n;
 
     if (ep->in_flight >= APP_MAX_SCRAPES) {
@@ -458,6 +470,12 @@ static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req,
     }
     src.const_labels = labels;
     ep->in_flight++;
+    sc = mem_calloc(1, sizeof(*sc));
+    sc->ep = ep;
+    sc->gen = a->gen;
+    if (sc->gen != NULL)
+        sc->gen->refs++;
+    src.arg = sc;
     scrape_start(conn, req, &src);
     resattr_free(attrs, n);
 }
@@ -472,6 +490,7 @@ struct debug_response {
 
 static void app_config_unref(struct app_config *gen)
 {
+    /* The start-up config (NULL here) belongs to main and lives for the whole run. */
     if (gen == NULL || --gen->refs > 0)
         return;
     config_release(&gen->c);
@@ -665,6 +684,21 @@ static void reload_apply(struct app *a, struct app_config *next)
     struct app_config *old = a->gen;
     int fmt = log_format_parse(next->c.log_format), level = log_level_parse(next->c.log_level);
 
+    /* A service that changed starts its sums again: they were another's. */
+    for (size_t i = 0; i < a->nendpoints; i++) {
+        struct app_endpoint *ep = &a->endpoints[i];
+        const struct config_endpoint *was = endpoint_cfg(ep), *now;
+
+        if (was == NULL)
+            continue;
+        now = &next->c.endpoints[ep->index];
+        if (was->has_service != now->has_service || was->service.uid != now->service.uid ||
+            !cfgread_same_str(was->service.exe, now->service.exe) ||
+            !cfgread_same_str(was->service.cgroup, now->service.cgroup)) {
+            svcstat_release(&ep->svc);
+            svcstat_init(&ep->svc);
+        }
+    }
     registry_reconfigure(&a->reg, &next->c, &rr);
     jobs_reconfigure(&a->jobs, &next->c, uv_now(&a->loop));
     jobs_date(&a->jobs, wallclock_unix());
@@ -832,10 +866,22 @@ static int add_route(struct app *a, struct app_listener *l, const char *path, co
 }
 
 /*
- * Every endpoint's route on its listener, /debug where it goes, then bind them all. /debug
- * with no debug_listen goes on the default endpoint's listener, or on the first endpoint's
- * when the default one is off.
+ * Where /debug goes without debug_listen when the default endpoint is off: with the
+ * daemon's own metrics, on the first endpoint that serves them (an endpoint that stands
+ * for a service may face the network); none such, nowhere.
  */
+static struct app_listener *self_listener(struct app *a)
+{
+    for (size_t i = 0; i < a->nendpoints; i++) {
+        const struct config_endpoint *ce = endpoint_cfg(&a->endpoints[i]);
+
+        if (ce != NULL && ce->self_metrics)
+            return a->endpoints[i].l;
+    }
+    return NULL;
+}
+
+/* Every endpoint's route on its listener, /debug where it goes, then bind them all. */
 static int start_http(struct app *a, char *err, size_t errlen)
 {
     const struct config *c = a->cfg;
@@ -869,7 +915,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
     if (c->debug_listen != NULL && c->debug_listen[0] != '\0')
         a->debug_l = listener_for(a, c->debug_listen, "debug");
     else if (c->debug_listen == NULL)
-        a->debug_l = a->metrics_l ? a->metrics_l : a->nlisteners ? &a->listeners[0] : NULL;
+        a->debug_l = a->metrics_l ? a->metrics_l : self_listener(a);
     if (a->debug_l != NULL &&
         add_route(a, a->debug_l, "/debug", "debug", on_debug, a, tf, err, errlen) != 0)
         return -1;

@@ -498,7 +498,8 @@ static int label_taken(const struct config *c, const struct config_endpoint *ep,
         char state[STATSD_MAX_NAME + 32];
 
         snprintf(state, sizeof(state), "%s_circuit_state", c->job_prefix);
-        if (strcmp(label, "job") == 0 || strcmp(label, state) == 0) {
+        if (strcmp(label, "job") == 0 || strcmp(label, "outcome") == 0 ||
+            strcmp(label, "state") == 0 || strcmp(label, state) == 0) {
             snprintf(buf, len, "the job families have a label %s", label);
             return 1;
         }
@@ -513,6 +514,21 @@ static const char *labels_problem(const struct config *c, const struct config_en
     struct config_resource_attr *attrs = cfgendpoint_resource(c, ep, &n);
     char where[64], label[CONFIG_MAX_RESOURCE_KEY + 1], taken[256];
     const char *why = NULL;
+
+    if (ep != NULL) {
+        size_t total = c->nresource;
+
+        for (size_t i = 0; i < ep->nresource; i++)
+            total += resattr_find(c->resource, c->nresource, ep->resource[i].key) < 0;
+        if (total > CONFIG_MAX_RESOURCE_ATTRS) {
+            resattr_free(attrs, n);
+            snprintf(buf, len,
+                     "$.endpoints[%zu].resource: with the daemon's and the environment's, %zu "
+                     "attributes; at most %d are allowed",
+                     e, total, CONFIG_MAX_RESOURCE_ATTRS);
+            return buf;
+        }
+    }
 
     if (ep != NULL)
         snprintf(where, sizeof(where), "$.endpoints[%zu].resource_labels", e);
@@ -532,6 +548,15 @@ static const char *labels_problem(const struct config *c, const struct config_en
     }
     resattr_free(attrs, n);
     return why;
+}
+
+/* Where the debug view goes when neither debug_listen nor the default endpoint says. */
+static const char *self_listen(const struct config *c)
+{
+    for (size_t i = 0; i < c->nendpoints; i++)
+        if (c->endpoints[i].self_metrics)
+            return c->endpoints[i].listen;
+    return NULL;
 }
 
 static int same_listen(const char *a, const char *b)
@@ -565,7 +590,9 @@ const char *cfgendpoint_problem(const struct config *c, char *buf, size_t len)
         }
         if (strcmp(a->path, "/debug") == 0 &&
             (same_listen(a->listen, c->debug_listen) ||
-             (c->debug_listen == NULL && same_listen(a->listen, c->metrics_listen)))) {
+             (c->debug_listen == NULL && same_listen(a->listen, c->metrics_listen)) ||
+             (c->debug_listen == NULL && (c->metrics_listen == NULL || !c->metrics_listen[0]) &&
+              same_listen(a->listen, self_listen(c))))) {
             snprintf(buf, len, "$.endpoints[%zu]: \"%s\" is at %s/debug, where the debug view is",
                      i, a->name, a->listen);
             return buf;

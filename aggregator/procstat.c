@@ -434,7 +434,8 @@ void procstat_render(const struct procstat *s, struct expo *e)
         double was = e->created;
 
         /* The CPU time counts from the process' start: its OpenMetrics _created. */
-        e->created = s->have & PROCSTAT_HAVE_START ? s->start_time_seconds : 0;
+        e->created =
+            (s->have & PROCSTAT_HAVE_START) && !s->cpu_no_start ? s->start_time_seconds : 0;
         expo_scalar(e, "process_cpu_seconds", EXPO_COUNTER,
                     "Total user and system CPU time spent in seconds.", "seconds", s->cpu_seconds);
         e->created = was;

@@ -43,6 +43,8 @@ enum {
 
 struct procstat {
     unsigned have;             /* PROCSTAT_HAVE_* bits */
+    int cpu_no_start;          /* cpu_seconds has no single start (several processes, some
+                                * gone): procstat_render() writes no _created for it */
     double cpu_seconds;        /* utime + stime */
     uint64_t virtual_bytes;    /* vsize */
     uint64_t resident_bytes;   /* rss pages * page size */

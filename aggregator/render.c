@@ -10,6 +10,8 @@ void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
     rd->last_fam = SIZE_MAX;
     rd->bit = 0;
     rd->self = 1;
+    rd->labels = NULL;
+    rd->nlabels = 0;
 }
 
 static int wanted(const struct config_family *f, void *arg)
@@ -19,6 +21,12 @@ static int wanted(const struct config_family *f, void *arg)
     if (f->client_telemetry)
         return rd->self;
     return rd->bit == 0 || (f->endpoints & rd->bit) != 0;
+}
+
+void render_labels(struct render *rd, const struct expo_label *labels, size_t n)
+{
+    rd->labels = labels;
+    rd->nlabels = n;
 }
 
 void render_select(struct render *rd, uint32_t bit, int self)
@@ -84,6 +92,8 @@ int render_step(struct render *rd, struct buf *out, size_t max_series)
         if (s.family != rd->last_fam) {
             size_t i;
             expo_family(&rd->expo, s.cfg->name, type_of(s.cfg->type), s.cfg->help, s.cfg->unit);
+            rd->expo.const_labels = s.cfg->client_telemetry ? NULL : rd->labels;
+            rd->expo.nconst = s.cfg->client_telemetry ? 0 : rd->nlabels;
             rd->last_fam = s.family;
             for (i = 0; i < s.cfg->nbuckets; i++)
                 rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],

@@ -26,6 +26,8 @@ struct render {
     struct expo expo;
     uint32_t bit; /* render_select() */
     int self;
+    const struct expo_label *labels; /* render_labels() */
+    size_t nlabels;
     size_t last_fam; /* family whose HELP/TYPE was written last; SIZE_MAX: none */
     /* The current family's bucket bounds, formatted once per family. */
     char bounds[CONFIG_MAX_BUCKETS][32];
@@ -48,6 +50,12 @@ void render_set_escaping(struct render *rd, enum expo_escaping esc);
  * judged by the new config.
  */
 void render_select(struct render *rd, uint32_t bit, int self);
+
+/*
+ * Labels (borrowed until the render is released) written on every series of the
+ * application families, not on the daemon's own (client telemetry).
+ */
+void render_labels(struct render *rd, const struct expo_label *labels, size_t n);
 
 /*
  * Append up to max_series series (a histogram series counts once; 0 counts as 1) to out,

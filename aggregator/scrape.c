@@ -70,8 +70,7 @@ static void copy_consts(struct scrape *sc, const struct expo_label *l, size_t n)
         off += nl + 1 + l[i].value_len + 1;
     }
     sc->nconst = n;
-    sc->rd.expo.const_labels = sc->consts;
-    sc->rd.expo.nconst = n;
+    render_labels(&sc->rd, sc->consts, n);
 }
 
 static void on_scrape_cancel(void *arg)
@@ -183,6 +182,7 @@ void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
     render_select(&sc->rd, src->bit, src->self);
     render_set_escaping(&sc->rd, neg.esc);
     copy_consts(sc, src->const_labels, src->nconst);
+    sc->src.const_labels = NULL; /* the caller's, gone after the call: consts holds a copy */
     if (httpd_stream(conn, 200, negotiate_content_type(&neg), HTTPD_GZIP, produce_scrape,
                      on_scrape_cancel, sc) != 0) {
         scrape_free(sc, 500);

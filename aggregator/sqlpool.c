@@ -543,6 +543,9 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
         st[i].last_success = now_unix - (double)(now_ns - col->success_ns) / 1e9;
         st[i].errors = col->errors;
     }
+    /* Labels copied onto the application's series are not the daemon's own. */
+    e->const_labels = NULL;
+    e->nconst = 0;
     if (sel != NULL && !sel->self) {
         free(st);
         return;

@@ -189,7 +189,8 @@ struct sqlpool_select {
 /*
  * Write the SQL gauge families (labels in config order, series sorted by label values)
  * and the collector and pool self-metrics, as they stand now; sel NULL writes everything,
- * else what sel says. now_unix is the scrape's wall-clock time, used for
+ * else what sel says. The expo's constant labels go on the gauges only (they are cleared
+ * before the self-metrics). now_unix is the scrape's wall-clock time, used for
  * ustatsd_sql_collector_last_success_timestamp_seconds.
  */
 void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,

@@ -367,6 +367,11 @@ size_t svcstat_render(struct svcstat *st, struct senders *tbl, const struct conf
     struct procstat fig;
     size_t n = svcstat_collect(st, tbl, svc, now_ms, &fig);
 
+    /*
+     * The total carries the CPU of processes that have exited, so it did not start when
+     * the earliest live process did: no _created, rather than one that reads as a reset.
+     */
+    fig.cpu_no_start = 1;
     if (n > 0)
         procstat_render(&fig, e);
     return n;

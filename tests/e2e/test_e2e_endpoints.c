@@ -256,9 +256,11 @@ static void start_imgsrv(const char *attrs)
                                   "outcome:success\n"
                                   "imgsrv_objectstore_operation_duration_seconds:0.2|h|#"
                                   "operation:put,outcome:success\n"
-                                  "cas-promotion:worked|j"),
+                                  "cas-promotion:worked|j\n"
+                                  "datadog.dogstatsd.client.packets_sent:3|c|#client:go,"
+                                  "client_version:5.3.0,client_transport:uds"),
                  0);
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 3, 5000), 3);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 4, 5000), 4);
 }
 
 Test(e2e_endpoints, seed_000_resource_attributes_from_the_environment_on_every_series)
@@ -285,6 +287,10 @@ Test(e2e_endpoints, seed_000_resource_attributes_from_the_environment_on_every_s
                                  "le=\""),
                        "%s", m);
     cr_assert_null(strstr(m, "ustatsd_lines_accepted_total{service_name"), "%s", m);
+    /* Client telemetry is the daemon's own: it does not get them either. */
+    cr_assert_not_null(strstr(m, "\nustatsd_client_packets_sent_total{client=\"go\",client_"
+                                 "transport=\"uds\",client_version=\"5.3.0\"} 3\n"),
+                       "%s", m);
     cr_assert_eq(expo_check(m, 0), 0);
     free(m);
     m = daemon_scrape(&d, DAEMON_OPENMETRICS);
@@ -546,6 +552,12 @@ Test(e2e_endpoints, hostile_configurations_are_refused_with_the_key)
              "\"resource_labels\": true}]}",
              dir);
     refused(json, NULL, "$.endpoints[0].resource_labels: the attribute service.name");
+    snprintf(json, sizeof(json),
+             "{\"resource\": {\"outcome\": \"x\"}, \"jobs\": {\"list\": [\"j\"]},"
+             " \"endpoints\": [{\"name\": \"x\", \"listen\": \"unix:%s/x.sock\", "
+             "\"resource_labels\": [\"outcome\"]}]}",
+             dir);
+    refused(json, NULL, "but the job families have a label outcome");
     /* Reserved names and paths. */
     snprintf(json, sizeof(json),
              "{\"endpoints\": [{\"name\": \"debug\", \"listen\": \"unix:%s/x.sock\"}]}", dir);
@@ -730,4 +742,58 @@ Test(e2e_endpoints, seed_002_the_service_process_metrics_and_promhttp)
     m = scrape_at("connaisseur", "/metrics");
     cr_assert_null(strstr(m, "process_"), "%s", m);
     free(m);
+}
+
+/* ---- a scrape across reloads ---- */
+
+/* A family whose help names the generation, so that each reload makes a new config. */
+static void hits_config(char *out, size_t len, int gen)
+{
+    snprintf(out, len,
+             "{\"limits\": {\"max_label_values\": 100000, \"max_series_per_family\": 100000},"
+             " \"families\": [{\"name\": \"hits\", \"type\": \"counter\", \"help\": \"H%d.\","
+             "   \"labels\": [{\"name\": \"k\", \"max_values\": 100000}]}],"
+             " \"endpoints\": [{\"name\": \"app\", \"listen\": \"unix:%s/app.sock\"}]}",
+             gen, dir);
+}
+
+Test(e2e_endpoints, a_scrape_in_flight_outlives_the_config_it_started_with)
+{
+    char cfg[4096], addr[160];
+    struct httpc h;
+    struct httpc_response r;
+
+    make_dir();
+    hits_config(cfg, sizeof(cfg), 0);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
+    /* Enough series that the response outgrows the socket buffers. */
+    for (int b = 0; b < 400; b++) {
+        char dgram[8192];
+        size_t len = 0;
+
+        for (int i = 0; i < 100; i++)
+            len += (size_t)snprintf(dgram + len, sizeof(dgram) - len, "hits:1|c|#k:v%d\n",
+                                    b * 100 + i);
+        cr_assert_eq(daemon_send(&d, dgram, len), 0);
+    }
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 40000, 10000), 40000);
+    /* The scrape starts under a reloaded config (the start-up one is never freed)... */
+    hits_config(cfg, sizeof(cfg), 1);
+    write_config(cfg);
+    reload_and_wait("success", 1);
+    snprintf(addr, sizeof(addr), "unix:%s/app.sock", dir);
+    cr_assert_eq(httpc_open(&h, addr, 10000), 0);
+    cr_assert_eq(httpc_request(&h, "GET", "/metrics", NULL), 0);
+    /* ... and while it is held back, the next reload swaps that config out. */
+    for (int i = 2; i <= 3; i++) {
+        hits_config(cfg, sizeof(cfg), i);
+        write_config(cfg);
+        reload_and_wait("success", i);
+    }
+    cr_assert_eq(httpc_read(&h, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_not_null(strstr(r.body, "# TYPE hits_total counter"), "%.200s", r.body);
+    cr_assert_eq(expo_check(r.body, 0), 0);
+    httpc_response_release(&r);
+    httpc_close(&h);
 }
