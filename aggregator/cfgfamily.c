@@ -59,7 +59,10 @@ static int ends_with(const char *s, size_t len, const char *suffix)
 static int reserved(const char *s)
 {
     return strncmp(s, CONFIG_RESERVED_PREFIX, strlen(CONFIG_RESERVED_PREFIX)) == 0 ||
-           strncmp(s, CONFIG_RESERVED_PROCESS_PREFIX, strlen(CONFIG_RESERVED_PROCESS_PREFIX)) == 0;
+           strncmp(s, CONFIG_RESERVED_PROCESS_PREFIX, strlen(CONFIG_RESERVED_PROCESS_PREFIX)) ==
+               0 ||
+           strncmp(s, CONFIG_RESERVED_PROMHTTP_PREFIX, strlen(CONFIG_RESERVED_PROMHTTP_PREFIX)) ==
+               0;
 }
 
 /*
@@ -91,9 +94,10 @@ int cfgfamily_metric_name(struct cfgread *r, json_t *obj, const char *key, int c
             s);
     if (family && reserved(s))
         return cfgread_fail_at(r, key,
-                               "\"%s\": the prefixes \"%s\" and \"%s\" are reserved for the "
-                               "daemon's own metrics",
-                               s, CONFIG_RESERVED_PREFIX, CONFIG_RESERVED_PROCESS_PREFIX);
+                               "\"%s\": the prefixes \"%s\", \"%s\" and \"%s\" are reserved for "
+                               "the daemon's own metrics",
+                               s, CONFIG_RESERVED_PREFIX, CONFIG_RESERVED_PROCESS_PREFIX,
+                               CONFIG_RESERVED_PROMHTTP_PREFIX);
     /* Counters are stored bare so that "x" and "x_total" both find them. */
     if (counter && ends_with(s, len, "_total")) {
         if (len == strlen("_total"))

@@ -53,23 +53,24 @@
  * milliseconds (ceil(ttl * 1000) into a uint64_t, llround() for the SQL cache), which is
  * undefined for a double such as 1e300; these keep every product far inside 2^53.
  */
-#define CONFIG_MAX_TTL_SECONDS         315360000.0 /* ttl_seconds: 10 years of 365 days */
-#define CONFIG_MAX_OPEN_SECONDS        315360000.0 /* jobs open_seconds: 10 years */
-#define CONFIG_MAX_TIMEOUT_SECONDS     86400.0     /* postgres and SQL timeouts: 1 day */
-#define CONFIG_MAX_SQL_MIN_INTERVAL    86400.0     /* sql min_interval_seconds: 1 day */
-#define CONFIG_MAX_LABELS              8           /* label keys per family */
-#define CONFIG_MAX_BUCKETS             64          /* histogram buckets per family, +Inf excluded */
-#define CONFIG_MAX_FILE_SIZE           (16u << 20) /* bytes in a config file */
-#define CONFIG_MAX_CONNINFO_FILE_SIZE  (64u << 10) /* bytes in a conninfo_file */
-#define CONFIG_MAX_PG_POOL_SIZE        64
-#define CONFIG_SOCKET_PATH_MAX         107        /* bytes; sun_path holds 108 with the NUL */
-#define CONFIG_MAX_RESOURCE_ATTRS      16         /* "resource" entries (target_info labels) */
-#define CONFIG_MAX_STRIP_TAGS          16         /* clients.strip_tags entries */
-#define CONFIG_MAX_PATTERN_LEN         256        /* bytes in a label's "pattern" */
-#define CONFIG_MAX_RESOURCE_KEY        63         /* bytes in a "resource" key */
-#define CONFIG_MAX_ENDPOINTS           16         /* "endpoints" entries */
-#define CONFIG_RESERVED_PREFIX         "ustatsd_" /* the daemon's own families */
-#define CONFIG_RESERVED_PROCESS_PREFIX "process_" /* the daemon's process metrics */
+#define CONFIG_MAX_TTL_SECONDS          315360000.0 /* ttl_seconds: 10 years of 365 days */
+#define CONFIG_MAX_OPEN_SECONDS         315360000.0 /* jobs open_seconds: 10 years */
+#define CONFIG_MAX_TIMEOUT_SECONDS      86400.0     /* postgres and SQL timeouts: 1 day */
+#define CONFIG_MAX_SQL_MIN_INTERVAL     86400.0     /* sql min_interval_seconds: 1 day */
+#define CONFIG_MAX_LABELS               8           /* label keys per family */
+#define CONFIG_MAX_BUCKETS              64 /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_FILE_SIZE            (16u << 20) /* bytes in a config file */
+#define CONFIG_MAX_CONNINFO_FILE_SIZE   (64u << 10) /* bytes in a conninfo_file */
+#define CONFIG_MAX_PG_POOL_SIZE         64
+#define CONFIG_SOCKET_PATH_MAX          107         /* bytes; sun_path holds 108 with the NUL */
+#define CONFIG_MAX_RESOURCE_ATTRS       16          /* "resource" entries (target_info labels) */
+#define CONFIG_MAX_STRIP_TAGS           16          /* clients.strip_tags entries */
+#define CONFIG_MAX_PATTERN_LEN          256         /* bytes in a label's "pattern" */
+#define CONFIG_MAX_RESOURCE_KEY         63          /* bytes in a "resource" key */
+#define CONFIG_MAX_ENDPOINTS            16          /* "endpoints" entries */
+#define CONFIG_RESERVED_PREFIX          "ustatsd_"  /* the daemon's own families */
+#define CONFIG_RESERVED_PROCESS_PREFIX  "process_"  /* the daemon's process metrics */
+#define CONFIG_RESERVED_PROMHTTP_PREFIX "promhttp_" /* an endpoint's promhttp families */
 
 /*
  * The families that the jobs section generates, as suffixes of jobs.prefix: X(ID, suffix,

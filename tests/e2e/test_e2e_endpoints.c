@@ -558,6 +558,9 @@ Test(e2e_endpoints, hostile_configurations_are_refused_with_the_key)
              "\"resource_labels\": [\"outcome\"]}]}",
              dir);
     refused(json, NULL, "but the job families have a label outcome");
+    refused("{\"families\": [{\"name\": \"promhttp_metric_handler_requests\", \"type\": "
+            "\"counter\"}]}",
+            NULL, "$.families[0].name: \"promhttp_metric_handler_requests\": the prefixes");
     /* Reserved names and paths. */
     snprintf(json, sizeof(json),
              "{\"endpoints\": [{\"name\": \"debug\", \"listen\": \"unix:%s/x.sock\"}]}", dir);
