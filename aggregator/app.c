@@ -68,6 +68,8 @@
 /* The status codes promhttp_metric_handler_requests_total shows from the start. */
 static const unsigned promhttp_codes[] = { 200, 500, 503 };
 #define PROMHTTP_NCODES (sizeof(promhttp_codes) / sizeof(promhttp_codes[0]))
+_Static_assert(sizeof(((struct selfstat_endpoint *)0)->scrapes) == PROMHTTP_NCODES * 8,
+               "the debug view shows a count per promhttp code");
 
 struct app;
 
@@ -77,7 +79,6 @@ struct app_listener {
     const char *listen; /* as configured; borrowed from the start-up config */
     const char *label;  /* the listener label of ustatsd_http_limit_violations_total */
     char addr[160];     /* as bound */
-    int started;
 };
 
 /* One scrape endpoint: the default one (index -1) or cfg->endpoints[index]. */
@@ -248,13 +249,10 @@ static void snapshot(struct app *a, struct selfstat *s)
     s->debug_listen = a->debug_l ? a->debug_l->addr : "";
     for (size_t i = 0; i < a->nendpoints; i++) {
         const struct app_endpoint *ep = &a->endpoints[i];
+        struct selfstat_endpoint *v = &a->ep_view[i];
 
-        a->ep_view[i] =
-            (struct selfstat_endpoint){ ep->name,
-                                        ep->l->addr,
-                                        ep->path,
-                                        ep->in_flight,
-                                        { ep->scrapes[0], ep->scrapes[1], ep->scrapes[2] } };
+        *v = (struct selfstat_endpoint){ ep->name, ep->l->addr, ep->path, ep->in_flight, { 0 } };
+        memcpy(v->scrapes, ep->scrapes, sizeof(v->scrapes));
     }
     s->endpoints = a->ep_view;
     s->nendpoints = a->nendpoints;
@@ -422,7 +420,7 @@ static void on_scrape_done(void *arg, unsigned status)
 static int serves_sql(const struct config *c, uint32_t bit)
 {
     for (size_t i = 0; i < c->nsql_metrics; i++)
-        if (!c->sql_metrics[i].excluded && (bit == 0 || (c->sql_metrics[i].endpoints & bit)))
+        if (!c->sql_metrics[i].excluded && config_serves(c->sql_metrics[i].endpoints, bit))
             return 1;
     return 0;
 }
@@ -836,33 +834,23 @@ static struct app_listener *listener_for(struct app *a, const char *listen, cons
 }
 
 /*
- * A route with its own bearer token: the contents of token_file, or none for NULL. The
- * default endpoint and /debug take daemon.bearer_token_file, which also guards the
- * unknown paths of their listeners.
+ * A route with its own bearer token (NULL: open), read from token_file, so that endpoints
+ * with different tokens share a listener.
  */
-static int add_route(struct app *a, struct app_listener *l, const char *path, const char *name,
-                     httpd_handler_cb handler, void *arg, const char *token_file, char *err,
-                     size_t errlen)
+static int add_route(struct app_listener *l, const char *path, const char *name,
+                     httpd_handler_cb handler, void *arg, const char *token, const char *token_file,
+                     char *err, size_t errlen)
 {
-    char token[HTTPD_MAX_TOKEN + 2];
-    int rc;
+    int rc = httpd_server_route(&l->srv, path, name, handler, arg);
 
-    (void)a;
-    if (token_file != NULL && read_token(token_file, token, sizeof(token), err, errlen) != 0)
-        return -1;
-    rc = httpd_server_route(&l->srv, path, name, handler, arg);
     if (rc == 0)
-        rc = httpd_server_route_bearer(&l->srv, path, token_file ? token : NULL);
-    if (rc == -EEXIST) {
+        rc = httpd_server_route_bearer(&l->srv, path, token);
+    if (rc == -EEXIST)
         snprintf(err, errlen, "%s%s: two endpoints on one path", l->listen, path);
-        return -1;
-    }
-    if (rc != 0) {
+    else if (rc != 0)
         snprintf(err, errlen, "bearer token file %s: must be printable ASCII, at most %d bytes",
                  token_file ? token_file : "", HTTPD_MAX_TOKEN);
-        return -1;
-    }
-    return 0;
+    return rc != 0 ? -1 : 0;
 }
 
 /*
@@ -881,13 +869,22 @@ static struct app_listener *self_listener(struct app *a)
     return NULL;
 }
 
-/* Every endpoint's route on its listener, /debug where it goes, then bind them all. */
+/*
+ * Every endpoint's route on its listener, /debug where it goes, then bind them all. The
+ * default endpoint and /debug take daemon.bearer_token_file, which also guards the unknown
+ * paths of their listeners; each other endpoint its own.
+ */
 static int start_http(struct app *a, char *err, size_t errlen)
 {
     const struct config *c = a->cfg;
-    const char *tf = c->bearer_token_file;
-    char why[512];
+    char dtok[HTTPD_MAX_TOKEN + 2], tok[HTTPD_MAX_TOKEN + 2], why[512];
+    const char *daemon_token = NULL;
 
+    if (c->bearer_token_file != NULL) {
+        if (read_token(c->bearer_token_file, dtok, sizeof(dtok), err, errlen) != 0)
+            return -1;
+        daemon_token = dtok;
+    }
     if (c->metrics_listen != NULL && c->metrics_listen[0] != '\0') {
         struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
 
@@ -896,17 +893,20 @@ static int start_http(struct app *a, char *err, size_t errlen)
             .a = a, .index = -1, .name = "metrics", .path = c->metrics_path, .l = a->metrics_l
         };
         svcstat_init(&ep->svc);
-        if (add_route(a, ep->l, ep->path, ep->name, on_metrics, ep, tf, err, errlen) != 0)
+        if (add_route(ep->l, ep->path, ep->name, on_metrics, ep, daemon_token, c->bearer_token_file,
+                      err, errlen) != 0)
             return -1;
     }
     for (size_t i = 0; i < c->nendpoints; i++) {
         const struct config_endpoint *ce = &c->endpoints[i];
         struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
+        const char *file = ce->bearer_token_file;
 
         *ep = (struct app_endpoint){ .a = a, .index = (long)i, .name = ce->name, .path = ce->path };
         svcstat_init(&ep->svc);
         ep->l = listener_for(a, ce->listen, ce->name);
-        if (add_route(a, ep->l, ep->path, ep->name, on_metrics, ep, ce->bearer_token_file, why,
+        if ((file != NULL && read_token(file, tok, sizeof(tok), why, sizeof(why)) != 0) ||
+            add_route(ep->l, ep->path, ep->name, on_metrics, ep, file ? tok : NULL, file, why,
                       sizeof(why)) != 0) {
             snprintf(err, errlen, "endpoint %s: %s", ce->name, why);
             return -1;
@@ -916,23 +916,18 @@ static int start_http(struct app *a, char *err, size_t errlen)
         a->debug_l = listener_for(a, c->debug_listen, "debug");
     else if (c->debug_listen == NULL)
         a->debug_l = a->metrics_l ? a->metrics_l : self_listener(a);
-    if (a->debug_l != NULL &&
-        add_route(a, a->debug_l, "/debug", "debug", on_debug, a, tf, err, errlen) != 0)
+    if (a->debug_l != NULL && add_route(a->debug_l, "/debug", "debug", on_debug, a, daemon_token,
+                                        c->bearer_token_file, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < a->nlisteners; i++) {
         struct app_listener *l = &a->listeners[i];
-        char token[HTTPD_MAX_TOKEN + 2];
 
-        if (tf != NULL && (l == a->metrics_l || l == a->debug_l)) {
-            if (read_token(tf, token, sizeof(token), err, errlen) != 0)
-                return -1;
-            httpd_server_set_bearer(&l->srv, token);
-        }
+        if (daemon_token != NULL && (l == a->metrics_l || l == a->debug_l))
+            httpd_server_set_bearer(&l->srv, daemon_token);
         if (httpd_server_listen(&l->srv, l->listen, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "listener %s (%s): %s", l->listen, l->label, why);
             return -1;
         }
-        l->started = 1;
         httpd_server_address(&l->srv, l->addr, sizeof(l->addr));
     }
     return 0;

@@ -354,14 +354,6 @@ static int has_group(const struct config *c, const char *g)
     return 0;
 }
 
-static int in_list(char *const *v, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i], s) == 0)
-            return 1;
-    return 0;
-}
-
 /* A name as an endpoint lists it: '.' and '-' read as '_', a counter with or without _total. */
 static long find_sql(const struct config *c, const char *name)
 {
@@ -431,10 +423,10 @@ static int select_families(struct cfgread *r, struct config *c, size_t e)
     }
     for (size_t i = 0; i < c->nfamilies; i++)
         if (!c->families[i].client_telemetry &&
-            (ep->all || in_list(ep->groups, ep->ngroups, c->families[i].group)))
+            (ep->all || cfgfamily_in_list(ep->groups, ep->ngroups, c->families[i].group)))
             c->families[i].endpoints |= bit;
     for (size_t i = 0; i < c->nsql_metrics; i++)
-        if (ep->all || in_list(ep->groups, ep->ngroups, c->sql_metrics[i].group))
+        if (ep->all || cfgfamily_in_list(ep->groups, ep->ngroups, c->sql_metrics[i].group))
             c->sql_metrics[i].endpoints |= bit;
     cfgread_pop(r, o);
     return 0;
@@ -459,15 +451,12 @@ int cfgendpoint_check(struct cfgread *r, struct config *c)
 
 /* ---- problems ---- */
 
-static int serves(const struct config_endpoint *ep, size_t e, uint32_t endpoints)
-{
-    return ep == NULL || (endpoints >> e & 1);
-}
-
 /* The first label of what the endpoint serves that is named label, described in buf. */
 static int label_taken(const struct config *c, const struct config_endpoint *ep, size_t e,
                        const char *label, char *buf, size_t len)
 {
+    uint32_t bit = ep != NULL ? (uint32_t)1 << e : 0;
+
     if (strcmp(label, "le") == 0) {
         snprintf(buf, len, "histogram buckets own the label le");
         return 1;
@@ -475,7 +464,7 @@ static int label_taken(const struct config *c, const struct config_endpoint *ep,
     for (size_t i = 0; i < c->nfamilies; i++) {
         const struct config_family *f = &c->families[i];
 
-        if (f->client_telemetry || !serves(ep, e, f->endpoints))
+        if (f->client_telemetry || !config_serves(f->endpoints, bit))
             continue;
         for (size_t j = 0; j < f->nlabels; j++)
             if (strcmp(f->labels[j].name, label) == 0) {
@@ -486,7 +475,7 @@ static int label_taken(const struct config *c, const struct config_endpoint *ep,
     for (size_t i = 0; i < c->nsql_metrics; i++) {
         const struct config_sql_metric *m = &c->sql_metrics[i];
 
-        if (!serves(ep, e, m->endpoints))
+        if (!config_serves(m->endpoints, bit))
             continue;
         for (size_t j = 0; j < m->nlabels; j++)
             if (strcmp(m->labels[j].name, label) == 0) {
@@ -664,13 +653,6 @@ const struct config_endpoint *cfgendpoint_find(const struct config *c, const cha
     return NULL;
 }
 
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void cfgendpoint_release(struct config *c)
 {
     for (size_t i = 0; i < c->nendpoints; i++) {
@@ -680,15 +662,15 @@ void cfgendpoint_release(struct config *c)
         free(ep->listen);
         free(ep->path);
         free(ep->bearer_token_file);
-        free_strings(ep->groups, ep->ngroups);
-        free_strings(ep->families, ep->nfamilies);
+        cfgfamily_free_strings(ep->groups, ep->ngroups);
+        cfgfamily_free_strings(ep->families, ep->nfamilies);
         free(ep->service.exe);
         free(ep->service.cgroup);
         resattr_free(ep->resource, ep->nresource);
-        free_strings(ep->resource_labels, ep->nresource_labels);
+        cfgfamily_free_strings(ep->resource_labels, ep->nresource_labels);
     }
     free(c->endpoints);
-    free_strings(c->resource_labels, c->nresource_labels);
+    cfgfamily_free_strings(c->resource_labels, c->nresource_labels);
     c->endpoints = NULL;
     c->nendpoints = 0;
     c->resource_labels = NULL;

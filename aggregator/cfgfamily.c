@@ -35,20 +35,6 @@ static int is_name_char(char ch)
     return is_name_start(ch) || (ch >= '0' && ch <= '9');
 }
 
-/*
- * A Prometheus name without colons (those belong to recording rules, and ':' ends a
- * statsd name), not starting with the reserved "__".
- */
-static int valid_name(const char *s)
-{
-    if (!is_name_start(s[0]) || (s[0] == '_' && s[1] == '_'))
-        return 0;
-    for (s++; *s; s++)
-        if (!is_name_char(*s))
-            return 0;
-    return 1;
-}
-
 static int ends_with(const char *s, size_t len, const char *suffix)
 {
     size_t n = strlen(suffix);
@@ -86,7 +72,7 @@ int cfgfamily_metric_name(struct cfgread *r, json_t *obj, const char *key, int c
     if (len > STATSD_MAX_NAME)
         return cfgread_fail_at(r, key, "\"%s\" is longer than %d bytes", s, STATSD_MAX_NAME);
     statsd_normalize_name(s, len, s, len);
-    if (!valid_name(s))
+    if (!config_valid_name(s))
         return cfgread_fail_at(
             r, key,
             "\"%s\" is not a valid metric name ([a-zA-Z_][a-zA-Z0-9_]*, '.' and '-' "
@@ -350,7 +336,7 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
         return cfgread_fail_at(r, "name", "missing");
     if (plain_string(r, "name", name, "", &l->name) < 0)
         return ERRCODE_CONFIG;
-    if (!valid_name(l->name))
+    if (!config_valid_name(l->name))
         return cfgread_fail_at(r, "name",
                                "\"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not "
                                "starting with \"__\")",
@@ -755,7 +741,7 @@ int cfgfamily_read_strip_tags(struct cfgread *r, const struct cfgread_key *k, js
         if (len > STATSD_MAX_TAG_KEY || strlen(key) != len)
             return cfgread_fail(r, "expected at most %d bytes and no NUL", STATSD_MAX_TAG_KEY);
         statsd_normalize_name(key, len, key, len);
-        if (!valid_name(key))
+        if (!config_valid_name(key))
             return cfgread_fail(r,
                                 "\"%s\" is not a tag key that names a label "
                                 "([a-zA-Z_][a-zA-Z0-9_]*, '.' and '-' read as '_')",
@@ -835,7 +821,7 @@ int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj)
     return 0;
 }
 
-static int in_list(char **list, size_t n, const char *s)
+int cfgfamily_in_list(char *const *list, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(list[i], s) == 0)
@@ -847,14 +833,15 @@ int cfgfamily_excluded(const struct config *c, const char *group)
 {
     if (group[0] == '\0')
         return 0;
-    if (in_list(c->exclude_groups, c->nexclude_groups, group))
+    if (cfgfamily_in_list(c->exclude_groups, c->nexclude_groups, group))
         return 1;
-    return c->include_groups != NULL && !in_list(c->include_groups, c->ninclude_groups, group);
+    return c->include_groups != NULL &&
+           !cfgfamily_in_list(c->include_groups, c->ninclude_groups, group);
 }
 
 /* ---- release ---- */
 
-static void free_strings(char **v, size_t n)
+void cfgfamily_free_strings(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(v[i]);
@@ -865,7 +852,7 @@ void cfgfamily_release_labels(struct config_label *labels, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(labels[i].name);
-        free_strings(labels[i].values, labels[i].nvalues);
+        cfgfamily_free_strings(labels[i].values, labels[i].nvalues);
         free(labels[i].pattern);
         if (labels[i].pattern_re != NULL)
             regfree(labels[i].pattern_re);
@@ -882,11 +869,11 @@ void cfgfamily_release(struct config *c)
         free(c->resource[i].value);
     }
     free(c->resource);
-    free_strings(c->strip_tags, c->nstrip_tags);
+    cfgfamily_free_strings(c->strip_tags, c->nstrip_tags);
     c->strip_tags = NULL;
     c->nstrip_tags = 0;
-    free_strings(c->include_groups, c->ninclude_groups);
-    free_strings(c->exclude_groups, c->nexclude_groups);
+    cfgfamily_free_strings(c->include_groups, c->ninclude_groups);
+    cfgfamily_free_strings(c->exclude_groups, c->nexclude_groups);
     for (size_t i = 0; i < c->nfamilies; i++) {
         struct config_family *f = &c->families[i];
 

@@ -88,6 +88,12 @@ int cfgfamily_read_group(struct cfgread *r, const struct cfgread_key *k, json_t 
 int cfgfamily_read_unit(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                         void *base);
 
+/* Whether list (n strings) holds s. */
+int cfgfamily_in_list(char *const *list, size_t n, const char *s);
+
+/* Free n strings and the array holding them. */
+void cfgfamily_free_strings(char **v, size_t n);
+
 /* Free what cfgfamily_labels() stored. */
 void cfgfamily_release_labels(struct config_label *labels, size_t n);
 

@@ -587,6 +587,18 @@ long config_find_job(const struct config *c, const char *name, size_t len)
     return -1;
 }
 
+int config_valid_name(const char *s)
+{
+    if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) ||
+        (s[0] == '_' && s[1] == '_'))
+        return 0;
+    for (s++; *s; s++)
+        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+            return 0;
+    return 1;
+}
+
 const char *config_family_type_name(enum family_type t)
 {
     static const char *const names[] = {

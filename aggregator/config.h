@@ -336,6 +336,22 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
  */
 const char *config_udp_problem(const char *listen, int allow_remote);
 
+/*
+ * Whether an endpoint serves what carries these endpoints bits (config_family, SQL
+ * metric): bit is the endpoint's, 0 for the default endpoint, which serves everything.
+ */
+static inline int config_serves(uint32_t endpoints, uint32_t bit)
+{
+    return bit == 0 || (endpoints & bit) != 0;
+}
+
+/*
+ * Whether s is a Prometheus name as families, labels and resource keys must be:
+ * [a-zA-Z_][a-zA-Z0-9_]*, no colon (those belong to recording rules, and ':' ends a statsd
+ * name), not starting with the reserved "__".
+ */
+int config_valid_name(const char *s);
+
 /* "counter", "gauge" or "histogram". */
 const char *config_family_type_name(enum family_type t);
 

@@ -20,7 +20,7 @@ static int wanted(const struct config_family *f, void *arg)
 
     if (f->client_telemetry)
         return rd->self;
-    return rd->bit == 0 || (f->endpoints & rd->bit) != 0;
+    return config_serves(f->endpoints, rd->bit);
 }
 
 void render_labels(struct render *rd, const struct expo_label *labels, size_t n)

@@ -8,16 +8,6 @@
 #include "query.h"
 #include "statsd.h"
 
-static int is_name_start(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-}
-
-static int is_name_char(char ch)
-{
-    return is_name_start(ch) || (ch >= '0' && ch <= '9');
-}
-
 const char *resattr_key_problem(const char *key)
 {
     char label[CONFIG_MAX_RESOURCE_KEY + 1];
@@ -28,42 +18,9 @@ const char *resattr_key_problem(const char *key)
     if (len > CONFIG_MAX_RESOURCE_KEY)
         return "the key is longer than 63 bytes";
     resattr_label(key, label);
-    if (!is_name_start(label[0]) || (label[0] == '_' && label[1] == '_'))
-        return "the key is not a valid label name once '.' and '-' read as '_'";
-    for (size_t i = 1; label[i]; i++)
-        if (!is_name_char(label[i]))
-            return "the key is not a valid label name once '.' and '-' read as '_'";
-    return NULL;
-}
-
-/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    unsigned cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        len = 2, cp = s[0] & 0x1fu;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        len = 3, cp = s[0] & 0x0fu;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        len = 4, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3fu);
-    }
-    /* Overlong forms, surrogates and code points beyond U+10FFFF. */
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
+    return config_valid_name(label)
+               ? NULL
+               : "the key is not a valid label name once '.' and '-' read as '_'";
 }
 
 const char *resattr_value_problem(const char *value, size_t len, size_t max)
@@ -75,7 +32,7 @@ const char *resattr_value_problem(const char *value, size_t len, size_t max)
     if (len > max)
         return "the value is longer than max_label_value_length";
     for (size_t i = 0, k; i < len; i += k) {
-        if ((k = utf8_seq(s + i, len - i)) == 0)
+        if ((k = statsd_utf8_len(value + i, len - i)) == 0)
             return "the value is not valid UTF-8 text";
         if (s[i] < 0x20 || s[i] == 0x7f)
             return "the value holds a control character";

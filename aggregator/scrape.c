@@ -125,11 +125,10 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
         if (sc->pg_waiting)
             return HTTPD_WAIT;
         if (sc->src.pg != NULL) {
-            const struct sqlpool_select sel = { *sc->src.running, sc->src.bit, sc->src.self };
+            const struct sqlpool_select sel = { *sc->src.running, sc->src.bit, sc->src.self,
+                                                sc->consts, sc->nconst };
 
-            e.const_labels = sc->consts;
-            e.nconst = sc->nconst;
-            sqlpool_render(sc->src.pg, &e, wallclock_unix(), sc->src.bit ? &sel : NULL);
+            sqlpool_render(sc->src.pg, &e, wallclock_unix(), &sel);
         }
         expo_eof(&e);
         sc->phase = SCRAPE_DONE;

@@ -533,8 +533,11 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
     for (i = 0; i < pool->ncols; i++) {
         const struct sqlpool_collector *col = &pool->cols[i];
 
-        if (sel == NULL || (sel->bit & sel->cfg->sql_metrics[col->index].endpoints))
+        if (sel == NULL || config_serves(sel->cfg->sql_metrics[col->index].endpoints, sel->bit)) {
+            e->const_labels = sel ? sel->labels : NULL;
+            e->nconst = sel ? sel->nlabels : 0;
             sqlgauge_render_family(e, col->m, col->rows, col->nrows);
+        }
         st[i].name = col->m->name;
         st[i].up = col->up;
         st[i].has_run = col->seq_done > 0;
@@ -543,7 +546,6 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
         st[i].last_success = now_unix - (double)(now_ns - col->success_ns) / 1e9;
         st[i].errors = col->errors;
     }
-    /* Labels copied onto the application's series are not the daemon's own. */
     e->const_labels = NULL;
     e->nconst = 0;
     if (sel != NULL && !sel->self) {

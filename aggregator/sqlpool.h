@@ -179,18 +179,21 @@ size_t sqlpool_collect_cancel(struct sqlpool *pool, sqlpool_collect_cb cb, void 
 
 /* What a scrape endpoint shows of the pool (sqlpool_render()). */
 struct sqlpool_select {
-    const struct config *cfg; /* the running config: its sql_metrics[i].endpoints, i in the
+    const struct config *cfg;        /* the running config: its sql_metrics[i].endpoints, i in the
                                * pool's order (the sql_metrics section only changes with a
                                * restart) */
-    uint32_t bit;             /* the endpoint's bit in .endpoints */
-    int self;                 /* the collector and pool self-metrics too */
+    uint32_t bit;                    /* the endpoint's bit in .endpoints; 0: every SQL metric */
+    int self;                        /* the collector and pool self-metrics too */
+    const struct expo_label *labels; /* written on the gauges' samples, not on the daemon's
+                                      * own (expo's const_labels) */
+    size_t nlabels;
 };
 
 /*
  * Write the SQL gauge families (labels in config order, series sorted by label values)
  * and the collector and pool self-metrics, as they stand now; sel NULL writes everything,
- * else what sel says. The expo's constant labels go on the gauges only (they are cleared
- * before the self-metrics). now_unix is the scrape's wall-clock time, used for
+ * else what sel says. e's constant labels are replaced (sel's on the gauges, none on
+ * the rest). now_unix is the scrape's wall-clock time, used for
  * ustatsd_sql_collector_last_success_timestamp_seconds.
  */
 void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
