@@ -1,6 +1,6 @@
 /*
  * statefile: the container of the daemon's state snapshot, and every byte of it that
- * touches the disk. The body (the records) is opaque bytes here; snapshot.c encodes and
+ * touches the disk. The body (the records) is opaque bytes here; dump.c encodes and
  * decodes it.
  *
  * An I/O module: blocking system calls, no libuv. The writer's steps may run on any
