@@ -1,5 +1,6 @@
 #include "dump.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -507,6 +508,11 @@ static void read_job(struct rd *r, struct restore *x)
         rd_fail(r, "job %.*s: state %u", (int)name.len, name.ptr, state);
     if (r->bad || !x->apply)
         return;
+    if (!(b.last_success_unix >= 0 && b.last_success_unix < 1e12) ||
+        !(b.last_error_unix >= 0 && b.last_error_unix < 1e12)) {
+        x->out->dropped[DUMP_DROP_BAD_VALUE]++;
+        return;
+    }
     b.state = (enum breaker_state)state;
     b.has_success = (flags & JOB_SUCCESS) != 0;
     b.has_error = (flags & JOB_ERROR) != 0;
