@@ -479,6 +479,9 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
         memcmp(d + len - STATEFILE_TRAILER_SIZE, STATEFILE_END_MAGIC, 8) == 0 &&
         get64(d + len - 16) <= max_body)
         hint = (size_t)get64(d + len - 16);
+    /* ... but no more than deflate's best ratio (about 1032:1) lets the file hold. */
+    if (hint / 1032 > len)
+        hint = len * 1032;
     rc = inflate_body(d + STATEFILE_HEADER_SIZE, len - STATEFILE_HEADER_SIZE, max_body, hint, body,
                       &used, err, errlen);
     if (rc != 0)
