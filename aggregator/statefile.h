@@ -63,7 +63,9 @@ enum statefile_verdict {
 /*
  * One file being written. The caller owns the struct; the fields below "Private" are
  * statefile's. Between statefile_create() and statefile_commit() or statefile_abort() it
- * holds an open file, a directory descriptor, a zlib stream and a 64 KiB output buffer.
+ * holds an open file, a directory descriptor, a zlib stream and a 64 KiB output buffer,
+ * and must stay where it is (zlib's state points back at its z_stream): hand threads a
+ * pointer to it, never a copy.
  */
 struct statefile_out {
     /* Read-only for the caller; valid once statefile_commit() has returned 0. */
