@@ -455,7 +455,9 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
         unsigned key = get_byte(r);
 
         tags[j].value = get_s(r, MAX_VALUE, "a label value");
-        if (!r->bad && key >= f->nlabels) {
+        if (r->bad)
+            return;
+        if (key >= f->nlabels) {
             rd_fail(r, "label key %u in a family of %zu labels", key, f->nlabels);
             return;
         }
