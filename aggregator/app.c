@@ -15,6 +15,7 @@
 #include "cfgendpoint.h"
 #include "common.h"
 #include "debug.h"
+#include "dump.h"
 #include "expo.h"
 #include "httpd.h"
 #include "ingest.h"
@@ -1144,7 +1145,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     jobs_date(&a->jobs, a->start_unix);
     state_init(&a->state, &a->loop, &a->reg, &a->jobs, &a->log, cfg->state_file,
                cfg->state_interval);
-    state_restore(&a->state, a->start_ms);
+    state_restore(&a->state, dump_max_body(cfg), a->start_ms);
     rejects_init(&a->rejects);
     intake_init(&a->intake, &a->reg, &a->jobs, &a->rejects, wall_clock, NULL);
     senders_init(&a->senders);

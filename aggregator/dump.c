@@ -187,6 +187,28 @@ int dump_step(struct dump_writer *w, struct buf *out, size_t max_series, uint64_
     return 0;
 }
 
+size_t dump_max_body(const struct config *c)
+{
+    /* An 'S' record: tag, two times, value, count, buckets and carries, labels. */
+    size_t series = 1 + 10 + 10 + 8 + 10 + (CONFIG_MAX_BUCKETS + 1) * (10 + 8) + 1 +
+                    CONFIG_MAX_LABELS * (1 + 10 + c->max_label_value_len);
+    size_t fams = 0, i, j, v;
+
+    for (i = 0; i < c->nfamilies; i++) {
+        const struct config_family *cf = &c->families[i];
+
+        fams += 16 + strlen(cf->name) + cf->nbuckets * 8;
+        for (j = 0; j < cf->nlabels; j++) {
+            fams += 16 + strlen(cf->labels[j].name);
+            for (v = 0; v < cf->labels[j].nvalues; v++)
+                fams += 10 + strlen(cf->labels[j].values[v]);
+        }
+    }
+    /* A family can be written once per slice of a dump that a reload interrupted. */
+    return 64 + c->max_series * series + 2 * fams +
+           c->njobs * (10 + STATSD_MAX_NAME + 13 * 10 + 24);
+}
+
 size_t dump_series(const struct dump_writer *w)
 {
     return w->nseries;

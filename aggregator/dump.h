@@ -100,6 +100,13 @@ size_t dump_series(const struct dump_writer *w);
 /* Stop the walk (done or not). */
 void dump_end(struct dump_writer *w);
 
+/*
+ * The largest body a registry and jobs of config c can dump: max_series series of the
+ * largest shape, plus every family's and job's record. A restore reads no more than this
+ * (a larger file comes from another config, or was not written by one).
+ */
+size_t dump_max_body(const struct config *c);
+
 /* What a restore did. */
 struct dump_restored {
     uint64_t saved_unix_ms; /* when the file was written */

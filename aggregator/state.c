@@ -48,7 +48,7 @@ static void set_aside(struct state *st, const char *why)
         log_msg(st->log, LOG_ERROR, "state", "%s; starting empty, and it stays: %s", why, err);
 }
 
-void state_restore(struct state *st, uint64_t now_ms)
+void state_restore(struct state *st, size_t max_body, uint64_t now_ms)
 {
     struct buf body = BUF_INIT;
     char err[1024], why[1200];
@@ -57,7 +57,7 @@ void state_restore(struct state *st, uint64_t now_ms)
 
     if (st->path == NULL)
         return;
-    rc = statefile_read(st->path, STATE_MAX_BODY, &body, err, sizeof err);
+    rc = statefile_read(st->path, max_body, &body, err, sizeof err);
     if (rc == STATEFILE_ABSENT) {
         st->restore = STATE_RESTORE_ABSENT;
         log_msg(st->log, LOG_INFO, "state", "no state file at %s: starting empty", st->path);

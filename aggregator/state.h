@@ -36,9 +36,8 @@
 #include "registry.h"
 #include "statefile.h"
 
-#define STATE_SLICE_NS    1000000u          /* loop time one slice of encoding may take */
-#define STATE_CHUNK_BYTES (256 << 10)       /* records handed to the worker at once */
-#define STATE_MAX_BODY    ((size_t)4 << 30) /* the largest body a restore inflates */
+#define STATE_SLICE_NS    1000000u    /* loop time one slice of encoding may take */
+#define STATE_CHUNK_BYTES (256 << 10) /* records handed to the worker at once */
 
 /* What the start-up restore found. */
 enum state_restore_result {
@@ -120,10 +119,11 @@ void state_init(struct state *st, uv_loop_t *loop, struct registry *reg, struct 
 /*
  * Read the state file and put it back into reg and jobs, which no line has touched yet,
  * logging what happened (st->restore and the fields after it say it too). Blocks: run it
- * at start-up, before the daemon serves. now_ms is the registry's clock. Never fails:
- * whatever the file holds, the daemon starts, restored or empty.
+ * at start-up, before the daemon serves. A file whose records would be over max_body
+ * bytes (dump_max_body()) is set aside unread. now_ms is the registry's clock. Never
+ * fails: whatever the file holds, the daemon starts, restored or empty.
  */
-void state_restore(struct state *st, uint64_t now_ms);
+void state_restore(struct state *st, size_t max_body, uint64_t now_ms);
 
 /* Start the snapshot timer (nothing when off). */
 void state_start(struct state *st);
