@@ -1109,8 +1109,10 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
         svcstat_release(&a->endpoints[i].svc);
     senders_release(&a->senders);
     app_config_unref(a->gen);
+    /* What this process read: with a passed socket, the rest waits for the next one. */
     if (a->exit_code == 0)
-        log_msg(&a->log, LOG_INFO, "app", "stopped");
+        log_msg(&a->log, LOG_INFO, "app", "stopped; %llu datagrams received on the unix socket",
+                (unsigned long long)a->in.stats.datagrams);
     rc = a->exit_code;
     free(a->pg_down_seen);
     free(a->pg_up_seen);
