@@ -1,21 +1,7 @@
 #include "sockmatch.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *sockmatch_kind_name(enum sockmatch_kind kind)
 {
@@ -161,15 +147,16 @@ long sockmatch_find(const struct sockmatch_have *h, const struct sockmatch_want 
     if (wrong >= 0) {
         const struct sockmatch_want *w = &wants[wrong];
 
-        errf(err, errlen,
-             "socket activation: %s is at the address of %s (%s) but %s expects a %s (%s)%s", desc,
-             w->key, w->addr, w->key, sockmatch_kind_name(w->kind), directive(w->kind),
-             w->kind == SOCKMATCH_STREAM && h->type == SOCK_STREAM && !h->listening
-                 ? "; Accept=yes is not supported"
-                 : "");
+        snprintf(err, errlen,
+                 "socket activation: %s is at the address of %s (%s) but %s expects a %s (%s)%s",
+                 desc, w->key, w->addr, w->key, sockmatch_kind_name(w->kind), directive(w->kind),
+                 w->kind == SOCKMATCH_STREAM && h->type == SOCK_STREAM && !h->listening
+                     ? "; Accept=yes is not supported"
+                     : "");
         return -1;
     }
-    errf(err, errlen, "socket activation: %s matches no configured socket; expected one of:", desc);
+    snprintf(err, errlen,
+             "socket activation: %s matches no configured socket; expected one of:", desc);
     used = errlen > 0 ? strlen(err) : 0;
     for (i = 0; i < n && used + 1 < errlen; i++) {
         int w = snprintf(err + used, errlen - used, "%s %s %s (%s)", i > 0 ? "," : "", wants[i].key,

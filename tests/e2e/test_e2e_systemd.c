@@ -130,6 +130,17 @@ static void stopped(void)
     daemon_stop(&d);
 }
 
+/* Bind the test's NOTIFY_SOCKET (env_notify names it for o->env) and start the daemon. */
+static void start_notified(char *path, size_t pathcap, char *env_notify, size_t envcap,
+                           const struct daemon_options *o)
+{
+    snprintf(path, pathcap, "/tmp/ustatsd-notify-%d.sock", (int)getpid());
+    unlink(path);
+    nfd = bind_notify(path);
+    snprintf(env_notify, envcap, "NOTIFY_SOCKET=%s", path);
+    cr_assert_eq(daemon_start_with(&d, config, o), 0);
+}
+
 Test(e2e_systemd, notifies_ready_watchdog_reloading_and_stopping)
 {
     char path[256], env_notify[300], buf[2048];
@@ -141,11 +152,7 @@ Test(e2e_systemd, notifies_ready_watchdog_reloading_and_stopping)
     pid_t pid;
     const char *p;
 
-    snprintf(path, sizeof(path), "/tmp/ustatsd-notify-%d.sock", (int)getpid());
-    unlink(path);
-    nfd = bind_notify(path);
-    snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", path);
-    cr_assert_eq(daemon_start_with(&d, config, &o), 0);
+    start_notified(path, sizeof(path), env_notify, sizeof(env_notify), &o);
 
     /* READY=1 comes once the listeners answer: /-/ready at once, no retry. */
     expect("READY=1\n", buf, sizeof(buf), &pings);
@@ -209,11 +216,7 @@ Test(e2e_systemd, sends_nothing_without_watchdog_pid_of_its_own)
     int pings = 0;
     pid_t pid;
 
-    snprintf(path, sizeof(path), "/tmp/ustatsd-notify-%d.sock", (int)getpid());
-    unlink(path);
-    nfd = bind_notify(path);
-    snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", path);
-    cr_assert_eq(daemon_start_with(&d, config, &o), 0);
+    start_notified(path, sizeof(path), env_notify, sizeof(env_notify), &o);
     expect("READY=1\n", buf, sizeof(buf), &pings);
     /* WATCHDOG_PID names another process: the watchdog is not ours, no ping in 500 ms. */
     cr_assert_eq(recv_notify(buf, sizeof(buf), &pid, 500), -1, "unexpected \"%s\"", buf);
