@@ -124,7 +124,7 @@ static int describe(struct sysd_fd *f, struct sockmatch_have *h, char *err, size
 
 int sysd_activate(struct sysd *s, const struct config *cfg, char *err, size_t errlen)
 {
-    char key[32];
+    char key[48];
     size_t i, j;
 
     if (errlen > 0)

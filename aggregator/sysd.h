@@ -67,7 +67,7 @@ struct sysd {
     size_t nfds;
     size_t dropped; /* passed beyond SYSD_MAX_FDS (closed) */
     struct sockmatch_want wants[SYSD_MAX_WANTS];
-    char keys[SYSD_MAX_WANTS][32];
+    char keys[SYSD_MAX_WANTS][48];
     size_t nwants;
 };
 
