@@ -18,6 +18,7 @@
 #include "expo.h"
 #include "httpd.h"
 #include "ingest.h"
+#include "jsonstr.h"
 #include "intake.h"
 #include "jobs.h"
 #include "log.h"
@@ -32,8 +33,9 @@
 #include "sqlpool.h"
 #include "stats.h"
 #include "svcstat.h"
-#include "sysd.h"
+#include "state.h"
 #include "statsd.h"
+#include "sysd.h"
 #include "wallclock.h"
 
 /*
@@ -136,6 +138,8 @@ struct app {
     struct rejects rejects;
     struct intake intake;
     struct log log;
+    struct state state; /* the state file: restored at start-up, snapshots */
+    int serving;        /* app_start() succeeded: a stop writes the final snapshot */
 
     struct ingest in;
     int ingest_started;
@@ -229,6 +233,27 @@ static void log_pg_changes(struct app *a)
 }
 
 /* What /metrics and /debug both show of the daemon itself (selfstat.h). */
+static void fill_state(const struct state *st, struct selfstat_state *v)
+{
+    v->on = st->path != NULL;
+    v->path = st->path;
+    v->interval = (double)st->interval_ms / 1000.0;
+    v->ok = st->ok;
+    v->failed = st->failed;
+    v->last_error = st->failed > 0 && st->last_error[0] ? st->last_error : NULL;
+    v->last_ok_unix = st->last_ok_unix;
+    v->last_seconds = st->last_seconds;
+    v->last_longest_slice = st->last_longest_slice;
+    v->last_bytes = st->last_bytes;
+    v->last_series = st->last_series;
+    v->restore = state_restore_name(st->restore);
+    v->restore_error = st->restore_error[0] ? st->restore_error : NULL;
+    v->restore_seconds = st->restore_seconds;
+    v->restored_series = st->restored.series;
+    v->restored_jobs = st->restored.jobs;
+    memcpy(v->restore_dropped, st->restored.dropped, sizeof(v->restore_dropped));
+}
+
 static void snapshot(struct app *a, struct selfstat *s)
 {
     const struct config *c = a->cfg;
@@ -258,6 +283,7 @@ static void snapshot(struct app *a, struct selfstat *s)
     }
     s->endpoints = a->ep_view;
     s->nendpoints = a->nendpoints;
+    fill_state(&a->state, &s->state);
     s->socket_path = c->socket_path;
     s->socket_mode = c->socket_mode;
     s->max_dgram_qlen = a->in.max_dgram_qlen;
@@ -550,6 +576,72 @@ static void on_debug(struct httpd_conn *conn, const struct httpd_request *req, v
     }
 }
 
+/* --- /debug/snapshot: a state snapshot on demand -------------------------------------- */
+
+struct snapshot_request {
+    struct app *a;
+    struct httpd_conn *conn;
+    struct state_waiter w;
+};
+
+static void on_snapshot_cancel(void *arg)
+{
+    struct snapshot_request *r = arg;
+
+    state_cancel(&r->a->state, &r->w);
+    free(r);
+}
+
+/* The snapshot the request waited for ended: its figures, or why it failed (500). */
+static void on_snapshot_done(struct state *st, int ok, void *arg)
+{
+    struct snapshot_request *r = arg;
+    struct buf body = BUF_INIT;
+
+    if (ok) {
+        buf_adds(&body, "{\"file\":");
+        jsonstr_add_quoted(&body, st->path, strlen(st->path));
+        buf_addf(&body,
+                 ",\"series\":%llu,\"bytes\":%llu,\"records_bytes\":%llu,"
+                 "\"seconds\":%.6f,\"longest_slice_seconds\":%.6f,\"time\":%.3f}\n",
+                 (unsigned long long)st->last_series, (unsigned long long)st->last_bytes,
+                 (unsigned long long)st->last_body_bytes, st->last_seconds, st->last_longest_slice,
+                 st->last_ok_unix);
+    } else {
+        debug_error_json(&body, st->last_error);
+    }
+    httpd_respond(r->conn, ok ? 200 : 500, "application/json", body.ptr, body.len, 0, NULL);
+    buf_release(&body);
+    free(r);
+}
+
+static void on_snapshot(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
+{
+    struct app *a = arg;
+    struct snapshot_request *r;
+    struct buf body = BUF_INIT;
+
+    (void)req;
+    r = mem_calloc(1, sizeof(*r));
+    *r = (struct snapshot_request){ a, conn, { on_snapshot_done, r, NULL } };
+    if (a->state.path == NULL || a->stopping) {
+        free(r);
+        debug_error_json(&body,
+                         a->state.path == NULL
+                             ? "snapshots are off: daemon.state_file (--state-file) is not set"
+                             : "the daemon is stopping");
+        httpd_respond(conn, 409, "application/json", body.ptr, body.len, 0, NULL);
+        buf_release(&body);
+        return;
+    }
+    if (httpd_defer(conn, on_snapshot_cancel, r) != 0) {
+        free(r);
+        httpd_respond(conn, 500, "application/json", "{\"error\":\"internal\"}\n", 20, 0, NULL);
+        return;
+    }
+    state_request(&a->state, &r->w);
+}
+
 /* --- health, readiness ---------------------------------------------------------------- */
 
 static void on_healthy(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
@@ -654,6 +746,8 @@ static void app_stop(struct app *a, const char *why)
         httpd_server_close(&a->listeners[i].srv, on_http_closed);
     if (a->has_pg)
         sqlpool_close(&a->pg, on_pg_closed);
+    /* After the ingest's close: the final snapshot holds every line applied. */
+    state_stop(&a->state, a->serving, on_handle_closed, NULL);
     uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->turn, on_handle_closed);
     uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
@@ -703,6 +797,7 @@ static void reload_apply(struct app *a, struct app_config *next)
     registry_reconfigure(&a->reg, &next->c, &rr);
     jobs_reconfigure(&a->jobs, &next->c, uv_now(&a->loop));
     jobs_date(&a->jobs, wallclock_unix());
+    state_configure(&a->state, next->c.state_interval);
     next->refs = 1;
     a->gen = next;
     a->cfg = &next->c;
@@ -924,8 +1019,12 @@ static int start_http(struct app *a, char *err, size_t errlen)
         a->debug_l = listener_for(a, c->debug_listen, "debug");
     else if (c->debug_listen == NULL)
         a->debug_l = a->metrics_l ? a->metrics_l : self_listener(a);
-    if (a->debug_l != NULL && add_route(a->debug_l, "/debug", "debug", on_debug, a, daemon_token,
-                                        c->bearer_token_file, err, errlen) != 0)
+    if (a->debug_l != NULL &&
+        (add_route(a->debug_l, "/debug", "debug", on_debug, a, daemon_token, c->bearer_token_file,
+                   err, errlen) != 0 ||
+         add_route(a->debug_l, "/debug/snapshot", "debug_snapshot", on_snapshot, a, daemon_token,
+                   c->bearer_token_file, err, errlen) != 0 ||
+         httpd_server_route_post(&a->debug_l->srv, "/debug/snapshot") != 0))
         return -1;
     for (size_t i = 0; i < a->nlisteners; i++) {
         struct app_listener *l = &a->listeners[i];
@@ -1059,6 +1158,9 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     registry_set_clock(&a->reg, wall_clock_ms, NULL);
     jobs_init(&a->jobs, cfg, a->start_ms);
     jobs_date(&a->jobs, a->start_unix);
+    state_init(&a->state, &a->loop, &a->reg, &a->jobs, &a->log, cfg->state_file,
+               cfg->state_interval);
+    state_restore(&a->state, a->start_ms);
     rejects_init(&a->rejects);
     intake_init(&a->intake, &a->reg, &a->jobs, &a->rejects, wall_clock, NULL);
     senders_init(&a->senders);
@@ -1070,6 +1172,11 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
         a->exit_code = 1;
         app_stop(a, "start-up failure");
     } else {
+        a->serving = 1;
+        state_start(&a->state);
+        if (a->state.path != NULL)
+            log_msg(&a->log, LOG_INFO, "state", "snapshots to %s every %.3g s, and on a clean stop",
+                    a->state.path, (double)a->state.interval_ms / 1000.0);
         log_msg(&a->log, LOG_INFO, "app",
                 "ustatsd %s: receiving on unix datagram socket %s (mode %04o); config %s "
                 "(%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)",

@@ -49,6 +49,24 @@ void breaker_advance(struct breaker *b, uint64_t now_ms)
         enter(b, BREAKER_HALF_OPEN, b->since_ms + b->open_ms);
 }
 
+void breaker_restore(struct breaker *b, const struct breaker *saved, uint64_t in_state_ms,
+                     uint64_t away_ms, uint64_t now_ms)
+{
+    uint32_t threshold = b->threshold;
+    uint64_t open_ms = b->open_ms, age = in_state_ms + away_ms;
+
+    *b = *saved;
+    b->threshold = threshold;
+    b->open_ms = open_ms;
+    if (age < in_state_ms) /* overflow: a saved time no clock reaches */
+        age = UINT64_MAX;
+    if (b->state == BREAKER_OPEN && age >= open_ms) {
+        b->state = BREAKER_HALF_OPEN;
+        age -= open_ms;
+    }
+    b->since_ms = now_ms >= age ? now_ms - age : 0;
+}
+
 void breaker_report(struct breaker *b, enum statsd_outcome outcome, uint64_t now_ms,
                     double now_unix)
 {

@@ -71,6 +71,17 @@ void breaker_advance(struct breaker *b, uint64_t now_ms);
 void breaker_report(struct breaker *b, enum statsd_outcome outcome, uint64_t now_ms,
                     double now_unix);
 
+/*
+ * Take a saved breaker's state and counts (the state file's, dump.h), keeping b's own
+ * threshold and open_seconds: saved was in its state for in_state_ms when it was saved,
+ * and away_ms passed since. The time runs on across the gap: an open breaker whose
+ * open_seconds ran out meanwhile is half-open, entered when they ran out. When now_ms
+ * is younger than the time in state (the clock started again at a reboot), the state is
+ * dated at 0: it reads shorter, and an open breaker may half-open late by that much.
+ */
+void breaker_restore(struct breaker *b, const struct breaker *saved, uint64_t in_state_ms,
+                     uint64_t away_ms, uint64_t now_ms);
+
 /* Milliseconds since the current state was entered (after breaker_advance). */
 uint64_t breaker_time_in_state(const struct breaker *b, uint64_t now_ms);
 

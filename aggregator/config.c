@@ -39,6 +39,19 @@ static const char *socket_problem(const char *s)
                : NULL;
 }
 
+const char *config_state_file_problem(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return NULL;
+    if (s[0] != '/')
+        return "must be \"\" (off) or an absolute path";
+    if (s[n - 1] == '/')
+        return "names a directory; name the file in it, e.g. /var/lib/ustatsd/state";
+    return n > CONFIG_STATE_FILE_MAX ? "longer than " STR(CONFIG_STATE_FILE_MAX) " bytes" : NULL;
+}
+
 static const char *path_problem(const char *s)
 {
     return s[0] != '/' ? "must start with '/'" : NULL;
@@ -139,6 +152,18 @@ static const struct cfgread_key daemon_keys[] = {
       .udflt = CONFIG_DEFAULT_UDP_RCVBUF,
       .umin = 4096,
       .umax = CONFIG_MAX_UDP_RCVBUF },
+    { .name = "state_file",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, state_file),
+      .sdflt = "",
+      .check = config_state_file_problem },
+    { .name = "state_interval_seconds",
+      .kind = CFGREAD_NUMBER,
+      .off = offsetof(struct config, state_interval),
+      .ddflt = CONFIG_DEFAULT_STATE_INTERVAL,
+      .dmin = 1,
+      .dmax = CONFIG_MAX_STATE_INTERVAL },
 };
 
 /* $.limits */

@@ -36,6 +36,9 @@
 #define CONFIG_DEFAULT_METRICS_PATH         "/metrics"
 #define CONFIG_DEFAULT_UDP_RCVBUF           (8u << 20) /* SO_RCVBUF request, as the Unix socket */
 #define CONFIG_MAX_UDP_RCVBUF               (1u << 30) /* the kernel doubles it into an int */
+#define CONFIG_STATE_FILE_MAX               4000       /* bytes; with ".tmp" it fits PATH_MAX */
+#define CONFIG_DEFAULT_STATE_INTERVAL       15.0       /* seconds between state snapshots */
+#define CONFIG_MAX_STATE_INTERVAL           86400.0
 #define CONFIG_DEFAULT_MAX_SERIES           200000
 #define CONFIG_DEFAULT_MAX_FAMILY_SERIES    20000
 #define CONFIG_DEFAULT_MAX_LABEL_VALUES     1000 /* per label key, when not enumerated */
@@ -226,6 +229,8 @@ struct config {
     char *udp_listen;        /* "" (off), "host:port" or "[v6]:port" (netaddr.h); port 0: any */
     int udp_allow_remote;    /* 0: udp_listen must be a loopback address */
     size_t udp_rcvbuf;       /* SO_RCVBUF request of the UDP socket, bytes */
+    char *state_file;        /* "" (off) or an absolute path: the state snapshots (state.h) */
+    double state_interval;   /* seconds between snapshots, 1 to CONFIG_MAX_STATE_INTERVAL */
 
     /* "limits" */
     size_t max_series;
@@ -334,6 +339,9 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
  * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
  * rule needs the flags and variables too, so the caller checks it once they are applied.
  */
+/* What is wrong with a state_file value ("" is off), or NULL. */
+const char *config_state_file_problem(const char *s);
+
 const char *config_udp_problem(const char *listen, int allow_remote);
 
 /*

@@ -274,6 +274,48 @@ static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
     return dr->self.start_unix + ((double)ms - (double)dr->self.start_ms) / 1000.0;
 }
 
+/* "state": null while off; else the snapshots and the start-up restore (selfstat.h). */
+static void section_state(const struct selfstat_state *st, struct jw *w)
+{
+    jw_key(w, "state");
+    if (!st->on) {
+        buf_adds(w->out, "null");
+        w->need_comma = 1;
+        return;
+    }
+    jw_open_value(w, '{');
+    kv_str(w, "file", st->path);
+    kv_num(w, "interval_seconds", st->interval);
+    jw_key(w, "snapshots");
+    jw_open_value(w, '{');
+    kv_u64(w, "succeeded", st->ok);
+    kv_u64(w, "failed", st->failed);
+    kv_bool(w, "last_successful", st->last_error == NULL);
+    kv_str(w, "last_error", st->last_error);
+    if (st->last_ok_unix > 0) {
+        kv_num(w, "last_success_time", st->last_ok_unix);
+        kv_num(w, "last_seconds", st->last_seconds);
+        kv_num(w, "last_longest_slice_seconds", st->last_longest_slice);
+        kv_u64(w, "last_bytes", st->last_bytes);
+        kv_u64(w, "last_series", st->last_series);
+    }
+    jw_close(w, '}');
+    jw_key(w, "restore");
+    jw_open_value(w, '{');
+    kv_str(w, "result", st->restore);
+    kv_str(w, "error", st->restore_error);
+    kv_num(w, "seconds", st->restore_seconds);
+    kv_u64(w, "series", st->restored_series);
+    kv_u64(w, "jobs", st->restored_jobs);
+    jw_key(w, "dropped");
+    jw_open_value(w, '{');
+    for (size_t d = 0; d < DUMP_DROP_MAX; d++)
+        kv_u64(w, dump_drop_name((enum dump_drop)d), st->restore_dropped[d]);
+    jw_close(w, '}');
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
 static void section_daemon(struct debug_render *dr, struct jw *w)
 {
     const struct selfstat *d = &dr->self;
@@ -294,6 +336,7 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_bool(w, "last_successful", d->reload_error == NULL);
     kv_str(w, "last_error", d->reload_error);
     jw_close(w, '}');
+    section_state(&d->state, w);
     jw_key(w, "listeners");
     jw_open_value(w, '{');
     kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);

@@ -21,6 +21,7 @@ struct httpd_route {
     httpd_handler_cb handler;
     void *arg;
     int own_bearer; /* httpd_server_route_bearer() was called: bearer replaces the server's */
+    int post;       /* httpd_server_route_post(): POST only, GET and HEAD refused */
     char *bearer;   /* NULL: open */
     size_t bearer_len;
 };
@@ -41,6 +42,7 @@ enum conn_state {
     CONN_IDLE,      /* waiting for the first byte of a request */
     CONN_READING,   /* a request has begun */
     CONN_HANDLING,  /* dispatched, no response started yet; not reading */
+    CONN_DEFERRED,  /* httpd_defer(): the response comes later; not reading */
     CONN_READY,     /* streaming: the idle handle will call produce */
     CONN_PRODUCING, /* streaming: inside produce */
     CONN_WOKEN,     /* streaming: inside produce, and httpd_resume() was called */
@@ -140,7 +142,7 @@ int httpd_server_route(struct httpd_server *srv, const char *path, const char *n
     if (i < 0)
         return i;
     srv->handlers = mem_realloc(srv->handlers, ((size_t)i + 1) * sizeof(*srv->handlers));
-    srv->handlers[i] = (struct httpd_route){ handler, arg, 0, NULL, 0 };
+    srv->handlers[i] = (struct httpd_route){ .handler = handler, .arg = arg };
     return 0;
 }
 
@@ -181,6 +183,16 @@ int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const 
     rt->own_bearer = 1;
     rt->bearer = n ? mem_strdup(token) : NULL;
     rt->bearer_len = n;
+    return 0;
+}
+
+int httpd_server_route_post(struct httpd_server *srv, const char *path)
+{
+    int i = routes_find(&srv->routes, path);
+
+    if (i == ROUTES_NONE)
+        return -ENOENT;
+    srv->handlers[i].post = 1;
     return 0;
 }
 
@@ -274,9 +286,9 @@ static void conn_close(struct httpd_conn *c)
 
     if (c->state == CONN_CLOSING)
         return;
-    c->state = CONN_CLOSING;
-    if (was_streaming)
+    if (was_streaming || c->state == CONN_DEFERRED)
         c->cancel(c->arg);
+    c->state = CONN_CLOSING;
     uv_close(&c->h.handle, stream_closed_cb);
     uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
     uv_close((uv_handle_t *)&c->idle, idle_closed_cb);
@@ -428,7 +440,7 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
 {
     int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
 
-    if (c->state != CONN_HANDLING)
+    if (c->state != CONN_HANDLING && c->state != CONN_DEFERRED)
         return -EALREADY;
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,
@@ -453,6 +465,18 @@ int httpd_stream(struct httpd_conn *c, int status, const char *ctype, unsigned f
     /* The headers go out with the first piece, from the idle callback: nothing here
      * may fail in a way that would call cancel from inside httpd_stream(). */
     uv_idle_start(&c->idle, idle_cb);
+    return 0;
+}
+
+int httpd_defer(struct httpd_conn *c, httpd_cancel_cb cancel, void *arg)
+{
+    if (cancel == NULL)
+        return -EINVAL;
+    if (c->state != CONN_HANDLING)
+        return -EALREADY;
+    c->cancel = cancel;
+    c->arg = arg;
+    c->state = CONN_DEFERRED;
     return 0;
 }
 
@@ -598,8 +622,10 @@ static void dispatch(struct httpd_conn *c)
         respond_plain(c, 404, NULL);
         return;
     }
-    if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
-        respond_plain(c, 405, "Allow: GET, HEAD\r\n");
+    if (srv->handlers[c->route].post ? r->method != HTTP_POST
+                                     : r->method != HTTP_GET && r->method != HTTP_HEAD) {
+        respond_plain(c, 405,
+                      srv->handlers[c->route].post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n");
         return;
     }
     srv->handlers[c->route].handler(c, &req, srv->handlers[c->route].arg);

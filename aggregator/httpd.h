@@ -24,7 +24,7 @@
  *
  * Requests. Routes match the path exactly (the query string is split off and passed raw).
  * Unknown path: 404. Known path and a method other than GET or HEAD: 405 with
- * "Allow: GET, HEAD". With a bearer token set, every path except /-/healthy and /-/ready
+ * "Allow: GET, HEAD" (a route made POST-only by httpd_server_route_post() the reverse). With a bearer token set, every path except /-/healthy and /-/ready
  * needs "Authorization: Bearer <token>", else 401 with "WWW-Authenticate: Bearer".
  * Request bodies are read and ignored; more than max_body_bytes gives 413 and close.
  * More than max_header_bytes before the end of the headers gives 431 and close. A
@@ -107,7 +107,7 @@ struct httpd_stats {
 
 /* What a handler learns about a request. Every string is NUL-terminated. */
 struct httpd_request {
-    int head; /* 1 for HEAD, 0 for GET (other methods never reach a handler) */
+    int head; /* 1 for HEAD, 0 for GET or, on a POST route, POST (no other method reaches one) */
     unsigned short http_major, http_minor;
     const char *path;  /* without the query */
     const char *query; /* raw, without '?'; "" when absent; see query_next() */
@@ -196,6 +196,12 @@ int httpd_server_set_bearer(struct httpd_server *srv, const char *token);
 int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const char *token);
 
 /*
+ * Make the route at path take POST, and only POST (it acts: GET and HEAD get 405 with
+ * "Allow: POST"); a handler sees req->head 0. Returns 0 or -ENOENT.
+ */
+int httpd_server_route_post(struct httpd_server *srv, const char *path);
+
+/*
  * Start listening on addr: "host:port" with a numeric IPv4 host ("" or "*" for all,
  * "localhost" for 127.0.0.1: no name is ever resolved, which would block), "[v6]:port",
  * or "unix:/path". Port 0 picks a free port (see httpd_server_address()). A unix: path
@@ -269,6 +275,15 @@ int httpd_respond(struct httpd_conn *conn, int status, const char *content_type,
  */
 int httpd_stream(struct httpd_conn *conn, int status, const char *content_type, unsigned flags,
                  httpd_produce_cb produce, httpd_cancel_cb cancel, void *arg);
+
+/*
+ * Answer later: the handler returns without a response, and calls httpd_respond(conn,
+ * ...) once it has one (from any later callback on the loop). Until then conn is valid,
+ * unless cancel(arg) runs first because the connection died (server closing, client
+ * gone): then conn must not be used. Returns 0, -EINVAL (a NULL callback) or -EALREADY;
+ * on error cancel never runs.
+ */
+int httpd_defer(struct httpd_conn *conn, httpd_cancel_cb cancel, void *arg);
 
 /*
  * Wake a stream whose producer returned HTTPD_WAIT: produce is called again on a later

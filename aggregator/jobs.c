@@ -65,6 +65,19 @@ void jobs_date(struct jobs *j, double now_unix)
             j->created[i] = now_unix;
 }
 
+int jobs_restore(struct jobs *j, const char *name, size_t len, const struct breaker *saved,
+                 uint64_t in_state_ms, uint64_t away_ms, double created_unix, uint64_t now_ms)
+{
+    long i = config_find_job(j->cfg, name, len);
+
+    if (i < 0)
+        return -1;
+    breaker_restore(&j->breakers[i], saved, in_state_ms, away_ms, now_ms);
+    if (created_unix > 0)
+        j->created[i] = created_unix;
+    return 0;
+}
+
 void jobs_release(struct jobs *j)
 {
     free(j->breakers);

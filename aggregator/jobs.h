@@ -63,6 +63,14 @@ void jobs_date(struct jobs *j, double now_unix);
  */
 int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix);
 
+/*
+ * Give the job named name (as sent, len bytes) a saved breaker and creation time (the
+ * state file's, dump.h; see breaker_restore() for in_state_ms and away_ms). Returns 0, or
+ * -1 when the config has no such job (nothing changes).
+ */
+int jobs_restore(struct jobs *j, const char *name, size_t len, const struct breaker *saved,
+                 uint64_t in_state_ms, uint64_t away_ms, double created_unix, uint64_t now_ms);
+
 /* The breaker of job i (i < j->n), advanced to now_ms. */
 const struct breaker *jobs_get(struct jobs *j, size_t i, uint64_t now_ms);
 

@@ -47,6 +47,11 @@ static const char *check_udp_listen(const char *s)
     return config_udp_problem(s, 1);
 }
 
+static const char *check_state_file(const char *s)
+{
+    return config_state_file_problem(s);
+}
+
 enum opt_kind {
     OPT_CONFIG, /* the config file */
     OPT_STRING, /* a string of struct config at .field, replaced */
@@ -94,6 +99,9 @@ static const struct opt {
     { "udp-listen", 0, "ADDR", "USTATSD_UDP_LISTEN", OPT_STRING,
       offsetof(struct config, udp_listen), "UDP host:port to receive on; \"\" off",
       check_udp_listen },
+    { "state-file", 0, "PATH", "USTATSD_STATE_FILE", OPT_STRING,
+      offsetof(struct config, state_file), "state snapshots, restored at start; \"\" off",
+      check_state_file },
     { "udp-allow-remote", 0, NULL, "USTATSD_UDP_ALLOW_REMOTE", OPT_FLAG,
       offsetof(struct config, udp_allow_remote), "let UDP bind beyond loopback", NULL },
     { "check-config", 0, "FILE", NULL, OPT_CHECK, 0, "validate FILE and exit (0 valid, 1 invalid)",

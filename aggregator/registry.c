@@ -59,10 +59,13 @@ struct registry__series {
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
-    uint32_t pinned;         /* a start-up zero series: never expires */
+    uint32_t pinned;         /* SERIES_PINNED, SERIES_RESTORED */
     struct hotcache_id *hot; /* the line identity of the front cache, or NULL */
     uint32_t ids[];
 };
+
+#define SERIES_PINNED   1u /* a start-up zero series: never expires */
+#define SERIES_RESTORED 2u /* registry_restore() set it: a second restore is a duplicate */
 
 /*
  * What an accepted line's tags cost besides its value (struct labelset_match), packed
@@ -256,7 +259,8 @@ static void pin_zero_series(struct registry *r)
 
         if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
             f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
-            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned = 1;
+            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned =
+                SERIES_PINNED;
     }
 }
 
@@ -333,7 +337,7 @@ static int series_pinned(const struct registry__family *f, const struct registry
 {
     size_t j;
 
-    if (s->pinned)
+    if (s->pinned & SERIES_PINNED)
         return 1;
     if (!f->cfg->precreate)
         return 0;
@@ -701,6 +705,82 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     return STATSD_OK;
 }
 
+/* ---- restore ---- */
+
+/* Whether s holds values a series of f can: what registry_apply() would never refuse. */
+static int saved_values_ok(const struct config_family *cf, const struct registry_saved *s)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    if (!isfinite(s->value) || (cf->type == FAMILY_COUNTER && s->value < 0))
+        return 0;
+    if (cf->type != FAMILY_HISTOGRAM)
+        return 1;
+    if (s->buckets == NULL || s->carries == NULL)
+        return 0;
+    for (i = 0; i <= cf->nbuckets; i++) {
+        if (!(s->carries[i] >= 0 && s->carries[i] < 1) || sum + s->buckets[i] < sum)
+            return 0;
+        sum += s->buckets[i];
+    }
+    return sum == s->count;
+}
+
+int registry_restore(struct registry *r, size_t fam, const struct registry_saved *s,
+                     uint64_t now_ms)
+{
+    struct registry__family *f = &r->fams[fam];
+    const struct config_family *cf = f->cfg;
+    struct statsd_line line;
+    struct labelset_match m;
+    struct registry__series *se = NULL;
+    size_t j, n = f->labels.n;
+    int rc;
+
+    if (s->nlabels > STATSD_MAX_TAGS)
+        return STATSD_TOO_MANY_TAGS;
+    memset(&line, 0, sizeof line);
+    memset(&m, 0, sizeof m);
+    line.ntags = s->nlabels;
+    memcpy(line.tags, s->labels, s->nlabels * sizeof *s->labels);
+    rc = labelset_check(&f->labels, &line, r->cfg, &m);
+    if (rc != STATSD_OK)
+        return rc;
+    for (j = 0; j < n; j++)
+        if (m.folded[j] != LABELSET_FOLD_NONE)
+            return STATSD_LABEL_VALUES_CAP;
+    if (m.dropped != 0)
+        return STATSD_LABEL_NOT_ALLOWED;
+    if (m.fresh == 0)
+        se = series_find(r, series_hash((uint32_t)fam, m.ids, n), (uint32_t)fam, m.ids, n);
+    if (se != NULL && (se->pinned & SERIES_RESTORED))
+        return REGISTRY_DUPLICATE;
+    if (s->updated && f->ttl_ms != 0 && s->idle_ms > f->ttl_ms &&
+        (se == NULL || !series_pinned(f, se)))
+        return REGISTRY_EXPIRED;
+    if (se == NULL &&
+        (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
+        return STATSD_SERIES_CAP;
+    if (!saved_values_ok(cf, s))
+        return REGISTRY_BAD_VALUE;
+    if (se == NULL)
+        se = series_create(r, (uint32_t)fam, &m);
+    se->pinned |= SERIES_RESTORED;
+    se->value = s->value;
+    se->last_ms = !s->updated ? 0 : now_ms > s->idle_ms ? now_ms - s->idle_ms : 1;
+    if (s->created_ms != 0)
+        se->created_ms = s->created_ms;
+    if (cf->type == FAMILY_HISTOGRAM) {
+        struct histogram *h = hist_of(f, se);
+
+        h->count = s->count;
+        memcpy(h->b, s->buckets, (cf->nbuckets + 1) * sizeof *h->b);
+        memcpy(h->b + cf->nbuckets + 1, s->carries, (cf->nbuckets + 1) * sizeof *s->carries);
+    }
+    return STATSD_OK;
+}
+
 /* The public name of a cached identity (registry.h), and back. */
 static const struct registry_hit *hit_of(const struct hotcache_id *id)
 {
@@ -1016,9 +1096,11 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
 
         out->count = h->count;
         out->buckets = h->b;
+        out->carries = (const double *)(const void *)(h->b + f->cfg->nbuckets + 1);
     } else {
         out->count = 0;
         out->buckets = NULL;
+        out->carries = NULL;
     }
     return 1;
 }

@@ -114,6 +114,8 @@ struct registry_sample {
     uint64_t count;          /* histogram _count; 0 otherwise */
     const uint64_t *buckets; /* histogram: cfg->nbuckets + 1 per-bucket (NOT cumulative)
                                counts, the last one for +Inf; NULL otherwise */
+    const double *carries;   /* histogram: cfg->nbuckets + 1 carries of sampled observations
+                               (histogram.h), for the state file; NULL otherwise */
     uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
     uint64_t created_ms;     /* Unix ms the series was created at; 0: undated (no clock) */
 };
@@ -239,6 +241,43 @@ int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t n
  * series move on (see struct registry_cursor), so renders in flight stay valid.
  */
 size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
+
+/*
+ * A series as the state file holds it (dump.h), for registry_restore(). Every pointer is
+ * borrowed for the call.
+ */
+struct registry_saved {
+    const struct statsd_tag *labels; /* present labels, any order: key = a label's name */
+    size_t nlabels;
+    double value;            /* counter, gauge; histogram: _sum */
+    uint64_t count;          /* histogram: == the sum of buckets */
+    const uint64_t *buckets; /* histogram: nbuckets + 1 per-bucket counts; else NULL */
+    const double *carries;   /* histogram: nbuckets + 1 carries, each in [0, 1); else NULL */
+    uint64_t created_ms;     /* Unix ms; 0: the registry's clock dates it now */
+    int updated;             /* 0: never updated since created (a zero series) */
+    uint64_t idle_ms;        /* updated: ms since its last update, the time away included */
+};
+
+#define REGISTRY_DUPLICATE (-2) /* registry_restore(): that series was restored already */
+#define REGISTRY_BAD_VALUE (-3) /* registry_restore(): values no series can hold */
+#define REGISTRY_EXPIRED   (-4) /* registry_restore(): idle past its family's ttl */
+
+/*
+ * Put a saved series back into family fam, before any line arrives (at start-up, after
+ * registry_init()): the labels are checked as a line's tags are (labelset_check(), but a
+ * value that would fold into an overflow value is LABEL_VALUES_CAP: it stood for itself),
+ * then the caps (SERIES_CAP), then the values (REGISTRY_BAD_VALUE: non-finite, a negative
+ * counter, a count that is not the buckets' sum, a carry outside [0, 1)). A series that
+ * expiry would have taken by now (idle_ms past the family's ttl, and neither a zero nor a
+ * precreated series) is REGISTRY_EXPIRED. A series registry_init() created (zero and
+ * precreated ones) takes the saved state in its place; one already restored gives
+ * REGISTRY_DUPLICATE. The last update is dated idle_ms before now_ms (at 1 when now_ms
+ * is younger, after a reboot). The caller matched fam's layout with the saved one (type,
+ * labels in order, buckets). Returns STATSD_OK or the reason, changing nothing on a
+ * refusal.
+ */
+int registry_restore(struct registry *r, size_t fam, const struct registry_saved *s,
+                     uint64_t now_ms);
 
 /* Accessors for self-metrics and the debug view. */
 /*

@@ -30,6 +30,14 @@ const struct selfstat_field selfstat_fields[] = {
       SELFSTAT_NULL_IS_TRUE, offsetof(struct selfstat, reload_error) },
     { "ustatsd_config_last_reload_success_timestamp_seconds", "daemon.config_loaded_time",
       SELFSTAT_DOUBLE, offsetof(struct selfstat, config_loaded_unix) },
+    { "ustatsd_state_snapshots_total{result=\"success\"}", "daemon.state.snapshots.succeeded",
+      SELFSTAT_STATE_U64, offsetof(struct selfstat, state.ok) },
+    { "ustatsd_state_snapshots_total{result=\"failure\"}", "daemon.state.snapshots.failed",
+      SELFSTAT_STATE_U64, offsetof(struct selfstat, state.failed) },
+    { "ustatsd_state_restored_series", "daemon.state.restore.series", SELFSTAT_STATE_U64,
+      offsetof(struct selfstat, state.restored_series) },
+    { "ustatsd_state_restored_jobs", "daemon.state.restore.jobs", SELFSTAT_STATE_U64,
+      offsetof(struct selfstat, state.restored_jobs) },
 #define SELFSTAT_UDP_ROW(field, metric, key, help) \
     { metric "_total", "ingest.udp." key, SELFSTAT_UDP_U64, offsetof(struct selfstat, udp.field) },
     SELFSTAT_UDP_MAP(SELFSTAT_UDP_ROW)
@@ -87,6 +95,66 @@ static void write_http(const struct selfstat *s, struct expo *e)
                                    { "kind", v->kind, strlen(v->kind) } };
 
         expo_sample(e, "_total", l, 2, (double)v->count);
+    }
+}
+
+/* The state file's snapshots and the start-up restore, while state_file is set. */
+static void write_state(const struct selfstat_state *st, struct expo *e)
+{
+    const struct expo_label ok = { "result", "success", 7 }, failed = { "result", "failure", 7 };
+
+    if (!st->on)
+        return;
+    expo_family(e, "ustatsd_state_snapshots", EXPO_COUNTER,
+                "State snapshots written to the state file (daemon.state_file), by result.", "");
+    expo_sample(e, "_total", &ok, 1, (double)st->ok);
+    expo_sample(e, "_total", &failed, 1, (double)st->failed);
+    expo_scalar(e, "ustatsd_state_last_snapshot_successful", EXPO_GAUGE,
+                "Whether the last state snapshot was written (1 before any).", "",
+                st->last_error == NULL);
+    if (st->last_ok_unix > 0) {
+        expo_scalar(e, "ustatsd_state_last_snapshot_success_timestamp_seconds", EXPO_GAUGE,
+                    "When the last good state snapshot was written: a kill -9 loses the lines "
+                    "since.",
+                    "seconds", st->last_ok_unix);
+        expo_scalar(e, "ustatsd_state_snapshot_duration_seconds", EXPO_GAUGE,
+                    "How long the last good state snapshot took, from its first record to its "
+                    "rename.",
+                    "seconds", st->last_seconds);
+        expo_scalar(e, "ustatsd_state_snapshot_longest_slice_seconds", EXPO_GAUGE,
+                    "The longest the event loop spent encoding one slice of the last good state "
+                    "snapshot.",
+                    "seconds", st->last_longest_slice);
+        expo_scalar(e, "ustatsd_state_snapshot_bytes", EXPO_GAUGE,
+                    "Size on disk of the last good state snapshot.", "bytes",
+                    (double)st->last_bytes);
+        expo_scalar(e, "ustatsd_state_snapshot_series", EXPO_GAUGE,
+                    "Series in the last good state snapshot.", "", (double)st->last_series);
+    }
+    expo_family(e, "ustatsd_state_restore_result", EXPO_GAUGE,
+                "What the start-up restore found: 1 for its result (restored, absent, "
+                "set_aside, unreadable).",
+                "");
+    {
+        const struct expo_label r = { "result", st->restore, strlen(st->restore) };
+
+        expo_sample(e, "", &r, 1, 1);
+    }
+    expo_scalar(e, "ustatsd_state_restored_series", EXPO_GAUGE,
+                "Series the start-up restore put back from the state file.", "",
+                (double)st->restored_series);
+    expo_scalar(e, "ustatsd_state_restored_jobs", EXPO_GAUGE,
+                "Jobs whose breakers the start-up restore put back from the state file.", "",
+                (double)st->restored_jobs);
+    expo_family(e, "ustatsd_state_restore_dropped", EXPO_GAUGE,
+                "Series and jobs in the state file that the start-up restore dropped, by why: "
+                "the running config no longer takes them.",
+                "");
+    for (size_t d = 0; d < DUMP_DROP_MAX; d++) {
+        const char *name = dump_drop_name((enum dump_drop)d);
+        const struct expo_label r = { "reason", name, strlen(name) };
+
+        expo_sample(e, "", &r, 1, (double)st->restore_dropped[d]);
     }
 }
 
@@ -300,6 +368,7 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
 
     write_http(s, e);
     write_reloads(s, e);
+    write_state(&s->state, e);
     expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,
                 "Share of time the event loop was busy since the previous scrape (0 to 1).",
                 "ratio", s->loop_utilization);

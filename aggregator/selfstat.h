@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dump.h"
 #include "expo.h"
 #include "intake.h"
 #include "registry.h"
@@ -74,6 +75,27 @@ struct selfstat_violations {
     uint64_t count;
 };
 
+/* The state file (state.h), shown only while on: the snapshots, and the start-up restore. */
+struct selfstat_state {
+    int on;
+    const char *path;
+    double interval;           /* seconds between snapshots */
+    uint64_t ok;               /* snapshots written */
+    uint64_t failed;           /* snapshots that failed */
+    const char *last_error;    /* why the last one failed; NULL when it succeeded (or none yet) */
+    double last_ok_unix;       /* when the last good one was written; 0: none yet */
+    double last_seconds;       /* how long it took */
+    double last_longest_slice; /* the longest loop time one of its slices took, seconds */
+    uint64_t last_bytes;       /* its size on disk */
+    uint64_t last_series;
+    const char *restore;       /* state_restore_name(): "restored", "absent", ... */
+    const char *restore_error; /* set_aside, unreadable: why; else NULL */
+    double restore_seconds;
+    uint64_t restored_series;
+    uint64_t restored_jobs;
+    uint64_t restore_dropped[DUMP_DROP_MAX]; /* by enum dump_drop */
+};
+
 /*
  * Every string and pointer is borrowed and must outlive the snapshot's renders: cfg and
  * reg are the running config and registry; the rest point into the daemon's state.
@@ -107,6 +129,8 @@ struct selfstat {
     const char *debug_listen;                  /* where /debug is served, or "" */
     const struct selfstat_endpoint *endpoints; /* the scrape endpoints, default one first */
     size_t nendpoints;
+
+    struct selfstat_state state;
 
     const char *socket_path;
     unsigned socket_mode;
@@ -163,6 +187,7 @@ enum selfstat_kind {
     SELFSTAT_DOUBLE,
     SELFSTAT_NULL_IS_TRUE, /* a string pointer: 1 (true) when NULL */
     SELFSTAT_UDP_U64,      /* a uint64_t shown only when udp_on, absent from both views else */
+    SELFSTAT_STATE_U64,    /* a uint64_t shown only when state.on, absent from both else */
     SELFSTAT_REASONS       /* a uint64_t[STATSD_REASON_MAX]; "%s" is the reason's name */
 };
 

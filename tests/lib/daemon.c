@@ -313,6 +313,40 @@ int daemon_get(struct daemon *d, const char *path, const char *accept, char **bo
     return st;
 }
 
+int daemon_post(struct daemon *d, const char *path, char **body)
+{
+    struct httpc_response r;
+    struct httpc h;
+    int st = -1;
+
+    if (httpc_open(&h, d->http, 30000) != 0)
+        return -1;
+    if (httpc_request(&h, "POST", path, "Content-Length: 0\r\nConnection: close\r\n") == 0 &&
+        httpc_read(&h, 0, &r) == 0) {
+        st = r.status;
+        if (body)
+            *body = strdup(r.body);
+        httpc_response_release(&r);
+    }
+    httpc_close(&h);
+    return st;
+}
+
+void daemon_kill(struct daemon *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
+    if (d->pid > 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+    }
+    d->pid = 0;
+    if (d->dir[0])
+        remove_dir(d->dir);
+    d->dir[0] = '\0';
+}
+
 char *daemon_scrape(struct daemon *d, const char *accept)
 {
     char *body = NULL;

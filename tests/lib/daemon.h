@@ -101,6 +101,12 @@ int daemon_sends(struct daemon *d, const char *text);
  */
 int daemon_get(struct daemon *d, const char *path, const char *accept, char **body);
 
+/* POST path with an empty body (30 s timeout); returns the status, *body as daemon_get(). */
+int daemon_post(struct daemon *d, const char *path, char **body);
+
+/* SIGKILL, reap, remove the directory: a crash, for the tests of what survives one. */
+void daemon_kill(struct daemon *d);
+
 /* GET /metrics as text 0.0.4 (accept NULL) or with the given Accept; aborts the test on error. */
 char *daemon_scrape(struct daemon *d, const char *accept);
 

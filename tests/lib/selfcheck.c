@@ -33,6 +33,7 @@ static double expected(const struct selfstat *s, const struct selfstat_field *f,
     switch (f->kind) {
     case SELFSTAT_U64:
     case SELFSTAT_UDP_U64:
+    case SELFSTAT_STATE_U64:
         return (double)*(const uint64_t *)(const void *)p;
     case SELFSTAT_LONG:
         return (double)*(const long *)(const void *)p;
@@ -64,7 +65,7 @@ static void expand(char *out, size_t cap, const char *tmpl, const char *name)
     snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, name, at + 2);
 }
 
-/* A value shown only while UDP is on must be absent from both views while it is off. */
+/* A value shown only while UDP (or the state file) is on is absent from both views while off. */
 static void check_absent(const char *om, json_t *j, const char *sample, const char *path)
 {
     cr_assert(isnan(expo_value(om, sample)), "/metrics has %s with UDP off", sample);
@@ -79,11 +80,14 @@ void selfcheck_agree(const char *om, json_t *j, const struct selfstat *s)
     /* Without a snapshot, /debug says whether UDP is on: ingest.udp is an object or null. */
     int udp_on =
         s ? s->udp_on : json_is_object(json_object_get(json_object_get(j, "ingest"), "udp"));
+    int state_on =
+        s ? s->state.on : json_is_object(json_object_get(json_object_get(j, "daemon"), "state"));
 
     for (i = 0; i < selfstat_nfields; i++) {
         const struct selfstat_field *f = &selfstat_fields[i];
 
-        if (f->kind == SELFSTAT_UDP_U64 && !udp_on) {
+        if ((f->kind == SELFSTAT_UDP_U64 && !udp_on) ||
+            (f->kind == SELFSTAT_STATE_U64 && !state_on)) {
             check_absent(om, j, f->sample, f->path);
             continue;
         }

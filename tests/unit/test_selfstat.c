@@ -73,6 +73,11 @@ static void fill(struct selfstat *s, const char *reload_error, int udp_on)
     s->udp_listen = "127.0.0.1:0";
     s->udp_address = "127.0.0.1:40000";
     s->udp_rcvbuf = 8192;
+    /* The state file goes with UDP: both on, or both off. */
+    s->state.on = udp_on;
+    s->state.path = "/var/lib/ustatsd/state";
+    s->state.interval = 15;
+    s->state.restore = "restored";
     for (i = 0; i < selfstat_nfields; i++) {
         const struct selfstat_field *f = &selfstat_fields[i];
         char *p = (char *)s + f->offset;
@@ -80,6 +85,7 @@ static void fill(struct selfstat *s, const char *reload_error, int udp_on)
         switch (f->kind) {
         case SELFSTAT_U64:
         case SELFSTAT_UDP_U64:
+        case SELFSTAT_STATE_U64:
             *(uint64_t *)(void *)p = next++;
             break;
         case SELFSTAT_LONG:

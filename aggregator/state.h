@@ -1,0 +1,151 @@
+/*
+ * state: the daemon's state file on the loop. Snapshots every state_interval_seconds, on
+ * demand and at a clean stop; the restore at start-up.
+ *
+ * An I/O module. A snapshot never holds the loop for long: the loop encodes the records
+ * (dump.h) a slice at a time, at most STATE_SLICE_NS or STATE_CHUNK_BYTES per turn, and
+ * hands each chunk to a libuv worker, which deflates, checksums and writes it
+ * (statefile.h); the next slice is encoded when the worker is done, so at most one chunk
+ * is held. The last step fsyncs and renames: readers see the old file or the new one.
+ *
+ * One snapshot runs at a time. The timer's tick while one runs is skipped; a request
+ * (state_request) while one runs waits for the next, which starts right after, so its
+ * answer covers every line applied before it was asked. A failure (an unwritable
+ * directory, a full disk) is logged when it starts and when it ends, counted, and the
+ * daemon runs on; the next tick tries again.
+ *
+ * Lifecycle, loop thread only:
+ *     state_init()      nothing started; state_restore() may run (before any line)
+ *     state_start()     the timer
+ *     state_configure() a reload's interval
+ *     state_stop()      the final snapshot (after the last line was applied: close the
+ *                       ingest first), then the timer's close; cb when all is done
+ */
+#ifndef USTATSD_STATE_H
+#define USTATSD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "dump.h"
+#include "jobs.h"
+#include "log.h"
+#include "registry.h"
+#include "statefile.h"
+
+#define STATE_SLICE_NS    1000000u          /* loop time one slice of encoding may take */
+#define STATE_CHUNK_BYTES (256 << 10)       /* records handed to the worker at once */
+#define STATE_MAX_BODY    ((size_t)4 << 30) /* the largest body a restore inflates */
+
+/* What the start-up restore found. */
+enum state_restore_result {
+    STATE_RESTORE_OFF,       /* no state_file */
+    STATE_RESTORE_ABSENT,    /* no file: a first start */
+    STATE_RESTORE_RESTORED,  /* read and restored (what did not match is in dropped) */
+    STATE_RESTORE_SET_ASIDE, /* unusable: moved to "<path>.bad", started empty */
+    STATE_RESTORE_UNREADABLE /* could not be read (permissions, I/O): started empty */
+};
+
+/* "off", "absent", "restored", "set_aside", "unreadable". */
+const char *state_restore_name(enum state_restore_result r);
+
+struct state;
+
+/*
+ * The end of a snapshot a request waited for: ok 1 with the figures in st (see struct
+ * state), or 0 with st->last_error saying why.
+ */
+typedef void (*state_done_cb)(struct state *st, int ok, void *arg);
+
+/* A request for a snapshot; caller-owned until its callback runs or state_cancel(). */
+struct state_waiter {
+    state_done_cb cb;
+    void *arg;
+    struct state_waiter *next;
+};
+
+struct state {
+    /* Read-only for the owner: the self-metrics and the debug view show them. */
+    const char *path; /* NULL: snapshots are off */
+    uint64_t interval_ms;
+    uint64_t ok, failed;       /* snapshots finished */
+    double last_ok_unix;       /* when the last good one was committed; 0: none yet */
+    double last_seconds;       /* how long it took, first slice to rename */
+    uint64_t last_bytes;       /* its size on disk */
+    uint64_t last_body_bytes;  /* its records, uncompressed */
+    uint64_t last_series;      /* series it holds */
+    double last_longest_slice; /* the longest loop time one of its slices took, seconds */
+    char last_error[1024];     /* why the last one failed; "" when it succeeded */
+    enum state_restore_result restore;
+    struct dump_restored restored;
+    double restore_seconds;   /* reading, checking and restoring the file */
+    char restore_error[1024]; /* set_aside, unreadable: why */
+
+    /* Private. */
+    uv_loop_t *loop;
+    struct registry *reg;
+    struct jobs *jobs;
+    struct log *log;
+    uv_timer_t timer;
+    uv_work_t work;
+    int running;  /* a snapshot: encoding, or a step on a worker */
+    int in_work;  /* a worker step is queued or running */
+    int again;    /* requests or the stop wait for the next snapshot */
+    int stopping; /* the final snapshot is asked for */
+    int final;    /* the running snapshot is the final one */
+    int failing;  /* the last snapshot failed: logged once until one succeeds */
+    int step;     /* what the worker does next */
+    int rc;       /* the worker step's result */
+    char err[1024];
+    struct dump_writer dw;
+    int dumping; /* dw is open */
+    struct buf chunk;
+    struct statefile_out out;
+    int out_open;
+    uint64_t began_ns;
+    uint64_t longest_ns;
+    struct state_waiter *riding;  /* answered by the running snapshot */
+    struct state_waiter *waiting; /* answered by the next one */
+    uv_close_cb closed_cb;
+    void *closed_arg;
+};
+
+/* Set up st for path (NULL or "": off) every interval_s seconds. Starts nothing. */
+void state_init(struct state *st, uv_loop_t *loop, struct registry *reg, struct jobs *jobs,
+                struct log *log, const char *path, double interval_s);
+
+/*
+ * Read the state file and put it back into reg and jobs, which no line has touched yet,
+ * logging what happened (st->restore and the fields after it say it too). Blocks: run it
+ * at start-up, before the daemon serves. now_ms is the registry's clock. Never fails:
+ * whatever the file holds, the daemon starts, restored or empty.
+ */
+void state_restore(struct state *st, uint64_t now_ms);
+
+/* Start the snapshot timer (nothing when off). */
+void state_start(struct state *st);
+
+/* A reload's interval, from the next tick. */
+void state_configure(struct state *st, double interval_s);
+
+/*
+ * Ask for a snapshot that starts after this call; w->cb runs with its result. Returns 0,
+ * or -1 when snapshots are off or stopping (then w->cb never runs).
+ */
+int state_request(struct state *st, struct state_waiter *w);
+
+/* Forget a waiter (its client left): its callback will not run. */
+void state_cancel(struct state *st, struct state_waiter *w);
+
+/*
+ * With write, write the final snapshot (after the one running, if any); then close the
+ * timer. cb runs with the timer handle, whose data is arg, once everything is closed and
+ * written (or failed, logged). Without write (a failed start-up) only a running snapshot
+ * is finished. Call once.
+ */
+void state_stop(struct state *st, int write, uv_close_cb cb, void *arg);
+
+#endif
