@@ -458,6 +458,25 @@ static void *send_forever(void *arg)
     return NULL;
 }
 
+struct supervised {
+    const char *ready;
+    pid_t pid;
+    int status; /* the supervisor's exit status once it exited early, else -1 */
+};
+
+/* The restarts are done, or the supervisor gave up (with its reason in its log). */
+static int restarts_done(void *arg)
+{
+    struct supervised *w = arg;
+    int st;
+
+    if (waitpid(w->pid, &st, WNOHANG) == w->pid) {
+        w->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return 1;
+    }
+    return exists((void *)w->ready);
+}
+
 /* The count in "stopped; N datagrams received on the unix socket" of instance i's log. */
 static unsigned long long stopped_count(const char *dir, int i)
 {
@@ -500,6 +519,7 @@ Test(e2e_systemd, ten_restarts_on_a_passed_socket_lose_no_line, .timeout = 120)
     char dir_arg[64], inst[8], run[8], ready[128], state[128], addr[128], metrics[128], *log;
     const char *opts[16];
     struct sender s = { .fd = -1 };
+    struct supervised w;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct timeval tv = { .tv_usec = 100000 };
     struct httpc_response r;
@@ -543,10 +563,20 @@ Test(e2e_systemd, ten_restarts_on_a_passed_socket_lose_no_line, .timeout = 120)
     t0 = waitfor_now_ms();
     /* Its first datagram is what makes systemd-socket-activate exec the supervisor. */
     cr_assert_eq(pthread_create(&th, NULL, send_forever, &s), 0);
-    rc = waitfor_cond(exists, ready, 90000);
+    w = (struct supervised){ ready, a.pid, -1 };
+    rc = waitfor_cond(restarts_done, &w, 90000);
     s.stop = 1;
     pthread_join(th, NULL);
-    cr_assert_eq(rc, 0, "the restarts did not finish within 90 s");
+    if (rc != 0 || w.status >= 0) {
+        char why[4096];
+
+        log = daemon_read_file(a.log);
+        snprintf(why, sizeof(why), "%s", log != NULL ? log : "");
+        free(log);
+        a.pid = w.status >= 0 ? 0 : a.pid;
+        cr_assert_fail("the restarts did not finish (supervisor exit status %d):\n%s", w.status,
+                       why);
+    }
     cr_assert_eq(s.errors, 0, "%llu sends failed, the last with %s", s.errors,
                  strerror(s.last_errno));
     /* Every line sent has been read by some instance: the last one empties the queue. */
