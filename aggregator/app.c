@@ -36,6 +36,7 @@
 #include "svcstat.h"
 #include "state.h"
 #include "statsd.h"
+#include "sysd.h"
 #include "wallclock.h"
 
 /*
@@ -145,6 +146,7 @@ struct app {
     int ingest_started;
     struct ingest udp; /* the UDP socket, when udp_listen is set */
     int udp_started;
+    struct sysd sysd; /* sockets passed by systemd, and its notifications */
     struct app_listener listeners[APP_MAX_LISTENERS];
     size_t nlisteners;
     struct app_endpoint endpoints[APP_MAX_ENDPOINTS];
@@ -736,6 +738,7 @@ static void app_stop(struct app *a, const char *why)
         return;
     a->stopping = 1;
     log_msg(&a->log, LOG_INFO, "app", "%s: stopping", why);
+    sysd_stop(&a->sysd);
     if (a->ingest_started)
         ingest_close(&a->in, on_ingest_closed);
     if (a->udp_started)
@@ -844,6 +847,8 @@ static void reload_done(uv_work_t *req, int status)
     }
     free(r);
     reload_pending(a);
+    if (a->reload == NULL && !a->reload_again && !a->stopping)
+        sysd_reloaded(&a->sysd, a->cfg, a->reload_error[0] ? a->reload_error : NULL);
 }
 
 /*
@@ -875,6 +880,7 @@ static void app_reload(struct app *a)
         free(r->next);
         free(r);
         reload_failed(a, "could not start the reload");
+        sysd_reloaded(&a->sysd, a->cfg, a->reload_error);
         return;
     }
     a->reload = r;
@@ -885,6 +891,8 @@ static void on_signal(uv_signal_t *s, int signum)
     struct app *a = s->data;
 
     if (signum == SIGHUP) {
+        if (!a->stopping)
+            sysd_reloading(&a->sysd);
         app_reload(a);
         return;
     }
@@ -1024,7 +1032,10 @@ static int start_http(struct app *a, char *err, size_t errlen)
 
         if (daemon_token != NULL && (l == a->metrics_l || l == a->debug_l))
             httpd_server_set_bearer(&l->srv, daemon_token);
-        if (httpd_server_listen(&l->srv, l->listen, why, sizeof(why)) != 0) {
+        int fd = sysd_take(&a->sysd, SOCKMATCH_STREAM, l->listen);
+
+        if ((fd >= 0 ? httpd_server_adopt(&l->srv, l->listen, fd, why, sizeof(why))
+                     : httpd_server_listen(&l->srv, l->listen, why, sizeof(why))) != 0) {
             snprintf(err, errlen, "listener %s (%s): %s", l->listen, l->label, why);
             return -1;
         }
@@ -1050,6 +1061,7 @@ static int start_udp(struct app *a, char *err, size_t errlen)
     ucfg.budget = INGEST_BUDGET;
     ucfg.budget_ns = INGEST_BUDGET_NS;
     ucfg.rcvbuf = c->udp_rcvbuf > INT_MAX ? INT_MAX : (int)c->udp_rcvbuf;
+    ucfg.fd = sysd_take(&a->sysd, SOCKMATCH_UDP, c->udp_listen);
     ingest_init(&a->udp, &a->loop, &ucfg, on_datagram, a);
     if (ingest_start(&a->udp, err, errlen) != 0)
         return -1;
@@ -1079,11 +1091,14 @@ static int app_start(struct app *a, char *err, size_t errlen)
     uv_signal_init(&a->loop, &a->sig_hup);
     a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
 
+    if (sysd_activate(&a->sysd, c, err, errlen) != 0)
+        return -1;
     icfg.path = c->socket_path;
     icfg.mode = c->socket_mode;
     icfg.group = c->socket_group;
     icfg.budget = INGEST_BUDGET;
     icfg.budget_ns = INGEST_BUDGET_NS;
+    icfg.fd = sysd_take(&a->sysd, SOCKMATCH_UNIX_DGRAM, c->socket_path);
     ingest_init(&a->in, &a->loop, &icfg, on_datagram, a);
     if (ingest_start(&a->in, err, errlen) != 0)
         return -1;
@@ -1137,6 +1152,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
+    sysd_init(&a->sysd, &a->loop);
     a->start_ms = uv_now(&a->loop);
     a->util_prev_hrtime = uv_hrtime();
     registry_init(&a->reg, cfg);
@@ -1179,6 +1195,12 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
             log_msg(&a->log, LOG_INFO, "http", "default metrics endpoint disabled");
         if (a->debug_l != NULL)
             log_msg(&a->log, LOG_INFO, "http", "debug view on http://%s/debug", a->debug_l->addr);
+        if (a->in.adopted)
+            log_msg(&a->log, LOG_INFO, "ingest",
+                    "socket %s passed by systemd: its mode and group are the .socket unit's, "
+                    "and it stays (with its queue) when the daemon stops",
+                    cfg->socket_path);
+        sysd_ready(&a->sysd, cfg);
     }
 
     uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -1186,6 +1208,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     uv_walk(&a->loop, close_walk_cb, NULL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&a->loop);
+    sysd_release(&a->sysd);
     if (rc != 0)
         log_msg(&a->log, LOG_ERROR, "app", "uv_loop_close: %s", uv_strerror(rc));
     jobs_release(&a->jobs);
@@ -1194,8 +1217,10 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
         svcstat_release(&a->endpoints[i].svc);
     senders_release(&a->senders);
     app_config_unref(a->gen);
+    /* What this process read: with a passed socket, the rest waits for the next one. */
     if (a->exit_code == 0)
-        log_msg(&a->log, LOG_INFO, "app", "stopped");
+        log_msg(&a->log, LOG_INFO, "app", "stopped; %llu datagrams received on the unix socket",
+                (unsigned long long)a->in.stats.datagrams);
     rc = a->exit_code;
     free(a->pg_down_seen);
     free(a->pg_up_seen);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define READ_BUF_SIZE 16384
 #define LINGER_MS     2000 /* draining a client's unread input after our last byte */
@@ -808,6 +809,17 @@ int httpd_server_listen(struct httpd_server *srv, const char *addr, char *err, s
         return -EALREADY;
     }
     return listener_start(&srv->listener, addr, connection_cb, err, errlen);
+}
+
+int httpd_server_adopt(struct httpd_server *srv, const char *addr, int fd, char *err, size_t errlen)
+{
+    if (srv->closing) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "listen %s: server already listening", addr);
+        close(fd);
+        return -EALREADY;
+    }
+    return listener_adopt(&srv->listener, addr, fd, connection_cb, err, errlen);
 }
 
 int httpd_server_address(const struct httpd_server *srv, char *out, size_t len)

@@ -212,6 +212,13 @@ int httpd_server_route_post(struct httpd_server *srv, const char *path);
 int httpd_server_listen(struct httpd_server *srv, const char *addr, char *err, size_t errlen);
 
 /*
+ * httpd_server_listen() on a socket already bound and listening at addr (fd, passed by
+ * systemd's ListenStream=): listener_adopt(). srv owns fd from the call on.
+ */
+int httpd_server_adopt(struct httpd_server *srv, const char *addr, int fd, char *err,
+                       size_t errlen);
+
+/*
  * Write the bound address ("127.0.0.1:9464", "[::1]:9464", "unix:/path") to out.
  * Returns 0, -ENOTCONN before listen, or -ENOSPC.
  */

@@ -90,6 +90,7 @@ void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config 
     if (in->max_datagram > MAX_DATAGRAM)
         in->max_datagram = MAX_DATAGRAM;
     in->rcvbuf_request = cfg->rcvbuf != 0 ? cfg->rcvbuf : INGEST_DEFAULT_RCVBUF;
+    in->adopt_fd = cfg->fd > 0 ? cfg->fd : -1;
 }
 
 long ingest_read_dgram_qlen(void)
@@ -483,6 +484,80 @@ static int start_polling(struct ingest *in, char *err, size_t errlen)
 }
 
 /*
+ * Take the passed socket as it is: systemd made it before any instance ran and keeps it
+ * between them. It arrives blocking, as ListenDatagram= leaves it; the drain relies on
+ * EAGAIN, so it is made non-blocking here. O_NONBLOCK sits on the open file description,
+ * which systemd shares, but systemd never reads from it.
+ */
+static int adopt(struct ingest *in, char *err, size_t errlen)
+{
+    int fd = in->adopt_fd, flags = fcntl(fd, F_GETFL), one = 1, r;
+
+    in->adopt_fd = -1;
+    in->adopted = 1;
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        r = -errno;
+        errf(err, errlen, "passed socket fd %d for %s: fcntl failed: %s", fd, in->path,
+             strerror(errno));
+        close(fd);
+        return r;
+    }
+    if (in->kind == INGEST_UNIX && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+        r = -errno;
+        errf(err, errlen, "setsockopt(SO_PASSCRED) on passed socket fd %d for %s failed: %s", fd,
+             in->path, strerror(errno));
+        close(fd);
+        return r;
+    }
+    set_rcvbuf(in, fd);
+    in->fd = fd;
+    return 0;
+}
+
+static void udp_bound(struct ingest *in)
+{
+    netaddr_format(&in->bound.sa, in->addr_text, sizeof(in->addr_text));
+    if (in->rcvbuf_request > 0 && in->rcvbuf >= 0 && in->rcvbuf < in->rcvbuf_request)
+        warnf(in,
+              "udp %s: SO_RCVBUF is %d bytes, less than the %d asked for: raise "
+              "net.core.rmem_max to absorb longer bursts",
+              in->addr_text, in->rcvbuf, in->rcvbuf_request);
+}
+
+/* The loopback rule holds for a passed socket too: it is checked on where it is bound. */
+static int start_udp_adopted(struct ingest *in, char *err, size_t errlen)
+{
+    socklen_t len = sizeof(in->bound);
+    int r = adopt(in, err, errlen);
+
+    if (r < 0)
+        return r;
+    if (getsockname(in->fd, &in->bound.sa, &len) < 0) {
+        r = -errno;
+        errf(err, errlen, "getsockname on passed udp socket fd %d failed: %s", in->fd,
+             strerror(errno));
+        goto fail;
+    }
+    if (!in->allow_remote && !netaddr_is_loopback(&in->bound.sa)) {
+        errf(err, errlen,
+             "passed udp socket fd %d is bound to %s, not a loopback address, and remote "
+             "senders are not allowed",
+             in->fd, netaddr_format(&in->bound.sa, in->addr_text, sizeof(in->addr_text)));
+        r = -EACCES;
+        goto fail;
+    }
+    udp_bound(in);
+    r = start_polling(in, err, errlen);
+    if (r == 0 || in->closing)
+        return r;
+fail:
+    close(in->fd);
+    in->fd = -1;
+    return r;
+}
+
+/*
  * UDP: no file, no credentials. The address was checked by the config already; it is
  * checked again here so that no caller can bind beyond loopback by mistake.
  */
@@ -494,8 +569,13 @@ static int start_udp(struct ingest *in, char *err, size_t errlen)
 
     if (in->path_too_long || netaddr_parse(in->path, &sa) != 0) {
         errf(err, errlen, "udp address \"%s\": expected host:port with a numeric host", in->path);
+        if (in->adopt_fd >= 0)
+            close(in->adopt_fd);
+        in->adopt_fd = -1;
         return -EINVAL;
     }
+    if (in->adopt_fd >= 0)
+        return start_udp_adopted(in, err, errlen);
     if (!in->allow_remote && !netaddr_is_loopback(&sa.sa)) {
         errf(err, errlen,
              "udp address %s is not a loopback address and remote senders are not "
@@ -517,12 +597,7 @@ static int start_udp(struct ingest *in, char *err, size_t errlen)
         close(fd);
         return r;
     }
-    netaddr_format(&in->bound.sa, in->addr_text, sizeof(in->addr_text));
-    if (in->rcvbuf_request > 0 && in->rcvbuf >= 0 && in->rcvbuf < in->rcvbuf_request)
-        warnf(in,
-              "udp %s: SO_RCVBUF is %d bytes, less than the %d asked for: raise "
-              "net.core.rmem_max to absorb longer bursts",
-              in->addr_text, in->rcvbuf, in->rcvbuf_request);
+    udp_bound(in);
     in->fd = fd;
     r = start_polling(in, err, errlen);
     if (r < 0 && !in->closing) {
@@ -556,8 +631,24 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
     if (in->kind == INGEST_UDP)
         return start_udp(in, err, errlen);
     r = check_names(in, err, errlen);
-    if (r < 0)
+    if (r < 0) {
+        if (in->adopt_fd >= 0)
+            close(in->adopt_fd);
+        in->adopt_fd = -1;
         return r;
+    }
+    if (in->adopt_fd >= 0) {
+        read_qlen(in);
+        r = adopt(in, err, errlen);
+        if (r < 0)
+            return r;
+        r = start_polling(in, err, errlen);
+        if (r < 0 && !in->closing) {
+            close(in->fd);
+            in->fd = -1;
+        }
+        return r;
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, in->path, strlen(in->path));
@@ -608,9 +699,12 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb)
         return;
     in->closing = 1;
     in->close_cb = close_cb;
-    /* Another daemon may have taken over the path since: unlink only our own file. */
-    if (in->kind == INGEST_UNIX && lstat(in->path, &st) == 0 && st.st_dev == in->sock_dev &&
-        st.st_ino == in->sock_ino)
+    /*
+     * Another daemon may have taken over the path since: unlink only our own file. An
+     * adopted socket's file belongs to systemd, and its queue to the next instance.
+     */
+    if (in->kind == INGEST_UNIX && !in->adopted && lstat(in->path, &st) == 0 &&
+        st.st_dev == in->sock_dev && st.st_ino == in->sock_ino)
         unlink(in->path);
     uv_close((uv_handle_t *)&in->poll, on_poll_closed);
 }

@@ -16,10 +16,20 @@
  *                  applies mode and group, allocates the receive buffers once and starts
  *                  polling. On failure it has released everything: nothing to close.
  *   ingest_close() stops polling, closes the socket, unlinks the socket file (if it is
- *                  still the one ingest bound) and calls close_cb from the loop once the
+ *                  still the one ingest bound, and never an adopted one) and calls
+ *                  close_cb from the loop once the
  *                  poll handle is closed. Call it only after ingest_start() returned 0;
  *                  it never calls close_cb synchronously. The struct must stay alive until
  *                  close_cb runs.
+ *
+ * Adopting a socket (ingest_config.fd, from systemd's socket activation, see sysd.h): the
+ * socket is already bound, and it belongs to the .socket unit, which outlives the
+ * process. ingest_start() then removes no stale file, binds nothing and changes neither
+ * mode nor group (the unit's SocketMode= and SocketGroup= own them); it still asks for
+ * SO_PASSCRED and SO_RCVBUF, makes the socket non-blocking and reads max_dgram_qlen.
+ * ingest_close() stops reading and closes the process's descriptor, and nothing else: it
+ * neither drains nor unlinks, so the datagrams still queued wait in the kernel for the
+ * next instance.
  *
  * Every function is for the loop thread only. ingest_start() sets the process umask for
  * the duration of bind(2): start it before other threads create files.
@@ -78,6 +88,11 @@ struct ingest_config {
     uint64_t budget_ns;    /* time per wake-up, see on_readable in ingest.c; 0: 1 ms */
     size_t max_datagram;   /* largest datagram delivered; 0: STATSD_MAX_DATAGRAM; at most 16 MiB */
     int rcvbuf;            /* SO_RCVBUF request; 0: 8 MiB; < 0: leave the kernel default */
+    int fd;                /* > 0: adopt this bound socket of the right kind (Unix: bound at
+                            * path; UDP: bound to path's address) instead of binding one:
+                            * ingest_start() owns it from then on, whatever it returns.
+                            * 0: bind. (systemd passes descriptors from 3 on, so 0, which
+                            * a zeroed config holds, is free to mean "none".) */
 };
 
 struct ingest_stats {
@@ -99,7 +114,9 @@ struct ingest_stats {
 struct ingest {
     uv_loop_t *loop;
     uv_poll_t poll;
-    int fd; /* -1 when not started */
+    int fd;       /* -1 when not started */
+    int adopt_fd; /* ingest_config.fd until ingest_start() takes it, else -1 */
+    int adopted;  /* fd came from the service manager: never unlinked, never drained */
     int closing;
     enum ingest_kind kind;
     int allow_remote;
@@ -160,8 +177,8 @@ void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config 
                  void *arg);
 
 /*
- * Bind the socket and start delivering datagrams to cb. A stale socket file (one nobody
- * answers on) is removed first. Returns 0, or a negative errno with a message naming the
+ * Bind the socket (or adopt ingest_config.fd, see above) and start delivering datagrams
+ * to cb. A stale socket file (one nobody answers on) is removed first. Returns 0, or a negative errno with a message naming the
  * path written to err (always NUL-terminated when errlen > 0):
  *   -EEXIST      the path exists and is not a socket;
  *   -EADDRINUSE  a live socket answers at the path (another ustatsd is running);

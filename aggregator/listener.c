@@ -155,6 +155,40 @@ int listener_start(struct listener *l, const char *addr, uv_connection_cb cb, ch
     return rc;
 }
 
+int listener_adopt(struct listener *l, const char *addr, int fd, uv_connection_cb cb, char *err,
+                   size_t errlen)
+{
+    int unix_addr = strncmp(addr, "unix:", 5) == 0;
+    int rc;
+
+    if (l->open) {
+        seterr(err, errlen, "listen %s: server already listening", addr);
+        close(fd);
+        return -EALREADY;
+    }
+    rc = unix_addr ? uv_pipe_init(l->loop, &l->h.pipe, 0) : uv_tcp_init(l->loop, &l->h.tcp);
+    if (rc < 0) {
+        close(fd);
+        goto fail;
+    }
+    l->open = 1;
+    l->adopted = 1;
+    rc = unix_addr ? uv_pipe_open(&l->h.pipe, fd) : uv_tcp_open(&l->h.tcp, fd);
+    if (rc < 0) {
+        close(fd);
+        goto fail;
+    }
+    if (unix_addr)
+        l->unix_path = mem_strdup(addr + 5);
+    /* listen(2) again on a listening socket only sets the backlog. */
+    rc = uv_listen(&l->h.stream, LISTENER_BACKLOG, cb);
+    if (rc == 0)
+        return 0;
+fail:
+    seterr(err, errlen, "listen %s on passed fd %d: %s", addr, fd, uv_strerror(rc));
+    return rc;
+}
+
 size_t listener_stream_size(const struct listener *l)
 {
     return l->h.handle.type == UV_NAMED_PIPE ? sizeof(uv_pipe_t) : sizeof(uv_tcp_t);
@@ -231,7 +265,8 @@ int listener_close(struct listener *l, void *data, uv_close_cb cb)
         uv_close(&l->h.handle, cb);
     }
     if (l->unix_path) {
-        unlink(l->unix_path);
+        if (!l->adopted)
+            unlink(l->unix_path);
         free(l->unix_path);
         l->unix_path = NULL;
     }

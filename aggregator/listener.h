@@ -33,7 +33,8 @@ struct listener {
     uv_loop_t *loop;
     union listener_stream h;
     int open;        /* h was initialised: listener_close() closes it */
-    char *unix_path; /* unlinked on close */
+    char *unix_path; /* unlinked on close, unless adopted */
+    int adopted;     /* the socket came from listener_adopt(): its file is not ours */
 };
 
 void listener_init(struct listener *l, uv_loop_t *loop);
@@ -48,6 +49,16 @@ void listener_init(struct listener *l, uv_loop_t *loop);
  * bytes; err may be NULL). Whatever it returns, listener_close() must be called.
  */
 int listener_start(struct listener *l, const char *addr, uv_connection_cb cb, char *err,
+                   size_t errlen);
+
+/*
+ * listener_start() on a socket that is already bound and listening at addr (fd, passed by
+ * systemd's ListenStream=; sysd.h checked that it is a listening stream socket at addr),
+ * instead of binding one. The listener owns fd from the call on, whatever it returns, and
+ * never unlinks a unix: path: the file belongs to the .socket unit. Returns as
+ * listener_start(); listener_close() must be called.
+ */
+int listener_adopt(struct listener *l, const char *addr, int fd, uv_connection_cb cb, char *err,
                    size_t errlen);
 
 /*

@@ -60,12 +60,32 @@ static void dump_log(const struct daemon *d)
     free(log);
 }
 
-/* fork and exec argv with stdout and stderr to out_path, on CPU cpu when cpu >= 0. */
-static pid_t spawn(const char *const *argv, const char *out_path, int cpu)
+/* putenv() each "NAME=VALUE" of env, "$PID" as this process's pid. In the child only. */
+static void child_env(const char *const *env)
+{
+    for (; env != NULL && *env != NULL; env++) {
+        const char *eq = strchr(*env, '=');
+        char name[128], pid[24];
+
+        if (eq == NULL || (size_t)(eq - *env) >= sizeof(name))
+            continue;
+        memcpy(name, *env, (size_t)(eq - *env));
+        name[eq - *env] = '\0';
+        snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+        setenv(name, strcmp(eq + 1, "$PID") == 0 ? pid : eq + 1, 1);
+    }
+}
+
+/*
+ * fork and exec argv with stdout and stderr to out_path, on CPU cpu when cpu >= 0, with
+ * env added to the environment.
+ */
+static pid_t spawn(const char *const *argv, const char *out_path, int cpu, const char *const *env)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
+        child_env(env);
         int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -101,7 +121,7 @@ int daemon_run_once(const char *const *args, char **out)
     while (args && *args && n < 31)
         argv[n++] = *args++;
     argv[n] = NULL;
-    pid = spawn(argv, path, -1);
+    pid = spawn(argv, path, -1, NULL);
     rc = waitfor_exit(pid, 10000);
     if (rc < 0) {
         kill(pid, SIGKILL);
@@ -150,8 +170,7 @@ static int prepare(struct daemon *d, const char *config_json)
     return write_file(d->config, config_json);
 }
 
-/* Connect d->fd to the ingest socket. */
-static int connect_ingest(struct daemon *d)
+int daemon_connect(struct daemon *d)
 {
     struct sockaddr_un sa;
 
@@ -203,9 +222,11 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         argv[n++] = *extra;
     }
     argv[n] = NULL;
-    d->pid = spawn(argv, d->log, o && o->pin ? o->cpu : -1);
+    d->pid = spawn(argv, d->log, o && o->pin ? o->cpu : -1, o ? o->env : NULL);
     if (d->pid < 0)
         return -1;
+    if (o && o->no_wait)
+        return 0;
     if (waitfor_cond(is_ready, &r, 10000) != 0 || r.died) {
         fprintf(stderr, "ustatsd did not become ready\n");
         dump_log(d);
@@ -214,7 +235,7 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         d->pid = 0;
         return -1;
     }
-    return connect_ingest(d);
+    return daemon_connect(d);
 }
 
 int daemon_start(struct daemon *d, const char *config_json, const char *const *extra_args)

@@ -41,6 +41,14 @@ struct daemon_options {
     const char *const *args; /* more arguments (NULL-terminated), or NULL */
     int pin;                 /* nonzero: run the daemon on CPU cpu only (benchmarks) */
     int cpu;
+    /*
+     * More environment, "NAME=VALUE" (NULL-terminated), or NULL; set in the child after
+     * fork, where a VALUE of "$PID" becomes the child's pid (WATCHDOG_PID must name the
+     * daemon itself).
+     */
+    const char *const *env;
+    int no_wait; /* nonzero: return once started, without waiting for /-/ready or
+                  * connecting to the ingest socket (daemon_connect() does that) */
 };
 
 /*
@@ -60,6 +68,9 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
  * Returns the exit status, or -1 when it did not exit within 10 s (it is killed).
  */
 int daemon_run_once(const char *const *args, char **out);
+
+/* Connect the datagram socket daemon_send() uses to d->sock. Returns 0 or -1. */
+int daemon_connect(struct daemon *d);
 
 /* SIGTERM, wait (10 s at most), then remove the directory. Returns the exit status. */
 int daemon_stop(struct daemon *d);
