@@ -732,6 +732,16 @@ static void on_pg_closed(struct sqlpool *pg)
     (void)pg;
 }
 
+/* The final snapshot is written (or failed): the signals take their default action again. */
+static void on_state_closed(uv_handle_t *h)
+{
+    struct app *a = h->data;
+
+    uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_int, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
+}
+
 static void app_stop(struct app *a, const char *why)
 {
     if (a->stopping)
@@ -747,13 +757,13 @@ static void app_stop(struct app *a, const char *why)
         httpd_server_close(&a->listeners[i].srv, on_http_closed);
     if (a->has_pg)
         sqlpool_close(&a->pg, on_pg_closed);
-    /* After the ingest's close: the final snapshot holds every line applied. */
-    state_stop(&a->state, a->serving, on_handle_closed, NULL);
+    /*
+     * After the ingest's close: the final snapshot holds every line applied. The signal
+     * handlers stay until it is written, so that a second SIGTERM cannot cut it short.
+     */
+    state_stop(&a->state, a->serving, on_state_closed, a);
     uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->turn, on_handle_closed);
-    uv_close((uv_handle_t *)&a->sig_term, on_handle_closed);
-    uv_close((uv_handle_t *)&a->sig_int, on_handle_closed);
-    uv_close((uv_handle_t *)&a->sig_hup, on_handle_closed);
 }
 
 /* --- reload ---------------------------------------------------------------------------- */
@@ -894,6 +904,13 @@ static void on_signal(uv_signal_t *s, int signum)
         if (!a->stopping)
             sysd_reloading(&a->sysd);
         app_reload(a);
+        return;
+    }
+    if (a->stopping) {
+        log_msg(&a->log, LOG_WARN, "app",
+                "%s: already stopping, writing the final state snapshot; SIGKILL stops at once "
+                "and loses what it holds",
+                signum == SIGTERM ? "SIGTERM" : "SIGINT");
         return;
     }
     app_stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");

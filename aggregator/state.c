@@ -160,6 +160,7 @@ static void finish(struct state *st, int ok)
     answer(&st->riding, st, ok);
     if (st->final) {
         st->final = 0;
+        buf_release(&st->chunk);
         uv_close((uv_handle_t *)&st->timer, st->closed_cb);
         return;
     }
@@ -324,6 +325,7 @@ void state_stop(struct state *st, int write, uv_close_cb cb, void *arg)
     uv_timer_stop(&st->timer);
     st->stopping = 1;
     if (st->path == NULL || (!write && !st->running)) {
+        buf_release(&st->chunk);
         uv_close((uv_handle_t *)&st->timer, cb);
         return;
     }
