@@ -55,6 +55,7 @@
 #define TARGET_MS        5.0
 #define MAX_CHECKS       (1u << 22)
 #define MAX_BOUNDS       16
+#define WINDOW_MS        1000.0 /* a snapshot window repeats snapshots for at least this */
 
 static const char *const methods[] = { "GET", "POST", "PUT", "DELETE" };
 static const char *const statuses[] = { "200", "201", "204", "400", "404",
@@ -118,13 +119,14 @@ static size_t line_of(uint64_t i, char *buf, size_t cap)
         k = (size_t)(i / 10);
         service_name(svc, sizeof(svc), k / (ARRAY_SIZE(methods) * ROUTES));
         n = snprintf(buf, cap, "http_request_duration:%u|ms|#service:%s,method:%s,route:%s",
-                     (unsigned)((k * 7 + g_round) % 900), svc, methods[k % ARRAY_SIZE(methods)],
-                     routes[k / ARRAY_SIZE(methods) % ROUTES]);
+                     (unsigned)((k * 7919 + g_round * 13) % 900), svc,
+                     methods[k % ARRAY_SIZE(methods)], routes[k / ARRAY_SIZE(methods) % ROUTES]);
     } else {
         k = (size_t)(i - i / 10);
         service_name(svc, sizeof(svc), k / (ARRAY_SIZE(statuses) * ARRAY_SIZE(methods) * ROUTES));
         n = snprintf(buf, cap, "http_requests:%u|c|#service:%s,method:%s,route:%s,status:%s",
-                     g_round + 1, svc, methods[k / ARRAY_SIZE(statuses) % ARRAY_SIZE(methods)],
+                     (unsigned)((k * 2654435761u + g_round) % 5000 + 1), svc,
+                     methods[k / ARRAY_SIZE(statuses) % ARRAY_SIZE(methods)],
                      routes[k / (ARRAY_SIZE(statuses) * ARRAY_SIZE(methods)) % ROUTES],
                      statuses[k % ARRAY_SIZE(statuses)]);
     }
@@ -495,8 +497,10 @@ struct window {
     struct turns t; /* the daemon's loop turns in it */
     size_t checks;  /* health checks */
     double p50_ms, p99_ms, max_ms;
-    uint64_t drops; /* the load's EAGAIN */
-    struct snap s;  /* a snapshot window: what the snapshot answered */
+    uint64_t drops;  /* the load's EAGAIN */
+    struct snap s;   /* a snapshot window: what its last snapshot answered */
+    unsigned snaps;  /* snapshots written back to back in it */
+    double slice_ms; /* the longest slice any of them took */
 };
 
 /* Stop the prober's window and summarise it into w. */
@@ -538,9 +542,14 @@ static void run_window(struct inst *in, const struct benchutil_load *load, int s
     read_turns(in, &t0);
     atomic_store(&p.armed, 1);
     start = benchutil_now_ns();
-    if (snapshot)
-        snapshot_now(in, &w->s);
-    else
+    if (snapshot) {
+        do {
+            snapshot_now(in, &w->s);
+            w->snaps++;
+            if (w->s.longest_slice * 1e3 > w->slice_ms)
+                w->slice_ms = w->s.longest_slice * 1e3;
+        } while ((double)(benchutil_now_ns() - start) / 1e6 < WINDOW_MS);
+    } else
         waitfor_sleep_ms((int)(pause_ms + 0.5));
     w->ms = (double)(benchutil_now_ns() - start) / 1e6;
     atomic_store(&p.armed, 0);
@@ -567,8 +576,8 @@ static void print_window(const char *what, const struct window *w)
            what, w->ms, w->t.count, turns_over(&w->t, 0.001), turns_over(&w->t, 0.0025),
            turns_over(&w->t, 0.005), turns_over(&w->t, 0.01), lo, hi, w->checks, w->p50_ms,
            w->p99_ms, w->max_ms);
-    if (w->s.seconds > 0)
-        printf("; longest slice %.3f ms", w->s.longest_slice * 1e3);
+    if (w->snaps > 0)
+        printf("; %u snapshots, longest slice %.3f ms", w->snaps, w->slice_ms);
     printf("; drops %llu\n", (unsigned long long)w->drops);
 }
 
@@ -593,8 +602,8 @@ static void worst_add(struct worst *x, const struct window *w)
         x->max_ms = w->max_ms;
     if (w->p99_ms > x->p99_ms)
         x->p99_ms = w->p99_ms;
-    if (w->s.longest_slice * 1e3 > x->slice_ms)
-        x->slice_ms = w->s.longest_slice * 1e3;
+    if (w->slice_ms > x->slice_ms)
+        x->slice_ms = w->slice_ms;
     x->drops += w->drops;
 }
 
@@ -605,7 +614,8 @@ struct result {
     double snap_seconds[MAX_RUNS * 2];
     size_t nsnaps;
     struct worst in[2], base[2]; /* idle, loaded */
-    double rss_kb, hwm_first_kb, hwm_next_kb, rss_after_kb;
+    unsigned snaps;              /* written in the windows */
+    double rss_kb, hwm_first_kb, hwm_next_kb, rss_after_kb, rss_end_kb;
     int hwm_reset;
     double restore_s, start_state_ms, start_plain_ms, restore_hwm_kb, stop_s;
     int restored_all;
@@ -650,10 +660,11 @@ static void measure_loop(struct inst *in, size_t n, int runs, struct result *r)
     memset(r->in, 0, sizeof(r->in));
     memset(r->base, 0, sizeof(r->base));
     for (int loaded = 0; loaded < 2; loaded++) {
-        printf("  %s: a snapshot, then as long without (the baseline), %d times\n",
+        printf("  %s: snapshots back to back for %.0f ms, then as long without (the baseline), %d "
+               "times\n",
                loaded ? "loaded (100,000 lines/s, 20 per datagram, never blocking)"
                       : "idle (only the prober)",
-               runs);
+               WINDOW_MS, runs);
         for (int i = 0; i < runs; i++) {
             struct window s, b;
             run_window(in, loaded ? &load : NULL, 1, 0, &s);
@@ -665,6 +676,7 @@ static void measure_loop(struct inst *in, size_t n, int runs, struct result *r)
             r->s = s.s;
             if (r->nsnaps < ARRAY_SIZE(r->snap_seconds))
                 r->snap_seconds[r->nsnaps++] = s.s.seconds;
+            r->snaps += s.snaps;
         }
     }
     benchutil_load_free(&load);
@@ -694,7 +706,7 @@ static void read_restore(struct inst *in, char *result, size_t cap, double *seco
 static void measure_restart(const char *dir, const char *state, size_t n, int runs, int pin,
                             struct result *r)
 {
-    double restore[MAX_RUNS], with[MAX_RUNS], without[MAX_RUNS], hwm = 0;
+    double restore[MAX_RUNS], with[MAX_RUNS], without[MAX_RUNS], hwm = 0, rss_at = 0;
     double stop[MAX_RUNS];
     char result[32];
 
@@ -706,8 +718,10 @@ static void measure_restart(const char *dir, const char *state, size_t n, int ru
         with[i] = (double)inst_start(&in, dir, n, state, pin) / 1e6;
         read_restore(&in, result, sizeof(result), &restore[i], &series);
         proc_mem(in.d.pid, &rss, &h);
-        if (h > hwm)
+        if (h > hwm) {
             hwm = h;
+            rss_at = rss;
+        }
         if (strcmp(result, "restored") != 0 || series != (double)n) {
             fprintf(stderr, "bench: restore %d: %s, %.0f series of %zu\n", i + 1, result, series,
                     n);
@@ -727,9 +741,10 @@ static void measure_restart(const char *dir, const char *state, size_t n, int ru
            "every restore put back %zu series: %s\n",
            runs, r->restore_s, r->start_state_ms, r->start_plain_ms, n,
            r->restored_all ? "yes" : "NO");
-    printf("  peak memory of a start-up that restores: VmHWM %.1f MiB (the file's records are "
-           "inflated whole); a stop with its final snapshot: %.2f s (median)\n",
-           hwm / 1024, r->stop_s);
+    printf("  memory of a start-up that restores: VmHWM %.1f MiB, VmRSS once ready %.1f MiB (the "
+           "records are inflated whole, then freed: %.1f bytes per series at the peak)\n",
+           hwm / 1024, rss_at / 1024, (hwm - rss_at) * 1024 / (double)n);
+    printf("  a stop, with its final snapshot: %.2f s (median)\n", r->stop_s);
 }
 
 static void run_size(const char *dir, size_t n, int runs, int pin, struct result *r)
@@ -748,8 +763,15 @@ static void run_size(const char *dir, size_t n, int runs, int pin, struct result
     populate(&in, n);
     measure_memory(&in, r);
     measure_loop(&in, n, runs, r);
+    {
+        double hwm;
+        proc_mem(in.d.pid, &r->rss_end_kb, &hwm);
+        printf("  memory: VmRSS after %u more snapshots %+.0f KiB over the RSS before the "
+               "first\n",
+               r->snaps, r->rss_end_kb - r->rss_kb);
+    }
     printf("  file: %.0f bytes, %.1f bytes per series; records %.0f bytes, %.1f per series "
-           "(deflate ratio %.2f); snapshot wall time median %.3f s\n",
+           "(deflate ratio %.2f); snapshot wall time median %.3f s (the last of each window)\n",
            r->s.bytes, r->s.bytes / (double)n, r->s.records_bytes, r->s.records_bytes / (double)n,
            r->s.records_bytes / r->s.bytes, benchutil_median(r->snap_seconds, r->nsnaps));
     if (r->s.series != (double)n) {
