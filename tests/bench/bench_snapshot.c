@@ -36,6 +36,7 @@
  * Exit status: 0 when the target is met (or not applicable) and every restore put back
  * every series; 2 when the target is missed; 1 when the run failed.
  */
+#include <dirent.h>
 #include <math.h>
 
 #include "benchutil.h"
@@ -436,6 +437,49 @@ static void turns_longest(const struct turns *t, double *lo_ms, double *hi_ms)
     }
 }
 
+/*
+ * The daemon's threads' times from /proc/PID/task/TID/schedstat, ms: the loop thread's
+ * (the main one) time on the CPU and waiting for it on a run queue, and the other
+ * threads' time on the CPU (libuv's workers: a snapshot's deflate and writes).
+ */
+struct cputime {
+    double loop_run, loop_wait, others_run;
+};
+
+static void read_cputime(pid_t pid, struct cputime *c)
+{
+    char path[128];
+    DIR *dir;
+    struct dirent *e;
+
+    memset(c, 0, sizeof(*c));
+    benchutil_fmt(path, sizeof(path), "/proc/%d/task", (int)pid);
+    if ((dir = opendir(path)) == NULL)
+        benchutil_die("%s: %s", path, strerror(errno));
+    while ((e = readdir(dir)) != NULL) {
+        unsigned long long run, wait;
+        FILE *f;
+        int ok;
+
+        if (e->d_name[0] == '.')
+            continue;
+        benchutil_fmt(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue; /* the thread ended */
+        ok = fscanf(f, "%llu %llu", &run, &wait) == 2;
+        fclose(f);
+        if (!ok)
+            continue;
+        if (atoi(e->d_name) == (int)pid) {
+            c->loop_run = (double)run / 1e6;
+            c->loop_wait = (double)wait / 1e6;
+        } else {
+            c->others_run += (double)run / 1e6;
+        }
+    }
+    closedir(dir);
+}
+
 /* ---- the prober ---------------------------------------------------------------------- */
 
 /* GET /-/healthy back to back on one keep-alive connection; latencies while armed. */
@@ -497,10 +541,11 @@ struct window {
     struct turns t; /* the daemon's loop turns in it */
     size_t checks;  /* health checks */
     double p50_ms, p99_ms, max_ms;
-    uint64_t drops;  /* the load's EAGAIN */
-    struct snap s;   /* a snapshot window: what its last snapshot answered */
-    unsigned snaps;  /* snapshots written back to back in it */
-    double slice_ms; /* the longest slice any of them took */
+    uint64_t drops;     /* the load's EAGAIN */
+    struct snap s;      /* a snapshot window: what its last snapshot answered */
+    struct cputime cpu; /* the daemon's threads in it */
+    unsigned snaps;     /* snapshots written back to back in it */
+    double slice_ms;    /* the longest slice any of them took */
 };
 
 /* Stop the prober's window and summarise it into w. */
@@ -530,6 +575,7 @@ static void run_window(struct inst *in, const struct benchutil_load *load, int s
     struct benchutil_pacer pacer;
     struct prober p;
     struct turns t0, t1;
+    struct cputime c0, c1;
     uint64_t start;
     int fd = -1;
 
@@ -541,6 +587,7 @@ static void run_window(struct inst *in, const struct benchutil_load *load, int s
     prober_start(&p, in->d.http);
     read_turns(in, &t0);
     atomic_store(&p.armed, 1);
+    read_cputime(in->d.pid, &c0);
     start = benchutil_now_ns();
     if (snapshot) {
         do {
@@ -552,6 +599,10 @@ static void run_window(struct inst *in, const struct benchutil_load *load, int s
     } else
         waitfor_sleep_ms((int)(pause_ms + 0.5));
     w->ms = (double)(benchutil_now_ns() - start) / 1e6;
+    read_cputime(in->d.pid, &c1);
+    w->cpu.loop_run = c1.loop_run - c0.loop_run;
+    w->cpu.loop_wait = c1.loop_wait - c0.loop_wait;
+    w->cpu.others_run = c1.others_run - c0.others_run;
     atomic_store(&p.armed, 0);
     read_turns(in, &t1);
     prober_collect(&p, w);
@@ -570,15 +621,23 @@ static void print_window(const char *what, const struct window *w)
     double lo, hi;
 
     turns_longest(&w->t, &lo, &hi);
-    printf("    %-9s %7.0f ms: turns %7.0f, >1 ms %3.0f, >2.5 ms %3.0f, >5 ms %3.0f, "
-           ">10 ms %3.0f, longest in (%g, %g] ms; /-/healthy %6zu checks, p50 %.3f p99 %.3f "
-           "max %.3f ms",
-           what, w->ms, w->t.count, turns_over(&w->t, 0.001), turns_over(&w->t, 0.0025),
-           turns_over(&w->t, 0.005), turns_over(&w->t, 0.01), lo, hi, w->checks, w->p50_ms,
-           w->p99_ms, w->max_ms);
+    printf("    %s, %.0f ms", what, w->ms);
     if (w->snaps > 0)
-        printf("; %u snapshots, longest slice %.3f ms", w->snaps, w->slice_ms);
-    printf("; drops %llu\n", (unsigned long long)w->drops);
+        printf(": %u snapshots, longest slice %.3f ms", w->snaps, w->slice_ms);
+    printf("\n      loop turns %.0f: >1 ms %.0f, >2.5 ms %.0f, >5 ms %.0f, >10 ms %.0f; the "
+           "longest in (%g, %g] ms\n",
+           w->t.count, turns_over(&w->t, 0.001), turns_over(&w->t, 0.0025),
+           turns_over(&w->t, 0.005), turns_over(&w->t, 0.01), lo, hi);
+    printf("      /-/healthy back to back: %zu checks, p50 %.3f ms, p99 %.3f ms, max %.3f ms; "
+           "the load's drops %llu\n",
+           w->checks, w->p50_ms, w->p99_ms, w->max_ms, (unsigned long long)w->drops);
+    printf("      the loop thread ran %.0f ms and waited %.1f ms for its CPU; the other "
+           "threads ran %.0f ms\n",
+           w->cpu.loop_run, w->cpu.loop_wait, w->cpu.others_run);
+    if (w->snaps > 0)
+        printf("      per snapshot: the loop thread %.1f ms (with the checks it served), the "
+               "other threads %.1f ms (deflate, write, fsync)\n",
+               w->cpu.loop_run / w->snaps, w->cpu.others_run / w->snaps);
 }
 
 /* The worst of a set of windows. */
