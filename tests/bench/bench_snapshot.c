@@ -503,19 +503,13 @@ static void *prober_main(void *arg)
         return NULL;
     }
     while (!atomic_load(&p->stop)) {
-        struct httpc_response r;
         int armed = atomic_load(&p->armed);
-        uint64_t t0 = benchutil_now_ns(), dt;
+        uint64_t dt;
 
-        if ((rc = httpc_request(&h, "GET", "/-/healthy", NULL)) != 0 ||
-            (rc = httpc_read(&h, 0, &r)) != 0) {
-            p->error = -rc;
+        if ((rc = benchutil_health_check(&h, &dt)) != 0) {
+            p->error = rc;
             break;
         }
-        dt = benchutil_now_ns() - t0;
-        if (r.status != 200)
-            p->error = EPROTO;
-        httpc_response_release(&r);
         if (armed && atomic_load(&p->armed) && p->n < MAX_CHECKS)
             p->lat[p->n++] = dt;
     }
