@@ -5,8 +5,8 @@
  *   bench_snapshot [USTATSD_BIN] [--series N] [--runs N] [--quick] [--no-pin]
  *
  * The series are HTTP-server metrics: 90% counters http_requests_total{service, method,
- * route, status} and 10% histograms http_request_duration_seconds{service, method,
- * route} with 12 buckets, over 1,000 services (checkout-api-17, ...), 25 route templates,
+ * route, status} and 10% histograms http_request_duration{service, method, route} in
+ * milliseconds, 12 buckets, over 1,000 services (checkout-api-17, ...), 25 route templates,
  * 4 methods and 9 status codes: few values per label, many combinations, as in real
  * fleets. They are filled with blocking sends of datagrams packed up to 8 KiB.
  *
@@ -22,7 +22,11 @@
  *      (b) from outside: GET /-/healthy back to back on a keep-alive connection, max and
  *          p99 latency.
  *      Both with the daemon otherwise idle, and with a steady load (100,000 lines/s in
- *      datagrams of 20 lines, never blocking: EAGAIN is a drop, counted).
+ *      datagrams of 20 lines, never blocking: EAGAIN is a drop, counted). A window
+ *      repeats snapshots back to back for a second (one of 100,000 series takes about
+ *      40 ms). Also the daemon's threads' CPU time and the loop thread's run-queue wait
+ *      (schedstat): a loop busy with slices takes any preemption inside a turn, by the
+ *      snapshot's own worker when the two share one CPU, or by other processes.
  *      Target (issue 16): no loop turn over 5 ms at 100,000 series;
  *   2. the file's size per series, and its records' size per series before deflate;
  *   3. the snapshot's wall time; the restore at start-up (daemon.state.restore.seconds in
@@ -30,8 +34,9 @@
  *      a state file in the same run (readiness is polled with a back-off of up to 20 ms);
  *   4. memory: VmHWM around a snapshot, reset to the current RSS before it
  *      (/proc/PID/clear_refs, root), against VmRSS before it: what a snapshot adds at
- *      its peak (a 256 KiB chunk of records, deflate's state, the worker's stack), and
- *      the peak of a start-up that restores.
+ *      its peak (deflate's state and output buffer; the chunk of records stays allocated
+ *      from one snapshot to the next), the RSS after many, and the peak of a start-up
+ *      that restores (the records inflated whole).
  *
  * Exit status: 0 when the target is met (or not applicable) and every restore put back
  * every series; 2 when the target is missed; 1 when the run failed.
