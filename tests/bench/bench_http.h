@@ -325,19 +325,13 @@ static inline void *bench_http__health_main(void *arg)
         return NULL;
     }
     while (!atomic_load(&p->stop)) {
-        struct httpc_response r;
-        uint64_t t0 = benchutil_now_ns(), dt;
+        uint64_t t0, dt;
         int armed = atomic_load(&p->armed);
 
-        if ((rc = httpc_request(&h, "GET", "/-/healthy", NULL)) != 0 ||
-            (rc = httpc_read(&h, 0, &r)) != 0) {
-            p->error = -rc;
+        if ((rc = benchutil_health_check(&h, &dt)) != 0) {
+            p->error = rc;
             break;
         }
-        dt = benchutil_now_ns() - t0;
-        if (r.status != 200)
-            p->error = EPROTO;
-        httpc_response_release(&r);
         /* Only checks that started and ended inside the window count. */
         if (armed && atomic_load(&p->armed) && p->checks < BENCH_HTTP_PROBE_MAX_CHECKS)
             p->lat[p->checks++] = dt;

@@ -8,6 +8,8 @@
  *     Unix socket; the daemon's line counters;
  *   - pre-built datagram loads and a blocking sender, on a Unix socket or over UDP;
  *   - a raw recvmmsg sink that only counts datagrams and lines, on either transport;
+ *   - one timed GET /-/healthy on a keep-alive connection (bench_http.h's probe and
+ *     bench_snapshot's prober);
  *   - the median.
  *
  * Nothing here is for tests, so it stays out of ustatsd_testlib, which every test links:
@@ -641,6 +643,27 @@ static inline void benchutil_pace_for(struct benchutil_pacer *p, int fd,
     benchutil_pace_start(p, fd, load, dgrams_per_s);
     waitfor_sleep_ms((int)seconds * 1000);
     benchutil_pace_stop(p);
+}
+
+/* ---- health checks ----------------------------------------------------------- */
+
+/*
+ * One GET /-/healthy on h, a keep-alive connection (httpc_open), timed from the request
+ * to the end of the answer into *ns. Returns 0, EPROTO when the status is not 200, or
+ * the errno of an I/O failure (the connection is then unusable).
+ */
+static inline int benchutil_health_check(struct httpc *h, uint64_t *ns)
+{
+    struct httpc_response r;
+    uint64_t t0 = benchutil_now_ns();
+    int rc, status;
+
+    if ((rc = httpc_request(h, "GET", "/-/healthy", NULL)) != 0 || (rc = httpc_read(h, 0, &r)) != 0)
+        return -rc;
+    *ns = benchutil_now_ns() - t0;
+    status = r.status;
+    httpc_response_release(&r);
+    return status == 200 ? 0 : EPROTO;
 }
 
 /* ---- the raw sink -------------------------------------------------------------- */
