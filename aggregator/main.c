@@ -467,6 +467,11 @@ int main(int argc, char **argv)
      */
     signal(SIGPIPE, SIG_IGN);
     /*
+     * A state file past the file-size limit (ulimit -f) would raise SIGXFSZ and kill the
+     * daemon mid-snapshot: the write fails with EFBIG instead, counted and logged.
+     */
+    signal(SIGXFSZ, SIG_IGN);
+    /*
      * No fastbins: glibc parks freed blocks of up to 128 bytes (series, label values) in
      * them unmerged, and the next free of 64 KiB or more merges them all at once. After an
      * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.

@@ -148,10 +148,17 @@ static void finish(struct state *st, int ok)
     } else {
         st->failed++;
         snprintf(st->last_error, sizeof st->last_error, "%s", st->err);
-        /* Once when it starts failing, then at debug: a full disk must not flood the log. */
-        log_msg(st->log, st->failing ? LOG_DEBUG : LOG_ERROR, "state",
-                "snapshot failed, the daemon runs on (the next one tries again in %.0f s): %s",
-                (double)st->interval_ms / 1000.0, st->err);
+        /* Once when it starts failing, then at debug: a full disk must not flood the log.
+         * The final one always: what it held is lost. */
+        if (st->final)
+            log_msg(st->log, LOG_ERROR, "state",
+                    "final snapshot failed: the lines since the last good one are lost: %s",
+                    st->err);
+        else
+            log_msg(st->log, st->failing ? LOG_DEBUG : LOG_ERROR, "state",
+                    "snapshot failed, the daemon runs on (the next one tries again in %.0f s): "
+                    "%s",
+                    (double)st->interval_ms / 1000.0, st->err);
         st->failing = 1;
     }
     if (st->out_open)
@@ -330,7 +337,10 @@ void state_stop(struct state *st, int write, uv_close_cb cb, void *arg)
         return;
     }
     if (st->running) {
-        st->again = 1; /* finish() starts the final one */
+        if (write)
+            st->again = 1; /* finish() starts the final one */
+        else
+            st->final = 1; /* finish() closes once it ends */
         return;
     }
     start_snapshot(st);

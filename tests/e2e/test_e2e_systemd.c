@@ -10,7 +10,7 @@
  * place with LISTEN_FDS=1: a passed HTTP socket is served and left in place at exit,
  * while the ingest socket the daemon bound itself is removed; a passed socket that
  * matches nothing, or is of the wrong kind, refuses start-up by name. The restarts under
- * a sender that never stops are in test_e2e_sysd_restart.c.
+ * a sender that never stops are the last test here (with tests/e2e/supervise.c).
  */
 #include <criterion/criterion.h>
 
