@@ -98,6 +98,17 @@ static char *scrape(struct world *w, uint64_t now)
     return out.ptr;
 }
 
+/* Restore body into w, which must take it whole. */
+static void restore(struct world *w, const struct buf *body, uint64_t now, uint64_t wall,
+                    struct dump_restored *got)
+{
+    char err[256];
+
+    cr_assert_eq(
+        dump_restore(&w->reg, &w->jobs, body->ptr, body->len, now, wall, got, err, sizeof err), 0,
+        "%s", err);
+}
+
 static void dump_all(struct world *w, struct buf *out, size_t slice, uint64_t now)
 {
     struct dump_writer d;
@@ -130,7 +141,7 @@ Test(dump, a_restored_world_reads_as_the_dumped_one_in_every_slice_size)
         struct world a, b;
         struct dump_restored got;
         struct buf body = BUF_INIT;
-        char err[256], *want, *have;
+        char *want, *have;
 
         world_init(&a, base);
         fill(&a);
@@ -139,9 +150,7 @@ Test(dump, a_restored_world_reads_as_the_dumped_one_in_every_slice_size)
 
         world_init(&b, base);
         /* Restored with no time away, at the same monotonic time: the same scrape. */
-        cr_assert_eq(dump_restore(&b.reg, &b.jobs, body.ptr, body.len, 5000, 1700000200000ull, &got,
-                                  err, sizeof err),
-                     0, "%s", err);
+        restore(&b, &body, 5000, 1700000200000ull, &got);
         cr_assert_eq(got.series, registry_series_total(&a.reg));
         cr_assert_eq(got.jobs, 2);
         cr_assert_eq(got.saved_unix_ms, 1700000200000ull);
@@ -174,16 +183,14 @@ Test(dump, time_away_runs_on_breakers_half_open_and_idle_series_expire)
     struct world a, b;
     struct dump_restored got;
     struct buf body = BUF_INIT;
-    char err[256], *have;
+    char *have;
 
     world_init(&a, base);
     fill(&a);
     dump_all(&a, &body, 100, 20000); /* mail opened at 2 s: open 18 s of 30 */
     world_init(&b, base);
     /* 70 s away: the breaker's 30 s ran out 12 s after the dump; the gauge idled 19 + 70 s. */
-    cr_assert_eq(dump_restore(&b.reg, &b.jobs, body.ptr, body.len, 100000, 1700000200000ull + 70000,
-                              &got, err, sizeof err),
-                 0, "%s", err);
+    restore(&b, &body, 100000, 1700000200000ull + 70000, &got);
     cr_assert_eq(got.dropped[DUMP_DROP_EXPIRED], 1, "the queue gauge (ttl 60 s)");
     have = scrape(&b, 100000);
     cr_assert_not_null(
@@ -219,15 +226,13 @@ Test(dump, what_the_running_config_no_longer_takes_is_dropped_by_reason)
     struct world a, b;
     struct dump_restored got;
     struct buf body = BUF_INIT;
-    char err[256], *have;
+    char *have;
 
     world_init(&a, base);
     fill(&a);
     dump_all(&a, &body, 100, 5000);
     world_init(&b, next);
-    cr_assert_eq(dump_restore(&b.reg, &b.jobs, body.ptr, body.len, 5000, 1700000200000ull, &got,
-                              err, sizeof err),
-                 0, "%s", err);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
     cr_assert_eq(got.dropped[DUMP_DROP_LAYOUT_CHANGED], 2 + 2, "requests (2), latency (2)");
     cr_assert_eq(got.dropped[DUMP_DROP_UNKNOWN_FAMILY], 1, "queue_depth");
     cr_assert_eq(got.dropped[DUMP_DROP_UNKNOWN_JOB], 1, "thumbs");
@@ -249,9 +254,7 @@ Test(dump, what_the_running_config_no_longer_takes_is_dropped_by_reason)
     buf_init(&body);
     dump_all(&a, &body, 100, 5000);
     world_init(&b, capped);
-    cr_assert_eq(dump_restore(&b.reg, &b.jobs, body.ptr, body.len, 5000, 1700000200000ull, &got,
-                              err, sizeof err),
-                 0, "%s", err);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
     cr_assert_eq(got.series, 1);
     cr_assert_eq(got.dropped[DUMP_DROP_SERIES_CAP], 1);
     cr_assert_eq(got.dropped[DUMP_DROP_UNKNOWN_FAMILY], 4, "requests 2, queue 1, uploads 1");
@@ -272,15 +275,12 @@ Test(dump, an_enumerated_key_that_gained_a_value_keeps_its_series)
     struct world a, b;
     struct dump_restored got;
     struct buf body = BUF_INIT;
-    char err[256];
 
     world_init(&a, base);
     fill(&a);
     dump_all(&a, &body, 100, 5000);
     world_init(&b, more);
-    cr_assert_eq(dump_restore(&b.reg, &b.jobs, body.ptr, body.len, 5000, 1700000200000ull, &got,
-                              err, sizeof err),
-                 0, "%s", err);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
     cr_assert_eq(got.series, 2);
     cr_assert_eq(got.dropped[DUMP_DROP_LAYOUT_CHANGED], 0);
     buf_release(&body);
@@ -330,7 +330,6 @@ Test(dump, a_series_twice_in_a_file_is_restored_once)
     struct dump_restored got;
     struct buf body = BUF_INIT, twice = BUF_INIT;
     size_t f = 1, e;
-    char err[256];
 
     world_init(&a, one);
     feed(&a, "uploads:7|c", 1000);
@@ -346,9 +345,7 @@ Test(dump, a_series_twice_in_a_file_is_restored_once)
     buf_add(&twice, body.ptr + f, e - f);
     buf_add(&twice, "E\x02\x02\x00", 4);
     world_init(&b, one);
-    cr_assert_eq(dump_restore(&b.reg, &b.jobs, twice.ptr, twice.len, 5000, 1700000200000ull, &got,
-                              err, sizeof err),
-                 0, "%s", err);
+    restore(&b, &twice, 5000, 1700000200000ull, &got);
     cr_assert_eq(got.series, 1);
     cr_assert_eq(got.dropped[DUMP_DROP_DUPLICATE], 1);
     buf_release(&body);
