@@ -233,7 +233,7 @@ static void log_pg_changes(struct app *a)
     }
 }
 
-/* What /metrics and /debug both show of the daemon itself (selfstat.h). */
+/* The state file's figures, for the snapshot below. */
 static void fill_state(const struct state *st, struct selfstat_state *v)
 {
     v->on = st->path != NULL;
@@ -241,7 +241,7 @@ static void fill_state(const struct state *st, struct selfstat_state *v)
     v->interval = (double)st->interval_ms / 1000.0;
     v->ok = st->ok;
     v->failed = st->failed;
-    v->last_error = st->failed > 0 && st->last_error[0] ? st->last_error : NULL;
+    v->last_error = st->last_error[0] ? st->last_error : NULL;
     v->last_ok_unix = st->last_ok_unix;
     v->last_seconds = st->last_seconds;
     v->last_longest_slice = st->last_longest_slice;
@@ -255,6 +255,7 @@ static void fill_state(const struct state *st, struct selfstat_state *v)
     memcpy(v->restore_dropped, st->restored.dropped, sizeof(v->restore_dropped));
 }
 
+/* What /metrics and /debug both show of the daemon itself (selfstat.h). */
 static void snapshot(struct app *a, struct selfstat *s)
 {
     const struct config *c = a->cfg;
@@ -623,10 +624,7 @@ static void on_snapshot(struct httpd_conn *conn, const struct httpd_request *req
     struct buf body = BUF_INIT;
 
     (void)req;
-    r = mem_calloc(1, sizeof(*r));
-    *r = (struct snapshot_request){ a, conn, { on_snapshot_done, r, NULL } };
     if (a->state.path == NULL || a->stopping) {
-        free(r);
         debug_error_json(&body,
                          a->state.path == NULL
                              ? "snapshots are off: daemon.state_file (--state-file) is not set"
@@ -635,6 +633,8 @@ static void on_snapshot(struct httpd_conn *conn, const struct httpd_request *req
         buf_release(&body);
         return;
     }
+    r = mem_calloc(1, sizeof(*r));
+    *r = (struct snapshot_request){ a, conn, { on_snapshot_done, r, NULL } };
     if (httpd_defer(conn, on_snapshot_cancel, r) != 0) {
         free(r);
         httpd_respond(conn, 500, "application/json", "{\"error\":\"internal\"}\n", 20, 0, NULL);

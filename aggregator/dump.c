@@ -58,8 +58,7 @@ static void put_f(struct buf *b, double d)
     uint64_t v;
 
     memcpy(&v, &d, sizeof v);
-    for (size_t i = 0; i < 8; i++)
-        tmp[i] = (unsigned char)(v >> (8 * i));
+    le_put64(tmp, v);
     buf_add(b, tmp, sizeof tmp);
 }
 
@@ -280,7 +279,7 @@ static uint64_t get_u(struct rd *r)
 
 static double get_f(struct rd *r)
 {
-    uint64_t v = 0;
+    uint64_t v;
     double d;
 
     if (r->bad)
@@ -289,8 +288,7 @@ static double get_f(struct rd *r)
         rd_fail(r, "a record is cut short");
         return 0;
     }
-    for (size_t i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
+    v = le_get64(r->p);
     r->p += 8;
     memcpy(&d, &v, sizeof d);
     return d;

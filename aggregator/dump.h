@@ -97,7 +97,7 @@ int dump_step(struct dump_writer *w, struct buf *out, size_t max_series, uint64_
 /* Series written so far. */
 size_t dump_series(const struct dump_writer *w);
 
-/* Stop the walk (done or not). */
+/* Stop the walk (done or not). Idempotent, and harmless on a zeroed writer. */
 void dump_end(struct dump_writer *w);
 
 /*

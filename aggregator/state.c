@@ -118,9 +118,7 @@ static void start_snapshot(struct state *st);
 /* The snapshot ended, well or not: answer its riders, then what waits for the next. */
 static void finish(struct state *st, int ok)
 {
-    if (st->dumping)
-        dump_end(&st->dw);
-    st->dumping = 0;
+    dump_end(&st->dw);
     buf_reset(&st->chunk);
     if (st->chunk.cap > STATE_CHUNK_BYTES * 2) {
         buf_release(&st->chunk);
@@ -199,7 +197,6 @@ static void after_work_cb(uv_work_t *req, int status)
 {
     struct state *st = container_of(req, struct state, work);
 
-    st->in_work = 0;
     if (st->step == STEP_CREATE)
         st->out_open = 1;
     if (status != 0 && st->rc == 0) {
@@ -231,7 +228,6 @@ static void queue(struct state *st, int step)
         finish(st, 0);
         return;
     }
-    st->in_work = 1;
 }
 
 /*
@@ -269,7 +265,6 @@ static void start_snapshot(struct state *st)
     st->err[0] = '\0';
     buf_reset(&st->chunk);
     dump_begin(&st->dw, st->reg, st->jobs, wallclock_ms(), &st->chunk);
-    st->dumping = 1;
     /* The header and the first records, created on the worker. */
     st->out_open = 0;
     queue(st, STEP_CREATE);
@@ -327,7 +322,6 @@ void state_cancel(struct state *st, struct state_waiter *w)
 void state_stop(struct state *st, int write, uv_close_cb cb, void *arg)
 {
     st->closed_cb = cb;
-    st->closed_arg = arg;
     st->timer.data = arg;
     uv_timer_stop(&st->timer);
     st->stopping = 1;

@@ -91,7 +91,6 @@ struct state {
     uv_timer_t timer;
     uv_work_t work;
     int running;  /* a snapshot: encoding, or a step on a worker */
-    int in_work;  /* a worker step is queued or running */
     int again;    /* requests or the stop wait for the next snapshot */
     int stopping; /* the final snapshot is asked for */
     int final;    /* the running snapshot is the final one */
@@ -99,8 +98,7 @@ struct state {
     int step;     /* what the worker does next */
     int rc;       /* the worker step's result */
     char err[1024];
-    struct dump_writer dw;
-    int dumping; /* dw is open */
+    struct dump_writer dw; /* open while running (dump_end() is idempotent) */
     struct buf chunk;
     struct statefile_out out;
     int out_open;
@@ -108,8 +106,7 @@ struct state {
     uint64_t longest_ns;
     struct state_waiter *riding;  /* answered by the running snapshot */
     struct state_waiter *waiting; /* answered by the next one */
-    uv_close_cb closed_cb;
-    void *closed_arg;
+    uv_close_cb closed_cb;        /* state_stop()'s; its arg is the timer's data */
 };
 
 /* Set up st for path (NULL or "": off) every interval_s seconds. Starts nothing. */

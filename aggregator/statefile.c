@@ -1,5 +1,7 @@
 #include "statefile.h"
 
+#include "common.h"
+
 #include "errcode.h"
 #include "mem.h"
 
@@ -28,28 +30,6 @@
 #define INFLATE_STEP (64u * 1024u)
 /* A file that took over someone else's temporary name this often in a row gives up. */
 #define LOCK_TRIES 8
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 __attribute__((format(printf, 3, 0))) static void vsay(char *err, size_t errlen, const char *fmt,
                                                        va_list ap)
@@ -209,8 +189,8 @@ static int create(struct statefile_out *o, const char *path, char *err, size_t e
                     errcode_str(-errno));
 
     memcpy(header, STATEFILE_MAGIC, 16);
-    put32(header + 16, STATEFILE_VERSION);
-    put32(header + 20, 0);
+    le_put32(header + 16, STATEFILE_VERSION);
+    le_put32(header + 20, 0);
     rc = write_all(o->fd, header, sizeof(header));
     if (rc < 0)
         return fail(rc, err, errlen, path, "write(%s) failed: %s", o->tmp_path, errcode_str(rc));
@@ -316,8 +296,8 @@ int statefile_commit(struct statefile_out *o, char *err, size_t errlen)
 
     t = o->out + o->out_len;
     memcpy(t, STATEFILE_END_MAGIC, 8);
-    put64(t + 8, o->body_size);
-    put64(t + 16, XXH3_64bits_digest(o->xxh));
+    le_put64(t + 8, o->body_size);
+    le_put64(t + 16, XXH3_64bits_digest(o->xxh));
     o->out_len += STATEFILE_TRAILER_SIZE;
     if ((rc = flush_out(o, err, errlen)) < 0)
         return rc;
@@ -466,8 +446,8 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
     if (len < STATEFILE_HEADER_SIZE)
         return bad(err, errlen, "truncated: %zu bytes, inside the %u-byte header", len,
                    STATEFILE_HEADER_SIZE);
-    version = get32(d + 16);
-    flags = get32(d + 20);
+    version = le_get32(d + 16);
+    flags = le_get32(d + 20);
     if (version != STATEFILE_VERSION)
         return bad(err, errlen, "format version %u; this build reads version %u", version,
                    STATEFILE_VERSION);
@@ -477,8 +457,8 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
     /* The trailer's length, where it looks sound, sizes the body at once. */
     if (len >= STATEFILE_HEADER_SIZE + STATEFILE_TRAILER_SIZE &&
         memcmp(d + len - STATEFILE_TRAILER_SIZE, STATEFILE_END_MAGIC, 8) == 0 &&
-        get64(d + len - 16) <= max_body)
-        hint = (size_t)get64(d + len - 16);
+        le_get64(d + len - 16) <= max_body)
+        hint = (size_t)le_get64(d + len - 16);
     /* ... but no more than deflate's best ratio (about 1032:1) lets the file hold. */
     if (hint / 1032 > len)
         hint = len * 1032;
@@ -503,8 +483,8 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
                  len - end - STATEFILE_TRAILER_SIZE);
         goto bad;
     }
-    want_len = get64(t + 8);
-    want_hash = get64(t + 16);
+    want_len = le_get64(t + 8);
+    want_hash = le_get64(t + 16);
     if (want_len != body->len) {
         rc = bad(err, errlen, "length mismatch: the trailer says %llu bytes, the body has %zu",
                  (unsigned long long)want_len, body->len);

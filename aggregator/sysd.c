@@ -159,9 +159,8 @@ int sysd_activate(struct sysd *s, const struct config *cfg, char *err, size_t er
             return -1;
         for (j = 0; j < i; j++) {
             /* Two listeners configured at one address share one socket: equal text. */
-            if (s->fds[j].want == w ||
-                (s->wants[s->fds[j].want].kind == s->wants[w].kind &&
-                 strcmp(s->wants[s->fds[j].want].addr, s->wants[w].addr) == 0)) {
+            if (s->wants[s->fds[j].want].kind == s->wants[w].kind &&
+                strcmp(s->wants[s->fds[j].want].addr, s->wants[w].addr) == 0) {
                 char desc[SOCKMATCH_DESC_MAX];
 
                 snprintf(err, errlen,
