@@ -77,6 +77,10 @@ struct httpd_conn {
     httpd_cancel_cb cancel;
     void *arg;
 
+    struct tls_conn *tls; /* NULL: plain HTTP */
+    struct buf plain;     /* TLS: plaintext decrypted from one read */
+    int tls_counted;      /* the handshake's outcome is counted */
+
     char rbuf[READ_BUF_SIZE];
 };
 
@@ -186,6 +190,14 @@ int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const 
     return 0;
 }
 
+void httpd_server_set_tls(struct httpd_server *srv, struct tls_ctx *ctx)
+{
+    struct tls_ctx *old = srv->tls;
+
+    srv->tls = ctx ? tls_ctx_ref(ctx) : NULL;
+    tls_ctx_unref(old);
+}
+
 int httpd_server_route_post(struct httpd_server *srv, const char *path)
 {
     int i = routes_find(&srv->routes, path);
@@ -228,6 +240,8 @@ static void server_maybe_done(struct httpd_server *srv)
     srv->handlers = NULL;
     free(srv->bearer);
     srv->bearer = NULL;
+    tls_ctx_unref(srv->tls);
+    srv->tls = NULL;
     if (srv->close_cb)
         srv->close_cb(srv);
 }
@@ -249,6 +263,10 @@ static void conn_free(struct httpd_conn *c)
     buf_release(&c->pending);
     buf_release(&c->wire);
     buf_release(&c->piece);
+    if (c->tls != NULL && !c->tls_counted)
+        srv->stats.tls_failures[TLS_FAIL_INCOMPLETE]++;
+    tls_conn_free(c->tls);
+    buf_release(&c->plain);
     free(c);
     server_maybe_done(srv);
 }
@@ -300,6 +318,7 @@ static void limit_hit(struct httpd_conn *c, enum httpd_limit kind)
 }
 
 static void timer_start(struct httpd_conn *c, uint64_t ms);
+static void conn_flush(struct httpd_conn *c);
 
 static void linger_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
@@ -336,6 +355,12 @@ static void conn_linger(struct httpd_conn *c)
 {
     if (c->state == CONN_CLOSING || c->state == CONN_LINGERING)
         return;
+    if (c->tls != NULL) { /* close_notify, so that the client knows the body is whole */
+        tls_conn_close_notify(c->tls);
+        conn_flush(c);
+        if (c->state == CONN_CLOSING)
+            return;
+    }
     c->state = CONN_LINGERING;
     uv_idle_stop(&c->idle);
     if (uv_shutdown(&c->shutdown, &c->h.stream, shutdown_cb) != 0) {
@@ -401,13 +426,32 @@ static void write_cb(uv_write_t *req, int status)
     }
 }
 
+/*
+ * TLS: c->wire becomes ciphertext, behind whatever the engine had queued (handshake
+ * messages, alerts, close_notify). Returns 0, or -1 when the engine cannot encrypt.
+ */
+static int tls_wire(struct httpd_conn *c)
+{
+    if (c->wire.len > 0 && tls_conn_seal(c->tls, c->wire.ptr, c->wire.len) != 0)
+        return -1;
+    buf_reset(&c->wire);
+    tls_conn_take(c->tls, &c->wire);
+    return 0;
+}
+
 /* Hand c->wire to the socket. The connection may be closing when this returns. */
 static void conn_flush(struct httpd_conn *c)
 {
     struct wreq *w;
     uv_buf_t b;
 
-    if (c->wire.len == 0 || c->state == CONN_CLOSING)
+    if (c->state == CONN_CLOSING)
+        return;
+    if (c->tls != NULL && tls_wire(c) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->wire.len == 0)
         return;
     w = mem_calloc(1, sizeof(*w));
     w->c = c;
@@ -670,17 +714,63 @@ static void consume(struct httpd_conn *c, const char *data, size_t len, int from
         conn_close(c);
 }
 
+/* The handshake's outcome, once: done, or failed for why. */
+static void tls_count(struct httpd_conn *c, enum tls_fail why)
+{
+    if (c->tls_counted)
+        return;
+    c->tls_counted = 1;
+    if (why == TLS_FAIL_NONE)
+        c->srv->stats.tls_handshakes++;
+    else
+        c->srv->stats.tls_failures[why]++;
+}
+
+/*
+ * TLS: decrypt what was read and go on as with plaintext; what the engine has to say
+ * (handshake messages, tickets, an alert) goes out at once. A failed handshake sends its
+ * alert before FIN, and ends this connection only.
+ */
+static void tls_read(struct httpd_conn *c, const char *data, size_t len)
+{
+    enum tls_status st = tls_conn_feed(c->tls, data, len, &c->plain);
+
+    if (tls_conn_established(c->tls))
+        tls_count(c, TLS_FAIL_NONE);
+    else if (tls_conn_failure(c->tls) != TLS_FAIL_NONE)
+        tls_count(c, tls_conn_failure(c->tls));
+    conn_flush(c);
+    if (c->state == CONN_CLOSING)
+        return;
+    if (st == TLS_FAILED) {
+        buf_reset(&c->plain);
+        conn_linger(c);
+        return;
+    }
+    if (c->plain.len > 0)
+        consume(c, c->plain.ptr, c->plain.len, 0);
+    buf_reset(&c->plain);
+    if (st == TLS_CLOSED && (c->state == CONN_IDLE || c->state == CONN_READING))
+        conn_close(c);
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct httpd_conn *c = container_of(s, struct httpd_conn, h.stream);
 
     (void)b;
     if (nread < 0) {
+        if (c->tls != NULL && !tls_conn_established(c->tls))
+            tls_count(c, TLS_FAIL_EARLY_EOF);
         conn_close(c);
         return;
     }
     if (nread == 0 || (c->state != CONN_IDLE && c->state != CONN_READING))
         return;
+    if (c->tls != NULL) {
+        tls_read(c, c->rbuf, (size_t)nread);
+        return;
+    }
     consume(c, c->rbuf, (size_t)nread, 0);
 }
 
@@ -774,6 +864,7 @@ static struct httpd_conn *conn_new(struct httpd_server *srv)
     srv->stats.connections_open = srv->nconns;
     request_init(&c->req, srv->cfg.max_header_bytes, srv->cfg.max_body_bytes);
     response_init(&c->rs);
+    c->tls = srv->tls ? tls_conn_new(srv->tls) : NULL;
     c->route = ROUTES_NONE;
     c->state = CONN_IDLE;
     return c;

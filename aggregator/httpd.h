@@ -54,6 +54,7 @@
 #include "buf.h"
 #include "listener.h"
 #include "routes.h"
+#include "tls.h"
 
 /* Zero in any field of struct httpd_config means its default. */
 #define HTTPD_DEFAULT_MAX_HEADER_BYTES  8192
@@ -103,6 +104,8 @@ struct httpd_stats {
     uint64_t connections_evicted;     /* idle ones closed to make room at the cap */
     uint64_t connections_open;        /* a gauge */
     uint64_t limits[HTTPD_LIMIT_COUNT];
+    uint64_t tls_handshakes;               /* completed, the client's checks passed */
+    uint64_t tls_failures[TLS_FAIL_COUNT]; /* failed handshakes, by reason (tls.h) */
 };
 
 /* What a handler learns about a request. Every string is NUL-terminated. */
@@ -164,6 +167,7 @@ struct httpd_server {
     unsigned nconns;
     httpd_server_close_cb close_cb;
     struct httpd_stats stats;
+    struct tls_ctx *tls; /* a reference; NULL: plain HTTP */
 };
 
 /*
@@ -194,6 +198,17 @@ int httpd_server_set_bearer(struct httpd_server *srv, const char *token);
  * no route has path, or -EINVAL.
  */
 int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const char *token);
+
+/*
+ * Serve TLS with ctx (a reference is taken; the caller keeps its own), or plain HTTP
+ * with NULL. A connection uses the context current when it was accepted, for its whole
+ * life: replacing the context (a reload rotating the certificate) affects new
+ * connections only. The handshake must complete, and the first request arrive, within
+ * read_timeout_ms of the accept; a failed handshake is counted by reason in
+ * stats.tls_failures and closes that connection only. A response ends with close_notify
+ * before FIN. Call before or after listen.
+ */
+void httpd_server_set_tls(struct httpd_server *srv, struct tls_ctx *ctx);
 
 /*
  * Make the route at path take POST, and only POST (it acts: GET and HEAD get 405 with
