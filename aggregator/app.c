@@ -16,6 +16,7 @@
 #include "common.h"
 #include "debug.h"
 #include "dump.h"
+#include "errcode.h"
 #include "expo.h"
 #include "httpd.h"
 #include "ingest.h"
@@ -37,7 +38,9 @@
 #include "state.h"
 #include "statsd.h"
 #include "sysd.h"
+#include "tls.h"
 #include "wallclock.h"
+#include "webcfg.h"
 
 /*
  * Work per loop iteration. A scrape renders a piece of series and then yields the loop
@@ -108,11 +111,23 @@ struct app_config {
     unsigned refs;
 };
 
+/*
+ * The web config file (daemon.web_config_file) as loaded, and what the listeners serve
+ * with that derives from it: one of these is in force, and web_apply() is the one step
+ * that hands it to every listener. Built off the loop on a reload (the TLS context
+ * parses certificates and keys).
+ */
+struct app_web {
+    struct webcfg w;     /* all zero without a file */
+    struct tls_ctx *tls; /* from w.tls; NULL: plain HTTP */
+};
+
 /* A reload in flight: the file is read and checked on a worker thread. */
 struct reload {
     uv_work_t req;
     struct app *a;
     struct app_config *next;
+    struct app_web web; /* loaded along with next */
     int rc;
     char err[1024];
 };
@@ -155,6 +170,7 @@ struct app {
     struct senders senders;         /* the Unix socket's senders, while a service is named */
     struct app_listener *metrics_l; /* the default endpoint's, or NULL */
     struct app_listener *debug_l;   /* where /debug is served, or NULL */
+    struct app_web web;             /* in force on every listener */
     struct sqlpool pg;
     int has_pg;
     uint64_t *pg_down_seen; /* per collector: down_events already logged */
@@ -307,6 +323,18 @@ static void snapshot(struct app *a, struct selfstat *s)
         s->udp.recv_errors = a->udp.stats.recv_errors;
         s->udp.budget_hits = a->udp.stats.budget_hits;
         s->udp.kernel_drops = drops > 0 ? (uint64_t)drops : 0;
+    }
+    if (a->web.tls != NULL) {
+        s->tls.on = 1;
+        s->tls.web_config_file = a->web.w.path;
+        tls_ctx_fingerprint(a->web.tls, s->tls.cert_sha256);
+        for (size_t i = 0; i < a->nlisteners; i++) {
+            const struct httpd_stats *hs = httpd_server_stats(&a->listeners[i].srv);
+
+            s->tls.handshakes += hs->tls_handshakes;
+            for (size_t k = 0; k < TLS_FAIL_COUNT; k++)
+                s->tls.failures[k] += hs->tls_failures[k];
+        }
     }
     s->lines = a->intake.count;
     s->stats = a->stats;
@@ -766,6 +794,65 @@ static void app_stop(struct app *a, const char *why)
     uv_close((uv_handle_t *)&a->turn, on_handle_closed);
 }
 
+/* --- the web config file ----------------------------------------------------------------- */
+
+/*
+ * Load the web config file at path (NULL or "": none) and build what derives from it.
+ * Any thread: it touches nothing of the daemon's. Returns 0, or -1 with a message naming
+ * the file, the key and the problem in err (web left zeroed).
+ */
+static int web_load(struct app_web *web, const char *path, char *err, size_t errlen)
+{
+    memset(web, 0, sizeof(*web));
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    if (webcfg_load(&web->w, path, err, errlen) != 0)
+        return -1;
+    if (web->w.tls.enabled && tls_ctx_new(&web->tls, &web->w.tls, path, err, errlen) != 0) {
+        webcfg_release(&web->w);
+        return -1;
+    }
+    return 0;
+}
+
+static void web_release(struct app_web *web)
+{
+    tls_ctx_unref(web->tls);
+    webcfg_release(&web->w);
+    memset(web, 0, sizeof(*web));
+}
+
+/* What a listener serves with, from a->web. Before it listens, and on every reload. */
+static void web_serve(struct app *a, struct app_listener *l)
+{
+    httpd_server_set_tls(&l->srv, a->web.tls);
+}
+
+static void web_log(struct app *a)
+{
+    char fp[65];
+
+    if (a->web.tls == NULL)
+        return;
+    tls_ctx_fingerprint(a->web.tls, fp);
+    log_msg(&a->log, LOG_INFO, "http",
+            "web config %s: TLS on every listener, certificate sha256 %s", a->web.w.path, fp);
+}
+
+/*
+ * Put next in force (taking what it holds; next is left zeroed): every listener serves
+ * new connections with it, while those already open keep what they began with.
+ */
+static void web_apply(struct app *a, struct app_web *next)
+{
+    web_release(&a->web);
+    a->web = *next;
+    memset(next, 0, sizeof(*next));
+    for (size_t i = 0; i < a->nlisteners; i++)
+        web_serve(a, &a->listeners[i]);
+    web_log(a);
+}
+
 /* --- reload ---------------------------------------------------------------------------- */
 
 static void reload_work(uv_work_t *req)
@@ -773,6 +860,8 @@ static void reload_work(uv_work_t *req)
     struct reload *r = container_of(req, struct reload, req);
 
     r->rc = r->a->load(&r->next->c, r->a->load_arg, r->err, sizeof(r->err));
+    if (r->rc == 0)
+        r->rc = web_load(&r->web, r->next->c.web_config_file, r->err, sizeof(r->err));
 }
 
 static void reload_failed(struct app *a, const char *why)
@@ -849,8 +938,10 @@ static void reload_done(uv_work_t *req, int status)
         } else {
             reload_apply(a, r->next);
             r->next = NULL;
+            web_apply(a, &r->web);
         }
     }
+    web_release(&r->web);  /* not applied, or already taken */
     if (r->next != NULL) { /* not swapped in; a failed load left it zeroed */
         config_release(&r->next->c);
         free(r->next);
@@ -1049,6 +1140,7 @@ static int start_http(struct app *a, char *err, size_t errlen)
 
         if (daemon_token != NULL && (l == a->metrics_l || l == a->debug_l))
             httpd_server_set_bearer(&l->srv, daemon_token);
+        web_serve(a, l);
         int fd = sysd_take(&a->sysd, SOCKMATCH_STREAM, l->listen);
 
         if ((fd >= 0 ? httpd_server_adopt(&l->srv, l->listen, fd, why, sizeof(why))
@@ -1125,6 +1217,8 @@ static int app_start(struct app *a, char *err, size_t errlen)
     if (c->udp_listen[0] != '\0' && start_udp(a, err, errlen) != 0)
         return -1;
 
+    if (web_load(&a->web, c->web_config_file, err, errlen) != 0)
+        return -1;
     if (start_http(a, err, errlen) != 0)
         return -1;
 
@@ -1206,12 +1300,15 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
             log_msg(&a->log, LOG_INFO, "ingest", "net.unix.max_dgram_qlen is %ld",
                     a->in.max_dgram_qlen);
         for (size_t i = 0; i < a->nendpoints; i++)
-            log_msg(&a->log, LOG_INFO, "http", "endpoint %s: scrape http://%s%s",
-                    a->endpoints[i].name, a->endpoints[i].l->addr, a->endpoints[i].path);
+            log_msg(&a->log, LOG_INFO, "http", "endpoint %s: scrape %s://%s%s",
+                    a->endpoints[i].name, a->web.tls ? "https" : "http", a->endpoints[i].l->addr,
+                    a->endpoints[i].path);
         if (a->metrics_l == NULL)
             log_msg(&a->log, LOG_INFO, "http", "default metrics endpoint disabled");
+        web_log(a);
         if (a->debug_l != NULL)
-            log_msg(&a->log, LOG_INFO, "http", "debug view on http://%s/debug", a->debug_l->addr);
+            log_msg(&a->log, LOG_INFO, "http", "debug view on %s://%s/debug",
+                    a->web.tls ? "https" : "http", a->debug_l->addr);
         if (a->in.adopted)
             log_msg(&a->log, LOG_INFO, "ingest",
                     "socket %s passed by systemd: its mode and group are the .socket unit's, "
@@ -1233,6 +1330,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     for (size_t i = 0; i < a->nendpoints; i++)
         svcstat_release(&a->endpoints[i].svc);
     senders_release(&a->senders);
+    web_release(&a->web);
     app_config_unref(a->gen);
     /* What this process read: with a passed socket, the rest waits for the next one. */
     if (a->exit_code == 0)
@@ -1244,4 +1342,14 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     log_release(&a->log);
     free(a);
     return rc;
+}
+
+int app_check_web(const struct config *c, char *err, size_t errlen)
+{
+    struct app_web web;
+
+    if (web_load(&web, c->web_config_file, err, errlen) != 0)
+        return ERRCODE_CONFIG;
+    web_release(&web);
+    return 0;
 }

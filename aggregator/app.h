@@ -30,4 +30,11 @@ typedef int (*app_load_cb)(struct config *c, void *arg, char *err, size_t errlen
  */
 int app_run(const struct config *cfg, const char *config_path, app_load_cb load, void *load_arg);
 
+/*
+ * Load the web config file c names (daemon.web_config_file), and build its TLS context,
+ * as start-up and a reload do, then drop it: for --check-config. Returns 0, or
+ * ERRCODE_CONFIG with a message naming the file, the key and the problem in err.
+ */
+int app_check_web(const struct config *c, char *err, size_t errlen);
+
 #endif

@@ -226,6 +226,7 @@ struct config {
     char *log_format;        /* "console" or "json" */
     char *log_level;         /* "debug", "info", "warn" or "error" */
     char *bearer_token_file; /* NULL: no auth */
+    char *web_config_file;   /* NULL or "": none; TLS and more for the listeners (webcfg.h) */
     char *udp_listen;        /* "" (off), "host:port" or "[v6]:port" (netaddr.h); port 0: any */
     int udp_allow_remote;    /* 0: udp_listen must be a loopback address */
     size_t udp_rcvbuf;       /* SO_RCVBUF request of the UDP socket, bytes */

@@ -316,6 +316,27 @@ static void section_state(const struct selfstat_state *st, struct jw *w)
     jw_close(w, '}');
 }
 
+/* TLS on the listeners: null without it. */
+static void section_tls(const struct selfstat_tls *t, struct jw *w)
+{
+    jw_key(w, "tls");
+    if (!t->on) {
+        buf_adds(w->out, "null");
+        w->need_comma = 1;
+        return;
+    }
+    jw_open_value(w, '{');
+    kv_str(w, "web_config_file", t->web_config_file);
+    kv_str(w, "certificate_sha256", t->cert_sha256);
+    kv_u64(w, "handshakes", t->handshakes);
+    jw_key(w, "handshake_failures");
+    jw_open_value(w, '{');
+    for (int k = 0; k < TLS_FAIL_COUNT; k++)
+        kv_u64(w, tls_fail_name((enum tls_fail)k), t->failures[k]);
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
 static void section_daemon(struct debug_render *dr, struct jw *w)
 {
     const struct selfstat *d = &dr->self;
@@ -337,6 +358,7 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_str(w, "last_error", d->reload_error);
     jw_close(w, '}');
     section_state(&d->state, w);
+    section_tls(&d->tls, w);
     jw_key(w, "listeners");
     jw_open_value(w, '{');
     kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);

@@ -104,6 +104,9 @@ static const struct opt {
       check_state_file },
     { "udp-allow-remote", 0, NULL, "USTATSD_UDP_ALLOW_REMOTE", OPT_FLAG,
       offsetof(struct config, udp_allow_remote), "let UDP bind beyond loopback", NULL },
+    { "web.config.file", 0, "FILE", "USTATSD_WEB_CONFIG_FILE", OPT_STRING,
+      offsetof(struct config, web_config_file), "TLS for the listeners (web config YAML); \"\" off",
+      NULL },
     { "check-config", 0, "FILE", NULL, OPT_CHECK, 0, "validate FILE and exit (0 valid, 1 invalid)",
       NULL },
     { "version", 'V', NULL, NULL, OPT_VERSION, 0, "print the version and exit", NULL },
@@ -228,7 +231,7 @@ static int check_config(const char *path)
     /* What the daemon would refuse at start-up, --check-config refuses too. */
     if (check_udp(&c, &file_only, err, sizeof(err)) != 0 ||
         check_endpoints(&c, &file_only, err, sizeof(err)) != 0 ||
-        conninfo_check(&c, err, sizeof(err)) != 0) {
+        conninfo_check(&c, err, sizeof(err)) != 0 || app_check_web(&c, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         config_release(&c);
         return 1;

@@ -38,9 +38,17 @@ const struct selfstat_field selfstat_fields[] = {
       offsetof(struct selfstat, state.restored_series) },
     { "ustatsd_state_restored_jobs", "daemon.state.restore.jobs", SELFSTAT_STATE_U64,
       offsetof(struct selfstat, state.restored_jobs) },
+    { "ustatsd_http_tls_handshakes_total", "daemon.tls.handshakes", SELFSTAT_TLS_U64,
+      offsetof(struct selfstat, tls.handshakes) },
+#define SELFSTAT_TLS_ROW(kind, name)                                    \
+    { "ustatsd_http_tls_handshake_failures_total{reason=\"" name "\"}", \
+      "daemon.tls.handshake_failures." name, SELFSTAT_TLS_U64,          \
+      offsetof(struct selfstat, tls.failures) + TLS_FAIL_##kind * sizeof(uint64_t) },
+    TLS_FAIL_MAP(SELFSTAT_TLS_ROW)
+#undef SELFSTAT_TLS_ROW
 #define SELFSTAT_UDP_ROW(field, metric, key, help) \
     { metric "_total", "ingest.udp." key, SELFSTAT_UDP_U64, offsetof(struct selfstat, udp.field) },
-    SELFSTAT_UDP_MAP(SELFSTAT_UDP_ROW)
+        SELFSTAT_UDP_MAP(SELFSTAT_UDP_ROW)
 #undef SELFSTAT_UDP_ROW
 };
 const size_t selfstat_nfields = sizeof(selfstat_fields) / sizeof(selfstat_fields[0]);
@@ -95,6 +103,24 @@ static void write_http(const struct selfstat *s, struct expo *e)
                                    { "kind", v->kind, strlen(v->kind) } };
 
         expo_sample(e, "_total", l, 2, (double)v->count);
+    }
+}
+
+/* The TLS handshakes of every listener, while the web config file turns TLS on. */
+static void write_tls(const struct selfstat *s, struct expo *e)
+{
+    if (!s->tls.on)
+        return;
+    expo_scalar(e, "ustatsd_http_tls_handshakes", EXPO_COUNTER,
+                "TLS handshakes completed on the HTTP listeners (the client's checks passed).", "",
+                (double)s->tls.handshakes);
+    expo_family(e, "ustatsd_http_tls_handshake_failures", EXPO_COUNTER,
+                "TLS handshakes that failed on the HTTP listeners, by reason.", "");
+    for (int k = 0; k < TLS_FAIL_COUNT; k++) {
+        const char *name = tls_fail_name((enum tls_fail)k);
+        const struct expo_label r = { "reason", name, strlen(name) };
+
+        expo_sample(e, "_total", &r, 1, (double)s->tls.failures[k]);
     }
 }
 
@@ -367,6 +393,7 @@ void selfstat_render(const struct selfstat *s, struct expo *e)
                 "bytes", (double)registry_memory(s->reg));
 
     write_http(s, e);
+    write_tls(s, e);
     write_reloads(s, e);
     write_state(&s->state, e);
     expo_scalar(e, "ustatsd_event_loop_utilization", EXPO_GAUGE,

@@ -20,6 +20,7 @@
 #include "intake.h"
 #include "registry.h"
 #include "stats.h"
+#include "tls.h"
 
 /*
  * The ingest socket's counters: X(field, metric family, /debug key in "ingest", help).
@@ -132,6 +133,16 @@ struct selfstat {
 
     struct selfstat_state state;
 
+    /* TLS on the HTTP listeners (the web config file): on is 0 without it, and then
+     * nothing of it is shown. Counts are summed over the listeners. */
+    struct selfstat_tls {
+        int on;
+        const char *web_config_file;
+        char cert_sha256[65]; /* the certificate new connections get */
+        uint64_t handshakes;
+        uint64_t failures[TLS_FAIL_COUNT];
+    } tls;
+
     const char *socket_path;
     unsigned socket_mode;
     long max_dgram_qlen; /* -1: unknown */
@@ -188,6 +199,7 @@ enum selfstat_kind {
     SELFSTAT_NULL_IS_TRUE, /* a string pointer: 1 (true) when NULL */
     SELFSTAT_UDP_U64,      /* a uint64_t shown only when udp_on, absent from both views else */
     SELFSTAT_STATE_U64,    /* a uint64_t shown only when state.on, absent from both else */
+    SELFSTAT_TLS_U64,      /* a uint64_t shown only when tls.on, absent from both else */
     SELFSTAT_REASONS       /* a uint64_t[STATSD_REASON_MAX]; "%s" is the reason's name */
 };
 

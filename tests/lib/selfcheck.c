@@ -34,6 +34,7 @@ static double expected(const struct selfstat *s, const struct selfstat_field *f,
     case SELFSTAT_U64:
     case SELFSTAT_UDP_U64:
     case SELFSTAT_STATE_U64:
+    case SELFSTAT_TLS_U64:
         return (double)*(const uint64_t *)(const void *)p;
     case SELFSTAT_LONG:
         return (double)*(const long *)(const void *)p;
@@ -82,12 +83,15 @@ void selfcheck_agree(const char *om, json_t *j, const struct selfstat *s)
         s ? s->udp_on : json_is_object(json_object_get(json_object_get(j, "ingest"), "udp"));
     int state_on =
         s ? s->state.on : json_is_object(json_object_get(json_object_get(j, "daemon"), "state"));
+    int tls_on =
+        s ? s->tls.on : json_is_object(json_object_get(json_object_get(j, "daemon"), "tls"));
 
     for (i = 0; i < selfstat_nfields; i++) {
         const struct selfstat_field *f = &selfstat_fields[i];
 
         if ((f->kind == SELFSTAT_UDP_U64 && !udp_on) ||
-            (f->kind == SELFSTAT_STATE_U64 && !state_on)) {
+            (f->kind == SELFSTAT_STATE_U64 && !state_on) ||
+            (f->kind == SELFSTAT_TLS_U64 && !tls_on)) {
             check_absent(om, j, f->sample, f->path);
             continue;
         }

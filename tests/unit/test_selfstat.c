@@ -78,6 +78,9 @@ static void fill(struct selfstat *s, const char *reload_error, int udp_on)
     s->state.path = "/var/lib/ustatsd/state";
     s->state.interval = 15;
     s->state.restore = "restored";
+    /* TLS too. */
+    s->tls.on = udp_on;
+    s->tls.web_config_file = "/etc/ustatsd/web.yml";
     for (i = 0; i < selfstat_nfields; i++) {
         const struct selfstat_field *f = &selfstat_fields[i];
         char *p = (char *)s + f->offset;
@@ -86,6 +89,7 @@ static void fill(struct selfstat *s, const char *reload_error, int udp_on)
         case SELFSTAT_U64:
         case SELFSTAT_UDP_U64:
         case SELFSTAT_STATE_U64:
+        case SELFSTAT_TLS_U64:
             *(uint64_t *)(void *)p = next++;
             break;
         case SELFSTAT_LONG:
