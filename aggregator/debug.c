@@ -145,7 +145,9 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
         if (read_param(q, cfg, name, value, &seen, err, errlen) != 0)
             return ERRCODE_BADPARAM;
     if (rc < 0) {
-        snprintf(err, errlen, "malformed or oversized query parameter");
+        snprintf(err, errlen, "%s",
+                 rc == -EILSEQ ? "a query parameter holds a control byte (%00-%1F, %7F)"
+                               : "malformed or oversized query parameter");
         return ERRCODE_BADPARAM;
     }
     return 0;
