@@ -16,16 +16,15 @@
  * Seeds: tests/fuzz/seeds/fuzz_config/.
  */
 #include <assert.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "errcode.h"
+#include "fuzz_util.h"
 #include "registry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -33,25 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
     (void)argc;
     (void)argv;
-    if (fd >= 0) {
-        dup2(fd, 0);
-        close(fd);
-    }
+    fuzz_stdin_null();
     return 0;
-}
-
-static int all_zero(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        if (b[i] != 0)
-            return 0;
-    return 1;
 }
 
 static void check_labels(const struct config *c, const struct config_label *l, size_t n)
@@ -174,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_registry(&c, data, size);
     } else {
         assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
-        assert(all_zero(&c, sizeof(c)));
+        assert(fuzz_all_zero(&c, sizeof(c)));
     }
     config_release(&c);
 

@@ -4,9 +4,11 @@
 #ifndef USTATSD_FUZZ_UTIL_H
 #define USTATSD_FUZZ_UTIL_H
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -19,6 +21,28 @@ static inline void fuzz_builtin_config(struct config *cfg, const char *json, con
         fprintf(stderr, "%s: the built-in config is invalid: %s\n", target, err);
         abort();
     }
+}
+
+/* Point stdin at /dev/null, so that an input naming "/dev/stdin" as a file never blocks. */
+static inline void fuzz_stdin_null(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        dup2(fd, 0);
+        close(fd);
+    }
+}
+
+/* Whether the n bytes at p are all zero: a refused parse leaves its struct so. */
+static inline int fuzz_all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0)
+            return 0;
+    return 1;
 }
 
 #endif
