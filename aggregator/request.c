@@ -111,6 +111,14 @@ static int is_tchar(unsigned char ch)
            (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
+int request_is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)s[i]))
+            return 0;
+    return n > 0;
+}
+
 /* A control byte: C0 and DEL. Header values may hold HTAB (RFC 9110 5.5), nothing else. */
 static int is_ctl(unsigned char ch)
 {

@@ -94,6 +94,9 @@ struct request {
     enum request_slot slot;
 };
 
+/* Whether s[0..n) is a token (RFC 9110 5.6.2: a header name): n > 0 and tchars only. */
+int request_is_token(const char *s, size_t n);
+
 /* Initialise r for a new connection's first request. Both limits must be above zero. */
 void request_init(struct request *r, size_t max_header_bytes, size_t max_body_bytes);
 
