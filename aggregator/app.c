@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "basicauth.h"
 #include "buf.h"
 #include "cfgread.h"
 #include "cfgendpoint.h"
@@ -139,8 +140,9 @@ struct app {
     const char *config_path;
     app_load_cb load;
     void *load_arg;
-    struct reload *reload; /* in flight, or NULL */
-    int reload_again;      /* a SIGHUP came during it, or during a drain */
+    struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
+    struct reload *reload;            /* in flight, or NULL */
+    int reload_again;                 /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
     uint64_t reloads_failed;
     char reload_error[1024];   /* why the last reload failed; "" before any, or after a success */
@@ -288,6 +290,7 @@ static void snapshot(struct app *a, struct selfstat *s)
     s->reloads_ok = a->reloads_ok;
     s->reloads_failed = a->reloads_failed;
     s->reload_error = a->reload_error[0] ? a->reload_error : NULL;
+    memcpy(s->basic_auth, a->basic_pool.checks, sizeof(s->basic_auth));
     s->metrics_listen = a->metrics_l ? a->metrics_l->addr : "";
     s->metrics_path = c->metrics_path;
     s->debug_listen = a->debug_l ? a->debug_l->addr : "";
@@ -1210,6 +1213,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
+    basicauth_pool_init(&a->basic_pool, &a->loop, 0);
     sysd_init(&a->sysd, &a->loop);
     a->start_ms = uv_now(&a->loop);
     a->util_prev_hrtime = uv_hrtime();

@@ -46,17 +46,6 @@ struct basicauth_work {
     struct crypt_data data; /* crypt_rn's scratch: about 32 KiB, hence bounded in flight */
 };
 
-static const char *const result_names[] = {
-#define XX(kind, name) name,
-    BASICAUTH_RESULT_MAP(XX)
-#undef XX
-};
-
-const char *basicauth_result_name(enum basicauth_result r)
-{
-    return (unsigned)r < BASICAUTH_NRESULTS ? result_names[r] : "unknown";
-}
-
 void basicauth_pool_init(struct basicauth_pool *p, uv_loop_t *loop, unsigned max_in_flight)
 {
     memset(p, 0, sizeof(*p));
@@ -196,9 +185,9 @@ static void after_work_cb(uv_work_t *req, int status)
     int allowed = status == 0 && w->known && w->match;
 
     pool->in_flight--;
-    pool->checks[allowed    ? BASICAUTH_RESULT_OK
-                 : w->known ? BASICAUTH_RESULT_WRONG
-                            : BASICAUTH_RESULT_UNKNOWN_USER]++;
+    pool->checks[allowed    ? BASICCRED_RESULT_OK
+                 : w->known ? BASICCRED_RESULT_WRONG
+                            : BASICCRED_RESULT_UNKNOWN_USER]++;
     if (status == 0) {
         if (allowed)
             cache_put(ba->ok, BASICAUTH_CACHE_OK, w->key);
@@ -227,7 +216,7 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     if (rc == -ENOENT)
         return BASICAUTH_ABSENT;
     if (rc != 0) {
-        pool->checks[BASICAUTH_RESULT_MALFORMED]++;
+        pool->checks[BASICCRED_RESULT_MALFORMED]++;
         return BASICAUTH_DENY;
     }
     u = bsearch(c.user, ba->users, ba->nusers, sizeof(*ba->users), by_name);
@@ -235,12 +224,12 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     cache_key(ba, &c, hash, key);
     if (cached(ba->ok, BASICAUTH_CACHE_OK, key) || cached(ba->deny, BASICAUTH_CACHE_DENY, key)) {
         explicit_bzero(&c, sizeof(c));
-        pool->checks[BASICAUTH_RESULT_CACHED]++;
+        pool->checks[BASICCRED_RESULT_CACHED]++;
         return cached(ba->ok, BASICAUTH_CACHE_OK, key) ? BASICAUTH_ALLOW : BASICAUTH_DENY;
     }
     if (pool->in_flight >= pool->max_in_flight) {
         explicit_bzero(&c, sizeof(c));
-        pool->checks[BASICAUTH_RESULT_BUSY]++;
+        pool->checks[BASICCRED_RESULT_BUSY]++;
         return BASICAUTH_BUSY;
     }
     w = mem_calloc(1, sizeof(*w));
@@ -255,7 +244,7 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     if (uv_queue_work(pool->loop, &w->req, work_cb, after_work_cb) != 0) {
         explicit_bzero(w, sizeof(*w));
         free(w);
-        pool->checks[BASICAUTH_RESULT_BUSY]++;
+        pool->checks[BASICCRED_RESULT_BUSY]++;
         return BASICAUTH_BUSY;
     }
     basicauth_ref(ba);

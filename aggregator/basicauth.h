@@ -32,30 +32,12 @@
 
 #include <uv.h>
 
+#include "basiccred.h"
 #include "webcfg.h"
 
 #define BASICAUTH_DEFAULT_IN_FLIGHT 2 /* of libuv's 4 threads: the rest stay free */
 #define BASICAUTH_CACHE_OK          64
 #define BASICAUTH_CACHE_DENY        256
-
-/* Checks by result, the label values of ustatsd_http_basic_auth_checks_total. */
-#define BASICAUTH_RESULT_MAP(XX)     \
-    XX(OK, "ok")                     \
-    XX(WRONG, "wrong")               \
-    XX(UNKNOWN_USER, "unknown_user") \
-    XX(MALFORMED, "malformed")       \
-    XX(BUSY, "busy")                 \
-    XX(CACHED, "cached")
-
-enum basicauth_result {
-#define XX(kind, name) BASICAUTH_RESULT_##kind,
-    BASICAUTH_RESULT_MAP(XX)
-#undef XX
-        BASICAUTH_NRESULTS
-};
-
-/* "ok", "wrong", ...: a label value. */
-const char *basicauth_result_name(enum basicauth_result r);
 
 /*
  * What bcrypt work may be in flight, and what every check came to. The caller owns it;
@@ -66,7 +48,7 @@ struct basicauth_pool {
     uv_loop_t *loop;        /* where the checks are queued and answered */
     unsigned max_in_flight; /* 0 at init: BASICAUTH_DEFAULT_IN_FLIGHT */
     unsigned in_flight;     /* queued or running now */
-    uint64_t checks[BASICAUTH_NRESULTS];
+    uint64_t checks[BASICCRED_NRESULTS];
     /* Each check is counted once: answered from the cache ("cached", whatever it said),
      * by bcrypt ("ok", "wrong", "unknown_user"), or not checked ("malformed", "busy"). */
 };

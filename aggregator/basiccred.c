@@ -112,3 +112,14 @@ malformed:
     explicit_bzero(c, sizeof(*c));
     return -EINVAL;
 }
+
+static const char *const result_names[] = {
+#define XX(kind, name) name,
+    BASICCRED_RESULT_MAP(XX)
+#undef XX
+};
+
+const char *basiccred_result_name(enum basiccred_result r)
+{
+    return (unsigned)r < BASICCRED_NRESULTS ? result_names[r] : "unknown";
+}

@@ -36,4 +36,24 @@ struct basiccred {
  */
 int basiccred_parse(const char *authorization, struct basiccred *c);
 
+/* Checks by result, the label values of ustatsd_http_basic_auth_checks_total (basicauth.h
+ * counts them). */
+#define BASICCRED_RESULT_MAP(XX)     \
+    XX(OK, "ok")                     \
+    XX(WRONG, "wrong")               \
+    XX(UNKNOWN_USER, "unknown_user") \
+    XX(MALFORMED, "malformed")       \
+    XX(BUSY, "busy")                 \
+    XX(CACHED, "cached")
+
+enum basiccred_result {
+#define XX(kind, name) BASICCRED_RESULT_##kind,
+    BASICCRED_RESULT_MAP(XX)
+#undef XX
+        BASICCRED_NRESULTS
+};
+
+/* "ok", "wrong", ...: a label value. */
+const char *basiccred_result_name(enum basiccred_result r);
+
 #endif

@@ -338,6 +338,11 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_bool(w, "last_successful", d->reload_error == NULL);
     kv_str(w, "last_error", d->reload_error);
     jw_close(w, '}');
+    jw_key(w, "http_basic_auth_checks");
+    jw_open_value(w, '{');
+    for (size_t i = 0; i < BASICCRED_NRESULTS; i++)
+        kv_u64(w, basiccred_result_name((enum basiccred_result)i), d->basic_auth[i]);
+    jw_close(w, '}');
     section_state(&d->state, w);
     jw_key(w, "listeners");
     jw_open_value(w, '{');

@@ -107,12 +107,12 @@ Test(basicauth, right_user_is_served_and_the_rest_get_401)
     /* The probes stay open. */
     cr_assert_eq(status_of("/-/healthy", NULL), 200);
     httpdfix_stop(&F);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_OK], 2);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_WRONG], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_UNKNOWN_USER], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_MALFORMED], 2);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_CACHED], 1, "alice's second check: /nope");
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_BUSY], 0);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 2);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_MALFORMED], 2);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1, "alice's second check: /nope");
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 0);
     cr_assert_eq(pool.in_flight, 0);
 }
 
@@ -127,10 +127,10 @@ Test(basicauth, a_cache_hit_does_not_run_bcrypt_again)
     for (int i = 0; i < 3; i++)
         cr_assert_eq(status_of("/hello", basic("nobody", "wrong")), 401);
     httpdfix_stop(&F);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_OK], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_WRONG], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_UNKNOWN_USER], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_CACHED], 8);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 8);
 }
 
 static int one_in_flight(void *arg)
@@ -165,10 +165,10 @@ Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
     httpc_response_release(&r);
     httpc_close(&slow);
     httpdfix_stop(&F);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_BUSY], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_WRONG], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_OK], 1);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_CACHED], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1);
 }
 
 /* The server closes while a check runs: the check is abandoned, finishes, and frees. */
@@ -184,7 +184,7 @@ Test(basicauth, closing_abandons_a_check_in_flight, .timeout = 60)
     httpdfix_stop(&F); /* runs the loop until the work is done, then closes it */
     httpc_close(&slow);
     cr_assert_eq(pool.in_flight, 0);
-    cr_assert_eq(pool.checks[BASICAUTH_RESULT_OK], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
 }
 
 Test(basicauth, a_bearer_token_or_a_user_either_one_will_do)
