@@ -633,9 +633,7 @@ const char *cfgendpoint_changed(const struct config *a, const struct config *b, 
         const char *key = strcmp(x->name, y->name) != 0       ? "name"
                           : strcmp(x->listen, y->listen) != 0 ? "listen"
                           : strcmp(x->path, y->path) != 0     ? "path"
-                          : !cfgread_same_str(x->bearer_token_file, y->bearer_token_file)
-                              ? "bearer_token_file"
-                              : NULL;
+                                                              : NULL;
 
         if (key != NULL) {
             snprintf(buf, len, "$.endpoints[%zu].%s", i, key);

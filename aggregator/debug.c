@@ -145,7 +145,9 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
         if (read_param(q, cfg, name, value, &seen, err, errlen) != 0)
             return ERRCODE_BADPARAM;
     if (rc < 0) {
-        snprintf(err, errlen, "malformed or oversized query parameter");
+        snprintf(err, errlen, "%s",
+                 rc == -EILSEQ ? "a query parameter holds a control byte (%00-%1F, %7F)"
+                               : "malformed or oversized query parameter");
         return ERRCODE_BADPARAM;
     }
     return 0;
@@ -356,6 +358,11 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_u64(w, "failed", d->reloads_failed);
     kv_bool(w, "last_successful", d->reload_error == NULL);
     kv_str(w, "last_error", d->reload_error);
+    jw_close(w, '}');
+    jw_key(w, "http_basic_auth_checks");
+    jw_open_value(w, '{');
+    for (size_t i = 0; i < BASICCRED_NRESULTS; i++)
+        kv_u64(w, basiccred_result_name((enum basiccred_result)i), d->basic_auth[i]);
     jw_close(w, '}');
     section_state(&d->state, w);
     section_tls(&d->tls, w);
