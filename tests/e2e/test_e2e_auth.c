@@ -1,15 +1,21 @@
 /*
  * End to end through the real binary: the bearer token file is read again on SIGHUP (the
  * old token stops working, the new one works), a bad new file refuses the reload and
- * keeps the old token, a bad file refuses the start; and malformed requests get 400.
+ * keeps the old token, a bad file refuses the start; basic auth users and extra headers
+ * of the web config file (--web.config.file), swapped on SIGHUP; and malformed requests
+ * get 400.
  */
 #include <criterion/criterion.h>
+
+#include <crypt.h>
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "daemon.h"
 #include "httpc.h"
@@ -161,6 +167,136 @@ Test(e2e_auth, a_bad_token_file_refuses_the_start, .fini = cleanup)
     cr_assert_not_null(strstr(out, "bearer token file "), "%s", out);
     cr_assert_not_null(strstr(out, "/token: holds a NUL byte at offset 3"), "%s", out);
     free(out);
+}
+
+/* A bcrypt hash of password at cost 4 (the cheapest), as htpasswd -B would write it. */
+static void bcrypt(const char *password, char out[CRYPT_OUTPUT_SIZE])
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    const char *h;
+
+    cr_assert_not_null(cd);
+    cr_assert_not_null(crypt_gensalt_rn("$2y$", 4, NULL, 0, salt, sizeof(salt)));
+    h = crypt_rn(password, salt, cd, (int)sizeof(*cd));
+    cr_assert_not_null(h);
+    cr_assert_eq(strlen(h), 60, "%s", h);
+    strcpy(out, h);
+    free(cd);
+}
+
+static void write_web(const char *user, const char *password, const char *extra)
+{
+    char path[128], hash[CRYPT_OUTPUT_SIZE];
+    FILE *f;
+
+    bcrypt(password, hash);
+    snprintf(path, sizeof(path), "%s/web.yml", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+            "basic_auth_users:\n  %s: '%s'\n%s",
+            user, hash, extra);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* GET path with basic auth of user:password (NULL: no Authorization); the response. */
+static int get_basic(const char *path, const char *user, const char *password,
+                     struct httpc_response *r)
+{
+    char cred[128], hdr[256] = "";
+
+    if (user != NULL) {
+        unsigned char b64[200];
+
+        snprintf(cred, sizeof(cred), "%s:%s", user, password);
+        EVP_EncodeBlock(b64, (const unsigned char *)cred, (int)strlen(cred));
+        snprintf(hdr, sizeof(hdr), "Authorization: Basic %s\r\n", b64);
+    }
+    cr_assert_eq(httpc_get(d.http, path, hdr, r), 0);
+    return r->status;
+}
+
+static int status_basic(const char *path, const char *user, const char *password)
+{
+    struct httpc_response r;
+    int status = get_basic(path, user, password, &r);
+
+    httpc_response_release(&r);
+    return status;
+}
+
+/* Wait (5 s at most) until GET /metrics as user:password answers want. */
+static void wait_basic(const char *user, const char *password, int want)
+{
+    for (int i = 0; i < 500 && status_basic("/metrics", user, password) != want; i++)
+        usleep(10000);
+    cr_assert_eq(status_basic("/metrics", user, password), want, "%s", user);
+}
+
+Test(e2e_auth, web_config_basic_auth_users_and_headers_swap_on_sighup, .fini = cleanup)
+{
+    char web[160];
+    const char *args[] = { "--web.config.file", web, NULL };
+    struct httpc_response r;
+
+    make_dir();
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    write_web("alice", "wonder land", "");
+    cr_assert_eq(daemon_start(&d,
+                              "{\"families\": [{\"name\": \"jobs\", \"type\": \"counter\","
+                              " \"help\": \"Jobs.\"}]}",
+                              args),
+                 0);
+
+    /* No credentials: 401 with the Basic challenge, and the extra header on it too. */
+    cr_assert_eq(get_basic("/metrics", NULL, NULL, &r), 401);
+    cr_assert_str_eq(httpc_header(&r, "www-authenticate"),
+                     "Basic realm=\"ustatsd\", charset=\"UTF-8\"");
+    cr_assert_str_eq(httpc_header(&r, "x-frame-options"), "deny");
+    httpc_response_release(&r);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder lan"), 401);
+    cr_assert_eq(status_basic("/metrics", "mallory", "wonder land"), 401);
+    cr_assert_eq(status_basic("/debug", NULL, NULL), 401);
+    /* Probes stay open. */
+    cr_assert_eq(status_basic("/-/healthy", NULL, NULL), 200);
+    cr_assert_eq(status_basic("/-/ready", NULL, NULL), 200);
+
+    cr_assert_eq(get_basic("/metrics", "alice", "wonder land", &r), 200);
+    cr_assert_str_eq(httpc_header(&r, "x-frame-options"), "deny");
+    cr_assert_geq(expo_value(r.body, "ustatsd_http_basic_auth_checks_total{result=\"wrong\"}"), 1);
+    cr_assert_geq(
+        expo_value(r.body, "ustatsd_http_basic_auth_checks_total{result=\"unknown_user\"}"), 1);
+    httpc_response_release(&r);
+    cr_assert_eq(get_basic("/metrics", "alice", "wonder land", &r), 200);
+    cr_assert_geq(expo_value(r.body, "ustatsd_http_basic_auth_checks_total{result=\"cached\"}"), 1);
+    httpc_response_release(&r);
+
+    /* SIGHUP swaps the users: alice is out, bob is in. */
+    write_web("bob", "builder", "");
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    wait_basic("bob", "builder", 200);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 401);
+
+    /* A bad web config refuses the reload; bob stays, and /debug says why. */
+    write_web("carol", "x", "rate_limit:\n  burst: 1\n");
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    for (int i = 0; i < 500; i++) {
+        cr_assert_eq(get_basic("/metrics", "bob", "builder", &r), 200);
+        if (expo_value(r.body, "ustatsd_config_reloads_total{result=\"failure\"}") == 1) {
+            httpc_response_release(&r);
+            break;
+        }
+        httpc_response_release(&r);
+        usleep(10000);
+    }
+    cr_assert_eq(get_basic("/debug?section=daemon", "bob", "builder", &r), 200);
+    cr_assert_not_null(strstr(r.body, "web.yml:"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "rate_limit: is not supported"), "%s", r.body);
+    httpc_response_release(&r);
+    cr_assert_eq(status_basic("/metrics", "carol", "x"), 401);
+    cr_assert_eq(status_basic("/metrics", "bob", "builder"), 200);
 }
 
 /* Send raw bytes on a fresh connection to the daemon's listener; the response's status. */
