@@ -157,17 +157,30 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
-/* Append to a kept value, truncated to its array. */
-static void append_bounded(char *dst, size_t size, const char *s, size_t n)
+/* Append to a kept value, truncated to its array. Returns whether all of s fit. */
+static int append_bounded(char *dst, size_t size, const char *s, size_t n)
 {
     size_t len = strlen(dst);
+    int fit = n <= size - 1 - len;
 
-    if (len + 1 >= size)
-        return;
-    if (n > size - 1 - len)
+    if (!fit)
         n = size - 1 - len;
     memcpy(dst + len, s, n);
     dst[len + n] = '\0';
+    return fit;
+}
+
+/*
+ * A kept value did not fit. Accept and the others are read by their prefix, which is all
+ * that matters of them; credentials cut short would be checked as some other credential,
+ * so a request with a longer Authorization is refused whole: 431.
+ */
+static int credentials_too_long(struct request *r)
+{
+    if (r->slot != REQUEST_SLOT_AUTHORIZATION)
+        return 0;
+    r->status = 431;
+    return -1;
 }
 
 static enum request_slot slot_of(const char *field)
@@ -202,12 +215,12 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
             r->slot = slot_of(r->field);
         }
         dst = slot_buf(r, &size);
-        if (dst && dst[0] != '\0')
-            append_bounded(dst, size, ", ", 2); /* RFC 9110 5.3: joined */
+        if (dst && dst[0] != '\0' && !append_bounded(dst, size, ", ", 2)) /* RFC 9110 5.3 */
+            return credentials_too_long(r);
     }
     dst = slot_buf(r, &size);
-    if (dst)
-        append_bounded(dst, size, at, n);
+    if (dst && !append_bounded(dst, size, at, n))
+        return credentials_too_long(r);
     return 0;
 }
 
@@ -277,8 +290,8 @@ static enum request_verdict finish(struct request *r, enum request_verdict v, in
 /* What an http-parser error means for the client. */
 static enum request_verdict failure(struct request *r, enum http_errno e)
 {
-    if (r->status == 413)
-        return finish(r, REQUEST_REFUSED, 413);
+    if (r->status == 413 || r->status == 431) /* a callback's own refusal */
+        return finish(r, REQUEST_REFUSED, r->status);
     if (e == HPE_CLOSED_CONNECTION)
         return finish(r, REQUEST_EOF, 0);
     if (e == HPE_HEADER_OVERFLOW)

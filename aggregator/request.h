@@ -34,10 +34,14 @@
 
 #include "buf.h"
 
-/* The copied request headers are truncated to these sizes (NUL included). */
+/*
+ * The copied request headers are truncated to these sizes (NUL included), except
+ * Authorization: a longer one is refused with 431. 1024 holds "Basic " and the base64 of
+ * the longest user-id and password basic auth takes (basiccred.h), and any bearer token.
+ */
 #define REQUEST_ACCEPT_MAX          512
 #define REQUEST_ACCEPT_ENCODING_MAX 128
-#define REQUEST_AUTHORIZATION_MAX   512
+#define REQUEST_AUTHORIZATION_MAX   1024
 #define REQUEST_SCRAPE_TIMEOUT_MAX  32
 
 #define REQUEST_FIELD_MAX 64 /* longer header names cannot be one we keep */

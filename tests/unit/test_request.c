@@ -127,6 +127,41 @@ Test(request, long_header_values_are_truncated)
     request_release(&r);
 }
 
+/* Credentials are never cut short: the longest that fits is kept whole, one more is 431. */
+Test(request, an_authorization_too_long_to_keep_is_refused)
+{
+    char raw[2048], *p;
+    struct request r;
+    size_t used;
+
+    for (size_t len = REQUEST_AUTHORIZATION_MAX - 2; len <= REQUEST_AUTHORIZATION_MAX; len++) {
+        strcpy(raw, "GET / HTTP/1.1\r\nAuthorization: Basic ");
+        p = raw + strlen(raw);
+        memset(p, 'A', len - 6);
+        strcpy(p + len - 6, "\r\n\r\n");
+        request_init(&r, sizeof(raw), MAX_BODY);
+        if (len < REQUEST_AUTHORIZATION_MAX) {
+            cr_assert_eq(feed_all(&r, raw, &used), REQUEST_DONE, "len %zu", len);
+            cr_assert_eq(strlen(r.authorization), len);
+        } else {
+            cr_assert_eq(feed_all(&r, raw, &used), REQUEST_REFUSED);
+            cr_assert_eq(r.status, 431);
+        }
+        request_release(&r);
+    }
+    /* Two that fit alone but not joined. */
+    memset(raw, 0, sizeof(raw));
+    strcpy(raw, "GET / HTTP/1.1\r\nAuthorization: Bearer ");
+    memset(raw + strlen(raw), 't', 600);
+    strcat(raw, "\r\nAuthorization: Bearer ");
+    memset(raw + strlen(raw), 'u', 600);
+    strcat(raw, "\r\n\r\n");
+    request_init(&r, sizeof(raw), MAX_BODY);
+    cr_assert_eq(feed_all(&r, raw, &used), REQUEST_REFUSED);
+    cr_assert_eq(r.status, 431);
+    request_release(&r);
+}
+
 Test(request, pipelined_requests_come_one_at_a_time)
 {
     static const char raw[] = "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nConnection: close\r\n\r\n";
