@@ -217,3 +217,42 @@ Test(e2e_writers, a_reload_that_changes_the_rules_takes_effect, .init = start, .
     send_as_nobody(lines, 1);
     cr_assert_eq(daemon_wait_value(&d, "guarded_total", 2, 5000), 2);
 }
+
+/* A file of text in a directory of its own; the caller removes both. */
+static void write_temp(char *dir, size_t dlen, char *path, size_t plen, const char *text)
+{
+    FILE *f;
+
+    snprintf(dir, dlen, "/tmp/ustatsd-writers-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, plen, "%s/ustatsd.json", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_geq(fputs(text, f), 0);
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(e2e_writers, check_config_says_what_the_rules_guard_and_refuses_an_unknown_user)
+{
+    char dir[64], path[96], *out = NULL;
+    const char *args[] = { "--check-config", path, NULL };
+
+    write_temp(dir, sizeof(dir), path, sizeof(path), config_before);
+    cr_assert_eq(daemon_run_once(args, &out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "writers: 3 rules guard 2 of 3 families and 1 of 1 jobs"), "%s",
+                       out);
+    free(out);
+    out = NULL;
+    unlink(path);
+    rmdir(dir);
+
+    write_temp(dir, sizeof(dir), path, sizeof(path),
+               "{\"families\": [{\"name\": \"a\", \"type\": \"counter\"}],"
+               " \"writers\": [{\"family\": \"a\", \"users\": [\"root\", \"no-such-user\"]}]}");
+    cr_assert_eq(daemon_run_once(args, &out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "ustatsd.json: $.writers[0].users[1]: no user \"no-such-user\""),
+                       "%s", out);
+    free(out);
+    unlink(path);
+    rmdir(dir);
+}
