@@ -105,6 +105,19 @@ static pid_t send_as_nobody(const char *const *lines, size_t n)
     return pid; /* setpriv execs the client: one process, one pid */
 }
 
+static json_t *debug_json(const char *target)
+{
+    char *body = NULL;
+    json_error_t err;
+    json_t *j;
+
+    cr_assert_eq(daemon_get(&d, target, NULL, &body), 200, "GET %s", target);
+    j = json_loads(body, 0, &err);
+    cr_assert_not_null(j, "GET %s: invalid JSON: %s", target, err.text);
+    free(body);
+    return j;
+}
+
 static double value(const char *series)
 {
     char *body = daemon_scrape(&d, NULL);
@@ -119,15 +132,9 @@ static double value(const char *series)
 /* The newest reject of reason sender_not_allowed in /debug, as an owned object. */
 static json_t *newest_refusal(void)
 {
-    char *body = NULL;
-    json_error_t err;
-    json_t *j, *ring, *e, *found = NULL;
+    json_t *j = debug_json("/debug?section=rejects"), *ring, *e, *found = NULL;
     size_t i;
 
-    cr_assert_eq(daemon_get(&d, "/debug?section=rejects", NULL, &body), 200);
-    j = json_loads(body, 0, &err);
-    cr_assert_not_null(j, "invalid JSON: %s", err.text);
-    free(body);
     ring = json_object_get(j, "rejects");
     json_array_foreach(ring, i, e) if (strcmp(json_string_value(json_object_get(e, "reason")),
                                               "sender_not_allowed") == 0)
@@ -180,6 +187,32 @@ Test(e2e_writers, a_second_uid_is_refused_where_a_rule_guards_and_counted_elsewh
     cr_assert(json_is_null(json_object_get(e, "uid")), "a UDP line has no uid");
     cr_assert_not_null(json_string_value(json_object_get(e, "source")));
     json_decref(e);
+}
+
+Test(e2e_writers, the_debug_view_says_which_rule_guards_a_family_or_job, .init = start,
+     .fini = stop)
+{
+    json_t *j, *w;
+
+    j = debug_json("/debug?section=families&family=guarded");
+    w = json_object_get(json_array_get(json_object_get(j, "families"), 0), "writers");
+    cr_assert_str_eq(json_string_value(json_object_get(w, "rule")), "$.writers[0]");
+    cr_assert_eq(json_array_size(json_object_get(w, "uids")), 1);
+    cr_assert_eq(json_integer_value(json_array_get(json_object_get(w, "uids"), 0)), 0,
+                 "root, resolved");
+    cr_assert_eq(json_array_size(json_object_get(w, "gids")), 0);
+    cr_assert(json_is_false(json_object_get(w, "unauthenticated")));
+    json_decref(j);
+
+    j = debug_json("/debug?section=families&family=open");
+    w = json_object_get(json_array_get(json_object_get(j, "families"), 0), "writers");
+    cr_assert(json_is_null(w), "no rule: null");
+    json_decref(j);
+
+    j = debug_json("/debug?section=jobs");
+    w = json_object_get(json_array_get(json_object_get(j, "jobs"), 0), "writers");
+    cr_assert_str_eq(json_string_value(json_object_get(w, "rule")), "$.writers[2]");
+    json_decref(j);
 }
 
 static void write_config(const char *json)
