@@ -450,10 +450,20 @@ static void label_policy(struct debug_render *dr, struct jw *w, size_t f, size_t
  * "writers": the rule that guards a family or job, by its place in the file, with the ids
  * its names resolved to; null when anyone may write.
  */
+static void kv_ids(struct jw *w, const char *key, const uint32_t *ids, size_t n)
+{
+    jw_key(w, key);
+    jw_open_value(w, '[');
+    for (size_t i = 0; i < n; i++) {
+        jw_item(w);
+        jw_num(w->out, ids[i]);
+    }
+    jw_close(w, ']');
+}
+
 static void writers_entry(struct jw *w, const struct config *c, const struct config_writers *rw)
 {
     char rule[48];
-    size_t i;
 
     if (rw == NULL) {
         kv_str(w, "writers", NULL);
@@ -463,20 +473,8 @@ static void writers_entry(struct jw *w, const struct config *c, const struct con
     jw_open_value(w, '{');
     snprintf(rule, sizeof(rule), "$.writers[%zu]", (size_t)(rw - c->writers));
     kv_str(w, "rule", rule);
-    jw_key(w, "uids");
-    jw_open_value(w, '[');
-    for (i = 0; i < rw->nuids; i++) {
-        jw_item(w);
-        jw_num(w->out, rw->uids[i]);
-    }
-    jw_close(w, ']');
-    jw_key(w, "gids");
-    jw_open_value(w, '[');
-    for (i = 0; i < rw->ngids; i++) {
-        jw_item(w);
-        jw_num(w->out, rw->gids[i]);
-    }
-    jw_close(w, ']');
+    kv_ids(w, "uids", rw->uids, rw->nuids);
+    kv_ids(w, "gids", rw->gids, rw->ngids);
     kv_bool(w, "unauthenticated", rw->unauthenticated);
     jw_close(w, '}');
 }
