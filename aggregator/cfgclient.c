@@ -63,7 +63,16 @@ static void capped(struct config_label *l, const char *name, uint32_t cap)
     l->overflow = mem_strdup(CFGCLIENT_OVERFLOW);
 }
 
-static void fill(struct config_family *f, size_t i)
+/* Whether every metric type fits max_label_value_length, so that they can be enumerated. */
+static int types_fit(const struct config *c)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(metric_types); i++)
+        if (strlen(metric_types[i]) > c->max_label_value_len)
+            return 0;
+    return 1;
+}
+
+static void fill(const struct config *c, struct config_family *f, size_t i)
 {
     size_t plen = strlen(CFGCLIENT_FAMILY_PREFIX), len = strlen(families[i].name);
     struct config_label *l;
@@ -84,6 +93,13 @@ static void fill(struct config_family *f, size_t i)
     capped(&l[2], "client_version", CFGCLIENT_MAX_VERSIONS);
     if (!families[i].by_type)
         return;
+    /* Under a max_label_value_length too short for "distribution", an enumeration would
+     * promise values no line may carry: the label is capped instead, and a type that does
+     * not fit is refused as any long value is. */
+    if (!types_fit(c)) {
+        capped(&l[3], "metrics_type", (uint32_t)ARRAY_SIZE(metric_types));
+        return;
+    }
     l[3].name = mem_strdup("metrics_type");
     l[3].nvalues = ARRAY_SIZE(metric_types);
     l[3].max_values = (uint32_t)l[3].nvalues;
@@ -103,7 +119,7 @@ void cfgclient_families(struct config *c)
     c->families = mem_realloc(c->families, (c->nfamilies + n) * sizeof(*c->families));
     memset(c->families + c->nfamilies, 0, n * sizeof(*c->families));
     for (size_t i = 0; i < n; i++)
-        fill(&c->families[c->nfamilies + i], i);
+        fill(c, &c->families[c->nfamilies + i], i);
     c->nfamilies += n;
 }
 

@@ -107,6 +107,25 @@ Test(cfgclient, the_switch_off_leaves_only_the_file_s_families)
     config_release(&c);
 }
 
+/* Found by fuzz_config: "distribution" does not fit a max_label_value_length of 11. */
+Test(cfgclient, a_short_value_limit_caps_the_metric_types_instead)
+{
+    struct config c;
+    long f;
+
+    must_parse(&c, "{'limits': {'max_label_value_length': 11}}");
+    f = config_find_family(&c, "ustatsd_client_aggregated_context_by_type", 41);
+    cr_assert_geq(f, 0);
+    cr_assert_str_eq(c.families[f].labels[3].name, "metrics_type");
+    cr_assert_null(c.families[f].labels[3].values);
+    cr_assert_eq(c.families[f].labels[3].max_values, 6);
+    config_release(&c);
+    must_parse(&c, "{'limits': {'max_label_value_length': 12}}");
+    f = config_find_family(&c, "ustatsd_client_aggregated_context_by_type", 41);
+    cr_assert_eq(c.families[f].labels[3].nvalues, 6);
+    config_release(&c);
+}
+
 Test(cfgclient, a_bad_switch_or_a_family_in_its_namespace_is_refused_by_name)
 {
     static const struct {
