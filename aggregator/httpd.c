@@ -111,11 +111,14 @@ static const char *const limit_names[] = {
 #undef XX
 };
 
+static const char *name_in(const char *const *names, unsigned n, unsigned i)
+{
+    return i < n ? names[i] : "unknown";
+}
+
 const char *httpd_limit_name(enum httpd_limit kind)
 {
-    if ((unsigned)kind >= HTTPD_LIMIT_COUNT)
-        return "unknown";
-    return limit_names[kind];
+    return name_in(limit_names, HTTPD_LIMIT_COUNT, (unsigned)kind);
 }
 
 static const char *const evict_names[] = {
@@ -126,9 +129,7 @@ static const char *const evict_names[] = {
 
 const char *httpd_evict_name(enum httpd_evict reason)
 {
-    if ((unsigned)reason >= HTTPD_EVICT_COUNT)
-        return "unknown";
-    return evict_names[reason];
+    return name_in(evict_names, HTTPD_EVICT_COUNT, (unsigned)reason);
 }
 
 static int streaming(const struct httpd_conn *c)

@@ -197,6 +197,25 @@ Test(httpd_limits, at_the_cap_the_oldest_idle_connection_makes_room)
     cr_assert_eq(F.srv.stats.connections_rejected, 0);
 }
 
+/* GET /hello on h, answered 200. */
+static void hello_ok(struct httpc *h)
+{
+    struct httpc_response r;
+
+    cr_assert_eq(httpc_request(h, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+}
+
+/* After httpdfix_stop(): one eviction, for why, and no refusal. */
+static void assert_one_eviction(enum httpd_evict why)
+{
+    cr_assert_eq(F.srv.stats.evictions[why], 1);
+    cr_assert_eq(F.srv.stats.connections_evicted, 1);
+    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+}
+
 /* Start a request whose response the server keeps waiting on: the server is working. */
 static void start_waiting_stream(struct httpc *h)
 {
@@ -268,10 +287,7 @@ Test(httpd_limits, at_the_cap_an_unfinished_request_is_evicted_for_a_scraper)
     usleep(20 * 1000);
 
     httpdfix_open(&c, &F);
-    cr_assert_eq(httpc_request(&c, "GET", "/hello", NULL), 0);
-    cr_assert_eq(httpc_read(&c, 0, &r), 0);
-    cr_assert_eq(r.status, 200);
-    httpc_response_release(&r);
+    hello_ok(&c);
     cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the oldest unfinished request stayed open");
     /* b, younger, finishes its request and is served. */
     cr_assert_eq(httpc_send(&b, "\r\n", 2), 0);
@@ -282,9 +298,7 @@ Test(httpd_limits, at_the_cap_an_unfinished_request_is_evicted_for_a_scraper)
     httpc_close(&b);
     httpc_close(&c);
     httpdfix_stop(&F);
-    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_REQUEST], 1);
-    cr_assert_eq(F.srv.stats.connections_evicted, 1);
-    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+    assert_one_eviction(HTTPD_EVICT_REQUEST);
 }
 
 /* Ask for /slow and read nothing: the response stalls once the buffers are full. */
@@ -298,7 +312,6 @@ Test(httpd_limits, at_the_cap_a_stalled_response_is_evicted_not_a_working_one)
 {
     struct httpd_config cfg = { .max_connections = 2, .evict_stall_ms = 200 };
     struct httpc a, b, c;
-    struct httpc_response r;
 
     httpdfix_start(&F, &cfg);
     start_stalled_reader(&a);
@@ -306,10 +319,7 @@ Test(httpd_limits, at_the_cap_a_stalled_response_is_evicted_not_a_working_one)
     usleep(800 * 1000); /* a's buffers fill, then it makes no progress for 200 ms */
 
     httpdfix_open(&c, &F);
-    cr_assert_eq(httpc_request(&c, "GET", "/hello", NULL), 0);
-    cr_assert_eq(httpc_read(&c, 0, &r), 0);
-    cr_assert_eq(r.status, 200);
-    httpc_response_release(&r);
+    hello_ok(&c);
     cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the stalled response was not evicted");
     for (int i = 0; i < 300 && atomic_load(&F.early_cancels) == 0; i++)
         usleep(10 * 1000);
@@ -318,9 +328,7 @@ Test(httpd_limits, at_the_cap_a_stalled_response_is_evicted_not_a_working_one)
     httpc_close(&b);
     httpc_close(&c);
     httpdfix_stop(&F);
-    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_RESPONSE], 1);
-    cr_assert_eq(F.srv.stats.connections_evicted, 1);
-    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+    assert_one_eviction(HTTPD_EVICT_RESPONSE);
 }
 
 Test(httpd_limits, eviction_order_is_idle_then_unfinished_request_then_stalled_response)
@@ -441,27 +449,40 @@ static size_t read_paced(struct httpc *h, size_t rate, int limit_ms, int *closed
     return got;
 }
 
-Test(httpd_limits, a_reader_below_the_minimum_rate_is_cut_though_it_reads)
+/* A server on a unix: socket whose clients must read at 1 MiB/s after grace_ms. */
+static void start_rate_limited(uint64_t grace_ms, char *dir, size_t len, struct httpc *h)
 {
     struct httpd_config cfg = { .write_timeout_ms = 20000,
                                 .min_send_rate = 1 << 20,
-                                .send_grace_ms = 200 };
+                                .send_grace_ms = grace_ms };
+
+    start_unix(&cfg, dir, len);
+    httpdfix_open(h, &F);
+}
+
+/* Stop it, and check that the client was cut by the rate, not the write timeout. */
+static void stop_rate_limited(const char *dir)
+{
+    stop_unix(dir);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_SEND_RATE], 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 0);
+}
+
+Test(httpd_limits, a_reader_below_the_minimum_rate_is_cut_though_it_reads)
+{
     char dir[64];
     struct httpc h;
     int closed;
     size_t got;
 
-    start_unix(&cfg, dir, sizeof(dir));
-    httpdfix_open(&h, &F);
+    start_rate_limited(200, dir, sizeof(dir), &h);
     cr_assert_eq(httpc_request(&h, "GET", "/slow", NULL), 0);
     /* 64 KiB/s: steady progress, so the write timeout alone would never cut it. */
     got = read_paced(&h, 64 * 1024, 8000, &closed);
     cr_assert(closed, "a reader at 64 KiB/s was not cut at a minimum of 1 MiB/s");
     cr_assert_gt(got, 0);
     httpc_close(&h);
-    stop_unix(dir);
-    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_SEND_RATE], 1);
-    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 0);
+    stop_rate_limited(dir);
     cr_assert_eq(atomic_load(&F.cancels), 1);
 }
 
@@ -473,17 +494,13 @@ Test(httpd_limits, pipelined_responses_do_not_renew_the_grace)
      * under 700 ms), but 8 back to back are not (8 x 700 > 400 + 8 x 500). A clock reset
      * with each response would let the reader hold the connection through all of them.
      */
-    struct httpd_config cfg = { .write_timeout_ms = 20000,
-                                .min_send_rate = 1 << 20,
-                                .send_grace_ms = 400 };
     char dir[64];
     struct httpc h;
     struct buf reqs = BUF_INIT;
     int closed;
     size_t got;
 
-    start_unix(&cfg, dir, sizeof(dir));
-    httpdfix_open(&h, &F);
+    start_rate_limited(400, dir, sizeof(dir), &h);
     for (int k = 0; k < 8; k++)
         buf_adds(&reqs, "GET /big?kb=512 HTTP/1.1\r\nHost: a\r\n\r\n");
     cr_assert_eq(httpc_send(&h, reqs.ptr, reqs.len), 0);
@@ -493,9 +510,7 @@ Test(httpd_limits, pipelined_responses_do_not_renew_the_grace)
     cr_assert_gt(got, 512u * 1024, "cut in the first response, which was within its budget");
     httpc_close(&h);
     buf_release(&reqs);
-    stop_unix(dir);
-    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_SEND_RATE], 1);
-    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 0);
+    stop_rate_limited(dir);
 }
 
 Test(httpd_limits, client_gone_mid_stream_cancels_once)
