@@ -369,6 +369,8 @@ _Static_assert(SELFSTAT_MAX_REQUESTS >= (5 + CONFIG_MAX_ENDPOINTS) * ROUTES_MAX_
                "routes x codes of every listener");
 _Static_assert(SELFSTAT_MAX_VIOLATIONS >= APP_MAX_LISTENERS * HTTPD_LIMIT_COUNT,
                "limits of every listener");
+_Static_assert(SELFSTAT_MAX_EVICTIONS >= APP_MAX_LISTENERS * HTTPD_EVICT_COUNT,
+               "eviction reasons of every listener");
 
 /* The scrape's part: the HTTP listeners, and the loop's utilisation since the last one. */
 static void snapshot_scrape(struct app *a, struct selfstat *s)
@@ -382,6 +384,10 @@ static void snapshot_scrape(struct app *a, struct selfstat *s)
         for (k = 0; k < HTTPD_LIMIT_COUNT; k++)
             selfstat_add_violations(s, a->listeners[i].label, httpd_limit_name((enum httpd_limit)k),
                                     httpd_server_stats(&a->listeners[i].srv)->limits[k]);
+    for (i = 0; i < a->nlisteners; i++)
+        for (k = 0; k < HTTPD_EVICT_COUNT; k++)
+            selfstat_add_evictions(s, a->listeners[i].label, httpd_evict_name((enum httpd_evict)k),
+                                   httpd_server_stats(&a->listeners[i].srv)->evictions[k]);
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
     if (hr > a->util_prev_hrtime && idle_ns >= a->util_prev_idle_ns) {
         double busy =

@@ -16,6 +16,9 @@
 
 #define READ_BUF_SIZE 16384
 #define LINGER_MS     2000 /* draining a client's unread input after our last byte */
+/* Bytes reaching the socket that count as progress even before a write completes: a
+ * large one-shot response is one write, and a client taking it steadily is progressing. */
+#define PROGRESS_BYTES 65536
 
 /* The handler of the route of the same index in srv->routes. */
 struct httpd_route {
@@ -84,6 +87,21 @@ struct httpd_conn {
     struct buf plain;     /* TLS: plaintext decrypted from one read */
     int tls_counted;      /* the handshake's outcome is counted */
 
+    /*
+     * Progress and the send rate. progress_ms: the last accept, request read, write
+     * completed, piece produced, or PROGRESS_BYTES reaching the socket (sent_mark: the
+     * bytes sent then). A run of responses (busy) begins when a request is read while
+     * none was being answered, and ends when the connection waits for its client again;
+     * over it, rate_bytes were handed to the socket and the client kept bytes waiting
+     * for owed_ms (plus now - owed_since while unacked > 0).
+     */
+    uint64_t pass; /* srv->pass at the accept: evictable once the loop polled it */
+    int reserved;  /* accepted into the probe reserve */
+    int busy;
+    uint64_t progress_ms;
+    uint64_t handed, sent_mark;
+    uint64_t rate_bytes, owed_ms, owed_since;
+
     char rbuf[READ_BUF_SIZE];
 };
 
@@ -100,11 +118,25 @@ static const char *const limit_names[] = {
 #undef XX
 };
 
+static const char *name_in(const char *const *names, unsigned n, unsigned i)
+{
+    return i < n ? names[i] : "unknown";
+}
+
 const char *httpd_limit_name(enum httpd_limit kind)
 {
-    if ((unsigned)kind >= HTTPD_LIMIT_COUNT)
-        return "unknown";
-    return limit_names[kind];
+    return name_in(limit_names, HTTPD_LIMIT_COUNT, (unsigned)kind);
+}
+
+static const char *const evict_names[] = {
+#define XX(kind, name) name,
+    HTTPD_EVICT_MAP(XX)
+#undef XX
+};
+
+const char *httpd_evict_name(enum httpd_evict reason)
+{
+    return name_in(evict_names, HTTPD_EVICT_COUNT, (unsigned)reason);
 }
 
 static int streaming(const struct httpd_conn *c)
@@ -138,6 +170,20 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
         srv->cfg.max_connections = HTTPD_DEFAULT_MAX_CONNECTIONS;
     if (srv->cfg.max_unacked_bytes == 0)
         srv->cfg.max_unacked_bytes = HTTPD_DEFAULT_MAX_UNACKED_BYTES;
+    if (srv->cfg.min_send_rate == 0)
+        srv->cfg.min_send_rate = HTTPD_DEFAULT_MIN_SEND_RATE;
+    if (srv->cfg.send_grace_ms == 0)
+        srv->cfg.send_grace_ms = HTTPD_DEFAULT_SEND_GRACE_MS;
+    if (srv->cfg.evict_stall_ms == 0)
+        srv->cfg.evict_stall_ms = HTTPD_DEFAULT_EVICT_STALL_MS;
+    if (srv->cfg.probe_reserve == 0)
+        srv->cfg.probe_reserve = HTTPD_DEFAULT_PROBE_RESERVE;
+    uv_prepare_init(loop, &srv->pacer);
+    uv_check_init(loop, &srv->retry);
+    uv_idle_init(loop, &srv->spin);
+    srv->pacer.data = srv;
+    srv->retry.data = srv;
+    srv->spin.data = srv;
     routes_init(&srv->routes);
 }
 
@@ -358,6 +404,10 @@ static void conn_close(struct httpd_conn *c)
     if (was_streaming || c->state == CONN_DEFERRED)
         c->cancel(c->arg);
     c->state = CONN_CLOSING;
+    if (c->reserved)
+        c->srv->nreserve--;
+    else
+        c->srv->nserving--;
     uv_close(&c->h.handle, stream_closed_cb);
     uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
     uv_close((uv_handle_t *)&c->idle, idle_closed_cb);
@@ -427,24 +477,109 @@ static void conn_linger(struct httpd_conn *c)
                 c->srv->cfg.read_timeout_ms < LINGER_MS ? c->srv->cfg.read_timeout_ms : LINGER_MS);
 }
 
-/* ---- timers ---- */
+/* ---- progress, the send rate, timers ---- */
+
+static uint64_t now_ms(const struct httpd_conn *c)
+{
+    return uv_now(c->srv->loop);
+}
+
+static void progress(struct httpd_conn *c)
+{
+    c->progress_ms = now_ms(c);
+    c->sent_mark = c->handed - uv_stream_get_write_queue_size(&c->h.stream);
+}
+
+/* Bytes reach the socket between write completions: count a steady flow as progress. */
+static void sample_progress(struct httpd_conn *c)
+{
+    if (c->handed - uv_stream_get_write_queue_size(&c->h.stream) - c->sent_mark >= PROGRESS_BYTES)
+        progress(c);
+}
+
+/* A run of responses begins: the rate clock starts from nothing. */
+static void busy_begin(struct httpd_conn *c)
+{
+    if (c->busy)
+        return;
+    c->busy = 1;
+    c->rate_bytes = 0;
+    c->owed_ms = 0;
+    c->owed_since = now_ms(c);
+}
+
+/*
+ * The time this run may keep bytes waiting on its client: the grace, plus what the
+ * bytes handed so far take at the minimum rate. Kestrel's MinResponseDataRate, except
+ * that the grace is given once per run rather than per write, so that pipelined
+ * responses answered back to back cannot each bring a fresh one.
+ */
+static uint64_t owed_allowed(const struct httpd_conn *c)
+{
+    const struct httpd_config *cfg = &c->srv->cfg;
+
+    return cfg->send_grace_ms + c->rate_bytes * 1000 / cfg->min_send_rate;
+}
+
+static uint64_t owed_now(const struct httpd_conn *c)
+{
+    return c->owed_ms + (c->unacked > 0 ? now_ms(c) - c->owed_since : 0);
+}
+
+static void timer_cb(uv_timer_t *t);
+
+static void timer_start(struct httpd_conn *c, uint64_t ms)
+{
+    uv_timer_start(&c->timer, timer_cb, ms, 0);
+}
+
+/* While responding: the earlier of the write timeout and the send rate's deadline. */
+static void respond_timer(struct httpd_conn *c)
+{
+    uint64_t now = now_ms(c), due = c->progress_ms + c->srv->cfg.write_timeout_ms;
+
+    if (c->unacked > 0) {
+        uint64_t allowed = owed_allowed(c), rate_due = now;
+
+        if (allowed > c->owed_ms)
+            rate_due = c->owed_since + (allowed - c->owed_ms);
+        if (rate_due < due)
+            due = rate_due;
+    }
+    timer_start(c, due > now ? due - now : 0);
+}
 
 static void timer_cb(uv_timer_t *t)
 {
     struct httpd_conn *c = container_of(t, struct httpd_conn, timer);
 
-    if (c->state == CONN_READING || (c->state == CONN_IDLE && c->nrequests == 0))
+    if (c->state == CONN_READING || (c->state == CONN_IDLE && c->nrequests == 0)) {
         limit_hit(c, HTTPD_LIMIT_READ_TIMEOUT);
-    else if (c->state == CONN_IDLE)
+    } else if (c->state == CONN_IDLE) {
         c->srv->stats.connections_idle_closed++;
-    else if (responding(c))
-        limit_hit(c, HTTPD_LIMIT_WRITE_TIMEOUT);
+    } else if (responding(c)) {
+        sample_progress(c);
+        if (now_ms(c) >= c->progress_ms + c->srv->cfg.write_timeout_ms) {
+            limit_hit(c, HTTPD_LIMIT_WRITE_TIMEOUT);
+        } else if (c->unacked > 0 && owed_now(c) >= owed_allowed(c)) {
+            limit_hit(c, HTTPD_LIMIT_SEND_RATE);
+        } else {
+            respond_timer(c);
+            return;
+        }
+    }
     conn_close(c);
 }
 
-static void timer_start(struct httpd_conn *c, uint64_t ms)
+/* Bytes were handed to uv_write: the rate's account, and the clock if they wait. */
+static void handed(struct httpd_conn *c, size_t len)
 {
-    uv_timer_start(&c->timer, timer_cb, ms, 0);
+    if (c->unacked == len)
+        c->owed_since = now_ms(c);
+    c->handed += len;
+    c->rate_bytes += len;
+    if (responding(c) && c->unacked == len)
+        respond_timer(c);
 }
 
 /* ---- writing ---- */
@@ -465,9 +600,12 @@ static void write_cb(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
+    if (c->unacked == 0)
+        c->owed_ms += now_ms(c) - c->owed_since;
+    progress(c);
     if (!responding(c))
         return;
-    timer_start(c, c->srv->cfg.write_timeout_ms);
+    respond_timer(c);
     if (c->state == CONN_FLUSHING) {
         if (c->unacked == 0)
             end_response(c);
@@ -516,6 +654,7 @@ static void conn_flush(struct httpd_conn *c)
         return;
     }
     c->unacked += w->len;
+    handed(c, w->len);
 }
 
 /* ---- responses ---- */
@@ -623,7 +762,8 @@ static void idle_cb(uv_idle_t *h)
         return;
     woken = c->state == CONN_WOKEN;
     c->state = CONN_READY;
-    timer_start(c, c->srv->cfg.write_timeout_ms);
+    progress(c);
+    respond_timer(c);
     response_piece(&c->rs, &c->wire, c->piece.ptr, c->piece.len, rc == HTTPD_DONE);
     if (rc == HTTPD_DONE)
         c->state = CONN_FLUSHING;
@@ -679,7 +819,26 @@ static void begin_handling(struct httpd_conn *c)
     c->state = CONN_HANDLING;
     c->nrequests++;
     uv_read_stop(&c->h.stream);
-    timer_start(c, c->srv->cfg.write_timeout_ms);
+    busy_begin(c);
+    progress(c);
+    respond_timer(c);
+}
+
+/*
+ * A connection in the probe reserve serves /-/healthy and /-/ready once, then closes;
+ * anything else there is refused as over the cap. Returns whether it was refused.
+ */
+static int reserve_refuses(struct httpd_conn *c, const char *path)
+{
+    if (!c->reserved)
+        return 0;
+    c->rs.keep_alive = 0;
+    if (strcmp(path, "/-/healthy") == 0 || strcmp(path, "/-/ready") == 0)
+        return 0;
+    c->srv->stats.connections_rejected++;
+    limit_hit(c, HTTPD_LIMIT_CONNECTIONS);
+    respond_plain(c, 503, NULL);
+    return 1;
 }
 
 /* After the credentials, if any were needed: 404, 405, or the route's handler. */
@@ -698,6 +857,8 @@ static void serve(struct httpd_conn *c)
     req.accept_encoding = r->accept_encoding;
     req.authorization = r->authorization;
     req.scrape_timeout = r->scrape_timeout;
+    if (reserve_refuses(c, req.path))
+        return;
 
     if (c->route == ROUTES_NONE) {
         respond_plain(c, 404, NULL);
@@ -916,9 +1077,13 @@ static void end_response(struct httpd_conn *c)
     c->produce = NULL;
     c->cancel = NULL;
     c->arg = NULL;
+    progress(c);
     timer_start(c, c->srv->cfg.idle_timeout_ms);
     if (c->pending.len > 0)
         consume(c, c->pending.ptr, c->pending.len, 1);
+    /* Waiting for the client again: the next request begins a new run (send rate). */
+    if (c->state == CONN_IDLE || c->state == CONN_READING)
+        c->busy = 0;
     if ((c->state == CONN_IDLE || c->state == CONN_READING) &&
         uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
         conn_close(c);
@@ -935,44 +1100,89 @@ static void refused_closed_cb(uv_handle_t *h)
     server_maybe_done(srv);
 }
 
-/* The oldest connection waiting for a request that has not begun, or NULL. */
-static struct httpd_conn *oldest_idle(struct httpd_server *srv)
-{
-    struct httpd_conn *c, *found = NULL;
+/*
+ * Accepting is paced by the loop's polls (srv->pass counts them as they begin). A
+ * connection accepted before the poll that is running now may have its first request
+ * among that poll's events, not yet read: it may be evicted only after the poll (from
+ * the check phase, retry_cb), once those reads ran. One accepted before an earlier poll
+ * has been read if it had anything to read. One accepted since the poll began is never
+ * evicted.
+ */
+enum accept_phase { IN_POLL, AFTER_POLL };
 
-    /* The list is newest first. */
-    for (c = srv->conns; c != NULL; c = c->next)
-        if (c->state == CONN_IDLE)
-            found = c;
-    return found;
+/*
+ * What evicting c at the cap would cost, as an enum httpd_evict, or -1 when c may not
+ * be evicted: it is making progress, the server is working on it, or it is too new.
+ */
+static int evict_reason(struct httpd_conn *c)
+{
+    struct httpd_server *srv = c->srv;
+
+    if (srv->pass == c->pass)
+        return -1;
+    switch (c->state) {
+    case CONN_IDLE:
+        return HTTPD_EVICT_IDLE;
+    case CONN_LINGERING:
+        return HTTPD_EVICT_LINGER;
+    case CONN_READING:
+        return HTTPD_EVICT_REQUEST;
+    case CONN_CLOSING:
+        return -1;
+    default:
+        if (c->unacked == 0) /* nothing waits on the client: the server is working */
+            return -1;
+        sample_progress(c);
+        if (now_ms(c) - c->progress_ms < srv->cfg.evict_stall_ms)
+            return -1;
+        return HTTPD_EVICT_RESPONSE;
+    }
 }
 
 /*
- * At the cap, an idle connection makes room: otherwise max_connections idle clients
- * would lock every scraper out until their timeouts ran out. Only a cap of connections
- * all in the middle of a request is refused. Returns whether there is room now.
+ * Close the connection of the pool (reserve or not) that is cheapest to lose: the first
+ * reason in the order of enum httpd_evict (idle, lingering, unfinished request, stalled
+ * response), and in it the one with the oldest progress. Returns 1 when one was closed,
+ * 0 when none may be, or -1 when that one may only be closed after the poll.
  */
-static int make_room(struct httpd_server *srv)
+static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase)
 {
-    struct httpd_conn *victim;
+    struct httpd_conn *c, *victim = NULL;
+    int best = HTTPD_EVICT_COUNT;
 
-    if (srv->nconns < srv->cfg.max_connections)
-        return 1;
-    victim = oldest_idle(srv);
-    if (victim == NULL) {
-        if (listener_refuse(&srv->listener, srv, refused_closed_cb) == 0) {
-            srv->pending_closes++;
-            srv->stats.connections_rejected++;
-            srv->stats.limits[HTTPD_LIMIT_CONNECTIONS]++;
+    /* The list is newest first: ties go to the older. */
+    for (c = srv->conns; c != NULL; c = c->next) {
+        int why;
+
+        if (c->reserved != reserved || (why = evict_reason(c)) < 0 || why > best)
+            continue;
+        if (why < best || c->progress_ms <= victim->progress_ms) {
+            victim = c;
+            best = why;
         }
-        return 0;
     }
+    if (victim == NULL)
+        return 0;
+    if (phase == IN_POLL && srv->pass - victim->pass < 2)
+        return -1;
+    srv->stats.evictions[best]++;
     srv->stats.connections_evicted++;
     conn_close(victim);
     return 1;
 }
 
-static struct httpd_conn *conn_new(struct httpd_server *srv)
+/* Whether a connection was accepted since the poll began (evictable after the next). */
+static int any_new(const struct httpd_server *srv)
+{
+    for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
+        if (c->state != CONN_CLOSING && c->pass == srv->pass)
+            return 1;
+    return 0;
+}
+
+static void retry_cb(uv_check_t *h);
+
+static struct httpd_conn *conn_new(struct httpd_server *srv, int reserved)
 {
     struct httpd_conn *c = mem_calloc(1, sizeof(*c));
 
@@ -989,6 +1199,13 @@ static struct httpd_conn *conn_new(struct httpd_server *srv)
         srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
+    c->reserved = reserved;
+    if (reserved)
+        srv->nreserve++;
+    else
+        srv->nserving++;
+    c->pass = srv->pass;
+    c->progress_ms = uv_now(srv->loop);
     srv->stats.connections_open = srv->nconns;
     request_init(&c->req, srv->cfg.max_header_bytes, srv->cfg.max_body_bytes);
     response_init(&c->rs);
@@ -998,14 +1215,66 @@ static struct httpd_conn *conn_new(struct httpd_server *srv)
     return c;
 }
 
-static void connection_cb(uv_stream_t *server, int status)
+static void spin_cb(uv_idle_t *h)
 {
-    struct httpd_server *srv = container_of(server, struct httpd_server, listener.h.stream);
-    struct httpd_conn *c;
+    (void)h;
+}
 
-    if (status < 0 || srv->closing || !make_room(srv))
+/*
+ * Leave the connection in libuv's accept slot (libuv stops polling the listener until
+ * it is taken) for retry_cb, after this poll; with spin, the next poll does not block
+ * either, in case what stands in the way sends nothing that would wake the loop.
+ */
+static void pause_accepting(struct httpd_server *srv, int spin)
+{
+    if (!srv->paused)
+        srv->stats.accept_pauses++;
+    srv->paused = 1;
+    uv_check_start(&srv->retry, retry_cb);
+    if (spin)
+        uv_idle_start(&srv->spin, spin_cb);
+}
+
+static void resume_accepting(struct httpd_server *srv)
+{
+    srv->paused = 0;
+    uv_check_stop(&srv->retry);
+    uv_idle_stop(&srv->spin);
+}
+
+/*
+ * Take the connection waiting in libuv's accept slot: into the cap (evicting if
+ * needed), else into the probe reserve (evicting there if needed), else, when some
+ * connection will be evictable later in this iteration or after the next poll, leave
+ * it waiting; else refuse it with "503".
+ */
+static void accept_one(struct httpd_server *srv, enum accept_phase phase)
+{
+    struct httpd_conn *c;
+    int reserved = 0, rc = 1;
+
+    if (srv->nserving >= srv->cfg.max_connections && (rc = evict(srv, 0, phase)) == 0) {
+        reserved = 1;
+        rc = srv->nreserve < srv->cfg.probe_reserve ? 1 : evict(srv, 1, phase);
+    }
+    if (rc < 0 || (rc == 0 && phase == IN_POLL)) {
+        pause_accepting(srv, 0);
         return;
-    c = conn_new(srv);
+    }
+    if (rc == 0 && any_new(srv)) {
+        pause_accepting(srv, 1);
+        return;
+    }
+    resume_accepting(srv);
+    if (rc == 0) {
+        if (listener_refuse(&srv->listener, srv, refused_closed_cb) == 0) {
+            srv->pending_closes++;
+            srv->stats.connections_rejected++;
+            srv->stats.limits[HTTPD_LIMIT_CONNECTIONS]++;
+        }
+        return;
+    }
+    c = conn_new(srv, reserved);
     if (c == NULL)
         return;
     if (listener_accept(&srv->listener, &c->h.stream) != 0) {
@@ -1013,9 +1282,43 @@ static void connection_cb(uv_stream_t *server, int status)
         return;
     }
     srv->stats.connections_accepted++;
+    srv->stats.reserve_accepted += (uint64_t)reserved;
     timer_start(c, srv->cfg.read_timeout_ms);
     if (uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
         conn_close(c);
+}
+
+static void connection_cb(uv_stream_t *server, int status)
+{
+    struct httpd_server *srv = container_of(server, struct httpd_server, listener.h.stream);
+
+    if (status < 0 || srv->closing)
+        return;
+    accept_one(srv, IN_POLL);
+}
+
+static void retry_cb(uv_check_t *h)
+{
+    struct httpd_server *srv = h->data;
+
+    if (srv->paused && !srv->closing)
+        accept_one(srv, AFTER_POLL);
+}
+
+static void pacer_cb(uv_prepare_t *h)
+{
+    struct httpd_server *srv = h->data;
+
+    srv->pass++;
+}
+
+static int pacer_start(struct httpd_server *srv, int rc)
+{
+    if (rc == 0) {
+        uv_prepare_start(&srv->pacer, pacer_cb);
+        uv_unref((uv_handle_t *)&srv->pacer);
+    }
+    return rc;
 }
 
 /* ---- listening and closing ---- */
@@ -1027,7 +1330,7 @@ int httpd_server_listen(struct httpd_server *srv, const char *addr, char *err, s
             snprintf(err, errlen, "listen %s: server already listening", addr);
         return -EALREADY;
     }
-    return listener_start(&srv->listener, addr, connection_cb, err, errlen);
+    return pacer_start(srv, listener_start(&srv->listener, addr, connection_cb, err, errlen));
 }
 
 int httpd_server_adopt(struct httpd_server *srv, const char *addr, int fd, char *err, size_t errlen)
@@ -1038,7 +1341,7 @@ int httpd_server_adopt(struct httpd_server *srv, const char *addr, int fd, char 
         close(fd);
         return -EALREADY;
     }
-    return listener_adopt(&srv->listener, addr, fd, connection_cb, err, errlen);
+    return pacer_start(srv, listener_adopt(&srv->listener, addr, fd, connection_cb, err, errlen));
 }
 
 int httpd_server_address(const struct httpd_server *srv, char *out, size_t len)
@@ -1067,6 +1370,10 @@ void httpd_server_close(struct httpd_server *srv, httpd_server_close_cb cb)
     srv->closer.data = srv;
     srv->pending_closes++;
     uv_close((uv_handle_t *)&srv->closer, closed_cb);
+    uv_close((uv_handle_t *)&srv->pacer, closed_cb);
+    uv_close((uv_handle_t *)&srv->retry, closed_cb);
+    uv_close((uv_handle_t *)&srv->spin, closed_cb);
+    srv->pending_closes += 3;
     if (listener_close(&srv->listener, srv, closed_cb))
         srv->pending_closes++;
     for (c = srv->conns; c; c = next) {

@@ -39,15 +39,36 @@
  * requests are answered in order, one at a time (the server does not read while a
  * response is in progress).
  *
- * Timeouts (per connection): a request must arrive completely within read_timeout_ms of
- * its first byte (of the accept, for a connection's first request); a keep-alive
- * connection waiting for its next request is closed after idle_timeout_ms; a response
- * that makes no progress (no write completes, no piece produced) for write_timeout_ms is
- * abandoned and the connection closed. A client breaking a limit is disconnected and
- * counted; nothing else is affected. Beyond max_connections, a new connection is
- * accepted, answered "503" without reading, and closed, unless a connection sits idle
- * (between requests, or never sent a byte): the oldest such one is closed to make room,
- * so idle clients cannot lock a scraper out until their timeouts.
+ * Deadlines (per connection): a request must arrive completely within read_timeout_ms of
+ * its first byte (of the accept, for a connection's first request); bytes that trickle
+ * in never extend it. A keep-alive connection waiting for its next request is closed
+ * after idle_timeout_ms. A response that makes no progress (no write completes, no piece
+ * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned. And a
+ * client must take a response at min_send_rate bytes/s at least: while bytes wait on it
+ * (handed to the socket, not yet taken), its clock runs, and it may not exceed
+ * send_grace_ms plus the bytes handed divided by the rate. The clock covers the whole
+ * run of pipelined responses answered back to back, so a slow reader cannot renew its
+ * grace with each response; time the server spends producing is not counted. A client
+ * breaking a limit is disconnected and counted; nothing else is affected.
+ *
+ * The cap. At most max_connections are served at once. When a new connection comes and
+ * the cap is reached, a connection that is not making progress is closed to make room
+ * (counted by reason in httpd_stats.evictions), the first found of, in this order:
+ *   1. idle (waiting for a request that has not begun, or lingering after its response),
+ *      least recently active first: nothing is lost, a client retries on a new connection;
+ *   2. an unfinished request (slowloris included: request bytes are not progress), the
+ *      oldest first: only its own bytes are lost;
+ *   3. a response whose client has had bytes waiting on it and made no progress for
+ *      evict_stall_ms, the longest stalled first: the work done for it is lost.
+ * A connection that is making progress, or on which the server is working (a handler,
+ * a deferred answer, a producer), is never evicted, and neither is one accepted so
+ * recently that the loop has not yet polled it once (its request may already be in the
+ * socket): rather than evict such a one, the server stops accepting until the next loop
+ * iteration. Beyond the cap, probe_reserve more connections may be accepted that serve
+ * only /-/healthy and /-/ready (then close); anything else there gets 503 and close,
+ * and the reserve evicts as above. Only when the cap and the reserve are full of
+ * connections that are all making progress is a new one answered "503" without reading,
+ * and closed.
  */
 #ifndef USTATSD_HTTPD_H
 #define USTATSD_HTTPD_H
@@ -71,6 +92,10 @@
 #define HTTPD_DEFAULT_WRITE_TIMEOUT_MS  30000
 #define HTTPD_DEFAULT_MAX_CONNECTIONS   64
 #define HTTPD_DEFAULT_MAX_UNACKED_BYTES ((size_t)256 * 1024)
+#define HTTPD_DEFAULT_MIN_SEND_RATE     16384 /* bytes/s */
+#define HTTPD_DEFAULT_SEND_GRACE_MS     5000
+#define HTTPD_DEFAULT_EVICT_STALL_MS    1000
+#define HTTPD_DEFAULT_PROBE_RESERVE     8
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
 #define HTTPD_OTHER_ROUTE ROUTES_OTHER /* handler name counting requests that match no route */
@@ -83,6 +108,10 @@ struct httpd_config {
     uint64_t write_timeout_ms; /* a response without progress */
     unsigned max_connections;  /* open at once, per server */
     size_t max_unacked_bytes;  /* streams: written but not yet acknowledged by libuv */
+    uint64_t min_send_rate;    /* bytes/s a client must take a response at, on average */
+    uint64_t send_grace_ms;    /* ... after this grace, once per run of responses */
+    uint64_t evict_stall_ms;   /* at the cap, a response stalled this long is evictable */
+    unsigned probe_reserve;    /* connections beyond the cap for /-/healthy and /-/ready */
 };
 
 /* Client limit violations, counted by kind in struct httpd_stats. */
@@ -92,7 +121,8 @@ struct httpd_config {
     XX(BAD_REQUEST, "bad_request")     \
     XX(READ_TIMEOUT, "read_timeout")   \
     XX(WRITE_TIMEOUT, "write_timeout") \
-    XX(CONNECTIONS, "connections")
+    XX(CONNECTIONS, "connections")     \
+    XX(SEND_RATE, "send_rate")
 
 enum httpd_limit {
 #define XX(kind, name) HTTPD_LIMIT_##kind,
@@ -104,15 +134,35 @@ enum httpd_limit {
 /* "header_size", "body_size", ...: a label value for the kind. */
 const char *httpd_limit_name(enum httpd_limit kind);
 
+/* Why a connection was evicted at the cap, counted in struct httpd_stats. */
+#define HTTPD_EVICT_MAP(XX) \
+    XX(IDLE, "idle")        \
+    XX(LINGER, "linger")    \
+    XX(REQUEST, "request")  \
+    XX(RESPONSE, "response")
+
+enum httpd_evict {
+#define XX(kind, name) HTTPD_EVICT_##kind,
+    HTTPD_EVICT_MAP(XX)
+#undef XX
+        HTTPD_EVICT_COUNT
+};
+
+/* "idle", "linger", "request", "response": a label value for the reason. */
+const char *httpd_evict_name(enum httpd_evict reason);
+
 struct httpd_stats {
     uint64_t connections_accepted;    /* served (rejected ones excluded) */
     uint64_t connections_rejected;    /* over max_connections; also limits[CONNECTIONS] */
     uint64_t connections_idle_closed; /* keep-alive idle timeout: normal, not a violation */
-    uint64_t connections_evicted;     /* idle ones closed to make room at the cap */
+    uint64_t connections_evicted;     /* closed to make room at the cap: sum of evictions */
     uint64_t connections_open;        /* a gauge */
     uint64_t limits[HTTPD_LIMIT_COUNT];
     uint64_t tls_handshakes;               /* completed, the client's checks passed */
     uint64_t tls_failures[TLS_FAIL_COUNT]; /* failed handshakes, by reason (tls.h) */
+    uint64_t evictions[HTTPD_EVICT_COUNT];
+    uint64_t reserve_accepted; /* connections accepted into the probe reserve */
+    uint64_t accept_pauses;    /* times accepting waited a loop iteration (see above) */
 };
 
 /* What a handler learns about a request. Every string is NUL-terminated. */
@@ -175,6 +225,12 @@ struct httpd_server {
     char *headers;            /* "Name: value\r\n" lines for every response, or NULL */
     struct httpd_conn *conns; /* doubly linked */
     unsigned nconns;
+    unsigned nserving, nreserve; /* not closing: in the cap, in the probe reserve */
+    uv_prepare_t pacer;          /* counts polls */
+    uv_check_t retry;            /* after the poll: takes a connection left waiting */
+    uv_idle_t spin;              /* keeps the next poll from blocking while one waits */
+    uint64_t pass;               /* polls begun, as counted by pacer */
+    int paused;                  /* a connection waits in libuv's accept slot */
     httpd_server_close_cb close_cb;
     struct httpd_stats stats;
     struct tls_ctx *tls; /* a reference; NULL: plain HTTP */

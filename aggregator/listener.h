@@ -18,7 +18,14 @@
 
 #include <uv.h>
 
-#define LISTENER_BACKLOG 128
+/*
+ * Connections the kernel queues before the server accepts them; it caps this at
+ * net.core.somaxconn (4096 by default). Deep, as Go's net package makes it: the HTTP
+ * server paces its accepts under load (httpd.h), and a connection waiting in the queue
+ * is served in its turn, where a full queue would refuse it (a Unix socket) or drop its
+ * SYN for a second (TCP).
+ */
+#define LISTENER_BACKLOG 4096
 
 /* A stream handle of either kind, for the listening socket and its clients. */
 union listener_stream {

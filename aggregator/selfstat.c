@@ -71,17 +71,30 @@ void selfstat_add_requests(struct selfstat *s, const char *handler, unsigned cod
         s->requests[s->nrequests++] = (struct selfstat_requests){ handler, code, count };
 }
 
+/* Add count to the (listener, kind) row of rows, appending it while there is room. */
+static void add_listener_row(struct selfstat_violations *rows, size_t *n, size_t cap,
+                             const char *listener, const char *kind, uint64_t count)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(rows[i].listener, listener) == 0 && strcmp(rows[i].kind, kind) == 0) {
+            rows[i].count += count;
+            return;
+        }
+    if (*n < cap)
+        rows[(*n)++] = (struct selfstat_violations){ listener, kind, count };
+}
+
 void selfstat_add_violations(struct selfstat *s, const char *listener, const char *kind,
                              uint64_t count)
 {
-    for (size_t i = 0; i < s->nviolations; i++)
-        if (strcmp(s->violations[i].listener, listener) == 0 &&
-            strcmp(s->violations[i].kind, kind) == 0) {
-            s->violations[i].count += count;
-            return;
-        }
-    if (s->nviolations < SELFSTAT_MAX_VIOLATIONS)
-        s->violations[s->nviolations++] = (struct selfstat_violations){ listener, kind, count };
+    add_listener_row(s->violations, &s->nviolations, SELFSTAT_MAX_VIOLATIONS, listener, kind,
+                     count);
+}
+
+void selfstat_add_evictions(struct selfstat *s, const char *listener, const char *reason,
+                            uint64_t count)
+{
+    add_listener_row(s->evictions, &s->nevictions, SELFSTAT_MAX_EVICTIONS, listener, reason, count);
 }
 
 static void write_http(const struct selfstat *s, struct expo *e)
@@ -117,6 +130,17 @@ static void write_http(const struct selfstat *s, struct expo *e)
         const struct selfstat_violations *v = &s->violations[i];
         struct expo_label l[2] = { { "listener", v->listener, strlen(v->listener) },
                                    { "kind", v->kind, strlen(v->kind) } };
+
+        expo_sample(e, "_total", l, 2, (double)v->count);
+    }
+    expo_family(e, "ustatsd_http_connections_evicted", EXPO_COUNTER,
+                "HTTP connections closed at the connection cap to make room, for making no "
+                "progress, by listener and reason.",
+                "");
+    for (i = 0; i < s->nevictions; i++) {
+        const struct selfstat_violations *v = &s->evictions[i];
+        struct expo_label l[2] = { { "listener", v->listener, strlen(v->listener) },
+                                   { "reason", v->kind, strlen(v->kind) } };
 
         expo_sample(e, "_total", l, 2, (double)v->count);
     }

@@ -64,6 +64,7 @@
 /* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
 #define SELFSTAT_MAX_REQUESTS   512
 #define SELFSTAT_MAX_VIOLATIONS 160
+#define SELFSTAT_MAX_EVICTIONS  80
 
 struct selfstat_requests {
     const char *handler; /* route name; borrowed from the listener */
@@ -73,7 +74,7 @@ struct selfstat_requests {
 
 struct selfstat_violations {
     const char *listener; /* "metrics" or "debug" */
-    const char *kind;     /* a limit's label value */
+    const char *kind;     /* a limit's label value; for evictions, the reason's */
     uint64_t count;
 };
 
@@ -173,12 +174,16 @@ struct selfstat {
     size_t nrequests;
     struct selfstat_violations violations[SELFSTAT_MAX_VIOLATIONS];
     size_t nviolations;
+    struct selfstat_violations evictions[SELFSTAT_MAX_EVICTIONS]; /* connections at the cap */
+    size_t nevictions;
 };
 
 /* Append an HTTP row; rows beyond the capacity are dropped (the daemon has far fewer). */
 void selfstat_add_requests(struct selfstat *s, const char *handler, unsigned code, uint64_t count);
 void selfstat_add_violations(struct selfstat *s, const char *listener, const char *kind,
                              uint64_t count);
+void selfstat_add_evictions(struct selfstat *s, const char *listener, const char *reason,
+                            uint64_t count);
 
 /*
  * target_info: an info family whose labels are the resource attributes (sorted by key),

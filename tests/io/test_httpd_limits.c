@@ -1,7 +1,7 @@
 /*
  * The HTTP server's limits: header and body sizes, malformed requests, the read, idle
- * and write timeouts, the connection cap and its eviction, backpressure, and the bearer
- * token. The server runs on its own loop thread (tests/lib/httpdfix).
+ * and write timeouts, the minimum send rate, the connection cap, its eviction order, the
+ * probe reserve and accept pacing, backpressure, and the bearer token. The server runs on its own loop thread (tests/lib/httpdfix).
  */
 #include <criterion/criterion.h>
 
@@ -197,51 +197,320 @@ Test(httpd_limits, at_the_cap_the_oldest_idle_connection_makes_room)
     cr_assert_eq(F.srv.stats.connections_rejected, 0);
 }
 
-Test(httpd_limits, connections_over_the_limit_are_refused)
+/* GET /hello on h, answered 200. */
+static void hello_ok(struct httpc *h)
+{
+    struct httpc_response r;
+
+    cr_assert_eq(httpc_request(h, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+}
+
+/* After httpdfix_stop(): one eviction, for why, and no refusal. */
+static void assert_one_eviction(enum httpd_evict why)
+{
+    cr_assert_eq(F.srv.stats.evictions[why], 1);
+    cr_assert_eq(F.srv.stats.connections_evicted, 1);
+    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+}
+
+/* Start a request whose response the server keeps waiting on: the server is working. */
+static void start_waiting_stream(struct httpc *h)
+{
+    char line[64];
+
+    httpdfix_open(h, &F);
+    cr_assert_eq(httpc_request(h, "GET", "/wait?n=1000&forever=1", NULL), 0);
+    /* The head and the first piece prove the stream began. */
+    cr_assert_gt(httpc_recv(h, line, sizeof(line)), 0);
+}
+
+Test(httpd_limits, probes_use_the_reserve_when_every_slot_is_making_progress)
+{
+    struct httpd_config cfg = { .max_connections = 2, .probe_reserve = 1 };
+    struct httpc a, b, c, p;
+    struct httpc_response r;
+
+    httpdfix_start(&F, &cfg);
+    start_waiting_stream(&a);
+    start_waiting_stream(&b);
+    usleep(100 * 1000); /* long enough that neither is too new to be evicted */
+
+    /* Not a probe: the reserve answers 503 and closes. */
+    httpdfix_open(&c, &F);
+    cr_assert_eq(httpc_request(&c, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(&c, 0, &r), 0);
+    cr_assert_eq(r.status, 503);
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_wait_closed(&c, 2000), 0);
+    httpc_close(&c);
+
+    /* A probe is answered, on keep-alive, and the reserve slot is given back. */
+    for (int i = 0; i < 3; i++) {
+        httpdfix_open(&p, &F);
+        cr_assert_eq(httpc_request(&p, "GET", i == 1 ? "/-/ready" : "/-/healthy", NULL), 0);
+        cr_assert_eq(httpc_read(&p, 0, &r), 0);
+        cr_assert_eq(r.status, i == 1 ? 404 : 200); /* httpdfix has no /-/ready route */
+        cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+        httpc_response_release(&r);
+        cr_assert_eq(httpc_wait_closed(&p, 2000), 0);
+        httpc_close(&p);
+    }
+
+    httpc_close(&a);
+    httpc_close(&b);
+    httpdfix_stop(&F);
+    /* The streams were never evicted: they ended with the server. */
+    cr_assert_eq(atomic_load(&F.early_cancels), 0);
+    cr_assert_eq(F.srv.stats.connections_evicted, 0);
+    cr_assert_eq(F.srv.stats.connections_rejected, 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_CONNECTIONS], 1);
+    cr_assert_geq(F.srv.stats.reserve_accepted, 4);
+    cr_assert_eq(httpdfix_requests(&F, "healthy", 200), 2);
+}
+
+Test(httpd_limits, at_the_cap_an_unfinished_request_is_evicted_for_a_scraper)
 {
     struct httpd_config cfg = { .max_connections = 2 };
     struct httpc a, b, c;
     struct httpc_response r;
-    int ok = 0;
 
     httpdfix_start(&F, &cfg);
     httpdfix_open(&a, &F);
-    httpdfix_open(&b, &F);
-    /* A response on each proves both were accepted. */
-    cr_assert_eq(httpc_request(&a, "GET", "/hello", NULL), 0);
-    cr_assert_eq(httpc_read(&a, 0, &r), 0);
-    httpc_response_release(&r);
-    cr_assert_eq(httpc_request(&b, "GET", "/hello", NULL), 0);
-    cr_assert_eq(httpc_read(&b, 0, &r), 0);
-    httpc_response_release(&r);
-    /* Both in the middle of their next request: neither is idle, so none makes room. */
     cr_assert_eq(httpc_send(&a, "GET /hello HTTP/1.1\r\n", 21), 0);
-    cr_assert_eq(httpc_send(&b, "GET /hello HTTP/1.1\r\n", 21), 0);
+    usleep(20 * 1000); /* a's request began before b's */
+    httpdfix_open(&b, &F);
+    cr_assert_eq(httpc_send(&b, "GET /hello HTTP/1.1\r\nHost: x\r\n", 30), 0);
     cr_assert_eq(httpdfix_wait_conns(&F, 2, 0, 2000), 0, "a and b are not both mid-request");
+    usleep(20 * 1000);
 
     httpdfix_open(&c, &F);
-    if (httpc_read(&c, 0, &r) == 0) {
-        cr_assert_eq(r.status, 503);
-        httpc_response_release(&r);
-    }
-    cr_assert_eq(httpc_wait_closed(&c, 2000), 0);
-    httpc_close(&c);
-
-    /* A slot frees when a client leaves; the server notices asynchronously. */
+    hello_ok(&c);
+    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the oldest unfinished request stayed open");
+    /* b, younger, finishes its request and is served. */
+    cr_assert_eq(httpc_send(&b, "\r\n", 2), 0);
+    cr_assert_eq(httpc_read(&b, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
     httpc_close(&a);
-    for (int i = 0; i < 50 && !ok; i++) {
-        if (httpc_get(F.addr, "/hello", NULL, &r) == 0) {
-            ok = r.status == 200;
-            httpc_response_release(&r);
-        }
-        if (!ok)
-            usleep(20 * 1000);
-    }
-    cr_assert(ok);
     httpc_close(&b);
+    httpc_close(&c);
     httpdfix_stop(&F);
-    cr_assert_geq(F.srv.stats.connections_rejected, 1);
-    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_CONNECTIONS], F.srv.stats.connections_rejected);
+    assert_one_eviction(HTTPD_EVICT_REQUEST);
+}
+
+/* Ask for /slow and read nothing: the response stalls once the buffers are full. */
+static void start_stalled_reader(struct httpc *h)
+{
+    httpdfix_open(h, &F);
+    cr_assert_eq(httpc_request(h, "GET", "/slow", NULL), 0);
+}
+
+Test(httpd_limits, at_the_cap_a_stalled_response_is_evicted_not_a_working_one)
+{
+    struct httpd_config cfg = { .max_connections = 2, .evict_stall_ms = 200 };
+    struct httpc a, b, c;
+
+    httpdfix_start(&F, &cfg);
+    start_stalled_reader(&a);
+    start_waiting_stream(&b);
+    usleep(800 * 1000); /* a's buffers fill, then it makes no progress for 200 ms */
+
+    httpdfix_open(&c, &F);
+    hello_ok(&c);
+    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the stalled response was not evicted");
+    for (int i = 0; i < 300 && atomic_load(&F.early_cancels) == 0; i++)
+        usleep(10 * 1000);
+    cr_assert_eq(atomic_load(&F.early_cancels), 1, "only a's stream ended early");
+    httpc_close(&a);
+    httpc_close(&b);
+    httpc_close(&c);
+    httpdfix_stop(&F);
+    assert_one_eviction(HTTPD_EVICT_RESPONSE);
+}
+
+Test(httpd_limits, eviction_order_is_idle_then_unfinished_request_then_stalled_response)
+{
+    struct httpd_config cfg = { .max_connections = 3, .evict_stall_ms = 200 };
+    struct httpc s, q, i, n[3];
+    struct httpc *order[3] = { &i, &q, &s };
+
+    httpdfix_start(&F, &cfg);
+    /* Oldest first, so that age alone would pick the reverse order. */
+    start_stalled_reader(&s);
+    usleep(20 * 1000);
+    httpdfix_open(&q, &F);
+    cr_assert_eq(httpc_send(&q, "GET /hello HTTP/1.1\r\n", 21), 0);
+    usleep(20 * 1000);
+    httpdfix_open(&i, &F);
+    usleep(800 * 1000);
+
+    /* Each newcomer is served and stays, the server working on it: the cap stays full. */
+    for (int k = 0; k < 3; k++) {
+        start_waiting_stream(&n[k]);
+        cr_assert_eq(httpc_wait_closed(order[k], 2000), 0, "eviction %d closed nothing", k);
+        /* s's stream would be cancelled; wait_closed() would drain it, not wait. */
+        for (int j = k + 1; j < 2; j++)
+            cr_assert_eq(httpc_wait_closed(order[j], 50), -ETIMEDOUT, "eviction %d closed %d", k,
+                         j);
+        cr_assert_eq(atomic_load(&F.early_cancels), k == 2, "eviction %d: s", k);
+    }
+    for (int k = 0; k < 3; k++) {
+        httpc_close(order[k]);
+        httpc_close(&n[k]);
+    }
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_REQUEST], 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_RESPONSE], 1);
+    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+}
+
+Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_evict_it)
+{
+    enum { IDLE = 3, ATTACKERS = 30 };
+    struct httpd_config cfg = { .max_connections = IDLE + 1 };
+    struct httpc idle[IDLE], blocker, p, att[ATTACKERS];
+    struct httpc_response r;
+
+    httpdfix_start(&F, &cfg);
+    for (int k = 0; k < IDLE; k++)
+        httpdfix_open(&idle[k], &F);
+    cr_assert_eq(httpdfix_wait_conns(&F, IDLE, IDLE, 2000), 0);
+    httpdfix_open(&blocker, &F);
+    cr_assert_eq(httpc_request(&blocker, "GET", "/block?ms=400", NULL), 0);
+    usleep(100 * 1000); /* the loop is held now */
+    /* While it is held, a client and then many more connect and send: they all wait in
+     * the backlog, to be accepted in one go. */
+    httpdfix_open(&p, &F);
+    cr_assert_eq(httpc_request(&p, "GET", "/hello", NULL), 0);
+    for (int k = 0; k < ATTACKERS; k++) {
+        httpdfix_open(&att[k], &F);
+        cr_assert_eq(httpc_send(&att[k], "G", 1), 0);
+    }
+    cr_assert_eq(httpc_read(&p, 0, &r), 0, "the first client was evicted before being read");
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_read(&blocker, 0, &r), 0);
+    httpc_response_release(&r);
+    for (int k = 0; k < ATTACKERS; k++)
+        httpc_close(&att[k]);
+    for (int k = 0; k < IDLE; k++)
+        httpc_close(&idle[k]);
+    httpc_close(&p);
+    httpc_close(&blocker);
+    httpdfix_stop(&F);
+    cr_assert_geq(F.srv.stats.accept_pauses, 1);
+    cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], IDLE);
+}
+
+/* A unix: address in a fresh directory, for small socket buffers (no TCP autotuning). */
+static void start_unix(const struct httpd_config *cfg, char *dir, size_t len)
+{
+    char addr[128];
+
+    snprintf(dir, len, "/tmp/ustatsd-limits-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(addr, sizeof(addr), "unix:%s/http.sock", dir);
+    httpdfix_setup(&F, cfg);
+    httpdfix_run(&F, addr);
+}
+
+static void stop_unix(const char *dir)
+{
+    char path[128];
+
+    httpdfix_stop(&F);
+    snprintf(path, sizeof(path), "%s/http.sock", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Read at about rate bytes/s until the server closes or limit_ms pass; returns bytes read. */
+static size_t read_paced(struct httpc *h, size_t rate, int limit_ms, int *closed)
+{
+    static char buf[1 << 16];
+    size_t got = 0, step = rate / 16;
+    double t0 = httpdfix_now_ms();
+
+    *closed = 0;
+    while (httpdfix_now_ms() - t0 < limit_ms) {
+        long n = httpc_recv(h, buf, step < sizeof(buf) ? step : sizeof(buf));
+
+        if (n <= 0) {
+            *closed = 1;
+            break;
+        }
+        got += (size_t)n;
+        usleep(1000 * 1000 / 16);
+    }
+    return got;
+}
+
+/* A server on a unix: socket whose clients must read at 1 MiB/s after grace_ms. */
+static void start_rate_limited(uint64_t grace_ms, char *dir, size_t len, struct httpc *h)
+{
+    struct httpd_config cfg = { .write_timeout_ms = 20000,
+                                .min_send_rate = 1 << 20,
+                                .send_grace_ms = grace_ms };
+
+    start_unix(&cfg, dir, len);
+    httpdfix_open(h, &F);
+}
+
+/* Stop it, and check that the client was cut by the rate, not the write timeout. */
+static void stop_rate_limited(const char *dir)
+{
+    stop_unix(dir);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_SEND_RATE], 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 0);
+}
+
+Test(httpd_limits, a_reader_below_the_minimum_rate_is_cut_though_it_reads)
+{
+    char dir[64];
+    struct httpc h;
+    int closed;
+    size_t got;
+
+    start_rate_limited(200, dir, sizeof(dir), &h);
+    cr_assert_eq(httpc_request(&h, "GET", "/slow", NULL), 0);
+    /* 64 KiB/s: steady progress, so the write timeout alone would never cut it. */
+    got = read_paced(&h, 64 * 1024, 8000, &closed);
+    cr_assert(closed, "a reader at 64 KiB/s was not cut at a minimum of 1 MiB/s");
+    cr_assert_gt(got, 0);
+    httpc_close(&h);
+    stop_rate_limited(dir);
+    cr_assert_eq(atomic_load(&F.cancels), 1);
+}
+
+Test(httpd_limits, pipelined_responses_do_not_renew_the_grace)
+{
+    /*
+     * Each 512 KiB response alone is within its budget (grace 400 ms + 512 KiB at 1 MiB/s
+     * = 900 ms of bytes waiting on the client; a reader at 768 KiB/s keeps them waiting
+     * under 700 ms), but 8 back to back are not (8 x 700 > 400 + 8 x 500). A clock reset
+     * with each response would let the reader hold the connection through all of them.
+     */
+    char dir[64];
+    struct httpc h;
+    struct buf reqs = BUF_INIT;
+    int closed;
+    size_t got;
+
+    start_rate_limited(400, dir, sizeof(dir), &h);
+    for (int k = 0; k < 8; k++)
+        buf_adds(&reqs, "GET /big?kb=512 HTTP/1.1\r\nHost: a\r\n\r\n");
+    cr_assert_eq(httpc_send(&h, reqs.ptr, reqs.len), 0);
+    got = read_paced(&h, 768 * 1024, 10000, &closed);
+    cr_assert(closed, "a reader took all 8 responses at 768 KiB/s");
+    cr_assert_lt(got, 8u * 512 * 1024);
+    cr_assert_gt(got, 512u * 1024, "cut in the first response, which was within its budget");
+    httpc_close(&h);
+    buf_release(&reqs);
+    stop_rate_limited(dir);
 }
 
 Test(httpd_limits, client_gone_mid_stream_cancels_once)

@@ -57,6 +57,27 @@ static void echo_handler(struct httpd_conn *conn, const struct httpd_request *re
     buf_release(&b);
 }
 
+/* Holds the loop for ms milliseconds, so that connections pile up in the backlog. */
+static void block_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
+{
+    (void)arg;
+    usleep((useconds_t)query_long(req->query, "ms", 100) * 1000);
+    httpd_respond(conn, 200, "text/plain", "blocked\n", 8, 0, NULL);
+}
+
+/* A one-shot body of kb KiB. */
+static void big_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
+{
+    size_t len = (size_t)query_long(req->query, "kb", 64) * 1024;
+    char *body = malloc(len);
+
+    (void)arg;
+    cr_assert_not_null(body);
+    memset(body, 'b', len);
+    httpd_respond(conn, 200, "application/octet-stream", body, len, 0, NULL);
+    free(body);
+}
+
 static void silent_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     (void)conn;
@@ -201,6 +222,7 @@ static void watch_cb(uv_check_t *w)
 
     atomic_store(&fx->accepted, (unsigned)httpd_server_stats(&fx->srv)->connections_accepted);
     atomic_store(&fx->idle, httpd_server_idle_connections(&fx->srv));
+    atomic_store(&fx->open, (unsigned)httpd_server_stats(&fx->srv)->connections_open);
 }
 
 static void stop_cb(uv_async_t *a)
@@ -228,6 +250,8 @@ void httpdfix_setup(struct httpdfix *fx, const struct httpd_config *cfg)
     cr_assert_eq(httpd_server_route(&fx->srv, "/slow", "slow", slow_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/wait", "wait", wait_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/silent", "silent", silent_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/block", "block", block_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/big", "big", big_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/-/healthy", "healthy", healthy_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/hello", "dup", hello_handler, fx), -EEXIST);
     cr_assert_eq(httpd_server_route(&fx->srv, "nope", "bad", hello_handler, fx), -EINVAL);
@@ -267,6 +291,18 @@ double httpdfix_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int httpdfix_wait_open(struct httpdfix *fx, unsigned open, int timeout_ms)
+{
+    double deadline = httpdfix_now_ms() + timeout_ms;
+
+    while (atomic_load(&fx->open) != open) {
+        if (httpdfix_now_ms() > deadline)
+            return -1;
+        usleep(1000);
+    }
+    return 0;
 }
 
 int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted, unsigned idle, int timeout_ms)

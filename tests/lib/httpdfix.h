@@ -8,6 +8,7 @@
  * Routes: /hello (one-shot, gzip allowed), /echo?x= (the request as the handler saw
  * it), /stream?n= (n lines, chunked), /slow (64 KiB pieces forever), /wait?n=&forever=
  * (a producer that waits and is resumed by a timer), /silent (never answers),
+ * /block?ms= (holds the loop, then answers), /big?kb= (a one-shot body of kb KiB),
  * /-/healthy.
  */
 #ifndef USTATSD_TESTS_HTTPDFIX_H
@@ -33,9 +34,10 @@ struct httpdfix {
     atomic_int dones;
     atomic_int handled;
     atomic_llong produced; /* bytes produced by /slow */
-    uv_check_t watch;      /* publishes the two below after every loop iteration */
+    uv_check_t watch;      /* publishes the three below after every loop iteration */
     atomic_uint accepted;  /* connections_accepted */
     atomic_uint idle;      /* httpd_server_idle_connections() */
+    atomic_uint open;      /* connections_open */
     struct counts {
         struct count {
             char handler[32];
@@ -70,6 +72,9 @@ void httpdfix_open(struct httpc *h, const struct httpdfix *fx);
  * Polls every millisecond; returns 0, or -1 after timeout_ms.
  */
 int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted, unsigned idle, int timeout_ms);
+
+/* Wait until the server has open connections open (closing ones count until freed). */
+int httpdfix_wait_open(struct httpdfix *fx, unsigned open, int timeout_ms);
 
 /* How many requests of handler were answered with code (after httpdfix_stop()). */
 uint64_t httpdfix_requests(const struct httpdfix *fx, const char *handler, unsigned code);
