@@ -14,12 +14,20 @@
  * in pieces with the loop yielding in between, so the worst health check during the
  * scrape should be a few milliseconds, not the whole render. Target: 100,000 series in
  * text, without gzip, in under 100 ms (median).
+ *
+ * TLS against plain HTTP, in the same run, at 100,000 series in text: a second daemon
+ * with a web config file (TLS 1.3, an EC P-256 certificate made with the openssl tool,
+ * no client certificate) holds the same series. Timed apart: the handshake alone
+ * (connect() to an established session), a scrape on a kept-alive connection (request
+ * to last byte) on each daemon, and a whole scrape on a new connection (connect() to
+ * the last byte, the handshake included) on each; and their ratios.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_http.h"
+#include "tlsclient.h"
 
 #define TARGET_MS 100.0
 
@@ -33,7 +41,10 @@ static size_t expected_samples(size_t n)
     return s;
 }
 
-/* Sample lines of the bench families in an exposition (OpenMetrics and text alike). */
+/*
+ * Sample lines of the bench families in an exposition (OpenMetrics and text alike),
+ * without the _created samples OpenMetrics adds to counters and histograms.
+ */
 static size_t count_samples(const char *body)
 {
     const char *p = body;
@@ -41,7 +52,9 @@ static size_t count_samples(const char *body)
 
     while (*p) {
         const char *eol = strchr(p, '\n');
-        if (strncmp(p, "bench_", 6) == 0)
+        const char *name_end = p + strcspn(p, "{ \n");
+        if (strncmp(p, "bench_", 6) == 0 &&
+            !(name_end - p > 8 && memcmp(name_end - 8, "_created", 8) == 0))
             n++;
         if (eol == NULL)
             break;
@@ -77,6 +90,192 @@ static size_t check_body(const struct bench_http *b, const char *headers, int om
     return len;
 }
 
+/* --- TLS against plain HTTP ------------------------------------------------------------ */
+
+#define HANDSHAKES 200
+
+static double median_ms(uint64_t *t, int n)
+{
+    qsort(t, (size_t)n, sizeof(*t), benchutil_cmp_u64);
+    return bench_http_ms(t[n / 2]);
+}
+
+/* The TLS daemon, started like b->d but with a web config; filled with b->have series. */
+static void tls_start(struct bench_http *b, struct bench_http *t, const char *certs,
+                      struct tlsclient_opts *o)
+{
+    static char web[256];
+    static const char *args[] = { "--web.config.file", web, NULL };
+    struct daemon_options opts = { .args = args, .no_wait = 1 };
+    struct buf body = BUF_INIT;
+    FILE *f;
+    char err[512];
+    double got = 0;
+    int i;
+
+    *t = *b;
+    memset(&t->d, 0, sizeof(t->d));
+    t->have = 0;
+    snprintf(web, sizeof(web), "%s/web.yml", certs);
+    f = fopen(web, "w");
+    if (f == NULL)
+        bench_http_die(b, errno, "%s", web);
+    fprintf(f, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+    fclose(f);
+    if (daemon_start_with(&t->d, bench_http_config, &opts) != 0)
+        bench_http_die(b, 0, "the TLS daemon did not start");
+    for (i = 0; i < 1000 && tlsclient_get(t->d.http, o, "/-/ready", NULL, NULL, err) != 200; i++)
+        usleep(10000);
+    if (i == 1000 || daemon_connect(&t->d) != 0)
+        bench_http_die(b, 0, "the TLS daemon is not ready: %s", err);
+    bench_http_send_series(t, 0, b->have, 0);
+    t->have = b->have;
+    for (i = 0; i < 6000 && got < (double)t->have; i++) {
+        buf_reset(&body);
+        if (tlsclient_get(t->d.http, o, "/metrics", NULL, &body, err) == 200) {
+            buf_addch(&body, '\0');
+            got = expo_value(body.ptr, "ustatsd_lines_accepted_total");
+        }
+        if (got < (double)t->have)
+            usleep(10000);
+    }
+    buf_release(&body);
+    if (got < (double)t->have)
+        bench_http_die(b, 0, "the TLS daemon accepted %.0f lines of %zu", got, t->have);
+}
+
+/* Scrapes on one kept-alive connection, each from the request to the last byte. */
+static double keepalive_plain(const struct bench_http *b, size_t *body)
+{
+    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
+    struct httpc h;
+    struct httpc_response r;
+    double ms;
+    int rc;
+
+    if ((rc = httpc_open(&h, b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
+        bench_http_die(b, -rc, "connect");
+    for (int i = -1; i < b->runs; i++) {
+        uint64_t t0 = benchutil_now_ns();
+
+        if (httpc_request(&h, "GET", "/metrics", NULL) != 0 || httpc_read(&h, 0, &r) != 0 ||
+            r.status != 200)
+            bench_http_die(b, 0, "keep-alive GET /metrics");
+        if (i >= 0)
+            t[i] = benchutil_now_ns() - t0;
+        *body = r.body_len;
+        httpc_response_release(&r);
+    }
+    httpc_close(&h);
+    ms = median_ms(t, b->runs);
+    free(t);
+    return ms;
+}
+
+static double keepalive_tls(const struct bench_http *b, const struct bench_http *tb,
+                            const struct tlsclient_opts *o, size_t *body)
+{
+    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
+    struct tlsclient c;
+    struct tlsclient_response r;
+    double ms;
+
+    if (tlsclient_open(&c, tb->d.http, o) != 0)
+        bench_http_die(b, 0, "TLS connect: %s", c.error);
+    for (int i = -1; i < b->runs; i++) {
+        uint64_t t0 = benchutil_now_ns();
+
+        if (tlsclient_request(&c, "/metrics", NULL) != 0 || tlsclient_read(&c, &r) != 0 ||
+            r.status != 200)
+            bench_http_die(b, 0, "keep-alive GET /metrics over TLS: %s", c.error);
+        if (i < 0 && count_samples(r.body.ptr) != expected_samples(b->have))
+            bench_http_die(b, 0, "over TLS, %zu bench samples in the body, want %zu",
+                           count_samples(r.body.ptr), expected_samples(b->have));
+        if (i >= 0)
+            t[i] = benchutil_now_ns() - t0;
+        *body = r.body.len;
+        tlsclient_response_release(&r);
+    }
+    tlsclient_close(&c);
+    ms = median_ms(t, b->runs);
+    free(t);
+    return ms;
+}
+
+/* A whole scrape on a new connection: connect(), handshake, request, the last byte. */
+static double fresh_tls(const struct bench_http *b, const struct bench_http *tb,
+                        const struct tlsclient_opts *o)
+{
+    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
+    char err[512];
+    double ms;
+
+    for (int i = -1; i < b->runs; i++) {
+        uint64_t t0 = benchutil_now_ns();
+
+        if (tlsclient_get(tb->d.http, o, "/metrics", NULL, NULL, err) != 200)
+            bench_http_die(b, 0, "GET /metrics over TLS: %s", err);
+        if (i >= 0)
+            t[i] = benchutil_now_ns() - t0;
+    }
+    ms = median_ms(t, b->runs);
+    free(t);
+    return ms;
+}
+
+/* connect() to an established session, HANDSHAKES times: the median and the best. */
+static void handshakes(const struct bench_http *b, const struct bench_http *tb,
+                       const struct tlsclient_opts *o, double *median, double *best)
+{
+    static uint64_t t[HANDSHAKES];
+
+    for (int i = 0; i < HANDSHAKES; i++) {
+        struct tlsclient c;
+        uint64_t t0 = benchutil_now_ns();
+
+        if (tlsclient_open(&c, tb->d.http, o) != 0)
+            bench_http_die(b, 0, "TLS handshake: %s", c.error);
+        t[i] = benchutil_now_ns() - t0;
+        tlsclient_close(&c);
+    }
+    *median = median_ms(t, HANDSHAKES);
+    *best = bench_http_ms(t[0]);
+}
+
+static void run_tls(struct bench_http *b, double plain_fresh_ms)
+{
+    struct bench_http tb;
+    struct tlsclient_opts o = { 0 };
+    char certs[64], ca[256];
+    double hs_med, hs_best, ka_plain, ka_tls, fresh;
+    size_t body_plain = 0, body_tls = 0;
+
+    if (tlscerts_make(certs) != 0)
+        bench_http_die(b, 0, "could not make the test certificates");
+    snprintf(ca, sizeof(ca), "%s", tlscerts_path(certs, "ca.crt"));
+    o.ca_file = ca;
+    o.timeout_ms = BENCH_HTTP_IO_TIMEOUT_MS;
+    tls_start(b, &tb, certs, &o);
+    handshakes(b, &tb, &o, &hs_med, &hs_best);
+    ka_plain = keepalive_plain(b, &body_plain);
+    ka_tls = keepalive_tls(b, &tb, &o, &body_tls);
+    fresh = fresh_tls(b, &tb, &o);
+    printf("tls: TLS 1.3, EC P-256 certificate, %zu series in text, body %.2f MB plain, "
+           "%.2f MB over TLS (the self-metrics differ), %d runs\n",
+           b->have, bench_http_mb(body_plain), bench_http_mb(body_tls), b->runs);
+    printf("tls handshake alone (connect to session): median %7.2f ms, best %7.2f ms "
+           "(%d handshakes)\n",
+           hs_med, hs_best, HANDSHAKES);
+    printf("keep-alive scrape: plain median %7.1f ms, TLS median %7.1f ms, TLS/plain %.2fx\n",
+           ka_plain, ka_tls, ka_tls / ka_plain);
+    printf("new-connection scrape: plain median %7.1f ms, TLS median %7.1f ms (handshake "
+           "included), TLS/plain %.2fx\n",
+           plain_fresh_ms, fresh, fresh / plain_fresh_ms);
+    if (daemon_stop(&tb.d) != 0)
+        bench_http_die(b, 0, "the TLS daemon did not stop cleanly");
+    tlscerts_remove(certs);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const cases[3][2] = {
@@ -106,6 +305,7 @@ int main(int argc, char **argv)
         }
     }
     bench_http_run_probe(&b, "/metrics", "scrape", "during text scrape:", "baseline, no scrape:");
+    run_tls(&b, large_text.median_ms);
     printf("target: %d series in text without gzip under %.0f ms: %s (median %.1f ms)\n",
            BENCH_HTTP_LARGE, TARGET_MS, large_text.median_ms < TARGET_MS ? "met" : "MISSED",
            large_text.median_ms);
