@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include <uv.h>
 
+#include "basicauth.h"
 #include "buf.h"
 #include "cfgread.h"
 #include "cfgendpoint.h"
@@ -35,6 +37,7 @@
 #include "sqlpool.h"
 #include "stats.h"
 #include "svcstat.h"
+#include "tokenfile.h"
 #include "state.h"
 #include "statsd.h"
 #include "sysd.h"
@@ -118,9 +121,22 @@ struct app_config {
  * parses certificates and keys).
  */
 struct app_web {
-    struct webcfg w;     /* all zero without a file */
-    struct tls_ctx *tls; /* from w.tls; NULL: plain HTTP */
+    struct webcfg w;         /* all zero without a file */
+    struct tls_ctx *tls;     /* from w.tls; NULL: plain HTTP */
+    struct basicauth *basic; /* from w.users; NULL: no basic auth */
 };
+
+/*
+ * The bearer tokens a config names, read from their files (tokenfile.h): at start-up on
+ * the loop, and on SIGHUP with the config on the reload's worker, so that a rotated token
+ * takes effect with the reload that reports success, and a bad file refuses the reload.
+ */
+struct app_tokens {
+    char daemon[TOKENFILE_MAX + 1];                         /* "": none */
+    char endpoint[CONFIG_MAX_ENDPOINTS][TOKENFILE_MAX + 1]; /* "": the endpoint is open */
+};
+
+_Static_assert(TOKENFILE_MAX == HTTPD_MAX_TOKEN, "one bound for a bearer token");
 
 /* A reload in flight: the file is read and checked on a worker thread. */
 struct reload {
@@ -128,6 +144,7 @@ struct reload {
     struct app *a;
     struct app_config *next;
     struct app_web web; /* loaded along with next */
+    struct app_tokens tokens;
     int rc;
     char err[1024];
 };
@@ -139,8 +156,9 @@ struct app {
     const char *config_path;
     app_load_cb load;
     void *load_arg;
-    struct reload *reload; /* in flight, or NULL */
-    int reload_again;      /* a SIGHUP came during it, or during a drain */
+    struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
+    struct reload *reload;            /* in flight, or NULL */
+    int reload_again;                 /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
     uint64_t reloads_failed;
     char reload_error[1024];   /* why the last reload failed; "" before any, or after a success */
@@ -289,6 +307,7 @@ static void snapshot(struct app *a, struct selfstat *s)
     s->reloads_ok = a->reloads_ok;
     s->reloads_failed = a->reloads_failed;
     s->reload_error = a->reload_error[0] ? a->reload_error : NULL;
+    memcpy(s->basic_auth, a->basic_pool.checks, sizeof(s->basic_auth));
     s->metrics_listen = a->metrics_l ? a->metrics_l->addr : "";
     s->metrics_path = c->metrics_path;
     s->debug_listen = a->debug_l ? a->debug_l->addr : "";
@@ -801,7 +820,8 @@ static void app_stop(struct app *a, const char *why)
  * Any thread: it touches nothing of the daemon's. Returns 0, or -1 with a message naming
  * the file, the key and the problem in err (web left zeroed).
  */
-static int web_load(struct app_web *web, const char *path, char *err, size_t errlen)
+static int web_load(struct app_web *web, const char *path, struct basicauth_pool *pool, char *err,
+                    size_t errlen)
 {
     memset(web, 0, sizeof(*web));
     if (path == NULL || path[0] == '\0')
@@ -812,12 +832,15 @@ static int web_load(struct app_web *web, const char *path, char *err, size_t err
         webcfg_release(&web->w);
         return -1;
     }
+    if (pool != NULL && web->w.nusers > 0)
+        web->basic = basicauth_new(pool, web->w.users, web->w.nusers);
     return 0;
 }
 
 static void web_release(struct app_web *web)
 {
     tls_ctx_unref(web->tls);
+    basicauth_unref(web->basic);
     webcfg_release(&web->w);
     memset(web, 0, sizeof(*web));
 }
@@ -825,18 +848,27 @@ static void web_release(struct app_web *web)
 /* What a listener serves with, from a->web. Before it listens, and on every reload. */
 static void web_serve(struct app *a, struct app_listener *l)
 {
+    int rc;
+
     httpd_server_set_tls(&l->srv, a->web.tls);
+    httpd_server_set_basic_auth(&l->srv, a->web.basic);
+    rc = httpd_server_set_headers(&l->srv, a->web.w.headers, a->web.w.nheaders);
+    assert(rc == 0); /* webcfg allows only headers that httpd takes */
+    (void)rc;
 }
 
 static void web_log(struct app *a)
 {
-    char fp[65];
+    char fp[65] = "";
 
-    if (a->web.tls == NULL)
+    if (a->web.w.path == NULL)
         return;
-    tls_ctx_fingerprint(a->web.tls, fp);
+    if (a->web.tls != NULL)
+        tls_ctx_fingerprint(a->web.tls, fp);
     log_msg(&a->log, LOG_INFO, "http",
-            "web config %s: TLS on every listener, certificate sha256 %s", a->web.w.path, fp);
+            "web config %s: %s%s on every listener, %zu basic auth users, %zu extra headers",
+            a->web.w.path, a->web.tls ? "TLS with certificate sha256 " : "plain HTTP", fp,
+            a->web.w.nusers, a->web.w.nheaders);
 }
 
 /*
@@ -855,13 +887,66 @@ static void web_apply(struct app *a, struct app_web *next)
 
 /* --- reload ---------------------------------------------------------------------------- */
 
+static int tokens_read(struct app_tokens *t, const struct config *c, char *err, size_t errlen)
+{
+    char why[512];
+
+    memset(t, 0, sizeof(*t));
+    if (c->bearer_token_file != NULL &&
+        tokenfile_read(c->bearer_token_file, t->daemon, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "$.daemon.bearer_token_file: bearer token file %s", why);
+        return -1;
+    }
+    for (size_t i = 0; i < c->nendpoints; i++) {
+        const char *file = c->endpoints[i].bearer_token_file;
+
+        if (file != NULL && tokenfile_read(file, t->endpoint[i], why, sizeof(why)) != 0) {
+            snprintf(err, errlen,
+                     "$.endpoints[%zu].bearer_token_file (endpoint %s): bearer token file %s", i,
+                     c->endpoints[i].name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Every route's token at once, on the loop: the default endpoint and /debug take the
+ * daemon's, which also guards the unknown paths of their listeners; each other endpoint
+ * its own. The tokens were checked when read, so nothing here can fail halfway.
+ */
+static void tokens_apply(struct app *a, const struct app_tokens *t)
+{
+    for (size_t i = 0; i < a->nendpoints; i++) {
+        const struct app_endpoint *ep = &a->endpoints[i];
+        int rc = httpd_server_route_bearer(&ep->l->srv, ep->path,
+                                           ep->index < 0 ? t->daemon : t->endpoint[ep->index]);
+
+        assert(rc == 0);
+        (void)rc;
+    }
+    if (a->debug_l != NULL) {
+        httpd_server_route_bearer(&a->debug_l->srv, "/debug", t->daemon);
+        httpd_server_route_bearer(&a->debug_l->srv, "/debug/snapshot", t->daemon);
+    }
+    for (size_t i = 0; i < a->nlisteners; i++) {
+        struct app_listener *l = &a->listeners[i];
+
+        if (l == a->metrics_l || l == a->debug_l)
+            httpd_server_set_bearer(&l->srv, t->daemon);
+    }
+}
+
 static void reload_work(uv_work_t *req)
 {
     struct reload *r = container_of(req, struct reload, req);
 
     r->rc = r->a->load(&r->next->c, r->a->load_arg, r->err, sizeof(r->err));
     if (r->rc == 0)
-        r->rc = web_load(&r->web, r->next->c.web_config_file, r->err, sizeof(r->err));
+        r->rc = web_load(&r->web, r->next->c.web_config_file, &r->a->basic_pool, r->err,
+                         sizeof(r->err));
+    if (r->rc == 0 && tokens_read(&r->tokens, &r->next->c, r->err, sizeof(r->err)) != 0)
+        r->rc = -1; /* reload_done() releases what was loaded */
 }
 
 static void reload_failed(struct app *a, const char *why)
@@ -936,6 +1021,7 @@ static void reload_done(uv_work_t *req, int status)
                      a->config_path, key);
             reload_failed(a, why);
         } else {
+            tokens_apply(a, &r->tokens);
             reload_apply(a, r->next);
             r->next = NULL;
             web_apply(a, &r->web);
@@ -1007,27 +1093,6 @@ static void on_signal(uv_signal_t *s, int signum)
     app_stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static int read_token(const char *path, char *out, size_t cap, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "bearer token file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    n = fread(out, 1, cap - 1, f);
-    fclose(f);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-        out[--n] = '\0';
-    if (n == 0) {
-        snprintf(err, errlen, "bearer token file %s: empty", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* The listener of this address, made (with /-/healthy and /-/ready) on first use. */
 static struct app_listener *listener_for(struct app *a, const char *listen, const char *label)
 {
@@ -1045,23 +1110,16 @@ static struct app_listener *listener_for(struct app *a, const char *listen, cons
     return l;
 }
 
-/*
- * A route with its own bearer token (NULL: open), read from token_file, so that endpoints
- * with different tokens share a listener.
- */
+/* A route; its bearer token comes with the others, from tokens_apply(). */
 static int add_route(struct app_listener *l, const char *path, const char *name,
-                     httpd_handler_cb handler, void *arg, const char *token, const char *token_file,
-                     char *err, size_t errlen)
+                     httpd_handler_cb handler, void *arg, char *err, size_t errlen)
 {
     int rc = httpd_server_route(&l->srv, path, name, handler, arg);
 
-    if (rc == 0)
-        rc = httpd_server_route_bearer(&l->srv, path, token);
     if (rc == -EEXIST)
         snprintf(err, errlen, "%s%s: two endpoints on one path", l->listen, path);
     else if (rc != 0)
-        snprintf(err, errlen, "bearer token file %s: must be printable ASCII, at most %d bytes",
-                 token_file ? token_file : "", HTTPD_MAX_TOKEN);
+        snprintf(err, errlen, "%s%s: %s", l->listen, path, strerror(-rc));
     return rc != 0 ? -1 : 0;
 }
 
@@ -1081,22 +1139,12 @@ static struct app_listener *self_listener(struct app *a)
     return NULL;
 }
 
-/*
- * Every endpoint's route on its listener, /debug where it goes, then bind them all. The
- * default endpoint and /debug take daemon.bearer_token_file, which also guards the unknown
- * paths of their listeners; each other endpoint its own.
- */
-static int start_http(struct app *a, char *err, size_t errlen)
+/* Every endpoint's route on its listener, and /debug where it goes. */
+static int add_routes(struct app *a, char *err, size_t errlen)
 {
     const struct config *c = a->cfg;
-    char dtok[HTTPD_MAX_TOKEN + 2], tok[HTTPD_MAX_TOKEN + 2], why[512];
-    const char *daemon_token = NULL;
+    char why[512];
 
-    if (c->bearer_token_file != NULL) {
-        if (read_token(c->bearer_token_file, dtok, sizeof(dtok), err, errlen) != 0)
-            return -1;
-        daemon_token = dtok;
-    }
     if (c->metrics_listen != NULL && c->metrics_listen[0] != '\0') {
         struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
 
@@ -1105,21 +1153,17 @@ static int start_http(struct app *a, char *err, size_t errlen)
             .a = a, .index = -1, .name = "metrics", .path = c->metrics_path, .l = a->metrics_l
         };
         svcstat_init(&ep->svc);
-        if (add_route(ep->l, ep->path, ep->name, on_metrics, ep, daemon_token, c->bearer_token_file,
-                      err, errlen) != 0)
+        if (add_route(ep->l, ep->path, ep->name, on_metrics, ep, err, errlen) != 0)
             return -1;
     }
     for (size_t i = 0; i < c->nendpoints; i++) {
         const struct config_endpoint *ce = &c->endpoints[i];
         struct app_endpoint *ep = &a->endpoints[a->nendpoints++];
-        const char *file = ce->bearer_token_file;
 
         *ep = (struct app_endpoint){ .a = a, .index = (long)i, .name = ce->name, .path = ce->path };
         svcstat_init(&ep->svc);
         ep->l = listener_for(a, ce->listen, ce->name);
-        if ((file != NULL && read_token(file, tok, sizeof(tok), why, sizeof(why)) != 0) ||
-            add_route(ep->l, ep->path, ep->name, on_metrics, ep, file ? tok : NULL, file, why,
-                      sizeof(why)) != 0) {
+        if (add_route(ep->l, ep->path, ep->name, on_metrics, ep, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "endpoint %s: %s", ce->name, why);
             return -1;
         }
@@ -1129,19 +1173,32 @@ static int start_http(struct app *a, char *err, size_t errlen)
     else if (c->debug_listen == NULL)
         a->debug_l = a->metrics_l ? a->metrics_l : self_listener(a);
     if (a->debug_l != NULL &&
-        (add_route(a->debug_l, "/debug", "debug", on_debug, a, daemon_token, c->bearer_token_file,
-                   err, errlen) != 0 ||
-         add_route(a->debug_l, "/debug/snapshot", "debug_snapshot", on_snapshot, a, daemon_token,
-                   c->bearer_token_file, err, errlen) != 0 ||
+        (add_route(a->debug_l, "/debug", "debug", on_debug, a, err, errlen) != 0 ||
+         add_route(a->debug_l, "/debug/snapshot", "debug_snapshot", on_snapshot, a, err, errlen) !=
+             0 ||
          httpd_server_route_post(&a->debug_l->srv, "/debug/snapshot") != 0))
         return -1;
+    return 0;
+}
+
+/* The routes, their bearer tokens (tokens_apply()), then bind every listener. */
+static int start_http(struct app *a, char *err, size_t errlen)
+{
+    struct app_tokens *tokens = mem_alloc(sizeof(*tokens));
+    char why[512];
+
+    if (tokens_read(tokens, a->cfg, err, errlen) != 0 || add_routes(a, err, errlen) != 0) {
+        free(tokens);
+        return -1;
+    }
+    tokens_apply(a, tokens);
+    free(tokens);
     for (size_t i = 0; i < a->nlisteners; i++) {
         struct app_listener *l = &a->listeners[i];
 
-        if (daemon_token != NULL && (l == a->metrics_l || l == a->debug_l))
-            httpd_server_set_bearer(&l->srv, daemon_token);
-        web_serve(a, l);
         int fd = sysd_take(&a->sysd, SOCKMATCH_STREAM, l->listen);
+
+        web_serve(a, l);
 
         if ((fd >= 0 ? httpd_server_adopt(&l->srv, l->listen, fd, why, sizeof(why))
                      : httpd_server_listen(&l->srv, l->listen, why, sizeof(why))) != 0) {
@@ -1201,7 +1258,7 @@ static int app_start(struct app *a, char *err, size_t errlen)
     a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
 
     /* Before any socket: a bad web config file leaves nothing behind. */
-    if (web_load(&a->web, c->web_config_file, err, errlen) != 0)
+    if (web_load(&a->web, c->web_config_file, &a->basic_pool, err, errlen) != 0)
         return -1;
     if (sysd_activate(&a->sysd, c, err, errlen) != 0)
         return -1;
@@ -1264,6 +1321,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     a->start_unix = a->config_loaded_unix;
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
+    basicauth_pool_init(&a->basic_pool, &a->loop, 0);
     sysd_init(&a->sysd, &a->loop);
     a->start_ms = uv_now(&a->loop);
     a->util_prev_hrtime = uv_hrtime();
@@ -1349,7 +1407,7 @@ int app_check_web(const struct config *c, char *err, size_t errlen)
 {
     struct app_web web;
 
-    if (web_load(&web, c->web_config_file, err, errlen) != 0)
+    if (web_load(&web, c->web_config_file, NULL, err, errlen) != 0)
         return ERRCODE_CONFIG;
     web_release(&web);
     return 0;

@@ -1,13 +1,13 @@
 #include "cfgendpoint.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfgfamily.h"
+#include "cfgwriters.h"
 #include "errcode.h"
 #include "mem.h"
 #include "resattr.h"
@@ -136,29 +136,13 @@ static int read_user(struct cfgread *r, const struct cfgread_key *k, json_t *obj
                      void *base)
 {
     struct config_service *s = base;
+    size_t old = cfgread_push_key(r, k->name);
 
     (void)obj;
-    if (json_is_integer(v)) {
-        json_int_t id = json_integer_value(v);
-
-        if (id < 0 || id >= 4294967295LL)
-            return cfgread_fail_at(r, k->name, "a uid is 0 to 4294967294, got %lld", (long long)id);
-        s->uid = (uint32_t)id;
-        return 0;
-    }
-    if (json_is_string(v)) {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        int rc = getpwnam_r(json_string_value(v), &pw, buf, sizeof(buf), &res);
-
-        if (res == NULL)
-            return cfgread_fail_at(r, k->name, "no user \"%s\"%s%s", json_string_value(v),
-                                   rc ? ": " : "", rc ? strerror(rc) : "");
-        s->uid = (uint32_t)pw.pw_uid;
-        return 0;
-    }
-    return cfgread_fail_at(r, k->name, "expected a user name or a uid, got %s",
-                           cfgread_type_name(v));
+    if (cfgwriters_user(r, v, &s->uid) < 0)
+        return ERRCODE_CONFIG;
+    cfgread_pop(r, old);
+    return 0;
 }
 
 static const char *abs_path_problem(const char *s)
@@ -633,9 +617,7 @@ const char *cfgendpoint_changed(const struct config *a, const struct config *b, 
         const char *key = strcmp(x->name, y->name) != 0       ? "name"
                           : strcmp(x->listen, y->listen) != 0 ? "listen"
                           : strcmp(x->path, y->path) != 0     ? "path"
-                          : !cfgread_same_str(x->bearer_token_file, y->bearer_token_file)
-                              ? "bearer_token_file"
-                              : NULL;
+                                                              : NULL;
 
         if (key != NULL) {
             snprintf(buf, len, "$.endpoints[%zu].%s", i, key);

@@ -15,6 +15,7 @@
 #include "cfgfamily.h"
 #include "cfgread.h"
 #include "cfgsql.h"
+#include "cfgwriters.h"
 #include "errcode.h"
 #include "mem.h"
 #include "netaddr.h"
@@ -127,9 +128,9 @@ static const struct cfgread_key daemon_keys[] = {
       .off = offsetof(struct config, log_level),
       .sdflt = "info",
       .choices = log_levels },
-    { .name = "bearer_token_file",
+    { .name = "bearer_token_file", /* reloads: SIGHUP reads the file, or another one */
       .kind = CFGREAD_STRING,
-      .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY | CFGREAD_RESTART,
+      .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY,
       .off = offsetof(struct config, bearer_token_file) },
     { .name = "web_config_file",
       .kind = CFGREAD_STRING,
@@ -463,6 +464,14 @@ static int read_sql_metrics(struct cfgread *r, const struct cfgread_key *k, json
     return v != NULL ? cfgsql_metrics(r, base, v) : 0;
 }
 
+/* Read after the families and the jobs, which its rules name. */
+static int read_writers(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                        void *base)
+{
+    (void)k, (void)obj;
+    return v != NULL ? cfgwriters_read(r, base, v) : 0;
+}
+
 /* The document, read in this order: the label rules depend on the limits. */
 static const struct cfgread_key root_keys[] = {
     { .name = "limits", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_limits },
@@ -478,6 +487,7 @@ static const struct cfgread_key root_keys[] = {
       .kind = CFGREAD_CUSTOM,
       .off = CFGREAD_NOWHERE,
       .read = read_sql_metrics },
+    { .name = "writers", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_writers },
 };
 
 static int parse_root(struct cfgread *r, struct config *c, json_t *root)
@@ -487,6 +497,7 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
         cfgclash_check(r, c) < 0)
         return ERRCODE_CONFIG;
     cfgclient_families(c);
+    cfgwriters_assign(c);
     for (size_t i = 0; i < c->nfamilies; i++)
         c->families[i].excluded = cfgfamily_excluded(c, c->families[i].group);
     for (size_t i = 0; i < c->nsql_metrics; i++)
@@ -564,6 +575,7 @@ void config_release(struct config *c)
     free(c->jobs);
     cfgsql_release(c);
     cfgendpoint_release(c);
+    cfgwriters_release(c);
     memset(c, 0, sizeof(*c));
 }
 

@@ -146,13 +146,40 @@ struct config_family {
     int precreate;        /* "precreate": every combination of the enumerated labels' values
                     * (cfgfamily_combinations) exists at zero from start-up; counters and
                     * histograms only, every label enumerated */
+    const struct config_writers *writers; /* the rule that says who may write it (the most
+                                           * specific of "writers"); NULL: anyone */
 };
 
 struct config_job {
     char *name; /* as job lines send it: a valid metric name ([A-Za-z_][A-Za-z0-9_.-]*, at
                  * most STATSD_MAX_NAME and max_label_value_len bytes), not normalised */
-    uint32_t failure_threshold; /* >= 1 */
-    double open_seconds;        /* > 0, <= CONFIG_MAX_OPEN_SECONDS */
+    uint32_t failure_threshold;           /* >= 1 */
+    double open_seconds;                  /* > 0, <= CONFIG_MAX_OPEN_SECONDS */
+    const struct config_writers *writers; /* as a family's: NULL: anyone may report it */
+};
+
+/* What a rule of "writers" names: exactly one of its four keys. */
+enum config_writers_scope {
+    CONFIG_WRITERS_FAMILY,    /* "family": one configured family */
+    CONFIG_WRITERS_PREFIX,    /* "prefix": every family whose name starts with it */
+    CONFIG_WRITERS_JOB,       /* "job": one configured job */
+    CONFIG_WRITERS_JOB_PREFIX /* "job_prefix": every job whose name starts with it */
+};
+
+/*
+ * One rule of "writers" (README.md, "Writers", and cfgwriters.h): the senders that may
+ * write the families or jobs it names. A family or job takes its most specific rule: an
+ * exact one, else the longest prefix; with none, anyone may write it.
+ */
+struct config_writers {
+    enum config_writers_scope scope;
+    char *name;     /* the family's stored name (normalised, counters without "_total"), the
+                     * job's, or the prefix (a family prefix normalised like a name) */
+    uint32_t *uids; /* "users", resolved at load: sorted ascending, no duplicates */
+    size_t nuids;
+    uint32_t *gids; /* "groups", the same */
+    size_t ngids;
+    int unauthenticated; /* lines that carry no credentials (UDP) are allowed */
 };
 
 struct config_sql_metric {
@@ -271,6 +298,11 @@ struct config {
     char *job_prefix;
     struct config_job *jobs;
     size_t njobs;
+
+    /* "writers": the rules, in file order; families[i].writers and jobs[i].writers point
+     * into it. nwriters == 0: no policy, anyone may write anything. */
+    struct config_writers *writers;
+    size_t nwriters;
 
     /* "postgres"; has_postgres is 0 when the section is absent. */
     int has_postgres;

@@ -145,7 +145,9 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
         if (read_param(q, cfg, name, value, &seen, err, errlen) != 0)
             return ERRCODE_BADPARAM;
     if (rc < 0) {
-        snprintf(err, errlen, "malformed or oversized query parameter");
+        snprintf(err, errlen, "%s",
+                 rc == -EILSEQ ? "a query parameter holds a control byte (%00-%1F, %7F)"
+                               : "malformed or oversized query parameter");
         return ERRCODE_BADPARAM;
     }
     return 0;
@@ -360,6 +362,11 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_bool(w, "last_successful", d->reload_error == NULL);
     kv_str(w, "last_error", d->reload_error);
     jw_close(w, '}');
+    jw_key(w, "http_basic_auth_checks");
+    jw_open_value(w, '{');
+    for (size_t i = 0; i < BASICCRED_NRESULTS; i++)
+        kv_u64(w, basiccred_result_name((enum basiccred_result)i), d->basic_auth[i]);
+    jw_close(w, '}');
     section_state(&d->state, w);
     section_tls(&d->tls, w);
     jw_key(w, "listeners");
@@ -471,6 +478,39 @@ static void label_policy(struct debug_render *dr, struct jw *w, size_t f, size_t
     jw_close(w, '}');
 }
 
+/*
+ * "writers": the rule that guards a family or job, by its place in the file, with the ids
+ * its names resolved to; null when anyone may write.
+ */
+static void kv_ids(struct jw *w, const char *key, const uint32_t *ids, size_t n)
+{
+    jw_key(w, key);
+    jw_open_value(w, '[');
+    for (size_t i = 0; i < n; i++) {
+        jw_item(w);
+        jw_num(w->out, ids[i]);
+    }
+    jw_close(w, ']');
+}
+
+static void writers_entry(struct jw *w, const struct config *c, const struct config_writers *rw)
+{
+    char rule[48];
+
+    if (rw == NULL) {
+        kv_str(w, "writers", NULL);
+        return;
+    }
+    jw_key(w, "writers");
+    jw_open_value(w, '{');
+    snprintf(rule, sizeof(rule), "$.writers[%zu]", (size_t)(rw - c->writers));
+    kv_str(w, "rule", rule);
+    kv_ids(w, "uids", rw->uids, rw->nuids);
+    kv_ids(w, "gids", rw->gids, rw->ngids);
+    kv_bool(w, "unauthenticated", rw->unauthenticated);
+    jw_close(w, '}');
+}
+
 static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
 {
     const struct config_family *cf = registry_family_config(dr->reg, f);
@@ -491,6 +531,7 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
         kv_u64(w, "labels_dropped", registry_labels_dropped(dr->reg, f));
     kv_u64(w, "series", registry_family_series(dr->reg, f));
     kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
+    writers_entry(w, registry_config(dr->reg), cf->writers);
     if (cf->type == FAMILY_HISTOGRAM) {
         jw_key(w, "buckets");
         jw_open_value(w, '[');
@@ -665,6 +706,7 @@ static void section_jobs(struct debug_render *dr, struct jw *w)
         jw_close(w, '}');
         kv_u64(w, "errors", b->errors);
         kv_u64(w, "circuit_openings", b->openings);
+        writers_entry(w, dr->jobs->cfg, cj->writers);
         if (b->has_success)
             kv_num(w, "last_success", b->last_success_unix);
         else

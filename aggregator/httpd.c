@@ -1,4 +1,5 @@
 #include "httpd.h"
+#include "basicauth.h"
 #include "common.h"
 #include "mem.h"
 #include "negotiate.h"
@@ -76,6 +77,8 @@ struct httpd_conn {
     httpd_produce_cb produce;
     httpd_cancel_cb cancel;
     void *arg;
+    struct basicauth_work *auth_work; /* a basic auth check in flight (CONN_DEFERRED) */
+    int auth_bearer;                  /* the path also takes a bearer token: 401 says so */
 
     struct tls_conn *tls; /* NULL: plain HTTP */
     struct buf plain;     /* TLS: plaintext decrypted from one read */
@@ -208,6 +211,50 @@ int httpd_server_route_post(struct httpd_server *srv, const char *path)
     return 0;
 }
 
+void httpd_server_set_basic_auth(struct httpd_server *srv, struct basicauth *ba)
+{
+    if (ba != NULL)
+        basicauth_ref(ba);
+    basicauth_unref(srv->basic);
+    srv->basic = ba;
+}
+
+/* The server writes these itself; a second copy from the web config would contradict it. */
+static const char *const own_headers[] = {
+    "Content-Type", "Content-Length", "Transfer-Encoding", "Content-Encoding", "Connection",
+    "Vary",         "Allow",          "WWW-Authenticate",  "Retry-After",
+};
+
+static int header_ok(const struct webcfg_header *h)
+{
+    if (!request_is_token(h->name, strlen(h->name)))
+        return 0;
+    for (size_t i = 0; i < ARRAY_SIZE(own_headers); i++)
+        if (strcasecmp(h->name, own_headers[i]) == 0)
+            return 0;
+    /* No CR or LF: a value must not start another header (response splitting). */
+    for (const unsigned char *v = (const unsigned char *)h->value; *v; v++)
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
+            return 0;
+    return 1;
+}
+
+int httpd_server_set_headers(struct httpd_server *srv, const struct webcfg_header *h, size_t n)
+{
+    struct buf lines;
+
+    for (size_t i = 0; i < n; i++)
+        if (!header_ok(&h[i]))
+            return -EINVAL;
+    buf_init(&lines);
+    for (size_t i = 0; i < n; i++)
+        buf_addf(&lines, "%s: %s\r\n", h[i].name, h[i].value);
+    free(srv->headers);
+    srv->headers = n > 0 ? buf_detach(&lines, NULL) : NULL;
+    buf_release(&lines);
+    return 0;
+}
+
 const struct httpd_stats *httpd_server_stats(const struct httpd_server *srv)
 {
     return &srv->stats;
@@ -242,6 +289,10 @@ static void server_maybe_done(struct httpd_server *srv)
     srv->bearer = NULL;
     tls_ctx_unref(srv->tls);
     srv->tls = NULL;
+    basicauth_unref(srv->basic);
+    srv->basic = NULL;
+    free(srv->headers);
+    srv->headers = NULL;
     if (srv->close_cb)
         srv->close_cb(srv);
 }
@@ -476,6 +527,7 @@ static void begin_response(struct httpd_conn *c, int status, const char *ctype, 
     int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
 
     routes_count(&c->srv->routes, c->route, (unsigned)status);
+    c->rs.headers = c->srv->headers;
     response_head(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, length, extra);
 }
 
@@ -487,6 +539,7 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
     if (c->state != CONN_HANDLING && c->state != CONN_DEFERRED)
         return -EALREADY;
     routes_count(&c->srv->routes, c->route, (unsigned)status);
+    c->rs.headers = c->srv->headers;
     response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,
                    extra);
     c->state = CONN_FLUSHING;
@@ -629,17 +682,13 @@ static void begin_handling(struct httpd_conn *c)
     timer_start(c, c->srv->cfg.write_timeout_ms);
 }
 
-static void dispatch(struct httpd_conn *c)
+/* After the credentials, if any were needed: 404, 405, or the route's handler. */
+static void serve(struct httpd_conn *c)
 {
     struct httpd_server *srv = c->srv;
     const struct request *r = &c->req;
     struct httpd_request req;
-    const char *bearer = srv->bearer;
-    size_t bearer_len = srv->bearer_len;
 
-    begin_handling(c);
-    c->rs.head = r->method == HTTP_HEAD;
-    c->rs.keep_alive = r->keep_alive;
     req.head = c->rs.head;
     req.http_major = r->http_major;
     req.http_minor = r->http_minor;
@@ -650,18 +699,6 @@ static void dispatch(struct httpd_conn *c)
     req.authorization = r->authorization;
     req.scrape_timeout = r->scrape_timeout;
 
-    c->route = routes_find(&srv->routes, req.path);
-
-    if (c->route != ROUTES_NONE && srv->handlers[c->route].own_bearer) {
-        bearer = srv->handlers[c->route].bearer;
-        bearer_len = srv->handlers[c->route].bearer_len;
-    } else if (strcmp(req.path, "/-/healthy") == 0 || strcmp(req.path, "/-/ready") == 0) {
-        bearer = NULL; /* probes never need a token */
-    }
-    if (bearer != NULL && !bearer_ok(c, bearer, bearer_len)) {
-        respond_plain(c, 401, "WWW-Authenticate: Bearer\r\n");
-        return;
-    }
     if (c->route == ROUTES_NONE) {
         respond_plain(c, 404, NULL);
         return;
@@ -675,6 +712,97 @@ static void dispatch(struct httpd_conn *c)
     srv->handlers[c->route].handler(c, &req, srv->handlers[c->route].arg);
     if (c->state == CONN_HANDLING)
         respond_plain(c, 500, NULL);
+}
+
+/* 401 with a challenge for each credential the path takes (RFC 9110 11.6.1). */
+static void unauthorized(struct httpd_conn *c, int basic, int bearer)
+{
+    respond_plain(c, 401,
+                  basic && bearer
+                      ? "WWW-Authenticate: Basic realm=\"ustatsd\", charset=\"UTF-8\"\r\n"
+                        "WWW-Authenticate: Bearer\r\n"
+                  : basic ? "WWW-Authenticate: Basic realm=\"ustatsd\", charset=\"UTF-8\"\r\n"
+                          : "WWW-Authenticate: Bearer\r\n");
+}
+
+/* The bcrypt work came back: the request goes on where dispatch() left it. */
+static void basic_done(int allowed, void *arg)
+{
+    struct httpd_conn *c = arg;
+
+    assert(c->state == CONN_DEFERRED);
+    c->auth_work = NULL;
+    c->cancel = NULL;
+    c->arg = NULL;
+    c->state = CONN_HANDLING;
+    if (allowed)
+        serve(c);
+    else
+        unauthorized(c, 1, c->auth_bearer);
+}
+
+/* The connection died while its check was in flight. */
+static void basic_cancel(void *arg)
+{
+    struct httpd_conn *c = arg;
+
+    basicauth_abandon(c->auth_work);
+    c->auth_work = NULL;
+}
+
+/*
+ * Credentials: the path's bearer token, or basic auth of the server's users, either one
+ * when both are set. A basic check that has to run bcrypt defers the request (CONN_DEFERRED,
+ * as httpd_defer(), so that a dying connection abandons the check) and serve() runs from
+ * basic_done().
+ */
+static void dispatch(struct httpd_conn *c)
+{
+    struct httpd_server *srv = c->srv;
+    const struct request *r = &c->req;
+    const char *bearer = srv->bearer;
+    size_t bearer_len = srv->bearer_len;
+    struct basicauth *basic = srv->basic;
+
+    begin_handling(c);
+    c->rs.head = r->method == HTTP_HEAD;
+    c->rs.keep_alive = r->keep_alive;
+    c->route = routes_find(&srv->routes, r->path);
+
+    if (c->route != ROUTES_NONE && srv->handlers[c->route].own_bearer) {
+        bearer = srv->handlers[c->route].bearer;
+        bearer_len = srv->handlers[c->route].bearer_len;
+    }
+    if (strcmp(r->path, "/-/healthy") == 0 || strcmp(r->path, "/-/ready") == 0) {
+        bearer = NULL; /* probes never need credentials */
+        basic = NULL;
+    }
+    if ((bearer == NULL && basic == NULL) || (bearer != NULL && bearer_ok(c, bearer, bearer_len))) {
+        serve(c);
+        return;
+    }
+    if (basic == NULL) {
+        unauthorized(c, 0, 1);
+        return;
+    }
+    c->auth_bearer = bearer != NULL;
+    switch (basicauth_check(basic, r->authorization, basic_done, c, &c->auth_work)) {
+    case BASICAUTH_ALLOW:
+        serve(c);
+        break;
+    case BASICAUTH_PENDING:
+        c->cancel = basic_cancel;
+        c->arg = c;
+        c->state = CONN_DEFERRED;
+        break;
+    case BASICAUTH_BUSY:
+        respond_plain(c, 503, "Retry-After: 1\r\n");
+        break;
+    case BASICAUTH_DENY:
+    case BASICAUTH_ABSENT:
+        unauthorized(c, 1, c->auth_bearer);
+        break;
+    }
 }
 
 /* A request the server refuses by itself: answer, then close. */

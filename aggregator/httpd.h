@@ -25,7 +25,13 @@
  * Requests. Routes match the path exactly (the query string is split off and passed raw).
  * Unknown path: 404. Known path and a method other than GET or HEAD: 405 with
  * "Allow: GET, HEAD" (a route made POST-only by httpd_server_route_post() the reverse). With a bearer token set, every path except /-/healthy and /-/ready
- * needs "Authorization: Bearer <token>", else 401 with "WWW-Authenticate: Bearer".
+ * needs "Authorization: Bearer <token>", else 401 with "WWW-Authenticate: Bearer". With
+ * basic auth users (httpd_server_set_basic_auth()), every path except the probes needs
+ * "Authorization: Basic ..." of one of them, or the path's bearer token if it has one:
+ * either is accepted, and the 401 carries a challenge for each ("WWW-Authenticate: Basic
+ * realm="ustatsd", charset="UTF-8"", then "WWW-Authenticate: Bearer"). A basic check that
+ * misses the cache is answered after the bcrypt work (the request waits, not the loop);
+ * one beyond the bound of work in flight gets 503 with "Retry-After: 1".
  * Request bodies are read and ignored; more than max_body_bytes gives 413 and close.
  * More than max_header_bytes before the end of the headers gives 431 and close. A
  * malformed request gives 400 and close. Keep-alive is HTTP/1.1's default and works
@@ -55,6 +61,7 @@
 #include "listener.h"
 #include "routes.h"
 #include "tls.h"
+#include "webcfg.h"
 
 /* Zero in any field of struct httpd_config means its default. */
 #define HTTPD_DEFAULT_MAX_HEADER_BYTES  8192
@@ -122,6 +129,7 @@ struct httpd_request {
 };
 
 struct httpd_conn; /* one client connection; private */
+struct basicauth;
 struct httpd_route;
 
 struct httpd_server;
@@ -163,6 +171,8 @@ struct httpd_server {
     struct httpd_route *handlers; /* by route index */
     char *bearer;
     size_t bearer_len;
+    struct basicauth *basic;  /* a reference, or NULL */
+    char *headers;            /* "Name: value\r\n" lines for every response, or NULL */
     struct httpd_conn *conns; /* doubly linked */
     unsigned nconns;
     httpd_server_close_cb close_cb;
@@ -209,6 +219,23 @@ int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const 
  * before FIN. Call before or after listen.
  */
 void httpd_server_set_tls(struct httpd_server *srv, struct tls_ctx *ctx);
+
+/*
+ * Require basic auth of ba's users on every path except /-/healthy and /-/ready (a path
+ * with a bearer token takes either), or none with ba NULL. srv takes a reference to ba
+ * and drops the one it held: a swap on reload. Checks in flight keep the users they
+ * started with and finish on them. Loop thread only.
+ */
+void httpd_server_set_basic_auth(struct httpd_server *srv, struct basicauth *ba);
+
+/*
+ * Add these headers to every response from now on, the server's own (errors, 401, 503)
+ * included; n 0 removes them. Copied. A name must be a token and a value printable
+ * (HTAB allowed), and neither a header the server writes itself (Content-Type,
+ * Content-Length, Transfer-Encoding, Content-Encoding, Connection, Vary, Allow,
+ * WWW-Authenticate, Retry-After): else -EINVAL and nothing changes. Returns 0 or -EINVAL.
+ */
+int httpd_server_set_headers(struct httpd_server *srv, const struct webcfg_header *h, size_t n);
 
 /*
  * Make the route at path take POST, and only POST (it acts: GET and HEAD get 405 with

@@ -1,5 +1,6 @@
 #include "intake.h"
 
+#include "cfgwriters.h"
 #include "statsd_scanner.h"
 
 void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
@@ -11,13 +12,44 @@ void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
 }
 
 /*
+ * Whether the sender may write what the rule guards (NULL: anyone). The writer policy is
+ * decided per line, not per datagram: a datagram may carry lines of several families,
+ * and an allowed family's lines count whatever their neighbours are.
+ */
+static int allowed(const struct config_writers *w, const struct intake_sender *from)
+{
+    int cred = from != NULL && from->addr == NULL;
+
+    return cfgwriters_allows(w, cred, cred ? from->uid : 0, cred ? from->gid : 0);
+}
+
+/* The rule of what a parsed line names: its job's, or its family's; NULL when neither. */
+static const struct config_writers *line_rule(const struct intake *in,
+                                              const struct statsd_line *line)
+{
+    const struct config *c = registry_config(in->reg);
+    const struct config_family *f;
+    long j;
+
+    if (line->type == STATSD_JOB) {
+        j = config_find_job(c, line->name.ptr, line->name.len);
+        return j < 0 ? NULL : c->jobs[j].writers;
+    }
+    f = registry_line_family(in->reg, line);
+    return f != NULL ? f->writers : NULL;
+}
+
+/*
  * One line of a datagram, whatever it holds; found: its cached identity, or NULL. The
  * clock is read only here, on the two paths that need the wall time: a job report dates
- * the job's last success or error, and the reject ring dates each entry.
+ * the job's last success or error, and the reject ring dates each entry. guarded: the
+ * config has writer rules, so the line's family or job is checked against its rule
+ * before the line can change anything (a line that names neither is left to the reason
+ * the registry or the jobs give it).
  */
 static void take_line(struct intake *in, const struct statsd_parts *lp,
                       const struct registry_hit *found, uint64_t now_ms,
-                      const struct intake_sender *from)
+                      const struct intake_sender *from, int guarded)
 {
     const struct statsd_view v = lp->line;
     struct statsd_line line;
@@ -26,10 +58,15 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
     if (v.len == 0)
         return;
     /* A line whose identity the registry has seen needs only its values parsed. */
-    r = found != NULL ? registry_apply_found(in->reg, found, lp, now_ms) : REGISTRY_MISS;
+    if (guarded && found != NULL && !allowed(registry_hit_family(in->reg, found)->writers, from))
+        r = STATSD_SENDER_NOT_ALLOWED;
+    else
+        r = found != NULL ? registry_apply_found(in->reg, found, lp, now_ms) : REGISTRY_MISS;
     if (r == REGISTRY_MISS) {
         r = statsd_parse_line(v.ptr, v.len, &line);
-        if (r == STATSD_OK)
+        if (r == STATSD_OK && guarded && !allowed(line_rule(in, &line), from))
+            r = STATSD_SENDER_NOT_ALLOWED;
+        else if (r == STATSD_OK)
             r = line.type == STATSD_JOB
                     ? jobs_report(in->jobs, &line, now_ms, in->clock(in->clock_arg))
                     : registry_apply(in->reg, &line, now_ms);
@@ -56,6 +93,8 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
     const struct registry_hit *found[REGISTRY_FIND_MAX];
     struct statsd_scanner scan;
     size_t n, i;
+    /* Without rules (no "writers" section) a line costs what it did before the policy. */
+    int guarded = registry_config(in->reg)->nwriters != 0;
 
     /* Whatever the datagram holds: a service's process is one that sends, good or bad. */
     if (in->senders != NULL && from != NULL && from->addr == NULL)
@@ -65,7 +104,7 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
         n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
         registry_find_parts(in->reg, lp, n, found);
         for (i = 0; i < n; i++)
-            take_line(in, &lp[i], found[i], now_ms, from);
+            take_line(in, &lp[i], found[i], now_ms, from, guarded);
     } while (n == REGISTRY_FIND_MAX);
 }
 

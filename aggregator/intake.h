@@ -5,7 +5,10 @@
  * A domain module. A datagram, its sender and the time go in; each line is split, looked
  * up in the registry's front cache and applied (a line the cache knows needs only its
  * values parsed), or parsed in full and given to jobs_report() (`|j` lines) or
- * registry_apply(). Accepted lines are counted; a rejected one is counted by reason and
+ * registry_apply(). When the config has writer rules ("writers", cfgwriters.h), a line
+ * whose family or job has a rule that does not allow its sender is rejected first, as
+ * STATSD_SENDER_NOT_ALLOWED, and changes nothing; each line is judged alone, so the other
+ * lines of its datagram are taken as usual. Accepted lines are counted; a rejected one is counted by reason and
  * kept, raw, in the reject ring with its sender. The daemon's ingest callback, the unit
  * tests and the fuzzer all drive this one module.
  *

@@ -19,6 +19,7 @@
 #include "app.h"
 #include "cfgendpoint.h"
 #include "common.h"
+#include "cfgwriters.h"
 #include "config.h"
 #include "conninfo.h"
 #include "errcode.h"
@@ -239,6 +240,11 @@ static int check_config(const char *path)
     printf("%s: ok (%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)\n",
            path, config_file_families(&c), c.njobs, c.nsql_metrics,
            c.dogstatsd_telemetry ? "on" : "off");
+    if (c.nwriters > 0)
+        printf("%s: writers: %zu rules guard %zu of %zu families and %zu of %zu jobs; the "
+               "others are open to every sender\n",
+               path, c.nwriters, cfgwriters_guarded_families(&c), config_file_families(&c),
+               cfgwriters_guarded_jobs(&c), c.njobs);
     config_release(&c);
     return 0;
 }

@@ -14,7 +14,13 @@ static int hexval(int ch)
     return -1;
 }
 
-static int decode(const char *s, size_t n, char *out, size_t size, int plus_space)
+static int is_ctl(int ch)
+{
+    return ch < 0x20 || ch == 0x7f;
+}
+
+/* strict: '+' is a space, and a control byte is refused (query parameters). */
+static int decode(const char *s, size_t n, char *out, size_t size, int strict)
 {
     size_t o = 0;
 
@@ -32,9 +38,11 @@ static int decode(const char *s, size_t n, char *out, size_t size, int plus_spac
                 return -EINVAL;
             ch = hi * 16 + lo;
             i += 2;
-        } else if (ch == '+' && plus_space) {
+        } else if (ch == '+' && strict) {
             ch = ' ';
         }
+        if (strict && is_ctl(ch))
+            return -EILSEQ;
         if (out) {
             if (o + 1 >= size)
                 return -ENOSPC;
@@ -55,6 +63,20 @@ int query_decode(const char *s, size_t n, char *out, size_t size)
 int query_unescape(const char *s, size_t n, char *out, size_t size)
 {
     return decode(s, n, out, size, 0);
+}
+
+int query_has_ctl(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)s[i];
+
+        if (ch == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0)
+            ch = hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]);
+        if (is_ctl(ch))
+            return 1;
+    }
+    return 0;
 }
 
 int query_next(const char **pos, char *name, size_t nsize, char *value, size_t vsize)

@@ -13,12 +13,17 @@
 /*
  * %-decode s[0..n) into out (size bytes, NUL-terminated); '+' is a space. out may be NULL
  * to only validate and measure. Returns the decoded length, -EINVAL for a malformed
- * %-escape, or -ENOSPC when out is too small.
+ * %-escape, -EILSEQ for a control byte (0x00-0x1F, 0x7F), raw or %-encoded, which would
+ * shorten or garble the value, or -ENOSPC when out is too small.
  */
 int query_decode(const char *s, size_t n, char *out, size_t size);
 
-/* The same, with '+' kept as '+' (RFC 3986 percent-decoding, as Go's url.PathUnescape). */
+/* The same, with '+' kept as '+' (RFC 3986 percent-decoding, as Go's url.PathUnescape),
+ * and control bytes passed through: the caller judges the value. */
 int query_unescape(const char *s, size_t n, char *out, size_t size);
+
+/* Whether s[0..n) holds a control byte (0x00-0x1F, 0x7F), raw or %-encoded ("%00", "%7f"). */
+int query_has_ctl(const char *s, size_t n);
 
 /*
  * Iterate over the parameters of a raw query (without '?'). Start with *pos = query;

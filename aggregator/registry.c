@@ -619,29 +619,40 @@ static void commit(const struct registry__family *f, struct registry__series *s,
 }
 
 /* The family a line names, or a reason: UNKNOWN_FAMILY, GROUP_EXCLUDED, TYPE_MISMATCH. */
-static int check_family(const struct registry *r, const struct statsd_line *line, long *fi)
+/* The live family a line names, or -1 (STATSD_UNKNOWN_FAMILY). */
+static long line_family(const struct registry *r, const struct statsd_line *line)
 {
     char name[STATSD_MAX_NAME];
-    const struct config_family *cf;
+    long fi;
     size_t n;
 
-    if (line->type == STATSD_JOB)
-        return STATSD_TYPE_MISMATCH;
     n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
-    *fi = n ? names_find(&r->names, name, n) : -1;
+    fi = n ? names_find(&r->names, name, n) : -1;
     /*
      * DogStatsD client telemetry, datadog.dogstatsd.client.X, counts in the family
      * ustatsd_client_X (cfgclient.h): looked up only once the name is no family's, so
      * other lines pay nothing. A line may not name that family itself.
      */
-    if (*fi < 0) {
+    if (fi < 0) {
         n = r->cfg->dogstatsd_telemetry ? cfgclient_family_name(name, n) : 0;
-        *fi = n ? names_find(&r->names, name, n) : -1;
-        if (*fi < 0 || !r->fams[*fi].cfg->client_telemetry)
-            return STATSD_UNKNOWN_FAMILY;
-    } else if (r->fams[*fi].cfg->client_telemetry) {
-        return STATSD_UNKNOWN_FAMILY;
+        fi = n ? names_find(&r->names, name, n) : -1;
+        if (fi < 0 || !r->fams[fi].cfg->client_telemetry)
+            return -1;
+    } else if (r->fams[fi].cfg->client_telemetry) {
+        return -1;
     }
+    return fi;
+}
+
+static int check_family(const struct registry *r, const struct statsd_line *line, long *fi)
+{
+    const struct config_family *cf;
+
+    if (line->type == STATSD_JOB)
+        return STATSD_TYPE_MISMATCH;
+    *fi = line_family(r, line);
+    if (*fi < 0)
+        return STATSD_UNKNOWN_FAMILY;
     cf = r->fams[*fi].cfg;
     if (cf->excluded)
         return STATSD_GROUP_EXCLUDED;
@@ -872,6 +883,27 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
     if (rc == STATSD_OK && id->notes != 0)
         count_notes(r, f, id->notes);
     return rc;
+}
+
+const struct config_family *registry_hit_family(const struct registry *r,
+                                                const struct registry_hit *hit)
+{
+    const struct registry__series *s = id_of(hit)->series;
+
+    return r->fams[s->fam].cfg;
+}
+
+const struct config_family *registry_line_family(const struct registry *r,
+                                                 const struct statsd_line *line)
+{
+    long fi = line->type == STATSD_JOB ? -1 : line_family(r, line);
+
+    return fi < 0 ? NULL : r->fams[fi].cfg;
+}
+
+const struct config *registry_config(const struct registry *r)
+{
+    return r->cfg;
 }
 
 int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms)

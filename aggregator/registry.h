@@ -224,6 +224,21 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
                          const struct statsd_parts *lp, uint64_t now_ms);
 
 /*
+ * The family a line would be applied to, for a check that comes first (the writer policy,
+ * intake.c): registry_hit_family() for a hit of registry_find_parts() (valid as the hit
+ * is), registry_line_family() for a parsed line (NULL when no live family takes it:
+ * registry_apply() would say STATSD_UNKNOWN_FAMILY or, for a job line, TYPE_MISMATCH). The
+ * second costs a name lookup; neither changes anything.
+ */
+const struct config_family *registry_hit_family(const struct registry *r,
+                                                const struct registry_hit *hit);
+const struct config_family *registry_line_family(const struct registry *r,
+                                                 const struct statsd_line *line);
+
+/* The running config: the one registry_init() or the last registry_reconfigure() took. */
+const struct config *registry_config(const struct registry *r);
+
+/*
  * The same for one line, for tests and tools (the daemon does not call them):
  * registry_apply_parts() takes a line statsd_scanner_next() split, registry_apply_raw() a
  * raw line (no '\n') that it splits itself. Each returns registry_apply_found()'s result,

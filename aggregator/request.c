@@ -1,5 +1,6 @@
 #include "request.h"
 #include "common.h"
+#include "query.h"
 
 #include <assert.h>
 #include <string.h>
@@ -21,6 +22,16 @@ static const http_parser_settings parser_settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* The scan of line starts in the head, across reads (scan_lines()). */
+enum line {
+    LINE_FIRST,   /* before the request line: http-parser skips empty lines there */
+    LINE_REQUEST, /* in the request line */
+    LINE_START,   /* at the start of a header line */
+    LINE_CR,      /* a CR at the start of a line: the head may be ending */
+    LINE_IN,      /* in a header line */
+    LINE_END,     /* past the empty line that ends the head */
+};
+
 static void clear(struct request *r)
 {
     r->phase = REQUEST_EMPTY;
@@ -32,7 +43,7 @@ static void clear(struct request *r)
     buf_reset(&r->url);
     r->field_len = 0;
     r->in_value = 0;
-    r->value_cut = 0;
+    r->line = LINE_FIRST;
     r->slot = REQUEST_SLOT_NONE;
     r->accept[0] = r->accept_encoding[0] = r->authorization[0] = r->scrape_timeout[0] = '\0';
 }
@@ -92,10 +103,46 @@ static char *slot_buf(struct request *r, size_t *size)
     return NULL;
 }
 
+/* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ * "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. */
+static int is_tchar(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+int request_is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)s[i]))
+            return 0;
+    return n > 0;
+}
+
+/* A control byte: C0 and DEL. Header values may hold HTAB (RFC 9110 5.5), nothing else. */
+static int is_ctl(unsigned char ch)
+{
+    return ch < 0x20 || ch == 0x7f;
+}
+
+static int refuse(struct request *r)
+{
+    r->status = 400;
+    return -1;
+}
+
+/*
+ * http-parser lets a space into a field name ("Host : x", "Ho st: x"): the name must be a
+ * token (RFC 9112 5.1: no whitespace between the name and the colon; a server must answer
+ * 400), so the parser's leniency stops here.
+ */
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     struct request *r = parser_request(p);
 
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)at[i]))
+            return refuse(r);
     /* http-parser may split a name across reads: collect it until the value starts. */
     if (r->in_value) {
         r->in_value = 0;
@@ -110,28 +157,30 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
-/*
- * Append to a kept value, truncated to its array. http-parser passes a NUL inside a
- * value; the value ends there, and *cut makes the rest of it (in later pieces) be
- * ignored too, so that the kept value does not depend on how the value was split.
- */
-static void append_bounded(char *dst, size_t size, const char *s, size_t n, int *cut)
+/* Append to a kept value, truncated to its array. Returns whether all of s fit. */
+static int append_bounded(char *dst, size_t size, const char *s, size_t n)
 {
     size_t len = strlen(dst);
-    const char *nul = memchr(s, '\0', n);
+    int fit = n <= size - 1 - len;
 
-    if (*cut)
-        return;
-    if (nul) {
-        n = (size_t)(nul - s);
-        *cut = 1;
-    }
-    if (len + 1 >= size)
-        return;
-    if (n > size - 1 - len)
+    if (!fit)
         n = size - 1 - len;
     memcpy(dst + len, s, n);
     dst[len + n] = '\0';
+    return fit;
+}
+
+/*
+ * A kept value did not fit. Accept and the others are read by their prefix, which is all
+ * that matters of them; credentials cut short would be checked as some other credential,
+ * so a request with a longer Authorization is refused whole: 431.
+ */
+static int credentials_too_long(struct request *r)
+{
+    if (r->slot != REQUEST_SLOT_AUTHORIZATION)
+        return 0;
+    r->status = 431;
+    return -1;
 }
 
 static enum request_slot slot_of(const char *field)
@@ -153,21 +202,25 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     size_t size;
     char *dst;
 
+    /* http-parser refuses most control bytes in a value, but passes a NUL that starts one
+     * ("Authorization: \0Bearer t", found by fuzz_request). */
+    for (size_t i = 0; i < n; i++)
+        if (is_ctl((unsigned char)at[i]) && at[i] != '\t')
+            return refuse(r);
     if (!r->in_value) {
         r->in_value = 1;
-        r->value_cut = 0;
         r->slot = REQUEST_SLOT_NONE;
         if (r->field_len < sizeof(r->field)) {
             r->field[r->field_len] = '\0';
             r->slot = slot_of(r->field);
         }
         dst = slot_buf(r, &size);
-        if (dst && dst[0] != '\0')
-            append_bounded(dst, size, ", ", 2, &r->value_cut); /* RFC 9110 5.3: joined */
+        if (dst && dst[0] != '\0' && !append_bounded(dst, size, ", ", 2)) /* RFC 9110 5.3 */
+            return credentials_too_long(r);
     }
     dst = slot_buf(r, &size);
-    if (dst)
-        append_bounded(dst, size, at, n, &r->value_cut);
+    if (dst && !append_bounded(dst, size, at, n))
+        return credentials_too_long(r);
     return 0;
 }
 
@@ -215,12 +268,17 @@ static enum request_verdict finish(struct request *r, enum request_verdict v, in
     r->method = (int)r->parser.method;
     r->http_major = r->parser.http_major;
     r->http_minor = r->parser.http_minor;
+    buf_addch(&r->url, '\0'); /* a path and a query, both NUL-terminated */
+    /* http-parser passes a raw HTAB or FF in the target; %00 would shorten a parameter. */
+    if (v == REQUEST_DONE && query_has_ctl(r->url.ptr, r->url.len - 1)) {
+        v = REQUEST_REFUSED;
+        status = 400;
+    }
     if (v != REQUEST_DONE) {
         r->phase = REQUEST_FAILED;
         r->status = status;
         return v;
     }
-    buf_addch(&r->url, '\0'); /* a path and a query, both NUL-terminated */
     q = memchr(r->url.ptr, '?', r->url.len);
     if (q)
         *q++ = '\0';
@@ -232,13 +290,48 @@ static enum request_verdict finish(struct request *r, enum request_verdict v, in
 /* What an http-parser error means for the client. */
 static enum request_verdict failure(struct request *r, enum http_errno e)
 {
-    if (r->status == 413)
-        return finish(r, REQUEST_REFUSED, 413);
+    if (r->status == 413 || r->status == 431) /* a callback's own refusal */
+        return finish(r, REQUEST_REFUSED, r->status);
     if (e == HPE_CLOSED_CONNECTION)
         return finish(r, REQUEST_EOF, 0);
     if (e == HPE_HEADER_OVERFLOW)
         return finish(r, REQUEST_REFUSED, 431);
     return finish(r, REQUEST_REFUSED, 400);
+}
+
+/*
+ * Whitespace at the start of a header line is obs-fold (a value continued, RFC 9112 5.2)
+ * or a name that starts with a space, and http-parser takes both. A server must refuse
+ * obs-fold with 400 or unfold it: both are refused. Returns -1 at such a byte.
+ *
+ *   GET / HTTP/1.1\r\nHost: a\r\n\tb\r\n\r\n
+ *                              ^
+ */
+static int scan_lines(struct request *r, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n && r->line != LINE_END; i++) {
+        char ch = p[i];
+
+        switch (r->line) {
+        case LINE_FIRST:
+            if (ch != '\r' && ch != '\n')
+                r->line = LINE_REQUEST;
+            break;
+        case LINE_START:
+            if (ch == ' ' || ch == '\t')
+                return -1;
+            r->line = ch == '\r' ? LINE_CR : ch == '\n' ? LINE_END : LINE_IN;
+            break;
+        case LINE_CR:
+            r->line = ch == '\n' ? LINE_END : LINE_IN;
+            break;
+        default:
+            if (ch == '\n')
+                r->line = LINE_START;
+            break;
+        }
+    }
+    return 0;
 }
 
 /*
@@ -266,6 +359,10 @@ size_t request_feed(struct request *r, const char *data, size_t len, enum reques
             }
             if (chunk > budget)
                 chunk = budget;
+            if (scan_lines(r, data + off, chunk) != 0) {
+                *verdict = finish(r, REQUEST_REFUSED, 400);
+                return off;
+            }
         }
         n = http_parser_execute(&r->parser, &parser_settings, data + off, chunk);
         if (in_headers && r->phase == REQUEST_HEADERS)

@@ -17,7 +17,10 @@
  * Limits. Until the headers are complete, at most max_header_bytes (request line and
  * headers) are fed to http-parser: beyond, the request is refused with 431. A body
  * (read and dropped) over max_body_bytes, declared or sent, is refused with 413. Anything
- * http-parser rejects is refused with 400. The headers the server reads are copied into
+ * http-parser rejects is refused with 400, and so is what it lets through but RFC 9110/9112
+ * forbid: a header name that is not a token (a space before the colon), whitespace at the
+ * start of a header line (obs-fold), a control byte in a header value (HTAB aside), and a
+ * control byte in the target, raw or %-encoded (query_has_ctl()). The headers the server reads are copied into
  * fixed arrays and truncated to their size; repeated ones are joined with ", " (RFC 9110
  * 5.3). No other header is kept, so memory per request is bounded by max_header_bytes.
  */
@@ -31,10 +34,14 @@
 
 #include "buf.h"
 
-/* The copied request headers are truncated to these sizes (NUL included). */
+/*
+ * The copied request headers are truncated to these sizes (NUL included), except
+ * Authorization: a longer one is refused with 431. 1024 holds "Basic " and the base64 of
+ * the longest user-id and password basic auth takes (basiccred.h), and any bearer token.
+ */
 #define REQUEST_ACCEPT_MAX          512
 #define REQUEST_ACCEPT_ENCODING_MAX 128
-#define REQUEST_AUTHORIZATION_MAX   512
+#define REQUEST_AUTHORIZATION_MAX   1024
 #define REQUEST_SCRAPE_TIMEOUT_MAX  32
 
 #define REQUEST_FIELD_MAX 64 /* longer header names cannot be one we keep */
@@ -87,9 +94,12 @@ struct request {
     char field[REQUEST_FIELD_MAX];
     size_t field_len;
     int in_value;
-    int value_cut; /* a NUL ended the value being read */
+    int line; /* where the scan of the head's line starts is (request.c) */
     enum request_slot slot;
 };
+
+/* Whether s[0..n) is a token (RFC 9110 5.6.2: a header name): n > 0 and tchars only. */
+int request_is_token(const char *s, size_t n);
 
 /* Initialise r for a new connection's first request. Both limits must be above zero. */
 void request_init(struct request *r, size_t max_header_bytes, size_t max_body_bytes);

@@ -15,6 +15,7 @@ void response_reset(struct response *rs)
     gzip_end(&rs->gz);
     buf_reset(&rs->zout);
     rs->head = rs->keep_alive = rs->http10 = rs->chunked = rs->gzip = 0;
+    rs->headers = NULL;
 }
 
 void response_release(struct response *rs)
@@ -50,6 +51,8 @@ void response_head(struct response *rs, struct buf *wire, int status, const char
         buf_adds(wire, "Vary: Accept-Encoding\r\n");
     if (extra)
         buf_adds(wire, extra);
+    if (rs->headers)
+        buf_adds(wire, rs->headers);
     if (!rs->keep_alive)
         buf_adds(wire, "Connection: close\r\n");
     else if (rs->http10)

@@ -24,6 +24,9 @@ struct response {
     int head;       /* a HEAD request: no body bytes are written */
     int keep_alive; /* else "Connection: close"; response_head() may clear it */
     int http10;     /* the request was HTTP/1.0 */
+    /* The server's own "Name: value\r\n" lines for every response (the web config's
+     * http_server_config.headers), after extra; NULL: none. Borrowed for the head. */
+    const char *headers;
     /* Set by response_head(). */
     int chunked; /* the body goes in chunks (a stream for HTTP/1.1) */
     int gzip;    /* the body is gzipped */

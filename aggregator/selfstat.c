@@ -46,9 +46,15 @@ const struct selfstat_field selfstat_fields[] = {
       offsetof(struct selfstat, tls.failures) + TLS_FAIL_##kind * sizeof(uint64_t) },
     TLS_FAIL_MAP(SELFSTAT_TLS_ROW)
 #undef SELFSTAT_TLS_ROW
+#define SELFSTAT_BASIC_ROW(kind, name)                             \
+    { "ustatsd_http_basic_auth_checks_total{result=\"" name "\"}", \
+      "daemon.http_basic_auth_checks." name, SELFSTAT_U64,         \
+      offsetof(struct selfstat, basic_auth[BASICCRED_RESULT_##kind]) },
+        BASICCRED_RESULT_MAP(SELFSTAT_BASIC_ROW)
+#undef SELFSTAT_BASIC_ROW
 #define SELFSTAT_UDP_ROW(field, metric, key, help) \
     { metric "_total", "ingest.udp." key, SELFSTAT_UDP_U64, offsetof(struct selfstat, udp.field) },
-        SELFSTAT_UDP_MAP(SELFSTAT_UDP_ROW)
+            SELFSTAT_UDP_MAP(SELFSTAT_UDP_ROW)
 #undef SELFSTAT_UDP_ROW
 };
 const size_t selfstat_nfields = sizeof(selfstat_fields) / sizeof(selfstat_fields[0]);
@@ -94,6 +100,16 @@ static void write_http(const struct selfstat *s, struct expo *e)
 
         l[1].value_len = (size_t)snprintf(code, sizeof(code), "%u", r->code);
         expo_sample(e, "_total", l, 2, (double)r->count);
+    }
+    expo_family(e, "ustatsd_http_basic_auth_checks", EXPO_COUNTER,
+                "Basic auth checks (web config basic_auth_users), by result: ok, wrong, "
+                "unknown_user, malformed, busy (refused 503: bcrypt work at its bound), cached.",
+                "");
+    for (i = 0; i < BASICCRED_NRESULTS; i++) {
+        const char *name = basiccred_result_name((enum basiccred_result)i);
+        struct expo_label l = { "result", name, strlen(name) };
+
+        expo_sample(e, "_total", &l, 1, (double)s->basic_auth[i]);
     }
     expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
                 "HTTP clients disconnected for breaking a limit, by listener and kind.", "");

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "basiccred.h"
 #include "config.h"
 #include "dump.h"
 #include "expo.h"
@@ -124,6 +125,7 @@ struct selfstat {
     uint64_t reloads_ok;
     uint64_t reloads_failed;
     const char *reload_error; /* why the last reload failed, or NULL when it did not */
+    uint64_t basic_auth[BASICCRED_NRESULTS]; /* basic auth checks by result (basicauth.h) */
 
     const char *metrics_listen; /* bound address, or "" when disabled */
     const char *metrics_path;

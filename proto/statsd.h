@@ -61,7 +61,8 @@
     X(SERIES_CAP, "series_cap", "series cap (family or total) reached")                         \
     X(NEGATIVE_COUNTER, "negative_counter", "counter increment is negative")                    \
     X(GROUP_EXCLUDED, "group_excluded", "the family's group is excluded by configuration")      \
-    X(UNKNOWN_JOB, "unknown_job", "job name is not in the jobs section")
+    X(UNKNOWN_JOB, "unknown_job", "job name is not in the jobs section")                        \
+    X(SENDER_NOT_ALLOWED, "sender_not_allowed", "the sender may not write the family or job")
 
 enum statsd_reason {
 #define STATSD_REASON_ENUM(code, name, msg) STATSD_##code,

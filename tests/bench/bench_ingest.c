@@ -4,7 +4,7 @@
  * and the UDP socket (daemon.udp_listen) on loopback.
  *
  *   bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] [--per 20|1]
- *                [--transport unix|udp|both] [--sink-only]
+ *                [--transport unix|udp|both] [--sink-only] [--writers]
  *
  * The load is 2,000,000 lines over 1,000 series (counters, gauges and histograms, each
  * line with two tags). On the Unix socket it is sent once with 20 lines per datagram and
@@ -38,6 +38,11 @@
  * pace with one saturating client core (about 1, or above, with no drops) or falls
  * behind (below 1, with the kernel's drops at its socket showing by how much); the
  * target is 0.8.
+ *
+ * --writers starts a second daemon whose "writers" rules guard every family (README.md,
+ * "Writers"), and runs it on the same load right after the first in each round: the
+ * on/off ratio of each round is the writer policy's cost (its median is printed apart;
+ * it has no target).
  *
  * Each shape runs in rounds (5 by default), each round the sink and then the daemon on
  * the same load, and the figures printed last are medians: the rates' and, for the
@@ -89,21 +94,36 @@ static size_t line_of(uint64_t i, char *buf, size_t cap)
     return (size_t)n;
 }
 
-static const char config_text[] =
-    "{\n"
-    "  \"families\": [\n"
-    "    {\"name\": \"bench.requests\", \"type\": \"counter\", \"help\": \"Bench requests.\",\n"
-    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"
-    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"
-    "    {\"name\": \"bench.inflight\", \"type\": \"gauge\", \"help\": \"Bench in flight.\",\n"
-    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"
-    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"
-    "    {\"name\": \"bench.latency_seconds\", \"type\": \"histogram\", \"help\": \"Bench.\",\n"
-    "     \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],\n"
-    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"
-    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]}\n"
-    "  ]\n"
-    "}\n";
+#define FAMILIES_JSON                                                                            \
+    "  \"families\": [\n"                                                                        \
+    "    {\"name\": \"bench.requests\", \"type\": \"counter\", \"help\": \"Bench requests.\",\n" \
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"                               \
+    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"              \
+    "    {\"name\": \"bench.inflight\", \"type\": \"gauge\", \"help\": \"Bench in flight.\",\n"  \
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"                               \
+    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"              \
+    "    {\"name\": \"bench.latency_seconds\", \"type\": \"histogram\", \"help\": \"Bench.\",\n" \
+    "     \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],\n"             \
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"                               \
+    "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]}\n"               \
+    "  ]"
+
+static const char config_text[] = "{\n" FAMILIES_JSON "\n}\n";
+
+/*
+ * --writers: the same families, each guarded by a rule of its own (README.md, "Writers")
+ * that lets the benchmark's uid in among others, so that every line pays the check: the
+ * hot path's binary searches over a rule's sorted uids and gids. UDP lines carry no
+ * credentials: the rules let them in with unauthenticated.
+ */
+#define WRITERS_RULE(fam)                                                                \
+    "    {\"family\": \"" fam "\", \"users\": [%u, 4000000001, 4000000002, 4000000003, " \
+    "4000000004, 4000000005, 4000000006, 4000000007],"                                   \
+    " \"groups\": [100, 101, 102], \"unauthenticated\": true}"
+
+static const char writers_format[] =
+    "{\n" FAMILIES_JSON ",\n  \"writers\": [\n" WRITERS_RULE("bench.requests") ",\n" WRITERS_RULE(
+        "bench.inflight") ",\n" WRITERS_RULE("bench.latency_seconds") "\n  ]\n}\n";
 
 #define DEFAULT_ROUNDS 5
 #define MAX_ROUNDS     99
@@ -120,6 +140,9 @@ struct shape {
     /* UDP only, per round: the sender's rate (lines/s) and the share of datagrams dropped. */
     double sink_offered[MAX_ROUNDS], daemon_offered[MAX_ROUNDS];
     double sink_dropped[MAX_ROUNDS], daemon_dropped[MAX_ROUNDS];
+    /* --writers: the daemon with the writer policy on, right after the one without. */
+    double guarded[MAX_ROUNDS]; /* lines/s, per round */
+    double on_off[MAX_ROUNDS];  /* guarded / daemon, per round */
     int lost;
 };
 
@@ -334,6 +357,30 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
     return 0;
 }
 
+/* The daemon with the writer policy on (--writers), and its UDP port; NULL when off. */
+static struct daemon *guarded_daemon;
+static int guarded_port = -1;
+
+/* The same load to the daemon with the writer policy on. */
+static void run_guarded(struct shape *sh, unsigned round)
+{
+    struct udp_run u = { 0 };
+    double rate;
+
+    if (sh->udp) {
+        if (run_udp_daemon(guarded_daemon, guarded_port, &sh->load, sh->per, &u) < 0)
+            sh->lost = 1;
+        rate = u.rate;
+    } else {
+        rate = run_daemon(guarded_daemon, &sh->load);
+        if (rate < 0) {
+            sh->lost = 1;
+            rate = 0;
+        }
+    }
+    sh->guarded[round] = rate;
+}
+
 /* One UDP round: the sink, then the daemon. */
 static void run_udp_round(struct shape *sh, unsigned round, struct daemon *d, int port)
 {
@@ -365,14 +412,9 @@ static void run_udp_round(struct shape *sh, unsigned round, struct daemon *d, in
     fflush(stdout);
 }
 
-/* One round: the sink, then the daemon, on the same load, so that a slow patch of the
- * machine hits both sides of a ratio rather than one. */
-static void run_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d, int port)
+/* The Unix socket: the sink, then the daemon, on the same load. */
+static void run_unix_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d)
 {
-    if (sh->udp) {
-        run_udp_round(sh, round, d, port);
-        return;
-    }
     sh->sink[round] = run_sink(dir, &sh->load);
     if (d == NULL) {
         printf("  round %u, %2u lines/datagram, unix: sink %12.0f lines/s\n", round + 1, sh->per,
@@ -388,6 +430,31 @@ static void run_round(struct shape *sh, unsigned round, const char *dir, struct 
     printf("  round %u, %2u lines/datagram, unix: sink %12.0f  ustatsd %12.0f lines/s  ratio "
            "%.2f\n",
            round + 1, sh->per, sh->sink[round], sh->daemon[round], sh->ratio[round]);
+    fflush(stdout);
+}
+
+/* One round: the sink, then the daemon, on the same load, so that a slow patch of the
+ * machine hits both sides of a ratio rather than one. */
+static void run_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d, int port)
+{
+    /* --writers: odd rounds run the guarded daemon first, so that neither side always
+     * follows the other (a cache warmed, a neighbour's build starting). */
+    int guarded = d != NULL && guarded_daemon != NULL, first = guarded && round % 2 == 1;
+
+    if (first)
+        run_guarded(sh, round);
+    if (sh->udp)
+        run_udp_round(sh, round, d, port);
+    else
+        run_unix_round(sh, round, dir, d);
+    if (!guarded)
+        return;
+    if (!first)
+        run_guarded(sh, round);
+    sh->on_off[round] = sh->daemon[round] > 0 ? sh->guarded[round] / sh->daemon[round] : 0;
+    printf("  round %u, %2u lines/datagram, %s: writers on %12.0f lines/s  on/off %.3f%s\n",
+           round + 1, sh->per, sh->udp ? "udp " : "unix", sh->guarded[round], sh->on_off[round],
+           first ? "  (ran first)" : "");
     fflush(stdout);
 }
 
@@ -419,6 +486,20 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
         printf("%-9s %-14u %14.0f %15.0f %7.2f %5s%.1f  %s\n", s->udp ? "udp" : "unix", s->per,
                sink, daemon, ratio, ">= ", s->target, verdict);
     }
+    if (guarded_daemon != NULL) {
+        printf("\nwriters on (--writers), the same load right after each run without; the "
+               "ratio is the median of each round's on/off\n");
+        printf("%-9s %-14s %15s %15s %7s\n", "transport", "lines/datagram", "off lines/s",
+               "on lines/s", "on/off");
+        for (int i = 0; i < NSHAPES; i++) {
+            struct shape *s = &shapes[i];
+            if (!ran[i])
+                continue;
+            printf("%-9s %-14u %15.0f %15.0f %7.3f\n", s->udp ? "udp" : "unix", s->per,
+                   benchutil_median(s->daemon, rounds), benchutil_median(s->guarded, rounds),
+                   benchutil_median(s->on_off, rounds));
+        }
+    }
     for (int i = 0; i < NSHAPES; i++) {
         struct shape *s = &shapes[i];
         if (!ran[i] || !s->udp)
@@ -444,12 +525,15 @@ int main(int argc, char **argv)
     char dir[256];
     uint64_t nlines = DEFAULT_LINES;
     unsigned rounds = DEFAULT_ROUNDS, only = 0;
-    int sink_only = 0, status = 0, pinned, unix_on = 1, udp_on = 1, port = -1;
+    int sink_only = 0, status = 0, pinned, unix_on = 1, udp_on = 1, port = -1, writers = 0;
+    struct daemon dw;
     long qlen;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--sink-only") == 0) {
             sink_only = 1;
+        } else if (strcmp(argv[i], "--writers") == 0) {
+            writers = 1;
         } else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc) {
             nlines = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
@@ -464,7 +548,7 @@ int main(int argc, char **argv)
                 benchutil_die("--transport must be unix, udp or both");
         } else if (argv[i][0] == '-' || i != 1) {
             benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] "
-                          "[--per 20|1] [--transport unix|udp|both] [--sink-only]");
+                          "[--per 20|1] [--transport unix|udp|both] [--sink-only] [--writers]");
         }
     }
     if (nlines == 0 || rounds == 0 || rounds > MAX_ROUNDS || (only != 0 && only != 20 && only != 1))
@@ -496,6 +580,19 @@ int main(int argc, char **argv)
                    port, UDP_RCVBUF, expo_sum(body, "ustatsd_udp_receive_buffer_bytes", &found));
             free(body);
         }
+        if (writers) {
+            char text[sizeof(writers_format) + 64];
+            unsigned uid = (unsigned)getuid();
+
+            snprintf(text, sizeof(text), writers_format, uid, uid, uid);
+            benchutil_daemon_start_udp(&dw, text, udp_on);
+            guarded_daemon = &dw;
+            if (udp_on)
+                guarded_port = benchutil_daemon_udp_port(&dw);
+            printf("writers on: a second daemon whose rules guard every family (uid %u "
+                   "allowed)\n",
+                   uid);
+        }
     }
     for (int i = 0; i < NSHAPES; i++) {
         if (!ran[i])
@@ -506,6 +603,8 @@ int main(int argc, char **argv)
     }
     if (!sink_only) {
         benchutil_daemon_stop(&d);
+        if (guarded_daemon != NULL)
+            benchutil_daemon_stop(&dw);
         status = print_summary(shapes, ran, rounds);
     }
     for (int i = 0; i < NSHAPES; i++)

@@ -6,7 +6,8 @@
  *
  * Checked on success: the limits and counts that config.h documents, every family name
  * found back by config_find_family() and every job by config_find_job(), histogram
- * buckets finite and strictly increasing; and, since the daemon builds its registry
+ * buckets finite and strictly increasing, writer rules' ids sorted and every family's and
+ * job's rule one of them; and, since the daemon builds its registry
  * from the result, registry_init() on it, reloads (check_registry) and registry_release().
  * On failure: the message is NUL-terminated and non-empty, also in a tiny buffer, and
  * *c is left zeroed.
@@ -92,7 +93,23 @@ static void check_config(const struct config *c)
         assert(j->name[0] != '\0' && strlen(j->name) <= c->max_label_value_len);
         assert(j->failure_threshold >= 1 && j->open_seconds > 0);
         assert(config_find_job(c, j->name, strlen(j->name)) == (long)i);
+        assert(j->writers == NULL ||
+               (j->writers >= c->writers && j->writers < c->writers + c->nwriters));
     }
+    /* Writer rules: ids sorted and unique (the hot path's binary search), each allows someone. */
+    for (i = 0; i < c->nwriters; i++) {
+        const struct config_writers *w = &c->writers[i];
+        assert(w->name != NULL);
+        assert(w->nuids > 0 || w->ngids > 0 || w->unauthenticated);
+        for (k = 1; k < w->nuids; k++)
+            assert(w->uids[k - 1] < w->uids[k]);
+        for (k = 1; k < w->ngids; k++)
+            assert(w->gids[k - 1] < w->gids[k]);
+    }
+    for (i = 0; i < c->nfamilies; i++)
+        assert(c->families[i].writers == NULL ||
+               (c->families[i].writers >= c->writers &&
+                c->families[i].writers < c->writers + c->nwriters));
 
     if (c->has_postgres) {
         assert(c->pg_conninfo != NULL);

@@ -715,7 +715,7 @@ Test(config, restart_key_names_what_a_reload_cannot_change)
         "$.daemon.metrics_listen");
     cr_assert_str_eq(
         restart_key_for("'daemon': {'bearer_token_file': '/etc/token'},", buf, sizeof(buf)),
-        "$.daemon.bearer_token_file");
+        "(none)", "the token file reloads");
     cr_assert_str_eq(restart_key_for("'groups': {'exclude': ['g']},", buf, sizeof(buf)),
                      "$.groups (sql_metrics[0] \"s\")");
 }

@@ -35,9 +35,18 @@ static const char config_json[] =
     "   \"labels\": [{\"name\": \"queue\", \"max_values\": 10, \"pattern\": \"[a-z]+\"}]},"
     "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 1]},"
     "  {\"name\": \"uploads\", \"type\": \"counter\"},"
-    "  {\"name\": \"ml_score\", \"type\": \"gauge\", \"group\": \"ml\"}"
+    "  {\"name\": \"ml_score\", \"type\": \"gauge\", \"group\": \"ml\"},"
+    "  {\"name\": \"guarded\", \"type\": \"gauge\"},"
+    "  {\"name\": \"guarded_too\", \"type\": \"gauge\"},"
+    "  {\"name\": \"open_to_udp\", \"type\": \"gauge\"}"
     " ],"
-    " \"jobs\": {\"list\": [\"mailer\"]}}";
+    " \"jobs\": {\"list\": [\"mailer\", \"deploy\"]},"
+    " \"writers\": ["
+    "  {\"prefix\": \"guard\", \"users\": [1001]},"
+    "  {\"family\": \"guarded\", \"users\": [0], \"groups\": [2000]},"
+    "  {\"family\": \"open_to_udp\", \"users\": [0], \"unauthenticated\": true},"
+    "  {\"job\": \"deploy\", \"users\": [0]}"
+    " ]}";
 
 static struct config cfg;
 static struct registry reg;
@@ -173,6 +182,7 @@ static const struct {
     { "non_finite_value", "uploads:1e308|c|@0.000000001" },
     { "group_excluded", "ml_score:1|g" },
     { "unknown_job", "nobody:worked|j" },
+    { "sender_not_allowed", "guarded:1|g" }, /* its rule allows uid 0 and gid 2000 */
 };
 
 static void check_rejected(const char *reason, const char *line, size_t len, int lineno)
@@ -357,4 +367,114 @@ Test(intake, records_unix_senders_when_tracking)
     cr_assert_eq(tbl.n, 2);
     cr_assert_eq(in.count.accepted, 4);
     senders_release(&tbl);
+}
+
+/* ---- the writer policy ---- */
+
+static const struct intake_sender root_sender = { 7, 0, 0, NULL };
+static const struct intake_sender group_sender = { 8, 5000, 2000, NULL };
+
+static double gauge(const char *name)
+{
+    char *text = exposition(), want[64], *p;
+    double v = -1;
+
+    snprintf(want, sizeof(want), "\n%s ", name);
+    p = strstr(text, want);
+    if (p != NULL)
+        v = strtod(p + strlen(want), NULL);
+    free(text);
+    return v;
+}
+
+Test(intake, a_line_to_a_guarded_family_from_another_uid_is_refused_alone)
+{
+    const struct rejects_entry *e;
+
+    /* uid 1001: "guarded" has its own rule (the prefix rule would allow it), the rest not. */
+    take("guarded:5|g\nuploads:1|c\nguarded_too:2|g\n");
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 1);
+    cr_assert_eq(in.count.accepted, 2, "the datagram's other lines count");
+    cr_assert_eq(gauge("guarded"), -1, "a refused line created a series");
+    cr_assert_eq(gauge("guarded_too"), 2);
+    e = rejects_get(&rejects, 0);
+    cr_assert_eq(e->reason, STATSD_SENDER_NOT_ALLOWED);
+    cr_assert_eq(e->has_cred, 1);
+    cr_assert_eq(e->uid, 1001);
+    cr_assert_eq(e->pid, 4242);
+    cr_assert_eq(memcmp(e->line, "guarded:5|g", 11), 0);
+}
+
+Test(intake, the_front_caches_path_checks_the_sender_too)
+{
+    intake_datagram(&in, "guarded:5|g", 11, &root_sender, NOW_MS);
+    cr_assert_eq(in.count.accepted, 1);
+    /* The same bytes again: now a hit of the front cache, which the policy still sees. */
+    take("guarded:9|g");
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 1);
+    cr_assert_eq(gauge("guarded"), 5);
+    intake_datagram(&in, "guarded:7|g", 11, &group_sender, NOW_MS);
+    cr_assert_eq(in.count.accepted, 2, "the rule's gid is allowed");
+    cr_assert_eq(gauge("guarded"), 7);
+    /* A hit whose values do not parse goes the long way, and is refused there. */
+    take("guarded:x|g");
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 2);
+}
+
+Test(intake, lines_without_credentials_follow_unauthenticated)
+{
+    union netaddr src;
+    struct intake_sender udp = { 0, 0, 0, NULL };
+    static const char d1[] = "guarded:1|g\nopen_to_udp:3|g\nuploads:1|c";
+    static const char d2[] = "guarded_too:1|g\nopen_to_udp:4|g";
+
+    cr_assert_eq(netaddr_parse("127.0.0.1:5000", &src), 0);
+    udp.addr = &src.sa;
+    /* uid 0 would be allowed on both guarded families: a UDP sender has no uid. */
+    intake_datagram(&in, d1, strlen(d1), &udp, NOW_MS);
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 1);
+    cr_assert_eq(in.count.accepted, 2);
+    cr_assert_eq(rejects_get(&rejects, 0)->has_cred, 0);
+    cr_assert_eq(rejects_get(&rejects, 0)->has_src, 1);
+    intake_datagram(&in, d2, strlen(d2), NULL, NOW_MS);
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 2);
+    cr_assert_eq(gauge("open_to_udp"), 4);
+}
+
+Test(intake, a_job_line_from_a_sender_not_allowed_leaves_the_breaker_alone)
+{
+    const struct breaker *b;
+
+    take("deploy:error|j\ndeploy:error|j\nmailer:error|j\n");
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 2);
+    cr_assert_eq(in.count.accepted, 1, "an unguarded job counts");
+    b = jobs_get(&jobs, 1, NOW_MS);
+    cr_assert_eq(b->errors, 0);
+    cr_assert_eq(b->consecutive_failures, 0);
+    intake_datagram(&in, "deploy:error|j", 14, &root_sender, NOW_MS);
+    b = jobs_get(&jobs, 1, NOW_MS);
+    cr_assert_eq(b->errors, 1);
+}
+
+Test(intake, a_reload_that_drops_the_rules_lets_every_sender_in)
+{
+    static const char open_json[] = "{\"families\": [{\"name\": \"guarded\", \"type\": \"gauge\"}],"
+                                    " \"jobs\": {\"list\": [\"deploy\"]}}";
+    struct config next;
+    struct registry_reload rr;
+    char err[256];
+
+    take("guarded:1|g\ndeploy:error|j");
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 2);
+    cr_assert_eq(config_parse(&next, open_json, strlen(open_json), "next", err, sizeof(err)), 0,
+                 "%s", err);
+    registry_reconfigure(&reg, &next, &rr);
+    jobs_reconfigure(&jobs, &next, NOW_MS);
+    config_release(&cfg);
+    cfg = next; /* teardown releases it */
+    registry_reconfigure(&reg, &cfg, &rr);
+    jobs_reconfigure(&jobs, &cfg, NOW_MS);
+    take("guarded:1|g\ndeploy:error|j");
+    cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 2);
+    cr_assert_eq(in.count.accepted, 2);
 }

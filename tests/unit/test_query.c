@@ -49,6 +49,20 @@ Test(query, next_reports_a_bad_escape_or_an_oversized_name)
     cr_assert_eq(query_next(&q, name, sizeof(name), value, sizeof(value)), -ENOSPC);
 }
 
+Test(query, has_ctl_sees_raw_and_encoded_control_bytes)
+{
+    cr_assert_eq(query_has_ctl("a=1&b=%41%20%7E", 15), 0);
+    cr_assert_eq(query_has_ctl("a=%00", 5), 1);
+    cr_assert_eq(query_has_ctl("a=%1f", 5), 1);
+    cr_assert_eq(query_has_ctl("a=%7F", 5), 1);
+    cr_assert_eq(query_has_ctl("a=\x01", 3), 1);
+    cr_assert_eq(query_has_ctl("a=%zz%4", 7), 0);
+    cr_assert_eq(query_has_ctl("a=%0", 4), 0);
+    /* unescape passes them on: its callers judge the value. */
+    char out[8];
+    cr_assert_eq(query_unescape("a%00b", 5, out, sizeof(out)), 3);
+}
+
 struct find_case {
     char query[64];
     char name[16];
@@ -73,6 +87,12 @@ ParameterizedTestParameters(query, find_decodes_the_first_parameter_by_name)
         { "x=1&x=2", "x", 1, "1" },
         { "x=0123456789012345678901234567890123456789", "x", -ENOSPC, "" },
         { "a=%zz&b=2", "b", -EINVAL, "" },
+        { "x=a%00b", "x", -EILSEQ, "" },
+        { "x=a%1Fb", "x", -EILSEQ, "" },
+        { "x=a%7fb", "x", -EILSEQ, "" },
+        { "x=a\tb", "x", -EILSEQ, "" },
+        { "x%0a=1", "x", -EILSEQ, "" },
+        { "x=a%20b%7e", "x", 4, "a b~" },
     };
 
     return cr_make_param_array(struct find_case, cases, sizeof(cases) / sizeof(cases[0]));

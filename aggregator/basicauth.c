@@ -1,0 +1,259 @@
+#include "basicauth.h"
+#include "basiccred.h"
+#include "common.h"
+#include "mem.h"
+
+#include <assert.h>
+#include <crypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#define KEY_LEN    32 /* SHA-256 */
+#define SECRET_LEN 32
+
+struct slot {
+    unsigned char key[KEY_LEN];
+    int used;
+};
+
+struct basicauth {
+    unsigned refs;
+    struct basicauth_pool *pool;
+    struct webcfg_user *users; /* sorted by name, as webcfg gives them */
+    size_t nusers;
+    char dummy[CRYPT_GENSALT_OUTPUT_SIZE]; /* a bcrypt setting: what an unknown user costs */
+    unsigned char secret[SECRET_LEN];      /* keys the cache's hashes */
+    struct slot ok[BASICAUTH_CACHE_OK];
+    struct slot deny[BASICAUTH_CACHE_DENY];
+};
+
+struct basicauth_work {
+    uv_work_t req;
+    struct basicauth *ba;
+    basicauth_done_cb done; /* NULL once abandoned */
+    void *arg;
+    int known; /* the user exists: else the dummy was checked */
+    int match; /* set by the worker */
+    unsigned char key[KEY_LEN];
+    char pass[BASICCRED_PASS_MAX + 1];
+    char hash[CRYPT_OUTPUT_SIZE];
+    struct crypt_data data; /* crypt_rn's scratch: about 32 KiB, hence bounded in flight */
+};
+
+void basicauth_pool_init(struct basicauth_pool *p, uv_loop_t *loop, unsigned max_in_flight)
+{
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    p->max_in_flight = max_in_flight ? max_in_flight : BASICAUTH_DEFAULT_IN_FLIGHT;
+}
+
+/* Only for what cannot fail on Linux (getrandom of a few bytes after boot, SHA-256): as
+ * out of memory, not an error a caller could handle. */
+static void fatal(const char *what) __attribute__((noreturn));
+static void fatal(const char *what)
+{
+    fprintf(stderr, "ustatsd: basicauth: %s failed, aborting\n", what);
+    abort();
+}
+
+/* "$2y$10$..." -> 10; the web config checked the form. */
+static unsigned long hash_cost(const char *hash)
+{
+    return strlen(hash) > 6 ? strtoul(hash + 4, NULL, 10) : 0;
+}
+
+struct basicauth *basicauth_new(struct basicauth_pool *pool, const struct webcfg_user *users,
+                                size_t n)
+{
+    struct basicauth *ba = mem_calloc(1, sizeof(*ba));
+    unsigned long cost = 4;
+    unsigned char rnd[16];
+
+    assert(n > 0);
+    ba->refs = 1;
+    ba->pool = pool;
+    ba->users = mem_calloc(n, sizeof(*ba->users));
+    ba->nusers = n;
+    for (size_t i = 0; i < n; i++) {
+        ba->users[i].name = mem_strdup(users[i].name);
+        ba->users[i].hash = mem_strdup(users[i].hash);
+        if (hash_cost(users[i].hash) > cost)
+            cost = hash_cost(users[i].hash);
+    }
+    /* getrandom() on these few bytes does not block once the pool is seeded (at boot). */
+    if (getrandom(ba->secret, sizeof(ba->secret), 0) != (ssize_t)sizeof(ba->secret) ||
+        getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
+        crypt_gensalt_rn("$2b$", cost, (const char *)rnd, (int)sizeof(rnd), ba->dummy,
+                         (int)sizeof(ba->dummy)) == NULL) {
+        fatal("getrandom or crypt_gensalt_rn");
+    }
+    return ba;
+}
+
+void basicauth_ref(struct basicauth *ba)
+{
+    ba->refs++;
+}
+
+void basicauth_unref(struct basicauth *ba)
+{
+    if (ba == NULL || --ba->refs > 0)
+        return;
+    for (size_t i = 0; i < ba->nusers; i++) {
+        explicit_bzero(ba->users[i].hash, strlen(ba->users[i].hash));
+        free(ba->users[i].name);
+        free(ba->users[i].hash);
+    }
+    free(ba->users);
+    explicit_bzero(ba, sizeof(*ba));
+    free(ba);
+}
+
+static int by_name(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct webcfg_user *)elem)->name);
+}
+
+/* SHA-256(secret, user, NUL, password, NUL, hash): neither may hold a NUL (basiccred.h). */
+static void cache_key(const struct basicauth *ba, const struct basiccred *c, const char *hash,
+                      unsigned char key[KEY_LEN])
+{
+    unsigned char in[SECRET_LEN + sizeof(c->user) + sizeof(c->pass) + CRYPT_OUTPUT_SIZE];
+    size_t n = 0, hlen = strlen(hash);
+
+    memcpy(in, ba->secret, SECRET_LEN);
+    n += SECRET_LEN;
+    memcpy(in + n, c->user, c->user_len + 1);
+    n += c->user_len + 1;
+    memcpy(in + n, c->pass, c->pass_len + 1);
+    n += c->pass_len + 1;
+    memcpy(in + n, hash, hlen);
+    n += hlen;
+    if (EVP_Digest(in, n, key, NULL, EVP_sha256(), NULL) != 1)
+        fatal("EVP_Digest(SHA-256)");
+    explicit_bzero(in, n);
+}
+
+/* A direct-mapped table: the key's first bytes pick the slot, a newcomer replaces. */
+static struct slot *slot_of(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+{
+    uint32_t h =
+        (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24;
+
+    return &t[h % n];
+}
+
+static int cached(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+{
+    const struct slot *s = slot_of(t, n, key);
+
+    return s->used && CRYPTO_memcmp(s->key, key, KEY_LEN) == 0;
+}
+
+static void cache_put(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+{
+    struct slot *s = slot_of(t, n, key);
+
+    memcpy(s->key, key, KEY_LEN);
+    s->used = 1;
+}
+
+/* On a threadpool thread: the work holds copies only. */
+static void work_cb(uv_work_t *req)
+{
+    struct basicauth_work *w = container_of(req, struct basicauth_work, req);
+    const char *out = crypt_rn(w->pass, w->hash, &w->data, (int)sizeof(w->data));
+    size_t n = strlen(w->hash);
+
+    /* crypt_rn gives NULL or a "*" string for a bad setting: a mismatch either way. */
+    w->match = out != NULL && strlen(out) == n && CRYPTO_memcmp(out, w->hash, n) == 0;
+    explicit_bzero(w->pass, sizeof(w->pass));
+    explicit_bzero(&w->data, sizeof(w->data));
+}
+
+static void after_work_cb(uv_work_t *req, int status)
+{
+    struct basicauth_work *w = container_of(req, struct basicauth_work, req);
+    struct basicauth *ba = w->ba;
+    struct basicauth_pool *pool = ba->pool;
+    int allowed = status == 0 && w->known && w->match;
+
+    pool->in_flight--;
+    pool->checks[allowed    ? BASICCRED_RESULT_OK
+                 : w->known ? BASICCRED_RESULT_WRONG
+                            : BASICCRED_RESULT_UNKNOWN_USER]++;
+    if (status == 0) {
+        if (allowed)
+            cache_put(ba->ok, BASICAUTH_CACHE_OK, w->key);
+        else
+            cache_put(ba->deny, BASICAUTH_CACHE_DENY, w->key);
+    }
+    if (w->done != NULL)
+        w->done(allowed, w->arg);
+    basicauth_unref(ba);
+    explicit_bzero(w, sizeof(*w));
+    free(w);
+}
+
+enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authorization,
+                                       basicauth_done_cb done, void *arg,
+                                       struct basicauth_work **work)
+{
+    struct basicauth_pool *pool = ba->pool;
+    struct basiccred c;
+    const struct webcfg_user *u;
+    const char *hash;
+    unsigned char key[KEY_LEN];
+    struct basicauth_work *w;
+    int rc = basiccred_parse(authorization, &c);
+
+    if (rc == -ENOENT)
+        return BASICAUTH_ABSENT;
+    if (rc != 0) {
+        pool->checks[BASICCRED_RESULT_MALFORMED]++;
+        return BASICAUTH_DENY;
+    }
+    u = bsearch(c.user, ba->users, ba->nusers, sizeof(*ba->users), by_name);
+    hash = u != NULL ? u->hash : ba->dummy;
+    cache_key(ba, &c, hash, key);
+    if (cached(ba->ok, BASICAUTH_CACHE_OK, key) || cached(ba->deny, BASICAUTH_CACHE_DENY, key)) {
+        explicit_bzero(&c, sizeof(c));
+        pool->checks[BASICCRED_RESULT_CACHED]++;
+        return cached(ba->ok, BASICAUTH_CACHE_OK, key) ? BASICAUTH_ALLOW : BASICAUTH_DENY;
+    }
+    if (pool->in_flight >= pool->max_in_flight) {
+        explicit_bzero(&c, sizeof(c));
+        pool->checks[BASICCRED_RESULT_BUSY]++;
+        return BASICAUTH_BUSY;
+    }
+    w = mem_calloc(1, sizeof(*w));
+    w->ba = ba;
+    w->done = done;
+    w->arg = arg;
+    w->known = u != NULL;
+    memcpy(w->key, key, KEY_LEN);
+    memcpy(w->pass, c.pass, c.pass_len + 1);
+    explicit_bzero(&c, sizeof(c));
+    snprintf(w->hash, sizeof(w->hash), "%s", hash);
+    if (uv_queue_work(pool->loop, &w->req, work_cb, after_work_cb) != 0) {
+        explicit_bzero(w, sizeof(*w));
+        free(w);
+        pool->checks[BASICCRED_RESULT_BUSY]++;
+        return BASICAUTH_BUSY;
+    }
+    basicauth_ref(ba);
+    pool->in_flight++;
+    *work = w;
+    return BASICAUTH_PENDING;
+}
+
+void basicauth_abandon(struct basicauth_work *w)
+{
+    w->done = NULL;
+}

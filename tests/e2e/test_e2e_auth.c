@@ -1,0 +1,344 @@
+/*
+ * End to end through the real binary: the bearer token file is read again on SIGHUP (the
+ * old token stops working, the new one works), a bad new file refuses the reload and
+ * keeps the old token, a bad file refuses the start; basic auth users and extra headers
+ * of the web config file (--web.config.file), swapped on SIGHUP; and malformed requests
+ * get 400.
+ */
+#include <criterion/criterion.h>
+
+#include <crypt.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "daemon.h"
+#include "httpc.h"
+
+static struct daemon d;
+static char dir[64];
+
+static void make_dir(void)
+{
+    strcpy(dir, "/tmp/ustatsd-auth-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void cleanup(void)
+{
+    char cmd[128];
+
+    if (d.pid != 0)
+        cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_token(const void *data, size_t len)
+{
+    char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/token", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* An open default endpoint (for the reload counters) and a guarded one on its own socket. */
+static char *auth_config(void)
+{
+    static char buf[1024];
+
+    snprintf(buf, sizeof(buf),
+             "{\"families\": [{\"name\": \"jobs\", \"type\": \"counter\", \"help\": \"Jobs.\"}],"
+             " \"endpoints\": [{\"name\": \"sec\", \"listen\": \"unix:%s/sec.sock\","
+             "  \"path\": \"/sec\", \"bearer_token_file\": \"%s/token\"}]}",
+             dir, dir);
+    return buf;
+}
+
+/* The status of GET /sec with "Authorization: Bearer <token>". */
+static int get_sec(const char *token)
+{
+    char addr[128], hdr[384];
+    struct httpc_response r;
+    int status;
+
+    snprintf(addr, sizeof(addr), "unix:%s/sec.sock", dir);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
+    cr_assert_eq(httpc_get(addr, "/sec", hdr, &r), 0);
+    status = r.status;
+    httpc_response_release(&r);
+    return status;
+}
+
+static void reload_and_wait(const char *result, double want)
+{
+    char series[96];
+
+    snprintf(series, sizeof series, "ustatsd_config_reloads_total{result=\"%s\"}", result);
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    cr_assert_eq(daemon_wait_value(&d, series, want, 5000), want, "%s", series);
+}
+
+/* The debug view's daemon.reloads.last_error holds needle. */
+static void last_error_has(const char *needle)
+{
+    char *body = NULL;
+
+    cr_assert_eq(daemon_get(&d, "/debug?section=daemon", NULL, &body), 200);
+    cr_assert_not_null(strstr(body, needle), "%s not in %s", needle, body);
+    free(body);
+}
+
+Test(e2e_auth, sighup_rotates_the_bearer_token_and_refuses_a_bad_file, .fini = cleanup)
+{
+    char big[300];
+
+    make_dir();
+    write_token("old-token\n", 10);
+    cr_assert_eq(daemon_start(&d, auth_config(), NULL), 0);
+    cr_assert_eq(get_sec("old-token"), 200);
+    cr_assert_eq(get_sec("new-token"), 401);
+
+    /* Rotation: the reload that reports success is the one that swapped the token. */
+    write_token("new-token\r\n", 11);
+    reload_and_wait("success", 1);
+    cr_assert_eq(get_sec("old-token"), 401);
+    cr_assert_eq(get_sec("new-token"), 200);
+
+    /* A NUL: the old reader took "abc". The reload is refused, the running token stays. */
+    write_token("abc\0long-secret", 15);
+    reload_and_wait("failure", 1);
+    cr_assert_eq(get_sec("abc"), 401);
+    cr_assert_eq(get_sec("new-token"), 200);
+    last_error_has("$.endpoints[0].bearer_token_file (endpoint sec): bearer token file ");
+    last_error_has("/token: holds a NUL byte at offset 3");
+
+    write_token("", 0);
+    reload_and_wait("failure", 2);
+    last_error_has("/token: empty");
+    memset(big, 'x', sizeof(big));
+    write_token(big, sizeof(big));
+    reload_and_wait("failure", 3);
+    last_error_has("/token: longer than 256 bytes");
+    write_token("two\nlines\n", 10);
+    reload_and_wait("failure", 4);
+    last_error_has("/token: holds a byte outside 0x21-0x7E at offset 3");
+    cr_assert_eq(get_sec("new-token"), 200);
+
+    /* 256 bytes is the documented maximum, and it works. */
+    memset(big, 'y', 256);
+    big[256] = '\0';
+    write_token(big, 256);
+    reload_and_wait("success", 2);
+    cr_assert_eq(get_sec(big), 200);
+    cr_assert_eq(get_sec("new-token"), 401);
+}
+
+Test(e2e_auth, a_bad_token_file_refuses_the_start, .fini = cleanup)
+{
+    char cfgpath[128], *out = NULL;
+    FILE *f;
+
+    make_dir();
+    write_token("abc\0long-secret", 15);
+    snprintf(cfgpath, sizeof(cfgpath), "%s/ustatsd.json", dir);
+    f = fopen(cfgpath, "w");
+    cr_assert_not_null(f);
+    fputs(auth_config(), f);
+    fclose(f);
+    {
+        char sock[128];
+        const char *args[] = {
+            "--config", cfgpath, "--socket", sock, "--metrics-listen", "", NULL
+        };
+
+        snprintf(sock, sizeof(sock), "%s/ingest.sock", dir);
+        cr_assert_neq(daemon_run_once(args, &out), 0);
+    }
+    cr_assert_not_null(strstr(out, "bearer token file "), "%s", out);
+    cr_assert_not_null(strstr(out, "/token: holds a NUL byte at offset 3"), "%s", out);
+    free(out);
+}
+
+/* A bcrypt hash of password at cost 4 (the cheapest), as htpasswd -B would write it. */
+static void bcrypt(const char *password, char out[CRYPT_OUTPUT_SIZE])
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    const char *h;
+
+    cr_assert_not_null(cd);
+    cr_assert_not_null(crypt_gensalt_rn("$2y$", 4, NULL, 0, salt, sizeof(salt)));
+    h = crypt_rn(password, salt, cd, (int)sizeof(*cd));
+    cr_assert_not_null(h);
+    cr_assert_eq(strlen(h), 60, "%s", h);
+    strcpy(out, h);
+    free(cd);
+}
+
+static void write_web(const char *user, const char *password, const char *extra)
+{
+    char path[128], hash[CRYPT_OUTPUT_SIZE];
+    FILE *f;
+
+    bcrypt(password, hash);
+    snprintf(path, sizeof(path), "%s/web.yml", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+            "basic_auth_users:\n  %s: '%s'\n%s",
+            user, hash, extra);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* GET path with basic auth of user:password (NULL: no Authorization); the response. */
+static int get_basic(const char *path, const char *user, const char *password,
+                     struct httpc_response *r)
+{
+    char cred[128], hdr[256] = "";
+
+    if (user != NULL) {
+        unsigned char b64[200];
+
+        snprintf(cred, sizeof(cred), "%s:%s", user, password);
+        EVP_EncodeBlock(b64, (const unsigned char *)cred, (int)strlen(cred));
+        snprintf(hdr, sizeof(hdr), "Authorization: Basic %s\r\n", b64);
+    }
+    cr_assert_eq(httpc_get(d.http, path, hdr, r), 0);
+    return r->status;
+}
+
+static int status_basic(const char *path, const char *user, const char *password)
+{
+    struct httpc_response r;
+    int status = get_basic(path, user, password, &r);
+
+    httpc_response_release(&r);
+    return status;
+}
+
+/* Wait (5 s at most) until GET /metrics as user:password answers want. */
+static void wait_basic(const char *user, const char *password, int want)
+{
+    for (int i = 0; i < 500 && status_basic("/metrics", user, password) != want; i++)
+        usleep(10000);
+    cr_assert_eq(status_basic("/metrics", user, password), want, "%s", user);
+}
+
+Test(e2e_auth, web_config_basic_auth_users_and_headers_swap_on_sighup, .fini = cleanup)
+{
+    char web[160];
+    const char *args[] = { "--web.config.file", web, NULL };
+    struct httpc_response r;
+
+    make_dir();
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    write_web("alice", "wonder land", "");
+    cr_assert_eq(daemon_start(&d,
+                              "{\"families\": [{\"name\": \"jobs\", \"type\": \"counter\","
+                              " \"help\": \"Jobs.\"}]}",
+                              args),
+                 0);
+
+    /* No credentials: 401 with the Basic challenge, and the extra header on it too. */
+    cr_assert_eq(get_basic("/metrics", NULL, NULL, &r), 401);
+    cr_assert_str_eq(httpc_header(&r, "www-authenticate"),
+                     "Basic realm=\"ustatsd\", charset=\"UTF-8\"");
+    cr_assert_str_eq(httpc_header(&r, "x-frame-options"), "deny");
+    httpc_response_release(&r);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder lan"), 401);
+    cr_assert_eq(status_basic("/metrics", "mallory", "wonder land"), 401);
+    cr_assert_eq(status_basic("/debug", NULL, NULL), 401);
+    /* Probes stay open. */
+    cr_assert_eq(status_basic("/-/healthy", NULL, NULL), 200);
+    cr_assert_eq(status_basic("/-/ready", NULL, NULL), 200);
+
+    cr_assert_eq(get_basic("/metrics", "alice", "wonder land", &r), 200);
+    cr_assert_str_eq(httpc_header(&r, "x-frame-options"), "deny");
+    cr_assert_geq(expo_value(r.body, "ustatsd_http_basic_auth_checks_total{result=\"wrong\"}"), 1);
+    cr_assert_geq(
+        expo_value(r.body, "ustatsd_http_basic_auth_checks_total{result=\"unknown_user\"}"), 1);
+    httpc_response_release(&r);
+    cr_assert_eq(get_basic("/metrics", "alice", "wonder land", &r), 200);
+    cr_assert_geq(expo_value(r.body, "ustatsd_http_basic_auth_checks_total{result=\"cached\"}"), 1);
+    httpc_response_release(&r);
+
+    /* SIGHUP swaps the users: alice is out, bob is in. */
+    write_web("bob", "builder", "");
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    wait_basic("bob", "builder", 200);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 401);
+
+    /* A bad web config refuses the reload; bob stays, and /debug says why. */
+    write_web("carol", "x", "rate_limit:\n  burst: 1\n");
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    for (int i = 0; i < 500; i++) {
+        cr_assert_eq(get_basic("/metrics", "bob", "builder", &r), 200);
+        if (expo_value(r.body, "ustatsd_config_reloads_total{result=\"failure\"}") == 1) {
+            httpc_response_release(&r);
+            break;
+        }
+        httpc_response_release(&r);
+        usleep(10000);
+    }
+    cr_assert_eq(get_basic("/debug?section=daemon", "bob", "builder", &r), 200);
+    cr_assert_not_null(strstr(r.body, "web.yml:"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "rate_limit: is not supported"), "%s", r.body);
+    httpc_response_release(&r);
+    cr_assert_eq(status_basic("/metrics", "carol", "x"), 401);
+    cr_assert_eq(status_basic("/metrics", "bob", "builder"), 200);
+}
+
+/* Send raw bytes on a fresh connection to the daemon's listener; the response's status. */
+static int raw_status(const char *request)
+{
+    struct httpc h;
+    struct httpc_response r;
+    int status;
+
+    cr_assert_eq(httpc_open(&h, d.http, 0), 0);
+    cr_assert_eq(httpc_send(&h, request, strlen(request)), 0);
+    cr_assert_eq(httpc_read(&h, 0, &r), 0, "%s", request);
+    status = r.status;
+    httpc_response_release(&r);
+    httpc_close(&h);
+    return status;
+}
+
+Test(e2e_auth, malformed_header_syntax_and_control_bytes_get_400, .fini = cleanup)
+{
+    static const char *const bad[] = {
+        "GET /metrics HTTP/1.1\r\nHost : a\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHo st: a\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+        "GET /debug?family=jobs%00x HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /debug?section=daemon%0a HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /debug?family=jobs%7F HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /metrics?x=\t HTTP/1.1\r\nHost: a\r\n\r\n",
+    };
+    char *body = NULL;
+
+    make_dir();
+    cr_assert_eq(daemon_start(&d,
+                              "{\"families\": [{\"name\": \"jobs\", \"type\": \"counter\","
+                              " \"help\": \"Jobs.\"}]}",
+                              NULL),
+                 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(raw_status(bad[i]), 400, "%s", bad[i]);
+    /* Still serving, and each refusal was counted as a bad request. */
+    cr_assert_eq(raw_status("GET /debug?family=jobs HTTP/1.1\r\nHost: a\r\n\r\n"), 200);
+    cr_assert_eq(daemon_get(&d, "/metrics", NULL, &body), 200);
+    cr_assert_not_null(strstr(body, "kind=\"bad_request\"} 7"), "%s", body);
+    free(body);
+}

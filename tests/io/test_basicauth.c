@@ -1,0 +1,249 @@
+/*
+ * Basic auth through the HTTP server: bcrypt hashes made here at a low cost, checked on
+ * the threadpool while the request waits; the cache, the bound of work in flight (503),
+ * both challenges with a bearer token, open probes, and the web config's headers on
+ * every response. The server runs on its own loop thread (tests/lib/httpdfix).
+ */
+#include <criterion/criterion.h>
+
+#include <crypt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "basicauth.h"
+#include "httpc.h"
+#include "httpdfix.h"
+#include "waitfor.h"
+
+static struct httpdfix F;
+static struct basicauth_pool pool;
+
+/* A bcrypt hash of password at cost, made now. */
+static char *make_hash(const char *password, unsigned long cost)
+{
+    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+    static struct crypt_data data;
+    const char *h;
+
+    cr_assert_not_null(crypt_gensalt_rn("$2b$", cost, NULL, 0, setting, sizeof(setting)));
+    h = crypt_rn(password, setting, &data, sizeof(data));
+    cr_assert(h != NULL && h[0] == '$');
+    return strdup(h);
+}
+
+/* "Authorization: Basic <base64(user:password)>\r\n" */
+static const char *basic(const char *user, const char *password)
+{
+    static char hdr[512];
+    char plain[256];
+    unsigned char b64[384];
+    int n = snprintf(plain, sizeof(plain), "%s:%s", user, password);
+
+    EVP_EncodeBlock(b64, (const unsigned char *)plain, n);
+    snprintf(hdr, sizeof(hdr), "Authorization: Basic %s\r\n", b64);
+    return hdr;
+}
+
+/* Users alice (s3cret) and bob (hunter2), at cost; the server set up, not yet running. */
+static void setup(unsigned long cost, unsigned max_in_flight)
+{
+    struct webcfg_user users[2] = { { "alice", make_hash("s3cret", cost) },
+                                    { "bob", make_hash("hunter2", cost) } };
+    struct basicauth *ba;
+
+    httpdfix_setup(&F, NULL);
+    basicauth_pool_init(&pool, &F.loop, max_in_flight);
+    ba = basicauth_new(&pool, users, 2);
+    httpd_server_set_basic_auth(&F.srv, ba);
+    basicauth_unref(ba); /* the server holds its own */
+    free(users[0].hash);
+    free(users[1].hash);
+}
+
+static int get(const char *path, const char *headers, struct httpc_response *r)
+{
+    cr_assert_eq(httpc_get(F.addr, path, headers, r), 0);
+    return r->status;
+}
+
+static int status_of(const char *path, const char *headers)
+{
+    struct httpc_response r;
+    int status = get(path, headers, &r);
+
+    httpc_response_release(&r);
+    return status;
+}
+
+static int has_line(struct httpc_response *r, const char *line)
+{
+    return memmem(r->headers.ptr, r->headers.len, line, strlen(line)) != NULL;
+}
+
+Test(basicauth, right_user_is_served_and_the_rest_get_401)
+{
+    struct httpc_response r;
+
+    setup(4, 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(get("/hello", basic("alice", "s3cret"), &r), 200);
+    cr_assert_str_eq(r.body, "hello\n");
+    httpc_response_release(&r);
+    cr_assert_eq(status_of("/hello", basic("bob", "hunter2")), 200);
+    cr_assert_eq(get("/hello", basic("alice", "hunter2"), &r), 401);
+    cr_assert(has_line(&r, "WWW-Authenticate: Basic realm=\"ustatsd\", charset=\"UTF-8\"\r\n"));
+    cr_assert(!has_line(&r, "Bearer"), "no token on this server");
+    httpc_response_release(&r);
+    cr_assert_eq(status_of("/hello", basic("mallory", "s3cret")), 401);
+    cr_assert_eq(status_of("/hello", "Authorization: Basic YWxpY2U=\r\n"), 401); /* no colon */
+    cr_assert_eq(status_of("/hello", "Authorization: Basic !!!!\r\n"), 401);
+    cr_assert_eq(status_of("/hello", "Authorization: Bearer s3cret\r\n"), 401);
+    cr_assert_eq(status_of("/hello", NULL), 401);
+    /* Unknown paths too: no probing for routes without credentials. */
+    cr_assert_eq(status_of("/nope", NULL), 401);
+    cr_assert_eq(status_of("/nope", basic("alice", "s3cret")), 404);
+    /* The probes stay open. */
+    cr_assert_eq(status_of("/-/healthy", NULL), 200);
+    httpdfix_stop(&F);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 2);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_MALFORMED], 2);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1, "alice's second check: /nope");
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 0);
+    cr_assert_eq(pool.in_flight, 0);
+}
+
+Test(basicauth, a_cache_hit_does_not_run_bcrypt_again)
+{
+    setup(4, 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(status_of("/hello", basic("alice", "wrong")), 401);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(status_of("/hello", basic("nobody", "wrong")), 401);
+    httpdfix_stop(&F);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 8);
+}
+
+static int one_in_flight(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == 1;
+}
+
+/*
+ * Cost 13 (about 0.5 s a check) with one check in flight at most: a second, uncached
+ * check while the first runs gets 503 with Retry-After at once; a cached one is served.
+ */
+Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
+{
+    struct httpc slow;
+    struct httpc_response r;
+
+    setup(13, 1);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200); /* now cached */
+    httpdfix_open(&slow, &F);
+    slow.timeout_ms = 30000;
+    cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("alice", "guess1")), 0);
+    cr_assert_eq(waitfor_cond(one_in_flight, NULL, 10000), 0);
+    cr_assert_eq(get("/hello", basic("alice", "guess2"), &r), 503);
+    cr_assert_str_eq(httpc_header(&r, "Retry-After"), "1");
+    httpc_response_release(&r);
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    cr_assert_eq(status_of("/-/healthy", NULL), 200);
+    cr_assert_eq(httpc_read(&slow, 0, &r), 0);
+    cr_assert_eq(r.status, 401);
+    httpc_response_release(&r);
+    httpc_close(&slow);
+    httpdfix_stop(&F);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1);
+}
+
+/* The server closes while a check runs: the check is abandoned, finishes, and frees. */
+Test(basicauth, closing_abandons_a_check_in_flight, .timeout = 60)
+{
+    struct httpc slow;
+
+    setup(12, 1);
+    httpdfix_run(&F, "127.0.0.1:0");
+    httpdfix_open(&slow, &F);
+    cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("bob", "hunter2")), 0);
+    cr_assert_eq(waitfor_cond(one_in_flight, NULL, 10000), 0);
+    httpdfix_stop(&F); /* runs the loop until the work is done, then closes it */
+    httpc_close(&slow);
+    cr_assert_eq(pool.in_flight, 0);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+}
+
+Test(basicauth, a_bearer_token_or_a_user_either_one_will_do)
+{
+    struct httpc_response r;
+
+    setup(4, 0);
+    cr_assert_eq(httpd_server_set_bearer(&F.srv, "tok3n"), 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(status_of("/hello", "Authorization: Bearer tok3n\r\n"), 200);
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    cr_assert_eq(get("/hello", "Authorization: Bearer nope\r\n", &r), 401);
+    cr_assert(has_line(&r, "WWW-Authenticate: Basic realm=\"ustatsd\", charset=\"UTF-8\"\r\n"
+                           "WWW-Authenticate: Bearer\r\n"));
+    httpc_response_release(&r);
+    cr_assert_eq(get("/hello", basic("alice", "nope"), &r), 401);
+    cr_assert(has_line(&r, "WWW-Authenticate: Bearer\r\n"));
+    httpc_response_release(&r);
+    httpdfix_stop(&F);
+}
+
+Test(basicauth, the_web_config_headers_go_on_every_response)
+{
+    const struct webcfg_header h[] = { { "Strict-Transport-Security", "max-age=31536000" },
+                                       { "X-Frame-Options", "deny" } };
+    const struct webcfg_header bad[][1] = {
+        { { "X-Bad", "a\r\nSet-Cookie: x" } },
+        { { "Bad Name", "x" } },
+        { { "Content-Length", "0" } },
+        { { "www-authenticate", "Basic" } },
+    };
+    const char *lines = "Strict-Transport-Security: max-age=31536000\r\n"
+                        "X-Frame-Options: deny\r\n";
+    const char *paths[] = { "/hello", "/nope", "/-/healthy", "/stream?n=3" };
+    struct httpc_response r;
+
+    setup(4, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(httpd_server_set_headers(&F.srv, bad[i], 1), -EINVAL, "%s", bad[i][0].name);
+    cr_assert_eq(httpd_server_set_headers(&F.srv, h, 2), 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        get(paths[i], basic("alice", "s3cret"), &r);
+        cr_assert(has_line(&r, lines), "%s", paths[i]);
+        httpc_response_release(&r);
+    }
+    cr_assert_eq(get("/hello", NULL, &r), 401); /* the server's own answers too */
+    cr_assert(has_line(&r, lines));
+    httpc_response_release(&r);
+    {
+        struct httpc c;
+
+        httpdfix_open(&c, &F);
+        cr_assert_eq(httpc_send(&c, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 28), 0);
+        cr_assert_eq(httpc_read(&c, 0, &r), 0);
+        cr_assert_eq(r.status, 400);
+        cr_assert(has_line(&r, lines));
+        httpc_response_release(&r);
+        httpc_close(&c);
+    }
+    httpdfix_stop(&F);
+}
