@@ -3,8 +3,8 @@
  * a test CA and certificates made at test time (tests/lib/tlscerts.sh, the openssl
  * tool). Client certificates under each client_auth_type, a wrong CA, expired
  * certificates on either side, rotation on SIGHUP (checked by fingerprint), a bad file
- * on SIGHUP and at start-up, and a real Prometheus scraping over TLS with a bearer token
- * and a client certificate.
+ * on SIGHUP and at start-up, and a real Prometheus scraping over TLS with a client
+ * certificate and a bearer token (one job) or basic auth (another).
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -478,11 +478,14 @@ static int prom_has(void *arg)
     return ok;
 }
 
-Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_and_a_client_certificate,
+/* bcrypt, cost 4, of "prom-basic-pw" (made once with libxcrypt's crypt()). */
+#define PROM_HASH "$2b$04$zs9qmPXI6WNv6X7RHMKpQexmeLrjEIIkQgOEZZ3wcQAAPNtxvqANa"
+
+Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_or_basic_auth_and_a_client_cert,
      .timeout = 120)
 {
     struct tlsclient_opts good = client("client.crt", "client.key");
-    char token[160], json[512], listen[64], pcfg[160], tsdb[160], paddr[64], log[160];
+    char token[160], json[512], listen[64], pcfg[160], tsdb[160], paddr[64], log[160], pw[160];
     const char *more[3];
     struct prom p = { .last = NULL };
     pid_t prom;
@@ -490,11 +493,14 @@ Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_and_a_client_certi
 
     snprintf(token, sizeof(token), "%s/token", wdir);
     write_file(token, "s3cret-token-e2e\n");
+    snprintf(pw, sizeof(pw), "%s/password", wdir);
+    write_file(pw, "prom-basic-pw");
     snprintf(json, sizeof(json), FAMILIES ", \"daemon\": {\"bearer_token_file\": \"%s\"}}", token);
     write_file(web,
                "tls_server_config:\n  cert_file: %s\n  key_file: %s\n"
                "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n"
-               "  min_version: TLS12\n",
+               "  min_version: TLS12\n"
+               "basic_auth_users:\n  prometheus: '" PROM_HASH "'\n",
                cert("server.crt"), cert("server.key"), cert("ca.crt"));
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     more[0] = "--metrics-listen";
@@ -516,8 +522,14 @@ Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_and_a_client_certi
                "    authorization:\n      credentials_file: %s\n"
                "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
                "      server_name: localhost\n"
+               "    static_configs:\n      - targets: ['%s']\n"
+               "  - job_name: ustatsd_basic\n    scheme: https\n"
+               "    basic_auth:\n      username: prometheus\n      password_file: %s\n"
+               "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
+               "      server_name: localhost\n"
                "    static_configs:\n      - targets: ['%s']\n",
-               token, cert("ca.crt"), cert("client.crt"), cert("client.key"), listen);
+               token, cert("ca.crt"), cert("client.crt"), cert("client.key"), listen, pw,
+               cert("ca.crt"), cert("client.crt"), cert("client.key"), listen);
     prom = fork();
     cr_assert_geq(prom, 0);
     if (prom == 0) {
@@ -541,9 +553,13 @@ Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_and_a_client_certi
         cr_assert_fail("Prometheus never saw up == 1: %s\n%s", p.last ? p.last : "(no answer)",
                        l ? l : "");
     }
-    p.query = "e2e_prom_total == 7";
+    p.query = "up{job=\"ustatsd_basic\"} == 1";
     cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
-    p.query = "ustatsd_http_tls_handshakes_total";
+    p.query = "ustatsd_http_basic_auth_checks_total{job=\"ustatsd_basic\",result=\"ok\"}";
+    cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
+    p.query = "e2e_prom_total{job=\"ustatsd_basic\"} == 7";
+    cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
+    p.query = "ustatsd_http_tls_handshakes_total{job=\"ustatsd\"}";
     cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
     kill(prom, SIGTERM);
     cr_assert_eq(waitfor_exit(prom, 20000), 0);
