@@ -20,7 +20,8 @@
  * no client certificate) holds the same series. Timed apart: the handshake alone
  * (connect() to an established session), a scrape on a kept-alive connection (request
  * to last byte) on each daemon, and a whole scrape on a new connection (connect() to
- * the last byte, the handshake included) on each; and their ratios.
+ * the last byte, the handshake included) on each, plain and TLS in turns; and the
+ * median of the pairs' ratios.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,83 +145,57 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
         bench_http_die(b, 0, "the TLS daemon accepted %.0f lines of %zu", got, t->have);
 }
 
-/* Scrapes on one kept-alive connection, each from the request to the last byte. */
-static double keepalive_plain(const struct bench_http *b, size_t *body)
+/* One scrape on a kept-alive plain connection, from the request to the last byte. */
+static uint64_t keepalive_plain(const struct bench_http *b, struct httpc *h, size_t *body)
 {
-    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
-    struct httpc h;
     struct httpc_response r;
-    double ms;
-    int rc;
+    uint64_t t0 = benchutil_now_ns(), ns;
 
-    if ((rc = httpc_open(&h, b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
-        bench_http_die(b, -rc, "connect");
-    for (int i = -1; i < b->runs; i++) {
-        uint64_t t0 = benchutil_now_ns();
-
-        if (httpc_request(&h, "GET", "/metrics", NULL) != 0 || httpc_read(&h, 0, &r) != 0 ||
-            r.status != 200)
-            bench_http_die(b, 0, "keep-alive GET /metrics");
-        if (i >= 0)
-            t[i] = benchutil_now_ns() - t0;
-        *body = r.body_len;
-        httpc_response_release(&r);
-    }
-    httpc_close(&h);
-    ms = median_ms(t, b->runs);
-    free(t);
-    return ms;
+    if (httpc_request(h, "GET", "/metrics", NULL) != 0 || httpc_read(h, 0, &r) != 0 ||
+        r.status != 200)
+        bench_http_die(b, 0, "keep-alive GET /metrics");
+    ns = benchutil_now_ns() - t0;
+    *body = r.body_len;
+    httpc_response_release(&r);
+    return ns;
 }
 
-static double keepalive_tls(const struct bench_http *b, const struct bench_http *tb,
-                            const struct tlsclient_opts *o, size_t *body)
+/* The same over TLS; the first one's body is checked. */
+static uint64_t keepalive_tls(const struct bench_http *b, struct tlsclient *c, size_t *body)
 {
-    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
-    struct tlsclient c;
     struct tlsclient_response r;
-    double ms;
+    uint64_t t0 = benchutil_now_ns(), ns;
 
-    if (tlsclient_open(&c, tb->d.http, o) != 0)
-        bench_http_die(b, 0, "TLS connect: %s", c.error);
-    for (int i = -1; i < b->runs; i++) {
-        uint64_t t0 = benchutil_now_ns();
-
-        if (tlsclient_request(&c, "/metrics", NULL) != 0 || tlsclient_read(&c, &r) != 0 ||
-            r.status != 200)
-            bench_http_die(b, 0, "keep-alive GET /metrics over TLS: %s", c.error);
-        if (i < 0 && count_samples(r.body.ptr) != expected_samples(b->have))
-            bench_http_die(b, 0, "over TLS, %zu bench samples in the body, want %zu",
-                           count_samples(r.body.ptr), expected_samples(b->have));
-        if (i >= 0)
-            t[i] = benchutil_now_ns() - t0;
-        *body = r.body.len;
-        tlsclient_response_release(&r);
-    }
-    tlsclient_close(&c);
-    ms = median_ms(t, b->runs);
-    free(t);
-    return ms;
+    if (tlsclient_request(c, "/metrics", NULL) != 0 || tlsclient_read(c, &r) != 0 ||
+        r.status != 200)
+        bench_http_die(b, 0, "keep-alive GET /metrics over TLS: %s", c->error);
+    ns = benchutil_now_ns() - t0;
+    if (*body == 0 && count_samples(r.body.ptr) != expected_samples(b->have))
+        bench_http_die(b, 0, "over TLS, %zu bench samples in the body, want %zu",
+                       count_samples(r.body.ptr), expected_samples(b->have));
+    *body = r.body.len;
+    tlsclient_response_release(&r);
+    return ns;
 }
 
-/* A whole scrape on a new connection: connect(), handshake, request, the last byte. */
-static double fresh_tls(const struct bench_http *b, const struct bench_http *tb,
-                        const struct tlsclient_opts *o)
+/*
+ * A whole scrape on a new TLS connection: connect(), handshake, request, until the
+ * server closes, the bytes read and dropped unparsed, as bench_http_timed_get() does for
+ * plain HTTP.
+ */
+static uint64_t fresh_tls(const struct bench_http *b, const struct bench_http *tb,
+                          const struct tlsclient_opts *o)
 {
-    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
-    char err[512];
-    double ms;
+    struct tlsclient c;
+    uint64_t t0 = benchutil_now_ns(), ns;
 
-    for (int i = -1; i < b->runs; i++) {
-        uint64_t t0 = benchutil_now_ns();
-
-        if (tlsclient_get(tb->d.http, o, "/metrics", NULL, NULL, err) != 200)
-            bench_http_die(b, 0, "GET /metrics over TLS: %s", err);
-        if (i >= 0)
-            t[i] = benchutil_now_ns() - t0;
-    }
-    ms = median_ms(t, b->runs);
-    free(t);
-    return ms;
+    if (tlsclient_open(&c, tb->d.http, o) != 0 ||
+        tlsclient_request(&c, "/metrics", "Connection: close\r\n") != 0 ||
+        tlsclient_wait_closed(&c) != 0 || !c.close_notify)
+        bench_http_die(b, 0, "GET /metrics over TLS: %s", c.error);
+    ns = benchutil_now_ns() - t0;
+    tlsclient_close(&c);
+    return ns;
 }
 
 /* connect() to an established session, HANDSHAKES times: the median and the best. */
@@ -242,13 +217,36 @@ static void handshakes(const struct bench_http *b, const struct bench_http *tb,
     *best = bench_http_ms(t[0]);
 }
 
-static void run_tls(struct bench_http *b, double plain_fresh_ms)
+/* The median of the per-run ratios tls[i] / plain[i]. */
+static double median_ratio(const uint64_t *tls, const uint64_t *plain, int n)
+{
+    uint64_t *r = calloc((size_t)n, sizeof(*r));
+    double m;
+
+    for (int i = 0; i < n; i++)
+        r[i] = plain[i] ? tls[i] * 1000 / plain[i] : 0;
+    qsort(r, (size_t)n, sizeof(*r), benchutil_cmp_u64);
+    m = (double)r[n / 2] / 1000.0;
+    free(r);
+    return m;
+}
+
+/*
+ * Plain and TLS measured in turns, run by run, so that the machine's drift (a shared
+ * VM's speed moves by a fifth from minute to minute) falls on both sides of each ratio.
+ */
+static void run_tls(struct bench_http *b)
 {
     struct bench_http tb;
     struct tlsclient_opts o = { 0 };
+    struct httpc h;
+    struct tlsclient c;
     char certs[64], ca[256];
-    double hs_med, hs_best, ka_plain, ka_tls, fresh;
+    double hs_med, hs_best;
     size_t body_plain = 0, body_tls = 0;
+    int n = b->runs, rc;
+    uint64_t *kp = calloc((size_t)n, 8), *kt = calloc((size_t)n, 8);
+    uint64_t *fp = calloc((size_t)n, 8), *ft = calloc((size_t)n, 8);
 
     if (tlscerts_make(certs) != 0)
         bench_http_die(b, 0, "could not make the test certificates");
@@ -257,20 +255,40 @@ static void run_tls(struct bench_http *b, double plain_fresh_ms)
     o.timeout_ms = BENCH_HTTP_IO_TIMEOUT_MS;
     tls_start(b, &tb, certs, &o);
     handshakes(b, &tb, &o, &hs_med, &hs_best);
-    ka_plain = keepalive_plain(b, &body_plain);
-    ka_tls = keepalive_tls(b, &tb, &o, &body_tls);
-    fresh = fresh_tls(b, &tb, &o);
+    if ((rc = httpc_open(&h, b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
+        bench_http_die(b, -rc, "connect");
+    if (tlsclient_open(&c, tb.d.http, &o) != 0)
+        bench_http_die(b, 0, "TLS connect: %s", c.error);
+    (void)keepalive_plain(b, &h, &body_plain); /* warm-up, and the TLS body's check */
+    (void)keepalive_tls(b, &c, &body_tls);
+    (void)bench_http_timed_get(b, "/metrics", "");
+    (void)fresh_tls(b, &tb, &o);
+    for (int i = 0; i < n; i++) {
+        kp[i] = keepalive_plain(b, &h, &body_plain);
+        kt[i] = keepalive_tls(b, &c, &body_tls);
+        fp[i] = bench_http_timed_get(b, "/metrics", "").ns;
+        ft[i] = fresh_tls(b, &tb, &o);
+    }
+    httpc_close(&h);
+    tlsclient_close(&c);
     printf("tls: TLS 1.3, EC P-256 certificate, %zu series in text, body %.2f MB plain, "
-           "%.2f MB over TLS (the self-metrics differ), %d runs\n",
-           b->have, bench_http_mb(body_plain), bench_http_mb(body_tls), b->runs);
+           "%.2f MB over TLS (the self-metrics differ); plain and TLS in turns, %d runs each\n",
+           b->have, bench_http_mb(body_plain), bench_http_mb(body_tls), n);
     printf("tls handshake alone (connect to session): median %7.2f ms, best %7.2f ms "
            "(%d handshakes)\n",
            hs_med, hs_best, HANDSHAKES);
-    printf("keep-alive scrape: plain median %7.1f ms, TLS median %7.1f ms, TLS/plain %.2fx\n",
-           ka_plain, ka_tls, ka_tls / ka_plain);
-    printf("new-connection scrape: plain median %7.1f ms, TLS median %7.1f ms (handshake "
-           "included), TLS/plain %.2fx\n",
-           plain_fresh_ms, fresh, fresh / plain_fresh_ms);
+    printf("keep-alive scrape (request to last byte, parsed): TLS/plain %.2fx (median of the "
+           "pairs)",
+           median_ratio(kt, kp, n));
+    printf(", plain median %.1f ms, TLS median %.1f ms\n", median_ms(kp, n), median_ms(kt, n));
+    printf("new-connection scrape (connect to close, handshake included): TLS/plain %.2fx "
+           "(median of the pairs)",
+           median_ratio(ft, fp, n));
+    printf(", plain median %.1f ms, TLS median %.1f ms\n", median_ms(fp, n), median_ms(ft, n));
+    free(kp);
+    free(kt);
+    free(fp);
+    free(ft);
     if (daemon_stop(&tb.d) != 0)
         bench_http_die(b, 0, "the TLS daemon did not stop cleanly");
     tlscerts_remove(certs);
@@ -305,7 +323,7 @@ int main(int argc, char **argv)
         }
     }
     bench_http_run_probe(&b, "/metrics", "scrape", "during text scrape:", "baseline, no scrape:");
-    run_tls(&b, large_text.median_ms);
+    run_tls(&b);
     printf("target: %d series in text without gzip under %.0f ms: %s (median %.1f ms)\n",
            BENCH_HTTP_LARGE, TARGET_MS, large_text.median_ms < TARGET_MS ? "met" : "MISSED",
            large_text.median_ms);
