@@ -1263,6 +1263,9 @@ static int app_start(struct app *a, char *err, size_t errlen)
     uv_signal_init(&a->loop, &a->sig_hup);
     a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
 
+    /* Before any socket: a bad web config file leaves nothing behind. */
+    if (web_load(&a->web, c->web_config_file, &a->basic_pool, err, errlen) != 0)
+        return -1;
     if (sysd_activate(&a->sysd, c, err, errlen) != 0)
         return -1;
     icfg.path = c->socket_path;
@@ -1280,8 +1283,6 @@ static int app_start(struct app *a, char *err, size_t errlen)
     if (c->udp_listen[0] != '\0' && start_udp(a, err, errlen) != 0)
         return -1;
 
-    if (web_load(&a->web, c->web_config_file, &a->basic_pool, err, errlen) != 0)
-        return -1;
     if (start_http(a, err, errlen) != 0)
         return -1;
 

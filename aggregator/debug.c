@@ -277,15 +277,23 @@ static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
 }
 
 /* "state": null while off; else the snapshots and the start-up restore (selfstat.h). */
+/* key: an object to follow when on, else null. Returns on. */
+static int open_or_null(struct jw *w, const char *key, int on)
+{
+    jw_key(w, key);
+    if (on) {
+        jw_open_value(w, '{');
+        return 1;
+    }
+    buf_adds(w->out, "null");
+    w->need_comma = 1;
+    return 0;
+}
+
 static void section_state(const struct selfstat_state *st, struct jw *w)
 {
-    jw_key(w, "state");
-    if (!st->on) {
-        buf_adds(w->out, "null");
-        w->need_comma = 1;
+    if (!open_or_null(w, "state", st->on))
         return;
-    }
-    jw_open_value(w, '{');
     kv_str(w, "file", st->path);
     kv_num(w, "interval_seconds", st->interval);
     jw_key(w, "snapshots");
@@ -321,13 +329,8 @@ static void section_state(const struct selfstat_state *st, struct jw *w)
 /* TLS on the listeners: null without it. */
 static void section_tls(const struct selfstat_tls *t, struct jw *w)
 {
-    jw_key(w, "tls");
-    if (!t->on) {
-        buf_adds(w->out, "null");
-        w->need_comma = 1;
+    if (!open_or_null(w, "tls", t->on))
         return;
-    }
-    jw_open_value(w, '{');
     kv_str(w, "web_config_file", t->web_config_file);
     kv_str(w, "certificate_sha256", t->cert_sha256);
     kv_u64(w, "handshakes", t->handshakes);

@@ -230,6 +230,32 @@ static int set_client_auth(SSL_CTX *ssl, struct tls_ctx *ctx, const struct webcf
     return 0;
 }
 
+/* Append name to a ':'-separated OpenSSL list. */
+static void list_add(struct buf *list, const char *name)
+{
+    if (list->len > 0)
+        buf_addch(list, ':');
+    buf_adds(list, name);
+}
+
+static int set_groups(SSL_CTX *ssl, const char *list)
+{
+    return (int)SSL_CTX_set1_groups_list(ssl, list);
+}
+
+/* Hand list to OpenSSL with set, and release it. Returns 0 or -1 (the message in err). */
+static int list_apply(SSL_CTX *ssl, struct buf *list, int (*set)(SSL_CTX *, const char *),
+                      const char *file, const char *key, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    buf_addch(list, '\0');
+    if (set(ssl, list->ptr) != 1)
+        rc = fail(err, errlen, file, key, NULL, "refused by OpenSSL");
+    buf_release(list);
+    return rc;
+}
+
 /*
  * Go's names (tls.CipherSuites(), tls.InsecureCipherSuites()) are the IANA ones, which
  * OpenSSL knows as each cipher's standard name: look each up among every cipher this
@@ -241,7 +267,6 @@ static int set_ciphers(SSL_CTX *ssl, const struct webcfg_tls *cfg, const char *f
     const char *key = "tls_server_config.cipher_suites";
     STACK_OF(SSL_CIPHER) * all;
     struct buf list = BUF_INIT;
-    int rc = -1;
 
     if (cfg->ncipher_suites == 0)
         return 0;
@@ -264,34 +289,22 @@ static int set_ciphers(SSL_CTX *ssl, const struct webcfg_tls *cfg, const char *f
                 strcmp(cfg->cipher_suites[i], "TLS_AES_256_GCM_SHA384") == 0 ||
                 strcmp(cfg->cipher_suites[i], "TLS_CHACHA20_POLY1305_SHA256") == 0)
                 continue;
-            fail(err, errlen, file, key, NULL, "%s: not available in this OpenSSL",
-                 cfg->cipher_suites[i]);
-            goto out;
+            buf_release(&list);
+            return fail(err, errlen, file, key, NULL, "%s: not available in this OpenSSL",
+                        cfg->cipher_suites[i]);
         }
-        if (strcmp(SSL_CIPHER_get_version(found), "TLSv1.3") == 0)
-            continue;
-        if (list.len > 0)
-            buf_addch(&list, ':');
-        buf_adds(&list, SSL_CIPHER_get_name(found));
+        if (strcmp(SSL_CIPHER_get_version(found), "TLSv1.3") != 0)
+            list_add(&list, SSL_CIPHER_get_name(found));
     }
     if (list.len == 0) {
         /* Only TLS 1.3 names: TLS 1.2 and below get none, so they cannot be negotiated. */
         if (cfg->min_version < TLS1_3_VERSION &&
-            SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) != 1) {
-            fail(err, errlen, file, key, NULL, "only TLS 1.3 suites, and TLS 1.3 unavailable");
-            goto out;
-        }
+            SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) != 1)
+            return fail(err, errlen, file, key, NULL,
+                        "only TLS 1.3 suites, and TLS 1.3 unavailable");
         buf_adds(&list, "DEFAULT");
     }
-    buf_addch(&list, '\0');
-    if (SSL_CTX_set_cipher_list(ssl, list.ptr) != 1) {
-        fail(err, errlen, file, key, NULL, "refused by OpenSSL");
-        goto out;
-    }
-    rc = 0;
-out:
-    buf_release(&list);
-    return rc;
+    return list_apply(ssl, &list, SSL_CTX_set_cipher_list, file, key, err, errlen);
 }
 
 static int set_curves(SSL_CTX *ssl, const struct webcfg_tls *cfg, const char *file, char *err,
@@ -305,7 +318,6 @@ static int set_curves(SSL_CTX *ssl, const struct webcfg_tls *cfg, const char *fi
     };
     const char *key = "tls_server_config.curve_preferences";
     struct buf list = BUF_INIT;
-    int rc = -1;
 
     if (cfg->ncurve_preferences == 0)
         return 0;
@@ -316,25 +328,14 @@ static int set_curves(SSL_CTX *ssl, const struct webcfg_tls *cfg, const char *fi
             if (strcmp(cfg->curve_preferences[i], go[j][0]) == 0)
                 name = go[j][1];
         if (name == NULL) {
-            fail(err, errlen, file, key, NULL,
-                 "%s: not one of CurveP256, CurveP384, "
-                 "CurveP521, X25519",
-                 cfg->curve_preferences[i]);
-            goto out;
+            buf_release(&list);
+            return fail(err, errlen, file, key, NULL,
+                        "%s: not one of CurveP256, CurveP384, CurveP521, X25519",
+                        cfg->curve_preferences[i]);
         }
-        if (list.len > 0)
-            buf_addch(&list, ':');
-        buf_adds(&list, name);
+        list_add(&list, name);
     }
-    buf_addch(&list, '\0');
-    if (SSL_CTX_set1_groups_list(ssl, list.ptr) != 1) {
-        fail(err, errlen, file, key, NULL, "refused by OpenSSL");
-        goto out;
-    }
-    rc = 0;
-out:
-    buf_release(&list);
-    return rc;
+    return list_apply(ssl, &list, set_groups, file, key, err, errlen);
 }
 
 /* HTTP/1.1 when the client offers it; h2 is never chosen, as it is not served. */

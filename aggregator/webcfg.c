@@ -700,6 +700,7 @@ done:
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
 done_parser:
+    free(w.dir);
     if (rc != 0)
         webcfg_release(c);
     return rc;

@@ -14,12 +14,21 @@
  * in pieces with the loop yielding in between, so the worst health check during the
  * scrape should be a few milliseconds, not the whole render. Target: 100,000 series in
  * text, without gzip, in under 100 ms (median).
+ *
+ * TLS against plain HTTP, in the same run, at 100,000 series in text: a second daemon
+ * with a web config file (TLS 1.3, an EC P-256 certificate made with the openssl tool,
+ * no client certificate) holds the same series. Timed apart: the handshake alone
+ * (connect() to an established session), a scrape on a kept-alive connection (request
+ * to last byte) on each daemon, and a whole scrape on a new connection (connect() to
+ * the last byte, the handshake included) on each, plain and TLS in turns; and the
+ * median of the pairs' ratios.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_http.h"
+#include "tlsclient.h"
 
 #define TARGET_MS 100.0
 
@@ -33,7 +42,10 @@ static size_t expected_samples(size_t n)
     return s;
 }
 
-/* Sample lines of the bench families in an exposition (OpenMetrics and text alike). */
+/*
+ * Sample lines of the bench families in an exposition (OpenMetrics and text alike),
+ * without the _created samples OpenMetrics adds to counters and histograms.
+ */
 static size_t count_samples(const char *body)
 {
     const char *p = body;
@@ -41,7 +53,9 @@ static size_t count_samples(const char *body)
 
     while (*p) {
         const char *eol = strchr(p, '\n');
-        if (strncmp(p, "bench_", 6) == 0)
+        const char *name_end = p + strcspn(p, "{ \n");
+        if (strncmp(p, "bench_", 6) == 0 &&
+            !(name_end - p > 8 && memcmp(name_end - 8, "_created", 8) == 0))
             n++;
         if (eol == NULL)
             break;
@@ -77,6 +91,209 @@ static size_t check_body(const struct bench_http *b, const char *headers, int om
     return len;
 }
 
+/* --- TLS against plain HTTP ------------------------------------------------------------ */
+
+#define HANDSHAKES 200
+
+static double median_ms(uint64_t *t, int n)
+{
+    qsort(t, (size_t)n, sizeof(*t), benchutil_cmp_u64);
+    return bench_http_ms(t[n / 2]);
+}
+
+/* The TLS daemon, started like b->d but with a web config; filled with b->have series. */
+static void tls_start(struct bench_http *b, struct bench_http *t, const char *certs,
+                      struct tlsclient_opts *o)
+{
+    static char web[256];
+    static const char *args[] = { "--web.config.file", web, NULL };
+    struct daemon_options opts = { .args = args, .no_wait = 1 };
+    struct buf body = BUF_INIT;
+    FILE *f;
+    char err[512];
+    double got = 0;
+    int i;
+
+    *t = *b;
+    memset(&t->d, 0, sizeof(t->d));
+    t->have = 0;
+    snprintf(web, sizeof(web), "%s/web.yml", certs);
+    f = fopen(web, "w");
+    if (f == NULL)
+        bench_http_die(b, errno, "%s", web);
+    fprintf(f, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+    fclose(f);
+    if (daemon_start_with(&t->d, bench_http_config, &opts) != 0)
+        bench_http_die(b, 0, "the TLS daemon did not start");
+    for (i = 0; i < 1000 && tlsclient_get(t->d.http, o, "/-/ready", NULL, NULL, err) != 200; i++)
+        usleep(10000);
+    if (i == 1000 || daemon_connect(&t->d) != 0)
+        bench_http_die(b, 0, "the TLS daemon is not ready: %s", err);
+    bench_http_send_series(t, 0, b->have, 0);
+    t->have = b->have;
+    for (i = 0; i < 6000 && got < (double)t->have; i++) {
+        buf_reset(&body);
+        if (tlsclient_get(t->d.http, o, "/metrics", NULL, &body, err) == 200) {
+            buf_addch(&body, '\0');
+            got = expo_value(body.ptr, "ustatsd_lines_accepted_total");
+        }
+        if (got < (double)t->have)
+            usleep(10000);
+    }
+    buf_release(&body);
+    if (got < (double)t->have)
+        bench_http_die(b, 0, "the TLS daemon accepted %.0f lines of %zu", got, t->have);
+}
+
+/* One scrape on a kept-alive plain connection, from the request to the last byte. */
+static uint64_t keepalive_plain(const struct bench_http *b, struct httpc *h, size_t *body)
+{
+    struct httpc_response r;
+    uint64_t t0 = benchutil_now_ns(), ns;
+
+    if (httpc_request(h, "GET", "/metrics", NULL) != 0 || httpc_read(h, 0, &r) != 0 ||
+        r.status != 200)
+        bench_http_die(b, 0, "keep-alive GET /metrics");
+    ns = benchutil_now_ns() - t0;
+    *body = r.body_len;
+    httpc_response_release(&r);
+    return ns;
+}
+
+/* The same over TLS; the first one's body is checked. */
+static uint64_t keepalive_tls(const struct bench_http *b, struct tlsclient *c, size_t *body)
+{
+    struct tlsclient_response r;
+    uint64_t t0 = benchutil_now_ns(), ns;
+
+    if (tlsclient_request(c, "/metrics", NULL) != 0 || tlsclient_read(c, &r) != 0 ||
+        r.status != 200)
+        bench_http_die(b, 0, "keep-alive GET /metrics over TLS: %s", c->error);
+    ns = benchutil_now_ns() - t0;
+    if (*body == 0 && count_samples(r.body.ptr) != expected_samples(b->have))
+        bench_http_die(b, 0, "over TLS, %zu bench samples in the body, want %zu",
+                       count_samples(r.body.ptr), expected_samples(b->have));
+    *body = r.body.len;
+    tlsclient_response_release(&r);
+    return ns;
+}
+
+/*
+ * A whole scrape on a new TLS connection: connect(), handshake, request, until the
+ * server closes, the bytes read and dropped unparsed, as bench_http_timed_get() does for
+ * plain HTTP.
+ */
+static uint64_t fresh_tls(const struct bench_http *b, const struct bench_http *tb,
+                          const struct tlsclient_opts *o)
+{
+    struct tlsclient c;
+    uint64_t t0 = benchutil_now_ns(), ns;
+
+    if (tlsclient_open(&c, tb->d.http, o) != 0 ||
+        tlsclient_request(&c, "/metrics", "Connection: close\r\n") != 0 ||
+        tlsclient_wait_closed(&c) != 0 || !c.close_notify)
+        bench_http_die(b, 0, "GET /metrics over TLS: %s", c.error);
+    ns = benchutil_now_ns() - t0;
+    tlsclient_close(&c);
+    return ns;
+}
+
+/* connect() to an established session, HANDSHAKES times: the median and the best. */
+static void handshakes(const struct bench_http *b, const struct bench_http *tb,
+                       const struct tlsclient_opts *o, double *median, double *best)
+{
+    static uint64_t t[HANDSHAKES];
+
+    for (int i = 0; i < HANDSHAKES; i++) {
+        struct tlsclient c;
+        uint64_t t0 = benchutil_now_ns();
+
+        if (tlsclient_open(&c, tb->d.http, o) != 0)
+            bench_http_die(b, 0, "TLS handshake: %s", c.error);
+        t[i] = benchutil_now_ns() - t0;
+        tlsclient_close(&c);
+    }
+    *median = median_ms(t, HANDSHAKES);
+    *best = bench_http_ms(t[0]);
+}
+
+/* The median of the per-run ratios tls[i] / plain[i]. */
+static double median_ratio(const uint64_t *tls, const uint64_t *plain, int n)
+{
+    uint64_t *r = calloc((size_t)n, sizeof(*r));
+    double m;
+
+    for (int i = 0; i < n; i++)
+        r[i] = plain[i] ? tls[i] * 1000 / plain[i] : 0;
+    qsort(r, (size_t)n, sizeof(*r), benchutil_cmp_u64);
+    m = (double)r[n / 2] / 1000.0;
+    free(r);
+    return m;
+}
+
+/*
+ * Plain and TLS measured in turns, run by run, so that the machine's drift (a shared
+ * VM's speed moves by a fifth from minute to minute) falls on both sides of each ratio.
+ */
+static void run_tls(struct bench_http *b)
+{
+    struct bench_http tb;
+    struct tlsclient_opts o = { 0 };
+    struct httpc h;
+    struct tlsclient c;
+    char certs[64], ca[256];
+    double hs_med, hs_best;
+    size_t body_plain = 0, body_tls = 0;
+    int n = b->runs, rc;
+    uint64_t *kp = calloc((size_t)n, 8), *kt = calloc((size_t)n, 8);
+    uint64_t *fp = calloc((size_t)n, 8), *ft = calloc((size_t)n, 8);
+
+    if (tlscerts_make(certs) != 0)
+        bench_http_die(b, 0, "could not make the test certificates");
+    snprintf(ca, sizeof(ca), "%s", tlscerts_path(certs, "ca.crt"));
+    o.ca_file = ca;
+    o.timeout_ms = BENCH_HTTP_IO_TIMEOUT_MS;
+    tls_start(b, &tb, certs, &o);
+    handshakes(b, &tb, &o, &hs_med, &hs_best);
+    if ((rc = httpc_open(&h, b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
+        bench_http_die(b, -rc, "connect");
+    if (tlsclient_open(&c, tb.d.http, &o) != 0)
+        bench_http_die(b, 0, "TLS connect: %s", c.error);
+    (void)keepalive_plain(b, &h, &body_plain); /* warm-up, and the TLS body's check */
+    (void)keepalive_tls(b, &c, &body_tls);
+    (void)bench_http_timed_get(b, "/metrics", "");
+    (void)fresh_tls(b, &tb, &o);
+    for (int i = 0; i < n; i++) {
+        kp[i] = keepalive_plain(b, &h, &body_plain);
+        kt[i] = keepalive_tls(b, &c, &body_tls);
+        fp[i] = bench_http_timed_get(b, "/metrics", "").ns;
+        ft[i] = fresh_tls(b, &tb, &o);
+    }
+    httpc_close(&h);
+    tlsclient_close(&c);
+    printf("tls: TLS 1.3, EC P-256 certificate, %zu series in text, body %.2f MB plain, "
+           "%.2f MB over TLS (the self-metrics differ); plain and TLS in turns, %d runs each\n",
+           b->have, bench_http_mb(body_plain), bench_http_mb(body_tls), n);
+    printf("tls handshake alone (connect to session): median %7.2f ms, best %7.2f ms "
+           "(%d handshakes)\n",
+           hs_med, hs_best, HANDSHAKES);
+    printf("keep-alive scrape (request to last byte, parsed): TLS/plain %.2fx (median of the "
+           "pairs)",
+           median_ratio(kt, kp, n));
+    printf(", plain median %.1f ms, TLS median %.1f ms\n", median_ms(kp, n), median_ms(kt, n));
+    printf("new-connection scrape (connect to close, handshake included): TLS/plain %.2fx "
+           "(median of the pairs)",
+           median_ratio(ft, fp, n));
+    printf(", plain median %.1f ms, TLS median %.1f ms\n", median_ms(fp, n), median_ms(ft, n));
+    free(kp);
+    free(kt);
+    free(fp);
+    free(ft);
+    if (daemon_stop(&tb.d) != 0)
+        bench_http_die(b, 0, "the TLS daemon did not stop cleanly");
+    tlscerts_remove(certs);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const cases[3][2] = {
@@ -106,6 +323,7 @@ int main(int argc, char **argv)
         }
     }
     bench_http_run_probe(&b, "/metrics", "scrape", "during text scrape:", "baseline, no scrape:");
+    run_tls(&b);
     printf("target: %d series in text without gzip under %.0f ms: %s (median %.1f ms)\n",
            BENCH_HTTP_LARGE, TARGET_MS, large_text.median_ms < TARGET_MS ? "met" : "MISSED",
            large_text.median_ms);

@@ -16,7 +16,8 @@
  * with the daemon and ingest sections; booleans read as 1 and 0) must be present and
  * equal, and equal to the value in want when want is not NULL. The UDP socket's values
  * (SELFSTAT_UDP_U64) must instead be absent from both while UDP is off (want->udp_on, or
- * without want, /debug's ingest.udp is null). Fails the test otherwise.
+ * without want, /debug's ingest.udp is null), and so must the state file's and TLS's
+ * (daemon.state, daemon.tls null). Fails the test otherwise.
  */
 void selfcheck_agree(const char *exposition, json_t *doc, const struct selfstat *want);
 

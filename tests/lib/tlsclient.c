@@ -1,4 +1,5 @@
 #include "tlsclient.h"
+#include "daemon.h"
 #include "httpc.h"
 #include "mem.h"
 
@@ -326,18 +327,7 @@ const char *tlscerts_path(const char *dir, const char *name)
 
 char *tlscerts_read(const char *dir, const char *name)
 {
-    FILE *f = fopen(tlscerts_path(dir, name), "r");
-    struct buf b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-
-    if (f == NULL)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_add(&b, chunk, n);
-    fclose(f);
-    buf_addch(&b, '\0');
-    return b.ptr;
+    return daemon_read_file(tlscerts_path(dir, name));
 }
 
 void tlscerts_remove(const char *dir)
