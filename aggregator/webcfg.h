@@ -94,8 +94,8 @@ struct webcfg {
  * tls_server_config.min_version: \"TLS14\" is not one of TLS10, TLS11, TLS12, TLS13", or
  * "web.yml:3:5: mapping values are not allowed here" for bad YAML. On failure *w is zeroed.
  * A file that sets none of a certificate, key, client CA or client_auth_type leaves
- * tls.enabled 0 (plain HTTP), as exporter-toolkit does.
- * Whether the PEM parses, and the key matches the certificate, is tlsctx's to check.
+ * tls.enabled 0 (plain HTTP), as exporter-toolkit does. Whether the PEM parses, and the
+ * key matches the certificate, is tls_ctx_new()'s to check (tls.h).
  */
 int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen);
 
