@@ -883,6 +883,17 @@ static void web_log(struct app *a)
  */
 static void web_apply(struct app *a, struct app_web *next)
 {
+    /* A reload that drops TLS or basic auth downgrades every listener: never silently. */
+    if (a->web.tls != NULL && next->tls == NULL)
+        log_msg(&a->log, LOG_WARN, "http",
+                "the reloaded configuration has no TLS (web config %s): new connections on "
+                "every listener are plain HTTP",
+                next->w.path ? next->w.path : "none");
+    if (a->web.basic != NULL && next->basic == NULL)
+        log_msg(&a->log, LOG_WARN, "http",
+                "the reloaded configuration has no basic auth users (web config %s): basic "
+                "auth is off on every listener",
+                next->w.path ? next->w.path : "none");
     web_release(&a->web);
     a->web = *next;
     memset(next, 0, sizeof(*next));
@@ -900,7 +911,7 @@ static int tokens_read(struct app_tokens *t, const struct config *c, char *err, 
     memset(t, 0, sizeof(*t));
     if (c->bearer_token_file != NULL &&
         tokenfile_read(c->bearer_token_file, t->daemon, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "$.daemon.bearer_token_file: bearer token file %s", why);
+        snprintf(err, errlen, "%s: $.daemon.bearer_token_file: bearer token file %s", c->path, why);
         return -1;
     }
     for (size_t i = 0; i < c->nendpoints; i++) {
@@ -908,8 +919,8 @@ static int tokens_read(struct app_tokens *t, const struct config *c, char *err, 
 
         if (file != NULL && tokenfile_read(file, t->endpoint[i], why, sizeof(why)) != 0) {
             snprintf(err, errlen,
-                     "$.endpoints[%zu].bearer_token_file (endpoint %s): bearer token file %s", i,
-                     c->endpoints[i].name, why);
+                     "%s: $.endpoints[%zu].bearer_token_file (endpoint %s): bearer token file %s",
+                     c->path, i, c->endpoints[i].name, why);
             return -1;
         }
     }

@@ -373,6 +373,20 @@ Test(e2e_tls, sighup_rotates_the_certificate_for_new_connections_and_keeps_old_o
     write_file(web, "tls_server_config:\n  cert_file: [\n");
     sighup_and_wait(&o, "failure", 2);
     cr_assert_eq(get(&o, "/-/healthy", NULL, err), 200, "%s", err);
+
+    /* A web config without TLS downgrades every listener, and the log says so. */
+    write_file(web, "# no tls_server_config\n");
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    for (int i = 0; i < 500 && daemon_get(&d, "/-/healthy", NULL, NULL) != 200; i++)
+        usleep(10000);
+    cr_assert_eq(daemon_get(&d, "/-/healthy", NULL, NULL), 200, "plain HTTP after the reload");
+    {
+        char *log = daemon_read_file(d.log);
+
+        cr_assert_not_null(log);
+        cr_assert_not_null(strstr(log, "has no TLS"), "%s", log);
+        free(log);
+    }
 }
 
 Test(e2e_tls, a_bad_web_config_refuses_start_up_naming_file_key_and_problem)
