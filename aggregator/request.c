@@ -29,6 +29,7 @@ enum line {
     LINE_START,   /* at the start of a header line */
     LINE_CR,      /* a CR at the start of a line: the head may be ending */
     LINE_IN,      /* in a header line */
+    LINE_IN_CR,   /* a CR in a line: it must end the line */
     LINE_END,     /* past the empty line that ends the head */
 };
 
@@ -302,7 +303,10 @@ static enum request_verdict failure(struct request *r, enum http_errno e)
 /*
  * Whitespace at the start of a header line is obs-fold (a value continued, RFC 9112 5.2)
  * or a name that starts with a space, and http-parser takes both. A server must refuse
- * obs-fold with 400 or unfold it: both are refused. Returns -1 at such a byte.
+ * obs-fold with 400 or unfold it: both are refused. So is a bare CR (RFC 9112 2.2: one
+ * not followed by LF), where http-parser may end a line or the head while this scan would
+ * not: then the two would disagree on where the head ends, and a read split differently
+ * would be judged differently (found by fuzz_request). Returns -1 at such a byte.
  *
  *   GET / HTTP/1.1\r\nHost: a\r\n\tb\r\n\r\n
  *                              ^
@@ -323,11 +327,23 @@ static int scan_lines(struct request *r, const char *p, size_t n)
             r->line = ch == '\r' ? LINE_CR : ch == '\n' ? LINE_END : LINE_IN;
             break;
         case LINE_CR:
-            r->line = ch == '\n' ? LINE_END : LINE_IN;
+            /* A bare CR there is invalid (RFC 9112 2.2), and http-parser would end the
+             * head at it while this scan went on into the body: refused, as a read split
+             * after it would see it too (found by fuzz_request). */
+            if (ch != '\n')
+                return -1;
+            r->line = LINE_END;
+            break;
+        case LINE_IN_CR:
+            if (ch != '\n')
+                return -1;
+            r->line = LINE_START;
             break;
         default:
             if (ch == '\n')
                 r->line = LINE_START;
+            else if (ch == '\r')
+                r->line = LINE_IN_CR;
             break;
         }
     }

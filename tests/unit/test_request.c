@@ -246,6 +246,36 @@ Test(request, a_nul_in_a_header_value_is_refused_however_it_arrives)
     }
 }
 
+/* A bare CR, where a line starts or within one, is refused, whole or however it is split. */
+Test(request, a_bare_cr_is_refused_however_it_arrives)
+{
+    static const char *const raws[] = {
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r?5\r\nhello\r\n0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost:\rH\na\r\n EAD / HTTP/1.1\r\n\r\n",
+        "GET /\r HTTP/1.1\r\n\r\n",
+    };
+
+    for (size_t k = 0; k < sizeof(raws) / sizeof(raws[0]); k++) {
+        size_t n = strlen(raws[k]);
+
+        for (size_t step = 1; step <= n; step++) {
+            struct request r;
+            enum request_verdict v = REQUEST_MORE;
+            size_t off = 0;
+
+            request_init(&r, MAX_HEADER, MAX_BODY);
+            while (off < n && v == REQUEST_MORE) {
+                size_t len = n - off < step ? n - off : step;
+
+                off += request_feed(&r, raws[k] + off, len, &v);
+            }
+            cr_assert_eq(v, REQUEST_REFUSED, "raw %zu step %zu", k, step);
+            cr_assert_eq(r.status, 400, "raw %zu step %zu", k, step);
+            request_release(&r);
+        }
+    }
+}
+
 /* The line-start scan carries its state across reads: a fold split from its line. */
 Test(request, obs_fold_is_refused_byte_by_byte)
 {
