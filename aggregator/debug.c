@@ -211,6 +211,13 @@ static void jw_open_value(struct jw *w, char c)
     w->need_comma = 0;
 }
 
+/* A member whose value is an object ('{') or an array ('['), opened. */
+static void kv_open(struct jw *w, const char *key, char c)
+{
+    jw_key(w, key);
+    jw_open_value(w, c);
+}
+
 static void jw_close(struct jw *w, char c)
 {
     w->depth--;
@@ -296,8 +303,7 @@ static void section_state(const struct selfstat_state *st, struct jw *w)
         return;
     kv_str(w, "file", st->path);
     kv_num(w, "interval_seconds", st->interval);
-    jw_key(w, "snapshots");
-    jw_open_value(w, '{');
+    kv_open(w, "snapshots", '{');
     kv_u64(w, "succeeded", st->ok);
     kv_u64(w, "failed", st->failed);
     kv_bool(w, "last_successful", st->last_error == NULL);
@@ -310,15 +316,13 @@ static void section_state(const struct selfstat_state *st, struct jw *w)
         kv_u64(w, "last_series", st->last_series);
     }
     jw_close(w, '}');
-    jw_key(w, "restore");
-    jw_open_value(w, '{');
+    kv_open(w, "restore", '{');
     kv_str(w, "result", st->restore);
     kv_str(w, "error", st->restore_error);
     kv_num(w, "seconds", st->restore_seconds);
     kv_u64(w, "series", st->restored_series);
     kv_u64(w, "jobs", st->restored_jobs);
-    jw_key(w, "dropped");
-    jw_open_value(w, '{');
+    kv_open(w, "dropped", '{');
     for (size_t d = 0; d < DUMP_DROP_MAX; d++)
         kv_u64(w, dump_drop_name((enum dump_drop)d), st->restore_dropped[d]);
     jw_close(w, '}');
@@ -334,8 +338,7 @@ static void section_tls(const struct selfstat_tls *t, struct jw *w)
     kv_str(w, "web_config_file", t->web_config_file);
     kv_str(w, "certificate_sha256", t->cert_sha256);
     kv_u64(w, "handshakes", t->handshakes);
-    jw_key(w, "handshake_failures");
-    jw_open_value(w, '{');
+    kv_open(w, "handshake_failures", '{');
     for (int k = 0; k < TLS_FAIL_COUNT; k++)
         kv_u64(w, tls_fail_name((enum tls_fail)k), t->failures[k]);
     jw_close(w, '}');
@@ -348,34 +351,29 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     const struct config *c = d->cfg;
     char mode[8];
 
-    jw_key(w, "daemon");
-    jw_open_value(w, '{');
+    kv_open(w, "daemon", '{');
     kv_str(w, "version", d->version);
     kv_num(w, "start_time", d->start_unix);
     kv_num(w, "uptime_seconds", d->now_unix - d->start_unix);
     kv_str(w, "config_file", d->config_path);
     kv_num(w, "config_loaded_time", d->config_loaded_unix);
-    jw_key(w, "reloads");
-    jw_open_value(w, '{');
+    kv_open(w, "reloads", '{');
     kv_u64(w, "succeeded", d->reloads_ok);
     kv_u64(w, "failed", d->reloads_failed);
     kv_bool(w, "last_successful", d->reload_error == NULL);
     kv_str(w, "last_error", d->reload_error);
     jw_close(w, '}');
-    jw_key(w, "http_basic_auth_checks");
-    jw_open_value(w, '{');
+    kv_open(w, "http_basic_auth_checks", '{');
     for (size_t i = 0; i < BASICCRED_NRESULTS; i++)
         kv_u64(w, basiccred_result_name((enum basiccred_result)i), d->basic_auth[i]);
     jw_close(w, '}');
     section_state(&d->state, w);
     section_tls(&d->tls, w);
-    jw_key(w, "listeners");
-    jw_open_value(w, '{');
+    kv_open(w, "listeners", '{');
     kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);
     kv_str(w, "metrics_path", d->metrics_path);
     kv_str(w, "debug", d->debug_listen);
-    jw_key(w, "endpoints");
-    jw_open_value(w, '[');
+    kv_open(w, "endpoints", '[');
     for (size_t i = 0; i < d->nendpoints; i++) {
         const struct selfstat_endpoint *ep = &d->endpoints[i];
 
@@ -384,8 +382,7 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
         kv_str(w, "address", ep->address);
         kv_str(w, "path", ep->path);
         kv_u64(w, "in_flight", ep->in_flight);
-        jw_key(w, "scrapes");
-        jw_open_value(w, '{');
+        kv_open(w, "scrapes", '{');
         kv_u64(w, "200", ep->scrapes[0]);
         kv_u64(w, "500", ep->scrapes[1]);
         kv_u64(w, "503", ep->scrapes[2]);
@@ -394,16 +391,14 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     }
     jw_close(w, ']');
     jw_close(w, '}');
-    jw_key(w, "socket");
-    jw_open_value(w, '{');
+    kv_open(w, "socket", '{');
     kv_str(w, "path", d->socket_path);
     snprintf(mode, sizeof(mode), "%04o", d->socket_mode & 07777u);
     kv_str(w, "mode", mode);
     kv_num(w, "max_dgram_qlen", (double)d->max_dgram_qlen);
     kv_num(w, "rcvbuf", (double)d->rcvbuf);
     jw_close(w, '}');
-    jw_key(w, "limits");
-    jw_open_value(w, '{');
+    kv_open(w, "limits", '{');
     kv_u64(w, "max_series", c->max_series);
     kv_u64(w, "max_series_per_family", c->max_series_per_family);
     kv_u64(w, "max_label_value_length", c->max_label_value_len);
@@ -422,8 +417,7 @@ static void section_udp(const struct selfstat *s, struct jw *w)
         kv_str(w, "udp", NULL);
         return;
     }
-    jw_key(w, "udp");
-    jw_open_value(w, '{');
+    kv_open(w, "udp", '{');
     kv_str(w, "listen", s->udp_listen);
     kv_str(w, "address", s->udp_address);
     kv_bool(w, "allow_remote", s->udp_allow_remote);
@@ -439,20 +433,17 @@ static void section_ingest(struct debug_render *dr, struct jw *w)
     const struct selfstat *s = &dr->self;
     int r;
 
-    jw_key(w, "ingest");
-    jw_open_value(w, '{');
+    kv_open(w, "ingest", '{');
 #define SOCKET_KEY(field, metric, key, help) kv_u64(w, key, s->field);
     SELFSTAT_SOCKET_MAP(SOCKET_KEY)
 #undef SOCKET_KEY
     kv_u64(w, "lines_accepted", s->lines.accepted);
     kv_u64(w, "lines_rejected", intake_rejected_total(&s->lines));
-    jw_key(w, "rejected_by_reason");
-    jw_open_value(w, '{');
+    kv_open(w, "rejected_by_reason", '{');
     for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
         kv_u64(w, statsd_reason_name(r), s->lines.rejected[r]);
     jw_close(w, '}');
-    jw_key(w, "tags_stripped");
-    jw_open_value(w, '{');
+    kv_open(w, "tags_stripped", '{');
     for (size_t i = 0; i < s->cfg->nstrip_tags; i++)
         kv_u64(w, s->cfg->strip_tags[i], registry_tags_stripped(dr->reg, i));
     jw_close(w, '}');
@@ -470,8 +461,7 @@ static void label_policy(struct debug_render *dr, struct jw *w, size_t f, size_t
     kv_str(w, "overflow", cl->overflow);
     if (cl->overflow == NULL)
         return;
-    jw_key(w, "folded");
-    jw_open_value(w, '{');
+    kv_open(w, "folded", '{');
     for (why = LABELSET_FOLD_NONE + 1; why < LABELSET_FOLD_MAX; why++)
         kv_u64(w, labelset_fold_name((enum labelset_fold)why),
                registry_values_folded(dr->reg, f, l, (enum labelset_fold)why));
@@ -484,8 +474,7 @@ static void label_policy(struct debug_render *dr, struct jw *w, size_t f, size_t
  */
 static void kv_ids(struct jw *w, const char *key, const uint32_t *ids, size_t n)
 {
-    jw_key(w, key);
-    jw_open_value(w, '[');
+    kv_open(w, key, '[');
     for (size_t i = 0; i < n; i++) {
         jw_item(w);
         jw_num(w->out, ids[i]);
@@ -501,8 +490,7 @@ static void writers_entry(struct jw *w, const struct config *c, const struct con
         kv_str(w, "writers", NULL);
         return;
     }
-    jw_key(w, "writers");
-    jw_open_value(w, '{');
+    kv_open(w, "writers", '{');
     snprintf(rule, sizeof(rule), "$.writers[%zu]", (size_t)(rw - c->writers));
     kv_str(w, "rule", rule);
     kv_ids(w, "uids", rw->uids, rw->nuids);
@@ -533,16 +521,14 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
     kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
     writers_entry(w, registry_config(dr->reg), cf->writers);
     if (cf->type == FAMILY_HISTOGRAM) {
-        jw_key(w, "buckets");
-        jw_open_value(w, '[');
+        kv_open(w, "buckets", '[');
         for (l = 0; l < cf->nbuckets; l++) {
             jw_item(w);
             jw_num(w->out, cf->buckets[l]);
         }
         jw_close(w, ']');
     }
-    jw_key(w, "labels");
-    jw_open_value(w, '[');
+    kv_open(w, "labels", '[');
     for (l = 0; l < cf->nlabels; l++) {
         const struct config_label *cl = &cf->labels[l];
         size_t it = 0, k, len;
@@ -553,8 +539,7 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
         kv_u64(w, "distinct_values", registry_label_values(dr->reg, f, l));
         if (cl->values) {
             kv_u64(w, "cap", cl->nvalues);
-            jw_key(w, "allowed");
-            jw_open_value(w, '[');
+            kv_open(w, "allowed", '[');
             for (k = 0; k < cl->nvalues; k++)
                 val_str(w, cl->values[k], strlen(cl->values[k]));
             jw_close(w, ']');
@@ -562,8 +547,7 @@ static void family_entry(struct debug_render *dr, struct jw *w, size_t f)
             kv_u64(w, "cap", cl->max_values);
         }
         label_policy(dr, w, f, l, cl);
-        jw_key(w, "seen");
-        jw_open_value(w, '[');
+        kv_open(w, "seen", '[');
         while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))
             val_str(w, v, len);
         jw_close(w, ']');
@@ -583,8 +567,7 @@ static int section_families(struct debug_render *dr, struct jw *w)
     size_t n = registry_nfamilies(dr->reg);
 
     if (!dr->families_open) {
-        jw_key(w, "families");
-        jw_open_value(w, '[');
+        kv_open(w, "families", '[');
         dr->families_open = 1;
     }
     while (dr->fam_next < n) {
@@ -608,8 +591,7 @@ static void series_entry(struct debug_render *dr, struct jw *w, const struct reg
 
     jw_open(w, '{');
     kv_str(w, "family", s->cfg->name);
-    jw_key(w, "labels");
-    jw_open_value(w, '{');
+    kv_open(w, "labels", '{');
     for (i = 0; i < s->nlabels; i++) {
         jw_key(w, s->labels[i].name);
         jsonstr_add_quoted(w->out, s->labels[i].value, s->labels[i].value_len);
@@ -618,8 +600,7 @@ static void series_entry(struct debug_render *dr, struct jw *w, const struct reg
     jw_close(w, '}');
     if (s->buckets) {
         uint64_t cumulative = 0;
-        jw_key(w, "buckets");
-        jw_open_value(w, '[');
+        kv_open(w, "buckets", '[');
         for (i = 0; i <= s->cfg->nbuckets; i++) {
             cumulative += s->buckets[i];
             jw_open(w, '{');
@@ -659,8 +640,7 @@ static int section_series(struct debug_render *dr, struct jw *w)
     if (!dr->cursor_live) {
         registry_cursor_init(&dr->cur, dr->reg);
         dr->cursor_live = 1;
-        jw_key(w, "series");
-        jw_open_value(w, '[');
+        kv_open(w, "series", '[');
     }
     /* Series skipped by family= count too: the walk is what costs. */
     while (n < DEBUG_STEP_SERIES && w->out->len < DEBUG_PIECE_BYTES &&
@@ -686,8 +666,7 @@ static void section_jobs(struct debug_render *dr, struct jw *w)
     static const char *const outcomes[] = { "worked", "idle", "error" };
     size_t i, k;
 
-    jw_key(w, "jobs");
-    jw_open_value(w, '[');
+    kv_open(w, "jobs", '[');
     for (i = 0; i < dr->jobs->n; i++) {
         const struct config_job *cj = &dr->jobs->cfg->jobs[i];
         const struct breaker *b = jobs_get(dr->jobs, i, dr->self.now_ms);
@@ -699,8 +678,7 @@ static void section_jobs(struct debug_render *dr, struct jw *w)
         kv_u64(w, "consecutive_failures", b->consecutive_failures);
         kv_u64(w, "failure_threshold", b->threshold);
         kv_num(w, "open_seconds", cj->open_seconds);
-        jw_key(w, "attempts");
-        jw_open_value(w, '{');
+        kv_open(w, "attempts", '{');
         for (k = 0; k < BREAKER_NOUTCOMES; k++)
             kv_u64(w, outcomes[k], b->attempts[k]);
         jw_close(w, '}');
@@ -724,8 +702,7 @@ static void section_rejects(struct debug_render *dr, struct jw *w)
 {
     size_t i, n = rejects_count(dr->rejects);
 
-    jw_key(w, "rejects");
-    jw_open_value(w, '[');
+    kv_open(w, "rejects", '[');
     for (i = 0; i < n; i++) {
         const struct rejects_entry *e = rejects_get(dr->rejects, i);
         char src[NETADDR_TEXT_MAX];

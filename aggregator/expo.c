@@ -573,6 +573,13 @@ void expo_sample(struct expo *e, const char *suffix, const struct expo_label *la
     put_sample(e, suffix, labels, n, NULL, 0, NULL, 0, value);
 }
 
+void expo_sample1(struct expo *e, const char *suffix, const char *key, const char *value, double v)
+{
+    const struct expo_label l = { key, value, strlen(value) };
+
+    put_sample(e, suffix, &l, 1, NULL, 0, NULL, 0, v);
+}
+
 void expo_scalar(struct expo *e, const char *name, enum expo_type type, const char *help,
                  const char *unit, double value)
 {

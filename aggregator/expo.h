@@ -104,6 +104,9 @@ void expo_family(struct expo *e, const char *name, enum expo_type type, const ch
 void expo_sample(struct expo *e, const char *suffix, const struct expo_label *labels, size_t n,
                  double value);
 
+/* expo_sample() with the one label key="value" (value NUL-terminated). */
+void expo_sample1(struct expo *e, const char *suffix, const char *key, const char *value, double v);
+
 /*
  * A family of one unlabelled sample: expo_family() then expo_sample() with the suffix
  * the type takes ("_total" for a counter, "" for a gauge). For counters and gauges only.

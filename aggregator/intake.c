@@ -23,20 +23,33 @@ static int allowed(const struct config_writers *w, const struct intake_sender *f
     return cfgwriters_allows(w, cred, cred ? from->uid : 0, cred ? from->gid : 0);
 }
 
-/* The rule of what a parsed line names: its job's, or its family's; NULL when neither. */
-static const struct config_writers *line_rule(const struct intake *in,
-                                              const struct statsd_line *line)
+/*
+ * A parsed job line: the job is looked up once, for its rule and its report. A line that
+ * names no job is left to STATSD_UNKNOWN_JOB, whoever sent it.
+ */
+static int take_job(struct intake *in, const struct statsd_line *line, uint64_t now_ms,
+                    const struct intake_sender *from, int guarded)
 {
-    const struct config *c = registry_config(in->reg);
-    const struct config_family *f;
-    long j;
+    const struct config_writers *writers;
+    long i = jobs_find(in->jobs, line, &writers);
 
-    if (line->type == STATSD_JOB) {
-        j = config_find_job(c, line->name.ptr, line->name.len);
-        return j < 0 ? NULL : c->jobs[j].writers;
-    }
-    f = registry_line_family(in->reg, line);
-    return f != NULL ? f->writers : NULL;
+    if (i < 0)
+        return STATSD_UNKNOWN_JOB;
+    if (guarded && !allowed(writers, from))
+        return STATSD_SENDER_NOT_ALLOWED;
+    jobs_report_at(in->jobs, (size_t)i, line, now_ms, in->clock(in->clock_arg));
+    return STATSD_OK;
+}
+
+/* A parsed family line: the family's rule, when the config has rules, then the registry. */
+static int take_family(struct intake *in, const struct statsd_line *line, uint64_t now_ms,
+                       const struct intake_sender *from, int guarded)
+{
+    const struct config_family *f;
+
+    if (guarded && (f = registry_line_family(in->reg, line)) != NULL && !allowed(f->writers, from))
+        return STATSD_SENDER_NOT_ALLOWED;
+    return registry_apply(in->reg, line, now_ms);
 }
 
 /*
@@ -64,12 +77,9 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
         r = found != NULL ? registry_apply_found(in->reg, found, lp, now_ms) : REGISTRY_MISS;
     if (r == REGISTRY_MISS) {
         r = statsd_parse_line(v.ptr, v.len, &line);
-        if (r == STATSD_OK && guarded && !allowed(line_rule(in, &line), from))
-            r = STATSD_SENDER_NOT_ALLOWED;
-        else if (r == STATSD_OK)
-            r = line.type == STATSD_JOB
-                    ? jobs_report(in->jobs, &line, now_ms, in->clock(in->clock_arg))
-                    : registry_apply(in->reg, &line, now_ms);
+        if (r == STATSD_OK)
+            r = line.type == STATSD_JOB ? take_job(in, &line, now_ms, from, guarded)
+                                        : take_family(in, &line, now_ms, from, guarded);
     }
     if (r == STATSD_OK) {
         in->count.accepted++;

@@ -87,16 +87,32 @@ void jobs_release(struct jobs *j)
     j->n = 0;
 }
 
+long jobs_find(const struct jobs *j, const struct statsd_line *line,
+               const struct config_writers **writers)
+{
+    long i = config_find_job(j->cfg, line->name.ptr, line->name.len);
+
+    *writers = i < 0 ? NULL : j->cfg->jobs[i].writers;
+    return i;
+}
+
+void jobs_report_at(struct jobs *j, size_t i, const struct statsd_line *line, uint64_t now_ms,
+                    double now_unix)
+{
+    breaker_report(&j->breakers[i], line->outcome, now_ms, now_unix);
+}
+
 int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix)
 {
+    const struct config_writers *writers;
     long i;
 
     if (line->type != STATSD_JOB)
         return STATSD_TYPE_MISMATCH;
-    i = config_find_job(j->cfg, line->name.ptr, line->name.len);
+    i = jobs_find(j, line, &writers);
     if (i < 0)
         return STATSD_UNKNOWN_JOB;
-    breaker_report(&j->breakers[i], line->outcome, now_ms, now_unix);
+    jobs_report_at(j, (size_t)i, line, now_ms, now_unix);
     return STATSD_OK;
 }
 

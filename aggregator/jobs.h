@@ -64,6 +64,17 @@ void jobs_date(struct jobs *j, double now_unix);
 int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix);
 
 /*
+ * jobs_report() in two steps, for a caller that decides between them (the writer policy):
+ * the index of the job a `|j` line names, or -1 (STATSD_UNKNOWN_JOB), with *writers set
+ * to that job's rule (NULL: anyone may report it); then the report of job i, which
+ * cannot fail.
+ */
+long jobs_find(const struct jobs *j, const struct statsd_line *line,
+               const struct config_writers **writers);
+void jobs_report_at(struct jobs *j, size_t i, const struct statsd_line *line, uint64_t now_ms,
+                    double now_unix);
+
+/*
  * Give the job named name (as sent, len bytes) a saved breaker and creation time (the
  * state file's, dump.h; see breaker_restore() for in_state_ms and away_ms). Returns 0, or
  * -1 when the config has no such job (nothing changes).

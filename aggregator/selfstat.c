@@ -97,6 +97,18 @@ void selfstat_add_evictions(struct selfstat *s, const char *listener, const char
     add_listener_row(s->evictions, &s->nevictions, SELFSTAT_MAX_EVICTIONS, listener, reason, count);
 }
 
+/* Counter samples of rows by listener, their kind under the label key. */
+static void write_listener_rows(struct expo *e, const struct selfstat_violations *rows, size_t n,
+                                const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct expo_label l[2] = { { "listener", rows[i].listener, strlen(rows[i].listener) },
+                                   { key, rows[i].kind, strlen(rows[i].kind) } };
+
+        expo_sample(e, "_total", l, 2, (double)rows[i].count);
+    }
+}
+
 static void write_http(const struct selfstat *s, struct expo *e)
 {
     size_t i;
@@ -118,32 +130,17 @@ static void write_http(const struct selfstat *s, struct expo *e)
                 "Basic auth checks (web config basic_auth_users), by result: ok, wrong, "
                 "unknown_user, malformed, busy (refused 503: bcrypt work at its bound), cached.",
                 "");
-    for (i = 0; i < BASICCRED_NRESULTS; i++) {
-        const char *name = basiccred_result_name((enum basiccred_result)i);
-        struct expo_label l = { "result", name, strlen(name) };
-
-        expo_sample(e, "_total", &l, 1, (double)s->basic_auth[i]);
-    }
+    for (i = 0; i < BASICCRED_NRESULTS; i++)
+        expo_sample1(e, "_total", "result", basiccred_result_name((enum basiccred_result)i),
+                     (double)s->basic_auth[i]);
     expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
                 "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
-    for (i = 0; i < s->nviolations; i++) {
-        const struct selfstat_violations *v = &s->violations[i];
-        struct expo_label l[2] = { { "listener", v->listener, strlen(v->listener) },
-                                   { "kind", v->kind, strlen(v->kind) } };
-
-        expo_sample(e, "_total", l, 2, (double)v->count);
-    }
+    write_listener_rows(e, s->violations, s->nviolations, "kind");
     expo_family(e, "ustatsd_http_connections_evicted", EXPO_COUNTER,
                 "HTTP connections closed at the connection cap to make room, for making no "
                 "progress, by listener and reason.",
                 "");
-    for (i = 0; i < s->nevictions; i++) {
-        const struct selfstat_violations *v = &s->evictions[i];
-        struct expo_label l[2] = { { "listener", v->listener, strlen(v->listener) },
-                                   { "reason", v->kind, strlen(v->kind) } };
-
-        expo_sample(e, "_total", l, 2, (double)v->count);
-    }
+    write_listener_rows(e, s->evictions, s->nevictions, "reason");
 }
 
 /* The TLS handshakes of every listener, while the web config file turns TLS on. */
@@ -156,12 +153,9 @@ static void write_tls(const struct selfstat *s, struct expo *e)
                 (double)s->tls.handshakes);
     expo_family(e, "ustatsd_http_tls_handshake_failures", EXPO_COUNTER,
                 "TLS handshakes that failed on the HTTP listeners, by reason.", "");
-    for (int k = 0; k < TLS_FAIL_COUNT; k++) {
-        const char *name = tls_fail_name((enum tls_fail)k);
-        const struct expo_label r = { "reason", name, strlen(name) };
-
-        expo_sample(e, "_total", &r, 1, (double)s->tls.failures[k]);
-    }
+    for (int k = 0; k < TLS_FAIL_COUNT; k++)
+        expo_sample1(e, "_total", "reason", tls_fail_name((enum tls_fail)k),
+                     (double)s->tls.failures[k]);
 }
 
 /* The state file's snapshots and the start-up restore, while state_file is set. */
@@ -201,11 +195,7 @@ static void write_state(const struct selfstat_state *st, struct expo *e)
                 "What the start-up restore found: 1 for its result (restored, absent, "
                 "set_aside, unreadable).",
                 "");
-    {
-        const struct expo_label r = { "result", st->restore, strlen(st->restore) };
-
-        expo_sample(e, "", &r, 1, 1);
-    }
+    expo_sample1(e, "", "result", st->restore, 1);
     expo_scalar(e, "ustatsd_state_restored_series", EXPO_GAUGE,
                 "Series the start-up restore put back from the state file.", "",
                 (double)st->restored_series);
@@ -216,12 +206,9 @@ static void write_state(const struct selfstat_state *st, struct expo *e)
                 "Series and jobs in the state file that the start-up restore dropped, by why: "
                 "the running config no longer takes them.",
                 "");
-    for (size_t d = 0; d < DUMP_DROP_MAX; d++) {
-        const char *name = dump_drop_name((enum dump_drop)d);
-        const struct expo_label r = { "reason", name, strlen(name) };
-
-        expo_sample(e, "", &r, 1, (double)st->restore_dropped[d]);
-    }
+    for (size_t d = 0; d < DUMP_DROP_MAX; d++)
+        expo_sample1(e, "", "reason", dump_drop_name((enum dump_drop)d),
+                     (double)st->restore_dropped[d]);
 }
 
 static void write_reloads(const struct selfstat *s, struct expo *e)
@@ -296,11 +283,8 @@ static void write_lines(const struct intake_counters *c, struct expo *e)
     /* Every reason, zero or not, so that rate() and absent() alerts work from the start. */
     expo_family(e, "ustatsd_lines_rejected", EXPO_COUNTER,
                 "Lines dropped, by reason (see PROTOCOL.md, \"Reject reasons\").", "");
-    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++) {
-        const char *name = statsd_reason_name(r);
-        struct expo_label l = { "reason", name, strlen(name) };
-        expo_sample(e, "_total", &l, 1, (double)c->rejected[r]);
-    }
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        expo_sample1(e, "_total", "reason", statsd_reason_name(r), (double)c->rejected[r]);
 }
 
 /*
@@ -364,11 +348,8 @@ static void write_tag_policy(const struct config *c, const struct registry *reg,
         expo_family(e, "ustatsd_tags_stripped", EXPO_COUNTER,
                     "Accepted lines from which a key of clients.strip_tags was removed, by key.",
                     "");
-    for (i = 0; i < c->nstrip_tags; i++) {
-        struct expo_label l = { "key", c->strip_tags[i], strlen(c->strip_tags[i]) };
-
-        expo_sample(e, "_total", &l, 1, (double)registry_tags_stripped(reg, i));
-    }
+    for (i = 0; i < c->nstrip_tags; i++)
+        expo_sample1(e, "_total", "key", c->strip_tags[i], (double)registry_tags_stripped(reg, i));
     for (i = 0; i < registry_nfamilies(reg); i++) {
         const struct config_family *cf = registry_family_config(reg, i);
         struct expo_label l;

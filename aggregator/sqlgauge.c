@@ -206,12 +206,6 @@ void sqlgauge_render_family(struct expo *e, const struct config_sql_metric *m,
     }
 }
 
-static void sample1(struct expo *e, const char *lname, const char *lvalue, double v)
-{
-    struct expo_label l = { lname, lvalue, strlen(lvalue) };
-    expo_sample(e, "", &l, 1, v);
-}
-
 static void write_errors(struct expo *e, const struct sqlgauge_status *st, size_t n)
 {
     size_t i, r;
@@ -238,18 +232,18 @@ void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, si
     expo_family(e, "ustatsd_sql_collector_up", EXPO_GAUGE,
                 "1 if the collector's last query succeeded, 0 if it failed.", "");
     for (i = 0; i < n; i++)
-        sample1(e, "collector", st[i].name, st[i].up);
+        expo_sample1(e, "", "collector", st[i].name, st[i].up);
     expo_family(e, "ustatsd_sql_collector_duration_seconds", EXPO_GAUGE,
                 "Duration of the collector's last completed run, waiting included.", "seconds");
     for (i = 0; i < n; i++)
         if (st[i].has_run)
-            sample1(e, "collector", st[i].name, st[i].duration);
+            expo_sample1(e, "", "collector", st[i].name, st[i].duration);
     write_errors(e, st, n);
     expo_family(e, "ustatsd_sql_collector_last_success_timestamp_seconds", EXPO_GAUGE,
                 "Unix time of the collector's last successful run.", "seconds");
     for (i = 0; i < n; i++)
         if (st[i].has_success)
-            sample1(e, "collector", st[i].name, st[i].last_success);
+            expo_sample1(e, "", "collector", st[i].name, st[i].last_success);
 }
 
 void sqlgauge_render_pool(struct expo *e, const struct sqlgauge_pool *p)
@@ -261,7 +255,7 @@ void sqlgauge_render_pool(struct expo *e, const struct sqlgauge_pool *p)
     expo_family(e, "ustatsd_postgres_pool_connections", EXPO_GAUGE,
                 "Current PostgreSQL pool connections by state.", "");
     for (i = 0; i < 5; i++)
-        sample1(e, "state", states[i], (double)counts[i]);
+        expo_sample1(e, "", "state", states[i], (double)counts[i]);
     expo_scalar(e, "ustatsd_postgres_pool_acquires", EXPO_COUNTER, "Successful pool acquisitions.",
                 "", (double)p->acquires);
     expo_scalar(e, "ustatsd_postgres_pool_empty_acquires", EXPO_COUNTER,

@@ -28,7 +28,7 @@
 
 struct walk {
     const char *name; /* the file, for messages */
-    char *dir;        /* relative file names are read from here; NULL: the working directory */
+    const char *dir;  /* relative file names are read from here; NULL: the working directory */
     yaml_document_t *doc;
     char *err;
     size_t errlen;
@@ -648,9 +648,7 @@ static int parse(struct webcfg *c, const char *text, size_t len, const char *nam
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct walk w = {
-        .name = name, .dir = dir ? mem_strdup(dir) : NULL, .doc = &doc, .err = err, .errlen = errlen
-    };
+    struct walk w = { .name = name, .dir = dir, .doc = &doc, .err = err, .errlen = errlen };
     struct top top = { .c = c };
     yaml_node_t *root;
     int rc = -1;
@@ -700,7 +698,6 @@ done:
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
 done_parser:
-    free(w.dir);
     if (rc != 0)
         webcfg_release(c);
     return rc;

@@ -21,6 +21,7 @@
 #include "jobs.h"
 #include "registry.h"
 #include "render.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -80,15 +81,8 @@ static void world_release(struct world *w)
 static char *expose(struct world *w)
 {
     struct buf out = BUF_INIT;
-    struct render rd;
-    struct expo e;
 
-    render_init(&rd, &w->reg, EXPO_OPENMETRICS);
-    while (render_step(&rd, &out, 1000))
-        ;
-    render_release(&rd);
-    expo_init(&e, &out, EXPO_OPENMETRICS);
-    jobs_render(&w->jobs, &e, 5000);
+    fuzz_render(&w->reg, &w->jobs, &out, EXPO_OPENMETRICS, 5000);
     buf_addch(&out, '\0');
     return out.ptr;
 }

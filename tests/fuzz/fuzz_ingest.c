@@ -142,20 +142,6 @@ static void check_rejects(int round, const struct rejects *a, const struct rejec
     }
 }
 
-/* Every series, then every job, as text. */
-static void render_text(struct registry *reg, struct jobs *jobs, struct buf *out)
-{
-    struct render rd;
-    struct expo e;
-
-    render_init(&rd, reg, EXPO_TEXT);
-    while (render_step(&rd, out, 1000))
-        ;
-    render_release(&rd);
-    expo_init(&e, out, EXPO_TEXT);
-    jobs_render(jobs, &e, NOW_MS);
-}
-
 static void check_expositions(struct buf *a, struct buf *b)
 {
     if (a->len != b->len || memcmp(a->ptr, b->ptr, a->len) != 0) {
@@ -222,8 +208,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     assert(registry_series_total(&reg) == registry_series_total(&ref.reg));
     check_policy_counts(&reg, &ref.reg);
-    render_text(&reg, &jobs, &a);
-    render_text(&ref.reg, &ref.jobs, &b);
+    fuzz_render(&reg, &jobs, &a, EXPO_TEXT, NOW_MS);
+    fuzz_render(&ref.reg, &ref.jobs, &b, EXPO_TEXT, NOW_MS);
     check_expositions(&a, &b);
     buf_release(&a);
     buf_release(&b);

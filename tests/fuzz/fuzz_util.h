@@ -5,12 +5,18 @@
 #define USTATSD_FUZZ_UTIL_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
+#include "expo.h"
+#include "jobs.h"
+#include "registry.h"
+#include "render.h"
 
 /* Parse a target's built-in config into cfg, or abort naming the target: a bug, not input. */
 static inline void fuzz_builtin_config(struct config *cfg, const char *json, const char *target)
@@ -21,6 +27,21 @@ static inline void fuzz_builtin_config(struct config *cfg, const char *json, con
         fprintf(stderr, "%s: the built-in config is invalid: %s\n", target, err);
         abort();
     }
+}
+
+/* Append every series of reg, then every job, in fmt at now_ms, as a scrape shows them. */
+static inline void fuzz_render(struct registry *reg, struct jobs *jobs, struct buf *out,
+                               enum expo_format fmt, uint64_t now_ms)
+{
+    struct render rd;
+    struct expo e;
+
+    render_init(&rd, reg, fmt);
+    while (render_step(&rd, out, 1000))
+        ;
+    render_release(&rd);
+    expo_init(&e, out, fmt);
+    jobs_render(jobs, &e, now_ms);
 }
 
 /* Point stdin at /dev/null, so that an input naming "/dev/stdin" as a file never blocks. */
