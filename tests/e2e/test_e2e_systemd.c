@@ -306,6 +306,32 @@ static int exists(void *arg)
     return lstat(arg, &st) == 0;
 }
 
+/*
+ * systemd-socket-activate creates the path at bind() and listens after it, so the path
+ * can exist a moment before a connection is accepted into the backlog. arg: struct
+ * stream_connect; on success its fd is the connected socket.
+ */
+struct stream_connect {
+    const char *path;
+    int fd;
+};
+
+static int stream_connects(void *arg)
+{
+    struct stream_connect *c = arg;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return 0;
+    memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return 1;
+    close(c->fd);
+    c->fd = -1;
+    return 0;
+}
+
 static void activated_release(struct activated *a)
 {
     char cmd[128];
@@ -343,6 +369,7 @@ Test(e2e_systemd, serves_http_on_a_passed_stream_socket_and_leaves_it_in_place)
 {
     struct activated a;
     const char *opts[] = { "-l", a.http, "--fdname=ustatsd-http", NULL };
+    struct stream_connect c;
     struct httpc_response r;
     char addr[128], *body;
     int rc;
@@ -350,7 +377,10 @@ Test(e2e_systemd, serves_http_on_a_passed_stream_socket_and_leaves_it_in_place)
     activated_prepare(&a);
     activated_start(&a, opts);
     cr_assert_eq(waitfor_cond(exists, a.http, 10000), 0, "systemd-socket-activate did not bind");
-    /* This first connection is what makes systemd-socket-activate exec the daemon. */
+    /* The first connection accepted is what makes systemd-socket-activate exec the daemon. */
+    c.path = a.http;
+    cr_assert_eq(waitfor_cond(stream_connects, &c, 10000), 0, "%s never accepted", a.http);
+    close(c.fd);
     snprintf(addr, sizeof(addr), "unix:%s", a.http);
     cr_assert_eq(httpc_get(addr, "/-/ready", NULL, &r), 0);
     cr_assert_eq(r.status, 200);
@@ -403,23 +433,21 @@ Test(e2e_systemd, refuses_a_stream_socket_where_the_datagram_socket_goes)
 {
     struct activated a;
     const char *opts[] = { "-l", a.sock, NULL };
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stream_connect c;
     char want[512];
-    int fd;
 
     activated_prepare(&a);
     activated_start(&a, opts);
     cr_assert_eq(waitfor_cond(exists, a.sock, 10000), 0, "systemd-socket-activate did not bind");
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    memcpy(sa.sun_path, a.sock, strlen(a.sock) + 1);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    c.path = a.sock;
+    cr_assert_eq(waitfor_cond(stream_connects, &c, 10000), 0, "%s never accepted", a.sock);
     snprintf(want, sizeof(want),
              "socket activation: fd 3 (unix:%s, stream, name \"unknown\") is at the address of "
              "daemon.socket (%s) but daemon.socket expects a unix datagram socket "
              "(ListenDatagram=)",
              a.sock, a.sock);
     expect_refusal(&a, want);
-    close(fd);
+    close(c.fd);
     activated_release(&a);
 }
 
