@@ -91,9 +91,12 @@ Test(e2e_config, check_config_refuses_a_conninfo_the_daemon_would_refuse)
 Test(e2e_config, check_config_accepts_the_example_and_every_seed)
 {
     static const char *const files[] = {
-        "packaging/ustatsd.example.json",    "packaging/seeds/000-imgsrv.json",
-        "packaging/seeds/001-imgforge.json", "packaging/seeds/002-connaisseur.json",
-        "packaging/seeds/003-gallery.json",  "packaging/seeds/004-inference.json",
+        "packaging/ustatsd.example.json",
+        "packaging/seeds/000-imgsrv/ustatsd.json",
+        "packaging/seeds/001-imgforge/ustatsd.json",
+        "packaging/seeds/002-connaisseur/ustatsd.json",
+        "packaging/seeds/003-gallery/ustatsd.json",
+        "packaging/seeds/004-inference/ustatsd.json",
     };
     char path[512];
     size_t i;

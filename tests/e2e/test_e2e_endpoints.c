@@ -49,7 +49,7 @@ static void fini(void)
 TestSuite(e2e_endpoints, .fini = fini);
 
 /* A shipped seed config with every endpoint's listen moved to unix:<dir>/<name>.sock. */
-static char *seed_config(const char *file, void (*edit)(json_t *root))
+static char *seed_config(const char *seed, void (*edit)(json_t *root))
 {
     char path[512];
     json_error_t err;
@@ -57,7 +57,7 @@ static char *seed_config(const char *file, void (*edit)(json_t *root))
     size_t i;
     char *text;
 
-    snprintf(path, sizeof(path), "%s/packaging/seeds/%s", USTATSD_SOURCE_DIR, file);
+    snprintf(path, sizeof(path), "%s/packaging/seeds/%s/ustatsd.json", USTATSD_SOURCE_DIR, seed);
     root = json_load_file(path, 0, &err);
     cr_assert_not_null(root, "%s: %s", path, err.text);
     eps = json_object_get(root, "endpoints");
@@ -135,7 +135,7 @@ Test(e2e_endpoints, seed_003_three_targets_from_one_daemon)
     char *cfg, *api, *micro, *ml, *own;
 
     make_dir();
-    cfg = seed_config("003-gallery.json", NULL);
+    cfg = seed_config("003-gallery", NULL);
     cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
     free(cfg);
     cr_assert_eq(daemon_sends(&d,
@@ -195,7 +195,7 @@ Test(e2e_endpoints, seed_004_an_endpoint_with_only_the_application_families)
     char *cfg, *app;
 
     make_dir();
-    cfg = seed_config("004-inference.json", NULL);
+    cfg = seed_config("004-inference", NULL);
     cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
     free(cfg);
     cr_assert_eq(daemon_sends(&d, "inference_errors_total:1|c|#model:m,version:1,error_type:"
@@ -242,7 +242,7 @@ static void no_postgres(json_t *root)
 
 static void start_imgsrv(const char *attrs)
 {
-    char *cfg = seed_config("000-imgsrv.json", no_postgres);
+    char *cfg = seed_config("000-imgsrv", no_postgres);
 
     if (attrs != NULL)
         setenv("OTEL_RESOURCE_ATTRIBUTES", attrs, 1);
@@ -709,7 +709,7 @@ Test(e2e_endpoints, seed_002_the_service_process_metrics_and_promhttp)
     double start;
 
     make_dir();
-    cfg = seed_config("002-connaisseur.json", service_is_me);
+    cfg = seed_config("002-connaisseur", service_is_me);
     cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
     free(cfg);
     /* No sender yet: its process metrics are absent, not zero; promhttp's are there. */

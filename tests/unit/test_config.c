@@ -34,9 +34,9 @@ static const struct config_family *family(const struct config *c, const char *na
 Test(config, loads_every_seed_config)
 {
     static const char *const files[] = {
-        "packaging/seeds/000-imgsrv.json",      "packaging/seeds/001-imgforge.json",
-        "packaging/seeds/002-connaisseur.json", "packaging/seeds/003-gallery.json",
-        "packaging/seeds/004-inference.json",
+        "packaging/seeds/000-imgsrv/ustatsd.json",      "packaging/seeds/001-imgforge/ustatsd.json",
+        "packaging/seeds/002-connaisseur/ustatsd.json", "packaging/seeds/003-gallery/ustatsd.json",
+        "packaging/seeds/004-inference/ustatsd.json",
     };
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -105,7 +105,7 @@ Test(config, imgsrv_seed_has_bounded_http_labels_and_sql_metrics)
     struct config c;
     const struct config_family *f;
 
-    load_source(&c, "packaging/seeds/000-imgsrv.json");
+    load_source(&c, "packaging/seeds/000-imgsrv/ustatsd.json");
     f = family(&c, "http.server.request.duration_seconds");
     cr_assert_str_eq(f->name, "http_server_request_duration_seconds");
     cr_assert_eq(f->nlabels, 8, "the 7 of the seed, and OpenTelemetry's error_type");
