@@ -113,20 +113,6 @@ static const char *str_or(const char *s, const char *otherwise)
     return s != NULL ? s : otherwise;
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
 static int port_of(const char *addr)
 {
     const char *colon = strrchr(addr, ':');
@@ -142,9 +128,12 @@ static const char *map_listen(struct port_map *m, const char *addr)
     for (size_t i = 0; i < m->n; i++)
         if (m->from[i] == port)
             return m->to[i];
+    int free = daemon_free_port();
+
     cr_assert_lt(m->n, MAX_PORTS);
+    cr_assert_gt(free, 0, "no free TCP port");
     m->from[m->n] = port;
-    snprintf(m->to[m->n], sizeof(m->to[0]), "127.0.0.1:%d", free_port());
+    snprintf(m->to[m->n], sizeof(m->to[0]), "127.0.0.1:%d", free);
     return m->to[m->n++];
 }
 
@@ -214,7 +203,7 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
 
 /* ---- YAML: load, edit a few scalars, emit ---- */
 
-static void yaml_load(const char *path, yaml_document_t *doc)
+static void ydoc_load(const char *path, yaml_document_t *doc)
 {
     yaml_parser_t p;
     FILE *f = fopen(path, "rb");
@@ -230,7 +219,7 @@ static void yaml_load(const char *path, yaml_document_t *doc)
 }
 
 /* Emits doc (and deletes it, as yaml_emitter_dump does). */
-static void yaml_save(const char *path, yaml_document_t *doc)
+static void ydoc_save(const char *path, yaml_document_t *doc)
 {
     yaml_emitter_t e;
     FILE *f = fopen(path, "wb");
@@ -340,7 +329,7 @@ static char *derive_rules(struct seed_run *s, const char *path)
     char out[700];
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-    yaml_load(path, &doc);
+    ydoc_load(path, &doc);
     ng = yseq_ids(ymap_get(&doc, yaml_document_get_root_node(&doc), "groups"), groups, 64);
     for (size_t g = 0; g < ng; g++) {
         yaml_node_t *group = yaml_document_get_node(&doc, groups[g]);
@@ -352,7 +341,7 @@ static char *derive_rules(struct seed_run *s, const char *path)
                 ymap_set(&doc, rules[r], "for", "0s");
     }
     snprintf(out, sizeof(out), "%s/rules-%zu-%s", s->wdir, s->nrules, base);
-    yaml_save(out, &doc);
+    ydoc_save(out, &doc);
     return strdup(out);
 }
 
@@ -366,7 +355,7 @@ static void derive_prometheus_config(struct seed_run *s, const char *out)
     const char *certs = tlscerts_dir();
 
     snprintf(path, sizeof(path), "%s/prometheus.yml", s->src);
-    yaml_load(path, &doc);
+    ydoc_load(path, &doc);
     root = yaml_document_get_root_node(&doc);
     root_id = node_id(&doc, root);
     ymap_del(&doc, root, "alerting");
@@ -450,7 +439,7 @@ static void derive_prometheus_config(struct seed_run *s, const char *out)
             }
         }
     }
-    yaml_save(out, &doc);
+    ydoc_save(out, &doc);
 }
 
 /* ---- Prometheus's HTTP API ---- */
@@ -576,7 +565,7 @@ static void check_rule_file(struct seed_run *s, const char *path, int *alerts)
     int groups[64], rules[256];
     size_t ng, nr;
 
-    yaml_load(path, &doc);
+    ydoc_load(path, &doc);
     ng = yseq_ids(ymap_get(&doc, yaml_document_get_root_node(&doc), "groups"), groups, 64);
     for (size_t g = 0; g < ng; g++) {
         nr = yseq_ids(ymap_get(&doc, yaml_document_get_node(&doc, groups[g]), "rules"), rules, 256);
@@ -788,7 +777,7 @@ static void start_prometheus(struct seed_run *s, const char *config)
 {
     char log[128];
 
-    snprintf(s->prom_addr, sizeof(s->prom_addr), "127.0.0.1:%d", free_port());
+    snprintf(s->prom_addr, sizeof(s->prom_addr), "127.0.0.1:%d", daemon_free_port());
     snprintf(log, sizeof(log), "%s/prometheus.log", s->wdir);
     s->prom = fork();
     cr_assert_geq(s->prom, 0);
