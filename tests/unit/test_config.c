@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -243,6 +244,13 @@ Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
     cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read"), "%s", err);
     cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
+
+    /* A FIFO in its place is refused at once, not waited on for a writer. */
+    cr_assert_eq(mkfifo(pg, 0600), 0);
+    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read "), "%s", err);
+    cr_assert_not_null(strstr(err, "/pg.conninfo: not a regular file"), "%s", err);
+    unlink(pg);
     unlink(cfg);
     rmdir(dir);
 }
@@ -255,7 +263,7 @@ Test(config, missing_file_is_named)
     cr_assert_eq(config_load(&c, "/nonexistent/ustatsd.json", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/nonexistent/ustatsd.json: cannot read: No such file or directory");
     cr_assert_eq(config_load(&c, "/tmp", err, sizeof(err)), ERRCODE_CONFIG);
-    cr_assert_str_eq(err, "/tmp: cannot read: Is a directory");
+    cr_assert_str_eq(err, "/tmp: cannot read: not a regular file");
     config_release(&c);
 }
 
