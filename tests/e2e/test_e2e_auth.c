@@ -334,6 +334,54 @@ static void reload_basic(const char *user, const char *password, const char *res
     cr_assert_eq(got, want, "%s", series);
 }
 
+/* The value of series in /metrics as user:password. */
+static double basic_value(const char *user, const char *password, const char *series)
+{
+    struct httpc_response r;
+    double v;
+
+    cr_assert_eq(get_basic("/metrics", user, password, &r), 200, "%s", user);
+    v = expo_value(r.body, series);
+    httpc_response_release(&r);
+    return v;
+}
+
+#define CHECKS(result) "ustatsd_http_basic_auth_checks_total{result=\"" result "\"}"
+
+/*
+ * SIGHUPs that leave a user's name and hash alone keep its cached login: no bcrypt runs
+ * for it after any of them ("ok" stays put, "cached" grows). A user whose hash changed
+ * is checked against the new hash from the reload on: the old password fails at once.
+ */
+Test(e2e_auth, a_reload_keeps_cached_logins_of_unchanged_users, .fini = cleanup)
+{
+    char web[160], bob[CRYPT_OUTPUT_SIZE], extra[CRYPT_OUTPUT_SIZE + 16];
+    const char *args[] = { "--web.config.file", web, NULL };
+
+    make_dir();
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    bcrypt("builder", bob);
+    snprintf(extra, sizeof(extra), "  bob: '%s'\n", bob);
+    write_web("alice", "wonder land", extra);
+    cr_assert_eq(daemon_start(&d, "{}", args), 0);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("ok")), 2, "alice's check and bob's own");
+
+    for (int i = 1; i <= 5; i++)
+        reload_basic("bob", "builder", "success", i);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("ok")), 2, "bcrypt ran again");
+    cr_assert_geq(basic_value("bob", "builder", CHECKS("cached")), 7);
+
+    /* alice's password changes, bob's entry does not. */
+    write_web("alice", "looking glass", extra);
+    reload_basic("bob", "builder", "success", 6);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 401);
+    cr_assert_eq(status_basic("/metrics", "alice", "looking glass"), 200);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("ok")), 3);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("wrong")), 1);
+}
+
 /*
  * A FIFO named as the certificate: a reload that names it is refused at once, with the
  * file and "not a regular file", and the running web config stays (a worker blocked in
