@@ -98,6 +98,24 @@ Test(config, example_shows_every_feature)
     cr_assert_eq(c.jobs[j].failure_threshold, 5);
     cr_assert_eq(c.jobs[j].open_seconds, 60.0);
     cr_assert_eq(config_find_job(&c, "publis", 6), -1);
+
+    /* writers: only names every Linux machine has, so the example loads anywhere; what
+     * the quick start sends stays open to any user. */
+    cr_assert_eq(c.nwriters, 2);
+    f = family(&c, "imgsrv_host_load_ratio");
+    cr_assert_not_null(f->writers);
+    cr_assert_eq(f->writers->scope, CONFIG_WRITERS_PREFIX);
+    cr_assert_eq(f->writers->nuids, 1);
+    cr_assert_eq(f->writers->uids[0], 0);
+    cr_assert_eq(f->writers->ngids, 1);
+    cr_assert_eq(f->writers->gids[0], 0);
+    cr_assert_null(family(&c, "imgsrv_objectstore_operations_total")->writers);
+    cr_assert_null(family(&c, "job_queue_depth")->writers);
+    j = config_find_job(&c, "cas-promotion", strlen("cas-promotion"));
+    cr_assert_not_null(c.jobs[j].writers);
+    cr_assert_eq(c.jobs[j].writers->scope, CONFIG_WRITERS_JOB);
+    j = config_find_job(&c, "publish", strlen("publish"));
+    cr_assert_null(c.jobs[j].writers);
     config_release(&c);
 }
 
