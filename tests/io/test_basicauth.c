@@ -82,6 +82,18 @@ static int has_line(struct httpc_response *r, const char *line)
     return memmem(r->headers.ptr, r->headers.len, line, strlen(line)) != NULL;
 }
 
+/* What the pool counted, by result. */
+static void expect_checks(const struct basicauth_pool *p, uint64_t ok, uint64_t wrong,
+                          uint64_t unknown, uint64_t cached, uint64_t busy)
+{
+    cr_assert_eq(p->checks[BASICCRED_RESULT_OK], ok);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_WRONG], wrong);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_UNKNOWN_USER], unknown);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_CACHED], cached);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_BUSY], busy);
+    cr_assert_eq(p->in_flight, 0);
+}
+
 Test(basicauth, right_user_is_served_and_the_rest_get_401)
 {
     struct httpc_response r;
@@ -127,17 +139,15 @@ Test(basicauth, a_cache_hit_does_not_run_bcrypt_again)
     for (int i = 0; i < 3; i++)
         cr_assert_eq(status_of("/hello", basic("nobody", "wrong")), 401);
     httpdfix_stop(&F);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 8);
+    expect_checks(&pool, 1, 1, 1, 8, 0);
 }
 
-static int one_in_flight(void *arg)
+static int in_flight_is(void *arg)
 {
-    (void)arg;
-    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == 1;
+    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == *(unsigned *)arg;
 }
+
+static unsigned one = 1;
 
 /*
  * Cost 13 (about 0.5 s a check) with one check in flight at most: a second, uncached
@@ -154,7 +164,7 @@ Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
     httpdfix_open(&slow, &F);
     slow.timeout_ms = 30000;
     cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("alice", "guess1")), 0);
-    cr_assert_eq(waitfor_cond(one_in_flight, NULL, 10000), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &one, 10000), 0);
     cr_assert_eq(get("/hello", basic("alice", "guess2"), &r), 503);
     cr_assert_str_eq(httpc_header(&r, "Retry-After"), "1");
     httpc_response_release(&r);
@@ -169,11 +179,6 @@ Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
     cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
     cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
     cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1);
-}
-
-static int in_flight_is(void *arg)
-{
-    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == *(unsigned *)arg;
 }
 
 /* Send GET /hello as user:password on a connection of its own, and wait until the pool
@@ -225,11 +230,7 @@ Test(basicauth, wrong_guesses_cannot_take_the_slot_kept_for_users_not_failing, .
     /* With the shared slot free again, alice's right password goes through. */
     cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
     httpdfix_stop(&F);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 3);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 2);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 2);
-    cr_assert_eq(pool.in_flight, 0);
+    expect_checks(&pool, 2, 1, 2, 0, 3);
 }
 
 /* The server closes while a check runs: the check is abandoned, finishes, and frees. */
@@ -241,7 +242,7 @@ Test(basicauth, closing_abandons_a_check_in_flight, .timeout = 60)
     httpdfix_run(&F, "127.0.0.1:0");
     httpdfix_open(&slow, &F);
     cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("bob", "hunter2")), 0);
-    cr_assert_eq(waitfor_cond(one_in_flight, NULL, 10000), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &one, 10000), 0);
     httpdfix_stop(&F); /* runs the loop until the work is done, then closes it */
     httpc_close(&slow);
     cr_assert_eq(pool.in_flight, 0);
@@ -414,11 +415,7 @@ Test(basicauth, a_reload_keeps_the_cache_of_unchanged_users_only)
     cr_assert_eq(check(g2, &loop, "bob", "hunter2"), 'D');
     cr_assert_eq(check(g2, &loop, "carol", "x"), 'd', "unknown: not carried");
     basicauth_unref(g2);
-    cr_assert_eq(p.checks[BASICCRED_RESULT_OK], 4);
-    cr_assert_eq(p.checks[BASICCRED_RESULT_WRONG], 2);
-    cr_assert_eq(p.checks[BASICCRED_RESULT_UNKNOWN_USER], 4);
-    cr_assert_eq(p.checks[BASICCRED_RESULT_CACHED], 6);
-    cr_assert_eq(p.in_flight, 0);
+    expect_checks(&p, 4, 2, 4, 6, 0);
     cr_assert_eq(uv_loop_close(&loop), 0);
     free(alice);
     free(bob);
