@@ -894,6 +894,9 @@ static void web_apply(struct app *a, struct app_web *next)
                 "the reloaded configuration has no basic auth users (web config %s): basic "
                 "auth is off on every listener",
                 next->w.path ? next->w.path : "none");
+    /* Unchanged users keep their cached logins: a SIGHUP is no reason to run bcrypt. */
+    if (a->web.basic != NULL && next->basic != NULL)
+        basicauth_carry(next->basic, a->web.basic);
     web_release(&a->web);
     a->web = *next;
     memset(next, 0, sizeof(*next));
