@@ -255,10 +255,9 @@ Test(e2e_check, a_bad_certificate_is_refused_from_the_web_config_flag)
     cr_assert_eq(check(&out, NULL), 0, "%s", out);
     free(out);
     cr_assert_eq(check(&out, flag), 1, "%s", out);
-    want(out,
-         "--web.config.file: %s: tls_server_config.cert_file: %s/server.crt: no PEM "
-         "certificate in it",
-         web, dir);
+    /* The web config's own message may give the line and column of the key. */
+    want(out, "--web.config.file: %s:", web);
+    want(out, "tls_server_config.cert_file: %s/server.crt: no PEM certificate in it", dir);
     free(out);
 }
 
@@ -269,10 +268,8 @@ Test(e2e_check, a_bad_certificate_is_refused_from_the_web_config_variable)
     write_bad_web();
     cr_assert_eq(setenv("USTATSD_WEB_CONFIG_FILE", web, 1), 0);
     cr_assert_eq(check(&out, NULL), 1, "%s", out);
-    want(out,
-         "USTATSD_WEB_CONFIG_FILE: %s: tls_server_config.cert_file: %s/server.crt: no PEM "
-         "certificate in it",
-         web, dir);
+    want(out, "USTATSD_WEB_CONFIG_FILE: %s:", web);
+    want(out, "tls_server_config.cert_file: %s/server.crt: no PEM certificate in it", dir);
     free(out);
     /* The flag wins over the variable, as at start-up: "" turns the web config off. */
     {
@@ -302,7 +299,8 @@ Test(e2e_check, a_fifo_named_as_a_certificate_is_refused_not_waited_on, .disable
     write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", fifo, key);
     write_file(cfg, "{}");
     cr_assert_eq(check(&out, flag), 1, "%s", out ? out : "(killed: it waited on the FIFO)");
-    want(out, "--web.config.file: %s: tls_server_config.cert_file: %s", web, fifo);
+    want(out, "--web.config.file: %s:", web);
+    want(out, "tls_server_config.cert_file: %s: not a regular file", fifo);
     free(out);
 }
 
