@@ -399,6 +399,19 @@ static int check_host(const struct config *c, const struct loader *ld)
     if (ingest_check_group(c->socket_group, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, socket_group), name, sizeof(name)), err);
+    /* A unix: listener is bound as the ingest socket is: a stale file replaced, no other. */
+    if (strncmp(c->metrics_listen, "unix:", 5) == 0 &&
+        ingest_check_socket(c->metrics_listen + 5, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, metrics_listen), name, sizeof(name)), err);
+    if (c->debug_listen != NULL && strncmp(c->debug_listen, "unix:", 5) == 0 &&
+        ingest_check_socket(c->debug_listen + 5, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, debug_listen), name, sizeof(name)), err);
+    for (size_t i = 0; i < c->nendpoints; i++)
+        if (strncmp(c->endpoints[i].listen, "unix:", 5) == 0 &&
+            ingest_check_socket(c->endpoints[i].listen + 5, err, sizeof(err)) != 0 && ++problems)
+            fprintf(stderr, "ustatsd: %s: $.endpoints[%zu].listen: %s\n", c->path, i, err);
     if (c->state_file[0] != '\0' && statefile_check(c->state_file, err, sizeof(err)) != 0 &&
         ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",

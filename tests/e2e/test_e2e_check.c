@@ -196,6 +196,20 @@ Test(e2e_check, state_and_socket_directories_must_exist_and_be_writable)
         free(out);
     }
 
+    /* A unix: listener's directory, missing, from an endpoint and from the variable. */
+    write_file(cfg, "{\"endpoints\": [{\"name\": \"a\", \"listen\": "
+                    "\"unix:/nonexistent-ustatsd/a.sock\", \"path\": \"/a\"}]}");
+    cr_assert_eq(setenv("USTATSD_METRICS_LISTEN", "unix:/nonexistent-ustatsd/m.sock", 1), 0);
+    cr_assert_eq(check(&out, NULL), 1, "%s", out);
+    want(out,
+         "%s: $.endpoints[0].listen: socket path /nonexistent-ustatsd/a.sock: its directory "
+         "/nonexistent-ustatsd does not exist",
+         cfg);
+    want(out, "USTATSD_METRICS_LISTEN: socket path /nonexistent-ustatsd/m.sock: its directory "
+              "/nonexistent-ustatsd does not exist");
+    free(out);
+    cr_assert_eq(unsetenv("USTATSD_METRICS_LISTEN"), 0);
+
     /* Unwritable by the user who checks: nobody, in a directory only root may write. */
     need_root();
     snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
