@@ -90,8 +90,9 @@ Test(e2e_config, check_config_refuses_a_conninfo_the_daemon_would_refuse)
 
 /*
  * Every shipped config is valid. What the seeds need of the host (their socket group, seed
- * 001's token file, /run/ustatsd) is not this machine's: the check says so, and passes with
- * the socket and group overridden and the token file put in place.
+ * 001's token and web config files, /run/ustatsd) is not this machine's: the check says
+ * so, and passes with the socket, group and web config overridden and the token file put
+ * in place.
  */
 Test(e2e_config, check_config_accepts_the_example_and_every_seed)
 {
@@ -113,9 +114,9 @@ Test(e2e_config, check_config_accepts_the_example_and_every_seed)
     snprintf(sock, sizeof(sock), "%s/ingest.sock", dir);
     snprintf(token, sizeof(token), "%s/imgforge.token", dir);
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        const char *args[] = {
-            "--check-config", copy, "--socket", sock, "--socket-group", "", NULL
-        };
+        /* Seed 001's web config (TLS) is tested with generated certificates elsewhere. */
+        const char *args[] = { "--check-config",    copy, "--socket", sock, "--socket-group", "",
+                               "--web.config.file", "",   NULL };
         char *text, *at, *out = NULL;
         FILE *f;
 
@@ -156,6 +157,10 @@ Test(e2e_config, check_config_accepts_the_example_and_every_seed)
         if (i == 2 && access(shipped_token, F_OK) != 0)
             cr_assert_not_null(strstr(out, "$.daemon.bearer_token_file: bearer token file "
                                            "/etc/ustatsd/imgforge.token: "),
+                               "%s", out);
+        if (i == 2 && access("/etc/ustatsd/imgforge-web.yml", F_OK) != 0)
+            cr_assert_not_null(strstr(out, "$.daemon.web_config_file: "
+                                           "/etc/ustatsd/imgforge-web.yml: "),
                                "%s", out);
         free(out);
     }
