@@ -295,12 +295,10 @@ Test(e2e_check, a_bad_certificate_is_refused_from_the_web_config_variable)
 }
 
 /*
- * A FIFO named as a certificate must be refused, not waited on. That needs cfgread_file to
- * open the files a config names without blocking and to refuse what is not a regular file
- * (issue 17, item 6, a change of its own); until it has, the check waits on the FIFO like
- * start-up and a reload do, and this test stays disabled.
+ * A FIFO named as a certificate is refused, not waited on: cfgread_file opens the files a
+ * config names without blocking and refuses what is not a regular file.
  */
-Test(e2e_check, a_fifo_named_as_a_certificate_is_refused_not_waited_on, .disabled = true)
+Test(e2e_check, a_fifo_named_as_a_certificate_is_refused_not_waited_on)
 {
     char fifo[160], key[160], *out = NULL;
     const char *flag[] = { "--web.config.file", web, NULL };
