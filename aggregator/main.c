@@ -6,6 +6,7 @@
  * disables the listener, as seed 000 asks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "cfgendpoint.h"
@@ -532,6 +534,29 @@ static int parse_args(int argc, char **argv, struct options *cli)
     return -1;
 }
 
+/*
+ * Started with 0, 1 or 2 closed (a supervisor, a test harness, a shell's `<&-`), the
+ * daemon's first socket would take that descriptor: libuv asserts that it never closes
+ * one below 3, so the daemon aborted at shutdown, and a log line would go to whichever
+ * socket took 2. Each closed one is opened on /dev/null first, as daemons do. Returns 0,
+ * or -1 when one cannot be.
+ */
+static int open_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The ones below fd are open: open() takes the lowest free descriptor, fd. */
+        int got = open("/dev/null", O_RDWR);
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options cli, env;
@@ -541,6 +566,8 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    if (open_std_fds() != 0)
+        return 1;
     if ((rc = parse_args(argc, argv, &cli)) >= 0)
         return rc;
     from_env(&env);

@@ -80,9 +80,10 @@ static void child_env(const char *const *env)
 
 /*
  * fork and exec argv with stdout and stderr to out_path, on CPU cpu when cpu >= 0, with
- * env added to the environment.
+ * env added to the environment and descriptors 0 .. nclosed-1 closed.
  */
-static pid_t spawn(const char *const *argv, const char *out_path, int cpu, const char *const *env)
+static pid_t spawn(const char *const *argv, const char *out_path, int cpu, const char *const *env,
+                   int nclosed)
 {
     pid_t pid = fork();
 
@@ -94,6 +95,8 @@ static pid_t spawn(const char *const *argv, const char *out_path, int cpu, const
             dup2(fd, 2);
             close(fd);
         }
+        for (int k = 0; k < nclosed && k <= 2; k++)
+            close(k);
         if (cpu >= 0) {
             cpu_set_t set;
             CPU_ZERO(&set);
@@ -123,7 +126,7 @@ int daemon_run_once(const char *const *args, char **out)
     while (args && *args && n < 31)
         argv[n++] = *args++;
     argv[n] = NULL;
-    pid = spawn(argv, path, -1, NULL);
+    pid = spawn(argv, path, -1, NULL, 0);
     rc = waitfor_exit(pid, 10000);
     if (rc < 0) {
         kill(pid, SIGKILL);
@@ -224,7 +227,8 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         argv[n++] = *extra;
     }
     argv[n] = NULL;
-    d->pid = spawn(argv, d->log, o && o->pin ? o->cpu : -1, o ? o->env : NULL);
+    d->pid = spawn(argv, d->log, o && o->pin ? o->cpu : -1, o ? o->env : NULL,
+                   o ? o->closed_std_fds : 0);
     if (d->pid < 0)
         return -1;
     if (o && o->no_wait)

@@ -49,6 +49,11 @@ struct daemon_options {
     const char *const *env;
     int no_wait; /* nonzero: return once started, without waiting for /-/ready or
                   * connecting to the ingest socket (daemon_connect() does that) */
+    /*
+     * Descriptors 0 .. closed_std_fds-1 closed in the daemon (0 to 3), as a harness or a
+     * shell's `<&-` may start it; the log then lacks what went to a closed 1 or 2.
+     */
+    int closed_std_fds;
 };
 
 /*
