@@ -42,12 +42,14 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -862,7 +864,7 @@ static void run_seed(const char *name)
     struct daemon_options o = { .args = args, .no_wait = 1 };
     json_error_t err;
     json_t *cfg;
-    int alerts = 0;
+    int alerts = 0, rc;
     long long t0 = waitfor_now_ms();
 
     memset(&s, 0, sizeof(s));
@@ -906,6 +908,11 @@ static void run_seed(const char *name)
     check_dashboard(&s);
     fprintf(stderr, "%s: %d alerts firing, every rule and panel query answered, in %lld ms\n", name,
             alerts, waitfor_now_ms() - t0);
+    /* The daemon served all of it and still stops cleanly. */
+    stop_child(&s.prom);
+    rc = daemon_stop(&s.d);
+    s.d.pid = 0;
+    cr_assert_eq(rc, 0, "%s: the daemon exited with status %d at SIGTERM", name, rc);
     cleanup();
 }
 
@@ -928,8 +935,11 @@ Test(e2e_seeds, every_seed_alerts_rules_and_dashboard_against_a_real_prometheus,
         char probe[1024];
         struct stat st;
 
-        snprintf(probe, sizeof(probe), "%s/%s/prometheus.yml", root, list[i]->d_name);
-        if (list[i]->d_name[0] != '.' && stat(probe, &st) == 0) {
+        /* Every seed directory is laid out; files beside them (README.md) are not seeds. */
+        snprintf(probe, sizeof(probe), "%s/%s", root, list[i]->d_name);
+        if (list[i]->d_name[0] != '.' && stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(probe, sizeof(probe), "%s/%s/prometheus.yml", root, list[i]->d_name);
+            cr_assert_eq(stat(probe, &st), 0, "%s: %s", probe, strerror(errno));
             run_seed(list[i]->d_name);
             ran++;
         }

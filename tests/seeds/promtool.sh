@@ -1,7 +1,7 @@
 #!/bin/sh
 # promtool.sh MODE SOURCE_DIR: promtool on every seed's shipped Prometheus files. The seeds
-# are found, not listed: each packaging/seeds/*/ that has a prometheus.yml is laid out
-# (README.md there), and must then have all of its layout.
+# are found, not listed: each packaging/seeds/*/ is a seed and must have all of its layout
+# (README.md there).
 #
 #   config  `promtool check config` on each prometheus.yml; its rule_files must name every
 #           rule file of its directory (alerts.yml, recording.yml), no more, no fewer. The
@@ -15,7 +15,7 @@
 #   layout  each laid-out seed has alerts.yml, dashboard.json, tests/seeds/<seed>/
 #           alerts_test.yml and lines.txt; each tests/seeds/<seed>/ is a seed's
 #
-# Fails when no seed is laid out: the check never passes by finding nothing.
+# Fails when there is no seed: the check never passes by finding nothing.
 set -eu
 PROMTOOL=${PROMTOOL:-promtool}
 mode=$1
@@ -32,7 +32,7 @@ for dir in "$src"/packaging/seeds/*/; do
     dir=${dir%/}
     seed=${dir##*/}
     if [ ! -f "$dir/prometheus.yml" ]; then
-        echo "$seed: no prometheus.yml, not laid out yet"
+        bad "$seed: no prometheus.yml"
         continue
     fi
     seeds=$((seeds + 1))
