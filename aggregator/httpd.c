@@ -1177,6 +1177,15 @@ static int evict_reason(struct httpd_conn *c)
         return -1;
     switch (c->state) {
     case CONN_IDLE:
+        /*
+         * A handshake step queued or running: the server is working on it, and it ends
+         * within the pool's wait and one step. An established TLS connection would cost
+         * its client a handshake to replace: while handshakes wait, a newcomer waits for
+         * one of those to end rather than push it out (the idle timeout still holds).
+         */
+        if (tlspool_job_busy(&c->hs) ||
+            (c->tls_counted && srv->hs->waiting + srv->hs->in_flight > 0))
+            return -1;
         return HTTPD_EVICT_IDLE;
     case CONN_LINGERING:
         return HTTPD_EVICT_LINGER;
@@ -1231,6 +1240,20 @@ static int any_new(const struct httpd_server *srv)
 {
     for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
         if (c->state != CONN_CLOSING && c->pass == srv->pass)
+            return 1;
+    return 0;
+}
+
+/*
+ * Whether a connection has a handshake step on the threadpool: it frees its slot or
+ * becomes evictable soon, so a new connection waits in the listen backlog (FIFO) rather
+ * than being refused. Under a handshake flood every client then gets its turn in
+ * arrival order instead of the quickest to reconnect winning the freed slots.
+ */
+static int handshakes_out(const struct httpd_server *srv)
+{
+    for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
+        if (c->state != CONN_CLOSING && tlspool_job_busy(&c->hs))
             return 1;
     return 0;
 }
@@ -1319,6 +1342,10 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     }
     if (rc == 0 && any_new(srv)) {
         pause_accepting(srv, 1);
+        return;
+    }
+    if (rc == 0 && handshakes_out(srv)) {
+        pause_accepting(srv, 0); /* a step's return wakes the loop: the backlog waits */
         return;
     }
     resume_accepting(srv);
