@@ -1075,6 +1075,7 @@ static void hs_done(struct tlspool_job *job, enum tlspool_result result)
         conn_close(c);
         return;
     }
+    progress(c); /* the step's work is done: evicted last among idle connections */
     tls_then(c, job->st, &job->plain);
     if ((c->state == CONN_IDLE || c->state == CONN_READING) &&
         uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
@@ -1166,6 +1167,26 @@ static void refused_closed_cb(uv_handle_t *h)
 enum accept_phase { IN_POLL, AFTER_POLL };
 
 /*
+ * TLS: an idle connection (no request begun) that eviction spares for now. One whose
+ * handshake step is queued or running is being worked on, and ends within the pool's
+ * wait and a step. Any other that made progress (a handshake step, a request served)
+ * within evict_stall_ms is spared too: replacing it costs a handshake, and between
+ * steps its client's answer is a round trip away. Without this a newcomer under a
+ * handshake flood would push out the handshake next in line or a kept-alive client;
+ * with it, newcomers wait their turn (accept_one()). A client that never answers, or
+ * idles, is evictable after evict_stall_ms, as before.
+ */
+static int tls_shielded(const struct httpd_conn *c)
+{
+    if (c->tls == NULL || c->state != CONN_IDLE)
+        return 0;
+    if (tlspool_job_busy(&c->hs))
+        return 1;
+    return (c->hs_begun || c->tls_counted) &&
+           now_ms(c) - c->progress_ms < c->srv->cfg.evict_stall_ms;
+}
+
+/*
  * What evicting c at the cap would cost, as an enum httpd_evict, or -1 when c may not
  * be evicted: it is making progress, the server is working on it, or it is too new.
  */
@@ -1177,14 +1198,7 @@ static int evict_reason(struct httpd_conn *c)
         return -1;
     switch (c->state) {
     case CONN_IDLE:
-        /*
-         * A handshake step queued or running: the server is working on it, and it ends
-         * within the pool's wait and one step. An established TLS connection would cost
-         * its client a handshake to replace: while handshakes wait, a newcomer waits for
-         * one of those to end rather than push it out (the idle timeout still holds).
-         */
-        if (tlspool_job_busy(&c->hs) ||
-            (c->tls_counted && srv->hs->waiting + srv->hs->in_flight > 0))
+        if (tls_shielded(c))
             return -1;
         return HTTPD_EVICT_IDLE;
     case CONN_LINGERING:
@@ -1245,15 +1259,16 @@ static int any_new(const struct httpd_server *srv)
 }
 
 /*
- * Whether a connection has a handshake step on the threadpool: it frees its slot or
- * becomes evictable soon, so a new connection waits in the listen backlog (FIFO) rather
- * than being refused. Under a handshake flood every client then gets its turn in
+ * Whether a TLS connection is spared by tls_shielded() only for a while: it frees its
+ * slot or becomes evictable soon (a step's return, its client's answer, a request or
+ * a deadline wakes the loop), so a newcomer waits in the listen backlog (FIFO) rather
+ * than being refused, and under a handshake flood every client gets its turn in
  * arrival order instead of the quickest to reconnect winning the freed slots.
  */
 static int handshakes_out(const struct httpd_server *srv)
 {
     for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
-        if (c->state != CONN_CLOSING && tlspool_job_busy(&c->hs))
+        if (tls_shielded(c))
             return 1;
     return 0;
 }

@@ -33,7 +33,7 @@
 #include "tls.h"
 
 #define TLSPOOL_DEFAULT_IN_FLIGHT 1
-#define TLSPOOL_DEFAULT_WAIT_MS   500
+#define TLSPOOL_DEFAULT_WAIT_MS   1000
 
 struct tlspool_job;
 
