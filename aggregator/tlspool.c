@@ -80,6 +80,15 @@ static void unlink_job(struct tlspool *p, struct tlspool_job *job)
     p->waiting--;
 }
 
+static void start(struct tlspool *p, struct tlspool_job *job)
+{
+    job->where = RUNNING;
+    if (++p->in_flight > p->peak_in_flight)
+        p->peak_in_flight = p->in_flight;
+    if (uv_queue_work(p->loop, &job->req, work_cb, after_work) != 0)
+        abort(); /* only for a NULL callback */
+}
+
 /*
  * Hand waiting jobs to libuv while there is room, the begun handshakes first, each in
  * arrival order; one that waited too long is answered TLSPOOL_EXPIRED instead. Its
@@ -101,10 +110,7 @@ static void pump(struct tlspool *p)
             job->done(job, TLSPOOL_EXPIRED);
             continue;
         }
-        job->where = RUNNING;
-        p->in_flight++;
-        if (uv_queue_work(p->loop, &job->req, work_cb, after_work) != 0)
-            abort(); /* only for a NULL callback */
+        start(p, job);
     }
 }
 
@@ -133,10 +139,7 @@ void tlspool_feed(struct tlspool *p, struct tlspool_job *job, struct tls_conn *t
     /* Not from inside this call: the caller is in the middle of a read. */
     if (p->in_flight < p->max_in_flight && p->waiting == 1 && p->head[q] == job) {
         unlink_job(p, job);
-        job->where = RUNNING;
-        p->in_flight++;
-        if (uv_queue_work(p->loop, &job->req, work_cb, after_work) != 0)
-            abort();
+        start(p, job);
     }
 }
 

@@ -61,6 +61,7 @@ struct tlspool {
     uint64_t steps;                        /* run */
     uint64_t expired;                      /* not run: waited past max_wait_ms */
     unsigned max_waiting;                  /* the most that ever waited at once */
+    unsigned peak_in_flight;               /* the most ever handed to libuv at once */
 };
 
 struct tlspool_job {
