@@ -61,9 +61,12 @@
  *   3. a response whose client has had bytes waiting on it and made no progress for
  *      evict_stall_ms, the longest stalled first: the work done for it is lost.
  * A connection that is making progress, or on which the server is working (a handler,
- * a deferred answer, a producer), is never evicted, and neither is one accepted so
- * recently that the loop has not yet polled it once (its request may already be in the
- * socket): rather than evict such a one, the server stops accepting until the next loop
+ * a deferred answer, a producer, a TLS handshake step), is never evicted, nor for
+ * evict_stall_ms after its last progress a TLS connection between handshake steps or
+ * established and idle (replacing it costs a handshake: while one is spared, a new
+ * connection waits in the listen backlog rather than being refused), and neither is one
+ * accepted so recently that the loop has not yet polled it once (its request may already
+ * be in the socket): rather than evict such a one, the server stops accepting until the next loop
  * iteration. Beyond the cap, probe_reserve more connections may be accepted that serve
  * only /-/healthy and /-/ready (then close); anything else there gets 503 and close,
  * and the reserve evicts as above. Only when the cap and the reserve are full of
