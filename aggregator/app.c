@@ -1402,6 +1402,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     uv_run(&a->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&a->loop);
     sysd_release(&a->sysd);
+    tlspool_release(&a->tls_pool);
     if (rc != 0)
         log_msg(&a->log, LOG_ERROR, "app", "uv_loop_close: %s", uv_strerror(rc));
     jobs_release(&a->jobs);

@@ -348,6 +348,7 @@ static void server_maybe_done(struct httpd_server *srv)
     srv->basic = NULL;
     free(srv->headers);
     srv->headers = NULL;
+    tlspool_release(&srv->own_hs);
     if (srv->close_cb)
         srv->close_cb(srv);
 }

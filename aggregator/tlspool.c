@@ -13,6 +13,16 @@ void tlspool_init(struct tlspool *p, uv_loop_t *loop, unsigned max_in_flight, ui
     p->loop = loop;
     p->max_in_flight = max_in_flight ? max_in_flight : TLSPOOL_DEFAULT_IN_FLIGHT;
     p->max_wait_ms = max_wait_ms ? max_wait_ms : TLSPOOL_DEFAULT_WAIT_MS;
+    if (uv_sem_init(&p->slots, p->max_in_flight) != 0)
+        abort(); /* ENOMEM or a count over SEM_VALUE_MAX */
+    atomic_init(&p->computing, 0);
+    atomic_init(&p->peak_computing, 0);
+}
+
+void tlspool_release(struct tlspool *p)
+{
+    assert(p->in_flight == 0 && p->waiting == 0);
+    uv_sem_destroy(&p->slots);
 }
 
 void tlspool_job_init(struct tlspool_job *job, void *data)
@@ -36,13 +46,26 @@ int tlspool_job_busy(const struct tlspool_job *job)
     return job->where != IDLE;
 }
 
-/* On a threadpool thread: the job's tls_conn is this thread's until after_work. */
+/*
+ * On a threadpool thread: the job's tls_conn is this thread's until after_work. The
+ * semaphore lets max_in_flight steps compute at once; the job handed ahead of its turn
+ * waits here.
+ */
 static void work_cb(uv_work_t *req)
 {
     struct tlspool_job *job = container_of(req, struct tlspool_job, req);
+    struct tlspool *p = job->pool;
+    unsigned now, peak;
 
+    uv_sem_wait(&p->slots);
+    now = atomic_fetch_add(&p->computing, 1) + 1;
+    peak = atomic_load(&p->peak_computing);
+    while (now > peak && !atomic_compare_exchange_weak(&p->peak_computing, &peak, now))
+        ;
     job->st = tls_conn_feed(job->tls, job->in.ptr, job->in.len, &job->plain);
     buf_reset(&job->in);
+    atomic_fetch_sub(&p->computing, 1);
+    uv_sem_post(&p->slots);
 }
 
 static void pump(struct tlspool *p);
@@ -83,8 +106,7 @@ static void unlink_job(struct tlspool *p, struct tlspool_job *job)
 static void start(struct tlspool *p, struct tlspool_job *job)
 {
     job->where = RUNNING;
-    if (++p->in_flight > p->peak_in_flight)
-        p->peak_in_flight = p->in_flight;
+    p->in_flight++;
     if (uv_queue_work(p->loop, &job->req, work_cb, after_work) != 0)
         abort(); /* only for a NULL callback */
 }
@@ -97,7 +119,7 @@ static void start(struct tlspool *p, struct tlspool_job *job)
  */
 static void pump(struct tlspool *p)
 {
-    while (p->in_flight < p->max_in_flight) {
+    while (p->in_flight < p->max_in_flight + 1) {
         struct tlspool_job *job = p->head[0] ? p->head[0] : p->head[1];
 
         if (job == NULL)
@@ -137,7 +159,7 @@ void tlspool_feed(struct tlspool *p, struct tlspool_job *job, struct tls_conn *t
     if (++p->waiting > p->max_waiting)
         p->max_waiting = p->waiting;
     /* Not from inside this call: the caller is in the middle of a read. */
-    if (p->in_flight < p->max_in_flight && p->waiting == 1 && p->head[q] == job) {
+    if (p->in_flight < p->max_in_flight + 1 && p->waiting == 1 && p->head[q] == job) {
         unlink_job(p, job);
         start(p, job);
     }

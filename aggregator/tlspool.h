@@ -10,14 +10,17 @@
  * the loop for that long at every turn: ingestion, plain listeners and established TLS
  * connections would all wait. Here the loop only queues a step and takes its result.
  *
- * Bounds. At most max_in_flight steps are on the threadpool at once (1 by default: a
- * handshake flood costs at most one CPU, and libuv's 4 threads keep room for the bcrypt
- * checks, state snapshots and reloads that share them). The others wait in FIFO order,
- * the steps of handshakes already begun (a client's Finished, its certificate) ahead of
- * new ones, so that work already done is not thrown away. A step that waited longer than
- * max_wait_ms is not run: its job's callback gets TLSPOOL_EXPIRED and the caller closes
- * that connection (shedding load early, rather than serving every client late). The
- * queue holds at most one job per connection, so it is bounded by the connection cap.
+ * Bounds. At most max_in_flight steps compute at once (1 by default: a handshake flood
+ * costs at most one CPU). One more is handed to libuv ahead of its turn, so that the
+ * thread never idles while the loop takes a result and hands the next: it waits on a
+ * semaphore (a second threadpool thread, blocked for at most one step; libuv's 4 threads
+ * keep room for the bcrypt checks, state snapshots and reloads that share them). The
+ * others wait in FIFO order, the steps of handshakes already begun (a client's
+ * Finished, its certificate) ahead of new ones, so that work already done is not thrown
+ * away. A step that waited longer than max_wait_ms when its turn comes is not run: its
+ * job's callback gets TLSPOOL_EXPIRED and the caller closes that connection (shedding
+ * load early, rather than serving every client late). The queue holds at most one job
+ * per connection, so it is bounded by the connection cap.
  *
  * A job belongs to one connection; its struct tls_conn is used by the step while the job
  * is out (queued or running) and must not be touched by the loop until the callback.
@@ -25,6 +28,7 @@
 #ifndef USTATSD_TLSPOOL_H
 #define USTATSD_TLSPOOL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -53,15 +57,17 @@ typedef void (*tlspool_done_cb)(struct tlspool_job *job, enum tlspool_result res
 struct tlspool {
     /* Private, but for the counters. */
     uv_loop_t *loop;
-    unsigned max_in_flight;
+    unsigned max_in_flight; /* steps computing at once */
     uint64_t max_wait_ms;
-    unsigned in_flight;                    /* handed to libuv */
+    uv_sem_t slots;                        /* max_in_flight of them */
+    unsigned in_flight;                    /* handed to libuv: at most max_in_flight + 1 */
     unsigned waiting;                      /* in the queues */
     struct tlspool_job *head[2], *tail[2]; /* [0]: handshakes begun, [1]: new ones */
     uint64_t steps;                        /* run */
     uint64_t expired;                      /* not run: waited past max_wait_ms */
     unsigned max_waiting;                  /* the most that ever waited at once */
-    unsigned peak_in_flight;               /* the most ever handed to libuv at once */
+    atomic_uint computing;                 /* steps computing now (threadpool threads) */
+    atomic_uint peak_computing;            /* the most that ever computed at once */
 };
 
 struct tlspool_job {
@@ -82,8 +88,14 @@ struct tlspool_job {
     tlspool_done_cb done;
 };
 
-/* Initialise p for loop; 0 in either limit means its default. No handle is made. */
+/*
+ * Initialise p for loop; 0 in either limit means its default. No handle is made;
+ * tlspool_release() must follow, once no job is out.
+ */
 void tlspool_init(struct tlspool *p, uv_loop_t *loop, unsigned max_in_flight, uint64_t max_wait_ms);
+
+/* Release what tlspool_init() made. No job may be out (queued or handed to libuv). */
+void tlspool_release(struct tlspool *p);
 
 /* An idle job, owned by the caller (typically embedded in its connection). */
 void tlspool_job_init(struct tlspool_job *job, void *data);

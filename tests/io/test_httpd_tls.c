@@ -243,7 +243,7 @@ static size_t client_hello(unsigned char *out, size_t cap)
 }
 
 struct steps {
-    int done, expired, order[4], n;
+    int done, expired;
 };
 
 static void step_done(struct tlspool_job *job, enum tlspool_result result)
@@ -257,17 +257,6 @@ static void step_done(struct tlspool_job *job, enum tlspool_result result)
         cr_assert_eq(result, TLSPOOL_EXPIRED);
         s->expired++;
     }
-    buf_reset(&job->plain);
-}
-
-/* A job that records which of the four it was, in the order they ran. */
-static struct steps order_steps;
-static struct tlspool_job order_jobs[4];
-
-static void order_done(struct tlspool_job *job, enum tlspool_result result)
-{
-    cr_assert_eq(result, TLSPOOL_DONE);
-    order_steps.order[order_steps.n++] = (int)(job - order_jobs);
     buf_reset(&job->plain);
 }
 
@@ -289,83 +278,59 @@ static struct tls_ctx *pool_ctx(void)
     return ctx;
 }
 
-Test(httpd_tls, pool_runs_one_step_at_a_time_and_sheds_one_that_waited_too_long)
+#define NJOBS 5
+
+/*
+ * A pool of one step at a time on this thread's loop: two jobs are handed to libuv (the
+ * second waits for the first on the semaphore), the rest queue, begun handshakes first;
+ * a queued job can be taken back silently; one that waited past the deadline is shed.
+ */
+Test(httpd_tls, pool_computes_one_step_at_a_time_in_order_and_sheds_the_late)
 {
     uv_loop_t loop;
     struct tlspool p;
     struct tls_ctx *ctx = pool_ctx();
-    struct tls_conn *a = tls_conn_new(ctx), *b = tls_conn_new(ctx);
-    struct tlspool_job ja, jb;
-    struct steps s = { 0 };
+    struct tls_conn *t[NJOBS];
+    struct tlspool_job j[NJOBS];
+    struct steps s = { 0, 0 };
     unsigned char hello[4096];
     size_t n = client_hello(hello, sizeof(hello));
 
     cr_assert_eq(uv_loop_init(&loop), 0);
     tlspool_init(&p, &loop, 1, 50);
-    tlspool_job_init(&ja, &s);
-    tlspool_job_init(&jb, &s);
-    tlspool_feed(&p, &ja, a, hello, n, 0, step_done);
-    tlspool_feed(&p, &jb, b, hello, n, 0, step_done);
-    cr_assert_eq(p.in_flight, 1, "one step at a time");
-    cr_assert_eq(p.waiting, 1);
-    cr_assert(tlspool_job_busy(&ja) && tlspool_job_busy(&jb));
-    cr_assert_eq(s.done + s.expired, 0, "never from inside the call");
-    /* The loop is held for 100 ms: b has waited past its 50 ms when a comes back. */
-    usleep(100 * 1000);
-    while (s.done + s.expired < 2)
-        uv_run(&loop, UV_RUN_ONCE);
-    cr_assert_eq(s.done, 1);
-    cr_assert_eq(s.expired, 1);
-    cr_assert_eq(p.steps, 1);
-    cr_assert_eq(p.expired, 1);
-    cr_assert_eq(p.peak_in_flight, 1);
-    cr_assert_eq(p.in_flight + p.waiting, 0);
-    cr_assert(tls_conn_take(a, &ja.plain) > 0, "a's server flight is ready");
-    cr_assert_eq(tls_conn_take(b, &jb.plain), 0, "b was never run");
-    tlspool_job_release(&ja);
-    tlspool_job_release(&jb);
-    tls_conn_free(a);
-    tls_conn_free(b);
-    tls_ctx_unref(ctx);
-    cr_assert_eq(uv_loop_close(&loop), 0);
-}
-
-Test(httpd_tls, pool_runs_begun_handshakes_first_and_a_cancelled_job_never_calls_back)
-{
-    uv_loop_t loop;
-    struct tlspool p;
-    struct tls_ctx *ctx = pool_ctx();
-    struct tls_conn *t[4];
-    unsigned char hello[4096];
-    size_t n = client_hello(hello, sizeof(hello));
-
-    cr_assert_eq(uv_loop_init(&loop), 0);
-    tlspool_init(&p, &loop, 1, 10000);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < NJOBS; i++) {
         t[i] = tls_conn_new(ctx);
-        tlspool_job_init(&order_jobs[i], NULL);
+        tlspool_job_init(&j[i], &s);
     }
-    /* 0 runs at once; 1 and 2 are new, 3 continues a handshake: 3 goes before them. */
-    tlspool_feed(&p, &order_jobs[0], t[0], hello, n, 0, order_done);
-    tlspool_feed(&p, &order_jobs[1], t[1], hello, n, 0, order_done);
-    tlspool_feed(&p, &order_jobs[2], t[2], hello, n, 0, order_done);
-    tlspool_feed(&p, &order_jobs[3], t[3], hello, n, 1, order_done);
+    /* 0 and 1 go to libuv; 2 and 3 are new, 4 continues a handshake: 4 goes first. */
+    for (int i = 0; i < NJOBS; i++)
+        tlspool_feed(&p, &j[i], t[i], hello, n, i == 4, step_done);
+    cr_assert_eq(p.in_flight, 2, "one computing, one handed ahead of its turn");
     cr_assert_eq(p.waiting, 3);
-    cr_assert_eq(tlspool_cancel(&order_jobs[2]), 1, "a queued job is taken back");
-    cr_assert_not(tlspool_job_busy(&order_jobs[2]));
+    cr_assert_eq(p.head[0], &j[4], "the begun handshake is next");
+    cr_assert_eq(p.head[1], &j[2]);
+    cr_assert_eq(s.done + s.expired, 0, "never from inside the call");
+    cr_assert_eq(tlspool_cancel(&j[3]), 1, "a queued job is taken back");
+    cr_assert_not(tlspool_job_busy(&j[3]));
     cr_assert_eq(p.waiting, 2);
-    while (order_steps.n < 3)
+    /* The loop is held for 100 ms: 4 and 2 have waited past their 50 ms. */
+    usleep(100 * 1000);
+    while (s.done + s.expired < 4)
         uv_run(&loop, UV_RUN_ONCE);
     uv_run(&loop, UV_RUN_NOWAIT);
-    cr_assert_eq(order_steps.n, 3, "2 never called back");
-    cr_assert_eq(order_steps.order[0], 0);
-    cr_assert_eq(order_steps.order[1], 3);
-    cr_assert_eq(order_steps.order[2], 1);
-    cr_assert_eq(p.peak_in_flight, 1);
-    for (int i = 0; i < 4; i++) {
-        tlspool_job_release(&order_jobs[i]);
+    cr_assert_eq(s.done, 2);
+    cr_assert_eq(s.expired, 2, "3 never called back");
+    cr_assert_eq(p.steps, 2);
+    cr_assert_eq(p.expired, 2);
+    cr_assert_eq(atomic_load(&p.peak_computing), 1, "never two steps at once");
+    cr_assert_eq(p.in_flight + p.waiting, 0);
+    cr_assert(tls_conn_take(t[0], &j[0].plain) > 0, "0's server flight is ready");
+    cr_assert_eq(tls_conn_take(t[4], &j[4].plain), 0, "4 was never run");
+    for (int i = 0; i < NJOBS; i++) {
+        tlspool_job_release(&j[i]);
         tls_conn_free(t[i]);
     }
+    tlspool_release(&p);
     tls_ctx_unref(ctx);
     cr_assert_eq(uv_loop_close(&loop), 0);
 }
@@ -424,6 +389,7 @@ Test(httpd_tls, handshakes_waiting_past_the_deadline_are_closed_and_counted)
     cr_assert_eq(answered + shed, BURST);
     cr_assert_eq(F.srv.stats.tls_failures[TLS_FAIL_QUEUE_TIMEOUT], (uint64_t)shed);
     cr_assert_eq(pool.expired, (uint64_t)shed);
-    cr_assert_eq(pool.peak_in_flight, 1, "never more than one step at once");
+    tlspool_release(&pool);
+    cr_assert_eq(atomic_load(&pool.peak_computing), 1, "never two steps at once");
     cr_assert_geq(pool.max_waiting, 1);
 }
