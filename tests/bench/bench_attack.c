@@ -423,7 +423,7 @@ static void raise_nofile(int conns)
  */
 #define HS_KEEPALIVE_NS 10000000ull
 #define HS_FRESH_NS     100000000ull
-#define HS_FRESH_MS     2000
+#define HS_FRESH_MS     5000
 #define HS_INGEST_NS    1000000ull
 #define HS_INGEST_LINES 100
 #define HS_SERIES       1000
