@@ -53,8 +53,8 @@ static void start_tls_pool(struct tlspool *pool, unsigned in_flight, uint64_t wa
     start_tls_with(NULL, WEBCFG_NO_CLIENT_CERT, pool, in_flight, wait_ms);
 }
 
-static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_auth auth,
-                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms)
+/* A server context for server.crt, with client_auth as given. */
+static struct tls_ctx *server_ctx(enum webcfg_client_auth auth)
 {
     struct webcfg_tls c = { 0 };
     struct tls_ctx *ctx = NULL;
@@ -76,6 +76,14 @@ static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_au
     free(c.cert_pem);
     free(c.key_pem);
     free(c.client_ca_pem);
+    return ctx;
+}
+
+static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_auth auth,
+                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms)
+{
+    struct tls_ctx *ctx = server_ctx(auth);
+
     httpdfix_setup(&F, cfg);
     if (pool != NULL) {
         tlspool_init(pool, &F.loop, in_flight, wait_ms);
@@ -260,24 +268,6 @@ static void step_done(struct tlspool_job *job, enum tlspool_result result)
     buf_reset(&job->plain);
 }
 
-/* Server contexts for the pool tests, on this thread's own loop. */
-static struct tls_ctx *pool_ctx(void)
-{
-    struct webcfg_tls c = { 0 };
-    struct tls_ctx *ctx = NULL;
-    char err[512] = "";
-
-    c.enabled = 1;
-    c.cert_pem = tlscerts_read(dir(), "server.crt");
-    c.key_pem = tlscerts_read(dir(), "server.key");
-    c.cert_origin = (char *)"server.crt";
-    c.key_origin = (char *)"server.key";
-    cr_assert_eq(tls_ctx_new(&ctx, &c, "web.yml", err, sizeof(err)), 0, "%s", err);
-    free(c.cert_pem);
-    free(c.key_pem);
-    return ctx;
-}
-
 #define NJOBS 5
 
 /*
@@ -289,7 +279,7 @@ Test(httpd_tls, pool_computes_one_step_at_a_time_in_order_and_sheds_the_late)
 {
     uv_loop_t loop;
     struct tlspool p;
-    struct tls_ctx *ctx = pool_ctx();
+    struct tls_ctx *ctx = server_ctx(WEBCFG_NO_CLIENT_CERT);
     struct tls_conn *t[NJOBS];
     struct tlspool_job j[NJOBS];
     struct steps s = { 0, 0 };
