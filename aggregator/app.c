@@ -158,6 +158,7 @@ struct app {
     app_load_cb load;
     void *load_arg;
     struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
+    struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
     struct reload *reload;            /* in flight, or NULL */
     int reload_again;                 /* a SIGHUP came during it, or during a drain */
     uint64_t reloads_ok;
@@ -1126,6 +1127,7 @@ static struct app_listener *listener_for(struct app *a, const char *listen, cons
     l->listen = listen;
     l->label = label;
     httpd_server_init(&l->srv, &a->loop, NULL);
+    httpd_server_set_tls_pool(&l->srv, &a->tls_pool);
     httpd_server_route(&l->srv, "/-/healthy", "healthy", on_healthy, a);
     httpd_server_route(&l->srv, "/-/ready", "ready", on_ready, a);
     return l;
@@ -1351,6 +1353,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     uv_loop_init(&a->loop);
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);
     basicauth_pool_init(&a->basic_pool, &a->loop, 0);
+    tlspool_init(&a->tls_pool, &a->loop, 0, 0);
     sysd_init(&a->sysd, &a->loop);
     a->start_ms = uv_now(&a->loop);
     a->util_prev_hrtime = uv_hrtime();
@@ -1413,6 +1416,7 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     uv_run(&a->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&a->loop);
     sysd_release(&a->sysd);
+    tlspool_release(&a->tls_pool);
     if (rc != 0)
         log_msg(&a->log, LOG_ERROR, "app", "uv_loop_close: %s", uv_strerror(rc));
     jobs_release(&a->jobs);

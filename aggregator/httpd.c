@@ -83,9 +83,11 @@ struct httpd_conn {
     struct basicauth_work *auth_work; /* a basic auth check in flight (CONN_DEFERRED) */
     int auth_bearer;                  /* the path also takes a bearer token: 401 says so */
 
-    struct tls_conn *tls; /* NULL: plain HTTP */
-    struct buf plain;     /* TLS: plaintext decrypted from one read */
-    int tls_counted;      /* the handshake's outcome is counted */
+    struct tls_conn *tls;  /* NULL: plain HTTP */
+    struct buf plain;      /* TLS: plaintext decrypted from one read */
+    int tls_counted;       /* the handshake's outcome is counted */
+    struct tlspool_job hs; /* TLS: a handshake step on the threadpool */
+    int hs_begun;          /* a handshake step was queued before */
 
     /*
      * Progress and the send rate. progress_ms: the last accept, request read, write
@@ -185,6 +187,8 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
     srv->retry.data = srv;
     srv->spin.data = srv;
     routes_init(&srv->routes);
+    tlspool_init(&srv->own_hs, loop, 0, 0);
+    srv->hs = &srv->own_hs;
 }
 
 int httpd_server_route(struct httpd_server *srv, const char *path, const char *name,
@@ -237,6 +241,11 @@ int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const 
     rt->bearer = n ? mem_strdup(token) : NULL;
     rt->bearer_len = n;
     return 0;
+}
+
+void httpd_server_set_tls_pool(struct httpd_server *srv, struct tlspool *pool)
+{
+    srv->hs = pool ? pool : &srv->own_hs;
 }
 
 void httpd_server_set_tls(struct httpd_server *srv, struct tls_ctx *ctx)
@@ -339,6 +348,7 @@ static void server_maybe_done(struct httpd_server *srv)
     srv->basic = NULL;
     free(srv->headers);
     srv->headers = NULL;
+    tlspool_release(&srv->own_hs);
     if (srv->close_cb)
         srv->close_cb(srv);
 }
@@ -362,6 +372,7 @@ static void conn_free(struct httpd_conn *c)
     buf_release(&c->piece);
     if (c->tls != NULL && !c->tls_counted)
         srv->stats.tls_failures[TLS_FAIL_INCOMPLETE]++;
+    tlspool_job_release(&c->hs);
     tls_conn_free(c->tls);
     buf_release(&c->plain);
     free(c);
@@ -408,6 +419,9 @@ static void conn_close(struct httpd_conn *c)
         c->srv->nreserve--;
     else
         c->srv->nserving--;
+    /* A handshake step on the threadpool holds c->tls: c is freed after it returns. */
+    if (c->tls != NULL && tlspool_cancel(&c->hs) == 0)
+        c->open_handles++;
     uv_close(&c->h.handle, stream_closed_cb);
     uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
     uv_close((uv_handle_t *)&c->idle, idle_closed_cb);
@@ -1016,14 +1030,12 @@ static void tls_count(struct httpd_conn *c, enum tls_fail why)
 }
 
 /*
- * TLS: decrypt what was read and go on as with plaintext; what the engine has to say
- * (handshake messages, tickets, an alert) goes out at once. A failed handshake sends its
- * alert before FIN, and ends this connection only.
+ * TLS: what the engine made of the bytes read: its own messages (handshake, tickets, an
+ * alert) go out at once, and plaintext goes on as if read in clear. A failed handshake
+ * sends its alert before FIN, and ends this connection only.
  */
-static void tls_read(struct httpd_conn *c, const char *data, size_t len)
+static void tls_then(struct httpd_conn *c, enum tls_status st, struct buf *plain)
 {
-    enum tls_status st = tls_conn_feed(c->tls, data, len, &c->plain);
-
     if (tls_conn_established(c->tls))
         tls_count(c, TLS_FAIL_NONE);
     else if (tls_conn_failure(c->tls) != TLS_FAIL_NONE)
@@ -1032,15 +1044,60 @@ static void tls_read(struct httpd_conn *c, const char *data, size_t len)
     if (c->state == CONN_CLOSING)
         return;
     if (st == TLS_FAILED) {
-        buf_reset(&c->plain);
+        buf_reset(plain);
         conn_linger(c);
         return;
     }
-    if (c->plain.len > 0)
-        consume(c, c->plain.ptr, c->plain.len, 0);
-    buf_reset(&c->plain);
+    if (plain->len > 0)
+        consume(c, plain->ptr, plain->len, 0);
+    buf_reset(plain);
     if (st == TLS_CLOSED && (c->state == CONN_IDLE || c->state == CONN_READING))
         conn_close(c);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/*
+ * A handshake step came back from the threadpool (tlspool.h): the connection reads
+ * again, unless it died meanwhile (conn_close() counted the step as an open handle), or
+ * the step waited too long for its turn and is shed.
+ */
+static void hs_done(struct tlspool_job *job, enum tlspool_result result)
+{
+    struct httpd_conn *c = job->data;
+
+    if (c->state == CONN_CLOSING) {
+        buf_reset(&job->plain);
+        conn_handle_closed(c);
+        return;
+    }
+    if (result != TLSPOOL_DONE) {
+        tls_count(c, TLS_FAIL_QUEUE_TIMEOUT);
+        conn_close(c);
+        return;
+    }
+    progress(c); /* the step's work is done: evicted last among idle connections */
+    tls_then(c, job->st, &job->plain);
+    if ((c->state == CONN_IDLE || c->state == CONN_READING) &&
+        uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
+        conn_close(c);
+}
+
+/*
+ * TLS: an established connection decrypts on the loop (cheap: a record is symmetric
+ * crypto); a handshake step signs and derives keys, which a 4096-bit RSA key makes
+ * milliseconds, so it goes to the threadpool and the connection stops reading until
+ * it is back.
+ */
+static void tls_read(struct httpd_conn *c, const char *data, size_t len)
+{
+    if (!tls_conn_established(c->tls)) {
+        uv_read_stop(&c->h.stream);
+        tlspool_feed(c->srv->hs, &c->hs, c->tls, data, len, c->hs_begun, hs_done);
+        c->hs_begun = 1;
+        return;
+    }
+    tls_then(c, tls_conn_feed(c->tls, data, len, &c->plain), &c->plain);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -1111,6 +1168,26 @@ static void refused_closed_cb(uv_handle_t *h)
 enum accept_phase { IN_POLL, AFTER_POLL };
 
 /*
+ * TLS: an idle connection (no request begun) that eviction spares for now. One whose
+ * handshake step is queued or running is being worked on, and ends within the pool's
+ * wait and a step. Any other that made progress (a handshake step, a request served)
+ * within evict_stall_ms is spared too: replacing it costs a handshake, and between
+ * steps its client's answer is a round trip away. Without this a newcomer under a
+ * handshake flood would push out the handshake next in line or a kept-alive client;
+ * with it, newcomers wait their turn (accept_one()). A client that never answers, or
+ * idles, is evictable after evict_stall_ms, as before.
+ */
+static int tls_shielded(const struct httpd_conn *c)
+{
+    if (c->tls == NULL || c->state != CONN_IDLE)
+        return 0;
+    if (tlspool_job_busy(&c->hs))
+        return 1;
+    return (c->hs_begun || c->tls_counted) &&
+           now_ms(c) - c->progress_ms < c->srv->cfg.evict_stall_ms;
+}
+
+/*
  * What evicting c at the cap would cost, as an enum httpd_evict, or -1 when c may not
  * be evicted: it is making progress, the server is working on it, or it is too new.
  */
@@ -1122,6 +1199,8 @@ static int evict_reason(struct httpd_conn *c)
         return -1;
     switch (c->state) {
     case CONN_IDLE:
+        if (tls_shielded(c))
+            return -1;
         return HTTPD_EVICT_IDLE;
     case CONN_LINGERING:
         return HTTPD_EVICT_LINGER;
@@ -1180,6 +1259,21 @@ static int any_new(const struct httpd_server *srv)
     return 0;
 }
 
+/*
+ * Whether a TLS connection is spared by tls_shielded() only for a while: it frees its
+ * slot or becomes evictable soon (a step's return, its client's answer, a request or
+ * a deadline wakes the loop), so a newcomer waits in the listen backlog (FIFO) rather
+ * than being refused, and under a handshake flood every client gets its turn in
+ * arrival order instead of the quickest to reconnect winning the freed slots.
+ */
+static int handshakes_out(const struct httpd_server *srv)
+{
+    for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
+        if (tls_shielded(c))
+            return 1;
+    return 0;
+}
+
 static void retry_cb(uv_check_t *h);
 
 static struct httpd_conn *conn_new(struct httpd_server *srv, int reserved)
@@ -1210,6 +1304,7 @@ static struct httpd_conn *conn_new(struct httpd_server *srv, int reserved)
     request_init(&c->req, srv->cfg.max_header_bytes, srv->cfg.max_body_bytes);
     response_init(&c->rs);
     c->tls = srv->tls ? tls_conn_new(srv->tls) : NULL;
+    tlspool_job_init(&c->hs, c);
     c->route = ROUTES_NONE;
     c->state = CONN_IDLE;
     return c;
@@ -1263,6 +1358,10 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     }
     if (rc == 0 && any_new(srv)) {
         pause_accepting(srv, 1);
+        return;
+    }
+    if (rc == 0 && handshakes_out(srv)) {
+        pause_accepting(srv, 0); /* a step's return wakes the loop: the backlog waits */
         return;
     }
     resume_accepting(srv);

@@ -61,9 +61,12 @@
  *   3. a response whose client has had bytes waiting on it and made no progress for
  *      evict_stall_ms, the longest stalled first: the work done for it is lost.
  * A connection that is making progress, or on which the server is working (a handler,
- * a deferred answer, a producer), is never evicted, and neither is one accepted so
- * recently that the loop has not yet polled it once (its request may already be in the
- * socket): rather than evict such a one, the server stops accepting until the next loop
+ * a deferred answer, a producer, a TLS handshake step), is never evicted, nor for
+ * evict_stall_ms after its last progress a TLS connection between handshake steps or
+ * established and idle (replacing it costs a handshake: while one is spared, a new
+ * connection waits in the listen backlog rather than being refused), and neither is one
+ * accepted so recently that the loop has not yet polled it once (its request may already
+ * be in the socket): rather than evict such a one, the server stops accepting until the next loop
  * iteration. Beyond the cap, probe_reserve more connections may be accepted that serve
  * only /-/healthy and /-/ready (then close); anything else there gets 503 and close,
  * and the reserve evicts as above. Only when the cap and the reserve are full of
@@ -82,6 +85,7 @@
 #include "listener.h"
 #include "routes.h"
 #include "tls.h"
+#include "tlspool.h"
 #include "webcfg.h"
 
 /* Zero in any field of struct httpd_config means its default. */
@@ -234,6 +238,8 @@ struct httpd_server {
     httpd_server_close_cb close_cb;
     struct httpd_stats stats;
     struct tls_ctx *tls; /* a reference; NULL: plain HTTP */
+    struct tlspool *hs;  /* where handshakes run: own_hs, or a shared one */
+    struct tlspool own_hs;
 };
 
 /*
@@ -275,6 +281,17 @@ int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const 
  * before FIN. Call before or after listen.
  */
 void httpd_server_set_tls(struct httpd_server *srv, struct tls_ctx *ctx);
+
+/*
+ * Run this server's TLS handshakes on pool (tlspool.h), shared with other servers so
+ * that their bound is the process's, or on a pool of the server's own with NULL (the
+ * default: TLSPOOL_DEFAULT_IN_FLIGHT steps at once, TLSPOOL_DEFAULT_WAIT_MS in the
+ * queue). pool must outlive the server's close. Handshake steps never run on the loop:
+ * a connection stops reading while its step is queued or running, and one whose step
+ * waits past the pool's max_wait_ms is closed and counted as
+ * tls_failures[TLS_FAIL_QUEUE_TIMEOUT]. Call before listen.
+ */
+void httpd_server_set_tls_pool(struct httpd_server *srv, struct tlspool *pool);
 
 /*
  * Require basic auth of ba's users on every path except /-/healthy and /-/ready (a path

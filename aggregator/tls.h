@@ -47,8 +47,8 @@
 
 /*
  * Why a handshake failed, counted by the transport (ustatsd_http_tls_handshake_failures_
- * total{reason}). The engine decides the first eight; the transport the last two, as only
- * it sees the socket and the deadline.
+ * total{reason}). The engine decides the first eight; the transport the last three, as only
+ * it sees the socket, the deadline and the queue of handshakes (tlspool.h).
  */
 #define TLS_FAIL_MAP(XX)                                                                       \
     XX(PLAIN_HTTP, "plain_http")           /* an HTTP request: the client speaks no TLS */     \
@@ -60,7 +60,8 @@
     XX(CLIENT_SAN, "client_san")           /* none of its SANs is in client_allowed_sans */    \
     XX(CLIENT_ALERT, "client_alert")       /* the client refused: e.g. our certificate */      \
     XX(EARLY_EOF, "eof")                   /* the client left before the end */                \
-    XX(INCOMPLETE, "incomplete")           /* closed unfinished: deadline, eviction, stop */
+    XX(INCOMPLETE, "incomplete")           /* closed unfinished: deadline, eviction, stop */   \
+    XX(QUEUE_TIMEOUT, "queue_timeout")     /* shed: waited too long for a handshake slot */
 
 enum tls_fail {
     TLS_FAIL_NONE = -1,

@@ -1,20 +1,26 @@
 /*
  * The HTTP server over TLS: requests and streams through the engine, keep-alive,
  * close_notify before FIN, and handshakes that fail (counted by reason, the failing
- * connection alone closed) or never finish (the read deadline). The server runs on its
+ * connection alone closed) or never finish (the read deadline), and handshakes on the
+ * threadpool (one step at a time, the begun ones first, shed past their wait). The server runs on its
  * own loop thread (tests/lib/httpdfix); this thread is an OpenSSL client
  * (tests/lib/tlsclient).
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "httpc.h"
 #include "httpdfix.h"
 #include "tls.h"
 #include "tlsclient.h"
+#include "tlspool.h"
 
 ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
@@ -32,8 +38,23 @@ static const char *dir(void)
     return d;
 }
 
+static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_auth auth,
+                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms);
+
 /* Start the fixture serving TLS with server.crt, and client_auth as given. */
 static void start_tls(const struct httpd_config *cfg, enum webcfg_client_auth auth)
+{
+    start_tls_with(cfg, auth, NULL, 0, 0);
+}
+
+/* The same, its handshakes on pool (initialised here with these limits). */
+static void start_tls_pool(struct tlspool *pool, unsigned in_flight, uint64_t wait_ms)
+{
+    start_tls_with(NULL, WEBCFG_NO_CLIENT_CERT, pool, in_flight, wait_ms);
+}
+
+/* A server context for server.crt, with client_auth as given. */
+static struct tls_ctx *server_ctx(enum webcfg_client_auth auth)
 {
     struct webcfg_tls c = { 0 };
     struct tls_ctx *ctx = NULL;
@@ -55,7 +76,19 @@ static void start_tls(const struct httpd_config *cfg, enum webcfg_client_auth au
     free(c.cert_pem);
     free(c.key_pem);
     free(c.client_ca_pem);
+    return ctx;
+}
+
+static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_auth auth,
+                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms)
+{
+    struct tls_ctx *ctx = server_ctx(auth);
+
     httpdfix_setup(&F, cfg);
+    if (pool != NULL) {
+        tlspool_init(pool, &F.loop, in_flight, wait_ms);
+        httpd_server_set_tls_pool(&F.srv, pool);
+    }
     httpd_server_set_tls(&F.srv, ctx);
     tls_ctx_unref(ctx); /* the server holds its own */
     httpdfix_run(&F, "127.0.0.1:0");
@@ -194,4 +227,159 @@ Test(httpd_tls, a_handshake_that_never_finishes_ends_at_the_read_deadline)
     cr_assert_eq(F.srv.stats.tls_failures[TLS_FAIL_INCOMPLETE], 1);
     cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_READ_TIMEOUT], 1);
     cr_assert_eq(F.srv.stats.tls_handshakes, 0);
+}
+
+/* ---- handshakes on the threadpool (tlspool.h) ---- */
+
+/* A ClientHello, as an OpenSSL client's first flight, into out; returns its length. */
+static size_t client_hello(unsigned char *out, size_t cap)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *s = SSL_new(ctx);
+    BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+    int n;
+
+    cr_assert(ctx && s && rb && wb);
+    SSL_set_bio(s, rb, wb);
+    SSL_set_connect_state(s);
+    cr_assert_leq(SSL_do_handshake(s), 0, "it waits for the server");
+    n = BIO_read(wb, out, (int)cap);
+    cr_assert_gt(n, 0);
+    SSL_free(s);
+    SSL_CTX_free(ctx);
+    return (size_t)n;
+}
+
+struct steps {
+    int done, expired;
+};
+
+static void step_done(struct tlspool_job *job, enum tlspool_result result)
+{
+    struct steps *s = job->data;
+
+    if (result == TLSPOOL_DONE) {
+        cr_assert_eq(job->st, TLS_OK);
+        s->done++;
+    } else {
+        cr_assert_eq(result, TLSPOOL_EXPIRED);
+        s->expired++;
+    }
+    buf_reset(&job->plain);
+}
+
+#define NJOBS 5
+
+/*
+ * A pool of one step at a time on this thread's loop: two jobs are handed to libuv (the
+ * second waits for the first on the semaphore), the rest queue, begun handshakes first;
+ * a queued job can be taken back silently; one that waited past the deadline is shed.
+ */
+Test(httpd_tls, pool_computes_one_step_at_a_time_in_order_and_sheds_the_late)
+{
+    uv_loop_t loop;
+    struct tlspool p;
+    struct tls_ctx *ctx = server_ctx(WEBCFG_NO_CLIENT_CERT);
+    struct tls_conn *t[NJOBS];
+    struct tlspool_job j[NJOBS];
+    struct steps s = { 0, 0 };
+    unsigned char hello[4096];
+    size_t n = client_hello(hello, sizeof(hello));
+
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    tlspool_init(&p, &loop, 1, 50);
+    for (int i = 0; i < NJOBS; i++) {
+        t[i] = tls_conn_new(ctx);
+        tlspool_job_init(&j[i], &s);
+    }
+    /* 0 and 1 go to libuv; 2 and 3 are new, 4 continues a handshake: 4 goes first. */
+    for (int i = 0; i < NJOBS; i++)
+        tlspool_feed(&p, &j[i], t[i], hello, n, i == 4, step_done);
+    cr_assert_eq(p.in_flight, 2, "one computing, one handed ahead of its turn");
+    cr_assert_eq(p.waiting, 3);
+    cr_assert_eq(p.head[0], &j[4], "the begun handshake is next");
+    cr_assert_eq(p.head[1], &j[2]);
+    cr_assert_eq(s.done + s.expired, 0, "never from inside the call");
+    cr_assert_eq(tlspool_cancel(&j[3]), 1, "a queued job is taken back");
+    cr_assert_not(tlspool_job_busy(&j[3]));
+    cr_assert_eq(p.waiting, 2);
+    /* The loop is held for 100 ms: 4 and 2 have waited past their 50 ms. */
+    usleep(100 * 1000);
+    while (s.done + s.expired < 4)
+        uv_run(&loop, UV_RUN_ONCE);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    cr_assert_eq(s.done, 2);
+    cr_assert_eq(s.expired, 2, "3 never called back");
+    cr_assert_eq(p.steps, 2);
+    cr_assert_eq(p.expired, 2);
+    cr_assert_eq(atomic_load(&p.peak_computing), 1, "never two steps at once");
+    cr_assert_eq(p.in_flight + p.waiting, 0);
+    cr_assert(tls_conn_take(t[0], &j[0].plain) > 0, "0's server flight is ready");
+    cr_assert_eq(tls_conn_take(t[4], &j[4].plain), 0, "4 was never run");
+    for (int i = 0; i < NJOBS; i++) {
+        tlspool_job_release(&j[i]);
+        tls_conn_free(t[i]);
+    }
+    tlspool_release(&p);
+    tls_ctx_unref(ctx);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
+#define BURST 16
+
+/*
+ * Through the server: a burst of ClientHellos read in one loop turn (the loop was held
+ * by /block meanwhile) goes through a pool of one step at a time with a 2 ms wait. The
+ * first is answered; those whose turn came too late are closed without a byte and
+ * counted as queue_timeout; a kept-alive client is served all along.
+ */
+Test(httpd_tls, handshakes_waiting_past_the_deadline_are_closed_and_counted)
+{
+    static struct tlspool pool;
+    struct tlsclient_opts o;
+    struct tlsclient k;
+    struct tlsclient_response r;
+    struct httpc raw[BURST];
+    unsigned char hello[4096];
+    size_t n = client_hello(hello, sizeof(hello));
+    int answered = 0, shed = 0;
+
+    start_tls_pool(&pool, 1, 2);
+    o = verified();
+    cr_assert_eq(tlsclient_open(&k, F.addr, &o), 0, "%s", k.error);
+    for (int i = 0; i < BURST; i++)
+        httpdfix_open(&raw[i], &F);
+    cr_assert_eq(httpdfix_wait_conns(&F, BURST + 1, BURST + 1, 5000), 0);
+    cr_assert_eq(tlsclient_request(&k, "/block?ms=300", NULL), 0);
+    usleep(50 * 1000); /* the loop is held: the hellos wait in their sockets */
+    for (int i = 0; i < BURST; i++)
+        cr_assert_eq(httpc_send(&raw[i], hello, n), 0);
+    cr_assert_eq(tlsclient_read(&k, &r), 0, "%s", k.error);
+    cr_assert_eq(r.status, 200);
+    tlsclient_response_release(&r);
+    for (int i = 0; i < BURST; i++) {
+        char b[64];
+        long got = httpc_recv(&raw[i], b, sizeof(b));
+
+        if (got > 0)
+            answered++; /* the server's flight: its turn came in time */
+        else
+            shed += got == 0 || got == -ECONNRESET;
+        httpc_close(&raw[i]);
+    }
+    /* The kept-alive client is still served. */
+    cr_assert_eq(tlsclient_request(&k, "/hello", NULL), 0);
+    cr_assert_eq(tlsclient_read(&k, &r), 0, "%s", k.error);
+    cr_assert_eq(r.status, 200);
+    tlsclient_response_release(&r);
+    tlsclient_close(&k);
+    httpdfix_stop(&F);
+    cr_assert_geq(answered, 1, "the first in line is answered");
+    cr_assert_geq(shed, 1, "the ones that waited past 2 ms are shed");
+    cr_assert_eq(answered + shed, BURST);
+    cr_assert_eq(F.srv.stats.tls_failures[TLS_FAIL_QUEUE_TIMEOUT], (uint64_t)shed);
+    cr_assert_eq(pool.expired, (uint64_t)shed);
+    tlspool_release(&pool);
+    cr_assert_eq(atomic_load(&pool.peak_computing), 1, "never two steps at once");
+    cr_assert_geq(pool.max_waiting, 1);
 }
