@@ -150,6 +150,21 @@ def run_script(control, scratch, name, args, env_extra):
     return calls
 
 
+# dpkg's PATH for maintainer scripts.
+DPKG_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def check_found(control, name, calls):
+    """Each command the script called exists here, on dpkg's PATH and what it adds."""
+    path = DPKG_PATH
+    for m in re.finditer(r'^\s*PATH="\$PATH:([^"]*)"$', open(os.path.join(control, name)).read(),
+                         re.M):
+        path += ":" + m.group(1)
+    for cmd in sorted({c.split()[0] for c in calls}):
+        if shutil.which(cmd, path=path) is None:
+            fail(f"{name} calls {cmd}, which is not on its PATH ({path})")
+
+
 def expect_calls(what, calls, want):
     if calls != want:
         fail(f"{what}: called\n    " + "\n    ".join(calls or ["(nothing)"]) +
@@ -182,6 +197,7 @@ def check_scripts(deb, scratch):
 
     # A new installation: the user, the state directory's owner, the sysctl, then the units.
     calls = run_script(control, scratch, "postinst", ["configure"], {})
+    check_found(control, "postinst", calls)
     want = ["systemd-sysusers ustatsd.conf", "dpkg-statoverride --list /var/lib/ustatsd",
             "chown ustatsd:ustatsd /var/lib/ustatsd", "chmod 0750 /var/lib/ustatsd",
             "systemd-sysctl ustatsd.conf"] + enable
@@ -228,6 +244,7 @@ def check_scripts(deb, scratch):
     if not os.path.exists(os.path.join(target, "var/lib/ustatsd/state")):
         fail("postrm remove deleted the state")
     calls = run_script(control, scratch, "postrm", ["purge"], {"DPKG_ROOT": target})
+    check_found(control, "postrm", calls)
     expect_calls("postrm purge", calls,
                  ["deb-systemd-helper purge ustatsd.socket ustatsd.service",
                   "deb-systemd-helper unmask ustatsd.socket ustatsd.service"])
