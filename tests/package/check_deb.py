@@ -35,6 +35,18 @@ def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, **kw)
 
 
+def compare(want, got, missing, extra, differ):
+    """Fails, through the three message makers, on each key of one dict and not the
+    other, and each key whose values differ."""
+    for k in sorted(set(want) | set(got)):
+        if k not in got:
+            fail(missing(k, want[k]))
+        elif k not in want:
+            fail(extra(k, got[k]))
+        elif want[k] != got[k]:
+            fail(differ(k, want[k], got[k]))
+
+
 def extract(deb, scratch):
     """The package's files under SCRATCH/root and its control files under SCRATCH/control."""
     shutil.rmtree(scratch, ignore_errors=True)
@@ -102,13 +114,9 @@ def check_files(deb, expected_path, seeds_dir):
             want[f3[2]] = f"{f3[0]} {f3[1]}"
     want.update(expected_seeds(seeds_dir))
     got = listing(deb)
-    for path in sorted(set(want) | set(got)):
-        if path not in got:
-            fail(f"missing from the package: {path} ({want[path]})")
-        elif path not in want:
-            fail(f"not expected in the package: {path} ({got[path]})")
-        elif want[path] != got[path]:
-            fail(f"{path}: {got[path]}, expected {want[path]}")
+    compare(want, got, lambda p, w: f"missing from the package: {p} ({w})",
+            lambda p, g: f"not expected in the package: {p} ({g})",
+            lambda p, w, g: f"{p}: {g}, expected {w}")
     r = run(["dpkg-deb", "-f", deb, "Package"])
     control = run(["sh", "-c", f"dpkg-deb --ctrl-tarfile '{deb}' | tar -xO ./conffiles"])
     conffiles_got = control.stdout.split()
@@ -358,13 +366,10 @@ def check_manpage(binary, manpage):
         name = names[0].replace("\\-", "-")
         var = re.findall(r"USTATSD_\w+", body)
         paged[name] = var[0] if var else None
-    for name in sorted(set(helped) | set(paged)):
-        if name not in paged:
-            fail(f"--{name}: in --help, not in {os.path.basename(manpage)}")
-        elif name not in helped:
-            fail(f"--{name}: in {os.path.basename(manpage)}, not in --help")
-        elif helped[name] != paged[name]:
-            fail(f"--{name}: variable {helped[name]} in --help, {paged[name]} in the page")
+    page = os.path.basename(manpage)
+    compare(helped, paged, lambda n, _: f"--{n}: in --help, not in {page}",
+            lambda n, _: f"--{n}: in {page}, not in --help",
+            lambda n, h, p: f"--{n}: variable {h} in --help, {p} in the page")
     r = run(["man", "--warnings", "-l", "-Tutf8", "-Z", manpage])
     if r.returncode != 0 or r.stderr.strip():
         fail(f"man --warnings {manpage}: {r.stderr.strip()}")
