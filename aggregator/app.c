@@ -13,8 +13,9 @@
 
 #include "basicauth.h"
 #include "buf.h"
-#include "cfgread.h"
 #include "cfgendpoint.h"
+#include "cfglint.h"
+#include "cfgread.h"
 #include "common.h"
 #include "debug.h"
 #include "dump.h"
@@ -894,6 +895,9 @@ static void web_apply(struct app *a, struct app_web *next)
                 "the reloaded configuration has no basic auth users (web config %s): basic "
                 "auth is off on every listener",
                 next->w.path ? next->w.path : "none");
+    /* Unchanged users keep their cached logins: a SIGHUP is no reason to run bcrypt. */
+    if (a->web.basic != NULL && next->basic != NULL)
+        basicauth_carry(next->basic, a->web.basic);
     web_release(&a->web);
     a->web = *next;
     memset(next, 0, sizeof(*next));
@@ -1314,6 +1318,14 @@ static int app_start(struct app *a, char *err, size_t errlen)
     return 0;
 }
 
+/* cfglint_cb: a name Prometheus's conventions flag, once at start-up. */
+static void log_lint(void *arg, const char *where, const char *msg)
+{
+    struct app *a = arg;
+
+    log_msg(&a->log, LOG_WARN, "config", "%s: %s: %s", a->config_path, where, msg);
+}
+
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -1354,6 +1366,8 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
     senders_init(&a->senders);
     track_senders(a);
 
+    /* What --check-config warns of, said once: the config serves these names anyway. */
+    cfglint_run(cfg, log_lint, a);
     err[0] = '\0';
     if (app_start(a, err, sizeof(err)) != 0) {
         log_msg(&a->log, LOG_ERROR, "app", "start-up failed: %s", err);
@@ -1428,4 +1442,15 @@ int app_check_web(const struct config *c, char *err, size_t errlen)
         return ERRCODE_CONFIG;
     web_release(&web);
     return 0;
+}
+
+int app_check_tokens(const struct config *c, char *err, size_t errlen)
+{
+    struct app_tokens *t = mem_alloc(sizeof(*t));
+    int rc = tokens_read(t, c, err, errlen);
+
+    /* Secrets do not outlive the check. */
+    explicit_bzero(t, sizeof(*t));
+    free(t);
+    return rc != 0 ? ERRCODE_CONFIG : 0;
 }

@@ -37,4 +37,12 @@ int app_run(const struct config *cfg, const char *config_path, app_load_cb load,
  */
 int app_check_web(const struct config *c, char *err, size_t errlen);
 
+/*
+ * Read every bearer token file c names (daemon.bearer_token_file and each endpoint's), as
+ * start-up and a reload do (tokenfile.h's rules), then forget the tokens: for
+ * --check-config. Returns 0, or ERRCODE_CONFIG with a message naming the config file, the
+ * key, the token file and the problem in err.
+ */
+int app_check_tokens(const struct config *c, char *err, size_t errlen);
+
 #endif

@@ -20,15 +20,29 @@
 struct slot {
     unsigned char key[KEY_LEN];
     int used;
+    uint32_t user; /* 1 + its index in users; 0: an unknown user's */
+};
+
+/*
+ * A user's secret keys its cache entries, and is made with its hash: an entry can only
+ * ever match the (user, hash) it was computed for, in this generation or in a later one
+ * that carried it over (basicauth_carry()). Unknown users' entries take the generation's.
+ */
+struct user {
+    char *name; /* first: bsearch() compares names */
+    char *hash;
+    unsigned char secret[SECRET_LEN];
+    int failed;         /* a wrong password was checked for it ... */
+    uint64_t failed_at; /* ... at this uv_now() */
 };
 
 struct basicauth {
     unsigned refs;
     struct basicauth_pool *pool;
-    struct webcfg_user *users; /* sorted by name, as webcfg gives them */
+    struct user *users; /* sorted by name, as webcfg gives them */
     size_t nusers;
     char dummy[CRYPT_GENSALT_OUTPUT_SIZE]; /* a bcrypt setting: what an unknown user costs */
-    unsigned char secret[SECRET_LEN];      /* keys the cache's hashes */
+    unsigned char secret[SECRET_LEN];      /* keys the unknown users' entries */
     struct slot ok[BASICAUTH_CACHE_OK];
     struct slot deny[BASICAUTH_CACHE_DENY];
 };
@@ -38,8 +52,8 @@ struct basicauth_work {
     struct basicauth *ba;
     basicauth_done_cb done; /* NULL once abandoned */
     void *arg;
-    int known; /* the user exists: else the dummy was checked */
-    int match; /* set by the worker */
+    struct user *user; /* in ba->users; NULL: unknown, the dummy was checked */
+    int match;         /* set by the worker */
     unsigned char key[KEY_LEN];
     char pass[BASICCRED_PASS_MAX + 1];
     char hash[CRYPT_OUTPUT_SIZE];
@@ -51,6 +65,7 @@ void basicauth_pool_init(struct basicauth_pool *p, uv_loop_t *loop, unsigned max
     memset(p, 0, sizeof(*p));
     p->loop = loop;
     p->max_in_flight = max_in_flight ? max_in_flight : BASICAUTH_DEFAULT_IN_FLIGHT;
+    p->reserved = p->max_in_flight > 1 ? 1 : 0;
 }
 
 /* Only for what cannot fail on Linux (getrandom of a few bytes after boot, SHA-256): as
@@ -60,6 +75,13 @@ static void fatal(const char *what)
 {
     fprintf(stderr, "ustatsd: basicauth: %s failed, aborting\n", what);
     abort();
+}
+
+/* getrandom() on a few bytes does not block once the pool is seeded (at boot). */
+static void random_bytes(unsigned char *out, size_t n)
+{
+    if (getrandom(out, n, 0) != (ssize_t)n)
+        fatal("getrandom");
 }
 
 /* "$2y$10$..." -> 10; the web config checked the form. */
@@ -83,15 +105,15 @@ struct basicauth *basicauth_new(struct basicauth_pool *pool, const struct webcfg
     for (size_t i = 0; i < n; i++) {
         ba->users[i].name = mem_strdup(users[i].name);
         ba->users[i].hash = mem_strdup(users[i].hash);
+        random_bytes(ba->users[i].secret, SECRET_LEN);
         if (hash_cost(users[i].hash) > cost)
             cost = hash_cost(users[i].hash);
     }
-    /* getrandom() on these few bytes does not block once the pool is seeded (at boot). */
-    if (getrandom(ba->secret, sizeof(ba->secret), 0) != (ssize_t)sizeof(ba->secret) ||
-        getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
-        crypt_gensalt_rn("$2b$", cost, (const char *)rnd, (int)sizeof(rnd), ba->dummy,
+    random_bytes(ba->secret, SECRET_LEN);
+    random_bytes(rnd, sizeof(rnd));
+    if (crypt_gensalt_rn("$2b$", cost, (const char *)rnd, (int)sizeof(rnd), ba->dummy,
                          (int)sizeof(ba->dummy)) == NULL) {
-        fatal("getrandom or crypt_gensalt_rn");
+        fatal("crypt_gensalt_rn");
     }
     return ba;
 }
@@ -110,6 +132,7 @@ void basicauth_unref(struct basicauth *ba)
         free(ba->users[i].name);
         free(ba->users[i].hash);
     }
+    explicit_bzero(ba->users, ba->nusers * sizeof(*ba->users));
     free(ba->users);
     explicit_bzero(ba, sizeof(*ba));
     free(ba);
@@ -117,17 +140,17 @@ void basicauth_unref(struct basicauth *ba)
 
 static int by_name(const void *key, const void *elem)
 {
-    return strcmp(key, ((const struct webcfg_user *)elem)->name);
+    return strcmp(key, ((const struct user *)elem)->name);
 }
 
 /* SHA-256(secret, user, NUL, password, NUL, hash): neither may hold a NUL (basiccred.h). */
-static void cache_key(const struct basicauth *ba, const struct basiccred *c, const char *hash,
-                      unsigned char key[KEY_LEN])
+static void cache_key(const unsigned char secret[SECRET_LEN], const struct basiccred *c,
+                      const char *hash, unsigned char key[KEY_LEN])
 {
     unsigned char in[SECRET_LEN + sizeof(c->user) + sizeof(c->pass) + CRYPT_OUTPUT_SIZE];
     size_t n = 0, hlen = strlen(hash);
 
-    memcpy(in, ba->secret, SECRET_LEN);
+    memcpy(in, secret, SECRET_LEN);
     n += SECRET_LEN;
     memcpy(in + n, c->user, c->user_len + 1);
     n += c->user_len + 1;
@@ -156,12 +179,27 @@ static int cached(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
     return s->used && CRYPTO_memcmp(s->key, key, KEY_LEN) == 0;
 }
 
-static void cache_put(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+static void cache_put(struct slot *t, size_t n, const unsigned char key[KEY_LEN], uint32_t user)
 {
     struct slot *s = slot_of(t, n, key);
 
     memcpy(s->key, key, KEY_LEN);
     s->used = 1;
+    s->user = user;
+}
+
+/*
+ * The last slot is kept for a configured user without a wrong password in the last
+ * BASICAUTH_FAIL_WINDOW_MS: wrong guesses, for unknown names or against a user (who then
+ * counts as failing), share the other slots and cannot take it. A user that no guesser
+ * aims at therefore always finds a slot within one bcrypt run, at start-up or after its
+ * hash changed as well; one under attack is left to the shared slots (nothing tells its
+ * owner from the guesser but the password), its cached success still served.
+ */
+static int reserve_admits(const struct basicauth_pool *pool, const struct user *u)
+{
+    return u != NULL &&
+           (!u->failed || uv_now(pool->loop) - u->failed_at >= BASICAUTH_FAIL_WINDOW_MS);
 }
 
 /* On a threadpool thread: the work holds copies only. */
@@ -182,17 +220,22 @@ static void after_work_cb(uv_work_t *req, int status)
     struct basicauth_work *w = container_of(req, struct basicauth_work, req);
     struct basicauth *ba = w->ba;
     struct basicauth_pool *pool = ba->pool;
-    int allowed = status == 0 && w->known && w->match;
+    int allowed = status == 0 && w->user != NULL && w->match;
+    uint32_t user = w->user != NULL ? (uint32_t)(w->user - ba->users) + 1 : 0;
 
     pool->in_flight--;
-    pool->checks[allowed    ? BASICCRED_RESULT_OK
-                 : w->known ? BASICCRED_RESULT_WRONG
-                            : BASICCRED_RESULT_UNKNOWN_USER]++;
+    pool->checks[allowed   ? BASICCRED_RESULT_OK
+                 : w->user ? BASICCRED_RESULT_WRONG
+                           : BASICCRED_RESULT_UNKNOWN_USER]++;
     if (status == 0) {
         if (allowed)
-            cache_put(ba->ok, BASICAUTH_CACHE_OK, w->key);
+            cache_put(ba->ok, BASICAUTH_CACHE_OK, w->key, user);
         else
-            cache_put(ba->deny, BASICAUTH_CACHE_DENY, w->key);
+            cache_put(ba->deny, BASICAUTH_CACHE_DENY, w->key, user);
+    }
+    if (status == 0 && w->user != NULL && !allowed) {
+        w->user->failed = 1;
+        w->user->failed_at = uv_now(pool->loop);
     }
     if (w->done != NULL)
         w->done(allowed, w->arg);
@@ -207,7 +250,7 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
 {
     struct basicauth_pool *pool = ba->pool;
     struct basiccred c;
-    const struct webcfg_user *u;
+    struct user *u;
     const char *hash;
     unsigned char key[KEY_LEN];
     struct basicauth_work *w;
@@ -221,13 +264,14 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     }
     u = bsearch(c.user, ba->users, ba->nusers, sizeof(*ba->users), by_name);
     hash = u != NULL ? u->hash : ba->dummy;
-    cache_key(ba, &c, hash, key);
+    cache_key(u != NULL ? u->secret : ba->secret, &c, hash, key);
     if (cached(ba->ok, BASICAUTH_CACHE_OK, key) || cached(ba->deny, BASICAUTH_CACHE_DENY, key)) {
         explicit_bzero(&c, sizeof(c));
         pool->checks[BASICCRED_RESULT_CACHED]++;
         return cached(ba->ok, BASICAUTH_CACHE_OK, key) ? BASICAUTH_ALLOW : BASICAUTH_DENY;
     }
-    if (pool->in_flight >= pool->max_in_flight) {
+    if (pool->in_flight >= pool->max_in_flight ||
+        (pool->in_flight + pool->reserved >= pool->max_in_flight && !reserve_admits(pool, u))) {
         explicit_bzero(&c, sizeof(c));
         pool->checks[BASICCRED_RESULT_BUSY]++;
         return BASICAUTH_BUSY;
@@ -236,7 +280,7 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     w->ba = ba;
     w->done = done;
     w->arg = arg;
-    w->known = u != NULL;
+    w->user = u;
     memcpy(w->key, key, KEY_LEN);
     memcpy(w->pass, c.pass, c.pass_len + 1);
     explicit_bzero(&c, sizeof(c));
@@ -251,6 +295,52 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     pool->in_flight++;
     *work = w;
     return BASICAUTH_PENDING;
+}
+
+/*
+ * By slot index: both generations' tables have the same sizes, and a carried entry keeps
+ * its key (the user's secret comes along), hence its slot.
+ */
+static void carry_table(struct slot *to, const struct slot *from, size_t n, const uint32_t *map)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (from[i].used && from[i].user != 0 && map[from[i].user - 1] != 0) {
+            to[i] = from[i];
+            to[i].user = map[from[i].user - 1];
+        }
+    }
+}
+
+void basicauth_carry(struct basicauth *ba, const struct basicauth *prev)
+{
+    uint32_t *map = mem_calloc(prev->nusers, sizeof(*map)); /* prev's index -> 1 + ba's */
+
+    for (size_t i = 0; i < ba->nusers; i++) {
+        struct user *u = &ba->users[i];
+        const struct user *p =
+            bsearch(u->name, prev->users, prev->nusers, sizeof(*prev->users), by_name);
+
+        if (p == NULL || strcmp(p->hash, u->hash) != 0)
+            continue;
+        memcpy(u->secret, p->secret, SECRET_LEN);
+        u->failed = p->failed;
+        u->failed_at = p->failed_at;
+        map[p - prev->users] = (uint32_t)i + 1;
+    }
+    carry_table(ba->ok, prev->ok, BASICAUTH_CACHE_OK, map);
+    carry_table(ba->deny, prev->deny, BASICAUTH_CACHE_DENY, map);
+    free(map);
+}
+
+size_t basicauth_cached(const struct basicauth *ba)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < BASICAUTH_CACHE_OK; i++)
+        n += ba->ok[i].used != 0;
+    for (size_t i = 0; i < BASICAUTH_CACHE_DENY; i++)
+        n += ba->deny[i].used != 0;
+    return n;
 }
 
 void basicauth_abandon(struct basicauth_work *w)

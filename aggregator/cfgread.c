@@ -1,11 +1,14 @@
 #include "cfgread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "errcode.h"
@@ -126,36 +129,49 @@ const char *cfgread_shown(char out[260], const char *s, size_t len)
     return out;
 }
 
-char *cfgread_file(const char *path, size_t max, size_t *len, int *too_big)
+/*
+ * O_NONBLOCK: open(2) on a FIFO waits for a writer, and a reload reads these files on a
+ * libuv worker, which would then hang with the reload (and every later SIGHUP) behind it.
+ * The open returns at once, and fstat() refuses what is not a regular file before any
+ * read: a FIFO, a device (whose read may block or never end), a directory.
+ */
+int cfgread_file(const char *path, size_t max, char **text, size_t *len)
 {
     struct buf b = BUF_INIT;
-    FILE *f = fopen(path, "rb");
-    size_t n;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), rc = 0;
 
-    *too_big = 0;
-    if (f == NULL)
-        return NULL;
-    do {
+    *text = NULL;
+    *len = 0;
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = ERRCODE_NOTREG;
+    while (rc == 0) {
+        ssize_t n;
+
         buf_grow(&b, 4096);
-        n = fread(b.ptr + b.len, 1, b.cap - b.len - 1, f);
-        b.len += n;
-        if (b.len > max) {
-            *too_big = 1;
+        n = read(fd, b.ptr + b.len, b.cap - b.len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = -errno;
+        else if (n == 0)
             break;
-        }
-    } while (n > 0);
-    if (*too_big || ferror(f)) {
-        int e = ferror(f) ? errno : EFBIG;
-
-        fclose(f);
-        buf_release(&b);
-        errno = e;
-        return NULL;
+        else if ((b.len += (size_t)n) > max)
+            rc = -EFBIG;
     }
-    fclose(f);
+    close(fd);
+    if (rc != 0) {
+        buf_release(&b);
+        return rc;
+    }
     buf_grow(&b, 0);
     b.ptr[b.len] = '\0';
-    return buf_detach(&b, len);
+    *text = buf_detach(&b, len);
+    return 0;
 }
 
 /* ---- schema tables ---- */

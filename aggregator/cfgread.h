@@ -65,10 +65,14 @@ int cfgread_object(struct cfgread *r, const json_t *v);
 const char *cfgread_shown(char out[260], const char *s, size_t len);
 
 /*
- * Read the whole file at path, at most max bytes, NUL-terminated; the caller frees it.
- * NULL with errno set on failure, and *too_big set when the file was larger than max.
+ * Read the whole file at path, at most max bytes, into *text: NUL-terminated after its
+ * *len bytes (which may hold NULs: the caller checks), freed by the caller. Only a regular
+ * file is read, and opening never blocks: a FIFO, a device or a directory is refused at
+ * once. Returns 0; or -EFBIG when the file is larger than max, ERRCODE_NOTREG when it is
+ * not a regular file, another negative errno (-ENOENT, -EACCES, ...) when it cannot be
+ * opened or read, with *text NULL and *len 0. errcode_str() gives each its message.
  */
-char *cfgread_file(const char *path, size_t max, size_t *len, int *too_big);
+int cfgread_file(const char *path, size_t max, char **text, size_t *len);
 
 /* ---- schema tables ---- */
 

@@ -16,17 +16,17 @@ static int read_conninfo_file(struct cfgread *r, struct config *c, const char *f
 {
     struct buf path = BUF_INIT;
     size_t len;
-    int too_big;
     char *s;
+    int rc;
 
     if (file[0] != '/' && r->basedir != NULL)
         buf_addf(&path, "%s/%s", r->basedir, file);
     else
         buf_adds(&path, file);
-    s = cfgread_file(path.ptr, CONFIG_MAX_CONNINFO_FILE_SIZE, &len, &too_big);
-    if (s == NULL) {
+    rc = cfgread_file(path.ptr, CONFIG_MAX_CONNINFO_FILE_SIZE, &s, &len);
+    if (rc != 0) {
         cfgread_fail_at(r, "conninfo_file", "cannot read %s: %s", path.ptr,
-                        too_big ? "larger than 64 KiB" : strerror(errno));
+                        rc == -EFBIG ? "larger than 64 KiB" : errcode_str(rc));
         buf_release(&path);
         return ERRCODE_CONFIG;
     }

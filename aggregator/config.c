@@ -547,13 +547,13 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     const char *slash = strrchr(path, '/');
     char *text, *dir = NULL;
     size_t len;
-    int too_big, rc;
+    int rc;
 
     memset(c, 0, sizeof(*c));
-    text = cfgread_file(path, CONFIG_MAX_FILE_SIZE, &len, &too_big);
-    if (text == NULL) {
+    rc = cfgread_file(path, CONFIG_MAX_FILE_SIZE, &text, &len);
+    if (rc != 0) {
         snprintf(err, errlen, "%s: cannot read: %s", path,
-                 too_big ? "larger than 16 MiB" : strerror(errno));
+                 rc == -EFBIG ? "larger than 16 MiB" : errcode_str(rc));
         return ERRCODE_CONFIG;
     }
     if (slash != NULL)

@@ -21,7 +21,8 @@
     X(CONFIG, -4201, "invalid configuration")       \
     X(BADPARAM, -4202, "invalid request parameter") \
     X(UNKNOWN, -4203, "unknown name")               \
-    X(BADVALUE, -4204, "not a value")
+    X(BADVALUE, -4204, "not a value")               \
+    X(NOTREG, -4205, "not a regular file")
 
 enum errcode {
 #define ERRCODE__ENUM(name, value, msg) ERRCODE_##name = (value),

@@ -680,6 +680,65 @@ fail_bound:
     return r;
 }
 
+int ingest_check_socket(const char *path, char *err, size_t errlen)
+{
+    struct ingest_config cfg = { 0 };
+    struct ingest *in = mem_alloc(sizeof(*in));
+    struct stat st;
+    const char *slash;
+    char *dir;
+    int r;
+
+    cfg.path = path;
+    ingest_init(in, NULL, &cfg, NULL, NULL);
+    r = check_names(in, err, errlen);
+    free(in);
+    if (r < 0)
+        return r;
+    if (lstat(path, &st) == 0) {
+        if (S_ISSOCK(st.st_mode))
+            return 0; /* the running daemon's, or one systemd made to pass: nothing to bind */
+        errf(err, errlen,
+             "socket path %s exists and is not a socket; start-up would refuse to replace it",
+             path);
+        return -EEXIST;
+    }
+    /* bind(2) creates the file in the directory. */
+    slash = strrchr(path, '/');
+    dir = slash == NULL   ? mem_strdup(".")
+          : slash == path ? mem_strdup("/")
+                          : mem_strndup(path, (size_t)(slash - path));
+    if (stat(dir, &st) < 0)
+        r = -errno;
+    else if (!S_ISDIR(st.st_mode))
+        r = -ENOTDIR;
+    else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+        r = -errno;
+    if (r == -ENOENT)
+        errf(err, errlen, "socket path %s: its directory %s does not exist", path, dir);
+    else if (r == -ENOTDIR)
+        errf(err, errlen, "socket path %s: %s is not a directory", path, dir);
+    else if (r < 0)
+        errf(err, errlen, "socket path %s: cannot create the socket in %s: %s", path, dir,
+             strerror(-r));
+    free(dir);
+    return r < 0 ? r : 0;
+}
+
+int ingest_check_group(const char *group, char *err, size_t errlen)
+{
+    char name[sizeof(((struct ingest *)0)->group)];
+    gid_t gid;
+
+    if (group == NULL || group[0] == '\0')
+        return 0;
+    if (copy_str(name, sizeof(name), group) < 0) {
+        errf(err, errlen, "socket group name is longer than %zu bytes", sizeof(name) - 1);
+        return -ENAMETOOLONG;
+    }
+    return resolve_group(name, &gid, err, errlen);
+}
+
 static void on_poll_closed(uv_handle_t *handle)
 {
     struct ingest *in = container_of((uv_poll_t *)handle, struct ingest, poll);

@@ -204,6 +204,24 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb);
 int64_t ingest_kernel_drops(const struct ingest *in);
 
 /*
+ * What ingest_start() would refuse of a Unix socket at path, found without binding or
+ * removing anything (for --check-config): a path that is empty or too long for sun_path,
+ * a path that exists and is not a socket, and, when nothing is there yet, a directory
+ * that does not exist or that this process may not create the socket in (write and
+ * search permission). A socket already at path passes: it is the running daemon's, or
+ * one systemd made to pass (see "Adopting a socket"). Returns 0, or a negative errno
+ * with a message naming the path and the problem in err.
+ */
+int ingest_check_socket(const char *path, char *err, size_t errlen);
+
+/*
+ * Whether the socket group resolves, as ingest_start() resolves it (NULL or "": nothing
+ * to check). Returns 0, or -ENOENT (no such group), -ENAMETOOLONG or the lookup's error,
+ * with a message naming the group in err.
+ */
+int ingest_check_group(const char *group, char *err, size_t errlen);
+
+/*
  * Read net.unix.max_dgram_qlen from /proc. Returns the value, or -1 when it cannot be
  * read. For tools and tests; ingest_start records it in in->max_dgram_qlen.
  */

@@ -18,14 +18,17 @@
 
 #include "app.h"
 #include "cfgendpoint.h"
+#include "cfglint.h"
 #include "common.h"
 #include "cfgwriters.h"
 #include "config.h"
 #include "conninfo.h"
 #include "errcode.h"
+#include "ingest.h"
 #include "log.h"
 #include "mem.h"
 #include "resattr.h"
+#include "statefile.h"
 
 static const char *check_path(const char *s)
 {
@@ -108,7 +111,9 @@ static const struct opt {
     { "web.config.file", 0, "FILE", "USTATSD_WEB_CONFIG_FILE", OPT_STRING,
       offsetof(struct config, web_config_file), "TLS for the listeners (web config YAML); \"\" off",
       NULL },
-    { "check-config", 0, "FILE", NULL, OPT_CHECK, 0, "validate FILE and exit (0 valid, 1 invalid)",
+    { "check-config", 0, "FILE", NULL, OPT_CHECK, 0,
+      "check FILE with the other options as start-up would, and exit: 0 ok (warnings "
+      "included), 1 invalid",
       NULL },
     { "version", 'V', NULL, NULL, OPT_VERSION, 0, "print the version and exit", NULL },
     { "help", 'h', NULL, NULL, OPT_HELP, 0, "print this help and exit", NULL },
@@ -124,7 +129,7 @@ struct options {
 static void usage(FILE *f)
 {
     fputs("usage: ustatsd [options]\n"
-          "       ustatsd --check-config FILE\n"
+          "       ustatsd --check-config FILE [options]\n"
           "\n",
           f);
     for (size_t i = 0; i < NOPTS; i++) {
@@ -140,6 +145,12 @@ static void usage(FILE *f)
         else
             fprintf(f, "%-29s%s\n", left, o->help);
     }
+    fputs("\n--check-config binds no socket and connects nowhere. It checks what start-up "
+          "needs of\nthe host too: the socket's directory and group, the state file's "
+          "directory, the\nbearer token files, the web config file with its certificates "
+          "and keys. Names that\nPrometheus conventions flag (promtool check metrics) are "
+          "warnings on stderr.\n",
+          f);
 }
 
 static void from_env(struct options *o)
@@ -214,38 +225,6 @@ static int check_endpoints(struct config *c, const struct loader *ld, char *err,
         snprintf(err, errlen, "%s: %s", c->path, why);
         return ERRCODE_CONFIG;
     }
-    return 0;
-}
-
-static int check_config(const char *path)
-{
-    const struct loader file_only = { path, NULL, NULL, getenv("OTEL_SERVICE_NAME"),
-                                      getenv("OTEL_RESOURCE_ATTRIBUTES") };
-    struct config c;
-    char err[1024];
-
-    memset(&c, 0, sizeof(c));
-    if (config_load(&c, path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "ustatsd: %s\n", err);
-        return 1;
-    }
-    /* What the daemon would refuse at start-up, --check-config refuses too. */
-    if (check_udp(&c, &file_only, err, sizeof(err)) != 0 ||
-        check_endpoints(&c, &file_only, err, sizeof(err)) != 0 ||
-        conninfo_check(&c, err, sizeof(err)) != 0 || app_check_web(&c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "ustatsd: %s\n", err);
-        config_release(&c);
-        return 1;
-    }
-    printf("%s: ok (%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)\n",
-           path, config_file_families(&c), c.njobs, c.nsql_metrics,
-           c.dogstatsd_telemetry ? "on" : "off");
-    if (c.nwriters > 0)
-        printf("%s: writers: %zu rules guard %zu of %zu families and %zu of %zu jobs; the "
-               "others are open to every sender\n",
-               path, c.nwriters, cfgwriters_guarded_families(&c), config_file_families(&c),
-               cfgwriters_guarded_jobs(&c), c.njobs);
-    config_release(&c);
     return 0;
 }
 
@@ -375,8 +354,127 @@ static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
 }
 
 /*
+ * Where the setting of a daemon field came from, for a message: "--state-file",
+ * "USTATSD_STATE_FILE", or "FILE: $.daemon.state_file" (the file, or the default).
+ */
+static const char *where(const struct loader *ld, const struct config *c, size_t field_off,
+                         char *buf, size_t len)
+{
+    size_t i = opt_row(field_off), n;
+    int w;
+
+    if (ld->cli->value[i] != NULL)
+        return source(&opts[i], ld->cli->value[i], 0, buf, len);
+    if (ld->env->value[i] != NULL)
+        return source(&opts[i], ld->env->value[i], 1, buf, len);
+    /* The key is the flag's name with '_' for '-' and '.': "web.config.file". */
+    w = snprintf(buf, len, "%s: $.daemon.", c->path);
+    n = w < 0 ? 0 : (size_t)w;
+    for (const char *f = opts[i].flag; *f != '\0' && n + 1 < len; f++)
+        buf[n++] = *f == '-' || *f == '.' ? '_' : *f;
+    if (n < len)
+        buf[n] = '\0';
+    return buf;
+}
+
+/* cfglint_cb for --check-config: on stderr, as the errors are. */
+static void print_lint(void *arg, const char *where_, const char *msg)
+{
+    fprintf(stderr, "ustatsd: %s: %s: warning: %s\n", (const char *)arg, where_, msg);
+}
+
+/*
+ * What start-up needs of the host, beyond the file: each check the one start-up (or a
+ * snapshot) makes, without binding a socket or connecting anywhere. Every problem is
+ * printed, not only the first. Returns how many there were.
+ */
+static int check_host(const struct config *c, const struct loader *ld)
+{
+    char err[1024], name[512];
+    int problems = 0;
+
+    if (ingest_check_socket(c->socket_path, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, socket_path), name, sizeof(name)), err);
+    if (ingest_check_group(c->socket_group, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, socket_group), name, sizeof(name)), err);
+    /* A unix: listener is bound as the ingest socket is: a stale file replaced, no other. */
+    if (strncmp(c->metrics_listen, "unix:", 5) == 0 &&
+        ingest_check_socket(c->metrics_listen + 5, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, metrics_listen), name, sizeof(name)), err);
+    if (c->debug_listen != NULL && strncmp(c->debug_listen, "unix:", 5) == 0 &&
+        ingest_check_socket(c->debug_listen + 5, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, debug_listen), name, sizeof(name)), err);
+    for (size_t i = 0; i < c->nendpoints; i++)
+        if (strncmp(c->endpoints[i].listen, "unix:", 5) == 0 &&
+            ingest_check_socket(c->endpoints[i].listen + 5, err, sizeof(err)) != 0 && ++problems)
+            fprintf(stderr, "ustatsd: %s: $.endpoints[%zu].listen: %s\n", c->path, i, err);
+    if (c->state_file[0] != '\0' && statefile_check(c->state_file, err, sizeof(err)) != 0 &&
+        ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
+    if (app_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s\n", err);
+    if (app_check_web(c, err, sizeof(err)) != 0 && ++problems)
+        fprintf(stderr, "ustatsd: %s: %s\n",
+                where(ld, c, offsetof(struct config, web_config_file), name, sizeof(name)), err);
+    return problems;
+}
+
+/*
+ * --check-config: the file, the variables and flags on top, and every check start-up
+ * makes, each with the same function; then the lints. 0 when start-up would go ahead
+ * (warnings or not), 1 when it would refuse.
+ */
+static int check_config(const struct loader *ld)
+{
+    struct config c;
+    char err[1024];
+    size_t warnings;
+    int problems;
+
+    memset(&c, 0, sizeof(c));
+    if (config_load(&c, ld->path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ustatsd: %s\n", err);
+        return 1;
+    }
+    if (override_config(&c, ld, err, sizeof(err)) != 0 ||
+        conninfo_check(&c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ustatsd: %s\n", err);
+        config_release(&c);
+        return 1;
+    }
+    problems = check_host(&c, ld);
+    warnings = cfglint_run(&c, print_lint, (void *)ld->path);
+    if (problems > 0) {
+        fprintf(stderr, "ustatsd: %s: %d problem%s: the daemon would not start\n", ld->path,
+                problems, problems == 1 ? "" : "s");
+        config_release(&c);
+        return 1;
+    }
+    printf("%s: ok (%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)\n",
+           ld->path, config_file_families(&c), c.njobs, c.nsql_metrics,
+           c.dogstatsd_telemetry ? "on" : "off");
+    if (c.nwriters > 0)
+        printf("%s: writers: %zu rules guard %zu of %zu families and %zu of %zu jobs; the "
+               "others are open to every sender\n",
+               ld->path, c.nwriters, cfgwriters_guarded_families(&c), config_file_families(&c),
+               cfgwriters_guarded_jobs(&c), c.njobs);
+    if (warnings > 0)
+        printf("%s: %zu warning%s (on stderr): names Prometheus conventions flag, served as "
+               "configured\n",
+               ld->path, warnings, warnings == 1 ? "" : "s");
+    config_release(&c);
+    return 0;
+}
+
+/*
  * Read the flags into cli. Returns -1 to go on, or the exit status of an option that ends
- * the run (--check-config, --version, --help, a bad option or argument).
+ * the run at once (--version, --help, a bad option or argument). --check-config goes on:
+ * the other flags and the variables apply to what it checks.
  */
 static int parse_args(int argc, char **argv, struct options *cli)
 {
@@ -407,8 +505,6 @@ static int parse_args(int argc, char **argv, struct options *cli)
             usage(stderr);
             return 2;
         }
-        if (opts[i].kind == OPT_CHECK)
-            return check_config(optarg);
         if (opts[i].kind == OPT_VERSION) {
             printf("ustatsd %s\n", USTATSD_VERSION);
             return 0;
@@ -440,6 +536,7 @@ int main(int argc, char **argv)
 {
     struct options cli, env;
     struct loader ld;
+    size_t check_row;
     struct config cfg;
     char err[1024];
     int rc;
@@ -447,6 +544,23 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &cli)) >= 0)
         return rc;
     from_env(&env);
+    ld.cli = &cli;
+    ld.env = &env;
+    ld.otel_service_name = getenv("OTEL_SERVICE_NAME");
+    ld.otel_resource_attributes = getenv("OTEL_RESOURCE_ATTRIBUTES");
+    check_row = 0;
+    while (opts[check_row].kind != OPT_CHECK)
+        check_row++;
+    if (cli.value[check_row] != NULL) {
+        /* The file to check is the one named; USTATSD_CONFIG does not stand in for it. */
+        if (cli.value[0] != NULL && strcmp(cli.value[0], cli.value[check_row]) != 0) {
+            fprintf(stderr, "ustatsd: --check-config \"%s\" and --config \"%s\": give one file\n",
+                    cli.value[check_row], cli.value[0]);
+            return 2;
+        }
+        ld.path = cli.value[check_row];
+        return check_config(&ld);
+    }
     if (cli.value[0] == NULL) /* opts[0] is --config */
         cli.value[0] = env.value[0];
     if (cli.value[0] == NULL) {
@@ -454,10 +568,6 @@ int main(int argc, char **argv)
         return 2;
     }
     ld.path = cli.value[0];
-    ld.cli = &cli;
-    ld.env = &env;
-    ld.otel_service_name = getenv("OTEL_SERVICE_NAME");
-    ld.otel_resource_attributes = getenv("OTEL_RESOURCE_ATTRIBUTES");
     memset(&cfg, 0, sizeof(cfg));
     if (config_load(&cfg, ld.path, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);

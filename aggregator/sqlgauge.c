@@ -229,10 +229,17 @@ void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, si
 
     if (n == 0)
         return;
+    /*
+     * No sample before a collector's first run ends: a 0 there would read as "down" and
+     * could fire a collector-down alert for a query that has simply not finished yet.
+     */
     expo_family(e, "ustatsd_sql_collector_up", EXPO_GAUGE,
-                "1 if the collector's last query succeeded, 0 if it failed.", "");
+                "1 if the collector's last query succeeded, 0 if it failed; absent until its "
+                "first run ends.",
+                "");
     for (i = 0; i < n; i++)
-        expo_sample1(e, "", "collector", st[i].name, st[i].up);
+        if (st[i].has_run)
+            expo_sample1(e, "", "collector", st[i].name, st[i].up);
     expo_family(e, "ustatsd_sql_collector_duration_seconds", EXPO_GAUGE,
                 "Duration of the collector's last completed run, waiting included.", "seconds");
     for (i = 0; i < n; i++)

@@ -121,9 +121,9 @@ void sqlgauge_render_family(struct expo *e, const struct config_sql_metric *m,
 
 /* A collector's state as its self-metrics show it. */
 struct sqlgauge_status {
-    const char *name; /* the SQL metric's family name */
-    int up;
-    int has_run;            /* duration is rendered only then */
+    const char *name;       /* the SQL metric's family name */
+    int up;                 /* the last run succeeded; rendered only once has_run */
+    int has_run;            /* a run has ended: up and duration are rendered only then */
     double duration;        /* seconds */
     int has_success;        /* last_success is rendered only then */
     double last_success;    /* Unix time */

@@ -598,3 +598,35 @@ int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, siz
     free(dir);
     return rc;
 }
+
+int statefile_check(const char *path, char *err, size_t errlen)
+{
+    char *dir = dir_of(path);
+    struct stat st;
+    int rc = 0, e;
+
+    /* statefile_create() makes "<path>.tmp" there, renames it over path, fsyncs the
+     * directory; a restore may move a bad file to "<path>.bad". */
+    if (stat(dir, &st) < 0) {
+        e = errno;
+        rc = fail(-e, err, errlen, path, "its directory %s %s", dir,
+                  e == ENOENT ? "does not exist" : errcode_str(-e));
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = fail(-ENOTDIR, err, errlen, path, "%s is not a directory", dir);
+    } else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
+        e = errno;
+        rc = fail(-e, err, errlen, path, "snapshots cannot be written in %s: %s", dir,
+                  errcode_str(-e));
+    }
+    free(dir);
+    if (rc != 0 || lstat(path, &st) < 0)
+        return rc;
+    if (!S_ISREG(st.st_mode))
+        return fail(-EINVAL, err, errlen, path, "exists and is not a regular file");
+    if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) < 0) {
+        e = errno;
+        return fail(-e, err, errlen, path, "cannot be read, so a restart would start empty: %s",
+                    errcode_str(-e));
+    }
+    return 0;
+}

@@ -155,4 +155,12 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
  */
 int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, size_t errlen);
 
+/*
+ * Whether snapshots could be written to path and the file restored from, found without
+ * writing anything (for --check-config): the directory exists and this process may
+ * create, rename and remove files in it, and a file already at path is a regular file it
+ * can read. Returns 0, or a negative errno with "state file PATH: <problem>" in err.
+ */
+int statefile_check(const char *path, char *err, size_t errlen);
+
 #endif

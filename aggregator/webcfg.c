@@ -1,6 +1,7 @@
 #include "webcfg.h"
 #include "cfgread.h"
 #include "common.h"
+#include "errcode.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -205,16 +206,16 @@ static int read_pem(struct walk *w, const yaml_node_t *n, const char *key, const
 {
     char path[PATH_MAX];
     size_t len;
-    int too_big;
+    int rc;
 
     if (file[0] == '/' || w->dir == NULL)
         snprintf(path, sizeof(path), "%s", file);
     else
         snprintf(path, sizeof(path), "%s/%s", w->dir, file);
-    *pem = cfgread_file(path, PEM_MAX_SIZE, &len, &too_big);
-    if (*pem == NULL)
-        return too_big ? fail(w, n, key, "%s: larger than %zu bytes", path, PEM_MAX_SIZE)
-                       : fail(w, n, key, "%s: %s", path, strerror(errno));
+    rc = cfgread_file(path, PEM_MAX_SIZE, pem, &len);
+    if (rc != 0)
+        return rc == -EFBIG ? fail(w, n, key, "%s: larger than %zu bytes", path, PEM_MAX_SIZE)
+                            : fail(w, n, key, "%s: %s", path, errcode_str(rc));
     if (strlen(*pem) != len)
         return fail(w, n, key, "%s: holds a NUL byte: not a PEM file", path);
     if (len == 0)
@@ -714,13 +715,14 @@ int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
     const char *slash = strrchr(path, '/');
     char *text, *dir = NULL;
     size_t len;
-    int too_big, rc;
+    int rc;
 
     memset(w, 0, sizeof(*w));
-    text = cfgread_file(path, WEBCFG_MAX_FILE_SIZE, &len, &too_big);
-    if (text == NULL) {
+    rc = cfgread_file(path, WEBCFG_MAX_FILE_SIZE, &text, &len);
+    if (rc != 0) {
         if (errlen > 0)
-            snprintf(err, errlen, "%s: %s", path, too_big ? "larger than 1 MiB" : strerror(errno));
+            snprintf(err, errlen, "%s: %s", path,
+                     rc == -EFBIG ? "larger than 1 MiB" : errcode_str(rc));
         return -1;
     }
     if (slash != NULL)

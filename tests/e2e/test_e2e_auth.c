@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -39,13 +40,18 @@ static void cleanup(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-static void write_token(const void *data, size_t len)
+static const char *token_path(void)
 {
-    char path[128];
-    FILE *f;
+    static char path[128];
 
     snprintf(path, sizeof(path), "%s/token", dir);
-    f = fopen(path, "w");
+    return path;
+}
+
+static void write_token(const void *data, size_t len)
+{
+    FILE *f = fopen(token_path(), "w");
+
     cr_assert_not_null(f);
     cr_assert_eq(fwrite(data, 1, len, f), len);
     cr_assert_eq(fclose(f), 0);
@@ -133,6 +139,14 @@ Test(e2e_auth, sighup_rotates_the_bearer_token_and_refuses_a_bad_file, .fini = c
     reload_and_wait("failure", 4);
     last_error_has("/token: holds a byte outside 0x21-0x7E at offset 3");
     cr_assert_eq(get_sec("new-token"), 200);
+
+    /* A FIFO in its place: refused at once (the worker would wait for a writer). */
+    cr_assert_eq(unlink(token_path()), 0);
+    cr_assert_eq(mkfifo(token_path(), 0600), 0);
+    reload_and_wait("failure", 5);
+    last_error_has("/token: not a regular file");
+    cr_assert_eq(get_sec("new-token"), 200);
+    cr_assert_eq(unlink(token_path()), 0);
 
     /* 256 bytes is the documented maximum, and it works. */
     memset(big, 'y', 256);
@@ -297,6 +311,131 @@ Test(e2e_auth, web_config_basic_auth_users_and_headers_swap_on_sighup, .fini = c
     httpc_response_release(&r);
     cr_assert_eq(status_basic("/metrics", "carol", "x"), 401);
     cr_assert_eq(status_basic("/metrics", "bob", "builder"), 200);
+}
+
+/* SIGHUP, then wait (5 s at most) until the reloads counted as result reach want, read
+ * from /metrics as user:password. */
+static void reload_basic(const char *user, const char *password, const char *result, double want)
+{
+    char series[96];
+    double got = -1;
+
+    snprintf(series, sizeof series, "ustatsd_config_reloads_total{result=\"%s\"}", result);
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    for (int i = 0; i < 500 && got != want; i++) {
+        struct httpc_response r;
+
+        if (get_basic("/metrics", user, password, &r) == 200)
+            got = expo_value(r.body, series);
+        httpc_response_release(&r);
+        if (got != want)
+            usleep(10000);
+    }
+    cr_assert_eq(got, want, "%s", series);
+}
+
+/* The value of series in /metrics as user:password. */
+static double basic_value(const char *user, const char *password, const char *series)
+{
+    struct httpc_response r;
+    double v;
+
+    cr_assert_eq(get_basic("/metrics", user, password, &r), 200, "%s", user);
+    v = expo_value(r.body, series);
+    httpc_response_release(&r);
+    return v;
+}
+
+#define CHECKS(result) "ustatsd_http_basic_auth_checks_total{result=\"" result "\"}"
+
+/*
+ * SIGHUPs that leave a user's name and hash alone keep its cached login: no bcrypt runs
+ * for it after any of them ("ok" stays put, "cached" grows). A user whose hash changed
+ * is checked against the new hash from the reload on: the old password fails at once.
+ */
+Test(e2e_auth, a_reload_keeps_cached_logins_of_unchanged_users, .fini = cleanup)
+{
+    char web[160], bob[CRYPT_OUTPUT_SIZE], extra[CRYPT_OUTPUT_SIZE + 16];
+    const char *args[] = { "--web.config.file", web, NULL };
+
+    make_dir();
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    bcrypt("builder", bob);
+    snprintf(extra, sizeof(extra), "  bob: '%s'\n", bob);
+    write_web("alice", "wonder land", extra);
+    cr_assert_eq(daemon_start(&d, "{}", args), 0);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("ok")), 2, "alice's check and bob's own");
+
+    for (int i = 1; i <= 5; i++)
+        reload_basic("bob", "builder", "success", i);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("ok")), 2, "bcrypt ran again");
+    cr_assert_geq(basic_value("bob", "builder", CHECKS("cached")), 7);
+
+    /* alice's password changes, bob's entry does not. */
+    write_web("alice", "looking glass", extra);
+    reload_basic("bob", "builder", "success", 6);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 401);
+    cr_assert_eq(status_basic("/metrics", "alice", "looking glass"), 200);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("ok")), 3);
+    cr_assert_eq(basic_value("bob", "builder", CHECKS("wrong")), 1);
+}
+
+/*
+ * A FIFO named as the certificate: a reload that names it is refused at once, with the
+ * file and "not a regular file", and the running web config stays (a worker blocked in
+ * open(2) would have held every later reload too); a start with it is refused.
+ */
+Test(e2e_auth, a_fifo_named_as_a_certificate_is_refused_not_waited_on, .fini = cleanup,
+     .timeout = 60)
+{
+    static const char tls[] = "tls_server_config:\n  cert_file: pipe.crt\n"
+                              "  key_file: pipe.crt\n";
+    char web[160], fifo[160], cfgpath[160], sock[160], *out = NULL;
+    const char *args[] = { "--web.config.file", web, NULL };
+    struct httpc_response r;
+    FILE *f;
+
+    make_dir();
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    snprintf(fifo, sizeof(fifo), "%s/pipe.crt", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    write_web("alice", "wonder land", "");
+    cr_assert_eq(daemon_start(&d, "{}", args), 0);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+
+    write_web("bob", "builder", tls);
+    reload_basic("alice", "wonder land", "failure", 1);
+    cr_assert_eq(get_basic("/debug?section=daemon", "alice", "wonder land", &r), 200);
+    cr_assert_not_null(strstr(r.body, "/pipe.crt: not a regular file"), "%s", r.body);
+    httpc_response_release(&r);
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+    cr_assert_eq(status_basic("/metrics", "bob", "builder"), 401);
+    /* The worker is free: the next reload runs and succeeds. */
+    write_web("bob", "builder", "");
+    reload_basic("bob", "builder", "success", 1);
+    cr_assert_eq(status_basic("/metrics", "bob", "builder"), 200);
+    cr_assert_eq(daemon_stop(&d), 0);
+    d.pid = 0;
+
+    write_web("bob", "builder", tls);
+    snprintf(cfgpath, sizeof(cfgpath), "%s/ustatsd.json", dir);
+    snprintf(sock, sizeof(sock), "%s/ingest.sock", dir);
+    f = fopen(cfgpath, "w");
+    cr_assert_not_null(f);
+    fputs("{}", f);
+    cr_assert_eq(fclose(f), 0);
+    {
+        const char *run[] = {
+            "--config",          cfgpath, "--socket", sock, "--metrics-listen", "",
+            "--web.config.file", web,     NULL
+        };
+
+        cr_assert_neq(daemon_run_once(run, &out), 0);
+    }
+    cr_assert_not_null(strstr(out, "/pipe.crt: not a regular file"), "%s", out);
+    free(out);
 }
 
 /* Send raw bytes on a fresh connection to the daemon's listener; the response's status. */

@@ -88,6 +88,12 @@ Test(e2e_config, check_config_refuses_a_conninfo_the_daemon_would_refuse)
     unlink(path);
 }
 
+/*
+ * Every shipped config is valid. What the seeds need of the host (their socket group, seed
+ * 001's token and web config files, /run/ustatsd) is not this machine's: the check says
+ * so, and passes with the socket, group and web config overridden and the token file put
+ * in place.
+ */
 Test(e2e_config, check_config_accepts_the_example_and_every_seed)
 {
     static const char *const files[] = {
@@ -98,16 +104,69 @@ Test(e2e_config, check_config_accepts_the_example_and_every_seed)
         "packaging/seeds/003-gallery/ustatsd.json",
         "packaging/seeds/004-inference/ustatsd.json",
     };
-    char path[512];
+    static const char shipped_token[] = "/etc/ustatsd/imgforge.token";
+    char dir[] = "/tmp/ustatsd-seeds-XXXXXX";
+    char path[512], copy[128], sock[128], token[128];
     size_t i;
 
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(copy, sizeof(copy), "%s/ustatsd.json", dir);
+    snprintf(sock, sizeof(sock), "%s/ingest.sock", dir);
+    snprintf(token, sizeof(token), "%s/imgforge.token", dir);
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        const char *args[] = { "--check-config", path, NULL };
-        char *out = NULL;
+        /* Seed 001's web config (TLS) is tested with generated certificates elsewhere. */
+        const char *args[] = { "--check-config",    copy, "--socket", sock, "--socket-group", "",
+                               "--web.config.file", "",   NULL };
+        char *text, *at, *out = NULL;
+        FILE *f;
+
         snprintf(path, sizeof(path), "%s/%s", USTATSD_SOURCE_DIR, files[i]);
+        text = daemon_read_file(path);
+        cr_assert_not_null(text, "%s", path);
+        f = fopen(copy, "w");
+        cr_assert_not_null(f);
+        /* Seed 001's token file, in the scratch directory. */
+        if ((at = strstr(text, shipped_token)) != NULL) {
+            FILE *t = fopen(token, "w");
+
+            fputs("imgforge-scrape-token\n", t);
+            fclose(t);
+            fprintf(f, "%.*s%s%s", (int)(at - text), text, token, at + strlen(shipped_token));
+        } else {
+            fputs(text, f);
+        }
+        fclose(f);
         cr_assert_eq(daemon_run_once(args, &out), 0, "%s: %s", files[i], out);
         free(out);
+        free(text);
     }
+
+    /* As shipped, on a host without their groups or token file, 000 and 001 would not start. */
+    for (i = 1; i <= 2; i++) {
+        const char *args[] = { "--check-config", path, "--socket", sock, NULL };
+        const char *group = i == 1 ? "imgsrv" : "imgforge";
+        char want[128], *out = NULL;
+
+        if (getgrnam(group) != NULL)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", USTATSD_SOURCE_DIR, files[i]);
+        cr_assert_eq(daemon_run_once(args, &out), 1, "%s: %s", files[i], out);
+        snprintf(want, sizeof(want), "$.daemon.socket_group: socket group \"%s\" does not exist",
+                 group);
+        cr_assert_not_null(strstr(out, want), "%s", out);
+        if (i == 2 && access(shipped_token, F_OK) != 0)
+            cr_assert_not_null(strstr(out, "$.daemon.bearer_token_file: bearer token file "
+                                           "/etc/ustatsd/imgforge.token: "),
+                               "%s", out);
+        if (i == 2 && access("/etc/ustatsd/imgforge-web.yml", F_OK) != 0)
+            cr_assert_not_null(strstr(out, "$.daemon.web_config_file: "
+                                           "/etc/ustatsd/imgforge-web.yml: "),
+                               "%s", out);
+        free(out);
+    }
+    unlink(copy);
+    unlink(token);
+    rmdir(dir);
 }
 
 Test(e2e_config, socket_path_that_is_not_a_socket_is_refused)

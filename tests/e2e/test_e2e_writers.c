@@ -267,10 +267,11 @@ static void write_temp(char *dir, size_t dlen, char *path, size_t plen, const ch
 
 Test(e2e_writers, check_config_says_what_the_rules_guard_and_refuses_an_unknown_user)
 {
-    char dir[64], path[96], *out = NULL;
-    const char *args[] = { "--check-config", path, NULL };
+    char dir[64], path[96], sock[96], *out = NULL;
+    const char *args[] = { "--check-config", path, "--socket", sock, NULL };
 
     write_temp(dir, sizeof(dir), path, sizeof(path), config_before);
+    snprintf(sock, sizeof(sock), "%s/ingest.sock", dir);
     cr_assert_eq(daemon_run_once(args, &out), 0, "%s", out);
     cr_assert_not_null(strstr(out, "writers: 3 rules guard 2 of 3 families and 1 of 1 jobs"), "%s",
                        out);

@@ -82,6 +82,18 @@ static int has_line(struct httpc_response *r, const char *line)
     return memmem(r->headers.ptr, r->headers.len, line, strlen(line)) != NULL;
 }
 
+/* What the pool counted, by result. */
+static void expect_checks(const struct basicauth_pool *p, uint64_t ok, uint64_t wrong,
+                          uint64_t unknown, uint64_t cached, uint64_t busy)
+{
+    cr_assert_eq(p->checks[BASICCRED_RESULT_OK], ok);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_WRONG], wrong);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_UNKNOWN_USER], unknown);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_CACHED], cached);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_BUSY], busy);
+    cr_assert_eq(p->in_flight, 0);
+}
+
 Test(basicauth, right_user_is_served_and_the_rest_get_401)
 {
     struct httpc_response r;
@@ -127,17 +139,15 @@ Test(basicauth, a_cache_hit_does_not_run_bcrypt_again)
     for (int i = 0; i < 3; i++)
         cr_assert_eq(status_of("/hello", basic("nobody", "wrong")), 401);
     httpdfix_stop(&F);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
-    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 8);
+    expect_checks(&pool, 1, 1, 1, 8, 0);
 }
 
-static int one_in_flight(void *arg)
+static int in_flight_is(void *arg)
 {
-    (void)arg;
-    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == 1;
+    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == *(unsigned *)arg;
 }
+
+static unsigned one = 1;
 
 /*
  * Cost 13 (about 0.5 s a check) with one check in flight at most: a second, uncached
@@ -154,7 +164,7 @@ Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
     httpdfix_open(&slow, &F);
     slow.timeout_ms = 30000;
     cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("alice", "guess1")), 0);
-    cr_assert_eq(waitfor_cond(one_in_flight, NULL, 10000), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &one, 10000), 0);
     cr_assert_eq(get("/hello", basic("alice", "guess2"), &r), 503);
     cr_assert_str_eq(httpc_header(&r, "Retry-After"), "1");
     httpc_response_release(&r);
@@ -171,6 +181,58 @@ Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
     cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1);
 }
 
+/* Send GET /hello as user:password on a connection of its own, and wait until the pool
+ * has want checks in flight. */
+static void send_check(struct httpc *h, const char *user, const char *password, unsigned want)
+{
+    httpdfix_open(h, &F);
+    h->timeout_ms = 30000;
+    cr_assert_eq(httpc_request(h, "GET", "/hello", basic(user, password)), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &want, 10000), 0, "%s: not %u in flight", user, want);
+}
+
+static int answer(struct httpc *h)
+{
+    struct httpc_response r;
+    int status;
+
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    status = r.status;
+    httpc_response_release(&r);
+    httpc_close(h);
+    return status;
+}
+
+/*
+ * Two checks in flight, the second kept for users not failing: guesses at an unknown
+ * name never take it, a guess at alice takes it once and then alice is failing, and bob,
+ * whom nobody guesses at, gets it with his password never cached. Cost 13: a check takes
+ * about 0.5 s, and each step below is sent while the guesses before it still run.
+ */
+Test(basicauth, wrong_guesses_cannot_take_the_slot_kept_for_users_not_failing, .timeout = 120)
+{
+    struct httpc g1, g2, g3, b;
+
+    setup(13, 2);
+    httpdfix_run(&F, "127.0.0.1:0");
+    send_check(&g1, "mallory", "guess1", 1);
+    cr_assert_eq(status_of("/hello", basic("mallory", "guess2")), 503, "an unknown name");
+    send_check(&g2, "alice", "guess3", 2); /* alice has not failed yet */
+    cr_assert_eq(status_of("/hello", basic("bob", "hunter2")), 503, "both slots taken");
+    cr_assert_eq(answer(&g2), 401);
+    cr_assert_eq(answer(&g1), 401);
+
+    send_check(&g3, "mallory", "guess4", 1);
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 503, "alice is failing");
+    send_check(&b, "bob", "hunter2", 2);
+    cr_assert_eq(answer(&b), 200);
+    cr_assert_eq(answer(&g3), 401);
+    /* With the shared slot free again, alice's right password goes through. */
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    httpdfix_stop(&F);
+    expect_checks(&pool, 2, 1, 2, 0, 3);
+}
+
 /* The server closes while a check runs: the check is abandoned, finishes, and frees. */
 Test(basicauth, closing_abandons_a_check_in_flight, .timeout = 60)
 {
@@ -180,7 +242,7 @@ Test(basicauth, closing_abandons_a_check_in_flight, .timeout = 60)
     httpdfix_run(&F, "127.0.0.1:0");
     httpdfix_open(&slow, &F);
     cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("bob", "hunter2")), 0);
-    cr_assert_eq(waitfor_cond(one_in_flight, NULL, 10000), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &one, 10000), 0);
     httpdfix_stop(&F); /* runs the loop until the work is done, then closes it */
     httpc_close(&slow);
     cr_assert_eq(pool.in_flight, 0);
@@ -246,4 +308,118 @@ Test(basicauth, the_web_config_headers_go_on_every_response)
         httpc_close(&c);
     }
     httpdfix_stop(&F);
+}
+
+/* --- without the server: the cache across generations, on a loop of the test's own --- */
+
+struct verdict {
+    int done, allowed;
+};
+
+static void on_done(int allowed, void *arg)
+{
+    struct verdict *v = arg;
+
+    v->done = 1;
+    v->allowed = allowed;
+}
+
+/*
+ * Check user:password on ba. Returns 'A' or 'D' when the cache answered at once, 'a' or
+ * 'd' when bcrypt ran (the loop run until it said), 'B' for busy.
+ */
+static char check(struct basicauth *ba, uv_loop_t *loop, const char *user, const char *password)
+{
+    const char *hdr = basic(user, password);
+    char value[512];
+    struct verdict v = { 0, 0 };
+    struct basicauth_work *w = NULL;
+
+    /* basic() gives "Authorization: <value>\r\n"; the check takes the value. */
+    snprintf(value, sizeof(value), "%.*s", (int)(strlen(hdr) - 17), hdr + 15);
+    switch (basicauth_check(ba, value, on_done, &v, &w)) {
+    case BASICAUTH_ALLOW:
+        return 'A';
+    case BASICAUTH_DENY:
+        return 'D';
+    case BASICAUTH_BUSY:
+        return 'B';
+    case BASICAUTH_PENDING:
+        while (!v.done)
+            uv_run(loop, UV_RUN_ONCE);
+        return v.allowed ? 'a' : 'd';
+    default:
+        cr_assert_fail("absent: %s", value);
+    }
+    return '?';
+}
+
+static struct basicauth *generation(struct basicauth_pool *p, const char *const names[],
+                                    char *const hashes[], size_t n)
+{
+    struct webcfg_user users[4];
+
+    cr_assert_leq(n, 4);
+    for (size_t i = 0; i < n; i++)
+        users[i] = (struct webcfg_user){ (char *)names[i], hashes[i] };
+    return basicauth_new(p, users, n);
+}
+
+/*
+ * A reload (a new generation, carried over from the one it replaces) keeps the cached
+ * results of users whose name and hash did not change, however many reloads come; a
+ * user whose hash changed, one removed, and unknown users lose theirs.
+ */
+Test(basicauth, a_reload_keeps_the_cache_of_unchanged_users_only)
+{
+    uv_loop_t loop;
+    struct basicauth_pool p;
+    char *alice = make_hash("s3cret", 4), *bob = make_hash("hunter2", 4),
+         *bob2 = make_hash("hunter3", 4), *carol = make_hash("x", 4), *dave = make_hash("y", 4);
+    const char *names1[] = { "alice", "bob", "carol" }, *names2[] = { "alice", "bob", "dave" };
+    char *hashes1[] = { alice, bob, carol }, *hashes2[] = { alice, bob2, dave };
+    struct basicauth *g1, *g2, *g;
+
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    basicauth_pool_init(&p, &loop, 0);
+    g1 = generation(&p, names1, hashes1, 3);
+    cr_assert_eq(check(g1, &loop, "alice", "s3cret"), 'a');
+    cr_assert_eq(check(g1, &loop, "alice", "guess"), 'd');
+    cr_assert_eq(check(g1, &loop, "bob", "hunter2"), 'a');
+    cr_assert_eq(check(g1, &loop, "carol", "x"), 'a');
+    cr_assert_eq(check(g1, &loop, "mallory", "x"), 'd');
+    cr_assert_eq(check(g1, &loop, "alice", "s3cret"), 'A');
+    cr_assert_eq(basicauth_cached(g1), 5);
+
+    /* bob's hash changed, carol is gone, dave is new. */
+    g2 = generation(&p, names2, hashes2, 3);
+    basicauth_carry(g2, g1);
+    basicauth_unref(g1);
+    cr_assert_eq(basicauth_cached(g2), 2, "alice's success and failure only");
+    cr_assert_eq(check(g2, &loop, "alice", "s3cret"), 'A');
+    cr_assert_eq(check(g2, &loop, "alice", "guess"), 'D');
+    cr_assert_eq(check(g2, &loop, "bob", "hunter2"), 'd', "the old password, checked again");
+    cr_assert_eq(check(g2, &loop, "bob", "hunter3"), 'a');
+    cr_assert_eq(check(g2, &loop, "carol", "x"), 'd', "removed: an unknown user now");
+    cr_assert_eq(check(g2, &loop, "mallory", "x"), 'd', "unknown users' entries stay behind");
+
+    /* A storm of reloads with the same users: nothing is checked again. */
+    for (int i = 0; i < 20; i++) {
+        g = generation(&p, names2, hashes2, 3);
+        basicauth_carry(g, g2);
+        basicauth_unref(g2);
+        g2 = g;
+    }
+    cr_assert_eq(check(g2, &loop, "alice", "s3cret"), 'A');
+    cr_assert_eq(check(g2, &loop, "bob", "hunter3"), 'A');
+    cr_assert_eq(check(g2, &loop, "bob", "hunter2"), 'D');
+    cr_assert_eq(check(g2, &loop, "carol", "x"), 'd', "unknown: not carried");
+    basicauth_unref(g2);
+    expect_checks(&p, 4, 2, 4, 6, 0);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    free(alice);
+    free(bob);
+    free(bob2);
+    free(carol);
+    free(dave);
 }

@@ -151,6 +151,12 @@ int daemon_wait_read(struct daemon *d, int timeout_ms);
  */
 int expo_check(const char *body, int openmetrics);
 
+/*
+ * A free TCP port on 127.0.0.1, for a listener that must be TCP (a real Prometheus
+ * scrapes no Unix socket): bound and released, so another process may yet take it.
+ */
+int daemon_free_port(void);
+
 /* A file's contents (malloc'd, NUL-terminated), or NULL. */
 char *daemon_read_file(const char *path);
 

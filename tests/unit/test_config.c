@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -97,6 +98,24 @@ Test(config, example_shows_every_feature)
     cr_assert_eq(c.jobs[j].failure_threshold, 5);
     cr_assert_eq(c.jobs[j].open_seconds, 60.0);
     cr_assert_eq(config_find_job(&c, "publis", 6), -1);
+
+    /* writers: only names every Linux machine has, so the example loads anywhere; what
+     * the quick start sends stays open to any user. */
+    cr_assert_eq(c.nwriters, 2);
+    f = family(&c, "imgsrv_host_load_ratio");
+    cr_assert_not_null(f->writers);
+    cr_assert_eq(f->writers->scope, CONFIG_WRITERS_PREFIX);
+    cr_assert_eq(f->writers->nuids, 1);
+    cr_assert_eq(f->writers->uids[0], 0);
+    cr_assert_eq(f->writers->ngids, 1);
+    cr_assert_eq(f->writers->gids[0], 0);
+    cr_assert_null(family(&c, "imgsrv_objectstore_operations_total")->writers);
+    cr_assert_null(family(&c, "job_queue_depth")->writers);
+    j = config_find_job(&c, "cas-promotion", strlen("cas-promotion"));
+    cr_assert_not_null(c.jobs[j].writers);
+    cr_assert_eq(c.jobs[j].writers->scope, CONFIG_WRITERS_JOB);
+    j = config_find_job(&c, "publish", strlen("publish"));
+    cr_assert_null(c.jobs[j].writers);
     config_release(&c);
 }
 
@@ -243,6 +262,13 @@ Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
     cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read"), "%s", err);
     cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
+
+    /* A FIFO in its place is refused at once, not waited on for a writer. */
+    cr_assert_eq(mkfifo(pg, 0600), 0);
+    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read "), "%s", err);
+    cr_assert_not_null(strstr(err, "/pg.conninfo: not a regular file"), "%s", err);
+    unlink(pg);
     unlink(cfg);
     rmdir(dir);
 }
@@ -255,7 +281,7 @@ Test(config, missing_file_is_named)
     cr_assert_eq(config_load(&c, "/nonexistent/ustatsd.json", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/nonexistent/ustatsd.json: cannot read: No such file or directory");
     cr_assert_eq(config_load(&c, "/tmp", err, sizeof(err)), ERRCODE_CONFIG);
-    cr_assert_str_eq(err, "/tmp: cannot read: Is a directory");
+    cr_assert_str_eq(err, "/tmp: cannot read: not a regular file");
     config_release(&c);
 }
 

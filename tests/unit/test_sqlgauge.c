@@ -214,9 +214,11 @@ Test(sqlgauge, rows_render_sorted_by_label_bytes_and_duplicates_keep_one)
 Test(sqlgauge, status_and_pool_families_render_in_a_fixed_order)
 {
     uint64_t errs_a[SQLGAUGE_REASON_COUNT] = { 0 }, errs_b[SQLGAUGE_REASON_COUNT] = { 0 };
-    struct sqlgauge_status st[2] = {
+    uint64_t errs_c[SQLGAUGE_REASON_COUNT] = { 0 };
+    struct sqlgauge_status st[3] = {
         { "app_a", 1, 1, 0.25, 1, 1700000000.5, errs_a },
-        { "app_b", 0, 0, 0, 0, 0, errs_b },
+        { "app_b", 0, 1, 2.5, 0, 0, errs_b },
+        { "app_c", 0, 0, 0, 0, 0, errs_c }, /* its first run has not ended */
     };
     struct sqlgauge_pool pool = { 1, 1, 0, 2, 3, 7, 2, 1, 1, 0.5 };
     struct buf out;
@@ -226,6 +228,7 @@ Test(sqlgauge, status_and_pool_families_render_in_a_fixed_order)
         "ustatsd_sql_collector_up{collector=\"app_a\"} 1\n",
         "ustatsd_sql_collector_up{collector=\"app_b\"} 0\n",
         "ustatsd_sql_collector_duration_seconds{collector=\"app_a\"} 0.25\n",
+        "ustatsd_sql_collector_duration_seconds{collector=\"app_b\"} 2.5\n",
         "ustatsd_sql_collector_errors_total{collector=\"app_a\",reason=\"connect\"} 0\n",
         "ustatsd_sql_collector_errors_total{collector=\"app_a\",reason=\"limit\"} 0\n",
         "ustatsd_sql_collector_errors_total{collector=\"app_b\",reason=\"query\"} 4\n",
@@ -245,15 +248,20 @@ Test(sqlgauge, status_and_pool_families_render_in_a_fixed_order)
     expo_init(&e, &out, EXPO_TEXT);
     sqlgauge_render_status(&e, st, 0);
     cr_assert_eq(out.len, 0, "no collector, no collector families");
-    sqlgauge_render_status(&e, st, 2);
+    sqlgauge_render_status(&e, st, 3);
     sqlgauge_render_pool(&e, &pool);
     buf_addch(&out, '\0');
     for (i = 0, p = out.ptr; i < sizeof(order) / sizeof(order[0]); i++) {
         p = strstr(p, order[i]);
         cr_assert_not_null(p, "missing or out of order: %s\n%s", order[i], out.ptr);
     }
-    cr_assert_null(strstr(out.ptr, "duration_seconds{collector=\"app_b\"}"), "app_b never ran");
-    cr_assert_null(strstr(out.ptr, "timestamp_seconds{collector=\"app_b\"}"));
+    cr_assert_null(strstr(out.ptr, "timestamp_seconds{collector=\"app_b\"}"),
+                   "app_b never succeeded");
+    cr_assert_null(strstr(out.ptr, "up{collector=\"app_c\"}"), "app_c's first run has not ended");
+    cr_assert_null(strstr(out.ptr, "duration_seconds{collector=\"app_c\"}"));
+    cr_assert_null(strstr(out.ptr, "{collector=\"app_c\",reason=\"query\"} 1"));
+    cr_assert_not_null(strstr(out.ptr, "errors_total{collector=\"app_c\",reason=\"query\"} 0\n"),
+                       "errors count from zero from the start");
     buf_release(&out);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/tls1.h>
@@ -286,6 +287,23 @@ Test(webcfg, missing_file)
     cr_assert_eq(webcfg_load(&w, "/nonexistent/web.yml", err, sizeof(err)), -1);
     cr_assert_str_eq(err, "/nonexistent/web.yml: No such file or directory");
     cr_assert_null(w.path);
+}
+
+/* A FIFO named as a certificate, key or CA file is refused at once, naming the file. */
+Test(webcfg, a_fifo_named_as_a_pem_file_is_not_waited_on, .timeout = 10)
+{
+    static const char *const texts[] = {
+        "tls_server_config:\n  cert_file: pipe\n  key_file: server.key\n",
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: pipe\n",
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+        "  client_ca_file: pipe\n",
+    };
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/pipe", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        refused(texts[i], "/pipe: not a regular file", NULL);
 }
 
 Test(webcfg, aliases_are_followed)
