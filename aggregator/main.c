@@ -143,7 +143,7 @@ static void usage(FILE *f)
         snprintf(left, sizeof(left), "  %s--%s%s%s", sw, o->flag, o->arg ? " " : "",
                  o->arg ? o->arg : "");
         if (o->env)
-            fprintf(f, "%-29s%-37s[%s]\n", left, o->help, o->env);
+            fprintf(f, "%-29s%-36s [%s]\n", left, o->help, o->env);
         else
             fprintf(f, "%-29s%s\n", left, o->help);
     }
