@@ -12,13 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_BUF_SIZE 16384
-#define LINGER_MS     2000 /* draining a client's unread input after our last byte */
+#define READ_BUF_SIZE 16384 /* srv->rbuf */
+#define LINGER_MS     2000  /* draining a client's unread input after our last byte */
 /* Bytes reaching the socket that count as progress even before a write completes: a
  * large one-shot response is one write, and a client taking it steadily is progressing. */
 #define PROGRESS_BYTES 65536
+/*
+ * Connections accepted per loop iteration at most. A connection answered at its accept
+ * (read_now()) frees its slot in the same iteration, so under a reconnecting flood one
+ * iteration could otherwise take the whole listen backlog while ingestion waits: 128 is
+ * about 1 ms of the loop (accept, read, answer, close: some 8 us each here), and still
+ * empties a backlog of 1,000 in a few milliseconds.
+ */
+#define ACCEPTS_PER_TURN 128
 
 /* The handler of the route of the same index in srv->routes. */
 struct httpd_route {
@@ -95,14 +104,13 @@ struct httpd_conn {
      * over it, rate_bytes were handed to the socket and the client kept bytes waiting
      * for owed_ms (plus now - owed_since while unacked > 0).
      */
-    uint64_t pass; /* srv->pass at the accept: evictable once the loop polled it */
-    int reserved;  /* accepted into the probe reserve */
+    uint64_t pass;  /* srv->pass at the accept: evictable once the loop polled it */
+    int read_early; /* read_now() read a whole request: evictable without a poll */
+    int reserved;   /* accepted into the probe reserve */
     int busy;
     uint64_t progress_ms;
     uint64_t handed, sent_mark;
     uint64_t rate_bytes, owed_ms, owed_since;
-
-    char rbuf[READ_BUF_SIZE];
 };
 
 struct wreq {
@@ -153,6 +161,7 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
 {
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
+    srv->rbuf = mem_alloc(READ_BUF_SIZE);
     listener_init(&srv->listener, loop);
     if (cfg)
         srv->cfg = *cfg;
@@ -339,6 +348,8 @@ static void server_maybe_done(struct httpd_server *srv)
     srv->basic = NULL;
     free(srv->headers);
     srv->headers = NULL;
+    free(srv->rbuf);
+    srv->rbuf = NULL;
     if (srv->close_cb)
         srv->close_cb(srv);
 }
@@ -435,7 +446,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     struct httpd_conn *c = container_of(h, struct httpd_conn, h.handle);
 
     (void)suggested;
-    *b = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+    *b = uv_buf_init(c->srv->rbuf, READ_BUF_SIZE);
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status)
@@ -665,6 +676,8 @@ static void begin_response(struct httpd_conn *c, int status, const char *ctype, 
 {
     int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
 
+    if (flags & HTTPD_CLOSE)
+        c->rs.keep_alive = 0;
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     c->rs.headers = c->srv->headers;
     response_head(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, length, extra);
@@ -677,6 +690,8 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
 
     if (c->state != CONN_HANDLING && c->state != CONN_DEFERRED)
         return -EALREADY;
+    if (flags & HTTPD_CLOSE)
+        c->rs.keep_alive = 0;
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     c->rs.headers = c->srv->headers;
     response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,
@@ -1057,10 +1072,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0 || (c->state != CONN_IDLE && c->state != CONN_READING))
         return;
     if (c->tls != NULL) {
-        tls_read(c, c->rbuf, (size_t)nread);
+        tls_read(c, b->base, (size_t)nread);
         return;
     }
-    consume(c, c->rbuf, (size_t)nread, 0);
+    consume(c, b->base, (size_t)nread, 0);
 }
 
 static void end_response(struct httpd_conn *c)
@@ -1118,7 +1133,7 @@ static int evict_reason(struct httpd_conn *c)
 {
     struct httpd_server *srv = c->srv;
 
-    if (srv->pass == c->pass)
+    if (srv->pass == c->pass && !c->read_early)
         return -1;
     switch (c->state) {
     case CONN_IDLE:
@@ -1129,6 +1144,11 @@ static int evict_reason(struct httpd_conn *c)
         return HTTPD_EVICT_REQUEST;
     case CONN_CLOSING:
         return -1;
+    case CONN_FLUSHING:
+        /* A last response wholly in the socket: lingering, but for the callback. */
+        if (!c->rs.keep_alive && uv_stream_get_write_queue_size(&c->h.stream) == 0)
+            return HTTPD_EVICT_LINGER;
+        /* fall through */
     default:
         if (c->unacked == 0) /* nothing waits on the client: the server is working */
             return -1;
@@ -1163,7 +1183,7 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
     }
     if (victim == NULL)
         return 0;
-    if (phase == IN_POLL && srv->pass - victim->pass < 2)
+    if (phase == IN_POLL && !victim->read_early && srv->pass - victim->pass < 2)
         return -1;
     srv->stats.evictions[best]++;
     srv->stats.connections_evicted++;
@@ -1175,7 +1195,7 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
 static int any_new(const struct httpd_server *srv)
 {
     for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
-        if (c->state != CONN_CLOSING && c->pass == srv->pass)
+        if (c->state != CONN_CLOSING && c->pass == srv->pass && !c->read_early)
             return 1;
     return 0;
 }
@@ -1213,6 +1233,30 @@ static struct httpd_conn *conn_new(struct httpd_server *srv, int reserved)
     c->route = ROUTES_NONE;
     c->state = CONN_IDLE;
     return c;
+}
+
+/*
+ * Read what a new plaintext connection has already sent, without waiting for the poll:
+ * a client usually sends its request with the connect, and one answered here (a probe,
+ * or a refusal that closes) leaves its slot free in this same iteration instead of
+ * holding it until the loop has polled it. A connection whose request this completed
+ * has been read as a poll would read it, so it is evictable from now on (read_early);
+ * one that sent nothing or part of a request keeps its turn, as if not read yet. TLS
+ * connections wait for the poll: their first bytes are a handshake.
+ */
+static void read_now(struct httpd_conn *c)
+{
+    uv_buf_t b = uv_buf_init(c->srv->rbuf, READ_BUF_SIZE);
+    uv_os_fd_t fd;
+    ssize_t n;
+
+    if (c->tls != NULL || uv_fileno(&c->h.handle, &fd) != 0)
+        return;
+    n = recv(fd, b.base, b.len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    read_cb(&c->h.stream, n > 0 ? n : n == 0 ? UV_EOF : -errno, &b);
+    c->read_early = c->state != CONN_IDLE && c->state != CONN_READING;
 }
 
 static void spin_cb(uv_idle_t *h)
@@ -1253,6 +1297,10 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     struct httpd_conn *c;
     int reserved = 0, rc = 1;
 
+    if (srv->turn_accepts >= ACCEPTS_PER_TURN) { /* the rest on the next iteration */
+        pause_accepting(srv, 1);
+        return;
+    }
     if (srv->nserving >= srv->cfg.max_connections && (rc = evict(srv, 0, phase)) == 0) {
         reserved = 1;
         rc = srv->nreserve < srv->cfg.probe_reserve ? 1 : evict(srv, 1, phase);
@@ -1283,9 +1331,12 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     }
     srv->stats.connections_accepted++;
     srv->stats.reserve_accepted += (uint64_t)reserved;
+    srv->turn_accepts++;
     timer_start(c, srv->cfg.read_timeout_ms);
     if (uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
         conn_close(c);
+    else
+        read_now(c);
 }
 
 static void connection_cb(uv_stream_t *server, int status)
@@ -1310,6 +1361,7 @@ static void pacer_cb(uv_prepare_t *h)
     struct httpd_server *srv = h->data;
 
     srv->pass++;
+    srv->turn_accepts = 0;
 }
 
 static int pacer_start(struct httpd_server *srv, int rc)

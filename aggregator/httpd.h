@@ -60,11 +60,15 @@
  *      oldest first: only its own bytes are lost;
  *   3. a response whose client has had bytes waiting on it and made no progress for
  *      evict_stall_ms, the longest stalled first: the work done for it is lost.
- * A connection that is making progress, or on which the server is working (a handler,
- * a deferred answer, a producer), is never evicted, and neither is one accepted so
- * recently that the loop has not yet polled it once (its request may already be in the
- * socket): rather than evict such a one, the server stops accepting until the next loop
- * iteration. Beyond the cap, probe_reserve more connections may be accepted that serve
+ * A connection whose last response is wholly in the socket and that closes after it
+ * counts as lingering. A connection that is making progress, or on which the server is
+ * working (a handler, a deferred answer, a producer), is never evicted, and neither is
+ * one accepted so recently that the loop has not yet polled it once (its request may
+ * already be in the socket): rather than evict such a one, the server stops accepting
+ * until the next loop iteration. A plaintext connection is read once as it is accepted:
+ * one whose whole request was there is answered at once, and counts as polled. At most
+ * 128 connections are accepted per loop iteration; the rest wait in the backlog for the
+ * next. Beyond the cap, probe_reserve more connections may be accepted that serve
  * only /-/healthy and /-/ready (then close); anything else there gets 503 and close,
  * and the reserve evicts as above. Only when the cap and the reserve are full of
  * connections that are all making progress is a new one answered "503" without reading,
@@ -206,8 +210,14 @@ typedef int (*httpd_produce_cb)(struct httpd_conn *conn, struct buf *out, void *
 typedef void (*httpd_cancel_cb)(void *arg);
 typedef void (*httpd_server_close_cb)(struct httpd_server *srv);
 
-/* Response flags. HTTPD_GZIP: gzip the body if Accept-Encoding accepts it (negotiate_gzip()). */
-#define HTTPD_GZIP 1u
+/*
+ * Response flags. HTTPD_GZIP: gzip the body if Accept-Encoding accepts it (negotiate_gzip()).
+ * HTTPD_CLOSE: say "Connection: close" and close once the response is out, whatever the
+ * client asked; requests it pipelined behind this one are never read (a refusal such as
+ * "too many scrapes in flight", which a client should retry on a new connection later).
+ */
+#define HTTPD_GZIP  1u
+#define HTTPD_CLOSE 2u
 
 struct httpd_server {
     /* Private. */
@@ -231,6 +241,8 @@ struct httpd_server {
     uv_idle_t spin;              /* keeps the next poll from blocking while one waits */
     uint64_t pass;               /* polls begun, as counted by pacer */
     int paused;                  /* a connection waits in libuv's accept slot */
+    char *rbuf;            /* every connection's reads: each is consumed before the next one */
+    unsigned turn_accepts; /* accepted since pacer last ran: at most ACCEPTS_PER_TURN */
     httpd_server_close_cb close_cb;
     struct httpd_stats stats;
     struct tls_ctx *tls; /* a reference; NULL: plain HTTP */

@@ -1,7 +1,7 @@
 /*
  * bench_attack: are health checks answered while the HTTP side is under attack?
  *
- *   bench_attack [USTATSD_BIN] [--seconds N] [--conns N] [--series N]
+ *   bench_attack [USTATSD_BIN] [--seconds N] [--conns N] [--series N] [--attack NAME]
  *
  * The real daemon, holding --series series (20,000 by default, so that /metrics is
  * megabytes), with its HTTP listener on a Unix socket. For --seconds each (10 by
@@ -21,6 +21,9 @@
  * 1 s), the attackers' connections and reconnections, and what the daemon counted over
  * the run (evictions by reason, clients cut by limit kind; absent from a daemon too old
  * to have them).
+ *
+ * --attack unfinished|slowloris|slow-reader runs the baseline and that attack alone
+ * (repeatable: several name several).
  *
  * Loops are bounded by the run's time. RLIMIT_NOFILE is raised to fit the attackers.
  * Prints figures; exits 1 only when it cannot run.
@@ -44,6 +47,8 @@ enum attack { NONE, UNFINISHED, SLOWLORIS, SLOW_READER, NATTACKS };
 
 static const char *const attack_names[] = { "none (baseline)", "unfinished requests", "slowloris",
                                             "slow readers of pipelined /metrics" };
+/* The names --attack takes, by enum attack. */
+static const char *const attack_args[] = { "none", "unfinished", "slowloris", "slow-reader" };
 
 static struct bench_http B;
 
@@ -380,6 +385,15 @@ static void report(enum attack kind, struct probe *pr, const struct attacker *a,
     fflush(stdout);
 }
 
+/* The bit of the attack --attack names; dies on a name it does not know. */
+static unsigned attack_bit(const char *name)
+{
+    for (int k = NONE + 1; k < NATTACKS; k++)
+        if (strcmp(name, attack_args[k]) == 0)
+            return 1u << k;
+    bench_http_die(&B, 0, "--attack: unknown attack %s", name);
+}
+
 static void raise_nofile(int conns)
 {
     struct rlimit rl;
@@ -406,6 +420,7 @@ int main(int argc, char **argv)
     struct probe *pr = malloc(sizeof(*pr));
     int nargs = 1;
     char *args[2] = { argv[0], NULL };
+    unsigned chosen = 0; /* bits by enum attack; 0: every one */
 
     B.name = "bench_attack";
     for (int i = 1; i < argc; i++) {
@@ -415,12 +430,14 @@ int main(int argc, char **argv)
             conns = atoi(argv[++i]);
         else if (strcmp(argv[i], "--series") == 0 && i + 1 < argc)
             series = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--attack") == 0 && i + 1 < argc)
+            chosen |= attack_bit(argv[++i]);
         else if (argv[i][0] != '-' && i == 1)
             args[nargs++] = argv[i];
         else
             bench_http_die(&B, 0,
                            "usage: bench_attack [USTATSD_BIN] [--seconds N] [--conns N] "
-                           "[--series N]");
+                           "[--series N] [--attack unfinished|slowloris|slow-reader]");
     }
     if (pr == NULL)
         bench_http_die(&B, ENOMEM, "malloc");
@@ -441,6 +458,8 @@ int main(int argc, char **argv)
         struct attacker a;
         struct counted before, after;
 
+        if (k != NONE && chosen != 0 && !(chosen & 1u << k))
+            continue;
         counted_get(&before);
         if (k != NONE) {
             attacker_start(&a, (enum attack)k, conns);

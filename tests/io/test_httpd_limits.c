@@ -262,9 +262,12 @@ Test(httpd_limits, probes_use_the_reserve_when_every_slot_is_making_progress)
     httpc_close(&a);
     httpc_close(&b);
     httpdfix_stop(&F);
-    /* The streams were never evicted: they ended with the server. */
+    /* The streams were never evicted: they ended with the server. The reserve may have
+     * made room by closing a connection lingering after its answer, whose client had
+     * read it. */
     cr_assert_eq(atomic_load(&F.early_cancels), 0);
-    cr_assert_eq(F.srv.stats.connections_evicted, 0);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_RESPONSE], 0);
+    cr_assert_eq(F.srv.stats.connections_evicted, F.srv.stats.evictions[HTTPD_EVICT_LINGER]);
     cr_assert_eq(F.srv.stats.connections_rejected, 1);
     cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_CONNECTIONS], 1);
     cr_assert_geq(F.srv.stats.reserve_accepted, 4);
@@ -404,6 +407,66 @@ Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_
     httpdfix_stop(&F);
     cr_assert_geq(F.srv.stats.accept_pauses, 1);
     cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], IDLE);
+}
+
+Test(httpd_limits, a_close_refusal_leaves_pipelined_requests_unanswered)
+{
+    struct httpc h;
+    struct httpc_response r;
+    const char reqs[] = "GET /busy HTTP/1.1\r\nHost: a\r\n\r\n"
+                        "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                        "GET /busy HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    httpdfix_start(&F, NULL);
+    httpdfix_open(&h, &F);
+    cr_assert_eq(httpc_send(&h, reqs, sizeof(reqs) - 1), 0);
+    cr_assert_eq(httpc_read(&h, 0, &r), 0);
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+    httpc_response_release(&r);
+    /* Nothing more: the requests behind it are never read. */
+    cr_assert_eq(httpc_wait_closed(&h, 2000), 0);
+    httpc_close(&h);
+    httpdfix_stop(&F);
+    cr_assert_eq(atomic_load(&F.handled), 0);
+    cr_assert_eq(httpdfix_requests(&F, "busy", 503), 1);
+}
+
+Test(httpd_limits, requests_waiting_at_the_accept_are_answered_without_a_poll_each)
+{
+    /*
+     * One slot beside the blocker. While the loop is held, clients connect and send
+     * whole requests; each is read and answered as it is accepted, and its slot is free
+     * for the next in the same iteration: nobody waits for a poll (no accept pause), and
+     * nobody is refused.
+     */
+    enum { N = 20 };
+    struct httpd_config cfg = { .max_connections = 2 };
+    struct httpc blocker, c[N];
+    struct httpc_response r;
+
+    httpdfix_start(&F, &cfg);
+    httpdfix_open(&blocker, &F);
+    cr_assert_eq(httpc_request(&blocker, "GET", "/block?ms=300", NULL), 0);
+    usleep(100 * 1000); /* the loop is held now */
+    for (int k = 0; k < N; k++) {
+        httpdfix_open(&c[k], &F);
+        cr_assert_eq(httpc_request(&c[k], "GET", k == N - 1 ? "/-/healthy" : "/busy", NULL), 0);
+    }
+    for (int k = 0; k < N; k++) {
+        cr_assert_eq(httpc_read(&c[k], 0, &r), 0, "client %d got no answer", k);
+        cr_assert_eq(r.status, k == N - 1 ? 200 : 503);
+        httpc_response_release(&r);
+        httpc_close(&c[k]);
+    }
+    cr_assert_eq(httpc_read(&blocker, 0, &r), 0);
+    httpc_response_release(&r);
+    httpc_close(&blocker);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.accept_pauses, 0);
+    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+    cr_assert_eq(F.srv.stats.reserve_accepted, 0);
+    cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_LINGER], N - 2);
 }
 
 /* A unix: address in a fresh directory, for small socket buffers (no TCP autotuning). */
