@@ -185,6 +185,8 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
         srv->cfg.send_grace_ms = HTTPD_DEFAULT_SEND_GRACE_MS;
     if (srv->cfg.evict_stall_ms == 0)
         srv->cfg.evict_stall_ms = HTTPD_DEFAULT_EVICT_STALL_MS;
+    if (srv->cfg.evict_work_ms == 0)
+        srv->cfg.evict_work_ms = HTTPD_DEFAULT_EVICT_WORK_MS;
     if (srv->cfg.probe_reserve == 0)
         srv->cfg.probe_reserve = HTTPD_DEFAULT_PROBE_RESERVE;
     uv_prepare_init(loop, &srv->pacer);
@@ -560,6 +562,24 @@ static void respond_timer(struct httpd_conn *c)
     timer_start(c, due > now ? due - now : 0);
 }
 
+static void respond_plain(struct httpd_conn *c, int status, const char *extra);
+
+/*
+ * A deferred answer that has not come within the write timeout: the work is abandoned
+ * (its cancel runs, as for a dead connection) and the client, which has had nothing
+ * yet, is told so with a 503 before the close rather than left with a bare FIN.
+ */
+static void deferred_expired(struct httpd_conn *c)
+{
+    c->cancel(c->arg);
+    c->cancel = NULL;
+    c->arg = NULL;
+    c->state = CONN_HANDLING;
+    c->rs.keep_alive = 0;
+    progress(c); /* the 503 gets a write timeout of its own */
+    respond_plain(c, 503, NULL);
+}
+
 static void timer_cb(uv_timer_t *t)
 {
     struct httpd_conn *c = container_of(t, struct httpd_conn, timer);
@@ -572,6 +592,10 @@ static void timer_cb(uv_timer_t *t)
         sample_progress(c);
         if (now_ms(c) >= c->progress_ms + c->srv->cfg.write_timeout_ms) {
             limit_hit(c, HTTPD_LIMIT_WRITE_TIMEOUT);
+            if (c->state == CONN_DEFERRED) {
+                deferred_expired(c);
+                return;
+            }
         } else if (c->unacked > 0 && owed_now(c) >= owed_allowed(c)) {
             limit_hit(c, HTTPD_LIMIT_SEND_RATE);
         } else {
@@ -1148,21 +1172,30 @@ static int evict_reason(struct httpd_conn *c)
         /* A last response wholly in the socket: lingering, but for the callback. */
         if (!c->rs.keep_alive && uv_stream_get_write_queue_size(&c->h.stream) == 0)
             return HTTPD_EVICT_LINGER;
-        /* fall through */
+        break;
+    case CONN_DEFERRED:
+    case CONN_WAITING:
+        if (c->unacked > 0) /* the client's turn: below */
+            break;
+        /* Waiting on something (bcrypt, Postgres, a snapshot) that should have come. */
+        if (now_ms(c) - c->progress_ms < srv->cfg.evict_work_ms)
+            return -1;
+        return HTTPD_EVICT_WORK;
     default:
-        if (c->unacked == 0) /* nothing waits on the client: the server is working */
-            return -1;
-        sample_progress(c);
-        if (now_ms(c) - c->progress_ms < srv->cfg.evict_stall_ms)
-            return -1;
-        return HTTPD_EVICT_RESPONSE;
+        break;
     }
+    if (c->unacked == 0) /* nothing waits on the client: the server is working */
+        return -1;
+    sample_progress(c);
+    if (now_ms(c) - c->progress_ms < srv->cfg.evict_stall_ms)
+        return -1;
+    return HTTPD_EVICT_RESPONSE;
 }
 
 /*
  * Close the connection of the pool (reserve or not) that is cheapest to lose: the first
  * reason in the order of enum httpd_evict (idle, lingering, unfinished request, stalled
- * response), and in it the one with the oldest progress. Returns 1 when one was closed,
+ * response, stalled work), and in it the one with the oldest progress. Returns 1 when one was closed,
  * 0 when none may be, or -1 when that one may only be closed after the poll.
  */
 static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase)

@@ -43,7 +43,9 @@
  * its first byte (of the accept, for a connection's first request); bytes that trickle
  * in never extend it. A keep-alive connection waiting for its next request is closed
  * after idle_timeout_ms. A response that makes no progress (no write completes, no piece
- * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned. And a
+ * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned: a
+ * deferred answer that has not come by then is cancelled and answered 503 (close), a
+ * stream is cut. And a
  * client must take a response at min_send_rate bytes/s at least: while bytes wait on it
  * (handed to the socket, not yet taken), its clock runs, and it may not exceed
  * send_grace_ms plus the bytes handed divided by the rate. The clock covers the whole
@@ -59,10 +61,16 @@
  *   2. an unfinished request (slowloris included: request bytes are not progress), the
  *      oldest first: only its own bytes are lost;
  *   3. a response whose client has had bytes waiting on it and made no progress for
- *      evict_stall_ms, the longest stalled first: the work done for it is lost.
+ *      evict_stall_ms, the longest stalled first: the work done for it is lost;
+ *   4. a request the server works on without progress for evict_work_ms, nothing waiting
+ *      on the client: a deferred answer (httpd_defer(), a basic auth check) or a stream
+ *      whose producer returned HTTPD_WAIT (a scrape waiting on Postgres), the longest
+ *      waiting first: the work and the client's answer are lost. A producer that waits
+ *      on something with its own timeout should give up before evict_work_ms.
  * A connection whose last response is wholly in the socket and that closes after it
  * counts as lingering. A connection that is making progress, or on which the server is
- * working (a handler, a deferred answer, a producer), is never evicted, and neither is
+ * working (a handler, rendering; a deferred answer or a waiting producer for less than
+ * evict_work_ms), is never evicted, and neither is
  * one accepted so recently that the loop has not yet polled it once (its request may
  * already be in the socket): rather than evict such a one, the server stops accepting
  * until the next loop iteration. A plaintext connection is read once as it is accepted:
@@ -99,6 +107,7 @@
 #define HTTPD_DEFAULT_MIN_SEND_RATE     16384 /* bytes/s */
 #define HTTPD_DEFAULT_SEND_GRACE_MS     5000
 #define HTTPD_DEFAULT_EVICT_STALL_MS    1000
+#define HTTPD_DEFAULT_EVICT_WORK_MS     10000
 #define HTTPD_DEFAULT_PROBE_RESERVE     8
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
@@ -115,6 +124,7 @@ struct httpd_config {
     uint64_t min_send_rate;    /* bytes/s a client must take a response at, on average */
     uint64_t send_grace_ms;    /* ... after this grace, once per run of responses */
     uint64_t evict_stall_ms;   /* at the cap, a response stalled this long is evictable */
+    uint64_t evict_work_ms;    /* ... and work waiting this long (deferred, producer waits) */
     unsigned probe_reserve;    /* connections beyond the cap for /-/healthy and /-/ready */
 };
 
@@ -139,11 +149,12 @@ enum httpd_limit {
 const char *httpd_limit_name(enum httpd_limit kind);
 
 /* Why a connection was evicted at the cap, counted in struct httpd_stats. */
-#define HTTPD_EVICT_MAP(XX) \
-    XX(IDLE, "idle")        \
-    XX(LINGER, "linger")    \
-    XX(REQUEST, "request")  \
-    XX(RESPONSE, "response")
+#define HTTPD_EVICT_MAP(XX)  \
+    XX(IDLE, "idle")         \
+    XX(LINGER, "linger")     \
+    XX(REQUEST, "request")   \
+    XX(RESPONSE, "response") \
+    XX(WORK, "work")
 
 enum httpd_evict {
 #define XX(kind, name) HTTPD_EVICT_##kind,
@@ -152,7 +163,7 @@ enum httpd_evict {
         HTTPD_EVICT_COUNT
 };
 
-/* "idle", "linger", "request", "response": a label value for the reason. */
+/* "idle", "linger", "request", "response", "work": a label value for the reason. */
 const char *httpd_evict_name(enum httpd_evict reason);
 
 struct httpd_stats {

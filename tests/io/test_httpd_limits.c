@@ -469,6 +469,78 @@ Test(httpd_limits, requests_waiting_at_the_accept_are_answered_without_a_poll_ea
     cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_LINGER], N - 2);
 }
 
+Test(httpd_limits, a_deferred_answer_that_never_comes_gets_503_at_the_write_timeout)
+{
+    struct httpd_config cfg = { .write_timeout_ms = 300 };
+    struct httpc h;
+    struct httpc_response r;
+    double t0 = httpdfix_now_ms(), dt;
+
+    httpdfix_start(&F, &cfg);
+    httpdfix_open(&h, &F);
+    cr_assert_eq(httpc_request(&h, "GET", "/defer", NULL), 0);
+    cr_assert_eq(httpc_read(&h, 0, &r), 0);
+    dt = httpdfix_now_ms() - t0;
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+    httpc_response_release(&r);
+    cr_assert_geq(dt, 250.0);
+    cr_assert_lt(dt, 2000.0);
+    cr_assert_eq(httpc_wait_closed(&h, 2000), 0);
+    httpc_close(&h);
+    httpdfix_stop(&F);
+    cr_assert_eq(atomic_load(&F.early_cancels), 1, "the deferred work was not cancelled");
+    cr_assert_eq(atomic_load(&F.cancels), 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 1);
+    cr_assert_eq(httpdfix_requests(&F, "defer", 503), 1);
+}
+
+/* GET target on a new connection: the server works on it (a deferred answer, a stream). */
+static void start_work(struct httpc *h, const char *target)
+{
+    httpdfix_open(h, &F);
+    cr_assert_eq(httpc_request(h, "GET", target, NULL), 0);
+}
+
+Test(httpd_limits, at_the_cap_work_without_progress_is_evicted_after_its_deadline)
+{
+    struct httpd_config cfg = { .max_connections = 2, .evict_work_ms = 400 };
+    struct httpc w, d, c, n;
+    struct httpc_response r;
+    char line[64];
+
+    httpdfix_start(&F, &cfg);
+    /* w: a stream whose producer waits forever; d, younger: an answer deferred forever. */
+    start_work(&w, "/wait?n=1000&forever=1");
+    cr_assert_gt(httpc_recv(&w, line, sizeof(line)), 0);
+    usleep(150 * 1000);
+    start_work(&d, "/defer");
+    cr_assert_eq(httpdfix_wait_open(&F, 2, 2000), 0);
+
+    /* Within the deadline, work is never evicted: a newcomer gets the reserve's 503. */
+    httpdfix_open(&n, &F);
+    cr_assert_eq(httpc_request(&n, "GET", "/hello", NULL), 0);
+    cr_assert_eq(httpc_read(&n, 0, &r), 0);
+    cr_assert_eq(r.status, 503);
+    httpc_response_release(&r);
+    httpc_close(&n);
+    cr_assert_eq(atomic_load(&F.early_cancels), 0);
+
+    /* Past it, the one waiting longest makes room: w, not d. */
+    usleep(400 * 1000);
+    httpdfix_open(&c, &F);
+    hello_ok(&c);
+    cr_assert_eq(httpc_wait_closed(&w, 2000), 0, "the waiting stream was not evicted");
+    cr_assert_eq(httpc_wait_closed(&d, 50), -ETIMEDOUT, "the deferred answer went too");
+    cr_assert_eq(atomic_load(&F.early_cancels), 1);
+    httpc_close(&w);
+    httpc_close(&d);
+    httpc_close(&c);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_WORK], 1);
+    cr_assert_eq(F.srv.stats.connections_evicted, 1);
+}
+
 /* A unix: address in a fresh directory, for small socket buffers (no TCP autotuning). */
 static void start_unix(const struct httpd_config *cfg, char *dir, size_t len)
 {
