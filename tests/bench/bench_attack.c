@@ -394,6 +394,80 @@ static unsigned attack_bit(const char *name)
     bench_http_die(&B, 0, "--attack: unknown attack %s", name);
 }
 
+/*
+ * Where the CPU went over a run: the two CPUs are shared, and a probe waits in the
+ * backlog for as long as the daemon takes to churn the attackers ahead of it, so a run
+ * that misses says here whether the daemon was short of CPU. Clock ticks of the whole
+ * machine (/proc/stat), of this process (the attackers and the prober) and of the
+ * daemon; and the daemon's loop thread's time waiting on a run queue (schedstat).
+ */
+struct cpu_use {
+    unsigned long long machine_busy, machine_all, self, daemon;
+    double loop_wait_ms;
+};
+
+static unsigned long long proc_ticks(const char *path)
+{
+    char buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15 (utime, stime), after the ")" that ends the command name. */
+    if ((p = strrchr(buf, ')')) == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+static void cpu_use_get(struct cpu_use *u)
+{
+    char path[64];
+    unsigned long long v[8] = { 0 }, run = 0, wait = 0;
+    FILE *f = fopen("/proc/stat", "r");
+
+    memset(u, 0, sizeof(*u));
+    if (f != NULL) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]) == 8) {
+            u->machine_all = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+            u->machine_busy = u->machine_all - v[3] - v[4];
+        }
+        fclose(f);
+    }
+    u->self = proc_ticks("/proc/self/stat");
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)B.d.pid);
+    u->daemon = proc_ticks(path);
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)B.d.pid);
+    if ((f = fopen(path, "r")) != NULL) {
+        if (fscanf(f, "%llu %llu", &run, &wait) == 2)
+            u->loop_wait_ms = (double)wait / 1e6;
+        fclose(f);
+    }
+}
+
+static void cpu_use_report(const struct cpu_use *a, const struct cpu_use *b, unsigned seconds)
+{
+    double all = (double)(b->machine_all - a->machine_all),
+           ncpu = all / (double)seconds / (double)sysconf(_SC_CLK_TCK);
+    double busy = (double)(b->machine_busy - a->machine_busy);
+    double self = (double)(b->self - a->self), daemon = (double)(b->daemon - a->daemon);
+
+    if (all <= 0)
+        return;
+    printf("    cpu (of %.1f CPUs): daemon %.0f%%, attackers and prober %.0f%%, other processes "
+           "%.0f%%, idle %.0f%%; daemon's loop waited for a CPU %.0f ms\n",
+           ncpu, 100 * daemon / all * ncpu, 100 * self / all * ncpu,
+           100 * (busy - daemon - self) / all * ncpu, 100 * (all - busy) / all * ncpu,
+           b->loop_wait_ms - a->loop_wait_ms);
+    fflush(stdout);
+}
+
 static void raise_nofile(int conns)
 {
     struct rlimit rl;
@@ -457,6 +531,7 @@ int main(int argc, char **argv)
     for (int k = NONE; k < NATTACKS; k++) {
         struct attacker a;
         struct counted before, after;
+        struct cpu_use c0, c1;
 
         if (k != NONE && chosen != 0 && !(chosen & 1u << k))
             continue;
@@ -465,12 +540,15 @@ int main(int argc, char **argv)
             attacker_start(&a, (enum attack)k, conns);
             usleep(WARMUP_MS * 1000); /* the attackers are connected */
         }
+        cpu_use_get(&c0);
         probe_run(pr, seconds);
+        cpu_use_get(&c1);
         if (k != NONE)
             attacker_stop(&a);
         usleep(200 * 1000); /* the daemon sees the attackers leave */
         counted_get(&after);
         report((enum attack)k, pr, k != NONE ? &a : NULL, &before, &after);
+        cpu_use_report(&c0, &c1, seconds);
     }
     free(pr);
     bench_http_stop(&B);
