@@ -335,7 +335,7 @@ void httpd_server_foreach_requests(const struct httpd_server *srv, httpd_request
 
 static void server_maybe_done(struct httpd_server *srv)
 {
-    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL)
+    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL || srv->closed != NULL)
         return;
     for (size_t i = 0; i < srv->routes.n; i++)
         free(srv->handlers[i].bearer);
@@ -356,16 +356,23 @@ static void server_maybe_done(struct httpd_server *srv)
         srv->close_cb(srv);
 }
 
+/* Take c out of its list: srv->conns, or srv->closed once it is closing. */
+static void conn_unlink(struct httpd_conn *c, struct httpd_conn **head)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
 static void conn_free(struct httpd_conn *c)
 {
     struct httpd_server *srv = c->srv;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    conn_unlink(c, &srv->closed);
     srv->nconns--;
     srv->stats.connections_open = srv->nconns;
     response_release(&c->rs);
@@ -417,6 +424,13 @@ static void conn_close(struct httpd_conn *c)
     if (was_streaming || c->state == CONN_DEFERRED)
         c->cancel(c->arg);
     c->state = CONN_CLOSING;
+    /* Out of the list eviction walks: under a flood, a loop iteration closes as many
+     * connections as it accepts, and their handles are freed only at its end. */
+    conn_unlink(c, &c->srv->conns);
+    c->next = c->srv->closed;
+    if (c->next)
+        c->next->prev = c;
+    c->srv->closed = c;
     if (c->reserved)
         c->srv->nreserve--;
     else

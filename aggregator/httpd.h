@@ -242,9 +242,10 @@ struct httpd_server {
     struct httpd_route *handlers; /* by route index */
     char *bearer;
     size_t bearer_len;
-    struct basicauth *basic;  /* a reference, or NULL */
-    char *headers;            /* "Name: value\r\n" lines for every response, or NULL */
-    struct httpd_conn *conns; /* doubly linked */
+    struct basicauth *basic;   /* a reference, or NULL */
+    char *headers;             /* "Name: value\r\n" lines for every response, or NULL */
+    struct httpd_conn *conns;  /* doubly linked */
+    struct httpd_conn *closed; /* closing, their handles not yet freed */
     unsigned nconns;
     unsigned nserving, nreserve; /* not closing: in the cap, in the probe reserve */
     uv_prepare_t pacer;          /* counts polls */
