@@ -21,6 +21,19 @@
 
 static struct httpdfix F;
 
+/* Read one response of status with "Connection: close"; the server then closes h. */
+static void read_last(struct httpc *h, int status)
+{
+    struct httpc_response r;
+
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    cr_assert_eq(r.status, status);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_wait_closed(h, 3000), 0);
+    httpc_close(h);
+}
+
 Test(httpd_limits, header_too_large_gets_431_and_others_are_served)
 {
     struct httpc h;
@@ -35,12 +48,7 @@ Test(httpd_limits, header_too_large_gets_431_and_others_are_served)
     buf_adds(&big, "\r\n");
     cr_assert_gt(big.len, 16384);
     cr_assert_eq(httpc_send(&h, big.ptr, big.len), 0);
-    cr_assert_eq(httpc_read(&h, 0, &r), 0);
-    cr_assert_eq(r.status, 431);
-    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
-    httpc_response_release(&r);
-    cr_assert_eq(httpc_wait_closed(&h, 3000), 0);
-    httpc_close(&h);
+    read_last(&h, 431);
 
     cr_assert_eq(httpc_get(F.addr, "/hello", NULL, &r), 0);
     cr_assert_eq(r.status, 200);
@@ -412,7 +420,6 @@ Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_
 Test(httpd_limits, a_close_refusal_leaves_pipelined_requests_unanswered)
 {
     struct httpc h;
-    struct httpc_response r;
     const char reqs[] = "GET /busy HTTP/1.1\r\nHost: a\r\n\r\n"
                         "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
                         "GET /busy HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -420,13 +427,7 @@ Test(httpd_limits, a_close_refusal_leaves_pipelined_requests_unanswered)
     httpdfix_start(&F, NULL);
     httpdfix_open(&h, &F);
     cr_assert_eq(httpc_send(&h, reqs, sizeof(reqs) - 1), 0);
-    cr_assert_eq(httpc_read(&h, 0, &r), 0);
-    cr_assert_eq(r.status, 503);
-    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
-    httpc_response_release(&r);
-    /* Nothing more: the requests behind it are never read. */
-    cr_assert_eq(httpc_wait_closed(&h, 2000), 0);
-    httpc_close(&h);
+    read_last(&h, 503); /* and nothing more: the requests behind it are never read */
     httpdfix_stop(&F);
     cr_assert_eq(atomic_load(&F.handled), 0);
     cr_assert_eq(httpdfix_requests(&F, "busy", 503), 1);
@@ -473,21 +474,15 @@ Test(httpd_limits, a_deferred_answer_that_never_comes_gets_503_at_the_write_time
 {
     struct httpd_config cfg = { .write_timeout_ms = 300 };
     struct httpc h;
-    struct httpc_response r;
     double t0 = httpdfix_now_ms(), dt;
 
     httpdfix_start(&F, &cfg);
     httpdfix_open(&h, &F);
     cr_assert_eq(httpc_request(&h, "GET", "/defer", NULL), 0);
-    cr_assert_eq(httpc_read(&h, 0, &r), 0);
+    read_last(&h, 503);
     dt = httpdfix_now_ms() - t0;
-    cr_assert_eq(r.status, 503);
-    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
-    httpc_response_release(&r);
     cr_assert_geq(dt, 250.0);
-    cr_assert_lt(dt, 2000.0);
-    cr_assert_eq(httpc_wait_closed(&h, 2000), 0);
-    httpc_close(&h);
+    cr_assert_lt(dt, 4000.0);
     httpdfix_stop(&F);
     cr_assert_eq(atomic_load(&F.early_cancels), 1, "the deferred work was not cancelled");
     cr_assert_eq(atomic_load(&F.cancels), 1);
@@ -506,7 +501,6 @@ Test(httpd_limits, at_the_cap_work_without_progress_is_evicted_after_its_deadlin
 {
     struct httpd_config cfg = { .max_connections = 2, .evict_work_ms = 400 };
     struct httpc w, d, c, n;
-    struct httpc_response r;
     char line[64];
 
     httpdfix_start(&F, &cfg);
@@ -520,10 +514,7 @@ Test(httpd_limits, at_the_cap_work_without_progress_is_evicted_after_its_deadlin
     /* Within the deadline, work is never evicted: a newcomer gets the reserve's 503. */
     httpdfix_open(&n, &F);
     cr_assert_eq(httpc_request(&n, "GET", "/hello", NULL), 0);
-    cr_assert_eq(httpc_read(&n, 0, &r), 0);
-    cr_assert_eq(r.status, 503);
-    httpc_response_release(&r);
-    httpc_close(&n);
+    read_last(&n, 503);
     cr_assert_eq(atomic_load(&F.early_cancels), 0);
 
     /* Past it, the one waiting longest makes room: w, not d. */
