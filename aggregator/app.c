@@ -533,7 +533,10 @@ static void on_metrics(struct httpd_conn *conn, const struct httpd_request *req,
 
     if (ep->in_flight >= APP_MAX_SCRAPES) {
         count_scrape(ep, 503);
-        httpd_respond(conn, 503, "text/plain; charset=utf-8", busy, sizeof(busy) - 1, 0, NULL);
+        /* And close: requests the client pipelined behind this one would only earn
+         * more of the same, and a slow reader of pipelined scrapes would hold its slot. */
+        httpd_respond(conn, 503, "text/plain; charset=utf-8", busy, sizeof(busy) - 1, HTTPD_CLOSE,
+                      NULL);
         return;
     }
     src.bit = ce ? (uint32_t)1 << ep->index : 0;

@@ -12,13 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_BUF_SIZE 16384
-#define LINGER_MS     2000 /* draining a client's unread input after our last byte */
+#define READ_BUF_SIZE 16384 /* srv->rbuf */
+#define LINGER_MS     2000  /* draining a client's unread input after our last byte */
 /* Bytes reaching the socket that count as progress even before a write completes: a
  * large one-shot response is one write, and a client taking it steadily is progressing. */
 #define PROGRESS_BYTES 65536
+/*
+ * Connections accepted per loop iteration at most. A connection answered at its accept
+ * (read_now()) frees its slot in the same iteration, so under a reconnecting flood one
+ * iteration could otherwise take the whole listen backlog while ingestion waits: 128 is
+ * about 2 ms of the loop (accept, read, answer, close: some 17 us of CPU each here, the
+ * kernel's part included), and still empties a backlog of 1,000 in 8 iterations.
+ */
+#define ACCEPTS_PER_TURN 128
 
 /* The handler of the route of the same index in srv->routes. */
 struct httpd_route {
@@ -97,14 +106,13 @@ struct httpd_conn {
      * over it, rate_bytes were handed to the socket and the client kept bytes waiting
      * for owed_ms (plus now - owed_since while unacked > 0).
      */
-    uint64_t pass; /* srv->pass at the accept: evictable once the loop polled it */
-    int reserved;  /* accepted into the probe reserve */
+    uint64_t pass;  /* srv->pass at the accept: evictable once the loop polled it */
+    int read_early; /* read_now() read a whole request: evictable without a poll */
+    int reserved;   /* accepted into the probe reserve */
     int busy;
     uint64_t progress_ms;
     uint64_t handed, sent_mark;
     uint64_t rate_bytes, owed_ms, owed_since;
-
-    char rbuf[READ_BUF_SIZE];
 };
 
 struct wreq {
@@ -155,6 +163,7 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
 {
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
+    srv->rbuf = mem_alloc(READ_BUF_SIZE);
     listener_init(&srv->listener, loop);
     if (cfg)
         srv->cfg = *cfg;
@@ -178,6 +187,8 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
         srv->cfg.send_grace_ms = HTTPD_DEFAULT_SEND_GRACE_MS;
     if (srv->cfg.evict_stall_ms == 0)
         srv->cfg.evict_stall_ms = HTTPD_DEFAULT_EVICT_STALL_MS;
+    if (srv->cfg.evict_work_ms == 0)
+        srv->cfg.evict_work_ms = HTTPD_DEFAULT_EVICT_WORK_MS;
     if (srv->cfg.probe_reserve == 0)
         srv->cfg.probe_reserve = HTTPD_DEFAULT_PROBE_RESERVE;
     uv_prepare_init(loop, &srv->pacer);
@@ -333,7 +344,7 @@ void httpd_server_foreach_requests(const struct httpd_server *srv, httpd_request
 
 static void server_maybe_done(struct httpd_server *srv)
 {
-    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL)
+    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL || srv->closed != NULL)
         return;
     for (size_t i = 0; i < srv->routes.n; i++)
         free(srv->handlers[i].bearer);
@@ -349,20 +360,29 @@ static void server_maybe_done(struct httpd_server *srv)
     free(srv->headers);
     srv->headers = NULL;
     tlspool_release(&srv->own_hs);
+    free(srv->rbuf);
+    srv->rbuf = NULL;
     if (srv->close_cb)
         srv->close_cb(srv);
+}
+
+/* Take c out of its list: srv->conns, or srv->closed once it is closing. */
+static void conn_unlink(struct httpd_conn *c, struct httpd_conn **head)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
 }
 
 static void conn_free(struct httpd_conn *c)
 {
     struct httpd_server *srv = c->srv;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    conn_unlink(c, &srv->closed);
     srv->nconns--;
     srv->stats.connections_open = srv->nconns;
     response_release(&c->rs);
@@ -415,6 +435,13 @@ static void conn_close(struct httpd_conn *c)
     if (was_streaming || c->state == CONN_DEFERRED)
         c->cancel(c->arg);
     c->state = CONN_CLOSING;
+    /* Out of the list eviction walks: under a flood, a loop iteration closes as many
+     * connections as it accepts, and their handles are freed only at its end. */
+    conn_unlink(c, &c->srv->conns);
+    c->next = c->srv->closed;
+    if (c->next)
+        c->next->prev = c;
+    c->srv->closed = c;
     if (c->reserved)
         c->srv->nreserve--;
     else
@@ -449,7 +476,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     struct httpd_conn *c = container_of(h, struct httpd_conn, h.handle);
 
     (void)suggested;
-    *b = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+    *b = uv_buf_init(c->srv->rbuf, READ_BUF_SIZE);
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status)
@@ -563,6 +590,24 @@ static void respond_timer(struct httpd_conn *c)
     timer_start(c, due > now ? due - now : 0);
 }
 
+static void respond_plain(struct httpd_conn *c, int status, const char *extra);
+
+/*
+ * A deferred answer that has not come within the write timeout: the work is abandoned
+ * (its cancel runs, as for a dead connection) and the client, which has had nothing
+ * yet, is told so with a 503 before the close rather than left with a bare FIN.
+ */
+static void deferred_expired(struct httpd_conn *c)
+{
+    c->cancel(c->arg);
+    c->cancel = NULL;
+    c->arg = NULL;
+    c->state = CONN_HANDLING;
+    c->rs.keep_alive = 0;
+    progress(c); /* the 503 gets a write timeout of its own */
+    respond_plain(c, 503, NULL);
+}
+
 static void timer_cb(uv_timer_t *t)
 {
     struct httpd_conn *c = container_of(t, struct httpd_conn, timer);
@@ -575,6 +620,10 @@ static void timer_cb(uv_timer_t *t)
         sample_progress(c);
         if (now_ms(c) >= c->progress_ms + c->srv->cfg.write_timeout_ms) {
             limit_hit(c, HTTPD_LIMIT_WRITE_TIMEOUT);
+            if (c->state == CONN_DEFERRED) {
+                deferred_expired(c);
+                return;
+            }
         } else if (c->unacked > 0 && owed_now(c) >= owed_allowed(c)) {
             limit_hit(c, HTTPD_LIMIT_SEND_RATE);
         } else {
@@ -679,6 +728,8 @@ static void begin_response(struct httpd_conn *c, int status, const char *ctype, 
 {
     int gzip = (flags & HTTPD_GZIP) && negotiate_gzip(c->req.accept_encoding);
 
+    if (flags & HTTPD_CLOSE)
+        c->rs.keep_alive = 0;
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     c->rs.headers = c->srv->headers;
     response_head(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, length, extra);
@@ -691,6 +742,8 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
 
     if (c->state != CONN_HANDLING && c->state != CONN_DEFERRED)
         return -EALREADY;
+    if (flags & HTTPD_CLOSE)
+        c->rs.keep_alive = 0;
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     c->rs.headers = c->srv->headers;
     response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,
@@ -1114,10 +1167,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0 || (c->state != CONN_IDLE && c->state != CONN_READING))
         return;
     if (c->tls != NULL) {
-        tls_read(c, c->rbuf, (size_t)nread);
+        tls_read(c, b->base, (size_t)nread);
         return;
     }
-    consume(c, c->rbuf, (size_t)nread, 0);
+    consume(c, b->base, (size_t)nread, 0);
 }
 
 static void end_response(struct httpd_conn *c)
@@ -1195,7 +1248,7 @@ static int evict_reason(struct httpd_conn *c)
 {
     struct httpd_server *srv = c->srv;
 
-    if (srv->pass == c->pass)
+    if (srv->pass == c->pass && !c->read_early)
         return -1;
     switch (c->state) {
     case CONN_IDLE:
@@ -1208,21 +1261,36 @@ static int evict_reason(struct httpd_conn *c)
         return HTTPD_EVICT_REQUEST;
     case CONN_CLOSING:
         return -1;
+    case CONN_FLUSHING:
+        /* A last response wholly in the socket: lingering, but for the callback. */
+        if (!c->rs.keep_alive && uv_stream_get_write_queue_size(&c->h.stream) == 0)
+            return HTTPD_EVICT_LINGER;
+        break;
+    case CONN_DEFERRED:
+    case CONN_WAITING:
+        if (c->unacked > 0) /* the client's turn: below */
+            break;
+        /* Waiting on something (bcrypt, Postgres, a snapshot) that should have come. */
+        if (now_ms(c) - c->progress_ms < srv->cfg.evict_work_ms)
+            return -1;
+        return HTTPD_EVICT_WORK;
     default:
-        if (c->unacked == 0) /* nothing waits on the client: the server is working */
-            return -1;
-        sample_progress(c);
-        if (now_ms(c) - c->progress_ms < srv->cfg.evict_stall_ms)
-            return -1;
-        return HTTPD_EVICT_RESPONSE;
+        break;
     }
+    if (c->unacked == 0) /* nothing waits on the client: the server is working */
+        return -1;
+    sample_progress(c);
+    if (now_ms(c) - c->progress_ms < srv->cfg.evict_stall_ms)
+        return -1;
+    return HTTPD_EVICT_RESPONSE;
 }
 
 /*
  * Close the connection of the pool (reserve or not) that is cheapest to lose: the first
  * reason in the order of enum httpd_evict (idle, lingering, unfinished request, stalled
- * response), and in it the one with the oldest progress. Returns 1 when one was closed,
- * 0 when none may be, or -1 when that one may only be closed after the poll.
+ * response, stalled work), and in it the one with the oldest progress. Returns 1 when
+ * one was closed, 0 when none may be, or -1 when that one may only be closed after the
+ * poll.
  */
 static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase)
 {
@@ -1242,7 +1310,7 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
     }
     if (victim == NULL)
         return 0;
-    if (phase == IN_POLL && srv->pass - victim->pass < 2)
+    if (phase == IN_POLL && !victim->read_early && srv->pass - victim->pass < 2)
         return -1;
     srv->stats.evictions[best]++;
     srv->stats.connections_evicted++;
@@ -1254,7 +1322,7 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
 static int any_new(const struct httpd_server *srv)
 {
     for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next)
-        if (c->state != CONN_CLOSING && c->pass == srv->pass)
+        if (c->state != CONN_CLOSING && c->pass == srv->pass && !c->read_early)
             return 1;
     return 0;
 }
@@ -1310,6 +1378,30 @@ static struct httpd_conn *conn_new(struct httpd_server *srv, int reserved)
     return c;
 }
 
+/*
+ * Read what a new plaintext connection has already sent, without waiting for the poll:
+ * a client usually sends its request with the connect, and one answered here (a probe,
+ * or a refusal that closes) leaves its slot free in this same iteration instead of
+ * holding it until the loop has polled it. A connection whose request this completed
+ * has been read as a poll would read it, so it is evictable from now on (read_early);
+ * one that sent nothing or part of a request keeps its turn, as if not read yet. TLS
+ * connections wait for the poll: their first bytes are a handshake.
+ */
+static void read_now(struct httpd_conn *c)
+{
+    uv_buf_t b = uv_buf_init(c->srv->rbuf, READ_BUF_SIZE);
+    uv_os_fd_t fd;
+    ssize_t n;
+
+    if (c->tls != NULL || uv_fileno(&c->h.handle, &fd) != 0)
+        return;
+    n = recv(fd, b.base, b.len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    read_cb(&c->h.stream, n > 0 ? n : n == 0 ? UV_EOF : -errno, &b);
+    c->read_early = c->state != CONN_IDLE && c->state != CONN_READING;
+}
+
 static void spin_cb(uv_idle_t *h)
 {
     (void)h;
@@ -1348,6 +1440,10 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     struct httpd_conn *c;
     int reserved = 0, rc = 1;
 
+    if (srv->turn_accepts >= ACCEPTS_PER_TURN) { /* the rest on the next iteration */
+        pause_accepting(srv, 1);
+        return;
+    }
     if (srv->nserving >= srv->cfg.max_connections && (rc = evict(srv, 0, phase)) == 0) {
         reserved = 1;
         rc = srv->nreserve < srv->cfg.probe_reserve ? 1 : evict(srv, 1, phase);
@@ -1382,9 +1478,12 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     }
     srv->stats.connections_accepted++;
     srv->stats.reserve_accepted += (uint64_t)reserved;
+    srv->turn_accepts++;
     timer_start(c, srv->cfg.read_timeout_ms);
     if (uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
         conn_close(c);
+    else
+        read_now(c);
 }
 
 static void connection_cb(uv_stream_t *server, int status)
@@ -1409,6 +1508,7 @@ static void pacer_cb(uv_prepare_t *h)
     struct httpd_server *srv = h->data;
 
     srv->pass++;
+    srv->turn_accepts = 0;
 }
 
 static int pacer_start(struct httpd_server *srv, int rc)

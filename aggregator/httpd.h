@@ -43,7 +43,9 @@
  * its first byte (of the accept, for a connection's first request); bytes that trickle
  * in never extend it. A keep-alive connection waiting for its next request is closed
  * after idle_timeout_ms. A response that makes no progress (no write completes, no piece
- * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned. And a
+ * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned: a
+ * deferred answer that has not come by then is cancelled and answered 503 (close), a
+ * stream is cut. And a
  * client must take a response at min_send_rate bytes/s at least: while bytes wait on it
  * (handed to the socket, not yet taken), its clock runs, and it may not exceed
  * send_grace_ms plus the bytes handed divided by the rate. The clock covers the whole
@@ -59,15 +61,25 @@
  *   2. an unfinished request (slowloris included: request bytes are not progress), the
  *      oldest first: only its own bytes are lost;
  *   3. a response whose client has had bytes waiting on it and made no progress for
- *      evict_stall_ms, the longest stalled first: the work done for it is lost.
- * A connection that is making progress, or on which the server is working (a handler,
- * a deferred answer, a producer, a TLS handshake step), is never evicted, nor for
- * evict_stall_ms after its last progress a TLS connection between handshake steps or
- * established and idle (replacing it costs a handshake: while one is spared, a new
- * connection waits in the listen backlog rather than being refused), and neither is one
- * accepted so recently that the loop has not yet polled it once (its request may already
- * be in the socket): rather than evict such a one, the server stops accepting until the next loop
- * iteration. Beyond the cap, probe_reserve more connections may be accepted that serve
+ *      evict_stall_ms, the longest stalled first: the work done for it is lost;
+ *   4. a request the server works on without progress for evict_work_ms, nothing waiting
+ *      on the client: a deferred answer (httpd_defer(), a basic auth check) or a stream
+ *      whose producer returned HTTPD_WAIT (a scrape waiting on Postgres), the longest
+ *      waiting first: the work and the client's answer are lost. A producer that waits
+ *      on something with its own timeout should give up before evict_work_ms.
+ * A connection whose last response is wholly in the socket and that closes after it
+ * counts as lingering. A connection that is making progress, or on which the server is
+ * working (a handler, rendering, a TLS handshake step; a deferred answer or a waiting
+ * producer for less than evict_work_ms), is never evicted, nor for evict_stall_ms after
+ * its last progress a TLS connection between handshake steps or established and idle
+ * (replacing it costs a handshake: while one is spared, a new connection waits in the
+ * listen backlog rather than being refused), and neither is one accepted so recently
+ * that the loop has not yet polled it once (its request may already be in the socket):
+ * rather than evict such a one, the server stops accepting until the next loop
+ * iteration. A plaintext connection is read once as it is accepted: one whose whole
+ * request was there is answered at once, and counts as polled. At most 128 connections
+ * are accepted per loop iteration; the rest wait in the backlog for the next. Beyond the
+ * cap, probe_reserve more connections may be accepted that serve
  * only /-/healthy and /-/ready (then close); anything else there gets 503 and close,
  * and the reserve evicts as above. Only when the cap and the reserve are full of
  * connections that are all making progress is a new one answered "503" without reading,
@@ -99,6 +111,7 @@
 #define HTTPD_DEFAULT_MIN_SEND_RATE     16384 /* bytes/s */
 #define HTTPD_DEFAULT_SEND_GRACE_MS     5000
 #define HTTPD_DEFAULT_EVICT_STALL_MS    1000
+#define HTTPD_DEFAULT_EVICT_WORK_MS     10000
 #define HTTPD_DEFAULT_PROBE_RESERVE     8
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
@@ -115,6 +128,7 @@ struct httpd_config {
     uint64_t min_send_rate;    /* bytes/s a client must take a response at, on average */
     uint64_t send_grace_ms;    /* ... after this grace, once per run of responses */
     uint64_t evict_stall_ms;   /* at the cap, a response stalled this long is evictable */
+    uint64_t evict_work_ms;    /* ... and work waiting this long (deferred, producer waits) */
     unsigned probe_reserve;    /* connections beyond the cap for /-/healthy and /-/ready */
 };
 
@@ -139,11 +153,12 @@ enum httpd_limit {
 const char *httpd_limit_name(enum httpd_limit kind);
 
 /* Why a connection was evicted at the cap, counted in struct httpd_stats. */
-#define HTTPD_EVICT_MAP(XX) \
-    XX(IDLE, "idle")        \
-    XX(LINGER, "linger")    \
-    XX(REQUEST, "request")  \
-    XX(RESPONSE, "response")
+#define HTTPD_EVICT_MAP(XX)  \
+    XX(IDLE, "idle")         \
+    XX(LINGER, "linger")     \
+    XX(REQUEST, "request")   \
+    XX(RESPONSE, "response") \
+    XX(WORK, "work")
 
 enum httpd_evict {
 #define XX(kind, name) HTTPD_EVICT_##kind,
@@ -152,7 +167,7 @@ enum httpd_evict {
         HTTPD_EVICT_COUNT
 };
 
-/* "idle", "linger", "request", "response": a label value for the reason. */
+/* "idle", "linger", "request", "response", "work": a label value for the reason. */
 const char *httpd_evict_name(enum httpd_evict reason);
 
 struct httpd_stats {
@@ -210,8 +225,14 @@ typedef int (*httpd_produce_cb)(struct httpd_conn *conn, struct buf *out, void *
 typedef void (*httpd_cancel_cb)(void *arg);
 typedef void (*httpd_server_close_cb)(struct httpd_server *srv);
 
-/* Response flags. HTTPD_GZIP: gzip the body if Accept-Encoding accepts it (negotiate_gzip()). */
-#define HTTPD_GZIP 1u
+/*
+ * Response flags. HTTPD_GZIP: gzip the body if Accept-Encoding accepts it (negotiate_gzip()).
+ * HTTPD_CLOSE: say "Connection: close" and close once the response is out, whatever the
+ * client asked; requests it pipelined behind this one are never read (a refusal such as
+ * "too many scrapes in flight", which a client should retry on a new connection later).
+ */
+#define HTTPD_GZIP  1u
+#define HTTPD_CLOSE 2u
 
 struct httpd_server {
     /* Private. */
@@ -225,9 +246,10 @@ struct httpd_server {
     struct httpd_route *handlers; /* by route index */
     char *bearer;
     size_t bearer_len;
-    struct basicauth *basic;  /* a reference, or NULL */
-    char *headers;            /* "Name: value\r\n" lines for every response, or NULL */
-    struct httpd_conn *conns; /* doubly linked */
+    struct basicauth *basic;   /* a reference, or NULL */
+    char *headers;             /* "Name: value\r\n" lines for every response, or NULL */
+    struct httpd_conn *conns;  /* doubly linked */
+    struct httpd_conn *closed; /* closing, their handles not yet freed */
     unsigned nconns;
     unsigned nserving, nreserve; /* not closing: in the cap, in the probe reserve */
     uv_prepare_t pacer;          /* counts polls */
@@ -235,6 +257,8 @@ struct httpd_server {
     uv_idle_t spin;              /* keeps the next poll from blocking while one waits */
     uint64_t pass;               /* polls begun, as counted by pacer */
     int paused;                  /* a connection waits in libuv's accept slot */
+    char *rbuf;            /* every connection's reads: each is consumed before the next one */
+    unsigned turn_accepts; /* accepted since pacer last ran: at most ACCEPTS_PER_TURN */
     httpd_server_close_cb close_cb;
     struct httpd_stats stats;
     struct tls_ctx *tls; /* a reference; NULL: plain HTTP */

@@ -160,6 +160,8 @@ uint64_t scrape_deadline_ms(const struct config *cfg, const char *scrape_timeout
                 limit = v;
         }
     }
+    if (limit * 1000.0 > SCRAPE_MAX_WAIT_MS)
+        return SCRAPE_MAX_WAIT_MS;
     return (uint64_t)(limit * 1000.0);
 }
 

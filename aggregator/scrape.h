@@ -30,6 +30,13 @@
 #define SCRAPE_SUBSTEP     250
 #define SCRAPE_PIECE_BYTES (128 * 1024)
 #define SCRAPE_MARGIN_S    0.25 /* kept from X-Prometheus-Scrape-Timeout-Seconds */
+/*
+ * The longest a scrape waits for the SQL collectors: under httpd's deadline for a waiting
+ * producer (HTTPD_DEFAULT_EVICT_WORK_MS, after which a full server may evict it), so
+ * that a scrape waiting on a slow Postgres within its timeout is never evicted or cut:
+ * it answers with what the collectors have.
+ */
+#define SCRAPE_MAX_WAIT_MS (HTTPD_DEFAULT_EVICT_WORK_MS - 1000)
 
 /* Write the endpoint's head: the daemon's own families, process metrics, target_info. */
 typedef void (*scrape_head_cb)(struct expo *e, void *arg);
@@ -82,7 +89,8 @@ void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
 /*
  * How long a scrape may wait for the SQL collectors, in ms: the longest timeout of cfg's
  * SQL metrics (CONFIG_DEFAULT_SQL_TIMEOUT when none is set), cut to the scrape timeout
- * Prometheus announced (scrape_timeout, "" when absent) less SCRAPE_MARGIN_S.
+ * Prometheus announced (scrape_timeout, "" when absent) less SCRAPE_MARGIN_S, and to
+ * SCRAPE_MAX_WAIT_MS.
  */
 uint64_t scrape_deadline_ms(const struct config *cfg, const char *scrape_timeout);
 

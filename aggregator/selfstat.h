@@ -64,7 +64,7 @@
 /* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
 #define SELFSTAT_MAX_REQUESTS   512
 #define SELFSTAT_MAX_VIOLATIONS 160
-#define SELFSTAT_MAX_EVICTIONS  80
+#define SELFSTAT_MAX_EVICTIONS  96 /* 18 listeners, 5 reasons */
 
 struct selfstat_requests {
     const char *handler; /* route name; borrowed from the listener */

@@ -1,7 +1,7 @@
 /*
  * bench_attack: are health checks answered while the HTTP side is under attack?
  *
- *   bench_attack [USTATSD_BIN] [--seconds N] [--conns N] [--series N]
+ *   bench_attack [USTATSD_BIN] [--seconds N] [--conns N] [--series N] [--attack NAME]
  *   bench_attack --handshake [USTATSD_BIN] [--baseline OLD_BIN] [--seconds N] [--conns N]
  *
  * The second form floods TLS handshakes instead (see "handshake floods" below).
@@ -24,6 +24,9 @@
  * 1 s), the attackers' connections and reconnections, and what the daemon counted over
  * the run (evictions by reason, clients cut by limit kind; absent from a daemon too old
  * to have them).
+ *
+ * --attack unfinished|slowloris|slow-reader runs the baseline and that attack alone
+ * (repeatable: several name several).
  *
  * Loops are bounded by the run's time. RLIMIT_NOFILE is raised to fit the attackers.
  * Prints figures; exits 1 only when it cannot run.
@@ -51,6 +54,8 @@ enum attack { NONE, UNFINISHED, SLOWLORIS, SLOW_READER, NATTACKS };
 
 static const char *const attack_names[] = { "none (baseline)", "unfinished requests", "slowloris",
                                             "slow readers of pipelined /metrics" };
+/* The names --attack takes, by enum attack. */
+static const char *const attack_args[] = { "none", "unfinished", "slowloris", "slow-reader" };
 
 static struct bench_http B;
 
@@ -384,6 +389,89 @@ static void report(enum attack kind, struct probe *pr, const struct attacker *a,
         printf("    daemon: cut read_timeout %.0f, write_timeout %.0f (no eviction counters)\n",
                after->limits[0] - before->limits[0], after->limits[1] - before->limits[1]);
     }
+    fflush(stdout);
+}
+
+/* The bit of the attack --attack names; dies on a name it does not know. */
+static unsigned attack_bit(const char *name)
+{
+    for (int k = NONE + 1; k < NATTACKS; k++)
+        if (strcmp(name, attack_args[k]) == 0)
+            return 1u << k;
+    bench_http_die(&B, 0, "--attack: unknown attack %s", name);
+}
+
+/*
+ * Where the CPU went over a run: the two CPUs are shared, and a probe waits in the
+ * backlog for as long as the daemon takes to churn the attackers ahead of it, so a run
+ * that misses says here whether the daemon was short of CPU. Clock ticks of the whole
+ * machine (/proc/stat), of this process (the attackers and the prober) and of the
+ * daemon; and the daemon's loop thread's time waiting on a run queue (schedstat).
+ */
+struct cpu_use {
+    unsigned long long machine_busy, machine_all, self, daemon;
+    double loop_wait_ms;
+};
+
+static unsigned long long proc_ticks(const char *path)
+{
+    char buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15 (utime, stime), after the ")" that ends the command name. */
+    if ((p = strrchr(buf, ')')) == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+static void cpu_use_get(struct cpu_use *u)
+{
+    char path[64];
+    unsigned long long v[8] = { 0 }, run = 0, wait = 0;
+    FILE *f = fopen("/proc/stat", "r");
+
+    memset(u, 0, sizeof(*u));
+    if (f != NULL) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]) == 8) {
+            u->machine_all = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+            u->machine_busy = u->machine_all - v[3] - v[4];
+        }
+        fclose(f);
+    }
+    u->self = proc_ticks("/proc/self/stat");
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)B.d.pid);
+    u->daemon = proc_ticks(path);
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)B.d.pid);
+    if ((f = fopen(path, "r")) != NULL) {
+        if (fscanf(f, "%llu %llu", &run, &wait) == 2)
+            u->loop_wait_ms = (double)wait / 1e6;
+        fclose(f);
+    }
+}
+
+static void cpu_use_report(const struct cpu_use *a, const struct cpu_use *b, unsigned seconds)
+{
+    double all = (double)(b->machine_all - a->machine_all),
+           ncpu = all / (double)seconds / (double)sysconf(_SC_CLK_TCK);
+    double busy = (double)(b->machine_busy - a->machine_busy);
+    double self = (double)(b->self - a->self), daemon = (double)(b->daemon - a->daemon);
+
+    if (all <= 0)
+        return;
+    printf("    cpu (of %.1f CPUs): daemon %.0f%%, attackers and prober %.0f%%, other processes "
+           "%.0f%%, idle %.0f%%; daemon's loop waited for a CPU %.0f ms\n",
+           ncpu, 100 * daemon / all * ncpu, 100 * self / all * ncpu,
+           100 * (busy - daemon - self) / all * ncpu, 100 * (all - busy) / all * ncpu,
+           b->loop_wait_ms - a->loop_wait_ms);
     fflush(stdout);
 }
 
@@ -854,6 +942,7 @@ int main(int argc, char **argv)
     int nargs = 1, handshake = 0;
     char *args[2] = { argv[0], NULL };
     const char *baseline = NULL;
+    unsigned chosen = 0; /* bits by enum attack; 0: every one */
 
     B.name = "bench_attack";
     for (int i = 1; i < argc; i++) {
@@ -867,12 +956,15 @@ int main(int argc, char **argv)
             handshake = 1;
         else if (strcmp(argv[i], "--baseline") == 0 && i + 1 < argc)
             baseline = argv[++i];
+        else if (strcmp(argv[i], "--attack") == 0 && i + 1 < argc)
+            chosen |= attack_bit(argv[++i]);
         else if (argv[i][0] != '-' && nargs == 1)
             args[nargs++] = argv[i];
         else
             bench_http_die(&B, 0,
                            "usage: bench_attack [--handshake] [USTATSD_BIN] [--baseline "
-                           "OLD_BIN] [--seconds N] [--conns N] [--series N]");
+                           "OLD_BIN] [--seconds N] [--conns N] [--series N] [--attack "
+                           "unfinished|slowloris|slow-reader]");
     }
     if (pr == NULL)
         bench_http_die(&B, ENOMEM, "malloc");
@@ -903,18 +995,24 @@ int main(int argc, char **argv)
     for (int k = NONE; k < NATTACKS; k++) {
         struct attacker a;
         struct counted before, after;
+        struct cpu_use c0, c1;
 
+        if (k != NONE && chosen != 0 && !(chosen & 1u << k))
+            continue;
         counted_get(&before);
         if (k != NONE) {
             attacker_start(&a, (enum attack)k, conns);
             usleep(WARMUP_MS * 1000); /* the attackers are connected */
         }
+        cpu_use_get(&c0);
         probe_run(pr, seconds);
+        cpu_use_get(&c1);
         if (k != NONE)
             attacker_stop(&a);
         usleep(200 * 1000); /* the daemon sees the attackers leave */
         counted_get(&after);
         report((enum attack)k, pr, k != NONE ? &a : NULL, &before, &after);
+        cpu_use_report(&c0, &c1, seconds);
     }
     free(pr);
     bench_http_stop(&B);

@@ -21,6 +21,19 @@
 
 static struct httpdfix F;
 
+/* Read one response of status with "Connection: close"; the server then closes h. */
+static void read_last(struct httpc *h, int status)
+{
+    struct httpc_response r;
+
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    cr_assert_eq(r.status, status);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_wait_closed(h, 3000), 0);
+    httpc_close(h);
+}
+
 Test(httpd_limits, header_too_large_gets_431_and_others_are_served)
 {
     struct httpc h;
@@ -35,12 +48,7 @@ Test(httpd_limits, header_too_large_gets_431_and_others_are_served)
     buf_adds(&big, "\r\n");
     cr_assert_gt(big.len, 16384);
     cr_assert_eq(httpc_send(&h, big.ptr, big.len), 0);
-    cr_assert_eq(httpc_read(&h, 0, &r), 0);
-    cr_assert_eq(r.status, 431);
-    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
-    httpc_response_release(&r);
-    cr_assert_eq(httpc_wait_closed(&h, 3000), 0);
-    httpc_close(&h);
+    read_last(&h, 431);
 
     cr_assert_eq(httpc_get(F.addr, "/hello", NULL, &r), 0);
     cr_assert_eq(r.status, 200);
@@ -262,9 +270,12 @@ Test(httpd_limits, probes_use_the_reserve_when_every_slot_is_making_progress)
     httpc_close(&a);
     httpc_close(&b);
     httpdfix_stop(&F);
-    /* The streams were never evicted: they ended with the server. */
+    /* The streams were never evicted: they ended with the server. The reserve may have
+     * made room by closing a connection lingering after its answer, whose client had
+     * read it. */
     cr_assert_eq(atomic_load(&F.early_cancels), 0);
-    cr_assert_eq(F.srv.stats.connections_evicted, 0);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_RESPONSE], 0);
+    cr_assert_eq(F.srv.stats.connections_evicted, F.srv.stats.evictions[HTTPD_EVICT_LINGER]);
     cr_assert_eq(F.srv.stats.connections_rejected, 1);
     cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_CONNECTIONS], 1);
     cr_assert_geq(F.srv.stats.reserve_accepted, 4);
@@ -404,6 +415,121 @@ Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_
     httpdfix_stop(&F);
     cr_assert_geq(F.srv.stats.accept_pauses, 1);
     cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], IDLE);
+}
+
+Test(httpd_limits, a_close_refusal_leaves_pipelined_requests_unanswered)
+{
+    struct httpc h;
+    const char reqs[] = "GET /busy HTTP/1.1\r\nHost: a\r\n\r\n"
+                        "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                        "GET /busy HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    httpdfix_start(&F, NULL);
+    httpdfix_open(&h, &F);
+    cr_assert_eq(httpc_send(&h, reqs, sizeof(reqs) - 1), 0);
+    read_last(&h, 503); /* and nothing more: the requests behind it are never read */
+    httpdfix_stop(&F);
+    cr_assert_eq(atomic_load(&F.handled), 0);
+    cr_assert_eq(httpdfix_requests(&F, "busy", 503), 1);
+}
+
+Test(httpd_limits, requests_waiting_at_the_accept_are_answered_without_a_poll_each)
+{
+    /*
+     * One slot beside the blocker. While the loop is held, clients connect and send
+     * whole requests; each is read and answered as it is accepted, and its slot is free
+     * for the next in the same iteration: nobody waits for a poll (no accept pause), and
+     * nobody is refused.
+     */
+    enum { N = 20 };
+    struct httpd_config cfg = { .max_connections = 2 };
+    struct httpc blocker, c[N];
+    struct httpc_response r;
+
+    httpdfix_start(&F, &cfg);
+    httpdfix_open(&blocker, &F);
+    cr_assert_eq(httpc_request(&blocker, "GET", "/block?ms=300", NULL), 0);
+    usleep(100 * 1000); /* the loop is held now */
+    for (int k = 0; k < N; k++) {
+        httpdfix_open(&c[k], &F);
+        cr_assert_eq(httpc_request(&c[k], "GET", k == N - 1 ? "/-/healthy" : "/busy", NULL), 0);
+    }
+    for (int k = 0; k < N; k++) {
+        cr_assert_eq(httpc_read(&c[k], 0, &r), 0, "client %d got no answer", k);
+        cr_assert_eq(r.status, k == N - 1 ? 200 : 503);
+        httpc_response_release(&r);
+        httpc_close(&c[k]);
+    }
+    cr_assert_eq(httpc_read(&blocker, 0, &r), 0);
+    httpc_response_release(&r);
+    httpc_close(&blocker);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.accept_pauses, 0);
+    cr_assert_eq(F.srv.stats.connections_rejected, 0);
+    cr_assert_eq(F.srv.stats.reserve_accepted, 0);
+    cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_LINGER], N - 2);
+}
+
+Test(httpd_limits, a_deferred_answer_that_never_comes_gets_503_at_the_write_timeout)
+{
+    struct httpd_config cfg = { .write_timeout_ms = 300 };
+    struct httpc h;
+    double t0 = httpdfix_now_ms(), dt;
+
+    httpdfix_start(&F, &cfg);
+    httpdfix_open(&h, &F);
+    cr_assert_eq(httpc_request(&h, "GET", "/defer", NULL), 0);
+    read_last(&h, 503);
+    dt = httpdfix_now_ms() - t0;
+    cr_assert_geq(dt, 250.0);
+    cr_assert_lt(dt, 4000.0);
+    httpdfix_stop(&F);
+    cr_assert_eq(atomic_load(&F.early_cancels), 1, "the deferred work was not cancelled");
+    cr_assert_eq(atomic_load(&F.cancels), 1);
+    cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_WRITE_TIMEOUT], 1);
+    cr_assert_eq(httpdfix_requests(&F, "defer", 503), 1);
+}
+
+/* GET target on a new connection: the server works on it (a deferred answer, a stream). */
+static void start_work(struct httpc *h, const char *target)
+{
+    httpdfix_open(h, &F);
+    cr_assert_eq(httpc_request(h, "GET", target, NULL), 0);
+}
+
+Test(httpd_limits, at_the_cap_work_without_progress_is_evicted_after_its_deadline)
+{
+    struct httpd_config cfg = { .max_connections = 2, .evict_work_ms = 400 };
+    struct httpc w, d, c, n;
+    char line[64];
+
+    httpdfix_start(&F, &cfg);
+    /* w: a stream whose producer waits forever; d, younger: an answer deferred forever. */
+    start_work(&w, "/wait?n=1000&forever=1");
+    cr_assert_gt(httpc_recv(&w, line, sizeof(line)), 0);
+    usleep(150 * 1000);
+    start_work(&d, "/defer");
+    cr_assert_eq(httpdfix_wait_open(&F, 2, 2000), 0);
+
+    /* Within the deadline, work is never evicted: a newcomer gets the reserve's 503. */
+    httpdfix_open(&n, &F);
+    cr_assert_eq(httpc_request(&n, "GET", "/hello", NULL), 0);
+    read_last(&n, 503);
+    cr_assert_eq(atomic_load(&F.early_cancels), 0);
+
+    /* Past it, the one waiting longest makes room: w, not d. */
+    usleep(400 * 1000);
+    httpdfix_open(&c, &F);
+    hello_ok(&c);
+    cr_assert_eq(httpc_wait_closed(&w, 2000), 0, "the waiting stream was not evicted");
+    cr_assert_eq(httpc_wait_closed(&d, 50), -ETIMEDOUT, "the deferred answer went too");
+    cr_assert_eq(atomic_load(&F.early_cancels), 1);
+    httpc_close(&w);
+    httpc_close(&d);
+    httpc_close(&c);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_WORK], 1);
+    cr_assert_eq(F.srv.stats.connections_evicted, 1);
 }
 
 /* A unix: address in a fresh directory, for small socket buffers (no TCP autotuning). */

@@ -65,6 +65,14 @@ static void block_handler(struct httpd_conn *conn, const struct httpd_request *r
     httpd_respond(conn, 200, "text/plain", "blocked\n", 8, 0, NULL);
 }
 
+/* 503 and close, as promhttp's refusal beyond its scrapes in flight. */
+static void busy_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
+{
+    (void)req;
+    (void)arg;
+    httpd_respond(conn, 503, "text/plain", "busy\n", 5, HTTPD_CLOSE, NULL);
+}
+
 /* A one-shot body of kb KiB. */
 static void big_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
@@ -194,6 +202,13 @@ static void wait_handler(struct httpd_conn *conn, const struct httpd_request *re
     cr_assert_eq(httpd_stream(conn, 200, "text/plain", 0, wait_produce, gen_cancel, g), 0);
 }
 
+/* An answer deferred forever: only the server's deadline or the client ends it. */
+static void defer_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
+{
+    (void)req;
+    cr_assert_eq(httpd_defer(conn, gen_cancel, gen_new(arg, conn)), 0);
+}
+
 static void healthy_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
     (void)req;
@@ -252,6 +267,8 @@ void httpdfix_setup(struct httpdfix *fx, const struct httpd_config *cfg)
     cr_assert_eq(httpd_server_route(&fx->srv, "/silent", "silent", silent_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/block", "block", block_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/big", "big", big_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/busy", "busy", busy_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/defer", "defer", defer_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/-/healthy", "healthy", healthy_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/hello", "dup", hello_handler, fx), -EEXIST);
     cr_assert_eq(httpd_server_route(&fx->srv, "nope", "bad", hello_handler, fx), -EINVAL);

@@ -9,7 +9,8 @@
  * it), /stream?n= (n lines, chunked), /slow (64 KiB pieces forever), /wait?n=&forever=
  * (a producer that waits and is resumed by a timer), /silent (never answers),
  * /block?ms= (holds the loop, then answers), /big?kb= (a one-shot body of kb KiB),
- * /-/healthy.
+ * /busy (503 and close: HTTPD_CLOSE), /defer (httpd_defer(), never answered; its
+ * cancel counts as a stream's), /-/healthy.
  */
 #ifndef USTATSD_TESTS_HTTPDFIX_H
 #define USTATSD_TESTS_HTTPDFIX_H
