@@ -22,6 +22,6 @@ file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" TYPE FILE
           "${USTATSD_SOURCE_DIR}/packaging/ustatsd.socket")
 file(INSTALL DESTINATION "${sys}/etc/ustatsd" TYPE FILE
     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-    FILES "${USTATSD_BUILD_DIR}/packaging/ustatsd.json")
+    FILES "${USTATSD_SOURCE_DIR}/packaging/ustatsd.json")
 file(INSTALL DESTINATION "${sys}/var/lib" TYPE DIRECTORY
     FILES "${USTATSD_BUILD_DIR}/packaging/install/state/ustatsd")

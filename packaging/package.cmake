@@ -28,19 +28,16 @@ foreach(doc ustatsd.1 ustatsd-send.1 debian/changelog)
     list(APPEND package_generated ${pkgdir}/doc/${name}.gz)
 endforeach()
 
-# /etc/ustatsd/ustatsd.json: the example configuration with the paths of the units,
-# derived when the example changes (packaging/conffile.cmake).
-add_custom_command(OUTPUT ${pkgdir}/ustatsd.json
-    COMMAND ${CMAKE_COMMAND} -DIN=${PROJECT_SOURCE_DIR}/packaging/ustatsd.example.json
-        -DOUT=${pkgdir}/ustatsd.json -P ${PROJECT_SOURCE_DIR}/packaging/conffile.cmake
-    DEPENDS packaging/ustatsd.example.json packaging/conffile.cmake VERBATIM)
-list(APPEND package_generated ${pkgdir}/ustatsd.json)
 add_custom_target(package_files ALL DEPENDS ${package_generated})
 
 install(FILES ${pkgdir}/doc/ustatsd.1.gz ${pkgdir}/doc/ustatsd-send.1.gz
     DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES packaging/debian/copyright README.md proto/PROTOCOL.md
     DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The example configuration (what the README's quick start runs): every kind of family,
+# a job, a writer policy. /etc/ustatsd/ustatsd.json is packaging/ustatsd.json instead,
+# which names no service and admits no family until the operator adds them.
+install(FILES packaging/ustatsd.example.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${pkgdir}/doc/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR}
     RENAME changelog.Debian.gz)
 install(FILES packaging/debian/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
@@ -90,7 +87,13 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Shared-library dependencies from dpkg-shlibdeps (dpkg-dev); the maintainer scripts
 # need systemd-sysusers (and deb-systemd-helper, from the essential init-system-helpers).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers")
+# A unit of Type=notify-reload (written when the building machine has systemd 253 or
+# later) is refused by an older systemd: such a package says so.
+if(USTATSD_UNIT_TYPE STREQUAL "notify-reload")
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd (>= 253)")
+else()
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers")
+endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
     ${PROJECT_SOURCE_DIR}/packaging/debian/prerm

@@ -17,6 +17,7 @@ manual page against the daemon's options. Each check is one ctest test
                                               /usr: everything under it, the service
                                               naming it
 """
+import json
 import os
 import re
 import shutil
@@ -332,6 +333,14 @@ def check_conffile(deb, scratch):
     for key, want in (("socket", "/run/ustatsd/ustatsd.sock"), ("metrics_listen", "127.0.0.1:9464")):
         if not re.search(rf'"{key}": "{re.escape(want)}"', text):
             fail(f"{conf}: daemon.{key} is not {want!r}, which ustatsd.socket passes")
+    # A fresh install speaks for no service: no resource attributes (target_info), no
+    # family admitted, no writer policy, until the operator adds them.
+    conf_json = json.loads(text)
+    for key in ("resource", "writers", "jobs", "sql_metrics", "postgres"):
+        if key in conf_json:
+            fail(f"{conf}: has {key!r}; the packaged configuration names no service")
+    if conf_json.get("families") != []:
+        fail(f"{conf}: families is not the empty list")
     # --check-config wants the socket's directory to exist. On the installed system
     # ustatsd.socket makes /run/ustatsd; here a copy names a directory of the scratch
     # tree instead, the file otherwise as shipped.
