@@ -20,7 +20,8 @@
 struct slot {
     unsigned char key[KEY_LEN];
     int used;
-    uint32_t user; /* 1 + its index in users; 0: an unknown user's */
+    uint32_t user;    /* 1 + its index in users; 0: an unknown user's */
+    uint64_t used_at; /* the generation's clock (struct basicauth's tick) at its last use */
 };
 
 /*
@@ -43,6 +44,7 @@ struct basicauth {
     size_t nusers;
     char dummy[CRYPT_GENSALT_OUTPUT_SIZE]; /* a bcrypt setting: what an unknown user costs */
     unsigned char secret[SECRET_LEN];      /* keys the unknown users' entries */
+    uint64_t tick;                         /* counts cache uses: orders the entries of a set */
     struct slot ok[BASICAUTH_CACHE_OK];
     struct slot deny[BASICAUTH_CACHE_DENY];
 };
@@ -163,29 +165,70 @@ static void cache_key(const unsigned char secret[SECRET_LEN], const struct basic
     explicit_bzero(in, n);
 }
 
-/* A direct-mapped table: the key's first bytes pick the slot, a newcomer replaces. */
-static struct slot *slot_of(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+/*
+ * A set-associative table of n slots, BASICAUTH_CACHE_WAYS to a set: the key's first bytes
+ * pick the set, a key may take any slot of it, and a newcomer to a full set replaces its
+ * least recently used entry. A direct-mapped table would let two users whose keys meet
+ * push each other out at every scrape, each then a bcrypt run; their secrets are random
+ * and carried across reloads, so that would last until a restart. With 4 ways, 4 keys of
+ * one set all stay.
+ */
+static size_t set_index(size_t n, const unsigned char key[KEY_LEN])
 {
     uint32_t h =
         (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24;
 
-    return &t[h % n];
+    return h % (n / BASICAUTH_CACHE_WAYS);
 }
 
-static int cached(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+static struct slot *set_of(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
 {
-    const struct slot *s = slot_of(t, n, key);
-
-    return s->used && CRYPTO_memcmp(s->key, key, KEY_LEN) == 0;
+    return &t[set_index(n, key) * BASICAUTH_CACHE_WAYS];
 }
 
-static void cache_put(struct slot *t, size_t n, const unsigned char key[KEY_LEN], uint32_t user)
+static struct slot *lookup(struct slot *t, size_t n, const unsigned char key[KEY_LEN])
 {
-    struct slot *s = slot_of(t, n, key);
+    struct slot *set = set_of(t, n, key);
 
+    for (size_t i = 0; i < BASICAUTH_CACHE_WAYS; i++)
+        if (set[i].used && CRYPTO_memcmp(set[i].key, key, KEY_LEN) == 0)
+            return &set[i];
+    return NULL;
+}
+
+_Static_assert(BASICAUTH_CACHE_OK % BASICAUTH_CACHE_WAYS == 0 &&
+                   BASICAUTH_CACHE_DENY % BASICAUTH_CACHE_WAYS == 0,
+               "whole sets");
+
+/* Whether key is in t; a hit counts as a use. */
+static int cached(struct basicauth *ba, struct slot *t, size_t n, const unsigned char key[KEY_LEN])
+{
+    struct slot *s = lookup(t, n, key);
+
+    if (s != NULL)
+        s->used_at = ++ba->tick;
+    return s != NULL;
+}
+
+static void cache_put(struct basicauth *ba, struct slot *t, size_t n,
+                      const unsigned char key[KEY_LEN], uint32_t user)
+{
+    struct slot *s = lookup(t, n, key), *set = set_of(t, n, key);
+
+    /* Two checks of the same credentials may both have missed: the second refreshes. */
+    for (size_t i = 0; s == NULL && i < BASICAUTH_CACHE_WAYS; i++)
+        if (!set[i].used)
+            s = &set[i];
+    if (s == NULL) {
+        s = &set[0];
+        for (size_t i = 1; i < BASICAUTH_CACHE_WAYS; i++)
+            if (set[i].used_at < s->used_at)
+                s = &set[i];
+    }
     memcpy(s->key, key, KEY_LEN);
     s->used = 1;
     s->user = user;
+    s->used_at = ++ba->tick;
 }
 
 /*
@@ -229,9 +272,9 @@ static void after_work_cb(uv_work_t *req, int status)
                            : BASICCRED_RESULT_UNKNOWN_USER]++;
     if (status == 0) {
         if (allowed)
-            cache_put(ba->ok, BASICAUTH_CACHE_OK, w->key, user);
+            cache_put(ba, ba->ok, BASICAUTH_CACHE_OK, w->key, user);
         else
-            cache_put(ba->deny, BASICAUTH_CACHE_DENY, w->key, user);
+            cache_put(ba, ba->deny, BASICAUTH_CACHE_DENY, w->key, user);
     }
     if (status == 0 && w->user != NULL && !allowed) {
         w->user->failed = 1;
@@ -265,10 +308,11 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     u = bsearch(c.user, ba->users, ba->nusers, sizeof(*ba->users), by_name);
     hash = u != NULL ? u->hash : ba->dummy;
     cache_key(u != NULL ? u->secret : ba->secret, &c, hash, key);
-    if (cached(ba->ok, BASICAUTH_CACHE_OK, key) || cached(ba->deny, BASICAUTH_CACHE_DENY, key)) {
+    if (cached(ba, ba->ok, BASICAUTH_CACHE_OK, key) ||
+        cached(ba, ba->deny, BASICAUTH_CACHE_DENY, key)) {
         explicit_bzero(&c, sizeof(c));
         pool->checks[BASICCRED_RESULT_CACHED]++;
-        return cached(ba->ok, BASICAUTH_CACHE_OK, key) ? BASICAUTH_ALLOW : BASICAUTH_DENY;
+        return lookup(ba->ok, BASICAUTH_CACHE_OK, key) != NULL ? BASICAUTH_ALLOW : BASICAUTH_DENY;
     }
     if (pool->in_flight >= pool->max_in_flight ||
         (pool->in_flight + pool->reserved >= pool->max_in_flight && !reserve_admits(pool, u))) {
@@ -299,7 +343,8 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
 
 /*
  * By slot index: both generations' tables have the same sizes, and a carried entry keeps
- * its key (the user's secret comes along), hence its slot.
+ * its key (the user's secret comes along), hence its set; its age comes along too (ba
+ * takes prev's clock).
  */
 static void carry_table(struct slot *to, const struct slot *from, size_t n, const uint32_t *map)
 {
@@ -327,6 +372,7 @@ void basicauth_carry(struct basicauth *ba, const struct basicauth *prev)
         u->failed_at = p->failed_at;
         map[p - prev->users] = (uint32_t)i + 1;
     }
+    ba->tick = prev->tick;
     carry_table(ba->ok, prev->ok, BASICAUTH_CACHE_OK, map);
     carry_table(ba->deny, prev->deny, BASICAUTH_CACHE_DENY, map);
     free(map);
@@ -341,6 +387,20 @@ size_t basicauth_cached(const struct basicauth *ba)
     for (size_t i = 0; i < BASICAUTH_CACHE_DENY; i++)
         n += ba->deny[i].used != 0;
     return n;
+}
+
+size_t basicauth_cache_set(const struct basicauth *ba, const char *authorization)
+{
+    struct basiccred c;
+    const struct user *u;
+    unsigned char key[KEY_LEN];
+
+    if (basiccred_parse(authorization, &c) != 0)
+        return SIZE_MAX;
+    u = bsearch(c.user, ba->users, ba->nusers, sizeof(*ba->users), by_name);
+    cache_key(u != NULL ? u->secret : ba->secret, &c, u != NULL ? u->hash : ba->dummy, key);
+    explicit_bzero(&c, sizeof(c));
+    return set_index(BASICAUTH_CACHE_OK, key);
 }
 
 void basicauth_abandon(struct basicauth_work *w)

@@ -24,7 +24,11 @@
  * at most that, one name per window, and only while it keeps the other slots busy.
  * The cache has two fixed tables: successes (BASICAUTH_CACHE_OK entries) and failures
  * (BASICAUTH_CACHE_DENY); a failure never evicts a success, so a flood of wrong passwords
- * cannot push a scraper's credentials out and turn its scrapes into bcrypt work.
+ * cannot push a scraper's credentials out and turn its scrapes into bcrypt work. Each is
+ * set-associative, BASICAUTH_CACHE_WAYS entries to a set picked by the key, the least
+ * recently used replaced when a set is full: any 4 logins stay cached together, whatever
+ * their keys, and 64 users are served from the cache unless more than 4 of them fall in
+ * one of the 16 sets.
  *
  * The cache, as exporter-toolkit's, is keyed by a hash of the user, the password and the
  * user's bcrypt hash: here SHA-256 with a random secret, so that neither the password nor
@@ -52,6 +56,7 @@
 #define BASICAUTH_DEFAULT_IN_FLIGHT 2 /* of libuv's 4 threads: the rest stay free */
 #define BASICAUTH_CACHE_OK          64
 #define BASICAUTH_CACHE_DENY        256
+#define BASICAUTH_CACHE_WAYS        4     /* entries to a set, in both tables */
 #define BASICAUTH_FAIL_WINDOW_MS    60000 /* a wrong password keeps a user off the kept slot */
 
 /*
@@ -94,6 +99,13 @@ void basicauth_carry(struct basicauth *ba, const struct basicauth *prev);
 
 /* The entries in ba's cache, successes and failures: for tests. */
 size_t basicauth_cached(const struct basicauth *ba);
+/*
+ * The set of the successes' table that a success of these credentials (an Authorization
+ * value, as basicauth_check() takes) would take, below BASICAUTH_CACHE_OK /
+ * BASICAUTH_CACHE_WAYS; SIZE_MAX for a malformed value. For tests, which cannot otherwise
+ * tell which logins compete for a set (the keys take random secrets).
+ */
+size_t basicauth_cache_set(const struct basicauth *ba, const char *authorization);
 /* Drop a reference; the last one frees ba (checks in flight hold one each). */
 void basicauth_unref(struct basicauth *ba);
 

@@ -82,9 +82,14 @@ static void after_work(uv_work_t *req, int status)
         p->steps++;
     else
         buf_reset(&job->in);
-    /* The callback may free job: p is all that is used after it. */
-    job->done(job, status == 0 ? TLSPOOL_DONE : TLSPOOL_CANCELED);
+    /*
+     * The next step is handed out before the callback, which may end the pool's owner:
+     * a connection closed while its step ran is freed there, and with it, when it was a
+     * closing server's last, the server and the pool it embeds (httpd.c). Neither job
+     * nor p is touched after it.
+     */
     pump(p);
+    job->done(job, status == 0 ? TLSPOOL_DONE : TLSPOOL_CANCELED);
 }
 
 static void unlink_job(struct tlspool *p, struct tlspool_job *job)
@@ -115,7 +120,8 @@ static void start(struct tlspool *p, struct tlspool_job *job)
  * Hand waiting jobs to libuv while there is room, the begun handshakes first, each in
  * arrival order; one that waited too long is answered TLSPOOL_EXPIRED instead. Its
  * callback closes a connection, which may cancel other jobs: the queues are read again
- * after each.
+ * after each. (It cannot free the pool: the job was idle, so its connection is not one
+ * waiting for a step to be freed, and closing takes a loop turn.)
  */
 static void pump(struct tlspool *p)
 {

@@ -50,7 +50,10 @@ enum tlspool_result {
 
 /*
  * The job's step came back, on the loop thread. The job is idle again: the callback may
- * free the memory that holds it, or feed it again.
+ * free the memory that holds it, or feed it again. With TLSPOOL_DONE or TLSPOOL_CANCELED
+ * it may also release the pool and free the memory that holds it, when no other job is
+ * out: the pool is not touched after the callback. With TLSPOOL_EXPIRED it must not (the
+ * pool goes on handing out jobs after it).
  */
 typedef void (*tlspool_done_cb)(struct tlspool_job *job, enum tlspool_result result);
 

@@ -38,6 +38,7 @@
 #include <openssl/ssl.h>
 
 #include "bench_http.h"
+#include "httpd.h"
 #include "tlsclient.h"
 
 #define PROBE_PERIOD_NS  10000000ull /* 100 checks a second */
@@ -320,11 +321,10 @@ static void probe_run(struct probe *pr, unsigned seconds)
 /* ---- what the daemon counted ---- */
 
 struct counted {
-    double evicted[4], limits[3];
+    double evicted[HTTPD_EVICT_COUNT], limits[3]; /* by enum httpd_evict */
     int found;
 };
 
-static const char *const evict_reasons[] = { "idle", "linger", "request", "response" };
 static const char *const limit_kinds[] = { "read_timeout", "write_timeout", "send_rate" };
 
 static void counted_get(struct counted *c)
@@ -335,10 +335,11 @@ static void counted_get(struct counted *c)
     memset(c, 0, sizeof(*c));
     if (body == NULL)
         bench_http_die(&B, 0, "scrape after the run failed");
-    for (int k = 0; k < 4; k++) {
+    /* Every reason the daemon counts, by the names it exports them under. */
+    for (int k = 0; k < HTTPD_EVICT_COUNT; k++) {
         snprintf(series, sizeof(series),
                  "ustatsd_http_connections_evicted_total{listener=\"metrics\",reason=\"%s\"}",
-                 evict_reasons[k]);
+                 httpd_evict_name((enum httpd_evict)k));
         c->evicted[k] = expo_value(body, series);
         c->found |= c->evicted[k] == c->evicted[k]; /* not NaN */
     }
@@ -379,8 +380,10 @@ static void report(enum attack kind, struct probe *pr, const struct attacker *a,
                (unsigned long long)a->refused, a->max_open);
     if (after->found) {
         printf("    daemon: evicted");
-        for (int k = 0; k < 4; k++)
-            printf(" %s %.0f", evict_reasons[k], after->evicted[k] - before->evicted[k]);
+        for (int k = 0; k < HTTPD_EVICT_COUNT; k++)
+            if (after->evicted[k] == after->evicted[k]) /* not NaN: an older daemon's lacks some */
+                printf(" %s %.0f", httpd_evict_name((enum httpd_evict)k),
+                       after->evicted[k] - before->evicted[k]);
         printf("; cut");
         for (int k = 0; k < 3; k++)
             printf(" %s %.0f", limit_kinds[k], after->limits[k] - before->limits[k]);

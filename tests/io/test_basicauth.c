@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "basicauth.h"
+#include "common.h"
 #include "httpc.h"
 #include "httpdfix.h"
 #include "waitfor.h"
@@ -324,19 +325,27 @@ static void on_done(int allowed, void *arg)
     v->allowed = allowed;
 }
 
+/* The Authorization value of user:password, as basicauth_check() takes it. */
+static const char *value_of(const char *user, const char *password)
+{
+    static char value[512];
+    const char *hdr = basic(user, password);
+
+    /* basic() gives "Authorization: <value>\r\n". */
+    snprintf(value, sizeof(value), "%.*s", (int)(strlen(hdr) - 17), hdr + 15);
+    return value;
+}
+
 /*
  * Check user:password on ba. Returns 'A' or 'D' when the cache answered at once, 'a' or
  * 'd' when bcrypt ran (the loop run until it said), 'B' for busy.
  */
 static char check(struct basicauth *ba, uv_loop_t *loop, const char *user, const char *password)
 {
-    const char *hdr = basic(user, password);
-    char value[512];
+    const char *value = value_of(user, password);
     struct verdict v = { 0, 0 };
     struct basicauth_work *w = NULL;
 
-    /* basic() gives "Authorization: <value>\r\n"; the check takes the value. */
-    snprintf(value, sizeof(value), "%.*s", (int)(strlen(hdr) - 17), hdr + 15);
     switch (basicauth_check(ba, value, on_done, &v, &w)) {
     case BASICAUTH_ALLOW:
         return 'A';
@@ -389,6 +398,7 @@ Test(basicauth, a_reload_keeps_the_cache_of_unchanged_users_only)
     cr_assert_eq(check(g1, &loop, "carol", "x"), 'a');
     cr_assert_eq(check(g1, &loop, "mallory", "x"), 'd');
     cr_assert_eq(check(g1, &loop, "alice", "s3cret"), 'A');
+    /* 3 successes and 2 failures: whatever sets their keys fall in, a set holds 4. */
     cr_assert_eq(basicauth_cached(g1), 5);
 
     /* bob's hash changed, carol is gone, dave is new. */
@@ -422,4 +432,61 @@ Test(basicauth, a_reload_keeps_the_cache_of_unchanged_users_only)
     free(bob2);
     free(carol);
     free(dave);
+}
+
+/*
+ * Logins whose keys fall in one set of the cache all stay, up to the set's ways; a fifth
+ * replaces the one least recently used, and no other. 65 users in 16 sets: some set
+ * holds at least 5 of them, whatever the random secrets make of their keys.
+ */
+Test(basicauth, logins_sharing_a_cache_set_stay_cached_up_to_its_ways)
+{
+    enum { NUSERS = 4 * (BASICAUTH_CACHE_OK / BASICAUTH_CACHE_WAYS) + 1 };
+    uv_loop_t loop;
+    struct basicauth_pool p;
+    struct webcfg_user users[NUSERS];
+    char names[NUSERS][8], passwords[NUSERS][8];
+    size_t nin[BASICAUTH_CACHE_OK / BASICAUTH_CACHE_WAYS] = { 0 }, in[ARRAY_SIZE(nin)][5];
+    size_t set = SIZE_MAX;
+    struct basicauth *ba;
+
+    _Static_assert(BASICAUTH_CACHE_WAYS == 4, "the test below names 5 users");
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    basicauth_pool_init(&p, &loop, 0);
+    for (size_t i = 0; i < NUSERS; i++) {
+        snprintf(names[i], sizeof(names[i]), "u%02zu", i); /* sorted, as webcfg gives them */
+        snprintf(passwords[i], sizeof(passwords[i]), "pw%02zu", i);
+        users[i] = (struct webcfg_user){ names[i], make_hash(passwords[i], 4) };
+    }
+    ba = basicauth_new(&p, users, NUSERS);
+    for (size_t i = 0; i < NUSERS && set == SIZE_MAX; i++) {
+        size_t k = basicauth_cache_set(ba, value_of(names[i], passwords[i]));
+
+        cr_assert_lt(k, ARRAY_SIZE(nin));
+        if (nin[k] < 5)
+            in[k][nin[k]++] = i;
+        if (nin[k] == 5)
+            set = k;
+    }
+    cr_assert_neq(set, SIZE_MAX, "no set holds 5 of %d users", NUSERS);
+#define CHECK(j) check(ba, &loop, names[in[set][j]], passwords[in[set][j]])
+    for (int j = 0; j < 4; j++)
+        cr_assert_eq(CHECK(j), 'a', "login %d of set %zu", j, set);
+    for (int j = 0; j < 4; j++)
+        cr_assert_eq(CHECK(j), 'A', "login %d of set %zu pushed out by another", j, set);
+    cr_assert_eq(basicauth_cached(ba), 4);
+    cr_assert_eq(CHECK(0), 'A'); /* the first is now the most recent: the second is the oldest */
+    cr_assert_eq(CHECK(4), 'a');
+    cr_assert_eq(basicauth_cached(ba), 4, "a full set replaces, never grows");
+    cr_assert_eq(CHECK(0), 'A');
+    cr_assert_eq(CHECK(2), 'A');
+    cr_assert_eq(CHECK(3), 'A');
+    cr_assert_eq(CHECK(4), 'A');
+    cr_assert_eq(CHECK(1), 'a', "the least recently used was replaced");
+#undef CHECK
+    basicauth_unref(ba);
+    expect_checks(&p, 6, 0, 0, 9, 0);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    for (size_t i = 0; i < NUSERS; i++)
+        free(users[i].hash);
 }

@@ -383,3 +383,86 @@ Test(httpd_tls, handshakes_waiting_past_the_deadline_are_closed_and_counted)
     cr_assert_eq(atomic_load(&pool.peak_computing), 1, "never two steps at once");
     cr_assert_geq(pool.max_waiting, 1);
 }
+
+/* ---- a connection, and its server, ending while their step runs ---- */
+
+static int poisoned;
+
+/*
+ * The server is done: whatever still reads it, or the pool it embeds, from here on
+ * reads garbage, pointers included (0x0101...), and crashes, with or without ASan.
+ */
+static void poison_cb(struct httpd_server *srv)
+{
+    memset(srv, 0x01, sizeof(*srv));
+    poisoned = 1;
+}
+
+static void run_a_while(uv_loop_t *loop, int turns)
+{
+    for (int i = 0; i < turns; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/*
+ * A server on its own pool (httpd_server_init's), this thread's loop. The test holds
+ * the pool's one slot, so that the step of a ClientHello blocks in the threadpool; the
+ * client hangs up (when client_closes), and the server is stopped. The connection waits
+ * for its step, the server for the connection; once the step is let through, the
+ * connection is freed from the step's callback, and the server, its last, ends there:
+ * its close callback may release what holds it, and nothing may touch the pool after.
+ */
+static void stop_during_a_step(int client_closes)
+{
+    uv_loop_t loop;
+    struct httpd_server *srv = malloc(sizeof(*srv));
+    struct tls_ctx *ctx = server_ctx(WEBCFG_NO_CLIENT_CERT);
+    struct httpc c;
+    char addr[128], err[256] = "";
+    unsigned char hello[4096];
+    size_t n = client_hello(hello, sizeof(hello));
+
+    cr_assert_not_null(srv);
+    poisoned = 0;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    httpd_server_init(srv, &loop, NULL);
+    httpd_server_set_tls(srv, ctx);
+    tls_ctx_unref(ctx);
+    cr_assert_eq(httpd_server_listen(srv, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(httpd_server_address(srv, addr, sizeof(addr)), 0);
+    uv_sem_wait(&srv->own_hs.slots);
+    cr_assert_eq(httpc_open(&c, addr, 0), 0);
+    cr_assert_eq(httpc_send(&c, hello, n), 0);
+    for (int i = 0; i < 5000 && srv->own_hs.in_flight == 0; i++)
+        run_a_while(&loop, 1);
+    cr_assert_eq(srv->own_hs.in_flight, 1, "the step was handed out");
+    usleep(50 * 1000); /* a threadpool thread takes it, and waits for the slot */
+    if (client_closes) {
+        httpc_close(&c);
+        run_a_while(&loop, 20); /* the server reads the end: the connection closes */
+    }
+    httpd_server_close(srv, poison_cb);
+    run_a_while(&loop, 20);
+    cr_assert_not(poisoned, "the server ended with its connection's step out");
+    cr_assert_eq(srv->own_hs.in_flight, 1);
+    uv_sem_post(&srv->own_hs.slots);
+    for (int i = 0; i < 5000 && !poisoned; i++)
+        run_a_while(&loop, 1);
+    cr_assert(poisoned, "the server never ended");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    free(srv);
+    httpc_close(&c);
+}
+
+Test(httpd_tls, a_connection_closed_during_its_step_then_the_server_stopped_ends_cleanly)
+{
+    stop_during_a_step(1);
+}
+
+Test(httpd_tls, a_server_stopped_during_a_step_ends_cleanly)
+{
+    stop_during_a_step(0);
+}
