@@ -231,12 +231,19 @@ static int has_flag(const char *const *args, const char *flag)
 int daemon_start_with(struct daemon *d, const char *config_json, const struct daemon_options *o)
 {
     const char *const *extra = o ? o->args : NULL;
-    const char *argv[40];
+    const char *argv[56];
     size_t n = 0;
     struct ready r = { d, 0 };
 
     if (prepare(d, config_json) != 0)
         return -1;
+    if (o != NULL && o->owner != 0 &&
+        (chown(d->dir, o->owner, o->owner) != 0 || chown(d->config, o->owner, o->owner) != 0)) {
+        perror("chown the daemon's directory");
+        return -1;
+    }
+    for (const char *const *w = o ? o->wrap : NULL; w && *w && n < 16; w++)
+        argv[n++] = *w;
     argv[n++] = bin();
     argv[n++] = "--config";
     argv[n++] = d->config;
@@ -249,7 +256,7 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         argv[n++] = "--metrics-listen";
         argv[n++] = d->http;
     }
-    for (; extra && *extra && n < 38; extra++) {
+    for (; extra && *extra && n < 54; extra++) {
         if (strcmp(*extra, "--socket") == 0 && extra[1])
             snprintf(d->sock, sizeof(d->sock), "%s", extra[1]);
         argv[n++] = *extra;

@@ -67,6 +67,13 @@ struct daemon_options {
      */
     const int *listen_fds;
     int nlisten_fds;
+    /*
+     * A command the daemon runs under (NULL-terminated, first an absolute path), such as
+     * setpriv to run it as another user; NULL: none. owner: nonzero, the uid (and gid)
+     * the daemon's directory and config are given to, that such a daemon can use them.
+     */
+    const char *const *wrap;
+    unsigned owner;
 };
 
 /*
