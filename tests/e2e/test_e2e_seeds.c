@@ -698,7 +698,7 @@ static void check_query(struct seed_run *s, const char *what, const char *expr)
 /* The instant query answers, and with no sample: what must not be there is not. */
 static void check_query_empty(struct seed_run *s, const char *what, const char *expr)
 {
-    static char path[4096];
+    static char path[16384];
     json_t *j, *result;
 
     strcpy(path, "/api/v1/query?query=");
@@ -882,7 +882,12 @@ static const char *current_value(json_t *var)
     return v;
 }
 
-static void check_panels(struct seed_run *s, const struct vars *v, json_t *panels, int *queries)
+/*
+ * Run every panel query under v: each must return data, or, with none set, return
+ * nothing (the variables select something that does not exist).
+ */
+static void check_panels(struct seed_run *s, const struct vars *v, json_t *panels, int *queries,
+                         int none)
 {
     json_t *p, *t;
     size_t i, k;
@@ -891,7 +896,7 @@ static void check_panels(struct seed_run *s, const struct vars *v, json_t *panel
     {
         const char *title = str_or(json_string_value(json_object_get(p, "title")), "?");
 
-        check_panels(s, v, json_object_get(p, "panels"), queries);
+        check_panels(s, v, json_object_get(p, "panels"), queries, none);
         json_array_foreach(json_object_get(p, "targets"), k, t)
         {
             const char *expr = json_string_value(json_object_get(t, "expr"));
@@ -901,7 +906,10 @@ static void check_panels(struct seed_run *s, const struct vars *v, json_t *panel
             snprintf(what, sizeof(what), "panel \"%s\" %s", title,
                      str_or(json_string_value(json_object_get(t, "refId")), ""));
             q = substitute(s, v, expr);
-            check_query(s, what, q);
+            if (none)
+                check_query_empty(s, what, q);
+            else
+                check_query(s, what, q);
             free(q);
             ++*queries;
         }
@@ -948,8 +956,18 @@ static void check_dashboard(struct seed_run *s)
             check_query(s, name, expr);
         }
     }
-    check_panels(s, &v, json_object_get(root, "panels"), &queries);
+    check_panels(s, &v, json_object_get(root, "panels"), &queries, 0);
     cr_assert_gt(queries, 0, "%s: a dashboard without queries", s->name);
+    /*
+     * The $instance selector applies to every panel: with an instance that does not
+     * exist, none has data (a recording rule summed over instances, or a query without
+     * instance=~"$instance", would still show every instance's).
+     */
+    for (i = 0; i < v.n; i++)
+        if (strcmp(v.name[i], "instance") == 0) {
+            v.value[i] = "no-such-instance:1";
+            check_panels(s, &v, json_object_get(root, "panels"), &queries, 1);
+        }
     json_decref(root);
 }
 
