@@ -5,8 +5,15 @@
  * against what the daemon really exposes.
  *
  * Per seed:
+ * - The sockets systemd would pass: packaging/ustatsd.socket with the seed's
+ *   ustatsd.socket.d/override.conf applied (an empty ListenStream= resets) must be
+ *   exactly the config's (daemon.socket; metrics_listen, debug_listen and each
+ *   endpoint's listen, with the README's defaults; SocketMode= and SocketGroup= as
+ *   socket_mode and socket_group). The test binds them at the test addresses below and
+ *   passes them to the daemon as systemd does (LISTEN_FDS, LISTEN_PID).
  * - ustatsd from the seed's ustatsd.json, with these changes only: every listener
- *   (daemon.metrics_listen, endpoints[].listen) moves to a free port on 127.0.0.1; the
+ *   (daemon.metrics_listen, daemon.debug_listen, endpoints[].listen) moves to a free
+ *   port on 127.0.0.1; the
  *   ingest socket and the log go to the test's directory; daemon.socket_group goes (a
  *   group of the operator's machine); bearer_token_file (daemon's and endpoints') names a
  *   token the test writes; daemon.web_config_file names a web config of the test's
@@ -29,7 +36,9 @@
  * - Then, within a deadline: every alert of the seed's rule files reaches `firing`; every
  *   alert and recording-rule expression and every dashboard panel query runs without
  *   error and returns at least one sample; each dashboard query variable's
- *   `label_values(SELECTOR, LABEL)` has at least one value.
+ *   `label_values(SELECTOR, LABEL)` has at least one value; with an `instance` variable,
+ *   every panel query returns nothing for an instance that does not exist. No series
+ *   carries `exported_job` (honor_labels), and a config's first job answers as `job`.
  *
  * Dashboard variables are substituted before a query runs: `$__rate_interval` 1m,
  * `$__interval` 15s, `$__range` 1h (and their `_s`/`_ms` forms: 60, 15, 3600 / ms), and
