@@ -515,6 +515,44 @@ static int adopt(struct ingest *in, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * A passed socket's mode and group are the .socket unit's (SocketMode=, SocketGroup=), and
+ * the daemon leaves them: but when they differ from what the config asks for, senders the
+ * config lets in may be refused (or others let in), so say so. The file is stat()ed by
+ * path: fstat() on a socket describes the socket, not its file. Nothing here refuses.
+ */
+static void check_adopted_file(struct ingest *in)
+{
+    struct stat st;
+    struct group gr, *res = NULL;
+    char scratch[4096], have[64], why[128];
+    gid_t gid;
+
+    if (stat(in->path, &st) != 0) {
+        warnf(in, "passed socket %s: stat failed: %s; its mode and group are not checked", in->path,
+              strerror(errno));
+        return;
+    }
+    if ((st.st_mode & 07777) != in->mode)
+        warnf(in,
+              "daemon.socket_mode is %04o but the passed socket %s has mode %04o (the "
+              ".socket unit's SocketMode=), which applies",
+              (unsigned)in->mode, in->path, (unsigned)(st.st_mode & 07777));
+    if (in->group[0] == '\0')
+        return;
+    /* A group unknown to this machine differs from any the file can have. */
+    if (resolve_group(in->group, &gid, why, sizeof(why)) == 0 && gid == st.st_gid)
+        return;
+    if (getgrgid_r(st.st_gid, &gr, scratch, sizeof(scratch), &res) == 0 && res != NULL)
+        snprintf(have, sizeof(have), "%s", res->gr_name);
+    else
+        snprintf(have, sizeof(have), "%lu", (unsigned long)st.st_gid);
+    warnf(in,
+          "daemon.socket_group is \"%s\" but the passed socket %s has group \"%s\" (the "
+          ".socket unit's SocketGroup=), which applies",
+          in->group, in->path, have);
+}
+
 static void udp_bound(struct ingest *in)
 {
     netaddr_format(&in->bound.sa, in->addr_text, sizeof(in->addr_text));
@@ -639,6 +677,7 @@ int ingest_start(struct ingest *in, char *err, size_t errlen)
     }
     if (in->adopt_fd >= 0) {
         read_qlen(in);
+        check_adopted_file(in);
         r = adopt(in, err, errlen);
         if (r < 0)
             return r;

@@ -25,7 +25,8 @@
  * Adopting a socket (ingest_config.fd, from systemd's socket activation, see sysd.h): the
  * socket is already bound, and it belongs to the .socket unit, which outlives the
  * process. ingest_start() then removes no stale file, binds nothing and changes neither
- * mode nor group (the unit's SocketMode= and SocketGroup= own them); it still asks for
+ * mode nor group (the unit's SocketMode= and SocketGroup= own them: a warning says when
+ * they differ from cfg->mode, or from cfg->group when one is set); it still asks for
  * SO_PASSCRED and SO_RCVBUF, makes the socket non-blocking and reads max_dgram_qlen.
  * ingest_close() stops reading and closes the process's descriptor, and nothing else: it
  * neither drains nor unlinks, so the datagrams still queued wait in the kernel for the
@@ -52,8 +53,8 @@
 #define INGEST_DEFAULT_BUDGET_NS 1000000   /* and at most about 1 ms per wake-up */
 #define INGEST_DEFAULT_RCVBUF    (8 << 20) /* SO_RCVBUF request, bytes */
 #define INGEST_MIN_DGRAM_QLEN    512       /* below this, start-up warns */
-#define INGEST_MAX_WARNINGS      4
-#define INGEST_WARNING_LEN       256
+#define INGEST_MAX_WARNINGS      6
+#define INGEST_WARNING_LEN       512
 
 struct ingest;
 

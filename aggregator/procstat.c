@@ -282,6 +282,16 @@ static int count_fds(pid_t pid, uint64_t *out)
 
     proc_path(path, sizeof(path), pid, "fd");
     d = opendir(path);
+    /*
+     * /proc/<pid>/fd is mode 0500 and its owner's: another user lists it only with
+     * CAP_DAC_READ_SEARCH. fdinfo has one entry per descriptor too, and since Linux 5.19
+     * asks for ptrace read access instead, which CAP_SYS_PTRACE gives: the one capability
+     * a service's process metrics then need (ns/net below asks for the same).
+     */
+    if (d == NULL && (errno == EACCES || errno == EPERM) && pid != 0) {
+        proc_path(path, sizeof(path), pid, "fdinfo");
+        d = opendir(path);
+    }
     if (d == NULL)
         return -errno;
     while ((ent = readdir(d)) != NULL)

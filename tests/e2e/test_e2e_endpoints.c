@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <math.h>
 
@@ -746,6 +747,63 @@ Test(e2e_endpoints, seed_002_the_service_process_metrics_and_promhttp)
     m = scrape_at("connaisseur", "/metrics");
     cr_assert_null(strstr(m, "process_"), "%s", m);
     free(m);
+}
+
+/*
+ * Under the packaged service the daemon runs as ustatsd and the service as its own user:
+ * its descriptors and network namespace are another user's, which the kernel shows only
+ * with CAP_SYS_PTRACE (seed 002's ustatsd.service.d/override.conf). Here the daemon runs
+ * as nobody, with that capability (ambient, as systemd's AmbientCapabilities= gives it)
+ * or without, and the sender as root.
+ */
+static void seed_002_as_another_user(int ptrace)
+{
+    const char *with[] = { "/usr/bin/setpriv",
+                           "--reuid=65534",
+                           "--regid=65534",
+                           "--clear-groups",
+                           "--inh-caps=-all,+sys_ptrace",
+                           "--ambient-caps=+sys_ptrace",
+                           NULL };
+    const char *without[] = { "/usr/bin/setpriv", "--reuid=65534",   "--regid=65534",
+                              "--clear-groups",   "--inh-caps=-all", NULL };
+    struct daemon_options o = { .wrap = ptrace ? with : without, .owner = 65534 };
+    char *cfg, *m;
+    pid_t child;
+
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+        cr_skip_test("needs root and setpriv to run the daemon as another user");
+    make_dir();
+    cr_assert_eq(chown(dir, 65534, 65534), 0);
+    cfg = seed_config("002-connaisseur", service_is_me);
+    cr_assert_eq(daemon_start_with(&d, cfg, &o), 0);
+    free(cfg);
+    child = start_sender(d.sock, "connaisseur_requests_total:1|c");
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 1, 5000), 1);
+    m = scrape_at("connaisseur", "/metrics");
+    /* /proc/<pid>/stat and limits are anyone's: these are there either way. */
+    cr_assert_gt(expo_value(m, "process_start_time_seconds"), 0, "%s", m);
+    cr_assert_gt(expo_value(m, "process_max_fds"), 0, "%s", m);
+    if (ptrace) {
+        cr_assert_eq(expo_value(m, "process_open_fds"), open_fds_of(child), "%s", m);
+        cr_assert_not_null(strstr(m, "process_network_"), "%s", m);
+    } else {
+        cr_assert_null(strstr(m, "process_open_fds"), "%s", m);
+        cr_assert_null(strstr(m, "process_network_"), "%s", m);
+    }
+    free(m);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+}
+
+Test(e2e_endpoints, seed_002_a_daemon_of_another_user_with_cap_sys_ptrace_has_them)
+{
+    seed_002_as_another_user(1);
+}
+
+Test(e2e_endpoints, seed_002_a_daemon_of_another_user_without_capabilities_has_not)
+{
+    seed_002_as_another_user(0);
 }
 
 /* ---- a scrape across reloads ---- */

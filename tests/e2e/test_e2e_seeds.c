@@ -5,8 +5,15 @@
  * against what the daemon really exposes.
  *
  * Per seed:
+ * - The sockets systemd would pass: packaging/ustatsd.socket with the seed's
+ *   ustatsd.socket.d/override.conf applied (an empty ListenStream= resets) must be
+ *   exactly the config's (daemon.socket; metrics_listen, debug_listen and each
+ *   endpoint's listen, with the README's defaults; SocketMode= and SocketGroup= as
+ *   socket_mode and socket_group). The test binds them at the test addresses below and
+ *   passes them to the daemon as systemd does (LISTEN_FDS, LISTEN_PID).
  * - ustatsd from the seed's ustatsd.json, with these changes only: every listener
- *   (daemon.metrics_listen, endpoints[].listen) moves to a free port on 127.0.0.1; the
+ *   (daemon.metrics_listen, daemon.debug_listen, endpoints[].listen) moves to a free
+ *   port on 127.0.0.1; the
  *   ingest socket and the log go to the test's directory; daemon.socket_group goes (a
  *   group of the operator's machine); bearer_token_file (daemon's and endpoints') names a
  *   token the test writes; daemon.web_config_file names a web config of the test's
@@ -29,7 +36,9 @@
  * - Then, within a deadline: every alert of the seed's rule files reaches `firing`; every
  *   alert and recording-rule expression and every dashboard panel query runs without
  *   error and returns at least one sample; each dashboard query variable's
- *   `label_values(SELECTOR, LABEL)` has at least one value.
+ *   `label_values(SELECTOR, LABEL)` has at least one value; with an `instance` variable,
+ *   every panel query returns nothing for an instance that does not exist. No series
+ *   carries `exported_job` (honor_labels), and a config's first job answers as `job`.
  *
  * Dashboard variables are substituted before a query runs: `$__rate_interval` 1m,
  * `$__interval` 15s, `$__range` 1h (and their `_s`/`_ms` forms: 60, 15, 3600 / ms), and
@@ -53,6 +62,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -156,6 +166,10 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
             *metrics_listen = map_listen(&s->ports, json_string_value(v));
             json_object_set_new(daemon, "metrics_listen", json_string(*metrics_listen));
         }
+        v = json_object_get(daemon, "debug_listen");
+        if (json_is_string(v) && json_string_length(v) > 0)
+            json_object_set_new(daemon, "debug_listen",
+                                json_string(map_listen(&s->ports, json_string_value(v))));
         if (json_object_get(daemon, "bearer_token_file") != NULL)
             json_object_set_new(daemon, "bearer_token_file", json_string(s->token));
         if (json_object_get(daemon, "web_config_file") != NULL) {
@@ -201,6 +215,172 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
         free(text);
         json_object_set_new(v, "conninfo", json_string(s->db.conninfo));
     }
+}
+
+/* ---- the sockets systemd passes: packaging/ustatsd.socket and the seed's drop-in ---- */
+
+#define MAX_UNIT_SOCKETS 16
+
+/* What the [Socket] sections of a unit and its drop-ins say, in systemd's order. */
+struct unit_sockets {
+    char dgram[MAX_UNIT_SOCKETS][128];
+    size_t ndgram;
+    char stream[MAX_UNIT_SOCKETS][128];
+    size_t nstream;
+    char group[64];
+    char mode[16];
+};
+
+static void trim(char *t)
+{
+    size_t n = strlen(t);
+
+    while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' || t[n - 1] == '\t'))
+        t[--n] = '\0';
+}
+
+/*
+ * Read path's [Socket] section into u, as systemd applies a drop-in over its unit: a
+ * ListenDatagram= or ListenStream= with an empty value empties its list, any other adds
+ * to it; SocketGroup= and SocketMode= replace. A missing file reads as nothing.
+ */
+static void unit_read(const char *path, struct unit_sockets *u)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int in_socket = 0;
+
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *eq, *key = line, *value;
+
+        trim(line);
+        if (line[0] == '[') {
+            in_socket = strcmp(line, "[Socket]") == 0;
+            continue;
+        }
+        if (!in_socket || line[0] == '#' || line[0] == ';' || (eq = strchr(line, '=')) == NULL)
+            continue;
+        *eq = '\0';
+        value = eq + 1;
+        if (strcmp(key, "ListenDatagram") == 0 || strcmp(key, "ListenStream") == 0) {
+            int dgram = key[6] == 'D';
+            char(*list)[128] = dgram ? u->dgram : u->stream;
+            size_t *n = dgram ? &u->ndgram : &u->nstream;
+
+            if (value[0] == '\0') {
+                *n = 0;
+                continue;
+            }
+            cr_assert_lt(*n, MAX_UNIT_SOCKETS, "%s: too many sockets", path);
+            snprintf(list[(*n)++], sizeof(list[0]), "%s", value);
+        } else if (strcmp(key, "SocketGroup") == 0) {
+            snprintf(u->group, sizeof(u->group), "%s", value);
+        } else if (strcmp(key, "SocketMode") == 0) {
+            snprintf(u->mode, sizeof(u->mode), "%s", value);
+        }
+    }
+    fclose(f);
+}
+
+static int listed(char (*list)[128], size_t n, const char *addr)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], addr) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The packaged unit plus the seed's drop-in must pass exactly the sockets the seed's
+ * config (root, as shipped) asks for: the daemon refuses a passed socket its config does
+ * not name, and binds itself one the unit does not pass (then it is not the unit's, and
+ * its mode and group are not either). The ingest socket's mode and group must be the
+ * config's. Defaults as README.md's configuration reference gives them.
+ */
+static void check_unit_agrees(struct seed_run *s, json_t *root, const struct unit_sockets *u)
+{
+    json_t *daemon = json_object_get(root, "daemon"), *eps = json_object_get(root, "endpoints");
+    json_t *ep, *v;
+    char want[MAX_UNIT_SOCKETS][128];
+    size_t nwant = 0, i;
+    const char *sock =
+        str_or(json_string_value(json_object_get(daemon, "socket")), "/run/ustatsd/ustatsd.sock");
+    const char *mode = str_or(json_string_value(json_object_get(daemon, "socket_mode")), "0660");
+    const char *group = json_string_value(json_object_get(daemon, "socket_group"));
+    const char *fix = "its ustatsd.socket.d/override.conf";
+
+    v = json_object_get(daemon, "metrics_listen");
+    if (json_is_string(v) && json_string_length(v) > 0)
+        snprintf(want[nwant++], sizeof(want[0]), "%s", json_string_value(v));
+    else if (v == NULL && eps == NULL)
+        snprintf(want[nwant++], sizeof(want[0]), "127.0.0.1:9464");
+    v = json_object_get(daemon, "debug_listen");
+    if (json_is_string(v) && json_string_length(v) > 0)
+        snprintf(want[nwant++], sizeof(want[0]), "%s", json_string_value(v));
+    json_array_foreach(eps, i, ep)
+    {
+        const char *l = json_string_value(json_object_get(ep, "listen"));
+
+        if (l != NULL && l[0] != '\0' && !listed(want, nwant, l)) {
+            cr_assert_lt(nwant, MAX_UNIT_SOCKETS);
+            snprintf(want[nwant++], sizeof(want[0]), "%s", l);
+        }
+    }
+    cr_assert(u->ndgram == 1 && strcmp(u->dgram[0], sock) == 0,
+              "%s: the unit's ListenDatagram= (%zu, first %s) is not daemon.socket %s: fix %s",
+              s->name, u->ndgram, u->ndgram ? u->dgram[0] : "none", sock, fix);
+    for (i = 0; i < nwant; i++)
+        cr_assert(listed((char(*)[128])u->stream, u->nstream, want[i]),
+                  "%s: the config listens on %s and the unit has no ListenStream=%s: fix %s",
+                  s->name, want[i], want[i], fix);
+    for (i = 0; i < u->nstream; i++)
+        cr_assert(listed(want, nwant, u->stream[i]),
+                  "%s: the unit's ListenStream=%s is no listener of the config, which the "
+                  "daemon refuses: fix %s",
+                  s->name, u->stream[i], fix);
+    cr_assert_eq(strtol(u->mode, NULL, 8), strtol(mode, NULL, 8),
+                 "%s: SocketMode=%s is not daemon.socket_mode %s: fix %s", s->name, u->mode, mode,
+                 fix);
+    if (group != NULL)
+        cr_assert_str_eq(u->group, group,
+                         "%s: SocketGroup=%s is not daemon.socket_group %s: fix %s", s->name,
+                         u->group, group, fix);
+}
+
+/* A listening TCP socket at "a.b.c.d:port", as ListenStream= makes it. */
+static int bind_stream(const char *addr)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+    cr_assert_not_null(colon, "%s", addr);
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    cr_assert_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1, "%s", addr);
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    cr_assert_geq(fd, 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", addr,
+                 strerror(errno));
+    cr_assert_eq(listen(fd, 128), 0);
+    return fd;
+}
+
+/* A Unix datagram socket bound at path, as ListenDatagram= makes it. */
+static int bind_dgram(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_lt(strlen(path), sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", path,
+                 strerror(errno));
+    return fd;
 }
 
 /* ---- YAML: load, edit a few scalars, emit ---- */
@@ -524,6 +704,42 @@ static void check_query(struct seed_run *s, const char *what, const char *expr)
     cr_assert(!q.error, "%s: %s: Prometheus refused %s: %s", s->name, what, expr, s->last);
 }
 
+/* The instant query answers, and with no sample: what must not be there is not. */
+static void check_query_empty(struct seed_run *s, const char *what, const char *expr)
+{
+    static char path[16384];
+    json_t *j, *result;
+
+    strcpy(path, "/api/v1/query?query=");
+    urlencode(path + strlen(path), sizeof(path) - strlen(path), expr);
+    j = prom_get(s, path);
+    cr_assert_not_null(j, "%s: %s: no answer to %s", s->name, what, expr);
+    cr_assert_str_eq(str_or(json_string_value(json_object_get(j, "status")), ""), "success",
+                     "%s: %s: Prometheus refused %s: %s", s->name, what, expr, s->last);
+    result = json_object_get(json_object_get(j, "data"), "result");
+    cr_assert_eq(json_array_size(result), 0, "%s: %s: %s returned %s", s->name, what, expr,
+                 s->last);
+    json_decref(j);
+}
+
+/*
+ * The service's `job` label survives the scrape (honor_labels): no series carries
+ * exported_job, and the job families answer by the job's own name.
+ */
+static void check_job_labels(struct seed_run *s, json_t *root)
+{
+    json_t *first = json_array_get(json_object_get(json_object_get(root, "jobs"), "list"), 0);
+    const char *job = json_is_object(first) ? json_string_value(json_object_get(first, "name"))
+                                            : json_string_value(first);
+    char expr[300];
+
+    check_query_empty(s, "Prometheus renamed a `job` label", "count({exported_job!=\"\"})");
+    if (job == NULL)
+        return;
+    snprintf(expr, sizeof(expr), "count({job=\"%s\"})", job);
+    check_query(s, "the job families under their own job label", expr);
+}
+
 static int all_targets_up(void *arg)
 {
     struct seed_run *s = arg;
@@ -675,7 +891,12 @@ static const char *current_value(json_t *var)
     return v;
 }
 
-static void check_panels(struct seed_run *s, const struct vars *v, json_t *panels, int *queries)
+/*
+ * Run every panel query under v: each must return data, or, with none set, return
+ * nothing (the variables select something that does not exist).
+ */
+static void check_panels(struct seed_run *s, const struct vars *v, json_t *panels, int *queries,
+                         int none)
 {
     json_t *p, *t;
     size_t i, k;
@@ -684,7 +905,7 @@ static void check_panels(struct seed_run *s, const struct vars *v, json_t *panel
     {
         const char *title = str_or(json_string_value(json_object_get(p, "title")), "?");
 
-        check_panels(s, v, json_object_get(p, "panels"), queries);
+        check_panels(s, v, json_object_get(p, "panels"), queries, none);
         json_array_foreach(json_object_get(p, "targets"), k, t)
         {
             const char *expr = json_string_value(json_object_get(t, "expr"));
@@ -694,7 +915,10 @@ static void check_panels(struct seed_run *s, const struct vars *v, json_t *panel
             snprintf(what, sizeof(what), "panel \"%s\" %s", title,
                      str_or(json_string_value(json_object_get(t, "refId")), ""));
             q = substitute(s, v, expr);
-            check_query(s, what, q);
+            if (none)
+                check_query_empty(s, what, q);
+            else
+                check_query(s, what, q);
             free(q);
             ++*queries;
         }
@@ -741,8 +965,18 @@ static void check_dashboard(struct seed_run *s)
             check_query(s, name, expr);
         }
     }
-    check_panels(s, &v, json_object_get(root, "panels"), &queries);
+    check_panels(s, &v, json_object_get(root, "panels"), &queries, 0);
     cr_assert_gt(queries, 0, "%s: a dashboard without queries", s->name);
+    /*
+     * The $instance selector applies to every panel: with an instance that does not
+     * exist, none has data (a recording rule summed over instances, or a query without
+     * instance=~"$instance", would still show every instance's).
+     */
+    for (i = 0; i < v.n; i++)
+        if (strcmp(v.name[i], "instance") == 0) {
+            v.value[i] = "no-such-instance:1";
+            check_panels(s, &v, json_object_get(root, "panels"), &queries, 1);
+        }
     json_decref(root);
 }
 
@@ -857,13 +1091,15 @@ static void fail_with_logs(struct seed_run *s, const char *why)
 static void run_seed(const char *name)
 {
     static struct seed_run s;
-    char path[600], pcfg[128], *cfg_text;
+    char path[600], pcfg[128], sock[128], *cfg_text;
     const char *metrics_listen;
-    const char *args[8];
+    const char *args[12];
+    struct unit_sockets unit = { .nstream = 0 };
+    int fds[MAX_UNIT_SOCKETS + 1], nfds = 0;
     size_t n = 0;
     struct daemon_options o = { .args = args, .no_wait = 1 };
     json_error_t err;
-    json_t *cfg;
+    json_t *cfg, *shipped;
     int alerts = 0, rc;
     long long t0 = waitfor_now_ms();
 
@@ -880,15 +1116,38 @@ static void run_seed(const char *name)
     snprintf(path, sizeof(path), "%s/ustatsd.json", s.src);
     cfg = json_load_file(path, 0, &err);
     cr_assert_not_null(cfg, "%s:%d: %s", path, err.line, err.text);
+    /* The sockets the packaged unit with the seed's drop-in passes, as the config asks. */
+    snprintf(path, sizeof(path), "%s/packaging/ustatsd.socket", USTATSD_SOURCE_DIR);
+    unit_read(path, &unit);
+    cr_assert_gt(unit.nstream + unit.ndgram, 0, "%s: no sockets", path);
+    snprintf(path, sizeof(path), "%s/ustatsd.socket.d/override.conf", s.src);
+    unit_read(path, &unit);
+    check_unit_agrees(&s, cfg, &unit);
+    shipped = json_deep_copy(cfg);
     derive_daemon_config(&s, cfg, &metrics_listen);
     if (metrics_listen != NULL) {
         args[n++] = "--metrics-listen";
         args[n++] = metrics_listen;
     }
+    /*
+     * Passed as systemd passes them, each at its test address: the ingest socket in the
+     * test's directory, each stream socket on the free port that stands for its port.
+     */
+    snprintf(sock, sizeof(sock), "%s/ustatsd.sock", s.wdir);
+    args[n++] = "--socket";
+    args[n++] = sock;
+    fds[nfds++] = bind_dgram(sock);
+    for (size_t i = 0; i < unit.nstream; i++)
+        fds[nfds++] = bind_stream(map_listen(&s.ports, unit.stream[i]));
+    o.listen_fds = fds;
+    o.nlisten_fds = nfds;
     args[n] = NULL;
     cfg_text = json_dumps(cfg, JSON_INDENT(2));
     json_decref(cfg);
-    cr_assert_eq(daemon_start_with(&s.d, cfg_text, &o), 0, "%s: the daemon did not start", name);
+    rc = daemon_start_with(&s.d, cfg_text, &o);
+    for (int i = 0; i < nfds; i++)
+        close(fds[i]);
+    cr_assert_eq(rc, 0, "%s: the daemon did not start", name);
     free(cfg_text);
     if (waitfor_cond(connected, &s.d, 10000) != 0)
         fail_with_logs(&s, "the daemon's ingest socket never took a connection");
@@ -906,6 +1165,8 @@ static void run_seed(const char *name)
     if (alerts > 0 && waitfor_cond(alerts_firing, &s, remaining()) != 0)
         fail_with_logs(&s, "not every alert reached firing");
     check_dashboard(&s);
+    check_job_labels(&s, shipped);
+    json_decref(shipped);
     fprintf(stderr, "%s: %d alerts firing, every rule and panel query answered, in %lld ms\n", name,
             alerts, waitfor_now_ms() - t0);
     /* The daemon served all of it and still stops cleanly. */

@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -332,6 +333,22 @@ static int stream_connects(void *arg)
     return 0;
 }
 
+/* The daemon's unix: metrics listener answers /-/ready. arg: struct activated. */
+static int stream_connects_http(void *arg)
+{
+    struct activated *a = arg;
+    struct httpc_response r;
+    char addr[128];
+    int ok;
+
+    snprintf(addr, sizeof(addr), "unix:%s", a->http);
+    if (httpc_get(addr, "/-/ready", NULL, &r) != 0)
+        return 0;
+    ok = r.status == 200;
+    httpc_response_release(&r);
+    return ok;
+}
+
 static void activated_release(struct activated *a)
 {
     char cmd[128];
@@ -449,6 +466,98 @@ Test(e2e_systemd, refuses_a_stream_socket_where_the_datagram_socket_goes)
     expect_refusal(&a, want);
     close(c.fd);
     activated_release(&a);
+}
+
+/*
+ * The log line holding want, which must be at warn level; NULL (and fails) when absent.
+ * The caller frees log.
+ */
+static void expect_warning(const char *log, const char *want)
+{
+    const char *at = strstr(log, want), *start, *end;
+
+    cr_assert_not_null(at, "no \"%s\" in the log:\n%s", want, log);
+    for (start = at; start > log && start[-1] != '\n'; start--)
+        ;
+    end = strchr(at, '\n');
+    cr_assert(end != NULL);
+    cr_assert_not_null(memmem(start, (size_t)(end - start), "\"level\":\"warn\"", 14),
+                       "not at warn level: %.*s", (int)(end - start), start);
+}
+
+/*
+ * A passed datagram socket keeps the unit's mode and group; the daemon says at warn
+ * level when they are not the config's socket_mode and socket_group, and is quiet when
+ * they are. match: chmod/chown the socket to the config's before the daemon starts.
+ */
+static void passed_socket_mode_and_group(int match)
+{
+    struct activated a;
+    const char *opts[] = { "--datagram", "-l", a.sock, NULL };
+    struct group *g = getgrnam("nogroup");
+    struct stat st;
+    char want[512], *log;
+    FILE *f;
+
+    cr_assert_not_null(g, "no group nogroup on this machine");
+    activated_prepare(&a);
+    f = fopen(a.config, "w");
+    cr_assert_not_null(f);
+    fputs("{\"daemon\": {\"socket_mode\": \"0604\", \"socket_group\": \"nogroup\", "
+          "\"log_format\": \"json\"},\n \"families\": [{\"name\": \"jobs\", \"type\": "
+          "\"counter\", \"help\": \"Jobs.\"}]}\n",
+          f);
+    cr_assert_eq(fclose(f), 0);
+    activated_start(&a, opts);
+    cr_assert_eq(waitfor_cond(exists, a.sock, 10000), 0, "systemd-socket-activate did not bind");
+    if (match) {
+        cr_assert_eq(chmod(a.sock, 0604), 0);
+        cr_assert_eq(chown(a.sock, (uid_t)-1, g->gr_gid), 0, "chown: %s", strerror(errno));
+    }
+    cr_assert_eq(stat(a.sock, &st), 0);
+    send_to(a.sock, "jobs:1|c");
+    cr_assert_eq(waitfor_cond(stream_connects_http, &a, 10000), 0, "the daemon never served");
+    cr_assert_eq(kill(a.pid, SIGTERM), 0);
+    cr_assert_eq(waitfor_exit(a.pid, 10000), 0);
+    a.pid = 0;
+    log = daemon_read_file(a.log);
+    cr_assert_not_null(log);
+    if (match) {
+        cr_assert_null(strstr(log, "daemon.socket_mode is"), "%s", log);
+        cr_assert_null(strstr(log, "daemon.socket_group is"), "%s", log);
+    } else {
+        struct group *have = getgrgid(st.st_gid);
+        char gname[64];
+
+        cr_assert_neq(st.st_mode & 07777, 0604, "the socket was made with the config's mode");
+        cr_assert_neq(st.st_gid, g->gr_gid, "the socket was made with the config's group");
+        snprintf(want, sizeof(want),
+                 "daemon.socket_mode is 0604 but the passed socket %s has mode %04o (the "
+                 ".socket unit's SocketMode=), which applies",
+                 a.sock, (unsigned)(st.st_mode & 07777));
+        expect_warning(log, want);
+        if (have != NULL)
+            snprintf(gname, sizeof(gname), "%s", have->gr_name);
+        else
+            snprintf(gname, sizeof(gname), "%lu", (unsigned long)st.st_gid);
+        snprintf(want, sizeof(want),
+                 "daemon.socket_group is \\\"nogroup\\\" but the passed socket %s has group "
+                 "\\\"%s\\\" (the .socket unit's SocketGroup=), which applies",
+                 a.sock, gname);
+        expect_warning(log, want);
+    }
+    free(log);
+    activated_release(&a);
+}
+
+Test(e2e_systemd, warns_when_a_passed_socket_has_another_mode_and_group)
+{
+    passed_socket_mode_and_group(0);
+}
+
+Test(e2e_systemd, is_quiet_when_a_passed_socket_has_the_configured_mode_and_group)
+{
+    passed_socket_mode_and_group(1);
 }
 
 /* --- restarts on a socket that outlives the daemon ----------------------------------- */

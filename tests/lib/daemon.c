@@ -79,16 +79,44 @@ static void child_env(const char *const *env)
 }
 
 /*
+ * In the child: fds[0 .. n-1] to descriptors 3 .. 3+n-1, inheritable, announced as
+ * systemd announces them. Moved above 64 first, so that no dup2() overwrites one not yet
+ * moved.
+ */
+static void pass_listen_fds(const int *fds, int n)
+{
+    int high[16];
+    char text[16];
+
+    if (n > 16)
+        _exit(126);
+    for (int i = 0; i < n; i++)
+        high[i] = fcntl(fds[i], F_DUPFD, 64);
+    for (int i = 0; i < n; i++) {
+        if (high[i] < 0 || dup2(high[i], 3 + i) < 0)
+            _exit(126);
+        close(high[i]);
+    }
+    snprintf(text, sizeof(text), "%d", n);
+    setenv("LISTEN_FDS", text, 1);
+    snprintf(text, sizeof(text), "%ld", (long)getpid());
+    setenv("LISTEN_PID", text, 1);
+    unsetenv("LISTEN_FDNAMES");
+}
+
+/*
  * fork and exec argv with stdout and stderr to out_path, on CPU cpu when cpu >= 0, with
  * env added to the environment and descriptors 0 .. nclosed-1 closed.
  */
 static pid_t spawn(const char *const *argv, const char *out_path, int cpu, const char *const *env,
-                   int nclosed)
+                   int nclosed, const int *listen_fds, int nlisten)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
         child_env(env);
+        if (nlisten > 0)
+            pass_listen_fds(listen_fds, nlisten);
         int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -126,7 +154,7 @@ int daemon_run_once(const char *const *args, char **out)
     while (args && *args && n < 31)
         argv[n++] = *args++;
     argv[n] = NULL;
-    pid = spawn(argv, path, -1, NULL, 0);
+    pid = spawn(argv, path, -1, NULL, 0, NULL, 0);
     rc = waitfor_exit(pid, 10000);
     if (rc < 0) {
         kill(pid, SIGKILL);
@@ -203,12 +231,19 @@ static int has_flag(const char *const *args, const char *flag)
 int daemon_start_with(struct daemon *d, const char *config_json, const struct daemon_options *o)
 {
     const char *const *extra = o ? o->args : NULL;
-    const char *argv[40];
+    const char *argv[56];
     size_t n = 0;
     struct ready r = { d, 0 };
 
     if (prepare(d, config_json) != 0)
         return -1;
+    if (o != NULL && o->owner != 0 &&
+        (chown(d->dir, o->owner, o->owner) != 0 || chown(d->config, o->owner, o->owner) != 0)) {
+        perror("chown the daemon's directory");
+        return -1;
+    }
+    for (const char *const *w = o ? o->wrap : NULL; w && *w && n < 16; w++)
+        argv[n++] = *w;
     argv[n++] = bin();
     argv[n++] = "--config";
     argv[n++] = d->config;
@@ -221,14 +256,15 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         argv[n++] = "--metrics-listen";
         argv[n++] = d->http;
     }
-    for (; extra && *extra && n < 38; extra++) {
+    for (; extra && *extra && n < 54; extra++) {
         if (strcmp(*extra, "--socket") == 0 && extra[1])
             snprintf(d->sock, sizeof(d->sock), "%s", extra[1]);
         argv[n++] = *extra;
     }
     argv[n] = NULL;
+    d->passed = o != NULL && o->nlisten_fds > 0;
     d->pid = spawn(argv, d->log, o && o->pin ? o->cpu : -1, o ? o->env : NULL,
-                   o ? o->closed_std_fds : 0);
+                   o ? o->closed_std_fds : 0, o ? o->listen_fds : NULL, o ? o->nlisten_fds : 0);
     if (d->pid < 0)
         return -1;
     if (o && o->no_wait)
@@ -281,7 +317,12 @@ int daemon_stop(struct daemon *d)
         d->pid = 0;
         if (rc != 0)
             dump_log(d);
-        if (lstat(d->sock, &st) == 0) {
+        if (d->passed && lstat(d->sock, &st) != 0) {
+            fprintf(stderr, "ustatsd removed the passed socket %s\n", d->sock);
+            rc = rc == 0 ? -2 : rc;
+        } else if (d->passed) {
+            unlink(d->sock);
+        } else if (lstat(d->sock, &st) == 0) {
             fprintf(stderr, "ustatsd left its socket file %s behind\n", d->sock);
             rc = rc == 0 ? -2 : rc;
         }

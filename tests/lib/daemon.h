@@ -34,6 +34,12 @@ struct daemon {
     char http[200]; /* "unix:<dir>/http.sock" */
     char log[192];  /* the daemon's stderr */
     int fd;         /* a datagram socket connected to sock, for daemon_send */
+    /*
+     * Sockets were passed (daemon_options.listen_fds): the ingest socket is the caller's,
+     * which the daemon must leave in place at stop; daemon_stop() then checks that it did
+     * and removes it.
+     */
+    int passed;
 };
 
 /* How to start the daemon, beyond its config. Zero it, then set what differs. */
@@ -54,6 +60,20 @@ struct daemon_options {
      * shell's `<&-` may start it; the log then lacks what went to a closed 1 or 2.
      */
     int closed_std_fds;
+    /*
+     * Sockets to pass as systemd does (socket activation): listen_fds[0 .. nlisten_fds-1]
+     * become the daemon's descriptors 3, 4, ... with LISTEN_FDS and LISTEN_PID (its own
+     * pid) set. They stay the caller's: close them after the call. At most 16.
+     */
+    const int *listen_fds;
+    int nlisten_fds;
+    /*
+     * A command the daemon runs under (NULL-terminated, first an absolute path), such as
+     * setpriv to run it as another user; NULL: none. owner: nonzero, the uid (and gid)
+     * the daemon's directory and config are given to, that such a daemon can use them.
+     */
+    const char *const *wrap;
+    unsigned owner;
 };
 
 /*
