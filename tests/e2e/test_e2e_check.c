@@ -43,20 +43,6 @@ static void remove_dir(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-static void write_file(const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void write_file(const char *path, const char *fmt, ...)
-{
-    FILE *f = fopen(path, "w");
-    va_list ap;
-
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    cr_assert_eq(fclose(f), 0);
-}
-
 /* ustatsd --check-config cfg [extra...] --socket sock; the exit status, output in *out. */
 static int check(char **out, const char *const *extra)
 {
@@ -94,7 +80,7 @@ Test(e2e_check, a_missing_socket_group_is_refused_from_the_file_and_from_the_fla
     char *out = NULL;
 
     cr_assert_null(getgrnam(NO_GROUP));
-    write_file(cfg, "{\"daemon\": {\"socket_group\": \"%s\"}}", NO_GROUP);
+    daemon_write_file(cfg, "{\"daemon\": {\"socket_group\": \"%s\"}}", NO_GROUP);
     cr_assert_eq(check(&out, NULL), 1, "%s", out);
     want(out, "%s: $.daemon.socket_group: socket group \"%s\" does not exist", cfg, NO_GROUP);
     want(out, "1 problem: the daemon would not start");
@@ -122,8 +108,8 @@ Test(e2e_check, a_bad_token_file_is_refused_naming_the_key_and_the_problem)
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, "abc\0long-secret", 15), 15);
     close(fd);
-    write_file(ep, "s3cret\n");
-    write_file(
+    daemon_write_file(ep, "s3cret\n");
+    daemon_write_file(
         cfg,
         "{\"daemon\": {\"bearer_token_file\": \"%s\"},"
         " \"endpoints\": [{\"name\": \"a\", \"listen\": \"127.0.0.1:9999\", \"path\": \"/a\","
@@ -136,12 +122,12 @@ Test(e2e_check, a_bad_token_file_is_refused_naming_the_key_and_the_problem)
     free(out);
 
     /* The daemon's is good now; the endpoint's file is gone. */
-    write_file(tok, "abc\n");
+    daemon_write_file(tok, "abc\n");
     cr_assert_eq(unlink(ep), 0);
     cr_assert_eq(check(&out, NULL), 1, "%s", out);
     want(out, "%s: $.endpoints[0].bearer_token_file (endpoint a): bearer token file %s: ", cfg, ep);
     free(out);
-    write_file(ep, "s3cret\n");
+    daemon_write_file(ep, "s3cret\n");
     cr_assert_eq(check(&out, NULL), 0, "%s", out);
     free(out);
 }
@@ -179,7 +165,7 @@ Test(e2e_check, state_and_socket_directories_must_exist_and_be_writable)
     const char *missing[] = { "--state-file", "/nonexistent-ustatsd/state", NULL };
 
     /* Missing, by the flag. */
-    write_file(cfg, "{}");
+    daemon_write_file(cfg, "{}");
     cr_assert_eq(check(&out, missing), 1, "%s", out);
     want(out, "--state-file: state file /nonexistent-ustatsd/state: its directory "
               "/nonexistent-ustatsd does not exist");
@@ -197,8 +183,8 @@ Test(e2e_check, state_and_socket_directories_must_exist_and_be_writable)
     }
 
     /* A unix: listener's directory, missing, from an endpoint and from the variable. */
-    write_file(cfg, "{\"endpoints\": [{\"name\": \"a\", \"listen\": "
-                    "\"unix:/nonexistent-ustatsd/a.sock\", \"path\": \"/a\"}]}");
+    daemon_write_file(cfg, "{\"endpoints\": [{\"name\": \"a\", \"listen\": "
+                           "\"unix:/nonexistent-ustatsd/a.sock\", \"path\": \"/a\"}]}");
     cr_assert_eq(setenv("USTATSD_METRICS_LISTEN", "unix:/nonexistent-ustatsd/m.sock", 1), 0);
     cr_assert_eq(check(&out, NULL), 1, "%s", out);
     want(out,
@@ -215,7 +201,7 @@ Test(e2e_check, state_and_socket_directories_must_exist_and_be_writable)
     snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
     cr_assert_eq(mkdir(state_dir, 0755), 0);
     cr_assert_eq(chmod(dir, 0755), 0);
-    write_file(cfg, "{\"daemon\": {\"state_file\": \"%s/ustatsd.state\"}}", state_dir);
+    daemon_write_file(cfg, "{\"daemon\": {\"state_file\": \"%s/ustatsd.state\"}}", state_dir);
     cr_assert_eq(chmod(cfg, 0644), 0);
     cr_assert_eq(check_as_nobody(&out, ""), 1, "%s", out);
     want(out,
@@ -236,7 +222,7 @@ Test(e2e_check, state_and_socket_directories_must_exist_and_be_writable)
         char state[200];
 
         snprintf(state, sizeof(state), "%s/ustatsd.state", state_dir);
-        write_file(state, "x");
+        daemon_write_file(state, "x");
         cr_assert_eq(chmod(state, 0600), 0);
         cr_assert_eq(check_as_nobody(&out, ""), 1, "%s", out);
         want(out, "state file %s: cannot be read, so a restart would start empty: ", state);
@@ -254,10 +240,10 @@ static void write_bad_web(void)
     snprintf(web, sizeof(web), "%s/web.yml", dir);
     snprintf(crt, sizeof(crt), "%s/server.crt", dir);
     snprintf(key, sizeof(key), "%s/server.key", dir);
-    write_file(crt, "not a certificate\n");
-    write_file(key, "not a key\n");
-    write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", crt, key);
-    write_file(cfg, "{}");
+    daemon_write_file(crt, "not a certificate\n");
+    daemon_write_file(key, "not a key\n");
+    daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", crt, key);
+    daemon_write_file(cfg, "{}");
 }
 
 Test(e2e_check, a_bad_certificate_is_refused_from_the_web_config_flag)
@@ -307,9 +293,9 @@ Test(e2e_check, a_fifo_named_as_a_certificate_is_refused_not_waited_on)
     snprintf(fifo, sizeof(fifo), "%s/server.crt", dir);
     snprintf(key, sizeof(key), "%s/server.key", dir);
     cr_assert_eq(mkfifo(fifo, 0600), 0);
-    write_file(key, "not a key\n");
-    write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", fifo, key);
-    write_file(cfg, "{}");
+    daemon_write_file(key, "not a key\n");
+    daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", fifo, key);
+    daemon_write_file(cfg, "{}");
     cr_assert_eq(check(&out, flag), 1, "%s", out ? out : "(killed: it waited on the FIFO)");
     want(out, "--web.config.file: %s:", web);
     want(out, "tls_server_config.cert_file: %s: not a regular file", fifo);
@@ -322,7 +308,7 @@ Test(e2e_check, the_other_flags_and_variables_apply_to_what_is_checked)
     const char *both[] = { "--config", "/elsewhere.json", NULL };
     char *out = NULL;
 
-    write_file(cfg, "{}");
+    daemon_write_file(cfg, "{}");
     cr_assert_eq(check(&out, udp), 1, "%s", out);
     want(out, "--udp-listen \"0.0.0.0:8125\": ");
     free(out);
@@ -348,7 +334,7 @@ Test(e2e_check, names_prometheus_flags_are_warnings_and_the_check_passes)
 {
     char *out = NULL;
 
-    write_file(cfg, "%s", lint_config);
+    daemon_write_file(cfg, "%s", lint_config);
     cr_assert_eq(check(&out, NULL), 0, "%s", out);
     want(out,
          "%s: $.families[0].name: warning: \"app_users_total\" (gauge): non-counter metrics "

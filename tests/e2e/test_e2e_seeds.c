@@ -108,18 +108,6 @@ struct seed_run {
     char *last; /* Prometheus's last answer */
 };
 
-__attribute__((format(printf, 2, 3))) static void write_file(const char *path, const char *fmt, ...)
-{
-    FILE *f = fopen(path, "w");
-    va_list ap;
-
-    cr_assert_not_null(f, "%s", path);
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    cr_assert_eq(fclose(f), 0);
-}
-
 static const char *str_or(const char *s, const char *otherwise)
 {
     return s != NULL ? s : otherwise;
@@ -178,8 +166,8 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
 
             cr_assert_not_null(c, "no test certificates");
             snprintf(web, sizeof(web), "%s/web.yml", s->wdir);
-            write_file(web, "tls_server_config:\n  cert_file: %s\n",
-                       tlscerts_path(c, "server.crt"));
+            daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n",
+                              tlscerts_path(c, "server.crt"));
             {
                 FILE *f = fopen(web, "a");
 
@@ -1111,7 +1099,7 @@ static void run_seed(const char *name)
     snprintf(s.wdir, sizeof(s.wdir), "/tmp/ustatsd-seeds-XXXXXX");
     cr_assert_not_null(mkdtemp(s.wdir));
     snprintf(s.token, sizeof(s.token), "%s/token", s.wdir);
-    write_file(s.token, "seed-token-%d\n", (int)getpid());
+    daemon_write_file(s.token, "seed-token-%d\n", (int)getpid());
 
     snprintf(path, sizeof(path), "%s/ustatsd.json", s.src);
     cfg = json_load_file(path, 0, &err);

@@ -76,23 +76,11 @@ static void teardown(void)
     tlscerts_remove(wdir);
 }
 
-__attribute__((format(printf, 2, 3))) static void write_file(const char *path, const char *fmt, ...)
-{
-    FILE *f = fopen(path, "w");
-    va_list ap;
-
-    cr_assert_not_null(f, "%s", path);
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    cr_assert_eq(fclose(f), 0);
-}
-
 /* web.yml with the server certificate cert_name, and the rest of tls_server_config. */
 static void write_web(const char *cert_name, const char *key_name, const char *more)
 {
-    write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n%s", cert(cert_name),
-               cert(key_name), more ? more : "");
+    daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n%s",
+                      cert(cert_name), cert(key_name), more ? more : "");
 }
 
 static struct tlsclient_opts client(const char *crt, const char *key)
@@ -190,10 +178,10 @@ Test(e2e_tls, require_and_verify_client_cert_admits_only_a_valid_client)
     struct buf body = BUF_INIT;
     char err[512], *m;
 
-    write_file(web,
-               "tls_server_config:\n  cert_file: %s\n  key_file: %s\n"
-               "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n",
-               cert("server.crt"), cert("server.key"), cert("ca.crt"));
+    daemon_write_file(web,
+                      "tls_server_config:\n  cert_file: %s\n  key_file: %s\n"
+                      "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n",
+                      cert("server.crt"), cert("server.key"), cert("ca.crt"));
     start(NULL, &good, NULL, NULL);
     cr_assert_eq(daemon_connect(&d), 0);
     cr_assert_eq(daemon_sends(&d, "e2e_tls:3|c"), 0);
@@ -370,12 +358,12 @@ Test(e2e_tls, sighup_rotates_the_certificate_for_new_connections_and_keeps_old_o
     json_decref(j);
     buf_release(&body);
     /* Bad YAML is refused too, naming the file. */
-    write_file(web, "tls_server_config:\n  cert_file: [\n");
+    daemon_write_file(web, "tls_server_config:\n  cert_file: [\n");
     sighup_and_wait(&o, "failure", 2);
     cr_assert_eq(get(&o, "/-/healthy", NULL, err), 200, "%s", err);
 
     /* A web config without TLS downgrades every listener, and the log says so. */
-    write_file(web, "# no tls_server_config\n");
+    daemon_write_file(web, "# no tls_server_config\n");
     cr_assert_eq(kill(d.pid, SIGHUP), 0);
     for (int i = 0; i < 500 && daemon_get(&d, "/-/healthy", NULL, NULL) != 200; i++)
         usleep(10000);
@@ -398,7 +386,7 @@ Test(e2e_tls, a_bad_web_config_refuses_start_up_naming_file_key_and_problem)
     write_web("server.crt", "server2.key", NULL);
     snprintf(cfg, sizeof(cfg), "%s/config.json", wdir);
     snprintf(sock, sizeof(sock), "%s/ingest.sock", wdir);
-    write_file(cfg, "{\"daemon\": {\"web_config_file\": \"%s\"}, \"families\": []}", web);
+    daemon_write_file(cfg, "{\"daemon\": {\"web_config_file\": \"%s\"}, \"families\": []}", web);
     snprintf(want, sizeof(want),
              "%s: tls_server_config.key_file: %s: does not match the certificate", web,
              cert("server2.key"));
@@ -425,9 +413,10 @@ Test(e2e_tls, a_bad_web_config_refuses_start_up_naming_file_key_and_problem)
     free(out);
 
     /* An unknown key, by flag this time. */
-    write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n  min_versoin: TLS13\n",
-               cert("server.crt"), cert("server.key"));
-    write_file(cfg, "{\"families\": []}");
+    daemon_write_file(web,
+                      "tls_server_config:\n  cert_file: %s\n  key_file: %s\n  min_versoin: TLS13\n",
+                      cert("server.crt"), cert("server.key"));
+    daemon_write_file(cfg, "{\"families\": []}");
     args[0] = "--config";
     args[1] = cfg;
     args[2] = "--web.config.file";
@@ -506,16 +495,16 @@ Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_or_basic_auth_and_
     int port = free_port(), pport = free_port(), status;
 
     snprintf(token, sizeof(token), "%s/token", wdir);
-    write_file(token, "s3cret-token-e2e\n");
+    daemon_write_file(token, "s3cret-token-e2e\n");
     snprintf(pw, sizeof(pw), "%s/password", wdir);
-    write_file(pw, "prom-basic-pw");
+    daemon_write_file(pw, "prom-basic-pw");
     snprintf(json, sizeof(json), FAMILIES ", \"daemon\": {\"bearer_token_file\": \"%s\"}}", token);
-    write_file(web,
-               "tls_server_config:\n  cert_file: %s\n  key_file: %s\n"
-               "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n"
-               "  min_version: TLS12\n"
-               "basic_auth_users:\n  prometheus: '" PROM_HASH "'\n",
-               cert("server.crt"), cert("server.key"), cert("ca.crt"));
+    daemon_write_file(web,
+                      "tls_server_config:\n  cert_file: %s\n  key_file: %s\n"
+                      "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n"
+                      "  min_version: TLS12\n"
+                      "basic_auth_users:\n  prometheus: '" PROM_HASH "'\n",
+                      cert("server.crt"), cert("server.key"), cert("ca.crt"));
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     more[0] = "--metrics-listen";
     more[1] = listen;
@@ -529,21 +518,22 @@ Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_or_basic_auth_and_
     snprintf(tsdb, sizeof(tsdb), "%s/tsdb", wdir);
     snprintf(log, sizeof(log), "%s/prometheus.log", wdir);
     snprintf(paddr, sizeof(paddr), "127.0.0.1:%d", pport);
-    write_file(pcfg,
-               "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-               "scrape_configs:\n"
-               "  - job_name: ustatsd\n    scheme: https\n"
-               "    authorization:\n      credentials_file: %s\n"
-               "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
-               "      server_name: localhost\n"
-               "    static_configs:\n      - targets: ['%s']\n"
-               "  - job_name: ustatsd_basic\n    scheme: https\n"
-               "    basic_auth:\n      username: prometheus\n      password_file: %s\n"
-               "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
-               "      server_name: localhost\n"
-               "    static_configs:\n      - targets: ['%s']\n",
-               token, cert("ca.crt"), cert("client.crt"), cert("client.key"), listen, pw,
-               cert("ca.crt"), cert("client.crt"), cert("client.key"), listen);
+    daemon_write_file(
+        pcfg,
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+        "scrape_configs:\n"
+        "  - job_name: ustatsd\n    scheme: https\n"
+        "    authorization:\n      credentials_file: %s\n"
+        "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
+        "      server_name: localhost\n"
+        "    static_configs:\n      - targets: ['%s']\n"
+        "  - job_name: ustatsd_basic\n    scheme: https\n"
+        "    basic_auth:\n      username: prometheus\n      password_file: %s\n"
+        "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
+        "      server_name: localhost\n"
+        "    static_configs:\n      - targets: ['%s']\n",
+        token, cert("ca.crt"), cert("client.crt"), cert("client.key"), listen, pw, cert("ca.crt"),
+        cert("client.crt"), cert("client.key"), listen);
     prom = fork();
     cr_assert_geq(prom, 0);
     if (prom == 0) {

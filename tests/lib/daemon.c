@@ -5,6 +5,7 @@
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,4 +617,23 @@ int daemon_free_port(void)
         port = ntohs(sa.sin_port);
     close(fd);
     return port;
+}
+
+void daemon_write_file(const char *path, const char *fmt, ...)
+{
+    FILE *f = fopen(path, "w");
+    va_list ap;
+    int err;
+
+    if (f == NULL) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        abort();
+    }
+    va_start(ap, fmt);
+    err = vfprintf(f, fmt, ap) < 0;
+    va_end(ap);
+    if (fclose(f) != 0 || err) {
+        fprintf(stderr, "%s: cannot write\n", path);
+        abort();
+    }
 }

@@ -185,4 +185,8 @@ int daemon_free_port(void);
 /* A file's contents (malloc'd, NUL-terminated), or NULL. */
 char *daemon_read_file(const char *path);
 
+/* Write path (created or truncated) from a printf format. Aborts as daemon_scrape() does. */
+void daemon_write_file(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif
