@@ -26,9 +26,9 @@
  * (BASICAUTH_CACHE_DENY); a failure never evicts a success, so a flood of wrong passwords
  * cannot push a scraper's credentials out and turn its scrapes into bcrypt work. Each is
  * set-associative, BASICAUTH_CACHE_WAYS entries to a set picked by the key, the least
- * recently used replaced when a set is full: any 4 logins stay cached together, whatever
- * their keys, and 64 users are served from the cache unless more than 4 of them fall in
- * one of the 16 sets.
+ * recently used replaced when a set is full: up to 4 logins per set stay cached together,
+ * whatever their keys; with many users some sets overflow, and their least recently used
+ * login is replaced.
  *
  * The cache, as exporter-toolkit's, is keyed by a hash of the user, the password and the
  * user's bcrypt hash: here SHA-256 with a random secret, so that neither the password nor

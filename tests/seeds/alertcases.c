@@ -5,8 +5,9 @@
  * ALERTS_YML is read as Prometheus reads a rule file (groups[].rules[].alert); TESTS_YML
  * as promtool reads its input (tests[].alert_rule_test[] with alertname and exp_alerts).
  * A case fires when exp_alerts is a non-empty sequence, and stays quiet when it is an
- * empty one or absent (promtool then expects no alert). Both files are parsed with
- * libyaml, so quoting, flow style and comments read as YAML says.
+ * empty one, null (`~`, `null` or nothing) or absent (promtool then expects no alert).
+ * Both files are parsed with libyaml, so quoting, flow style and comments read as YAML
+ * says.
  *
  * Prints a line per alert ("NAME: N firing, M quiet") and one "FAIL: ..." per problem:
  * an alert without either case, a case naming no alert of the file, a file with no
@@ -80,6 +81,23 @@ static const char *scalar(yaml_node_t *n)
     return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+/*
+ * A YAML null, as promtool reads `exp_alerts:` left empty, `~` or `null`: no alert
+ * expected. A plain scalar only: a quoted "null" is a string.
+ */
+static int is_null(const yaml_node_t *n)
+{
+    static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+    const char *v = (const char *)n->data.scalar.value;
+
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+        if (strcmp(v, nulls[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* The items of a sequence node: [*first, *end); none when n is not a sequence. */
 static void items(yaml_node_t *n, yaml_node_item_t **first, yaml_node_item_t **end)
 {
@@ -147,8 +165,7 @@ static void read_cases(const char *path)
             if (exp != NULL && exp->type == YAML_SEQUENCE_NODE &&
                 exp->data.sequence.items.top > exp->data.sequence.items.start)
                 a->firing++;
-            else if (exp == NULL || exp->type == YAML_SEQUENCE_NODE ||
-                     (exp->type == YAML_SCALAR_NODE && exp->data.scalar.length == 0))
+            else if (exp == NULL || exp->type == YAML_SEQUENCE_NODE || is_null(exp))
                 a->quiet++;
             else
                 fail("%s: %s: exp_alerts is not a sequence", path, name);
