@@ -19,9 +19,8 @@
 
 struct slot {
     unsigned char key[KEY_LEN];
-    int used;
     uint32_t user;    /* 1 + its index in users; 0: an unknown user's */
-    uint64_t used_at; /* the generation's clock (struct basicauth's tick) at its last use */
+    uint64_t used_at; /* the clock (struct basicauth's tick) at its last use; 0: empty */
 };
 
 /*
@@ -191,7 +190,7 @@ static struct slot *lookup(struct slot *t, size_t n, const unsigned char key[KEY
     struct slot *set = set_of(t, n, key);
 
     for (size_t i = 0; i < BASICAUTH_CACHE_WAYS; i++)
-        if (set[i].used && CRYPTO_memcmp(set[i].key, key, KEY_LEN) == 0)
+        if (set[i].used_at != 0 && CRYPTO_memcmp(set[i].key, key, KEY_LEN) == 0)
             return &set[i];
     return NULL;
 }
@@ -217,7 +216,7 @@ static void cache_put(struct basicauth *ba, struct slot *t, size_t n,
 
     /* Two checks of the same credentials may both have missed: the second refreshes. */
     for (size_t i = 0; s == NULL && i < BASICAUTH_CACHE_WAYS; i++)
-        if (!set[i].used)
+        if (set[i].used_at == 0)
             s = &set[i];
     if (s == NULL) {
         s = &set[0];
@@ -226,7 +225,6 @@ static void cache_put(struct basicauth *ba, struct slot *t, size_t n,
                 s = &set[i];
     }
     memcpy(s->key, key, KEY_LEN);
-    s->used = 1;
     s->user = user;
     s->used_at = ++ba->tick;
 }
@@ -349,7 +347,7 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
 static void carry_table(struct slot *to, const struct slot *from, size_t n, const uint32_t *map)
 {
     for (size_t i = 0; i < n; i++) {
-        if (from[i].used && from[i].user != 0 && map[from[i].user - 1] != 0) {
+        if (from[i].used_at != 0 && from[i].user != 0 && map[from[i].user - 1] != 0) {
             to[i] = from[i];
             to[i].user = map[from[i].user - 1];
         }
@@ -383,9 +381,9 @@ size_t basicauth_cached(const struct basicauth *ba)
     size_t n = 0;
 
     for (size_t i = 0; i < BASICAUTH_CACHE_OK; i++)
-        n += ba->ok[i].used != 0;
+        n += ba->ok[i].used_at != 0;
     for (size_t i = 0; i < BASICAUTH_CACHE_DENY; i++)
-        n += ba->deny[i].used != 0;
+        n += ba->deny[i].used_at != 0;
     return n;
 }
 

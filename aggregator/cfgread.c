@@ -129,6 +129,29 @@ const char *cfgread_shown(char out[260], const char *s, size_t len)
     return out;
 }
 
+char *cfgread_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return mem_strdup(".");
+    return slash == path ? mem_strdup("/") : mem_strndup(path, (size_t)(slash - path));
+}
+
+int cfgread_dir_writable(const char *path, char **dir)
+{
+    struct stat st;
+
+    *dir = cfgread_dirname(path);
+    if (stat(*dir, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (faccessat(AT_FDCWD, *dir, W_OK | X_OK, AT_EACCESS) < 0)
+        return -errno;
+    return 0;
+}
+
 /*
  * O_NONBLOCK: open(2) on a FIFO waits for a writer, and a reload reads these files on a
  * libuv worker, which would then hang with the reload (and every later SIGHUP) behind it.

@@ -74,6 +74,17 @@ const char *cfgread_shown(char out[260], const char *s, size_t len);
  */
 int cfgread_file(const char *path, size_t max, char **text, size_t *len);
 
+/* path's directory, as a new string: "." for a bare name, "/" for "/name". */
+char *cfgread_dirname(const char *path) __attribute__((malloc));
+
+/*
+ * Whether the effective user may create a file next to path: its directory (*dir, a new
+ * string as cfgread_dirname() gives, freed by the caller) exists, is a directory, and may
+ * be written and searched. Returns 0, -ENOENT, -ENOTDIR, or another negative errno
+ * (-EACCES, -EROFS, ...). For --check-config, which creates nothing.
+ */
+int cfgread_dir_writable(const char *path, char **dir);
+
 /* ---- schema tables ---- */
 
 enum cfgread_kind {

@@ -544,8 +544,7 @@ int config_parse(struct config *c, const char *text, size_t len, const char *nam
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
-    char *text, *dir = NULL;
+    char *text, *dir;
     size_t len;
     int rc;
 
@@ -556,8 +555,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
                  rc == -EFBIG ? "larger than 16 MiB" : errcode_str(rc));
         return ERRCODE_CONFIG;
     }
-    if (slash != NULL)
-        dir = mem_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    /* Relative paths in the file are its directory's; a bare name's, the working one. */
+    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
     rc = parse(c, text, len, path, dir, err, errlen);
     free(dir);
     free(text);

@@ -283,7 +283,6 @@ static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
     return dr->self.start_unix + ((double)ms - (double)dr->self.start_ms) / 1000.0;
 }
 
-/* "state": null while off; else the snapshots and the start-up restore (selfstat.h). */
 /* key: an object to follow when on, else null. Returns on. */
 static int open_or_null(struct jw *w, const char *key, int on)
 {
@@ -297,6 +296,7 @@ static int open_or_null(struct jw *w, const char *key, int on)
     return 0;
 }
 
+/* "state": null while off; else the snapshots and the start-up restore (selfstat.h). */
 static void section_state(const struct selfstat_state *st, struct jw *w)
 {
     if (!open_or_null(w, "state", st->on))

@@ -15,6 +15,7 @@
 #include <linux/sock_diag.h>
 
 #include "buf.h"
+#include "cfgread.h"
 #include "mem.h"
 #include "statsd.h"
 
@@ -724,7 +725,6 @@ int ingest_check_socket(const char *path, char *err, size_t errlen)
     struct ingest_config cfg = { 0 };
     struct ingest *in = mem_alloc(sizeof(*in));
     struct stat st;
-    const char *slash;
     char *dir;
     int r;
 
@@ -743,16 +743,7 @@ int ingest_check_socket(const char *path, char *err, size_t errlen)
         return -EEXIST;
     }
     /* bind(2) creates the file in the directory. */
-    slash = strrchr(path, '/');
-    dir = slash == NULL   ? mem_strdup(".")
-          : slash == path ? mem_strdup("/")
-                          : mem_strndup(path, (size_t)(slash - path));
-    if (stat(dir, &st) < 0)
-        r = -errno;
-    else if (!S_ISDIR(st.st_mode))
-        r = -ENOTDIR;
-    else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
-        r = -errno;
+    r = cfgread_dir_writable(path, &dir);
     if (r == -ENOENT)
         errf(err, errlen, "socket path %s: its directory %s does not exist", path, dir);
     else if (r == -ENOTDIR)

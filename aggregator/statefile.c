@@ -1,5 +1,6 @@
 #include "statefile.h"
 
+#include "cfgread.h"
 #include "common.h"
 
 #include "errcode.h"
@@ -65,16 +66,6 @@ __attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, c
     vsay(err, errlen, fmt, ap);
     va_end(ap);
     return STATEFILE_BAD;
-}
-
-/* path's directory, as a new string: "." for a bare name, "/" for "/name". */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    if (slash == NULL)
-        return mem_strdup(".");
-    return slash == path ? mem_strdup("/") : mem_strndup(path, (size_t)(slash - path));
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -173,7 +164,7 @@ static int create(struct statefile_out *o, const char *path, char *err, size_t e
 
     /* The directory is opened once: the file is created, renamed and made durable in the
      * same one, even if a component of path is renamed meanwhile. */
-    dir = dir_of(path);
+    dir = cfgread_dirname(path);
     o->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dir_fd < 0) {
         rc = fail(-errno, err, errlen, path, "open(%s) failed: %s", dir, errcode_str(-errno));
@@ -313,7 +304,7 @@ int statefile_commit(struct statefile_out *o, char *err, size_t errlen)
         return fail(-errno, err, errlen, o->path, "rename(%s, %s) failed: %s", o->tmp_path, o->path,
                     errcode_str(-errno));
     o->renamed = 1;
-    dir = dir_of(o->path);
+    dir = cfgread_dirname(o->path);
     rc = fsync_dir(o->dir_fd, o->path, dir, err, errlen);
     free(dir);
     if (rc < 0)
@@ -587,7 +578,7 @@ int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, siz
     if (rename(path, to) < 0)
         return fail(-errno, err, errlen, path, "rename(%s, %s) failed: %s", path, to,
                     errcode_str(-errno));
-    dir = dir_of(path);
+    dir = cfgread_dirname(path);
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         rc = fail(-errno, err, errlen, path, "open(%s) failed: %s", dir, errcode_str(-errno));
@@ -601,23 +592,19 @@ int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, siz
 
 int statefile_check(const char *path, char *err, size_t errlen)
 {
-    char *dir = dir_of(path);
     struct stat st;
-    int rc = 0, e;
+    char *dir;
+    int rc, e;
 
     /* statefile_create() makes "<path>.tmp" there, renames it over path, fsyncs the
      * directory; a restore may move a bad file to "<path>.bad". */
-    if (stat(dir, &st) < 0) {
-        e = errno;
-        rc = fail(-e, err, errlen, path, "its directory %s %s", dir,
-                  e == ENOENT ? "does not exist" : errcode_str(-e));
-    } else if (!S_ISDIR(st.st_mode)) {
-        rc = fail(-ENOTDIR, err, errlen, path, "%s is not a directory", dir);
-    } else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
-        e = errno;
-        rc = fail(-e, err, errlen, path, "snapshots cannot be written in %s: %s", dir,
-                  errcode_str(-e));
-    }
+    rc = cfgread_dir_writable(path, &dir);
+    if (rc == -ENOENT)
+        fail(rc, err, errlen, path, "its directory %s does not exist", dir);
+    else if (rc == -ENOTDIR)
+        fail(rc, err, errlen, path, "%s is not a directory", dir);
+    else if (rc < 0)
+        fail(rc, err, errlen, path, "snapshots cannot be written in %s: %s", dir, errcode_str(rc));
     free(dir);
     if (rc != 0 || lstat(path, &st) < 0)
         return rc;

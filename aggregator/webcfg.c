@@ -712,8 +712,7 @@ int webcfg_parse(struct webcfg *w, const char *text, size_t len, const char *nam
 
 int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
-    char *text, *dir = NULL;
+    char *text, *dir;
     size_t len;
     int rc;
 
@@ -725,8 +724,8 @@ int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
                      rc == -EFBIG ? "larger than 1 MiB" : errcode_str(rc));
         return -1;
     }
-    if (slash != NULL)
-        dir = mem_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    /* Relative paths in the file are its directory's; a bare name's, the working one. */
+    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
     rc = parse(w, text, len, path, dir, err, errlen);
     free(dir);
     free(text);
