@@ -38,7 +38,7 @@
 #include <openssl/ssl.h>
 
 #include "bench_http.h"
-#include "httpd.h"
+#include "http/httpd.h"
 #include "tlsclient.h"
 
 #define PROBE_PERIOD_NS  10000000ull /* 100 checks a second */

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "expo.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/expo.h"
 #include "pgtmp.h"
-#include "sqlpool.h"
+#include "pg/sqlpool.h"
 
 #define NCOLS 3
 

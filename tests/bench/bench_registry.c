@@ -18,14 +18,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "buf.h"
-#include "config.h"
-#include "expo.h"
-#include "mem.h"
-#include "registry.h"
-#include "render.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/expo.h"
+#include "base/mem.h"
+#include "store/registry.h"
+#include "expose/render.h"
 #include "statsd.h"
-#include "wallclock.h"
+#include "base/wallclock.h"
 
 #define STEP_SERIES 1000
 

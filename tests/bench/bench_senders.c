@@ -9,7 +9,7 @@
  * one sender (the common case: the fast path), on with 64 senders taking turns, and on
  * with a new pid for every datagram over a full table (an eviction each: the worst
  * case). Each is the best of several runs, in nanoseconds per datagram. Then
- * svcstat_collect() for a service of one live process (this one), per scrape.
+ * svcproc_collect() for a service of one live process (this one), per scrape.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "intake.h"
-#include "jobs.h"
-#include "registry.h"
-#include "rejects.h"
-#include "senders.h"
-#include "svcstat.h"
+#include "config/config.h"
+#include "ingest/intake.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+#include "ingest/rejects.h"
+#include "ingest/senders.h"
+#include "expose/svcproc.h"
 
 static const char bench_config[] = "{\"families\": ["
                                    "  {\"name\": \"http_requests\", \"type\": \"counter\","
@@ -87,9 +87,9 @@ int main(int argc, char **argv)
     struct rejects rejects;
     struct intake in;
     struct senders tbl;
-    struct svcstat st;
+    struct svcproc st;
     struct config_service svc = { .uid = (uint32_t)geteuid() };
-    struct procstat fig;
+    struct procfs fig;
     double best[NMODES], t0, scrape = 1e30;
     char err[256];
 
@@ -123,36 +123,36 @@ int main(int argc, char **argv)
     /* A scrape of a service of one process: this one, recorded as a sender. */
     senders_release(&tbl);
     senders_init(&tbl);
-    svcstat_init(&st);
+    svcproc_init(&st);
     for (int r = 0; r < 200; r++) {
         senders_note(&tbl, getpid(), geteuid(), getegid(), 0);
         t0 = now_ns();
-        if (svcstat_collect(&st, &tbl, &svc, 0, &fig) != 1) {
+        if (svcproc_collect(&st, &tbl, &svc, 0, &fig) != 1) {
             fprintf(stderr, "bench_senders: this process was not counted\n");
             return 1;
         }
         if (now_ns() - t0 < scrape)
             scrape = now_ns() - t0;
     }
-    printf("svcstat_collect, one live process: %.1f us per scrape (best of 200)\n", scrape / 1e3);
+    printf("svcproc_collect, one live process: %.1f us per scrape (best of 200)\n", scrape / 1e3);
     /* Its parts: the per-process reads, and the once-per-namespace network read. */
     {
         double per_pid = 1e30, per_net = 1e30, t;
         uint64_t btime = 0, rx, tx;
 
-        procstat_btime(&btime);
+        procfs_btime(&btime);
         for (int r = 0; r < 200; r++) {
             t0 = now_ns();
-            procstat_read_pid(getpid(), btime, &fig);
+            procfs_read_pid(getpid(), btime, &fig);
             t = now_ns();
-            procstat_read_net(getpid(), &rx, &tx);
+            procfs_read_net(getpid(), &rx, &tx);
             per_pid = t - t0 < per_pid ? t - t0 : per_pid;
             per_net = now_ns() - t < per_net ? now_ns() - t : per_net;
         }
-        printf("  of which procstat_read_pid %.1f us, procstat_read_net %.1f us\n", per_pid / 1e3,
+        printf("  of which procfs_read_pid %.1f us, procfs_read_net %.1f us\n", per_pid / 1e3,
                per_net / 1e3);
     }
-    svcstat_release(&st);
+    svcproc_release(&st);
     senders_release(&tbl);
     jobs_release(&jobs);
     registry_release(&reg);

@@ -31,8 +31,8 @@
 #include <zlib.h>
 
 #include "benchutil.h"
-#include "buf.h"
-#include "statefile.h"
+#include "base/buf.h"
+#include "state/statefile.h"
 
 #define PIECE (64u * 1024u)
 #define RUNS  3

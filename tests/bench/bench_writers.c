@@ -15,11 +15,11 @@
  */
 #include "benchutil.h"
 
-#include "config.h"
-#include "intake.h"
-#include "jobs.h"
-#include "registry.h"
-#include "rejects.h"
+#include "config/config.h"
+#include "ingest/intake.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+#include "ingest/rejects.h"
 
 #define FAMILIES                                                                 \
     "\"families\": ["                                                            \

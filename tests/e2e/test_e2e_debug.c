@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cfgclient.h"
+#include "config/cfgclient.h"
 #include "daemon.h"
 #include "httpc.h"
 #include "selfcheck.h"

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "daemon.h"
 #include "httpc.h"
 

@@ -67,8 +67,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "buf.h"
-#include "common.h"
+#include "base/buf.h"
+#include "base/common.h"
 #include "daemon.h"
 #include "httpc.h"
 #include "pgtmp.h"

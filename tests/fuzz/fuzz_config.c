@@ -23,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "errcode.h"
+#include "config/config.h"
+#include "base/errcode.h"
 #include "fuzz_util.h"
-#include "registry.h"
+#include "store/registry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "expo.h"
-#include "intake.h"
-#include "jobs.h"
-#include "registry.h"
-#include "rejects.h"
-#include "render.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/expo.h"
+#include "ingest/intake.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+#include "ingest/rejects.h"
+#include "expose/render.h"
 #include "statsd.h"
 #include "statsd_scanner.h"
 #include "fuzz_util.h"

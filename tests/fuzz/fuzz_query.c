@@ -29,20 +29,20 @@
 
 #include <jansson.h>
 
-#include "buf.h"
-#include "config.h"
-#include "debug.h"
-#include "errcode.h"
-#include "expo.h"
-#include "intake.h"
-#include "jobs.h"
-#include "mem.h"
-#include "negotiate.h"
-#include "query.h"
-#include "registry.h"
-#include "rejects.h"
-#include "request.h"
-#include "selfstat.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "expose/debug.h"
+#include "base/errcode.h"
+#include "base/expo.h"
+#include "ingest/intake.h"
+#include "store/jobs.h"
+#include "base/mem.h"
+#include "http/negotiate.h"
+#include "base/query.h"
+#include "store/registry.h"
+#include "ingest/rejects.h"
+#include "http/request.h"
+#include "expose/selfmetrics.h"
 #include "statsd.h"
 #include "fuzz_util.h"
 
@@ -214,7 +214,7 @@ static void check_render(const struct debug_query *q, const char *dgram, size_t 
     struct registry reg;
     struct jobs jobs;
     struct intake in;
-    struct selfstat self;
+    struct selfmetrics self;
     struct debug_render dr;
     struct intake_sender from = { 42, 1000, 1000, NULL };
     struct buf doc = BUF_INIT, piece = BUF_INIT;

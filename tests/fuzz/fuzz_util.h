@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "expo.h"
-#include "jobs.h"
-#include "registry.h"
-#include "render.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "base/expo.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+#include "expose/render.h"
 
 /* Parse a target's built-in config into cfg, or abort naming the target: a bug, not input. */
 static inline void fuzz_builtin_config(struct config *cfg, const char *json, const char *target)

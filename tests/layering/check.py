@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""The layering rule of STYLE.md, checked: a domain module includes neither <uv.h> nor
-<libpq-fe.h>, nor the header of an I/O module (which would bring them in), and never
-reads a clock (it takes the time as an argument).
+"""The layering rules of the tree, checked.
 
-    check.py SOURCE_DIR IO_MODULE...     check the tree; exit 1 naming each violation
-    check.py --self-test                 show that each rule catches what it should
+aggregator/ is one folder per layer, each built as one library (aggregator/CMakeLists.txt
+lists them bottom up, with the layers each may use; CMake writes that list to layers.txt):
 
-Domain modules are every aggregator/*.c and *.h whose stem is not an I/O module, and all
-of proto/. Comments and string literals are ignored.
+  - an #include names its folder ("store/registry.h"), or is proto's ("statsd.h");
+  - a file includes only headers of its own folder or of a layer its folder may use
+    (directly or through another): dependencies point down;
+  - a domain module (every file whose folder/stem is not listed as I/O, and all of
+    proto/) includes neither <uv.h> nor <libpq-fe.h>, nor an I/O module's header, and
+    never reads a clock: it takes the time as an argument.
+
+    check.py SOURCE_DIR LAYERS_FILE IO_MODULE...   check the tree; exit 1 naming each violation
+    check.py --self-test                           show that each rule catches what it should
+
+Comments and string literals are ignored.
 """
 import os
 import re
 import sys
-import tempfile
 
 FORBIDDEN_INCLUDES = {"uv.h", "libpq-fe.h"}
 # A call through a struct member (in->clock(arg)) is time handed in, not a clock read.
@@ -56,77 +62,132 @@ def strip(text):
     return "".join(out)
 
 
-def violations(path, text, io_modules):
+PROTO_HEADERS = {"statsd.h", "statsd_scanner.h"}
+
+
+def read_layers(path):
+    """layers.txt: one line a layer, "name: dep dep"; returns {name: set of usable layers}."""
+    direct = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if ":" in line:
+                name, deps = line.split(":", 1)
+                direct[name.strip()] = set(deps.split()) - {"proto"}
+    usable = {}
+    for name in direct:
+        seen, todo = set(), list(direct[name])
+        while todo:
+            d = todo.pop()
+            if d not in seen:
+                seen.add(d)
+                todo += direct.get(d, [])
+        usable[name] = seen
+    return usable
+
+
+def violations(path, text, io_modules, layers):
+    """path is relative to the source tree: aggregator/<layer>/<file> or proto/<file>."""
     found = []
     code = strip(text)
-    io_headers = {m + ".h" for m in io_modules}
+    parts = path.split("/")
+    layer = parts[1] if parts[0] == "aggregator" and len(parts) == 3 else None
+    stem = os.path.splitext(parts[-1])[0]
+    domain = not (layer and f"{layer}/{stem}" in io_modules)
     for m in INCLUDE.finditer(code):
-        name = os.path.basename(m.group(1))
+        inc = m.group(1)
         line = code.count("\n", 0, m.start()) + 1
-        if name in FORBIDDEN_INCLUDES:
+        quoted = code[m.start():m.end()].rstrip().endswith('"')
+        name = os.path.basename(inc)
+        if domain and name in FORBIDDEN_INCLUDES:
             found.append(f"{path}:{line}: a domain module includes <{name}>")
-        elif name in io_headers:
-            found.append(f"{path}:{line}: a domain module includes the I/O module header {name}")
-    for m in CLOCK.finditer(code):
-        line = code.count("\n", 0, m.start()) + 1
-        what = (m.group(1) or m.group(2)).strip()
-        found.append(f"{path}:{line}: a domain module reads the clock ({what})")
+            continue
+        if not quoted or layer is None:
+            continue
+        if inc in PROTO_HEADERS:
+            continue
+        if "/" not in inc:
+            found.append(f'{path}:{line}: "{inc}" does not name its folder')
+            continue
+        folder, header = inc.split("/", 1)
+        if folder not in layers:
+            found.append(f'{path}:{line}: "{inc}" is not in a layer')
+        elif folder != layer and folder not in layers.get(layer, set()):
+            found.append(f'{path}:{line}: {layer}/ includes "{inc}" from a layer above it')
+        elif domain and f"{folder}/{os.path.splitext(header)[0]}" in io_modules:
+            found.append(f'{path}:{line}: a domain module includes the I/O module header "{inc}"')
+    if domain:
+        for m in CLOCK.finditer(code):
+            line = code.count("\n", 0, m.start()) + 1
+            what = (m.group(1) or m.group(2)).strip()
+            found.append(f"{path}:{line}: a domain module reads the clock ({what})")
     return found
 
 
-def domain_files(src, io_modules):
-    for d in ("aggregator", "proto"):
-        for name in sorted(os.listdir(os.path.join(src, d))):
-            stem, ext = os.path.splitext(name)
-            if ext not in (".c", ".h") or (d == "aggregator" and stem in io_modules):
-                continue
-            if d == "aggregator" and stem == "main":
-                continue
-            yield os.path.join(d, name)
+def source_files(src):
+    for name in sorted(os.listdir(os.path.join(src, "proto"))):
+        if name.endswith((".c", ".h")):
+            yield f"proto/{name}"
+    agg = os.path.join(src, "aggregator")
+    for layer in sorted(os.listdir(agg)):
+        if not os.path.isdir(os.path.join(agg, layer)):
+            continue
+        for name in sorted(os.listdir(os.path.join(agg, layer))):
+            if name.endswith((".c", ".h")):
+                yield f"aggregator/{layer}/{name}"
 
 
-def check(src, io_modules):
+def check(src, layers, io_modules):
     problems, count = [], 0
-    for rel in domain_files(src, io_modules):
+    for layer in sorted(os.listdir(os.path.join(src, "aggregator"))):
+        if os.path.isdir(os.path.join(src, "aggregator", layer)) and layer not in layers:
+            problems.append(f"aggregator/{layer}/: a folder that is not a layer")
+    for rel in source_files(src):
         with open(os.path.join(src, rel), encoding="utf-8") as f:
-            problems += violations(rel, f.read(), io_modules)
+            problems += violations(rel, f.read(), io_modules, layers)
         count += 1
     return count, problems
 
 
 def self_test():
     """Each rule must fire on a file that breaks it, and stay quiet on one that doesn't."""
+    layers = {"base": set(), "store": {"base"}, "daemon": {"store", "base"}}
+    io = {"daemon/app"}
     bad = {
-        "uv": "#include <uv.h>\n",
-        "libpq": "#include <libpq-fe.h>\n",
-        "io_header": '#include "app.h"\n',
-        "clock_gettime": "void f(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t); }\n",
-        "time": "long f(void) { return (long)time(NULL); }\n",
-        "uv_now": "unsigned long f(void *l) { return uv_now(l); }\n",
+        "uv": ("store/dom.c", "#include <uv.h>\n"),
+        "libpq": ("store/dom.c", "#include <libpq-fe.h>\n"),
+        "io_header": ("store/dom.c", '#include "daemon/app.h"\n'),
+        "upward": ("base/low.c", '#include "store/dom.h"\n'),
+        "no_folder": ("store/dom.c", '#include "low.h"\n'),
+        "not_a_layer": ("store/dom.c", '#include "nowhere/x.h"\n'),
+        "clock_gettime": ("store/dom.c",
+                          "void f(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t); }\n"),
+        "time": ("store/dom.c", "long f(void) { return (long)time(NULL); }\n"),
+        "uv_now": ("store/dom.c", "unsigned long f(void *l) { return uv_now(l); }\n"),
+        "proto_clock": ("proto", "long f(void) { return (long)time(NULL); }\n"),
     }
     good = (
         "/* clock_gettime(CLOCK_REALTIME) and #include <uv.h> in a comment */\n"
-        '#include "registry.h"\nconst char *s = "time(NULL) uv_now(loop)";\n'
+        '#include "store/dom.h"\n#include "base/low.h"\n#include "statsd.h"\n'
+        'const char *s = "time(NULL) uv_now(loop)";\n'
         "int f(unsigned long now_ms) { return now_ms > 0; }\n"
         "double g(struct s *in) { return in->clock(in->arg) + in[0].time(0); }\n"
     )
     failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        os.makedirs(os.path.join(tmp, "aggregator"))
-        os.makedirs(os.path.join(tmp, "proto"))
-        for name, text in bad.items():
-            with open(os.path.join(tmp, "aggregator", "dom.c"), "w") as f:
-                f.write(text)
-            n, problems = check(tmp, ["app"])
-            if not problems:
-                print(f"self-test: the {name} rule did not fire")
-                failures += 1
-        with open(os.path.join(tmp, "aggregator", "dom.c"), "w") as f:
-            f.write(good)
-        with open(os.path.join(tmp, "aggregator", "app.c"), "w") as f:
-            f.write(bad["uv"] + bad["clock_gettime"])  # an I/O module may do both
-        n, problems = check(tmp, ["app"])
-        if problems or n != 1:
+    for name, (where, text) in bad.items():
+        path = "proto/p.c" if where == "proto" else f"aggregator/{where}"
+        if not violations(path, text, io, layers):
+            print(f"self-test: the {name} rule did not fire")
+            failures += 1
+    clean = [
+        ("aggregator/store/dom.c", good),
+        # an I/O module may include libuv, the I/O headers and read the clock
+        ("aggregator/daemon/app.c",
+         '#include <uv.h>\n#include "daemon/app.h"\n#include "store/dom.h"\n'
+         "void f(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t); }\n"),
+    ]
+    for path, text in clean:
+        problems = violations(path, text, io, layers)
+        if problems:
             print("self-test: false alarm on clean sources:", problems)
             failures += 1
     print(f"self-test: {len(bad)} rules fire, clean sources pass" if not failures else "self-test failed")
@@ -136,13 +197,14 @@ def self_test():
 def main(argv):
     if argv[1:] == ["--self-test"]:
         return self_test()
-    if len(argv) < 2:
+    if len(argv) < 3:
         print(__doc__)
         return 2
-    n, problems = check(argv[1], argv[2:])
+    layers = read_layers(argv[2])
+    n, problems = check(argv[1], layers, set(argv[3:]))
     for p in problems:
         print(p)
-    print(f"layering: {n} domain files, {len(problems)} violations")
+    print(f"layering: {n} files in {len(layers)} layers and proto, {len(problems)} violations")
     return 1 if problems else 0
 
 

@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "httpc.h"
-#include "netaddr.h"
+#include "base/netaddr.h"
 #include "waitfor.h"
 
 static const char *bin(void)
@@ -55,7 +55,7 @@ static int write_file(const char *path, const char *text)
     return fclose(f);
 }
 
-static void dump_log(const struct daemon *d)
+static void records_log(const struct daemon *d)
 {
     char *log = daemon_read_file(d->log);
 
@@ -272,7 +272,7 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         return 0;
     if (waitfor_cond(is_ready, &r, 10000) != 0 || r.died) {
         fprintf(stderr, "ustatsd did not become ready\n");
-        dump_log(d);
+        records_log(d);
         if (kill(d->pid, SIGKILL) == 0)
             waitpid(d->pid, NULL, 0);
         d->pid = 0;
@@ -317,7 +317,7 @@ int daemon_stop(struct daemon *d)
         }
         d->pid = 0;
         if (rc != 0)
-            dump_log(d);
+            records_log(d);
         if (d->passed && lstat(d->sock, &st) != 0) {
             fprintf(stderr, "ustatsd removed the passed socket %s\n", d->sock);
             rc = rc == 0 ? -2 : rc;
@@ -402,7 +402,7 @@ char *daemon_scrape(struct daemon *d, const char *accept)
 
     if (st != 200) {
         fprintf(stderr, "GET /metrics: status %d\n", st);
-        dump_log(d);
+        records_log(d);
         abort();
     }
     return body;

@@ -1,6 +1,6 @@
 #include "httpc.h"
 
-#include "listener.h"
+#include "http/listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define HTTPC_TIMEOUT_MS 5000 /* the default for httpc_open() with timeout_ms 0 */
 

@@ -1,5 +1,5 @@
 #include "httpdfix.h"
-#include "query.h"
+#include "base/query.h"
 
 #include <criterion/criterion.h>
 

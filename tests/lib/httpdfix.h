@@ -19,9 +19,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "httpc.h"
-#include "httpd.h"
+#include "http/httpd.h"
 
 struct httpdfix {
     uv_loop_t loop;

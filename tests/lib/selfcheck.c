@@ -26,23 +26,23 @@ static double json_at(json_t *j, const char *path)
     return json_is_number(j) ? json_number_value(j) : NAN;
 }
 
-static double expected(const struct selfstat *s, const struct selfstat_field *f, int reason)
+static double expected(const struct selfmetrics *s, const struct selfmetrics_field *f, int reason)
 {
     const char *p = (const char *)s + f->offset;
 
     switch (f->kind) {
-    case SELFSTAT_U64:
-    case SELFSTAT_UDP_U64:
-    case SELFSTAT_STATE_U64:
-    case SELFSTAT_TLS_U64:
+    case SELFMETRICS_U64:
+    case SELFMETRICS_UDP_U64:
+    case SELFMETRICS_STATE_U64:
+    case SELFMETRICS_TLS_U64:
         return (double)*(const uint64_t *)(const void *)p;
-    case SELFSTAT_LONG:
+    case SELFMETRICS_LONG:
         return (double)*(const long *)(const void *)p;
-    case SELFSTAT_DOUBLE:
+    case SELFMETRICS_DOUBLE:
         return *(const double *)(const void *)p;
-    case SELFSTAT_REASONS:
+    case SELFMETRICS_REASONS:
         return (double)((const uint64_t *)(const void *)p)[reason];
-    case SELFSTAT_NULL_IS_TRUE:
+    case SELFMETRICS_NULL_IS_TRUE:
         return *(const char *const *)(const void *)p == NULL;
     }
     return NAN;
@@ -73,7 +73,7 @@ static void check_absent(const char *om, json_t *j, const char *sample, const ch
     cr_assert(isnan(json_at(j, path)), "/debug has %s with UDP off", path);
 }
 
-void selfcheck_agree(const char *om, json_t *j, const struct selfstat *s)
+void selfcheck_agree(const char *om, json_t *j, const struct selfmetrics *s)
 {
     char sample[160], path[160];
     size_t i;
@@ -86,16 +86,16 @@ void selfcheck_agree(const char *om, json_t *j, const struct selfstat *s)
     int tls_on =
         s ? s->tls.on : json_is_object(json_object_get(json_object_get(j, "daemon"), "tls"));
 
-    for (i = 0; i < selfstat_nfields; i++) {
-        const struct selfstat_field *f = &selfstat_fields[i];
+    for (i = 0; i < selfmetrics_nfields; i++) {
+        const struct selfmetrics_field *f = &selfmetrics_fields[i];
 
-        if ((f->kind == SELFSTAT_UDP_U64 && !udp_on) ||
-            (f->kind == SELFSTAT_STATE_U64 && !state_on) ||
-            (f->kind == SELFSTAT_TLS_U64 && !tls_on)) {
+        if ((f->kind == SELFMETRICS_UDP_U64 && !udp_on) ||
+            (f->kind == SELFMETRICS_STATE_U64 && !state_on) ||
+            (f->kind == SELFMETRICS_TLS_U64 && !tls_on)) {
             check_absent(om, j, f->sample, f->path);
             continue;
         }
-        if (f->kind != SELFSTAT_REASONS) {
+        if (f->kind != SELFMETRICS_REASONS) {
             check_one(om, j, f->sample, f->path, s ? expected(s, f, 0) : NAN);
             continue;
         }

@@ -8,17 +8,17 @@
 
 #include <jansson.h>
 
-#include "selfstat.h"
+#include "expose/selfmetrics.h"
 
 /*
- * For every value of selfstat_fields[] (each reject reason of the per-reason ones), the
+ * For every value of selfmetrics_fields[] (each reject reason of the per-reason ones), the
  * sample in exposition (text 0.0.4) and the number at the path in doc (a /debug document
  * with the daemon and ingest sections; booleans read as 1 and 0) must be present and
  * equal, and equal to the value in want when want is not NULL. The UDP socket's values
- * (SELFSTAT_UDP_U64) must instead be absent from both while UDP is off (want->udp_on, or
+ * (SELFMETRICS_UDP_U64) must instead be absent from both while UDP is off (want->udp_on, or
  * without want, /debug's ingest.udp is null), and so must the state file's and TLS's
  * (daemon.state, daemon.tls null). Fails the test otherwise.
  */
-void selfcheck_agree(const char *exposition, json_t *doc, const struct selfstat *want);
+void selfcheck_agree(const char *exposition, json_t *doc, const struct selfmetrics *want);
 
 #endif

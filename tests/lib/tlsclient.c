@@ -1,7 +1,7 @@
 #include "tlsclient.h"
 #include "daemon.h"
 #include "httpc.h"
-#include "mem.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -18,7 +18,7 @@
 
 #include <openssl/ssl.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 struct tlsclient_opts {
     const char *ca_file;   /* verify the server against it; NULL: no verification */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /*
  * Config texts are written with single quotes so that the tables stay readable; sq()

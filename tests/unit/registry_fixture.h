@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "registry.h"
-#include "render.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "store/registry.h"
+#include "expose/render.h"
 #include "statsd.h"
 
 /*

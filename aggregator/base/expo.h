@@ -1,0 +1,189 @@
+/*
+ * expo: the exposition formats' primitives, Prometheus text 0.0.4 and OpenMetrics 1.0.0.
+ *
+ * A domain module. Writers append to a caller-owned struct buf; nothing here allocates
+ * except through that buffer. The family and sample calls know each format's naming
+ * rules, so that callers pass the same arguments for both:
+ *   - counters are named without "_total": OpenMetrics writes "# TYPE x counter" and
+ *     samples "x_total"; text 0.0.4 writes "# TYPE x_total counter" and samples "x_total";
+ *   - a stateset is a gauge in text 0.0.4, an info family is a gauge named "x_info";
+ *   - "# UNIT" is written in OpenMetrics only, and only when the name ends in "_<unit>";
+ *   - escaping: label values escape \ " and newline; HELP escapes \ and newline (and "
+ *     in OpenMetrics);
+ *   - expo_eof() writes "# EOF" in OpenMetrics and nothing in text;
+ *   - names: a family name that is not a valid legacy name ([a-zA-Z_:][a-zA-Z0-9_:]*) is
+ *     escaped by the scheme in e->esc (expo_escape_name()); a legacy-valid one is written
+ *     as given under every scheme, as prometheus/common model.EscapeMetricFamily does
+ *     (dots escaping included: only EscapeName itself doubles the '_' of a legacy name).
+ *     Label names must be valid legacy label names, which no scheme changes.
+ */
+#ifndef USTATSD_EXPO_H
+#define USTATSD_EXPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS };
+
+/*
+ * The name escaping schemes that a scraper asks for with escaping= in Accept, and that
+ * Content-Type names (prometheus/common model.EscapingScheme: allow-utf-8, underscores,
+ * dots, values). Underscores is 0: it is model.NameEscapingScheme, the scheme that
+ * applies when Accept names none.
+ */
+enum expo_escaping {
+    EXPO_ESCAPE_UNDERSCORES,
+    EXPO_ESCAPE_ALLOW_UTF8,
+    EXPO_ESCAPE_DOTS,
+    EXPO_ESCAPE_VALUES
+};
+
+/* The longest name expo_family() escapes whole; the escape of a longer one is cut. */
+#define EXPO_ESCAPE_NAME_MAX 256
+/* The most bytes expo_escape_name() writes for a len-byte name: "U__", then 6 a byte. */
+#define EXPO_ESCAPED_MAX(len) (3 + 6 * (len))
+
+enum expo_type { EXPO_COUNTER, EXPO_GAUGE, EXPO_HISTOGRAM, EXPO_STATESET, EXPO_INFO, EXPO_UNKNOWN };
+
+struct expo_label {
+    const char *name;  /* a valid label name, NUL-terminated */
+    const char *value; /* raw (unescaped) bytes, valid UTF-8 */
+    size_t value_len;
+};
+
+struct expo {
+    struct buf *out;
+    enum expo_format fmt;
+    enum expo_type type; /* of the current family */
+    const char *name;    /* of the current family, borrowed until the next expo_family */
+    size_t name_len;
+    /*
+     * Labels written after the caller's on every sample (before le and a stateset's own),
+     * such as resource attributes copied onto each series; borrowed, NULL when none.
+     * expo_init() clears them.
+     */
+    const struct expo_label *const_labels;
+    size_t nconst;
+    enum expo_escaping esc; /* EXPO_ESCAPE_UNDERSCORES from expo_init(); set it after */
+    /* The current family's name when escaped; name points here then (so a copy of a
+     * struct expo must not outlive this one). */
+    char esc_name[EXPO_ESCAPED_MAX(EXPO_ESCAPE_NAME_MAX)];
+    /*
+     * The start time (Unix seconds) of the samples written next; 0 (expo_init's) for none.
+     * A writer sets it before each series, or once for a set of series that started
+     * together. OpenMetrics writes it as the MetricPoint's "<name>_created" sample, with
+     * the point's labels: after a counter's "_total" sample, and after a histogram's
+     * "_count" (expo_sample) or whole series (expo_histogram). Other types, and the text
+     * formats, which have no _created, ignore it.
+     */
+    double created;
+};
+
+/* Start writing fmt to out, with the default escaping scheme (underscores). */
+void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);
+
+/*
+ * Start a family: writes # HELP, # TYPE and (OpenMetrics) # UNIT. name is borrowed until
+ * the next expo_family(); one that is not legacy-valid is escaped by e->esc first (by
+ * underscores under allow-utf-8: these writers have no quoted-name syntax), and the
+ * suffixes that the samples add ("_total", "_bucket", ...) follow the escaped name. A counter's name given with "_total" (an info's with "_info")
+ * has that suffix dropped, since the format adds it. help and unit may be NULL or "",
+ * which omits the line (OpenMetrics treats an empty HELP or UNIT as absent). OpenMetrics
+ * order is TYPE, UNIT, HELP (the spec's SHOULD); text writes HELP then TYPE.
+ */
+void expo_family(struct expo *e, const char *name, enum expo_type type, const char *help,
+                 const char *unit);
+
+/*
+ * One sample of the current family. suffix is appended to the family name: "" for a
+ * gauge, "_total" for a counter, "_bucket", "_sum", "_count" for a histogram, "_info"
+ * for an info family. Labels are written in the order given.
+ */
+void expo_sample(struct expo *e, const char *suffix, const struct expo_label *labels, size_t n,
+                 double value);
+
+/* expo_sample() with the one label key="value" (value NUL-terminated). */
+void expo_sample1(struct expo *e, const char *suffix, const char *key, const char *value, double v);
+
+/*
+ * A family of one unlabelled sample: expo_family() then expo_sample() with the suffix
+ * the type takes ("_total" for a counter, "" for a gauge). For counters and gauges only.
+ */
+void expo_scalar(struct expo *e, const char *name, enum expo_type type, const char *help,
+                 const char *unit, double value);
+
+/* A histogram bucket: the labels given, then le="<bound>" (+Inf for INFINITY). */
+void expo_bucket(struct expo *e, const struct expo_label *labels, size_t n, double le,
+                 double count);
+
+/*
+ * One state of a stateset: the labels given, then <family>="<state>" (OpenMetrics 1.0
+ * names the state label after the family, so the family name must also be a valid label
+ * name: no ':'), value 1 when enabled, else 0. state is raw bytes, escaped here.
+ */
+void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const char *state,
+                size_t state_len, int enabled);
+
+/*
+ * Format a histogram bound as Go's strconv.FormatFloat(le, 'g', -1, 64) does (client_golang,
+ * OpenMetrics canonical numbers): "0.005", "1", "100000", "1e+06", "+Inf". expo_bucket()
+ * appends ".0" in OpenMetrics when there is no '.' or exponent. Same contract as
+ * expo_format_double().
+ */
+size_t expo_format_le(char out[32], double le);
+
+/*
+ * A bucket bound as this format writes it in le="...": expo_format_le(), plus ".0" on
+ * an integer in OpenMetrics. Writes a NUL-terminated string to out[32]; returns its
+ * length (< 32).
+ */
+size_t expo_bucket_bound(enum expo_format fmt, char out[32], double le);
+
+/*
+ * A whole histogram series in one call: the nb finite buckets, whose bounds were
+ * formatted once per family with expo_bucket_bound() (bounds[i], bound_lens[i]), then
+ * +Inf, _sum and _count. counts[0..nb] are per-bucket (not cumulative) counts, the last
+ * for +Inf; the exposition's buckets are cumulative. The labels are escaped once for all
+ * the series' lines, which is most of the cost of a large histogram scrape.
+ */
+void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
+                    const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
+                    const uint64_t *counts, double sum, uint64_t count);
+
+/* Terminate the exposition: "# EOF\n" in OpenMetrics, nothing in text. */
+void expo_eof(struct expo *e);
+
+/*
+ * Format a sample value so that it parses back to the same double: integers exactly
+ * ("42"), others with up to 17 significant digits, and "+Inf", "-Inf", "NaN". Writes a
+ * NUL-terminated string of at most 31 bytes to out[32]; returns its length.
+ * The digits are the fewest (15, 16 or 17) that strtod() maps back to the same bits;
+ * integers up to 2^53 are written in full ("9007199254740992"), and magnitudes from 1e16
+ * or below 1e-4 in exponent form ("1e+20", "1.5e-07"); -0.0 is "-0". The spellings of
+ * +Inf, -Inf and NaN are the same in both formats. Assumes the "C" locale (LC_NUMERIC).
+ */
+size_t expo_format_double(char out[32], double v);
+
+/*
+ * Escape a metric or label name as prometheus/common model.EscapeName(name, scheme) does,
+ * byte for byte (its test vectors are in test_expo.c):
+ *   - allow-utf-8: unchanged;
+ *   - underscores: a legacy-valid name unchanged, else each character that is not
+ *     legacy (a digit first, '.', any non-ASCII rune) becomes '_';
+ *   - dots: every name (legacy too): '_' becomes "__", '.' "_dot_", any other
+ *     non-legacy character "__";
+ *   - values: a legacy-valid name unchanged, else "U__" then '_' becomes "__", a
+ *     non-legacy character "_<hex code point>_", a byte that is not UTF-8 "_fffd_".
+ * Writes at most cap bytes to out (no NUL), stopping before a character whose escape
+ * would not fit; EXPO_ESCAPED_MAX(len) always fits. Returns the length written.
+ */
+size_t expo_escape_name(char *out, size_t cap, const char *name, size_t len,
+                        enum expo_escaping esc);
+
+/* Append a label value or HELP text escaped for the format. */
+void expo_escape_label(struct buf *out, const char *s, size_t len);
+void expo_escape_help(struct buf *out, enum expo_format fmt, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,109 @@
+#include "base/table.h"
+
+#include <string.h>
+
+#include "base/counted.h"
+
+/*
+ * Why incremental: a rehash of everything at once held the loop for 12 ms at 131,072
+ * series and 90 ms at 262,144, and 178 ms for a label key's 524,288 values. The move
+ * ends long before the new table is half full; meanwhile lookups try the new table, then
+ * the old. Old slots are not cleared once moved (clearing would cut the probe chains of
+ * the slots after them): an entry may be in both, and is removed from both. Removal from
+ * the old table leaves a tombstone instead of shifting slots back, so that no unmoved
+ * slot slides behind the move's cursor.
+ */
+char table__tomb;
+
+static void slots_put(struct table_slot *slots, size_t mask, uint64_t h, void *p)
+{
+    size_t i = h & mask;
+
+    while (slots[i].p != NULL)
+        i = (i + 1) & mask;
+    slots[i].hash = h;
+    slots[i].p = p;
+}
+
+void table_migrate(struct table *t, size_t budget, size_t *bytes)
+{
+    size_t n = t->old_mask + 1;
+
+    if (t->old == NULL)
+        return;
+    for (; t->old_next < n && budget > 0; t->old_next++, budget--) {
+        const struct table_slot *o = &t->old[t->old_next];
+
+        if (o->p != NULL && o->p != &table__tomb)
+            slots_put(t->slots, t->mask, o->hash, o->p);
+    }
+    if (t->old_next == n) {
+        counted_free(bytes, t->old, n * sizeof *t->old);
+        t->old = NULL;
+    }
+}
+
+void table_insert(struct table *t, uint64_t h, void *p, size_t *bytes)
+{
+    if (t->slots == NULL) {
+        t->slots = counted_calloc(bytes, TABLE_MIN_SLOTS, sizeof *t->slots);
+        t->mask = TABLE_MIN_SLOTS - 1;
+    } else if ((t->used + 1) * 2 > t->mask + 1) {
+        size_t n = (t->mask + 1) * 2;
+
+        table_migrate(t, SIZE_MAX, bytes); /* a move still under way ends first (never seen) */
+        t->old = t->slots;
+        t->old_mask = t->mask;
+        t->old_next = 0;
+        t->slots = counted_calloc(bytes, n, sizeof *t->slots);
+        t->mask = n - 1;
+    }
+    table_migrate(t, TABLE_MIGRATE_STEP, bytes);
+    slots_put(t->slots, t->mask, h, p);
+    t->used++;
+}
+
+/* Remove p from slots if it is there: backward-shift deletion, or a tombstone. */
+static void slots_remove(struct table_slot *slots, size_t mask, uint64_t h, const void *p,
+                         int tombstone)
+{
+    size_t i = h & mask;
+    size_t j;
+
+    while (slots[i].p != p) {
+        if (slots[i].p == NULL)
+            return;
+        i = (i + 1) & mask;
+    }
+    if (tombstone) {
+        slots[i].p = &table__tomb;
+        return;
+    }
+    for (j = (i + 1) & mask; slots[j].p != NULL; j = (j + 1) & mask) {
+        size_t home = slots[j].hash & mask;
+
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            slots[i] = slots[j];
+            i = j;
+        }
+    }
+    slots[i].p = NULL;
+    slots[i].hash = 0;
+}
+
+void table_remove(struct table *t, uint64_t h, const void *p)
+{
+    slots_remove(t->slots, t->mask, h, p, 0);
+    if (t->old != NULL)
+        slots_remove(t->old, t->old_mask, h, p, 1);
+    t->used--;
+}
+
+void table_release(struct table *t, size_t *bytes)
+{
+    if (t->slots != NULL)
+        counted_free(bytes, t->slots, (t->mask + 1) * sizeof *t->slots);
+    if (t->old != NULL)
+        counted_free(bytes, t->old, (t->old_mask + 1) * sizeof *t->old);
+    memset(t, 0, sizeof *t);
+}

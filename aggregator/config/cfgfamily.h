@@ -1,0 +1,103 @@
+/*
+ * cfgfamily: the allowlist part of the configuration. Families with their labels and
+ * buckets, the groups that include or exclude them, the resource attributes of
+ * target_info. Also the readers that SQL metrics share with families:
+ * metric names, labels, units and groups.
+ *
+ * A domain module used by config_load(); every function reads through a struct cfgread
+ * (its messages name the JSON path) and stores into a struct config that config_release()
+ * frees, even half filled. Each returns 0 or ERRCODE_CONFIG after writing the message.
+ */
+#ifndef USTATSD_CFGFAMILY_H
+#define USTATSD_CFGFAMILY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "config/cfgread.h"
+#include "config/config.h"
+
+/*
+ * $.families: an array of family objects, into c->families. Needs c's limits read. The
+ * families that say "precreate" must fit the caps: each one's combinations within
+ * max_series_per_family, and all of them together within max_series.
+ */
+int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr);
+
+/*
+ * The series "precreate" creates for f: the product, over its labels, of each one's
+ * enumerated values, its overflow value counting as one more when it is not among them
+ * (a line may fold into it). 1 for a family without labels; SIZE_MAX when a label is not
+ * enumerated or the product does not fit a size_t.
+ */
+size_t cfgfamily_combinations(const struct config_family *f);
+
+/* $.resource: an object of string attributes, into c->resource sorted by key. */
+int cfgfamily_resource(struct cfgread *r, struct config *c, json_t *obj);
+
+/*
+ * An object of string attributes at obj (the path names it) added to *out (n entries),
+ * sorted by key: the keys valid (resattr_key_problem()), none reading as the same label as
+ * another, the values label values.
+ */
+int cfgfamily_attrs(struct cfgread *r, const struct config *c, json_t *obj,
+                    struct config_resource_attr **out, size_t *n);
+
+/* $.groups: {"include": "all" or [names], "exclude": [names]}. */
+int cfgfamily_groups(struct cfgread *r, struct config *c, json_t *obj);
+
+/*
+ * A cfgread_key reader for $.clients.strip_tags into c->strip_tags (base is the struct
+ * config), to be read after $.families: no family may declare a stripped key.
+ */
+int cfgfamily_read_strip_tags(struct cfgread *r, const struct cfgread_key *k, json_t *obj,
+                              json_t *v, void *base);
+
+/* Whether c's groups section excludes a family or SQL metric of this group ("": never). */
+int cfgfamily_excluded(const struct config *c, const char *group);
+
+/*
+ * The metric name at obj[key] (required): at most STATSD_MAX_NAME bytes, '.' and '-' read
+ * as '_' (the stored *out is normalised), a valid name. counter: a "_total" suffix is
+ * stripped. family: the daemon's own prefixes are refused. *out is set as soon as it is
+ * allocated, so that the caller's struct owns it on failure too.
+ */
+int cfgfamily_metric_name(struct cfgread *r, json_t *obj, const char *key, int counter, int family,
+                          char **out);
+
+/*
+ * obj["labels"] (optional): at most CONFIG_MAX_LABELS label objects. histogram: "le" is
+ * refused. columns: NULL for a family; for an SQL metric, where each label's result column
+ * goes ("column", by default its name).
+ */
+int cfgfamily_labels(struct cfgread *r, const struct config *c, json_t *obj,
+                     struct config_label **labels, size_t *nlabels, int histogram, char ***columns);
+
+/*
+ * A string that a label value can hold: non-empty and at most c->max_label_value_len bytes.
+ * what names it in messages ("a job name"). The path must name v.
+ */
+int cfgfamily_label_value(struct cfgread *r, const struct config *c, json_t *v, const char *what,
+                          char **out);
+
+/* Row readers (cfgread_read_cb) storing a char * at k->off: "group" ([A-Za-z0-9_.-]+,
+ * default "") and "unit" ([a-z_]+, default k->sdflt). */
+int cfgfamily_read_group(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                         void *base);
+int cfgfamily_read_unit(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                        void *base);
+
+/* Whether list (n strings) holds s. */
+int cfgfamily_in_list(char *const *list, size_t n, const char *s);
+
+/* Free n strings and the array holding them. */
+void cfgfamily_free_strings(char **v, size_t n);
+
+/* Free what cfgfamily_labels() stored. */
+void cfgfamily_release_labels(struct config_label *labels, size_t n);
+
+/* Free c's resource, groups and families, and zero them. */
+void cfgfamily_release(struct config *c);
+
+#endif

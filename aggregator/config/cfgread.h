@@ -1,0 +1,188 @@
+/*
+ * cfgread: the configuration's JSON reader. It keeps the JSON path of the value under
+ * inspection, so that every message names the file, the path and the problem:
+ *
+ *   ustatsd.json: $.families[2].labels[0].values: expected an array of strings
+ *
+ * and it reads a section from a schema table (struct cfgread_key): one row per key with its
+ * kind, bounds, default, where the value is stored and whether only a restart can change
+ * it. The same tables list a section's allowed keys and drive cfgread_changed(), the
+ * restart-only comparison of two loaded configs.
+ *
+ * A domain module: no loop, no clock. Nothing here is global; a struct cfgread lives for
+ * one parse on the caller's stack.
+ */
+#ifndef USTATSD_CFGREAD_H
+#define USTATSD_CFGREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/common.h"
+#include "base/errcode.h"
+
+struct cfgread {
+    const char *file;    /* names the document in messages */
+    const char *basedir; /* relative files are read from here; NULL: the working directory */
+    void *root;          /* the struct the document fills (struct config), for row readers */
+    char path[512];      /* "$.a.b[3]"; empty means "$" */
+    size_t plen;
+    char *err; /* the first message, always NUL-terminated when errlen > 0 */
+    size_t errlen;
+};
+
+/*
+ * Write "<file>: <path>: <message>" to r->err and return ERRCODE_CONFIG, so that an error path reads
+ * `return cfgread_fail(r, ...)`. cfgread_fail_at() names the member key of the current
+ * object (and leaves it pushed: the parse is over).
+ */
+int cfgread_fail(struct cfgread *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cfgread_fail_at(struct cfgread *r, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Descend into a member ($.a.key, or $.a["service.name"] when key is not an identifier) or
+ * an array element ($.a[i]). Each returns the previous length, for cfgread_pop(). A path
+ * longer than 511 bytes is cut, never overrun.
+ */
+size_t cfgread_push_key(struct cfgread *r, const char *key);
+size_t cfgread_push_index(struct cfgread *r, size_t i);
+void cfgread_pop(struct cfgread *r, size_t old);
+
+/* "an object", "an array", "a string", "a number", "a boolean" or "null", for messages. */
+const char *cfgread_type_name(const json_t *v);
+
+/* ERRCODE_CONFIG with "expected an object, got ..." when v is not an object. */
+int cfgread_object(struct cfgread *r, const json_t *v);
+
+/*
+ * s (len bytes) as a message can show it: control bytes read \xNN, so that a value refused
+ * for a newline does not break the message in two; at most 64 bytes of s, then "...".
+ * Returns out.
+ */
+const char *cfgread_shown(char out[260], const char *s, size_t len);
+
+/*
+ * Read the whole file at path, at most max bytes, into *text: NUL-terminated after its
+ * *len bytes (which may hold NULs: the caller checks), freed by the caller. Only a regular
+ * file is read, and opening never blocks: a FIFO, a device or a directory is refused at
+ * once. Returns 0; or -EFBIG when the file is larger than max, ERRCODE_NOTREG when it is
+ * not a regular file, another negative errno (-ENOENT, -EACCES, ...) when it cannot be
+ * opened or read, with *text NULL and *len 0. errcode_str() gives each its message.
+ */
+int cfgread_file(const char *path, size_t max, char **text, size_t *len);
+
+/* path's directory, as a new string: "." for a bare name, "/" for "/name". */
+char *cfgread_dirname(const char *path) __attribute__((malloc));
+
+/*
+ * Whether the effective user may create a file next to path: its directory (*dir, a new
+ * string as cfgread_dirname() gives, freed by the caller) exists, is a directory, and may
+ * be written and searched. Returns 0, -ENOENT, -ENOTDIR, or another negative errno
+ * (-EACCES, -EROFS, ...). For --check-config, which creates nothing.
+ */
+int cfgread_dir_writable(const char *path, char **dir);
+
+/* ---- schema tables ---- */
+
+enum cfgread_kind {
+    CFGREAD_STRING, /* char *: a copy; absent gives a copy of .sdflt, or NULL */
+    CFGREAD_LISTEN, /* char *: "" (disabled), "unix:/path" or "host:port" (port 1-65535) */
+    CFGREAD_MODE,   /* uint32_t: an octal string such as "0660", at most 0777 */
+    CFGREAD_ENUM,   /* int: the index of the string in .choices; absent gives .udflt */
+    CFGREAD_UINT32, /* uint32_t, from .umin to .umax; absent gives .udflt */
+    CFGREAD_SIZE,   /* size_t, from .umin to .umax; absent gives .udflt */
+    CFGREAD_NUMBER, /* double, finite, >= .dmin (> with CFGREAD_GT), <= .dmax; else .ddflt */
+    CFGREAD_BOOL,   /* int: JSON true (1) or false (0); absent gives .udflt */
+    CFGREAD_CUSTOM  /* read by .read; the stored value, if any, compares as .cmp says */
+};
+
+enum {
+    CFGREAD_NULLABLE = 1 << 0, /* strings: null is allowed and stores NULL */
+    CFGREAD_NONEMPTY = 1 << 1, /* strings: "" is refused ("must not be empty") */
+    CFGREAD_REQUIRED = 1 << 2, /* absent is refused ("missing") */
+    CFGREAD_GT = 1 << 3,       /* numbers: strictly above .dmin */
+    CFGREAD_KEEP = 1 << 4,     /* absent keeps what the struct holds: no default */
+    CFGREAD_RESTART = 1 << 5   /* only a restart can change it: see cfgread_changed() */
+};
+
+/* The bytes of a "unix:/path" listen address: sun_path holds 108 with the NUL. */
+#define CFGREAD_SUN_PATH_MAX 107
+
+/* No storage: the row only allows its key (and .read reads it). */
+#define CFGREAD_NOWHERE SIZE_MAX
+
+struct cfgread_key;
+
+/*
+ * A row's reader for what a table cannot say. v is the member (NULL when absent), obj the
+ * object holding it, base the struct the table stores into. Returns 0 or ERRCODE_CONFIG (after
+ * cfgread_fail*).
+ */
+typedef int (*cfgread_read_cb)(struct cfgread *r, const struct cfgread_key *k, json_t *obj,
+                               json_t *v, void *base);
+
+/*
+ * A check of a string value that runs once the whole section has been read (so that a type
+ * error anywhere in the section is reported before it): NULL, or the problem.
+ */
+typedef const char *(*cfgread_check_cb)(const char *s);
+
+struct cfgread_key {
+    const char *name;
+    enum cfgread_kind kind;
+    unsigned flags;
+    size_t off; /* offsetof() into base, or CFGREAD_NOWHERE */
+    const char *sdflt;
+    uint64_t udflt, umin, umax;
+    double ddflt, dmin, dmax;
+    const char *const *choices; /* CFGREAD_ENUM: NULL-terminated. CFGREAD_STRING: checked
+                                 * after the section, like .check */
+    cfgread_check_cb check;     /* CFGREAD_STRING and CFGREAD_LISTEN: after the section */
+    cfgread_read_cb read;       /* CFGREAD_CUSTOM */
+    enum cfgread_kind cmp;      /* CFGREAD_CUSTOM: how cfgread_changed() compares .off */
+};
+
+/*
+ * Read the object obj (NULL: absent, every default applies) by the table keys, of n rows,
+ * into base. Unknown keys are errors: a typo must not silently fall back to a default.
+ * Rows are read in table order; then the string checks (.choices, .check) run in table
+ * order. The path must already name obj. Returns 0 or ERRCODE_CONFIG.
+ */
+int cfgread_section(struct cfgread *r, json_t *obj, const struct cfgread_key *keys, size_t n,
+                    void *base);
+
+/*
+ * obj is an array of objects, each read by the table (as cfgread_section() reads one) into
+ * the element i of elems, an array of json_array_size(arr) elements of size bytes that the
+ * caller allocated (so that its struct owns them on failure too). The path must name arr;
+ * what names the objects when arr is not an array ("family objects").
+ */
+int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
+                    const struct cfgread_key *keys, size_t n, void *elems, size_t size);
+
+/* ERRCODE_CONFIG naming the first key of obj that the table does not have, else 0. */
+int cfgread_known(struct cfgread *r, json_t *obj, const struct cfgread_key *keys, size_t n);
+
+/* Read one row (as cfgread_section() does for each): for callers that order rows by hand. */
+int cfgread_row(struct cfgread *r, json_t *obj, const struct cfgread_key *k, void *base);
+
+/*
+ * The first row flagged CFGREAD_RESTART whose stored value differs between a and b (two
+ * structs the table filled), or NULL. Strings compare by content (NULL equals only NULL).
+ */
+const struct cfgread_key *cfgread_changed(const struct cfgread_key *keys, size_t n, const void *a,
+                                          const void *b);
+
+/*
+ * Free the strings the table stored into base (rows of kind CFGREAD_STRING and
+ * CFGREAD_LISTEN, and CFGREAD_CUSTOM rows that compare as strings) and set them to NULL.
+ */
+void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
+
+/* 1 when two optional strings are equal: both NULL, or the same text. */
+int cfgread_same_str(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,681 @@
+#include "config/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config/cfgclash.h"
+#include "config/cfgclient.h"
+#include "config/cfgendpoint.h"
+#include "config/cfgfamily.h"
+#include "config/cfgread.h"
+#include "config/cfgsql.h"
+#include "config/cfgwriters.h"
+#include "base/errcode.h"
+#include "base/mem.h"
+#include "base/netaddr.h"
+#include "statsd.h"
+
+/*
+ * The loader walks the document section by section in a fixed order (limits first, since
+ * the label rules depend on them) rather than in key order; struct cfgread keeps the JSON
+ * path for the messages. Each section is a schema table (cfgread.h) whose rows say what
+ * config_restart_key() compares: the restart-only list is the tables' RESTART flags.
+ */
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+_Static_assert(CONFIG_SOCKET_PATH_MAX == CFGREAD_SUN_PATH_MAX, "one bound for sun_path");
+
+static const char *socket_problem(const char *s)
+{
+    return strlen(s) > CONFIG_SOCKET_PATH_MAX
+               ? "longer than " STR(CONFIG_SOCKET_PATH_MAX) " bytes (sun_path)"
+               : NULL;
+}
+
+const char *config_state_file_problem(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return NULL;
+    if (s[0] != '/')
+        return "must be \"\" (off) or an absolute path";
+    if (s[n - 1] == '/')
+        return "names a directory; name the file in it, e.g. /var/lib/ustatsd/state";
+    return n > CONFIG_STATE_FILE_MAX ? "longer than " STR(CONFIG_STATE_FILE_MAX) " bytes" : NULL;
+}
+
+static const char *path_problem(const char *s)
+{
+    return s[0] != '/' ? "must start with '/'" : NULL;
+}
+
+const char *config_udp_problem(const char *listen, int allow_remote)
+{
+    union netaddr a;
+
+    if (listen == NULL || listen[0] == '\0')
+        return NULL;
+    if (netaddr_parse(listen, &a) != 0)
+        return "expected \"\" (off), \"host:port\" with a numeric IPv4 host or \"localhost\", "
+               "or \"[IPv6]:port\" (names are not resolved), port 0 to 65535";
+    if (!allow_remote && !netaddr_is_loopback(&a.sa))
+        return "not a loopback address (127.0.0.0/8, ::1): UDP lines carry no credentials, so "
+               "receiving from other hosts must be asked for with udp_allow_remote: true "
+               "(--udp-allow-remote)";
+    return NULL;
+}
+
+/*
+ * The syntax alone. Whether it may be other than loopback depends on udp_allow_remote,
+ * which a flag or a variable may set: main checks it once every source has been read.
+ */
+static const char *udp_listen_problem(const char *s)
+{
+    return config_udp_problem(s, 1);
+}
+
+static const char *const log_formats[] = { "console", "json", NULL };
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+
+/* $.daemon: defaults that CLI flags and USTATSD_* variables override. */
+static const struct cfgread_key daemon_keys[] = {
+    { .name = "socket",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_NONEMPTY | CFGREAD_RESTART,
+      .off = offsetof(struct config, socket_path),
+      .sdflt = CONFIG_DEFAULT_SOCKET,
+      .check = socket_problem },
+    { .name = "socket_mode",
+      .kind = CFGREAD_MODE,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, socket_mode),
+      .udflt = CONFIG_DEFAULT_SOCKET_MODE },
+    { .name = "socket_group",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY | CFGREAD_RESTART,
+      .off = offsetof(struct config, socket_group) },
+    { .name = "metrics_listen",
+      .kind = CFGREAD_LISTEN,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, metrics_listen),
+      .sdflt = CONFIG_DEFAULT_METRICS_LISTEN },
+    { .name = "metrics_path",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, metrics_path),
+      .sdflt = CONFIG_DEFAULT_METRICS_PATH,
+      .check = path_problem },
+    { .name = "debug_listen",
+      .kind = CFGREAD_LISTEN,
+      .flags = CFGREAD_NULLABLE | CFGREAD_RESTART,
+      .off = offsetof(struct config, debug_listen) },
+    { .name = "log_format",
+      .kind = CFGREAD_STRING,
+      .off = offsetof(struct config, log_format),
+      .sdflt = "console",
+      .choices = log_formats },
+    { .name = "log_level",
+      .kind = CFGREAD_STRING,
+      .off = offsetof(struct config, log_level),
+      .sdflt = "info",
+      .choices = log_levels },
+    { .name = "bearer_token_file", /* reloads: SIGHUP reads the file, or another one */
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY,
+      .off = offsetof(struct config, bearer_token_file) },
+    { .name = "web_config_file",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_NULLABLE,
+      .off = offsetof(struct config, web_config_file) },
+    { .name = "udp_listen",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, udp_listen),
+      .sdflt = "",
+      .check = udp_listen_problem },
+    { .name = "udp_allow_remote",
+      .kind = CFGREAD_BOOL,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, udp_allow_remote) },
+    { .name = "resource_labels",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgendpoint_read_labels },
+    { .name = "udp_rcvbuf",
+      .kind = CFGREAD_SIZE,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, udp_rcvbuf),
+      .udflt = CONFIG_DEFAULT_UDP_RCVBUF,
+      .umin = 4096,
+      .umax = CONFIG_MAX_UDP_RCVBUF },
+    { .name = "state_file",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, state_file),
+      .sdflt = "",
+      .check = config_state_file_problem },
+    { .name = "state_interval_seconds",
+      .kind = CFGREAD_NUMBER,
+      .off = offsetof(struct config, state_interval),
+      .ddflt = CONFIG_DEFAULT_STATE_INTERVAL,
+      .dmin = 1,
+      .dmax = CONFIG_MAX_STATE_INTERVAL },
+};
+
+/* $.limits */
+static const struct cfgread_key limits_keys[] = {
+    { .name = "max_series",
+      .kind = CFGREAD_SIZE,
+      .off = offsetof(struct config, max_series),
+      .udflt = CONFIG_DEFAULT_MAX_SERIES,
+      .umin = 1,
+      .umax = SIZE_MAX },
+    { .name = "max_series_per_family",
+      .kind = CFGREAD_SIZE,
+      .off = offsetof(struct config, max_series_per_family),
+      .udflt = CONFIG_DEFAULT_MAX_FAMILY_SERIES,
+      .umin = 1,
+      .umax = SIZE_MAX },
+    /* A longer value could never arrive: the wire protocol caps tag values. */
+    { .name = "max_label_value_length",
+      .kind = CFGREAD_SIZE,
+      .off = offsetof(struct config, max_label_value_len),
+      .udflt = CONFIG_DEFAULT_MAX_LABEL_LEN,
+      .umin = 1,
+      .umax = STATSD_MAX_TAG_VALUE },
+    { .name = "max_label_values",
+      .kind = CFGREAD_UINT32,
+      .off = offsetof(struct config, max_label_values),
+      .udflt = CONFIG_DEFAULT_MAX_LABEL_VALUES,
+      .umin = 1,
+      .umax = UINT32_MAX },
+};
+
+static int read_section(struct cfgread *r, json_t *obj, const char *name,
+                        const struct cfgread_key *keys, size_t n)
+{
+    size_t old = cfgread_push_key(r, name);
+
+    if (cfgread_section(r, obj, keys, n, r->root) < 0)
+        return ERRCODE_CONFIG;
+    cfgread_pop(r, old);
+    return 0;
+}
+
+/* ---- jobs ---- */
+
+/*
+ * A job line carries the job where a metric name goes (PROTOCOL.md "The job extension"),
+ * and config_find_job() matches it as sent, so the name must be one a line can hold:
+ *
+ *   cas-promotion:error|j
+ *   ^^^^^^^^^^^^^ [A-Za-z_][A-Za-z0-9_.-]*, 1 to STATSD_MAX_NAME bytes
+ */
+#define JOB_NAME_START "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+
+static int in_set(const char *set, char ch)
+{
+    return ch != '\0' && strchr(set, ch) != NULL;
+}
+
+static int valid_job_name(const char *s, size_t len)
+{
+    if (len == 0 || len > STATSD_MAX_NAME || !in_set(JOB_NAME_START, s[0]))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!in_set(JOB_NAME_START "0123456789.-", s[i]))
+            return 0;
+    return 1;
+}
+
+static int job_name(struct cfgread *r, json_t *name, struct config_job *j)
+{
+    char q[260];
+
+    if (cfgfamily_label_value(r, r->root, name, "a job name", &j->name) < 0)
+        return ERRCODE_CONFIG;
+    if (!valid_job_name(json_string_value(name), json_string_length(name)))
+        return cfgread_fail(r,
+                            "\"%s\" is not a valid job name: job lines carry it as a metric name "
+                            "([A-Za-z_][A-Za-z0-9_.-]*, at most %d bytes)",
+                            cfgread_shown(q, json_string_value(name), json_string_length(name)),
+                            STATSD_MAX_NAME);
+    return 0;
+}
+
+static int read_nothing(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                        void *base)
+{
+    (void)r, (void)k, (void)obj, (void)v, (void)base;
+    return 0;
+}
+
+/* $.jobs.list[i] as an object; absent values keep the section's. */
+static const struct cfgread_key job_keys[] = {
+    /* Read last, once the others are known good. */
+    { .name = "name",
+      .kind = CFGREAD_CUSTOM,
+      .flags = CFGREAD_REQUIRED,
+      .off = CFGREAD_NOWHERE,
+      .read = read_nothing },
+    { .name = "failure_threshold",
+      .kind = CFGREAD_UINT32,
+      .flags = CFGREAD_KEEP,
+      .off = offsetof(struct config_job, failure_threshold),
+      .umin = 1,
+      .umax = UINT32_MAX },
+    { .name = "open_seconds",
+      .kind = CFGREAD_NUMBER,
+      .flags = CFGREAD_KEEP | CFGREAD_GT,
+      .off = offsetof(struct config_job, open_seconds),
+      .dmin = 0,
+      .dmax = CONFIG_MAX_OPEN_SECONDS },
+};
+
+/* A job name, or a job object; dflt holds the section's threshold and open_seconds. */
+static int parse_job(struct cfgread *r, json_t *v, struct config_job *j,
+                     const struct config_job *dflt)
+{
+    j->failure_threshold = dflt->failure_threshold;
+    j->open_seconds = dflt->open_seconds;
+    if (json_is_object(v)) {
+        if (cfgread_section(r, v, job_keys, ARRAY_SIZE(job_keys), j) < 0)
+            return ERRCODE_CONFIG;
+        cfgread_push_key(r, "name");
+        return job_name(r, json_object_get(v, "name"), j);
+    }
+    if (!json_is_string(v))
+        return cfgread_fail(r, "expected a job name or a job object, got %s", cfgread_type_name(v));
+    return job_name(r, v, j);
+}
+
+static int read_job_list(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *list,
+                         void *base)
+{
+    struct config *c = r->root;
+    size_t o;
+
+    (void)obj;
+    if (list == NULL)
+        return 0;
+    o = cfgread_push_key(r, k->name);
+    if (!json_is_array(list))
+        return cfgread_fail(r, "expected an array of jobs, got %s", cfgread_type_name(list));
+    c->njobs = json_array_size(list);
+    c->jobs = mem_calloc(c->njobs, sizeof(*c->jobs));
+    for (size_t i = 0; i < c->njobs; i++) {
+        size_t oi = cfgread_push_index(r, i);
+
+        if (parse_job(r, json_array_get(list, i), &c->jobs[i], base) < 0)
+            return ERRCODE_CONFIG;
+        for (size_t n = 0; n < i; n++)
+            if (strcmp(c->jobs[n].name, c->jobs[i].name) == 0)
+                return cfgread_fail(r, "duplicate job \"%s\"", c->jobs[i].name);
+        cfgread_pop(r, oi);
+    }
+    cfgread_pop(r, o);
+    return 0;
+}
+
+static int read_job_prefix(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                           void *base)
+{
+    struct config *c = r->root;
+
+    (void)base;
+    if (v == NULL)
+        return 0;
+    free(c->job_prefix);
+    c->job_prefix = NULL;
+    return cfgfamily_metric_name(r, obj, k->name, 0, 0, &c->job_prefix);
+}
+
+/* $.jobs, stored into a job that the list's entries start from. */
+static const struct cfgread_key jobs_keys[] = {
+    { .name = "prefix", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_job_prefix },
+    { .name = "failure_threshold",
+      .kind = CFGREAD_UINT32,
+      .off = offsetof(struct config_job, failure_threshold),
+      .udflt = CONFIG_DEFAULT_FAILURE_THRESHOLD,
+      .umin = 1,
+      .umax = UINT32_MAX },
+    { .name = "open_seconds",
+      .kind = CFGREAD_NUMBER,
+      .flags = CFGREAD_GT,
+      .off = offsetof(struct config_job, open_seconds),
+      .ddflt = CONFIG_DEFAULT_OPEN_SECONDS,
+      .dmin = 0,
+      .dmax = CONFIG_MAX_OPEN_SECONDS },
+    { .name = "list", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_job_list },
+};
+
+/* ---- the root ---- */
+
+static int read_limits(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                       void *base)
+{
+    (void)obj, (void)base;
+    return read_section(r, v, k->name, limits_keys, ARRAY_SIZE(limits_keys));
+}
+
+static int read_daemon(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                       void *base)
+{
+    (void)obj, (void)base;
+    return read_section(r, v, k->name, daemon_keys, ARRAY_SIZE(daemon_keys));
+}
+
+/*
+ * With endpoints, the default endpoint is off unless the daemon section (or a flag) asks
+ * for it: read after $.daemon, whose metrics_listen is then "" unless it was given.
+ */
+static int read_endpoints(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                          void *base)
+{
+    struct config *c = base;
+    json_t *d = json_object_get(obj, "daemon");
+
+    (void)k;
+    if (v == NULL)
+        return 0;
+    if (!json_is_object(d) || json_object_get(d, "metrics_listen") == NULL) {
+        free(c->metrics_listen);
+        c->metrics_listen = mem_strdup("");
+    }
+    return cfgendpoint_read(r, c, v);
+}
+
+static int read_resource(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                         void *base)
+{
+    (void)k, (void)obj;
+    return v != NULL ? cfgfamily_resource(r, base, v) : 0;
+}
+
+static int read_groups(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                       void *base)
+{
+    (void)k, (void)obj;
+    return v != NULL ? cfgfamily_groups(r, base, v) : 0;
+}
+
+static int read_families(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                         void *base)
+{
+    (void)k, (void)obj;
+    return v != NULL ? cfgfamily_families(r, base, v) : 0;
+}
+
+/* "clients": what every line goes through, whatever its family. */
+static const struct cfgread_key clients_keys[] = {
+    { .name = "strip_tags",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgfamily_read_strip_tags },
+    { .name = "dogstatsd_telemetry",
+      .kind = CFGREAD_BOOL,
+      .off = offsetof(struct config, dogstatsd_telemetry),
+      .udflt = 1 },
+};
+
+static int read_clients(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                        void *base)
+{
+    (void)obj, (void)base;
+    return read_section(r, v, k->name, clients_keys, ARRAY_SIZE(clients_keys));
+}
+
+static int read_jobs(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                     void *base)
+{
+    struct config_job dflt;
+    size_t old;
+
+    (void)obj, (void)base;
+    if (v == NULL)
+        return 0;
+    old = cfgread_push_key(r, k->name);
+    if (cfgread_section(r, v, jobs_keys, ARRAY_SIZE(jobs_keys), &dflt) < 0)
+        return ERRCODE_CONFIG;
+    cfgread_pop(r, old);
+    return 0;
+}
+
+static int read_postgres(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                         void *base)
+{
+    (void)k, (void)obj;
+    return cfgsql_postgres(r, base, v);
+}
+
+static int read_sql_metrics(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                            void *base)
+{
+    (void)k, (void)obj;
+    return v != NULL ? cfgsql_metrics(r, base, v) : 0;
+}
+
+/* Read after the families and the jobs, which its rules name. */
+static int read_writers(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                        void *base)
+{
+    (void)k, (void)obj;
+    return v != NULL ? cfgwriters_read(r, base, v) : 0;
+}
+
+/* The document, read in this order: the label rules depend on the limits. */
+static const struct cfgread_key root_keys[] = {
+    { .name = "limits", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_limits },
+    { .name = "daemon", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_daemon },
+    { .name = "resource", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_resource },
+    { .name = "endpoints", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_endpoints },
+    { .name = "groups", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_groups },
+    { .name = "families", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_families },
+    { .name = "clients", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_clients },
+    { .name = "jobs", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_jobs },
+    { .name = "postgres", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_postgres },
+    { .name = "sql_metrics",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = read_sql_metrics },
+    { .name = "writers", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_writers },
+};
+
+static int parse_root(struct cfgread *r, struct config *c, json_t *root)
+{
+    c->job_prefix = mem_strdup(CONFIG_DEFAULT_JOB_PREFIX);
+    if (cfgread_section(r, root, root_keys, ARRAY_SIZE(root_keys), c) < 0 ||
+        cfgclash_check(r, c) < 0)
+        return ERRCODE_CONFIG;
+    cfgclient_families(c);
+    cfgwriters_assign(c);
+    for (size_t i = 0; i < c->nfamilies; i++)
+        c->families[i].excluded = cfgfamily_excluded(c, c->families[i].group);
+    for (size_t i = 0; i < c->nsql_metrics; i++)
+        c->sql_metrics[i].excluded = cfgfamily_excluded(c, c->sql_metrics[i].group);
+    return cfgendpoint_check(r, c);
+}
+
+static int parse(struct config *c, const char *text, size_t len, const char *name,
+                 const char *basedir, char *err, size_t errlen)
+{
+    struct cfgread r;
+    json_error_t jerr;
+    json_t *root;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    memset(&r, 0, sizeof(r));
+    r.root = c;
+    r.file = name;
+    r.basedir = basedir;
+    r.err = err;
+    r.errlen = errlen;
+    if (errlen > 0)
+        err[0] = '\0';
+    /* Duplicate keys are rejected like unknown ones: the second would silently win. */
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+        return ERRCODE_CONFIG;
+    }
+    c->path = mem_strdup(name);
+    rc = parse_root(&r, c, root);
+    json_decref(root);
+    if (rc < 0)
+        config_release(c);
+    return rc;
+}
+
+int config_parse(struct config *c, const char *text, size_t len, const char *name, char *err,
+                 size_t errlen)
+{
+    return parse(c, text, len, name, NULL, err, errlen);
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+    char *text, *dir;
+    size_t len;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    rc = cfgread_file(path, CONFIG_MAX_FILE_SIZE, &text, &len);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path,
+                 rc == -EFBIG ? "larger than 16 MiB" : errcode_str(rc));
+        return ERRCODE_CONFIG;
+    }
+    /* Relative paths in the file are its directory's; a bare name's, the working one. */
+    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
+    rc = parse(c, text, len, path, dir, err, errlen);
+    free(dir);
+    free(text);
+    return rc;
+}
+
+void config_release(struct config *c)
+{
+    free(c->path);
+    cfgread_release(daemon_keys, ARRAY_SIZE(daemon_keys), c);
+    cfgfamily_release(c);
+    free(c->job_prefix);
+    for (size_t i = 0; i < c->njobs; i++)
+        free(c->jobs[i].name);
+    free(c->jobs);
+    cfgsql_release(c);
+    cfgendpoint_release(c);
+    cfgwriters_release(c);
+    memset(c, 0, sizeof(*c));
+}
+
+/* A name as sent: '.' and '-' read as '_', the parser's normalisation. */
+long config_find_family(const struct config *c, const char *name, size_t len)
+{
+    char norm[STATSD_MAX_NAME + sizeof("_total")];
+    const size_t tl = strlen("_total");
+
+    /* No stored name is longer than STATSD_MAX_NAME, "_total" aside. */
+    if (len > sizeof(norm))
+        return -1;
+    statsd_normalize_name(name, len, norm, sizeof(norm));
+    for (size_t i = 0; i < c->nfamilies; i++)
+        if (strlen(c->families[i].name) == len && memcmp(c->families[i].name, norm, len) == 0)
+            return (long)i;
+    /* "x_total" names the counter stored as "x"; a gauge "x_total" matched above. */
+    if (len < tl || memcmp(norm + len - tl, "_total", tl) != 0)
+        return -1;
+    for (size_t i = 0; i < c->nfamilies; i++)
+        if (c->families[i].type == FAMILY_COUNTER && strlen(c->families[i].name) == len - tl &&
+            memcmp(c->families[i].name, norm, len - tl) == 0)
+            return (long)i;
+    return -1;
+}
+
+int config_label_matches(const struct config_label *cl, const char *s, size_t len)
+{
+    regmatch_t m[1];
+
+    if (cl->pattern_re == NULL)
+        return 1;
+    return regexec(cl->pattern_re, s, 1, m, 0) == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == len;
+}
+
+size_t config_file_families(const struct config *c)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < c->nfamilies; i++)
+        n += !c->families[i].client_telemetry;
+    return n;
+}
+
+long config_find_job(const struct config *c, const char *name, size_t len)
+{
+    for (size_t i = 0; i < c->njobs; i++)
+        if (strlen(c->jobs[i].name) == len && memcmp(c->jobs[i].name, name, len) == 0)
+            return (long)i;
+    return -1;
+}
+
+int config_valid_name(const char *s)
+{
+    if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) ||
+        (s[0] == '_' && s[1] == '_'))
+        return 0;
+    for (s++; *s; s++)
+        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+            return 0;
+    return 1;
+}
+
+const char *config_family_type_name(enum family_type t)
+{
+    static const char *const names[] = {
+#define TYPE_NAME(id, name) [FAMILY_##id] = name,
+        CONFIG_FAMILY_TYPE_MAP(TYPE_NAME)
+#undef TYPE_NAME
+    };
+
+    return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
+}
+
+/* ---- reload ---- */
+
+const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
+                               size_t len)
+{
+    /* The sections whose rows say, by their RESTART flag, what a reload cannot change. */
+    const struct {
+        const char *name;
+        const struct cfgread_key *keys;
+        size_t n;
+    } sections[] = {
+        { "daemon", daemon_keys, ARRAY_SIZE(daemon_keys) },
+        { "postgres", cfgsql_postgres_keys, cfgsql_npostgres_keys },
+    };
+
+    if (a->has_postgres != b->has_postgres)
+        return "$.postgres";
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        const struct cfgread_key *k = cfgread_changed(sections[i].keys, sections[i].n, a, b);
+
+        if (k != NULL) {
+            snprintf(buf, len, "$.%s.%s", sections[i].name, k->name);
+            return buf;
+        }
+    }
+    if (cfgendpoint_changed(a, b, buf, len) != NULL)
+        return buf;
+    return cfgsql_changed(a, b, buf, len);
+}

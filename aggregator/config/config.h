@@ -1,0 +1,399 @@
+/*
+ * config: the daemon's JSON configuration, above all the allowlist.
+ *
+ * A domain module: it reads a file or a string with jansson and fills plain structs.
+ * Every string and array in struct config is owned by it and freed by config_release().
+ * The sections are read from schema tables by cfgread (which also keeps the JSON path for
+ * messages); the allowlist sections by cfgfamily, the name clash check by cfgclash, and the
+ * postgres and sql_metrics sections by cfgsql.
+ * The schema is documented in README.md ("Configuration"); a complete example lives in
+ * packaging/ustatsd.example.json.
+ *
+ * Errors name the file, the JSON path and the problem, e.g.
+ *   ustatsd.json: $.families[2].labels[0].values: expected an array of strings
+ *
+ * Values that could never take effect are refused as well: a job name that is not a valid
+ * metric name (PROTOCOL.md "Names"; no job line could name it), an enumerated label value
+ * that no tag can carry (PROTOCOL.md "Tags": ',', '|' or a control character), and a
+ * duration above its bound: ttl_seconds and open_seconds at most 10 years
+ * (CONFIG_MAX_TTL_SECONDS, CONFIG_MAX_OPEN_SECONDS), the postgres and SQL timeouts and
+ * min_interval_seconds at most 1 day (CONFIG_MAX_TIMEOUT_SECONDS,
+ * CONFIG_MAX_SQL_MIN_INTERVAL).
+ */
+#ifndef USTATSD_CONFIG_H
+#define USTATSD_CONFIG_H
+
+#include <stddef.h>
+#include <regex.h>
+#include <stdint.h>
+
+#include "base/errcode.h"
+
+/* Defaults, used when the file does not say. */
+#define CONFIG_DEFAULT_SOCKET               "/run/ustatsd/ustatsd.sock"
+#define CONFIG_DEFAULT_SOCKET_MODE          0660
+#define CONFIG_DEFAULT_METRICS_LISTEN       "127.0.0.1:9464"
+#define CONFIG_DEFAULT_METRICS_PATH         "/metrics"
+#define CONFIG_DEFAULT_UDP_RCVBUF           (8u << 20) /* SO_RCVBUF request, as the Unix socket */
+#define CONFIG_MAX_UDP_RCVBUF               (1u << 30) /* the kernel doubles it into an int */
+#define CONFIG_STATE_FILE_MAX               4000       /* bytes; with ".tmp" it fits PATH_MAX */
+#define CONFIG_DEFAULT_STATE_INTERVAL       15.0       /* seconds between state snapshots */
+#define CONFIG_MAX_STATE_INTERVAL           86400.0
+#define CONFIG_DEFAULT_MAX_SERIES           200000
+#define CONFIG_DEFAULT_MAX_FAMILY_SERIES    20000
+#define CONFIG_DEFAULT_MAX_LABEL_VALUES     1000 /* per label key, when not enumerated */
+#define CONFIG_DEFAULT_MAX_LABEL_LEN        128  /* bytes in a label value */
+#define CONFIG_DEFAULT_JOB_PREFIX           "ustatsd_background_job"
+#define CONFIG_DEFAULT_FAILURE_THRESHOLD    5
+#define CONFIG_DEFAULT_OPEN_SECONDS         60.0
+#define CONFIG_DEFAULT_PG_POOL_SIZE         2
+#define CONFIG_DEFAULT_PG_CONNECT_TIMEOUT   5.0  /* seconds */
+#define CONFIG_DEFAULT_PG_STATEMENT_TIMEOUT 5.0  /* seconds */
+#define CONFIG_DEFAULT_SQL_MIN_INTERVAL     10.0 /* seconds */
+#define CONFIG_DEFAULT_SQL_TIMEOUT          5.0  /* seconds */
+/*
+ * Upper bounds of the durations, in seconds, inclusive. Consumers turn them into integer
+ * milliseconds (ceil(ttl * 1000) into a uint64_t, llround() for the SQL cache), which is
+ * undefined for a double such as 1e300; these keep every product far inside 2^53.
+ */
+#define CONFIG_MAX_TTL_SECONDS          315360000.0 /* ttl_seconds: 10 years of 365 days */
+#define CONFIG_MAX_OPEN_SECONDS         315360000.0 /* jobs open_seconds: 10 years */
+#define CONFIG_MAX_TIMEOUT_SECONDS      86400.0     /* postgres and SQL timeouts: 1 day */
+#define CONFIG_MAX_SQL_MIN_INTERVAL     86400.0     /* sql min_interval_seconds: 1 day */
+#define CONFIG_MAX_LABELS               8           /* label keys per family */
+#define CONFIG_MAX_BUCKETS              64 /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_FILE_SIZE            (16u << 20) /* bytes in a config file */
+#define CONFIG_MAX_CONNINFO_FILE_SIZE   (64u << 10) /* bytes in a conninfo_file */
+#define CONFIG_MAX_PG_POOL_SIZE         64
+#define CONFIG_SOCKET_PATH_MAX          107         /* bytes; sun_path holds 108 with the NUL */
+#define CONFIG_MAX_RESOURCE_ATTRS       16          /* "resource" entries (target_info labels) */
+#define CONFIG_MAX_STRIP_TAGS           16          /* clients.strip_tags entries */
+#define CONFIG_MAX_PATTERN_LEN          256         /* bytes in a label's "pattern" */
+#define CONFIG_MAX_RESOURCE_KEY         63          /* bytes in a "resource" key */
+#define CONFIG_MAX_ENDPOINTS            16          /* "endpoints" entries */
+#define CONFIG_RESERVED_PREFIX          "ustatsd_"  /* the daemon's own families */
+#define CONFIG_RESERVED_PROCESS_PREFIX  "process_"  /* the daemon's process metrics */
+#define CONFIG_RESERVED_PROMHTTP_PREFIX "promhttp_" /* an endpoint's promhttp families */
+
+/*
+ * The families that the jobs section generates, as suffixes of jobs.prefix: X(ID, suffix,
+ * type). Counters are named without "_total", like every counter in struct config. A
+ * configured family or SQL metric whose exposition names clash with these is an error.
+ */
+#define CONFIG_JOB_FAMILY_MAP(X)                                     \
+    X(ATTEMPTS, "_attempts", FAMILY_COUNTER)                         \
+    X(ERRORS, "_errors", FAMILY_COUNTER)                             \
+    X(CIRCUIT_OPEN, "_circuit_open", FAMILY_COUNTER)                 \
+    X(CONSECUTIVE_FAILURES, "_consecutive_failures", FAMILY_GAUGE)   \
+    X(LAST_SUCCESS, "_last_success_timestamp_seconds", FAMILY_GAUGE) \
+    X(LAST_ERROR, "_last_error_timestamp_seconds", FAMILY_GAUGE)     \
+    X(CIRCUIT_STATE_SECONDS, "_circuit_state_seconds", FAMILY_GAUGE) \
+    X(CIRCUIT_STATE, "_circuit_state", FAMILY_GAUGE) /* a stateset; a gauge in text 0.0.4 */
+
+/* The family types, X(ID, name): the name is the one "type" takes in the file. */
+#define CONFIG_FAMILY_TYPE_MAP(X) \
+    X(COUNTER, "counter")         \
+    X(GAUGE, "gauge")             \
+    X(HISTOGRAM, "histogram")
+
+enum family_type {
+#define CONFIG_FAMILY_TYPE_ENUM(id, name) FAMILY_##id,
+    CONFIG_FAMILY_TYPE_MAP(CONFIG_FAMILY_TYPE_ENUM)
+#undef CONFIG_FAMILY_TYPE_ENUM
+};
+
+/* What a family does with a tag whose key it does not declare: "undeclared_labels". */
+enum config_undeclared {
+    CONFIG_UNDECLARED_REJECT, /* the line is rejected: label_not_allowed */
+    CONFIG_UNDECLARED_DROP    /* the tag is dropped, the observation kept and counted */
+};
+
+/* One allowed label key of a family (or of an SQL metric). */
+struct config_label {
+    char *name;    /* a valid Prometheus label name */
+    char **values; /* enumerated allowed values, or NULL when capped; each one a value that a
+                    * tag can carry (PROTOCOL.md "Tags"): non-empty, at most
+                    * max_label_value_len bytes, no ',', '|' nor control character */
+    size_t nvalues;
+    uint32_t max_values; /* cap on distinct values when not enumerated; nvalues when enumerated */
+    /* Families only: */
+    char *pattern;       /* capped labels: a POSIX extended regular expression that a new
+                          * value must match whole, as written; NULL when none */
+    regex_t *pattern_re; /* pattern compiled (REG_EXTENDED), or NULL; config_label_matches() */
+    char *overflow;      /* the value that a value outside the set, the cap or the pattern
+                          * folds into (a value a tag can carry); NULL: such a line is
+                          * rejected */
+};
+
+struct config_family {
+    char *name; /* normalised exposition name; counters without "_total" */
+    enum family_type type;
+    char *help;      /* "" when absent */
+    char *unit;      /* "" when absent; "seconds" by default for histograms */
+    char *group;     /* "" when absent: never excluded */
+    int unit_ms;     /* unit is "milliseconds" or "ms": ms lines are kept unchanged */
+    double *buckets; /* histograms: sorted, finite upper bounds; +Inf is implied */
+    size_t nbuckets;
+    struct config_label *labels;
+    size_t nlabels;     /* <= CONFIG_MAX_LABELS */
+    double ttl_seconds; /* idle expiry; 0 for never; <= CONFIG_MAX_TTL_SECONDS */
+    int updown;         /* gauges: a signed value (+N, -N) moves the value instead of setting it */
+    enum config_undeclared undeclared; /* a tag of a key not in labels */
+    int excluded;                      /* set by config_load from the groups section */
+    int client_telemetry; /* synthesised by cfgclient: DogStatsD client telemetry, which
+                           * lines name datadog.dogstatsd.client.*, never by this name */
+    uint32_t endpoints;   /* bit i: endpoints[i] serves it */
+    int precreate;        /* "precreate": every combination of the enumerated labels' values
+                    * (cfgfamily_combinations) exists at zero from start-up; counters and
+                    * histograms only, every label enumerated */
+    const struct config_writers *writers; /* the rule that says who may write it (the most
+                                           * specific of "writers"); NULL: anyone */
+};
+
+struct config_job {
+    char *name; /* as job lines send it: a valid metric name ([A-Za-z_][A-Za-z0-9_.-]*, at
+                 * most STATSD_MAX_NAME and max_label_value_len bytes), not normalised */
+    uint32_t failure_threshold;           /* >= 1 */
+    double open_seconds;                  /* > 0, <= CONFIG_MAX_OPEN_SECONDS */
+    const struct config_writers *writers; /* as a family's: NULL: anyone may report it */
+};
+
+/* What a rule of "writers" names: exactly one of its four keys. */
+enum config_writers_scope {
+    CONFIG_WRITERS_FAMILY,    /* "family": one configured family */
+    CONFIG_WRITERS_PREFIX,    /* "prefix": every family whose name starts with it */
+    CONFIG_WRITERS_JOB,       /* "job": one configured job */
+    CONFIG_WRITERS_JOB_PREFIX /* "job_prefix": every job whose name starts with it */
+};
+
+/*
+ * One rule of "writers" (README.md, "Writers", and cfgwriters.h): the senders that may
+ * write the families or jobs it names. A family or job takes its most specific rule: an
+ * exact one, else the longest prefix; with none, anyone may write it.
+ */
+struct config_writers {
+    enum config_writers_scope scope;
+    char *name;     /* the family's stored name (normalised, counters without "_total"), the
+                     * job's, or the prefix (a family prefix normalised like a name) */
+    uint32_t *uids; /* "users", resolved at load: sorted ascending, no duplicates */
+    size_t nuids;
+    uint32_t *gids; /* "groups", the same */
+    size_t ngids;
+    int unauthenticated; /* lines that carry no credentials (UDP) are allowed */
+};
+
+struct config_sql_metric {
+    char *name;  /* gauge family name, normalised like a family's */
+    char *help;  /* "" when absent */
+    char *group; /* "" when absent: never excluded */
+    int excluded;
+    char *query;
+    struct config_label *labels; /* one per label column, same order */
+    size_t nlabels;
+    char **label_columns; /* result column names, nlabels of them */
+    char *value_column;
+    double min_interval_seconds; /* result cache; >= 0, <= CONFIG_MAX_SQL_MIN_INTERVAL */
+    double timeout_seconds;      /* > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
+    char *unit;                  /* "" when absent */
+    uint32_t endpoints;          /* bit i: endpoints[i] serves it */
+};
+
+struct config_resource_attr {
+    char *key; /* "service.name", as written; a label name once '.' and '-' read as '_' */
+    char *value;
+};
+
+/*
+ * The service an endpoint stands for ("endpoints[].service"): the processes that send to
+ * the daemon with these credentials. Every field given must match.
+ */
+struct config_service {
+    uint32_t uid; /* "user": a user name (resolved at load) or a number */
+    char *exe;    /* NULL: any; an absolute path that readlink(/proc/<pid>/exe) must equal */
+    char *cgroup; /* NULL: any; a cgroup v2 path ("/system.slice/x.service") that the
+                   * sender's cgroup (/proc/<pid>/cgroup, line "0::") equals or lies under */
+};
+
+/*
+ * One scrape endpoint of "endpoints" (README.md, "Endpoints"): a path on a listener that
+ * serves a chosen part of the exposition, as one of the services would serve it.
+ */
+struct config_endpoint {
+    char *name;              /* [A-Za-z0-9_.-]+, unique; the handler label of its requests */
+    char *listen;            /* as metrics_listen, never "" */
+    char *path;              /* starts with '/' */
+    char *bearer_token_file; /* NULL: none; absent in the file: daemon.bearer_token_file */
+    int all;                 /* neither "groups" nor "families": every application family */
+    char **groups;           /* families and SQL metrics of these groups, ... */
+    size_t ngroups;
+    char **families; /* ... and these, by name (a family, an SQL metric or a job family) */
+    size_t nfamilies;
+    int jobs;         /* the job families: "jobs", by default when all */
+    int self_metrics; /* the daemon's own: ustatsd_*, its process_* and client telemetry */
+    int promhttp;     /* promhttp_metric_handler_requests_total and _in_flight */
+    int has_service;
+    struct config_service service;
+    struct config_resource_attr *resource; /* the endpoint's own, over the daemon's; sorted */
+    size_t nresource;
+    char **resource_labels; /* attribute keys copied onto every series as labels */
+    size_t nresource_labels;
+    int resource_labels_all; /* "resource_labels": true: every attribute */
+};
+
+struct config {
+    char *path; /* the file it was loaded from, for messages; "" for a string */
+
+    /* "daemon": defaults that CLI flags and USTATSD_* variables override. */
+    char *socket_path;
+    uint32_t socket_mode;
+    char *socket_group;   /* NULL: leave as is */
+    char *metrics_listen; /* "host:port", "unix:/path" or "" (disabled) */
+    char *metrics_path;
+    char *debug_listen;      /* NULL: the metrics listener; "": disabled */
+    char *log_format;        /* "console" or "json" */
+    char *log_level;         /* "debug", "info", "warn" or "error" */
+    char *bearer_token_file; /* NULL: no auth */
+    char *web_config_file;   /* NULL or "": none; TLS and more for the listeners (webcfg.h) */
+    char *udp_listen;        /* "" (off), "host:port" or "[v6]:port" (netaddr.h); port 0: any */
+    int udp_allow_remote;    /* 0: udp_listen must be a loopback address */
+    size_t udp_rcvbuf;       /* SO_RCVBUF request of the UDP socket, bytes */
+    char *state_file;        /* "" (off) or an absolute path: the state snapshots (persist.h) */
+    double state_interval;   /* seconds between snapshots, 1 to CONFIG_MAX_STATE_INTERVAL */
+
+    /* "limits" */
+    size_t max_series;
+    size_t max_series_per_family;
+    size_t max_label_value_len;
+    uint32_t max_label_values; /* default cap of a label that neither enumerates nor caps */
+
+    struct config_resource_attr *resource; /* sorted by key; OTEL_* variables applied on top */
+    size_t nresource;                      /* <= CONFIG_MAX_RESOURCE_ATTRS */
+    /* daemon.resource_labels: the attributes the default endpoint copies onto every series */
+    char **resource_labels;
+    size_t nresource_labels;
+    int resource_labels_all;
+
+    /* "endpoints"; has_endpoints when the file has the section (metrics_listen's default is
+     * then ""). Each family and SQL metric says which of them serve it (.endpoints). */
+    struct config_endpoint *endpoints;
+    size_t nendpoints; /* <= CONFIG_MAX_ENDPOINTS */
+    int has_endpoints;
+
+    /* "clients": tag keys removed from every line before validation, normalised ('.' and
+     * '-' read as '_'); none is a label of any family. */
+    char **strip_tags;
+    size_t nstrip_tags;      /* <= CONFIG_MAX_STRIP_TAGS */
+    int dogstatsd_telemetry; /* clients.dogstatsd_telemetry: families holds cfgclient's */
+
+    /* "groups": include and exclude lists; families have .excluded set from them. */
+    char **include_groups; /* NULL: all included */
+    size_t ninclude_groups;
+    char **exclude_groups;
+    size_t nexclude_groups;
+
+    struct config_family *families;
+    size_t nfamilies;
+
+    /* "jobs" */
+    char *job_prefix;
+    struct config_job *jobs;
+    size_t njobs;
+
+    /* "writers": the rules, in file order; families[i].writers and jobs[i].writers point
+     * into it. nwriters == 0: no policy, anyone may write anything. */
+    struct config_writers *writers;
+    size_t nwriters;
+
+    /* "postgres"; has_postgres is 0 when the section is absent. */
+    int has_postgres;
+    char *pg_conninfo; /* from "conninfo" or read from "conninfo_file" */
+    uint32_t pg_pool_size;
+    double pg_connect_timeout;   /* seconds, > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
+    double pg_statement_timeout; /* seconds, > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
+    struct config_sql_metric *sql_metrics;
+    size_t nsql_metrics;
+};
+
+/*
+ * Load and validate the file at path (at most CONFIG_MAX_FILE_SIZE bytes). Returns 0, or ERRCODE_CONFIG
+ * with a message that names the file, the JSON path and the problem written to err (always
+ * NUL-terminated when errlen > 0), e.g. "f.json: $.jobs.list[1]: duplicate job \"a\"", or
+ * "f.json:12:5: ..." for a JSON syntax error. On failure *c is left zeroed (safe to
+ * release). Also reads postgres.conninfo_file, relative to the directory of path. Every
+ * string and array in *c is owned by it until config_release(). Any thread; no global state.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * The same from a string of len bytes (need not be NUL-terminated); name stands for the
+ * file in messages and is copied to c->path. A relative conninfo_file is read from the
+ * working directory.
+ */
+int config_parse(struct config *c, const char *text, size_t len, const char *name, char *err,
+                 size_t errlen);
+
+/* Free everything config_load or config_parse allocated. */
+void config_release(struct config *c);
+
+/*
+ * Index of the family with this name (counters: with or without "_total"), or -1. The name
+ * need not be NUL-terminated nor normalised: '.' and '-' compare equal to '_', so a line's
+ * name as sent can be looked up directly. A linear scan: call it at registry set-up, not per
+ * line. Excluded families are found too (check .excluded).
+ */
+long config_find_family(const struct config *c, const char *name, size_t len);
+
+/* The families the file configures: c->nfamilies without the synthesised ones. */
+size_t config_file_families(const struct config *c);
+
+/*
+ * Whether s (a NUL-terminated value of len bytes) matches the label's pattern whole:
+ * regexec()'s leftmost-longest match spans it. 1 when the label has no pattern.
+ */
+int config_label_matches(const struct config_label *cl, const char *s, size_t len);
+
+/* Index of the job, or -1. */
+long config_find_job(const struct config *c, const char *name, size_t len);
+
+/*
+ * What a reload cannot change while the daemon runs: the ingest sockets, the listeners, the
+ * bearer token file, and the postgres and sql_metrics sections (whose collectors hold
+ * connections). Returns the JSON path of the first such setting that differs between the
+ * running config a and the new one b (e.g. "$.daemon.socket"), or NULL when none does.
+ * The path may be written to buf, of len bytes.
+ */
+const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
+                               size_t len);
+
+/*
+ * What is wrong with a UDP listen address (as udp_listen holds it) given allow_remote:
+ * NULL when it is "" (off) or acceptable, else the problem, for a message that names
+ * where the value came from. No name is resolved: a host must be numeric or "localhost".
+ * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
+ * rule needs the flags and variables too, so the caller checks it once they are applied.
+ */
+/* What is wrong with a state_file value ("" is off), or NULL. */
+const char *config_state_file_problem(const char *s);
+
+const char *config_udp_problem(const char *listen, int allow_remote);
+
+/*
+ * Whether an endpoint serves what carries these endpoints bits (config_family, SQL
+ * metric): bit is the endpoint's, 0 for the default endpoint, which serves everything.
+ */
+static inline int config_serves(uint32_t endpoints, uint32_t bit)
+{
+    return bit == 0 || (endpoints & bit) != 0;
+}
+
+/*
+ * Whether s is a Prometheus name as families, labels and resource keys must be:
+ * [a-zA-Z_][a-zA-Z0-9_]*, no colon (those belong to recording rules, and ':' ends a statsd
+ * name), not starting with the reserved "__".
+ */
+int config_valid_name(const char *s);
+
+/* "counter", "gauge" or "histogram". */
+const char *config_family_type_name(enum family_type t);
+
+#endif

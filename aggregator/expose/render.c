@@ -1,0 +1,110 @@
+#include "expose/render.h"
+
+#include <math.h>
+#include <stdint.h>
+
+void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
+{
+    registry_cursor_init(&rd->cur, reg);
+    expo_init(&rd->expo, NULL, fmt);
+    rd->last_fam = SIZE_MAX;
+    rd->bit = 0;
+    rd->self = 1;
+    rd->labels = NULL;
+    rd->nlabels = 0;
+}
+
+static int wanted(const struct config_family *f, void *arg)
+{
+    const struct render *rd = arg;
+
+    if (f->client_telemetry)
+        return rd->self;
+    return config_serves(f->endpoints, rd->bit);
+}
+
+void render_labels(struct render *rd, const struct expo_label *labels, size_t n)
+{
+    rd->labels = labels;
+    rd->nlabels = n;
+}
+
+void render_select(struct render *rd, uint32_t bit, int self)
+{
+    rd->bit = bit;
+    rd->self = self;
+    registry_cursor_filter(&rd->cur, wanted, rd);
+}
+
+void render_set_escaping(struct render *rd, enum expo_escaping esc)
+{
+    rd->expo.esc = esc;
+}
+
+static enum expo_type type_of(enum family_type t)
+{
+    switch (t) {
+    case FAMILY_COUNTER:
+        return EXPO_COUNTER;
+    case FAMILY_GAUGE:
+        return EXPO_GAUGE;
+    case FAMILY_HISTOGRAM:
+        return EXPO_HISTOGRAM;
+    }
+    return EXPO_UNKNOWN;
+}
+
+static void put_series(struct render *rd, const struct registry_sample *s)
+{
+    const struct config_family *cf = s->cfg;
+    struct expo *e = &rd->expo;
+
+    /* OpenMetrics _created: the series' creation, ms precision (0: undated, none). */
+    e->created = (double)s->created_ms / 1000.0;
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        expo_sample(e, "_total", s->labels, s->nlabels, s->value);
+        break;
+    case FAMILY_GAUGE:
+        expo_sample(e, "", s->labels, s->nlabels, s->value);
+        break;
+    case FAMILY_HISTOGRAM:
+        expo_histogram(e, s->labels, s->nlabels, (const char(*)[32])rd->bounds, rd->bound_lens,
+                       cf->nbuckets, s->buckets, s->value, s->count);
+        break;
+    }
+}
+
+int render_step(struct render *rd, struct buf *out, size_t max_series)
+{
+    struct registry_sample s;
+    size_t n;
+
+    /* out may differ from one step to the next; the family state in expo stays. */
+    rd->expo.out = out;
+    if (max_series == 0)
+        max_series = 1;
+    for (n = 0; n < max_series && registry_cursor_next(&rd->cur, &s); n++) {
+        /*
+         * The cursor only moves forward through families, so a family seen again is
+         * the current one, and a new one has never been started.
+         */
+        if (s.family != rd->last_fam) {
+            size_t i;
+            expo_family(&rd->expo, s.cfg->name, type_of(s.cfg->type), s.cfg->help, s.cfg->unit);
+            rd->expo.const_labels = s.cfg->client_telemetry ? NULL : rd->labels;
+            rd->expo.nconst = s.cfg->client_telemetry ? 0 : rd->nlabels;
+            rd->last_fam = s.family;
+            for (i = 0; i < s.cfg->nbuckets; i++)
+                rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],
+                                                                     s.cfg->buckets[i]);
+        }
+        put_series(rd, &s);
+    }
+    return registry_cursor_more(&rd->cur);
+}
+
+void render_release(struct render *rd)
+{
+    registry_cursor_release(&rd->cur);
+}

@@ -1,0 +1,226 @@
+/*
+ * selfmetrics: one snapshot of the daemon's own state, and its exposition.
+ *
+ * A domain module. The I/O side fills a struct selfmetrics once per scrape or /debug request
+ * from the ingest socket's counters, the intake's line counters, the HTTP listeners, the
+ * event loop, the reload state and the running config. /metrics renders it with
+ * selfmetrics_render(); /debug's "daemon" and "ingest" sections render the same struct
+ * (debug.c), so the two views cannot disagree on a counter. selfmetrics_fields[] lists
+ * every value the two views share, for the test that checks they agree.
+ */
+#ifndef USTATSD_SELFSTAT_H
+#define USTATSD_SELFSTAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/basiccred.h"
+#include "config/config.h"
+#include "state/records.h"
+#include "base/expo.h"
+#include "ingest/intake.h"
+#include "store/registry.h"
+#include "expose/timings.h"
+#include "http/tlsmem.h"
+
+/*
+ * The ingest socket's counters: X(field, metric family, /debug key in "ingest", help).
+ * Both views walk this list, so a counter added here shows in both.
+ */
+#define SELFMETRICS_SOCKET_MAP(X)                                                        \
+    X(datagrams, "ustatsd_datagrams_received", "datagrams",                              \
+      "Datagrams received on the ingest socket.")                                        \
+    X(bytes, "ustatsd_bytes_received", "bytes",                                          \
+      "Bytes received in datagrams on the ingest socket.")                               \
+    X(truncated, "ustatsd_datagrams_truncated", "truncated_datagrams",                   \
+      "Datagrams larger than the datagram limit, dropped whole.")                        \
+    X(recv_errors, "ustatsd_datagrams_receive_errors", "receive_errors",                 \
+      "Errors reading the ingest socket (recvmmsg or poll), EAGAIN and EINTR aside.")    \
+    X(budget_hits, "ustatsd_ingest_budget_exhausted", "budget_exhausted",                \
+      "Drains of the ingest socket cut at their time or datagram budget with datagrams " \
+      "maybe left queued: when it grows with every drain, ingestion is saturated.")
+
+/*
+ * The UDP socket's counters, shown only while it is on (udp_listen set), under families
+ * of their own so that the Unix socket's keep their names: X(field, metric family, /debug
+ * key in "ingest.udp", help).
+ */
+#define SELFMETRICS_UDP_MAP(X)                                                              \
+    X(datagrams, "ustatsd_udp_datagrams_received", "datagrams",                             \
+      "Datagrams received on the UDP socket.")                                              \
+    X(bytes, "ustatsd_udp_bytes_received", "bytes",                                         \
+      "Bytes received in datagrams on the UDP socket.")                                     \
+    X(truncated, "ustatsd_udp_datagrams_truncated", "truncated_datagrams",                  \
+      "UDP datagrams larger than the datagram limit, dropped whole.")                       \
+    X(recv_errors, "ustatsd_udp_datagrams_receive_errors", "receive_errors",                \
+      "Errors reading the UDP socket (recvmmsg or poll), EAGAIN and EINTR aside.")          \
+    X(budget_hits, "ustatsd_udp_ingest_budget_exhausted", "budget_exhausted",               \
+      "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe " \
+      "left queued.")                                                                       \
+    X(kernel_drops, "ustatsd_udp_datagrams_dropped", "kernel_drops",                        \
+      "UDP datagrams the kernel dropped before ustatsd read them, the socket's receive "    \
+      "buffer full (its SO_MEMINFO drop count): raise udp_rcvbuf, or fewer senders.")
+
+/* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
+#define SELFMETRICS_MAX_REQUESTS   512
+#define SELFMETRICS_MAX_VIOLATIONS 160
+#define SELFMETRICS_MAX_EVICTIONS  96 /* 18 listeners, 5 reasons */
+
+struct selfmetrics_requests {
+    const char *handler; /* route name; borrowed from the listener */
+    unsigned code;
+    uint64_t count;
+};
+
+struct selfmetrics_violations {
+    const char *listener; /* "metrics" or "debug" */
+    const char *kind;     /* a limit's label value; for evictions, the reason's */
+    uint64_t count;
+};
+
+/* The state file (persist.h), shown only while on: the snapshots, and the start-up restore. */
+struct selfmetrics_state {
+    int on;
+    const char *path;
+    double interval;           /* seconds between snapshots */
+    uint64_t ok;               /* snapshots written */
+    uint64_t failed;           /* snapshots that failed */
+    const char *last_error;    /* why the last one failed; NULL when it succeeded (or none yet) */
+    double last_ok_unix;       /* when the last good one was written; 0: none yet */
+    double last_seconds;       /* how long it took */
+    double last_longest_slice; /* the longest loop time one of its slices took, seconds */
+    uint64_t last_bytes;       /* its size on disk */
+    uint64_t last_series;
+    const char *restore;       /* persist_restore_name(): "restored", "absent", ... */
+    const char *restore_error; /* set_aside, unreadable: why; else NULL */
+    double restore_seconds;
+    uint64_t restored_series;
+    uint64_t restored_jobs;
+    uint64_t restore_dropped[RECORDS_DROP_MAX]; /* by enum records_drop */
+};
+
+/*
+ * Every string and pointer is borrowed and must outlive the snapshot's renders: cfg and
+ * reg are the running config and registry; the rest point into the daemon's state.
+ */
+/* One scrape endpoint as the debug view shows it (daemon.listeners.endpoints). */
+struct selfmetrics_endpoint {
+    const char *name;    /* "metrics" for the default endpoint */
+    const char *address; /* as bound */
+    const char *path;
+    unsigned in_flight;  /* scrapes being written */
+    uint64_t scrapes[3]; /* finished scrapes answered 200, 500 and 503 */
+};
+
+struct selfmetrics {
+    const char *version;
+    const char *config_path;
+    const struct config *cfg; /* limits, resource attributes */
+    const struct registry *reg;
+    double start_unix;
+    double now_unix;
+    double config_loaded_unix; /* start-up, or the last reload that succeeded */
+    uint64_t start_ms;         /* monotonic ms at start_unix, to date series updates */
+    uint64_t now_ms;
+
+    uint64_t reloads_ok;
+    uint64_t reloads_failed;
+    const char *reload_error; /* why the last reload failed, or NULL when it did not */
+    uint64_t basic_auth[BASICCRED_NRESULTS]; /* basic auth checks by result (basicauth.h) */
+
+    const char *metrics_listen; /* bound address, or "" when disabled */
+    const char *metrics_path;
+    const char *debug_listen;                     /* where /debug is served, or "" */
+    const struct selfmetrics_endpoint *endpoints; /* the scrape endpoints, default one first */
+    size_t nendpoints;
+
+    struct selfmetrics_state state;
+
+    /* TLS on the HTTP listeners (the web config file): on is 0 without it, and then
+     * nothing of it is shown. Counts are summed over the listeners. */
+    struct selfmetrics_tls {
+        int on;
+        const char *web_config_file;
+        char cert_sha256[65]; /* the certificate new connections get */
+        uint64_t handshakes;
+        uint64_t failures[TLSMEM_FAIL_COUNT];
+    } tls;
+
+    const char *socket_path;
+    unsigned socket_mode;
+    long max_dgram_qlen; /* -1: unknown */
+    int rcvbuf;          /* SO_RCVBUF as the kernel reports it, or -1 */
+#define SELFMETRICS_FIELD(field, metric, key, help) uint64_t field;
+    SELFMETRICS_SOCKET_MAP(SELFMETRICS_FIELD)
+
+    /* The UDP socket: udp_on is 0 when it is off, and then nothing of it is shown. */
+    int udp_on;
+    const char *udp_listen;  /* as configured */
+    const char *udp_address; /* as bound: the port the kernel picked for port 0 */
+    int udp_allow_remote;
+    int udp_rcvbuf; /* SO_RCVBUF as the kernel reports it, or -1 */
+    struct {
+        SELFMETRICS_UDP_MAP(SELFMETRICS_FIELD)
+    } udp;
+#undef SELFMETRICS_FIELD
+
+    struct intake_counters lines;
+    struct timings stats; /* scrape and event-loop histograms */
+
+    /* /metrics only: filled for a scrape. */
+    double loop_utilization; /* since the previous scrape, 0 to 1 */
+    double loop_idle_seconds;
+    struct selfmetrics_requests requests[SELFMETRICS_MAX_REQUESTS];
+    size_t nrequests;
+    struct selfmetrics_violations violations[SELFMETRICS_MAX_VIOLATIONS];
+    size_t nviolations;
+    struct selfmetrics_violations evictions[SELFMETRICS_MAX_EVICTIONS]; /* connections at the cap */
+    size_t nevictions;
+};
+
+/* Append an HTTP row; rows beyond the capacity are dropped (the daemon has far fewer). */
+void selfmetrics_add_requests(struct selfmetrics *s, const char *handler, unsigned code,
+                              uint64_t count);
+void selfmetrics_add_violations(struct selfmetrics *s, const char *listener, const char *kind,
+                                uint64_t count);
+void selfmetrics_add_evictions(struct selfmetrics *s, const char *listener, const char *reason,
+                               uint64_t count);
+
+/*
+ * target_info: an info family whose labels are the resource attributes (sorted by key),
+ * '.' and '-' in keys written as '_'. Nothing when nattrs is 0.
+ */
+void selfmetrics_target_info(const struct config_resource_attr *attrs, size_t nattrs,
+                             struct expo *e);
+
+/*
+ * Write the daemon's self-metrics (README.md, "Self-metrics") but the process_* ones,
+ * which need /proc, and target_info: ustatsd_build_info, the socket counters, the line
+ * counters, the histograms, the series by family, HTTP, reloads and the event loop.
+ */
+void selfmetrics_render(const struct selfmetrics *s, struct expo *e);
+
+/* How a shared value reads: its C type, and for SELFMETRICS_REASONS one per reject reason. */
+enum selfmetrics_kind {
+    SELFMETRICS_U64,
+    SELFMETRICS_LONG,
+    SELFMETRICS_DOUBLE,
+    SELFMETRICS_NULL_IS_TRUE, /* a string pointer: 1 (true) when NULL */
+    SELFMETRICS_UDP_U64,      /* a uint64_t shown only when udp_on, absent from both views else */
+    SELFMETRICS_STATE_U64,    /* a uint64_t shown only when state.on, absent from both else */
+    SELFMETRICS_TLS_U64,      /* a uint64_t shown only when tls.on, absent from both else */
+    SELFMETRICS_REASONS       /* a uint64_t[STATSD_REASON_MAX]; "%s" is the reason's name */
+};
+
+/* A value both views show: as a text-format sample, and at a dotted path in /debug. */
+struct selfmetrics_field {
+    const char *sample; /* "ustatsd_config_reloads_total{result=\"success\"}" */
+    const char *path;   /* "daemon.reloads.succeeded" */
+    enum selfmetrics_kind kind;
+    size_t offset; /* in struct selfmetrics */
+};
+
+extern const struct selfmetrics_field selfmetrics_fields[];
+extern const size_t selfmetrics_nfields;
+
+#endif

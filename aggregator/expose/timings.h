@@ -1,0 +1,41 @@
+/*
+ * timings: the daemon's own timings (scrapes, event-loop turns), and their exposition.
+ *
+ * A domain module. The line counters live in struct intake_counters, datagram and byte
+ * counts in struct ingest_stats and HTTP counts in struct httpd_stats; selfstat renders
+ * them all from one snapshot.
+ */
+#ifndef UTIMINGSD_STATS_H
+#define UTIMINGSD_STATS_H
+
+#include <stdint.h>
+
+#include "base/expo.h"
+
+#define TIMINGS_MAX_BUCKETS 12
+
+/* A histogram of durations in seconds over fixed bounds (+Inf implied). */
+struct timings_histogram {
+    uint64_t buckets[TIMINGS_MAX_BUCKETS + 1]; /* not cumulative; the last is +Inf */
+    uint64_t count;
+    double sum;
+};
+
+struct timings {
+    struct timings_histogram scrape; /* ustatsd_scrape_duration_seconds */
+    struct timings_histogram loop;   /* ustatsd_event_loop_iteration_seconds */
+};
+
+/* Record one finished scrape that took seconds. */
+void timings_scrape(struct timings *s, double seconds);
+
+/*
+ * Record one turn of the event loop that ran callbacks for busy_ns without waiting:
+ * anything that became ready meanwhile (a datagram, a request) waited for it to end.
+ */
+void timings_loop_iteration(struct timings *s, uint64_t busy_ns);
+
+/* Write ustatsd_scrape_duration_seconds and ustatsd_event_loop_iteration_seconds. */
+void timings_render(const struct timings *s, struct expo *e);
+
+#endif

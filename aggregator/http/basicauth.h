@@ -1,0 +1,136 @@
+/*
+ * basicauth: HTTP basic auth against the bcrypt hashes of basic_auth_users (webcfg.h),
+ * checked on libuv's threadpool, never on the loop, and cached.
+ *
+ * An I/O module. Loop thread only, except the bcrypt work it queues itself.
+ *
+ * Why off the loop: bcrypt at cost 10 takes about 70 ms, which would stall ingestion and
+ * every other connection. A check that misses the cache is queued with uv_queue_work()
+ * and answered later (basicauth_check() returns BASICAUTH_PENDING); the HTTP server holds
+ * the request meanwhile (httpd_server_set_basic_auth()).
+ *
+ * Bounds. A struct basicauth_pool, shared by every struct basicauth made with it (one per
+ * web config generation), lets at most max_in_flight checks be queued or running at once,
+ * so that a flood of wrong passwords can neither take libuv's threadpool (4 threads, which
+ * the state snapshots and the reloads need too) nor grow memory: beyond it a check is
+ * answered BASICAUTH_BUSY at once, which the server turns into 503 with Retry-After: 1.
+ * With 2 or more, the last one is kept for configured users that have not had a wrong
+ * password checked in the last BASICAUTH_FAIL_WINDOW_MS: guesses at unknown names, and
+ * guesses at a user (who is then failing), share the others, so that they cannot lock out
+ * a user nobody is guessing at, even one whose password is not cached yet (at start-up,
+ * or after its hash changed). Under such a flood, a name being let into that slot says
+ * that it is a configured user not failing lately; its check costs what any other does,
+ * and a wrong password there closes the slot to that name for the window: a guesser learns
+ * at most that, one name per window, and only while it keeps the other slots busy.
+ * The cache has two fixed tables: successes (BASICAUTH_CACHE_OK entries) and failures
+ * (BASICAUTH_CACHE_DENY); a failure never evicts a success, so a flood of wrong passwords
+ * cannot push a scraper's credentials out and turn its scrapes into bcrypt work. Each is
+ * set-associative, BASICAUTH_CACHE_WAYS entries to a set picked by the key, the least
+ * recently used replaced when a set is full: up to 4 logins per set stay cached together,
+ * whatever their keys; with many users some sets overflow, and their least recently used
+ * login is replaced.
+ *
+ * The cache, as exporter-toolkit's, is keyed by a hash of the user, the password and the
+ * user's bcrypt hash: here SHA-256 with a random secret, so that neither the password nor
+ * an unsalted digest of it is kept. Each user has its own secret, made with its hash; an
+ * unknown user's entries take the generation's. An unknown user costs what a known one
+ * does: its password is checked against a dummy hash of the highest cost among the users,
+ * and its failure is cached likewise.
+ *
+ * A reload makes a new struct basicauth; basicauth_carry() moves over the cache entries
+ * (and secrets, and recent failures) of every user whose name and hash are unchanged, so
+ * that a SIGHUP, or a storm of them, never turns a scraper's cached login into bcrypt
+ * work. A user removed, or whose hash changed, loses its entries, as do unknown users.
+ */
+#ifndef USTATSD_BASICAUTH_H
+#define USTATSD_BASICAUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "http/basiccred.h"
+#include "config/webcfg.h"
+
+#define BASICAUTH_DEFAULT_IN_FLIGHT 2 /* of libuv's 4 threads: the rest stay free */
+#define BASICAUTH_CACHE_OK          64
+#define BASICAUTH_CACHE_DENY        256
+#define BASICAUTH_CACHE_WAYS        4     /* entries to a set, in both tables */
+#define BASICAUTH_FAIL_WINDOW_MS    60000 /* a wrong password keeps a user off the kept slot */
+
+/*
+ * What bcrypt work may be in flight, and what every check came to. The caller owns it;
+ * it must outlive every struct basicauth made with it and their checks in flight (the
+ * loop runs until those are done: uv_queue_work keeps it alive).
+ */
+struct basicauth_pool {
+    uv_loop_t *loop;        /* where the checks are queued and answered */
+    unsigned max_in_flight; /* 0 at init: BASICAUTH_DEFAULT_IN_FLIGHT */
+    unsigned reserved;      /* of them, kept for users not failing: 1, or 0 when max is 1 */
+    unsigned in_flight;     /* queued or running now */
+    uint64_t checks[BASICCRED_NRESULTS];
+    /* Each check is counted once: answered from the cache ("cached", whatever it said),
+     * by bcrypt ("ok", "wrong", "unknown_user"), or not checked ("malformed", "busy"). */
+};
+
+void basicauth_pool_init(struct basicauth_pool *p, uv_loop_t *loop, unsigned max_in_flight);
+
+struct basicauth;      /* the users of one web config, and their cache; refcounted */
+struct basicauth_work; /* one check in flight */
+
+/*
+ * Users as the web config holds them (sorted by name, bcrypt hashes), copied. n must be
+ * above 0. The result has one reference. Does no bcrypt work.
+ */
+struct basicauth *basicauth_new(struct basicauth_pool *pool, const struct webcfg_user *users,
+                                size_t n);
+void basicauth_ref(struct basicauth *ba);
+
+/*
+ * Take over from prev, the generation ba replaces, what still holds: for each user with
+ * the same name and hash in both, its cache entries (successes and failures), the secret
+ * that keys them, and its last wrong password. Nothing of a user removed or with another
+ * hash, nor of unknown users, comes over. Call before ba's first check (it overwrites
+ * slots); a check of prev still in flight caches into prev. Loop thread only; prev is
+ * only read.
+ */
+void basicauth_carry(struct basicauth *ba, const struct basicauth *prev);
+
+/* The entries in ba's cache, successes and failures: for tests. */
+size_t basicauth_cached(const struct basicauth *ba);
+/*
+ * The set of the successes' table that a success of these credentials (an Authorization
+ * value, as basicauth_check() takes) would take, below BASICAUTH_CACHE_OK /
+ * BASICAUTH_CACHE_WAYS; SIZE_MAX for a malformed value. For tests, which cannot otherwise
+ * tell which logins compete for a set (the keys take random secrets).
+ */
+size_t basicauth_cache_set(const struct basicauth *ba, const char *authorization);
+/* Drop a reference; the last one frees ba (checks in flight hold one each). */
+void basicauth_unref(struct basicauth *ba);
+
+enum basicauth_verdict {
+    BASICAUTH_ALLOW,   /* right user and password (from the cache) */
+    BASICAUTH_DENY,    /* wrong password, unknown user, or malformed: 401 */
+    BASICAUTH_ABSENT,  /* not Basic credentials at all (none, or another scheme); not counted */
+    BASICAUTH_BUSY,    /* max_in_flight checks in flight: 503, try again */
+    BASICAUTH_PENDING, /* queued: done() will say */
+};
+
+/* A queued check's answer: allowed is 1 or 0. Runs on the loop. */
+typedef void (*basicauth_done_cb)(int allowed, void *arg);
+
+/*
+ * Check the value of an Authorization header (NUL-terminated, borrowed for the call).
+ * Returns a verdict; with BASICAUTH_PENDING, *work is set and done(allowed, arg) runs
+ * once on a later loop iteration, unless basicauth_abandon(*work) is called first.
+ */
+enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authorization,
+                                       basicauth_done_cb done, void *arg,
+                                       struct basicauth_work **work);
+
+/* The requester is gone: done will not run. The bcrypt work still finishes (it cannot be
+ * stopped once running), is counted and cached, and frees itself. */
+void basicauth_abandon(struct basicauth_work *work);
+
+#endif

@@ -1,0 +1,129 @@
+#include "ingest/intake.h"
+
+#include "config/cfgwriters.h"
+#include "statsd_scanner.h"
+
+void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
+                 struct rejects *rejects, intake_clock_cb clock, void *clock_arg)
+{
+    *in = (struct intake){
+        .reg = reg, .jobs = jobs, .rejects = rejects, .clock = clock, .clock_arg = clock_arg
+    };
+}
+
+/*
+ * Whether the sender may write what the rule guards (NULL: anyone). The writer policy is
+ * decided per line, not per datagram: a datagram may carry lines of several families,
+ * and an allowed family's lines count whatever their neighbours are.
+ */
+static int allowed(const struct config_writers *w, const struct intake_sender *from)
+{
+    int cred = from != NULL && from->addr == NULL;
+
+    return cfgwriters_allows(w, cred, cred ? from->uid : 0, cred ? from->gid : 0);
+}
+
+/*
+ * A parsed job line: the job is looked up once, for its rule and its report. A line that
+ * names no job is left to STATSD_UNKNOWN_JOB, whoever sent it.
+ */
+static int take_job(struct intake *in, const struct statsd_line *line, uint64_t now_ms,
+                    const struct intake_sender *from, int guarded)
+{
+    const struct config_writers *writers;
+    long i = jobs_find(in->jobs, line, &writers);
+
+    if (i < 0)
+        return STATSD_UNKNOWN_JOB;
+    if (guarded && !allowed(writers, from))
+        return STATSD_SENDER_NOT_ALLOWED;
+    jobs_report_at(in->jobs, (size_t)i, line, now_ms, in->clock(in->clock_arg));
+    return STATSD_OK;
+}
+
+/* A parsed family line: the family's rule, when the config has rules, then the registry. */
+static int take_family(struct intake *in, const struct statsd_line *line, uint64_t now_ms,
+                       const struct intake_sender *from, int guarded)
+{
+    const struct config_family *f;
+
+    if (guarded && (f = registry_line_family(in->reg, line)) != NULL && !allowed(f->writers, from))
+        return STATSD_SENDER_NOT_ALLOWED;
+    return registry_apply(in->reg, line, now_ms);
+}
+
+/*
+ * One line of a datagram, whatever it holds; found: its cached identity, or NULL. The
+ * clock is read only here, on the two paths that need the wall time: a job report dates
+ * the job's last success or error, and the reject ring dates each entry. guarded: the
+ * config has writer rules, so the line's family or job is checked against its rule
+ * before the line can change anything (a line that names neither is left to the reason
+ * the registry or the jobs give it).
+ */
+static void take_line(struct intake *in, const struct statsd_parts *lp,
+                      const struct registry_hit *found, uint64_t now_ms,
+                      const struct intake_sender *from, int guarded)
+{
+    const struct statsd_view v = lp->line;
+    struct statsd_line line;
+    int r;
+
+    if (v.len == 0)
+        return;
+    /* A line whose identity the registry has seen needs only its values parsed. */
+    if (guarded && found != NULL && !allowed(registry_hit_family(in->reg, found)->writers, from))
+        r = STATSD_SENDER_NOT_ALLOWED;
+    else
+        r = found != NULL ? registry_apply_found(in->reg, found, lp, now_ms) : REGISTRY_MISS;
+    if (r == REGISTRY_MISS) {
+        r = statsd_parse_line(v.ptr, v.len, &line);
+        if (r == STATSD_OK)
+            r = line.type == STATSD_JOB ? take_job(in, &line, now_ms, from, guarded)
+                                        : take_family(in, &line, now_ms, from, guarded);
+    }
+    if (r == STATSD_OK) {
+        in->count.accepted++;
+        return;
+    }
+    in->count.rejected[r]++;
+    rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len,
+                from != NULL && from->addr == NULL, from ? from->pid : 0, from ? from->uid : 0,
+                from ? from->addr : NULL);
+}
+
+/*
+ * The hot path: every datagram, every line. Nothing here allocates. Lines are split and
+ * looked up in the front cache up to REGISTRY_FIND_MAX at a time, so that the cache
+ * misses of a batch overlap, then taken in order.
+ */
+void intake_datagram(struct intake *in, const char *data, size_t len,
+                     const struct intake_sender *from, uint64_t now_ms)
+{
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
+    struct statsd_scanner scan;
+    size_t n, i;
+    /* Without rules (no "writers" section) a line costs what it did before the policy. */
+    int guarded = registry_config(in->reg)->nwriters != 0;
+
+    /* Whatever the datagram holds: a service's process is one that sends, good or bad. */
+    if (in->senders != NULL && from != NULL && from->addr == NULL)
+        senders_note(in->senders, from->pid, from->uid, from->gid, now_ms);
+    statsd_scanner_init(&scan, data, len);
+    do {
+        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
+        registry_find_parts(in->reg, lp, n, found);
+        for (i = 0; i < n; i++)
+            take_line(in, &lp[i], found[i], now_ms, from, guarded);
+    } while (n == REGISTRY_FIND_MAX);
+}
+
+uint64_t intake_rejected_total(const struct intake_counters *c)
+{
+    uint64_t sum = 0;
+    int r;
+
+    for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
+        sum += c->rejected[r];
+    return sum;
+}

@@ -1,0 +1,90 @@
+/*
+ * intake: the datagram pipeline, from a received datagram to the registry, the jobs, the
+ * reject ring and the line counters.
+ *
+ * A domain module. A datagram, its sender and the time go in; each line is split, looked
+ * up in the registry's front cache and applied (a line the cache knows needs only its
+ * values parsed), or parsed in full and given to jobs_report() (`|j` lines) or
+ * registry_apply(). When the config has writer rules ("writers", cfgwriters.h), a line
+ * whose family or job has a rule that does not allow its sender is rejected first, as
+ * STATSD_SENDER_NOT_ALLOWED, and changes nothing; each line is judged alone, so the other
+ * lines of its datagram are taken as usual. Accepted lines are counted; a rejected one is counted by reason and
+ * kept, raw, in the reject ring with its sender. The daemon's ingest callback, the unit
+ * tests and the fuzzer all drive this one module.
+ *
+ * Client input is data: nothing here fails, logs or allocates, whatever a datagram holds.
+ */
+#ifndef USTATSD_INTAKE_H
+#define USTATSD_INTAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "store/jobs.h"
+#include "store/registry.h"
+#include "ingest/rejects.h"
+#include "ingest/senders.h"
+#include "statsd.h"
+
+/*
+ * The wall clock in Unix seconds, asked only when a line needs it (a job report, a
+ * reject), so that a datagram of accepted lines reads no clock.
+ */
+typedef double (*intake_clock_cb)(void *arg);
+
+/*
+ * Who sent a datagram, as the kernel reports it: the credentials on the Unix socket
+ * (SCM_CREDENTIALS), or the source address on UDP (addr non-NULL, pid/uid/gid unknown).
+ */
+struct intake_sender {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    const struct sockaddr *addr; /* UDP: borrowed for the call; NULL on the Unix socket */
+};
+
+/* Lines taken since intake_init(); plain fields, read at any time on the same thread. */
+struct intake_counters {
+    uint64_t accepted;
+    uint64_t rejected[STATSD_REASON_MAX]; /* by enum statsd_reason; index STATSD_OK unused */
+};
+
+/*
+ * Embedded by its owner. reg, jobs and rejects are borrowed: they must outlive the intake
+ * (or be replaced in place, as a reload does to the registry's and the jobs' contents).
+ */
+struct intake {
+    struct registry *reg;
+    struct jobs *jobs;
+    struct rejects *rejects;
+    intake_clock_cb clock;
+    void *clock_arg;
+    /*
+     * NULL (intake_init()'s default): no sender is recorded. Else borrowed, set by the
+     * owner when an endpoint stands for a service: every datagram that carries
+     * credentials (the Unix socket, never UDP) is noted in it (senders_note()).
+     */
+    struct senders *senders;
+    struct intake_counters count;
+};
+
+/* Counters at zero. clock(clock_arg) gives the time of job reports and rejects. */
+void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
+                 struct rejects *rejects, intake_clock_cb clock, void *clock_arg);
+
+/*
+ * Take every line of the datagram data[0..len) (split at '\n', "\r\n" accepted, empty
+ * lines skipped) in order, at monotonic time now_ms. from is the sender, or NULL when the
+ * kernel attached no credentials (the reject ring then records none; it records the
+ * address of a UDP sender). data is only read,
+ * and only during the call. Lines are looked up REGISTRY_FIND_MAX at a time.
+ */
+void intake_datagram(struct intake *in, const char *data, size_t len,
+                     const struct intake_sender *from, uint64_t now_ms);
+
+/* Sum of the rejected lines over every reason. */
+uint64_t intake_rejected_total(const struct intake_counters *c);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * sqlgauge: the rows of a SQL gauge family, from a query's cells to the exposition.
+ *
+ * A domain module: no libpq, no loop, no clock. The pool (sqlpool, sqlconn) hands each
+ * result row over as plain cells; this module decides which rows are kept and why the
+ * others are skipped, orders and deduplicates what is kept, and renders the families and
+ * the collector and pool self-metrics ("PostgreSQL gauges" in the README).
+ *
+ * Row rules, in the order they are applied (the first that fails names the reason):
+ *  - a NULL label value skips the row (null_label);
+ *  - a label value longer than limits.max_label_value_len, outside the label's enumerated
+ *    values, or new beyond the label's cap on distinct values within this result
+ *    skips it (label_rejected);
+ *  - a NULL value means the series is absent: skipped, and no error;
+ *  - a value that is not a number (or, for a boolean column, neither 't' nor 'f') skips
+ *    it (bad_value);
+ *  - the first row beyond limits.max_series_per_family skips it (limit) and marks the
+ *    build limited: the caller should discard the rest of the result unexamined;
+ *  - of rows with the same label values one is kept (duplicate, counted at finish).
+ */
+#ifndef USTATSD_SQLGAUGE_H
+#define USTATSD_SQLGAUGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "base/errcode.h"
+#include "base/expo.h"
+#include "base/strset.h"
+
+/* Error reasons of ustatsd_sql_collector_errors_total{reason}. */
+#define SQLGAUGE_REASON_MAP(X)          \
+    X(CONNECT, "connect")               \
+    X(QUERY, "query")                   \
+    X(TIMEOUT, "timeout")               \
+    X(BAD_VALUE, "bad_value")           \
+    X(LABEL_REJECTED, "label_rejected") \
+    X(NULL_LABEL, "null_label")         \
+    X(DUPLICATE, "duplicate")           \
+    X(LIMIT, "limit")
+
+enum sqlgauge_reason {
+#define SQLGAUGE_REASON_ENUM(e, s) SQLGAUGE_REASON_##e,
+    SQLGAUGE_REASON_MAP(SQLGAUGE_REASON_ENUM)
+#undef SQLGAUGE_REASON_ENUM
+        SQLGAUGE_REASON_COUNT
+};
+
+/* Name of a reason, as in errors_total{reason}; "unknown" out of range. */
+const char *sqlgauge_reason_name(enum sqlgauge_reason r);
+
+/* One kept row: label values (each NUL-terminated, in one allocation) and the value. */
+struct sqlgauge_row {
+    char *blob;
+    uint32_t off[CONFIG_MAX_LABELS];
+    uint32_t len[CONFIG_MAX_LABELS];
+    uint32_t nlabels;
+    double value;
+};
+
+/* One cell of a result row. s is NUL-terminated (libpq's text format) unless isnull. */
+struct sqlgauge_cell {
+    const char *s;
+    uint32_t len;
+    int isnull;
+};
+
+/* The rows of one result being read. Zeroed memory is a released build. */
+struct sqlgauge_build {
+    const struct config_sql_metric *m;
+    size_t nlabels; /* m->nlabels, at most CONFIG_MAX_LABELS */
+    size_t max_rows, max_len;
+    struct sqlgauge_row *rows;
+    size_t n, cap;
+    int limited; /* max_rows was reached: the rest of the result is to be discarded */
+    struct strset seen[CONFIG_MAX_LABELS]; /* distinct values per capped label */
+};
+
+/*
+ * Start an empty build for metric m under cfg's limits. Both are borrowed for the
+ * build's life. b must be released (zeroed memory counts as released).
+ */
+void sqlgauge_build_init(struct sqlgauge_build *b, const struct config *cfg,
+                         const struct config_sql_metric *m);
+
+/* sqlgauge_build_add()'s verdicts on a row that no reason skipped; neither is an error. */
+#define SQLGAUGE_KEPT   (-1) /* the row is a sample now */
+#define SQLGAUGE_ABSENT (-2) /* its value is NULL: no sample, and nothing to count */
+
+/*
+ * Examine one row: labels holds b->nlabels cells, in the metric's label order. The kept
+ * row copies what it needs. Returns SQLGAUGE_KEPT, SQLGAUGE_ABSENT, or the enum
+ * sqlgauge_reason (>= 0) that skipped it, which the caller counts. is_bool: the value
+ * column is a boolean, in libpq's text form "t" or "f".
+ */
+int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
+                       const struct sqlgauge_cell *value, int is_bool);
+
+/*
+ * Sort the kept rows by label values and drop duplicates. Hands the rows over in *rows,
+ * *nrows (free them with sqlgauge_rows_free) and releases b. Returns the duplicates.
+ */
+size_t sqlgauge_build_finish(struct sqlgauge_build *b, struct sqlgauge_row **rows, size_t *nrows);
+
+/* Free the rows kept so far and leave b released. */
+void sqlgauge_build_release(struct sqlgauge_build *b);
+
+void sqlgauge_rows_free(struct sqlgauge_row *rows, size_t n);
+
+/*
+ * Parse a value cell's text: a number as strtod reads it, "Infinity" and "NaN"
+ * included, with nothing after it; for a boolean, "t" is 1 and "f" is 0. Returns 0, or
+ * ERRCODE_BADVALUE (counted as the bad_value reason).
+ */
+int sqlgauge_parse_value(const char *s, int is_bool, double *out);
+
+/* Write metric m's gauge family with rows (sorted as finish leaves them) as samples. */
+void sqlgauge_render_family(struct expo *e, const struct config_sql_metric *m,
+                            const struct sqlgauge_row *rows, size_t n);
+
+/* A collector's state as its self-metrics show it. */
+struct sqlgauge_status {
+    const char *name;       /* the SQL metric's family name */
+    int up;                 /* the last run succeeded; rendered only once has_run */
+    int has_run;            /* a run has ended: up and duration are rendered only then */
+    double duration;        /* seconds */
+    int has_success;        /* last_success is rendered only then */
+    double last_success;    /* Unix time */
+    const uint64_t *errors; /* SQLGAUGE_REASON_COUNT of them */
+};
+
+/*
+ * Write the ustatsd_sql_collector_* families, each with one sample per collector (all
+ * reasons for errors_total), in the order given. Writes nothing when n is 0.
+ */
+void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, size_t n);
+
+/* The pool's state, for the ustatsd_postgres_pool_* families. */
+struct sqlgauge_pool {
+    size_t acquired, idle, constructing, total, max;
+    uint64_t acquires, empty_acquires, canceled_acquires, abandoned;
+    double acquire_seconds; /* cumulative */
+};
+
+void sqlgauge_render_pool(struct expo *e, const struct sqlgauge_pool *p);
+
+#endif

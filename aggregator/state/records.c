@@ -1,0 +1,617 @@
+#include "state/records.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/breaker.h"
+#include "base/common.h"
+#include "config/config.h"
+
+#define FLAG_EXCLUDED 1
+#define FLAG_UNIT_MS  2
+#define JOB_SUCCESS   1
+#define JOB_ERROR     2
+
+/* Bounds a reader holds a file to, beyond what the records' fields can say. */
+#define MAX_NAME   1024
+#define MAX_VALUE  65536
+#define MAX_VALUES 65536
+
+static const char *const drop_names[] = {
+#define RECORDS_DROP_NAME(code, name) name,
+    RECORDS_DROP_MAP(RECORDS_DROP_NAME)
+#undef RECORDS_DROP_NAME
+};
+
+const char *records_drop_name(enum records_drop d)
+{
+    return (unsigned)d < RECORDS_DROP_MAX ? drop_names[d] : "unknown";
+}
+
+/* ---- writing ---- */
+
+static void put_byte(struct buf *b, unsigned v)
+{
+    buf_addch(b, (char)(unsigned char)v);
+}
+
+static void put_u(struct buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    size_t n = 0;
+
+    do {
+        tmp[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v != 0)
+            tmp[n] |= 0x80;
+        n++;
+    } while (v != 0);
+    buf_add(b, tmp, n);
+}
+
+static void put_f(struct buf *b, double d)
+{
+    unsigned char tmp[8];
+    uint64_t v;
+
+    memcpy(&v, &d, sizeof v);
+    le_put64(tmp, v);
+    buf_add(b, tmp, sizeof tmp);
+}
+
+static void put_s(struct buf *b, const char *s, size_t len)
+{
+    put_u(b, len);
+    buf_add(b, s, len);
+}
+
+static void put_family(struct buf *b, const struct config_family *cf)
+{
+    size_t j, v;
+
+    put_byte(b, 'F');
+    put_s(b, cf->name, strlen(cf->name));
+    put_byte(b, (unsigned)cf->type);
+    put_byte(b, (cf->excluded ? FLAG_EXCLUDED : 0u) | (cf->unit_ms ? FLAG_UNIT_MS : 0u));
+    put_byte(b, (unsigned)cf->nlabels);
+    for (j = 0; j < cf->nlabels; j++) {
+        const struct config_label *cl = &cf->labels[j];
+
+        put_s(b, cl->name, strlen(cl->name));
+        put_byte(b, cl->values != NULL);
+        if (cl->values == NULL)
+            continue;
+        put_u(b, cl->nvalues);
+        for (v = 0; v < cl->nvalues; v++)
+            put_s(b, cl->values[v], strlen(cl->values[v]));
+    }
+    put_byte(b, (unsigned)cf->nbuckets);
+    for (j = 0; j < cf->nbuckets; j++)
+        put_f(b, cf->buckets[j]);
+}
+
+static void put_series(struct buf *b, const struct registry_sample *s, uint64_t now_ms)
+{
+    const struct config_family *cf = s->cfg;
+    size_t j, k;
+
+    put_byte(b, 'S');
+    put_u(b, s->created_ms);
+    put_u(b, s->last_update_ms == 0
+                 ? 0
+                 : (now_ms > s->last_update_ms ? now_ms - s->last_update_ms : 0) + 1);
+    put_f(b, s->value);
+    if (cf->type == FAMILY_HISTOGRAM) {
+        put_u(b, s->count);
+        for (j = 0; j <= cf->nbuckets; j++)
+            put_u(b, s->buckets[j]);
+        for (j = 0; j <= cf->nbuckets; j++)
+            put_f(b, s->carries[j]);
+    }
+    put_byte(b, (unsigned)s->nlabels);
+    /* The sample's labels are the present ones, in config order: find each key's index. */
+    for (j = 0, k = 0; k < s->nlabels; j++) {
+        if (cf->labels[j].name != s->labels[k].name)
+            continue;
+        put_byte(b, (unsigned)j);
+        put_s(b, s->labels[k].value, s->labels[k].value_len);
+        k++;
+    }
+}
+
+static void put_jobs(struct records_writer *w, struct buf *b, uint64_t now_ms)
+{
+    const struct config *c = w->jobs->cfg;
+    size_t i, o;
+
+    for (i = 0; i < w->jobs->n; i++) {
+        const struct breaker *br = jobs_get(w->jobs, i, now_ms);
+
+        put_byte(b, 'J');
+        put_s(b, c->jobs[i].name, strlen(c->jobs[i].name));
+        put_byte(b, (unsigned)br->state);
+        put_u(b, breaker_time_in_state(br, now_ms));
+        put_u(b, br->consecutive_failures);
+        for (o = 0; o < BREAKER_NOUTCOMES; o++)
+            put_u(b, br->attempts[o]);
+        put_u(b, br->errors);
+        put_u(b, br->openings);
+        put_byte(b, (br->has_success ? JOB_SUCCESS : 0u) | (br->has_error ? JOB_ERROR : 0u));
+        put_f(b, br->last_success_unix);
+        put_f(b, br->last_error_unix);
+        put_f(b, w->jobs->created[i]);
+        w->njobs++;
+    }
+}
+
+void records_begin(struct records_writer *w, struct registry *reg, struct jobs *jobs,
+                   uint64_t saved_unix_ms, struct buf *out)
+{
+    memset(w, 0, sizeof *w);
+    w->reg = reg;
+    w->jobs = jobs;
+    w->fam = -1;
+    registry_cursor_init(&w->cur, reg);
+    put_byte(out, 'M');
+    put_u(out, saved_unix_ms);
+}
+
+int records_step(struct records_writer *w, struct buf *out, size_t max_series, uint64_t now_ms)
+{
+    struct registry_sample s;
+    size_t n;
+
+    if (w->done)
+        return 0;
+    for (n = 0; n < max_series && registry_cursor_next(&w->cur, &s); n++) {
+        if ((long)s.family != w->fam) {
+            w->fam = (long)s.family;
+            put_family(out, s.cfg);
+            w->nfams++;
+        }
+        put_series(out, &s, now_ms);
+        w->nseries++;
+    }
+    if (n == max_series && registry_cursor_more(&w->cur))
+        return 1;
+    put_jobs(w, out, now_ms);
+    put_byte(out, 'E');
+    put_u(out, w->nfams);
+    put_u(out, w->nseries);
+    put_u(out, w->njobs);
+    w->done = 1;
+    return 0;
+}
+
+size_t records_max_body(const struct config *c)
+{
+    /* An 'S' record: tag, two times, value, count, buckets and carries, labels. */
+    size_t series = 1 + 10 + 10 + 8 + 10 + (CONFIG_MAX_BUCKETS + 1) * (10 + 8) + 1 +
+                    CONFIG_MAX_LABELS * (1 + 10 + c->max_label_value_len);
+    size_t fams = 0, i, j, v;
+
+    for (i = 0; i < c->nfamilies; i++) {
+        const struct config_family *cf = &c->families[i];
+
+        fams += 16 + strlen(cf->name) + cf->nbuckets * 8;
+        for (j = 0; j < cf->nlabels; j++) {
+            fams += 16 + strlen(cf->labels[j].name);
+            for (v = 0; v < cf->labels[j].nvalues; v++)
+                fams += 10 + strlen(cf->labels[j].values[v]);
+        }
+    }
+    /* A family can be written once per slice of a dump that a reload interrupted. */
+    return 64 + c->max_series * series + 2 * fams +
+           c->njobs * (10 + STATSD_MAX_NAME + 13 * 10 + 24);
+}
+
+size_t records_series(const struct records_writer *w)
+{
+    return w->nseries;
+}
+
+void records_end(struct records_writer *w)
+{
+    if (w->reg != NULL)
+        registry_cursor_release(&w->cur);
+    w->reg = NULL;
+}
+
+/* ---- reading ---- */
+
+struct rd {
+    const unsigned char *base, *p, *end;
+    char *err;
+    size_t errlen;
+    int bad;
+};
+
+static void __attribute__((format(printf, 2, 3))) rd_fail(struct rd *r, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (r->bad)
+        return;
+    r->bad = 1;
+    n = snprintf(r->err, r->errlen, "at byte %zu: ", (size_t)(r->p - r->base));
+    if (n < 0 || (size_t)n >= r->errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static unsigned get_byte(struct rd *r)
+{
+    if (r->bad)
+        return 0;
+    if (r->p >= r->end) {
+        rd_fail(r, "a record is cut short");
+        return 0;
+    }
+    return *r->p++;
+}
+
+static uint64_t get_u(struct rd *r)
+{
+    uint64_t v = 0;
+    unsigned shift = 0, c;
+
+    do {
+        c = get_byte(r);
+        if (r->bad)
+            return 0;
+        if (shift == 63 && (c & 0x7e) != 0) {
+            rd_fail(r, "a number overflows 64 bits");
+            return 0;
+        }
+        v |= (uint64_t)(c & 0x7f) << shift;
+        shift += 7;
+    } while ((c & 0x80) != 0 && shift < 70);
+    if (c & 0x80)
+        rd_fail(r, "a number runs past 10 bytes");
+    return v;
+}
+
+static double get_f(struct rd *r)
+{
+    uint64_t v;
+    double d;
+
+    if (r->bad)
+        return 0;
+    if (r->end - r->p < 8) {
+        rd_fail(r, "a record is cut short");
+        return 0;
+    }
+    v = le_get64(r->p);
+    r->p += 8;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+/* A string of at most max bytes, as a view into the body. */
+static struct statsd_view get_s(struct rd *r, size_t max, const char *what)
+{
+    struct statsd_view v = { NULL, 0 };
+    uint64_t len = get_u(r);
+
+    if (r->bad)
+        return v;
+    if (len > max) {
+        rd_fail(r, "%s of %llu bytes (at most %zu)", what, (unsigned long long)len, max);
+        return v;
+    }
+    if ((uint64_t)(r->end - r->p) < len) {
+        rd_fail(r, "a record is cut short");
+        return v;
+    }
+    v.ptr = (const char *)r->p;
+    v.len = (size_t)len;
+    r->p += len;
+    return v;
+}
+
+static int view_is(struct statsd_view v, const char *s)
+{
+    return v.len == strlen(s) && memcmp(v.ptr, s, v.len) == 0;
+}
+
+/* A family record as read, and the running family it matched. */
+struct fam {
+    int seen;
+    enum family_type type;
+    size_t nlabels;
+    size_t nbuckets;
+    long fi;               /* the running family, or -1 */
+    enum records_drop why; /* when fi < 0 */
+    const struct config_family *cf;
+};
+
+struct restore {
+    struct registry *reg;
+    struct jobs *jobs;
+    uint64_t now_ms;
+    uint64_t away_ms;
+    uint64_t saved_unix_ms;
+    int apply;
+    struct records_restored *out;
+};
+
+static int enum_has(const struct config_label *cl, struct statsd_view v)
+{
+    for (size_t i = 0; i < cl->nvalues; i++)
+        if (view_is(v, cl->values[i]))
+            return 1;
+    return 0;
+}
+
+static void read_family(struct rd *r, struct restore *x, struct fam *f)
+{
+    struct statsd_view name = get_s(r, MAX_NAME, "a family name");
+    unsigned type = get_byte(r), flags = get_byte(r), nlabels = get_byte(r);
+    const struct config_family *cf = NULL;
+    int same;
+    size_t j, v;
+    long fi;
+
+    if (r->bad)
+        return;
+    if (type > FAMILY_HISTOGRAM || nlabels > CONFIG_MAX_LABELS) {
+        rd_fail(r, "family %.*s: type %u or %u labels out of range", (int)name.len, name.ptr, type,
+                nlabels);
+        return;
+    }
+    fi = registry_find_family(x->reg, name.ptr, name.len);
+    if (fi >= 0)
+        cf = registry_family_config(x->reg, (size_t)fi);
+    if (cf != NULL && !view_is(name, cf->name)) /* "x_total" found counter x */
+        cf = NULL;
+    same = cf != NULL && cf->type == (enum family_type)type && cf->nlabels == nlabels &&
+           !!cf->excluded == !!(flags & FLAG_EXCLUDED);
+    for (j = 0; j < nlabels && !r->bad; j++) {
+        struct statsd_view ln = get_s(r, MAX_NAME, "a label name");
+        unsigned enumerated = get_byte(r);
+        const struct config_label *cl = same ? &cf->labels[j] : NULL;
+        uint64_t nv;
+
+        if (cl != NULL && (!view_is(ln, cl->name) || !!enumerated != (cl->values != NULL)))
+            same = 0, cl = NULL;
+        if (!enumerated)
+            continue;
+        nv = get_u(r);
+
+        if (nv > MAX_VALUES) {
+            rd_fail(r, "family %.*s: %llu enumerated values", (int)name.len, name.ptr,
+                    (unsigned long long)nv);
+            return;
+        }
+        for (v = 0; v < nv && !r->bad; v++) {
+            struct statsd_view val = get_s(r, MAX_VALUE, "a label value");
+
+            /* A key may gain values, not lose one: series may hold it. */
+            if (cl != NULL && !r->bad && !enum_has(cl, val))
+                same = 0, cl = NULL;
+        }
+    }
+    f->nbuckets = get_byte(r);
+    if (!r->bad && f->nbuckets > CONFIG_MAX_BUCKETS)
+        rd_fail(r, "family %.*s: %zu buckets", (int)name.len, name.ptr, f->nbuckets);
+    if (same && type == FAMILY_HISTOGRAM &&
+        (cf->nbuckets != f->nbuckets || !!cf->unit_ms != !!(flags & FLAG_UNIT_MS)))
+        same = 0;
+    for (j = 0; j < f->nbuckets && !r->bad; j++) {
+        double b = get_f(r);
+
+        if (same && type == FAMILY_HISTOGRAM && memcmp(&b, &cf->buckets[j], sizeof b) != 0)
+            same = 0;
+    }
+    f->seen = 1;
+    f->type = (enum family_type)type;
+    f->nlabels = nlabels;
+    f->cf = same ? cf : NULL;
+    f->fi = same ? fi : -1;
+    f->why = cf == NULL ? RECORDS_DROP_UNKNOWN_FAMILY : RECORDS_DROP_LAYOUT_CHANGED;
+    if (x->apply && same)
+        x->out->families++;
+}
+
+static enum records_drop drop_of(int rc)
+{
+    switch (rc) {
+    case STATSD_LABEL_NOT_ALLOWED:
+    case STATSD_DUPLICATE_TAG:
+    case STATSD_TOO_MANY_TAGS:
+        return RECORDS_DROP_LABEL_NOT_ALLOWED;
+    case STATSD_LABEL_VALUE_NOT_ALLOWED:
+    case STATSD_LABEL_VALUE_TOO_LONG:
+    case STATSD_LABEL_VALUES_CAP:
+    case STATSD_LABEL_VALUE_PATTERN:
+        return RECORDS_DROP_LABEL_VALUE;
+    case STATSD_SERIES_CAP:
+        return RECORDS_DROP_SERIES_CAP;
+    case REGISTRY_EXPIRED:
+        return RECORDS_DROP_EXPIRED;
+    case REGISTRY_DUPLICATE:
+        return RECORDS_DROP_DUPLICATE;
+    default:
+        return RECORDS_DROP_BAD_VALUE;
+    }
+}
+
+static void read_series(struct rd *r, struct restore *x, const struct fam *f)
+{
+    uint64_t buckets[CONFIG_MAX_BUCKETS + 1];
+    double carries[CONFIG_MAX_BUCKETS + 1];
+    struct statsd_tag tags[CONFIG_MAX_LABELS];
+    struct registry_saved s;
+    uint64_t idle;
+    size_t j, n;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    s.created_ms = get_u(r);
+    idle = get_u(r);
+    s.value = get_f(r);
+    if (f->type == FAMILY_HISTOGRAM) {
+        s.count = get_u(r);
+        for (j = 0; j <= f->nbuckets; j++)
+            buckets[j] = get_u(r);
+        for (j = 0; j <= f->nbuckets; j++)
+            carries[j] = get_f(r);
+        s.buckets = buckets;
+        s.carries = carries;
+    }
+    n = get_byte(r);
+    if (!r->bad && n > f->nlabels) {
+        rd_fail(r, "a series with %zu labels in a family of %zu", n, f->nlabels);
+        return;
+    }
+    for (j = 0; j < n && !r->bad; j++) {
+        unsigned key = get_byte(r);
+
+        tags[j].value = get_s(r, MAX_VALUE, "a label value");
+        if (r->bad)
+            return;
+        if (key >= f->nlabels) {
+            rd_fail(r, "label key %u in a family of %zu labels", key, f->nlabels);
+            return;
+        }
+        if (f->cf != NULL) {
+            tags[j].key.ptr = f->cf->labels[key].name;
+            tags[j].key.len = strlen(f->cf->labels[key].name);
+        }
+    }
+    if (r->bad || !x->apply)
+        return;
+    if (f->fi < 0) {
+        x->out->dropped[f->why]++;
+        return;
+    }
+    s.labels = tags;
+    s.nlabels = n;
+    s.updated = idle != 0;
+    s.idle_ms = idle != 0 ? idle - 1 + x->away_ms : 0;
+    if (s.idle_ms < x->away_ms) /* overflow */
+        s.idle_ms = UINT64_MAX;
+    rc = registry_restore(x->reg, (size_t)f->fi, &s, x->now_ms);
+    if (rc == STATSD_OK)
+        x->out->series++;
+    else
+        x->out->dropped[drop_of(rc)]++;
+}
+
+static void read_job(struct rd *r, struct restore *x)
+{
+    struct statsd_view name = get_s(r, MAX_NAME, "a job name");
+    struct breaker b;
+    uint64_t in_state;
+    unsigned flags, state;
+    double created;
+    size_t o;
+
+    memset(&b, 0, sizeof b);
+    state = get_byte(r);
+    in_state = get_u(r);
+    b.consecutive_failures = get_u(r);
+    for (o = 0; o < BREAKER_NOUTCOMES; o++)
+        b.attempts[o] = get_u(r);
+    b.errors = get_u(r);
+    b.openings = get_u(r);
+    flags = get_byte(r);
+    b.last_success_unix = get_f(r);
+    b.last_error_unix = get_f(r);
+    created = get_f(r);
+    if (!r->bad && state >= BREAKER_NSTATES)
+        rd_fail(r, "job %.*s: state %u", (int)name.len, name.ptr, state);
+    if (r->bad || !x->apply)
+        return;
+    if (!(b.last_success_unix >= 0 && b.last_success_unix < 1e12) ||
+        !(b.last_error_unix >= 0 && b.last_error_unix < 1e12)) {
+        x->out->dropped[RECORDS_DROP_BAD_VALUE]++;
+        return;
+    }
+    b.state = (enum breaker_state)state;
+    b.has_success = (flags & JOB_SUCCESS) != 0;
+    b.has_error = (flags & JOB_ERROR) != 0;
+    if (jobs_restore(x->jobs, name.ptr, name.len, &b, in_state, x->away_ms,
+                     created > 0 && created < 1e12 ? created : 0, x->now_ms) == 0)
+        x->out->jobs++;
+    else
+        x->out->dropped[RECORDS_DROP_UNKNOWN_JOB]++;
+}
+
+/* One pass over the records: checking only, or applying them too. */
+static int run(struct restore *x, const void *body, size_t len, char *err, size_t errlen)
+{
+    struct rd r = { body, body, (const unsigned char *)body + len, err, errlen, 0 };
+    struct fam f = { 0 };
+    size_t nfams = 0, nseries = 0, njobs = 0;
+
+    if (get_byte(&r) != 'M' && !r.bad)
+        rd_fail(&r, "the body does not start with its 'M' record");
+    x->saved_unix_ms = get_u(&r);
+    while (!r.bad) {
+        unsigned tag = get_byte(&r);
+
+        if (r.bad)
+            break;
+        switch (tag) {
+        case 'F':
+            read_family(&r, x, &f);
+            nfams++;
+            break;
+        case 'S':
+            if (!f.seen) {
+                rd_fail(&r, "a series before any family");
+                break;
+            }
+            read_series(&r, x, &f);
+            nseries++;
+            break;
+        case 'J':
+            read_job(&r, x);
+            njobs++;
+            break;
+        case 'E': {
+            uint64_t ef = get_u(&r), es = get_u(&r), ej = get_u(&r);
+
+            if (r.bad)
+                break;
+            if (ef != nfams || es != nseries || ej != njobs)
+                rd_fail(&r,
+                        "the end record counts %llu families, %llu series, %llu jobs; the file "
+                        "holds %zu, %zu, %zu",
+                        (unsigned long long)ef, (unsigned long long)es, (unsigned long long)ej,
+                        nfams, nseries, njobs);
+            else if (r.p != r.end)
+                rd_fail(&r, "%zu bytes after the end record", (size_t)(r.end - r.p));
+            return r.bad ? -1 : 0;
+        }
+        default:
+            r.p--;
+            rd_fail(&r, "unknown record 0x%02x", tag);
+            break;
+        }
+    }
+    return -1;
+}
+
+int records_restore(struct registry *reg, struct jobs *jobs, const void *body, size_t len,
+                    uint64_t now_ms, uint64_t now_unix_ms, struct records_restored *out, char *err,
+                    size_t errlen)
+{
+    struct restore x = { reg, jobs, now_ms, 0, 0, 0, out };
+
+    memset(out, 0, sizeof *out);
+    if (run(&x, body, len, err, errlen) != 0)
+        return -1;
+    out->saved_unix_ms = x.saved_unix_ms;
+    x.away_ms = now_unix_ms > x.saved_unix_ms ? now_unix_ms - x.saved_unix_ms : 0;
+    x.apply = 1;
+    return run(&x, body, len, err, errlen); /* 0: the first pass read it all */
+}

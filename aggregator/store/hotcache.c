@@ -1,0 +1,296 @@
+#include "store/hotcache.h"
+
+#include <string.h>
+/* The hash runs once per line: let the compiler inline xxhash's own code. */
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include "base/counted.h"
+
+/*
+ * The table is set-associative: a set is one cache line of HOTCACHE_WAYS entries, each a
+ * 32-bit tag (the hash's low bits) and the identity, which points at its series. A tag
+ * may live in two sets, both chosen by the tag (set1, set2), and an entry that finds both
+ * full moves another one to its own other set (put), so collisions do not evict. A lookup
+ * reads one line of the table, rarely two, then the identity, whose series can be fetched
+ * while the key is compared. There are at least two ways per series: the table grows with
+ * the series, and starts empty when it does (reserve). A series removes its own entry
+ * when it is freed.
+ */
+
+/* The hash of a line's identity, read where its two pieces lie. */
+static uint64_t hash(struct statsd_view name, struct statsd_view suffix)
+{
+    return XXH3_64bits_withSeed(suffix.ptr, suffix.len, XXH3_64bits(name.ptr, name.len));
+}
+
+/*
+ * n bytes at a and b are equal. Keys are short (HOTCACHE_KEY_MAX) and compared on every
+ * line, so eight bytes at a time, the last eight overlapping, inline rather than a memcmp
+ * call.
+ */
+static inline int bytes_equal(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, diff = 0;
+    size_t i;
+
+    if (n < 8)
+        return memcmp(a, b, n) == 0;
+    for (i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        diff |= x ^ y;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return (diff | (x ^ y)) == 0;
+}
+
+static inline int matches(const struct hotcache_id *id, struct statsd_view name,
+                          struct statsd_view suffix)
+{
+    return id->nlen == name.len && id->slen == suffix.len &&
+           bytes_equal(id->key, name.ptr, name.len) &&
+           bytes_equal(id->key + name.len, suffix.ptr, suffix.len);
+}
+
+/*
+ * Each tag has two sets: its own (the tag's low bits) and, when that one is full, another
+ * that the tag also chooses. Both come from the tag alone, so the table can grow without
+ * the keys.
+ */
+static size_t set1(uint32_t tag, size_t mask)
+{
+    return tag & mask;
+}
+
+static size_t set2(uint32_t tag, size_t mask)
+{
+    return ((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) & mask;
+}
+
+static const struct hotcache_id *find_in(const struct hotcache_set *set, struct statsd_view name,
+                                         struct statsd_view suffix, uint32_t tag)
+{
+    for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
+        if (set->tag[w] == tag && set->id[w] != NULL && matches(set->id[w], name, suffix))
+            return set->id[w];
+    return NULL;
+}
+
+/* The identity cached for this line, or NULL. */
+static const struct hotcache_id *find_one(const struct hotcache *c, struct statsd_view name,
+                                          struct statsd_view suffix, uint32_t tag)
+{
+    const struct hotcache_id *id = find_in(&c->sets[set1(tag, c->mask)], name, suffix, tag);
+
+    return id != NULL ? id : find_in(&c->sets[set2(tag, c->mask)], name, suffix, tag);
+}
+
+/* The way holding id (NULL: an empty way), or -1. */
+static int way_of(const struct hotcache_set *set, const struct hotcache_id *id)
+{
+    for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
+        if (set->id[w] == id)
+            return (int)w;
+    return -1;
+}
+
+static size_t nsets(const struct hotcache *c)
+{
+    return c->sets != NULL ? c->mask + 1 : 0;
+}
+
+static void set_way(struct hotcache_set *set, int w, struct hotcache_id *id, uint32_t tag)
+{
+    set->tag[w] = tag;
+    set->id[w] = id;
+}
+
+/*
+ * Place id, whose tag is tag, in its first set, else its second. When both are full, an
+ * entry of either moves to its own other set if that one has room (one step of cuckoo
+ * hashing), and id takes its way; only when none can move is an entry of the first set
+ * replaced. The entries' tags are read from the table, not from their identities.
+ */
+static void put(struct hotcache_set *table, size_t mask, struct hotcache_id *id, uint32_t tag)
+{
+    struct hotcache_set *sets[2] = { &table[set1(tag, mask)], &table[set2(tag, mask)] };
+    int w;
+
+    if (way_of(sets[0], id) >= 0 || way_of(sets[1], id) >= 0)
+        return;
+    for (unsigned k = 0; k < 2; k++) {
+        if ((w = way_of(sets[k], NULL)) >= 0) {
+            set_way(sets[k], w, id, tag);
+            return;
+        }
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        size_t here = (size_t)(sets[k] - table);
+
+        for (w = 0; w < HOTCACHE_WAYS; w++) {
+            uint32_t etag = sets[k]->tag[w];
+            size_t one = set1(etag, mask);
+            struct hotcache_set *alt = &table[one != here ? one : set2(etag, mask)];
+            int aw = alt != sets[k] ? way_of(alt, NULL) : -1;
+
+            if (aw >= 0) {
+                set_way(alt, aw, sets[k]->id[w], etag);
+                set_way(sets[k], w, id, tag);
+                return;
+            }
+        }
+    }
+    w = (int)sets[0]->next;
+    sets[0]->next = (sets[0]->next + 1) % HOTCACHE_WAYS;
+    set_way(sets[0], w, id, tag);
+}
+
+/* Replace the table by an empty one of n sets. */
+static void fresh(struct hotcache *c, size_t n, size_t *bytes)
+{
+    if (c->sets != NULL)
+        counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
+    c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
+    c->mask = n - 1;
+}
+
+/*
+ * Room for at least two ways per series: double the sets. The new table starts empty:
+ * re-placing every entry would hold the loop for milliseconds once there are 100,000
+ * series, while each series' next line refills its entry through the full path, one at a
+ * time.
+ */
+static void reserve(struct hotcache *c, size_t nseries, size_t *bytes)
+{
+    size_t sets = nsets(c), n = sets > HOTCACHE_MIN_SETS ? sets : HOTCACHE_MIN_SETS;
+
+    if (nseries * 2 <= sets * HOTCACHE_WAYS)
+        return;
+    while (nseries * 2 > n * HOTCACHE_WAYS)
+        n *= 2;
+    fresh(c, n, bytes);
+}
+
+static int eligible(const struct hotcache *c, const struct statsd_parts *lp)
+{
+    return lp->split && c->sets != NULL && lp->line.len <= STATSD_MAX_LINE;
+}
+
+/* The first way of set whose tag is tag: a likely match, to prefetch. */
+static const struct hotcache_id *candidate(const struct hotcache_set *set, uint32_t tag)
+{
+    for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
+        if (set->tag[w] == tag && set->id[w] != NULL)
+            return set->id[w];
+    return NULL;
+}
+
+/*
+ * Three passes over the lines, each loading what the next one reads, so that the cache
+ * misses of different lines overlap instead of following one another: the hashes (and
+ * the sets they choose), the likely identities, then the compare (and the series). The
+ * likely identity is the one whose tag matches; only when its key does not is the
+ * lookup done in full.
+ */
+void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size_t n,
+                   const struct hotcache_id **found)
+{
+    const struct hotcache_id *cand[HOTCACHE_FIND_MAX];
+    uint32_t tag[HOTCACHE_FIND_MAX];
+    unsigned char elig[HOTCACHE_FIND_MAX];
+    size_t i;
+
+    if (n > HOTCACHE_FIND_MAX) {
+        for (i = HOTCACHE_FIND_MAX; i < n; i++)
+            found[i] = NULL;
+        n = HOTCACHE_FIND_MAX;
+    }
+    for (i = 0; i < n; i++) {
+        found[i] = NULL;
+        cand[i] = NULL;
+        elig[i] = (unsigned char)eligible(c, &lp[i]);
+        if (!elig[i])
+            continue;
+        tag[i] = (uint32_t)hash(lp[i].name, lp[i].suffix);
+        __builtin_prefetch(&c->sets[set1(tag[i], c->mask)]);
+    }
+    for (i = 0; i < n; i++) {
+        if (!elig[i])
+            continue;
+        cand[i] = candidate(&c->sets[set1(tag[i], c->mask)], tag[i]);
+        if (cand[i] == NULL)
+            cand[i] = candidate(&c->sets[set2(tag[i], c->mask)], tag[i]);
+        if (cand[i] != NULL) {
+            /* Its key may run into the next cache line. */
+            __builtin_prefetch(cand[i]);
+            __builtin_prefetch((const char *)cand[i] + 64);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (cand[i] == NULL)
+            continue; /* no tag matched: not cached */
+        found[i] = matches(cand[i], lp[i].name, lp[i].suffix)
+                       ? cand[i]
+                       : find_one(c, lp[i].name, lp[i].suffix, tag[i]);
+        if (found[i] != NULL)
+            __builtin_prefetch(found[i]->series);
+    }
+}
+
+void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
+                  const struct statsd_line *line, uint64_t notes, size_t nseries, size_t *bytes)
+{
+    struct statsd_view name = line->name, suffix = line->suffix;
+    struct hotcache_id *id = *idp;
+
+    if (suffix.ptr == NULL || name.len + suffix.len > HOTCACHE_KEY_MAX)
+        return;
+    if (id == NULL) {
+        id = counted_alloc(bytes, sizeof *id + name.len + suffix.len);
+        id->series = series;
+        id->rate = line->rate;
+        id->tag = (uint32_t)hash(name, suffix);
+        id->nlen = (uint16_t)name.len;
+        id->slen = (uint16_t)suffix.len;
+        id->type = (uint8_t)line->type;
+        memcpy(id->key, name.ptr, name.len);
+        memcpy(id->key + name.len, suffix.ptr, suffix.len);
+        *idp = id;
+    } else if (!matches(id, name, suffix)) {
+        return;
+    }
+    /* A reload may have changed what the same bytes do (a key stripped, a value folded). */
+    id->notes = notes;
+    reserve(c, nseries, bytes);
+    put(c->sets, c->mask, id, id->tag);
+}
+
+void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes)
+{
+    for (unsigned k = 0; c->sets != NULL && k < 2; k++) {
+        struct hotcache_set *set =
+            &c->sets[k == 0 ? set1(id->tag, c->mask) : set2(id->tag, c->mask)];
+
+        for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
+            if (set->id[w] == id)
+                set->id[w] = NULL;
+    }
+    counted_free(bytes, id, sizeof *id + id->nlen + id->slen);
+}
+
+void hotcache_clear(struct hotcache *c, size_t *bytes)
+{
+    if (c->sets != NULL)
+        fresh(c, nsets(c), bytes);
+}
+
+void hotcache_release(struct hotcache *c, size_t *bytes)
+{
+    if (c->sets != NULL)
+        counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,115 @@
+/*
+ * intern: the label values of one label key, each interned once and named by a small id
+ * (1-based; 0 is left to callers for "no value"), with a reference count and a cap.
+ *
+ * Two kinds of key:
+ *   - enumerated: the allowed values are interned up front and never freed; "live"
+ *     counts the values with at least one reference;
+ *   - capped: values are interned as they first arrive and freed when their last
+ *     reference goes (their id is recycled), so the cap counts the distinct values
+ *     *currently in use*.
+ *
+ * A domain module. Memory is counted: the calls that allocate or free take the byte
+ * counter they adjust (counted.h). Values are copied; the caller keeps its strings.
+ */
+#ifndef USTATSD_INTERN_H
+#define USTATSD_INTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+/* The hash runs on the ingest path: let the compiler inline xxhash's own code. */
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include "base/table.h"
+
+/* An interned value; the string follows the header, NUL-terminated. */
+struct intern_value {
+    uint64_t hash;
+    uint32_t id;
+    uint32_t refs; /* references taken with intern_ref() */
+    uint32_t len;
+    char s[];
+};
+
+/*
+ * Zeroed, then enumerated and cap set, is an empty key. Fields are read-only outside
+ * intern.c but for enumerated and cap, which the owner may change between calls (a
+ * reload takes a new cap).
+ */
+struct intern {
+    int enumerated;             /* values are never freed */
+    uint32_t cap;               /* the most values in use (intern_full) */
+    struct intern_value **vals; /* by id - 1; NULL for a recycled id */
+    uint32_t nvals;             /* ids handed out so far */
+    uint32_t valcap;
+    uint32_t live;     /* values with refs > 0 */
+    uint32_t *freeids; /* recycled ids */
+    uint32_t nfree;
+    uint32_t freecap;
+    struct table tab; /* struct intern_value by hash */
+};
+
+/* The hash intern_find() and intern_add() take for s[0..len). */
+static inline uint64_t intern_hash(const char *s, size_t len)
+{
+    return XXH3_64bits(s, len);
+}
+
+/* The id of s[0..len), whose intern_hash() is h, or 0 when it is not interned. */
+static inline uint32_t intern_find(const struct intern *in, const char *s, size_t len, uint64_t h)
+{
+    struct table_probe pr;
+    const struct intern_value *v;
+
+    for (v = table_first(&in->tab, h, &pr); v != NULL; v = table_next(&pr))
+        if (v->len == len && memcmp(v->s, s, len) == 0)
+            return v->id;
+    return 0;
+}
+
+/*
+ * Intern s[0..len) (hash h), which must not be interned yet, with no reference, and
+ * return its id: a recycled one if any. The cap is the caller's to check (intern_full)
+ * before. Adds what it allocates to *bytes.
+ */
+uint32_t intern_add(struct intern *in, const char *s, size_t len, uint64_t h, size_t *bytes);
+
+/* 1 when no value can be added: as many in use as the cap allows. */
+static inline int intern_full(const struct intern *in)
+{
+    return in->live >= in->cap;
+}
+
+/* Take a reference on id. */
+static inline void intern_ref(struct intern *in, uint32_t id)
+{
+    if (in->vals[id - 1]->refs++ == 0)
+        in->live++;
+}
+
+/*
+ * Drop a reference on id. A capped key frees the value with its last reference and
+ * recycles the id (subtracting from *bytes, or adding when the list of free ids grows).
+ */
+void intern_unref(struct intern *in, uint32_t id, size_t *bytes);
+
+/* The value of id, which must be interned; valid until it is freed. */
+static inline const struct intern_value *intern_value(const struct intern *in, uint32_t id)
+{
+    return in->vals[id - 1];
+}
+
+/*
+ * Iterate over the values in use (refs > 0): start with *it = 0; returns 1 and sets
+ * *s, *len (borrowed, valid until the key changes) while one remains, in id order.
+ */
+int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len);
+
+/* Free every value and the key's tables, and leave the key zeroed. */
+void intern_release(struct intern *in, size_t *bytes);
+
+#endif

@@ -1,0 +1,1138 @@
+#include "store/registry.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+/* The hash runs once or more per line: let the compiler inline xxhash's own code. */
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include "config/cfgclient.h"
+#include "base/counted.h"
+#include "store/histogram.h"
+#include "store/labelset.h"
+
+/*
+ * A sample rate is in (0, 1] (the parser checks), but 1 / 1e-300 would overflow the
+ * integer counts; rates below this floor are taken as the floor.
+ */
+#define MIN_RATE 1e-9
+
+_Static_assert(CONFIG_MAX_BUCKETS <= HISTOGRAM_MAX_BOUNDS, "a family's buckets fit a histogram");
+_Static_assert(STATSD_MAX_VALUES <= HISTOGRAM_MAX_VALUES, "a line's values fit one plan");
+
+/*
+ * A family's place in r->fams. A reload retires the families it drops or whose layout
+ * changed: their series are hidden at once and freed a slice at a time (registry_drain),
+ * and then the slot is free for a family the config adds later. Slots never move, since
+ * a series hashes its family's index and cursors hold one.
+ */
+enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
+
+struct registry__family {
+    const struct config_family *cfg; /* FAM_LIVE only */
+    enum fam_state state;
+    size_t name_len;               /* strlen(cfg->name) */
+    struct labelset labels;        /* kept for the drain of a retired family */
+    struct registry__series *head; /* creation order: the exposition order */
+    struct registry__series *tail;
+    size_t nseries;
+    size_t block; /* bytes in one series block */
+    size_t hoff;  /* offset of struct histogram in the block */
+    uint64_t ttl_ms;
+    uint64_t created_ms;                                   /* set up at (clock's ms), 0: undated */
+    uint64_t dropped;                                      /* tags of undeclared keys */
+    uint64_t folded[CONFIG_MAX_LABELS][LABELSET_FOLD_MAX]; /* values folded, by key, why */
+};
+
+/*
+ * One series, one block:
+ *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) ]
+ */
+struct registry__series {
+    struct registry__series *next;
+    struct registry__series *prev;
+    uint64_t created_ms; /* Unix ms (the clock's), 0: undated; the table keeps the hash */
+    uint64_t last_ms;
+    double value; /* counter, gauge; histogram: _sum */
+    uint32_t fam;
+    uint32_t pinned;         /* SERIES_PINNED, SERIES_RESTORED */
+    struct hotcache_id *hot; /* the line identity of the front cache, or NULL */
+    uint32_t ids[];
+};
+
+#define SERIES_PINNED   1u /* a start-up zero series: never expires */
+#define SERIES_RESTORED 2u /* registry_restore() set it: a second restore is a duplicate */
+
+/*
+ * What an accepted line's tags cost besides its value (struct labelset_match), packed
+ * into a cached identity's notes so that a cache hit counts it too without its tags:
+ *   bits  0..15  the strip_tags removed (one bit each)
+ *   bits 16..20  undeclared tags dropped (at most STATSD_MAX_TAGS)
+ *   bits 24..55  per key, 4 bits: enum labelset_fold
+ */
+#define NOTES_DROPPED_SHIFT 16
+#define NOTES_FOLD_SHIFT    24
+
+_Static_assert(CONFIG_MAX_STRIP_TAGS <= 16, "stripped keys fit the notes");
+_Static_assert(STATSD_MAX_TAGS < 32, "a count of dropped tags fits 5 bits");
+_Static_assert(NOTES_FOLD_SHIFT + 4 * CONFIG_MAX_LABELS <= 64 && LABELSET_FOLD_MAX <= 16,
+               "the folds fit the notes");
+
+static uint64_t notes_of(const struct labelset_match *m, size_t nlabels)
+{
+    uint64_t notes = m->stripped | (uint64_t)m->dropped << NOTES_DROPPED_SHIFT;
+    size_t j;
+
+    for (j = 0; j < nlabels; j++)
+        notes |= (uint64_t)m->folded[j] << (NOTES_FOLD_SHIFT + 4 * j);
+    return notes;
+}
+
+/* Count an accepted line's notes: rare, so kept out of the hot path's way. */
+static __attribute__((noinline)) void count_notes(struct registry *r, struct registry__family *f,
+                                                  uint64_t notes)
+{
+    size_t i;
+
+    for (i = 0; i < CONFIG_MAX_STRIP_TAGS; i++)
+        r->stripped[i] += (notes >> i) & 1;
+    f->dropped += (notes >> NOTES_DROPPED_SHIFT) & 31;
+    for (i = 0; i < f->labels.n; i++) {
+        unsigned why = (notes >> (NOTES_FOLD_SHIFT + 4 * i)) & 15;
+
+        if (why != LABELSET_FOLD_NONE)
+            f->folded[i][why]++;
+    }
+}
+
+/* ---- the series table ---- */
+
+static int series_key_eq(const struct registry__series *s, uint32_t fam, const uint32_t *ids,
+                         size_t n)
+{
+    return s->fam == fam && memcmp(s->ids, ids, n * sizeof *ids) == 0;
+}
+
+static struct registry__series *series_find(const struct registry *r, uint64_t h, uint32_t fam,
+                                            const uint32_t *ids, size_t n)
+{
+    struct table_probe pr;
+    struct registry__series *s;
+
+    for (s = table_first(&r->series, h, &pr); s != NULL; s = table_next(&pr))
+        if (series_key_eq(s, fam, ids, n))
+            return s;
+    return NULL;
+}
+
+static uint64_t series_hash(uint32_t fam, const uint32_t *ids, size_t n)
+{
+    uint32_t key[1 + CONFIG_MAX_LABELS];
+
+    key[0] = fam;
+    memcpy(key + 1, ids, n * sizeof *ids);
+    return XXH3_64bits(key, (1 + n) * sizeof *key);
+}
+
+static struct histogram *hist_of(const struct registry__family *f, struct registry__series *s)
+{
+    return (struct histogram *)(void *)((char *)s + f->hoff);
+}
+
+/* Create a series for already interned ids (taking a reference on each). */
+static struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
+                                           uint64_t h)
+{
+    struct registry__family *f = &r->fams[fam];
+    size_t n = f->cfg->nlabels;
+    struct registry__series *s = counted_alloc(&r->mem, f->block);
+
+    memset(s, 0, f->block);
+    s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
+    s->fam = fam;
+    memcpy(s->ids, ids, n * sizeof *ids);
+    labelset_ref(&f->labels, ids);
+    s->prev = f->tail;
+    if (f->tail)
+        f->tail->next = s;
+    else
+        f->head = s;
+    f->tail = s;
+    f->nseries++;
+    table_insert(&r->series, h, s, &r->mem);
+    r->nseries++;
+    return s;
+}
+
+static void series_free(struct registry *r, struct registry__series *s)
+{
+    struct registry__family *f = &r->fams[s->fam];
+    struct registry_cursor *c;
+
+    /* Cursors standing on s move to its successor: the walk tolerates removal. */
+    for (c = r->cursors; c != NULL; c = c->link)
+        if (c->pos == s)
+            c->pos = s->next;
+    /*
+     * The table holds each series' hash beside its pointer, so the series need not: it is
+     * computed again here, on the rare path, and the 8 bytes date the series instead.
+     */
+    table_remove(&r->series, series_hash(s->fam, s->ids, f->labels.n), s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        f->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        f->tail = s->prev;
+    labelset_unref(&f->labels, s->ids, &r->mem);
+    f->nseries--;
+    if (f->state == FAM_RETIRED)
+        r->retired--;
+    else
+        r->nseries--;
+    if (s->hot)
+        hotcache_drop(&r->hot, s->hot, &r->mem);
+    counted_free(&r->mem, s, f->block);
+}
+
+/* ---- lifecycle ---- */
+
+/* Set up slot fi, free or new, for the layout of cf, with no series; family_configure next. */
+static void family_setup(struct registry *r, size_t fi, const struct config_family *cf)
+{
+    struct registry__family *f = &r->fams[fi];
+    size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
+
+    memset(f, 0, sizeof *f);
+    f->cfg = cf;
+    f->state = FAM_LIVE;
+    f->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
+    f->name_len = strlen(cf->name);
+    f->hoff = (idend + 7) & ~(size_t)7;
+    f->block = f->hoff;
+    if (cf->type == FAMILY_HISTOGRAM)
+        f->block += histogram_size(cf->nbuckets);
+    labelset_init(&f->labels, cf);
+}
+
+/*
+ * Point family fi and its keys at cf, whose layout is the family's (family_compatible),
+ * and intern enumerated values that are new. Interned values keep their ids.
+ */
+static void family_configure(struct registry *r, size_t fi, const struct config_family *cf)
+{
+    struct registry__family *f = &r->fams[fi];
+
+    f->cfg = cf;
+    f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
+    labelset_configure(&f->labels, cf, &r->mem);
+}
+
+/* Every name of the live families: "x", and "x_total" for a counter x. */
+static void build_names(struct registry *r)
+{
+    size_t i, live = 0;
+
+    for (i = 0; i < r->nfams; i++)
+        live += r->fams[i].state == FAM_LIVE;
+    names_reset(&r->names, live, &r->mem);
+    for (i = 0; i < r->nfams; i++)
+        if (r->fams[i].state == FAM_LIVE)
+            names_add(&r->names, r->fams[i].cfg->name, r->fams[i].name_len, (uint32_t)i,
+                      r->fams[i].cfg->type == FAMILY_COUNTER);
+}
+
+/* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
+static void pin_zero_series(struct registry *r)
+{
+    uint32_t none[1] = { 0 }; /* the ids of a label-less series: memcpy wants a pointer */
+    size_t i;
+
+    for (i = 0; i < r->nfams; i++) {
+        const struct registry__family *f = &r->fams[i];
+
+        if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
+            f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
+            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned =
+                SERIES_PINNED;
+    }
+}
+
+/*
+ * Family fi's precreated series (config_family.precreate): every combination of its keys'
+ * enumerated values, the overflow value among them, in config order with the last key
+ * varying fastest. Combinations a series holds already are left alone, so a reload that
+ * adds a value creates only the new ones. cfgfamily checked that the combinations fit the
+ * caps; like the zero series they are created even when other series fill the caps.
+ */
+static void precreate(struct registry *r, size_t fi)
+{
+    struct registry__family *f = &r->fams[fi];
+    const struct config_family *cf = f->cfg;
+    uint32_t *vals[CONFIG_MAX_LABELS], ids[CONFIG_MAX_LABELS] = { 0 };
+    size_t nv[CONFIG_MAX_LABELS], pos[CONFIG_MAX_LABELS], j, n = f->labels.n;
+
+    for (j = 0; j < n; j++) {
+        const struct config_label *cl = &cf->labels[j];
+        const struct intern *in = &f->labels.keys[j].in;
+        size_t v;
+
+        vals[j] = counted_alloc(&r->mem, (cl->nvalues + 1) * sizeof **vals);
+        nv[j] = 0;
+        for (v = 0; v <= cl->nvalues; v++) {
+            const char *s = v < cl->nvalues ? cl->values[v] : cl->overflow;
+            size_t len = s != NULL ? strlen(s) : 0, k;
+            uint32_t id = s != NULL ? intern_find(in, s, len, intern_hash(s, len)) : 0;
+
+            for (k = 0; k < nv[j] && vals[j][k] != id; k++)
+                ;
+            if (id != 0 && k == nv[j])
+                vals[j][nv[j]++] = id;
+        }
+        /* An enumerated key has a value (cfgfamily): the odometer needs one per key. */
+        assert(nv[j] > 0);
+        pos[j] = 0;
+        ids[j] = vals[j][0];
+    }
+    for (;;) {
+        uint64_t h = series_hash((uint32_t)fi, ids, n);
+
+        if (series_find(r, h, (uint32_t)fi, ids, n) == NULL)
+            series_new(r, (uint32_t)fi, ids, h);
+        for (j = n; j > 0 && ++pos[j - 1] == nv[j - 1]; j--) {
+            pos[j - 1] = 0;
+            ids[j - 1] = vals[j - 1][0];
+        }
+        if (j == 0)
+            break;
+        ids[j - 1] = vals[j - 1][pos[j - 1]];
+    }
+    for (j = 0; j < n; j++)
+        counted_free(&r->mem, vals[j], (cf->labels[j].nvalues + 1) * sizeof **vals);
+}
+
+/* The series a family holds from the start: label-less zero series and precreated ones. */
+static void create_fixed(struct registry *r)
+{
+    size_t i;
+
+    pin_zero_series(r);
+    for (i = 0; i < r->nfams; i++)
+        if (r->fams[i].state == FAM_LIVE && r->fams[i].cfg->precreate && !r->fams[i].cfg->excluded)
+            precreate(r, i);
+}
+
+/*
+ * A series expiry never takes: a zero series, or a precreated combination (every key
+ * present) of a family that still says precreate. Judged now rather than stored, so a
+ * reload that turns precreate off lets the family's series expire again.
+ */
+static int series_pinned(const struct registry__family *f, const struct registry__series *s)
+{
+    size_t j;
+
+    if (s->pinned & SERIES_PINNED)
+        return 1;
+    if (!f->cfg->precreate)
+        return 0;
+    for (j = 0; j < f->labels.n; j++)
+        if (s->ids[j] == 0)
+            return 0;
+    return 1;
+}
+
+void registry_set_clock(struct registry *r, registry_clock_cb cb, void *arg)
+{
+    uint64_t now = cb(arg);
+    size_t i;
+
+    r->clock = cb;
+    r->clock_arg = arg;
+    for (i = 0; i < r->nfams; i++) {
+        struct registry__series *s;
+
+        if (r->fams[i].state == FAM_LIVE && r->fams[i].created_ms == 0)
+            r->fams[i].created_ms = now;
+        for (s = r->fams[i].head; s != NULL; s = s->next)
+            if (s->created_ms == 0)
+                s->created_ms = now;
+    }
+}
+
+int registry_init(struct registry *r, const struct config *c)
+{
+    size_t i;
+
+    memset(r, 0, sizeof *r);
+    r->cfg = c;
+    r->nfams = c->nfamilies;
+    r->fams_cap = r->nfams ? r->nfams : 1;
+    r->fams = counted_calloc(&r->mem, r->fams_cap, sizeof *r->fams);
+    for (i = 0; i < r->nfams; i++) {
+        family_setup(r, i, &c->families[i]);
+        family_configure(r, i, &c->families[i]);
+    }
+    build_names(r);
+    create_fixed(r);
+    registry_cursor_init(&r->expiry, r);
+    return 0;
+}
+
+/* ---- reload ---- */
+
+/* A retired family whose series are all gone: free its values, and the slot. */
+static void family_free(struct registry *r, struct registry__family *f)
+{
+    labelset_release(&f->labels, &r->mem);
+    memset(f, 0, sizeof *f);
+    f->state = FAM_FREE;
+}
+
+static void family_retire(struct registry *r, size_t fi)
+{
+    struct registry__family *f = &r->fams[fi];
+    struct registry_cursor *c;
+
+    /* A cursor inside the family goes on with the next one: next_fam is past it. */
+    for (c = r->cursors; c != NULL; c = c->link)
+        if (c->pos != NULL && c->pos->fam == fi)
+            c->pos = NULL;
+    f->cfg = NULL;
+    f->state = FAM_RETIRED;
+    r->nseries -= f->nseries;
+    r->retired += f->nseries;
+    if (f->head == NULL)
+        family_free(r, f);
+}
+
+size_t registry_drain(struct registry *r, size_t budget)
+{
+    size_t i, freed = 0;
+
+    for (i = 0; i < r->nfams && r->retired > 0 && freed < budget; i++) {
+        struct registry__family *f = &r->fams[i];
+
+        if (f->state != FAM_RETIRED)
+            continue;
+        while (f->head != NULL && freed < budget) {
+            series_free(r, f->head);
+            freed++;
+        }
+        if (f->head == NULL)
+            family_free(r, f);
+    }
+    return freed;
+}
+
+/*
+ * Whether the series of family f can carry over to cf: the same type, labels (names, in
+ * order, and whether enumerated), buckets and ms handling, and the same group verdict.
+ * An enumerated key may gain values but not lose one: series may hold it.
+ */
+static int family_compatible(struct registry *r, const struct registry__family *f,
+                             const struct config_family *cf)
+{
+    const struct config_family *old = f->cfg;
+
+    if (old->type != cf->type || old->excluded != cf->excluded || old->nlabels != cf->nlabels)
+        return 0;
+    if (cf->type == FAMILY_HISTOGRAM &&
+        (old->unit_ms != cf->unit_ms || old->nbuckets != cf->nbuckets ||
+         memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0))
+        return 0;
+    return labelset_compatible(&f->labels, cf, &r->mem);
+}
+
+/* The slot for a new family: a free one, or one more. */
+static size_t family_slot(struct registry *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nfams; i++)
+        if (r->fams[i].state == FAM_FREE)
+            return i;
+    if (r->nfams == r->fams_cap) {
+        size_t n = r->fams_cap * 2;
+
+        r->fams =
+            counted_realloc(&r->mem, r->fams, r->fams_cap * sizeof *r->fams, n * sizeof *r->fams);
+        memset(r->fams + r->fams_cap, 0, (n - r->fams_cap) * sizeof *r->fams);
+        r->fams_cap = n;
+    }
+    return r->nfams++;
+}
+
+/* The strip_tags counts follow their keys, by name, into c's list. */
+static void carry_stripped(struct registry *r, const struct config *c)
+{
+    uint64_t was[CONFIG_MAX_STRIP_TAGS];
+    size_t i, j;
+
+    memcpy(was, r->stripped, sizeof was);
+    memset(r->stripped, 0, sizeof r->stripped);
+    for (i = 0; i < c->nstrip_tags; i++)
+        for (j = 0; j < r->cfg->nstrip_tags; j++)
+            if (strcmp(c->strip_tags[i], r->cfg->strip_tags[j]) == 0)
+                r->stripped[i] = was[j];
+}
+
+void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out)
+{
+    size_t *slot = counted_calloc(&r->mem, c->nfamilies ? c->nfamilies : 1, sizeof *slot);
+    unsigned char *keep = counted_calloc(&r->mem, r->nfams ? r->nfams : 1, 1);
+    size_t nfams = r->nfams, i;
+
+    memset(out, 0, sizeof *out);
+    /* Match by name against the running families, before any of them changes. */
+    for (i = 0; i < c->nfamilies; i++) {
+        const struct config_family *cf = &c->families[i];
+        long fi = names_find(&r->names, cf->name, strlen(cf->name));
+
+        slot[i] = SIZE_MAX;
+        if (fi >= 0 && !keep[fi] && strcmp(r->fams[fi].cfg->name, cf->name) == 0) {
+            if (family_compatible(r, &r->fams[fi], cf)) {
+                keep[fi] = 1;
+                slot[i] = (size_t)fi;
+                out->kept++;
+            } else {
+                out->reset++;
+            }
+        } else {
+            out->added++;
+        }
+    }
+    for (i = 0; i < nfams; i++) {
+        if (r->fams[i].state != FAM_LIVE || keep[i])
+            continue;
+        family_retire(r, i);
+        out->retired++;
+    }
+    out->removed = out->retired - out->reset;
+    for (i = 0; i < c->nfamilies; i++) {
+        if (slot[i] == SIZE_MAX) {
+            slot[i] = family_slot(r);
+            family_setup(r, slot[i], &c->families[i]);
+        }
+        family_configure(r, slot[i], &c->families[i]);
+    }
+    carry_stripped(r, c);
+    r->cfg = c;
+    build_names(r);
+    create_fixed(r);
+    /* Forget every cached identity: each is checked against c on its next line. */
+    hotcache_clear(&r->hot, &r->mem);
+    counted_free(&r->mem, keep, nfams ? nfams : 1);
+    counted_free(&r->mem, slot, (c->nfamilies ? c->nfamilies : 1) * sizeof *slot);
+}
+
+void registry_release(struct registry *r)
+{
+    size_t i;
+
+    registry_cursor_release(&r->expiry);
+    hotcache_release(&r->hot, &r->mem); /* first: identities are then only freed */
+    for (i = 0; i < r->nfams; i++) {
+        struct registry__family *f = &r->fams[i];
+        struct registry__series *s, *next;
+
+        for (s = f->head; s != NULL; s = next) {
+            next = s->next;
+            if (s->hot)
+                hotcache_drop(&r->hot, s->hot, &r->mem);
+            counted_free(&r->mem, s, f->block);
+        }
+        labelset_release(&f->labels, &r->mem);
+    }
+    counted_free(&r->mem, r->fams, r->fams_cap * sizeof *r->fams);
+    table_release(&r->series, &r->mem);
+    names_release(&r->names, &r->mem);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- the hot path ---- */
+
+static int type_matches(enum family_type ft, enum statsd_type lt)
+{
+    switch (lt) {
+    case STATSD_COUNTER:
+        return ft == FAMILY_COUNTER;
+    case STATSD_GAUGE:
+        return ft == FAMILY_GAUGE;
+    case STATSD_TIMER:
+    case STATSD_HISTOGRAM:
+    case STATSD_DISTRIBUTION:
+        return ft == FAMILY_HISTOGRAM;
+    case STATSD_JOB:
+        break;
+    }
+    return 0;
+}
+
+/*
+ * The series' new state for an accepted line, computed without touching s (NULL for a
+ * series yet to be created), so that a rejected line changes nothing. Returns STATSD_OK,
+ * STATSD_NEGATIVE_COUNTER, or STATSD_NON_FINITE when the value would overflow to
+ * infinity (a huge value or a tiny rate; the parser only rejects non-finite inputs, and
+ * no exposition may show one).
+ */
+static int compute(const struct registry__family *f, struct registry__series *s,
+                   const struct statsd_line *line, double *value, struct histogram_update *u)
+{
+    const struct config_family *cf = f->cfg;
+    double rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
+
+    if (cf->type == FAMILY_COUNTER && line->values[0] < 0)
+        return STATSD_NEGATIVE_COUNTER;
+    *value = s != NULL ? s->value : 0;
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        *value += line->values[0] / rate;
+        break;
+    case FAMILY_GAUGE:
+        /* A sign moves an up-down gauge; any other gauge takes the value, as DogStatsD. */
+        *value = line->relative && cf->updown ? *value + line->values[0] : line->values[0];
+        break;
+    case FAMILY_HISTOGRAM:
+        /* _sum adds each v / rate; the buckets count weighted, with carries. */
+        histogram_plan(s != NULL ? hist_of(f, s) : NULL, cf->buckets, cf->nbuckets, line->values,
+                       line->nvalues, line->type == STATSD_TIMER && !cf->unit_ms ? 1000.0 : 1.0,
+                       rate, value, u);
+        break;
+    }
+    return isfinite(*value) ? STATSD_OK : STATSD_NON_FINITE;
+}
+
+static void commit(const struct registry__family *f, struct registry__series *s,
+                   const struct statsd_line *line, uint64_t now_ms, double value,
+                   const struct histogram_update *u)
+{
+    s->value = value;
+    s->last_ms = now_ms;
+    if (f->cfg->type == FAMILY_HISTOGRAM)
+        histogram_commit(hist_of(f, s), f->cfg->nbuckets, u, line->nvalues, line->rate);
+}
+
+/* The family a line names, or a reason: UNKNOWN_FAMILY, GROUP_EXCLUDED, TYPE_MISMATCH. */
+/* The live family a line names, or -1 (STATSD_UNKNOWN_FAMILY). */
+static long line_family(const struct registry *r, const struct statsd_line *line)
+{
+    char name[STATSD_MAX_NAME];
+    long fi;
+    size_t n;
+
+    n = statsd_normalize_name(line->name.ptr, line->name.len, name, sizeof name);
+    fi = n ? names_find(&r->names, name, n) : -1;
+    /*
+     * DogStatsD client telemetry, datadog.dogstatsd.client.X, counts in the family
+     * ustatsd_client_X (cfgclient.h): looked up only once the name is no family's, so
+     * other lines pay nothing. A line may not name that family itself.
+     */
+    if (fi < 0) {
+        n = r->cfg->dogstatsd_telemetry ? cfgclient_family_name(name, n) : 0;
+        fi = n ? names_find(&r->names, name, n) : -1;
+        if (fi < 0 || !r->fams[fi].cfg->client_telemetry)
+            return -1;
+    } else if (r->fams[fi].cfg->client_telemetry) {
+        return -1;
+    }
+    return fi;
+}
+
+static int check_family(const struct registry *r, const struct statsd_line *line, long *fi)
+{
+    const struct config_family *cf;
+
+    if (line->type == STATSD_JOB)
+        return STATSD_TYPE_MISMATCH;
+    *fi = line_family(r, line);
+    if (*fi < 0)
+        return STATSD_UNKNOWN_FAMILY;
+    cf = r->fams[*fi].cfg;
+    if (cf->excluded)
+        return STATSD_GROUP_EXCLUDED;
+    if (!type_matches(cf->type, line->type))
+        return STATSD_TYPE_MISMATCH;
+    return STATSD_OK;
+}
+
+/* The line is accepted: intern its new values and create its series. */
+static struct registry__series *series_create(struct registry *r, uint32_t fi,
+                                              struct labelset_match *m)
+{
+    struct registry__family *f = &r->fams[fi];
+
+    labelset_intern(&f->labels, m, &r->mem);
+    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n));
+}
+
+int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
+{
+    struct labelset_match lb;
+    struct histogram_update u;
+    struct registry__family *f;
+    struct registry__series *s = NULL;
+    double value = 0;
+    size_t nl;
+    long fi;
+    int rc;
+
+    uint64_t notes;
+
+    memset(&lb, 0, sizeof lb);
+    /* Cache hits are registry_apply_found()'s; here the identity is only cached at the end. */
+    rc = check_family(r, line, &fi);
+    if (rc != STATSD_OK)
+        return rc;
+    f = &r->fams[fi];
+    nl = f->labels.n;
+    rc = labelset_check(&f->labels, line, r->cfg, &lb);
+    if (rc != STATSD_OK)
+        return rc;
+    if (f->cfg->type == FAMILY_COUNTER && line->values[0] < 0)
+        return STATSD_NEGATIVE_COUNTER;
+
+    /* A line with a never-seen value cannot match an existing series. */
+    if (lb.fresh == 0)
+        s = series_find(r, series_hash((uint32_t)fi, lb.ids, nl), (uint32_t)fi, lb.ids, nl);
+    if (s == NULL &&
+        (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
+        return STATSD_SERIES_CAP;
+    rc = compute(f, s, line, &value, &u);
+    if (rc != STATSD_OK)
+        return rc;
+    if (s == NULL)
+        s = series_create(r, (uint32_t)fi, &lb);
+    commit(f, s, line, now_ms, value, &u);
+    notes = notes_of(&lb, nl);
+    if (notes != 0)
+        count_notes(r, f, notes);
+    hotcache_add(&r->hot, &s->hot, s, line, notes, r->nseries, &r->mem);
+    return STATSD_OK;
+}
+
+/* ---- restore ---- */
+
+/* Whether s holds values a series of f can: what registry_apply() would never refuse. */
+static int saved_values_ok(const struct config_family *cf, const struct registry_saved *s)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    if (!isfinite(s->value) || (cf->type == FAMILY_COUNTER && s->value < 0))
+        return 0;
+    if (cf->type != FAMILY_HISTOGRAM)
+        return 1;
+    if (s->buckets == NULL || s->carries == NULL)
+        return 0;
+    for (i = 0; i <= cf->nbuckets; i++) {
+        if (!(s->carries[i] >= 0 && s->carries[i] < 1) || sum + s->buckets[i] < sum)
+            return 0;
+        sum += s->buckets[i];
+    }
+    return sum == s->count;
+}
+
+int registry_restore(struct registry *r, size_t fam, const struct registry_saved *s,
+                     uint64_t now_ms)
+{
+    struct registry__family *f = &r->fams[fam];
+    const struct config_family *cf = f->cfg;
+    struct statsd_line line;
+    struct labelset_match m;
+    struct registry__series *se = NULL;
+    size_t j, n = f->labels.n;
+    int rc;
+
+    if (s->nlabels > STATSD_MAX_TAGS)
+        return STATSD_TOO_MANY_TAGS;
+    memset(&line, 0, sizeof line);
+    memset(&m, 0, sizeof m);
+    line.ntags = s->nlabels;
+    memcpy(line.tags, s->labels, s->nlabels * sizeof *s->labels);
+    rc = labelset_check(&f->labels, &line, r->cfg, &m);
+    if (rc != STATSD_OK)
+        return rc;
+    for (j = 0; j < n; j++)
+        if (m.folded[j] != LABELSET_FOLD_NONE)
+            return STATSD_LABEL_VALUES_CAP;
+    if (m.dropped != 0)
+        return STATSD_LABEL_NOT_ALLOWED;
+    if (m.fresh == 0)
+        se = series_find(r, series_hash((uint32_t)fam, m.ids, n), (uint32_t)fam, m.ids, n);
+    if (se != NULL && (se->pinned & SERIES_RESTORED))
+        return REGISTRY_DUPLICATE;
+    if (s->updated && f->ttl_ms != 0 && s->idle_ms > f->ttl_ms &&
+        (se == NULL || !series_pinned(f, se)))
+        return REGISTRY_EXPIRED;
+    if (se == NULL &&
+        (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
+        return STATSD_SERIES_CAP;
+    if (!saved_values_ok(cf, s))
+        return REGISTRY_BAD_VALUE;
+    if (se == NULL)
+        se = series_create(r, (uint32_t)fam, &m);
+    se->pinned |= SERIES_RESTORED;
+    se->value = s->value;
+    se->last_ms = !s->updated ? 0 : now_ms > s->idle_ms ? now_ms - s->idle_ms : 1;
+    if (s->created_ms != 0)
+        se->created_ms = s->created_ms;
+    if (cf->type == FAMILY_HISTOGRAM) {
+        struct histogram *h = hist_of(f, se);
+
+        h->count = s->count;
+        memcpy(h->b, s->buckets, (cf->nbuckets + 1) * sizeof *h->b);
+        memcpy(h->b + cf->nbuckets + 1, s->carries, (cf->nbuckets + 1) * sizeof *s->carries);
+    }
+    return STATSD_OK;
+}
+
+/* The public name of a cached identity (registry.h), and back. */
+static const struct registry_hit *hit_of(const struct hotcache_id *id)
+{
+    return (const struct registry_hit *)(const void *)id;
+}
+
+static const struct hotcache_id *id_of(const struct registry_hit *hit)
+{
+    return (const struct hotcache_id *)(const void *)hit;
+}
+
+void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                         const struct registry_hit **found)
+{
+    const struct hotcache_id *ids[REGISTRY_FIND_MAX];
+    size_t i, m = n < REGISTRY_FIND_MAX ? n : REGISTRY_FIND_MAX;
+
+    hotcache_find(&r->hot, lp, m, ids);
+    for (i = 0; i < m; i++)
+        found[i] = hit_of(ids[i]);
+    for (; i < n; i++)
+        found[i] = NULL;
+}
+
+/*
+ * compute() and commit() for the usual line: one unsigned value, no sample rate. The
+ * same arithmetic (v / 1 is v, and the one observation counts 1 in its bucket), without
+ * the update record that a packed or sampled line needs.
+ */
+static inline int apply_plain(const struct registry__family *f, struct registry__series *s,
+                              enum statsd_type type, double v, uint64_t now_ms)
+{
+    const struct config_family *cf = f->cfg;
+    double value;
+
+    switch (cf->type) {
+    case FAMILY_COUNTER:
+        value = s->value + v;
+        break;
+    case FAMILY_GAUGE:
+        value = v;
+        break;
+    default: /* FAMILY_HISTOGRAM */
+        if (type == STATSD_TIMER && !cf->unit_ms)
+            v /= 1000.0;
+        value = s->value + v;
+        break;
+    }
+    if (!isfinite(value))
+        return STATSD_NON_FINITE;
+    if (cf->type == FAMILY_HISTOGRAM) {
+        struct histogram *h = hist_of(f, s);
+
+        h->b[histogram_bucket(cf->buckets, cf->nbuckets, v)]++;
+        h->count++;
+    }
+    s->value = value;
+    s->last_ms = now_ms;
+    return STATSD_OK;
+}
+
+int registry_apply_found(struct registry *r, const struct registry_hit *hit,
+                         const struct statsd_parts *lp, uint64_t now_ms)
+{
+    const struct hotcache_id *id = id_of(hit);
+    struct statsd_line line;
+    struct registry__series *s = id->series;
+    struct registry__family *f = &r->fams[s->fam];
+    struct histogram_update u;
+    double value;
+    int rc;
+
+    /*
+     * Same name, same suffix as a line parsed and accepted in full: only the values can
+     * differ. An invalid value goes back to the full parse, which names the reason.
+     */
+    if (id->rate == 1.0 && statsd_plain_value(lp->values.ptr, lp->values.len, &value)) {
+        rc = apply_plain(f, s, (enum statsd_type)id->type, value, now_ms);
+    } else {
+        line.name = lp->name;
+        line.type = (enum statsd_type)id->type;
+        line.rate = id->rate;
+        if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
+            return REGISTRY_MISS;
+        rc = compute(f, s, &line, &value, &u);
+        if (rc == STATSD_OK)
+            commit(f, s, &line, now_ms, value, &u);
+    }
+    if (rc == STATSD_OK && id->notes != 0)
+        count_notes(r, f, id->notes);
+    return rc;
+}
+
+const struct config_family *registry_hit_family(const struct registry *r,
+                                                const struct registry_hit *hit)
+{
+    const struct registry__series *s = id_of(hit)->series;
+
+    return r->fams[s->fam].cfg;
+}
+
+const struct config_family *registry_line_family(const struct registry *r,
+                                                 const struct statsd_line *line)
+{
+    long fi = line->type == STATSD_JOB ? -1 : line_family(r, line);
+
+    return fi < 0 ? NULL : r->fams[fi].cfg;
+}
+
+const struct config *registry_config(const struct registry *r)
+{
+    return r->cfg;
+}
+
+int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms)
+{
+    const struct registry_hit *hit;
+
+    registry_find_parts(r, lp, 1, &hit);
+    return hit != NULL ? registry_apply_found(r, hit, lp, now_ms) : REGISTRY_MISS;
+}
+
+int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms)
+{
+    struct statsd_parts lp = { .line = { p, len } };
+
+    lp.split = statsd_split(p, len, &lp.name, &lp.values, &lp.suffix);
+    return registry_apply_parts(r, &lp, now_ms);
+}
+
+/* ---- expiry ---- */
+
+size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
+{
+    struct registry_cursor *c = &r->expiry;
+    size_t work = 0, freed = 0;
+    int wrapped = 0;
+
+    /* A table move goes on without inserts too, a slice per tick. */
+    table_migrate(&r->series, budget, &r->mem);
+    while (work < budget) {
+        struct registry__series *s;
+        const struct registry__family *f;
+
+        if (c->pos == NULL) {
+            if (c->next_fam >= r->nfams) {
+                if (wrapped)
+                    break;
+                wrapped = 1;
+                c->next_fam = 0;
+                continue;
+            }
+            f = &r->fams[c->next_fam++];
+            work++;
+            if (f->ttl_ms != 0 && f->state == FAM_LIVE)
+                c->pos = f->head;
+            continue;
+        }
+        s = c->pos;
+        c->pos = s->next;
+        work++;
+        f = &r->fams[s->fam];
+        if (now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms && !series_pinned(f, s)) {
+            series_free(r, s);
+            freed++;
+        }
+    }
+    return freed;
+}
+
+/* ---- accessors ---- */
+
+size_t registry_nfamilies(const struct registry *r)
+{
+    return r->nfams;
+}
+
+const struct config_family *registry_family_config(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].state == FAM_LIVE ? r->fams[fam].cfg : NULL;
+}
+
+long registry_find_family(const struct registry *r, const char *name, size_t len)
+{
+    return names_find(&r->names, name, len);
+}
+
+size_t registry_series_retired(const struct registry *r)
+{
+    return r->retired;
+}
+
+size_t registry_family_series(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].nseries;
+}
+
+size_t registry_family_cap(const struct registry *r, size_t fam)
+{
+    (void)fam;
+    return r->cfg->max_series_per_family;
+}
+
+size_t registry_series_total(const struct registry *r)
+{
+    return r->nseries;
+}
+
+size_t registry_series_cap(const struct registry *r)
+{
+    return r->cfg->max_series;
+}
+
+size_t registry_memory(const struct registry *r)
+{
+    return r->mem;
+}
+
+uint64_t registry_tags_stripped(const struct registry *r, size_t i)
+{
+    return r->stripped[i];
+}
+
+uint64_t registry_family_created(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].created_ms;
+}
+
+uint64_t registry_labels_dropped(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].dropped;
+}
+
+uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
+                                enum labelset_fold why)
+{
+    return r->fams[fam].folded[label][why];
+}
+
+size_t registry_label_values(const struct registry *r, size_t fam, size_t label)
+{
+    return r->fams[fam].labels.keys[label].in.live;
+}
+
+int registry_label_value_next(const struct registry *r, size_t fam, size_t label, size_t *it,
+                              const char **value, size_t *len)
+{
+    return intern_next(&r->fams[fam].labels.keys[label].in, it, value, len);
+}
+
+/* ---- cursors ---- */
+
+void registry_cursor_init(struct registry_cursor *c, struct registry *r)
+{
+    c->reg = r;
+    c->next_fam = 0;
+    c->pos = NULL;
+    c->want = NULL;
+    c->want_arg = NULL;
+    c->link = r->cursors;
+    r->cursors = c;
+}
+
+void registry_cursor_filter(struct registry_cursor *c, registry_want_cb want, void *arg)
+{
+    c->want = want;
+    c->want_arg = arg;
+}
+
+void registry_cursor_release(struct registry_cursor *c)
+{
+    struct registry_cursor **p;
+
+    for (p = &c->reg->cursors; *p != NULL; p = &(*p)->link) {
+        if (*p == c) {
+            *p = c->link;
+            break;
+        }
+    }
+    c->reg = NULL;
+    c->pos = NULL;
+}
+
+/* Enter the next non-empty family when the current one is done. */
+static void cursor_settle(struct registry_cursor *c)
+{
+    const struct registry *r = c->reg;
+
+    while (c->pos == NULL && c->next_fam < r->nfams) {
+        const struct registry__family *f = &r->fams[c->next_fam++];
+
+        if (f->state == FAM_LIVE && (c->want == NULL || c->want(f->cfg, c->want_arg)))
+            c->pos = f->head;
+    }
+}
+
+int registry_cursor_more(struct registry_cursor *c)
+{
+    cursor_settle(c);
+    return c->pos != NULL;
+}
+
+int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
+{
+    struct registry__series *s;
+    struct registry__family *f;
+    size_t i;
+
+    cursor_settle(c);
+    s = c->pos;
+    if (s == NULL)
+        return 0;
+    c->pos = s->next;
+    f = &c->reg->fams[s->fam];
+    out->family = s->fam;
+    out->cfg = f->cfg;
+    out->nlabels = 0;
+    for (i = 0; i < f->cfg->nlabels; i++) {
+        const struct intern_value *v;
+
+        if (s->ids[i] == 0)
+            continue;
+        v = intern_value(&f->labels.keys[i].in, s->ids[i]);
+        out->labels[out->nlabels].name = f->cfg->labels[i].name;
+        out->labels[out->nlabels].value = v->s;
+        out->labels[out->nlabels].value_len = v->len;
+        out->nlabels++;
+    }
+    out->value = s->value;
+    out->last_update_ms = s->last_ms;
+    out->created_ms = s->created_ms;
+    if (f->cfg->type == FAMILY_HISTOGRAM) {
+        const struct histogram *h = hist_of(f, s);
+
+        out->count = h->count;
+        out->buckets = h->b;
+        out->carries = (const double *)(const void *)(h->b + f->cfg->nbuckets + 1);
+    } else {
+        out->count = 0;
+        out->buckets = NULL;
+        out->carries = NULL;
+    }
+    return 1;
+}

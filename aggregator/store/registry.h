@@ -1,0 +1,357 @@
+/*
+ * registry: the series store. It validates parsed statsd lines against the allowlist
+ * (struct config), aggregates them into series, expires idle series, and lets renderers
+ * and the debug view walk the series with cursors that survive concurrent changes.
+ *
+ * A domain module: no libuv, no clock (every call that needs time takes now_ms), no
+ * logging (rejects are returned as reasons; the caller counts them). Loop thread only.
+ *
+ * Shape:
+ *   - one runtime family per config family, in config order (a reload appends new ones,
+ *     see registry_reconfigure);
+ *   - per family and label key, label values are interned: each distinct value gets a
+ *     small id (1-based; 0 means "label absent") and a series stores ids, not strings;
+ *   - one open-addressing table (table.h) maps XXH3(family id, label ids) to the series;
+ *     each series is one heap block (header + label ids + histogram buckets) and sits on
+ *     its family's list in creation order, which is the exposition order;
+ *   - a front cache (hotcache.h) maps the bytes of an accepted line but its values to the
+ *     series. The daemon looks each datagram's lines up there first
+ *     (registry_find_parts, registry_apply_found) and parses in full, for
+ *     registry_apply(), only the lines it misses.
+ *
+ * Memory: an accepted line for an existing series allocates nothing, on either path (the
+ * full path builds the name and the canonical series key in stack buffers; one XXH3 over
+ * family id + label ids finds the series). Tables grow by doubling and never shrink;
+ * series blocks and interned strings are freed on expiry. The first series of a
+ * never-seen label set allocates its block (and an interned string per new label value),
+ * and its first cached line its identity in the front cache.
+ *
+ * Label values of capped keys are reference-counted by the series that use them and are
+ * freed (their id recycled) when the last such series expires, so a key's cap counts the
+ * distinct values *currently in use*. Enumerated values are interned once at init and
+ * never freed; for them "in use" counts the enumerated values with at least one series.
+ */
+#ifndef USTATSD_REGISTRY_H
+#define USTATSD_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "base/expo.h"
+#include "store/hotcache.h"
+#include "store/labelset.h"
+#include "store/names.h"
+#include "statsd.h"
+#include "statsd_scanner.h"
+#include "base/table.h"
+
+struct registry__family;
+struct registry__series;
+
+/*
+ * The wall clock in Unix milliseconds, which dates each series at its creation (its
+ * OpenMetrics _created sample). Called only when a series is created, never per line.
+ */
+typedef uint64_t (*registry_clock_cb)(void *arg);
+
+/*
+ * A line found in the front cache by registry_find_parts(), for registry_apply_found().
+ * Opaque: callers hold pointers to it and never look inside.
+ */
+struct registry_hit;
+
+/*
+ * A position in the walk over all series: families in config order, then series in
+ * creation order. Every cursor is registered with its registry, and removing a series
+ * moves any cursor standing on it to the series' successor, so a cursor never visits
+ * a freed series and never visits a series twice. Series created after the cursor has
+ * passed their position are not visited (they are appended to their family's list).
+ * Fields are private.
+ */
+/* Whether a cursor visits the series of a family (registry_cursor_filter()). */
+typedef int (*registry_want_cb)(const struct config_family *f, void *arg);
+
+struct registry_cursor {
+    struct registry *reg;
+    size_t next_fam;              /* family entered when pos runs out */
+    struct registry__series *pos; /* next series to visit; NULL: entering next_fam */
+    registry_want_cb want;        /* NULL: every family */
+    void *want_arg;
+    struct registry_cursor *link; /* the registry's list of cursors */
+};
+
+/* Caller-owned, but not movable once initialised (cursors point into it). */
+struct registry {
+    /* private */
+    const struct config *cfg;
+    struct registry__family *fams; /* slots, see enum fam_state in registry.c */
+    size_t nfams;                  /* slots in use: live, retired or free */
+    size_t fams_cap;
+    struct names names;                       /* name -> family */
+    struct table series;                      /* every series, by series_hash() */
+    size_t nseries;                           /* in live families */
+    size_t retired;                           /* in families a reload retired, not yet freed */
+    size_t mem;                               /* bytes requested from malloc and still held */
+    struct registry_cursor *cursors;          /* every registered cursor */
+    struct registry_cursor expiry;            /* registry_expire()'s position */
+    struct hotcache hot;                      /* the front cache: accepted lines' identities */
+    uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
+    registry_clock_cb clock;                  /* NULL: series are left undated */
+    void *clock_arg;
+};
+
+/*
+ * One series as seen by a cursor. Pointers stay valid until the next call that mutates
+ * the registry (registry_apply, registry_expire, registry_release).
+ */
+struct registry_sample {
+    size_t family; /* index, see registry_nfamilies() */
+    const struct config_family *cfg;
+    struct expo_label labels[CONFIG_MAX_LABELS]; /* present labels, in config order */
+    size_t nlabels;
+    double value;            /* counter or gauge value; histogram: _sum */
+    uint64_t count;          /* histogram _count; 0 otherwise */
+    const uint64_t *buckets; /* histogram: cfg->nbuckets + 1 per-bucket (NOT cumulative)
+                               counts, the last one for +Inf; NULL otherwise */
+    const double *carries;   /* histogram: cfg->nbuckets + 1 carries of sampled observations
+                               (histogram.h), for the state file; NULL otherwise */
+    uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
+    uint64_t created_ms;     /* Unix ms the series was created at; 0: undated (no clock) */
+};
+
+/*
+ * Build the runtime families from c, which must outlive the registry (names, help and
+ * label strings are borrowed). Families without labels of type counter or histogram (and
+ * not excluded by groups) get their single series now, at zero, and so does every
+ * combination of a precreated family's label values (config_family.precreate); such
+ * series never expire (they would come back at zero anyway) and count against the caps
+ * even beyond them. Returns 0 (out of memory aborts).
+ */
+int registry_init(struct registry *r, const struct config *c);
+
+/*
+ * Date series with cb(arg) from now on: each series created later takes the
+ * clock's time once, and every series still undated (the zero series registry_init()
+ * created) takes its time now. Without a clock series stay undated (created_ms 0), which
+ * renderers show as no creation time. The daemon sets one right after registry_init();
+ * a registry for tests or tools may run without. A series keeps its time for its life:
+ * across reloads that keep its family, not across one that resets it.
+ */
+void registry_set_clock(struct registry *r, registry_clock_cb cb, void *arg);
+
+/* Free everything. No cursor may still be registered. */
+void registry_release(struct registry *r);
+
+/* What registry_reconfigure() did with the families, by name. */
+struct registry_reload {
+    size_t kept;    /* in both configs with the same layout: series carried over */
+    size_t added;   /* new names */
+    size_t reset;   /* in both, but the layout changed: old series dropped */
+    size_t removed; /* gone from the new config: series dropped */
+    size_t retired; /* reset + removed */
+};
+
+/*
+ * Take c, which must outlive the registry from now on, in place of the running config;
+ * the old one may be freed once this returns. Families are matched by name. One whose
+ * layout is unchanged (type, label names in order and whether each is enumerated, buckets,
+ * ms handling, group verdict; an enumerated key may gain values, not lose one) keeps its
+ * series and values and takes the new help, unit, ttl and caps. Every other running family
+ * is retired: its series vanish from cursors at once and registry_drain() frees them a
+ * budget at a time; until then they count in registry_series_retired(), not against the
+ * caps. New families start empty (label-less
+ * counters and histograms at zero, precreated families with every combination), and a
+ * kept precreated family gets the combinations it lacks (a value added), in slots after the running ones or in retired ones
+ * already freed: family indexes are stable, so a cursor in flight neither repeats nor
+ * skips a family that stayed. The front cache is emptied, so every cached line is checked
+ * against c again on its next arrival. The work is proportional to the families, their
+ * enumerated values and precreated combinations, not to the series.
+ */
+void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out);
+
+/*
+ * Free up to budget series of the families reloads retired, and each family once it is
+ * empty (its slot is then free). Returns the series freed; 0 once
+ * registry_series_retired() is 0.
+ */
+size_t registry_drain(struct registry *r, size_t budget);
+
+/*
+ * Validate and aggregate one parsed line. Returns STATSD_OK or a daemon reason; a
+ * rejected line changes nothing (all checks run before any mutation, label values are
+ * interned only once the line is known to be accepted). Checks, in order:
+ *   UNKNOWN_FAMILY (normalised name; counters with or without "_total"), GROUP_EXCLUDED,
+ *   TYPE_MISMATCH (c: counter, g: gauge, ms/h/d: histogram; j is always a mismatch, the
+ *   caller dispatches job lines elsewhere), then per tag: LABEL_NOT_ALLOWED (key
+ *   normalised like names), DUPLICATE_TAG (two keys equal once normalised, e.g. "a.b" and
+ *   "a_b"), LABEL_VALUE_TOO_LONG, LABEL_VALUE_NOT_ALLOWED (enumerated), LABEL_VALUES_CAP
+ *   (a new value beyond the key's cap); then NEGATIVE_COUNTER, then SERIES_CAP (a new
+ *   series beyond the family's or the total cap), then NON_FINITE (the new value or
+ *   _sum would overflow to infinity: a value near DBL_MAX, or a tiny rate). A bare tag or
+ *   an empty value means the label is absent. The line's timestamp and container fields
+ *   are ignored.
+ * Aggregation: counters add value / rate; gauges set, or add a signed value when the family
+ * is up-down (config_family.updown); histograms
+ * take each packed value as one observation (ms lines divided by 1000 unless the family's
+ * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (histogram.h).
+ * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.
+ */
+int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms);
+
+/*
+ * The daemon's path for the lines of a datagram, as statsd_scanner_fill() splits them.
+ * registry_find_parts() looks lines lp[0..n) up in the front cache all at once, so that
+ * their cache misses overlap, and sets found[i] to line i's hit or NULL (a miss; also for
+ * every line past the first REGISTRY_FIND_MAX). It changes nothing.
+ *
+ * registry_apply_found() applies a hit: its name and everything after its values are byte
+ * for byte those of a line registry_apply() accepted, so only the values are parsed (with
+ * the parser's rules) and applied. Returns STATSD_OK or a value reason (NEGATIVE_COUNTER,
+ * NON_FINITE) as registry_apply() would, or REGISTRY_MISS when the values do not parse:
+ * then, as for a miss, parse the line and call registry_apply(), which names every other
+ * reason. Allocates nothing.
+ *
+ * Hits stay valid until a call other than registry_apply() and registry_apply_found():
+ * those create series and never free one, so a datagram's lines can be applied in their
+ * order after one lookup.
+ */
+#define REGISTRY_MISS     (-1)
+#define REGISTRY_FIND_MAX HOTCACHE_FIND_MAX
+void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                         const struct registry_hit **found);
+int registry_apply_found(struct registry *r, const struct registry_hit *hit,
+                         const struct statsd_parts *lp, uint64_t now_ms);
+
+/*
+ * The family a line would be applied to, for a check that comes first (the writer policy,
+ * intake.c): registry_hit_family() for a hit of registry_find_parts() (valid as the hit
+ * is), registry_line_family() for a parsed line (NULL when no live family takes it:
+ * registry_apply() would say STATSD_UNKNOWN_FAMILY or, for a job line, TYPE_MISMATCH). The
+ * second costs a name lookup; neither changes anything.
+ */
+const struct config_family *registry_hit_family(const struct registry *r,
+                                                const struct registry_hit *hit);
+const struct config_family *registry_line_family(const struct registry *r,
+                                                 const struct statsd_line *line);
+
+/* The running config: the one registry_init() or the last registry_reconfigure() took. */
+const struct config *registry_config(const struct registry *r);
+
+/*
+ * The same for one line, for tests and tools (the daemon does not call them):
+ * registry_apply_parts() takes a line statsd_scanner_next() split, registry_apply_raw() a
+ * raw line (no '\n') that it splits itself. Each returns registry_apply_found()'s result,
+ * or REGISTRY_MISS when the line is not in the front cache.
+ */
+int registry_apply_parts(struct registry *r, const struct statsd_parts *lp, uint64_t now_ms);
+int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t now_ms);
+
+/*
+ * Expire series idle longer than their family's ttl_seconds (0: never; zero series and
+ * the combinations of a family that says precreate never expire), looking at no
+ * more than budget series (or ttl-less families, each counted as one) per call and
+ * resuming where the last call stopped, so a full sweep of N series takes about
+ * N / budget calls. Returns the number of series freed. Cursors standing on a freed
+ * series move on (see struct registry_cursor), so renders in flight stay valid.
+ */
+size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
+
+/*
+ * A series as the state file holds it (records.h), for registry_restore(). Every pointer is
+ * borrowed for the call.
+ */
+struct registry_saved {
+    const struct statsd_tag *labels; /* present labels, any order: key = a label's name */
+    size_t nlabels;
+    double value;            /* counter, gauge; histogram: _sum */
+    uint64_t count;          /* histogram: == the sum of buckets */
+    const uint64_t *buckets; /* histogram: nbuckets + 1 per-bucket counts; else NULL */
+    const double *carries;   /* histogram: nbuckets + 1 carries, each in [0, 1); else NULL */
+    uint64_t created_ms;     /* Unix ms; 0: the registry's clock dates it now */
+    int updated;             /* 0: never updated since created (a zero series) */
+    uint64_t idle_ms;        /* updated: ms since its last update, the time away included */
+};
+
+#define REGISTRY_DUPLICATE (-2) /* registry_restore(): that series was restored already */
+#define REGISTRY_BAD_VALUE (-3) /* registry_restore(): values no series can hold */
+#define REGISTRY_EXPIRED   (-4) /* registry_restore(): idle past its family's ttl */
+
+/*
+ * Put a saved series back into family fam, before any line arrives (at start-up, after
+ * registry_init()): the labels are checked as a line's tags are (labelset_check(), but a
+ * value that would fold into an overflow value is LABEL_VALUES_CAP: it stood for itself),
+ * then the caps (SERIES_CAP), then the values (REGISTRY_BAD_VALUE: non-finite, a negative
+ * counter, a count that is not the buckets' sum, a carry outside [0, 1)). A series that
+ * expiry would have taken by now (idle_ms past the family's ttl, and neither a zero nor a
+ * precreated series) is REGISTRY_EXPIRED. A series registry_init() created (zero and
+ * precreated ones) takes the saved state in its place; one already restored gives
+ * REGISTRY_DUPLICATE. The last update is dated idle_ms before now_ms (at 1 when now_ms
+ * is younger, after a reboot). The caller matched fam's layout with the saved one (type,
+ * labels in order, buckets). Returns STATSD_OK or the reason, changing nothing on a
+ * refusal.
+ */
+int registry_restore(struct registry *r, size_t fam, const struct registry_saved *s,
+                     uint64_t now_ms);
+
+/* Accessors for self-metrics and the debug view. */
+/*
+ * Family indexes run from 0 to registry_nfamilies() - 1, in config order until a reload
+ * (see registry_reconfigure); registry_family_config() is NULL for an index that holds no
+ * family of the running config: skip it.
+ */
+size_t registry_nfamilies(const struct registry *r);
+const struct config_family *registry_family_config(const struct registry *r, size_t fam);
+/* The index of the family a line's name (normalised; counters with or without "_total")
+ * names, or -1. */
+long registry_find_family(const struct registry *r, const char *name, size_t len);
+/* Series of retired families not yet freed. */
+size_t registry_series_retired(const struct registry *r);
+size_t registry_family_series(const struct registry *r, size_t fam);
+size_t registry_family_cap(const struct registry *r, size_t fam);
+size_t registry_series_total(const struct registry *r);
+size_t registry_series_cap(const struct registry *r);
+/* Heap bytes held (tables, series, interned strings), without allocator overhead. */
+size_t registry_memory(const struct registry *r);
+/* Distinct values of label key `label` (index into cfg->labels) currently in use. */
+size_t registry_label_values(const struct registry *r, size_t fam, size_t label);
+
+/*
+ * What accepted lines' tags cost (labelset_check), counted on both paths, the cached one
+ * included: lines from which cfg->strip_tags[i] was removed (its count follows the key
+ * across reloads); undeclared tags that family fam dropped; values of its key label that
+ * folded into the key's overflow value, by why. A family that a reload resets starts
+ * again from 0.
+ */
+uint64_t registry_tags_stripped(const struct registry *r, size_t i);
+/*
+ * Unix ms at which family fam was set up (start-up, or the reload that added or reset
+ * it), by the registry's clock; 0 when undated. Its per-family counts start from then.
+ */
+uint64_t registry_family_created(const struct registry *r, size_t fam);
+uint64_t registry_labels_dropped(const struct registry *r, size_t fam);
+uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
+                                enum labelset_fold why);
+/*
+ * Iterate over the values counted by registry_label_values: start with *it = 0; returns
+ * 1 and sets *value, *len (borrowed, valid until the registry mutates) while one remains.
+ */
+int registry_label_value_next(const struct registry *r, size_t fam, size_t label, size_t *it,
+                              const char **value, size_t *len);
+
+/* Register a cursor at the start of the walk. Pair with registry_cursor_release. */
+void registry_cursor_init(struct registry_cursor *c, struct registry *r);
+/* Fill *out with the next series and return 1, or return 0 at the end. */
+int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out);
+/* 1 when registry_cursor_next would return a series. */
+int registry_cursor_more(struct registry_cursor *c);
+/*
+ * Visit only the families for which want(cfg, arg) returns 1, asked as the walk enters
+ * each family (so a reload's new config is asked about its own families). Call it right
+ * after registry_cursor_init(); arg must outlive the cursor.
+ */
+void registry_cursor_filter(struct registry_cursor *c, registry_want_cb want, void *arg);
+/* Unregister the cursor. */
+void registry_cursor_release(struct registry_cursor *c);
+
+#endif

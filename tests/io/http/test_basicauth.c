@@ -1,0 +1,492 @@
+/*
+ * Basic auth through the HTTP server: bcrypt hashes made here at a low cost, checked on
+ * the threadpool while the request waits; the cache, the bound of work in flight (503),
+ * both challenges with a bearer token, open probes, and the web config's headers on
+ * every response. The server runs on its own loop thread (tests/lib/httpdfix).
+ */
+#include <criterion/criterion.h>
+
+#include <crypt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "http/basicauth.h"
+#include "base/common.h"
+#include "httpc.h"
+#include "httpdfix.h"
+#include "waitfor.h"
+
+static struct httpdfix F;
+static struct basicauth_pool pool;
+
+/* A bcrypt hash of password at cost, made now. */
+static char *make_hash(const char *password, unsigned long cost)
+{
+    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+    static struct crypt_data data;
+    const char *h;
+
+    cr_assert_not_null(crypt_gensalt_rn("$2b$", cost, NULL, 0, setting, sizeof(setting)));
+    h = crypt_rn(password, setting, &data, sizeof(data));
+    cr_assert(h != NULL && h[0] == '$');
+    return strdup(h);
+}
+
+/* "Authorization: Basic <base64(user:password)>\r\n" */
+static const char *basic(const char *user, const char *password)
+{
+    static char hdr[512];
+    char plain[256];
+    unsigned char b64[384];
+    int n = snprintf(plain, sizeof(plain), "%s:%s", user, password);
+
+    EVP_EncodeBlock(b64, (const unsigned char *)plain, n);
+    snprintf(hdr, sizeof(hdr), "Authorization: Basic %s\r\n", b64);
+    return hdr;
+}
+
+/* Users alice (s3cret) and bob (hunter2), at cost; the server set up, not yet running. */
+static void setup(unsigned long cost, unsigned max_in_flight)
+{
+    struct webcfg_user users[2] = { { "alice", make_hash("s3cret", cost) },
+                                    { "bob", make_hash("hunter2", cost) } };
+    struct basicauth *ba;
+
+    httpdfix_setup(&F, NULL);
+    basicauth_pool_init(&pool, &F.loop, max_in_flight);
+    ba = basicauth_new(&pool, users, 2);
+    httpd_server_set_basic_auth(&F.srv, ba);
+    basicauth_unref(ba); /* the server holds its own */
+    free(users[0].hash);
+    free(users[1].hash);
+}
+
+static int get(const char *path, const char *headers, struct httpc_response *r)
+{
+    cr_assert_eq(httpc_get(F.addr, path, headers, r), 0);
+    return r->status;
+}
+
+static int status_of(const char *path, const char *headers)
+{
+    struct httpc_response r;
+    int status = get(path, headers, &r);
+
+    httpc_response_release(&r);
+    return status;
+}
+
+static int has_line(struct httpc_response *r, const char *line)
+{
+    return memmem(r->headers.ptr, r->headers.len, line, strlen(line)) != NULL;
+}
+
+/* What the pool counted, by result. */
+static void expect_checks(const struct basicauth_pool *p, uint64_t ok, uint64_t wrong,
+                          uint64_t unknown, uint64_t cached, uint64_t busy)
+{
+    cr_assert_eq(p->checks[BASICCRED_RESULT_OK], ok);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_WRONG], wrong);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_UNKNOWN_USER], unknown);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_CACHED], cached);
+    cr_assert_eq(p->checks[BASICCRED_RESULT_BUSY], busy);
+    cr_assert_eq(p->in_flight, 0);
+}
+
+Test(basicauth, right_user_is_served_and_the_rest_get_401)
+{
+    struct httpc_response r;
+
+    setup(4, 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(get("/hello", basic("alice", "s3cret"), &r), 200);
+    cr_assert_str_eq(r.body, "hello\n");
+    httpc_response_release(&r);
+    cr_assert_eq(status_of("/hello", basic("bob", "hunter2")), 200);
+    cr_assert_eq(get("/hello", basic("alice", "hunter2"), &r), 401);
+    cr_assert(has_line(&r, "WWW-Authenticate: Basic realm=\"ustatsd\", charset=\"UTF-8\"\r\n"));
+    cr_assert(!has_line(&r, "Bearer"), "no token on this server");
+    httpc_response_release(&r);
+    cr_assert_eq(status_of("/hello", basic("mallory", "s3cret")), 401);
+    cr_assert_eq(status_of("/hello", "Authorization: Basic YWxpY2U=\r\n"), 401); /* no colon */
+    cr_assert_eq(status_of("/hello", "Authorization: Basic !!!!\r\n"), 401);
+    cr_assert_eq(status_of("/hello", "Authorization: Bearer s3cret\r\n"), 401);
+    cr_assert_eq(status_of("/hello", NULL), 401);
+    /* Unknown paths too: no probing for routes without credentials. */
+    cr_assert_eq(status_of("/nope", NULL), 401);
+    cr_assert_eq(status_of("/nope", basic("alice", "s3cret")), 404);
+    /* The probes stay open. */
+    cr_assert_eq(status_of("/-/healthy", NULL), 200);
+    httpdfix_stop(&F);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 2);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_UNKNOWN_USER], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_MALFORMED], 2);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1, "alice's second check: /nope");
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 0);
+    cr_assert_eq(pool.in_flight, 0);
+}
+
+Test(basicauth, a_cache_hit_does_not_run_bcrypt_again)
+{
+    setup(4, 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(status_of("/hello", basic("alice", "wrong")), 401);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(status_of("/hello", basic("nobody", "wrong")), 401);
+    httpdfix_stop(&F);
+    expect_checks(&pool, 1, 1, 1, 8, 0);
+}
+
+static int in_flight_is(void *arg)
+{
+    return __atomic_load_n(&pool.in_flight, __ATOMIC_RELAXED) == *(unsigned *)arg;
+}
+
+static unsigned one = 1;
+
+/*
+ * Cost 13 (about 0.5 s a check) with one check in flight at most: a second, uncached
+ * check while the first runs gets 503 with Retry-After at once; a cached one is served.
+ */
+Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
+{
+    struct httpc slow;
+    struct httpc_response r;
+
+    setup(13, 1);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200); /* now cached */
+    httpdfix_open(&slow, &F);
+    slow.timeout_ms = 30000;
+    cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("alice", "guess1")), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &one, 10000), 0);
+    cr_assert_eq(get("/hello", basic("alice", "guess2"), &r), 503);
+    cr_assert_str_eq(httpc_header(&r, "Retry-After"), "1");
+    httpc_response_release(&r);
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    cr_assert_eq(status_of("/-/healthy", NULL), 200);
+    cr_assert_eq(httpc_read(&slow, 0, &r), 0);
+    cr_assert_eq(r.status, 401);
+    httpc_response_release(&r);
+    httpc_close(&slow);
+    httpdfix_stop(&F);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_BUSY], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_WRONG], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_CACHED], 1);
+}
+
+/* Send GET /hello as user:password on a connection of its own, and wait until the pool
+ * has want checks in flight. */
+static void send_check(struct httpc *h, const char *user, const char *password, unsigned want)
+{
+    httpdfix_open(h, &F);
+    h->timeout_ms = 30000;
+    cr_assert_eq(httpc_request(h, "GET", "/hello", basic(user, password)), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &want, 10000), 0, "%s: not %u in flight", user, want);
+}
+
+static int answer(struct httpc *h)
+{
+    struct httpc_response r;
+    int status;
+
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    status = r.status;
+    httpc_response_release(&r);
+    httpc_close(h);
+    return status;
+}
+
+/*
+ * Two checks in flight, the second kept for users not failing: guesses at an unknown
+ * name never take it, a guess at alice takes it once and then alice is failing, and bob,
+ * whom nobody guesses at, gets it with his password never cached. Cost 13: a check takes
+ * about 0.5 s, and each step below is sent while the guesses before it still run.
+ */
+Test(basicauth, wrong_guesses_cannot_take_the_slot_kept_for_users_not_failing, .timeout = 120)
+{
+    struct httpc g1, g2, g3, b;
+
+    setup(13, 2);
+    httpdfix_run(&F, "127.0.0.1:0");
+    send_check(&g1, "mallory", "guess1", 1);
+    cr_assert_eq(status_of("/hello", basic("mallory", "guess2")), 503, "an unknown name");
+    send_check(&g2, "alice", "guess3", 2); /* alice has not failed yet */
+    cr_assert_eq(status_of("/hello", basic("bob", "hunter2")), 503, "both slots taken");
+    cr_assert_eq(answer(&g2), 401);
+    cr_assert_eq(answer(&g1), 401);
+
+    send_check(&g3, "mallory", "guess4", 1);
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 503, "alice is failing");
+    send_check(&b, "bob", "hunter2", 2);
+    cr_assert_eq(answer(&b), 200);
+    cr_assert_eq(answer(&g3), 401);
+    /* With the shared slot free again, alice's right password goes through. */
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    httpdfix_stop(&F);
+    expect_checks(&pool, 2, 1, 2, 0, 3);
+}
+
+/* The server closes while a check runs: the check is abandoned, finishes, and frees. */
+Test(basicauth, closing_abandons_a_check_in_flight, .timeout = 60)
+{
+    struct httpc slow;
+
+    setup(12, 1);
+    httpdfix_run(&F, "127.0.0.1:0");
+    httpdfix_open(&slow, &F);
+    cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("bob", "hunter2")), 0);
+    cr_assert_eq(waitfor_cond(in_flight_is, &one, 10000), 0);
+    httpdfix_stop(&F); /* runs the loop until the work is done, then closes it */
+    httpc_close(&slow);
+    cr_assert_eq(pool.in_flight, 0);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_OK], 1);
+}
+
+Test(basicauth, a_bearer_token_or_a_user_either_one_will_do)
+{
+    struct httpc_response r;
+
+    setup(4, 0);
+    cr_assert_eq(httpd_server_set_bearer(&F.srv, "tok3n"), 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(status_of("/hello", "Authorization: Bearer tok3n\r\n"), 200);
+    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
+    cr_assert_eq(get("/hello", "Authorization: Bearer nope\r\n", &r), 401);
+    cr_assert(has_line(&r, "WWW-Authenticate: Basic realm=\"ustatsd\", charset=\"UTF-8\"\r\n"
+                           "WWW-Authenticate: Bearer\r\n"));
+    httpc_response_release(&r);
+    cr_assert_eq(get("/hello", basic("alice", "nope"), &r), 401);
+    cr_assert(has_line(&r, "WWW-Authenticate: Bearer\r\n"));
+    httpc_response_release(&r);
+    httpdfix_stop(&F);
+}
+
+Test(basicauth, the_web_config_headers_go_on_every_response)
+{
+    const struct webcfg_header h[] = { { "Strict-Transport-Security", "max-age=31536000" },
+                                       { "X-Frame-Options", "deny" } };
+    const struct webcfg_header bad[][1] = {
+        { { "X-Bad", "a\r\nSet-Cookie: x" } },
+        { { "Bad Name", "x" } },
+        { { "Content-Length", "0" } },
+        { { "www-authenticate", "Basic" } },
+    };
+    const char *lines = "Strict-Transport-Security: max-age=31536000\r\n"
+                        "X-Frame-Options: deny\r\n";
+    const char *paths[] = { "/hello", "/nope", "/-/healthy", "/stream?n=3" };
+    struct httpc_response r;
+
+    setup(4, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(httpd_server_set_headers(&F.srv, bad[i], 1), -EINVAL, "%s", bad[i][0].name);
+    cr_assert_eq(httpd_server_set_headers(&F.srv, h, 2), 0);
+    httpdfix_run(&F, "127.0.0.1:0");
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        get(paths[i], basic("alice", "s3cret"), &r);
+        cr_assert(has_line(&r, lines), "%s", paths[i]);
+        httpc_response_release(&r);
+    }
+    cr_assert_eq(get("/hello", NULL, &r), 401); /* the server's own answers too */
+    cr_assert(has_line(&r, lines));
+    httpc_response_release(&r);
+    {
+        struct httpc c;
+
+        httpdfix_open(&c, &F);
+        cr_assert_eq(httpc_send(&c, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 28), 0);
+        cr_assert_eq(httpc_read(&c, 0, &r), 0);
+        cr_assert_eq(r.status, 400);
+        cr_assert(has_line(&r, lines));
+        httpc_response_release(&r);
+        httpc_close(&c);
+    }
+    httpdfix_stop(&F);
+}
+
+/* --- without the server: the cache across generations, on a loop of the test's own --- */
+
+struct verdict {
+    int done, allowed;
+};
+
+static void on_done(int allowed, void *arg)
+{
+    struct verdict *v = arg;
+
+    v->done = 1;
+    v->allowed = allowed;
+}
+
+/* The Authorization value of user:password, as basicauth_check() takes it. */
+static const char *value_of(const char *user, const char *password)
+{
+    static char value[512];
+    const char *hdr = basic(user, password);
+
+    /* basic() gives "Authorization: <value>\r\n". */
+    snprintf(value, sizeof(value), "%.*s", (int)(strlen(hdr) - 17), hdr + 15);
+    return value;
+}
+
+/*
+ * Check user:password on ba. Returns 'A' or 'D' when the cache answered at once, 'a' or
+ * 'd' when bcrypt ran (the loop run until it said), 'B' for busy.
+ */
+static char check(struct basicauth *ba, uv_loop_t *loop, const char *user, const char *password)
+{
+    const char *value = value_of(user, password);
+    struct verdict v = { 0, 0 };
+    struct basicauth_work *w = NULL;
+
+    switch (basicauth_check(ba, value, on_done, &v, &w)) {
+    case BASICAUTH_ALLOW:
+        return 'A';
+    case BASICAUTH_DENY:
+        return 'D';
+    case BASICAUTH_BUSY:
+        return 'B';
+    case BASICAUTH_PENDING:
+        while (!v.done)
+            uv_run(loop, UV_RUN_ONCE);
+        return v.allowed ? 'a' : 'd';
+    default:
+        cr_assert_fail("absent: %s", value);
+    }
+    return '?';
+}
+
+static struct basicauth *generation(struct basicauth_pool *p, const char *const names[],
+                                    char *const hashes[], size_t n)
+{
+    struct webcfg_user users[4];
+
+    cr_assert_leq(n, 4);
+    for (size_t i = 0; i < n; i++)
+        users[i] = (struct webcfg_user){ (char *)names[i], hashes[i] };
+    return basicauth_new(p, users, n);
+}
+
+/*
+ * A reload (a new generation, carried over from the one it replaces) keeps the cached
+ * results of users whose name and hash did not change, however many reloads come; a
+ * user whose hash changed, one removed, and unknown users lose theirs.
+ */
+Test(basicauth, a_reload_keeps_the_cache_of_unchanged_users_only)
+{
+    uv_loop_t loop;
+    struct basicauth_pool p;
+    char *alice = make_hash("s3cret", 4), *bob = make_hash("hunter2", 4),
+         *bob2 = make_hash("hunter3", 4), *carol = make_hash("x", 4), *dave = make_hash("y", 4);
+    const char *names1[] = { "alice", "bob", "carol" }, *names2[] = { "alice", "bob", "dave" };
+    char *hashes1[] = { alice, bob, carol }, *hashes2[] = { alice, bob2, dave };
+    struct basicauth *g1, *g2, *g;
+
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    basicauth_pool_init(&p, &loop, 0);
+    g1 = generation(&p, names1, hashes1, 3);
+    cr_assert_eq(check(g1, &loop, "alice", "s3cret"), 'a');
+    cr_assert_eq(check(g1, &loop, "alice", "guess"), 'd');
+    cr_assert_eq(check(g1, &loop, "bob", "hunter2"), 'a');
+    cr_assert_eq(check(g1, &loop, "carol", "x"), 'a');
+    cr_assert_eq(check(g1, &loop, "mallory", "x"), 'd');
+    cr_assert_eq(check(g1, &loop, "alice", "s3cret"), 'A');
+    /* 3 successes and 2 failures: whatever sets their keys fall in, a set holds 4. */
+    cr_assert_eq(basicauth_cached(g1), 5);
+
+    /* bob's hash changed, carol is gone, dave is new. */
+    g2 = generation(&p, names2, hashes2, 3);
+    basicauth_carry(g2, g1);
+    basicauth_unref(g1);
+    cr_assert_eq(basicauth_cached(g2), 2, "alice's success and failure only");
+    cr_assert_eq(check(g2, &loop, "alice", "s3cret"), 'A');
+    cr_assert_eq(check(g2, &loop, "alice", "guess"), 'D');
+    cr_assert_eq(check(g2, &loop, "bob", "hunter2"), 'd', "the old password, checked again");
+    cr_assert_eq(check(g2, &loop, "bob", "hunter3"), 'a');
+    cr_assert_eq(check(g2, &loop, "carol", "x"), 'd', "removed: an unknown user now");
+    cr_assert_eq(check(g2, &loop, "mallory", "x"), 'd', "unknown users' entries stay behind");
+
+    /* A storm of reloads with the same users: nothing is checked again. */
+    for (int i = 0; i < 20; i++) {
+        g = generation(&p, names2, hashes2, 3);
+        basicauth_carry(g, g2);
+        basicauth_unref(g2);
+        g2 = g;
+    }
+    cr_assert_eq(check(g2, &loop, "alice", "s3cret"), 'A');
+    cr_assert_eq(check(g2, &loop, "bob", "hunter3"), 'A');
+    cr_assert_eq(check(g2, &loop, "bob", "hunter2"), 'D');
+    cr_assert_eq(check(g2, &loop, "carol", "x"), 'd', "unknown: not carried");
+    basicauth_unref(g2);
+    expect_checks(&p, 4, 2, 4, 6, 0);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    free(alice);
+    free(bob);
+    free(bob2);
+    free(carol);
+    free(dave);
+}
+
+/*
+ * Logins whose keys fall in one set of the cache all stay, up to the set's ways; a fifth
+ * replaces the one least recently used, and no other. 65 users in 16 sets: some set
+ * holds at least 5 of them, whatever the random secrets make of their keys.
+ */
+Test(basicauth, logins_sharing_a_cache_set_stay_cached_up_to_its_ways)
+{
+    enum { NUSERS = 4 * (BASICAUTH_CACHE_OK / BASICAUTH_CACHE_WAYS) + 1 };
+    uv_loop_t loop;
+    struct basicauth_pool p;
+    struct webcfg_user users[NUSERS];
+    char names[NUSERS][8], passwords[NUSERS][8];
+    size_t nin[BASICAUTH_CACHE_OK / BASICAUTH_CACHE_WAYS] = { 0 }, in[ARRAY_SIZE(nin)][5];
+    size_t set = SIZE_MAX;
+    struct basicauth *ba;
+
+    _Static_assert(BASICAUTH_CACHE_WAYS == 4, "the test below names 5 users");
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    basicauth_pool_init(&p, &loop, 0);
+    for (size_t i = 0; i < NUSERS; i++) {
+        snprintf(names[i], sizeof(names[i]), "u%02zu", i); /* sorted, as webcfg gives them */
+        snprintf(passwords[i], sizeof(passwords[i]), "pw%02zu", i);
+        users[i] = (struct webcfg_user){ names[i], make_hash(passwords[i], 4) };
+    }
+    ba = basicauth_new(&p, users, NUSERS);
+    for (size_t i = 0; i < NUSERS && set == SIZE_MAX; i++) {
+        size_t k = basicauth_cache_set(ba, value_of(names[i], passwords[i]));
+
+        cr_assert_lt(k, ARRAY_SIZE(nin));
+        if (nin[k] < 5)
+            in[k][nin[k]++] = i;
+        if (nin[k] == 5)
+            set = k;
+    }
+    cr_assert_neq(set, SIZE_MAX, "no set holds 5 of %d users", NUSERS);
+#define CHECK(j) check(ba, &loop, names[in[set][j]], passwords[in[set][j]])
+    for (int j = 0; j < 4; j++)
+        cr_assert_eq(CHECK(j), 'a', "login %d of set %zu", j, set);
+    for (int j = 0; j < 4; j++)
+        cr_assert_eq(CHECK(j), 'A', "login %d of set %zu pushed out by another", j, set);
+    cr_assert_eq(basicauth_cached(ba), 4);
+    cr_assert_eq(CHECK(0), 'A'); /* the first is now the most recent: the second is the oldest */
+    cr_assert_eq(CHECK(4), 'a');
+    cr_assert_eq(basicauth_cached(ba), 4, "a full set replaces, never grows");
+    cr_assert_eq(CHECK(0), 'A');
+    cr_assert_eq(CHECK(2), 'A');
+    cr_assert_eq(CHECK(3), 'A');
+    cr_assert_eq(CHECK(4), 'A');
+    cr_assert_eq(CHECK(1), 'a', "the least recently used was replaced");
+#undef CHECK
+    basicauth_unref(ba);
+    expect_checks(&p, 6, 0, 0, 9, 0);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    for (size_t i = 0; i < NUSERS; i++)
+        free(users[i].hash);
+}

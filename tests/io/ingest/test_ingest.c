@@ -1,0 +1,583 @@
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "ingest/ingest.h"
+
+#define MAX_KEEP 8
+
+struct ctx {
+    uv_loop_t loop;
+    uv_timer_t timer;
+    struct ingest in;
+    char dir[64];
+    char path[128];
+    size_t expect; /* close the ingest after this many datagrams; 0: never */
+    size_t count;
+    char data[MAX_KEEP][256];
+    size_t len[MAX_KEEP];
+    int nul_ok[MAX_KEEP];
+    struct ucred cred[MAX_KEEP];
+    int has_cred[MAX_KEEP];
+    /* budget test: datagrams seen in the current wake-up and the next sequence number */
+    uint64_t wakeup_seen;
+    size_t in_wakeup;
+    size_t max_in_wakeup;
+    size_t max_in_later_wakeup; /* leaving out the first, before a datagram's cost is known */
+    uint64_t spin_ns;           /* the callback's cost per datagram */
+    long next_seq;
+    int out_of_order;
+    int timed_out;
+    int closed;
+};
+
+static void on_closed(struct ingest *in)
+{
+    struct ctx *c = in->arg;
+    c->closed = 1;
+    uv_close((uv_handle_t *)&c->timer, NULL);
+}
+
+static void on_dgram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
+                     const struct sockaddr *src, void *arg)
+{
+    struct ctx *c = arg;
+    size_t i = c->count;
+    char *end;
+    long seq;
+
+    cr_assert_null(src, "a Unix datagram has no source address");
+    if (i < MAX_KEEP) {
+        size_t n = len < sizeof(c->data[i]) - 1 ? len : sizeof(c->data[i]) - 1;
+        memcpy(c->data[i], data, n);
+        c->data[i][n] = '\0';
+        c->len[i] = len;
+        c->nul_ok[i] = data[len] == '\0';
+        c->has_cred[i] = cred != NULL;
+        if (cred != NULL)
+            c->cred[i] = *cred;
+    }
+    if (in->stats.wakeups != c->wakeup_seen) {
+        c->wakeup_seen = in->stats.wakeups;
+        c->in_wakeup = 0;
+    }
+    if (++c->in_wakeup > c->max_in_wakeup)
+        c->max_in_wakeup = c->in_wakeup;
+    if (in->stats.wakeups > 1 && c->in_wakeup > c->max_in_later_wakeup)
+        c->max_in_later_wakeup = c->in_wakeup;
+    if (c->spin_ns != 0) {
+        uint64_t until = uv_hrtime() + c->spin_ns;
+        while (uv_hrtime() < until)
+            ;
+    }
+    seq = strtol(data, &end, 10);
+    if (end != data) {
+        if (seq != c->next_seq)
+            c->out_of_order = 1;
+        c->next_seq = seq + 1;
+    }
+    c->count++;
+    if (c->expect != 0 && c->count == c->expect)
+        ingest_close(in, on_closed);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct ctx *c = t->data;
+    c->timed_out = 1;
+    if (!c->in.closing)
+        ingest_close(&c->in, on_closed);
+}
+
+static void ctx_setup(struct ctx *c)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->dir, "/tmp/test_ingest-XXXXXX");
+    cr_assert_not_null(mkdtemp(c->dir));
+    snprintf(c->path, sizeof(c->path), "%s/ustatsd.sock", c->dir);
+    cr_assert_eq(uv_loop_init(&c->loop), 0);
+}
+
+static void ctx_teardown(struct ctx *c)
+{
+    unlink(c->path);
+    cr_assert_eq(rmdir(c->dir), 0, "rmdir(%s): %s", c->dir, strerror(errno));
+    cr_assert_eq(uv_loop_close(&c->loop), 0);
+}
+
+static int ctx_start(struct ctx *c, const struct ingest_config *cfg, char *err, size_t errlen)
+{
+    struct ingest_config def = { 0 };
+    if (cfg == NULL) {
+        def.path = c->path;
+        cfg = &def;
+    }
+    ingest_init(&c->in, &c->loop, cfg, on_dgram, c);
+    return ingest_start(&c->in, err, errlen);
+}
+
+/* Runs the loop until the ingest is closed (by the callback or after timeout_ms). */
+static void ctx_run(struct ctx *c, uint64_t timeout_ms)
+{
+    cr_assert_eq(uv_timer_init(&c->loop, &c->timer), 0);
+    c->timer.data = c;
+    cr_assert_eq(uv_timer_start(&c->timer, on_timeout, timeout_ms, 0), 0);
+    cr_assert_eq(uv_run(&c->loop, UV_RUN_DEFAULT), 0);
+    cr_assert(c->closed);
+}
+
+static struct sockaddr_un addr_of(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t n = strlen(path);
+
+    cr_assert_lt(n, sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, n + 1);
+    return sa;
+}
+
+static int client_socket(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    return fd;
+}
+
+static void send_to(int fd, const char *path, const void *data, size_t len, int flags)
+{
+    struct sockaddr_un sa = addr_of(path);
+    ssize_t n;
+
+    n = sendto(fd, data, len, flags, (struct sockaddr *)&sa, sizeof(sa));
+    cr_assert_eq(n, (ssize_t)len, "sendto %zu bytes: %s", len, strerror(errno));
+}
+
+/* Leaves a socket file behind, as a daemon that crashed does. */
+static void make_stale_socket(const char *path)
+{
+    struct sockaddr_un sa = addr_of(path);
+    int fd = client_socket();
+
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+}
+
+Test(ingest, delivers_datagrams_with_content_and_sender_credentials)
+{
+    struct ctx c;
+    char err[256];
+    int fd;
+
+    ctx_setup(&c);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    send_to(fd, c.path, "jobs_total:1|c|#queue:mail", 26, 0);
+    send_to(fd, c.path, "a:1|g\nb:2|c\n", 12, 0);
+    close(fd);
+    c.expect = 2;
+    ctx_run(&c, 5000);
+
+    cr_assert_not(c.timed_out);
+    cr_assert_eq(c.count, 2);
+    cr_assert_str_eq(c.data[0], "jobs_total:1|c|#queue:mail");
+    cr_assert_eq(c.len[0], 26);
+    cr_assert_str_eq(c.data[1], "a:1|g\nb:2|c\n");
+    cr_assert_eq(c.len[1], 12);
+    for (int i = 0; i < 2; i++) {
+        cr_assert(c.nul_ok[i], "data[len] is not NUL");
+        cr_assert(c.has_cred[i], "no credentials");
+        cr_assert_eq(c.cred[i].pid, getpid());
+        cr_assert_eq(c.cred[i].uid, getuid());
+        cr_assert_eq(c.cred[i].gid, getgid());
+    }
+    cr_assert_eq(c.in.stats.datagrams, 2);
+    cr_assert_eq(c.in.stats.bytes, 38);
+    cr_assert_eq(c.in.stats.truncated, 0);
+    cr_assert_eq(c.in.stats.recv_errors, 0);
+    cr_assert_geq(c.in.stats.wakeups, 1);
+    ctx_teardown(&c);
+}
+
+Test(ingest, stale_socket_file_is_removed)
+{
+    struct ctx c;
+    char err[256];
+    int fd;
+
+    ctx_setup(&c);
+    make_stale_socket(c.path);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    send_to(fd, c.path, "x:1|c", 5, 0);
+    close(fd);
+    c.expect = 1;
+    ctx_run(&c, 5000);
+    cr_assert_not(c.timed_out);
+    cr_assert_str_eq(c.data[0], "x:1|c");
+    ctx_teardown(&c);
+}
+
+Test(ingest, path_that_is_not_a_socket_is_refused_with_its_name)
+{
+    struct ctx c;
+    char err[256];
+    struct stat st;
+    int fd;
+
+    ctx_setup(&c);
+    fd = open(c.path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "keep", 4), 4);
+    close(fd);
+
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), -EEXIST);
+    cr_assert_not_null(strstr(err, c.path), "message does not name the path: %s", err);
+    cr_assert_not_null(strstr(err, "not a socket"), "%s", err);
+    cr_assert_eq(stat(c.path, &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+    cr_assert_eq(st.st_size, 4);
+    cr_assert_eq(c.in.fd, -1);
+    ctx_teardown(&c);
+}
+
+Test(ingest, live_socket_at_the_path_is_refused)
+{
+    struct ctx c;
+    char err[256], got[8];
+    struct sockaddr_un sa;
+    int owner, fd;
+
+    ctx_setup(&c);
+    owner = client_socket();
+    sa = addr_of(c.path);
+    cr_assert_eq(bind(owner, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), -EADDRINUSE);
+    cr_assert_not_null(strstr(err, "already in use"), "%s", err);
+    cr_assert_not_null(strstr(err, c.path), "%s", err);
+
+    /* The owner still receives at its path. */
+    fd = client_socket();
+    send_to(fd, c.path, "ping", 4, 0);
+    close(fd);
+    cr_assert_eq(recv(owner, got, sizeof(got), MSG_DONTWAIT), 4);
+    close(owner);
+    ctx_teardown(&c);
+}
+
+Test(ingest, socket_mode_and_group_are_applied)
+{
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    struct group *gr = getgrgid(getgid());
+    char err[256], group[64];
+    struct stat st;
+
+    cr_assert_not_null(gr);
+    snprintf(group, sizeof(group), "%s", gr->gr_name);
+    ctx_setup(&c);
+    cfg.path = c.path;
+    cfg.mode = 0620;
+    cfg.group = group;
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(lstat(c.path, &st), 0);
+    cr_assert(S_ISSOCK(st.st_mode));
+    cr_assert_eq(st.st_mode & 07777, 0620, "mode %o", st.st_mode & 07777);
+    cr_assert_eq(st.st_gid, getgid());
+    ingest_close(&c.in, on_closed);
+    ctx_run(&c, 5000);
+    ctx_teardown(&c);
+}
+
+Test(ingest, default_mode_is_0660)
+{
+    struct ctx c;
+    char err[256];
+    struct stat st;
+
+    ctx_setup(&c);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(lstat(c.path, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0660, "mode %o", st.st_mode & 07777);
+    ingest_close(&c.in, on_closed);
+    ctx_run(&c, 5000);
+    ctx_teardown(&c);
+}
+
+Test(ingest, unknown_group_is_refused_before_binding)
+{
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    char err[256];
+    struct stat st;
+
+    ctx_setup(&c);
+    cfg.path = c.path;
+    cfg.group = "no-such-group-ustatsd-test";
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), -ENOENT);
+    cr_assert_not_null(strstr(err, "no-such-group-ustatsd-test"), "%s", err);
+    cr_assert_eq(lstat(c.path, &st), -1);
+    ctx_teardown(&c);
+}
+
+Test(ingest, path_too_long_is_refused)
+{
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    char err[256], path[300];
+
+    ctx_setup(&c);
+    memset(path, 'a', sizeof(path) - 1);
+    path[sizeof(path) - 1] = '\0';
+    cfg.path = path;
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), -ENAMETOOLONG);
+    cr_assert_not_null(strstr(err, "longer than"), "%s", err);
+    ctx_teardown(&c);
+}
+
+Test(ingest, truncated_datagram_is_counted_and_not_delivered)
+{
+    static char big[5000];
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    char err[256];
+    int fd;
+
+    ctx_setup(&c);
+    memset(big, 'z', sizeof(big));
+    cfg.path = c.path;
+    cfg.max_datagram = 100;
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    send_to(fd, c.path, big, 101, 0);
+    send_to(fd, c.path, big, sizeof(big), 0);
+    send_to(fd, c.path, big, 100, 0);
+    close(fd);
+    c.expect = 1;
+    ctx_run(&c, 5000);
+    cr_assert_not(c.timed_out);
+    cr_assert_eq(c.count, 1);
+    cr_assert_eq(c.len[0], 100);
+    cr_assert(c.nul_ok[0]);
+    cr_assert_eq(c.in.stats.truncated, 2);
+    cr_assert_eq(c.in.stats.datagrams, 1);
+    cr_assert_eq(c.in.stats.bytes, 100);
+    ctx_teardown(&c);
+}
+
+#define FLOOD_TOTAL       5000
+#define FLOOD_PREFILL_CAP 600
+
+struct sender {
+    const char *path;
+    int fd;
+    long from;
+    long to;
+    long sent;
+};
+
+/* Blocking sends: with max_dgram_qlen 10 a non-blocking sender would lose datagrams. */
+static void *send_blocking(void *arg)
+{
+    struct sender *s = arg;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char text[32];
+
+    memcpy(sa.sun_path, s->path, strlen(s->path) + 1); /* checked by the test body */
+    for (long i = s->from; i < s->to; i++) {
+        int n = snprintf(text, sizeof(text), "%ld", i);
+        if (sendto(s->fd, text, (size_t)n, 0, (struct sockaddr *)&sa, sizeof(sa)) != n)
+            break;
+        s->sent++;
+    }
+    return NULL;
+}
+
+Test(ingest, budget_bounds_each_wakeup_and_everything_arrives)
+{
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    struct sender s = { 0 };
+    struct sockaddr_un sa;
+    pthread_t thread;
+    char err[256], text[32];
+    long prefilled = 0;
+
+    ctx_setup(&c);
+    cfg.path = c.path;
+    cfg.batch = 3;
+    cfg.budget = 4;
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), 0, "%s", err);
+
+    /* Fill the queue before the loop runs, so that the first wake-up has more than the
+     * budget waiting; then a thread sends the rest, blocking whenever the queue is full. */
+    s.fd = client_socket();
+    sa = addr_of(c.path);
+    while (prefilled < FLOOD_PREFILL_CAP) {
+        int n = snprintf(text, sizeof(text), "%ld", prefilled);
+        if (sendto(s.fd, text, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) != n)
+            break;
+        prefilled++;
+    }
+    cr_assert_gt(prefilled, 4, "max_dgram_qlen %ld is below the test's budget",
+                 c.in.max_dgram_qlen);
+    s.path = c.path;
+    s.from = prefilled;
+    s.to = FLOOD_TOTAL;
+    cr_assert_eq(pthread_create(&thread, NULL, send_blocking, &s), 0);
+
+    c.expect = FLOOD_TOTAL;
+    ctx_run(&c, 20000);
+    pthread_join(thread, NULL);
+    close(s.fd);
+
+    cr_assert_not(c.timed_out, "only %zu of %d arrived", c.count, FLOOD_TOTAL);
+    cr_assert_eq(prefilled + s.sent, FLOOD_TOTAL);
+    cr_assert_eq(c.count, FLOOD_TOTAL);
+    cr_assert_not(c.out_of_order);
+    cr_assert_leq(c.max_in_wakeup, 4);
+    cr_assert_leq(c.in.stats.max_wakeup, 4);
+    cr_assert_leq(c.in.stats.max_batch, 3);
+    cr_assert_geq(c.in.stats.budget_hits, 1);
+    cr_assert_geq(c.in.stats.wakeups, FLOOD_TOTAL / 4);
+    ctx_teardown(&c);
+}
+
+/*
+ * Datagrams that each cost the callback 200 us, as an 8 KiB datagram of new series can:
+ * once that cost is known, a wake-up asks recvmmsg for no more than the 1 ms budget
+ * affords, instead of a batch of 64 that would hold the loop for 13 ms.
+ */
+Test(ingest, a_batch_of_slow_datagrams_is_cut_to_the_time_left)
+{
+    struct ctx c;
+    struct ingest_config cfg = { 0 };
+    struct sender s = { 0 };
+    pthread_t thread;
+    char err[256];
+
+    ctx_setup(&c);
+    cfg.path = c.path;
+    cfg.batch = 64;
+    cfg.budget = 1024;
+    cfg.budget_ns = 1000000;
+    c.spin_ns = 200000;
+    cr_assert_eq(ctx_start(&c, &cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_geq(c.in.max_dgram_qlen, 7, "max_dgram_qlen %ld is too short for this test",
+                  c.in.max_dgram_qlen);
+
+    /* The queue stays full: a blocking sender refills it as fast as it empties. */
+    s.fd = client_socket();
+    s.path = c.path;
+    s.to = 300;
+    cr_assert_eq(pthread_create(&thread, NULL, send_blocking, &s), 0);
+    c.expect = 300;
+    ctx_run(&c, 20000);
+    pthread_join(thread, NULL);
+    close(s.fd);
+
+    cr_assert_not(c.timed_out, "only %zu of 300 arrived", c.count);
+    cr_assert_eq(c.count, 300);
+    cr_assert_not(c.out_of_order);
+    /* 1 ms / 200 us, plus the one the time left is rounded up to. */
+    cr_assert_leq(c.max_in_later_wakeup, 6, "a wake-up took %zu datagrams of 200 us",
+                  c.max_in_later_wakeup);
+    cr_assert_geq(c.in.stats.budget_hits, 10);
+    ctx_teardown(&c);
+}
+
+Test(ingest, no_datagram_is_delivered_after_close_in_the_callback)
+{
+    struct ctx c;
+    char err[256];
+    int fd;
+
+    ctx_setup(&c);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    for (int i = 0; i < 5; i++)
+        send_to(fd, c.path, "x:1|c", 5, 0);
+    close(fd);
+    c.expect = 1;
+    ctx_run(&c, 5000);
+    cr_assert_not(c.timed_out);
+    cr_assert_eq(c.count, 1);
+    ctx_teardown(&c);
+}
+
+Test(ingest, close_unlinks_the_socket_file)
+{
+    struct ctx c;
+    char err[256];
+    struct stat st;
+
+    ctx_setup(&c);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(lstat(c.path, &st), 0);
+    ingest_close(&c.in, on_closed);
+    ctx_run(&c, 5000);
+    cr_assert_eq(lstat(c.path, &st), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(c.in.fd, -1);
+    ctx_teardown(&c);
+}
+
+Test(ingest, close_leaves_a_file_that_replaced_the_socket)
+{
+    struct ctx c;
+    char err[256];
+    struct stat st;
+    int fd;
+
+    ctx_setup(&c);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(unlink(c.path), 0);
+    fd = open(c.path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    ingest_close(&c.in, on_closed);
+    ctx_run(&c, 5000);
+    cr_assert_eq(lstat(c.path, &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+    ctx_teardown(&c);
+}
+
+Test(ingest, queue_length_is_read_and_a_short_queue_warns)
+{
+    struct ctx c;
+    char err[256];
+    long qlen = ingest_read_dgram_qlen();
+    int warned = 0;
+
+    ctx_setup(&c);
+    cr_assert_eq(ctx_start(&c, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(c.in.max_dgram_qlen, qlen);
+    for (size_t i = 0; i < c.in.nwarnings; i++)
+        if (strstr(c.in.warnings[i], "net.unix.max_dgram_qlen is ") != NULL)
+            warned = 1;
+    if (qlen >= 0 && qlen < INGEST_MIN_DGRAM_QLEN) {
+        char want[64];
+        snprintf(want, sizeof(want), "net.unix.max_dgram_qlen is %ld:", qlen);
+        cr_assert(warned);
+        cr_assert_not_null(strstr(c.in.warnings[0], want), "%s", c.in.warnings[0]);
+        cr_assert_not_null(strstr(c.in.warnings[0], "sysctl -w net.unix.max_dgram_qlen=512"));
+    } else {
+        cr_assert_not(warned);
+    }
+    cr_assert_gt(c.in.rcvbuf, 0);
+    ingest_close(&c.in, on_closed);
+    ctx_run(&c, 5000);
+    ctx_teardown(&c);
+}

@@ -1,0 +1,732 @@
+/*
+ * The state file's container on a real file system: round trips, every verdict on a bad
+ * file with its message, the writer's failures (missing or unwritable directory, a full
+ * disk seen as RLIMIT_FSIZE) leaving the old file whole, a crash between create and
+ * commit, a second writer, and moving a bad file aside.
+ *
+ * The tests may run as root, where permissions stop nothing: the "unwritable" cases run
+ * in a forked child that drops to uid/gid 65534 first, so that the fixture's own
+ * clean-up keeps its privileges.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "base/buf.h"
+#include "state/statefile.h"
+
+#define NOBODY   65534
+#define MAX_BODY (64u << 20)
+#define BIG_BODY (6u << 20)
+#define ERRLEN   512
+
+static char dir[64];
+static char path[128];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/ustatsd-statefile-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    snprintf(path, sizeof(path), "%s/state", dir);
+}
+
+static void teardown(void)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(statefile, .init = setup, .fini = teardown);
+
+/* Records as the snapshot writes them: small, binary, repetitive, with counting values. */
+static void make_body(struct buf *b, size_t n, uint64_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
+
+    buf_reset(b);
+    while (b->len < n) {
+        unsigned char rec[24];
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memset(rec, 0, sizeof(rec));
+        rec[0] = (unsigned char)(x % 5);        /* record kind */
+        rec[1] = (unsigned char)(x >> 8);       /* family */
+        memcpy(rec + 4, &x, 4);                 /* label ids */
+        rec[8] = (unsigned char)(b->len >> 10); /* a value that counts up */
+        memcpy(rec + 16, &b->len, sizeof(b->len) < 8 ? sizeof(b->len) : 8);
+        buf_add(b, rec, n - b->len < sizeof(rec) ? n - b->len : sizeof(rec));
+    }
+}
+
+/* Write body in pieces of step bytes (all at once for 0); asserts success. */
+static uint64_t write_state(const char *p, const void *body, size_t n, size_t step)
+{
+    struct statefile_out o;
+    char err[ERRLEN] = "";
+    const char *c = body;
+    size_t done = 0;
+
+    cr_assert_eq(statefile_create(&o, p, err, sizeof(err)), 0, "%s", err);
+    while (done < n || (n == 0 && done == 0 && step == 0)) {
+        size_t k = step == 0 || n - done < step ? n - done : step;
+        cr_assert_eq(statefile_append(&o, c + done, k, err, sizeof(err)), 0, "%s", err);
+        done += k;
+        if (n == 0)
+            break;
+    }
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), 0, "%s", err);
+    statefile_abort(&o); /* harmless after a commit */
+    cr_assert_eq(o.body_size, n);
+    return o.file_size;
+}
+
+static void slurp(const char *p, struct buf *b)
+{
+    int fd = open(p, O_RDONLY);
+    char tmp[65536];
+    ssize_t r;
+
+    cr_assert_geq(fd, 0, "open(%s): %s", p, strerror(errno));
+    buf_reset(b);
+    while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+        buf_add(b, tmp, (size_t)r);
+    close(fd);
+}
+
+static void spit(const char *p, const void *data, size_t n)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    cr_assert_geq(fd, 0, "open(%s): %s", p, strerror(errno));
+    cr_assert_eq(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+/* Read p and check it is refused as bad, with a message naming it and saying what. */
+static void expect_bad(const char *p, size_t max_body, const char *what)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+    int rc = statefile_read(p, max_body, &body, err, sizeof(err));
+
+    cr_assert_eq(rc, STATEFILE_BAD, "rc %d, err \"%s\", expected \"%s\"", rc, err, what);
+    cr_assert_eq(body.len, 0);
+    cr_assert_eq(strncmp(err, "state file ", 11), 0, "%s", err);
+    cr_assert_not_null(strstr(err, p), "%s", err);
+    cr_assert_not_null(strstr(err, what), "\"%s\" does not say \"%s\"", err, what);
+    buf_release(&body);
+}
+
+static void expect_body(const char *p, const void *want, size_t n)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+
+    cr_assert_eq(statefile_read(p, MAX_BODY, &body, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(body.len, n);
+    cr_assert(n == 0 || memcmp(body.ptr, want, n) == 0);
+    buf_release(&body);
+}
+
+/* ---- round trips ----------------------------------------------------------------------- */
+
+Test(statefile, an_empty_body_round_trips)
+{
+    uint64_t size = write_state(path, "", 0, 0);
+    struct stat st;
+
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq((uint64_t)st.st_size, size);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert_not(file_exists(strcat(strcpy((char[160]){ 0 }, path), ".tmp")));
+    expect_body(path, "", 0);
+}
+
+Test(statefile, a_small_body_round_trips_and_the_layout_is_as_documented)
+{
+    static const char body[] = "counter\0requests_total\0\x01\x02\x03 and so on";
+    struct buf f = BUF_INIT;
+    const unsigned char *t;
+    uint64_t v;
+
+    write_state(path, body, sizeof(body), 7);
+    expect_body(path, body, sizeof(body));
+
+    slurp(path, &f);
+    cr_assert_geq(f.len, STATEFILE_HEADER_SIZE + STATEFILE_TRAILER_SIZE);
+    cr_assert_eq(memcmp(f.ptr, "USTATSD STATE\n\0\0", 16), 0);
+    cr_assert_eq(memcmp(f.ptr + 16, "\x01\0\0\0\0\0\0\0", 8), 0); /* version 1, flags 0 */
+    cr_assert_eq((unsigned char)f.ptr[24], 0x78);                 /* a zlib stream */
+    t = (const unsigned char *)f.ptr + f.len - STATEFILE_TRAILER_SIZE;
+    cr_assert_eq(memcmp(t, "USTATEND", 8), 0);
+    v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | t[8 + i];
+    cr_assert_eq(v, sizeof(body));
+    v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | t[16 + i];
+    cr_assert_eq(v, XXH3_64bits(body, sizeof(body)));
+    buf_release(&f);
+}
+
+Test(statefile, several_megabytes_in_many_appends_round_trip)
+{
+    struct buf body = BUF_INIT, back = BUF_INIT;
+    struct statefile_out o;
+    char err[ERRLEN] = "";
+    size_t done = 0, k = 1;
+    struct stat st;
+
+    make_body(&body, BIG_BODY, 1);
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    /* Pieces of every size from 1 byte to 200 KiB. */
+    while (done < body.len) {
+        size_t n = k < body.len - done ? k : body.len - done;
+        cr_assert_eq(statefile_append(&o, body.ptr + done, n, err, sizeof(err)), 0, "%s", err);
+        done += n;
+        k = k * 3 % 200003 + 1;
+    }
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq((uint64_t)st.st_size, o.file_size);
+    cr_assert_eq(o.body_size, BIG_BODY);
+    cr_assert_lt(o.file_size, BIG_BODY / 2, "records compress: %llu bytes",
+                 (unsigned long long)o.file_size);
+
+    cr_assert_eq(statefile_read(path, MAX_BODY, &back, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(back.len, body.len);
+    cr_assert_eq(memcmp(back.ptr, body.ptr, body.len), 0);
+    /* Exactly max_body is allowed. */
+    cr_assert_eq(statefile_read(path, BIG_BODY, &back, err, sizeof(err)), 0, "%s", err);
+    buf_release(&back);
+    buf_release(&body);
+}
+
+Test(statefile, a_commit_replaces_the_old_file)
+{
+    write_state(path, "old", 3, 0);
+    write_state(path, "new body", 8, 0);
+    expect_body(path, "new body", 8);
+}
+
+Test(statefile, a_relative_path_works)
+{
+    cr_assert_eq(chdir(dir), 0);
+    write_state("state", "relative", 8, 0);
+    expect_body(path, "relative", 8);
+}
+
+/* ---- verdicts -------------------------------------------------------------------------- */
+
+Test(statefile, no_file_is_absent_not_an_error)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "", p[200];
+
+    cr_assert_eq(statefile_read(path, MAX_BODY, &body, err, sizeof(err)), STATEFILE_ABSENT);
+    cr_assert_not_null(strstr(err, path), "%s", err);
+    snprintf(p, sizeof(p), "%s/no/such/dir/state", dir);
+    cr_assert_eq(statefile_read(p, MAX_BODY, &body, err, sizeof(err)), STATEFILE_ABSENT);
+    cr_assert_eq(body.len, 0);
+    buf_release(&body);
+}
+
+Test(statefile, an_empty_file_is_bad)
+{
+    spit(path, "", 0);
+    expect_bad(path, MAX_BODY, "empty: 0 bytes");
+}
+
+/* Cut a good file at each of these offsets (negative: from its end). */
+Test(statefile, a_file_truncated_anywhere_is_bad_and_says_where)
+{
+    static const struct {
+        long cut;
+        char what[64];
+    } cuts[] = {
+        { 1, "truncated: 1 bytes, inside the 24-byte header" },
+        { 16, "truncated: 16 bytes, inside the 24-byte header" },
+        { 23, "truncated: 23 bytes, inside the 24-byte header" },
+        { 24, "truncated: the body ends after 0 bytes" },
+        { 26, "truncated: the body ends after 2 bytes" },
+        { 1000, "truncated: the body ends after 976 bytes" },
+        { -1000, "with no trailer" },
+        { -25, "with no trailer" },
+        { -24, "truncated: the trailer has 0 of its 24 bytes" },
+        { -20, "truncated: the trailer has 4 of its 24 bytes" },
+        { -1, "truncated: the trailer has 23 of its 24 bytes" },
+    };
+    struct buf body = BUF_INIT, f = BUF_INIT;
+    char p[200];
+
+    make_body(&body, 300000, 2);
+    write_state(path, body.ptr, body.len, 4096);
+    slurp(path, &f);
+    snprintf(p, sizeof(p), "%s/cut", dir);
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        size_t n = cuts[i].cut >= 0 ? (size_t)cuts[i].cut : f.len - (size_t)-cuts[i].cut;
+        spit(p, f.ptr, n);
+        expect_bad(p, MAX_BODY, cuts[i].what);
+    }
+    buf_release(&f);
+    buf_release(&body);
+}
+
+Test(statefile, a_foreign_file_is_bad_and_shown)
+{
+    static const char json[] = "{\"families\": [{\"name\": \"x\"}]}\n";
+
+    spit(path, json, sizeof(json) - 1);
+    expect_bad(path, MAX_BODY,
+               "not a ustatsd state file: it begins with \"{\\x22families\\x22: [{\\x22\"");
+    spit(path, "USTATSD", 7); /* a prefix of the magic: short, not foreign */
+    expect_bad(path, MAX_BODY, "truncated: 7 bytes, inside the 24-byte header");
+    spit(path,
+         "\x7f"
+         "ELF\x02\x01\x01",
+         7);
+    expect_bad(path, MAX_BODY, "it begins with \"\\x7fELF\\x02\\x01\\x01\"");
+}
+
+static void patch(const char *p, long off, const void *bytes, size_t n)
+{
+    struct buf f = BUF_INIT;
+
+    slurp(p, &f);
+    memcpy(f.ptr + (off >= 0 ? (size_t)off : f.len - (size_t)-off), bytes, n);
+    spit(p, f.ptr, f.len);
+    buf_release(&f);
+}
+
+/* Header fields this build does not know: another format version, or any flag. */
+Test(statefile, another_version_or_any_flag_is_refused)
+{
+    static const struct {
+        long off;
+        char bytes[4];
+        char what[64];
+    } cases[] = {
+        { 16, "\x02\0\0\0", "format version 2; this build reads version 1" },
+        { 16, "\0\0\0\0", "format version 0; this build reads version 1" },
+        { 20, "\x01\0\0\0", "flags 0x00000001, which this build does not know" },
+        { 20, "\0\0\0\x80", "flags 0x80000000, which this build does not know" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_state(path, "body", 4, 0);
+        patch(path, cases[i].off, cases[i].bytes, 4);
+        expect_bad(path, MAX_BODY, cases[i].what);
+    }
+}
+
+Test(statefile, one_flipped_byte_anywhere_is_caught)
+{
+    struct buf body = BUF_INIT, f = BUF_INIT, back = BUF_INIT;
+    char err[ERRLEN];
+    size_t caught = 0;
+
+    make_body(&body, 20000, 3);
+    write_state(path, body.ptr, body.len, 0);
+    slurp(path, &f);
+    /* Every byte of the file in turn, each flipped whole: no corruption reads as sound. */
+    for (size_t i = 0; i < f.len; i++) {
+        int rc;
+        f.ptr[i] ^= (char)0xff;
+        rc = statefile__parse(f.ptr, f.len, MAX_BODY, &back, err, sizeof(err));
+        f.ptr[i] ^= (char)0xff;
+        cr_assert_eq(rc, STATEFILE_BAD, "byte %zu of %zu flipped reads as sound", i, f.len);
+        cr_assert_eq(back.len, 0);
+        caught++;
+    }
+    cr_assert_eq(caught, f.len);
+    /* Through the file as well, with the exact verdicts where they are certain. */
+    f.ptr[STATEFILE_HEADER_SIZE + 100] ^= 0x10;
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "");
+    f.ptr[STATEFILE_HEADER_SIZE + 100] ^= 0x10;
+    f.ptr[f.len - 1] ^= 0x01;
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "checksum mismatch: the trailer says ");
+    f.ptr[f.len - 1] ^= 0x01;
+    f.ptr[f.len - 16] ^= 0x01;
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "length mismatch: the trailer says 20001 bytes, the body has 20000");
+    f.ptr[f.len - 16] ^= 0x01;
+    f.ptr[f.len - 24] = 'X';
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "corrupt trailer: no end magic");
+    buf_release(&back);
+    buf_release(&f);
+    buf_release(&body);
+}
+
+Test(statefile, corrupt_deflate_data_is_named)
+{
+    struct buf f = BUF_INIT;
+
+    write_state(path, "some body bytes", 15, 0);
+    slurp(path, &f);
+    f.ptr[STATEFILE_HEADER_SIZE + 2] = (char)0xff; /* the first block: an invalid type */
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "corrupt body: inflate failed at byte ");
+    buf_release(&f);
+}
+
+Test(statefile, trailing_garbage_is_bad)
+{
+    struct buf f = BUF_INIT;
+
+    write_state(path, "body", 4, 0);
+    slurp(path, &f);
+    buf_add(&f, "\n", 1);
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "1 bytes of trailing garbage after the trailer");
+    buf_add(&f, "more garbage", 12);
+    spit(path, f.ptr, f.len);
+    expect_bad(path, MAX_BODY, "13 bytes of trailing garbage");
+    buf_release(&f);
+}
+
+Test(statefile, a_body_over_max_body_is_bad)
+{
+    struct buf body = BUF_INIT;
+
+    make_body(&body, 100000, 4);
+    write_state(path, body.ptr, body.len, 0);
+    expect_bad(path, 99999, "the body inflates to more than the limit of 99999 bytes");
+    expect_body(path, body.ptr, body.len);
+    buf_release(&body);
+}
+
+Test(statefile, a_zip_bomb_is_stopped_at_max_body)
+{
+    static char zeros[1 << 20];
+    struct statefile_out o;
+    char err[ERRLEN] = "";
+    struct stat st;
+
+    /* 256 MiB of zeros: a file of about 250 KiB. */
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    for (int i = 0; i < 256; i++)
+        cr_assert_eq(statefile_append(&o, zeros, sizeof(zeros), err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_lt(st.st_size, 2 << 20, "%lld bytes", (long long)st.st_size);
+    cr_assert_gt(st.st_size, 1 << 10);
+    expect_bad(path, 4 << 20, "the body inflates to more than the limit of 4194304 bytes");
+}
+
+Test(statefile, a_file_too_large_for_max_body_is_refused_unread)
+{
+    static char noise[200000];
+    uint64_t x = 88172645463325252u;
+
+    for (size_t i = 0; i < sizeof(noise); i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise[i] = (char)x;
+    }
+    memcpy(noise, "USTATSD STATE\n\0\0\x01\0\0\0\0\0\0\0", 24);
+    spit(path, noise, sizeof(noise));
+    expect_bad(path, 1000, "200000 bytes: too large for a body of at most 1000 bytes");
+}
+
+/* ---- read errors ----------------------------------------------------------------------- */
+
+static void expect_error(const char *p, const char *what)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+    int rc = statefile_read(p, MAX_BODY, &body, err, sizeof(err));
+
+    cr_assert_eq(rc, STATEFILE_ERROR, "rc %d: %s", rc, err);
+    cr_assert_not_null(strstr(err, p), "%s", err);
+    cr_assert_not_null(strstr(err, what), "\"%s\" does not say \"%s\"", err, what);
+    cr_assert_eq(body.len, 0);
+    buf_release(&body);
+}
+
+Test(statefile, a_directory_or_a_fifo_is_an_error_not_a_bad_file)
+{
+    char p[200];
+
+    cr_assert_eq(mkdir(path, 0700), 0);
+    expect_error(path, "is a directory");
+    snprintf(p, sizeof(p), "%s/fifo", dir);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    expect_error(p, "not a regular file"); /* and no wait for a writer */
+    snprintf(p, sizeof(p), "%s/fifo/state", dir);
+    expect_error(p, "Not a directory");
+}
+
+/* Run fn in a child as uid/gid 65534 (when root; as is otherwise); 0 when it returned 0. */
+static int as_nobody(int (*fn)(void))
+{
+    pid_t pid = fork();
+    int status;
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                               setresuid(NOBODY, NOBODY, NOBODY) < 0)) {
+            perror("dropping privileges");
+            _exit(2);
+        }
+        _exit(fn());
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int read_unreadable(void)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+    int rc = statefile_read(path, MAX_BODY, &body, err, sizeof(err));
+
+    fprintf(stderr, "%s\n", err);
+    return rc == STATEFILE_ERROR && strstr(err, "Permission denied") != NULL ? 0 : 1;
+}
+
+Test(statefile, an_unreadable_file_is_an_error)
+{
+    write_state(path, "secret", 6, 0);
+    cr_assert_eq(chmod(dir, 0755), 0);
+    cr_assert_eq(chmod(path, 0), 0); /* no one reads it but root, who runs fn as 65534 */
+    cr_assert_eq(as_nobody(read_unreadable), 0);
+}
+
+/* ---- the writer's failures ------------------------------------------------------------- */
+
+static void expect_create_fails(const char *p, int code, const char *what)
+{
+    struct statefile_out o;
+    char err[ERRLEN] = "";
+    int rc = statefile_create(&o, p, err, sizeof(err));
+
+    cr_assert_eq(rc, code, "rc %d: %s", rc, err);
+    cr_assert_eq(strncmp(err, "state file ", 11), 0, "%s", err);
+    cr_assert_not_null(strstr(err, what), "\"%s\" does not say \"%s\"", err, what);
+    statefile_abort(&o); /* does nothing more */
+}
+
+Test(statefile, create_in_a_missing_directory_fails_clearly)
+{
+    char p[200], want[1024];
+
+    snprintf(p, sizeof(p), "%s/missing/state", dir);
+    snprintf(want, sizeof(want),
+             "state file %s: open(%s/missing) failed: No such file or directory", p, dir);
+    expect_create_fails(p, -ENOENT, want);
+}
+
+Test(statefile, create_under_a_regular_file_fails_clearly)
+{
+    char p[200], want[1024];
+
+    spit(path, "x", 1);
+    snprintf(p, sizeof(p), "%s/state", path);
+    snprintf(want, sizeof(want), "open(%s) failed: Not a directory", path);
+    expect_create_fails(p, -ENOTDIR, want);
+}
+
+static int create_in_readonly_dir(void)
+{
+    struct statefile_out o;
+    char err[ERRLEN] = "", want[1024];
+    int rc = statefile_create(&o, path, err, sizeof(err));
+
+    snprintf(want, sizeof(want), "state file %s: open(%s.tmp) failed: Permission denied", path,
+             path);
+    fprintf(stderr, "%s\n", err);
+    statefile_abort(&o);
+    return rc == -EACCES && strcmp(err, want) == 0 ? 0 : 1;
+}
+
+Test(statefile, create_in_an_unwritable_directory_fails_clearly)
+{
+    write_state(path, "old", 3, 0);
+    cr_assert_eq(chmod(dir, 0555), 0);
+    cr_assert_eq(as_nobody(create_in_readonly_dir), 0);
+    cr_assert_eq(chmod(dir, 0700), 0);
+    expect_body(path, "old", 3);
+}
+
+static void limit_file_size(rlim_t bytes)
+{
+    struct rlimit rl = { bytes, bytes };
+
+    signal(SIGXFSZ, SIG_IGN); /* write(2) then fails with EFBIG, as on a full disk */
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0, "%s", strerror(errno));
+}
+
+Test(statefile, a_failing_commit_leaves_the_old_file_intact)
+{
+    struct buf body = BUF_INIT;
+    struct statefile_out o;
+    char err[ERRLEN] = "", tmp[200], want[1024];
+    int rc;
+
+    write_state(path, "the old state", 13, 0);
+    make_body(&body, 30000, 5); /* compresses to more than 2000 bytes, all in one buffer */
+    limit_file_size(2000);
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_append(&o, body.ptr, body.len, err, sizeof(err)), 0, "%s", err);
+    rc = statefile_commit(&o, err, sizeof(err));
+    cr_assert_eq(rc, -EFBIG, "rc %d: %s", rc, err);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(want, sizeof(want), "state file %s: write(%s) failed: File too large", path, tmp);
+    cr_assert_str_eq(err, want);
+    cr_assert(file_exists(tmp));
+    statefile_abort(&o);
+    cr_assert_not(file_exists(tmp), "abort removes the temporary file");
+    statefile_abort(&o);
+    expect_body(path, "the old state", 13);
+    buf_release(&body);
+}
+
+Test(statefile, a_commit_over_a_directory_fails_and_abort_cleans_up)
+{
+    struct statefile_out o;
+    char err[ERRLEN] = "", p[200], want[1024];
+
+    cr_assert_eq(mkdir(path, 0700), 0);
+    snprintf(p, sizeof(p), "%s/inside", path);
+    spit(p, "x", 1);
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_append(&o, "body", 4, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), -EISDIR, "%s", err);
+    snprintf(want, sizeof(want), "state file %s: rename(%s.tmp, %s) failed: Is a directory", path,
+             path, path);
+    cr_assert_str_eq(err, want);
+    statefile_abort(&o);
+    snprintf(p, sizeof(p), "%s.tmp", path);
+    cr_assert_not(file_exists(p));
+}
+
+Test(statefile, a_failing_append_leaves_the_old_file_intact)
+{
+    struct buf body = BUF_INIT;
+    struct statefile_out o;
+    char err[ERRLEN] = "", tmp[200];
+    int rc;
+
+    write_state(path, "the old state", 13, 0);
+    make_body(&body, 4u << 20, 6);
+    limit_file_size(100000);
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    rc = statefile_append(&o, body.ptr, body.len, err, sizeof(err));
+    cr_assert_eq(rc, -EFBIG, "rc %d: %s", rc, err);
+    cr_assert_not_null(strstr(err, "File too large"), "%s", err);
+    statefile_abort(&o);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    cr_assert_not(file_exists(tmp));
+    expect_body(path, "the old state", 13);
+    buf_release(&body);
+}
+
+Test(statefile, a_crash_before_commit_leaves_the_old_file_and_a_temp_the_next_writer_takes)
+{
+    char tmp[200];
+    pid_t pid;
+    int status;
+
+    write_state(path, "the old state", 13, 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct statefile_out o;
+        char err[ERRLEN];
+        static char junk[300000];
+        if (statefile_create(&o, path, err, sizeof(err)) != 0 ||
+            statefile_append(&o, junk, sizeof(junk), err, sizeof(err)) != 0)
+            _exit(1);
+        raise(SIGKILL);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    cr_assert(file_exists(tmp), "the crash leaves the temporary file");
+    expect_body(path, "the old state", 13);
+
+    write_state(path, "the new state", 13, 0);
+    cr_assert_not(file_exists(tmp));
+    expect_body(path, "the new state", 13);
+}
+
+Test(statefile, a_second_writer_of_the_same_file_is_refused)
+{
+    struct statefile_out a, b;
+    char err[ERRLEN] = "", tmp[200];
+
+    cr_assert_eq(statefile_create(&a, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_append(&a, "from a", 6, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_create(&b, path, err, sizeof(err)), -EWOULDBLOCK, "%s", err);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    cr_assert_not_null(strstr(err, "another process is writing this state file"), "%s", err);
+    cr_assert(file_exists(tmp), "the refused writer leaves the live one's file alone");
+    cr_assert_eq(statefile_commit(&a, err, sizeof(err)), 0, "%s", err);
+    expect_body(path, "from a", 6);
+    /* Once a is done, b may write. */
+    write_state(path, "from b", 6, 0);
+    expect_body(path, "from b", 6);
+}
+
+/* ---- set aside ------------------------------------------------------------------------- */
+
+Test(statefile, a_bad_file_is_set_aside_replacing_an_older_one)
+{
+    char to[200], want[1024], err[ERRLEN] = "";
+    struct buf f = BUF_INIT;
+
+    snprintf(want, sizeof(want), "%s.bad", path);
+    spit(path, "first bad", 9);
+    cr_assert_eq(statefile_set_aside(path, to, sizeof(to), err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(to, want);
+    cr_assert_not(file_exists(path));
+    spit(path, "second bad", 10);
+    cr_assert_eq(statefile_set_aside(path, to, sizeof(to), err, sizeof(err)), 0, "%s", err);
+    slurp(want, &f);
+    cr_assert_eq(f.len, 10);
+    cr_assert_eq(memcmp(f.ptr, "second bad", 10), 0);
+    expect_bad(want, MAX_BODY, "not a ustatsd state file");
+
+    cr_assert_eq(statefile_set_aside(path, to, sizeof(to), err, sizeof(err)), -ENOENT);
+    cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
+    spit(path, "x", 1);
+    cr_assert_eq(statefile_set_aside(path, to, 8, err, sizeof(err)), -ENAMETOOLONG);
+    cr_assert_not_null(strstr(err, "does not fit"), "%s", err);
+    cr_assert(file_exists(path));
+    buf_release(&f);
+}

@@ -1,0 +1,355 @@
+/*
+ * The state file's records: a registry and its jobs dumped a slice at a time and put back
+ * into a fresh registry read the same in every exposition, carries and creation times
+ * included; what the running config no longer takes is dropped by reason; a body that
+ * does not parse changes nothing.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "config/config.h"
+#include "state/records.h"
+#include "base/expo.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+#include "expose/render.h"
+#include "statsd.h"
+
+static const char base[] =
+    "{\"limits\": {\"max_series\": 40, \"max_series_per_family\": 10},"
+    " \"jobs\": {\"prefix\": \"job\", \"list\": [{\"name\": \"mail\", \"failure_threshold\": 2,"
+    "            \"open_seconds\": 30}, \"thumbs\"]},"
+    " \"families\": ["
+    "  {\"name\": \"requests\", \"type\": \"counter\","
+    "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]},"
+    "              {\"name\": \"status_code\", \"max_values\": 3}]},"
+    "  {\"name\": \"queue_depth\", \"type\": \"gauge\", \"updown\": true, \"ttl_seconds\": 60,"
+    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 4}]},"
+    "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 0.5, 1],"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": 5}]},"
+    "  {\"name\": \"uploads\", \"type\": \"counter\"}"
+    " ]}";
+
+struct world {
+    struct config cfg;
+    struct registry reg;
+    struct jobs jobs;
+};
+
+static uint64_t clock_ms = 1700000000000ull;
+
+static uint64_t fake_clock(void *arg)
+{
+    (void)arg;
+    return clock_ms++;
+}
+
+static void world_init(struct world *w, const char *json)
+{
+    char err[512];
+
+    memset(w, 0, sizeof *w);
+    cr_assert_eq(config_parse(&w->cfg, json, strlen(json), "t.json", err, sizeof err), 0, "%s",
+                 err);
+    registry_init(&w->reg, &w->cfg);
+    registry_set_clock(&w->reg, fake_clock, NULL);
+    jobs_init(&w->jobs, &w->cfg, 0);
+    jobs_date(&w->jobs, 1700000000.25);
+}
+
+static void world_release(struct world *w)
+{
+    jobs_release(&w->jobs);
+    registry_release(&w->reg);
+    config_release(&w->cfg);
+}
+
+static void feed(struct world *w, const char *text, uint64_t now)
+{
+    struct statsd_line l;
+    int rc = statsd_parse_line(text, strlen(text), &l);
+
+    cr_assert_eq(rc, STATSD_OK, "%s", text);
+    if (l.type == STATSD_JOB)
+        rc = jobs_report(&w->jobs, &l, now, 1700000100.0 + (double)now / 1000);
+    else
+        rc = registry_apply(&w->reg, &l, now);
+    cr_assert_eq(rc, STATSD_OK, "%s: %s", text, statsd_reason_name(rc));
+}
+
+/* Everything a scrape shows of the world, in OpenMetrics (creation times included). */
+static char *scrape(struct world *w, uint64_t now)
+{
+    struct buf out = BUF_INIT;
+    struct render rd;
+    struct expo e;
+
+    render_init(&rd, &w->reg, EXPO_OPENMETRICS);
+    while (render_step(&rd, &out, 1000))
+        ;
+    render_release(&rd);
+    expo_init(&e, &out, EXPO_OPENMETRICS);
+    jobs_render(&w->jobs, &e, now);
+    buf_addch(&out, '\0');
+    return out.ptr;
+}
+
+/* Restore body into w, which must take it whole. */
+static void restore(struct world *w, const struct buf *body, uint64_t now, uint64_t wall,
+                    struct records_restored *got)
+{
+    char err[256];
+
+    cr_assert_eq(
+        records_restore(&w->reg, &w->jobs, body->ptr, body->len, now, wall, got, err, sizeof err),
+        0, "%s", err);
+}
+
+static void records_all(struct world *w, struct buf *out, size_t slice, uint64_t now)
+{
+    struct records_writer d;
+
+    records_begin(&d, &w->reg, &w->jobs, 1700000200000ull, out);
+    while (records_step(&d, out, slice, now))
+        ;
+    records_end(&d);
+}
+
+static void fill(struct world *w)
+{
+    feed(w, "requests:3|c|#method:GET,status_code:200", 1000);
+    feed(w, "requests:1|c|@0.25|#method:POST,status_code:500", 1000);
+    feed(w, "queue_depth:+5|g|#queue:mail", 1000);
+    feed(w, "queue_depth:-2|g|#queue:mail", 1000);
+    feed(w, "latency_seconds:0.2:0.7:3|h|@0.3|#route:/a", 1000);
+    feed(w, "latency_seconds:0.05|h|#route:/b", 1000);
+    feed(w, "uploads:7|c", 1000);
+    feed(w, "mail:error|j", 1000);
+    feed(w, "mail:error|j", 2000); /* the breaker opens at 2 s */
+    feed(w, "thumbs:worked|j", 1500);
+}
+
+Test(records, a_restored_world_reads_as_the_dumped_one_in_every_slice_size)
+{
+    static const size_t slices[] = { 1, 2, 3, 1000 };
+
+    for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
+        struct world a, b;
+        struct records_restored got;
+        struct buf body = BUF_INIT;
+        char *want, *have;
+
+        world_init(&a, base);
+        fill(&a);
+        records_all(&a, &body, slices[i], 5000);
+        want = scrape(&a, 5000);
+
+        world_init(&b, base);
+        /* Restored with no time away, at the same monotonic time: the same scrape. */
+        restore(&b, &body, 5000, 1700000200000ull, &got);
+        cr_assert_eq(got.series, registry_series_total(&a.reg));
+        cr_assert_eq(got.jobs, 2);
+        cr_assert_eq(got.saved_unix_ms, 1700000200000ull);
+        for (size_t d = 0; d < RECORDS_DROP_MAX; d++)
+            cr_assert_eq(got.dropped[d], 0, "%s", records_drop_name((enum records_drop)d));
+        have = scrape(&b, 5000);
+        cr_assert_str_eq(have, want, "slice %zu", slices[i]);
+        cr_assert_not_null(
+            strstr(have, "job_circuit_state{job=\"mail\",job_circuit_state=\"open\"} 1"), "%s",
+            have);
+
+        /* The restored series go on from where they were. */
+        feed(&b, "requests:2|c|#method:GET,status_code:200", 6000);
+        feed(&b, "queue_depth:-1|g|#queue:mail", 6000);
+        free(have);
+        have = scrape(&b, 6000);
+        cr_assert_not_null(strstr(have, "requests_total{method=\"GET\",status_code=\"200\"} 5\n"),
+                           "%s", have);
+        cr_assert_not_null(strstr(have, "queue_depth{queue=\"mail\"} 2\n"), "%s", have);
+        free(want);
+        free(have);
+        buf_release(&body);
+        world_release(&a);
+        world_release(&b);
+    }
+}
+
+Test(records, time_away_runs_on_breakers_half_open_and_idle_series_expire)
+{
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+    char *have;
+
+    world_init(&a, base);
+    fill(&a);
+    records_all(&a, &body, 100, 20000); /* mail opened at 2 s: open 18 s of 30 */
+    world_init(&b, base);
+    /* 70 s away: the breaker's 30 s ran out 12 s after the dump; the gauge idled 19 + 70 s. */
+    restore(&b, &body, 100000, 1700000200000ull + 70000, &got);
+    cr_assert_eq(got.dropped[RECORDS_DROP_EXPIRED], 1, "the queue gauge (ttl 60 s)");
+    have = scrape(&b, 100000);
+    cr_assert_not_null(
+        strstr(have, "job_circuit_state{job=\"mail\",job_circuit_state=\"half_open\"} 1"), "%s",
+        have);
+    /* Half-open since 12 s after the dump (which was at 70 s before now): 58 s. */
+    cr_assert_not_null(strstr(have, "job_circuit_state_seconds{job=\"mail\"} 58\n"), "%s", have);
+    cr_assert_null(strstr(have, "queue_depth{"), "%s", have);
+    cr_assert_not_null(strstr(have, "uploads_total 7\n"), "%s", have);
+    free(have);
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
+
+Test(records, what_the_running_config_no_longer_takes_is_dropped_by_reason)
+{
+    /* latency's buckets changed, queue_depth is gone, requests lost the POST value, a
+     * capped key's cap fell to 1, thumbs left the jobs; uploads is kept. */
+    static const char next[] =
+        "{\"limits\": {\"max_series\": 40, \"max_series_per_family\": 10},"
+        " \"jobs\": {\"prefix\": \"job\", \"list\": [\"mail\"]},"
+        " \"families\": ["
+        "  {\"name\": \"requests\", \"type\": \"counter\","
+        "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\"]},"
+        "              {\"name\": \"status_code\", \"max_values\": 3}]},"
+        "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 1],"
+        "   \"labels\": [{\"name\": \"route\", \"max_values\": 1}]},"
+        "  {\"name\": \"errors\", \"type\": \"counter\","
+        "   \"labels\": [{\"name\": \"route\", \"max_values\": 1}]},"
+        "  {\"name\": \"uploads\", \"type\": \"counter\"}"
+        " ]}";
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+    char *have;
+
+    world_init(&a, base);
+    fill(&a);
+    records_all(&a, &body, 100, 5000);
+    world_init(&b, next);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.dropped[RECORDS_DROP_LAYOUT_CHANGED], 2 + 2, "requests (2), latency (2)");
+    cr_assert_eq(got.dropped[RECORDS_DROP_UNKNOWN_FAMILY], 1, "queue_depth");
+    cr_assert_eq(got.dropped[RECORDS_DROP_UNKNOWN_JOB], 1, "thumbs");
+    cr_assert_eq(got.series, 1);
+    cr_assert_eq(got.jobs, 1);
+    have = scrape(&b, 5000);
+    cr_assert_not_null(strstr(have, "uploads_total 7\n"), "%s", have);
+    free(have);
+    buf_release(&body);
+    world_release(&b);
+
+    /* A cap that fell below the series saved: the first ones fit, the rest are dropped. */
+    static const char capped[] =
+        "{\"limits\": {\"max_series\": 40, \"max_series_per_family\": 1},"
+        " \"families\": ["
+        "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 0.5, 1],"
+        "   \"labels\": [{\"name\": \"route\", \"max_values\": 5}]}"
+        " ]}";
+    buf_init(&body);
+    records_all(&a, &body, 100, 5000);
+    world_init(&b, capped);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, 1);
+    cr_assert_eq(got.dropped[RECORDS_DROP_SERIES_CAP], 1);
+    cr_assert_eq(got.dropped[RECORDS_DROP_UNKNOWN_FAMILY], 4, "requests 2, queue 1, uploads 1");
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
+
+Test(records, an_enumerated_key_that_gained_a_value_keeps_its_series)
+{
+    static const char more[] =
+        "{\"limits\": {\"max_series\": 40, \"max_series_per_family\": 10},"
+        " \"families\": ["
+        "  {\"name\": \"requests\", \"type\": \"counter\","
+        "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\"]},"
+        "              {\"name\": \"status_code\", \"max_values\": 3}]}"
+        " ]}";
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+
+    world_init(&a, base);
+    fill(&a);
+    records_all(&a, &body, 100, 5000);
+    world_init(&b, more);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, 2);
+    cr_assert_eq(got.dropped[RECORDS_DROP_LAYOUT_CHANGED], 0);
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
+
+/* A body cut anywhere, or with a record changed, is refused whole: nothing restored. */
+Test(records, a_body_that_does_not_parse_changes_nothing)
+{
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+    char err[256], *fresh, *have;
+
+    world_init(&a, base);
+    fill(&a);
+    records_all(&a, &body, 100, 5000);
+    world_init(&b, base);
+    fresh = scrape(&b, 5000);
+    for (size_t cut = 0; cut < body.len; cut++) {
+        err[0] = '\0';
+        cr_assert_eq(records_restore(&b.reg, &b.jobs, body.ptr, cut, 5000, 1700000200000ull, &got,
+                                     err, sizeof err),
+                     -1, "cut at %zu", cut);
+        cr_assert_neq(err[0], '\0');
+    }
+    /* An unknown record, and bytes after the end record. */
+    body.ptr[body.len - 4] = 'Z';
+    cr_assert_eq(records_restore(&b.reg, &b.jobs, body.ptr, body.len, 5000, 1700000200000ull, &got,
+                                 err, sizeof err),
+                 -1);
+    cr_assert_not_null(strstr(err, "unknown record 0x5a"), "%s", err);
+    have = scrape(&b, 5000);
+    cr_assert_str_eq(have, fresh);
+    free(have);
+    free(fresh);
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
+
+Test(records, a_series_twice_in_a_file_is_restored_once)
+{
+    static const char one[] = "{\"families\": [{\"name\": \"uploads\", \"type\": \"counter\"}]}";
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT, twice = BUF_INIT;
+    size_t f = 1, e;
+
+    world_init(&a, one);
+    feed(&a, "uploads:7|c", 1000);
+    records_all(&a, &body, 100, 5000);
+    /* 'M' u | 'F' ... 'S' ... | 'E' 1 1 0: the family and its series twice. */
+    while ((unsigned char)body.ptr[f] & 0x80)
+        f++;
+    f++;
+    e = body.len - 4;
+    cr_assert_eq(body.ptr[f], 'F');
+    cr_assert_eq(memcmp(body.ptr + e, "E\x01\x01\x00", 4), 0);
+    buf_add(&twice, body.ptr, e);
+    buf_add(&twice, body.ptr + f, e - f);
+    buf_add(&twice, "E\x02\x02\x00", 4);
+    world_init(&b, one);
+    restore(&b, &twice, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, 1);
+    cr_assert_eq(got.dropped[RECORDS_DROP_DUPLICATE], 1);
+    buf_release(&body);
+    buf_release(&twice);
+    world_release(&a);
+    world_release(&b);
+}

@@ -1,0 +1,219 @@
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <stdio.h>
+
+#include "store/breaker.h"
+
+/*
+ * Each case is a sequence of steps on one breaker with a fake clock: a report (W, I, E)
+ * or a look (L) at time t, then the state, consecutive failures and openings expected
+ * after it.
+ */
+#define MAX_STEPS 12
+
+struct step {
+    uint64_t t_ms;
+    char op; /* 'W' worked, 'I' idle, 'E' error, 'L' look only */
+    enum breaker_state state;
+    uint64_t failures;
+    uint64_t openings;
+};
+
+struct breaker_case {
+    char name[48];
+    uint32_t threshold;
+    double open_seconds;
+    size_t nsteps;
+    struct step steps[MAX_STEPS];
+};
+
+#define C BREAKER_CLOSED
+#define O BREAKER_OPEN
+#define H BREAKER_HALF_OPEN
+
+static struct breaker_case cases[] = {
+    { "errors below threshold stay closed",
+      3,
+      10,
+      3,
+      { { 0, 'E', C, 1, 0 }, { 1, 'E', C, 2, 0 }, { 2, 'W', C, 0, 0 } } },
+    { "threshold reached opens",
+      3,
+      10,
+      3,
+      { { 0, 'E', C, 1, 0 }, { 1, 'E', C, 2, 0 }, { 2, 'E', O, 3, 1 } } },
+    { "threshold 1 opens on first error", 1, 10, 1, { { 5, 'E', O, 1, 1 } } },
+    { "idle resets consecutive failures",
+      2,
+      10,
+      3,
+      { { 0, 'E', C, 1, 0 }, { 1, 'I', C, 0, 0 }, { 2, 'E', C, 1, 0 } } },
+    { "reports while open count but keep it open",
+      1,
+      10,
+      4,
+      { { 0, 'E', O, 1, 1 },
+        { 100, 'E', O, 2, 1 },
+        { 200, 'W', O, 0, 1 },
+        { 9999, 'L', O, 0, 1 } } },
+    { "half-open at the exact moment",
+      1,
+      10,
+      3,
+      { { 1000, 'E', O, 1, 1 }, { 10999, 'L', O, 1, 1 }, { 11000, 'L', H, 1, 1 } } },
+    { "half-open without any report",
+      2,
+      0.5,
+      3,
+      { { 0, 'E', C, 1, 0 }, { 0, 'E', O, 2, 1 }, { 60000, 'L', H, 2, 1 } } },
+    { "half-open success closes",
+      1,
+      1,
+      3,
+      { { 0, 'E', O, 1, 1 }, { 1000, 'L', H, 1, 1 }, { 1500, 'W', C, 0, 1 } } },
+    { "half-open idle closes", 1, 1, 2, { { 0, 'E', O, 1, 1 }, { 2000, 'I', C, 0, 1 } } },
+    { "half-open error reopens as a new opening",
+      3,
+      1,
+      5,
+      { { 0, 'E', C, 1, 0 },
+        { 0, 'E', C, 2, 0 },
+        { 0, 'E', O, 3, 1 },
+        { 1000, 'E', O, 4, 2 },
+        { 1999, 'L', O, 4, 2 } } },
+    { "reopened breaker half-opens again",
+      1,
+      1,
+      4,
+      { { 0, 'E', O, 1, 1 },
+        { 1000, 'E', O, 2, 2 },
+        { 2000, 'L', H, 2, 2 },
+        { 2001, 'W', C, 0, 2 } } },
+    { "closed again needs a full threshold",
+      2,
+      1,
+      6,
+      { { 0, 'E', C, 1, 0 },
+        { 0, 'E', O, 2, 1 },
+        { 1000, 'W', C, 0, 1 },
+        { 1001, 'E', C, 1, 1 },
+        { 1002, 'E', O, 2, 2 },
+        { 1003, 'W', O, 0, 2 } } },
+    { "time running backwards changes nothing",
+      1,
+      1,
+      3,
+      { { 5000, 'E', O, 1, 1 }, { 4000, 'L', O, 1, 1 }, { 6000, 'L', H, 1, 1 } } },
+};
+
+ParameterizedTestParameters(breaker, transitions)
+{
+    return cr_make_param_array(struct breaker_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static enum statsd_outcome outcome_of(char op)
+{
+    return op == 'W'   ? STATSD_OUTCOME_WORKED
+           : op == 'I' ? STATSD_OUTCOME_IDLE
+                       : STATSD_OUTCOME_ERROR;
+}
+
+ParameterizedTest(struct breaker_case *c, breaker, transitions)
+{
+    struct breaker b;
+    size_t i;
+
+    breaker_init(&b, c->threshold, c->open_seconds, 0);
+    for (i = 0; i < c->nsteps; i++) {
+        const struct step *s = &c->steps[i];
+        if (s->op == 'L')
+            breaker_advance(&b, s->t_ms);
+        else
+            breaker_report(&b, outcome_of(s->op), s->t_ms, 1.7e9 + (double)s->t_ms / 1000.0);
+        cr_assert_eq(b.state, s->state, "%s: step %zu: state %s, want %s", c->name, i,
+                     breaker_state_name(b.state), breaker_state_name(s->state));
+        cr_assert_eq(b.consecutive_failures, s->failures, "%s: step %zu: failures %llu", c->name, i,
+                     (unsigned long long)b.consecutive_failures);
+        cr_assert_eq(b.openings, s->openings, "%s: step %zu: openings %llu", c->name, i,
+                     (unsigned long long)b.openings);
+    }
+}
+
+Test(breaker, counts_attempts_errors_and_timestamps_in_every_state)
+{
+    struct breaker b;
+
+    breaker_init(&b, 1, 10, 0);
+    cr_assert_eq(b.has_success, 0);
+    cr_assert_eq(b.has_error, 0);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 0, 100.0);    /* opens */
+    breaker_report(&b, STATSD_OUTCOME_WORKED, 10, 101.0);  /* open */
+    breaker_report(&b, STATSD_OUTCOME_IDLE, 20000, 102.0); /* half-open -> closed */
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 20001, 103.0);
+    cr_assert_eq(b.attempts[STATSD_OUTCOME_WORKED], 1);
+    cr_assert_eq(b.attempts[STATSD_OUTCOME_IDLE], 1);
+    cr_assert_eq(b.attempts[STATSD_OUTCOME_ERROR], 2);
+    cr_assert_eq(b.errors, 2);
+    cr_assert_eq(b.openings, 2);
+    cr_assert_eq(b.has_success, 1);
+    cr_assert_eq(b.has_error, 1);
+    cr_assert_float_eq(b.last_success_unix, 102.0, 1e-9);
+    cr_assert_float_eq(b.last_error_unix, 103.0, 1e-9);
+}
+
+Test(breaker, time_in_state_starts_when_the_state_was_entered)
+{
+    struct breaker b;
+
+    breaker_init(&b, 1, 2, 500);
+    cr_assert_eq(breaker_time_in_state(&b, 1500), 1000);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 3000, 0);
+    cr_assert_eq(breaker_time_in_state(&b, 3000), 0);
+    /* Half-open was entered at 5000, when open_seconds ran out, not when looked at. */
+    breaker_advance(&b, 9000);
+    cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+    cr_assert_eq(breaker_time_in_state(&b, 9000), 4000);
+}
+
+Test(breaker, open_seconds_round_up_to_the_millisecond)
+{
+    struct breaker b;
+
+    breaker_init(&b, 1, 0.0015, 0);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 0, 0);
+    breaker_advance(&b, 1);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    breaker_advance(&b, 2);
+    cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+}
+
+Test(breaker, state_names)
+{
+    cr_assert_str_eq(breaker_state_name(BREAKER_CLOSED), "closed");
+    cr_assert_str_eq(breaker_state_name(BREAKER_OPEN), "open");
+    cr_assert_str_eq(breaker_state_name(BREAKER_HALF_OPEN), "half_open");
+}
+
+Test(breaker, configure_keeps_the_state_and_applies_new_settings)
+{
+    struct breaker b;
+
+    breaker_init(&b, 5, 60, 0);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 10, 0);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 20, 0);
+    /* A lower threshold than the failures so far: the next error opens. */
+    breaker_configure(&b, 2, 1);
+    cr_assert_eq(b.state, BREAKER_CLOSED);
+    cr_assert_eq(b.consecutive_failures, 2);
+    cr_assert_eq(b.errors, 2);
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 30, 0);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    cr_assert_eq(b.openings, 1);
+    /* A shorter open time counts from when it opened. */
+    breaker_configure(&b, 2, 0.5);
+    breaker_advance(&b, 529);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    breaker_advance(&b, 530);
+    cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+}

@@ -1,0 +1,269 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/hotcache.h"
+#include "registry_fixture.h"
+
+/* A line parsed into *l and split into *lp, from text that must outlive both. */
+static void parse(const char *text, struct statsd_line *l, struct statsd_parts *lp)
+{
+    cr_assert_eq(statsd_parse_line(text, strlen(text), l), STATSD_OK, "%s", text);
+    memset(lp, 0, sizeof *lp);
+    lp->line.ptr = text;
+    lp->line.len = strlen(text);
+    lp->split = statsd_split(text, strlen(text), &lp->name, &lp->values, &lp->suffix);
+}
+
+static const struct hotcache_id *find_one(const struct hotcache *c, const char *text)
+{
+    struct statsd_line l;
+    struct statsd_parts lp;
+    const struct hotcache_id *id;
+
+    parse(text, &l, &lp);
+    hotcache_find(c, &lp, 1, &id);
+    return id;
+}
+
+/* An identity is found by any line that differs only in its values, and by no other. */
+Test(hotcache, finds_lines_that_differ_only_in_their_values)
+{
+    struct hotcache c = { 0 };
+    struct hotcache_id *id = NULL;
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0;
+    int series;
+
+    cr_assert_null(find_one(&c, "a.b:1|c|#k:v"), "an empty cache finds nothing");
+    parse("a.b:1|c|@0.5|#k:v", &l, &lp);
+    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
+    cr_assert_not_null(id);
+    cr_assert_eq(id->series, &series);
+    cr_assert_eq(id->type, STATSD_COUNTER);
+    cr_assert_float_eq(id->rate, 0.5, 1e-12);
+    cr_assert_eq(find_one(&c, "a.b:7|c|@0.5|#k:v"), id);
+    cr_assert_null(find_one(&c, "a.b:7|c|#k:v"));
+    cr_assert_null(find_one(&c, "a_b:7|c|@0.5|#k:v"));
+    cr_assert_null(find_one(&c, "a.b:7|g|@0.5|#k:v"));
+    /* Another spelling of the same series keeps the first identity. */
+    parse("a.b:1|c|@0.5|#k:w", &l, &lp);
+    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
+    cr_assert_null(find_one(&c, "a.b:1|c|@0.5|#k:w"));
+    hotcache_drop(&c, id, &bytes);
+    cr_assert_null(find_one(&c, "a.b:7|c|@0.5|#k:v"));
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
+/* Identities longer than HOTCACHE_KEY_MAX are not cached; clearing forgets every entry. */
+Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
+{
+    char text[HOTCACHE_KEY_MAX + 64];
+    struct hotcache c = { 0 };
+    struct hotcache_id *id = NULL, *id2 = NULL;
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0;
+    int series;
+
+    snprintf(text, sizeof text, "x:1|c|#k:%0*d", HOTCACHE_KEY_MAX, 0);
+    parse(text, &l, &lp);
+    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
+    cr_assert_null(id);
+    parse("y:1|g", &l, &lp);
+    hotcache_add(&c, &id2, &series, &l, 0, 1, &bytes);
+    cr_assert_eq(find_one(&c, "y:2|g"), id2);
+    hotcache_clear(&c, &bytes);
+    cr_assert_null(find_one(&c, "y:2|g"));
+    hotcache_drop(&c, id2, &bytes);
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
+/*
+ * registry_apply_raw: a line whose name and suffix a fully parsed, accepted line had is
+ * applied from its values alone; everything else is a miss, for the full path to judge.
+ */
+static int raw(const char *text, uint64_t now)
+{
+    return registry_apply_raw(&reg, text, strlen(text), now);
+}
+
+/*
+ * The front cache maps a line's name, type and tags as sent to its series; the checks
+ * that depend on the value must still run on a hit, and an expired series must never be
+ * reached through a stale entry (the ASan build would see it).
+ */
+Test(hotcache, cached_lines_still_check_their_values, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(ingest_at("requests:1|c|#method:GET,status_code:200", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("requests:2|c|#method:GET,status_code:200", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("requests:-1|c|#method:GET,status_code:200", 1000),
+                 STATSD_NEGATIVE_COUNTER);
+    cr_assert_eq(ingest_at("requests:1e308|c|#method:GET,status_code:200", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("requests:1e308|c|#method:GET,status_code:200", 1000),
+                 STATSD_NON_FINITE);
+    cr_assert_float_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 3 + 1e308, 1e292);
+    /* The same series through the other tag order, cached apart, is still one series. */
+    cr_assert_eq(ingest_at("queue_depth:5|g|#queue:a", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("queue_depth:+1|g|#queue:a", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 6);
+    cr_assert_eq(ingest_at("latency_seconds:0.2|h|#route:/x", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("latency_seconds:0.2|ms|#route:/x", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("latency_seconds:1|g|#route:/x", 1000), STATSD_TYPE_MISMATCH);
+}
+
+Test(hotcache, cached_entries_of_expired_series_miss, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(ingest_at("queue_depth:5|g|#queue:gone", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("queue_depth:+1|g|#queue:gone", 1000), STATSD_OK);
+    cr_assert_eq(registry_expire(&reg, 1000000, 1000), 1);
+    cr_assert_eq(registry_family_series(&reg, F_QUEUE), 0);
+    /* A relative update after expiry starts from zero on a fresh series. */
+    cr_assert_eq(ingest_at("queue_depth:+1|g|#queue:gone", 1000001), STATSD_OK);
+    cr_assert_eq(registry_family_series(&reg, F_QUEUE), 1);
+    cr_assert_eq(value_of(F_QUEUE, "queue=gone"), 1);
+}
+
+Test(hotcache, raw_lines_hit_only_identities_the_full_path_accepted, .init = setup,
+     .fini = teardown)
+{
+    cr_assert_eq(raw("requests:5|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(feed("requests:1|c|#method:GET,status_code:200"), STATSD_OK);
+    cr_assert_eq(raw("requests:5|c|#method:GET,status_code:200", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 6);
+    /* The value checks run; a bad value is the full parser's to name. */
+    cr_assert_eq(raw("requests:-1|c|#method:GET,status_code:200", 1000), STATSD_NEGATIVE_COUNTER);
+    cr_assert_eq(raw("requests:abc|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:1:2|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:nan|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    /* Any other spelling is another identity. */
+    cr_assert_eq(raw("requests:1|c|#status_code:200,method:GET", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:1|c|@0.5|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests:1|g|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests_total:1|c|#method:GET,status_code:200", 1000), REGISTRY_MISS);
+    cr_assert_eq(raw("requests", 1000), REGISTRY_MISS);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 6);
+}
+
+Test(hotcache, raw_lines_keep_the_type_and_rate_they_were_cached_with, .init = setup,
+     .fini = teardown)
+{
+    static const uint64_t want[] = { 0, 4, 4, 0 }; /* 0.2 and 0.7 in (0.1,0.5] and (0.5,1] */
+
+    cr_assert_eq(feed("latency_seconds:200:700|ms|@0.5|#route:/a"), STATSD_OK);
+    cr_assert_eq(raw("latency_seconds:200:700|ms|@0.5|#route:/a", 1000), STATSD_OK);
+    /* ms converted to seconds, each observation weighted 2. */
+    assert_hist(F_LATENCY, "route=/a", want, 4, 2 * (0.2 + 0.7) * 2);
+    cr_assert_eq(feed("queue_depth:5|g|#queue:q"), STATSD_OK);
+    cr_assert_eq(raw("queue_depth:+2|g|#queue:q", 1000), STATSD_OK);
+    cr_assert_eq(raw("queue_depth:-1|g|#queue:q", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=q"), 6);
+    cr_assert_eq(raw("queue_depth:3|g|#queue:q", 1000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=q"), 3);
+}
+
+Test(hotcache, raw_lines_of_an_expired_series_miss, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed_at("queue_depth:5|g|#queue:gone", 1000), STATSD_OK);
+    cr_assert_eq(raw("queue_depth:6|g|#queue:gone", 1000), STATSD_OK);
+    cr_assert_eq(registry_expire(&reg, 1000000, 1000), 1);
+    cr_assert_eq(raw("queue_depth:7|g|#queue:gone", 1000001), REGISTRY_MISS);
+}
+
+Test(hotcache, expiring_a_series_leaves_the_others_cached, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(feed_at("queue_depth:1|g|#queue:old", 1000), STATSD_OK);
+    cr_assert_eq(feed_at("queue_depth:2|g|#queue:new", 65000), STATSD_OK);
+    cr_assert_eq(registry_expire(&reg, 70000, 1000), 1);
+    cr_assert_eq(raw("queue_depth:1|g|#queue:old", 70000), REGISTRY_MISS);
+    cr_assert_eq(raw("queue_depth:3|g|#queue:new", 70000), STATSD_OK);
+    cr_assert_eq(value_of(F_QUEUE, "queue=new"), 3);
+}
+
+/*
+ * The front cache grows with the series and holds every identity: once each of 100,000
+ * series has been through the daemon's path (the fast path, or the full parse on a miss:
+ * the table starts empty when it grows), a line of each hits, whatever the collisions
+ * among their hashes.
+ */
+Test(hotcache, raw_lines_hit_for_every_series_of_a_large_registry, .fini = teardown)
+{
+    enum { N = 100000 };
+    char line[96];
+
+    load("{\"limits\": {\"max_series\": 200000, \"max_series_per_family\": 200000},"
+         " \"families\": [{\"name\": \"jobs.done\", \"type\": \"counter\","
+         "  \"labels\": [{\"name\": \"id\", \"max_values\": 200000},"
+         "              {\"name\": \"env\", \"values\": [\"prod\"]}]}]}");
+    for (int i = 0; i < N; i++) {
+        snprintf(line, sizeof line, "jobs.done:1|c|#id:%d,env:prod", i);
+        cr_assert_eq(feed(line), STATSD_OK, "%s", line);
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(line, sizeof line, "jobs.done:2|c|#id:%d,env:prod", i);
+        cr_assert_eq(ingest_at(line, 1000), STATSD_OK, "%s", line);
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(line, sizeof line, "jobs.done:4|c|#id:%d,env:prod", i);
+        cr_assert_eq(raw(line, 1000), STATSD_OK, "%s missed", line);
+    }
+    cr_assert_eq(value_of(0, "id=99999,env=prod"), 7);
+}
+
+/*
+ * The daemon's loop: a datagram's lines are looked up together, then taken in order,
+ * each found line through registry_apply_found() and each miss through the full path.
+ */
+static void take_datagram(const char *dgram, uint64_t now)
+{
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
+    struct statsd_scanner scan;
+    size_t n;
+
+    statsd_scanner_init(&scan, dgram, strlen(dgram));
+    do {
+        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
+        registry_find_parts(&reg, lp, n, found);
+        for (size_t i = 0; i < n; i++) {
+            char text[256];
+            int rc = found[i] ? registry_apply_found(&reg, found[i], &lp[i], now) : REGISTRY_MISS;
+
+            if (rc != REGISTRY_MISS)
+                continue;
+            cr_assert_lt(lp[i].line.len, sizeof text);
+            memcpy(text, lp[i].line.ptr, lp[i].line.len);
+            text[lp[i].line.len] = '\0';
+            feed_at(text, now);
+        }
+    } while (n == REGISTRY_FIND_MAX);
+}
+
+Test(hotcache, lines_looked_up_together_are_applied_in_their_order, .init = setup, .fini = teardown)
+{
+    char dgram[4096];
+    size_t o = 0;
+
+    /* A gauge created by the first line and set by the others, a miss among hits. */
+    take_datagram("queue_depth:1|g|#queue:a\nqueue_depth:2|g|#queue:a\n"
+                  "queue_depth:+5|g|#queue:a\nqueue_depth:3|g|#queue:a",
+                  1000);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3);
+    /* Another spelling of the same series, between cached lines, keeps its place. */
+    take_datagram("requests:1|c|#method:GET,status_code:200\n"
+                  "requests:1|c|#status_code:200,method:GET\n"
+                  "queue_depth:7|g|#queue:a\nqueue_depth:-2|g|#queue:a",
+                  1000);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 5);
+    cr_assert_eq(value_of(F_REQUESTS, "method=GET,status_code=200"), 2);
+    /* More lines than one lookup takes: the last set wins. */
+    for (int i = 0; i < 3 * REGISTRY_FIND_MAX + 5; i++)
+        o += (size_t)snprintf(dgram + o, sizeof dgram - o, "%squeue_depth:%d|g|#queue:a",
+                              i ? "\n" : "", i);
+    take_datagram(dgram, 1000);
+    cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3 * REGISTRY_FIND_MAX + 4);
+}

@@ -1,0 +1,92 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/intern.h"
+
+static uint32_t find(const struct intern *in, const char *s)
+{
+    return intern_find(in, s, strlen(s), intern_hash(s, strlen(s)));
+}
+
+static uint32_t add(struct intern *in, const char *s, size_t *bytes)
+{
+    return intern_add(in, s, strlen(s), intern_hash(s, strlen(s)), bytes);
+}
+
+/* A capped key counts values in use, frees a value with its last reference, and recycles its id. */
+Test(intern, capped_values_are_freed_and_their_ids_recycled)
+{
+    struct intern in = { .cap = 2 };
+    size_t bytes = 0, it = 0, len;
+    const char *s;
+    uint32_t a, b, c;
+
+    cr_assert_eq(find(&in, "a"), 0);
+    a = add(&in, "a", &bytes);
+    b = add(&in, "bb", &bytes);
+    cr_assert_eq(a, 1);
+    cr_assert_eq(b, 2);
+    cr_assert_eq(find(&in, "bb"), b);
+    cr_assert_eq(intern_value(&in, b)->len, 2);
+    cr_assert_str_eq(intern_value(&in, b)->s, "bb");
+    cr_assert(!intern_full(&in), "no value is in use yet");
+    intern_ref(&in, a);
+    intern_ref(&in, a);
+    intern_ref(&in, b);
+    cr_assert(intern_full(&in));
+    cr_assert(intern_next(&in, &it, &s, &len));
+    cr_assert_eq(len, 1);
+    cr_assert(intern_next(&in, &it, &s, &len));
+    cr_assert_eq(len, 2);
+    cr_assert(!intern_next(&in, &it, &s, &len));
+    intern_unref(&in, a, &bytes);
+    cr_assert_eq(find(&in, "a"), a, "one reference is left");
+    intern_unref(&in, a, &bytes);
+    cr_assert_eq(find(&in, "a"), 0, "the last reference frees the value");
+    cr_assert(!intern_full(&in));
+    c = add(&in, "c", &bytes);
+    cr_assert_eq(c, a, "the id is recycled");
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
+/* An enumerated key keeps its values without references: its ids never change. */
+Test(intern, enumerated_values_are_never_freed)
+{
+    struct intern in = { .enumerated = 1, .cap = 2 };
+    size_t bytes = 0;
+    uint32_t get = add(&in, "GET", &bytes), post = add(&in, "POST", &bytes);
+
+    intern_ref(&in, post);
+    cr_assert_eq(in.live, 1);
+    intern_unref(&in, post, &bytes);
+    cr_assert_eq(in.live, 0);
+    cr_assert_eq(find(&in, "POST"), post);
+    cr_assert_eq(find(&in, "GET"), get);
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
+/* Many values through growth of the id array and the table, all found, memory given back. */
+Test(intern, many_values_grow_and_are_found)
+{
+    struct intern in = { .cap = 100000 };
+    size_t bytes = 0;
+    char v[32];
+
+    for (int i = 0; i < 20000; i++) {
+        snprintf(v, sizeof v, "v%d", i);
+        cr_assert_eq(add(&in, v, &bytes), (uint32_t)i + 1);
+        intern_ref(&in, (uint32_t)i + 1);
+    }
+    for (int i = 0; i < 20000; i += 2)
+        intern_unref(&in, (uint32_t)i + 1, &bytes);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(v, sizeof v, "v%d", i);
+        cr_assert_eq(find(&in, v), i % 2 ? (uint32_t)i + 1 : 0, "%s", v);
+    }
+    cr_assert_eq(in.live, 10000);
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0);
+}
