@@ -1,0 +1,54 @@
+#include <criterion/criterion.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include "base/counted.h"
+
+Test(counted, every_allocation_adds_what_was_asked_and_its_free_takes_it_back)
+{
+    size_t bytes = 0;
+    char *a = counted_alloc(&bytes, 100);
+    int *b = counted_calloc(&bytes, 10, sizeof(int));
+
+    cr_assert_eq(bytes, 100 + 10 * sizeof(int));
+    for (size_t i = 0; i < 10; i++) {
+        cr_assert_eq(b[i], 0, "calloc zeroes");
+    }
+    memset(a, 'x', 100);
+    a = counted_realloc(&bytes, a, 100, 300);
+    cr_assert_eq(bytes, 300 + 10 * sizeof(int));
+    cr_assert_eq(a[99], 'x', "realloc keeps the contents");
+    counted_free(&bytes, a, 300);
+    counted_free(&bytes, b, 10 * sizeof(int));
+    cr_assert_eq(bytes, 0);
+}
+
+Test(counted, two_counters_are_charged_apart)
+{
+    size_t mine = 0, yours = 0;
+    void *p = counted_alloc(&mine, 64);
+    void *q = counted_alloc(&yours, 32);
+
+    cr_assert_eq(mine, 64);
+    cr_assert_eq(yours, 32);
+    counted_free(&mine, p, 64);
+    counted_free(&yours, q, 32);
+    cr_assert_eq(mine + yours, 0);
+}
+
+Test(counted, cache_line_arrays_are_aligned_zeroed_and_charged_with_their_slack)
+{
+    size_t bytes = 0;
+    void *base = NULL;
+    uint64_t *v = counted_calloc_lines(&bytes, 13, sizeof(uint64_t), &base);
+
+    cr_assert_not_null(base);
+    cr_assert_eq((uintptr_t)v % 64, 0, "aligned to a cache line");
+    cr_assert_eq(bytes, 13 * sizeof(uint64_t) + 64);
+    for (size_t i = 0; i < 13; i++) {
+        cr_assert_eq(v[i], 0);
+    }
+    counted_free(&bytes, base, 13 * sizeof(uint64_t) + 64);
+    cr_assert_eq(bytes, 0);
+}
