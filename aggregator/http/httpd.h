@@ -9,9 +9,10 @@
  *
  * One struct httpd_server is one listener with its own route table; an application that
  * wants /debug on a separate address runs two servers. The struct is embedded by its
- * owner; its fields are private to httpd.c. The parts below it: request (parsing and
- * size limits), response (the bytes of a response, with gzip), negotiate
- * (Accept-Encoding), routes (the table and its counters) and listener (the socket).
+ * owner; its fields are private to the server's files (internal.h). The parts below
+ * it: request (parsing and size limits), response (the bytes of a response, with gzip),
+ * negotiate (Accept-Encoding), routes (the table and its counters), listener (the
+ * socket) and evict (whom to close at the cap).
  *
  * Lifecycle:
  *     httpd_server_init(&srv, loop, NULL);                     no handle yet
@@ -24,8 +25,9 @@
  *
  * Requests. Routes match the path exactly (the query string is split off and passed raw).
  * Unknown path: 404. Known path and a method other than GET or HEAD: 405 with
- * "Allow: GET, HEAD" (a route made POST-only by httpd_server_route_post() the reverse). With a bearer token set, every path except /-/healthy and /-/ready
- * needs "Authorization: Bearer <token>", else 401 with "WWW-Authenticate: Bearer". With
+ * "Allow: GET, HEAD" (a route made POST-only by httpd_server_route_post() the reverse).
+ * With a bearer token set, every path except /-/healthy and /-/ready needs
+ * "Authorization: Bearer <token>", else 401 with "WWW-Authenticate: Bearer". With
  * basic auth users (httpd_server_set_basic_auth()), every path except the probes needs
  * "Authorization: Basic ..." of one of them, or the path's bearer token if it has one:
  * either is accepted, and the 401 carries a challenge for each ("WWW-Authenticate: Basic
@@ -45,8 +47,7 @@
  * after idle_timeout_ms. A response that makes no progress (no write completes, no piece
  * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned: a
  * deferred answer that has not come by then is cancelled and answered 503 (close), a
- * stream is cut. And a
- * client must take a response at min_send_rate bytes/s at least: while bytes wait on it
+ * stream is cut. And a client must take a response at min_send_rate bytes/s at least: while bytes wait on it
  * (handed to the socket, not yet taken), its clock runs, and it may not exceed
  * send_grace_ms plus the bytes handed divided by the rate. The clock covers the whole
  * run of pipelined responses answered back to back, so a slow reader cannot renew its
@@ -54,34 +55,15 @@
  * breaking a limit is disconnected and counted; nothing else is affected.
  *
  * The cap. At most max_connections are served at once. When a new connection comes and
- * the cap is reached, a connection that is not making progress is closed to make room
- * (counted by reason in httpd_stats.evictions), the first found of, in this order:
- *   1. idle (waiting for a request that has not begun, or lingering after its response),
- *      least recently active first: nothing is lost, a client retries on a new connection;
- *   2. an unfinished request (slowloris included: request bytes are not progress), the
- *      oldest first: only its own bytes are lost;
- *   3. a response whose client has had bytes waiting on it and made no progress for
- *      evict_stall_ms, the longest stalled first: the work done for it is lost;
- *   4. a request the server works on without progress for evict_work_ms, nothing waiting
- *      on the client: a deferred answer (httpd_defer(), a basic auth check) or a stream
- *      whose producer returned HTTPD_WAIT (a scrape waiting on Postgres), the longest
- *      waiting first: the work and the client's answer are lost. A producer that waits
- *      on something with its own timeout should give up before evict_work_ms.
- * A connection whose last response is wholly in the socket and that closes after it
- * counts as lingering. A connection that is making progress, or on which the server is
- * working (a handler, rendering, a TLS handshake step; a deferred answer or a waiting
- * producer for less than evict_work_ms), is never evicted, nor for evict_stall_ms after
- * its last progress a TLS connection between handshake steps or established and idle
- * (replacing it costs a handshake: while one is spared, a new connection waits in the
- * listen backlog rather than being refused), and neither is one accepted so recently
- * that the loop has not yet polled it once (its request may already be in the socket):
- * rather than evict such a one, the server stops accepting until the next loop
- * iteration. A plaintext connection is read once as it is accepted: one whose whole
- * request was there is answered at once, and counts as polled. At most 128 connections
- * are accepted per loop iteration; the rest wait in the backlog for the next. Beyond the
- * cap, probe_reserve more connections may be accepted that serve
- * only /-/healthy and /-/ready (then close); anything else there gets 503 and close,
- * and the reserve evicts as above. Only when the cap and the reserve are full of
+ * the cap is reached, a connection that is not making progress is closed to make room,
+ * counted by reason in httpd_stats.evictions; evict.h is the policy: which one, and
+ * which are never evicted (rather than evict one of those, the server stops accepting
+ * until the next loop iteration). A plaintext connection is read once as it is
+ * accepted: one whose whole request was there is answered at once. At most 128
+ * connections are accepted per loop iteration; the rest wait in the backlog for the
+ * next. Beyond the cap, probe_reserve more connections may be accepted that serve only
+ * /-/healthy and /-/ready (then close); anything else there gets 503 and close, and the
+ * reserve evicts as the cap does. Only when the cap and the reserve are full of
  * connections that are all making progress is a new one answered "503" without reading,
  * and closed.
  */
@@ -94,6 +76,7 @@
 #include <uv.h>
 
 #include "base/buf.h"
+#include "http/evict.h"
 #include "http/listener.h"
 #include "http/routes.h"
 #include "http/tlsmem.h"
@@ -152,13 +135,8 @@ enum httpd_limit {
 /* "header_size", "body_size", ...: a label value for the kind. */
 const char *httpd_limit_name(enum httpd_limit kind);
 
-/* Why a connection was evicted at the cap, counted in struct httpd_stats. */
-#define HTTPD_EVICT_MAP(XX)  \
-    XX(IDLE, "idle")         \
-    XX(LINGER, "linger")     \
-    XX(REQUEST, "request")   \
-    XX(RESPONSE, "response") \
-    XX(WORK, "work")
+/* Why a connection was evicted at the cap (evict.h), counted in struct httpd_stats. */
+#define HTTPD_EVICT_MAP(XX) EVICT_MAP(XX)
 
 enum httpd_evict {
 #define XX(kind, name) HTTPD_EVICT_##kind,
@@ -264,6 +242,8 @@ struct httpd_server {
     struct tlsmem_ctx *tls; /* a reference; NULL: plain HTTP */
     struct tlspool *hs;     /* where handshakes run: own_hs, or a shared one */
     struct tlspool own_hs;
+    int fake_time;     /* httpd_server_set_time() was called: the clock is fake_now */
+    uint64_t fake_now; /* milliseconds */
 };
 
 /*
@@ -430,5 +410,15 @@ int httpd_defer(struct httpd_conn *conn, httpd_cancel_cb cancel, void *arg);
  * be called after the stream ended (HTTPD_DONE returned or cancel called).
  */
 void httpd_resume(struct httpd_conn *conn);
+
+/*
+ * Testing only: from now on the server's clock reads now_ms (milliseconds, on
+ * uv_now()'s scale) instead of uv_now(), until the next call; each call re-arms every
+ * response's deadline from the new time (a deadline already passed fires on the next
+ * loop iteration). The clock times progress, the write timeout, the send rate and
+ * eviction; the read, idle and linger timeouts run on the loop's timers regardless.
+ * Call before listen or on the loop thread.
+ */
+void httpd_server_set_time(struct httpd_server *srv, uint64_t now_ms);
 
 #endif

@@ -1,5 +1,6 @@
 #include "httpdfix.h"
 #include "base/query.h"
+#include "waitfor.h"
 
 #include <criterion/criterion.h>
 
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static void collect(const char *handler, unsigned code, uint64_t count, void *arg);
 
@@ -57,11 +57,15 @@ static void echo_handler(struct httpd_conn *conn, const struct httpd_request *re
     buf_release(&b);
 }
 
-/* Holds the loop for ms milliseconds, so that connections pile up in the backlog. */
+/* Holds the loop until the test opens the gate, so that connections pile up in the backlog. */
 static void block_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
 {
-    (void)arg;
-    usleep((useconds_t)query_long(req->query, "ms", 100) * 1000);
+    struct httpdfix *fx = arg;
+
+    (void)req;
+    atomic_store(&fx->blocked, 1);
+    uv_sem_wait(&fx->gate);
+    atomic_store(&fx->blocked, 0);
     httpd_respond(conn, 200, "text/plain", "blocked\n", 8, 0, NULL);
 }
 
@@ -238,6 +242,17 @@ static void watch_cb(uv_check_t *w)
     atomic_store(&fx->accepted, (unsigned)httpd_server_stats(&fx->srv)->connections_accepted);
     atomic_store(&fx->idle, httpd_server_idle_connections(&fx->srv));
     atomic_store(&fx->open, (unsigned)httpd_server_stats(&fx->srv)->connections_open);
+    atomic_fetch_add(&fx->turns, 1);
+}
+
+static void tick_cb(uv_async_t *a)
+{
+    struct httpdfix *fx = a->data;
+    unsigned long long t = atomic_load(&fx->fake_ms);
+
+    if (fx->fake)
+        httpd_server_set_time(&fx->srv, t);
+    atomic_store(&fx->fake_applied, t);
 }
 
 static void stop_cb(uv_async_t *a)
@@ -245,6 +260,7 @@ static void stop_cb(uv_async_t *a)
     struct httpdfix *fx = a->data;
 
     uv_close((uv_handle_t *)&fx->watch, NULL);
+    uv_close((uv_handle_t *)&fx->tick, NULL);
     fx->counts.n = 0;
     httpd_server_foreach_requests(&fx->srv, collect, &fx->counts);
     httpd_server_close(&fx->srv, server_closed);
@@ -258,6 +274,7 @@ void httpdfix_setup(struct httpdfix *fx, const struct httpd_config *cfg)
      * otherwise kill the process with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     cr_assert_eq(uv_loop_init(&fx->loop), 0);
+    cr_assert_eq(uv_sem_init(&fx->gate, 0), 0);
     httpd_server_init(&fx->srv, &fx->loop, cfg);
     cr_assert_eq(httpd_server_route(&fx->srv, "/hello", "hello", hello_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/echo", "echo", echo_handler, fx), 0);
@@ -285,6 +302,8 @@ void httpdfix_run(struct httpdfix *fx, const char *addr)
     cr_assert_eq(uv_check_init(&fx->loop, &fx->watch), 0);
     fx->watch.data = fx;
     cr_assert_eq(uv_check_start(&fx->watch, watch_cb), 0);
+    cr_assert_eq(uv_async_init(&fx->loop, &fx->tick, tick_cb), 0);
+    fx->tick.data = fx;
     cr_assert_eq(pthread_create(&fx->thread, NULL, loop_main, fx), 0);
 }
 
@@ -300,6 +319,101 @@ void httpdfix_stop(struct httpdfix *fx)
     cr_assert_eq(pthread_join(fx->thread, NULL), 0);
     cr_assert_eq(fx->server_closed, 1);
     cr_assert_eq(uv_loop_close(&fx->loop), 0);
+    uv_sem_destroy(&fx->gate);
+}
+
+void httpdfix_fake_clock(struct httpdfix *fx)
+{
+    fx->fake = 1;
+    atomic_store(&fx->fake_ms, uv_now(&fx->loop));
+    atomic_store(&fx->fake_applied, atomic_load(&fx->fake_ms));
+    httpd_server_set_time(&fx->srv, atomic_load(&fx->fake_ms));
+}
+
+static int applied(void *arg)
+{
+    struct httpdfix *fx = arg;
+
+    return atomic_load(&fx->fake_applied) == atomic_load(&fx->fake_ms);
+}
+
+void httpdfix_advance(struct httpdfix *fx, uint64_t ms)
+{
+    cr_assert(fx->fake, "httpdfix_advance() without httpdfix_fake_clock()");
+    atomic_fetch_add(&fx->fake_ms, ms);
+    cr_assert_eq(uv_async_send(&fx->tick), 0);
+    cr_assert_eq(waitfor_cond(applied, fx, 5000), 0, "the loop did not take the time");
+}
+
+struct turns_past {
+    struct httpdfix *fx;
+    unsigned turns;
+};
+
+static int turned(void *arg)
+{
+    struct turns_past *t = arg;
+
+    return (int)(atomic_load(&t->fx->turns) - t->turns) > 0;
+}
+
+/* Wake the loop and wait until a check phase after this call has run. */
+static int one_turn(struct httpdfix *fx, int timeout_ms)
+{
+    struct turns_past t = { fx, atomic_load(&fx->turns) };
+
+    cr_assert_eq(uv_async_send(&fx->tick), 0);
+    return waitfor_cond(turned, &t, timeout_ms) == 0 ? 0 : -1;
+}
+
+int httpdfix_wait_quiet(struct httpdfix *fx, int timeout_ms)
+{
+    long long deadline = waitfor_now_ms() + timeout_ms;
+
+    /* A turn may be under way as produced is read: the second begins after the read. */
+    while (waitfor_now_ms() < deadline) {
+        long long before = atomic_load(&fx->produced);
+
+        if (one_turn(fx, timeout_ms) != 0 || one_turn(fx, timeout_ms) != 0)
+            return -1;
+        if (atomic_load(&fx->produced) == before)
+            return 0;
+    }
+    return -1;
+}
+
+static int blocked(void *arg)
+{
+    return atomic_load(&((struct httpdfix *)arg)->blocked);
+}
+
+int httpdfix_wait_blocked(struct httpdfix *fx, int timeout_ms)
+{
+    return waitfor_cond(blocked, fx, timeout_ms) == 0 ? 0 : -1;
+}
+
+void httpdfix_unblock(struct httpdfix *fx)
+{
+    uv_sem_post(&fx->gate);
+}
+
+struct cancels_at {
+    struct httpdfix *fx;
+    int n;
+};
+
+static int cancelled(void *arg)
+{
+    struct cancels_at *c = arg;
+
+    return atomic_load(&c->fx->early_cancels) >= c->n;
+}
+
+int httpdfix_wait_cancels(struct httpdfix *fx, int n, int timeout_ms)
+{
+    struct cancels_at c = { fx, n };
+
+    return waitfor_cond(cancelled, &c, timeout_ms) == 0 ? 0 : -1;
 }
 
 double httpdfix_now_ms(void)
@@ -310,28 +424,37 @@ double httpdfix_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int httpdfix_wait_open(struct httpdfix *fx, unsigned open, int timeout_ms)
-{
-    double deadline = httpdfix_now_ms() + timeout_ms;
+struct conns_at {
+    struct httpdfix *fx;
+    unsigned accepted, idle, open;
+};
 
-    while (atomic_load(&fx->open) != open) {
-        if (httpdfix_now_ms() > deadline)
-            return -1;
-        usleep(1000);
-    }
-    return 0;
+static int opened(void *arg)
+{
+    struct conns_at *w = arg;
+
+    return atomic_load(&w->fx->open) == w->open;
 }
 
-int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted, unsigned idle, int timeout_ms)
+int httpdfix_wait_open(struct httpdfix *fx, unsigned open, int timeout_ms)
 {
-    double deadline = httpdfix_now_ms() + timeout_ms;
+    struct conns_at w = { .fx = fx, .open = open };
 
-    while (atomic_load(&fx->accepted) != accepted || atomic_load(&fx->idle) != idle) {
-        if (httpdfix_now_ms() > deadline)
-            return -1;
-        usleep(1000);
-    }
-    return 0;
+    return waitfor_cond(opened, &w, timeout_ms) == 0 ? 0 : -1;
+}
+
+static int accepted(void *arg)
+{
+    struct conns_at *w = arg;
+
+    return atomic_load(&w->fx->accepted) == w->accepted && atomic_load(&w->fx->idle) == w->idle;
+}
+
+int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted_n, unsigned idle, int timeout_ms)
+{
+    struct conns_at w = { .fx = fx, .accepted = accepted_n, .idle = idle };
+
+    return waitfor_cond(accepted, &w, timeout_ms) == 0 ? 0 : -1;
 }
 
 void httpdfix_open(struct httpc *h, const struct httpdfix *fx)

@@ -8,7 +8,8 @@
  * Routes: /hello (one-shot, gzip allowed), /echo?x= (the request as the handler saw
  * it), /stream?n= (n lines, chunked), /slow (64 KiB pieces forever), /wait?n=&forever=
  * (a producer that waits and is resumed by a timer), /silent (never answers),
- * /block?ms= (holds the loop, then answers), /big?kb= (a one-shot body of kb KiB),
+ * /block (holds the loop until httpdfix_unblock(), then answers), /big?kb= (a one-shot
+ * body of kb KiB),
  * /busy (503 and close: HTTPD_CLOSE), /defer (httpd_defer(), never answered; its
  * cancel counts as a stream's), /-/healthy.
  */
@@ -39,6 +40,12 @@ struct httpdfix {
     atomic_uint accepted;  /* connections_accepted */
     atomic_uint idle;      /* httpd_server_idle_connections() */
     atomic_uint open;      /* connections_open */
+    atomic_uint turns;     /* loop iterations, counted by watch */
+    uv_async_t tick;       /* wakes the loop; applies the fake clock */
+    int fake;              /* httpdfix_fake_clock() */
+    atomic_ullong fake_ms, fake_applied;
+    uv_sem_t gate; /* /block waits on it */
+    atomic_int blocked;
     struct counts {
         struct count {
             char handler[32];
@@ -61,6 +68,32 @@ void httpdfix_start(struct httpdfix *fx, const struct httpd_config *cfg);
 /* Close the server on its thread, join it, and close the loop. */
 void httpdfix_stop(struct httpdfix *fx);
 
+/*
+ * Between setup and run: the server's clock (httpd_server_set_time()) stands still
+ * until httpdfix_advance() moves it, so that what depends on elapsed time (progress,
+ * the write timeout, the send rate, eviction) is ordered by the test, not by the load.
+ */
+void httpdfix_fake_clock(struct httpdfix *fx);
+
+/* Move the fake clock ms forward, on the loop thread; returns once the server has it. */
+void httpdfix_advance(struct httpdfix *fx, uint64_t ms);
+
+/*
+ * Wait until the loop has run two whole iterations in which no /slow producer made a
+ * piece: every /slow stream is held by backpressure (its client is not reading).
+ * Returns 0, or -1 after timeout_ms.
+ */
+int httpdfix_wait_quiet(struct httpdfix *fx, int timeout_ms);
+
+/* Wait until a /block request holds the loop. Returns 0, or -1 after timeout_ms. */
+int httpdfix_wait_blocked(struct httpdfix *fx, int timeout_ms);
+
+/* Let the /block request go: it answers, and the loop runs again. */
+void httpdfix_unblock(struct httpdfix *fx);
+
+/* Wait until early_cancels reaches n. Returns 0, or -1 after timeout_ms. */
+int httpdfix_wait_cancels(struct httpdfix *fx, int n, int timeout_ms);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 double httpdfix_now_ms(void);
 
@@ -70,7 +103,7 @@ void httpdfix_open(struct httpc *h, const struct httpdfix *fx);
 /*
  * Wait until the server, as of its last loop iteration, has accepted accepted
  * connections in all and has idle of them waiting for a request that has not begun.
- * Polls every millisecond; returns 0, or -1 after timeout_ms.
+ * Returns 0, or -1 after timeout_ms.
  */
 int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted, unsigned idle, int timeout_ms);
 

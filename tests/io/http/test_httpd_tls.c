@@ -350,10 +350,11 @@ Test(httpd_tls, handshakes_waiting_past_the_deadline_are_closed_and_counted)
     for (int i = 0; i < BURST; i++)
         httpdfix_open(&raw[i], &F);
     cr_assert_eq(httpdfix_wait_conns(&F, BURST + 1, BURST + 1, 5000), 0);
-    cr_assert_eq(tlsclient_request(&k, "/block?ms=300", NULL), 0);
-    usleep(50 * 1000); /* the loop is held: the hellos wait in their sockets */
-    for (int i = 0; i < BURST; i++)
+    cr_assert_eq(tlsclient_request(&k, "/block", NULL), 0);
+    cr_assert_eq(httpdfix_wait_blocked(&F, 5000), 0, "the loop is not held");
+    for (int i = 0; i < BURST; i++) /* the loop is held: the hellos wait in their sockets */
         cr_assert_eq(httpc_send(&raw[i], hello, n), 0);
+    httpdfix_unblock(&F);
     cr_assert_eq(tlsclient_read(&k, &r), 0, "%s", k.error);
     cr_assert_eq(r.status, 200);
     tlsclient_response_release(&r);

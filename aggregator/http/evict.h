@@ -1,0 +1,133 @@
+/*
+ * evict: which connection the HTTP server closes to make room at its cap, and why.
+ *
+ * A domain module: no I/O and no clock. The server (httpd) describes each connection
+ * with a struct evict_conn, on its own clock, and passes the time; this module decides.
+ *
+ * The policy. When a new connection comes and the cap is reached, a connection that is
+ * not making progress is closed to make room (counted by reason in httpd_stats), the
+ * first found of, in this order:
+ *   1. idle (waiting for a request that has not begun, or lingering after its response),
+ *      least recently active first: nothing is lost, a client retries on a new connection;
+ *   2. an unfinished request (slowloris included: request bytes are not progress), the
+ *      oldest first: only its own bytes are lost;
+ *   3. a response whose client has had bytes waiting on it and made no progress for
+ *      stall_ms, the longest stalled first: the work done for it is lost;
+ *   4. a request the server works on without progress for work_ms, nothing waiting on
+ *      the client: a deferred answer (httpd_defer(), a basic auth check) or a stream
+ *      whose producer returned HTTPD_WAIT (a scrape waiting on Postgres), the longest
+ *      waiting first: the work and the client's answer are lost. A producer that waits
+ *      on something with its own timeout should give up before work_ms.
+ * Within a reason, the connection with the oldest progress goes first; of two with the
+ * same, the older connection.
+ *
+ * Never evicted: a connection that is making progress, or on which the server is working
+ * (a handler, rendering, a TLS handshake step; a deferred answer or a waiting producer
+ * for less than work_ms); for stall_ms after its last progress, a TLS connection between
+ * handshake steps or established and idle (replacing it costs a handshake: while one is
+ * spared, a new connection waits in the listen backlog rather than being refused); and
+ * one accepted so recently that the loop has not polled it once (its request may
+ * already be in the socket), unless its whole request was read as it was accepted.
+ *
+ * Polls. The server counts the polls of its loop. A connection accepted before the poll
+ * that is running now may have its request among that poll's events, not yet read: it
+ * may be evicted only after the poll. evict_verdict() says which.
+ */
+#ifndef USTATSD_EVICT_H
+#define USTATSD_EVICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a connection was evicted, in the order of the policy (httpd.h's HTTPD_EVICT_MAP). */
+#define EVICT_MAP(XX)        \
+    XX(IDLE, "idle")         \
+    XX(LINGER, "linger")     \
+    XX(REQUEST, "request")   \
+    XX(RESPONSE, "response") \
+    XX(WORK, "work")
+
+enum evict_reason {
+#define XX(kind, name) EVICT_##kind,
+    EVICT_MAP(XX)
+#undef XX
+        EVICT_COUNT
+};
+
+#define EVICT_SPARED (-1) /* evict_classify(): this one may not be evicted */
+
+/* "idle", "linger", "request", "response", "work"; "unknown" out of range. */
+const char *evict_name(int reason);
+
+/* What a connection is doing, as the policy sees it. */
+enum evict_state {
+    EVICT_STATE_IDLE,    /* waiting for a request that has not begun */
+    EVICT_STATE_LINGER,  /* its last response is wholly in the socket; closing after it */
+    EVICT_STATE_REQUEST, /* a request has begun and is not complete */
+    EVICT_STATE_WAITING, /* the response waits on something: a deferred answer, HTTPD_WAIT */
+    EVICT_STATE_WORKING, /* any other part of a response: handling, producing, writing */
+    EVICT_STATE_CLOSING,
+};
+
+/* The facts about one connection. Times are on the server's clock, in milliseconds. */
+struct evict_conn {
+    enum evict_state state;
+    uint64_t progress_ms; /* its last progress: accept, request read, write, piece */
+    uint64_t polls;       /* polls of the loop begun since it was accepted */
+    int read_early;       /* its whole request was read as it was accepted */
+    int client_owes;      /* bytes handed to the socket wait on the client */
+    int tls_step;         /* TLS: a handshake step is queued or running */
+    int tls_stepped;      /* TLS: a handshake step ran, or the handshake ended */
+};
+
+struct evict_limits {
+    uint64_t stall_ms; /* a response stalled this long is evictable */
+    uint64_t work_ms;  /* work waiting this long is evictable */
+};
+
+/* Whether c was accepted since the current poll began and is not read: never evicted. */
+int evict_too_new(const struct evict_conn *c);
+
+/*
+ * Whether c is an idle TLS connection that eviction spares for now (see above): its
+ * handshake step is out, or it made a step or a request within stall_ms of now_ms.
+ */
+int evict_shielded(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms);
+
+/* What evicting c at now_ms would cost, an enum evict_reason, or EVICT_SPARED. */
+int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms);
+
+/*
+ * The choice among a server's connections. Offer each, newest first (the server's list
+ * order); the pick is the first reason in the policy's order and, within it, the oldest
+ * progress, ties going to the one offered later (the older connection). Caller-owned,
+ * no allocation.
+ */
+struct evict_pick {
+    int reason;           /* EVICT_SPARED until a connection is picked */
+    uint64_t progress_ms; /* the picked one's */
+    uint64_t polls;
+    int read_early;
+};
+
+void evict_pick_init(struct evict_pick *p);
+
+/* Offer c; returns 1 when c is now the pick (the caller remembers which one it is). */
+int evict_pick_offer(struct evict_pick *p, const struct evict_conn *c,
+                     const struct evict_limits *lim, uint64_t now_ms);
+
+enum evict_verdict {
+    EVICT_NONE,       /* nothing may be evicted */
+    EVICT_AFTER_POLL, /* the pick may be closed only once the current poll is over */
+    EVICT_NOW,        /* close the pick */
+};
+
+/*
+ * What to do with the pick. in_poll: the decision is taken inside the loop's poll (a
+ * connection callback), where a pick accepted before the previous poll began may still
+ * have unread input among this poll's events; after the poll (the check phase) it has
+ * been read.
+ */
+enum evict_verdict evict_verdict(const struct evict_pick *p, int in_poll);
+
+#endif
