@@ -6,6 +6,7 @@
 
 #include "base/common.h"
 #include "base/mem.h"
+#include "pg/internal.h"
 #include "pg/sqlpool.h"
 
 #define BOOLOID 16 /* pg_type.h; libpq does not export the catalog */
