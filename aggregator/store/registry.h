@@ -85,7 +85,7 @@ struct registry_cursor {
 struct registry {
     /* private */
     const struct config *cfg;
-    struct registry__family *fams; /* slots, see enum fam_state in registry.c */
+    struct registry__family *fams; /* slots, see enum fam_state in internal.h */
     size_t nfams;                  /* slots in use: live, retired or free */
     size_t fams_cap;
     struct names names;                       /* name -> family */
