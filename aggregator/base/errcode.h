@@ -7,6 +7,11 @@
  * UV_E* codes are negative errno values on Linux, so they pass through too). The daemon's
  * own codes lie below -4200, outside errno's range and libuv's (UV_EOF is -4095).
  *
+ * A function that gives a verdict rather than an error (a rejected line's reason, a row
+ * skipped or kept) returns it as a value >= 0, from an enum of its module; no module keeps
+ * negative codes of its own, and no function returns a bare -1 (errcode_str(-1) would say
+ * "Operation not permitted"). A lookup that finds nothing returns ERRCODE_UNKNOWN.
+ *
  * Where a function also fills a message buffer (config, the debug query), the code says
  * what kind of failure it was and the message says which key, value or file.
  *
@@ -17,12 +22,17 @@
 #define USTATSD_ERRCODE_H
 
 /* X(NAME, value, message) */
-#define ERRCODE_MAP(X)                              \
-    X(CONFIG, -4201, "invalid configuration")       \
-    X(BADPARAM, -4202, "invalid request parameter") \
-    X(UNKNOWN, -4203, "unknown name")               \
-    X(BADVALUE, -4204, "not a value")               \
-    X(NOTREG, -4205, "not a regular file")
+#define ERRCODE_MAP(X)                                 \
+    X(CONFIG, -4201, "invalid configuration")          \
+    X(BADPARAM, -4202, "invalid request parameter")    \
+    X(UNKNOWN, -4203, "unknown name")                  \
+    X(BADVALUE, -4204, "not a value")                  \
+    X(NOTREG, -4205, "not a regular file")             \
+    X(FORMAT, -4206, "malformed content")              \
+    X(LIMIT, -4207, "limit reached")                   \
+    X(UNREADABLE, -4208, "the file could not be read") \
+    X(TLS, -4209, "TLS library failure")               \
+    X(ABSENT, -4210, "not there (yet)")
 
 enum errcode {
 #define ERRCODE__ENUM(name, value, msg) ERRCODE_##name = (value),

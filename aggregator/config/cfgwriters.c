@@ -225,7 +225,7 @@ static int read_target(struct cfgread *r, const struct cfgread_key *k, json_t *o
     w->scope = scope;
     switch (scope) {
     case CONFIG_WRITERS_FAMILY:
-        i = strlen(s) == len ? config_find_family(c, s, len) : -1;
+        i = strlen(s) == len ? config_find_family(c, s, len) : ERRCODE_UNKNOWN;
         if (i < 0 || c->families[i].client_telemetry)
             return cfgread_fail_at(r, k->name, "no family \"%s\" in $.families",
                                    cfgread_shown(q, s, len));

@@ -586,19 +586,19 @@ long config_find_family(const struct config *c, const char *name, size_t len)
 
     /* No stored name is longer than STATSD_MAX_NAME, "_total" aside. */
     if (len > sizeof(norm))
-        return -1;
+        return ERRCODE_UNKNOWN;
     statsd_normalize_name(name, len, norm, sizeof(norm));
     for (size_t i = 0; i < c->nfamilies; i++)
         if (strlen(c->families[i].name) == len && memcmp(c->families[i].name, norm, len) == 0)
             return (long)i;
     /* "x_total" names the counter stored as "x"; a gauge "x_total" matched above. */
     if (len < tl || memcmp(norm + len - tl, "_total", tl) != 0)
-        return -1;
+        return ERRCODE_UNKNOWN;
     for (size_t i = 0; i < c->nfamilies; i++)
         if (c->families[i].type == FAMILY_COUNTER && strlen(c->families[i].name) == len - tl &&
             memcmp(c->families[i].name, norm, len - tl) == 0)
             return (long)i;
-    return -1;
+    return ERRCODE_UNKNOWN;
 }
 
 int config_label_matches(const struct config_label *cl, const char *s, size_t len)
@@ -624,7 +624,7 @@ long config_find_job(const struct config *c, const char *name, size_t len)
     for (size_t i = 0; i < c->njobs; i++)
         if (strlen(c->jobs[i].name) == len && memcmp(c->jobs[i].name, name, len) == 0)
             return (long)i;
-    return -1;
+    return ERRCODE_UNKNOWN;
 }
 
 int config_valid_name(const char *s)

@@ -336,8 +336,8 @@ int config_parse(struct config *c, const char *text, size_t len, const char *nam
 void config_release(struct config *c);
 
 /*
- * Index of the family with this name (counters: with or without "_total"), or -1. The name
- * need not be NUL-terminated nor normalised: '.' and '-' compare equal to '_', so a line's
+ * Index of the family with this name (counters: with or without "_total"), or
+ * ERRCODE_UNKNOWN. The name need not be NUL-terminated nor normalised: '.' and '-' compare equal to '_', so a line's
  * name as sent can be looked up directly. A linear scan: call it at registry set-up, not per
  * line. Excluded families are found too (check .excluded).
  */
@@ -352,7 +352,7 @@ size_t config_file_families(const struct config *c);
  */
 int config_label_matches(const struct config_label *cl, const char *s, size_t len);
 
-/* Index of the job, or -1. */
+/* Index of the job, or ERRCODE_UNKNOWN. */
 long config_find_job(const struct config *c, const char *name, size_t len);
 
 /*

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/errcode.h"
 #include "base/mem.h"
 #include "base/query.h"
 #include "statsd.h"
@@ -60,7 +61,7 @@ long resattr_find(const struct config_resource_attr *v, size_t n, const char *ke
         if (strcmp(a, b) == 0)
             return (long)i;
     }
-    return -1;
+    return ERRCODE_UNKNOWN;
 }
 
 int resattr_set(struct config_resource_attr **v, size_t *n, const char *key, const char *value)
@@ -74,7 +75,7 @@ int resattr_set(struct config_resource_attr **v, size_t *n, const char *key, con
         memmove(*v + at, *v + at + 1, (*n - (size_t)at - 1) * sizeof(**v));
         (*n)--;
     } else if (*n >= CONFIG_MAX_RESOURCE_ATTRS) {
-        return -1;
+        return ERRCODE_LIMIT;
     }
     *v = mem_realloc(*v, (*n + 1) * sizeof(**v));
     for (i = *n; i > 0 && strcmp((*v)[i - 1].key, key) > 0; i--)
@@ -116,7 +117,7 @@ static int env_pair(const char *var, const char *item, size_t len, size_t max,
     if (eq == NULL) {
         snprintf(err, errlen, "%s: \"%.*s\": expected key=value", var, (int)(len > 64 ? 64 : len),
                  item);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     klen = (size_t)(eq - item);
     val = eq + 1;
@@ -126,13 +127,13 @@ static int env_pair(const char *var, const char *item, size_t len, size_t max,
     if (klen == 0 || klen > CONFIG_MAX_RESOURCE_KEY) {
         snprintf(err, errlen, "%s: \"%.*s\": %s", var, (int)(len > 64 ? 64 : len), item,
                  klen ? "the key is longer than 63 bytes" : "the key is empty");
-        return -1;
+        return ERRCODE_CONFIG;
     }
     memcpy(key, k, klen);
     key[klen] = '\0';
     if ((why = resattr_key_problem(key)) != NULL) {
         snprintf(err, errlen, "%s: \"%s\": %s", var, key, why);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     value = mem_alloc(vlen + 1);
     dl = query_unescape(val, vlen, value, vlen + 1);
@@ -143,7 +144,7 @@ static int env_pair(const char *var, const char *item, size_t len, size_t max,
     free(value);
     if (why != NULL) {
         snprintf(err, errlen, "%s: \"%s\": %s", var, key, why);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     return 0;
 }
@@ -162,7 +163,7 @@ int resattr_from_env(const char *service_name, const char *attrs, size_t max,
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
 
             if (env_pair(var, p, len, max, v, n, err, errlen) != 0)
-                return -1;
+                return ERRCODE_CONFIG;
             if (comma == NULL)
                 break;
             p = comma + 1;
@@ -175,7 +176,7 @@ int resattr_from_env(const char *service_name, const char *attrs, size_t max,
         why = "more than 16 attributes";
     if (why != NULL) {
         snprintf(err, errlen, "OTEL_SERVICE_NAME: %s", why);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     return 0;
 }

@@ -34,13 +34,14 @@ const char *resattr_value_problem(const char *value, size_t len, size_t max);
 /* The label name of a valid key into out (CONFIG_MAX_RESOURCE_KEY + 1 bytes). */
 void resattr_label(const char *key, char *out);
 
-/* Index of the attribute whose key reads as the same label as key, or -1. */
+/* Index of the attribute whose key reads as the same label as key, or ERRCODE_UNKNOWN. */
 long resattr_find(const struct config_resource_attr *v, size_t n, const char *key);
 
 /*
  * Set key to value in *v (n entries): replace the attribute with the same label, or add
  * one, keeping the array sorted by key. The key and value are copied; the key must be
- * valid. Returns 0, or -1 when adding would make more than CONFIG_MAX_RESOURCE_ATTRS.
+ * valid. Returns 0, or ERRCODE_LIMIT when adding would make more than
+ * CONFIG_MAX_RESOURCE_ATTRS.
  */
 int resattr_set(struct config_resource_attr **v, size_t *n, const char *key, const char *value);
 
@@ -50,7 +51,7 @@ struct config_resource_attr *resattr_copy(const struct config_resource_attr *src
 /*
  * Parse the values of OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (either may be NULL
  * or "": unset) and set what they hold in *v, with values at most max bytes. Returns 0,
- * or -1 with a message naming the variable and the problem in err (*v may then hold part
+ * or ERRCODE_CONFIG with a message naming the variable and the problem in err (*v may then hold part
  * of what was read; the caller frees it).
  */
 int resattr_from_env(const char *service_name, const char *attrs, size_t max,

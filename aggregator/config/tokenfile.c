@@ -1,5 +1,7 @@
 #include "config/tokenfile.h"
 
+#include "base/errcode.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,13 +24,15 @@ int tokenfile_read(const char *path, char out[TOKENFILE_MAX + 1], char *err, siz
 
     out[0] = '\0';
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        int e = errno;
+
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         snprintf(err, errlen, "%s: not a regular file", path);
-        return -1;
+        return ERRCODE_NOTREG;
     }
     while (n < sizeof(buf)) {
         ssize_t got = read(fd, buf + n, sizeof(buf) - n);
@@ -36,9 +40,11 @@ int tokenfile_read(const char *path, char out[TOKENFILE_MAX + 1], char *err, siz
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            int e = errno;
+
+            snprintf(err, errlen, "%s: %s", path, strerror(e));
             close(fd);
-            return -1;
+            return -e;
         }
         if (got == 0)
             break;
@@ -62,16 +68,16 @@ int tokenfile_read(const char *path, char out[TOKENFILE_MAX + 1], char *err, siz
                      : ch == ' ' ? "a space"
                                  : "a byte outside 0x21-0x7E",
                      i);
-            return -1;
+            return ERRCODE_FORMAT;
         }
     }
     if (why == NULL && n > TOKENFILE_MAX) {
         snprintf(err, errlen, "%s: longer than %d bytes", path, TOKENFILE_MAX);
-        return -1;
+        return ERRCODE_FORMAT;
     }
     if (why != NULL) {
         snprintf(err, errlen, "%s: %s", path, why);
-        return -1;
+        return ERRCODE_FORMAT;
     }
     memcpy(out, buf, n);
     out[n] = '\0';

@@ -22,8 +22,10 @@
 
 /*
  * Read the token in the file at path into out (TOKENFILE_MAX + 1 bytes, NUL-terminated).
- * Returns 0, or -1 with "<path>: <problem>" in err (NUL-terminated, errlen bytes), e.g.
- * "/etc/ustatsd/token: holds a NUL byte at offset 3". On failure out is "".
+ * Returns 0, or a negative code with "<path>: <problem>" in err (NUL-terminated, errlen
+ * bytes): -errno when open() or read() fails, ERRCODE_NOTREG for a directory or a device,
+ * ERRCODE_FORMAT for content that is no token, e.g. "/etc/ustatsd/token: holds a NUL
+ * byte at offset 3". On failure out is "".
  */
 int tokenfile_read(const char *path, char out[TOKENFILE_MAX + 1], char *err, size_t errlen);
 

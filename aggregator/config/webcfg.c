@@ -47,13 +47,13 @@ static int fail(struct walk *w, const yaml_node_t *n, const char *key, const cha
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (w->errlen == 0)
-        return -1;
+        return ERRCODE_CONFIG;
     if (n != NULL)
         snprintf(w->err, w->errlen, "%s:%zu:%zu: %s: %s", w->name, n->start_mark.line + 1,
                  n->start_mark.column + 1, key, msg);
     else
         snprintf(w->err, w->errlen, "%s: %s: %s", w->name, key, msg);
-    return -1;
+    return ERRCODE_CONFIG;
 }
 
 static yaml_node_t *node(struct walk *w, int id)
@@ -147,7 +147,7 @@ static int get_strings(struct walk *w, const yaml_node_t *n, const char *key, ch
         if (item == NULL || is_null(item))
             return fail(w, item, k, "must not be empty");
         if (get_string(w, item, k, &(*out)[i]) != 0)
-            return -1;
+            return ERRCODE_CONFIG;
         if ((*out)[i][0] == '\0')
             return fail(w, item, k, "must not be empty");
     }
@@ -188,7 +188,7 @@ static int each_pair(struct walk *w, const yaml_node_t *map, const char *where, 
         if (is_null(v))
             continue;
         if (cb(w, scalar(k), k, v, arg) != 0)
-            return -1;
+            return ERRCODE_CONFIG;
     }
     return 0;
 }
@@ -395,7 +395,7 @@ static int pem_source(struct walk *w, const char *inline_key, const yaml_node_t 
         if (file[0] == '\0')
             return fail(w, file_n, k, "must not be empty");
         if (read_pem(w, file_n, k, file, pem) != 0)
-            return -1;
+            return ERRCODE_CONFIG;
         *origin = mem_strdup(file);
     } else if (inline_n != NULL) {
         join(k, sizeof(k), "tls_server_config", inline_key);
@@ -409,7 +409,7 @@ static int pem_source(struct walk *w, const char *inline_key, const yaml_node_t 
 static int read_tls(struct walk *w, const yaml_node_t *n, struct webcfg_tls *t)
 {
     struct tls_read r = { .t = t };
-    int rc = -1;
+    int rc = ERRCODE_CONFIG;
     const char *any = NULL;
 
     t->min_version = TLS1_2_VERSION;
@@ -529,7 +529,7 @@ static int header_pair(struct walk *w, const char *key, yaml_node_t *k, yaml_nod
                     "Content-Security-Policy can",
                     key);
     if (get_string(w, v, full, &value) != 0)
-        return -1;
+        return ERRCODE_CONFIG;
     /* A value goes into every response head: a control byte there would split it. */
     for (const unsigned char *p = (const unsigned char *)value; *p; p++)
         if ((*p < ' ' && *p != '\t') || *p == 0x7f) {
@@ -543,7 +543,7 @@ static int header_pair(struct walk *w, const char *key, yaml_node_t *k, yaml_nod
     if (header_names[i].values != NULL && !value_allowed(header_names[i].values, value)) {
         fail(w, v, full, "\"%s\" is not one of %s", value, header_names[i].values);
         free(value);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     c->headers = mem_realloc(c->headers, (c->nheaders + 1) * sizeof(*c->headers));
     c->headers[c->nheaders].name = mem_strdup(header_names[i].name);
@@ -602,7 +602,7 @@ static int user_pair(struct walk *w, const char *key, yaml_node_t *k, yaml_node_
     if (strlen(key) != k->data.scalar.length)
         return fail(w, k, "basic_auth_users", "a user name holds a NUL byte");
     if (get_string(w, v, full, &hash) != 0)
-        return -1;
+        return ERRCODE_CONFIG;
     why = bcrypt_problem(hash);
     if (why != NULL) {
         free(hash);
@@ -652,7 +652,7 @@ static int parse(struct webcfg *c, const char *text, size_t len, const char *nam
     struct walk w = { .name = name, .dir = dir, .doc = &doc, .err = err, .errlen = errlen };
     struct top top = { .c = c };
     yaml_node_t *root;
-    int rc = -1;
+    int rc = ERRCODE_CONFIG;
 
     memset(c, 0, sizeof(*c));
     c->path = mem_strdup(name);
@@ -722,7 +722,7 @@ int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
         if (errlen > 0)
             snprintf(err, errlen, "%s: %s", path,
                      rc == -EFBIG ? "larger than 1 MiB" : errcode_str(rc));
-        return -1;
+        return ERRCODE_CONFIG;
     }
     /* Relative paths in the file are its directory's; a bare name's, the working one. */
     dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;

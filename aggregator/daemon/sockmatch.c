@@ -1,3 +1,4 @@
+#include "base/errcode.h"
 #include "daemon/sockmatch.h"
 
 #include <stdio.h>
@@ -153,7 +154,7 @@ long sockmatch_find(const struct sockmatch_have *h, const struct sockmatch_want 
                  w->kind == SOCKMATCH_STREAM && h->type == SOCK_STREAM && !h->listening
                      ? "; Accept=yes is not supported"
                      : "");
-        return -1;
+        return ERRCODE_CONFIG;
     }
     snprintf(err, errlen,
              "socket activation: %s matches no configured socket; expected one of:", desc);
@@ -167,5 +168,5 @@ long sockmatch_find(const struct sockmatch_have *h, const struct sockmatch_want 
     }
     if (n == 0 && used + 1 < errlen)
         snprintf(err + used, errlen - used, " none (no socket is configured)");
-    return -1;
+    return ERRCODE_CONFIG;
 }

@@ -69,7 +69,7 @@ struct sockmatch_have {
 typedef int (*sockmatch_same_file_cb)(const char *a, const char *b, void *arg);
 
 /*
- * The index in wants[0..n) that h stands for, or -1 with a complete message in err
+ * The index in wants[0..n) that h stands for, or ERRCODE_CONFIG with a complete message in err
  * (NUL-terminated when errlen > 0) naming the descriptor, its address, its name and what
  * was expected. Wants whose address does not parse never match. Pure apart from
  * same_file.

@@ -1,5 +1,6 @@
 #include "daemon/sysd.h"
 #include "base/common.h"
+#include "base/errcode.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -105,13 +106,15 @@ static int describe(struct sysd_fd *f, struct sockmatch_have *h, char *err, size
     if (sd_is_socket(f->fd, AF_UNSPEC, 0, -1) <= 0) {
         snprintf(err, errlen, "socket activation: fd %d%s%s%s is not a socket", f->fd,
                  f->name[0] ? " (name \"" : "", f->name, f->name[0] ? "\")" : "");
-        return -1;
+        return -ENOTSOCK;
     }
     if (getsockname(f->fd, (struct sockaddr *)&h->addr, &len) != 0 ||
         getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &h->type, &vlen) != 0) {
+        int e = errno;
+
         snprintf(err, errlen, "socket activation: fd %d: getsockname/getsockopt failed: %s", f->fd,
-                 strerror(errno));
-        return -1;
+                 strerror(e));
+        return -e;
     }
     h->family = h->addr.un.sun_family;
     vlen = sizeof(v);
@@ -132,12 +135,12 @@ int sysd_activate(struct sysd *s, const struct config *cfg, char *err, size_t er
     if (s->listen_rc < 0) {
         snprintf(err, errlen, "socket activation: LISTEN_FDS is not usable: %s",
                  strerror(-s->listen_rc));
-        return -1;
+        return s->listen_rc;
     }
     if (s->dropped > 0) {
         snprintf(err, errlen, "socket activation: %zu descriptors passed, at most %d are taken",
                  s->nfds + s->dropped, SYSD_MAX_FDS);
-        return -1;
+        return ERRCODE_LIMIT;
     }
     s->nwants = 0;
     add_want(s, SOCKMATCH_UNIX_DGRAM, "daemon.socket", cfg->socket_path);
@@ -151,12 +154,13 @@ int sysd_activate(struct sysd *s, const struct config *cfg, char *err, size_t er
     for (i = 0; i < s->nfds; i++) {
         struct sockmatch_have h;
         long w;
+        int rc = describe(&s->fds[i], &h, err, errlen);
 
-        if (describe(&s->fds[i], &h, err, errlen) != 0)
-            return -1;
+        if (rc != 0)
+            return rc;
         w = sockmatch_find(&h, s->wants, s->nwants, same_file, NULL, err, errlen);
         if (w < 0)
-            return -1;
+            return (int)w;
         for (j = 0; j < i; j++) {
             /* Two listeners configured at one address share one socket: equal text. */
             if (s->wants[s->fds[j].want].kind == s->wants[w].kind &&
@@ -168,7 +172,7 @@ int sysd_activate(struct sysd *s, const struct config *cfg, char *err, size_t er
                          "already provides",
                          sockmatch_describe(&h, desc, sizeof(desc)), s->wants[w].key,
                          s->wants[w].addr, s->fds[j].fd);
-                return -1;
+                return ERRCODE_CONFIG;
             }
         }
         s->fds[i].want = w;
@@ -193,7 +197,7 @@ int sysd_take(struct sysd *s, enum sockmatch_kind kind, const char *addr)
     struct sysd_fd *f = find(s, kind, addr);
 
     if (f == NULL || f->taken)
-        return -1;
+        return ERRCODE_UNKNOWN;
     f->taken = 1;
     return f->fd;
 }

@@ -80,14 +80,18 @@ void sysd_init(struct sysd *s, uv_loop_t *loop);
 
 /*
  * Match every passed descriptor to a socket cfg asks for (cfg is borrowed until
- * sysd_release()). Returns 0, or -1 with the message in err (NUL-terminated when
- * errlen > 0); start-up must then fail. With no descriptor passed, returns 0.
+ * sysd_release()). Returns 0, or a negative code with the message in err (NUL-terminated
+ * when errlen > 0); start-up must then fail: LISTEN_FDS's own -errno, ERRCODE_LIMIT (more
+ * than SYSD_MAX_FDS passed), -ENOTSOCK or getsockname()'s -errno for a descriptor,
+ * ERRCODE_CONFIG for one that matches no configured socket or a second one for the same
+ * socket. With no descriptor passed, returns 0.
  */
 int sysd_activate(struct sysd *s, const struct config *cfg, char *err, size_t errlen);
 
 /*
  * The passed descriptor matched to the socket of this kind at addr (the configured text),
- * which the caller now owns; or -1 when none was passed for it (bind it as usual).
+ * which the caller now owns; or ERRCODE_UNKNOWN when none was passed for it (bind it as
+ * usual).
  */
 int sysd_take(struct sysd *s, enum sockmatch_kind kind, const char *addr);
 

@@ -14,9 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/errcode.h"
+
 #define ROUTES_MAX_CODES 16      /* distinct status codes counted per route */
 #define ROUTES_OTHER     "other" /* the name counting requests that match no route */
-#define ROUTES_NONE      (-1)    /* the index of ROUTES_OTHER */
+/* routes_find()'s "no such route"; as an index, the one of ROUTES_OTHER. */
+#define ROUTES_NONE ERRCODE_UNKNOWN
 
 struct routes_entry {
     char *path;

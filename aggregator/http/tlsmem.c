@@ -1,8 +1,10 @@
 #include "http/tlsmem.h"
 #include "base/common.h"
+#include "base/errcode.h"
 #include "base/mem.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -82,7 +84,7 @@ static int fail(char *err, size_t errlen, const char *file, const char *file_key
         snprintf(err, errlen, "%s: %s: %s: %s%s%s", file, file_key, origin, what, why ? ": " : "",
                  why ? why : "");
     ERR_clear_error();
-    return -1;
+    return ERRCODE_CONFIG;
 }
 
 /* Refuse encrypted keys instead of letting OpenSSL prompt on the terminal (nor does Go). */
@@ -431,7 +433,7 @@ int tlsmem_ctx_new(struct tlsmem_ctx **out, const struct webcfg_tls *cfg, const 
 bad:
     ERR_clear_error();
     ctx_free(ctx);
-    return -1;
+    return ERRCODE_CONFIG;
 }
 
 struct tlsmem_ctx *tlsmem_ctx_ref(struct tlsmem_ctx *ctx)
@@ -623,13 +625,13 @@ int tlsmem_conn_seal(struct tlsmem_conn *t, const void *data, size_t len)
     size_t done;
 
     if (t->failed || !t->established || t->notified)
-        return -1;
+        return -EPIPE;
     while (len > 0) {
         ERR_clear_error();
         /* The output BIO grows as needed, so a write is whole or failed. */
         if (SSL_write_ex(t->ssl, p, len, &done) != 1) {
             failed(t, TLSMEM_FAIL_NONE);
-            return -1;
+            return ERRCODE_TLS;
         }
         p += done;
         len -= done;

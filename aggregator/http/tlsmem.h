@@ -80,8 +80,8 @@ struct tlsmem_conn;
 /*
  * Build a server context from cfg (which must have enabled set; its strings are only
  * read during the call). file names the web config file in messages. Returns 0 and sets
- * *out (one reference, the caller's), or -1 with a message naming the file, the key and
- * the problem in err, e.g. "web.yml: tls_server_config.key_file: server.key: does not
+ * *out (one reference, the caller's), or ERRCODE_CONFIG with a message naming the file,
+ * the key and the problem in err, e.g. "web.yml: tls_server_config.key_file: server.key: does not
  * match the certificate". Any thread; it may read the system's CA store (files).
  */
 int tlsmem_ctx_new(struct tlsmem_ctx **out, const struct webcfg_tls *cfg, const char *file,
@@ -125,7 +125,9 @@ enum tlsmem_status tlsmem_conn_feed(struct tlsmem_conn *t, const void *data, siz
 
 /*
  * Encrypt len bytes of plaintext (the handshake must be complete); the ciphertext waits
- * for tlsmem_conn_take(). Returns 0, or -1 when the connection failed or is closed.
+ * for tlsmem_conn_take(). Returns 0; -EPIPE when the connection failed or is closed (or
+ * still in its handshake), writing nothing; ERRCODE_TLS when OpenSSL refuses the write,
+ * which fails the connection.
  */
 int tlsmem_conn_seal(struct tlsmem_conn *t, const void *data, size_t len);
 

@@ -15,6 +15,7 @@
 #include <linux/sock_diag.h>
 
 #include "base/buf.h"
+#include "base/errcode.h"
 #include "config/cfgread.h"
 #include "base/mem.h"
 #include "statsd.h"
@@ -100,19 +101,22 @@ long ingest_read_dgram_qlen(void)
     ssize_t n;
     long v;
     char *end;
-    int fd = open(QLEN_PATH, O_RDONLY | O_CLOEXEC);
+    int fd = open(QLEN_PATH, O_RDONLY | O_CLOEXEC), e;
 
     if (fd < 0)
-        return -1;
+        return -errno;
     n = read(fd, text, sizeof(text) - 1);
+    e = errno;
     close(fd);
-    if (n <= 0)
-        return -1;
+    if (n < 0)
+        return -e;
+    if (n == 0)
+        return ERRCODE_FORMAT;
     text[n] = '\0';
     errno = 0;
     v = strtol(text, &end, 10);
     if (errno != 0 || end == text || v < 0)
-        return -1;
+        return ERRCODE_FORMAT;
     return v;
 }
 
@@ -426,9 +430,10 @@ static int check_names(const struct ingest *in, char *err, size_t errlen)
 static void read_qlen(struct ingest *in)
 {
     in->max_dgram_qlen = ingest_read_dgram_qlen();
-    if (in->max_dgram_qlen < 0)
+    if (in->max_dgram_qlen < 0) {
+        in->max_dgram_qlen = -1; /* shown as such: "-1: unknown" */
         warnf(in, "cannot read %s: the socket's queue length is unknown", QLEN_PATH);
-    else if (in->max_dgram_qlen < INGEST_MIN_DGRAM_QLEN)
+    } else if (in->max_dgram_qlen < INGEST_MIN_DGRAM_QLEN)
         warnf(in,
               "net.unix.max_dgram_qlen is %ld: clients drop datagrams under any burst; set it "
               "to at least %d (sysctl -w net.unix.max_dgram_qlen=%d) before starting ustatsd",
@@ -651,11 +656,14 @@ int64_t ingest_kernel_drops(const struct ingest *in)
     uint32_t mem[SK_MEMINFO_VARS];
     socklen_t len = sizeof(mem);
 
-    if (in->kind != INGEST_UDP || in->fd < 0)
-        return -1;
-    if (getsockopt(in->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
-        len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
-        return -1;
+    if (in->kind != INGEST_UDP)
+        return -EOPNOTSUPP;
+    if (in->fd < 0)
+        return -EBADF;
+    if (getsockopt(in->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+        return -errno;
+    if (len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+        return -EOPNOTSUPP;
     return mem[SK_MEMINFO_DROPS];
 }
 

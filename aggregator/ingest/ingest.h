@@ -199,8 +199,9 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb);
  * UDP: the datagrams the kernel dropped on the socket since it was created (its receive
  * buffer full, or a bad checksum), read now with getsockopt(SO_MEMINFO)'s
  * SK_MEMINFO_DROPS: the socket's own sk_drops counter, exact at the time of the call.
- * Returns the count, or -1 on the Unix socket (whose senders block or get EAGAIN instead:
- * the kernel never drops there), before ingest_start() or when the kernel cannot say.
+ * Returns the count, or -EOPNOTSUPP on the Unix socket (whose senders block or get EAGAIN
+ * instead: the kernel never drops there) or when the kernel cannot say, -EBADF before
+ * ingest_start(), -errno when getsockopt() fails.
  */
 int64_t ingest_kernel_drops(const struct ingest *in);
 
@@ -223,8 +224,9 @@ int ingest_check_socket(const char *path, char *err, size_t errlen);
 int ingest_check_group(const char *group, char *err, size_t errlen);
 
 /*
- * Read net.unix.max_dgram_qlen from /proc. Returns the value, or -1 when it cannot be
- * read. For tools and tests; ingest_start records it in in->max_dgram_qlen.
+ * Read net.unix.max_dgram_qlen from /proc. Returns the value, or -errno when the file
+ * cannot be read, ERRCODE_FORMAT when it holds no count. For tools and tests;
+ * ingest_start records it in in->max_dgram_qlen (-1 when unknown).
  */
 long ingest_read_dgram_qlen(void);
 

@@ -6,6 +6,7 @@
 
 #include "base/common.h"
 #include "base/mem.h"
+#include "pg/internal.h"
 #include "pg/sqlpool.h"
 
 #define BOOLOID 16 /* pg_type.h; libpq does not export the catalog */
@@ -362,7 +363,7 @@ static int read_rows(struct sqlconn *c, const PGresult *res)
             labels[j] = cell(res, r, c->lcol[j]);
         value = cell(res, r, c->vcol);
         reason = sqlgauge_build_add(&col->build, labels, &value, PQftype(res, c->vcol) == BOOLOID);
-        if (reason >= 0)
+        if (reason < SQLGAUGE_REASON_COUNT)
             col->errors[reason]++;
     }
     return 0;

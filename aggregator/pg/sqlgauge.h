@@ -84,14 +84,19 @@ struct sqlgauge_build {
 void sqlgauge_build_init(struct sqlgauge_build *b, const struct config *cfg,
                          const struct config_sql_metric *m);
 
-/* sqlgauge_build_add()'s verdicts on a row that no reason skipped; neither is an error. */
-#define SQLGAUGE_KEPT   (-1) /* the row is a sample now */
-#define SQLGAUGE_ABSENT (-2) /* its value is NULL: no sample, and nothing to count */
+/*
+ * sqlgauge_build_add()'s verdicts on a row that no reason skipped; neither is an error.
+ * Past every enum sqlgauge_reason, so one int holds either.
+ */
+enum sqlgauge_verdict {
+    SQLGAUGE_KEPT = SQLGAUGE_REASON_COUNT, /* the row is a sample now */
+    SQLGAUGE_ABSENT,                       /* its value is NULL: no sample, nothing to count */
+};
 
 /*
  * Examine one row: labels holds b->nlabels cells, in the metric's label order. The kept
  * row copies what it needs. Returns SQLGAUGE_KEPT, SQLGAUGE_ABSENT, or the enum
- * sqlgauge_reason (>= 0) that skipped it, which the caller counts. is_bool: the value
+ * sqlgauge_reason that skipped it (< SQLGAUGE_REASON_COUNT), which the caller counts. is_bool: the value
  * column is a boolean, in libpq's text form "t" or "f".
  */
 int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,

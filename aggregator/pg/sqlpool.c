@@ -8,6 +8,7 @@
 
 #include "base/common.h"
 #include "base/mem.h"
+#include "pg/internal.h"
 #include "pg/sqlconn.h"
 #include "base/wallclock.h"
 

@@ -224,18 +224,4 @@ size_t sqlpool_ncollectors(const struct sqlpool *pool);
 void sqlpool_collector_info(const struct sqlpool *pool, size_t i,
                             struct sqlpool_collector_info *out);
 
-/*
- * Private to sqlpool and sqlconn: how a connection reports back to its pool.
- *  pump:         a connection became idle: hand it a queued run.
- *  conn_down:    a connection went down: fail the queued runs if none is left alive.
- *  run_done:     complete col's run; reason -1 for success. Never calls user code.
- *  set_error:    keep msg (trailing newlines trimmed) as col's last error.
- *  handle_closed: one of the pool's handles finished closing.
- */
-void sqlpool__pump(struct sqlpool *pool);
-void sqlpool__conn_down(struct sqlpool *pool);
-void sqlpool__run_done(struct sqlpool_collector *col, int reason);
-void sqlpool__set_error(struct sqlpool_collector *col, const char *msg);
-void sqlpool__handle_closed(struct sqlpool *pool);
-
 #endif

@@ -1,5 +1,6 @@
 #include "state/persist.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -296,8 +297,10 @@ void persist_configure(struct persist *st, double interval_s)
 
 int persist_request(struct persist *st, struct persist_waiter *w)
 {
-    if (st->path == NULL || st->stopping)
-        return -1;
+    if (st->path == NULL)
+        return -EOPNOTSUPP;
+    if (st->stopping)
+        return -ECANCELED;
     w->next = st->waiting;
     st->waiting = w;
     if (st->running)

@@ -130,7 +130,8 @@ void persist_configure(struct persist *st, double interval_s);
 
 /*
  * Ask for a snapshot that starts after this call; w->cb runs with its result. Returns 0,
- * or -1 when snapshots are off or stopping (then w->cb never runs).
+ * or -EOPNOTSUPP when snapshots are off, -ECANCELED when they are stopping (then w->cb
+ * never runs).
  */
 int persist_request(struct persist *st, struct persist_waiter *w);
 

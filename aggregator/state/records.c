@@ -7,6 +7,7 @@
 
 #include "store/breaker.h"
 #include "base/common.h"
+#include "base/errcode.h"
 #include "config/config.h"
 
 #define FLAG_EXCLUDED 1
@@ -590,7 +591,7 @@ static int run(struct restore *x, const void *body, size_t len, char *err, size_
                         nfams, nseries, njobs);
             else if (r.p != r.end)
                 rd_fail(&r, "%zu bytes after the end record", (size_t)(r.end - r.p));
-            return r.bad ? -1 : 0;
+            return r.bad ? ERRCODE_FORMAT : 0;
         }
         default:
             r.p--;
@@ -598,7 +599,7 @@ static int run(struct restore *x, const void *body, size_t len, char *err, size_
             break;
         }
     }
-    return -1;
+    return ERRCODE_FORMAT;
 }
 
 int records_restore(struct registry *reg, struct jobs *jobs, const void *body, size_t len,
@@ -606,10 +607,12 @@ int records_restore(struct registry *reg, struct jobs *jobs, const void *body, s
                     size_t errlen)
 {
     struct restore x = { reg, jobs, now_ms, 0, 0, 0, out };
+    int rc;
 
     memset(out, 0, sizeof *out);
-    if (run(&x, body, len, err, errlen) != 0)
-        return -1;
+    rc = run(&x, body, len, err, errlen);
+    if (rc != 0)
+        return rc;
     out->saved_unix_ms = x.saved_unix_ms;
     x.away_ms = now_unix_ms > x.saved_unix_ms ? now_unix_ms - x.saved_unix_ms : 0;
     x.apply = 1;

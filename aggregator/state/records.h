@@ -121,7 +121,7 @@ struct records_restored {
  * registry_init() and jobs_init() with no line applied. The records are checked whole
  * first: a body that does not parse (a record cut short, an unknown record, counts that
  * differ from the end record's, a key index beyond its family's labels) changes nothing
- * and returns -1 with the problem in err (naming the byte offset). Otherwise returns 0
+ * and returns ERRCODE_FORMAT with the problem in err (naming the byte offset). Otherwise returns 0
  * with *out filled. now_ms is the registry's and the jobs' clock, now_unix_ms the wall
  * clock.
  */

@@ -40,6 +40,7 @@
 #include <zlib.h>
 
 #include "base/buf.h"
+#include "base/errcode.h"
 
 #define STATEFILE_MAGIC        "USTATSD STATE\n\0\0" /* the first 16 bytes (no NUL after) */
 #define STATEFILE_END_MAGIC    "USTATEND"            /* the trailer's first 8 bytes */
@@ -48,16 +49,16 @@
 #define STATEFILE_TRAILER_SIZE 24u
 
 /*
- * statefile_read()'s verdicts besides 0. Negative, below errno's range and the daemon's
- * ERRCODE_* (errcode.h), so they are never confused with either.
+ * statefile_read()'s failures, by what the caller does next: codes of the one table
+ * (errcode.h), named here for that reading. No write returns them (writes pass -errno).
  */
 enum statefile_verdict {
     /* No file at path (nor, maybe, its directory): a first start, not an error. */
-    STATEFILE_ABSENT = -4301,
+    STATEFILE_ABSENT = ERRCODE_ABSENT,
     /* The file is there but unusable: set it aside (statefile_set_aside()) and start empty. */
-    STATEFILE_BAD = -4302,
+    STATEFILE_BAD = ERRCODE_FORMAT,
     /* The file could not be read (permissions, I/O error, a directory...): leave it be. */
-    STATEFILE_ERROR = -4303,
+    STATEFILE_ERROR = ERRCODE_UNREADABLE,
 };
 
 /*

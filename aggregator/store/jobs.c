@@ -71,7 +71,7 @@ int jobs_restore(struct jobs *j, const char *name, size_t len, const struct brea
     long i = config_find_job(j->cfg, name, len);
 
     if (i < 0)
-        return -1;
+        return (int)i;
     breaker_restore(&j->breakers[i], saved, in_state_ms, away_ms, now_ms);
     if (created_unix > 0)
         j->created[i] = created_unix;

@@ -65,9 +65,9 @@ int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms,
 
 /*
  * jobs_report() in two steps, for a caller that decides between them (the writer policy):
- * the index of the job a `|j` line names, or -1 (STATSD_UNKNOWN_JOB), with *writers set
- * to that job's rule (NULL: anyone may report it); then the report of job i, which
- * cannot fail.
+ * the index of the job a `|j` line names, or ERRCODE_UNKNOWN (STATSD_UNKNOWN_JOB), with
+ * *writers set to that job's rule (NULL: anyone may report it); then the report of job i,
+ * which cannot fail.
  */
 long jobs_find(const struct jobs *j, const struct statsd_line *line,
                const struct config_writers **writers);
@@ -77,7 +77,7 @@ void jobs_report_at(struct jobs *j, size_t i, const struct statsd_line *line, ui
 /*
  * Give the job named name (as sent, len bytes) a saved breaker and creation time (the
  * state file's, records.h; see breaker_restore() for in_state_ms and away_ms). Returns 0, or
- * -1 when the config has no such job (nothing changes).
+ * ERRCODE_UNKNOWN when the config has no such job (nothing changes).
  */
 int jobs_restore(struct jobs *j, const char *name, size_t len, const struct breaker *saved,
                  uint64_t in_state_ms, uint64_t away_ms, double created_unix, uint64_t now_ms);

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "base/counted.h"
+#include "base/errcode.h"
 #include "statsd.h"
 
 void names_reset(struct names *n, size_t nfamilies, size_t *bytes)
@@ -52,7 +53,7 @@ long names_find(const struct names *n, const char *name, size_t len)
     size_t i;
 
     if (n->slots == NULL)
-        return -1;
+        return ERRCODE_UNKNOWN;
     for (i = h & n->mask; n->slots[i].fam1 != 0; i = (i + 1) & n->mask) {
         const struct names_entry *e = &n->slots[i];
 
@@ -64,7 +65,7 @@ long names_find(const struct names *n, const char *name, size_t len)
             memcmp(name + e->len, "_total", 6) == 0)
             return (long)e->fam1 - 1;
     }
-    return -1;
+    return ERRCODE_UNKNOWN;
 }
 
 void names_release(struct names *n, size_t *bytes)

@@ -36,7 +36,7 @@ void names_reset(struct names *n, size_t nfamilies, size_t *bytes);
  */
 void names_add(struct names *n, const char *name, size_t len, uint32_t fam, int total);
 
-/* The index of the family that name[0..len) names, or -1. */
+/* The index of the family that name[0..len) names, or ERRCODE_UNKNOWN. */
 long names_find(const struct names *n, const char *name, size_t len);
 
 /* Free the index and leave it zeroed. */

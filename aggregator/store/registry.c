@@ -1,18 +1,13 @@
 #include "store/registry.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-/* The hash runs once or more per line: let the compiler inline xxhash's own code. */
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
 
-#include "config/cfgclient.h"
 #include "base/counted.h"
+#include "config/cfgclient.h"
 #include "store/histogram.h"
+#include "store/internal.h"
 #include "store/labelset.h"
 
 /*
@@ -23,49 +18,6 @@
 
 _Static_assert(CONFIG_MAX_BUCKETS <= HISTOGRAM_MAX_BOUNDS, "a family's buckets fit a histogram");
 _Static_assert(STATSD_MAX_VALUES <= HISTOGRAM_MAX_VALUES, "a line's values fit one plan");
-
-/*
- * A family's place in r->fams. A reload retires the families it drops or whose layout
- * changed: their series are hidden at once and freed a slice at a time (registry_drain),
- * and then the slot is free for a family the config adds later. Slots never move, since
- * a series hashes its family's index and cursors hold one.
- */
-enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
-
-struct registry__family {
-    const struct config_family *cfg; /* FAM_LIVE only */
-    enum fam_state state;
-    size_t name_len;               /* strlen(cfg->name) */
-    struct labelset labels;        /* kept for the drain of a retired family */
-    struct registry__series *head; /* creation order: the exposition order */
-    struct registry__series *tail;
-    size_t nseries;
-    size_t block; /* bytes in one series block */
-    size_t hoff;  /* offset of struct histogram in the block */
-    uint64_t ttl_ms;
-    uint64_t created_ms;                                   /* set up at (clock's ms), 0: undated */
-    uint64_t dropped;                                      /* tags of undeclared keys */
-    uint64_t folded[CONFIG_MAX_LABELS][LABELSET_FOLD_MAX]; /* values folded, by key, why */
-};
-
-/*
- * One series, one block:
- *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) ]
- */
-struct registry__series {
-    struct registry__series *next;
-    struct registry__series *prev;
-    uint64_t created_ms; /* Unix ms (the clock's), 0: undated; the table keeps the hash */
-    uint64_t last_ms;
-    double value; /* counter, gauge; histogram: _sum */
-    uint32_t fam;
-    uint32_t pinned;         /* SERIES_PINNED, SERIES_RESTORED */
-    struct hotcache_id *hot; /* the line identity of the front cache, or NULL */
-    uint32_t ids[];
-};
-
-#define SERIES_PINNED   1u /* a start-up zero series: never expires */
-#define SERIES_RESTORED 2u /* registry_restore() set it: a second restore is a duplicate */
 
 /*
  * What an accepted line's tags cost besides its value (struct labelset_match), packed
@@ -109,243 +61,7 @@ static __attribute__((noinline)) void count_notes(struct registry *r, struct reg
     }
 }
 
-/* ---- the series table ---- */
-
-static int series_key_eq(const struct registry__series *s, uint32_t fam, const uint32_t *ids,
-                         size_t n)
-{
-    return s->fam == fam && memcmp(s->ids, ids, n * sizeof *ids) == 0;
-}
-
-static struct registry__series *series_find(const struct registry *r, uint64_t h, uint32_t fam,
-                                            const uint32_t *ids, size_t n)
-{
-    struct table_probe pr;
-    struct registry__series *s;
-
-    for (s = table_first(&r->series, h, &pr); s != NULL; s = table_next(&pr))
-        if (series_key_eq(s, fam, ids, n))
-            return s;
-    return NULL;
-}
-
-static uint64_t series_hash(uint32_t fam, const uint32_t *ids, size_t n)
-{
-    uint32_t key[1 + CONFIG_MAX_LABELS];
-
-    key[0] = fam;
-    memcpy(key + 1, ids, n * sizeof *ids);
-    return XXH3_64bits(key, (1 + n) * sizeof *key);
-}
-
-static struct histogram *hist_of(const struct registry__family *f, struct registry__series *s)
-{
-    return (struct histogram *)(void *)((char *)s + f->hoff);
-}
-
-/* Create a series for already interned ids (taking a reference on each). */
-static struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
-                                           uint64_t h)
-{
-    struct registry__family *f = &r->fams[fam];
-    size_t n = f->cfg->nlabels;
-    struct registry__series *s = counted_alloc(&r->mem, f->block);
-
-    memset(s, 0, f->block);
-    s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
-    s->fam = fam;
-    memcpy(s->ids, ids, n * sizeof *ids);
-    labelset_ref(&f->labels, ids);
-    s->prev = f->tail;
-    if (f->tail)
-        f->tail->next = s;
-    else
-        f->head = s;
-    f->tail = s;
-    f->nseries++;
-    table_insert(&r->series, h, s, &r->mem);
-    r->nseries++;
-    return s;
-}
-
-static void series_free(struct registry *r, struct registry__series *s)
-{
-    struct registry__family *f = &r->fams[s->fam];
-    struct registry_cursor *c;
-
-    /* Cursors standing on s move to its successor: the walk tolerates removal. */
-    for (c = r->cursors; c != NULL; c = c->link)
-        if (c->pos == s)
-            c->pos = s->next;
-    /*
-     * The table holds each series' hash beside its pointer, so the series need not: it is
-     * computed again here, on the rare path, and the 8 bytes date the series instead.
-     */
-    table_remove(&r->series, series_hash(s->fam, s->ids, f->labels.n), s);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        f->head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        f->tail = s->prev;
-    labelset_unref(&f->labels, s->ids, &r->mem);
-    f->nseries--;
-    if (f->state == FAM_RETIRED)
-        r->retired--;
-    else
-        r->nseries--;
-    if (s->hot)
-        hotcache_drop(&r->hot, s->hot, &r->mem);
-    counted_free(&r->mem, s, f->block);
-}
-
 /* ---- lifecycle ---- */
-
-/* Set up slot fi, free or new, for the layout of cf, with no series; family_configure next. */
-static void family_setup(struct registry *r, size_t fi, const struct config_family *cf)
-{
-    struct registry__family *f = &r->fams[fi];
-    size_t idend = offsetof(struct registry__series, ids) + cf->nlabels * sizeof(uint32_t);
-
-    memset(f, 0, sizeof *f);
-    f->cfg = cf;
-    f->state = FAM_LIVE;
-    f->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
-    f->name_len = strlen(cf->name);
-    f->hoff = (idend + 7) & ~(size_t)7;
-    f->block = f->hoff;
-    if (cf->type == FAMILY_HISTOGRAM)
-        f->block += histogram_size(cf->nbuckets);
-    labelset_init(&f->labels, cf);
-}
-
-/*
- * Point family fi and its keys at cf, whose layout is the family's (family_compatible),
- * and intern enumerated values that are new. Interned values keep their ids.
- */
-static void family_configure(struct registry *r, size_t fi, const struct config_family *cf)
-{
-    struct registry__family *f = &r->fams[fi];
-
-    f->cfg = cf;
-    f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
-    labelset_configure(&f->labels, cf, &r->mem);
-}
-
-/* Every name of the live families: "x", and "x_total" for a counter x. */
-static void build_names(struct registry *r)
-{
-    size_t i, live = 0;
-
-    for (i = 0; i < r->nfams; i++)
-        live += r->fams[i].state == FAM_LIVE;
-    names_reset(&r->names, live, &r->mem);
-    for (i = 0; i < r->nfams; i++)
-        if (r->fams[i].state == FAM_LIVE)
-            names_add(&r->names, r->fams[i].cfg->name, r->fams[i].name_len, (uint32_t)i,
-                      r->fams[i].cfg->type == FAMILY_COUNTER);
-}
-
-/* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
-static void pin_zero_series(struct registry *r)
-{
-    uint32_t none[1] = { 0 }; /* the ids of a label-less series: memcpy wants a pointer */
-    size_t i;
-
-    for (i = 0; i < r->nfams; i++) {
-        const struct registry__family *f = &r->fams[i];
-
-        if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
-            f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
-            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned =
-                SERIES_PINNED;
-    }
-}
-
-/*
- * Family fi's precreated series (config_family.precreate): every combination of its keys'
- * enumerated values, the overflow value among them, in config order with the last key
- * varying fastest. Combinations a series holds already are left alone, so a reload that
- * adds a value creates only the new ones. cfgfamily checked that the combinations fit the
- * caps; like the zero series they are created even when other series fill the caps.
- */
-static void precreate(struct registry *r, size_t fi)
-{
-    struct registry__family *f = &r->fams[fi];
-    const struct config_family *cf = f->cfg;
-    uint32_t *vals[CONFIG_MAX_LABELS], ids[CONFIG_MAX_LABELS] = { 0 };
-    size_t nv[CONFIG_MAX_LABELS], pos[CONFIG_MAX_LABELS], j, n = f->labels.n;
-
-    for (j = 0; j < n; j++) {
-        const struct config_label *cl = &cf->labels[j];
-        const struct intern *in = &f->labels.keys[j].in;
-        size_t v;
-
-        vals[j] = counted_alloc(&r->mem, (cl->nvalues + 1) * sizeof **vals);
-        nv[j] = 0;
-        for (v = 0; v <= cl->nvalues; v++) {
-            const char *s = v < cl->nvalues ? cl->values[v] : cl->overflow;
-            size_t len = s != NULL ? strlen(s) : 0, k;
-            uint32_t id = s != NULL ? intern_find(in, s, len, intern_hash(s, len)) : 0;
-
-            for (k = 0; k < nv[j] && vals[j][k] != id; k++)
-                ;
-            if (id != 0 && k == nv[j])
-                vals[j][nv[j]++] = id;
-        }
-        /* An enumerated key has a value (cfgfamily): the odometer needs one per key. */
-        assert(nv[j] > 0);
-        pos[j] = 0;
-        ids[j] = vals[j][0];
-    }
-    for (;;) {
-        uint64_t h = series_hash((uint32_t)fi, ids, n);
-
-        if (series_find(r, h, (uint32_t)fi, ids, n) == NULL)
-            series_new(r, (uint32_t)fi, ids, h);
-        for (j = n; j > 0 && ++pos[j - 1] == nv[j - 1]; j--) {
-            pos[j - 1] = 0;
-            ids[j - 1] = vals[j - 1][0];
-        }
-        if (j == 0)
-            break;
-        ids[j - 1] = vals[j - 1][pos[j - 1]];
-    }
-    for (j = 0; j < n; j++)
-        counted_free(&r->mem, vals[j], (cf->labels[j].nvalues + 1) * sizeof **vals);
-}
-
-/* The series a family holds from the start: label-less zero series and precreated ones. */
-static void create_fixed(struct registry *r)
-{
-    size_t i;
-
-    pin_zero_series(r);
-    for (i = 0; i < r->nfams; i++)
-        if (r->fams[i].state == FAM_LIVE && r->fams[i].cfg->precreate && !r->fams[i].cfg->excluded)
-            precreate(r, i);
-}
-
-/*
- * A series expiry never takes: a zero series, or a precreated combination (every key
- * present) of a family that still says precreate. Judged now rather than stored, so a
- * reload that turns precreate off lets the family's series expire again.
- */
-static int series_pinned(const struct registry__family *f, const struct registry__series *s)
-{
-    size_t j;
-
-    if (s->pinned & SERIES_PINNED)
-        return 1;
-    if (!f->cfg->precreate)
-        return 0;
-    for (j = 0; j < f->labels.n; j++)
-        if (s->ids[j] == 0)
-            return 0;
-    return 1;
-}
 
 void registry_set_clock(struct registry *r, registry_clock_cb cb, void *arg)
 {
@@ -375,41 +91,16 @@ int registry_init(struct registry *r, const struct config *c)
     r->fams_cap = r->nfams ? r->nfams : 1;
     r->fams = counted_calloc(&r->mem, r->fams_cap, sizeof *r->fams);
     for (i = 0; i < r->nfams; i++) {
-        family_setup(r, i, &c->families[i]);
-        family_configure(r, i, &c->families[i]);
+        families_setup(r, i, &c->families[i]);
+        families_configure(r, i, &c->families[i]);
     }
-    build_names(r);
-    create_fixed(r);
+    families_build_names(r);
+    families_create_fixed(r);
     registry_cursor_init(&r->expiry, r);
     return 0;
 }
 
 /* ---- reload ---- */
-
-/* A retired family whose series are all gone: free its values, and the slot. */
-static void family_free(struct registry *r, struct registry__family *f)
-{
-    labelset_release(&f->labels, &r->mem);
-    memset(f, 0, sizeof *f);
-    f->state = FAM_FREE;
-}
-
-static void family_retire(struct registry *r, size_t fi)
-{
-    struct registry__family *f = &r->fams[fi];
-    struct registry_cursor *c;
-
-    /* A cursor inside the family goes on with the next one: next_fam is past it. */
-    for (c = r->cursors; c != NULL; c = c->link)
-        if (c->pos != NULL && c->pos->fam == fi)
-            c->pos = NULL;
-    f->cfg = NULL;
-    f->state = FAM_RETIRED;
-    r->nseries -= f->nseries;
-    r->retired += f->nseries;
-    if (f->head == NULL)
-        family_free(r, f);
-}
 
 size_t registry_drain(struct registry *r, size_t budget)
 {
@@ -425,47 +116,9 @@ size_t registry_drain(struct registry *r, size_t budget)
             freed++;
         }
         if (f->head == NULL)
-            family_free(r, f);
+            families_free(r, f);
     }
     return freed;
-}
-
-/*
- * Whether the series of family f can carry over to cf: the same type, labels (names, in
- * order, and whether enumerated), buckets and ms handling, and the same group verdict.
- * An enumerated key may gain values but not lose one: series may hold it.
- */
-static int family_compatible(struct registry *r, const struct registry__family *f,
-                             const struct config_family *cf)
-{
-    const struct config_family *old = f->cfg;
-
-    if (old->type != cf->type || old->excluded != cf->excluded || old->nlabels != cf->nlabels)
-        return 0;
-    if (cf->type == FAMILY_HISTOGRAM &&
-        (old->unit_ms != cf->unit_ms || old->nbuckets != cf->nbuckets ||
-         memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0))
-        return 0;
-    return labelset_compatible(&f->labels, cf, &r->mem);
-}
-
-/* The slot for a new family: a free one, or one more. */
-static size_t family_slot(struct registry *r)
-{
-    size_t i;
-
-    for (i = 0; i < r->nfams; i++)
-        if (r->fams[i].state == FAM_FREE)
-            return i;
-    if (r->nfams == r->fams_cap) {
-        size_t n = r->fams_cap * 2;
-
-        r->fams =
-            counted_realloc(&r->mem, r->fams, r->fams_cap * sizeof *r->fams, n * sizeof *r->fams);
-        memset(r->fams + r->fams_cap, 0, (n - r->fams_cap) * sizeof *r->fams);
-        r->fams_cap = n;
-    }
-    return r->nfams++;
 }
 
 /* The strip_tags counts follow their keys, by name, into c's list. */
@@ -496,7 +149,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
 
         slot[i] = SIZE_MAX;
         if (fi >= 0 && !keep[fi] && strcmp(r->fams[fi].cfg->name, cf->name) == 0) {
-            if (family_compatible(r, &r->fams[fi], cf)) {
+            if (families_compatible(r, &r->fams[fi], cf)) {
                 keep[fi] = 1;
                 slot[i] = (size_t)fi;
                 out->kept++;
@@ -510,21 +163,21 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     for (i = 0; i < nfams; i++) {
         if (r->fams[i].state != FAM_LIVE || keep[i])
             continue;
-        family_retire(r, i);
+        families_retire(r, i);
         out->retired++;
     }
     out->removed = out->retired - out->reset;
     for (i = 0; i < c->nfamilies; i++) {
         if (slot[i] == SIZE_MAX) {
-            slot[i] = family_slot(r);
-            family_setup(r, slot[i], &c->families[i]);
+            slot[i] = families_slot(r);
+            families_setup(r, slot[i], &c->families[i]);
         }
-        family_configure(r, slot[i], &c->families[i]);
+        families_configure(r, slot[i], &c->families[i]);
     }
     carry_stripped(r, c);
     r->cfg = c;
-    build_names(r);
-    create_fixed(r);
+    families_build_names(r);
+    families_create_fixed(r);
     /* Forget every cached identity: each is checked against c on its next line. */
     hotcache_clear(&r->hot, &r->mem);
     counted_free(&r->mem, keep, nfams ? nfams : 1);
@@ -600,9 +253,9 @@ static int compute(const struct registry__family *f, struct registry__series *s,
         break;
     case FAMILY_HISTOGRAM:
         /* _sum adds each v / rate; the buckets count weighted, with carries. */
-        histogram_plan(s != NULL ? hist_of(f, s) : NULL, cf->buckets, cf->nbuckets, line->values,
-                       line->nvalues, line->type == STATSD_TIMER && !cf->unit_ms ? 1000.0 : 1.0,
-                       rate, value, u);
+        histogram_plan(s != NULL ? series_hist(f, s) : NULL, cf->buckets, cf->nbuckets,
+                       line->values, line->nvalues,
+                       line->type == STATSD_TIMER && !cf->unit_ms ? 1000.0 : 1.0, rate, value, u);
         break;
     }
     return isfinite(*value) ? STATSD_OK : STATSD_NON_FINITE;
@@ -615,7 +268,7 @@ static void commit(const struct registry__family *f, struct registry__series *s,
     s->value = value;
     s->last_ms = now_ms;
     if (f->cfg->type == FAMILY_HISTOGRAM)
-        histogram_commit(hist_of(f, s), f->cfg->nbuckets, u, line->nvalues, line->rate);
+        histogram_commit(series_hist(f, s), f->cfg->nbuckets, u, line->nvalues, line->rate);
 }
 
 /* The family a line names, or a reason: UNKNOWN_FAMILY, GROUP_EXCLUDED, TYPE_MISMATCH. */
@@ -783,7 +436,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     if (s->created_ms != 0)
         se->created_ms = s->created_ms;
     if (cf->type == FAMILY_HISTOGRAM) {
-        struct histogram *h = hist_of(f, se);
+        struct histogram *h = series_hist(f, se);
 
         h->count = s->count;
         memcpy(h->b, s->buckets, (cf->nbuckets + 1) * sizeof *h->b);
@@ -843,7 +496,7 @@ static inline int apply_plain(const struct registry__family *f, struct registry_
     if (!isfinite(value))
         return STATSD_NON_FINITE;
     if (cf->type == FAMILY_HISTOGRAM) {
-        struct histogram *h = hist_of(f, s);
+        struct histogram *h = series_hist(f, s);
 
         h->b[histogram_bucket(cf->buckets, cf->nbuckets, v)]++;
         h->count++;
@@ -1124,7 +777,7 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
     out->last_update_ms = s->last_ms;
     out->created_ms = s->created_ms;
     if (f->cfg->type == FAMILY_HISTOGRAM) {
-        const struct histogram *h = hist_of(f, s);
+        const struct histogram *h = series_hist(f, s);
 
         out->count = h->count;
         out->buckets = h->b;

@@ -85,7 +85,7 @@ struct registry_cursor {
 struct registry {
     /* private */
     const struct config *cfg;
-    struct registry__family *fams; /* slots, see enum fam_state in registry.c */
+    struct registry__family *fams; /* slots, see enum fam_state in internal.h */
     size_t nfams;                  /* slots in use: live, retired or free */
     size_t fams_cap;
     struct names names;                       /* name -> family */
@@ -216,8 +216,19 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
  * those create series and never free one, so a datagram's lines can be applied in their
  * order after one lookup.
  */
-#define REGISTRY_MISS     (-1)
 #define REGISTRY_FIND_MAX HOTCACHE_FIND_MAX
+
+/*
+ * The registry's own verdicts, beside STATSD_OK and the statsd reasons (enum
+ * statsd_reason): non-negative like them and past all of them, so one int holds either.
+ * None is an error of the daemon.
+ */
+enum registry_verdict {
+    REGISTRY_MISS = STATSD_REASON_MAX, /* registry_apply_found(): not in the front cache */
+    REGISTRY_DUPLICATE,                /* registry_restore(): that series was restored already */
+    REGISTRY_BAD_VALUE,                /* registry_restore(): values no series can hold */
+    REGISTRY_EXPIRED,                  /* registry_restore(): idle past its family's ttl */
+};
 void registry_find_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
                          const struct registry_hit **found);
 int registry_apply_found(struct registry *r, const struct registry_hit *hit,
@@ -273,10 +284,6 @@ struct registry_saved {
     uint64_t idle_ms;        /* updated: ms since its last update, the time away included */
 };
 
-#define REGISTRY_DUPLICATE (-2) /* registry_restore(): that series was restored already */
-#define REGISTRY_BAD_VALUE (-3) /* registry_restore(): values no series can hold */
-#define REGISTRY_EXPIRED   (-4) /* registry_restore(): idle past its family's ttl */
-
 /*
  * Put a saved series back into family fam, before any line arrives (at start-up, after
  * registry_init()): the labels are checked as a line's tags are (labelset_check(), but a
@@ -303,7 +310,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
 size_t registry_nfamilies(const struct registry *r);
 const struct config_family *registry_family_config(const struct registry *r, size_t fam);
 /* The index of the family a line's name (normalised; counters with or without "_total")
- * names, or -1. */
+ * names, or ERRCODE_UNKNOWN. */
 long registry_find_family(const struct registry *r, const char *name, size_t len);
 /* Series of retired families not yet freed. */
 size_t registry_series_retired(const struct registry *r);

@@ -9,7 +9,10 @@ lists them bottom up, with the layers each may use; CMake writes that list to la
     (directly or through another): dependencies point down;
   - a domain module (every file whose folder/stem is not listed as I/O, and all of
     proto/) includes neither <uv.h> nor <libpq-fe.h>, nor an I/O module's header, and
-    never reads a clock: it takes the time as an argument.
+    never reads a clock: it takes the time as an argument;
+  - an exported function (defined at column 0 without "static") never returns a bare -1:
+    it returns 0, a verdict >= 0, or a negative code of base/errcode.h's one table
+    (errno passing through), so errcode_str() can name every failure.
 
     check.py SOURCE_DIR LAYERS_FILE IO_MODULE...   check the tree; exit 1 naming each violation
     check.py --self-test                           show that each rule catches what it should
@@ -27,6 +30,10 @@ CLOCK = re.compile(
     r"CLOCK_REALTIME|CLOCK_MONOTONIC\w*|clock|time|ftime)\s*\(|\b(CLOCK_REALTIME|CLOCK_MONOTONIC\w*)\b"
 )
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+# A function definition: its name and parameters start at column 0 (the return type may be
+# on the line before), and its body runs from a "{" line to the first "}" line.
+FUNCTION = re.compile(r"^(?!static\b)([A-Za-z_][^\n;{}()#]*\([^;{}]*?\))\s*\n\{\n(.*?)^\}", re.M | re.S)
+BARE_MINUS_ONE = re.compile(r"\breturn\s*\(?\s*-\s*1\s*\)?\s*;")
 
 
 def strip(text):
@@ -115,6 +122,14 @@ def violations(path, text, io_modules, layers):
             found.append(f'{path}:{line}: {layer}/ includes "{inc}" from a layer above it')
         elif domain and f"{folder}/{os.path.splitext(header)[0]}" in io_modules:
             found.append(f'{path}:{line}: a domain module includes the I/O module header "{inc}"')
+    if layer is not None and path.endswith(".c"):
+        for m in FUNCTION.finditer(code):
+            if m.start(1) > 0 and code[code.rfind("\n", 0, m.start(1) - 1) + 1:].startswith("static"):
+                continue
+            for r in BARE_MINUS_ONE.finditer(m.group(2)):
+                line = code.count("\n", 0, m.start(2) + r.start()) + 1
+                found.append(f"{path}:{line}: an exported function returns a bare -1 "
+                             "(use 0, a verdict >= 0 or an errcode.h code)")
     if domain:
         for m in CLOCK.finditer(code):
             line = code.count("\n", 0, m.start()) + 1
@@ -164,6 +179,9 @@ def self_test():
         "time": ("store/dom.c", "long f(void) { return (long)time(NULL); }\n"),
         "uv_now": ("store/dom.c", "unsigned long f(void *l) { return uv_now(l); }\n"),
         "proto_clock": ("proto", "long f(void) { return (long)time(NULL); }\n"),
+        "bare_minus_one": ("store/dom.c", "int dom_find(const char *s)\n{\n    if (s == 0)\n"
+                                          "        return -1;\n    return 0;\n}\n"),
+        "bare_minus_one_type_line": ("store/dom.c", "long\ndom_find(int i)\n{\n    return -1;\n}\n"),
     }
     good = (
         "/* clock_gettime(CLOCK_REALTIME) and #include <uv.h> in a comment */\n"
@@ -171,6 +189,9 @@ def self_test():
         'const char *s = "time(NULL) uv_now(loop)";\n'
         "int f(unsigned long now_ms) { return now_ms > 0; }\n"
         "double g(struct s *in) { return in->clock(in->arg) + in[0].time(0); }\n"
+        "static int h(int x)\n{\n    return x ? -1 : 0;\n}\n"
+        "static int\nk(void)\n{\n    return -1;\n}\n"
+        "int dom_fd(int x)\n{\n    int fd = -1;\n\n    return x ? fd : ERRCODE_UNKNOWN;\n}\n"
     )
     failures = 0
     for name, (where, text) in bad.items():

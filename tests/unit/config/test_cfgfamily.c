@@ -30,12 +30,12 @@ Test(cfgfamily, counters_are_found_with_and_without_total)
     cr_assert_eq(config_find_family(&c, "app.requests", 12), 0);
     /* Not NUL-terminated: the length decides. */
     cr_assert_eq(config_find_family(&c, line, strlen("app.requests-total")), 0);
-    cr_assert_eq(config_find_family(&c, line, 5), -1);
+    cr_assert_eq(config_find_family(&c, line, 5), ERRCODE_UNKNOWN);
     /* Gauges keep their name as written, _total included. */
     cr_assert_str_eq(c.families[1].name, "queue_total");
     cr_assert_eq(config_find_family(&c, "queue_total", 11), 1);
-    cr_assert_eq(config_find_family(&c, "queue", 5), -1);
-    cr_assert_eq(config_find_family(&c, "app_requests_totals", 19), -1);
+    cr_assert_eq(config_find_family(&c, "queue", 5), ERRCODE_UNKNOWN);
+    cr_assert_eq(config_find_family(&c, "app_requests_totals", 19), ERRCODE_UNKNOWN);
     cr_assert_str_eq(config_family_type_name(c.families[0].type), "counter");
     cr_assert_str_eq(config_family_type_name(FAMILY_HISTOGRAM), "histogram");
     config_release(&c);

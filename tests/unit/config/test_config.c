@@ -97,7 +97,7 @@ Test(config, example_shows_every_feature)
     cr_assert_geq(j, 0);
     cr_assert_eq(c.jobs[j].failure_threshold, 5);
     cr_assert_eq(c.jobs[j].open_seconds, 60.0);
-    cr_assert_eq(config_find_job(&c, "publis", 6), -1);
+    cr_assert_eq(config_find_job(&c, "publis", 6), ERRCODE_UNKNOWN);
 
     /* writers: only names every Linux machine has, so the example loads anywhere; what
      * the quick start sends stays open to any user. */
@@ -215,8 +215,8 @@ Test(config, empty_object_is_a_valid_config)
     config_release(&c);
     must_parse(&c, "{}");
     cr_assert_eq(c.nfamilies, CFGCLIENT_NFAMILIES, "only the client telemetry families");
-    cr_assert_eq(config_find_family(&c, "x", 1), -1);
-    cr_assert_eq(config_find_job(&c, "x", 1), -1);
+    cr_assert_eq(config_find_family(&c, "x", 1), ERRCODE_UNKNOWN);
+    cr_assert_eq(config_find_job(&c, "x", 1), ERRCODE_UNKNOWN);
     config_release(&c);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/errcode.h"
 #include "config/resattr.h"
 
 static struct config_resource_attr *v;
@@ -87,8 +88,8 @@ Test(resattr, malformed_lists_are_refused_naming_the_variable_and_item)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         err[0] = '\0';
         cr_assert_eq(
-            resattr_from_env(cases[i].service, cases[i].attrs, 8, &v, &n, err, sizeof(err)), -1,
-            "case %zu", i);
+            resattr_from_env(cases[i].service, cases[i].attrs, 8, &v, &n, err, sizeof(err)),
+            ERRCODE_CONFIG, "case %zu", i);
         cr_assert_not_null(strstr(err, cases[i].want), "case %zu: %s", i, err);
         resattr_free(v, n);
         v = NULL;
@@ -102,6 +103,6 @@ Test(resattr, at_most_16_attributes)
 
     for (int i = 0; i < 17; i++)
         snprintf(list + strlen(list), sizeof(list) - strlen(list), "%sk%d=v", i ? "," : "", i);
-    cr_assert_eq(resattr_from_env(NULL, list, 128, &v, &n, err, sizeof(err)), -1);
+    cr_assert_eq(resattr_from_env(NULL, list, 128, &v, &n, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "more than 16 attributes"), "%s", err);
 }

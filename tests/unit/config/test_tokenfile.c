@@ -1,11 +1,13 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/errcode.h"
 #include "config/tokenfile.h"
 
 struct token_case {
@@ -13,7 +15,7 @@ struct token_case {
     size_t len;
     int rc;
     char token[300]; /* when rc is 0 */
-    char why[64];    /* in the message, when rc is -1 */
+    char why[64];    /* in the message, when rc is ERRCODE_FORMAT */
 };
 
 ParameterizedTestParameters(tokenfile, the_whole_file_is_the_token_or_it_is_refused)
@@ -23,17 +25,17 @@ ParameterizedTestParameters(tokenfile, the_whole_file_is_the_token_or_it_is_refu
         { "s3cret\n", 7, 0, "s3cret", "" },
         { "s3cret\r\n", 8, 0, "s3cret", "" },
         { "a.b-c_d~e+f/g=", 14, 0, "a.b-c_d~e+f/g=", "" },
-        { "", 0, -1, "", "empty" },
-        { "\n", 1, -1, "", "empty" },
-        { "\r\n", 2, -1, "", "empty" },
-        { "abc\0long-secret", 15, -1, "", "a NUL byte at offset 3" },
-        { "s3cret\n\n", 8, -1, "", "outside 0x21-0x7E at offset 6" },
-        { "s3 cret", 7, -1, "", "a space at offset 2" },
-        { " s3cret", 7, -1, "", "a space at offset 0" },
-        { "s3cret\r", 7, -1, "", "outside 0x21-0x7E at offset 6" },
-        { "s3\tcret", 7, -1, "", "outside 0x21-0x7E at offset 2" },
-        { "caf\xc3\xa9", 5, -1, "", "outside 0x21-0x7E at offset 3" },
-        { "s3\x7f", 3, -1, "", "outside 0x21-0x7E at offset 2" },
+        { "", 0, ERRCODE_FORMAT, "", "empty" },
+        { "\n", 1, ERRCODE_FORMAT, "", "empty" },
+        { "\r\n", 2, ERRCODE_FORMAT, "", "empty" },
+        { "abc\0long-secret", 15, ERRCODE_FORMAT, "", "a NUL byte at offset 3" },
+        { "s3cret\n\n", 8, ERRCODE_FORMAT, "", "outside 0x21-0x7E at offset 6" },
+        { "s3 cret", 7, ERRCODE_FORMAT, "", "a space at offset 2" },
+        { " s3cret", 7, ERRCODE_FORMAT, "", "a space at offset 0" },
+        { "s3cret\r", 7, ERRCODE_FORMAT, "", "outside 0x21-0x7E at offset 6" },
+        { "s3\tcret", 7, ERRCODE_FORMAT, "", "outside 0x21-0x7E at offset 2" },
+        { "caf\xc3\xa9", 5, ERRCODE_FORMAT, "", "outside 0x21-0x7E at offset 3" },
+        { "s3\x7f", 3, ERRCODE_FORMAT, "", "outside 0x21-0x7E at offset 2" },
     };
 
     return cr_make_param_array(struct token_case, cases, sizeof(cases) / sizeof(cases[0]));
@@ -76,7 +78,7 @@ Test(tokenfile, the_maximum_length_is_256_bytes)
     cr_assert_eq(strlen(out), TOKENFILE_MAX);
     data[TOKENFILE_MAX] = 'x';
     write_file(path2, data, TOKENFILE_MAX + 1);
-    cr_assert_eq(tokenfile_read(path2, out, err, sizeof(err)), -1);
+    cr_assert_eq(tokenfile_read(path2, out, err, sizeof(err)), ERRCODE_FORMAT);
     cr_assert_not_null(strstr(err, "longer than 256 bytes"), "%s", err);
     unlink(path);
     unlink(path2);
@@ -86,8 +88,8 @@ Test(tokenfile, a_missing_file_or_a_directory_is_refused)
 {
     char out[TOKENFILE_MAX + 1], err[256];
 
-    cr_assert_eq(tokenfile_read("/nonexistent/token", out, err, sizeof(err)), -1);
+    cr_assert_eq(tokenfile_read("/nonexistent/token", out, err, sizeof(err)), -ENOENT);
     cr_assert_str_eq(err, "/nonexistent/token: No such file or directory");
-    cr_assert_eq(tokenfile_read("/tmp", out, err, sizeof(err)), -1);
+    cr_assert_eq(tokenfile_read("/tmp", out, err, sizeof(err)), ERRCODE_NOTREG);
     cr_assert_str_eq(err, "/tmp: not a regular file");
 }

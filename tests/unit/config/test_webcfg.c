@@ -13,6 +13,7 @@
 
 #include <openssl/tls1.h>
 
+#include "base/errcode.h"
 #include "config/webcfg.h"
 
 #define HASH_A "$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG"
@@ -52,7 +53,7 @@ static void teardown(void)
 
 TestSuite(webcfg, .init = setup, .fini = teardown);
 
-/* Load text written as web.yml in the scratch directory; 0 or -1, err filled. */
+/* Load text written as web.yml in the scratch directory; 0 or ERRCODE_CONFIG, err filled. */
 static int load(struct webcfg *w, const char *text, char *err, size_t errlen)
 {
     char path[PATH_MAX];
@@ -68,7 +69,7 @@ static void refused(const char *text, const char *frag1, const char *frag2)
     struct webcfg w;
     char err[1024];
 
-    cr_assert_eq(load(&w, text, err, sizeof(err)), -1, "accepted:\n%s", text);
+    cr_assert_eq(load(&w, text, err, sizeof(err)), ERRCODE_CONFIG, "accepted:\n%s", text);
     cr_assert_not_null(strstr(err, "web.yml"), "%s", err);
     cr_assert_not_null(strstr(err, frag1), "want \"%s\" in: %s", frag1, err);
     if (frag2 != NULL)
@@ -284,7 +285,7 @@ Test(webcfg, missing_file)
     struct webcfg w;
     char err[256];
 
-    cr_assert_eq(webcfg_load(&w, "/nonexistent/web.yml", err, sizeof(err)), -1);
+    cr_assert_eq(webcfg_load(&w, "/nonexistent/web.yml", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/nonexistent/web.yml: No such file or directory");
     cr_assert_null(w.path);
 }
@@ -313,13 +314,13 @@ Test(webcfg, aliases_are_followed)
     const char *text = "x: &c server.crt\n";
 
     /* An anchor on an unknown key is still an unknown key. */
-    cr_assert_eq(load(&w, text, err, sizeof(err)), -1);
+    cr_assert_eq(load(&w, text, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_eq(load(&w,
                       "tls_server_config:\n  cert_file: &c server.crt\n  key_file: *c\n"
                       "  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: &s [a]\n",
                       err, sizeof(err)),
                  0, "%s", err);
     webcfg_release(&w);
-    cr_assert_eq(load(&w, "basic_auth_users: &u\n  a: *u\n", err, sizeof(err)), -1);
+    cr_assert_eq(load(&w, "basic_auth_users: &u\n  a: *u\n", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "expected a string"), "%s", err);
 }

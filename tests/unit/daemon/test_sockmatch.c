@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "base/errcode.h"
 #include "daemon/sockmatch.h"
 
 static const struct sockmatch_want wants[] = {
@@ -66,9 +67,9 @@ Test(sockmatch, an_ipv4_wildcard_takes_a_dual_stack_v6_wildcard_only)
     /* ListenStream=9466: [::]:9466 with IPV6_V6ONLY off serves IPv4 too. */
     cr_assert_eq(find(&h, err, sizeof(err)), 5);
     h.v6only = 1;
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     h = inet_have(SOCK_STREAM, 1, "[::]:9464");
-    cr_assert_eq(find(&h, err, sizeof(err)), -1, "127.0.0.1 is not every address");
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG, "127.0.0.1 is not every address");
 }
 
 Test(sockmatch, refuses_what_matches_nothing_and_lists_what_was_expected)
@@ -77,7 +78,7 @@ Test(sockmatch, refuses_what_matches_nothing_and_lists_what_was_expected)
     struct sockmatch_have h = inet_have(SOCK_DGRAM, 0, "127.0.0.1:8126");
 
     h.name = "ustatsd.socket";
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "socket activation: fd 4 (127.0.0.1:8126, datagram, name "
                           "\"ustatsd.socket\") matches no configured socket; expected one of: "
                           "daemon.socket /run/ustatsd/ustatsd.sock (unix datagram socket), "
@@ -89,8 +90,8 @@ Test(sockmatch, refuses_what_matches_nothing_and_lists_what_was_expected)
                           "endpoints[2].listen 127.0.0.1:0 (listening stream socket)");
     /* Port 0 means "any free port": nothing passed can be that. */
     h = inet_have(SOCK_STREAM, 1, "127.0.0.1:0");
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
-    cr_assert_eq(sockmatch_find(&h, wants, 0, NULL, NULL, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_eq(sockmatch_find(&h, wants, 0, NULL, NULL, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert(strstr(err, "none (no socket is configured)") != NULL, "%s", err);
 }
 
@@ -99,19 +100,19 @@ Test(sockmatch, refuses_the_right_address_with_the_wrong_kind)
     char err[512];
     struct sockmatch_have h = unix_have(SOCK_STREAM, 1, "/run/ustatsd/ustatsd.sock");
 
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "socket activation: fd 3 (unix:/run/ustatsd/ustatsd.sock, stream) is at "
                           "the address of daemon.socket (/run/ustatsd/ustatsd.sock) but "
                           "daemon.socket expects a unix datagram socket (ListenDatagram=)");
     h = inet_have(SOCK_STREAM, 1, "127.0.0.1:8125");
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert(strstr(err, "expects a UDP socket (ListenDatagram=)") != NULL, "%s", err);
     h = inet_have(SOCK_DGRAM, 0, "127.0.0.1:9464");
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert(strstr(err, "expects a listening stream socket (ListenStream=)") != NULL, "%s", err);
     /* Accept=yes hands over a connection, not the listening socket. */
     h = inet_have(SOCK_STREAM, 0, "127.0.0.1:9464");
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert(strstr(err, "stream, not listening") != NULL, "%s", err);
     cr_assert(strstr(err, "Accept=yes is not supported") != NULL, "%s", err);
 }
@@ -128,7 +129,7 @@ Test(sockmatch, a_path_written_otherwise_matches_when_it_is_the_same_file)
     char err[512];
     struct sockmatch_have h = unix_have(SOCK_DGRAM, 0, "/var/run/ustatsd/ustatsd.sock");
 
-    cr_assert_eq(find(&h, err, sizeof(err)), -1);
+    cr_assert_eq(find(&h, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_eq(sockmatch_find(&h, wants, NWANTS, same_file, NULL, err, sizeof(err)), 0);
 }
 
@@ -140,7 +141,7 @@ Test(sockmatch, describes_abstract_unbound_and_foreign_sockets)
     cr_assert_str_eq(sockmatch_describe(&h, out, sizeof(out)), "fd 3 (unix:(unbound), datagram)");
     memcpy(h.addr.un.sun_path, "\0abstract", 10);
     cr_assert_str_eq(sockmatch_describe(&h, out, sizeof(out)), "fd 3 (unix:@abstract, datagram)");
-    cr_assert_eq(sockmatch_find(&h, wants, NWANTS, NULL, NULL, out, sizeof(out)), -1);
+    cr_assert_eq(sockmatch_find(&h, wants, NWANTS, NULL, NULL, out, sizeof(out)), ERRCODE_CONFIG);
     memset(h.addr.un.sun_path, 'a', sizeof(h.addr.un.sun_path));
     sockmatch_describe(&h, out, sizeof(out));
     cr_assert_eq(strlen(out), strlen("fd 3 (unix:, datagram)") + sizeof(h.addr.un.sun_path));

@@ -7,12 +7,14 @@
 #include <criterion/hooks.h>
 #include <criterion/parameterized.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "base/errcode.h"
 #include "http/tlsmem.h"
 #include "tlsclient.h"
 
@@ -75,7 +77,7 @@ static void ctx_err(const struct webcfg_tls *c, const char *want)
     struct tlsmem_ctx *ctx = NULL;
     char err[512] = "";
 
-    cr_assert_eq(tlsmem_ctx_new(&ctx, c, "web.yml", err, sizeof(err)), -1);
+    cr_assert_eq(tlsmem_ctx_new(&ctx, c, "web.yml", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_null(ctx);
     cr_assert(strncmp(err, want, strlen(want)) == 0, "got \"%s\", want \"%s...\"", err, want);
 }
@@ -217,7 +219,7 @@ Test(tlsmem, request_and_response_round_trip_then_close_notify)
     cr_assert_eq(plain.len, 4);
     cr_assert_eq(tlsmem_conn_seal(t, "pong", 4), 0);
     tlsmem_conn_close_notify(t);
-    cr_assert_eq(tlsmem_conn_seal(t, "late", 4), -1, "nothing after close_notify");
+    cr_assert_eq(tlsmem_conn_seal(t, "late", 4), -EPIPE, "nothing after close_notify");
     pump(&p, t, &plain);
     n = SSL_read(p.ssl, got, sizeof(got));
     cr_assert_eq(n, 4);
@@ -431,7 +433,7 @@ Test(tlsmem, plain_http_and_garbage_fail_the_handshake_by_reason)
     t = tlsmem_conn_new(ctx);
     cr_assert_eq(tlsmem_conn_feed(t, "\x16", 1, &plain), TLSMEM_OK);
     cr_assert_eq(tlsmem_conn_failure(t), TLSMEM_FAIL_NONE);
-    cr_assert_eq(tlsmem_conn_seal(t, "x", 1), -1, "no data before the handshake");
+    cr_assert_eq(tlsmem_conn_seal(t, "x", 1), -EPIPE, "no data before the handshake");
     tlsmem_conn_free(t);
     tlsmem_ctx_unref(ctx);
     buf_release(&plain);

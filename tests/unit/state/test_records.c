@@ -305,14 +305,14 @@ Test(records, a_body_that_does_not_parse_changes_nothing)
         err[0] = '\0';
         cr_assert_eq(records_restore(&b.reg, &b.jobs, body.ptr, cut, 5000, 1700000200000ull, &got,
                                      err, sizeof err),
-                     -1, "cut at %zu", cut);
+                     ERRCODE_FORMAT, "cut at %zu", cut);
         cr_assert_neq(err[0], '\0');
     }
     /* An unknown record, and bytes after the end record. */
     body.ptr[body.len - 4] = 'Z';
     cr_assert_eq(records_restore(&b.reg, &b.jobs, body.ptr, body.len, 5000, 1700000200000ull, &got,
                                  err, sizeof err),
-                 -1);
+                 ERRCODE_FORMAT);
     cr_assert_not_null(strstr(err, "unknown record 0x5a"), "%s", err);
     have = scrape(&b, 5000);
     cr_assert_str_eq(have, fresh);

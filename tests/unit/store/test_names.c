@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/errcode.h"
 #include "store/names.h"
 
 static long find(const struct names *n, const char *s)
@@ -15,19 +16,19 @@ Test(names, counters_answer_to_total_too)
     struct names n = { 0 };
     size_t bytes = 0;
 
-    cr_assert_eq(find(&n, "jobs"), -1, "an empty index finds nothing");
+    cr_assert_eq(find(&n, "jobs"), ERRCODE_UNKNOWN, "an empty index finds nothing");
     names_reset(&n, 2, &bytes);
     names_add(&n, "jobs", 4, 0, 1);
     names_add(&n, "depth", 5, 1, 0);
     cr_assert_eq(find(&n, "jobs"), 0);
     cr_assert_eq(find(&n, "jobs_total"), 0);
     cr_assert_eq(find(&n, "depth"), 1);
-    cr_assert_eq(find(&n, "depth_total"), -1);
-    cr_assert_eq(find(&n, "job"), -1);
-    cr_assert_eq(find(&n, "jobs_tota"), -1);
+    cr_assert_eq(find(&n, "depth_total"), ERRCODE_UNKNOWN);
+    cr_assert_eq(find(&n, "job"), ERRCODE_UNKNOWN);
+    cr_assert_eq(find(&n, "jobs_tota"), ERRCODE_UNKNOWN);
     cr_assert_gt(bytes, 0);
     names_reset(&n, 1, &bytes);
-    cr_assert_eq(find(&n, "jobs"), -1, "a reset forgets every name");
+    cr_assert_eq(find(&n, "jobs"), ERRCODE_UNKNOWN, "a reset forgets every name");
     names_release(&n, &bytes);
     cr_assert_eq(bytes, 0);
 }
@@ -51,7 +52,7 @@ Test(names, every_name_of_many_families_is_found)
 
         snprintf(total, sizeof total, "%.15s_total", buf[i]);
         cr_assert_eq(find(&n, buf[i]), i);
-        cr_assert_eq(find(&n, total), i % 2 ? i : -1, "%s", total);
+        cr_assert_eq(find(&n, total), i % 2 ? i : ERRCODE_UNKNOWN, "%s", total);
     }
     names_release(&n, &bytes);
     cr_assert_eq(bytes, 0);

@@ -1,0 +1,169 @@
+/*
+ * store/internal.h: what the store's modules share and nobody else sees (libuv's
+ * src/unix/internal.h is the model). The registry (registry.c: lines, reload, expiry,
+ * cursors) keeps its series in blocks and tables that two modules of their own manage:
+ *   series.c    a series block: created, freed, and whether expiry may take it;
+ *   families.c  the family slots: set up, configured, retired, freed, and the names and
+ *               fixed series (zero and precreated) of the live ones.
+ * The lookups that every accepted line makes (series_hash, series_find) are static inline
+ * here, so the hot path sees them exactly as it did in one file. Loop thread only.
+ */
+#ifndef USTATSD_STORE_INTERNAL_H
+#define USTATSD_STORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+/* The hash runs once or more per line: let the compiler inline xxhash's own code. */
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include "base/table.h"
+#include "config/config.h"
+#include "store/histogram.h"
+#include "store/labelset.h"
+#include "store/registry.h"
+
+/*
+ * A family's place in r->fams. A reload retires the families it drops or whose layout
+ * changed: their series are hidden at once and freed a slice at a time (registry_drain),
+ * and then the slot is free for a family the config adds later. Slots never move, since
+ * a series hashes its family's index and cursors hold one.
+ */
+enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
+
+struct registry__family {
+    const struct config_family *cfg; /* FAM_LIVE only */
+    enum fam_state state;
+    size_t name_len;               /* strlen(cfg->name) */
+    struct labelset labels;        /* kept for the drain of a retired family */
+    struct registry__series *head; /* creation order: the exposition order */
+    struct registry__series *tail;
+    size_t nseries;
+    size_t block; /* bytes in one series block */
+    size_t hoff;  /* offset of struct histogram in the block */
+    uint64_t ttl_ms;
+    uint64_t created_ms;                                   /* set up at (clock's ms), 0: undated */
+    uint64_t dropped;                                      /* tags of undeclared keys */
+    uint64_t folded[CONFIG_MAX_LABELS][LABELSET_FOLD_MAX]; /* values folded, by key, why */
+};
+
+/*
+ * One series, one block:
+ *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) ]
+ */
+struct registry__series {
+    struct registry__series *next;
+    struct registry__series *prev;
+    uint64_t created_ms; /* Unix ms (the clock's), 0: undated; the table keeps the hash */
+    uint64_t last_ms;
+    double value; /* counter, gauge; histogram: _sum */
+    uint32_t fam;
+    uint32_t pinned;         /* SERIES_PINNED, SERIES_RESTORED */
+    struct hotcache_id *hot; /* the line identity of the front cache, or NULL */
+    uint32_t ids[];
+};
+
+#define SERIES_PINNED   1u /* a start-up zero series: never expires */
+#define SERIES_RESTORED 2u /* registry_restore() set it: a second restore is a duplicate */
+
+/* ---- the series table ---- */
+
+static inline int series_key_eq(const struct registry__series *s, uint32_t fam, const uint32_t *ids,
+                                size_t n)
+{
+    return s->fam == fam && memcmp(s->ids, ids, n * sizeof *ids) == 0;
+}
+
+static inline struct registry__series *series_find(const struct registry *r, uint64_t h,
+                                                   uint32_t fam, const uint32_t *ids, size_t n)
+{
+    struct table_probe pr;
+    struct registry__series *s;
+
+    for (s = table_first(&r->series, h, &pr); s != NULL; s = table_next(&pr))
+        if (series_key_eq(s, fam, ids, n))
+            return s;
+    return NULL;
+}
+
+static inline uint64_t series_hash(uint32_t fam, const uint32_t *ids, size_t n)
+{
+    uint32_t key[1 + CONFIG_MAX_LABELS];
+
+    key[0] = fam;
+    memcpy(key + 1, ids, n * sizeof *ids);
+    return XXH3_64bits(key, (1 + n) * sizeof *key);
+}
+
+static inline struct histogram *series_hist(const struct registry__family *f,
+                                            struct registry__series *s)
+{
+    return (struct histogram *)(void *)((char *)s + f->hoff);
+}
+
+/*
+ * Create a series of family fam for already interned ids (taking a reference on each),
+ * with hash h (series_hash), at the tail of its family and in the table, dated by the
+ * registry's clock. Out of memory aborts.
+ */
+struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
+                                    uint64_t h);
+
+/*
+ * Free s: out of the table, its family's list and the front cache, its label values
+ * unreferenced; cursors standing on it move to its successor.
+ */
+void series_free(struct registry *r, struct registry__series *s);
+
+/*
+ * A series expiry never takes: a zero series, or a precreated combination (every key
+ * present) of a family that still says precreate. Judged now rather than stored, so a
+ * reload that turns precreate off lets the family's series expire again.
+ */
+int series_pinned(const struct registry__family *f, const struct registry__series *s);
+
+/* ---- the family slots ---- */
+
+/* Set up slot fi, free or new, for the layout of cf, with no series; families_configure next. */
+void families_setup(struct registry *r, size_t fi, const struct config_family *cf);
+
+/*
+ * Point family fi and its keys at cf, whose layout is the family's (families_compatible),
+ * and intern enumerated values that are new. Interned values keep their ids.
+ */
+void families_configure(struct registry *r, size_t fi, const struct config_family *cf);
+
+/* Index every name of the live families: "x", and "x_total" for a counter x. */
+void families_build_names(struct registry *r);
+
+/*
+ * Create the series the live families hold from the start: label-less counters and
+ * histograms at zero (pinned), and every combination of a precreated family's values.
+ */
+void families_create_fixed(struct registry *r);
+
+/*
+ * Whether the series of family f can carry over to cf: the same type, labels (names, in
+ * order, and whether enumerated), buckets and ms handling, and the same group verdict.
+ * An enumerated key may gain values but not lose one: series may hold it.
+ */
+int families_compatible(struct registry *r, const struct registry__family *f,
+                        const struct config_family *cf);
+
+/* The slot for a new family: a free one, or one more (the slots grow by doubling). */
+size_t families_slot(struct registry *r);
+
+/*
+ * Retire family fi: its series leave the live counts for r->retired and vanish from
+ * cursors at once; an empty family is freed now, the others by families_free() once
+ * registry_drain() has freed their series.
+ */
+void families_retire(struct registry *r, size_t fi);
+
+/* A retired family whose series are all gone: free its values, and the slot. */
+void families_free(struct registry *r, struct registry__family *f);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * series: one series, one heap block, on its family's list and in the registry's table
+ * (store/internal.h). Creation happens once per new label set and freeing on expiry or a
+ * drain, so nothing here runs per line.
+ */
+#include <string.h>
+
+#include "base/counted.h"
+#include "store/internal.h"
+
+struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
+                                    uint64_t h)
+{
+    struct registry__family *f = &r->fams[fam];
+    size_t n = f->cfg->nlabels;
+    struct registry__series *s = counted_alloc(&r->mem, f->block);
+
+    memset(s, 0, f->block);
+    s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
+    s->fam = fam;
+    memcpy(s->ids, ids, n * sizeof *ids);
+    labelset_ref(&f->labels, ids);
+    s->prev = f->tail;
+    if (f->tail)
+        f->tail->next = s;
+    else
+        f->head = s;
+    f->tail = s;
+    f->nseries++;
+    table_insert(&r->series, h, s, &r->mem);
+    r->nseries++;
+    return s;
+}
+
+void series_free(struct registry *r, struct registry__series *s)
+{
+    struct registry__family *f = &r->fams[s->fam];
+    struct registry_cursor *c;
+
+    /* Cursors standing on s move to its successor: the walk tolerates removal. */
+    for (c = r->cursors; c != NULL; c = c->link)
+        if (c->pos == s)
+            c->pos = s->next;
+    /*
+     * The table holds each series' hash beside its pointer, so the series need not: it is
+     * computed again here, on the rare path, and the 8 bytes date the series instead.
+     */
+    table_remove(&r->series, series_hash(s->fam, s->ids, f->labels.n), s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        f->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        f->tail = s->prev;
+    labelset_unref(&f->labels, s->ids, &r->mem);
+    f->nseries--;
+    if (f->state == FAM_RETIRED)
+        r->retired--;
+    else
+        r->nseries--;
+    if (s->hot)
+        hotcache_drop(&r->hot, s->hot, &r->mem);
+    counted_free(&r->mem, s, f->block);
+}
+
+int series_pinned(const struct registry__family *f, const struct registry__series *s)
+{
+    size_t j;
+
+    if (s->pinned & SERIES_PINNED)
+        return 1;
+    if (!f->cfg->precreate)
+        return 0;
+    for (j = 0; j < f->labels.n; j++)
+        if (s->ids[j] == 0)
+            return 0;
+    return 1;
+}
