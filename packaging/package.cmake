@@ -34,7 +34,10 @@ install(FILES ${pkgdir}/doc/ustatsd.1.gz ${pkgdir}/doc/ustatsd-send.1.gz
     DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES packaging/debian/copyright README.md proto/PROTOCOL.md
     DESTINATION ${CMAKE_INSTALL_DOCDIR})
-# The example configuration (what the README's quick start runs): every kind of family,
+# The reference the README links to, where its links find it (docs/ beside README.md).
+file(GLOB USTATSD_DOCS CONFIGURE_DEPENDS docs/*.md)
+install(FILES ${USTATSD_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+# The example configuration (what the README's set-up runs): every kind of family,
 # a job, a writer policy. /etc/ustatsd/ustatsd.json is packaging/ustatsd.json instead,
 # which names no service and admits no family until the operator adds them.
 install(FILES packaging/ustatsd.example.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

@@ -1,6 +1,6 @@
 /*
  * cfgwriters: the "writers" section of the configuration, the writer policy: which senders
- * may write which families and report which jobs (README.md, "Writers").
+ * may write which families and report which jobs (docs/configuration.md, "writers").
  *
  *   "writers": [
  *     {"prefix": "billing_", "users": ["billing"], "groups": ["ops"]},
@@ -86,7 +86,7 @@ static inline int cfgwriters__has(const uint32_t *a, size_t n, uint32_t x)
  * without credentials (cred 0: UDP) when w allows unauthenticated lines; else one whose
  * uid is in w's users or whose gid is in w's groups. uid and gid are the credentials the
  * kernel attached (SCM_CREDENTIALS: the effective ids, or a real or saved one the sender
- * chose to pass); supplementary groups are not consulted (README.md, "Writers").
+ * chose to pass); supplementary groups are not consulted (docs/configuration.md, "writers").
  */
 static inline int cfgwriters_allows(const struct config_writers *w, int cred, uint32_t uid,
                                     uint32_t gid)

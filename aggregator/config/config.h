@@ -6,7 +6,7 @@
  * The sections are read from schema tables by cfgread (which also keeps the JSON path for
  * messages); the allowlist sections by cfgfamily, the name clash check by cfgclash, and the
  * postgres and sql_metrics sections by cfgsql.
- * The schema is documented in README.md ("Configuration"); a complete example lives in
+ * The schema is documented in docs/configuration.md; a complete example lives in
  * packaging/ustatsd.example.json.
  *
  * Errors name the file, the JSON path and the problem, e.g.
@@ -167,7 +167,7 @@ enum config_writers_scope {
 };
 
 /*
- * One rule of "writers" (README.md, "Writers", and cfgwriters.h): the senders that may
+ * One rule of "writers" (docs/configuration.md, "writers", and cfgwriters.h): the senders that may
  * write the families or jobs it names. A family or job takes its most specific rule: an
  * exact one, else the longest prefix; with none, anyone may write it.
  */
@@ -215,7 +215,7 @@ struct config_service {
 };
 
 /*
- * One scrape endpoint of "endpoints" (README.md, "Endpoints"): a path on a listener that
+ * One scrape endpoint of "endpoints" (docs/exposition.md, "Endpoints"): a path on a listener that
  * serves a chosen part of the exposition, as one of the services would serve it.
  */
 struct config_endpoint {

@@ -22,7 +22,7 @@ typedef int (*app_load_cb)(struct config *c, void *arg, char *err, size_t errlen
 /*
  * Run the daemon with cfg (flags and environment already applied; borrowed for the whole
  * run) until SIGTERM or SIGINT. config_path names the file for messages and the debug
- * view. SIGHUP reloads the configuration through load(load_arg) (see README.md,
+ * view. SIGHUP reloads the configuration through load(load_arg) (see docs/operations.md,
  * "Reloading"); a config that fails to load, or that changes what only a restart can
  * (config_restart_key), is refused with its message logged and the running one kept.
  * Returns the process exit status: 0 after a clean stop, 1 when start-up failed (with the

@@ -7,7 +7,7 @@
  * configuration asks for in struct sockmatch_want; sockmatch_find() says which want a
  * descriptor matches, or why it matches none.
  *
- * Rules (README.md, "Running under systemd"):
+ * Rules (docs/operations.md, "Running under systemd"):
  *   - A descriptor matches by ADDRESS, never by its FileDescriptorName (systemd names
  *     every descriptor of a .socket unit after the unit, so names say nothing).
  *   - SOCKMATCH_UNIX_DGRAM (daemon.socket, ListenDatagram=/path): an AF_UNIX datagram

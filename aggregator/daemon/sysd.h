@@ -14,7 +14,7 @@
  *     sysd_stop(&s);                       STOPPING=1, the watchdog timer closed
  *     sysd_release(&s);                    after the loop ran out: passed fds not taken
  *
- * Socket activation rules (README.md, "Running under systemd"): the passed descriptors
+ * Socket activation rules (docs/operations.md, "Running under systemd"): the passed descriptors
  * are read once, in sysd_init(), and LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are
  * unset so that nothing the daemon starts inherits them. Each descriptor must match one
  * socket the configuration asks for, BY ADDRESS (sockmatch.h): daemon.socket to a

@@ -6,7 +6,7 @@
  * a registry cursor for the series, so that 100,000 series never become an in-memory
  * tree and ingestion goes on between pieces.
  *
- * Schema (version DEBUG_SCHEMA; documented in README.md, "The debug view"):
+ * Schema (version DEBUG_SCHEMA; documented in docs/exposition.md, "The debug view"):
  *   { "schema": 1,
  *     "daemon":   {...},  "ingest": {...},  "families": [...],
  *     "series":   [...],  "series_truncated": bool,

@@ -194,7 +194,7 @@ void selfmetrics_target_info(const struct config_resource_attr *attrs, size_t na
                              struct expo *e);
 
 /*
- * Write the daemon's self-metrics (README.md, "Self-metrics") but the process_* ones,
+ * Write the daemon's self-metrics (docs/exposition.md, "Self-metrics") but the process_* ones,
  * which need /proc, and target_info: ustatsd_build_info, the socket counters, the line
  * counters, the histograms, the series by family, HTTP, reloads and the event loop.
  */

@@ -9,7 +9,7 @@
  * The exposition is chosen the way Prometheus's Go client library chooses it
  * (prometheus/common expfmt.NegotiateIncludingOpenMetrics, as promhttp calls it with
  * EnableOpenMetrics), so that a scraper sees the daemon as it would see any Go exporter:
- * the same format and the same Content-Type, escaping parameter included. README.md,
+ * the same format and the same Content-Type, escaping parameter included. docs/exposition.md,
  * "HTTP endpoints", states the rules; negotiate.c says where they come from.
  */
 #ifndef USTATSD_NEGOTIATE_H

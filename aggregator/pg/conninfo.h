@@ -5,7 +5,7 @@
  * no clock, so --check-config and the unit tests run it without a server. It includes
  * <libpq-fe.h>, which is why the build lists it with the I/O modules.
  *
- * The rules (README, "PostgreSQL gauges"):
+ * The rules (docs/exposition.md, "PostgreSQL gauges"):
  *  - DNS: a lookup would block the loop, so a conninfo whose host is a name (neither an
  *    IP literal nor a Unix-socket directory "/..." or "@...", nor empty) is refused
  *    unless hostaddr= is given too. PGHOST/PGHOSTADDR from the environment are checked

@@ -4,7 +4,7 @@
  * A domain module: no libpq, no loop, no clock. The pool (sqlpool, sqlconn) hands each
  * result row over as plain cells; this module decides which rows are kept and why the
  * others are skipped, orders and deduplicates what is kept, and renders the families and
- * the collector and pool self-metrics ("PostgreSQL gauges" in the README).
+ * the collector and pool self-metrics ("PostgreSQL gauges" in docs/exposition.md).
  *
  * Row rules, in the order they are applied (the first that fails names the reason):
  *  - a NULL label value skips the row (null_label);

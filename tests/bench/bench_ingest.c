@@ -39,8 +39,8 @@
  * behind (below 1, with the kernel's drops at its socket showing by how much); the
  * target is 0.8.
  *
- * --writers starts a second daemon whose "writers" rules guard every family (README.md,
- * "Writers"), and runs it on the same load right after the first in each round: the
+ * --writers starts a second daemon whose "writers" rules guard every family (docs/configuration.md,
+ * "writers"), and runs it on the same load right after the first in each round: the
  * on/off ratio of each round is the writer policy's cost (its median is printed apart;
  * it has no target).
  *
@@ -111,7 +111,8 @@ static size_t line_of(uint64_t i, char *buf, size_t cap)
 static const char config_text[] = "{\n" FAMILIES_JSON "\n}\n";
 
 /*
- * --writers: the same families, each guarded by a rule of its own (README.md, "Writers")
+ * --writers: the same families, each guarded by a rule of its own
+ * (docs/configuration.md, "writers")
  * that lets the benchmark's uid in among others, so that every line pays the check: the
  * hot path's binary searches over a rule's sorted uids and gids. UDP lines carry no
  * credentials: the rules let them in with unauthenticated.

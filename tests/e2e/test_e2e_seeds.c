@@ -8,7 +8,7 @@
  * - The sockets systemd would pass: packaging/ustatsd.socket with the seed's
  *   ustatsd.socket.d/override.conf applied (an empty ListenStream= resets) must be
  *   exactly the config's (daemon.socket; metrics_listen, debug_listen and each
- *   endpoint's listen, with the README's defaults; SocketMode= and SocketGroup= as
+ *   endpoint's listen, with the documented defaults; SocketMode= and SocketGroup= as
  *   socket_mode and socket_group). The test binds them at the test addresses below and
  *   passes them to the daemon as systemd does (LISTEN_FDS, LISTEN_PID).
  * - ustatsd from the seed's ustatsd.json, with these changes only: every listener
@@ -285,7 +285,7 @@ static int listed(char (*list)[128], size_t n, const char *addr)
  * config (root, as shipped) asks for: the daemon refuses a passed socket its config does
  * not name, and binds itself one the unit does not pass (then it is not the unit's, and
  * its mode and group are not either). The ingest socket's mode and group must be the
- * config's. Defaults as README.md's configuration reference gives them.
+ * config's. Defaults as docs/configuration.md gives them.
  */
 static void check_unit_agrees(struct seed_run *s, json_t *root, const struct unit_sockets *u)
 {

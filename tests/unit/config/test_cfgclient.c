@@ -279,7 +279,7 @@ Test(cfgclient, a_reload_turns_it_off_and_on, .init = start, .fini = teardown)
                  "a new family: the count before the switch went off is gone");
 }
 
-/* Whatever clients send, the telemetry holds at most 8,100 series (README). */
+/* Whatever clients send, the telemetry holds at most 8,100 series (docs/exposition.md). */
 Test(cfgclient, the_caps_bound_the_telemetry_series, .init = start, .fini = teardown)
 {
     static const char *const types[] = { "count",     "gauge",        "set", "timing",
