@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "daemon/app.h"
+#include "daemon/reload.h"
+#include "daemon/web.h"
 #include "config/cfgendpoint.h"
 #include "config/cfglint.h"
 #include "base/common.h"
@@ -338,21 +340,10 @@ static int override_config(struct config *c, const struct loader *ld, char *err,
     return rc != 0 ? rc : check_endpoints(c, ld, err, errlen);
 }
 
-/* app_load_cb: the file, the overrides, and the checks sqlpool_init would make. */
-static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
+/* app_override_cb: for a reload, the variables and flags on top of the file, as at start. */
+static int reload_override(struct config *c, void *arg, char *err, size_t errlen)
 {
-    const struct loader *ld = arg;
-
-    int rc = config_load(c, ld->path, err, errlen);
-
-    if (rc != 0)
-        return rc;
-    rc = override_config(c, ld, err, errlen);
-    if (rc == 0)
-        rc = conninfo_check(c, err, errlen);
-    if (rc != 0)
-        config_release(c);
-    return rc;
+    return override_config(c, arg, err, errlen);
 }
 
 /*
@@ -418,9 +409,9 @@ static int check_host(const struct config *c, const struct loader *ld)
         ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
-    if (app_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
+    if (reload_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s\n", err);
-    if (app_check_web(c, err, sizeof(err)) != 0 && ++problems)
+    if (web_check(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, web_config_file), name, sizeof(name)), err);
     return problems;
@@ -623,7 +614,7 @@ int main(int argc, char **argv)
      * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.
      */
     mallopt(M_MXFAST, 0);
-    rc = app_run(&cfg, ld.path, reload_config, &ld);
+    rc = app_run(&cfg, ld.path, reload_override, &ld);
     config_release(&cfg);
     return rc;
 }
