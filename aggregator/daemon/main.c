@@ -602,18 +602,27 @@ int main(int argc, char **argv)
      * SIGPIPE and kill the daemon. The write fails with EPIPE instead, and the connection
      * is closed.
      */
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "ustatsd: signal(SIGPIPE, SIG_IGN) failed: %s; exiting\n", strerror(errno));
+        config_release(&cfg);
+        return 1;
+    }
     /*
      * A state file past the file-size limit (ulimit -f) would raise SIGXFSZ and kill the
      * daemon mid-snapshot: the write fails with EFBIG instead, counted and logged.
      */
-    signal(SIGXFSZ, SIG_IGN);
+    if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "ustatsd: signal(SIGXFSZ, SIG_IGN) failed: %s; exiting\n", strerror(errno));
+        config_release(&cfg);
+        return 1;
+    }
     /*
      * No fastbins: glibc parks freed blocks of up to 128 bytes (series, label values) in
      * them unmerged, and the next free of 64 KiB or more merges them all at once. After an
      * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.
      */
-    mallopt(M_MXFAST, 0);
+    if (mallopt(M_MXFAST, 0) != 1)
+        fprintf(stderr, "ustatsd: mallopt(M_MXFAST, 0) failed, ignored\n");
     rc = app_run(&cfg, ld.path, reload_override, &ld);
     config_release(&cfg);
     return rc;
