@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "daemon/app.h"
+#include "daemon/reload.h"
+#include "daemon/web.h"
 #include "config/cfgendpoint.h"
 #include "config/cfglint.h"
 #include "base/common.h"
@@ -338,21 +340,10 @@ static int override_config(struct config *c, const struct loader *ld, char *err,
     return rc != 0 ? rc : check_endpoints(c, ld, err, errlen);
 }
 
-/* app_load_cb: the file, the overrides, and the checks sqlpool_init would make. */
-static int reload_config(struct config *c, void *arg, char *err, size_t errlen)
+/* app_override_cb: for a reload, the variables and flags on top of the file, as at start. */
+static int reload_override(struct config *c, void *arg, char *err, size_t errlen)
 {
-    const struct loader *ld = arg;
-
-    int rc = config_load(c, ld->path, err, errlen);
-
-    if (rc != 0)
-        return rc;
-    rc = override_config(c, ld, err, errlen);
-    if (rc == 0)
-        rc = conninfo_check(c, err, errlen);
-    if (rc != 0)
-        config_release(c);
-    return rc;
+    return override_config(c, arg, err, errlen);
 }
 
 /*
@@ -418,9 +409,9 @@ static int check_host(const struct config *c, const struct loader *ld)
         ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
-    if (app_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
+    if (reload_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s\n", err);
-    if (app_check_web(c, err, sizeof(err)) != 0 && ++problems)
+    if (web_check(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, web_config_file), name, sizeof(name)), err);
     return problems;
@@ -611,19 +602,28 @@ int main(int argc, char **argv)
      * SIGPIPE and kill the daemon. The write fails with EPIPE instead, and the connection
      * is closed.
      */
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "ustatsd: signal(SIGPIPE, SIG_IGN) failed: %s; exiting\n", strerror(errno));
+        config_release(&cfg);
+        return 1;
+    }
     /*
      * A state file past the file-size limit (ulimit -f) would raise SIGXFSZ and kill the
      * daemon mid-snapshot: the write fails with EFBIG instead, counted and logged.
      */
-    signal(SIGXFSZ, SIG_IGN);
+    if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "ustatsd: signal(SIGXFSZ, SIG_IGN) failed: %s; exiting\n", strerror(errno));
+        config_release(&cfg);
+        return 1;
+    }
     /*
      * No fastbins: glibc parks freed blocks of up to 128 bytes (series, label values) in
      * them unmerged, and the next free of 64 KiB or more merges them all at once. After an
      * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.
      */
-    mallopt(M_MXFAST, 0);
-    rc = app_run(&cfg, ld.path, reload_config, &ld);
+    if (mallopt(M_MXFAST, 0) != 1)
+        fprintf(stderr, "ustatsd: mallopt(M_MXFAST, 0) failed, ignored\n");
+    rc = app_run(&cfg, ld.path, reload_override, &ld);
     config_release(&cfg);
     return rc;
 }

@@ -79,7 +79,7 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
 
 /*
  * Start a render of reg, jobs and rejects (borrowed until debug_render_release), with the
- * snapshot self for the daemon and ingest sections: self is copied, its strings and
+ * reading self for the daemon and ingest sections: self is copied, its strings and
  * self->cfg are borrowed. self->reg is not read.
  */
 void debug_render_init(struct debug_render *dr, const struct debug_query *q,

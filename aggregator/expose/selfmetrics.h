@@ -1,5 +1,5 @@
 /*
- * selfmetrics: one snapshot of the daemon's own state, and its exposition.
+ * selfmetrics: one reading of the daemon's own state, and its exposition.
  *
  * A domain module. The I/O side fills a struct selfmetrics once per scrape or /debug request
  * from the ingest socket's counters, the intake's line counters, the HTTP listeners, the
@@ -43,9 +43,11 @@
 /*
  * The UDP socket's counters, shown only while it is on (udp_listen set), under families
  * of their own so that the Unix socket's keep their names: X(field, metric family, /debug
- * key in "ingest.udp", help).
+ * key in "ingest.udp", help). SELFMETRICS_UDP_INGEST_MAP lists those struct ingest_stats
+ * counts under the same field names; the kernel's drops come from ingest_kernel_drops().
  */
-#define SELFMETRICS_UDP_MAP(X)                                                              \
+#define SELFMETRICS_UDP_MAP(X) SELFMETRICS_UDP_INGEST_MAP(X) SELFMETRICS_UDP_KERNEL_MAP(X)
+#define SELFMETRICS_UDP_INGEST_MAP(X)                                                       \
     X(datagrams, "ustatsd_udp_datagrams_received", "datagrams",                             \
       "Datagrams received on the UDP socket.")                                              \
     X(bytes, "ustatsd_udp_bytes_received", "bytes",                                         \
@@ -56,12 +58,13 @@
       "Errors reading the UDP socket (recvmmsg or poll), EAGAIN and EINTR aside.")          \
     X(budget_hits, "ustatsd_udp_ingest_budget_exhausted", "budget_exhausted",               \
       "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe " \
-      "left queued.")                                                                       \
-    X(kernel_drops, "ustatsd_udp_datagrams_dropped", "kernel_drops",                        \
-      "UDP datagrams the kernel dropped before ustatsd read them, the socket's receive "    \
+      "left queued.")
+#define SELFMETRICS_UDP_KERNEL_MAP(X)                                                    \
+    X(kernel_drops, "ustatsd_udp_datagrams_dropped", "kernel_drops",                     \
+      "UDP datagrams the kernel dropped before ustatsd read them, the socket's receive " \
       "buffer full (its SO_MEMINFO drop count): raise udp_rcvbuf, or fewer senders.")
 
-/* HTTP counters are per listener and route; the snapshot holds at most this many rows. */
+/* HTTP counters are per listener and route; a reading holds at most this many rows. */
 #define SELFMETRICS_MAX_REQUESTS   512
 #define SELFMETRICS_MAX_VIOLATIONS 160
 #define SELFMETRICS_MAX_EVICTIONS  96 /* 18 listeners, 5 reasons */
@@ -100,7 +103,7 @@ struct selfmetrics_state {
 };
 
 /*
- * Every string and pointer is borrowed and must outlive the snapshot's renders: cfg and
+ * Every string and pointer is borrowed and must outlive the reading's renders: cfg and
  * reg are the running config and registry; the rest point into the daemon's state.
  */
 /* One scrape endpoint as the debug view shows it (daemon.listeners.endpoints). */

@@ -19,7 +19,6 @@ struct scrape {
     enum expo_escaping esc;
     enum scrape_phase phase;
     struct render rd;
-    uint64_t t0_ns;
     int pg_waiting;
     struct expo_label consts[SCRAPE_MAX_CONST_LABELS]; /* point into const_text */
     size_t nconst;
@@ -32,8 +31,6 @@ static void on_pg_collected(struct sqlpool *pg, void *arg, int status)
 
     (void)pg;
     (void)status; /* a failed or late collector shows in ustatsd_sql_collector_up */
-    if (sc->src.collected != NULL)
-        sc->src.collected(sc->src.arg);
     sc->pg_waiting = 0;
     httpd_resume(sc->conn);
 }
@@ -43,6 +40,7 @@ static void scrape_free(struct scrape *sc, unsigned status)
     if (sc->src.done != NULL)
         sc->src.done(sc->src.arg, status);
     render_release(&sc->rd);
+    buf_release(&sc->src.head);
     free(sc->const_text);
     free(sc);
 }
@@ -109,7 +107,8 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
     e.esc = sc->esc;
     switch (sc->phase) {
     case SCRAPE_HEAD:
-        sc->src.head(&e, sc->src.arg);
+        buf_add(out, sc->src.head.ptr, sc->src.head.len);
+        buf_release(&sc->src.head);
         e.const_labels = sc->consts;
         e.nconst = sc->nconst;
         if (sc->src.serve_jobs)
@@ -132,7 +131,7 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
         }
         expo_eof(&e);
         sc->phase = SCRAPE_DONE;
-        timings_scrape(sc->src.stats, (double)(uv_hrtime() - sc->t0_ns) / 1e9);
+        timings_scrape(sc->src.stats, (double)(uv_hrtime() - sc->src.t0_ns) / 1e9);
         scrape_free(sc, 200);
         return HTTPD_DONE;
     case SCRAPE_DONE:
@@ -166,25 +165,24 @@ uint64_t scrape_deadline_ms(const struct config *cfg, const char *scrape_timeout
 }
 
 void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
-                  const struct scrape_source *src)
+                  struct scrape_source *src)
 {
-    struct negotiate neg = negotiate_accept(req->accept);
-    enum expo_format fmt = neg.fmt;
+    const struct negotiate *neg = &src->neg;
     struct scrape *sc;
 
     sc = mem_calloc(1, sizeof(*sc));
     sc->src = *src;
+    buf_init(&src->head);
     sc->conn = conn;
-    sc->fmt = fmt;
-    sc->esc = neg.esc;
+    sc->fmt = neg->fmt;
+    sc->esc = neg->esc;
     sc->phase = SCRAPE_HEAD;
-    sc->t0_ns = uv_hrtime();
-    render_init(&sc->rd, src->reg, fmt);
+    render_init(&sc->rd, src->reg, neg->fmt);
     render_select(&sc->rd, src->bit, src->self);
-    render_set_escaping(&sc->rd, neg.esc);
+    render_set_escaping(&sc->rd, neg->esc);
     copy_consts(sc, src->const_labels, src->nconst);
     sc->src.const_labels = NULL; /* the caller's, gone after the call: consts holds a copy */
-    if (httpd_stream(conn, 200, negotiate_content_type(&neg), HTTPD_GZIP, produce_scrape,
+    if (httpd_stream(conn, 200, negotiate_content_type(neg), HTTPD_GZIP, produce_scrape,
                      on_scrape_cancel, sc) != 0) {
         scrape_free(sc, 500);
         httpd_respond(conn, 500, "text/plain; charset=utf-8", "internal error\n", 15, 0, NULL);

@@ -1,8 +1,8 @@
 /*
  * scrape: one GET or HEAD /metrics, streamed in pieces.
  *
- * An I/O module. The response is the daemon's head (its self-metrics and the jobs), the
- * registry's series in pieces of SCRAPE_STEP series or SCRAPE_PIECE_BYTES, whichever
+ * An I/O module. The response is the endpoint's head (rendered by its handler,
+ * metrics.h), the jobs, the registry's series in pieces of SCRAPE_STEP series or SCRAPE_PIECE_BYTES, whichever
  * comes first, then the SQL collectors' gauges once they have answered or the scrape's
  * deadline passed. Between pieces the loop runs, so ingestion goes on during a scrape of
  * 100,000 series. Each finished scrape's duration goes to stats.
@@ -14,9 +14,11 @@
 
 #include <uv.h>
 
-#include "config/config.h"
+#include "base/buf.h"
 #include "base/expo.h"
+#include "config/config.h"
 #include "http/httpd.h"
+#include "http/negotiate.h"
 #include "store/jobs.h"
 #include "store/registry.h"
 #include "pg/sqlpool.h"
@@ -38,10 +40,6 @@
  */
 #define SCRAPE_MAX_WAIT_MS (HTTPD_DEFAULT_EVICT_WORK_MS - 1000)
 
-/* Write the endpoint's head: the daemon's own families, process metrics, target_info. */
-typedef void (*scrape_head_cb)(struct expo *e, void *arg);
-/* The SQL collectors answered (or the deadline passed): a chance to log their changes. */
-typedef void (*scrape_collected_cb)(void *arg);
 /*
  * The scrape is over, with the status it was answered with (200; 500 when the stream
  * could not start): it finished, or its client went away.
@@ -51,8 +49,9 @@ typedef void (*scrape_done_cb)(void *arg, unsigned status);
 #define SCRAPE_MAX_CONST_LABELS 16
 
 /*
- * What a scrape reads. Every pointer is borrowed and must outlive every scrape in flight
- * (the daemon's own state does); cfg is read only when the scrape starts.
+ * What a scrape reads and writes, filled by the handler. Every pointer is borrowed and
+ * must outlive every scrape in flight (the daemon's own state does); cfg is read only
+ * when the scrape starts. The scrape calls nothing back but done.
  */
 struct scrape_source {
     uv_loop_t *loop;
@@ -64,9 +63,14 @@ struct scrape_source {
     struct jobs *jobs;
     struct timings *stats;
     struct sqlpool *pg; /* NULL without PostgreSQL */
-    scrape_head_cb head;
-    scrape_collected_cb collected; /* may be NULL */
-    scrape_done_cb done;           /* may be NULL */
+    /* The request's format (negotiate_accept() of its Accept header), and the endpoint's
+     * head in it: the daemon's own families, process metrics, target_info, rendered
+     * up front. The scrape takes head (the caller's buf is left empty) and writes it
+     * first. */
+    struct negotiate neg;
+    struct buf head;
+    uint64_t t0_ns;      /* uv_hrtime() when the request came, for the scrape's duration */
+    scrape_done_cb done; /* may be NULL */
     void *arg;
     /* What the endpoint serves (render_select(), struct sqlpool_select). */
     uint32_t bit;   /* 0: every family */
@@ -79,12 +83,12 @@ struct scrape_source {
 };
 
 /*
- * Answer the request on conn from src (copied): the format by its Accept header, the SQL
- * collectors asked to collect unless it is a HEAD. The scrape frees itself when its
+ * Answer the request on conn from src (copied, its head taken): in the format src->neg
+ * says, the SQL collectors asked to collect unless it is a HEAD. The scrape frees itself when its
  * stream ends or is cancelled. When the stream cannot start, a 500 is sent instead.
  */
 void scrape_start(struct httpd_conn *conn, const struct httpd_request *req,
-                  const struct scrape_source *src);
+                  struct scrape_source *src);
 
 /*
  * How long a scrape may wait for the SQL collectors, in ms: the longest timeout of cfg's

@@ -2,7 +2,12 @@
  * basicauth: HTTP basic auth against the bcrypt hashes of basic_auth_users (webcfg.h),
  * checked on libuv's threadpool, never on the loop, and cached.
  *
- * An I/O module. Loop thread only, except the bcrypt work it queues itself.
+ * An I/O module. Loop thread only, except the bcrypt work it queues itself and
+ * basicauth_new(), which any thread may call: it reads only its arguments, keeps the
+ * pool's address without touching the pool, and does no more than allocate, draw random
+ * bytes (getrandom) and make a salt (crypt_gensalt_rn, reentrant). A reload builds the
+ * next web config's users that way on its worker thread; the result is the caller's
+ * alone until it hands it to the loop, where every other call on it happens.
  *
  * Why off the loop: bcrypt at cost 10 takes about 70 ms, which would stall ingestion and
  * every other connection. A check that misses the cache is queued with uv_queue_work()
@@ -81,7 +86,7 @@ struct basicauth_work; /* one check in flight */
 
 /*
  * Users as the web config holds them (sorted by name, bcrypt hashes), copied. n must be
- * above 0. The result has one reference. Does no bcrypt work.
+ * above 0. The result has one reference. Does no bcrypt work. Any thread (see above).
  */
 struct basicauth *basicauth_new(struct basicauth_pool *pool, const struct webcfg_user *users,
                                 size_t n);

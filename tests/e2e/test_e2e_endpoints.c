@@ -923,3 +923,30 @@ Test(e2e_endpoints, beyond_16_scrapes_in_flight_a_scrape_gets_503_and_the_connec
     cr_assert_eq(expo_value(m, "promhttp_metric_handler_requests_total{code=\"503\"}"), 1);
     free(m);
 }
+
+/*
+ * A route that cannot be added (the default endpoint's path taken by /debug, which shares
+ * its listener) stops start-up: the log names the address and the path, then the stop,
+ * and the status is 1.
+ */
+Test(e2e_endpoints, a_route_that_cannot_be_added_stops_start_up_naming_it)
+{
+    char path[128], sock[128], *out = NULL;
+    const char *args[] = {
+        "--config",       path,     "--socket", sock, "--metrics-listen", "127.0.0.1:0",
+        "--metrics-path", "/debug", NULL
+    };
+    FILE *f;
+
+    make_dir();
+    snprintf(path, sizeof(path), "%s/route.json", dir);
+    snprintf(sock, sizeof(sock), "%s/route.sock", dir);
+    f = fopen(path, "w");
+    fputs("{}\n", f);
+    fclose(f);
+    cr_assert_eq(daemon_run_once(args, &out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "start-up failed: 127.0.0.1:0/debug: two endpoints on one path"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "start-up failure: stopping"), "%s", out);
+    free(out);
+}

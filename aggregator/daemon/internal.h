@@ -1,0 +1,52 @@
+/*
+ * The daemon folder's private declarations: struct app, which app.c (the lifecycle),
+ * reload.c and web.c share. Loop thread only, unless a function says otherwise.
+ */
+#ifndef USTATSD_DAEMON_INTERNAL_H
+#define USTATSD_DAEMON_INTERNAL_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "base/log.h"
+#include "daemon/app.h"
+#include "daemon/reload.h"
+#include "daemon/sysd.h"
+#include "daemon/web.h"
+#include "handler/site.h"
+#include "http/basicauth.h"
+#include "http/tlspool.h"
+
+/* SIGTERM, SIGINT, SIGHUP. */
+#define APP_NSIGNALS 3
+
+struct reload;
+
+struct app {
+    uv_loop_t loop;
+    struct site site; /* what the route handlers serve from */
+    struct log log;
+    app_override_cb override; /* for a reload, on its worker */
+    void *override_arg;
+    struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
+    struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
+    struct web web;                   /* in force on every listener */
+    struct reload_tokens tokens;      /* in force on the routes */
+    struct reload *reload;            /* in flight, or NULL */
+    int reload_again;                 /* a SIGHUP came during it, or during a drain */
+    struct sysd sysd;                 /* sockets passed by systemd, and its notifications */
+
+    uv_signal_t signals[APP_NSIGNALS];
+    size_t nsignals; /* initialised: app_stop() closes these */
+    uv_timer_t expire_timer;
+    uv_prepare_t turn; /* times each turn of the loop: ustatsd_event_loop_iteration_seconds */
+    int handles;       /* expire_timer and turn initialised */
+    uint64_t turn_prev_hrtime;
+    uint64_t turn_prev_idle_ns;
+
+    int serving; /* app_start() succeeded: a stop writes the final snapshot */
+    int exit_code;
+};
+
+#endif

@@ -1,0 +1,117 @@
+#include "daemon/web.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/errcode.h"
+#include "base/log.h"
+#include "daemon/internal.h"
+
+int web_load(struct web *web, const char *path, struct basicauth_pool *pool, char *err,
+             size_t errlen)
+{
+    memset(web, 0, sizeof(*web));
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    if (webcfg_load(&web->w, path, err, errlen) != 0)
+        return -1;
+    if (web->w.tls.enabled && tlsmem_ctx_new(&web->tls, &web->w.tls, path, err, errlen) != 0) {
+        webcfg_release(&web->w);
+        return -1;
+    }
+    if (pool != NULL && web->w.nusers > 0)
+        web->basic = basicauth_new(pool, web->w.users, web->w.nusers);
+    return 0;
+}
+
+void web_release(struct web *web)
+{
+    tlsmem_ctx_unref(web->tls);
+    basicauth_unref(web->basic);
+    webcfg_release(&web->w);
+    memset(web, 0, sizeof(*web));
+}
+
+int web_check(const struct config *c, char *err, size_t errlen)
+{
+    struct web web;
+
+    if (web_load(&web, c->web_config_file, NULL, err, errlen) != 0)
+        return ERRCODE_CONFIG;
+    web_release(&web);
+    return 0;
+}
+
+/* What the views show of the web config in force. */
+static void show(struct app *a)
+{
+    a->site.tls = a->web.tls;
+    a->site.web_config_file = a->web.w.path;
+}
+
+int web_start(struct app *a, char *err, size_t errlen)
+{
+    if (web_load(&a->web, a->site.cfg->web_config_file, &a->basic_pool, err, errlen) != 0)
+        return -1;
+    show(a);
+    return 0;
+}
+
+int web_serve(struct app *a, struct site_listener *l, char *err, size_t errlen)
+{
+    int rc;
+
+    httpd_server_set_tls(&l->srv, a->web.tls);
+    httpd_server_set_basic_auth(&l->srv, a->web.basic);
+    rc = httpd_server_set_headers(&l->srv, a->web.w.headers, a->web.w.nheaders);
+    if (rc != 0)
+        snprintf(err, errlen, "listener %s (%s): httpd_server_set_headers(%zu headers of %s): %s",
+                 l->listen, l->label, a->web.w.nheaders, a->web.w.path, strerror(-rc));
+    return rc != 0 ? -1 : 0;
+}
+
+void web_log(struct app *a)
+{
+    char fp[65] = "";
+
+    if (a->web.w.path == NULL)
+        return;
+    if (a->web.tls != NULL)
+        tlsmem_ctx_fingerprint(a->web.tls, fp);
+    log_msg(&a->log, LOG_INFO, "http",
+            "web config %s: %s%s on every listener, %zu basic auth users, %zu extra headers",
+            a->web.w.path, a->web.tls ? "TLS with certificate sha256 " : "plain HTTP", fp,
+            a->web.w.nusers, a->web.w.nheaders);
+}
+
+void web_apply(struct app *a, struct web *next)
+{
+    char err[512];
+
+    /* A reload that drops TLS or basic auth downgrades every listener: never silently. */
+    if (a->web.tls != NULL && next->tls == NULL)
+        log_msg(&a->log, LOG_WARN, "http",
+                "the reloaded configuration has no TLS (web config %s): new connections on "
+                "every listener are plain HTTP",
+                next->w.path ? next->w.path : "none");
+    if (a->web.basic != NULL && next->basic == NULL)
+        log_msg(&a->log, LOG_WARN, "http",
+                "the reloaded configuration has no basic auth users (web config %s): basic "
+                "auth is off on every listener",
+                next->w.path ? next->w.path : "none");
+    /* Unchanged users keep their cached logins: a SIGHUP is no reason to run bcrypt. */
+    if (a->web.basic != NULL && next->basic != NULL)
+        basicauth_carry(next->basic, a->web.basic);
+    web_release(&a->web);
+    a->web = *next;
+    memset(next, 0, sizeof(*next));
+    show(a);
+    for (size_t i = 0; i < a->site.nlisteners; i++) {
+        int rc = web_serve(a, &a->site.listeners[i], err, sizeof(err));
+
+        assert(rc == 0); /* webcfg allows only headers that httpd takes */
+        (void)rc;
+    }
+    web_log(a);
+}

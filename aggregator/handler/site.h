@@ -1,0 +1,162 @@
+/*
+ * site: what the daemon serves, as its route handlers read it.
+ *
+ * An I/O module. One struct site per daemon, embedded in the lifecycle's struct app
+ * (daemon/app.c), which fills it at start-up and on every reload; the handlers
+ * (metrics.h, inspect.h, snapshot.h, health.h) take it, or one of its endpoints, as
+ * their route's arg and read or count into it, on the loop thread. It holds the running
+ * config and its generation, the stores, the sockets, the listeners and endpoints, and
+ * the daemon's bookkeeping that the views show; the lifecycle's own handles (signals,
+ * timers, the reload in flight) stay in struct app.
+ *
+ * It is also where the reading is taken: site_read() fills the daemon's self-metrics
+ * (selfmetrics.h) from it, for /metrics and /debug alike.
+ */
+#ifndef USTATSD_SITE_H
+#define USTATSD_SITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "expose/selfmetrics.h"
+#include "expose/svcproc.h"
+#include "expose/timings.h"
+#include "http/basicauth.h"
+#include "http/httpd.h"
+#include "http/tlsmem.h"
+#include "ingest/ingest.h"
+#include "ingest/intake.h"
+#include "ingest/rejects.h"
+#include "ingest/senders.h"
+#include "pg/sqlpool.h"
+#include "state/persist.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+
+/*
+ * Listeners: the default endpoint's, one per configured endpoint address, the debug
+ * view's. An endpoint answers 503 beyond SITE_MAX_SCRAPES scrapes in flight, as promhttp
+ * does beyond its MaxRequestsInFlight: each holds a cursor and a response buffer.
+ */
+#define SITE_MAX_LISTENERS (CONFIG_MAX_ENDPOINTS + 2)
+#define SITE_MAX_ENDPOINTS (CONFIG_MAX_ENDPOINTS + 1)
+#define SITE_MAX_SCRAPES   16
+/* The status codes an endpoint counts its scrapes by: 200, 500 and 503 (metrics.c). */
+#define SITE_NCODES 3
+
+struct site;
+
+/* One HTTP listener: an address that one or more endpoints share. */
+struct site_listener {
+    struct httpd_server srv;
+    const char *listen; /* as configured; borrowed from the start-up config */
+    const char *label;  /* the listener label of ustatsd_http_limit_violations_total */
+    char addr[160];     /* as bound */
+};
+
+/* One scrape endpoint: the default one (index -1) or cfg->endpoints[index]. */
+struct site_endpoint {
+    struct site *site;
+    long index;
+    const char *name; /* the handler label; borrowed from the start-up config */
+    const char *path;
+    struct site_listener *l;
+    uint64_t scrapes[SITE_NCODES]; /* finished, by code */
+    unsigned in_flight;
+    struct svcproc svc; /* the service's processes, when the endpoint stands for one */
+};
+
+/*
+ * A configuration loaded by a reload. The one the daemon started with belongs to main and
+ * lives for the whole run (the PostgreSQL collectors and the listeners keep pointing into
+ * it: what they read cannot change without a restart). A reloaded one is freed once it
+ * is neither the running config nor borrowed by a render still in flight.
+ */
+struct site_config {
+    struct config c;
+    unsigned refs;
+};
+
+struct site {
+    uv_loop_t *loop;
+    const struct config *cfg; /* the running config: gen's, or the start-up one */
+    struct site_config *gen;  /* NULL while the start-up config runs */
+    const char *config_path;
+    struct log *log;
+    const struct basicauth_pool *basic_pool; /* its counters, for the views */
+
+    uint64_t reloads_ok;
+    uint64_t reloads_failed;
+    char reload_error[1024];   /* why the last reload failed; "" before any, or after a success */
+    double config_loaded_unix; /* start-up, or the last reload that succeeded */
+    double start_unix;
+    uint64_t start_ms;
+
+    struct registry reg;
+    struct jobs jobs;
+    struct timings stats;
+    struct rejects rejects;
+    struct intake intake;
+    struct senders senders; /* the Unix socket's senders, while a service is named */
+    struct persist state;   /* the state file: restored at start-up, snapshots */
+
+    struct ingest in;
+    int ingest_started;
+    struct ingest udp; /* the UDP socket, when udp_listen is set */
+    int udp_started;
+    struct site_listener listeners[SITE_MAX_LISTENERS];
+    size_t nlisteners;
+    struct site_endpoint endpoints[SITE_MAX_ENDPOINTS];
+    size_t nendpoints;
+    struct selfmetrics_endpoint ep_view[SITE_MAX_ENDPOINTS]; /* what readings point to */
+    struct site_listener *metrics_l;                         /* the default endpoint's, or NULL */
+    struct site_listener *debug_l;                           /* where /debug is served, or NULL */
+    /* From the web config in force (daemon/web.c): NULL without TLS, or without a file. */
+    const struct tlsmem_ctx *tls;
+    const char *web_config_file;
+
+    struct sqlpool pg;
+    int has_pg;
+    uint64_t *pg_down_seen; /* per collector: down_events already logged */
+    int *pg_up_seen;        /* per collector: up as last logged */
+
+    int stopping; /* the daemon is stopping: /-/ready says so, no more snapshots */
+
+    /* Event-loop utilisation between two scrapes (uv_metrics_idle_time): metrics.c's. */
+    uint64_t util_prev_idle_ns;
+    uint64_t util_prev_hrtime;
+    double util_last;
+};
+
+/*
+ * The running config generation, with one more reference, for a render that borrows from
+ * the config it started under; NULL for the start-up config, which lives for the whole
+ * run. Drop it with site_config_unref().
+ */
+struct site_config *site_config_ref(struct site *s);
+
+/* Drop a reference; the last one releases the config. NULL does nothing. */
+void site_config_unref(struct site_config *gen);
+
+/* The endpoint's entry of the running config, or NULL for the default endpoint. */
+const struct config_endpoint *site_endpoint_cfg(const struct site_endpoint *ep);
+
+/*
+ * Note the senders of the Unix socket only while an endpoint of the running config
+ * stands for a service: it costs the hot path. At start-up and after each reload.
+ */
+void site_track_senders(struct site *s);
+
+/*
+ * Take the reading: what /metrics and /debug both show of the daemon itself, into *r
+ * (overwritten). Its strings and pointers borrow from s and from s->cfg: a render that
+ * outlives the turn of the loop holds the config generation (site_config_ref()).
+ * Loop thread only.
+ */
+void site_read(struct site *s, struct selfmetrics *r);
+
+#endif
