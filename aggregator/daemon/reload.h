@@ -6,7 +6,7 @@
  * thread: all of it may block, none of it touches the daemon's state. Back on the loop,
  * a config that failed, or that changes what only a restart can (config_restart_key),
  * is refused with its message logged and the running one kept; else the tokens, the
- * config and the web config are put in force, in that order. See README.md, "Reloading".
+ * config and the web config are put in force, in that order. See docs/operations.md, "Reloading".
  */
 #ifndef USTATSD_RELOAD_H
 #define USTATSD_RELOAD_H
