@@ -73,21 +73,18 @@ static long queue_holds(void)
     return qlen + 1;
 }
 
-/* n calls, none taking 50 ms; returns the slowest in ns. */
-static long long counts(long n)
+/*
+ * n calls, each answered with success or a drop. That no call blocks is not timed here:
+ * a client that blocked on a full queue, with nothing reading it, would hang the test
+ * until ctest's timeout fails it.
+ */
+static void counts(long n)
 {
-    long long slowest = 0;
     for (long i = 0; i < n; i++) {
-        long long t0 = now_ns();
         int rc = ustatsd_count(st, "requests", 1, NULL, 0);
-        long long dt = now_ns() - t0;
         cr_assert(rc == 0 || rc == -EAGAIN || rc == -ENOENT || rc == -ENOBUFS, "call %ld: %s", i,
                   ustatsd_strerror(rc));
-        if (dt > slowest)
-            slowest = dt;
     }
-    cr_assert_lt(slowest, 50LL * 1000000, "a call took %lld ns", slowest);
-    return slowest;
 }
 
 /* counts() unbatched: one datagram each, sent or dropped (one line) for err. */
