@@ -34,7 +34,7 @@ int reload_tokens_read(struct reload_tokens *t, const struct config *c, char *er
     if (c->bearer_token_file != NULL &&
         tokenfile_read(c->bearer_token_file, t->daemon, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s: $.daemon.bearer_token_file: bearer token file %s", c->path, why);
-        return -1;
+        return ERRCODE_CONFIG;
     }
     for (size_t i = 0; i < c->nendpoints; i++) {
         const char *file = c->endpoints[i].bearer_token_file;
@@ -43,7 +43,7 @@ int reload_tokens_read(struct reload_tokens *t, const struct config *c, char *er
             snprintf(err, errlen,
                      "%s: $.endpoints[%zu].bearer_token_file (endpoint %s): bearer token file %s",
                      c->path, i, c->endpoints[i].name, why);
-            return -1;
+            return ERRCODE_CONFIG;
         }
     }
     return 0;
@@ -56,35 +56,36 @@ static int route_bearer(struct site_listener *l, const char *path, const char *t
 
     if (rc != 0)
         snprintf(err, errlen, "listener %s (%s): httpd_server_route_bearer(%s): %s", l->listen,
-                 l->label, path, strerror(-rc));
-    return rc != 0 ? -1 : 0;
+                 l->label, path, errcode_str(rc));
+    return rc;
 }
 
 int reload_tokens_apply(struct app *a, const struct reload_tokens *t, char *err, size_t errlen)
 {
     struct site *s = &a->site;
+    int rc;
 
     for (size_t i = 0; i < s->nendpoints; i++) {
         const struct site_endpoint *ep = &s->endpoints[i];
 
-        if (route_bearer(ep->l, ep->path, ep->index < 0 ? t->daemon : t->endpoint[ep->index], err,
-                         errlen) != 0)
-            return -1;
+        rc = route_bearer(ep->l, ep->path, ep->index < 0 ? t->daemon : t->endpoint[ep->index], err,
+                          errlen);
+        if (rc != 0)
+            return rc;
     }
     if (s->debug_l != NULL &&
-        (route_bearer(s->debug_l, "/debug", t->daemon, err, errlen) != 0 ||
-         route_bearer(s->debug_l, "/debug/snapshot", t->daemon, err, errlen) != 0))
-        return -1;
+        ((rc = route_bearer(s->debug_l, "/debug", t->daemon, err, errlen)) != 0 ||
+         (rc = route_bearer(s->debug_l, "/debug/snapshot", t->daemon, err, errlen)) != 0))
+        return rc;
     for (size_t i = 0; i < s->nlisteners; i++) {
         struct site_listener *l = &s->listeners[i];
-        int rc;
 
         if (l != s->metrics_l && l != s->debug_l)
             continue;
         if ((rc = httpd_server_set_bearer(&l->srv, t->daemon)) != 0) {
             snprintf(err, errlen, "listener %s (%s): httpd_server_set_bearer: %s", l->listen,
-                     l->label, strerror(-rc));
-            return -1;
+                     l->label, errcode_str(rc));
+            return rc;
         }
     }
     return 0;
@@ -122,7 +123,7 @@ static void reload_work(uv_work_t *req)
     if (r->rc == 0)
         r->rc = web_load(&r->web, c->web_config_file, &a->basic_pool, r->err, sizeof(r->err));
     if (r->rc == 0 && reload_tokens_read(&r->tokens, c, r->err, sizeof(r->err)) != 0)
-        r->rc = -1; /* reload_done() releases what was loaded */
+        r->rc = ERRCODE_CONFIG; /* reload_done() releases what was loaded */
 }
 
 static void reload_failed(struct app *a, const char *why)

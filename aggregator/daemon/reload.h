@@ -29,17 +29,18 @@ struct reload_tokens {
 struct app;
 
 /*
- * Read every token file c names into t (overwritten). Any thread. Returns 0, or -1 with
- * a message naming the config file, the key, the token file and the problem in err.
+ * Read every token file c names into t (overwritten). Any thread. Returns 0, or
+ * ERRCODE_CONFIG with a message naming the config file, the key, the token file and the
+ * problem in err.
  */
 int reload_tokens_read(struct reload_tokens *t, const struct config *c, char *err, size_t errlen);
 
 /*
  * Give every route of a's listeners its token from t: the default endpoint and /debug
  * take the daemon's, which also guards the unknown paths of their listeners; each other
- * endpoint its own. Returns 0, or -1 with a message naming the route, the listener and
- * the problem in err (then some routes may have their new token: apply the running ones
- * again). Loop thread.
+ * endpoint its own. Returns 0, or httpd's code with a message naming the route, the
+ * listener and the problem in err (then some routes may have their new token: apply the
+ * running ones again). Loop thread.
  */
 int reload_tokens_apply(struct app *a, const struct reload_tokens *t, char *err, size_t errlen);
 

@@ -11,14 +11,17 @@
 int web_load(struct web *web, const char *path, struct basicauth_pool *pool, char *err,
              size_t errlen)
 {
+    int rc;
+
     memset(web, 0, sizeof(*web));
     if (path == NULL || path[0] == '\0')
         return 0;
-    if (webcfg_load(&web->w, path, err, errlen) != 0)
-        return -1;
-    if (web->w.tls.enabled && tlsmem_ctx_new(&web->tls, &web->w.tls, path, err, errlen) != 0) {
+    if ((rc = webcfg_load(&web->w, path, err, errlen)) != 0)
+        return rc;
+    if (web->w.tls.enabled &&
+        (rc = tlsmem_ctx_new(&web->tls, &web->w.tls, path, err, errlen)) != 0) {
         webcfg_release(&web->w);
-        return -1;
+        return rc;
     }
     if (pool != NULL && web->w.nusers > 0)
         web->basic = basicauth_new(pool, web->w.users, web->w.nusers);
@@ -52,8 +55,10 @@ static void show(struct app *a)
 
 int web_start(struct app *a, char *err, size_t errlen)
 {
-    if (web_load(&a->web, a->site.cfg->web_config_file, &a->basic_pool, err, errlen) != 0)
-        return -1;
+    int rc = web_load(&a->web, a->site.cfg->web_config_file, &a->basic_pool, err, errlen);
+
+    if (rc != 0)
+        return rc;
     show(a);
     return 0;
 }
@@ -67,8 +72,8 @@ int web_serve(struct app *a, struct site_listener *l, char *err, size_t errlen)
     rc = httpd_server_set_headers(&l->srv, a->web.w.headers, a->web.w.nheaders);
     if (rc != 0)
         snprintf(err, errlen, "listener %s (%s): httpd_server_set_headers(%zu headers of %s): %s",
-                 l->listen, l->label, a->web.w.nheaders, a->web.w.path, strerror(-rc));
-    return rc != 0 ? -1 : 0;
+                 l->listen, l->label, a->web.w.nheaders, a->web.w.path, errcode_str(rc));
+    return rc;
 }
 
 void web_log(struct app *a)

@@ -30,7 +30,8 @@ struct app;
  * Load the web config file at path (NULL or "": none) and build what derives from it;
  * the basic auth users only with a pool (NULL: --check-config). Any thread: it touches
  * nothing of the daemon's, and basicauth_new() may run off the loop (basicauth.h). Returns
- * 0, or -1 with a message naming the file, the key and the problem in err (web left
+ * 0, or the loader's code (errcode.h) with a message naming the file, the key and the
+ * problem in err (web left
  * zeroed). Release with web_release(), on the loop once it holds basic auth users.
  */
 int web_load(struct web *web, const char *path, struct basicauth_pool *pool, char *err,
@@ -48,13 +49,14 @@ int web_check(const struct config *c, char *err, size_t errlen);
 
 /*
  * Start-up: load the running config's file into a->web, before any socket, so that a bad
- * one leaves nothing behind. Returns 0, or -1 with the message in err. Loop thread.
+ * one leaves nothing behind. Returns 0, or web_load()'s code with the message in err.
+ * Loop thread.
  */
 int web_start(struct app *a, char *err, size_t errlen);
 
 /*
- * Give l what it serves with, from a->web, before it listens. Returns 0, or -1 with a
- * message naming the listener in err. Loop thread.
+ * Give l what it serves with, from a->web, before it listens. Returns 0, or httpd's code
+ * with a message naming the listener in err. Loop thread.
  */
 int web_serve(struct app *a, struct site_listener *l, char *err, size_t errlen);
 

@@ -33,7 +33,10 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
 # A function definition: its name and parameters start at column 0 (the return type may be
 # on the line before), and its body runs from a "{" line to the first "}" line.
 FUNCTION = re.compile(r"^(?!static\b)([A-Za-z_][^\n;{}()#]*\([^;{}]*?\))\s*\n\{\n(.*?)^\}", re.M | re.S)
-BARE_MINUS_ONE = re.compile(r"\breturn\s*\(?\s*-\s*1\s*\)?\s*;")
+BARE_MINUS_ONE = re.compile(
+    r"\breturn\s*\(?\s*-\s*1\s*\)?\s*;"  # return -1;
+    r"|\breturn\b[^;]*[?:]\s*\(?\s*-\s*1\s*\)?\s*[:;)]"  # return rc ? -1 : 0;
+)
 
 
 def strip(text):
@@ -182,6 +185,7 @@ def self_test():
         "bare_minus_one": ("store/dom.c", "int dom_find(const char *s)\n{\n    if (s == 0)\n"
                                           "        return -1;\n    return 0;\n}\n"),
         "bare_minus_one_type_line": ("store/dom.c", "long\ndom_find(int i)\n{\n    return -1;\n}\n"),
+        "bare_minus_one_ternary": ("store/dom.c", "int dom_put(int rc)\n{\n    return rc != 0 ? -1 : 0;\n}\n"),
     }
     good = (
         "/* clock_gettime(CLOCK_REALTIME) and #include <uv.h> in a comment */\n"
