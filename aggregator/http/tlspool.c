@@ -15,8 +15,20 @@ void tlspool_init(struct tlspool *p, uv_loop_t *loop, unsigned max_in_flight, ui
     p->max_wait_ms = max_wait_ms ? max_wait_ms : TLSPOOL_DEFAULT_WAIT_MS;
     if (uv_sem_init(&p->slots, p->max_in_flight) != 0)
         abort(); /* ENOMEM or a count over SEM_VALUE_MAX */
+    atomic_init(&p->taken, 0);
     atomic_init(&p->computing, 0);
     atomic_init(&p->peak_computing, 0);
+}
+
+void tlspool_set_clock(struct tlspool *p, tlspool_clock_cb clock, void *arg)
+{
+    p->clock = clock;
+    p->clock_arg = arg;
+}
+
+static uint64_t now_ms(const struct tlspool *p)
+{
+    return p->clock != NULL ? p->clock(p->clock_arg) : uv_now(p->loop);
 }
 
 void tlspool_release(struct tlspool *p)
@@ -57,6 +69,7 @@ static void work_cb(uv_work_t *req)
     struct tlspool *p = job->pool;
     unsigned now, peak;
 
+    atomic_fetch_add(&p->taken, 1);
     uv_sem_wait(&p->slots);
     now = atomic_fetch_add(&p->computing, 1) + 1;
     peak = atomic_load(&p->peak_computing);
@@ -65,6 +78,7 @@ static void work_cb(uv_work_t *req)
     job->st = tlsmem_conn_feed(job->tls, job->in.ptr, job->in.len, &job->plain);
     buf_reset(&job->in);
     atomic_fetch_sub(&p->computing, 1);
+    atomic_fetch_sub(&p->taken, 1);
     uv_sem_post(&p->slots);
 }
 
@@ -131,7 +145,7 @@ static void pump(struct tlspool *p)
         if (job == NULL)
             return;
         unlink_job(p, job);
-        if (uv_now(p->loop) - job->queued_ms > p->max_wait_ms) {
+        if (now_ms(p) - job->queued_ms > p->max_wait_ms) {
             job->where = IDLE;
             buf_reset(&job->in);
             p->expired++;
@@ -153,7 +167,7 @@ void tlspool_feed(struct tlspool *p, struct tlspool_job *job, struct tlsmem_conn
     job->tls = tls;
     job->done = done;
     job->begun = begun;
-    job->queued_ms = uv_now(p->loop);
+    job->queued_ms = now_ms(p);
     job->where = QUEUED;
     job->next = NULL;
     job->prev = p->tail[q];

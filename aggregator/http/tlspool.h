@@ -57,6 +57,9 @@ enum tlspool_result {
  */
 typedef void (*tlspool_done_cb)(struct tlspool_job *job, enum tlspool_result result);
 
+/* A clock for tlspool_set_clock(): milliseconds on uv_now()'s scale. arg is the one given. */
+typedef uint64_t (*tlspool_clock_cb)(void *arg);
+
 struct tlspool {
     /* Private, but for the counters. */
     uv_loop_t *loop;
@@ -69,8 +72,12 @@ struct tlspool {
     uint64_t steps;                        /* run */
     uint64_t expired;                      /* not run: waited past max_wait_ms */
     unsigned max_waiting;                  /* the most that ever waited at once */
+    atomic_uint taken;                     /* steps a threadpool thread has begun: they
+                                              wait for a slot or compute, uv_cancel() fails */
     atomic_uint computing;                 /* steps computing now (threadpool threads) */
     atomic_uint peak_computing;            /* the most that ever computed at once */
+    tlspool_clock_cb clock;                /* NULL: uv_now() */
+    void *clock_arg;
 };
 
 struct tlspool_job {
@@ -96,6 +103,15 @@ struct tlspool_job {
  * tlspool_release() must follow, once no job is out.
  */
 void tlspool_init(struct tlspool *p, uv_loop_t *loop, unsigned max_in_flight, uint64_t max_wait_ms);
+
+/*
+ * Testing only: from now on the pool reads the time from clock(arg) instead of uv_now();
+ * NULL restores uv_now(). The time stamps a job when it is fed and decides, when its turn
+ * comes, whether it waited past max_wait_ms. clock runs on the loop thread, from
+ * tlspool_feed() and from the loop. Call before the loop runs, or on the loop thread with
+ * no job queued.
+ */
+void tlspool_set_clock(struct tlspool *p, tlspool_clock_cb clock, void *arg);
 
 /* Release what tlspool_init() made. No job may be out (queued or handed to libuv). */
 void tlspool_release(struct tlspool *p);

@@ -211,6 +211,7 @@ static void defer_handler(struct httpd_conn *conn, const struct httpd_request *r
 {
     (void)req;
     cr_assert_eq(httpd_defer(conn, gen_cancel, gen_new(arg, conn)), 0);
+    atomic_fetch_add(&((struct httpdfix *)arg)->deferred, 1);
 }
 
 static void healthy_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)

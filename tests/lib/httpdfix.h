@@ -34,7 +34,8 @@ struct httpdfix {
     atomic_int cancels;       /* every cancel */
     atomic_int early_cancels; /* cancels before the server began closing */
     atomic_int dones;
-    atomic_int handled;
+    atomic_int handled;    /* /hello requests */
+    atomic_int deferred;   /* /defer requests: each has called httpd_defer() */
     atomic_llong produced; /* bytes produced by /slow */
     uv_check_t watch;      /* publishes the three below after every loop iteration */
     atomic_uint accepted;  /* connections_accepted */

@@ -156,29 +156,27 @@ static void finish(struct child *k)
     k->pid = -1;
 }
 
+/* Whether the child *(pid_t *)arg is a zombie: it has exited, and is not reaped. */
+static int is_zombie(void *arg)
+{
+    char path[64], line[1024], *p;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)*(pid_t *)arg);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    p = strrchr(line, ')');
+    return p[2] == 'Z';
+}
+
 /* Let a child exit, leaving a zombie until the test reaps it. */
 static void let_exit(struct child *k)
 {
-    char path[64];
-    FILE *f;
-    char state = 0;
-
     close(k->release);
     k->release = -1;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)k->pid);
-    for (int i = 0; i < 5000 && state != 'Z'; i++) {
-        char line[1024], *p;
-
-        f = fopen(path, "r");
-        cr_assert_not_null(f);
-        cr_assert_not_null(fgets(line, sizeof(line), f));
-        fclose(f);
-        p = strrchr(line, ')');
-        state = p[2];
-        if (state != 'Z')
-            usleep(1000);
-    }
-    cr_assert_eq(state, 'Z');
+    cr_assert_eq(waitfor_cond(is_zombie, &k->pid, 5000), 0, "child %d never exited", (int)k->pid);
 }
 
 /* The test's own reading of /proc/<pid>/stat: CPU seconds, start ticks, rss pages. */

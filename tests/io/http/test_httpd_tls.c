@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -21,6 +20,7 @@
 #include "http/tlsmem.h"
 #include "tlsclient.h"
 #include "http/tlspool.h"
+#include "waitfor.h"
 
 ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
@@ -39,18 +39,23 @@ static const char *dir(void)
 }
 
 static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_auth auth,
-                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms);
+                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms,
+                           tlspool_clock_cb clock);
 
 /* Start the fixture serving TLS with server.crt, and client_auth as given. */
 static void start_tls(const struct httpd_config *cfg, enum webcfg_client_auth auth)
 {
-    start_tls_with(cfg, auth, NULL, 0, 0);
+    start_tls_with(cfg, auth, NULL, 0, 0, NULL);
 }
 
-/* The same, its handshakes on pool (initialised here with these limits). */
-static void start_tls_pool(struct tlspool *pool, unsigned in_flight, uint64_t wait_ms)
+/*
+ * The same, its handshakes on pool (initialised here with these limits), which reads
+ * the time from clock (tlspool_set_clock(); it runs on the fixture's loop thread).
+ */
+static void start_tls_pool(struct tlspool *pool, unsigned in_flight, uint64_t wait_ms,
+                           tlspool_clock_cb clock)
 {
-    start_tls_with(NULL, WEBCFG_NO_CLIENT_CERT, pool, in_flight, wait_ms);
+    start_tls_with(NULL, WEBCFG_NO_CLIENT_CERT, pool, in_flight, wait_ms, clock);
 }
 
 /* A server context for server.crt, with client_auth as given. */
@@ -80,13 +85,15 @@ static struct tlsmem_ctx *server_ctx(enum webcfg_client_auth auth)
 }
 
 static void start_tls_with(const struct httpd_config *cfg, enum webcfg_client_auth auth,
-                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms)
+                           struct tlspool *pool, unsigned in_flight, uint64_t wait_ms,
+                           tlspool_clock_cb clock)
 {
     struct tlsmem_ctx *ctx = server_ctx(auth);
 
     httpdfix_setup(&F, cfg);
     if (pool != NULL) {
         tlspool_init(pool, &F.loop, in_flight, wait_ms);
+        tlspool_set_clock(pool, clock, NULL);
         httpd_server_set_tls_pool(&F.srv, pool);
     }
     httpd_server_set_tls(&F.srv, ctx);
@@ -270,6 +277,12 @@ static void step_done(struct tlspool_job *job, enum tlspool_result result)
 
 #define NJOBS 5
 
+/* A fake clock for tlspool_set_clock(): it reads the uint64_t that arg points to. */
+static uint64_t fake_clock(void *arg)
+{
+    return *(const uint64_t *)arg;
+}
+
 /*
  * A pool of one step at a time on this thread's loop: two jobs are handed to libuv (the
  * second waits for the first on the semaphore), the rest queue, begun handshakes first;
@@ -285,9 +298,11 @@ Test(httpd_tls, pool_computes_one_step_at_a_time_in_order_and_sheds_the_late)
     struct steps s = { 0, 0 };
     unsigned char hello[4096];
     size_t n = client_hello(hello, sizeof(hello));
+    uint64_t now = 1000;
 
     cr_assert_eq(uv_loop_init(&loop), 0);
     tlspool_init(&p, &loop, 1, 50);
+    tlspool_set_clock(&p, fake_clock, &now);
     for (int i = 0; i < NJOBS; i++) {
         t[i] = tlsmem_conn_new(ctx);
         tlspool_job_init(&j[i], &s);
@@ -303,8 +318,8 @@ Test(httpd_tls, pool_computes_one_step_at_a_time_in_order_and_sheds_the_late)
     cr_assert_eq(tlspool_cancel(&j[3]), 1, "a queued job is taken back");
     cr_assert_not(tlspool_job_busy(&j[3]));
     cr_assert_eq(p.waiting, 2);
-    /* The loop is held for 100 ms: 4 and 2 have waited past their 50 ms. */
-    usleep(100 * 1000);
+    /* 100 ms pass before the loop turns: 4 and 2 have waited past their 50 ms. */
+    now += 100;
     while (s.done + s.expired < 4)
         uv_run(&loop, UV_RUN_ONCE);
     uv_run(&loop, UV_RUN_NOWAIT);
@@ -328,10 +343,25 @@ Test(httpd_tls, pool_computes_one_step_at_a_time_in_order_and_sheds_the_late)
 #define BURST 16
 
 /*
+ * A clock on which 3 ms pass between any two readings, for a pool with a 2 ms wait: a
+ * step that is queued at all (the pool reads the time when it is fed, and again when
+ * its turn comes) has waited past its deadline, however fast or loaded the machine.
+ * Loop thread only.
+ */
+static uint64_t hopping_clock(void *arg)
+{
+    static uint64_t now;
+
+    (void)arg;
+    return now += 3;
+}
+
+/*
  * Through the server: a burst of ClientHellos read in one loop turn (the loop was held
- * by /block meanwhile) goes through a pool of one step at a time with a 2 ms wait. The
- * first is answered; those whose turn came too late are closed without a byte and
- * counted as queue_timeout; a kept-alive client is served all along.
+ * by /block meanwhile) goes through a pool of one step at a time with a 2 ms wait, on
+ * a clock that moves 3 ms at every reading. The first is answered; those whose turn
+ * came too late are closed without a byte and counted as queue_timeout; a kept-alive
+ * client is served all along.
  */
 Test(httpd_tls, handshakes_waiting_past_the_deadline_are_closed_and_counted)
 {
@@ -344,7 +374,7 @@ Test(httpd_tls, handshakes_waiting_past_the_deadline_are_closed_and_counted)
     size_t n = client_hello(hello, sizeof(hello));
     int answered = 0, shed = 0;
 
-    start_tls_pool(&pool, 1, 2);
+    start_tls_pool(&pool, 1, 2, hopping_clock);
     o = verified();
     cr_assert_eq(tlsclient_open(&k, F.addr, &o), 0, "%s", k.error);
     for (int i = 0; i < BURST; i++)
@@ -399,12 +429,56 @@ static void poison_cb(struct httpd_server *srv)
     poisoned = 1;
 }
 
-static void run_a_while(uv_loop_t *loop, int turns)
+/* What the conditions below look at: the test's loop and its server's pool. */
+struct stepper {
+    uv_loop_t *loop;
+    struct tlspool *pool;
+};
+
+/* A loop turn, then: the step was handed to libuv. */
+static int step_handed_out(void *arg)
 {
-    for (int i = 0; i < turns; i++) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
+    struct stepper *st = arg;
+
+    uv_run(st->loop, UV_RUN_NOWAIT);
+    return st->pool->in_flight > 0;
+}
+
+/* A threadpool thread has begun the step: it waits for the slot, uv_cancel() fails. */
+static int step_taken(void *arg)
+{
+    struct stepper *st = arg;
+
+    return atomic_load(&st->pool->taken) == 1;
+}
+
+static void count_handle(uv_handle_t *h, void *arg)
+{
+    (void)h;
+    ++*(int *)arg;
+}
+
+/*
+ * A loop turn, then: every handle is closed (uv_walk() skips libuv's own): what the
+ * server closes on the loop alone has ended, and only the step is left out.
+ */
+static int handles_closed(void *arg)
+{
+    struct stepper *st = arg;
+    int n = 0;
+
+    uv_run(st->loop, UV_RUN_NOWAIT);
+    uv_walk(st->loop, count_handle, &n);
+    return n == 0;
+}
+
+/* A loop turn, then: the server ended (poison_cb ran). */
+static int server_ended(void *arg)
+{
+    struct stepper *st = arg;
+
+    uv_run(st->loop, UV_RUN_NOWAIT);
+    return poisoned;
 }
 
 /*
@@ -420,6 +494,7 @@ static void stop_during_a_step(int client_closes)
     uv_loop_t loop;
     struct httpd_server *srv = malloc(sizeof(*srv));
     struct tlsmem_ctx *ctx = server_ctx(WEBCFG_NO_CLIENT_CERT);
+    struct stepper st;
     struct httpc c;
     char addr[128], err[256] = "";
     unsigned char hello[4096];
@@ -433,24 +508,25 @@ static void stop_during_a_step(int client_closes)
     tlsmem_ctx_unref(ctx);
     cr_assert_eq(httpd_server_listen(srv, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(httpd_server_address(srv, addr, sizeof(addr)), 0);
+    st = (struct stepper){ &loop, &srv->own_hs };
     uv_sem_wait(&srv->own_hs.slots);
     cr_assert_eq(httpc_open(&c, addr, 0), 0);
     cr_assert_eq(httpc_send(&c, hello, n), 0);
-    for (int i = 0; i < 5000 && srv->own_hs.in_flight == 0; i++)
-        run_a_while(&loop, 1);
+    (void)waitfor_cond(step_handed_out, &st, 5000);
     cr_assert_eq(srv->own_hs.in_flight, 1, "the step was handed out");
-    usleep(50 * 1000); /* a threadpool thread takes it, and waits for the slot */
+    cr_assert_eq(waitfor_cond(step_taken, &st, 5000), 0, "no threadpool thread took the step");
     if (client_closes) {
         httpc_close(&c);
-        run_a_while(&loop, 20); /* the server reads the end: the connection closes */
+        /* The end waits in the socket: a connection does not read while its step is out. */
+        uv_run(&loop, UV_RUN_NOWAIT);
+        cr_assert_eq(srv->stats.connections_open, 1);
     }
     httpd_server_close(srv, poison_cb);
-    run_a_while(&loop, 20);
+    cr_assert_eq(waitfor_cond(handles_closed, &st, 5000), 0, "the server's handles stay open");
     cr_assert_not(poisoned, "the server ended with its connection's step out");
     cr_assert_eq(srv->own_hs.in_flight, 1);
     uv_sem_post(&srv->own_hs.slots);
-    for (int i = 0; i < 5000 && !poisoned; i++)
-        run_a_while(&loop, 1);
+    (void)waitfor_cond(server_ended, &st, 5000);
     cr_assert(poisoned, "the server never ended");
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0);
