@@ -17,6 +17,7 @@
 #include "config/cfgsql.h"
 #include "config/cfgwriters.h"
 #include "base/errcode.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/netaddr.h"
 #include "statsd.h"
@@ -83,9 +84,6 @@ static const char *udp_listen_problem(const char *s)
     return config_udp_problem(s, 1);
 }
 
-static const char *const log_formats[] = { "console", "json", NULL };
-static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
-
 /* $.daemon: defaults that CLI flags and USTATSD_* variables override. */
 static const struct cfgread_key daemon_keys[] = {
     { .name = "socket",
@@ -122,12 +120,12 @@ static const struct cfgread_key daemon_keys[] = {
       .kind = CFGREAD_STRING,
       .off = offsetof(struct config, log_format),
       .sdflt = "console",
-      .choices = log_formats },
+      .choices = log_format_names },
     { .name = "log_level",
       .kind = CFGREAD_STRING,
       .off = offsetof(struct config, log_level),
       .sdflt = "info",
-      .choices = log_levels },
+      .choices = log_level_names },
     { .name = "bearer_token_file", /* reloads: SIGHUP reads the file, or another one */
       .kind = CFGREAD_STRING,
       .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY,
