@@ -64,27 +64,6 @@ int cfgread_object(struct cfgread *r, const json_t *v);
  */
 const char *cfgread_shown(char out[260], const char *s, size_t len);
 
-/*
- * Read the whole file at path, at most max bytes, into *text: NUL-terminated after its
- * *len bytes (which may hold NULs: the caller checks), freed by the caller. Only a regular
- * file is read, and opening never blocks: a FIFO, a device or a directory is refused at
- * once. Returns 0; or -EFBIG when the file is larger than max, ERRCODE_NOTREG when it is
- * not a regular file, another negative errno (-ENOENT, -EACCES, ...) when it cannot be
- * opened or read, with *text NULL and *len 0. errcode_str() gives each its message.
- */
-int cfgread_file(const char *path, size_t max, char **text, size_t *len);
-
-/* path's directory, as a new string: "." for a bare name, "/" for "/name". */
-char *cfgread_dirname(const char *path) __attribute__((malloc));
-
-/*
- * Whether the effective user may create a file next to path: its directory (*dir, a new
- * string as cfgread_dirname() gives, freed by the caller) exists, is a directory, and may
- * be written and searched. Returns 0, -ENOENT, -ENOTDIR, or another negative errno
- * (-EACCES, -EROFS, ...). For --check-config, which creates nothing.
- */
-int cfgread_dir_writable(const char *path, char **dir);
-
 /* ---- schema tables ---- */
 
 enum cfgread_kind {
@@ -181,8 +160,5 @@ const struct cfgread_key *cfgread_changed(const struct cfgread_key *keys, size_t
  * CFGREAD_LISTEN, and CFGREAD_CUSTOM rows that compare as strings) and set them to NULL.
  */
 void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
-
-/* 1 when two optional strings are equal: both NULL, or the same text. */
-int cfgread_same_str(const char *a, const char *b);
 
 #endif

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/netaddr.h"
+#include "base/path.h"
 #include "statsd.h"
 
 /*
@@ -547,14 +548,14 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     int rc;
 
     memset(c, 0, sizeof(*c));
-    rc = cfgread_file(path, CONFIG_MAX_FILE_SIZE, &text, &len);
+    rc = path_read_file(path, CONFIG_MAX_FILE_SIZE, &text, &len);
     if (rc != 0) {
         snprintf(err, errlen, "%s: cannot read: %s", path,
                  rc == -EFBIG ? "larger than 16 MiB" : errcode_str(rc));
         return ERRCODE_CONFIG;
     }
     /* Relative paths in the file are its directory's; a bare name's, the working one. */
-    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
+    dir = strchr(path, '/') != NULL ? path_dirname(path) : NULL;
     rc = parse(c, text, len, path, dir, err, errlen);
     free(dir);
     free(text);

@@ -1,5 +1,5 @@
 #include "config/webcfg.h"
-#include "config/cfgread.h"
+#include "base/path.h"
 #include "base/common.h"
 #include "base/errcode.h"
 #include "base/mem.h"
@@ -212,7 +212,7 @@ static int read_pem(struct walk *w, const yaml_node_t *n, const char *key, const
         snprintf(path, sizeof(path), "%s", file);
     else
         snprintf(path, sizeof(path), "%s/%s", w->dir, file);
-    rc = cfgread_file(path, PEM_MAX_SIZE, pem, &len);
+    rc = path_read_file(path, PEM_MAX_SIZE, pem, &len);
     if (rc != 0)
         return rc == -EFBIG ? fail(w, n, key, "%s: larger than %zu bytes", path, PEM_MAX_SIZE)
                             : fail(w, n, key, "%s: %s", path, errcode_str(rc));
@@ -717,7 +717,7 @@ int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
     int rc;
 
     memset(w, 0, sizeof(*w));
-    rc = cfgread_file(path, WEBCFG_MAX_FILE_SIZE, &text, &len);
+    rc = path_read_file(path, WEBCFG_MAX_FILE_SIZE, &text, &len);
     if (rc != 0) {
         if (errlen > 0)
             snprintf(err, errlen, "%s: %s", path,
@@ -725,7 +725,7 @@ int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
         return -1;
     }
     /* Relative paths in the file are its directory's; a bare name's, the working one. */
-    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
+    dir = strchr(path, '/') != NULL ? path_dirname(path) : NULL;
     rc = parse(w, text, len, path, dir, err, errlen);
     free(dir);
     free(text);

@@ -15,7 +15,7 @@
 #include "base/buf.h"
 #include "config/cfgendpoint.h"
 #include "config/cfglint.h"
-#include "config/cfgread.h"
+#include "base/path.h"
 #include "base/common.h"
 #include "expose/debug.h"
 #include "state/records.h"
@@ -1000,8 +1000,8 @@ static void reload_apply(struct app *a, struct app_config *next)
             continue;
         now = &next->c.endpoints[ep->index];
         if (was->has_service != now->has_service || was->service.uid != now->service.uid ||
-            !cfgread_same_str(was->service.exe, now->service.exe) ||
-            !cfgread_same_str(was->service.cgroup, now->service.cgroup)) {
+            !path_same_str(was->service.exe, now->service.exe) ||
+            !path_same_str(was->service.cgroup, now->service.cgroup)) {
             svcproc_release(&ep->svc);
             svcproc_init(&ep->svc);
         }
