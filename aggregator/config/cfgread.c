@@ -126,6 +126,33 @@ const char *cfgread_shown(char out[260], const char *s, size_t len)
     return out;
 }
 
+/* ---- documents ---- */
+
+int cfgread_load(void *out, const char *path, size_t max, const char *lead, cfgread_parse_fn parse,
+                 char *err, size_t errlen)
+{
+    char *text, *dir;
+    size_t len;
+    int rc = path_read_file(path, max, &text, &len);
+
+    if (rc != 0) {
+        char big[48];
+
+        if (max % ((size_t)1 << 20) == 0)
+            snprintf(big, sizeof(big), "larger than %zu MiB", max >> 20);
+        else
+            snprintf(big, sizeof(big), "larger than %zu bytes", max);
+        snprintf(err, errlen, "%s: %s%s", path, lead, rc == -EFBIG ? big : errcode_str(rc));
+        return ERRCODE_CONFIG;
+    }
+    /* Relative paths in the file are its directory's; a bare name's, the working one. */
+    dir = strchr(path, '/') != NULL ? path_dirname(path) : NULL;
+    rc = parse(out, text, len, path, dir, err, errlen);
+    free(dir);
+    free(text);
+    return rc;
+}
+
 /* ---- schema tables ---- */
 
 static void *at(void *base, size_t off)

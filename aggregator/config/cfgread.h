@@ -64,6 +64,28 @@ int cfgread_object(struct cfgread *r, const json_t *v);
  */
 const char *cfgread_shown(char out[260], const char *s, size_t len);
 
+/* ---- documents ---- */
+
+/*
+ * A document's parser, as config_parse() and webcfg_parse() are: text holds len bytes and
+ * a NUL after them, name stands for the document in messages, and relative file names in it
+ * are read from basedir (NULL: the working directory). Returns 0, or a negative value with
+ * the problem in err.
+ */
+typedef int (*cfgread_parse_fn)(void *out, const char *text, size_t len, const char *name,
+                                const char *basedir, char *err, size_t errlen);
+
+/*
+ * Read the file at path strictly (path_read_file(): a regular file, opened without
+ * blocking, at most max bytes), then parse it into out with its directory as the base of
+ * relative file names (a bare name's: the working directory). When the file cannot be read,
+ * err says "<path>: <lead><problem>" ("larger than 16 MiB" for one over max) and
+ * ERRCODE_CONFIG is returned; otherwise what parse returns. The caller clears out first, so
+ * that it holds nothing to release after a failed read. Any thread: nothing is shared.
+ */
+int cfgread_load(void *out, const char *path, size_t max, const char *lead, cfgread_parse_fn parse,
+                 char *err, size_t errlen);
+
 /* ---- schema tables ---- */
 
 enum cfgread_kind {

@@ -1,6 +1,5 @@
 #include "config/config.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/netaddr.h"
-#include "base/path.h"
 #include "statsd.h"
 
 /*
@@ -541,25 +539,17 @@ int config_parse(struct config *c, const char *text, size_t len, const char *nam
     return parse(c, text, len, name, NULL, err, errlen);
 }
 
+/* parse() for cfgread_load(). */
+static int parse_file(void *c, const char *text, size_t len, const char *name, const char *basedir,
+                      char *err, size_t errlen)
+{
+    return parse(c, text, len, name, basedir, err, errlen);
+}
+
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-    char *text, *dir;
-    size_t len;
-    int rc;
-
     memset(c, 0, sizeof(*c));
-    rc = path_read_file(path, CONFIG_MAX_FILE_SIZE, &text, &len);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path,
-                 rc == -EFBIG ? "larger than 16 MiB" : errcode_str(rc));
-        return ERRCODE_CONFIG;
-    }
-    /* Relative paths in the file are its directory's; a bare name's, the working one. */
-    dir = strchr(path, '/') != NULL ? path_dirname(path) : NULL;
-    rc = parse(c, text, len, path, dir, err, errlen);
-    free(dir);
-    free(text);
-    return rc;
+    return cfgread_load(c, path, CONFIG_MAX_FILE_SIZE, "cannot read: ", parse_file, err, errlen);
 }
 
 void config_release(struct config *c)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <stdio.h>
 
@@ -279,4 +280,37 @@ Test(cfgread, paths_grow_and_shrink)
     /* A message longer than the buffer is cut, NUL-terminated. */
     cfgread_fail_at(&r, "k", "%0100d", 1);
     cr_assert_eq(strlen(err), sizeof(err) - 1);
+}
+
+/* A parser that keeps what cfgread_load() gave it. */
+static int keep(void *out, const char *text, size_t len, const char *name, const char *basedir,
+                char *err, size_t errlen)
+{
+    (void)name, (void)err, (void)errlen;
+    snprintf(out, 128, "%.*s in %s", (int)len, text, basedir != NULL ? basedir : "(cwd)");
+    return 0;
+}
+
+Test(cfgread, load_reads_the_file_then_parses_it_from_its_directory)
+{
+    char dir[32] = "/tmp/cfgload-XXXXXX", path[64], out[128] = "", want[96], err[128];
+    FILE *f;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/doc", dir);
+    cr_assert_not_null(f = fopen(path, "w"));
+    fputs("{ }", f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(cfgread_load(out, path, 1 << 20, "cannot read: ", keep, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "{ } in %s", dir);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(cfgread_load(out, dir, 1 << 20, "cannot read: ", keep, err, sizeof(err)),
+                 ERRCODE_CONFIG);
+    snprintf(want, sizeof(want), "%s: cannot read: not a regular file", dir);
+    cr_assert_str_eq(err, want);
+    cr_assert_eq(cfgread_load(out, path, 2, "", keep, err, sizeof(err)), ERRCODE_CONFIG);
+    snprintf(want, sizeof(want), "%s: larger than 2 bytes", path);
+    cr_assert_str_eq(err, want);
+    unlink(path);
+    rmdir(dir);
 }
