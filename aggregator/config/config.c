@@ -53,9 +53,9 @@ const char *config_state_file_problem(const char *s)
     return n > CONFIG_STATE_FILE_MAX ? "longer than " STR(CONFIG_STATE_FILE_MAX) " bytes" : NULL;
 }
 
-static const char *path_problem(const char *s)
+const char *config_http_path_problem(const char *s)
 {
-    return s[0] != '/' ? "must start with '/'" : NULL;
+    return s == NULL || s[0] != '/' ? "must start with '/'" : NULL;
 }
 
 const char *config_udp_problem(const char *listen, int allow_remote)
@@ -110,7 +110,7 @@ static const struct cfgread_key daemon_keys[] = {
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config, metrics_path),
       .sdflt = CONFIG_DEFAULT_METRICS_PATH,
-      .check = path_problem },
+      .check = config_http_path_problem },
     { .name = "debug_listen",
       .kind = CFGREAD_LISTEN,
       .flags = CFGREAD_NULLABLE | CFGREAD_RESTART,

@@ -365,6 +365,15 @@ long config_find_job(const struct config *c, const char *name, size_t len);
 const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
                                size_t len);
 
+/* What is wrong with a state_file value ("" is off), or NULL. */
+const char *config_state_file_problem(const char *s);
+
+/*
+ * What is wrong with an HTTP path a listener serves (metrics_path, an endpoint's path):
+ * NULL, or "must start with '/'".
+ */
+const char *config_http_path_problem(const char *s);
+
 /*
  * What is wrong with a UDP listen address (as udp_listen holds it) given allow_remote:
  * NULL when it is "" (off) or acceptable, else the problem, for a message that names
@@ -372,9 +381,6 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
  * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
  * rule needs the flags and variables too, so the caller checks it once they are applied.
  */
-/* What is wrong with a state_file value ("" is off), or NULL. */
-const char *config_state_file_problem(const char *s);
-
 const char *config_udp_problem(const char *listen, int allow_remote);
 
 /*

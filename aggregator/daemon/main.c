@@ -32,11 +32,6 @@
 #include "config/resattr.h"
 #include "state/statefile.h"
 
-static const char *check_path(const char *s)
-{
-    return s == NULL || s[0] != '/' ? "must start with '/'" : NULL;
-}
-
 static const char *check_log_format(const char *s)
 {
     return log_format_parse(s) < 0 ? "expected console or json" : NULL;
@@ -95,7 +90,7 @@ static const struct opt {
     { "metrics-listen", 0, "ADDR", "USTATSD_METRICS_LISTEN", OPT_STRING,
       offsetof(struct config, metrics_listen), "host:port or unix:/path; \"\" disables", NULL },
     { "metrics-path", 0, "PATH", "USTATSD_METRICS_PATH", OPT_STRING,
-      offsetof(struct config, metrics_path), "scrape path (/metrics)", check_path },
+      offsetof(struct config, metrics_path), "scrape path (/metrics)", config_http_path_problem },
     { "debug-listen", 0, "ADDR", "USTATSD_DEBUG_LISTEN", OPT_STRING,
       offsetof(struct config, debug_listen), "separate listener for /debug; \"\" off", NULL },
     { "log-format", 0, "FORMAT", "USTATSD_LOG_FORMAT", OPT_STRING,
