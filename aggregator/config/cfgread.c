@@ -383,29 +383,36 @@ int cfgread_known(struct cfgread *r, json_t *obj, const struct cfgread_key *keys
     return 0;
 }
 
+const char *cfgread_value_problem(const struct cfgread_key *k, const char *s, char *buf, size_t len)
+{
+    const char *problem = NULL;
+    size_t i = 0, used;
+
+    if (s == NULL)
+        return NULL;
+    if (k->check != NULL)
+        problem = k->check(s);
+    if (problem != NULL || k->choices == NULL)
+        return problem;
+    while (k->choices[i] != NULL && strcmp(k->choices[i], s) != 0)
+        i++;
+    if (k->choices[i] != NULL)
+        return NULL;
+    used = (size_t)snprintf(buf, len, "expected ");
+    if (used < len)
+        choice_list(buf + used, len - used, k->choices);
+    return buf;
+}
+
 /* The checks that wait for the whole section: a stored string against its choices. */
 static int check_row(struct cfgread *r, const struct cfgread_key *k, const void *base)
 {
-    const char *s, *problem = NULL;
-    char list[256];
+    const char *problem;
+    char buf[256];
 
     if ((k->kind != CFGREAD_STRING && k->kind != CFGREAD_LISTEN) || k->off == CFGREAD_NOWHERE)
         return 0;
-    s = *(char *const *)cat(base, k->off);
-    if (s == NULL)
-        return 0;
-    if (k->check != NULL)
-        problem = k->check(s);
-    if (problem == NULL && k->choices != NULL) {
-        size_t i = 0;
-
-        while (k->choices[i] != NULL && strcmp(k->choices[i], s) != 0)
-            i++;
-        if (k->choices[i] == NULL) {
-            choice_list(list, sizeof(list), k->choices);
-            return cfgread_fail_at(r, k->name, "expected %s", list);
-        }
-    }
+    problem = cfgread_value_problem(k, *(char *const *)cat(base, k->off), buf, sizeof(buf));
     return problem != NULL ? cfgread_fail_at(r, k->name, "%s", problem) : 0;
 }
 

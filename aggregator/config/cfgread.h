@@ -131,6 +131,19 @@ typedef int (*cfgread_read_cb)(struct cfgread *r, const struct cfgread_key *k, j
  */
 typedef const char *(*cfgread_check_cb)(const char *s);
 
+/*
+ * How a setting is given besides the file, for the rows that have a flag ($.daemon's): the
+ * daemon's option parser, its --help and its manual page's option list all read it.
+ */
+struct cfgread_flag {
+    const char *name; /* "metrics-path" for --metrics-path; NULL: the row has no flag */
+    char short_name;  /* 's' for -s; 0: none */
+    const char *arg;  /* what the flag takes ("PATH"); NULL: nothing (a CFGREAD_BOOL row) */
+    const char *env;  /* the variable ("USTATSD_METRICS_PATH"), or NULL */
+    const char *help; /* the --help line */
+    const char *man;  /* the manual page's paragraph, roff, each line ending in '\n' */
+};
+
 struct cfgread_key {
     const char *name;
     enum cfgread_kind kind;
@@ -144,7 +157,17 @@ struct cfgread_key {
     cfgread_check_cb check;     /* CFGREAD_STRING and CFGREAD_LISTEN: after the section */
     cfgread_read_cb read;       /* CFGREAD_CUSTOM */
     enum cfgread_kind cmp;      /* CFGREAD_CUSTOM: how cfgread_changed() compares .off */
+    struct cfgread_flag flag;   /* its flag and variable, if it has them */
 };
+
+/*
+ * What is wrong with the string s as the row k takes it: its .check's problem, or
+ * "expected \"a\", \"b\" or \"c\"" (written to buf, of len bytes) when it is none of
+ * .choices. NULL when s is NULL or acceptable. The checks cfgread_section() runs after a
+ * section, for a value given another way (a flag, a variable).
+ */
+const char *cfgread_value_problem(const struct cfgread_key *k, const char *s, char *buf,
+                                  size_t len);
 
 /*
  * Read the object obj (NULL: absent, every default applies) by the table keys, of n rows,

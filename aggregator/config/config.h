@@ -29,6 +29,8 @@
 
 #include "base/errcode.h"
 
+struct cfgread_key;
+
 /* Defaults, used when the file does not say. */
 #define CONFIG_DEFAULT_SOCKET               "/run/ustatsd/ustatsd.sock"
 #define CONFIG_DEFAULT_SOCKET_MODE          0660
@@ -364,6 +366,14 @@ long config_find_job(const struct config *c, const char *name, size_t len);
  */
 const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
                                size_t len);
+
+/*
+ * $.daemon's schema (cfgread.h), config_ndaemon_keys rows: every setting of the daemon with
+ * its kind, bounds, default and restart flag, and, for those that have them, its flag and
+ * USTATSD_* variable (.flag). Read-only; any thread.
+ */
+extern const struct cfgread_key *const config_daemon_keys;
+extern const size_t config_ndaemon_keys;
 
 /* What is wrong with a state_file value ("" is off), or NULL. */
 const char *config_state_file_problem(const char *s);
