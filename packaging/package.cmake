@@ -19,9 +19,19 @@ set(pkgdir ${CMAKE_CURRENT_BINARY_DIR}/packaging)
 set(USTATSD_VERSION ${PROJECT_VERSION})
 find_program(GZIP gzip REQUIRED)
 set(package_generated)
+# ustatsd.1's option list comes from the daemon's option table (ustatsd --help-man),
+# put into the page once the daemon is built (packaging/manpage.cmake).
+configure_file(packaging/ustatsd.1 ${pkgdir}/doc/ustatsd.1.in @ONLY)
+add_custom_command(OUTPUT ${pkgdir}/doc/ustatsd.1
+    COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:ustatsd> -DIN=${pkgdir}/doc/ustatsd.1.in
+        -DOUT=${pkgdir}/doc/ustatsd.1 -P ${PROJECT_SOURCE_DIR}/packaging/manpage.cmake
+    DEPENDS ustatsd ${pkgdir}/doc/ustatsd.1.in ${PROJECT_SOURCE_DIR}/packaging/manpage.cmake
+    VERBATIM)
 foreach(doc ustatsd.1 ustatsd-send.1 debian/changelog)
     get_filename_component(name ${doc} NAME)
-    configure_file(packaging/${doc} ${pkgdir}/doc/${name} @ONLY)
+    if(NOT doc STREQUAL "ustatsd.1")
+        configure_file(packaging/${doc} ${pkgdir}/doc/${name} @ONLY)
+    endif()
     add_custom_command(OUTPUT ${pkgdir}/doc/${name}.gz
         COMMAND ${GZIP} -9nc ${pkgdir}/doc/${name} > ${pkgdir}/doc/${name}.gz
         DEPENDS ${pkgdir}/doc/${name} VERBATIM)

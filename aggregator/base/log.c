@@ -9,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+const char *const log_format_names[] = { [LOG_CONSOLE] = "console", [LOG_JSON] = "json", NULL };
+const char *const log_level_names[] = {
+    [LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error", NULL
+};
 
 void log_init(struct log *l, enum log_format fmt, enum log_level min, FILE *out)
 {
@@ -32,22 +35,21 @@ int log_enabled(const struct log *l, enum log_level level)
 
 const char *log_level_name(enum log_level level)
 {
-    return level <= LOG_ERROR ? level_names[level] : "error";
+    return level <= LOG_ERROR ? log_level_names[level] : "error";
 }
 
 int log_format_parse(const char *s)
 {
-    if (strcmp(s, "console") == 0)
-        return LOG_CONSOLE;
-    if (strcmp(s, "json") == 0)
-        return LOG_JSON;
+    for (int i = LOG_CONSOLE; i <= LOG_JSON; i++)
+        if (strcmp(s, log_format_names[i]) == 0)
+            return i;
     return ERRCODE_UNKNOWN;
 }
 
 int log_level_parse(const char *s)
 {
     for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
-        if (strcmp(s, level_names[i]) == 0)
+        if (strcmp(s, log_level_names[i]) == 0)
             return i;
     return ERRCODE_UNKNOWN;
 }
@@ -114,7 +116,7 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
     if (l->fmt == LOG_JSON) {
         /* Key order as the services in the seeds write it: level, pid, timestamp, ... */
         buf_adds(b, "{\"level\":\"");
-        buf_adds(b, level_names[level]);
+        buf_adds(b, log_level_names[level]);
         buf_adds(b, "\",\"pid\":");
         add_u64(b, (uint64_t)l->pid);
         buf_adds(b, ",\"timestamp\":");
@@ -135,7 +137,7 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
         gmtime_r(&secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
         /* "2026-11-21T06:40:01.123Z info  message (context)": levels padded to 5. */
-        buf_addf(b, "%s.%03uZ %-5s ", stamp, (unsigned)(ms % 1000), level_names[level]);
+        buf_addf(b, "%s.%03uZ %-5s ", stamp, (unsigned)(ms % 1000), log_level_names[level]);
         add_console(b, msg, len);
         if (context != NULL && context[0] != '\0') {
             buf_add(b, " (", 2);

@@ -38,8 +38,10 @@ static const char *name_problem(const char *s)
 
 static const char *path_problem(const char *s)
 {
-    if (s[0] != '/')
-        return "must start with '/'";
+    const char *problem = config_http_path_problem(s);
+
+    if (problem != NULL)
+        return problem;
     if (strcmp(s, "/-/healthy") == 0 || strcmp(s, "/-/ready") == 0)
         return "every listener serves /-/healthy and /-/ready itself";
     return NULL;

@@ -1,18 +1,15 @@
 #include "config/cfgread.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "base/buf.h"
 #include "base/errcode.h"
 #include "base/mem.h"
+#include "base/path.h"
 
 int cfgread_fail(struct cfgread *r, const char *fmt, ...)
 {
@@ -129,72 +126,31 @@ const char *cfgread_shown(char out[260], const char *s, size_t len)
     return out;
 }
 
-char *cfgread_dirname(const char *path)
+/* ---- documents ---- */
+
+int cfgread_load(void *out, const char *path, size_t max, const char *lead, cfgread_parse_fn parse,
+                 char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
+    char *text, *dir;
+    size_t len;
+    int rc = path_read_file(path, max, &text, &len);
 
-    if (slash == NULL)
-        return mem_strdup(".");
-    return slash == path ? mem_strdup("/") : mem_strndup(path, (size_t)(slash - path));
-}
-
-int cfgread_dir_writable(const char *path, char **dir)
-{
-    struct stat st;
-
-    *dir = cfgread_dirname(path);
-    if (stat(*dir, &st) < 0)
-        return -errno;
-    if (!S_ISDIR(st.st_mode))
-        return -ENOTDIR;
-    if (faccessat(AT_FDCWD, *dir, W_OK | X_OK, AT_EACCESS) < 0)
-        return -errno;
-    return 0;
-}
-
-/*
- * O_NONBLOCK: open(2) on a FIFO waits for a writer, and a reload reads these files on a
- * libuv worker, which would then hang with the reload (and every later SIGHUP) behind it.
- * The open returns at once, and fstat() refuses what is not a regular file before any
- * read: a FIFO, a device (whose read may block or never end), a directory.
- */
-int cfgread_file(const char *path, size_t max, char **text, size_t *len)
-{
-    struct buf b = BUF_INIT;
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), rc = 0;
-
-    *text = NULL;
-    *len = 0;
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0)
-        rc = -errno;
-    else if (!S_ISREG(st.st_mode))
-        rc = ERRCODE_NOTREG;
-    while (rc == 0) {
-        ssize_t n;
-
-        buf_grow(&b, 4096);
-        n = read(fd, b.ptr + b.len, b.cap - b.len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = -errno;
-        else if (n == 0)
-            break;
-        else if ((b.len += (size_t)n) > max)
-            rc = -EFBIG;
-    }
-    close(fd);
     if (rc != 0) {
-        buf_release(&b);
-        return rc;
+        char big[48];
+
+        if (max % ((size_t)1 << 20) == 0)
+            snprintf(big, sizeof(big), "larger than %zu MiB", max >> 20);
+        else
+            snprintf(big, sizeof(big), "larger than %zu bytes", max);
+        snprintf(err, errlen, "%s: %s%s", path, lead, rc == -EFBIG ? big : errcode_str(rc));
+        return ERRCODE_CONFIG;
     }
-    buf_grow(&b, 0);
-    b.ptr[b.len] = '\0';
-    *text = buf_detach(&b, len);
-    return 0;
+    /* Relative paths in the file are its directory's; a bare name's, the working one. */
+    dir = strchr(path, '/') != NULL ? path_dirname(path) : NULL;
+    rc = parse(out, text, len, path, dir, err, errlen);
+    free(dir);
+    free(text);
+    return rc;
 }
 
 /* ---- schema tables ---- */
@@ -427,29 +383,36 @@ int cfgread_known(struct cfgread *r, json_t *obj, const struct cfgread_key *keys
     return 0;
 }
 
+const char *cfgread_value_problem(const struct cfgread_key *k, const char *s, char *buf, size_t len)
+{
+    const char *problem = NULL;
+    size_t i = 0, used;
+
+    if (s == NULL)
+        return NULL;
+    if (k->check != NULL)
+        problem = k->check(s);
+    if (problem != NULL || k->choices == NULL)
+        return problem;
+    while (k->choices[i] != NULL && strcmp(k->choices[i], s) != 0)
+        i++;
+    if (k->choices[i] != NULL)
+        return NULL;
+    used = (size_t)snprintf(buf, len, "expected ");
+    if (used < len)
+        choice_list(buf + used, len - used, k->choices);
+    return buf;
+}
+
 /* The checks that wait for the whole section: a stored string against its choices. */
 static int check_row(struct cfgread *r, const struct cfgread_key *k, const void *base)
 {
-    const char *s, *problem = NULL;
-    char list[256];
+    const char *problem;
+    char buf[256];
 
     if ((k->kind != CFGREAD_STRING && k->kind != CFGREAD_LISTEN) || k->off == CFGREAD_NOWHERE)
         return 0;
-    s = *(char *const *)cat(base, k->off);
-    if (s == NULL)
-        return 0;
-    if (k->check != NULL)
-        problem = k->check(s);
-    if (problem == NULL && k->choices != NULL) {
-        size_t i = 0;
-
-        while (k->choices[i] != NULL && strcmp(k->choices[i], s) != 0)
-            i++;
-        if (k->choices[i] == NULL) {
-            choice_list(list, sizeof(list), k->choices);
-            return cfgread_fail_at(r, k->name, "expected %s", list);
-        }
-    }
+    problem = cfgread_value_problem(k, *(char *const *)cat(base, k->off), buf, sizeof(buf));
     return problem != NULL ? cfgread_fail_at(r, k->name, "%s", problem) : 0;
 }
 
@@ -482,17 +445,12 @@ int cfgread_objects(struct cfgread *r, json_t *arr, const char *what,
     return 0;
 }
 
-int cfgread_same_str(const char *a, const char *b)
-{
-    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 static int same(enum cfgread_kind kind, const void *a, const void *b)
 {
     switch (kind) {
     case CFGREAD_STRING:
     case CFGREAD_LISTEN:
-        return cfgread_same_str(*(char *const *)a, *(char *const *)b);
+        return path_same_str(*(char *const *)a, *(char *const *)b);
     case CFGREAD_MODE:
     case CFGREAD_UINT32:
         return *(const uint32_t *)a == *(const uint32_t *)b;

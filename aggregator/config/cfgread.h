@@ -64,26 +64,27 @@ int cfgread_object(struct cfgread *r, const json_t *v);
  */
 const char *cfgread_shown(char out[260], const char *s, size_t len);
 
-/*
- * Read the whole file at path, at most max bytes, into *text: NUL-terminated after its
- * *len bytes (which may hold NULs: the caller checks), freed by the caller. Only a regular
- * file is read, and opening never blocks: a FIFO, a device or a directory is refused at
- * once. Returns 0; or -EFBIG when the file is larger than max, ERRCODE_NOTREG when it is
- * not a regular file, another negative errno (-ENOENT, -EACCES, ...) when it cannot be
- * opened or read, with *text NULL and *len 0. errcode_str() gives each its message.
- */
-int cfgread_file(const char *path, size_t max, char **text, size_t *len);
-
-/* path's directory, as a new string: "." for a bare name, "/" for "/name". */
-char *cfgread_dirname(const char *path) __attribute__((malloc));
+/* ---- documents ---- */
 
 /*
- * Whether the effective user may create a file next to path: its directory (*dir, a new
- * string as cfgread_dirname() gives, freed by the caller) exists, is a directory, and may
- * be written and searched. Returns 0, -ENOENT, -ENOTDIR, or another negative errno
- * (-EACCES, -EROFS, ...). For --check-config, which creates nothing.
+ * A document's parser, as config_parse() and webcfg_parse() are: text holds len bytes and
+ * a NUL after them, name stands for the document in messages, and relative file names in it
+ * are read from basedir (NULL: the working directory). Returns 0, or a negative value with
+ * the problem in err.
  */
-int cfgread_dir_writable(const char *path, char **dir);
+typedef int (*cfgread_parse_fn)(void *out, const char *text, size_t len, const char *name,
+                                const char *basedir, char *err, size_t errlen);
+
+/*
+ * Read the file at path strictly (path_read_file(): a regular file, opened without
+ * blocking, at most max bytes), then parse it into out with its directory as the base of
+ * relative file names (a bare name's: the working directory). When the file cannot be read,
+ * err says "<path>: <lead><problem>" ("larger than 16 MiB" for one over max) and
+ * ERRCODE_CONFIG is returned; otherwise what parse returns. The caller clears out first, so
+ * that it holds nothing to release after a failed read. Any thread: nothing is shared.
+ */
+int cfgread_load(void *out, const char *path, size_t max, const char *lead, cfgread_parse_fn parse,
+                 char *err, size_t errlen);
 
 /* ---- schema tables ---- */
 
@@ -130,6 +131,19 @@ typedef int (*cfgread_read_cb)(struct cfgread *r, const struct cfgread_key *k, j
  */
 typedef const char *(*cfgread_check_cb)(const char *s);
 
+/*
+ * How a setting is given besides the file, for the rows that have a flag ($.daemon's): the
+ * daemon's option parser, its --help and its manual page's option list all read it.
+ */
+struct cfgread_flag {
+    const char *name; /* "metrics-path" for --metrics-path; NULL: the row has no flag */
+    char short_name;  /* 's' for -s; 0: none */
+    const char *arg;  /* what the flag takes ("PATH"); NULL: nothing (a CFGREAD_BOOL row) */
+    const char *env;  /* the variable ("USTATSD_METRICS_PATH"), or NULL */
+    const char *help; /* the --help line */
+    const char *man;  /* the manual page's paragraph, roff, each line ending in '\n' */
+};
+
 struct cfgread_key {
     const char *name;
     enum cfgread_kind kind;
@@ -143,7 +157,17 @@ struct cfgread_key {
     cfgread_check_cb check;     /* CFGREAD_STRING and CFGREAD_LISTEN: after the section */
     cfgread_read_cb read;       /* CFGREAD_CUSTOM */
     enum cfgread_kind cmp;      /* CFGREAD_CUSTOM: how cfgread_changed() compares .off */
+    struct cfgread_flag flag;   /* its flag and variable, if it has them */
 };
+
+/*
+ * What is wrong with the string s as the row k takes it: its .check's problem, or
+ * "expected \"a\", \"b\" or \"c\"" (written to buf, of len bytes) when it is none of
+ * .choices. NULL when s is NULL or acceptable. The checks cfgread_section() runs after a
+ * section, for a value given another way (a flag, a variable).
+ */
+const char *cfgread_value_problem(const struct cfgread_key *k, const char *s, char *buf,
+                                  size_t len);
 
 /*
  * Read the object obj (NULL: absent, every default applies) by the table keys, of n rows,
@@ -181,8 +205,5 @@ const struct cfgread_key *cfgread_changed(const struct cfgread_key *keys, size_t
  * CFGREAD_LISTEN, and CFGREAD_CUSTOM rows that compare as strings) and set them to NULL.
  */
 void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
-
-/* 1 when two optional strings are equal: both NULL, or the same text. */
-int cfgread_same_str(const char *a, const char *b);
 
 #endif

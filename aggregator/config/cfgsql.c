@@ -10,6 +10,7 @@
 #include "config/cfgfamily.h"
 #include "base/errcode.h"
 #include "base/mem.h"
+#include "base/path.h"
 
 /* file: relative to the config file's directory; the trimmed contents go to pg_conninfo. */
 static int read_conninfo_file(struct cfgread *r, struct config *c, const char *file)
@@ -23,7 +24,7 @@ static int read_conninfo_file(struct cfgread *r, struct config *c, const char *f
         buf_addf(&path, "%s/%s", r->basedir, file);
     else
         buf_adds(&path, file);
-    rc = cfgread_file(path.ptr, CONFIG_MAX_CONNINFO_FILE_SIZE, &s, &len);
+    rc = path_read_file(path.ptr, CONFIG_MAX_CONNINFO_FILE_SIZE, &s, &len);
     if (rc != 0) {
         cfgread_fail_at(r, "conninfo_file", "cannot read %s: %s", path.ptr,
                         rc == -EFBIG ? "larger than 64 KiB" : errcode_str(rc));
@@ -238,12 +239,12 @@ static int same_labels(const struct config_sql_metric *a, const struct config_sq
     for (size_t i = 0; i < a->nlabels; i++) {
         const struct config_label *x = &a->labels[i], *y = &b->labels[i];
 
-        if (!cfgread_same_str(x->name, y->name) || x->nvalues != y->nvalues ||
+        if (!path_same_str(x->name, y->name) || x->nvalues != y->nvalues ||
             x->max_values != y->max_values || (x->values == NULL) != (y->values == NULL) ||
-            !cfgread_same_str(a->label_columns[i], b->label_columns[i]))
+            !path_same_str(a->label_columns[i], b->label_columns[i]))
             return 0;
         for (size_t j = 0; j < x->nvalues; j++)
-            if (!cfgread_same_str(x->values[j], y->values[j]))
+            if (!path_same_str(x->values[j], y->values[j]))
                 return 0;
     }
     return 1;

@@ -1,6 +1,5 @@
 #include "config/config.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "config/cfgsql.h"
 #include "config/cfgwriters.h"
 #include "base/errcode.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/netaddr.h"
 #include "statsd.h"
@@ -53,9 +53,9 @@ const char *config_state_file_problem(const char *s)
     return n > CONFIG_STATE_FILE_MAX ? "longer than " STR(CONFIG_STATE_FILE_MAX) " bytes" : NULL;
 }
 
-static const char *path_problem(const char *s)
+const char *config_http_path_problem(const char *s)
 {
-    return s[0] != '/' ? "must start with '/'" : NULL;
+    return s == NULL || s[0] != '/' ? "must start with '/'" : NULL;
 }
 
 const char *config_udp_problem(const char *listen, int allow_remote)
@@ -83,69 +83,163 @@ static const char *udp_listen_problem(const char *s)
     return config_udp_problem(s, 1);
 }
 
-static const char *const log_formats[] = { "console", "json", NULL };
-static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
-
-/* $.daemon: defaults that CLI flags and USTATSD_* variables override. */
+/*
+ * $.daemon: every setting of the daemon, once. Each row is the key with its kind, bounds,
+ * default and whether only a restart changes it, and, for most, the flag and USTATSD_*
+ * variable that override it (.flag): the daemon's option parser, --help and the manual
+ * page's option list (ustatsd --help-man) read the same rows, in this order.
+ */
 static const struct cfgread_key daemon_keys[] = {
     { .name = "socket",
       .kind = CFGREAD_STRING,
       .flags = CFGREAD_NONEMPTY | CFGREAD_RESTART,
       .off = offsetof(struct config, socket_path),
       .sdflt = CONFIG_DEFAULT_SOCKET,
-      .check = socket_problem },
+      .check = socket_problem,
+      .flag = { .name = "socket",
+                .short_name = 's',
+                .arg = "PATH",
+                .env = "USTATSD_SOCKET",
+                .help = "Unix datagram socket to receive on",
+                .man = "The Unix datagram socket to receive on (default\n"
+                       ".IR /run/ustatsd/ustatsd.sock ).\n" } },
     { .name = "socket_mode",
       .kind = CFGREAD_MODE,
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config, socket_mode),
-      .udflt = CONFIG_DEFAULT_SOCKET_MODE },
+      .udflt = CONFIG_DEFAULT_SOCKET_MODE,
+      .flag = { .name = "socket-mode",
+                .arg = "MODE",
+                .env = "USTATSD_SOCKET_MODE",
+                .help = "socket file mode, octal (0660)",
+                .man = "The socket file's permission bits, octal (default 0660).\n" } },
     { .name = "socket_group",
       .kind = CFGREAD_STRING,
       .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY | CFGREAD_RESTART,
-      .off = offsetof(struct config, socket_group) },
+      .off = offsetof(struct config, socket_group),
+      .flag = { .name = "socket-group",
+                .arg = "GROUP",
+                .env = "USTATSD_SOCKET_GROUP",
+                .help = "socket file group",
+                .man = "The group to give the socket file (default: left as created).\n" } },
     { .name = "metrics_listen",
       .kind = CFGREAD_LISTEN,
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config, metrics_listen),
-      .sdflt = CONFIG_DEFAULT_METRICS_LISTEN },
+      .sdflt = CONFIG_DEFAULT_METRICS_LISTEN,
+      .flag = { .name = "metrics-listen",
+                .arg = "ADDR",
+                .env = "USTATSD_METRICS_LISTEN",
+                .help = "host:port or unix:/path; \"\" disables",
+                .man = "The Prometheus endpoint's listener (default 127.0.0.1:9464).\n" } },
     { .name = "metrics_path",
       .kind = CFGREAD_STRING,
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config, metrics_path),
       .sdflt = CONFIG_DEFAULT_METRICS_PATH,
-      .check = path_problem },
+      .check = config_http_path_problem,
+      .flag = { .name = "metrics-path",
+                .arg = "PATH",
+                .env = "USTATSD_METRICS_PATH",
+                .help = "scrape path (/metrics)",
+                .man = "The HTTP path of the exposition (default\n"
+                       ".IR /metrics ).\n" } },
     { .name = "debug_listen",
       .kind = CFGREAD_LISTEN,
       .flags = CFGREAD_NULLABLE | CFGREAD_RESTART,
-      .off = offsetof(struct config, debug_listen) },
+      .off = offsetof(struct config, debug_listen),
+      .flag = { .name = "debug-listen",
+                .arg = "ADDR",
+                .env = "USTATSD_DEBUG_LISTEN",
+                .help = "separate listener for /debug; \"\" off",
+                .man = "A separate listener for the JSON debug view\n"
+                       ".RI ( /debug );\n"
+                       "unset, the view is served on the metrics listener; empty, it is off.\n" } },
     { .name = "log_format",
       .kind = CFGREAD_STRING,
       .off = offsetof(struct config, log_format),
       .sdflt = "console",
-      .choices = log_formats },
+      .choices = log_format_names,
+      .flag = { .name = "log-format",
+                .arg = "FORMAT",
+                .env = "USTATSD_LOG_FORMAT",
+                .help = "console or json",
+                .man = ".B console\n"
+                       "(default) or\n"
+                       ".BR json ,\n"
+                       "on standard error.\n" } },
     { .name = "log_level",
       .kind = CFGREAD_STRING,
       .off = offsetof(struct config, log_level),
       .sdflt = "info",
-      .choices = log_levels },
-    { .name = "bearer_token_file", /* reloads: SIGHUP reads the file, or another one */
-      .kind = CFGREAD_STRING,
-      .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY,
-      .off = offsetof(struct config, bearer_token_file) },
-    { .name = "web_config_file",
-      .kind = CFGREAD_STRING,
-      .flags = CFGREAD_NULLABLE,
-      .off = offsetof(struct config, web_config_file) },
+      .choices = log_level_names,
+      .flag = { .name = "log-level",
+                .arg = "LEVEL",
+                .env = "USTATSD_LOG_LEVEL",
+                .help = "debug, info, warn or error",
+                .man = ".BR debug ,\n"
+                       ".B info\n"
+                       "(default),\n"
+                       ".B warn\n"
+                       "or\n"
+                       ".BR error .\n" } },
     { .name = "udp_listen",
       .kind = CFGREAD_STRING,
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config, udp_listen),
       .sdflt = "",
-      .check = udp_listen_problem },
+      .check = udp_listen_problem,
+      .flag = { .name = "udp-listen",
+                .arg = "ADDR",
+                .env = "USTATSD_UDP_LISTEN",
+                .help = "UDP host:port to receive on; \"\" off",
+                .man = "A UDP address to receive on as well, numeric\n"
+                       ".IR host : port\n"
+                       "(port 0: any free port); a loopback address unless remote UDP is "
+                       "allowed.\n"
+                       "Off by default.\n" } },
+    { .name = "state_file",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config, state_file),
+      .sdflt = "",
+      .check = config_state_file_problem,
+      .flag = { .name = "state-file",
+                .arg = "PATH",
+                .env = "USTATSD_STATE_FILE",
+                .help = "state snapshots, restored at start; \"\" off",
+                .man = "The state snapshots: restored at start, written every\n"
+                       ".B daemon.state_interval_seconds\n"
+                       "and on a clean stop, so that a restart loses no count.\n"
+                       "An absolute path in an existing directory; empty: off (default).\n" } },
     { .name = "udp_allow_remote",
       .kind = CFGREAD_BOOL,
       .flags = CFGREAD_RESTART,
-      .off = offsetof(struct config, udp_allow_remote) },
+      .off = offsetof(struct config, udp_allow_remote),
+      .flag = { .name = "udp-allow-remote",
+                .env = "USTATSD_UDP_ALLOW_REMOTE",
+                .help = "let UDP bind beyond loopback",
+                .man = "Let\n"
+                       ".B \\-\\-udp\\-listen\n"
+                       "bind an address other than loopback.\n"
+                       "UDP lines carry no credentials: anyone who reaches the port can "
+                       "send.\n" } },
+    { .name = "web_config_file",
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_NULLABLE,
+      .off = offsetof(struct config, web_config_file),
+      .flag = { .name = "web.config.file",
+                .arg = "FILE",
+                .env = "USTATSD_WEB_CONFIG_FILE",
+                .help = "TLS for the listeners (web config YAML); \"\" off",
+                .man = "The web configuration file that Prometheus exporters share (YAML): "
+                       "TLS, basic\n"
+                       "authentication users and extra headers for every HTTP listener; "
+                       "empty: none.\n" } },
+    { .name = "bearer_token_file", /* reloads: SIGHUP reads the file, or another one */
+      .kind = CFGREAD_STRING,
+      .flags = CFGREAD_NULLABLE | CFGREAD_NONEMPTY,
+      .off = offsetof(struct config, bearer_token_file) },
     { .name = "resource_labels",
       .kind = CFGREAD_CUSTOM,
       .off = CFGREAD_NOWHERE,
@@ -157,12 +251,6 @@ static const struct cfgread_key daemon_keys[] = {
       .udflt = CONFIG_DEFAULT_UDP_RCVBUF,
       .umin = 4096,
       .umax = CONFIG_MAX_UDP_RCVBUF },
-    { .name = "state_file",
-      .kind = CFGREAD_STRING,
-      .flags = CFGREAD_RESTART,
-      .off = offsetof(struct config, state_file),
-      .sdflt = "",
-      .check = config_state_file_problem },
     { .name = "state_interval_seconds",
       .kind = CFGREAD_NUMBER,
       .off = offsetof(struct config, state_interval),
@@ -170,6 +258,9 @@ static const struct cfgread_key daemon_keys[] = {
       .dmin = 1,
       .dmax = CONFIG_MAX_STATE_INTERVAL },
 };
+
+const struct cfgread_key *const config_daemon_keys = daemon_keys;
+const size_t config_ndaemon_keys = ARRAY_SIZE(daemon_keys);
 
 /* $.limits */
 static const struct cfgread_key limits_keys[] = {
@@ -542,25 +633,17 @@ int config_parse(struct config *c, const char *text, size_t len, const char *nam
     return parse(c, text, len, name, NULL, err, errlen);
 }
 
+/* parse() for cfgread_load(). */
+static int parse_file(void *c, const char *text, size_t len, const char *name, const char *basedir,
+                      char *err, size_t errlen)
+{
+    return parse(c, text, len, name, basedir, err, errlen);
+}
+
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-    char *text, *dir;
-    size_t len;
-    int rc;
-
     memset(c, 0, sizeof(*c));
-    rc = cfgread_file(path, CONFIG_MAX_FILE_SIZE, &text, &len);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path,
-                 rc == -EFBIG ? "larger than 16 MiB" : errcode_str(rc));
-        return ERRCODE_CONFIG;
-    }
-    /* Relative paths in the file are its directory's; a bare name's, the working one. */
-    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
-    rc = parse(c, text, len, path, dir, err, errlen);
-    free(dir);
-    free(text);
-    return rc;
+    return cfgread_load(c, path, CONFIG_MAX_FILE_SIZE, "cannot read: ", parse_file, err, errlen);
 }
 
 void config_release(struct config *c)

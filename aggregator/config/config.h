@@ -29,6 +29,8 @@
 
 #include "base/errcode.h"
 
+struct cfgread_key;
+
 /* Defaults, used when the file does not say. */
 #define CONFIG_DEFAULT_SOCKET               "/run/ustatsd/ustatsd.sock"
 #define CONFIG_DEFAULT_SOCKET_MODE          0660
@@ -366,15 +368,29 @@ const char *config_restart_key(const struct config *a, const struct config *b, c
                                size_t len);
 
 /*
+ * $.daemon's schema (cfgread.h), config_ndaemon_keys rows: every setting of the daemon with
+ * its kind, bounds, default and restart flag, and, for those that have them, its flag and
+ * USTATSD_* variable (.flag). Read-only; any thread.
+ */
+extern const struct cfgread_key *const config_daemon_keys;
+extern const size_t config_ndaemon_keys;
+
+/* What is wrong with a state_file value ("" is off), or NULL. */
+const char *config_state_file_problem(const char *s);
+
+/*
+ * What is wrong with an HTTP path a listener serves (metrics_path, an endpoint's path):
+ * NULL, or "must start with '/'".
+ */
+const char *config_http_path_problem(const char *s);
+
+/*
  * What is wrong with a UDP listen address (as udp_listen holds it) given allow_remote:
  * NULL when it is "" (off) or acceptable, else the problem, for a message that names
  * where the value came from. No name is resolved: a host must be numeric or "localhost".
  * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
  * rule needs the flags and variables too, so the caller checks it once they are applied.
  */
-/* What is wrong with a state_file value ("" is off), or NULL. */
-const char *config_state_file_problem(const char *s);
-
 const char *config_udp_problem(const char *listen, int allow_remote);
 
 /*

@@ -1,5 +1,6 @@
 #include "config/webcfg.h"
 #include "config/cfgread.h"
+#include "base/path.h"
 #include "base/common.h"
 #include "base/errcode.h"
 #include "base/mem.h"
@@ -212,7 +213,7 @@ static int read_pem(struct walk *w, const yaml_node_t *n, const char *key, const
         snprintf(path, sizeof(path), "%s", file);
     else
         snprintf(path, sizeof(path), "%s/%s", w->dir, file);
-    rc = cfgread_file(path, PEM_MAX_SIZE, pem, &len);
+    rc = path_read_file(path, PEM_MAX_SIZE, pem, &len);
     if (rc != 0)
         return rc == -EFBIG ? fail(w, n, key, "%s: larger than %zu bytes", path, PEM_MAX_SIZE)
                             : fail(w, n, key, "%s: %s", path, errcode_str(rc));
@@ -710,26 +711,17 @@ int webcfg_parse(struct webcfg *w, const char *text, size_t len, const char *nam
     return parse(w, text, len, name, NULL, err, errlen);
 }
 
+/* parse() for cfgread_load(). */
+static int parse_file(void *w, const char *text, size_t len, const char *name, const char *basedir,
+                      char *err, size_t errlen)
+{
+    return parse(w, text, len, name, basedir, err, errlen);
+}
+
 int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen)
 {
-    char *text, *dir;
-    size_t len;
-    int rc;
-
     memset(w, 0, sizeof(*w));
-    rc = cfgread_file(path, WEBCFG_MAX_FILE_SIZE, &text, &len);
-    if (rc != 0) {
-        if (errlen > 0)
-            snprintf(err, errlen, "%s: %s", path,
-                     rc == -EFBIG ? "larger than 1 MiB" : errcode_str(rc));
-        return ERRCODE_CONFIG;
-    }
-    /* Relative paths in the file are its directory's; a bare name's, the working one. */
-    dir = strchr(path, '/') != NULL ? cfgread_dirname(path) : NULL;
-    rc = parse(w, text, len, path, dir, err, errlen);
-    free(dir);
-    free(text);
-    return rc;
+    return cfgread_load(w, path, WEBCFG_MAX_FILE_SIZE, "", parse_file, err, errlen);
 }
 
 void webcfg_release(struct webcfg *w)

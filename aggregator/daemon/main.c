@@ -23,6 +23,7 @@
 #include "daemon/web.h"
 #include "config/cfgendpoint.h"
 #include "config/cfglint.h"
+#include "config/cfgread.h"
 #include "base/common.h"
 #include "config/cfgwriters.h"
 #include "config/config.h"
@@ -34,100 +35,91 @@
 #include "config/resattr.h"
 #include "state/statefile.h"
 
-static const char *check_path(const char *s)
-{
-    return s == NULL || s[0] != '/' ? "must start with '/'" : NULL;
-}
-
-static const char *check_log_format(const char *s)
-{
-    return log_format_parse(s) < 0 ? "expected console or json" : NULL;
-}
-
-static const char *check_log_level(const char *s)
-{
-    return log_level_parse(s) < 0 ? "expected debug, info, warn or error" : NULL;
-}
-
-static const char *check_udp_listen(const char *s)
-{
-    /* The syntax here; whether it may be other than loopback, once every source is read. */
-    return config_udp_problem(s, 1);
-}
-
-static const char *check_state_file(const char *s)
-{
-    return config_state_file_problem(s);
-}
-
 enum opt_kind {
-    OPT_CONFIG, /* the config file */
-    OPT_STRING, /* a string of struct config at .field, replaced */
-    OPT_MODE,   /* an octal mode at .field */
-    OPT_FLAG,   /* an int of struct config at .field: the flag takes no argument and sets it
-                 * to 1; the variable says 1/true/yes/on or 0/false/no/off */
-    OPT_CHECK,  /* --check-config FILE */
+    OPT_CONFIG,  /* the config file */
+    OPT_SETTING, /* a row of config_daemon_keys: a string, an octal mode, or a boolean that
+                  * the flag sets to 1 and the variable says 1/true/yes/on or 0/false/no/off */
+    OPT_CHECK,   /* --check-config FILE */
     OPT_VERSION,
     OPT_HELP
 };
 
-/*
- * Every option, once: getopt's long and short options, the usage text, the USTATSD_*
- * variables and the override of the config file's daemon section all derive from it.
- */
-static const struct opt {
-    const char *flag;
-    char short_name; /* 0: none */
-    const char *arg; /* NULL: takes no argument */
-    const char *env; /* NULL: no variable */
-    enum opt_kind kind;
-    size_t field; /* offsetof(struct config, ...) for OPT_STRING and OPT_MODE */
-    const char *help;
-    /* A check of the value it ends with, after the overrides: NULL, or what it expects. */
-    const char *(*check)(const char *value);
-} opts[] = {
-    { "config", 'c', "FILE", "USTATSD_CONFIG", OPT_CONFIG, 0, "allowlist configuration (JSON)",
-      NULL },
-    { "socket", 's', "PATH", "USTATSD_SOCKET", OPT_STRING, offsetof(struct config, socket_path),
-      "Unix datagram socket to receive on", NULL },
-    { "socket-mode", 0, "MODE", "USTATSD_SOCKET_MODE", OPT_MODE,
-      offsetof(struct config, socket_mode), "socket file mode, octal (0660)", NULL },
-    { "socket-group", 0, "GROUP", "USTATSD_SOCKET_GROUP", OPT_STRING,
-      offsetof(struct config, socket_group), "socket file group", NULL },
-    { "metrics-listen", 0, "ADDR", "USTATSD_METRICS_LISTEN", OPT_STRING,
-      offsetof(struct config, metrics_listen), "host:port or unix:/path; \"\" disables", NULL },
-    { "metrics-path", 0, "PATH", "USTATSD_METRICS_PATH", OPT_STRING,
-      offsetof(struct config, metrics_path), "scrape path (/metrics)", check_path },
-    { "debug-listen", 0, "ADDR", "USTATSD_DEBUG_LISTEN", OPT_STRING,
-      offsetof(struct config, debug_listen), "separate listener for /debug; \"\" off", NULL },
-    { "log-format", 0, "FORMAT", "USTATSD_LOG_FORMAT", OPT_STRING,
-      offsetof(struct config, log_format), "console or json", check_log_format },
-    { "log-level", 0, "LEVEL", "USTATSD_LOG_LEVEL", OPT_STRING, offsetof(struct config, log_level),
-      "debug, info, warn or error", check_log_level },
-    { "udp-listen", 0, "ADDR", "USTATSD_UDP_LISTEN", OPT_STRING,
-      offsetof(struct config, udp_listen), "UDP host:port to receive on; \"\" off",
-      check_udp_listen },
-    { "state-file", 0, "PATH", "USTATSD_STATE_FILE", OPT_STRING,
-      offsetof(struct config, state_file), "state snapshots, restored at start; \"\" off",
-      check_state_file },
-    { "udp-allow-remote", 0, NULL, "USTATSD_UDP_ALLOW_REMOTE", OPT_FLAG,
-      offsetof(struct config, udp_allow_remote), "let UDP bind beyond loopback", NULL },
-    { "web.config.file", 0, "FILE", "USTATSD_WEB_CONFIG_FILE", OPT_STRING,
-      offsetof(struct config, web_config_file), "TLS for the listeners (web config YAML); \"\" off",
-      NULL },
-    { "check-config", 0, "FILE", NULL, OPT_CHECK, 0,
-      "check FILE with the other options as start-up would, and exit: 0 ok (warnings "
-      "included), 1 invalid",
-      NULL },
-    { "version", 'V', NULL, NULL, OPT_VERSION, 0, "print the version and exit", NULL },
-    { "help", 'h', NULL, NULL, OPT_HELP, 0, "print this help and exit", NULL },
+/* The options that are no setting of the daemon: the file, and what ends the run. */
+static const struct cfgread_flag config_flag = {
+    .name = "config",
+    .short_name = 'c',
+    .arg = "FILE",
+    .env = "USTATSD_CONFIG",
+    .help = "allowlist configuration (JSON)",
+    .man = "The allowlist configuration, JSON.\n",
+};
+static const struct cfgread_flag command_flags[] = {
+    [OPT_CHECK] = { .name = "check-config",
+                    .arg = "FILE",
+                    .help = "check FILE with the other options as start-up would, and exit: 0 "
+                            "ok (warnings included), 1 invalid",
+                    .man = "Check\n"
+                           ".I FILE\n"
+                           "as start-up would, without binding a socket or connecting anywhere: "
+                           "the file, and what\n"
+                           "start-up needs of the host (the socket's directory and group, the "
+                           "state file's\n"
+                           "directory, the bearer token files, the web configuration file with "
+                           "its certificates and\n"
+                           "keys).\n"
+                           "Print\n"
+                           ".B ok\n"
+                           "or the problem, and exit.\n"
+                           "Names that Prometheus conventions flag are warnings on standard "
+                           "error; they do not make\n"
+                           "the file invalid.\n" },
+    [OPT_VERSION] = { .name = "version",
+                      .short_name = 'V',
+                      .help = "print the version and exit",
+                      .man = "Print the version and exit.\n" },
+    [OPT_HELP] = { .name = "help",
+                   .short_name = 'h',
+                   .help = "print this help and exit",
+                   .man = "Print the options and exit.\n" },
 };
 
-#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+/*
+ * Every option, once: --config, each row of config_daemon_keys that has a flag, then the
+ * commands. getopt's long and short options, the usage text, the manual page's option
+ * list, the USTATSD_* variables and the override of the config file's daemon section all
+ * derive from it. Filled once by opts_init(), before anything reads it.
+ */
+#define MAX_OPTS 32
+
+static struct opt {
+    const struct cfgread_flag *flag;
+    const struct cfgread_key *key; /* OPT_SETTING: its row; else NULL */
+    enum opt_kind kind;
+} opts[MAX_OPTS];
+static size_t nopts;
+
+static void opt_add(const struct cfgread_flag *flag, const struct cfgread_key *key,
+                    enum opt_kind kind)
+{
+    opts[nopts].flag = flag;
+    opts[nopts].key = key;
+    opts[nopts++].kind = kind;
+}
+
+static void opts_init(void)
+{
+    _Static_assert(ARRAY_SIZE(command_flags) == OPT_HELP + 1, "a row for each command");
+    opt_add(&config_flag, NULL, OPT_CONFIG); /* opts[0] */
+    for (size_t i = 0; i < config_ndaemon_keys && nopts + 3 < MAX_OPTS; i++)
+        if (config_daemon_keys[i].flag.name != NULL)
+            opt_add(&config_daemon_keys[i].flag, &config_daemon_keys[i], OPT_SETTING);
+    for (int k = OPT_CHECK; k <= OPT_HELP; k++)
+        opt_add(&command_flags[k], NULL, (enum opt_kind)k);
+}
 
 /* The option values as given, by row of opts[]; NULL means "not given here". */
 struct options {
-    const char *value[NOPTS];
+    const char *value[MAX_OPTS];
 };
 
 static void usage(FILE *f)
@@ -136,13 +128,13 @@ static void usage(FILE *f)
           "       ustatsd --check-config FILE [options]\n"
           "\n",
           f);
-    for (size_t i = 0; i < NOPTS; i++) {
-        const struct opt *o = &opts[i];
+    for (size_t i = 0; i < nopts; i++) {
+        const struct cfgread_flag *o = opts[i].flag;
         char left[64], sw[8] = "    ";
 
         if (o->short_name)
             snprintf(sw, sizeof(sw), "-%c, ", o->short_name);
-        snprintf(left, sizeof(left), "  %s--%s%s%s", sw, o->flag, o->arg ? " " : "",
+        snprintf(left, sizeof(left), "  %s--%s%s%s", sw, o->name, o->arg ? " " : "",
                  o->arg ? o->arg : "");
         if (o->env)
             fprintf(f, "%-29s%-36s [%s]\n", left, o->help, o->env);
@@ -157,10 +149,58 @@ static void usage(FILE *f)
           f);
 }
 
+/* What a boolean variable takes, in any case: 1 or 0, or -1 when it is neither. */
+static const char *const flag_on[] = { "1", "true", "yes", "on" };
+static const char *const flag_off[] = { "0", "false", "no", "off", "" };
+
+/* A flag as roff writes it: "\-\-metrics\-path". */
+static void man_flag(FILE *f, const char *name)
+{
+    fputs("\\-\\-", f);
+    for (const char *c = name; *c != '\0'; c++) {
+        if (*c == '-')
+            fputs("\\-", f);
+        else
+            fputc(*c, f);
+    }
+}
+
+/*
+ * --help-man (not listed): the manual page's option list, one .TP entry per option, which
+ * the build puts into the page (packaging/ustatsd.1).
+ */
+static void usage_man(FILE *f)
+{
+    for (size_t i = 0; i < nopts; i++) {
+        const struct cfgread_flag *o = opts[i].flag;
+
+        fputs(".TP\n", f);
+        fputs(o->short_name || o->arg ? ".BR " : ".B ", f);
+        if (o->short_name)
+            fprintf(f, "\\-%c \", \" ", o->short_name);
+        man_flag(f, o->name);
+        if (o->arg)
+            fprintf(f, " \" \\fI%s\\fR\"", o->arg);
+        fprintf(f, "\n%s", o->man);
+        if (o->env == NULL)
+            continue;
+        if (o->arg != NULL) {
+            fprintf(f, "Variable:\n.BR %s .\n", o->env);
+            continue;
+        }
+        fprintf(f, "Variable:\n.BR %s ,\nwhich takes", o->env);
+        for (size_t j = 0; j < ARRAY_SIZE(flag_on); j++)
+            fprintf(f, "%s %s", j == 0 ? "" : ",", flag_on[j]);
+        for (size_t j = 0; j < ARRAY_SIZE(flag_off) && flag_off[j][0] != '\0'; j++)
+            fprintf(f, "%s %s", j == 0 ? " or" : ",", flag_off[j]);
+        fputs(", in any case.\n", f);
+    }
+}
+
 static void from_env(struct options *o)
 {
-    for (size_t i = 0; i < NOPTS; i++)
-        o->value[i] = opts[i].env ? getenv(opts[i].env) : NULL;
+    for (size_t i = 0; i < nopts; i++)
+        o->value[i] = opts[i].flag->env ? getenv(opts[i].flag->env) : NULL;
 }
 
 /* Where the configuration comes from, for start-up and for every reload. */
@@ -174,13 +214,12 @@ struct loader {
 
 static const char *source(const struct opt *o, const char *given, int env, char *buf, size_t len);
 
-/* The row of opts[] for a field of struct config. */
+/* The row of opts[] for a field of struct config that has a flag. */
 static size_t opt_row(size_t field_off)
 {
     size_t i = 0;
 
-    while (i < NOPTS &&
-           !(opts[i].kind >= OPT_STRING && opts[i].kind <= OPT_FLAG && opts[i].field == field_off))
+    while (i < nopts && !(opts[i].kind == OPT_SETTING && opts[i].key->off == field_off))
         i++;
     return i;
 }
@@ -248,21 +287,18 @@ static int parse_mode(const char *s, uint32_t *mode)
 /* A boolean variable: 1 or 0, or -1 when it is neither. */
 static int parse_flag(const char *s)
 {
-    static const char *const on[] = { "1", "true", "yes", "on" };
-    static const char *const off[] = { "0", "false", "no", "off", "" };
-
-    for (size_t i = 0; i < ARRAY_SIZE(on); i++)
-        if (strcasecmp(s, on[i]) == 0)
+    for (size_t i = 0; i < ARRAY_SIZE(flag_on); i++)
+        if (strcasecmp(s, flag_on[i]) == 0)
             return 1;
-    for (size_t i = 0; i < ARRAY_SIZE(off); i++)
-        if (strcasecmp(s, off[i]) == 0)
+    for (size_t i = 0; i < ARRAY_SIZE(flag_off); i++)
+        if (strcasecmp(s, flag_off[i]) == 0)
             return 0;
     return -1;
 }
 
 static void *field(struct config *c, const struct opt *o)
 {
-    return (char *)c + o->field;
+    return (char *)c + o->key->off;
 }
 
 /* "--metrics-path" or "USTATSD_METRICS_PATH" when that source gave it, else "metrics path". */
@@ -270,14 +306,16 @@ static const char *source(const struct opt *o, const char *given, int env, char 
 {
     size_t i;
 
+    const char *name = o->flag->name;
+
     if (given != NULL && env)
-        return o->env;
+        return o->flag->env;
     if (given != NULL) {
-        snprintf(buf, len, "--%s", o->flag);
+        snprintf(buf, len, "--%s", name);
         return buf;
     }
-    for (i = 0; o->flag[i] != '\0' && i + 1 < len; i++)
-        buf[i] = o->flag[i] == '-' ? ' ' : o->flag[i];
+    for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+        buf[i] = name[i] == '-' ? ' ' : name[i];
     buf[i] = '\0';
     return buf;
 }
@@ -289,23 +327,25 @@ static const char *source(const struct opt *o, const char *given, int env, char 
 static int apply_options(struct config *c, const struct options *o, int env, char *err,
                          size_t errlen)
 {
-    for (size_t i = 0; i < NOPTS; i++) {
+    for (size_t i = 0; i < nopts; i++) {
         const struct opt *opt = &opts[i];
         const char *v = o->value[i], *problem;
-        char name[64];
+        char name[64], buf[256];
 
-        if (v != NULL && opt->kind == OPT_STRING) {
+        if (opt->kind != OPT_SETTING)
+            continue;
+        if (v != NULL && (opt->key->kind == CFGREAD_STRING || opt->key->kind == CFGREAD_LISTEN)) {
             char **slot = field(c, opt), *copy = mem_strdup(v);
 
             free(*slot);
             *slot = copy;
         }
-        if (v != NULL && opt->kind == OPT_MODE && parse_mode(v, field(c, opt)) != 0) {
+        if (v != NULL && opt->key->kind == CFGREAD_MODE && parse_mode(v, field(c, opt)) != 0) {
             snprintf(err, errlen, "%s \"%s\": expected an octal mode such as 0660",
                      source(opt, v, env, name, sizeof(name)), v);
             return ERRCODE_CONFIG;
         }
-        if (v != NULL && opt->kind == OPT_FLAG) {
+        if (v != NULL && opt->key->kind == CFGREAD_BOOL) {
             int b = parse_flag(v);
 
             if (b < 0) {
@@ -316,12 +356,13 @@ static int apply_options(struct config *c, const struct options *o, int env, cha
             }
             *(int *)field(c, opt) = b;
         }
-        if (opt->check == NULL)
+        if (opt->key->kind != CFGREAD_STRING && opt->key->kind != CFGREAD_LISTEN)
             continue;
+        /* The row's own checks, on what it ends with: the file's value or this one. */
         v = *(char **)field(c, opt);
-        if ((problem = opt->check(v)) != NULL) {
+        if ((problem = cfgread_value_problem(opt->key, v, buf, sizeof(buf))) != NULL) {
             snprintf(err, errlen, "%s \"%s\": %s",
-                     source(opt, o->value[i], env, name, sizeof(name)), v ? v : "", problem);
+                     source(opt, o->value[i], env, name, sizeof(name)), v, problem);
             return ERRCODE_CONFIG;
         }
     }
@@ -353,20 +394,13 @@ static int reload_override(struct config *c, void *arg, char *err, size_t errlen
 static const char *where(const struct loader *ld, const struct config *c, size_t field_off,
                          char *buf, size_t len)
 {
-    size_t i = opt_row(field_off), n;
-    int w;
+    size_t i = opt_row(field_off);
 
     if (ld->cli->value[i] != NULL)
         return source(&opts[i], ld->cli->value[i], 0, buf, len);
     if (ld->env->value[i] != NULL)
         return source(&opts[i], ld->env->value[i], 1, buf, len);
-    /* The key is the flag's name with '_' for '-' and '.': "web.config.file". */
-    w = snprintf(buf, len, "%s: $.daemon.", c->path);
-    n = w < 0 ? 0 : (size_t)w;
-    for (const char *f = opts[i].flag; *f != '\0' && n + 1 < len; f++)
-        buf[n++] = *f == '-' || *f == '.' ? '_' : *f;
-    if (n < len)
-        buf[n] = '\0';
+    snprintf(buf, len, "%s: $.daemon.%s", c->path, opts[i].key->name);
     return buf;
 }
 
@@ -471,20 +505,22 @@ static int check_config(const struct loader *ld)
  */
 static int parse_args(int argc, char **argv, struct options *cli)
 {
-    struct option longopts[NOPTS + 1];
-    char shortopts[2 * NOPTS + 1];
+    struct option longopts[MAX_OPTS + 1];
+    char shortopts[2 * MAX_OPTS + 1];
     size_t ns = 0;
     int ch;
 
     memset(cli, 0, sizeof(*cli));
     memset(longopts, 0, sizeof(longopts));
-    for (size_t i = 0; i < NOPTS; i++) {
-        longopts[i].name = opts[i].flag;
-        longopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
-        longopts[i].val = opts[i].short_name ? opts[i].short_name : 256 + (int)i;
-        if (opts[i].short_name) {
-            shortopts[ns++] = opts[i].short_name;
-            if (opts[i].arg)
+    for (size_t i = 0; i < nopts; i++) {
+        const struct cfgread_flag *o = opts[i].flag;
+
+        longopts[i].name = o->name;
+        longopts[i].has_arg = o->arg ? required_argument : no_argument;
+        longopts[i].val = o->short_name ? o->short_name : 256 + (int)i;
+        if (o->short_name) {
+            shortopts[ns++] = o->short_name;
+            if (o->arg)
                 shortopts[ns++] = ':';
         }
     }
@@ -492,9 +528,9 @@ static int parse_args(int argc, char **argv, struct options *cli)
     while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         size_t i = 0;
 
-        while (i < NOPTS && longopts[i].val != ch)
+        while (i < nopts && longopts[i].val != ch)
             i++;
-        if (i == NOPTS) {
+        if (i == nopts) {
             usage(stderr);
             return 2;
         }
@@ -508,14 +544,14 @@ static int parse_args(int argc, char **argv, struct options *cli)
         }
         /* Last-one-wins would silently drop a listener or a socket the operator asked for. */
         if (cli->value[i] != NULL) {
-            if (opts[i].arg)
+            if (opts[i].flag->arg)
                 fprintf(stderr, "ustatsd: --%s given twice (\"%s\" and \"%s\"): give it once\n",
-                        opts[i].flag, cli->value[i], optarg);
+                        opts[i].flag->name, cli->value[i], optarg);
             else
-                fprintf(stderr, "ustatsd: --%s given twice: give it once\n", opts[i].flag);
+                fprintf(stderr, "ustatsd: --%s given twice: give it once\n", opts[i].flag->name);
             return 2;
         }
-        cli->value[i] = opts[i].arg ? optarg : "1";
+        cli->value[i] = opts[i].flag->arg ? optarg : "1";
     }
     if (optind != argc) {
         fprintf(stderr, "ustatsd: unexpected argument \"%s\"\n", argv[optind]);
@@ -559,6 +595,11 @@ int main(int argc, char **argv)
 
     if (open_std_fds() != 0)
         return 1;
+    opts_init();
+    if (argc == 2 && strcmp(argv[1], "--help-man") == 0) {
+        usage_man(stdout);
+        return 0;
+    }
     if ((rc = parse_args(argc, argv, &cli)) >= 0)
         return rc;
     from_env(&env);

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/wallclock.h"
+#include "base/path.h"
 #include "config/cfgread.h"
 #include "daemon/internal.h"
 #include "pg/conninfo.h"
@@ -144,8 +145,8 @@ static void reset_services(struct site *s, const struct config *next)
             continue;
         now = &next->endpoints[ep->index];
         if (was->has_service != now->has_service || was->service.uid != now->service.uid ||
-            !cfgread_same_str(was->service.exe, now->service.exe) ||
-            !cfgread_same_str(was->service.cgroup, now->service.cgroup)) {
+            !path_same_str(was->service.exe, now->service.exe) ||
+            !path_same_str(was->service.cgroup, now->service.cgroup)) {
             svcproc_release(&ep->svc);
             svcproc_init(&ep->svc);
         }

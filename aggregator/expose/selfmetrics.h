@@ -24,41 +24,47 @@
 #include "http/tlsmem.h"
 
 /*
+ * The counters each ingest socket keeps, the Unix one and the UDP one, once: P(X, field,
+ * metric family after "ustatsd_" or "ustatsd_udp_", /debug key, the Unix socket's help,
+ * the UDP socket's help). P picks one socket's row and hands it to X.
+ */
+#define SELFMETRICS_INGEST_MAP(X, P)                                                               \
+    P(X, datagrams, "datagrams_received", "datagrams", "Datagrams received on the ingest socket.", \
+      "Datagrams received on the UDP socket.")                                                     \
+    P(X, bytes, "bytes_received", "bytes", "Bytes received in datagrams on the ingest socket.",    \
+      "Bytes received in datagrams on the UDP socket.")                                            \
+    P(X, truncated, "datagrams_truncated", "truncated_datagrams",                                  \
+      "Datagrams larger than the datagram limit, dropped whole.",                                  \
+      "UDP datagrams larger than the datagram limit, dropped whole.")                              \
+    P(X, recv_errors, "datagrams_receive_errors", "receive_errors",                                \
+      "Errors reading the ingest socket (recvmmsg or poll), EAGAIN and EINTR aside.",              \
+      "Errors reading the UDP socket (recvmmsg or poll), EAGAIN and EINTR aside.")                 \
+    P(X, budget_hits, "ingest_budget_exhausted", "budget_exhausted",                               \
+      "Drains of the ingest socket cut at their time or datagram budget with datagrams "           \
+      "maybe left queued: when it grows with every drain, ingestion is saturated.",                \
+      "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe "        \
+      "left queued.")
+
+#define SELFMETRICS_PICK_SOCKET(X, field, name, key, help, udp_help) \
+    X(field, "ustatsd_" name, key, help)
+#define SELFMETRICS_PICK_UDP(X, field, name, key, help, udp_help) \
+    X(field, "ustatsd_udp_" name, key, udp_help)
+
+/*
  * The ingest socket's counters: X(field, metric family, /debug key in "ingest", help).
  * Both views walk this list, so a counter added here shows in both.
  */
-#define SELFMETRICS_SOCKET_MAP(X)                                                        \
-    X(datagrams, "ustatsd_datagrams_received", "datagrams",                              \
-      "Datagrams received on the ingest socket.")                                        \
-    X(bytes, "ustatsd_bytes_received", "bytes",                                          \
-      "Bytes received in datagrams on the ingest socket.")                               \
-    X(truncated, "ustatsd_datagrams_truncated", "truncated_datagrams",                   \
-      "Datagrams larger than the datagram limit, dropped whole.")                        \
-    X(recv_errors, "ustatsd_datagrams_receive_errors", "receive_errors",                 \
-      "Errors reading the ingest socket (recvmmsg or poll), EAGAIN and EINTR aside.")    \
-    X(budget_hits, "ustatsd_ingest_budget_exhausted", "budget_exhausted",                \
-      "Drains of the ingest socket cut at their time or datagram budget with datagrams " \
-      "maybe left queued: when it grows with every drain, ingestion is saturated.")
+#define SELFMETRICS_SOCKET_MAP(X) SELFMETRICS_INGEST_MAP(X, SELFMETRICS_PICK_SOCKET)
 
 /*
  * The UDP socket's counters, shown only while it is on (udp_listen set), under families
  * of their own so that the Unix socket's keep their names: X(field, metric family, /debug
- * key in "ingest.udp", help). SELFMETRICS_UDP_INGEST_MAP lists those struct ingest_stats
- * counts under the same field names; the kernel's drops come from ingest_kernel_drops().
+ * key in "ingest.udp", help): the same as the Unix socket's, which struct ingest_stats
+ * counts under the same field names (SELFMETRICS_UDP_INGEST_MAP), and the kernel's drops,
+ * which come from ingest_kernel_drops() (SELFMETRICS_UDP_KERNEL_MAP).
  */
-#define SELFMETRICS_UDP_MAP(X) SELFMETRICS_UDP_INGEST_MAP(X) SELFMETRICS_UDP_KERNEL_MAP(X)
-#define SELFMETRICS_UDP_INGEST_MAP(X)                                                       \
-    X(datagrams, "ustatsd_udp_datagrams_received", "datagrams",                             \
-      "Datagrams received on the UDP socket.")                                              \
-    X(bytes, "ustatsd_udp_bytes_received", "bytes",                                         \
-      "Bytes received in datagrams on the UDP socket.")                                     \
-    X(truncated, "ustatsd_udp_datagrams_truncated", "truncated_datagrams",                  \
-      "UDP datagrams larger than the datagram limit, dropped whole.")                       \
-    X(recv_errors, "ustatsd_udp_datagrams_receive_errors", "receive_errors",                \
-      "Errors reading the UDP socket (recvmmsg or poll), EAGAIN and EINTR aside.")          \
-    X(budget_hits, "ustatsd_udp_ingest_budget_exhausted", "budget_exhausted",               \
-      "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe " \
-      "left queued.")
+#define SELFMETRICS_UDP_MAP(X)        SELFMETRICS_UDP_INGEST_MAP(X) SELFMETRICS_UDP_KERNEL_MAP(X)
+#define SELFMETRICS_UDP_INGEST_MAP(X) SELFMETRICS_INGEST_MAP(X, SELFMETRICS_PICK_UDP)
 #define SELFMETRICS_UDP_KERNEL_MAP(X)                                                    \
     X(kernel_drops, "ustatsd_udp_datagrams_dropped", "kernel_drops",                     \
       "UDP datagrams the kernel dropped before ustatsd read them, the socket's receive " \

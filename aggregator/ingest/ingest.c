@@ -16,7 +16,7 @@
 
 #include "base/buf.h"
 #include "base/errcode.h"
-#include "config/cfgread.h"
+#include "base/path.h"
 #include "base/mem.h"
 #include "statsd.h"
 
@@ -751,7 +751,7 @@ int ingest_check_socket(const char *path, char *err, size_t errlen)
         return -EEXIST;
     }
     /* bind(2) creates the file in the directory. */
-    r = cfgread_dir_writable(path, &dir);
+    r = path_dir_writable(path, &dir);
     if (r == -ENOENT)
         errf(err, errlen, "socket path %s: its directory %s does not exist", path, dir);
     else if (r == -ENOTDIR)

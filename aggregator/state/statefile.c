@@ -1,6 +1,6 @@
 #include "state/statefile.h"
 
-#include "config/cfgread.h"
+#include "base/path.h"
 #include "base/common.h"
 
 #include "base/errcode.h"
@@ -164,7 +164,7 @@ static int create(struct statefile_out *o, const char *path, char *err, size_t e
 
     /* The directory is opened once: the file is created, renamed and made durable in the
      * same one, even if a component of path is renamed meanwhile. */
-    dir = cfgread_dirname(path);
+    dir = path_dirname(path);
     o->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dir_fd < 0) {
         rc = fail(-errno, err, errlen, path, "open(%s) failed: %s", dir, errcode_str(-errno));
@@ -304,7 +304,7 @@ int statefile_commit(struct statefile_out *o, char *err, size_t errlen)
         return fail(-errno, err, errlen, o->path, "rename(%s, %s) failed: %s", o->tmp_path, o->path,
                     errcode_str(-errno));
     o->renamed = 1;
-    dir = cfgread_dirname(o->path);
+    dir = path_dirname(o->path);
     rc = fsync_dir(o->dir_fd, o->path, dir, err, errlen);
     free(dir);
     if (rc < 0)
@@ -578,7 +578,7 @@ int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, siz
     if (rename(path, to) < 0)
         return fail(-errno, err, errlen, path, "rename(%s, %s) failed: %s", path, to,
                     errcode_str(-errno));
-    dir = cfgread_dirname(path);
+    dir = path_dirname(path);
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         rc = fail(-errno, err, errlen, path, "open(%s) failed: %s", dir, errcode_str(-errno));
@@ -598,7 +598,7 @@ int statefile_check(const char *path, char *err, size_t errlen)
 
     /* statefile_create() makes "<path>.tmp" there, renames it over path, fsyncs the
      * directory; a restore may move a bad file to "<path>.bad". */
-    rc = cfgread_dir_writable(path, &dir);
+    rc = path_dir_writable(path, &dir);
     if (rc == -ENOENT)
         fail(rc, err, errlen, path, "its directory %s does not exist", dir);
     else if (rc == -ENOTDIR)

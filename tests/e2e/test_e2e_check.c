@@ -281,7 +281,7 @@ Test(e2e_check, a_bad_certificate_is_refused_from_the_web_config_variable)
 }
 
 /*
- * A FIFO named as a certificate is refused, not waited on: cfgread_file opens the files a
+ * A FIFO named as a certificate is refused, not waited on: path_read_file opens the files a
  * config names without blocking and refuses what is not a regular file.
  */
 Test(e2e_check, a_fifo_named_as_a_certificate_is_refused_not_waited_on)

@@ -54,15 +54,7 @@ static const char config[] =
 
 static struct daemon d;
 
-static void start(void)
-{
-    cr_assert_eq(daemon_start(&d, config, NULL), 0, "daemon did not start");
-}
-
-static void stop(void)
-{
-    cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
-}
+DAEMON_FIXTURE(d, config)
 
 Test(e2e, client_and_raw_datagrams_aggregate_and_scrape_in_both_formats, .init = start,
      .fini = stop)

@@ -36,15 +36,7 @@ static const char config[] =
 
 static struct daemon d;
 
-static void start(void)
-{
-    cr_assert_eq(daemon_start(&d, config, NULL), 0, "daemon did not start");
-}
-
-static void stop(void)
-{
-    cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
-}
+DAEMON_FIXTURE(d, config)
 
 static json_t *get_json(const char *target, int want_status)
 {

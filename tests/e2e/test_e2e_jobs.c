@@ -23,15 +23,7 @@ static const char config[] = "{\n"
 
 static struct daemon d;
 
-static void start(void)
-{
-    cr_assert_eq(daemon_start(&d, config, NULL), 0, "daemon did not start");
-}
-
-static void stop(void)
-{
-    cr_assert_eq(daemon_stop(&d), 0, "daemon did not stop cleanly");
-}
+DAEMON_FIXTURE(d, config)
 
 #define P         "imgsrv_background_job"
 #define HALF_OPEN P "_circuit_state{job=\"cas-promotion\",state=\"half_open\"}"

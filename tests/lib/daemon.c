@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include <criterion/criterion.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -332,6 +334,16 @@ int daemon_stop(struct daemon *d)
         remove_dir(d->dir);
     d->dir[0] = '\0';
     return rc;
+}
+
+void daemon_fixture_start(struct daemon *d, const char *config_json)
+{
+    cr_assert_eq(daemon_start(d, config_json, NULL), 0, "daemon did not start");
+}
+
+void daemon_fixture_stop(struct daemon *d)
+{
+    cr_assert_eq(daemon_stop(d), 0, "daemon did not stop cleanly");
 }
 
 int daemon_send(struct daemon *d, const char *data, size_t len)

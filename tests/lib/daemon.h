@@ -101,6 +101,25 @@ int daemon_connect(struct daemon *d);
 int daemon_stop(struct daemon *d);
 
 /*
+ * A test file whose every test runs one daemon: daemon_fixture_start() starts d on
+ * config_json with no extra arguments, daemon_fixture_stop() stops it, each failing the
+ * test (Criterion's cr_assert) when it does not. DAEMON_FIXTURE(d, config) defines
+ * start() and stop() on them, for the tests' .init = start and .fini = stop.
+ */
+void daemon_fixture_start(struct daemon *d, const char *config_json);
+void daemon_fixture_stop(struct daemon *d);
+
+#define DAEMON_FIXTURE(d, config_json)             \
+    static void start(void)                        \
+    {                                              \
+        daemon_fixture_start(&(d), (config_json)); \
+    }                                              \
+    static void stop(void)                         \
+    {                                              \
+        daemon_fixture_stop(&(d));                 \
+    }
+
+/*
  * The port of the daemon's UDP socket, as /debug reports where it is bound
  * (ingest.udp.address), or -1 when UDP is off or /debug does not answer. Start the daemon
  * with "--udp-listen", "127.0.0.1:0" and the kernel picks a free port: parallel tests

@@ -8,11 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <errno.h>
-#include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -284,65 +282,35 @@ Test(cfgread, paths_grow_and_shrink)
     cr_assert_eq(strlen(err), sizeof(err) - 1);
 }
 
-/* A scratch directory with "f" holding text; path receives dir/name. */
-static void scratch(char dir[32], const char *text, const char *name, char path[64])
+/* A parser that keeps what cfgread_load() gave it. */
+static int keep(void *out, const char *text, size_t len, const char *name, const char *basedir,
+                char *err, size_t errlen)
 {
+    (void)name, (void)err, (void)errlen;
+    snprintf(out, 128, "%.*s in %s", (int)len, text, basedir != NULL ? basedir : "(cwd)");
+    return 0;
+}
+
+Test(cfgread, load_reads_the_file_then_parses_it_from_its_directory)
+{
+    char dir[32] = "/tmp/cfgload-XXXXXX", path[64], out[128] = "", want[96], err[128];
     FILE *f;
 
-    strcpy(dir, "/tmp/cfgread-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, 64, "%s/f", dir);
-    f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
+    snprintf(path, sizeof(path), "%s/doc", dir);
+    cr_assert_not_null(f = fopen(path, "w"));
+    fputs("{ }", f);
     cr_assert_eq(fclose(f), 0);
-    snprintf(path, 64, "%s/%s", dir, name);
-}
-
-Test(cfgread, file_reads_a_regular_file_whole)
-{
-    char dir[32], path[64], *text = (char *)"x";
-    size_t len = 9;
-
-    scratch(dir, "{\"a\": 1}\n", "f", path);
-    cr_assert_eq(cfgread_file(path, 9, &text, &len), 0);
-    cr_assert_eq(len, 9);
-    cr_assert_str_eq(text, "{\"a\": 1}\n");
-    free(text);
-    cr_assert_eq(cfgread_file(path, 8, &text, &len), -EFBIG);
-    cr_assert_null(text);
-    cr_assert_eq(len, 0);
-    unlink(path);
-    cr_assert_eq(cfgread_file(path, 9, &text, &len), -ENOENT);
-    cr_assert_null(text);
-    rmdir(dir);
-}
-
-/*
- * A FIFO without a writer would block open(2), and a device or a directory is no file to
- * read: each is refused at once (the timeout fails a test that blocks).
- */
-Test(cfgread, file_refuses_what_is_not_a_regular_file, .timeout = 10)
-{
-    char dir[32], path[64], *text = (char *)"x";
-    size_t len = 9;
-
-    scratch(dir, "", "pipe", path);
-    cr_assert_eq(mkfifo(path, 0600), 0);
-    cr_assert_eq(cfgread_file(path, 1 << 20, &text, &len), ERRCODE_NOTREG);
-    cr_assert_null(text);
-    cr_assert_eq(len, 0);
-    cr_assert_str_eq(errcode_str(ERRCODE_NOTREG), "not a regular file");
-    cr_assert_eq(cfgread_file(dir, 1 << 20, &text, &len), ERRCODE_NOTREG);
-    cr_assert_eq(cfgread_file("/dev/null", 1 << 20, &text, &len), ERRCODE_NOTREG);
-    cr_assert_eq(cfgread_file("/dev/zero", 1 << 20, &text, &len), ERRCODE_NOTREG);
-    cr_assert_null(text);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/f", dir);
-    cr_assert_eq(cfgread_file(path, 1 << 20, &text, &len), 0, "an empty file is a file");
-    cr_assert_str_eq(text, "");
-    cr_assert_eq(len, 0);
-    free(text);
+    cr_assert_eq(cfgread_load(out, path, 1 << 20, "cannot read: ", keep, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "{ } in %s", dir);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(cfgread_load(out, dir, 1 << 20, "cannot read: ", keep, err, sizeof(err)),
+                 ERRCODE_CONFIG);
+    snprintf(want, sizeof(want), "%s: cannot read: not a regular file", dir);
+    cr_assert_str_eq(err, want);
+    cr_assert_eq(cfgread_load(out, path, 2, "", keep, err, sizeof(err)), ERRCODE_CONFIG);
+    snprintf(want, sizeof(want), "%s: larger than 2 bytes", path);
+    cr_assert_str_eq(err, want);
     unlink(path);
     rmdir(dir);
 }

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "base/buf.h"
 #include "config/cfgclient.h"
 #include "cfgtest.h"
+#include "config/cfgread.h"
 #include "config/config.h"
 #include "base/errcode.h"
 #include "statsd.h"
@@ -909,4 +911,34 @@ Test(config, the_udp_keys_are_restart_only)
         config_release(&a);
         config_release(&b);
     }
+}
+
+/*
+ * The daemon's table: a row's flag is its key with '-' (or '.') for '_', its variable the
+ * key in capitals after USTATSD_, and only a boolean takes no argument.
+ */
+Test(config, each_daemon_flag_names_its_key_and_variable)
+{
+    size_t flags = 0;
+
+    for (size_t i = 0; i < config_ndaemon_keys; i++) {
+        const struct cfgread_key *k = &config_daemon_keys[i];
+        char key[64], env[64] = "USTATSD_";
+        size_t n = 0;
+
+        if (k->flag.name == NULL)
+            continue;
+        flags++;
+        for (; k->flag.name[n] != '\0' && n + 1 < sizeof(key); n++)
+            key[n] = k->flag.name[n] == '-' || k->flag.name[n] == '.' ? '_' : k->flag.name[n];
+        key[n] = '\0';
+        cr_assert_str_eq(key, k->name);
+        for (n = 0; k->name[n] != '\0'; n++)
+            env[8 + n] = (char)toupper((unsigned char)k->name[n]);
+        env[8 + n] = '\0';
+        cr_assert_str_eq(k->flag.env, env);
+        cr_assert_eq(k->flag.arg == NULL, k->kind == CFGREAD_BOOL, "%s", k->name);
+        cr_assert(k->flag.help != NULL && k->flag.man != NULL, "%s", k->name);
+    }
+    cr_assert_eq(flags, 12);
 }
