@@ -14,7 +14,7 @@
 
 /*
  * Ownership is simple on purpose: every array is allocated zeroed at its final size and its
- * count set at once, so config_release() can free a half-filled struct config and no error
+ * count set at once, so cfgload_release() can free a half-filled struct config and no error
  * path needs its own cleanup.
  */
 

@@ -4,8 +4,8 @@
  * target_info. Also the readers that SQL metrics share with families:
  * metric names, labels, units and groups.
  *
- * A domain module used by config_load(); every function reads through a struct cfgread
- * (its messages name the JSON path) and stores into a struct config that config_release()
+ * A domain module used by cfgload_file(); every function reads through a struct cfgread
+ * (its messages name the JSON path) and stores into a struct config that cfgload_release()
  * frees, even half filled. Each returns 0 or ERRCODE_CONFIG after writing the message.
  */
 #ifndef USTATSD_CFGFAMILY_H
