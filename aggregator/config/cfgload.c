@@ -12,6 +12,7 @@
 #include "config/cfgclient.h"
 #include "config/cfgendpoint.h"
 #include "config/cfgfamily.h"
+#include "config/cfgmetric.h"
 #include "config/cfgread.h"
 #include "config/cfgsql.h"
 #include "config/cfgwriters.h"
@@ -297,7 +298,7 @@ static int job_name(struct cfgread *r, json_t *name, struct config_job *j)
 {
     char q[260];
 
-    if (cfgfamily_label_value(r, r->root, name, "a job name", &j->name) < 0)
+    if (cfgmetric_label_value(r, r->root, name, "a job name", &j->name) < 0)
         return ERRCODE_CONFIG;
     if (!valid_job_name(json_string_value(name), json_string_length(name)))
         return cfgread_fail(r,
@@ -392,7 +393,7 @@ static int read_job_prefix(struct cfgread *r, const struct cfgread_key *k, json_
         return 0;
     free(c->job_prefix);
     c->job_prefix = NULL;
-    return cfgfamily_metric_name(r, obj, k->name, 0, 0, &c->job_prefix);
+    return cfgmetric_name(r, obj, k->name, 0, 0, &c->job_prefix);
 }
 
 /* $.jobs, stored into a job that the list's entries start from. */

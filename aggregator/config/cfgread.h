@@ -206,4 +206,7 @@ const struct cfgread_key *cfgread_changed(const struct cfgread_key *keys, size_t
  */
 void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
 
+/* Free n strings and the array holding them. */
+void cfgread_free_strings(char **v, size_t n);
+
 #endif
