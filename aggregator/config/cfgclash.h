@@ -4,7 +4,7 @@
  * exposition writes, not on the configured ones: a counter "x" writes x_total, a histogram
  * x_bucket, x_sum and x_count, and both x_created (OpenMetrics).
  *
- * A domain module used by config_load(), once every section is read.
+ * A domain module used by cfgload_file(), once every section is read.
  */
 #ifndef USTATSD_CFGCLASH_H
 #define USTATSD_CFGCLASH_H

@@ -42,7 +42,7 @@
  * Append the telemetry families to c->families, each marked .client_telemetry, when
  * c->dogstatsd_telemetry is set; nothing otherwise. Call once, after the file's families
  * were read and checked: their names carry the reserved prefix "ustatsd_", which no family
- * of the file may use, so they clash with none. config_release() frees them with the rest.
+ * of the file may use, so they clash with none. cfgload_release() frees them with the rest.
  */
 void cfgclient_families(struct config *c);
 

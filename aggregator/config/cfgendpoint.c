@@ -646,15 +646,15 @@ void cfgendpoint_release(struct config *c)
         free(ep->listen);
         free(ep->path);
         free(ep->bearer_token_file);
-        cfgfamily_free_strings(ep->groups, ep->ngroups);
-        cfgfamily_free_strings(ep->families, ep->nfamilies);
+        cfgread_free_strings(ep->groups, ep->ngroups);
+        cfgread_free_strings(ep->families, ep->nfamilies);
         free(ep->service.exe);
         free(ep->service.cgroup);
         resattr_free(ep->resource, ep->nresource);
-        cfgfamily_free_strings(ep->resource_labels, ep->nresource_labels);
+        cfgread_free_strings(ep->resource_labels, ep->nresource_labels);
     }
     free(c->endpoints);
-    cfgfamily_free_strings(c->resource_labels, c->nresource_labels);
+    cfgread_free_strings(c->resource_labels, c->nresource_labels);
     c->endpoints = NULL;
     c->nendpoints = 0;
     c->resource_labels = NULL;

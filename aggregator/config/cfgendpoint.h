@@ -3,7 +3,7 @@
  * of the configuration: which families each serves, and the resource attributes each
  * copies onto its series.
  *
- * A domain module used by config_load() (and by main once flags and the environment are
+ * A domain module used by cfgload_file() (and by main once flags and the environment are
  * applied). Each endpoint is a path on a listener: several endpoints may share a listener,
  * never a path on it. Its families are chosen by group and by name; the selection is
  * stored as one bit per endpoint in each family and SQL metric (.endpoints).

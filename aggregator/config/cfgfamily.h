@@ -1,11 +1,11 @@
 /*
  * cfgfamily: the allowlist part of the configuration. Families with their labels and
  * buckets, the groups that include or exclude them, the resource attributes of
- * target_info. Also the readers that SQL metrics share with families:
- * metric names, labels, units and groups.
+ * target_info. The readers that SQL metrics share with families (metric names, labels,
+ * units and groups) are cfgmetric's.
  *
- * A domain module used by config_load(); every function reads through a struct cfgread
- * (its messages name the JSON path) and stores into a struct config that config_release()
+ * A domain module used by cfgload_file(); every function reads through a struct cfgread
+ * (its messages name the JSON path) and stores into a struct config that cfgload_release()
  * frees, even half filled. Each returns 0 or ERRCODE_CONFIG after writing the message.
  */
 #ifndef USTATSD_CFGFAMILY_H
@@ -57,45 +57,8 @@ int cfgfamily_read_strip_tags(struct cfgread *r, const struct cfgread_key *k, js
 /* Whether c's groups section excludes a family or SQL metric of this group ("": never). */
 int cfgfamily_excluded(const struct config *c, const char *group);
 
-/*
- * The metric name at obj[key] (required): at most STATSD_MAX_NAME bytes, '.' and '-' read
- * as '_' (the stored *out is normalised), a valid name. counter: a "_total" suffix is
- * stripped. family: the daemon's own prefixes are refused. *out is set as soon as it is
- * allocated, so that the caller's struct owns it on failure too.
- */
-int cfgfamily_metric_name(struct cfgread *r, json_t *obj, const char *key, int counter, int family,
-                          char **out);
-
-/*
- * obj["labels"] (optional): at most CONFIG_MAX_LABELS label objects. histogram: "le" is
- * refused. columns: NULL for a family; for an SQL metric, where each label's result column
- * goes ("column", by default its name).
- */
-int cfgfamily_labels(struct cfgread *r, const struct config *c, json_t *obj,
-                     struct config_label **labels, size_t *nlabels, int histogram, char ***columns);
-
-/*
- * A string that a label value can hold: non-empty and at most c->max_label_value_len bytes.
- * what names it in messages ("a job name"). The path must name v.
- */
-int cfgfamily_label_value(struct cfgread *r, const struct config *c, json_t *v, const char *what,
-                          char **out);
-
-/* Row readers (cfgread_read_cb) storing a char * at k->off: "group" ([A-Za-z0-9_.-]+,
- * default "") and "unit" ([a-z_]+, default k->sdflt). */
-int cfgfamily_read_group(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
-                         void *base);
-int cfgfamily_read_unit(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
-                        void *base);
-
 /* Whether list (n strings) holds s. */
 int cfgfamily_in_list(char *const *list, size_t n, const char *s);
-
-/* Free n strings and the array holding them. */
-void cfgfamily_free_strings(char **v, size_t n);
-
-/* Free what cfgfamily_labels() stored. */
-void cfgfamily_release_labels(struct config_label *labels, size_t n);
 
 /* Free c's resource, groups and families, and zero them. */
 void cfgfamily_release(struct config *c);

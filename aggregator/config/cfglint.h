@@ -21,7 +21,7 @@
  *  - "_timestamp_seconds" on a non-gauge (promlint's gauge rule), "_created" (OpenMetrics
  *    reserves it for counters' and histograms' creation time) and "_info" (OpenMetrics's
  *    info type, which ustatsd does not declare).
- * A colon cannot occur: config_load() refuses it.
+ * A colon cannot occur: cfgload_file() refuses it.
  *
  * These are warnings, never errors: a service may document a name the conventions frown
  * on (seed 003's millisecond histograms, its gauges named immich_*_total), and ustatsd

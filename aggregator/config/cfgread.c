@@ -495,3 +495,10 @@ void cfgread_release(const struct cfgread_key *keys, size_t n, void *base)
         *s = NULL;
     }
 }
+
+void cfgread_free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}

@@ -67,7 +67,7 @@ const char *cfgread_shown(char out[260], const char *s, size_t len);
 /* ---- documents ---- */
 
 /*
- * A document's parser, as config_parse() and webcfg_parse() are: text holds len bytes and
+ * A document's parser, as cfgload_text() and webcfg_parse() are: text holds len bytes and
  * a NUL after them, name stands for the document in messages, and relative file names in it
  * are read from basedir (NULL: the working directory). Returns 0, or a negative value with
  * the problem in err.
@@ -205,5 +205,8 @@ const struct cfgread_key *cfgread_changed(const struct cfgread_key *keys, size_t
  * CFGREAD_LISTEN, and CFGREAD_CUSTOM rows that compare as strings) and set them to NULL.
  */
 void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
+
+/* Free n strings and the array holding them. */
+void cfgread_free_strings(char **v, size_t n);
 
 #endif

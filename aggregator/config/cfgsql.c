@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "config/cfgfamily.h"
+#include "config/cfgmetric.h"
 #include "base/errcode.h"
 #include "base/mem.h"
 #include "base/path.h"
@@ -131,7 +131,7 @@ static int read_name(struct cfgread *r, const struct cfgread_key *k, json_t *obj
     struct config_sql_metric *m = base;
 
     (void)v;
-    return cfgfamily_metric_name(r, obj, k->name, 0, 1, &m->name);
+    return cfgmetric_name(r, obj, k->name, 0, 1, &m->name);
 }
 
 static int read_labels(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
@@ -140,7 +140,7 @@ static int read_labels(struct cfgread *r, const struct cfgread_key *k, json_t *o
     struct config_sql_metric *m = base;
 
     (void)k, (void)v;
-    return cfgfamily_labels(r, r->root, obj, &m->labels, &m->nlabels, 0, &m->label_columns);
+    return cfgmetric_labels(r, r->root, obj, &m->labels, &m->nlabels, 0, &m->label_columns);
 }
 
 /* The value column must not be a label column too: a cross-key rule. */
@@ -180,13 +180,13 @@ static const struct cfgread_key metric_keys[] = {
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config_sql_metric, unit),
       .sdflt = "",
-      .read = cfgfamily_read_unit,
+      .read = cfgmetric_read_unit,
       .cmp = CFGREAD_STRING },
     { .name = "group",
       .kind = CFGREAD_CUSTOM,
       .flags = CFGREAD_RESTART,
       .off = offsetof(struct config_sql_metric, group),
-      .read = cfgfamily_read_group,
+      .read = cfgmetric_read_group,
       .cmp = CFGREAD_STRING },
     { .name = "query",
       .kind = CFGREAD_STRING,
@@ -279,7 +279,7 @@ void cfgsql_release(struct config *c)
         struct config_sql_metric *m = &c->sql_metrics[i];
 
         cfgread_release(metric_keys, ARRAY_SIZE(metric_keys), m);
-        cfgfamily_release_labels(m->labels, m->nlabels);
+        cfgmetric_release_labels(m->labels, m->nlabels);
         for (size_t j = 0; j < m->nlabels; j++)
             free(m->label_columns[j]);
         free(m->label_columns);

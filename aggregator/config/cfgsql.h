@@ -3,7 +3,7 @@
  * restart-only as a whole: their collectors hold connections, so a reload that changes
  * them is refused (cfgsql_changed()).
  *
- * A domain module used by config_load(): it reads through a struct cfgread and stores into
+ * A domain module used by cfgload_file(): it reads through a struct cfgread and stores into
  * a struct config. It reads one file, postgres.conninfo_file, relative to the config
  * file's directory (struct cfgread.basedir).
  */
@@ -18,7 +18,7 @@
 #include "config/config.h"
 
 /*
- * The postgres section's rows, for config_restart_key(): every one of them is restart-only
+ * The postgres section's rows, for cfgload_restart_key(): every one of them is restart-only
  * ("conninfo" stands for the conninfo that either key gave).
  */
 extern const struct cfgread_key cfgsql_postgres_keys[];

@@ -1,18 +1,17 @@
 /*
- * config: the daemon's JSON configuration, above all the allowlist.
+ * config: the daemon's configuration as data, above all the allowlist: the structs that
+ * every layer reads, their defaults and bounds, and the lookups on them.
  *
- * A domain module: it reads a file or a string with jansson and fills plain structs.
- * Every string and array in struct config is owned by it and freed by config_release().
- * The sections are read from schema tables by cfgread (which also keeps the JSON path for
- * messages); the allowlist sections by cfgfamily, the name clash check by cfgclash, and the
- * postgres and sql_metrics sections by cfgsql.
+ * A domain module with no reader in it: cfgload fills and frees a struct config (every
+ * string and array in it is owned by it until cfgload_release()), from schema tables read
+ * by cfgread (which also keeps the JSON path for messages); the allowlist sections by
+ * cfgfamily, the name clash check by cfgclash, and the postgres and sql_metrics sections by
+ * cfgsql. The section readers include this header for the types and the lookups, and
+ * cfgload includes theirs, so the dependencies point one way.
  * The schema is documented in docs/configuration.md; a complete example lives in
  * packaging/ustatsd.example.json.
  *
- * Errors name the file, the JSON path and the problem, e.g.
- *   ustatsd.json: $.families[2].labels[0].values: expected an array of strings
- *
- * Values that could never take effect are refused as well: a job name that is not a valid
+ * Values that could never take effect are refused at load: a job name that is not a valid
  * metric name (PROTOCOL.md "Names"; no job line could name it), an enumerated label value
  * that no tag can carry (PROTOCOL.md "Tags": ',', '|' or a control character), and a
  * duration above its bound: ttl_seconds and open_seconds at most 10 years
@@ -28,8 +27,6 @@
 #include <stdint.h>
 
 #include "base/errcode.h"
-
-struct cfgread_key;
 
 /* Defaults, used when the file does not say. */
 #define CONFIG_DEFAULT_SOCKET               "/run/ustatsd/ustatsd.sock"
@@ -141,7 +138,7 @@ struct config_family {
     double ttl_seconds; /* idle expiry; 0 for never; <= CONFIG_MAX_TTL_SECONDS */
     int updown;         /* gauges: a signed value (+N, -N) moves the value instead of setting it */
     enum config_undeclared undeclared; /* a tag of a key not in labels */
-    int excluded;                      /* set by config_load from the groups section */
+    int excluded;                      /* set by cfgload from the groups section */
     int client_telemetry; /* synthesised by cfgclient: DogStatsD client telemetry, which
                            * lines name datadog.dogstatsd.client.*, never by this name */
     uint32_t endpoints;   /* bit i: endpoints[i] serves it */
@@ -317,27 +314,6 @@ struct config {
 };
 
 /*
- * Load and validate the file at path (at most CONFIG_MAX_FILE_SIZE bytes). Returns 0, or ERRCODE_CONFIG
- * with a message that names the file, the JSON path and the problem written to err (always
- * NUL-terminated when errlen > 0), e.g. "f.json: $.jobs.list[1]: duplicate job \"a\"", or
- * "f.json:12:5: ..." for a JSON syntax error. On failure *c is left zeroed (safe to
- * release). Also reads postgres.conninfo_file, relative to the directory of path. Every
- * string and array in *c is owned by it until config_release(). Any thread; no global state.
- */
-int config_load(struct config *c, const char *path, char *err, size_t errlen);
-
-/*
- * The same from a string of len bytes (need not be NUL-terminated); name stands for the
- * file in messages and is copied to c->path. A relative conninfo_file is read from the
- * working directory.
- */
-int config_parse(struct config *c, const char *text, size_t len, const char *name, char *err,
-                 size_t errlen);
-
-/* Free everything config_load or config_parse allocated. */
-void config_release(struct config *c);
-
-/*
  * Index of the family with this name (counters: with or without "_total"), or
  * ERRCODE_UNKNOWN. The name need not be NUL-terminated nor normalised: '.' and '-' compare equal to '_', so a line's
  * name as sent can be looked up directly. A linear scan: call it at registry set-up, not per
@@ -357,24 +333,6 @@ int config_label_matches(const struct config_label *cl, const char *s, size_t le
 /* Index of the job, or ERRCODE_UNKNOWN. */
 long config_find_job(const struct config *c, const char *name, size_t len);
 
-/*
- * What a reload cannot change while the daemon runs: the ingest sockets, the listeners, the
- * bearer token file, and the postgres and sql_metrics sections (whose collectors hold
- * connections). Returns the JSON path of the first such setting that differs between the
- * running config a and the new one b (e.g. "$.daemon.socket"), or NULL when none does.
- * The path may be written to buf, of len bytes.
- */
-const char *config_restart_key(const struct config *a, const struct config *b, char *buf,
-                               size_t len);
-
-/*
- * $.daemon's schema (cfgread.h), config_ndaemon_keys rows: every setting of the daemon with
- * its kind, bounds, default and restart flag, and, for those that have them, its flag and
- * USTATSD_* variable (.flag). Read-only; any thread.
- */
-extern const struct cfgread_key *const config_daemon_keys;
-extern const size_t config_ndaemon_keys;
-
 /* What is wrong with a state_file value ("" is off), or NULL. */
 const char *config_state_file_problem(const char *s);
 
@@ -388,7 +346,7 @@ const char *config_http_path_problem(const char *s);
  * What is wrong with a UDP listen address (as udp_listen holds it) given allow_remote:
  * NULL when it is "" (off) or acceptable, else the problem, for a message that names
  * where the value came from. No name is resolved: a host must be numeric or "localhost".
- * config_load() checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
+ * cfgload checks the syntax of $.daemon.udp_listen (allow_remote 1); the loopback
  * rule needs the flags and variables too, so the caller checks it once they are applied.
  */
 const char *config_udp_problem(const char *listen, int allow_remote);

@@ -26,7 +26,7 @@ typedef int (*app_override_cb)(struct config *c, void *arg, char *err, size_t er
  * run) until SIGTERM or SIGINT. config_path names the file for messages, the debug view
  * and reloads. SIGHUP reloads the configuration from config_path with override(arg) on
  * top (see reload.h and docs/operations.md, "Reloading"); a config that fails to load, or that
- * changes what only a restart can (config_restart_key), is refused with its message logged
+ * changes what only a restart can (cfgload_restart_key), is refused with its message logged
  * and the running one kept. Returns the process exit status: 0 after a clean stop, 1 when
  * start-up failed (with what failed, its argument and the reason logged).
  */

@@ -27,6 +27,7 @@
 #include "base/common.h"
 #include "config/cfgwriters.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "pg/conninfo.h"
 #include "base/errcode.h"
 #include "ingest/ingest.h"
@@ -37,7 +38,7 @@
 
 enum opt_kind {
     OPT_CONFIG,  /* the config file */
-    OPT_SETTING, /* a row of config_daemon_keys: a string, an octal mode, or a boolean that
+    OPT_SETTING, /* a row of cfgload_daemon_keys: a string, an octal mode, or a boolean that
                   * the flag sets to 1 and the variable says 1/true/yes/on or 0/false/no/off */
     OPT_CHECK,   /* --check-config FILE */
     OPT_VERSION,
@@ -84,7 +85,7 @@ static const struct cfgread_flag command_flags[] = {
 };
 
 /*
- * Every option, once: --config, each row of config_daemon_keys that has a flag, then the
+ * Every option, once: --config, each row of cfgload_daemon_keys that has a flag, then the
  * commands. getopt's long and short options, the usage text, the manual page's option
  * list, the USTATSD_* variables and the override of the config file's daemon section all
  * derive from it. Filled once by opts_init(), before anything reads it.
@@ -110,9 +111,9 @@ static void opts_init(void)
 {
     _Static_assert(ARRAY_SIZE(command_flags) == OPT_HELP + 1, "a row for each command");
     opt_add(&config_flag, NULL, OPT_CONFIG); /* opts[0] */
-    for (size_t i = 0; i < config_ndaemon_keys && nopts + 3 < MAX_OPTS; i++)
-        if (config_daemon_keys[i].flag.name != NULL)
-            opt_add(&config_daemon_keys[i].flag, &config_daemon_keys[i], OPT_SETTING);
+    for (size_t i = 0; i < cfgload_ndaemon_keys && nopts + 3 < MAX_OPTS; i++)
+        if (cfgload_daemon_keys[i].flag.name != NULL)
+            opt_add(&cfgload_daemon_keys[i].flag, &cfgload_daemon_keys[i], OPT_SETTING);
     for (int k = OPT_CHECK; k <= OPT_HELP; k++)
         opt_add(&command_flags[k], NULL, (enum opt_kind)k);
 }
@@ -464,14 +465,14 @@ static int check_config(const struct loader *ld)
     int problems;
 
     memset(&c, 0, sizeof(c));
-    if (config_load(&c, ld->path, err, sizeof(err)) != 0) {
+    if (cfgload_file(&c, ld->path, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         return 1;
     }
     if (override_config(&c, ld, err, sizeof(err)) != 0 ||
         conninfo_check(&c, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
-        config_release(&c);
+        cfgload_release(&c);
         return 1;
     }
     problems = check_host(&c, ld);
@@ -479,7 +480,7 @@ static int check_config(const struct loader *ld)
     if (problems > 0) {
         fprintf(stderr, "ustatsd: %s: %d problem%s: the daemon would not start\n", ld->path,
                 problems, problems == 1 ? "" : "s");
-        config_release(&c);
+        cfgload_release(&c);
         return 1;
     }
     printf("%s: ok (%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)\n",
@@ -494,7 +495,7 @@ static int check_config(const struct loader *ld)
         printf("%s: %zu warning%s (on stderr): names Prometheus conventions flag, served as "
                "configured\n",
                ld->path, warnings, warnings == 1 ? "" : "s");
-    config_release(&c);
+    cfgload_release(&c);
     return 0;
 }
 
@@ -628,14 +629,14 @@ int main(int argc, char **argv)
     }
     ld.path = cli.value[0];
     memset(&cfg, 0, sizeof(cfg));
-    if (config_load(&cfg, ld.path, err, sizeof(err)) != 0) {
+    if (cfgload_file(&cfg, ld.path, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
         fprintf(stderr, "ustatsd: refusing to start with an invalid configuration\n");
         return 1;
     }
     if (override_config(&cfg, &ld, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd: %s\n", err);
-        config_release(&cfg);
+        cfgload_release(&cfg);
         return 2;
     }
     /*
@@ -645,7 +646,7 @@ int main(int argc, char **argv)
      */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         fprintf(stderr, "ustatsd: signal(SIGPIPE, SIG_IGN) failed: %s; exiting\n", strerror(errno));
-        config_release(&cfg);
+        cfgload_release(&cfg);
         return 1;
     }
     /*
@@ -654,7 +655,7 @@ int main(int argc, char **argv)
      */
     if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
         fprintf(stderr, "ustatsd: signal(SIGXFSZ, SIG_IGN) failed: %s; exiting\n", strerror(errno));
-        config_release(&cfg);
+        cfgload_release(&cfg);
         return 1;
     }
     /*
@@ -665,6 +666,6 @@ int main(int argc, char **argv)
     if (mallopt(M_MXFAST, 0) != 1)
         fprintf(stderr, "ustatsd: mallopt(M_MXFAST, 0) failed, ignored\n");
     rc = app_run(&cfg, ld.path, reload_override, &ld);
-    config_release(&cfg);
+    cfgload_release(&cfg);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/wallclock.h"
 #include "base/path.h"
+#include "config/cfgload.h"
 #include "config/cfgread.h"
 #include "daemon/internal.h"
 #include "pg/conninfo.h"
@@ -115,9 +116,9 @@ static void reload_work(uv_work_t *req)
     struct app *a = r->a;
     struct config *c = &r->next->c;
 
-    r->rc = config_load(c, a->site.config_path, r->err, sizeof(r->err));
+    r->rc = cfgload_file(c, a->site.config_path, r->err, sizeof(r->err));
     if (r->rc != 0)
-        return; /* config_load() left c zeroed */
+        return; /* cfgload_file() left c zeroed */
     r->rc = a->override(c, a->override_arg, r->err, sizeof(r->err));
     if (r->rc == 0)
         r->rc = conninfo_check(c, r->err, sizeof(r->err));
@@ -196,7 +197,7 @@ static void reload_finish(struct app *a, struct reload *r)
         reload_failed(a, r->err);
         return;
     }
-    key = config_restart_key(a->site.cfg, &r->next->c, keybuf, sizeof(keybuf));
+    key = cfgload_restart_key(a->site.cfg, &r->next->c, keybuf, sizeof(keybuf));
     if (key != NULL) {
         snprintf(why, sizeof(why),
                  "%s: %s: differs from the running configuration, and only a restart can "
@@ -228,7 +229,7 @@ static void reload_done(uv_work_t *req, int status)
         reload_finish(a, r);
     web_release(&r->web);  /* not applied, or already taken */
     if (r->next != NULL) { /* not swapped in; a failed load left it zeroed */
-        config_release(&r->next->c);
+        cfgload_release(&r->next->c);
         free(r->next);
     }
     explicit_bzero(&r->tokens, sizeof(r->tokens));

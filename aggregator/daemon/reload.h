@@ -4,7 +4,7 @@
  * An I/O module. A reload reads the file again, with the flags and environment on top
  * (app_override_cb), the web config file (web.h) and the bearer token files, on a worker
  * thread: all of it may block, none of it touches the daemon's state. Back on the loop,
- * a config that failed, or that changes what only a restart can (config_restart_key),
+ * a config that failed, or that changes what only a restart can (cfgload_restart_key),
  * is refused with its message logged and the running one kept; else the tokens, the
  * config and the web config are put in force, in that order. See docs/operations.md, "Reloading".
  */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/wallclock.h"
+#include "config/cfgload.h"
 #include "statsd.h"
 
 struct site_config *site_config_ref(struct site *s)
@@ -18,7 +19,7 @@ void site_config_unref(struct site_config *gen)
     /* The start-up config (NULL here) belongs to main and lives for the whole run. */
     if (gen == NULL || --gen->refs > 0)
         return;
-    config_release(&gen->c);
+    cfgload_release(&gen->c);
     free(gen);
 }
 

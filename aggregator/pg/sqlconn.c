@@ -6,10 +6,9 @@
 
 #include "base/common.h"
 #include "base/mem.h"
-#include "pg/internal.h"
-#include "pg/sqlpool.h"
 
-#define BOOLOID 16 /* pg_type.h; libpq does not export the catalog */
+#define BOOLOID 16  /* pg_type.h; libpq does not export the catalog */
+#define MSG_LEN 160 /* the messages written here; the owner keeps what it keeps of them */
 
 /*
  * The poll handle lives apart from the connection because libpq may replace its socket
@@ -19,36 +18,12 @@
  */
 struct sqlconn_poll {
     uv_poll_t h;
-    struct sqlpool *pool;
+    struct sqlconn_owner own;
     struct sqlconn *c;
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_more(uv_idle_t *h);
-
-/* xorshift64*: jitter needs no quality, only independence from any global state. */
-static uint64_t rng_next(struct sqlpool *pool)
-{
-    uint64_t x = pool->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    pool->rng = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* "Equal jitter": half the exponential delay fixed, half random, so peers spread out. */
-static uint64_t backoff_ms(struct sqlpool *pool, unsigned attempt)
-{
-    uint64_t d = pool->backoff_base_ms;
-    unsigned i;
-
-    for (i = 0; i < attempt && d < pool->backoff_max_ms; i++)
-        d *= 2;
-    if (d > pool->backoff_max_ms)
-        d = pool->backoff_max_ms;
-    return d / 2 + rng_next(pool) % (d / 2 + 1);
-}
 
 static void notice_ignore(void *arg, const char *message)
 {
@@ -60,10 +35,10 @@ static void notice_ignore(void *arg, const char *message)
 static void poll_close_cb(uv_handle_t *h)
 {
     struct sqlconn_poll *p = container_of((uv_poll_t *)h, struct sqlconn_poll, h);
-    struct sqlpool *pool = p->pool;
+    struct sqlconn_owner own = p->own;
 
     free(p);
-    sqlpool__handle_closed(pool);
+    own.ops->handle_closed(own.arg);
 }
 
 static void unwatch(struct sqlconn *c)
@@ -86,30 +61,31 @@ static int watch(struct sqlconn *c, int events, int renew)
     if (renew || c->poll == NULL) {
         unwatch(c);
         p = mem_calloc(1, sizeof(*p));
-        p->pool = c->pool;
+        p->own = c->own;
         p->c = c;
-        rc = uv_poll_init(c->pool->loop, &p->h, fd);
+        rc = uv_poll_init(c->own.loop, &p->h, fd);
         if (rc < 0) {
             free(p);
             return rc;
         }
-        c->pool->open_handles++;
+        c->own.ops->handle_opened(c->own.arg);
         c->poll = p;
     }
     return uv_poll_start(&c->poll->h, events, on_poll);
 }
 
-void sqlconn_init(struct sqlconn *c, struct sqlpool *pool)
+void sqlconn_init(struct sqlconn *c, const struct sqlconn_owner *own)
 {
     memset(c, 0, sizeof(*c));
-    c->pool = pool;
+    c->own = *own;
     c->state = SQLCONN_DOWN;
     c->err = -1;
-    uv_timer_init(pool->loop, &c->timer);
+    uv_timer_init(own->loop, &c->timer);
     c->timer.data = c;
-    uv_idle_init(pool->loop, &c->more);
+    own->ops->handle_opened(own->arg);
+    uv_idle_init(own->loop, &c->more);
     c->more.data = c;
-    pool->open_handles += 2;
+    own->ops->handle_opened(own->arg);
 }
 
 static void on_connect_timeout(uv_timer_t *t)
@@ -124,20 +100,18 @@ static void on_connect_timeout(uv_timer_t *t)
 
 void sqlconn_connect(struct sqlconn *c)
 {
-    struct sqlpool *pool = c->pool;
-
-    c->conn = PQconnectStartParams(pool->params.keys, pool->params.vals, 0);
+    c->conn = PQconnectStartParams(c->own.params->keys, c->own.params->vals, 0);
     if (c->conn == NULL)
         mem_oom(sizeof(void *));
     c->state = SQLCONN_CONNECTING;
-    c->cur_timeout = pool->session_timeout_ms;
+    c->cur_timeout = c->own.session_timeout_ms;
     if (PQstatus(c->conn) == CONNECTION_BAD) {
         sqlconn_drop(c, SQLCONN_DROP_FAILED);
         return;
     }
     PQsetnonblocking(c->conn, 1);
     PQsetNoticeProcessor(c->conn, notice_ignore, NULL);
-    uv_timer_start(&c->timer, on_connect_timeout, pool->connect_timeout_ms, 0);
+    uv_timer_start(&c->timer, on_connect_timeout, c->own.connect_timeout_ms, 0);
     /* libpq: behave as if PQconnectPoll had returned PGRES_POLLING_WRITING at first. */
     if (watch(c, UV_WRITABLE, 1) < 0)
         sqlconn_drop(c, SQLCONN_DROP_FAILED);
@@ -152,19 +126,19 @@ static void reader_reset(struct sqlconn *c)
 
 void sqlconn_drop(struct sqlconn *c, enum sqlconn_drop how)
 {
-    struct sqlpool *pool = c->pool;
-
     unwatch(c);
     if (c->conn != NULL)
         PQfinish(c->conn);
     c->conn = NULL;
     c->state = SQLCONN_DOWN;
-    c->run = NULL;
+    memset(&c->run, 0, sizeof(c->run));
     c->want_write = 0;
     uv_timer_stop(&c->timer);
     uv_idle_stop(&c->more);
     reader_reset(c);
-    if (pool->closing)
+    if (how == SQLCONN_DROP_CLOSED)
+        c->closed = 1;
+    if (c->closed)
         return;
     if (how == SQLCONN_DROP_ABANDONED) {
         c->attempt = 0;
@@ -173,10 +147,11 @@ void sqlconn_drop(struct sqlconn *c, enum sqlconn_drop how)
     }
     if (how == SQLCONN_DROP_LOST)
         c->attempt = 0;
-    uv_timer_start(&c->timer, on_connect_timeout, backoff_ms(pool, c->attempt), 0);
+    uv_timer_start(&c->timer, on_connect_timeout, c->own.ops->backoff_ms(c->own.arg, c->attempt),
+                   0);
     if (c->attempt < 32)
         c->attempt++;
-    sqlpool__conn_down(pool);
+    c->own.ops->conn_down(c->own.arg);
 }
 
 static void conn_ready(struct sqlconn *c)
@@ -189,7 +164,7 @@ static void conn_ready(struct sqlconn *c)
         sqlconn_drop(c, SQLCONN_DROP_LOST);
         return;
     }
-    sqlpool__pump(c->pool);
+    c->own.ops->pump(c->own.arg);
 }
 
 static void connect_step(struct sqlconn *c)
@@ -217,7 +192,7 @@ static void connect_step(struct sqlconn *c)
 /* Hand the connection back after a run; a broken one is dropped. */
 static void conn_release(struct sqlconn *c)
 {
-    c->run = NULL;
+    memset(&c->run, 0, sizeof(c->run));
     c->want_write = 0;
     uv_idle_stop(&c->more);
     reader_reset(c);
@@ -230,27 +205,38 @@ static void conn_release(struct sqlconn *c)
         sqlconn_drop(c, SQLCONN_DROP_LOST);
         return;
     }
-    sqlpool__pump(c->pool);
+    c->own.ops->pump(c->own.arg);
+}
+
+/* Report msg as the run's error. The run may be a copy taken before c was released. */
+static void run_error(struct sqlconn *c, const struct sqlconn_run *run, const char *msg)
+{
+    c->own.ops->set_error(run->arg, msg);
+}
+
+static void run_done(struct sqlconn *c, const struct sqlconn_run *run, int reason)
+{
+    c->own.ops->run_done(run->arg, reason);
 }
 
 /* The run failed because the connection broke: drop it and finish the run. */
 static void run_conn_failed(struct sqlconn *c)
 {
-    struct sqlpool_collector *col = c->run;
+    struct sqlconn_run run = c->run;
 
-    sqlpool__set_error(col, PQerrorMessage(c->conn));
+    run_error(c, &run, PQerrorMessage(c->conn));
     sqlconn_drop(c, SQLCONN_DROP_LOST);
-    sqlpool__run_done(col, SQLGAUGE_REASON_CONNECT);
+    run_done(c, &run, SQLGAUGE_REASON_CONNECT);
 }
 
 static int send_step(struct sqlconn *c)
 {
-    struct sqlpool_collector *col = c->run;
+    struct sqlconn_run run = c->run;
     char sql[64];
     int ok, r;
 
     if (c->step == SQLCONN_STEP_SET) {
-        snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", col->timeout_ms);
+        snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", run.timeout_ms);
         ok = PQsendQueryParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
     } else {
         /*
@@ -258,7 +244,7 @@ static int send_step(struct sqlconn *c)
          * would otherwise gather the whole result before handing any of it over. Should
          * it be refused, the whole result is still read correctly, only unbounded.
          */
-        ok = PQsendQueryParams(c->conn, col->m->query, 0, NULL, NULL, NULL, NULL, 0);
+        ok = PQsendQueryParams(c->conn, run.m->query, 0, NULL, NULL, NULL, NULL, 0);
         if (ok)
             PQsetSingleRowMode(c->conn);
     }
@@ -266,9 +252,9 @@ static int send_step(struct sqlconn *c)
         if (PQstatus(c->conn) != CONNECTION_OK) {
             run_conn_failed(c);
         } else {
-            sqlpool__set_error(col, PQerrorMessage(c->conn));
+            run_error(c, &run, PQerrorMessage(c->conn));
             conn_release(c);
-            sqlpool__run_done(col, SQLGAUGE_REASON_QUERY);
+            run_done(c, &run, SQLGAUGE_REASON_QUERY);
         }
         return -1;
     }
@@ -285,13 +271,13 @@ static int send_step(struct sqlconn *c)
     return 0;
 }
 
-void sqlconn_run(struct sqlconn *c, struct sqlpool_collector *col)
+void sqlconn_run(struct sqlconn *c, const struct sqlconn_run *run)
 {
     c->state = SQLCONN_BUSY;
-    c->run = col;
+    c->run = *run;
     c->err = -1;
     reader_reset(c);
-    c->step = col->timeout_ms != c->cur_timeout ? SQLCONN_STEP_SET : SQLCONN_STEP_QUERY;
+    c->step = run->timeout_ms != c->cur_timeout ? SQLCONN_STEP_SET : SQLCONN_STEP_QUERY;
     send_step(c);
 }
 
@@ -311,23 +297,23 @@ static int find_column(const PGresult *res, const char *name)
 /* Find the value and label columns in the first result of the query (row or final). */
 static int resolve_columns(struct sqlconn *c, const PGresult *res)
 {
-    struct sqlpool_collector *col = c->run;
-    const struct config_sql_metric *m = col->m;
+    const struct sqlconn_run *run = &c->run;
+    const struct config_sql_metric *m = run->m;
     size_t j;
-    char msg[SQLPOOL_ERROR_LEN];
+    char msg[MSG_LEN];
 
     c->vcol = find_column(res, m->value_column);
     if (c->vcol < 0) {
         snprintf(msg, sizeof(msg), "value column \"%.64s\" is not in the result", m->value_column);
-        sqlpool__set_error(col, msg);
+        run_error(c, run, msg);
         return -1;
     }
-    for (j = 0; j < col->build.nlabels; j++) {
+    for (j = 0; j < run->build->nlabels; j++) {
         c->lcol[j] = find_column(res, m->label_columns[j]);
         if (c->lcol[j] < 0) {
             snprintf(msg, sizeof(msg), "label column \"%.64s\" is not in the result",
                      m->label_columns[j]);
-            sqlpool__set_error(col, msg);
+            run_error(c, run, msg);
             return -1;
         }
     }
@@ -351,20 +337,20 @@ static struct sqlgauge_cell cell(const PGresult *res, int r, int col)
  */
 static int read_rows(struct sqlconn *c, const PGresult *res)
 {
-    struct sqlpool_collector *col = c->run;
+    const struct sqlconn_run *run = &c->run;
     struct sqlgauge_cell labels[CONFIG_MAX_LABELS], value;
     int r, n = PQntuples(res), reason;
     size_t j;
 
     if (!c->resolved && resolve_columns(c, res) < 0)
         return -1;
-    for (r = 0; r < n && !col->build.limited; r++) {
-        for (j = 0; j < col->build.nlabels; j++)
+    for (r = 0; r < n && !run->build->limited; r++) {
+        for (j = 0; j < run->build->nlabels; j++)
             labels[j] = cell(res, r, c->lcol[j]);
         value = cell(res, r, c->vcol);
-        reason = sqlgauge_build_add(&col->build, labels, &value, PQftype(res, c->vcol) == BOOLOID);
+        reason = sqlgauge_build_add(run->build, labels, &value, PQftype(res, c->vcol) == BOOLOID);
         if (reason < SQLGAUGE_REASON_COUNT)
-            col->errors[reason]++;
+            run->errors[reason]++;
     }
     return 0;
 }
@@ -374,7 +360,7 @@ static int result_error(struct sqlconn *c, const PGresult *res)
 {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-    sqlpool__set_error(c->run, PQresultErrorMessage(res));
+    run_error(c, &c->run, PQresultErrorMessage(res));
     /* 57014 query_canceled: what statement_timeout raises. */
     if (state != NULL && strcmp(state, "57014") == 0)
         return SQLGAUGE_REASON_TIMEOUT;
@@ -389,7 +375,7 @@ static void take_result(struct sqlconn *c, PGresult *res)
         return; /* the first error explains the run */
     switch (PQresultStatus(res)) {
     case PGRES_SINGLE_TUPLE:
-        if (c->run->build.limited)
+        if (c->run.build->limited)
             return;
         /* fall through */
     case PGRES_TUPLES_OK:
@@ -398,7 +384,7 @@ static void take_result(struct sqlconn *c, PGresult *res)
         return;
     case PGRES_COMMAND_OK:
         if (c->step == SQLCONN_STEP_QUERY) {
-            sqlpool__set_error(c->run, "the query returned no rows result");
+            run_error(c, &c->run, "the query returned no rows result");
             c->err = SQLGAUGE_REASON_QUERY;
         }
         return;
@@ -438,7 +424,7 @@ static int transfer(struct sqlconn *c, int events)
  */
 static int take_results(struct sqlconn *c)
 {
-    struct sqlpool_collector *col = c->run;
+    struct sqlconn_run run = c->run;
     PGresult *res;
     unsigned n = 0;
 
@@ -448,7 +434,7 @@ static int take_results(struct sqlconn *c)
          * rows; the rest waits for the next loop iteration (an idle handle, since the
          * socket may have nothing new to report), so other handles get their turn.
          */
-        if (n++ == SQLPOOL_ROWS_PER_TICK) {
+        if (n++ == SQLCONN_ROWS_PER_TICK) {
             uv_idle_start(&c->more, on_more);
             return -1;
         }
@@ -459,9 +445,9 @@ static int take_results(struct sqlconn *c)
             PQresultStatus(res) == PGRES_COPY_BOTH) {
             /* COPY would need its own protocol; drop the connection rather than drain it. */
             PQclear(res);
-            sqlpool__set_error(col, "COPY is not supported in a collector query");
+            run_error(c, &run, "COPY is not supported in a collector query");
             sqlconn_drop(c, SQLCONN_DROP_ABANDONED);
-            sqlpool__run_done(col, SQLGAUGE_REASON_QUERY);
+            run_done(c, &run, SQLGAUGE_REASON_QUERY);
             return -1;
         }
         take_result(c, res);
@@ -473,26 +459,26 @@ static int take_results(struct sqlconn *c)
 /* Read what the server sent for the run in progress, and move it on. */
 static void busy_io(struct sqlconn *c, int events)
 {
-    struct sqlpool_collector *col = c->run;
+    struct sqlconn_run run = c->run;
     int err;
 
     if (transfer(c, events) < 0 || take_results(c) < 0 || PQisBusy(c->conn))
         return;
     /* The step's results are all in. */
     if (c->err < 0 && c->step == SQLCONN_STEP_SET) {
-        c->cur_timeout = col->timeout_ms;
+        c->cur_timeout = run.timeout_ms;
         c->step = SQLCONN_STEP_QUERY;
         send_step(c);
         return;
     }
     if (c->err == SQLGAUGE_REASON_CONNECT && PQstatus(c->conn) != CONNECTION_OK) {
         sqlconn_drop(c, SQLCONN_DROP_LOST);
-        sqlpool__run_done(col, SQLGAUGE_REASON_CONNECT);
+        run_done(c, &run, SQLGAUGE_REASON_CONNECT);
         return;
     }
     err = c->err;
     conn_release(c);
-    sqlpool__run_done(col, err);
+    run_done(c, &run, err);
 }
 
 static void on_more(uv_idle_t *h)

@@ -8,9 +8,10 @@
 
 #include "base/common.h"
 #include "base/mem.h"
-#include "pg/internal.h"
 #include "pg/sqlconn.h"
 #include "base/wallclock.h"
+
+_Static_assert(SQLPOOL_ROWS_PER_TICK == SQLCONN_ROWS_PER_TICK, "one bound, documented here");
 
 struct sqlpool_waiter {
     struct sqlpool_waiter *next;
@@ -22,6 +23,80 @@ struct sqlpool_waiter {
 };
 
 static void notify(struct sqlpool *pool, size_t idx);
+static void set_error(struct sqlpool_collector *col, const char *msg);
+static void run_done(struct sqlpool_collector *col, int reason);
+static void pump(struct sqlpool *pool);
+static void conn_down(struct sqlpool *pool);
+static void handle_closed(struct sqlpool *pool);
+
+/* ---- The connections' hooks (sqlconn.h): owner is the pool, run a collector ---- */
+
+static void on_conn_pump(void *owner)
+{
+    pump(owner);
+}
+
+static void on_conn_down(void *owner)
+{
+    conn_down(owner);
+}
+
+static void on_handle_opened(void *owner)
+{
+    struct sqlpool *pool = owner;
+
+    pool->open_handles++;
+}
+
+static void on_handle_closed(void *owner)
+{
+    handle_closed(owner);
+}
+
+/* xorshift64*: jitter needs no quality, only independence from any global state. */
+static uint64_t rng_next(struct sqlpool *pool)
+{
+    uint64_t x = pool->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    pool->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* "Equal jitter": half the exponential delay fixed, half random, so peers spread out. */
+static uint64_t on_backoff_ms(void *owner, unsigned attempt)
+{
+    struct sqlpool *pool = owner;
+    uint64_t d = pool->backoff_base_ms;
+    unsigned i;
+
+    for (i = 0; i < attempt && d < pool->backoff_max_ms; i++)
+        d *= 2;
+    if (d > pool->backoff_max_ms)
+        d = pool->backoff_max_ms;
+    return d / 2 + rng_next(pool) % (d / 2 + 1);
+}
+
+static void on_set_error(void *run, const char *msg)
+{
+    set_error(run, msg);
+}
+
+static void on_run_done(void *run, int reason)
+{
+    run_done(run, reason);
+}
+
+static const struct sqlconn_ops conn_ops = {
+    .pump = on_conn_pump,
+    .conn_down = on_conn_down,
+    .handle_opened = on_handle_opened,
+    .handle_closed = on_handle_closed,
+    .backoff_ms = on_backoff_ms,
+    .set_error = on_set_error,
+    .run_done = on_run_done,
+};
 
 static uint64_t now_ms(const struct sqlpool *pool)
 {
@@ -69,6 +144,7 @@ static void init_collectors(struct sqlpool *pool)
 int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg, char *err,
                  size_t errlen)
 {
+    struct sqlconn_owner own;
     size_t i;
 
     memset(pool, 0, sizeof(*pool));
@@ -92,8 +168,14 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
     init_collectors(pool);
     pool->nconns = cfg->pg_pool_size ? cfg->pg_pool_size : CONFIG_DEFAULT_PG_POOL_SIZE;
     pool->conns = mem_calloc(pool->nconns, sizeof(*pool->conns));
+    own = (struct sqlconn_owner){ .loop = loop,
+                                  .params = &pool->params,
+                                  .session_timeout_ms = pool->session_timeout_ms,
+                                  .connect_timeout_ms = pool->connect_timeout_ms,
+                                  .ops = &conn_ops,
+                                  .arg = pool };
     for (i = 0; i < pool->nconns; i++)
-        sqlconn_init(&pool->conns[i], pool);
+        sqlconn_init(&pool->conns[i], &own);
     uv_timer_init(loop, &pool->wake);
     pool->wake.data = pool;
     pool->open_handles++;
@@ -102,7 +184,8 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
 
 /* ---- Runs ---- */
 
-void sqlpool__set_error(struct sqlpool_collector *col, const char *msg)
+/* Keep msg, trailing newlines and spaces trimmed, as col's last error. */
+static void set_error(struct sqlpool_collector *col, const char *msg)
 {
     size_t len;
 
@@ -134,7 +217,8 @@ static struct sqlpool_collector *dequeue(struct sqlpool *pool)
     return col;
 }
 
-void sqlpool__conn_down(struct sqlpool *pool)
+/* A connection went down: fail the queued runs if none is left alive. */
+static void conn_down(struct sqlpool *pool)
 {
     while (pool->qhead != NULL && !pool_alive(pool)) {
         struct sqlpool_collector *col = dequeue(pool);
@@ -142,7 +226,7 @@ void sqlpool__conn_down(struct sqlpool *pool)
         pool->canceled_acquires++;
         snprintf(col->last_error, sizeof(col->last_error),
                  "could not connect to the database; reconnecting with backoff");
-        sqlpool__run_done(col, SQLGAUGE_REASON_CONNECT);
+        run_done(col, SQLGAUGE_REASON_CONNECT);
     }
 }
 
@@ -158,7 +242,8 @@ static void run_succeeded(struct sqlpool_collector *col)
     col->fresh_ms = col->req_ms;
 }
 
-void sqlpool__run_done(struct sqlpool_collector *col, int reason)
+/* Complete col's run; reason -1 for success. Never calls user code. */
+static void run_done(struct sqlpool_collector *col, int reason)
 {
     struct sqlpool *pool = col->pool;
 
@@ -193,7 +278,11 @@ static void dispatch(struct sqlconn *c, struct sqlpool_collector *col)
     sqlgauge_build_init(&col->build, pool->cfg, col->m);
     col->conn = c;
     col->state = SQLPOOL_COL_RUNNING;
-    sqlconn_run(c, col);
+    sqlconn_run(c, &(struct sqlconn_run){ .m = col->m,
+                                          .timeout_ms = col->timeout_ms,
+                                          .build = &col->build,
+                                          .errors = col->errors,
+                                          .arg = col });
 }
 
 static struct sqlconn *idle_conn(struct sqlpool *pool)
@@ -206,7 +295,8 @@ static struct sqlconn *idle_conn(struct sqlpool *pool)
     return NULL;
 }
 
-void sqlpool__pump(struct sqlpool *pool)
+/* Hand queued runs to idle connections. */
+static void pump(struct sqlpool *pool)
 {
     struct sqlconn *c;
 
@@ -239,15 +329,14 @@ static void on_run_deadline(uv_timer_t *t)
     if (col->state == SQLPOOL_COL_QUEUED) {
         unqueue(pool, col);
         pool->canceled_acquires++;
-        sqlpool__set_error(col, "no connection became free before the timeout");
-        sqlpool__run_done(col, SQLGAUGE_REASON_TIMEOUT);
+        set_error(col, "no connection became free before the timeout");
+        run_done(col, SQLGAUGE_REASON_TIMEOUT);
     } else if (col->state == SQLPOOL_COL_RUNNING) {
         struct sqlconn *c = col->conn;
 
         pool->abandoned++;
-        sqlpool__set_error(col,
-                           "no answer from the server before the timeout: connection abandoned");
-        sqlpool__run_done(col, SQLGAUGE_REASON_TIMEOUT);
+        set_error(col, "no answer from the server before the timeout: connection abandoned");
+        run_done(col, SQLGAUGE_REASON_TIMEOUT);
         sqlconn_drop(c, SQLCONN_DROP_ABANDONED);
     }
 }
@@ -276,8 +365,8 @@ static void run_request(struct sqlpool_collector *col)
         pool->qtail = col;
     } else {
         pool->canceled_acquires++;
-        sqlpool__set_error(col, "could not connect to the database; reconnecting with backoff");
-        sqlpool__run_done(col, SQLGAUGE_REASON_CONNECT);
+        set_error(col, "could not connect to the database; reconnecting with backoff");
+        run_done(col, SQLGAUGE_REASON_CONNECT);
     }
 }
 
@@ -426,7 +515,8 @@ int sqlpool_start(struct sqlpool *pool)
     return 0;
 }
 
-void sqlpool__handle_closed(struct sqlpool *pool)
+/* One of the pool's handles finished closing; the last one while closing ends it. */
+static void handle_closed(struct sqlpool *pool)
 {
     size_t i;
     sqlpool_close_cb cb;
@@ -450,7 +540,7 @@ void sqlpool__handle_closed(struct sqlpool *pool)
 
 static void timer_close_cb(uv_handle_t *h)
 {
-    sqlpool__handle_closed(h->data);
+    handle_closed(h->data);
 }
 
 static void close_handle(uv_handle_t *h, struct sqlpool *pool)
@@ -489,7 +579,7 @@ void sqlpool_close(struct sqlpool *pool, sqlpool_close_cb close_cb)
     for (i = 0; i < pool->nconns; i++) {
         struct sqlconn *c = &pool->conns[i];
 
-        sqlconn_drop(c, SQLCONN_DROP_LOST);
+        sqlconn_drop(c, SQLCONN_DROP_CLOSED);
         close_handle((uv_handle_t *)&c->timer, pool);
         close_handle((uv_handle_t *)&c->more, pool);
     }

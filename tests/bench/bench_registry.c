@@ -20,6 +20,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/expo.h"
 #include "base/mem.h"
 #include "store/registry.h"
@@ -261,7 +262,7 @@ int main(int argc, char **argv)
     int kind, failed = 0;
 
     memset(&cfg, 0, sizeof cfg);
-    if (config_parse(&cfg, bench_config, strlen(bench_config), "bench", err, sizeof err) < 0) {
+    if (cfgload_text(&cfg, bench_config, strlen(bench_config), "bench", err, sizeof err) < 0) {
         fprintf(stderr, "bench_registry: %s\n", err);
         return 2;
     }
@@ -311,6 +312,6 @@ int main(int argc, char **argv)
         }
         registry_release(&r);
     }
-    config_release(&cfg);
+    cfgload_release(&cfg);
     return failed;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "ingest/intake.h"
 #include "store/jobs.h"
 #include "store/registry.h"
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
     char err[256];
 
     memset(&cfg, 0, sizeof(cfg));
-    if (config_parse(&cfg, bench_config, strlen(bench_config), "bench", err, sizeof(err)) < 0 ||
+    if (cfgload_text(&cfg, bench_config, strlen(bench_config), "bench", err, sizeof(err)) < 0 ||
         registry_init(&reg, &cfg) < 0) {
         fprintf(stderr, "bench_senders: config: %s\n", err);
         return 1;
@@ -156,6 +157,6 @@ int main(int argc, char **argv)
     senders_release(&tbl);
     jobs_release(&jobs);
     registry_release(&reg);
-    config_release(&cfg);
+    cfgload_release(&cfg);
     return 0;
 }

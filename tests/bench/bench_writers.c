@@ -16,6 +16,7 @@
 #include "benchutil.h"
 
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "ingest/intake.h"
 #include "store/jobs.h"
 #include "store/registry.h"
@@ -69,7 +70,7 @@ static void side_init(struct side *s, const char *json)
     char err[256];
 
     memset(s, 0, sizeof(*s));
-    if (config_parse(&s->cfg, json, strlen(json), "bench", err, sizeof(err)) < 0) {
+    if (cfgload_text(&s->cfg, json, strlen(json), "bench", err, sizeof(err)) < 0) {
         fprintf(stderr, "bench_writers: config: %s\n", err);
         exit(1);
     }
@@ -83,7 +84,7 @@ static void side_release(struct side *s)
 {
     jobs_release(&s->jobs);
     registry_release(&s->reg);
-    config_release(&s->cfg);
+    cfgload_release(&s->cfg);
 }
 
 /* 20 lines of bench_ingest's shape, series base..base+19. */

@@ -1,8 +1,8 @@
 /*
- * libFuzzer target for config_parse() on arbitrary bytes. The config is not network
+ * libFuzzer target for cfgload_text() on arbitrary bytes. The config is not network
  * input, but an operator's typo must never crash the daemon: every input is either
  * refused with a message or accepted into a config whose promises hold, and
- * config_release() frees all of it (LeakSanitizer checks).
+ * cfgload_release() frees all of it (LeakSanitizer checks).
  *
  * Checked on success: the limits and counts that config.h documents, every family name
  * found back by config_find_family() and every job by config_find_job(), histogram
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/errcode.h"
 #include "fuzz_util.h"
 #include "store/registry.h"
@@ -144,9 +145,9 @@ static void check_registry(const struct config *c, const uint8_t *data, size_t s
     registry_init(&reg, c);
     assert(registry_nfamilies(&reg) == c->nfamilies);
     assert(registry_series_total(&reg) <= registry_series_cap(&reg));
-    assert(config_parse(&same, (const char *)data, size, "fuzz.json", err, sizeof(err)) == 0);
+    assert(cfgload_text(&same, (const char *)data, size, "fuzz.json", err, sizeof(err)) == 0);
     /* No family at all: not even the client telemetry's, which "{}" holds. */
-    assert(config_parse(&empty, EMPTY, strlen(EMPTY), "empty.json", err, sizeof(err)) == 0);
+    assert(cfgload_text(&empty, EMPTY, strlen(EMPTY), "empty.json", err, sizeof(err)) == 0);
     registry_reconfigure(&reg, &same, &rr);
     assert(rr.kept == c->nfamilies && rr.retired == 0 && registry_series_retired(&reg) == 0);
     registry_reconfigure(&reg, &empty, &rr);
@@ -156,8 +157,8 @@ static void check_registry(const struct config *c, const uint8_t *data, size_t s
     registry_reconfigure(&reg, c, &rr);
     assert(rr.added == c->nfamilies && registry_nfamilies(&reg) == c->nfamilies);
     registry_release(&reg);
-    config_release(&same);
-    config_release(&empty);
+    cfgload_release(&same);
+    cfgload_release(&empty);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -166,9 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[1024], tiny[4];
     int rc;
 
-    memset(&c, 0x5a, sizeof(c)); /* config_parse must set every field */
+    memset(&c, 0x5a, sizeof(c)); /* cfgload_text must set every field */
     memset(err, 'x', sizeof(err));
-    rc = config_parse(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
+    rc = cfgload_text(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
     assert(rc == 0 || rc == ERRCODE_CONFIG);
     if (rc == 0) {
         check_config(&c);
@@ -177,12 +178,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
         assert(fuzz_all_zero(&c, sizeof(c)));
     }
-    config_release(&c);
+    cfgload_release(&c);
 
     /* The same verdict when the message does not fit. */
     memset(tiny, 'x', sizeof(tiny));
-    assert(config_parse(&c, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
+    assert(cfgload_text(&c, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
     assert(memchr(tiny, '\0', sizeof(tiny)) != NULL);
-    config_release(&c);
+    cfgload_release(&c);
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "state/records.h"
 #include "base/expo.h"
 #include "store/jobs.h"
@@ -55,7 +56,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    if (config_parse(&cfg, json, strlen(json), "fuzz.json", err, sizeof err) != 0)
+    if (cfgload_text(&cfg, json, strlen(json), "fuzz.json", err, sizeof err) != 0)
         abort();
     return 0;
 }

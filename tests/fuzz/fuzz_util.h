@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/expo.h"
 #include "store/jobs.h"
 #include "store/registry.h"
@@ -23,7 +24,7 @@ static inline void fuzz_builtin_config(struct config *cfg, const char *json, con
 {
     char err[512];
 
-    if (config_parse(cfg, json, strlen(json), "fuzz.json", err, sizeof(err)) != 0) {
+    if (cfgload_text(cfg, json, strlen(json), "fuzz.json", err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: the built-in config is invalid: %s\n", target, err);
         abort();
     }

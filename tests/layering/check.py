@@ -12,7 +12,10 @@ lists them bottom up, with the layers each may use; CMake writes that list to la
     never reads a clock: it takes the time as an argument;
   - an exported function (defined at column 0 without "static") never returns a bare -1:
     it returns 0, a verdict >= 0, or a negative code of base/errcode.h's one table
-    (errno passing through), so errcode_str() can name every failure.
+    (errno passing through), so errcode_str() can name every failure;
+  - no include cycle between modules: a module is a .c and its .h, and A depends on B when
+    A.c or A.h includes B.h. A folder's internal.h is a node of its own whose incoming
+    edges do not count (it serves its folder's modules), so the graph must point one way.
 
     check.py SOURCE_DIR LAYERS_FILE IO_MODULE...   check the tree; exit 1 naming each violation
     check.py --self-test                           show that each rule catches what it should
@@ -141,6 +144,66 @@ def violations(path, text, io_modules, layers):
     return found
 
 
+def module_cycles(sources):
+    """sources: {path: text}. The include cycles between aggregator's modules, each sorted."""
+    graph = {}
+    for path, text in sources.items():
+        parts = path.split("/")
+        if parts[0] != "aggregator" or len(parts) != 3:
+            continue
+        mod = f"{parts[1]}/{os.path.splitext(parts[2])[0]}"
+        graph.setdefault(mod, set())
+        # Comments blanked, not strip()'s literals: every include line must stay whole.
+        code = re.sub(r"/\*.*?\*/|//[^\n]*", lambda c: re.sub(r"[^\n]", " ", c.group(0)), text,
+                      flags=re.S)
+        for m in INCLUDE.finditer(code):
+            inc = os.path.splitext(m.group(1))[0]
+            if m.group(1).endswith(".h") and inc != mod and not inc.endswith("/internal"):
+                graph[mod].add(inc)
+    # Tarjan's strongly connected components, iterative.
+    index, low, stack, on, cycles, counter = {}, {}, [], set(), [], [0]
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            w = next((w for w in it if w in graph), None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = counter[0]
+                    counter[0] += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    cycles.append(sorted(comp))
+    return sorted(cycles)
+
+
+def cycle_problems(sources):
+    return [f"aggregator: an include cycle between modules: {', '.join(c)}"
+            for c in module_cycles(sources)]
+
+
 def source_files(src):
     for name in sorted(os.listdir(os.path.join(src, "proto"))):
         if name.endswith((".c", ".h")):
@@ -155,15 +218,16 @@ def source_files(src):
 
 
 def check(src, layers, io_modules):
-    problems, count = [], 0
+    problems, count, sources = [], 0, {}
     for layer in sorted(os.listdir(os.path.join(src, "aggregator"))):
         if os.path.isdir(os.path.join(src, "aggregator", layer)) and layer not in layers:
             problems.append(f"aggregator/{layer}/: a folder that is not a layer")
     for rel in source_files(src):
         with open(os.path.join(src, rel), encoding="utf-8") as f:
-            problems += violations(rel, f.read(), io_modules, layers)
+            sources[rel] = f.read()
+        problems += violations(rel, sources[rel], io_modules, layers)
         count += 1
-    return count, problems
+    return count, problems + cycle_problems(sources)
 
 
 def self_test():
@@ -215,7 +279,31 @@ def self_test():
         if problems:
             print("self-test: false alarm on clean sources:", problems)
             failures += 1
-    print(f"self-test: {len(bad)} rules fire, clean sources pass" if not failures else "self-test failed")
+    # Cycles: a and b through each other's headers (one edge from a .c, one from a .h), a
+    # three-module ring; not: a folder's internal.h that includes a module's header and
+    # is included by that module's .c, nor a one-way chain, nor an include in a comment.
+    cyclic = {
+        "aggregator/store/a.c": '#include "store/a.h"\n#include "store/b.h"\n',
+        "aggregator/store/a.h": "",
+        "aggregator/store/b.h": '/* #include "store/c.h" */\n#include "store/a.h"\n',
+        "aggregator/base/x.h": '#include "base/y.h"\n',
+        "aggregator/base/y.c": '#include "base/z.h"\n',
+        "aggregator/base/z.h": '#include "base/x.h"\n',
+    }
+    acyclic = {
+        "aggregator/store/a.c": '#include "store/internal.h"\n#include "store/b.h"\n',
+        "aggregator/store/a.h": "",
+        "aggregator/store/internal.h": '#include "store/a.h"\n#include "store/b.h"\n',
+        "aggregator/store/b.c": '#include "store/internal.h"\n#include "store/c.h"\n',
+        "aggregator/store/c.h": '/* #include "store/b.h" */\n#include "base/low.h"\n',
+    }
+    if module_cycles(cyclic) != [["base/x", "base/y", "base/z"], ["store/a", "store/b"]]:
+        print("self-test: the cycle rule did not fire as it should:", module_cycles(cyclic))
+        failures += 1
+    if module_cycles(acyclic):
+        print("self-test: false alarm on a one-way graph:", module_cycles(acyclic))
+        failures += 1
+    print(f"self-test: {len(bad) + 1} rules fire, clean sources pass" if not failures else "self-test failed")
     return 1 if failures else 0
 
 

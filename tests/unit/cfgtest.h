@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/cfgload.h"
 
 /*
  * Config texts are written with single quotes so that the tables stay readable; sq()
@@ -29,7 +30,7 @@ static inline int parse_sq(struct config *c, const char *text, char *err, size_t
 
     cr_assert_not_null(copy);
     sq(copy);
-    rc = config_parse(c, copy, strlen(copy), "test.json", err, errlen);
+    rc = cfgload_text(c, copy, strlen(copy), "test.json", err, errlen);
     free(copy);
     return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "store/registry.h"
 #include "expose/render.h"
 #include "statsd.h"
@@ -51,7 +52,7 @@ static inline void load(const char *json)
     char err[512];
 
     memset(&cfg, 0, sizeof cfg);
-    cr_assert_eq(config_parse(&cfg, json, strlen(json), "test", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfgload_text(&cfg, json, strlen(json), "test", err, sizeof err), 0, "%s", err);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
 }
 
@@ -63,7 +64,7 @@ static inline void setup(void)
 static inline void teardown(void)
 {
     registry_release(&reg);
-    config_release(&cfg);
+    cfgload_release(&cfg);
 }
 
 static inline int feed_at(const char *text, uint64_t now)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/cfgclient.h"
+#include "config/cfgload.h"
 #include "cfgtest.h"
 #include "registry_fixture.h"
 
@@ -91,7 +92,7 @@ Test(cfgclient, the_families_follow_the_file_s_own_counters_with_bounded_labels)
     cr_assert_str_eq(f->labels[3].values[5], "distribution");
     find_config(&c, "ustatsd_client_aggregated_sample_by_type");
     find_config(&c, "ustatsd_client_packets_dropped_serializer");
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgclient, the_switch_off_leaves_only_the_file_s_families)
@@ -101,10 +102,10 @@ Test(cfgclient, the_switch_off_leaves_only_the_file_s_families)
     must_parse(&c, "{'clients': {'dogstatsd_telemetry': false}}");
     cr_assert_eq(c.nfamilies, 0);
     cr_assert_not(c.dogstatsd_telemetry);
-    config_release(&c);
+    cfgload_release(&c);
     must_parse(&c, "{'clients': {'dogstatsd_telemetry': true, 'strip_tags': ['env']}}");
     cr_assert_eq(c.nfamilies, CFGCLIENT_NFAMILIES);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 /* Found by fuzz_config: "distribution" does not fit a max_label_value_length of 11. */
@@ -119,11 +120,11 @@ Test(cfgclient, a_short_value_limit_caps_the_metric_types_instead)
     cr_assert_str_eq(c.families[f].labels[3].name, "metrics_type");
     cr_assert_null(c.families[f].labels[3].values);
     cr_assert_eq(c.families[f].labels[3].max_values, 6);
-    config_release(&c);
+    cfgload_release(&c);
     must_parse(&c, "{'limits': {'max_label_value_length': 12}}");
     f = config_find_family(&c, "ustatsd_client_aggregated_context_by_type", 41);
     cr_assert_eq(c.families[f].labels[3].nvalues, 6);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgclient, a_bad_switch_or_a_family_in_its_namespace_is_refused_by_name)
@@ -147,7 +148,7 @@ Test(cfgclient, a_bad_switch_or_a_family_in_its_namespace_is_refused_by_name)
                      cases[i].json);
         cr_assert_eq(strncmp(err, cases[i].want, strlen(cases[i].want)), 0, "%s: %s", cases[i].json,
                      err);
-        config_release(&c);
+        cfgload_release(&c);
     }
 }
 
@@ -261,17 +262,17 @@ Test(cfgclient, a_reload_turns_it_off_and_on, .init = start, .fini = teardown)
     const char *off_json = "{\"clients\": {\"dogstatsd_telemetry\": false}}";
 
     cr_assert_eq(feed("datadog.dogstatsd.client.packets_sent:1|c|#client:go"), STATSD_OK);
-    cr_assert_eq(config_parse(&off, off_json, strlen(off_json), "off", err, sizeof err), 0);
+    cr_assert_eq(cfgload_text(&off, off_json, strlen(off_json), "off", err, sizeof err), 0);
     registry_reconfigure(&reg, &off, &rr);
-    config_release(&cfg); /* nothing may point into it now: ASan watches */
+    cfgload_release(&cfg); /* nothing may point into it now: ASan watches */
     cfg = off;
     cr_assert_eq(rr.removed, 1 + CFGCLIENT_NFAMILIES);
     cr_assert_eq(feed("datadog.dogstatsd.client.packets_sent:1|c|#client:go"),
                  STATSD_UNKNOWN_FAMILY);
     cr_assert_eq(
-        config_parse(&on, telemetry_config, strlen(telemetry_config), "on", err, sizeof err), 0);
+        cfgload_text(&on, telemetry_config, strlen(telemetry_config), "on", err, sizeof err), 0);
     registry_reconfigure(&reg, &on, &rr);
-    config_release(&cfg);
+    cfgload_release(&cfg);
     cfg = on;
     cr_assert_eq(rr.added, 1 + CFGCLIENT_NFAMILIES);
     cr_assert_eq(feed("datadog.dogstatsd.client.packets_sent:1|c|#client:go"), STATSD_OK);

@@ -14,6 +14,7 @@
 #include "config/cfgfamily.h"
 #include "cfgtest.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/errcode.h"
 #include "statsd.h"
 
@@ -38,7 +39,7 @@ Test(cfgfamily, counters_are_found_with_and_without_total)
     cr_assert_eq(config_find_family(&c, "app_requests_totals", 19), ERRCODE_UNKNOWN);
     cr_assert_str_eq(config_family_type_name(c.families[0].type), "counter");
     cr_assert_str_eq(config_family_type_name(FAMILY_HISTOGRAM), "histogram");
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgfamily, groups_exclude_families_and_sql_metrics)
@@ -61,7 +62,7 @@ Test(cfgfamily, groups_exclude_families_and_sql_metrics)
     cr_assert_eq(c.families[3].excluded, 0, "no group: never excluded");
     cr_assert_eq(c.sql_metrics[0].excluded, 0);
     cr_assert_eq(c.sql_metrics[1].excluded, 1);
-    config_release(&c);
+    cfgload_release(&c);
 
     must_parse(&c, "{'groups': {'include': 'all', 'exclude': ['b']},"
                    " 'families': [{'name': 'fa', 'type': 'gauge', 'group': 'a'},"
@@ -69,7 +70,7 @@ Test(cfgfamily, groups_exclude_families_and_sql_metrics)
     cr_assert_null(c.include_groups);
     cr_assert_eq(c.families[0].excluded, 0);
     cr_assert_eq(c.families[1].excluded, 1);
-    config_release(&c);
+    cfgload_release(&c);
 
     must_parse(&c, "{'groups': {'include': []},"
                    " 'families': [{'name': 'fa', 'type': 'gauge', 'group': 'a'},"
@@ -78,7 +79,7 @@ Test(cfgfamily, groups_exclude_families_and_sql_metrics)
     cr_assert_eq(c.ninclude_groups, 0);
     cr_assert_eq(c.families[0].excluded, 1, "an empty include list includes no group");
     cr_assert_eq(c.families[1].excluded, 0);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgfamily, labels_enumerated_or_capped)
@@ -97,7 +98,7 @@ Test(cfgfamily, labels_enumerated_or_capped)
     cr_assert_str_eq(f->labels[0].values[2], "\xc3\xa9t\xc3\xa9", "5 bytes: at the limit");
     cr_assert_null(f->labels[1].values);
     cr_assert_eq(f->labels[1].max_values, 3);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgfamily, accepts_what_a_line_can_carry_and_durations_at_their_bounds)
@@ -117,16 +118,16 @@ Test(cfgfamily, accepts_what_a_line_can_carry_and_durations_at_their_bounds)
     cr_assert_eq(config_find_job(&c, "a_b", 3), 2);
     cr_assert_eq(c.jobs[0].open_seconds, CONFIG_MAX_OPEN_SECONDS);
     cr_assert_eq(c.jobs[5].open_seconds, 0.001);
-    config_release(&c);
+    cfgload_release(&c);
 
     /* A job name of exactly STATSD_MAX_NAME bytes is a name a line can hold. */
     memset(longest, 'j', STATSD_MAX_NAME);
     longest[STATSD_MAX_NAME] = '\0';
     buf_addf(&b, "{\"limits\": {\"max_label_value_length\": 256}, \"jobs\": {\"list\": [\"%s\"]}}",
              longest);
-    cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfgload_text(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(strlen(c.jobs[0].name), STATSD_MAX_NAME);
-    config_release(&c);
+    cfgload_release(&c);
     buf_release(&b);
 
     /* Spaces, ':', '#', '=' and UTF-8 are all inside a tag value; only ',' and '|' end one. */
@@ -147,12 +148,12 @@ Test(cfgfamily, accepts_what_a_line_can_carry_and_durations_at_their_bounds)
     cr_assert_eq(c.sql_metrics[0].min_interval_seconds, CONFIG_MAX_SQL_MIN_INTERVAL);
     cr_assert_eq(c.sql_metrics[0].timeout_seconds, CONFIG_MAX_TIMEOUT_SECONDS);
     cr_assert_str_eq(c.sql_metrics[0].labels[0].values[1], "a:b");
-    config_release(&c);
+    cfgload_release(&c);
 
     /* Resource values never go over the wire: they keep the label value rules only. */
     must_parse(&c, "{'resource': {'deployment.environment': 'eu,west|1'}}");
     cr_assert_str_eq(c.resource[0].value, "eu,west|1");
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgfamily, bucket_count_is_capped)
@@ -168,12 +169,12 @@ Test(cfgfamily, bucket_count_is_capped)
             buf_addf(&b, "%s%d", i > 1 ? ", " : "", i);
         buf_adds(&b, "]}]}");
         if (n == CONFIG_MAX_BUCKETS) {
-            cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s",
+            cr_assert_eq(cfgload_text(&c, b.ptr, b.len, "test.json", err, sizeof(err)), 0, "%s",
                          err);
             cr_assert_eq(c.families[0].nbuckets, CONFIG_MAX_BUCKETS);
-            config_release(&c);
+            cfgload_release(&c);
         } else {
-            cr_assert_eq(config_parse(&c, b.ptr, b.len, "test.json", err, sizeof(err)),
+            cr_assert_eq(cfgload_text(&c, b.ptr, b.len, "test.json", err, sizeof(err)),
                          ERRCODE_CONFIG);
             cr_assert_str_eq(err, "test.json: $.families[0].buckets: 65 buckets, at most 64 are "
                                   "allowed");
@@ -201,7 +202,7 @@ Test(cfgfamily, precreate_counts_every_enumerated_combination_and_the_overflow_v
     cr_assert_eq(cfgfamily_combinations(&c.families[2]), 1, "no label: one series");
     cr_assert_eq(c.families[3].precreate, 0, "off by default");
     cr_assert_eq(cfgfamily_combinations(&c.families[3]), SIZE_MAX, "a capped label: unknown");
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 struct bad_precreate {
@@ -249,5 +250,5 @@ ParameterizedTest(struct bad_precreate *b, cfgfamily, refuses_a_precreate_that_c
 
     cr_assert_eq(parse_sq(&c, b->json, err, sizeof(err)), ERRCODE_CONFIG, "accepted: %s", b->json);
     cr_assert_eq(strncmp(err, b->msg, strlen(b->msg)), 0, "want: %s\n got: %s", b->msg, err);
-    config_release(&c);
+    cfgload_release(&c);
 }

@@ -12,6 +12,7 @@
 #include "config/cfglint.h"
 #include "cfgtest.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 
 struct lint_case {
     char config[512];
@@ -115,7 +116,7 @@ ParameterizedTest(struct lint_case *tc, cfglint, findings)
         lines += *p == '\n';
     cr_assert_str_eq(out, tc->want, "config %s", tc->config);
     cr_assert_eq(n, lines);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfglint, client_telemetry_families_are_not_linted)
@@ -127,5 +128,5 @@ Test(cfglint, client_telemetry_families_are_not_linted)
     must_parse(&c, "{'clients': {'dogstatsd_telemetry': true}}");
     cr_assert_gt(c.nfamilies, 0, "telemetry families are synthesised");
     cr_assert_eq(cfglint_run(&c, collect, out), 0, "%s", out);
-    config_release(&c);
+    cfgload_release(&c);
 }

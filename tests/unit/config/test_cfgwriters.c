@@ -11,6 +11,7 @@
 #include "cfgtest.h"
 #include "config/cfgwriters.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 
 /* Families and jobs that the rules below name. */
 #define BASE                                                         \
@@ -48,7 +49,7 @@ Test(cfgwriters, no_section_guards_nothing)
     for (size_t i = 0; i < c.njobs; i++)
         cr_assert_null(c.jobs[i].writers);
     cr_assert_eq(cfgwriters_guarded_families(&c), 0);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgwriters, the_most_specific_rule_wins)
@@ -74,7 +75,7 @@ Test(cfgwriters, the_most_specific_rule_wins)
     cr_assert_null(job(&c, "hourly")->writers, "a family prefix does not guard jobs");
     cr_assert_eq(cfgwriters_guarded_families(&c), 5);
     cr_assert_eq(cfgwriters_guarded_jobs(&c), 2);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgwriters, names_resolve_and_ids_are_sorted)
@@ -96,7 +97,7 @@ Test(cfgwriters, names_resolve_and_ids_are_sorted)
     cr_assert_eq(w->gids[1], 3);
     cr_assert_eq(w->gids[2], 65534);
     cr_assert_eq(w->unauthenticated, 1);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgwriters, a_sender_matches_by_uid_or_gid_and_udp_by_unauthenticated)
@@ -191,7 +192,7 @@ ParameterizedTest(struct bad *b, cfgwriters, refuses_rules_that_cannot_be_meant)
     snprintf(text, sizeof(text), "%s, %s}", BASE, b->json);
     cr_assert_eq(parse_sq(&c, text, err, sizeof(err)), ERRCODE_CONFIG, "accepted: %s", b->json);
     cr_assert_eq(strncmp(err, b->msg, strlen(b->msg)), 0, "want: %s\n got: %s", b->msg, err);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(cfgwriters, a_guarded_family_keeps_its_rule_across_the_synthesised_ones)
@@ -203,5 +204,5 @@ Test(cfgwriters, a_guarded_family_keeps_its_rule_across_the_synthesised_ones)
     for (size_t i = 0; i < c.nfamilies; i++)
         cr_assert_eq(c.families[i].writers, &c.writers[0], "%s", c.families[i].name);
     cr_assert_gt(c.nfamilies, config_file_families(&c));
-    config_release(&c);
+    cfgload_release(&c);
 }

@@ -13,6 +13,7 @@
 #include "cfgtest.h"
 #include "config/cfgread.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/errcode.h"
 #include "statsd.h"
 
@@ -22,7 +23,7 @@ static void load_source(struct config *c, const char *rel)
     int rc;
 
     snprintf(path, sizeof(path), "%s/%s", USTATSD_SOURCE_DIR, rel);
-    rc = config_load(c, path, err, sizeof(err));
+    rc = cfgload_file(c, path, err, sizeof(err));
     cr_assert_eq(rc, 0, "%s: %s", rel, err);
 }
 
@@ -47,7 +48,7 @@ Test(config, loads_every_seed_config)
 
         load_source(&c, files[i]);
         cr_assert_gt(c.nfamilies, 0, "%s", files[i]);
-        config_release(&c);
+        cfgload_release(&c);
     }
 }
 
@@ -118,7 +119,7 @@ Test(config, example_shows_every_feature)
     cr_assert_eq(c.jobs[j].writers->scope, CONFIG_WRITERS_JOB);
     j = config_find_job(&c, "publish", strlen("publish"));
     cr_assert_null(c.jobs[j].writers);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(config, imgsrv_seed_has_bounded_http_labels_and_sql_metrics)
@@ -150,7 +151,7 @@ Test(config, imgsrv_seed_has_bounded_http_labels_and_sql_metrics)
     cr_assert_str_eq(c.sql_metrics[2].unit, "seconds");
     cr_assert_eq(c.sql_metrics[2].nlabels, 0);
     cr_assert_eq(c.njobs, 2);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(config, defaults_apply_when_the_file_is_silent)
@@ -204,7 +205,7 @@ Test(config, defaults_apply_when_the_file_is_silent)
     cr_assert_eq(c.jobs[0].open_seconds, CONFIG_DEFAULT_OPEN_SECONDS);
     cr_assert_eq(c.jobs[1].failure_threshold, 2);
     cr_assert_eq(c.jobs[1].open_seconds, 9.0);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(config, empty_object_is_a_valid_config)
@@ -214,12 +215,12 @@ Test(config, empty_object_is_a_valid_config)
     /* The default job prefix is under the reserved "ustatsd_", and may be written out. */
     must_parse(&c, "{'jobs': {'prefix': 'ustatsd_background_job'}}");
     cr_assert_str_eq(c.job_prefix, CONFIG_DEFAULT_JOB_PREFIX);
-    config_release(&c);
+    cfgload_release(&c);
     must_parse(&c, "{}");
     cr_assert_eq(c.nfamilies, CFGCLIENT_NFAMILIES, "only the client telemetry families");
     cr_assert_eq(config_find_family(&c, "x", 1), ERRCODE_UNKNOWN);
     cr_assert_eq(config_find_job(&c, "x", 1), ERRCODE_UNKNOWN);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
@@ -243,31 +244,31 @@ Test(config, postgres_conninfo_file_is_read_relative_to_the_config)
           f);
     fclose(f);
 
-    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfgload_file(&c, cfg, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(c.has_postgres, 1);
     cr_assert_str_eq(c.pg_conninfo, "host=/var/run/postgresql dbname=imgsrv");
     cr_assert_eq(c.pg_pool_size, 64);
     cr_assert_eq(c.pg_connect_timeout, CONFIG_DEFAULT_PG_CONNECT_TIMEOUT);
     cr_assert_eq(c.pg_statement_timeout, 0.5);
-    config_release(&c);
+    cfgload_release(&c);
 
     /* An empty file is refused, and the refusal leaves nothing behind. */
     f = fopen(pg, "w");
     cr_assert_not_null(f);
     fputs(" \n", f);
     fclose(f);
-    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_eq(cfgload_file(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, ": $.postgres.conninfo_file: is empty"), "%s", err);
     cr_assert_null(c.pg_conninfo);
 
     unlink(pg);
-    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_eq(cfgload_file(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read"), "%s", err);
     cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
 
     /* A FIFO in its place is refused at once, not waited on for a writer. */
     cr_assert_eq(mkfifo(pg, 0600), 0);
-    cr_assert_eq(config_load(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_eq(cfgload_file(&c, cfg, err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "$.postgres.conninfo_file: cannot read "), "%s", err);
     cr_assert_not_null(strstr(err, "/pg.conninfo: not a regular file"), "%s", err);
     unlink(pg);
@@ -280,11 +281,11 @@ Test(config, missing_file_is_named)
     struct config c;
     char err[512];
 
-    cr_assert_eq(config_load(&c, "/nonexistent/ustatsd.json", err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_eq(cfgload_file(&c, "/nonexistent/ustatsd.json", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/nonexistent/ustatsd.json: cannot read: No such file or directory");
-    cr_assert_eq(config_load(&c, "/tmp", err, sizeof(err)), ERRCODE_CONFIG);
+    cr_assert_eq(cfgload_file(&c, "/tmp", err, sizeof(err)), ERRCODE_CONFIG);
     cr_assert_str_eq(err, "/tmp: cannot read: not a regular file");
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(config, syntax_errors_carry_line_and_column)
@@ -293,23 +294,23 @@ Test(config, syntax_errors_carry_line_and_column)
     char err[512];
     const char *text = "{\n  \"daemon\": {\n    \"socket\": ,\n  }\n}\n";
 
-    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
+    cr_assert_eq(cfgload_text(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
                  ERRCODE_CONFIG);
     cr_assert_eq(strncmp(err, "ustatsd.json:3:15: ", 19), 0, "%s", err);
     cr_assert_eq(c.nfamilies, 0);
 
     /* jansson refuses bytes that are not UTF-8, so every string we keep is UTF-8. */
     text = "{\"resource\": {\"service.name\": \"\xff\"}}";
-    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
+    cr_assert_eq(cfgload_text(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
                  ERRCODE_CONFIG);
     cr_assert_eq(strncmp(err, "ustatsd.json:1:", 15), 0, "%s", err);
     cr_assert_not_null(strstr(err, "0xff"), "%s", err);
 
     text = "{\"daemon\": {}, \"daemon\": {}}";
-    cr_assert_eq(config_parse(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
+    cr_assert_eq(cfgload_text(&c, text, strlen(text), "ustatsd.json", err, sizeof(err)),
                  ERRCODE_CONFIG);
     cr_assert_not_null(strstr(err, "duplicate object key"), "%s", err);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 struct bad {
@@ -689,7 +690,7 @@ ParameterizedTest(struct bad *b, config, refuses_broken_configs)
 
     sq(b->json);
     memset(&c, 0xa5, sizeof(c));
-    cr_assert_eq(config_parse(&c, b->json, strlen(b->json), "test.json", err, sizeof(err)),
+    cr_assert_eq(cfgload_text(&c, b->json, strlen(b->json), "test.json", err, sizeof(err)),
                  ERRCODE_CONFIG, "accepted: %s", b->json);
     snprintf(want, sizeof(want), "test.json: %s: ", b->path);
     cr_assert_eq(strncmp(err, want, strlen(want)), 0, "want path %s, got: %s", b->path, err);
@@ -698,7 +699,7 @@ ParameterizedTest(struct bad *b, config, refuses_broken_configs)
     cr_assert_eq(c.nfamilies, 0);
     cr_assert_null(c.families);
     cr_assert_null(c.path);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 /* "%s" is where each case puts its own settings. */
@@ -718,10 +719,10 @@ static const char *restart_key_for(const char *settings, char *buf, size_t len)
     must_parse(&a, text);
     snprintf(text, sizeof(text), restart_base, settings);
     must_parse(&b, text);
-    k = config_restart_key(&a, &b, buf, len);
+    k = cfgload_restart_key(&a, &b, buf, len);
     snprintf(key, sizeof(key), "%s", k ? k : "(none)");
-    config_release(&a);
-    config_release(&b);
+    cfgload_release(&a);
+    cfgload_release(&b);
     return key;
 }
 
@@ -781,28 +782,28 @@ Test(config, restart_key_compares_the_postgres_sections)
                "{'postgres': {'conninfo': 'host=/tmp'},"
                " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
                "                 {'name': 't', 'query': 'SELECT 2 AS v', 'value_column': 'v'}]}");
-    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.sql_metrics[1]");
-    config_release(&b);
+    cr_assert_str_eq(cfgload_restart_key(&a, &b, buf, sizeof(buf)), "$.sql_metrics[1]");
+    cfgload_release(&b);
     must_parse(&b,
                "{'postgres': {'conninfo': 'host=/tmp', 'pool_size': 3},"
                " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
                "                 {'name': 't', 'query': 'SELECT 1 AS v', 'value_column': 'v'}]}");
-    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.pool_size");
-    config_release(&b);
+    cr_assert_str_eq(cfgload_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.pool_size");
+    cfgload_release(&b);
     must_parse(&b,
                "{'postgres': {'conninfo': 'host=/tmp', 'statement_timeout_seconds': 1},"
                " 'sql_metrics': [{'name': 's', 'query': 'SELECT 1 AS v', 'value_column': 'v'},"
                "                 {'name': 't', 'query': 'SELECT 1 AS v', 'value_column': 'v'}]}");
-    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)),
+    cr_assert_str_eq(cfgload_restart_key(&a, &b, buf, sizeof(buf)),
                      "$.postgres.statement_timeout_seconds");
-    config_release(&b);
+    cfgload_release(&b);
     must_parse(&b, "{'postgres': {'conninfo': 'host=/other'}}");
-    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.conninfo");
-    config_release(&b);
+    cr_assert_str_eq(cfgload_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres.conninfo");
+    cfgload_release(&b);
     must_parse(&b, "{}");
-    cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres");
-    config_release(&b);
-    config_release(&a);
+    cr_assert_str_eq(cfgload_restart_key(&a, &b, buf, sizeof(buf)), "$.postgres");
+    cfgload_release(&b);
+    cfgload_release(&a);
 }
 
 /* The tag and value policies, as loaded: keys normalised, patterns compiled and anchored. */
@@ -831,7 +832,7 @@ Test(config, tag_and_value_policies_load)
     cr_assert_eq(c.nstrip_tags, 2);
     cr_assert_str_eq(c.strip_tags[0], "env");
     cr_assert_str_eq(c.strip_tags[1], "dd_internal_id");
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 /* "updown" declares an up-down gauge; every gauge is absolute unless it says so. */
@@ -845,7 +846,7 @@ Test(config, updown_marks_a_gauge_up_down)
     cr_assert_eq(c.families[0].updown, 1);
     cr_assert_eq(c.families[1].updown, 0);
     cr_assert_eq(c.families[2].updown, 0);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 Test(config, udp_is_off_by_default_and_its_keys_are_read)
@@ -856,13 +857,13 @@ Test(config, udp_is_off_by_default_and_its_keys_are_read)
     cr_assert_str_eq(c.udp_listen, "");
     cr_assert_eq(c.udp_allow_remote, 0);
     cr_assert_eq(c.udp_rcvbuf, CONFIG_DEFAULT_UDP_RCVBUF);
-    config_release(&c);
+    cfgload_release(&c);
     must_parse(&c, "{'daemon': {'udp_listen': '0.0.0.0:8125', 'udp_allow_remote': true, "
                    "'udp_rcvbuf': 65536}}");
     cr_assert_str_eq(c.udp_listen, "0.0.0.0:8125");
     cr_assert_eq(c.udp_allow_remote, 1);
     cr_assert_eq(c.udp_rcvbuf, 65536);
-    config_release(&c);
+    cfgload_release(&c);
 }
 
 /* The loopback rule, as main applies it once the flags and variables are read. */
@@ -907,9 +908,9 @@ Test(config, the_udp_keys_are_restart_only)
     for (size_t i = 0; i < 3; i++) {
         must_parse(&a, changes[i][0]);
         must_parse(&b, changes[i][1]);
-        cr_assert_str_eq(config_restart_key(&a, &b, buf, sizeof(buf)), keys[i]);
-        config_release(&a);
-        config_release(&b);
+        cr_assert_str_eq(cfgload_restart_key(&a, &b, buf, sizeof(buf)), keys[i]);
+        cfgload_release(&a);
+        cfgload_release(&b);
     }
 }
 
@@ -921,8 +922,8 @@ Test(config, each_daemon_flag_names_its_key_and_variable)
 {
     size_t flags = 0;
 
-    for (size_t i = 0; i < config_ndaemon_keys; i++) {
-        const struct cfgread_key *k = &config_daemon_keys[i];
+    for (size_t i = 0; i < cfgload_ndaemon_keys; i++) {
+        const struct cfgread_key *k = &cfgload_daemon_keys[i];
         char key[64], env[64] = "USTATSD_";
         size_t n = 0;
 

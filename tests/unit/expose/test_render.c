@@ -6,6 +6,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/expo.h"
 #include "store/registry.h"
 #include "expose/render.h"
@@ -39,14 +40,14 @@ static void load(const char *json)
     char err[512];
 
     memset(&cfg, 0, sizeof cfg);
-    cr_assert_eq(config_parse(&cfg, json, strlen(json), "test", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfgload_text(&cfg, json, strlen(json), "test", err, sizeof err), 0, "%s", err);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
 }
 
 static void teardown(void)
 {
     registry_release(&reg);
-    config_release(&cfg);
+    cfgload_release(&cfg);
 }
 
 static int feed_at(const char *text, uint64_t now)

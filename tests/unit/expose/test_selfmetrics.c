@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "daemon.h"
 #include "expose/debug.h"
 #include "selfcheck.h"
@@ -32,7 +33,7 @@ static void setup(void)
 {
     char why[256];
     int rc =
-        config_parse(&cfg, config_json, sizeof(config_json) - 1, "selfstat.json", why, sizeof(why));
+        cfgload_text(&cfg, config_json, sizeof(config_json) - 1, "selfstat.json", why, sizeof(why));
 
     cr_assert_eq(rc, 0, "%s", why);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
@@ -41,7 +42,7 @@ static void setup(void)
 static void teardown(void)
 {
     registry_release(&reg);
-    config_release(&cfg);
+    cfgload_release(&cfg);
 }
 
 TestSuite(selfmetrics, .init = setup, .fini = teardown);
@@ -291,7 +292,7 @@ Test(selfmetrics, counters_and_histograms_are_dated_at_start_up)
     char why[256];
 
     teardown();
-    cr_assert_eq(config_parse(&cfg, drop_json, strlen(drop_json), "t.json", why, sizeof(why)), 0);
+    cr_assert_eq(cfgload_text(&cfg, drop_json, strlen(drop_json), "t.json", why, sizeof(why)), 0);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
     registry_set_clock(&reg, clock_at, &wall_ms);
     fill(&s, NULL, 0);

@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "base/expo.h"
 #include "ingest/intake.h"
 #include "store/jobs.h"
@@ -68,7 +69,7 @@ static void setup(void)
     char err[512];
 
     memset(&cfg, 0, sizeof(cfg));
-    cr_assert_eq(config_parse(&cfg, config_json, strlen(config_json), "test", err, sizeof(err)), 0,
+    cr_assert_eq(cfgload_text(&cfg, config_json, strlen(config_json), "test", err, sizeof(err)), 0,
                  "%s", err);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
     jobs_init(&jobs, &cfg, 0);
@@ -81,7 +82,7 @@ static void teardown(void)
 {
     jobs_release(&jobs);
     registry_release(&reg);
-    config_release(&cfg);
+    cfgload_release(&cfg);
 }
 
 static void take(const char *text)
@@ -466,11 +467,11 @@ Test(intake, a_reload_that_drops_the_rules_lets_every_sender_in)
 
     take("guarded:1|g\ndeploy:error|j");
     cr_assert_eq(in.count.rejected[STATSD_SENDER_NOT_ALLOWED], 2);
-    cr_assert_eq(config_parse(&next, open_json, strlen(open_json), "next", err, sizeof(err)), 0,
+    cr_assert_eq(cfgload_text(&next, open_json, strlen(open_json), "next", err, sizeof(err)), 0,
                  "%s", err);
     registry_reconfigure(&reg, &next, &rr);
     jobs_reconfigure(&jobs, &next, NOW_MS);
-    config_release(&cfg);
+    cfgload_release(&cfg);
     cfg = next; /* teardown releases it */
     registry_reconfigure(&reg, &cfg, &rr);
     jobs_reconfigure(&jobs, &cfg, NOW_MS);

@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "state/records.h"
 #include "base/expo.h"
 #include "store/jobs.h"
@@ -53,7 +54,7 @@ static void world_init(struct world *w, const char *json)
     char err[512];
 
     memset(w, 0, sizeof *w);
-    cr_assert_eq(config_parse(&w->cfg, json, strlen(json), "t.json", err, sizeof err), 0, "%s",
+    cr_assert_eq(cfgload_text(&w->cfg, json, strlen(json), "t.json", err, sizeof err), 0, "%s",
                  err);
     registry_init(&w->reg, &w->cfg);
     registry_set_clock(&w->reg, fake_clock, NULL);
@@ -65,7 +66,7 @@ static void world_release(struct world *w)
 {
     jobs_release(&w->jobs);
     registry_release(&w->reg);
-    config_release(&w->cfg);
+    cfgload_release(&w->cfg);
 }
 
 static void feed(struct world *w, const char *text, uint64_t now)

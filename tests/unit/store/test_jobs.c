@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "config/config.h"
+#include "config/cfgload.h"
 #include "daemon.h"
 #include "base/expo.h"
 #include "store/jobs.h"
@@ -36,9 +37,9 @@ Test(jobs, counters_are_dated_with_their_job_and_a_kept_job_keeps_its_date)
     struct jobs j;
     char err[256], *om;
 
-    cr_assert_eq(config_parse(&a, one_job, strlen(one_job), "a.json", err, sizeof err), 0, "%s",
+    cr_assert_eq(cfgload_text(&a, one_job, strlen(one_job), "a.json", err, sizeof err), 0, "%s",
                  err);
-    cr_assert_eq(config_parse(&b, two_jobs, strlen(two_jobs), "b.json", err, sizeof err), 0, "%s",
+    cr_assert_eq(cfgload_text(&b, two_jobs, strlen(two_jobs), "b.json", err, sizeof err), 0, "%s",
                  err);
     jobs_init(&j, &a, 0);
     om = scrape(&j, EXPO_OPENMETRICS);
@@ -67,6 +68,6 @@ Test(jobs, counters_are_dated_with_their_job_and_a_kept_job_keeps_its_date)
     cr_assert_null(strstr(om, "_created"), "text has none");
     free(om);
     jobs_release(&j);
-    config_release(&a);
-    config_release(&b);
+    cfgload_release(&a);
+    cfgload_release(&b);
 }

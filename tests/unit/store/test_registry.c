@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/cfgclient.h"
+#include "config/cfgload.h"
 #include "registry_fixture.h"
 
 /* The fixture's families and the client telemetry's, which every config holds. */
@@ -382,7 +383,7 @@ Test(registry, cardinality_attack_is_bounded, .fini = teardown)
 
     /* With the family cap out of the way, the per-key cap holds. */
     registry_release(&reg);
-    config_release(&cfg);
+    cfgload_release(&cfg);
     load("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
          " \"families\": ["
          "  {\"name\": \"hits\", \"type\": \"counter\","
@@ -452,9 +453,9 @@ static struct registry_reload reload_into(struct config *dst, struct config *pre
     struct registry_reload rr;
     char err[512];
 
-    cr_assert_eq(config_parse(dst, json, strlen(json), "next", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cfgload_text(dst, json, strlen(json), "next", err, sizeof err), 0, "%s", err);
     registry_reconfigure(&reg, dst, &rr);
-    config_release(prev); /* nothing may point into it now: ASan watches */
+    cfgload_release(prev); /* nothing may point into it now: ASan watches */
     return rr;
 }
 
@@ -466,8 +467,8 @@ static struct registry_reload reload(const char *json)
 static void teardown_reload(void)
 {
     teardown();
-    config_release(&reload_cfg[0]);
-    config_release(&reload_cfg[1]);
+    cfgload_release(&reload_cfg[0]);
+    cfgload_release(&reload_cfg[1]);
 }
 
 static size_t fam(const char *name)
