@@ -1,7 +1,7 @@
 #include "base/log.h"
 
-#include "base/errcode.h"
 #include "base/jsonstr.h"
+#include "base/logname.h"
 #include "base/wallclock.h"
 
 #include <stdint.h>
@@ -9,10 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const log_format_names[] = { [LOG_CONSOLE] = "console", [LOG_JSON] = "json", NULL };
-const char *const log_level_names[] = {
-    [LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error", NULL
-};
+_Static_assert(LOG_JSON + 1 == LOGNAME_NFORMATS, "a name for each format (logname.c)");
+_Static_assert(LOG_ERROR + 1 == LOGNAME_NLEVELS, "a name for each level (logname.c)");
 
 void log_init(struct log *l, enum log_format fmt, enum log_level min, FILE *out)
 {
@@ -35,23 +33,17 @@ int log_enabled(const struct log *l, enum log_level level)
 
 const char *log_level_name(enum log_level level)
 {
-    return level <= LOG_ERROR ? log_level_names[level] : "error";
+    return level <= LOG_ERROR ? logname_levels[level] : "error";
 }
 
 int log_format_parse(const char *s)
 {
-    for (int i = LOG_CONSOLE; i <= LOG_JSON; i++)
-        if (strcmp(s, log_format_names[i]) == 0)
-            return i;
-    return ERRCODE_UNKNOWN;
+    return logname_find(logname_formats, s);
 }
 
 int log_level_parse(const char *s)
 {
-    for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
-        if (strcmp(s, log_level_names[i]) == 0)
-            return i;
-    return ERRCODE_UNKNOWN;
+    return logname_find(logname_levels, s);
 }
 
 static const char hex[] = "0123456789abcdef";
@@ -116,7 +108,7 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
     if (l->fmt == LOG_JSON) {
         /* Key order as the services in the seeds write it: level, pid, timestamp, ... */
         buf_adds(b, "{\"level\":\"");
-        buf_adds(b, log_level_names[level]);
+        buf_adds(b, logname_levels[level]);
         buf_adds(b, "\",\"pid\":");
         add_u64(b, (uint64_t)l->pid);
         buf_adds(b, ",\"timestamp\":");
@@ -137,7 +129,7 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
         gmtime_r(&secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
         /* "2026-11-21T06:40:01.123Z info  message (context)": levels padded to 5. */
-        buf_addf(b, "%s.%03uZ %-5s ", stamp, (unsigned)(ms % 1000), log_level_names[level]);
+        buf_addf(b, "%s.%03uZ %-5s ", stamp, (unsigned)(ms % 1000), logname_levels[level]);
         add_console(b, msg, len);
         if (context != NULL && context[0] != '\0') {
             buf_add(b, " (", 2);

@@ -64,14 +64,7 @@ void log_msg(struct log *l, enum log_level level, const char *context, const cha
 void log_vmsg(struct log *l, enum log_level level, const char *context, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
-/*
- * The names of the formats and of the levels, in the order of their enums, each list ended
- * by NULL: what log_format_parse() and log_level_parse() take, and the choices the
- * configuration offers.
- */
-extern const char *const log_format_names[];
-extern const char *const log_level_names[];
-
+/* The names of the formats and of the levels are logname.h's. */
 /* "console" or "json" to LOG_CONSOLE or LOG_JSON; ERRCODE_UNKNOWN for anything else (exact, lowercase). */
 int log_format_parse(const char *s);
 /* "debug", "info", "warn", "error" to enum log_level; ERRCODE_UNKNOWN for anything else. */

@@ -17,7 +17,7 @@
 #include "config/cfgsql.h"
 #include "config/cfgwriters.h"
 #include "base/errcode.h"
-#include "base/log.h"
+#include "base/logname.h"
 #include "base/mem.h"
 #include "statsd.h"
 
@@ -125,7 +125,7 @@ static const struct cfgread_key daemon_keys[] = {
       .kind = CFGREAD_STRING,
       .off = offsetof(struct config, log_format),
       .sdflt = "console",
-      .choices = log_format_names,
+      .choices = logname_formats,
       .flag = { .name = "log-format",
                 .arg = "FORMAT",
                 .env = "USTATSD_LOG_FORMAT",
@@ -138,7 +138,7 @@ static const struct cfgread_key daemon_keys[] = {
       .kind = CFGREAD_STRING,
       .off = offsetof(struct config, log_level),
       .sdflt = "info",
-      .choices = log_level_names,
+      .choices = logname_levels,
       .flag = { .name = "log-level",
                 .arg = "LEVEL",
                 .env = "USTATSD_LOG_LEVEL",

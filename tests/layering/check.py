@@ -61,14 +61,20 @@ def strip(text):
             # Keep #include "x.h" intact: the include rule reads it.
             line_start = text.rfind("\n", 0, i) + 1
             if re.match(r"\s*#\s*include\s*$", text[line_start:i]):
-                out.append(c)
-                i += 1
+                j = text.find(c, i + 1)
+                j = n if j < 0 else j + 1
+                out.append(text[i:j])
+                i = j
                 continue
             j = i + 1
             while j < n and text[j] != c and text[j] != "\n":
                 j += 2 if text[j] == "\\" else 1
-            out.append(c + " " * (min(j, n) - i - 1) + (c if j < n else ""))
-            i = j + 1
+            if j < n and text[j] == c:
+                out.append(c + " " * (j - i - 1) + c)
+                i = j + 1
+            else:  # unterminated: the line ends it, and the newline stays
+                out.append(c + " " * (min(j, n) - i - 1))
+                i = j
         else:
             out.append(c)
             i += 1
@@ -238,6 +244,7 @@ def self_test():
         "uv": ("store/dom.c", "#include <uv.h>\n"),
         "libpq": ("store/dom.c", "#include <libpq-fe.h>\n"),
         "io_header": ("store/dom.c", '#include "daemon/app.h"\n'),
+        "second_include": ("store/dom.c", '#include "base/low.h"\n#include "daemon/app.h"\n'),
         "upward": ("base/low.c", '#include "store/dom.h"\n'),
         "no_folder": ("store/dom.c", '#include "low.h"\n'),
         "not_a_layer": ("store/dom.c", '#include "nowhere/x.h"\n'),
