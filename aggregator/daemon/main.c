@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,13 +657,6 @@ int main(int argc, char **argv)
         cfgload_release(&cfg);
         return 1;
     }
-    /*
-     * No fastbins: glibc parks freed blocks of up to 128 bytes (series, label values) in
-     * them unmerged, and the next free of 64 KiB or more merges them all at once. After an
-     * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.
-     */
-    if (mallopt(M_MXFAST, 0) != 1)
-        fprintf(stderr, "ustatsd: mallopt(M_MXFAST, 0) failed, ignored\n");
     rc = app_run(&cfg, ld.path, reload_override, &ld);
     cfgload_release(&cfg);
     return rc;

@@ -6,7 +6,7 @@
  *     gzip_feed(&g, piece, n, 0, &out);   ... as pieces come
  *     gzip_feed(&g, last, n, 1, &out);    ends the member
  *     gzip_end(&g);                       also to abandon a body half-way
- * Out of memory in zlib aborts (mem_oom).
+ * Out of memory in zlib aborts (mem_oom). A zeroed struct gzip is not active.
  */
 #ifndef USTATSD_GZIP_H
 #define USTATSD_GZIP_H

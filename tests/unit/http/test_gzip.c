@@ -30,7 +30,7 @@ Test(gzip, a_body_fed_in_pieces_inflates_to_the_pieces_in_order)
 {
     static char body[64 * 1024], back[sizeof(body)];
     struct buf out = BUF_INIT;
-    struct gzip g;
+    struct gzip g = { 0 };
     size_t off = 0;
 
     for (size_t i = 0; i < sizeof(body); i++) {
@@ -53,7 +53,7 @@ Test(gzip, a_body_fed_in_pieces_inflates_to_the_pieces_in_order)
 Test(gzip, an_empty_body_is_a_valid_member_and_the_state_can_be_used_again)
 {
     struct buf out = BUF_INIT;
-    struct gzip g;
+    struct gzip g = { 0 };
     char back[16];
 
     gzip_begin(&g);
@@ -73,7 +73,7 @@ Test(gzip, an_empty_body_is_a_valid_member_and_the_state_can_be_used_again)
 Test(gzip, abandoning_a_body_half_way_releases_it)
 {
     struct buf out = BUF_INIT;
-    struct gzip g;
+    struct gzip g = { 0 };
 
     gzip_begin(&g);
     gzip_feed(&g, "half", 4, 0, &out);
