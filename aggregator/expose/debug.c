@@ -296,6 +296,30 @@ static int open_or_null(struct jw *w, const char *key, int on)
     return 0;
 }
 
+/* What a repeated attempt (a reload, a snapshot) came to: last_error NULL when it succeeded. */
+static void kv_outcomes(struct jw *w, uint64_t ok, uint64_t failed, const char *last_error)
+{
+    kv_u64(w, "succeeded", ok);
+    kv_u64(w, "failed", failed);
+    kv_bool(w, "last_successful", last_error == NULL);
+    kv_str(w, "last_error", last_error);
+}
+
+static void restore_dropped(struct jw *w, const char *key, const uint64_t *v)
+{
+    kv_open(w, key, '{');
+    for (size_t d = 0; d < RECORDS_DROP_MAX; d++)
+        kv_u64(w, records_drop_name((enum records_drop)d), v[d]);
+    jw_close(w, '}');
+}
+
+/* The restore facts as SELFMETRICS_RESTORE_MAP's kinds show in /debug. */
+#define RESTORE_RESULT(w, key, v)  kv_str(w, key, v)
+#define RESTORE_TEXT(w, key, v)    kv_str(w, key, v)
+#define RESTORE_SECONDS(w, key, v) kv_num(w, key, v)
+#define RESTORE_COUNT(w, key, v)   kv_u64(w, key, v)
+#define RESTORE_DROPPED(w, key, v) restore_dropped(w, key, v)
+
 /* "state": null while off; else the snapshots and the start-up restore (selfmetrics.h). */
 static void section_state(const struct selfmetrics_state *st, struct jw *w)
 {
@@ -304,10 +328,7 @@ static void section_state(const struct selfmetrics_state *st, struct jw *w)
     kv_str(w, "file", st->path);
     kv_num(w, "interval_seconds", st->interval);
     kv_open(w, "snapshots", '{');
-    kv_u64(w, "succeeded", st->ok);
-    kv_u64(w, "failed", st->failed);
-    kv_bool(w, "last_successful", st->last_error == NULL);
-    kv_str(w, "last_error", st->last_error);
+    kv_outcomes(w, st->ok, st->failed, st->last_error);
     if (st->last_ok_unix > 0) {
         kv_num(w, "last_success_time", st->last_ok_unix);
         kv_num(w, "last_seconds", st->last_seconds);
@@ -317,15 +338,9 @@ static void section_state(const struct selfmetrics_state *st, struct jw *w)
     }
     jw_close(w, '}');
     kv_open(w, "restore", '{');
-    kv_str(w, "result", st->restore);
-    kv_str(w, "error", st->restore_error);
-    kv_num(w, "seconds", st->restore_seconds);
-    kv_u64(w, "series", st->restored_series);
-    kv_u64(w, "jobs", st->restored_jobs);
-    kv_open(w, "dropped", '{');
-    for (size_t d = 0; d < RECORDS_DROP_MAX; d++)
-        kv_u64(w, records_drop_name((enum records_drop)d), st->restore_dropped[d]);
-    jw_close(w, '}');
+#define RESTORE_ROW(kind, field, metric, key, help) RESTORE_##kind(w, key, st->field);
+    SELFMETRICS_RESTORE_MAP(RESTORE_ROW)
+#undef RESTORE_ROW
     jw_close(w, '}');
     jw_close(w, '}');
 }
@@ -358,10 +373,7 @@ static void section_daemon(struct debug_render *dr, struct jw *w)
     kv_str(w, "config_file", d->config_path);
     kv_num(w, "config_loaded_time", d->config_loaded_unix);
     kv_open(w, "reloads", '{');
-    kv_u64(w, "succeeded", d->reloads_ok);
-    kv_u64(w, "failed", d->reloads_failed);
-    kv_bool(w, "last_successful", d->reload_error == NULL);
-    kv_str(w, "last_error", d->reload_error);
+    kv_outcomes(w, d->reloads_ok, d->reloads_failed, d->reload_error);
     jw_close(w, '}');
     kv_open(w, "http_basic_auth_checks", '{');
     for (size_t i = 0; i < BASICCRED_NRESULTS; i++)
