@@ -5,7 +5,7 @@
  * from the ingest socket's counters, the intake's line counters, the HTTP listeners, the
  * event loop, the reload state and the running config. /metrics renders it with
  * selfmetrics_render(); /debug's "daemon" and "ingest" sections render the same struct
- * (debug.c), so the two views cannot disagree on a counter. selfmetrics_fields[] lists
+ * (debugself.c), so the two views cannot disagree on a counter. selfmetrics_fields[] lists
  * every value the two views share, for the test that checks they agree.
  */
 #ifndef USTATSD_SELFSTAT_H
