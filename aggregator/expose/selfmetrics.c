@@ -11,6 +11,14 @@
  * config_loaded_unix is one value under two names: the config now running was loaded
  * at start-up or by the last reload that succeeded.
  */
+/* The restore facts that both views show as numbers: the others have no sample to compare. */
+#define FIELD_COUNT(metric, path, offset) { metric, path, SELFMETRICS_STATE_U64, offset },
+#define FIELD_DROPPED(metric, path, offset) \
+    { metric "{reason=\"%s\"}", path ".%s", SELFMETRICS_STATE_DROPS, offset },
+#define FIELD_RESULT(metric, path, offset)
+#define FIELD_TEXT(metric, path, offset)
+#define FIELD_SECONDS(metric, path, offset)
+
 const struct selfmetrics_field selfmetrics_fields[] = {
 #define SELFMETRICS_ROW(field, metric, key, help) \
     { metric "_total", "ingest." key, SELFMETRICS_U64, offsetof(struct selfmetrics, field) },
@@ -34,12 +42,12 @@ const struct selfmetrics_field selfmetrics_fields[] = {
       SELFMETRICS_STATE_U64, offsetof(struct selfmetrics, state.ok) },
     { "ustatsd_state_snapshots_total{result=\"failure\"}", "daemon.state.snapshots.failed",
       SELFMETRICS_STATE_U64, offsetof(struct selfmetrics, state.failed) },
-    { "ustatsd_state_restored_series", "daemon.state.restore.series", SELFMETRICS_STATE_U64,
-      offsetof(struct selfmetrics, state.restored_series) },
-    { "ustatsd_state_restored_jobs", "daemon.state.restore.jobs", SELFMETRICS_STATE_U64,
-      offsetof(struct selfmetrics, state.restored_jobs) },
-    { "ustatsd_http_tls_handshakes_total", "daemon.tls.handshakes", SELFMETRICS_TLS_U64,
-      offsetof(struct selfmetrics, tls.handshakes) },
+#define SELFMETRICS_RESTORE_ROW(kind, field, metric, key, help) \
+    FIELD_##kind(metric, "daemon.state.restore." key, offsetof(struct selfmetrics, state.field))
+    SELFMETRICS_RESTORE_MAP(SELFMETRICS_RESTORE_ROW)
+#undef SELFMETRICS_RESTORE_ROW
+        { "ustatsd_http_tls_handshakes_total", "daemon.tls.handshakes", SELFMETRICS_TLS_U64,
+          offsetof(struct selfmetrics, tls.handshakes) },
 #define SELFMETRICS_TLS_ROW(kind, name)                                 \
     { "ustatsd_http_tls_handshake_failures_total{reason=\"" name "\"}", \
       "daemon.tls.handshake_failures." name, SELFMETRICS_TLS_U64,       \
@@ -161,20 +169,52 @@ static void write_tls(const struct selfmetrics *s, struct expo *e)
                      (double)s->tls.failures[k]);
 }
 
+/*
+ * What a repeated attempt (a reload, a snapshot) came to: a counter family by result, and
+ * a gauge, 1 when the last one succeeded.
+ */
+static void write_outcomes(struct expo *e, const char *family, const char *help, uint64_t ok,
+                           uint64_t failed, const char *last, const char *last_help, int last_ok)
+{
+    static const struct expo_label success = { "result", "success", 7 };
+    static const struct expo_label failure = { "result", "failure", 7 };
+
+    expo_family(e, family, EXPO_COUNTER, help, "");
+    expo_sample(e, "_total", &success, 1, (double)ok);
+    expo_sample(e, "_total", &failure, 1, (double)failed);
+    expo_scalar(e, last, EXPO_GAUGE, last_help, "", last_ok);
+}
+
+/* The restore facts as SELFMETRICS_RESTORE_MAP's kinds show in the text format. */
+static void restore_result(struct expo *e, const char *metric, const char *help, const char *v)
+{
+    expo_family(e, metric, EXPO_GAUGE, help, "");
+    expo_sample1(e, "", "result", v, 1);
+}
+
+static void restore_dropped(struct expo *e, const char *metric, const char *help, const uint64_t *v)
+{
+    expo_family(e, metric, EXPO_GAUGE, help, "");
+    for (size_t d = 0; d < RECORDS_DROP_MAX; d++)
+        expo_sample1(e, "", "reason", records_drop_name((enum records_drop)d), (double)v[d]);
+}
+
+#define RESTORE_RESULT(e, metric, help, v)  restore_result(e, metric, help, v)
+#define RESTORE_COUNT(e, metric, help, v)   expo_scalar(e, metric, EXPO_GAUGE, help, "", (double)v)
+#define RESTORE_DROPPED(e, metric, help, v) restore_dropped(e, metric, help, v)
+#define RESTORE_TEXT(e, metric, help, v)    (void)0 /* not in the text format */
+#define RESTORE_SECONDS(e, metric, help, v) (void)0
+
 /* The state file's snapshots and the start-up restore, while state_file is set. */
 static void write_state(const struct selfmetrics_state *st, struct expo *e)
 {
-    const struct expo_label ok = { "result", "success", 7 }, failed = { "result", "failure", 7 };
-
     if (!st->on)
         return;
-    expo_family(e, "ustatsd_state_snapshots", EXPO_COUNTER,
-                "State snapshots written to the state file (daemon.state_file), by result.", "");
-    expo_sample(e, "_total", &ok, 1, (double)st->ok);
-    expo_sample(e, "_total", &failed, 1, (double)st->failed);
-    expo_scalar(e, "ustatsd_state_last_snapshot_successful", EXPO_GAUGE,
-                "Whether the last state snapshot was written (1 before any).", "",
-                st->last_error == NULL);
+    write_outcomes(e, "ustatsd_state_snapshots",
+                   "State snapshots written to the state file (daemon.state_file), by result.",
+                   st->ok, st->failed, "ustatsd_state_last_snapshot_successful",
+                   "Whether the last state snapshot was written (1 before any).",
+                   st->last_error == NULL);
     if (st->last_ok_unix > 0) {
         expo_scalar(e, "ustatsd_state_last_snapshot_success_timestamp_seconds", EXPO_GAUGE,
                     "When the last good state snapshot was written: a kill -9 loses the lines "
@@ -194,38 +234,17 @@ static void write_state(const struct selfmetrics_state *st, struct expo *e)
         expo_scalar(e, "ustatsd_state_snapshot_series", EXPO_GAUGE,
                     "Series in the last good state snapshot.", "", (double)st->last_series);
     }
-    expo_family(e, "ustatsd_state_restore_result", EXPO_GAUGE,
-                "What the start-up restore found: 1 for its result (restored, absent, "
-                "set_aside, unreadable).",
-                "");
-    expo_sample1(e, "", "result", st->restore, 1);
-    expo_scalar(e, "ustatsd_state_restored_series", EXPO_GAUGE,
-                "Series the start-up restore put back from the state file.", "",
-                (double)st->restored_series);
-    expo_scalar(e, "ustatsd_state_restored_jobs", EXPO_GAUGE,
-                "Jobs whose breakers the start-up restore put back from the state file.", "",
-                (double)st->restored_jobs);
-    expo_family(e, "ustatsd_state_restore_dropped", EXPO_GAUGE,
-                "Series and jobs in the state file that the start-up restore dropped, by why: "
-                "the running config no longer takes them.",
-                "");
-    for (size_t d = 0; d < RECORDS_DROP_MAX; d++)
-        expo_sample1(e, "", "reason", records_drop_name((enum records_drop)d),
-                     (double)st->restore_dropped[d]);
+#define RESTORE_ROW(kind, field, metric, key, help) RESTORE_##kind(e, metric, help, st->field);
+    SELFMETRICS_RESTORE_MAP(RESTORE_ROW)
+#undef RESTORE_ROW
 }
 
 static void write_reloads(const struct selfmetrics *s, struct expo *e)
 {
-    static const struct expo_label ok = { "result", "success", 7 };
-    static const struct expo_label failed = { "result", "failure", 7 };
-
-    expo_family(e, "ustatsd_config_reloads", EXPO_COUNTER,
-                "Configuration reloads (SIGHUP), by result.", "");
-    expo_sample(e, "_total", &ok, 1, (double)s->reloads_ok);
-    expo_sample(e, "_total", &failed, 1, (double)s->reloads_failed);
-    expo_scalar(e, "ustatsd_config_last_reload_successful", EXPO_GAUGE,
-                "Whether the last configuration reload succeeded (1 before any).", "",
-                s->reload_error == NULL);
+    write_outcomes(e, "ustatsd_config_reloads", "Configuration reloads (SIGHUP), by result.",
+                   s->reloads_ok, s->reloads_failed, "ustatsd_config_last_reload_successful",
+                   "Whether the last configuration reload succeeded (1 before any).",
+                   s->reload_error == NULL);
     expo_scalar(e, "ustatsd_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
                 "When the running configuration was loaded, at start-up or by a reload.", "seconds",
                 s->config_loaded_unix);

@@ -5,7 +5,7 @@
  * from the ingest socket's counters, the intake's line counters, the HTTP listeners, the
  * event loop, the reload state and the running config. /metrics renders it with
  * selfmetrics_render(); /debug's "daemon" and "ingest" sections render the same struct
- * (debug.c), so the two views cannot disagree on a counter. selfmetrics_fields[] lists
+ * (debugself.c), so the two views cannot disagree on a counter. selfmetrics_fields[] lists
  * every value the two views share, for the test that checks they agree.
  */
 #ifndef USTATSD_SELFSTAT_H
@@ -70,6 +70,37 @@
       "UDP datagrams the kernel dropped before ustatsd read them, the socket's receive " \
       "buffer full (its SO_MEMINFO drop count): raise udp_rcvbuf, or fewer senders.")
 
+/*
+ * The start-up restore's facts (struct selfmetrics_state), once, in the order both views
+ * show them: X(kind, field, metric family, /debug key in "daemon.state.restore", help).
+ * kind says how the field reads and where it shows:
+ *   RESULT  a string: one sample {result="<it>"} 1 of a gauge family, and the string;
+ *   COUNT   a uint64_t: a gauge, and the number;
+ *   DROPPED a uint64_t[RECORDS_DROP_MAX]: a gauge sample and a member per enum records_drop;
+ *   TEXT    a string or NULL, /debug only (metric and help NULL): the text format has none;
+ *   SECONDS a double, /debug only (metric and help NULL).
+ */
+#define SELFMETRICS_RESTORE_MAP(X)                                                        \
+    X(RESULT, restore, "ustatsd_state_restore_result", "result",                          \
+      "What the start-up restore found: 1 for its result (restored, absent, set_aside, "  \
+      "unreadable).")                                                                     \
+    X(TEXT, restore_error, NULL, "error", NULL)                                           \
+    X(SECONDS, restore_seconds, NULL, "seconds", NULL)                                    \
+    X(COUNT, restored_series, "ustatsd_state_restored_series", "series",                  \
+      "Series the start-up restore put back from the state file.")                        \
+    X(COUNT, restored_jobs, "ustatsd_state_restored_jobs", "jobs",                        \
+      "Jobs whose breakers the start-up restore put back from the state file.")           \
+    X(DROPPED, restore_dropped, "ustatsd_state_restore_dropped", "dropped",               \
+      "Series and jobs in the state file that the start-up restore dropped, by why: the " \
+      "running config no longer takes them.")
+
+/* The C type of each kind of restore fact: the member of struct selfmetrics_state. */
+#define SELFMETRICS_RESTORE_RESULT(field)  const char *field;
+#define SELFMETRICS_RESTORE_COUNT(field)   uint64_t field;
+#define SELFMETRICS_RESTORE_DROPPED(field) uint64_t field[RECORDS_DROP_MAX];
+#define SELFMETRICS_RESTORE_TEXT(field)    const char *field;
+#define SELFMETRICS_RESTORE_SECONDS(field) double field;
+
 /* HTTP counters are per listener and route; a reading holds at most this many rows. */
 #define SELFMETRICS_MAX_REQUESTS   512
 #define SELFMETRICS_MAX_VIOLATIONS 160
@@ -100,12 +131,11 @@ struct selfmetrics_state {
     double last_longest_slice; /* the longest loop time one of its slices took, seconds */
     uint64_t last_bytes;       /* its size on disk */
     uint64_t last_series;
-    const char *restore;       /* persist_restore_name(): "restored", "absent", ... */
-    const char *restore_error; /* set_aside, unreadable: why; else NULL */
-    double restore_seconds;
-    uint64_t restored_series;
-    uint64_t restored_jobs;
-    uint64_t restore_dropped[RECORDS_DROP_MAX]; /* by enum records_drop */
+    /* The restore: restore is persist_restore_name()'s "restored", "absent", ...;
+     * restore_error says why for set_aside and unreadable, else NULL. */
+#define SELFMETRICS_RESTORE_FIELD(kind, field, metric, key, help) SELFMETRICS_RESTORE_##kind(field)
+    SELFMETRICS_RESTORE_MAP(SELFMETRICS_RESTORE_FIELD)
+#undef SELFMETRICS_RESTORE_FIELD
 };
 
 /*
@@ -218,6 +248,8 @@ enum selfmetrics_kind {
     SELFMETRICS_UDP_U64,      /* a uint64_t shown only when udp_on, absent from both views else */
     SELFMETRICS_STATE_U64,    /* a uint64_t shown only when state.on, absent from both else */
     SELFMETRICS_TLS_U64,      /* a uint64_t shown only when tls.on, absent from both else */
+    SELFMETRICS_STATE_DROPS,  /* a uint64_t[RECORDS_DROP_MAX] shown only when state.on; "%s"
+                               * is the drop reason's name (records_drop_name) */
     SELFMETRICS_REASONS       /* a uint64_t[STATSD_REASON_MAX]; "%s" is the reason's name */
 };
 

@@ -41,6 +41,7 @@ static double expected(const struct selfmetrics *s, const struct selfmetrics_fie
     case SELFMETRICS_DOUBLE:
         return *(const double *)(const void *)p;
     case SELFMETRICS_REASONS:
+    case SELFMETRICS_STATE_DROPS:
         return (double)((const uint64_t *)(const void *)p)[reason];
     case SELFMETRICS_NULL_IS_TRUE:
         return *(const char *const *)(const void *)p == NULL;
@@ -93,6 +94,17 @@ void selfcheck_agree(const char *om, json_t *j, const struct selfmetrics *s)
             (f->kind == SELFMETRICS_STATE_U64 && !state_on) ||
             (f->kind == SELFMETRICS_TLS_U64 && !tls_on)) {
             check_absent(om, j, f->sample, f->path);
+            continue;
+        }
+        if (f->kind == SELFMETRICS_STATE_DROPS) {
+            for (r = 0; r < RECORDS_DROP_MAX; r++) {
+                expand(sample, sizeof(sample), f->sample, records_drop_name((enum records_drop)r));
+                expand(path, sizeof(path), f->path, records_drop_name((enum records_drop)r));
+                if (state_on)
+                    check_one(om, j, sample, path, s ? expected(s, f, r) : NAN);
+                else
+                    check_absent(om, j, sample, path);
+            }
             continue;
         }
         if (f->kind != SELFMETRICS_REASONS) {

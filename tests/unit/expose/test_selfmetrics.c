@@ -103,6 +103,10 @@ static void fill(struct selfmetrics *s, const char *reload_error, int udp_on)
             for (r = STATSD_OK + 1; r < STATSD_REASON_MAX; r++)
                 ((uint64_t *)(void *)p)[r] = next++;
             break;
+        case SELFMETRICS_STATE_DROPS:
+            for (r = 0; r < RECORDS_DROP_MAX; r++)
+                ((uint64_t *)(void *)p)[r] = next++;
+            break;
         case SELFMETRICS_NULL_IS_TRUE:
             break;
         }

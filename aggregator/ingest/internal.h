@@ -1,0 +1,26 @@
+/*
+ * The ingest socket's private declarations, shared by the files it is made of:
+ *   ingest.c     the socket's life: the checks, binding or adopting it, polling, closing
+ *   ingestrecv.c the receive path: the recvmmsg buffers and the drain on a budget
+ *
+ * Loop thread only, as ingest.h.
+ */
+#ifndef USTATSD_INGEST_INTERNAL_H
+#define USTATSD_INGEST_INTERNAL_H
+
+#include <uv.h>
+
+#include "ingest/ingest.h"
+
+/* ---- ingestrecv.c ---- */
+
+/* The batch's headers, buffers and control space, in->batch of each (aborts on OOM). */
+void ingestrecv_alloc(struct ingest *in);
+
+/* Free what ingestrecv_alloc() allocated; safe when it never ran. */
+void ingestrecv_free(struct ingest *in);
+
+/* The poll callback of in->poll: drain the socket within in->budget and in->budget_ns. */
+void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events);
+
+#endif
