@@ -88,10 +88,11 @@ void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);
  * Start a family: writes # HELP, # TYPE and (OpenMetrics) # UNIT. name is borrowed until
  * the next expo_family(); one that is not legacy-valid is escaped by e->esc first (by
  * underscores under allow-utf-8: these writers have no quoted-name syntax), and the
- * suffixes that the samples add ("_total", "_bucket", ...) follow the escaped name. A counter's name given with "_total" (an info's with "_info")
- * has that suffix dropped, since the format adds it. help and unit may be NULL or "",
- * which omits the line (OpenMetrics treats an empty HELP or UNIT as absent). OpenMetrics
- * order is TYPE, UNIT, HELP (the spec's SHOULD); text writes HELP then TYPE.
+ * suffixes that the samples add ("_total", "_bucket", ...) follow the escaped name. A counter's
+ * name given with "_total" (an info's with "_info") has that suffix dropped, since the format adds
+ * it. help and unit may be NULL or "", which omits the line (OpenMetrics treats an empty HELP or
+ * UNIT as absent). OpenMetrics order is TYPE, UNIT, HELP (the spec's SHOULD); text writes HELP then
+ * TYPE.
  */
 void expo_family(struct expo *e, const char *name, enum expo_type type, const char *help,
                  const char *unit);

@@ -65,7 +65,8 @@ void log_vmsg(struct log *l, enum log_level level, const char *context, const ch
     __attribute__((format(printf, 4, 0)));
 
 /* The names of the formats and of the levels are logname.h's. */
-/* "console" or "json" to LOG_CONSOLE or LOG_JSON; ERRCODE_UNKNOWN for anything else (exact, lowercase). */
+/* "console" or "json" to LOG_CONSOLE or LOG_JSON; ERRCODE_UNKNOWN for anything else (exact,
+ * lowercase). */
 int log_format_parse(const char *s);
 /* "debug", "info", "warn", "error" to enum log_level; ERRCODE_UNKNOWN for anything else. */
 int log_level_parse(const char *s);

@@ -13,8 +13,8 @@
 #include "config/config.h"
 
 /*
- * 0, or ERRCODE_CONFIG with a message at the later configured name ("$.families[3].name: clashes with
- * $.families[1].name: both expose \"x_total\"").
+ * 0, or ERRCODE_CONFIG with a message at the later configured name ("$.families[3].name: clashes
+ * with $.families[1].name: both expose \"x_total\"").
  */
 int cfgclash_check(struct cfgread *r, const struct config *c);
 

@@ -60,7 +60,8 @@ int cfgendpoint_copies(const struct config *c, const struct config_endpoint *ep,
 
 /*
  * What a reload cannot change: the endpoints, by name, listen and path, in order (the
- * bearer token file reloads: the daemon reads it again). The JSON path of the first difference (written to buf), or NULL.
+ * bearer token file reloads: the daemon reads it again). The JSON path of the first difference
+ * (written to buf), or NULL.
  */
 const char *cfgendpoint_changed(const struct config *a, const struct config *b, char *buf,
                                 size_t len);

@@ -34,9 +34,9 @@ struct cfgread {
 };
 
 /*
- * Write "<file>: <path>: <message>" to r->err and return ERRCODE_CONFIG, so that an error path reads
- * `return cfgread_fail(r, ...)`. cfgread_fail_at() names the member key of the current
- * object (and leaves it pushed: the parse is over).
+ * Write "<file>: <path>: <message>" to r->err and return ERRCODE_CONFIG, so that an error path
+ * reads `return cfgread_fail(r, ...)`. cfgread_fail_at() names the member key of the current object
+ * (and leaves it pushed: the parse is over).
  */
 int cfgread_fail(struct cfgread *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cfgread_fail_at(struct cfgread *r, const char *key, const char *fmt, ...)

@@ -315,9 +315,9 @@ struct config {
 
 /*
  * Index of the family with this name (counters: with or without "_total"), or
- * ERRCODE_UNKNOWN. The name need not be NUL-terminated nor normalised: '.' and '-' compare equal to '_', so a line's
- * name as sent can be looked up directly. A linear scan: call it at registry set-up, not per
- * line. Excluded families are found too (check .excluded).
+ * ERRCODE_UNKNOWN. The name need not be NUL-terminated nor normalised: '.' and '-' compare equal to
+ * '_', so a line's name as sent can be looked up directly. A linear scan: call it at registry
+ * set-up, not per line. Excluded families are found too (check .excluded).
  */
 long config_find_family(const struct config *c, const char *name, size_t len);
 

@@ -51,8 +51,8 @@ struct config_resource_attr *resattr_copy(const struct config_resource_attr *src
 /*
  * Parse the values of OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (either may be NULL
  * or "": unset) and set what they hold in *v, with values at most max bytes. Returns 0,
- * or ERRCODE_CONFIG with a message naming the variable and the problem in err (*v may then hold part
- * of what was read; the caller frees it).
+ * or ERRCODE_CONFIG with a message naming the variable and the problem in err (*v may then hold
+ * part of what was read; the caller frees it).
  */
 int resattr_from_env(const char *service_name, const char *attrs, size_t max,
                      struct config_resource_attr **v, size_t *n, char *err, size_t errlen);

@@ -89,13 +89,13 @@ struct webcfg {
 /*
  * Load and check the file at path: YAML syntax, known keys only, every value's type and
  * range, the certificate, key and CA files read (a missing or unreadable one is an error).
- * Returns 0, or ERRCODE_CONFIG with a message naming the file (with the line and column of the value
- * where there is one), the key and the problem in err, e.g. "web.yml:4:16:
+ * Returns 0, or ERRCODE_CONFIG with a message naming the file (with the line and column of the
+ * value where there is one), the key and the problem in err, e.g. "web.yml:4:16:
  * tls_server_config.min_version: \"TLS14\" is not one of TLS10, TLS11, TLS12, TLS13", or
- * "web.yml:3:5: mapping values are not allowed here" for bad YAML. On failure *w is zeroed.
- * A file that sets none of a certificate, key, client CA or client_auth_type leaves
- * tls.enabled 0 (plain HTTP), as exporter-toolkit does. Whether the PEM parses, and the
- * key matches the certificate, is tlsmem_ctx_new()'s to check (tlsmem.h).
+ * "web.yml:3:5: mapping values are not allowed here" for bad YAML. On failure *w is zeroed. A file
+ * that sets none of a certificate, key, client CA or client_auth_type leaves tls.enabled 0 (plain
+ * HTTP), as exporter-toolkit does. Whether the PEM parses, and the key matches the certificate, is
+ * tlsmem_ctx_new()'s to check (tlsmem.h).
  */
 int webcfg_load(struct webcfg *w, const char *path, char *err, size_t errlen);
 

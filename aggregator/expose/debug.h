@@ -70,8 +70,8 @@ struct debug_render {
 
 /*
  * Parse a raw query string (without '?'): section=, family=, limit=, pretty=. Returns 0,
- * or ERRCODE_BADPARAM with a message for the 400 body in err: an unknown parameter, an unknown section
- * or family, a limit that is not a number in 1..DEBUG_MAX_LIMIT, pretty not 0 or 1, a
+ * or ERRCODE_BADPARAM with a message for the 400 body in err: an unknown parameter, an unknown
+ * section or family, a limit that is not a number in 1..DEBUG_MAX_LIMIT, pretty not 0 or 1, a
  * repeated parameter, a malformed %-escape, or a control byte (%00-%1F, %7F).
  */
 int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,

@@ -8,8 +8,9 @@
  * never interleaves two families. Families are written in config order when they have
  * at least one series; a family without series writes nothing (no HELP/TYPE). Series
  * follow in creation order; in OpenMetrics, a counter or histogram series ends with its
- * creation time as "_created" (none for a series the registry left undated). A series created behind the walk's position, or updated
- * after it was written, shows up in the next scrape. Loop thread only.
+ * creation time as "_created" (none for a series the registry left undated). A series created
+ * behind the walk's position, or updated after it was written, shows up in the next scrape. Loop
+ * thread only.
  */
 #ifndef USTATSD_RENDER_H
 #define USTATSD_RENDER_H

@@ -2,8 +2,8 @@
  * timings: the daemon's own timings (scrapes, event-loop turns), and their exposition.
  *
  * A domain module. The line counters live in struct intake_counters, datagram and byte
- * counts in struct ingest_stats and HTTP counts in struct httpd_stats; selfstat renders
- * them all from one snapshot.
+ * counts in struct ingest_stats and HTTP counts in struct httpd_stats; selfmetrics renders
+ * them all from one reading.
  */
 #ifndef UTIMINGSD_STATS_H
 #define UTIMINGSD_STATS_H

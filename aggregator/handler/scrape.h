@@ -2,10 +2,10 @@
  * scrape: one GET or HEAD /metrics, streamed in pieces.
  *
  * An I/O module. The response is the endpoint's head (rendered by its handler,
- * metrics.h), the jobs, the registry's series in pieces of SCRAPE_STEP series or SCRAPE_PIECE_BYTES, whichever
- * comes first, then the SQL collectors' gauges once they have answered or the scrape's
- * deadline passed. Between pieces the loop runs, so ingestion goes on during a scrape of
- * 100,000 series. Each finished scrape's duration goes to stats.
+ * metrics.h), the jobs, the registry's series in pieces of SCRAPE_STEP series or
+ * SCRAPE_PIECE_BYTES, whichever comes first, then the SQL collectors' gauges once they have
+ * answered or the scrape's deadline passed. Between pieces the loop runs, so ingestion goes on
+ * during a scrape of 100,000 series. Each finished scrape's duration goes to stats.
  */
 #ifndef USTATSD_SCRAPE_H
 #define USTATSD_SCRAPE_H

@@ -47,12 +47,12 @@
  * after idle_timeout_ms. A response that makes no progress (no write completes, no piece
  * is produced, under 64 KiB reach the socket) for write_timeout_ms is abandoned: a
  * deferred answer that has not come by then is cancelled and answered 503 (close), a
- * stream is cut. And a client must take a response at min_send_rate bytes/s at least: while bytes wait on it
- * (handed to the socket, not yet taken), its clock runs, and it may not exceed
- * send_grace_ms plus the bytes handed divided by the rate. The clock covers the whole
- * run of pipelined responses answered back to back, so a slow reader cannot renew its
- * grace with each response; time the server spends producing is not counted. A client
- * breaking a limit is disconnected and counted; nothing else is affected.
+ * stream is cut. And a client must take a response at min_send_rate bytes/s at least: while bytes
+ * wait on it (handed to the socket, not yet taken), its clock runs, and it may not exceed
+ * send_grace_ms plus the bytes handed divided by the rate. The clock covers the whole run of
+ * pipelined responses answered back to back, so a slow reader cannot renew its grace with each
+ * response; time the server spends producing is not counted. A client breaking a limit is
+ * disconnected and counted; nothing else is affected.
  *
  * The cap. At most max_connections are served at once. When a new connection comes and
  * the cap is reached, a connection that is not making progress is closed to make room,

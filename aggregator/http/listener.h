@@ -101,8 +101,8 @@ int listener_address(const struct listener *l, char *out, size_t len);
 
 /*
  * Close the socket (if open; cb then runs on a later loop iteration with the handle,
- * whose data is set to data, as uv_close() does, and 1 is returned) and unlink a unix: socket file. Returns 0 when
- * there was nothing to close and cb will not run. Call once.
+ * whose data is set to data, as uv_close() does, and 1 is returned) and unlink a unix: socket file.
+ * Returns 0 when there was nothing to close and cb will not run. Call once.
  */
 int listener_close(struct listener *l, void *data, uv_close_cb cb);
 

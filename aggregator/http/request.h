@@ -20,9 +20,9 @@
  * http-parser rejects is refused with 400, and so is what it lets through but RFC 9110/9112
  * forbid: a header name that is not a token (a space before the colon), whitespace at the
  * start of a header line (obs-fold), a control byte in a header value (HTAB aside), and a
- * control byte in the target, raw or %-encoded (query_has_ctl()). The headers the server reads are copied into
- * fixed arrays and truncated to their size; repeated ones are joined with ", " (RFC 9110
- * 5.3). No other header is kept, so memory per request is bounded by max_header_bytes.
+ * control byte in the target, raw or %-encoded (query_has_ctl()). The headers the server reads are
+ * copied into fixed arrays and truncated to their size; repeated ones are joined with ", " (RFC
+ * 9110 5.3). No other header is kept, so memory per request is bounded by max_header_bytes.
  */
 #ifndef USTATSD_REQUEST_H
 #define USTATSD_REQUEST_H

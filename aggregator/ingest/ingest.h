@@ -179,8 +179,8 @@ void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config 
 
 /*
  * Bind the socket (or adopt ingest_config.fd, see above) and start delivering datagrams
- * to cb. A stale socket file (one nobody answers on) is removed first. Returns 0, or a negative errno with a message naming the
- * path written to err (always NUL-terminated when errlen > 0):
+ * to cb. A stale socket file (one nobody answers on) is removed first. Returns 0, or a negative
+ * errno with a message naming the path written to err (always NUL-terminated when errlen > 0):
  *   -EEXIST      the path exists and is not a socket;
  *   -EADDRINUSE  a live socket answers at the path (another ustatsd is running);
  *   -ENAMETOOLONG, -ENOENT (group unknown), and the errors of socket/bind/chmod/chown.

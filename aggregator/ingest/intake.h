@@ -8,9 +8,9 @@
  * registry_apply(). When the config has writer rules ("writers", cfgwriters.h), a line
  * whose family or job has a rule that does not allow its sender is rejected first, as
  * STATSD_SENDER_NOT_ALLOWED, and changes nothing; each line is judged alone, so the other
- * lines of its datagram are taken as usual. Accepted lines are counted; a rejected one is counted by reason and
- * kept, raw, in the reject ring with its sender. The daemon's ingest callback, the unit
- * tests and the fuzzer all drive this one module.
+ * lines of its datagram are taken as usual. Accepted lines are counted; a rejected one is counted
+ * by reason and kept, raw, in the reject ring with its sender. The daemon's ingest callback, the
+ * unit tests and the fuzzer all drive this one module.
  *
  * Client input is data: nothing here fails, logs or allocates, whatever a datagram holds.
  */

@@ -96,8 +96,8 @@ enum sqlgauge_verdict {
 /*
  * Examine one row: labels holds b->nlabels cells, in the metric's label order. The kept
  * row copies what it needs. Returns SQLGAUGE_KEPT, SQLGAUGE_ABSENT, or the enum
- * sqlgauge_reason that skipped it (< SQLGAUGE_REASON_COUNT), which the caller counts. is_bool: the value
- * column is a boolean, in libpq's text form "t" or "f".
+ * sqlgauge_reason that skipped it (< SQLGAUGE_REASON_COUNT), which the caller counts. is_bool: the
+ * value column is a boolean, in libpq's text form "t" or "f".
  */
 int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
                        const struct sqlgauge_cell *value, int is_bool);

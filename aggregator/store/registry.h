@@ -162,10 +162,10 @@ struct registry_reload {
  * budget at a time; until then they count in registry_series_retired(), not against the
  * caps. New families start empty (label-less
  * counters and histograms at zero, precreated families with every combination), and a
- * kept precreated family gets the combinations it lacks (a value added), in slots after the running ones or in retired ones
- * already freed: family indexes are stable, so a cursor in flight neither repeats nor
- * skips a family that stayed. The front cache is emptied, so every cached line is checked
- * against c again on its next arrival. The work is proportional to the families, their
+ * kept precreated family gets the combinations it lacks (a value added), in slots after the running
+ * ones or in retired ones already freed: family indexes are stable, so a cursor in flight neither
+ * repeats nor skips a family that stayed. The front cache is emptied, so every cached line is
+ * checked against c again on its next arrival. The work is proportional to the families, their
  * enumerated values and precreated combinations, not to the series.
  */
 void registry_reconfigure(struct registry *r, const struct config *c, struct registry_reload *out);

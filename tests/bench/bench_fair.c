@@ -7,7 +7,8 @@
  *              [--one-way]
  *
  * First the daemon's capacity: a blocking burst of 3,000,000 lines on the Unix socket,
- * timed until the daemon has accepted them all (or --capacity). Then, for --seconds each (10 by default):
+ * timed until the daemon has accepted them all (or --capacity). Then, for --seconds each (10 by
+ * default):
  *
  *   1. control: a Unix sender at half that capacity, alone;
  *   2. the same Unix sender while a UDP sender floods the daemon at full rate;

@@ -194,7 +194,7 @@ Test(e2e_debug, every_section_reflects_what_was_sent, .init = start, .fini = sto
     }
 }
 
-/* /metrics and /debug render one snapshot: every value they share agrees. */
+/* /metrics and /debug render one reading: every value they share agrees. */
 Test(e2e_debug, metrics_and_debug_agree_on_every_counter, .init = start, .fini = stop)
 {
     char *body;

@@ -1,8 +1,8 @@
 /*
  * PostgreSQL gauges through the real daemon, against a throwaway server that the program
- * starts before its tests (tests/lib/pgtmp), with a fresh database for each test: values follow the database, NULL means absent, an outage
- * keeps scrapes at 200 with up 0 and recovers, a slow query never stalls ingestion, and
- * a writing query fails as read-only.
+ * starts before its tests (tests/lib/pgtmp), with a fresh database for each test: values follow the
+ * database, NULL means absent, an outage keeps scrapes at 200 with up 0 and recovers, a slow query
+ * never stalls ingestion, and a writing query fails as read-only.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>

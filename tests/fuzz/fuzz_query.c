@@ -16,7 +16,8 @@
  *   - negotiate_accept() and negotiate_gzip() return one of their values, also on the
  *     header cut to the size the server copies;
  *   - an accepted query renders, over a registry fed the datagram through the intake
- *     (rejected lines go to the rejects ring, raw), a debug document that jansson parses, with the sections
+ * (rejected lines go to the rejects ring, raw), a debug document that jansson parses, with the
+ * sections
  *     asked for and at most limit series.
  * Seeds: tests/fuzz/seeds/fuzz_query/.
  */

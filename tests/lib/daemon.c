@@ -553,7 +553,8 @@ int expo_check(const char *body, int openmetrics)
      * promtool prints nothing for a clean exposition; the OM checker prints "ok". The one
      * lints tolerated are promtool's objection to millisecond units and to gauges named
      * *_total, both on seed 003's families (immich_ml_request_duration_ms, the gauge
-     * immich_users_total), which ustatsd must serve as the service documents them. promtool exits 3 for lint findings, 1 for a parse error.
+     * immich_users_total), which ustatsd must serve as the service documents them. promtool exits 3
+     * for lint findings, 1 for a parse error.
      */
     if (!openmetrics && rc != 0 && WIFEXITED(rc) && WEXITSTATUS(rc) == 3 && out &&
         only_ms_lint(out))

@@ -1,6 +1,6 @@
 /*
  * selfcheck: the test that /metrics and /debug agree on the daemon's own state, for the
- * unit test of selfstat (a snapshot of known values) and the end-to-end one (a running
+ * unit test of selfmetrics (a reading of known values) and the end-to-end one (a running
  * daemon's scrape and debug view).
  */
 #ifndef USTATSD_TESTS_SELFCHECK_H

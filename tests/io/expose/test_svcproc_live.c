@@ -1,8 +1,8 @@
 /*
  * A service's process metrics from real processes: forked children send a datagram with
  * their credentials on a Unix socket, the test records the senders the kernel reports,
- * and what svcstat reads is compared with /proc read here independently (plain sscanf,
- * not procstat's parser): CPU within a tolerance, start time and descriptors exactly.
+ * and what svcproc reads is compared with /proc read here independently (plain sscanf,
+ * not procfs's parser): CPU within a tolerance, start time and descriptors exactly.
  */
 #include <criterion/criterion.h>
 

@@ -2,9 +2,8 @@
  * The HTTP server over TLS: requests and streams through the engine, keep-alive,
  * close_notify before FIN, and handshakes that fail (counted by reason, the failing
  * connection alone closed) or never finish (the read deadline), and handshakes on the
- * threadpool (one step at a time, the begun ones first, shed past their wait). The server runs on its
- * own loop thread (tests/lib/httpdfix); this thread is an OpenSSL client
- * (tests/lib/tlsclient).
+ * threadpool (one step at a time, the begun ones first, shed past their wait). The server runs on
+ * its own loop thread (tests/lib/httpdfix); this thread is an OpenSSL client (tests/lib/tlsclient).
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>

@@ -32,8 +32,8 @@ static struct registry reg;
 static void setup(void)
 {
     char why[256];
-    int rc =
-        cfgload_text(&cfg, config_json, sizeof(config_json) - 1, "selfstat.json", why, sizeof(why));
+    int rc = cfgload_text(&cfg, config_json, sizeof(config_json) - 1, "selfmetrics.json", why,
+                          sizeof(why));
 
     cr_assert_eq(rc, 0, "%s", why);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
