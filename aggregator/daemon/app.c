@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -607,17 +606,6 @@ int app_run(const struct config *cfg, const char *config_path, app_override_cb o
 
     log_init(&a->log, (enum log_format)log_format_parse(cfg->log_format),
              (enum log_level)log_level_parse(cfg->log_level), stderr);
-    /*
-     * No fastbins: glibc parks freed blocks of up to 128 bytes (series, label values) in
-     * them unmerged, and the next free of 64 KiB or more merges them all at once. After an
-     * expiry or a reload freed 30,000 series, that one free() held the loop for 8 ms.
-     * Another allocator (a sanitizer's, a preloaded one) may refuse: said in the log's own
-     * format, since it changes nothing the daemon does.
-     */
-    if (mallopt(M_MXFAST, 0) != 1)
-        log_msg(&a->log, LOG_INFO, "app",
-                "mallopt(M_MXFAST, 0) refused by the allocator, ignored: freeing many series "
-                "at once may hold the loop longer");
     a->site.cfg = cfg;
     a->site.config_path = config_path;
     a->override = override;
