@@ -94,12 +94,12 @@ def read_layers(path):
                 direct[name.strip()] = set(deps.split()) - {"proto"}
     usable = {}
     for name in direct:
-        seen, todo = set(), list(direct[name])
-        while todo:
-            d = todo.pop()
+        seen, pending = set(), list(direct[name])
+        while pending:
+            d = pending.pop()
             if d not in seen:
                 seen.add(d)
-                todo += direct.get(d, [])
+                pending += direct.get(d, [])
         usable[name] = seen
     return usable
 
