@@ -38,7 +38,7 @@ printf '%-10s %3d  (%s)\n' bench "$(count bench -maxdepth 1 -name 'bench_*.c')" 
 section "lines of code (aggregator/, .c and .h)"
 cd "$top/aggregator"
 printf '%-8s %7s %7s  %s\n' layer modules lines largest
-# In the order of aggregator/CMakeLists.txt: each layer uses only layers above it.
+# In the order of aggregator/CMakeLists.txt, bottom up: each layer uses only layers listed before it.
 for layer in $(sed -n 's/^ustatsd_layer(\([a-z]*\).*/\1/p' CMakeLists.txt); do
     modules=$(ls "$layer"/*.c 2>/dev/null | wc -l)
     lines=$(cat "$layer"/*.[ch] | wc -l)

@@ -2,6 +2,7 @@
 #include "base/common.h"
 #include "base/errcode.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -63,13 +64,18 @@ static void on_watchdog(uv_timer_t *t)
 static void start_watchdog(struct sysd *s)
 {
     uint64_t ms = s->watchdog_usec / 2000;
+    int rc;
 
     if (!s->notify || s->watchdog_usec == 0 || s->watchdog_open)
         return;
-    uv_timer_init(s->loop, &s->watchdog);
+    /* libuv's timer calls fail only for a handle that is closing or a NULL callback. */
+    rc = uv_timer_init(s->loop, &s->watchdog);
+    assert(rc == 0);
     s->watchdog_open = 1;
     sd_notify(0, "WATCHDOG=1");
-    uv_timer_start(&s->watchdog, on_watchdog, ms > 0 ? ms : 1, ms > 0 ? ms : 1);
+    rc = uv_timer_start(&s->watchdog, on_watchdog, ms > 0 ? ms : 1, ms > 0 ? ms : 1);
+    assert(rc == 0);
+    (void)rc;
 }
 
 static void add_want(struct sysd *s, enum sockmatch_kind kind, const char *key, const char *addr)

@@ -5,7 +5,8 @@
  * metrics.h), the jobs, the registry's series in pieces of SCRAPE_STEP series or
  * SCRAPE_PIECE_BYTES, whichever comes first, then the SQL collectors' gauges once they have
  * answered or the scrape's deadline passed. Between pieces the loop runs, so ingestion goes on
- * during a scrape of 100,000 series. Each finished scrape's duration goes to stats.
+ * during a scrape of 100,000 series. Each finished scrape's duration goes to timings
+ * (expose/timings.h).
  */
 #ifndef USTATSD_SCRAPE_H
 #define USTATSD_SCRAPE_H

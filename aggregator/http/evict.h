@@ -54,7 +54,8 @@ enum evict_reason {
         EVICT_COUNT
 };
 
-#define EVICT_SPARED (-1) /* evict_classify(): this one may not be evicted */
+/* evict_classify(): this one may not be evicted. A verdict past the reasons, not an error. */
+#define EVICT_SPARED EVICT_COUNT
 
 /* "idle", "linger", "request", "response", "work"; "unknown" out of range. */
 const char *evict_name(int reason);

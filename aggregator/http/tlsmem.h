@@ -64,11 +64,11 @@
     XX(QUEUE_TIMEOUT, "queue_timeout")     /* shed: waited too long for a handshake slot */
 
 enum tlsmem_fail {
-    TLSMEM_FAIL_NONE = -1,
 #define XX(kind, name) TLSMEM_FAIL_##kind,
     TLSMEM_FAIL_MAP(XX)
 #undef XX
-        TLSMEM_FAIL_COUNT
+        TLSMEM_FAIL_COUNT,
+    TLSMEM_FAIL_NONE = TLSMEM_FAIL_COUNT /* no failure: past the reasons, never counted */
 };
 
 /* "plain_http", ...: the label value of a reason; "unknown" out of range. */
@@ -107,9 +107,9 @@ struct tlsmem_conn *tlsmem_conn_new(struct tlsmem_ctx *ctx);
 void tlsmem_conn_free(struct tlsmem_conn *t);
 
 enum tlsmem_status {
-    TLSMEM_OK = 0,      /* go on: more input is needed, or plaintext was appended */
-    TLSMEM_CLOSED = 1,  /* the client sent close_notify: no more input will be read */
-    TLSMEM_FAILED = -1, /* fatal; tlsmem_conn_failure() says why if it was the handshake */
+    TLSMEM_OK = 0,     /* go on: more input is needed, or plaintext was appended */
+    TLSMEM_CLOSED = 1, /* the client sent close_notify: no more input will be read */
+    TLSMEM_FAILED = 2, /* fatal; tlsmem_conn_failure() says why if it was the handshake */
 };
 
 /*

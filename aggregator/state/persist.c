@@ -1,5 +1,6 @@
 #include "state/persist.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,8 @@ const char *persist_restore_name(enum persist_restore_result r)
 void persist_init(struct persist *st, uv_loop_t *loop, struct registry *reg, struct jobs *jobs,
                   struct log *log, const char *path, double interval_s)
 {
+    int rc;
+
     memset(st, 0, sizeof *st);
     st->loop = loop;
     st->reg = reg;
@@ -31,7 +34,10 @@ void persist_init(struct persist *st, uv_loop_t *loop, struct registry *reg, str
     st->path = path != NULL && path[0] != '\0' ? path : NULL;
     st->interval_ms = (uint64_t)(interval_s * 1000.0);
     buf_init(&st->chunk);
-    uv_timer_init(loop, &st->timer);
+    /* libuv's timer calls fail only for a handle that is closing or a NULL callback. */
+    rc = uv_timer_init(loop, &st->timer);
+    assert(rc == 0);
+    (void)rc;
     st->timer.data = st;
 }
 
@@ -281,8 +287,13 @@ static void on_tick(uv_timer_t *t)
 
 void persist_start(struct persist *st)
 {
-    if (st->path != NULL)
-        uv_timer_start(&st->timer, on_tick, st->interval_ms, st->interval_ms);
+    int rc;
+
+    if (st->path == NULL)
+        return;
+    rc = uv_timer_start(&st->timer, on_tick, st->interval_ms, st->interval_ms);
+    assert(rc == 0); /* a live handle and a callback */
+    (void)rc;
 }
 
 void persist_configure(struct persist *st, double interval_s)

@@ -9,9 +9,9 @@
  * Writing. records_begin() opens a walk over the registry (a registry cursor, so the walk
  * survives series created, expired and retired between slices, and a reload); each
  * records_step() appends the records of up to max_series series, and the last one the jobs
- * and the end record. Series are saved as they are when their slice is written: a dump
+ * and the end record. Series are saved as they are when their slice is written: a writing
  * spread over several loop turns is not one instant, but each series in it is whole, and
- * the file as a whole is at most the dump's duration older than its end.
+ * the file as a whole is at most the writing's duration older than its end.
  *
  * The records, little-endian, u = unsigned LEB128, f = IEEE double, s = u length + bytes:
  *   'M' u saved_unix_ms                                            first, once
@@ -67,7 +67,7 @@ enum records_drop {
 /* "unknown_family", ...: the label value of a reason. */
 const char *records_drop_name(enum records_drop d);
 
-/* A dump in progress. Caller-owned; fields are private. */
+/* A writing of the records in progress. Caller-owned; fields are private. */
 struct records_writer {
     struct registry_cursor cur;
     struct registry *reg;
@@ -80,7 +80,7 @@ struct records_writer {
 };
 
 /*
- * Start a dump of reg and jobs, which must outlive it, and append its first record to
+ * Start writing the records of reg and jobs, which must outlive it, and append its first record to
  * out. saved_unix_ms is the wall clock now. Pair with records_end().
  */
 void records_begin(struct records_writer *w, struct registry *reg, struct jobs *jobs,
@@ -101,7 +101,7 @@ size_t records_series(const struct records_writer *w);
 void records_end(struct records_writer *w);
 
 /*
- * The largest body a registry and jobs of config c can dump: max_series series of the
+ * The largest body a registry and jobs of config c can write: max_series series of the
  * largest shape, plus every family's and job's record. A restore reads no more than this
  * (a larger file comes from another config, or was not written by one).
  */

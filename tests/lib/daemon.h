@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include "exposcan.h"
 
 #define DAEMON_OPENMETRICS "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
 
@@ -153,18 +154,6 @@ void daemon_kill(struct daemon *d);
 
 /* GET /metrics as text 0.0.4 (accept NULL) or with the given Accept; aborts the test on error. */
 char *daemon_scrape(struct daemon *d, const char *accept);
-
-/*
- * The value of the sample whose text before the value is exactly series (for example
- * `jobs_total{queue="mail"}`) in an exposition; NAN when absent.
- */
-double expo_value(const char *body, const char *series);
-
-/*
- * The sum of every sample of the metric name, whatever its labels (`name 3` and
- * `name{a="b"} 4` are both counted); *found gets the number of samples summed.
- */
-double expo_sum(const char *body, const char *name, int *found);
 
 /* A condition on a text exposition: nonzero when it holds. */
 typedef int (*daemon_scrape_cb)(const char *body, void *arg);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "exposcan.h"
 #include "statsd.h"
 
 /* The number at a dotted path ("daemon.reloads.failed"); booleans read as 1 and 0. */

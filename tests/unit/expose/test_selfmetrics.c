@@ -14,7 +14,7 @@
 #include "base/buf.h"
 #include "config/config.h"
 #include "config/cfgload.h"
-#include "daemon.h"
+#include "exposcan.h"
 #include "expose/debug.h"
 #include "selfcheck.h"
 #include "base/expo.h"

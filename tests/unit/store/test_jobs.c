@@ -10,7 +10,7 @@
 #include "base/buf.h"
 #include "config/config.h"
 #include "config/cfgload.h"
-#include "daemon.h"
+#include "exposcan.h"
 #include "base/expo.h"
 #include "store/jobs.h"
 
