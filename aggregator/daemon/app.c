@@ -306,7 +306,7 @@ static int start_listeners(struct app *a, char *err, size_t errlen)
         struct site_listener *l = &s->listeners[i];
         int fd = sysd_take(&a->sysd, SOCKMATCH_STREAM, l->listen), rc;
 
-        if (web_serve(a, l, err, errlen) != 0)
+        if (security_serve(a, l, err, errlen) != 0)
             return -1;
         if ((fd >= 0 ? httpd_server_adopt(&l->srv, l->listen, fd, why, sizeof(why))
                      : httpd_server_listen(&l->srv, l->listen, why, sizeof(why))) != 0) {
@@ -455,7 +455,7 @@ static int app_start(struct app *a, char *err, size_t errlen)
     if (init_handles(a, err, errlen) != 0)
         return -1;
     /* Before any socket: a bad web config file leaves nothing behind. */
-    if (web_start(a, err, errlen) != 0)
+    if (security_start(a, err, errlen) != 0)
         return -1;
     if (sysd_activate(&a->sysd, c, err, errlen) != 0)
         return -1;
@@ -558,7 +558,7 @@ static void log_started(struct app *a)
                 scheme, s->endpoints[i].l->addr, s->endpoints[i].path);
     if (s->metrics_l == NULL)
         log_msg(&a->log, LOG_INFO, "http", "default metrics endpoint disabled");
-    web_log(a);
+    security_log(a);
     if (s->debug_l != NULL)
         log_msg(&a->log, LOG_INFO, "http", "debug view on %s://%s/debug", scheme, s->debug_l->addr);
     if (s->in.adopted)
@@ -587,7 +587,7 @@ static void app_release(struct app *a)
     for (size_t i = 0; i < s->nendpoints; i++)
         svcproc_release(&s->endpoints[i].svc);
     senders_release(&s->senders);
-    web_release(&a->web);
+    security_release(&a->web);
     explicit_bzero(&a->tokens, sizeof(a->tokens));
     site_config_unref(s->gen);
     /* What this process read: with a passed socket, the rest waits for the next one. */

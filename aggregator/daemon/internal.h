@@ -13,7 +13,7 @@
 #include "daemon/app.h"
 #include "daemon/reload.h"
 #include "daemon/sysd.h"
-#include "daemon/web.h"
+#include "daemon/security.h"
 #include "handler/site.h"
 #include "http/basicauth.h"
 #include "http/tlspool.h"
@@ -31,7 +31,7 @@ struct app {
     void *override_arg;
     struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
-    struct web web;                   /* in force on every listener */
+    struct security web;              /* in force on every listener */
     struct reload_tokens tokens;      /* in force on the routes */
     struct reload *reload;            /* in flight, or NULL */
     int reload_again;                 /* a SIGHUP came during it, or during a drain */

@@ -20,7 +20,7 @@
 
 #include "daemon/app.h"
 #include "daemon/reload.h"
-#include "daemon/web.h"
+#include "daemon/security.h"
 #include "config/cfgendpoint.h"
 #include "config/cfglint.h"
 #include "config/cfgread.h"
@@ -446,7 +446,7 @@ static int check_host(const struct config *c, const struct loader *ld)
                 where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
     if (reload_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s\n", err);
-    if (web_check(c, err, sizeof(err)) != 0 && ++problems)
+    if (security_check(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, web_config_file), name, sizeof(name)), err);
     return problems;

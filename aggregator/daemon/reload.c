@@ -22,7 +22,7 @@ struct reload {
     uv_work_t req;
     struct app *a;
     struct site_config *next;
-    struct web web; /* loaded along with next */
+    struct security web; /* loaded along with next */
     struct reload_tokens tokens;
     int rc;
     char err[1024];
@@ -123,7 +123,7 @@ static void reload_work(uv_work_t *req)
     if (r->rc == 0)
         r->rc = conninfo_check(c, r->err, sizeof(r->err));
     if (r->rc == 0)
-        r->rc = web_load(&r->web, c->web_config_file, &a->basic_pool, r->err, sizeof(r->err));
+        r->rc = security_load(&r->web, c->web_config_file, &a->basic_pool, r->err, sizeof(r->err));
     if (r->rc == 0 && reload_tokens_read(&r->tokens, c, r->err, sizeof(r->err)) != 0)
         r->rc = ERRCODE_CONFIG; /* reload_done() releases what was loaded */
 }
@@ -216,7 +216,7 @@ static void reload_finish(struct app *a, struct reload *r)
     memcpy(&a->tokens, &r->tokens, sizeof(a->tokens));
     reload_apply(a, r->next);
     r->next = NULL;
-    web_apply(a, &r->web);
+    security_apply(a, &r->web);
 }
 
 static void reload_done(uv_work_t *req, int status)
@@ -227,8 +227,8 @@ static void reload_done(uv_work_t *req, int status)
     a->reload = NULL;
     if (status == 0 && !a->site.stopping)
         reload_finish(a, r);
-    web_release(&r->web);  /* not applied, or already taken */
-    if (r->next != NULL) { /* not swapped in; a failed load left it zeroed */
+    security_release(&r->web); /* not applied, or already taken */
+    if (r->next != NULL) {     /* not swapped in; a failed load left it zeroed */
         cfgload_release(&r->next->c);
         free(r->next);
     }

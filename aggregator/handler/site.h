@@ -115,7 +115,7 @@ struct site {
     struct selfmetrics_endpoint ep_view[SITE_MAX_ENDPOINTS]; /* what readings point to */
     struct site_listener *metrics_l;                         /* the default endpoint's, or NULL */
     struct site_listener *debug_l;                           /* where /debug is served, or NULL */
-    /* From the web config in force (daemon/web.c): NULL without TLS, or without a file. */
+    /* From the web config in force (daemon/security.c): NULL without TLS, or without a file. */
     const struct tlsmem_ctx *tls;
     const char *web_config_file;
 

@@ -1,4 +1,4 @@
-#include "daemon/web.h"
+#include "daemon/security.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include "base/log.h"
 #include "daemon/internal.h"
 
-int web_load(struct web *web, const char *path, struct basicauth_pool *pool, char *err,
-             size_t errlen)
+int security_load(struct security *web, const char *path, struct basicauth_pool *pool, char *err,
+                  size_t errlen)
 {
     int rc;
 
@@ -28,7 +28,7 @@ int web_load(struct web *web, const char *path, struct basicauth_pool *pool, cha
     return 0;
 }
 
-void web_release(struct web *web)
+void security_release(struct security *web)
 {
     tlsmem_ctx_unref(web->tls);
     basicauth_unref(web->basic);
@@ -36,13 +36,13 @@ void web_release(struct web *web)
     memset(web, 0, sizeof(*web));
 }
 
-int web_check(const struct config *c, char *err, size_t errlen)
+int security_check(const struct config *c, char *err, size_t errlen)
 {
-    struct web web;
+    struct security web;
 
-    if (web_load(&web, c->web_config_file, NULL, err, errlen) != 0)
+    if (security_load(&web, c->web_config_file, NULL, err, errlen) != 0)
         return ERRCODE_CONFIG;
-    web_release(&web);
+    security_release(&web);
     return 0;
 }
 
@@ -53,9 +53,9 @@ static void show(struct app *a)
     a->site.web_config_file = a->web.w.path;
 }
 
-int web_start(struct app *a, char *err, size_t errlen)
+int security_start(struct app *a, char *err, size_t errlen)
 {
-    int rc = web_load(&a->web, a->site.cfg->web_config_file, &a->basic_pool, err, errlen);
+    int rc = security_load(&a->web, a->site.cfg->web_config_file, &a->basic_pool, err, errlen);
 
     if (rc != 0)
         return rc;
@@ -63,7 +63,7 @@ int web_start(struct app *a, char *err, size_t errlen)
     return 0;
 }
 
-int web_serve(struct app *a, struct site_listener *l, char *err, size_t errlen)
+int security_serve(struct app *a, struct site_listener *l, char *err, size_t errlen)
 {
     int rc;
 
@@ -76,7 +76,7 @@ int web_serve(struct app *a, struct site_listener *l, char *err, size_t errlen)
     return rc;
 }
 
-void web_log(struct app *a)
+void security_log(struct app *a)
 {
     char fp[65] = "";
 
@@ -90,7 +90,7 @@ void web_log(struct app *a)
             a->web.w.nusers, a->web.w.nheaders);
 }
 
-void web_apply(struct app *a, struct web *next)
+void security_apply(struct app *a, struct security *next)
 {
     char err[512];
 
@@ -108,15 +108,15 @@ void web_apply(struct app *a, struct web *next)
     /* Unchanged users keep their cached logins: a SIGHUP is no reason to run bcrypt. */
     if (a->web.basic != NULL && next->basic != NULL)
         basicauth_carry(next->basic, a->web.basic);
-    web_release(&a->web);
+    security_release(&a->web);
     a->web = *next;
     memset(next, 0, sizeof(*next));
     show(a);
     for (size_t i = 0; i < a->site.nlisteners; i++) {
-        int rc = web_serve(a, &a->site.listeners[i], err, sizeof(err));
+        int rc = security_serve(a, &a->site.listeners[i], err, sizeof(err));
 
         assert(rc == 0); /* webcfg allows only headers that httpd takes */
         (void)rc;
     }
-    web_log(a);
+    security_log(a);
 }

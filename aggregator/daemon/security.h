@@ -1,14 +1,14 @@
 /*
- * web: the web config file (daemon.web_config_file) and what the listeners serve with
+ * security: the web config file (daemon.web_config_file) and what the listeners serve with
  * that derives from it: TLS, basic auth users, extra headers.
  *
- * An I/O module. One struct web is in force on every listener. It is loaded at start-up
+ * An I/O module. One struct security is in force on every listener. It is loaded at start-up
  * on the loop, and on a reload on the reload's worker thread (the TLS context parses
- * certificates and keys); web_apply() is the one step, on the loop, that hands a loaded
+ * certificates and keys); security_apply() is the one step, on the loop, that hands a loaded
  * one to every listener.
  */
-#ifndef USTATSD_WEB_H
-#define USTATSD_WEB_H
+#ifndef USTATSD_SECURITY_H
+#define USTATSD_SECURITY_H
 
 #include <stddef.h>
 
@@ -18,7 +18,7 @@
 #include "http/basicauth.h"
 #include "http/tlsmem.h"
 
-struct web {
+struct security {
     struct webcfg w;         /* all zero without a file */
     struct tlsmem_ctx *tls;  /* from w.tls; NULL: plain HTTP */
     struct basicauth *basic; /* from w.users; NULL: no basic auth */
@@ -32,42 +32,42 @@ struct app;
  * nothing of the daemon's, and basicauth_new() may run off the loop (basicauth.h). Returns
  * 0, or the loader's code (errcode.h) with a message naming the file, the key and the
  * problem in err (web left
- * zeroed). Release with web_release(), on the loop once it holds basic auth users.
+ * zeroed). Release with security_release(), on the loop once it holds basic auth users.
  */
-int web_load(struct web *web, const char *path, struct basicauth_pool *pool, char *err,
-             size_t errlen);
+int security_load(struct security *web, const char *path, struct basicauth_pool *pool, char *err,
+                  size_t errlen);
 
 /* Drop what web holds, and zero it. */
-void web_release(struct web *web);
+void security_release(struct security *web);
 
 /*
  * Load the file c names and build its TLS context, as start-up and a reload do, then drop
  * it: for --check-config. Returns 0, or ERRCODE_CONFIG with a message naming the file,
  * the key and the problem in err.
  */
-int web_check(const struct config *c, char *err, size_t errlen);
+int security_check(const struct config *c, char *err, size_t errlen);
 
 /*
  * Start-up: load the running config's file into a->web, before any socket, so that a bad
- * one leaves nothing behind. Returns 0, or web_load()'s code with the message in err.
+ * one leaves nothing behind. Returns 0, or security_load()'s code with the message in err.
  * Loop thread.
  */
-int web_start(struct app *a, char *err, size_t errlen);
+int security_start(struct app *a, char *err, size_t errlen);
 
 /*
  * Give l what it serves with, from a->web, before it listens. Returns 0, or httpd's code
  * with a message naming the listener in err. Loop thread.
  */
-int web_serve(struct app *a, struct site_listener *l, char *err, size_t errlen);
+int security_serve(struct app *a, struct site_listener *l, char *err, size_t errlen);
 
 /*
  * Put next in force (taking what it holds; next is left zeroed): every listener serves
  * new connections with it, while those already open keep what they began with. A
  * downgrade (TLS or basic auth dropped) is logged as a warning. Loop thread.
  */
-void web_apply(struct app *a, struct web *next);
+void security_apply(struct app *a, struct security *next);
 
 /* Log what the web config in force does, when there is a file. Loop thread. */
-void web_log(struct app *a);
+void security_log(struct app *a);
 
 #endif
