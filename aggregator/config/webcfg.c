@@ -155,13 +155,6 @@ static int get_strings(struct walk *w, const yaml_node_t *n, const char *key, ch
     return 0;
 }
 
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /*
  * Walk a mapping: cb(w, key, value, arg) for each pair whose value is not null. Keys must
  * be strings, each once. Returns 0 or -1.
@@ -737,9 +730,9 @@ void webcfg_release(struct webcfg *w)
     free(t->cert_origin);
     free(t->key_origin);
     free(t->client_ca_origin);
-    free_strings(t->client_allowed_sans, t->nclient_allowed_sans);
-    free_strings(t->cipher_suites, t->ncipher_suites);
-    free_strings(t->curve_preferences, t->ncurve_preferences);
+    cfgread_free_strings(t->client_allowed_sans, t->nclient_allowed_sans);
+    cfgread_free_strings(t->cipher_suites, t->ncipher_suites);
+    cfgread_free_strings(t->curve_preferences, t->ncurve_preferences);
     for (size_t i = 0; i < w->nusers; i++) {
         free(w->users[i].name);
         if (w->users[i].hash != NULL)
