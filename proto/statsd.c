@@ -568,13 +568,17 @@ static int parse_type(const char *t, const char *tend, struct statsd_line *out)
  *   http.requests:1|c
  *                ^
  */
-static int parse_name(const char *p, const char *end, struct statsd_line *out, const char **stop)
+/*
+ * The bytes of a name from p, by the rules of names; *stop is set past them, at the end or
+ * at a byte that must be e1 or e2 (what may follow the name).
+ */
+static inline int scan_name(const char *p, const char *end, char e1, char e2, const char **stop)
 {
     const char *s = p;
 
     while (s < end && (name_class[(unsigned char)*s] & NAME_CHAR))
         s++;
-    if (s < end && *s != ':' && *s != '|')
+    if (s < end && *s != e1 && *s != e2)
         return STATSD_INVALID_NAME;
     if (s == p)
         return STATSD_EMPTY_NAME;
@@ -582,6 +586,17 @@ static int parse_name(const char *p, const char *end, struct statsd_line *out, c
         return STATSD_NAME_TOO_LONG;
     if (!(name_class[(unsigned char)*p] & NAME_LEAD))
         return STATSD_INVALID_NAME;
+    *stop = s;
+    return STATSD_OK;
+}
+
+static int parse_name(const char *p, const char *end, struct statsd_line *out, const char **stop)
+{
+    const char *s;
+    int rc = scan_name(p, end, ':', '|', &s);
+
+    if (rc != STATSD_OK)
+        return rc;
     if (s == end || *s == '|')
         return STATSD_MISSING_VALUE;
     out->name.ptr = p;
@@ -640,6 +655,70 @@ static int parse_fields(const char *s, const char *end, struct statsd_line *out)
     return STATSD_OK;
 }
 
+/*
+ * A DogStatsD service check, from just past "_sc|" (PROTOCOL.md, "Service checks"):
+ *
+ *   _sc|publish|2|d:1656581400|h:web-1|#queue:default|m:timed out
+ *       ^name   ^status, then fields in any order; "m:" runs to the end
+ *
+ * The name follows the rules of metric names; the status is exactly 0, 1 or 2 (3, UNKNOWN,
+ * and anything else is STATSD_SERVICE_CHECK_STATUS). Tags and the "d:" timestamp are
+ * parsed as on any line; "h:", "c:" and unknown fields are skipped; the message, which
+ * clients do not escape '|' in, is the rest of the line and is not looked at.
+ */
+static int parse_check(const char *p, const char *end, struct statsd_line *out)
+{
+    const char *s, *st, *f, *fend;
+    int rc = scan_name(p, end, '|', '|', &s);
+
+    if (rc != STATSD_OK)
+        return rc;
+    out->name.ptr = p;
+    out->name.len = (size_t)(s - p);
+    out->suffix.ptr = s;
+    out->suffix.len = (size_t)(end - s);
+    st = s + (s < end);
+    for (s = st; s < end && *s != '|';)
+        s++;
+    if (s - st != 1 || (unsigned)(*st - '0') > 2)
+        return STATSD_SERVICE_CHECK_STATUS;
+    out->type = STATSD_SERVICE_CHECK;
+    out->outcome = (enum statsd_outcome)(*st - '0');
+    out->values[0] = 1;
+    out->nvalues = 1;
+    while (s < end) {
+        f = s + 1;
+        fend = memchr(f, '|', (size_t)(end - f));
+        if (fend == NULL)
+            fend = end;
+        if (end - f >= 2 && f[0] == 'm' && f[1] == ':')
+            break;
+        if (f < end && *f == '#')
+            rc = parse_tags(f + 1, end, out, &fend);
+        else if (fend - f >= 2 && f[0] == 'd' && f[1] == ':')
+            rc = parse_timestamp(f + 2, end, out, &fend);
+        else if (fend - f >= 2 && f[0] == 'c' && f[1] == ':')
+            rc = parse_container(f, fend, out);
+        if (rc != STATSD_OK)
+            return rc;
+        s = fend;
+    }
+    return STATSD_OK;
+}
+
+/* What every parsed line starts from: no sign, no rate, no tags, no timestamp. */
+static void line_defaults(struct statsd_line *out)
+{
+    out->relative = 0;
+    out->rate = 1;
+    out->outcome = STATSD_OUTCOME_WORKED;
+    out->ntags = 0;
+    out->has_timestamp = 0;
+    out->timestamp = 0;
+    out->container.ptr = NULL;
+    out->container.len = 0;
+}
+
 int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
 {
     const char *end = p + len, *s = p;
@@ -647,12 +726,14 @@ int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
 
     if (len > STATSD_MAX_LINE)
         return STATSD_LINE_TOO_LONG;
-    /* DogStatsD events and service checks: recognised, so that they count apart. */
+    /* DogStatsD events (recognised, so that they count apart) and service checks. */
     if (len >= 3 && p[0] == '_') {
         if (p[1] == 'e' && p[2] == '{')
             return STATSD_EVENT_UNSUPPORTED;
-        if (len >= 4 && p[1] == 's' && p[2] == 'c' && p[3] == '|')
-            return STATSD_SERVICE_CHECK_UNSUPPORTED;
+        if (len >= 4 && p[1] == 's' && p[2] == 'c' && p[3] == '|') {
+            line_defaults(out);
+            return parse_check(p + 4, end, out);
+        }
     }
     rc = parse_name(p, end, out, &s);
     if (rc != STATSD_OK)
@@ -673,14 +754,7 @@ int statsd_parse_line(const char *p, size_t len, struct statsd_line *out)
     if (rc != STATSD_OK)
         return rc;
 
-    out->relative = 0;
-    out->rate = 1;
-    out->outcome = STATSD_OUTCOME_WORKED;
-    out->ntags = 0;
-    out->has_timestamp = 0;
-    out->timestamp = 0;
-    out->container.ptr = NULL;
-    out->container.len = 0;
+    line_defaults(out);
     out->suffix.ptr = bar;
     out->suffix.len = (size_t)(end - bar);
     rc = parse_values(v, bar, out);

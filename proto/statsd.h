@@ -26,42 +26,43 @@
  * ustatsd_lines_rejected_total{reason="..."}; the third is a human message.
  * STATSD_OK (0) is success; every reason is > 0.
  */
-#define STATSD_REASON_MAP(X)                                                                    \
-    X(OK, "ok", "accepted")                                                                     \
-    X(LINE_TOO_LONG, "line_too_long", "line longer than the line limit")                        \
-    X(EMPTY_NAME, "empty_name", "metric name is empty")                                         \
-    X(NAME_TOO_LONG, "name_too_long", "metric name longer than the name limit")                 \
-    X(INVALID_NAME, "invalid_name", "metric name has a character outside [A-Za-z0-9_.-]")       \
-    X(MISSING_VALUE, "missing_value", "no ':' and value after the name")                        \
-    X(INVALID_VALUE, "invalid_value", "value is not a decimal number")                          \
-    X(NON_FINITE, "non_finite_value", "value is NaN or infinite")                               \
-    X(TOO_MANY_VALUES, "too_many_values", "more packed values than the limit")                  \
-    X(MISSING_TYPE, "missing_type", "no '|' and type after the value")                          \
-    X(UNKNOWN_TYPE, "unknown_type", "type is not c, g, ms, h, d or j")                          \
-    X(PACKED_NOT_ALLOWED, "packed_not_allowed", "packed values on a c, g or j line")            \
-    X(INVALID_SAMPLE_RATE, "invalid_sample_rate", "sample rate outside (0, 1]")                 \
-    X(INVALID_TAG, "invalid_tag", "tag is empty or malformed")                                  \
-    X(TOO_MANY_TAGS, "too_many_tags", "more tags than the limit")                               \
-    X(TAG_KEY_TOO_LONG, "tag_key_too_long", "tag key longer than the limit")                    \
-    X(TAG_VALUE_TOO_LONG, "tag_value_too_long", "tag value longer than the limit")              \
-    X(DUPLICATE_TAG, "duplicate_tag", "the same tag key twice in one line")                     \
-    X(INVALID_UTF8, "invalid_utf8", "bytes that are not valid UTF-8")                           \
-    X(INVALID_TIMESTAMP, "invalid_timestamp", "T field is not a Unix timestamp")                \
-    X(INVALID_JOB_OUTCOME, "invalid_job_outcome", "job outcome is not worked, idle or error")   \
-    X(SET_UNSUPPORTED, "set_unsupported", "sets (|s) are not supported")                        \
-    X(EVENT_UNSUPPORTED, "event_unsupported", "events (_e{...}) are not supported")             \
-    X(SERVICE_CHECK_UNSUPPORTED, "service_check_unsupported", "service checks are unsupported") \
-    X(UNKNOWN_FAMILY, "unknown_family", "metric name is not in the allowlist")                  \
-    X(TYPE_MISMATCH, "type_mismatch", "line type does not match the family type")               \
-    X(LABEL_NOT_ALLOWED, "label_not_allowed", "label key is not allowed for the family")        \
-    X(LABEL_VALUE_NOT_ALLOWED, "label_value_not_allowed", "label value not in the enumeration") \
-    X(LABEL_VALUE_TOO_LONG, "label_value_too_long", "label value longer than the config limit") \
-    X(LABEL_VALUES_CAP, "label_values_cap", "label's cap on distinct values reached")           \
-    X(LABEL_VALUE_PATTERN, "label_value_pattern", "label value does not match its pattern")     \
-    X(SERIES_CAP, "series_cap", "series cap (family or total) reached")                         \
-    X(NEGATIVE_COUNTER, "negative_counter", "counter increment is negative")                    \
-    X(GROUP_EXCLUDED, "group_excluded", "the family's group is excluded by configuration")      \
-    X(UNKNOWN_JOB, "unknown_job", "job name is not in the jobs section")                        \
+#define STATSD_REASON_MAP(X)                                                                     \
+    X(OK, "ok", "accepted")                                                                      \
+    X(LINE_TOO_LONG, "line_too_long", "line longer than the line limit")                         \
+    X(EMPTY_NAME, "empty_name", "metric name is empty")                                          \
+    X(NAME_TOO_LONG, "name_too_long", "metric name longer than the name limit")                  \
+    X(INVALID_NAME, "invalid_name", "metric name has a character outside [A-Za-z0-9_.-]")        \
+    X(MISSING_VALUE, "missing_value", "no ':' and value after the name")                         \
+    X(INVALID_VALUE, "invalid_value", "value is not a decimal number")                           \
+    X(NON_FINITE, "non_finite_value", "value is NaN or infinite")                                \
+    X(TOO_MANY_VALUES, "too_many_values", "more packed values than the limit")                   \
+    X(MISSING_TYPE, "missing_type", "no '|' and type after the value")                           \
+    X(UNKNOWN_TYPE, "unknown_type", "type is not c, g, ms, h, d or j")                           \
+    X(PACKED_NOT_ALLOWED, "packed_not_allowed", "packed values on a c, g or j line")             \
+    X(INVALID_SAMPLE_RATE, "invalid_sample_rate", "sample rate outside (0, 1]")                  \
+    X(INVALID_TAG, "invalid_tag", "tag is empty or malformed")                                   \
+    X(TOO_MANY_TAGS, "too_many_tags", "more tags than the limit")                                \
+    X(TAG_KEY_TOO_LONG, "tag_key_too_long", "tag key longer than the limit")                     \
+    X(TAG_VALUE_TOO_LONG, "tag_value_too_long", "tag value longer than the limit")               \
+    X(DUPLICATE_TAG, "duplicate_tag", "the same tag key twice in one line")                      \
+    X(INVALID_UTF8, "invalid_utf8", "bytes that are not valid UTF-8")                            \
+    X(INVALID_TIMESTAMP, "invalid_timestamp", "T field is not a Unix timestamp")                 \
+    X(INVALID_JOB_OUTCOME, "invalid_job_outcome", "job outcome is not worked, idle or error")    \
+    X(SET_UNSUPPORTED, "set_unsupported", "sets (|s) are not supported")                         \
+    X(EVENT_UNSUPPORTED, "event_unsupported", "events (_e{...}) are not supported")              \
+    X(SERVICE_CHECK_STATUS, "service_check_status", "service check status is not 0, 1 or 2")     \
+    X(UNKNOWN_FAMILY, "unknown_family", "metric name is not in the allowlist")                   \
+    X(TYPE_MISMATCH, "type_mismatch", "line type does not match the family type")                \
+    X(LABEL_NOT_ALLOWED, "label_not_allowed", "label key is not allowed for the family")         \
+    X(LABEL_VALUE_NOT_ALLOWED, "label_value_not_allowed", "label value not in the enumeration")  \
+    X(LABEL_VALUE_TOO_LONG, "label_value_too_long", "label value longer than the config limit")  \
+    X(LABEL_VALUES_CAP, "label_values_cap", "label's cap on distinct values reached")            \
+    X(LABEL_VALUE_PATTERN, "label_value_pattern", "label value does not match its pattern")      \
+    X(SERIES_CAP, "series_cap", "series cap (family or total) reached")                          \
+    X(NEGATIVE_COUNTER, "negative_counter", "counter increment is negative")                     \
+    X(GROUP_EXCLUDED, "group_excluded", "the family's group is excluded by configuration")       \
+    X(UNKNOWN_JOB, "unknown_job", "job name is not in the jobs section")                         \
+    X(INVALID_JOB_COUNT, "invalid_job_count", "job counter value is not a whole number of runs") \
     X(SENDER_NOT_ALLOWED, "sender_not_allowed", "the sender may not write the family or job")
 
 enum statsd_reason {
@@ -83,7 +84,7 @@ const char *statsd_reason_msg(int reason);
 int statsd_reason_by_name(const char *name);
 
 /* The last reason that statsd_parse_line() can return; the daemon's reasons follow it. */
-#define STATSD_PARSER_REASON_LAST STATSD_SERVICE_CHECK_UNSUPPORTED
+#define STATSD_PARSER_REASON_LAST STATSD_SERVICE_CHECK_STATUS
 
 enum statsd_type {
     STATSD_COUNTER,      /* c */
@@ -91,7 +92,8 @@ enum statsd_type {
     STATSD_TIMER,        /* ms */
     STATSD_HISTOGRAM,    /* h */
     STATSD_DISTRIBUTION, /* d */
-    STATSD_JOB           /* j, the ustatsd job extension */
+    STATSD_JOB,          /* j, the ustatsd job extension */
+    STATSD_SERVICE_CHECK /* _sc|<name>|<status>, a DogStatsD service check */
 };
 
 enum statsd_outcome { STATSD_OUTCOME_WORKED, STATSD_OUTCOME_IDLE, STATSD_OUTCOME_ERROR };
@@ -106,6 +108,12 @@ struct statsd_tag {
     struct statsd_view value; /* len 0 for a bare tag ("#canary") */
 };
 
+/*
+ * A parsed line. A service check (`_sc|<name>|<status>|...`) fills it as a job line
+ * would: name is the check's name, outcome its status (0 worked, 1 idle, 2 error),
+ * values[0] 1, rate 1, tags and timestamp (its `d:` field) as parsed; suffix runs from
+ * the '|' after the name to the end.
+ */
 struct statsd_line {
     struct statsd_view name; /* as sent, not normalised */
     enum statsd_type type;
@@ -113,7 +121,7 @@ struct statsd_line {
     size_t nvalues; /* >= 1; 1 unless packed (ms, h, d) */
     double values[STATSD_MAX_VALUES];
     double rate;                 /* 1 when absent */
-    enum statsd_outcome outcome; /* j only; values[0] is 1 */
+    enum statsd_outcome outcome; /* j and service checks only; values[0] is 1 */
     size_t ntags;
     struct statsd_tag tags[STATSD_MAX_TAGS];
     int has_timestamp;

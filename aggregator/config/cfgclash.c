@@ -13,8 +13,13 @@
  * a counter "x" writes x_total, so it clashes with a gauge "x_total" although the stored
  * names differ; a histogram "x" writes x_bucket, x_sum and x_count; both write x_created.
  */
-/* The generated families sort first, so that a clash is reported at the configured name. */
-enum owner { OWN_RESOURCE, OWN_JOBS, OWN_FAMILY, OWN_SQL };
+/*
+ * The generated families sort first, so that a clash is reported at the configured name.
+ * A job's counter name (cfgjob.h) exposes nothing, but a counter line of that name, with
+ * or without "_total", reports the job: it must name nothing else, so it clashes with
+ * every name an exposition writes, and is reported last, at the job.
+ */
+enum owner { OWN_RESOURCE, OWN_JOBS, OWN_FAMILY, OWN_SQL, OWN_JOB_COUNTER };
 
 struct exposed {
     char name[STATSD_MAX_NAME + 64];
@@ -85,6 +90,9 @@ static void owner_path(char *out, size_t len, const struct exposed *e)
     case OWN_RESOURCE:
         snprintf(out, len, "the target_info family of $.resource");
         break;
+    case OWN_JOB_COUNTER:
+        snprintf(out, len, "the counter name of $.jobs.list[%zu]", e->index);
+        break;
     }
 }
 
@@ -109,6 +117,12 @@ static void expose_all(struct exposure *x, const struct config *c)
         snprintf(name, sizeof(name), "%s%s", c->job_prefix, job_families[i].suffix);
         expose_family(x, name, job_families[i].type, OWN_JOBS, 0);
     }
+    for (size_t i = 0; i < c->njobs; i++) {
+        if (c->jobs[i].counter == NULL)
+            continue;
+        expose(x, c->jobs[i].counter, "", OWN_JOB_COUNTER, i);
+        expose(x, c->jobs[i].counter, "_total", OWN_JOB_COUNTER, i);
+    }
     /* target_info: an info family "target" in OpenMetrics, a gauge in text. */
     expose(x, "target", "", OWN_RESOURCE, 0);
     expose(x, "target_info", "", OWN_RESOURCE, 0);
@@ -129,6 +143,18 @@ int cfgclash_check(struct cfgread *r, const struct config *c)
             continue;
         owner_path(pa, sizeof(pa), a);
         cfgread_pop(r, 0);
+        if (b->owner == OWN_JOB_COUNTER) {
+            cfgread_push_key(r, "jobs");
+            cfgread_push_key(r, "list");
+            cfgread_push_index(r, b->index);
+            cfgread_push_key(r, "counter");
+            rc = cfgread_fail(r,
+                              "the counter name \"%s\" clashes with %s: a counter line named "
+                              "\"%s\" would name both (give the job another \"counter\" name, "
+                              "or \"counter\": false)",
+                              c->jobs[b->index].counter, pa, b->name);
+            break;
+        }
         cfgread_push_key(r, b->owner == OWN_FAMILY ? "families" : "sql_metrics");
         cfgread_push_index(r, b->index);
         cfgread_push_key(r, "name");

@@ -2,7 +2,9 @@
  * cfgclash: the configuration's check that no two things expose the same name. Families,
  * SQL metrics, the job families of jobs.prefix and target_info are judged on the names an
  * exposition writes, not on the configured ones: a counter "x" writes x_total, a histogram
- * x_bucket, x_sum and x_count, and both x_created (OpenMetrics).
+ * x_bucket, x_sum and x_count, and both x_created (OpenMetrics). A job's counter name
+ * (cfgjob.h) may be none of those names, nor another job's counter name, with or without
+ * "_total": a counter line of that name reports the job.
  *
  * A domain module used by cfgload_file(), once every section is read.
  */

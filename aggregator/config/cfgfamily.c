@@ -486,6 +486,7 @@ void cfgfamily_release(struct config *c)
         free(f->name);
         free(f->help);
         free(f->unit);
+        free(f->alias);
         free(f->group);
         free(f->buckets);
         cfgmetric_release_labels(f->labels, f->nlabels);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "base/common.h"
+#include "config/cfgalias.h"
 
 /*
  * The rules follow promlint's wording, so that an operator who has seen promtool's
@@ -197,6 +198,18 @@ static void lint_family(struct lint *l, const char *path, const char *exposed,
     }
 }
 
+/* A family whose name without its unit is no second name of it (cfgalias.h), and why. */
+static void lint_alias(struct lint *l, const struct config *c, size_t i, const char *path,
+                       const char *exposed, enum family_type type)
+{
+    char where[96], why[512];
+
+    if (cfgalias_problem(c, i, why, sizeof(why)) == NULL)
+        return;
+    snprintf(where, sizeof(where), "%s.name", path);
+    report(l, where, "\"%s\" (%s): %s", exposed, config_family_type_name(type), why);
+}
+
 size_t cfglint_run(const struct config *c, cfglint_cb cb, void *arg)
 {
     struct lint l = { cb, arg, 0 };
@@ -211,6 +224,7 @@ size_t cfglint_run(const struct config *c, cfglint_cb cb, void *arg)
         snprintf(exposed, sizeof(exposed), "%s%s", f->name,
                  f->type == FAMILY_COUNTER ? "_total" : "");
         lint_family(&l, path, exposed, f->type, f->help, f->labels, f->nlabels);
+        lint_alias(&l, c, i, path, exposed, f->type);
     }
     if (c->njobs > 0) {
         char what[320];

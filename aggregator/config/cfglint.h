@@ -20,7 +20,9 @@
  *  - camelCase in the name or a label name;
  *  - "_timestamp_seconds" on a non-gauge (promlint's gauge rule), "_created" (OpenMetrics
  *    reserves it for counters' and histograms' creation time) and "_info" (OpenMetrics's
- *    info type, which ustatsd does not declare).
+ *    info type, which ustatsd does not declare);
+ *  - and ustatsd's own: a family whose name ends in its unit but that does not take the
+ *    name without it (its OpenTelemetry name, cfgalias.h), because that name is taken.
  * A colon cannot occur: cfgload_file() refuses it.
  *
  * These are warnings, never errors: a service may document a name the conventions frown

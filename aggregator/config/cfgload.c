@@ -8,10 +8,12 @@
 
 #include <jansson.h>
 
+#include "config/cfgalias.h"
 #include "config/cfgclash.h"
 #include "config/cfgclient.h"
 #include "config/cfgendpoint.h"
 #include "config/cfgfamily.h"
+#include "config/cfgjob.h"
 #include "config/cfgmetric.h"
 #include "config/cfgread.h"
 #include "config/cfgsql.h"
@@ -336,23 +338,32 @@ static const struct cfgread_key job_keys[] = {
       .off = offsetof(struct config_job, open_seconds),
       .dmin = 0,
       .dmax = CONFIG_MAX_OPEN_SECONDS },
+    /* Read by cfgjob_counter(), once the name is known. */
+    { .name = "counter", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_nothing },
 };
 
 /* A job name, or a job object; dflt holds the section's threshold and open_seconds. */
 static int parse_job(struct cfgread *r, json_t *v, struct config_job *j,
                      const struct config_job *dflt)
 {
+    size_t o;
+
     j->failure_threshold = dflt->failure_threshold;
     j->open_seconds = dflt->open_seconds;
     if (json_is_object(v)) {
         if (cfgread_section(r, v, job_keys, ARRAY_SIZE(job_keys), j) < 0)
             return ERRCODE_CONFIG;
-        cfgread_push_key(r, "name");
-        return job_name(r, json_object_get(v, "name"), j);
+        o = cfgread_push_key(r, "name");
+        if (job_name(r, json_object_get(v, "name"), j) < 0)
+            return ERRCODE_CONFIG;
+        cfgread_pop(r, o);
+        return cfgjob_counter(r, json_object_get(v, "counter"), j);
     }
     if (!json_is_string(v))
         return cfgread_fail(r, "expected a job name or a job object, got %s", cfgread_type_name(v));
-    return job_name(r, v, j);
+    if (job_name(r, v, j) < 0)
+        return ERRCODE_CONFIG;
+    return cfgjob_counter(r, NULL, j);
 }
 
 static int read_job_list(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *list,
@@ -554,6 +565,7 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
         cfgclash_check(r, c) < 0)
         return ERRCODE_CONFIG;
     cfgclient_families(c);
+    cfgalias_assign(c);
     cfgwriters_assign(c);
     for (size_t i = 0; i < c->nfamilies; i++)
         c->families[i].excluded = cfgfamily_excluded(c, c->families[i].group);
@@ -618,8 +630,10 @@ void cfgload_release(struct config *c)
     cfgread_release(daemon_keys, ARRAY_SIZE(daemon_keys), c);
     cfgfamily_release(c);
     free(c->job_prefix);
-    for (size_t i = 0; i < c->njobs; i++)
+    for (size_t i = 0; i < c->njobs; i++) {
         free(c->jobs[i].name);
+        cfgjob_release(&c->jobs[i]);
+    }
     free(c->jobs);
     cfgsql_release(c);
     cfgendpoint_release(c);

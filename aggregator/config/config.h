@@ -129,6 +129,8 @@ struct config_family {
     enum family_type type;
     char *help;      /* "" when absent */
     char *unit;      /* "" when absent; "seconds" by default for histograms */
+    char *alias;     /* the name without "_<unit>", which lines may use too (OpenTelemetry's
+                      * name, cfgalias.h); NULL: none, or one that clashes */
     char *group;     /* "" when absent: never excluded */
     int unit_ms;     /* unit is "milliseconds" or "ms": ms lines are kept unchanged */
     double *buckets; /* histograms: sorted, finite upper bounds; +Inf is implied */
@@ -155,6 +157,13 @@ struct config_job {
     uint32_t failure_threshold;           /* >= 1 */
     double open_seconds;                  /* > 0, <= CONFIG_MAX_OPEN_SECONDS */
     const struct config_writers *writers; /* as a family's: NULL: anyone may report it */
+    /*
+     * The counter form ("counter", cfgjob.h): "<counter>:N|c|#<outcome_tag>:error" and
+     * "<prefix>_attempts:N|c|#<job_tag>:<name>,<outcome_tag>:error" report N runs.
+     */
+    char *counter;     /* normalised, without "_total"; NULL: the counter form is off */
+    char *outcome_tag; /* normalised tag keys; NULL when the counter form is off */
+    char *job_tag;
 };
 
 /* What a rule of "writers" names: exactly one of its four keys. */

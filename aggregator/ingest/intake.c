@@ -24,21 +24,26 @@ static int allowed(const struct config_writers *w, const struct intake_sender *f
 }
 
 /*
- * A parsed job line: the job is looked up once, for its rule and its report. A line that
- * names no job is left to STATSD_UNKNOWN_JOB, whoever sent it.
+ * A parsed line that reports a job (a `|j` line, a service check, a job's counter line):
+ * the job is looked up once, for its rule and its report. A line that names no job is
+ * left to STATSD_UNKNOWN_JOB, whoever sent it; one that names a job its sender may not
+ * report is refused before its outcome and count are judged. JOBMATCH_FAMILY: a counter
+ * line that no job takes, for the registry.
  */
 static int take_job(struct intake *in, const struct statsd_line *line, uint64_t now_ms,
                     const struct intake_sender *from, int guarded)
 {
     const struct config_writers *writers;
-    long i = jobs_find(in->jobs, line, &writers);
+    struct jobmatch_run run;
+    int r = jobs_match(in->jobs, line, &run, &writers);
 
-    if (i < 0)
-        return STATSD_UNKNOWN_JOB;
-    if (guarded && !allowed(writers, from))
+    if (r == JOBMATCH_FAMILY)
+        return r;
+    if (guarded && run.job >= 0 && !allowed(writers, from))
         return STATSD_SENDER_NOT_ALLOWED;
-    jobs_report_at(in->jobs, (size_t)i, line, now_ms, in->clock(in->clock_arg));
-    return STATSD_OK;
+    if (r == STATSD_OK)
+        jobs_report_run(in->jobs, &run, now_ms, in->clock(in->clock_arg));
+    return r;
 }
 
 /* A parsed family line: the family's rule, when the config has rules, then the registry. */
@@ -78,8 +83,9 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
     if (r == REGISTRY_MISS) {
         r = statsd_parse_line(v.ptr, v.len, &line);
         if (r == STATSD_OK)
-            r = line.type == STATSD_JOB ? take_job(in, &line, now_ms, from, guarded)
-                                        : take_family(in, &line, now_ms, from, guarded);
+            r = take_job(in, &line, now_ms, from, guarded);
+        if (r == JOBMATCH_FAMILY)
+            r = take_family(in, &line, now_ms, from, guarded);
     }
     if (r == STATSD_OK) {
         in->count.accepted++;

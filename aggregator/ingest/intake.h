@@ -4,8 +4,9 @@
  *
  * A domain module. A datagram, its sender and the time go in; each line is split, looked
  * up in the registry's front cache and applied (a line the cache knows needs only its
- * values parsed), or parsed in full and given to jobs_report() (`|j` lines) or
- * registry_apply(). When the config has writer rules ("writers", cfgwriters.h), a line
+ * values parsed), or parsed in full and given to the jobs (`|j` lines, service checks and
+ * the jobs' counter lines, jobmatch.h) or registry_apply(). A job's counter line is never
+ * cached: the registry never accepts it. When the config has writer rules ("writers", cfgwriters.h), a line
  * whose family or job has a rule that does not allow its sender is rejected first, as
  * STATSD_SENDER_NOT_ALLOWED, and changes nothing; each line is judged alone, so the other
  * lines of its datagram are taken as usual. Accepted lines are counted; a rejected one is counted

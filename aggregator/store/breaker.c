@@ -70,9 +70,22 @@ void breaker_restore(struct breaker *b, const struct breaker *saved, uint64_t in
 void breaker_report(struct breaker *b, enum statsd_outcome outcome, uint64_t now_ms,
                     double now_unix)
 {
+    breaker_report_n(b, outcome, 1, now_ms, now_unix);
+}
+
+/*
+ * n reports at one time are n single ones: after the first error that opens the breaker
+ * (from closed at the threshold, or from half-open), the others find it open, which counts
+ * them and changes nothing else (open_ms >= 1, so no time passes for it).
+ */
+void breaker_report_n(struct breaker *b, enum statsd_outcome outcome, uint64_t n, uint64_t now_ms,
+                      double now_unix)
+{
     assert((unsigned)outcome < BREAKER_NOUTCOMES);
     breaker_advance(b, now_ms);
-    b->attempts[outcome]++;
+    if (n == 0)
+        return;
+    b->attempts[outcome] += n;
 
     if (outcome != STATSD_OUTCOME_ERROR) {
         b->consecutive_failures = 0;
@@ -83,8 +96,8 @@ void breaker_report(struct breaker *b, enum statsd_outcome outcome, uint64_t now
         return;
     }
 
-    b->errors++;
-    b->consecutive_failures++;
+    b->errors += n;
+    b->consecutive_failures += n;
     b->has_error = 1;
     b->last_error_unix = now_unix;
     /*

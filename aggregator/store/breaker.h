@@ -72,6 +72,14 @@ void breaker_report(struct breaker *b, enum statsd_outcome outcome, uint64_t now
                     double now_unix);
 
 /*
+ * Count n attempts of one outcome at one time, as n calls of breaker_report() would (n
+ * may be 0: only the time advances). For a client that sums its counts before sending
+ * (`publish:3|c|#outcome:error`).
+ */
+void breaker_report_n(struct breaker *b, enum statsd_outcome outcome, uint64_t n, uint64_t now_ms,
+                      double now_unix);
+
+/*
  * Take a saved breaker's state and counts (the state file's, records.h), keeping b's own
  * threshold and open_seconds: saved was in its state for in_state_ms when it was saved,
  * and away_ms passed since. The time runs on across the gap: an open breaker whose

@@ -42,12 +42,20 @@ void families_build_names(struct registry *r)
     size_t i, live = 0;
 
     for (i = 0; i < r->nfams; i++)
-        live += r->fams[i].state == FAM_LIVE;
-    names_reset(&r->names, live, &r->mem);
-    for (i = 0; i < r->nfams; i++)
         if (r->fams[i].state == FAM_LIVE)
-            names_add(&r->names, r->fams[i].cfg->name, r->fams[i].name_len, (uint32_t)i,
-                      r->fams[i].cfg->type == FAMILY_COUNTER);
+            live += 1 + (r->fams[i].cfg->alias != NULL);
+    names_reset(&r->names, live, &r->mem);
+    for (i = 0; i < r->nfams; i++) {
+        const struct config_family *cf = r->fams[i].cfg;
+
+        if (r->fams[i].state != FAM_LIVE)
+            continue;
+        names_add(&r->names, cf->name, r->fams[i].name_len, (uint32_t)i,
+                  cf->type == FAMILY_COUNTER);
+        /* The OpenTelemetry name (cfgalias.h): no other family's, never with "_total". */
+        if (cf->alias != NULL)
+            names_add(&r->names, cf->alias, strlen(cf->alias), (uint32_t)i, 0);
+    }
 }
 
 /* A label-less counter or histogram exists from start-up, at zero (unless excluded). */

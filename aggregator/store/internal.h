@@ -136,7 +136,10 @@ void families_setup(struct registry *r, size_t fi, const struct config_family *c
  */
 void families_configure(struct registry *r, size_t fi, const struct config_family *cf);
 
-/* Index every name of the live families: "x", and "x_total" for a counter x. */
+/*
+ * Index every name of the live families: "x", "x_total" for a counter x, and the alias
+ * (config_family.alias) of a family that has one.
+ */
 void families_build_names(struct registry *r);
 
 /*

@@ -17,6 +17,8 @@ void jobs_init(struct jobs *j, const struct config *cfg, uint64_t now_ms)
     j->n = cfg->njobs;
     j->breakers = NULL;
     j->created = NULL;
+    memset(&j->match, 0, sizeof(j->match));
+    jobmatch_build(&j->match, cfg);
     if (j->n == 0)
         return;
     j->breakers = mem_calloc(j->n, sizeof(*j->breakers));
@@ -54,6 +56,7 @@ void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms)
     j->created = created;
     j->n = cfg->njobs;
     j->cfg = cfg;
+    jobmatch_build(&j->match, cfg);
 }
 
 void jobs_date(struct jobs *j, double now_unix)
@@ -82,38 +85,36 @@ void jobs_release(struct jobs *j)
 {
     free(j->breakers);
     free(j->created);
+    jobmatch_release(&j->match);
     j->breakers = NULL;
     j->created = NULL;
     j->n = 0;
 }
 
-long jobs_find(const struct jobs *j, const struct statsd_line *line,
+int jobs_match(const struct jobs *j, const struct statsd_line *line, struct jobmatch_run *run,
                const struct config_writers **writers)
 {
-    long i = config_find_job(j->cfg, line->name.ptr, line->name.len);
+    int rc = jobmatch_line(&j->match, j->cfg, line, run);
 
-    *writers = i < 0 ? NULL : j->cfg->jobs[i].writers;
-    return i;
+    *writers = rc != JOBMATCH_FAMILY && run->job >= 0 ? j->cfg->jobs[run->job].writers : NULL;
+    return rc;
 }
 
-void jobs_report_at(struct jobs *j, size_t i, const struct statsd_line *line, uint64_t now_ms,
-                    double now_unix)
+void jobs_report_run(struct jobs *j, const struct jobmatch_run *run, uint64_t now_ms,
+                     double now_unix)
 {
-    breaker_report(&j->breakers[i], line->outcome, now_ms, now_unix);
+    breaker_report_n(&j->breakers[run->job], run->outcome, run->runs, now_ms, now_unix);
 }
 
 int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix)
 {
     const struct config_writers *writers;
-    long i;
+    struct jobmatch_run run;
+    int rc = jobs_match(j, line, &run, &writers);
 
-    if (line->type != STATSD_JOB)
-        return STATSD_TYPE_MISMATCH;
-    i = jobs_find(j, line, &writers);
-    if (i < 0)
-        return STATSD_UNKNOWN_JOB;
-    jobs_report_at(j, (size_t)i, line, now_ms, now_unix);
-    return STATSD_OK;
+    if (rc == STATSD_OK)
+        jobs_report_run(j, &run, now_ms, now_unix);
+    return rc;
 }
 
 const struct breaker *jobs_get(struct jobs *j, size_t i, uint64_t now_ms)

@@ -1,9 +1,10 @@
 /*
  * jobs: the configured background jobs, each with its breaker, and their exposition.
  *
- * A domain module. Services report each attempt as `<job>:<outcome>|j`; the job name is
- * matched as sent (it becomes the value of the job label, so "cas-promotion" stays
- * "cas-promotion") against the config's jobs section. Every configured job is exposed
+ * A domain module. Services report each attempt as `<job>:<outcome>|j`, as a DogStatsD
+ * service check or as a counter line (jobmatch.h); the job name is matched as sent (it
+ * becomes the value of the job label, so "cas-promotion" stays "cas-promotion") against
+ * the config's jobs section. Every configured job is exposed
  * with zeroed counters from start-up, so that increase() and absence alerts work from the
  * first scrape. The families, with P the configured prefix:
  *
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "store/breaker.h"
+#include "store/jobmatch.h"
 #include "config/config.h"
 #include "base/expo.h"
 #include "statsd.h"
@@ -34,6 +36,7 @@ struct jobs {
     struct breaker *breakers; /* cfg->njobs of them, in config order */
     double *created;          /* per job: Unix seconds its counters started at; 0: undated */
     size_t n;
+    struct jobmatch match; /* the jobs' counter names, from cfg */
 };
 
 /* One breaker per configured job, closed at now_ms. Allocation failure aborts. */
@@ -57,22 +60,24 @@ void jobs_reconfigure(struct jobs *j, const struct config *cfg, uint64_t now_ms)
 void jobs_date(struct jobs *j, double now_unix);
 
 /*
- * Apply a parsed `|j` line. Returns STATSD_OK, STATSD_UNKNOWN_JOB for a name not in the
- * config, or STATSD_TYPE_MISMATCH for a line that is not a job line. A rejected line
- * changes nothing. Tags on a job line are ignored: the job name is the only label.
+ * Apply a parsed line that reports a job: a `|j` line, a service check, or a counter line
+ * of a job's counter form (jobmatch.h). Returns STATSD_OK or the reason (jobmatch_line()'s),
+ * or JOBMATCH_FAMILY for a line that reports no job (a family's: it changes nothing here).
+ * A rejected line changes nothing. Tags are ignored but for the counter form's: the job
+ * name is the only label.
  */
 int jobs_report(struct jobs *j, const struct statsd_line *line, uint64_t now_ms, double now_unix);
 
 /*
  * jobs_report() in two steps, for a caller that decides between them (the writer policy):
- * the index of the job a `|j` line names, or ERRCODE_UNKNOWN (STATSD_UNKNOWN_JOB), with
- * *writers set to that job's rule (NULL: anyone may report it); then the report of job i,
- * which cannot fail.
+ * jobmatch_line() for the line, with *writers set to the rule of the job it names (NULL:
+ * anyone may report it, or no job is named); then the report of a run that jobs_match()
+ * gave with STATSD_OK, which cannot fail.
  */
-long jobs_find(const struct jobs *j, const struct statsd_line *line,
+int jobs_match(const struct jobs *j, const struct statsd_line *line, struct jobmatch_run *run,
                const struct config_writers **writers);
-void jobs_report_at(struct jobs *j, size_t i, const struct statsd_line *line, uint64_t now_ms,
-                    double now_unix);
+void jobs_report_run(struct jobs *j, const struct jobmatch_run *run, uint64_t now_ms,
+                     double now_unix);
 
 /*
  * Give the job named name (as sent, len bytes) a saved breaker and creation time (the

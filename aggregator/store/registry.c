@@ -210,18 +210,20 @@ void registry_release(struct registry *r)
 
 /* ---- the hot path ---- */
 
-static int type_matches(enum family_type ft, enum statsd_type lt)
+/* An up-down gauge takes counter lines too, as signed deltas (Count(..., -1), Decr). */
+static int type_matches(const struct config_family *cf, enum statsd_type lt)
 {
     switch (lt) {
     case STATSD_COUNTER:
-        return ft == FAMILY_COUNTER;
+        return cf->type == FAMILY_COUNTER || (cf->type == FAMILY_GAUGE && cf->updown);
     case STATSD_GAUGE:
-        return ft == FAMILY_GAUGE;
+        return cf->type == FAMILY_GAUGE;
     case STATSD_TIMER:
     case STATSD_HISTOGRAM:
     case STATSD_DISTRIBUTION:
-        return ft == FAMILY_HISTOGRAM;
+        return cf->type == FAMILY_HISTOGRAM;
     case STATSD_JOB:
+    case STATSD_SERVICE_CHECK:
         break;
     }
     return 0;
@@ -248,8 +250,14 @@ static int compute(const struct registry__family *f, struct registry__series *s,
         *value += line->values[0] / rate;
         break;
     case FAMILY_GAUGE:
-        /* A sign moves an up-down gauge; any other gauge takes the value, as DogStatsD. */
-        *value = line->relative && cf->updown ? *value + line->values[0] : line->values[0];
+        /*
+         * A sign moves an up-down gauge, and so does a counter line (scaled as a counter's
+         * increment); any other gauge takes the value, as DogStatsD.
+         */
+        if (line->type == STATSD_COUNTER)
+            *value += line->values[0] / rate;
+        else
+            *value = line->relative && cf->updown ? *value + line->values[0] : line->values[0];
         break;
     case FAMILY_HISTOGRAM:
         /* _sum adds each v / rate; the buckets count weighted, with carries. */
@@ -301,7 +309,7 @@ static int check_family(const struct registry *r, const struct statsd_line *line
 {
     const struct config_family *cf;
 
-    if (line->type == STATSD_JOB)
+    if (line->type == STATSD_JOB || line->type == STATSD_SERVICE_CHECK)
         return STATSD_TYPE_MISMATCH;
     *fi = line_family(r, line);
     if (*fi < 0)
@@ -309,7 +317,7 @@ static int check_family(const struct registry *r, const struct statsd_line *line
     cf = r->fams[*fi].cfg;
     if (cf->excluded)
         return STATSD_GROUP_EXCLUDED;
-    if (!type_matches(cf->type, line->type))
+    if (!type_matches(cf, line->type))
         return STATSD_TYPE_MISMATCH;
     return STATSD_OK;
 }
@@ -485,7 +493,7 @@ static inline int apply_plain(const struct registry__family *f, struct registry_
         value = s->value + v;
         break;
     case FAMILY_GAUGE:
-        value = v;
+        value = type == STATSD_COUNTER ? s->value + v : v; /* a counter line: up-down */
         break;
     default: /* FAMILY_HISTOGRAM */
         if (type == STATSD_TIMER && !cf->unit_ms)
@@ -549,7 +557,8 @@ const struct config_family *registry_hit_family(const struct registry *r,
 const struct config_family *registry_line_family(const struct registry *r,
                                                  const struct statsd_line *line)
 {
-    long fi = line->type == STATSD_JOB ? -1 : line_family(r, line);
+    long fi =
+        line->type == STATSD_JOB || line->type == STATSD_SERVICE_CHECK ? -1 : line_family(r, line);
 
     return fi < 0 ? NULL : r->fams[fi].cfg;
 }

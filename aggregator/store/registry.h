@@ -181,9 +181,10 @@ size_t registry_drain(struct registry *r, size_t budget);
  * Validate and aggregate one parsed line. Returns STATSD_OK or a daemon reason; a
  * rejected line changes nothing (all checks run before any mutation, label values are
  * interned only once the line is known to be accepted). Checks, in order:
- *   UNKNOWN_FAMILY (normalised name; counters with or without "_total"), GROUP_EXCLUDED,
- *   TYPE_MISMATCH (c: counter, g: gauge, ms/h/d: histogram; j is always a mismatch, the
- *   caller dispatches job lines elsewhere), then per tag: LABEL_NOT_ALLOWED (key
+ *   UNKNOWN_FAMILY (normalised name; counters with or without "_total"; a family's alias,
+ *   config_family.alias), GROUP_EXCLUDED, TYPE_MISMATCH (c: counter or up-down gauge, g:
+ *   gauge, ms/h/d: histogram; j and service checks are always a mismatch, the caller
+ *   dispatches them elsewhere), then per tag: LABEL_NOT_ALLOWED (key
  *   normalised like names), DUPLICATE_TAG (two keys equal once normalised, e.g. "a.b" and
  *   "a_b"), LABEL_VALUE_TOO_LONG, LABEL_VALUE_NOT_ALLOWED (enumerated), LABEL_VALUES_CAP
  *   (a new value beyond the key's cap); then NEGATIVE_COUNTER, then SERIES_CAP (a new
@@ -192,7 +193,7 @@ size_t registry_drain(struct registry *r, size_t budget);
  *   an empty value means the label is absent. The line's timestamp and container fields
  *   are ignored.
  * Aggregation: counters add value / rate; gauges set, or add a signed value when the family
- * is up-down (config_family.updown); histograms
+ * is up-down (config_family.updown), which also adds a counter line's value / rate; histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
  * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (histogram.h).
  * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.

@@ -2,7 +2,8 @@
  * End to end with a real DogStatsD client library: hot-shots 17.1.1 for Node, pinned by
  * tests/e2e/node/package-lock.json and installed by the node_client fixture. The script
  * tests/e2e/node/hotshots.js plays a service (counters, absolute and up-down gauges,
- * histograms, timings, distributions, a set, an event, a service check, global tags,
+ * histograms, timings, distributions, a set, an event, a service check (which reports a
+ * job, and names none here), global tags,
  * sample rates, unified service tags, the client's own telemetry), over the Unix socket
  * and over UDP; these tests check every value the daemon exposes and every line it
  * refuses, by reason and in /debug, against what the script sent and what it reports
@@ -75,7 +76,7 @@ static const struct refused {
     { "unknown_family", "checkout.started:1|c|#", "region:eu-1" },
     { "set_unsupported", "users.unique:alice|s|#", "region:eu-1" },
     { "event_unsupported", "_e{6,13}:deploy|v2 rolled out|#", "region:eu-1" },
-    { "service_check_unsupported", "_sc|db.reachable|0|#", "region:eu-1" },
+    { "unknown_job", "_sc|db.reachable|0|#", "region:eu-1" }, /* a check names a job */
 };
 
 static struct daemon d;

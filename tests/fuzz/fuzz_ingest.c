@@ -4,7 +4,8 @@
  * (intake.c: statsd_scanner_fill, registry_find_parts, registry_apply_found for the lines
  * the front cache knows, the full parse for the rest, jobs, counters and reject ring).
  * The other, the reference below, takes every line through the full parse only
- * (statsd_next_line, statsd_parse_line, jobs_report or registry_apply). Checked, round
+ * (statsd_next_line, statsd_parse_line, jobs_report, then registry_apply for the lines no
+ * job takes). Checked, round
  * after round (the later rounds hit the cache): both count the same lines accepted and
  * rejected by each reason, and hold the same reject ring, entry by entry; at the end both
  * registries and both sets of jobs render the same exposition.
@@ -55,7 +56,10 @@ static const char config_json[] =
     " {\"name\": \"ml.score\", \"type\": \"gauge\", \"group\": \"ml\"}"
     "], \"groups\": {\"exclude\": [\"ml\"]},"
     " \"clients\": {\"strip_tags\": [\"env\", \"service\"]},"
-    " \"jobs\": {\"list\": [\"mailer\", {\"name\": \"sync\", \"failure_threshold\": 1}]},"
+    " \"jobs\": {\"prefix\": \"bg\", \"list\": [\"mailer\", {\"name\": \"sync\", "
+    "\"failure_threshold\": 1,"
+    "  \"counter\": {\"name\": \"sync.runs\", \"outcome_tag\": \"result\", \"job_tag\": \"task\"}},"
+    "  {\"name\": \"quiet\", \"counter\": false}]},"
     " \"limits\": {\"max_series\": 20, \"max_series_per_family\": 8,"
     "            \"max_label_value_length\": 16}}";
 
@@ -96,8 +100,9 @@ static void take_in_full(struct reference *ref, const char *data, size_t len,
             continue;
         r = statsd_parse_line(v.ptr, v.len, &line);
         if (r == STATSD_OK)
-            r = line.type == STATSD_JOB ? jobs_report(&ref->jobs, &line, NOW_MS, NOW_UNIX)
-                                        : registry_apply(&ref->reg, &line, NOW_MS);
+            r = jobs_report(&ref->jobs, &line, NOW_MS, NOW_UNIX);
+        if (r == JOBMATCH_FAMILY)
+            r = registry_apply(&ref->reg, &line, NOW_MS);
         if (r == STATSD_OK) {
             ref->count.accepted++;
             continue;

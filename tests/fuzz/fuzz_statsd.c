@@ -40,14 +40,18 @@ static void check_line(const char *p, size_t len, const struct statsd_line *l)
     assert(statsd_normalize_name(l->name.ptr, l->name.len, norm, sizeof(norm)) == l->name.len);
     assert(memchr(norm, '.', l->name.len) == NULL && memchr(norm, '-', l->name.len) == NULL);
 
-    assert(l->type >= STATSD_COUNTER && l->type <= STATSD_JOB);
+    assert(l->type >= STATSD_COUNTER && l->type <= STATSD_SERVICE_CHECK);
     assert(l->nvalues >= 1 && l->nvalues <= STATSD_MAX_VALUES);
-    if (l->type == STATSD_COUNTER || l->type == STATSD_GAUGE || l->type == STATSD_JOB)
+    if (l->type == STATSD_COUNTER || l->type == STATSD_GAUGE || l->type == STATSD_JOB ||
+        l->type == STATSD_SERVICE_CHECK)
         assert(l->nvalues == 1);
     for (size_t i = 0; i < l->nvalues; i++)
         assert(isfinite(l->values[i]));
-    if (l->type == STATSD_JOB)
+    if (l->type == STATSD_JOB || l->type == STATSD_SERVICE_CHECK)
         assert(l->values[0] == 1 && l->outcome <= STATSD_OUTCOME_ERROR);
+    /* A service check is the line "_sc|" name "|" status...: its name follows "_sc|". */
+    assert(l->type != STATSD_SERVICE_CHECK ||
+           (l->name.ptr == p + 4 && memcmp(p, "_sc|", 4) == 0 && inside(l->suffix, p, len)));
     assert(!l->relative || l->type == STATSD_GAUGE);
     assert(l->rate > 0 && l->rate <= 1);
 

@@ -108,9 +108,13 @@ Test(cfgfamily, accepts_what_a_line_can_carry_and_durations_at_their_bounds)
     char err[512];
     char longest[STATSD_MAX_NAME + 1];
 
-    /* Job names are matched as sent: '.' and '-' stay, and "a.b" and "a_b" are two jobs. */
+    /*
+     * Job names are matched as sent: '.' and '-' stay, and "a.b" and "a_b" are two jobs
+     * (whose counter names, normalised as metric names are, would be one: cfgjob.h).
+     */
     must_parse(&c, "{'jobs': {'open_seconds': 315360000,"
-                   "          'list': ['cas-promotion', 'a.b', 'a_b', '_x9', 'Z',"
+                   "          'list': ['cas-promotion', 'a.b', {'name': 'a_b', 'counter': false},"
+                   "                   '_x9', 'Z',"
                    "                   {'name': 'short', 'open_seconds': 0.001}]}}");
     cr_assert_eq(c.njobs, 6);
     cr_assert_str_eq(c.jobs[0].name, "cas-promotion");

@@ -183,6 +183,7 @@ static const struct {
     { "non_finite_value", "uploads:1e308|c|@0.000000001" },
     { "group_excluded", "ml_score:1|g" },
     { "unknown_job", "nobody:worked|j" },
+    { "invalid_job_count", "mailer:0.5|c|#outcome:worked" },
     { "sender_not_allowed", "guarded:1|g" }, /* its rule allows uid 0 and gid 2000 */
 };
 

@@ -19,7 +19,7 @@ static int within(struct statsd_view v, const char *p, size_t len)
     return v.len == 0 || (v.ptr >= p && v.ptr + v.len <= p + len);
 }
 
-static const char *const type_names[] = { "c", "g", "ms", "h", "d", "j" };
+static const char *const type_names[] = { "c", "g", "ms", "h", "d", "j", "sc" };
 static const char *const outcome_names[] = { "worked", "idle", "error" };
 
 static void check_extra(const struct statsd_line *l, char *extra, int lineno)
@@ -57,7 +57,7 @@ Test(statsd, valid_table_lines_parse_with_their_fields)
     struct testdata r;
     struct testdata_row row;
     static struct statsd_line l;
-    int rows = 0, seen_type[6] = { 0 };
+    int rows = 0, seen_type[7] = { 0 };
     testdata_open(&r, "valid.tsv");
     while (testdata_next(&r, &row)) {
         cr_assert_eq(row.nfields, 7, "valid.tsv line %d: %zu fields", row.lineno, row.nfields);
@@ -91,7 +91,7 @@ Test(statsd, valid_table_lines_parse_with_their_fields)
     }
     testdata_close(&r);
     cr_assert_gt(rows, 50);
-    for (int t = 0; t < 6; t++)
+    for (int t = 0; t < 7; t++)
         cr_assert(seen_type[t], "valid.tsv has no line of type %s", type_names[t]);
 }
 
