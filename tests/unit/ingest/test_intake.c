@@ -19,10 +19,8 @@
 #include "ingest/rejects.h"
 #include "expose/render.h"
 #include "statsd.h"
+#include "intake_fixture.h"
 #include "testdata.h"
-
-#define NOW_MS   5000
-#define NOW_UNIX 1.7e9
 
 static const char config_json[] =
     "{\"limits\": {\"max_series\": 12, \"max_series_per_family\": 4,"
@@ -49,40 +47,16 @@ static const char config_json[] =
     "  {\"job\": \"deploy\", \"users\": [0]}"
     " ]}";
 
-static struct config cfg;
-static struct registry reg;
-static struct jobs jobs;
-static struct rejects rejects;
-static struct intake in;
-static unsigned clock_reads;
 static const struct intake_sender sender = { 4242, 1001, 1002, NULL };
-
-static double fake_clock(void *arg)
-{
-    (void)arg;
-    clock_reads++;
-    return NOW_UNIX;
-}
 
 static void setup(void)
 {
-    char err[512];
-
-    memset(&cfg, 0, sizeof(cfg));
-    cr_assert_eq(cfgload_text(&cfg, config_json, strlen(config_json), "test", err, sizeof(err)), 0,
-                 "%s", err);
-    cr_assert_eq(registry_init(&reg, &cfg), 0);
-    jobs_init(&jobs, &cfg, 0);
-    rejects_init(&rejects);
-    intake_init(&in, &reg, &jobs, &rejects, fake_clock, NULL);
-    clock_reads = 0;
+    intake_up(config_json);
 }
 
 static void teardown(void)
 {
-    jobs_release(&jobs);
-    registry_release(&reg);
-    cfgload_release(&cfg);
+    intake_down();
 }
 
 static void take(const char *text)

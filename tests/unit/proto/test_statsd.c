@@ -545,3 +545,44 @@ Test(statsd, job_lines_carry_the_outcome_and_a_value_of_one)
     cr_assert_eq(l.values[0], 1.0);
     cr_assert_eq(l.name.len, 12);
 }
+
+/*
+ * A service check, as datadog-go and hot-shots send one: the name is the job's, the
+ * status its outcome; tags and d: are parsed, h:, c: and unknown fields skipped, and the
+ * message (last, '|' and '#' unescaped) never looked at.
+ */
+Test(statsd, service_checks_carry_the_job_the_outcome_and_the_tags)
+{
+    static struct statsd_line l;
+    static const char s[] = "_sc|cas-promotion|2|d:1700000000|h:web-1|#queue:a,region:eu|"
+                            "m:failed | retry #2 of |#x:y, m\\: gave up";
+    static const char bare[] = "_sc|publish|1";
+
+    cr_assert_eq(statsd_parse_line(s, sizeof(s) - 1, &l), STATSD_OK);
+    cr_assert_eq(l.type, STATSD_SERVICE_CHECK);
+    cr_assert_eq(l.outcome, STATSD_OUTCOME_ERROR);
+    cr_assert(l.name.ptr == s + 4 && l.name.len == strlen("cas-promotion"));
+    cr_assert(l.suffix.ptr == s + 4 + l.name.len &&
+              l.suffix.ptr + l.suffix.len == s + sizeof(s) - 1);
+    cr_assert_eq(l.nvalues, 1);
+    cr_assert_eq(l.values[0], 1.0);
+    cr_assert_eq(l.rate, 1.0);
+    cr_assert_eq(l.ntags, 2, "the message's '#x:y' is no tag");
+    cr_assert(l.tags[1].value.len == 2 && memcmp(l.tags[1].value.ptr, "eu", 2) == 0);
+    cr_assert(l.has_timestamp && l.timestamp == 1700000000);
+    cr_assert_eq(statsd_parse_line(bare, sizeof(bare) - 1, &l), STATSD_OK);
+    cr_assert_eq(l.outcome, STATSD_OUTCOME_IDLE);
+    cr_assert_eq(l.ntags, 0);
+    cr_assert(!l.has_timestamp);
+    cr_assert_eq(l.container.len, 0);
+    /* Every status but 0, 1 and 2 has its own reason; so has a status cut short. */
+    for (int st = 3; st <= 9; st++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "_sc|publish|%d|#a:b", st);
+
+        cr_assert_eq(statsd_parse_line(line, (size_t)n, &l), STATSD_SERVICE_CHECK_STATUS, "%s",
+                     line);
+    }
+    cr_assert_eq(statsd_parse_line("_sc|publish|", 12, &l), STATSD_SERVICE_CHECK_STATUS);
+    cr_assert_eq(statsd_parse_line("_sc|publish|1", 12, &l), STATSD_SERVICE_CHECK_STATUS);
+}

@@ -2,6 +2,7 @@
 #include <criterion/parameterized.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #include "store/breaker.h"
 
@@ -216,4 +217,38 @@ Test(breaker, configure_keeps_the_state_and_applies_new_settings)
     cr_assert_eq(b.state, BREAKER_OPEN);
     breaker_advance(&b, 530);
     cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+}
+
+/*
+ * breaker_report_n(n) is n breaker_report()s at one time, from every state and across
+ * the threshold: a summed count ("publish:3|c|#outcome:error") counts as its runs would.
+ */
+Test(breaker, n_reports_at_once_are_n_single_reports)
+{
+    static const uint64_t counts[] = { 0, 1, 2, 3, 7 };
+    static const enum statsd_outcome outcomes[] = { STATSD_OUTCOME_WORKED, STATSD_OUTCOME_IDLE,
+                                                    STATSD_OUTCOME_ERROR };
+
+    for (int start = 0; start < 4; start++) {
+        for (size_t o = 0; o < 3; o++) {
+            for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+                struct breaker one, many;
+
+                breaker_init(&one, 3, 1, 0);
+                /* Start closed with 0 or 2 failures, open, or half-open. */
+                for (int e = 0; e < (start == 1 ? 2 : start >= 2 ? 3 : 0); e++)
+                    breaker_report(&one, STATSD_OUTCOME_ERROR, 10, 5.0);
+                if (start == 3)
+                    breaker_advance(&one, 2000);
+                many = one;
+                breaker_advance(&one, 2500); /* every report brings the time first */
+                for (uint64_t i = 0; i < counts[k]; i++)
+                    breaker_report(&one, outcomes[o], 2500, 9.0);
+                breaker_report_n(&many, outcomes[o], counts[k], 2500, 9.0);
+                cr_assert(memcmp(&one, &many, sizeof(one)) == 0,
+                          "start %d, outcome %zu, n %llu: the breakers differ", start, o,
+                          (unsigned long long)counts[k]);
+            }
+        }
+    }
 }
