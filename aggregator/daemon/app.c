@@ -437,6 +437,7 @@ static int start_pg(struct app *a, char *err, size_t errlen)
     if (sqlpool_init(&s->pg, &a->loop, s->cfg, err, errlen) != 0)
         return -1;
     s->has_pg = 1;
+    s->pg.created_unix = s->start_unix;
     s->pg_down_seen = mem_calloc(sqlpool_ncollectors(&s->pg) + 1, sizeof(*s->pg_down_seen));
     s->pg_up_seen = mem_calloc(sqlpool_ncollectors(&s->pg) + 1, sizeof(*s->pg_up_seen));
     if ((rc = sqlpool_start(&s->pg)) != 0) {

@@ -106,21 +106,25 @@ static void write_daemon(struct site *s, struct expo *e, int process)
 
 /*
  * promhttp's own families, as client_golang's promhttp.Handler() writes them: the scrape
- * in progress is in flight and not yet counted.
+ * in progress is in flight and not yet counted. The endpoints are made at start-up and
+ * kept by reloads, so their counts date from the daemon's start.
  */
 static void write_promhttp(const struct site_endpoint *ep, struct expo *e)
 {
     char code[8];
     struct expo_label l = { "code", code, 0 };
+    double was = e->created;
 
     expo_scalar(e, "promhttp_metric_handler_requests_in_flight", EXPO_GAUGE,
                 "Current number of scrapes being served.", "", (double)ep->in_flight);
     expo_family(e, "promhttp_metric_handler_requests", EXPO_COUNTER,
                 "Total number of scrapes by HTTP status code.", "");
+    e->created = ep->site->start_unix;
     for (size_t i = 0; i < SITE_NCODES; i++) {
         l.value_len = (size_t)snprintf(code, sizeof(code), "%u", promhttp_codes[i]);
         expo_sample(e, "_total", &l, 1, (double)ep->scrapes[i]);
     }
+    e->created = was;
 }
 
 /* The endpoint's head, into src->head in the negotiated format. */

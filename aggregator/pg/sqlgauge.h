@@ -137,7 +137,8 @@ struct sqlgauge_status {
 
 /*
  * Write the ustatsd_sql_collector_* families, each with one sample per collector (all
- * reasons for errors_total), in the order given. Writes nothing when n is 0.
+ * reasons for errors_total), in the order given. Writes nothing when n is 0. The
+ * counters carry e->created (the caller's: when they started) as their _created.
  */
 void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, size_t n);
 
@@ -148,6 +149,7 @@ struct sqlgauge_pool {
     double acquire_seconds; /* cumulative */
 };
 
+/* The ustatsd_postgres_pool_* families; the counters carry e->created as their _created. */
 void sqlgauge_render_pool(struct expo *e, const struct sqlgauge_pool *p);
 
 #endif

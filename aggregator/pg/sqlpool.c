@@ -154,6 +154,7 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
     pool->cfg = cfg;
     pool->backoff_base_ms = SQLPOOL_BACKOFF_BASE_MS;
     pool->backoff_max_ms = SQLPOOL_BACKOFF_MAX_MS;
+    pool->created_unix = wallclock_unix();
     pool->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)pool ^ ((uint64_t)getpid() << 32);
     if (pool->rng == 0)
         pool->rng = 0x9E3779B97F4A7C15ULL;
@@ -619,6 +620,7 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
     struct sqlgauge_status *st = mem_calloc(pool->ncols, sizeof(*st));
     struct sqlgauge_pool p;
     uint64_t now_ns = uv_hrtime();
+    double was = e->created;
     size_t i;
 
     for (i = 0; i < pool->ncols; i++) {
@@ -643,6 +645,7 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
         free(st);
         return;
     }
+    e->created = pool->created_unix;
     sqlgauge_render_status(e, st, pool->ncols);
     free(st);
     memset(&p, 0, sizeof(p));
@@ -653,6 +656,7 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
     p.abandoned = pool->abandoned;
     p.acquire_seconds = (double)pool->acquire_ns / 1e9;
     sqlgauge_render_pool(e, &p);
+    e->created = was;
 }
 
 size_t sqlpool_ncollectors(const struct sqlpool *pool)

@@ -117,6 +117,12 @@ struct sqlpool {
     /* Pool counters, after pgx's names. */
     uint64_t acquires, empty_acquires, canceled_acquires, abandoned;
     uint64_t acquire_ns; /* cumulative */
+    /*
+     * When the collectors' and the pool's counters started, Unix seconds: their
+     * OpenMetrics _created. sqlpool_init reads the wall clock; the daemon sets its own
+     * start instead, since the postgres section only changes with a restart.
+     */
+    double created_unix;
     size_t open_handles;
     int started, closing;
     sqlpool_close_cb close_cb;
