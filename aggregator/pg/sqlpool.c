@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/jsonstr.h"
 #include "base/mem.h"
 #include "pg/sqlconn.h"
 #include "base/wallclock.h"
@@ -23,7 +24,7 @@ struct sqlpool_waiter {
 };
 
 static void notify(struct sqlpool *pool, size_t idx);
-static void set_error(struct sqlpool_collector *col, const char *msg);
+static void set_error(struct sqlpool_collector *col, const char *msg, const char *sqlstate);
 static void run_done(struct sqlpool_collector *col, int reason);
 static void pump(struct sqlpool *pool);
 static void conn_down(struct sqlpool *pool);
@@ -78,9 +79,9 @@ static uint64_t on_backoff_ms(void *owner, unsigned attempt)
     return d / 2 + rng_next(pool) % (d / 2 + 1);
 }
 
-static void on_set_error(void *run, const char *msg)
+static void on_set_error(void *run, const char *msg, const char *sqlstate)
 {
-    set_error(run, msg);
+    set_error(run, msg, sqlstate);
 }
 
 static void on_run_done(void *run, int reason)
@@ -185,11 +186,12 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
 
 /* ---- Runs ---- */
 
-/* Keep msg, trailing newlines and spaces trimmed, as col's last error. */
-static void set_error(struct sqlpool_collector *col, const char *msg)
+/* Keep msg, trailing newlines and spaces trimmed, as col's last error, with its SQLSTATE. */
+static void set_error(struct sqlpool_collector *col, const char *msg, const char *sqlstate)
 {
     size_t len;
 
+    snprintf(col->sqlstate, sizeof(col->sqlstate), "%.5s", sqlstate ? sqlstate : "");
     snprintf(col->last_error, sizeof(col->last_error), "%s", msg ? msg : "");
     len = strlen(col->last_error);
     while (len > 0 && (col->last_error[len - 1] == '\n' || col->last_error[len - 1] == ' '))
@@ -225,8 +227,7 @@ static void conn_down(struct sqlpool *pool)
         struct sqlpool_collector *col = dequeue(pool);
 
         pool->canceled_acquires++;
-        snprintf(col->last_error, sizeof(col->last_error),
-                 "could not connect to the database; reconnecting with backoff");
+        set_error(col, "could not connect to the database; reconnecting with backoff", NULL);
         run_done(col, SQLGAUGE_REASON_CONNECT);
     }
 }
@@ -241,6 +242,74 @@ static void run_succeeded(struct sqlpool_collector *col)
     col->success_unix = wallclock_unix();
     col->fresh = 1;
     col->fresh_ms = col->req_ms;
+}
+
+/* ---- The log: each trouble said once (sqllog.h) ---- */
+
+/* The first line of a message, without libpq's "ERROR:  " (the reason says as much). */
+static int first_line(const char *msg, const char **start)
+{
+    size_t n;
+
+    if (strncmp(msg, "ERROR:", 6) == 0)
+        msg += 6 + strspn(msg + 6, " ");
+    n = strcspn(msg, "\n");
+    *start = msg;
+    return n > 512 ? 512 : (int)n;
+}
+
+static void say_run(struct sqlpool_collector *col, int reason)
+{
+    struct log *l = col->pool->log;
+    enum sqllog_say what = sqllog_run(&col->said, reason, col->sqlstate);
+    const char *msg;
+    int n;
+
+    if (what == SQLLOG_SAY_DOWN || what == SQLLOG_SAY_CHANGED) {
+        n = first_line(col->last_error, &msg);
+        log_msg(l, LOG_WARN, "pg",
+                "SQL collector %s is down%s: %s: %.*s%s%s%s; its gauges are absent until a run "
+                "succeeds (said once per reason)",
+                col->m->name, what == SQLLOG_SAY_CHANGED ? " for another reason" : "",
+                sqlgauge_reason_name((enum sqlgauge_reason)reason), n, msg,
+                col->sqlstate[0] ? " (SQLSTATE " : "", col->sqlstate, col->sqlstate[0] ? ")" : "");
+    } else if (what == SQLLOG_SAY_UP || what == SQLLOG_SAY_RECOVERED) {
+        log_msg(l, LOG_INFO, "pg", "SQL collector %s is up%s", col->m->name,
+                what == SQLLOG_SAY_RECOVERED ? " again" : "");
+    }
+}
+
+/* The label values rows were skipped for, each new one once. */
+static void say_rejected(struct sqlpool_collector *col)
+{
+    struct log *l = col->pool->log;
+    const struct sqllog_value *v;
+    struct buf b = BUF_INIT;
+
+    while ((v = sqllog_next_value(&col->said)) != NULL) {
+        b.len = 0;
+        jsonstr_add_quoted(&b, v->text, v->len < SQLLOG_VALUE_MAX ? v->len : SQLLOG_VALUE_MAX);
+        log_msg(l, LOG_WARN, "pg",
+                "SQL collector %s: rows skipped (label_rejected): label %s value %s%s %s; "
+                "said once per value",
+                col->m->name, col->m->labels[v->label].name, b.ptr,
+                v->len > SQLLOG_VALUE_MAX ? "..." : "", sqllog_why_text((enum sqllog_why)v->why));
+    }
+    if (sqllog_take_more(&col->said))
+        log_msg(l, LOG_WARN, "pg",
+                "SQL collector %s: rows skipped for more label values than the %d said; no "
+                "more are said (ustatsd_sql_collector_errors_total{reason=\"label_rejected\"} "
+                "counts every row)",
+                col->m->name, SQLLOG_MAX_VALUES);
+    buf_release(&b);
+}
+
+static void say(struct sqlpool_collector *col, int reason)
+{
+    if (col->pool->log == NULL)
+        return;
+    say_rejected(col);
+    say_run(col, reason);
 }
 
 /* Complete col's run; reason -1 for success. Never calls user code. */
@@ -267,6 +336,7 @@ static void run_done(struct sqlpool_collector *col, int reason)
         col->fresh = 0;
     }
     col->seq_done = col->seq_started;
+    say(col, reason);
     notify(pool, (size_t)(col - pool->cols));
 }
 
@@ -277,6 +347,7 @@ static void dispatch(struct sqlconn *c, struct sqlpool_collector *col)
     pool->acquires++;
     pool->acquire_ns += uv_hrtime() - col->req_ns;
     sqlgauge_build_init(&col->build, pool->cfg, col->m);
+    col->build.log = &col->said;
     col->conn = c;
     col->state = SQLPOOL_COL_RUNNING;
     sqlconn_run(c, &(struct sqlconn_run){ .m = col->m,
@@ -330,13 +401,13 @@ static void on_run_deadline(uv_timer_t *t)
     if (col->state == SQLPOOL_COL_QUEUED) {
         unqueue(pool, col);
         pool->canceled_acquires++;
-        set_error(col, "no connection became free before the timeout");
+        set_error(col, "no connection became free before the timeout", NULL);
         run_done(col, SQLGAUGE_REASON_TIMEOUT);
     } else if (col->state == SQLPOOL_COL_RUNNING) {
         struct sqlconn *c = col->conn;
 
         pool->abandoned++;
-        set_error(col, "no answer from the server before the timeout: connection abandoned");
+        set_error(col, "no answer from the server before the timeout: connection abandoned", NULL);
         run_done(col, SQLGAUGE_REASON_TIMEOUT);
         sqlconn_drop(c, SQLCONN_DROP_ABANDONED);
     }
@@ -366,7 +437,7 @@ static void run_request(struct sqlpool_collector *col)
         pool->qtail = col;
     } else {
         pool->canceled_acquires++;
-        set_error(col, "could not connect to the database; reconnecting with backoff");
+        set_error(col, "could not connect to the database; reconnecting with backoff", NULL);
         run_done(col, SQLGAUGE_REASON_CONNECT);
     }
 }
