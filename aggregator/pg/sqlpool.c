@@ -104,15 +104,6 @@ static uint64_t now_ms(const struct sqlpool *pool)
     return uv_now(pool->loop);
 }
 
-static long seconds_to_ms(double s, double dflt)
-{
-    if (!(s > 0))
-        s = dflt;
-    if (s > 86400.0)
-        s = 86400.0;
-    return (long)llround(s * 1000.0) > 0 ? (long)llround(s * 1000.0) : 1;
-}
-
 static void init_collectors(struct sqlpool *pool)
 {
     const struct config *cfg = pool->cfg;
@@ -124,7 +115,6 @@ static void init_collectors(struct sqlpool *pool)
     for (i = 0; i < cfg->nsql_metrics; i++) {
         const struct config_sql_metric *m = &cfg->sql_metrics[i];
         struct sqlpool_collector *col;
-        long t;
 
         if (m->excluded)
             continue;
@@ -132,10 +122,7 @@ static void init_collectors(struct sqlpool *pool)
         col->pool = pool;
         col->m = m;
         col->index = i;
-        t = seconds_to_ms(m->timeout_seconds, CONFIG_DEFAULT_SQL_TIMEOUT);
-        if (pool->session_timeout_ms > 0 && pool->session_timeout_ms < t)
-            t = pool->session_timeout_ms;
-        col->timeout_ms = t;
+        col->timeout_ms = conninfo_query_timeout_ms(cfg, m);
         uv_timer_init(pool->loop, &col->timer);
         col->timer.data = col;
         pool->open_handles++;
@@ -160,10 +147,8 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
     if (pool->rng == 0)
         pool->rng = 0x9E3779B97F4A7C15ULL;
     /* 0 disables the server-side limit; the loop-side deadlines remain. */
-    pool->session_timeout_ms =
-        cfg->pg_statement_timeout > 0 ? seconds_to_ms(cfg->pg_statement_timeout, 0) : 0;
-    pool->connect_timeout_ms =
-        (uint64_t)seconds_to_ms(cfg->pg_connect_timeout, CONFIG_DEFAULT_PG_CONNECT_TIMEOUT);
+    pool->session_timeout_ms = conninfo_session_timeout_ms(cfg);
+    pool->connect_timeout_ms = conninfo_connect_timeout_ms(cfg);
     if (conninfo_params_init(&pool->params, cfg, pool->session_timeout_ms, err, errlen) < 0)
         return UV_EINVAL;
 

@@ -280,11 +280,10 @@ Test(e2e_pg, collector_up_is_absent_until_the_first_run_ends, .init = start_db, 
 static int log_count(const char *needle)
 {
     char *log = daemon_read_file(d.log);
-    int n = 0;
+    int n;
 
     cr_assert_not_null(log);
-    for (const char *p = log; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
+    n = daemon_count(log, needle);
     free(log);
     return n;
 }
