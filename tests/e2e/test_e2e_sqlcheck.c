@@ -146,47 +146,23 @@ static void write_config(const char *conninfo, const char *metrics, const char *
                       conninfo, more, metrics);
 }
 
-#define METRIC(name, query, value, labels)                           \
-    "{\"name\": \"" name "\", \"help\": \"H.\", \"query\": \"" query \
-    "\", \"value_column\": \"" value "\", \"labels\": [" labels "]}"
-
 Test(e2e_sqlcheck, each_broken_metric_is_one_line_with_postgresql_s_message)
 {
-    static const char metrics[] = METRIC(
-        "app_ok",
-        "WITH x AS (SELECT state FROM jobs) SELECT state, count(*)::float8 AS "
-        "n FROM x GROUP BY state; -- trailing",
-        "n",
-        "{\"name\": \"state\", \"max_values\": 4}") ",\n" METRIC("app_missing_column",
-                                                                 "SELECT count(*)::float8 "
-                                                                 "AS total FROM jobs",
-                                                                 "n",
-                                                                 "") ",\n" METRIC("app_text_"
-                                                                                  "value",
-                                                                                  "SELECT "
-                                                                                  "state, "
-                                                                                  "state AS "
-                                                                                  "n FROM "
-                                                                                  "jobs",
-                                                                                  "n",
-                                                                                  "{\"name\""
-                                                                                  ": "
-                                                                                  "\"state\""
-                                                                                  "}") ","
-                                                                                       "\n" METRIC(
-                                                                                           "app_"
-                                                                                           "syntax",
-                                                                                           "SELEC "
-                                                                                           "count(*"
-                                                                                           ") AS n "
-                                                                                           "FROM "
-                                                                                           "jobs",
-                                                                                           "n",
-                                                                                           "") ","
-                                                                                               "\n" METRIC("app_no_label",
-                                                                                                           "SELECT count(*)::float8 AS n FROM jobs",
-                                                                                                           "n",
-                                                                                                           "{\"name\": \"state\"}");
+    static const char metrics[] =
+        "{\"name\": \"app_ok\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"WITH x AS (SELECT state FROM jobs) SELECT state, count(*)::float8 AS n "
+        "FROM x GROUP BY state; -- trailing\",\n"
+        " \"labels\": [{\"name\": \"state\", \"max_values\": 4}]},\n"
+        "{\"name\": \"app_missing_column\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT count(*)::float8 AS total FROM jobs\"},\n"
+        "{\"name\": \"app_text_value\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT state, state AS n FROM jobs\", \"labels\": [{\"name\": "
+        "\"state\"}]},\n"
+        "{\"name\": \"app_syntax\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELEC count(*) AS n FROM jobs\"},\n"
+        "{\"name\": \"app_no_label\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT count(*)::float8 AS n FROM jobs\", \"labels\": [{\"name\": "
+        "\"state\"}]}";
     char *out = NULL;
 
     cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE jobs (state text)"), 0);
@@ -216,8 +192,10 @@ Test(e2e_sqlcheck, each_broken_metric_is_one_line_with_postgresql_s_message)
 Test(e2e_sqlcheck, a_role_that_may_not_read_the_table_is_named_with_the_server_s_refusal)
 {
     static const char metrics[] =
-        METRIC("app_secret", "SELECT count(*)::float8 AS n FROM secret", "n", "") ",\n" METRIC(
-            "app_public", "SELECT count(*)::float8 AS n FROM public_jobs", "n", "");
+        "{\"name\": \"app_secret\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT count(*)::float8 AS n FROM secret\"},\n"
+        "{\"name\": \"app_public\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT count(*)::float8 AS n FROM public_jobs\"}";
     char role[64], sql[512], conninfo[320], *out = NULL;
 
     /* Roles are the server's, which the program's tests share: a name of this test's. */
@@ -248,7 +226,10 @@ Test(e2e_sqlcheck, a_refused_connection_is_one_line_and_without_connect_none_is_
 
     snprintf(conninfo, sizeof(conninfo), "host=127.0.0.1 port=%d dbname=x connect_timeout=5",
              daemon_free_port());
-    write_config(conninfo, METRIC("app_x", "SELECT 1::float8 AS n", "n", ""), "");
+    write_config(conninfo,
+                 "{\"name\": \"app_x\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+                 " \"query\": \"SELECT 1::float8 AS n\"}",
+                 "");
     cr_assert_eq(check(&out, 1), 1, "%s", out);
     want(out,
          "ustatsd: %s: $.postgres.conninfo: could not connect: connection to server at "
@@ -278,13 +259,12 @@ Test(e2e_sqlcheck, connect_goes_with_check_config)
 
 Test(e2e_sqlcheck, rows_the_daemon_would_skip_are_warnings_and_excluded_metrics_unchecked)
 {
-    static const char metrics[] = METRIC(
-        "app_states", "SELECT state, count(*)::float8 AS n FROM jobs GROUP BY state", "n",
-        "{\"name\": \"state\", \"values\": [\"open\"]}") ",\n"
-                                                         "{\"name\": \"app_host_only\", \"help\": "
-                                                         "\"H.\", \"group\": \"host\",\n"
-                                                         " \"query\": \"SELECT broken\", "
-                                                         "\"value_column\": \"n\"}";
+    static const char metrics[] =
+        "{\"name\": \"app_states\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT state, count(*)::float8 AS n FROM jobs GROUP BY state\",\n"
+        " \"labels\": [{\"name\": \"state\", \"values\": [\"open\"]}]},\n"
+        "{\"name\": \"app_host_only\", \"help\": \"H.\", \"group\": \"host\",\n"
+        " \"query\": \"SELECT broken\", \"value_column\": \"n\"}";
     char *out = NULL;
 
     cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE jobs (state text);"
