@@ -121,6 +121,12 @@ Test(e2e_sqlcheck, seed_000_without_its_tables_names_each_query_and_with_them_pa
         cr_assert_geq(count(out, line), 1, "%s\n%s", line, out);
     }
     cr_assert_eq(count(out, "SQLSTATE 42P01"), 12, "%s", out);
+    /* A long query is cut at 60 bytes, its white space folded. */
+    want(out,
+         "ustatsd: %s: $.sql_metrics[0] (imgsrv_upload_sessions): query \"SELECT state, "
+         "count(*)::float8 AS n FROM upload_sessions GRO...\": relation \"upload_sessions\" "
+         "does not exist (SQLSTATE 42P01)\n",
+         cfg);
     want(out, "ustatsd: %s: --connect: 12 of 12 SQL metrics failed on the database\n", cfg);
     cr_assert_null(strstr(out, ": ok ("), "no ok when a query fails:\n%s", out);
     free(out);
