@@ -259,10 +259,17 @@ Test(e2e_created, the_walker_finds_a_point_without_created)
     cr_assert_eq(expo_undated(body, skip_a, out, sizeof out), 2, "%s", out);
 }
 
+/* The endpoint's socket and the state file, in a directory of the test's. */
+static char dir[64];
+
 static void stop_all(void)
 {
+    char cmd[96];
+
     stop();
     pgtmp_destroy(&db);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }
 
 /*
@@ -281,8 +288,10 @@ Test(e2e_created, every_counter_the_daemon_writes_has_created, .fini = stop_all,
 
     cr_assert_eq(pgtmp_start(&db), 0, "could not start a throwaway PostgreSQL");
     cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE jobs (state text)"), 0);
-    snprintf(state, sizeof state, "/tmp/ustatsd-created-%d.state", (int)getpid());
-    snprintf(ep, sizeof ep, "/tmp/ustatsd-created-%d.sock", (int)getpid());
+    snprintf(dir, sizeof dir, "/tmp/ustatsd-created-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(state, sizeof state, "%s/state", dir);
+    snprintf(ep, sizeof ep, "%s/app.sock", dir);
     snprintf(ep_listen, sizeof ep_listen, "unix:%s", ep);
     args[3] = state;
     f = open_memstream(&cfg, &len);
@@ -354,6 +363,4 @@ Test(e2e_created, every_counter_the_daemon_writes_has_created, .fini = stop_all,
                  expo_value(om, "ustatsd_lines_accepted_created"), "%s", om);
     cr_assert_eq(expo_check(om, 1), 0);
     free(om);
-    unlink(state);
-    unlink(ep);
 }
