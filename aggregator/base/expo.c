@@ -630,12 +630,16 @@ static char *put_head(char *p, const struct expo *e, const char *suffix, size_t 
     return p;
 }
 
-/* "<name>_created{block} <e->created>": the MetricPoint's start, its labels copied. */
+/*
+ * "<name>_created{block} <e->created>": the MetricPoint's start, its labels copied, in
+ * ms precision whatever clock dated it ("1795385066.015", not "1795385066.0148323"): the
+ * nearest ms, so a date kept in ms and divided by 1000 prints as it was kept.
+ */
 static char *put_created(char *p, const struct expo *e, const char *block, size_t block_len)
 {
     p = put_head(p, e, "_created", 8, block, block_len);
     *p++ = ' ';
-    p = put_double(p, e->created, VALUE_SCI_FROM);
+    p = put_double(p, round(e->created * 1000.0) / 1000.0, VALUE_SCI_FROM);
     *p++ = '\n';
     return p;
 }

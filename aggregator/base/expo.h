@@ -76,7 +76,7 @@ struct expo {
      * together. OpenMetrics writes it as the MetricPoint's "<name>_created" sample, with
      * the point's labels: after a counter's "_total" sample, and after a histogram's
      * "_count" (expo_sample) or whole series (expo_histogram). Other types, and the text
-     * formats, which have no _created, ignore it.
+     * formats, which have no _created, ignore it. Written rounded to the ms.
      */
     double created;
 };

@@ -437,8 +437,8 @@ static int start_pg(struct app *a, char *err, size_t errlen)
     if (sqlpool_init(&s->pg, &a->loop, s->cfg, err, errlen) != 0)
         return -1;
     s->has_pg = 1;
-    s->pg_down_seen = mem_calloc(sqlpool_ncollectors(&s->pg) + 1, sizeof(*s->pg_down_seen));
-    s->pg_up_seen = mem_calloc(sqlpool_ncollectors(&s->pg) + 1, sizeof(*s->pg_up_seen));
+    s->pg.created_unix = s->start_unix;
+    s->pg.log = s->log;
     if ((rc = sqlpool_start(&s->pg)) != 0) {
         snprintf(err, errlen, "sqlpool_start: %s", uv_strerror(rc));
         return -1;
@@ -594,8 +594,6 @@ static void app_release(struct app *a)
     if (a->exit_code == 0)
         log_msg(&a->log, LOG_INFO, "app", "stopped; %llu datagrams received on the unix socket",
                 (unsigned long long)s->in.stats.datagrams);
-    free(s->pg_down_seen);
-    free(s->pg_up_seen);
 }
 
 int app_run(const struct config *cfg, const char *config_path, app_override_cb override, void *arg)

@@ -29,6 +29,7 @@
 #include "config/config.h"
 #include "config/cfgload.h"
 #include "pg/conninfo.h"
+#include "pg/sqlcheck.h"
 #include "base/errcode.h"
 #include "ingest/ingest.h"
 #include "base/log.h"
@@ -41,6 +42,7 @@ enum opt_kind {
     OPT_SETTING, /* a row of cfgload_daemon_keys: a string, an octal mode, or a boolean that
                   * the flag sets to 1 and the variable says 1/true/yes/on or 0/false/no/off */
     OPT_CHECK,   /* --check-config FILE */
+    OPT_CONNECT, /* --connect, with --check-config */
     OPT_VERSION,
     OPT_HELP
 };
@@ -61,7 +63,9 @@ static const struct cfgread_flag command_flags[] = {
                             "ok (warnings included), 1 invalid",
                     .man = "Check\n"
                            ".I FILE\n"
-                           "as start-up would, without binding a socket or connecting anywhere: "
+                           "as start-up would, without binding a socket or connecting anywhere "
+                           "(but see\n"
+                           ".BR \\-\\-connect ):\n"
                            "the file, and what\n"
                            "start-up needs of the host (the socket's directory and group, the "
                            "state file's\n"
@@ -74,6 +78,19 @@ static const struct cfgread_flag command_flags[] = {
                            "Names that Prometheus conventions flag are warnings on standard "
                            "error; they do not make\n"
                            "the file invalid.\n" },
+    [OPT_CONNECT] = { .name = "connect",
+                      .help = "with --check-config: also connect to PostgreSQL and try each "
+                              "SQL metric's query",
+                      .man = "With\n"
+                             ".BR \\-\\-check\\-config :\n"
+                             "also connect to PostgreSQL as the daemon would (the postgres "
+                             "section) and try each SQL\n"
+                             "metric's query there, in a read-only transaction: each query that "
+                             "does not run, or whose\n"
+                             "result lacks a column the metric needs or has a value column that "
+                             "is not a number, is a\n"
+                             "problem line naming the file, the metric and PostgreSQL's message, "
+                             "and the exit status is 1.\n" },
     [OPT_VERSION] = { .name = "version",
                       .short_name = 'V',
                       .help = "print the version and exit",
@@ -126,7 +143,7 @@ struct options {
 static void usage(FILE *f)
 {
     fputs("usage: ustatsd [options]\n"
-          "       ustatsd --check-config FILE [options]\n"
+          "       ustatsd --check-config FILE [--connect] [options]\n"
           "\n",
           f);
     for (size_t i = 0; i < nopts; i++) {
@@ -142,11 +159,13 @@ static void usage(FILE *f)
         else
             fprintf(f, "%-29s%s\n", left, o->help);
     }
-    fputs("\n--check-config binds no socket and connects nowhere. It checks what start-up "
-          "needs of\nthe host too: the socket's directory and group, the state file's "
-          "directory, the\nbearer token files, the web config file with its certificates "
-          "and keys. Names that\nPrometheus conventions flag (promtool check metrics) are "
-          "warnings on stderr.\n",
+    fputs("\n--check-config binds no socket and, without --connect, connects nowhere. It "
+          "checks\nwhat start-up needs of the host too: the socket's directory and group, the "
+          "state\nfile's directory, the bearer token files, the web config file with its "
+          "certificates\nand keys. Names that Prometheus conventions flag (promtool check "
+          "metrics) are warnings\non stderr. With --connect it also connects to PostgreSQL "
+          "and runs each SQL metric's\nquery once, read-only, checking the columns the metric "
+          "needs.\n",
           f);
 }
 
@@ -453,14 +472,45 @@ static int check_host(const struct config *c, const struct loader *ld)
 }
 
 /*
- * --check-config: the file, the variables and flags on top, and every check start-up
- * makes, each with the same function; then the lints. 0 when start-up would go ahead
- * (warnings or not), 1 when it would refuse.
+ * --connect: each SQL metric's query tried on the database (sqlcheck.h), its problems on
+ * stderr. 0 when every one passed (or there is no postgres section), with the line to
+ * print in ok; 1 when one failed or no connection could be made.
  */
-static int check_config(const struct loader *ld)
+static int check_sql(const struct config *c, const char *path, char *ok, size_t oklen)
+{
+    struct sqlcheck_result r;
+    long failed;
+
+    if (!c->has_postgres) {
+        snprintf(ok, oklen, "%s: --connect: no postgres section, nothing to connect to\n", path);
+        return 0;
+    }
+    failed = sqlcheck_run(c, stderr, &r);
+    if (failed < 0)
+        return 1; /* the line says why */
+    if (failed > 0) {
+        fprintf(stderr, "ustatsd: %s: --connect: %ld of %zu SQL metric%s failed on the database\n",
+                path, failed, r.checked, r.checked == 1 ? "" : "s");
+        return 1;
+    }
+    snprintf(ok, oklen,
+             "%s: --connect: %zu SQL metric%s ok on the database (%zu excluded by groups, not "
+             "checked; %zu warning%s on stderr: rows the daemon would skip today)\n",
+             path, r.checked, r.checked == 1 ? "" : "s", r.excluded, r.warnings,
+             r.warnings == 1 ? "" : "s");
+    return 0;
+}
+
+/*
+ * --check-config: the file, the variables and flags on top, and every check start-up
+ * makes, each with the same function; then the lints; then, with --connect, the SQL
+ * metrics on the database. 0 when start-up would go ahead (warnings or not) and every
+ * query passed, 1 otherwise.
+ */
+static int check_config(const struct loader *ld, int connect)
 {
     struct config c;
-    char err[1024];
+    char err[1024], sql_ok[1024] = "";
     size_t warnings;
     int problems;
 
@@ -483,6 +533,10 @@ static int check_config(const struct loader *ld)
         cfgload_release(&c);
         return 1;
     }
+    if (connect && check_sql(&c, ld->path, sql_ok, sizeof(sql_ok)) != 0) {
+        cfgload_release(&c);
+        return 1;
+    }
     printf("%s: ok (%zu families, %zu jobs, %zu sql metrics; DogStatsD client telemetry %s)\n",
            ld->path, config_file_families(&c), c.njobs, c.nsql_metrics,
            c.dogstatsd_telemetry ? "on" : "off");
@@ -495,6 +549,7 @@ static int check_config(const struct loader *ld)
         printf("%s: %zu warning%s (on stderr): names Prometheus conventions flag, served as "
                "configured\n",
                ld->path, warnings, warnings == 1 ? "" : "s");
+    fputs(sql_ok, stdout);
     cfgload_release(&c);
     return 0;
 }
@@ -612,7 +667,7 @@ int main(int argc, char **argv)
 {
     struct options cli, env;
     struct loader ld;
-    size_t check_row;
+    size_t check_row, connect_row;
     struct config cfg;
     char err[1024];
     int rc;
@@ -634,6 +689,11 @@ int main(int argc, char **argv)
     check_row = 0;
     while (opts[check_row].kind != OPT_CHECK)
         check_row++;
+    connect_row = check_row + 1; /* opts_init adds the commands in enum order */
+    if (cli.value[connect_row] != NULL && cli.value[check_row] == NULL) {
+        fprintf(stderr, "ustatsd: --connect goes with --check-config FILE\n");
+        return 2;
+    }
     if (cli.value[check_row] != NULL) {
         /* The file to check is the one named; USTATSD_CONFIG does not stand in for it. */
         if (cli.value[0] != NULL && strcmp(cli.value[0], cli.value[check_row]) != 0) {
@@ -642,7 +702,7 @@ int main(int argc, char **argv)
             return 2;
         }
         ld.path = cli.value[check_row];
-        return check_config(&ld);
+        return check_config(&ld, cli.value[connect_row] != NULL);
     }
     if (cli.value[0] == NULL) /* opts[0] is --config */
         cli.value[0] = env.value[0];

@@ -34,28 +34,6 @@ struct metrics_scrape {
     struct site_config *gen; /* a reference, or NULL for the start-up config */
 };
 
-/*
- * Log each collector's change of state once: down with the reason (the metrics only say
- * "query" or "connect"; the log says "relation does not exist"), and back up.
- */
-static void log_pg_changes(struct site *s)
-{
-    for (size_t i = 0; i < sqlpool_ncollectors(&s->pg); i++) {
-        struct sqlpool_collector_info ci;
-
-        sqlpool_collector_info(&s->pg, i, &ci);
-        if (ci.down_events != s->pg_down_seen[i]) {
-            s->pg_down_seen[i] = ci.down_events;
-            s->pg_up_seen[i] = 0;
-            log_msg(s->log, LOG_WARN, "pg", "SQL collector %s is down: %s; its gauges are absent",
-                    ci.name, ci.last_error);
-        } else if (ci.up && !s->pg_up_seen[i]) {
-            s->pg_up_seen[i] = 1;
-            log_msg(s->log, LOG_INFO, "pg", "SQL collector %s is up", ci.name);
-        }
-    }
-}
-
 static void add_requests(const char *handler, unsigned code, uint64_t count, void *arg)
 {
     selfmetrics_add_requests(arg, handler, code, count);
@@ -106,21 +84,25 @@ static void write_daemon(struct site *s, struct expo *e, int process)
 
 /*
  * promhttp's own families, as client_golang's promhttp.Handler() writes them: the scrape
- * in progress is in flight and not yet counted.
+ * in progress is in flight and not yet counted. The endpoints are made at start-up and
+ * kept by reloads, so their counts date from the daemon's start.
  */
 static void write_promhttp(const struct site_endpoint *ep, struct expo *e)
 {
     char code[8];
     struct expo_label l = { "code", code, 0 };
+    double was = e->created;
 
     expo_scalar(e, "promhttp_metric_handler_requests_in_flight", EXPO_GAUGE,
                 "Current number of scrapes being served.", "", (double)ep->in_flight);
     expo_family(e, "promhttp_metric_handler_requests", EXPO_COUNTER,
                 "Total number of scrapes by HTTP status code.", "");
+    e->created = ep->site->start_unix;
     for (size_t i = 0; i < SITE_NCODES; i++) {
         l.value_len = (size_t)snprintf(code, sizeof(code), "%u", promhttp_codes[i]);
         expo_sample(e, "_total", &l, 1, (double)ep->scrapes[i]);
     }
+    e->created = was;
 }
 
 /* The endpoint's head, into src->head in the negotiated format. */
@@ -150,16 +132,13 @@ static void count_scrape(struct site_endpoint *ep, unsigned status)
             ep->scrapes[i]++;
 }
 
-/* scrape_done_cb. The collectors' changes are logged here, once their answers are in. */
+/* scrape_done_cb. */
 static void on_scrape_done(void *arg, unsigned status)
 {
     struct metrics_scrape *sc = arg;
-    struct site *s = sc->ep->site;
 
     sc->ep->in_flight--;
     count_scrape(sc->ep, status);
-    if (s->has_pg && !s->stopping)
-        log_pg_changes(s);
     site_config_unref(sc->gen);
     free(sc);
 }

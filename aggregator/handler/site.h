@@ -121,8 +121,6 @@ struct site {
 
     struct sqlpool pg;
     int has_pg;
-    uint64_t *pg_down_seen; /* per collector: down_events already logged */
-    int *pg_up_seen;        /* per collector: up as last logged */
 
     int stopping; /* the daemon is stopping: /-/ready says so, no more snapshots */
 

@@ -1,6 +1,7 @@
 #include "pg/conninfo.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +198,32 @@ void conninfo_params_release(struct conninfo_params *p)
     free(p->vals);
     free(p->options);
     memset(p, 0, sizeof(*p));
+}
+
+static long seconds_to_ms(double s, double dflt)
+{
+    if (!(s > 0))
+        s = dflt;
+    if (s > 86400.0)
+        s = 86400.0;
+    return (long)llround(s * 1000.0) > 0 ? (long)llround(s * 1000.0) : 1;
+}
+
+long conninfo_session_timeout_ms(const struct config *cfg)
+{
+    /* 0 disables the server-side limit; the daemon's loop-side deadlines remain. */
+    return cfg->pg_statement_timeout > 0 ? seconds_to_ms(cfg->pg_statement_timeout, 0) : 0;
+}
+
+uint64_t conninfo_connect_timeout_ms(const struct config *cfg)
+{
+    return (uint64_t)seconds_to_ms(cfg->pg_connect_timeout, CONFIG_DEFAULT_PG_CONNECT_TIMEOUT);
+}
+
+long conninfo_query_timeout_ms(const struct config *cfg, const struct config_sql_metric *m)
+{
+    long t = seconds_to_ms(m->timeout_seconds, CONFIG_DEFAULT_SQL_TIMEOUT);
+    long session = conninfo_session_timeout_ms(cfg);
+
+    return session > 0 && session < t ? session : t;
 }

@@ -22,6 +22,7 @@
 #define USTATSD_CONNINFO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "base/errcode.h"
@@ -50,5 +51,16 @@ int conninfo_params_init(struct conninfo_params *p, const struct config *cfg,
 
 /* Free what conninfo_params_init allocated; safe on a zeroed struct and twice. */
 void conninfo_params_release(struct conninfo_params *p);
+
+/*
+ * The timeouts a connection and its queries run under, in ms (at least 1, at most a day),
+ * as the daemon and --check-config --connect apply them:
+ *  - the session's statement_timeout: postgres.statement_timeout_seconds, 0 for none;
+ *  - a connection attempt: postgres.connect_timeout_seconds (or its default);
+ *  - a metric's query: its timeout_seconds (or the default), at most the session's.
+ */
+long conninfo_session_timeout_ms(const struct config *cfg);
+uint64_t conninfo_connect_timeout_ms(const struct config *cfg);
+long conninfo_query_timeout_ms(const struct config *cfg, const struct config_sql_metric *m);
 
 #endif

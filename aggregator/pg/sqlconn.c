@@ -211,7 +211,7 @@ static void conn_release(struct sqlconn *c)
 /* Report msg as the run's error. The run may be a copy taken before c was released. */
 static void run_error(struct sqlconn *c, const struct sqlconn_run *run, const char *msg)
 {
-    c->own.ops->set_error(run->arg, msg);
+    c->own.ops->set_error(run->arg, msg, NULL);
 }
 
 static void run_done(struct sqlconn *c, const struct sqlconn_run *run, int reason)
@@ -360,7 +360,7 @@ static int result_error(struct sqlconn *c, const PGresult *res)
 {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-    run_error(c, &c->run, PQresultErrorMessage(res));
+    c->own.ops->set_error(c->run.arg, PQresultErrorMessage(res), state);
     /* 57014 query_canceled: what statement_timeout raises. */
     if (state != NULL && strcmp(state, "57014") == 0)
         return SQLGAUGE_REASON_TIMEOUT;

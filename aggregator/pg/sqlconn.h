@@ -38,7 +38,8 @@
  *  handle_opened: the connection opened one of its handles (its timer, its idle handle, a
  *                 poll handle); handle_closed: one of its poll handles finished closing.
  *  backoff_ms:    the delay before connecting again after attempt failed attempts.
- *  set_error:     keep msg (trailing newlines trimmed) as the run's last error.
+ *  set_error:     keep msg (trailing newlines trimmed) as the run's last error, and the
+ *                 server's SQLSTATE (NULL when the error is not the server's).
  *  run_done:      the run ended; reason -1 for success, else a SQLGAUGE_REASON_*.
  */
 struct sqlconn_ops {
@@ -47,7 +48,7 @@ struct sqlconn_ops {
     void (*handle_opened)(void *owner);
     void (*handle_closed)(void *owner);
     uint64_t (*backoff_ms)(void *owner, unsigned attempt);
-    void (*set_error)(void *run, const char *msg);
+    void (*set_error)(void *run, const char *msg, const char *sqlstate);
     void (*run_done)(void *run, int reason);
 };
 

@@ -50,20 +50,24 @@ int sqlgauge_parse_value(const char *s, int is_bool, double *out)
     return 0;
 }
 
-static int label_allowed(const struct config_label *l, const struct strset *seen, const char *s,
-                         uint32_t len)
+/* Why the label refuses value s, or -1 when it takes it. */
+static int label_refusal(const struct sqlgauge_build *b, size_t j, const char *s, uint32_t len)
 {
+    const struct config_label *l = &b->m->labels[j];
     size_t i;
 
+    if (len > b->max_len)
+        return SQLLOG_TOO_LONG;
     if (l->values != NULL) {
         for (i = 0; i < l->nvalues; i++)
             if (strlen(l->values[i]) == len && memcmp(l->values[i], s, len) == 0)
-                return 1;
-        return 0;
+                return -1;
+        return SQLLOG_NOT_LISTED;
     }
-    if (strset_has(seen, s, len))
-        return 1;
-    return seen->n < (l->max_values ? l->max_values : CONFIG_DEFAULT_MAX_LABEL_VALUES);
+    if (strset_has(&b->seen[j], s, len) ||
+        b->seen[j].n < (l->max_values ? l->max_values : CONFIG_DEFAULT_MAX_LABEL_VALUES))
+        return -1;
+    return SQLLOG_OVER_CAP;
 }
 
 /* The reason the row is skipped, SQLGAUGE_KEPT to keep it, or SQLGAUGE_ABSENT. */
@@ -71,13 +75,17 @@ static int judge(struct sqlgauge_build *b, const struct sqlgauge_cell *labels,
                  const struct sqlgauge_cell *value, int is_bool, double *v)
 {
     size_t j;
+    int why;
 
     for (j = 0; j < b->nlabels; j++) {
         if (labels[j].isnull)
             return SQLGAUGE_REASON_NULL_LABEL;
-        if (labels[j].len > b->max_len ||
-            !label_allowed(&b->m->labels[j], &b->seen[j], labels[j].s, labels[j].len))
+        if ((why = label_refusal(b, j, labels[j].s, labels[j].len)) >= 0) {
+            if (b->log != NULL)
+                sqllog_reject(b->log, (uint32_t)j, (enum sqllog_why)why, labels[j].s,
+                              labels[j].len);
             return SQLGAUGE_REASON_LABEL_REJECTED;
+        }
     }
     if (value->isnull)
         return SQLGAUGE_ABSENT;

@@ -10,7 +10,8 @@
  *  - a NULL label value skips the row (null_label);
  *  - a label value longer than limits.max_label_value_len, outside the label's enumerated
  *    values, or new beyond the label's cap on distinct values within this result
- *    skips it (label_rejected);
+ *    skips it (label_rejected), and is remembered for the log (sqllog) by label, value
+ *    and why;
  *  - a NULL value means the series is absent: skipped, and no error;
  *  - a value that is not a number (or, for a boolean column, neither 't' nor 'f') skips
  *    it (bad_value);
@@ -28,6 +29,7 @@
 #include "base/errcode.h"
 #include "base/expo.h"
 #include "base/strset.h"
+#include "pg/sqllog.h"
 
 /* Error reasons of ustatsd_sql_collector_errors_total{reason}. */
 #define SQLGAUGE_REASON_MAP(X)          \
@@ -75,6 +77,9 @@ struct sqlgauge_build {
     size_t n, cap;
     int limited; /* max_rows was reached: the rest of the result is to be discarded */
     struct strset seen[CONFIG_MAX_LABELS]; /* distinct values per capped label */
+    /* Where a label_rejected row's value is remembered for the log (sqllog_reject); NULL
+     * (sqlgauge_build_init's) for nowhere. Set after sqlgauge_build_init. */
+    struct sqllog_metric *log;
 };
 
 /*
@@ -137,7 +142,8 @@ struct sqlgauge_status {
 
 /*
  * Write the ustatsd_sql_collector_* families, each with one sample per collector (all
- * reasons for errors_total), in the order given. Writes nothing when n is 0.
+ * reasons for errors_total), in the order given. Writes nothing when n is 0. The
+ * counters carry e->created (the caller's: when they started) as their _created.
  */
 void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, size_t n);
 
@@ -148,6 +154,7 @@ struct sqlgauge_pool {
     double acquire_seconds; /* cumulative */
 };
 
+/* The ustatsd_postgres_pool_* families; the counters carry e->created as their _created. */
 void sqlgauge_render_pool(struct expo *e, const struct sqlgauge_pool *p);
 
 #endif

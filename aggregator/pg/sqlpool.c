@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/jsonstr.h"
 #include "base/mem.h"
 #include "pg/sqlconn.h"
 #include "base/wallclock.h"
@@ -23,7 +24,7 @@ struct sqlpool_waiter {
 };
 
 static void notify(struct sqlpool *pool, size_t idx);
-static void set_error(struct sqlpool_collector *col, const char *msg);
+static void set_error(struct sqlpool_collector *col, const char *msg, const char *sqlstate);
 static void run_done(struct sqlpool_collector *col, int reason);
 static void pump(struct sqlpool *pool);
 static void conn_down(struct sqlpool *pool);
@@ -78,9 +79,9 @@ static uint64_t on_backoff_ms(void *owner, unsigned attempt)
     return d / 2 + rng_next(pool) % (d / 2 + 1);
 }
 
-static void on_set_error(void *run, const char *msg)
+static void on_set_error(void *run, const char *msg, const char *sqlstate)
 {
-    set_error(run, msg);
+    set_error(run, msg, sqlstate);
 }
 
 static void on_run_done(void *run, int reason)
@@ -103,15 +104,6 @@ static uint64_t now_ms(const struct sqlpool *pool)
     return uv_now(pool->loop);
 }
 
-static long seconds_to_ms(double s, double dflt)
-{
-    if (!(s > 0))
-        s = dflt;
-    if (s > 86400.0)
-        s = 86400.0;
-    return (long)llround(s * 1000.0) > 0 ? (long)llround(s * 1000.0) : 1;
-}
-
 static void init_collectors(struct sqlpool *pool)
 {
     const struct config *cfg = pool->cfg;
@@ -123,7 +115,6 @@ static void init_collectors(struct sqlpool *pool)
     for (i = 0; i < cfg->nsql_metrics; i++) {
         const struct config_sql_metric *m = &cfg->sql_metrics[i];
         struct sqlpool_collector *col;
-        long t;
 
         if (m->excluded)
             continue;
@@ -131,10 +122,7 @@ static void init_collectors(struct sqlpool *pool)
         col->pool = pool;
         col->m = m;
         col->index = i;
-        t = seconds_to_ms(m->timeout_seconds, CONFIG_DEFAULT_SQL_TIMEOUT);
-        if (pool->session_timeout_ms > 0 && pool->session_timeout_ms < t)
-            t = pool->session_timeout_ms;
-        col->timeout_ms = t;
+        col->timeout_ms = conninfo_query_timeout_ms(cfg, m);
         uv_timer_init(pool->loop, &col->timer);
         col->timer.data = col;
         pool->open_handles++;
@@ -154,14 +142,13 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
     pool->cfg = cfg;
     pool->backoff_base_ms = SQLPOOL_BACKOFF_BASE_MS;
     pool->backoff_max_ms = SQLPOOL_BACKOFF_MAX_MS;
+    pool->created_unix = wallclock_unix();
     pool->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)pool ^ ((uint64_t)getpid() << 32);
     if (pool->rng == 0)
         pool->rng = 0x9E3779B97F4A7C15ULL;
     /* 0 disables the server-side limit; the loop-side deadlines remain. */
-    pool->session_timeout_ms =
-        cfg->pg_statement_timeout > 0 ? seconds_to_ms(cfg->pg_statement_timeout, 0) : 0;
-    pool->connect_timeout_ms =
-        (uint64_t)seconds_to_ms(cfg->pg_connect_timeout, CONFIG_DEFAULT_PG_CONNECT_TIMEOUT);
+    pool->session_timeout_ms = conninfo_session_timeout_ms(cfg);
+    pool->connect_timeout_ms = conninfo_connect_timeout_ms(cfg);
     if (conninfo_params_init(&pool->params, cfg, pool->session_timeout_ms, err, errlen) < 0)
         return UV_EINVAL;
 
@@ -184,11 +171,12 @@ int sqlpool_init(struct sqlpool *pool, uv_loop_t *loop, const struct config *cfg
 
 /* ---- Runs ---- */
 
-/* Keep msg, trailing newlines and spaces trimmed, as col's last error. */
-static void set_error(struct sqlpool_collector *col, const char *msg)
+/* Keep msg, trailing newlines and spaces trimmed, as col's last error, with its SQLSTATE. */
+static void set_error(struct sqlpool_collector *col, const char *msg, const char *sqlstate)
 {
     size_t len;
 
+    snprintf(col->sqlstate, sizeof(col->sqlstate), "%.5s", sqlstate ? sqlstate : "");
     snprintf(col->last_error, sizeof(col->last_error), "%s", msg ? msg : "");
     len = strlen(col->last_error);
     while (len > 0 && (col->last_error[len - 1] == '\n' || col->last_error[len - 1] == ' '))
@@ -224,8 +212,7 @@ static void conn_down(struct sqlpool *pool)
         struct sqlpool_collector *col = dequeue(pool);
 
         pool->canceled_acquires++;
-        snprintf(col->last_error, sizeof(col->last_error),
-                 "could not connect to the database; reconnecting with backoff");
+        set_error(col, "could not connect to the database; reconnecting with backoff", NULL);
         run_done(col, SQLGAUGE_REASON_CONNECT);
     }
 }
@@ -240,6 +227,74 @@ static void run_succeeded(struct sqlpool_collector *col)
     col->success_unix = wallclock_unix();
     col->fresh = 1;
     col->fresh_ms = col->req_ms;
+}
+
+/* ---- The log: each trouble said once (sqllog.h) ---- */
+
+/* The first line of a message, without libpq's "ERROR:  " (the reason says as much). */
+static int first_line(const char *msg, const char **start)
+{
+    size_t n;
+
+    if (strncmp(msg, "ERROR:", 6) == 0)
+        msg += 6 + strspn(msg + 6, " ");
+    n = strcspn(msg, "\n");
+    *start = msg;
+    return n > 512 ? 512 : (int)n;
+}
+
+static void say_run(struct sqlpool_collector *col, int reason)
+{
+    struct log *l = col->pool->log;
+    enum sqllog_say what = sqllog_run(&col->said, reason, col->sqlstate);
+    const char *msg;
+    int n;
+
+    if (what == SQLLOG_SAY_DOWN || what == SQLLOG_SAY_CHANGED) {
+        n = first_line(col->last_error, &msg);
+        log_msg(l, LOG_WARN, "pg",
+                "SQL collector %s is down%s: %s: %.*s%s%s%s; its gauges are absent until a run "
+                "succeeds (said once per reason)",
+                col->m->name, what == SQLLOG_SAY_CHANGED ? " for another reason" : "",
+                sqlgauge_reason_name((enum sqlgauge_reason)reason), n, msg,
+                col->sqlstate[0] ? " (SQLSTATE " : "", col->sqlstate, col->sqlstate[0] ? ")" : "");
+    } else if (what == SQLLOG_SAY_UP || what == SQLLOG_SAY_RECOVERED) {
+        log_msg(l, LOG_INFO, "pg", "SQL collector %s is up%s", col->m->name,
+                what == SQLLOG_SAY_RECOVERED ? " again" : "");
+    }
+}
+
+/* The label values rows were skipped for, each new one once. */
+static void say_rejected(struct sqlpool_collector *col)
+{
+    struct log *l = col->pool->log;
+    const struct sqllog_value *v;
+    struct buf b = BUF_INIT;
+
+    while ((v = sqllog_next_value(&col->said)) != NULL) {
+        b.len = 0;
+        jsonstr_add_quoted(&b, v->text, v->len < SQLLOG_VALUE_MAX ? v->len : SQLLOG_VALUE_MAX);
+        log_msg(l, LOG_WARN, "pg",
+                "SQL collector %s: rows skipped (label_rejected): label %s value %s%s %s; "
+                "said once per value",
+                col->m->name, col->m->labels[v->label].name, b.ptr,
+                v->len > SQLLOG_VALUE_MAX ? "..." : "", sqllog_why_text((enum sqllog_why)v->why));
+    }
+    if (sqllog_take_more(&col->said))
+        log_msg(l, LOG_WARN, "pg",
+                "SQL collector %s: rows skipped for more label values than the %d said; no "
+                "more are said (ustatsd_sql_collector_errors_total{reason=\"label_rejected\"} "
+                "counts every row)",
+                col->m->name, SQLLOG_MAX_VALUES);
+    buf_release(&b);
+}
+
+static void say(struct sqlpool_collector *col, int reason)
+{
+    if (col->pool->log == NULL)
+        return;
+    say_rejected(col);
+    say_run(col, reason);
 }
 
 /* Complete col's run; reason -1 for success. Never calls user code. */
@@ -266,6 +321,7 @@ static void run_done(struct sqlpool_collector *col, int reason)
         col->fresh = 0;
     }
     col->seq_done = col->seq_started;
+    say(col, reason);
     notify(pool, (size_t)(col - pool->cols));
 }
 
@@ -276,6 +332,7 @@ static void dispatch(struct sqlconn *c, struct sqlpool_collector *col)
     pool->acquires++;
     pool->acquire_ns += uv_hrtime() - col->req_ns;
     sqlgauge_build_init(&col->build, pool->cfg, col->m);
+    col->build.log = &col->said;
     col->conn = c;
     col->state = SQLPOOL_COL_RUNNING;
     sqlconn_run(c, &(struct sqlconn_run){ .m = col->m,
@@ -329,13 +386,13 @@ static void on_run_deadline(uv_timer_t *t)
     if (col->state == SQLPOOL_COL_QUEUED) {
         unqueue(pool, col);
         pool->canceled_acquires++;
-        set_error(col, "no connection became free before the timeout");
+        set_error(col, "no connection became free before the timeout", NULL);
         run_done(col, SQLGAUGE_REASON_TIMEOUT);
     } else if (col->state == SQLPOOL_COL_RUNNING) {
         struct sqlconn *c = col->conn;
 
         pool->abandoned++;
-        set_error(col, "no answer from the server before the timeout: connection abandoned");
+        set_error(col, "no answer from the server before the timeout: connection abandoned", NULL);
         run_done(col, SQLGAUGE_REASON_TIMEOUT);
         sqlconn_drop(c, SQLCONN_DROP_ABANDONED);
     }
@@ -365,7 +422,7 @@ static void run_request(struct sqlpool_collector *col)
         pool->qtail = col;
     } else {
         pool->canceled_acquires++;
-        set_error(col, "could not connect to the database; reconnecting with backoff");
+        set_error(col, "could not connect to the database; reconnecting with backoff", NULL);
         run_done(col, SQLGAUGE_REASON_CONNECT);
     }
 }
@@ -619,6 +676,7 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
     struct sqlgauge_status *st = mem_calloc(pool->ncols, sizeof(*st));
     struct sqlgauge_pool p;
     uint64_t now_ns = uv_hrtime();
+    double was = e->created;
     size_t i;
 
     for (i = 0; i < pool->ncols; i++) {
@@ -643,6 +701,7 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
         free(st);
         return;
     }
+    e->created = pool->created_unix;
     sqlgauge_render_status(e, st, pool->ncols);
     free(st);
     memset(&p, 0, sizeof(p));
@@ -653,6 +712,7 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
     p.abandoned = pool->abandoned;
     p.acquire_seconds = (double)pool->acquire_ns / 1e9;
     sqlgauge_render_pool(e, &p);
+    e->created = was;
 }
 
 size_t sqlpool_ncollectors(const struct sqlpool *pool)

@@ -21,7 +21,7 @@
  *    connection is made again at once.
  *  - Stale results: only a successful run replaces a collector's rows. A failed run
  *    drops them: the family has no samples and ustatsd_sql_collector_up is 0, since
- *    stale gauges would mislead alerts. Failed runs are not cached: the next collect
+ *    stale gauges would mislead alerts. The log says why, once per reason (sqllog). Failed runs are not cached: the next collect
  *    runs the query again (connection backoff still protects a database that is down).
  *  - Rows: results are read in libpq's single-row mode, so memory holds one row of the
  *    result at a time beyond the rows kept, and at most SQLPOOL_ROWS_PER_TICK rows are
@@ -42,10 +42,12 @@
 
 #include <uv.h>
 
+#include "base/log.h"
 #include "config/config.h"
 #include "pg/conninfo.h"
 #include "base/expo.h"
 #include "pg/sqlgauge.h"
+#include "pg/sqllog.h"
 
 #define SQLPOOL_BACKOFF_BASE_MS 250
 #define SQLPOOL_BACKOFF_MAX_MS  30000
@@ -93,6 +95,8 @@ struct sqlpool_collector {
     size_t nrows;
     struct sqlgauge_build build; /* result being read */
     char last_error[SQLPOOL_ERROR_LEN];
+    char sqlstate[6];          /* of the last error, "" when not the server's */
+    struct sqllog_metric said; /* what the log has said of it */
 };
 
 struct sqlpool_waiter;
@@ -100,6 +104,11 @@ struct sqlpool_waiter;
 struct sqlpool {
     uv_loop_t *loop;
     const struct config *cfg;
+    /*
+     * Where a collector's troubles are said, each once (sqllog.h): a failed run per
+     * reason, a recovery, each rejected label value. NULL (sqlpool_init's): nowhere.
+     */
+    struct log *log;
     uv_timer_t wake; /* delivers waiters: never synchronously, and at deadlines */
     struct sqlconn *conns;
     size_t nconns;
@@ -117,6 +126,12 @@ struct sqlpool {
     /* Pool counters, after pgx's names. */
     uint64_t acquires, empty_acquires, canceled_acquires, abandoned;
     uint64_t acquire_ns; /* cumulative */
+    /*
+     * When the collectors' and the pool's counters started, Unix seconds: their
+     * OpenMetrics _created. sqlpool_init reads the wall clock; the daemon sets its own
+     * start instead, since the postgres section only changes with a restart.
+     */
+    double created_unix;
     size_t open_handles;
     int started, closing;
     sqlpool_close_cb close_cb;

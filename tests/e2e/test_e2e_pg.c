@@ -2,7 +2,8 @@
  * PostgreSQL gauges through the real daemon, against a throwaway server that the program
  * starts before its tests (tests/lib/pgtmp), with a fresh database for each test: values follow the
  * database, NULL means absent, an outage keeps scrapes at 200 with up 0 and recovers, a slow query
- * never stalls ingestion, and a writing query fails as read-only.
+ * never stalls ingestion, and a writing query fails as read-only. The log says why a
+ * query fails once per reason, not once per scrape, and each rejected label value once.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -273,4 +274,115 @@ Test(e2e_pg, collector_up_is_absent_until_the_first_run_ends, .init = start_db, 
         daemon_wait_value(&d, "ustatsd_sql_collector_up{collector=\"slow_first\"}", 1, 20000), 1,
         1e-9);
     cr_assert_float_eq(daemon_wait_value(&d, "slow_first", 1, 5000), 1, 1e-9);
+}
+
+/* How many times needle is in the daemon's log. */
+static int log_count(const char *needle)
+{
+    char *log = daemon_read_file(d.log);
+    int n;
+
+    cr_assert_not_null(log);
+    n = daemon_count(log, needle);
+    free(log);
+    return n;
+}
+
+static char *log_text(void)
+{
+    return daemon_read_file(d.log);
+}
+
+Test(e2e_pg, a_failing_query_is_logged_once_per_reason_and_its_recovery, .init = start_db,
+     .fini = teardown)
+{
+    static const char missing[] =
+        "{\"name\": \"app_sessions\", \"help\": \"Sessions.\",\n"
+        " \"query\": \"SELECT count(*)::float8 AS n FROM sessions WHERE closed_at IS NULL\",\n"
+        " \"value_column\": \"n\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2}";
+    static const char down[] = "SQL collector app_sessions is down: query: relation \"sessions\" "
+                               "does not exist (SQLSTATE 42P01); its gauges are absent";
+    static const char other[] = "SQL collector app_sessions is down for another reason: query: "
+                                "column \"closed_at\" does not exist (SQLSTATE 42703)";
+    static const char again[] = "SQL collector app_sessions is up again";
+    char *body, *log;
+
+    start_daemon(missing);
+    for (int i = 0; i < 3; i++) {
+        body = daemon_scrape(&d, NULL);
+        cr_assert_float_eq(expo_value(body, "ustatsd_sql_collector_errors_total{collector=\"app_"
+                                            "sessions\",reason=\"query\"}"),
+                           i + 1, 1e-9, "each scrape ran the query");
+        free(body);
+    }
+    log = log_text();
+    cr_assert_eq(log_count(down), 1, "said once, not per scrape:\n%s", log);
+    free(log);
+
+    /* Another failure (the table is there, a column is not): said once. */
+    cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE sessions (id int)"), 0);
+    free(daemon_scrape(&d, NULL));
+    free(daemon_scrape(&d, NULL));
+    log = log_text();
+    cr_assert_eq(log_count(other), 1, "%s", log);
+    cr_assert_eq(log_count(down), 1, "%s", log);
+    free(log);
+
+    /* The recovery, said once. */
+    cr_assert_eq(pgtmp_exec(&db, "ALTER TABLE sessions ADD COLUMN closed_at timestamptz"), 0);
+    free(daemon_scrape(&d, NULL));
+    free(daemon_scrape(&d, NULL));
+    cr_assert_eq(log_count(again), 1);
+
+    /* Down again after the recovery: said again. */
+    cr_assert_eq(pgtmp_exec(&db, "DROP TABLE sessions"), 0);
+    free(daemon_scrape(&d, NULL));
+    free(daemon_scrape(&d, NULL));
+    log = log_text();
+    cr_assert_eq(log_count(down), 2, "%s", log);
+    cr_assert_eq(log_count("SQL collector app_sessions is "), 4, "%s", log);
+    free(log);
+}
+
+Test(e2e_pg, a_rejected_label_value_is_counted_by_metric_and_logged_once, .init = start_db,
+     .fini = teardown)
+{
+    static const char open_only[] =
+        "{\"name\": \"app_uploads\", \"help\": \"Uploads.\",\n"
+        " \"query\": \"SELECT state, count(*)::float8 AS n FROM uploads GROUP BY state ORDER BY "
+        "state\",\n"
+        " \"labels\": [{\"name\": \"state\", \"values\": [\"open\"]}],\n"
+        " \"value_column\": \"n\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2}";
+    char *body, *log;
+
+    /* 20 values beside open, which the config does not list: the first of them quoted. */
+    cr_assert_eq(pgtmp_exec(&db, "DELETE FROM uploads;"
+                                 "INSERT INTO uploads VALUES ('open'), ('a\"quoted');"
+                                 "INSERT INTO uploads SELECT 's' || lpad(g::text, 2, '0') "
+                                 "FROM generate_series(1, 19) g"),
+                 0);
+    start_daemon(open_only);
+    for (int i = 0; i < 2; i++) {
+        body = daemon_scrape(&d, NULL);
+        cr_assert_float_eq(expo_value(body, "app_uploads{state=\"open\"}"), 1, 1e-9);
+        cr_assert_float_eq(expo_value(body, "ustatsd_sql_collector_errors_total{collector=\"app_"
+                                            "uploads\",reason=\"label_rejected\"}"),
+                           20 * (i + 1), 1e-9, "counted by metric, each row");
+        cr_assert_float_eq(expo_value(body, "ustatsd_sql_collector_up{collector=\"app_uploads\"}"),
+                           1, 1e-9, "rows skipped leave the run up");
+        free(body);
+    }
+    log = log_text();
+    cr_assert_eq(log_count("SQL collector app_uploads: rows skipped (label_rejected): label state "
+                           "value \"a\\\"quoted\" is not among the label's values; said once"),
+                 1, "%s", log);
+    cr_assert_eq(log_count("SQL collector app_uploads: rows skipped (label_rejected): label state "
+                           "value \"s15\" is not among"),
+                 1, "%s", log);
+    cr_assert_eq(log_count("rows skipped (label_rejected)"), 16, "bounded:\n%s", log);
+    cr_assert_eq(log_count("SQL collector app_uploads: rows skipped for more label values than "
+                           "the 16 said; no more are said"),
+                 1, "%s", log);
+    cr_assert_eq(log_count("value \"s16\""), 0, "%s", log);
+    free(log);
 }

@@ -57,6 +57,31 @@ static int write_file(const char *path, const char *text)
     return fclose(f);
 }
 
+int daemon_count(const char *text, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+void daemon_want(const char *text, int times, const char *fmt, ...)
+{
+    char s[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    vsnprintf(s, sizeof(s), fmt, ap);
+    va_end(ap);
+    n = daemon_count(text, s);
+    if (times < 0)
+        cr_assert_gt(n, 0, "lacks \"%s\":\n%s", s, text);
+    else
+        cr_assert_eq(n, times, "holds \"%s\" %d times, not %d:\n%s", s, n, times, text);
+}
+
 static void records_log(const struct daemon *d)
 {
     char *log = daemon_read_file(d->log);

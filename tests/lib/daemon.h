@@ -193,6 +193,16 @@ int daemon_free_port(void);
 /* A file's contents (malloc'd, NUL-terminated), or NULL. */
 char *daemon_read_file(const char *path);
 
+/* How many times needle is in text (an output of daemon_run_once, a log). */
+int daemon_count(const char *text, const char *needle);
+
+/*
+ * Fail the test unless text holds the printf-formatted string times times (any number
+ * but 0 when times < 0), showing text.
+ */
+void daemon_want(const char *text, int times, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Write path (created or truncated) from a printf format. Aborts as daemon_scrape() does. */
 void daemon_write_file(const char *path, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -819,6 +819,49 @@ Test(expo, family_name_escaped_by_the_scheme)
     }
 }
 
+/*
+ * _created is written in ms precision, however finely the clock that dated the point
+ * read: the daemon's start is a wall-clock read in ns.
+ */
+Test(expo, created_is_written_to_the_ms)
+{
+    static const struct {
+        double created;
+        const char *want;
+    } cases[] = {
+        { 1795385066.0148323, "c_created 1795385066.015\n" },
+        { 1795385066.0143, "c_created 1795385066.014\n" },
+        { 1795385066.9996, "c_created 1795385067\n" },
+        { 1795385066.1, "c_created 1795385066.1\n" },
+        { 1795385066123 / 1000.0, "c_created 1795385066.123\n" },
+        { 1520430000, "c_created 1520430000\n" },
+    };
+    static const char bounds[1][32] = { "1.0" };
+    static const unsigned char bound_lens[1] = { 3 };
+    static const uint64_t counts[2] = { 1, 0 };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf b = BUF_INIT;
+        struct expo e;
+        const char *got;
+
+        expo_init(&e, &b, EXPO_OPENMETRICS);
+        e.created = cases[i].created;
+        expo_scalar(&e, "c", EXPO_COUNTER, NULL, NULL, 1);
+        got = strstr(b.ptr, "c_created ");
+        cr_assert_not_null(got, "%s", b.ptr);
+        cr_assert_str_eq(got, cases[i].want, "case %zu", i);
+        /* A histogram's point is dated the same way. */
+        expo_family(&e, "h", EXPO_HISTOGRAM, NULL, NULL);
+        expo_histogram(&e, NULL, 0, bounds, bound_lens, 1, counts, 0.5, 1);
+        got = strstr(b.ptr, "h_created ");
+        cr_assert_not_null(got, "%s", b.ptr);
+        cr_assert_eq(strncmp(got + 1, cases[i].want + 1, strlen(cases[i].want) - 1), 0,
+                     "case %zu: %s", i, got);
+        buf_release(&b);
+    }
+}
+
 /* e->created: a _created sample ends each counter and histogram point, in OpenMetrics only. */
 Test(expo, created_ends_counter_and_histogram_points_in_openmetrics_only)
 {

@@ -142,3 +142,31 @@ Test(conninfo, sessions_are_read_only_utf8_and_named)
                      "-c default_transaction_read_only=on -c statement_timeout=0");
     conninfo_params_release(&p);
 }
+
+/* The timeouts a session, a connection attempt and a metric's query run under. */
+Test(conninfo, timeouts_in_ms_with_defaults_and_the_session_as_a_ceiling)
+{
+    struct config cfg;
+    struct config_sql_metric m;
+
+    config_for(&cfg, "");
+    memset(&m, 0, sizeof(m));
+    cr_assert_eq(conninfo_session_timeout_ms(&cfg), 0, "no session limit");
+    cr_assert_eq(conninfo_connect_timeout_ms(&cfg), 5000, "the default");
+    cr_assert_eq(conninfo_query_timeout_ms(&cfg, &m), 5000, "the default");
+    m.timeout_seconds = 0.25;
+    cr_assert_eq(conninfo_query_timeout_ms(&cfg, &m), 250);
+    m.timeout_seconds = 1e-6;
+    cr_assert_eq(conninfo_query_timeout_ms(&cfg, &m), 1, "at least 1 ms: 0 would be none");
+    cfg.pg_statement_timeout = 2;
+    cfg.pg_connect_timeout = 1.5;
+    m.timeout_seconds = 3;
+    cr_assert_eq(conninfo_session_timeout_ms(&cfg), 2000);
+    cr_assert_eq(conninfo_connect_timeout_ms(&cfg), 1500);
+    cr_assert_eq(conninfo_query_timeout_ms(&cfg, &m), 2000, "at most the session's");
+    m.timeout_seconds = 1;
+    cr_assert_eq(conninfo_query_timeout_ms(&cfg, &m), 1000);
+    m.timeout_seconds = 1e9;
+    cfg.pg_statement_timeout = 0;
+    cr_assert_eq(conninfo_query_timeout_ms(&cfg, &m), 86400000, "at most a day");
+}
