@@ -75,8 +75,16 @@ static void write_web_config(struct seed_run *s, json_t *daemon)
     json_object_set_new(daemon, "web_config_file", json_string(web));
 }
 
-static void derive_daemon_config(struct seed_run *s, json_t *root, const char **metrics_listen)
+/*
+ * The daemon's config, changed as seedrun.h says; for a daemon alone (direct), also
+ * without metrics_listen, debug_listen, bearer tokens and TLS, so that the default
+ * endpoint and /debug are the daemon's plain Unix socket (struct daemon's http).
+ */
+static void derive_daemon_config(struct seed_run *s, json_t *root, int direct,
+                                 const char **metrics_listen)
 {
+    static const char *const direct_drops[] = { "metrics_listen", "debug_listen",
+                                                "bearer_token_file", "web_config_file" };
     json_t *daemon = json_object_get(root, "daemon"), *eps = json_object_get(root, "endpoints");
     json_t *ep, *v;
     size_t i;
@@ -85,6 +93,8 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
     if (daemon != NULL) {
         json_object_del(daemon, "socket");
         json_object_del(daemon, "socket_group");
+        for (i = 0; direct && i < sizeof(direct_drops) / sizeof(direct_drops[0]); i++)
+            json_object_del(daemon, direct_drops[i]);
         v = json_object_get(daemon, "metrics_listen");
         if (json_is_string(v) && json_string_length(v) > 0) {
             *metrics_listen = seed_map_listen(&s->ports, json_string_value(v));
@@ -107,18 +117,17 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
         if (json_is_string(v))
             json_object_set_new(ep, "listen",
                                 json_string(seed_map_listen(&s->ports, json_string_value(v))));
-        if (json_object_get(ep, "bearer_token_file") != NULL)
+        if (direct)
+            json_object_del(ep, "bearer_token_file");
+        else if (json_object_get(ep, "bearer_token_file") != NULL)
             json_object_set_new(ep, "bearer_token_file", json_string(s->token));
         if (svc != NULL && json_object_get(svc, "user") != NULL)
             json_object_set_new(svc, "user", json_integer((json_int_t)getuid()));
     }
     v = json_object_get(root, "postgres");
     if (v != NULL) {
-        char sql[700], *text;
+        char *text = seed_read_file(s, "setup.sql");
 
-        snprintf(sql, sizeof(sql), "%s/setup.sql", s->tests);
-        text = daemon_read_file(sql);
-        cr_assert_not_null(text, "%s: the seed reads PostgreSQL, and has no setup.sql", s->name);
         cr_assert_eq(pgtmp_start(&s->db), 0, "%s: no PostgreSQL", s->name);
         cr_assert_eq(pgtmp_exec(&s->db, text), 0, "%s: setup.sql failed", s->name);
         free(text);
@@ -130,11 +139,8 @@ static void derive_daemon_config(struct seed_run *s, json_t *root, const char **
 
 void seed_feed(struct seed_run *s)
 {
-    char path[600], *text;
+    char *text = seed_read_file(s, "lines.txt");
 
-    snprintf(path, sizeof(path), "%s/lines.txt", s->tests);
-    text = daemon_read_file(path);
-    cr_assert_not_null(text, "%s: no %s", s->name, path);
     s->feeder = fork();
     cr_assert_geq(s->feeder, 0);
     if (s->feeder != 0) {
@@ -143,16 +149,26 @@ void seed_feed(struct seed_run *s)
         return;
     }
     for (;;) {
-        for (char *line = text; *line;) {
-            char *end = strchr(line, '\n');
-            size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *p = text, *line;
+        size_t len;
 
-            if (len > 0 && line[0] != '#')
-                (void)send(s->d.fd, line, len, 0);
-            line += len + (end != NULL);
-        }
+        while ((line = seed_line(&p, &len)) != NULL)
+            (void)send(s->d.fd, line, len, 0);
         sleep(1);
     }
+}
+
+const char *seed_line(const char **p, size_t *len)
+{
+    while (**p) {
+        const char *line = *p, *end = strchr(line, '\n');
+
+        *len = end ? (size_t)(end - line) : strlen(line);
+        *p = line + *len + (end != NULL);
+        if (*len > 0 && line[0] != '#')
+            return line;
+    }
+    return NULL;
 }
 
 int seed_remaining(const struct seed_run *s)
@@ -263,7 +279,7 @@ static void start_daemon(struct seed_run *s, json_t *cfg)
     snprintf(path, sizeof(path), "%s/ustatsd.socket.d/override.conf", s->src);
     seedunit_read(path, &unit);
     seedunit_check(s->name, s->shipped, &unit);
-    derive_daemon_config(s, cfg, &metrics_listen);
+    derive_daemon_config(s, cfg, 0, &metrics_listen);
     if (metrics_listen != NULL) {
         args[n++] = "--metrics-listen";
         args[n++] = metrics_listen;
@@ -287,12 +303,12 @@ static void start_daemon(struct seed_run *s, json_t *cfg)
         seed_fail_with_logs(s, "the daemon's ingest socket never took a connection");
 }
 
-struct seed_run *seed_start(const char *name)
+/* The run of the seed name, current, with its files read and its directory made. */
+static struct seed_run *open_seed(const char *name)
 {
     static struct seed_run s;
-    char path[600], pcfg[128];
+    char path[600];
     json_error_t err;
-    json_t *cfg;
 
     memset(&s, 0, sizeof(s));
     s.name = name;
@@ -305,18 +321,51 @@ struct seed_run *seed_start(const char *name)
     daemon_write_file(s.token, "seed-token-%d\n", (int)getpid());
 
     snprintf(path, sizeof(path), "%s/ustatsd.json", s.src);
-    cfg = json_load_file(path, 0, &err);
-    cr_assert_not_null(cfg, "%s:%d: %s", path, err.line, err.text);
-    s.shipped = json_deep_copy(cfg);
-    start_daemon(&s, cfg);
-    json_decref(cfg);
-
-    snprintf(pcfg, sizeof(pcfg), "%s/prometheus.yml", s.wdir);
-    seedyaml_derive_prometheus(&s, pcfg);
-    start_prometheus(&s, pcfg);
-    if (waitfor_cond(seedprom_targets_up, &s, 30000) != 0)
-        seed_fail_with_logs(&s, "Prometheus never saw every target up");
+    s.shipped = json_load_file(path, 0, &err);
+    cr_assert_not_null(s.shipped, "%s:%d: %s", path, err.line, err.text);
     return &s;
+}
+
+struct seed_run *seed_start(const char *name)
+{
+    struct seed_run *s = open_seed(name);
+    json_t *cfg = json_deep_copy(s->shipped);
+    char pcfg[128];
+
+    start_daemon(s, cfg);
+    json_decref(cfg);
+    snprintf(pcfg, sizeof(pcfg), "%s/prometheus.yml", s->wdir);
+    seedyaml_derive_prometheus(s, pcfg);
+    start_prometheus(s, pcfg);
+    if (waitfor_cond(seedprom_targets_up, s, 30000) != 0)
+        seed_fail_with_logs(s, "Prometheus never saw every target up");
+    return s;
+}
+
+struct seed_run *seed_start_daemon(const char *name)
+{
+    struct seed_run *s = open_seed(name);
+    json_t *cfg = json_deep_copy(s->shipped);
+    const char *unused;
+    char *text;
+
+    derive_daemon_config(s, cfg, 1, &unused);
+    text = json_dumps(cfg, JSON_INDENT(2));
+    json_decref(cfg);
+    cr_assert_eq(daemon_start(&s->d, text, NULL), 0, "%s: the daemon did not start", name);
+    free(text);
+    return s;
+}
+
+char *seed_read_file(const struct seed_run *s, const char *file)
+{
+    char path[700];
+    char *text;
+
+    snprintf(path, sizeof(path), "%s/%s", s->tests, file);
+    text = daemon_read_file(path);
+    cr_assert_not_null(text, "%s: no %s", s->name, path);
+    return text;
 }
 
 void seed_finish(struct seed_run *s)

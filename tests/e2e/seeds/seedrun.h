@@ -80,6 +80,24 @@ void seed_each(void (*fn)(const char *name));
  */
 struct seed_run *seed_start(const char *name);
 
+/*
+ * Start the seed name's daemon alone: its config changed as for seed_start(), and also
+ * without daemon.metrics_listen, daemon.debug_listen, bearer tokens and TLS, so that its
+ * default endpoint and /debug answer on s->d.http (daemon.h); the endpoints listen at
+ * their test addresses, and the daemon binds its sockets itself. For the tests of what
+ * the daemon makes of lines, which no scrape's authentication changes.
+ */
+struct seed_run *seed_start_daemon(const char *name);
+
+/* tests/seeds/<seed>/file (malloc'd); fails the test when it is missing. */
+char *seed_read_file(const struct seed_run *s, const char *file);
+
+/*
+ * The next line of a lines.txt from *p, which moves past it: its start, and its length in
+ * *len; blank lines and `#` lines are skipped. NULL at the end.
+ */
+const char *seed_line(const char **p, size_t *len);
+
 /* Send lines.txt once a second from a process of its own until the run ends. */
 void seed_feed(struct seed_run *s);
 
