@@ -4,11 +4,13 @@
  * as an operator would run it (tests/e2e/seeds/seedrun.h says how), and its alerts,
  * recording rules and dashboard are checked against what the daemon really exposes.
  *
- * Per seed, once the feeder sends its lines, within a deadline: every alert of the
- * seed's rule files reaches `firing`; every alert and recording-rule expression returns
- * at least one sample (seedprom.h); the dashboard's panels and variables answer
- * (seedboard.h). No series carries `exported_job` (honor_labels), and a config's first
- * job answers as `job`. Then the daemon still stops cleanly.
+ * Per seed, once the feeder sends its lines, within a deadline: the dashboard's panels
+ * and variables answer (seedboard.h); then, where the seed has a
+ * tests/seeds/<seed>/fault.sql, it runs on the seed's PostgreSQL (an alert that watches
+ * the daemon's SQL collectors needs one to fail); every alert of the seed's rule files
+ * reaches `firing`, and every alert and recording-rule expression returns at least one
+ * sample (seedprom.h). No series carries `exported_job` (honor_labels), and a config's
+ * first job answers as `job`. Then the daemon still stops cleanly.
  */
 #include <criterion/criterion.h>
 
@@ -26,11 +28,12 @@ static void run_seed(const char *name)
     int alerts = 0;
 
     seed_feed(s);
+    seedboard_check(s);
+    seed_fault(s);
     for (size_t i = 0; i < s->nrules; i++)
         seedprom_check_rule_file(s, s->rule_files[i], &alerts);
     if (alerts > 0 && waitfor_cond(seedprom_alerts_firing, s, seed_remaining(s)) != 0)
         seed_fail_with_logs(s, "not every alert reached firing");
-    seedboard_check(s);
     seedprom_check_job_labels(s, s->shipped);
     fprintf(stderr, "%s: %d alerts firing, every rule and panel query answered, in %lld ms\n", name,
             alerts, waitfor_now_ms() - t0);

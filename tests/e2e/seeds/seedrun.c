@@ -20,7 +20,7 @@
 #include "tlsclient.h"
 #include "waitfor.h"
 
-#define DEADLINE_MS 30000 /* per seed, from the first line sent */
+#define DEADLINE_MS 60000 /* per seed, from the first line sent */
 
 ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
@@ -169,6 +169,19 @@ const char *seed_line(const char **p, size_t *len)
             return line;
     }
     return NULL;
+}
+
+void seed_fault(struct seed_run *s)
+{
+    char path[700], *sql;
+
+    snprintf(path, sizeof(path), "%s/fault.sql", s->tests);
+    sql = daemon_read_file(path);
+    if (sql == NULL)
+        return;
+    cr_assert(s->db.conninfo[0] != '\0', "%s: a fault.sql, and no PostgreSQL", s->name);
+    cr_assert_eq(pgtmp_exec(&s->db, sql), 0, "%s: fault.sql failed", s->name);
+    free(sql);
 }
 
 int seed_remaining(const struct seed_run *s)

@@ -101,6 +101,13 @@ const char *seed_line(const char **p, size_t *len);
 /* Send lines.txt once a second from a process of its own until the run ends. */
 void seed_feed(struct seed_run *s);
 
+/*
+ * Break what tests/seeds/<seed>/fault.sql breaks, where the seed has one: run it on the
+ * seed's PostgreSQL. For the alerts that watch the daemon's own collectors, once what
+ * needs the data has been checked.
+ */
+void seed_fault(struct seed_run *s);
+
 /* Milliseconds left before s->deadline_ms, 0 once past. */
 int seed_remaining(const struct seed_run *s);
 
