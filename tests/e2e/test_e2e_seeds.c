@@ -9,7 +9,8 @@
  * tests/seeds/<seed>/fault.sql, it runs on the seed's PostgreSQL (an alert that watches
  * the daemon's SQL collectors needs one to fail); every alert of the seed's rule files
  * reaches `firing`, and every alert and recording-rule expression returns at least one
- * sample (seedprom.h). No series carries `exported_job` (honor_labels), and a config's
+ * sample (seedrules.h). The labels each panel and rule groups by, and each panel's legend
+ * shows, exist on the series as scraped (seedlabels.h). No series carries `exported_job` (honor_labels), and a config's
  * first job answers as `job`. Then the daemon still stops cleanly.
  */
 #include <criterion/criterion.h>
@@ -18,6 +19,7 @@
 
 #include "seeds/seedboard.h"
 #include "seeds/seedprom.h"
+#include "seeds/seedrules.h"
 #include "seeds/seedrun.h"
 #include "waitfor.h"
 
@@ -31,7 +33,7 @@ static void run_seed(const char *name)
     seedboard_check(s);
     seed_fault(s);
     for (size_t i = 0; i < s->nrules; i++)
-        seedprom_check_rule_file(s, s->rule_files[i], &alerts);
+        seedrules_check_file(s, s->rule_files[i], &alerts);
     if (alerts > 0 && waitfor_cond(seedprom_alerts_firing, s, seed_remaining(s)) != 0)
         seed_fail_with_logs(s, "not every alert reached firing");
     seedprom_check_job_labels(s, s->shipped);

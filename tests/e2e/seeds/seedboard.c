@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/common.h"
+#include "seedlabels.h"
 #include "seedprom.h"
 
 struct vars {
@@ -116,10 +117,12 @@ static void check_panels(struct seed_run *s, const struct vars *v, json_t *panel
             snprintf(what, sizeof(what), "panel \"%s\" %s", title,
                      seed_str_or(json_string_value(json_object_get(t, "refId")), ""));
             q = substitute(s, v, expr);
-            if (none)
+            if (none) {
                 seedprom_check_empty(s, what, q);
-            else
+            } else {
                 seedprom_check_query(s, what, q);
+                seedlabels_check(s, what, q, json_string_value(json_object_get(t, "legendFormat")));
+            }
             free(q);
             ++*queries;
         }

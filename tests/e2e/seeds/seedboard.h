@@ -1,6 +1,7 @@
 /*
  * seedboard: a seed's Grafana dashboard (dashboard.json) against its Prometheus. Every
- * panel query runs without error and returns at least one sample; each query variable's
+ * panel query runs without error and returns at least one sample, and the labels it
+ * groups by and its legend shows exist on the data (seedlabels.h); each query variable's
  * `label_values(SELECTOR, LABEL)` has at least one value; with an `instance` variable,
  * every panel query returns nothing for an instance that does not exist.
  *

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "httpc.h"
-#include "seedyaml.h"
 #include "waitfor.h"
 
 /* "/api/v1/query?query=" and expr, URL-encoded, in a buffer of the caller's thread. */
@@ -48,6 +47,17 @@ static int succeeded(json_t *answer)
                   "success") == 0;
 }
 
+json_t *seedprom_query(struct seed_run *s, const char *expr, int *refused)
+{
+    json_t *j = seedprom_get(s, query_path(expr)), *result = NULL;
+
+    *refused = j != NULL && !succeeded(j);
+    if (j != NULL && !*refused)
+        result = json_incref(json_object_get(json_object_get(j, "data"), "result"));
+    json_decref(j);
+    return result;
+}
+
 struct query {
     struct seed_run *s;
     const char *expr;
@@ -58,21 +68,10 @@ struct query {
 static int query_has_data(void *arg)
 {
     struct query *q = arg;
-    json_t *j, *data;
-    int ok = 0;
+    json_t *result = seedprom_query(q->s, q->expr, &q->error);
+    int ok = q->error || json_array_size(result) > 0 || json_is_string(json_array_get(result, 1));
 
-    j = seedprom_get(q->s, query_path(q->expr));
-    if (j == NULL)
-        return 0;
-    if (!succeeded(j)) {
-        q->error = 1;
-        ok = 1;
-    } else {
-        data = json_object_get(j, "data");
-        ok = json_array_size(json_object_get(data, "result")) > 0 ||
-             json_is_string(json_array_get(json_object_get(data, "result"), 1));
-    }
-    json_decref(j);
+    json_decref(result);
     return ok;
 }
 
@@ -145,37 +144,4 @@ int seedprom_alerts_firing(void *arg)
     }
     json_decref(j);
     return ok && n > 0;
-}
-
-void seedprom_check_rule_file(struct seed_run *s, const char *path, int *alerts)
-{
-    yaml_document_t doc;
-    int groups[64], rules[256];
-    size_t ng, nr;
-
-    seedyaml_load(path, &doc);
-    ng =
-        seedyaml_items(seedyaml_get(&doc, yaml_document_get_root_node(&doc), "groups"), groups, 64);
-    for (size_t g = 0; g < ng; g++) {
-        nr = seedyaml_items(seedyaml_get(&doc, yaml_document_get_node(&doc, groups[g]), "rules"),
-                            rules, 256);
-        for (size_t r = 0; r < nr; r++) {
-            yaml_node_t *rule = yaml_document_get_node(&doc, rules[r]);
-            yaml_node_t *expr = seedyaml_get(&doc, rule, "expr"), *name;
-            char what[300];
-
-            name = seedyaml_get(&doc, rule, "alert");
-            if (name != NULL)
-                ++*alerts;
-            else
-                name = seedyaml_get(&doc, rule, "record");
-            cr_assert(expr != NULL && name != NULL && expr->type == YAML_SCALAR_NODE);
-            snprintf(what, sizeof(what), "rule %s", (char *)name->data.scalar.value);
-            seedprom_check_query(s, what, (char *)expr->data.scalar.value);
-            /* A recording rule's series exist too. */
-            if (seedyaml_get(&doc, rule, "record") != NULL)
-                seedprom_check_query(s, what, (char *)name->data.scalar.value);
-        }
-    }
-    yaml_document_delete(&doc);
 }

@@ -12,6 +12,13 @@
 /* GET path from Prometheus; the parsed JSON (the caller's), or NULL. s->last keeps the body. */
 json_t *seedprom_get(struct seed_run *s, const char *path);
 
+/*
+ * The instant query expr, once: its result (a new reference; a vector's is an array of
+ * {"metric", "value"}), or NULL when Prometheus did not answer or refused it, which sets
+ * *refused.
+ */
+json_t *seedprom_query(struct seed_run *s, const char *expr, int *refused);
+
 /* The instant query returns at least one sample before the deadline, and is not refused. */
 void seedprom_check_query(struct seed_run *s, const char *what, const char *expr);
 
@@ -23,12 +30,6 @@ int seedprom_targets_up(void *arg);
 
 /* A waitfor condition on a seed_run: every alerting rule Prometheus loaded is firing. */
 int seedprom_alerts_firing(void *arg);
-
-/*
- * Every alert and recording-rule expression of the rule file at path returns data (and
- * a recording rule's series exist); *alerts counts the alerting rules.
- */
-void seedprom_check_rule_file(struct seed_run *s, const char *path, int *alerts);
 
 /*
  * The service's `job` label survives the scrape (honor_labels): no series carries
