@@ -10,6 +10,9 @@
  * would (the go_* gauges with |g, the counters with |c, as the seed's README shows).
  * The endpoint's process_* are then the test process's, read from /proc.
  *
+ * Both of the endpoint's formats pass the checkers (expo_check()): the text one
+ * promtool's, OpenMetrics the Python client's parser.
+ *
  * Two families of the document are not served, each named below with its reason; the
  * test fails when one of them appears, so that the list never outlives its reason.
  */
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "daemon.h"
 #include "httpc.h"
 #include "seeds/seedrun.h"
 
@@ -153,6 +157,11 @@ Test(e2e_seed_connaisseur, the_endpoint_serves_the_documents_families_family_for
                            "%s is served, and not in the document", got.f[i].name);
     cr_assert_eq(served + ARRAY_SIZE(pending) + ARRAY_SIZE(clashing), want.n,
                  "served %zu of the document's %zu families", served, want.n);
+    /* Both formats are valid as served, OpenMetrics (which Prometheus asks for) too. */
+    cr_expect_eq(expo_check(r.body, 0), 0, "the text exposition is not valid");
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_get(addr, path, "Accept: " DAEMON_OPENMETRICS "\r\n", &r), 0);
+    cr_expect_eq(expo_check(r.body, 1), 0, "the OpenMetrics exposition is not valid");
     fprintf(stderr, "002-connaisseur: %zu of the document's %zu families served, as documented\n",
             served, want.n);
     httpc_response_release(&r);
