@@ -32,8 +32,9 @@ done
 printf '%-10s %3d\n' e2e "$(count e2e -maxdepth 1 -name 'test_*.c')"
 printf '%-10s %3d  (%s)\n' fuzz "$(count fuzz -maxdepth 1 -name 'fuzz_*.c')" \
     "$(cd fuzz && ls fuzz_*.c | sed 's/\.c$//' | paste -sd' ')"
-printf '%-10s %3d  (%s)\n' bench "$(count bench -maxdepth 1 -name 'bench_*.c')" \
-    "$(cd bench && ls bench_*.c | sed 's/\.c$//' | paste -sd' ')"
+# A benchmark's other parts (bench_<name>_<part>.c) are no programs of their own.
+printf '%-10s %3d  (%s)\n' bench "$(count bench -maxdepth 1 -name 'bench_*.c' ! -name 'bench_*_*.c')" \
+    "$(cd bench && ls bench_*.c | grep -v '^bench_.*_' | sed 's/\.c$//' | paste -sd' ')"
 
 section "lines of code (aggregator/, .c and .h)"
 cd "$top/aggregator"

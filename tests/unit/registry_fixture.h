@@ -1,6 +1,6 @@
 /*
  * registry_fixture: the registry under test for the unit tests of the registry and of
- * the modules it is built from (test_registry, test_hotcache, test_table,
+ * the modules it is built from (test_registry_*, test_hotcache, test_table,
  * test_histogram): a config of a few families, and helpers that feed lines the way the
  * daemon does and read series back through a cursor. One registry per test process
  * (Criterion runs each test in a child of its own).
