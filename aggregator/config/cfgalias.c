@@ -39,7 +39,7 @@ static enum clash clash_of(const struct config *c, size_t i, const char *a, size
     size_t j;
 
     for (j = 0; j < c->nfamilies; j++)
-        if (names(a, c->families[j].name, c->families[j].type == FAMILY_COUNTER)) {
+        if (names(a, c->families[j].name, config_takes_total(&c->families[j]))) {
             *with = j;
             return CLASH_FAMILY;
         }

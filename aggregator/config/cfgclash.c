@@ -107,8 +107,13 @@ static void expose_all(struct exposure *x, const struct config *c)
 #undef JOB_FAMILY
     };
 
-    for (size_t i = 0; i < c->nfamilies; i++)
-        expose_family(x, c->families[i].name, c->families[i].type, OWN_FAMILY, i);
+    for (size_t i = 0; i < c->nfamilies; i++) {
+        /* A counter "x_total" beside a gauge "x" writes its stored name only (render.c). */
+        if (c->families[i].total_in_name)
+            expose(x, c->families[i].name, "", OWN_FAMILY, i);
+        else
+            expose_family(x, c->families[i].name, c->families[i].type, OWN_FAMILY, i);
+    }
     for (size_t i = 0; i < c->nsql_metrics; i++)
         expose_family(x, c->sql_metrics[i].name, FAMILY_GAUGE, OWN_SQL, i);
     for (size_t i = 0; i < sizeof(job_families) / sizeof(job_families[0]); i++) {

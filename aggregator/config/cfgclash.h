@@ -4,7 +4,9 @@
  * exposition writes, not on the configured ones: a counter "x" writes x_total, a histogram
  * x_bucket, x_sum and x_count, and both x_created (OpenMetrics). A job's counter name
  * (cfgjob.h) may be none of those names, nor another job's counter name, with or without
- * "_total": a counter line of that name reports the job.
+ * "_total": a counter line of that name reports the job. One pairing is let through: a
+ * counter declared "x_total" beside a gauge "x" (config_family.total_in_name) writes
+ * "x_total" only.
  *
  * A domain module used by cfgload_file(), once every section is read.
  */

@@ -250,6 +250,32 @@ static const struct cfgread_key family_keys[] = {
     { .name = "precreate", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_precreate },
 };
 
+/*
+ * A counter declared "x_total" beside a gauge "x" keeps "x_total" as its stored name
+ * (config_family.total_in_name), as client_golang serves go_memstats_alloc_bytes and
+ * go_memstats_alloc_bytes_total: "x" is the gauge's. cfgmetric_name() changes a name's
+ * length only by stripping "_total", which tells a name declared with it. Every other
+ * counter is stored without it.
+ */
+static void keep_total_beside_gauge(struct config *c, json_t *arr)
+{
+    for (size_t i = 0; i < c->nfamilies; i++) {
+        struct config_family *f = &c->families[i];
+        size_t len = strlen(f->name);
+
+        if (f->type != FAMILY_COUNTER ||
+            json_string_length(json_object_get(json_array_get(arr, i), "name")) == len)
+            continue;
+        for (size_t j = 0; j < c->nfamilies; j++)
+            if (c->families[j].type == FAMILY_GAUGE && strcmp(c->families[j].name, f->name) == 0) {
+                f->name = mem_realloc(f->name, len + sizeof("_total"));
+                memcpy(f->name + len, "_total", sizeof("_total"));
+                f->total_in_name = 1;
+                break;
+            }
+    }
+}
+
 int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
 {
     size_t old = cfgread_push_key(r, "families");
@@ -259,6 +285,7 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
     if (cfgread_objects(r, arr, "family objects", family_keys, ARRAY_SIZE(family_keys), c->families,
                         sizeof(*c->families)) < 0)
         return ERRCODE_CONFIG;
+    keep_total_beside_gauge(c, arr);
     /* Each family fits its own cap (read_precreate); together they must fit the total. */
     for (size_t i = 0, total = 0; i < c->nfamilies; i++) {
         size_t n = c->families[i].precreate ? cfgfamily_combinations(&c->families[i]) : 0;

@@ -210,6 +210,20 @@ static void lint_alias(struct lint *l, const struct config *c, size_t i, const c
     report(l, where, "\"%s\" (%s): %s", exposed, config_family_type_name(type), why);
 }
 
+/* A counter "x_total" beside a gauge "x" (config_family.total_in_name). */
+static void lint_total_beside_gauge(struct lint *l, const char *path, const char *name)
+{
+    char where[96];
+    int n = (int)strlen(name) - (int)strlen("_total");
+
+    snprintf(where, sizeof(where), "%s.name", path);
+    report(l, where,
+           "\"%s\" (counter): OpenMetrics would name its family \"%.*s\", the gauge's, so it "
+           "is written there as the unknown family \"%s\", without _created (text 0.0.4 "
+           "writes it as a counter)",
+           name, n, name, name);
+}
+
 size_t cfglint_run(const struct config *c, cfglint_cb cb, void *arg)
 {
     struct lint l = { cb, arg, 0 };
@@ -221,10 +235,11 @@ size_t cfglint_run(const struct config *c, cfglint_cb cb, void *arg)
         if (f->client_telemetry)
             continue;
         snprintf(path, sizeof(path), "$.families[%zu]", i);
-        snprintf(exposed, sizeof(exposed), "%s%s", f->name,
-                 f->type == FAMILY_COUNTER ? "_total" : "");
+        snprintf(exposed, sizeof(exposed), "%s%s", f->name, config_takes_total(f) ? "_total" : "");
         lint_family(&l, path, exposed, f->type, f->help, f->labels, f->nlabels);
         lint_alias(&l, c, i, path, exposed, f->type);
+        if (f->total_in_name)
+            lint_total_beside_gauge(&l, path, f->name);
     }
     if (c->njobs > 0) {
         char what[320];

@@ -22,7 +22,9 @@
  *    reserves it for counters' and histograms' creation time) and "_info" (OpenMetrics's
  *    info type, which ustatsd does not declare);
  *  - and ustatsd's own: a family whose name ends in its unit but that does not take the
- *    name without it (its OpenTelemetry name, cfgalias.h), because that name is taken.
+ *    name without it (its OpenTelemetry name, cfgalias.h), because that name is taken;
+ *    and a counter "x_total" beside a gauge "x" (config_family.total_in_name), which
+ *    OpenMetrics writes as an unknown family, since its counter family would be "x".
  * A colon cannot occur: cfgload_file() refuses it.
  *
  * These are warnings, never errors: a service may document a name the conventions frown

@@ -63,7 +63,7 @@ long config_find_family(const struct config *c, const char *name, size_t len)
     if (len < tl || memcmp(norm + len - tl, "_total", tl) != 0)
         return ERRCODE_UNKNOWN;
     for (size_t i = 0; i < c->nfamilies; i++)
-        if (c->families[i].type == FAMILY_COUNTER && strlen(c->families[i].name) == len - tl &&
+        if (config_takes_total(&c->families[i]) && strlen(c->families[i].name) == len - tl &&
             memcmp(c->families[i].name, norm, len - tl) == 0)
             return (long)i;
     return ERRCODE_UNKNOWN;

@@ -125,7 +125,7 @@ struct config_label {
 };
 
 struct config_family {
-    char *name; /* normalised exposition name; counters without "_total" */
+    char *name; /* normalised exposition name; counters without "_total" (see total_in_name) */
     enum family_type type;
     char *help;      /* "" when absent */
     char *unit;      /* "" when absent; "seconds" by default for histograms */
@@ -149,6 +149,12 @@ struct config_family {
                     * histograms only, every label enumerated */
     const struct config_writers *writers; /* the rule that says who may write it (the most
                                            * specific of "writers"); NULL: anyone */
+    /*
+     * A counter declared "x_total" beside a gauge "x" (client_golang's go_memstats_alloc_bytes
+     * and go_memstats_alloc_bytes_total): its stored name is "x_total", the one name lines
+     * find it by, since "x" is the gauge's (config_takes_total()). 0 for every other family.
+     */
+    int total_in_name;
 };
 
 struct config_job {
@@ -323,12 +329,22 @@ struct config {
 };
 
 /*
- * Index of the family with this name (counters: with or without "_total"), or
+ * Index of the family with this name (counters: with or without "_total", but a
+ * total_in_name one only by its stored name), or
  * ERRCODE_UNKNOWN. The name need not be NUL-terminated nor normalised: '.' and '-' compare equal to
  * '_', so a line's name as sent can be looked up directly. A linear scan: call it at registry
  * set-up, not per line. Excluded families are found too (check .excluded).
  */
 long config_find_family(const struct config *c, const char *name, size_t len);
+
+/*
+ * Whether lines may name family f by its stored name plus "_total": a counter, except one
+ * whose stored name already ends in it (total_in_name).
+ */
+static inline int config_takes_total(const struct config_family *f)
+{
+    return f->type == FAMILY_COUNTER && !f->total_in_name;
+}
 
 /* The families the file configures: c->nfamilies without the synthesised ones. */
 size_t config_file_families(const struct config *c);

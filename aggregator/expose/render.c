@@ -62,8 +62,8 @@ static void put_series(struct render *rd, const struct registry_sample *s)
     /* OpenMetrics _created: the series' creation, ms precision (0: undated, none). */
     e->created = (double)s->created_ms / 1000.0;
     switch (cf->type) {
-    case FAMILY_COUNTER:
-        expo_sample(e, "_total", s->labels, s->nlabels, s->value);
+    case FAMILY_COUNTER: /* an unknown family of its own name, see render_step() */
+        expo_sample(e, e->type == EXPO_COUNTER ? "_total" : "", s->labels, s->nlabels, s->value);
         break;
     case FAMILY_GAUGE:
         expo_sample(e, "", s->labels, s->nlabels, s->value);
@@ -90,8 +90,16 @@ int render_step(struct render *rd, struct buf *out, size_t max_series)
          * the current one, and a new one has never been started.
          */
         if (s.family != rd->last_fam) {
+            enum expo_type t = type_of(s.cfg->type);
             size_t i;
-            expo_family(&rd->expo, s.cfg->name, type_of(s.cfg->type), s.cfg->help, s.cfg->unit);
+
+            /*
+             * A counter "x_total" beside a gauge "x": OpenMetrics would name its family "x",
+             * the gauge's, so there it is the unknown family "x_total" (docs/exposition.md).
+             */
+            if (s.cfg->total_in_name && rd->expo.fmt == EXPO_OPENMETRICS)
+                t = EXPO_UNKNOWN;
+            expo_family(&rd->expo, s.cfg->name, t, s.cfg->help, s.cfg->unit);
             rd->expo.const_labels = s.cfg->client_telemetry ? NULL : rd->labels;
             rd->expo.nconst = s.cfg->client_telemetry ? 0 : rd->nlabels;
             rd->last_fam = s.family;

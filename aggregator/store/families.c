@@ -50,8 +50,7 @@ void families_build_names(struct registry *r)
 
         if (r->fams[i].state != FAM_LIVE)
             continue;
-        names_add(&r->names, cf->name, r->fams[i].name_len, (uint32_t)i,
-                  cf->type == FAMILY_COUNTER);
+        names_add(&r->names, cf->name, r->fams[i].name_len, (uint32_t)i, config_takes_total(cf));
         /* The OpenTelemetry name (cfgalias.h): no other family's, never with "_total". */
         if (cf->alias != NULL)
             names_add(&r->names, cf->alias, strlen(cf->alias), (uint32_t)i, 0);

@@ -91,6 +91,12 @@ static struct lint_case cases[] = {
       "be written in 'snake_case' not 'camelCase'\n"
       "$.jobs.prefix: \"batchJob_ms\" (the prefix of the job families): metric names should "
       "not contain abbreviated units\n" },
+    /* client_golang's gauge beside its counter named with "_total" (total_in_name). */
+    { "{'families': [{'name': 'alloc_bytes', 'type': 'gauge', 'help': 'x'},"
+      " {'name': 'alloc_bytes_total', 'type': 'counter', 'help': 'x'}]}",
+      "$.families[1].name: \"alloc_bytes_total\" (counter): OpenMetrics would name its "
+      "family \"alloc_bytes\", the gauge's, so it is written there as the unknown family "
+      "\"alloc_bytes_total\", without _created (text 0.0.4 writes it as a counter)\n" },
     { "{'postgres': {'conninfo': 'host=/tmp'}, 'sql_metrics': [{'name': 'rows_total', "
       "'query': 'SELECT 1 AS v', 'value_column': 'v'}]}",
       "$.sql_metrics[0].help: \"rows_total\" (gauge): no help text\n"

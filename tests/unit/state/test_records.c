@@ -354,3 +354,50 @@ Test(records, a_series_twice_in_a_file_is_restored_once)
     world_release(&a);
     world_release(&b);
 }
+
+/*
+ * A gauge "x" beside a counter "x_total" (config_family.total_in_name): each is saved and
+ * restored under its own stored name. Where the running config has the counter alone
+ * (stored "x"), neither record is taken for it: the gauge's "x" is of another type, and
+ * "x_total" finds counter "x" only by the name lines add "_total" to, not by its own.
+ */
+Test(records, a_gauge_and_a_counter_named_with_total_are_restored_apart)
+{
+    static const char pair[] = "{\"families\": [{\"name\": \"alloc_bytes\", \"type\": \"gauge\"},"
+                               " {\"name\": \"alloc_bytes_total\", \"type\": \"counter\"}]}";
+    static const char alone[] =
+        "{\"families\": [{\"name\": \"alloc_bytes_total\", \"type\": \"counter\"}]}";
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+    char *want, *have;
+
+    world_init(&a, pair);
+    feed(&a, "alloc_bytes:7|g", 1000);
+    feed(&a, "alloc_bytes_total:5|c", 1000);
+    records_all(&a, &body, 1, 5000);
+    want = scrape(&a, 5000);
+    cr_assert_not_null(strstr(want, "\nalloc_bytes 7\n"), "%s", want);
+    cr_assert_not_null(strstr(want, "\nalloc_bytes_total 5\n"), "%s", want);
+
+    world_init(&b, pair);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, 2);
+    have = scrape(&b, 5000);
+    cr_assert_str_eq(have, want);
+    free(have);
+    world_release(&b);
+
+    world_init(&b, alone);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, 0);
+    cr_assert_eq(
+        got.dropped[RECORDS_DROP_LAYOUT_CHANGED] + got.dropped[RECORDS_DROP_UNKNOWN_FAMILY], 2);
+    have = scrape(&b, 5000);
+    cr_assert_not_null(strstr(have, "\nalloc_bytes_total 0\n"), "%s", have);
+    free(have);
+    free(want);
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
