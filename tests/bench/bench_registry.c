@@ -136,7 +136,7 @@ static size_t render_once(struct registry *r, enum expo_format fmt, int gzip, do
     }
     render_init(&rd, r, fmt);
     while (more) {
-        more = render_step(&rd, &out, STEP_SERIES);
+        more = render_step(&rd, &out, STEP_SERIES, 0);
         if (!more) {
             struct expo e;
 

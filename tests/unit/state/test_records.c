@@ -90,7 +90,7 @@ static char *scrape(struct world *w, uint64_t now)
     struct expo e;
 
     render_init(&rd, &w->reg, EXPO_OPENMETRICS);
-    while (render_step(&rd, &out, 1000))
+    while (render_step(&rd, &out, 1000, now))
         ;
     render_release(&rd);
     expo_init(&e, &out, EXPO_OPENMETRICS);
