@@ -228,26 +228,35 @@ void ckms_merge(struct ckms *s, const struct ckms_targets *tg, const struct ckms
 
 double ckms_query(const struct ckms *s, double q, double e)
 {
-    double top;
+    double t, best = INFINITY;
     uint64_t rmin = 0;
+    size_t at = 0;
 
     if (s->n == 0)
         return NAN;
     if (e == 0 && (q == 0 || q == 1))
         return q == 0 ? s->min : s->max;
-    top = (q + ckms_error(q, e, s->slack)) * (double)s->n;
-    if (top < 1)
-        top = 1;
     /*
-     * The last tuple whose run starts at or below (q + e) n for certain. The first tuple's
-     * run starts at rank 1, so i is at least 1 when the walk stops.
+     * The tuple nearest rank q n in the worst case: its copies lie at [rho - run + 1, rho]
+     * for some rho in [rmin, rmin + delta], so the rank q n is at most max(rmin + delta -
+     * run + 1 - q n, q n - rmin) from one of them. The tuple ckms.h's argument finds is
+     * within e n, so the nearest is too. Ties go to the higher rank.
      */
+    t = q * (double)s->n;
     for (size_t i = 0; i < s->len; i++) {
-        rmin += s->t[i].g;
-        if ((double)(rmin + s->t[i].delta - s->t[i].run + 1) > top)
-            return s->t[i > 0 ? i - 1 : 0].v;
+        const struct ckms_tuple *c = &s->t[i];
+        double far, near;
+
+        rmin += c->g;
+        far = (double)(rmin + c->delta - c->run + 1) - t;
+        near = t - (double)rmin;
+        far = far > near ? far : near;
+        if (far <= best) {
+            best = far < 0 ? 0 : far;
+            at = i;
+        }
     }
-    return s->t[s->len - 1].v;
+    return s->t[at].v;
 }
 
 int ckms_valid(const struct ckms *s, const struct ckms_targets *tg)
