@@ -3,8 +3,8 @@
  * (a fixed seed), ascending, descending, constant and heavy-tailed (Pareto, lognormal)
  * values, 1 to 10^6 of them, at statsd_exporter's default objectives and at others. Each
  * answer must be the value of an observation whose rank lies within [q - e, q + e] n of the
- * sorted data (the lower end rounded down to a rank), and the stream must stay within its
- * cap. Orders that defeat the invariant's space (a drifting distribution, values closing in
+ * sorted data (rounded outwards to a rank when it holds none), and the stream must stay
+ * within its cap. Orders that defeat the invariant's space (a drifting distribution, values closing in
  * from both ends) must stay within the cap too, answering within the widened error
  * ckms_error() reports.
  */
@@ -126,12 +126,17 @@ static void feed_init(struct feed *f, const double *q, const double *e, size_t n
 
 /*
  * Whether v is the value of an observation whose rank (1-based) lies within [q - e, q + e]
- * of the n sorted values, the lower end rounded down, the upper end at least 1.
+ * n of the n sorted values; when no rank does, each end rounded outwards to one.
  */
 static int rank_within(const double *sorted, size_t n, double v, double q, double e)
 {
     size_t lo = 0, hi = n, first, last;
-    double top = (q + e) * (double)n, bottom = floor((q - e) * (double)n);
+    double top = floor((q + e) * (double)n), bottom = ceil((q - e) * (double)n);
+
+    if (bottom > top) {
+        top = ceil((q + e) * (double)n);
+        bottom = floor((q - e) * (double)n);
+    }
 
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -152,8 +157,6 @@ static int rank_within(const double *sorted, size_t n, double v, double q, doubl
             hi = mid;
     }
     last = lo;
-    if (top < 1)
-        top = 1;
     return last >= first && (double)last >= bottom && (double)first <= top;
 }
 
