@@ -67,7 +67,7 @@ void ckms_init(struct ckms *s)
 
 void ckms_reserve(struct ckms *s, size_t m, size_t *mem)
 {
-    size_t need = (size_t)s->len + m, want = need + need / 2;
+    size_t need = (size_t)s->len + m, want = need + 8;
 
     if (want < 16)
         want = 16;
