@@ -5,6 +5,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include <stdio.h>
+
 #include "cfgtest.h"
 #include "config/cfgload.h"
 #include "config/config.h"
@@ -58,6 +60,26 @@ Test(cfgsummary, quantiles_are_sorted_and_an_empty_object_means_none)
     cr_assert_eq(f->age_buckets, 10);
     cr_assert_eq(c.families[1].nquantiles, 0);
     cr_assert_eq(c.families[1].max_age, 600.0);
+    cfgload_release(&c);
+}
+
+Test(cfgsummary, the_example_declares_a_summary)
+{
+    char path[1024], err[512];
+    const struct config_family *f;
+    struct config c;
+    long i;
+
+    snprintf(path, sizeof(path), "%s/packaging/ustatsd.example.json", USTATSD_SOURCE_DIR);
+    cr_assert_eq(cfgload_file(&c, path, err, sizeof(err)), 0, "%s", err);
+    i = config_find_family(&c, "imgsrv_thumbnail_duration_seconds", 33);
+    cr_assert_geq(i, 0);
+    f = &c.families[i];
+    cr_assert_eq(f->type, FAMILY_SUMMARY);
+    cr_assert_eq(f->nquantiles, 4);
+    cr_assert_eq(f->quantiles[3].q, 1.0);
+    cr_assert_eq(f->quantiles[3].err, 0.0);
+    cr_assert_eq(f->labels[0].nvalues, 3);
     cfgload_release(&c);
 }
 
