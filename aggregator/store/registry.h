@@ -12,8 +12,9 @@
  *   - per family and label key, label values are interned: each distinct value gets a
  *     small id (1-based; 0 means "label absent") and a series stores ids, not strings;
  *   - one open-addressing table (table.h) maps XXH3(family id, label ids) to the series;
- *     each series is one heap block (header + label ids + histogram buckets) and sits on
- *     its family's list in creation order, which is the exposition order;
+ *     each series is one heap block (header + label ids + histogram buckets, or a pointer
+ *     to a summary's state, store/summary.h) and sits on its family's list in creation
+ *     order, which is the exposition order;
  *   - a front cache (hotcache.h) maps the bytes of an accepted line but its values to the
  *     series. The daemon looks each datagram's lines up there first
  *     (registry_find_parts, registry_apply_found) and parses in full, for
@@ -21,8 +22,10 @@
  *
  * Memory: an accepted line for an existing series allocates nothing, on either path (the
  * full path builds the name and the canonical series key in stack buffers; one XXH3 over
- * family id + label ids finds the series). Tables grow by doubling and never shrink;
- * series blocks and interned strings are freed on expiry. The first series of a
+ * family id + label ids finds the series), but for a summary's, whose first observation
+ * makes its state and whose streams grow and shrink by a batch of observations at a time
+ * (within their cap). Tables grow by doubling and never shrink; series blocks, summary
+ * states and interned strings are freed on expiry. The first series of a
  * never-seen label set allocates its block (and an interned string per new label value),
  * and its first cached line its identity in the front cache.
  *
