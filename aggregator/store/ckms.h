@@ -46,8 +46,9 @@
  *     is true (the paper's floor(f) - 1 blocks merges; perks also gives a new minimum a
  *     delta, as if its rank were unknown);
  *   - the query takes the tuple nearest q n, not the last below q n + f(q n, n) / 2, whose
- *     answers lean upwards by up to e: a stream that merged nothing, as one of a few
- *     hundred observations, answers exactly (ties go to the higher rank, ceil(q n)).
+ *     answers lean upwards by up to e: where the stream kept every observation near q n
+ *     (f below 2 there: merging needs 2), it answers exactly (ties go to the higher rank,
+ *     ceil(q n)).
  *
  * Memory: a stream holds at most CKMS_MAX_TUPLES tuples. The targeted invariant has no
  * proven bound on the tuples it needs (about 50 at the default objectives over 10^6
