@@ -403,7 +403,8 @@ static inline int apply_plain(struct registry *r, const struct registry__family 
         value = v;
         break;
     default: /* FAMILY_HISTOGRAM, FAMILY_SUMMARY */
-        v /= series_div(cf, type);
+        if (type == STATSD_TIMER && !cf->unit_ms)
+            v /= 1000.0;
         value = s->value + v;
         break;
     }
