@@ -112,6 +112,26 @@ Test(registry_summary, label_less_summaries_exist_from_start_with_no_state, .ini
     cr_assert_eq(sum, 3);
 }
 
+Test(registry_summary, precreated_summaries_exist_at_zero_with_no_state, .fini = teardown)
+{
+    struct registry_sample s;
+    double q[3], sum;
+
+    load("{\"families\": [{\"name\": \"rpc_seconds\", \"type\": \"summary\","
+         " \"precreate\": true, \"ttl_seconds\": 1,"
+         " \"labels\": [{\"name\": \"method\", \"values\": [\"GET\","
+         " \"POST\"]}]}]}");
+    cr_assert_eq(registry_family_series(&reg, 0), 2);
+    cr_assert(find(0, "method=POST", &s));
+    cr_assert_null(s.summary);
+    cr_assert_eq(read_at(0, "method=POST", 0, q, &sum), 0);
+    cr_assert(isnan(q[0]));
+    cr_assert_eq(registry_expire(&reg, UINT64_MAX / 2, 100), 0, "precreated: never expire");
+    cr_assert_eq(feed("rpc_seconds:5|ms|#method:POST"), STATSD_OK);
+    cr_assert_eq(read_at(0, "method=POST", 1000, q, &sum), 1);
+    cr_assert_eq(q[0], 0.005);
+}
+
 Test(registry_summary, the_state_is_counted_and_freed_with_its_series, .init = setup_summary,
      .fini = teardown)
 {
