@@ -389,6 +389,8 @@ static const char *type_word(enum expo_format fmt, enum expo_type type)
         return "gauge";
     case EXPO_HISTOGRAM:
         return "histogram";
+    case EXPO_SUMMARY:
+        return "summary";
     case EXPO_STATESET:
         return fmt == EXPO_OPENMETRICS ? "stateset" : "gauge";
     case EXPO_INFO:
@@ -513,7 +515,7 @@ static int takes_created(const struct expo *e, const char *suffix)
         return 0;
     if (e->type == EXPO_COUNTER)
         return strcmp(suffix, "_total") == 0;
-    return e->type == EXPO_HISTOGRAM && strcmp(suffix, "_count") == 0;
+    return (e->type == EXPO_HISTOGRAM || e->type == EXPO_SUMMARY) && strcmp(suffix, "_count") == 0;
 }
 
 static char *put_created(char *p, const struct expo *e, const char *block, size_t block_len);
@@ -644,57 +646,108 @@ static char *put_created(char *p, const struct expo *e, const char *block, size_
     return p;
 }
 
+/*
+ * A histogram or summary series is lines that share one label set: it is escaped once,
+ * into the first line, and copied from there. One reservation covers every line, so the
+ * block stays put while the lines are written. series_open() reserves nl lines of suffix
+ * and key, then _sum, _count and _created, and writes the first line's head; series_line()
+ * writes a line; series_close() the last three.
+ */
+struct series_lines {
+    const char *suffix, *key;
+    size_t sl, kl;
+    const char *block; /* the escaped labels, in the first line */
+    size_t block_len;
+    int created;
+};
+
+static char *series_open(struct expo *e, struct series_lines *sr, const struct expo_label *labels,
+                         size_t n, size_t nl)
+{
+    size_t line = e->name_len + sr->sl + 1 + labels_bound(e, labels, n) + sr->kl + 4 + 32 + 34;
+    char *p;
+
+    sr->created = takes_created(e, "_count");
+    p = reserve(e->out, (nl + 3 + (size_t)sr->created) * line);
+    p = put(p, e->name, e->name_len);
+    p = put(p, sr->suffix, sr->sl);
+    *p++ = '{';
+    sr->block = p;
+    p = put_labels(e, p, labels, n);
+    sr->block_len = (size_t)(p - sr->block);
+    return p;
+}
+
+/* One line, "<name><suffix>{<labels>,<key>="<x>"} <v>", the first one's head written. */
+static char *series_line(char *p, const struct expo *e, const struct series_lines *sr, int first,
+                         const char *x, size_t xl, double v)
+{
+    if (!first) {
+        p = put(p, e->name, e->name_len);
+        p = put(p, sr->suffix, sr->sl);
+        *p++ = '{';
+        p = put(p, sr->block, sr->block_len);
+    }
+    if (sr->block_len > 0)
+        *p++ = ',';
+    p = put(p, sr->key, sr->kl);
+    *p++ = '=';
+    *p++ = '"';
+    p = put(p, x, xl);
+    p = put(p, "\"} ", 3);
+    p = put_double(p, v, VALUE_SCI_FROM);
+    *p++ = '\n';
+    return p;
+}
+
+static void series_close(struct expo *e, char *p, const struct series_lines *sr, double sum,
+                         uint64_t count)
+{
+    p = put_head(p, e, "_sum", 4, sr->block, sr->block_len);
+    *p++ = ' ';
+    p = put_double(p, sum, VALUE_SCI_FROM);
+    *p++ = '\n';
+    p = put_head(p, e, "_count", 6, sr->block, sr->block_len);
+    *p++ = ' ';
+    p = put_double(p, (double)count, VALUE_SCI_FROM);
+    *p++ = '\n';
+    if (sr->created)
+        p = put_created(p, e, sr->block, sr->block_len);
+    commit(e->out, p);
+}
+
 void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
                     const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
                     const uint64_t *counts, double sum, uint64_t count)
 {
-    /*
-     * A histogram series is nb + 3 lines that share one label set: escape it once, into
-     * the first line, and copy it from there. One reservation covers every line, so the
-     * block stays put while the lines are written.
-     */
-    size_t lb = labels_bound(e, labels, n);
-    size_t line = e->name_len + 8 + lb + 8 + 32 + 34;
-    int created = takes_created(e, "_count");
-    char *p = reserve(e->out, (nb + 3 + (size_t)created) * line);
-    const char *block;
-    size_t block_len, i;
+    struct series_lines sr = { "_bucket", "le", 7, 2, NULL, 0, 0 };
+    char *p = series_open(e, &sr, labels, n, nb + 1);
     uint64_t cum = 0;
 
-    p = put(p, e->name, e->name_len);
-    p = put(p, "_bucket{", 8);
-    block = p;
-    p = put_labels(e, p, labels, n);
-    block_len = (size_t)(p - block);
-    for (i = 0; i <= nb; i++) {
-        if (i > 0) {
-            p = put(p, e->name, e->name_len);
-            p = put(p, "_bucket{", 8);
-            p = put(p, block, block_len);
-        }
-        if (block_len > 0)
-            *p++ = ',';
-        p = put(p, "le=\"", 4);
-        if (i < nb)
-            p = put(p, bounds[i], bound_lens[i]);
-        else
-            p = put(p, "+Inf", 4);
-        p = put(p, "\"} ", 3);
+    for (size_t i = 0; i <= nb; i++) {
         cum += counts[i];
-        p = put_double(p, (double)cum, VALUE_SCI_FROM);
-        *p++ = '\n';
+        p = series_line(p, e, &sr, i == 0, i < nb ? bounds[i] : "+Inf", i < nb ? bound_lens[i] : 4,
+                        (double)cum);
     }
-    p = put_head(p, e, "_sum", 4, block, block_len);
-    *p++ = ' ';
-    p = put_double(p, sum, VALUE_SCI_FROM);
-    *p++ = '\n';
-    p = put_head(p, e, "_count", 6, block, block_len);
-    *p++ = ' ';
-    p = put_double(p, (double)count, VALUE_SCI_FROM);
-    *p++ = '\n';
-    if (created)
-        p = put_created(p, e, block, block_len);
-    commit(e->out, p);
+    series_close(e, p, &sr, sum, count);
+}
+
+void expo_summary(struct expo *e, const struct expo_label *labels, size_t n,
+                  const char (*quantiles)[32], const unsigned char *quantile_lens, size_t nq,
+                  const double *values, double sum, uint64_t count)
+{
+    struct series_lines sr = { "", "quantile", 0, 8, NULL, 0, 0 };
+    char *p;
+
+    if (nq == 0) { /* series_open() writes the head of a quantile's line */
+        expo_sample(e, "_sum", labels, n, sum);
+        expo_sample(e, "_count", labels, n, (double)count);
+        return;
+    }
+    p = series_open(e, &sr, labels, n, nq);
+    for (size_t i = 0; i < nq; i++)
+        p = series_line(p, e, &sr, i == 0, quantiles[i], quantile_lens[i], values[i]);
+    series_close(e, p, &sr, sum, count);
 }
 
 void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const char *state,

@@ -45,7 +45,15 @@ enum expo_escaping {
 /* The most bytes expo_escape_name() writes for a len-byte name: "U__", then 6 a byte. */
 #define EXPO_ESCAPED_MAX(len) (3 + 6 * (len))
 
-enum expo_type { EXPO_COUNTER, EXPO_GAUGE, EXPO_HISTOGRAM, EXPO_STATESET, EXPO_INFO, EXPO_UNKNOWN };
+enum expo_type {
+    EXPO_COUNTER,
+    EXPO_GAUGE,
+    EXPO_HISTOGRAM,
+    EXPO_SUMMARY,
+    EXPO_STATESET,
+    EXPO_INFO,
+    EXPO_UNKNOWN
+};
 
 struct expo_label {
     const char *name;  /* a valid label name, NUL-terminated */
@@ -74,9 +82,10 @@ struct expo {
      * The start time (Unix seconds) of the samples written next; 0 (expo_init's) for none.
      * A writer sets it before each series, or once for a set of series that started
      * together. OpenMetrics writes it as the MetricPoint's "<name>_created" sample, with
-     * the point's labels: after a counter's "_total" sample, and after a histogram's
-     * "_count" (expo_sample) or whole series (expo_histogram). Other types, and the text
-     * formats, which have no _created, ignore it. Written rounded to the ms.
+     * the point's labels: after a counter's "_total" sample, and after a histogram's or
+     * summary's "_count" (expo_sample) or whole series (expo_histogram, expo_summary).
+     * Other types, and the text formats, which have no _created, ignore it. Written
+     * rounded to the ms.
      */
     double created;
 };
@@ -152,6 +161,16 @@ size_t expo_bucket_bound(enum expo_format fmt, char out[32], double le);
 void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
                     const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
                     const uint64_t *counts, double sum, uint64_t count);
+
+/*
+ * A whole summary series in one call, as client_golang writes one: a sample per quantile,
+ * the labels given then quantile="<quantiles[i]>" (formatted once per family with
+ * expo_bucket_bound(), as client_golang formats them: "0.5", and "1" or "1.0"), with
+ * values[i] (NaN for an empty window), then _sum and _count. The labels are escaped once.
+ */
+void expo_summary(struct expo *e, const struct expo_label *labels, size_t n,
+                  const char (*quantiles)[32], const unsigned char *quantile_lens, size_t nq,
+                  const double *values, double sum, uint64_t count);
 
 /* Terminate the exposition: "# EOF\n" in OpenMetrics, nothing in text. */
 void expo_eof(struct expo *e);

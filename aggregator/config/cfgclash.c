@@ -53,13 +53,14 @@ static void expose_family(struct exposure *x, const char *name, enum family_type
     expose(x, name, "", owner, index);
     if (t == FAMILY_COUNTER)
         expose(x, name, "_total", owner, index);
-    if (t == FAMILY_HISTOGRAM) {
+    if (t == FAMILY_HISTOGRAM)
         expose(x, name, "_bucket", owner, index);
+    if (t == FAMILY_HISTOGRAM || t == FAMILY_SUMMARY) {
         expose(x, name, "_sum", owner, index);
         expose(x, name, "_count", owner, index);
     }
     /* OpenMetrics 1.0 names this clash: a counter "foo" writes foo_created, as a gauge would. */
-    if (t == FAMILY_COUNTER || t == FAMILY_HISTOGRAM)
+    if (t != FAMILY_GAUGE)
         expose(x, name, "_created", owner, index);
 }
 

@@ -10,6 +10,7 @@
 #include "base/errcode.h"
 #include "base/mem.h"
 #include "config/cfgmetric.h"
+#include "config/cfgsummary.h"
 #include "config/resattr.h"
 #include "statsd.h"
 
@@ -37,14 +38,23 @@ static int read_family_name(struct cfgread *r, const struct cfgread_key *k, json
     return cfgmetric_name(r, obj, k->name, f->type == FAMILY_COUNTER, 1, &f->name);
 }
 
-/* Histograms are in seconds unless they say otherwise; "ms" lines are kept unchanged. */
+/* Whether the family observes values (ms, h and d lines): a histogram or a summary. */
+static int observes(const struct config_family *f)
+{
+    return f->type == FAMILY_HISTOGRAM || f->type == FAMILY_SUMMARY;
+}
+
+/*
+ * Histograms and summaries are in seconds unless they say otherwise; "ms" lines are kept
+ * unchanged.
+ */
 static int read_family_unit(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                             void *base)
 {
     struct config_family *f = base;
 
     (void)obj;
-    if (cfgmetric_unit(r, k->name, v, f->type == FAMILY_HISTOGRAM ? "seconds" : "", &f->unit) < 0)
+    if (cfgmetric_unit(r, k->name, v, observes(f) ? "seconds" : "", &f->unit) < 0)
         return ERRCODE_CONFIG;
     f->unit_ms = strcmp(f->unit, "milliseconds") == 0 || strcmp(f->unit, "ms") == 0;
     return 0;
@@ -57,7 +67,10 @@ static int read_family_labels(struct cfgread *r, const struct cfgread_key *k, js
 
     (void)k;
     (void)v;
-    return cfgmetric_labels(r, r->root, obj, &f->labels, &f->nlabels, f->type == FAMILY_HISTOGRAM,
+    return cfgmetric_labels(r, r->root, obj, &f->labels, &f->nlabels,
+                            f->type == FAMILY_HISTOGRAM ? "le"
+                            : f->type == FAMILY_SUMMARY ? "quantile"
+                                                        : NULL,
                             NULL);
 }
 
@@ -214,7 +227,10 @@ static const char *const family_type_names[] = {
 
 _Static_assert(sizeof(enum family_type) == sizeof(int), "CFGREAD_ENUM stores an int");
 
-/* $.families[i], read in this order: the type decides the name's, unit's and buckets' rules. */
+/*
+ * $.families[i], read in this order: the type decides the name's, unit's, buckets' and a
+ * summary's keys' rules.
+ */
 static const struct cfgread_key family_keys[] = {
     { .name = "type",
       .kind = CFGREAD_ENUM,
@@ -236,6 +252,18 @@ static const struct cfgread_key family_keys[] = {
       .off = CFGREAD_NOWHERE,
       .read = read_family_labels },
     { .name = "buckets", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_buckets },
+    { .name = "quantiles",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgsummary_read_quantiles },
+    { .name = "max_age",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgsummary_read_max_age },
+    { .name = "age_buckets",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = cfgsummary_read_age_buckets },
     { .name = "updown", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_updown },
     { .name = "undeclared_labels",
       .kind = CFGREAD_ENUM,
@@ -516,6 +544,7 @@ void cfgfamily_release(struct config *c)
         free(f->alias);
         free(f->group);
         free(f->buckets);
+        free(f->quantiles);
         cfgmetric_release_labels(f->labels, f->nlabels);
     }
     free(c->families);

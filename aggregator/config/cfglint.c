@@ -150,6 +150,7 @@ static void lint_family(struct lint *l, const char *path, const char *exposed,
     const char *tn = config_family_type_name(type);
     char where[96], what[320];
     int histogram = type == FAMILY_HISTOGRAM, counter = type == FAMILY_COUNTER;
+    int summary = type == FAMILY_SUMMARY;
 
     snprintf(where, sizeof(where), "%s.name", path);
     snprintf(what, sizeof(what), "\"%s\" (%s)", exposed, tn);
@@ -164,10 +165,10 @@ static void lint_family(struct lint *l, const char *path, const char *exposed,
         report(l, where, "%s: non-counter metrics should not have \"_total\" suffix", what);
     if (!histogram && ends_with(exposed, "_bucket"))
         report(l, where, "%s: non-histogram metrics should not have \"_bucket\" suffix", what);
-    if (!histogram && ends_with(exposed, "_count"))
+    if (!histogram && !summary && ends_with(exposed, "_count"))
         report(l, where,
                "%s: non-histogram and non-summary metrics should not have \"_count\" suffix", what);
-    if (!histogram && ends_with(exposed, "_sum"))
+    if (!histogram && !summary && ends_with(exposed, "_sum"))
         report(l, where,
                "%s: non-histogram and non-summary metrics should not have \"_sum\" suffix", what);
     if (type != FAMILY_GAUGE && ends_with(exposed, "_timestamp_seconds"))
@@ -175,8 +176,8 @@ static void lint_family(struct lint *l, const char *path, const char *exposed,
                what);
     if (ends_with(exposed, "_created"))
         report(l, where,
-               "%s: the \"_created\" suffix is reserved for the creation time of counters and "
-               "histograms (OpenMetrics)",
+               "%s: the \"_created\" suffix is reserved for the creation time of counters, "
+               "histograms and summaries (OpenMetrics)",
                what);
     if (ends_with(exposed, "_info"))
         report(l, where,
@@ -193,7 +194,7 @@ static void lint_family(struct lint *l, const char *path, const char *exposed,
                    what, ln);
         if (!histogram && strcmp(ln, "le") == 0)
             report(l, where, "%s: non-histogram metrics should not have \"le\" label", what);
-        if (strcmp(ln, "quantile") == 0)
+        if (!summary && strcmp(ln, "quantile") == 0)
             report(l, where, "%s: non-summary metrics should not have \"quantile\" label", what);
     }
 }

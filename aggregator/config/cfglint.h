@@ -14,13 +14,13 @@
  *    table and SI prefixes), and an abbreviated one ("ms", "s", "kb", ...);
  *  - a non-counter ending in "_total";
  *  - "_bucket" on a non-histogram, "_count" and "_sum" on what is neither histogram nor
- *    summary, a label "le" on a non-histogram, a label "quantile" anywhere (ustatsd has
- *    no summaries);
+ *    summary, a label "le" on a non-histogram, a label "quantile" on a non-summary (a
+ *    summary's own is refused at load);
  *  - a type in the name ("_gauge", "_counter_", ...);
  *  - camelCase in the name or a label name;
  *  - "_timestamp_seconds" on a non-gauge (promlint's gauge rule), "_created" (OpenMetrics
- *    reserves it for counters' and histograms' creation time) and "_info" (OpenMetrics's
- *    info type, which ustatsd does not declare);
+ *    reserves it for the creation time of counters, histograms and summaries) and "_info"
+ *    (OpenMetrics's info type, which ustatsd does not declare);
  *  - and ustatsd's own: a family whose name ends in its unit but that does not take the
  *    name without it (its OpenTelemetry name, cfgalias.h), because that name is taken;
  *    and a counter "x_total" beside a gauge "x" (config_family.total_in_name), which

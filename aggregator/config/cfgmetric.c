@@ -304,7 +304,7 @@ static int read_overflow(struct cfgread *r, const struct config *c, json_t *v,
 
 /* One label of a family (column == NULL) or of an SQL metric (its result column). */
 static int parse_label(struct cfgread *r, const struct config *c, json_t *v, struct config_label *l,
-                       int histogram, char **column)
+                       const char *reserved, char **column)
 {
     const struct cfgread_key max_values = { .name = "max_values",
                                             .kind = CFGREAD_UINT32,
@@ -331,8 +331,10 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
                                "\"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not "
                                "starting with \"__\")",
                                l->name);
-    if (histogram && strcmp(l->name, "le") == 0)
-        return cfgread_fail_at(r, "name", "\"le\" is reserved for histogram buckets");
+    if (reserved != NULL && strcmp(l->name, reserved) == 0)
+        return cfgread_fail_at(r, "name", "\"%s\" is reserved for %s", reserved,
+                               strcmp(reserved, "le") == 0 ? "histogram buckets"
+                                                           : "summary quantiles");
     if (column) {
         const struct cfgread_key col = { .name = "column",
                                          .kind = CFGREAD_STRING,
@@ -355,7 +357,8 @@ static int parse_label(struct cfgread *r, const struct config *c, json_t *v, str
 }
 
 int cfgmetric_labels(struct cfgread *r, const struct config *c, json_t *obj,
-                     struct config_label **labels, size_t *nlabels, int histogram, char ***columns)
+                     struct config_label **labels, size_t *nlabels, const char *reserved,
+                     char ***columns)
 {
     json_t *arr = json_object_get(obj, "labels");
     size_t old, n;
@@ -376,7 +379,7 @@ int cfgmetric_labels(struct cfgread *r, const struct config *c, json_t *obj,
     for (size_t i = 0; i < n; i++) {
         size_t o = cfgread_push_index(r, i);
 
-        if (parse_label(r, c, json_array_get(arr, i), &(*labels)[i], histogram,
+        if (parse_label(r, c, json_array_get(arr, i), &(*labels)[i], reserved,
                         columns ? &(*columns)[i] : NULL) < 0)
             return ERRCODE_CONFIG;
         for (size_t j = 0; j < i; j++)

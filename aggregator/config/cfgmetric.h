@@ -27,12 +27,14 @@ int cfgmetric_name(struct cfgread *r, json_t *obj, const char *key, int counter,
                    char **out);
 
 /*
- * obj["labels"] (optional): at most CONFIG_MAX_LABELS label objects. histogram: "le" is
+ * obj["labels"] (optional): at most CONFIG_MAX_LABELS label objects. reserved: the name
+ * the family's samples add ("le" for a histogram, "quantile" for a summary, else NULL) is
  * refused. columns: NULL for a family; for an SQL metric, where each label's result column
  * goes ("column", by default its name).
  */
 int cfgmetric_labels(struct cfgread *r, const struct config *c, json_t *obj,
-                     struct config_label **labels, size_t *nlabels, int histogram, char ***columns);
+                     struct config_label **labels, size_t *nlabels, const char *reserved,
+                     char ***columns);
 
 /*
  * A string that a label value can hold: non-empty and at most c->max_label_value_len bytes.

@@ -140,7 +140,7 @@ static int read_labels(struct cfgread *r, const struct cfgread_key *k, json_t *o
     struct config_sql_metric *m = base;
 
     (void)k, (void)v;
-    return cfgmetric_labels(r, r->root, obj, &m->labels, &m->nlabels, 0, &m->label_columns);
+    return cfgmetric_labels(r, r->root, obj, &m->labels, &m->nlabels, NULL, &m->label_columns);
 }
 
 /* The value column must not be a label column too: a cross-key rule. */

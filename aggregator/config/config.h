@@ -60,7 +60,13 @@
 #define CONFIG_MAX_TIMEOUT_SECONDS      86400.0     /* postgres and SQL timeouts: 1 day */
 #define CONFIG_MAX_SQL_MIN_INTERVAL     86400.0     /* sql min_interval_seconds: 1 day */
 #define CONFIG_MAX_LABELS               8           /* label keys per family */
-#define CONFIG_MAX_BUCKETS              64 /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_BUCKETS              64    /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_QUANTILES            16    /* summary quantiles per family */
+#define CONFIG_DEFAULT_MAX_AGE          600.0 /* summary max_age, seconds (client_golang) */
+#define CONFIG_MIN_MAX_AGE              1.0   /* summary max_age bounds, seconds */
+#define CONFIG_MAX_MAX_AGE              86400.0
+#define CONFIG_DEFAULT_AGE_BUCKETS      5           /* summary age_buckets (client_golang) */
+#define CONFIG_MAX_AGE_BUCKETS          10          /* summary age_buckets: streams per series */
 #define CONFIG_MAX_FILE_SIZE            (16u << 20) /* bytes in a config file */
 #define CONFIG_MAX_CONNINFO_FILE_SIZE   (64u << 10) /* bytes in a conninfo_file */
 #define CONFIG_MAX_PG_POOL_SIZE         64
@@ -93,7 +99,8 @@
 #define CONFIG_FAMILY_TYPE_MAP(X) \
     X(COUNTER, "counter")         \
     X(GAUGE, "gauge")             \
-    X(HISTOGRAM, "histogram")
+    X(HISTOGRAM, "histogram")     \
+    X(SUMMARY, "summary")
 
 enum family_type {
 #define CONFIG_FAMILY_TYPE_ENUM(id, name) FAMILY_##id,
@@ -124,6 +131,16 @@ struct config_label {
                           * rejected */
 };
 
+/*
+ * One quantile of a summary (client_golang's Objectives): the value reported for q is the
+ * q'-quantile of the window for some q' in [q - err, q + err]. err is in [0, 0.5); it is 0
+ * only for q 0 and 1, which are then the window's exact minimum and maximum.
+ */
+struct config_quantile {
+    double q;
+    double err;
+};
+
 struct config_family {
     char *name; /* normalised exposition name; counters without "_total" (see total_in_name) */
     enum family_type type;
@@ -135,6 +152,10 @@ struct config_family {
     int unit_ms;     /* unit is "milliseconds" or "ms": ms lines are kept unchanged */
     double *buckets; /* histograms: sorted, finite upper bounds; +Inf is implied */
     size_t nbuckets;
+    struct config_quantile *quantiles; /* summaries: ascending by q, distinct; may be none */
+    size_t nquantiles;                 /* <= CONFIG_MAX_QUANTILES */
+    double max_age;                    /* summaries: seconds a quantile's window spans */
+    uint32_t age_buckets;              /* summaries: streams the window rotates through */
     struct config_label *labels;
     size_t nlabels;     /* <= CONFIG_MAX_LABELS */
     double ttl_seconds; /* idle expiry; 0 for never; <= CONFIG_MAX_TTL_SECONDS */
@@ -145,8 +166,8 @@ struct config_family {
                            * lines name datadog.dogstatsd.client.*, never by this name */
     uint32_t endpoints;   /* bit i: endpoints[i] serves it */
     int precreate;        /* "precreate": every combination of the enumerated labels' values
-                    * (cfgfamily_combinations) exists at zero from start-up; counters and
-                    * histograms only, every label enumerated */
+                    * (cfgfamily_combinations) exists at zero from start-up; no gauge,
+                    * every label enumerated */
     const struct config_writers *writers; /* the rule that says who may write it (the most
                                            * specific of "writers"); NULL: anyone */
     /*
@@ -392,7 +413,7 @@ static inline int config_serves(uint32_t endpoints, uint32_t bit)
  */
 int config_valid_name(const char *s);
 
-/* "counter", "gauge" or "histogram". */
+/* "counter", "gauge", "histogram" or "summary". */
 const char *config_family_type_name(enum family_type t);
 
 #endif

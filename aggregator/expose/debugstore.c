@@ -5,6 +5,7 @@
 
 #include "base/jsonstr.h"
 #include "store/breaker.h"
+#include "store/summary.h"
 
 static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
 {
@@ -90,6 +91,18 @@ static void family_entry(struct debug_render *dr, struct debugjson *w, size_t f)
         }
         debugjson_close(w, ']');
     }
+    if (cf->type == FAMILY_SUMMARY) {
+        debugjson_kv_open(w, "quantiles", '[');
+        for (l = 0; l < cf->nquantiles; l++) {
+            debugjson_open(w, '{');
+            debugjson_kv_num(w, "quantile", cf->quantiles[l].q);
+            debugjson_kv_num(w, "error", cf->quantiles[l].err);
+            debugjson_close(w, '}');
+        }
+        debugjson_close(w, ']');
+        debugjson_kv_num(w, "max_age_seconds", cf->max_age);
+        debugjson_kv_u64(w, "age_buckets", cf->age_buckets);
+    }
     debugjson_kv_open(w, "labels", '[');
     for (l = 0; l < cf->nlabels; l++) {
         const struct config_label *cl = &cf->labels[l];
@@ -146,6 +159,31 @@ int debugstore_families(struct debug_render *dr, struct debugjson *w)
     return 0;
 }
 
+/*
+ * A summary's quantiles over its window at the view's time (null for an empty window), each
+ * with the error it holds to (the declared one, unless the stream's cap widened it), and
+ * the observations in the window.
+ */
+static void summary_entry(struct debug_render *dr, struct debugjson *w,
+                          const struct registry_sample *s)
+{
+    double v[CONFIG_MAX_QUANTILES], err[CONFIG_MAX_QUANTILES];
+    uint64_t n = summary_read(s->summary, s->summary_spec, dr->self.now_ms, v, err);
+
+    debugjson_kv_open(w, "quantiles", '[');
+    for (size_t i = 0; i < s->cfg->nquantiles; i++) {
+        debugjson_open(w, '{');
+        debugjson_kv_num(w, "quantile", s->cfg->quantiles[i].q);
+        debugjson_kv_num(w, "value", v[i]);
+        debugjson_kv_num(w, "error", err[i]);
+        debugjson_close(w, '}');
+    }
+    debugjson_close(w, ']');
+    debugjson_kv_u64(w, "window_count", n);
+    debugjson_kv_num(w, "sum", s->value);
+    debugjson_kv_u64(w, "count", s->count);
+}
+
 static void series_entry(struct debug_render *dr, struct debugjson *w,
                          const struct registry_sample *s)
 {
@@ -178,6 +216,8 @@ static void series_entry(struct debug_render *dr, struct debugjson *w,
         debugjson_close(w, ']');
         debugjson_kv_num(w, "sum", s->value);
         debugjson_kv_u64(w, "count", s->count);
+    } else if (s->cfg->type == FAMILY_SUMMARY) {
+        summary_entry(dr, w, s);
     } else {
         debugjson_kv_num(w, "value", s->value);
     }

@@ -3,6 +3,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "store/summary.h"
+
+_Static_assert(CONFIG_MAX_QUANTILES <= CONFIG_MAX_BUCKETS, "a family's quantiles fit the bounds");
+
 void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
 {
     registry_cursor_init(&rd->cur, reg);
@@ -50,11 +54,13 @@ static enum expo_type type_of(enum family_type t)
         return EXPO_GAUGE;
     case FAMILY_HISTOGRAM:
         return EXPO_HISTOGRAM;
+    case FAMILY_SUMMARY:
+        return EXPO_SUMMARY;
     }
     return EXPO_UNKNOWN;
 }
 
-static void put_series(struct render *rd, const struct registry_sample *s)
+static void put_series(struct render *rd, const struct registry_sample *s, uint64_t now_ms)
 {
     const struct config_family *cf = s->cfg;
     struct expo *e = &rd->expo;
@@ -72,10 +78,18 @@ static void put_series(struct render *rd, const struct registry_sample *s)
         expo_histogram(e, s->labels, s->nlabels, (const char(*)[32])rd->bounds, rd->bound_lens,
                        cf->nbuckets, s->buckets, s->value, s->count);
         break;
+    case FAMILY_SUMMARY: {
+        double q[CONFIG_MAX_QUANTILES];
+
+        summary_read(s->summary, s->summary_spec, now_ms, q, NULL);
+        expo_summary(e, s->labels, s->nlabels, (const char(*)[32])rd->bounds, rd->bound_lens,
+                     cf->nquantiles, q, s->value, s->count);
+        break;
+    }
     }
 }
 
-int render_step(struct render *rd, struct buf *out, size_t max_series)
+int render_step(struct render *rd, struct buf *out, size_t max_series, uint64_t now_ms)
 {
     struct registry_sample s;
     size_t n;
@@ -106,8 +120,12 @@ int render_step(struct render *rd, struct buf *out, size_t max_series)
             for (i = 0; i < s.cfg->nbuckets; i++)
                 rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],
                                                                      s.cfg->buckets[i]);
+            /* client_golang formats a quantile as a bound: "0.99", "1" ("1.0" in OpenMetrics). */
+            for (i = 0; i < s.cfg->nquantiles; i++)
+                rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],
+                                                                     s.cfg->quantiles[i].q);
         }
-        put_series(rd, &s);
+        put_series(rd, &s, now_ms);
     }
     return registry_cursor_more(&rd->cur);
 }

@@ -7,10 +7,11 @@
  * expiry): the walk stays memory-safe, writes each family's HELP/TYPE at most once, and
  * never interleaves two families. Families are written in config order when they have
  * at least one series; a family without series writes nothing (no HELP/TYPE). Series
- * follow in creation order; in OpenMetrics, a counter or histogram series ends with its
- * creation time as "_created" (none for a series the registry left undated). A series created
- * behind the walk's position, or updated after it was written, shows up in the next scrape. Loop
- * thread only.
+ * follow in creation order; in OpenMetrics, a counter, histogram or summary series ends with
+ * its creation time as "_created" (none for a series the registry left undated). A summary's
+ * quantiles are read at the time each step is given (its windows rotate to it). A series
+ * created behind the walk's position, or updated after it was written, shows up in the next
+ * scrape. Loop thread only.
  */
 #ifndef USTATSD_RENDER_H
 #define USTATSD_RENDER_H
@@ -30,7 +31,7 @@ struct render {
     const struct expo_label *labels; /* render_labels() */
     size_t nlabels;
     size_t last_fam; /* family whose HELP/TYPE was written last; SIZE_MAX: none */
-    /* The current family's bucket bounds, formatted once per family. */
+    /* The current family's bucket bounds or quantiles, formatted once per family. */
     char bounds[CONFIG_MAX_BUCKETS][32];
     unsigned char bound_lens[CONFIG_MAX_BUCKETS];
 };
@@ -59,12 +60,13 @@ void render_select(struct render *rd, uint32_t bit, int self);
 void render_labels(struct render *rd, const struct expo_label *labels, size_t n);
 
 /*
- * Append up to max_series series (a histogram series counts once; 0 counts as 1) to out,
- * with their family's HELP/TYPE/UNIT before a family's first series. Returns 1 while more
+ * Append up to max_series series (a histogram or summary series counts once; 0 counts as
+ * 1) to out, with their family's HELP/TYPE/UNIT before a family's first series. now_ms is
+ * the registry's clock, at which summaries read their windows. Returns 1 while more
  * series remain, 0 once the registry has been fully rendered. Never writes "# EOF": the
  * caller adds its other sections and then calls expo_eof().
  */
-int render_step(struct render *rd, struct buf *out, size_t max_series);
+int render_step(struct render *rd, struct buf *out, size_t max_series, uint64_t now_ms);
 
 /* Unregister from the registry. Required before the registry is released. */
 void render_release(struct render *rd);

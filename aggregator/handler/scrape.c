@@ -91,7 +91,7 @@ static int series_piece(struct scrape *sc, struct buf *out)
     int more = 1;
 
     while (more && done < SCRAPE_STEP && out->len < SCRAPE_PIECE_BYTES) {
-        more = render_step(&sc->rd, out, SCRAPE_SUBSTEP);
+        more = render_step(&sc->rd, out, SCRAPE_SUBSTEP, uv_now(sc->src.loop));
         done += SCRAPE_SUBSTEP;
     }
     return more;

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "store/breaker.h"
+#include "store/ckms.h"
+#include "store/summary.h"
 #include "base/common.h"
 #include "base/errcode.h"
 #include "config/config.h"
@@ -16,6 +18,8 @@
 #define JOB_ERROR     2
 
 /* Bounds a reader holds a file to, beyond what the records' fields can say. */
+#define MAX_TUPLE  38 /* bytes of a CKMS tuple at most: f v, u g, u delta, u run */
+#define MIN_TUPLE  11 /* and at least */
 #define MAX_NAME   1024
 #define MAX_VALUE  65536
 #define MAX_VALUES 65536
@@ -92,6 +96,47 @@ static void put_family(struct buf *b, const struct config_family *cf)
     put_byte(b, (unsigned)cf->nbuckets);
     for (j = 0; j < cf->nbuckets; j++)
         put_f(b, cf->buckets[j]);
+    if (cf->type != FAMILY_SUMMARY)
+        return;
+    put_byte(b, (unsigned)cf->nquantiles);
+    for (j = 0; j < cf->nquantiles; j++) {
+        put_f(b, cf->quantiles[j].q);
+        put_f(b, cf->quantiles[j].err);
+    }
+    put_f(b, cf->max_age);
+    put_byte(b, cf->age_buckets);
+}
+
+/* A summary's state, its windows settled at now_ms: the streams from the oldest. */
+static void put_summary(struct buf *b, const struct registry_sample *s, uint64_t now_ms)
+{
+    struct summary *sm = s->summary;
+
+    put_byte(b, sm != NULL);
+    if (sm == NULL)
+        return;
+    summary_settle(sm, s->summary_spec, now_ms);
+    put_u(b, sm->count);
+    put_f(b, sm->carry);
+    put_byte(b, sm->nstreams);
+    if (sm->nstreams == 0)
+        return;
+    put_u(b, summary_elapsed(sm, s->summary_spec, now_ms));
+    for (uint32_t i = 0; i < sm->nstreams; i++) {
+        const struct ckms *st = summary_stream(sm, i);
+
+        put_u(b, st->n);
+        put_f(b, st->min);
+        put_f(b, st->max);
+        put_f(b, st->slack);
+        put_u(b, st->len);
+        for (uint32_t k = 0; k < st->len; k++) {
+            put_f(b, st->t[k].v);
+            put_u(b, st->t[k].g);
+            put_u(b, st->t[k].delta);
+            put_u(b, st->t[k].run);
+        }
+    }
 }
 
 static void put_series(struct buf *b, const struct registry_sample *s, uint64_t now_ms)
@@ -112,6 +157,8 @@ static void put_series(struct buf *b, const struct registry_sample *s, uint64_t 
         for (j = 0; j <= cf->nbuckets; j++)
             put_f(b, s->carries[j]);
     }
+    if (cf->type == FAMILY_SUMMARY)
+        put_summary(b, s, now_ms);
     put_byte(b, (unsigned)s->nlabels);
     /* The sample's labels are the present ones, in config order: find each key's index. */
     for (j = 0, k = 0; k < s->nlabels; j++) {
@@ -196,8 +243,18 @@ size_t records_max_body(const struct config *c)
 
     for (i = 0; i < c->nfamilies; i++) {
         const struct config_family *cf = &c->families[i];
+        /* A summary's: the state, then each stream's head and its tuples at the cap. */
+        size_t sum = 1 + 10 + 10 + 8 + 1 + 1 + 10 +
+                     cf->age_buckets * (10 + 8 + 8 + 8 + 10 + CKMS_MAX_TUPLES * MAX_TUPLE) + 1 +
+                     CONFIG_MAX_LABELS * (1 + 10 + c->max_label_value_len);
 
-        fams += 16 + strlen(cf->name) + cf->nbuckets * 8;
+        if (cf->type == FAMILY_SUMMARY && sum > series)
+            series = sum;
+    }
+    for (i = 0; i < c->nfamilies; i++) {
+        const struct config_family *cf = &c->families[i];
+
+        fams += 16 + strlen(cf->name) + cf->nbuckets * 8 + cf->nquantiles * 16 + 9;
         for (j = 0; j < cf->nlabels; j++) {
             fams += 16 + strlen(cf->labels[j].name);
             for (v = 0; v < cf->labels[j].nvalues; v++)
@@ -205,8 +262,10 @@ size_t records_max_body(const struct config *c)
         }
     }
     /* A family can be written once per slice of a dump that a reload interrupted. */
-    return 64 + c->max_series * series + 2 * fams +
-           c->njobs * (10 + STATSD_MAX_NAME + 13 * 10 + 24);
+    fams = 64 + 2 * fams + c->njobs * (10 + STATSD_MAX_NAME + 13 * 10 + 24);
+    if (c->max_series > (SIZE_MAX - fams) / series)
+        return SIZE_MAX;
+    return fams + c->max_series * series;
 }
 
 size_t records_series(const struct records_writer *w)
@@ -328,9 +387,11 @@ struct fam {
     enum family_type type;
     size_t nlabels;
     size_t nbuckets;
+    unsigned nstreams;     /* summaries: the streams of each series' state */
     long fi;               /* the running family, or -1 */
     enum records_drop why; /* when fi < 0 */
     const struct config_family *cf;
+    struct summary_spec spec; /* summaries, when fi >= 0 */
 };
 
 struct restore {
@@ -351,6 +412,39 @@ static int enum_has(const struct config_label *cl, struct statsd_view v)
     return 0;
 }
 
+/*
+ * A summary family's quantiles and windows, after its buckets (none); sets f->nstreams.
+ * Returns whether they are cf's (0 when cf is NULL).
+ */
+static int read_summary_family(struct rd *r, struct statsd_view name,
+                               const struct config_family *cf, struct fam *f)
+{
+    struct config_family saved = { 0 };
+    struct config_quantile q[CONFIG_MAX_QUANTILES];
+    size_t j;
+
+    saved.nquantiles = get_byte(r);
+    if (!r->bad && saved.nquantiles > CONFIG_MAX_QUANTILES) {
+        rd_fail(r, "family %.*s: %zu quantiles", (int)name.len, name.ptr, saved.nquantiles);
+        return 0;
+    }
+    for (j = 0; j < saved.nquantiles && !r->bad; j++) {
+        q[j].q = get_f(r);
+        q[j].err = get_f(r);
+    }
+    saved.quantiles = q;
+    saved.max_age = get_f(r);
+    saved.age_buckets = get_byte(r);
+    if (r->bad)
+        return 0;
+    if (saved.age_buckets > CONFIG_MAX_AGE_BUCKETS) {
+        rd_fail(r, "family %.*s: %u age buckets", (int)name.len, name.ptr, saved.age_buckets);
+        return 0;
+    }
+    f->nstreams = saved.nquantiles > 0 ? saved.age_buckets : 0;
+    return cf != NULL && summary_same_layout(cf, &saved);
+}
+
 static void read_family(struct rd *r, struct restore *x, struct fam *f)
 {
     struct statsd_view name = get_s(r, MAX_NAME, "a family name");
@@ -362,7 +456,7 @@ static void read_family(struct rd *r, struct restore *x, struct fam *f)
 
     if (r->bad)
         return;
-    if (type > FAMILY_HISTOGRAM || nlabels > CONFIG_MAX_LABELS) {
+    if (type > FAMILY_SUMMARY || nlabels > CONFIG_MAX_LABELS) {
         rd_fail(r, "family %.*s: type %u or %u labels out of range", (int)name.len, name.ptr, type,
                 nlabels);
         return;
@@ -402,7 +496,7 @@ static void read_family(struct rd *r, struct restore *x, struct fam *f)
     f->nbuckets = get_byte(r);
     if (!r->bad && f->nbuckets > CONFIG_MAX_BUCKETS)
         rd_fail(r, "family %.*s: %zu buckets", (int)name.len, name.ptr, f->nbuckets);
-    if (same && type == FAMILY_HISTOGRAM &&
+    if (same && (type == FAMILY_HISTOGRAM || type == FAMILY_SUMMARY) &&
         (cf->nbuckets != f->nbuckets || !!cf->unit_ms != !!(flags & FLAG_UNIT_MS)))
         same = 0;
     for (j = 0; j < f->nbuckets && !r->bad; j++) {
@@ -411,6 +505,11 @@ static void read_family(struct rd *r, struct restore *x, struct fam *f)
         if (same && type == FAMILY_HISTOGRAM && memcmp(&b, &cf->buckets[j], sizeof b) != 0)
             same = 0;
     }
+    f->nstreams = 0;
+    if (type == FAMILY_SUMMARY && !read_summary_family(r, name, same ? cf : NULL, f))
+        same = 0;
+    if (same && type == FAMILY_SUMMARY)
+        summary_spec_init(&f->spec, cf);
     f->seen = 1;
     f->type = (enum family_type)type;
     f->nlabels = nlabels;
@@ -444,6 +543,86 @@ static enum records_drop drop_of(int rc)
     }
 }
 
+/*
+ * One stream of a summary's state into st (NULL: read and dropped). The tuple count is
+ * checked against the cap and the bytes left before anything is allocated.
+ */
+static void read_stream(struct rd *r, struct ckms *st, size_t *mem)
+{
+    uint64_t n = get_u(r), len;
+    double min = get_f(r), max = get_f(r), slack = get_f(r);
+
+    len = get_u(r);
+    if (r->bad)
+        return;
+    if (len > CKMS_MAX_TUPLES || len * MIN_TUPLE > (uint64_t)(r->end - r->p)) {
+        rd_fail(r, "a summary stream of %llu tuples (at most %d)", (unsigned long long)len,
+                CKMS_MAX_TUPLES);
+        return;
+    }
+    if (st != NULL)
+        ckms_reserve(st, (size_t)len, mem);
+    for (uint64_t k = 0; k < len && !r->bad; k++) {
+        struct ckms_tuple t;
+
+        t.v = get_f(r);
+        t.g = get_u(r);
+        t.delta = get_u(r);
+        t.run = get_u(r);
+        if (st != NULL)
+            st->t[k] = t;
+    }
+    if (st == NULL || r->bad)
+        return;
+    st->len = (uint32_t)len;
+    st->n = n;
+    st->min = min;
+    st->max = max;
+    st->slack = slack;
+}
+
+/*
+ * A summary series' state, built (with its own counter: the registry counts it once it
+ * takes it) when the family matched and the records are applied; NULL otherwise, or for a
+ * series never observed. Its clock resumes across the time away.
+ */
+static struct summary *read_summary(struct rd *r, struct restore *x, const struct fam *f,
+                                    size_t *mem)
+{
+    struct summary *sm = NULL;
+    uint64_t count, elapsed = 0;
+    unsigned ns;
+    double carry;
+
+    if (!get_byte(r))
+        return NULL;
+    count = get_u(r);
+    carry = get_f(r);
+    ns = get_byte(r);
+    if (!r->bad && ns != f->nstreams)
+        rd_fail(r, "a summary series of %u streams in a family of %u", ns, f->nstreams);
+    if (ns > 0)
+        elapsed = get_u(r);
+    if (r->bad)
+        return NULL;
+    if (x->apply && f->fi >= 0) {
+        sm = summary_new(&f->spec, x->now_ms, mem);
+        sm->count = count;
+        sm->carry = carry;
+    }
+    for (unsigned i = 0; i < ns && !r->bad; i++)
+        read_stream(r, sm != NULL ? summary_stream(sm, i) : NULL, mem);
+    if (sm != NULL && r->bad) {
+        summary_free(sm, mem);
+        return NULL;
+    }
+    if (sm != NULL)
+        summary_resume(sm, &f->spec,
+                       elapsed + x->away_ms < elapsed ? UINT64_MAX : elapsed + x->away_ms,
+                       x->now_ms);
+    return sm;
+}
+
 static void read_series(struct rd *r, struct restore *x, const struct fam *f)
 {
     uint64_t buckets[CONFIG_MAX_BUCKETS + 1];
@@ -451,7 +630,7 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
     struct statsd_tag tags[CONFIG_MAX_LABELS];
     struct registry_saved s;
     uint64_t idle;
-    size_t j, n;
+    size_t j, n, mem = 0;
     int rc;
 
     memset(&s, 0, sizeof s);
@@ -467,30 +646,28 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
         s.buckets = buckets;
         s.carries = carries;
     }
+    if (f->type == FAMILY_SUMMARY)
+        s.summary = read_summary(r, x, f, &mem);
     n = get_byte(r);
-    if (!r->bad && n > f->nlabels) {
+    if (!r->bad && n > f->nlabels)
         rd_fail(r, "a series with %zu labels in a family of %zu", n, f->nlabels);
-        return;
-    }
     for (j = 0; j < n && !r->bad; j++) {
         unsigned key = get_byte(r);
 
         tags[j].value = get_s(r, MAX_VALUE, "a label value");
-        if (r->bad)
-            return;
-        if (key >= f->nlabels) {
+        if (!r->bad && key >= f->nlabels)
             rd_fail(r, "label key %u in a family of %zu labels", key, f->nlabels);
-            return;
-        }
+        if (r->bad)
+            break;
         if (f->cf != NULL) {
             tags[j].key.ptr = f->cf->labels[key].name;
             tags[j].key.len = strlen(f->cf->labels[key].name);
         }
     }
-    if (r->bad || !x->apply)
-        return;
-    if (f->fi < 0) {
-        x->out->dropped[f->why]++;
+    if (r->bad || !x->apply || f->fi < 0) {
+        summary_free(s.summary, &mem);
+        if (!r->bad && x->apply)
+            x->out->dropped[f->why]++;
         return;
     }
     s.labels = tags;
@@ -500,10 +677,12 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
     if (s.idle_ms < x->away_ms) /* overflow */
         s.idle_ms = UINT64_MAX;
     rc = registry_restore(x->reg, (size_t)f->fi, &s, x->now_ms);
-    if (rc == STATSD_OK)
+    if (rc == STATSD_OK) {
         x->out->series++;
-    else
+    } else {
+        summary_free(s.summary, &mem);
         x->out->dropped[drop_of(rc)]++;
+    }
 }
 
 static void read_job(struct rd *r, struct restore *x)

@@ -1,7 +1,7 @@
 /*
  * records: the records of the state file. What a scrape shows that came from senders (every
- * series of the registry, with its histogram carries and creation time, and every job's
- * breaker), written a slice at a time and put back at start-up.
+ * series of the registry, with its histogram carries, its summary windows and creation time,
+ * and every job's breaker), written a slice at a time and put back at start-up.
  *
  * A domain module: no clock, no I/O. statefile.h wraps the records in the file (header,
  * deflate, checksum, atomic replace); this module knows what they say.
@@ -17,9 +17,14 @@
  *   'M' u saved_unix_ms                                            first, once
  *   'F' s name, byte type, byte flags (1 excluded, 2 unit_ms),     a family; the series
  *       byte nlabels, per label: s name, byte enumerated,          after it are its own
- *       [u nvalues, s value...], byte nbuckets, f bucket...
+ *       [u nvalues, s value...], byte nbuckets, f bucket...,
+ *       [summaries: byte nquantiles, (f quantile, f error)..., f max_age, byte age_buckets]
  *   'S' u created_ms, u idle_ms + 1 (0: never updated), f value,   a series
  *       [histograms: u count, u bucket[nbuckets + 1], f carry[nbuckets + 1]],
+ *       [summaries: byte has state, then: u count, f carry, byte nstreams (the family's
+ *        age_buckets, 0 without quantiles), then u ms into the head's period and, per
+ *        stream from the oldest: u n, f min, f max, f slack, u ntuples (at most
+ *        CKMS_MAX_TUPLES), (f v, u g, u delta, u run)...],
  *       byte nlabels, per present label: byte key index, s value
  *   'J' s name, byte state, u ms in state, u consecutive failures, a job
  *       u attempts[3], u errors, u openings, byte flags (1 success, 2 error),
@@ -28,12 +33,16 @@
  *
  * Restoring matches what the file holds with the running config as a reload does
  * (registry_reconfigure): a family by name, kept when its layout is the same (type,
- * labels in order and whether each is enumerated, buckets, ms handling, group verdict;
+ * labels in order and whether each is enumerated, buckets, quantiles with their errors,
+ * max_age and age_buckets, ms handling, group verdict;
  * an enumerated key may have gained values, not lost one). Each series then goes through
  * registry_restore(), whose checks are a line's. A job is matched by name. What does not
  * match is dropped and counted by reason (enum records_drop). Times are carried across the
  * time away (now_unix_ms - saved_unix_ms): a series idle past its ttl by now is dropped,
- * an open breaker whose open_seconds ran out is half-open.
+ * an open breaker whose open_seconds ran out is half-open, a summary's windows rotate as
+ * they would have. A summary's streams are checked whole before they are trusted
+ * (summary_valid(): sorted, counts that add up, the estimator's invariant); one that is not
+ * is a bad_value.
  */
 #ifndef USTATSD_DUMP_H
 #define USTATSD_DUMP_H

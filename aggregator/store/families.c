@@ -25,6 +25,10 @@ void families_setup(struct registry *r, size_t fi, const struct config_family *c
     f->block = f->hoff;
     if (cf->type == FAMILY_HISTOGRAM)
         f->block += histogram_size(cf->nbuckets);
+    if (cf->type == FAMILY_SUMMARY) {
+        f->block += sizeof(struct summary *);
+        f->spec = counted_alloc(&r->mem, sizeof *f->spec);
+    }
     labelset_init(&f->labels, cf);
 }
 
@@ -34,6 +38,8 @@ void families_configure(struct registry *r, size_t fi, const struct config_famil
 
     f->cfg = cf;
     f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
+    if (f->spec != NULL) /* the same quantiles and windows (families_compatible) */
+        summary_spec_init(f->spec, cf);
     labelset_configure(&f->labels, cf, &r->mem);
 }
 
@@ -57,7 +63,10 @@ void families_build_names(struct registry *r)
     }
 }
 
-/* A label-less counter or histogram exists from start-up, at zero (unless excluded). */
+/*
+ * A label-less counter, histogram or summary exists from start-up, at zero (unless
+ * excluded).
+ */
 static void pin_zero_series(struct registry *r)
 {
     uint32_t none[1] = { 0 }; /* the ids of a label-less series: memcpy wants a pointer */
@@ -138,6 +147,8 @@ void families_create_fixed(struct registry *r)
 
 void families_free(struct registry *r, struct registry__family *f)
 {
+    if (f->spec != NULL)
+        counted_free(&r->mem, f->spec, sizeof *f->spec);
     labelset_release(&f->labels, &r->mem);
     memset(f, 0, sizeof *f);
     f->state = FAM_FREE;
@@ -170,6 +181,9 @@ int families_compatible(struct registry *r, const struct registry__family *f,
     if (cf->type == FAMILY_HISTOGRAM &&
         (old->unit_ms != cf->unit_ms || old->nbuckets != cf->nbuckets ||
          memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0))
+        return 0;
+    if (cf->type == FAMILY_SUMMARY &&
+        (old->unit_ms != cf->unit_ms || !summary_same_layout(old, cf)))
         return 0;
     return labelset_compatible(&f->labels, cf, &r->mem);
 }

@@ -1,10 +1,12 @@
 /*
  * store/internal.h: what the store's modules share and nobody else sees (libuv's
  * src/unix/internal.h is the model). The registry (registry.c: lines, reload, expiry,
- * cursors) keeps its series in blocks and tables that two modules of their own manage:
- *   series.c    a series block: created, freed, and whether expiry may take it;
+ * cursors) keeps its series in blocks and tables that three modules of their own manage:
+ *   series.c    a series block: created, freed, whether expiry may take it, and a
+ *               summary series' observations;
  *   families.c  the family slots: set up, configured, retired, freed, and the names and
- *               fixed series (zero and precreated) of the live ones.
+ *               fixed series (zero and precreated) of the live ones;
+ *   restore.c   a series put back from the state file (registry_restore).
  * The lookups that every accepted line makes (series_hash, series_find) are static inline
  * here, so the hot path sees them exactly as it did in one file. Loop thread only.
  */
@@ -25,6 +27,13 @@
 #include "store/histogram.h"
 #include "store/labelset.h"
 #include "store/registry.h"
+#include "store/summary.h"
+
+/*
+ * A sample rate is in (0, 1] (the parser checks), but 1 / 1e-300 would overflow the
+ * integer counts; rates below this floor are taken as the floor.
+ */
+#define MIN_RATE 1e-9
 
 /*
  * A family's place in r->fams. A reload retires the families it drops or whose layout
@@ -43,7 +52,8 @@ struct registry__family {
     struct registry__series *tail;
     size_t nseries;
     size_t block; /* bytes in one series block */
-    size_t hoff;  /* offset of struct histogram in the block */
+    size_t hoff;  /* offset of struct histogram, or of a summary's pointer, in the block */
+    struct summary_spec *spec; /* summaries (until the slot is freed), else NULL */
     uint64_t ttl_ms;
     uint64_t created_ms;                                   /* set up at (clock's ms), 0: undated */
     uint64_t dropped;                                      /* tags of undeclared keys */
@@ -53,6 +63,8 @@ struct registry__family {
 /*
  * One series, one block:
  *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) ]
+ *   [ header | ids[nlabels] | pad to 8 | struct summary * (summaries; NULL until the
+ *     first observation) ]
  */
 struct registry__series {
     struct registry__series *next;
@@ -104,6 +116,18 @@ static inline struct histogram *series_hist(const struct registry__family *f,
     return (struct histogram *)(void *)((char *)s + f->hoff);
 }
 
+static inline struct summary **series_summary(const struct registry__family *f,
+                                              struct registry__series *s)
+{
+    return (struct summary **)(void *)((char *)s + f->hoff);
+}
+
+/* What an ms, h or d value is divided by: 1000 for ms lines, unless the unit is ms. */
+static inline double series_div(const struct config_family *cf, enum statsd_type type)
+{
+    return type == STATSD_TIMER && !cf->unit_ms ? 1000.0 : 1.0;
+}
+
 /*
  * Create a series of family fam for already interned ids (taking a reference on each),
  * with hash h (series_hash), at the tail of its family and in the table, dated by the
@@ -112,11 +136,27 @@ static inline struct histogram *series_hist(const struct registry__family *f,
 struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
                                     uint64_t h);
 
+/* A line accepted: intern its new values and create its series (series_new). */
+struct registry__series *series_create(struct registry *r, uint32_t fi, struct labelset_match *m);
+
 /*
  * Free s: out of the table, its family's list and the front cache, its label values
  * unreferenced; cursors standing on it move to its successor.
  */
 void series_free(struct registry *r, struct registry__series *s);
+
+/* Free the block of s of family f, and its summary: nothing else (registry_release). */
+void series_release(struct registry *r, const struct registry__family *f,
+                    struct registry__series *s);
+
+/*
+ * A summary series observes v (divided already) at sample rate rate, its state made at the
+ * first observation; series_summarize() observes each value of an accepted line.
+ */
+void series_observe(struct registry *r, const struct registry__family *f,
+                    struct registry__series *s, double v, double rate, uint64_t now_ms);
+void series_summarize(struct registry *r, const struct registry__family *f,
+                      struct registry__series *s, const struct statsd_line *line, uint64_t now_ms);
 
 /*
  * A series expiry never takes: a zero series, or a precreated combination (every key
@@ -150,7 +190,8 @@ void families_create_fixed(struct registry *r);
 
 /*
  * Whether the series of family f can carry over to cf: the same type, labels (names, in
- * order, and whether enumerated), buckets and ms handling, and the same group verdict.
+ * order, and whether enumerated), buckets or quantiles, max_age and age_buckets, ms
+ * handling, and the same group verdict.
  * An enumerated key may gain values but not lose one: series may hold it.
  */
 int families_compatible(struct registry *r, const struct registry__family *f,

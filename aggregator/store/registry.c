@@ -10,12 +10,6 @@
 #include "store/internal.h"
 #include "store/labelset.h"
 
-/*
- * A sample rate is in (0, 1] (the parser checks), but 1 / 1e-300 would overflow the
- * integer counts; rates below this floor are taken as the floor.
- */
-#define MIN_RATE 1e-9
-
 _Static_assert(CONFIG_MAX_BUCKETS <= HISTOGRAM_MAX_BOUNDS, "a family's buckets fit a histogram");
 _Static_assert(STATSD_MAX_VALUES <= HISTOGRAM_MAX_VALUES, "a line's values fit one plan");
 
@@ -198,9 +192,9 @@ void registry_release(struct registry *r)
             next = s->next;
             if (s->hot)
                 hotcache_drop(&r->hot, s->hot, &r->mem);
-            counted_free(&r->mem, s, f->block);
+            series_release(r, f, s);
         }
-        labelset_release(&f->labels, &r->mem);
+        families_free(r, f);
     }
     counted_free(&r->mem, r->fams, r->fams_cap * sizeof *r->fams);
     table_release(&r->series, &r->mem);
@@ -221,7 +215,7 @@ static int type_matches(const struct config_family *cf, enum statsd_type lt)
     case STATSD_TIMER:
     case STATSD_HISTOGRAM:
     case STATSD_DISTRIBUTION:
-        return cf->type == FAMILY_HISTOGRAM;
+        return cf->type == FAMILY_HISTOGRAM || cf->type == FAMILY_SUMMARY;
     case STATSD_JOB:
     case STATSD_SERVICE_CHECK:
         break;
@@ -241,6 +235,7 @@ static int compute(const struct registry__family *f, struct registry__series *s,
 {
     const struct config_family *cf = f->cfg;
     double rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
+    double div = series_div(cf, line->type);
 
     if (cf->type == FAMILY_COUNTER && line->values[0] < 0)
         return STATSD_NEGATIVE_COUNTER;
@@ -262,14 +257,17 @@ static int compute(const struct registry__family *f, struct registry__series *s,
     case FAMILY_HISTOGRAM:
         /* _sum adds each v / rate; the buckets count weighted, with carries. */
         histogram_plan(s != NULL ? series_hist(f, s) : NULL, cf->buckets, cf->nbuckets,
-                       line->values, line->nvalues,
-                       line->type == STATSD_TIMER && !cf->unit_ms ? 1000.0 : 1.0, rate, value, u);
+                       line->values, line->nvalues, div, rate, value, u);
+        break;
+    case FAMILY_SUMMARY: /* _sum as a histogram's; the streams take the values at commit */
+        for (size_t i = 0; i < line->nvalues; i++)
+            *value += line->values[i] / div / rate;
         break;
     }
     return isfinite(*value) ? STATSD_OK : STATSD_NON_FINITE;
 }
 
-static void commit(const struct registry__family *f, struct registry__series *s,
+static void commit(struct registry *r, const struct registry__family *f, struct registry__series *s,
                    const struct statsd_line *line, uint64_t now_ms, double value,
                    const struct histogram_update *u)
 {
@@ -277,6 +275,8 @@ static void commit(const struct registry__family *f, struct registry__series *s,
     s->last_ms = now_ms;
     if (f->cfg->type == FAMILY_HISTOGRAM)
         histogram_commit(series_hist(f, s), f->cfg->nbuckets, u, line->nvalues, line->rate);
+    else if (f->cfg->type == FAMILY_SUMMARY)
+        series_summarize(r, f, s, line, now_ms);
 }
 
 /* The family a line names, or a reason: UNKNOWN_FAMILY, GROUP_EXCLUDED, TYPE_MISMATCH. */
@@ -322,16 +322,6 @@ static int check_family(const struct registry *r, const struct statsd_line *line
     return STATSD_OK;
 }
 
-/* The line is accepted: intern its new values and create its series. */
-static struct registry__series *series_create(struct registry *r, uint32_t fi,
-                                              struct labelset_match *m)
-{
-    struct registry__family *f = &r->fams[fi];
-
-    labelset_intern(&f->labels, m, &r->mem);
-    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n));
-}
-
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
 {
     struct labelset_match lb;
@@ -369,87 +359,11 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         return rc;
     if (s == NULL)
         s = series_create(r, (uint32_t)fi, &lb);
-    commit(f, s, line, now_ms, value, &u);
+    commit(r, f, s, line, now_ms, value, &u);
     notes = notes_of(&lb, nl);
     if (notes != 0)
         count_notes(r, f, notes);
     hotcache_add(&r->hot, &s->hot, s, line, notes, r->nseries, &r->mem);
-    return STATSD_OK;
-}
-
-/* ---- restore ---- */
-
-/* Whether s holds values a series of f can: what registry_apply() would never refuse. */
-static int saved_values_ok(const struct config_family *cf, const struct registry_saved *s)
-{
-    uint64_t sum = 0;
-    size_t i;
-
-    if (!isfinite(s->value) || (cf->type == FAMILY_COUNTER && s->value < 0))
-        return 0;
-    if (cf->type != FAMILY_HISTOGRAM)
-        return 1;
-    if (s->buckets == NULL || s->carries == NULL)
-        return 0;
-    for (i = 0; i <= cf->nbuckets; i++) {
-        if (!(s->carries[i] >= 0 && s->carries[i] < 1) || sum + s->buckets[i] < sum)
-            return 0;
-        sum += s->buckets[i];
-    }
-    return sum == s->count;
-}
-
-int registry_restore(struct registry *r, size_t fam, const struct registry_saved *s,
-                     uint64_t now_ms)
-{
-    struct registry__family *f = &r->fams[fam];
-    const struct config_family *cf = f->cfg;
-    struct statsd_line line;
-    struct labelset_match m;
-    struct registry__series *se = NULL;
-    size_t j, n = f->labels.n;
-    int rc;
-
-    if (s->nlabels > STATSD_MAX_TAGS)
-        return STATSD_TOO_MANY_TAGS;
-    memset(&line, 0, sizeof line);
-    memset(&m, 0, sizeof m);
-    line.ntags = s->nlabels;
-    memcpy(line.tags, s->labels, s->nlabels * sizeof *s->labels);
-    rc = labelset_check(&f->labels, &line, r->cfg, &m);
-    if (rc != STATSD_OK)
-        return rc;
-    for (j = 0; j < n; j++)
-        if (m.folded[j] != LABELSET_FOLD_NONE)
-            return STATSD_LABEL_VALUES_CAP;
-    if (m.dropped != 0)
-        return STATSD_LABEL_NOT_ALLOWED;
-    if (m.fresh == 0)
-        se = series_find(r, series_hash((uint32_t)fam, m.ids, n), (uint32_t)fam, m.ids, n);
-    if (se != NULL && (se->pinned & SERIES_RESTORED))
-        return REGISTRY_DUPLICATE;
-    if (s->updated && f->ttl_ms != 0 && s->idle_ms > f->ttl_ms &&
-        (se == NULL || !series_pinned(f, se)))
-        return REGISTRY_EXPIRED;
-    if (se == NULL &&
-        (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
-        return STATSD_SERIES_CAP;
-    if (!saved_values_ok(cf, s))
-        return REGISTRY_BAD_VALUE;
-    if (se == NULL)
-        se = series_create(r, (uint32_t)fam, &m);
-    se->pinned |= SERIES_RESTORED;
-    se->value = s->value;
-    se->last_ms = !s->updated ? 0 : now_ms > s->idle_ms ? now_ms - s->idle_ms : 1;
-    if (s->created_ms != 0)
-        se->created_ms = s->created_ms;
-    if (cf->type == FAMILY_HISTOGRAM) {
-        struct histogram *h = series_hist(f, se);
-
-        h->count = s->count;
-        memcpy(h->b, s->buckets, (cf->nbuckets + 1) * sizeof *h->b);
-        memcpy(h->b + cf->nbuckets + 1, s->carries, (cf->nbuckets + 1) * sizeof *s->carries);
-    }
     return STATSD_OK;
 }
 
@@ -482,8 +396,9 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
  * same arithmetic (v / 1 is v, and the one observation counts 1 in its bucket), without
  * the update record that a packed or sampled line needs.
  */
-static inline int apply_plain(const struct registry__family *f, struct registry__series *s,
-                              enum statsd_type type, double v, uint64_t now_ms)
+static inline int apply_plain(struct registry *r, const struct registry__family *f,
+                              struct registry__series *s, enum statsd_type type, double v,
+                              uint64_t now_ms)
 {
     const struct config_family *cf = f->cfg;
     double value;
@@ -495,7 +410,7 @@ static inline int apply_plain(const struct registry__family *f, struct registry_
     case FAMILY_GAUGE:
         value = type == STATSD_COUNTER ? s->value + v : v; /* a counter line: up-down */
         break;
-    default: /* FAMILY_HISTOGRAM */
+    default: /* FAMILY_HISTOGRAM, FAMILY_SUMMARY */
         if (type == STATSD_TIMER && !cf->unit_ms)
             v /= 1000.0;
         value = s->value + v;
@@ -508,6 +423,8 @@ static inline int apply_plain(const struct registry__family *f, struct registry_
 
         h->b[histogram_bucket(cf->buckets, cf->nbuckets, v)]++;
         h->count++;
+    } else if (cf->type == FAMILY_SUMMARY) {
+        series_observe(r, f, s, v, 1, now_ms);
     }
     s->value = value;
     s->last_ms = now_ms;
@@ -530,7 +447,7 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
      * differ. An invalid value goes back to the full parse, which names the reason.
      */
     if (id->rate == 1.0 && statsd_plain_value(lp->values.ptr, lp->values.len, &value)) {
-        rc = apply_plain(f, s, (enum statsd_type)id->type, value, now_ms);
+        rc = apply_plain(r, f, s, (enum statsd_type)id->type, value, now_ms);
     } else {
         line.name = lp->name;
         line.type = (enum statsd_type)id->type;
@@ -539,7 +456,7 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
             return REGISTRY_MISS;
         rc = compute(f, s, &line, &value, &u);
         if (rc == STATSD_OK)
-            commit(f, s, &line, now_ms, value, &u);
+            commit(r, f, s, &line, now_ms, value, &u);
     }
     if (rc == STATSD_OK && id->notes != 0)
         count_notes(r, f, id->notes);
@@ -785,16 +702,19 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
     out->value = s->value;
     out->last_update_ms = s->last_ms;
     out->created_ms = s->created_ms;
+    out->count = 0;
+    out->buckets = NULL;
+    out->carries = NULL;
+    out->summary = f->spec != NULL ? *series_summary(f, s) : NULL;
+    out->summary_spec = f->spec;
     if (f->cfg->type == FAMILY_HISTOGRAM) {
         const struct histogram *h = series_hist(f, s);
 
         out->count = h->count;
         out->buckets = h->b;
         out->carries = (const double *)(const void *)(h->b + f->cfg->nbuckets + 1);
-    } else {
-        out->count = 0;
-        out->buckets = NULL;
-        out->carries = NULL;
+    } else if (out->summary != NULL) {
+        out->count = out->summary->count;
     }
     return 1;
 }

@@ -12,8 +12,9 @@
  *   - per family and label key, label values are interned: each distinct value gets a
  *     small id (1-based; 0 means "label absent") and a series stores ids, not strings;
  *   - one open-addressing table (table.h) maps XXH3(family id, label ids) to the series;
- *     each series is one heap block (header + label ids + histogram buckets) and sits on
- *     its family's list in creation order, which is the exposition order;
+ *     each series is one heap block (header + label ids + histogram buckets, or a pointer
+ *     to a summary's state, store/summary.h) and sits on its family's list in creation
+ *     order, which is the exposition order;
  *   - a front cache (hotcache.h) maps the bytes of an accepted line but its values to the
  *     series. The daemon looks each datagram's lines up there first
  *     (registry_find_parts, registry_apply_found) and parses in full, for
@@ -21,8 +22,10 @@
  *
  * Memory: an accepted line for an existing series allocates nothing, on either path (the
  * full path builds the name and the canonical series key in stack buffers; one XXH3 over
- * family id + label ids finds the series). Tables grow by doubling and never shrink;
- * series blocks and interned strings are freed on expiry. The first series of a
+ * family id + label ids finds the series), but for a summary's, whose first observation
+ * makes its state and whose streams grow and shrink by a batch of observations at a time
+ * (within their cap). Tables grow by doubling and never shrink; series blocks, summary
+ * states and interned strings are freed on expiry. The first series of a
  * never-seen label set allocates its block (and an interned string per new label value),
  * and its first cached line its identity in the front cache.
  *
@@ -48,6 +51,8 @@
 
 struct registry__family;
 struct registry__series;
+struct summary;
+struct summary_spec;
 
 /*
  * The wall clock in Unix milliseconds, which dates each series at its creation (its
@@ -110,20 +115,28 @@ struct registry_sample {
     const struct config_family *cfg;
     struct expo_label labels[CONFIG_MAX_LABELS]; /* present labels, in config order */
     size_t nlabels;
-    double value;            /* counter or gauge value; histogram: _sum */
-    uint64_t count;          /* histogram _count; 0 otherwise */
+    double value;            /* counter or gauge value; histogram, summary: _sum */
+    uint64_t count;          /* histogram, summary: _count; 0 otherwise */
     const uint64_t *buckets; /* histogram: cfg->nbuckets + 1 per-bucket (NOT cumulative)
                                counts, the last one for +Inf; NULL otherwise */
     const double *carries;   /* histogram: cfg->nbuckets + 1 carries of sampled observations
                                (histogram.h), for the state file; NULL otherwise */
+    /*
+     * Summary: its state (summary.h), NULL until its first observation, and the family's
+     * spec (NULL for other types). A reader passes the time to summary_read() or
+     * summary_settle(), which rotate its windows and merge its batch but allocate nothing:
+     * the walk stays valid.
+     */
+    struct summary *summary;
+    const struct summary_spec *summary_spec;
     uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
     uint64_t created_ms;     /* Unix ms the series was created at; 0: undated (no clock) */
 };
 
 /*
  * Build the runtime families from c, which must outlive the registry (names, help and
- * label strings are borrowed). Families without labels of type counter or histogram (and
- * not excluded by groups) get their single series now, at zero, and so does every
+ * label strings are borrowed). Families without labels of type counter, histogram or
+ * summary (and not excluded by groups) get their single series now, at zero, and so does every
  * combination of a precreated family's label values (config_family.precreate); such
  * series never expire (they would come back at zero anyway) and count against the caps
  * even beyond them. Returns 0 (out of memory aborts).
@@ -156,7 +169,7 @@ struct registry_reload {
  * Take c, which must outlive the registry from now on, in place of the running config;
  * the old one may be freed once this returns. Families are matched by name. One whose
  * layout is unchanged (type, label names in order and whether each is enumerated, buckets,
- * ms handling, group verdict; an enumerated key may gain values, not lose one) keeps its
+ * quantiles, max_age and age_buckets, ms handling, group verdict; an enumerated key may gain values, not lose one) keeps its
  * series and values and takes the new help, unit, ttl and caps. Every other running family
  * is retired: its series vanish from cursors at once and registry_drain() frees them a
  * budget at a time; until then they count in registry_series_retired(), not against the
@@ -183,8 +196,8 @@ size_t registry_drain(struct registry *r, size_t budget);
  * interned only once the line is known to be accepted). Checks, in order:
  *   UNKNOWN_FAMILY (normalised name; counters with or without "_total"; a family's alias,
  *   config_family.alias), GROUP_EXCLUDED, TYPE_MISMATCH (c: counter or up-down gauge, g:
- *   gauge, ms/h/d: histogram; j and service checks are always a mismatch, the caller
- *   dispatches them elsewhere), then per tag: LABEL_NOT_ALLOWED (key
+ *   gauge, ms/h/d: histogram or summary; j and service checks are always a mismatch, the
+ *   caller dispatches them elsewhere), then per tag: LABEL_NOT_ALLOWED (key
  *   normalised like names), DUPLICATE_TAG (two keys equal once normalised, e.g. "a.b" and
  *   "a_b"), LABEL_VALUE_TOO_LONG, LABEL_VALUE_NOT_ALLOWED (enumerated), LABEL_VALUES_CAP
  *   (a new value beyond the key's cap); then NEGATIVE_COUNTER, then SERIES_CAP (a new
@@ -195,7 +208,8 @@ size_t registry_drain(struct registry *r, size_t budget);
  * Aggregation: counters add value / rate; gauges set, or add a signed value when the family
  * is up-down (config_family.updown), which also adds a counter line's value / rate; histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
- * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (histogram.h).
+ * unit is ms; h and d as is), weighted by 1 / rate with a carry per bucket (histogram.h);
+ * summaries take them the same way into their windows, with one carry (summary.h).
  * Rates below 1e-9 count as 1e-9. Gauges ignore the rate.
  */
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms);
@@ -276,8 +290,14 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
 struct registry_saved {
     const struct statsd_tag *labels; /* present labels, any order: key = a label's name */
     size_t nlabels;
-    double value;            /* counter, gauge; histogram: _sum */
-    uint64_t count;          /* histogram: == the sum of buckets */
+    double value;   /* counter, gauge; histogram, summary: _sum */
+    uint64_t count; /* histogram: == the sum of buckets */
+    /*
+     * Summary: its state, made by the caller (summary_new() with a spec of the family's
+     * config, its own counter), or NULL for one never observed. registry_restore() takes
+     * it over on STATSD_OK, counting its bytes; on a refusal the caller frees it.
+     */
+    struct summary *summary;
     const uint64_t *buckets; /* histogram: nbuckets + 1 per-bucket counts; else NULL */
     const double *carries;   /* histogram: nbuckets + 1 carries, each in [0, 1); else NULL */
     uint64_t created_ms;     /* Unix ms; 0: the registry's clock dates it now */
@@ -290,13 +310,14 @@ struct registry_saved {
  * registry_init()): the labels are checked as a line's tags are (labelset_check(), but a
  * value that would fold into an overflow value is LABEL_VALUES_CAP: it stood for itself),
  * then the caps (SERIES_CAP), then the values (REGISTRY_BAD_VALUE: non-finite, a negative
- * counter, a count that is not the buckets' sum, a carry outside [0, 1)). A series that
+ * counter, a count that is not the buckets' sum, a carry outside [0, 1), a summary state
+ * that summary_valid() refuses). A series that
  * expiry would have taken by now (idle_ms past the family's ttl, and neither a zero nor a
  * precreated series) is REGISTRY_EXPIRED. A series registry_init() created (zero and
  * precreated ones) takes the saved state in its place; one already restored gives
  * REGISTRY_DUPLICATE. The last update is dated idle_ms before now_ms (at 1 when now_ms
  * is younger, after a reboot). The caller matched fam's layout with the saved one (type,
- * labels in order, buckets). Returns STATSD_OK or the reason, changing nothing on a
+ * labels in order, buckets, a summary's quantiles and windows). Returns STATSD_OK or the reason, changing nothing on a
  * refusal.
  */
 int registry_restore(struct registry *r, size_t fam, const struct registry_saved *s,

@@ -1,7 +1,7 @@
 /*
  * series: one series, one heap block, on its family's list and in the registry's table
  * (store/internal.h). Creation happens once per new label set and freeing on expiry or a
- * drain, so nothing here runs per line.
+ * drain; only a summary series' observations run per line.
  */
 #include <string.h>
 
@@ -30,6 +30,42 @@ struct registry__series *series_new(struct registry *r, uint32_t fam, const uint
     table_insert(&r->series, h, s, &r->mem);
     r->nseries++;
     return s;
+}
+
+struct registry__series *series_create(struct registry *r, uint32_t fi, struct labelset_match *m)
+{
+    struct registry__family *f = &r->fams[fi];
+
+    labelset_intern(&f->labels, m, &r->mem);
+    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n));
+}
+
+void series_release(struct registry *r, const struct registry__family *f,
+                    struct registry__series *s)
+{
+    if (f->spec != NULL)
+        summary_free(*series_summary(f, s), &r->mem);
+    counted_free(&r->mem, s, f->block);
+}
+
+void series_observe(struct registry *r, const struct registry__family *f,
+                    struct registry__series *s, double v, double rate, uint64_t now_ms)
+{
+    struct summary **sm = series_summary(f, s);
+
+    if (*sm == NULL)
+        *sm = summary_new(f->spec, now_ms, &r->mem);
+    summary_observe(*sm, f->spec, v, rate, now_ms, &r->mem);
+}
+
+void series_summarize(struct registry *r, const struct registry__family *f,
+                      struct registry__series *s, const struct statsd_line *line, uint64_t now_ms)
+{
+    double div = series_div(f->cfg, line->type);
+    double rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
+
+    for (size_t i = 0; i < line->nvalues; i++)
+        series_observe(r, f, s, line->values[i] / div, rate, now_ms);
 }
 
 void series_free(struct registry *r, struct registry__series *s)
@@ -62,7 +98,7 @@ void series_free(struct registry *r, struct registry__series *s)
         r->nseries--;
     if (s->hot)
         hotcache_drop(&r->hot, s->hot, &r->mem);
-    counted_free(&r->mem, s, f->block);
+    series_release(r, f, s);
 }
 
 int series_pinned(const struct registry__family *f, const struct registry__series *s)

@@ -253,14 +253,18 @@ Test(e2e_config, example_config_serves_a_clean_exposition)
                                   "inference_latency_seconds:0.07|h|#model:resnet,version:v1,"
                                   "tenant:acme\n"
                                   "job_queue_depth:+3|g|#model:resnet,version:v1\n"
+                                  "imgsrv_thumbnail_duration_seconds:35|ms|#format:webp\n"
                                   "publish:worked|j\n"),
                  0);
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 5, 5000), 5);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 6, 5000), 6);
     text = daemon_scrape(&d, NULL);
     om = daemon_scrape(&d, DAEMON_OPENMETRICS);
     cr_assert_float_eq(expo_value(text, "imgsrv_objectstore_operation_duration_seconds_sum{"
                                         "operation=\"put\",outcome=\"error\"}"),
                        0.012, 1e-12);
+    cr_assert_float_eq(
+        expo_value(text, "imgsrv_thumbnail_duration_seconds{format=\"webp\",quantile=\"0.99\"}"),
+        0.035, 1e-12);
     cr_assert_eq(expo_check(text, 0), 0);
     cr_assert_eq(expo_check(om, 1), 0);
     free(text);

@@ -46,16 +46,23 @@ static const char reload_before[] =
     "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\"]}]},\n"
     "  {\"name\": \"old_depth\", \"type\": \"gauge\", \"help\": \"Removed by the reload.\"},\n"
     "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"help\": \"L.\",\n"
-    "   \"buckets\": [0.1, 1]}],\n"
+    "   \"buckets\": [0.1, 1]},\n"
+    "  {\"name\": \"rpc_seconds\", \"type\": \"summary\", \"help\": \"R.\"},\n"
+    "  {\"name\": \"job_seconds\", \"type\": \"summary\", \"help\": \"J.\", \"max_age\": 60}],\n"
     " \"jobs\": {\"prefix\": \"e2e_job\", \"list\": [\"mailer\"]}}\n";
 
-/* POST allowed, old_depth gone, latency rebucketed, a family and a job added. */
+/*
+ * POST allowed, old_depth gone, latency rebucketed, job_seconds given another window, a
+ * family and a job added.
+ */
 static const char reload_after[] =
     "{\"families\": [\n"
     "  {\"name\": \"requests\", \"type\": \"counter\", \"help\": \"Requests, reloaded.\",\n"
     "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]},\n"
     "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"help\": \"L.\",\n"
     "   \"buckets\": [0.5, 2]},\n"
+    "  {\"name\": \"rpc_seconds\", \"type\": \"summary\", \"help\": \"R., reloaded.\"},\n"
+    "  {\"name\": \"job_seconds\", \"type\": \"summary\", \"help\": \"J.\", \"max_age\": 30},\n"
     "  {\"name\": \"fresh\", \"type\": \"counter\", \"help\": \"Added by the reload.\"}],\n"
     " \"jobs\": {\"prefix\": \"e2e_job\", \"list\": [\"mailer\", \"indexer\"]}}\n";
 
@@ -66,9 +73,10 @@ Test(e2e_reload, sighup_reloads_the_allowlist_and_keeps_the_series_it_still_allo
 
     cr_assert_eq(daemon_start(&d, reload_before, NULL), 0);
     cr_assert_eq(daemon_sends(&d, "requests:3|c|#method:GET\nold_depth:7|g\n"
-                                  "latency_seconds:0.05|h\nmailer:error|j"),
+                                  "latency_seconds:0.05|h\nmailer:error|j\n"
+                                  "rpc_seconds:100|ms\njob_seconds:2|h"),
                  0);
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 4, 5000), 4);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 6, 5000), 6);
     cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:POST"), 0);
     cr_assert_eq(
         daemon_wait_value(&d, "ustatsd_lines_rejected_total{reason=\"label_value_not_allowed\"}", 1,
@@ -78,9 +86,10 @@ Test(e2e_reload, sighup_reloads_the_allowlist_and_keeps_the_series_it_still_allo
     write_config(reload_after);
     reload_and_wait("success", 1);
     cr_assert_eq(daemon_sends(&d, "requests:1|c|#method:POST\nrequests:1|c|#method:GET\n"
-                                  "fresh:2|c\nlatency_seconds:0.05|h\nold_depth:1|g"),
+                                  "fresh:2|c\nlatency_seconds:0.05|h\nold_depth:1|g\n"
+                                  "rpc_seconds:300|ms\njob_seconds:5|h"),
                  0);
-    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 8, 5000), 8);
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", 12, 5000), 12);
     cr_assert_eq(
         daemon_wait_value(&d, "ustatsd_lines_rejected_total{reason=\"unknown_family\"}", 1, 5000),
         1);
@@ -95,6 +104,12 @@ Test(e2e_reload, sighup_reloads_the_allowlist_and_keeps_the_series_it_still_allo
     cr_assert_eq(expo_value(text, "latency_seconds_bucket{le=\"0.5\"}"), 1);
     cr_assert_eq(expo_value(text, "latency_seconds_count"), 1);
     cr_assert(isnan(expo_value(text, "latency_seconds_bucket{le=\"0.1\"}")));
+    /* A summary whose windows stay keeps its state; one whose max_age changed starts again. */
+    cr_assert_float_eq(expo_value(text, "rpc_seconds_sum"), 0.4, 1e-12);
+    cr_assert_eq(expo_value(text, "rpc_seconds_count"), 2);
+    cr_assert_eq(expo_value(text, "rpc_seconds{quantile=\"0.99\"}"), 0.3);
+    cr_assert_eq(expo_value(text, "job_seconds_sum"), 5);
+    cr_assert_eq(expo_value(text, "job_seconds_count"), 1);
     /* The job kept its counts; the new one starts at zero. */
     cr_assert_eq(expo_value(text, "e2e_job_errors_total{job=\"mailer\"}"), 1);
     cr_assert_eq(expo_value(text, "e2e_job_errors_total{job=\"indexer\"}"), 0);

@@ -1,7 +1,7 @@
 /*
  * State snapshots end to end, through the real binary: send, snapshot, kill -9, start
- * again, send again, and every counter, up-down gauge, histogram bucket and breaker goes
- * on from where it was. A bad state file never stops the daemon: it is set aside and the
+ * again, send again, and every counter, up-down gauge, histogram bucket, summary window and
+ * breaker goes on from where it was. A bad state file never stops the daemon: it is set aside and the
  * daemon starts empty; an unwritable directory is a self-metric and a log line.
  */
 #include <criterion/criterion.h>
@@ -29,7 +29,8 @@ static const char config[] =
     "  {\"name\": \"svc_queue_depth\", \"type\": \"gauge\", \"updown\": true,"
     "   \"help\": \"Queue depth.\", \"labels\": [{\"name\": \"queue\", \"max_values\": 8}]},"
     "  {\"name\": \"svc_latency_seconds\", \"type\": \"histogram\", \"help\": \"Latency.\","
-    "   \"buckets\": [0.1, 0.5, 1]}"
+    "   \"buckets\": [0.1, 0.5, 1]},"
+    "  {\"name\": \"svc_rpc_seconds\", \"type\": \"summary\", \"help\": \"RPC latency.\"}"
     " ],"
     " \"jobs\": {\"prefix\": \"" P "\", \"list\": ["
     "   {\"name\": \"publish\", \"failure_threshold\": 2, \"open_seconds\": 3600}, \"sweep\"]}}";
@@ -92,6 +93,7 @@ static void send_first(struct daemon *d)
                                  "svc_queue_depth:+5|g|#queue:mail\n"
                                  "svc_queue_depth:-2|g|#queue:mail\n"
                                  "svc_latency_seconds:0.05:0.3:0.3:2|h\n"
+                                 "svc_rpc_seconds:100:200:300|ms\n"
                                  "publish:error|j\n"
                                  "publish:error|j\n"
                                  "sweep:worked|j\n"),
@@ -113,6 +115,10 @@ Test(e2e_state, a_kill_9_after_a_snapshot_loses_nothing, .init = make_dir, .fini
         "svc_latency_seconds_bucket{le=\"0.5\"}",
         "svc_latency_seconds_bucket{le=\"+Inf\"}",
         "svc_latency_seconds_sum",
+        "svc_rpc_seconds{quantile=\"0.5\"}",
+        "svc_rpc_seconds{quantile=\"0.99\"}",
+        "svc_rpc_seconds_sum",
+        "svc_rpc_seconds_count",
         P "_attempts_total{job=\"publish\",outcome=\"error\"}",
         P "_errors_total{job=\"publish\"}",
         P "_circuit_open_total{job=\"publish\"}",
@@ -145,13 +151,14 @@ Test(e2e_state, a_kill_9_after_a_snapshot_loses_nothing, .init = make_dir, .fini
     cr_assert_eq(value(om_after, P "_attempts_created{job=\"publish\",outcome=\"error\"}"),
                  value(om_before, P "_attempts_created{job=\"publish\",outcome=\"error\"}"));
     cr_assert_eq(value(after, "ustatsd_state_restore_result{result=\"restored\"}"), 1);
-    cr_assert_eq(value(after, "ustatsd_state_restored_series"), 4);
+    cr_assert_eq(value(after, "ustatsd_state_restored_series"), 5);
     cr_assert_eq(value(after, "ustatsd_state_restored_jobs"), 2);
 
     /* Sent again: everything continues from where it was. */
     cr_assert_eq(daemon_sends(&d, "svc_uploads:2|c|#outcome:ok\n"
                                   "svc_queue_depth:-1|g|#queue:mail\n"
                                   "svc_latency_seconds:0.2|h\n"
+                                  "svc_rpc_seconds:400|ms\n"
                                   "publish:worked|j\n"),
                  0);
     cr_assert_eq(daemon_wait_value(&d, "svc_uploads_total{outcome=\"ok\"}", 5, 5000), 5);
@@ -160,6 +167,10 @@ Test(e2e_state, a_kill_9_after_a_snapshot_loses_nothing, .init = make_dir, .fini
     cr_assert_eq(value(after, "svc_queue_depth{queue=\"mail\"}"), 2);
     cr_assert_eq(value(after, "svc_latency_seconds_bucket{le=\"0.5\"}"), 4);
     cr_assert_eq(value(after, "svc_latency_seconds_count"), 5);
+    /* The window kept its three observations: the fourth makes 0.4 the maximum. */
+    cr_assert_eq(value(after, "svc_rpc_seconds_count"), 4);
+    cr_assert_eq(value(after, "svc_rpc_seconds{quantile=\"0.99\"}"), 0.4);
+    cr_assert_eq(value(after, "svc_rpc_seconds{quantile=\"0.5\"}"), 0.2);
     /* Still open (3600 s): a success counts, and the breaker keeps its state. */
     cr_assert_eq(value(after, P "_attempts_total{job=\"publish\",outcome=\"worked\"}"), 1);
     cr_assert_eq(value(after, P "_circuit_state{job=\"publish\",state=\"open\"}"), 1);
@@ -353,8 +364,8 @@ Test(e2e_state, a_family_whose_layout_changed_is_dropped_and_counted, .init = ma
     cr_assert_eq(value(body, "svc_uploads_total{outcome=\"ok\"}"), 3, "kept");
     cr_assert_eq(value(body, "svc_latency_seconds_count"), 0, "new buckets: starts again");
     cr_assert_eq(value(body, "ustatsd_state_restore_dropped{reason=\"layout_changed\"}"), 1);
-    cr_assert_eq(value(body, "ustatsd_state_restore_dropped{reason=\"unknown_family\"}"), 1,
-                 "svc_queue_depth");
+    cr_assert_eq(value(body, "ustatsd_state_restore_dropped{reason=\"unknown_family\"}"), 2,
+                 "svc_queue_depth, svc_rpc_seconds");
     cr_assert_eq(value(body, "ustatsd_state_restore_dropped{reason=\"unknown_job\"}"), 1,
                  "publish");
     cr_assert_eq(value(body, "ustatsd_state_restored_series"), 2);

@@ -24,6 +24,7 @@
 
 #include "daemon.h"
 #include "httpc.h"
+#include "promrun.h"
 #include "selfcheck.h"
 #include "tlsclient.h"
 #include "waitfor.h"
@@ -430,69 +431,23 @@ Test(e2e_tls, a_bad_web_config_refuses_start_up_naming_file_key_and_problem)
     free(out);
 }
 
-/* A free TCP port on 127.0.0.1 (bound and released: another process may yet take it). */
-static int free_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
-struct prom {
-    char addr[64];
-    const char *query;
-    char *last; /* the last answer */
-};
-
-/* Whether the Prometheus query answers one sample with a value >= 1. */
-static int prom_has(void *arg)
-{
-    struct prom *p = arg;
-    struct httpc_response r;
-    char target[512], *q = target;
-    json_t *j, *res, *v;
-    json_error_t jerr;
-    int ok = 0;
-
-    q += snprintf(target, sizeof(target), "/api/v1/query?query=");
-    for (const char *s = p->query; *s; s++)
-        q += (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                     *s == '_'
-                 ? sprintf(q, "%c", *s)
-                 : sprintf(q, "%%%02X", (unsigned char)*s);
-    if (httpc_get(p->addr, target, NULL, &r) != 0)
-        return 0;
-    free(p->last);
-    p->last = strdup(r.body);
-    j = json_loads(r.body, 0, &jerr);
-    res = json_object_get(json_object_get(j, "data"), "result");
-    v = json_array_get(json_object_get(json_array_get(res, 0), "value"), 1);
-    if (json_array_size(res) == 1 && json_is_string(v))
-        ok = atof(json_string_value(v)) >= 1;
-    json_decref(j);
-    httpc_response_release(&r);
-    return ok;
-}
-
 /* bcrypt, cost 4, of "prom-basic-pw" (made once with libxcrypt's crypt()). */
 #define PROM_HASH "$2b$04$zs9qmPXI6WNv6X7RHMKpQexmeLrjEIIkQgOEZZ3wcQAAPNtxvqANa"
 
 Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_or_basic_auth_and_a_client_cert,
      .timeout = 120)
 {
+    static const char *const queries[] = {
+        "up{job=\"ustatsd_basic\"} == 1",
+        "ustatsd_http_basic_auth_checks_total{job=\"ustatsd_basic\",result=\"ok\"} >= 1",
+        "e2e_prom_total{job=\"ustatsd_basic\"} == 7",
+        "ustatsd_http_tls_handshakes_total{job=\"ustatsd\"} >= 1",
+    };
     struct tlsclient_opts good = client("client.crt", "client.key");
-    char token[160], json[512], listen[64], pcfg[160], tsdb[160], paddr[64], log[160], pw[160];
+    char token[160], json[512], listen[64], pcfg[2048], pw[160];
     const char *more[3];
-    struct prom p = { .last = NULL };
-    pid_t prom;
-    int port = free_port(), pport = free_port(), status;
+    struct promrun p;
+    int port = daemon_free_port();
 
     snprintf(token, sizeof(token), "%s/token", wdir);
     daemon_write_file(token, "s3cret-token-e2e\n");
@@ -514,58 +469,30 @@ Test(e2e_tls, prometheus_scrapes_over_tls_with_a_bearer_token_or_basic_auth_and_
     cr_assert_eq(daemon_sends(&d, "e2e_prom:7|c"), 0);
     cr_assert_eq(daemon_wait_read(&d, 5000), 0);
 
-    snprintf(pcfg, sizeof(pcfg), "%s/prometheus.yml", wdir);
-    snprintf(tsdb, sizeof(tsdb), "%s/tsdb", wdir);
-    snprintf(log, sizeof(log), "%s/prometheus.log", wdir);
-    snprintf(paddr, sizeof(paddr), "127.0.0.1:%d", pport);
-    daemon_write_file(
-        pcfg,
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-        "scrape_configs:\n"
-        "  - job_name: ustatsd\n    scheme: https\n"
-        "    authorization:\n      credentials_file: %s\n"
-        "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
-        "      server_name: localhost\n"
-        "    static_configs:\n      - targets: ['%s']\n"
-        "  - job_name: ustatsd_basic\n    scheme: https\n"
-        "    basic_auth:\n      username: prometheus\n      password_file: %s\n"
-        "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
-        "      server_name: localhost\n"
-        "    static_configs:\n      - targets: ['%s']\n",
-        token, cert("ca.crt"), cert("client.crt"), cert("client.key"), listen, pw, cert("ca.crt"),
-        cert("client.crt"), cert("client.key"), listen);
-    prom = fork();
-    cr_assert_geq(prom, 0);
-    if (prom == 0) {
-        char a1[192], a2[192], a3[96];
+    snprintf(pcfg, sizeof(pcfg),
+             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+             "scrape_configs:\n"
+             "  - job_name: ustatsd\n    scheme: https\n"
+             "    authorization:\n      credentials_file: %s\n"
+             "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
+             "      server_name: localhost\n"
+             "    static_configs:\n      - targets: ['%s']\n"
+             "  - job_name: ustatsd_basic\n    scheme: https\n"
+             "    basic_auth:\n      username: prometheus\n      password_file: %s\n"
+             "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
+             "      server_name: localhost\n"
+             "    static_configs:\n      - targets: ['%s']\n",
+             token, cert("ca.crt"), cert("client.crt"), cert("client.key"), listen, pw,
+             cert("ca.crt"), cert("client.crt"), cert("client.key"), listen);
+    cr_assert_eq(promrun_start(&p, wdir, pcfg), 0);
+    if (promrun_wait(&p, "up{job=\"ustatsd\"} == 1", 60000) != 0) {
+        char *l = daemon_read_file(p.log);
 
-        if (freopen(log, "w", stderr) == NULL || freopen(log, "a", stdout) == NULL)
-            _exit(126);
-        snprintf(a1, sizeof(a1), "--config.file=%s", pcfg);
-        snprintf(a2, sizeof(a2), "--storage.tsdb.path=%s", tsdb);
-        snprintf(a3, sizeof(a3), "--web.listen-address=%s", paddr);
-        execlp("prometheus", "prometheus", a1, a2, a3, (char *)NULL);
-        _exit(127);
-    }
-    snprintf(p.addr, sizeof(p.addr), "%s", paddr);
-    p.query = "up{job=\"ustatsd\"} == 1";
-    if (waitfor_cond(prom_has, &p, 60000) != 0) {
-        char *l = daemon_read_file(log);
-
-        kill(prom, SIGTERM);
-        waitpid(prom, &status, 0);
         cr_assert_fail("Prometheus never saw up == 1: %s\n%s", p.last ? p.last : "(no answer)",
                        l ? l : "");
     }
-    p.query = "up{job=\"ustatsd_basic\"} == 1";
-    cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
-    p.query = "ustatsd_http_basic_auth_checks_total{job=\"ustatsd_basic\",result=\"ok\"}";
-    cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
-    p.query = "e2e_prom_total{job=\"ustatsd_basic\"} == 7";
-    cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
-    p.query = "ustatsd_http_tls_handshakes_total{job=\"ustatsd\"}";
-    cr_assert_eq(waitfor_cond(prom_has, &p, 30000), 0, "%s", p.last ? p.last : "");
-    kill(prom, SIGTERM);
-    cr_assert_eq(waitfor_exit(prom, 20000), 0);
-    free(p.last);
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
+        cr_assert_eq(promrun_wait(&p, queries[i], 30000), 0, "%s: %s", queries[i],
+                     p.last ? p.last : "");
+    promrun_stop(&p);
 }

@@ -75,7 +75,8 @@ static void check_config(const struct config *c)
         const struct config_family *f = &c->families[i];
         assert(f->name != NULL && f->name[0] != '\0');
         assert(f->help != NULL && f->unit != NULL && f->group != NULL);
-        assert(f->type == FAMILY_COUNTER || f->type == FAMILY_GAUGE || f->type == FAMILY_HISTOGRAM);
+        assert(f->type == FAMILY_COUNTER || f->type == FAMILY_GAUGE ||
+               f->type == FAMILY_HISTOGRAM || f->type == FAMILY_SUMMARY);
         assert(config_find_family(c, f->name, strlen(f->name)) == (long)i);
         assert(f->ttl_seconds >= 0 && isfinite(f->ttl_seconds));
         if (f->type == FAMILY_HISTOGRAM) {
@@ -84,6 +85,18 @@ static void check_config(const struct config *c)
                 assert(isfinite(f->buckets[k]));
                 assert(k == 0 || f->buckets[k - 1] < f->buckets[k]);
             }
+        }
+        if (f->type == FAMILY_SUMMARY) {
+            assert(f->nquantiles <= CONFIG_MAX_QUANTILES);
+            for (k = 0; k < f->nquantiles; k++) {
+                const struct config_quantile *q = &f->quantiles[k];
+
+                assert(q->q >= 0 && q->q <= 1 && q->err >= 0 && q->err < 0.5);
+                assert(q->err > 0 || q->q == 0 || q->q == 1);
+                assert(k == 0 || f->quantiles[k - 1].q < q->q);
+            }
+            assert(f->max_age >= CONFIG_MIN_MAX_AGE && f->max_age <= CONFIG_MAX_MAX_AGE);
+            assert(f->age_buckets >= 1 && f->age_buckets <= CONFIG_MAX_AGE_BUCKETS);
         }
         check_labels(c, f->labels, f->nlabels);
     }

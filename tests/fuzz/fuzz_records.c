@@ -39,7 +39,10 @@ static const char json[] =
     "   \"labels\": [{\"name\": \"queue\", \"max_values\": 4, \"overflow\": \"other\"}]},"
     "  {\"name\": \"latency_seconds\", \"type\": \"histogram\", \"buckets\": [0.1, 1],"
     "   \"labels\": [{\"name\": \"route\", \"max_values\": 5}]},"
-    "  {\"name\": \"uploads\", \"type\": \"counter\"}"
+    "  {\"name\": \"uploads\", \"type\": \"counter\"},"
+    "  {\"name\": \"rpc_seconds\", \"type\": \"summary\", \"max_age\": 60,"
+    "   \"age_buckets\": 2, \"quantiles\": {\"0\": 0, \"0.5\": 0.05, \"0.99\": 0.001},"
+    "   \"labels\": [{\"name\": \"m\", \"max_values\": 3}]}"
     " ]}";
 
 static struct config cfg;

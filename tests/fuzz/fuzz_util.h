@@ -38,7 +38,7 @@ static inline void fuzz_render(struct registry *reg, struct jobs *jobs, struct b
     struct expo e;
 
     render_init(&rd, reg, fmt);
-    while (render_step(&rd, out, 1000))
+    while (render_step(&rd, out, 1000, now_ms))
         ;
     render_release(&rd);
     expo_init(&e, out, fmt);

@@ -121,14 +121,20 @@ static inline double value_of(size_t fam, const char *labels)
     return s.value;
 }
 
-static inline void render_all(struct buf *out, enum expo_format fmt)
+/* The whole registry in fmt, as a scrape at now (the registry's clock) renders it. */
+static inline void render_at(struct buf *out, enum expo_format fmt, uint64_t now)
 {
     struct render rd;
 
     render_init(&rd, &reg, fmt);
-    while (render_step(&rd, out, 1000))
+    while (render_step(&rd, out, 1000, now))
         ;
     render_release(&rd);
+}
+
+static inline void render_all(struct buf *out, enum expo_format fmt)
+{
+    render_at(out, fmt, 0);
 }
 
 static inline void assert_hist(size_t fam, const char *labels, const uint64_t *want, size_t n,

@@ -82,7 +82,7 @@ static struct lint_case cases[] = {
       " {'name': 'cache_created', 'type': 'gauge', 'help': 'x'},"
       " {'name': 'build_info', 'type': 'gauge', 'help': 'x'}]}",
       "$.families[1].name: \"cache_created\" (gauge): the \"_created\" suffix is reserved for "
-      "the creation time of counters and histograms (OpenMetrics)\n"
+      "the creation time of counters, histograms and summaries (OpenMetrics)\n"
       "$.families[2].name: \"build_info\" (gauge): the \"_info\" suffix is reserved for info "
       "metrics (OpenMetrics); this one is exposed as a gauge\n" },
     { "{'families': [{'name': 'ok_seconds', 'type': 'histogram', 'help': 'x'}],"

@@ -121,7 +121,7 @@ static void render_all(struct buf *out, enum expo_format fmt, size_t step)
 
     render_init(&rd, &reg, fmt);
     while (more) {
-        more = render_step(&rd, out, step);
+        more = render_step(&rd, out, step, 0);
         /* Every step makes progress until the end. */
         cr_assert(!more || out->len > before);
         before = out->len;
@@ -356,7 +356,7 @@ Test(render, empty_registry_renders_nothing, .fini = teardown)
 
     load("{\"families\": [{\"name\": \"g\", \"type\": \"gauge\", \"help\": \"G.\"}]}");
     render_init(&rd, &reg, EXPO_OPENMETRICS);
-    cr_assert_eq(render_step(&rd, &out, 10), 0);
+    cr_assert_eq(render_step(&rd, &out, 10, 0), 0);
     cr_assert_eq(out.len, 0);
     render_release(&rd);
     buf_release(&out);
@@ -428,14 +428,14 @@ Test(render, interleaved_updates_and_expiry_stay_valid, .fini = teardown)
             cr_assert_eq(feed_at(line, i % 2 ? 0 : 100000), STATSD_OK);
         }
         render_init(&rd, &reg, fmts[f]);
-        cr_assert_eq(render_step(&rd, &out, 1), 1);
+        cr_assert_eq(render_step(&rd, &out, 1, 0), 1);
         /* The cursor stands on g0{k="s1"}, which expires now, with every odd series. */
         cr_assert_eq(registry_expire(&reg, 15000, 1000), 9);
         /* New series behind the walk (g0 is current), ahead (g2 is empty so far, g3). */
         cr_assert_eq(feed_at("g0:7|g|#k:late0", 15000), STATSD_OK);
         cr_assert_eq(feed_at("g2:7|g|#k:late2", 15000), STATSD_OK);
         cr_assert_eq(feed_at("g3:7|g|#k:late3", 15000), STATSD_OK);
-        while (render_step(&rd, &out, 1)) {
+        while (render_step(&rd, &out, 1, 0)) {
             steps++;
             if (steps == 3) {
                 /*

@@ -71,7 +71,7 @@ static char *exposition(void)
     struct render rd;
 
     render_init(&rd, &reg, EXPO_TEXT);
-    while (render_step(&rd, &out, 1000))
+    while (render_step(&rd, &out, 1000, NOW_MS))
         ;
     render_release(&rd);
     buf_addch(&out, '\0');

@@ -90,7 +90,7 @@ static char *scrape(struct world *w, uint64_t now)
     struct expo e;
 
     render_init(&rd, &w->reg, EXPO_OPENMETRICS);
-    while (render_step(&rd, &out, 1000))
+    while (render_step(&rd, &out, 1000, now))
         ;
     render_release(&rd);
     expo_init(&e, &out, EXPO_OPENMETRICS);
@@ -351,6 +351,198 @@ Test(records, a_series_twice_in_a_file_is_restored_once)
     cr_assert_eq(got.dropped[RECORDS_DROP_DUPLICATE], 1);
     buf_release(&body);
     buf_release(&twice);
+    world_release(&a);
+    world_release(&b);
+}
+
+/* ---- summaries ---- */
+
+static const char summaries[] =
+    "{\"families\": ["
+    "  {\"name\": \"rpc_seconds\", \"type\": \"summary\", \"max_age\": 60, \"age_buckets\": 3,"
+    "   \"quantiles\": {\"0\": 0, \"0.5\": 0.05, \"0.9\": 0.01, \"1\": 0},"
+    "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]},"
+    "  {\"name\": \"never_seconds\", \"type\": \"summary\"},"
+    "  {\"name\": \"bare_seconds\", \"type\": \"summary\", \"quantiles\": {}}"
+    " ]}";
+
+/* Observations over 50 s: two of the three streams saw a rotation. */
+static void fill_summaries(struct world *w)
+{
+    char line[96];
+
+    for (int i = 0; i < 3000; i++) {
+        snprintf(line, sizeof line, "rpc_seconds:%d|ms|@0.5|#method:GET", (i * 37) % 1000);
+        feed(w, line, 1000 + (uint64_t)i * 16);
+    }
+    feed(w, "rpc_seconds:0.125:0.25:0.5|h|#method:POST", 1000);
+    feed(w, "bare_seconds:3|d", 1000);
+}
+
+Test(records, a_summary_comes_back_with_its_windows_and_goes_on_alike)
+{
+    static const size_t slices[] = { 1, 1000 };
+
+    for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
+        struct world a, b;
+        struct records_restored got;
+        struct buf body = BUF_INIT;
+        char *want, *have;
+
+        world_init(&a, summaries);
+        fill_summaries(&a);
+        records_all(&a, &body, slices[i], 50000);
+        world_init(&b, summaries);
+        restore(&b, &body, 50000, 1700000200000ull, &got);
+        cr_assert_eq(got.series, 4);
+        cr_assert_eq(got.dropped[RECORDS_DROP_BAD_VALUE], 0);
+        want = scrape(&a, 50000);
+        have = scrape(&b, 50000);
+        cr_assert_str_eq(have, want);
+        cr_assert_not_null(strstr(have, "rpc_seconds_count{method=\"GET\"} 6000\n"), "%s", have);
+        free(want);
+        free(have);
+        /* The same observations and reads after: the same answers, rotations included. */
+        for (uint64_t t = 60000; t <= 150000; t += 30000) {
+            feed(&a, "rpc_seconds:250|ms|#method:GET", t);
+            feed(&b, "rpc_seconds:250|ms|#method:GET", t);
+            want = scrape(&a, t);
+            have = scrape(&b, t);
+            cr_assert_str_eq(have, want, "at %llu ms", (unsigned long long)t);
+            free(want);
+            free(have);
+        }
+        buf_release(&body);
+        world_release(&a);
+        world_release(&b);
+    }
+}
+
+Test(records, a_summary_window_runs_on_across_the_time_away)
+{
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+    char *have;
+
+    world_init(&a, summaries);
+    fill_summaries(&a);
+    records_all(&a, &body, 100, 50000);
+    /* A minute away: every observation has left its window, the counts stay. */
+    world_init(&b, summaries);
+    restore(&b, &body, 7, 1700000200000ull + 60000, &got);
+    cr_assert_eq(got.series, 4);
+    have = scrape(&b, 7);
+    cr_assert_not_null(strstr(have, "rpc_seconds{method=\"GET\",quantile=\"0.5\"} NaN\n"), "%s",
+                       have);
+    cr_assert_not_null(strstr(have, "rpc_seconds_count{method=\"GET\"} 6000\n"), "%s", have);
+    cr_assert_not_null(strstr(have, "bare_seconds_sum 3\n"), "%s", have);
+    free(have);
+    world_release(&b);
+    /* A second away, at a monotonic clock that started again: the window is still there. */
+    world_init(&b, summaries);
+    restore(&b, &body, 7, 1700000200000ull + 1000, &got);
+    have = scrape(&b, 7);
+    cr_assert_not_null(strstr(have, "rpc_seconds{method=\"POST\",quantile=\"0.5\"} 0.25\n"), "%s",
+                       have);
+    free(have);
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
+
+Test(records, a_summary_whose_quantiles_or_windows_changed_is_dropped)
+{
+    static const char *const changed[] = {
+        "{\"families\": [{\"name\": \"rpc_seconds\", \"type\": \"summary\", \"max_age\": 60,"
+        " \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]}]}",
+        "{\"families\": [{\"name\": \"rpc_seconds\", \"type\": \"summary\", \"max_age\": 60,"
+        " \"age_buckets\": 3, \"quantiles\": {\"0\": 0, \"0.5\": 0.05, \"0.9\": 0.02, \"1\": 0},"
+        " \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]}]}",
+        "{\"families\": [{\"name\": \"rpc_seconds\", \"type\": \"summary\", \"max_age\": 30,"
+        " \"age_buckets\": 3, \"quantiles\": {\"0\": 0, \"0.5\": 0.05, \"0.9\": 0.01, \"1\": 0},"
+        " \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]}]}",
+        "{\"families\": [{\"name\": \"rpc_seconds\", \"type\": \"histogram\","
+        " \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\"]}]}]}",
+    };
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT;
+
+    world_init(&a, summaries);
+    fill_summaries(&a);
+    records_all(&a, &body, 100, 50000);
+    for (size_t i = 0; i < sizeof changed / sizeof changed[0]; i++) {
+        world_init(&b, changed[i]);
+        restore(&b, &body, 50000, 1700000200000ull, &got);
+        cr_assert_eq(got.series, 0, "%s", changed[i]);
+        cr_assert_eq(got.dropped[RECORDS_DROP_LAYOUT_CHANGED], 2, "%s", changed[i]);
+        world_release(&b);
+    }
+    buf_release(&body);
+    world_release(&a);
+}
+
+/* Where the bytes of d first occur in body at or after from, or SIZE_MAX. */
+static size_t find_double(const struct buf *body, size_t from, double d)
+{
+    for (size_t i = from; i + sizeof d <= body->len; i++)
+        if (memcmp(body->ptr + i, &d, sizeof d) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+/* A damaged summary is never trusted: refused whole, or its series dropped as a bad value. */
+Test(records, a_damaged_summary_is_refused)
+{
+    static const double quarter = 0.25, late = 0.75, one = 1.0;
+    struct world a, b;
+    struct records_restored got;
+    struct buf body = BUF_INIT, big = BUF_INIT;
+    char err[256], *fresh, *have;
+    size_t at, n = 0;
+
+    world_init(&a, summaries);
+    feed(&a, "rpc_seconds:0.125:0.25:0.5|h|#method:POST", 1000);
+    records_all(&a, &body, 100, 5000);
+    world_init(&b, summaries);
+    fresh = scrape(&b, 5000);
+    for (size_t cut = 0; cut < body.len; cut++)
+        cr_assert_eq(records_restore(&b.reg, &b.jobs, body.ptr, cut, 5000, 1700000200000ull, &got,
+                                     err, sizeof err),
+                     ERRCODE_FORMAT, "cut at %zu", cut);
+    have = scrape(&b, 5000);
+    cr_assert_str_eq(have, fresh);
+    free(have);
+
+    /* A stream of 2049 tuples, past the cap: refused before anything is allocated. */
+    /* The first stream's slack, 1, then its tuple count, 3 (a quantile 1 comes before). */
+    for (at = find_double(&body, 0, one); at != SIZE_MAX && body.ptr[at + 8] != 3;)
+        at = find_double(&body, at + 1, one);
+    cr_assert_neq(at, SIZE_MAX);
+    buf_add(&big, body.ptr, at + 8);
+    buf_add(&big, "\x81\x10", 2);
+    buf_add(&big, body.ptr + at + 9, body.len - at - 9);
+    cr_assert_eq(records_restore(&b.reg, &b.jobs, big.ptr, big.len, 5000, 1700000200000ull, &got,
+                                 err, sizeof err),
+                 ERRCODE_FORMAT);
+    cr_assert_not_null(strstr(err, "2049 tuples (at most 1024)"), "%s", err);
+
+    /* The middle value moved past the maximum in every stream: out of order, not trusted. */
+    while ((at = find_double(&body, n, quarter)) != SIZE_MAX) {
+        memcpy(body.ptr + at, &late, sizeof late);
+        n = at + 1;
+    }
+    cr_assert_gt(n, 0);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, 2, "the zero series of never_seconds and bare_seconds");
+    cr_assert_eq(got.dropped[RECORDS_DROP_BAD_VALUE], 1);
+    have = scrape(&b, 5000);
+    cr_assert_null(strstr(have, "method=\"POST\""), "%s", have);
+    free(have);
+    free(fresh);
+    buf_release(&body);
+    buf_release(&big);
     world_release(&a);
     world_release(&b);
 }
