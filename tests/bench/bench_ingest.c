@@ -310,7 +310,7 @@ struct udp_base {
     double dgrams, drops;
 };
 
-static void daemon_count(void *arg, double *received, double *dropped)
+static void udp_counts(void *arg, double *received, double *dropped)
 {
     struct udp_base *b = arg;
 
@@ -342,7 +342,7 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
     close(fd);
     if (rc < 0)
         benchutil_die("udp send to the daemon, datagram %zu: %s", sent, strerror(-rc));
-    t1 = udp_drained(port, l->n, daemon_count, &b, &r->received, &r->dropped);
+    t1 = udp_drained(port, l->n, udp_counts, &b, &r->received, &r->dropped);
     acc = benchutil_daemon_counters(d, &rej, NULL) - acc0;
     if (t1 == 0 || r->received + r->dropped != (double)l->n || acc != r->received * per ||
         rej != rej0) {
