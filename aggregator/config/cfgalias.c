@@ -3,19 +3,58 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "base/mem.h"
 #include "statsd.h"
 
 /*
+ * The suffixes that the OpenTelemetry Prometheus exporter appends for a UCUM unit (its
+ * unit map: s, ms, By, KiBy, Cel, Hz, 1 on a gauge, % ...), and the "per" units of
+ * "X/Y" (By/s: bytes_per_second). A unit of another word ("requests"; OpenTelemetry's
+ * annotations in braces, "{request}", add none) gives no name without it: no instrument
+ * would be called that.
+ */
+static const char *const otel_units[] = {
+    "days",        "hours",     "minutes",   "seconds",   "milliseconds", "microseconds",
+    "nanoseconds", "bytes",     "kibibytes", "mebibytes", "gibibytes",    "tibibytes",
+    "kilobytes",   "megabytes", "gigabytes", "terabytes", "meters",       "volts",
+    "amperes",     "joules",    "watts",     "grams",     "celsius",      "hertz",
+    "ratio",       "percent",
+};
+static const char *const otel_per[] = {
+    "second", "minute", "hour", "day", "week", "month", "year"
+};
+
+static int listed(const char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether the OpenTelemetry exporter writes unit as a name's suffix: "X" or "X_per_Y". */
+static int otel_unit(const char *unit)
+{
+    const char *per = strstr(unit, "_per_");
+
+    if (per == NULL)
+        return listed(otel_units, ARRAY_SIZE(otel_units), unit, strlen(unit));
+    return listed(otel_units, ARRAY_SIZE(otel_units), unit, (size_t)(per - unit)) &&
+           listed(otel_per, ARRAY_SIZE(otel_per), per + 5, strlen(per + 5));
+}
+
+/*
  * The candidate of family f: its name less "_<unit>", into out (STATSD_MAX_NAME + 1
- * bytes). 0 when it has none: no unit, a name that does not end in it, or nothing left.
+ * bytes). 0 when it has none: no unit, a unit the OpenTelemetry exporter does not
+ * append, a name that does not end in it, or nothing left.
  */
 static int candidate(const struct config_family *f, char *out)
 {
     size_t n = strlen(f->name), u = strlen(f->unit);
 
-    if (u == 0 || f->client_telemetry || n <= u + 1 || f->name[n - u - 1] != '_' ||
-        memcmp(f->name + n - u, f->unit, u) != 0)
+    if (u == 0 || f->client_telemetry || !otel_unit(f->unit) || n <= u + 1 ||
+        f->name[n - u - 1] != '_' || memcmp(f->name + n - u, f->unit, u) != 0)
         return 0;
     memcpy(out, f->name, n - u - 1);
     out[n - u - 1] = '\0';

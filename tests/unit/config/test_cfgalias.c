@@ -34,15 +34,26 @@ Test(cfgalias, a_family_takes_its_name_without_its_unit)
                    " {'name': 'ml_duration_ms', 'type': 'histogram', 'unit': 'ms', 'help': 'x'},"
                    " {'name': 'queue_depth', 'type': 'gauge', 'unit': 'requests', 'help': 'x'},"
                    " {'name': 'seconds', 'type': 'gauge', 'unit': 'seconds', 'help': 'x'},"
-                   " {'name': 'plain', 'type': 'gauge', 'help': 'x'}]}");
+                   " {'name': 'plain', 'type': 'gauge', 'help': 'x'},"
+                   " {'name': 'supply_volts', 'type': 'gauge', 'unit': 'volts', 'help': 'x'},"
+                   " {'name': 'active_requests', 'type': 'gauge', 'unit': 'requests',"
+                   "  'help': 'x'},"
+                   " {'name': 'rx_bytes_per_second', 'type': 'gauge',"
+                   "  'unit': 'bytes_per_second', 'help': 'x'},"
+                   " {'name': 'rx_bytes_per_fortnight', 'type': 'gauge',"
+                   "  'unit': 'bytes_per_fortnight', 'help': 'x'}]}");
     cr_assert_str_eq(c.families[0].alias, "http_server_request_duration");
     cr_assert_str_eq(c.families[1].alias, "objectstore"); /* stored without _total */
-    cr_assert_str_eq(c.families[2].alias, "ml_duration");
+    cr_assert_null(c.families[2].alias, "OpenTelemetry's exporter writes ms as milliseconds");
     cr_assert_null(c.families[3].alias, "the name does not end in its unit");
     cr_assert_null(c.families[4].alias, "nothing is left without the unit");
     cr_assert_null(c.families[5].alias);
+    cr_assert_str_eq(c.families[6].alias, "supply");
+    cr_assert_null(c.families[7].alias, "no OpenTelemetry unit is written \"requests\"");
+    cr_assert_str_eq(c.families[8].alias, "rx");
+    cr_assert_null(c.families[9].alias, "\"fortnight\" is no unit of a \"per\" suffix");
     /* The client telemetry families have no unit, so no alias. */
-    for (size_t i = 6; i < c.nfamilies; i++)
+    for (size_t i = 10; i < c.nfamilies; i++)
         cr_assert(c.families[i].client_telemetry && c.families[i].alias == NULL);
     cr_assert_eq(cfglint_run(&c, collect, lint), 1, "%s", lint);
     cr_assert_str_eq(lint, "$.families[2].name: \"ml_duration_ms\" (histogram): metric names "
