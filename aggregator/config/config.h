@@ -132,6 +132,26 @@ struct config_label {
 };
 
 /*
+ * Why a label value folded into its label's overflow value (config_label.overflow) instead
+ * of rejecting the line (or skipping the SQL row): X(ID, name), the name being the "reason"
+ * label of ustatsd_label_values_folded_total and ustatsd_sql_label_values_folded_total.
+ * ID 0 is CONFIG_FOLD_NONE.
+ */
+#define CONFIG_FOLD_MAP(X)        \
+    X(NOT_ALLOWED, "not_allowed") \
+    X(CAP, "cap")                 \
+    X(PATTERN, "pattern")         \
+    X(TOO_LONG, "too_long")
+
+enum config_fold {
+    CONFIG_FOLD_NONE,
+#define CONFIG_FOLD_ENUM(id, name) CONFIG_FOLD_##id,
+    CONFIG_FOLD_MAP(CONFIG_FOLD_ENUM)
+#undef CONFIG_FOLD_ENUM
+        CONFIG_FOLD_MAX
+};
+
+/*
  * One quantile of a summary (client_golang's Objectives): the value reported for q is the
  * q'-quantile of the window for some q' in [q - err, q + err]. err is in [0, 0.5); it is 0
  * only for q 0 and 1, which are then the window's exact minimum and maximum.
@@ -375,6 +395,16 @@ size_t config_file_families(const struct config *c);
  * regexec()'s leftmost-longest match spans it. 1 when the label has no pattern.
  */
 int config_label_matches(const struct config_label *cl, const char *s, size_t len);
+
+/* "not_allowed", "cap", "pattern" or "too_long"; "" for CONFIG_FOLD_NONE. */
+const char *config_fold_name(enum config_fold f);
+
+/*
+ * Whether a value of label cl can fold for this reason (labelset_check's rules, and
+ * sqlgauge's): not_allowed on an enumerated label, cap on a capped one, pattern where it
+ * has one, too_long on any.
+ */
+int config_fold_applies(const struct config_label *cl, enum config_fold why);
 
 /* Index of the job, or ERRCODE_UNKNOWN. */
 long config_find_job(const struct config *c, const char *name, size_t len);
