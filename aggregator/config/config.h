@@ -122,13 +122,12 @@ struct config_label {
                     * max_label_value_len bytes, no ',', '|' nor control character */
     size_t nvalues;
     uint32_t max_values; /* cap on distinct values when not enumerated; nvalues when enumerated */
-    /* Families only: */
     char *pattern;       /* capped labels: a POSIX extended regular expression that a new
                           * value must match whole, as written; NULL when none */
     regex_t *pattern_re; /* pattern compiled (REG_EXTENDED), or NULL; config_label_matches() */
     char *overflow;      /* the value that a value outside the set, the cap or the pattern
                           * folds into (a value a tag can carry); NULL: such a line is
-                          * rejected */
+                          * rejected, such an SQL row skipped */
 };
 
 /*
@@ -237,6 +236,16 @@ struct config_writers {
     int unauthenticated; /* lines that carry no credentials (UDP) are allowed */
 };
 
+/*
+ * How an SQL metric combines the values of rows with the same label values: rows that
+ * folded into an overflow value, or that the query returned twice ("fold").
+ */
+enum config_sql_fold {
+    CONFIG_SQL_FOLD_SUM, /* "sum", the default: counts of rows by state */
+    CONFIG_SQL_FOLD_MAX, /* "max": an age of the oldest, a high-water mark */
+    CONFIG_SQL_FOLD_MIN  /* "min" */
+};
+
 struct config_sql_metric {
     char *name;  /* gauge family name, normalised like a family's */
     char *help;  /* "" when absent */
@@ -251,6 +260,7 @@ struct config_sql_metric {
     double timeout_seconds;      /* > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
     char *unit;                  /* "" when absent */
     uint32_t endpoints;          /* bit i: endpoints[i] serves it */
+    enum config_sql_fold fold;
 };
 
 struct config_resource_attr {

@@ -550,9 +550,6 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'limits': {'max_label_value_length': 4}, 'families': [{'name': 'a', 'type': 'gauge', "
           "'labels': [{'name': 'x', 'overflow': '__other__'}]}]}",
           "$.families[0].labels[0].overflow", "longer than max_label_value_length (4 bytes)" },
-        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
-          "'value_column': 'v', 'labels': [{'name': 's', 'overflow': 'o'}]}]}",
-          "$.sql_metrics[0].labels[0].overflow", "unknown key" },
         { "{'clients': {'strip_tags': 'env'}}", "$.clients.strip_tags",
           "expected an array of tag keys, got a string" },
         { "{'clients': {'strip_tags': ['env', 'env']}}", "$.clients.strip_tags[1]",
