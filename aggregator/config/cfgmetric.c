@@ -242,6 +242,8 @@ static const struct cfgread_key sql_label_keys[] = {
     { .name = "name", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
     { .name = "values", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
     { .name = "max_values", .kind = CFGREAD_UINT32, .off = CFGREAD_NOWHERE },
+    { .name = "pattern", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
+    { .name = "overflow", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
     { .name = "column", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE },
 };
 

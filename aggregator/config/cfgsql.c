@@ -161,6 +161,10 @@ static int read_value_column(struct cfgread *r, const struct cfgread_key *k, jso
     return 0;
 }
 
+static const char *const fold_names[] = { "sum", "max", "min", NULL };
+
+_Static_assert(sizeof(enum config_sql_fold) == sizeof(int), "CFGREAD_ENUM stores an int");
+
 /* $.sql_metrics[i], in this order; every stored value is compared by cfgsql_changed(). */
 static const struct cfgread_key metric_keys[] = {
     { .name = "name",
@@ -215,6 +219,11 @@ static const struct cfgread_key metric_keys[] = {
       .ddflt = CONFIG_DEFAULT_SQL_TIMEOUT,
       .dmin = 0,
       .dmax = CONFIG_MAX_TIMEOUT_SECONDS },
+    { .name = "fold",
+      .kind = CFGREAD_ENUM,
+      .flags = CFGREAD_RESTART,
+      .off = offsetof(struct config_sql_metric, fold),
+      .choices = fold_names },
 };
 
 int cfgsql_metrics(struct cfgread *r, struct config *c, json_t *arr)
@@ -241,7 +250,8 @@ static int same_labels(const struct config_sql_metric *a, const struct config_sq
 
         if (!path_same_str(x->name, y->name) || x->nvalues != y->nvalues ||
             x->max_values != y->max_values || (x->values == NULL) != (y->values == NULL) ||
-            !path_same_str(a->label_columns[i], b->label_columns[i]))
+            !path_same_str(a->label_columns[i], b->label_columns[i]) ||
+            !path_same_str(x->pattern, y->pattern) || !path_same_str(x->overflow, y->overflow))
             return 0;
         for (size_t j = 0; j < x->nvalues; j++)
             if (!path_same_str(x->values[j], y->values[j]))

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "base/errcode.h"
 #include "base/netaddr.h"
 #include "statsd.h"
@@ -76,6 +77,33 @@ int config_label_matches(const struct config_label *cl, const char *s, size_t le
     if (cl->pattern_re == NULL)
         return 1;
     return regexec(cl->pattern_re, s, 1, m, 0) == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == len;
+}
+
+const char *config_fold_name(enum config_fold f)
+{
+    static const char *const names[] = { "",
+#define CONFIG_FOLD_NAME(id, name) name,
+                                         CONFIG_FOLD_MAP(CONFIG_FOLD_NAME)
+#undef CONFIG_FOLD_NAME
+    };
+
+    return (size_t)f < ARRAY_SIZE(names) ? names[f] : "";
+}
+
+int config_fold_applies(const struct config_label *cl, enum config_fold why)
+{
+    switch (why) {
+    case CONFIG_FOLD_NOT_ALLOWED:
+        return cl->values != NULL;
+    case CONFIG_FOLD_CAP:
+        return cl->values == NULL;
+    case CONFIG_FOLD_PATTERN:
+        return cl->pattern_re != NULL;
+    case CONFIG_FOLD_TOO_LONG:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 size_t config_file_families(const struct config *c)

@@ -122,13 +122,32 @@ struct config_label {
                     * max_label_value_len bytes, no ',', '|' nor control character */
     size_t nvalues;
     uint32_t max_values; /* cap on distinct values when not enumerated; nvalues when enumerated */
-    /* Families only: */
     char *pattern;       /* capped labels: a POSIX extended regular expression that a new
                           * value must match whole, as written; NULL when none */
     regex_t *pattern_re; /* pattern compiled (REG_EXTENDED), or NULL; config_label_matches() */
     char *overflow;      /* the value that a value outside the set, the cap or the pattern
                           * folds into (a value a tag can carry); NULL: such a line is
-                          * rejected */
+                          * rejected, such an SQL row skipped */
+};
+
+/*
+ * Why a label value folded into its label's overflow value (config_label.overflow) instead
+ * of rejecting the line (or skipping the SQL row): X(ID, name), the name being the "reason"
+ * label of ustatsd_label_values_folded_total and ustatsd_sql_label_values_folded_total.
+ * ID 0 is CONFIG_FOLD_NONE.
+ */
+#define CONFIG_FOLD_MAP(X)        \
+    X(NOT_ALLOWED, "not_allowed") \
+    X(CAP, "cap")                 \
+    X(PATTERN, "pattern")         \
+    X(TOO_LONG, "too_long")
+
+enum config_fold {
+    CONFIG_FOLD_NONE,
+#define CONFIG_FOLD_ENUM(id, name) CONFIG_FOLD_##id,
+    CONFIG_FOLD_MAP(CONFIG_FOLD_ENUM)
+#undef CONFIG_FOLD_ENUM
+        CONFIG_FOLD_MAX
 };
 
 /*
@@ -217,6 +236,16 @@ struct config_writers {
     int unauthenticated; /* lines that carry no credentials (UDP) are allowed */
 };
 
+/*
+ * How an SQL metric combines the values of rows with the same label values: rows that
+ * folded into an overflow value, or that the query returned twice ("fold").
+ */
+enum config_sql_fold {
+    CONFIG_SQL_FOLD_SUM, /* "sum", the default: counts of rows by state */
+    CONFIG_SQL_FOLD_MAX, /* "max": an age of the oldest, a high-water mark */
+    CONFIG_SQL_FOLD_MIN  /* "min" */
+};
+
 struct config_sql_metric {
     char *name;  /* gauge family name, normalised like a family's */
     char *help;  /* "" when absent */
@@ -231,6 +260,7 @@ struct config_sql_metric {
     double timeout_seconds;      /* > 0, <= CONFIG_MAX_TIMEOUT_SECONDS */
     char *unit;                  /* "" when absent */
     uint32_t endpoints;          /* bit i: endpoints[i] serves it */
+    enum config_sql_fold fold;
 };
 
 struct config_resource_attr {
@@ -375,6 +405,16 @@ size_t config_file_families(const struct config *c);
  * regexec()'s leftmost-longest match spans it. 1 when the label has no pattern.
  */
 int config_label_matches(const struct config_label *cl, const char *s, size_t len);
+
+/* "not_allowed", "cap", "pattern" or "too_long"; "" for CONFIG_FOLD_NONE. */
+const char *config_fold_name(enum config_fold f);
+
+/*
+ * Whether a value of label cl can fold for this reason (labelset_check's rules, and
+ * sqlgauge's): not_allowed on an enumerated label, cap on a capped one, pattern where it
+ * has one, too_long on any.
+ */
+int config_fold_applies(const struct config_label *cl, enum config_fold why);
 
 /* Index of the job, or ERRCODE_UNKNOWN. */
 long config_find_job(const struct config *c, const char *name, size_t len);

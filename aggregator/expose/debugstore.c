@@ -23,9 +23,9 @@ static void label_policy(struct debug_render *dr, struct debugjson *w, size_t f,
     if (cl->overflow == NULL)
         return;
     debugjson_kv_open(w, "folded", '{');
-    for (why = LABELSET_FOLD_NONE + 1; why < LABELSET_FOLD_MAX; why++)
-        debugjson_kv_u64(w, labelset_fold_name((enum labelset_fold)why),
-                         registry_values_folded(dr->reg, f, l, (enum labelset_fold)why));
+    for (why = CONFIG_FOLD_NONE + 1; why < CONFIG_FOLD_MAX; why++)
+        debugjson_kv_u64(w, config_fold_name((enum config_fold)why),
+                         registry_values_folded(dr->reg, f, l, (enum config_fold)why));
     debugjson_close(w, '}');
 }
 

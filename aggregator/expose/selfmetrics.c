@@ -335,14 +335,13 @@ static void write_folded(const struct registry *reg, struct expo *e)
         for (j = 0; cf != NULL && j < cf->nlabels; j++) {
             const struct config_label *cl = &cf->labels[j];
 
-            for (why = LABELSET_FOLD_NONE + 1; cl->overflow != NULL && why < LABELSET_FOLD_MAX;
-                 why++) {
-                const char *reason = labelset_fold_name((enum labelset_fold)why);
+            for (why = CONFIG_FOLD_NONE + 1; cl->overflow != NULL && why < CONFIG_FOLD_MAX; why++) {
+                const char *reason = config_fold_name((enum config_fold)why);
                 struct expo_label l[3] = { { "family", cf->name, strlen(cf->name) },
                                            { "label", cl->name, strlen(cl->name) },
                                            { "reason", reason, strlen(reason) } };
 
-                if (!labelset_fold_applies(cl, (enum labelset_fold)why))
+                if (!config_fold_applies(cl, (enum config_fold)why))
                     continue;
                 if (n++ == 0)
                     expo_family(e, "ustatsd_label_values_folded", EXPO_COUNTER,
@@ -351,7 +350,7 @@ static void write_folded(const struct registry *reg, struct expo *e)
                                 "");
                 family_created(reg, f, start, e);
                 expo_sample(e, "_total", l, 3,
-                            (double)registry_values_folded(reg, f, j, (enum labelset_fold)why));
+                            (double)registry_values_folded(reg, f, j, (enum config_fold)why));
             }
         }
     }

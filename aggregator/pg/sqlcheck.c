@@ -296,9 +296,12 @@ static const char *skip_text(enum sqlgauge_reason r)
     }
 }
 
-/* The rows the daemon would skip, and the label values it would refuse, as warnings. */
+/*
+ * The rows the daemon would skip, the label values it would refuse, and the label values
+ * that would fold into an overflow value, as warnings.
+ */
 static void warn_rows(struct check *k, const uint64_t *skipped, size_t rows,
-                      struct sqllog_metric *said, struct buf *b)
+                      const sqlgauge_folds *folds, struct sqllog_metric *said, struct buf *b)
 {
     const struct sqllog_value *v;
 
@@ -308,13 +311,21 @@ static void warn_rows(struct check *k, const uint64_t *skipped, size_t rows,
                     skip_text((enum sqlgauge_reason)r),
                     sqlgauge_reason_name((enum sqlgauge_reason)r));
     while ((v = sqllog_next_value(said)) != NULL) {
-        clear(b);
-        jsonstr_add_quoted(b, v->text, v->len < SQLLOG_VALUE_MAX ? v->len : SQLLOG_VALUE_MAX);
-        warning(k, "label %s value %s%s %s", k->m->labels[v->label].name, b->ptr,
-                v->len > SQLLOG_VALUE_MAX ? "..." : "", sqllog_why_text((enum sqllog_why)v->why));
+        sqllog_describe(b, k->m, v);
+        warning(k, "%s", b->ptr);
     }
     if (sqllog_take_more(said))
         warning(k, "more label values refused than the %d shown", SQLLOG_MAX_VALUES);
+    for (size_t j = 0; j < k->m->nlabels && j < CONFIG_MAX_LABELS; j++)
+        for (int why = CONFIG_FOLD_NONE + 1; why < CONFIG_FOLD_MAX; why++)
+            if ((*folds)[j][why] > 0)
+                warning(k, "%" PRIu64 " of %zu rows would fold label %s into \"%s\" (%s)",
+                        (*folds)[j][why], rows, k->m->labels[j].name, k->m->labels[j].overflow,
+                        config_fold_name((enum config_fold)why));
+    if ((v = sqllog_take_fold(said)) != NULL) {
+        sqllog_describe(b, k->m, v);
+        warning(k, "the first fold: %s", b->ptr);
+    }
 }
 
 /* Run the prepared query once, its rows through the daemon's rules and dropped. */
@@ -323,6 +334,7 @@ static void run(struct check *k, const struct columns *c, struct buf *b)
     struct sqlgauge_cell labels[CONFIG_MAX_LABELS], value;
     uint64_t skipped[SQLGAUGE_REASON_COUNT] = { 0 };
     struct sqllog_metric said;
+    sqlgauge_folds folds;
     struct sqlgauge_build build;
     struct sqlgauge_row *rows;
     size_t nrows = 0, n, examined = 0;
@@ -330,8 +342,10 @@ static void run(struct check *k, const struct columns *c, struct buf *b)
     int failed = 0;
 
     memset(&said, 0, sizeof(said));
+    memset(folds, 0, sizeof(folds));
     sqlgauge_build_init(&build, k->cfg, k->m);
     build.log = &said;
+    build.folds = &folds;
     if (!PQsendQueryPrepared(k->conn, STMT, 0, NULL, NULL, NULL, 0)) {
         problem(k, "%s", pg_message(b, NULL, k->conn));
         sqlgauge_build_release(&build);
@@ -366,7 +380,7 @@ static void run(struct check *k, const struct columns *c, struct buf *b)
     sqlgauge_rows_free(rows, n);
     skipped[SQLGAUGE_REASON_LIMIT] += nrows - examined;
     if (!failed)
-        warn_rows(k, skipped, nrows, &said, b);
+        warn_rows(k, skipped, nrows, (const sqlgauge_folds *)&folds, &said, b);
 }
 
 /* One metric, in a READ ONLY transaction rolled back after. Returns 1 when it passed. */

@@ -23,8 +23,9 @@
  *  3. Run once, its rows read one at a time and dropped: what only running finds
  *     (permission denied, the statement timeout, division by zero) is PostgreSQL's
  *     message. The rows go through the daemon's row rules (sqlgauge.h): rows it would skip
- *     (a label value not listed, a NULL label, ...) are warnings, since they depend on
- *     the data of the day, and leave the metric passing.
+ *     (a label value not listed, a NULL label, ...) and label values it would fold into
+ *     an overflow value (counted by label and reason, the first one shown) are warnings,
+ *     since they depend on the data of the day, and leave the metric passing.
  *
  * Each problem is one line on the stream given: the config file, the metric's JSON path
  * and name, its query (whitespace folded, cut at SQLCHECK_QUERY_SHOWN bytes), and the

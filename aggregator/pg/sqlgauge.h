@@ -8,16 +8,23 @@
  *
  * Row rules, in the order they are applied (the first that fails names the reason):
  *  - a NULL label value skips the row (null_label);
- *  - a label value longer than limits.max_label_value_len, outside the label's enumerated
- *    values, or new beyond the label's cap on distinct values within this result
- *    skips it (label_rejected), and is remembered for the log (sqllog) by label, value
- *    and why;
+ *  - a label value is taken when it is the label's overflow value; else when it is longer
+ *    than limits.max_label_value_len, outside the label's enumerated values, not matching
+ *    the label's pattern whole, or new beyond the label's cap on distinct values within
+ *    this result, it folds into the label's overflow value where the label has one
+ *    (counted by label and reason once the row is kept, the metric's first fold
+ *    remembered for the log), and otherwise skips the row (label_rejected), remembered
+ *    for the log (sqllog) by label, value and why;
  *  - a NULL value means the series is absent: skipped, and no error;
  *  - a value that is not a number (or, for a boolean column, neither 't' nor 'f') skips
  *    it (bad_value);
- *  - the first row beyond limits.max_series_per_family skips it (limit) and marks the
- *    build limited: the caller should discard the rest of the result unexamined;
- *  - of rows with the same label values one is kept (duplicate, counted at finish).
+ *  - a row with the label values of a row kept before joins it: the two values combine
+ *    as the metric's "fold" says (sum, max or min). When neither row folded a value the
+ *    query returned the same label values twice: that is counted too (duplicate, which
+ *    finish returns), and the values combine all the same;
+ *  - a row with new label values beyond limits.max_series_per_family skips it (limit)
+ *    and marks the build limited: the caller should discard the rest of the result
+ *    unexamined.
  */
 #ifndef USTATSD_SQLGAUGE_H
 #define USTATSD_SQLGAUGE_H
@@ -58,8 +65,12 @@ struct sqlgauge_row {
     uint32_t off[CONFIG_MAX_LABELS];
     uint32_t len[CONFIG_MAX_LABELS];
     uint32_t nlabels;
+    int plain; /* a row of the query's own joined it, no label value folded */
     double value;
 };
+
+/* Label values folded, per label (CONFIG_MAX_LABELS) and enum config_fold. */
+typedef uint64_t sqlgauge_folds[CONFIG_MAX_LABELS][CONFIG_FOLD_MAX];
 
 /* One cell of a result row. s is NUL-terminated (libpq's text format) unless isnull. */
 struct sqlgauge_cell {
@@ -77,9 +88,14 @@ struct sqlgauge_build {
     size_t n, cap;
     int limited; /* max_rows was reached: the rest of the result is to be discarded */
     struct strset seen[CONFIG_MAX_LABELS]; /* distinct values per capped label */
-    /* Where a label_rejected row's value is remembered for the log (sqllog_reject); NULL
-     * (sqlgauge_build_init's) for nowhere. Set after sqlgauge_build_init. */
+    uint32_t *index;                       /* rows by label values: row + 1, or 0 */
+    size_t index_cap;                      /* 0 or a power of two, at least 2 n */
+    size_t dups;                           /* rows of the query's with the same labels */
+    /* Where a label_rejected row's value is remembered for the log (sqllog_reject), and
+     * the first folded one (sqllog_fold); NULL (sqlgauge_build_init's) for nowhere. Set
+     * after sqlgauge_build_init. */
     struct sqllog_metric *log;
+    sqlgauge_folds *folds; /* where kept rows' folds are counted; NULL for nowhere */
 };
 
 /*
@@ -108,8 +124,9 @@ int sqlgauge_build_add(struct sqlgauge_build *b, const struct sqlgauge_cell *lab
                        const struct sqlgauge_cell *value, int is_bool);
 
 /*
- * Sort the kept rows by label values and drop duplicates. Hands the rows over in *rows,
- * *nrows (free them with sqlgauge_rows_free) and releases b. Returns the duplicates.
+ * Sort the kept rows by label values. Hands the rows over in *rows, *nrows (free them
+ * with sqlgauge_rows_free) and releases b. Returns the duplicates: rows of the query's
+ * own, no label value folded, that joined another such row.
  */
 size_t sqlgauge_build_finish(struct sqlgauge_build *b, struct sqlgauge_row **rows, size_t *nrows);
 
@@ -131,19 +148,23 @@ void sqlgauge_render_family(struct expo *e, const struct config_sql_metric *m,
 
 /* A collector's state as its self-metrics show it. */
 struct sqlgauge_status {
-    const char *name;       /* the SQL metric's family name */
-    int up;                 /* the last run succeeded; rendered only once has_run */
-    int has_run;            /* a run has ended: up and duration are rendered only then */
-    double duration;        /* seconds */
-    int has_success;        /* last_success is rendered only then */
-    double last_success;    /* Unix time */
-    const uint64_t *errors; /* SQLGAUGE_REASON_COUNT of them */
+    const char *name;                  /* the SQL metric's family name */
+    int up;                            /* the last run succeeded; rendered only once has_run */
+    int has_run;                       /* a run has ended: up and duration are rendered only then */
+    double duration;                   /* seconds */
+    int has_success;                   /* last_success is rendered only then */
+    double last_success;               /* Unix time */
+    const uint64_t *errors;            /* SQLGAUGE_REASON_COUNT of them */
+    const struct config_sql_metric *m; /* its labels, for the folds; NULL: none */
+    const sqlgauge_folds *folds;       /* with m: its labels' folds */
 };
 
 /*
  * Write the ustatsd_sql_collector_* families, each with one sample per collector (all
- * reasons for errors_total), in the order given. Writes nothing when n is 0. The
- * counters carry e->created (the caller's: when they started) as their _created.
+ * reasons for errors_total), in the order given, then ustatsd_sql_label_values_folded
+ * with one sample per label with an overflow value and reason that applies to it
+ * (config_fold_applies), when there is any. Writes nothing when n is 0. The counters
+ * carry e->created (the caller's: when they started) as their _created.
  */
 void sqlgauge_render_status(struct expo *e, const struct sqlgauge_status *st, size_t n);
 

@@ -3,17 +3,22 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *sqllog_why_text(enum sqllog_why why)
+#include "base/jsonstr.h"
+
+const char *sqllog_why_text(enum config_fold why)
 {
     switch (why) {
-    case SQLLOG_NOT_LISTED:
+    case CONFIG_FOLD_NOT_ALLOWED:
         return "is not among the label's values";
-    case SQLLOG_TOO_LONG:
+    case CONFIG_FOLD_TOO_LONG:
         return "is longer than limits.max_label_value_length";
-    case SQLLOG_OVER_CAP:
+    case CONFIG_FOLD_CAP:
         return "is new beyond the label's max_values";
+    case CONFIG_FOLD_PATTERN:
+        return "does not match the label's pattern";
+    default:
+        return "was refused";
     }
-    return "was refused";
 }
 
 enum sqllog_say sqllog_run(struct sqllog_metric *m, int reason, const char *sqlstate)
@@ -40,7 +45,16 @@ static size_t kept(size_t len)
     return len < SQLLOG_VALUE_MAX ? len : SQLLOG_VALUE_MAX;
 }
 
-void sqllog_reject(struct sqllog_metric *m, uint32_t label, enum sqllog_why why, const char *s,
+static void keep(struct sqllog_value *v, uint32_t label, enum config_fold why, const char *s,
+                 size_t len)
+{
+    v->label = label;
+    v->why = (uint32_t)why;
+    v->len = len;
+    memcpy(v->text, s, kept(len));
+}
+
+void sqllog_reject(struct sqllog_metric *m, uint32_t label, enum config_fold why, const char *s,
                    size_t len)
 {
     struct sqllog_value *v;
@@ -55,11 +69,24 @@ void sqllog_reject(struct sqllog_metric *m, uint32_t label, enum sqllog_why why,
             m->more = 1;
         return;
     }
-    v = &m->values[m->nvalues++];
-    v->label = label;
-    v->why = (uint32_t)why;
-    v->len = len;
-    memcpy(v->text, s, kept(len));
+    keep(&m->values[m->nvalues++], label, why, s, len);
+}
+
+void sqllog_fold(struct sqllog_metric *m, uint32_t label, enum config_fold why, const char *s,
+                 size_t len)
+{
+    if (m->folded != 0)
+        return;
+    keep(&m->fold, label, why, s, len);
+    m->folded = 1;
+}
+
+const struct sqllog_value *sqllog_take_fold(struct sqllog_metric *m)
+{
+    if (m->folded != 1)
+        return NULL;
+    m->folded = 2;
+    return &m->fold;
 }
 
 const struct sqllog_value *sqllog_next_value(struct sqllog_metric *m)
@@ -73,4 +100,13 @@ int sqllog_take_more(struct sqllog_metric *m)
         return 0;
     m->more = 2;
     return 1;
+}
+
+void sqllog_describe(struct buf *b, const struct config_sql_metric *m, const struct sqllog_value *v)
+{
+    buf_reset(b);
+    buf_addf(b, "label %s value ", m->labels[v->label].name);
+    jsonstr_add_quoted(b, v->text, kept(v->len));
+    buf_addf(b, "%s %s", v->len > SQLLOG_VALUE_MAX ? "..." : "",
+             sqllog_why_text((enum config_fold)v->why));
 }

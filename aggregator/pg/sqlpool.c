@@ -272,13 +272,10 @@ static void say_rejected(struct sqlpool_collector *col)
     struct buf b = BUF_INIT;
 
     while ((v = sqllog_next_value(&col->said)) != NULL) {
-        b.len = 0;
-        jsonstr_add_quoted(&b, v->text, v->len < SQLLOG_VALUE_MAX ? v->len : SQLLOG_VALUE_MAX);
+        sqllog_describe(&b, col->m, v);
         log_msg(l, LOG_WARN, "pg",
-                "SQL collector %s: rows skipped (label_rejected): label %s value %s%s %s; "
-                "said once per value",
-                col->m->name, col->m->labels[v->label].name, b.ptr,
-                v->len > SQLLOG_VALUE_MAX ? "..." : "", sqllog_why_text((enum sqllog_why)v->why));
+                "SQL collector %s: rows skipped (label_rejected): %s; said once per value",
+                col->m->name, b.ptr);
     }
     if (sqllog_take_more(&col->said))
         log_msg(l, LOG_WARN, "pg",
@@ -286,6 +283,13 @@ static void say_rejected(struct sqlpool_collector *col)
                 "more are said (ustatsd_sql_collector_errors_total{reason=\"label_rejected\"} "
                 "counts every row)",
                 col->m->name, SQLLOG_MAX_VALUES);
+    if ((v = sqllog_take_fold(&col->said)) != NULL) {
+        sqllog_describe(&b, col->m, v);
+        log_msg(l, LOG_INFO, "pg",
+                "SQL collector %s: %s: folded into \"%s\"; the first fold, said once "
+                "(ustatsd_sql_label_values_folded_total counts them all)",
+                col->m->name, b.ptr, col->m->labels[v->label].overflow);
+    }
     buf_release(&b);
 }
 
@@ -333,6 +337,7 @@ static void dispatch(struct sqlconn *c, struct sqlpool_collector *col)
     pool->acquire_ns += uv_hrtime() - col->req_ns;
     sqlgauge_build_init(&col->build, pool->cfg, col->m);
     col->build.log = &col->said;
+    col->build.folds = &col->folds;
     col->conn = c;
     col->state = SQLPOOL_COL_RUNNING;
     sqlconn_run(c, &(struct sqlconn_run){ .m = col->m,
@@ -694,6 +699,8 @@ void sqlpool_render(const struct sqlpool *pool, struct expo *e, double now_unix,
         st[i].has_success = col->has_success;
         st[i].last_success = now_unix - (double)(now_ns - col->success_ns) / 1e9;
         st[i].errors = col->errors;
+        st[i].m = col->m;
+        st[i].folds = &col->folds;
     }
     e->const_labels = NULL;
     e->nconst = 0;

@@ -90,6 +90,7 @@ struct sqlpool_collector {
     double success_unix;  /* wall-clock time of the last success */
     uint64_t down_events; /* see struct sqlpool_collector_info */
     uint64_t errors[SQLGAUGE_REASON_COUNT];
+    sqlgauge_folds folds;      /* label values folded into an overflow value, rows read */
     uint64_t runs;             /* runs started */
     struct sqlgauge_row *rows; /* served result, sorted by labels */
     size_t nrows;

@@ -55,9 +55,9 @@ struct registry__family {
     size_t hoff;  /* offset of struct histogram, or of a summary's pointer, in the block */
     struct summary_spec *spec; /* summaries (until the slot is freed), else NULL */
     uint64_t ttl_ms;
-    uint64_t created_ms;                                   /* set up at (clock's ms), 0: undated */
-    uint64_t dropped;                                      /* tags of undeclared keys */
-    uint64_t folded[CONFIG_MAX_LABELS][LABELSET_FOLD_MAX]; /* values folded, by key, why */
+    uint64_t created_ms;                                 /* set up at (clock's ms), 0: undated */
+    uint64_t dropped;                                    /* tags of undeclared keys */
+    uint64_t folded[CONFIG_MAX_LABELS][CONFIG_FOLD_MAX]; /* values folded, by key, why */
 };
 
 /*

@@ -3,36 +3,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "base/common.h"
 #include "base/counted.h"
 #include "statsd.h"
-
-const char *labelset_fold_name(enum labelset_fold f)
-{
-    static const char *const names[] = { "",
-#define LABELSET_FOLD_NAME(id, name) name,
-                                         LABELSET_FOLD_MAP(LABELSET_FOLD_NAME)
-#undef LABELSET_FOLD_NAME
-    };
-
-    return (size_t)f < ARRAY_SIZE(names) ? names[f] : "";
-}
-
-int labelset_fold_applies(const struct config_label *cl, enum labelset_fold why)
-{
-    switch (why) {
-    case LABELSET_FOLD_NOT_ALLOWED:
-        return cl->values != NULL;
-    case LABELSET_FOLD_CAP:
-        return cl->values == NULL;
-    case LABELSET_FOLD_PATTERN:
-        return cl->pattern_re != NULL;
-    case LABELSET_FOLD_TOO_LONG:
-        return 1;
-    default:
-        return 0;
-    }
-}
 
 void labelset_init(struct labelset *ls, const struct config_family *cf)
 {
@@ -200,22 +172,22 @@ static int pattern_matches(const struct config_label *cl, const struct statsd_vi
 
 /* Why a value that is not interned cannot be: a reason, or STATSD_OK. */
 static int value_problem(const struct labelset_key *k, const struct statsd_view *v,
-                         size_t max_value_len, enum labelset_fold *fold)
+                         size_t max_value_len, enum config_fold *fold)
 {
     if (v->len > max_value_len) {
-        *fold = LABELSET_FOLD_TOO_LONG;
+        *fold = CONFIG_FOLD_TOO_LONG;
         return STATSD_LABEL_VALUE_TOO_LONG;
     }
     if (k->in.enumerated) {
-        *fold = LABELSET_FOLD_NOT_ALLOWED;
+        *fold = CONFIG_FOLD_NOT_ALLOWED;
         return STATSD_LABEL_VALUE_NOT_ALLOWED;
     }
     if (k->cfg->pattern_re != NULL && !pattern_matches(k->cfg, v)) {
-        *fold = LABELSET_FOLD_PATTERN;
+        *fold = CONFIG_FOLD_PATTERN;
         return STATSD_LABEL_VALUE_PATTERN;
     }
     if (intern_full(&k->in)) {
-        *fold = LABELSET_FOLD_CAP;
+        *fold = CONFIG_FOLD_CAP;
         return STATSD_LABEL_VALUES_CAP;
     }
     return STATSD_OK;
@@ -226,7 +198,7 @@ static int check_value(const struct labelset *ls, size_t j, const struct statsd_
                        size_t max_value_len, struct labelset_match *m)
 {
     const struct labelset_key *k = &ls->keys[j];
-    enum labelset_fold fold = LABELSET_FOLD_NONE;
+    enum config_fold fold = CONFIG_FOLD_NONE;
     int rc;
 
     if (v->len <= max_value_len) {

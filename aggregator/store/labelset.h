@@ -17,35 +17,6 @@
 #include "store/intern.h"
 #include "statsd.h"
 
-/*
- * Why a value folded into its key's overflow value (config_label.overflow) instead of
- * rejecting the line: X(ID, name), the name being the "reason" label of
- * ustatsd_label_values_folded_total. ID 0 is LABELSET_FOLD_NONE.
- */
-#define LABELSET_FOLD_MAP(X)      \
-    X(NOT_ALLOWED, "not_allowed") \
-    X(CAP, "cap")                 \
-    X(PATTERN, "pattern")         \
-    X(TOO_LONG, "too_long")
-
-enum labelset_fold {
-    LABELSET_FOLD_NONE,
-#define LABELSET_FOLD_ENUM(id, name) LABELSET_FOLD_##id,
-    LABELSET_FOLD_MAP(LABELSET_FOLD_ENUM)
-#undef LABELSET_FOLD_ENUM
-        LABELSET_FOLD_MAX
-};
-
-/* "not_allowed", "cap", "pattern" or "too_long"; "" for LABELSET_FOLD_NONE. */
-const char *labelset_fold_name(enum labelset_fold f);
-
-/*
- * Whether a value of label cl can fold for this reason (labelset_check's rules):
- * not_allowed on an enumerated label, cap on a capped one, pattern where it has one,
- * too_long on any.
- */
-int labelset_fold_applies(const struct config_label *cl, enum labelset_fold why);
-
 struct labelset_key {
     const struct config_label *cfg;
     size_t name_len;      /* strlen(cfg->name) */
@@ -72,7 +43,7 @@ struct labelset_match {
     unsigned fresh;                    /* bit j: key j's value is pending */
     unsigned stripped;                 /* bit i: a tag of key config.strip_tags[i] was removed */
     unsigned dropped;                  /* tags of undeclared keys dropped (undeclared: drop) */
-    uint8_t folded[CONFIG_MAX_LABELS]; /* key j: enum labelset_fold */
+    uint8_t folded[CONFIG_MAX_LABELS]; /* key j: enum config_fold */
 };
 
 /*

@@ -18,14 +18,14 @@ _Static_assert(STATSD_MAX_VALUES <= HISTOGRAM_MAX_VALUES, "a line's values fit o
  * into a cached identity's notes so that a cache hit counts it too without its tags:
  *   bits  0..15  the strip_tags removed (one bit each)
  *   bits 16..20  undeclared tags dropped (at most STATSD_MAX_TAGS)
- *   bits 24..55  per key, 4 bits: enum labelset_fold
+ *   bits 24..55  per key, 4 bits: enum config_fold
  */
 #define NOTES_DROPPED_SHIFT 16
 #define NOTES_FOLD_SHIFT    24
 
 _Static_assert(CONFIG_MAX_STRIP_TAGS <= 16, "stripped keys fit the notes");
 _Static_assert(STATSD_MAX_TAGS < 32, "a count of dropped tags fits 5 bits");
-_Static_assert(NOTES_FOLD_SHIFT + 4 * CONFIG_MAX_LABELS <= 64 && LABELSET_FOLD_MAX <= 16,
+_Static_assert(NOTES_FOLD_SHIFT + 4 * CONFIG_MAX_LABELS <= 64 && CONFIG_FOLD_MAX <= 16,
                "the folds fit the notes");
 
 static uint64_t notes_of(const struct labelset_match *m, size_t nlabels)
@@ -50,7 +50,7 @@ static __attribute__((noinline)) void count_notes(struct registry *r, struct reg
     for (i = 0; i < f->labels.n; i++) {
         unsigned why = (notes >> (NOTES_FOLD_SHIFT + 4 * i)) & 15;
 
-        if (why != LABELSET_FOLD_NONE)
+        if (why != CONFIG_FOLD_NONE)
             f->folded[i][why]++;
     }
 }
@@ -605,7 +605,7 @@ uint64_t registry_labels_dropped(const struct registry *r, size_t fam)
 }
 
 uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
-                                enum labelset_fold why)
+                                enum config_fold why)
 {
     return r->fams[fam].folded[label][why];
 }

@@ -360,7 +360,7 @@ uint64_t registry_tags_stripped(const struct registry *r, size_t i);
 uint64_t registry_family_created(const struct registry *r, size_t fam);
 uint64_t registry_labels_dropped(const struct registry *r, size_t fam);
 uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
-                                enum labelset_fold why);
+                                enum config_fold why);
 /*
  * Iterate over the values counted by registry_label_values: start with *it = 0; returns
  * 1 and sets *value, *len (borrowed, valid until the registry mutates) while one remains.

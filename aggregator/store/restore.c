@@ -53,7 +53,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     if (rc != STATSD_OK)
         return rc;
     for (j = 0; j < n; j++)
-        if (m.folded[j] != LABELSET_FOLD_NONE)
+        if (m.folded[j] != CONFIG_FOLD_NONE)
             return STATSD_LABEL_VALUES_CAP;
     if (m.dropped != 0)
         return STATSD_LABEL_NOT_ALLOWED;

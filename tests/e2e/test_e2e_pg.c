@@ -3,7 +3,8 @@
  * starts before its tests (tests/lib/pgtmp), with a fresh database for each test: values follow the
  * database, NULL means absent, an outage keeps scrapes at 200 with up 0 and recovers, a slow query
  * never stalls ingestion, and a writing query fails as read-only. The log says why a
- * query fails once per reason, not once per scrape, and each rejected label value once.
+ * query fails once per reason, not once per scrape, and each rejected label value once;
+ * values outside a label's bounds fold into its overflow value, combined by "fold".
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -384,5 +385,100 @@ Test(e2e_pg, a_rejected_label_value_is_counted_by_metric_and_logged_once, .init 
                            "the 16 said; no more are said"),
                  1, "%s", log);
     cr_assert_eq(log_count("value \"s16\""), 0, "%s", log);
+    free(log);
+}
+
+/* One family's lines in a text exposition, from its # HELP to the next family's. */
+static char *family_text(const char *body, const char *name)
+{
+    char head[128];
+    const char *p, *end;
+
+    snprintf(head, sizeof(head), "# HELP %s ", name);
+    p = strstr(body, head);
+    if (p == NULL)
+        return strdup("");
+    end = strstr(p + 1, "\n# HELP ");
+    return strndup(p, end != NULL ? (size_t)(end + 1 - p) : strlen(p));
+}
+
+Test(e2e_pg, unlisted_values_fold_into_the_overflow_value_by_sum_and_by_max, .init = start_db,
+     .fini = teardown)
+{
+    static const char folding[] =
+        "{\"name\": \"app_uploads\", \"help\": \"Uploads.\",\n"
+        " \"query\": \"SELECT state, count(*)::float8 AS n FROM uploads GROUP BY state ORDER BY "
+        "state COLLATE \\\"C\\\"\",\n"
+        " \"labels\": [{\"name\": \"state\", \"values\": [\"open\", \"committed\"],"
+        " \"overflow\": \"__other__\"}],\n"
+        " \"value_column\": \"n\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2},\n"
+        "{\"name\": \"app_oldest_step_age_seconds\", \"help\": \"Oldest by step.\",\n"
+        " \"query\": \"SELECT step, age FROM steps ORDER BY step COLLATE \\\"C\\\", age\",\n"
+        " \"labels\": [{\"name\": \"step\", \"max_values\": 2, \"pattern\": \"[a-z][a-z0-9_]*\","
+        " \"overflow\": \"__other__\"}], \"fold\": \"max\",\n"
+        " \"value_column\": \"age\", \"min_interval_seconds\": 0, \"timeout_seconds\": 2}";
+    static const char rows[] =
+        "DELETE FROM uploads;"
+        "INSERT INTO uploads VALUES ('open'), ('open'), ('committed'), ('aborted'), ('aborted'),"
+        " ('aborted'), ('Weird');"
+        "CREATE TABLE steps (step text, age float8);"
+        "INSERT INTO steps VALUES ('Bad step', 50), ('fetch', 10), ('resize', 20),"
+        " ('upload', 30), ('upload', 5)";
+    char want[1024], *body, *fam, *log;
+
+    cr_assert_eq(pgtmp_exec(&db, rows), 0);
+    start_daemon(folding);
+    for (int i = 1; i <= 2; i++) {
+        body = daemon_scrape(&d, NULL);
+        /* Weird and aborted are not listed: their counts add up in __other__. */
+        fam = family_text(body, "app_uploads");
+        cr_assert_str_eq(fam, "# HELP app_uploads Uploads.\n"
+                              "# TYPE app_uploads gauge\n"
+                              "app_uploads{state=\"__other__\"} 4\n"
+                              "app_uploads{state=\"committed\"} 1\n"
+                              "app_uploads{state=\"open\"} 2\n");
+        free(fam);
+        /* "Bad step" misses the pattern, upload is a third value past the cap of 2 (twice):
+         * the oldest of them is __other__'s. */
+        fam = family_text(body, "app_oldest_step_age_seconds");
+        cr_assert_str_eq(fam, "# HELP app_oldest_step_age_seconds Oldest by step.\n"
+                              "# TYPE app_oldest_step_age_seconds gauge\n"
+                              "app_oldest_step_age_seconds{step=\"__other__\"} 50\n"
+                              "app_oldest_step_age_seconds{step=\"fetch\"} 10\n"
+                              "app_oldest_step_age_seconds{step=\"resize\"} 20\n");
+        free(fam);
+        snprintf(want, sizeof(want),
+                 "# HELP ustatsd_sql_label_values_folded_total Label values of SQL rows that "
+                 "folded into their label's overflow value instead of skipping the row, by "
+                 "collector, label and reason.\n"
+                 "# TYPE ustatsd_sql_label_values_folded_total counter\n"
+                 "ustatsd_sql_label_values_folded_total{collector=\"app_uploads\",label=\"state\","
+                 "reason=\"not_allowed\"} %d\n"
+                 "ustatsd_sql_label_values_folded_total{collector=\"app_uploads\",label=\"state\","
+                 "reason=\"too_long\"} 0\n"
+                 "ustatsd_sql_label_values_folded_total{collector=\"app_oldest_step_age_seconds\","
+                 "label=\"step\",reason=\"cap\"} %d\n"
+                 "ustatsd_sql_label_values_folded_total{collector=\"app_oldest_step_age_seconds\","
+                 "label=\"step\",reason=\"pattern\"} %d\n"
+                 "ustatsd_sql_label_values_folded_total{collector=\"app_oldest_step_age_seconds\","
+                 "label=\"step\",reason=\"too_long\"} 0\n",
+                 2 * i, 2 * i, i);
+        fam = family_text(body, "ustatsd_sql_label_values_folded_total");
+        cr_assert_str_eq(fam, want, "counted at each run");
+        free(fam);
+        cr_assert_float_eq(expo_value(body, "ustatsd_sql_collector_errors_total{collector=\"app_"
+                                            "uploads\",reason=\"label_rejected\"}"),
+                           0, 1e-9, "folded rows are kept");
+        free(body);
+    }
+    log = log_text();
+    cr_assert_eq(log_count("SQL collector app_uploads: label state value \"Weird\" is not among "
+                           "the label's values: folded into \"__other__\"; the first fold, said "
+                           "once"),
+                 1, "%s", log);
+    cr_assert_eq(log_count("SQL collector app_oldest_step_age_seconds: label step value \"Bad "
+                           "step\" does not match the label's pattern: folded into \"__other__\""),
+                 1, "%s", log);
+    cr_assert_eq(log_count("folded into"), 2, "the first fold of each metric only:\n%s", log);
     free(log);
 }

@@ -5,8 +5,9 @@
  * - Each shipped config strips `env`, `service` and `version` (clients.strip_tags), a
  *   client with DD_ENV, DD_SERVICE or DD_VERSION set adding them to every line; only a
  *   seed where a family declares one of them as a label keeps it (seed 002's go_info and
- *   seed 004's models have a `version`; their READMEs say so). Each label that neither
- *   enumerates its values nor is an SQL metric's has a `pattern` and an `overflow` value.
+ *   seed 004's models have a `version`; their READMEs say so). Each label that does not
+ *   enumerate its values, a family's or an SQL metric's, has a `pattern` and an
+ *   `overflow` value.
  * - Each seed's daemon (seed_start_daemon()) takes every line of its lines.txt plain
  *   (accepted, or rejected for the reason of a "# rejected: REASON" comment right before
  *   it), then again with the unified tags it strips, then, where the line's family has
@@ -108,6 +109,9 @@ static int declares_label(json_t *cfg, const char *key)
     return 0;
 }
 
+/* The sections whose metrics have labels: families' from lines, SQL metrics' from rows. */
+static const char *const bounded[] = { "families", "sql_metrics" };
+
 static void check_config(const char *name)
 {
     char path[600];
@@ -124,17 +128,19 @@ static void check_config(const char *name)
                   "%s: clients.strip_tags lacks \"%s\", which no family has as a label: a "
                   "client that sets it loses every line",
                   name, unified[i]);
-    json_array_foreach(json_object_get(cfg, "families"), i, f)
-    {
-        json_array_foreach(json_object_get(f, "labels"), k, l)
+    for (size_t s = 0; s < ARRAY_SIZE(bounded); s++) {
+        json_array_foreach(json_object_get(cfg, bounded[s]), i, f)
         {
-            if (json_object_get(l, "values") != NULL)
-                continue;
-            cr_expect(json_object_get(l, "pattern") != NULL &&
-                          json_object_get(l, "overflow") != NULL,
-                      "%s: %s{%s} is capped, and has no pattern or no overflow value", name,
-                      json_string_value(json_object_get(f, "name")),
-                      json_string_value(json_object_get(l, "name")));
+            json_array_foreach(json_object_get(f, "labels"), k, l)
+            {
+                if (json_object_get(l, "values") != NULL)
+                    continue;
+                cr_expect(json_object_get(l, "pattern") != NULL &&
+                              json_object_get(l, "overflow") != NULL,
+                          "%s: %s %s{%s} is capped, and has no pattern or no overflow value", name,
+                          bounded[s], json_string_value(json_object_get(f, "name")),
+                          json_string_value(json_object_get(l, "name")));
+            }
         }
     }
     json_decref(cfg);

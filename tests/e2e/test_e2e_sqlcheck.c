@@ -297,3 +297,34 @@ Test(e2e_sqlcheck, rows_the_daemon_would_skip_are_warnings_and_excluded_metrics_
          cfg);
     free(out);
 }
+
+Test(e2e_sqlcheck, values_the_daemon_would_fold_are_warnings_counted_by_label_and_reason)
+{
+    static const char metrics[] =
+        "{\"name\": \"app_steps\", \"help\": \"H.\", \"value_column\": \"n\",\n"
+        " \"query\": \"SELECT step, count(*)::float8 AS n FROM steps GROUP BY step ORDER BY step "
+        "COLLATE \\\"C\\\"\",\n"
+        " \"labels\": [{\"name\": \"step\", \"max_values\": 1, \"pattern\": \"[a-z]+\","
+        " \"overflow\": \"__other__\"}]}";
+    char *out = NULL;
+
+    cr_assert_eq(pgtmp_exec(&db, "CREATE TABLE steps (step text);"
+                                 "INSERT INTO steps VALUES ('Mirror'), ('a'), ('b'), ('c')"),
+                 0);
+    write_config(db.conninfo, metrics, "");
+    cr_assert_eq(check(&out, 1), 0, "folds leave the metric passing: %s", out);
+    want(out,
+         "ustatsd: %s: $.sql_metrics[0] (app_steps): warning: 2 of 4 rows would fold label step "
+         "into \"__other__\" (cap)\n",
+         cfg);
+    want(out,
+         "ustatsd: %s: $.sql_metrics[0] (app_steps): warning: 1 of 4 rows would fold label step "
+         "into \"__other__\" (pattern)\n",
+         cfg);
+    want(out,
+         "ustatsd: %s: $.sql_metrics[0] (app_steps): warning: the first fold: label step value "
+         "\"Mirror\" does not match the label's pattern\n",
+         cfg);
+    cr_assert_null(strstr(out, "skipped"), "no row skipped:\n%s", out);
+    free(out);
+}

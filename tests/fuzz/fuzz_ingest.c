@@ -178,12 +178,12 @@ static void check_policy_counts(const struct registry *a, const struct registry 
             abort();
         }
         for (j = 0; j < cfg.families[f].nlabels; j++)
-            for (why = 0; why < LABELSET_FOLD_MAX; why++)
-                if (registry_values_folded(a, f, j, (enum labelset_fold)why) !=
-                    registry_values_folded(b, f, j, (enum labelset_fold)why)) {
+            for (why = 0; why < CONFIG_FOLD_MAX; why++)
+                if (registry_values_folded(a, f, j, (enum config_fold)why) !=
+                    registry_values_folded(b, f, j, (enum config_fold)why)) {
                     fprintf(stderr, "folded{family=%s,label=%s,reason=%s} differ\n",
                             cfg.families[f].name, cfg.families[f].labels[j].name,
-                            labelset_fold_name((enum labelset_fold)why));
+                            config_fold_name((enum config_fold)why));
                     abort();
                 }
     }

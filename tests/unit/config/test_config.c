@@ -150,6 +150,10 @@ Test(config, imgsrv_seed_has_bounded_http_labels_and_sql_metrics)
     cr_assert_eq(c.sql_metrics[4].min_interval_seconds, 30.0);
     cr_assert_str_eq(c.sql_metrics[2].unit, "seconds");
     cr_assert_eq(c.sql_metrics[2].nlabels, 0);
+    cr_assert_str_eq(c.sql_metrics[7].labels[0].overflow, "__other__");
+    cr_assert_not_null(c.sql_metrics[7].labels[1].pattern_re, "publish step states");
+    cr_assert_eq(c.sql_metrics[7].fold, CONFIG_SQL_FOLD_SUM, "counts of rows add up");
+    cr_assert_eq(c.sql_metrics[8].fold, CONFIG_SQL_FOLD_MAX, "the oldest of the steps folded");
     cr_assert_eq(c.njobs, 2);
     cfgload_release(&c);
 }
@@ -550,9 +554,6 @@ ParameterizedTestParameters(config, refuses_broken_configs)
         { "{'limits': {'max_label_value_length': 4}, 'families': [{'name': 'a', 'type': 'gauge', "
           "'labels': [{'name': 'x', 'overflow': '__other__'}]}]}",
           "$.families[0].labels[0].overflow", "longer than max_label_value_length (4 bytes)" },
-        { "{'postgres': {'conninfo': 'a'}, 'sql_metrics': [{'name': 'a', 'query': 'q', "
-          "'value_column': 'v', 'labels': [{'name': 's', 'overflow': 'o'}]}]}",
-          "$.sql_metrics[0].labels[0].overflow", "unknown key" },
         { "{'clients': {'strip_tags': 'env'}}", "$.clients.strip_tags",
           "expected an array of tag keys, got a string" },
         { "{'clients': {'strip_tags': ['env', 'env']}}", "$.clients.strip_tags[1]",

@@ -55,20 +55,20 @@ Test(sqllog, each_rejected_value_is_said_once_in_order)
     const struct sqllog_value *v;
 
     memset(&m, 0, sizeof m);
-    sqllog_reject(&m, 0, SQLLOG_NOT_LISTED, "paused", 6);
-    sqllog_reject(&m, 0, SQLLOG_NOT_LISTED, "paused", 6);
-    sqllog_reject(&m, 1, SQLLOG_NOT_LISTED, "paused", 6); /* another label: another value */
-    sqllog_reject(&m, 0, SQLLOG_NOT_LISTED, "pause", 5);
+    sqllog_reject(&m, 0, CONFIG_FOLD_NOT_ALLOWED, "paused", 6);
+    sqllog_reject(&m, 0, CONFIG_FOLD_NOT_ALLOWED, "paused", 6);
+    sqllog_reject(&m, 1, CONFIG_FOLD_NOT_ALLOWED, "paused", 6); /* another label: another value */
+    sqllog_reject(&m, 0, CONFIG_FOLD_NOT_ALLOWED, "pause", 5);
     v = sqllog_next_value(&m);
     cr_assert(v != NULL && v->label == 0 && v->len == 6 && memcmp(v->text, "paused", 6) == 0);
     v = sqllog_next_value(&m);
-    cr_assert(v != NULL && v->label == 1 && v->why == SQLLOG_NOT_LISTED);
+    cr_assert(v != NULL && v->label == 1 && v->why == CONFIG_FOLD_NOT_ALLOWED);
     v = sqllog_next_value(&m);
     cr_assert(v != NULL && v->len == 5);
     cr_assert_null(sqllog_next_value(&m));
     cr_assert_eq(sqllog_take_more(&m), 0);
     /* Said values stay remembered: seen again, they are not said again. */
-    sqllog_reject(&m, 0, SQLLOG_NOT_LISTED, "paused", 6);
+    sqllog_reject(&m, 0, CONFIG_FOLD_NOT_ALLOWED, "paused", 6);
     cr_assert_null(sqllog_next_value(&m));
 }
 
@@ -82,7 +82,7 @@ Test(sqllog, values_beyond_the_bound_are_said_as_and_more_once)
     for (int i = 0; i < 3 * SQLLOG_MAX_VALUES; i++) {
         int n = snprintf(value, sizeof value, "v%d", i);
 
-        sqllog_reject(&m, 0, SQLLOG_OVER_CAP, value, (size_t)n);
+        sqllog_reject(&m, 0, CONFIG_FOLD_CAP, value, (size_t)n);
     }
     cr_assert_eq(sqllog_take_more(&m), 0, "the values first");
     while (sqllog_next_value(&m) != NULL)
@@ -90,7 +90,7 @@ Test(sqllog, values_beyond_the_bound_are_said_as_and_more_once)
     cr_assert_eq(said, SQLLOG_MAX_VALUES);
     cr_assert_eq(sqllog_take_more(&m), 1);
     cr_assert_eq(sqllog_take_more(&m), 0, "once");
-    sqllog_reject(&m, 0, SQLLOG_OVER_CAP, "another", 7);
+    sqllog_reject(&m, 0, CONFIG_FOLD_CAP, "another", 7);
     cr_assert_null(sqllog_next_value(&m));
     cr_assert_eq(sqllog_take_more(&m), 0, "and never again");
     cr_assert_leq(sizeof m, 2048, "bounded memory per metric: %zu bytes", sizeof m);
@@ -106,11 +106,11 @@ Test(sqllog, long_values_are_kept_by_their_first_bytes_and_length)
     memset(a, 'x', sizeof a);
     memcpy(b, a, sizeof b);
     b[150] = 'y'; /* differs past the bytes kept: the same value for the log */
-    sqllog_reject(&m, 0, SQLLOG_TOO_LONG, a, sizeof a);
-    sqllog_reject(&m, 0, SQLLOG_TOO_LONG, b, sizeof b);
-    sqllog_reject(&m, 0, SQLLOG_TOO_LONG, a, sizeof a - 1); /* another length */
+    sqllog_reject(&m, 0, CONFIG_FOLD_TOO_LONG, a, sizeof a);
+    sqllog_reject(&m, 0, CONFIG_FOLD_TOO_LONG, b, sizeof b);
+    sqllog_reject(&m, 0, CONFIG_FOLD_TOO_LONG, a, sizeof a - 1); /* another length */
     v = sqllog_next_value(&m);
-    cr_assert(v != NULL && v->len == sizeof a && v->why == SQLLOG_TOO_LONG);
+    cr_assert(v != NULL && v->len == sizeof a && v->why == CONFIG_FOLD_TOO_LONG);
     v = sqllog_next_value(&m);
     cr_assert(v != NULL && v->len == sizeof a - 1);
     cr_assert_null(sqllog_next_value(&m));
@@ -130,13 +130,13 @@ Test(sqllog, a_build_remembers_why_it_rejected_a_value)
     static const struct {
         const char *state, *shard;
         int label;
-        enum sqllog_why why;
+        enum config_fold why;
     } rows[] = {
         { "open", "a", -1, 0 },
-        { "paused", "a", 0, SQLLOG_NOT_LISTED },
+        { "paused", "a", 0, CONFIG_FOLD_NOT_ALLOWED },
         { "open", "b", -1, 0 },
-        { "open", "c", 1, SQLLOG_OVER_CAP }, /* shard takes 2 distinct values */
-        { "open", "a-long-shard-name", 1, SQLLOG_TOO_LONG },
+        { "open", "c", 1, CONFIG_FOLD_CAP }, /* shard takes 2 distinct values */
+        { "open", "a-long-shard-name", 1, CONFIG_FOLD_TOO_LONG },
     };
 
     memset(&cfg, 0, sizeof cfg);
@@ -178,5 +178,5 @@ Test(sqllog, a_build_remembers_why_it_rejected_a_value)
         cr_assert(v->len == strlen(want) && memcmp(v->text, want, v->len) == 0, "row %zu", i);
     }
     cr_assert_null(sqllog_next_value(&said));
-    cr_assert_str_eq(sqllog_why_text(SQLLOG_NOT_LISTED), "is not among the label's values");
+    cr_assert_str_eq(sqllog_why_text(CONFIG_FOLD_NOT_ALLOWED), "is not among the label's values");
 }

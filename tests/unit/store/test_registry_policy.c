@@ -26,7 +26,7 @@ static const char policy_config[] =
     "  {\"name\": \"uploads\", \"type\": \"counter\"}"
     " ]}";
 
-static uint64_t folded(size_t f, size_t label, enum labelset_fold why)
+static uint64_t folded(size_t f, size_t label, enum config_fold why)
 {
     return registry_values_folded(&reg, f, label, why);
 }
@@ -50,9 +50,9 @@ Test(registry, tag_policies_count_on_both_paths, .fini = teardown)
     cr_assert_eq(registry_tags_stripped(&reg, 0), 11, "env: 5 + 5 + the cached one");
     cr_assert_eq(registry_tags_stripped(&reg, 1), 6, "service");
     cr_assert_eq(registry_labels_dropped(&reg, 0), 11, "error.type 6 times, http.flavor 5");
-    cr_assert_eq(folded(0, 0, LABELSET_FOLD_NOT_ALLOWED), 5, "PUT");
-    cr_assert_eq(folded(0, 1, LABELSET_FOLD_PATTERN), 5, "/a/b");
-    cr_assert_eq(folded(0, 1, LABELSET_FOLD_CAP), 0);
+    cr_assert_eq(folded(0, 0, CONFIG_FOLD_NOT_ALLOWED), 5, "PUT");
+    cr_assert_eq(folded(0, 1, CONFIG_FOLD_PATTERN), 5, "/a/b");
+    cr_assert_eq(folded(0, 1, CONFIG_FOLD_CAP), 0);
     cr_assert_eq(value_of(0, "method=GET,route=/img"), 6);
     cr_assert_eq(value_of(0, "method=_OTHER,route=__other__"), 5);
     cr_assert_eq(value_of(1, ""), 5, "a stripped tag is no label of a label-less family");
@@ -94,8 +94,8 @@ Test(registry, a_million_value_attack_folds_with_exact_totals_in_bounded_memory,
     cr_assert_eq(total, 1000000, "every observation is counted once");
     cr_assert_eq(series, 4, "3 values and __other__");
     cr_assert_eq(registry_label_values(&reg, 0, 1), 4);
-    cr_assert_eq(folded(0, 1, LABELSET_FOLD_PATTERN), 500000);
-    cr_assert_eq(folded(0, 1, LABELSET_FOLD_CAP), 500000 - 3 * 1, "all but the first 3 that fit");
+    cr_assert_eq(folded(0, 1, CONFIG_FOLD_PATTERN), 500000);
+    cr_assert_eq(folded(0, 1, CONFIG_FOLD_CAP), 500000 - 3 * 1, "all but the first 3 that fit");
     cr_assert_eq(registry_memory(&reg), mem_mid, "nothing grew after the first 10,000 lines");
     cr_assert_lt(registry_memory(&reg), 64 * 1024, "%zu bytes", registry_memory(&reg));
 }
