@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz_util.h"
 #include "http/basiccred.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

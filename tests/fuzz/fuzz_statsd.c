@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "statsd.h"
 #include "statsd_scanner.h"
 

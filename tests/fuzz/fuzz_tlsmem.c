@@ -28,6 +28,7 @@
 #include <openssl/x509.h>
 
 #include "http/tlsmem.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
