@@ -3,9 +3,11 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/errcode.h"
 #include "base/log.h"
+#include "base/wallclock.h"
 #include "daemon/internal.h"
 
 int security_load(struct security *web, const char *path, struct basicauth_pool *pool, char *err,
@@ -76,6 +78,26 @@ int security_serve(struct app *a, struct site_listener *l, char *err, size_t err
     return rc;
 }
 
+/* A certificate expired, or within 14 days of it at now: a warning naming it and the date. */
+static void warn_expiry(struct app *a, int64_t now)
+{
+    int64_t not_after = tlsmem_ctx_not_after(a->web.tls);
+    enum tlsmem_expiry e = tlsmem_expiry_check(not_after, now);
+    time_t t = (time_t)not_after;
+    struct tm tm;
+    char date[32] = "?";
+
+    if (not_after == 0 || e == TLSMEM_VALID)
+        return;
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    log_msg(&a->log, LOG_WARN, "http", "web config %s: the TLS certificate %s %s on %s%s",
+            a->web.w.path, tlsmem_ctx_cert_origin(a->web.tls),
+            e == TLSMEM_EXPIRED ? "expired" : "expires", date,
+            e == TLSMEM_EXPIRED ? ": clients that verify it refuse every connection"
+                                : ", within 14 days: renew it and reload");
+}
+
 void security_log(struct app *a)
 {
     char fp[65] = "";
@@ -88,6 +110,8 @@ void security_log(struct app *a)
             "web config %s: %s%s on every listener, %zu basic auth users, %zu extra headers",
             a->web.w.path, a->web.tls ? "TLS with certificate sha256 " : "plain HTTP", fp,
             a->web.w.nusers, a->web.w.nheaders);
+    if (a->web.tls != NULL)
+        warn_expiry(a, (int64_t)wallclock_unix());
 }
 
 void security_apply(struct app *a, struct security *next)

@@ -79,6 +79,7 @@ static void section_tls(const struct selfmetrics_tls *t, struct debugjson *w)
         return;
     debugjson_kv_str(w, "web_config_file", t->web_config_file);
     debugjson_kv_str(w, "certificate_sha256", t->cert_sha256);
+    debugjson_kv_num(w, "certificate_not_after", t->cert_not_after);
     debugjson_kv_u64(w, "handshakes", t->handshakes);
     debugjson_kv_open(w, "handshake_failures", '{');
     for (int k = 0; k < TLSMEM_FAIL_COUNT; k++)

@@ -167,6 +167,13 @@ static void write_tls(const struct selfmetrics *s, struct expo *e)
     for (int k = 0; k < TLSMEM_FAIL_COUNT; k++)
         expo_sample1(e, "_total", "reason", tlsmem_fail_name((enum tlsmem_fail)k),
                      (double)s->tls.failures[k]);
+    if (s->tls.cert_not_after == 0 || s->tls.cert_file == NULL)
+        return;
+    expo_family(e, "ustatsd_tls_certificate_expiry_timestamp_seconds", EXPO_GAUGE,
+                "When the TLS certificate new connections get expires (its notAfter), Unix "
+                "time, by certificate file.",
+                "");
+    expo_sample1(e, "", "file", s->tls.cert_file, s->tls.cert_not_after);
 }
 
 /*

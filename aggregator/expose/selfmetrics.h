@@ -180,7 +180,9 @@ struct selfmetrics {
     struct selfmetrics_tls {
         int on;
         const char *web_config_file;
-        char cert_sha256[65]; /* the certificate new connections get */
+        char cert_sha256[65];  /* the certificate new connections get */
+        const char *cert_file; /* its cert_file as written, or tls_server_config.cert */
+        double cert_not_after; /* its notAfter, Unix time; 0: unknown, not shown */
         uint64_t handshakes;
         uint64_t failures[TLSMEM_FAIL_COUNT];
     } tls;

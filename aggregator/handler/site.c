@@ -111,6 +111,8 @@ static void read_tls(const struct site *s, struct selfmetrics *r)
     r->tls.on = 1;
     r->tls.web_config_file = s->web_config_file;
     tlsmem_ctx_fingerprint(s->tls, r->tls.cert_sha256);
+    r->tls.cert_file = tlsmem_ctx_cert_origin(s->tls);
+    r->tls.cert_not_after = (double)tlsmem_ctx_not_after(s->tls);
     for (size_t i = 0; i < s->nlisteners; i++) {
         const struct httpd_stats *hs = httpd_server_stats(&s->listeners[i].srv);
 

@@ -299,6 +299,10 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
 
     if (rc == -ENOENT)
         return BASICAUTH_ABSENT;
+    if (rc == 0 && c.pass_len > BASICAUTH_PASS_MAX) {
+        explicit_bzero(&c, sizeof(c)); /* bcrypt would ignore what follows byte 72 */
+        rc = -EINVAL;
+    }
     if (rc != 0) {
         pool->checks[BASICCRED_RESULT_MALFORMED]++;
         return BASICAUTH_DENY;

@@ -63,6 +63,10 @@
 #define BASICAUTH_CACHE_DENY        256
 #define BASICAUTH_CACHE_WAYS        4     /* entries to a set, in both tables */
 #define BASICAUTH_FAIL_WINDOW_MS    60000 /* a wrong password keeps a user off the kept slot */
+/* bcrypt reads 72 bytes of a password and ignores the rest, so that "A"x72 + "ZZZZ" would
+ * pass for "A"x72: as Go's x/crypto/bcrypt refuses such passwords, a longer one is refused
+ * (counted as malformed), never checked. */
+#define BASICAUTH_PASS_MAX 72
 
 /*
  * What bcrypt work may be in flight, and what every check came to. The caller owns it;

@@ -300,10 +300,15 @@ static void tls_count(struct httpd_conn *c, enum tlsmem_fail why)
         c->srv->stats.tls_failures[why]++;
 }
 
+/* Go's answer to plain HTTP on a TLS port, in clear, word for word. */
+#define PLAIN_HTTP_400 \
+    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+
 /*
  * TLS: what the engine made of the bytes read: its own messages (handshake, tickets, an
  * alert) go out at once, and plaintext goes on as if read in clear. A failed handshake
- * sends its alert before FIN, and ends this connection only.
+ * sends its alert before FIN, and ends this connection only; one that failed as the
+ * client spoke plain HTTP gets Go's 400 in clear instead (OpenSSL sends no alert then).
  */
 static void tls_then(struct httpd_conn *c, enum tlsmem_status st, struct buf *plain)
 {
@@ -316,6 +321,8 @@ static void tls_then(struct httpd_conn *c, enum tlsmem_status st, struct buf *pl
         return;
     if (st == TLSMEM_FAILED) {
         buf_reset(plain);
+        if (tlsmem_conn_failure(c->tls) == TLSMEM_FAIL_PLAIN_HTTP)
+            httpsend_clear(c, PLAIN_HTTP_400, sizeof(PLAIN_HTTP_400) - 1);
         httpconn_linger(c);
         return;
     }

@@ -184,17 +184,12 @@ static int tls_wire(struct httpd_conn *c)
     return 0;
 }
 
-void httpsend_flush(struct httpd_conn *c)
+/* Hand c->wire, as it is, to the socket. */
+static void write_wire(struct httpd_conn *c)
 {
     struct wreq *w;
     uv_buf_t b;
 
-    if (c->state == CONN_CLOSING)
-        return;
-    if (c->tls != NULL && tls_wire(c) != 0) {
-        httpconn_close(c);
-        return;
-    }
     if (c->wire.len == 0)
         return;
     w = mem_calloc(1, sizeof(*w));
@@ -210,6 +205,26 @@ void httpsend_flush(struct httpd_conn *c)
     }
     c->unacked += w->len;
     handed(c, w->len);
+}
+
+void httpsend_flush(struct httpd_conn *c)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    if (c->tls != NULL && tls_wire(c) != 0) {
+        httpconn_close(c);
+        return;
+    }
+    write_wire(c);
+}
+
+void httpsend_clear(struct httpd_conn *c, const char *data, size_t len)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    buf_reset(&c->wire);
+    buf_add(&c->wire, data, len);
+    write_wire(c);
 }
 
 /* ---- streams ---- */

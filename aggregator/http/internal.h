@@ -181,6 +181,13 @@ void httpsend_respond_timer(struct httpd_conn *c);
 /* Hand c->wire to the socket. The connection may be closing when this returns. */
 void httpsend_flush(struct httpd_conn *c);
 
+/*
+ * Hand len bytes to the socket as they are, in clear even on a TLS connection: the 400
+ * for a client that sent plain HTTP to a TLS port. The connection may be closing when
+ * this returns.
+ */
+void httpsend_clear(struct httpd_conn *c, const char *data, size_t len);
+
 /* Call the stream's producer on the next loop iteration. */
 void httpsend_pump_soon(struct httpd_conn *c);
 

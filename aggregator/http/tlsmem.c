@@ -26,6 +26,8 @@ struct tlsmem_ctx {
     char **sans;  /* client_allowed_sans; none: any client */
     size_t nsans;
     char fingerprint[65];
+    int64_t not_after; /* the certificate's, Unix time; 0: unknown */
+    char *cert_origin; /* cert_file as written, or tls_server_config.cert */
 };
 
 struct tlsmem_conn {
@@ -367,8 +369,24 @@ static void set_fingerprint(struct tlsmem_ctx *ctx)
         snprintf(ctx->fingerprint + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The certificate's notAfter as Unix time (UTC), or 0 when OpenSSL cannot read it. */
+static void set_not_after(struct tlsmem_ctx *ctx)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx->ssl);
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    int days = 0, secs = 0;
+
+    ctx->not_after = 0;
+    if (epoch == NULL)
+        mem_oom(sizeof(ASN1_TIME));
+    if (x != NULL && ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(x)) == 1)
+        ctx->not_after = (int64_t)days * 86400 + secs;
+    ASN1_TIME_free(epoch);
+}
+
 static void ctx_free(struct tlsmem_ctx *ctx)
 {
+    free(ctx->cert_origin);
     SSL_CTX_free(ctx->ssl);
     for (size_t i = 0; i < ctx->nsans; i++)
         free(ctx->sans[i]);
@@ -427,6 +445,8 @@ int tlsmem_ctx_new(struct tlsmem_ctx **out, const struct webcfg_tls *cfg, const 
         ctx->nsans = cfg->nclient_allowed_sans;
     }
     set_fingerprint(ctx);
+    set_not_after(ctx);
+    ctx->cert_origin = mem_strdup(cfg->cert_origin ? cfg->cert_origin : "tls_server_config.cert");
     ERR_clear_error();
     *out = ctx;
     return 0;
@@ -454,6 +474,25 @@ void tlsmem_ctx_fingerprint(const struct tlsmem_ctx *ctx, char *out)
 }
 
 /* ---- a connection ---- */
+
+int64_t tlsmem_ctx_not_after(const struct tlsmem_ctx *ctx)
+{
+    return ctx->not_after;
+}
+
+const char *tlsmem_ctx_cert_origin(const struct tlsmem_ctx *ctx)
+{
+    return ctx->cert_origin;
+}
+
+enum tlsmem_expiry tlsmem_expiry_check(int64_t not_after, int64_t now)
+{
+    if (not_after <= now)
+        return TLSMEM_EXPIRED;
+    if (not_after - now <= TLSMEM_EXPIRY_WARN_S)
+        return TLSMEM_EXPIRES_SOON;
+    return TLSMEM_VALID;
+}
 
 struct tlsmem_conn *tlsmem_conn_new(struct tlsmem_ctx *ctx)
 {

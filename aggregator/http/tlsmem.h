@@ -41,6 +41,7 @@
 #define USTATSD_TLSMEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "config/webcfg.h"
@@ -98,6 +99,27 @@ void tlsmem_ctx_unref(struct tlsmem_ctx *ctx);
  * NUL, into out (at least 65 bytes), for logs: what a reload installed.
  */
 void tlsmem_ctx_fingerprint(const struct tlsmem_ctx *ctx, char *out);
+
+/*
+ * The context's certificate's notAfter, as Unix time (0 if OpenSSL could not read it), and
+ * where it came from: cert_file as written in the web config file, or
+ * "tls_server_config.cert" when inline. For the expiry warning and
+ * ustatsd_tls_certificate_expiry_timestamp_seconds.
+ */
+int64_t tlsmem_ctx_not_after(const struct tlsmem_ctx *ctx);
+const char *tlsmem_ctx_cert_origin(const struct tlsmem_ctx *ctx);
+
+/* A certificate is worth a warning when it expires within 14 days, or has expired. */
+#define TLSMEM_EXPIRY_WARN_S (14 * 86400)
+
+enum tlsmem_expiry {
+    TLSMEM_VALID = 0,        /* more than 14 days left */
+    TLSMEM_EXPIRES_SOON = 1, /* notAfter within 14 days of now */
+    TLSMEM_EXPIRED = 2,      /* notAfter is now or past */
+};
+
+/* What a certificate with this notAfter is at now (both Unix time, seconds). */
+enum tlsmem_expiry tlsmem_expiry_check(int64_t not_after, int64_t now);
 
 /* A server-side engine for one connection, holding a reference to ctx. Never NULL: out of
  * memory aborts. */

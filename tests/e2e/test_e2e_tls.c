@@ -218,6 +218,63 @@ Test(e2e_tls, an_expired_server_certificate_is_refused_by_a_verifying_client)
     cr_assert(strstr(err, "certificate has expired") != NULL, "%s", err);
     /* It is the certificate: without verification the same server answers. */
     cr_assert_eq(get(&blind, "/metrics", NULL, err), 200, "%s", err);
+    /* The log said so at start-up, naming the file and the date, and so does a gauge. */
+    {
+        char *log = daemon_read_file(d.log), want[512], series[512];
+        char *m;
+
+        cr_assert_not_null(log);
+        snprintf(want, sizeof(want), "the TLS certificate %s expired on 2020-01-02T00:00:00Z",
+                 cert("server_expired.crt"));
+        cr_assert_not_null(strstr(log, want), "%s", log);
+        free(log);
+        check_views(&blind, &m);
+        snprintf(series, sizeof(series),
+                 "ustatsd_tls_certificate_expiry_timestamp_seconds{file=\"%s\"}",
+                 cert("server_expired.crt"));
+        cr_assert_eq(expo_value(m, series), 1577923200);
+        free(m);
+    }
+}
+
+Test(e2e_tls, a_certificate_far_from_its_end_is_not_warned_of)
+{
+    struct tlsclient_opts o = client(NULL, NULL);
+    char *log, *m, series[512];
+
+    write_web("server.crt", "server.key", NULL);
+    start(NULL, &o, NULL, NULL);
+    check_views(&o, &m);
+    snprintf(series, sizeof(series),
+             "ustatsd_tls_certificate_expiry_timestamp_seconds{file=\"%s\"}", cert("server.crt"));
+    cr_assert_gt(expo_value(m, series), 1577923200); /* 30 days from when the tests began */
+    free(m);
+    log = daemon_read_file(d.log);
+    cr_assert_not_null(log);
+    cr_assert_null(strstr(log, "the TLS certificate"), "%s", log);
+    free(log);
+}
+
+/* Plain HTTP on the TLS port: Go's 400, in clear, and the connection closed. */
+Test(e2e_tls, plain_http_on_the_tls_port_gets_a_400)
+{
+    struct tlsclient_opts o = client(NULL, NULL);
+    static const char want[] =
+        "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    char got[256];
+    size_t n = 0;
+    long r;
+    struct httpc h;
+
+    write_web("server.crt", "server.key", NULL);
+    start(NULL, &o, NULL, NULL);
+    cr_assert_eq(httpc_open(&h, d.http, 0), 0);
+    cr_assert_eq(httpc_send(&h, "GET /metrics HTTP/1.1\r\n\r\n", 25), 0);
+    while (n < sizeof(got) - 1 && (r = httpc_recv(&h, got + n, sizeof(got) - 1 - n)) > 0)
+        n += (size_t)r;
+    got[n] = '\0';
+    cr_assert_str_eq(got, want);
+    httpc_close(&h);
 }
 
 /* The other client_auth_types: who gets a 200. */

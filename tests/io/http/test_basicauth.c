@@ -129,6 +129,35 @@ Test(basicauth, right_user_is_served_and_the_rest_get_401)
     cr_assert_eq(pool.in_flight, 0);
 }
 
+Test(basicauth, a_password_past_bcrypts_72_bytes_is_refused_unchecked)
+{
+    char a72[73], a76[77];
+    struct webcfg_user users[1];
+    struct basicauth *ba;
+    static struct crypt_data data;
+
+    memset(a72, 'A', 72);
+    a72[72] = '\0';
+    snprintf(a76, sizeof(a76), "%sZZZZ", a72);
+    users[0].name = (char *)"long";
+    users[0].hash = make_hash(a72, 4);
+    /* What bcrypt does: the bytes past 72 change nothing. */
+    cr_assert_str_eq(crypt_rn(a76, users[0].hash, &data, sizeof(data)), users[0].hash);
+    httpdfix_setup(&F, NULL);
+    basicauth_pool_init(&pool, &F.loop, 0);
+    ba = basicauth_new(&pool, users, 1);
+    httpd_server_set_basic_auth(&F.srv, ba);
+    basicauth_unref(ba);
+    free(users[0].hash);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(status_of("/hello", basic("long", a76)), 401);
+    cr_assert_eq(status_of("/hello", basic("long", a72)), 200);
+    cr_assert_eq(status_of("/hello", basic("long", a76)), 401, "nor after a success");
+    httpdfix_stop(&F);
+    cr_assert_eq(pool.checks[BASICCRED_RESULT_MALFORMED], 2);
+    expect_checks(&pool, 1, 0, 0, 0, 0);
+}
+
 Test(basicauth, a_cache_hit_does_not_run_bcrypt_again)
 {
     setup(4, 0);

@@ -184,10 +184,16 @@ Test(httpd_tls, failed_handshakes_are_counted_by_reason_and_harm_nobody_else)
 
     cr_assert_eq(tlsclient_get(F.addr, &o, "/hello", NULL, NULL, err), -1, "no certificate");
     cr_assert_eq(tlsclient_get(F.addr, &other, "/hello", NULL, NULL, err), -1, "another CA");
-    /* Plain HTTP on a TLS port: no answer in clear, the connection closed. */
+    /* Plain HTTP on a TLS port: Go's 400 in clear, the connection closed. */
     httpdfix_open(&h, &F);
     cr_assert_eq(httpc_request(&h, "GET", "/hello", NULL), 0);
-    cr_assert_neq(httpc_read(&h, 0, &hr), 0);
+    cr_assert_eq(httpc_read(&h, 0, &hr), 0);
+    cr_assert_eq(hr.status, 400);
+    cr_assert_eq(hr.http_minor, 0);
+    cr_assert_str_eq(hr.body, "Client sent an HTTP request to an HTTPS server.\n");
+    cr_assert(hr.until_close);
+    httpc_response_release(&hr);
+    cr_assert_eq(httpc_wait_closed(&h, 5000), 0);
     httpc_close(&h);
     /* A client that leaves mid-handshake. */
     {

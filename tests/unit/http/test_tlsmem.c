@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "base/errcode.h"
@@ -502,4 +504,52 @@ Test(tlsmem, fail_names_cover_every_reason)
         cr_assert_str_neq(tlsmem_fail_name((enum tlsmem_fail)i), "unknown");
     cr_assert_str_eq(tlsmem_fail_name(TLSMEM_FAIL_COUNT), "unknown");
     cr_assert_str_eq(tlsmem_fail_name(TLSMEM_FAIL_NO_CLIENT_CERT), "no_client_cert");
+}
+
+/* notAfter of pem's first certificate, read another way: ASN1_TIME_to_tm() and timegm(). */
+static int64_t not_after_of(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    struct tm tm;
+
+    cr_assert_not_null(x);
+    cr_assert_eq(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+    X509_free(x);
+    BIO_free(b);
+    return (int64_t)timegm(&tm);
+}
+
+Test(tlsmem, the_context_knows_its_certificate_expiry_and_file)
+{
+    struct webcfg_tls c;
+    struct tlsmem_ctx *ctx;
+
+    cfg_init(&c, "server_expired.crt", "server.key");
+    ctx = ctx_ok(&c);
+    cr_assert_eq(tlsmem_ctx_not_after(ctx), 1577923200); /* 2020-01-02T00:00:00Z */
+    cr_assert_str_eq(tlsmem_ctx_cert_origin(ctx), "server_expired.crt");
+    tlsmem_ctx_unref(ctx);
+    cfg_release(&c);
+
+    cfg_init(&c, "server.crt", "server.key");
+    c.cert_origin = NULL; /* inline */
+    ctx = ctx_ok(&c);
+    cr_assert_eq(tlsmem_ctx_not_after(ctx), not_after_of(c.cert_pem));
+    cr_assert_gt(tlsmem_ctx_not_after(ctx), 1577923200);
+    cr_assert_str_eq(tlsmem_ctx_cert_origin(ctx), "tls_server_config.cert");
+    tlsmem_ctx_unref(ctx);
+    cfg_release(&c);
+}
+
+Test(tlsmem, a_certificate_is_worth_a_warning_within_14_days_of_its_end)
+{
+    const int64_t end = 1577923200, day = 86400;
+
+    cr_assert_eq(tlsmem_expiry_check(end, end - 15 * day), TLSMEM_VALID);
+    cr_assert_eq(tlsmem_expiry_check(end, end - 14 * day - 1), TLSMEM_VALID);
+    cr_assert_eq(tlsmem_expiry_check(end, end - 14 * day), TLSMEM_EXPIRES_SOON);
+    cr_assert_eq(tlsmem_expiry_check(end, end - 1), TLSMEM_EXPIRES_SOON);
+    cr_assert_eq(tlsmem_expiry_check(end, end), TLSMEM_EXPIRED);
+    cr_assert_eq(tlsmem_expiry_check(end, end + 365 * day), TLSMEM_EXPIRED);
 }
