@@ -333,20 +333,6 @@ void statefile_abort(struct statefile_out *o)
 
 /* ---- reading --------------------------------------------------------------------------- */
 
-/* The first bytes of a foreign file, printable, for the message. */
-static void excerpt(const unsigned char *d, size_t len, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len && i < 16 && o + 5 < outlen; i++) {
-        if (d[i] >= 0x20 && d[i] < 0x7f && d[i] != '"' && d[i] != '\\')
-            out[o++] = (char)d[i];
-        else
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", d[i]);
-    }
-    out[o] = '\0';
-}
-
 /*
  * Inflate the zlib stream at in[0..n) into body, never past max_body. *used gets the
  * compressed bytes the stream took (to find the trailer after it).
@@ -429,11 +415,10 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
     buf_reset(body);
     if (len == 0)
         return bad(err, errlen, "empty: 0 bytes");
-    if (memcmp(d, STATEFILE_MAGIC, len < 16 ? len : 16) != 0) {
-        char ex[96];
-        excerpt(d, len, ex, sizeof(ex));
-        return bad(err, errlen, "not a ustatsd state file: it begins with \"%s\"", ex);
-    }
+    /* Never a byte of a foreign file in the message: it may be a secret the daemon can
+     * read and the one who planted it cannot. */
+    if (memcmp(d, STATEFILE_MAGIC, len < 16 ? len : 16) != 0)
+        return bad(err, errlen, "not a ustatsd state file (%zu bytes)", len);
     if (len < STATEFILE_HEADER_SIZE)
         return bad(err, errlen, "truncated: %zu bytes, inside the %u-byte header", len,
                    STATEFILE_HEADER_SIZE);
@@ -516,10 +501,15 @@ int statefile_read(const char *path, size_t max_body, struct buf *body, char *er
     int fd, rc;
 
     buf_reset(body);
-    /* O_NONBLOCK: opening a FIFO put at path would otherwise wait for a writer. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO put at path would otherwise wait for a writer.
+     * O_NOFOLLOW: a symbolic link planted at path must not lead the daemon to a file it
+     * may read and whoever planted it may not. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT)
         return fail(STATEFILE_ABSENT, err, errlen, path, "absent");
+    if (fd < 0 && errno == ELOOP)
+        return fail(STATEFILE_BAD, err, errlen, path,
+                    "is a symbolic link: refused, never followed");
     if (fd < 0)
         return fail(STATEFILE_ERROR, err, errlen, path, "open(%s) failed: %s", path,
                     errcode_str(-errno));
@@ -533,6 +523,19 @@ int statefile_read(const char *path, size_t max_body, struct buf *body, char *er
         close(fd);
         return fail(STATEFILE_ERROR, err, errlen, path, "%s",
                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    /* Only a file the daemon wrote: its own, under one name (a hard link to another
+     * file would be read, and later set aside, as if it were the state). */
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return fail(STATEFILE_BAD, err, errlen, path,
+                    "owned by uid %u, not this process's %u: refused unread", (unsigned)st.st_uid,
+                    (unsigned)geteuid());
+    }
+    if (st.st_nlink != 1) {
+        close(fd);
+        return fail(STATEFILE_BAD, err, errlen, path, "has %llu links: refused unread",
+                    (unsigned long long)st.st_nlink);
     }
     if ((uint64_t)st.st_size > max_file_size(max_body)) {
         close(fd);
@@ -561,6 +564,9 @@ int statefile_read(const char *path, size_t max_body, struct buf *body, char *er
     close(fd);
     rc = statefile__parse(data, got, max_body, body, why, sizeof(why));
     free(data);
+    if (rc != 0 && strncmp(why, "not a ustatsd state file", 24) == 0)
+        return fail(rc, err, errlen, path, "not a ustatsd state file (%zu bytes, owner uid %u)",
+                    got, (unsigned)st.st_uid);
     if (rc != 0)
         return fail(rc, err, errlen, path, "%s", why);
     return 0;

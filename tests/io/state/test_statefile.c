@@ -302,20 +302,59 @@ Test(statefile, a_file_truncated_anywhere_is_bad_and_says_where)
     buf_release(&body);
 }
 
-Test(statefile, a_foreign_file_is_bad_and_shown)
+/* Read p, expect it refused as bad, and that err holds none of secret. */
+static void expect_bad_secret_unseen(const char *p, const char *what, const char *secret)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+
+    expect_bad(p, MAX_BODY, what);
+    statefile_read(p, MAX_BODY, &body, err, sizeof(err));
+    cr_assert_null(strstr(err, secret), "the message shows the file's bytes: %s", err);
+    buf_release(&body);
+}
+
+Test(statefile, a_foreign_file_is_bad_and_its_bytes_never_shown)
 {
     static const char json[] = "{\"families\": [{\"name\": \"x\"}]}\n";
+    char want[128];
 
     spit(path, json, sizeof(json) - 1);
-    expect_bad(path, MAX_BODY,
-               "not a ustatsd state file: it begins with \"{\\x22families\\x22: [{\\x22\"");
+    snprintf(want, sizeof(want), "not a ustatsd state file (%zu bytes, owner uid %u)",
+             sizeof(json) - 1, (unsigned)geteuid());
+    expect_bad_secret_unseen(path, want, "families");
     spit(path, "USTATSD", 7); /* a prefix of the magic: short, not foreign */
     expect_bad(path, MAX_BODY, "truncated: 7 bytes, inside the 24-byte header");
     spit(path,
          "\x7f"
          "ELF\x02\x01\x01",
          7);
-    expect_bad(path, MAX_BODY, "it begins with \"\\x7fELF\\x02\\x01\\x01\"");
+    expect_bad_secret_unseen(path, "not a ustatsd state file (7 bytes, owner uid", "ELF");
+}
+
+Test(statefile, a_symlink_to_a_secret_is_refused_unfollowed)
+{
+    char secret[200];
+
+    snprintf(secret, sizeof(secret), "%s/secret", dir);
+    spit(secret, "TOPSECRETPASSWORD-0123456789", 28);
+    cr_assert_eq(symlink(secret, path), 0, "%s", strerror(errno));
+    expect_bad_secret_unseen(path, "is a symbolic link", "TOPSECRET");
+    /* A symlink to a real state file is refused as well: it is never followed. */
+    write_state(secret, "good", 4, 0);
+    expect_bad(path, MAX_BODY, "is a symbolic link");
+}
+
+Test(statefile, a_hard_link_is_refused_unread)
+{
+    char other[200];
+
+    snprintf(other, sizeof(other), "%s/other", dir);
+    spit(other, "TOPSECRET", 9);
+    cr_assert_eq(link(other, path), 0, "%s", strerror(errno));
+    expect_bad_secret_unseen(path, "has 2 links", "TOPSECRET");
+    cr_assert_eq(unlink(other), 0);
+    expect_bad(path, MAX_BODY, "not a ustatsd state file (9 bytes");
 }
 
 static void patch(const char *p, long off, const void *bytes, size_t n)
@@ -525,6 +564,27 @@ Test(statefile, an_unreadable_file_is_an_error)
     cr_assert_eq(chmod(dir, 0755), 0);
     cr_assert_eq(chmod(path, 0), 0); /* no one reads it but root, who runs fn as 65534 */
     cr_assert_eq(as_nobody(read_unreadable), 0);
+}
+
+static int read_foreign_owned(void)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+    int rc = statefile_read(path, MAX_BODY, &body, err, sizeof(err));
+
+    fprintf(stderr, "%s\n", err);
+    buf_release(&body);
+    return rc == STATEFILE_BAD && strstr(err, "owned by uid 0") != NULL ? 0 : 1;
+}
+
+Test(statefile, a_file_owned_by_another_user_is_refused_unread)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give the file to another owner");
+    write_state(path, "root's", 6, 0);
+    cr_assert_eq(chmod(dir, 0755), 0);
+    cr_assert_eq(chmod(path, 0644), 0); /* readable by 65534, who reads it as the daemon */
+    cr_assert_eq(as_nobody(read_foreign_owned), 0);
 }
 
 /* ---- the writer's failures ------------------------------------------------------------- */
