@@ -442,8 +442,9 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
                      size_t errlen)
 {
     const unsigned char *d = data, *t;
-    size_t used = 0, end, hint = INFLATE_STEP;
+    size_t used = 0, end, hint, limit = max_body;
     uint32_t version, flags;
+    int claimed = 0;
     uint64_t want_len, want_hash, hash;
     int rc;
 
@@ -465,16 +466,31 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
     if (flags != 0)
         return bad(err, errlen, "flags 0x%08x, which this build does not know", flags);
 
-    /* The trailer's length, where it looks sound, sizes the body at once. */
+    /* The trailer's length, where the trailer is in its place, bounds the body before a
+     * byte is inflated: a claim over max_body (records_max_body(), from the running
+     * configuration) is refused at once, and the body never inflates past its claim, so
+     * a small file cannot make the reader allocate more than it says, nor more than the
+     * configuration allows. */
     if (len >= STATEFILE_HEADER_SIZE + STATEFILE_TRAILER_SIZE &&
-        memcmp(d + len - STATEFILE_TRAILER_SIZE, STATEFILE_END_MAGIC, 8) == 0 &&
-        le_get64(d + len - 16) <= max_body)
-        hint = (size_t)le_get64(d + len - 16);
-    /* ... but no more than deflate's best ratio (about 1032:1) lets the file hold. */
+        memcmp(d + len - STATEFILE_TRAILER_SIZE, STATEFILE_END_MAGIC, 8) == 0) {
+        uint64_t claim = le_get64(d + len - 16);
+
+        if (claim > max_body)
+            return bad(err, errlen,
+                       "its trailer claims a body of %llu bytes, over the limit of %zu bytes: "
+                       "refused before inflating",
+                       (unsigned long long)claim, max_body);
+        limit = (size_t)claim;
+        claimed = 1;
+    }
+    hint = limit;
+    /* ... sized by no more than deflate's best ratio (about 1032:1) lets the file hold. */
     if (hint / 1032 > len)
         hint = len * 1032;
-    rc = inflate_body(d + STATEFILE_HEADER_SIZE, len - STATEFILE_HEADER_SIZE, max_body, hint, body,
+    rc = inflate_body(d + STATEFILE_HEADER_SIZE, len - STATEFILE_HEADER_SIZE, limit, hint, body,
                       &used, err, errlen);
+    if (rc != 0 && claimed && body->len > limit)
+        rc = bad(err, errlen, "the body inflates past the %zu bytes its trailer claims", limit);
     if (rc != 0)
         goto bad;
 

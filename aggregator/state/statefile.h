@@ -131,8 +131,12 @@ void statefile_abort(struct statefile_out *o);
 /*
  * Read the file at path into body (reset first; the caller owns it and releases it with
  * buf_release()). The file is read whole but never beyond its size, and one that could
- * not hold a body of at most max_body bytes is refused unread; the body never inflates
- * past max_body, so a small file cannot inflate into gigabytes. Returns:
+ * not hold a body of at most max_body bytes is refused unread; a trailer that claims a
+ * body over max_body is refused before inflating, and the body never inflates past its
+ * trailer's claim (nor max_body), so a small file cannot inflate into gigabytes. The file
+ * is opened with O_NOFOLLOW and must be a regular file owned by the effective uid, with
+ * one link; a symbolic link, another owner or a second link is STATEFILE_BAD, unread.
+ * Returns:
  *     0                the file is sound: body holds exactly the uncompressed body;
  *     STATEFILE_ABSENT no file at path (err says so too);
  *     STATEFILE_BAD    the file is unusable, and err names the file and the exact problem:

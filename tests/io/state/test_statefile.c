@@ -480,12 +480,14 @@ Test(statefile, a_body_over_max_body_is_bad)
 
     make_body(&body, 100000, 4);
     write_state(path, body.ptr, body.len, 0);
-    expect_bad(path, 99999, "the body inflates to more than the limit of 99999 bytes");
+    expect_bad(path, 99999,
+               "its trailer claims a body of 100000 bytes, over the limit of 99999 bytes: "
+               "refused before inflating");
     expect_body(path, body.ptr, body.len);
     buf_release(&body);
 }
 
-Test(statefile, a_zip_bomb_is_stopped_at_max_body)
+Test(statefile, a_zip_bomb_is_refused_at_its_claim_and_stopped_at_it)
 {
     static char zeros[1 << 20];
     struct statefile_out o;
@@ -500,6 +502,14 @@ Test(statefile, a_zip_bomb_is_stopped_at_max_body)
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_lt(st.st_size, 2 << 20, "%lld bytes", (long long)st.st_size);
     cr_assert_gt(st.st_size, 1 << 10);
+    expect_bad(path, 4 << 20,
+               "its trailer claims a body of 268435456 bytes, over the limit of 4194304 bytes: "
+               "refused before inflating");
+    /* A trailer that lies small: inflating stops at its claim, not at max_body. */
+    patch(path, -16, "\x00\x00\x01\x00\x00\x00\x00\x00", 8); /* 65536 */
+    expect_bad(path, 1u << 30, "the body inflates past the 65536 bytes its trailer claims");
+    /* No trailer at all: stopped at max_body. */
+    cr_assert_eq(truncate(path, st.st_size - 24), 0);
     expect_bad(path, 4 << 20, "the body inflates to more than the limit of 4194304 bytes");
 }
 
