@@ -674,3 +674,25 @@ int statefile_check(const char *path, char *err, size_t errlen)
     }
     return 0;
 }
+
+int statefile_check_dir(const char *path, char *err, size_t errlen)
+{
+    char *dir = path_dirname(path);
+    struct stat st;
+    int rc = 0;
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        rc = 0; /* statefile_check() says what is wrong with it */
+    else if (st.st_uid != geteuid() && st.st_uid != 0)
+        rc = fail(1, err, errlen, path,
+                  "its directory %s is owned by uid %u, not this process's %u: that user can "
+                  "replace or plant the state file",
+                  dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
+        rc = fail(1, err, errlen, path,
+                  "its directory %s is %s-writable (mode %04o) without the sticky bit: others "
+                  "can replace or plant the state file",
+                  dir, (st.st_mode & S_IWOTH) ? "world" : "group", (unsigned)(st.st_mode & 07777));
+    free(dir);
+    return rc;
+}

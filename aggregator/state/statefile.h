@@ -175,4 +175,12 @@ int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, siz
  */
 int statefile_check(const char *path, char *err, size_t errlen);
 
+/*
+ * Whether path's directory is the daemon's alone (for --check-config, a warning): 1, with
+ * "state file PATH: its directory D is ..." in err, when it is owned by another user than
+ * the effective uid (root excepted) or is group- or world-writable without the sticky
+ * bit; 0 otherwise (a missing directory included: statefile_check() reports it).
+ */
+int statefile_check_dir(const char *path, char *err, size_t errlen);
+
 #endif
