@@ -100,6 +100,8 @@ static int flush_out(struct statefile_out *o, char *err, size_t errlen)
     return 0;
 }
 
+int statefile__no_tmpfile;
+
 /* A name for the temporary file no one can guess ahead: "<path>.tmp." and 12 hex digits. */
 static void random_tmp_name(struct statefile_out *o, size_t plen)
 {
@@ -132,7 +134,10 @@ static void random_tmp_name(struct statefile_out *o, size_t plen)
  */
 static int open_tmp(struct statefile_out *o, size_t plen, char *err, size_t errlen)
 {
-    o->fd = openat(o->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    o->fd =
+        statefile__no_tmpfile ? -1 : openat(o->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (statefile__no_tmpfile)
+        errno = EOPNOTSUPP;
     if (o->fd >= 0) {
         random_tmp_name(o, plen);
         return 0;

@@ -161,6 +161,13 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
                      size_t errlen);
 
 /*
+ * For tests: when set, statefile_create() acts as on a file system without O_TMPFILE
+ * (a file created under a random name). Set it before any writer starts, never in the
+ * daemon.
+ */
+extern int statefile__no_tmpfile;
+
+/*
  * Move a bad file out of the way: rename path to "<path>.bad", replacing an older one (so
  * a crash loop cannot fill the disk), and fsync the directory. The new name is written to
  * to (tolen bytes). Returns 0, or a negative errno with err set.

@@ -301,6 +301,9 @@ Test(e2e_state, a_bad_file_is_set_aside_and_the_daemon_starts_empty, .init = mak
     memcpy(copy, good, len);
     copy[len - 30] ^= 0x40; /* in the compressed body */
     expect_set_aside("corrupt", copy, len, "state file");
+    memcpy(copy, good, len);
+    memcpy(copy + len - 16, "\0\0\0\0\0\1\0\0", 8); /* the trailer claims 1 TiB */
+    expect_set_aside("a bomb", copy, len, "its trailer claims a body of 1099511627776 bytes");
     free(copy);
     free(good);
 }

@@ -821,6 +821,33 @@ Test(statefile, a_planted_tmp_symlink_regular_or_locked_file_does_not_matter)
     buf_release(&f);
 }
 
+/* Without O_TMPFILE: a random name, created exclusively; planted names still do not matter. */
+Test(statefile, without_o_tmpfile_a_random_name_is_created_exclusively)
+{
+    struct statefile_out o;
+    char err[ERRLEN] = "", tmp[200], target[200];
+    struct buf f = BUF_INIT;
+
+    statefile__no_tmpfile = 1;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(target, sizeof(target), "%s/victim", dir);
+    spit(target, "do not touch", 12);
+    cr_assert_eq(symlink(target, tmp), 0, "%s", strerror(errno));
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(tmp_files(), 1, "the file has its name from the start");
+    cr_assert_eq(statefile_append(&o, "named", 5, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(tmp_files(), 0);
+    expect_body(path, "named", 5);
+    slurp(target, &f);
+    cr_assert_eq(memcmp(f.ptr, "do not touch", 12), 0);
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    statefile_abort(&o);
+    cr_assert_eq(tmp_files(), 0, "abort unlinks the named file");
+    statefile__no_tmpfile = 0;
+    buf_release(&f);
+}
+
 /* ---- set aside ------------------------------------------------------------------------- */
 
 Test(statefile, a_bad_file_is_set_aside_replacing_an_older_one)
