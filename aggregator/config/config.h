@@ -35,8 +35,8 @@
 #define CONFIG_DEFAULT_METRICS_PATH         "/metrics"
 #define CONFIG_DEFAULT_UDP_RCVBUF           (8u << 20) /* SO_RCVBUF request, as the Unix socket */
 #define CONFIG_MAX_UDP_RCVBUF               (1u << 30) /* the kernel doubles it into an int */
-#define CONFIG_STATE_FILE_MAX               4000       /* bytes; with ".tmp" it fits PATH_MAX */
-#define CONFIG_DEFAULT_STATE_INTERVAL       15.0       /* seconds between state snapshots */
+#define CONFIG_STATE_FILE_MAX               4000 /* bytes; with ".tmp.<12 hex>" it fits PATH_MAX */
+#define CONFIG_DEFAULT_STATE_INTERVAL       15.0 /* seconds between state snapshots */
 #define CONFIG_MAX_STATE_INTERVAL           86400.0
 #define CONFIG_DEFAULT_MAX_SERIES           200000
 #define CONFIG_DEFAULT_MAX_FAMILY_SERIES    20000

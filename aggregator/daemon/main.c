@@ -463,6 +463,9 @@ static int check_host(const struct config *c, const struct loader *ld)
         ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
+    if (c->state_file[0] != '\0' && statefile_check_dir(c->state_file, err, sizeof(err)) != 0)
+        fprintf(stderr, "ustatsd: %s: warning: %s\n",
+                where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
     if (reload_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s\n", err);
     if (security_check(c, err, sizeof(err)) != 0 && ++problems)

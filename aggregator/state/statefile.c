@@ -13,7 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <time.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 #define ZCHUNK (1u << 30)
 /* Growth step of the body while it inflates, when the trailer gives no usable size. */
 #define INFLATE_STEP (64u * 1024u)
-/* A file that took over someone else's temporary name this often in a row gives up. */
+/* Random temporary names tried before giving up (each taken already). */
 #define LOCK_TRIES 8
 
 __attribute__((format(printf, 3, 0))) static void vsay(char *err, size_t errlen, const char *fmt,
@@ -99,48 +100,91 @@ static int flush_out(struct statefile_out *o, char *err, size_t errlen)
     return 0;
 }
 
-/*
- * Open the temporary file and make it ours. Its name is fixed, so that a crash leaves at
- * most one behind, which the next writer reuses. The flock tells a live writer's file
- * (refused: two daemons on one state file) from a dead one's (taken over). Between our
- * open and our lock, the holder may have renamed the file over path: then the name no
- * longer leads to the file we locked, and emptying it would destroy the committed state;
- * so check that it still does, and start again if not (git's lockfile does the same).
- */
-static int open_tmp(struct statefile_out *o, char *err, size_t errlen)
+int statefile__no_tmpfile;
+
+/* A name for the temporary file no one can guess ahead: "<path>.tmp." and 12 hex digits. */
+static void random_tmp_name(struct statefile_out *o, size_t plen)
 {
-    const char *name = o->tmp_path + o->base_off;
+    unsigned char r[6];
+    size_t got = 0;
 
+    while (got < sizeof(r)) {
+        ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got < sizeof(r)) { /* no getrandom(2): the address space and the pid still vary */
+        uint64_t x = XXH3_64bits(&o, sizeof(o)) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)clock();
+        memcpy(r, &x, sizeof(r));
+    }
+    snprintf(o->tmp_path + plen, sizeof(".tmp.") + 12, ".tmp.%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5]);
+}
+
+/*
+ * Open the temporary file so that nothing planted in the directory can matter: an
+ * unnamed O_TMPFILE file, given a name only at commit (statefile_commit() links it under
+ * a fresh random name and renames that over path). Where the file system has no
+ * O_TMPFILE, a file created under a random name with O_EXCL and O_NOFOLLOW, so that a
+ * name planted ahead (a symbolic link, a hard link, a locked file) is never opened; the
+ * only thing left behind by a crash is then that one file.
+ */
+static int open_tmp(struct statefile_out *o, size_t plen, char *err, size_t errlen)
+{
+    o->fd =
+        statefile__no_tmpfile ? -1 : openat(o->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (statefile__no_tmpfile)
+        errno = EOPNOTSUPP;
+    if (o->fd >= 0) {
+        random_tmp_name(o, plen);
+        return 0;
+    }
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT) {
+        memcpy(o->tmp_path + plen, ".tmp.*", sizeof(".tmp.*"));
+        return fail(-errno, err, errlen, o->path, "open(%s) failed: %s", o->tmp_path,
+                    errcode_str(-errno));
+    }
     for (int tries = 0; tries < LOCK_TRIES; tries++) {
-        struct stat held, named;
-        int rc;
-
-        o->fd = openat(o->dir_fd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (o->fd < 0)
-            return fail(-errno, err, errlen, o->path, "open(%s) failed: %s", o->tmp_path,
-                        errcode_str(-errno));
-        if (flock(o->fd, LOCK_EX | LOCK_NB) < 0) {
-            rc = -errno;
-            close(o->fd);
-            o->fd = -1;
-            if (rc == -EWOULDBLOCK)
-                return fail(rc, err, errlen, o->path,
-                            "%s is locked: another process is writing this state file",
-                            o->tmp_path);
-            return fail(rc, err, errlen, o->path, "flock(%s) failed: %s", o->tmp_path,
-                        errcode_str(rc));
-        }
-        if (fstat(o->fd, &held) == 0 &&
-            fstatat(o->dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-            held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
-            o->locked = 1;
+        random_tmp_name(o, plen);
+        o->fd = openat(o->dir_fd, o->tmp_path + o->base_off,
+                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (o->fd >= 0) {
+            o->named = 1;
             return 0;
         }
-        close(o->fd);
-        o->fd = -1;
+        if (errno != EEXIST)
+            break;
     }
-    return fail(-EAGAIN, err, errlen, o->path, "%s kept changing under us, %d times", o->tmp_path,
-                LOCK_TRIES);
+    return fail(-errno, err, errlen, o->path, "open(%s) failed: %s", o->tmp_path,
+                errcode_str(-errno));
+}
+
+/* Give the unnamed temporary file its random name (a fresh one while it is taken). */
+static int link_tmp(struct statefile_out *o, char *err, size_t errlen)
+{
+    char proc[64];
+    size_t plen = strlen(o->path);
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+    for (int tries = 0; tries < LOCK_TRIES; tries++) {
+        const char *name = o->tmp_path + o->base_off;
+        int rc = linkat(AT_FDCWD, proc, o->dir_fd, name, AT_SYMLINK_FOLLOW);
+
+        if (rc < 0 && errno == ENOENT) /* no /proc: AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH */
+            rc = linkat(o->fd, "", o->dir_fd, name, AT_EMPTY_PATH);
+        if (rc == 0) {
+            o->named = 1;
+            return 0;
+        }
+        if (errno != EEXIST)
+            break;
+        random_tmp_name(o, plen);
+    }
+    return fail(-errno, err, errlen, o->path, "link(%s) failed: %s", o->tmp_path,
+                errcode_str(-errno));
 }
 
 static int create(struct statefile_out *o, const char *path, char *err, size_t errlen)
@@ -158,7 +202,7 @@ static int create(struct statefile_out *o, const char *path, char *err, size_t e
     if (o->base_off == plen)
         return fail(-EINVAL, err, errlen, path, "the path names no file");
     o->path = mem_strdup(path);
-    o->tmp_path = mem_alloc(plen + sizeof(".tmp"));
+    o->tmp_path = mem_alloc(plen + sizeof(".tmp.") + 12);
     memcpy(o->tmp_path, path, plen);
     memcpy(o->tmp_path + plen, ".tmp", sizeof(".tmp"));
 
@@ -172,12 +216,9 @@ static int create(struct statefile_out *o, const char *path, char *err, size_t e
         return rc;
     }
     free(dir);
-    rc = open_tmp(o, err, errlen);
+    rc = open_tmp(o, plen, err, errlen);
     if (rc < 0)
         return rc;
-    if (ftruncate(o->fd, 0) < 0)
-        return fail(-errno, err, errlen, path, "ftruncate(%s) failed: %s", o->tmp_path,
-                    errcode_str(-errno));
 
     memcpy(header, STATEFILE_MAGIC, 16);
     le_put32(header + 16, STATEFILE_VERSION);
@@ -298,8 +339,8 @@ int statefile_commit(struct statefile_out *o, char *err, size_t errlen)
     if (fsync(o->fd) < 0)
         return fail(-errno, err, errlen, o->path, "fsync(%s) failed: %s", o->tmp_path,
                     errcode_str(-errno));
-    /* Renamed while still locked, so that no other writer takes the temporary name over
-     * until it names the new file no more. */
+    if (!o->named && (rc = link_tmp(o, err, errlen)) < 0)
+        return rc;
     if (renameat(o->dir_fd, o->tmp_path + o->base_off, o->dir_fd, o->path + o->base_off) < 0)
         return fail(-errno, err, errlen, o->path, "rename(%s, %s) failed: %s", o->tmp_path, o->path,
                     errcode_str(-errno));
@@ -321,9 +362,8 @@ int statefile_commit(struct statefile_out *o, char *err, size_t errlen)
 void statefile_abort(struct statefile_out *o)
 {
     if (o->fd >= 0) {
-        /* Unlinked before the lock goes with the close: the name may be another
-         * writer's the moment after. */
-        if (o->locked && !o->renamed && o->dir_fd >= 0)
+        /* An unnamed file goes with the close; a named one is ours alone (O_EXCL). */
+        if (o->named && !o->renamed && o->dir_fd >= 0)
             unlinkat(o->dir_fd, o->tmp_path + o->base_off, 0);
         close(o->fd);
         o->fd = -1;
@@ -332,20 +372,6 @@ void statefile_abort(struct statefile_out *o)
 }
 
 /* ---- reading --------------------------------------------------------------------------- */
-
-/* The first bytes of a foreign file, printable, for the message. */
-static void excerpt(const unsigned char *d, size_t len, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len && i < 16 && o + 5 < outlen; i++) {
-        if (d[i] >= 0x20 && d[i] < 0x7f && d[i] != '"' && d[i] != '\\')
-            out[o++] = (char)d[i];
-        else
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", d[i]);
-    }
-    out[o] = '\0';
-}
 
 /*
  * Inflate the zlib stream at in[0..n) into body, never past max_body. *used gets the
@@ -421,19 +447,19 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
                      size_t errlen)
 {
     const unsigned char *d = data, *t;
-    size_t used = 0, end, hint = INFLATE_STEP;
+    size_t used = 0, end, hint, limit = max_body;
     uint32_t version, flags;
+    int claimed = 0;
     uint64_t want_len, want_hash, hash;
     int rc;
 
     buf_reset(body);
     if (len == 0)
         return bad(err, errlen, "empty: 0 bytes");
-    if (memcmp(d, STATEFILE_MAGIC, len < 16 ? len : 16) != 0) {
-        char ex[96];
-        excerpt(d, len, ex, sizeof(ex));
-        return bad(err, errlen, "not a ustatsd state file: it begins with \"%s\"", ex);
-    }
+    /* Never a byte of a foreign file in the message: it may be a secret the daemon can
+     * read and the one who planted it cannot. */
+    if (memcmp(d, STATEFILE_MAGIC, len < 16 ? len : 16) != 0)
+        return bad(err, errlen, "not a ustatsd state file (%zu bytes)", len);
     if (len < STATEFILE_HEADER_SIZE)
         return bad(err, errlen, "truncated: %zu bytes, inside the %u-byte header", len,
                    STATEFILE_HEADER_SIZE);
@@ -445,16 +471,31 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
     if (flags != 0)
         return bad(err, errlen, "flags 0x%08x, which this build does not know", flags);
 
-    /* The trailer's length, where it looks sound, sizes the body at once. */
+    /* The trailer's length, where the trailer is in its place, bounds the body before a
+     * byte is inflated: a claim over max_body (records_max_body(), from the running
+     * configuration) is refused at once, and the body never inflates past its claim, so
+     * a small file cannot make the reader allocate more than it says, nor more than the
+     * configuration allows. */
     if (len >= STATEFILE_HEADER_SIZE + STATEFILE_TRAILER_SIZE &&
-        memcmp(d + len - STATEFILE_TRAILER_SIZE, STATEFILE_END_MAGIC, 8) == 0 &&
-        le_get64(d + len - 16) <= max_body)
-        hint = (size_t)le_get64(d + len - 16);
-    /* ... but no more than deflate's best ratio (about 1032:1) lets the file hold. */
+        memcmp(d + len - STATEFILE_TRAILER_SIZE, STATEFILE_END_MAGIC, 8) == 0) {
+        uint64_t claim = le_get64(d + len - 16);
+
+        if (claim > max_body)
+            return bad(err, errlen,
+                       "its trailer claims a body of %llu bytes, over the limit of %zu bytes: "
+                       "refused before inflating",
+                       (unsigned long long)claim, max_body);
+        limit = (size_t)claim;
+        claimed = 1;
+    }
+    hint = limit;
+    /* ... sized by no more than deflate's best ratio (about 1032:1) lets the file hold. */
     if (hint / 1032 > len)
         hint = len * 1032;
-    rc = inflate_body(d + STATEFILE_HEADER_SIZE, len - STATEFILE_HEADER_SIZE, max_body, hint, body,
+    rc = inflate_body(d + STATEFILE_HEADER_SIZE, len - STATEFILE_HEADER_SIZE, limit, hint, body,
                       &used, err, errlen);
+    if (rc != 0 && claimed && body->len > limit)
+        rc = bad(err, errlen, "the body inflates past the %zu bytes its trailer claims", limit);
     if (rc != 0)
         goto bad;
 
@@ -516,10 +557,15 @@ int statefile_read(const char *path, size_t max_body, struct buf *body, char *er
     int fd, rc;
 
     buf_reset(body);
-    /* O_NONBLOCK: opening a FIFO put at path would otherwise wait for a writer. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO put at path would otherwise wait for a writer.
+     * O_NOFOLLOW: a symbolic link planted at path must not lead the daemon to a file it
+     * may read and whoever planted it may not. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT)
         return fail(STATEFILE_ABSENT, err, errlen, path, "absent");
+    if (fd < 0 && errno == ELOOP)
+        return fail(STATEFILE_BAD, err, errlen, path,
+                    "is a symbolic link: refused, never followed");
     if (fd < 0)
         return fail(STATEFILE_ERROR, err, errlen, path, "open(%s) failed: %s", path,
                     errcode_str(-errno));
@@ -533,6 +579,19 @@ int statefile_read(const char *path, size_t max_body, struct buf *body, char *er
         close(fd);
         return fail(STATEFILE_ERROR, err, errlen, path, "%s",
                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    /* Only a file the daemon wrote: its own, under one name (a hard link to another
+     * file would be read, and later set aside, as if it were the state). */
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return fail(STATEFILE_BAD, err, errlen, path,
+                    "owned by uid %u, not this process's %u: refused unread", (unsigned)st.st_uid,
+                    (unsigned)geteuid());
+    }
+    if (st.st_nlink != 1) {
+        close(fd);
+        return fail(STATEFILE_BAD, err, errlen, path, "has %llu links: refused unread",
+                    (unsigned long long)st.st_nlink);
     }
     if ((uint64_t)st.st_size > max_file_size(max_body)) {
         close(fd);
@@ -561,6 +620,9 @@ int statefile_read(const char *path, size_t max_body, struct buf *body, char *er
     close(fd);
     rc = statefile__parse(data, got, max_body, body, why, sizeof(why));
     free(data);
+    if (rc != 0 && strncmp(why, "not a ustatsd state file", 24) == 0)
+        return fail(rc, err, errlen, path, "not a ustatsd state file (%zu bytes, owner uid %u)",
+                    got, (unsigned)st.st_uid);
     if (rc != 0)
         return fail(rc, err, errlen, path, "%s", why);
     return 0;
@@ -596,7 +658,7 @@ int statefile_check(const char *path, char *err, size_t errlen)
     char *dir;
     int rc, e;
 
-    /* statefile_create() makes "<path>.tmp" there, renames it over path, fsyncs the
+    /* statefile_create() makes "<path>.tmp.<random>" there, renames it over path, fsyncs the
      * directory; a restore may move a bad file to "<path>.bad". */
     rc = path_dir_writable(path, &dir);
     if (rc == -ENOENT)
@@ -616,4 +678,26 @@ int statefile_check(const char *path, char *err, size_t errlen)
                     errcode_str(-e));
     }
     return 0;
+}
+
+int statefile_check_dir(const char *path, char *err, size_t errlen)
+{
+    char *dir = path_dirname(path);
+    struct stat st;
+    int rc = 0;
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        rc = 0; /* statefile_check() says what is wrong with it */
+    else if (st.st_uid != geteuid() && st.st_uid != 0)
+        rc = fail(1, err, errlen, path,
+                  "its directory %s is owned by uid %u, not this process's %u: that user can "
+                  "replace or plant the state file",
+                  dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
+        rc = fail(1, err, errlen, path,
+                  "its directory %s is %s-writable (mode %04o) without the sticky bit: others "
+                  "can replace or plant the state file",
+                  dir, (st.st_mode & S_IWOTH) ? "world" : "group", (unsigned)(st.st_mode & 07777));
+    free(dir);
+    return rc;
 }

@@ -22,14 +22,20 @@
  * The header and the trailer are not compressed, so `head -c 24` and `tail -c 24` show
  * them. Nothing may follow the trailer.
  *
- * Atomicity: the writer fills "<path>.tmp" in the same directory, fsyncs it, renames it
- * over path and fsyncs the directory. A reader of path sees the old file or the new one,
- * whole, never a mix; once statefile_commit() has returned 0 the new file survives a
- * power loss. A crash before that leaves the old file as it was, and a stale
- * "<path>.tmp" that the next statefile_create() takes over (the writer holds a flock(2)
- * on the temporary file, which dies with the process): so a crash loop cannot pile up
- * temporary files, and a second process writing the same path meanwhile is refused
- * rather than interleaved.
+ * Atomicity: the writer fills an unnamed O_TMPFILE file in path's directory, fsyncs it,
+ * links it there as "<path>.tmp.<12 random hex digits>", renames that over path and
+ * fsyncs the directory. A reader of path sees the old file or the new one, whole, never a
+ * mix; once statefile_commit() has returned 0 the new file survives a power loss. A crash
+ * before that leaves the old file as it was and no temporary file (at most one, in the
+ * instant between link and rename). Where the file system has no O_TMPFILE, the file is
+ * created under the random name at once, with O_EXCL and O_NOFOLLOW; a crash then leaves
+ * it behind. Nothing planted in the directory (a "<path>.tmp" symbolic link, hard link or
+ * locked file) is ever opened by the writer. Two processes writing the same path do not
+ * interleave: each renames a whole file of its own, and the last rename wins.
+ *
+ * The reader opens path with O_NOFOLLOW and refuses, unread, anything but a regular file
+ * owned by the process's effective uid with one link; it never shows a byte of a file
+ * that is not a state file.
  */
 #ifndef USTATSD_STATEFILE_H
 #define USTATSD_STATEFILE_H
@@ -75,11 +81,11 @@ struct statefile_out {
 
     /* Private. */
     char *path;      /* the file to replace (a copy) */
-    char *tmp_path;  /* path ".tmp" */
+    char *tmp_path;  /* path ".tmp." and 12 random hex digits */
     size_t base_off; /* where the last component starts, in both: the names in dir_fd */
     int dir_fd;
     int fd;
-    int locked;  /* fd holds the lock on the temporary name */
+    int named;   /* the temporary file has its name in dir_fd (abort unlinks it) */
     int renamed; /* the temporary name is gone: abort must not unlink it */
     int zlib_live;
     z_stream z;
@@ -89,12 +95,13 @@ struct statefile_out {
 };
 
 /*
- * Start writing a new file for path: open (creating or taking over) "<path>.tmp" in
- * path's directory, with O_CLOEXEC and mode 0600, lock it, empty it and write the header.
+ * Start writing a new file for path: open an unnamed temporary file in path's directory
+ * (or, without O_TMPFILE, a new one under a random name), with O_CLOEXEC and mode 0600,
+ * and write the header.
  * o needs no initialisation. Returns 0, or a negative errno with err (a NUL-terminated
  * message of at most errlen bytes) naming the file, the failing step and strerror:
- *     "state file /x/state: open(/x/state.tmp) failed: Permission denied"
- * -EWOULDBLOCK: another process is writing the same path. A failed create releases
+ *     "state file /x/state: open(/x/state.tmp.*) failed: Permission denied"
+ * A failed create releases
  * what it took (a statefile_abort() after it does nothing).
  */
 int statefile_create(struct statefile_out *o, const char *path, char *err, size_t errlen);
@@ -124,8 +131,12 @@ void statefile_abort(struct statefile_out *o);
 /*
  * Read the file at path into body (reset first; the caller owns it and releases it with
  * buf_release()). The file is read whole but never beyond its size, and one that could
- * not hold a body of at most max_body bytes is refused unread; the body never inflates
- * past max_body, so a small file cannot inflate into gigabytes. Returns:
+ * not hold a body of at most max_body bytes is refused unread; a trailer that claims a
+ * body over max_body is refused before inflating, and the body never inflates past its
+ * trailer's claim (nor max_body), so a small file cannot inflate into gigabytes. The file
+ * is opened with O_NOFOLLOW and must be a regular file owned by the effective uid, with
+ * one link; a symbolic link, another owner or a second link is STATEFILE_BAD, unread.
+ * Returns:
  *     0                the file is sound: body holds exactly the uncompressed body;
  *     STATEFILE_ABSENT no file at path (err says so too);
  *     STATEFILE_BAD    the file is unusable, and err names the file and the exact problem:
@@ -150,6 +161,13 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
                      size_t errlen);
 
 /*
+ * For tests: when set, statefile_create() acts as on a file system without O_TMPFILE
+ * (a file created under a random name). Set it before any writer starts, never in the
+ * daemon.
+ */
+extern int statefile__no_tmpfile;
+
+/*
  * Move a bad file out of the way: rename path to "<path>.bad", replacing an older one (so
  * a crash loop cannot fill the disk), and fsync the directory. The new name is written to
  * to (tolen bytes). Returns 0, or a negative errno with err set.
@@ -163,5 +181,13 @@ int statefile_set_aside(const char *path, char *to, size_t tolen, char *err, siz
  * can read. Returns 0, or a negative errno with "state file PATH: <problem>" in err.
  */
 int statefile_check(const char *path, char *err, size_t errlen);
+
+/*
+ * Whether path's directory is the daemon's alone (for --check-config, a warning): 1, with
+ * "state file PATH: its directory D is ..." in err, when it is owned by another user than
+ * the effective uid (root excepted) or is group- or world-writable without the sticky
+ * bit; 0 otherwise (a missing directory included: statefile_check() reports it).
+ */
+int statefile_check_dir(const char *path, char *err, size_t errlen);
 
 #endif

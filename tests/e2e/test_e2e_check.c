@@ -220,6 +220,44 @@ Test(e2e_check, state_and_socket_directories_must_exist_and_be_writable)
     }
 }
 
+Test(e2e_check, a_state_directory_others_may_write_is_a_warning)
+{
+    char state_dir[128], *out;
+
+    snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
+    cr_assert_eq(mkdir(state_dir, 0700), 0);
+    daemon_write_file(cfg, "{\"daemon\": {\"state_file\": \"%s/ustatsd.state\"}}", state_dir);
+    cr_assert_eq(check(&out, NULL), 0, "%s", out);
+    cr_assert_null(strstr(out, "warning"), "%s", out);
+    free(out);
+
+    cr_assert_eq(chmod(state_dir, 0777), 0);
+    cr_assert_eq(check(&out, NULL), 0, "%s", out);
+    want(out,
+         "%s: $.daemon.state_file: warning: state file %s/ustatsd.state: its directory %s is "
+         "world-writable (mode 0777) without the sticky bit",
+         cfg, state_dir, state_dir);
+    free(out);
+
+    cr_assert_eq(chmod(state_dir, 0770), 0);
+    cr_assert_eq(check(&out, NULL), 0, "%s", out);
+    want(out, "its directory %s is group-writable (mode 0770) without the sticky bit", state_dir);
+    free(out);
+
+    cr_assert_eq(chmod(state_dir, 01777), 0); /* as /tmp: others may not replace our files */
+    cr_assert_eq(check(&out, NULL), 0, "%s", out);
+    cr_assert_null(strstr(out, "warning"), "%s", out);
+    free(out);
+
+    if (geteuid() == 0) { /* another owner: only root can give the directory away */
+        cr_assert_eq(chmod(state_dir, 0755), 0);
+        cr_assert_eq(chown(state_dir, 65534, 65534), 0);
+        cr_assert_eq(check(&out, NULL), 0, "%s", out);
+        want(out, "its directory %s is owned by uid 65534, not this process's 0", state_dir);
+        free(out);
+    }
+}
+
 static char web[160];
 
 /* A web config naming a certificate that is not one, and a key file. */

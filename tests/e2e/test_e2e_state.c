@@ -301,8 +301,53 @@ Test(e2e_state, a_bad_file_is_set_aside_and_the_daemon_starts_empty, .init = mak
     memcpy(copy, good, len);
     copy[len - 30] ^= 0x40; /* in the compressed body */
     expect_set_aside("corrupt", copy, len, "state file");
+    memcpy(copy, good, len);
+    memcpy(copy + len - 16, "\0\0\0\0\0\1\0\0", 8); /* the trailer claims 1 TiB */
+    expect_set_aside("a bomb", copy, len, "its trailer claims a body of 1099511627776 bytes");
     free(copy);
     free(good);
+}
+
+/* Whoever can write the state directory plants links to files the daemon may read. */
+Test(e2e_state, a_hostile_state_directory_gets_nothing, .init = make_dir, .fini = remove_all)
+{
+    static const char secret_text[] = "TOPSECRET-do-not-show-0123456789\n";
+    char secret[160], tmp[160], *body, *log, *debug = NULL;
+    struct daemon d;
+
+    /* state: a symbolic link to a secret, refused unfollowed, never shown. */
+    snprintf(secret, sizeof secret, "%s/secret", dir);
+    daemon_write_file(secret, "%s", secret_text);
+    cr_assert_eq(chmod(secret, 0600), 0);
+    cr_assert_eq(symlink(secret, state_path), 0);
+    /* state.tmp: a symbolic link to the same file, which the snapshots must not touch. */
+    snprintf(tmp, sizeof tmp, "%s.tmp", state_path);
+    cr_assert_eq(symlink(secret, tmp), 0);
+    start(&d, config, state_path, NULL);
+    body = daemon_scrape(&d, NULL);
+    cr_assert_eq(value(body, "ustatsd_state_restore_result{result=\"set_aside\"}"), 1, "%s", body);
+    free(body);
+    log = log_of(&d);
+    cr_assert_not_null(strstr(log, "is a symbolic link"), "%s", log);
+    cr_assert_null(strstr(log, "TOPSECRET"), "%s", log);
+    cr_assert_eq(daemon_get(&d, "/debug", NULL, &debug), 200);
+    cr_assert_not_null(strstr(debug, "is a symbolic link"), "%s", debug);
+    cr_assert_null(strstr(debug, "TOPSECRET"), "%s", debug);
+    free(debug);
+    free(log);
+
+    cr_assert_eq(daemon_sends(&d, "svc_uploads:3|c|#outcome:ok\n"), 0);
+    cr_assert_eq(daemon_wait_value(&d, "svc_uploads_total{outcome=\"ok\"}", 3, 5000), 3);
+    snapshot(&d);
+    cr_assert_eq(daemon_stop(&d), 0);
+    body = daemon_read_file(secret);
+    cr_assert_str_eq(body, secret_text, "the planted state.tmp's target is untouched");
+    free(body);
+
+    /* The final snapshot went through: the next start restores it. */
+    start(&d, config, state_path, NULL);
+    cr_assert_eq(daemon_wait_value(&d, "svc_uploads_total{outcome=\"ok\"}", 3, 5000), 3);
+    cr_assert_eq(daemon_stop(&d), 0);
 }
 
 Test(e2e_state, an_unreadable_file_and_an_unwritable_directory_never_stop_the_daemon,

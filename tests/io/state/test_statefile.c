@@ -131,6 +131,24 @@ static int file_exists(const char *p)
     return lstat(p, &st) == 0;
 }
 
+/* The number of "state.tmp.*" files in dir: the writer's temporary files. */
+static int tmp_files(void)
+{
+    char cmd[256];
+    FILE *f;
+    int n = 0, c;
+
+    snprintf(cmd, sizeof(cmd), "ls -a %s | grep -c '^state\\.tmp\\.'", dir);
+    f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    if (fscanf(f, "%d", &n) != 1)
+        n = -1;
+    while ((c = fgetc(f)) != EOF)
+        ;
+    pclose(f);
+    return n;
+}
+
 /* Read p and check it is refused as bad, with a message naming it and saying what. */
 static void expect_bad(const char *p, size_t max_body, const char *what)
 {
@@ -167,7 +185,7 @@ Test(statefile, an_empty_body_round_trips)
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_eq((uint64_t)st.st_size, size);
     cr_assert_eq(st.st_mode & 0777, 0600);
-    cr_assert_not(file_exists(strcat(strcpy((char[160]){ 0 }, path), ".tmp")));
+    cr_assert_eq(tmp_files(), 0);
     expect_body(path, "", 0);
 }
 
@@ -302,20 +320,59 @@ Test(statefile, a_file_truncated_anywhere_is_bad_and_says_where)
     buf_release(&body);
 }
 
-Test(statefile, a_foreign_file_is_bad_and_shown)
+/* Read p, expect it refused as bad, and that err holds none of secret. */
+static void expect_bad_secret_unseen(const char *p, const char *what, const char *secret)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+
+    expect_bad(p, MAX_BODY, what);
+    statefile_read(p, MAX_BODY, &body, err, sizeof(err));
+    cr_assert_null(strstr(err, secret), "the message shows the file's bytes: %s", err);
+    buf_release(&body);
+}
+
+Test(statefile, a_foreign_file_is_bad_and_its_bytes_never_shown)
 {
     static const char json[] = "{\"families\": [{\"name\": \"x\"}]}\n";
+    char want[128];
 
     spit(path, json, sizeof(json) - 1);
-    expect_bad(path, MAX_BODY,
-               "not a ustatsd state file: it begins with \"{\\x22families\\x22: [{\\x22\"");
+    snprintf(want, sizeof(want), "not a ustatsd state file (%zu bytes, owner uid %u)",
+             sizeof(json) - 1, (unsigned)geteuid());
+    expect_bad_secret_unseen(path, want, "families");
     spit(path, "USTATSD", 7); /* a prefix of the magic: short, not foreign */
     expect_bad(path, MAX_BODY, "truncated: 7 bytes, inside the 24-byte header");
     spit(path,
          "\x7f"
          "ELF\x02\x01\x01",
          7);
-    expect_bad(path, MAX_BODY, "it begins with \"\\x7fELF\\x02\\x01\\x01\"");
+    expect_bad_secret_unseen(path, "not a ustatsd state file (7 bytes, owner uid", "ELF");
+}
+
+Test(statefile, a_symlink_to_a_secret_is_refused_unfollowed)
+{
+    char secret[200];
+
+    snprintf(secret, sizeof(secret), "%s/secret", dir);
+    spit(secret, "TOPSECRETPASSWORD-0123456789", 28);
+    cr_assert_eq(symlink(secret, path), 0, "%s", strerror(errno));
+    expect_bad_secret_unseen(path, "is a symbolic link", "TOPSECRET");
+    /* A symlink to a real state file is refused as well: it is never followed. */
+    write_state(secret, "good", 4, 0);
+    expect_bad(path, MAX_BODY, "is a symbolic link");
+}
+
+Test(statefile, a_hard_link_is_refused_unread)
+{
+    char other[200];
+
+    snprintf(other, sizeof(other), "%s/other", dir);
+    spit(other, "TOPSECRET", 9);
+    cr_assert_eq(link(other, path), 0, "%s", strerror(errno));
+    expect_bad_secret_unseen(path, "has 2 links", "TOPSECRET");
+    cr_assert_eq(unlink(other), 0);
+    expect_bad(path, MAX_BODY, "not a ustatsd state file (9 bytes");
 }
 
 static void patch(const char *p, long off, const void *bytes, size_t n)
@@ -423,12 +480,14 @@ Test(statefile, a_body_over_max_body_is_bad)
 
     make_body(&body, 100000, 4);
     write_state(path, body.ptr, body.len, 0);
-    expect_bad(path, 99999, "the body inflates to more than the limit of 99999 bytes");
+    expect_bad(path, 99999,
+               "its trailer claims a body of 100000 bytes, over the limit of 99999 bytes: "
+               "refused before inflating");
     expect_body(path, body.ptr, body.len);
     buf_release(&body);
 }
 
-Test(statefile, a_zip_bomb_is_stopped_at_max_body)
+Test(statefile, a_zip_bomb_is_refused_at_its_claim_and_stopped_at_it)
 {
     static char zeros[1 << 20];
     struct statefile_out o;
@@ -443,6 +502,14 @@ Test(statefile, a_zip_bomb_is_stopped_at_max_body)
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_lt(st.st_size, 2 << 20, "%lld bytes", (long long)st.st_size);
     cr_assert_gt(st.st_size, 1 << 10);
+    expect_bad(path, 4 << 20,
+               "its trailer claims a body of 268435456 bytes, over the limit of 4194304 bytes: "
+               "refused before inflating");
+    /* A trailer that lies small: inflating stops at its claim, not at max_body. */
+    patch(path, -16, "\x00\x00\x01\x00\x00\x00\x00\x00", 8); /* 65536 */
+    expect_bad(path, 1u << 30, "the body inflates past the 65536 bytes its trailer claims");
+    /* No trailer at all: stopped at max_body. */
+    cr_assert_eq(truncate(path, st.st_size - 24), 0);
     expect_bad(path, 4 << 20, "the body inflates to more than the limit of 4194304 bytes");
 }
 
@@ -527,6 +594,27 @@ Test(statefile, an_unreadable_file_is_an_error)
     cr_assert_eq(as_nobody(read_unreadable), 0);
 }
 
+static int read_foreign_owned(void)
+{
+    struct buf body = BUF_INIT;
+    char err[ERRLEN] = "";
+    int rc = statefile_read(path, MAX_BODY, &body, err, sizeof(err));
+
+    fprintf(stderr, "%s\n", err);
+    buf_release(&body);
+    return rc == STATEFILE_BAD && strstr(err, "owned by uid 0") != NULL ? 0 : 1;
+}
+
+Test(statefile, a_file_owned_by_another_user_is_refused_unread)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give the file to another owner");
+    write_state(path, "root's", 6, 0);
+    cr_assert_eq(chmod(dir, 0755), 0);
+    cr_assert_eq(chmod(path, 0644), 0); /* readable by 65534, who reads it as the daemon */
+    cr_assert_eq(as_nobody(read_foreign_owned), 0);
+}
+
 /* ---- the writer's failures ------------------------------------------------------------- */
 
 static void expect_create_fails(const char *p, int code, const char *what)
@@ -567,7 +655,7 @@ static int create_in_readonly_dir(void)
     char err[ERRLEN] = "", want[1024];
     int rc = statefile_create(&o, path, err, sizeof(err));
 
-    snprintf(want, sizeof(want), "state file %s: open(%s.tmp) failed: Permission denied", path,
+    snprintf(want, sizeof(want), "state file %s: open(%s.tmp.*) failed: Permission denied", path,
              path);
     fprintf(stderr, "%s\n", err);
     statefile_abort(&o);
@@ -595,7 +683,7 @@ Test(statefile, a_failing_commit_leaves_the_old_file_intact)
 {
     struct buf body = BUF_INIT;
     struct statefile_out o;
-    char err[ERRLEN] = "", tmp[200], want[1024];
+    char err[ERRLEN] = "", want[1024];
     int rc;
 
     write_state(path, "the old state", 13, 0);
@@ -605,12 +693,11 @@ Test(statefile, a_failing_commit_leaves_the_old_file_intact)
     cr_assert_eq(statefile_append(&o, body.ptr, body.len, err, sizeof(err)), 0, "%s", err);
     rc = statefile_commit(&o, err, sizeof(err));
     cr_assert_eq(rc, -EFBIG, "rc %d: %s", rc, err);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    snprintf(want, sizeof(want), "state file %s: write(%s) failed: File too large", path, tmp);
-    cr_assert_str_eq(err, want);
-    cr_assert(file_exists(tmp));
+    snprintf(want, sizeof(want), "state file %s: write(%s.tmp.", path, path);
+    cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+    cr_assert_not_null(strstr(err, ") failed: File too large"), "%s", err);
     statefile_abort(&o);
-    cr_assert_not(file_exists(tmp), "abort removes the temporary file");
+    cr_assert_eq(tmp_files(), 0, "abort leaves no temporary file");
     statefile_abort(&o);
     expect_body(path, "the old state", 13);
     buf_release(&body);
@@ -627,12 +714,13 @@ Test(statefile, a_commit_over_a_directory_fails_and_abort_cleans_up)
     cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(statefile_append(&o, "body", 4, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(statefile_commit(&o, err, sizeof(err)), -EISDIR, "%s", err);
-    snprintf(want, sizeof(want), "state file %s: rename(%s.tmp, %s) failed: Is a directory", path,
-             path, path);
-    cr_assert_str_eq(err, want);
+    snprintf(want, sizeof(want), ", %s) failed: Is a directory", path);
+    cr_assert_not_null(strstr(err, want), "%s", err);
+    snprintf(want, sizeof(want), "state file %s: rename(%s.tmp.", path, path);
+    cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+    cr_assert_eq(tmp_files(), 1, "the temporary file was named for the rename");
     statefile_abort(&o);
-    snprintf(p, sizeof(p), "%s.tmp", path);
-    cr_assert_not(file_exists(p));
+    cr_assert_eq(tmp_files(), 0);
 }
 
 Test(statefile, a_failing_append_leaves_the_old_file_intact)
@@ -650,15 +738,14 @@ Test(statefile, a_failing_append_leaves_the_old_file_intact)
     cr_assert_eq(rc, -EFBIG, "rc %d: %s", rc, err);
     cr_assert_not_null(strstr(err, "File too large"), "%s", err);
     statefile_abort(&o);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    cr_assert_not(file_exists(tmp));
+    (void)tmp;
+    cr_assert_eq(tmp_files(), 0);
     expect_body(path, "the old state", 13);
     buf_release(&body);
 }
 
-Test(statefile, a_crash_before_commit_leaves_the_old_file_and_a_temp_the_next_writer_takes)
+Test(statefile, a_crash_before_commit_leaves_the_old_file_and_no_temporary_file)
 {
-    char tmp[200];
     pid_t pid;
     int status;
 
@@ -676,31 +763,89 @@ Test(statefile, a_crash_before_commit_leaves_the_old_file_and_a_temp_the_next_wr
     }
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    cr_assert(file_exists(tmp), "the crash leaves the temporary file");
+    cr_assert_eq(tmp_files(), 0, "an unnamed temporary file dies with the process");
     expect_body(path, "the old state", 13);
-
     write_state(path, "the new state", 13, 0);
-    cr_assert_not(file_exists(tmp));
     expect_body(path, "the new state", 13);
 }
 
-Test(statefile, a_second_writer_of_the_same_file_is_refused)
+Test(statefile, two_writers_of_the_same_file_do_not_interleave)
 {
     struct statefile_out a, b;
-    char err[ERRLEN] = "", tmp[200];
+    char err[ERRLEN] = "";
 
     cr_assert_eq(statefile_create(&a, path, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(statefile_append(&a, "from a", 6, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(statefile_create(&b, path, err, sizeof(err)), -EWOULDBLOCK, "%s", err);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    cr_assert_not_null(strstr(err, "another process is writing this state file"), "%s", err);
-    cr_assert(file_exists(tmp), "the refused writer leaves the live one's file alone");
+    cr_assert_eq(statefile_create(&b, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_append(&b, "from b, longer", 14, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(statefile_commit(&a, err, sizeof(err)), 0, "%s", err);
     expect_body(path, "from a", 6);
-    /* Once a is done, b may write. */
-    write_state(path, "from b", 6, 0);
-    expect_body(path, "from b", 6);
+    cr_assert_eq(statefile_commit(&b, err, sizeof(err)), 0, "%s", err);
+    expect_body(path, "from b, longer", 14);
+    cr_assert_eq(tmp_files(), 0);
+}
+
+/* A "<path>.tmp" planted by whoever can write the directory: snapshots go on regardless. */
+Test(statefile, a_planted_tmp_symlink_regular_or_locked_file_does_not_matter)
+{
+    char tmp[200], target[200];
+    struct buf f = BUF_INIT;
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(target, sizeof(target), "%s/victim", dir);
+    spit(target, "do not touch", 12);
+    cr_assert_eq(symlink(target, tmp), 0, "%s", strerror(errno));
+    write_state(path, "one", 3, 0);
+    expect_body(path, "one", 3);
+    slurp(target, &f);
+    cr_assert_eq(f.len, 12);
+    cr_assert_eq(memcmp(f.ptr, "do not touch", 12), 0, "the symlink's target is untouched");
+    cr_assert_eq(unlink(tmp), 0);
+
+    cr_assert_eq(link(target, tmp), 0, "%s", strerror(errno)); /* a hard link */
+    write_state(path, "two", 3, 0);
+    expect_body(path, "two", 3);
+    slurp(target, &f);
+    cr_assert_eq(memcmp(f.ptr, "do not touch", 12), 0, "the hard link's file is untouched");
+    cr_assert_eq(unlink(tmp), 0);
+
+    spit(tmp, "planted", 7);
+    fd = open(tmp, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "%s", strerror(errno));
+    write_state(path, "three", 5, 0);
+    expect_body(path, "three", 5);
+    close(fd);
+    cr_assert_eq(tmp_files(), 0);
+    buf_release(&f);
+}
+
+/* Without O_TMPFILE: a random name, created exclusively; planted names still do not matter. */
+Test(statefile, without_o_tmpfile_a_random_name_is_created_exclusively)
+{
+    struct statefile_out o;
+    char err[ERRLEN] = "", tmp[200], target[200];
+    struct buf f = BUF_INIT;
+
+    statefile__no_tmpfile = 1;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(target, sizeof(target), "%s/victim", dir);
+    spit(target, "do not touch", 12);
+    cr_assert_eq(symlink(target, tmp), 0, "%s", strerror(errno));
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(tmp_files(), 1, "the file has its name from the start");
+    cr_assert_eq(statefile_append(&o, "named", 5, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(tmp_files(), 0);
+    expect_body(path, "named", 5);
+    slurp(target, &f);
+    cr_assert_eq(memcmp(f.ptr, "do not touch", 12), 0);
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    statefile_abort(&o);
+    cr_assert_eq(tmp_files(), 0, "abort unlinks the named file");
+    statefile__no_tmpfile = 0;
+    buf_release(&f);
 }
 
 /* ---- set aside ------------------------------------------------------------------------- */
