@@ -325,16 +325,24 @@ static inline int plain_number(const char *s, const char *end, double *out, cons
     return 1;
 }
 
+int statsd_outcome_parse(const char *s, size_t n, enum statsd_outcome *out)
+{
+    if (n == 6 && memcmp(s, "worked", 6) == 0)
+        *out = STATSD_OUTCOME_WORKED;
+    else if (n == 4 && memcmp(s, "idle", 4) == 0)
+        *out = STATSD_OUTCOME_IDLE;
+    else if (n == 5 && memcmp(s, "error", 5) == 0)
+        *out = STATSD_OUTCOME_ERROR;
+    else
+        return 0;
+    return 1;
+}
+
 static int parse_job(const char *v, const char *vend, struct statsd_line *out)
 {
     size_t n = (size_t)(vend - v);
-    if (n == 6 && memcmp(v, "worked", 6) == 0)
-        out->outcome = STATSD_OUTCOME_WORKED;
-    else if (n == 4 && memcmp(v, "idle", 4) == 0)
-        out->outcome = STATSD_OUTCOME_IDLE;
-    else if (n == 5 && memcmp(v, "error", 5) == 0)
-        out->outcome = STATSD_OUTCOME_ERROR;
-    else
+
+    if (!statsd_outcome_parse(v, n, &out->outcome))
         return memchr(v, ':', n) ? STATSD_PACKED_NOT_ALLOWED : STATSD_INVALID_JOB_OUTCOME;
     out->values[0] = 1;
     out->nvalues = 1;

@@ -98,6 +98,12 @@ enum statsd_type {
 
 enum statsd_outcome { STATSD_OUTCOME_WORKED, STATSD_OUTCOME_IDLE, STATSD_OUTCOME_ERROR };
 
+/*
+ * The outcome a job run's word names: exactly "worked", "idle" or "error" (n bytes at s,
+ * lower case), into *out. 1 when it is one of them, 0 otherwise.
+ */
+int statsd_outcome_parse(const char *s, size_t n, enum statsd_outcome *out);
+
 struct statsd_view {
     const char *ptr;
     size_t len;

@@ -57,24 +57,16 @@ static long tagged_job(const struct config *c, const struct statsd_line *line)
 static int counted(const struct config_job *j, const struct statsd_line *line,
                    struct jobmatch_run *run)
 {
-    static const char *const words[] = { "worked", "idle", "error" };
     const struct statsd_tag *t = NULL;
     double v = line->values[0];
-    size_t k;
 
-    for (k = 0; k < line->ntags && t == NULL; k++)
+    for (size_t k = 0; k < line->ntags && t == NULL; k++)
         if (key_is(&line->tags[k], j->outcome_tag))
             t = &line->tags[k];
-    if (t == NULL)
-        return STATSD_INVALID_JOB_OUTCOME;
-    for (k = 0; k < 3; k++)
-        if (t->value.len == strlen(words[k]) && memcmp(t->value.ptr, words[k], t->value.len) == 0)
-            break;
-    if (k == 3)
+    if (t == NULL || !statsd_outcome_parse(t->value.ptr, t->value.len, &run->outcome))
         return STATSD_INVALID_JOB_OUTCOME;
     if (!(v >= 0 && v <= JOBMATCH_MAX_RUNS) || v != floor(v))
         return STATSD_INVALID_JOB_COUNT;
-    run->outcome = (enum statsd_outcome)k;
     run->runs = (uint64_t)v;
     return STATSD_OK;
 }

@@ -64,22 +64,23 @@ Test(e2e_endpoints, a_scrape_in_flight_outlives_the_config_it_started_with)
     httpc_close(&h);
 }
 
+/* Whether /debug shows the scrapes in flight on the endpoint's path that arg names. */
+static int in_flight_shown(void *arg)
+{
+    char *m = NULL;
+    int found = daemon_get(&d, "/debug", NULL, &m) == 200 && m && strstr(m, arg);
+
+    free(m);
+    return found;
+}
+
 /* Whether /debug shows want scrapes in flight on the endpoint's path; waits up to 5 s. */
 static int in_flight_reaches(int want)
 {
     char needle[64];
 
     snprintf(needle, sizeof(needle), "\"path\":\"/metrics\",\"in_flight\":%d,", want);
-    for (int i = 0; i < 500; i++) {
-        char *m = NULL;
-        int found = daemon_get(&d, "/debug", NULL, &m) == 200 && m && strstr(m, needle);
-
-        free(m);
-        if (found)
-            return 1;
-        usleep(10 * 1000);
-    }
-    return 0;
+    return waitfor_cond(in_flight_shown, needle, 5000) == 0;
 }
 
 Test(e2e_endpoints, beyond_16_scrapes_in_flight_a_scrape_gets_503_and_the_connection_closes)
