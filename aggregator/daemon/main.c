@@ -437,7 +437,7 @@ static void print_lint(void *arg, const char *where_, const char *msg)
  */
 static int check_host(const struct config *c, const struct loader *ld)
 {
-    char err[1024], name[512];
+    char err[1024], warn[1024], name[512];
     int problems = 0;
 
     if (ingest_check_socket(c->socket_path, err, sizeof(err)) != 0 && ++problems)
@@ -468,9 +468,12 @@ static int check_host(const struct config *c, const struct loader *ld)
                 where(ld, c, offsetof(struct config, state_file), name, sizeof(name)), err);
     if (reload_check_tokens(c, err, sizeof(err)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s\n", err);
-    if (security_check(c, err, sizeof(err)) != 0 && ++problems)
+    if (security_check(c, err, sizeof(err), warn, sizeof(warn)) != 0 && ++problems)
         fprintf(stderr, "ustatsd: %s: %s\n",
                 where(ld, c, offsetof(struct config, web_config_file), name, sizeof(name)), err);
+    else if (warn[0] != '\0')
+        fprintf(stderr, "ustatsd: %s: warning: %s\n",
+                where(ld, c, offsetof(struct config, web_config_file), name, sizeof(name)), warn);
     return problems;
 }
 

@@ -38,12 +38,38 @@ void security_release(struct security *web)
     memset(web, 0, sizeof(*web));
 }
 
-int security_check(const struct config *c, char *err, size_t errlen)
+/*
+ * A certificate expired, or within 14 days of it at now: the warning, naming the web
+ * config, the certificate and the date, in buf. 1 with a warning, 0 without.
+ */
+static int expiry_warning(const struct security *web, int64_t now, char *buf, size_t len)
+{
+    int64_t not_after = web->tls != NULL ? tlsmem_ctx_not_after(web->tls) : 0;
+    enum tlsmem_expiry e = tlsmem_expiry_check(not_after, now);
+    time_t t = (time_t)not_after;
+    struct tm tm;
+    char date[32] = "?";
+
+    if (not_after == 0 || e == TLSMEM_VALID)
+        return 0;
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(buf, len, "web config %s: the TLS certificate %s %s on %s%s", web->w.path,
+             tlsmem_ctx_cert_origin(web->tls), e == TLSMEM_EXPIRED ? "expired" : "expires", date,
+             e == TLSMEM_EXPIRED ? ": clients that verify it refuse every connection"
+                                 : ", within 14 days: renew it and reload");
+    return 1;
+}
+
+int security_check(const struct config *c, char *err, size_t errlen, char *warn, size_t warnlen)
 {
     struct security web;
 
+    if (warnlen > 0)
+        warn[0] = '\0';
     if (security_load(&web, c->web_config_file, NULL, err, errlen) != 0)
         return ERRCODE_CONFIG;
+    expiry_warning(&web, (int64_t)wallclock_unix(), warn, warnlen);
     security_release(&web);
     return 0;
 }
@@ -78,29 +104,9 @@ int security_serve(struct app *a, struct site_listener *l, char *err, size_t err
     return rc;
 }
 
-/* A certificate expired, or within 14 days of it at now: a warning naming it and the date. */
-static void warn_expiry(struct app *a, int64_t now)
-{
-    int64_t not_after = tlsmem_ctx_not_after(a->web.tls);
-    enum tlsmem_expiry e = tlsmem_expiry_check(not_after, now);
-    time_t t = (time_t)not_after;
-    struct tm tm;
-    char date[32] = "?";
-
-    if (not_after == 0 || e == TLSMEM_VALID)
-        return;
-    if (gmtime_r(&t, &tm) != NULL)
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    log_msg(&a->log, LOG_WARN, "http", "web config %s: the TLS certificate %s %s on %s%s",
-            a->web.w.path, tlsmem_ctx_cert_origin(a->web.tls),
-            e == TLSMEM_EXPIRED ? "expired" : "expires", date,
-            e == TLSMEM_EXPIRED ? ": clients that verify it refuse every connection"
-                                : ", within 14 days: renew it and reload");
-}
-
 void security_log(struct app *a)
 {
-    char fp[65] = "";
+    char fp[65] = "", warning[1024];
 
     if (a->web.w.path == NULL)
         return;
@@ -110,8 +116,8 @@ void security_log(struct app *a)
             "web config %s: %s%s on every listener, %zu basic auth users, %zu extra headers",
             a->web.w.path, a->web.tls ? "TLS with certificate sha256 " : "plain HTTP", fp,
             a->web.w.nusers, a->web.w.nheaders);
-    if (a->web.tls != NULL)
-        warn_expiry(a, (int64_t)wallclock_unix());
+    if (expiry_warning(&a->web, (int64_t)wallclock_unix(), warning, sizeof(warning)))
+        log_msg(&a->log, LOG_WARN, "http", "%s", warning);
 }
 
 void security_apply(struct app *a, struct security *next)

@@ -43,9 +43,11 @@ void security_release(struct security *web);
 /*
  * Load the file c names and build its TLS context, as start-up and a reload do, then drop
  * it: for --check-config. Returns 0, or ERRCODE_CONFIG with a message naming the file,
- * the key and the problem in err.
+ * the key and the problem in err. With 0, warn holds the warning start-up would log of a
+ * certificate expired or expiring within 14 days (naming the web config, the certificate
+ * file and the date), or "" when there is none.
  */
-int security_check(const struct config *c, char *err, size_t errlen);
+int security_check(const struct config *c, char *err, size_t errlen, char *warn, size_t warnlen);
 
 /*
  * Start-up: load the running config's file into a->web, before any socket, so that a bad

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -32,8 +33,7 @@ struct user {
     char *name; /* first: bsearch() compares names */
     char *hash;
     unsigned char secret[SECRET_LEN];
-    int failed;         /* a wrong password was checked for it ... */
-    uint64_t failed_at; /* ... at this uv_now() */
+    struct authq_lane lane; /* its checks waiting and running, its last wrong password */
 };
 
 struct basicauth {
@@ -43,6 +43,7 @@ struct basicauth {
     size_t nusers;
     char dummy[CRYPT_GENSALT_OUTPUT_SIZE]; /* a bcrypt setting: what an unknown user costs */
     unsigned char secret[SECRET_LEN];      /* keys the unknown users' entries */
+    struct authq_lane unknown;             /* the unknown users' checks */
     uint64_t tick;                         /* counts cache uses: orders the entries of a set */
     struct slot ok[BASICAUTH_CACHE_OK];
     struct slot deny[BASICAUTH_CACHE_DENY];
@@ -50,15 +51,17 @@ struct basicauth {
 
 struct basicauth_work {
     uv_work_t req;
+    struct authq_item item; /* its place in its lane (authq.h) */
     struct basicauth *ba;
     basicauth_done_cb done; /* NULL once abandoned */
     void *arg;
     struct user *user; /* in ba->users; NULL: unknown, the dummy was checked */
-    int match;         /* set by the worker */
+    int match;         /* set by the worker ... */
+    uint64_t run_us;   /* ... and how long bcrypt took */
     unsigned char key[KEY_LEN];
     char pass[BASICCRED_PASS_MAX + 1];
     char hash[CRYPT_OUTPUT_SIZE];
-    struct crypt_data data; /* crypt_rn's scratch: about 32 KiB, hence bounded in flight */
+    struct crypt_data *data; /* crypt_rn's scratch, about 32 KiB: only while it runs */
 };
 
 void basicauth_pool_init(struct basicauth_pool *p, uv_loop_t *loop, unsigned max_in_flight)
@@ -66,7 +69,7 @@ void basicauth_pool_init(struct basicauth_pool *p, uv_loop_t *loop, unsigned max
     memset(p, 0, sizeof(*p));
     p->loop = loop;
     p->max_in_flight = max_in_flight ? max_in_flight : BASICAUTH_DEFAULT_IN_FLIGHT;
-    p->reserved = p->max_in_flight > 1 ? 1 : 0;
+    authq_init(&p->q, p->max_in_flight);
 }
 
 /* Only for what cannot fail on Linux (getrandom of a few bytes after boot, SHA-256): as
@@ -107,6 +110,7 @@ struct basicauth *basicauth_new(struct basicauth_pool *pool, const struct webcfg
         ba->users[i].name = mem_strdup(users[i].name);
         ba->users[i].hash = mem_strdup(users[i].hash);
         random_bytes(ba->users[i].secret, SECRET_LEN);
+        authq_lane_init(&ba->users[i].lane, 1, (unsigned)hash_cost(users[i].hash));
         if (hash_cost(users[i].hash) > cost)
             cost = hash_cost(users[i].hash);
     }
@@ -116,6 +120,7 @@ struct basicauth *basicauth_new(struct basicauth_pool *pool, const struct webcfg
                          (int)sizeof(ba->dummy)) == NULL) {
         fatal("crypt_gensalt_rn");
     }
+    authq_lane_init(&ba->unknown, 0, (unsigned)cost);
     return ba;
 }
 
@@ -229,42 +234,60 @@ static void cache_put(struct basicauth *ba, struct slot *t, size_t n,
     s->used_at = ++ba->tick;
 }
 
-/*
- * The last slot is kept for a configured user without a wrong password in the last
- * BASICAUTH_FAIL_WINDOW_MS: wrong guesses, for unknown names or against a user (who then
- * counts as failing), share the other slots and cannot take it. A user that no guesser
- * aims at therefore always finds a slot within one bcrypt run, at start-up or after its
- * hash changed as well; one under attack is left to the shared slots (nothing tells its
- * owner from the guesser but the password), its cached success still served.
- */
-static int reserve_admits(const struct basicauth_pool *pool, const struct user *u)
-{
-    return u != NULL &&
-           (!u->failed || uv_now(pool->loop) - u->failed_at >= BASICAUTH_FAIL_WINDOW_MS);
-}
-
 /* On a threadpool thread: the work holds copies only. */
 static void work_cb(uv_work_t *req)
 {
     struct basicauth_work *w = container_of(req, struct basicauth_work, req);
-    const char *out = crypt_rn(w->pass, w->hash, &w->data, (int)sizeof(w->data));
+    struct timespec t0, t1;
+    const char *out;
     size_t n = strlen(w->hash);
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    out = crypt_rn(w->pass, w->hash, w->data, (int)sizeof(*w->data));
     /* crypt_rn gives NULL or a "*" string for a bad setting: a mismatch either way. */
     w->match = out != NULL && strlen(out) == n && CRYPTO_memcmp(out, w->hash, n) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    w->run_us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (uint64_t)t1.tv_nsec / 1000 -
+                (uint64_t)t0.tv_nsec / 1000;
     explicit_bzero(w->pass, sizeof(w->pass));
-    explicit_bzero(&w->data, sizeof(w->data));
+    explicit_bzero(w->data, sizeof(*w->data));
 }
 
-static void after_work_cb(uv_work_t *req, int status)
+static void after_work_cb(uv_work_t *req, int status);
+
+/* Hand w to the threadpool; its lane counts it as running. */
+static int run(struct basicauth_work *w)
 {
-    struct basicauth_work *w = container_of(req, struct basicauth_work, req);
+    w->data = mem_calloc(1, sizeof(*w->data));
+    return uv_queue_work(w->ba->pool->loop, &w->req, work_cb, after_work_cb);
+}
+
+static void finish(struct basicauth_work *w, int status);
+
+/* Start what may start now, as slots free. */
+static void dispatch(struct basicauth_pool *pool)
+{
+    struct authq_item *it;
+
+    while ((it = authq_next(&pool->q, uv_now(pool->loop))) != NULL) {
+        struct basicauth_work *w = container_of(it, struct basicauth_work, item);
+
+        if (run(w) != 0)
+            finish(w, UV_ECANCELED);
+    }
+}
+
+/* w ran (status 0) or could not: counted, cached, answered, freed; its slot goes on. */
+static void finish(struct basicauth_work *w, int status)
+{
     struct basicauth *ba = w->ba;
     struct basicauth_pool *pool = ba->pool;
     int allowed = status == 0 && w->user != NULL && w->match;
     uint32_t user = w->user != NULL ? (uint32_t)(w->user - ba->users) + 1 : 0;
 
     pool->in_flight--;
+    authq_done(&pool->q, &w->item, status == 0 && w->user != NULL && !allowed, w->run_us,
+               uv_now(pool->loop));
     pool->checks[allowed   ? BASICCRED_RESULT_OK
                  : w->user ? BASICCRED_RESULT_WRONG
                            : BASICCRED_RESULT_UNKNOWN_USER]++;
@@ -274,15 +297,19 @@ static void after_work_cb(uv_work_t *req, int status)
         else
             cache_put(ba, ba->deny, BASICAUTH_CACHE_DENY, w->key, user);
     }
-    if (status == 0 && w->user != NULL && !allowed) {
-        w->user->failed = 1;
-        w->user->failed_at = uv_now(pool->loop);
-    }
+    /* The freed slot goes to what waits, before the answer can bring a new check. */
+    dispatch(pool);
     if (w->done != NULL)
         w->done(allowed, w->arg);
     basicauth_unref(ba);
+    free(w->data);
     explicit_bzero(w, sizeof(*w));
     free(w);
+}
+
+static void after_work_cb(uv_work_t *req, int status)
+{
+    finish(container_of(req, struct basicauth_work, req), status);
 }
 
 enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authorization,
@@ -316,12 +343,6 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
         pool->checks[BASICCRED_RESULT_CACHED]++;
         return lookup(ba->ok, BASICAUTH_CACHE_OK, key) != NULL ? BASICAUTH_ALLOW : BASICAUTH_DENY;
     }
-    if (pool->in_flight >= pool->max_in_flight ||
-        (pool->in_flight + pool->reserved >= pool->max_in_flight && !reserve_admits(pool, u))) {
-        explicit_bzero(&c, sizeof(c));
-        pool->checks[BASICCRED_RESULT_BUSY]++;
-        return BASICAUTH_BUSY;
-    }
     w = mem_calloc(1, sizeof(*w));
     w->ba = ba;
     w->done = done;
@@ -331,11 +352,21 @@ enum basicauth_verdict basicauth_check(struct basicauth *ba, const char *authori
     memcpy(w->pass, c.pass, c.pass_len + 1);
     explicit_bzero(&c, sizeof(c));
     snprintf(w->hash, sizeof(w->hash), "%s", hash);
-    if (uv_queue_work(pool->loop, &w->req, work_cb, after_work_cb) != 0) {
+    switch (
+        authq_admit(&pool->q, u != NULL ? &u->lane : &ba->unknown, &w->item, uv_now(pool->loop))) {
+    case AUTHQ_RUN:
+        if (run(w) == 0)
+            break;
+        authq_done(&pool->q, &w->item, 0, 0, uv_now(pool->loop));
+        free(w->data);
+        /* fall through */
+    case AUTHQ_BUSY:
         explicit_bzero(w, sizeof(*w));
         free(w);
         pool->checks[BASICCRED_RESULT_BUSY]++;
         return BASICAUTH_BUSY;
+    case AUTHQ_WAIT:
+        break;
     }
     basicauth_ref(ba);
     pool->in_flight++;
@@ -370,8 +401,7 @@ void basicauth_carry(struct basicauth *ba, const struct basicauth *prev)
         if (p == NULL || strcmp(p->hash, u->hash) != 0)
             continue;
         memcpy(u->secret, p->secret, SECRET_LEN);
-        u->failed = p->failed;
-        u->failed_at = p->failed_at;
+        authq_lane_carry(&u->lane, &p->lane);
         map[p - prev->users] = (uint32_t)i + 1;
     }
     ba->tick = prev->tick;

@@ -15,18 +15,26 @@
  * the request meanwhile (httpd_server_set_basic_auth()).
  *
  * Bounds. A struct basicauth_pool, shared by every struct basicauth made with it (one per
- * web config generation), lets at most max_in_flight checks be queued or running at once,
- * so that a flood of wrong passwords can neither take libuv's threadpool (4 threads, which
- * the state snapshots and the reloads need too) nor grow memory: beyond it a check is
- * answered BASICAUTH_BUSY at once, which the server turns into 503 with Retry-After: 1.
- * With 2 or more, the last one is kept for configured users that have not had a wrong
- * password checked in the last BASICAUTH_FAIL_WINDOW_MS: guesses at unknown names, and
- * guesses at a user (who is then failing), share the others, so that they cannot lock out
- * a user nobody is guessing at, even one whose password is not cached yet (at start-up,
- * or after its hash changed). Under such a flood, a name being let into that slot says
- * that it is a configured user not failing lately; its check costs what any other does,
- * and a wrong password there closes the slot to that name for the window: a guesser learns
- * at most that, one name per window, and only while it keeps the other slots busy.
+ * web config generation), lets at most max_in_flight bcrypt runs go at once, so that a
+ * flood of wrong passwords can never take libuv's threadpool (4 threads, which the state
+ * snapshots and the reloads need too); a check beyond that waits, in the lane of its user
+ * (authq.h: each configured user has one, the unknown names share one), and is answered
+ * when its turn comes. Memory is bounded too: a lane holds at most AUTHQ_LANE_MAX checks,
+ * and a waiting check holds no bcrypt scratch. A check is refused at once with
+ * BASICAUTH_BUSY, which the server turns into 503 with Retry-After: 1, when it could not
+ * start within AUTHQ_WAIT_MAX_MS (1 s) by the bound authq.h computes from the measured
+ * bcrypt times. So:
+ * - guesses at other names (unknown names, other users) never take a place in a user's
+ *   lane: a user nobody guesses at is let in, and runs at the first slot that frees, within
+ *   one bcrypt run (of what was running), one slot being kept for users without a wrong
+ *   password in the last AUTHQ_FAIL_WINDOW_MS;
+ * - guesses at a user's own name share its lane with its owner (nothing tells them apart
+ *   but the password): the owner's cold login waits at most 1 s before it runs, or is
+ *   refused at once; its cached success is served at once, whatever the guessers do.
+ * Under such a flood, ranking says a little: an unknown name never gets the kept slot, a
+ * user's first wrong password does (then it is failing for the window). A guesser learns
+ * at most that a name is configured, one name per window, and only while it keeps the
+ * other slots busy.
  * The cache has two fixed tables: successes (BASICAUTH_CACHE_OK entries) and failures
  * (BASICAUTH_CACHE_DENY); a failure never evicts a success, so a flood of wrong passwords
  * cannot push a scraper's credentials out and turn its scrapes into bcrypt work. Each is
@@ -43,9 +51,9 @@
  * and its failure is cached likewise.
  *
  * A reload makes a new struct basicauth; basicauth_carry() moves over the cache entries
- * (and secrets, and recent failures) of every user whose name and hash are unchanged, so
- * that a SIGHUP, or a storm of them, never turns a scraper's cached login into bcrypt
- * work. A user removed, or whose hash changed, loses its entries, as do unknown users.
+ * (and secrets, recent failures and measured bcrypt times) of every user whose name and
+ * hash are unchanged, so that a SIGHUP, or a storm of them, never turns a scraper's
+ * cached login into bcrypt work. A user removed, or whose hash changed, loses its entries, as do unknown users.
  */
 #ifndef USTATSD_BASICAUTH_H
 #define USTATSD_BASICAUTH_H
@@ -55,14 +63,14 @@
 
 #include <uv.h>
 
+#include "http/authq.h"
 #include "http/basiccred.h"
 #include "config/webcfg.h"
 
 #define BASICAUTH_DEFAULT_IN_FLIGHT 2 /* of libuv's 4 threads: the rest stay free */
 #define BASICAUTH_CACHE_OK          64
 #define BASICAUTH_CACHE_DENY        256
-#define BASICAUTH_CACHE_WAYS        4     /* entries to a set, in both tables */
-#define BASICAUTH_FAIL_WINDOW_MS    60000 /* a wrong password keeps a user off the kept slot */
+#define BASICAUTH_CACHE_WAYS        4 /* entries to a set, in both tables */
 /* bcrypt reads 72 bytes of a password and ignores the rest, so that "A"x72 + "ZZZZ" would
  * pass for "A"x72: as Go's x/crypto/bcrypt refuses such passwords, a longer one is refused
  * (counted as malformed), never checked. */
@@ -75,9 +83,9 @@
  */
 struct basicauth_pool {
     uv_loop_t *loop;        /* where the checks are queued and answered */
-    unsigned max_in_flight; /* 0 at init: BASICAUTH_DEFAULT_IN_FLIGHT */
-    unsigned reserved;      /* of them, kept for users not failing: 1, or 0 when max is 1 */
-    unsigned in_flight;     /* queued or running now */
+    unsigned max_in_flight; /* bcrypt runs at once; 0 at init: BASICAUTH_DEFAULT_IN_FLIGHT */
+    unsigned in_flight;     /* checks let in and not answered yet: waiting or running */
+    struct authq q;         /* which runs next (q.running, q.waiting) */
     uint64_t checks[BASICCRED_NRESULTS];
     /* Each check is counted once: answered from the cache ("cached", whatever it said),
      * by bcrypt ("ok", "wrong", "unknown_user"), or not checked ("malformed", "busy"). */
@@ -122,7 +130,7 @@ enum basicauth_verdict {
     BASICAUTH_ALLOW,   /* right user and password (from the cache) */
     BASICAUTH_DENY,    /* wrong password, unknown user, or malformed: 401 */
     BASICAUTH_ABSENT,  /* not Basic credentials at all (none, or another scheme); not counted */
-    BASICAUTH_BUSY,    /* max_in_flight checks in flight: 503, try again */
+    BASICAUTH_BUSY,    /* it could not run within 1 s (authq.h): 503, try again */
     BASICAUTH_PENDING, /* queued: done() will say */
 };
 

@@ -3,12 +3,14 @@
  * old token stops working, the new one works), a bad new file refuses the reload and
  * keeps the old token, a bad file refuses the start; basic auth users and extra headers
  * of the web config file (--web.config.file), swapped on SIGHUP; and malformed requests
- * get 400.
+ * get 400; and a user's first login gets in while others flood wrong passwords at its
+ * name, at another user's and at unknown names.
  */
 #include <criterion/criterion.h>
 
 #include <crypt.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #include "daemon.h"
 #include "httpc.h"
+#include "waitfor.h"
 
 static struct daemon d;
 static char dir[64];
@@ -183,20 +186,26 @@ Test(e2e_auth, a_bad_token_file_refuses_the_start, .fini = cleanup)
     free(out);
 }
 
-/* A bcrypt hash of password at cost 4 (the cheapest), as htpasswd -B would write it. */
-static void bcrypt(const char *password, char out[CRYPT_OUTPUT_SIZE])
+/* A bcrypt hash of password at cost (4, the cheapest, unless said), as htpasswd -B would
+ * write it. */
+static void bcrypt_at(const char *password, unsigned long cost, char out[CRYPT_OUTPUT_SIZE])
 {
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     struct crypt_data *cd = calloc(1, sizeof(*cd));
     const char *h;
 
     cr_assert_not_null(cd);
-    cr_assert_not_null(crypt_gensalt_rn("$2y$", 4, NULL, 0, salt, sizeof(salt)));
+    cr_assert_not_null(crypt_gensalt_rn("$2y$", cost, NULL, 0, salt, sizeof(salt)));
     h = crypt_rn(password, salt, cd, (int)sizeof(*cd));
     cr_assert_not_null(h);
     cr_assert_eq(strlen(h), 60, "%s", h);
     strcpy(out, h);
     free(cd);
+}
+
+static void bcrypt(const char *password, char out[CRYPT_OUTPUT_SIZE])
+{
+    bcrypt_at(password, 4, out);
 }
 
 static void write_web(const char *user, const char *password, const char *extra)
@@ -480,4 +489,86 @@ Test(e2e_auth, malformed_header_syntax_and_control_bytes_get_400, .fini = cleanu
     cr_assert_eq(daemon_get(&d, "/metrics", NULL, &body), 200);
     cr_assert_not_null(strstr(body, "kind=\"bad_request\"} 7"), "%s", body);
     free(body);
+}
+
+/* A guesser: wrong passwords at one name, each new (no cache answers), one at a time. */
+struct guesser {
+    pthread_t t;
+    const char *user;
+    int stop;                  /* set by the test */
+    unsigned answers, refused; /* 401s and 503s so far */
+    int other;                 /* a status that is neither: the first one */
+};
+
+static void *guess(void *arg)
+{
+    struct guesser *g = arg;
+
+    for (unsigned n = 0; !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); n++) {
+        char password[32];
+        struct httpc_response r;
+        int status;
+
+        snprintf(password, sizeof(password), "guess %u", n);
+        status = get_basic("/metrics", g->user, password, &r);
+        httpc_response_release(&r);
+        if (status == 503)
+            __atomic_add_fetch(&g->refused, 1, __ATOMIC_RELEASE);
+        else if (status != 401 && g->other == 0)
+            g->other = status;
+        __atomic_add_fetch(&g->answers, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+static int guessed_enough(void *arg)
+{
+    struct guesser *g = arg;
+
+    for (int i = 0; i < 8; i++)
+        if (__atomic_load_n(&g[i].answers, __ATOMIC_ACQUIRE) < 10)
+            return 0;
+    return 1;
+}
+
+/*
+ * Three guessers at alice's own name, three at bob's and two at unknown names, each
+ * sending wrong passwords back to back (cost 8 hashes: bcrypt runs all the time on both
+ * of the daemon's slots): alice's first login gets in, answered 200 at the first try, as
+ * does carol's, whom nobody guesses at; the guessers get 401 (or 503), never anything
+ * else. What alice's lane holds (three guesses at most) is well within its second.
+ */
+Test(e2e_auth, a_users_first_login_gets_in_while_others_guess, .fini = cleanup, .timeout = 120)
+{
+    char web[160], hash[3][CRYPT_OUTPUT_SIZE];
+    const char *args[] = { "--web.config.file", web, NULL };
+    const char *names[8] = { "alice", "alice", "alice", "bob", "bob", "bob", "mallory", "eve" };
+    struct guesser g[8];
+
+    make_dir();
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    bcrypt_at("wonder land", 8, hash[0]);
+    bcrypt_at("builder", 8, hash[1]);
+    bcrypt_at("carol's", 8, hash[2]);
+    daemon_write_file(web, "basic_auth_users:\n  alice: '%s'\n  bob: '%s'\n  carol: '%s'\n",
+                      hash[0], hash[1], hash[2]);
+    cr_assert_eq(daemon_start(&d, "{}", args), 0);
+    memset(g, 0, sizeof(g));
+    for (int i = 0; i < 8; i++) {
+        g[i].user = names[i];
+        cr_assert_eq(pthread_create(&g[i].t, NULL, guess, &g[i]), 0);
+    }
+    cr_assert_eq(waitfor_cond(guessed_enough, g, 60000), 0, "the guessers got nowhere");
+    cr_assert_eq(status_basic("/metrics", "alice", "wonder land"), 200);
+    cr_assert_eq(status_basic("/metrics", "carol", "carol's"), 200);
+    for (int i = 0; i < 8; i++)
+        __atomic_store_n(&g[i].stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(pthread_join(g[i].t, NULL), 0);
+        cr_assert_eq(g[i].other, 0, "%s got %d", g[i].user, g[i].other);
+    }
+    /* The floods ran bcrypt: alice's and carol's checks were two among many. */
+    cr_assert_eq(basic_value("alice", "wonder land", CHECKS("ok")), 2);
+    cr_assert_geq(basic_value("alice", "wonder land", CHECKS("wrong")), 60);
+    cr_assert_geq(basic_value("alice", "wonder land", CHECKS("unknown_user")), 20);
 }

@@ -3,8 +3,8 @@
  * host (a missing group, a bad or unreadable token file, an unwritable state directory, a
  * bad certificate named by the web config file from the flag or the variable), with the
  * flags and variables given along with it, each message naming the file, the key and the
- * problem; and it warns, exit status 0, on names Prometheus conventions flag, as the
- * daemon's start-up log does.
+ * problem; and it warns, exit status 0, on names Prometheus conventions flag and on a TLS
+ * certificate expired or expiring within 14 days, as the daemon's start-up log does.
  */
 #include <criterion/criterion.h>
 
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "tlsclient.h"
 
 #define NO_GROUP "ustatsd-no-such-group"
 
@@ -328,6 +329,51 @@ Test(e2e_check, a_fifo_named_as_a_certificate_is_refused_not_waited_on)
     want(out, "--web.config.file: %s:", web);
     want(out, "tls_server_config.cert_file: %s: not a regular file", fifo);
     free(out);
+}
+
+/*
+ * A certificate expired (tests/lib/tlscerts.sh: in 2020) or expiring within 14 days is a
+ * warning naming the web config, the certificate file and the date, as start-up logs it;
+ * the check still passes. One 30 days from its end is not warned of.
+ */
+Test(e2e_check, an_expired_or_expiring_certificate_is_a_warning)
+{
+    char certs[64], crt[256], key[256], soon[160], soon_key[160], cmd[512], *out = NULL;
+    const char *flag[] = { "--web.config.file", web, NULL };
+
+    cr_assert_eq(tlscerts_make(certs), 0);
+    snprintf(crt, sizeof(crt), "%s", tlscerts_path(certs, "server_expired.crt"));
+    snprintf(key, sizeof(key), "%s", tlscerts_path(certs, "server.key"));
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    daemon_write_file(cfg, "{}");
+    daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", crt, key);
+    cr_assert_eq(check(&out, flag), 0, "%s", out);
+    want(out,
+         "--web.config.file: warning: web config %s: the TLS certificate %s expired on "
+         "2020-01-02T00:00:00Z: clients that verify it refuse every connection",
+         web, crt);
+    free(out);
+
+    /* Self-signed, 7 days from now. */
+    snprintf(soon, sizeof(soon), "%s/soon.crt", dir);
+    snprintf(soon_key, sizeof(soon_key), "%s/soon.key", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "
+             "/CN=localhost -days 7 -keyout '%s' -out '%s' 2>/dev/null",
+             soon_key, soon);
+    cr_assert_eq(system(cmd), 0);
+    daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", soon, soon_key);
+    cr_assert_eq(check(&out, flag), 0, "%s", out);
+    want(out, "warning: web config %s: the TLS certificate %s expires on ", web, soon);
+    want(out, ", within 14 days: renew it and reload");
+    free(out);
+
+    snprintf(crt, sizeof(crt), "%s", tlscerts_path(certs, "server.crt"));
+    daemon_write_file(web, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", crt, key);
+    cr_assert_eq(check(&out, flag), 0, "%s", out);
+    cr_assert_null(strstr(out, "warning"), "%s", out);
+    free(out);
+    tlscerts_remove(certs);
 }
 
 Test(e2e_check, the_other_flags_and_variables_apply_to_what_is_checked)

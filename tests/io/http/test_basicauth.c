@@ -180,15 +180,16 @@ static int in_flight_is(void *arg)
 static unsigned one = 1;
 
 /*
- * Cost 13 (about 0.5 s a check) with one check in flight at most: a second, uncached
- * check while the first runs gets 503 with Retry-After at once; a cached one is served.
+ * Cost 15 (well over a second a check) with one check running at most: a second, uncached
+ * check of the same user while the first runs could not start within a second, and gets
+ * 503 with Retry-After at once; a cached one is served.
  */
-Test(basicauth, beyond_the_bound_of_work_in_flight_is_503, .timeout = 60)
+Test(basicauth, what_could_not_start_within_a_second_is_503, .timeout = 120)
 {
     struct httpc slow;
     struct httpc_response r;
 
-    setup(13, 1);
+    setup(15, 1);
     httpdfix_run(&F, "127.0.0.1:0");
     cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200); /* now cached */
     httpdfix_open(&slow, &F);
@@ -234,33 +235,33 @@ static int answer(struct httpc *h)
 }
 
 /*
- * Two checks in flight, the second kept for users not failing: guesses at an unknown
- * name never take it, a guess at alice takes it once and then alice is failing, and bob,
- * whom nobody guesses at, gets it with his password never cached. Cost 13: a check takes
- * about 0.5 s, and each step below is sent while the guesses before it still run.
+ * Two checks running at most, one kept for users without a wrong password lately: a
+ * guess at an unknown name and one at bob hold both, and alice, whom nobody guesses at,
+ * still gets in with her password never cached: she waits in her own lane, which no guess
+ * at another name can fill. A second guess at the unknown name, before any run was
+ * measured, cannot be bounded and gets 503. Once bob is failing, his right password waits
+ * behind a guess at an unknown name (well within the second at cost 12) and gets in.
  */
-Test(basicauth, wrong_guesses_cannot_take_the_slot_kept_for_users_not_failing, .timeout = 120)
+Test(basicauth, guesses_at_other_names_take_no_place_in_a_users_lane, .timeout = 120)
 {
-    struct httpc g1, g2, g3, b;
+    struct httpc g1, g2, g3, a, b;
 
-    setup(13, 2);
+    setup(12, 2);
     httpdfix_run(&F, "127.0.0.1:0");
     send_check(&g1, "mallory", "guess1", 1);
     cr_assert_eq(status_of("/hello", basic("mallory", "guess2")), 503, "an unknown name");
-    send_check(&g2, "alice", "guess3", 2); /* alice has not failed yet */
-    cr_assert_eq(status_of("/hello", basic("bob", "hunter2")), 503, "both slots taken");
+    send_check(&g2, "bob", "guess3", 2);  /* bob has not failed yet: the kept slot */
+    send_check(&a, "alice", "s3cret", 3); /* waits for a slot, in her own lane */
+    cr_assert_eq(answer(&a), 200);
     cr_assert_eq(answer(&g2), 401);
     cr_assert_eq(answer(&g1), 401);
 
     send_check(&g3, "mallory", "guess4", 1);
-    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 503, "alice is failing");
     send_check(&b, "bob", "hunter2", 2);
     cr_assert_eq(answer(&b), 200);
     cr_assert_eq(answer(&g3), 401);
-    /* With the shared slot free again, alice's right password goes through. */
-    cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
     httpdfix_stop(&F);
-    expect_checks(&pool, 2, 1, 2, 0, 3);
+    expect_checks(&pool, 2, 1, 2, 0, 1);
 }
 
 /* The server closes while a check runs: the check is abandoned, finishes, and frees. */
@@ -518,4 +519,86 @@ Test(basicauth, logins_sharing_a_cache_set_stay_cached_up_to_its_ways)
     cr_assert_eq(uv_loop_close(&loop), 0);
     for (size_t i = 0; i < NUSERS; i++)
         free(users[i].hash);
+}
+
+/* --- a user's lane, on a loop of the test's own, bcrypt at cost 4 (about 1 ms) --- */
+
+static unsigned answered; /* done callbacks so far: the order of answers */
+
+struct ordered {
+    struct verdict v;
+    unsigned order; /* 1 + its place among the answers */
+};
+
+static void on_ordered(int allowed, void *arg)
+{
+    struct ordered *o = arg;
+
+    on_done(allowed, &o->v);
+    o->order = ++answered;
+}
+
+/* Send user:password to ba without running the loop: its verdict, the answer in *o. */
+static enum basicauth_verdict send_to(struct basicauth *ba, const char *user, const char *password,
+                                      struct ordered *o)
+{
+    struct basicauth_work *w = NULL;
+
+    memset(o, 0, sizeof(*o));
+    return basicauth_check(ba, value_of(user, password), on_ordered, o, &w);
+}
+
+/*
+ * 40 wrong guesses at alice sent at once, her right password 11th: her lane lets in what
+ * can start within a second and at most AUTHQ_LANE_MAX waiting (at about 1 ms a check,
+ * the cap is what refuses here), the rest gets BUSY at once. What was let in is answered
+ * in the order it came, one at a time: her password after the 10 guesses before it and
+ * before those after it. bob, whom nobody guesses at, is let in meanwhile.
+ */
+Test(basicauth, a_users_lane_answers_in_order_and_refuses_past_its_bound)
+{
+    uv_loop_t loop;
+    struct basicauth_pool p;
+    char *alice = make_hash("s3cret", 4), *bob = make_hash("hunter2", 4);
+    const char *names[] = { "alice", "bob" };
+    char *hashes[] = { alice, bob };
+    struct ordered o[42];
+    enum basicauth_verdict v[42];
+    struct basicauth *ba;
+    char guess[16];
+    unsigned busy = 0;
+
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    basicauth_pool_init(&p, &loop, 0);
+    ba = generation(&p, names, hashes, 2);
+    cr_assert_eq(check(ba, &loop, "alice", "other"), 'd'); /* a run measured */
+    for (int i = 0; i < 41; i++) {
+        snprintf(guess, sizeof(guess), "guess%d", i);
+        v[i] = send_to(ba, "alice", i == 10 ? "s3cret" : guess, &o[i]);
+    }
+    v[41] = send_to(ba, "bob", "hunter2", &o[41]);
+    for (int i = 0; i < 42; i++) {
+        if (i <= AUTHQ_LANE_MAX || i == 41)
+            cr_assert_eq(v[i], BASICAUTH_PENDING, "check %d", i);
+        else
+            cr_assert_eq(v[i], BASICAUTH_BUSY, "check %d", i);
+        busy += v[i] == BASICAUTH_BUSY;
+    }
+    cr_assert_eq(p.q.waiting, AUTHQ_LANE_MAX);
+    cr_assert_eq(p.q.running, 2, "alice's first guess, and bob in the kept slot");
+    while (p.in_flight > 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    for (int i = 0; i <= AUTHQ_LANE_MAX; i++) {
+        cr_assert(o[i].v.done, "check %d", i);
+        cr_assert_eq(o[i].v.allowed, i == 10, "check %d", i);
+        if (i > 0)
+            cr_assert_gt(o[i].order, o[i - 1].order, "check %d answered out of turn", i);
+    }
+    cr_assert(o[41].v.done && o[41].v.allowed);
+    cr_assert_lt(o[41].order, o[10].order, "bob waited behind alice's lane");
+    basicauth_unref(ba);
+    expect_checks(&p, 2, 1 + AUTHQ_LANE_MAX, 0, 0, busy);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    free(alice);
+    free(bob);
 }
