@@ -63,6 +63,33 @@ void table_insert(struct table *t, uint64_t h, void *p, size_t *bytes)
     t->used++;
 }
 
+int table_shrink(struct table *t, size_t *bytes)
+{
+    size_t n = t->mask + 1;
+
+    _Static_assert(TABLE_MIGRATE_STEP >= 16, "a shrink's move ends before the table grows");
+    if (t->slots == NULL || t->old != NULL || n <= TABLE_MIN_SLOTS || t->used * 16 > n)
+        return 0;
+    n /= 4;
+    if (n < TABLE_MIN_SLOTS)
+        n = TABLE_MIN_SLOTS;
+    t->old = t->slots;
+    t->old_mask = t->mask;
+    t->old_next = 0;
+    t->slots = counted_calloc(bytes, n, sizeof *t->slots);
+    t->mask = n - 1;
+    return 1;
+}
+
+int table_compact(struct table *t, size_t budget, size_t *bytes)
+{
+    table_shrink(t, bytes);
+    table_migrate(t, budget, bytes);
+    if (t->old == NULL)
+        table_shrink(t, bytes);
+    return t->old != NULL;
+}
+
 /* Remove p from slots if it is there: backward-shift deletion, or a tombstone. */
 static void slots_remove(struct table_slot *slots, size_t mask, uint64_t h, const void *p,
                          int tombstone)
