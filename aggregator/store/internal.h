@@ -6,7 +6,9 @@
  *               summary series' observations;
  *   families.c  the family slots: set up, configured, retired, freed, and the names and
  *               fixed series (zero and precreated) of the live ones;
- *   restore.c   a series put back from the state file (registry_restore).
+ *   restore.c   a series put back from the state file (registry_restore);
+ *   expiry.c    the sweep (registry_sweep), reclaim at a cap (expiry_reclaim), and
+ *               giving memory back once series have gone (registry_compact).
  * The lookups that every accepted line makes (series_hash, series_find) are static inline
  * here, so the hot path sees them exactly as it did in one file. Loop thread only.
  */
@@ -55,6 +57,11 @@ struct registry__family {
     size_t hoff;  /* offset of struct histogram, or of a summary's pointer, in the block */
     struct summary_spec *spec; /* summaries (until the slot is freed), else NULL */
     uint64_t ttl_ms;
+    /*
+     * A lower bound of the last updates of its series that can expire (expiry.c): 0 when
+     * unknown (set up, reconfigured), UINT64_MAX when it has none.
+     */
+    uint64_t oldest_ms;
     uint64_t created_ms;                                 /* set up at (clock's ms), 0: undated */
     uint64_t dropped;                                    /* tags of undeclared keys */
     uint64_t folded[CONFIG_MAX_LABELS][CONFIG_FOLD_MAX]; /* values folded, by key, why */
@@ -164,6 +171,33 @@ void series_summarize(struct registry *r, const struct registry__family *f,
  * reload that turns precreate off lets the family's series expire again.
  */
 int series_pinned(const struct registry__family *f, const struct registry__series *s);
+
+/* ---- expiry (expiry.c) ---- */
+
+/* Whether family f may hold a series past its ttl at now_ms: O(1), see oldest_ms. */
+static inline int expiry_due(const struct registry__family *f, uint64_t now_ms)
+{
+    return f->state == FAM_LIVE && f->ttl_ms != 0 && now_ms > f->oldest_ms &&
+           now_ms - f->oldest_ms > f->ttl_ms;
+}
+
+/*
+ * A line of family fi is about to meet a cap (or, values: a key's value cap): free
+ * expired series first, of family fi when it is at its cap (or values is set), and of
+ * any family with a ttl when the total is at its cap. Bounded work: at most a thousand
+ * series looked at, and it stops once 64 are freed. Costs a comparison or two when
+ * nothing can have expired. Bumps r->reclaimed when it freed a series.
+ */
+void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values);
+
+/* A series of family f was created, or restored, with last update at last_ms. */
+static inline void expiry_note(struct registry *r, struct registry__family *f, uint64_t last_ms)
+{
+    if (last_ms < f->oldest_ms)
+        f->oldest_ms = last_ms;
+    if (f->ttl_ms != 0 && last_ms + f->ttl_ms < r->due_ms)
+        r->due_ms = last_ms + f->ttl_ms;
+}
 
 /* ---- the family slots ---- */
 

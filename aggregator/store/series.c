@@ -77,6 +77,9 @@ void series_free(struct registry *r, struct registry__series *s)
     for (c = r->cursors; c != NULL; c = c->link)
         if (c->pos == s)
             c->pos = s->next;
+    /* Reclaim's mark (expiry.c) moves back: every series after it is still younger. */
+    if (r->reclaim_mark == s)
+        r->reclaim_mark = s->prev;
     /*
      * The table holds each series' hash beside its pointer, so the series need not: it is
      * computed again here, on the rare path, and the 8 bytes date the series instead.
