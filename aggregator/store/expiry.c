@@ -125,9 +125,12 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
 int registry_compact(struct registry *r, size_t budget)
 {
     size_t i;
-    int moving = table_compact(&r->series, budget, &r->mem);
 
-    hotcache_fit(&r->hot, r->nseries, &r->mem);
+    /* One big free per call at most (a table's old slots, the front cache's sets). */
+    if (table_compact(&r->series, budget, &r->mem))
+        return 1;
+    if (hotcache_fit(&r->hot, r->nseries, &r->mem))
+        return 1;
     /* The families' label tables, from the one whose move is under way. */
     for (i = 0; i < r->nfams; i++) {
         size_t fi = (r->compact_fam + i) % r->nfams;
@@ -137,60 +140,64 @@ int registry_compact(struct registry *r, size_t budget)
             return 1;
         }
     }
-    return moving;
+    return 0;
+}
+
+/* The oldest mark of f that is younger than its ttl at now_ms, or NULL. */
+static const struct registry__mark *young_mark(const struct registry__family *f, uint64_t now_ms)
+{
+    for (size_t k = 0; k < 2; k++)
+        if (f->marks[k].set && now_ms - f->marks[k].ms <= f->ttl_ms)
+            return &f->marks[k];
+    return NULL;
+}
+
+/* A walk of reclaim is over: f's bound is the least it saw, and young_ms for the rest. */
+static void reclaim_done(struct registry *r, struct registry__family *f, uint64_t young_ms)
+{
+    f->oldest_ms = r->reclaim_least < young_ms ? r->reclaim_least : young_ms;
+    r->reclaim.pos = NULL;
 }
 
 /*
  * Free expired series of family fi with the reclaim cursor, which resumes its walk where
  * the last reclaim in the same family stopped; *visits is the series it may still look at.
  *
- * A walk starts at the head and ends at the tail, or earlier at the mark: the family's
- * tail when some walk started (at mark_ms). Series after the mark were created since, and
- * so were updated since: while mark_ms is within the ttl, none of them can have expired,
- * and the walk need not look at them. A mark is kept across walks for as long as that
- * holds (so that a refill's new series, appended behind it, are never walked), and moves
- * to its predecessor when it is freed (NULL: before the head, every series is younger).
+ * A walk starts at the head and ends at the tail, or at a mark whose time is within the
+ * ttl (expiry_mark sets one every half ttl as series are created): the series after it
+ * were created since, and so updated since, and none of them can have expired. So a
+ * refill's new series, appended behind the mark, are never walked.
  */
 static size_t reclaim_family(struct registry *r, size_t fi, uint64_t now_ms, size_t *visits)
 {
     struct registry_cursor *c = &r->reclaim;
     struct registry__family *f = &r->fams[fi];
+    const struct registry__mark *m = young_mark(f, now_ms);
     size_t freed = 0;
 
-    if (c->next_fam != fi) {
+    if (c->next_fam != fi || c->pos == NULL) {
         c->next_fam = fi;
-        c->pos = NULL;
-        r->reclaim_marked = 0;
-    }
-    if (c->pos == NULL) {
-        if (!r->reclaim_marked || now_ms - r->reclaim_mark_ms > f->ttl_ms) {
-            r->reclaim_mark = f->tail;
-            r->reclaim_mark_ms = now_ms;
-            r->reclaim_marked = 1;
-        }
         c->pos = f->head;
         r->reclaim_least = UINT64_MAX;
     }
     while (*visits > 0 && freed < RECLAIM_FREES) {
-        int young = now_ms - r->reclaim_mark_ms <= f->ttl_ms, last;
         struct registry__series *s = c->pos;
+        int last;
 
-        if (s == NULL || (young && r->reclaim_mark == NULL)) {
-            /* The whole family seen, or all that is left is younger than the mark. */
-            f->oldest_ms = s == NULL                               ? r->reclaim_least
-                           : r->reclaim_least < r->reclaim_mark_ms ? r->reclaim_least
-                                                                   : r->reclaim_mark_ms;
-            c->pos = NULL;
+        if (s == NULL) { /* the whole family seen */
+            reclaim_done(r, f, UINT64_MAX);
             break;
         }
-        last = s == r->reclaim_mark;
+        if (m != NULL && m->s == NULL) { /* every series left is younger than the mark */
+            reclaim_done(r, f, m->ms);
+            break;
+        }
+        last = m != NULL && s == m->s;
         c->pos = s->next;
         (*visits)--;
         freed += visit(r, f, s, now_ms, &r->reclaim_least);
-        if (last && young) {
-            f->oldest_ms =
-                r->reclaim_least < r->reclaim_mark_ms ? r->reclaim_least : r->reclaim_mark_ms;
-            c->pos = NULL;
+        if (last) {
+            reclaim_done(r, f, m->ms);
             break;
         }
     }

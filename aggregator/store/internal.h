@@ -45,6 +45,17 @@
  */
 enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
 
+/*
+ * A mark in a family's list (expiry.c): every series after s was created at ms or later
+ * (s NULL: every series of the family). Kept through frees: a freed s passes the mark to
+ * its predecessor.
+ */
+struct registry__mark {
+    struct registry__series *s;
+    uint64_t ms;
+    int set;
+};
+
 struct registry__family {
     const struct config_family *cfg; /* FAM_LIVE only */
     enum fam_state state;
@@ -62,8 +73,9 @@ struct registry__family {
      * unknown (set up, reconfigured), UINT64_MAX when it has none.
      */
     uint64_t oldest_ms;
-    uint64_t created_ms;                                 /* set up at (clock's ms), 0: undated */
-    uint64_t dropped;                                    /* tags of undeclared keys */
+    struct registry__mark marks[2]; /* the older, the newer: reclaim's walks end there */
+    uint64_t created_ms;            /* set up at (clock's ms), 0: undated */
+    uint64_t dropped;               /* tags of undeclared keys */
     uint64_t folded[CONFIG_MAX_LABELS][CONFIG_FOLD_MAX]; /* values folded, by key, why */
 };
 
@@ -189,6 +201,18 @@ static inline int expiry_due(const struct registry__family *f, uint64_t now_ms)
  * nothing can have expired. Bumps r->reclaimed when it freed a series.
  */
 void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values);
+
+/*
+ * A series of family f is about to be created at now_ms, at the tail: every half ttl a
+ * new mark is set before it (the older mark is then the newer one before).
+ */
+static inline void expiry_mark(struct registry__family *f, uint64_t now_ms)
+{
+    if (f->ttl_ms == 0 || (f->marks[1].set && now_ms - f->marks[1].ms <= f->ttl_ms / 2))
+        return;
+    f->marks[0] = f->marks[1];
+    f->marks[1] = (struct registry__mark){ f->tail, now_ms, 1 };
+}
 
 /* A series of family f was created, or restored, with last update at last_ms. */
 static inline void expiry_note(struct registry *r, struct registry__family *f, uint64_t last_ms)

@@ -177,7 +177,6 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
      */
     r->sweep_least = 0;
     r->reclaim_least = 0;
-    r->reclaim_marked = 0;
     r->due_ms = 0;
     families_build_names(r);
     families_create_fixed(r);
@@ -376,6 +375,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     if (rc != STATSD_OK)
         return rc;
     if (s == NULL) {
+        expiry_mark(f, now_ms);
         s = series_create(r, (uint32_t)fi, &lb);
         expiry_note(r, f, now_ms);
     }

@@ -104,9 +104,6 @@ struct registry {
     uint64_t sweep_least;                     /* least last update seen by the sweep's walk */
     int sweep_walked;                         /* the sweep's lap walked a family */
     uint64_t reclaim_least;                   /* ... and by reclaim's */
-    struct registry__series *reclaim_mark;    /* reclaim's walks end here (expiry.c) */
-    uint64_t reclaim_mark_ms;                 /* when it was the tail */
-    int reclaim_marked;                       /* reclaim_mark is set (NULL: before the head) */
     uint64_t due_ms;                          /* no series can expire before (expiry.c) */
     uint64_t reclaimed;                       /* reclaims that freed series, registry_reclaims() */
     size_t compact_fam;                       /* the family registry_compact() shrinks next */
