@@ -24,8 +24,9 @@
  * full path builds the name and the canonical series key in stack buffers; one XXH3 over
  * family id + label ids finds the series), but for a summary's, whose first observation
  * makes its state and whose streams grow and shrink by a batch of observations at a time
- * (within their cap). Tables grow by doubling and never shrink; series blocks, summary
- * states and interned strings are freed on expiry. The first series of a
+ * (within their cap). Tables grow by doubling and shrink once mostly empty, when the
+ * sweep is done (registry_compact); series blocks, summary states and interned strings
+ * are freed on expiry. The first series of a
  * never-seen label set allocates its block (and an interned string per new label value),
  * and its first cached line its identity in the front cache.
  *
