@@ -4,12 +4,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 void mem_oom(size_t size)
 {
     fprintf(stderr, "ustatsd: out of memory allocating %zu bytes, aborting\n", size);
     fflush(stderr);
     abort();
+}
+
+void mem_setup(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MXFAST, 0);
+#endif
+}
+
+void mem_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 void *mem_alloc(size_t n)

@@ -25,10 +25,27 @@ static void slots_put(struct table_slot *slots, size_t mask, uint64_t h, void *p
     slots[i].p = p;
 }
 
+/* Give a step of the dead table back, or all of it when it is small. */
+static void release_step(struct table *t, size_t *bytes)
+{
+    if (t->dead == NULL)
+        return;
+    if (t->dead_bytes > TABLE_RELEASE_STEP) {
+        t->dead =
+            counted_realloc(bytes, t->dead, t->dead_bytes, t->dead_bytes - TABLE_RELEASE_STEP);
+        t->dead_bytes -= TABLE_RELEASE_STEP;
+        return;
+    }
+    counted_free(bytes, t->dead, t->dead_bytes);
+    t->dead = NULL;
+    t->dead_bytes = 0;
+}
+
 void table_migrate(struct table *t, size_t budget, size_t *bytes)
 {
     size_t n = t->old_mask + 1;
 
+    release_step(t, bytes);
     if (t->old == NULL)
         return;
     for (; t->old_next < n && budget > 0; t->old_next++, budget--) {
@@ -38,8 +55,13 @@ void table_migrate(struct table *t, size_t budget, size_t *bytes)
             slots_put(t->slots, t->mask, o->hash, o->p);
     }
     if (t->old_next == n) {
-        counted_free(bytes, t->old, n * sizeof *t->old);
+        if (t->dead != NULL) /* two moves ended within a release: never seen */
+            counted_free(bytes, t->dead, t->dead_bytes);
+        t->dead = t->old;
+        t->dead_bytes = n * sizeof *t->old;
         t->old = NULL;
+        if (t->dead_bytes <= TABLE_RELEASE_STEP)
+            release_step(t, bytes);
     }
 }
 
@@ -61,6 +83,34 @@ void table_insert(struct table *t, uint64_t h, void *p, size_t *bytes)
     table_migrate(t, TABLE_MIGRATE_STEP, bytes);
     slots_put(t->slots, t->mask, h, p);
     t->used++;
+}
+
+int table_shrink(struct table *t, size_t *bytes)
+{
+    size_t n = t->mask + 1;
+
+    _Static_assert(TABLE_MIGRATE_STEP >= 16, "a shrink's move ends before the table grows");
+    if (t->slots == NULL || t->old != NULL || t->dead != NULL || n <= TABLE_MIN_SLOTS ||
+        t->used * 16 > n)
+        return 0;
+    n /= 4;
+    if (n < TABLE_MIN_SLOTS)
+        n = TABLE_MIN_SLOTS;
+    t->old = t->slots;
+    t->old_mask = t->mask;
+    t->old_next = 0;
+    t->slots = counted_calloc(bytes, n, sizeof *t->slots);
+    t->mask = n - 1;
+    return 1;
+}
+
+int table_compact(struct table *t, size_t budget, size_t *bytes)
+{
+    table_shrink(t, bytes);
+    table_migrate(t, budget, bytes);
+    if (t->old == NULL)
+        table_shrink(t, bytes);
+    return table_moving(t);
 }
 
 /* Remove p from slots if it is there: backward-shift deletion, or a tombstone. */
@@ -105,5 +155,7 @@ void table_release(struct table *t, size_t *bytes)
         counted_free(bytes, t->slots, (t->mask + 1) * sizeof *t->slots);
     if (t->old != NULL)
         counted_free(bytes, t->old, (t->old_mask + 1) * sizeof *t->old);
+    if (t->dead != NULL)
+        counted_free(bytes, t->dead, t->dead_bytes);
     memset(t, 0, sizeof *t);
 }

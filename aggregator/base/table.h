@@ -9,8 +9,12 @@
  * TABLE_MIGRATE_STEP slots on each insert (and more on each table_migrate() the caller
  * adds, e.g. on a timer), so no single call holds the loop for a full rehash.
  *
+ * Shrinking uses the same move: table_shrink() (the owner calls it when many entries
+ * have gone, e.g. after expiry) moves the entries into a table a quarter the size, a slice
+ * at a time, and frees the big one once the move is done.
+ *
  * A domain module. Memory is counted: the calls that allocate or free take the byte
- * counter they adjust (counted.h). Tables grow by doubling and never shrink.
+ * counter they adjust (counted.h). Tables grow by doubling and shrink only when asked.
  */
 #ifndef USTATSD_TABLE_H
 #define USTATSD_TABLE_H
@@ -20,6 +24,7 @@
 
 #define TABLE_MIGRATE_STEP 16 /* old slots moved on each insert while a move is under way */
 #define TABLE_MIN_SLOTS    8
+#define TABLE_RELEASE_STEP ((size_t)2 << 20) /* bytes of a dead table released per call */
 
 struct table_slot {
     uint64_t hash;
@@ -34,6 +39,12 @@ struct table {
     struct table_slot *old; /* the table being moved into slots, or NULL */
     size_t old_mask;
     size_t old_next; /* old slots below this one have been moved */
+    /*
+     * A big old table once its move is done, given back TABLE_RELEASE_STEP bytes per
+     * table_migrate() (unmapping tens of megabytes at once holds the loop for ms).
+     */
+    struct table_slot *dead;
+    size_t dead_bytes;
 };
 
 /* The walk over the entries whose hash is h: the new table, then the old one. */
@@ -55,8 +66,32 @@ void table_insert(struct table *t, uint64_t h, void *p, size_t *bytes);
 /* Remove p, inserted under hash h, from the table; p must be in it. Allocates nothing. */
 void table_remove(struct table *t, uint64_t h, const void *p);
 
-/* Move up to budget slots of a move under way; frees the old table once all are moved. */
+/*
+ * Move up to budget slots of a move under way; once all are moved the old table is freed,
+ * a big one TABLE_RELEASE_STEP bytes per call (realloc shrinks it in place).
+ */
 void table_migrate(struct table *t, size_t budget, size_t *bytes);
+
+/*
+ * When no move is under way (nor an old table left to free) and at most a sixteenth of
+ * the slots are in use, start a move into a table a quarter the size (never below
+ * TABLE_MIN_SLOTS); returns 1 when it started one. Allocates the small table only: the move goes on with table_migrate() and the
+ * inserts, and it ends before the small table could need to grow (an insert moves
+ * TABLE_MIGRATE_STEP old slots, and a quarter of its slots must fill first).
+ */
+int table_shrink(struct table *t, size_t *bytes);
+
+/*
+ * Shrink step by step: table_shrink() when it can, up to budget slots of the move, and
+ * the next step as soon as a move is done. Returns 1 while a move is under way.
+ */
+int table_compact(struct table *t, size_t budget, size_t *bytes);
+
+/* Whether a move (a growth or a shrink) is under way, or its old table not yet freed. */
+static inline int table_moving(const struct table *t)
+{
+    return t->old != NULL || t->dead != NULL;
+}
 
 /* Free the slots (not what the entries point to) and leave an empty table. */
 void table_release(struct table *t, size_t *bytes);

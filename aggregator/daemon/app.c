@@ -36,11 +36,20 @@
 #define INGEST_BUDGET    8192
 #define INGEST_BUDGET_NS 3000000
 /*
- * An expiry tick looks at EXPIRE_BUDGET series, or frees as many of the families a reload
- * retired. Freeing a series costs most, about 0.7 us (it is out of cache): 2000 hold the
- * loop about 1.4 ms, and 40,000 a second are looked at or freed.
+ * An expiry tick frees EXPIRE_BUDGET series of the families a reload retired. Freeing a
+ * series costs most, about 0.7 us (it is out of cache): 2000 hold the loop about 1.4 ms.
+ *
+ * Otherwise it sweeps (registry_sweep) in slices of EXPIRE_STEP series for at most
+ * EXPIRE_SLICE_NS, and while the sweep has more to do (a mass expiry, tables to shrink)
+ * an idle handle gives it a slice on every turn of the loop, between the drains of the
+ * sockets: expiry keeps up with the rate at which series can be created, and no turn
+ * holds it for more than a slice. Once a sweep that freed at least TRIM_BYTES is done,
+ * malloc_trim() gives the freed pages back to the system (glibc keeps them otherwise).
  */
-#define EXPIRE_BUDGET 2000
+#define EXPIRE_BUDGET   2000
+#define EXPIRE_STEP     256
+#define EXPIRE_SLICE_NS 1000000
+#define TRIM_BYTES      ((size_t)16 << 20)
 
 static const int app_signums[APP_NSIGNALS] = { SIGTERM, SIGINT, SIGHUP };
 
@@ -75,6 +84,60 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
                     uv_now(&a->loop));
 }
 
+/*
+ * malloc_trim() walks the allocator's free chunks and returns their pages: 2 to 20 ms
+ * after a million series expired, so it runs on a worker thread, not on the loop (the
+ * loop's own allocations wait for it only if they need the main arena's lock meanwhile).
+ */
+static void trim_work(uv_work_t *w)
+{
+    (void)w;
+    mem_trim();
+}
+
+static void trim_done(uv_work_t *w, int status)
+{
+    struct app *a = container_of(w, struct app, trim);
+
+    (void)status;
+    a->trimming = 0;
+}
+
+/*
+ * One slice of the sweep. Returns 1 while it has more to do; once done, gives memory back
+ * to the system when the sweep freed a lot of it.
+ */
+static int expire_slice(struct app *a)
+{
+    struct registry *reg = &a->site.reg;
+    uint64_t start = uv_hrtime();
+    size_t mem;
+    int more;
+
+    do
+        registry_sweep(reg, uv_now(&a->loop), EXPIRE_STEP, &more);
+    while (more && uv_hrtime() - start < EXPIRE_SLICE_NS);
+    mem = registry_memory(reg);
+    if (mem > a->expire_peak)
+        a->expire_peak = mem;
+    if (more)
+        return 1;
+    if (a->expire_peak - mem >= TRIM_BYTES && !a->trimming &&
+        uv_queue_work(&a->loop, &a->trim, trim_work, trim_done) == 0) {
+        a->trimming = 1;
+        a->expire_peak = mem;
+    }
+    return 0;
+}
+
+static void on_expire_more(uv_idle_t *h)
+{
+    struct app *a = container_of(h, struct app, expire_more);
+
+    if (!expire_slice(a))
+        uv_idle_stop(h);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
@@ -82,7 +145,8 @@ static void on_expire_timer(uv_timer_t *t)
 
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_series_retired(reg) == 0) {
-        registry_expire(reg, uv_now(&a->loop), EXPIRE_BUDGET);
+        if (!uv_is_active((uv_handle_t *)&a->expire_more) && expire_slice(a))
+            uv_idle_start(&a->expire_more, on_expire_more);
         return;
     }
     registry_drain(reg, EXPIRE_BUDGET);
@@ -160,6 +224,7 @@ static void app_stop(struct app *a, const char *why)
     persist_stop(&s->state, a->serving, on_state_closed, a);
     if (a->handles) {
         uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&a->expire_more, on_handle_closed);
         uv_close((uv_handle_t *)&a->turn, on_handle_closed);
     }
 }
@@ -385,8 +450,14 @@ static int init_handles(struct app *a, char *err, size_t errlen)
         snprintf(err, errlen, "uv_timer_init(expiry): %s", uv_strerror(rc));
         return -1;
     }
+    if ((rc = uv_idle_init(&a->loop, &a->expire_more)) != 0) {
+        uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
+        snprintf(err, errlen, "uv_idle_init(expiry): %s", uv_strerror(rc));
+        return -1;
+    }
     if ((rc = uv_prepare_init(&a->loop, &a->turn)) != 0) {
         uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&a->expire_more, on_handle_closed);
         snprintf(err, errlen, "uv_prepare_init(loop timing): %s", uv_strerror(rc));
         return -1;
     }

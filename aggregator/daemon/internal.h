@@ -40,8 +40,12 @@ struct app {
     uv_signal_t signals[APP_NSIGNALS];
     size_t nsignals; /* initialised: app_stop() closes these */
     uv_timer_t expire_timer;
-    uv_prepare_t turn; /* times each turn of the loop: ustatsd_event_loop_iteration_seconds */
-    int handles;       /* expire_timer and turn initialised */
+    uv_idle_t expire_more; /* runs while a sweep has more to do: a slice per loop turn */
+    size_t expire_peak;    /* most registry memory since the last malloc_trim() */
+    uv_work_t trim;        /* malloc_trim() on a worker thread */
+    int trimming;          /* trim queued and not yet done */
+    uv_prepare_t turn;     /* times each turn of the loop: ustatsd_event_loop_iteration_seconds */
+    int handles;           /* expire_timer, expire_more and turn initialised */
     uint64_t turn_prev_hrtime;
     uint64_t turn_prev_idle_ns;
 

@@ -678,6 +678,7 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    mem_setup(); /* before anything allocates */
     if (open_std_fds() != 0)
         return 1;
     opts_init();

@@ -118,9 +118,17 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
     statsd_scanner_init(&scan, data, len);
     do {
         n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
+        uint64_t reclaims = registry_reclaims(in->reg);
+
         registry_find_parts(in->reg, lp, n, found);
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
             take_line(in, &lp[i], found[i], now_ms, from, guarded);
+            /* A line made room at a cap by freeing expired series: the hits may be gone. */
+            if (registry_reclaims(in->reg) != reclaims) {
+                reclaims = registry_reclaims(in->reg);
+                registry_find_parts(in->reg, lp + i + 1, n - i - 1, found + i + 1);
+            }
+        }
     } while (n == REGISTRY_FIND_MAX);
 }
 

@@ -38,6 +38,7 @@ void families_configure(struct registry *r, size_t fi, const struct config_famil
 
     f->cfg = cf;
     f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
+    f->oldest_ms = 0;    /* unknown: the next walk finds it (expiry.c) */
     if (f->spec != NULL) /* the same quantiles and windows (families_compatible) */
         summary_spec_init(f->spec, cf);
     labelset_configure(&f->labels, cf, &r->mem);

@@ -175,6 +175,18 @@ static void reserve(struct hotcache *c, size_t nseries, size_t *bytes)
     fresh(c, n, bytes);
 }
 
+int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
+{
+    size_t sets = nsets(c), n = HOTCACHE_MIN_SETS;
+
+    if (sets <= HOTCACHE_MIN_SETS || nseries * 2 * 8 >= sets * HOTCACHE_WAYS)
+        return 0;
+    while (nseries * 2 * 2 > n * HOTCACHE_WAYS) /* room to grow twofold first */
+        n *= 2;
+    fresh(c, n, bytes);
+    return 1;
+}
+
 static int eligible(const struct hotcache *c, const struct statsd_parts *lp)
 {
     return lp->split && c->sets != NULL && lp->line.len <= STATSD_MAX_LINE;

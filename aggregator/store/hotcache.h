@@ -82,6 +82,14 @@ void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
 /* Remove id from the table and free it (its series is going away). */
 void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes);
 
+/*
+ * Give memory back after many series went away: when the table has more than eight times
+ * the ways that nseries series need (two each), replace it by an empty one with room for
+ * twice as many (at least HOTCACHE_MIN_SETS sets). Like a growth, the new table starts empty and each
+ * series' next line refills its entry. Returns 1 when it replaced the table.
+ */
+int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
+
 /* Forget every entry, keeping the table's size. Identities stay with their series. */
 void hotcache_clear(struct hotcache *c, size_t *bytes);
 

@@ -68,6 +68,11 @@ int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len
     return 0;
 }
 
+int intern_compact(struct intern *in, size_t budget, size_t *bytes)
+{
+    return table_compact(&in->tab, budget, bytes);
+}
+
 void intern_release(struct intern *in, size_t *bytes)
 {
     uint32_t i;

@@ -109,6 +109,13 @@ static inline const struct intern_value *intern_value(const struct intern *in, u
  */
 int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len);
 
+/*
+ * Give memory back after many values were freed: shrink the key's table step by step
+ * (table_compact), budget slots moved per call. Returns 1 while a move remains. The list
+ * of ids keeps its length (ids are recycled, and series hold them).
+ */
+int intern_compact(struct intern *in, size_t budget, size_t *bytes);
+
 /* Free every value and the key's tables, and leave the key zeroed. */
 void intern_release(struct intern *in, size_t *bytes);
 

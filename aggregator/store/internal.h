@@ -6,7 +6,9 @@
  *               summary series' observations;
  *   families.c  the family slots: set up, configured, retired, freed, and the names and
  *               fixed series (zero and precreated) of the live ones;
- *   restore.c   a series put back from the state file (registry_restore).
+ *   restore.c   a series put back from the state file (registry_restore);
+ *   expiry.c    the sweep (registry_sweep), reclaim at a cap (expiry_reclaim), and
+ *               giving memory back once series have gone (registry_compact).
  * The lookups that every accepted line makes (series_hash, series_find) are static inline
  * here, so the hot path sees them exactly as it did in one file. Loop thread only.
  */
@@ -43,6 +45,17 @@
  */
 enum fam_state { FAM_FREE, FAM_LIVE, FAM_RETIRED };
 
+/*
+ * A mark in a family's list (expiry.c): every series after s was created at ms or later
+ * (s NULL: every series of the family). Kept through frees: a freed s passes the mark to
+ * its predecessor.
+ */
+struct registry__mark {
+    struct registry__series *s;
+    uint64_t ms;
+    int set;
+};
+
 struct registry__family {
     const struct config_family *cfg; /* FAM_LIVE only */
     enum fam_state state;
@@ -55,8 +68,14 @@ struct registry__family {
     size_t hoff;  /* offset of struct histogram, or of a summary's pointer, in the block */
     struct summary_spec *spec; /* summaries (until the slot is freed), else NULL */
     uint64_t ttl_ms;
-    uint64_t created_ms;                                 /* set up at (clock's ms), 0: undated */
-    uint64_t dropped;                                    /* tags of undeclared keys */
+    /*
+     * A lower bound of the last updates of its series that can expire (expiry.c): 0 when
+     * unknown (set up, reconfigured), UINT64_MAX when it has none.
+     */
+    uint64_t oldest_ms;
+    struct registry__mark marks[2]; /* the older, the newer: reclaim's walks end there */
+    uint64_t created_ms;            /* set up at (clock's ms), 0: undated */
+    uint64_t dropped;               /* tags of undeclared keys */
     uint64_t folded[CONFIG_MAX_LABELS][CONFIG_FOLD_MAX]; /* values folded, by key, why */
 };
 
@@ -164,6 +183,45 @@ void series_summarize(struct registry *r, const struct registry__family *f,
  * reload that turns precreate off lets the family's series expire again.
  */
 int series_pinned(const struct registry__family *f, const struct registry__series *s);
+
+/* ---- expiry (expiry.c) ---- */
+
+/* Whether family f may hold a series past its ttl at now_ms: O(1), see oldest_ms. */
+static inline int expiry_due(const struct registry__family *f, uint64_t now_ms)
+{
+    return f->state == FAM_LIVE && f->ttl_ms != 0 && now_ms > f->oldest_ms &&
+           now_ms - f->oldest_ms > f->ttl_ms;
+}
+
+/*
+ * A line of family fi is about to meet a cap (or, values: a key's value cap): free
+ * expired series first, of family fi when it is at its cap (or values is set), and of
+ * any family with a ttl when the total is at its cap. Bounded work: at most a thousand
+ * series looked at, and it stops once 64 are freed. Costs a comparison or two when
+ * nothing can have expired. Bumps r->reclaimed when it freed a series.
+ */
+void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values);
+
+/*
+ * A series of family f is about to be created at now_ms, at the tail: every half ttl a
+ * new mark is set before it (the older mark is then the newer one before).
+ */
+static inline void expiry_mark(struct registry__family *f, uint64_t now_ms)
+{
+    if (f->ttl_ms == 0 || (f->marks[1].set && now_ms - f->marks[1].ms <= f->ttl_ms / 2))
+        return;
+    f->marks[0] = f->marks[1];
+    f->marks[1] = (struct registry__mark){ f->tail, now_ms, 1 };
+}
+
+/* A series of family f was created, or restored, with last update at last_ms. */
+static inline void expiry_note(struct registry *r, struct registry__family *f, uint64_t last_ms)
+{
+    if (last_ms < f->oldest_ms)
+        f->oldest_ms = last_ms;
+    if (f->ttl_ms != 0 && last_ms + f->ttl_ms < r->due_ms)
+        r->due_ms = last_ms + f->ttl_ms;
+}
 
 /* ---- the family slots ---- */
 

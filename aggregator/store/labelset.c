@@ -279,6 +279,16 @@ void labelset_unref(struct labelset *ls, const uint32_t *ids, size_t *bytes)
             intern_unref(&ls->keys[j].in, ids[j], bytes);
 }
 
+int labelset_compact(struct labelset *ls, size_t budget, size_t *bytes)
+{
+    int moving = 0;
+    size_t j;
+
+    for (j = 0; j < ls->n; j++)
+        moving |= intern_compact(&ls->keys[j].in, budget, bytes);
+    return moving;
+}
+
 void labelset_release(struct labelset *ls, size_t *bytes)
 {
     size_t j;

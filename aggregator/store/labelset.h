@@ -98,6 +98,12 @@ void labelset_ref(struct labelset *ls, const uint32_t *ids);
 /* Drop the references labelset_ref() took (intern_unref). */
 void labelset_unref(struct labelset *ls, const uint32_t *ids, size_t *bytes);
 
+/*
+ * Shrink the keys' tables once many values are gone, budget slots moved per key
+ * (intern_compact). Returns 1 while a key's move remains.
+ */
+int labelset_compact(struct labelset *ls, size_t budget, size_t *bytes);
+
 /* Free every key's values; ls is zeroed. */
 void labelset_release(struct labelset *ls, size_t *bytes);
 

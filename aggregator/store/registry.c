@@ -91,6 +91,7 @@ int registry_init(struct registry *r, const struct config *c)
     families_build_names(r);
     families_create_fixed(r);
     registry_cursor_init(&r->expiry, r);
+    registry_cursor_init(&r->reclaim, r);
     return 0;
 }
 
@@ -170,6 +171,13 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     }
     carry_stripped(r, c);
     r->cfg = c;
+    /*
+     * Ttls and precreate may have changed: each family's bound was reset (families_configure),
+     * and walks under way may not set one from what they saw before.
+     */
+    r->sweep_least = 0;
+    r->reclaim_least = 0;
+    r->due_ms = 0;
     families_build_names(r);
     families_create_fixed(r);
     /* Forget every cached identity: each is checked against c on its next line. */
@@ -183,6 +191,7 @@ void registry_release(struct registry *r)
     size_t i;
 
     registry_cursor_release(&r->expiry);
+    registry_cursor_release(&r->reclaim);
     hotcache_release(&r->hot, &r->mem); /* first: identities are then only freed */
     for (i = 0; i < r->nfams; i++) {
         struct registry__family *f = &r->fams[i];
@@ -342,7 +351,15 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         return rc;
     f = &r->fams[fi];
     nl = f->labels.n;
+    /* At a cap, series past their ttl make room first (O(1) when none can be). */
+    if (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series)
+        expiry_reclaim(r, (size_t)fi, now_ms, 0);
     rc = labelset_check(&f->labels, line, r->cfg, &lb);
+    if (rc == STATSD_LABEL_VALUES_CAP && expiry_due(f, now_ms)) {
+        expiry_reclaim(r, (size_t)fi, now_ms, 1);
+        memset(&lb, 0, sizeof lb);
+        rc = labelset_check(&f->labels, line, r->cfg, &lb);
+    }
     if (rc != STATSD_OK)
         return rc;
     if (f->cfg->type == FAMILY_COUNTER && line->values[0] < 0)
@@ -357,8 +374,11 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     rc = compute(f, s, line, &value, &u);
     if (rc != STATSD_OK)
         return rc;
-    if (s == NULL)
+    if (s == NULL) {
+        expiry_mark(f, now_ms);
         s = series_create(r, (uint32_t)fi, &lb);
+        expiry_note(r, f, now_ms);
+    }
     commit(r, f, s, line, now_ms, value, &u);
     notes = notes_of(&lb, nl);
     if (notes != 0)
@@ -499,46 +519,6 @@ int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t n
 
     lp.split = statsd_split(p, len, &lp.name, &lp.values, &lp.suffix);
     return registry_apply_parts(r, &lp, now_ms);
-}
-
-/* ---- expiry ---- */
-
-size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
-{
-    struct registry_cursor *c = &r->expiry;
-    size_t work = 0, freed = 0;
-    int wrapped = 0;
-
-    /* A table move goes on without inserts too, a slice per tick. */
-    table_migrate(&r->series, budget, &r->mem);
-    while (work < budget) {
-        struct registry__series *s;
-        const struct registry__family *f;
-
-        if (c->pos == NULL) {
-            if (c->next_fam >= r->nfams) {
-                if (wrapped)
-                    break;
-                wrapped = 1;
-                c->next_fam = 0;
-                continue;
-            }
-            f = &r->fams[c->next_fam++];
-            work++;
-            if (f->ttl_ms != 0 && f->state == FAM_LIVE)
-                c->pos = f->head;
-            continue;
-        }
-        s = c->pos;
-        c->pos = s->next;
-        work++;
-        f = &r->fams[s->fam];
-        if (now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms && !series_pinned(f, s)) {
-            series_free(r, s);
-            freed++;
-        }
-    }
-    return freed;
 }
 
 /* ---- accessors ---- */

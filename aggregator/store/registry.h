@@ -24,8 +24,9 @@
  * full path builds the name and the canonical series key in stack buffers; one XXH3 over
  * family id + label ids finds the series), but for a summary's, whose first observation
  * makes its state and whose streams grow and shrink by a batch of observations at a time
- * (within their cap). Tables grow by doubling and never shrink; series blocks, summary
- * states and interned strings are freed on expiry. The first series of a
+ * (within their cap). Tables grow by doubling and shrink once mostly empty, when the
+ * sweep is done (registry_compact); series blocks, summary states and interned strings
+ * are freed on expiry. The first series of a
  * never-seen label set allocates its block (and an interned string per new label value),
  * and its first cached line its identity in the front cache.
  *
@@ -99,7 +100,14 @@ struct registry {
     size_t retired;                           /* in families a reload retired, not yet freed */
     size_t mem;                               /* bytes requested from malloc and still held */
     struct registry_cursor *cursors;          /* every registered cursor */
-    struct registry_cursor expiry;            /* registry_expire()'s position */
+    struct registry_cursor expiry;            /* registry_sweep()'s position */
+    struct registry_cursor reclaim;           /* expiry_reclaim()'s (next_fam: its family) */
+    uint64_t sweep_least;                     /* least last update seen by the sweep's walk */
+    int sweep_walked;                         /* the sweep's lap walked a family */
+    uint64_t reclaim_least;                   /* ... and by reclaim's */
+    uint64_t due_ms;                          /* no series can expire before (expiry.c) */
+    uint64_t reclaimed;                       /* reclaims that freed series, registry_reclaims() */
+    size_t compact_fam;                       /* the family registry_compact() shrinks next */
     struct hotcache hot;                      /* the front cache: accepted lines' identities */
     uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
     registry_clock_cb clock;                  /* NULL: series are left undated */
@@ -192,8 +200,9 @@ size_t registry_drain(struct registry *r, size_t budget);
 
 /*
  * Validate and aggregate one parsed line. Returns STATSD_OK or a daemon reason; a
- * rejected line changes nothing (all checks run before any mutation, label values are
- * interned only once the line is known to be accepted). Checks, in order:
+ * rejected line changes nothing but the expired series it freed (below; all checks run
+ * before any mutation, label values are interned only once the line is known to be
+ * accepted). Checks, in order:
  *   UNKNOWN_FAMILY (normalised name; counters with or without "_total"; a family's alias,
  *   config_family.alias), GROUP_EXCLUDED, TYPE_MISMATCH (c: counter or up-down gauge, g:
  *   gauge, ms/h/d: histogram or summary; j and service checks are always a mismatch, the
@@ -205,6 +214,10 @@ size_t registry_drain(struct registry *r, size_t budget);
  *   _sum would overflow to infinity: a value near DBL_MAX, or a tiny rate). A bare tag or
  *   an empty value means the label is absent. The line's timestamp and container fields
  *   are ignored.
+ * Caps count live series only: a line that finds a cap (or a key's value cap) full first
+ * frees series past their ttl (expiry_reclaim, store/internal.h: a bounded walk that
+ * resumes where the last one stopped), so an expired series does not cost a line; the
+ * sweep frees the rest.
  * Aggregation: counters add value / rate; gauges set, or add a signed value when the family
  * is up-down (config_family.updown), which also adds a counter line's value / rate; histograms
  * take each packed value as one observation (ms lines divided by 1000 unless the family's
@@ -227,9 +240,10 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
  * then, as for a miss, parse the line and call registry_apply(), which names every other
  * reason. Allocates nothing.
  *
- * Hits stay valid until a call other than registry_apply() and registry_apply_found():
- * those create series and never free one, so a datagram's lines can be applied in their
- * order after one lookup.
+ * Hits stay valid until a call other than registry_apply_found(), or a registry_apply()
+ * that changed registry_reclaims(): registry_apply() creates series and frees one only to
+ * make room at a cap (expired series), so a datagram's lines can be applied in their
+ * order after one lookup, looking the rest up again when registry_reclaims() changed.
  */
 #define REGISTRY_FIND_MAX HOTCACHE_FIND_MAX
 
@@ -276,12 +290,38 @@ int registry_apply_raw(struct registry *r, const char *p, size_t len, uint64_t n
 /*
  * Expire series idle longer than their family's ttl_seconds (0: never; zero series and
  * the combinations of a family that says precreate never expire), looking at no
- * more than budget series (or ttl-less families, each counted as one) per call and
- * resuming where the last call stopped, so a full sweep of N series takes about
- * N / budget calls. Returns the number of series freed. Cursors standing on a freed
- * series move on (see struct registry_cursor), so renders in flight stay valid.
+ * more than budget series (or families, each counted as one) per call and resuming where
+ * the last call stopped. Only families that may hold an expired series are walked: each
+ * keeps a lower bound of its series' last updates, which a walk over the whole family
+ * refreshes. Returns the number of series freed and sets *more to 0 once nothing is left
+ * to do at now_ms: every family that could hold an expired series walked, and the
+ * memory given back (registry_compact); call again at once while *more is 1. Cursors
+ * standing on a freed series move on (see struct registry_cursor), so renders in flight
+ * stay valid.
  */
+size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *more);
+
+/* registry_sweep() without *more, for tests and tools. */
 size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
+
+/*
+ * Give memory back once many series have gone: the series table and each label key's
+ * table shrink (a move of budget slots per call, base/table.h) when at most a sixteenth
+ * full, and the front cache is replaced by a smaller, empty one when it has eight times
+ * the room its series need (hotcache_fit). Returns 1 while a move remains (or a shrink
+ * could go on: each step quarters a table). registry_sweep() calls it once its walk is done.
+ */
+int registry_compact(struct registry *r, size_t budget);
+
+/*
+ * How many times a line's registry_apply() freed expired series to make room (a new
+ * series at a cap, or a new value at a key's cap): when it changes, hits of
+ * registry_find_parts() taken before may be gone and must be looked up again.
+ */
+static inline uint64_t registry_reclaims(const struct registry *r)
+{
+    return r->reclaimed;
+}
 
 /*
  * A series as the state file holds it (records.h), for registry_restore(). Every pointer is

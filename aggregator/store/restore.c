@@ -74,6 +74,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     se->pinned |= SERIES_RESTORED;
     se->value = s->value;
     se->last_ms = !s->updated ? 0 : now_ms > s->idle_ms ? now_ms - s->idle_ms : 1;
+    expiry_note(r, f, se->last_ms);
     if (s->created_ms != 0)
         se->created_ms = s->created_ms;
     if (cf->type == FAMILY_HISTOGRAM) {

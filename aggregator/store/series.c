@@ -77,6 +77,10 @@ void series_free(struct registry *r, struct registry__series *s)
     for (c = r->cursors; c != NULL; c = c->link)
         if (c->pos == s)
             c->pos = s->next;
+    /* A mark (expiry.c) moves back: every series after it is still as young. */
+    for (size_t k = 0; k < 2; k++)
+        if (f->marks[k].s == s)
+            f->marks[k].s = s->prev;
     /*
      * The table holds each series' hash beside its pointer, so the series need not: it is
      * computed again here, on the rare path, and the 8 bytes date the series instead.

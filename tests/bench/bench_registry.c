@@ -31,6 +31,7 @@
 #include "store/registry.h"
 #include "expose/render.h"
 #include "statsd.h"
+#include "benchutil.h"
 #include "base/wallclock.h"
 
 #define STEP_SERIES 1000
@@ -70,19 +71,6 @@ static double now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-
-    if (f == NULL || fscanf(f, "%lu %lu", &size, &resident) != 2) {
-        fprintf(stderr, "bench_registry: cannot read /proc/self/statm, exiting\n");
-        exit(2);
-    }
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static void apply(struct registry *r, const char *text)
@@ -249,13 +237,13 @@ static double memory_per_series(const struct config *cfg, int kind, size_t n, do
     }
     if (pid == 0) {
         struct registry r;
-        size_t rss0 = rss_bytes();
+        size_t rss0 = bench_rss_bytes();
 
         registry_init(&r, cfg);
 
         registry_set_clock(&r, wall_clock_ms, NULL);
         fill(&r, kind, n);
-        res[0] = (double)(rss_bytes() - rss0) / (double)n;
+        res[0] = (double)(bench_rss_bytes() - rss0) / (double)n;
         res[1] = (double)registry_memory(&r) / (double)n;
         if (write(fds[1], res, sizeof res) != (ssize_t)sizeof res)
             _exit(2);

@@ -863,4 +863,18 @@ static inline double benchutil_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* This process's resident bytes, from /proc/self/statm; exits when it cannot be read. */
+static inline size_t bench_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+
+    if (f == NULL || fscanf(f, "%lu %lu", &size, &resident) != 2) {
+        fprintf(stderr, "cannot read /proc/self/statm, exiting\n");
+        exit(2);
+    }
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
 #endif

@@ -240,7 +240,7 @@ Test(registry, ttl_expires_idle_series_and_frees_their_values, .init = setup, .f
     cr_assert_eq(value_of(F_QUEUE, "queue=q1"), 2);
     cr_assert_eq(registry_expire(&reg, 300000, 1000), 1);
     /*
-     * Everything freed but the tables, which never shrink: the series and intern tables
+     * Everything freed but the tables, at their least size: the series and intern tables
      * and the front cache (its first 64 slots of about 136 bytes).
      */
     cr_assert_leq(registry_memory(&reg), mem0 + 4096 + 64 * 136, "%zu vs %zu",

@@ -149,7 +149,7 @@ Test(registry_summary, the_state_is_counted_and_freed_with_its_series, .init = s
     cr_assert_lt(registry_memory(&reg) - mem0,
                  3 * (CKMS_MAX_TUPLES + SUMMARY_BATCH) * sizeof(struct ckms_tuple) + 4096);
     cr_assert_eq(registry_expire(&reg, 1000000, 1000), 1);
-    /* Only what never shrinks is left: the series table and the front cache's slots. */
+    /* Only the tables are left: the series table and the front cache's slots (too small to shrink). */
     cr_assert_leq(registry_memory(&reg), mem0 + 4096 + 64 * 136, "%zu vs %zu",
                   registry_memory(&reg), mem0);
 }

@@ -1,0 +1,222 @@
+/*
+ * expiry: series idle past their family's ttl are freed two ways (store/internal.h).
+ *
+ * The sweep, registry_sweep(), walks the families that may hold an expired series, a
+ * budget of series per call, and frees what it finds; after the walk it gives memory
+ * back (the series table, the label values' tables and the front cache shrink once
+ * mostly empty). Reclaim, expiry_reclaim(), runs when a line would meet a cap: it frees
+ * expired series of the line's family (or, at the total cap, of any family with a ttl)
+ * first, so that a series past its ttl never stands in the way of a new one.
+ *
+ * Both know which families can hold nothing expired in O(1): each family keeps a lower
+ * bound of its expirable series' last updates (oldest_ms). Updates only raise a series'
+ * time and new series are created at now, so the bound holds until a walk over the whole
+ * family replaces it with the least time it saw; a family is walked only once
+ * now - oldest_ms passes its ttl. The registry keeps the same for all families
+ * (due_ms: the earliest a series of any of them can expire), for the total cap. A flood
+ * of new series at a cap that nothing expired holds therefore costs a comparison.
+ */
+#include <stdint.h>
+
+#include "base/counted.h"
+#include "store/internal.h"
+
+/* What one reclaim may do: look at this many series, and stop once this many are freed. */
+#define RECLAIM_VISITS 1024
+#define RECLAIM_FREES  64
+
+/* The earliest time a series of f can expire: its bound plus its ttl (saturating). */
+static uint64_t deadline(const struct registry__family *f)
+{
+    if (f->state != FAM_LIVE || f->ttl_ms == 0)
+        return UINT64_MAX;
+    return f->oldest_ms > UINT64_MAX - f->ttl_ms ? UINT64_MAX : f->oldest_ms + f->ttl_ms;
+}
+
+/* The least deadline() of the live families: the registry's due_ms. */
+static uint64_t earliest(const struct registry *r)
+{
+    uint64_t due = UINT64_MAX;
+    size_t i;
+
+    for (i = 0; i < r->nfams; i++) {
+        uint64_t d = deadline(&r->fams[i]);
+
+        if (d < due)
+            due = d;
+    }
+    return due;
+}
+
+/*
+ * Look at s of family f, which the walk has already stepped past: free it when it is
+ * expired, else lower *least to its last update (pinned series never expire and do not
+ * count). Returns 1 when it freed s.
+ */
+static size_t visit(struct registry *r, const struct registry__family *f,
+                    struct registry__series *s, uint64_t now_ms, uint64_t *least)
+{
+    if (series_pinned(f, s))
+        return 0;
+    if (now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms) {
+        series_free(r, s);
+        return 1;
+    }
+    if (s->last_ms < *least)
+        *least = s->last_ms;
+    return 0;
+}
+
+size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *more)
+{
+    struct registry_cursor *c = &r->expiry;
+    size_t work = 0, freed = 0;
+
+    *more = 1;
+    /* A table move goes on without inserts too, a slice per call. */
+    table_migrate(&r->series, budget, &r->mem);
+    while (work < budget) {
+        struct registry__series *s;
+        struct registry__family *f;
+
+        if (c->pos == NULL) {
+            if (c->next_fam >= r->nfams) {
+                /* A lap over the families is done: nothing left when it walked none. */
+                r->due_ms = earliest(r);
+                c->next_fam = 0;
+                if (!r->sweep_walked) {
+                    *more = 0;
+                    break;
+                }
+                r->sweep_walked = 0;
+                continue;
+            }
+            f = &r->fams[c->next_fam++];
+            work++;
+            if (!expiry_due(f, now_ms))
+                continue;
+            r->sweep_walked = 1;
+            c->pos = f->head;
+            r->sweep_least = UINT64_MAX;
+            if (f->head == NULL)
+                f->oldest_ms = UINT64_MAX;
+            continue;
+        }
+        s = c->pos;
+        f = &r->fams[s->fam];
+        c->pos = s->next;
+        work++;
+        freed += visit(r, f, s, now_ms, &r->sweep_least);
+        if (c->pos == NULL) /* the walk saw the whole family */
+            f->oldest_ms = r->sweep_least;
+    }
+    if (!*more)
+        *more = registry_compact(r, budget);
+    return freed;
+}
+
+size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget)
+{
+    int more;
+
+    return registry_sweep(r, now_ms, budget, &more);
+}
+
+int registry_compact(struct registry *r, size_t budget)
+{
+    size_t i;
+
+    /* One big free per call at most (a table's old slots, the front cache's sets). */
+    if (table_compact(&r->series, budget, &r->mem))
+        return 1;
+    if (hotcache_fit(&r->hot, r->nseries, &r->mem))
+        return 1;
+    /* The families' label tables, from the one whose move is under way. */
+    for (i = 0; i < r->nfams; i++) {
+        size_t fi = (r->compact_fam + i) % r->nfams;
+
+        if (labelset_compact(&r->fams[fi].labels, budget, &r->mem)) {
+            r->compact_fam = fi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The oldest mark of f that is younger than its ttl at now_ms, or NULL. */
+static const struct registry__mark *young_mark(const struct registry__family *f, uint64_t now_ms)
+{
+    for (size_t k = 0; k < 2; k++)
+        if (f->marks[k].set && now_ms - f->marks[k].ms <= f->ttl_ms)
+            return &f->marks[k];
+    return NULL;
+}
+
+/* A walk of reclaim is over: f's bound is the least it saw, and young_ms for the rest. */
+static void reclaim_done(struct registry *r, struct registry__family *f, uint64_t young_ms)
+{
+    f->oldest_ms = r->reclaim_least < young_ms ? r->reclaim_least : young_ms;
+    r->reclaim.pos = NULL;
+}
+
+/*
+ * Free expired series of family fi with the reclaim cursor, which resumes its walk where
+ * the last reclaim in the same family stopped; *visits is the series it may still look at.
+ *
+ * A walk starts at the head and ends at the tail, or at a mark whose time is within the
+ * ttl (expiry_mark sets one every half ttl as series are created): the series after it
+ * were created since, and so updated since, and none of them can have expired. So a
+ * refill's new series, appended behind the mark, are never walked.
+ */
+static size_t reclaim_family(struct registry *r, size_t fi, uint64_t now_ms, size_t *visits)
+{
+    struct registry_cursor *c = &r->reclaim;
+    struct registry__family *f = &r->fams[fi];
+    const struct registry__mark *m = young_mark(f, now_ms);
+    size_t freed = 0;
+
+    if (c->next_fam != fi || c->pos == NULL) {
+        c->next_fam = fi;
+        c->pos = f->head;
+        r->reclaim_least = UINT64_MAX;
+    }
+    while (*visits > 0 && freed < RECLAIM_FREES) {
+        struct registry__series *s = c->pos;
+        int last;
+
+        if (s == NULL) { /* the whole family seen */
+            reclaim_done(r, f, UINT64_MAX);
+            break;
+        }
+        if (m != NULL && m->s == NULL) { /* every series left is younger than the mark */
+            reclaim_done(r, f, m->ms);
+            break;
+        }
+        last = m != NULL && s == m->s;
+        c->pos = s->next;
+        (*visits)--;
+        freed += visit(r, f, s, now_ms, &r->reclaim_least);
+        if (last) {
+            reclaim_done(r, f, m->ms);
+            break;
+        }
+    }
+    return freed;
+}
+
+void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values)
+{
+    size_t visits = RECLAIM_VISITS, freed = 0, i;
+
+    if ((values || r->fams[fi].nseries >= r->cfg->max_series_per_family) &&
+        expiry_due(&r->fams[fi], now_ms))
+        freed += reclaim_family(r, fi, now_ms, &visits);
+    if (r->nseries >= r->cfg->max_series && now_ms > r->due_ms) {
+        for (i = 0; i < r->nfams && visits > 0 && r->nseries >= r->cfg->max_series; i++)
+            if (expiry_due(&r->fams[i], now_ms))
+                freed += reclaim_family(r, i, now_ms, &visits);
+        r->due_ms = earliest(r);
+    }
+    if (freed > 0)
+        r->reclaimed++;
+}

@@ -1,0 +1,298 @@
+/*
+ * bench_expiry: how fast expiry frees series, how long it holds the loop, what memory
+ * comes back, and what a refill at the cap costs, on the registry itself (no daemon).
+ *
+ *   bench_expiry [N]      (N series, 1,000,000 by default)
+ *
+ * N gauge series (one capped label) with a ttl of 5 s are created at t = 1 s; a tenth of
+ * them are updated at t = 4 s, and the sweep runs at t = 6.001 s, when the rest has
+ * expired (issue 30's case). The sweep runs as the daemon runs it (daemon/app.c): registry_sweep() in steps
+ * of 256 series, in slices that end after 1 ms, until it says it is done (the tables
+ * shrunk too); times are this thread's CPU time. Printed: the series looked at and freed per second of sweep, the worst
+ * slice and the worst step, registry memory and resident memory before and after, the
+ * time malloc_trim(0) takes, and the same memory figures of a process that only ever
+ * held the surviving tenth (a child, in the same run).
+ *
+ * Baselines in the same run: the schedule before this one (2000 series per 50 ms tick,
+ * the old EXPIRE_BUDGET: 40,000 a second, however fast a tick), with the time of one
+ * 2000-series call measured here; and a plain scan of N last-update times in an array,
+ * the least a walk can cost.
+ *
+ * Then the refill: the clock moves past the ttl of every survivor and N new series
+ * arrive with no sweep at all, each at the family's cap, twice: the lines lost (must be
+ * 0) and the lines per second. Last, all but 3 series expire (issue 28's end): the sweep,
+ * memory and malloc_trim again. The allocator is set up as the daemon's (mem_setup).
+ *
+ * Exit status 1 when the sweep is below 1,000,000 series a second, a slice holds the
+ * loop more than 5 ms, registry memory stays above twice the survivors' (a shrunk table
+ * may hold up to four times its entries' slots where a grown one holds two to four;
+ * plus the ids a label key keeps, 12 B a value it held), or a refill line is lost.
+ */
+#include <sys/wait.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/cfgload.h"
+#include "config/config.h"
+#include "statsd.h"
+#include "benchutil.h"
+#include "store/registry.h"
+#include "base/mem.h"
+
+#define STEP     256
+#define SLICE_NS 1000000ull
+
+static uint64_t ns_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* This thread's CPU time: what the sweep costs, whatever else runs on the machine. */
+static uint64_t cpu_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int put(struct registry *r, const char *prefix, size_t i, uint64_t now)
+{
+    char text[64];
+    struct statsd_line l;
+    int n = snprintf(text, sizeof text, "jobs_running:1|g|#id:%s%zu", prefix, i);
+
+    if (statsd_parse_line(text, (size_t)n, &l) != STATSD_OK) {
+        fprintf(stderr, "bench_expiry: \"%s\" does not parse\n", text);
+        exit(2);
+    }
+    return registry_apply(r, &l, now);
+}
+
+static void fill(struct registry *r, const char *prefix, size_t n, uint64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (put(r, prefix, i, now) != STATSD_OK) {
+            fprintf(stderr, "bench_expiry: series %zu rejected\n", i);
+            exit(2);
+        }
+    }
+}
+
+static void load(struct config *c, struct registry *r, size_t n)
+{
+    char json[512], err[256];
+
+    snprintf(json, sizeof json,
+             "{\"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},"
+             " \"families\": [{\"name\": \"jobs_running\", \"type\": \"gauge\","
+             " \"ttl_seconds\": 5, \"labels\": [{\"name\": \"id\", \"max_values\": %zu}]}]}",
+             n + 100, n, 2 * n);
+    memset(c, 0, sizeof *c);
+    if (cfgload_text(c, json, strlen(json), "bench", err, sizeof err) != 0) {
+        fprintf(stderr, "bench_expiry: %s\n", err);
+        exit(2);
+    }
+    registry_init(r, c);
+}
+
+/* The least a walk can cost: N last-update times in an array, compared with the ttl. */
+static double array_scan_rate(size_t n)
+{
+    uint64_t *last = malloc(n * sizeof *last), t0, ns;
+    size_t i, expired = 0;
+
+    for (i = 0; i < n; i++)
+        last[i] = i & 1 ? 4000 : 1000;
+    t0 = ns_now();
+    for (i = 0; i < n; i++)
+        expired += 6001 - last[i] > 5000;
+    ns = ns_now() - t0;
+    if (expired != n / 2 + (n & 1)) /* keeps the loop */
+        fprintf(stderr, "bench_expiry: array scan miscounted\n");
+    free(last);
+    return (double)n / ((double)(ns ? ns : 1) / 1e9);
+}
+
+/*
+ * Sweep at now as the daemon does, slices of steps until done (a slice ends after 1 ms
+ * of wall time); adds to the figures, which count CPU time (on a shared machine the wall
+ * time of a step counts the other processes' time slices too). Returns the series freed.
+ */
+struct sweep_figures {
+    uint64_t ns, worst_slice, worst_step;
+    size_t steps;
+};
+
+static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig)
+{
+    size_t freed = 0;
+    int more = 1;
+
+    while (more) {
+        uint64_t slice0 = ns_now(), cpu0 = cpu_now(), slice;
+
+        do {
+            uint64_t s0 = cpu_now(), step;
+
+            freed += registry_sweep(r, now, STEP, &more);
+            step = cpu_now() - s0;
+            fig->worst_step = step > fig->worst_step ? step : fig->worst_step;
+            fig->steps++;
+        } while (more && ns_now() - slice0 < SLICE_NS);
+        slice = cpu_now() - cpu0;
+        fig->ns += slice;
+        fig->worst_slice = slice > fig->worst_slice ? slice : fig->worst_slice;
+    }
+    return freed;
+}
+
+/* malloc_trim(0), timed; returns the ns it took. */
+static uint64_t trim(void)
+{
+    uint64_t t0 = ns_now();
+
+    mem_trim();
+    return ns_now() - t0;
+}
+
+/*
+ * A process that only ever held the survivors: n / 10 series, its registry memory and
+ * its RSS, in a child so that the parent's heap does not count.
+ */
+static void survivors_only(size_t n, size_t *mem, size_t *rss)
+{
+    int fds[2];
+    size_t out[2] = { 0, 0 };
+    pid_t pid;
+
+    if (pipe(fds) != 0 || (pid = fork()) < 0) {
+        perror("bench_expiry: pipe/fork");
+        exit(2);
+    }
+    if (pid == 0) {
+        struct config cfg;
+        struct registry reg;
+
+        load(&cfg, &reg, n);
+        fill(&reg, "live", n / 10, 1000);
+        out[0] = registry_memory(&reg);
+        out[1] = bench_rss_bytes();
+        if (write(fds[1], out, sizeof out) != (ssize_t)sizeof out)
+            _exit(2);
+        _exit(0);
+    }
+    close(fds[1]);
+    if (read(fds[0], out, sizeof out) != (ssize_t)sizeof out) {
+        fprintf(stderr, "bench_expiry: the survivors' child failed\n");
+        exit(2);
+    }
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    *mem = out[0];
+    *rss = out[1];
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000, i, lost = 0, freed;
+    size_t mem_full, mem_after, rss_full, rss_after, rss_trimmed, base_mem, base_rss;
+    size_t rss3, rss3_trimmed;
+    uint64_t t0, old_call_ns, trim_ns, trim3_ns, refill_ns;
+    struct sweep_figures fig = { 0 }, fig3 = { 0 };
+    struct config cfg;
+    struct registry reg;
+    double rate, array_rate;
+    int fail = 0;
+
+    mem_setup(); /* as the daemon does */
+    survivors_only(n, &base_mem, &base_rss);
+    load(&cfg, &reg, n);
+    fill(&reg, "old", n, 1000);
+    for (i = 0; i < n; i += 10) /* a tenth survives */
+        put(&reg, "old", i, 4000);
+    mem_full = registry_memory(&reg);
+    rss_full = bench_rss_bytes();
+
+    /* The old schedule's tick: one call of 2000 series, timed (part of the sweep). */
+    t0 = ns_now();
+    freed = registry_expire(&reg, 6001, 2000);
+    old_call_ns = ns_now() - t0;
+    freed += sweep(&reg, 6001, &fig);
+    mem_after = registry_memory(&reg);
+    rss_after = bench_rss_bytes();
+    trim_ns = trim();
+    rss_trimmed = bench_rss_bytes();
+    rate = (double)n / ((double)fig.ns / 1e9);
+    array_rate = array_scan_rate(n);
+
+    printf("bench_expiry: %zu series, ttl 5 s, 90%% of them expired\n", n);
+    printf("  sweep: %zu freed in %.1f ms of sweep (%zu steps of %d): %.2f M series/s looked "
+           "at, %.2f M/s freed\n",
+           freed, (double)fig.ns / 1e6, fig.steps, STEP, rate / 1e6,
+           (double)freed / ((double)fig.ns / 1e9) / 1e6);
+    printf("  worst slice %.2f ms (a slice ends after %.1f ms), worst step %.3f ms\n",
+           (double)fig.worst_slice / 1e6, (double)SLICE_NS / 1e6, (double)fig.worst_step / 1e6);
+    printf("  baseline, old schedule: 2000 per 50 ms tick = 0.04 M series/s (a tick took "
+           "%.2f ms here)\n",
+           (double)old_call_ns / 1e6);
+    printf("  baseline, plain array scan of the last updates: %.1f M series/s\n", array_rate / 1e6);
+    printf("  registry memory %.1f MB -> %.1f MB (a registry that only held the survivors: "
+           "%.1f MB)\n",
+           (double)mem_full / 1e6, (double)mem_after / 1e6, (double)base_mem / 1e6);
+    printf("  RSS %.1f MB -> %.1f MB, after malloc_trim %.1f MB (took %.2f ms); a process "
+           "that only held the survivors: %.1f MB\n",
+           (double)rss_full / 1e6, (double)rss_after / 1e6, (double)rss_trimmed / 1e6,
+           (double)trim_ns / 1e6, (double)base_rss / 1e6);
+
+    /* The refill: every survivor expired, N new series at the cap, no sweep; twice. */
+    t0 = ns_now();
+    for (i = 0; i < n; i++)
+        lost += put(&reg, "new", i, 20000) != STATSD_OK;
+    for (i = 0; i < n; i++)
+        lost += put(&reg, "again", i, 30000) != STATSD_OK;
+    refill_ns = ns_now() - t0;
+    printf("  refill: 2 x %zu new series at the cap with no sweep: %zu lines lost, %.2f M "
+           "lines/s\n",
+           n, lost, 2.0 * (double)n / ((double)refill_ns / 1e9) / 1e6);
+
+    /* The issue's end: all but 3 series expire. */
+    for (i = 0; i < 3; i++)
+        put(&reg, "again", i, 34000);
+    sweep(&reg, 36001, &fig3);
+    rss3 = bench_rss_bytes();
+    trim3_ns = trim();
+    rss3_trimmed = bench_rss_bytes();
+    printf("  all but 3 expire: %.1f ms of sweep, worst slice %.2f ms; registry memory %.2f MB, "
+           "RSS %.1f MB, after malloc_trim %.1f MB (took %.2f ms)\n",
+           (double)fig3.ns / 1e6, (double)fig3.worst_slice / 1e6,
+           (double)registry_memory(&reg) / 1e6, (double)rss3 / 1e6, (double)rss3_trimmed / 1e6,
+           (double)trim3_ns / 1e6);
+
+    if (rate < 1e6) {
+        printf("FAIL: sweep below 1 M series/s\n");
+        fail = 1;
+    }
+    if (fig.worst_slice > 5000000 || fig3.worst_slice > 5000000) {
+        printf("FAIL: a slice held the loop more than 5 ms\n");
+        fail = 1;
+    }
+    if (mem_after > base_mem * 2 + (n * 12)) {
+        printf("FAIL: registry memory above twice the survivors' (+ 12 B of ids a value)\n");
+        fail = 1;
+    }
+    if (lost != 0) {
+        printf("FAIL: refill lost lines\n");
+        fail = 1;
+    }
+    registry_release(&reg);
+    cfgload_release(&cfg);
+    return fail;
+}

@@ -1,0 +1,176 @@
+/*
+ * Expiry never costs a line: a series past its ttl makes room for a new one at the
+ * family's cap, at the total cap and at a key's value cap, with a fake clock; the sweep
+ * finds nothing to walk in families whose series cannot have expired; memory goes back
+ * once the series are gone.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "registry_fixture.h"
+
+#define REFILL 1000000
+
+/* a: the refill's family, 1M series of one capped key; b: a second ttl'd family. */
+static const char refill_config[] =
+    "{\"limits\": {\"max_series\": 1000010, \"max_series_per_family\": 1000000},"
+    " \"families\": ["
+    "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+    "   \"labels\": [{\"name\": \"id\", \"max_values\": 1000000}]},"
+    "  {\"name\": \"b\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+    "   \"labels\": [{\"name\": \"id\", \"max_values\": 1000000}]},"
+    "  {\"name\": \"c\", \"type\": \"gauge\","
+    "   \"labels\": [{\"name\": \"id\", \"max_values\": 100}]}"
+    " ]}";
+
+/* One line a:1|g|#id:<prefix><i> at now, through the full parse as a miss would go. */
+static int put(const char *fam, const char *prefix, size_t i, uint64_t now)
+{
+    char text[64];
+    struct statsd_line l;
+    int n = snprintf(text, sizeof text, "%s:1|g|#id:%s%zu", fam, prefix, i);
+
+    cr_assert_eq(statsd_parse_line(text, (size_t)n, &l), STATSD_OK);
+    return registry_apply(&reg, &l, now);
+}
+
+/* The refill of the issue: 1M series, the clock past their ttl, 1M new ones. */
+Test(expiry, refill_past_the_ttl_loses_no_line, .fini = teardown, .timeout = 120)
+{
+    size_t i, capped = 0;
+
+    load(refill_config);
+    for (i = 0; i < REFILL; i++)
+        cr_assert_eq(put("a", "old", i, 1000), STATSD_OK);
+    cr_assert_eq(registry_family_series(&reg, 0), REFILL);
+    /* The key's value cap (1M) is met first, then the family's series cap. */
+    cr_assert_eq(put("a", "new", 0, 1000), STATSD_LABEL_VALUES_CAP,
+                 "the caps hold while they live");
+    cr_assert_eq(put("a", "new", 0, 6000), STATSD_LABEL_VALUES_CAP, "5 s idle is not past 5 s");
+    /* No sweep at all: every new series makes its own room. */
+    for (i = 0; i < REFILL; i++)
+        capped += put("a", "new", i, 6001) != STATSD_OK;
+    cr_assert_eq(capped, 0, "%zu lines lost to the caps", capped);
+    cr_assert_eq(registry_family_series(&reg, 0), REFILL);
+    cr_assert_eq(registry_label_values(&reg, 0, 0), REFILL, "the old values are freed");
+    /* Every new series is there, none of the old ones. */
+    cr_assert_eq(put("a", "new", REFILL - 1, 6002), STATSD_OK);
+    cr_assert_eq(registry_family_series(&reg, 0), REFILL);
+    cr_assert_eq(put("a", "old", 0, 6002), STATSD_LABEL_VALUES_CAP, "live series hold the caps");
+}
+
+/* At the total cap, the expired series of another family make room. */
+Test(expiry, total_cap_takes_room_from_any_family_with_a_ttl, .fini = teardown)
+{
+    static const char json[] = "{\"limits\": {\"max_series\": 100, \"max_series_per_family\": 100},"
+                               " \"families\": ["
+                               "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+                               "   \"labels\": [{\"name\": \"id\", \"max_values\": 100}]},"
+                               "  {\"name\": \"b\", \"type\": \"gauge\", \"ttl_seconds\": 60,"
+                               "   \"labels\": [{\"name\": \"id\", \"max_values\": 100}]},"
+                               "  {\"name\": \"c\", \"type\": \"gauge\","
+                               "   \"labels\": [{\"name\": \"id\", \"max_values\": 100}]}"
+                               " ]}";
+    size_t i;
+
+    load(json);
+    for (i = 0; i < 40; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    for (i = 0; i < 30; i++)
+        cr_assert_eq(put("b", "x", i, 1000), STATSD_OK);
+    for (i = 0; i < 30; i++)
+        cr_assert_eq(put("c", "x", i, 1000), STATSD_OK);
+    cr_assert_eq(registry_series_total(&reg), 100);
+    cr_assert_eq(put("c", "y", 0, 6000), STATSD_SERIES_CAP);
+    /* a's series expired; b's and c's did not. */
+    for (i = 0; i < 40; i++)
+        cr_assert_eq(put("c", "y", i, 6001), STATSD_OK, "line %zu", i);
+    cr_assert_eq(registry_family_series(&reg, 0), 0);
+    cr_assert_eq(registry_family_series(&reg, 1), 30);
+    cr_assert_eq(put("c", "z", 0, 6001), STATSD_SERIES_CAP, "live series hold the cap");
+}
+
+/* A key's value cap counts the values of live series only. */
+Test(expiry, value_cap_takes_room_from_expired_series, .fini = teardown)
+{
+    static const char json[] = "{\"families\": ["
+                               "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+                               "   \"labels\": [{\"name\": \"id\", \"max_values\": 10}]}"
+                               " ]}";
+    size_t i;
+
+    load(json);
+    for (i = 0; i < 10; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    cr_assert_eq(put("a", "y", 0, 2000), STATSD_LABEL_VALUES_CAP);
+    for (i = 0; i < 10; i++)
+        cr_assert_eq(put("a", "y", i, 6001), STATSD_OK, "line %zu", i);
+    cr_assert_eq(registry_label_values(&reg, 0, 0), 10);
+    cr_assert_eq(put("a", "z", 0, 6001), STATSD_LABEL_VALUES_CAP);
+}
+
+/* Sweep everything expirable at now; returns the calls it took. */
+static size_t sweep_all(uint64_t now, size_t budget)
+{
+    size_t calls = 0;
+    int more = 1;
+
+    while (more) {
+        registry_sweep(&reg, now, budget, &more);
+        calls++;
+        cr_assert_lt(calls, 10000000);
+    }
+    return calls;
+}
+
+/* The sweep walks only families that may hold an expired series. */
+Test(expiry, sweep_skips_what_cannot_have_expired, .fini = teardown)
+{
+    size_t i, calls;
+    int more;
+
+    load(refill_config);
+    for (i = 0; i < 1000; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    /* The first walk learns the bound: 1000 series, 10 a call. */
+    cr_assert_geq(sweep_all(6000, 10), 100);
+    /* Then nothing can expire before 6001: one call, a lap over the families. */
+    registry_sweep(&reg, 6000, 64, &more);
+    cr_assert_eq(more, 0);
+    cr_assert_eq(registry_series_total(&reg), 1000);
+    /* An update raises the series' time, not the bound: the next walk finds them alive. */
+    for (i = 0; i < 1000; i++)
+        cr_assert_eq(put("a", "x", i, 5000), STATSD_OK);
+    cr_assert_geq(sweep_all(6001, 10), 100);
+    cr_assert_eq(registry_series_total(&reg), 1000);
+    registry_sweep(&reg, 10000, 64, &more);
+    cr_assert_eq(more, 0, "the walk raised the bound to 5000");
+    calls = sweep_all(10001, 10);
+    cr_assert_geq(calls, 100);
+    cr_assert_eq(registry_series_total(&reg), 0);
+}
+
+/* Memory goes back once the series are gone: the tables shrink, not only the blocks. */
+Test(expiry, memory_falls_to_what_the_survivors_hold, .fini = teardown, .timeout = 60)
+{
+    size_t i, empty, peak, left, ids;
+
+    load(refill_config);
+    for (i = 0; i < 10; i++)
+        cr_assert_eq(put("b", "keep", i, 1000), STATSD_OK);
+    empty = registry_memory(&reg);
+    for (i = 0; i < 100000; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    peak = registry_memory(&reg);
+    for (i = 0; i < 10; i++)
+        cr_assert_eq(put("b", "keep", i, 5000), STATSD_OK);
+    sweep_all(6001, 256);
+    cr_assert_eq(registry_series_total(&reg), 10);
+    left = registry_memory(&reg);
+    /* What stays: the key's list of ids (a pointer and a free id per value it held). */
+    ids = 131072 * (sizeof(void *) + sizeof(uint32_t));
+    cr_assert_leq(left, empty + ids + 8192, "%zu bytes held for 10 series (%zu empty, %zu peak)",
+                  left, empty, peak);
+    cr_assert_gt(peak, 10 * left);
+}
