@@ -451,6 +451,37 @@ Test(httpd_limits, eviction_order_is_idle_then_unfinished_request_then_stalled_r
     cr_assert_eq(F.srv.stats.connections_rejected, 0);
 }
 
+/*
+ * The parking lot is bounded: when it is full, its oldest is closed for the newcomer; and
+ * a parked connection is closed after idle_timeout_ms (the loop's own clock).
+ */
+Test(httpd_limits, the_lot_closes_its_oldest_when_full_and_parked_ones_time_out)
+{
+    struct httpd_config cfg = { .max_connections = 1, .max_parked = 1, .idle_timeout_ms = 300 };
+    struct httpc a, b, c;
+
+    start_fake(&cfg);
+    httpdfix_open(&a, &F);
+    cr_assert_eq(httpc_send(&a, "GET /hello HTTP/1.1\r\n", 21), 0);
+    cr_assert_eq(httpdfix_wait_conns(&F, 1, 0, 2000), 0, "a is not mid-request");
+    httpdfix_open(&b, &F);
+    hello_ok(&b); /* a, unfinished, parked for b; b idle after its answer */
+    cr_assert_eq(httpdfix_wait_evicted(&F, 1, 2000), 0);
+    httpdfix_open(&c, &F);
+    hello_ok(&c); /* b parked for c: the lot is full, a is closed */
+    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the lot's oldest was not closed");
+    cr_assert_eq(httpc_wait_closed(&b, 100), -ETIMEDOUT, "b was closed, not parked");
+    cr_assert_eq(httpc_wait_closed(&b, 3000), 0, "b was not closed at the idle timeout");
+    httpc_close(&a);
+    httpc_close(&b);
+    httpc_close(&c);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.connections_parked, 2);
+    cr_assert_eq(F.srv.stats.parked_closed, 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_REQUEST], 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], 1);
+}
+
 Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_evict_it)
 {
     enum { IDLE = 3, ATTACKERS = 30 };
