@@ -77,14 +77,13 @@ int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, u
 enum evict_exit evict_exit_of(const struct evict_conn *c, int reason)
 {
     switch (reason) {
-    case EVICT_REQUEST: /* a handshake may be a slow client's: if it speaks, it retries */
-        return c->tls_hs ? EVICT_PARK_UNTIL_SPOKEN : EVICT_PARK;
+    case EVICT_REQUEST:
     case EVICT_LINGER:
+    case EVICT_HANDSHAKE:
         return EVICT_PARK;
     case EVICT_FRESH:
     case EVICT_IDLE:
-    case EVICT_HANDSHAKE:
-        return EVICT_PARK_UNTIL_SPOKEN;
+        return c->tls_hs && c->sent ? EVICT_PARK : EVICT_PARK_UNTIL_SPOKEN;
     default:
         return EVICT_CLOSE;
     }

@@ -130,12 +130,14 @@ int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, u
 /*
  * How c, evicted for reason, leaves (httppark.c): EVICT_CLOSE (a stalled response, old
  * work: what the server holds for them is freed), or parked: EVICT_PARK (what comes is
- * dropped: an unfinished request, a connection lingering after its last response) or
- * EVICT_PARK_UNTIL_SPOKEN (closed as soon as its client sends a byte: one silent since
- * its accept, a stalled handshake, an idle one). A client that reconnects as soon as it
- * is dropped is what floods a server; parked, it stays away. A real client that speaks
- * to a parked connection sees it closed before any answer, as when its request crosses
- * an idle connection's close, and retries on a new one.
+ * dropped: an unfinished request, a handshake stalled or left mid-record, a connection
+ * lingering after its last response) or EVICT_PARK_UNTIL_SPOKEN (closed as soon as its
+ * client sends a byte: one silent since its accept, an idle one). A client that
+ * reconnects as soon as it is dropped is what floods a server; parked, it stays away. A
+ * real client that speaks to a silent or idle parked connection sees it closed before
+ * any answer, as when its request crosses an idle connection's close, and retries on a
+ * new one; one whose request or handshake was cut short is left to its own timeout, as
+ * a flood's clients are, which would otherwise be back at once for another handshake.
  */
 enum evict_exit { EVICT_CLOSE, EVICT_PARK, EVICT_PARK_UNTIL_SPOKEN };
 
