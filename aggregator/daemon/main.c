@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "daemon/app.h"
 #include "daemon/reload.h"
@@ -647,6 +648,22 @@ static int open_std_fds(void)
 }
 
 /*
+ * Descriptors: the soft limit up to the hard one, as Go's runtime does at start-up. The
+ * HTTP servers park the connections they evict (http/httppark.c) in a lot sized from
+ * this limit, and a soft limit of 1024 (a shell's, systemd's default) would make it
+ * small. A limit that cannot be raised stays as it is; the lot fits it.
+ */
+static void nofile_raise(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/*
  * No fastbins: glibc parks freed blocks of up to 128 bytes (series, label values) in them
  * unmerged, and the next free of 64 KiB or more merges them all at once. After an expiry
  * or a reload freed 30,000 series, that one free() held the loop for 8 ms. Set here, just
@@ -749,6 +766,7 @@ int main(int argc, char **argv)
         return 1;
     }
     fastbins_off(&cfg);
+    nofile_raise();
     rc = app_run(&cfg, ld.path, reload_override, &ld);
     cfgload_release(&cfg);
     return rc;

@@ -104,7 +104,8 @@
 /* HTTP counters are per listener and route; a reading holds at most this many rows. */
 #define SELFMETRICS_MAX_REQUESTS   512
 #define SELFMETRICS_MAX_VIOLATIONS 160
-#define SELFMETRICS_MAX_EVICTIONS  96 /* 18 listeners, 5 reasons */
+#define SELFMETRICS_MAX_EVICTIONS  128 /* 18 listeners, 7 reasons */
+#define SELFMETRICS_MAX_PARKED     32  /* 18 listeners */
 
 struct selfmetrics_requests {
     const char *handler; /* route name; borrowed from the listener */
@@ -217,6 +218,10 @@ struct selfmetrics {
     size_t nviolations;
     struct selfmetrics_violations evictions[SELFMETRICS_MAX_EVICTIONS]; /* connections at the cap */
     size_t nevictions;
+    /* The parking lots, by listener: kind "" (parked now), "closed" (closed for room). */
+    struct selfmetrics_violations parked[SELFMETRICS_MAX_PARKED],
+        parked_closed[SELFMETRICS_MAX_PARKED];
+    size_t nparked;
 };
 
 /* Append an HTTP row; rows beyond the capacity are dropped (the daemon has far fewer). */
@@ -226,6 +231,9 @@ void selfmetrics_add_violations(struct selfmetrics *s, const char *listener, con
                                 uint64_t count);
 void selfmetrics_add_evictions(struct selfmetrics *s, const char *listener, const char *reason,
                                uint64_t count);
+/* A listener's parking lot: connections parked now, and parked ones closed for room. */
+void selfmetrics_add_parked(struct selfmetrics *s, const char *listener, uint64_t open,
+                            uint64_t closed);
 
 /*
  * target_info: an info family whose labels are the resource attributes (sorted by key),

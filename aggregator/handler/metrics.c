@@ -58,6 +58,11 @@ static void read_scrape(struct site *s, struct selfmetrics *r)
             selfmetrics_add_evictions(r, s->listeners[i].label,
                                       httpd_evict_name((enum httpd_evict)k),
                                       httpd_server_stats(&s->listeners[i].srv)->evictions[k]);
+    for (i = 0; i < s->nlisteners; i++) {
+        const struct httpd_stats *st = httpd_server_stats(&s->listeners[i].srv);
+
+        selfmetrics_add_parked(r, s->listeners[i].label, st->parked_open, st->parked_closed);
+    }
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
     if (hr > s->util_prev_hrtime && idle_ns >= s->util_prev_idle_ns) {
         double busy =

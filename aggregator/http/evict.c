@@ -16,20 +16,36 @@ int evict_too_new(const struct evict_conn *c)
     return c->polls == 0 && !c->read_early;
 }
 
-/*
- * Replacing an idle TLS connection costs a handshake, and between steps its client's
- * answer is a round trip away. Without this a newcomer under a handshake flood would
- * push out the handshake next in line or a kept-alive client; with it, newcomers wait
- * their turn in the backlog. A client that never answers, or idles, is evictable after
- * stall_ms, as any other.
- */
+/* A TLS connection whose client's next bytes are a round trip away. */
+static int tls_due(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms)
+{
+    return c->tls && c->tls_begun && now_ms - c->progress_ms < lim->fresh_ms &&
+           (c->tls_hs || !c->asked);
+}
+
 int evict_shielded(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms)
 {
-    if (c->state != EVICT_STATE_IDLE)
-        return 0;
-    if (c->tls_step)
-        return 1;
-    return c->tls_stepped && now_ms - c->progress_ms < lim->stall_ms;
+    return c->state == EVICT_STATE_IDLE &&
+           (c->tls_step || (!c->reserved && tls_due(c, lim, now_ms)));
+}
+
+/* Waiting for the client's first bytes, the next ones of a handshake, or a request. */
+static int classify_idle(const struct evict_conn *c, const struct evict_limits *lim,
+                         uint64_t now_ms)
+{
+    if (evict_shielded(c, lim, now_ms))
+        return EVICT_SPARED;
+    if (tls_due(c, lim, now_ms)) /* in the reserve */
+        return EVICT_HANDSHAKE;
+    /* Silent since the accept, or a first record begun and not whole. */
+    if (!c->sent || (c->tls_hs && !c->tls_begun)) {
+        if (now_ms - c->accepted_ms < lim->fresh_ms)
+            return EVICT_FRESH;
+        return c->sent ? EVICT_REQUEST : EVICT_IDLE;
+    }
+    if (c->tls_hs) /* the client's turn in a handshake, fresh_ms past */
+        return EVICT_REQUEST;
+    return EVICT_IDLE;
 }
 
 int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms)
@@ -38,7 +54,7 @@ int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, u
         return EVICT_SPARED;
     switch (c->state) {
     case EVICT_STATE_IDLE:
-        return evict_shielded(c, lim, now_ms) ? EVICT_SPARED : EVICT_IDLE;
+        return classify_idle(c, lim, now_ms);
     case EVICT_STATE_LINGER:
         return EVICT_LINGER;
     case EVICT_STATE_REQUEST:
@@ -58,6 +74,21 @@ int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, u
     return now_ms - c->progress_ms < lim->stall_ms ? EVICT_SPARED : EVICT_RESPONSE;
 }
 
+enum evict_exit evict_exit_of(const struct evict_conn *c, int reason)
+{
+    switch (reason) {
+    case EVICT_REQUEST:
+    case EVICT_LINGER:
+    case EVICT_HANDSHAKE:
+        return EVICT_PARK;
+    case EVICT_FRESH:
+    case EVICT_IDLE:
+        return c->tls_hs && c->sent ? EVICT_PARK : EVICT_PARK_UNTIL_SPOKEN;
+    default:
+        return EVICT_CLOSE;
+    }
+}
+
 void evict_pick_init(struct evict_pick *p)
 {
     *p = (struct evict_pick){ .reason = EVICT_SPARED };
@@ -74,6 +105,7 @@ int evict_pick_offer(struct evict_pick *p, const struct evict_conn *c,
         (why > p->reason || (why == p->reason && c->progress_ms > p->progress_ms)))
         return 0;
     p->reason = why;
+    p->exit = evict_exit_of(c, why);
     p->progress_ms = c->progress_ms;
     p->polls = c->polls;
     p->read_early = c->read_early;

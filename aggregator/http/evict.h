@@ -7,27 +7,43 @@
  * The policy. When a new connection comes and the cap is reached, a connection that is
  * not making progress is closed to make room (counted by reason in httpd_stats), the
  * first found of, in this order:
- *   1. idle (waiting for a request that has not begun, or lingering after its response),
- *      least recently active first: nothing is lost, a client retries on a new connection;
- *   2. an unfinished request (slowloris included: request bytes are not progress), the
- *      oldest first: only its own bytes are lost;
- *   3. a response whose client has had bytes waiting on it and made no progress for
+ *   1. idle: it sent nothing for fresh_ms after its accept; a kept-alive connection
+ *      waiting for its next request (over TLS, fresh_ms after its last step); least
+ *      recently active first: nothing is lost, a client retries on a new connection;
+ *   2. lingering after its response;
+ *   3. an unfinished request (slowloris included: request bytes are not progress), or a
+ *      TLS handshake waiting on its client for fresh_ms (bytes of a handshake are
+ *      progress, a record begun and left is not), the oldest first: only its own bytes
+ *      are lost;
+ *   4. a response whose client has had bytes waiting on it and made no progress for
  *      stall_ms, the longest stalled first: the work done for it is lost;
- *   4. a request the server works on without progress for work_ms, nothing waiting on
+ *   5. a request the server works on without progress for work_ms, nothing waiting on
  *      the client: a deferred answer (httpd_defer(), a basic auth check) or a stream
  *      whose producer returned HTTPD_WAIT (a scrape waiting on Postgres), the longest
  *      waiting first: the work and the client's answer are lost. A producer that waits
- *      on something with its own timeout should give up before work_ms.
+ *      on something with its own timeout should give up before work_ms;
+ *   6. fresh: accepted less than fresh_ms ago and silent so far (its request, or its
+ *      ClientHello, may be on the way: a probe's is), the oldest first;
+ *   7. in the probe reserve only, a TLS handshake whose client's answer is due (see
+ *      below), the oldest step first: the reserve's few slots turn over at the pace of
+ *      the handshakes, and a client slow to answer would hold one for fresh_ms while
+ *      newcomers, the probes among them, wait behind it in the listen backlog.
  * Within a reason, the connection with the oldest progress goes first; of two with the
  * same, the older connection.
  *
+ * So a connection is shielded for fresh_ms after its accept from everything that is
+ * stalled or idle: under a flood of connections that reconnect as soon as they are
+ * dropped, a newcomer whose request (or ClientHello) lands a moment after its accept is
+ * not the first one evicted. A TLS connection is spared while its handshake step is out,
+ * and in the cap, for fresh_ms after it, while its client's answer (or, the handshake
+ * done, its first request) is due: a round trip away.
+ *
  * Never evicted: a connection that is making progress, or on which the server is working
- * (a handler, rendering, a TLS handshake step; a deferred answer or a waiting producer
- * for less than work_ms); for stall_ms after its last progress, a TLS connection between
- * handshake steps or established and idle (replacing it costs a handshake: while one is
- * spared, a new connection waits in the listen backlog rather than being refused); and
- * one accepted so recently that the loop has not polled it once (its request may
- * already be in the socket), unless its whole request was read as it was accepted.
+ * (a handler, rendering, a TLS handshake step queued or running; a deferred answer or a
+ * waiting producer for less than work_ms); and one accepted so recently that the loop
+ * has not polled it once (its request may already be in the socket), unless its whole
+ * request was read as it was accepted. While a handshake step is out, a newcomer waits
+ * in the listen backlog rather than being refused.
  *
  * Polls. The server counts the polls of its loop. A connection accepted before the poll
  * that is running now may have its request among that poll's events, not yet read: it
@@ -45,7 +61,9 @@
     XX(LINGER, "linger")     \
     XX(REQUEST, "request")   \
     XX(RESPONSE, "response") \
-    XX(WORK, "work")
+    XX(WORK, "work")         \
+    XX(FRESH, "fresh")       \
+    XX(HANDSHAKE, "handshake")
 
 enum evict_reason {
 #define XX(kind, name) EVICT_##kind,
@@ -57,7 +75,8 @@ enum evict_reason {
 /* evict_classify(): this one may not be evicted. A verdict past the reasons, not an error. */
 #define EVICT_SPARED EVICT_COUNT
 
-/* "idle", "linger", "request", "response", "work"; "unknown" out of range. */
+/* "idle", "linger", "request", "response", "work", "fresh", "handshake"; "unknown" out of
+ * range. */
 const char *evict_name(int reason);
 
 /* What a connection is doing, as the policy sees it. */
@@ -73,30 +92,56 @@ enum evict_state {
 /* The facts about one connection. Times are on the server's clock, in milliseconds. */
 struct evict_conn {
     enum evict_state state;
-    uint64_t progress_ms; /* its last progress: accept, request read, write, piece */
+    uint64_t progress_ms; /* its last progress: accept, request read, write, piece,
+                           * handshake bytes read, handshake step done */
+    uint64_t accepted_ms; /* its accept */
     uint64_t polls;       /* polls of the loop begun since it was accepted */
     int read_early;       /* its whole request was read as it was accepted */
     int client_owes;      /* bytes handed to the socket wait on the client */
+    int sent;             /* the client sent a byte since its accept */
+    int asked;            /* a whole request was read on it */
+    int tls;              /* a TLS connection ... */
+    int tls_hs;           /* ... whose handshake is not done */
+    int tls_begun;        /* TLS: a step was queued (a whole record came) */
+    int reserved;         /* in the probe reserve (httpd.h) */
     int tls_step;         /* TLS: a handshake step is queued or running */
-    int tls_stepped;      /* TLS: a handshake step ran, or the handshake ended */
 };
 
 struct evict_limits {
     uint64_t stall_ms; /* a response stalled this long is evictable */
     uint64_t work_ms;  /* work waiting this long is evictable */
+    uint64_t fresh_ms; /* a new connection, a handshake step: ranked last for this long */
 };
 
 /* Whether c was accepted since the current poll began and is not read: never evicted. */
 int evict_too_new(const struct evict_conn *c);
 
 /*
- * Whether c is an idle TLS connection that eviction spares for now (see above): its
- * handshake step is out, or it made a step or a request within stall_ms of now_ms.
+ * Whether c is a TLS connection spared for now: its handshake step is out, or its
+ * client's answer to the last step (or its first request after the handshake) is due,
+ * within fresh_ms of that step. It frees its slot or becomes evictable by itself, so a
+ * newcomer waits in the listen backlog rather than being refused.
  */
 int evict_shielded(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms);
 
 /* What evicting c at now_ms would cost, an enum evict_reason, or EVICT_SPARED. */
 int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms);
+
+/*
+ * How c, evicted for reason, leaves (httppark.c): EVICT_CLOSE (a stalled response, old
+ * work: what the server holds for them is freed), or parked: EVICT_PARK (what comes is
+ * dropped: an unfinished request, a handshake stalled or left mid-record, a connection
+ * lingering after its last response) or EVICT_PARK_UNTIL_SPOKEN (closed as soon as its
+ * client sends a byte: one silent since its accept, an idle one). A client that
+ * reconnects as soon as it is dropped is what floods a server; parked, it stays away. A
+ * real client that speaks to a silent or idle parked connection sees it closed before
+ * any answer, as when its request crosses an idle connection's close, and retries on a
+ * new one; one whose request or handshake was cut short is left to its own timeout, as
+ * a flood's clients are, which would otherwise be back at once for another handshake.
+ */
+enum evict_exit { EVICT_CLOSE, EVICT_PARK, EVICT_PARK_UNTIL_SPOKEN };
+
+enum evict_exit evict_exit_of(const struct evict_conn *c, int reason);
 
 /*
  * The choice among a server's connections. Offer each, newest first (the server's list
@@ -106,6 +151,7 @@ int evict_classify(const struct evict_conn *c, const struct evict_limits *lim, u
  */
 struct evict_pick {
     int reason;           /* EVICT_SPARED until a connection is picked */
+    enum evict_exit exit; /* evict_exit_of() the pick */
     uint64_t progress_ms; /* the picked one's */
     uint64_t polls;
     int read_early;

@@ -38,14 +38,27 @@ static void refused_closed_cb(uv_handle_t *h)
  */
 enum accept_phase { IN_POLL, AFTER_POLL };
 
+/* Whether a connection was accepted since the poll began (evictable after the next). */
+static int any_new(const struct httpd_server *srv)
+{
+    for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next) {
+        struct evict_conn f = { .polls = srv->pass - c->pass, .read_early = c->read_early };
+
+        if (c->state != CONN_CLOSING && evict_too_new(&f))
+            return 1;
+    }
+    return 0;
+}
+
 /*
- * Close the connection of the pool (reserve or not) that the policy (evict.h) picks.
- * Returns 1 when one was closed, 0 when none may be, or -1 when that one may only be
- * closed after the poll.
+ * Evict the connection of the pool (reserve or not) that the policy (evict.h) picks:
+ * park it or close it (evict_exit_of()). Returns 1 when one was evicted, 0 when none
+ * may be, or -1 when that one may only be evicted after the poll.
  */
 static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase)
 {
-    struct evict_limits lim = { srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms };
+    struct evict_limits lim = { srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms,
+                                srv->cfg.evict_fresh_ms };
     uint64_t now = httpd__now(srv);
     struct httpd_conn *victim = NULL;
     struct evict_pick pick;
@@ -69,32 +82,22 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
     }
     srv->stats.evictions[pick.reason]++;
     srv->stats.connections_evicted++;
-    httpconn_close(victim);
+    if (pick.exit == EVICT_CLOSE)
+        httpconn_close(victim);
+    else
+        httppark_park(victim, pick.exit == EVICT_PARK_UNTIL_SPOKEN);
     return 1;
 }
 
-/* Whether a connection was accepted since the poll began (evictable after the next). */
-static int any_new(const struct httpd_server *srv)
-{
-    for (const struct httpd_conn *c = srv->conns; c != NULL; c = c->next) {
-        struct evict_conn f = { .polls = srv->pass - c->pass, .read_early = c->read_early };
-
-        if (c->state != CONN_CLOSING && evict_too_new(&f))
-            return 1;
-    }
-    return 0;
-}
-
 /*
- * Whether a TLS connection is spared by evict_shielded() only for a while: it frees its
- * slot or becomes evictable soon (a step's return, its client's answer, a request or
- * a deadline wakes the loop), so a newcomer waits in the listen backlog (FIFO) rather
- * than being refused, and under a handshake flood every client gets its turn in
- * arrival order instead of the quickest to reconnect winning the freed slots.
+ * Whether a TLS connection is spared only for a while (evict_shielded()): its step's
+ * return wakes the loop, and srv->wake does when fresh_ms have passed, so a newcomer
+ * waits in the listen backlog (FIFO) rather than being refused.
  */
 static int handshakes_out(struct httpd_server *srv)
 {
-    struct evict_limits lim = { srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms };
+    struct evict_limits lim = { srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms,
+                                srv->cfg.evict_fresh_ms };
     struct evict_conn f;
 
     for (struct httpd_conn *c = srv->conns; c != NULL; c = c->next) {
@@ -103,6 +106,11 @@ static int handshakes_out(struct httpd_server *srv)
             return 1;
     }
     return 0;
+}
+
+static void wake_cb(uv_timer_t *h)
+{
+    (void)h; /* the loop turns: retry_cb looks again */
 }
 
 static void retry_cb(uv_check_t *h);
@@ -154,7 +162,7 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
         rc = srv->nreserve < srv->cfg.probe_reserve ? 1 : evict(srv, 1, phase);
     }
     if (rc < 0 || (rc == 0 && phase == IN_POLL)) {
-        pause_accepting(srv, 0);
+        pause_accepting(srv, rc < 0 && phase == AFTER_POLL); /* after: a poll must come */
         return;
     }
     if (rc == 0 && any_new(srv)) {
@@ -162,7 +170,9 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
         return;
     }
     if (rc == 0 && handshakes_out(srv)) {
-        pause_accepting(srv, 0); /* a step's return wakes the loop: the backlog waits */
+        pause_accepting(srv, 0); /* a step's return, or srv->wake, wakes the loop */
+        if (!uv_is_active((uv_handle_t *)&srv->wake))
+            uv_timer_start(&srv->wake, wake_cb, srv->cfg.evict_fresh_ms, 0);
         return;
     }
     resume_accepting(srv);
@@ -226,6 +236,9 @@ void httpaccept_init(struct httpd_server *srv)
     uv_prepare_init(srv->loop, &srv->pacer);
     uv_check_init(srv->loop, &srv->retry);
     uv_idle_init(srv->loop, &srv->spin);
+    uv_timer_init(srv->loop, &srv->wake);
+    uv_unref((uv_handle_t *)&srv->wake);
+    srv->wake.data = srv;
     srv->pacer.data = srv;
     srv->retry.data = srv;
     srv->spin.data = srv;

@@ -16,6 +16,13 @@
 
 #define LINGER_MS 2000 /* draining a client's unread input after our last byte */
 
+/* TLS records (RFC 8446 5.1): content types 20..24, a 5-byte header, at most 2^14 + 2048
+ * bytes of ciphertext (TLS 1.2's bound; 1.3's is 2^14 + 256). */
+#define TLS_RECORD_TYPE_MIN 20
+#define TLS_RECORD_TYPE_MAX 24
+#define TLS_RECORD_HEADER   5
+#define TLS_RECORD_MAX      (16384 + 2048)
+
 /* ---- connection teardown ---- */
 
 /* Take c out of its list: srv->conns, or srv->closed once it is closing. */
@@ -30,6 +37,23 @@ static void conn_unlink(struct httpd_conn *c, struct httpd_conn **head)
     c->prev = c->next = NULL;
 }
 
+void httpconn_release(struct httpd_conn *c)
+{
+    response_release(&c->rs);
+    request_release(&c->req);
+    buf_release(&c->pending);
+    buf_release(&c->wire);
+    buf_release(&c->piece);
+    if (c->tls != NULL && !c->tls_counted)
+        c->srv->stats.tls_failures[TLSMEM_FAIL_INCOMPLETE]++;
+    c->tls_counted = 1;
+    tlspool_job_release(&c->hs);
+    tlsmem_conn_free(c->tls);
+    c->tls = NULL;
+    buf_release(&c->plain);
+    buf_release(&c->hs_in);
+}
+
 static void conn_free(struct httpd_conn *c)
 {
     struct httpd_server *srv = c->srv;
@@ -37,16 +61,7 @@ static void conn_free(struct httpd_conn *c)
     conn_unlink(c, &srv->closed);
     srv->nconns--;
     srv->stats.connections_open = srv->nconns;
-    response_release(&c->rs);
-    request_release(&c->req);
-    buf_release(&c->pending);
-    buf_release(&c->wire);
-    buf_release(&c->piece);
-    if (c->tls != NULL && !c->tls_counted)
-        srv->stats.tls_failures[TLSMEM_FAIL_INCOMPLETE]++;
-    tlspool_job_release(&c->hs);
-    tlsmem_conn_free(c->tls);
-    buf_release(&c->plain);
+    httpconn_release(c);
     free(c);
     httpd__maybe_done(srv);
 }
@@ -78,6 +93,15 @@ static void idle_closed_cb(uv_handle_t *h)
  * the close callbacks run, so c outlives them. The producer learns of it through cancel,
  * which this is the only place to call for a dead connection.
  */
+void httpconn_leave(struct httpd_conn *c)
+{
+    conn_unlink(c, &c->srv->conns);
+    if (c->reserved)
+        c->srv->nreserve--;
+    else
+        c->srv->nserving--;
+}
+
 void httpconn_close(struct httpd_conn *c)
 {
     int was_streaming = httpconn_streaming(c);
@@ -86,18 +110,17 @@ void httpconn_close(struct httpd_conn *c)
         return;
     if (was_streaming || c->state == CONN_DEFERRED)
         c->cancel(c->arg);
-    c->state = CONN_CLOSING;
     /* Out of the list eviction walks: under a flood, a loop iteration closes as many
      * connections as it accepts, and their handles are freed only at its end. */
-    conn_unlink(c, &c->srv->conns);
+    if (c->state == CONN_PARKED)
+        httppark_unlink(c);
+    else
+        httpconn_leave(c);
+    c->state = CONN_CLOSING;
     c->next = c->srv->closed;
     if (c->next)
         c->next->prev = c;
     c->srv->closed = c;
-    if (c->reserved)
-        c->srv->nreserve--;
-    else
-        c->srv->nserving--;
     /* A handshake step on the threadpool holds c->tls: c is freed after it returns. */
     if (c->tls != NULL && tlspool_cancel(&c->hs) == 0)
         c->open_handles++;
@@ -202,6 +225,7 @@ static int reserve_refuses(struct httpd_conn *c, const char *path)
         return 0;
     c->srv->stats.connections_rejected++;
     httpconn_limit_hit(c, HTTPD_LIMIT_CONNECTIONS);
+    c->refused = 1;
     httpconn_respond_plain(c, 503, NULL);
     return 1;
 }
@@ -362,17 +386,44 @@ static void hs_done(struct tlspool_job *job, enum tlspool_result result)
 }
 
 /*
+ * Whether the handshake bytes in b are worth a step: a whole TLS record (a 5-byte header
+ * giving its length, then that many bytes), or bytes that are no TLS record (plain HTTP
+ * sent to a TLS port, garbage, a length past any record's), which the step refuses.
+ */
+static int hs_record_whole(const struct buf *b)
+{
+    const unsigned char *p = (const unsigned char *)b->ptr;
+    size_t n;
+
+    if (b->len == 0)
+        return 0;
+    if (p[0] < TLS_RECORD_TYPE_MIN || p[0] > TLS_RECORD_TYPE_MAX)
+        return 1;
+    if (b->len < TLS_RECORD_HEADER)
+        return 0;
+    n = (size_t)p[3] << 8 | p[4];
+    return n > TLS_RECORD_MAX || b->len >= TLS_RECORD_HEADER + n;
+}
+
+/*
  * TLS: an established connection decrypts on the loop (cheap: a record is symmetric
  * crypto); a handshake step signs and derives keys, which a 4096-bit RSA key makes
  * milliseconds, so it goes to the threadpool and the connection stops reading until
- * it is back.
+ * it is back. Handshake bytes wait on the loop until they make a whole record: a client
+ * that sends 3 bytes of one and stalls costs no step, and is a stalled handshake to
+ * eviction (evict.h), not one the server works on. A step is progress.
  */
 static void tls_read(struct httpd_conn *c, const char *data, size_t len)
 {
     if (!tlsmem_conn_established(c->tls)) {
+        buf_add(&c->hs_in, data, len);
+        if (!hs_record_whole(&c->hs_in))
+            return;
+        c->progress_ms = httpd__now(c->srv);
         uv_read_stop(&c->h.stream);
-        tlspool_feed(c->srv->hs, &c->hs, c->tls, data, len, c->hs_begun, hs_done);
+        tlspool_feed(c->srv->hs, &c->hs, c->tls, c->hs_in.ptr, c->hs_in.len, c->hs_begun, hs_done);
         c->hs_begun = 1;
+        buf_reset(&c->hs_in);
         return;
     }
     tls_then(c, tlsmem_conn_feed(c->tls, data, len, &c->plain), &c->plain);
@@ -391,6 +442,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     if (nread == 0 || (c->state != CONN_IDLE && c->state != CONN_READING))
         return;
+    c->sent = 1;
     if (c->tls != NULL) {
         tls_read(c, b->base, (size_t)nread);
         return;
@@ -401,6 +453,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 void httpconn_end_response(struct httpd_conn *c)
 {
     assert(c->state == CONN_FLUSHING && c->unacked == 0);
+    if (c->refused) { /* the reserve's 503 is whole (Content-Length): parked, not closed */
+        httppark_park(c, 0);
+        return;
+    }
     if (!c->rs.keep_alive) {
         httpconn_linger(c);
         return;
@@ -448,6 +504,7 @@ struct httpd_conn *httpconn_new(struct httpd_server *srv, int reserved)
         srv->nserving++;
     c->pass = srv->pass;
     c->progress_ms = httpd__now(srv);
+    c->accepted_ms = c->progress_ms;
     srv->stats.connections_open = srv->nconns;
     request_init(&c->req, srv->cfg.max_header_bytes, srv->cfg.max_body_bytes);
     response_init(&c->rs);
@@ -521,8 +578,14 @@ void httpconn_facts(struct httpd_conn *c, struct evict_conn *out)
     out->polls = c->srv->pass - c->pass;
     out->read_early = c->read_early;
     out->client_owes = c->unacked > 0;
+    out->accepted_ms = c->accepted_ms;
+    out->sent = c->sent;
+    out->asked = c->nrequests > 0;
+    out->tls = c->tls != NULL;
+    out->tls_hs = c->tls != NULL && !tlsmem_conn_established(c->tls);
     out->tls_step = c->tls != NULL && tlspool_job_busy(&c->hs);
-    out->tls_stepped = c->tls != NULL && (c->hs_begun || c->tls_counted);
+    out->tls_begun = c->hs_begun;
+    out->reserved = c->reserved;
     /* Bytes the client took since the last write completed count as its progress. */
     if (out->client_owes && !evict_too_new(out) &&
         (out->state == EVICT_STATE_WAITING || out->state == EVICT_STATE_WORKING))

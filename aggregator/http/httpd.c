@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 static const char *const limit_names[] = {
 #define XX(kind, name) name,
@@ -34,6 +35,22 @@ const char *httpd_limit_name(enum httpd_limit kind)
 const char *httpd_evict_name(enum httpd_evict reason)
 {
     return evict_name((int)reason);
+}
+
+/*
+ * The parking lot's size (httppark.c): HTTPD_DEFAULT_MAX_PARKED, or an eighth of the
+ * descriptors the process may open when that is fewer, so that the lots of every
+ * listener together leave room for everything else (an accept that fails for want of a
+ * descriptor would drop a newcomer, not a parked client).
+ */
+static unsigned max_parked(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur / 8 >= HTTPD_DEFAULT_MAX_PARKED)
+        return HTTPD_DEFAULT_MAX_PARKED;
+    return (unsigned)(rl.rlim_cur / 8);
 }
 
 void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct httpd_config *cfg)
@@ -66,8 +83,11 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
         srv->cfg.evict_stall_ms = HTTPD_DEFAULT_EVICT_STALL_MS;
     if (srv->cfg.evict_work_ms == 0)
         srv->cfg.evict_work_ms = HTTPD_DEFAULT_EVICT_WORK_MS;
+    if (srv->cfg.evict_fresh_ms == 0)
+        srv->cfg.evict_fresh_ms = HTTPD_DEFAULT_EVICT_FRESH_MS;
     if (srv->cfg.probe_reserve == 0)
         srv->cfg.probe_reserve = HTTPD_DEFAULT_PROBE_RESERVE;
+    srv->max_parked = srv->cfg.max_parked ? srv->cfg.max_parked : max_parked();
     httpaccept_init(srv);
     routes_init(&srv->routes);
     tlspool_init(&srv->own_hs, loop, 0, 0);
@@ -204,7 +224,8 @@ void httpd_server_foreach_requests(const struct httpd_server *srv, httpd_request
 
 void httpd__maybe_done(struct httpd_server *srv)
 {
-    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL || srv->closed != NULL)
+    if (!srv->closing || srv->pending_closes > 0 || srv->conns != NULL || srv->closed != NULL ||
+        srv->parked != NULL)
         return;
     for (size_t i = 0; i < srv->routes.n; i++)
         free(srv->handlers[i].bearer);
@@ -353,13 +374,16 @@ void httpd_server_close(struct httpd_server *srv, httpd_server_close_cb cb)
     uv_close((uv_handle_t *)&srv->pacer, closed_cb);
     uv_close((uv_handle_t *)&srv->retry, closed_cb);
     uv_close((uv_handle_t *)&srv->spin, closed_cb);
-    srv->pending_closes += 3;
+    uv_close((uv_handle_t *)&srv->wake, closed_cb);
+    srv->pending_closes += 4;
     if (listener_close(&srv->listener, srv, closed_cb))
         srv->pending_closes++;
     for (c = srv->conns; c; c = next) {
         next = c->next;
         httpconn_close(c);
     }
+    while (srv->parked != NULL)
+        httpconn_close(srv->parked);
 }
 
 uint64_t httpd__now(const struct httpd_server *srv)

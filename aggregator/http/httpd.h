@@ -95,7 +95,9 @@
 #define HTTPD_DEFAULT_SEND_GRACE_MS     5000
 #define HTTPD_DEFAULT_EVICT_STALL_MS    1000
 #define HTTPD_DEFAULT_EVICT_WORK_MS     10000
+#define HTTPD_DEFAULT_EVICT_FRESH_MS    100
 #define HTTPD_DEFAULT_PROBE_RESERVE     8
+#define HTTPD_DEFAULT_MAX_PARKED        4096 /* at most; fewer when descriptors are short */
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
 #define HTTPD_OTHER_ROUTE ROUTES_OTHER /* handler name counting requests that match no route */
@@ -112,7 +114,10 @@ struct httpd_config {
     uint64_t send_grace_ms;    /* ... after this grace, once per run of responses */
     uint64_t evict_stall_ms;   /* at the cap, a response stalled this long is evictable */
     uint64_t evict_work_ms;    /* ... and work waiting this long (deferred, producer waits) */
+    uint64_t evict_fresh_ms;   /* a new connection, a handshake step: ranked last this long */
     unsigned probe_reserve;    /* connections beyond the cap for /-/healthy and /-/ready */
+    unsigned max_parked;       /* evicted connections parked at once (httppark.c); 0: fit
+                                * to the descriptors, at most HTTPD_DEFAULT_MAX_PARKED */
 };
 
 /* Client limit violations, counted by kind in struct httpd_stats. */
@@ -158,8 +163,11 @@ struct httpd_stats {
     uint64_t tls_handshakes;                  /* completed, the client's checks passed */
     uint64_t tls_failures[TLSMEM_FAIL_COUNT]; /* failed handshakes, by reason (tlsmem.h) */
     uint64_t evictions[HTTPD_EVICT_COUNT];
-    uint64_t reserve_accepted; /* connections accepted into the probe reserve */
-    uint64_t accept_pauses;    /* times accepting waited a loop iteration (see above) */
+    uint64_t reserve_accepted;   /* connections accepted into the probe reserve */
+    uint64_t accept_pauses;      /* times accepting waited a loop iteration (see above) */
+    uint64_t connections_parked; /* evictions that parked rather than closed (httppark.c) */
+    uint64_t parked_closed;      /* parked ones closed to make room in the lot */
+    uint64_t parked_open;        /* a gauge: parked now */
 };
 
 /* What a handler learns about a request. Every string is NUL-terminated. */
@@ -228,11 +236,14 @@ struct httpd_server {
     char *headers;             /* "Name: value\r\n" lines for every response, or NULL */
     struct httpd_conn *conns;  /* doubly linked */
     struct httpd_conn *closed; /* closing, their handles not yet freed */
+    struct httpd_conn *parked, *parked_tail; /* evicted and parked: newest first */
+    unsigned nparked, max_parked;
     unsigned nconns;
     unsigned nserving, nreserve; /* not closing: in the cap, in the probe reserve */
     uv_prepare_t pacer;          /* counts polls */
     uv_check_t retry;            /* after the poll: takes a connection left waiting */
     uv_idle_t spin;              /* keeps the next poll from blocking while one waits */
+    uv_timer_t wake;             /* ... or wakes it when a spared handshake is due */
     uint64_t pass;               /* polls begun, as counted by pacer */
     int paused;                  /* a connection waits in libuv's accept slot */
     char *rbuf;            /* every connection's reads: each is consumed before the next one */

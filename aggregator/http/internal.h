@@ -62,6 +62,7 @@ enum httpconn_state {
     CONN_BLOCKED,   /* streaming: over max_unacked_bytes until writes complete */
     CONN_FLUSHING,  /* the last byte was handed to uv_write */
     CONN_LINGERING, /* our last byte is out: shut down, drain input until EOF */
+    CONN_PARKED,    /* evicted, not closed: in srv->parked, reads dropped (httppark.c) */
     CONN_CLOSING,
 };
 
@@ -96,6 +97,7 @@ struct httpd_conn {
     int tls_counted;         /* the handshake's outcome is counted */
     struct tlspool_job hs;   /* TLS: a handshake step on the threadpool */
     int hs_begun;            /* a handshake step was queued before */
+    struct buf hs_in;        /* handshake bytes read, short of a whole record */
 
     /*
      * Progress and the send rate. progress_ms: the last accept, request read, write
@@ -105,9 +107,13 @@ struct httpd_conn {
      * rate_bytes were handed to the socket and the client kept bytes waiting for owed_ms
      * (plus now - owed_since while unacked > 0).
      */
-    uint64_t pass;  /* srv->pass at the accept: evictable once the loop polled it */
-    int read_early; /* read_now() (httpconn.c) read a whole request: evictable now */
-    int reserved;   /* accepted into the probe reserve */
+    uint64_t pass;         /* srv->pass at the accept: evictable once the loop polled it */
+    uint64_t accepted_ms;  /* the server's clock at the accept */
+    int sent;              /* a byte was read from the client */
+    int read_early;        /* read_now() (httpconn.c) read a whole request: evictable now */
+    int reserved;          /* accepted into the probe reserve */
+    int refused;           /* ... and answered 503 there: parked once the answer is out */
+    int park_until_spoken; /* CONN_PARKED: closed when its client sends a byte */
     int busy;
     uint64_t progress_ms;
     uint64_t handed, sent_mark;
@@ -160,6 +166,29 @@ void httpconn_limit_hit(struct httpd_conn *c, enum httpd_limit kind);
 
 /* What eviction needs to know of c at the server's now (may note bytes sent as progress). */
 void httpconn_facts(struct httpd_conn *c, struct evict_conn *out);
+
+/*
+ * Free c's buffers and TLS state (a handshake left unfinished is counted as at a close):
+ * at its end, or when it is parked. c may be released again.
+ */
+void httpconn_release(struct httpd_conn *c);
+
+/* Out of the cap (or the reserve) and of srv->conns, for httppark_park(). */
+void httpconn_leave(struct httpd_conn *c);
+
+/* ---- httppark.c ---- */
+
+/*
+ * Evict c by parking it (see httppark.c): out of the cap, its buffers and TLS state
+ * freed, its socket kept open, read and dropped (until_spoken: closed at its first
+ * byte), until its client closes, idle_timeout_ms passes, or the lot needs room. A connection that cannot be parked (a stream, a
+ * deferred answer, a handshake step out, the lot disabled) is closed. Returns 1 when
+ * parked, 0 when closed.
+ */
+int httppark_park(struct httpd_conn *c, int until_spoken);
+
+/* Take a parked c out of the lot (httpconn_close()). */
+void httppark_unlink(struct httpd_conn *c);
 
 /* ---- httpsend.c ---- */
 

@@ -1,32 +1,39 @@
 /*
  * bench_attack: are health checks answered while the HTTP side is under attack?
  *
- *   bench_attack [USTATSD_BIN] [--seconds N] [--conns N] [--series N] [--attack NAME]
+ *   bench_attack [USTATSD_BIN] [--seconds N] [--conns N] [--series N] [--attack NAME]...
+ *                [--plain | --tls] [--unix]
  *   bench_attack --handshake [USTATSD_BIN] [--baseline OLD_BIN] [--seconds N] [--conns N]
  *
  * The second form floods TLS handshakes instead (bench_attack_handshake.c).
  *
- * The real daemon, holding --series series (20,000 by default, so that /metrics is
- * megabytes), with its HTTP listener on a Unix socket. For --seconds each (10 by
- * default), first with no attack (the baseline), then under each attack in turn, a
- * prober opens a fresh connection every 10 ms and asks GET /-/healthy, as an
- * orchestrator's liveness probe does; a check succeeds when it is answered 200 within
- * 100 ms (target: 99% of them). The attacks, --conns connections each (1,000 by
- * default), every one reconnecting as soon as the daemon drops it:
+ * The real daemon with its default connection limits, holding --series series (20,000 by
+ * default, so that /metrics is megabytes), listening on 127.0.0.1 (--unix: a Unix socket),
+ * first in plain HTTP, then serving TLS (an EC P-256 key made by the openssl tool). For
+ * --seconds each (5 by default), first with no attack (the baseline), then under each
+ * attack in turn, a prober opens a fresh connection every 20 ms and asks GET /-/healthy
+ * (over TLS with a full handshake), as a kubelet or a load balancer does; a check
+ * succeeds when it is answered 200 within 100 ms (target: 99% of them). The attacks,
+ * --conns connections each (1,000 by default), every one reconnecting as soon as the
+ * daemon drops it (bench_attack_flood.c):
  *
  *   unfinished  sends the start of a request and nothing more;
  *   slowloris   sends a request line, then one more header byte every 200 ms;
  *   slow-reader sends 8 pipelined GET /metrics, then reads 4 KiB every 500 ms (8 KiB/s:
- *               steady enough that no write ever waits 30 s, below 16 KiB/s).
+ *               steady enough that no write ever waits 30 s, below 16 KiB/s);
+ *   idle        connects and sends nothing;
+ *   tls-stall   (TLS) sends the first 3 bytes of a TLS record and nothing more;
+ *   tls-idle    (TLS) completes a handshake and sends nothing.
+ * Over TLS the first three complete a handshake first.
  *
  * Per run: the share answered 200 within 100 ms, the latency percentiles of the checks
  * answered, the other outcomes (other status, connection refused or reset, timeout at
- * 1 s), the attackers' connections and reconnections, and what the daemon counted over
- * the run (evictions by reason, clients cut by limit kind; absent from a daemon too old
- * to have them).
+ * 1 s), the attackers' connections and reconnections, what the daemon counted over the
+ * run (evictions by reason, clients cut by limit kind) and where the CPU went. At the
+ * end, a table of the share, attack by attack, plain and TLS.
  *
- * --attack unfinished|slowloris|slow-reader runs the baseline and that attack alone
- * (repeatable: several name several).
+ * --attack NAME runs the baseline and that attack alone (repeatable); --plain or --tls
+ * runs one side only.
  *
  * Loops are bounded by the run's time. RLIMIT_NOFILE is raised to fit the attackers.
  * Prints figures; exits 1 only when it cannot run.
@@ -36,279 +43,32 @@
 
 #include "bench_attack.h"
 #include "http/httpd.h"
-
-#define PROBE_PERIOD_NS  10000000ull /* 100 checks a second */
-#define PROBE_TIMEOUT_MS 1000
-#define SLOW_READ_BYTES  4096
-#define SLOW_READ_NS     500000000ull
-#define LORIS_NS         200000000ull
-#define PIPELINED        8
-
-enum attack { NONE, UNFINISHED, SLOWLORIS, SLOW_READER, NATTACKS };
-
-static const char *const attack_names[] = { "none (baseline)", "unfinished requests", "slowloris",
-                                            "slow readers of pipelined /metrics" };
-/* The names --attack takes, by enum attack. */
-static const char *const attack_args[] = { "none", "unfinished", "slowloris", "slow-reader" };
+#include "tlsclient.h"
 
 struct bench_http B;
+static int use_tls; /* the daemon serves TLS: scrapes take tlsclient */
 
-int unix_connect(const char *addr)
+/* GET /metrics (text), over TLS when the daemon serves it; NULL when it fails. */
+static char *scrape(void)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd;
+    struct tlsclient_opts o = { .timeout_ms = 10000 };
+    struct buf body = BUF_INIT;
+    char err[512];
 
-    if (strncmp(addr, "unix:", 5) != 0 || strlen(addr + 5) >= sizeof(sa.sun_path))
-        bench_http_die(&B, 0, "not a unix: address: %s", addr);
-    strcpy(sa.sun_path, addr + 5);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        bench_http_die(&B, errno, "socket");
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -errno;
+    if (!use_tls) {
+        char *text = NULL;
+
+        if (daemon_get(&B.d, "/metrics", NULL, &text) == 200)
+            return text;
+        free(text);
+        return NULL;
     }
-    return fd;
-}
-
-/* ---- the attackers: one thread, every connection non-blocking ---- */
-
-struct attacker {
-    enum attack kind;
-    int n;
-    int *fd;
-    uint64_t *next; /* when the connection acts next */
-    unsigned *step;
-    atomic_int stop;
-    pthread_t thread;
-    uint64_t connects, drops, refused; /* refused: connect() failed (backlog full) */
-    int open, max_open;
-};
-
-static void send_some(int fd, const char *s, size_t n)
-{
-    ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-
-    (void)w; /* a full socket or a dropped connection shows in poll */
-}
-
-static void attacker_open(struct attacker *a, int i, uint64_t now)
-{
-    static const char start[] = "GET /metrics HTTP/1.1\r\nHost: a\r\n";
-    static const char line[] = "GET /metrics HTTP/1.1\r\n";
-    static const char full[] = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
-    int fd = unix_connect(B.d.http);
-
-    if (fd < 0) {
-        a->refused++;
-        a->next[i] = now + 10000000ull; /* try again in 10 ms */
-        return;
+    if (tlsclient_get(B.d.http, &o, "/metrics", NULL, &body, err) != 200) {
+        buf_release(&body);
+        return NULL;
     }
-    a->fd[i] = fd;
-    a->step[i] = 0;
-    a->connects++;
-    a->open++;
-    if (a->open > a->max_open)
-        a->max_open = a->open;
-    if (a->kind == UNFINISHED) {
-        send_some(fd, start, sizeof(start) - 1);
-        a->next[i] = UINT64_MAX;
-    } else if (a->kind == SLOWLORIS) {
-        send_some(fd, line, sizeof(line) - 1);
-        a->next[i] = now + LORIS_NS;
-    } else {
-        for (int k = 0; k < PIPELINED; k++)
-            send_some(fd, full, sizeof(full) - 1);
-        a->next[i] = now + SLOW_READ_NS;
-    }
-}
-
-static void attacker_drop(struct attacker *a, int i, uint64_t now)
-{
-    close(a->fd[i]);
-    a->fd[i] = -1;
-    a->open--;
-    a->drops++;
-    a->next[i] = now; /* reconnect at once */
-}
-
-/* The connection's scheduled action: another header byte, or another slow read. */
-static void attacker_act(struct attacker *a, int i, uint64_t now)
-{
-    static const char header[] = "X-Slowloris: 1\r\n";
-    static char sink[SLOW_READ_BYTES];
-
-    if (a->kind == SLOWLORIS) {
-        send_some(a->fd[i], &header[a->step[i]++ % (sizeof(header) - 1)], 1);
-        a->next[i] = now + LORIS_NS;
-    } else if (a->kind == SLOW_READER) {
-        ssize_t r = recv(a->fd[i], sink, sizeof(sink), MSG_DONTWAIT);
-
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            attacker_drop(a, i, now);
-            return;
-        }
-        a->next[i] = now + SLOW_READ_NS;
-    }
-}
-
-static void *attacker_main(void *arg)
-{
-    struct attacker *a = arg;
-    struct pollfd *p = calloc((size_t)a->n, sizeof(*p));
-    int *idx = calloc((size_t)a->n, sizeof(*idx));
-    char buf[4096];
-
-    if (p == NULL || idx == NULL)
-        bench_http_die(&B, ENOMEM, "calloc");
-    while (!atomic_load(&a->stop)) {
-        uint64_t now = benchutil_now_ns();
-        int np = 0;
-
-        for (int i = 0; i < a->n; i++) {
-            if (a->fd[i] < 0 && a->next[i] <= now)
-                attacker_open(a, i, now);
-            else if (a->fd[i] >= 0 && a->next[i] <= now)
-                attacker_act(a, i, now);
-            if (a->fd[i] < 0)
-                continue;
-            /* A slow reader only notices the close (POLLRDHUP) without reading. */
-            p[np].fd = a->fd[i];
-            p[np].events = a->kind == SLOW_READER ? POLLRDHUP : POLLIN | POLLRDHUP;
-            p[np].revents = 0;
-            idx[np++] = i;
-        }
-        if (poll(p, (nfds_t)np, 10) < 0 && errno != EINTR)
-            bench_http_die(&B, errno, "poll");
-        now = benchutil_now_ns();
-        for (int k = 0; k < np; k++) {
-            int i = idx[k];
-
-            if (p[k].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
-                attacker_drop(a, i, now);
-            } else if (p[k].revents & POLLIN) {
-                /* A 503, or the start of an answer: drain it, and drop on EOF. */
-                ssize_t r = recv(a->fd[i], buf, sizeof(buf), MSG_DONTWAIT);
-
-                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-                    attacker_drop(a, i, now);
-            }
-        }
-    }
-    for (int i = 0; i < a->n; i++)
-        if (a->fd[i] >= 0)
-            close(a->fd[i]);
-    free(p);
-    free(idx);
-    return NULL;
-}
-
-static void attacker_start(struct attacker *a, enum attack kind, int n)
-{
-    memset(a, 0, sizeof(*a));
-    a->kind = kind;
-    a->n = n;
-    a->fd = malloc((size_t)n * sizeof(*a->fd));
-    a->next = calloc((size_t)n, sizeof(*a->next));
-    a->step = calloc((size_t)n, sizeof(*a->step));
-    if (a->fd == NULL || a->next == NULL || a->step == NULL)
-        bench_http_die(&B, ENOMEM, "calloc");
-    for (int i = 0; i < n; i++)
-        a->fd[i] = -1;
-    atomic_init(&a->stop, 0);
-    if (pthread_create(&a->thread, NULL, attacker_main, a) != 0)
-        bench_http_die(&B, EAGAIN, "pthread_create");
-}
-
-static void attacker_stop(struct attacker *a)
-{
-    atomic_store(&a->stop, 1);
-    pthread_join(a->thread, NULL);
-    free(a->fd);
-    free(a->next);
-    free(a->step);
-}
-
-/* ---- the prober ---- */
-
-enum outcome { OK_FAST, OK_SLOW, OTHER_STATUS, REFUSED, RESET, TIMEOUT, NOUTCOMES };
-
-static const char *const outcome_names[] = { "200 within 100 ms", "200 later",
-                                             "other status",      "connect refused",
-                                             "closed or reset",   "no answer in 1 s" };
-
-struct probe {
-    uint64_t lat[MAX_CHECKS]; /* of the checks answered 200 */
-    size_t nlat;
-    uint64_t count[NOUTCOMES];
-    uint64_t checks;
-};
-
-/* One check on a fresh connection: time to the status line of the answer. */
-static enum outcome probe_once(uint64_t *ns)
-{
-    static const char req[] = "GET /-/healthy HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n";
-    uint64_t t0 = benchutil_now_ns(), deadline = t0 + PROBE_TIMEOUT_MS * 1000000ull;
-    char head[64];
-    size_t got = 0;
-    int fd = unix_connect(B.d.http);
-    enum outcome o = TIMEOUT;
-
-    if (fd < 0)
-        return REFUSED;
-    if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
-        close(fd);
-        return RESET;
-    }
-    while (got < 12) {
-        uint64_t now = benchutil_now_ns();
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        ssize_t r;
-
-        if (now >= deadline)
-            break;
-        if (poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) <= 0)
-            continue;
-        r = recv(fd, head + got, sizeof(head) - got, MSG_DONTWAIT);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            o = RESET;
-            break;
-        }
-        if (r > 0)
-            got += (size_t)r;
-    }
-    *ns = benchutil_now_ns() - t0;
-    close(fd);
-    if (got < 12)
-        return o;
-    if (memcmp(head + 9, "200", 3) != 0)
-        return OTHER_STATUS;
-    return *ns <= PROBE_OK_NS ? OK_FAST : OK_SLOW;
-}
-
-static void probe_run(struct probe *pr, unsigned seconds)
-{
-    uint64_t next = benchutil_now_ns(), end = next + (uint64_t)seconds * 1000000000ull;
-
-    memset(pr, 0, sizeof(*pr));
-    while (next < end && pr->checks < MAX_CHECKS) {
-        uint64_t now = benchutil_now_ns(), ns = 0;
-        enum outcome o;
-
-        if (now < next) {
-            struct timespec ts = { 0, (long)(next - now) };
-            nanosleep(&ts, NULL);
-        }
-        o = probe_once(&ns);
-        pr->count[o]++;
-        pr->checks++;
-        if (o == OK_FAST || o == OK_SLOW)
-            pr->lat[pr->nlat++] = ns;
-        next += PROBE_PERIOD_NS;
-        now = benchutil_now_ns();
-        if (next < now) /* a check outlasted its period: the next starts now, no burst */
-            next = now;
-    }
+    buf_addch(&body, '\0');
+    return body.ptr;
 }
 
 /* ---- what the daemon counted ---- */
@@ -322,9 +82,12 @@ static const char *const limit_kinds[] = { "read_timeout", "write_timeout", "sen
 
 static void counted_get(struct counted *c)
 {
-    char *body = daemon_scrape(&B.d, NULL);
+    char *body = NULL;
     char series[160];
 
+    /* Right after an attack the cap may still be full: the reserve answers 503 then. */
+    for (int i = 0; i < 100 && (body = scrape()) == NULL; i++)
+        usleep(100000);
     memset(c, 0, sizeof(*c));
     if (body == NULL)
         bench_http_die(&B, 0, "scrape after the run failed");
@@ -368,9 +131,9 @@ static void report(enum attack kind, struct probe *pr, const struct attacker *a,
                o + 1 < NOUTCOMES ? "," : "\n");
     if (a != NULL)
         printf("    attackers: %d connections, %llu connects, %llu dropped by the daemon, %llu "
-               "connect() refused, at most %d open at once\n",
+               "connect() refused, %llu handshakes, at most %d open at once\n",
                a->n, (unsigned long long)a->connects, (unsigned long long)a->drops,
-               (unsigned long long)a->refused, a->max_open);
+               (unsigned long long)a->refused, (unsigned long long)a->handshakes, a->max_open);
     if (after->found) {
         printf("    daemon: evicted");
         for (int k = 0; k < HTTPD_EVICT_COUNT; k++)
@@ -488,17 +251,128 @@ static void raise_nofile(int conns)
         bench_http_die(&B, errno, "setrlimit");
 }
 
+/*
+ * The daemon bin on 127.0.0.1 (unix_sock: on the Unix socket the test library gives it),
+ * serving TLS with dir's web.yml when use_tls, holding series series of the mix.
+ */
+static void daemon_up(const char *bin, const char *dir, int unix_sock, size_t series)
+{
+    static char web[256], listen[64];
+    const char *args[5];
+    struct daemon_options opts = { .args = args, .no_wait = 1 };
+    struct tlsclient_opts o = { .timeout_ms = 2000 };
+    char err[512] = "", *body = NULL;
+    double got = 0;
+    int i, n = 0;
+
+    if (!unix_sock) {
+        snprintf(listen, sizeof(listen), "127.0.0.1:%d", daemon_free_port());
+        args[n++] = "--metrics-listen";
+        args[n++] = listen;
+    }
+    if (use_tls) {
+        snprintf(web, sizeof(web), "%s/web.yml", dir);
+        args[n++] = "--web.config.file";
+        args[n++] = web;
+    }
+    args[n] = NULL;
+    setenv("USTATSD_BIN", bin, 1);
+    memset(&B.d, 0, sizeof(B.d));
+    B.have = 0;
+    if (daemon_start_with(&B.d, bench_http_config, &opts) != 0)
+        bench_http_die(&B, 0, "%s did not start", bin);
+    if (!unix_sock)
+        snprintf(B.d.http, sizeof(B.d.http), "%s", listen);
+    for (i = 0; i < 500; i++) {
+        int st = use_tls ? tlsclient_get(B.d.http, &o, "/-/ready", NULL, NULL, err)
+                         : daemon_get(&B.d, "/-/ready", NULL, NULL);
+        if (st == 200)
+            break;
+        usleep(20000);
+    }
+    if (i == 500 || daemon_connect(&B.d) != 0)
+        bench_http_die(&B, 0, "%s is not ready: %s", bin, err);
+    bench_http_send_series(&B, 0, series, 0);
+    B.have = series;
+    for (i = 0; i < 600 && !(got >= (double)series); i++) {
+        free(body);
+        if ((body = scrape()) != NULL)
+            got = expo_value(body, "ustatsd_lines_accepted_total");
+        if (!(got >= (double)series))
+            usleep(100000);
+    }
+    if (!(got >= (double)series))
+        bench_http_die(&B, 0, "accepted %.0f lines of %zu", got, series);
+    printf("%s daemon on %s: /metrics is %.2f MB (%zu series)\n", use_tls ? "TLS" : "plain HTTP",
+           B.d.http, body ? bench_http_mb(strlen(body)) : 0.0, series);
+    free(body);
+    fflush(stdout);
+}
+
+/* Each chosen attack against the running daemon; the share of fast checks into share. */
+static void run_attacks(struct probe *pr, unsigned chosen, int conns, unsigned seconds,
+                        SSL_CTX *ctx, double share[NATTACKS])
+{
+    for (int k = NONE; k < NATTACKS; k++) {
+        struct attacker a;
+        struct counted before, after;
+        struct cpu_use c0, c1;
+
+        share[k] = -1;
+        if (k != NONE && chosen != 0 && !(chosen & 1u << k))
+            continue;
+        if (!use_tls && (k == TLS_STALL || k == TLS_IDLE))
+            continue;
+        counted_get(&before);
+        if (k != NONE) {
+            attacker_start(&a, (enum attack)k, conns, B.d.http, use_tls ? ctx : NULL);
+            usleep(WARMUP_MS * 1000); /* the attackers are connected */
+        }
+        cpu_use_get(&c0);
+        probe_run(pr, B.d.http, use_tls, seconds);
+        cpu_use_get(&c1);
+        if (k != NONE)
+            attacker_stop(&a);
+        usleep(200 * 1000); /* the daemon sees the attackers leave */
+        counted_get(&after);
+        share[k] = pr->checks ? 100.0 * (double)pr->count[OK_FAST] / (double)pr->checks : 0;
+        report((enum attack)k, pr, k != NONE ? &a : NULL, &before, &after);
+        cpu_use_report(&c0, &c1, seconds);
+    }
+}
+
+/* The share of checks answered 200 within 100 ms, attack by attack, as a Markdown table. */
+static void print_table(double share[2][NATTACKS], int conns)
+{
+    printf("\n| attack (%d connections, reconnecting when dropped) | plain HTTP | TLS (EC "
+           "P-256) |\n|---|---|---|\n",
+           conns);
+    for (int k = NONE; k < NATTACKS; k++) {
+        if (share[0][k] < 0 && share[1][k] < 0)
+            continue;
+        printf("| %s |", attack_names[k]);
+        for (int t = 0; t < 2; t++)
+            if (share[t][k] < 0)
+                printf(" |");
+            else
+                printf(" %.1f%% |", share[t][k]);
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
-    unsigned seconds = 10;
+    unsigned seconds = 5;
     int conns = -1; /* 1,000, or 64 with --handshake */
     size_t series = 20000;
-    char *body;
     struct probe *pr = malloc(sizeof(*pr));
-    int nargs = 1, handshake = 0;
-    char *args[2] = { argv[0], NULL };
-    const char *baseline = NULL;
+    int handshake = 0, unix_sock = 0, sides = 3; /* bit 0: plain, bit 1: TLS */
+    const char *bin = NULL, *baseline = NULL;
     unsigned chosen = 0; /* bits by enum attack; 0: every one */
+    double share[2][NATTACKS];
+    char dir[] = "/tmp/bench_attackXXXXXX", cmd[128];
+    SSL_CTX *ctx;
 
     B.name = "bench_attack";
     for (int i = 1; i < argc; i++) {
@@ -514,63 +388,63 @@ int main(int argc, char **argv)
             baseline = argv[++i];
         else if (strcmp(argv[i], "--attack") == 0 && i + 1 < argc)
             chosen |= attack_bit(argv[++i]);
-        else if (argv[i][0] != '-' && nargs == 1)
-            args[nargs++] = argv[i];
+        else if (strcmp(argv[i], "--plain") == 0)
+            sides = 1;
+        else if (strcmp(argv[i], "--tls") == 0)
+            sides = 2;
+        else if (strcmp(argv[i], "--unix") == 0)
+            unix_sock = 1;
+        else if (argv[i][0] != '-' && bin == NULL)
+            bin = argv[i];
         else
             bench_http_die(&B, 0,
                            "usage: bench_attack [--handshake] [USTATSD_BIN] [--baseline "
                            "OLD_BIN] [--seconds N] [--conns N] [--series N] [--attack "
-                           "unfinished|slowloris|slow-reader]");
+                           "unfinished|slowloris|slow-reader|idle|tls-stall|tls-idle]... "
+                           "[--plain|--tls] [--unix]");
     }
+    if (bin == NULL)
+        bin = getenv("USTATSD_BIN");
     if (pr == NULL)
         bench_http_die(&B, ENOMEM, "malloc");
     if (conns < 0)
         conns = handshake ? 64 : 1000;
     if (seconds < 1 || seconds > 600 || conns < 1 || conns > 100000 || series > 200000)
         bench_http_die(&B, 0, "--seconds 1..600, --conns 1..100000, --series up to 200000");
+    if (bin == NULL || access(bin, X_OK) != 0 || (baseline && access(baseline, X_OK) != 0))
+        bench_http_die(&B, 0, "pass the ustatsd binary (or set USTATSD_BIN)");
     raise_nofile(conns);
     signal(SIGPIPE, SIG_IGN);
     if (handshake) {
-        const char *bin = nargs > 1 ? args[1] : getenv("USTATSD_BIN");
-
-        if (bin == NULL || access(bin, X_OK) != 0 || (baseline && access(baseline, X_OK) != 0))
-            bench_http_die(&B, 0, "--handshake: pass the ustatsd binary (and --baseline's)");
         run_handshake(bin, baseline, seconds, conns);
         free(pr);
         return 0;
     }
-    bench_http_start(&B, "bench_attack", nargs, args);
-    bench_http_populate(&B, series);
-    body = daemon_scrape(&B.d, NULL);
-    printf("bench_attack: /metrics is %.2f MB; %d attacking connections per attack, %u s a "
-           "run, a fresh-connection GET /-/healthy every 10 ms\n",
-           body ? bench_http_mb(strlen(body)) : 0.0, conns, seconds);
-    free(body);
-    fflush(stdout);
-
-    for (int k = NONE; k < NATTACKS; k++) {
-        struct attacker a;
-        struct counted before, after;
-        struct cpu_use c0, c1;
-
-        if (k != NONE && chosen != 0 && !(chosen & 1u << k))
+    if (mkdtemp(dir) == NULL)
+        bench_http_die(&B, errno, "mkdtemp");
+    if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+        bench_http_die(&B, ENOMEM, "SSL_CTX_new");
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    attack_make_key(dir, "-algorithm EC -pkeyopt ec_paramgen_curve:P-256");
+    printf("bench_attack: %d attacking connections per attack, %u s a run after %d ms of "
+           "warm-up, a fresh-connection GET /-/healthy every %llu ms\n",
+           conns, seconds, WARMUP_MS, PROBE_PERIOD_NS / 1000000ull);
+    for (int t = 0; t < 2; t++) {
+        for (int k = 0; k < NATTACKS; k++)
+            share[t][k] = -1;
+        if (!(sides & 1 << t))
             continue;
-        counted_get(&before);
-        if (k != NONE) {
-            attacker_start(&a, (enum attack)k, conns);
-            usleep(WARMUP_MS * 1000); /* the attackers are connected */
-        }
-        cpu_use_get(&c0);
-        probe_run(pr, seconds);
-        cpu_use_get(&c1);
-        if (k != NONE)
-            attacker_stop(&a);
-        usleep(200 * 1000); /* the daemon sees the attackers leave */
-        counted_get(&after);
-        report((enum attack)k, pr, k != NONE ? &a : NULL, &before, &after);
-        cpu_use_report(&c0, &c1, seconds);
+        use_tls = t;
+        daemon_up(bin, dir, unix_sock, series);
+        run_attacks(pr, chosen, conns, seconds, ctx, share[t]);
+        bench_http_stop(&B);
     }
+    print_table(share, conns);
+    SSL_CTX_free(ctx);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_attack: could not remove %s\n", dir);
     free(pr);
-    bench_http_stop(&B);
     return 0;
 }

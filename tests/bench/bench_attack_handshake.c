@@ -80,7 +80,9 @@ static void *hs_flood_main(void *arg)
             int rc, e;
 
             if (fd[i] < 0) {
-                fd[i] = unix_connect(f->addr);
+                int pending;
+
+                fd[i] = attack_connect(f->addr, -1, &pending);
                 if (fd[i] < 0) {
                     f->refused++;
                     fd[i] = -1;
@@ -358,7 +360,7 @@ static void hs_window(const char *label, struct hs_flood *flood, int conns, unsi
 }
 
 /* A key and a self-signed certificate for localhost in dir, and dir/web.yml naming them. */
-static void hs_make_key(const char *dir, const char *genpkey)
+void attack_make_key(const char *dir, const char *genpkey)
 {
     char cmd[1024], web[256];
     FILE *f;
@@ -425,7 +427,7 @@ void run_handshake(const char *new_bin, const char *old_bin, unsigned seconds, i
            "100 ms on a fresh TLS connection; ingest 100 lines/ms\n",
            conns, seconds);
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-        hs_make_key(dir, keys[k][1]);
+        attack_make_key(dir, keys[k][1]);
         for (int b = 0; b < 2; b++) {
             char label[128];
 

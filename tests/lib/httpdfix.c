@@ -243,6 +243,7 @@ static void watch_cb(uv_check_t *w)
     atomic_store(&fx->accepted, (unsigned)httpd_server_stats(&fx->srv)->connections_accepted);
     atomic_store(&fx->idle, httpd_server_idle_connections(&fx->srv));
     atomic_store(&fx->open, (unsigned)httpd_server_stats(&fx->srv)->connections_open);
+    atomic_store(&fx->evicted, (unsigned)httpd_server_stats(&fx->srv)->connections_evicted);
     atomic_fetch_add(&fx->turns, 1);
 }
 
@@ -435,6 +436,20 @@ static int opened(void *arg)
     struct conns_at *w = arg;
 
     return atomic_load(&w->fx->open) == w->open;
+}
+
+static int evicted(void *arg)
+{
+    struct conns_at *w = arg;
+
+    return atomic_load(&w->fx->evicted) == w->open;
+}
+
+int httpdfix_wait_evicted(struct httpdfix *fx, unsigned n, int timeout_ms)
+{
+    struct conns_at w = { .fx = fx, .open = n };
+
+    return waitfor_cond(evicted, &w, timeout_ms) == 0 ? 0 : -1;
 }
 
 int httpdfix_wait_open(struct httpdfix *fx, unsigned open, int timeout_ms)

@@ -41,6 +41,7 @@ struct httpdfix {
     atomic_uint accepted;  /* connections_accepted */
     atomic_uint idle;      /* httpd_server_idle_connections() */
     atomic_uint open;      /* connections_open */
+    atomic_uint evicted;   /* connections_evicted */
     atomic_uint turns;     /* loop iterations, counted by watch */
     uv_async_t tick;       /* wakes the loop; applies the fake clock */
     int fake;              /* httpdfix_fake_clock() */
@@ -107,6 +108,9 @@ void httpdfix_open(struct httpc *h, const struct httpdfix *fx);
  * Returns 0, or -1 after timeout_ms.
  */
 int httpdfix_wait_conns(struct httpdfix *fx, unsigned accepted, unsigned idle, int timeout_ms);
+
+/* Wait until the server, as of its last loop iteration, has evicted n connections in all. */
+int httpdfix_wait_evicted(struct httpdfix *fx, unsigned n, int timeout_ms);
 
 /* Wait until the server has open connections open (closing ones count until freed). */
 int httpdfix_wait_open(struct httpdfix *fx, unsigned open, int timeout_ms);

@@ -25,6 +25,20 @@
 
 static struct httpdfix F;
 
+static void start_fake(const struct httpd_config *cfg);
+
+/* Read the reserve's 503, with "Connection: close"; the client closes, as told to. */
+static void read_refused(struct httpc *h)
+{
+    struct httpc_response r;
+
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+    httpc_response_release(&r);
+    httpc_close(h);
+}
+
 /* Read one response of status with "Connection: close"; the server then closes h. */
 static void read_last(struct httpc *h, int status)
 {
@@ -174,15 +188,27 @@ Test(httpd_limits, slow_request_is_cut_at_the_read_timeout)
     cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_READ_TIMEOUT], 1);
 }
 
+/*
+ * An evicted connection parked until its client speaks: still open, it is closed, with
+ * no answer, at the first byte its client sends.
+ */
+static void assert_parked_until_spoken(struct httpc *h)
+{
+    cr_assert_eq(httpc_wait_closed(h, 100), -ETIMEDOUT, "closed, not parked");
+    cr_assert_eq(httpc_send(h, "G", 1), 0);
+    cr_assert_eq(httpc_wait_closed(h, 2000), 0, "parked, and not closed when it spoke");
+}
+
 Test(httpd_limits, at_the_cap_the_oldest_idle_connection_makes_room)
 {
     struct httpd_config cfg = { .max_connections = 2 };
     struct httpc a, b, c;
     struct httpc_response r;
 
-    httpdfix_start(&F, &cfg);
+    start_fake(&cfg);
     httpdfix_open(&a, &F); /* never sends a byte */
     cr_assert_eq(httpdfix_wait_conns(&F, 1, 1, 2000), 0, "a was not accepted");
+    httpdfix_advance(&F, HTTPD_DEFAULT_EVICT_FRESH_MS); /* silent past its first moments */
     httpdfix_open(&b, &F);
     cr_assert_eq(httpc_request(&b, "GET", "/hello", NULL), 0);
     cr_assert_eq(httpc_read(&b, 0, &r), 0); /* b is now idle too, but younger */
@@ -194,7 +220,7 @@ Test(httpd_limits, at_the_cap_the_oldest_idle_connection_makes_room)
     cr_assert_eq(httpc_read(&c, 0, &r), 0);
     cr_assert_eq(r.status, 200);
     httpc_response_release(&r);
-    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the oldest idle connection stayed open");
+    assert_parked_until_spoken(&a); /* the oldest idle one */
     /* b, younger, still serves. */
     cr_assert_eq(httpc_request(&b, "GET", "/hello", NULL), 0);
     cr_assert_eq(httpc_read(&b, 0, &r), 0);
@@ -205,6 +231,8 @@ Test(httpd_limits, at_the_cap_the_oldest_idle_connection_makes_room)
     httpc_close(&c);
     httpdfix_stop(&F);
     cr_assert_eq(F.srv.stats.connections_evicted, 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], 1);
+    cr_assert_eq(F.srv.stats.connections_parked, 1);
     cr_assert_eq(F.srv.stats.connections_rejected, 0);
 }
 
@@ -267,13 +295,18 @@ Test(httpd_limits, probes_use_the_reserve_when_every_slot_is_making_progress)
     start_waiting_stream(&a);
     start_waiting_stream(&b);
 
-    /* Not a probe: the reserve answers 503 and closes. */
+    /* Not a probe: the reserve answers 503 (whole, Connection: close) and parks it, its
+     * slot free: a client that closes, as told, is gone; one that waits is not answered
+     * again, and does not come back. */
     httpdfix_open(&c, &F);
     cr_assert_eq(httpc_request(&c, "GET", "/hello", NULL), 0);
     cr_assert_eq(httpc_read(&c, 0, &r), 0);
     cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
     httpc_response_release(&r);
-    cr_assert_eq(httpc_wait_closed(&c, 2000), 0);
+    cr_assert_eq(httpc_wait_closed(&c, 100), -ETIMEDOUT, "the refusal was closed, not parked");
+    cr_assert_eq(httpc_request(&c, "GET", "/-/healthy", NULL), 0);
+    cr_assert_eq(httpc_wait_closed(&c, 100), -ETIMEDOUT, "a parked refusal answered or closed");
     httpc_close(&c);
 
     /* A probe is answered, on keep-alive, and the reserve slot is given back. */
@@ -297,6 +330,7 @@ Test(httpd_limits, probes_use_the_reserve_when_every_slot_is_making_progress)
     cr_assert_eq(atomic_load(&F.early_cancels), 0);
     cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_RESPONSE], 0);
     cr_assert_eq(F.srv.stats.connections_evicted, F.srv.stats.evictions[HTTPD_EVICT_LINGER]);
+    cr_assert_geq(F.srv.stats.connections_parked, 1);
     cr_assert_eq(F.srv.stats.connections_rejected, 1);
     cr_assert_eq(F.srv.stats.limits[HTTPD_LIMIT_CONNECTIONS], 1);
     cr_assert_geq(F.srv.stats.reserve_accepted, 4);
@@ -322,7 +356,9 @@ Test(httpd_limits, at_the_cap_an_unfinished_request_is_evicted_for_a_scraper)
 
     httpdfix_open(&c, &F);
     hello_ok(&c);
-    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the oldest unfinished request stayed open");
+    /* a, the oldest unfinished request, is parked: the rest of its request is dropped. */
+    cr_assert_eq(httpc_send(&a, "Host: x\r\n\r\n", 11), 0);
+    cr_assert_eq(httpc_wait_closed(&a, 100), -ETIMEDOUT, "a was closed or answered, not parked");
     /* b, younger, finishes its request and is served. */
     cr_assert_eq(httpc_send(&b, "\r\n", 2), 0);
     cr_assert_eq(httpc_read(&b, 0, &r), 0);
@@ -333,6 +369,7 @@ Test(httpd_limits, at_the_cap_an_unfinished_request_is_evicted_for_a_scraper)
     httpc_close(&c);
     httpdfix_stop(&F);
     assert_one_eviction(HTTPD_EVICT_REQUEST);
+    cr_assert_eq(F.srv.stats.connections_parked, 1);
 }
 
 /* A server on a fake clock (httpdfix_fake_clock()), on 127.0.0.1 and a free port. */
@@ -391,16 +428,17 @@ Test(httpd_limits, eviction_order_is_idle_then_unfinished_request_then_stalled_r
     cr_assert_eq(httpdfix_wait_quiet(&F, 5000), 0, "s's buffers never filled");
     httpdfix_advance(&F, 200); /* s makes no progress for 200 ms */
 
-    /* Each newcomer is served and stays, the server working on it: the cap stays full. */
+    /* Each newcomer is served and stays, the server working on it: the cap stays full.
+     * i is parked until it speaks, q parked (what it sends is dropped), s closed. */
     for (int k = 0; k < 3; k++) {
         start_waiting_stream(&n[k]);
-        cr_assert_eq(httpc_wait_closed(order[k], 2000), 0, "eviction %d closed nothing", k);
-        /* s's stream would be cancelled; wait_closed() would drain it, not wait. */
-        for (int j = k + 1; j < 2; j++)
-            cr_assert_eq(httpc_wait_closed(order[j], 50), -ETIMEDOUT, "eviction %d closed %d", k,
-                         j);
+        cr_assert_eq(httpdfix_wait_evicted(&F, (unsigned)k + 1, 2000), 0, "eviction %d", k);
         cr_assert_eq(atomic_load(&F.early_cancels), k == 2, "eviction %d: s", k);
     }
+    assert_parked_until_spoken(&i);
+    cr_assert_eq(httpc_send(&q, "Host: x\r\n\r\n", 11), 0);
+    cr_assert_eq(httpc_wait_closed(&q, 100), -ETIMEDOUT, "q was closed or answered, not parked");
+    cr_assert_eq(httpc_wait_closed(&s, 2000), 0, "the stalled response was not closed");
     for (int k = 0; k < 3; k++) {
         httpc_close(order[k]);
         httpc_close(&n[k]);
@@ -409,7 +447,39 @@ Test(httpd_limits, eviction_order_is_idle_then_unfinished_request_then_stalled_r
     cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], 1);
     cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_REQUEST], 1);
     cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_RESPONSE], 1);
+    cr_assert_eq(F.srv.stats.connections_parked, 2);
     cr_assert_eq(F.srv.stats.connections_rejected, 0);
+}
+
+/*
+ * The parking lot is bounded: when it is full, its oldest is closed for the newcomer; and
+ * a parked connection is closed after idle_timeout_ms (the loop's own clock).
+ */
+Test(httpd_limits, the_lot_closes_its_oldest_when_full_and_parked_ones_time_out)
+{
+    struct httpd_config cfg = { .max_connections = 1, .max_parked = 1, .idle_timeout_ms = 300 };
+    struct httpc a, b, c;
+
+    start_fake(&cfg);
+    httpdfix_open(&a, &F);
+    cr_assert_eq(httpc_send(&a, "GET /hello HTTP/1.1\r\n", 21), 0);
+    cr_assert_eq(httpdfix_wait_conns(&F, 1, 0, 2000), 0, "a is not mid-request");
+    httpdfix_open(&b, &F);
+    hello_ok(&b); /* a, unfinished, parked for b; b idle after its answer */
+    cr_assert_eq(httpdfix_wait_evicted(&F, 1, 2000), 0);
+    httpdfix_open(&c, &F);
+    hello_ok(&c); /* b parked for c: the lot is full, a is closed */
+    cr_assert_eq(httpc_wait_closed(&a, 2000), 0, "the lot's oldest was not closed");
+    cr_assert_eq(httpc_wait_closed(&b, 100), -ETIMEDOUT, "b was closed, not parked");
+    cr_assert_eq(httpc_wait_closed(&b, 3000), 0, "b was not closed at the idle timeout");
+    httpc_close(&a);
+    httpc_close(&b);
+    httpc_close(&c);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.connections_parked, 2);
+    cr_assert_eq(F.srv.stats.parked_closed, 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_REQUEST], 1);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], 1);
 }
 
 Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_evict_it)
@@ -448,7 +518,9 @@ Test(httpd_limits, a_request_already_in_the_socket_is_read_before_newer_accepts_
     httpc_close(&blocker);
     httpdfix_stop(&F);
     cr_assert_geq(F.srv.stats.accept_pauses, 1);
-    cr_assert_geq(F.srv.stats.evictions[HTTPD_EVICT_IDLE], IDLE);
+    /* The silent ones went, idle or fresh as the real clock had it. */
+    cr_assert_geq(
+        F.srv.stats.evictions[HTTPD_EVICT_IDLE] + F.srv.stats.evictions[HTTPD_EVICT_FRESH], IDLE);
 }
 
 Test(httpd_limits, a_close_refusal_leaves_pipelined_requests_unanswered)
@@ -554,7 +626,7 @@ Test(httpd_limits, at_the_cap_work_without_progress_is_evicted_after_its_deadlin
     /* Within the deadline, work is never evicted: a newcomer gets the reserve's 503. */
     httpdfix_open(&n, &F);
     cr_assert_eq(httpc_request(&n, "GET", "/hello", NULL), 0);
-    read_last(&n, 503);
+    read_refused(&n);
     cr_assert_eq(atomic_load(&F.early_cancels), 0);
 
     /* Past it, the one waiting longest makes room: w, not d. */

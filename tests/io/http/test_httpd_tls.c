@@ -548,3 +548,50 @@ Test(httpd_tls, a_server_stopped_during_a_step_ends_cleanly)
 {
     stop_during_a_step(0);
 }
+
+/*
+ * At the cap: 3 bytes of a record cost no handshake step (the server waits on the loop
+ * for a whole record), so the connection is not one the server works on: a newcomer
+ * takes its place at once, without waiting for any deadline (the clock never moves), and
+ * it is parked: what it sends next is dropped.
+ */
+Test(httpd_tls, a_record_begun_and_left_costs_no_step_and_is_parked)
+{
+    struct httpd_config cfg = { .max_connections = 1, .probe_reserve = 1 };
+    struct tlsclient_opts o;
+    struct tlsclient t;
+    struct tlsclient_response r;
+    struct httpc h;
+
+    httpdfix_setup(&F, &cfg);
+    httpdfix_fake_clock(&F);
+    {
+        struct tlsmem_ctx *ctx = server_ctx(WEBCFG_NO_CLIENT_CERT);
+
+        httpd_server_set_tls(&F.srv, ctx);
+        tlsmem_ctx_unref(ctx);
+    }
+    httpdfix_run(&F, "127.0.0.1:0");
+    httpdfix_open(&h, &F);
+    cr_assert_eq(httpc_send(&h, "\x16\x03\x01", 3), 0);
+    cr_assert_eq(httpdfix_wait_conns(&F, 1, 1, 2000), 0);
+    cr_assert_eq(httpdfix_wait_quiet(&F, 2000), 0); /* its 3 bytes are read */
+
+    o = verified();
+    cr_assert_eq(tlsclient_open(&t, F.addr, &o), 0, "%s", t.error);
+    cr_assert_eq(tlsclient_request(&t, "/hello", NULL), 0);
+    cr_assert_eq(tlsclient_read(&t, &r), 0, "%s", t.error);
+    cr_assert_eq(r.status, 200);
+    tlsclient_response_release(&r);
+    tlsclient_close(&t);
+
+    cr_assert_eq(httpc_wait_closed(&h, 100), -ETIMEDOUT, "closed, not parked");
+    cr_assert_eq(httpc_send(&h, "\x02\x00", 2), 0);
+    cr_assert_eq(httpc_wait_closed(&h, 100), -ETIMEDOUT, "a parked one answered or closed");
+    httpc_close(&h);
+    httpdfix_stop(&F);
+    cr_assert_eq(F.srv.stats.evictions[HTTPD_EVICT_FRESH], 1);
+    cr_assert_eq(F.srv.stats.connections_parked, 1);
+    cr_assert_eq(F.srv.stats.tls_failures[TLSMEM_FAIL_INCOMPLETE], 1);
+    cr_assert_eq(F.srv.stats.tls_handshakes, 1);
+}

@@ -1,6 +1,7 @@
 /*
  * The eviction policy (evict.h) with a fake clock: each connection's facts and the time
- * are given, nothing sleeps. Limits: stall 200 ms, work 400 ms; the time is NOW.
+ * are given, nothing sleeps. Limits: stall 200 ms, work 400 ms, fresh 100 ms; the time
+ * is NOW.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -11,10 +12,19 @@
 
 #define NOW 100000u
 
-static const struct evict_limits LIM = { .stall_ms = 200, .work_ms = 400 };
+static const struct evict_limits LIM = { .stall_ms = 200, .work_ms = 400, .fresh_ms = 100 };
 
 /* A connection the loop has polled, as most are, last progressing age ms ago. */
 #define POLLED(st, age) .state = EVICT_STATE_##st, .progress_ms = NOW - (age), .polls = 3
+
+/* TLS, idle: its handshake's last step done age ms ago, the client's turn. */
+#define TLS_HS(age) TLS_DONE(age), .tls_hs = 1
+
+/* TLS, idle: its handshake ended age ms ago. */
+#define TLS_DONE(age) POLLED(IDLE, age), .sent = 1, .tls = 1, .tls_begun = 1
+
+/* TLS: bytes of a first record came, not the whole record, since an accept age ms ago. */
+#define TLS_REC(age) POLLED(IDLE, age), .accepted_ms = NOW - (age), .sent = 1, .tls = 1, .tls_hs = 1
 
 struct classify_case {
     char name[48];
@@ -30,11 +40,22 @@ static struct classify_case classify_cases[] = {
     /* 1. idle and lingering: nothing is lost. */
     { "idle", { POLLED(IDLE, 0) }, EVICT_IDLE },
     { "linger", { POLLED(LINGER, 0) }, EVICT_LINGER },
-    /* TLS idle: shielded while a step is out, or within stall_ms of its last step. */
-    { "tls step out", { POLLED(IDLE, 100000), .tls_step = 1 }, EVICT_SPARED },
-    { "tls stepped recently", { POLLED(IDLE, 199), .tls_stepped = 1 }, EVICT_SPARED },
-    { "tls stepped, stalled", { POLLED(IDLE, 200), .tls_stepped = 1 }, EVICT_IDLE },
-    { "tls, no step yet", { POLLED(IDLE, 0) }, EVICT_IDLE },
+    { "kept alive", { POLLED(IDLE, 0), .sent = 1, .asked = 1 }, EVICT_IDLE },
+    /* Silent since the accept: fresh for fresh_ms (ranked after stalled work), then idle. */
+    { "silent, fresh", { POLLED(IDLE, 99), .accepted_ms = NOW - 99 }, EVICT_FRESH },
+    { "silent, past fresh", { POLLED(IDLE, 100), .accepted_ms = NOW - 100 }, EVICT_IDLE },
+    /* TLS: spared while a step is out, and within fresh_ms of it while the client's
+     * answer (or first request) is due; a record begun and left is a stalled handshake. */
+    { "tls step out", { POLLED(IDLE, 100000), .tls = 1, .tls_step = 1 }, EVICT_SPARED },
+    { "tls answer due", { TLS_HS(99) }, EVICT_SPARED },
+    { "tls answer late", { TLS_HS(100) }, EVICT_REQUEST },
+    { "tls answer due, reserve", { TLS_HS(99), .reserved = 1 }, EVICT_HANDSHAKE },
+    { "tls request due", { TLS_DONE(99) }, EVICT_SPARED },
+    { "tls request late", { TLS_DONE(100) }, EVICT_IDLE },
+    { "tls kept alive", { TLS_DONE(0), .asked = 1 }, EVICT_IDLE },
+    { "tls record begun", { TLS_REC(99) }, EVICT_FRESH },
+    { "tls record left", { TLS_REC(100) }, EVICT_REQUEST },
+    { "tls silent", { POLLED(IDLE, 100), .tls = 1, .tls_hs = 1 }, EVICT_IDLE },
     { "tls shield is idle only", { POLLED(REQUEST, 0), .tls_step = 1 }, EVICT_REQUEST },
     /* 2. an unfinished request, however recent: request bytes are not progress. */
     { "request", { POLLED(REQUEST, 0) }, EVICT_REQUEST },
@@ -91,6 +112,16 @@ static struct pick_case pick_cases[] = {
       2,
       1,
       EVICT_RESPONSE },
+    { "fresh after old work",
+      { { POLLED(IDLE, 0), .accepted_ms = NOW }, { POLLED(WAITING, 400) } },
+      2,
+      1,
+      EVICT_WORK },
+    { "the reserve's due handshake after fresh",
+      { { TLS_HS(0), .reserved = 1 }, { POLLED(IDLE, 50), .accepted_ms = NOW - 50 } },
+      2,
+      1,
+      EVICT_FRESH },
     { "the whole order, oldest last",
       { { POLLED(IDLE, 1) },
         { POLLED(REQUEST, 500) },
@@ -203,14 +234,17 @@ Test(evict, time_alone_makes_a_stalled_response_and_old_work_evictable)
 {
     struct evict_conn resp = { POLLED(WORKING, 0), .client_owes = 1 };
     struct evict_conn work = { POLLED(WAITING, 0) };
-    struct evict_conn tls = { POLLED(IDLE, 0), .tls_stepped = 1 };
+    struct evict_conn tls = { TLS_HS(0) };
+    struct evict_conn fresh = { POLLED(IDLE, 0), .accepted_ms = NOW };
 
     cr_assert_eq(evict_classify(&resp, &LIM, NOW + 199), EVICT_SPARED);
     cr_assert_eq(evict_classify(&resp, &LIM, NOW + 200), EVICT_RESPONSE);
     cr_assert_eq(evict_classify(&work, &LIM, NOW + 399), EVICT_SPARED);
     cr_assert_eq(evict_classify(&work, &LIM, NOW + 400), EVICT_WORK);
-    cr_assert(evict_shielded(&tls, &LIM, NOW + 199));
-    cr_assert_not(evict_shielded(&tls, &LIM, NOW + 200));
+    cr_assert(evict_shielded(&tls, &LIM, NOW + 99));
+    cr_assert_not(evict_shielded(&tls, &LIM, NOW + 100));
+    cr_assert_eq(evict_classify(&fresh, &LIM, NOW + 99), EVICT_FRESH);
+    cr_assert_eq(evict_classify(&fresh, &LIM, NOW + 100), EVICT_IDLE);
 }
 
 Test(evict, too_new_is_unpolled_and_unread)
@@ -227,10 +261,57 @@ Test(evict, too_new_is_unpolled_and_unread)
 
 Test(evict, names_are_the_label_values)
 {
-    const char *want[EVICT_COUNT] = { "idle", "linger", "request", "response", "work" };
+    const char *want[EVICT_COUNT] = { "idle", "linger", "request",  "response",
+                                      "work", "fresh",  "handshake" };
 
     for (int i = 0; i < EVICT_COUNT; i++)
         cr_assert_str_eq(evict_name(i), want[i]);
     cr_assert_str_eq(evict_name(EVICT_COUNT), "unknown");
     cr_assert_str_eq(evict_name(EVICT_SPARED), "unknown");
+}
+
+/* How an evicted connection leaves: parked (dropping, or until it speaks), or closed. */
+struct exit_case {
+    char name[48];
+    struct evict_conn c;
+    int reason;
+    enum evict_exit want;
+};
+
+static struct exit_case exit_cases[] = {
+    { "unfinished request: parked", { POLLED(REQUEST, 0) }, EVICT_REQUEST, EVICT_PARK },
+    { "linger: parked", { POLLED(LINGER, 0) }, EVICT_LINGER, EVICT_PARK },
+    { "stalled handshake: parked", { TLS_HS(100) }, EVICT_REQUEST, EVICT_PARK },
+    { "record begun: parked", { TLS_REC(0) }, EVICT_FRESH, EVICT_PARK },
+    { "silent: until spoken",
+      { POLLED(IDLE, 0), .accepted_ms = NOW },
+      EVICT_FRESH,
+      EVICT_PARK_UNTIL_SPOKEN },
+    { "kept alive: until spoken",
+      { POLLED(IDLE, 0), .sent = 1, .asked = 1 },
+      EVICT_IDLE,
+      EVICT_PARK_UNTIL_SPOKEN },
+    { "reserve handshake: parked", { TLS_HS(0), .reserved = 1 }, EVICT_HANDSHAKE, EVICT_PARK },
+    { "stalled response: closed",
+      { POLLED(WORKING, 300), .client_owes = 1 },
+      EVICT_RESPONSE,
+      EVICT_CLOSE },
+    { "old work: closed", { POLLED(WAITING, 400) }, EVICT_WORK, EVICT_CLOSE },
+};
+
+ParameterizedTestParameters(evict, exit_parks_what_a_flood_is_made_of)
+{
+    return cr_make_param_array(struct exit_case, exit_cases,
+                               sizeof(exit_cases) / sizeof(exit_cases[0]));
+}
+
+ParameterizedTest(struct exit_case *tc, evict, exit_parks_what_a_flood_is_made_of)
+{
+    struct evict_pick p;
+
+    cr_assert_eq(evict_classify(&tc->c, &LIM, NOW), tc->reason, "%s", tc->name);
+    cr_assert_eq(evict_exit_of(&tc->c, tc->reason), tc->want, "%s", tc->name);
+    evict_pick_init(&p);
+    cr_assert_eq(evict_pick_offer(&p, &tc->c, &LIM, NOW), 1);
+    cr_assert_eq(p.exit, tc->want, "%s", tc->name);
 }
