@@ -16,17 +16,18 @@ int evict_too_new(const struct evict_conn *c)
     return c->polls == 0 && !c->read_early;
 }
 
-/* A TLS connection whose client's next bytes are a round trip away. */
-static int tls_due(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms)
+/* A TLS connection whose client's next bytes are a round trip away: for within ms. */
+static int tls_due(const struct evict_conn *c, uint64_t within_ms, uint64_t now_ms)
 {
-    return c->tls && c->tls_begun && now_ms - c->progress_ms < lim->fresh_ms &&
+    return c->tls && c->tls_begun && now_ms - c->progress_ms < within_ms &&
            (c->tls_hs || !c->asked);
 }
 
 int evict_shielded(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms)
 {
-    return c->state == EVICT_STATE_IDLE &&
-           (c->tls_step || (!c->reserved && tls_due(c, lim, now_ms)));
+    uint64_t due_ms = c->reserved ? lim->fresh_ms / EVICT_RESERVE_DUE_SHARE : lim->fresh_ms;
+
+    return c->state == EVICT_STATE_IDLE && (c->tls_step || tls_due(c, due_ms, now_ms));
 }
 
 /* Waiting for the client's first bytes, the next ones of a handshake, or a request. */
@@ -35,7 +36,7 @@ static int classify_idle(const struct evict_conn *c, const struct evict_limits *
 {
     if (evict_shielded(c, lim, now_ms))
         return EVICT_SPARED;
-    if (tls_due(c, lim, now_ms)) /* in the reserve */
+    if (tls_due(c, lim->fresh_ms, now_ms)) /* in the reserve, past its short wait */
         return EVICT_HANDSHAKE;
     /* Silent since the accept, or a first record begun and not whole. */
     if (!c->sent || (c->tls_hs && !c->tls_begun)) {

@@ -25,9 +25,10 @@
  *   6. fresh: accepted less than fresh_ms ago and silent so far (its request, or its
  *      ClientHello, may be on the way: a probe's is), the oldest first;
  *   7. in the probe reserve only, a TLS handshake whose client's answer is due (see
- *      below), the oldest step first: the reserve's few slots turn over at the pace of
- *      the handshakes, and a client slow to answer would hold one for fresh_ms while
- *      newcomers, the probes among them, wait behind it in the listen backlog.
+ *      below) and has not come within a tenth of fresh_ms, the oldest step first: the
+ *      reserve's few slots turn over at the pace of the handshakes, and a client slow
+ *      to answer would hold one for fresh_ms while newcomers, the probes among them,
+ *      wait behind it in the listen backlog.
  * Within a reason, the connection with the oldest progress goes first; of two with the
  * same, the older connection.
  *
@@ -35,8 +36,8 @@
  * stalled or idle: under a flood of connections that reconnect as soon as they are
  * dropped, a newcomer whose request (or ClientHello) lands a moment after its accept is
  * not the first one evicted. A TLS connection is spared while its handshake step is out,
- * and in the cap, for fresh_ms after it, while its client's answer (or, the handshake
- * done, its first request) is due: a round trip away.
+ * and for fresh_ms after it (in the reserve, a tenth of that), while its client's answer
+ * (or, the handshake done, its first request) is due: a round trip away.
  *
  * Never evicted: a connection that is making progress, or on which the server is working
  * (a handler, rendering, a TLS handshake step queued or running; a deferred answer or a
@@ -73,7 +74,9 @@ enum evict_reason {
 };
 
 /* evict_classify(): this one may not be evicted. A verdict past the reasons, not an error. */
-#define EVICT_SPARED EVICT_COUNT
+/* In the probe reserve, a TLS client's answer is awaited fresh_ms / this (see 7 above). */
+#define EVICT_RESERVE_DUE_SHARE 10
+#define EVICT_SPARED            EVICT_COUNT
 
 /* "idle", "linger", "request", "response", "work", "fresh", "handshake"; "unknown" out of
  * range. */

@@ -91,8 +91,8 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
 
 /*
  * Whether a TLS connection is spared only for a while (evict_shielded()): its step's
- * return wakes the loop, and srv->wake does when fresh_ms have passed, so a newcomer
- * waits in the listen backlog (FIFO) rather than being refused.
+ * return wakes the loop, and srv->wake does within the reserve's shorter wait, so a
+ * newcomer waits in the listen backlog (FIFO) rather than being refused.
  */
 static int handshakes_out(struct httpd_server *srv)
 {
@@ -172,7 +172,8 @@ static void accept_one(struct httpd_server *srv, enum accept_phase phase)
     if (rc == 0 && handshakes_out(srv)) {
         pause_accepting(srv, 0); /* a step's return, or srv->wake, wakes the loop */
         if (!uv_is_active((uv_handle_t *)&srv->wake))
-            uv_timer_start(&srv->wake, wake_cb, srv->cfg.evict_fresh_ms, 0);
+            uv_timer_start(&srv->wake, wake_cb,
+                           srv->cfg.evict_fresh_ms / EVICT_RESERVE_DUE_SHARE + 1, 0);
         return;
     }
     resume_accepting(srv);
