@@ -42,17 +42,25 @@ static inline void fuzz_builtin_config(struct config *cfg, const char *json, con
     }
 }
 
-/* Append every series of reg, then every job, in fmt at now_ms, as a scrape shows them. */
-static inline void fuzz_render(struct registry *reg, struct jobs *jobs, struct buf *out,
-                               enum expo_format fmt, uint64_t now_ms)
+/* Append every series of reg in fmt at now_ms, as a scrape shows them. */
+static inline void fuzz_render_series(struct registry *reg, struct buf *out, enum expo_format fmt,
+                                      uint64_t now_ms)
 {
     struct render rd;
-    struct expo e;
 
     render_init(&rd, reg, fmt);
     while (render_step(&rd, out, 1000, now_ms))
         ;
     render_release(&rd);
+}
+
+/* Append every series of reg, then every job, in fmt at now_ms, as a scrape shows them. */
+static inline void fuzz_render(struct registry *reg, struct jobs *jobs, struct buf *out,
+                               enum expo_format fmt, uint64_t now_ms)
+{
+    struct expo e;
+
+    fuzz_render_series(reg, out, fmt, now_ms);
     expo_init(&e, out, fmt);
     jobs_render(jobs, &e, now_ms);
 }
