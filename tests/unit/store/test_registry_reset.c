@@ -2,13 +2,14 @@
  * registry_reset(): a registry emptied in place behaves, line for line and byte for byte
  * of its exposition, as a fresh one on the same config: no series but the zero ones, the
  * caps free again, the policy counts at zero, label values listed in the order of their
- * arrival, the front cache empty, and the zero series dated by the clock.
+ * arrival, the front cache empty, the zero series dated by the clock, and the series of
+ * families a reload retired freed.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "registry_fixture.h"
+#include "reload_fixture.h"
 
 static const char *const session[] = {
     "requests:1|c|#method:GET,status_code:200",
@@ -155,4 +156,20 @@ Test(registry_reset, zero_series_are_dated_by_the_clock, .init = setup, .fini = 
     cr_assert_eq(s.value, 0);
     cr_assert_eq(s.created_ms, now_ms, "as registry_set_clock() dates a fresh one");
     cr_assert(!find(F_QUEUE, "queue=a", &s));
+}
+
+Test(registry_reset, series_a_reload_retired_are_freed, .init = setup, .fini = teardown_reload)
+{
+    struct registry_reload rr;
+
+    cr_assert_eq(feed("requests:1|c|#method:GET"), STATSD_OK);
+    cr_assert_eq(feed("queue_depth:1|g|#queue:a"), STATSD_OK);
+    rr = reload("{\"families\": [{\"name\": \"uploads\", \"type\": \"counter\"}]}");
+    cr_assert_eq(rr.removed, 5, "all but uploads (and the client telemetry's)");
+    cr_assert_gt(registry_series_retired(&reg), 1, "retired, not yet drained");
+    registry_reset(&reg);
+    cr_assert_eq(registry_series_retired(&reg), 0);
+    cr_assert_eq(registry_series_total(&reg), 1, "the zero series of uploads");
+    cr_assert_eq(feed("uploads:2|c"), STATSD_OK);
+    cr_assert_eq(value_of(registry_find_family(&reg, "uploads", 7), ""), 2);
 }
