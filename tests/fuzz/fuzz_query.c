@@ -16,9 +16,10 @@
  *   - negotiate_accept() and negotiate_gzip() return one of their values, also on the
  *     header cut to the size the server copies;
  *   - an accepted query renders, over a registry fed the datagram through the intake
- * (rejected lines go to the rejects ring, raw), a debug document that jansson parses, with the
- * sections
- *     asked for and at most limit series.
+ *     (rejected lines go to the rejects ring, raw), a debug document: one object whose
+ *     brackets pair up outside its strings, with no raw control character; for one input
+ *     in four (fuzz_full_path()), jansson parses it back, with the sections asked for and
+ *     at most limit series.
  * Seeds: tests/fuzz/seeds/fuzz_query/.
  */
 #include <assert.h>
@@ -54,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NOW_MS    1000000u
 #define NOW_UNIX  1.7e9
 #define MAX_STEPS 100000
+/* One input in 2^FULL_PATH_BITS has its debug document parsed back by jansson. */
+#define FULL_PATH_BITS 2
 
 /*
  * Without the DogStatsD client telemetry's families (fuzz_ingest feeds them): their
@@ -223,7 +226,71 @@ static double fake_clock(void *arg)
     return NOW_UNIX;
 }
 
-static void check_render(const struct debug_query *q, const char *dgram, size_t dlen)
+/*
+ * The check every rendered document takes: no raw control character but the newlines of
+ * pretty printing (a string holds none unescaped), and outside its strings, brackets that
+ * pair up to one object, closed at its end. Not instrumented: a byte loop of the harness,
+ * whose branches would only echo the document's coverage.
+ */
+__attribute__((no_sanitize("coverage"))) static void check_shape(const struct buf *d)
+{
+    char stack[64];
+    size_t depth = 0, i, last = 0;
+    int in_string = 0;
+
+    assert(d->len > 0 && d->ptr[0] == '{');
+    for (i = 0; i < d->len; i++) {
+        unsigned char c = (unsigned char)d->ptr[i];
+
+        assert(c >= 0x20 || c == '\n');
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            assert(depth < sizeof(stack));
+            stack[depth++] = c == '{' ? '}' : ']';
+        } else if (c == '}' || c == ']') {
+            assert(depth > 0 && stack[--depth] == c);
+            if (depth == 0)
+                last = i;
+        }
+    }
+    assert(!in_string && depth == 0);
+    for (i = last + 1; i < d->len; i++)
+        assert(d->ptr[i] == '\n');
+}
+
+/* The full path's check: jansson parses the document back, with the sections asked for. */
+static void check_parsed(const struct debug_query *q, const struct buf *d)
+{
+    json_error_t jerr;
+    json_t *j, *series;
+
+    /* A rejected line may hold NUL bytes, which JSON writes as \u0000 (RFC 8259 7). */
+    j = json_loadb(d->ptr, d->len, JSON_ALLOW_NUL, &jerr);
+    if (j == NULL) {
+        fprintf(stderr, "invalid JSON at %d:%d (%s):\n%.*s\n", jerr.line, jerr.column, jerr.text,
+                (int)d->len, d->ptr);
+        abort();
+    }
+    assert(json_integer_value(json_object_get(j, "schema")) == DEBUG_SCHEMA);
+    series = json_object_get(j, "series");
+    assert((series != NULL) == ((q->sections & DEBUG_SERIES) != 0));
+    assert((json_object_get(j, "rejects") != NULL) == ((q->sections & DEBUG_REJECTS) != 0));
+    assert((json_object_get(j, "daemon") != NULL) == ((q->sections & DEBUG_DAEMON) != 0));
+    if (series != NULL)
+        assert(json_is_array(series) && json_array_size(series) <= q->limit &&
+               json_array_size(series) <= registry_series_total(&reg));
+    json_decref(j);
+}
+
+static void check_render(const struct debug_query *q, const char *dgram, size_t dlen, int full_path)
 {
     static struct rejects rj;
     struct jobs jobs;
@@ -231,8 +298,6 @@ static void check_render(const struct debug_query *q, const char *dgram, size_t 
     struct selfmetrics self;
     struct debug_render dr;
     struct intake_sender from = { 42, 1000, 1000, NULL };
-    json_error_t jerr;
-    json_t *j, *series;
     size_t steps = 0;
     int more;
 
@@ -271,22 +336,9 @@ static void check_render(const struct debug_query *q, const char *dgram, size_t 
     } while (more);
     debug_render_release(&dr);
 
-    /* A rejected line may hold NUL bytes, which JSON writes as \u0000 (RFC 8259 7). */
-    j = json_loadb(doc.ptr, doc.len, JSON_ALLOW_NUL, &jerr);
-    if (j == NULL) {
-        fprintf(stderr, "invalid JSON at %d:%d (%s):\n%.*s\n", jerr.line, jerr.column, jerr.text,
-                (int)doc.len, doc.ptr);
-        abort();
-    }
-    assert(json_integer_value(json_object_get(j, "schema")) == DEBUG_SCHEMA);
-    series = json_object_get(j, "series");
-    assert((series != NULL) == ((q->sections & DEBUG_SERIES) != 0));
-    assert((json_object_get(j, "rejects") != NULL) == ((q->sections & DEBUG_REJECTS) != 0));
-    assert((json_object_get(j, "daemon") != NULL) == ((q->sections & DEBUG_DAEMON) != 0));
-    if (series != NULL)
-        assert(json_is_array(series) && json_array_size(series) <= q->limit &&
-               json_array_size(series) <= registry_series_total(&reg));
-    json_decref(j);
+    check_shape(&doc);
+    if (full_path)
+        check_parsed(q, &doc);
 
     jobs_release(&jobs);
     registry_reset(&reg);
@@ -312,7 +364,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_query(part[0], part[3], &q, &ok);
     check_headers(part[1], part[2]);
     if (ok)
-        check_render(&q, part[4], plen[4]);
+        check_render(&q, part[4], plen[4], fuzz_full_path(data, size, FULL_PATH_BITS));
 
     for (i = 0; i < NPARTS; i++)
         free(part[i]);
