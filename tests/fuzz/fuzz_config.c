@@ -8,9 +8,10 @@
  * found back by config_find_family() and every job by config_find_job(), histogram
  * buckets finite and strictly increasing, writer rules' ids sorted and every family's and
  * job's rule one of them; and, since the daemon builds its registry
- * from the result, registry_init() on it, reloads (check_registry) and registry_release().
- * On failure: the message is NUL-terminated and non-empty, also in a tiny buffer, and
- * *c is left zeroed.
+ * from the result, registry_init() on it and registry_release(). On failure: the message
+ * is NUL-terminated and non-empty, and *c is left zeroed. For one input in four
+ * (fuzz_full_path()), the full path: the same verdict parsing again into a tiny message
+ * buffer, and a valid config's reloads (check_registry).
  *
  * A conninfo_file is read relative to the working directory (or absolute). stdin is
  * pointed at /dev/null first, so that "/dev/stdin" can never block the run.
@@ -22,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
+#include <sanitizer/asan_interface.h>
 
 #include "config/config.h"
 #include "config/cfgload.h"
@@ -37,9 +41,79 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * the same file parsed again (every family kept), to an empty config (every family
  * retired, then drained), and back (every family added). The empty config is parsed once.
  */
-#define EMPTY "{\"clients\": {\"dogstatsd_telemetry\": false}}"
+/* One input in 2^FULL_PATH_BITS is parsed again into a tiny message buffer and reloads. */
+#define FULL_PATH_BITS 2
+#define EMPTY          "{\"clients\": {\"dogstatsd_telemetry\": false}}"
 
 static struct config empty;
+
+/*
+ * jansson's allocator in this target: a bump arena, emptied after each parse. jansson
+ * allocates every value, key, string and table of the document and frees them all
+ * before cfgload_text() returns; through the sanitizer's malloc() and free() that was
+ * most of a run, and jansson is not the code under test. The arena keeps the checks
+ * that matter here: a block is followed by poisoned bytes (an overflow is reported), a
+ * freed block stays poisoned until the arena is emptied, and after it too until it is
+ * handed out again (a use after free is reported), a block freed twice aborts, and a
+ * block still allocated when the arena is emptied is a leak, reported as one. What does
+ * not fit takes malloc().
+ */
+#define ARENA_SIZE  (8u << 20)
+#define ARENA_ALIGN 16u
+#define ARENA_FREED ((size_t)-1)
+
+static unsigned char *arena;
+static size_t arena_used, arena_live;
+
+__attribute__((no_sanitize("address", "coverage"))) static void *arena_malloc(size_t n)
+{
+    size_t need = ARENA_ALIGN + (n + 2 * ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    unsigned char *p;
+
+    if (n > ARENA_SIZE || need > ARENA_SIZE - arena_used) {
+        p = malloc(n);
+        arena_live += p != NULL;
+        return p;
+    }
+    p = arena + arena_used;
+    arena_used += need;
+    *(size_t *)p = n; /* the block's header, poisoned */
+    __asan_unpoison_memory_region(p + ARENA_ALIGN, n);
+    arena_live++;
+    return p + ARENA_ALIGN;
+}
+
+__attribute__((no_sanitize("address", "coverage"))) static void arena_free(void *ptr)
+{
+    unsigned char *p = ptr;
+    size_t *size;
+
+    if (p == NULL)
+        return;
+    arena_live--;
+    if (p < arena || p >= arena + ARENA_SIZE) {
+        free(p);
+        return;
+    }
+    size = (size_t *)(p - ARENA_ALIGN);
+    if (*size == ARENA_FREED) {
+        fprintf(stderr, "fuzz_config: jansson freed a block twice\n");
+        abort();
+    }
+    __asan_poison_memory_region(p, *size);
+    *size = ARENA_FREED;
+}
+
+/* After a parse: every block jansson allocated is freed; the arena starts over. */
+static void arena_empty(void)
+{
+    if (arena_live != 0) {
+        fprintf(stderr, "fuzz_config: %zu blocks of jansson's still allocated after a parse\n",
+                arena_live);
+        abort();
+    }
+    arena_used = 0;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -48,6 +122,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_stdin_null();
     /* No family at all: not even the client telemetry's, which "{}" holds. */
     fuzz_builtin_config(&empty, EMPTY, "fuzz_config");
+    arena = malloc(ARENA_SIZE);
+    if (arena == NULL)
+        abort();
+    __asan_poison_memory_region(arena, ARENA_SIZE);
+    json_set_alloc_funcs(arena_malloc, arena_free);
     return 0;
 }
 
@@ -152,7 +231,18 @@ static void check_config(const struct config *c)
     }
 }
 
-/* same: the same file parsed again, a config of its own. */
+/* Every input: the registry the daemon builds from a valid config, made and freed. */
+static void check_registry_init(const struct config *c)
+{
+    struct registry reg;
+
+    registry_init(&reg, c);
+    assert(registry_nfamilies(&reg) == c->nfamilies);
+    assert(registry_series_total(&reg) <= registry_series_cap(&reg));
+    registry_release(&reg);
+}
+
+/* The full path: same is the same file parsed again, a config of its own. */
 static void check_registry(const struct config *c, const struct config *same)
 {
     struct registry_reload rr;
@@ -181,18 +271,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0x5a, sizeof(c)); /* cfgload_text must set every field */
     memset(err, 'x', sizeof(err));
     rc = cfgload_text(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
+    arena_empty();
     assert(rc == 0 || rc == ERRCODE_CONFIG);
-    /* The same verdict when the message does not fit; a valid file is the reload's "same". */
-    memset(tiny, 'x', sizeof(tiny));
-    assert(cfgload_text(&again, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
-    assert(memchr(tiny, '\0', sizeof(tiny)) != NULL);
     if (rc == 0) {
         check_config(&c);
-        check_registry(&c, &again);
     } else {
         assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
         assert(fuzz_all_zero(&c, sizeof(c)));
     }
+    if (!fuzz_full_path(data, size, FULL_PATH_BITS)) {
+        if (rc == 0)
+            check_registry_init(&c);
+        cfgload_release(&c);
+        return 0;
+    }
+    /* The same verdict when the message does not fit; a valid file is the reload's "same". */
+    memset(tiny, 'x', sizeof(tiny));
+    assert(cfgload_text(&again, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
+    arena_empty();
+    assert(memchr(tiny, '\0', sizeof(tiny)) != NULL);
+    if (rc == 0)
+        check_registry(&c, &again);
     cfgload_release(&again);
     cfgload_release(&c);
     return 0;
