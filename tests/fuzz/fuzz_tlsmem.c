@@ -5,8 +5,9 @@
  * leaking or growing beyond what it was fed.
  *
  * Input: byte 0 picks the set-up (bit 0: RequireAndVerifyClientCert with a client CA and
- * client_allowed_sans; bits 1-3: the chunk size the rest is fed in, 1 to 128 bytes);
- * the rest is the client's stream. The server's certificate is made once, in memory (an
+ * client_allowed_sans; bits 1-3: the chunk size the rest is fed in, 1 to 128 bytes, where
+ * 1, 2 and 4 are taken by one input in four, fuzz_full_path(), and 8 by the others); the
+ * rest is the client's stream. The server's certificate is made once, in memory (an
  * EC P-256 key, self-signed).
  *
  * Checked: a status is TLSMEM_OK, TLSMEM_CLOSED or TLSMEM_FAILED, and once failed or closed it
@@ -34,6 +35,14 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * Fed in pieces of 1, 2 or 4 bytes, a stream takes a handshake step per piece. Only one
+ * such input in 2^FULL_PATH_BITS is fed so; the others are fed in pieces of
+ * CHEAP_CHUNK_MIN bytes, still a record's header split from its body.
+ */
+#define FULL_PATH_BITS  2
+#define CHEAP_CHUNK_MIN 8
 
 static struct tlsmem_ctx *plain_ctx, *verify_ctx;
 
@@ -164,15 +173,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* They keep their storage from run to run: a record's room is not allocated anew. */
+    static struct buf plain = BUF_INIT, out = BUF_INIT;
     struct tlsmem_conn *t;
-    struct buf plain = BUF_INIT, out = BUF_INIT;
     enum tlsmem_status st = TLSMEM_OK, last = TLSMEM_OK;
     size_t chunk, fed = 0;
 
     if (size < 1)
         return 0;
+    buf_reset(&plain);
+    buf_reset(&out);
     t = tlsmem_conn_new((data[0] & 1) ? verify_ctx : plain_ctx);
     chunk = (size_t)1 << ((data[0] >> 1) & 7);
+    if (chunk < CHEAP_CHUNK_MIN && !fuzz_full_path(data, size, FULL_PATH_BITS))
+        chunk = CHEAP_CHUNK_MIN;
     assert(tlsmem_conn_seal(t, "x", 1) == -EPIPE);
     for (size_t i = 1; i < size; i += chunk) {
         size_t n = size - i < chunk ? size - i : chunk;
@@ -197,7 +211,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     tlsmem_conn_take(t, &out);
     tlsmem_conn_free(t);
-    buf_release(&plain);
-    buf_release(&out);
     return 0;
 }
