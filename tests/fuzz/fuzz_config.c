@@ -24,12 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-#include <sanitizer/asan_interface.h>
-
 #include "config/config.h"
 #include "config/cfgload.h"
 #include "base/errcode.h"
+#include "fuzz_arena.h"
 #include "fuzz_util.h"
 #include "store/registry.h"
 
@@ -47,74 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config empty;
 
-/*
- * jansson's allocator in this target: a bump arena, emptied after each parse. jansson
- * allocates every value, key, string and table of the document and frees them all
- * before cfgload_text() returns; through the sanitizer's malloc() and free() that was
- * most of a run, and jansson is not the code under test. The arena keeps the checks
- * that matter here: a block is followed by poisoned bytes (an overflow is reported), a
- * freed block stays poisoned until the arena is emptied, and after it too until it is
- * handed out again (a use after free is reported), a block freed twice aborts, and a
- * block still allocated when the arena is emptied is a leak, reported as one. What does
- * not fit takes malloc().
- */
-#define ARENA_SIZE  (8u << 20)
-#define ARENA_ALIGN 16u
-#define ARENA_FREED ((size_t)-1)
-
-static unsigned char *arena;
-static size_t arena_used, arena_live;
-
-__attribute__((no_sanitize("address", "coverage"))) static void *arena_malloc(size_t n)
-{
-    size_t need = ARENA_ALIGN + (n + 2 * ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    unsigned char *p;
-
-    if (n > ARENA_SIZE || need > ARENA_SIZE - arena_used) {
-        p = malloc(n);
-        arena_live += p != NULL;
-        return p;
-    }
-    p = arena + arena_used;
-    arena_used += need;
-    *(size_t *)p = n; /* the block's header, poisoned */
-    __asan_unpoison_memory_region(p + ARENA_ALIGN, n);
-    arena_live++;
-    return p + ARENA_ALIGN;
-}
-
-__attribute__((no_sanitize("address", "coverage"))) static void arena_free(void *ptr)
-{
-    unsigned char *p = ptr;
-    size_t *size;
-
-    if (p == NULL)
-        return;
-    arena_live--;
-    if (p < arena || p >= arena + ARENA_SIZE) {
-        free(p);
-        return;
-    }
-    size = (size_t *)(p - ARENA_ALIGN);
-    if (*size == ARENA_FREED) {
-        fprintf(stderr, "fuzz_config: jansson freed a block twice\n");
-        abort();
-    }
-    __asan_poison_memory_region(p, *size);
-    *size = ARENA_FREED;
-}
-
-/* After a parse: every block jansson allocated is freed; the arena starts over. */
-static void arena_empty(void)
-{
-    if (arena_live != 0) {
-        fprintf(stderr, "fuzz_config: %zu blocks of jansson's still allocated after a parse\n",
-                arena_live);
-        abort();
-    }
-    arena_used = 0;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -122,11 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_stdin_null();
     /* No family at all: not even the client telemetry's, which "{}" holds. */
     fuzz_builtin_config(&empty, EMPTY, "fuzz_config");
-    arena = malloc(ARENA_SIZE);
-    if (arena == NULL)
-        abort();
-    __asan_poison_memory_region(arena, ARENA_SIZE);
-    json_set_alloc_funcs(arena_malloc, arena_free);
+    fuzz_arena_for_jansson();
     return 0;
 }
 
@@ -271,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0x5a, sizeof(c)); /* cfgload_text must set every field */
     memset(err, 'x', sizeof(err));
     rc = cfgload_text(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
-    arena_empty();
+    fuzz_arena_empty();
     assert(rc == 0 || rc == ERRCODE_CONFIG);
     if (rc == 0) {
         check_config(&c);
@@ -288,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The same verdict when the message does not fit; a valid file is the reload's "same". */
     memset(tiny, 'x', sizeof(tiny));
     assert(cfgload_text(&again, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
-    arena_empty();
+    fuzz_arena_empty();
     assert(memchr(tiny, '\0', sizeof(tiny)) != NULL);
     if (rc == 0)
         check_registry(&c, &again);

@@ -46,6 +46,7 @@
 #include "http/request.h"
 #include "expose/selfmetrics.h"
 #include "statsd.h"
+#include "fuzz_arena.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -91,6 +92,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     fuzz_builtin_config(&cfg, config_json, "fuzz_query");
     registry_init(&reg, &cfg);
+    fuzz_arena_for_jansson(); /* after the config: its parse takes malloc() */
     return 0;
 }
 
@@ -288,6 +290,7 @@ static void check_parsed(const struct debug_query *q, const struct buf *d)
         assert(json_is_array(series) && json_array_size(series) <= q->limit &&
                json_array_size(series) <= registry_series_total(&reg));
     json_decref(j);
+    fuzz_arena_empty();
 }
 
 static void check_render(const struct debug_query *q, const char *dgram, size_t dlen, int full_path)
