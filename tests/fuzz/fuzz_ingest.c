@@ -5,11 +5,16 @@
  * the front cache knows, the full parse for the rest, jobs, counters and reject ring).
  * The other, the reference below, takes every line through the full parse only
  * (statsd_next_line, statsd_parse_line, jobs_report, then registry_apply for the lines no
- * job takes). Checked, round
- * after round (the later rounds hit the cache): both count the same lines accepted and
- * rejected by each reason, and hold the same reject ring, entry by entry; at the end both
- * registries render the same exposition, and both sets of jobs hold the same state (and,
- * when a job line changed it, render the same exposition too).
+ * job takes).
+ *
+ * Checked on every input, round after round (the later rounds hit the cache): the intake
+ * counts each non-empty line once, accepted or by a reason, and puts each rejected one in
+ * the ring; at the end, the series stay within the cap. One input in four, those
+ * fuzz_full_path() picks, also takes the reference, checked round after round: both count
+ * the same lines accepted and rejected by each reason, and hold the same reject ring,
+ * entry by entry; at the end both registries render the same exposition, and both sets
+ * of jobs hold the same state (and, when a job line changed it, render the same
+ * exposition too).
  *
  * Runs are independent but cheap: the two registries are built once, and each run ends
  * with registry_reset(), which leaves them as registry_init() does. (At the end, not the
