@@ -54,6 +54,19 @@ void intern_unref(struct intern *in, uint32_t id, size_t *bytes)
     in->freeids[in->nfree++] = id;
 }
 
+void intern_rewind(struct intern *in)
+{
+    uint32_t id;
+
+    while (in->nvals > 0 && in->vals[in->nvals - 1] == NULL)
+        in->nvals--;
+    /* Every id below nvals whose value is gone is in freeids: there is room for them. */
+    in->nfree = 0;
+    for (id = in->nvals; id >= 1; id--)
+        if (in->vals[id - 1] == NULL)
+            in->freeids[in->nfree++] = id;
+}
+
 int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len)
 {
     while (*it < in->nvals) {

@@ -78,6 +78,13 @@ static inline uint32_t intern_find(const struct intern *in, const char *s, size_
  */
 uint32_t intern_add(struct intern *in, const char *s, size_t len, uint64_t h, size_t *bytes);
 
+/*
+ * After values were freed: forget the ids past the last one in use, and hand out the
+ * free ones lowest first, as a key that never held the freed values would. Allocates
+ * nothing.
+ */
+void intern_rewind(struct intern *in);
+
 /* 1 when no value can be added: as many in use as the cap allows. */
 static inline int intern_full(const struct intern *in)
 {

@@ -211,6 +211,30 @@ void registry_release(struct registry *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Every series goes (retired families drained, live ones emptied); the fixed ones come back. */
+void registry_reset(struct registry *r)
+{
+    size_t i, j;
+
+    while (registry_drain(r, SIZE_MAX) > 0)
+        ;
+    for (i = 0; i < r->nfams; i++) {
+        struct registry__family *f = &r->fams[i];
+
+        while (f->head != NULL)
+            series_free(r, f->head);
+        f->dropped = 0;
+        memset(f->folded, 0, sizeof f->folded);
+        for (j = 0; j < f->labels.n; j++)
+            intern_rewind(&f->labels.keys[j].in);
+    }
+    hotcache_release(&r->hot, &r->mem);
+    memset(r->stripped, 0, sizeof r->stripped);
+    registry_cursor_release(&r->expiry);
+    registry_cursor_init(&r->expiry, r);
+    families_create_fixed(r);
+}
+
 /* ---- the hot path ---- */
 
 /* An up-down gauge takes counter lines too, as signed deltas (Count(..., -1), Decr). */

@@ -164,6 +164,18 @@ void registry_set_clock(struct registry *r, registry_clock_cb cb, void *arg);
 /* Free everything. No cursor may still be registered. */
 void registry_release(struct registry *r);
 
+/*
+ * Empty r into the state registry_init() and registry_set_clock() left it in, for the
+ * same config and clock: no series but the fixed ones (dated now by the clock, if one is
+ * set), no counts of stripped tags, dropped labels or folded values, an empty front
+ * cache, and label values handed out the ids a fresh registry gives. Families, names and
+ * tables are kept, with their memory (registry_memory() may stay above a fresh
+ * registry's). For a caller that runs many short independent sessions on one config, such
+ * as a fuzz target: far cheaper than registry_release() and registry_init(). No cursor
+ * may be registered but the registry's own.
+ */
+void registry_reset(struct registry *r);
+
 /* What registry_reconfigure() did with the families, by name. */
 struct registry_reload {
     size_t kept;    /* in both configs with the same layout: series carried over */

@@ -8,9 +8,10 @@
  * found back by config_find_family() and every job by config_find_job(), histogram
  * buckets finite and strictly increasing, writer rules' ids sorted and every family's and
  * job's rule one of them; and, since the daemon builds its registry
- * from the result, registry_init() on it, reloads (check_registry) and registry_release().
- * On failure: the message is NUL-terminated and non-empty, also in a tiny buffer, and
- * *c is left zeroed.
+ * from the result, registry_init() on it and registry_release(). On failure: the message
+ * is NUL-terminated and non-empty, and *c is left zeroed. For one input in four
+ * (fuzz_full_path()), the full path: the same verdict parsing again into a tiny message
+ * buffer, and a valid config's reloads (check_registry).
  *
  * A conninfo_file is read relative to the working directory (or absolute). stdin is
  * pointed at /dev/null first, so that "/dev/stdin" can never block the run.
@@ -26,17 +27,32 @@
 #include "config/config.h"
 #include "config/cfgload.h"
 #include "base/errcode.h"
+#include "fuzz_arena.h"
 #include "fuzz_util.h"
 #include "store/registry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * What the daemon does next with a valid config: a registry from it, then reloads: to
+ * the same file parsed again (every family kept), to an empty config (every family
+ * retired, then drained), and back (every family added). The empty config is parsed once.
+ */
+/* One input in 2^FULL_PATH_BITS is parsed again into a tiny message buffer and reloads. */
+#define FULL_PATH_BITS 2
+#define EMPTY          "{\"clients\": {\"dogstatsd_telemetry\": false}}"
+
+static struct config empty;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     fuzz_stdin_null();
+    /* No family at all: not even the client telemetry's, which "{}" holds. */
+    fuzz_builtin_config(&empty, EMPTY, "fuzz_config");
+    fuzz_arena_for_jansson();
     return 0;
 }
 
@@ -141,27 +157,27 @@ static void check_config(const struct config *c)
     }
 }
 
-/*
- * What the daemon does next with a valid config: a registry from it, then reloads: to
- * the same file parsed again (every family kept), to an empty config (every family
- * retired, then drained), and back (every family added).
- */
-#define EMPTY "{\"clients\": {\"dogstatsd_telemetry\": false}}"
-
-static void check_registry(const struct config *c, const uint8_t *data, size_t size)
+/* Every input: the registry the daemon builds from a valid config, made and freed. */
+static void check_registry_init(const struct config *c)
 {
-    struct config same, empty;
-    struct registry_reload rr;
     struct registry reg;
-    char err[1024];
 
     registry_init(&reg, c);
     assert(registry_nfamilies(&reg) == c->nfamilies);
     assert(registry_series_total(&reg) <= registry_series_cap(&reg));
-    assert(cfgload_text(&same, (const char *)data, size, "fuzz.json", err, sizeof(err)) == 0);
-    /* No family at all: not even the client telemetry's, which "{}" holds. */
-    assert(cfgload_text(&empty, EMPTY, strlen(EMPTY), "empty.json", err, sizeof(err)) == 0);
-    registry_reconfigure(&reg, &same, &rr);
+    registry_release(&reg);
+}
+
+/* The full path: same is the same file parsed again, a config of its own. */
+static void check_registry(const struct config *c, const struct config *same)
+{
+    struct registry_reload rr;
+    struct registry reg;
+
+    registry_init(&reg, c);
+    assert(registry_nfamilies(&reg) == c->nfamilies);
+    assert(registry_series_total(&reg) <= registry_series_cap(&reg));
+    registry_reconfigure(&reg, same, &rr);
     assert(rr.kept == c->nfamilies && rr.retired == 0 && registry_series_retired(&reg) == 0);
     registry_reconfigure(&reg, &empty, &rr);
     assert(rr.removed == c->nfamilies && registry_series_total(&reg) == 0);
@@ -170,33 +186,39 @@ static void check_registry(const struct config *c, const uint8_t *data, size_t s
     registry_reconfigure(&reg, c, &rr);
     assert(rr.added == c->nfamilies && registry_nfamilies(&reg) == c->nfamilies);
     registry_release(&reg);
-    cfgload_release(&same);
-    cfgload_release(&empty);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct config c;
+    struct config c, again;
     char err[1024], tiny[4];
     int rc;
 
     memset(&c, 0x5a, sizeof(c)); /* cfgload_text must set every field */
     memset(err, 'x', sizeof(err));
     rc = cfgload_text(&c, (const char *)data, size, "fuzz.json", err, sizeof(err));
+    fuzz_arena_empty();
     assert(rc == 0 || rc == ERRCODE_CONFIG);
     if (rc == 0) {
         check_config(&c);
-        check_registry(&c, data, size);
     } else {
         assert(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
         assert(fuzz_all_zero(&c, sizeof(c)));
     }
-    cfgload_release(&c);
-
-    /* The same verdict when the message does not fit. */
+    if (!fuzz_full_path(data, size, FULL_PATH_BITS)) {
+        if (rc == 0)
+            check_registry_init(&c);
+        cfgload_release(&c);
+        return 0;
+    }
+    /* The same verdict when the message does not fit; a valid file is the reload's "same". */
     memset(tiny, 'x', sizeof(tiny));
-    assert(cfgload_text(&c, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
+    assert(cfgload_text(&again, (const char *)data, size, "fuzz.json", tiny, sizeof(tiny)) == rc);
+    fuzz_arena_empty();
     assert(memchr(tiny, '\0', sizeof(tiny)) != NULL);
+    if (rc == 0)
+        check_registry(&c, &again);
+    cfgload_release(&again);
     cfgload_release(&c);
     return 0;
 }

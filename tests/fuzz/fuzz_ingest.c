@@ -5,10 +5,20 @@
  * the front cache knows, the full parse for the rest, jobs, counters and reject ring).
  * The other, the reference below, takes every line through the full parse only
  * (statsd_next_line, statsd_parse_line, jobs_report, then registry_apply for the lines no
- * job takes). Checked, round
- * after round (the later rounds hit the cache): both count the same lines accepted and
- * rejected by each reason, and hold the same reject ring, entry by entry; at the end both
- * registries and both sets of jobs render the same exposition.
+ * job takes).
+ *
+ * Checked on every input, round after round (the later rounds hit the cache): the intake
+ * counts each non-empty line once, accepted or by a reason, and puts each rejected one in
+ * the ring; at the end, the series stay within the cap. One input in four, those
+ * fuzz_full_path() picks, also takes the reference, checked round after round: both count
+ * the same lines accepted and rejected by each reason, and hold the same reject ring,
+ * entry by entry; at the end both registries render the same exposition, and both sets
+ * of jobs hold the same state (and, when a job line changed it, render the same
+ * exposition too).
+ *
+ * Runs are independent but cheap: the two registries are built once, and each run ends
+ * with registry_reset(), which leaves them as registry_init() does. (At the end, not the
+ * start: a run then frees what it allocated, and libFuzzer suspects no leak to check.)
  * Seeds: tests/fuzz/seeds/fuzz_ingest/.
  */
 #include <assert.h>
@@ -32,9 +42,11 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define ROUNDS   3
-#define NOW_MS   1000
-#define NOW_UNIX 1.7e9
+#define ROUNDS 3
+/* One input in 2^FULL_PATH_BITS takes the reference, the renders and the policy counts. */
+#define FULL_PATH_BITS 2
+#define NOW_MS         1000
+#define NOW_UNIX       1.7e9
 
 /* Every kind of family, label and job the fast path must treat as the full parse does. */
 static const char config_json[] =
@@ -68,11 +80,28 @@ static const char config_json[] =
 
 static struct config cfg;
 
+/* The reference: the full parse of every line, and the intake's bookkeeping spelled out. */
+struct reference {
+    struct registry reg;
+    struct jobs jobs;
+    struct rejects rejects;
+    struct intake_counters count;
+};
+
+static struct registry reg;   /* the intake's */
+static struct reference full; /* the full parse's */
+static struct jobs idle_jobs; /* as every run's jobs start */
+static size_t fresh_series;   /* the zero series a fresh registry holds */
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     fuzz_builtin_config(&cfg, config_json, "fuzz_ingest");
+    registry_init(&reg, &cfg);
+    registry_init(&full.reg, &cfg);
+    fresh_series = registry_series_total(&reg);
+    jobs_init(&idle_jobs, &cfg, 0);
     return 0;
 }
 
@@ -81,14 +110,6 @@ static double fake_clock(void *arg)
     (void)arg;
     return NOW_UNIX;
 }
-
-/* The reference: the full parse of every line, and the intake's bookkeeping spelled out. */
-struct reference {
-    struct registry reg;
-    struct jobs jobs;
-    struct rejects rejects;
-    struct intake_counters count;
-};
 
 static void take_in_full(struct reference *ref, const char *data, size_t len,
                          const struct intake_sender *from)
@@ -189,41 +210,123 @@ static void check_policy_counts(const struct registry *a, const struct registry 
     }
 }
 
+/*
+ * Whether two sets of jobs (of cfg) hold the same state: every field of every breaker,
+ * and when its counters started. What jobs_render() shows is made of these and the time.
+ */
+static int jobs_same(const struct jobs *a, const struct jobs *b)
+{
+    for (size_t i = 0; i < cfg.njobs; i++) {
+        const struct breaker *x = &a->breakers[i], *y = &b->breakers[i];
+
+        if (x->threshold != y->threshold || x->open_ms != y->open_ms || x->state != y->state ||
+            x->since_ms != y->since_ms || x->consecutive_failures != y->consecutive_failures ||
+            memcmp(x->attempts, y->attempts, sizeof(x->attempts)) != 0 || x->errors != y->errors ||
+            x->openings != y->openings || x->has_success != y->has_success ||
+            x->has_error != y->has_error ||
+            memcmp(&x->last_success_unix, &y->last_success_unix, sizeof(double)) != 0 ||
+            memcmp(&x->last_error_unix, &y->last_error_unix, sizeof(double)) != 0 ||
+            memcmp(&a->created[i], &b->created[i], sizeof(double)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Both sets of jobs hold the same state; when a job line changed it, both render the same
+ * exposition too (untouched, they render the text of idle_jobs, run after run).
+ */
+static void check_jobs(struct jobs *a, struct jobs *b)
+{
+    struct buf x = BUF_INIT, y = BUF_INIT;
+    struct expo e;
+
+    if (!jobs_same(a, b)) {
+        fprintf(stderr, "the jobs differ between the intake and the full parse\n");
+        abort();
+    }
+    if (jobs_same(a, &idle_jobs))
+        return;
+    expo_init(&e, &x, EXPO_TEXT);
+    jobs_render(a, &e, NOW_MS);
+    expo_init(&e, &y, EXPO_TEXT);
+    jobs_render(b, &e, NOW_MS);
+    check_expositions(&x, &y);
+    buf_release(&x);
+    buf_release(&y);
+}
+
+/* The non-empty lines of a datagram: each is counted once a round, accepted or rejected. */
+static uint64_t count_lines(const char *data, size_t len)
+{
+    struct statsd_view v;
+    size_t pos = 0;
+    uint64_t n = 0;
+
+    while (statsd_next_line(data, len, &pos, &v))
+        n += v.len != 0;
+    return n;
+}
+
+/* The checks every input takes: each line counted once a round, each reject in the ring. */
+static void check_intake(int round, const struct intake *in, const struct rejects *rejects,
+                         uint64_t lines)
+{
+    uint64_t rejected = intake_rejected_total(&in->count);
+
+    if (in->count.accepted + rejected != lines * (uint64_t)(round + 1) ||
+        rejects->total != rejected) {
+        fprintf(stderr, "round %d: %llu lines, %llu accepted, %llu rejected, %llu in the ring\n",
+                round, (unsigned long long)lines, (unsigned long long)in->count.accepted,
+                (unsigned long long)rejected, (unsigned long long)rejects->total);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct intake_sender from = { 42, 1000, 1000, NULL };
     static struct rejects rejects;
-    static struct reference ref;
     const char *dgram = (const char *)data;
-    struct registry reg;
+    const int full_path = fuzz_full_path(data, size, FULL_PATH_BITS);
+    const uint64_t lines = count_lines(dgram, size);
     struct jobs jobs;
     struct intake in;
     struct buf a = BUF_INIT, b = BUF_INIT;
 
-    registry_init(&reg, &cfg);
     jobs_init(&jobs, &cfg, 0);
     rejects_init(&rejects);
     intake_init(&in, &reg, &jobs, &rejects, fake_clock, NULL);
-    memset(&ref.count, 0, sizeof(ref.count));
-    registry_init(&ref.reg, &cfg);
-    jobs_init(&ref.jobs, &cfg, 0);
-    rejects_init(&ref.rejects);
+    if (full_path) {
+        memset(&full.count, 0, sizeof(full.count));
+        jobs_init(&full.jobs, &cfg, 0);
+        rejects_init(&full.rejects);
+    }
     for (int round = 0; round < ROUNDS; round++) {
         intake_datagram(&in, dgram, size, &from, NOW_MS);
-        take_in_full(&ref, dgram, size, &from);
-        check_counts(round, &in.count, &ref.count);
-        check_rejects(round, &rejects, &ref.rejects);
+        check_intake(round, &in, &rejects, lines);
+        if (!full_path)
+            continue;
+        take_in_full(&full, dgram, size, &from);
+        check_counts(round, &in.count, &full.count);
+        check_rejects(round, &rejects, &full.rejects);
     }
-    assert(registry_series_total(&reg) == registry_series_total(&ref.reg));
-    check_policy_counts(&reg, &ref.reg);
-    fuzz_render(&reg, &jobs, &a, EXPO_TEXT, NOW_MS);
-    fuzz_render(&ref.reg, &ref.jobs, &b, EXPO_TEXT, NOW_MS);
-    check_expositions(&a, &b);
-    buf_release(&a);
-    buf_release(&b);
+    assert(registry_series_total(&reg) <= registry_series_cap(&reg));
+    if (full_path) {
+        assert(registry_series_total(&reg) == registry_series_total(&full.reg));
+        check_policy_counts(&reg, &full.reg);
+        fuzz_render_series(&reg, &a, EXPO_TEXT, NOW_MS);
+        fuzz_render_series(&full.reg, &b, EXPO_TEXT, NOW_MS);
+        check_expositions(&a, &b);
+        check_jobs(&jobs, &full.jobs);
+        buf_release(&a);
+        buf_release(&b);
+        jobs_release(&full.jobs);
+        registry_reset(&full.reg);
+        assert(registry_series_total(&full.reg) == fresh_series);
+    }
     jobs_release(&jobs);
-    jobs_release(&ref.jobs);
-    registry_release(&reg);
-    registry_release(&ref.reg);
+    registry_reset(&reg);
+    assert(registry_series_total(&reg) == fresh_series);
     return 0;
 }

@@ -90,3 +90,46 @@ Test(intern, many_values_grow_and_are_found)
     intern_release(&in, &bytes);
     cr_assert_eq(bytes, 0);
 }
+
+/* Rewound after its values went, a key hands out the ids a key that never held them would. */
+Test(intern, rewind_hands_out_the_lowest_free_ids_first)
+{
+    struct intern in = { .cap = 8 };
+    size_t bytes = 0;
+    uint32_t keep, ids[4];
+
+    keep = add(&in, "kept", &bytes);
+    intern_ref(&in, keep);
+    for (int i = 0; i < 4; i++) {
+        char s[2] = { (char)('a' + i), '\0' };
+
+        ids[i] = add(&in, s, &bytes);
+        intern_ref(&in, ids[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        intern_unref(&in, ids[i], &bytes);
+    cr_assert_eq(add(&in, "x", &bytes), ids[3], "unrewound: the last id freed comes first");
+    intern_ref(&in, ids[3]);
+    intern_unref(&in, ids[3], &bytes);
+    intern_rewind(&in);
+    cr_assert_eq(in.nvals, keep, "ids past the one in use are forgotten");
+    cr_assert_eq(add(&in, "y", &bytes), keep + 1);
+    cr_assert_eq(add(&in, "z", &bytes), keep + 2);
+    cr_assert_eq(find(&in, "kept"), keep);
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0);
+
+    /* A hole below the last value in use is handed out first. */
+    in = (struct intern){ .cap = 8 };
+    ids[0] = add(&in, "a", &bytes);
+    ids[1] = add(&in, "b", &bytes);
+    intern_ref(&in, ids[0]);
+    intern_ref(&in, ids[1]);
+    intern_unref(&in, ids[0], &bytes);
+    intern_rewind(&in);
+    cr_assert_eq(in.nvals, 2);
+    cr_assert_eq(add(&in, "c", &bytes), ids[0]);
+    cr_assert_eq(add(&in, "d", &bytes), 3);
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0);
+}
