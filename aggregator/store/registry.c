@@ -225,6 +225,8 @@ void registry_reset(struct registry *r)
             series_free(r, f->head);
         f->dropped = 0;
         memset(f->folded, 0, sizeof f->folded);
+        f->oldest_ms = 0; /* expiry's bounds, as families_configure() leaves them */
+        memset(f->marks, 0, sizeof f->marks);
         for (j = 0; j < f->labels.n; j++)
             intern_rewind(&f->labels.keys[j].in);
     }
@@ -232,6 +234,14 @@ void registry_reset(struct registry *r)
     memset(r->stripped, 0, sizeof r->stripped);
     registry_cursor_release(&r->expiry);
     registry_cursor_init(&r->expiry, r);
+    registry_cursor_release(&r->reclaim);
+    registry_cursor_init(&r->reclaim, r);
+    r->sweep_least = 0;
+    r->sweep_walked = 0;
+    r->reclaim_least = 0;
+    r->due_ms = 0;
+    r->reclaimed = 0;
+    r->compact_fam = 0;
     families_create_fixed(r);
 }
 
