@@ -269,8 +269,10 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
 
     if (c->state != CONN_HANDLING && c->state != CONN_DEFERRED)
         return -EALREADY;
-    if (flags & HTTPD_CLOSE)
+    if (flags & HTTPD_CLOSE) { /* a whole answer: parked once it is out (httppark.c) */
         c->rs.keep_alive = 0;
+        c->refused = 1;
+    }
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     c->rs.headers = c->srv->headers;
     response_whole(&c->rs, &c->wire, status, ctype, (flags & HTTPD_GZIP) != 0, gzip, body, len,

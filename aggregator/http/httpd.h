@@ -216,6 +216,9 @@ typedef void (*httpd_server_close_cb)(struct httpd_server *srv);
  * HTTPD_CLOSE: say "Connection: close" and close once the response is out, whatever the
  * client asked; requests it pipelined behind this one are never read (a refusal such as
  * "too many scrapes in flight", which a client should retry on a new connection later).
+ * A whole response (httpd_respond()) so flagged is followed by no FIN: the connection is
+ * parked (httppark.c), so that a client that closes as told is gone, and one that waits
+ * (a flood's) gets nothing more and does not come back for another slot.
  */
 #define HTTPD_GZIP  1u
 #define HTTPD_CLOSE 2u

@@ -112,7 +112,7 @@ struct httpd_conn {
     int sent;              /* a byte was read from the client */
     int read_early;        /* read_now() (httpconn.c) read a whole request: evictable now */
     int reserved;          /* accepted into the probe reserve */
-    int refused;           /* ... and answered 503 there: parked once the answer is out */
+    int refused;           /* refused there, or answered with HTTPD_CLOSE: parked once it is out */
     int park_until_spoken; /* CONN_PARKED: closed when its client sends a byte */
     int busy;
     uint64_t progress_ms;

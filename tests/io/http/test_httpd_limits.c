@@ -27,7 +27,7 @@ static struct httpdfix F;
 
 static void start_fake(const struct httpd_config *cfg);
 
-/* Read the reserve's 503, with "Connection: close"; the client closes, as told to. */
+/* Read a 503 with "Connection: close"; the client closes, as told to. */
 static void read_refused(struct httpc *h)
 {
     struct httpc_response r;
@@ -36,6 +36,19 @@ static void read_refused(struct httpc *h)
     cr_assert_eq(r.status, 503);
     cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
     httpc_response_release(&r);
+    httpc_close(h);
+}
+
+/* The same, then nothing: no other answer, no close (the connection is parked). */
+static void read_refused_kept(struct httpc *h)
+{
+    struct httpc_response r;
+
+    cr_assert_eq(httpc_read(h, 0, &r), 0);
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_wait_closed(h, 100), -ETIMEDOUT, "answered again or closed");
     httpc_close(h);
 }
 
@@ -533,10 +546,13 @@ Test(httpd_limits, a_close_refusal_leaves_pipelined_requests_unanswered)
     httpdfix_start(&F, NULL);
     httpdfix_open(&h, &F);
     cr_assert_eq(httpc_send(&h, reqs, sizeof(reqs) - 1), 0);
-    read_last(&h, 503); /* and nothing more: the requests behind it are never read */
+    /* And nothing more: the requests behind it are never read, and the connection is
+     * parked, not shut: a client that waits is not answered again. */
+    read_refused_kept(&h);
     httpdfix_stop(&F);
     cr_assert_eq(atomic_load(&F.handled), 0);
     cr_assert_eq(httpdfix_requests(&F, "busy", 503), 1);
+    cr_assert_eq(F.srv.stats.connections_parked, 1);
 }
 
 Test(httpd_limits, requests_waiting_at_the_accept_are_answered_without_a_poll_each)
