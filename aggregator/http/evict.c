@@ -25,7 +25,10 @@ static int tls_due(const struct evict_conn *c, uint64_t within_ms, uint64_t now_
 
 int evict_shielded(const struct evict_conn *c, const struct evict_limits *lim, uint64_t now_ms)
 {
-    uint64_t due_ms = c->reserved ? lim->fresh_ms / EVICT_RESERVE_DUE_SHARE : lim->fresh_ms;
+    /* A client's answer to a step takes its own crypto; a request after the handshake
+     * comes with the client's last flight (TLS 1.3) or right behind it. */
+    uint64_t due_ms =
+        c->reserved || !c->tls_hs ? lim->fresh_ms / EVICT_RESERVE_DUE_SHARE : lim->fresh_ms;
 
     return c->state == EVICT_STATE_IDLE && (c->tls_step || tls_due(c, due_ms, now_ms));
 }
@@ -36,7 +39,7 @@ static int classify_idle(const struct evict_conn *c, const struct evict_limits *
 {
     if (evict_shielded(c, lim, now_ms))
         return EVICT_SPARED;
-    if (tls_due(c, lim->fresh_ms, now_ms)) /* in the reserve, past its short wait */
+    if (c->tls_hs && tls_due(c, lim->fresh_ms, now_ms)) /* the reserve's, past its wait */
         return EVICT_HANDSHAKE;
     /* Silent since the accept, or a first record begun and not whole. */
     if (!c->sent || (c->tls_hs && !c->tls_begun)) {

@@ -36,8 +36,10 @@
  * stalled or idle: under a flood of connections that reconnect as soon as they are
  * dropped, a newcomer whose request (or ClientHello) lands a moment after its accept is
  * not the first one evicted. A TLS connection is spared while its handshake step is out,
- * and for fresh_ms after it (in the reserve, a tenth of that), while its client's answer
- * (or, the handshake done, its first request) is due: a round trip away.
+ * for fresh_ms after it while its client's answer is due (a round trip and the client's
+ * own crypto away), and for a tenth of that once the handshake is done while its first
+ * request is due (it comes with the client's last flight, or right behind it); in the
+ * reserve, a tenth of fresh_ms in both cases.
  *
  * Never evicted: a connection that is making progress, or on which the server is working
  * (a handler, rendering, a TLS handshake step queued or running; a deferred answer or a
