@@ -8,7 +8,8 @@
  * not making progress is closed to make room (counted by reason in httpd_stats), the
  * first found of, in this order:
  *   1. idle: it sent nothing for fresh_ms after its accept; a kept-alive connection
- *      waiting for its next request (over TLS, fresh_ms after its last step); least
+ *      waiting for its next request (over TLS, a tenth of fresh_ms after the
+ *      handshake's last step, see below); least
  *      recently active first: nothing is lost, a client retries on a new connection;
  *   2. lingering after its response;
  *   3. an unfinished request (slowloris included: request bytes are not progress), or a
