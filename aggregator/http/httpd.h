@@ -97,7 +97,8 @@
 #define HTTPD_DEFAULT_EVICT_WORK_MS     10000
 #define HTTPD_DEFAULT_EVICT_FRESH_MS    100
 #define HTTPD_DEFAULT_PROBE_RESERVE     8
-#define HTTPD_DEFAULT_MAX_PARKED        4096 /* at most; fewer when descriptors are short */
+#define HTTPD_DEFAULT_MAX_PARKED        4096  /* at most; fewer when descriptors are short */
+#define HTTPD_PARK_UNSENT_MAX           65536 /* bytes unread in a socket: closed, not parked */
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
 #define HTTPD_OTHER_ROUTE ROUTES_OTHER /* handler name counting requests that match no route */

@@ -18,8 +18,9 @@
  * retries at once on a new one. A parked connection never answers again, and is closed
  * when its client closes, after idle_timeout_ms, or when the lot is full and it is the
  * oldest there. The lot is bounded by max_parked, which the server fits to the
- * descriptors it may open. One with bytes of ours still in its socket is closed
- * instead: parked, they would hold kernel memory for a client that does not read.
+ * descriptors it may open. One with more than 64 KiB of ours still unread in its socket
+ * is closed instead: parked, they would hold kernel memory for a client that does not
+ * read.
  */
 #include "http/internal.h"
 #include "base/common.h"
@@ -27,13 +28,18 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 
-/* Bytes of ours the client has not taken yet (0 on a Unix socket, where they are its). */
+/*
+ * Whether more than HTTPD_PARK_UNSENT_MAX bytes of ours wait on the client in the kernel:
+ * over TCP, sent and not acknowledged; on a Unix socket, not yet read by the client. A
+ * refusal just written is far less; a slow reader's scrape may be megabytes.
+ */
 static int unsent(struct httpd_conn *c)
 {
     uv_os_fd_t fd;
     int n = 0;
 
-    return uv_fileno(&c->h.handle, &fd) == 0 && ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0;
+    return uv_fileno(&c->h.handle, &fd) == 0 && ioctl(fd, SIOCOUTQ, &n) == 0 &&
+           n > HTTPD_PARK_UNSENT_MAX;
 }
 
 static void lot_unlink(struct httpd_server *srv, struct httpd_conn *c)

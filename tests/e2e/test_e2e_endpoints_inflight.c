@@ -3,6 +3,8 @@
  * reloaded configs it started under; beyond 16 in flight on an endpoint, a scrape gets
  * promhttp's 503 and its connection closes.
  */
+#include <errno.h>
+
 #include "endpoints_fixture.h"
 
 TestSuite(e2e_endpoints, .fini = fini);
@@ -83,7 +85,12 @@ static int in_flight_reaches(int want)
     return waitfor_cond(in_flight_shown, needle, 5000) == 0;
 }
 
-Test(e2e_endpoints, beyond_16_scrapes_in_flight_a_scrape_gets_503_and_the_connection_closes)
+/*
+ * The 17th scrape gets 503 with "Connection: close", and the connection is parked, not
+ * shut (http/httppark.c): the request pipelined behind it is never answered, and a client
+ * that closes as told is gone.
+ */
+Test(e2e_endpoints, beyond_16_scrapes_in_flight_a_scrape_gets_503_and_nothing_more)
 {
     char cfg[4096], addr[160];
     struct httpc held[16], h;
@@ -105,7 +112,7 @@ Test(e2e_endpoints, beyond_16_scrapes_in_flight_a_scrape_gets_503_and_the_connec
     }
     cr_assert(in_flight_reaches(16), "16 scrapes are not in flight");
 
-    /* The 17th, with a second request pipelined behind it: 503, then the close. */
+    /* The 17th, with a second request pipelined behind it: 503, then nothing. */
     cr_assert_eq(httpc_open(&h, addr, 10000), 0);
     cr_assert_eq(httpc_send(&h, two, sizeof(two) - 1), 0);
     cr_assert_eq(httpc_read(&h, 0, &r), 0);
@@ -113,7 +120,8 @@ Test(e2e_endpoints, beyond_16_scrapes_in_flight_a_scrape_gets_503_and_the_connec
     cr_assert_str_eq(httpc_header(&r, "Connection"), "close");
     cr_assert_not_null(strstr(r.body, "too many scrapes in flight"), "%s", r.body);
     httpc_response_release(&r);
-    cr_assert_eq(httpc_wait_closed(&h, 3000), 0, "the pipelined request was answered");
+    cr_assert_eq(httpc_wait_closed(&h, 200), -ETIMEDOUT,
+                 "the pipelined request was answered, or the connection shut");
     httpc_close(&h);
 
     for (int i = 0; i < 16; i++)
