@@ -111,21 +111,25 @@ void selfmetrics_add_evictions(struct selfmetrics *s, const char *listener, cons
 void selfmetrics_add_parked(struct selfmetrics *s, const char *listener, uint64_t open,
                             uint64_t closed)
 {
-    size_t n = s->nparked;
-
-    add_listener_row(s->parked, &n, SELFMETRICS_MAX_PARKED, listener, "", open);
-    add_listener_row(s->parked_closed, &s->nparked, SELFMETRICS_MAX_PARKED, listener, "", closed);
+    for (size_t i = 0; i < s->nparked; i++)
+        if (strcmp(s->parked[i].listener, listener) == 0) {
+            s->parked[i].open += open;
+            s->parked[i].closed += closed;
+            return;
+        }
+    if (s->nparked < SELFMETRICS_MAX_PARKED)
+        s->parked[s->nparked++] = (struct selfmetrics_parked){ listener, open, closed };
 }
 
-/* Samples of rows by listener (and their kind under the label key, unless key is NULL). */
+/* Counter samples of rows by listener, their kind under the label key. */
 static void write_listener_rows(struct expo *e, const struct selfmetrics_violations *rows, size_t n,
-                                const char *key, const char *suffix)
+                                const char *key)
 {
     for (size_t i = 0; i < n; i++) {
         struct expo_label l[2] = { { "listener", rows[i].listener, strlen(rows[i].listener) },
                                    { key, rows[i].kind, strlen(rows[i].kind) } };
 
-        expo_sample(e, suffix, l, key != NULL ? 2 : 1, (double)rows[i].count);
+        expo_sample(e, "_total", l, 2, (double)rows[i].count);
     }
 }
 
@@ -155,21 +159,23 @@ static void write_http(const struct selfmetrics *s, struct expo *e)
                      (double)s->basic_auth[i]);
     expo_family(e, "ustatsd_http_limit_violations", EXPO_COUNTER,
                 "HTTP clients disconnected for breaking a limit, by listener and kind.", "");
-    write_listener_rows(e, s->violations, s->nviolations, "kind", "_total");
+    write_listener_rows(e, s->violations, s->nviolations, "kind");
     expo_family(e, "ustatsd_http_connections_evicted", EXPO_COUNTER,
                 "HTTP connections evicted (closed or parked) at the connection cap to make "
                 "room, for making no progress, by listener and reason.",
                 "");
-    write_listener_rows(e, s->evictions, s->nevictions, "reason", "_total");
+    write_listener_rows(e, s->evictions, s->nevictions, "reason");
     expo_family(e, "ustatsd_http_connections_parked", EXPO_GAUGE,
                 "HTTP connections evicted and parked, by listener: no longer served, their "
                 "sockets held open so that a client that reconnects when dropped stays away.",
                 "");
-    write_listener_rows(e, s->parked, s->nparked, NULL, "");
+    for (i = 0; i < s->nparked; i++)
+        expo_sample1(e, "", "listener", s->parked[i].listener, (double)s->parked[i].open);
     expo_family(e, "ustatsd_http_parked_connections_closed", EXPO_COUNTER,
                 "Parked HTTP connections closed to make room in a full parking lot, by listener.",
                 "");
-    write_listener_rows(e, s->parked_closed, s->nparked, NULL, "_total");
+    for (i = 0; i < s->nparked; i++)
+        expo_sample1(e, "_total", "listener", s->parked[i].listener, (double)s->parked[i].closed);
 }
 
 /* The TLS handshakes of every listener, while the web config file turns TLS on. */

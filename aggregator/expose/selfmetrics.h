@@ -119,6 +119,13 @@ struct selfmetrics_violations {
     uint64_t count;
 };
 
+/* A listener's parking lot (http/httppark.c). */
+struct selfmetrics_parked {
+    const char *listener;
+    uint64_t open;   /* parked now */
+    uint64_t closed; /* parked ones closed to make room */
+};
+
 /* The state file (persist.h), shown only while on: the snapshots, and the start-up restore. */
 struct selfmetrics_state {
     int on;
@@ -218,9 +225,7 @@ struct selfmetrics {
     size_t nviolations;
     struct selfmetrics_violations evictions[SELFMETRICS_MAX_EVICTIONS]; /* connections at the cap */
     size_t nevictions;
-    /* The parking lots, by listener: kind "" (parked now), "closed" (closed for room). */
-    struct selfmetrics_violations parked[SELFMETRICS_MAX_PARKED],
-        parked_closed[SELFMETRICS_MAX_PARKED];
+    struct selfmetrics_parked parked[SELFMETRICS_MAX_PARKED]; /* the parking lots */
     size_t nparked;
 };
 

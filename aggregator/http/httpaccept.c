@@ -38,6 +38,13 @@ static void refused_closed_cb(uv_handle_t *h)
  */
 enum accept_phase { IN_POLL, AFTER_POLL };
 
+/* The policy's limits, from the server's configuration. */
+static struct evict_limits limits_of(const struct httpd_server *srv)
+{
+    return (struct evict_limits){ srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms,
+                                  srv->cfg.evict_fresh_ms };
+}
+
 /* Whether a connection was accepted since the poll began (evictable after the next). */
 static int any_new(const struct httpd_server *srv)
 {
@@ -57,8 +64,7 @@ static int any_new(const struct httpd_server *srv)
  */
 static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase)
 {
-    struct evict_limits lim = { srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms,
-                                srv->cfg.evict_fresh_ms };
+    struct evict_limits lim = limits_of(srv);
     uint64_t now = httpd__now(srv);
     struct httpd_conn *victim = NULL;
     struct evict_pick pick;
@@ -96,8 +102,7 @@ static int evict(struct httpd_server *srv, int reserved, enum accept_phase phase
  */
 static int handshakes_out(struct httpd_server *srv)
 {
-    struct evict_limits lim = { srv->cfg.evict_stall_ms, srv->cfg.evict_work_ms,
-                                srv->cfg.evict_fresh_ms };
+    struct evict_limits lim = limits_of(srv);
     struct evict_conn f;
 
     for (struct httpd_conn *c = srv->conns; c != NULL; c = c->next) {

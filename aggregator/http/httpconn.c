@@ -143,7 +143,7 @@ static void linger_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         httpconn_close(c);
 }
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+void httpconn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct httpd_conn *c = container_of(h, struct httpd_conn, h.handle);
 
@@ -182,7 +182,7 @@ void httpconn_linger(struct httpd_conn *c)
         return;
     }
     uv_read_stop(&c->h.stream);
-    if (uv_read_start(&c->h.stream, alloc_cb, linger_read_cb) != 0) {
+    if (uv_read_start(&c->h.stream, httpconn_alloc_cb, linger_read_cb) != 0) {
         httpconn_close(c);
         return;
     }
@@ -225,7 +225,7 @@ static int reserve_refuses(struct httpd_conn *c, const char *path)
         return 0;
     c->srv->stats.connections_rejected++;
     httpconn_limit_hit(c, HTTPD_LIMIT_CONNECTIONS);
-    c->refused = 1;
+    c->park_after = 1;
     httpconn_respond_plain(c, 503, NULL);
     return 1;
 }
@@ -381,7 +381,7 @@ static void hs_done(struct tlspool_job *job, enum tlspool_result result)
     httpsend_progress(c); /* the step's work is done: evicted last among idle connections */
     tls_then(c, job->st, &job->plain);
     if ((c->state == CONN_IDLE || c->state == CONN_READING) &&
-        uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
+        uv_read_start(&c->h.stream, httpconn_alloc_cb, read_cb) != 0)
         httpconn_close(c);
 }
 
@@ -453,7 +453,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 void httpconn_end_response(struct httpd_conn *c)
 {
     assert(c->state == CONN_FLUSHING && c->unacked == 0);
-    if (c->refused) { /* the reserve's 503 is whole (Content-Length): parked, not closed */
+    if (c->park_after) { /* a whole refusal (Content-Length): parked, not shut */
         httppark_park(c, 0);
         return;
     }
@@ -476,7 +476,7 @@ void httpconn_end_response(struct httpd_conn *c)
     if (c->state == CONN_IDLE || c->state == CONN_READING)
         c->busy = 0;
     if ((c->state == CONN_IDLE || c->state == CONN_READING) &&
-        uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
+        uv_read_start(&c->h.stream, httpconn_alloc_cb, read_cb) != 0)
         httpconn_close(c);
 }
 
@@ -542,7 +542,7 @@ static void read_now(struct httpd_conn *c)
 void httpconn_start(struct httpd_conn *c)
 {
     httpsend_timer(c, c->srv->cfg.read_timeout_ms);
-    if (uv_read_start(&c->h.stream, alloc_cb, read_cb) != 0)
+    if (uv_read_start(&c->h.stream, httpconn_alloc_cb, read_cb) != 0)
         httpconn_close(c);
     else
         read_now(c);

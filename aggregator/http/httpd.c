@@ -271,7 +271,7 @@ int httpd_respond(struct httpd_conn *c, int status, const char *ctype, const voi
         return -EALREADY;
     if (flags & HTTPD_CLOSE) { /* a whole answer: parked once it is out (httppark.c) */
         c->rs.keep_alive = 0;
-        c->refused = 1;
+        c->park_after = 1;
     }
     routes_count(&c->srv->routes, c->route, (unsigned)status);
     c->rs.headers = c->srv->headers;

@@ -42,8 +42,10 @@ static int unsent(struct httpd_conn *c)
            n > HTTPD_PARK_UNSENT_MAX;
 }
 
-static void lot_unlink(struct httpd_server *srv, struct httpd_conn *c)
+void httppark_unlink(struct httpd_conn *c)
 {
+    struct httpd_server *srv = c->srv;
+
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -55,14 +57,6 @@ static void lot_unlink(struct httpd_server *srv, struct httpd_conn *c)
     c->prev = c->next = NULL;
     srv->nparked--;
     srv->stats.parked_open = srv->nparked;
-}
-
-static void park_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    struct httpd_conn *c = container_of(h, struct httpd_conn, h.handle);
-
-    (void)suggested;
-    *b = uv_buf_init(c->srv->rbuf, HTTPD_RBUF_SIZE);
 }
 
 static void park_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -77,11 +71,6 @@ static void park_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void park_timer_cb(uv_timer_t *t)
 {
     httpconn_close(container_of(t, struct httpd_conn, timer));
-}
-
-void httppark_unlink(struct httpd_conn *c)
-{
-    lot_unlink(c->srv, c);
 }
 
 int httppark_park(struct httpd_conn *c, int until_spoken)
@@ -114,7 +103,7 @@ int httppark_park(struct httpd_conn *c, int until_spoken)
     srv->stats.parked_open = srv->nparked;
     httpconn_release(c); /* nothing more is said on it */
     uv_timer_start(&c->timer, park_timer_cb, srv->cfg.idle_timeout_ms, 0);
-    if (uv_read_start(&c->h.stream, park_alloc_cb, park_read_cb) != 0)
+    if (uv_read_start(&c->h.stream, httpconn_alloc_cb, park_read_cb) != 0)
         httpconn_close(c);
     return 1;
 }

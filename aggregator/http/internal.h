@@ -112,7 +112,7 @@ struct httpd_conn {
     int sent;              /* a byte was read from the client */
     int read_early;        /* read_now() (httpconn.c) read a whole request: evictable now */
     int reserved;          /* accepted into the probe reserve */
-    int refused;           /* refused there, or answered with HTTPD_CLOSE: parked once it is out */
+    int park_after;        /* refused there, or answered with HTTPD_CLOSE: parked once it is out */
     int park_until_spoken; /* CONN_PARKED: closed when its client sends a byte */
     int busy;
     uint64_t progress_ms;
@@ -172,6 +172,9 @@ void httpconn_facts(struct httpd_conn *c, struct evict_conn *out);
  * at its end, or when it is parked. c may be released again.
  */
 void httpconn_release(struct httpd_conn *c);
+
+/* libuv's allocation callback for every read: the server's one read buffer. */
+void httpconn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 
 /* Out of the cap (or the reserve) and of srv->conns, for httppark_park(). */
 void httpconn_leave(struct httpd_conn *c);
