@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#include "cli/cli.h"
 #include "daemon/app.h"
 #include "daemon/reload.h"
 #include "daemon/security.h"
@@ -144,9 +145,10 @@ struct options {
 static void usage(FILE *f)
 {
     fputs("usage: ustatsd [options]\n"
-          "       ustatsd --check-config FILE [--connect] [options]\n"
-          "\n",
+          "       ustatsd --check-config FILE [--connect] [options]\n",
           f);
+    cli_usage(f);
+    fputs("\n", f);
     for (size_t i = 0; i < nopts; i++) {
         const struct cfgread_flag *o = opts[i].flag;
         char left[64], sw[8] = "    ";
@@ -699,6 +701,8 @@ int main(int argc, char **argv)
     if (open_std_fds() != 0)
         return 1;
     opts_init();
+    if (cli_dispatch(argc, argv, &rc))
+        return rc;
     if (argc == 2 && strcmp(argv[1], "--help-man") == 0) {
         usage_man(stdout);
         return 0;

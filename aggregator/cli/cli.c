@@ -1,0 +1,33 @@
+#include "cli/cli.h"
+
+#include <stddef.h>
+#include <string.h>
+
+struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct subcommand commands[] = {
+    { NULL, NULL, NULL },
+};
+
+int cli_dispatch(int argc, char **argv, int *status)
+{
+    if (argc < 2)
+        return 0;
+    for (size_t i = 0; commands[i].name != NULL; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            *status = commands[i].run(argc - 1, argv + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void cli_usage(FILE *out)
+{
+    for (size_t i = 0; commands[i].name != NULL; i++)
+        fprintf(out, "  ustatsd %-8s %s\n", commands[i].name, commands[i].summary);
+}
