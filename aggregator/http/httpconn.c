@@ -461,6 +461,8 @@ void httpconn_end_response(struct httpd_conn *c)
         httpconn_linger(c);
         return;
     }
+    if (httpsend_hold(c)) /* the next request waits until the client has taken this */
+        return;
     c->state = CONN_IDLE;
     request_next(&c->req);
     c->route = ROUTES_NONE;
@@ -577,7 +579,7 @@ void httpconn_facts(struct httpd_conn *c, struct evict_conn *out)
     out->state = policy_state(c);
     out->polls = c->srv->pass - c->pass;
     out->read_early = c->read_early;
-    out->client_owes = c->unacked > 0;
+    out->client_owes = httpsend_owed(c);
     out->accepted_ms = c->accepted_ms;
     out->sent = c->sent;
     out->asked = c->nrequests > 0;

@@ -39,7 +39,10 @@
  * malformed request gives 400 and close. Keep-alive is HTTP/1.1's default and works
  * for HTTP/1.0 with "Connection: keep-alive" (one-shot responses only); pipelined
  * requests are answered in order, one at a time (the server does not read while a
- * response is in progress).
+ * response is in progress, and a response is in progress until the client has taken
+ * all but HTTPD_HOLD_UNREAD bytes of it from the socket: a client that pipelines and
+ * does not read gets its next answer when it has read this one, and holds no more than
+ * one answer in the kernel's buffers).
  *
  * Deadlines (per connection): a request must arrive completely within read_timeout_ms of
  * its first byte (of the accept, for a connection's first request); bytes that trickle
@@ -99,6 +102,7 @@
 #define HTTPD_DEFAULT_PROBE_RESERVE     8
 #define HTTPD_DEFAULT_MAX_PARKED        4096  /* at most; fewer when descriptors are short */
 #define HTTPD_PARK_UNSENT_MAX           65536 /* bytes unread in a socket: closed, not parked */
+#define HTTPD_HOLD_UNREAD               65536 /* ... the next request waits until under this */
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
 #define HTTPD_OTHER_ROUTE ROUTES_OTHER /* handler name counting requests that match no route */
@@ -169,6 +173,7 @@ struct httpd_stats {
     uint64_t connections_parked; /* evictions that parked rather than closed (httppark.c) */
     uint64_t parked_closed;      /* parked ones closed to make room in the lot */
     uint64_t parked_open;        /* a gauge: parked now */
+    uint64_t responses_held;     /* answers not taken when whole: the next request waited */
 };
 
 /* What a handler learns about a request. Every string is NUL-terminated. */

@@ -25,21 +25,13 @@
 #include "http/internal.h"
 #include "base/common.h"
 
-#include <sys/ioctl.h>
-#include <linux/sockios.h>
-
 /*
- * Whether more than HTTPD_PARK_UNSENT_MAX bytes of ours wait on the client in the kernel:
- * over TCP, sent and not acknowledged; on a Unix socket, not yet read by the client. A
- * refusal just written is far less; a slow reader's scrape may be megabytes.
+ * Whether more than HTTPD_PARK_UNSENT_MAX bytes of ours wait on the client in the kernel.
+ * A refusal just written is far less; a slow reader's scrape may be megabytes.
  */
 static int unsent(struct httpd_conn *c)
 {
-    uv_os_fd_t fd;
-    int n = 0;
-
-    return uv_fileno(&c->h.handle, &fd) == 0 && ioctl(fd, SIOCOUTQ, &n) == 0 &&
-           n > HTTPD_PARK_UNSENT_MAX;
+    return httpsend_unread(c) > HTTPD_PARK_UNSENT_MAX;
 }
 
 void httppark_unlink(struct httpd_conn *c)

@@ -9,10 +9,17 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 
 /* Bytes reaching the socket that count as progress even before a write completes: a
  * large one-shot response is one write, and a client taking it steadily is progressing. */
 #define PROGRESS_BYTES 65536
+
+/* Draining: how often the socket is looked at, from the first look to the longest wait
+ * between two looks that find nothing taken (doubling in between). */
+#define DRAIN_POLL_MIN_MS 10
+#define DRAIN_POLL_MAX_MS 320
 
 struct wreq {
     uv_write_t req;
@@ -29,10 +36,39 @@ void httpsend_progress(struct httpd_conn *c)
     c->sent_mark = c->handed - uv_stream_get_write_queue_size(&c->h.stream);
 }
 
+size_t httpsend_unread(struct httpd_conn *c)
+{
+    uv_os_fd_t fd;
+    int n = 0;
+
+    if (uv_fileno(&c->h.handle, &fd) != 0 || ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0)
+        return 0;
+    return (size_t)n;
+}
+
+/*
+ * Draining: what the client took from the socket since the last look is progress.
+ * Returns whether all but HTTPD_HOLD_UNREAD bytes are taken.
+ */
+static int drain_sample(struct httpd_conn *c)
+{
+    size_t n = httpsend_unread(c);
+
+    if (n < c->drain_left) {
+        c->drain_left = n;
+        c->drain_poll = DRAIN_POLL_MIN_MS;
+        httpsend_progress(c);
+    }
+    return n <= HTTPD_HOLD_UNREAD;
+}
+
 /* Bytes reach the socket between write completions: a steady flow is progress. */
 void httpsend_sample(struct httpd_conn *c)
 {
-    if (c->handed - uv_stream_get_write_queue_size(&c->h.stream) - c->sent_mark >= PROGRESS_BYTES)
+    if (c->draining)
+        (void)drain_sample(c);
+    else if (c->handed - uv_stream_get_write_queue_size(&c->h.stream) - c->sent_mark >=
+             PROGRESS_BYTES)
         httpsend_progress(c);
 }
 
@@ -61,7 +97,7 @@ static uint64_t owed_allowed(const struct httpd_conn *c)
 
 static uint64_t owed_now(const struct httpd_conn *c)
 {
-    return c->owed_ms + (c->unacked > 0 ? httpd__now(c->srv) - c->owed_since : 0);
+    return c->owed_ms + (httpsend_owed(c) ? httpd__now(c->srv) - c->owed_since : 0);
 }
 
 static void timer_cb(uv_timer_t *t);
@@ -75,7 +111,7 @@ void httpsend_respond_timer(struct httpd_conn *c)
 {
     uint64_t now = httpd__now(c->srv), due = c->progress_ms + c->srv->cfg.write_timeout_ms;
 
-    if (c->unacked > 0) {
+    if (httpsend_owed(c)) {
         uint64_t allowed = owed_allowed(c), rate_due = now;
 
         if (allowed > c->owed_ms)
@@ -83,7 +119,32 @@ void httpsend_respond_timer(struct httpd_conn *c)
         if (rate_due < due)
             due = rate_due;
     }
+    if (c->draining && now + c->drain_poll < due)
+        due = now + c->drain_poll;
     httpsend_timer(c, due > now ? due - now : 0);
+}
+
+int httpsend_hold(struct httpd_conn *c)
+{
+    size_t n = httpsend_unread(c);
+
+    if (n <= HTTPD_HOLD_UNREAD)
+        return 0;
+    c->draining = 1;
+    c->srv->stats.responses_held++;
+    c->drain_left = n;
+    c->drain_poll = DRAIN_POLL_MIN_MS;
+    c->owed_since = httpd__now(c->srv); /* nothing is unacked: the clock starts again */
+    httpsend_respond_timer(c);
+    return 1;
+}
+
+/* Draining, and the client has taken its answer: the rate clock stops, on to the next. */
+static void drain_done(struct httpd_conn *c)
+{
+    c->owed_ms += httpd__now(c->srv) - c->owed_since;
+    c->draining = 0;
+    httpconn_end_response(c);
 }
 
 /*
@@ -111,6 +172,12 @@ static void timer_cb(uv_timer_t *t)
     } else if (c->state == CONN_IDLE) {
         c->srv->stats.connections_idle_closed++;
     } else if (httpconn_responding(c)) {
+        if (c->draining && drain_sample(c)) {
+            drain_done(c);
+            return;
+        }
+        if (c->draining && c->drain_poll < DRAIN_POLL_MAX_MS)
+            c->drain_poll *= 2;
         httpsend_sample(c);
         if (httpd__now(c->srv) >= c->progress_ms + c->srv->cfg.write_timeout_ms) {
             httpconn_limit_hit(c, HTTPD_LIMIT_WRITE_TIMEOUT);
@@ -118,7 +185,7 @@ static void timer_cb(uv_timer_t *t)
                 deferred_expired(c);
                 return;
             }
-        } else if (c->unacked > 0 && owed_now(c) >= owed_allowed(c)) {
+        } else if (httpsend_owed(c) && owed_now(c) >= owed_allowed(c)) {
             httpconn_limit_hit(c, HTTPD_LIMIT_SEND_RATE);
         } else {
             httpsend_respond_timer(c);

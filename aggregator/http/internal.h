@@ -115,6 +115,9 @@ struct httpd_conn {
     int park_after;        /* refused there, or answered with HTTPD_CLOSE: parked once it is out */
     int park_until_spoken; /* CONN_PARKED: closed when its client sends a byte */
     int busy;
+    int draining;        /* a whole answer written, over HTTPD_HOLD_UNREAD of it unread */
+    size_t drain_left;   /* ... bytes of ours in the socket at the last look */
+    uint64_t drain_poll; /* ... ms until the next look */
     uint64_t progress_ms;
     uint64_t handed, sent_mark;
     uint64_t rate_bytes, owed_ms, owed_since;
@@ -198,8 +201,26 @@ void httppark_unlink(struct httpd_conn *c);
 /* Progress now: the write timeout and eviction count from here. */
 void httpsend_progress(struct httpd_conn *c);
 
-/* If 64 KiB reached the socket since the last progress, that is progress too. */
+/* If 64 KiB reached the socket since the last progress, that is progress too; while
+ * draining, so is any byte the client took from the socket. */
 void httpsend_sample(struct httpd_conn *c);
+
+/* Bytes of ours in c's socket that its client has not taken: over TCP, sent and not
+ * acknowledged or not sent yet; on a Unix socket, not read yet. */
+size_t httpsend_unread(struct httpd_conn *c);
+
+/*
+ * A whole answer is written: if more than HTTPD_HOLD_UNREAD bytes of it still wait in the
+ * socket, hold the connection (draining) until its client has taken all but that, and
+ * return 1; the rate clock runs meanwhile. Return 0 when the client has taken it.
+ */
+int httpsend_hold(struct httpd_conn *c);
+
+/* Whether c is owed: bytes handed to libuv wait, or it is draining. */
+static inline int httpsend_owed(const struct httpd_conn *c)
+{
+    return c->unacked > 0 || c->draining;
+}
 
 /* A run of responses begins: the rate clock starts from nothing (no-op while busy). */
 void httpsend_busy_begin(struct httpd_conn *c);

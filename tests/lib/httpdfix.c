@@ -82,8 +82,9 @@ static void big_handler(struct httpd_conn *conn, const struct httpd_request *req
 {
     size_t len = (size_t)query_long(req->query, "kb", 64) * 1024;
     char *body = malloc(len);
+    struct httpdfix *fx = arg;
 
-    (void)arg;
+    atomic_fetch_add(&fx->bigs, 1);
     cr_assert_not_null(body);
     memset(body, 'b', len);
     httpd_respond(conn, 200, "application/octet-stream", body, len, 0, NULL);
@@ -243,6 +244,7 @@ static void watch_cb(uv_check_t *w)
     atomic_store(&fx->accepted, (unsigned)httpd_server_stats(&fx->srv)->connections_accepted);
     atomic_store(&fx->idle, httpd_server_idle_connections(&fx->srv));
     atomic_store(&fx->open, (unsigned)httpd_server_stats(&fx->srv)->connections_open);
+    atomic_store(&fx->held, httpd_server_stats(&fx->srv)->responses_held);
     atomic_store(&fx->evicted, (unsigned)httpd_server_stats(&fx->srv)->connections_evicted);
     atomic_fetch_add(&fx->turns, 1);
 }

@@ -35,6 +35,8 @@ struct httpdfix {
     atomic_int early_cancels; /* cancels before the server began closing */
     atomic_int dones;
     atomic_int handled;    /* /hello requests */
+    atomic_int bigs;       /* /big requests */
+    atomic_ullong held;    /* stats.responses_held, published with the three below */
     atomic_int deferred;   /* /defer requests: each has called httpd_defer() */
     atomic_llong produced; /* bytes produced by /slow */
     uv_check_t watch;      /* publishes the three below after every loop iteration */
