@@ -203,6 +203,17 @@ static inline int expiry_due(const struct registry__family *f, uint64_t now_ms)
 void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values);
 
 /*
+ * Whether a new series of family f would go past a cap at now_ms (after
+ * expiry_reclaim()). While a cap may still hold series past their ttl that reclaim has
+ * not reached (f's bound, or the registry's for the total, says some may be), a new
+ * series goes past it by at most its slack, a 1,024th of it plus one: the lines that a
+ * walk of the whole cap, 1,024 series a line, takes. So a series past its ttl never
+ * stands in the way of a new one; at worst the cap is over by its slack, with live
+ * series, until they expire.
+ */
+int expiry_cap_full(const struct registry *r, const struct registry__family *f, uint64_t now_ms);
+
+/*
  * A series of family f is about to be created at now_ms, at the tail: every half ttl a
  * new mark is set before it (the older mark is then the newer one before).
  */

@@ -402,8 +402,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     /* A line with a never-seen value cannot match an existing series. */
     if (lb.fresh == 0)
         s = series_find(r, series_hash((uint32_t)fi, lb.ids, nl), (uint32_t)fi, lb.ids, nl);
-    if (s == NULL &&
-        (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series))
+    if (s == NULL && expiry_cap_full(r, f, now_ms))
         return STATSD_SERIES_CAP;
     rc = compute(f, s, line, &value, &u);
     if (rc != STATSD_OK)

@@ -174,3 +174,72 @@ Test(expiry, memory_falls_to_what_the_survivors_hold, .fini = teardown, .timeout
                   left, empty, peak);
     cr_assert_gt(peak, 10 * left);
 }
+
+/*
+ * Expired series behind many live ones in the family's order: each line's reclaim looks
+ * at 1,024 series and finds none of them expired at first, yet no line is lost; the cap
+ * is passed by no more than its slack meanwhile, and is back under it once the walk has
+ * freed the expired ones.
+ */
+Test(expiry, expired_series_behind_live_ones_cost_no_line, .fini = teardown)
+{
+    static const char json[] =
+        "{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 4096},"
+        " \"families\": ["
+        "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+        "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]}"
+        " ]}";
+    size_t i, capped = 0, most = 0;
+
+    load(json);
+    for (i = 0; i < 4096; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    /* The first 3,072 live on; the last 1,024 are past their ttl at 6 s. */
+    for (i = 0; i < 3072; i++)
+        cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
+    for (i = 0; i < 1024; i++) { /* as many as expired */
+        capped += put("a", "new", i, 6500) != STATSD_OK;
+        if (registry_family_series(&reg, 0) > most)
+            most = registry_family_series(&reg, 0);
+    }
+    cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
+    cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
+    /* Every expired series is gone, every new one is there: the cap, and it holds. */
+    cr_assert_eq(registry_family_series(&reg, 0), 4096);
+    cr_assert_eq(put("a", "late", 0, 6500), STATSD_SERIES_CAP);
+    cr_assert_eq(put("a", "x", 0, 6500), STATSD_OK, "a live series is still there");
+}
+
+/* The same at the total cap, the new series in a family without a ttl. */
+Test(expiry, at_the_total_cap_expired_series_behind_live_ones_cost_no_line, .fini = teardown)
+{
+    static const char json[] =
+        "{\"limits\": {\"max_series\": 4096, \"max_series_per_family\": 8192},"
+        " \"families\": ["
+        "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+        "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]},"
+        "  {\"name\": \"b\", \"type\": \"gauge\","
+        "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]}"
+        " ]}";
+    size_t i, capped = 0, most = 0;
+
+    load(json);
+    for (i = 0; i < 4096; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    for (i = 0; i < 3072; i++)
+        cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
+    for (i = 0; i < 1024; i++) {
+        capped += put("b", "new", i, 6500) != STATSD_OK;
+        if (registry_series_total(&reg) > most)
+            most = registry_series_total(&reg);
+    }
+    cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
+    cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
+    cr_assert_eq(registry_series_total(&reg), 4096);
+    /* The walk may need one more line to see that nothing expired is left: past the cap by
+     * its slack at most, and then no further. */
+    for (i = 0; i < 10; i++)
+        (void)put("b", "late", i, 6500);
+    cr_assert_leq(registry_series_total(&reg), 4096 + 4096 / 1024 + 1);
+    cr_assert_eq(put("b", "later", 0, 6500), STATSD_SERIES_CAP);
+}
