@@ -176,6 +176,30 @@ Test(expiry, memory_falls_to_what_the_survivors_hold, .fini = teardown, .timeout
 }
 
 /*
+ * Load json, whose family a has a 5 s ttl, and put 4,096 series in a at 1 s, then update
+ * the first 3,072 at 4 s: at 6.5 s the last 1,024 are past their ttl, behind 3,072 live
+ * ones in the family's order. Then 1,024 new series of family fam at 6.5 s, as many as
+ * expired; returns the lines refused, and the most series held at once in *most.
+ */
+static size_t refill_behind_live(const char *json, const char *fam, size_t *most)
+{
+    size_t i, capped = 0;
+
+    load(json);
+    for (i = 0; i < 4096; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    for (i = 0; i < 3072; i++)
+        cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
+    *most = 0;
+    for (i = 0; i < 1024; i++) {
+        capped += put(fam, "new", i, 6500) != STATSD_OK;
+        if (registry_series_total(&reg) > *most)
+            *most = registry_series_total(&reg);
+    }
+    return capped;
+}
+
+/*
  * Expired series behind many live ones in the family's order: each line's reclaim looks
  * at 1,024 series and finds none of them expired at first, yet no line is lost; the cap
  * is passed by no more than its slack meanwhile, and is back under it once the walk has
@@ -189,19 +213,8 @@ Test(expiry, expired_series_behind_live_ones_cost_no_line, .fini = teardown)
         "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
         "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]}"
         " ]}";
-    size_t i, capped = 0, most = 0;
+    size_t most, capped = refill_behind_live(json, "a", &most);
 
-    load(json);
-    for (i = 0; i < 4096; i++)
-        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
-    /* The first 3,072 live on; the last 1,024 are past their ttl at 6 s. */
-    for (i = 0; i < 3072; i++)
-        cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
-    for (i = 0; i < 1024; i++) { /* as many as expired */
-        capped += put("a", "new", i, 6500) != STATSD_OK;
-        if (registry_family_series(&reg, 0) > most)
-            most = registry_family_series(&reg, 0);
-    }
     cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
     cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
     /* Every expired series is gone, every new one is there: the cap, and it holds. */
@@ -221,18 +234,8 @@ Test(expiry, at_the_total_cap_expired_series_behind_live_ones_cost_no_line, .fin
         "  {\"name\": \"b\", \"type\": \"gauge\","
         "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]}"
         " ]}";
-    size_t i, capped = 0, most = 0;
+    size_t i, most, capped = refill_behind_live(json, "b", &most);
 
-    load(json);
-    for (i = 0; i < 4096; i++)
-        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
-    for (i = 0; i < 3072; i++)
-        cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
-    for (i = 0; i < 1024; i++) {
-        capped += put("b", "new", i, 6500) != STATSD_OK;
-        if (registry_series_total(&reg) > most)
-            most = registry_series_total(&reg);
-    }
     cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
     cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
     cr_assert_eq(registry_series_total(&reg), 4096);
