@@ -26,19 +26,32 @@ static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST, DEBUG_FAMILIES,
 
 /* --- query ------------------------------------------------------------------------ */
 
+/* One section, or several separated by commas ("daemon,jobs"). */
 static int read_section(struct debug_query *q, const struct config *cfg, const char *value,
                         char *err, size_t errlen)
 {
+    const char *p = value;
+
     (void)cfg;
-    for (size_t i = 0; i < NSECTIONS; i++)
-        if (strcmp(value, section_names[i]) == 0) {
-            q->sections = section_bits[i];
-            return 0;
+    q->sections = 0;
+    for (;;) {
+        size_t n = strcspn(p, ","), i;
+
+        for (i = 0; i < NSECTIONS; i++)
+            if (strlen(section_names[i]) == n && memcmp(p, section_names[i], n) == 0)
+                break;
+        if (i == NSECTIONS) {
+            snprintf(err, errlen,
+                     "unknown section \"%.*s\": expected daemon, ingest, families, series, jobs "
+                     "or rejects, or several separated by commas",
+                     (int)n, p);
+            return ERRCODE_BADPARAM;
         }
-    snprintf(err, errlen,
-             "unknown section \"%s\": expected daemon, ingest, families, series, jobs or rejects",
-             value);
-    return ERRCODE_BADPARAM;
+        q->sections |= section_bits[i];
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
+    }
 }
 
 static int read_family(struct debug_query *q, const struct config *cfg, const char *value,

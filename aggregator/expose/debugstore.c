@@ -80,6 +80,7 @@ static void family_entry(struct debug_render *dr, struct debugjson *w, size_t f)
                      cf->undeclared == CONFIG_UNDECLARED_DROP ? "drop" : "reject");
     if (cf->undeclared == CONFIG_UNDECLARED_DROP)
         debugjson_kv_u64(w, "labels_dropped", registry_labels_dropped(dr->reg, f));
+    debugjson_kv_u64(w, "lines", registry_family_lines(dr->reg, f));
     debugjson_kv_u64(w, "series", registry_family_series(dr->reg, f));
     debugjson_kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
     writers_entry(w, registry_config(dr->reg), cf->writers);
