@@ -4,6 +4,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/toprender.h"
 
@@ -116,6 +117,10 @@ int topscreen_run(const struct top_opts *o)
     memset(&s, 0, sizeof(s));
     s.o = o;
     s.sort = o->sort;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "ustatsd top: not a terminal; for a script, --once or --json\n");
+        return 1;
+    }
     setlocale(LC_ALL, "");
     term = newterm(NULL, stdout, stdin);
     if (term == NULL) {

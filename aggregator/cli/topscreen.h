@@ -13,7 +13,8 @@
 
 #include "cli/topread.h"
 
-/* Run until q. Returns the exit status: 0, or 1 when the terminal cannot be used. */
+/* Run until q. Returns the exit status: 0, or 1 when stdin or stdout is no terminal, or
+ * the terminal cannot be used. */
 int topscreen_run(const struct top_opts *o);
 
 #endif
