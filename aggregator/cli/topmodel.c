@@ -282,24 +282,41 @@ static void sender_of(const json_t *r, char *out, size_t outlen)
         snprintf(out, outlen, "?");
 }
 
-static void reason_examples(struct top_reason *tr, const json_t *rejects)
+/* The recent rejects, newest first, each dated against the newest. */
+static void compute_rejects(struct top_view *v, const json_t *cur)
 {
-    const json_t *r;
-    size_t i, k;
+    const json_t *rejects = json_object_get(cur, "rejects"), *r;
+    double newest = num_at(json_array_get(rejects, 0), "time", 0);
+    size_t i;
 
+    v->nrejects = json_array_size(rejects);
+    v->rejects = mem_calloc(v->nrejects + 1, sizeof(*v->rejects));
     json_array_foreach(rejects, i, r)
     {
-        char who[64];
+        struct top_reject *tr = &v->rejects[i];
 
-        if (strcmp(str_at(r, "reason"), tr->reason) != 0)
+        tr->age_seconds = newest - num_at(r, "time", newest);
+        tr->reason = str_at(r, "reason");
+        tr->line = str_at(r, "line");
+        sender_of(r, tr->sender, sizeof(tr->sender));
+    }
+}
+
+static void reason_examples(struct top_reason *tr, const struct top_view *v)
+{
+    size_t i, k;
+
+    for (i = 0; i < v->nrejects; i++) {
+        const struct top_reject *r = &v->rejects[i];
+
+        if (strcmp(r->reason, tr->reason) != 0)
             continue;
         if (tr->example == NULL)
-            tr->example = str_at(r, "line");
-        sender_of(r, who, sizeof(who));
-        for (k = 0; k < tr->nsenders && strcmp(tr->senders[k], who) != 0; k++)
+            tr->example = r->line;
+        for (k = 0; k < tr->nsenders && strcmp(tr->senders[k], r->sender) != 0; k++)
             ;
         if (k == tr->nsenders && tr->nsenders < TOP_MAX_SENDERS) {
-            snprintf(tr->senders[k], sizeof(tr->senders[k]), "%s", who);
+            snprintf(tr->senders[k], sizeof(tr->senders[k]), "%s", r->sender);
             tr->nsenders++;
         }
     }
@@ -321,7 +338,6 @@ static void compute_reasons(struct top_view *v, const json_t *prev, const json_t
     const char *key;
     const json_t *n;
 
-    v->rejects = json_object_get(cur, "rejects");
     v->reasons = mem_calloc(json_object_size(by) + 1, sizeof(*v->reasons));
     json_object_foreach((json_t *)by, key, n)
     {
@@ -334,7 +350,7 @@ static void compute_reasons(struct top_view *v, const json_t *prev, const json_t
         tr->reason = key;
         tr->count = c;
         tr->rate = rate_of(u64_at(old, key), c, secs, old != NULL);
-        reason_examples(tr, v->rejects);
+        reason_examples(tr, v);
     }
     qsort(v->reasons, v->nreasons, sizeof(*v->reasons), reason_cmp);
 }
@@ -382,6 +398,7 @@ void top_view_compute(struct top_view *v, const struct top_reading *prev,
     compute_state(v, c);
     compute_families(v, p, c, secs);
     qsort(v->caps, v->ncaps, sizeof(*v->caps), cap_cmp);
+    compute_rejects(v, c);
     compute_reasons(v, p, c, secs);
     compute_jobs(v, c);
     top_view_sort(v, sort);
@@ -392,6 +409,7 @@ void top_view_release(struct top_view *v)
     free(v->families);
     free(v->caps);
     free(v->reasons);
+    free(v->rejects);
     free(v->jobs);
     memset(v, 0, sizeof(*v));
 }

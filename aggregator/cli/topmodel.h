@@ -68,6 +68,13 @@ struct top_reason {
     size_t nsenders;
 };
 
+/* One recent rejected line, newest first. */
+struct top_reject {
+    double age_seconds; /* before the newest one */
+    const char *reason, *line;
+    char sender[64]; /* "pid 12 uid 1000", or the source address of a UDP line */
+};
+
 struct top_job {
     const char *job, *state;
     uint64_t consecutive_failures, failure_threshold, errors, openings;
@@ -102,7 +109,8 @@ struct top_view {
     size_t ncaps;
     struct top_reason *reasons; /* reasons with a count, most first */
     size_t nreasons;
-    const json_t *rejects; /* the recent rejects, newest first (the reading's array) */
+    struct top_reject *rejects; /* the recent rejects, newest first */
+    size_t nrejects;
     struct top_job *jobs;
     size_t njobs;
 };

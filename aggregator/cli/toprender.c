@@ -269,39 +269,26 @@ static void reasons(const struct top_view *v, const struct top_layout *lay, stru
 static void recent(const struct top_view *v, const struct top_layout *lay, struct buf *out,
                    struct buf *line)
 {
-    size_t i, total = json_array_size(v->rejects), n = rows_of(lay->reject_rows, total);
-    double now = 0;
+    size_t i, n = rows_of(lay->reject_rows, v->nrejects);
 
-    if (total == 0)
+    if (v->nrejects == 0)
         return;
+    buf_addf(line, "%-10s %-26s %-24s %s", "AGE", "RECENT REJECT", "SENDER", "LINE");
+    end_line(out, line, lay);
     for (i = 0; i < n; i++) {
-        const json_t *r = json_array_get(v->rejects, i);
-        const char *reason = json_string_value(json_object_get(r, "reason"));
-        const char *text = json_string_value(json_object_get(r, "line"));
-        char who[64];
+        const struct top_reject *r = &v->rejects[i];
 
-        if (i == 0) {
-            now = json_number_value(json_object_get(r, "time"));
-            buf_addf(line, "%-10s %-26s %-24s %s", "AGE", "RECENT REJECT", "SENDER", "LINE");
-            end_line(out, line, lay);
-        }
-        add_duration(line, now - json_number_value(json_object_get(r, "time")));
+        add_duration(line, r->age_seconds);
         while (line->len < 11)
             buf_addch(line, ' ');
-        add_text(line, reason != NULL ? reason : "?", 26, 26);
+        add_text(line, r->reason, 26, 26);
         buf_addch(line, ' ');
-        if (json_is_string(json_object_get(r, "source")))
-            snprintf(who, sizeof(who), "%s", json_string_value(json_object_get(r, "source")));
-        else
-            snprintf(who, sizeof(who), "pid %lld uid %lld",
-                     (long long)json_integer_value(json_object_get(r, "pid")),
-                     (long long)json_integer_value(json_object_get(r, "uid")));
-        add_text(line, who, 24, 24);
+        add_text(line, r->sender, 24, 24);
         buf_addch(line, ' ');
-        add_text(line, text != NULL ? text : "", 0, 0);
+        add_text(line, r->line, 0, 0);
         end_line(out, line, lay);
     }
-    more_rows(out, line, lay, n, total);
+    more_rows(out, line, lay, n, v->nrejects);
 }
 
 static void jobs(const struct top_view *v, const struct top_layout *lay, struct buf *out,

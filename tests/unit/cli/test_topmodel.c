@@ -188,7 +188,10 @@ Test(topmodel, reasons_with_a_count_carry_the_newest_line_and_distinct_senders)
     cr_assert_str_eq(v.reasons[0].senders[0], "pid 7 uid 1000");
     cr_assert_str_eq(v.reasons[0].senders[1], "pid 8 uid 0");
     cr_assert_str_eq(v.reasons[1].senders[0], "127.0.0.1:5000", "UDP: its source");
-    cr_assert_eq(json_array_size(v.rejects), 4);
+    cr_assert_eq(v.nrejects, 4);
+    cr_assert_str_eq(v.rejects[1].line, "alpha_total:1|c|#x:y");
+    cr_assert_str_eq(v.rejects[1].sender, "127.0.0.1:5000");
+    cr_assert_float_eq(v.rejects[3].age_seconds, 3.0, 1e-9, "1056, against the newest 1059");
     top_view_release(&v);
     top_reading_release(&a);
 }

@@ -112,6 +112,9 @@ Test(toprender, the_tables_in_order_with_rates)
     cr_assert_not_null(line_of(o, "unknown_family                    1      0.0  caf"), "%s", o);
     cr_assert_not_null(strstr(o, "pid 42 uid 1000"), "%s", o);
     cr_assert_not_null(
+        line_of(o, "0.0s       unknown_family             pid 42 uid 1000          caf"),
+        "the recent rejects\n%s", o);
+    cr_assert_not_null(
         line_of(o, "mailer                   half_open        1/3        1        0 1m17s"), "%s",
         o);
     done(&f);
