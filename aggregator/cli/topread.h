@@ -15,8 +15,9 @@
 #include "cli/clifetch.h"
 #include "cli/topmodel.h"
 
-/* The sections top reads, one request. */
-#define TOP_DEBUG_PATH "/debug?section=daemon,ingest,families,jobs,rejects"
+/* The sections top reads, one request; the label values seen are left out (their counts
+ * are all top shows). */
+#define TOP_DEBUG_PATH "/debug?section=daemon,ingest,families,jobs,rejects&seen=0"
 
 struct top_opts {
     struct clifetch_opts fetch;

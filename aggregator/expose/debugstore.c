@@ -123,10 +123,12 @@ static void family_entry(struct debug_render *dr, struct debugjson *w, size_t f)
             debugjson_kv_u64(w, "cap", cl->max_values);
         }
         label_policy(dr, w, f, l, cl);
-        debugjson_kv_open(w, "seen", '[');
-        while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))
-            debugjson_val_str(w, v, len);
-        debugjson_close(w, ']');
+        if (dr->q.seen) {
+            debugjson_kv_open(w, "seen", '[');
+            while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))
+                debugjson_val_str(w, v, len);
+            debugjson_close(w, ']');
+        }
         debugjson_close(w, '}');
     }
     debugjson_close(w, ']');

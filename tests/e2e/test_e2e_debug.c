@@ -262,6 +262,19 @@ Test(e2e_debug, section_family_limit_and_pretty_narrow_the_output, .init = start
     cr_assert_eq(json_array_size(json_object_get(j, "families")), 1);
     json_decref(j);
 
+    j = get_json("/debug?section=families&family=users&seen=0", 200);
+    cr_assert_null(json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(j, "families"), 0), "labels"),
+                       0),
+        "seen"));
+    cr_assert_eq(
+        json_integer_value(json_object_get(
+            json_array_get(
+                json_object_get(json_array_get(json_object_get(j, "families"), 0), "labels"), 0),
+            "distinct_values")),
+        30, "the count stays");
+    json_decref(j);
+
     j = get_json("/debug?section=jobs,daemon", 200);
     cr_assert(json_is_object(json_object_get(j, "daemon")));
     cr_assert(json_is_array(json_object_get(j, "jobs")));
@@ -277,15 +290,11 @@ Test(e2e_debug, section_family_limit_and_pretty_narrow_the_output, .init = start
 Test(e2e_debug, bad_parameters_get_400_with_a_json_error, .init = start, .fini = stop)
 {
     static const char *const bad[] = {
-        "/debug?bogus=1",
-        "/debug?section=nope",
-        "/debug?family=unknown",
-        "/debug?limit=0",
-        "/debug?limit=abc",
-        "/debug?pretty=2",
-        "/debug?section=daemon&section=ingest",
-        "/debug?section=daemon,",
-        "/debug?section=daemon,nope",
+        "/debug?bogus=1",         "/debug?section=nope",
+        "/debug?family=unknown",  "/debug?limit=0",
+        "/debug?limit=abc",       "/debug?pretty=2",
+        "/debug?seen=yes",        "/debug?section=daemon&section=ingest",
+        "/debug?section=daemon,", "/debug?section=daemon,nope",
         "/debug?family=%zz",
     };
     size_t i;

@@ -156,7 +156,11 @@ Test(e2e_top, json_prints_the_reading_it_computes_from, .init = start, .fini = s
             seen++;
         }
         if (strcmp(name, "beta_depth") == 0) {
+            json_t *queue = json_array_get(json_object_get(f, "labels"), 0);
+
             cr_assert_eq(json_integer_value(json_object_get(f, "series")), 3);
+            cr_assert_eq(json_integer_value(json_object_get(queue, "distinct_values")), 3);
+            cr_assert_null(json_object_get(queue, "seen"), "top asks without the values");
             seen++;
         }
     }
