@@ -40,20 +40,26 @@ static const char traffic[] = "alpha_requests_total:1|c|#route:/a\n"
                               "mailer:error|j\n";
 
 static struct daemon d;
-static char url[64];
+static char url[64], listen_at[64], config[2048];
 
-/* Start the daemon with /debug on a TCP port (curl's), daemon_extra inside "daemon". */
+/* Start the daemon on config, /debug on listen_at: a TCP port (curl's). */
+static void run_daemon(void)
+{
+    const char *args[] = { "--debug-listen", listen_at, NULL };
+
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+}
+
+/* Start the daemon with /debug on a free port, daemon_extra inside "daemon", and feed it. */
 static void start_with(const char *daemon_extra)
 {
-    char config[2048], listen[64];
-    const char *args[] = { "--debug-listen", listen, NULL };
     int port = daemon_free_port();
 
     cr_assert_gt(port, 0);
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
     snprintf(config, sizeof(config), config_fmt, daemon_extra);
-    cr_assert_eq(daemon_start(&d, config, args), 0);
+    run_daemon();
     cr_assert_eq(daemon_sends(&d, traffic), 0);
     cr_assert_eq(daemon_wait_read(&d, 5000), 0);
 }
@@ -301,7 +307,7 @@ static void tmux_stop(void)
 Test(e2e_top, the_screen_shows_the_families_sorts_by_key_survives_and_quits_on_q, .init = start,
      .fini = tmux_stop)
 {
-    char *screen, *status = NULL;
+    char *screen, *status = NULL, again[96];
     const char *bin = getenv("USTATSD_BIN");
     const char *alpha, *beta;
 
@@ -343,9 +349,16 @@ Test(e2e_top, the_screen_shows_the_families_sorts_by_key_survives_and_quits_on_q
     screen = wait_screen("sort: name", "beta_depth ", NULL);
     free(screen);
 
-    /* The daemon goes away: the error on screen, top goes on. */
+    /* The daemon goes away: the error on screen over the last data, top goes on; it comes
+     * back (on the same port, with nothing sent yet): the error goes, beta has no series. */
     cr_assert_eq(daemon_stop(&d), 0);
     screen = wait_screen("error (retrying every 0.2s): http://127.0.0.1:", "beta_depth ", NULL);
+    free(screen);
+    run_daemon();
+    snprintf(again, sizeof(again), "\n%s every 0.2s\n", url);
+    screen = wait_screen(again, "lines accepted 0 ", NULL);
+    cr_assert_not_null(strstr(line_with(screen, "\nbeta_depth "), "gauge            0 "), "%s",
+                       screen);
     free(screen);
 
     /* q: top ends, and the shell that ran it writes how. */
