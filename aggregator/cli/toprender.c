@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NAME_MIN 12 /* the name column's width, from the longest name within these */
-#define NAME_MAX 40
+#define NAME_MIN  12 /* the name column's width, from the longest name within these */
+#define NAME_MAX  40
+#define CAP_WIDTH 64 /* "values of <family>.<label>" */
 
 /* A byte that starts a character (not a UTF-8 continuation byte). */
 static int starts_char(unsigned char c)
@@ -210,7 +211,7 @@ static void caps(const struct top_view *v, const struct top_layout *lay, struct 
 {
     size_t i, n = rows_of(lay->cap_rows, v->ncaps);
 
-    buf_addf(line, "%-48s %10s %10s %6s", "CAP (fullest first)", "USED", "CAP", "USE%");
+    buf_addf(line, "%-*s %10s %10s %6s", CAP_WIDTH, "CAP (fullest first)", "USED", "CAP", "USE%");
     end_line(out, line, lay);
     for (i = 0; i < n; i++) {
         const struct top_cap *c = &v->caps[i];
@@ -228,7 +229,7 @@ static void caps(const struct top_view *v, const struct top_layout *lay, struct 
             buf_adds(&what, c->label);
         }
         buf_addch(&what, '\0');
-        add_text(line, what.ptr, 48, 48);
+        add_text(line, what.ptr, CAP_WIDTH, CAP_WIDTH);
         buf_release(&what);
         buf_addf(line, " %10llu %10llu %5.1f%%", (unsigned long long)c->used,
                  (unsigned long long)c->cap, c->percent);
