@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/top.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -10,6 +11,7 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
+    { "top", top_main, "a live view of a running daemon: families, caps, rejects, jobs" },
     { NULL, NULL, NULL },
 };
 

@@ -26,19 +26,32 @@ static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST, DEBUG_FAMILIES,
 
 /* --- query ------------------------------------------------------------------------ */
 
+/* One section, or several separated by commas ("daemon,jobs"). */
 static int read_section(struct debug_query *q, const struct config *cfg, const char *value,
                         char *err, size_t errlen)
 {
+    const char *p = value;
+
     (void)cfg;
-    for (size_t i = 0; i < NSECTIONS; i++)
-        if (strcmp(value, section_names[i]) == 0) {
-            q->sections = section_bits[i];
-            return 0;
+    q->sections = 0;
+    for (;;) {
+        size_t n = strcspn(p, ","), i;
+
+        for (i = 0; i < NSECTIONS; i++)
+            if (strlen(section_names[i]) == n && memcmp(p, section_names[i], n) == 0)
+                break;
+        if (i == NSECTIONS) {
+            snprintf(err, errlen,
+                     "unknown section \"%.*s\": expected daemon, ingest, families, series, jobs "
+                     "or rejects, or several separated by commas",
+                     (int)n, p);
+            return ERRCODE_BADPARAM;
         }
-    snprintf(err, errlen,
-             "unknown section \"%s\": expected daemon, ingest, families, series, jobs or rejects",
-             value);
-    return ERRCODE_BADPARAM;
+        q->sections |= section_bits[i];
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
+    }
 }
 
 static int read_family(struct debug_query *q, const struct config *cfg, const char *value,
@@ -74,16 +87,29 @@ static int read_limit(struct debug_query *q, const struct config *cfg, const cha
     return 0;
 }
 
+/* A parameter that is 0 or 1. */
+static int read_bool(const char *name, const char *value, int *out, char *err, size_t errlen)
+{
+    if (strcmp(value, "1") == 0 || strcmp(value, "0") == 0) {
+        *out = value[0] == '1';
+        return 0;
+    }
+    snprintf(err, errlen, "%s \"%s\": expected 0 or 1", name, value);
+    return ERRCODE_BADPARAM;
+}
+
 static int read_pretty(struct debug_query *q, const struct config *cfg, const char *value,
                        char *err, size_t errlen)
 {
     (void)cfg;
-    if (strcmp(value, "1") == 0 || strcmp(value, "0") == 0) {
-        q->pretty = value[0] == '1';
-        return 0;
-    }
-    snprintf(err, errlen, "pretty \"%s\": expected 0 or 1", value);
-    return ERRCODE_BADPARAM;
+    return read_bool("pretty", value, &q->pretty, err, errlen);
+}
+
+static int read_seen(struct debug_query *q, const struct config *cfg, const char *value, char *err,
+                     size_t errlen)
+{
+    (void)cfg;
+    return read_bool("seen", value, &q->seen, err, errlen);
 }
 
 /* The parameters /debug takes, each with the reader of its value. */
@@ -92,10 +118,8 @@ static const struct {
     int (*read)(struct debug_query *q, const struct config *cfg, const char *value, char *err,
                 size_t errlen);
 } params[] = {
-    { "section", read_section },
-    { "family", read_family },
-    { "limit", read_limit },
-    { "pretty", read_pretty },
+    { "section", read_section }, { "family", read_family }, { "limit", read_limit },
+    { "pretty", read_pretty },   { "seen", read_seen },
 };
 
 /* One name=value of the query; *seen has a bit per parameter already given. */
@@ -108,8 +132,8 @@ static int read_param(struct debug_query *q, const struct config *cfg, const cha
         if (strcmp(name, params[i].name) == 0)
             break;
     if (i == ARRAY_SIZE(params)) {
-        snprintf(err, errlen, "unknown parameter \"%s\": expected section, family, limit or pretty",
-                 name);
+        snprintf(err, errlen,
+                 "unknown parameter \"%s\": expected section, family, limit, pretty or seen", name);
         return ERRCODE_BADPARAM;
     }
     if (*seen & (1u << i)) {
@@ -132,6 +156,7 @@ int debug_query_parse(struct debug_query *q, const struct config *cfg, const cha
     q->sections = DEBUG_ALL;
     q->family_index = -1;
     q->limit = DEBUG_DEFAULT_LIMIT;
+    q->seen = 1;
 
     while ((rc = query_next(&p, name, sizeof(name), value, sizeof(value))) > 0)
         if (read_param(q, cfg, name, value, &seen, err, errlen) != 0)

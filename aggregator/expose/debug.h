@@ -50,6 +50,7 @@ struct debug_query {
                         * debug_render_init() ran */
     size_t limit;
     int pretty;
+    int seen; /* 0: the families' labels without their "seen" values */
 };
 
 /* The render of one request. Owned by the caller; the borrowed pointers must outlive it. */
@@ -69,10 +70,11 @@ struct debug_render {
 };
 
 /*
- * Parse a raw query string (without '?'): section=, family=, limit=, pretty=. Returns 0,
- * or ERRCODE_BADPARAM with a message for the 400 body in err: an unknown parameter, an unknown
- * section or family, a limit that is not a number in 1..DEBUG_MAX_LIMIT, pretty not 0 or 1, a
- * repeated parameter, a malformed %-escape, or a control byte (%00-%1F, %7F).
+ * Parse a raw query string (without '?'): section=, family=, limit=, pretty=, seen=.
+ * Returns 0, or ERRCODE_BADPARAM with a message for the 400 body in err: an unknown
+ * parameter, an unknown section or family, a limit that is not a number in
+ * 1..DEBUG_MAX_LIMIT, pretty or seen not 0 or 1, a repeated parameter, a malformed
+ * %-escape, or a control byte (%00-%1F, %7F).
  */
 int debug_query_parse(struct debug_query *q, const struct config *cfg, const char *query, char *err,
                       size_t errlen);

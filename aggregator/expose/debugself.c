@@ -88,6 +88,44 @@ static void section_tls(const struct selfmetrics_tls *t, struct debugjson *w)
     debugjson_close(w, '}');
 }
 
+/* "series": what the store holds against the global cap. */
+static void section_series(const struct registry *reg, struct debugjson *w)
+{
+    debugjson_kv_open(w, "series", '{');
+    debugjson_kv_u64(w, "total", registry_series_total(reg));
+    debugjson_kv_u64(w, "limit", registry_series_cap(reg));
+    debugjson_kv_u64(w, "memory_bytes", registry_memory(reg));
+    debugjson_close(w, '}');
+}
+
+/*
+ * "event_loop": the turns of the loop (ustatsd_event_loop_iteration_seconds), with
+ * cumulative buckets as the series section writes a histogram's.
+ */
+static void section_loop(const struct timings_histogram *h, struct debugjson *w)
+{
+    const double *bounds;
+    size_t i, nb = timings_loop_bounds(&bounds);
+    uint64_t cumulative = 0;
+
+    debugjson_kv_open(w, "event_loop", '{');
+    debugjson_kv_u64(w, "iterations", h->count);
+    debugjson_kv_num(w, "busy_seconds", h->sum);
+    debugjson_kv_open(w, "buckets", '[');
+    for (i = 0; i <= nb; i++) {
+        cumulative += h->buckets[i];
+        debugjson_open(w, '{');
+        if (i < nb)
+            debugjson_kv_num(w, "le", bounds[i]);
+        else
+            debugjson_kv_str(w, "le", "+Inf");
+        debugjson_kv_u64(w, "count", cumulative);
+        debugjson_close(w, '}');
+    }
+    debugjson_close(w, ']');
+    debugjson_close(w, '}');
+}
+
 void debugself_daemon(struct debug_render *dr, struct debugjson *w)
 {
     const struct selfmetrics *d = &dr->self;
@@ -147,6 +185,8 @@ void debugself_daemon(struct debug_render *dr, struct debugjson *w)
     debugjson_kv_u64(w, "max_tags_per_line", STATSD_MAX_TAGS);
     debugjson_kv_u64(w, "max_name_bytes", STATSD_MAX_NAME);
     debugjson_close(w, '}');
+    section_series(dr->reg, w);
+    section_loop(&d->stats.loop, w);
     debugjson_close(w, '}');
 }
 

@@ -80,6 +80,7 @@ static void family_entry(struct debug_render *dr, struct debugjson *w, size_t f)
                      cf->undeclared == CONFIG_UNDECLARED_DROP ? "drop" : "reject");
     if (cf->undeclared == CONFIG_UNDECLARED_DROP)
         debugjson_kv_u64(w, "labels_dropped", registry_labels_dropped(dr->reg, f));
+    debugjson_kv_u64(w, "lines", registry_family_lines(dr->reg, f));
     debugjson_kv_u64(w, "series", registry_family_series(dr->reg, f));
     debugjson_kv_u64(w, "series_cap", registry_family_cap(dr->reg, f));
     writers_entry(w, registry_config(dr->reg), cf->writers);
@@ -122,10 +123,12 @@ static void family_entry(struct debug_render *dr, struct debugjson *w, size_t f)
             debugjson_kv_u64(w, "cap", cl->max_values);
         }
         label_policy(dr, w, f, l, cl);
-        debugjson_kv_open(w, "seen", '[');
-        while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))
-            debugjson_val_str(w, v, len);
-        debugjson_close(w, ']');
+        if (dr->q.seen) {
+            debugjson_kv_open(w, "seen", '[');
+            while (registry_label_value_next(dr->reg, f, l, &it, &v, &len))
+                debugjson_val_str(w, v, len);
+            debugjson_close(w, ']');
+        }
         debugjson_close(w, '}');
     }
     debugjson_close(w, ']');

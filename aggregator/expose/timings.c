@@ -48,6 +48,12 @@ void timings_loop_iteration(struct timings *s, uint64_t busy_ns)
     observe(&s->loop, loop_bounds, NBOUNDS(loop_bounds), (double)busy_ns / 1e9);
 }
 
+size_t timings_loop_bounds(const double **bounds)
+{
+    *bounds = loop_bounds;
+    return NBOUNDS(loop_bounds);
+}
+
 void timings_render(const struct timings *s, struct expo *e)
 {
     write_histogram(&s->scrape, scrape_bounds, NBOUNDS(scrape_bounds), e,

@@ -8,6 +8,7 @@
 #ifndef UTIMINGSD_STATS_H
 #define UTIMINGSD_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/expo.h"
@@ -34,6 +35,9 @@ void timings_scrape(struct timings *s, double seconds);
  * anything that became ready meanwhile (a datagram, a request) waited for it to end.
  */
 void timings_loop_iteration(struct timings *s, uint64_t busy_ns);
+
+/* The upper bounds of the loop's histogram (+Inf implied, not listed): their count. */
+size_t timings_loop_bounds(const double **bounds);
 
 /* Write ustatsd_scrape_duration_seconds and ustatsd_event_loop_iteration_seconds. */
 void timings_render(const struct timings *s, struct expo *e);

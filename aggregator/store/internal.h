@@ -58,6 +58,7 @@ struct registry__mark {
 
 struct registry__family {
     const struct config_family *cfg; /* FAM_LIVE only */
+    uint64_t lines;                  /* lines accepted (beside cfg: the hot path reads it) */
     enum fam_state state;
     size_t name_len;               /* strlen(cfg->name) */
     struct labelset labels;        /* kept for the drain of a retired family */

@@ -224,6 +224,7 @@ void registry_reset(struct registry *r)
         while (f->head != NULL)
             series_free(r, f->head);
         f->dropped = 0;
+        f->lines = 0;
         memset(f->folded, 0, sizeof f->folded);
         f->oldest_ms = 0; /* expiry's bounds, as families_configure() leaves them */
         memset(f->marks, 0, sizeof f->marks);
@@ -413,6 +414,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         expiry_note(r, f, now_ms);
     }
     commit(r, f, s, line, now_ms, value, &u);
+    f->lines++;
     notes = notes_of(&lb, nl);
     if (notes != 0)
         count_notes(r, f, notes);
@@ -511,7 +513,10 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
         if (rc == STATSD_OK)
             commit(r, f, s, &line, now_ms, value, &u);
     }
-    if (rc == STATSD_OK && id->notes != 0)
+    if (rc != STATSD_OK)
+        return rc;
+    f->lines++;
+    if (id->notes != 0)
         count_notes(r, f, id->notes);
     return rc;
 }
@@ -610,6 +615,11 @@ uint64_t registry_tags_stripped(const struct registry *r, size_t i)
 uint64_t registry_family_created(const struct registry *r, size_t fam)
 {
     return r->fams[fam].created_ms;
+}
+
+uint64_t registry_family_lines(const struct registry *r, size_t fam)
+{
+    return r->fams[fam].lines;
 }
 
 uint64_t registry_labels_dropped(const struct registry *r, size_t fam)

@@ -410,6 +410,8 @@ uint64_t registry_tags_stripped(const struct registry *r, size_t i);
  * it), by the registry's clock; 0 when undated. Its per-family counts start from then.
  */
 uint64_t registry_family_created(const struct registry *r, size_t fam);
+/* Lines family fam accepted, on the cached path and the full one alike. */
+uint64_t registry_family_lines(const struct registry *r, size_t fam);
 uint64_t registry_labels_dropped(const struct registry *r, size_t fam);
 uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t label,
                                 enum config_fold why);

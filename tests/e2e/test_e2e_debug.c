@@ -67,6 +67,21 @@ static void check_daemon(const json_t *all)
     cr_assert(json_is_number(json_object_get(json_object_get(s, "socket"), "max_dgram_qlen")));
     cr_assert(json_real_value(json_object_get(s, "uptime_seconds")) >= 0);
     cr_assert(json_is_object(json_object_get(s, "limits")));
+    /* Series over all families against the global cap, and the loop's turns. */
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(s, "series"), "total")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(s, "series"), "limit")),
+                 200000);
+    cr_assert_gt(json_integer_value(json_object_get(json_object_get(s, "series"), "memory_bytes")),
+                 0);
+    s = json_object_get(s, "event_loop");
+    cr_assert_gt(json_integer_value(json_object_get(s, "iterations")), 0);
+    s = json_object_get(s, "buckets");
+    cr_assert_eq(json_array_size(s), 13);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(s, 12), "le")), "+Inf");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(s, 12), "count")),
+                 json_integer_value(json_object_get(
+                     json_object_get(json_object_get(all, "daemon"), "event_loop"), "iterations")),
+                 "cumulative: +Inf holds every turn");
 }
 
 /* The ingest section counts the datagram and every line by outcome. */
@@ -97,6 +112,9 @@ static void check_families(const json_t *all)
     cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "requests");
     cr_assert_str_eq(json_string_value(json_object_get(v, "type")), "counter");
     cr_assert_eq(json_integer_value(json_object_get(v, "series")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(v, "lines")), 1, "the refused line is not");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(s, 1), "lines")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(s, 2), "lines")), 0);
     cr_assert_null(json_object_get(v, "updown"));
     cr_assert(json_is_false(json_object_get(json_array_get(s, 2), "updown")));
     v = json_array_get(json_object_get(v, "labels"), 1);
@@ -244,6 +262,26 @@ Test(e2e_debug, section_family_limit_and_pretty_narrow_the_output, .init = start
     cr_assert_eq(json_array_size(json_object_get(j, "families")), 1);
     json_decref(j);
 
+    j = get_json("/debug?section=families&family=users&seen=0", 200);
+    cr_assert_null(json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(j, "families"), 0), "labels"),
+                       0),
+        "seen"));
+    cr_assert_eq(
+        json_integer_value(json_object_get(
+            json_array_get(
+                json_object_get(json_array_get(json_object_get(j, "families"), 0), "labels"), 0),
+            "distinct_values")),
+        30, "the count stays");
+    json_decref(j);
+
+    j = get_json("/debug?section=jobs,daemon", 200);
+    cr_assert(json_is_object(json_object_get(j, "daemon")));
+    cr_assert(json_is_array(json_object_get(j, "jobs")));
+    cr_assert_null(json_object_get(j, "ingest"));
+    cr_assert_null(json_object_get(j, "series"));
+    json_decref(j);
+
     cr_assert_eq(daemon_get(&d, "/debug?section=jobs&pretty=1", NULL, &body), 200);
     cr_assert_not_null(strstr(body, "\n  \"jobs\": ["), "%s", body);
     free(body);
@@ -252,13 +290,11 @@ Test(e2e_debug, section_family_limit_and_pretty_narrow_the_output, .init = start
 Test(e2e_debug, bad_parameters_get_400_with_a_json_error, .init = start, .fini = stop)
 {
     static const char *const bad[] = {
-        "/debug?bogus=1",
-        "/debug?section=nope",
-        "/debug?family=unknown",
-        "/debug?limit=0",
-        "/debug?limit=abc",
-        "/debug?pretty=2",
-        "/debug?section=daemon&section=ingest",
+        "/debug?bogus=1",         "/debug?section=nope",
+        "/debug?family=unknown",  "/debug?limit=0",
+        "/debug?limit=abc",       "/debug?pretty=2",
+        "/debug?seen=yes",        "/debug?section=daemon&section=ingest",
+        "/debug?section=daemon,", "/debug?section=daemon,nope",
         "/debug?family=%zz",
     };
     size_t i;

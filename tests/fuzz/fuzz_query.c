@@ -9,7 +9,7 @@
  *
  * Missing parts are empty. Checked:
  *   - debug_query_parse() keeps its limits (limit in 1..DEBUG_MAX_LIMIT, sections within
- *     DEBUG_ALL, a known family or none, pretty 0 or 1) or writes a NUL-terminated
+ *     DEBUG_ALL, a known family or none, pretty and seen 0 or 1) or writes a NUL-terminated
  *     message, also into a small err buffer; it agrees with query_find() on limit=;
  *   - query_next() walks the query to its end, staying inside it, and tiny buffers give
  *     the same parameters or -ENOSPC;
@@ -154,6 +154,7 @@ static void check_query(const char *query, const char *name, struct debug_query 
         assert(q->limit >= 1 && q->limit <= DEBUG_MAX_LIMIT);
         assert(q->sections != 0 && (q->sections & ~(unsigned)DEBUG_ALL) == 0);
         assert(q->pretty == 0 || q->pretty == 1);
+        assert(q->seen == 0 || q->seen == 1);
         assert(memchr(q->family, '\0', sizeof(q->family)) != NULL);
         if (q->family_index < 0) {
             assert(q->family_index == -1 && q->family[0] == '\0');

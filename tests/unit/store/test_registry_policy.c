@@ -56,6 +56,10 @@ Test(registry, tag_policies_count_on_both_paths, .fini = teardown)
     cr_assert_eq(value_of(0, "method=GET,route=/img"), 6);
     cr_assert_eq(value_of(0, "method=_OTHER,route=__other__"), 5);
     cr_assert_eq(value_of(1, ""), 5, "a stripped tag is no label of a label-less family");
+    cr_assert_eq(registry_family_lines(&reg, 0), 11, "10 and the cached one");
+    cr_assert_eq(registry_family_lines(&reg, 1), 5);
+    cr_assert_eq(ingest_at("uploads:-1|c", 1000), STATSD_NEGATIVE_COUNTER);
+    cr_assert_eq(registry_family_lines(&reg, 1), 5, "a refused line is not counted");
 }
 
 /*

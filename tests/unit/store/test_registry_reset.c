@@ -133,7 +133,9 @@ Test(registry_reset, policy_counts_start_again_at_zero)
     cr_assert_eq(registry_tags_stripped(&reg, 0), 1);
     cr_assert_eq(registry_labels_dropped(&reg, 0), 1);
     cr_assert_eq(registry_values_folded(&reg, 0, 0, CONFIG_FOLD_CAP), 1);
+    cr_assert_eq(registry_family_lines(&reg, 0), 2);
     registry_reset(&reg);
+    cr_assert_eq(registry_family_lines(&reg, 0), 0);
     cr_assert_eq(registry_tags_stripped(&reg, 0), 0);
     cr_assert_eq(registry_labels_dropped(&reg, 0), 0);
     cr_assert_eq(registry_values_folded(&reg, 0, 0, CONFIG_FOLD_CAP), 0);
