@@ -224,6 +224,8 @@ Test(statuspage, the_lists_are_bounded_with_a_link_for_the_rest)
 
     teardown();
     memset(&cfg, 0, sizeof(cfg));
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
     /* The largest rows there can be: names of 190 bytes, 8 labels of 60-byte names each. */
     buf_adds(&json, "{\"limits\": {\"max_series\": 1000}, \"families\": [");
     for (int i = 0; i < 60; i++) {
