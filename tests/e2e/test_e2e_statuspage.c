@@ -2,9 +2,9 @@
  * End to end through the real binary: the status page at "/" of every listener. Fed
  * known traffic, the page where /debug is shows the families, their counts and the
  * rejects, a hostile rejected line as text; HEAD answers GET's headers; with a bearer
- * token, a request without credentials gets the landing part only, a wrong token 401,
- * "/?login=1" the challenge; a listener without /debug shows the landing part and where
- * /debug is; an endpoint whose path is "/" keeps it.
+ * token or basic auth, a request without credentials gets the landing part only, wrong
+ * credentials 401, "/?login=1" the challenge; a listener without /debug shows the
+ * landing part and where /debug is; an endpoint whose path is "/" keeps it.
  */
 #include <criterion/criterion.h>
 
@@ -140,6 +140,45 @@ Test(e2e_statuspage, without_debug_credentials_the_landing_part_only, .fini = cl
 
     fetch(d.http, "GET", "/?login=1", "Authorization: Bearer s3cret\r\n", &r);
     cr_assert_eq(r.status, 200, "signed in: the page");
+    assert_live(r.body);
+    httpc_response_release(&r);
+}
+
+/* alice's bcrypt hash (cost 4) of "open sesame", and her Authorization header. */
+static const char alice_hash[] = "$2b$04$E9jSjqbR.XcpX1i7xQY7M.adxBDO5VUdtZxNH8LkY.aR8dUKTBeeu";
+#define ALICE "Authorization: Basic YWxpY2U6b3BlbiBzZXNhbWU=\r\n"
+
+Test(e2e_statuspage, with_basic_auth_a_browser_signs_in_at_login, .fini = cleanup)
+{
+    char config[1024], web[128], users[160];
+    const char *const args[] = { "--web.config.file", web, NULL };
+    struct httpc_response r;
+
+    make_dir();
+    snprintf(users, sizeof(users), "basic_auth_users:\n  alice: '%s'\n", alice_hash);
+    write_file("web.yml", users);
+    snprintf(web, sizeof(web), "%s/web.yml", dir);
+    snprintf(config, sizeof(config), "{%s}", STATUSPAGE_FAMILIES);
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    statuspage_feed(&d);
+
+    fetch(d.http, "GET", "/", NULL, &r);
+    cr_assert_eq(r.status, 200);
+    assert_landing_only(r.body);
+    httpc_response_release(&r);
+
+    fetch(d.http, "GET", "/?login=1", NULL, &r);
+    cr_assert_eq(r.status, 401, "what makes a browser ask for the password");
+    cr_assert_str_eq(httpc_header(&r, "www-authenticate"),
+                     "Basic realm=\"ustatsd\", charset=\"UTF-8\"");
+    httpc_response_release(&r);
+
+    fetch(d.http, "GET", "/", "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n", &r);
+    cr_assert_eq(r.status, 401, "alice:wrong");
+    httpc_response_release(&r);
+
+    fetch(d.http, "GET", "/?login=1", ALICE, &r);
+    cr_assert_eq(r.status, 200);
     assert_live(r.body);
     httpc_response_release(&r);
 }
