@@ -102,17 +102,14 @@ static void write_file(const char *name, const char *text)
     cr_assert_eq(fclose(f), 0);
 }
 
-Test(e2e_statuspage, without_debug_credentials_the_landing_part_only, .fini = cleanup)
+/*
+ * A daemon whose /debug needs credentials: without them, "/" is the landing part (with a
+ * way to sign in) and "/?login=1" the challenge; wrong ones get 401, as on /debug; right
+ * ones (the header right) the live part, at either.
+ */
+static void guarded(const char *wrong, const char *right, const char *challenge)
 {
-    char config[2048];
     struct httpc_response r;
-
-    make_dir();
-    write_file("token", "s3cret\n");
-    snprintf(config, sizeof(config), "{\"daemon\": {\"bearer_token_file\": \"%s/token\"}, %s}", dir,
-             STATUSPAGE_FAMILIES);
-    cr_assert_eq(daemon_start(&d, config, NULL), 0);
-    statuspage_feed(&d);
 
     fetch(d.http, "GET", "/", NULL, &r);
     cr_assert_eq(r.status, 200, "no Authorization: the landing part");
@@ -120,39 +117,47 @@ Test(e2e_statuspage, without_debug_credentials_the_landing_part_only, .fini = cl
     cr_assert_not_null(strstr(r.body, "href=\"/?login=1\""), "%s", r.body);
     httpc_response_release(&r);
 
-    fetch(d.http, "GET", "/", "Authorization: Bearer wrong\r\n", &r);
-    cr_assert_eq(r.status, 401, "wrong credentials are refused, as on /debug");
-    httpc_response_release(&r);
-
     fetch(d.http, "GET", "/?login=1", NULL, &r);
-    cr_assert_eq(r.status, 401);
-    cr_assert_str_eq(httpc_header(&r, "www-authenticate"), "Bearer");
+    cr_assert_eq(r.status, 401, "what makes a browser ask for credentials");
+    cr_assert_str_eq(httpc_header(&r, "www-authenticate"), challenge);
     httpc_response_release(&r);
 
     fetch(d.http, "GET", "/debug?section=rejects", NULL, &r);
     cr_assert_eq(r.status, 401, "the page's guard is /debug's");
     httpc_response_release(&r);
 
-    fetch(d.http, "GET", "/", "Authorization: Bearer s3cret\r\n", &r);
-    cr_assert_eq(r.status, 200);
-    assert_live(r.body);
+    fetch(d.http, "GET", "/", wrong, &r);
+    cr_assert_eq(r.status, 401, "wrong credentials are refused, as on /debug");
     httpc_response_release(&r);
 
-    fetch(d.http, "GET", "/?login=1", "Authorization: Bearer s3cret\r\n", &r);
-    cr_assert_eq(r.status, 200, "signed in: the page");
-    assert_live(r.body);
-    httpc_response_release(&r);
+    for (int login = 0; login < 2; login++) {
+        fetch(d.http, "GET", login ? "/?login=1" : "/", right, &r);
+        cr_assert_eq(r.status, 200);
+        assert_live(r.body);
+        httpc_response_release(&r);
+    }
 }
 
-/* alice's bcrypt hash (cost 4) of "open sesame", and her Authorization header. */
+Test(e2e_statuspage, with_a_bearer_token_the_landing_part_without_it, .fini = cleanup)
+{
+    char config[2048];
+
+    make_dir();
+    write_file("token", "s3cret\n");
+    snprintf(config, sizeof(config), "{\"daemon\": {\"bearer_token_file\": \"%s/token\"}, %s}", dir,
+             STATUSPAGE_FAMILIES);
+    cr_assert_eq(daemon_start(&d, config, NULL), 0);
+    statuspage_feed(&d);
+    guarded("Authorization: Bearer wrong\r\n", "Authorization: Bearer s3cret\r\n", "Bearer");
+}
+
+/* alice's bcrypt hash (cost 4) of "open sesame"; alice:wrong and alice:open sesame. */
 static const char alice_hash[] = "$2b$04$E9jSjqbR.XcpX1i7xQY7M.adxBDO5VUdtZxNH8LkY.aR8dUKTBeeu";
-#define ALICE "Authorization: Basic YWxpY2U6b3BlbiBzZXNhbWU=\r\n"
 
 Test(e2e_statuspage, with_basic_auth_a_browser_signs_in_at_login, .fini = cleanup)
 {
     char config[1024], web[128], users[160];
     const char *const args[] = { "--web.config.file", web, NULL };
-    struct httpc_response r;
 
     make_dir();
     snprintf(users, sizeof(users), "basic_auth_users:\n  alice: '%s'\n", alice_hash);
@@ -161,26 +166,9 @@ Test(e2e_statuspage, with_basic_auth_a_browser_signs_in_at_login, .fini = cleanu
     snprintf(config, sizeof(config), "{%s}", STATUSPAGE_FAMILIES);
     cr_assert_eq(daemon_start(&d, config, args), 0);
     statuspage_feed(&d);
-
-    fetch(d.http, "GET", "/", NULL, &r);
-    cr_assert_eq(r.status, 200);
-    assert_landing_only(r.body);
-    httpc_response_release(&r);
-
-    fetch(d.http, "GET", "/?login=1", NULL, &r);
-    cr_assert_eq(r.status, 401, "what makes a browser ask for the password");
-    cr_assert_str_eq(httpc_header(&r, "www-authenticate"),
-                     "Basic realm=\"ustatsd\", charset=\"UTF-8\"");
-    httpc_response_release(&r);
-
-    fetch(d.http, "GET", "/", "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n", &r);
-    cr_assert_eq(r.status, 401, "alice:wrong");
-    httpc_response_release(&r);
-
-    fetch(d.http, "GET", "/?login=1", ALICE, &r);
-    cr_assert_eq(r.status, 200);
-    assert_live(r.body);
-    httpc_response_release(&r);
+    guarded("Authorization: Basic YWxpY2U6d3Jvbmc=\r\n",
+            "Authorization: Basic YWxpY2U6b3BlbiBzZXNhbWU=\r\n",
+            "Basic realm=\"ustatsd\", charset=\"UTF-8\"");
 }
 
 Test(e2e_statuspage, a_listener_without_debug_shows_the_landing_part, .fini = cleanup)
