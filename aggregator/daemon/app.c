@@ -15,6 +15,7 @@
 #include "config/cfglint.h"
 #include "daemon/internal.h"
 #include "handler/health.h"
+#include "handler/home.h"
 #include "handler/inspect.h"
 #include "handler/metrics.h"
 #include "handler/snapshot.h"
@@ -275,6 +276,7 @@ static struct site_listener *listener_for(struct app *a, const char *listen, con
     l = &s->listeners[s->nlisteners++];
     l->listen = listen;
     l->label = label;
+    l->site = s;
     httpd_server_init(&l->srv, &a->loop, NULL);
     httpd_server_set_tls_pool(&l->srv, &a->tls_pool);
     if (add_route(l, "/-/healthy", "healthy", health_on_healthy, s, err, errlen) != 0 ||
@@ -328,7 +330,29 @@ static int add_endpoint(struct app *a, long index, char *err, size_t errlen)
     return 0;
 }
 
-/* Every endpoint's route on its listener, and /debug where it goes. */
+/*
+ * The status page on every listener, anonymous (home.h), unless an endpoint has its path
+ * there: the endpoint keeps it.
+ */
+static int add_home(struct site *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        struct site_listener *l = &s->listeners[i];
+        int rc = httpd_server_route(&l->srv, "/", "/", home_on_request, l);
+
+        if (rc == -EEXIST)
+            continue;
+        if (rc == 0)
+            rc = httpd_server_route_anonymous(&l->srv, "/");
+        if (rc != 0) {
+            snprintf(err, errlen, "%s/: httpd_server_route: %s", l->listen, strerror(-rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Every endpoint's route on its listener, /debug where it goes, and the status pages. */
 static int add_routes(struct app *a, char *err, size_t errlen)
 {
     struct site *s = &a->site;
@@ -348,7 +372,7 @@ static int add_routes(struct app *a, char *err, size_t errlen)
         s->debug_l = s->metrics_l ? s->metrics_l : self_listener(s);
     }
     if (s->debug_l == NULL)
-        return 0;
+        return add_home(s, err, errlen);
     if (add_route(s->debug_l, "/debug", "debug", inspect_on_request, s, err, errlen) != 0 ||
         add_route(s->debug_l, "/debug/snapshot", "debug_snapshot", snapshot_on_request, s, err,
                   errlen) != 0)
@@ -358,7 +382,7 @@ static int add_routes(struct app *a, char *err, size_t errlen)
                  strerror(-rc));
         return -1;
     }
-    return 0;
+    return add_home(s, err, errlen);
 }
 
 /* Bind (or adopt from systemd) every listener, each serving with the web config. */

@@ -62,6 +62,15 @@ static int route_bearer(struct site_listener *l, const char *path, const char *t
     return rc;
 }
 
+/* The debug listener's "/" is the status page, unless an endpoint has that path there. */
+static int page_on_debug(const struct site *s)
+{
+    for (size_t i = 0; i < s->nendpoints; i++)
+        if (s->endpoints[i].l == s->debug_l && strcmp(s->endpoints[i].path, "/") == 0)
+            return 0;
+    return 1;
+}
+
 int reload_tokens_apply(struct app *a, const struct reload_tokens *t, char *err, size_t errlen)
 {
     struct site *s = &a->site;
@@ -77,7 +86,8 @@ int reload_tokens_apply(struct app *a, const struct reload_tokens *t, char *err,
     }
     if (s->debug_l != NULL &&
         ((rc = route_bearer(s->debug_l, "/debug", t->daemon, err, errlen)) != 0 ||
-         (rc = route_bearer(s->debug_l, "/debug/snapshot", t->daemon, err, errlen)) != 0))
+         (rc = route_bearer(s->debug_l, "/debug/snapshot", t->daemon, err, errlen)) != 0 ||
+         (page_on_debug(s) && (rc = route_bearer(s->debug_l, "/", t->daemon, err, errlen)) != 0)))
         return rc;
     for (size_t i = 0; i < s->nlisteners; i++) {
         struct site_listener *l = &s->listeners[i];

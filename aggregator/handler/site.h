@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "expose/selfmetrics.h"
+#include "expose/statuspage.h"
 #include "expose/svcproc.h"
 #include "expose/timings.h"
 #include "http/basicauth.h"
@@ -53,6 +54,7 @@ struct site;
 /* One HTTP listener: an address that one or more endpoints share. */
 struct site_listener {
     struct httpd_server srv;
+    struct site *site;  /* the status page's (home.h) */
     const char *listen; /* as configured; borrowed from the start-up config */
     const char *label;  /* the listener label of ustatsd_http_limit_violations_total */
     char addr[160];     /* as bound */
@@ -121,6 +123,8 @@ struct site {
 
     struct sqlpool pg;
     int has_pg;
+
+    struct statuspage_rate page_rate; /* the status page's last reading of the rates */
 
     int stopping; /* the daemon is stopping: /-/ready says so, no more snapshots */
 

@@ -59,6 +59,7 @@ static void basic_done(int allowed, void *arg)
     c->cancel = NULL;
     c->arg = NULL;
     c->state = CONN_HANDLING;
+    c->authenticated = allowed;
     if (allowed)
         httpconn_serve(c);
     else
@@ -74,29 +75,63 @@ static void basic_cancel(void *arg)
     c->auth_work = NULL;
 }
 
+/* The credentials the request's path takes: its bearer token (or the server's), basic auth. */
+static void path_credentials(const struct httpd_conn *c, const char **bearer, size_t *bearer_len,
+                             struct basicauth **basic)
+{
+    const struct httpd_server *srv = c->srv;
+    const struct request *r = &c->req;
+
+    *bearer = srv->bearer;
+    *bearer_len = srv->bearer_len;
+    *basic = srv->basic;
+    if (c->route != ROUTES_NONE && srv->handlers[c->route].own_bearer) {
+        *bearer = srv->handlers[c->route].bearer;
+        *bearer_len = srv->handlers[c->route].bearer_len;
+    }
+    if (strcmp(r->path, "/-/healthy") == 0 || strcmp(r->path, "/-/ready") == 0) {
+        *bearer = NULL; /* probes never need credentials */
+        *basic = NULL;
+    }
+}
+
+void httpd_respond_unauthorized(struct httpd_conn *c)
+{
+    const char *bearer;
+    size_t bearer_len;
+    struct basicauth *basic;
+
+    path_credentials(c, &bearer, &bearer_len, &basic);
+    if (bearer == NULL && basic == NULL) /* nothing to sign in with: a plain 401 */
+        httpconn_respond_plain(c, 401, NULL);
+    else
+        unauthorized(c, basic != NULL, bearer != NULL);
+}
+
 /*
  * Credentials: the path's bearer token, or basic auth of the server's users, either one
- * when both are set. A basic check that has to run bcrypt defers the request (CONN_DEFERRED,
+ * when both are set. An anonymous route serves a request without Authorization as it is,
+ * unauthenticated. A basic check that has to run bcrypt defers the request (CONN_DEFERRED,
  * as httpd_defer(), so that a dying connection abandons the check) and
  * httpconn_serve() runs from basic_done().
  */
 void httpauth_check(struct httpd_conn *c)
 {
-    struct httpd_server *srv = c->srv;
+    const struct httpd_server *srv = c->srv;
     const struct request *r = &c->req;
-    const char *bearer = srv->bearer;
-    size_t bearer_len = srv->bearer_len;
-    struct basicauth *basic = srv->basic;
+    const char *bearer;
+    size_t bearer_len;
+    struct basicauth *basic;
 
-    if (c->route != ROUTES_NONE && srv->handlers[c->route].own_bearer) {
-        bearer = srv->handlers[c->route].bearer;
-        bearer_len = srv->handlers[c->route].bearer_len;
-    }
-    if (strcmp(r->path, "/-/healthy") == 0 || strcmp(r->path, "/-/ready") == 0) {
-        bearer = NULL; /* probes never need credentials */
-        basic = NULL;
-    }
+    path_credentials(c, &bearer, &bearer_len, &basic);
+    c->authenticated = 1;
     if ((bearer == NULL && basic == NULL) || (bearer != NULL && bearer_ok(c, bearer, bearer_len))) {
+        httpconn_serve(c);
+        return;
+    }
+    if (r->authorization[0] == '\0' && c->route != ROUTES_NONE &&
+        srv->handlers[c->route].anonymous) {
+        c->authenticated = 0;
         httpconn_serve(c);
         return;
     }

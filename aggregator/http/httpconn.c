@@ -245,6 +245,7 @@ void httpconn_serve(struct httpd_conn *c)
     req.accept_encoding = r->accept_encoding;
     req.authorization = r->authorization;
     req.scrape_timeout = r->scrape_timeout;
+    req.authenticated = c->authenticated;
     if (reserve_refuses(c, req.path))
         return;
 

@@ -159,6 +159,16 @@ int httpd_server_route_post(struct httpd_server *srv, const char *path)
     return 0;
 }
 
+int httpd_server_route_anonymous(struct httpd_server *srv, const char *path)
+{
+    int i = routes_find(&srv->routes, path);
+
+    if (i == ROUTES_NONE)
+        return -ENOENT;
+    srv->handlers[i].anonymous = 1;
+    return 0;
+}
+
 void httpd_server_set_basic_auth(struct httpd_server *srv, struct basicauth *ba)
 {
     if (ba != NULL)

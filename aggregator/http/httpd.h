@@ -187,6 +187,10 @@ struct httpd_request {
     const char *accept_encoding;
     const char *authorization;
     const char *scrape_timeout; /* X-Prometheus-Scrape-Timeout-Seconds */
+    /* 1: the request passed the path's credentials check, or the path needs none; 0: a
+     * request without an Authorization header on a route httpd_server_route_anonymous()
+     * opened to it. */
+    int authenticated;
 };
 
 struct httpd_conn; /* one client connection; private */
@@ -339,6 +343,22 @@ int httpd_server_set_headers(struct httpd_server *srv, const struct webcfg_heade
  * "Allow: POST"); a handler sees req->head 0. Returns 0 or -ENOENT.
  */
 int httpd_server_route_post(struct httpd_server *srv, const char *path);
+
+/*
+ * Serve the route at path to a request without an Authorization header too, with
+ * req->authenticated 0, so that the handler shows it less; a request with the header is
+ * checked as on any route (401 when it fails) and has req->authenticated 1. Returns 0 or
+ * -ENOENT.
+ */
+int httpd_server_route_anonymous(struct httpd_server *srv, const char *path);
+
+/*
+ * Answer 401 with the challenges the request's path takes (a bearer token, basic auth or
+ * both), as the server answers a request that lacks them: for a handler of an anonymous
+ * route whose visitor asks to sign in (a browser asks for basic auth only after one).
+ * conn must not be used after this call.
+ */
+void httpd_respond_unauthorized(struct httpd_conn *conn);
 
 /*
  * Start listening on addr: "host:port" with a numeric IPv4 host ("" or "*" for all,

@@ -34,6 +34,7 @@ struct httpd_route {
     void *arg;
     int own_bearer; /* httpd_server_route_bearer() was called: bearer replaces the server's */
     int post;       /* httpd_server_route_post(): POST only, GET and HEAD refused */
+    int anonymous;  /* httpd_server_route_anonymous(): served without credentials too */
     char *bearer;   /* NULL: open */
     size_t bearer_len;
 };
@@ -91,6 +92,7 @@ struct httpd_conn {
     void *arg;
     struct basicauth_work *auth_work; /* a basic auth check in flight (CONN_DEFERRED) */
     int auth_bearer;                  /* the path also takes a bearer token: 401 says so */
+    int authenticated;                /* passed the path's credentials check (or it needs none) */
 
     struct tlsmem_conn *tls; /* NULL: plain HTTP */
     struct buf plain;        /* TLS: plaintext decrypted from one read */

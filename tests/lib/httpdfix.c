@@ -50,11 +50,19 @@ static void echo_handler(struct httpd_conn *conn, const struct httpd_request *re
     (void)arg;
     if (query_find(req->query, "x", x, sizeof(x)) < 0)
         strcpy(x, "-");
-    buf_addf(&b, "x=%s\naccept=%s\nae=%s\nauth=%s\nsto=%s\nhead=%d\nver=%u.%u\n", x, req->accept,
-             req->accept_encoding, req->authorization, req->scrape_timeout, req->head,
-             req->http_major, req->http_minor);
+    buf_addf(&b, "x=%s\naccept=%s\nae=%s\nauth=%s\nsto=%s\nhead=%d\nver=%u.%u\nauthenticated=%d\n",
+             x, req->accept, req->accept_encoding, req->authorization, req->scrape_timeout,
+             req->head, req->http_major, req->http_minor, req->authenticated);
     httpd_respond(conn, 200, "text/plain", b.ptr, b.len, 0, "X-Echo: 1\r\n");
     buf_release(&b);
+}
+
+/* Asks for credentials: the 401 the server gives a request without them. */
+static void signin_handler(struct httpd_conn *conn, const struct httpd_request *req, void *arg)
+{
+    (void)req;
+    (void)arg;
+    httpd_respond_unauthorized(conn);
 }
 
 /* Holds the loop until the test opens the gate, so that connections pile up in the backlog. */
@@ -291,6 +299,7 @@ void httpdfix_setup(struct httpdfix *fx, const struct httpd_config *cfg)
     cr_assert_eq(httpd_server_route(&fx->srv, "/busy", "busy", busy_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/defer", "defer", defer_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/-/healthy", "healthy", healthy_handler, fx), 0);
+    cr_assert_eq(httpd_server_route(&fx->srv, "/signin", "signin", signin_handler, fx), 0);
     cr_assert_eq(httpd_server_route(&fx->srv, "/hello", "dup", hello_handler, fx), -EEXIST);
     cr_assert_eq(httpd_server_route(&fx->srv, "nope", "bad", hello_handler, fx), -EINVAL);
 }

@@ -11,7 +11,7 @@
  * /block (holds the loop until httpdfix_unblock(), then answers), /big?kb= (a one-shot
  * body of kb KiB),
  * /busy (503 and close: HTTPD_CLOSE), /defer (httpd_defer(), never answered; its
- * cancel counts as a stream's), /-/healthy.
+ * cancel counts as a stream's), /signin (httpd_respond_unauthorized()), /-/healthy.
  */
 #ifndef USTATSD_TESTS_HTTPDFIX_H
 #define USTATSD_TESTS_HTTPDFIX_H

@@ -272,7 +272,7 @@ Test(httpd, request_headers_reach_the_handler)
                            &r),
                  0);
     cr_assert_str_eq(r.body, "x=a b c\naccept=text/plain\nae=br, zstd\nauth=Basic Zm9v\n"
-                             "sto=9.5\nhead=0\nver=1.1\n");
+                             "sto=9.5\nhead=0\nver=1.1\nauthenticated=1\n");
     cr_assert_str_eq(httpc_header(&r, "X-Echo"), "1");
     httpc_response_release(&r);
     httpdfix_stop(&F);
