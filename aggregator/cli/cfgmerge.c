@@ -198,8 +198,35 @@ static int add_member(struct merge *m, const struct jsonspan *obj, const char *k
     return 0;
 }
 
-/* The element of array a whose "name" is name, and its index; NULL when none. */
-static json_t *named(const json_t *a, const char *name, size_t *index)
+/*
+ * Whether two family names name the same family, as the daemon reads a line's name:
+ * '.' and '-' as '_', and a counter's "_total" either way.
+ */
+static int same_family(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    if (la >= 6 && strcmp(a + la - 6, "_total") == 0)
+        la -= 6;
+    if (lb >= 6 && strcmp(b + lb - 6, "_total") == 0)
+        lb -= 6;
+    if (la != lb)
+        return 0;
+    for (size_t i = 0; i < la; i++) {
+        char x = a[i] == '.' || a[i] == '-' ? '_' : a[i];
+        char y = b[i] == '.' || b[i] == '-' ? '_' : b[i];
+
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The element of array a whose "name" is name (families: same_family(); labels: the same
+ * bytes), and its index; NULL when none.
+ */
+static json_t *named(const json_t *a, const char *name, int family, size_t *index)
 {
     size_t i;
     json_t *v;
@@ -208,7 +235,7 @@ static json_t *named(const json_t *a, const char *name, size_t *index)
     {
         const char *n = json_string_value(json_object_get(v, "name"));
 
-        if (n != NULL && strcmp(n, name) == 0) {
+        if (n != NULL && (family ? same_family(n, name) : strcmp(n, name) == 0)) {
             *index = i;
             return v;
         }
@@ -279,7 +306,7 @@ static int merge_family(struct merge *m, const json_t *have, const json_t *want,
     json_array_foreach(wl, i, l)
     {
         const char *name = json_string_value(json_object_get(l, "name"));
-        json_t *h = name != NULL && json_is_array(hl) ? named(hl, name, &j) : NULL;
+        json_t *h = name != NULL && json_is_array(hl) ? named(hl, name, 0, &j) : NULL;
         struct jsonspan one;
 
         if (name == NULL)
@@ -371,7 +398,7 @@ int cfgmerge(const char *text, size_t len, const json_t *fragment, struct cfgmer
     json_array_foreach(wf, i, f)
     {
         const char *name = json_string_value(json_object_get(f, "name"));
-        json_t *h = name != NULL && json_is_array(hf) ? named(hf, name, &j) : NULL;
+        json_t *h = name != NULL && json_is_array(hf) ? named(hf, name, 1, &j) : NULL;
         struct jsonspan one;
 
         if (name == NULL)

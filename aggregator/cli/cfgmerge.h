@@ -4,7 +4,8 @@
  * without changing anything the file declares, for `ustatsd learn --merge`.
  *
  * A domain module. What is added: a family the file does not declare (appended to its
- * "families"); to a family it declares, a label it does not declare (appended to its
+ * "families"; names compared as the daemon reads a line's, '.' and '-' as '_' and a
+ * counter's "_total" either way); to a family it declares, a label it does not declare (appended to its
  * "labels"), and to a label it declares with enumerated "values", the proposed values it
  * does not list. Nothing declared is changed or removed: a family's type, help, buckets,
  * a label's cap or pattern stay as they are (a proposal that differs is noted, not

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/learn.h"
 #include "cli/top.h"
 
 #include <stddef.h>
@@ -11,6 +12,7 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
+    { "learn", learn_main, "the allowlist a running daemon proposes from what it refused" },
     { "top", top_main, "a live view of a running daemon: families, caps, rejects, jobs" },
     { NULL, NULL, NULL },
 };
