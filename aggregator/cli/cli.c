@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/explain.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -10,6 +11,7 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
+    { "explain", explain_run, "say what the daemon would do with statsd lines, and why" },
     { NULL, NULL, NULL },
 };
 
