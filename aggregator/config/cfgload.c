@@ -225,6 +225,12 @@ static const struct cfgread_key daemon_keys[] = {
       .ddflt = CONFIG_DEFAULT_STATE_INTERVAL,
       .dmin = 1,
       .dmax = CONFIG_MAX_STATE_INTERVAL },
+    { .name = "reject_log_interval_seconds",
+      .kind = CFGREAD_NUMBER,
+      .off = offsetof(struct config, reject_log_interval),
+      .ddflt = 60,
+      .dmin = 0,
+      .dmax = 86400 },
 };
 
 const struct cfgread_key *const cfgload_daemon_keys = daemon_keys;

@@ -333,6 +333,8 @@ struct config {
     size_t udp_rcvbuf;       /* SO_RCVBUF request of the UDP socket, bytes */
     char *state_file;        /* "" (off) or an absolute path: the state snapshots (persist.h) */
     double state_interval;   /* seconds between snapshots, 1 to CONFIG_MAX_STATE_INTERVAL */
+    /* Seconds between summaries of rejects in the log (rejectlog.h); 0: none. */
+    double reject_log_interval;
 
     /* "limits" */
     size_t max_series;

@@ -94,6 +94,9 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
         return;
     }
     in->count.rejected[r]++;
+    if (in->rejectlog != NULL)
+        rejectlog_note(in->rejectlog, r, v.ptr, v.len, from != NULL && from->addr == NULL,
+                       from ? from->pid : 0, from ? from->uid : 0, now_ms);
     rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len,
                 from != NULL && from->addr == NULL, from ? from->pid : 0, from ? from->uid : 0,
                 from ? from->addr : NULL);

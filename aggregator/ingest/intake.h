@@ -26,6 +26,7 @@
 #include "store/dryrun.h"
 #include "store/jobs.h"
 #include "store/registry.h"
+#include "ingest/rejectlog.h"
 #include "ingest/rejects.h"
 #include "ingest/senders.h"
 #include "statsd.h"
@@ -69,6 +70,8 @@ struct intake {
      * credentials (the Unix socket, never UDP) is noted in it (senders_note()).
      */
     struct senders *senders;
+    /* NULL (intake_init()'s default): no summary. Else borrowed: every reject is noted. */
+    struct rejectlog *rejectlog;
     struct intake_counters count;
 };
 
