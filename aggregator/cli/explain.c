@@ -226,8 +226,12 @@ int explain_run(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            file = argv[++i];
+        } else if (strcmp(argv[i], "--config") == 0) {
+            if (++i == argc) {
+                fprintf(stderr, "ustatsd explain: --config needs a FILE\n");
+                return EXIT_USAGE;
+            }
+            file = argv[i];
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;

@@ -107,7 +107,10 @@ int registry_dry_run(const struct registry *r, const struct statsd_line *line, u
                         f->labels.n);
     out->new_series = s == NULL;
     if (s == NULL && at_series_cap(r, f)) {
-        out->reclaim = expiry_due(f, now_ms) || r->nseries >= r->cfg->max_series;
+        out->reclaim = expiry_due(f, now_ms);
+        /* At the total cap, reclaim frees expired series of any family. */
+        for (size_t i = 0; i < r->nfams && r->nseries >= r->cfg->max_series; i++)
+            out->reclaim |= expiry_due(&r->fams[i], now_ms);
         return out->reason = STATSD_SERIES_CAP;
     }
     rc = registry__compute(f, s, line, &value, &u);
