@@ -147,8 +147,10 @@ void rejectlog_take(struct rejectlog *l, uint64_t now_ms, rejectlog_exe_cb exe, 
     int shown[REJECTLOG_NAMES] = { 0 };
     size_t top;
 
-    buf_addf(out, "rejected %llu line%s in %.0f s: ", (unsigned long long)l->total,
-             l->total == 1 ? "" : "s", (double)(now_ms - l->since_ms) / 1000.0);
+    double s = (double)(now_ms - l->since_ms) / 1000.0;
+
+    buf_addf(out, "rejected %llu line%s in %.*f s: ", (unsigned long long)l->total,
+             l->total == 1 ? "" : "s", s < 10 ? 1 : 0, s);
     add_reasons(l, out);
     buf_adds(out, "; most: ");
     for (top = 0; top < REJECTLOG_TOP && top < l->nnames; top++) {
