@@ -50,13 +50,13 @@ Test(dryrun, agrees_with_apply_line_after_line)
         "uploads:1e308|c",
     };
     struct registry_dryrun d;
-    unsigned reasons = 0;
+    uint64_t reasons = 0;
 
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        reasons |= 1u << judge_then_apply(lines[i], 1000, &d);
-    cr_assert(reasons & (1u << STATSD_OK));
-    cr_assert(reasons & (1u << STATSD_LABEL_VALUES_CAP));
-    cr_assert(reasons & (1u << STATSD_NON_FINITE));
+        reasons |= 1ull << judge_then_apply(lines[i], 1000, &d);
+    cr_assert(reasons & (1ull << STATSD_OK));
+    cr_assert(reasons & (1ull << STATSD_LABEL_VALUES_CAP));
+    cr_assert(reasons & (1ull << STATSD_NON_FINITE));
     /* Every combination of the values held: 12, past the family's cap of 10 series. */
     for (int m = 0; m < 3; m++)
         for (int c = 0; c < 4; c++) {
@@ -68,9 +68,9 @@ Test(dryrun, agrees_with_apply_line_after_line)
             snprintf(line, sizeof line, "requests:1|c|#%s%s%s", ms[m], m && c ? "," : "", cs[c]);
             if (m == 0 && c == 0)
                 snprintf(line, sizeof line, "requests:1|c");
-            reasons |= 1u << judge_then_apply(line, 1000, &d);
+            reasons |= 1ull << judge_then_apply(line, 1000, &d);
         }
-    cr_assert(reasons & (1u << STATSD_SERIES_CAP));
+    cr_assert(reasons & (1ull << STATSD_SERIES_CAP));
     cr_assert_eq(d.new_series, 1);
 }
 
