@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define USAGE_LINE "usage: ustatsd-send [-s PATH] [--] [LINE...]\n"
+#define USAGE_LINE "usage: ustatsd-send [-s PATH] [-v|-q] [--] [LINE...]\n"
 static const char usage_line[] = USAGE_LINE "try 'ustatsd-send --help'\n";
 static const char usage_text[] = USAGE_LINE
     "\n"
@@ -23,10 +24,15 @@ static const char usage_text[] = USAGE_LINE
     "\n"
     "  -s, --socket PATH  the daemon's socket (default: $USTATSD_SOCKET, else\n"
     "                     " USTATSD_DEFAULT_SOCKET ")\n"
+    "  -v, --verbose      say where the lines went and how to see whether the daemon\n"
+    "                     accepted them (the default when standard error is a terminal)\n"
+    "  -q, --quiet        say nothing when every line was sent (the default otherwise)\n"
     "  -h, --help         print this text and exit\n"
     "\n"
     "Never waits for the daemon: when it is down or its queue is full, datagrams are\n"
-    "dropped.\n"
+    "dropped. Sent is not accepted: the daemon checks each line against its allowlist\n"
+    "and drops a refused one, counted by reason. 'ustatsd explain LINE' says what it\n"
+    "would do with a line and why; its /debug?section=rejects lists the last refused.\n"
     "\n"
     "Exit status: 0 when every line was sent; 1 when some were dropped or refused (a\n"
     "line with more than 7999 bytes), with the counters on stderr; 2 on a usage error.\n"
@@ -40,6 +46,15 @@ static void report(const struct ustatsd *st, const char *path)
             "datagrams, %llu lines refused, last error: %s\n",
             path, st->lines_sent, st->datagrams_sent, st->lines_dropped, st->datagrams_dropped,
             st->lines_invalid, st->last_errno ? strerror(st->last_errno) : "none");
+}
+
+/* Sent is not accepted: where to look (-v, or a terminal on standard error). */
+static void hint(const struct ustatsd *st)
+{
+    fprintf(stderr,
+            "ustatsd-send: %llu line%s sent to %s; whether the daemon accepted them: "
+            "ustatsd explain LINE, or its /debug?section=rejects (-q: quiet)\n",
+            st->lines_sent, st->lines_sent == 1 ? "" : "s", st->path);
 }
 
 static void send_line(struct ustatsd *st, const char *line, size_t len)
@@ -73,7 +88,7 @@ int main(int argc, char **argv)
 {
     struct ustatsd st;
     const char *path = NULL;
-    int i, rc, failed = 0;
+    int i, rc, failed = 0, verbose = isatty(STDERR_FILENO);
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -83,6 +98,10 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage_text, stdout);
             return 0;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            verbose = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            verbose = 0;
         } else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
             if (++i == argc) {
                 fprintf(stderr, "ustatsd-send: %s needs a PATH\n%s", a, usage_line);
@@ -116,5 +135,7 @@ int main(int argc, char **argv)
         report(&st, st.path);
         return 1;
     }
+    if (verbose)
+        hint(&st);
     return 0;
 }

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/explain.h"
 #include "cli/learn.h"
 #include "cli/top.h"
 
@@ -12,6 +13,7 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
+    { "explain", explain_run, "say what the daemon would do with statsd lines, and why" },
     { "learn", learn_main, "the allowlist a running daemon proposes from what it refused" },
     { "top", top_main, "a live view of a running daemon: families, caps, rejects, jobs" },
     { NULL, NULL, NULL },

@@ -225,6 +225,12 @@ static const struct cfgread_key daemon_keys[] = {
       .ddflt = CONFIG_DEFAULT_STATE_INTERVAL,
       .dmin = 1,
       .dmax = CONFIG_MAX_STATE_INTERVAL },
+    { .name = "reject_log_interval_seconds",
+      .kind = CFGREAD_NUMBER,
+      .off = offsetof(struct config, reject_log_interval),
+      .ddflt = 60,
+      .dmin = 0,
+      .dmax = 86400 },
 };
 
 const struct cfgread_key *const cfgload_daemon_keys = daemon_keys;
@@ -574,6 +580,26 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
     return cfgendpoint_check(r, c);
 }
 
+/* config.allowlist: the sections of root that judge a line, as a document of their own. */
+static char *allowlist_of(json_t *root)
+{
+    static const char *const names[] = { CONFIG_ALLOWLIST_SECTIONS };
+    json_t *doc = json_object();
+    char *s;
+
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        json_t *v = json_object_get(root, names[i]);
+
+        if (v != NULL)
+            json_object_set(doc, names[i], v);
+    }
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (s == NULL)
+        mem_oom(0);
+    return s;
+}
+
 static int parse(struct config *c, const char *text, size_t len, const char *name,
                  const char *basedir, char *err, size_t errlen)
 {
@@ -599,6 +625,8 @@ static int parse(struct config *c, const char *text, size_t len, const char *nam
     }
     c->path = mem_strdup(name);
     rc = parse_root(&r, c, root);
+    if (rc == 0)
+        c->allowlist = allowlist_of(root);
     json_decref(root);
     if (rc < 0)
         cfgload_release(c);
@@ -627,6 +655,7 @@ int cfgload_file(struct config *c, const char *path, char *err, size_t errlen)
 void cfgload_release(struct config *c)
 {
     free(c->path);
+    free(c->allowlist);
     cfgread_release(daemon_keys, ARRAY_SIZE(daemon_keys), c);
     cfgfamily_release(c);
     free(c->job_prefix);

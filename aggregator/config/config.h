@@ -305,8 +305,17 @@ struct config_endpoint {
     int resource_labels_all; /* "resource_labels": true: every attribute */
 };
 
+/* The sections of config.allowlist, in file order of the schema. */
+#define CONFIG_ALLOWLIST_SECTIONS "limits", "groups", "families", "clients", "jobs", "writers"
+
 struct config {
     char *path; /* the file it was loaded from, for messages; "" for a string */
+    /*
+     * The sections that judge a line (limits, groups, families, clients, jobs, writers), as
+     * the file had them, in compact JSON: a config file of its own, which `ustatsd explain
+     * --url` reads from /debug?section=config (CONFIG_ALLOWLIST_SECTIONS).
+     */
+    char *allowlist;
 
     /* "daemon": defaults that CLI flags and USTATSD_* variables override. */
     char *socket_path;
@@ -324,6 +333,8 @@ struct config {
     size_t udp_rcvbuf;       /* SO_RCVBUF request of the UDP socket, bytes */
     char *state_file;        /* "" (off) or an absolute path: the state snapshots (persist.h) */
     double state_interval;   /* seconds between snapshots, 1 to CONFIG_MAX_STATE_INTERVAL */
+    /* Seconds between summaries of rejects in the log (rejectlog.h); 0: none. */
+    double reject_log_interval;
 
     /* "limits" */
     size_t max_series;

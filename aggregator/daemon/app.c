@@ -12,6 +12,7 @@
 #include "base/common.h"
 #include "base/mem.h"
 #include "base/wallclock.h"
+#include "expose/procfs.h"
 #include "config/cfglint.h"
 #include "daemon/internal.h"
 #include "handler/health.h"
@@ -139,10 +140,34 @@ static void on_expire_more(uv_idle_t *h)
         uv_idle_stop(h);
 }
 
+/* /proc/<pid>/exe of a sender, for the summary of rejects. */
+static const char *sender_exe(pid_t pid, char *buf, size_t cap, void *arg)
+{
+    (void)arg;
+    return procfs_read_exe(pid, buf, cap) > 0 ? buf : NULL;
+}
+
+/* The summary of rejects, once due (rejectlog.h); its interval follows reloads. */
+static void log_rejects(struct app *a)
+{
+    uint64_t now = uv_now(&a->loop);
+    struct buf msg = BUF_INIT;
+
+    rejectlog_set_interval(&a->rejectlog,
+                           (uint64_t)(a->site.cfg->reject_log_interval * 1000.0 + 0.5));
+    if (!rejectlog_due(&a->rejectlog, now))
+        return;
+    rejectlog_take(&a->rejectlog, now, sender_exe, NULL, &msg);
+    log_msg(&a->log, LOG_WARN, "ingest", "%.*s", (int)msg.len, msg.ptr);
+    buf_release(&msg);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
     struct registry *reg = &a->site.reg;
+
+    log_rejects(a);
 
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_series_retired(reg) == 0) {
@@ -623,6 +648,8 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     persist_restore(&s->state, records_max_body(cfg), s->start_ms);
     rejects_init(&s->rejects);
     intake_init(&s->intake, &s->reg, &s->jobs, &s->rejects, wall_clock, NULL);
+    rejectlog_init(&a->rejectlog, (uint64_t)(cfg->reject_log_interval * 1000.0 + 0.5));
+    s->intake.rejectlog = &a->rejectlog;
     senders_init(&s->senders);
     site_track_senders(s);
     return 0;

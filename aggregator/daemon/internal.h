@@ -48,6 +48,7 @@ struct app {
     int handles;           /* expire_timer, expire_more and turn initialised */
     uint64_t turn_prev_hrtime;
     uint64_t turn_prev_idle_ns;
+    struct rejectlog rejectlog; /* the summary of rejects the log gets once an interval */
 
     int serving; /* app_start() succeeded: a stop writes the final snapshot */
     int exit_code;

@@ -13,15 +13,15 @@
 #include "base/netaddr.h"
 #include "base/query.h"
 
-static const char *const section_names[] = { "daemon",   "series", "ingest",
-                                             "families", "jobs",   "rejects" };
-static const unsigned section_bits[] = { DEBUG_DAEMON,   DEBUG_SERIES, DEBUG_INGEST,
-                                         DEBUG_FAMILIES, DEBUG_JOBS,   DEBUG_REJECTS };
+static const char *const section_names[] = { "daemon", "series",  "ingest", "families",
+                                             "jobs",   "rejects", "config" };
+static const unsigned section_bits[] = { DEBUG_DAEMON, DEBUG_SERIES,  DEBUG_INGEST, DEBUG_FAMILIES,
+                                         DEBUG_JOBS,   DEBUG_REJECTS, DEBUG_CONFIG };
 #define NSECTIONS (sizeof(section_bits) / sizeof(section_bits[0]))
 
 /* Sections in document order. */
-static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST, DEBUG_FAMILIES,
-                                  DEBUG_SERIES, DEBUG_JOBS,   DEBUG_REJECTS };
+static const unsigned order[] = { DEBUG_DAEMON, DEBUG_INGEST,  DEBUG_FAMILIES, DEBUG_SERIES,
+                                  DEBUG_JOBS,   DEBUG_REJECTS, DEBUG_CONFIG };
 #define NORDER (sizeof(order) / sizeof(order[0]))
 
 /* --- query ------------------------------------------------------------------------ */
@@ -42,8 +42,8 @@ static int read_section(struct debug_query *q, const struct config *cfg, const c
                 break;
         if (i == NSECTIONS) {
             snprintf(err, errlen,
-                     "unknown section \"%.*s\": expected daemon, ingest, families, series, jobs "
-                     "or rejects, or several separated by commas",
+                     "unknown section \"%.*s\": expected daemon, ingest, families, series, jobs, "
+                     "rejects or config, or several separated by commas",
                      (int)n, p);
             return ERRCODE_BADPARAM;
         }
@@ -205,6 +205,31 @@ static void section_rejects(struct debug_render *dr, struct debugjson *w)
     debugjson_kv_u64(w, "rejects_total", dr->rejects->total);
 }
 
+/*
+ * The running config's allowlist (config.allowlist, already JSON), a bounded piece at a
+ * time: returns 1 while more remains. The reader holds the config the render borrows.
+ */
+static int section_config(struct debug_render *dr, struct debugjson *w)
+{
+    const struct config *c = dr->self.cfg;
+    const char *a = c->allowlist != NULL ? c->allowlist : "{}";
+    size_t len = strlen(a), n;
+
+    if (dr->config_off == 0) {
+        debugjson_kv_open(w, "config", '{');
+        debugjson_kv_str(w, "file", c->path);
+        debugjson_key(w, "allowlist");
+    }
+    n = len - dr->config_off < DEBUG_PIECE_BYTES ? len - dr->config_off : DEBUG_PIECE_BYTES;
+    buf_add(w->out, a + dr->config_off, n);
+    dr->config_off += n;
+    if (dr->config_off < len)
+        return 1;
+    w->need_comma = 1;
+    debugjson_close(w, '}');
+    return 0;
+}
+
 /* --- render ------------------------------------------------------------------------ */
 
 void debug_render_init(struct debug_render *dr, const struct debug_query *q,
@@ -247,6 +272,8 @@ int debug_render_step(struct debug_render *dr, struct buf *out)
     } else if (dr->families_open) {
         w.depth = 2;
         w.need_comma = dr->fam_written > 0;
+    } else if (dr->config_off > 0) {
+        w.depth = 2;
     }
     for (i = 0; i < NORDER; i++) {
         unsigned bit = order[i];
@@ -277,6 +304,12 @@ int debug_render_step(struct debug_render *dr, struct buf *out)
         case DEBUG_REJECTS:
             section_rejects(dr, &w);
             break;
+        case DEBUG_CONFIG:
+            if (section_config(dr, &w)) {
+                dr->phase = bit;
+                return 1;
+            }
+            break;
         }
         dr->phase = bit << 1;
         if (bit == DEBUG_FAMILIES || bit == DEBUG_SERIES)
@@ -287,7 +320,7 @@ int debug_render_step(struct debug_render *dr, struct buf *out)
     if (w.pretty)
         buf_addch(out, '\n');
     buf_adds(out, "}\n");
-    dr->phase = DEBUG_ALL + 1;
+    dr->phase = DEBUG_DONE;
     return 0;
 }
 

@@ -11,7 +11,9 @@
  *     "daemon":   {...},  "ingest": {...},  "families": [...],
  *     "series":   [...],  "series_truncated": bool,
  *     "jobs":     [...],  "rejects": [...] }
- * Only the sections asked for are present; "schema" always is.
+ * Only the sections asked for are present; "schema" always is. section=config gives
+ *   { "schema": 1, "config": { "file": "...", "allowlist": {...} } }
+ * alone.
  */
 #ifndef USTATSD_DEBUG_H
 #define USTATSD_DEBUG_H
@@ -39,7 +41,13 @@ enum debug_section {
     DEBUG_SERIES = 1u << 3,
     DEBUG_JOBS = 1u << 4,
     DEBUG_REJECTS = 1u << 5,
-    DEBUG_ALL = (1u << 6) - 1
+    DEBUG_ALL = (1u << 6) - 1,
+    /*
+     * Only when asked for (section=config): the running config's sections that judge a
+     * line (config.allowlist), for `ustatsd explain --url`. Not part of "all".
+     */
+    DEBUG_CONFIG = 1u << 6,
+    DEBUG_DONE = 1u << 7
 };
 
 /* What was asked for; filled by debug_query_parse(). */
@@ -67,6 +75,7 @@ struct debug_render {
     int families_open; /* inside the families array, resuming at fam_next */
     size_t fam_next;
     size_t fam_written;
+    size_t config_off; /* bytes of the config's allowlist written so far */
 };
 
 /*

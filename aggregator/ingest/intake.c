@@ -1,5 +1,7 @@
 #include "ingest/intake.h"
 
+#include <string.h>
+
 #include "config/cfgwriters.h"
 #include "statsd_scanner.h"
 
@@ -92,6 +94,9 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
         return;
     }
     in->count.rejected[r]++;
+    if (in->rejectlog != NULL)
+        rejectlog_note(in->rejectlog, r, v.ptr, v.len, from != NULL && from->addr == NULL,
+                       from ? from->pid : 0, from ? from->uid : 0, now_ms);
     rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len,
                 from != NULL && from->addr == NULL, from ? from->pid : 0, from ? from->uid : 0,
                 from ? from->addr : NULL);
@@ -130,6 +135,37 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
             }
         }
     } while (n == REGISTRY_FIND_MAX);
+}
+
+int intake_explain(const struct intake *in, const char *p, size_t len,
+                   const struct intake_sender *from, uint64_t now_ms, struct intake_verdict *v)
+{
+    struct jobmatch_run run;
+    const struct config_family *f;
+    int guarded = registry_config(in->reg)->nwriters != 0, r;
+
+    memset(v, 0, sizeof *v);
+    v->job = -1;
+    v->fam.family = v->fam.tag = v->fam.label = -1;
+    r = statsd_parse_line(p, len, &v->line);
+    if (r != STATSD_OK)
+        return v->reason = r;
+    v->parsed = 1;
+    r = jobs_match(in->jobs, &v->line, &run, &v->writers);
+    if (r != JOBMATCH_FAMILY) {
+        v->job = run.job >= 0 ? run.job : -1;
+        if (guarded && run.job >= 0 && !allowed(v->writers, from))
+            r = STATSD_SENDER_NOT_ALLOWED;
+        return v->reason = r;
+    }
+    v->writers = NULL;
+    f = registry_line_family(in->reg, &v->line);
+    if (f != NULL)
+        v->writers = f->writers;
+    r = registry_dry_run(in->reg, &v->line, now_ms, &v->fam);
+    if (guarded && f != NULL && !allowed(f->writers, from))
+        r = STATSD_SENDER_NOT_ALLOWED;
+    return v->reason = r;
 }
 
 uint64_t intake_rejected_total(const struct intake_counters *c)

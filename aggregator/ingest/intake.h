@@ -23,8 +23,10 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "store/dryrun.h"
 #include "store/jobs.h"
 #include "store/registry.h"
+#include "ingest/rejectlog.h"
 #include "ingest/rejects.h"
 #include "ingest/senders.h"
 #include "statsd.h"
@@ -68,6 +70,8 @@ struct intake {
      * credentials (the Unix socket, never UDP) is noted in it (senders_note()).
      */
     struct senders *senders;
+    /* NULL (intake_init()'s default): no summary. Else borrowed: every reject is noted. */
+    struct rejectlog *rejectlog;
     struct intake_counters count;
 };
 
@@ -84,6 +88,24 @@ void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
  */
 void intake_datagram(struct intake *in, const char *data, size_t len,
                      const struct intake_sender *from, uint64_t now_ms);
+
+/*
+ * What intake_datagram() would do with one line (no '\n') from `from` at now_ms, without
+ * doing it: the same path as a line the front cache does not know (a cached line gets the
+ * verdict its first spelling got), with the jobs' and the registry's checks read-only
+ * (jobs_match, registry_dry_run). For `ustatsd explain`. Nothing is counted or recorded.
+ */
+struct intake_verdict {
+    int reason;              /* STATSD_OK or the reason the line would be counted under */
+    int parsed;              /* the parser took it: line is filled */
+    struct statsd_line line; /* views into the given bytes */
+    long job;                /* the config's index of the job it reports, or -1 */
+    const struct config_writers *writers; /* the rule of its family or job, or NULL */
+    struct registry_dryrun fam; /* a family's line (job -1, parsed): the registry's verdict */
+};
+
+int intake_explain(const struct intake *in, const char *p, size_t len,
+                   const struct intake_sender *from, uint64_t now_ms, struct intake_verdict *v);
 
 /* Sum of the rejected lines over every reason. */
 uint64_t intake_rejected_total(const struct intake_counters *c);

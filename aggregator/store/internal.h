@@ -185,6 +185,21 @@ void series_summarize(struct registry *r, const struct registry__family *f,
  */
 int series_pinned(const struct registry__family *f, const struct registry__series *s);
 
+/* ---- the checks of a line (registry.c), shared with the dry run (dryrun.c) ---- */
+
+/*
+ * The live family a line names, in *fi, or a reason: TYPE_MISMATCH for a job line or a
+ * service check, UNKNOWN_FAMILY (*fi -1), GROUP_EXCLUDED, TYPE_MISMATCH.
+ */
+int registry__check_family(const struct registry *r, const struct statsd_line *line, long *fi);
+
+/*
+ * The state series s (NULL: one yet to be created) of family f would take from line,
+ * without touching s: STATSD_OK, NEGATIVE_COUNTER or NON_FINITE.
+ */
+int registry__compute(const struct registry__family *f, struct registry__series *s,
+                      const struct statsd_line *line, double *value, struct histogram_update *u);
+
 /* ---- expiry (expiry.c) ---- */
 
 /* Whether family f may hold a series past its ttl at now_ms: O(1), see oldest_ms. */

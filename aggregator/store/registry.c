@@ -274,8 +274,8 @@ static int type_matches(const struct config_family *cf, enum statsd_type lt)
  * infinity (a huge value or a tiny rate; the parser only rejects non-finite inputs, and
  * no exposition may show one).
  */
-static int compute(const struct registry__family *f, struct registry__series *s,
-                   const struct statsd_line *line, double *value, struct histogram_update *u)
+int registry__compute(const struct registry__family *f, struct registry__series *s,
+                      const struct statsd_line *line, double *value, struct histogram_update *u)
 {
     const struct config_family *cf = f->cfg;
     double rate = line->rate < MIN_RATE ? MIN_RATE : line->rate;
@@ -349,7 +349,7 @@ static long line_family(const struct registry *r, const struct statsd_line *line
     return fi;
 }
 
-static int check_family(const struct registry *r, const struct statsd_line *line, long *fi)
+int registry__check_family(const struct registry *r, const struct statsd_line *line, long *fi)
 {
     const struct config_family *cf;
 
@@ -381,7 +381,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
 
     memset(&lb, 0, sizeof lb);
     /* Cache hits are registry_apply_found()'s; here the identity is only cached at the end. */
-    rc = check_family(r, line, &fi);
+    rc = registry__check_family(r, line, &fi);
     if (rc != STATSD_OK)
         return rc;
     f = &r->fams[fi];
@@ -405,7 +405,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         s = series_find(r, series_hash((uint32_t)fi, lb.ids, nl), (uint32_t)fi, lb.ids, nl);
     if (s == NULL && expiry_cap_full(r, f, now_ms))
         return STATSD_SERIES_CAP;
-    rc = compute(f, s, line, &value, &u);
+    rc = registry__compute(f, s, line, &value, &u);
     if (rc != STATSD_OK)
         return rc;
     if (s == NULL) {
@@ -509,7 +509,7 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
         line.rate = id->rate;
         if (statsd_parse_values(lp->values.ptr, lp->values.len, &line) != STATSD_OK)
             return REGISTRY_MISS;
-        rc = compute(f, s, &line, &value, &u);
+        rc = registry__compute(f, s, &line, &value, &u);
         if (rc == STATSD_OK)
             commit(r, f, s, &line, now_ms, value, &u);
     }

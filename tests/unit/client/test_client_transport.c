@@ -237,22 +237,38 @@ Test(client_transport, never_raises_sigpipe, .init = setup_up, .fini = rxsock_do
 
 /* ---------------------------------------------------------------- ustatsd-send */
 
-/* Run ustatsd-send with args (NULL-terminated) and stdin from in; returns its exit status. */
-static int run_send(const char *in, const char *const *args)
+/*
+ * Run ustatsd-send with args (NULL-terminated) and stdin from in; returns its exit status.
+ * Its standard error goes to /dev/null, or, with err, into err (errlen bytes,
+ * NUL-terminated) through a pipe, or a terminal when tty is set.
+ */
+static int run_send_err(const char *in, const char *const *args, int tty, char *err, size_t errlen)
 {
     const char *bin = getenv("USTATSD_SEND_BIN");
     char *argv[16];
-    int p[2], status, i = 0;
+    int p[2], e[2] = { -1, -1 }, status, i = 0;
+    size_t got = 0;
+    ssize_t n;
     argv[i++] = (char *)bin;
     for (; args[i - 1] && i < 15; i++)
         argv[i] = (char *)args[i - 1];
     argv[i] = NULL;
     cr_assert_eq(pipe(p), 0);
+    if (err != NULL && tty) {
+        e[0] = posix_openpt(O_RDWR | O_NOCTTY);
+        cr_assert_geq(e[0], 0);
+        cr_assert_eq(grantpt(e[0]), 0);
+        cr_assert_eq(unlockpt(e[0]), 0);
+        e[1] = open(ptsname(e[0]), O_RDWR | O_NOCTTY);
+        cr_assert_geq(e[1], 0);
+    } else if (err != NULL) {
+        cr_assert_eq(pipe(e), 0);
+    }
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
+        dup2(err != NULL ? e[1] : null, 2);
         dup2(p[0], 0);
         close(p[0]);
         close(p[1]);
@@ -265,7 +281,19 @@ static int run_send(const char *in, const char *const *args)
     close(p[1]);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status));
+    if (err != NULL) {
+        close(e[1]); /* the child is gone: what it wrote waits in the pipe or the terminal */
+        while (got + 1 < errlen && (n = read(e[0], err + got, errlen - 1 - got)) > 0)
+            got += (size_t)n;
+        err[got] = '\0';
+        close(e[0]);
+    }
     return WEXITSTATUS(status);
+}
+
+static int run_send(const char *in, const char *const *args)
+{
+    return run_send_err(in, args, 0, NULL, 0);
 }
 
 Test(client_transport, ustatsd_send_batches_raw_lines_and_reports_drops, .init = setup_up,
@@ -292,4 +320,29 @@ Test(client_transport, ustatsd_send_batches_raw_lines_and_reports_drops, .init =
     cr_assert_eq(run_send(NULL, usage), 2);
     const char *const no_path[] = { "-s", NULL };
     cr_assert_eq(run_send(NULL, no_path), 2);
+}
+
+/* Sent is not accepted: -v, or a terminal, says where to look; a pipe or -q, nothing. */
+Test(client_transport, ustatsd_send_says_how_to_see_what_was_accepted_when_asked, .init = setup_up,
+     .fini = rxsock_down)
+{
+    char err[1024], want[512];
+    if (!getenv("USTATSD_SEND_BIN"))
+        cr_skip_test("USTATSD_SEND_BIN is not set (run through ctest)");
+    const char *const plain[] = { "-s", rx->path, "a:1|c", "b:1|c", NULL };
+    const char *const verbose[] = { "-v", "-s", rx->path, "a:1|c", "b:1|c", NULL };
+    const char *const quiet[] = { "-q", "-s", rx->path, "a:1|c", NULL };
+
+    snprintf(want, sizeof want,
+             "ustatsd-send: 2 lines sent to %s; whether the daemon accepted them: ustatsd "
+             "explain LINE, or its /debug?section=rejects (-q: quiet)",
+             rx->path);
+    cr_assert_eq(run_send_err(NULL, plain, 0, err, sizeof err), 0);
+    cr_assert_str_eq(err, "", "quiet into a pipe");
+    cr_assert_eq(run_send_err(NULL, verbose, 0, err, sizeof err), 0);
+    cr_assert(strstr(err, want) != NULL, "%s", err);
+    cr_assert_eq(run_send_err(NULL, plain, 1, err, sizeof err), 0);
+    cr_assert(strstr(err, want) != NULL, "on a terminal: %s", err);
+    cr_assert_eq(run_send_err(NULL, quiet, 1, err, sizeof err), 0);
+    cr_assert_str_eq(err, "", "-q on a terminal");
 }
