@@ -21,10 +21,11 @@
  *   slowloris   sends a request line, then one more header byte every 200 ms;
  *   slow-reader sends 8 pipelined GET /metrics, then reads 4 KiB every 500 ms (8 KiB/s:
  *               steady enough that no write ever waits 30 s, below 16 KiB/s);
+ *   trickle-reader the same, reading 16 bytes a second;
  *   idle        connects and sends nothing;
  *   tls-stall   (TLS) sends the first 3 bytes of a TLS record and nothing more;
  *   tls-idle    (TLS) completes a handshake and sends nothing.
- * Over TLS the first three complete a handshake first.
+ * Over TLS the first four complete a handshake first.
  *
  * Per run: the share answered 200 within 100 ms, the latency percentiles of the checks
  * answered, the other outcomes (other status, connection refused or reset, timeout at
@@ -397,11 +398,12 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && bin == NULL)
             bin = argv[i];
         else
-            bench_http_die(&B, 0,
-                           "usage: bench_attack [--handshake] [USTATSD_BIN] [--baseline "
-                           "OLD_BIN] [--seconds N] [--conns N] [--series N] [--attack "
-                           "unfinished|slowloris|slow-reader|idle|tls-stall|tls-idle]... "
-                           "[--plain|--tls] [--unix]");
+            bench_http_die(
+                &B, 0,
+                "usage: bench_attack [--handshake] [USTATSD_BIN] [--baseline "
+                "OLD_BIN] [--seconds N] [--conns N] [--series N] [--attack "
+                "unfinished|slowloris|slow-reader|trickle-reader|idle|tls-stall|tls-idle]... "
+                "[--plain|--tls] [--unix]");
     }
     if (bin == NULL)
         bin = getenv("USTATSD_BIN");

@@ -28,7 +28,17 @@ extern struct bench_http B;
 int attack_connect(const char *addr, int source, int *pending);
 
 /* The attacks, in the order they run. */
-enum attack { NONE, UNFINISHED, SLOWLORIS, SLOW_READER, IDLE, TLS_STALL, TLS_IDLE, NATTACKS };
+enum attack {
+    NONE,
+    UNFINISHED,
+    SLOWLORIS,
+    SLOW_READER,
+    TRICKLE_READER,
+    IDLE,
+    TLS_STALL,
+    TLS_IDLE,
+    NATTACKS
+};
 
 extern const char *const attack_names[NATTACKS]; /* for the report */
 extern const char *const attack_args[NATTACKS];  /* as --attack names them */

@@ -21,7 +21,9 @@
 #include "tlsclient.h"
 
 #define SLOW_READ_BYTES 4096
-#define SLOW_READ_NS    500000000ull
+#define SLOW_READ_NS    500000000ull /* 8 KiB/s: under the send-rate cut (16 KiB/s) */
+#define TRICKLE_BYTES   16
+#define TRICKLE_NS      1000000000ull /* 16 B/s, as the attacker read */
 #define LORIS_NS        200000000ull
 #define PIPELINED       8
 #define RETRY_NS        10000000ull /* a refused connect() is tried again after this */
@@ -32,12 +34,14 @@ const char *const attack_names[NATTACKS] = {
     "unfinished requests",
     "slowloris",
     "slow readers of pipelined /metrics",
+    "16 B/s readers of pipelined /metrics",
     "idle connections",
     "3 bytes of a TLS record, then nothing",
     "handshake done, then idle",
 };
-const char *const attack_args[NATTACKS] = { "none", "unfinished", "slowloris", "slow-reader",
-                                            "idle", "tls-stall",  "tls-idle" };
+const char *const attack_args[NATTACKS] = { "none",        "unfinished",     "slowloris",
+                                            "slow-reader", "trickle-reader", "idle",
+                                            "tls-stall",   "tls-idle" };
 
 /* ---- connecting ---- */
 
@@ -172,7 +176,7 @@ static void a_begin(struct attacker *a, struct conn *c, uint64_t now)
 
     c->ph = ACTIVE;
     c->step = 0;
-    c->want = a->kind == SLOW_READER ? POLLRDHUP : POLLIN | POLLRDHUP;
+    c->want = a->kind == SLOW_READER || a->kind == TRICKLE_READER ? POLLRDHUP : POLLIN | POLLRDHUP;
     c->next = UINT64_MAX;
     switch (a->kind) {
     case UNFINISHED:
@@ -183,9 +187,10 @@ static void a_begin(struct attacker *a, struct conn *c, uint64_t now)
         c->next = now + LORIS_NS;
         break;
     case SLOW_READER:
+    case TRICKLE_READER:
         for (int k = 0; k < PIPELINED; k++)
             a_write(c, full, sizeof(full) - 1);
-        c->next = now + SLOW_READ_NS;
+        c->next = now + (a->kind == TRICKLE_READER ? TRICKLE_NS : SLOW_READ_NS);
         break;
     case TLS_STALL: {
         ssize_t w = send(c->fd, record, 3, MSG_NOSIGNAL);
@@ -263,12 +268,14 @@ static void a_act(struct attacker *a, struct conn *c, uint64_t now)
     if (a->kind == SLOWLORIS) {
         a_write(c, &header[c->step++ % (sizeof(header) - 1)], 1);
         c->next = now + LORIS_NS;
-    } else if (a->kind == SLOW_READER) {
-        if (!a_read(c, SLOW_READ_BYTES)) {
+    } else if (a->kind == SLOW_READER || a->kind == TRICKLE_READER) {
+        int trickle = a->kind == TRICKLE_READER;
+
+        if (!a_read(c, trickle ? TRICKLE_BYTES : SLOW_READ_BYTES)) {
             a_drop(a, c, now);
             return;
         }
-        c->next = now + SLOW_READ_NS;
+        c->next = now + (trickle ? TRICKLE_NS : SLOW_READ_NS);
     }
 }
 
