@@ -91,7 +91,8 @@ uint32_t learnshape_shapes(const char *s, size_t n)
         shapes |= LEARNSHAPE_SHAPE(DIGITS);
     if (version_shape(s, n))
         shapes |= LEARNSHAPE_SHAPE(VERSION);
-    if (hex == n)
+    /* Hex: digits and letters a-f mixed, 4 or more ("a" or "face" is a word). */
+    if (hex == n && n >= 4 && digits > 0 && digits < n)
         shapes |= LEARNSHAPE_SHAPE(HEX);
     if (word == n && (is_alpha(s[0]) || s[0] == '_'))
         shapes |= LEARNSHAPE_SHAPE(WORD);

@@ -3,7 +3,8 @@
  *
  * A domain module of pure functions. Two questions about one value:
  *
- * - its shapes (LEARNSHAPE_*): the forms it fits, such as digits or a UUID; a label's
+ * - its shapes (LEARNSHAPE_*): the forms it fits, such as digits (1 to 9), a UUID, a
+ *   dotted version, hex (4 or more of digits and a-f, both) or a word; a label's
  *   shapes are the AND over its values, and the proposal writes the pattern of the most
  *   specific one left (learnshape_pattern());
  * - its flags (LEARNSHAPE_FLAG_*): why it must not become a label value at all, such as

@@ -292,9 +292,13 @@ double learnsum_bin_bound(size_t i)
 {
     static const double mult[] = { 1, 2.5, 5 };
 
+    int decade;
+
     if (i < 1)
         i = 1;
-    return mult[(i - 1) % 3] * pow(10, LEARNSUM_BIN_DECADE_MIN + (int)((i - 1) / 3));
+    decade = LEARNSUM_BIN_DECADE_MIN + (int)((i - 1) / 3);
+    /* Exact operands, one rounding: 2.5 / 1e6 is the double 2.5e-6 is. */
+    return decade < 0 ? mult[(i - 1) % 3] / pow(10, -decade) : mult[(i - 1) % 3] * pow(10, decade);
 }
 
 /* The bin of v: 0 for v below the first bound (or <= 0), NBINS + 1 above the last. */
