@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "config/cfgload.h"
 #include "ingest/learnshape.h"
 
 /* One proposal being written: its reasons and flagged labels, appended as they come. */
@@ -271,7 +272,8 @@ static void histogram(struct prop *p, json_t *fam, char *name, size_t cap)
         reason(p, "ms timers, and the name says milliseconds: unit milliseconds, values kept "
                   "as sent");
     } else if (timers) {
-        if (!ends_with(name, "_seconds") && strlen(name) + 8 < cap) {
+        if (!ends_with(name, "_seconds") && strlen(name) + 8 <= STATSD_MAX_NAME &&
+            strlen(name) + 8 < cap) {
             strcat(name, "_seconds");
             reason(p, "ms timers: unit seconds (the daemon divides them by 1000); the family is "
                       "named with _seconds, and lines keep their name, its OpenTelemetry one");
@@ -319,7 +321,7 @@ static json_t *new_family(struct prop *p)
     json_t *fam = json_object();
 
     snprintf(name, sizeof(name), "%s", p->e->name);
-    if (t == FAMILY_COUNTER && !ends_with(name, "_total"))
+    if (t == FAMILY_COUNTER && !ends_with(name, "_total") && strlen(name) + 6 <= STATSD_MAX_NAME)
         strcat(name, "_total");
     json_object_set_new(fam, "name", json_string(name));
     json_object_set_new(fam, "type", json_string(config_family_type_name(t)));
@@ -464,6 +466,29 @@ static json_t *extend_family(struct prop *p, const struct config_family *f, cons
 
 /* ---- the proposal ---- */
 
+/*
+ * What of the running config takes the name of a new family, which a merge would then
+ * refuse: an SQL metric (a line cannot name one: it is unknown_family), the jobs'
+ * families, target_info. NULL when nothing does.
+ */
+static const char *taken_in_config(const struct config *c, const char *name)
+{
+    char bare[STATSD_MAX_NAME + 16];
+    size_t n = strlen(c->job_prefix);
+
+    snprintf(bare, sizeof(bare), "%s", name);
+    if (ends_with(bare, "_total"))
+        bare[strlen(bare) - 6] = '\0';
+    for (size_t i = 0; i < c->nsql_metrics; i++)
+        if (strcmp(c->sql_metrics[i].name, bare) == 0)
+            return "an SQL metric's name";
+    if (strncmp(bare, c->job_prefix, n) == 0 && bare[n] == '_')
+        return "the jobs' families (jobs.prefix)";
+    if (strcmp(bare, "target_info") == 0 || strcmp(bare, "target") == 0)
+        return "target_info, the resource attributes' family";
+    return NULL;
+}
+
 json_t *learnprop_family(const struct learnsum_entry *e, const struct config *c)
 {
     struct prop p = { .c = c, .e = e, .reasons = json_array(), .flagged = json_array() };
@@ -474,9 +499,17 @@ json_t *learnprop_family(const struct learnsum_entry *e, const struct config *c)
     if (f != NULL) {
         fam = extend_family(&p, f, &action);
     } else {
+        const char *taken;
+
         fam = new_family(&p);
         if (e->declared)
             reason(&p, "the family these lines reached is no longer configured");
+        if ((taken = taken_in_config(c, json_string_value(json_object_get(fam, "name")))) != NULL) {
+            reason(&p, "not proposed: its name is taken by %s", taken);
+            json_decref(fam);
+            fam = NULL;
+            action = "none";
+        }
     }
     json_object_set_new(out, "family", json_string(f != NULL ? f->name : e->name));
     json_object_set_new(out, "action", json_string(action));
@@ -565,6 +598,50 @@ static json_t *taken_by(json_t *taken, json_t *fam)
     return NULL;
 }
 
+/* The index N of "$.families[N]" in a loader's message; SIZE_MAX when it names none. */
+static size_t failing_family(const char *err)
+{
+    const char *at = strstr(err, "$.families[");
+
+    return at != NULL ? strtoul(at + 11, NULL, 10) : SIZE_MAX;
+}
+
+/*
+ * Hold the proposal to what the loader takes: the fragment is loaded (cfgload_text()), and
+ * a family it refuses is withdrawn with the loader's message as its reason, until it
+ * loads. A message that names no family withdraws every proposal.
+ */
+static void loadable(json_t *all)
+{
+    for (size_t tries = 0; tries <= LEARNPROP_MAX_FAMILIES; tries++) {
+        json_t *frag = learnprop_fragment(all), *one;
+        char *text = json_dumps(frag, JSON_COMPACT), err[512];
+        struct config tmp;
+        size_t bad, i, k = 0;
+        int rc = cfgload_text(&tmp, text, strlen(text), "fragment", err, sizeof(err));
+
+        cfgload_release(&tmp);
+        free(text);
+        json_decref(frag);
+        if (rc == 0)
+            return;
+        bad = failing_family(err);
+        json_array_foreach(all, i, one)
+        {
+            if (!json_is_object(json_object_get(one, "config")))
+                continue;
+            if (bad == SIZE_MAX || k++ == bad) {
+                char why[600];
+
+                snprintf(why, sizeof(why), "not proposed: the configuration refuses it: %s", err);
+                json_array_append_new(json_object_get(one, "reasons"), json_string(why));
+                json_object_set_new(one, "action", json_string("none"));
+                json_object_set_new(one, "config", json_null());
+            }
+        }
+    }
+}
+
 json_t *learnprop_all(const struct learnsum *s, const struct config *c)
 {
     const struct learnsum_entry *top[LEARNPROP_MAX_FAMILIES];
@@ -588,6 +665,7 @@ json_t *learnprop_all(const struct learnsum *s, const struct config *c)
         json_array_append_new(all, one);
     }
     json_decref(taken);
+    loadable(all);
     return all;
 }
 

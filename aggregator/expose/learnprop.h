@@ -22,7 +22,10 @@
  *   addresses, URLs, paths, hashes or ids, or like free text when there are many, or are
  *   too long, is flagged, with the reason and an example, and left out.
  *
- * Each proposal says why, in "reasons". Bounded: the summary is.
+ * A new family whose name the running config gives to something else (an SQL metric,
+ * the jobs' families) is not proposed; and the fragment is loaded with the
+ * configuration's own loader before it is served, a family it refuses withdrawn with the
+ * loader's message. Each proposal says why, in "reasons". Bounded: the summary is.
  */
 #ifndef USTATSD_LEARNPROP_H
 #define USTATSD_LEARNPROP_H

@@ -209,6 +209,31 @@ Test(learnprop, counters_with_and_without_total_are_one_family)
     json_decref(all);
 }
 
+Test(learnprop, what_the_loader_or_the_config_refuses_is_withdrawn_with_its_reason)
+{
+    json_t *all, *one;
+    size_t i;
+
+    note("process.cpu:1|c", STATSD_UNKNOWN_FAMILY, NULL);
+    note("ustatsd_background_job_runs:1|c", STATSD_UNKNOWN_FAMILY, NULL);
+    note("fine:1|c", STATSD_UNKNOWN_FAMILY, NULL);
+    all = learnprop_all(&sum, &cfg);
+    json_array_foreach(all, i, one)
+    {
+        const char *family = str(one, "family");
+
+        if (strcmp(family, "fine") == 0) {
+            cr_expect_str_eq(str(one, "action"), "add");
+            continue;
+        }
+        cr_expect_str_eq(str(one, "action"), "none", "%s", family);
+        cr_expect(json_is_null(json_object_get(one, "config")));
+        cr_expect(mentions(one, "not proposed"), "%s", family);
+    }
+    loads(all);
+    json_decref(all);
+}
+
 Test(learnprop, the_proposal_is_bounded_after_a_flood, .timeout = 60)
 {
     char line[64];
