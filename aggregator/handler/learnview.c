@@ -21,7 +21,7 @@ static const char *exe_of(pid_t pid, void *arg)
             return s->learn_exes[i].ok ? s->learn_exes[i].path : NULL;
     x = &s->learn_exes[s->learn_exe_next++ % SITE_LEARN_EXES];
     x->pid = pid;
-    x->ok = pid > 0 && procfs_read_exe(pid, x->path, sizeof(x->path)) == 0;
+    x->ok = pid > 0 && procfs_read_exe(pid, x->path, sizeof(x->path)) >= 0;
     return x->ok ? x->path : NULL;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "httpc.h"
@@ -72,6 +73,11 @@ Test(e2e_learn, protected_as_debug_and_refuses_bad_parameters, .fini = stop)
     unlink(token);
 }
 
+static const char *str_or(const char *s)
+{
+    return s != NULL ? s : "(null)";
+}
+
 static const char extend_cfg[] =
     "{\"families\": ["
     " {\"name\": \"requests\", \"type\": \"counter\", \"help\": \"Requests.\","
@@ -88,7 +94,7 @@ static const char *const extend_lines[] = {
 
 Test(e2e_learn, a_declared_family_is_extended_and_keeps_what_it_declares, .fini = stop)
 {
-    json_t *frag, *cfg, *method;
+    json_t *frag, *cfg, *method, *doc, *sender;
     json_error_t err;
     double a0;
 
@@ -96,6 +102,16 @@ Test(e2e_learn, a_declared_family_is_extended_and_keeps_what_it_declares, .fini 
     for (size_t i = 0; i < sizeof(extend_lines) / sizeof(extend_lines[0]); i++)
         cr_assert_eq(daemon_sends(&d, extend_lines[i]), 0);
     cr_assert_eq(daemon_wait_read(&d, 5000), 0);
+    /* The sender is this process: its pid, uid and executable, read once. */
+    doc = learnmerge_get(&d, "/debug/learn");
+    sender = json_array_get(
+        json_object_get(json_array_get(json_object_get(doc, "families"), 0), "senders"), 0);
+    cr_expect_eq(json_integer_value(json_object_get(sender, "pid")), getpid());
+    cr_expect_eq(json_integer_value(json_object_get(sender, "uid")), getuid());
+    cr_expect(strstr(str_or(json_string_value(json_object_get(sender, "exe"))), "test_e2e_learn") !=
+                  NULL,
+              "exe %s", str_or(json_string_value(json_object_get(sender, "exe"))));
+    json_decref(doc);
     frag = learnmerge_get(&d, "/debug/learn?format=config");
     cr_assert_eq(json_array_size(json_object_get(frag, "families")), 2, "%s", json_dumps(frag, 0));
     cfg = json_load_file(d.config, 0, &err);
