@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "httpc.h"
 #include "learnmerge.h"
+#include "waitfor.h"
 
 static struct daemon d;
 
@@ -56,21 +57,34 @@ static int get_with(const char *target, const char *headers)
     return status;
 }
 
+/* The reload put the token in force: /debug/learn without it is refused. */
+static int token_in_force(void *arg)
+{
+    (void)arg;
+    return get_with("/debug/learn", NULL) == 401;
+}
+
 Test(e2e_learn, protected_as_debug_and_refuses_bad_parameters, .fini = stop)
 {
-    char cfg[512], token[256];
+    char token[256];
+    json_t *cfg;
 
-    snprintf(token, sizeof(token), "/tmp/ustatsd-learn-token-%d", (int)getpid());
+    /* The token goes in the daemon's own directory, and in force by a reload. */
+    cr_assert_eq(daemon_start(&d, "{}", NULL), 0);
+    cr_expect_eq(get_with("/debug/learn", NULL), 200, "no token configured yet");
+    snprintf(token, sizeof(token), "%s/token", d.dir);
     daemon_write_file(token, "learn-token\n");
-    snprintf(cfg, sizeof(cfg), "{\"daemon\": {\"bearer_token_file\": \"%s\"}}", token);
-    cr_assert_eq(daemon_start(&d, cfg, NULL), 0);
+    cfg = json_pack("{s:{s:s}}", "daemon", "bearer_token_file", token);
+    cr_assert_eq(json_dump_file(cfg, d.config, 0), 0);
+    json_decref(cfg);
+    cr_assert_eq(kill(d.pid, SIGHUP), 0);
+    cr_assert_eq(waitfor_cond(token_in_force, NULL, 10000), 0, "the token never took effect");
     cr_expect_eq(get_with("/debug/learn", NULL), 401);
     cr_expect_eq(get_with("/debug/learn?format=config", NULL), 401);
     cr_expect_eq(get_with("/debug/learn", "Authorization: Bearer learn-token\r\n"), 200);
     cr_expect_eq(get_with("/debug/learn?format=yaml", "Authorization: Bearer learn-token\r\n"),
                  400);
     cr_expect_eq(get_with("/debug/learn?x=1", "Authorization: Bearer learn-token\r\n"), 400);
-    unlink(token);
 }
 
 static const char *str_or(const char *s)
