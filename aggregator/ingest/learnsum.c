@@ -415,7 +415,10 @@ static void note_value(struct learnsum *s, struct learnsum_key *k, const struct 
     if (v.len > k->max_len)
         k->max_len = v.len;
     hll_add(k->hll, v.ptr, v.len);
-    if (v.len > LEARNSUM_VALUE_MAX || k->values_full)
+    /* A value too long to keep leaves the key to its estimate, as one past the bound does. */
+    if (v.len > LEARNSUM_VALUE_MAX)
+        k->values_full = 1;
+    if (k->values_full)
         return;
     for (i = 0; i < k->nvalues; i++)
         if (strlen(k->values[i]) == v.len && memcmp(k->values[i], v.ptr, v.len) == 0)

@@ -21,7 +21,8 @@
  * max_bytes, entries are evicted, least recently seen first, except that an entry seen
  * more than once is given a second chance (its line count halved) up to 8 times an
  * eviction; so a flood of one-off names turns over among themselves while families sent
- * steadily stay. Values longer than LEARNSUM_VALUE_MAX bytes are counted, flagged, not kept.
+ * steadily stay. A value longer than LEARNSUM_VALUE_MAX bytes is counted in the estimate,
+ * not kept (and flagged when it is longer than limits.max_label_value_length).
  *
  * Loop thread only, like everything the intake touches.
  */
@@ -38,14 +39,15 @@
 #define LEARNSUM_DEFAULT_MAX_BYTES CONFIG_DEFAULT_LEARN_MAX_BYTES
 #define LEARNSUM_MIN_MAX_BYTES     CONFIG_MIN_LEARN_MAX_BYTES
 #define LEARNSUM_MAX_MAX_BYTES     CONFIG_MAX_LEARN_MAX_BYTES
-#define LEARNSUM_MAX_KEYS          16  /* label keys kept per family; more are counted */
-#define LEARNSUM_MAX_VALUES        16  /* distinct values kept per key; beyond, an estimate */
-#define LEARNSUM_VALUE_MAX         128 /* bytes of a value kept (the default label limit) */
-#define LEARNSUM_EXAMPLE_MAX       64  /* bytes of a flagged value kept as its example */
-#define LEARNSUM_MAX_SENDERS       4   /* the last senders kept per family */
-#define LEARNSUM_HLL               64  /* HyperLogLog registers per key */
-#define LEARNSUM_WINDOW_MS         60000
-#define LEARNSUM_NTYPES            5 /* c g ms h d */
+#define LEARNSUM_MAX_KEYS          16 /* label keys kept per family; more are counted */
+#define LEARNSUM_MAX_VALUES        16 /* distinct values kept per key; beyond, an estimate */
+#define LEARNSUM_VALUE_MAX \
+    128 /* bytes of a value kept (the default label limit); a longer one leaves the key to its estimate */
+#define LEARNSUM_EXAMPLE_MAX 64 /* bytes of a flagged value kept as its example */
+#define LEARNSUM_MAX_SENDERS 4  /* the last senders kept per family */
+#define LEARNSUM_HLL         64 /* HyperLogLog registers per key */
+#define LEARNSUM_WINDOW_MS   60000
+#define LEARNSUM_NTYPES      5 /* c g ms h d */
 /* The value histogram: 1, 2.5 and 5 times each power of ten from 1e-6 to 5e11. */
 #define LEARNSUM_BIN_DECADE_MIN (-6)
 #define LEARNSUM_NBINS          54

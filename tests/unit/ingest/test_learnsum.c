@@ -156,6 +156,21 @@ Test(learnsum, the_rate_over_a_minute_with_a_fake_clock)
     cr_expect_eq(learnsum_rate(learnsum_find(&sum, "fresh"), t + 100), 2);
 }
 
+Test(learnsum, a_value_too_long_to_keep_leaves_the_key_to_its_estimate)
+{
+    char line[512];
+    const struct learnsum_key *k;
+
+    snprintf(line, sizeof(line), "wide:1|c|#w:%0200d", 7);
+    note(line, 0);
+    k = key_of(learnsum_find(&sum, "wide"), "w");
+    cr_assert_not_null(k);
+    cr_expect_eq(k->nvalues, 0);
+    cr_expect(k->values_full);
+    cr_expect_eq(k->max_len, 200);
+    cr_expect_geq(learnsum_distinct(k), 1);
+}
+
 Test(learnsum, distinct_values_exact_then_estimated)
 {
     const struct learnsum_entry *e;
