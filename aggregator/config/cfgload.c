@@ -508,6 +508,27 @@ static int read_clients(struct cfgread *r, const struct cfgread_key *k, json_t *
     return read_section(r, v, k->name, clients_keys, ARRAY_SIZE(clients_keys));
 }
 
+/* "learn": learn mode's summary and proposal; a reload may change either key. */
+static const struct cfgread_key learn_keys[] = {
+    { .name = "enabled",
+      .kind = CFGREAD_BOOL,
+      .off = offsetof(struct config, learn_enabled),
+      .udflt = 1 },
+    { .name = "max_bytes",
+      .kind = CFGREAD_SIZE,
+      .off = offsetof(struct config, learn_max_bytes),
+      .udflt = CONFIG_DEFAULT_LEARN_MAX_BYTES,
+      .umin = CONFIG_MIN_LEARN_MAX_BYTES,
+      .umax = CONFIG_MAX_LEARN_MAX_BYTES },
+};
+
+static int read_learn(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                      void *base)
+{
+    (void)obj, (void)base;
+    return read_section(r, v, k->name, learn_keys, ARRAY_SIZE(learn_keys));
+}
+
 static int read_jobs(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
                      void *base)
 {
@@ -562,6 +583,7 @@ static const struct cfgread_key root_keys[] = {
       .off = CFGREAD_NOWHERE,
       .read = read_sql_metrics },
     { .name = "writers", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_writers },
+    { .name = "learn", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_learn },
 };
 
 static int parse_root(struct cfgread *r, struct config *c, json_t *root)

@@ -40,8 +40,11 @@
 #define CONFIG_MAX_STATE_INTERVAL           86400.0
 #define CONFIG_DEFAULT_MAX_SERIES           200000
 #define CONFIG_DEFAULT_MAX_FAMILY_SERIES    20000
-#define CONFIG_DEFAULT_MAX_LABEL_VALUES     1000 /* per label key, when not enumerated */
-#define CONFIG_DEFAULT_MAX_LABEL_LEN        128  /* bytes in a label value */
+#define CONFIG_DEFAULT_MAX_LABEL_VALUES     1000       /* per label key, when not enumerated */
+#define CONFIG_DEFAULT_LEARN_MAX_BYTES      (8u << 20) /* learn mode's summary, bytes */
+#define CONFIG_MIN_LEARN_MAX_BYTES          (64u << 10)
+#define CONFIG_MAX_LEARN_MAX_BYTES          (1u << 30)
+#define CONFIG_DEFAULT_MAX_LABEL_LEN        128 /* bytes in a label value */
 #define CONFIG_DEFAULT_JOB_PREFIX           "ustatsd_background_job"
 #define CONFIG_DEFAULT_FAILURE_THRESHOLD    5
 #define CONFIG_DEFAULT_OPEN_SECONDS         60.0
@@ -360,6 +363,10 @@ struct config {
     char **strip_tags;
     size_t nstrip_tags;      /* <= CONFIG_MAX_STRIP_TAGS */
     int dogstatsd_telemetry; /* clients.dogstatsd_telemetry: families holds cfgclient's */
+
+    /* "learn": the summary of refused lines and its proposal (ingest/learnsum.h). */
+    int learn_enabled;
+    size_t learn_max_bytes; /* CONFIG_MIN_LEARN_MAX_BYTES to CONFIG_MAX_LEARN_MAX_BYTES */
 
     /* "groups": include and exclude lists; families have .excluded set from them. */
     char **include_groups; /* NULL: all included */

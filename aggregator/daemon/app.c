@@ -18,6 +18,7 @@
 #include "handler/health.h"
 #include "handler/home.h"
 #include "handler/inspect.h"
+#include "handler/learnview.h"
 #include "handler/metrics.h"
 #include "handler/snapshot.h"
 #include "state/records.h"
@@ -400,6 +401,8 @@ static int add_routes(struct app *a, char *err, size_t errlen)
         return add_home(s, err, errlen);
     if (add_route(s->debug_l, "/debug", "debug", inspect_on_request, s, err, errlen) != 0 ||
         add_route(s->debug_l, "/debug/snapshot", "debug_snapshot", snapshot_on_request, s, err,
+                  errlen) != 0 ||
+        add_route(s->debug_l, "/debug/learn", "debug_learn", learnview_on_request, s, err,
                   errlen) != 0)
         return -1;
     if ((rc = httpd_server_route_post(&s->debug_l->srv, "/debug/snapshot")) != 0) {
@@ -652,6 +655,8 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     s->intake.rejectlog = &a->rejectlog;
     senders_init(&s->senders);
     site_track_senders(s);
+    learnsum_init(&s->learn, cfg->learn_enabled, cfg->learn_max_bytes);
+    site_track_learn(s);
     return 0;
 }
 
@@ -709,6 +714,7 @@ static void app_release(struct app *a)
     for (size_t i = 0; i < s->nendpoints; i++)
         svcproc_release(&s->endpoints[i].svc);
     senders_release(&s->senders);
+    learnsum_release(&s->learn);
     security_release(&a->web);
     explicit_bzero(&a->tokens, sizeof(a->tokens));
     site_config_unref(s->gen);

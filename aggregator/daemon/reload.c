@@ -183,6 +183,7 @@ static void reload_apply(struct app *a, struct site_config *next)
     s->cfg = &next->c;
     site_config_unref(old);
     site_track_senders(s);
+    site_track_learn(s);
     if (fmt >= 0)
         a->log.fmt = (enum log_format)fmt;
     if (level >= 0)

@@ -227,6 +227,13 @@ void debugself_ingest(struct debug_render *dr, struct debugjson *w)
     for (size_t i = 0; i < s->cfg->nstrip_tags; i++)
         debugjson_kv_u64(w, s->cfg->strip_tags[i], registry_tags_stripped(dr->reg, i));
     debugjson_close(w, '}');
+    debugjson_kv_open(w, "learn", '{');
+    debugjson_kv_bool(w, "enabled", s->learn.on);
+#define DEBUGSELF_LEARN(field, metric, key, type, unit, help) \
+    debugjson_kv_u64(w, key, s->learn.field);
+    SELFMETRICS_LEARN_MAP(DEBUGSELF_LEARN)
+#undef DEBUGSELF_LEARN
+    debugjson_close(w, '}');
     section_udp(s, w);
     debugjson_close(w, '}');
 }

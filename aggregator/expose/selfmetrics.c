@@ -60,10 +60,14 @@ const struct selfmetrics_field selfmetrics_fields[] = {
       offsetof(struct selfmetrics, basic_auth[BASICCRED_RESULT_##kind]) },
         BASICCRED_RESULT_MAP(SELFMETRICS_BASIC_ROW)
 #undef SELFMETRICS_BASIC_ROW
+#define SELFMETRICS_LEARN_ROW(field, metric, key, type, unit, help) \
+    { metric, "ingest.learn." key, SELFMETRICS_U64, offsetof(struct selfmetrics, learn.field) },
+            SELFMETRICS_LEARN_MAP(SELFMETRICS_LEARN_ROW)
+#undef SELFMETRICS_LEARN_ROW
 #define SELFMETRICS_UDP_ROW(field, metric, key, help)          \
     { metric "_total", "ingest.udp." key, SELFMETRICS_UDP_U64, \
       offsetof(struct selfmetrics, udp.field) },
-            SELFMETRICS_UDP_MAP(SELFMETRICS_UDP_ROW)
+                SELFMETRICS_UDP_MAP(SELFMETRICS_UDP_ROW)
 #undef SELFMETRICS_UDP_ROW
 };
 const size_t selfmetrics_nfields = sizeof(selfmetrics_fields) / sizeof(selfmetrics_fields[0]);
@@ -451,6 +455,10 @@ void selfmetrics_render(const struct selfmetrics *s, struct expo *e)
                     (double)s->udp_rcvbuf);
     }
     write_lines(&s->lines, e);
+#define SELFMETRICS_LEARN_SCALAR(field, metric, key, type, unit, help) \
+    expo_scalar(e, metric, type, help, unit, (double)s->learn.field);
+    SELFMETRICS_LEARN_MAP(SELFMETRICS_LEARN_SCALAR)
+#undef SELFMETRICS_LEARN_SCALAR
     write_tag_policy(s->cfg, s->reg, e);
     timings_render(&s->stats, e);
 

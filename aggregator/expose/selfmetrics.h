@@ -101,6 +101,23 @@
 #define SELFMETRICS_RESTORE_TEXT(field)    const char *field;
 #define SELFMETRICS_RESTORE_SECONDS(field) double field;
 
+/*
+ * Learn mode's summary (ingest/learnsum.h): X(field, metric family, /debug key in
+ * "ingest.learn", expo type, unit, help). Both views walk this list.
+ */
+#define SELFMETRICS_LEARN_MAP(X)                                                             \
+    X(entries, "ustatsd_learn_entries", "entries", EXPO_GAUGE, "",                           \
+      "Families (unknown, or declared and refusing lines for their labels) in learn mode's " \
+      "summary.")                                                                            \
+    X(bytes, "ustatsd_learn_bytes", "bytes", EXPO_GAUGE, "bytes",                            \
+      "Bytes learn mode's summary holds (entries, label keys, values, its table).")          \
+    X(max_bytes, "ustatsd_learn_max_bytes", "max_bytes", EXPO_GAUGE, "bytes",                \
+      "The cap on learn mode's summary (learn.max_bytes).")                                  \
+    X(evictions, "ustatsd_learn_evictions_total", "evictions", EXPO_COUNTER, "",             \
+      "Entries learn mode's summary evicted to stay under its cap.")                         \
+    X(lines, "ustatsd_learn_lines_total", "lines", EXPO_COUNTER, "",                         \
+      "Lines learn mode noted: refused for an allowlist reason, or dropping undeclared tags.")
+
 /* HTTP counters are per listener and route; a reading holds at most this many rows. */
 #define SELFMETRICS_MAX_REQUESTS   512
 #define SELFMETRICS_MAX_VIOLATIONS 160
@@ -214,6 +231,12 @@ struct selfmetrics {
 #undef SELFMETRICS_FIELD
 
     struct intake_counters lines;
+    struct {
+        int on; /* learn.enabled */
+#define SELFMETRICS_LEARN_FIELD(field, metric, key, type, unit, help) uint64_t field;
+        SELFMETRICS_LEARN_MAP(SELFMETRICS_LEARN_FIELD)
+#undef SELFMETRICS_LEARN_FIELD
+    } learn;
     struct timings stats; /* scrape and event-loop histograms */
 
     /* /metrics only: filled for a scrape. */

@@ -37,6 +37,12 @@ void site_track_senders(struct site *s)
     s->intake.senders = any ? &s->senders : NULL;
 }
 
+void site_track_learn(struct site *s)
+{
+    learnsum_configure(&s->learn, s->cfg->learn_enabled, s->cfg->learn_max_bytes);
+    intake_learn(&s->intake, &s->learn);
+}
+
 /* The state file's figures. */
 static void read_state(const struct persist *st, struct selfmetrics_state *v)
 {
@@ -133,6 +139,12 @@ void site_read(struct site *s, struct selfmetrics *r)
     r->now_unix = wallclock_unix();
     r->config_loaded_unix = s->config_loaded_unix;
     r->start_ms = s->start_ms;
+    r->learn.on = s->learn.enabled;
+    r->learn.entries = s->learn.entries;
+    r->learn.bytes = s->learn.bytes;
+    r->learn.max_bytes = s->learn.max_bytes;
+    r->learn.evictions = s->learn.evictions;
+    r->learn.lines = s->learn.lines;
     r->now_ms = uv_now(s->loop);
     r->reloads_ok = s->reloads_ok;
     r->reloads_failed = s->reloads_failed;

@@ -31,6 +31,7 @@
 #include "http/tlsmem.h"
 #include "ingest/ingest.h"
 #include "ingest/intake.h"
+#include "ingest/learnsum.h"
 #include "ingest/rejects.h"
 #include "ingest/senders.h"
 #include "pg/sqlpool.h"
@@ -50,6 +51,14 @@
 #define SITE_NCODES 3
 
 struct site;
+
+/* A sender's executable, read once per pid for /debug/learn (learnview.c). */
+#define SITE_LEARN_EXES 64
+struct site_exe {
+    pid_t pid; /* 0: unused */
+    int ok;    /* path holds it; 0: it could not be read */
+    char path[256];
+};
 
 /* One HTTP listener: an address that one or more endpoints share. */
 struct site_listener {
@@ -104,7 +113,10 @@ struct site {
     struct rejects rejects;
     struct intake intake;
     struct senders senders; /* the Unix socket's senders, while a service is named */
-    struct persist state;   /* the state file: restored at start-up, snapshots */
+    struct learnsum learn;  /* learn mode's summary (GET /debug/learn) */
+    struct site_exe learn_exes[SITE_LEARN_EXES];
+    size_t learn_exe_next;
+    struct persist state; /* the state file: restored at start-up, snapshots */
 
     struct ingest in;
     int ingest_started;
@@ -152,6 +164,13 @@ const struct config_endpoint *site_endpoint_cfg(const struct site_endpoint *ep);
  * stands for a service: it costs the hot path. At start-up and after each reload.
  */
 void site_track_senders(struct site *s);
+
+/*
+ * Learn mode as the running config says (learn.enabled, learn.max_bytes): the summary
+ * configured and the intake told. At start-up, once learnsum_init() ran, and after each
+ * reload.
+ */
+void site_track_learn(struct site *s);
 
 /*
  * Take the reading: what /metrics and /debug both show of the daemon itself, into *r

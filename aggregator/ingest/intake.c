@@ -13,6 +13,61 @@ void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
     };
 }
 
+void intake_learn(struct intake *in, struct learnsum *learn)
+{
+    const struct config *c = registry_config(in->reg);
+
+    in->learn = learn != NULL && learn->enabled ? learn : NULL;
+    in->learn_drops = 0;
+    for (size_t i = 0; in->learn != NULL && c != NULL && i < c->nfamilies; i++)
+        if (c->families[i].undeclared == CONFIG_UNDECLARED_DROP && !c->families[i].client_telemetry)
+            in->learn_drops = 1;
+}
+
+/* Who sent a line, as learn mode keeps it. */
+static struct learnsum_from learn_from(const struct intake_sender *from)
+{
+    int cred = from != NULL && from->addr == NULL;
+
+    return (struct learnsum_from){ cred, cred ? from->pid : 0, cred ? from->uid : 0 };
+}
+
+/*
+ * Learn mode's side of a refused line: parsed when the intake parsed it (NULL for a line
+ * the front cache knew, parsed here: the reject path only).
+ */
+static void learn_reject(struct intake *in, struct statsd_view v, const struct statsd_line *parsed,
+                         int r, const struct intake_sender *from, uint64_t now_ms)
+{
+    struct learnsum_from who = learn_from(from);
+    struct statsd_line line;
+
+    if (learnsum_reason(r) == LEARNSUM_NREASONS)
+        return;
+    if (parsed == NULL) {
+        if (statsd_parse_line(v.ptr, v.len, &line) != STATSD_OK)
+            return;
+        parsed = &line;
+    }
+    learnsum_note(in->learn, registry_config(in->reg), parsed, r,
+                  r == STATSD_UNKNOWN_FAMILY ? NULL : registry_line_family(in->reg, parsed), &who,
+                  now_ms);
+}
+
+/* An accepted line seen for the first time, when a family drops undeclared tags. */
+static void learn_accepted(struct intake *in, const struct statsd_line *line,
+                           const struct intake_sender *from, uint64_t now_ms)
+{
+    const struct config_family *f;
+    struct learnsum_from who;
+
+    if (line->ntags == 0 || (f = registry_line_family(in->reg, line)) == NULL ||
+        f->undeclared != CONFIG_UNDECLARED_DROP)
+        return;
+    who = learn_from(from);
+    learnsum_note_dropped(in->learn, registry_config(in->reg), line, f, &who, now_ms);
+}
+
 /*
  * Whether the sender may write what the rule guards (NULL: anyone). The writer policy is
  * decided per line, not per datagram: a datagram may carry lines of several families,
@@ -73,7 +128,7 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
 {
     const struct statsd_view v = lp->line;
     struct statsd_line line;
-    int r;
+    int r, parsed = 0;
 
     if (v.len == 0)
         return;
@@ -84,6 +139,7 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
         r = found != NULL ? registry_apply_found(in->reg, found, lp, now_ms) : REGISTRY_MISS;
     if (r == REGISTRY_MISS) {
         r = statsd_parse_line(v.ptr, v.len, &line);
+        parsed = r == STATSD_OK;
         if (r == STATSD_OK)
             r = take_job(in, &line, now_ms, from, guarded);
         if (r == JOBMATCH_FAMILY)
@@ -91,6 +147,9 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
     }
     if (r == STATSD_OK) {
         in->count.accepted++;
+        /* Learn mode costs an accepted line this test, and a line the cache knew nothing. */
+        if (in->learn_drops && parsed)
+            learn_accepted(in, &line, from, now_ms);
         return;
     }
     in->count.rejected[r]++;
@@ -100,6 +159,8 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
     rejects_add(in->rejects, in->clock(in->clock_arg), r, v.ptr, v.len,
                 from != NULL && from->addr == NULL, from ? from->pid : 0, from ? from->uid : 0,
                 from ? from->addr : NULL);
+    if (in->learn != NULL)
+        learn_reject(in, v, parsed ? &line : NULL, r, from, now_ms);
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "store/jobs.h"
 #include "store/registry.h"
 #include "ingest/rejectlog.h"
+#include "ingest/learnsum.h"
 #include "ingest/rejects.h"
 #include "ingest/senders.h"
 #include "statsd.h"
@@ -72,12 +73,26 @@ struct intake {
     struct senders *senders;
     /* NULL (intake_init()'s default): no summary. Else borrowed: every reject is noted. */
     struct rejectlog *rejectlog;
+    /*
+     * NULL (intake_init()'s default): learn mode is off. Else borrowed, set with
+     * intake_learn(): every line refused for an allowlist reason is noted in it
+     * (learnsum_note(), on the reject path only), and, when a family of the running config
+     * drops undeclared tags (learn_drops), the tags an accepted line's first sight dropped.
+     */
+    struct learnsum *learn;
+    int learn_drops;
     struct intake_counters count;
 };
 
 /* Counters at zero. clock(clock_arg) gives the time of job reports and rejects. */
 void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
                  struct rejects *rejects, intake_clock_cb clock, void *clock_arg);
+
+/*
+ * Learn into learn (NULL: off), as intake.learn says; again after each reload, which may
+ * add or remove the families that drop undeclared tags.
+ */
+void intake_learn(struct intake *in, struct learnsum *learn);
 
 /*
  * Take every line of the datagram data[0..len) (split at '\n', "\r\n" accepted, empty

@@ -357,11 +357,18 @@ struct seed_run *seed_start(const char *name)
 
 struct seed_run *seed_start_daemon(const char *name)
 {
+    return seed_start_daemon_with(name, NULL);
+}
+
+struct seed_run *seed_start_daemon_with(const char *name, void (*edit)(json_t *cfg))
+{
     struct seed_run *s = open_seed(name);
     json_t *cfg = json_deep_copy(s->shipped);
     const char *unused;
     char *text;
 
+    if (edit != NULL)
+        edit(cfg);
     derive_daemon_config(s, cfg, 1, &unused);
     text = json_dumps(cfg, JSON_INDENT(2));
     json_decref(cfg);

@@ -89,6 +89,9 @@ struct seed_run *seed_start(const char *name);
  */
 struct seed_run *seed_start_daemon(const char *name);
 
+/* seed_start_daemon() with the seed's config changed by edit first (NULL: as shipped). */
+struct seed_run *seed_start_daemon_with(const char *name, void (*edit)(json_t *cfg));
+
 /* tests/seeds/<seed>/file (malloc'd); fails the test when it is missing. */
 char *seed_read_file(const struct seed_run *s, const char *file);
 
