@@ -74,8 +74,9 @@ int clifetch_take_opt(struct clifetch_opts *o, int argc, char **argv, int *i, ch
 
 void clifetch_usage(FILE *out)
 {
-    fputs("  --url URL             the daemon's listener (default: $USTATSD_URL, "
-          "else " CLIFETCH_DEFAULT_URL ")\n"
+    fputs("  --url URL             the daemon's listener: http://HOST:PORT, https://HOST:PORT\n"
+          "                        or unix:PATH (default: $USTATSD_URL, else " CLIFETCH_DEFAULT_URL
+          ")\n"
           "  --token-file FILE     send its first line as a bearer token\n"
           "  --user NAME           basic auth; the password from --password-file FILE or "
           "$USTATSD_PASSWORD\n"
@@ -143,7 +144,10 @@ int clifetch_get(const struct clifetch_opts *o, const char *path, struct buf *ou
         return ERRCODE_ABSENT;
     }
     buf_init(&url);
-    buf_adds(&url, o->url);
+    if (strncmp(o->url, "unix:", 5) == 0) /* a listener on a Unix socket */
+        buf_adds(&url, "http://localhost");
+    else
+        buf_adds(&url, o->url);
     while (url.len > 0 && url.ptr[url.len - 1] == '/')
         url.len--;
     buf_adds(&url, path);
@@ -155,6 +159,8 @@ int clifetch_get(const struct clifetch_opts *o, const char *path, struct buf *ou
         return ERRCODE_ABSENT;
     }
     curl_easy_setopt(h, CURLOPT_URL, url.ptr);
+    if (strncmp(o->url, "unix:", 5) == 0)
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, o->url + 5);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
@@ -200,7 +206,9 @@ int clifetch_get(const struct clifetch_opts *o, const char *path, struct buf *ou
     }
     rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s: %s", url.ptr, curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        snprintf(err, errlen, "%s%s%s: %s", o->url, strncmp(o->url, "unix:", 5) == 0 ? " " : "",
+                 strncmp(o->url, "unix:", 5) == 0 ? path : "",
+                 curl_err[0] ? curl_err : curl_easy_strerror(rc));
         goto done;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);

@@ -7,8 +7,9 @@
  * the options below are the ones curl and Prometheus's scrape configs give for the same
  * things. Every subcommand that reads the daemon takes them:
  *
- *   --url URL            the listener, e.g. http://127.0.0.1:9464 (default: $USTATSD_URL,
- *                        else http://127.0.0.1:9464)
+ *   --url URL            the listener, e.g. http://127.0.0.1:9464, https://host:9464, or
+ *                        unix:/run/ustatsd/http.sock for one on a Unix socket (default:
+ *                        $USTATSD_URL, else http://127.0.0.1:9464)
  *   --token-file FILE    Authorization: Bearer <the file's first line>
  *   --user NAME          basic auth; the password from --password-file FILE, else from
  *                        $USTATSD_PASSWORD

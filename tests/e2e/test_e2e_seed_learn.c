@@ -6,8 +6,9 @@
  * (Its endpoints lose their "groups": a proposal cannot know a family's group.)
  * Each line with tags is also sent with a private value under a new key,
  * `owner:jane.doe@example.com`: the proposal must flag it and leave it out.
- * The fragment loads on its own (--check-config), merges into the running config by the
- * documented rule (learnmerge.h), and the daemon reloads it (SIGHUP). Then every line,
+ * The fragment loads on its own (--check-config); `ustatsd learn --merge` merges it into
+ * the daemon's config file through its listener (a diff printed, the file edited in
+ * place), and the daemon reloads it (SIGHUP); a second merge finds nothing to add. Then every line,
  * sent again one at a time, is accepted, except a line that carries a label the proposal
  * flagged (an e-mail address, an id, a path...): it is refused, and the proposal of its
  * family names that label with a reason and an example value.
@@ -103,11 +104,26 @@ static void send_both(struct seed_run *s, const char *line, size_t len, char *va
         cr_assert_eq(daemon_send(&s->d, variant, strlen(variant)), 0);
 }
 
-static void reload(struct seed_run *s, json_t *cfg)
+/*
+ * `ustatsd learn --merge` of the daemon's own config file, through its listener: the
+ * change printed as a diff, the file edited in place; then the daemon reloads it. Returns
+ * the families the command says it added.
+ */
+static int merge_and_reload(struct seed_run *s)
 {
+    const char *args[] = { "learn", "--merge", s->d.config, "--url", s->d.http, NULL };
+    char *out = NULL;
+    const char *w;
+    int rc = daemon_run_once(args, &out), added = 0;
     json_t *j;
 
-    cr_assert_eq(json_dump_file(cfg, s->d.config, JSON_INDENT(2)), 0);
+    cr_assert_eq(rc, 0, "%s: ustatsd learn --merge failed:\n%s", s->name, out);
+    cr_assert(strstr(out, "+++ ") != NULL && strstr(out, "\n+") != NULL, "%s: no diff printed:\n%s",
+              s->name, out);
+    w = strstr(out, ": written: ");
+    cr_assert(w != NULL && sscanf(w, ": written: %d families", &added) == 1, "%s: not written:\n%s",
+              s->name, out);
+    free(out);
     cr_assert_eq(kill(s->d.pid, SIGHUP), 0);
     cr_assert_eq(
         daemon_wait_value(&s->d, "ustatsd_config_reloads_total{result=\"success\"}", 1, 10000), 1,
@@ -116,6 +132,22 @@ static void reload(struct seed_run *s, json_t *cfg)
     cr_assert(json_is_true(json_object_get(json_object_get(json_object_get(j, "daemon"), "reloads"),
                                            "last_successful")));
     json_decref(j);
+    return added;
+}
+
+/* Merged again: nothing new, and the file is left as it is. */
+static void merge_again(struct seed_run *s)
+{
+    const char *args[] = { "learn", "--merge", s->d.config, "--url", s->d.http, NULL };
+    char *before = daemon_read_file(s->d.config), *out = NULL, *after;
+
+    cr_assert_eq(daemon_run_once(args, &out), 0, "%s: %s", s->name, out);
+    cr_expect(strstr(out, "nothing to add") != NULL, "%s: merged twice:\n%s", s->name, out);
+    after = daemon_read_file(s->d.config);
+    cr_expect_str_eq(after, before, "%s: a second merge changed the file", s->name);
+    free(out);
+    free(before);
+    free(after);
 }
 
 /* The fragment, loaded on its own by --check-config. */
@@ -138,10 +170,9 @@ static void round_trip(const char *name)
     struct seed_run *s = seed_start_daemon_with(name, no_families);
     char *text = seed_read_file(s, "lines.txt");
     const char *p = text, *line;
-    json_t *doc, *proposal, *fragment, *cfg;
+    json_t *doc, *proposal, *fragment;
     size_t len;
     int lines = 0, refused = 0, added;
-    json_error_t err;
 
     char variant[8192];
 
@@ -152,11 +183,9 @@ static void round_trip(const char *name)
     proposal = json_object_get(doc, "proposal");
     fragment = learnmerge_get(&s->d, "/debug/learn?format=config");
     check_alone(s, fragment);
-    cfg = json_load_file(s->d.config, 0, &err);
-    cr_assert_not_null(cfg, "%s: %s", s->d.config, err.text);
-    added = learnmerge(cfg, fragment);
+    added = merge_and_reload(s);
     cr_assert_gt(added, 0, "%s: nothing proposed", name);
-    reload(s, cfg);
+    merge_again(s);
 
     for (p = text; (line = seed_line(&p, &len)) != NULL; lines++) {
         double a0 = ingest_count(s, "lines_accepted", NULL), a1;
@@ -184,7 +213,6 @@ static void round_trip(const char *name)
             "e-mail address refused, the label flagged\n",
             name, added, lines, refused);
     cr_expect_gt(refused, 0, "%s: no line with tags", name);
-    json_decref(cfg);
     json_decref(fragment);
     json_decref(doc);
     free(text);
