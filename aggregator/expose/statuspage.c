@@ -1,4 +1,5 @@
 #include "expose/statuspage.h"
+#include "expose/learnprop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -397,15 +398,109 @@ static void section_jobs(struct buf *out, const struct statuspage_view *v)
     buf_adds(out, "</section>\n");
 }
 
-/* Filled by the script when /debug/learn answers 200; without a script, a link. */
-static void section_learn(struct buf *out)
+#define LEARN_FRAGMENT_MAX 65536 /* bytes of the fragment shown in the page */
+
+/* One proposal's "config": its action, type and labels, e.g. "add histogram (route)". */
+static void proposed(struct buf *out, const json_t *p)
 {
+    const json_t *cfg = json_object_get(p, "config"), *l;
+    const char *type = json_string_value(json_object_get(cfg, "type"));
+    size_t i;
+
+    htmlstr_adds(out, json_string_value(json_object_get(p, "action")));
+    if (type != NULL) {
+        buf_addch(out, ' ');
+        htmlstr_adds(out, type);
+    }
+    json_array_foreach(json_object_get(cfg, "labels"), i, l)
+    {
+        buf_adds(out, i == 0 ? " (" : ", ");
+        htmlstr_adds(out, json_string_value(json_object_get(l, "name")));
+    }
+    if (json_array_size(json_object_get(cfg, "labels")) > 0)
+        buf_addch(out, ')');
+}
+
+/* The labels a proposal left out: "owner: values look like e-mail addresses (e.g. ...)". */
+static void left_out(struct buf *out, const json_t *p)
+{
+    const json_t *f;
+    size_t i;
+
+    json_array_foreach(json_object_get(p, "flagged"), i, f)
+    {
+        if (i > 0)
+            buf_adds(out, "<br>");
+        htmlstr_adds(out, json_string_value(json_object_get(f, "label")));
+        buf_adds(out, ": ");
+        htmlstr_adds(out, json_string_value(json_object_get(f, "why")));
+        buf_adds(out, " (e.g. <code>");
+        htmlstr_adds(out, json_string_value(json_object_get(f, "example")));
+        buf_adds(out, "</code>)");
+    }
+}
+
+static void learn_table(struct buf *out, const json_t *all)
+{
+    const json_t *p;
+    size_t i;
+
+    buf_adds(out, "<table><thead><tr><th>family</th><th>proposed</th><th>labels left out"
+                  "</th><th>why</th></tr></thead><tbody>\n");
+    json_array_foreach(all, i, p)
+    {
+        if (i == STATUSPAGE_MAX_FAMILIES)
+            break;
+        buf_adds(out, "<tr><td>");
+        htmlstr_adds(out, json_string_value(json_object_get(p, "family")));
+        buf_adds(out, "</td><td>");
+        proposed(out, p);
+        buf_adds(out, "</td><td>");
+        left_out(out, p);
+        buf_adds(out, "</td><td>");
+        htmlstr_adds(out, json_string_value(json_array_get(json_object_get(p, "reasons"), 0)));
+        buf_adds(out, "</td></tr>\n");
+    }
+    buf_adds(out, "</tbody></table>\n");
+    if (json_array_size(all) > STATUSPAGE_MAX_FAMILIES)
+        buf_addf(out, "<p>%zu more in <a href=\"/debug/learn\">/debug/learn</a>.</p>\n",
+                 json_array_size(all) - STATUSPAGE_MAX_FAMILIES);
+}
+
+/*
+ * The proposal, rendered here so that it reads without a script (which refreshes the
+ * fragment from /debug/learn): each family, what is proposed, the labels left out and why,
+ * then the fragment itself when it is not too large for the page.
+ */
+static void section_learn(struct buf *out, const struct statuspage_view *v)
+{
+    json_t *frag;
+    char *text;
+
     buf_adds(out, "<section id=\"learn-proposal\"><h2>Learn proposal</h2>\n<p>");
     link(out, "/debug/learn", "/debug/learn");
     buf_adds(out, " (JSON), ");
     link(out, "/debug/learn?format=config", "/debug/learn?format=config");
-    buf_adds(out, " (a config fragment)</p>\n<pre id=\"learn\" data-state=\"not-available\">not "
-                  "available</pre></section>\n");
+    buf_adds(out, " (a config fragment; <code>ustatsd learn --merge FILE</code> merges it)</p>\n");
+    if (v->learn == NULL) {
+        buf_adds(out, "<p>Learn mode is off (<code>learn.enabled</code>).</p>\n<pre id=\"learn\" "
+                      "data-state=\"not-available\">not available</pre></section>\n");
+        return;
+    }
+    if (json_array_size(v->learn) == 0)
+        buf_adds(out, "<p>Nothing refused for an allowlist reason yet.</p>\n");
+    else
+        learn_table(out, v->learn);
+    frag = learnprop_fragment(v->learn);
+    text = json_dumps(frag, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    json_decref(frag);
+    buf_adds(out, "<pre id=\"learn\" data-state=\"available\">");
+    if (text != NULL && strlen(text) <= LEARN_FRAGMENT_MAX)
+        htmlstr_adds(out, text);
+    else
+        buf_adds(out, "too large for this page: see /debug/learn?format=config");
+    free(text);
+    buf_adds(out, "</pre></section>\n");
 }
 
 /* --- the page ---------------------------------------------------------------------- */
@@ -436,7 +531,7 @@ void statuspage_render(struct buf *out, const struct statuspage_view *v)
     section_rejects(out, v);
     section_jobs(out, v);
     buf_adds(out, "</div>\n");
-    section_learn(out);
+    section_learn(out, v);
     buf_adds(out, "</main>\n");
     buf_adds(out, script);
     buf_adds(out, "</body></html>\n");

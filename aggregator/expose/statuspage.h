@@ -7,8 +7,9 @@
  * paths) for anyone, and, where the request may see /debug, the live part from the same
  * reading the debug view renders (selfmetrics.h), the registry, the jobs and the rejects:
  * series against each cap as bars (global, per family, per label), ingest and reject
- * rates, the recent rejects with their senders, the jobs' breakers, and a place for the
- * learn proposal that a small inline script fills from /debug/learn when it answers.
+ * rates, the recent rejects with their senders, the jobs' breakers, and the learn
+ * proposal (each family proposed, the labels left out and why, and the fragment), which a
+ * small inline script refreshes from /debug/learn.
  * Every value from traffic passes through htmlstr. No external asset: the CSS and the
  * script are inline.
  *
@@ -21,6 +22,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "base/buf.h"
 #include "ingest/rejects.h"
@@ -73,6 +76,8 @@ struct statuspage_view {
     struct jobs *jobs;
     const struct rejects *rejects;
     const struct statuspage_rate *rate;
+    /* Live: learn mode's proposals (learnprop_all()), or NULL when learn mode is off. */
+    const json_t *learn;
 };
 
 /* Append the page, a complete HTML document, to out. */

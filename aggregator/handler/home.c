@@ -1,4 +1,5 @@
 #include "handler/home.h"
+#include "expose/learnprop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,11 @@ void home_on_request(struct httpd_conn *conn, const struct httpd_request *req, v
         v.jobs = &s->jobs;
         v.rejects = &s->rejects;
         v.rate = &s->page_rate;
+        if (s->cfg->learn_enabled)
+            v.learn = learnprop_all(&s->learn, s->cfg);
     }
     statuspage_render(&body, &v);
+    json_decref((json_t *)v.learn);
     httpd_respond(conn, 200, "text/html; charset=utf-8", body.ptr, body.len, HTTPD_GZIP,
                   "Cache-Control: no-store\r\n");
     buf_release(&body);

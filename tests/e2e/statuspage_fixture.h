@@ -67,6 +67,8 @@ static inline void assert_live(const char *html)
     cr_assert_not_null(strstr(html, "<title>ustatsd</title>"), "a rejected line never runs");
     row_has(html, "<code>mailer</code>", "<td class=\"state-closed\">closed for ");
     cr_assert_not_null(strstr(html, "id=\"learn\""), "the learn proposal's place");
+    /* Learn mode (on by default) proposes the unknown family, script or no script. */
+    row_has(html, "<tr><td>nope</td>", "add counter");
 }
 
 #endif

@@ -93,9 +93,8 @@ static void line(const char *text)
 static char *page(int live, int sign_in, const struct statuspage_rate *rate)
 {
     struct buf out = BUF_INIT;
-    struct statuspage_view v = {
-        &self, "127.0.0.1:9464", live, sign_in, &reg, &jobs, &rejects, rate
-    };
+    struct statuspage_view v = { &self, "127.0.0.1:9464", live, sign_in, &reg,
+                                 &jobs, &rejects,         rate, NULL };
 
     statuspage_render(&out, &v);
     buf_addch(&out, '\0');
@@ -302,4 +301,44 @@ Test(statuspage, a_job_whose_breaker_opened_says_so)
                                     "31 s</td><td class=\"n\">1 / 1</td>"),
                        "%s", html);
     free(html);
+}
+
+/* The learn proposal is rendered in the page (no script needed), its values escaped. */
+Test(statuspage, the_learn_proposal_is_in_the_page_and_escaped)
+{
+    struct buf out = BUF_INIT;
+    json_t *learn =
+        json_loads("[{\"family\": \"<b>x</b>\", \"action\": \"add\","
+                   "  \"config\": {\"name\": \"x\", \"type\": \"counter\","
+                   "              \"labels\": [{\"name\": \"route\", \"values\": [\"/a\"]}]},"
+                   "  \"reasons\": [\"counter lines\"],"
+                   "  \"flagged\": [{\"label\": \"owner\", \"reason\": \"email\","
+                   "                \"why\": \"values look like e-mail addresses\","
+                   "                \"example\": \"<i>jane@example.com</i>\"}]}]",
+                   0, NULL);
+    struct statuspage_view v = {
+        &self, "127.0.0.1:9464", 1, 0, &reg, &jobs, &rejects, NULL, learn
+    };
+    struct statuspage_rate rate = { 0 };
+
+    cr_assert_not_null(learn);
+    v.rate = &rate;
+    statuspage_render(&out, &v);
+    buf_addch(&out, '\0');
+    cr_assert_not_null(strstr(out.ptr, "<tr><td>&lt;b&gt;x&lt;/b&gt;</td><td>add counter (route)"
+                                       "</td><td>owner: values look like e-mail addresses (e.g. "
+                                       "<code>&lt;i&gt;jane@example.com&lt;/i&gt;</code>)</td>"
+                                       "<td>counter lines</td></tr>"),
+                       "%s", out.ptr);
+    cr_assert_null(strstr(out.ptr, "<i>jane"), "a value from traffic is never markup");
+    cr_assert_not_null(strstr(out.ptr, "data-state=\"available\">{"), "the fragment\n%s", out.ptr);
+    buf_release(&out);
+    json_decref(learn);
+
+    /* Learn mode off: said so. */
+    v.learn = NULL;
+    statuspage_render(&out, &v);
+    buf_addch(&out, '\0');
+    cr_assert_not_null(strstr(out.ptr, "Learn mode is off"), "%s", out.ptr);
+    buf_release(&out);
 }
