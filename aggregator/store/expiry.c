@@ -124,6 +124,7 @@ size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *m
     }
     if (!*more)
         *more = registry_compact(r, budget);
+    r->expired[0] += freed;
     return freed;
 }
 
@@ -231,4 +232,5 @@ void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values)
     }
     if (freed > 0)
         r->reclaimed++;
+    r->expired[1] += freed;
 }

@@ -242,6 +242,7 @@ void registry_reset(struct registry *r)
     r->reclaim_least = 0;
     r->due_ms = 0;
     r->reclaimed = 0;
+    r->expired[0] = r->expired[1] = 0;
     r->compact_fam = 0;
     families_create_fixed(r);
 }

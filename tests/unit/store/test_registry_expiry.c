@@ -54,6 +54,8 @@ Test(expiry, refill_past_the_ttl_loses_no_line, .fini = teardown, .timeout = 120
     cr_assert_eq(capped, 0, "%zu lines lost to the caps", capped);
     cr_assert_eq(registry_family_series(&reg, 0), REFILL);
     cr_assert_eq(registry_label_values(&reg, 0, 0), REFILL, "the old values are freed");
+    cr_assert_eq(registry_expired(&reg, 1), REFILL, "freed by reclaim");
+    cr_assert_eq(registry_expired(&reg, 0), 0, "and none by a sweep");
     /* Every new series is there, none of the old ones. */
     cr_assert_eq(put("a", "new", REFILL - 1, 6002), STATSD_OK);
     cr_assert_eq(registry_family_series(&reg, 0), REFILL);
@@ -149,6 +151,8 @@ Test(expiry, sweep_skips_what_cannot_have_expired, .fini = teardown)
     calls = sweep_all(10001, 10);
     cr_assert_geq(calls, 100);
     cr_assert_eq(registry_series_total(&reg), 0);
+    cr_assert_eq(registry_expired(&reg, 0), 1000, "freed by the sweep");
+    cr_assert_eq(registry_expired(&reg, 1), 0);
 }
 
 /* Memory goes back once the series are gone: the tables shrink, not only the blocks. */
