@@ -95,6 +95,8 @@ static void section_series(const struct registry *reg, struct debugjson *w)
     debugjson_kv_u64(w, "total", registry_series_total(reg));
     debugjson_kv_u64(w, "limit", registry_series_cap(reg));
     debugjson_kv_u64(w, "memory_bytes", registry_memory(reg));
+    debugjson_kv_u64(w, "expired_by_sweep", registry_expired(reg, 0));
+    debugjson_kv_u64(w, "expired_by_reclaim", registry_expired(reg, 1));
     debugjson_close(w, '}');
 }
 

@@ -473,6 +473,12 @@ void selfmetrics_render(const struct selfmetrics *s, struct expo *e)
     expo_scalar(e, "ustatsd_series_memory_bytes", EXPO_GAUGE,
                 "Bytes the series store holds: series, label values, tables and the front cache.",
                 "bytes", (double)registry_memory(s->reg));
+    expo_family(e, "ustatsd_series_expired", EXPO_COUNTER,
+                "Series freed past their family's ttl_seconds, by how: sweep (in the "
+                "background), reclaim (by a line that found a cap full).",
+                "");
+    expo_sample1(e, "_total", "by", "sweep", (double)registry_expired(s->reg, 0));
+    expo_sample1(e, "_total", "by", "reclaim", (double)registry_expired(s->reg, 1));
 
     write_http(s, e);
     write_tls(s, e);

@@ -25,19 +25,16 @@
 #define RECLAIM_VISITS 1024
 #define RECLAIM_FREES  64
 
-/* What a cap may be passed by while expired series may remain (expiry_cap_full()). */
-static size_t slack(size_t cap)
-{
-    return cap / RECLAIM_VISITS + 1;
-}
+/* What a cap may be passed by while expired series may remain: a walk over it, in lines. */
+_Static_assert(RECLAIM_VISITS == 1024, "labelset_slack() is a 1,024th of a cap plus one");
 
 int expiry_cap_full(const struct registry *r, const struct registry__family *f, uint64_t now_ms)
 {
     size_t fcap = r->cfg->max_series_per_family, gcap = r->cfg->max_series;
 
-    if (f->nseries >= fcap && (!expiry_due(f, now_ms) || f->nseries >= fcap + slack(fcap)))
+    if (f->nseries >= fcap && (!expiry_due(f, now_ms) || f->nseries >= fcap + labelset_slack(fcap)))
         return 1;
-    return r->nseries >= gcap && (now_ms <= r->due_ms || r->nseries >= gcap + slack(gcap));
+    return r->nseries >= gcap && (now_ms <= r->due_ms || r->nseries >= gcap + labelset_slack(gcap));
 }
 
 /* The earliest time a series of f can expire: its bound plus its ttl (saturating). */
@@ -127,6 +124,7 @@ size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *m
     }
     if (!*more)
         *more = registry_compact(r, budget);
+    r->expired[0] += freed;
     return freed;
 }
 
@@ -234,4 +232,5 @@ void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values)
     }
     if (freed > 0)
         r->reclaimed++;
+    r->expired[1] += freed;
 }

@@ -225,7 +225,8 @@ void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values);
  * series goes past it by at most its slack, a 1,024th of it plus one: the lines that a
  * walk of the whole cap, 1,024 series a line, takes. So a series past its ttl never
  * stands in the way of a new one; at worst the cap is over by its slack, with live
- * series, until they expire.
+ * series, until they expire (labelset_slack(); a key's value cap likewise, while
+ * expiry_due(): labelset_check's expiring).
  */
 int expiry_cap_full(const struct registry *r, const struct registry__family *f, uint64_t now_ms);
 

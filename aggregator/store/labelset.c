@@ -170,9 +170,17 @@ static int pattern_matches(const struct config_label *cl, const struct statsd_vi
     return memchr(v->ptr, '\0', v->len) == NULL && config_label_matches(cl, s, v->len);
 }
 
+/* Whether key k has no place for one more value (expiring: see labelset_check). */
+static int key_full(const struct labelset_key *k, int expiring)
+{
+    if (!expiring)
+        return intern_full(&k->in);
+    return k->in.live >= (size_t)k->in.cap + labelset_slack(k->cfg->max_values);
+}
+
 /* Why a value that is not interned cannot be: a reason, or STATSD_OK. */
 static int value_problem(const struct labelset_key *k, const struct statsd_view *v,
-                         size_t max_value_len, enum config_fold *fold)
+                         size_t max_value_len, int expiring, enum config_fold *fold)
 {
     if (v->len > max_value_len) {
         *fold = CONFIG_FOLD_TOO_LONG;
@@ -186,7 +194,7 @@ static int value_problem(const struct labelset_key *k, const struct statsd_view 
         *fold = CONFIG_FOLD_PATTERN;
         return STATSD_LABEL_VALUE_PATTERN;
     }
-    if (intern_full(&k->in)) {
+    if (key_full(k, expiring)) {
         *fold = CONFIG_FOLD_CAP;
         return STATSD_LABEL_VALUES_CAP;
     }
@@ -195,7 +203,7 @@ static int value_problem(const struct labelset_key *k, const struct statsd_view 
 
 /* Key j's value v: an id, a pending value, a fold into the overflow value, or a reason. */
 static int check_value(const struct labelset *ls, size_t j, const struct statsd_view *v,
-                       size_t max_value_len, struct labelset_match *m)
+                       size_t max_value_len, int expiring, struct labelset_match *m)
 {
     const struct labelset_key *k = &ls->keys[j];
     enum config_fold fold = CONFIG_FOLD_NONE;
@@ -207,7 +215,7 @@ static int check_value(const struct labelset *ls, size_t j, const struct statsd_
         if (m->ids[j] != 0)
             return STATSD_OK;
     }
-    rc = value_problem(k, v, max_value_len, &fold);
+    rc = value_problem(k, v, max_value_len, expiring, &fold);
     if (rc == STATSD_OK) {
         m->pending[j] = v;
         m->fresh |= 1u << j;
@@ -220,7 +228,7 @@ static int check_value(const struct labelset *ls, size_t j, const struct statsd_
 }
 
 int labelset_check(const struct labelset *ls, const struct statsd_line *line,
-                   const struct config *c, struct labelset_match *m)
+                   const struct config *c, struct labelset_match *m, int expiring)
 {
     unsigned seen = 0;
     size_t i;
@@ -244,7 +252,7 @@ int labelset_check(const struct labelset *ls, const struct statsd_line *line,
         seen |= 1u << j;
         if (t->value.len == 0)
             continue;
-        rc = check_value(ls, (size_t)j, &t->value, c->max_label_value_len, m);
+        rc = check_value(ls, (size_t)j, &t->value, c->max_label_value_len, expiring, m);
         if (rc != STATSD_OK)
             return rc;
     }

@@ -17,6 +17,16 @@
 #include "store/intern.h"
 #include "statsd.h"
 
+/*
+ * How far a cap (of series, or of a key's values) may be passed while it may still hold
+ * series past their ttl that reclaim has not reached: a 1,024th of it plus one, the lines
+ * that a walk over the whole cap takes at 1,024 series a line (expiry.c).
+ */
+static inline size_t labelset_slack(size_t cap)
+{
+    return cap / 1024 + 1;
+}
+
 struct labelset_key {
     const struct config_label *cfg;
     size_t name_len;      /* strlen(cfg->name) */
@@ -80,14 +90,15 @@ int labelset_compatible(const struct labelset *ls, const struct config_family *c
  *   - a value not yet interned is checked in this order: longer than
  *     c->max_label_value_len (LABEL_VALUE_TOO_LONG), outside an enumeration
  *     (LABEL_VALUE_NOT_ALLOWED), not matching the key's pattern (LABEL_VALUE_PATTERN),
- *     beyond the key's cap (LABEL_VALUES_CAP). Where the key has an overflow value, the
- *     value folds into it instead (m->folded), and the line goes on. So an interned value
- *     pays for none of these checks.
+ *     beyond the key's cap (LABEL_VALUES_CAP; with expiring set, while values of
+ *     expired series may remain, beyond the cap and its labelset_slack() of max_values).
+ *     Where the key has an overflow value, the value folds into it instead (m->folded),
+ *     and the line goes on. So an interned value pays for none of these checks.
  * Returns STATSD_OK, or the reason of the first tag that has one. *m borrows the line's
  * views.
  */
 int labelset_check(const struct labelset *ls, const struct statsd_line *line,
-                   const struct config *c, struct labelset_match *m);
+                   const struct config *c, struct labelset_match *m, int expiring);
 
 /* The line is accepted: intern m's pending values, setting their ids. */
 void labelset_intern(struct labelset *ls, struct labelset_match *m, size_t *bytes);

@@ -242,6 +242,7 @@ void registry_reset(struct registry *r)
     r->reclaim_least = 0;
     r->due_ms = 0;
     r->reclaimed = 0;
+    r->expired[0] = r->expired[1] = 0;
     r->compact_fam = 0;
     families_create_fixed(r);
 }
@@ -366,6 +367,17 @@ int registry__check_family(const struct registry *r, const struct statsd_line *l
     return STATSD_OK;
 }
 
+/* Whether a key's value cap refused the line (rc) or folded one of its values (lb). */
+static int at_value_cap(int rc, const struct labelset_match *lb, size_t nl)
+{
+    size_t j;
+
+    for (j = 0; rc == STATSD_OK && j < nl; j++)
+        if (lb->folded[j] == CONFIG_FOLD_CAP)
+            return 1;
+    return rc == STATSD_LABEL_VALUES_CAP;
+}
+
 int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t now_ms)
 {
     struct labelset_match lb;
@@ -389,11 +401,12 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     /* At a cap, series past their ttl make room first (O(1) when none can be). */
     if (f->nseries >= r->cfg->max_series_per_family || r->nseries >= r->cfg->max_series)
         expiry_reclaim(r, (size_t)fi, now_ms, 0);
-    rc = labelset_check(&f->labels, line, r->cfg, &lb);
-    if (rc == STATSD_LABEL_VALUES_CAP && expiry_due(f, now_ms)) {
+    rc = labelset_check(&f->labels, line, r->cfg, &lb, 0);
+    if (at_value_cap(rc, &lb, nl) && expiry_due(f, now_ms)) {
         expiry_reclaim(r, (size_t)fi, now_ms, 1);
         memset(&lb, 0, sizeof lb);
-        rc = labelset_check(&f->labels, line, r->cfg, &lb);
+        /* Values of expired series that the look has not reached may remain: the slack. */
+        rc = labelset_check(&f->labels, line, r->cfg, &lb, expiry_due(f, now_ms));
     }
     if (rc != STATSD_OK)
         return rc;

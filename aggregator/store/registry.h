@@ -94,21 +94,22 @@ struct registry {
     struct registry__family *fams; /* slots, see enum fam_state in internal.h */
     size_t nfams;                  /* slots in use: live, retired or free */
     size_t fams_cap;
-    struct names names;                       /* name -> family */
-    struct table series;                      /* every series, by series_hash() */
-    size_t nseries;                           /* in live families */
-    size_t retired;                           /* in families a reload retired, not yet freed */
-    size_t mem;                               /* bytes requested from malloc and still held */
-    struct registry_cursor *cursors;          /* every registered cursor */
-    struct registry_cursor expiry;            /* registry_sweep()'s position */
-    struct registry_cursor reclaim;           /* expiry_reclaim()'s (next_fam: its family) */
-    uint64_t sweep_least;                     /* least last update seen by the sweep's walk */
-    int sweep_walked;                         /* the sweep's lap walked a family */
-    uint64_t reclaim_least;                   /* ... and by reclaim's */
-    uint64_t due_ms;                          /* no series can expire before (expiry.c) */
-    uint64_t reclaimed;                       /* reclaims that freed series, registry_reclaims() */
-    size_t compact_fam;                       /* the family registry_compact() shrinks next */
-    struct hotcache hot;                      /* the front cache: accepted lines' identities */
+    struct names names;              /* name -> family */
+    struct table series;             /* every series, by series_hash() */
+    size_t nseries;                  /* in live families */
+    size_t retired;                  /* in families a reload retired, not yet freed */
+    size_t mem;                      /* bytes requested from malloc and still held */
+    struct registry_cursor *cursors; /* every registered cursor */
+    struct registry_cursor expiry;   /* registry_sweep()'s position */
+    struct registry_cursor reclaim;  /* expiry_reclaim()'s (next_fam: its family) */
+    uint64_t sweep_least;            /* least last update seen by the sweep's walk */
+    int sweep_walked;                /* the sweep's lap walked a family */
+    uint64_t reclaim_least;          /* ... and by reclaim's */
+    uint64_t due_ms;                 /* no series can expire before (expiry.c) */
+    uint64_t reclaimed;              /* reclaims that freed series, registry_reclaims() */
+    uint64_t expired[2];             /* series freed past their ttl: by the sweep, by reclaim */
+    size_t compact_fam;              /* the family registry_compact() shrinks next */
+    struct hotcache hot;             /* the front cache: accepted lines' identities */
     uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
     registry_clock_cb clock;                  /* NULL: series are left undated */
     void *clock_arg;
@@ -333,6 +334,12 @@ int registry_compact(struct registry *r, size_t budget);
 static inline uint64_t registry_reclaims(const struct registry *r)
 {
     return r->reclaimed;
+}
+
+/* Series freed past their family's ttl so far: by the sweep (0), or by reclaim (1). */
+static inline uint64_t registry_expired(const struct registry *r, int by_reclaim)
+{
+    return r->expired[by_reclaim != 0];
 }
 
 /*

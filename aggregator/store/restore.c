@@ -49,7 +49,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     memset(&m, 0, sizeof m);
     line.ntags = s->nlabels;
     memcpy(line.tags, s->labels, s->nlabels * sizeof *s->labels);
-    rc = labelset_check(&f->labels, &line, r->cfg, &m);
+    rc = labelset_check(&f->labels, &line, r->cfg, &m, 0);
     if (rc != STATSD_OK)
         return rc;
     for (j = 0; j < n; j++)

@@ -3,10 +3,15 @@
  * the threadpool while the request waits; the cache, the bound of work in flight (503),
  * both challenges with a bearer token, open probes, and the web config's headers on
  * every response. The server runs on its own loop thread (tests/lib/httpdfix).
+ *
+ * What the bound lets in depends on how long runs took: where it matters, the runs wait
+ * at a gate the test opens, and count as long as the test says (the pool's run hook), so
+ * that a loaded host changes nothing.
  */
 #include <criterion/criterion.h>
 
 #include <crypt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +25,43 @@
 
 static struct httpdfix F;
 static struct basicauth_pool pool;
+
+/* Where bcrypt runs wait while it is closed; each run counts as run_us (0: as measured). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int closed;
+    uint64_t run_us;
+} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+
+/* The pool's run hook, on a threadpool thread. */
+static uint64_t at_gate(void *arg)
+{
+    uint64_t run_us;
+
+    (void)arg;
+    pthread_mutex_lock(&gate.mu);
+    while (gate.closed)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    run_us = gate.run_us;
+    pthread_mutex_unlock(&gate.mu);
+    return run_us;
+}
+
+static void gate_close(int closed)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.closed = closed;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+}
+
+/* p's runs pass the gate, each counted as run_us long. */
+static void gate_on(struct basicauth_pool *p, uint64_t run_us)
+{
+    gate.run_us = run_us;
+    p->run_hook = at_gate;
+}
 
 /* A bcrypt hash of password at cost, made now. */
 static char *make_hash(const char *password, unsigned long cost)
@@ -180,18 +222,20 @@ static int in_flight_is(void *arg)
 static unsigned one = 1;
 
 /*
- * Cost 15 (well over a second a check) with one check running at most: a second, uncached
- * check of the same user while the first runs could not start within a second, and gets
- * 503 with Retry-After at once; a cached one is served.
+ * Runs of 1.5 s each (what cost 15 takes) with one check running at most: a second,
+ * uncached check of the same user while the first runs (held at the gate) could not start
+ * within a second, and gets 503 with Retry-After at once; a cached one is served.
  */
 Test(basicauth, what_could_not_start_within_a_second_is_503, .timeout = 120)
 {
     struct httpc slow;
     struct httpc_response r;
 
-    setup(15, 1);
+    setup(4, 1);
+    gate_on(&pool, 1500000);
     httpdfix_run(&F, "127.0.0.1:0");
     cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200); /* now cached */
+    gate_close(1);
     httpdfix_open(&slow, &F);
     slow.timeout_ms = 30000;
     cr_assert_eq(httpc_request(&slow, "GET", "/hello", basic("alice", "guess1")), 0);
@@ -201,6 +245,7 @@ Test(basicauth, what_could_not_start_within_a_second_is_503, .timeout = 120)
     httpc_response_release(&r);
     cr_assert_eq(status_of("/hello", basic("alice", "s3cret")), 200);
     cr_assert_eq(status_of("/-/healthy", NULL), 200);
+    gate_close(0);
     cr_assert_eq(httpc_read(&slow, 0, &r), 0);
     cr_assert_eq(r.status, 401);
     httpc_response_release(&r);
@@ -236,28 +281,34 @@ static int answer(struct httpc *h)
 
 /*
  * Two checks running at most, one kept for users without a wrong password lately: a
- * guess at an unknown name and one at bob hold both, and alice, whom nobody guesses at,
- * still gets in with her password never cached: she waits in her own lane, which no guess
- * at another name can fill. A second guess at the unknown name, before any run was
- * measured, cannot be bounded and gets 503. Once bob is failing, his right password waits
- * behind a guess at an unknown name (well within the second at cost 12) and gets in.
+ * guess at an unknown name and one at bob hold both (at the gate), and alice, whom nobody
+ * guesses at, still gets in with her password never cached: she waits in her own lane,
+ * which no guess at another name can fill. A second guess at the unknown name, before any
+ * run was measured, cannot be bounded and gets 503. Once bob is failing, his right
+ * password waits behind a guess at an unknown name (0.3 s a run, what cost 12 takes: well
+ * within the second) and gets in.
  */
 Test(basicauth, guesses_at_other_names_take_no_place_in_a_users_lane, .timeout = 120)
 {
     struct httpc g1, g2, g3, a, b;
 
-    setup(12, 2);
+    setup(4, 2);
+    gate_on(&pool, 300000);
     httpdfix_run(&F, "127.0.0.1:0");
+    gate_close(1);
     send_check(&g1, "mallory", "guess1", 1);
     cr_assert_eq(status_of("/hello", basic("mallory", "guess2")), 503, "an unknown name");
     send_check(&g2, "bob", "guess3", 2);  /* bob has not failed yet: the kept slot */
     send_check(&a, "alice", "s3cret", 3); /* waits for a slot, in her own lane */
+    gate_close(0);
     cr_assert_eq(answer(&a), 200);
     cr_assert_eq(answer(&g2), 401);
     cr_assert_eq(answer(&g1), 401);
 
+    gate_close(1);
     send_check(&g3, "mallory", "guess4", 1);
     send_check(&b, "bob", "hunter2", 2);
+    gate_close(0);
     cr_assert_eq(answer(&b), 200);
     cr_assert_eq(answer(&g3), 401);
     httpdfix_stop(&F);
@@ -521,7 +572,7 @@ Test(basicauth, logins_sharing_a_cache_set_stay_cached_up_to_its_ways)
         free(users[i].hash);
 }
 
-/* --- a user's lane, on a loop of the test's own, bcrypt at cost 4 (about 1 ms) --- */
+/* --- a user's lane, on a loop of the test's own, bcrypt at cost 4 counted as 1 ms --- */
 
 static unsigned answered; /* done callbacks so far: the order of answers */
 
@@ -550,8 +601,8 @@ static enum basicauth_verdict send_to(struct basicauth *ba, const char *user, co
 
 /*
  * 40 wrong guesses at alice sent at once, her right password 11th: her lane lets in what
- * can start within a second and at most AUTHQ_LANE_MAX waiting (at about 1 ms a check,
- * the cap is what refuses here), the rest gets BUSY at once. What was let in is answered
+ * can start within a second and at most AUTHQ_LANE_MAX waiting (at 1 ms a check, the cap
+ * is what refuses here), the rest gets BUSY at once. What was let in is answered
  * in the order it came, one at a time: her password after the 10 guesses before it and
  * before those after it. bob, whom nobody guesses at, is let in meanwhile.
  */
@@ -570,6 +621,7 @@ Test(basicauth, a_users_lane_answers_in_order_and_refuses_past_its_bound)
 
     cr_assert_eq(uv_loop_init(&loop), 0);
     basicauth_pool_init(&p, &loop, 0);
+    gate_on(&p, 1000);
     ba = generation(&p, names, hashes, 2);
     cr_assert_eq(check(ba, &loop, "alice", "other"), 'd'); /* a run measured */
     for (int i = 0; i < 41; i++) {

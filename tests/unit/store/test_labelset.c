@@ -40,7 +40,7 @@ static int check(const char *text, uint32_t *ids)
 
     cr_assert_eq(statsd_parse_line(text, strlen(text), &l), STATSD_OK, "%s", text);
     memset(&m, 0, sizeof m);
-    rc = labelset_check(&ls, &l, &cfg, &m);
+    rc = labelset_check(&ls, &l, &cfg, &m, 0);
     if (rc == STATSD_OK && ids != NULL) {
         labelset_intern(&ls, &m, &bytes);
         labelset_ref(&ls, m.ids);
@@ -110,7 +110,7 @@ static int check_m(const char *text)
 
     cr_assert_eq(statsd_parse_line(text, strlen(text), &l), STATSD_OK, "%s", text);
     memset(&last, 0, sizeof last);
-    rc = labelset_check(&ls, &l, &cfg, &last);
+    rc = labelset_check(&ls, &l, &cfg, &last, 0);
     if (rc == STATSD_OK) {
         labelset_intern(&ls, &last, &bytes);
         labelset_ref(&ls, last.ids);

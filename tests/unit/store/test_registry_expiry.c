@@ -54,6 +54,8 @@ Test(expiry, refill_past_the_ttl_loses_no_line, .fini = teardown, .timeout = 120
     cr_assert_eq(capped, 0, "%zu lines lost to the caps", capped);
     cr_assert_eq(registry_family_series(&reg, 0), REFILL);
     cr_assert_eq(registry_label_values(&reg, 0, 0), REFILL, "the old values are freed");
+    cr_assert_eq(registry_expired(&reg, 1), REFILL, "freed by reclaim");
+    cr_assert_eq(registry_expired(&reg, 0), 0, "and none by a sweep");
     /* Every new series is there, none of the old ones. */
     cr_assert_eq(put("a", "new", REFILL - 1, 6002), STATSD_OK);
     cr_assert_eq(registry_family_series(&reg, 0), REFILL);
@@ -149,6 +151,8 @@ Test(expiry, sweep_skips_what_cannot_have_expired, .fini = teardown)
     calls = sweep_all(10001, 10);
     cr_assert_geq(calls, 100);
     cr_assert_eq(registry_series_total(&reg), 0);
+    cr_assert_eq(registry_expired(&reg, 0), 1000, "freed by the sweep");
+    cr_assert_eq(registry_expired(&reg, 1), 0);
 }
 
 /* Memory goes back once the series are gone: the tables shrink, not only the blocks. */
@@ -176,27 +180,28 @@ Test(expiry, memory_falls_to_what_the_survivors_hold, .fini = teardown, .timeout
 }
 
 /*
- * Load json, whose family a has a 5 s ttl, and put 4,096 series in a at 1 s, then update
- * the first 3,072 at 4 s: at 6.5 s the last 1,024 are past their ttl, behind 3,072 live
- * ones in the family's order. Then 1,024 new series of family fam at 6.5 s, as many as
- * expired; returns the lines refused, and the most series held at once in *most.
+ * Load json, whose family a has a 5 s ttl and whose cap (of series or of a's values) is
+ * 4,096, and put 4,096 series in a at 1 s, then update the first 3,072 at 4 s: at 6.5 s
+ * the last 1,024 are past their ttl, behind 3,072 live ones in the family's order. Then
+ * 1,024 new series of family fam at 6.5 s, as many as expired: no line is lost, and the
+ * cap is passed by no more than its slack meanwhile.
  */
-static size_t refill_behind_live(const char *json, const char *fam, size_t *most)
+static void refill_behind_live(const char *json, const char *fam)
 {
-    size_t i, capped = 0;
+    size_t i, capped = 0, most = 0;
 
     load(json);
     for (i = 0; i < 4096; i++)
         cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
     for (i = 0; i < 3072; i++)
         cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
-    *most = 0;
     for (i = 0; i < 1024; i++) {
         capped += put(fam, "new", i, 6500) != STATSD_OK;
-        if (registry_series_total(&reg) > *most)
-            *most = registry_series_total(&reg);
+        if (registry_series_total(&reg) > most)
+            most = registry_series_total(&reg);
     }
-    return capped;
+    cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
+    cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
 }
 
 /*
@@ -213,10 +218,8 @@ Test(expiry, expired_series_behind_live_ones_cost_no_line, .fini = teardown)
         "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
         "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]}"
         " ]}";
-    size_t most, capped = refill_behind_live(json, "a", &most);
 
-    cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
-    cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
+    refill_behind_live(json, "a");
     /* Every expired series is gone, every new one is there: the cap, and it holds. */
     cr_assert_eq(registry_family_series(&reg, 0), 4096);
     cr_assert_eq(put("a", "late", 0, 6500), STATSD_SERIES_CAP);
@@ -234,10 +237,9 @@ Test(expiry, at_the_total_cap_expired_series_behind_live_ones_cost_no_line, .fin
         "  {\"name\": \"b\", \"type\": \"gauge\","
         "   \"labels\": [{\"name\": \"id\", \"max_values\": 20000}]}"
         " ]}";
-    size_t i, most, capped = refill_behind_live(json, "b", &most);
+    size_t i;
 
-    cr_assert_eq(capped, 0, "%zu lines lost to the cap", capped);
-    cr_assert_leq(most, 4096 + 4096 / 1024 + 1, "the cap was passed by %zu", most - 4096);
+    refill_behind_live(json, "b");
     cr_assert_eq(registry_series_total(&reg), 4096);
     /* The walk may need one more line to see that nothing expired is left: past the cap by
      * its slack at most, and then no further. */
@@ -245,4 +247,43 @@ Test(expiry, at_the_total_cap_expired_series_behind_live_ones_cost_no_line, .fin
         (void)put("b", "late", i, 6500);
     cr_assert_leq(registry_series_total(&reg), 4096 + 4096 / 1024 + 1);
     cr_assert_eq(put("b", "later", 0, 6500), STATSD_SERIES_CAP);
+}
+
+/*
+ * The same at a key's value cap: the family's series cap is far, the key's 4,096 values
+ * are the cap. Values of expired series behind live ones cost no line either, the cap is
+ * passed by its slack at most meanwhile, and it holds once they are freed.
+ */
+Test(expiry, at_a_value_cap_expired_series_behind_live_ones_cost_no_line, .fini = teardown)
+{
+    static const char json[] =
+        "{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
+        " \"families\": ["
+        "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+        "   \"labels\": [{\"name\": \"id\", \"max_values\": 4096}]}"
+        " ]}";
+
+    refill_behind_live(json, "a");
+    /* One key: a series per value. */
+    cr_assert_eq(registry_label_values(&reg, 0, 0), 4096);
+    cr_assert_eq(put("a", "late", 0, 6500), STATSD_LABEL_VALUES_CAP);
+    cr_assert_eq(put("a", "x", 0, 6500), STATSD_OK, "a live series is still there");
+}
+
+/* With an overflow value, the values of expired series make room before a value folds. */
+Test(expiry, at_a_value_cap_expired_series_make_room_before_a_fold, .fini = teardown)
+{
+    static const char json[] =
+        "{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
+        " \"families\": ["
+        "  {\"name\": \"a\", \"type\": \"gauge\", \"ttl_seconds\": 5,"
+        "   \"labels\": [{\"name\": \"id\", \"max_values\": 4096, \"overflow\": \"other\"}]}"
+        " ]}";
+
+    refill_behind_live(json, "a");
+    /* No line folded: every new value has a series of its own, the overflow none. */
+    cr_assert_eq(registry_family_series(&reg, 0), 4096);
+    cr_assert_eq(registry_label_values(&reg, 0, 0), 4097, "4,096 and the overflow value");
+    cr_assert_eq(put("a", "late", 0, 6500), STATSD_OK, "folds into the overflow value");
+    cr_assert_eq(registry_family_series(&reg, 0), 4097, "the overflow value's series");
 }
