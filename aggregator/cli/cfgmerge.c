@@ -18,6 +18,7 @@ struct merge {
     struct edit *edits;
     size_t nedits;
     struct cfgmerge_result *res;
+    int add_labels;
 };
 
 static struct buf *edit_at(struct merge *m, size_t at)
@@ -311,10 +312,20 @@ static int merge_family(struct merge *m, const json_t *have, const json_t *want,
 
         if (name == NULL)
             continue;
+        if (h == NULL && !m->add_labels) {
+            buf_addf(&m->res->notes,
+                     "not added: %s label %s: a new label changes the family's series, which the "
+                     "reload drops and starts again (give --add-labels to add it)\n",
+                     fam, name);
+            continue;
+        }
         if (h == NULL) {
             json_array_append(add, l);
             m->res->labels++;
-            buf_addf(&m->res->notes, "added: %s label %s\n", fam, name);
+            buf_addf(&m->res->notes,
+                     "added: %s label %s (the family's series are dropped at the reload and "
+                     "start again)\n",
+                     fam, name);
             continue;
         }
         rc = jsonspan_element(m->text, &ls, j, &one);
@@ -366,10 +377,10 @@ void cfgmerge_release(struct cfgmerge_result *res)
     buf_release(&res->notes);
 }
 
-int cfgmerge(const char *text, size_t len, const json_t *fragment, struct cfgmerge_result *res,
-             char *err, size_t errlen)
+int cfgmerge(const char *text, size_t len, const json_t *fragment, int add_labels,
+             struct cfgmerge_result *res, char *err, size_t errlen)
 {
-    struct merge m = { .text = text, .len = len, .res = res };
+    struct merge m = { .text = text, .len = len, .res = res, .add_labels = add_labels };
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, 0, &jerr), *hf, *wf, *add = json_array(), *f;
     struct jsonspan root, fs;

@@ -5,9 +5,10 @@
  *
  * A domain module. What is added: a family the file does not declare (appended to its
  * "families"; names compared as the daemon reads a line's, '.' and '-' as '_' and a
- * counter's "_total" either way); to a family it declares, a label it does not declare (appended to its
- * "labels"), and to a label it declares with enumerated "values", the proposed values it
- * does not list. Nothing declared is changed or removed: a family's type, help, buckets,
+ * counter's "_total" either way); to a label a family declares with enumerated "values",
+ * the proposed values it does not list; and, only with add_labels, to a family it
+ * declares, a label it does not declare (appended to its "labels"): a new label changes
+ * the family's series, which a reload drops and starts again. Nothing declared is changed or removed: a family's type, help, buckets,
  * a label's cap or pattern stay as they are (a proposal that differs is noted, not
  * applied). The edits are made in the text, so its layout and order stay as written;
  * what is added is laid out as the file's own "families" are indented.
@@ -36,7 +37,7 @@ void cfgmerge_release(struct cfgmerge_result *res);
  * ERRCODE_FORMAT with a message in err when the text or the fragment is not what it
  * should be.
  */
-int cfgmerge(const char *text, size_t len, const json_t *fragment, struct cfgmerge_result *res,
-             char *err, size_t errlen);
+int cfgmerge(const char *text, size_t len, const json_t *fragment, int add_labels,
+             struct cfgmerge_result *res, char *err, size_t errlen);
 
 #endif

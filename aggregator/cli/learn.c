@@ -25,7 +25,7 @@ extern char **environ;
 struct learn_opts {
     struct clifetch_opts fetch;
     const char *merge;
-    int dry_run, json;
+    int dry_run, json, add_labels;
 };
 
 static void usage(FILE *out)
@@ -42,7 +42,10 @@ static void usage(FILE *out)
           "                        declares: print the change as a unified diff, check the\n"
           "                        result as the daemon would load it, write it in place;\n"
           "                        then reload the daemon (SIGHUP, systemctl reload ustatsd)\n"
-          "  --dry-run             with --merge: print the diff, write nothing\n",
+          "  --dry-run             with --merge: print the diff, write nothing\n"
+          "  --add-labels          with --merge: also add the labels proposed for families FILE\n"
+          "                        declares (their series are dropped at the reload and start\n"
+          "                        again); without it, only families and values are added\n",
           out);
     clifetch_usage(out);
 }
@@ -61,8 +64,9 @@ static int parse(int argc, char **argv, struct learn_opts *o)
             usage(stdout);
             return 0;
         }
-        if (strcmp(a, "--json") == 0 || strcmp(a, "--dry-run") == 0) {
-            *(a[2] == 'j' ? &o->json : &o->dry_run) = 1;
+        if (strcmp(a, "--json") == 0 || strcmp(a, "--dry-run") == 0 ||
+            strcmp(a, "--add-labels") == 0) {
+            *(a[2] == 'j' ? &o->json : a[2] == 'd' ? &o->dry_run : &o->add_labels) = 1;
             continue;
         }
         if (strcmp(a, "--merge") == 0) {
@@ -84,8 +88,9 @@ static int parse(int argc, char **argv, struct learn_opts *o)
             return 2;
         }
     }
-    if (o->dry_run && o->merge == NULL) {
-        fprintf(stderr, "ustatsd learn: --dry-run goes with --merge FILE\n");
+    if ((o->dry_run || o->add_labels) && o->merge == NULL) {
+        fprintf(stderr, "ustatsd learn: %s goes with --merge FILE\n",
+                o->dry_run ? "--dry-run" : "--add-labels");
         return 2;
     }
     if (o->json && o->merge != NULL) {
@@ -158,13 +163,12 @@ static void say_flagged(const json_t *doc)
                     json_string_value(json_object_get(fl, "example")));
         }
         if (json_string_value(json_object_get(p, "action")) != NULL &&
-            strcmp(json_string_value(json_object_get(p, "action")), "none") == 0) {
-            json_t *r = json_array_get(json_object_get(p, "reasons"), 0);
-
-            fprintf(stderr, "not proposed: %s%s%s\n",
-                    json_string_value(json_object_get(p, "family")), r ? ": " : "",
-                    r ? json_string_value(r) : "");
-        }
+            strcmp(json_string_value(json_object_get(p, "action")), "none") == 0 &&
+            json_array_size(json_object_get(p, "flagged")) == 0 &&
+            json_string_value(json_array_get(json_object_get(p, "reasons"), 0)) != NULL)
+            fprintf(stderr, "not proposed: %s: %s\n",
+                    json_string_value(json_object_get(p, "family")),
+                    json_string_value(json_array_get(json_object_get(p, "reasons"), 0)));
     }
 }
 
@@ -191,8 +195,9 @@ static int read_file(const char *path, struct buf *out, struct stat *st)
     return 0;
 }
 
-/* Write text to a new file beside path (its mode mode), named in tmp. Returns 0 or 1. */
-static int write_beside(const char *path, const struct buf *text, mode_t mode, char *tmp,
+/* Write text to a new file beside path (the owner and mode of st), named in tmp. Returns 0
+ * or 1. */
+static int write_beside(const char *path, const struct buf *text, const struct stat *st, char *tmp,
                         size_t tmplen)
 {
     int fd;
@@ -203,8 +208,15 @@ static int write_beside(const char *path, const struct buf *text, mode_t mode, c
         fprintf(stderr, "ustatsd learn: %s: %s\n", tmp, strerror(errno));
         return 1;
     }
-    if (fchmod(fd, mode & 07777) != 0 || write(fd, text->ptr, text->len) != (ssize_t)text->len ||
-        fsync(fd) != 0) {
+    /* The file's owner kept where the user may (root, or the owner itself). */
+    if (fchown(fd, st->st_uid, st->st_gid) != 0 && geteuid() == 0) {
+        fprintf(stderr, "ustatsd learn: %s: %s\n", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return 1;
+    }
+    if (fchmod(fd, st->st_mode & 07777) != 0 ||
+        write(fd, text->ptr, text->len) != (ssize_t)text->len || fsync(fd) != 0) {
         fprintf(stderr, "ustatsd learn: %s: %s\n", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -236,6 +248,7 @@ static void print_diff(const char *path, const char *merged)
 
 static int merge(const struct learn_opts *o, const json_t *doc)
 {
+    char *target = realpath(o->merge, NULL); /* a symbolic link: its target is edited */
     struct buf text = BUF_INIT;
     struct cfgmerge_result res;
     struct config check;
@@ -247,7 +260,7 @@ static int merge(const struct learn_opts *o, const json_t *doc)
     cfgmerge_init(&res);
     if (read_file(o->merge, &text, &st) != 0)
         goto done;
-    if (cfgmerge(text.ptr, text.len, frag, &res, err, sizeof(err)) != 0) {
+    if (cfgmerge(text.ptr, text.len, frag, o->add_labels, &res, err, sizeof(err)) != 0) {
         fprintf(stderr, "ustatsd learn: %s: %s\n", o->merge, err);
         goto done;
     }
@@ -265,7 +278,7 @@ static int merge(const struct learn_opts *o, const json_t *doc)
         goto done;
     }
     cfgload_release(&check);
-    if (write_beside(o->merge, &res.text, st.st_mode, tmp, sizeof(tmp)) != 0)
+    if (write_beside(target != NULL ? target : o->merge, &res.text, &st, tmp, sizeof(tmp)) != 0)
         goto done;
     print_diff(o->merge, tmp);
     if (o->dry_run) {
@@ -275,7 +288,7 @@ static int merge(const struct learn_opts *o, const json_t *doc)
         rc = 0;
         goto done;
     }
-    if (rename(tmp, o->merge) != 0) {
+    if (rename(tmp, target != NULL ? target : o->merge) != 0) {
         fprintf(stderr, "ustatsd learn: %s: %s\n", o->merge, strerror(errno));
         unlink(tmp);
         goto done;
@@ -285,6 +298,7 @@ static int merge(const struct learn_opts *o, const json_t *doc)
            o->merge, res.families, res.labels, res.values);
     rc = 0;
 done:
+    free(target);
     json_decref(frag);
     cfgmerge_release(&res);
     buf_release(&text);

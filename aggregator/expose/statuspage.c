@@ -468,6 +468,36 @@ static void learn_table(struct buf *out, const json_t *all)
 }
 
 /*
+ * JSON text from jansson in a <pre>: only what HTML would read as markup is escaped, so
+ * that its lines and its own escapes (\" \\ \uXXXX) stay as they are and it can be copied
+ * as it is (htmlstr would show a newline as \x0a and double each backslash).
+ */
+static void pre_json(struct buf *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        switch (*s) {
+        case '&':
+            buf_adds(out, "&amp;");
+            break;
+        case '<':
+            buf_adds(out, "&lt;");
+            break;
+        case '>':
+            buf_adds(out, "&gt;");
+            break;
+        case '"':
+            buf_adds(out, "&quot;");
+            break;
+        case '\'':
+            buf_adds(out, "&#39;");
+            break;
+        default:
+            buf_addch(out, *s);
+        }
+    }
+}
+
+/*
  * The proposal, rendered here so that it reads without a script (which refreshes the
  * fragment from /debug/learn): each family, what is proposed, the labels left out and why,
  * then the fragment itself when it is not too large for the page.
@@ -496,7 +526,7 @@ static void section_learn(struct buf *out, const struct statuspage_view *v)
     json_decref(frag);
     buf_adds(out, "<pre id=\"learn\" data-state=\"available\">");
     if (text != NULL && strlen(text) <= LEARN_FRAGMENT_MAX)
-        htmlstr_adds(out, text);
+        pre_json(out, text);
     else
         buf_adds(out, "too large for this page: see /debug/learn?format=config");
     free(text);

@@ -40,7 +40,7 @@ static long tag_at_fault(const struct registry__family *f, const struct statsd_l
     for (size_t k = 1; k <= line->ntags; k++) {
         part.ntags = k;
         memset(&m, 0, sizeof m);
-        if (labelset_check(&f->labels, &part, c, &m) != STATSD_OK)
+        if (labelset_check(&f->labels, &part, c, &m, 0) != STATSD_OK)
             return (long)k - 1;
     }
     return -1;
@@ -88,7 +88,7 @@ int registry_dry_run(const struct registry *r, const struct statsd_line *line, u
     if (rc != STATSD_OK)
         return out->reason = rc;
     f = &r->fams[fi];
-    rc = labelset_check(&f->labels, line, r->cfg, &lb);
+    rc = labelset_check(&f->labels, line, r->cfg, &lb, 0);
     if (rc != STATSD_OK) {
         out->tag = tag_at_fault(f, line, r->cfg);
         if (out->tag >= 0)

@@ -120,7 +120,7 @@ Test(e2e_statuspage_browser, the_rendered_page_shows_families_counts_and_rejects
 /*
  * --dump-dom reads the DOM with a script, which scriptEnabled=false blocks (it prints
  * nothing): chromium/dom.py reads it over the DevTools protocol instead. Without the
- * script, the learn proposal is "not available" (assert_live() checks its place).
+ * script, the learn proposal is the one the server rendered (assert_live() checks it).
  */
 Test(e2e_statuspage_browser, without_javascript_the_page_shows_the_same)
 {

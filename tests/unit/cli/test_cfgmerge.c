@@ -27,7 +27,7 @@ static const char file[] = "{\n"
 
 static struct cfgmerge_result res;
 
-static void merge(const char *text, const char *fragment, int want_rc)
+static void merge_with(const char *text, const char *fragment, int add_labels, int want_rc)
 {
     json_error_t jerr;
     json_t *f = json_loads(fragment, 0, &jerr);
@@ -35,7 +35,8 @@ static void merge(const char *text, const char *fragment, int want_rc)
 
     cr_assert_not_null(f, "fragment: %s", jerr.text);
     cfgmerge_init(&res);
-    cr_assert_eq(cfgmerge(text, strlen(text), f, &res, err, sizeof err), want_rc, "%s", err);
+    cr_assert_eq(cfgmerge(text, strlen(text), f, add_labels, &res, err, sizeof err), want_rc, "%s",
+                 err);
     json_decref(f);
     if (want_rc == 0) {
         json_t *doc = json_loadb(res.text.ptr, res.text.len, 0, &jerr);
@@ -44,6 +45,11 @@ static void merge(const char *text, const char *fragment, int want_rc)
                            (int)res.text.len, res.text.ptr);
         json_decref(doc);
     }
+}
+
+static void merge(const char *text, const char *fragment, int want_rc)
+{
+    merge_with(text, fragment, 1, want_rc);
 }
 
 static void fini(void)
@@ -140,4 +146,18 @@ Test(jsonspan, strings_with_brackets_and_escapes_are_stepped_over)
     cr_assert_eq(jsonspan_member(t, &root, "d", &v), 1);
     cr_assert_eq(v.end - v.start, 4);
     cr_assert_eq(jsonspan_member(t, &root, "e", &v), 0);
+}
+
+/* Without add_labels, a declared family gains values only: a new label is noted, not added. */
+Test(cfgmerge, a_new_label_of_a_declared_family_waits_for_add_labels)
+{
+    merge_with(file,
+               "{\"families\": [{\"name\": \"a_total\", \"type\": \"counter\", \"labels\": ["
+               "  {\"name\": \"op\", \"values\": [\"delete\"]},"
+               "  {\"name\": \"zone\", \"values\": [\"eu\"]}]}]}",
+               0, 0);
+    cr_assert_eq(res.labels, 0);
+    cr_assert_eq(res.values, 1);
+    cr_assert(strstr(res.text.ptr, "zone") == NULL, "%s", res.text.ptr);
+    cr_assert(strstr(res.notes.ptr, "not added: a_total label zone") != NULL, "%s", res.notes.ptr);
 }

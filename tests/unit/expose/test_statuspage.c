@@ -307,15 +307,15 @@ Test(statuspage, a_job_whose_breaker_opened_says_so)
 Test(statuspage, the_learn_proposal_is_in_the_page_and_escaped)
 {
     struct buf out = BUF_INIT;
-    json_t *learn =
-        json_loads("[{\"family\": \"<b>x</b>\", \"action\": \"add\","
-                   "  \"config\": {\"name\": \"x\", \"type\": \"counter\","
-                   "              \"labels\": [{\"name\": \"route\", \"values\": [\"/a\"]}]},"
-                   "  \"reasons\": [\"counter lines\"],"
-                   "  \"flagged\": [{\"label\": \"owner\", \"reason\": \"email\","
-                   "                \"why\": \"values look like e-mail addresses\","
-                   "                \"example\": \"<i>jane@example.com</i>\"}]}]",
-                   0, NULL);
+    json_t *learn = json_loads(
+        "[{\"family\": \"<b>x</b>\", \"action\": \"add\","
+        "  \"config\": {\"name\": \"x\", \"type\": \"counter\", \"help\": \"say \\\"hi\\\" <b>\","
+        "              \"labels\": [{\"name\": \"route\", \"values\": [\"/a\"]}]},"
+        "  \"reasons\": [\"counter lines\"],"
+        "  \"flagged\": [{\"label\": \"owner\", \"reason\": \"email\","
+        "                \"why\": \"values look like e-mail addresses\","
+        "                \"example\": \"<i>jane@example.com</i>\"}]}]",
+        0, NULL);
     struct statuspage_view v = {
         &self, "127.0.0.1:9464", 1, 0, &reg, &jobs, &rejects, NULL, learn
     };
@@ -331,7 +331,12 @@ Test(statuspage, the_learn_proposal_is_in_the_page_and_escaped)
                                        "<td>counter lines</td></tr>"),
                        "%s", out.ptr);
     cr_assert_null(strstr(out.ptr, "<i>jane"), "a value from traffic is never markup");
-    cr_assert_not_null(strstr(out.ptr, "data-state=\"available\">{"), "the fragment\n%s", out.ptr);
+    /* The fragment as JSON: its lines and its escapes kept, markup escaped. */
+    cr_assert_not_null(strstr(out.ptr, "data-state=\"available\">{\n  &quot;families&quot;: [\n"),
+                       "the fragment\n%s", out.ptr);
+    cr_assert_null(strstr(out.ptr, "\\x0a"), "a newline shown as an escape\n%s", out.ptr);
+    cr_assert_not_null(strstr(out.ptr, "&quot;say \\&quot;hi\\&quot; &lt;b&gt;&quot;"),
+                       "the JSON's own escapes kept once\n%s", out.ptr);
     buf_release(&out);
     json_decref(learn);
 
