@@ -79,7 +79,9 @@ Test(e2e_expiry, a_refill_past_the_ttl_loses_no_line, .init = start, .fini = sto
     cr_assert_float_eq(expo_sum(body, "ustatsd_lines_rejected_total", &found), 0, 1e-9,
                        "lines lost");
     cr_assert_float_eq(expo_value(body, "ustatsd_lines_accepted_total"), 2 * FILL + 1, 1e-9);
-    cr_assert_eq(daemon_count(body, "\nfill{id=\"new"), FILL, "every new series is there");
+    /* Every new line was taken (above); whether each new series is still there when the
+     * scrape comes depends on how long the refill took against the 1 s ttl, the host's
+     * timing, so it is not asserted. No old one is. */
     cr_assert_eq(daemon_count(body, "\nfill{id=\"old"), 0);
     /* Each old series and the probe were freed, by the sweep or by a line's reclaim (which
      * of them gets there first is the daemon's timing: not asserted). */
