@@ -354,7 +354,8 @@ static void apply(struct merge *m)
 {
     size_t from = 0;
 
-    qsort(m->edits, m->nedits, sizeof(*m->edits), cmp_edit);
+    if (m->nedits > 1) /* qsort's array may not be NULL, even for none */
+        qsort(m->edits, m->nedits, sizeof(*m->edits), cmp_edit);
     buf_reset(&m->res->text);
     for (size_t k = 0; k < m->nedits; k++) {
         buf_add(&m->res->text, m->text + from, m->edits[k].at - from);
