@@ -608,6 +608,7 @@ static char *allowlist_of(json_t *root)
     static const char *const names[] = { CONFIG_ALLOWLIST_SECTIONS };
     json_t *doc = json_object();
     char *s;
+    size_t n;
 
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         json_t *v = json_object_get(root, names[i]);
@@ -615,10 +616,13 @@ static char *allowlist_of(json_t *root)
         if (v != NULL)
             json_object_set(doc, names[i], v);
     }
-    s = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    if (s == NULL)
+    /* Into our own block, not jansson's (its allocator may not be malloc). */
+    n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+    s = mem_alloc(n + 1);
+    if (json_dumpb(doc, s, n, JSON_COMPACT) != n)
         mem_oom(0);
+    s[n] = '\0';
+    json_decref(doc);
     return s;
 }
 

@@ -152,7 +152,7 @@ static void check_query(const char *query, const char *name, struct debug_query 
     *ok = rc == 0;
     if (rc == 0) {
         assert(q->limit >= 1 && q->limit <= DEBUG_MAX_LIMIT);
-        assert(q->sections != 0 && (q->sections & ~(unsigned)DEBUG_ALL) == 0);
+        assert(q->sections != 0 && (q->sections & ~(unsigned)(DEBUG_ALL | DEBUG_CONFIG)) == 0);
         assert(q->pretty == 0 || q->pretty == 1);
         assert(q->seen == 0 || q->seen == 1);
         assert(memchr(q->family, '\0', sizeof(q->family)) != NULL);
