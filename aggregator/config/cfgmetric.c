@@ -7,6 +7,7 @@
 
 #include "base/errcode.h"
 #include "base/mem.h"
+#include "config/cfgregex.h"
 #include "statsd.h"
 
 /*
@@ -258,7 +259,7 @@ static const struct cfgread_key sql_label_keys[] = {
 static int read_pattern(struct cfgread *r, json_t *v, struct config_label *l)
 {
     size_t old = cfgread_push_key(r, "pattern"), len;
-    char msg[160], q[260];
+    char msg[320], q[260];
     int rc;
 
     if (!json_is_string(v))
@@ -270,6 +271,8 @@ static int read_pattern(struct cfgread *r, json_t *v, struct config_label *l)
     if (l->values != NULL)
         return cfgread_fail(r, "a label with \"values\" allows those only; \"pattern\" is for "
                                "a capped label (\"max_values\")");
+    if (cfgregex_check(json_string_value(v), len, msg, sizeof(msg)) != 0)
+        return cfgread_fail(r, "\"%s\" %s", cfgread_shown(q, json_string_value(v), len), msg);
     l->pattern = mem_strndup(json_string_value(v), len);
     l->pattern_re = mem_calloc(1, sizeof(*l->pattern_re));
     rc = regcomp(l->pattern_re, l->pattern, REG_EXTENDED);
