@@ -5,9 +5,23 @@
  *
  *   bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] [--per 20|1]
  *                [--transport unix|udp|both] [--sink-only] [--writers]
+ *                [--series N] [--mix rr|uniform|zipf]
  *
  * The load is 2,000,000 lines over 1,000 series (counters, gauges and histograms, each
- * line with two tags). On the Unix socket it is sent once with 20 lines per datagram and
+ * line with two tags). --series N spreads it over N series instead (and the load is then
+ * at least 4 N lines, unless --lines says otherwise); --mix says how: rr, line i to
+ * series i mod N (the default: each series in turn, as before); uniform, each line to a
+ * series drawn at random; zipf, drawn with the probability of series k proportional to
+ * 1 / (k + 1) (Zipf's law with exponent 1, the head of a real host's traffic: the most
+ * used series of 1,000,000 takes 7% of the lines), its ranks scattered over the series in
+ * creation order. The warm-up sends one line to every series first, 20 a datagram, so
+ * that the timed load finds them all. The daemon's counters are read from an endpoint of
+ * its own metrics only (so that reading them renders none of the N series), and its CPU
+ * time (every thread's, from /proc/PID/task/TID/schedstat) over the timed load gives the
+ * CPU ns per line. The last lines printed are machine-readable:
+ *
+ *   result ingest series=N mix=M per=20 ratio=0.74 ns_per_line=89.1
+ * On the Unix socket it is sent once with 20 lines per datagram and
  * once with 1 (--per: only one of them); over UDP with 20 lines per datagram (the issue's
  * shape; --per 1 skips it). --transport picks the runs, both by default.
  *
@@ -61,54 +75,144 @@
  * UDP: >= 0.8 with 20-line datagrams; medians), 2 when a target is missed, 1 when lines
  * were lost or the run failed.
  */
+#include <dirent.h>
+
 #include "benchutil.h"
 
 #define SERIES        1000
 #define DEFAULT_LINES 2000000
 #define UDP_RCVBUF    (8 << 20) /* the daemon's udp_rcvbuf default */
 
+enum mix { MIX_RR, MIX_UNIFORM, MIX_ZIPF };
+static const char *const mix_names[] = { "rr", "uniform", "zipf" };
+
+static size_t nseries = SERIES;
+static enum mix mix = MIX_RR;
+static double *zipf_cdf;   /* MIX_ZIPF: cumulative probability of ranks [0, k] */
+static uint64_t zipf_step; /* rank -> series: r * zipf_step mod nseries, a bijection */
+
+/* splitmix64: a line's random draw, the same in every round. */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static void zipf_setup(void)
+{
+    double sum = 0;
+
+    zipf_cdf = benchutil_xrealloc(NULL, nseries * sizeof(*zipf_cdf));
+    for (size_t k = 0; k < nseries; k++)
+        zipf_cdf[k] = sum += 1.0 / (double)(k + 1);
+    for (size_t k = 0; k < nseries; k++)
+        zipf_cdf[k] /= sum;
+    /* A step near the golden ratio of N, coprime with it: ranks land all over. */
+    zipf_step = (uint64_t)((double)nseries * 0.6180339887) | 1;
+    while (gcd(zipf_step, nseries) != 1)
+        zipf_step += 2;
+}
+
+/* The series line i goes to. */
+static size_t series_of(uint64_t i)
+{
+    uint64_t r;
+    size_t lo = 0, hi;
+
+    switch (mix) {
+    case MIX_RR:
+        return (size_t)(i % nseries);
+    case MIX_UNIFORM:
+        return (size_t)(mix64(i) % nseries);
+    default:
+        break;
+    }
+    /* The first rank whose cumulative probability reaches a uniform draw in [0, 1). */
+    r = mix64(i) >> 11;
+    hi = nseries - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((double)r * 0x1p-53 < zipf_cdf[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (size_t)((uint64_t)lo * zipf_step % nseries);
+}
+
 /*
- * Line i goes to series i % 1000; a third of the series are in each family:
+ * Line i to series s; a third of the series are in each family:
  *
  *   bench.requests:1|c|#k:s0,env:prod
  *   bench.inflight:17|g|#k:s1,env:prod
  *   bench.latency_seconds:0.042|h|#k:s2,env:prod
  */
-static size_t line_of(uint64_t i, char *buf, size_t cap)
+static size_t line_for(size_t s, uint64_t i, char *buf, size_t cap)
 {
-    unsigned s = (unsigned)(i % SERIES);
     int n;
 
     switch (s % 3) {
     case 0:
-        n = snprintf(buf, cap, "bench.requests:1|c|#k:s%u,env:prod", s);
+        n = snprintf(buf, cap, "bench.requests:1|c|#k:s%zu,env:prod", s);
         break;
     case 1:
-        n = snprintf(buf, cap, "bench.inflight:%u|g|#k:s%u,env:prod", (unsigned)(i % 97), s);
+        n = snprintf(buf, cap, "bench.inflight:%u|g|#k:s%zu,env:prod", (unsigned)(i % 97), s);
         break;
     default:
-        n = snprintf(buf, cap, "bench.latency_seconds:0.%03u|h|#k:s%u,env:prod",
+        n = snprintf(buf, cap, "bench.latency_seconds:0.%03u|h|#k:s%zu,env:prod",
                      (unsigned)(i % 1000), s);
         break;
     }
     return (size_t)n;
 }
 
+static size_t line_of(uint64_t i, char *buf, size_t cap)
+{
+    return line_for(series_of(i), i, buf, cap);
+}
+
+/* The warm-up: line i to series i. */
+static size_t warm_line_of(uint64_t i, char *buf, size_t cap)
+{
+    return line_for((size_t)i, i, buf, cap);
+}
+
 #define FAMILIES_JSON                                                                            \
     "  \"families\": [\n"                                                                        \
     "    {\"name\": \"bench.requests\", \"type\": \"counter\", \"help\": \"Bench requests.\",\n" \
-    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"                               \
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": %zu},\n"                                \
     "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"              \
     "    {\"name\": \"bench.inflight\", \"type\": \"gauge\", \"help\": \"Bench in flight.\",\n"  \
-    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"                               \
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": %zu},\n"                                \
     "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},\n"              \
     "    {\"name\": \"bench.latency_seconds\", \"type\": \"histogram\", \"help\": \"Bench.\",\n" \
     "     \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],\n"             \
-    "     \"labels\": [{\"name\": \"k\", \"max_values\": 1000},\n"                               \
+    "     \"labels\": [{\"name\": \"k\", \"max_values\": %zu},\n"                                \
     "                {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]}\n"               \
     "  ]"
 
-static const char config_text[] = "{\n" FAMILIES_JSON "\n}\n";
+/*
+ * The caps fit the series (limits, then k's max_values in each family), and an endpoint
+ * of the daemon's own metrics only (%s) serves the counters the benchmark reads.
+ */
+#define PREFIX_JSON                                                                 \
+    "  \"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},\n"        \
+    "  \"endpoints\": [{\"name\": \"self\", \"listen\": \"%s\", \"families\": [], " \
+    "\"self_metrics\": true}],\n"
+
+static const char config_format[] = "{\n" PREFIX_JSON FAMILIES_JSON "\n}\n";
 
 /*
  * --writers: the same families, each guarded by a rule of its own
@@ -123,7 +227,8 @@ static const char config_text[] = "{\n" FAMILIES_JSON "\n}\n";
     " \"groups\": [100, 101, 102], \"unauthenticated\": true}"
 
 static const char writers_format[] =
-    "{\n" FAMILIES_JSON ",\n  \"writers\": [\n" WRITERS_RULE("bench.requests") ",\n" WRITERS_RULE(
+    "{\n" PREFIX_JSON FAMILIES_JSON
+    ",\n  \"writers\": [\n" WRITERS_RULE("bench.requests") ",\n" WRITERS_RULE(
         "bench.inflight") ",\n" WRITERS_RULE("bench.latency_seconds") "\n  ]\n}\n";
 
 #define DEFAULT_ROUNDS 5
@@ -138,6 +243,7 @@ struct shape {
     double sink[MAX_ROUNDS];   /* lines/s, per round */
     double daemon[MAX_ROUNDS]; /* lines/s, per round */
     double ratio[MAX_ROUNDS];  /* daemon / sink, per round */
+    double cpu[MAX_ROUNDS];    /* the daemon's CPU ns per line, per round */
     /* UDP only, per round: the sender's rate (lines/s) and the share of datagrams dropped. */
     double sink_offered[MAX_ROUNDS], daemon_offered[MAX_ROUNDS];
     double sink_dropped[MAX_ROUNDS], daemon_dropped[MAX_ROUNDS];
@@ -151,6 +257,7 @@ struct shape {
 struct udp_run {
     double rate, offered; /* lines/s taken in; lines/s sent */
     double received, dropped;
+    double ns_per_line; /* the daemon's CPU (every thread) per line taken in */
     int rcvbuf;
 };
 
@@ -245,54 +352,149 @@ static void run_udp_sink(const struct benchutil_load *l, unsigned per, struct ud
     r->offered = (double)l->lines * 1e9 / (double)(t_sent - t0);
 }
 
+/* The daemons' endpoints of their own metrics (PREFIX_JSON), for counters(). */
+#define MAX_DAEMONS 2
+static struct daemon *self_daemon[MAX_DAEMONS];
+static char self_url[MAX_DAEMONS][256];
+
+/* Start d with config_format or writers_format (uid: the writers' rules'). */
+static void start_daemon(struct daemon *d, const char *dir, int udp, int writers, unsigned uid)
+{
+    static unsigned seq;
+    size_t cap = nseries + 1000, n = sizeof(writers_format) + 1024;
+    char *text = benchutil_xrealloc(NULL, n);
+
+    if (seq >= MAX_DAEMONS)
+        benchutil_die("too many daemons");
+    benchutil_fmt(self_url[seq], sizeof(self_url[seq]), "unix:%s/self-%u.sock", dir, seq);
+    if (writers)
+        snprintf(text, n, writers_format, cap, cap, self_url[seq], cap, cap, cap, uid, uid, uid);
+    else
+        snprintf(text, n, config_format, cap, cap, self_url[seq], cap, cap, cap);
+    benchutil_daemon_start_udp(d, text, udp);
+    self_daemon[seq++] = d;
+    free(text);
+}
+
+/* d's own metrics, from its self endpoint. Malloc'd. */
+static char *self_scrape(struct daemon *d)
+{
+    for (unsigned k = 0; k < MAX_DAEMONS; k++)
+        if (self_daemon[k] == d)
+            return benchutil_get_metrics(self_url[k]);
+    benchutil_die("no self endpoint for the daemon");
+}
+
+/* As benchutil_daemon_counters(), from the self endpoint. */
+static double counters(struct daemon *d, double *rejected, double *dgrams)
+{
+    return benchutil_counters_of(self_scrape(d), rejected, dgrams);
+}
+
+/* As benchutil_daemon_udp_counters(), from the self endpoint. */
+static void udp_counters(struct daemon *d, double *dgrams, double *drops)
+{
+    char *body = self_scrape(d);
+    int found, found2;
+
+    *dgrams = expo_sum(body, "ustatsd_udp_datagrams_received_total", &found);
+    *drops = expo_sum(body, "ustatsd_udp_datagrams_dropped_total", &found2);
+    free(body);
+    if (!found || !found2)
+        benchutil_die("no UDP counters in the daemon's own metrics");
+}
+
+/* CPU time of every thread of pid so far, ns (/proc/PID/task/TID/schedstat). */
+static double cpu_ns(pid_t pid)
+{
+    char path[128];
+    double sum = 0;
+    DIR *dir;
+    struct dirent *e;
+
+    benchutil_fmt(path, sizeof(path), "/proc/%d/task", (int)pid);
+    if ((dir = opendir(path)) == NULL)
+        benchutil_die("%s: %s", path, strerror(errno));
+    while ((e = readdir(dir)) != NULL) {
+        unsigned long long run;
+        FILE *f;
+
+        if (e->d_name[0] == '.')
+            continue;
+        benchutil_fmt(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue; /* the thread ended */
+        if (fscanf(f, "%llu", &run) == 1)
+            sum += (double)run;
+        fclose(f);
+    }
+    closedir(dir);
+    return sum;
+}
+
+/* One line to every series, 20 a datagram: the warm-up's load. */
+static struct benchutil_load warm;
+
 /*
  * Warm-up, not timed: one line per series first, so that the timed load measures the
  * steady state (every series and cache entry exists) rather than the first 0.1 s of a
- * daemon's life. fd is connected to the daemon's Unix or UDP socket.
+ * daemon's life. fd is connected to the daemon's Unix or UDP socket. Over UDP, which
+ * drops what the receiver cannot take, 64 datagrams at a time, each taken in before the
+ * next.
  */
-static void warm_up(struct daemon *d, int fd, const struct benchutil_load *l)
+static void warm_up(struct daemon *d, int fd, int udp)
 {
-    double base = benchutil_daemon_counters(d, NULL, NULL);
-    uint64_t deadline;
-    size_t i, lines = 0;
+    double base = counters(d, NULL, NULL);
+    size_t i = 0, step = udp ? 64 : warm.n;
+    uint64_t lines = 0, deadline;
 
-    for (i = 0; i < l->n && lines < SERIES; i++) {
-        const char *c = l->data + l->off[i], *e = l->data + l->off[i + 1];
-        if (send(fd, c, (size_t)(e - c), 0) < 0)
-            benchutil_die("warm-up send: %s", strerror(errno));
-        lines++;
-        while ((c = memchr(c, '\n', (size_t)(e - c))) != NULL) {
+    while (i < warm.n) {
+        size_t end = i + step < warm.n ? i + step : warm.n;
+
+        for (; i < end; i++) {
+            const char *c = warm.data + warm.off[i], *e = warm.data + warm.off[i + 1];
+            if (send(fd, c, (size_t)(e - c), 0) < 0)
+                benchutil_die("warm-up send: %s", strerror(errno));
             lines++;
-            c++;
+            while ((c = memchr(c, '\n', (size_t)(e - c))) != NULL) {
+                lines++;
+                c++;
+            }
+        }
+        deadline = benchutil_now_ns() + 30000000000ull;
+        while (counters(d, NULL, NULL) - base < (double)lines) {
+            if (benchutil_now_ns() > deadline)
+                benchutil_die("warm-up: the daemon took fewer than %llu lines in 30 s",
+                              (unsigned long long)lines);
+            waitfor_sleep_ms(1);
         }
     }
-    deadline = benchutil_now_ns() + 30000000000ull;
-    while (benchutil_daemon_counters(d, NULL, NULL) - base < (double)lines &&
-           benchutil_now_ns() < deadline)
-        waitfor_sleep_ms(1);
 }
 
 /* Returns the rate, or -1 when the daemon's counters do not account for the load. */
-static double run_daemon(struct daemon *d, const struct benchutil_load *l)
+static double run_daemon(struct daemon *d, const struct benchutil_load *l, double *ns_per_line)
 {
-    double rej0, dg0, base, acc, rej, dg;
+    double rej0, dg0, base, acc, rej, dg, cpu0;
     uint64_t t0, t1, deadline;
     int fd;
 
     fd = benchutil_connect_dgram(d->sock);
-    warm_up(d, fd, l);
-    base = benchutil_daemon_counters(d, &rej0, &dg0);
+    warm_up(d, fd, 0);
+    base = counters(d, &rej0, &dg0);
+    cpu0 = cpu_ns(d->pid);
     t0 = benchutil_now_ns();
     benchutil_send_blocking(fd, l);
     close(fd);
     deadline = benchutil_now_ns() + 30000000000ull;
     for (;;) {
-        acc = benchutil_daemon_counters(d, &rej, &dg);
+        acc = counters(d, &rej, &dg);
         t1 = benchutil_now_ns();
         if (acc - base >= (double)l->lines || t1 > deadline)
             break;
         waitfor_sleep_ms(1);
     }
+    if (ns_per_line != NULL)
+        *ns_per_line = (cpu_ns(d->pid) - cpu0) / (double)l->lines;
     if (acc - base != (double)l->lines || dg - dg0 != (double)l->n || rej != rej0) {
         fprintf(stderr,
                 "bench: sent %llu lines in %zu datagrams; the daemon accepted %.0f lines, "
@@ -314,7 +516,7 @@ static void udp_counts(void *arg, double *received, double *dropped)
 {
     struct udp_base *b = arg;
 
-    benchutil_daemon_udp_counters(b->d, received, dropped);
+    udp_counters(b->d, received, dropped);
     *received -= b->dgrams;
     *dropped -= b->drops;
 }
@@ -327,15 +529,16 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
                           struct udp_run *r)
 {
     struct udp_base b = { .d = d };
-    double acc0, rej0, acc, rej;
+    double acc0, rej0, acc, rej, cpu0;
     uint64_t t0, t_sent, t1;
     size_t sent;
     int fd, rc;
 
     fd = benchutil_connect_udp(port);
-    warm_up(d, fd, l);
-    acc0 = benchutil_daemon_counters(d, &rej0, NULL);
-    benchutil_daemon_udp_counters(d, &b.dgrams, &b.drops);
+    warm_up(d, fd, 1);
+    acc0 = counters(d, &rej0, NULL);
+    udp_counters(d, &b.dgrams, &b.drops);
+    cpu0 = cpu_ns(d->pid);
     t0 = benchutil_now_ns();
     rc = benchutil_send_udp(fd, l, 0, l->n, &sent);
     t_sent = benchutil_now_ns();
@@ -343,7 +546,8 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
     if (rc < 0)
         benchutil_die("udp send to the daemon, datagram %zu: %s", sent, strerror(-rc));
     t1 = udp_drained(port, l->n, udp_counts, &b, &r->received, &r->dropped);
-    acc = benchutil_daemon_counters(d, &rej, NULL) - acc0;
+    acc = counters(d, &rej, NULL) - acc0;
+    r->ns_per_line = acc > 0 ? (cpu_ns(d->pid) - cpu0) / acc : 0;
     if (t1 == 0 || r->received + r->dropped != (double)l->n || acc != r->received * per ||
         rej != rej0) {
         fprintf(stderr,
@@ -373,7 +577,7 @@ static void run_guarded(struct shape *sh, unsigned round)
             sh->lost = 1;
         rate = u.rate;
     } else {
-        rate = run_daemon(guarded_daemon, &sh->load);
+        rate = run_daemon(guarded_daemon, &sh->load, NULL);
         if (rate < 0) {
             sh->lost = 1;
             rate = 0;
@@ -403,6 +607,7 @@ static void run_udp_round(struct shape *sh, unsigned round, struct daemon *d, in
     if (run_udp_daemon(d, port, &sh->load, sh->per, &u) < 0)
         sh->lost = 1;
     sh->daemon[round] = u.rate;
+    sh->cpu[round] = u.ns_per_line;
     sh->daemon_offered[round] = u.offered;
     sh->daemon_dropped[round] = u.dropped / n;
     sh->ratio[round] = u.rate / s.rate;
@@ -422,15 +627,16 @@ static void run_unix_round(struct shape *sh, unsigned round, const char *dir, st
                sh->sink[round]);
         return;
     }
-    sh->daemon[round] = run_daemon(d, &sh->load);
+    sh->daemon[round] = run_daemon(d, &sh->load, &sh->cpu[round]);
     if (sh->daemon[round] < 0) {
         sh->lost = 1;
         sh->daemon[round] = 0;
     }
     sh->ratio[round] = sh->daemon[round] / sh->sink[round];
     printf("  round %u, %2u lines/datagram, unix: sink %12.0f  ustatsd %12.0f lines/s  ratio "
-           "%.2f\n",
-           round + 1, sh->per, sh->sink[round], sh->daemon[round], sh->ratio[round]);
+           "%.2f  (%.1f CPU ns/line)\n",
+           round + 1, sh->per, sh->sink[round], sh->daemon[round], sh->ratio[round],
+           sh->cpu[round]);
     fflush(stdout);
 }
 
@@ -465,8 +671,8 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
     int status = 0;
 
     printf("\nmedians of %u rounds; the ratio is the median of each round's ratio\n", rounds);
-    printf("%-9s %-14s %14s %15s %7s %8s\n", "transport", "lines/datagram", "sink lines/s",
-           "ustatsd lines/s", "ratio", "target");
+    printf("%-9s %-14s %14s %15s %7s %11s %8s\n", "transport", "lines/datagram", "sink lines/s",
+           "ustatsd lines/s", "ratio", "CPU ns/line", "target");
     for (int i = 0; i < NSHAPES; i++) {
         struct shape *s = &shapes[i];
         if (!ran[i])
@@ -484,8 +690,18 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
             if (status == 0)
                 status = 2;
         }
-        printf("%-9s %-14u %14.0f %15.0f %7.2f %5s%.1f  %s\n", s->udp ? "udp" : "unix", s->per,
-               sink, daemon, ratio, ">= ", s->target, verdict);
+        printf("%-9s %-14u %14.0f %15.0f %7.2f %11.1f %5s%.1f  %s\n", s->udp ? "udp" : "unix",
+               s->per, sink, daemon, ratio, benchutil_median(s->cpu, rounds), ">= ", s->target,
+               verdict);
+    }
+    for (int i = 0; i < NSHAPES; i++) {
+        struct shape *s = &shapes[i];
+        if (ran[i])
+            printf("result ingest series=%zu mix=%s transport=%s per=%u ratio=%.3f "
+                   "ns_per_line=%.1f lines_per_s=%.0f sink_lines_per_s=%.0f\n",
+                   nseries, mix_names[mix], s->udp ? "udp" : "unix", s->per,
+                   benchutil_median(s->ratio, rounds), benchutil_median(s->cpu, rounds),
+                   benchutil_median(s->daemon, rounds), benchutil_median(s->sink, rounds));
     }
     if (guarded_daemon != NULL) {
         printf("\nwriters on (--writers), the same load right after each run without; the "
@@ -527,6 +743,7 @@ int main(int argc, char **argv)
     uint64_t nlines = DEFAULT_LINES;
     unsigned rounds = DEFAULT_ROUNDS, only = 0;
     int sink_only = 0, status = 0, pinned, unix_on = 1, udp_on = 1, port = -1, writers = 0;
+    int lines_given = 0;
     struct daemon dw;
     long qlen;
 
@@ -537,10 +754,19 @@ int main(int argc, char **argv)
             writers = 1;
         } else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc) {
             nlines = strtoull(argv[++i], NULL, 10);
+            lines_given = 1;
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
             only = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
+            nseries = (size_t)strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            for (mix = MIX_RR; mix <= MIX_ZIPF && strcmp(m, mix_names[mix]) != 0; mix++)
+                ;
+            if (mix > MIX_ZIPF)
+                benchutil_die("--mix must be rr, uniform or zipf");
         } else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc) {
             const char *t = argv[++i];
             unix_on = strcmp(t, "unix") == 0 || strcmp(t, "both") == 0;
@@ -549,9 +775,16 @@ int main(int argc, char **argv)
                 benchutil_die("--transport must be unix, udp or both");
         } else if (argv[i][0] == '-' || i != 1) {
             benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] "
-                          "[--per 20|1] [--transport unix|udp|both] [--sink-only] [--writers]");
+                          "[--per 20|1] [--transport unix|udp|both] [--sink-only] [--writers] "
+                          "[--series N] [--mix rr|uniform|zipf]");
         }
     }
+    if (nseries < 3 || nseries > 100000000)
+        benchutil_die("--series must be in 3..100000000");
+    if (!lines_given && nlines < 4 * (uint64_t)nseries)
+        nlines = 4 * (uint64_t)nseries;
+    if (mix == MIX_ZIPF)
+        zipf_setup();
     if (nlines == 0 || rounds == 0 || rounds > MAX_ROUNDS || (only != 0 && only != 20 && only != 1))
         benchutil_die("--lines must be > 0, --rounds in 1..%d, --per 20 or 1", MAX_ROUNDS);
     for (int i = 0; i < NSHAPES; i++)
@@ -567,12 +800,13 @@ int main(int argc, char **argv)
     pinned = benchutil_pin(BENCHUTIL_CPU_SENDER) == 0;
     benchutil_tmpdir(dir, sizeof(dir), "bench_ingest");
 
-    printf("ustatsd ingest benchmark: %llu lines over %d series, max_dgram_qlen %ld, %u rounds, "
-           "%s\n",
-           (unsigned long long)nlines, SERIES, qlen, rounds,
+    printf("ustatsd ingest benchmark: %llu lines over %zu series (%s), max_dgram_qlen %ld, %u "
+           "rounds, %s\n",
+           (unsigned long long)nlines, nseries, mix_names[mix], qlen, rounds,
            pinned ? "sender on CPU 0, receiver on CPU 1" : "not pinned (one CPU)");
     if (!sink_only) {
-        benchutil_daemon_start_udp(&d, config_text, udp_on);
+        benchutil_load_build(&warm, nseries, 20, warm_line_of);
+        start_daemon(&d, dir, udp_on, 0, 0);
         if (udp_on) {
             char *body = daemon_scrape(&d, NULL);
             int found;
@@ -582,11 +816,9 @@ int main(int argc, char **argv)
             free(body);
         }
         if (writers) {
-            char text[sizeof(writers_format) + 64];
             unsigned uid = (unsigned)getuid();
 
-            snprintf(text, sizeof(text), writers_format, uid, uid, uid);
-            benchutil_daemon_start_udp(&dw, text, udp_on);
+            start_daemon(&dw, dir, udp_on, 1, uid);
             guarded_daemon = &dw;
             if (udp_on)
                 guarded_port = benchutil_daemon_udp_port(&dw);
@@ -610,6 +842,8 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < NSHAPES; i++)
         benchutil_load_free(&shapes[i].load);
+    benchutil_load_free(&warm);
+    free(zipf_cdf);
     benchutil_rmtree(dir);
     return status;
 }

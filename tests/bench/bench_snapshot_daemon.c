@@ -184,18 +184,7 @@ uint64_t inst_stop(struct inst *in)
 /* The daemon's own metrics, from the self endpoint. Malloc'd. */
 static char *self_scrape(struct inst *in)
 {
-    struct httpc_response r;
-    char *body;
-    int rc = httpc_get(in->self, "/metrics", NULL, &r);
-
-    if (rc != 0 || r.status != 200)
-        benchutil_die("GET /metrics on the self endpoint: %s",
-                      rc != 0 ? strerror(-rc) : "status is not 200");
-    body = strdup(r.body);
-    httpc_response_release(&r);
-    if (body == NULL)
-        benchutil_die("out of memory");
-    return body;
+    return benchutil_get_metrics(in->self);
 }
 
 static double self_value(struct inst *in, const char *name)

@@ -269,14 +269,30 @@ static inline void benchutil_daemon_stop(struct daemon *d)
         fprintf(stderr, "bench: the daemon did not stop cleanly\n");
 }
 
+/* GET /metrics at url (an endpoint, "unix:PATH" or "HOST:PORT"): its body, malloc'd; dies unless 200. */
+static inline char *benchutil_get_metrics(const char *url)
+{
+    struct httpc_response r;
+    char *body;
+    int rc = httpc_get(url, "/metrics", NULL, &r);
+
+    if (rc != 0 || r.status != 200)
+        benchutil_die("GET /metrics on %s: %s", url, rc != 0 ? strerror(-rc) : "status is not 200");
+    body = strdup(r.body);
+    httpc_response_release(&r);
+    if (body == NULL)
+        benchutil_die("out of memory");
+    return body;
+}
+
 /*
+ * benchutil_counters_of() reads them from a scrape's body (and frees it).
  * Scrape the daemon's /metrics and return ustatsd_lines_accepted_total; rejected (when
  * not NULL) gets the sum of ustatsd_lines_rejected_total, dgrams (when not NULL) gets
  * ustatsd_datagrams_received_total. Dies when the scrape fails or the sample is missing.
  */
-static inline double benchutil_daemon_counters(struct daemon *d, double *rejected, double *dgrams)
+static inline double benchutil_counters_of(char *body, double *rejected, double *dgrams)
 {
-    char *body = daemon_scrape(d, NULL);
     double accepted;
     int found;
 
@@ -289,6 +305,11 @@ static inline double benchutil_daemon_counters(struct daemon *d, double *rejecte
         *dgrams = expo_sum(body, "ustatsd_datagrams_received_total", &found);
     free(body);
     return accepted;
+}
+
+static inline double benchutil_daemon_counters(struct daemon *d, double *rejected, double *dgrams)
+{
+    return benchutil_counters_of(daemon_scrape(d, NULL), rejected, dgrams);
 }
 
 /*
