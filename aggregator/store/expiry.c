@@ -85,8 +85,9 @@ size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *m
     size_t work = 0, freed = 0;
 
     *more = 1;
-    /* A table move goes on without inserts too, a slice per call. */
+    /* A table move goes on without inserts too, a slice per call; the front cache's too. */
     table_migrate(&r->series, budget, &r->mem);
+    hotcache_migrate(&r->hot, budget, &r->mem);
     while (work < budget) {
         struct registry__series *s;
         struct registry__family *f;

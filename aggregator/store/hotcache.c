@@ -16,8 +16,9 @@
  * full moves another one to its own other set (put), so collisions do not evict. A lookup
  * reads one line of the table, rarely two, then the identity, whose series can be fetched
  * while the key is compared. There are at least two ways per series: the table grows with
- * the series, and starts empty when it does (reserve). A series removes its own entry
- * when it is freed.
+ * the series, and its entries move to the bigger one a few sets at a time (move_to,
+ * hotcache_migrate), found in the old one until they have. A series removes its own
+ * entry when it is freed.
  */
 
 /* The hash of a line's identity, read where its two pieces lie. */
@@ -80,13 +81,25 @@ static const struct hotcache_id *find_in(const struct hotcache_set *set, struct 
     return NULL;
 }
 
-/* The identity cached for this line, or NULL. */
+/* The identity cached for this line in table (of mask + 1 sets), or NULL. */
+static const struct hotcache_id *find_table(const struct hotcache_set *table, size_t mask,
+                                            struct statsd_view name, struct statsd_view suffix,
+                                            uint32_t tag)
+{
+    const struct hotcache_id *id = find_in(&table[set1(tag, mask)], name, suffix, tag);
+
+    return id != NULL ? id : find_in(&table[set2(tag, mask)], name, suffix, tag);
+}
+
+/* The identity cached for this line, or NULL: the table, then the one being moved. */
 static const struct hotcache_id *find_one(const struct hotcache *c, struct statsd_view name,
                                           struct statsd_view suffix, uint32_t tag)
 {
-    const struct hotcache_id *id = find_in(&c->sets[set1(tag, c->mask)], name, suffix, tag);
+    const struct hotcache_id *id = find_table(c->sets, c->mask, name, suffix, tag);
 
-    return id != NULL ? id : find_in(&c->sets[set2(tag, c->mask)], name, suffix, tag);
+    if (id == NULL && c->old != NULL)
+        id = find_table(c->old, c->old_mask, name, suffix, tag);
+    return id;
 }
 
 /* The way holding id (NULL: an empty way), or -1. */
@@ -149,21 +162,69 @@ static void put(struct hotcache_set *table, size_t mask, struct hotcache_id *id,
     set_way(sets[0], w, id, tag);
 }
 
-/* Replace the table by an empty one of n sets. */
+static void free_old(struct hotcache *c, size_t *bytes)
+{
+    counted_free(bytes, c->old_base, (c->old_mask + 1) * sizeof *c->old + 64);
+    c->old = NULL;
+    c->old_base = NULL;
+    c->old_mask = 0;
+    c->old_next = 0;
+}
+
+/* Replace the table by an empty one of n sets (a move under way ends: its entries too). */
 static void fresh(struct hotcache *c, size_t n, size_t *bytes)
 {
+    if (c->old != NULL)
+        free_old(c, bytes);
     if (c->sets != NULL)
         counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
     c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
     c->mask = n - 1;
 }
 
+int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
+{
+    size_t end;
+
+    if (c->old == NULL)
+        return 0;
+    end = c->old_mask + 1 - c->old_next > budget ? c->old_next + budget : c->old_mask + 1;
+    for (; c->old_next < end; c->old_next++) {
+        struct hotcache_set *set = &c->old[c->old_next];
+
+        for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
+            if (set->id[w] != NULL)
+                put(c->sets, c->mask, set->id[w], set->tag[w]);
+        memset(set, 0, sizeof *set);
+    }
+    if (c->old_next <= c->old_mask)
+        return 1;
+    free_old(c, bytes);
+    return 0;
+}
+
 /*
- * Room for at least two ways per series: double the sets. The new table starts empty:
- * re-placing every entry would hold the loop for milliseconds once there are 100,000
- * series, while each series' next line refills its entry through the full path, one at a
- * time.
+ * Start moving the entries into a new table of n sets: the old one stays beside it and
+ * is looked in until hotcache_migrate() has moved it all (a move still under way is
+ * finished first). Re-placing every entry at once would hold the loop for milliseconds
+ * at 100,000 series; starting empty would send each series' next line down the full path.
  */
+static void move_to(struct hotcache *c, size_t n, size_t *bytes)
+{
+    if (c->sets == NULL) {
+        fresh(c, n, bytes);
+        return;
+    }
+    hotcache_migrate(c, SIZE_MAX, bytes);
+    c->old = c->sets;
+    c->old_mask = c->mask;
+    c->old_base = c->base;
+    c->old_next = 0;
+    c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
+    c->mask = n - 1;
+}
+
+/* Room for at least two ways per series: double the sets. */
 static void reserve(struct hotcache *c, size_t nseries, size_t *bytes)
 {
     size_t sets = nsets(c), n = sets > HOTCACHE_MIN_SETS ? sets : HOTCACHE_MIN_SETS;
@@ -172,18 +233,20 @@ static void reserve(struct hotcache *c, size_t nseries, size_t *bytes)
         return;
     while (nseries * 2 > n * HOTCACHE_WAYS)
         n *= 2;
-    fresh(c, n, bytes);
+    move_to(c, n, bytes);
 }
 
 int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
 {
     size_t sets = nsets(c), n = HOTCACHE_MIN_SETS;
 
+    if (c->old != NULL)
+        return 1;
     if (sets <= HOTCACHE_MIN_SETS || nseries * 2 * 8 >= sets * HOTCACHE_WAYS)
         return 0;
     while (nseries * 2 * 2 > n * HOTCACHE_WAYS) /* room to grow twofold first */
         n *= 2;
-    fresh(c, n, bytes);
+    move_to(c, n, bytes);
     return 1;
 }
 
@@ -199,6 +262,15 @@ static const struct hotcache_id *candidate(const struct hotcache_set *set, uint3
         if (set->tag[w] == tag && set->id[w] != NULL)
             return set->id[w];
     return NULL;
+}
+
+/* A likely match in the table being moved (cold: only while a move is under way). */
+static __attribute__((noinline)) const struct hotcache_id *old_candidate(const struct hotcache *c,
+                                                                         uint32_t tag)
+{
+    const struct hotcache_id *id = candidate(&c->old[set1(tag, c->old_mask)], tag);
+
+    return id != NULL ? id : candidate(&c->old[set2(tag, c->old_mask)], tag);
 }
 
 /*
@@ -236,6 +308,8 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
         cand[i] = candidate(&c->sets[set1(tag[i], c->mask)], tag[i]);
         if (cand[i] == NULL)
             cand[i] = candidate(&c->sets[set2(tag[i], c->mask)], tag[i]);
+        if (cand[i] == NULL && c->old != NULL)
+            cand[i] = old_candidate(c, tag[i]);
         if (cand[i] != NULL) {
             /* Its key may run into the next cache line. */
             __builtin_prefetch(cand[i]);
@@ -278,19 +352,26 @@ void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
     /* A reload may have changed what the same bytes do (a key stripped, a value folded). */
     id->notes = notes;
     reserve(c, nseries, bytes);
+    hotcache_migrate(c, HOTCACHE_MIGRATE_STEP, bytes);
     put(c->sets, c->mask, id, id->tag);
 }
 
-void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes)
+/* Take id out of table (of mask + 1 sets; NULL: none). */
+static void drop_from(struct hotcache_set *table, size_t mask, const struct hotcache_id *id)
 {
-    for (unsigned k = 0; c->sets != NULL && k < 2; k++) {
-        struct hotcache_set *set =
-            &c->sets[k == 0 ? set1(id->tag, c->mask) : set2(id->tag, c->mask)];
+    for (unsigned k = 0; table != NULL && k < 2; k++) {
+        struct hotcache_set *set = &table[k == 0 ? set1(id->tag, mask) : set2(id->tag, mask)];
 
         for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
             if (set->id[w] == id)
                 set->id[w] = NULL;
     }
+}
+
+void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes)
+{
+    drop_from(c->sets, c->mask, id);
+    drop_from(c->old, c->old_mask, id);
     counted_free(bytes, id, sizeof *id + id->nlen + id->slen);
 }
 
@@ -302,6 +383,8 @@ void hotcache_clear(struct hotcache *c, size_t *bytes)
 
 void hotcache_release(struct hotcache *c, size_t *bytes)
 {
+    if (c->old != NULL)
+        free_old(c, bytes);
     if (c->sets != NULL)
         counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
     memset(c, 0, sizeof *c);

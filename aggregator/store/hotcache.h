@@ -52,11 +52,22 @@ struct hotcache_set {
     uint32_t next;                         /* the way to replace when the set is full */
 } __attribute__((aligned(64)));
 
-/* Zeroed is an empty cache that allocates nothing and finds nothing. */
+#define HOTCACHE_MIGRATE_STEP 8 /* old sets moved on each hotcache_add() during a move */
+
+/*
+ * Zeroed is an empty cache that allocates nothing and finds nothing. When it grows (or
+ * shrinks, hotcache_fit), the entries move to the new table a few sets at a time, on each
+ * hotcache_add() and on each hotcache_migrate(): until then a lookup that misses the new
+ * table looks in the old one, so the cache never goes cold.
+ */
 struct hotcache {
     struct hotcache_set *sets; /* NULL until the first hotcache_add() */
     size_t mask;               /* sets - 1, a power of two less one (sets != NULL) */
     void *base;                /* the allocation sets lie in (aligned within it) */
+    struct hotcache_set *old;  /* the table being moved into sets, or NULL */
+    size_t old_mask;
+    void *old_base;
+    size_t old_next; /* old sets below this one have been moved (and emptied) */
 };
 
 /*
@@ -73,8 +84,8 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
  * from now on). A line spelling the series other than its identity is not cached. The
  * identity's notes become notes: what the full check found for this line now.
  * nseries is how many series may now hold an identity: the table keeps at least two ways
- * for each, and when it grows it starts empty (each series' next line refills its entry).
- * The line's views are copied.
+ * for each, and when it grows its entries move over to the new one a few sets a call
+ * (HOTCACHE_MIGRATE_STEP), found in the old table meanwhile. The line's views are copied.
  */
 void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
                   const struct statsd_line *line, uint64_t notes, size_t nseries, size_t *bytes);
@@ -84,13 +95,19 @@ void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes);
 
 /*
  * Give memory back after many series went away: when the table has more than eight times
- * the ways that nseries series need (two each), replace it by an empty one with room for
- * twice as many (at least HOTCACHE_MIN_SETS sets). Like a growth, the new table starts empty and each
- * series' next line refills its entry. Returns 1 when it replaced the table.
+ * the ways that nseries series need (two each), start moving it into one with room for
+ * twice as many (at least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it
+ * has work to do (a move started or under way): call hotcache_migrate() until it is done.
  */
 int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
 
-/* Forget every entry, keeping the table's size. Identities stay with their series. */
+/*
+ * Move up to budget sets of a move under way into the new table; the old one is freed
+ * when the last has moved. Returns 1 while a move is under way after the call.
+ */
+int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes);
+
+/* Forget every entry, keeping the table's size (a move under way ends). Identities stay with their series. */
 void hotcache_clear(struct hotcache *c, size_t *bytes);
 
 /* Free the table (identities are freed with hotcache_drop) and leave the cache zeroed. */

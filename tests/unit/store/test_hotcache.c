@@ -83,6 +83,60 @@ Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
 }
 
 /*
+ * Growing never makes the cache cold: right after the add that grows the table, every
+ * identity cached before is still found (in the old table, until hotcache_migrate() or
+ * later adds have moved it), and once the move is done the old table is freed. Shrinking
+ * (hotcache_fit) moves the survivors the same way.
+ */
+Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
+{
+    enum { N = 5000 };
+    static struct hotcache_id *ids[N];
+    static char texts[N][48];
+    struct hotcache c = { 0 };
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0, grew = 0, i, k;
+
+    for (i = 0; i < N; i++) {
+        int moving = c.old != NULL;
+
+        snprintf(texts[i], sizeof texts[i], "jobs.done:1|c|#id:%zu", i);
+        parse(texts[i], &l, &lp);
+        hotcache_add(&c, &ids[i], &ids[i], &l, 0, i + 1, &bytes);
+        cr_assert_not_null(ids[i]);
+        if (!moving && c.old != NULL) {
+            grew++;
+            for (k = 0; k <= i; k++)
+                cr_assert_eq(find_one(&c, texts[k]), ids[k], "%s lost when the table grew",
+                             texts[k]);
+        }
+    }
+    cr_assert_geq(grew, 5, "the table grew %zu times", grew);
+    while (hotcache_migrate(&c, 3, &bytes))
+        ;
+    cr_assert_null(c.old);
+    for (i = 0; i < N; i++)
+        cr_assert_eq(find_one(&c, texts[i]), ids[i], "%s lost after the move", texts[i]);
+    /* All but 100 go: the table shrinks, and the 100 are found throughout. */
+    for (i = 100; i < N; i++)
+        hotcache_drop(&c, ids[i], &bytes);
+    cr_assert_eq(hotcache_fit(&c, 100, &bytes), 1);
+    cr_assert_not_null(c.old);
+    do {
+        for (i = 0; i < 100; i++)
+            cr_assert_eq(find_one(&c, texts[i]), ids[i], "%s lost while shrinking", texts[i]);
+    } while (hotcache_migrate(&c, 16, &bytes));
+    cr_assert_eq(hotcache_fit(&c, 100, &bytes), 0, "once is enough");
+    for (i = 0; i < 100; i++) {
+        cr_assert_eq(find_one(&c, texts[i]), ids[i]);
+        hotcache_drop(&c, ids[i], &bytes);
+    }
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
+}
+
+/*
  * registry_apply_raw: a line whose name and suffix a fully parsed, accepted line had is
  * applied from its values alone; everything else is a miss, for the full path to judge.
  */
