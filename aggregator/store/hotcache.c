@@ -49,8 +49,8 @@ static inline int bytes_equal(const char *a, const char *b, size_t n)
     return (diff | (x ^ y)) == 0;
 }
 
-static inline int matches(const struct hotcache_id *id, struct statsd_view name,
-                          struct statsd_view suffix)
+static inline int same_key(const struct hotcache_id *id, struct statsd_view name,
+                           struct statsd_view suffix)
 {
     return id->nlen == name.len && id->slen == suffix.len &&
            bytes_equal(id->key, name.ptr, name.len) &&
@@ -72,11 +72,13 @@ static size_t set2(uint32_t tag, size_t mask)
     return ((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) & mask;
 }
 
+/* The identity of generation gen for this line in set, or NULL. */
 static const struct hotcache_id *find_in(const struct hotcache_set *set, struct statsd_view name,
-                                         struct statsd_view suffix, uint32_t tag)
+                                         struct statsd_view suffix, uint32_t tag, uint32_t gen)
 {
     for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
-        if (set->tag[w] == tag && set->id[w] != NULL && matches(set->id[w], name, suffix))
+        if (set->tag[w] == tag && set->id[w] != NULL && set->id[w]->gen == gen &&
+            same_key(set->id[w], name, suffix))
             return set->id[w];
     return NULL;
 }
@@ -84,21 +86,25 @@ static const struct hotcache_id *find_in(const struct hotcache_set *set, struct 
 /* The identity cached for this line in table (of mask + 1 sets), or NULL. */
 static const struct hotcache_id *find_table(const struct hotcache_set *table, size_t mask,
                                             struct statsd_view name, struct statsd_view suffix,
-                                            uint32_t tag)
+                                            uint32_t tag, uint32_t gen)
 {
-    const struct hotcache_id *id = find_in(&table[set1(tag, mask)], name, suffix, tag);
+    const struct hotcache_id *id = find_in(&table[set1(tag, mask)], name, suffix, tag, gen);
 
-    return id != NULL ? id : find_in(&table[set2(tag, mask)], name, suffix, tag);
+    return id != NULL ? id : find_in(&table[set2(tag, mask)], name, suffix, tag, gen);
 }
 
-/* The identity cached for this line, or NULL: the table, then the one being moved. */
+/*
+ * The identity cached for this line, or NULL: the table, then the one being moved. One of
+ * an older generation is skipped (a series of a family the reload retired, until it is
+ * freed, may have the key of a new series).
+ */
 static const struct hotcache_id *find_one(const struct hotcache *c, struct statsd_view name,
                                           struct statsd_view suffix, uint32_t tag)
 {
-    const struct hotcache_id *id = find_table(c->sets, c->mask, name, suffix, tag);
+    const struct hotcache_id *id = find_table(c->sets, c->mask, name, suffix, tag, c->gen);
 
     if (id == NULL && c->old != NULL)
-        id = find_table(c->old, c->old_mask, name, suffix, tag);
+        id = find_table(c->old, c->old_mask, name, suffix, tag, c->gen);
     return id;
 }
 
@@ -319,7 +325,7 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
     for (i = 0; i < n; i++) {
         if (cand[i] == NULL)
             continue; /* no tag matched: not cached */
-        found[i] = matches(cand[i], lp[i].name, lp[i].suffix)
+        found[i] = cand[i]->gen == c->gen && same_key(cand[i], lp[i].name, lp[i].suffix)
                        ? cand[i]
                        : find_one(c, lp[i].name, lp[i].suffix, tag[i]);
         if (found[i] != NULL)
@@ -346,11 +352,12 @@ void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
         memcpy(id->key, name.ptr, name.len);
         memcpy(id->key + name.len, suffix.ptr, suffix.len);
         *idp = id;
-    } else if (!matches(id, name, suffix)) {
+    } else if (!same_key(id, name, suffix)) {
         return;
     }
     /* A reload may have changed what the same bytes do (a key stripped, a value folded). */
     id->notes = notes;
+    id->gen = c->gen;
     reserve(c, nseries, bytes);
     hotcache_migrate(c, HOTCACHE_MIGRATE_STEP, bytes);
     put(c->sets, c->mask, id, id->tag);
@@ -375,10 +382,9 @@ void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes)
     counted_free(bytes, id, sizeof *id + id->nlen + id->slen);
 }
 
-void hotcache_clear(struct hotcache *c, size_t *bytes)
+void hotcache_clear(struct hotcache *c)
 {
-    if (c->sets != NULL)
-        fresh(c, nsets(c), bytes);
+    c->gen++;
 }
 
 void hotcache_release(struct hotcache *c, size_t *bytes)

@@ -39,6 +39,7 @@ struct hotcache_id {
     double rate;    /* the line's sample rate */
     uint64_t notes; /* the owner's: what else the line does each time (0: nothing) */
     uint32_t tag;   /* the hash's low 32 bits: the set, and the tag within it */
+    uint32_t gen;   /* the cache's generation when the full path last accepted it */
     uint16_t nlen;  /* name bytes at key */
     uint16_t slen;  /* suffix bytes after them */
     uint8_t type;   /* enum statsd_type */
@@ -68,6 +69,7 @@ struct hotcache {
     size_t old_mask;
     void *old_base;
     size_t old_next; /* old sets below this one have been moved (and emptied) */
+    uint32_t gen;    /* hotcache_clear() bumps it: identities of an older one miss */
 };
 
 /*
@@ -107,8 +109,13 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
  */
 int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes);
 
-/* Forget every entry, keeping the table's size (a move under way ends). Identities stay with their series. */
-void hotcache_clear(struct hotcache *c, size_t *bytes);
+/*
+ * Forget every entry: each misses until the full path has accepted a line of it again
+ * (hotcache_add). O(1): the entries stay in the table, of an older generation, so a
+ * reload neither frees nor allocates the table on the loop. Identities stay with their
+ * series.
+ */
+void hotcache_clear(struct hotcache *c);
 
 /* Free the table (identities are freed with hotcache_drop) and leave the cache zeroed. */
 void hotcache_release(struct hotcache *c, size_t *bytes);

@@ -181,7 +181,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     families_build_names(r);
     families_create_fixed(r);
     /* Forget every cached identity: each is checked against c on its next line. */
-    hotcache_clear(&r->hot, &r->mem);
+    hotcache_clear(&r->hot);
     counted_free(&r->mem, keep, nfams ? nfams : 1);
     counted_free(&r->mem, slot, (c->nfamilies ? c->nfamilies : 1) * sizeof *slot);
 }

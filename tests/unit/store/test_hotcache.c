@@ -75,7 +75,7 @@ Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
     parse("y:1|g", &l, &lp);
     hotcache_add(&c, &id2, &series, &l, 0, 1, &bytes);
     cr_assert_eq(find_one(&c, "y:2|g"), id2);
-    hotcache_clear(&c, &bytes);
+    hotcache_clear(&c);
     cr_assert_null(find_one(&c, "y:2|g"));
     hotcache_drop(&c, id2, &bytes);
     hotcache_release(&c, &bytes);
@@ -143,6 +143,47 @@ Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
 static int raw(const char *text, uint64_t now)
 {
     return registry_apply_raw(&reg, text, strlen(text), now);
+}
+
+/*
+ * A reload forgets the cache without freeing or allocating its table: every identity
+ * misses until the full path accepts a line of it again. A family whose layout changed
+ * is retired with its series, whose identities stay in the table until they are freed;
+ * the new family's series of the same bytes is cached beside them and found, not the
+ * stale one.
+ */
+Test(hotcache, a_reload_forgets_in_place_and_finds_past_stale_identities, .fini = teardown)
+{
+    static const char a[] = "{\"families\": [{\"name\": \"f\", \"type\": \"counter\","
+                            " \"labels\": [{\"name\": \"k\", \"max_values\": 8}]}]}";
+    static const char b[] = "{\"families\": [{\"name\": \"f\", \"type\": \"counter\","
+                            " \"labels\": [{\"name\": \"k\", \"values\": [\"x\"]}]}]}";
+    struct config next;
+    struct registry_reload rr;
+    char err[512];
+    const void *table;
+    struct registry_sample sample;
+    size_t mem, fi;
+
+    load(a);
+    cr_assert_eq(feed("f:1|c|#k:x"), STATSD_OK);
+    cr_assert_eq(raw("f:2|c|#k:x", 1000), STATSD_OK, "cached");
+    table = reg.hot.sets;
+    cr_assert_eq(cfgload_text(&next, b, strlen(b), "next", err, sizeof(err)), 0, "%s", err);
+    registry_reconfigure(&reg, &next, &rr);
+    cr_assert(rr.reset == 1, "the layout changed: reset %zu", rr.reset);
+    cr_assert_eq(reg.hot.sets, table, "the table was replaced");
+    mem = reg.mem;
+    cr_assert_eq(raw("f:4|c|#k:x", 1000), REGISTRY_MISS, "a stale identity was taken");
+    cr_assert_eq(feed("f:4|c|#k:x"), STATSD_OK);
+    cr_assert_eq(raw("f:8|c|#k:x", 1000), STATSD_OK, "the new series is not found");
+    cr_assert_gt(reg.mem, mem, "the new series and its identity");
+    cr_assert_not(find(0, "k=x", &sample), "the retired series is out of sight");
+    for (fi = 1; fi < 64 && !find(fi, "k=x", &sample); fi++)
+        ;
+    cr_assert_float_eq(value_of(fi, "k=x"), 12, 1e-9, "the new series holds only its lines");
+    registry_reconfigure(&reg, &cfg, &rr);
+    cfgload_release(&next);
 }
 
 /*
