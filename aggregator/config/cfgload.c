@@ -231,6 +231,12 @@ static const struct cfgread_key daemon_keys[] = {
       .ddflt = 60,
       .dmin = 0,
       .dmax = 86400 },
+    { .name = "credentials_linger_seconds",
+      .kind = CFGREAD_NUMBER,
+      .off = offsetof(struct config, credentials_linger),
+      .ddflt = 600,
+      .dmin = 0,
+      .dmax = 86400 },
 };
 
 const struct cfgread_key *const cfgload_daemon_keys = daemon_keys;

@@ -338,6 +338,11 @@ struct config {
     double state_interval;   /* seconds between snapshots, 1 to CONFIG_MAX_STATE_INTERVAL */
     /* Seconds between summaries of rejects in the log (rejectlog.h); 0: none. */
     double reject_log_interval;
+    /*
+     * Seconds the Unix socket asks for senders' credentials after start-up, a reload or a
+     * rejected line, when no writer rule or service endpoint needs them (credwant.h).
+     */
+    double credentials_linger;
 
     /* "limits" */
     size_t max_series;

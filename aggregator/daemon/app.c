@@ -163,12 +163,51 @@ static void log_rejects(struct app *a)
     buf_release(&msg);
 }
 
+/* The linger of daemon.credentials_linger_seconds, in ms. */
+static uint64_t cred_linger_ms(const struct app *a)
+{
+    return (uint64_t)(a->site.cfg->credentials_linger * 1000.0 + 0.5);
+}
+
+/* Whether the Unix socket asks for senders' credentials, as credwant.h decides. */
+static void ask_credentials(struct app *a)
+{
+    struct site *s = &a->site;
+    int needed = s->cfg->nwriters != 0 || s->intake.senders != NULL, on, rc;
+
+    on = credwant_decide(&a->creds, needed, intake_rejected_total(&s->intake.count),
+                         uv_now(&a->loop), cred_linger_ms(a));
+    if (!s->ingest_started || on == s->in.passcred)
+        return;
+    if ((rc = ingest_passcred(&s->in, on)) != 0) {
+        log_msg(&a->log, LOG_WARN, "ingest", "setsockopt(SO_PASSCRED, %d) on %s: %s", on,
+                s->in.path, strerror(-rc));
+        return;
+    }
+    if (on)
+        log_msg(&a->log, LOG_INFO, "ingest", "asking for the senders of datagrams on %s again%s",
+                s->in.path, needed ? "" : ": a line was refused, or the config reloaded");
+    else
+        log_msg(&a->log, LOG_INFO, "ingest",
+                "no longer asking for the senders of datagrams on %s: no writer rule or service "
+                "endpoint needs them, and no line was refused for %g s "
+                "(daemon.credentials_linger_seconds)",
+                s->in.path, s->cfg->credentials_linger);
+}
+
+void app_credentials_poke(struct app *a)
+{
+    credwant_poke(&a->creds, uv_now(&a->loop), cred_linger_ms(a));
+    ask_credentials(a);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
     struct registry *reg = &a->site.reg;
 
     log_rejects(a);
+    ask_credentials(a);
 
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_series_retired(reg) == 0) {
@@ -591,6 +630,7 @@ static int app_start(struct app *a, char *err, size_t errlen)
     if (start_ingest(a, &s->in, &icfg, "ingest", err, errlen) != 0)
         return -1;
     s->ingest_started = 1;
+    credwant_init(&a->creds, uv_now(&a->loop), cred_linger_ms(a));
     if (c->udp_listen[0] != '\0' && start_udp(a, err, errlen) != 0)
         return -1;
     if (start_http(a, err, errlen) != 0)

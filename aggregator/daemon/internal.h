@@ -17,6 +17,7 @@
 #include "handler/site.h"
 #include "http/basicauth.h"
 #include "http/tlspool.h"
+#include "ingest/credwant.h"
 
 /* SIGTERM, SIGINT, SIGHUP. */
 #define APP_NSIGNALS 3
@@ -49,9 +50,16 @@ struct app {
     uint64_t turn_prev_hrtime;
     uint64_t turn_prev_idle_ns;
     struct rejectlog rejectlog; /* the summary of rejects the log gets once an interval */
+    struct credwant creds;      /* whether the Unix socket asks for senders (credwant.h) */
 
     int serving; /* app_start() succeeded: a stop writes the final snapshot */
     int exit_code;
 };
+
+/*
+ * A reload took effect: the Unix socket asks for senders' credentials for the linger from
+ * now (app.c; credwant.h), so that the new config's refusals name their senders.
+ */
+void app_credentials_poke(struct app *a);
 
 #endif

@@ -184,6 +184,7 @@ static void reload_apply(struct app *a, struct site_config *next)
     site_config_unref(old);
     site_track_senders(s);
     site_track_learn(s);
+    app_credentials_poke(a);
     if (fmt >= 0)
         a->log.fmt = (enum log_format)fmt;
     if (level >= 0)

@@ -177,6 +177,7 @@ void debugself_daemon(struct debug_render *dr, struct debugjson *w)
     debugjson_kv_str(w, "mode", mode);
     debugjson_kv_num(w, "max_dgram_qlen", (double)d->max_dgram_qlen);
     debugjson_kv_num(w, "rcvbuf", (double)d->rcvbuf);
+    debugjson_kv_bool(w, "sender_credentials", d->passcred);
     debugjson_close(w, '}');
     debugjson_kv_open(w, "limits", '{');
     debugjson_kv_u64(w, "max_series", c->max_series);

@@ -215,6 +215,7 @@ struct selfmetrics {
     const char *socket_path;
     unsigned socket_mode;
     long max_dgram_qlen; /* -1: unknown */
+    int passcred;        /* the Unix socket asks for senders' credentials (credwant.h) */
     int rcvbuf;          /* SO_RCVBUF as the kernel reports it, or -1 */
 #define SELFMETRICS_FIELD(field, metric, key, help) uint64_t field;
     SELFMETRICS_SOCKET_MAP(SELFMETRICS_FIELD)

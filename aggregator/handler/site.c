@@ -90,6 +90,7 @@ static void read_sockets(const struct site *s, struct selfmetrics *r)
     r->socket_path = c->socket_path;
     r->socket_mode = c->socket_mode;
     r->max_dgram_qlen = s->in.max_dgram_qlen;
+    r->passcred = s->in.passcred;
     r->rcvbuf = s->in.rcvbuf;
 #define COPY_SOCKET(field, metric, key, help) r->field = s->in.stats.field;
     SELFMETRICS_SOCKET_MAP(COPY_SOCKET)

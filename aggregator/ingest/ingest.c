@@ -248,6 +248,7 @@ static int bind_socket(struct ingest *in, const struct sockaddr_un *sa, char *er
         goto fail;
     }
     in->fd = fd;
+    in->passcred = 1;
     return 0;
 fail:
     close(fd);
@@ -364,6 +365,7 @@ static int adopt(struct ingest *in, char *err, size_t errlen)
     }
     set_rcvbuf(in, fd);
     in->fd = fd;
+    in->passcred = in->kind == INGEST_UNIX;
     return 0;
 }
 
@@ -632,6 +634,17 @@ static void on_poll_closed(uv_handle_t *handle)
     ingestrecv_free(in);
     if (in->close_cb != NULL)
         in->close_cb(in);
+}
+
+int ingest_passcred(struct ingest *in, int on)
+{
+    on = on != 0;
+    if (in->kind != INGEST_UNIX || in->fd < 0 || in->passcred == on)
+        return 0;
+    if (setsockopt(in->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+        return -errno;
+    in->passcred = on;
+    return 0;
 }
 
 void ingest_close(struct ingest *in, ingest_close_cb close_cb)

@@ -157,7 +157,8 @@ struct ingest {
      * that value for its life), or -1 when it could not be read or on UDP.
      */
     long max_dgram_qlen;
-    int rcvbuf; /* SO_RCVBUF as the kernel reports it after the request, or -1 */
+    int rcvbuf;   /* SO_RCVBUF as the kernel reports it after the request, or -1 */
+    int passcred; /* the Unix socket asks for senders' credentials (ingest_passcred) */
 
     /*
      * Conditions that do not stop start-up (short queue, SO_RCVBUF refused, ...), as
@@ -191,6 +192,14 @@ void ingest_init(struct ingest *in, uv_loop_t *loop, const struct ingest_config 
  * and the buffers are freed when the loop next runs; in must stay alive until then.
  */
 int ingest_start(struct ingest *in, char *err, size_t errlen);
+
+/*
+ * Ask the kernel for each datagram's sender from now on (on 1), or stop asking (0): the
+ * policy is credwant.h's. A started Unix socket asks from the start; datagrams queued
+ * before a change keep what they were sent with. Returns 0 (also when nothing changes,
+ * and on UDP, which carries no credentials) or a negative errno of setsockopt(2).
+ */
+int ingest_passcred(struct ingest *in, int on);
 
 /* Asynchronous teardown, see the lifecycle above. close_cb may be NULL. */
 void ingest_close(struct ingest *in, ingest_close_cb close_cb);

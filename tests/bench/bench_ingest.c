@@ -205,9 +205,13 @@ static size_t warm_line_of(uint64_t i, char *buf, size_t cap)
 
 /*
  * The caps fit the series (limits, then k's max_values in each family), and an endpoint
- * of the daemon's own metrics only (%s) serves the counters the benchmark reads.
+ * of the daemon's own metrics only (%s) serves the counters the benchmark reads. The
+ * daemon asks for no senders' credentials (credentials_linger_seconds 0: what a daemon
+ * whose lines are all accepted does ten minutes after its start; --writers asks, for its
+ * rules).
  */
 #define PREFIX_JSON                                                                 \
+    "  \"daemon\": {\"credentials_linger_seconds\": 0},\n"                          \
     "  \"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},\n"        \
     "  \"endpoints\": [{\"name\": \"self\", \"listen\": \"%s\", \"families\": [], " \
     "\"self_metrics\": true}],\n"
