@@ -380,7 +380,7 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
  *     <label> <b->have> series: median, best, body <body_len>, wire (last run), runs
  *
  * label is the case's name as the bench wants it padded ("scrape text        ").
- * body_len is the decoded body's size, measured by the bench's own check.
+ * body_len is the decoded body's size, measured by the bench's own check (0: not checked).
  */
 static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
                                                            const char *label, const char *target,
@@ -402,10 +402,13 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
     qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);
-    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, body %5.2f MB, "
-           "wire %5.2f MB (%d runs)\n",
-           label, b->have, res.median_ms, res.best_ms, bench_http_mb(body_len), bench_http_mb(wire),
-           b->runs);
+    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, ", label, b->have, res.median_ms,
+           res.best_ms);
+    if (body_len > 0)
+        printf("body %5.2f MB, ", bench_http_mb(body_len));
+    else
+        printf("body not checked, ");
+    printf("wire %5.2f MB (%d runs)\n", bench_http_mb(wire), b->runs);
     fflush(stdout);
     free(t);
     return res;

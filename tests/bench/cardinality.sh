@@ -15,7 +15,7 @@
 #   result <bench> series=<N> [mix=<m> per=<p>] <key>=<value> ...
 #
 # A figure a benchmark did not print (a run that failed, a bench_ingest without
-# --series) is shown as "—". --quick: fewer rounds and windows (about a third of the time).
+# --series) is shown as "—". --quick: fewer rounds and windows.
 # The benchmarks that start the daemon need root for their network namespace
 # (bench_ingest, bench_snapshot) and two CPUs to pin the two sides.
 set -u
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --logs) logs=$2; shift 2 ;;
     --table) logs=$2; table_only=1; shift 2 ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     -*) echo "cardinality.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
     esac
