@@ -280,7 +280,7 @@ static void daemon_up(const char *bin, const char *dir, int unix_sock, size_t se
     setenv("USTATSD_BIN", bin, 1);
     memset(&B.d, 0, sizeof(B.d));
     B.have = 0;
-    if (daemon_start_with(&B.d, bench_http_config, &opts) != 0)
+    if (daemon_start_with(&B.d, bench_http_plain_config(), &opts) != 0)
         bench_http_die(&B, 0, "%s did not start", bin);
     if (!unix_sock)
         snprintf(B.d.http, sizeof(B.d.http), "%s", listen);

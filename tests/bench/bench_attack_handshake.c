@@ -394,7 +394,7 @@ static void hs_daemon_start(const char *bin, const char *dir)
     setenv("USTATSD_BIN", bin, 1);
     memset(&B.d, 0, sizeof(B.d));
     B.have = 0;
-    if (daemon_start_with(&B.d, bench_http_config, &opts) != 0)
+    if (daemon_start_with(&B.d, bench_http_plain_config(), &opts) != 0)
         bench_http_die(&B, 0, "%s did not start", bin);
     for (i = 0; i < 500 && tlsclient_get(B.d.http, &o, "/-/ready", NULL, NULL, err) != 200; i++)
         usleep(20000);

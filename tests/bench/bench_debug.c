@@ -2,15 +2,19 @@
  * bench_debug: how long GET /debug?section=series&limit=N takes through the real daemon,
  * and how long that render holds the daemon's loop.
  *
- *     bench_debug [path/to/ustatsd]         (else $USTATSD_BIN)
+ *     bench_debug [path/to/ustatsd] [--series N] [--runs N | --quick]
  *     BENCH_RUNS=n                          timed runs per case (default 9)
  *
  * Same set-up as bench_scrape (bench_http.h): the daemon filled with 10,000 and then
- * 100,000 series of the mix. Each case asks for every series (limit=N), is timed from
- * connect() to the last byte, and is checked once outside the timing: the body parses as
+ * 100,000 series of the mix (--series N: N only). Each case asks for every series
+ * (limit=N; at most 1,000,000, the most /debug shows), is timed from connect() to the last
+ * byte, and is checked once outside the timing, up to 100,000 series: the body parses as
  * JSON and holds N series, not truncated. The debug view is written a bounded piece
- * (DEBUG_STEP_SERIES series) per loop iteration; the loop-hold probe shows that, against
- * a baseline window of the same length without the render.
+ * (DEBUG_STEP_SERIES series) per loop iteration; the daemon's longest loop turn during
+ * each case (from its own metrics) and the loop-hold probe show that, the probe against
+ * a baseline window of the same length without the render. Result lines
+ * (benchresult.h): json_ns_per_series and gzip_ns_per_series (the median, per series
+ * shown), their _worst_turn_ms, healthy_max_ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,9 @@
 #include <jansson.h>
 
 #include "bench_http.h"
+
+#define DEBUG_LIMIT_MAX 1000000 /* the most series /debug shows (expose/debug.h) */
+#define CHECK_MAX       100000  /* series up to which each document is parsed and checked */
 
 static void target_for(char *out, size_t cap, size_t nseries)
 {
@@ -67,31 +74,42 @@ static size_t check_body(const struct bench_http *b, const char *target, const c
 
 int main(int argc, char **argv)
 {
-    static const char *const cases[2][2] = {
-        { "json", "" },
-        { "json+gzip", "Accept-Encoding: gzip\r\n" },
+    static const char *const cases[2][3] = {
+        { "json", "", "json" },
+        { "json+gzip", "Accept-Encoding: gzip\r\n", "gzip" },
     };
-    const size_t sizes[2] = { BENCH_HTTP_SMALL, BENCH_HTTP_LARGE };
+    size_t sizes[2] = { BENCH_HTTP_SMALL, BENCH_HTTP_LARGE }, nsizes = 2;
     struct bench_http b;
-    char target[96];
-    size_t s, c;
+    char target[96], key[64];
+    size_t s, c, shown = 0;
 
-    bench_http_start(&b, "bench_debug", argc, argv);
+    bench_http_start(&b, "bench_debug", argc, argv, BENCH_HTTP_LARGE);
+    if (b.series != 0)
+        sizes[0] = b.series, nsizes = 1;
     printf("bench_debug: %s, %d runs per case, GET /debug?section=series&limit=N, times from "
            "connect to the last byte\n",
            getenv("USTATSD_BIN"), b.runs);
-    for (s = 0; s < 2; s++) {
+    for (s = 0; s < nsizes; s++) {
         bench_http_populate(&b, sizes[s]);
-        target_for(target, sizeof(target), b.have);
+        shown = b.have < DEBUG_LIMIT_MAX ? b.have : DEBUG_LIMIT_MAX;
+        target_for(target, sizeof(target), shown);
         for (c = 0; c < 2; c++) {
             char label[32];
-            size_t body = check_body(&b, target, cases[c][1]);
+            size_t body = b.have <= CHECK_MAX ? check_body(&b, target, cases[c][1]) : 0;
+            struct bench_http_result r;
+            double worst;
 
             snprintf(label, sizeof(label), "debug %-10s", cases[c][0]);
-            bench_http_run_case(&b, label, target, cases[c][1], body);
+            r = bench_http_run_case_turns(&b, label, target, cases[c][1], body, &worst);
+            snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
+            benchresult("debug", b.have, key, r.median_ms * 1e6 / (double)shown);
+            snprintf(key, sizeof(key), "%s_worst_turn_ms", cases[c][2]);
+            benchresult("debug", b.have, key, worst);
         }
     }
-    bench_http_run_probe(&b, target, "/debug", "during /debug:", "baseline, no render:");
+    benchresult("debug", b.have, "healthy_max_ms",
+                bench_http_ms(bench_http_run_probe(&b, target, "/debug",
+                                                   "during /debug:", "baseline, no render:")));
     bench_http_stop(&b);
     return 0;
 }

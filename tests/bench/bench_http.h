@@ -5,11 +5,14 @@
  * ustatsd_testlib, which every test links: a header of static inline functions that only
  * the benchmarks include.
  *
- *   - start-up: the binary from argv[1] or $USTATSD_BIN, BENCH_RUNS, and the real daemon
- *     in a temporary directory with its HTTP listener on a Unix socket (tests/lib/daemon.h);
+ *   - start-up: the binary from the command line or $USTATSD_BIN, --series N, --runs N or
+ *     BENCH_RUNS, and the real daemon (on CPU 1, the bench on CPU 0) in a temporary
+ *     directory with its HTTP listener on a Unix socket (tests/lib/daemon.h), its config
+ *     sized for N, and a second endpoint that serves only its own metrics, where the
+ *     benches read its counters and its loop turns without rendering N series;
  *   - population: the series mix (60% counters with two labels, 30% gauges, 10% histograms
- *     with BENCH_HTTP_BUCKETS buckets) sent by blocking sends, so that nothing is dropped,
- *     then a wait until ustatsd_lines_accepted_total counts every line;
+ *     with BENCH_HTTP_BUCKETS buckets), one line a series, sent by blocking sends, so that
+ *     nothing is dropped, then a wait until ustatsd_lines_accepted_total counts every line;
  *   - timing of full responses: connect() to the last byte, Connection: close, so the end
  *     of the body is the server's close; a warm-up, then median and best of the runs;
  *   - the loop-hold probe: while one request is timed, one thread keeps sending datagrams
@@ -34,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchresult.h"
 #include "benchutil.h"
 #include "daemon.h"
 #include "httpc.h"
@@ -47,11 +51,20 @@
 #define BENCH_HTTP_PROBE_MAX_CHECKS 100000
 #define BENCH_HTTP_PROBE_WINDOWS    5
 
+#define BENCH_HTTP_MAX_OPTS 8
+
 struct bench_http {
     const char *name; /* the program's name, first on every error line; static storage */
     struct daemon d;
-    int runs;    /* timed runs per case: BENCH_RUNS, default 9, at least 1 */
-    size_t have; /* series [0, have) of the mix are in the daemon */
+    int runs;       /* timed runs per case: --runs, else BENCH_RUNS, default 9, at least 1 */
+    size_t have;    /* series [0, have) of the mix are in the daemon */
+    size_t series;  /* --series N, else 0: the bench's own sizes */
+    size_t cap;     /* the series the config has room for */
+    char dir[256];  /* the self endpoint's socket lies here */
+    char self[300]; /* "unix:<dir>/self.sock": self metrics only */
+    char *config;   /* the config the daemon started with, malloc'd */
+    const char *opts[BENCH_HTTP_MAX_OPTS]; /* the bench's own options ("--no-tls") */
+    int nopts;
 };
 
 static inline double bench_http_ms(uint64_t ns)
@@ -133,46 +146,159 @@ static inline size_t bench_http_send_series(struct bench_http *b, size_t from, s
     return lines;
 }
 
-/* The families of the mix; bench_reload rewrites it. */
-static const char bench_http_config[] =
-    "{\n"
-    "  \"limits\": {\"max_series\": 200000, \"max_series_per_family\": 100000,\n"
-    "             \"max_label_values\": 100000},\n"
-    "  \"families\": [\n"
-    "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",\n"
-    "     \"help\": \"Requests by method and route.\",\n"
-    "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\", "
-    "\"DELETE\"]},\n"
-    "                {\"name\": \"route\", \"max_values\": 100000}]},\n"
-    "    {\"name\": \"bench_queue_depth\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
-    "     \"labels\": [{\"name\": \"queue\", \"max_values\": 100000}]},\n"
-    "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\", \"help\": "
-    "\"Latency.\",\n"
-    "     \"labels\": [{\"name\": \"endpoint\", \"max_values\": 100000}],\n"
-    "     \"buckets\": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]}\n"
-    "  ]\n"
-    "}\n";
+/*
+ * The families of the mix with room for cap series, the gauge family named gauge
+ * (bench_reload renames it), and an endpoint at self (NULL: none) that serves only the
+ * daemon's own metrics, so that reading them renders none of the series. Malloc'd.
+ */
+static inline char *bench_http_config_text(size_t cap, const char *self, const char *gauge)
+{
+    static const char fmt[] =
+        "{\n"
+        "  \"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu,\n"
+        "             \"max_label_values\": %zu},\n"
+        "%s%s%s"
+        "  \"families\": [\n"
+        "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",\n"
+        "     \"help\": \"Requests by method and route.\",\n"
+        "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\", "
+        "\"DELETE\"]},\n"
+        "                {\"name\": \"route\", \"max_values\": %zu}]},\n"
+        "    {\"name\": \"%s\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
+        "     \"labels\": [{\"name\": \"queue\", \"max_values\": %zu}]},\n"
+        "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\", \"help\": "
+        "\"Latency.\",\n"
+        "     \"labels\": [{\"name\": \"endpoint\", \"max_values\": %zu}],\n"
+        "     \"buckets\": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]}\n"
+        "  ]\n"
+        "}\n";
+    static const char ep[] = "  \"endpoints\": [{\"name\": \"self\", \"listen\": \"",
+                      ep_end[] = "\", \"families\": [],\n"
+                                 "                 \"self_metrics\": true}],\n";
+    size_t len = sizeof(fmt) + sizeof(ep) + sizeof(ep_end) + (self ? strlen(self) : 0) +
+                 strlen(gauge) + 7 * 24;
+    char *text = malloc(len);
+
+    if (text == NULL)
+        return NULL;
+    snprintf(text, len, fmt, 2 * cap, cap, cap, self ? ep : "", self ? self : "",
+             self ? ep_end : "", cap, gauge, cap, cap);
+    return text;
+}
+
+/* The mix for BENCH_HTTP_LARGE series without a self endpoint (bench_attack). Static. */
+static inline const char *bench_http_plain_config(void)
+{
+    static char *text;
+
+    if (text == NULL &&
+        (text = bench_http_config_text(BENCH_HTTP_LARGE, NULL, "bench_queue_depth")) == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return text;
+}
 
 /*
- * Take the binary from argv[1] (which overrides $USTATSD_BIN), the run count from
- * BENCH_RUNS, and start the daemon with the mix's config, empty. name must outlive b.
- * Dies on failure; on return b->d is running and bench_http_stop() must end it.
+ * Read the command line: the binary (the first argument that is not an option; it
+ * overrides $USTATSD_BIN), --series N, --runs N (else BENCH_RUNS), --quick (3 runs); any
+ * other "--name" is kept in b->opts for the bench (bench_http_opt()). Then start the
+ * daemon, empty, with the mix's config and room for b->series series (default_cap when
+ * not given) and a self-metrics endpoint. name must outlive b. Dies on failure; on return
+ * b->d is running and bench_http_stop() must end it.
  */
-static inline void bench_http_start(struct bench_http *b, const char *name, int argc, char **argv)
+static inline void bench_http_start(struct bench_http *b, const char *name, int argc, char **argv,
+                                    size_t default_cap)
 {
     const char *env = getenv("BENCH_RUNS");
+    struct daemon_options o = { 0 };
+    int given = 0;
 
+    memset(b, 0, sizeof(*b));
     b->name = name;
     b->runs = env ? atoi(env) : 9;
-    b->have = 0;
-    if (argc > 1)
-        setenv("USTATSD_BIN", argv[1], 1);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
+            if ((b->series = benchresult_series(argv[++i])) < 10)
+                bench_http_die(b, 0, "--series %s: expected a number of series, at least 10",
+                               argv[i]);
+        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            b->runs = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            b->runs = 3;
+        } else if (strncmp(argv[i], "--", 2) == 0 && b->nopts < BENCH_HTTP_MAX_OPTS) {
+            b->opts[b->nopts++] = argv[i];
+        } else if (argv[i][0] != '-' && !given) {
+            setenv("USTATSD_BIN", argv[i], 1);
+            given = 1;
+        } else {
+            bench_http_die(b, 0, "%s: unknown argument", argv[i]);
+        }
+    }
     if (getenv("USTATSD_BIN") == NULL || access(getenv("USTATSD_BIN"), X_OK) != 0)
         bench_http_die(b, 0, "set USTATSD_BIN or pass the ustatsd binary as the first argument");
     if (b->runs < 1)
         b->runs = 1;
-    if (daemon_start(&b->d, bench_http_config, NULL) != 0)
+    b->cap = (b->series ? b->series : default_cap) + 1000;
+    benchutil_tmpdir(b->dir, sizeof(b->dir), name);
+    snprintf(b->self, sizeof(b->self), "unix:%s/self.sock", b->dir);
+    if ((b->config = bench_http_config_text(b->cap, b->self, "bench_queue_depth")) == NULL)
+        bench_http_die(b, ENOMEM, "config");
+    /* The daemon on CPU 1 and the bench on CPU 0, as the other benchmarks place them. */
+    o.pin = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+    o.cpu = BENCHUTIL_CPU_RECEIVER;
+    if (o.pin)
+        benchutil_pin(BENCHUTIL_CPU_SENDER);
+    if (daemon_start_with(&b->d, b->config, &o) != 0)
         bench_http_die(b, 0, "the daemon did not start");
+}
+
+/* Whether the bench's own option opt ("--no-tls") was given. */
+static inline int bench_http_opt(const struct bench_http *b, const char *opt)
+{
+    for (int i = 0; i < b->nopts; i++)
+        if (strcmp(b->opts[i], opt) == 0)
+            return 1;
+    return 0;
+}
+
+/* The daemon's own metrics, from the self endpoint (no series rendered). Malloc'd. */
+static inline char *bench_http_self(const struct bench_http *b, const char *self)
+{
+    struct httpc_response r;
+    char *body;
+    int rc = httpc_get(self != NULL ? self : b->self, "/metrics", NULL, &r);
+
+    if (rc != 0 || r.status != 200)
+        bench_http_die(b, rc != 0 ? -rc : 0, "GET /metrics on the self endpoint");
+    body = strdup(r.body);
+    httpc_response_release(&r);
+    if (body == NULL)
+        bench_http_die(b, ENOMEM, "strdup");
+    return body;
+}
+
+/* One of the daemon's own metrics, summed over its labels; dies when it is not there. */
+static inline double bench_http_self_value(const struct bench_http *b, const char *name)
+{
+    char *body = bench_http_self(b, NULL);
+    int found;
+    double v = expo_sum(body, name, &found);
+
+    free(body);
+    if (!found)
+        bench_http_die(b, 0, "no %s in the daemon's own metrics", name);
+    return v;
+}
+
+/* The daemon's loop-turn histogram now (benchresult.h). */
+static inline void bench_http_turns(const struct bench_http *b, struct benchresult_turns *t)
+{
+    char *body = bench_http_self(b, NULL);
+
+    if (benchresult_turns_parse(body, t) != 0)
+        bench_http_die(b, 0, "no ustatsd_event_loop_iteration_seconds in the daemon's metrics");
+    free(body);
 }
 
 /*
@@ -181,12 +307,14 @@ static inline void bench_http_start(struct bench_http *b, const char *name, int 
  */
 static inline void bench_http_populate(struct bench_http *b, size_t n)
 {
-    uint64_t t0 = benchutil_now_ns();
+    uint64_t t0 = benchutil_now_ns(), deadline = t0 + (60 + n / 50000) * 1000000000ull;
     double got;
 
     bench_http_send_series(b, b->have, n, 0);
     b->have = n;
-    got = daemon_wait_value(&b->d, "ustatsd_lines_accepted_total", (double)n, 60000);
+    while ((got = bench_http_self_value(b, "ustatsd_lines_accepted_total")) < (double)n &&
+           benchutil_now_ns() < deadline)
+        usleep(20000);
     if (!(got >= (double)n))
         bench_http_die(b, 0, "accepted %.0f lines of %.0f", got, (double)n);
     printf("populated %zu series (%.1f s)\n", n, (double)(benchutil_now_ns() - t0) / 1e9);
@@ -197,6 +325,8 @@ static inline void bench_http_stop(struct bench_http *b)
 {
     if (daemon_stop(&b->d) != 0)
         bench_http_die(b, 0, "the daemon did not stop cleanly");
+    benchutil_rmtree(b->dir);
+    free(b->config);
 }
 
 /* --- timing of full responses ----------------------------------------------------- */
@@ -250,7 +380,7 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
  *     <label> <b->have> series: median, best, body <body_len>, wire (last run), runs
  *
  * label is the case's name as the bench wants it padded ("scrape text        ").
- * body_len is the decoded body's size, measured by the bench's own check.
+ * body_len is the decoded body's size, measured by the bench's own check (0: not checked).
  */
 static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
                                                            const char *label, const char *target,
@@ -272,12 +402,35 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
     qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);
-    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, body %5.2f MB, "
-           "wire %5.2f MB (%d runs)\n",
-           label, b->have, res.median_ms, res.best_ms, bench_http_mb(body_len), bench_http_mb(wire),
-           b->runs);
+    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, ", label, b->have, res.median_ms,
+           res.best_ms);
+    if (body_len > 0)
+        printf("body %5.2f MB, ", bench_http_mb(body_len));
+    else
+        printf("body not checked, ");
+    printf("wire %5.2f MB (%d runs)\n", bench_http_mb(wire), b->runs);
     fflush(stdout);
     free(t);
+    return res;
+}
+
+/*
+ * bench_http_run_case() between two readings of the daemon's loop turns: *worst_ms is
+ * the longest turn of the warm-up and the runs (benchresult_turns_worst_ms()).
+ */
+static inline struct bench_http_result
+bench_http_run_case_turns(const struct bench_http *b, const char *label, const char *target,
+                          const char *headers, size_t body_len, double *worst_ms)
+{
+    struct benchresult_turns before, after;
+    struct bench_http_result res;
+
+    bench_http_turns(b, &before);
+    res = bench_http_run_case(b, label, target, headers, body_len);
+    bench_http_turns(b, &after);
+    *worst_ms = benchresult_turns_worst_ms(&before, &after);
+    printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds)\n",
+           (int)strlen(label), "", *worst_ms);
     return res;
 }
 
@@ -299,13 +452,15 @@ static inline void *bench_http__sender_main(void *arg)
     unsigned round = 1;
 
     /*
-     * Updates to existing series, 100 lines every 0.5 ms (200,000 lines/s): steady
+     * Updates to existing series (the first 100,000 at most), 100 lines every 0.5 ms
+     * (200,000 lines/s): steady
      * ingestion that the render must interleave with, paced so that the sender does not
      * take a CPU of its own away from the daemon.
      */
     while (!atomic_load(&p->stop)) {
         struct timespec ts = { 0, 500000 };
-        size_t from = (size_t)(round % 1000) * 100;
+        size_t blocks = p->b->have / 100 ? p->b->have / 100 : 1;
+        size_t from = (size_t)(round % (blocks < 1000 ? blocks : 1000)) * 100;
         p->sent += bench_http_send_series(p->b, from, from + 100, round);
         round++;
         nanosleep(&ts, NULL);
@@ -441,18 +596,22 @@ static inline void bench_http_print_windows(const char *what, const char *reques
  * The loop-hold probe: min(b->runs, BENCH_HTTP_PROBE_WINDOWS) windows around GET target,
  * each followed by a baseline window as long as that request took, with the same sender
  * and no request. Prints a heading and two rows, labelled during and baseline; the first
- * row ends with the request's mean time, named request ("scrape", "/debug").
+ * row ends with the request's mean time, named request ("scrape", "/debug"). Returns the
+ * longest health check during the requests, in ns.
  */
-static inline void bench_http_run_probe(struct bench_http *b, const char *target,
-                                        const char *request, const char *during,
-                                        const char *baseline)
+static inline uint64_t bench_http_run_probe(struct bench_http *b, const char *target,
+                                            const char *request, const char *during,
+                                            const char *baseline)
 {
-    struct bench_http_window in[BENCH_HTTP_PROBE_WINDOWS], base[BENCH_HTTP_PROBE_WINDOWS];
+    uint64_t worst = 0;
+    struct bench_http_window in[BENCH_HTTP_PROBE_WINDOWS] = { { 0 } },
+                             base[BENCH_HTTP_PROBE_WINDOWS] = { { 0 } };
     int n = b->runs < BENCH_HTTP_PROBE_WINDOWS ? b->runs : BENCH_HTTP_PROBE_WINDOWS, i;
 
     for (i = 0; i < n; i++) {
         in[i] = bench_http_probe_window(b, target, 0);
         base[i] = bench_http_probe_window(b, NULL, (unsigned)(in[i].request_ns / 1000000u) + 1);
+        worst = in[i].max_ns > worst ? in[i].max_ns : worst;
     }
     printf("loop hold at %zu series: GET /-/healthy every 1 ms (keep-alive) while a sender "
            "updates series:\n",
@@ -460,6 +619,7 @@ static inline void bench_http_run_probe(struct bench_http *b, const char *target
     bench_http_print_windows(during, request, in, n);
     bench_http_print_windows(baseline, request, base, n);
     fflush(stdout);
+    return worst;
 }
 
 #endif

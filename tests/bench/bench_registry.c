@@ -1,17 +1,28 @@
 /*
  * bench_registry: memory per series and the cost of ingest and exposition.
  *
- *   bench_registry [N]      (N series per measurement, 100000 by default)
+ *   bench_registry [N | --series N] [--memory-only] [--quick]
+ *                           (N series per measurement, 100000 by default; 100k, 10M)
  *
  * Memory is resident bytes from /proc/self/statm before and after creating N series in
- * a fresh registry, so it counts everything: series blocks, tables, interned strings and
- * the allocator's overhead. Targets: <= 512 B per counter or gauge series with two labels,
+ * a fresh registry, so it counts everything: series blocks, tables, interned strings,
+ * the front cache and the allocator's overhead. The lines go the daemon's way: 20 to a
+ * datagram through the intake (ingest/intake.c: the front cache first, the full parse for
+ * the lines it misses), the allocator set up as the daemon's (mem_setup), and every series
+ * gets a second line after all are created, as steady traffic gives it, which refills the
+ * front-cache entries the cache's growths emptied: the registry holds its front cache as
+ * the daemon's does. Targets: <= 512 B per counter or gauge series with two labels,
  * <= 1 KiB per histogram series with 12 buckets; the exit status is 1 when one is missed.
  * Summary series (the default objectives, 5 streams) are measured after 1,000 and after
- * 100,000 observations each (of a lognormal latency, in one window), on N / 100 and N / 1000
- * series: their figures have no target.
- * Rendering is timed for 10k and N series, in both formats, raw and through zlib deflate
- * at level 1 with a gzip header (as the HTTP layer would stream it, one chunk per step).
+ * 100,000 observations each (of a lognormal latency, in one window; 32 more in the second
+ * line), on N / 10 (at most 100,000; --quick: 10,000) and N / 1000 (at most 100) series:
+ * their figures have no target. Each figure is also a result line (benchresult.h):
+ * counter_rss_bytes, gauge_..., histogram_..., summary_... and summary_100k_obs_..., with
+ * their _accounted_bytes (what the registry counts) and the summaries' _series.
+ * Then (not with --memory-only), in process, without the intake: ns per line creating
+ * and updating series and per summary observation; rendering timed for 10k and N series,
+ * in both formats, raw and through zlib deflate at level 1 with a gzip header (as the
+ * HTTP layer would stream it, one chunk per step).
  */
 #include <math.h>
 #include <stdint.h>
@@ -33,8 +44,16 @@
 #include "statsd.h"
 #include "benchutil.h"
 #include "base/wallclock.h"
+#include "ingest/intake.h"
+#include "ingest/rejects.h"
+#include "store/jobs.h"
+#include "benchresult.h"
 
-#define STEP_SERIES 1000
+#define STEP_SERIES     1000
+#define DGRAM_LINES     20     /* lines a datagram through the intake, as bench_ingest sends */
+#define SUMMARY_MAX     100000 /* summary series measured at most (1,000 observations each) */
+#define SUMMARY_BIG_MAX 100    /* ... and at most with 100,000 each */
+#define MIN(a, b)       ((a) < (b) ? (a) : (b))
 
 /* The daemon's clock (app.c): series are dated at creation, for their _created sample. */
 static uint64_t wall_clock_ms(void *arg)
@@ -43,22 +62,23 @@ static uint64_t wall_clock_ms(void *arg)
     return wallclock_ms();
 }
 
+/* The config, with room for n series of each kind (route: n / 100 values). */
 static const char bench_config[] =
-    "{\"limits\": {\"max_series\": 10000000, \"max_series_per_family\": 10000000},"
+    "{\"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},"
     " \"families\": ["
     "  {\"name\": \"http_requests\", \"type\": \"counter\", \"help\": \"Requests.\","
-    "   \"labels\": [{\"name\": \"route\", \"max_values\": 100000},"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": %zu},"
     "              {\"name\": \"code\", \"max_values\": 1000}]},"
     "  {\"name\": \"queue_depth\", \"type\": \"gauge\", \"help\": \"Depth.\","
-    "   \"labels\": [{\"name\": \"queue\", \"max_values\": 100000},"
+    "   \"labels\": [{\"name\": \"queue\", \"max_values\": %zu},"
     "              {\"name\": \"shard\", \"max_values\": 1000}]},"
     "  {\"name\": \"http_request_duration_seconds\", \"type\": \"histogram\","
     "   \"help\": \"Latency.\", \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,"
     "   2.5, 5, 10, 30],"
-    "   \"labels\": [{\"name\": \"route\", \"max_values\": 100000},"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": %zu},"
     "              {\"name\": \"method\", \"max_values\": 1000}]},"
     "  {\"name\": \"rpc_duration_seconds\", \"type\": \"summary\", \"help\": \"Latency.\","
-    "   \"labels\": [{\"name\": \"route\", \"max_values\": 100000},"
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": %zu},"
     "              {\"name\": \"method\", \"max_values\": 1000}]}"
     " ]}";
 
@@ -86,6 +106,79 @@ static void apply(struct registry *r, const char *text)
     }
 }
 
+/*
+ * The daemon's path (ingest/intake.c): lines packed DGRAM_LINES to a datagram and taken by
+ * intake_datagram(), which looks them up in the registry's front cache first and parses in
+ * full only the lines it misses, and caches each line a full parse accepted: the registry
+ * ends up with its front cache as the daemon's has it.
+ */
+struct feed {
+    struct intake in;
+    struct jobs jobs;
+    struct rejects *rejects;
+    char dgram[DGRAM_LINES * 1100];
+    size_t len, lines;
+};
+
+static double feed_clock(void *arg)
+{
+    (void)arg;
+    return (double)wallclock_ms() / 1e3;
+}
+
+static struct feed *feed_new(struct registry *r, const struct config *cfg)
+{
+    struct feed *f = mem_calloc(1, sizeof(*f));
+
+    f->rejects = mem_calloc(1, sizeof(*f->rejects));
+    rejects_init(f->rejects);
+    jobs_init(&f->jobs, cfg, 1);
+    intake_init(&f->in, r, &f->jobs, f->rejects, feed_clock, NULL);
+    return f;
+}
+
+static void feed_flush(struct feed *f)
+{
+    if (f->lines > 0)
+        intake_datagram(&f->in, f->dgram, f->len, NULL, 1);
+    f->len = f->lines = 0;
+    if (intake_rejected_total(&f->in.count) != 0) {
+        fprintf(stderr, "bench_registry: the intake rejected %llu lines, exiting\n",
+                (unsigned long long)intake_rejected_total(&f->in.count));
+        exit(2);
+    }
+}
+
+static void feed_line(struct feed *f, const char *text)
+{
+    size_t len = strlen(text);
+
+    if (f->len + len + 1 > sizeof(f->dgram))
+        feed_flush(f);
+    memcpy(f->dgram + f->len, text, len);
+    f->dgram[f->len + len] = '\n';
+    f->len += len + 1;
+    if (++f->lines == DGRAM_LINES)
+        feed_flush(f);
+}
+
+static void feed_free(struct feed *f)
+{
+    feed_flush(f);
+    jobs_release(&f->jobs);
+    free(f->rejects);
+    free(f);
+}
+
+/* A line into the registry: through the intake (f), or parsed and applied (f NULL). */
+static void put(struct registry *r, struct feed *f, const char *text)
+{
+    if (f != NULL)
+        feed_line(f, text);
+    else
+        apply(r, text);
+}
+
 /* The i-th line of kind k: 100 codes/shards/methods per route, so labels repeat. */
 static void line_for(char *out, size_t cap, int kind, size_t i)
 {
@@ -109,7 +202,7 @@ static void line_for(char *out, size_t cap, int kind, size_t i)
  * n summary series of obs observations each, 32 to a line: a lognormal latency around
  * 50 ms (a fixed sequence), so that each stream holds what a real one would.
  */
-static void fill_summaries(struct registry *r, size_t n, size_t obs)
+static void fill_summaries(struct registry *r, struct feed *f, size_t n, size_t obs)
 {
     uint64_t x = 0x9e3779b97f4a7c15ull;
     char line[1024];
@@ -131,23 +224,23 @@ static void fill_summaries(struct registry *r, size_t n, size_t obs)
             }
             snprintf(line + len, sizeof line - (size_t)len,
                      "|h|#route:/api/v1/resource/%zu,method:M%zu", i / 100, i % 100);
-            apply(r, line);
+            put(r, f, line);
         }
     }
 }
 
-static void fill(struct registry *r, int kind, size_t n)
+static void fill(struct registry *r, struct feed *f, int kind, size_t n)
 {
     char line[256];
     size_t i;
 
     if (kind == SUMMARY_1K || kind == SUMMARY_100K) {
-        fill_summaries(r, n, kind == SUMMARY_1K ? 1000 : 100000);
+        fill_summaries(r, f, n, kind == SUMMARY_1K ? 1000 : 100000);
         return;
     }
     for (i = 0; i < n; i++) {
         line_for(line, sizeof line, kind, i);
-        apply(r, line);
+        put(r, f, line);
     }
 }
 
@@ -237,14 +330,25 @@ static double memory_per_series(const struct config *cfg, int kind, size_t n, do
     }
     if (pid == 0) {
         struct registry r;
-        size_t rss0 = bench_rss_bytes();
+        struct feed *f;
+        size_t rss0;
 
+        mem_setup(); /* as the daemon does */
+        f = feed_new(&r, cfg);
+        rss0 = bench_rss_bytes();
         registry_init(&r, cfg);
-
         registry_set_clock(&r, wall_clock_ms, NULL);
-        fill(&r, kind, n);
+        fill(&r, f, kind, n);
+        /* The next line of every series: each refills its front-cache entry, which the
+         * cache's growths emptied, as the daemon's steady traffic does. */
+        if (kind == SUMMARY_1K || kind == SUMMARY_100K)
+            fill_summaries(&r, f, n, 32);
+        else
+            fill(&r, f, kind, n);
+        feed_flush(f);
         res[0] = (double)(bench_rss_bytes() - rss0) / (double)n;
         res[1] = (double)registry_memory(&r) / (double)n;
+        feed_free(f);
         if (write(fds[1], res, sizeof res) != (ssize_t)sizeof res)
             _exit(2);
         _exit(0);
@@ -292,18 +396,42 @@ int main(int argc, char **argv)
                                              "summary (1,000 observations)",
                                              "summary (100,000 observations)" };
     static const double target[] = { 512, 512, 1024, 0, 0 };
-    size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 100000;
+    static const char *const key[] = { "counter", "gauge", "histogram", "summary",
+                                       "summary_100k_obs" };
+    size_t n = 100000, summary_max = SUMMARY_MAX, cap, values;
+    int memory_only = 0;
     struct config cfg;
-    char err[512];
+    char err[512], text[sizeof bench_config + 128], rkey[64];
     int kind, failed = 0;
 
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--series") == 0 && i + 1 < argc)
+            n = benchresult_series(argv[++i]);
+        else if (strcmp(argv[i], "--memory-only") == 0)
+            memory_only = 1;
+        else if (strcmp(argv[i], "--quick") == 0)
+            summary_max = SUMMARY_MAX / 10;
+        else if (argv[i][0] != '-')
+            n = benchresult_series(argv[i]);
+        else
+            n = 0;
+        if (n == 0) {
+            fprintf(stderr, "usage: bench_registry [N | --series N] [--memory-only] [--quick]\n");
+            return 2;
+        }
+    }
+    cap = 2 * n + 1000;
+    values = n / 100 + 1000;
+    snprintf(text, sizeof text, bench_config, cap, cap, values, values, values, values);
     memset(&cfg, 0, sizeof cfg);
-    if (cfgload_text(&cfg, bench_config, strlen(bench_config), "bench", err, sizeof err) < 0) {
+    if (cfgload_text(&cfg, text, strlen(text), "bench", err, sizeof err) < 0) {
         fprintf(stderr, "bench_registry: %s\n", err);
         return 2;
     }
     for (kind = 0; kind < NKINDS; kind++) {
-        size_t m = kind == SUMMARY_1K ? n / 100 : kind == SUMMARY_100K ? n / 1000 : n;
+        size_t m = kind == SUMMARY_1K     ? MIN(n / 10, summary_max)
+                   : kind == SUMMARY_100K ? MIN(n / 1000, SUMMARY_BIG_MAX)
+                                          : n;
         double accounted, per = memory_per_series(&cfg, kind, m ? m : 1, &accounted);
 
         printf("memory %-34s %8.1f B/series resident, %.1f B/series accounted (%zu series) %s\n",
@@ -312,9 +440,21 @@ int main(int argc, char **argv)
                : per <= target[kind] ? "ok"
                                      : "OVER TARGET");
         failed |= target[kind] > 0 && per > target[kind];
+        snprintf(rkey, sizeof rkey, "%s_rss_bytes", key[kind]);
+        benchresult("registry", n, rkey, per);
+        snprintf(rkey, sizeof rkey, "%s_accounted_bytes", key[kind]);
+        benchresult("registry", n, rkey, accounted);
+        if (kind >= SUMMARY_1K) {
+            snprintf(rkey, sizeof rkey, "%s_series", key[kind]);
+            benchresult("registry", n, rkey, (double)(m ? m : 1));
+        }
+    }
+    if (memory_only) {
+        cfgload_release(&cfg);
+        return failed;
     }
     for (kind = SUMMARY_1K; kind <= SUMMARY_100K; kind++) {
-        size_t m = kind == SUMMARY_1K ? n / 100 : n / 1000,
+        size_t m = kind == SUMMARY_1K ? MIN(n / 100, summary_max) : MIN(n / 1000, SUMMARY_BIG_MAX),
                obs = kind == SUMMARY_1K ? 1000 : 100000;
         struct registry r;
         double t0;
@@ -322,7 +462,7 @@ int main(int argc, char **argv)
         registry_init(&r, &cfg);
         registry_set_clock(&r, wall_clock_ms, NULL);
         t0 = now_ms();
-        fill(&r, kind, m ? m : 1);
+        fill(&r, NULL, kind, m ? m : 1);
         printf("ingest %-34s %8.1f ns/observation, 32 to a line (parse included)\n",
                kind_name[kind], (now_ms() - t0) * 1e6 / (double)((m ? m : 1) * obs));
         registry_release(&r);
@@ -335,7 +475,7 @@ int main(int argc, char **argv)
 
         registry_set_clock(&r, wall_clock_ms, NULL);
         t0 = now_ms();
-        fill(&r, kind, n);
+        fill(&r, NULL, kind, n);
         printf("ingest %-34s %8.1f ns/line creating series (incl. snprintf)\n", kind_name[kind],
                (now_ms() - t0) * 1e6 / (double)n);
         bench_ingest(&r, kind, n, kind_name[kind]);
@@ -346,7 +486,7 @@ int main(int argc, char **argv)
             registry_init(&small, &cfg);
 
             registry_set_clock(&small, wall_clock_ms, NULL);
-            fill(&small, kind, n < 10000 ? n : 10000);
+            fill(&small, NULL, kind, n < 10000 ? n : 10000);
             bench_render(&small, "10k counters");
             registry_release(&small);
             snprintf(what, sizeof what, "%zuk counters", n / 1000);
@@ -358,7 +498,7 @@ int main(int argc, char **argv)
             registry_init(&small, &cfg);
 
             registry_set_clock(&small, wall_clock_ms, NULL);
-            fill(&small, kind, n < 10000 ? n : 10000);
+            fill(&small, NULL, kind, n < 10000 ? n : 10000);
             bench_render(&small, "10k histograms");
             registry_release(&small);
             snprintf(what, sizeof what, "%zuk histograms", n / 1000);

@@ -2,20 +2,26 @@
  * bench_scrape: how long GET /metrics takes through the real daemon, and how long a big
  * scrape holds the daemon's loop.
  *
- *     bench_scrape [path/to/ustatsd]        (else $USTATSD_BIN)
+ *     bench_scrape [path/to/ustatsd] [--series N] [--runs N | --quick] [--no-tls]
  *     BENCH_RUNS=n                          timed runs per case (default 9)
  *
  * The set-up, the timing and the probe are bench_http.h's: the daemon is filled with
- * 10,000 and then 100,000 series of the mix, and each case (text, OpenMetrics, text with
- * gzip) is timed from connect() to the last byte. Its body is checked once, outside the
- * timing: the sample lines of the bench families must be exactly the expected count.
+ * 10,000 and then 100,000 series of the mix (--series N: N only), and each case (text,
+ * OpenMetrics, text with gzip) is timed from connect() to the last byte. Its body is
+ * checked once, outside the timing, up to 1,000,000 series: the sample lines of the bench
+ * families must be exactly the expected count. Each case also prints the longest turn of
+ * the daemon's loop while it ran (its ustatsd_event_loop_iteration_seconds, read on an
+ * endpoint of its own metrics), and the figures as result lines (benchresult.h):
+ * text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms, and
+ * healthy_max_ms, the probe's worst health check.
  *
- * The loop-hold probe runs around a text scrape of 100,000 series. The scrape is rendered
+ * The loop-hold probe runs around a text scrape of the largest size. The scrape is rendered
  * in pieces with the loop yielding in between, so the worst health check during the
  * scrape should be a few milliseconds, not the whole render. Target: 100,000 series in
  * text, without gzip, in under 100 ms (median).
  *
- * TLS against plain HTTP, in the same run, at 100,000 series in text: a second daemon
+ * TLS against plain HTTP (not with --no-tls), in the same run, at the largest size in text
+ * (100,000 series by default): a second daemon
  * with a web config file (TLS 1.3, an EC P-256 certificate made with the openssl tool,
  * no client certificate) holds the same series. Timed apart: the handshake alone
  * (connect() to an established session), a scrape on a kept-alive connection (request
@@ -31,6 +37,7 @@
 #include "tlsclient.h"
 
 #define TARGET_MS 100.0
+#define CHECK_MAX 1000000 /* series up to which each body is checked */
 
 /* Sample lines that series [0, n) render: counters and gauges 1, histograms 13 + 2. */
 static size_t expected_samples(size_t n)
@@ -117,13 +124,16 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
     *t = *b;
     memset(&t->d, 0, sizeof(t->d));
     t->have = 0;
+    snprintf(t->self, sizeof(t->self), "unix:%s/self-tls.sock", b->dir);
+    if ((t->config = bench_http_config_text(b->cap, t->self, "bench_queue_depth")) == NULL)
+        bench_http_die(b, ENOMEM, "config");
     snprintf(web, sizeof(web), "%s/web.yml", certs);
     f = fopen(web, "w");
     if (f == NULL)
         bench_http_die(b, errno, "%s", web);
     fprintf(f, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
     fclose(f);
-    if (daemon_start_with(&t->d, bench_http_config, &opts) != 0)
+    if (daemon_start_with(&t->d, t->config, &opts) != 0)
         bench_http_die(b, 0, "the TLS daemon did not start");
     for (i = 0; i < 1000 && tlsclient_get(t->d.http, o, "/-/ready", NULL, NULL, err) != 200; i++)
         usleep(10000);
@@ -291,42 +301,56 @@ static void run_tls(struct bench_http *b)
     free(ft);
     if (daemon_stop(&tb.d) != 0)
         bench_http_die(b, 0, "the TLS daemon did not stop cleanly");
+    free(tb.config);
     tlscerts_remove(certs);
 }
 
 int main(int argc, char **argv)
 {
-    static const char *const cases[3][2] = {
-        { "text", "" },
-        { "openmetrics", "Accept: " DAEMON_OPENMETRICS "\r\n" },
-        { "text+gzip", "Accept-Encoding: gzip\r\n" },
+    static const char *const cases[3][3] = {
+        { "text", "", "text" },
+        { "openmetrics", "Accept: " DAEMON_OPENMETRICS "\r\n", "openmetrics" },
+        { "text+gzip", "Accept-Encoding: gzip\r\n", "gzip" },
     };
-    const size_t sizes[2] = { BENCH_HTTP_SMALL, BENCH_HTTP_LARGE };
+    size_t sizes[2] = { BENCH_HTTP_SMALL, BENCH_HTTP_LARGE }, nsizes = 2;
     struct bench_http_result large_text = { 0, 0 };
     struct bench_http b;
+    char key[64];
     size_t s, c;
 
-    bench_http_start(&b, "bench_scrape", argc, argv);
+    bench_http_start(&b, "bench_scrape", argc, argv, BENCH_HTTP_LARGE);
+    if (b.series != 0)
+        sizes[0] = b.series, nsizes = 1;
     printf("bench_scrape: %s, %d runs per case, times from connect to the last byte\n",
            getenv("USTATSD_BIN"), b.runs);
-    for (s = 0; s < 2; s++) {
+    for (s = 0; s < nsizes; s++) {
         bench_http_populate(&b, sizes[s]);
         for (c = 0; c < 3; c++) {
             char label[32];
-            size_t body = check_body(&b, cases[c][1], c == 1);
+            /* Over CHECK_MAX series the body is not held whole (gigabytes at 10M). */
+            size_t body = b.have <= CHECK_MAX ? check_body(&b, cases[c][1], c == 1) : 0;
             struct bench_http_result r;
+            double worst;
 
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
-            r = bench_http_run_case(&b, label, "/metrics", cases[c][1], body);
+            r = bench_http_run_case_turns(&b, label, "/metrics", cases[c][1], body, &worst);
             if (b.have == BENCH_HTTP_LARGE && c == 0)
                 large_text = r;
+            snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
+            benchresult("scrape", b.have, key, r.median_ms * 1e6 / (double)b.have);
+            snprintf(key, sizeof(key), "%s_worst_turn_ms", cases[c][2]);
+            benchresult("scrape", b.have, key, worst);
         }
     }
-    bench_http_run_probe(&b, "/metrics", "scrape", "during text scrape:", "baseline, no scrape:");
-    run_tls(&b);
-    printf("target: %d series in text without gzip under %.0f ms: %s (median %.1f ms)\n",
-           BENCH_HTTP_LARGE, TARGET_MS, large_text.median_ms < TARGET_MS ? "met" : "MISSED",
-           large_text.median_ms);
+    benchresult("scrape", b.have, "healthy_max_ms",
+                bench_http_ms(bench_http_run_probe(&b, "/metrics", "scrape",
+                                                   "during text scrape:", "baseline, no scrape:")));
+    if (!bench_http_opt(&b, "--no-tls"))
+        run_tls(&b);
+    if (b.have == BENCH_HTTP_LARGE)
+        printf("target: %d series in text without gzip under %.0f ms: %s (median %.1f ms)\n",
+               BENCH_HTTP_LARGE, TARGET_MS, large_text.median_ms < TARGET_MS ? "met" : "MISSED",
+               large_text.median_ms);
     bench_http_stop(&b);
     return 0;
 }

@@ -38,6 +38,10 @@
  *      from one snapshot to the next), the RSS after many, and the peak of a start-up
  *      that restores (the records inflated whole).
  *
+ * Each size's figures are also result lines (benchresult.h): worst_turn_ms (the longest
+ * turn's upper bound, idle or loaded; idle_..., loaded_..., baseline_...), turns_over_5ms,
+ * worst_slice_ms, healthy_max_ms, file_bytes_per_series, snapshot_s, restore_s.
+ *
  * Exit status: 0 when the target is met (or not applicable) and every restore put back
  * every series; 2 when the target is missed; 1 when the run failed.
  *
@@ -45,6 +49,7 @@
  * other parts (the daemon under test, the windows).
  */
 #include "bench_snapshot.h"
+#include "benchresult.h"
 
 #define DEFAULT_RUNS  3
 #define MAX_RUNS      9
@@ -270,10 +275,10 @@ static void parse_args(int argc, char **argv, struct args *a)
     *a = (struct args){ { 100000, 1000000 }, 2, DEFAULT_RUNS, 1 };
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
-            a->series[0] = (size_t)strtoull(argv[++i], NULL, 10);
+            a->series[0] = benchresult_series(argv[++i]);
             a->nseries = 1;
-            if (a->series[0] < 10 || a->series[0] > 10000000)
-                benchutil_die("--series must be 10..10000000");
+            if (a->series[0] < 10)
+                benchutil_die("--series must be a number of series, at least 10 (100k, 10M)");
         } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             a->runs = atoi(argv[++i]);
             if (a->runs < 1 || a->runs > MAX_RUNS)
@@ -287,6 +292,27 @@ static void parse_args(int argc, char **argv, struct args *a)
                           "[--quick] [--no-pin]");
         }
     }
+}
+
+/* One size's figures as result lines (benchresult.h). */
+static void results(const struct result *r)
+{
+    double base = r->base[0].hi_ms > r->base[1].hi_ms ? r->base[0].hi_ms : r->base[1].hi_ms;
+    double healthy = r->in[0].max_ms > r->in[1].max_ms ? r->in[0].max_ms : r->in[1].max_ms;
+    double slice = r->in[0].slice_ms > r->in[1].slice_ms ? r->in[0].slice_ms : r->in[1].slice_ms;
+
+    benchresult("snapshot", r->n, "worst_turn_ms",
+                r->in[0].hi_ms > r->in[1].hi_ms ? r->in[0].hi_ms : r->in[1].hi_ms);
+    benchresult("snapshot", r->n, "idle_worst_turn_ms", r->in[0].hi_ms);
+    benchresult("snapshot", r->n, "loaded_worst_turn_ms", r->in[1].hi_ms);
+    benchresult("snapshot", r->n, "baseline_worst_turn_ms", base);
+    benchresult("snapshot", r->n, "turns_over_5ms", r->in[0].total5 + r->in[1].total5);
+    benchresult("snapshot", r->n, "worst_slice_ms", slice);
+    benchresult("snapshot", r->n, "healthy_max_ms", healthy);
+    benchresult("snapshot", r->n, "file_bytes_per_series", r->s.bytes / (double)r->n);
+    benchresult("snapshot", r->n, "snapshot_s",
+                benchutil_median((double *)r->snap_seconds, r->nsnaps));
+    benchresult("snapshot", r->n, "restore_s", r->restore_s);
 }
 
 static int print_summary(const struct result *res, size_t nres)
@@ -310,6 +336,7 @@ static int print_summary(const struct result *res, size_t nres)
                    r->s.records_bytes / (double)r->n,
                    benchutil_median((double *)r->snap_seconds, r->nsnaps), r->restore_s);
         }
+        results(r);
         if (!r->restored_all)
             status = 1;
         if (r->n == TARGET_SERIES) {
