@@ -5,7 +5,7 @@
  *
  *   bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] [--per 20|1]
  *                [--transport unix|udp|both] [--sink-only] [--writers]
- *                [--series N] [--mix rr|uniform|zipf]
+ *                [--series N] [--mix rr|uniform|zipf] [--credentials on|off]
  *
  * The load is 2,000,000 lines over 1,000 series (counters, gauges and histograms, each
  * line with two tags). --series N spreads it over N series instead (and the load is then
@@ -205,13 +205,14 @@ static size_t warm_line_of(uint64_t i, char *buf, size_t cap)
 
 /*
  * The caps fit the series (limits, then k's max_values in each family), and an endpoint
- * of the daemon's own metrics only (%s) serves the counters the benchmark reads. The
- * daemon asks for no senders' credentials (credentials_linger_seconds 0: what a daemon
- * whose lines are all accepted does ten minutes after its start; --writers asks, for its
- * rules).
+ * of the daemon's own metrics only (%s) serves the counters the benchmark reads. Unless
+ * --credentials on, start_daemon() adds daemon.credentials_linger_seconds 0: the daemon
+ * asks for no senders' credentials, as one whose lines are all accepted does ten minutes
+ * after its start (--writers asks, for its rules). --credentials on leaves the key out:
+ * the default linger, credentials asked for throughout the run, as before the policy
+ * (and a binary from before it reads the config).
  */
 #define PREFIX_JSON                                                                 \
-    "  \"daemon\": {\"credentials_linger_seconds\": 0},\n"                          \
     "  \"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},\n"        \
     "  \"endpoints\": [{\"name\": \"self\", \"listen\": \"%s\", \"families\": [], " \
     "\"self_metrics\": true}],\n"
@@ -356,6 +357,10 @@ static void run_udp_sink(const struct benchutil_load *l, unsigned per, struct ud
     r->offered = (double)l->lines * 1e9 / (double)(t_sent - t0);
 }
 
+/* --credentials on: the daemon's default linger (credentials asked for); else none. */
+static int credentials;
+#define NO_CREDENTIALS "  \"daemon\": {\"credentials_linger_seconds\": 0},\n"
+
 /* The daemons' endpoints of their own metrics (PREFIX_JSON), for counters(). */
 #define MAX_DAEMONS 2
 static struct daemon *self_daemon[MAX_DAEMONS];
@@ -371,10 +376,20 @@ static void start_daemon(struct daemon *d, const char *dir, int udp, int writers
     if (seq >= MAX_DAEMONS)
         benchutil_die("too many daemons");
     benchutil_fmt(self_url[seq], sizeof(self_url[seq]), "unix:%s/self-%u.sock", dir, seq);
-    if (writers)
-        snprintf(text, n, writers_format, cap, cap, self_url[seq], cap, cap, cap, uid, uid, uid);
+    size_t at = strlen(NO_CREDENTIALS);
+
+    /* "{\n" then, unless --credentials on, NO_CREDENTIALS, then the rest. */
+    memcpy(text, "{\n", 2);
+    if (!credentials)
+        memcpy(text + 2, NO_CREDENTIALS, at);
     else
-        snprintf(text, n, config_format, cap, cap, self_url[seq], cap, cap, cap);
+        at = 0;
+    if (writers)
+        snprintf(text + 2 + at, n - 2 - at, writers_format + 2, cap, cap, self_url[seq], cap, cap,
+                 cap, uid, uid, uid);
+    else
+        snprintf(text + 2 + at, n - 2 - at, config_format + 2, cap, cap, self_url[seq], cap, cap,
+                 cap);
     benchutil_daemon_start_udp(d, text, udp);
     self_daemon[seq++] = d;
     free(text);
@@ -701,10 +716,10 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
     for (int i = 0; i < NSHAPES; i++) {
         struct shape *s = &shapes[i];
         if (ran[i])
-            printf("result ingest series=%zu mix=%s transport=%s per=%u ratio=%.3f "
-                   "ns_per_line=%.1f lines_per_s=%.0f sink_lines_per_s=%.0f\n",
-                   nseries, mix_names[mix], s->udp ? "udp" : "unix", s->per,
-                   benchutil_median(s->ratio, rounds), benchutil_median(s->cpu, rounds),
+            printf("result ingest series=%zu mix=%s transport=%s credentials=%s per=%u "
+                   "ratio=%.3f ns_per_line=%.1f lines_per_s=%.0f sink_lines_per_s=%.0f\n",
+                   nseries, mix_names[mix], s->udp ? "udp" : "unix", credentials ? "on" : "off",
+                   s->per, benchutil_median(s->ratio, rounds), benchutil_median(s->cpu, rounds),
                    benchutil_median(s->daemon, rounds), benchutil_median(s->sink, rounds));
     }
     if (guarded_daemon != NULL) {
@@ -763,6 +778,8 @@ int main(int argc, char **argv)
             rounds = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
             only = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--credentials") == 0 && i + 1 < argc) {
+            credentials = strcmp(argv[++i], "on") == 0;
         } else if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
             nseries = (size_t)strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
@@ -780,7 +797,7 @@ int main(int argc, char **argv)
         } else if (argv[i][0] == '-' || i != 1) {
             benchutil_die("usage: bench_ingest [USTATSD_BIN] [--lines N] [--rounds N] "
                           "[--per 20|1] [--transport unix|udp|both] [--sink-only] [--writers] "
-                          "[--series N] [--mix rr|uniform|zipf]");
+                          "[--series N] [--mix rr|uniform|zipf] [--credentials on|off]");
         }
     }
     if (nseries < 3 || nseries > 100000000)
