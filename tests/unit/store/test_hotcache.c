@@ -136,6 +136,37 @@ Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
     cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
 }
 
+/* A big old table is given back a step a call once its entries have moved, not at once. */
+Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
+{
+    struct hotcache c = { 0 };
+    struct hotcache_id *id = NULL;
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0, before, calls = 0;
+
+    parse("x:1|c", &l, &lp);
+    hotcache_add(&c, &id, &id, &l, 0, 70000, &bytes); /* 65,536 sets: 4 MB */
+    cr_assert_eq(c.mask + 1, 65536);
+    hotcache_add(&c, &id, &id, &l, 0, 140000, &bytes); /* the 4 MB table starts its move */
+    cr_assert_not_null(c.old);
+    while (c.old != NULL)
+        hotcache_migrate(&c, 4096, &bytes);
+    cr_assert_not_null(c.dead, "4 MB freed at once");
+    cr_assert_eq(find_one(&c, "x:2|c"), id);
+    before = bytes;
+    while (hotcache_migrate(&c, 4096, &bytes)) {
+        cr_assert_eq(before - bytes, HOTCACHE_RELEASE_STEP, "a step is %zu bytes", before - bytes);
+        before = bytes;
+        calls++;
+    }
+    cr_assert_geq(calls, 1);
+    cr_assert_null(c.dead);
+    hotcache_drop(&c, id, &bytes);
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
 /*
  * registry_apply_raw: a line whose name and suffix a fully parsed, accepted line had is
  * applied from its values alone; everything else is a miss, for the full path to judge.
