@@ -46,3 +46,27 @@ void counted_free(size_t *bytes, void *p, size_t n)
     *bytes -= n;
     free(p);
 }
+
+int counted_release_step(size_t *bytes, struct counted_dead *d, int all)
+{
+    if (d->p == NULL)
+        return 0;
+    if (!all && d->n > COUNTED_RELEASE_STEP) {
+        d->p = counted_realloc(bytes, d->p, d->n, d->n - COUNTED_RELEASE_STEP);
+        d->n -= COUNTED_RELEASE_STEP;
+        return 1;
+    }
+    counted_free(bytes, d->p, d->n);
+    d->p = NULL;
+    d->n = 0;
+    return 0;
+}
+
+void counted_dead_take(size_t *bytes, struct counted_dead *d, void *p, size_t n)
+{
+    counted_release_step(bytes, d, 1);
+    d->p = p;
+    d->n = n;
+    if (n <= COUNTED_RELEASE_STEP)
+        counted_release_step(bytes, d, 1);
+}

@@ -27,4 +27,28 @@ void *counted_realloc(size_t *bytes, void *p, size_t old, size_t n);
 /* free(p) of a block of n bytes and subtract n from *bytes; nothing when p is NULL. */
 void counted_free(size_t *bytes, void *p, size_t n);
 
+#define COUNTED_RELEASE_STEP ((size_t)2 << 20) /* bytes of a dead block given back a call */
+
+/*
+ * A big block no longer used, given back a step at a time: unmapping tens of megabytes
+ * at once holds the caller's loop for milliseconds, while realloc shrinks a block in
+ * place and hands its tail back. Zeroed: none.
+ */
+struct counted_dead {
+    void *p;
+    size_t n;
+};
+
+/*
+ * Give d COUNTED_RELEASE_STEP bytes back, or all of it when it is no bigger or when all
+ * is set. Returns 1 while some is left.
+ */
+int counted_release_step(size_t *bytes, struct counted_dead *d, int all);
+
+/*
+ * Hand over p (n bytes) to be given back a step a call; a small one is freed at once, and
+ * so is a block d still held (two releases overlapping).
+ */
+void counted_dead_take(size_t *bytes, struct counted_dead *d, void *p, size_t n);
+
 #endif

@@ -25,27 +25,11 @@ static void slots_put(struct table_slot *slots, size_t mask, uint64_t h, void *p
     slots[i].p = p;
 }
 
-/* Give a step of the dead table back, or all of it when it is small. */
-static void release_step(struct table *t, size_t *bytes)
-{
-    if (t->dead == NULL)
-        return;
-    if (t->dead_bytes > TABLE_RELEASE_STEP) {
-        t->dead =
-            counted_realloc(bytes, t->dead, t->dead_bytes, t->dead_bytes - TABLE_RELEASE_STEP);
-        t->dead_bytes -= TABLE_RELEASE_STEP;
-        return;
-    }
-    counted_free(bytes, t->dead, t->dead_bytes);
-    t->dead = NULL;
-    t->dead_bytes = 0;
-}
-
 void table_migrate(struct table *t, size_t budget, size_t *bytes)
 {
     size_t n = t->old_mask + 1;
 
-    release_step(t, bytes);
+    counted_release_step(bytes, &t->dead, 0);
     if (t->old == NULL)
         return;
     for (; t->old_next < n && budget > 0; t->old_next++, budget--) {
@@ -55,13 +39,8 @@ void table_migrate(struct table *t, size_t budget, size_t *bytes)
             slots_put(t->slots, t->mask, o->hash, o->p);
     }
     if (t->old_next == n) {
-        if (t->dead != NULL) /* two moves ended within a release: never seen */
-            counted_free(bytes, t->dead, t->dead_bytes);
-        t->dead = t->old;
-        t->dead_bytes = n * sizeof *t->old;
+        counted_dead_take(bytes, &t->dead, t->old, n * sizeof *t->old);
         t->old = NULL;
-        if (t->dead_bytes <= TABLE_RELEASE_STEP)
-            release_step(t, bytes);
     }
 }
 
@@ -90,7 +69,7 @@ int table_shrink(struct table *t, size_t *bytes)
     size_t n = t->mask + 1;
 
     _Static_assert(TABLE_MIGRATE_STEP >= 16, "a shrink's move ends before the table grows");
-    if (t->slots == NULL || t->old != NULL || t->dead != NULL || n <= TABLE_MIN_SLOTS ||
+    if (t->slots == NULL || t->old != NULL || t->dead.p != NULL || n <= TABLE_MIN_SLOTS ||
         t->used * 16 > n)
         return 0;
     n /= 4;
@@ -155,7 +134,6 @@ void table_release(struct table *t, size_t *bytes)
         counted_free(bytes, t->slots, (t->mask + 1) * sizeof *t->slots);
     if (t->old != NULL)
         counted_free(bytes, t->old, (t->old_mask + 1) * sizeof *t->old);
-    if (t->dead != NULL)
-        counted_free(bytes, t->dead, t->dead_bytes);
+    counted_release_step(bytes, &t->dead, 1);
     memset(t, 0, sizeof *t);
 }

@@ -22,9 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/counted.h"
+
 #define TABLE_MIGRATE_STEP 16 /* old slots moved on each insert while a move is under way */
 #define TABLE_MIN_SLOTS    8
-#define TABLE_RELEASE_STEP ((size_t)2 << 20) /* bytes of a dead table released per call */
 
 struct table_slot {
     uint64_t hash;
@@ -39,12 +40,8 @@ struct table {
     struct table_slot *old; /* the table being moved into slots, or NULL */
     size_t old_mask;
     size_t old_next; /* old slots below this one have been moved */
-    /*
-     * A big old table once its move is done, given back TABLE_RELEASE_STEP bytes per
-     * table_migrate() (unmapping tens of megabytes at once holds the loop for ms).
-     */
-    struct table_slot *dead;
-    size_t dead_bytes;
+    /* A big old table once its move is done, given back a step per table_migrate(). */
+    struct counted_dead dead;
 };
 
 /* The walk over the entries whose hash is h: the new table, then the old one. */
@@ -68,7 +65,7 @@ void table_remove(struct table *t, uint64_t h, const void *p);
 
 /*
  * Move up to budget slots of a move under way; once all are moved the old table is freed,
- * a big one TABLE_RELEASE_STEP bytes per call (realloc shrinks it in place).
+ * a big one COUNTED_RELEASE_STEP bytes per call (realloc shrinks it in place).
  */
 void table_migrate(struct table *t, size_t budget, size_t *bytes);
 
@@ -90,7 +87,7 @@ int table_compact(struct table *t, size_t budget, size_t *bytes);
 /* Whether a move (a growth or a shrink) is under way, or its old table not yet freed. */
 static inline int table_moving(const struct table *t)
 {
-    return t->old != NULL || t->dead != NULL;
+    return t->old != NULL || t->dead.p != NULL;
 }
 
 /* Free the slots (not what the entries point to) and leave an empty table. */

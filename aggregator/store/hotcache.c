@@ -168,34 +168,15 @@ static void put(struct hotcache_set *table, size_t mask, struct hotcache_id *id,
     set_way(sets[0], w, id, tag);
 }
 
-/* Give a step of the dead table back, or all of it when it is small (or now is set). */
-static void release_step(struct hotcache *c, size_t *bytes, int now)
-{
-    if (c->dead == NULL)
-        return;
-    if (!now && c->dead_bytes > HOTCACHE_RELEASE_STEP) {
-        /* realloc shrinks the block in place: its tail goes back to the system. */
-        c->dead =
-            counted_realloc(bytes, c->dead, c->dead_bytes, c->dead_bytes - HOTCACHE_RELEASE_STEP);
-        c->dead_bytes -= HOTCACHE_RELEASE_STEP;
-        return;
-    }
-    counted_free(bytes, c->dead, c->dead_bytes);
-    c->dead = NULL;
-    c->dead_bytes = 0;
-}
-
 /* The old table's entries have all moved (now: free it at once, else a step a call). */
 static void free_old(struct hotcache *c, size_t *bytes, int now)
 {
-    release_step(c, bytes, 1); /* two moves ended within a release: never seen */
-    c->dead = c->old_base;
-    c->dead_bytes = (c->old_mask + 1) * sizeof *c->old + 64;
+    counted_dead_take(bytes, &c->dead, c->old_base, (c->old_mask + 1) * sizeof *c->old + 64);
     c->old = NULL;
     c->old_base = NULL;
     c->old_mask = 0;
     c->old_next = 0;
-    release_step(c, bytes, now || c->dead_bytes <= HOTCACHE_RELEASE_STEP);
+    counted_release_step(bytes, &c->dead, now);
 }
 
 /* Replace the table by an empty one of n sets (a move under way ends: its entries too). */
@@ -203,7 +184,7 @@ static void fresh(struct hotcache *c, size_t n, size_t *bytes)
 {
     if (c->old != NULL)
         free_old(c, bytes, 1);
-    release_step(c, bytes, 1);
+    counted_release_step(bytes, &c->dead, 1);
     if (c->sets != NULL)
         counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
     c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
@@ -214,9 +195,9 @@ int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
 {
     size_t end;
 
-    release_step(c, bytes, 0);
+    counted_release_step(bytes, &c->dead, 0);
     if (c->old == NULL)
-        return c->dead != NULL;
+        return c->dead.p != NULL;
     end = c->old_mask + 1 - c->old_next > budget ? c->old_next + budget : c->old_mask + 1;
     for (; c->old_next < end; c->old_next++) {
         struct hotcache_set *set = &c->old[c->old_next];
@@ -229,7 +210,7 @@ int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
     if (c->old_next <= c->old_mask)
         return 1;
     free_old(c, bytes, 0);
-    return c->dead != NULL;
+    return c->dead.p != NULL;
 }
 
 /*
@@ -269,7 +250,7 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
 {
     size_t sets = nsets(c), n = HOTCACHE_MIN_SETS;
 
-    if (c->old != NULL || c->dead != NULL)
+    if (c->old != NULL || c->dead.p != NULL)
         return 1;
     if (sets <= HOTCACHE_MIN_SETS || nseries * 2 * 8 >= sets * HOTCACHE_WAYS)
         return 0;
@@ -414,7 +395,7 @@ void hotcache_release(struct hotcache *c, size_t *bytes)
 {
     if (c->old != NULL)
         free_old(c, bytes, 1);
-    release_step(c, bytes, 1);
+    counted_release_step(bytes, &c->dead, 1);
     if (c->sets != NULL)
         counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
     memset(c, 0, sizeof *c);

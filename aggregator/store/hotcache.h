@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/counted.h"
 #include "statsd.h"
 #include "statsd_scanner.h"
 
@@ -54,7 +55,6 @@ struct hotcache_set {
 } __attribute__((aligned(64)));
 
 #define HOTCACHE_MIGRATE_STEP 8 /* old sets moved on each hotcache_add() during a move */
-#define HOTCACHE_RELEASE_STEP ((size_t)2 << 20) /* bytes of a dead table released per call */
 
 /*
  * Zeroed is an empty cache that allocates nothing and finds nothing. When it grows (or
@@ -69,14 +69,9 @@ struct hotcache {
     struct hotcache_set *old;  /* the table being moved into sets, or NULL */
     size_t old_mask;
     void *old_base;
-    size_t old_next; /* old sets below this one have been moved (and emptied) */
-    /*
-     * A big old table once its move is done, given back HOTCACHE_RELEASE_STEP bytes per
-     * hotcache_migrate() (unmapping tens of megabytes at once holds the loop for ms).
-     */
-    void *dead;
-    size_t dead_bytes;
-    uint32_t gen; /* hotcache_clear() bumps it: identities of an older one miss */
+    size_t old_next;          /* old sets below this one have been moved (and emptied) */
+    struct counted_dead dead; /* a big old table once moved, given back a step a call */
+    uint32_t gen;             /* hotcache_clear() bumps it: identities of an older one miss */
 };
 
 /*
@@ -112,7 +107,7 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
 
 /*
  * Move up to budget sets of a move under way into the new table; the old one is freed
- * once the last has moved, a big one HOTCACHE_RELEASE_STEP bytes a call. Returns 1 while
+ * once the last has moved, a big one COUNTED_RELEASE_STEP bytes a call. Returns 1 while
  * a move or a release is under way after the call.
  */
 int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes);

@@ -52,3 +52,23 @@ Test(counted, cache_line_arrays_are_aligned_zeroed_and_charged_with_their_slack)
     counted_free(&bytes, base, 13 * sizeof(uint64_t) + 64);
     cr_assert_eq(bytes, 0);
 }
+
+/* A dead block is given back COUNTED_RELEASE_STEP bytes a call; a small one at once. */
+Test(counted, a_dead_block_is_given_back_a_step_at_a_time)
+{
+    struct counted_dead d = { 0 };
+    size_t bytes = 0, n = 5 * COUNTED_RELEASE_STEP + 100, before;
+    void *small = counted_alloc(&bytes, 64);
+
+    counted_dead_take(&bytes, &d, counted_alloc(&bytes, n), n);
+    for (int k = 0; k < 5; k++) {
+        before = bytes;
+        cr_assert_eq(counted_release_step(&bytes, &d, 0), 1);
+        cr_assert_eq(before - bytes, COUNTED_RELEASE_STEP);
+    }
+    cr_assert_eq(counted_release_step(&bytes, &d, 0), 0, "the last 100 bytes");
+    cr_assert_null(d.p);
+    counted_dead_take(&bytes, &d, small, 64);
+    cr_assert_null(d.p, "a small block is freed at once");
+    cr_assert_eq(bytes, 0);
+}

@@ -152,16 +152,16 @@ Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
     cr_assert_not_null(c.old);
     while (c.old != NULL)
         hotcache_migrate(&c, 4096, &bytes);
-    cr_assert_not_null(c.dead, "4 MB freed at once");
+    cr_assert_not_null(c.dead.p, "4 MB freed at once");
     cr_assert_eq(find_one(&c, "x:2|c"), id);
     before = bytes;
     while (hotcache_migrate(&c, 4096, &bytes)) {
-        cr_assert_eq(before - bytes, HOTCACHE_RELEASE_STEP, "a step is %zu bytes", before - bytes);
+        cr_assert_eq(before - bytes, COUNTED_RELEASE_STEP, "a step is %zu bytes", before - bytes);
         before = bytes;
         calls++;
     }
     cr_assert_geq(calls, 1);
-    cr_assert_null(c.dead);
+    cr_assert_null(c.dead.p);
     hotcache_drop(&c, id, &bytes);
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
