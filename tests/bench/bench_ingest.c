@@ -206,7 +206,7 @@ static size_t warm_line_of(uint64_t i, char *buf, size_t cap)
 /*
  * The caps fit the series (limits, then k's max_values in each family), and an endpoint
  * of the daemon's own metrics only (%s) serves the counters the benchmark reads. Unless
- * --credentials on, start_daemon() adds daemon.credentials_linger_seconds 0: the daemon
+ * --credentials on, the leading %s is daemon.credentials_linger_seconds 0: the daemon
  * asks for no senders' credentials, as one whose lines are all accepted does ten minutes
  * after its start (--writers asks, for its rules). --credentials on leaves the key out:
  * the default linger, credentials asked for throughout the run, as before the policy
@@ -217,7 +217,7 @@ static size_t warm_line_of(uint64_t i, char *buf, size_t cap)
     "  \"endpoints\": [{\"name\": \"self\", \"listen\": \"%s\", \"families\": [], " \
     "\"self_metrics\": true}],\n"
 
-static const char config_format[] = "{\n" PREFIX_JSON FAMILIES_JSON "\n}\n";
+static const char config_format[] = "{\n%s" PREFIX_JSON FAMILIES_JSON "\n}\n";
 
 /*
  * --writers: the same families, each guarded by a rule of its own
@@ -232,7 +232,7 @@ static const char config_format[] = "{\n" PREFIX_JSON FAMILIES_JSON "\n}\n";
     " \"groups\": [100, 101, 102], \"unauthenticated\": true}"
 
 static const char writers_format[] =
-    "{\n" PREFIX_JSON FAMILIES_JSON
+    "{\n%s" PREFIX_JSON FAMILIES_JSON
     ",\n  \"writers\": [\n" WRITERS_RULE("bench.requests") ",\n" WRITERS_RULE(
         "bench.inflight") ",\n" WRITERS_RULE("bench.latency_seconds") "\n  ]\n}\n";
 
@@ -372,24 +372,16 @@ static void start_daemon(struct daemon *d, const char *dir, int udp, int writers
     static unsigned seq;
     size_t cap = nseries + 1000, n = sizeof(writers_format) + 1024;
     char *text = benchutil_xrealloc(NULL, n);
+    const char *daemon_json = credentials ? "" : NO_CREDENTIALS;
 
     if (seq >= MAX_DAEMONS)
         benchutil_die("too many daemons");
     benchutil_fmt(self_url[seq], sizeof(self_url[seq]), "unix:%s/self-%u.sock", dir, seq);
-    size_t at = strlen(NO_CREDENTIALS);
-
-    /* "{\n" then, unless --credentials on, NO_CREDENTIALS, then the rest. */
-    memcpy(text, "{\n", 2);
-    if (!credentials)
-        memcpy(text + 2, NO_CREDENTIALS, at);
-    else
-        at = 0;
     if (writers)
-        snprintf(text + 2 + at, n - 2 - at, writers_format + 2, cap, cap, self_url[seq], cap, cap,
-                 cap, uid, uid, uid);
+        snprintf(text, n, writers_format, daemon_json, cap, cap, self_url[seq], cap, cap, cap, uid,
+                 uid, uid);
     else
-        snprintf(text + 2 + at, n - 2 - at, config_format + 2, cap, cap, self_url[seq], cap, cap,
-                 cap);
+        snprintf(text, n, config_format, daemon_json, cap, cap, self_url[seq], cap, cap, cap);
     benchutil_daemon_start_udp(d, text, udp);
     self_daemon[seq++] = d;
     free(text);
