@@ -23,8 +23,10 @@ void families_setup(struct registry *r, size_t fi, const struct config_family *c
     f->name_len = strlen(cf->name);
     f->hoff = (idend + 7) & ~(size_t)7;
     f->block = f->hoff;
-    if (cf->type == FAMILY_HISTOGRAM)
+    if (cf->type == FAMILY_HISTOGRAM) {
         f->block += histogram_size(cf->nbuckets);
+        f->carries = histogram_carries_size(cf->nbuckets);
+    }
     if (cf->type == FAMILY_SUMMARY) {
         f->block += sizeof(struct summary *);
         f->spec = counted_alloc(&r->mem, sizeof *f->spec);

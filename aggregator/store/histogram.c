@@ -2,11 +2,6 @@
 
 #include <math.h>
 
-static const double *carries(const struct histogram *h, size_t nbounds)
-{
-    return (const double *)(const void *)(h->b + nbounds + 1);
-}
-
 /*
  * A sampled observation weighs w = 1 / rate. Bucket counts must stay integers yet be
  * unbiased over time, so each bucket keeps the fraction of weight it has not counted
@@ -22,6 +17,7 @@ void histogram_plan(const struct histogram *h, const double *bounds, size_t nbou
     double w = 1.0 / rate;
     size_t i;
 
+    u->carries = 0;
     if (rate < 1.0)
         memset(u->touched, 0, nbounds + 1);
     for (i = 0; i < n; i++) {
@@ -38,13 +34,16 @@ void histogram_plan(const struct histogram *h, const double *bounds, size_t nbou
             continue;
         }
         if (!u->touched[b]) {
-            u->carry[b] = h != NULL ? carries(h, nbounds)[b] : 0;
+            u->carry[b] = h != NULL && h->carry != NULL ? h->carry[b] : 0;
             u->touched[b] = 1;
         }
         u->carry[b] += w;
         u->incs[i] = (uint64_t)floor(u->carry[b]);
         u->carry[b] -= (double)u->incs[i];
     }
+    if (rate < 1.0)
+        for (i = 0; i <= nbounds; i++)
+            u->carries |= u->touched[i] && u->carry[i] != 0;
 }
 
 void histogram_commit(struct histogram *h, size_t nbounds, const struct histogram_update *u,
@@ -56,11 +55,8 @@ void histogram_commit(struct histogram *h, size_t nbounds, const struct histogra
         h->b[u->bucket[i]] += u->incs[i];
         h->count += u->incs[i];
     }
-    if (rate < 1.0) {
-        double *c = (double *)(void *)(h->b + nbounds + 1);
-
+    if (rate < 1.0 && h->carry != NULL)
         for (i = 0; i <= nbounds; i++)
             if (u->touched[i])
-                c[i] = u->carry[i];
-    }
+                h->carry[i] = u->carry[i];
 }

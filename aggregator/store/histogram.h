@@ -4,8 +4,10 @@
  * what lies above the last bound). The one bucketing of the daemon: the registry's
  * series and the daemon's own timings (timings.c) both use histogram_bucket().
  *
- * The counts of a series lie in its block as struct histogram, followed by one carry per
- * bucket (sampled observations, below). Observing is two steps, so that a caller can
+ * The counts of a series lie in its block as struct histogram. The carries of sampled
+ * observations (below), one per bucket, lie in a block of their own that the owner
+ * allocates at the first sampled observation that leaves one (histogram_update.carries):
+ * most histograms are never sampled, and the carries would double their size. Observing is two steps, so that a caller can
  * reject a line after working out its effect and leave the histogram unchanged:
  * histogram_plan() computes, histogram_commit() writes.
  *
@@ -24,10 +26,11 @@
 /*
  * One histogram's counts, in a caller's block of histogram_size(nbounds) bytes (zeroed
  * for an empty histogram, 8-byte aligned): b[nbounds + 1] per-bucket counts (NOT
- * cumulative; the last is +Inf), then nbounds + 1 doubles, the carries.
+ * cumulative; the last is +Inf).
  */
 struct histogram {
     uint64_t count; /* == sum of b[] */
+    double *carry;  /* nbounds + 1 carries, each in [0, 1); NULL: all zero (the owner's) */
     uint64_t b[];
 };
 
@@ -37,12 +40,20 @@ struct histogram_update {
     uint16_t bucket[HISTOGRAM_MAX_VALUES];
     unsigned char touched[HISTOGRAM_MAX_BOUNDS + 1];
     double carry[HISTOGRAM_MAX_BOUNDS + 1];
+    /* Whether the commit leaves a carry that is not zero: histogram.carry must exist. */
+    int carries;
 };
 
-/* Bytes of a histogram of nbounds bounds, carries included. */
+/* Bytes of a histogram of nbounds bounds in its block (the carries lie apart). */
 static inline size_t histogram_size(size_t nbounds)
 {
-    return sizeof(struct histogram) + (nbounds + 1) * (sizeof(uint64_t) + sizeof(double));
+    return sizeof(struct histogram) + (nbounds + 1) * sizeof(uint64_t);
+}
+
+/* Bytes of the carries of a histogram of nbounds bounds (struct histogram.carry). */
+static inline size_t histogram_carries_size(size_t nbounds)
+{
+    return (nbounds + 1) * sizeof(double);
 }
 
 /*
@@ -94,7 +105,11 @@ void histogram_plan(const struct histogram *h, const double *bounds, size_t nbou
                     const double *values, size_t n, double div, double rate, double *sum,
                     struct histogram_update *u);
 
-/* Apply the plan of n values at rate rate to h, the histogram it was planned for. */
+/*
+ * Apply the plan of n values at rate rate to h, the histogram it was planned for. When
+ * u->carries is set, h->carry must point at the histogram's carries (the owner allocates
+ * them zeroed before the commit).
+ */
 void histogram_commit(struct histogram *h, size_t nbounds, const struct histogram_update *u,
                       size_t n, double rate);
 

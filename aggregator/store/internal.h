@@ -65,8 +65,9 @@ struct registry__family {
     struct registry__series *head; /* creation order: the exposition order */
     struct registry__series *tail;
     size_t nseries;
-    size_t block; /* bytes in one series block */
-    size_t hoff;  /* offset of struct histogram, or of a summary's pointer, in the block */
+    size_t block;   /* bytes in one series block */
+    size_t hoff;    /* offset of struct histogram, or of a summary's pointer, in the block */
+    size_t carries; /* histograms: bytes of the carries' block (histogram.carry); else 0 */
     struct summary_spec *spec; /* summaries (until the slot is freed), else NULL */
     uint64_t ttl_ms;
     /*
@@ -83,6 +84,7 @@ struct registry__family {
 /*
  * One series, one block:
  *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) ]
+ *     (a sampled histogram's carries in a block of their own, struct histogram.carry)
  *   [ header | ids[nlabels] | pad to 8 | struct summary * (summaries; NULL until the
  *     first observation) ]
  */

@@ -318,9 +318,14 @@ static void commit(struct registry *r, const struct registry__family *f, struct 
 {
     s->value = value;
     s->last_ms = now_ms;
-    if (f->cfg->type == FAMILY_HISTOGRAM)
-        histogram_commit(series_hist(f, s), f->cfg->nbuckets, u, line->nvalues, line->rate);
-    else if (f->cfg->type == FAMILY_SUMMARY)
+    if (f->cfg->type == FAMILY_HISTOGRAM) {
+        struct histogram *h = series_hist(f, s);
+
+        /* The first sampled observation that leaves a fraction: the carries' own block. */
+        if (u->carries && h->carry == NULL)
+            h->carry = counted_calloc(&r->mem, f->cfg->nbuckets + 1, sizeof *h->carry);
+        histogram_commit(h, f->cfg->nbuckets, u, line->nvalues, line->rate);
+    } else if (f->cfg->type == FAMILY_SUMMARY)
         series_summarize(r, f, s, line, now_ms);
 }
 
@@ -436,6 +441,9 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
 }
 
 /* The public name of a cached identity (registry.h), and back. */
+/* The carries of a histogram never sampled (struct histogram.carry NULL): all zero. */
+static const double no_carries[CONFIG_MAX_BUCKETS + 1];
+
 static const struct registry_hit *hit_of(const struct hotcache_id *id)
 {
     return (const struct registry_hit *)(const void *)id;
@@ -748,7 +756,7 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
 
         out->count = h->count;
         out->buckets = h->b;
-        out->carries = (const double *)(const void *)(h->b + f->cfg->nbuckets + 1);
+        out->carries = h->carry != NULL ? h->carry : no_carries;
     } else if (out->summary != NULL) {
         out->count = out->summary->count;
     }

@@ -82,7 +82,11 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
 
         h->count = s->count;
         memcpy(h->b, s->buckets, (cf->nbuckets + 1) * sizeof *h->b);
-        memcpy(h->b + cf->nbuckets + 1, s->carries, (cf->nbuckets + 1) * sizeof *s->carries);
+        for (size_t k = 0; k <= cf->nbuckets && h->carry == NULL; k++)
+            if (s->carries[k] != 0)
+                h->carry = counted_alloc(&r->mem, histogram_carries_size(cf->nbuckets));
+        if (h->carry != NULL)
+            memcpy(h->carry, s->carries, histogram_carries_size(cf->nbuckets));
     } else if (cf->type == FAMILY_SUMMARY) {
         struct summary **sm = series_summary(f, se);
 

@@ -45,6 +45,8 @@ void series_release(struct registry *r, const struct registry__family *f,
 {
     if (f->spec != NULL)
         summary_free(*series_summary(f, s), &r->mem);
+    else if (f->carries != 0 && series_hist(f, s)->carry != NULL)
+        counted_free(&r->mem, series_hist(f, s)->carry, f->carries);
     counted_free(&r->mem, s, f->block);
 }
 

@@ -53,7 +53,9 @@ Test(histogram, plan_then_commit_counts_each_value)
     histogram_plan(&block.h, bounds, 3, values, 4, 1000.0, 1.0, &sum, &u);
     cr_assert_eq(block.h.count, 0, "planning changed the histogram");
     cr_assert_float_eq(sum, 1 + 0.1 + 0.5 + 2 + 0.05, 1e-12);
+    cr_assert_eq(u.carries, 0, "an unsampled plan left a carry");
     histogram_commit(&block.h, 3, &u, 4, 1.0);
+    cr_assert_null(block.h.carry);
     cr_assert_eq(block.h.count, 4);
     cr_assert_eq(block.h.b[0], 2);
     cr_assert_eq(block.h.b[1], 1);
@@ -71,11 +73,15 @@ Test(histogram, sampled_counts_carry_their_fractions)
         unsigned char bytes[64];
     } block;
     struct histogram_update u;
-    double sum = 0;
+    double sum = 0, carries[2] = { 0, 0 };
 
     memset(&block, 0, sizeof block);
     for (int i = 1; i <= 100; i++) {
         histogram_plan(&block.h, bounds, 1, one, 1, 1.0, 0.4, &sum, &u);
+        /* The owner gives the carries a block when the plan first leaves one. */
+        cr_assert_eq(u.carries, i % 2 == 1, "after %d: carries %d", i, u.carries);
+        if (u.carries)
+            block.h.carry = carries;
         histogram_commit(&block.h, 1, &u, 1, 0.4);
         cr_assert_leq(fabs((double)block.h.b[0] - i * 2.5), 1.0, "after %d: %llu", i,
                       (unsigned long long)block.h.b[0]);
@@ -218,4 +224,33 @@ Test(histogram, histogram_bucket_search_finds_every_bucket, .fini = teardown)
         }
         assert_hist(0, "", want, (size_t)nb + 1, sum);
     }
+}
+
+/*
+ * The carries of sampled observations lie in a block of their own, made at the first
+ * sampled observation that leaves a fraction: a histogram never sampled (the usual one)
+ * does without, and reads as all-zero carries.
+ */
+Test(histogram, carries_take_memory_only_once_sampled, .init = setup, .fini = teardown)
+{
+    struct registry_sample s;
+    size_t before;
+
+    cr_assert_eq(feed("latency_seconds:0.2|h|#route:plain"), STATSD_OK);
+    before = registry_memory(&reg);
+    cr_assert_eq(feed("latency_seconds:0.3|h|#route:plain"), STATSD_OK);
+    /* A rate of 0.5 weighs 2: a whole count, no fraction left, no block. */
+    cr_assert_eq(feed("latency_seconds:0.3|h|@0.5|#route:plain"), STATSD_OK);
+    cr_assert_eq(registry_memory(&reg), before, "an unsampled histogram grew");
+    cr_assert(find(F_LATENCY, "route=plain", &s));
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(s.carries[i], 0);
+    cr_assert_eq(s.buckets[1], 4); /* 1 + 1 + a weight of 2 */
+    /* A rate of 0.4 weighs 2.5: half a count is carried. */
+    cr_assert_eq(feed("latency_seconds:0.3|h|@0.4|#route:plain"), STATSD_OK);
+    cr_assert_eq(registry_memory(&reg), before + 4 * sizeof(double));
+    cr_assert(find(F_LATENCY, "route=plain", &s));
+    cr_assert_eq(s.buckets[1], 6); /* and 2 of 2.5 */
+    cr_assert_float_eq(s.carries[1], 0.5, 1e-12);
+    cr_assert_eq(s.carries[0], 0);
 }
