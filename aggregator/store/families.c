@@ -80,7 +80,7 @@ static void pin_zero_series(struct registry *r)
 
         if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
             f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
-            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0))->pinned =
+            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0), NULL)->pinned =
                 SERIES_PINNED;
     }
 }
@@ -125,7 +125,7 @@ static void precreate(struct registry *r, size_t fi)
         uint64_t h = series_hash((uint32_t)fi, ids, n);
 
         if (series_find(r, h, (uint32_t)fi, ids, n) == NULL)
-            series_new(r, (uint32_t)fi, ids, h);
+            series_new(r, (uint32_t)fi, ids, h, NULL);
         for (j = n; j > 0 && ++pos[j - 1] == nv[j - 1]; j--) {
             pos[j - 1] = 0;
             ids[j - 1] = vals[j - 1][0];

@@ -333,32 +333,37 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
                        ? cand[i]
                        : find_one(c, lp[i].name, lp[i].suffix, tag[i]);
         if (found[i] != NULL)
-            __builtin_prefetch(found[i]->series);
+            __builtin_prefetch(hotcache_series(found[i]));
     }
 }
 
-void hotcache_add(struct hotcache *c, struct hotcache_id **idp, void *series,
-                  const struct statsd_line *line, uint64_t notes, size_t nseries, size_t *bytes)
+size_t hotcache_id_bytes(const struct statsd_line *line)
+{
+    if (line->suffix.ptr == NULL || line->name.len + line->suffix.len > HOTCACHE_KEY_MAX)
+        return 0;
+    return sizeof(struct hotcache_id) + line->name.len + line->suffix.len;
+}
+
+void hotcache_id_set(struct hotcache_id *id, const void *series, const struct statsd_line *line)
 {
     struct statsd_view name = line->name, suffix = line->suffix;
-    struct hotcache_id *id = *idp;
 
-    if (suffix.ptr == NULL || name.len + suffix.len > HOTCACHE_KEY_MAX)
+    memset(id, 0, sizeof *id);
+    id->back = (uint32_t)((const char *)id - (const char *)series);
+    id->rate = line->rate;
+    id->tag = (uint32_t)hash(name, suffix);
+    id->nlen = (uint16_t)name.len;
+    id->slen = (uint16_t)suffix.len;
+    id->type = (uint8_t)line->type;
+    memcpy(id->key, name.ptr, name.len);
+    memcpy(id->key + name.len, suffix.ptr, suffix.len);
+}
+
+void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
+                  uint64_t notes, size_t nseries, size_t *bytes)
+{
+    if (line->suffix.ptr == NULL || !same_key(id, line->name, line->suffix))
         return;
-    if (id == NULL) {
-        id = counted_alloc(bytes, sizeof *id + name.len + suffix.len);
-        id->series = series;
-        id->rate = line->rate;
-        id->tag = (uint32_t)hash(name, suffix);
-        id->nlen = (uint16_t)name.len;
-        id->slen = (uint16_t)suffix.len;
-        id->type = (uint8_t)line->type;
-        memcpy(id->key, name.ptr, name.len);
-        memcpy(id->key + name.len, suffix.ptr, suffix.len);
-        *idp = id;
-    } else if (!same_key(id, name, suffix)) {
-        return;
-    }
     /* A reload may have changed what the same bytes do (a key stripped, a value folded). */
     id->notes = notes;
     id->gen = c->gen;
@@ -379,11 +384,10 @@ static void drop_from(struct hotcache_set *table, size_t mask, const struct hotc
     }
 }
 
-void hotcache_drop(struct hotcache *c, struct hotcache_id *id, size_t *bytes)
+void hotcache_drop(struct hotcache *c, const struct hotcache_id *id)
 {
     drop_from(c->sets, c->mask, id);
     drop_from(c->old, c->old_mask, id);
-    counted_free(bytes, id, sizeof *id + id->nlen + id->slen);
 }
 
 void hotcache_clear(struct hotcache *c)

@@ -82,8 +82,9 @@ struct registry__family {
 };
 
 /*
- * One series, one block:
- *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) ]
+ * One series, one block, its line identity for the front cache at the end once it has
+ * one (SERIES_HOT; hotcache.h):
+ *   [ header | ids[nlabels] | pad to 8 | struct histogram (histograms only) | identity ]
  *     (a sampled histogram's carries in a block of their own, struct histogram.carry)
  *   [ header | ids[nlabels] | pad to 8 | struct summary * (summaries; NULL until the
  *     first observation) ]
@@ -95,13 +96,30 @@ struct registry__series {
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
-    uint32_t pinned;         /* SERIES_PINNED, SERIES_RESTORED */
-    struct hotcache_id *hot; /* the line identity of the front cache, or NULL */
+    uint32_t pinned; /* SERIES_PINNED, SERIES_RESTORED, SERIES_HOT */
     uint32_t ids[];
 };
 
 #define SERIES_PINNED   1u /* a start-up zero series: never expires */
 #define SERIES_RESTORED 2u /* registry_restore() set it: a second restore is a duplicate */
+#define SERIES_HOT      4u /* the block ends in a line identity (series_id) */
+
+/* The line identity at the end of the block of s (family f), or NULL. */
+static inline struct hotcache_id *series_id(const struct registry__family *f,
+                                            const struct registry__series *s)
+{
+    return s->pinned & SERIES_HOT ? (struct hotcache_id *)(uintptr_t)((const char *)s + f->block)
+                                  : NULL;
+}
+
+/* Bytes of the block of s (family f), its identity included. */
+static inline size_t series_bytes(const struct registry__family *f,
+                                  const struct registry__series *s)
+{
+    const struct hotcache_id *id = series_id(f, s);
+
+    return f->block + (id != NULL ? sizeof *id + id->nlen + id->slen : 0);
+}
 
 /* ---- the series table ---- */
 
@@ -153,13 +171,23 @@ static inline double series_div(const struct config_family *cf, enum statsd_type
 /*
  * Create a series of family fam for already interned ids (taking a reference on each),
  * with hash h (series_hash), at the tail of its family and in the table, dated by the
- * registry's clock. Out of memory aborts.
+ * registry's clock. line (NULL: none) is the line that creates it: the block gets room
+ * for its identity (series_cache). Out of memory aborts.
  */
 struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
-                                    uint64_t h);
+                                    uint64_t h, const struct statsd_line *line);
 
 /* A line accepted: intern its new values and create its series (series_new). */
-struct registry__series *series_create(struct registry *r, uint32_t fi, struct labelset_match *m);
+struct registry__series *series_create(struct registry *r, uint32_t fi, struct labelset_match *m,
+                                       const struct statsd_line *line);
+
+/*
+ * line was accepted in full for s: put s in the front cache under line, with notes. A
+ * series without an identity yet (restored, made at start-up, or created by a line that
+ * could not be cached) moves to a block with room for one: returns where s now is.
+ */
+struct registry__series *series_cache(struct registry *r, struct registry__series *s,
+                                      const struct statsd_line *line, uint64_t notes);
 
 /*
  * Free s: out of the table, its family's list and the front cache, its label values

@@ -199,8 +199,6 @@ void registry_release(struct registry *r)
 
         for (s = f->head; s != NULL; s = next) {
             next = s->next;
-            if (s->hot)
-                hotcache_drop(&r->hot, s->hot, &r->mem);
             series_release(r, f, s);
         }
         families_free(r, f);
@@ -428,7 +426,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
         return rc;
     if (s == NULL) {
         expiry_mark(f, now_ms);
-        s = series_create(r, (uint32_t)fi, &lb);
+        s = series_create(r, (uint32_t)fi, &lb, line);
         expiry_note(r, f, now_ms);
     }
     commit(r, f, s, line, now_ms, value, &u);
@@ -436,7 +434,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     notes = notes_of(&lb, nl);
     if (notes != 0)
         count_notes(r, f, notes);
-    hotcache_add(&r->hot, &s->hot, s, line, notes, r->nseries, &r->mem);
+    series_cache(r, s, line, notes);
     return STATSD_OK;
 }
 
@@ -512,7 +510,7 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
 {
     const struct hotcache_id *id = id_of(hit);
     struct statsd_line line;
-    struct registry__series *s = id->series;
+    struct registry__series *s = hotcache_series(id);
     struct registry__family *f = &r->fams[s->fam];
     struct histogram_update u;
     double value;
@@ -545,7 +543,7 @@ int registry_apply_found(struct registry *r, const struct registry_hit *hit,
 const struct config_family *registry_hit_family(const struct registry *r,
                                                 const struct registry_hit *hit)
 {
-    const struct registry__series *s = id_of(hit)->series;
+    const struct registry__series *s = hotcache_series(id_of(hit));
 
     return r->fams[s->fam].cfg;
 }

@@ -70,7 +70,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     if (!saved_values_ok(f, s))
         return REGISTRY_BAD_VALUE;
     if (se == NULL)
-        se = series_create(r, (uint32_t)fam, &m);
+        se = series_create(r, (uint32_t)fam, &m, NULL);
     se->pinned |= SERIES_RESTORED;
     se->value = s->value;
     se->last_ms = !s->updated ? 0 : now_ms > s->idle_ms ? now_ms - s->idle_ms : 1;

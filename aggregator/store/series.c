@@ -9,16 +9,20 @@
 #include "store/internal.h"
 
 struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
-                                    uint64_t h)
+                                    uint64_t h, const struct statsd_line *line)
 {
     struct registry__family *f = &r->fams[fam];
-    size_t n = f->cfg->nlabels;
-    struct registry__series *s = counted_alloc(&r->mem, f->block);
+    size_t n = f->cfg->nlabels, idb = line != NULL ? hotcache_id_bytes(line) : 0;
+    struct registry__series *s = counted_alloc(&r->mem, f->block + idb);
 
     memset(s, 0, f->block);
     s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
     s->fam = fam;
     memcpy(s->ids, ids, n * sizeof *ids);
+    if (idb != 0) {
+        hotcache_id_set((struct hotcache_id *)(void *)((char *)s + f->block), s, line);
+        s->pinned = SERIES_HOT;
+    }
     labelset_ref(&f->labels, ids);
     s->prev = f->tail;
     if (f->tail)
@@ -32,12 +36,65 @@ struct registry__series *series_new(struct registry *r, uint32_t fam, const uint
     return s;
 }
 
-struct registry__series *series_create(struct registry *r, uint32_t fi, struct labelset_match *m)
+struct registry__series *series_create(struct registry *r, uint32_t fi, struct labelset_match *m,
+                                       const struct statsd_line *line)
 {
     struct registry__family *f = &r->fams[fi];
 
     labelset_intern(&f->labels, m, &r->mem);
-    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n));
+    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n), line);
+}
+
+/*
+ * Move s (without an identity) into a new block of bytes: every pointer to it follows,
+ * its neighbours', the table's, the cursors' and the marks'.
+ */
+static struct registry__series *series_move(struct registry *r, struct registry__family *f,
+                                            struct registry__series *s, size_t bytes)
+{
+    struct registry__series *to = counted_alloc(&r->mem, bytes);
+    uint64_t h = series_hash(s->fam, s->ids, f->labels.n);
+    struct registry_cursor *c;
+
+    memcpy(to, s, f->block);
+    if (s->prev)
+        s->prev->next = to;
+    else
+        f->head = to;
+    if (s->next)
+        s->next->prev = to;
+    else
+        f->tail = to;
+    table_remove(&r->series, h, s);
+    table_insert(&r->series, h, to, &r->mem);
+    for (c = r->cursors; c != NULL; c = c->link)
+        if (c->pos == s)
+            c->pos = to;
+    for (size_t k = 0; k < 2; k++)
+        if (f->marks[k].s == s)
+            f->marks[k].s = to;
+    counted_free(&r->mem, s, f->block);
+    return to;
+}
+
+struct registry__series *series_cache(struct registry *r, struct registry__series *s,
+                                      const struct statsd_line *line, uint64_t notes)
+{
+    struct registry__family *f = &r->fams[s->fam];
+    struct hotcache_id *id = series_id(f, s);
+
+    if (id == NULL) {
+        size_t idb = hotcache_id_bytes(line);
+
+        if (idb == 0)
+            return s;
+        s = series_move(r, f, s, f->block + idb);
+        id = (struct hotcache_id *)(void *)((char *)s + f->block);
+        hotcache_id_set(id, s, line);
+        s->pinned |= SERIES_HOT;
+    }
+    hotcache_add(&r->hot, id, line, notes, r->nseries, &r->mem);
+    return s;
 }
 
 void series_release(struct registry *r, const struct registry__family *f,
@@ -47,7 +104,7 @@ void series_release(struct registry *r, const struct registry__family *f,
         summary_free(*series_summary(f, s), &r->mem);
     else if (f->carries != 0 && series_hist(f, s)->carry != NULL)
         counted_free(&r->mem, series_hist(f, s)->carry, f->carries);
-    counted_free(&r->mem, s, f->block);
+    counted_free(&r->mem, s, series_bytes(f, s));
 }
 
 void series_observe(struct registry *r, const struct registry__family *f,
@@ -102,8 +159,8 @@ void series_free(struct registry *r, struct registry__series *s)
         r->retired--;
     else
         r->nseries--;
-    if (s->hot)
-        hotcache_drop(&r->hot, s->hot, &r->mem);
+    if (s->pinned & SERIES_HOT)
+        hotcache_drop(&r->hot, series_id(f, s));
     series_release(r, f, s);
 }
 

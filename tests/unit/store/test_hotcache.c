@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/hotcache.h"
@@ -13,6 +14,40 @@ static void parse(const char *text, struct statsd_line *l, struct statsd_parts *
     lp->line.ptr = text;
     lp->line.len = strlen(text);
     lp->split = statsd_split(text, strlen(text), &lp->name, &lp->values, &lp->suffix);
+}
+
+/*
+ * The owner's side, as store/series.c keeps it: one block, a stand-in series of 16 bytes
+ * and then its identity.
+ */
+static struct hotcache_id *own(const struct statsd_line *l)
+{
+    size_t n = hotcache_id_bytes(l);
+    char *block;
+
+    if (n == 0)
+        return NULL;
+    block = calloc(1, 16 + n);
+    cr_assert_not_null(block);
+    hotcache_id_set((struct hotcache_id *)(void *)(block + 16), block, l);
+    return (struct hotcache_id *)(void *)(block + 16);
+}
+
+/* Cache l for the series of *idp, given an identity first if it has none. */
+static void add(struct hotcache *c, struct hotcache_id **idp, const struct statsd_line *l,
+                size_t nseries, size_t *bytes)
+{
+    if (*idp == NULL)
+        *idp = own(l);
+    if (*idp != NULL)
+        hotcache_add(c, *idp, l, 0, nseries, bytes);
+}
+
+/* The series goes: out of the table, and its block freed. */
+static void drop(struct hotcache *c, struct hotcache_id *id)
+{
+    hotcache_drop(c, id);
+    free(hotcache_series(id));
 }
 
 static const struct hotcache_id *find_one(const struct hotcache *c, const char *text)
@@ -34,13 +69,12 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
     struct statsd_line l;
     struct statsd_parts lp;
     size_t bytes = 0;
-    int series;
 
     cr_assert_null(find_one(&c, "a.b:1|c|#k:v"), "an empty cache finds nothing");
     parse("a.b:1|c|@0.5|#k:v", &l, &lp);
-    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
+    add(&c, &id, &l, 1, &bytes);
     cr_assert_not_null(id);
-    cr_assert_eq(id->series, &series);
+    cr_assert_eq(hotcache_series(id), (char *)id - 16);
     cr_assert_eq(id->type, STATSD_COUNTER);
     cr_assert_float_eq(id->rate, 0.5, 1e-12);
     cr_assert_eq(find_one(&c, "a.b:7|c|@0.5|#k:v"), id);
@@ -49,9 +83,9 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
     cr_assert_null(find_one(&c, "a.b:7|g|@0.5|#k:v"));
     /* Another spelling of the same series keeps the first identity. */
     parse("a.b:1|c|@0.5|#k:w", &l, &lp);
-    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
+    add(&c, &id, &l, 1, &bytes);
     cr_assert_null(find_one(&c, "a.b:1|c|@0.5|#k:w"));
-    hotcache_drop(&c, id, &bytes);
+    drop(&c, id);
     cr_assert_null(find_one(&c, "a.b:7|c|@0.5|#k:v"));
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
@@ -66,18 +100,17 @@ Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
     struct statsd_line l;
     struct statsd_parts lp;
     size_t bytes = 0;
-    int series;
 
     snprintf(text, sizeof text, "x:1|c|#k:%0*d", HOTCACHE_KEY_MAX, 0);
     parse(text, &l, &lp);
-    hotcache_add(&c, &id, &series, &l, 0, 1, &bytes);
+    add(&c, &id, &l, 1, &bytes);
     cr_assert_null(id);
     parse("y:1|g", &l, &lp);
-    hotcache_add(&c, &id2, &series, &l, 0, 1, &bytes);
+    add(&c, &id2, &l, 1, &bytes);
     cr_assert_eq(find_one(&c, "y:2|g"), id2);
     hotcache_clear(&c);
     cr_assert_null(find_one(&c, "y:2|g"));
-    hotcache_drop(&c, id2, &bytes);
+    drop(&c, id2);
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
 }
@@ -103,7 +136,7 @@ Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
 
         snprintf(texts[i], sizeof texts[i], "jobs.done:1|c|#id:%zu", i);
         parse(texts[i], &l, &lp);
-        hotcache_add(&c, &ids[i], &ids[i], &l, 0, i + 1, &bytes);
+        add(&c, &ids[i], &l, i + 1, &bytes);
         cr_assert_not_null(ids[i]);
         if (!moving && c.old != NULL) {
             grew++;
@@ -120,7 +153,7 @@ Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
         cr_assert_eq(find_one(&c, texts[i]), ids[i], "%s lost after the move", texts[i]);
     /* All but 100 go: the table shrinks, and the 100 are found throughout. */
     for (i = 100; i < N; i++)
-        hotcache_drop(&c, ids[i], &bytes);
+        drop(&c, ids[i]);
     cr_assert_eq(hotcache_fit(&c, 100, &bytes), 1);
     cr_assert_not_null(c.old);
     do {
@@ -130,7 +163,7 @@ Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
     cr_assert_eq(hotcache_fit(&c, 100, &bytes), 0, "once is enough");
     for (i = 0; i < 100; i++) {
         cr_assert_eq(find_one(&c, texts[i]), ids[i]);
-        hotcache_drop(&c, ids[i], &bytes);
+        drop(&c, ids[i]);
     }
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
@@ -146,9 +179,9 @@ Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
     size_t bytes = 0, before, calls = 0;
 
     parse("x:1|c", &l, &lp);
-    hotcache_add(&c, &id, &id, &l, 0, 70000, &bytes); /* 65,536 sets: 4 MB */
+    add(&c, &id, &l, 70000, &bytes); /* 65,536 sets: 4 MB */
     cr_assert_eq(c.mask + 1, 65536);
-    hotcache_add(&c, &id, &id, &l, 0, 140000, &bytes); /* the 4 MB table starts its move */
+    add(&c, &id, &l, 140000, &bytes); /* the 4 MB table starts its move */
     cr_assert_not_null(c.old);
     while (c.old != NULL)
         hotcache_migrate(&c, 4096, &bytes);
@@ -162,7 +195,7 @@ Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
     }
     cr_assert_geq(calls, 1);
     cr_assert_null(c.dead.p);
-    hotcache_drop(&c, id, &bytes);
+    drop(&c, id);
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
 }
@@ -392,4 +425,39 @@ Test(hotcache, lines_looked_up_together_are_applied_in_their_order, .init = setu
                               i ? "\n" : "", i);
     take_datagram(dgram, 1000);
     cr_assert_eq(value_of(F_QUEUE, "queue=a"), 3 * REGISTRY_FIND_MAX + 4);
+}
+
+/*
+ * A series made without a line (a start-up zero series, a restored one) has no identity
+ * in its block: the first line the full path accepts moves it into a block with room for
+ * one, and everything pointing at it follows: the table, its neighbours, a cursor standing
+ * on it. From then on its lines hit.
+ */
+Test(hotcache, a_series_made_without_a_line_moves_to_take_its_identity, .init = setup,
+     .fini = teardown)
+{
+    struct registry_cursor c;
+    struct registry_sample s;
+    size_t mem;
+
+    cr_assert_eq(raw("uploads:1|c", 1000), REGISTRY_MISS, "no identity yet");
+    cr_assert_eq(feed("requests:1|c|#method:GET"), STATSD_OK); /* the cache's table is made */
+    registry_cursor_init(&c, &reg);
+    while (registry_cursor_next(&c, &s) && s.family != F_PROC)
+        ;
+    cr_assert_eq(s.family, F_PROC);
+    cr_assert(registry_cursor_more(&c), "the cursor stands on the uploads series");
+    mem = reg.mem;
+    cr_assert_eq(feed("uploads:1|c"), STATSD_OK);
+    cr_assert_eq(reg.mem, mem + sizeof(struct hotcache_id) + strlen("uploads") + strlen("|c"),
+                 "the block grew by the identity alone");
+    cr_assert(registry_cursor_next(&c, &s), "the cursor lost the series that moved");
+    cr_assert_eq(s.family, F_UPLOADS);
+    cr_assert_float_eq(s.value, 1, 1e-9);
+    cr_assert_not(registry_cursor_next(&c, &s));
+    registry_cursor_release(&c);
+    cr_assert_eq(raw("uploads:2|c", 1000), STATSD_OK, "cached after the move");
+    cr_assert_eq(raw("uploads:2|c", 1000), STATSD_OK);
+    cr_assert_float_eq(value_of(F_UPLOADS, ""), 5, 1e-9);
+    cr_assert_eq(registry_family_series(&reg, F_UPLOADS), 1);
 }
