@@ -80,7 +80,7 @@ static void pin_zero_series(struct registry *r)
 
         if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
             f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
-            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0), NULL)->pinned =
+            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0), NULL)->flags |=
                 SERIES_PINNED;
     }
 }

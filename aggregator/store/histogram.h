@@ -7,9 +7,9 @@
  * The counts of a series lie in its block as struct histogram. The carries of sampled
  * observations (below), one per bucket, lie in a block of their own that the owner
  * allocates at the first sampled observation that leaves one (histogram_update.carries):
- * most histograms are never sampled, and the carries would double their size. Observing is two steps, so that a caller can
- * reject a line after working out its effect and leave the histogram unchanged:
- * histogram_plan() computes, histogram_commit() writes.
+ * most histograms are never sampled, and the carries would double their size. Observing
+ * is two steps, so that a caller can reject a line after working out its effect and leave
+ * the histogram unchanged: histogram_plan() computes, histogram_commit() writes.
  *
  * A domain module; allocates nothing.
  */

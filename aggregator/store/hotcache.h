@@ -49,6 +49,12 @@ struct hotcache_id {
     char key[];
 };
 
+/* Bytes of identity id, its key included. */
+static inline size_t hotcache_id_size(const struct hotcache_id *id)
+{
+    return sizeof *id + id->nlen + id->slen;
+}
+
 /* The series whose identity id is. */
 static inline void *hotcache_series(const struct hotcache_id *id)
 {

@@ -96,7 +96,7 @@ struct registry__series {
     uint64_t last_ms;
     double value; /* counter, gauge; histogram: _sum */
     uint32_t fam;
-    uint32_t pinned; /* SERIES_PINNED, SERIES_RESTORED, SERIES_HOT */
+    uint32_t flags; /* SERIES_PINNED, SERIES_RESTORED, SERIES_HOT */
     uint32_t ids[];
 };
 
@@ -104,12 +104,18 @@ struct registry__series {
 #define SERIES_RESTORED 2u /* registry_restore() set it: a second restore is a duplicate */
 #define SERIES_HOT      4u /* the block ends in a line identity (series_id) */
 
+/* Where the line identity of s (family f) lies, or would: the end of its block. */
+static inline struct hotcache_id *series_id_at(const struct registry__family *f,
+                                               const struct registry__series *s)
+{
+    return (struct hotcache_id *)(uintptr_t)((const char *)s + f->block);
+}
+
 /* The line identity at the end of the block of s (family f), or NULL. */
 static inline struct hotcache_id *series_id(const struct registry__family *f,
                                             const struct registry__series *s)
 {
-    return s->pinned & SERIES_HOT ? (struct hotcache_id *)(uintptr_t)((const char *)s + f->block)
-                                  : NULL;
+    return s->flags & SERIES_HOT ? series_id_at(f, s) : NULL;
 }
 
 /* Bytes of the block of s (family f), its identity included. */
@@ -118,7 +124,7 @@ static inline size_t series_bytes(const struct registry__family *f,
 {
     const struct hotcache_id *id = series_id(f, s);
 
-    return f->block + (id != NULL ? sizeof *id + id->nlen + id->slen : 0);
+    return f->block + (id != NULL ? hotcache_id_size(id) : 0);
 }
 
 /* ---- the series table ---- */

@@ -321,7 +321,7 @@ static void commit(struct registry *r, const struct registry__family *f, struct 
 
         /* The first sampled observation that leaves a fraction: the carries' own block. */
         if (u->carries && h->carry == NULL)
-            h->carry = counted_calloc(&r->mem, f->cfg->nbuckets + 1, sizeof *h->carry);
+            h->carry = counted_calloc(&r->mem, 1, f->carries);
         histogram_commit(h, f->cfg->nbuckets, u, line->nvalues, line->rate);
     } else if (f->cfg->type == FAMILY_SUMMARY)
         series_summarize(r, f, s, line, now_ms);
@@ -438,10 +438,10 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
     return STATSD_OK;
 }
 
-/* The public name of a cached identity (registry.h), and back. */
 /* The carries of a histogram never sampled (struct histogram.carry NULL): all zero. */
 static const double no_carries[CONFIG_MAX_BUCKETS + 1];
 
+/* The public name of a cached identity (registry.h), and back. */
 static const struct registry_hit *hit_of(const struct hotcache_id *id)
 {
     return (const struct registry_hit *)(const void *)id;

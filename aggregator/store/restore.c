@@ -59,7 +59,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
         return STATSD_LABEL_NOT_ALLOWED;
     if (m.fresh == 0)
         se = series_find(r, series_hash((uint32_t)fam, m.ids, n), (uint32_t)fam, m.ids, n);
-    if (se != NULL && (se->pinned & SERIES_RESTORED))
+    if (se != NULL && (se->flags & SERIES_RESTORED))
         return REGISTRY_DUPLICATE;
     if (s->updated && f->ttl_ms != 0 && s->idle_ms > f->ttl_ms &&
         (se == NULL || !series_pinned(f, se)))
@@ -71,7 +71,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
         return REGISTRY_BAD_VALUE;
     if (se == NULL)
         se = series_create(r, (uint32_t)fam, &m, NULL);
-    se->pinned |= SERIES_RESTORED;
+    se->flags |= SERIES_RESTORED;
     se->value = s->value;
     se->last_ms = !s->updated ? 0 : now_ms > s->idle_ms ? now_ms - s->idle_ms : 1;
     expiry_note(r, f, se->last_ms);
@@ -84,9 +84,9 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
         memcpy(h->b, s->buckets, (cf->nbuckets + 1) * sizeof *h->b);
         for (size_t k = 0; k <= cf->nbuckets && h->carry == NULL; k++)
             if (s->carries[k] != 0)
-                h->carry = counted_alloc(&r->mem, histogram_carries_size(cf->nbuckets));
+                h->carry = counted_alloc(&r->mem, f->carries);
         if (h->carry != NULL)
-            memcpy(h->carry, s->carries, histogram_carries_size(cf->nbuckets));
+            memcpy(h->carry, s->carries, f->carries);
     } else if (cf->type == FAMILY_SUMMARY) {
         struct summary **sm = series_summary(f, se);
 

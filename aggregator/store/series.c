@@ -8,6 +8,14 @@
 #include "base/counted.h"
 #include "store/internal.h"
 
+/* Write the identity of line at the end of the block of s, which has room for it. */
+static void give_id(const struct registry__family *f, struct registry__series *s,
+                    const struct statsd_line *line)
+{
+    hotcache_id_set(series_id_at(f, s), s, line);
+    s->flags |= SERIES_HOT;
+}
+
 struct registry__series *series_new(struct registry *r, uint32_t fam, const uint32_t *ids,
                                     uint64_t h, const struct statsd_line *line)
 {
@@ -19,10 +27,8 @@ struct registry__series *series_new(struct registry *r, uint32_t fam, const uint
     s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
     s->fam = fam;
     memcpy(s->ids, ids, n * sizeof *ids);
-    if (idb != 0) {
-        hotcache_id_set((struct hotcache_id *)(void *)((char *)s + f->block), s, line);
-        s->pinned = SERIES_HOT;
-    }
+    if (idb != 0)
+        give_id(f, s, line);
     labelset_ref(&f->labels, ids);
     s->prev = f->tail;
     if (f->tail)
@@ -81,19 +87,15 @@ struct registry__series *series_cache(struct registry *r, struct registry__serie
                                       const struct statsd_line *line, uint64_t notes)
 {
     struct registry__family *f = &r->fams[s->fam];
-    struct hotcache_id *id = series_id(f, s);
-
-    if (id == NULL) {
+    if (!(s->flags & SERIES_HOT)) {
         size_t idb = hotcache_id_bytes(line);
 
         if (idb == 0)
             return s;
         s = series_move(r, f, s, f->block + idb);
-        id = (struct hotcache_id *)(void *)((char *)s + f->block);
-        hotcache_id_set(id, s, line);
-        s->pinned |= SERIES_HOT;
+        give_id(f, s, line);
     }
-    hotcache_add(&r->hot, id, line, notes, r->nseries, &r->mem);
+    hotcache_add(&r->hot, series_id_at(f, s), line, notes, r->nseries, &r->mem);
     return s;
 }
 
@@ -159,7 +161,7 @@ void series_free(struct registry *r, struct registry__series *s)
         r->retired--;
     else
         r->nseries--;
-    if (s->pinned & SERIES_HOT)
+    if (s->flags & SERIES_HOT)
         hotcache_drop(&r->hot, series_id(f, s));
     series_release(r, f, s);
 }
@@ -168,7 +170,7 @@ int series_pinned(const struct registry__family *f, const struct registry__serie
 {
     size_t j;
 
-    if (s->pinned & SERIES_PINNED)
+    if (s->flags & SERIES_PINNED)
         return 1;
     if (!f->cfg->precreate)
         return 0;
