@@ -15,7 +15,7 @@
  * may live in two sets, both chosen by the tag (set1, set2), and an entry that finds both
  * full moves another one to its own other set (put), so collisions do not evict. A lookup
  * reads one line of the table, rarely two, then the identity, whose series can be fetched
- * while the key is compared. There are at least two ways per series: the table grows with
+ * while the key is compared. There are at least 4/3 ways per series: the table grows with
  * the series, and its entries move to the bigger one a few sets at a time (move_to,
  * hotcache_migrate), found in the old one until they have. A series removes its own
  * entry when it is freed.
@@ -58,18 +58,19 @@ static inline int same_key(const struct hotcache_id *id, struct statsd_view name
 }
 
 /*
- * Each tag has two sets: its own (the tag's low bits) and, when that one is full, another
- * that the tag also chooses. Both come from the tag alone, so the table can grow without
- * the keys.
+ * Each tag has two sets: its own and, when that one is full, another that the tag also
+ * chooses. Both come from the tag alone, so the table can grow without the keys, and both
+ * scale the tag to the table (a multiply and a shift), so the table has any number of
+ * sets: it grows by half, not by doubling.
  */
-static size_t set1(uint32_t tag, size_t mask)
+static size_t set1(uint32_t tag, size_t n)
 {
-    return tag & mask;
+    return (size_t)(((uint64_t)tag * n) >> 32);
 }
 
-static size_t set2(uint32_t tag, size_t mask)
+static size_t set2(uint32_t tag, size_t n)
 {
-    return ((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) & mask;
+    return (size_t)(((uint64_t)((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) * n) >> 32);
 }
 
 /* The identity of generation gen for this line in set, or NULL. */
@@ -83,14 +84,14 @@ static const struct hotcache_id *find_in(const struct hotcache_set *set, struct 
     return NULL;
 }
 
-/* The identity cached for this line in table (of mask + 1 sets), or NULL. */
-static const struct hotcache_id *find_table(const struct hotcache_set *table, size_t mask,
+/* The identity cached for this line in table (of n sets), or NULL. */
+static const struct hotcache_id *find_table(const struct hotcache_set *table, size_t n,
                                             struct statsd_view name, struct statsd_view suffix,
                                             uint32_t tag, uint32_t gen)
 {
-    const struct hotcache_id *id = find_in(&table[set1(tag, mask)], name, suffix, tag, gen);
+    const struct hotcache_id *id = find_in(&table[set1(tag, n)], name, suffix, tag, gen);
 
-    return id != NULL ? id : find_in(&table[set2(tag, mask)], name, suffix, tag, gen);
+    return id != NULL ? id : find_in(&table[set2(tag, n)], name, suffix, tag, gen);
 }
 
 /*
@@ -101,10 +102,10 @@ static const struct hotcache_id *find_table(const struct hotcache_set *table, si
 static const struct hotcache_id *find_one(const struct hotcache *c, struct statsd_view name,
                                           struct statsd_view suffix, uint32_t tag)
 {
-    const struct hotcache_id *id = find_table(c->sets, c->mask, name, suffix, tag, c->gen);
+    const struct hotcache_id *id = find_table(c->sets, c->n, name, suffix, tag, c->gen);
 
     if (id == NULL && c->old != NULL)
-        id = find_table(c->old, c->old_mask, name, suffix, tag, c->gen);
+        id = find_table(c->old, c->old_n, name, suffix, tag, c->gen);
     return id;
 }
 
@@ -119,7 +120,7 @@ static int way_of(const struct hotcache_set *set, const struct hotcache_id *id)
 
 static size_t nsets(const struct hotcache *c)
 {
-    return c->sets != NULL ? c->mask + 1 : 0;
+    return c->sets != NULL ? c->n : 0;
 }
 
 static void set_way(struct hotcache_set *set, int w, struct hotcache_id *id, uint32_t tag)
@@ -129,14 +130,45 @@ static void set_way(struct hotcache_set *set, int w, struct hotcache_id *id, uin
 }
 
 /*
- * Place id, whose tag is tag, in its first set, else its second. When both are full, an
- * entry of either moves to its own other set if that one has room (one step of cuckoo
- * hashing), and id takes its way; only when none can move is an entry of the first set
- * replaced. The entries' tags are read from the table, not from their identities.
+ * Place id, whose tag is tag, in its first set, else its second: most entries lie in the
+ * first, the set a lookup prefetches. When both are full, an entry of either moves to its
+ * own other set if that one has room (one step of cuckoo hashing), and id takes its way;
+ * when none can, a walk of cuckoo kicks (HOTCACHE_KICKS at most) displaces an entry of
+ * the first set to its other set, and that set's next one in turn, until one finds room.
+ * Only an entry whose walk ends without room is left out (its next line takes the full
+ * path and caches it again): never seen at three quarters full. The entries' tags are
+ * read from the table, not from their identities.
  */
-static void put(struct hotcache_set *table, size_t mask, struct hotcache_id *id, uint32_t tag)
+#define HOTCACHE_KICKS 32
+
+/* Put id (tag) in set, full, displacing its entries along their other sets (put). */
+static void kick(struct hotcache_set *table, size_t n, struct hotcache_set *set,
+                 struct hotcache_id *id, uint32_t tag)
 {
-    struct hotcache_set *sets[2] = { &table[set1(tag, mask)], &table[set2(tag, mask)] };
+    for (unsigned k = 0; k < HOTCACHE_KICKS; k++) {
+        size_t here = (size_t)(set - table), one;
+        int w = (int)set->next;
+        struct hotcache_id *out = set->id[w];
+        uint32_t otag = set->tag[w];
+
+        set->next = (set->next + 1) % HOTCACHE_WAYS;
+        set_way(set, w, id, tag);
+        id = out;
+        tag = otag;
+        one = set1(tag, n);
+        set = &table[one != here ? one : set2(tag, n)];
+        if (set == &table[here])
+            return; /* both its sets are this one: it is left out */
+        if ((w = way_of(set, NULL)) >= 0) {
+            set_way(set, w, id, tag);
+            return;
+        }
+    }
+}
+
+static void put(struct hotcache_set *table, size_t n, struct hotcache_id *id, uint32_t tag)
+{
+    struct hotcache_set *sets[2] = { &table[set1(tag, n)], &table[set2(tag, n)] };
     int w;
 
     if (way_of(sets[0], id) >= 0 || way_of(sets[1], id) >= 0)
@@ -152,8 +184,8 @@ static void put(struct hotcache_set *table, size_t mask, struct hotcache_id *id,
 
         for (w = 0; w < HOTCACHE_WAYS; w++) {
             uint32_t etag = sets[k]->tag[w];
-            size_t one = set1(etag, mask);
-            struct hotcache_set *alt = &table[one != here ? one : set2(etag, mask)];
+            size_t one = set1(etag, n);
+            struct hotcache_set *alt = &table[one != here ? one : set2(etag, n)];
             int aw = alt != sets[k] ? way_of(alt, NULL) : -1;
 
             if (aw >= 0) {
@@ -163,18 +195,16 @@ static void put(struct hotcache_set *table, size_t mask, struct hotcache_id *id,
             }
         }
     }
-    w = (int)sets[0]->next;
-    sets[0]->next = (sets[0]->next + 1) % HOTCACHE_WAYS;
-    set_way(sets[0], w, id, tag);
+    kick(table, n, sets[0], id, tag);
 }
 
 /* The old table's entries have all moved (now: free it at once, else a step a call). */
 static void free_old(struct hotcache *c, size_t *bytes, int now)
 {
-    counted_dead_take(bytes, &c->dead, c->old_base, (c->old_mask + 1) * sizeof *c->old + 64);
+    counted_dead_take(bytes, &c->dead, c->old_base, (c->old_n) * sizeof *c->old + 64);
     c->old = NULL;
     c->old_base = NULL;
-    c->old_mask = 0;
+    c->old_n = 0;
     c->old_next = 0;
     counted_release_step(bytes, &c->dead, now);
 }
@@ -188,7 +218,7 @@ static void fresh(struct hotcache *c, size_t n, size_t *bytes)
     if (c->sets != NULL)
         counted_free(bytes, c->base, nsets(c) * sizeof *c->sets + 64);
     c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
-    c->mask = n - 1;
+    c->n = n;
 }
 
 int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
@@ -198,16 +228,16 @@ int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
     counted_release_step(bytes, &c->dead, 0);
     if (c->old == NULL)
         return c->dead.p != NULL;
-    end = c->old_mask + 1 - c->old_next > budget ? c->old_next + budget : c->old_mask + 1;
+    end = c->old_n - c->old_next > budget ? c->old_next + budget : c->old_n;
     for (; c->old_next < end; c->old_next++) {
         struct hotcache_set *set = &c->old[c->old_next];
 
         for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
             if (set->id[w] != NULL)
-                put(c->sets, c->mask, set->id[w], set->tag[w]);
+                put(c->sets, c->n, set->id[w], set->tag[w]);
         memset(set, 0, sizeof *set);
     }
-    if (c->old_next <= c->old_mask)
+    if (c->old_next < c->old_n)
         return 1;
     free_old(c, bytes, 0);
     return c->dead.p != NULL;
@@ -227,36 +257,46 @@ static void move_to(struct hotcache *c, size_t n, size_t *bytes)
     }
     hotcache_migrate(c, SIZE_MAX, bytes);
     c->old = c->sets;
-    c->old_mask = c->mask;
+    c->old_n = c->n;
     c->old_base = c->base;
     c->old_next = 0;
     c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
-    c->mask = n - 1;
+    c->n = n;
 }
 
-/* Room for at least two ways per series: double the sets. */
+/*
+ * Ways per series: the table grows by half once its ways are three quarters taken, so it
+ * holds between 4/3 and 2 ways a series (21 to 32 bytes). A tag has two sets of four ways
+ * and an entry in a full pair moves to its other set (put): at three quarters full almost
+ * none is ever replaced, where doubling at half full kept 2 to 4 ways a series.
+ */
+static int crowded(size_t nseries, size_t sets)
+{
+    return nseries * 4 > sets * HOTCACHE_WAYS * 3;
+}
+
+/* Room for the series: grow by half until they take at most three quarters of the ways. */
 static void reserve(struct hotcache *c, size_t nseries, size_t *bytes)
 {
     size_t sets = nsets(c), n = sets > HOTCACHE_MIN_SETS ? sets : HOTCACHE_MIN_SETS;
 
-    if (nseries * 2 <= sets * HOTCACHE_WAYS)
+    if (!crowded(nseries, sets))
         return;
-    while (nseries * 2 > n * HOTCACHE_WAYS)
-        n *= 2;
+    while (crowded(nseries, n))
+        n += n / 2;
     move_to(c, n, bytes);
 }
 
 int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
 {
-    size_t sets = nsets(c), n = HOTCACHE_MIN_SETS;
+    size_t sets = nsets(c);
 
     if (c->old != NULL || c->dead.p != NULL)
         return 1;
     if (sets <= HOTCACHE_MIN_SETS || nseries * 2 * 8 >= sets * HOTCACHE_WAYS)
         return 0;
-    while (nseries * 2 * 2 > n * HOTCACHE_WAYS) /* room to grow twofold first */
-        n *= 2;
-    move_to(c, n, bytes);
+    /* A way in four taken: room to grow threefold before the next growth. */
+    move_to(c, nseries > HOTCACHE_MIN_SETS ? nseries : HOTCACHE_MIN_SETS, bytes);
     return 1;
 }
 
@@ -278,9 +318,9 @@ static const struct hotcache_id *candidate(const struct hotcache_set *set, uint3
 static __attribute__((noinline)) const struct hotcache_id *old_candidate(const struct hotcache *c,
                                                                          uint32_t tag)
 {
-    const struct hotcache_id *id = candidate(&c->old[set1(tag, c->old_mask)], tag);
+    const struct hotcache_id *id = candidate(&c->old[set1(tag, c->old_n)], tag);
 
-    return id != NULL ? id : candidate(&c->old[set2(tag, c->old_mask)], tag);
+    return id != NULL ? id : candidate(&c->old[set2(tag, c->old_n)], tag);
 }
 
 /*
@@ -310,14 +350,14 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
         if (!elig[i])
             continue;
         tag[i] = (uint32_t)hash(lp[i].name, lp[i].suffix);
-        __builtin_prefetch(&c->sets[set1(tag[i], c->mask)]);
+        __builtin_prefetch(&c->sets[set1(tag[i], c->n)]);
     }
     for (i = 0; i < n; i++) {
         if (!elig[i])
             continue;
-        cand[i] = candidate(&c->sets[set1(tag[i], c->mask)], tag[i]);
+        cand[i] = candidate(&c->sets[set1(tag[i], c->n)], tag[i]);
         if (cand[i] == NULL)
-            cand[i] = candidate(&c->sets[set2(tag[i], c->mask)], tag[i]);
+            cand[i] = candidate(&c->sets[set2(tag[i], c->n)], tag[i]);
         if (cand[i] == NULL && c->old != NULL)
             cand[i] = old_candidate(c, tag[i]);
         if (cand[i] != NULL) {
@@ -341,14 +381,14 @@ size_t hotcache_id_bytes(const struct statsd_line *line)
 {
     if (line->suffix.ptr == NULL || line->name.len + line->suffix.len > HOTCACHE_KEY_MAX)
         return 0;
-    return sizeof(struct hotcache_id) + line->name.len + line->suffix.len;
+    return HOTCACHE_ID_HEAD + line->name.len + line->suffix.len;
 }
 
 void hotcache_id_set(struct hotcache_id *id, const void *series, const struct statsd_line *line)
 {
     struct statsd_view name = line->name, suffix = line->suffix;
 
-    memset(id, 0, sizeof *id);
+    memset(id, 0, HOTCACHE_ID_HEAD);
     id->back = (uint32_t)((const char *)id - (const char *)series);
     id->rate = line->rate;
     id->tag = (uint32_t)hash(name, suffix);
@@ -369,14 +409,14 @@ void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct stats
     id->gen = c->gen;
     reserve(c, nseries, bytes);
     hotcache_migrate(c, HOTCACHE_MIGRATE_STEP, bytes);
-    put(c->sets, c->mask, id, id->tag);
+    put(c->sets, c->n, id, id->tag);
 }
 
-/* Take id out of table (of mask + 1 sets; NULL: none). */
-static void drop_from(struct hotcache_set *table, size_t mask, const struct hotcache_id *id)
+/* Take id out of table (of n sets; NULL: none). */
+static void drop_from(struct hotcache_set *table, size_t n, const struct hotcache_id *id)
 {
     for (unsigned k = 0; table != NULL && k < 2; k++) {
-        struct hotcache_set *set = &table[k == 0 ? set1(id->tag, mask) : set2(id->tag, mask)];
+        struct hotcache_set *set = &table[k == 0 ? set1(id->tag, n) : set2(id->tag, n)];
 
         for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
             if (set->id[w] == id)
@@ -386,8 +426,8 @@ static void drop_from(struct hotcache_set *table, size_t mask, const struct hotc
 
 void hotcache_drop(struct hotcache *c, const struct hotcache_id *id)
 {
-    drop_from(c->sets, c->mask, id);
-    drop_from(c->old, c->old_mask, id);
+    drop_from(c->sets, c->n, id);
+    drop_from(c->old, c->old_n, id);
 }
 
 void hotcache_clear(struct hotcache *c)

@@ -49,10 +49,16 @@ struct hotcache_id {
     char key[];
 };
 
+/*
+ * Bytes of an identity before its key: the key starts where the fields end, not at
+ * sizeof (which pads the struct to 8 bytes, 7 bytes a series for nothing).
+ */
+#define HOTCACHE_ID_HEAD offsetof(struct hotcache_id, key)
+
 /* Bytes of identity id, its key included. */
 static inline size_t hotcache_id_size(const struct hotcache_id *id)
 {
-    return sizeof *id + id->nlen + id->slen;
+    return HOTCACHE_ID_HEAD + id->nlen + id->slen;
 }
 
 /* The series whose identity id is. */
@@ -90,10 +96,10 @@ struct hotcache_set {
  */
 struct hotcache {
     struct hotcache_set *sets; /* NULL until the first hotcache_add() */
-    size_t mask;               /* sets - 1, a power of two less one (sets != NULL) */
+    size_t n;                  /* sets (sets != NULL) */
     void *base;                /* the allocation sets lie in (aligned within it) */
     struct hotcache_set *old;  /* the table being moved into sets, or NULL */
-    size_t old_mask;
+    size_t old_n;
     void *old_base;
     size_t old_next;          /* old sets below this one have been moved (and emptied) */
     struct counted_dead dead; /* a big old table once moved, given back a step a call */
@@ -112,8 +118,8 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
  * Cache line, just accepted in full for the series whose identity is id
  * (hotcache_id_set): a line spelling the series other than its identity is not cached.
  * The identity's notes become notes: what the full check found for this line now.
- * nseries is how many series may now hold an identity: the table keeps at least two ways
- * for each, and when it grows its entries move over to the new one a few sets a call
+ * nseries is how many series may now hold an identity: the table keeps at least 4/3 ways
+ * for each (it grows by half when they take three quarters of its ways), and when it grows its entries move over to the new one a few sets a call
  * (HOTCACHE_MIGRATE_STEP), found in the old table meanwhile.
  */
 void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
@@ -123,9 +129,9 @@ void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct stats
 void hotcache_drop(struct hotcache *c, const struct hotcache_id *id);
 
 /*
- * Give memory back after many series went away: when the table has more than eight times
- * the ways that nseries series need (two each), start moving it into one with room for
- * twice as many (at least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it
+ * Give memory back after many series went away: when nseries series take less than a
+ * sixteenth of the table's ways, start moving it into one of a set a series (a way in
+ * four taken; at least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it
  * has work to do (a move started or under way): call hotcache_migrate() until it is done.
  */
 int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);

@@ -60,25 +60,51 @@ Test(table, entries_survive_growth_and_removal)
  */
 Test(table, migrate_finishes_a_move_without_inserts)
 {
-    enum { N = 33 }; /* the 33rd entry doubles a table of 64 slots */
+    enum { N = 1000 };
     static int vals[N];
     struct table t = { 0 };
     size_t bytes = 0;
+    int n = 0;
 
-    for (int i = 0; i < N; i++) {
-        vals[i] = i;
-        table_insert(&t, weak_hash(i), &vals[i], &bytes);
+    /* Insert until an insert leaves a move under way (the old table over 16 slots). */
+    while (n < N && t.old == NULL) {
+        vals[n] = n;
+        table_insert(&t, weak_hash(n), &vals[n], &bytes);
+        n++;
     }
-    cr_assert_not_null(t.old, "the last insert should leave a move under way");
-    for (int i = 0; i < N; i++)
+    cr_assert_not_null(t.old, "no insert left a move under way");
+    cr_assert_gt(t.old_n, TABLE_MIGRATE_STEP);
+    cr_assert_eq(t.n, t.old_n + t.old_n / 2, "a table grows by half");
+    cr_assert_leq((size_t)n * 4, t.old_n * 3 + 4, "grown at three quarters full");
+    for (int i = 0; i < n; i++)
         cr_assert_eq(lookup(&t, i), &vals[i]);
     table_migrate(&t, SIZE_MAX, &bytes);
     cr_assert_null(t.old);
-    cr_assert_eq(bytes, (t.mask + 1) * sizeof *t.slots);
-    for (int i = 0; i < N; i++)
+    cr_assert_eq(bytes, t.n * sizeof *t.slots);
+    for (int i = 0; i < n; i++)
         cr_assert_eq(lookup(&t, i), &vals[i]);
     table_release(&t, &bytes);
     cr_assert_eq(bytes, 0);
+}
+
+/* A table of any size: every slot is some hash's home, and homes keep the hashes' order. */
+Test(table, homes_cover_a_table_of_any_size)
+{
+    const size_t sizes[] = { 8, 12, 27, 40, 1000003 };
+
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k], last = 0;
+
+        cr_assert_eq(table_home(0, n), 0);
+        cr_assert_eq(table_home(UINT64_MAX, n), n - 1);
+        for (uint64_t hi = 0; hi < 4096; hi++) {
+            size_t h = table_home((hi << 52) | 12345, n);
+
+            cr_assert_geq(h, last);
+            cr_assert_lt(h, n);
+            last = h;
+        }
+    }
 }
 
 Test(table, many_series_survive_growth_and_removal, .fini = teardown)
@@ -150,9 +176,9 @@ Test(table, series_table_growth_keeps_every_series_findable, .fini = teardown)
         cr_assert_eq(feed_at(line, 100000), STATSD_OK);
         /* A move is a slice per insert: it ends long before the new table fills. */
         moving_for = reg.series.old != NULL ? moving_for + 1 : 0;
-        cr_assert(moving_for * 4 <= reg.series.old_mask + 1,
-                  "step %d: a move of %zu slots under way for %zu inserts", i,
-                  reg.series.old_mask + 1, moving_for);
+        cr_assert(moving_for * 4 <= reg.series.old_n,
+                  "step %d: a move of %zu slots under way for %zu inserts", i, reg.series.old_n,
+                  moving_for);
         if (i % 2 == 0)
             continue;
         moving = reg.series.old != NULL;
@@ -182,56 +208,59 @@ Test(table, series_table_growth_keeps_every_series_findable, .fini = teardown)
     cr_assert_eq(registry_series_total(&reg), NEW + (OLD + 6) / 7);
 }
 
-/*
- * The next value "v<n>" whose hash, as the registry hashes label values, has its home at
- * slot home of a table of slots slots.
- */
-static const char *value_at_home(size_t slots, size_t home, unsigned *n)
+/* A hash whose home is slot home of a table of n slots; k tells such hashes apart. */
+static uint64_t hash_at(size_t home, size_t n, uint32_t k)
 {
-    static char v[32];
+    uint64_t hi = (((uint64_t)home << 32) + n - 1) / n;
 
-    for (;; (*n)++) {
-        snprintf(v, sizeof v, "v%u", *n);
-        if ((XXH3_64bits(v, strlen(v)) & (slots - 1)) == home) {
-            (*n)++;
-            return v;
-        }
-    }
+    return hi << 32 | k;
 }
 
-static int feed_value(const char *v, uint64_t now)
+static int *lookup_at(const struct table *t, uint64_t h, const int *v)
 {
-    char line[64];
+    struct table_probe pr;
+    int *p;
 
-    snprintf(line, sizeof line, "f:1|c|#id:%s", v);
-    return feed_at(line, now);
+    for (p = table_first(t, h, &pr); p != NULL; p = table_next(&pr))
+        if (p == v)
+            return p;
+    return NULL;
 }
 
 /*
  * A removal from a table being moved must not shift the old table's slots back: one
- * could land behind the move's cursor and never reach the new table. Label values,
- * placed by hand: a at slot 15 of a 64-slot table and b, with the same home, at 16. The
- * 33rd value grows the table to 128 and moves slots 0-15 (a) but not b; then a's series
- * expires. Once the move ends, b must still be found, not interned a second time.
+ * could land behind the move's cursor and never reach the new table. In a table of 27
+ * slots, a at slot 15 and b, with the same home, at 16; fillers elsewhere until the insert
+ * that grows the table moves slots 0-15 (a) but not b. Then a is removed. Once the move
+ * ends, b must still be found.
  */
-Test(table, a_value_removed_while_its_table_moves_loses_no_other, .fini = teardown)
+Test(table, a_removal_while_the_table_moves_loses_no_other)
 {
-    char b[32];
-    unsigned n = 0;
-    size_t before;
+    enum { N = 27 };
+    static int a, b, fill[N];
+    struct table t = { 0 };
+    size_t bytes = 0, home = 0;
+    uint64_t ha = hash_at(15, N, 1), hb = hash_at(15, N, 2);
+    uint32_t k = 3;
 
-    load("{\"families\": [{\"name\": \"f\", \"type\": \"counter\", \"ttl_seconds\": 60,"
-         " \"labels\": [{\"name\": \"id\", \"max_values\": 1000}]}]}");
-    cr_assert_eq(feed_value(value_at_home(64, 15, &n), 1000), STATSD_OK);
-    snprintf(b, sizeof b, "%s", value_at_home(64, 15, &n));
-    cr_assert_eq(feed_value(b, 100000), STATSD_OK);
-    for (size_t home = 20; home < 50; home++) /* 30 more, each at a home of its own */
-        cr_assert_eq(feed_value(value_at_home(64, home, &n), 100000), STATSD_OK);
-    cr_assert_eq(feed_value(value_at_home(64, 55, &n), 100000), STATSD_OK); /* the 33rd */
-    cr_assert_eq(registry_expire(&reg, 62000, 1000), 1, "a's series should expire");
-    for (size_t home = 56; home < 59; home++) /* three more: the move ends */
-        cr_assert_eq(feed_value(value_at_home(64, home, &n), 100000), STATSD_OK);
-    before = registry_series_total(&reg);
-    cr_assert_eq(feed_value(b, 100001), STATSD_OK);
-    cr_assert_eq(registry_series_total(&reg), before, "b was lost in the move: a second series");
+    t.slots = counted_calloc(&bytes, N, sizeof *t.slots);
+    t.n = N;
+    cr_assert_eq(table_home(ha, N), 15);
+    table_insert(&t, ha, &a, &bytes);
+    table_insert(&t, hb, &b, &bytes);
+    for (int i = 0; t.old == NULL; i++) {
+        cr_assert_lt(i, N, "the table never grew");
+        while (home == 15 || home == 16)
+            home++;
+        table_insert(&t, hash_at(home++, N, k++), &fill[i], &bytes);
+    }
+    cr_assert_eq(t.old_n, N);
+    cr_assert_eq(t.old_next, TABLE_MIGRATE_STEP, "the growing insert moved slots 0-15");
+    cr_assert_eq(t.old[16].p, &b);
+    table_remove(&t, ha, &a);
+    table_migrate(&t, SIZE_MAX, &bytes);
+    cr_assert_null(lookup_at(&t, ha, &a));
+    cr_assert_eq(lookup_at(&t, hb, &b), &b, "b was lost in the move");
+    table_release(&t, &bytes);
+    cr_assert_eq(bytes, 0);
 }

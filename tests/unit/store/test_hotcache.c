@@ -169,6 +169,35 @@ Test(hotcache, a_growth_or_a_shrink_keeps_every_entry_found)
     cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
 }
 
+/*
+ * A table fifteen sixteenths full, told of no more series so that it does not grow: every
+ * entry finds a way (cuckoo kicks move the others along their second sets), none is
+ * replaced.
+ */
+Test(hotcache, a_crowded_table_replaces_no_entry)
+{
+    enum { N = HOTCACHE_MIN_SETS * HOTCACHE_WAYS * 15 / 16 };
+    static struct hotcache_id *ids[N];
+    static char texts[N][48];
+    struct hotcache c = { 0 };
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0, i;
+
+    for (i = 0; i < N; i++) {
+        snprintf(texts[i], sizeof texts[i], "q:1|c|#id:%zu", i);
+        parse(texts[i], &l, &lp);
+        add(&c, &ids[i], &l, 1, &bytes);
+    }
+    cr_assert_eq(c.n, HOTCACHE_MIN_SETS, "the table grew");
+    for (i = 0; i < N; i++)
+        cr_assert_eq(find_one(&c, texts[i]), ids[i], "%s was replaced", texts[i]);
+    for (i = 0; i < N; i++)
+        drop(&c, ids[i]);
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
 /* A big old table is given back a step a call once its entries have moved, not at once. */
 Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
 {
@@ -179,9 +208,11 @@ Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
     size_t bytes = 0, before, calls = 0;
 
     parse("x:1|c", &l, &lp);
-    add(&c, &id, &l, 70000, &bytes); /* 65,536 sets: 4 MB */
-    cr_assert_eq(c.mask + 1, 65536);
-    add(&c, &id, &l, 140000, &bytes); /* the 4 MB table starts its move */
+    add(&c, &id, &l, 280000, &bytes); /* 280,000 series in 3/4 of the ways: 7.6 MB */
+    cr_assert_gt(c.n * sizeof *c.sets, 2 * COUNTED_RELEASE_STEP);
+    cr_assert_leq(280000 * 4, c.n * HOTCACHE_WAYS * 3, "over three quarters of the ways");
+    cr_assert_gt(280000 * 4, c.n * 2 / 3 * HOTCACHE_WAYS * 3, "a third smaller would do");
+    add(&c, &id, &l, 560000, &bytes); /* the big table starts its move */
     cr_assert_not_null(c.old);
     while (c.old != NULL)
         hotcache_migrate(&c, 4096, &bytes);
@@ -449,7 +480,7 @@ Test(hotcache, a_series_made_without_a_line_moves_to_take_its_identity, .init = 
     cr_assert(registry_cursor_more(&c), "the cursor stands on the uploads series");
     mem = reg.mem;
     cr_assert_eq(feed("uploads:1|c"), STATSD_OK);
-    cr_assert_eq(reg.mem, mem + sizeof(struct hotcache_id) + strlen("uploads") + strlen("|c"),
+    cr_assert_eq(reg.mem, mem + HOTCACHE_ID_HEAD + strlen("uploads") + strlen("|c"),
                  "the block grew by the identity alone");
     cr_assert(registry_cursor_next(&c, &s), "the cursor lost the series that moved");
     cr_assert_eq(s.family, F_UPLOADS);
