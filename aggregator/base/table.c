@@ -79,11 +79,12 @@ int table_shrink(struct table *t, size_t *bytes)
 {
     size_t n = t->n;
 
+    /* The move (n/16 inserts at most) ends before the half-full table grows (used/2). */
     _Static_assert(TABLE_MIGRATE_STEP >= 16, "a shrink's move ends before the table grows");
     if (t->slots == NULL || t->old != NULL || t->dead.p != NULL || n <= TABLE_MIN_SLOTS ||
-        t->used * 16 > n)
+        t->used * 4 > n)
         return 0;
-    n /= 4;
+    n = t->used * 2;
     if (n < TABLE_MIN_SLOTS)
         n = TABLE_MIN_SLOTS;
     move_to(t, n, bytes);

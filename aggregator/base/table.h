@@ -10,8 +10,8 @@
  * adds, e.g. on a timer), so no single call holds the loop for a full rehash.
  *
  * Shrinking uses the same move: table_shrink() (the owner calls it when many entries
- * have gone, e.g. after expiry) moves the entries into a table a quarter the size, a slice
- * at a time, and frees the big one once the move is done.
+ * have gone, e.g. after expiry) moves the entries into a table half full, a slice at a
+ * time, and frees the big one once the move is done.
  *
  * A domain module. Memory is counted: the calls that allocate or free take the byte
  * counter they adjust (counted.h). Tables grow by half (1.5 times the slots) and shrink
@@ -82,11 +82,12 @@ void table_remove(struct table *t, uint64_t h, const void *p);
 void table_migrate(struct table *t, size_t budget, size_t *bytes);
 
 /*
- * When no move is under way (nor an old table left to free) and at most a sixteenth of
- * the slots are in use, start a move into a table a quarter the size (never below
- * TABLE_MIN_SLOTS); returns 1 when it started one. Allocates the small table only: the move goes on with table_migrate() and the
- * inserts, and it ends before the small table could need to grow (an insert moves
- * TABLE_MIGRATE_STEP old slots, and a quarter of its slots must fill first).
+ * When no move is under way (nor an old table left to free) and at most a quarter of the
+ * slots are in use, start a move into a table half full (twice the entries' slots, never
+ * below TABLE_MIN_SLOTS); returns 1 when it started one. Allocates the small table only:
+ * the move goes on with table_migrate() and the inserts, and it ends before the small
+ * table could need to grow (an insert moves TABLE_MIGRATE_STEP old slots, and a quarter
+ * of its slots must fill first).
  */
 int table_shrink(struct table *t, size_t *bytes);
 

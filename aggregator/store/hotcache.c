@@ -293,10 +293,11 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
 
     if (c->old != NULL || c->dead.p != NULL)
         return 1;
-    if (sets <= HOTCACHE_MIN_SETS || nseries * 2 * 8 >= sets * HOTCACHE_WAYS)
+    if (sets <= HOTCACHE_MIN_SETS || nseries * 4 >= sets * HOTCACHE_WAYS)
         return 0;
-    /* A way in four taken: room to grow threefold before the next growth. */
-    move_to(c, nseries > HOTCACHE_MIN_SETS ? nseries : HOTCACHE_MIN_SETS, bytes);
+    /* Two ways a series: half full, as a growth leaves it. */
+    sets = (nseries * 2 + HOTCACHE_WAYS - 1) / HOTCACHE_WAYS;
+    move_to(c, sets > HOTCACHE_MIN_SETS ? sets : HOTCACHE_MIN_SETS, bytes);
     return 1;
 }
 

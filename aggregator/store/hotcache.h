@@ -130,8 +130,8 @@ void hotcache_drop(struct hotcache *c, const struct hotcache_id *id);
 
 /*
  * Give memory back after many series went away: when nseries series take less than a
- * sixteenth of the table's ways, start moving it into one of a set a series (a way in
- * four taken; at least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it
+ * quarter of the table's ways, start moving it into one half full (two ways a series; at
+ * least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it
  * has work to do (a move started or under way): call hotcache_migrate() until it is done.
  */
 int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
