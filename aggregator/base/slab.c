@@ -1,0 +1,414 @@
+#include "base/slab.h"
+
+#include <sys/mman.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_ASAN 1
+#endif
+#endif
+#ifdef SLAB_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define PAGES_A_REGION ((unsigned)(SLAB_REGION / SLAB_PAGE))
+_Static_assert(PAGES_A_REGION == 32, "a region's free pages are one 32-bit word");
+
+/*
+ * A page: this header, a bit a block (set: in use), then the blocks. The header is the
+ * only part written when the page is set up; blocks are touched as they are handed out.
+ */
+struct slab__page {
+    struct slab__page *prev, *next; /* in its class's room list */
+    struct slab__region *region;
+    uint32_t cls, cap, used;
+    uint32_t carved;  /* blocks below this one have been handed out at least once */
+    uint32_t hint;    /* every bit of the live words below this one is set */
+    uint32_t first;   /* offset of block 0 */
+    uint8_t in_room;  /* on its class's room list */
+    uint8_t draining; /* slab_compact() moves its blocks out */
+    uint64_t live[];
+};
+
+struct slab__region {
+    struct slab__region *prev, *next;         /* in the slab's spare list while free != 0 */
+    struct slab__region *all_prev, *all_next; /* every region of the slab */
+    char *base;
+    uint32_t free; /* bit i: page i holds nothing and is not mapped in */
+};
+
+static size_t class_size(size_t c)
+{
+    return (c + 1) * SLAB_GRAIN;
+}
+
+/* Where block 0 starts and how many blocks a page of class c holds. */
+static void layout(size_t c, uint32_t *first, uint32_t *cap)
+{
+    size_t size = class_size(c), head = sizeof(struct slab__page);
+    size_t n = (SLAB_PAGE - head) / size, off = head + (n + 63) / 64 * 8;
+
+    off = (off + SLAB_GRAIN - 1) & ~(size_t)(SLAB_GRAIN - 1);
+    *first = (uint32_t)off;
+    *cap = (uint32_t)((SLAB_PAGE - off) / size);
+}
+
+static struct slab__page *page_of(const void *p)
+{
+    return (struct slab__page *)((uintptr_t)p & ~(uintptr_t)(SLAB_PAGE - 1));
+}
+
+static char *block(struct slab__page *pg, size_t i)
+{
+    return (char *)pg + pg->first + i * class_size(pg->cls);
+}
+
+static void room_push(struct slab_class *cl, struct slab__page *pg)
+{
+    pg->prev = NULL;
+    pg->next = cl->room;
+    if (cl->room != NULL)
+        cl->room->prev = pg;
+    else
+        cl->room_tail = pg;
+    cl->room = pg;
+    pg->in_room = 1;
+    cl->sorted = 0;
+}
+
+static void room_remove(struct slab_class *cl, struct slab__page *pg)
+{
+    if (pg->prev != NULL)
+        pg->prev->next = pg->next;
+    else
+        cl->room = pg->next;
+    if (pg->next != NULL)
+        pg->next->prev = pg->prev;
+    else
+        cl->room_tail = pg->prev;
+    pg->prev = pg->next = NULL;
+    pg->in_room = 0;
+}
+
+static void spare_push(struct slab *s, struct slab__region *rg)
+{
+    rg->prev = NULL;
+    rg->next = s->spare;
+    if (s->spare != NULL)
+        s->spare->prev = rg;
+    s->spare = rg;
+}
+
+static void spare_remove(struct slab *s, struct slab__region *rg)
+{
+    if (rg->prev != NULL)
+        rg->prev->next = rg->next;
+    else
+        s->spare = rg->next;
+    if (rg->next != NULL)
+        rg->next->prev = rg->prev;
+    rg->prev = rg->next = NULL;
+}
+
+/* A region of SLAB_REGION bytes aligned to SLAB_PAGE: map more, unmap the ends. */
+static struct slab__region *region_new(struct slab *s)
+{
+    size_t len = SLAB_REGION + SLAB_PAGE, head, tail;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct slab__region *rg;
+
+    if (p == MAP_FAILED)
+        mem_oom(len);
+    head = (SLAB_PAGE - ((uintptr_t)p & (SLAB_PAGE - 1))) & (SLAB_PAGE - 1);
+    tail = len - head - SLAB_REGION;
+    if (head > 0)
+        munmap(p, head);
+    if (tail > 0)
+        munmap(p + head + SLAB_REGION, tail);
+    rg = mem_alloc(sizeof *rg);
+    rg->base = p + head;
+    rg->free = UINT32_MAX;
+    spare_push(s, rg);
+    rg->all_prev = NULL;
+    rg->all_next = s->all;
+    if (s->all != NULL)
+        s->all->all_prev = rg;
+    s->all = rg;
+    s->regions++;
+    return rg;
+}
+
+static void region_unmap(struct slab *s, struct slab__region *rg)
+{
+    if (rg->all_prev != NULL)
+        rg->all_prev->all_next = rg->all_next;
+    else
+        s->all = rg->all_next;
+    if (rg->all_next != NULL)
+        rg->all_next->all_prev = rg->all_prev;
+    /* ASan's shadow of the range must be clear for whoever maps it next. */
+    UNPOISON(rg->base, SLAB_REGION);
+    munmap(rg->base, SLAB_REGION);
+    free(rg);
+    s->regions--;
+}
+
+/* A page set up for class c, from the class's idle page or a region's free one. */
+static struct slab__page *page_new(struct slab *s, size_t c)
+{
+    struct slab_class *cl = &s->cls[c];
+    struct slab__page *pg = cl->idle;
+
+    if (pg != NULL) {
+        cl->idle = NULL;
+    } else {
+        struct slab__region *rg = s->spare != NULL ? s->spare : region_new(s);
+        unsigned i = (unsigned)__builtin_ctz(rg->free);
+
+        rg->free &= ~(UINT32_C(1) << i);
+        if (rg->free == 0)
+            spare_remove(s, rg);
+        pg = (struct slab__page *)(void *)(rg->base + i * SLAB_PAGE);
+        UNPOISON(pg, SLAB_PAGE);
+        pg->region = rg;
+        s->pages++;
+    }
+    pg->cls = (uint32_t)c;
+    layout(c, &pg->first, &pg->cap);
+    pg->used = pg->carved = pg->hint = 0;
+    pg->in_room = pg->draining = 0;
+    memset(pg->live, 0, (pg->first - sizeof *pg) & ~(size_t)7);
+    POISON((char *)pg + pg->first, SLAB_PAGE - pg->first);
+    room_push(cl, pg);
+    cl->pages++;
+    return pg;
+}
+
+/* Give pg back to the system, and its region once the region holds nothing. */
+static void page_release(struct slab *s, struct slab__page *pg)
+{
+    struct slab__region *rg = pg->region;
+    unsigned i = (unsigned)(((char *)pg - rg->base) / SLAB_PAGE);
+
+    madvise(pg, SLAB_PAGE, MADV_DONTNEED);
+    s->pages--;
+    if (rg->free == 0)
+        spare_push(s, rg);
+    rg->free |= UINT32_C(1) << i;
+    if (rg->free == UINT32_MAX) {
+        spare_remove(s, rg);
+        region_unmap(s, rg);
+    }
+}
+
+/*
+ * pg holds nothing now. A class that still has pages keeps one empty page for its next:
+ * series that come and go at a page's edge would otherwise give it back and fault it in
+ * each time. Otherwise it goes back, and a class left with no page gives its idle one too.
+ */
+static void page_empty(struct slab *s, struct slab__page *pg)
+{
+    struct slab_class *cl = &s->cls[pg->cls];
+
+    if (pg->in_room)
+        room_remove(cl, pg);
+    cl->pages--;
+    if (pg->draining) {
+        pg->draining = 0;
+        s->draining = NULL;
+    }
+    if (cl->idle == NULL && cl->pages > 0) {
+        cl->idle = pg;
+        return;
+    }
+    page_release(s, pg);
+    if (cl->pages == 0 && cl->idle != NULL) {
+        page_release(s, cl->idle);
+        cl->idle = NULL;
+    }
+}
+
+/* The index of a free block of pg below carved, or carve a new one. */
+static uint32_t take(struct slab__page *pg)
+{
+    if (pg->used < pg->carved) {
+        for (uint32_t w = pg->hint;; w++) {
+            if (pg->live[w] != UINT64_MAX) {
+                uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(~pg->live[w]);
+
+                if (i < pg->carved) {
+                    pg->hint = w;
+                    return i;
+                }
+                break;
+            }
+        }
+    }
+    pg->hint = pg->carved / 64;
+    return pg->carved++;
+}
+
+void *slab_alloc(struct slab *s, size_t *bytes, size_t n)
+{
+    size_t c = (n - 1) / SLAB_GRAIN;
+    struct slab_class *cl;
+    struct slab__page *pg;
+    uint32_t i;
+    char *p;
+
+    if (n > SLAB_MAX) {
+        *bytes += n;
+        return mem_alloc(n);
+    }
+    cl = &s->cls[c];
+    pg = cl->room != NULL ? cl->room : page_new(s, c);
+    i = take(pg);
+    pg->live[i / 64] |= UINT64_C(1) << (i % 64);
+    if (++pg->used == pg->cap)
+        room_remove(cl, pg);
+    cl->used++;
+    p = block(pg, i);
+    UNPOISON(p, n);
+    *bytes += n;
+    return p;
+}
+
+void slab_free(struct slab *s, size_t *bytes, void *p, size_t n)
+{
+    struct slab__page *pg;
+    struct slab_class *cl;
+    size_t i;
+
+    if (p == NULL)
+        return;
+    *bytes -= n;
+    if (n > SLAB_MAX) {
+        free(p);
+        return;
+    }
+    pg = page_of(p);
+    cl = &s->cls[pg->cls];
+    i = (size_t)((char *)p - block(pg, 0)) / class_size(pg->cls);
+    pg->live[i / 64] &= ~(UINT64_C(1) << (i % 64));
+    if (i / 64 < pg->hint)
+        pg->hint = (uint32_t)(i / 64);
+    POISON(p, class_size(pg->cls));
+    cl->used--;
+    if (--pg->used == 0)
+        page_empty(s, pg);
+    else if (!pg->in_room && !pg->draining)
+        room_push(cl, pg);
+}
+
+/* Whether class c holds two pages of free room or more, in three pages or more. */
+static int worth(const struct slab *s, size_t c)
+{
+    const struct slab_class *cl = &s->cls[c];
+    uint32_t first, cap;
+
+    if (cl->pages < 3)
+        return 0;
+    layout(c, &first, &cap);
+    return cl->pages * cap - cl->used >= 2 * (size_t)cap;
+}
+
+static int fuller(const void *a, const void *b)
+{
+    const struct slab__page *x = *(struct slab__page *const *)a;
+    const struct slab__page *y = *(struct slab__page *const *)b;
+
+    return x->used != y->used ? (x->used < y->used ? 1 : -1) : 0;
+}
+
+/*
+ * Put the room list of class c in order, the fullest first, so that drained blocks fill
+ * the fullest pages and no block moves twice. Once a round of compaction: a walk over
+ * page headers, a page apart each, costs a TLB miss a page. The order then holds but for
+ * the pages a free puts back at the head (room_push clears sorted).
+ */
+static void sort_room(struct slab_class *cl)
+{
+    struct slab__page *pg, **all;
+    size_t n = 0, i = 0;
+
+    for (pg = cl->room; pg != NULL; pg = pg->next)
+        n++;
+    all = mem_alloc(n * sizeof *all);
+    for (pg = cl->room; pg != NULL; pg = pg->next)
+        all[i++] = pg;
+    qsort(all, n, sizeof *all, fuller);
+    cl->room = cl->room_tail = NULL;
+    for (i = n; i-- > 0;)
+        room_push(cl, all[i]);
+    cl->sorted = 1;
+    free(all);
+}
+
+/* Start draining the emptiest page of class c with room, its last once sorted. */
+static void drain_start(struct slab *s, size_t c)
+{
+    struct slab_class *cl = &s->cls[c];
+    struct slab__page *pg;
+
+    if (!cl->sorted)
+        sort_room(cl);
+    pg = cl->room_tail;
+    room_remove(cl, pg);
+    pg->draining = 1;
+    s->draining = pg;
+}
+
+int slab_compact(struct slab *s, size_t budget, slab_move_cb move, void *arg)
+{
+    size_t moved = 0, scratch = 0;
+
+    while (moved < budget) {
+        struct slab__page *pg = s->draining;
+        size_t size, i, w = 0;
+        char *from;
+        void *to;
+
+        if (pg == NULL) {
+            size_t k;
+
+            for (k = 0; k < SLAB_CLASSES && !worth(s, (s->compact_cls + k) % SLAB_CLASSES); k++)
+                ;
+            if (k == SLAB_CLASSES)
+                return 0;
+            s->compact_cls = (s->compact_cls + k) % SLAB_CLASSES;
+            /* The others' room holds the page's blocks: the class has two pages of it. */
+            drain_start(s, s->compact_cls);
+            continue;
+        }
+        while (pg->live[w] == 0)
+            w++;
+        i = w * 64 + (size_t)__builtin_ctzll(pg->live[w]);
+        size = class_size(pg->cls);
+        from = block(pg, i);
+        to = slab_alloc(s, &scratch, size);
+        UNPOISON(from, size);
+        memcpy(to, from, size);
+        move(arg, from, to);
+        slab_free(s, &scratch, from, size); /* the last one ends the drain */
+        moved++;
+    }
+    return 1;
+}
+
+void slab_release(struct slab *s)
+{
+    while (s->all != NULL)
+        region_unmap(s, s->all);
+    memset(s, 0, sizeof *s);
+}

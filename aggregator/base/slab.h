@@ -1,0 +1,92 @@
+/*
+ * slab: small blocks in pages of one size class each, for a store whose blocks are freed
+ * in masses (expiry) and whose owner can move a block to another place (compaction).
+ *
+ * Why not malloc: after 90% of a million series expired, glibc's heap kept all but 2% of
+ * its pages resident, since nearly every page still held a survivor, and nothing could
+ * move one; a 150-byte block also cost 8 bytes of header and 8 of rounding. Here a block
+ * costs its size rounded up to SLAB_GRAIN, a page that empties goes back to the system
+ * at once (madvise), and slab_compact() moves the blocks of the emptiest pages into the
+ * fullest, through the owner's callback, until each size class holds at most two pages
+ * of free room.
+ *
+ * Pages are SLAB_PAGE bytes, aligned to their size, carved from regions of
+ * SLAB_REGION bytes mapped from the system; a block's page is its address rounded down.
+ * A page hands out blocks it never used last (a bump), so a page's untouched tail costs
+ * no resident memory. Blocks over SLAB_MAX bytes come from malloc (mem.h) and are never
+ * moved. Every block is 8-byte aligned.
+ *
+ * A domain module: no loop, no clock. Memory is counted as counted.h counts it, what was
+ * asked for: the calls take the byte counter they adjust. In an ASan build, free blocks
+ * and untouched memory are poisoned, so a use after free or an overrun is still reported.
+ * Loop thread only.
+ */
+#ifndef USTATSD_SLAB_H
+#define USTATSD_SLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLAB_PAGE    ((size_t)64 << 10)
+#define SLAB_REGION  ((size_t)2 << 20) /* 32 pages */
+#define SLAB_GRAIN   8
+#define SLAB_MAX     1024 /* bigger blocks: malloc */
+#define SLAB_CLASSES (SLAB_MAX / SLAB_GRAIN)
+
+struct slab__page;
+struct slab__region;
+
+struct slab_class {
+    struct slab__page *room; /* pages with a free block; the first is allocated from */
+    struct slab__page *room_tail;
+    int sorted;              /* room is in order, the fullest first (slab_compact) */
+    struct slab__page *idle; /* an empty page kept for the next one (no madvise churn) */
+    size_t pages;            /* pages holding a block */
+    size_t used;             /* blocks in use */
+};
+
+/* Zeroed (= {0}) is an empty slab that has mapped nothing. */
+struct slab {
+    struct slab_class cls[SLAB_CLASSES];
+    struct slab__region *spare;  /* regions with a page to hand out */
+    struct slab__region *all;    /* every region */
+    size_t regions;              /* mapped */
+    size_t pages;                /* in use or idle: resident at most this many pages */
+    size_t compact_cls;          /* the class a compaction goes on with */
+    struct slab__page *draining; /* the page whose blocks a compaction moves out */
+};
+
+/*
+ * The owner's move: the block at from (n bytes as allocated, rounded up to SLAB_GRAIN)
+ * has been copied to to; every pointer to from must now point to to. from is freed after
+ * the call.
+ */
+typedef void (*slab_move_cb)(void *arg, void *from, void *to);
+
+/* A block of n bytes (n > 0), not zeroed; adds n to *bytes. Out of memory aborts. */
+void *slab_alloc(struct slab *s, size_t *bytes, size_t n) __attribute__((malloc));
+
+/* Free p, a block of n bytes from slab_alloc(s, .., n); subtracts n. NULL: nothing. */
+void slab_free(struct slab *s, size_t *bytes, void *p, size_t n);
+
+/*
+ * Move blocks out of the emptiest pages of a size class that has two pages of free room
+ * or more, at most budget blocks a call, calling move for each. A page emptied goes back.
+ * Returns 1 while some class may still need it (call again), 0 when none does. The
+ * blocks must all be movable by move (one owner a slab).
+ */
+int slab_compact(struct slab *s, size_t budget, slab_move_cb move, void *arg);
+
+/* Bytes of the pages the slab holds (in use, or one idle page a class). */
+static inline size_t slab_footprint(const struct slab *s)
+{
+    return s->pages * SLAB_PAGE;
+}
+
+/*
+ * Unmap every page, and leave the slab zeroed: its blocks are gone without slab_free(),
+ * the counter left as it is. Blocks over SLAB_MAX (malloc's) must be freed before.
+ */
+void slab_release(struct slab *s);
+
+#endif
