@@ -8,7 +8,7 @@
  * Why incremental: a rehash of everything at once held the loop for 12 ms at 131,072
  * series and 90 ms at 262,144, and 178 ms for a label key's 524,288 values. A growth's
  * move (TABLE_MIGRATE_STEP old slots an insert) ends after n/16 inserts, long before the
- * new table, half full when it starts, reaches three quarters (3n/8 inserts); meanwhile
+ * new table, 64% full when it starts, reaches four fifths (n/5 inserts); meanwhile
  * lookups try the new table, then the old. Old slots are not cleared once moved (clearing would cut the probe chains of
  * the slots after them): an entry may be in both, and is removed from both. Removal from
  * the old table leaves a tombstone instead of shifting slots back, so that no unmoved
@@ -66,9 +66,9 @@ void table_insert(struct table *t, uint64_t h, void *p, size_t *bytes)
     if (t->slots == NULL) {
         t->slots = counted_calloc(bytes, TABLE_MIN_SLOTS, sizeof *t->slots);
         t->n = TABLE_MIN_SLOTS;
-    } else if ((t->used + 1) * 4 > t->n * 3) {
+    } else if ((t->used + 1) * 5 > t->n * 4) {
         table_migrate(t, SIZE_MAX, bytes); /* a move still under way ends first (never seen) */
-        move_to(t, t->n + t->n / 2, bytes);
+        move_to(t, t->n + (t->n + 3) / 4, bytes);
     }
     table_migrate(t, TABLE_MIGRATE_STEP, bytes);
     slots_put(t->slots, t->n, h, p);
@@ -140,6 +140,23 @@ void table_remove(struct table *t, uint64_t h, const void *p)
     if (t->old != NULL)
         slots_remove(t->old, t->old_n, h, p, 1);
     t->used--;
+}
+
+/* Point the slot of p, if slots have it, at to. */
+static void slots_replace(struct table_slot *slots, size_t n, uint64_t h, const void *p, void *to)
+{
+    for (size_t i = table_home(h, n); slots[i].p != NULL; i = after(i, n))
+        if (slots[i].p == p) {
+            slots[i].p = to;
+            return;
+        }
+}
+
+void table_replace(struct table *t, uint64_t h, const void *p, void *to)
+{
+    slots_replace(t->slots, t->n, h, p, to);
+    if (t->old != NULL)
+        slots_replace(t->old, t->old_n, h, p, to);
 }
 
 void table_release(struct table *t, size_t *bytes)

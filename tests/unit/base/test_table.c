@@ -74,8 +74,9 @@ Test(table, migrate_finishes_a_move_without_inserts)
     }
     cr_assert_not_null(t.old, "no insert left a move under way");
     cr_assert_gt(t.old_n, TABLE_MIGRATE_STEP);
-    cr_assert_eq(t.n, t.old_n + t.old_n / 2, "a table grows by half");
-    cr_assert_leq((size_t)n * 4, t.old_n * 3 + 4, "grown at three quarters full");
+    cr_assert_eq(t.n, t.old_n + (t.old_n + 3) / 4, "a table grows by a quarter");
+    cr_assert_gt((size_t)n * 5, t.old_n * 4, "grown before four fifths full");
+    cr_assert_leq((size_t)(n - 1) * 5, t.old_n * 4, "grown after four fifths full");
     for (int i = 0; i < n; i++)
         cr_assert_eq(lookup(&t, i), &vals[i]);
     table_migrate(&t, SIZE_MAX, &bytes);
