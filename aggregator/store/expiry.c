@@ -154,7 +154,10 @@ int registry_compact(struct registry *r, size_t budget)
             return 1;
         }
     }
-    return 0;
+    /* Then the blocks out of the emptiest pages: the tables they point from are small now. */
+    if (slab_compact(&r->blocks, budget, series_slid, r))
+        return 1;
+    return slab_compact(&r->values, budget, series_value_slid, r);
 }
 
 /* The oldest mark of f that is younger than its ttl at now_ms, or NULL. */

@@ -31,7 +31,7 @@ void families_setup(struct registry *r, size_t fi, const struct config_family *c
         f->block += sizeof(struct summary *);
         f->spec = counted_alloc(&r->mem, sizeof *f->spec);
     }
-    labelset_init(&f->labels, cf);
+    labelset_init(&f->labels, cf, &r->values, (uint32_t)(fi * CONFIG_MAX_LABELS));
 }
 
 void families_configure(struct registry *r, size_t fi, const struct config_family *cf)

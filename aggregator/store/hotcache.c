@@ -425,6 +425,25 @@ static void drop_from(struct hotcache_set *table, size_t n, const struct hotcach
     }
 }
 
+/* Point the way of from in table (of n sets; NULL: none) at to. */
+static void rehome_in(struct hotcache_set *table, size_t n, const struct hotcache_id *from,
+                      struct hotcache_id *to)
+{
+    for (unsigned k = 0; table != NULL && k < 2; k++) {
+        struct hotcache_set *set = &table[k == 0 ? set1(to->tag, n) : set2(to->tag, n)];
+        int w = way_of(set, from);
+
+        if (w >= 0)
+            set->id[w] = to;
+    }
+}
+
+void hotcache_rehome(struct hotcache *c, const struct hotcache_id *from, struct hotcache_id *to)
+{
+    rehome_in(c->sets, c->n, from, to);
+    rehome_in(c->old, c->old_n, from, to);
+}
+
 void hotcache_drop(struct hotcache *c, const struct hotcache_id *id)
 {
     drop_from(c->sets, c->n, id);

@@ -125,6 +125,9 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
 void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
                   uint64_t notes, size_t nseries, size_t *bytes);
 
+/* The identity at from has moved to to (a copy, its series with it): its way follows. */
+void hotcache_rehome(struct hotcache *c, const struct hotcache_id *from, struct hotcache_id *to);
+
 /* Remove id from the table (its series is going away, and its block with it). */
 void hotcache_drop(struct hotcache *c, const struct hotcache_id *id);
 

@@ -2,13 +2,44 @@
 
 #include "base/counted.h"
 
+/* A recycled id's slot: the next one on the list (vals). */
+static struct intern_value *free_slot(uint32_t next)
+{
+    return (struct intern_value *)(uintptr_t)((uintptr_t)next << 1 | 1);
+}
+
+static int is_free(const struct intern_value *slot)
+{
+    return ((uintptr_t)slot & 1) != 0;
+}
+
+static uint32_t next_free(const struct intern_value *slot)
+{
+    return (uint32_t)((uintptr_t)slot >> 1);
+}
+
+static size_t value_bytes(size_t len)
+{
+    return sizeof(struct intern_value) + len + 1;
+}
+
+static void value_free(struct intern *in, struct intern_value *v, size_t *bytes)
+{
+    if (in->slab != NULL)
+        slab_free(in->slab, bytes, v, value_bytes(v->len));
+    else
+        counted_free(bytes, v, value_bytes(v->len));
+}
+
 uint32_t intern_add(struct intern *in, const char *s, size_t len, uint64_t h, size_t *bytes)
 {
     struct intern_value *v;
     uint32_t id;
 
-    if (in->nfree > 0) {
-        id = in->freeids[--in->nfree];
+    if (in->free_head != 0) {
+        id = in->free_head;
+        in->free_head = next_free(in->vals[id - 1]);
+        in->nfree--;
     } else {
         if (in->nvals == in->valcap) {
             uint32_t n = in->valcap ? in->valcap * 2 : 8;
@@ -19,8 +50,10 @@ uint32_t intern_add(struct intern *in, const char *s, size_t len, uint64_t h, si
         }
         id = ++in->nvals;
     }
-    v = counted_alloc(bytes, sizeof *v + len + 1);
+    v = in->slab != NULL ? slab_alloc(in->slab, bytes, value_bytes(len))
+                         : counted_alloc(bytes, value_bytes(len));
     v->hash = h;
+    v->owner = in->owner;
     v->id = id;
     v->refs = 0;
     v->len = (uint32_t)len;
@@ -42,29 +75,27 @@ void intern_unref(struct intern *in, uint32_t id, size_t *bytes)
         return;
     /* A capped key's cap counts values in use: give the id back. */
     table_remove(&in->tab, v->hash, v);
-    in->vals[id - 1] = NULL;
-    counted_free(bytes, v, sizeof *v + v->len + 1);
-    if (in->nfree == in->freecap) {
-        uint32_t n = in->freecap ? in->freecap * 2 : 8;
-
-        in->freeids = counted_realloc(bytes, in->freeids, in->freecap * sizeof *in->freeids,
-                                      n * sizeof(uint32_t));
-        in->freecap = n;
-    }
-    in->freeids[in->nfree++] = id;
+    value_free(in, v, bytes);
+    in->vals[id - 1] = free_slot(in->free_head);
+    in->free_head = id;
+    in->nfree++;
 }
 
 void intern_rewind(struct intern *in)
 {
     uint32_t id;
 
-    while (in->nvals > 0 && in->vals[in->nvals - 1] == NULL)
+    while (in->nvals > 0 && is_free(in->vals[in->nvals - 1]))
         in->nvals--;
-    /* Every id below nvals whose value is gone is in freeids: there is room for them. */
+    /* The list again, lowest first, of the recycled ids below nvals. */
+    in->free_head = 0;
     in->nfree = 0;
     for (id = in->nvals; id >= 1; id--)
-        if (in->vals[id - 1] == NULL)
-            in->freeids[in->nfree++] = id;
+        if (is_free(in->vals[id - 1])) {
+            in->vals[id - 1] = free_slot(in->free_head);
+            in->free_head = id;
+            in->nfree++;
+        }
 }
 
 int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len)
@@ -72,7 +103,7 @@ int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len
     while (*it < in->nvals) {
         const struct intern_value *v = in->vals[(*it)++];
 
-        if (v != NULL && v->refs > 0) {
+        if (!is_free(v) && v->refs > 0) {
             *s = v->s;
             *len = v->len;
             return 1;
@@ -86,15 +117,20 @@ int intern_compact(struct intern *in, size_t budget, size_t *bytes)
     return table_compact(&in->tab, budget, bytes);
 }
 
+void intern_moved(struct intern *in, const struct intern_value *from, struct intern_value *to)
+{
+    in->vals[to->id - 1] = to;
+    table_replace(&in->tab, to->hash, from, to);
+}
+
 void intern_release(struct intern *in, size_t *bytes)
 {
     uint32_t i;
 
     for (i = 0; i < in->nvals; i++)
-        if (in->vals[i] != NULL)
-            counted_free(bytes, in->vals[i], sizeof *in->vals[i] + in->vals[i]->len + 1);
+        if (!is_free(in->vals[i]))
+            value_free(in, in->vals[i], bytes);
     counted_free(bytes, in->vals, in->valcap * sizeof *in->vals);
-    counted_free(bytes, in->freeids, in->freecap * sizeof *in->freeids);
     table_release(&in->tab, bytes);
     memset(in, 0, sizeof *in);
 }

@@ -24,6 +24,7 @@
 #endif
 #include <xxhash.h>
 
+#include "base/slab.h"
 #include "base/table.h"
 
 /* An interned value; the string follows the header, NUL-terminated. */
@@ -32,6 +33,7 @@ struct intern_value {
     uint32_t id;
     uint32_t refs; /* references taken with intern_ref() */
     uint32_t len;
+    uint32_t owner; /* the key's intern.owner: who to tell when the value moves */
     char s[];
 };
 
@@ -41,16 +43,27 @@ struct intern_value {
  * reload takes a new cap).
  */
 struct intern {
-    int enumerated;             /* values are never freed */
-    uint32_t cap;               /* the most values in use (intern_full) */
-    struct intern_value **vals; /* by id - 1; NULL for a recycled id */
-    uint32_t nvals;             /* ids handed out so far */
+    int enumerated; /* values are never freed */
+    uint32_t cap;   /* the most values in use (intern_full) */
+    /*
+     * By id - 1. A recycled id's slot holds the next recycled id instead, shifted and
+     * tagged with a low bit of 1 (no value is that aligned), so the free ids cost no list
+     * of their own: after a mass expiry, 4 bytes a freed value.
+     */
+    struct intern_value **vals;
+    uint32_t nvals; /* ids handed out so far */
     uint32_t valcap;
-    uint32_t live;     /* values with refs > 0 */
-    uint32_t *freeids; /* recycled ids */
-    uint32_t nfree;
-    uint32_t freecap;
-    struct table tab; /* struct intern_value by hash */
+    uint32_t live;      /* values with refs > 0 */
+    uint32_t free_head; /* the recycled id handed out next, 0: none */
+    uint32_t nfree;     /* recycled ids */
+    struct table tab;   /* struct intern_value by hash */
+    /*
+     * Where values are allocated (NULL: malloc), and what they are stamped with, so that
+     * the slab's owner finds the key of a value it moves (intern_moved). Set by the owner
+     * before the first value.
+     */
+    struct slab *slab;
+    uint32_t owner;
 };
 
 /* The hash intern_find() and intern_add() take for s[0..len). */
@@ -100,7 +113,7 @@ static inline void intern_ref(struct intern *in, uint32_t id)
 
 /*
  * Drop a reference on id. A capped key frees the value with its last reference and
- * recycles the id (subtracting from *bytes, or adding when the list of free ids grows).
+ * recycles the id (subtracting from *bytes).
  */
 void intern_unref(struct intern *in, uint32_t id, size_t *bytes);
 
@@ -122,6 +135,12 @@ int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len
  * of ids keeps its length (ids are recycled, and series hold them).
  */
 int intern_compact(struct intern *in, size_t budget, size_t *bytes);
+
+/*
+ * The value at from (of this key) has been copied to to, by the key's slab's compaction:
+ * the key's list of ids and its table point to to.
+ */
+void intern_moved(struct intern *in, const struct intern_value *from, struct intern_value *to);
 
 /* Free every value and the key's tables, and leave the key zeroed. */
 void intern_release(struct intern *in, size_t *bytes);

@@ -201,6 +201,13 @@ struct registry__series *series_cache(struct registry *r, struct registry__serie
  */
 void series_free(struct registry *r, struct registry__series *s);
 
+/*
+ * The slabs' movers (slab_move_cb, arg the registry): a series block, every pointer to it
+ * follows; a label value, its key's list and table follow.
+ */
+void series_slid(void *arg, void *from, void *to);
+void series_value_slid(void *arg, void *from, void *to);
+
 /* Free the block of s of family f, and its summary: nothing else (registry_release). */
 void series_release(struct registry *r, const struct registry__family *f,
                     struct registry__series *s);

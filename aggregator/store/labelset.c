@@ -6,13 +6,17 @@
 #include "base/counted.h"
 #include "statsd.h"
 
-void labelset_init(struct labelset *ls, const struct config_family *cf)
+void labelset_init(struct labelset *ls, const struct config_family *cf, struct slab *slab,
+                   uint32_t owner)
 {
     size_t j;
 
     ls->n = cf->nlabels;
-    for (j = 0; j < cf->nlabels; j++)
+    for (j = 0; j < cf->nlabels; j++) {
         ls->keys[j].in.enumerated = cf->labels[j].values != NULL;
+        ls->keys[j].in.slab = slab;
+        ls->keys[j].in.owner = owner + (uint32_t)j;
+    }
 }
 
 /* The id of s, interned first if it is new. */

@@ -58,9 +58,11 @@ struct labelset_match {
 
 /*
  * Set up ls, which must be zeroed, for the keys of cf (how many, and which are
- * enumerated), with no value; labelset_configure() next.
+ * enumerated), with no value; labelset_configure() next. Key j's values are allocated
+ * from slab (NULL: malloc) and stamped owner + j (intern.owner).
  */
-void labelset_init(struct labelset *ls, const struct config_family *cf);
+void labelset_init(struct labelset *ls, const struct config_family *cf, struct slab *slab,
+                   uint32_t owner);
 
 /*
  * Point the keys at cf's labels, whose layout is the set's (labelset_compatible), take

@@ -206,6 +206,8 @@ void registry_release(struct registry *r)
     counted_free(&r->mem, r->fams, r->fams_cap * sizeof *r->fams);
     table_release(&r->series, &r->mem);
     names_release(&r->names, &r->mem);
+    slab_release(&r->blocks);
+    slab_release(&r->values);
     memset(r, 0, sizeof *r);
 }
 

@@ -24,9 +24,11 @@
  * full path builds the name and the canonical series key in stack buffers; one XXH3 over
  * family id + label ids finds the series), but for a summary's, whose first observation
  * makes its state and whose streams grow and shrink by a batch of observations at a time
- * (within their cap). Tables grow by doubling and shrink once mostly empty, when the
+ * (within their cap). Tables grow by half and shrink once mostly empty, when the
  * sweep is done (registry_compact); series blocks, summary states and interned strings
- * are freed on expiry. The first series of a
+ * are freed on expiry. Series blocks and interned strings lie in slabs (base/slab.h)
+ * whose emptiest pages registry_compact() moves out, so that memory goes back to the
+ * system after a mass expiry rather than staying held by the few survivors of each page. The first series of a
  * never-seen label set allocates its block (and an interned string per new label value),
  * and its first cached line its identity in the front cache.
  *
@@ -48,6 +50,7 @@
 #include "store/names.h"
 #include "statsd.h"
 #include "statsd_scanner.h"
+#include "base/slab.h"
 #include "base/table.h"
 
 struct registry__family;
@@ -110,6 +113,8 @@ struct registry {
     uint64_t expired[2];             /* series freed past their ttl: by the sweep, by reclaim */
     size_t compact_fam;              /* the family registry_compact() shrinks next */
     struct hotcache hot;             /* the front cache: accepted lines' identities */
+    struct slab blocks;              /* the series' blocks */
+    struct slab values;              /* the label values of every key (intern_value) */
     uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
     registry_clock_cb clock;                  /* NULL: series are left undated */
     void *clock_arg;
@@ -319,10 +324,11 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
 
 /*
  * Give memory back once many series have gone: the series table and each label key's
- * table shrink (a move of budget slots per call, base/table.h) when at most a sixteenth
- * full, and the front cache is replaced by a smaller, empty one when it has eight times
- * the room its series need (hotcache_fit). Returns 1 while a move remains (or a shrink
- * could go on: each step quarters a table). registry_sweep() calls it once its walk is done.
+ * table shrink (a move of budget slots per call, base/table.h) when at most a quarter
+ * full, the front cache moves into a smaller table when its series take less than a
+ * quarter of its ways (hotcache_fit), and the slabs of series blocks and of label values
+ * move up to budget blocks a call out of their emptiest pages (slab_compact). Returns 1
+ * while any of it remains. registry_sweep() calls it once its walk is done.
  */
 int registry_compact(struct registry *r, size_t budget);
 

@@ -21,7 +21,7 @@ struct registry__series *series_new(struct registry *r, uint32_t fam, const uint
 {
     struct registry__family *f = &r->fams[fam];
     size_t n = f->cfg->nlabels, idb = line != NULL ? hotcache_id_bytes(line) : 0;
-    struct registry__series *s = counted_alloc(&r->mem, f->block + idb);
+    struct registry__series *s = slab_alloc(&r->blocks, &r->mem, f->block + idb);
 
     memset(s, 0, f->block);
     s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
@@ -52,17 +52,15 @@ struct registry__series *series_create(struct registry *r, uint32_t fi, struct l
 }
 
 /*
- * Move s (without an identity) into a new block of bytes: every pointer to it follows,
- * its neighbours', the table's, the cursors' and the marks'.
+ * The block of series s (family f) now lies at to, a copy: every pointer to it follows,
+ * its neighbours', the table's, the cursors', the marks' and its identity's way in the
+ * front cache.
  */
-static struct registry__series *series_move(struct registry *r, struct registry__family *f,
-                                            struct registry__series *s, size_t bytes)
+static void repoint(struct registry *r, struct registry__family *f, struct registry__series *s,
+                    struct registry__series *to)
 {
-    struct registry__series *to = counted_alloc(&r->mem, bytes);
-    uint64_t h = series_hash(s->fam, s->ids, f->labels.n);
     struct registry_cursor *c;
 
-    memcpy(to, s, f->block);
     if (s->prev)
         s->prev->next = to;
     else
@@ -71,16 +69,44 @@ static struct registry__series *series_move(struct registry *r, struct registry_
         s->next->prev = to;
     else
         f->tail = to;
-    table_remove(&r->series, h, s);
-    table_insert(&r->series, h, to, &r->mem);
+    table_replace(&r->series, series_hash(s->fam, s->ids, f->labels.n), s, to);
     for (c = r->cursors; c != NULL; c = c->link)
         if (c->pos == s)
             c->pos = to;
     for (size_t k = 0; k < 2; k++)
         if (f->marks[k].s == s)
             f->marks[k].s = to;
-    counted_free(&r->mem, s, f->block);
+    if (s->flags & SERIES_HOT)
+        hotcache_rehome(&r->hot, series_id_at(f, s), series_id_at(f, to));
+}
+
+/* Move s (without an identity) into a new block of bytes. */
+static struct registry__series *series_move(struct registry *r, struct registry__family *f,
+                                            struct registry__series *s, size_t bytes)
+{
+    struct registry__series *to = slab_alloc(&r->blocks, &r->mem, bytes);
+
+    memcpy(to, s, f->block);
+    repoint(r, f, s, to);
+    slab_free(&r->blocks, &r->mem, s, f->block);
     return to;
+}
+
+void series_slid(void *arg, void *from, void *to)
+{
+    struct registry *r = arg;
+    struct registry__series *s = from;
+
+    repoint(r, &r->fams[s->fam], s, to);
+}
+
+void series_value_slid(void *arg, void *from, void *to)
+{
+    struct registry *r = arg;
+    struct intern_value *v = to;
+    struct registry__family *f = &r->fams[v->owner / CONFIG_MAX_LABELS];
+
+    intern_moved(&f->labels.keys[v->owner % CONFIG_MAX_LABELS].in, from, v);
 }
 
 struct registry__series *series_cache(struct registry *r, struct registry__series *s,
@@ -106,7 +132,7 @@ void series_release(struct registry *r, const struct registry__family *f,
         summary_free(*series_summary(f, s), &r->mem);
     else if (f->carries != 0 && series_hist(f, s)->carry != NULL)
         counted_free(&r->mem, series_hist(f, s)->carry, f->carries);
-    counted_free(&r->mem, s, series_bytes(f, s));
+    slab_free(&r->blocks, &r->mem, s, series_bytes(f, s));
 }
 
 void series_observe(struct registry *r, const struct registry__family *f,

@@ -21,7 +21,7 @@ static void setup(void)
 {
     memset(&ls, 0, sizeof ls);
     bytes = 0;
-    labelset_init(&ls, &fam);
+    labelset_init(&ls, &fam, NULL, 0);
     labelset_configure(&ls, &fam, &bytes);
 }
 
@@ -124,7 +124,7 @@ static void reconfigure(struct config_label *l, enum config_undeclared undeclare
     labelset_release(&ls, &bytes);
     fam.labels = l;
     fam.undeclared = undeclared;
-    labelset_init(&ls, &fam);
+    labelset_init(&ls, &fam, NULL, 0);
     labelset_configure(&ls, &fam, &bytes);
 }
 
