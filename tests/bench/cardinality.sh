@@ -5,6 +5,8 @@
 #                              [--logs DIR] [BUILD_DIR]
 #   tests/bench/cardinality.sh --table DIR [--series "..."]   (the table of an earlier run)
 #
+# The default sizes are 1k (the reference of the target on CPU per line at 1M), 10k,
+# 100k and 1M; 10M takes ten minutes more and is asked for with --series.
 # BUILD_DIR (build/test-release by default) holds the benchmarks (tests/bench_*) and the
 # daemon they run (ustatsd; $USTATSD_BIN overrides it). For each size N it runs
 # bench_ingest (uniform and Zipf mixes), bench_registry, bench_scrape, bench_reload,
@@ -20,7 +22,7 @@
 # (bench_ingest, bench_snapshot) and two CPUs to pin the two sides.
 set -u
 
-sizes="10000 100000 1000000"
+sizes="1000 10000 100000 1000000"
 quick=0
 logs=""
 table_only=0
