@@ -33,11 +33,10 @@ struct slab__page {
     struct slab__page *prev, *next; /* in its class's room list */
     struct slab__region *region;
     uint32_t cls, cap, used;
-    uint32_t carved;  /* blocks below this one have been handed out at least once */
-    uint32_t hint;    /* every bit of the live words below this one is set */
-    uint32_t first;   /* offset of block 0 */
-    uint8_t in_room;  /* on its class's room list */
-    uint8_t draining; /* slab_compact() moves its blocks out */
+    uint32_t carved; /* blocks below this one have been handed out at least once */
+    uint32_t hint;   /* every bit of the live words below this one is set */
+    uint32_t first;  /* offset of block 0 */
+    uint8_t in_room; /* on its class's room list (never while slab.draining) */
     uint64_t live[];
 };
 
@@ -187,7 +186,7 @@ static struct slab__page *page_new(struct slab *s, size_t c)
     pg->cls = (uint32_t)c;
     layout(c, &pg->first, &pg->cap);
     pg->used = pg->carved = pg->hint = 0;
-    pg->in_room = pg->draining = 0;
+    pg->in_room = 0;
     memset(pg->live, 0, (pg->first - sizeof *pg) & ~(size_t)7);
     POISON((char *)pg + pg->first, SLAB_PAGE - pg->first);
     room_push(cl, pg);
@@ -224,10 +223,8 @@ static void page_empty(struct slab *s, struct slab__page *pg)
     if (pg->in_room)
         room_remove(cl, pg);
     cl->pages--;
-    if (pg->draining) {
-        pg->draining = 0;
+    if (s->draining == pg)
         s->draining = NULL;
-    }
     if (cl->idle == NULL && cl->pages > 0) {
         cl->idle = pg;
         return;
@@ -307,7 +304,7 @@ void slab_free(struct slab *s, size_t *bytes, void *p, size_t n)
     cl->used--;
     if (--pg->used == 0)
         page_empty(s, pg);
-    else if (!pg->in_room && !pg->draining)
+    else if (!pg->in_room && s->draining != pg)
         room_push(cl, pg);
 }
 
@@ -365,7 +362,6 @@ static void drain_start(struct slab *s, size_t c)
         sort_room(cl);
     pg = cl->room_tail;
     room_remove(cl, pg);
-    pg->draining = 1;
     s->draining = pg;
 }
 
