@@ -306,12 +306,28 @@ static int eligible(const struct hotcache *c, const struct statsd_parts *lp)
     return lp->split && c->sets != NULL && lp->line.len <= STATSD_MAX_LINE;
 }
 
-/* The first way of set whose tag is tag: a likely match, to prefetch. */
+/* The ways of set whose tag is tag, as bits: compares without a branch on the data. */
+static inline unsigned tag_ways(const struct hotcache_set *set, uint32_t tag)
+{
+    _Static_assert(HOTCACHE_WAYS == 4, "one compare a way");
+    return (unsigned)(set->tag[0] == tag) | (unsigned)(set->tag[1] == tag) << 1 |
+           (unsigned)(set->tag[2] == tag) << 2 | (unsigned)(set->tag[3] == tag) << 3;
+}
+
+/*
+ * The first way of set whose tag is tag: a likely match, to prefetch. The way a tag lies
+ * in is random, and a branch a way mispredicted on nearly every line (a fifth of the
+ * lookup's samples at 1,000 series): the ways are compared together, and only "none" and
+ * "an empty way" branch, which are rare.
+ */
 static const struct hotcache_id *candidate(const struct hotcache_set *set, uint32_t tag)
 {
-    for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
-        if (set->tag[w] == tag && set->id[w] != NULL)
-            return set->id[w];
+    for (unsigned m = tag_ways(set, tag); m != 0; m &= m - 1) {
+        const struct hotcache_id *id = set->id[__builtin_ctz(m)];
+
+        if (id != NULL)
+            return id;
+    }
     return NULL;
 }
 

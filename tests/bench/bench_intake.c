@@ -1,0 +1,303 @@
+/*
+ * bench_intake: the intake's own CPU per line at N series, in process: no socket, no
+ * kernel, no other process, so that the user-space cost of a line can be compared from
+ * 1,000 series to 1,000,000 on a machine whose receive path is noisy.
+ *
+ *   bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R] [--lines L]
+ *
+ * For each N (1k, 100k and 1M by default), a fresh registry of one counter family gets
+ * one line for each of its N series, then L lines (2,000,000 by default) spread over them
+ * (uniform: each line's series drawn at random; zipf: series k with a probability
+ * proportional to 1 / (k + 1)), 20 lines a datagram as bench_ingest sends them, in
+ * batches of 64 datagrams copied into separate buffers, as recvmmsg leaves them, each
+ * taken by intake_datagram() as the daemon takes it.
+ * The figure is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) over the load, per line,
+ * the median of the rounds, beside its ratio to the smallest N's (the first given), the
+ * baseline of the same run: whatever the machine's speed at the time, the ratio says
+ * what the number of series costs. Also printed: the share of the lines the front cache
+ * found, and the process's memory in huge pages after the rounds (mem.h, slab.h). Every
+ * line must be accepted (exit 1 otherwise); the figures have no target here
+ * (bench_ingest and cardinality.sh hold the issue's, with the kernel's part).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/mem.h"
+#include "base/wallclock.h"
+#include "benchresult.h"
+#include "config/cfgload.h"
+#include "config/config.h"
+#include "ingest/intake.h"
+#include "ingest/rejects.h"
+#include "statsd_scanner.h"
+#include "store/jobs.h"
+#include "store/registry.h"
+
+#define LINES_A_DGRAM 20
+#define BATCH         64
+#define SLOT          8192 /* bytes of a datagram's buffer, as the daemon's batch has them */
+#define MAX_SIZES     8
+
+static const char config_text[] =
+    "{\"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},"
+    " \"families\": ["
+    "  {\"name\": \"http_requests\", \"type\": \"counter\", \"help\": \"Requests.\","
+    "   \"labels\": [{\"name\": \"route\", \"max_values\": %zu},"
+    "              {\"name\": \"code\", \"max_values\": 1000}]}"
+    " ]}";
+
+static double clock_unix(void *arg)
+{
+    (void)arg;
+    return (double)wallclock_ms() / 1e3;
+}
+
+static uint64_t thread_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Series k of n by Zipf's law (exponent 1), by inverting the harmonic sum's estimate. */
+static size_t zipf(size_t n)
+{
+    double h = log((double)n) + 0.5772156649;
+    double u = (double)(rng() >> 11) / 9007199254740992.0 * h;
+    double k = exp(u - 0.5772156649);
+
+    return k < 1 ? 0 : (size_t)k - 1 < n ? (size_t)k - 1 : n - 1;
+}
+
+static int line_of(char *out, size_t cap, size_t series)
+{
+    return snprintf(out, cap, "http_requests:1|c|#route:/api/v1/r%zu,code:%zu\n", series / 100,
+                    200 + series % 100);
+}
+
+/* The load: datagrams of LINES_A_DGRAM lines, back to back, with their lengths. */
+struct load {
+    char *bytes;
+    size_t *len;
+    size_t ndgrams, nlines;
+};
+
+static void load_make(struct load *l, size_t nseries, size_t nlines, int zipf_mix, int warm)
+{
+    size_t cap = (nlines / LINES_A_DGRAM + 1) * LINES_A_DGRAM * 64, at = 0, i;
+
+    l->bytes = mem_alloc(cap);
+    l->len = mem_alloc((nlines / LINES_A_DGRAM + 1) * sizeof *l->len);
+    l->ndgrams = 0;
+    l->nlines = nlines;
+    for (i = 0; i < nlines; i++) {
+        size_t s = warm ? i : zipf_mix ? zipf(nseries) : (size_t)(rng() % nseries);
+
+        if (i % LINES_A_DGRAM == 0)
+            l->len[l->ndgrams++] = 0;
+        int n = line_of(l->bytes + at, cap - at, s);
+        at += (size_t)n;
+        l->len[l->ndgrams - 1] += (size_t)n;
+    }
+}
+
+static void load_free(struct load *l)
+{
+    free(l->bytes);
+    free(l->len);
+}
+
+/* Take the whole load; returns the thread's CPU ns over it. */
+static uint64_t take(struct intake *in, const struct load *l, char *slots)
+{
+    const char *p = l->bytes;
+    uint64_t spent = 0;
+
+    for (size_t d = 0; d < l->ndgrams; d += BATCH) {
+        size_t n = l->ndgrams - d < BATCH ? l->ndgrams - d : BATCH, i;
+        uint64_t t;
+
+        /* What recvmmsg does: the batch copied into the receive buffers. */
+        for (i = 0; i < n; i++) {
+            memcpy(slots + i * SLOT, p, l->len[d + i]);
+            slots[i * SLOT + l->len[d + i]] = '\0';
+            p += l->len[d + i];
+        }
+        t = thread_ns();
+        for (i = 0; i < n; i++)
+            intake_datagram(in, slots + i * SLOT, l->len[d + i], NULL, 1);
+        spent += thread_ns() - t;
+    }
+    return spent;
+}
+
+/* The share of the load's lines the front cache finds (the rest take the full parse). */
+static double hit_share(const struct registry *reg, const struct load *l)
+{
+    const struct registry_hit *found[REGISTRY_FIND_MAX];
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    const char *p = l->bytes;
+    size_t hits = 0, lines = 0;
+
+    for (size_t d = 0; d < l->ndgrams; p += l->len[d], d++) {
+        struct statsd_scanner scan;
+        size_t n;
+
+        statsd_scanner_init(&scan, p, l->len[d]);
+        do {
+            n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
+            registry_find_parts(reg, lp, n, found);
+            for (size_t i = 0; i < n; i++) {
+                lines += lp[i].line.len > 0;
+                hits += found[i] != NULL;
+            }
+        } while (n == REGISTRY_FIND_MAX);
+    }
+    return lines != 0 ? (double)hits / (double)lines : 0;
+}
+
+/* The process's anonymous memory in huge pages now, in MiB (-1: not known). */
+static double huge_mib(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    double kb = -1;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "AnonHugePages: %lf", &kb) == 1)
+            break;
+    fclose(f);
+    return kb < 0 ? -1 : kb / 1024;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One size: the median of ns per line, and the share of lines cached. Returns 0 or -1. */
+static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, double *ns,
+               double *hits, double *huge)
+{
+    char text[2048], err[512];
+    struct config cfg;
+    struct registry reg;
+    struct jobs jobs;
+    struct rejects *rejects = mem_calloc(1, sizeof *rejects);
+    struct intake in;
+    struct load warm, load;
+    char *slots = mem_alloc((size_t)BATCH * SLOT);
+    double v[64];
+    uint64_t want;
+
+    snprintf(text, sizeof text, config_text, nseries, nseries, nseries / 100 + 1);
+    if (cfgload_text(&cfg, text, strlen(text), "bench", err, sizeof err) < 0) {
+        fprintf(stderr, "bench_intake: config: %s\n", err);
+        return -1;
+    }
+    registry_init(&reg, &cfg);
+    rejects_init(rejects);
+    jobs_init(&jobs, &cfg, 1);
+    intake_init(&in, &reg, &jobs, rejects, clock_unix, NULL);
+    load_make(&warm, nseries, nseries, 0, 1);
+    load_make(&load, nseries, nlines, zipf_mix, 0);
+    /* Every series created, then a pass that caches each line as steady traffic does. */
+    take(&in, &warm, slots);
+    take(&in, &warm, slots);
+    want = 2 * warm.nlines;
+    *hits = hit_share(&reg, &load);
+    if (rounds > 64)
+        rounds = 64;
+    for (unsigned r = 0; r < rounds; r++) {
+        v[r] = (double)take(&in, &load, slots) / (double)load.nlines;
+        want += load.nlines;
+    }
+    *ns = median(v, rounds);
+    *huge = huge_mib();
+    if (in.count.accepted != want || intake_rejected_total(&in.count) != 0) {
+        fprintf(stderr, "bench_intake: %zu series: %llu lines accepted of %llu, %llu rejected\n",
+                nseries, (unsigned long long)in.count.accepted, (unsigned long long)want,
+                (unsigned long long)intake_rejected_total(&in.count));
+        return -1;
+    }
+    load_free(&warm);
+    load_free(&load);
+    registry_release(&reg);
+    jobs_release(&jobs);
+    cfgload_release(&cfg);
+    free(slots);
+    free(rejects);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t sizes[MAX_SIZES] = { 1000, 100000, 1000000 }, nsizes = 3, nlines = 2000000;
+    double ns[MAX_SIZES], hits[MAX_SIZES], huge;
+    unsigned rounds = 5;
+    int zipf_mix = 0;
+
+    mem_setup();
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
+            char *s = argv[++i], *tok;
+
+            nsizes = 0;
+            for (tok = strtok(s, ","); tok != NULL && nsizes < MAX_SIZES; tok = strtok(NULL, ","))
+                if ((sizes[nsizes] = benchresult_series(tok)) != 0)
+                    nsizes++;
+        } else if (strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
+            zipf_mix = strcmp(argv[++i], "zipf") == 0;
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc) {
+            nlines = (size_t)strtoull(argv[++i], NULL, 10);
+        } else {
+            fprintf(stderr,
+                    "usage: bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R]"
+                    " [--lines L]\n");
+            return 2;
+        }
+    }
+    nlines -= nlines % LINES_A_DGRAM;
+    if (nsizes == 0 || rounds == 0 || nlines == 0) {
+        fprintf(stderr, "bench_intake: nothing to measure\n");
+        return 2;
+    }
+    printf("intake CPU per line, in process, %s mix, %zu lines, median of %u rounds\n",
+           zipf_mix ? "zipf" : "uniform", nlines, rounds);
+    printf("%10s %8s %12s %12s %16s\n", "series", "cached", "ns per line", "× smallest",
+           "huge pages MiB");
+    for (size_t k = 0; k < nsizes; k++) {
+        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &hits[k], &huge) != 0)
+            return 1;
+        printf("%10zu %7.2f%% %12.1f %12.2f %16.0f\n", sizes[k], hits[k] * 100, ns[k],
+               ns[k] / ns[0], huge);
+        benchresult("intake", sizes[k], "ns_per_line", ns[k]);
+    }
+    return 0;
+}
