@@ -49,6 +49,7 @@ struct app {
     int handles;           /* expire_timer, expire_more and turn initialised */
     uint64_t turn_prev_hrtime;
     uint64_t turn_prev_idle_ns;
+    uint64_t turn_prev_cpu_ns;  /* the loop thread's CPU time at the last turn */
     struct rejectlog rejectlog; /* the summary of rejects the log gets once an interval */
     struct credwant creds;      /* whether the Unix socket asks for senders (credwant.h) */
 

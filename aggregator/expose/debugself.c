@@ -100,20 +100,14 @@ static void section_series(const struct registry *reg, struct debugjson *w)
     debugjson_close(w, '}');
 }
 
-/*
- * "event_loop": the turns of the loop (ustatsd_event_loop_iteration_seconds), with
- * cumulative buckets as the series section writes a histogram's.
- */
-static void section_loop(const struct timings_histogram *h, struct debugjson *w)
+/* Cumulative buckets of a histogram of the loop's turns, as the series section writes a histogram's. */
+static void loop_buckets(const struct timings_histogram *h, const char *key, struct debugjson *w)
 {
     const double *bounds;
     size_t i, nb = timings_loop_bounds(&bounds);
     uint64_t cumulative = 0;
 
-    debugjson_kv_open(w, "event_loop", '{');
-    debugjson_kv_u64(w, "iterations", h->count);
-    debugjson_kv_num(w, "busy_seconds", h->sum);
-    debugjson_kv_open(w, "buckets", '[');
+    debugjson_kv_open(w, key, '[');
     for (i = 0; i <= nb; i++) {
         cumulative += h->buckets[i];
         debugjson_open(w, '{');
@@ -125,6 +119,20 @@ static void section_loop(const struct timings_histogram *h, struct debugjson *w)
         debugjson_close(w, '}');
     }
     debugjson_close(w, ']');
+}
+
+/*
+ * "event_loop": the turns of the loop (ustatsd_event_loop_iteration_seconds), and the
+ * CPU time of each (ustatsd_event_loop_iteration_cpu_seconds).
+ */
+static void section_loop(const struct timings *t, struct debugjson *w)
+{
+    debugjson_kv_open(w, "event_loop", '{');
+    debugjson_kv_u64(w, "iterations", t->loop.count);
+    debugjson_kv_num(w, "busy_seconds", t->loop.sum);
+    loop_buckets(&t->loop, "buckets", w);
+    debugjson_kv_num(w, "cpu_seconds", t->cpu.sum);
+    loop_buckets(&t->cpu, "cpu_buckets", w);
     debugjson_close(w, '}');
 }
 
@@ -189,7 +197,7 @@ void debugself_daemon(struct debug_render *dr, struct debugjson *w)
     debugjson_kv_u64(w, "max_name_bytes", STATSD_MAX_NAME);
     debugjson_close(w, '}');
     section_series(dr->reg, w);
-    section_loop(&d->stats.loop, w);
+    section_loop(&d->stats, w);
     debugjson_close(w, '}');
 }
 

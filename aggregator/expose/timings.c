@@ -48,6 +48,11 @@ void timings_loop_iteration(struct timings *s, uint64_t busy_ns)
     observe(&s->loop, loop_bounds, NBOUNDS(loop_bounds), (double)busy_ns / 1e9);
 }
 
+void timings_loop_cpu(struct timings *s, uint64_t cpu_ns)
+{
+    observe(&s->cpu, loop_bounds, NBOUNDS(loop_bounds), (double)cpu_ns / 1e9);
+}
+
 size_t timings_loop_bounds(const double **bounds)
 {
     *bounds = loop_bounds;
@@ -63,4 +68,8 @@ void timings_render(const struct timings *s, struct expo *e)
                     "ustatsd_event_loop_iteration_seconds",
                     "Time each turn of the event loop ran callbacks before it waited for events "
                     "again: how long a datagram or request that became ready meanwhile waited.");
+    write_histogram(&s->cpu, loop_bounds, NBOUNDS(loop_bounds), e,
+                    "ustatsd_event_loop_iteration_cpu_seconds",
+                    "CPU time the event loop's thread used in each turn: the daemon's own part of "
+                    "a turn, without the time the system gave other processes meanwhile.");
 }

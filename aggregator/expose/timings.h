@@ -25,6 +25,7 @@ struct timings_histogram {
 struct timings {
     struct timings_histogram scrape; /* ustatsd_scrape_duration_seconds */
     struct timings_histogram loop;   /* ustatsd_event_loop_iteration_seconds */
+    struct timings_histogram cpu;    /* ustatsd_event_loop_iteration_cpu_seconds */
 };
 
 /* Record one finished scrape that took seconds. */
@@ -36,10 +37,21 @@ void timings_scrape(struct timings *s, double seconds);
  */
 void timings_loop_iteration(struct timings *s, uint64_t busy_ns);
 
+/*
+ * Record the CPU time the loop's thread used in one turn (its callbacks, and the poll
+ * that ended the turn before). On a machine of its own it is the turn's busy time; on a
+ * shared one the turn's wall time also holds what the system gave other processes
+ * meanwhile, and this is the daemon's own part of it. Same bounds as the loop's.
+ */
+void timings_loop_cpu(struct timings *s, uint64_t cpu_ns);
+
 /* The upper bounds of the loop's histogram (+Inf implied, not listed): their count. */
 size_t timings_loop_bounds(const double **bounds);
 
-/* Write ustatsd_scrape_duration_seconds and ustatsd_event_loop_iteration_seconds. */
+/*
+ * Write ustatsd_scrape_duration_seconds, ustatsd_event_loop_iteration_seconds and
+ * ustatsd_event_loop_iteration_cpu_seconds.
+ */
 void timings_render(const struct timings *s, struct expo *e);
 
 #endif

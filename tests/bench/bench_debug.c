@@ -14,7 +14,8 @@
  * each case (from its own metrics) and the loop-hold probe show that, the probe against
  * a baseline window of the same length without the render. Result lines
  * (benchresult.h): json_ns_per_series and gzip_ns_per_series (the median, per series
- * shown), their _worst_turn_ms, healthy_max_ms.
+ * shown), their _worst_turn_ms and _worst_turn_cpu_ms (in the loop thread's CPU time),
+ * healthy_max_ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,14 +98,16 @@ int main(int argc, char **argv)
             char label[32];
             size_t body = b.have <= CHECK_MAX ? check_body(&b, target, cases[c][1]) : 0;
             struct bench_http_result r;
-            double worst;
+            double worst, worst_cpu;
 
             snprintf(label, sizeof(label), "debug %-10s", cases[c][0]);
-            r = bench_http_run_case_turns(&b, label, target, cases[c][1], body, &worst);
+            r = bench_http_run_case_turns(&b, label, target, cases[c][1], body, &worst, &worst_cpu);
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
             benchresult("debug", b.have, key, r.median_ms * 1e6 / (double)shown);
             snprintf(key, sizeof(key), "%s_worst_turn_ms", cases[c][2]);
             benchresult("debug", b.have, key, worst);
+            snprintf(key, sizeof(key), "%s_worst_turn_cpu_ms", cases[c][2]);
+            benchresult("debug", b.have, key, worst_cpu);
         }
     }
     benchresult("debug", b.have, "healthy_max_ms",

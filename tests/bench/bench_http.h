@@ -416,11 +416,13 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
 
 /*
  * bench_http_run_case() between two readings of the daemon's loop turns: *worst_ms is
- * the longest turn of the warm-up and the runs (benchresult_turns_worst_ms()).
+ * the longest turn of the warm-up and the runs (benchresult_turns_worst_ms()), and
+ * *worst_cpu_ms the longest in CPU time (benchresult_turns_worst_cpu_ms()).
  */
 static inline struct bench_http_result
 bench_http_run_case_turns(const struct bench_http *b, const char *label, const char *target,
-                          const char *headers, size_t body_len, double *worst_ms)
+                          const char *headers, size_t body_len, double *worst_ms,
+                          double *worst_cpu_ms)
 {
     struct benchresult_turns before, after;
     struct bench_http_result res;
@@ -429,8 +431,10 @@ bench_http_run_case_turns(const struct bench_http *b, const char *label, const c
     res = bench_http_run_case(b, label, target, headers, body_len);
     bench_http_turns(b, &after);
     *worst_ms = benchresult_turns_worst_ms(&before, &after);
-    printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds)\n",
-           (int)strlen(label), "", *worst_ms);
+    *worst_cpu_ms = benchresult_turns_worst_cpu_ms(&before, &after);
+    printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds), "
+           "<= %g ms of CPU (ustatsd_event_loop_iteration_cpu_seconds)\n",
+           (int)strlen(label), "", *worst_ms, *worst_cpu_ms);
     return res;
 }
 

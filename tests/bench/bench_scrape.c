@@ -12,7 +12,9 @@
  * families must be exactly the expected count. Each case also prints the longest turn of
  * the daemon's loop while it ran (its ustatsd_event_loop_iteration_seconds, read on an
  * endpoint of its own metrics), and the figures as result lines (benchresult.h):
- * text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms, and
+ * text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms and
+ * _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
+ * ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part of the turn), and
  * healthy_max_ms, the probe's worst health check.
  *
  * The loop-hold probe runs around a text scrape of the largest size. The scrape is rendered
@@ -330,16 +332,19 @@ int main(int argc, char **argv)
             /* Over CHECK_MAX series the body is not held whole (gigabytes at 10M). */
             size_t body = b.have <= CHECK_MAX ? check_body(&b, cases[c][1], c == 1) : 0;
             struct bench_http_result r;
-            double worst;
+            double worst, worst_cpu;
 
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
-            r = bench_http_run_case_turns(&b, label, "/metrics", cases[c][1], body, &worst);
+            r = bench_http_run_case_turns(&b, label, "/metrics", cases[c][1], body, &worst,
+                                          &worst_cpu);
             if (b.have == BENCH_HTTP_LARGE && c == 0)
                 large_text = r;
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
             benchresult("scrape", b.have, key, r.median_ms * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_worst_turn_ms", cases[c][2]);
             benchresult("scrape", b.have, key, worst);
+            snprintf(key, sizeof(key), "%s_worst_turn_cpu_ms", cases[c][2]);
+            benchresult("scrape", b.have, key, worst_cpu);
         }
     }
     benchresult("scrape", b.have, "healthy_max_ms",

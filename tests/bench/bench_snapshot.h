@@ -28,7 +28,11 @@ struct snap {
     double series, bytes, records_bytes, seconds, longest_slice;
 };
 
-/* The loop-turn histogram: cumulative counts per upper bound, and the count. */
+/*
+ * A loop-turn histogram: cumulative counts per upper bound, and the count; of the turns'
+ * wall time (ustatsd_event_loop_iteration_seconds) or of their CPU time
+ * (ustatsd_event_loop_iteration_cpu_seconds; nb 0 from a daemon without it).
+ */
 struct turns {
     size_t nb;
     double le[MAX_BOUNDS], cum[MAX_BOUNDS];
@@ -46,9 +50,10 @@ struct cputime {
 
 /* What one window found. */
 struct window {
-    double ms;      /* its length */
-    struct turns t; /* the daemon's loop turns in it */
-    size_t checks;  /* health checks */
+    double ms;       /* its length */
+    struct turns t;  /* the daemon's loop turns in it */
+    struct turns tc; /* ... and their CPU time */
+    size_t checks;   /* health checks */
     double p50_ms, p99_ms, max_ms;
     uint64_t drops;     /* the load's EAGAIN */
     struct snap s;      /* a snapshot window: what its last snapshot answered */
@@ -79,7 +84,7 @@ void proc_mem(pid_t pid, double *rss_kb, double *hwm_kb);
 /* Reset pid's VmHWM to its current RSS (proc(5), clear_refs "5"). Returns 0, or -1. */
 int reset_hwm(pid_t pid);
 /* The loop-turn histogram now, from the self endpoint. */
-void read_turns(struct inst *in, struct turns *t);
+void read_turns(struct inst *in, struct turns *t, struct turns *tc);
 /* t = after - before. */
 void turns_diff(struct turns *t, const struct turns *before, const struct turns *after);
 /* Turns longer than the bound s (one of the histogram's bounds). */

@@ -314,13 +314,15 @@ int reset_hwm(pid_t pid)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-void read_turns(struct inst *in, struct turns *t)
+/* The histogram <name> out of body into t (nb 0 when it is not there). */
+static void parse_turns(const char *body, const char *name, struct turns *t)
 {
-    static const char prefix[] = "\nustatsd_event_loop_iteration_seconds_bucket{le=\"";
-    char *body = self_scrape(in);
+    char prefix[128], count[128];
     const char *p = body;
     int found;
 
+    benchutil_fmt(prefix, sizeof(prefix), "\n%s_bucket{le=\"", name);
+    benchutil_fmt(count, sizeof(count), "%s_count", name);
     memset(t, 0, sizeof(*t));
     while ((p = strstr(p, prefix)) != NULL && t->nb < MAX_BOUNDS) {
         const char *q = p + strlen(prefix), *sp;
@@ -331,9 +333,19 @@ void read_turns(struct inst *in, struct turns *t)
         t->cum[t->nb++] = strtod(sp + 1, NULL);
         p = sp;
     }
-    t->count = expo_sum(body, "ustatsd_event_loop_iteration_seconds_count", &found);
+    t->count = expo_sum(body, count, &found);
+    if (!found)
+        t->nb = 0;
+}
+
+void read_turns(struct inst *in, struct turns *t, struct turns *tc)
+{
+    char *body = self_scrape(in);
+
+    parse_turns(body, "ustatsd_event_loop_iteration_seconds", t);
+    parse_turns(body, "ustatsd_event_loop_iteration_cpu_seconds", tc);
     free(body);
-    if (t->nb == 0 || !found)
+    if (t->nb == 0)
         benchutil_die("no ustatsd_event_loop_iteration_seconds in the daemon's own metrics");
 }
 

@@ -83,7 +83,7 @@ void run_window(struct inst *in, const struct benchutil_load *load, int snapshot
 {
     struct benchutil_pacer pacer;
     struct prober p;
-    struct turns t0, t1;
+    struct turns t0, t1, tc0, tc1;
     struct cputime c0, c1;
     uint64_t start;
     int fd = -1;
@@ -94,7 +94,7 @@ void run_window(struct inst *in, const struct benchutil_load *load, int snapshot
         benchutil_pace_start(&pacer, fd, load, LOAD_LINES_PER_S / LOAD_PER);
     }
     prober_start(&p, in->d.http);
-    read_turns(in, &t0);
+    read_turns(in, &t0, &tc0);
     atomic_store(&p.armed, 1);
     read_cputime(in->d.pid, &c0);
     start = benchutil_now_ns();
@@ -113,7 +113,7 @@ void run_window(struct inst *in, const struct benchutil_load *load, int snapshot
     w->cpu.loop_wait = c1.loop_wait - c0.loop_wait;
     w->cpu.others_run = c1.others_run - c0.others_run;
     atomic_store(&p.armed, 0);
-    read_turns(in, &t1);
+    read_turns(in, &t1, &tc1);
     prober_collect(&p, w);
     if (load != NULL) {
         benchutil_pace_stop(&pacer);
@@ -121,6 +121,7 @@ void run_window(struct inst *in, const struct benchutil_load *load, int snapshot
         close(fd);
     }
     turns_diff(&w->t, &t0, &t1);
+    turns_diff(&w->tc, &tc0, &tc1);
 }
 
 /* ---- reporting ----------------------------------------------------------------------- */

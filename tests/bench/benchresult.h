@@ -9,9 +9,10 @@
  *     key is [a-z0-9_]+ and names its unit (_ns_per_series, _ms, _bytes); value is a
  *     number, or "inf" for a loop turn past the histogram's last bound;
  *   - the size of `--series N`: a whole number, or one with a k or M suffix (100k, 10M);
- *   - the daemon's event-loop turns (ustatsd_event_loop_iteration_seconds) parsed from an
- *     exposition, and the longest turn between two readings: the upper bound of the
- *     highest bucket that gained a turn.
+ *   - the daemon's event-loop turns (ustatsd_event_loop_iteration_seconds, and their CPU
+ *     time, ustatsd_event_loop_iteration_cpu_seconds) parsed from an exposition, and the
+ *     longest turn between two readings: the upper bound of the highest bucket that
+ *     gained a turn.
  *
  * A header of static inline functions that only the benchmarks include.
  */
@@ -51,18 +52,28 @@ static inline size_t benchresult_series(const char *s)
     return *end == '\0' ? (size_t)v : 0;
 }
 
-/* The loop-turn histogram: cumulative counts per upper bound (seconds), the last +Inf. */
-struct benchresult_turns {
+/* A histogram of loop turns: cumulative counts per upper bound (seconds), the last +Inf. */
+struct benchresult_hist {
     size_t nb;
     double le[BENCHRESULT_MAX_BOUNDS], cum[BENCHRESULT_MAX_BOUNDS];
 };
 
-/* Parse ustatsd_event_loop_iteration_seconds out of an exposition; 0, or -1: not there. */
-static inline int benchresult_turns_parse(const char *body, struct benchresult_turns *t)
+/*
+ * The daemon's loop turns: their wall time (ustatsd_event_loop_iteration_seconds) and
+ * their CPU time (ustatsd_event_loop_iteration_cpu_seconds; nb 0 from a daemon without).
+ */
+struct benchresult_turns {
+    struct benchresult_hist wall, cpu;
+};
+
+/* Parse the histogram <name>_bucket out of an exposition; 0, or -1: not there. */
+static inline int benchresult_hist_parse(const char *body, const char *name,
+                                         struct benchresult_hist *t)
 {
-    static const char prefix[] = "\nustatsd_event_loop_iteration_seconds_bucket{le=\"";
+    char prefix[128];
     const char *p = body;
 
+    snprintf(prefix, sizeof prefix, "\n%s_bucket{le=\"", name);
     memset(t, 0, sizeof(*t));
     while ((p = strstr(p, prefix)) != NULL && t->nb < BENCHRESULT_MAX_BOUNDS) {
         const char *q = p + strlen(prefix), *sp;
@@ -76,16 +87,25 @@ static inline int benchresult_turns_parse(const char *body, struct benchresult_t
     return t->nb > 0 ? 0 : -1;
 }
 
+/* Parse both histograms of the loop's turns; 0, or -1: no wall-time one. */
+static inline int benchresult_turns_parse(const char *body, struct benchresult_turns *t)
+{
+    benchresult_hist_parse(body, "ustatsd_event_loop_iteration_cpu_seconds", &t->cpu);
+    return benchresult_hist_parse(body, "ustatsd_event_loop_iteration_seconds", &t->wall);
+}
+
 /*
- * The longest turn between two readings of the same daemon, in ms: the upper bound of
- * the highest bucket with more turns in after than in before (INFINITY past the last
- * bound), or 0 when no turn was counted in between.
+ * The longest turn between two readings of one histogram, in ms: the upper bound of the
+ * highest bucket with more turns in after than in before (INFINITY past the last bound),
+ * or 0 when no turn was counted in between; -1 when the daemon has no such histogram.
  */
-static inline double benchresult_turns_worst_ms(const struct benchresult_turns *before,
-                                                const struct benchresult_turns *after)
+static inline double benchresult_hist_worst_ms(const struct benchresult_hist *before,
+                                               const struct benchresult_hist *after)
 {
     double worst = 0, below = 0;
 
+    if (after->nb == 0)
+        return -1;
     for (size_t i = 0; i < after->nb && i < before->nb; i++) {
         double in = after->cum[i] - before->cum[i];
 
@@ -94,6 +114,23 @@ static inline double benchresult_turns_worst_ms(const struct benchresult_turns *
         below = in;
     }
     return worst;
+}
+
+/* The longest turn in wall time between two readings of the same daemon, in ms. */
+static inline double benchresult_turns_worst_ms(const struct benchresult_turns *before,
+                                                const struct benchresult_turns *after)
+{
+    return benchresult_hist_worst_ms(&before->wall, &after->wall);
+}
+
+/*
+ * The longest turn in the loop thread's CPU time, in ms (-1: the daemon does not count
+ * it): the daemon's own work in a turn, without the time the machine gave others.
+ */
+static inline double benchresult_turns_worst_cpu_ms(const struct benchresult_turns *before,
+                                                    const struct benchresult_turns *after)
+{
+    return benchresult_hist_worst_ms(&before->cpu, &after->cpu);
 }
 
 #endif

@@ -409,7 +409,8 @@ static double seconds_now(void)
 /*
  * Every turn of the event loop is timed. Between two scrapes, the turns' busy time and
  * the time spent waiting for events add up to the wall time; datagrams add turns; and
- * the histogram's buckets are cumulative up to its count.
+ * the histogram's buckets are cumulative up to its count. The same turns' CPU time is
+ * counted turn for turn, and is no more than the wall time.
  *
  * The daemon's interval runs from the turn that answers the first scrape to the turn that
  * answers the second. It holds the time from the first answer's arrival to the second
@@ -421,7 +422,7 @@ Test(e2e, event_loop_turns_and_waits_add_up_to_the_wall_time, .init = start, .fi
 {
     static const char *const les[] = { "0.0001", "0.001", "0.01", "0.1", "1", "+Inf" };
     char *before, *after, series[96];
-    double outer0, inner0, inner1, outer1, turns, busy, waited, prev = 0;
+    double outer0, inner0, inner1, outer1, turns, busy, waited, cpu, prev = 0;
     size_t i;
 
     outer0 = seconds_now();
@@ -462,6 +463,14 @@ Test(e2e, event_loop_turns_and_waits_add_up_to_the_wall_time, .init = start, .fi
         prev = v;
     }
     cr_assert_float_eq(prev, expo_value(after, "ustatsd_event_loop_iteration_seconds_count"), 0);
+    /* The same turns' CPU time: one thread's CPU time never exceeds the wall time. */
+    cpu = expo_value(after, "ustatsd_event_loop_iteration_cpu_seconds_sum") -
+          expo_value(before, "ustatsd_event_loop_iteration_cpu_seconds_sum");
+    cr_assert_float_eq(expo_value(after, "ustatsd_event_loop_iteration_cpu_seconds_count") -
+                           expo_value(before, "ustatsd_event_loop_iteration_cpu_seconds_count"),
+                       turns, 0);
+    cr_assert(cpu > 0 && cpu <= outer1 - outer0, "CPU %.4f s in %.4f s of wall time", cpu,
+              outer1 - outer0);
     free(before);
     free(after);
 }

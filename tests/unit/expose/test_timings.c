@@ -63,3 +63,30 @@ Test(timings, loop_turns_are_taken_in_nanoseconds_and_shown_in_seconds)
     cr_assert_not_null(strstr(out, "ustatsd_event_loop_iteration_seconds_count 2\n"), "%s", out);
     buf_release(&b);
 }
+
+Test(timings, loop_cpu_is_its_own_histogram_on_the_loop_bounds)
+{
+    struct timings t;
+    struct buf b = BUF_INIT;
+    const char *out;
+
+    memset(&t, 0, sizeof(t));
+    timings_loop_iteration(&t, 20000000); /* 20 ms of wall time ... */
+    timings_loop_cpu(&t, 300000);         /* ... of which 0.3 ms on the CPU: <= 0.0005 */
+    out = render(&t, &b);
+    cr_assert_not_null(strstr(out, "# TYPE ustatsd_event_loop_iteration_cpu_seconds histogram\n"),
+                       "%s", out);
+    cr_assert_not_null(
+        strstr(out, "ustatsd_event_loop_iteration_cpu_seconds_bucket{le=\"0.00025\"} 0\n"), "%s",
+        out);
+    cr_assert_not_null(
+        strstr(out, "ustatsd_event_loop_iteration_cpu_seconds_bucket{le=\"0.0005\"} 1\n"), "%s",
+        out);
+    cr_assert_not_null(strstr(out, "ustatsd_event_loop_iteration_cpu_seconds_sum 0.0003\n"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "ustatsd_event_loop_iteration_seconds_bucket{le=\"0.01\"} 0\n"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "ustatsd_event_loop_iteration_seconds_bucket{le=\"0.025\"} 1\n"),
+                       "%s", out);
+    buf_release(&b);
+}
