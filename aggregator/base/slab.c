@@ -328,28 +328,46 @@ static int fuller(const void *a, const void *b)
     return x->used != y->used ? (x->used < y->used ? 1 : -1) : 0;
 }
 
+/* Put pg at the end of the room list (room_push puts it at the head). */
+static void room_append(struct slab_class *cl, struct slab__page *pg)
+{
+    pg->next = NULL;
+    pg->prev = cl->room_tail;
+    if (cl->room_tail != NULL)
+        cl->room_tail->next = pg;
+    else
+        cl->room = pg;
+    cl->room_tail = pg;
+    pg->in_room = 1;
+}
+
 /*
  * Put the room list of class c in order, the fullest first, so that drained blocks fill
- * the fullest pages and no block moves twice. Once a round of compaction: a walk over
- * page headers, a page apart each, costs a TLB miss a page. The order then holds but for
- * the pages a free puts back at the head (room_push clears sorted).
+ * the fullest pages and no block moves twice: at most SLAB_SORT_MAX pages at a time, taken
+ * from the head. Each costs a TLB miss (page headers lie a page apart), and at 10M series
+ * a class had tens of thousands of pages with room: sorting them all held one call 8 ms.
+ * A list that fits is sorted whole, as before. A longer one has its window sorted: the
+ * fuller half goes back to the head, where allocation fills, and the emptier half to the
+ * tail, the emptiest last, where draining takes; the next window starts with those fuller
+ * pages and goes half a window further into the list. cl->sorted counts the pages at the
+ * tail in order; a free that puts a page back at the head clears it (room_push).
  */
 static void sort_room(struct slab_class *cl)
 {
-    struct slab__page *pg, **all;
-    size_t n = 0, i = 0;
+    struct slab__page *all[SLAB_SORT_MAX];
+    size_t n = 0, i, half;
 
-    for (pg = cl->room; pg != NULL; pg = pg->next)
-        n++;
-    all = mem_alloc(n * sizeof *all);
-    for (pg = cl->room; pg != NULL; pg = pg->next)
-        all[i++] = pg;
+    while (cl->room != NULL && n < SLAB_SORT_MAX) {
+        all[n++] = cl->room;
+        room_remove(cl, cl->room);
+    }
     qsort(all, n, sizeof *all, fuller);
-    cl->room = cl->room_tail = NULL;
-    for (i = n; i-- > 0;)
+    half = cl->room == NULL ? n : n / 2;
+    for (i = half; i-- > 0;)
         room_push(cl, all[i]);
-    cl->sorted = 1;
-    free(all);
+    for (i = half; i < n; i++)
+        room_append(cl, all[i]);
+    cl->sorted = cl->room_tail != NULL ? (half == n ? n : n - half) : 0;
 }
 
 /* Start draining the emptiest page of class c with room, its last once sorted. */
@@ -358,10 +376,11 @@ static void drain_start(struct slab *s, size_t c)
     struct slab_class *cl = &s->cls[c];
     struct slab__page *pg;
 
-    if (!cl->sorted)
+    if (cl->sorted == 0)
         sort_room(cl);
     pg = cl->room_tail;
     room_remove(cl, pg);
+    cl->sorted--;
     s->draining = pg;
 }
 

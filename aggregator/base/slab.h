@@ -27,11 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SLAB_PAGE    ((size_t)64 << 10)
-#define SLAB_REGION  ((size_t)2 << 20) /* 32 pages */
-#define SLAB_GRAIN   8
-#define SLAB_MAX     1024 /* bigger blocks: malloc */
-#define SLAB_CLASSES (SLAB_MAX / SLAB_GRAIN)
+#define SLAB_PAGE     ((size_t)64 << 10)
+#define SLAB_REGION   ((size_t)2 << 20) /* 32 pages */
+#define SLAB_GRAIN    8
+#define SLAB_MAX      1024 /* bigger blocks: malloc */
+#define SLAB_CLASSES  (SLAB_MAX / SLAB_GRAIN)
+#define SLAB_SORT_MAX 512 /* pages with room put in order at once (slab_compact) */
 
 struct slab__page;
 struct slab__region;
@@ -39,7 +40,7 @@ struct slab__region;
 struct slab_class {
     struct slab__page *room; /* pages with a free block; the first is allocated from */
     struct slab__page *room_tail;
-    int sorted;              /* room is in order, the fullest first (slab_compact) */
+    size_t sorted;           /* pages at room's tail in order, the emptiest last (slab_compact) */
     struct slab__page *idle; /* an empty page kept for the next one (no madvise churn) */
     size_t pages;            /* pages holding a block */
     size_t used;             /* blocks in use */
