@@ -159,6 +159,23 @@ void table_replace(struct table *t, uint64_t h, const void *p, void *to)
         slots_replace(t->old, t->old_n, h, p, to);
 }
 
+int table_release_step(struct table *t, size_t *bytes)
+{
+    if (counted_release_step(bytes, &t->dead, 0))
+        return 1;
+    if (t->old != NULL) {
+        counted_dead_take(bytes, &t->dead, t->old, t->old_n * sizeof *t->old);
+        t->old = NULL;
+    } else if (t->slots != NULL) {
+        counted_dead_take(bytes, &t->dead, t->slots, t->n * sizeof *t->slots);
+        t->slots = NULL;
+    }
+    if (t->dead.p != NULL || t->old != NULL || t->slots != NULL)
+        return 1;
+    memset(t, 0, sizeof *t);
+    return 0;
+}
+
 void table_release(struct table *t, size_t *bytes)
 {
     if (t->slots != NULL)

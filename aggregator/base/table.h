@@ -112,6 +112,12 @@ static inline int table_moving(const struct table *t)
 void table_release(struct table *t, size_t *bytes);
 
 /*
+ * table_release() a step a call: at most COUNTED_RELEASE_STEP bytes of slots given back
+ * (counted.h). Returns 1 while some are left; then t must not be used but to go on.
+ */
+int table_release_step(struct table *t, size_t *bytes);
+
+/*
  * The next entry of the probe whose stored hash is pr->h, or NULL once none is left. The
  * table must not change between table_first() and the last table_next() of a walk.
  * Inline: every lookup of the ingest path runs it.

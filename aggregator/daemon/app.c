@@ -145,8 +145,8 @@ static void drain_slice(struct app *a)
 
     do
         registry_drain(reg, EXPIRE_STEP);
-    while (registry_series_retired(reg) > 0 && uv_hrtime() - start < EXPIRE_SLICE_NS);
-    if (registry_series_retired(reg) == 0)
+    while (registry_draining(reg) && uv_hrtime() - start < EXPIRE_SLICE_NS);
+    if (!registry_draining(reg))
         reload_pending(a);
 }
 
@@ -225,7 +225,7 @@ static void on_expire_timer(uv_timer_t *t)
     log_rejects(a);
     ask_credentials(a);
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
-    if (registry_series_retired(&a->site.reg) > 0)
+    if (registry_draining(&a->site.reg))
         drain_slice(a);
     else if (!uv_is_active((uv_handle_t *)&a->expire_more) && expire_slice(a))
         uv_idle_start(&a->expire_more, on_expire_more);

@@ -267,7 +267,7 @@ void reload_start(struct app *a)
 
     if (a->site.stopping)
         return;
-    if (a->reload != NULL || registry_series_retired(reg) > 0) {
+    if (a->reload != NULL || registry_draining(reg)) {
         if (!a->reload_again && a->reload == NULL)
             log_msg(&a->log, LOG_INFO, "app",
                     "SIGHUP: reload deferred until the %zu series the last one dropped are "

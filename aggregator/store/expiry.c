@@ -145,11 +145,15 @@ int registry_compact(struct registry *r, size_t budget)
         return 1;
     if (hotcache_fit(&r->hot, r->nseries, &r->mem))
         return 1;
-    /* The families' label tables, from the one whose move is under way. */
+    /*
+     * The live families' label tables, from the one whose move is under way (a retired
+     * family's go with it, registry_drain).
+     */
     for (i = 0; i < r->nfams; i++) {
         size_t fi = (r->compact_fam + i) % r->nfams;
 
-        if (labelset_compact(&r->fams[fi].labels, budget, &r->mem)) {
+        if (r->fams[fi].state == FAM_LIVE &&
+            labelset_compact(&r->fams[fi].labels, budget, &r->mem)) {
             r->compact_fam = fi;
             return 1;
         }

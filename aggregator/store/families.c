@@ -157,6 +157,14 @@ void families_free(struct registry *r, struct registry__family *f)
     f->state = FAM_FREE;
 }
 
+int families_free_step(struct registry *r, struct registry__family *f)
+{
+    if (labelset_release_step(&f->labels, &r->mem))
+        return 1;
+    families_free(r, f);
+    return 0;
+}
+
 void families_retire(struct registry *r, size_t fi)
 {
     struct registry__family *f = &r->fams[fi];
@@ -172,6 +180,8 @@ void families_retire(struct registry *r, size_t fi)
     r->retired += f->nseries;
     if (f->head == NULL)
         families_free(r, f);
+    else
+        r->releasing++;
 }
 
 int families_compatible(struct registry *r, const struct registry__family *f,

@@ -123,14 +123,33 @@ void intern_moved(struct intern *in, const struct intern_value *from, struct int
     table_replace(&in->tab, to->hash, from, to);
 }
 
-void intern_release(struct intern *in, size_t *bytes)
+/* Free the values still allocated (ids handed out less those recycled). */
+static void values_free(struct intern *in, size_t *bytes)
 {
-    uint32_t i;
-
-    for (i = 0; i < in->nvals; i++)
+    for (uint32_t i = 0; in->vals != NULL && in->nvals - in->nfree > 0 && i < in->nvals; i++)
         if (!is_free(in->vals[i]))
             value_free(in, in->vals[i], bytes);
+}
+
+void intern_release(struct intern *in, size_t *bytes)
+{
+    values_free(in, bytes);
     counted_free(bytes, in->vals, in->valcap * sizeof *in->vals);
     table_release(&in->tab, bytes);
+    counted_release_step(bytes, &in->dead, 1);
     memset(in, 0, sizeof *in);
+}
+
+int intern_release_step(struct intern *in, size_t *bytes)
+{
+    if (in->vals != NULL) {
+        values_free(in, bytes);
+        counted_dead_take(bytes, &in->dead, in->vals, in->valcap * sizeof *in->vals);
+        in->vals = NULL;
+        return 1;
+    }
+    if (counted_release_step(bytes, &in->dead, 0) || table_release_step(&in->tab, bytes))
+        return 1;
+    memset(in, 0, sizeof *in);
+    return 0;
 }

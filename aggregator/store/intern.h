@@ -64,6 +64,7 @@ struct intern {
      */
     struct slab *slab;
     uint32_t owner;
+    struct counted_dead dead; /* the list of ids, given back by intern_release_step() */
 };
 
 /* The hash intern_find() and intern_add() take for s[0..len). */
@@ -144,5 +145,13 @@ void intern_moved(struct intern *in, const struct intern_value *from, struct int
 
 /* Free every value and the key's tables, and leave the key zeroed. */
 void intern_release(struct intern *in, size_t *bytes);
+
+/*
+ * intern_release() a step a call, for a key with millions of ids: its values at once (a
+ * key whose series are all gone has none left, unless enumerated, and those are few),
+ * then its list of ids and its table, COUNTED_RELEASE_STEP bytes a call (counted.h).
+ * Returns 1 while some is left; then in must not be used but to go on. Zeroed once done.
+ */
+int intern_release_step(struct intern *in, size_t *bytes);
 
 #endif

@@ -339,4 +339,7 @@ void families_retire(struct registry *r, size_t fi);
 /* A retired family whose series are all gone: free its values, and the slot. */
 void families_free(struct registry *r, struct registry__family *f);
 
+/* families_free() a step a call (labelset_release_step). Returns 1 while some is left. */
+int families_free_step(struct registry *r, struct registry__family *f);
+
 #endif

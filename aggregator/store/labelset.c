@@ -301,6 +301,17 @@ int labelset_compact(struct labelset *ls, size_t budget, size_t *bytes)
     return moving;
 }
 
+int labelset_release_step(struct labelset *ls, size_t *bytes)
+{
+    size_t j;
+
+    for (j = 0; j < ls->n; j++)
+        if (intern_release_step(&ls->keys[j].in, bytes))
+            return 1;
+    memset(ls, 0, sizeof *ls);
+    return 0;
+}
+
 void labelset_release(struct labelset *ls, size_t *bytes)
 {
     size_t j;

@@ -120,4 +120,10 @@ int labelset_compact(struct labelset *ls, size_t budget, size_t *bytes);
 /* Free every key's values; ls is zeroed. */
 void labelset_release(struct labelset *ls, size_t *bytes);
 
+/*
+ * labelset_release() a step a call (intern_release_step), for the keys of a family with
+ * millions of series. Returns 1 while some is left; ls is zeroed once done.
+ */
+int labelset_release_step(struct labelset *ls, size_t *bytes);
+
 #endif

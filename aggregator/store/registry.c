@@ -104,16 +104,31 @@ size_t registry_drain(struct registry *r, size_t budget)
     for (i = 0; i < r->nfams && r->retired > 0 && freed < budget; i++) {
         struct registry__family *f = &r->fams[i];
 
-        if (f->state != FAM_RETIRED)
-            continue;
-        while (f->head != NULL && freed < budget) {
+        while (f->state == FAM_RETIRED && f->head != NULL && freed < budget) {
             series_free(r, f->head);
             freed++;
         }
-        if (f->head == NULL)
-            families_free(r, f);
+    }
+    /*
+     * Then the tables of an emptied family, one step a call: a key that held millions of
+     * values gives back 2 MB a step (counted.h), whose unmapping costs as much as a budget
+     * of series.
+     */
+    for (i = 0; i < r->nfams && r->releasing > 0 && freed < budget; i++) {
+        struct registry__family *f = &r->fams[i];
+
+        if (f->state == FAM_RETIRED && f->head == NULL) {
+            if (!families_free_step(r, f))
+                r->releasing--;
+            break;
+        }
     }
     return freed;
+}
+
+int registry_draining(const struct registry *r)
+{
+    return r->releasing > 0;
 }
 
 /* The strip_tags counts follow their keys, by name, into c's list. */
@@ -216,8 +231,8 @@ void registry_reset(struct registry *r)
 {
     size_t i, j;
 
-    while (registry_drain(r, SIZE_MAX) > 0)
-        ;
+    while (registry_draining(r))
+        registry_drain(r, SIZE_MAX);
     for (i = 0; i < r->nfams; i++) {
         struct registry__family *f = &r->fams[i];
 

@@ -101,6 +101,7 @@ struct registry {
     struct table series;             /* every series, by series_hash() */
     size_t nseries;                  /* in live families */
     size_t retired;                  /* in families a reload retired, not yet freed */
+    size_t releasing;                /* retired families not yet freed (registry_draining) */
     size_t mem;                      /* bytes requested from malloc and still held */
     struct registry_cursor *cursors; /* every registered cursor */
     struct registry_cursor expiry;   /* registry_sweep()'s position */
@@ -211,10 +212,14 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
 
 /*
  * Free up to budget series of the families reloads retired, and each family once it is
- * empty (its slot is then free). Returns the series freed; 0 once
- * registry_series_retired() is 0.
+ * empty: its label values' tables are given back a step a call (labelset_release_step),
+ * then its slot is free. Returns the series freed; 0 once registry_series_retired() is 0,
+ * while registry_draining() may still have a family's tables to give back.
  */
 size_t registry_drain(struct registry *r, size_t budget);
+
+/* Whether registry_drain() has work left: series, or a retired family's tables. */
+int registry_draining(const struct registry *r);
 
 /*
  * Validate and aggregate one parsed line. Returns STATSD_OK or a daemon reason; a

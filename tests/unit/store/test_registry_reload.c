@@ -181,7 +181,7 @@ Test(registry, repeated_reloads_reuse_family_slots_and_memory, .fini = teardown_
             snprintf(line, sizeof line, "x:1|c|#k:v%d", k);
             cr_assert_eq(feed(line), STATSD_OK);
         }
-        while (registry_series_retired(&reg) > 0)
+        while (registry_draining(&reg))
             registry_drain(&reg, 7);
         cr_assert_leq(registry_nfamilies(&reg), 3 + CFGCLIENT_NFAMILIES, "reload %d: %zu slots", i,
                       registry_nfamilies(&reg));
@@ -191,4 +191,56 @@ Test(registry, repeated_reloads_reuse_family_slots_and_memory, .fini = teardown_
             cr_assert_eq(registry_memory(&reg), mem_at[i % 2], "reload %d: memory grew", i);
     }
     cr_assert_eq(value_of(fam("x"), "k=v0"), 60, "x is kept by every reload");
+}
+
+/*
+ * A retired family whose key held 300,000 values: once its series are freed, its tables
+ * (ids and hash slots, several MB) are given back a step a drain call, never more than
+ * COUNTED_RELEASE_STEP at once, and at the end all of it.
+ */
+Test(registry, a_big_retired_familys_tables_go_back_a_step_a_call, .fini = teardown_reload)
+{
+    static const char *const configs[2] = {
+        "{\"limits\": {\"max_series\": 400000, \"max_series_per_family\": 400000},"
+        " \"families\": [{\"name\": \"x\", \"type\": \"counter\"},"
+        " {\"name\": \"big\", \"type\": \"gauge\","
+        "  \"labels\": [{\"name\": \"k\", \"max_values\": 400000}]}]}",
+        "{\"limits\": {\"max_series\": 400000, \"max_series_per_family\": 400000},"
+        " \"families\": [{\"name\": \"x\", \"type\": \"counter\"}]}",
+    };
+    enum { N = 300000 };
+    size_t before, steps = 0, worst = 0;
+    char line[64];
+
+    load(configs[0]);
+    cr_assert_eq(feed("x:1|c"), STATSD_OK);
+    before = registry_memory(&reg);
+    for (int k = 0; k < N; k++) {
+        snprintf(line, sizeof line, "big:%d|g|#k:v%d", k, k);
+        cr_assert_eq(feed(line), STATSD_OK, "%s", line);
+    }
+    reload_into(&reload_cfg[0], &cfg, configs[1]);
+    while (registry_series_retired(&reg) > 0)
+        registry_drain(&reg, 256);
+    cr_assert(registry_draining(&reg), "the tables are still held");
+    while (registry_draining(&reg)) {
+        size_t m = registry_memory(&reg);
+
+        cr_assert_eq(registry_drain(&reg, 256), 0, "no series is left to free");
+        cr_assert_leq(registry_memory(&reg), m);
+        if (m - registry_memory(&reg) > worst)
+            worst = m - registry_memory(&reg);
+        steps++;
+        cr_assert_lt(steps, 1000);
+    }
+    cr_assert_leq(worst, COUNTED_RELEASE_STEP, "%zu bytes given back in one call", worst);
+    cr_assert_gt(steps, 2, "%zu steps", steps);
+    /* The series table, front cache and slabs' pages are the sweep's to shrink. */
+    for (int more = 1, i = 0; more; i++) {
+        registry_sweep(&reg, 1000, 4096, &more);
+        cr_assert_lt(i, 100000);
+    }
+    cr_assert_leq(registry_memory(&reg), before + 4096, "%zu bytes held, %zu before the family",
+                  registry_memory(&reg), before);
+    cr_assert_eq(value_of(fam("x"), ""), 1);
 }
