@@ -264,12 +264,7 @@ int main(int argc, char **argv)
     mem_setup();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
-            char *s = argv[++i], *tok;
-
-            nsizes = 0;
-            for (tok = strtok(s, ","); tok != NULL && nsizes < MAX_SIZES; tok = strtok(NULL, ","))
-                if ((sizes[nsizes] = benchresult_series(tok)) != 0)
-                    nsizes++;
+            nsizes = benchresult_series_list(argv[++i], sizes, MAX_SIZES);
         } else if (strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
             zipf_mix = strcmp(argv[++i], "zipf") == 0;
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {

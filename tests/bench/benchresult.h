@@ -52,6 +52,20 @@ static inline size_t benchresult_series(const char *s)
     return *end == '\0' ? (size_t)v : 0;
 }
 
+/*
+ * "1k,100k,1M": the sizes of a comma-separated list (s is cut up), at most max, those that
+ * are no size skipped. Returns how many.
+ */
+static inline size_t benchresult_series_list(char *s, size_t *sizes, size_t max)
+{
+    size_t n = 0;
+
+    for (char *tok = strtok(s, ","); tok != NULL && n < max; tok = strtok(NULL, ","))
+        if ((sizes[n] = benchresult_series(tok)) != 0)
+            n++;
+    return n;
+}
+
 /* A histogram of loop turns: cumulative counts per upper bound (seconds), the last +Inf. */
 struct benchresult_hist {
     size_t nb;

@@ -10,7 +10,7 @@
 # BUILD_DIR (build/test-release by default) holds the benchmarks (tests/bench_*) and the
 # daemon they run (ustatsd; $USTATSD_BIN overrides it). For each size N it runs
 # bench_ingest (uniform and Zipf mixes), bench_registry, bench_scrape, bench_reload,
-# bench_snapshot, bench_debug, bench_expiry and bench_intake at N series, one after the
+# bench_snapshot, bench_debug, bench_expiry, bench_intake and bench_steps at N series, one after the
 # other, each program's whole output kept in DIR (a temporary directory by default, named
 # on stderr), and reads only their result lines:
 #
@@ -56,7 +56,7 @@ run_all() {
     bin=${USTATSD_BIN:-$build/ustatsd}
     benches=$build/tests
     for b in bench_ingest bench_registry bench_scrape bench_reload bench_snapshot bench_debug \
-        bench_expiry bench_intake; do
+        bench_expiry bench_intake bench_steps; do
         if [ ! -x "$benches/$b" ]; then
             echo "cardinality.sh: no $benches/$b (a build with -DUSTATSD_BENCH=ON)" >&2
             exit 2
@@ -93,6 +93,7 @@ run_all() {
         run debug "$n" "$benches/bench_debug" "$bin" --series "$n" --runs $runs
         run expiry "$n" "$benches/bench_expiry" --series "$n" --keep 2 --quick
         run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds
+        run steps "$n" "$benches/bench_steps" --series "$n"
     done
 }
 
@@ -108,6 +109,14 @@ function v(n, k) { return (n SUBSEP k) in val ? val[n, k] : "" }
 function num(n, k, fmt,   x) { x = v(n, k); return x == "" ? "—" : sprintf(fmt, x) }
 function turn(n, k,   x) { x = v(n, k); return x == "" ? "—" : x == "inf" ? "> 1000" : "≤ " x }
 function pair(a, b) { return a == b && a == "—" ? "—" : a " / " b }
+# The longest piece in process, in ms: "0.4 / 1.3 / 0.5 / 0.5 / 0.4".
+function pieces(n,   k, out, x) {
+    split("text openmetrics gzip reload_drain snapshot debug", k, " ")
+    out = ""
+    for (x = 1; x <= 6; x++)
+        out = out (x > 1 ? " / " : "") num(n, "steps." k[x] "_piece_max_cpu_ms", "%.1f")
+    return out
+}
 # A turn in wall time and in CPU time of the loop thread: "≤ 10 (CPU ≤ 2.5)".
 function turn2(n, k, c,   x) { x = turn(n, c); return turn(n, k) (x == "—" || x == "≤ -1" ? "" : " (CPU " x ")") }
 function worst2(n, a, b, c, ca, cb, cc,   x) {
@@ -133,14 +142,14 @@ $1 == "result" {
     }
 }
 END {
-    print "| series | ingest × raw sink, 20 lines/datagram (uniform / Zipf) | the sink, M lines/s (uniform) | × sink, 1 line | CPU ns per line, 20 lines (uniform / Zipf) | the intake in process, ns per line (uniform) | RSS B per counter series | per 12-bucket histogram | per summary | text scrape ns per series | OpenMetrics ns per series | scrape worst turn, ms | reload worst turn, ms | snapshot worst turn, ms | /debug worst turn, ms | expiry of half: worst slice, ms |"
-    print "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---:|"
-    print "| **target** | ≥ 0.75 at 100k, ≥ 0.6 at 1M | | ≥ 0.9 at 100k, ≥ 0.85 at 1M | at 1M ≤ 2× that at 1k | | ≤ 200 | ≤ 400 | | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M |"
+    print "| series | ingest × raw sink, 20 lines/datagram (uniform / Zipf) | the sink, M lines/s (uniform) | × sink, 1 line | CPU ns per line, 20 lines (uniform / Zipf) | the intake in process, ns per line (uniform) | RSS B per counter series | per 12-bucket histogram | per summary | text scrape ns per series | OpenMetrics ns per series | scrape in process, ns per series (text / OpenMetrics) | scrape worst turn, ms | reload worst turn, ms | snapshot worst turn, ms | /debug worst turn, ms | in process, longest piece CPU ms (text / OM / gzip / reload drain / snapshot / debug) | expiry of half: worst slice, ms |"
+    print "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---:|"
+    print "| **target** | ≥ 0.75 at 100k, ≥ 0.6 at 1M | | ≥ 0.9 at 100k, ≥ 0.85 at 1M | at 1M ≤ 2× that at 1k | | ≤ 200 | ≤ 400 | | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | | ≤ 5 at 1M, ≤ 10 at 10M |"
     ns = split(sizes, s, " ")
     for (i = 1; i <= ns; i++) {
         n = s[i]
         sink = v(n, "ingest.uniform.20.sink_lines_per_s")
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
             n, \
             pair(num(n, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
             sink == "" ? "—" : sprintf("%.1f", sink / 1e6), \
@@ -152,11 +161,13 @@ END {
             num(n, "registry.summary_rss_bytes", "%.0f"), \
             num(n, "scrape.text_ns_per_series", "%.0f"), \
             num(n, "scrape.openmetrics_ns_per_series", "%.0f"), \
+            pair(num(n, "steps.text_ns_per_series", "%.0f"), num(n, "steps.openmetrics_ns_per_series", "%.0f")), \
             worst2(n, "scrape.text_worst_turn_ms", "scrape.openmetrics_worst_turn_ms", "scrape.gzip_worst_turn_ms", \
                 "scrape.text_worst_turn_cpu_ms", "scrape.openmetrics_worst_turn_cpu_ms", "scrape.gzip_worst_turn_cpu_ms"), \
             turn2(n, "reload.worst_turn_ms", "reload.worst_turn_cpu_ms"), \
             turn2(n, "snapshot.worst_turn_ms", "snapshot.worst_turn_cpu_ms"), \
             turn2(n, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms"), \
+            pieces(n), \
             num(n, "expiry.worst_slice_ms", "%.2f")
     }
 }'
@@ -175,4 +186,8 @@ expire. Summary series: the default objectives after 1,000 observations, on N/10
 daemon's intake path. The sink's own rate is beside the ratios (uniform, 20 lines a
 datagram). The intake in process (bench_intake) is the thread's CPU per line of the
 daemon's path without the kernel: what the number of series costs in user space.
+bench_steps times, in process, each piece the loop runs of a scrape (render, and gzip's
+compression with it), of a reload's drain, of a snapshot's encoding and of a /debug
+render: the daemon's own work in one turn, of which a turn holds at most one per task
+beside the socket's drain (3 ms at most), without what the machine adds.
 EOF
