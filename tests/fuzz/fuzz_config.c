@@ -173,6 +173,7 @@ static void check_registry(const struct config *c, const struct config *same)
 {
     struct registry_reload rr;
     struct registry reg;
+    unsigned steps;
 
     registry_init(&reg, c);
     assert(registry_nfamilies(&reg) == c->nfamilies);
@@ -183,6 +184,11 @@ static void check_registry(const struct config *c, const struct config *same)
     assert(rr.removed == c->nfamilies && registry_series_total(&reg) == 0);
     while (registry_series_retired(&reg) > 0)
         assert(registry_drain(&reg, 3) > 0);
+    /* Then the emptied families' tables, a step a call, before their slots are free again. */
+    for (steps = 0; registry_draining(&reg); steps++) {
+        assert(steps < 1u << 20);
+        registry_drain(&reg, 3);
+    }
     registry_reconfigure(&reg, c, &rr);
     assert(rr.added == c->nfamilies && registry_nfamilies(&reg) == c->nfamilies);
     registry_release(&reg);
