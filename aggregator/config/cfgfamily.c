@@ -10,6 +10,7 @@
 #include "base/errcode.h"
 #include "base/mem.h"
 #include "config/cfgmetric.h"
+#include "config/cfgnative.h"
 #include "config/cfgsummary.h"
 #include "config/resattr.h"
 #include "statsd.h"
@@ -92,7 +93,8 @@ static int read_buckets(struct cfgread *r, const struct cfgread_key *k, json_t *
 
     (void)obj;
     if (arr == NULL) {
-        if (f->type == FAMILY_HISTOGRAM)
+        /* A native histogram declares its classic buckets or has none (client_golang). */
+        if (f->type == FAMILY_HISTOGRAM && !f->native.on)
             default_buckets(f);
         return 0;
     }
@@ -251,6 +253,7 @@ static const struct cfgread_key family_keys[] = {
       .kind = CFGREAD_CUSTOM,
       .off = CFGREAD_NOWHERE,
       .read = read_family_labels },
+    { .name = "native", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = cfgnative_read },
     { .name = "buckets", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_buckets },
     { .name = "quantiles",
       .kind = CFGREAD_CUSTOM,

@@ -58,30 +58,37 @@
  * milliseconds (ceil(ttl * 1000) into a uint64_t, llround() for the SQL cache), which is
  * undefined for a double such as 1e300; these keep every product far inside 2^53.
  */
-#define CONFIG_MAX_TTL_SECONDS          315360000.0 /* ttl_seconds: 10 years of 365 days */
-#define CONFIG_MAX_OPEN_SECONDS         315360000.0 /* jobs open_seconds: 10 years */
-#define CONFIG_MAX_TIMEOUT_SECONDS      86400.0     /* postgres and SQL timeouts: 1 day */
-#define CONFIG_MAX_SQL_MIN_INTERVAL     86400.0     /* sql min_interval_seconds: 1 day */
-#define CONFIG_MAX_LABELS               8           /* label keys per family */
-#define CONFIG_MAX_BUCKETS              64    /* histogram buckets per family, +Inf excluded */
-#define CONFIG_MAX_QUANTILES            16    /* summary quantiles per family */
-#define CONFIG_DEFAULT_MAX_AGE          600.0 /* summary max_age, seconds (client_golang) */
-#define CONFIG_MIN_MAX_AGE              1.0   /* summary max_age bounds, seconds */
-#define CONFIG_MAX_MAX_AGE              86400.0
-#define CONFIG_DEFAULT_AGE_BUCKETS      5           /* summary age_buckets (client_golang) */
-#define CONFIG_MAX_AGE_BUCKETS          10          /* summary age_buckets: streams per series */
-#define CONFIG_MAX_FILE_SIZE            (16u << 20) /* bytes in a config file */
-#define CONFIG_MAX_CONNINFO_FILE_SIZE   (64u << 10) /* bytes in a conninfo_file */
-#define CONFIG_MAX_PG_POOL_SIZE         64
-#define CONFIG_SOCKET_PATH_MAX          107         /* bytes; sun_path holds 108 with the NUL */
-#define CONFIG_MAX_RESOURCE_ATTRS       16          /* "resource" entries (target_info labels) */
-#define CONFIG_MAX_STRIP_TAGS           16          /* clients.strip_tags entries */
-#define CONFIG_MAX_PATTERN_LEN          256         /* bytes in a label's "pattern" */
-#define CONFIG_MAX_RESOURCE_KEY         63          /* bytes in a "resource" key */
-#define CONFIG_MAX_ENDPOINTS            16          /* "endpoints" entries */
-#define CONFIG_RESERVED_PREFIX          "ustatsd_"  /* the daemon's own families */
-#define CONFIG_RESERVED_PROCESS_PREFIX  "process_"  /* the daemon's process metrics */
-#define CONFIG_RESERVED_PROMHTTP_PREFIX "promhttp_" /* an endpoint's promhttp families */
+#define CONFIG_MAX_TTL_SECONDS      315360000.0 /* ttl_seconds: 10 years of 365 days */
+#define CONFIG_MAX_OPEN_SECONDS     315360000.0 /* jobs open_seconds: 10 years */
+#define CONFIG_MAX_TIMEOUT_SECONDS  86400.0     /* postgres and SQL timeouts: 1 day */
+#define CONFIG_MAX_SQL_MIN_INTERVAL 86400.0     /* sql min_interval_seconds: 1 day */
+#define CONFIG_MAX_LABELS           8           /* label keys per family */
+#define CONFIG_MAX_BUCKETS          64          /* histogram buckets per family, +Inf excluded */
+#define CONFIG_MAX_QUANTILES        16          /* summary quantiles per family */
+/* A histogram's "native" block (cfgnative.h): client_golang's settings and defaults. */
+#define CONFIG_NATIVE_SCHEMA_MIN             (-4)
+#define CONFIG_NATIVE_SCHEMA_MAX             8
+#define CONFIG_NATIVE_DEFAULT_SCHEMA         3        /* NativeHistogramBucketFactor 1.1 */
+#define CONFIG_NATIVE_DEFAULT_ZERO_THRESHOLD 0x1p-128 /* DefNativeHistogramZeroThreshold */
+#define CONFIG_NATIVE_DEFAULT_BUCKETS        160
+#define CONFIG_NATIVE_MAX_BUCKETS            4096  /* populated buckets, both signs */
+#define CONFIG_DEFAULT_MAX_AGE               600.0 /* summary max_age, seconds (client_golang) */
+#define CONFIG_MIN_MAX_AGE                   1.0   /* summary max_age bounds, seconds */
+#define CONFIG_MAX_MAX_AGE                   86400.0
+#define CONFIG_DEFAULT_AGE_BUCKETS           5  /* summary age_buckets (client_golang) */
+#define CONFIG_MAX_AGE_BUCKETS               10 /* summary age_buckets: streams per series */
+#define CONFIG_MAX_FILE_SIZE                 (16u << 20) /* bytes in a config file */
+#define CONFIG_MAX_CONNINFO_FILE_SIZE        (64u << 10) /* bytes in a conninfo_file */
+#define CONFIG_MAX_PG_POOL_SIZE              64
+#define CONFIG_SOCKET_PATH_MAX               107 /* bytes; sun_path holds 108 with the NUL */
+#define CONFIG_MAX_RESOURCE_ATTRS            16  /* "resource" entries (target_info labels) */
+#define CONFIG_MAX_STRIP_TAGS                16  /* clients.strip_tags entries */
+#define CONFIG_MAX_PATTERN_LEN               256 /* bytes in a label's "pattern" */
+#define CONFIG_MAX_RESOURCE_KEY              63  /* bytes in a "resource" key */
+#define CONFIG_MAX_ENDPOINTS                 16  /* "endpoints" entries */
+#define CONFIG_RESERVED_PREFIX               "ustatsd_"  /* the daemon's own families */
+#define CONFIG_RESERVED_PROCESS_PREFIX       "process_"  /* the daemon's process metrics */
+#define CONFIG_RESERVED_PROMHTTP_PREFIX      "promhttp_" /* an endpoint's promhttp families */
 
 /*
  * The families that the jobs section generates, as suffixes of jobs.prefix: X(ID, suffix,
@@ -163,6 +170,14 @@ struct config_quantile {
     double err;
 };
 
+/* A histogram's native buckets (cfgnative.h); on 0: none. */
+struct config_native {
+    int on;
+    int schema;            /* CONFIG_NATIVE_SCHEMA_MIN..MAX */
+    double zero_threshold; /* observations with |v| <= this count in the zero bucket */
+    uint32_t max_buckets;  /* populated buckets past which the resolution halves */
+};
+
 struct config_family {
     char *name; /* normalised exposition name; counters without "_total" (see total_in_name) */
     enum family_type type;
@@ -173,7 +188,8 @@ struct config_family {
     char *group;     /* "" when absent: never excluded */
     int unit_ms;     /* unit is "milliseconds" or "ms": ms lines are kept unchanged */
     double *buckets; /* histograms: sorted, finite upper bounds; +Inf is implied */
-    size_t nbuckets;
+    size_t nbuckets; /* 0 (buckets NULL): a native histogram without classic buckets */
+    struct config_native native;
     struct config_quantile *quantiles; /* summaries: ascending by q, distinct; may be none */
     size_t nquantiles;                 /* <= CONFIG_MAX_QUANTILES */
     double max_age;                    /* summaries: seconds a quantile's window spans */

@@ -27,6 +27,10 @@ void families_setup(struct registry *r, size_t fi, const struct config_family *c
         f->block += histogram_size(cf->nbuckets);
         f->carries = histogram_carries_size(cf->nbuckets);
     }
+    if (cf->type == FAMILY_HISTOGRAM && cf->native.on) {
+        f->noff = (f->block + 7) & ~(size_t)7;
+        f->block = f->noff + sizeof(struct registry__native);
+    }
     if (cf->type == FAMILY_SUMMARY) {
         f->block += sizeof(struct summary *);
         f->spec = counted_alloc(&r->mem, sizeof *f->spec);
@@ -40,7 +44,11 @@ void families_configure(struct registry *r, size_t fi, const struct config_famil
 
     f->cfg = cf;
     f->ttl_ms = cf->ttl_seconds > 0 ? (uint64_t)ceil(cf->ttl_seconds * 1000.0) : 0;
-    f->oldest_ms = 0;    /* unknown: the next walk finds it (expiry.c) */
+    f->oldest_ms = 0; /* unknown: the next walk finds it (expiry.c) */
+    if (f->noff != 0) /* the same block (families_compatible) */
+        f->ncfg = (struct nativehist_cfg){ .schema = (int8_t)cf->native.schema,
+                                           .zero_threshold = cf->native.zero_threshold,
+                                           .max_buckets = cf->native.max_buckets };
     if (f->spec != NULL) /* the same quantiles and windows (families_compatible) */
         summary_spec_init(f->spec, cf);
     labelset_configure(&f->labels, cf, &r->mem);
@@ -184,6 +192,15 @@ void families_retire(struct registry *r, size_t fi)
         r->releasing++;
 }
 
+/* The same native buckets, or none on both sides: a change resets, as buckets do. */
+static int native_same(const struct config_native *a, const struct config_native *b)
+{
+    if (!a->on || !b->on)
+        return a->on == b->on;
+    return a->schema == b->schema && a->max_buckets == b->max_buckets &&
+           memcmp(&a->zero_threshold, &b->zero_threshold, sizeof a->zero_threshold) == 0;
+}
+
 int families_compatible(struct registry *r, const struct registry__family *f,
                         const struct config_family *cf)
 {
@@ -193,7 +210,9 @@ int families_compatible(struct registry *r, const struct registry__family *f,
         return 0;
     if (cf->type == FAMILY_HISTOGRAM &&
         (old->unit_ms != cf->unit_ms || old->nbuckets != cf->nbuckets ||
-         memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0))
+         (cf->nbuckets > 0 &&
+          memcmp(old->buckets, cf->buckets, cf->nbuckets * sizeof *cf->buckets) != 0) ||
+         !native_same(&old->native, &cf->native)))
         return 0;
     if (cf->type == FAMILY_SUMMARY &&
         (old->unit_ms != cf->unit_ms || !summary_same_layout(old, cf)))

@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "store/histogram.h"
 #include "store/labelset.h"
+#include "store/nativehist.h"
 #include "store/registry.h"
 #include "store/summary.h"
 
@@ -68,7 +69,9 @@ struct registry__family {
     size_t block;   /* bytes in one series block */
     size_t hoff;    /* offset of struct histogram, or of a summary's pointer, in the block */
     size_t carries; /* histograms: bytes of the carries' block (histogram.carry); else 0 */
-    struct summary_spec *spec; /* summaries (until the slot is freed), else NULL */
+    size_t noff;    /* native histograms: offset of struct registry__native; else 0 */
+    struct nativehist_cfg ncfg; /* native histograms: the family's "native" block */
+    struct summary_spec *spec;  /* summaries (until the slot is freed), else NULL */
     uint64_t ttl_ms;
     /*
      * A lower bound of the last updates of its series that can expire (expiry.c): 0 when
@@ -162,6 +165,18 @@ static inline struct histogram *series_hist(const struct registry__family *f,
     return (struct histogram *)(void *)((char *)s + f->hoff);
 }
 
+/* A native histogram's state in its series block: the buckets, and the sampled fraction. */
+struct registry__native {
+    struct nativehist h;
+    double carry; /* the observations' weights not yet counted (a sampled line's 1 / rate) */
+};
+
+static inline struct registry__native *series_native(const struct registry__family *f,
+                                                     struct registry__series *s)
+{
+    return (struct registry__native *)(void *)((char *)s + f->noff);
+}
+
 static inline struct summary **series_summary(const struct registry__family *f,
                                               struct registry__series *s)
 {
@@ -216,6 +231,13 @@ void series_release(struct registry *r, const struct registry__family *f,
  * A summary series observes v (divided already) at sample rate rate, its state made at the
  * first observation; series_summarize() observes each value of an accepted line.
  */
+/*
+ * One observation of v into s's native buckets (f->noff != 0), of weight 1 / rate: the
+ * whole observations the weights add up to are counted, the fraction carried to the next.
+ */
+void series_native_observe(struct registry *r, const struct registry__family *f,
+                           struct registry__series *s, double v, double rate);
+
 void series_observe(struct registry *r, const struct registry__family *f,
                     struct registry__series *s, double v, double rate, uint64_t now_ms);
 void series_summarize(struct registry *r, const struct registry__family *f,

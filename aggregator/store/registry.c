@@ -340,6 +340,9 @@ static void commit(struct registry *r, const struct registry__family *f, struct 
         if (u->carries && h->carry == NULL)
             h->carry = counted_calloc(&r->mem, 1, f->carries);
         histogram_commit(h, f->cfg->nbuckets, u, line->nvalues, line->rate);
+        for (size_t i = 0; f->noff != 0 && i < line->nvalues; i++)
+            series_native_observe(r, f, s, line->values[i] / series_div(f->cfg, line->type),
+                                  line->rate < MIN_RATE ? MIN_RATE : line->rate);
     } else if (f->cfg->type == FAMILY_SUMMARY)
         series_summarize(r, f, s, line, now_ms);
 }
@@ -514,6 +517,8 @@ static inline int apply_plain(struct registry *r, const struct registry__family 
 
         h->b[histogram_bucket(cf->buckets, cf->nbuckets, v)]++;
         h->count++;
+        if (f->noff != 0)
+            series_native_observe(r, f, s, v, 1);
     } else if (cf->type == FAMILY_SUMMARY) {
         series_observe(r, f, s, v, 1, now_ms);
     }
@@ -766,6 +771,7 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
     out->carries = NULL;
     out->summary = f->spec != NULL ? *series_summary(f, s) : NULL;
     out->summary_spec = f->spec;
+    out->native = f->noff != 0 ? &series_native(f, s)->h : NULL;
     if (f->cfg->type == FAMILY_HISTOGRAM) {
         const struct histogram *h = series_hist(f, s);
 

@@ -125,6 +125,8 @@ struct registry {
  * One series as seen by a cursor. Pointers stay valid until the next call that mutates
  * the registry (registry_apply, registry_expire, registry_release).
  */
+struct nativehist;
+
 struct registry_sample {
     size_t family; /* index, see registry_nfamilies() */
     const struct config_family *cfg;
@@ -144,6 +146,8 @@ struct registry_sample {
      */
     struct summary *summary;
     const struct summary_spec *summary_spec;
+    /* A histogram with a "native" block: its native buckets (nativehist.h); else NULL. */
+    const struct nativehist *native;
     uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
     uint64_t created_ms;     /* Unix ms the series was created at; 0: undated (no clock) */
 };

@@ -24,6 +24,8 @@ struct registry__series *series_new(struct registry *r, uint32_t fam, const uint
     struct registry__series *s = slab_alloc(&r->blocks, &r->mem, f->block + idb);
 
     memset(s, 0, f->block);
+    if (f->noff != 0)
+        nativehist_init(&series_native(f, s)->h, &f->ncfg);
     s->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
     s->fam = fam;
     memcpy(s->ids, ids, n * sizeof *ids);
@@ -128,11 +130,29 @@ struct registry__series *series_cache(struct registry *r, struct registry__serie
 void series_release(struct registry *r, const struct registry__family *f,
                     struct registry__series *s)
 {
+    if (f->noff != 0) {
+        r->mem -= nativehist_bytes(&series_native(f, s)->h);
+        nativehist_free(&series_native(f, s)->h);
+    }
     if (f->spec != NULL)
         summary_free(*series_summary(f, s), &r->mem);
     else if (f->carries != 0 && series_hist(f, s)->carry != NULL)
         counted_free(&r->mem, series_hist(f, s)->carry, f->carries);
     slab_free(&r->blocks, &r->mem, s, series_bytes(f, s));
+}
+
+void series_native_observe(struct registry *r, const struct registry__family *f,
+                           struct registry__series *s, double v, double rate)
+{
+    struct registry__native *n = series_native(f, s);
+    size_t before = nativehist_bytes(&n->h);
+    uint64_t whole;
+
+    n->carry += 1.0 / rate;
+    whole = (uint64_t)n->carry;
+    n->carry -= (double)whole;
+    nativehist_observe(&n->h, &f->ncfg, v, whole);
+    r->mem = r->mem - before + nativehist_bytes(&n->h);
 }
 
 void series_observe(struct registry *r, const struct registry__family *f,

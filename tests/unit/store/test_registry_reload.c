@@ -244,3 +244,26 @@ Test(registry, a_big_retired_familys_tables_go_back_a_step_a_call, .fini = teard
                   registry_memory(&reg), before);
     cr_assert_eq(value_of(fam("x"), ""), 1);
 }
+
+/* A histogram's native block is part of its layout: the same keeps it, a change resets it. */
+Test(registry, a_native_block_changed_resets_the_histogram, .fini = teardown_reload)
+{
+    static const char *const configs[3] = {
+        "{\"families\": [{\"name\": \"h_seconds\", \"type\": \"histogram\","
+        "  \"native\": {\"schema\": 3}}]}",
+        "{\"families\": [{\"name\": \"h_seconds\", \"type\": \"histogram\", \"help\": \"v2\","
+        "  \"native\": {\"schema\": 3, \"max_buckets\": 160}}]}",
+        "{\"families\": [{\"name\": \"h_seconds\", \"type\": \"histogram\","
+        "  \"native\": {\"schema\": 2}}]}",
+    };
+    struct registry_reload rr;
+
+    load(configs[0]);
+    cr_assert_eq(feed("h_seconds:0.5|h"), STATSD_OK);
+    rr = reload_into(&reload_cfg[0], &cfg, configs[1]);
+    cr_assert_eq(rr.reset, 0, "the defaults spelt out are the same block");
+    cr_assert_eq(registry_series_retired(&reg), 0);
+    rr = reload_into(&reload_cfg[1], &reload_cfg[0], configs[2]);
+    cr_assert_eq(rr.reset, 1, "another schema");
+    cr_assert_eq(registry_series_retired(&reg), 1, "the observed series goes");
+}
