@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/exponame.h"
+#include "base/expopb.h"
 #include "statsd.h"
 
 /*
@@ -264,113 +266,15 @@ void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
     e->nconst = 0;
     e->esc = EXPO_ESCAPE_UNDERSCORES;
     e->created = 0;
+    e->native = NULL;
+    buf_init(&e->pbhead);
+    buf_init(&e->pb);
 }
 
-/* prometheus/common model.isValidLegacyRune: a digit is legacy after the first byte. */
-static int legacy_char(unsigned char c, size_t i)
+void expo_flush(struct expo *e)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-           (c >= '0' && c <= '9' && i > 0);
-}
-
-/* model.IsValidLegacyMetricName: [a-zA-Z_:][a-zA-Z0-9_:]*, not empty. */
-static int legacy_name(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!legacy_char((unsigned char)s[i], i))
-            return 0;
-    return len > 0;
-}
-
-/* "_<lower-case hex of r>_", as strconv.FormatInt(r, 16) spells it. */
-static size_t put_rune_hex(char *p, uint32_t r)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 1;
-    int shift = 20;
-
-    p[0] = '_';
-    while (shift > 0 && (r >> shift) == 0)
-        shift -= 4;
-    for (; shift >= 0; shift -= 4)
-        p[n++] = hex[(r >> shift) & 0xf];
-    p[n++] = '_';
-    return n;
-}
-
-/*
- * The escape of one character: the w bytes at s, starting at byte i of the name, a
- * well-formed UTF-8 sequence when valid (else one stray byte, which Go's range loop reads
- * as U+FFFD). Writes at most 8 bytes to p; returns how many.
- */
-static size_t escape_char(char *p, const unsigned char *s, size_t w, int valid, size_t i,
-                          enum expo_escaping esc)
-{
-    int ascii = valid && w == 1;
-    uint32_t r;
-
-    if (ascii && legacy_char(s[0], i) && !(s[0] == '_' && esc != EXPO_ESCAPE_UNDERSCORES)) {
-        p[0] = (char)s[0];
-        return 1;
-    }
-    switch (esc) {
-    case EXPO_ESCAPE_ALLOW_UTF8:
-    case EXPO_ESCAPE_UNDERSCORES:
-        break;
-    case EXPO_ESCAPE_DOTS:
-        if (ascii && s[0] == '.') {
-            memcpy(p, "_dot_", 5);
-            return 5;
-        }
-        memcpy(p, "__", 2); /* '_' and every other character alike */
-        return 2;
-    case EXPO_ESCAPE_VALUES:
-        if (ascii && s[0] == '_') {
-            memcpy(p, "__", 2);
-            return 2;
-        }
-        if (!valid)
-            return put_rune_hex(p, 0xfffd);
-        r = w == 1 ? s[0] : w == 2 ? s[0] & 0x1fu : w == 3 ? s[0] & 0x0fu : s[0] & 0x07u;
-        for (size_t k = 1; k < w; k++)
-            r = (r << 6) | (s[k] & 0x3fu);
-        return put_rune_hex(p, r);
-    }
-    p[0] = '_';
-    return 1;
-}
-
-size_t expo_escape_name(char *out, size_t cap, const char *name, size_t len, enum expo_escaping esc)
-{
-    /* EscapeName leaves a legacy-valid name alone, except for dots, which doubles '_'. */
-    int keep = esc == EXPO_ESCAPE_ALLOW_UTF8 || (esc != EXPO_ESCAPE_DOTS && legacy_name(name, len));
-    char *p = out, *end = out + cap;
-    size_t w;
-
-    if (!keep && esc == EXPO_ESCAPE_VALUES && len > 0) {
-        if (cap < 3)
-            return 0;
-        p = put(p, "U__", 3);
-    }
-    for (size_t i = 0; i < len; i += w) {
-        const unsigned char *s = (const unsigned char *)name + i;
-        char tmp[8];
-        size_t k;
-
-        w = statsd_utf8_len(name + i, len - i);
-        if (keep) {
-            k = w > 0 ? w : 1;
-            memcpy(tmp, s, k);
-        } else {
-            k = escape_char(tmp, s, w > 0 ? w : 1, w > 0, i, esc);
-        }
-        if (w == 0)
-            w = 1;
-        if (k > (size_t)(end - p))
-            break;
-        p = put(p, tmp, k);
-    }
-    return (size_t)(p - out);
+    if (e->fmt == EXPO_PROTOBUF)
+        expopb_flush(e);
 }
 
 static int ends_with(const char *s, size_t len, const char *suffix)
@@ -429,12 +333,16 @@ void expo_family(struct expo *e, const char *name, enum expo_type type, const ch
         len -= 6;
     else if (type == EXPO_INFO && ends_with(name, len, "_info"))
         len -= 5;
+    if (e->fmt == EXPO_PROTOBUF) {
+        expopb_family(e, name, len, type, help, unit);
+        return;
+    }
     /*
      * Once per family, never per sample: our names are legacy-valid, which every scheme
      * leaves as they are (model.EscapeMetricFamily), so the check is all it costs.
      * Under allow-utf-8 a name we could not write unquoted falls back to underscores.
      */
-    if (!legacy_name(name, len)) {
+    if (!expo_legacy_name(name, len)) {
         len = expo_escape_name(e->esc_name, sizeof(e->esc_name), name, len,
                                e->esc == EXPO_ESCAPE_ALLOW_UTF8 ? EXPO_ESCAPE_UNDERSCORES : e->esc);
         name = e->esc_name;
@@ -537,6 +445,11 @@ static void put_sample(struct expo *e, const char *suffix, const struct expo_lab
     int created = takes_created(e, suffix);
     const char *block = NULL;
     size_t block_len = 0;
+
+    if (e->fmt == EXPO_PROTOBUF) {
+        expopb_sample(e, suffix, labels, n, xname, xname_len, xval, xlen, value);
+        return;
+    }
     char *p;
 
     if (xname != NULL)
@@ -716,13 +629,19 @@ static void series_close(struct expo *e, char *p, const struct series_lines *sr,
     commit(e->out, p);
 }
 
-void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
+void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n, const double *les,
                     const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
                     const uint64_t *counts, double sum, uint64_t count)
 {
     struct series_lines sr = { "_bucket", "le", 7, 2, NULL, 0, 0 };
-    char *p = series_open(e, &sr, labels, n, nb + 1);
     uint64_t cum = 0;
+    char *p;
+
+    if (e->fmt == EXPO_PROTOBUF) {
+        expopb_histogram(e, labels, n, les, nb, counts, sum, count);
+        return;
+    }
+    p = series_open(e, &sr, labels, n, nb + 1);
 
     for (size_t i = 0; i <= nb; i++) {
         cum += counts[i];
@@ -732,12 +651,17 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
     series_close(e, p, &sr, sum, count);
 }
 
-void expo_summary(struct expo *e, const struct expo_label *labels, size_t n,
+void expo_summary(struct expo *e, const struct expo_label *labels, size_t n, const double *qs,
                   const char (*quantiles)[32], const unsigned char *quantile_lens, size_t nq,
                   const double *values, double sum, uint64_t count)
 {
     struct series_lines sr = { "", "quantile", 0, 8, NULL, 0, 0 };
     char *p;
+
+    if (e->fmt == EXPO_PROTOBUF) {
+        expopb_summary(e, labels, n, qs, nq, values, sum, count);
+        return;
+    }
 
     if (nq == 0) { /* series_open() writes the head of a quantile's line */
         expo_sample(e, "_sum", labels, n, sum);
@@ -759,6 +683,7 @@ void expo_state(struct expo *e, const struct expo_label *labels, size_t n, const
 
 void expo_eof(struct expo *e)
 {
+    expo_flush(e);
     if (e->fmt == EXPO_OPENMETRICS)
         buf_add(e->out, "# EOF\n", 6);
 }

@@ -24,74 +24,17 @@
 #include <stdint.h>
 
 #include "base/buf.h"
-
-enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS };
-
-/*
- * The name escaping schemes that a scraper asks for with escaping= in Accept, and that
- * Content-Type names (prometheus/common model.EscapingScheme: allow-utf-8, underscores,
- * dots, values). Underscores is 0: it is model.NameEscapingScheme, the scheme that
- * applies when Accept names none.
- */
-enum expo_escaping {
-    EXPO_ESCAPE_UNDERSCORES,
-    EXPO_ESCAPE_ALLOW_UTF8,
-    EXPO_ESCAPE_DOTS,
-    EXPO_ESCAPE_VALUES
-};
-
-/* The longest name expo_family() escapes whole; the escape of a longer one is cut. */
-#define EXPO_ESCAPE_NAME_MAX 256
-/* The most bytes expo_escape_name() writes for a len-byte name: "U__", then 6 a byte. */
-#define EXPO_ESCAPED_MAX(len) (3 + 6 * (len))
-
-enum expo_type {
-    EXPO_COUNTER,
-    EXPO_GAUGE,
-    EXPO_HISTOGRAM,
-    EXPO_SUMMARY,
-    EXPO_STATESET,
-    EXPO_INFO,
-    EXPO_UNKNOWN
-};
-
-struct expo_label {
-    const char *name;  /* a valid label name, NUL-terminated */
-    const char *value; /* raw (unescaped) bytes, valid UTF-8 */
-    size_t value_len;
-};
-
-struct expo {
-    struct buf *out;
-    enum expo_format fmt;
-    enum expo_type type; /* of the current family */
-    const char *name;    /* of the current family, borrowed until the next expo_family */
-    size_t name_len;
-    /*
-     * Labels written after the caller's on every sample (before le and a stateset's own),
-     * such as resource attributes copied onto each series; borrowed, NULL when none.
-     * expo_init() clears them.
-     */
-    const struct expo_label *const_labels;
-    size_t nconst;
-    enum expo_escaping esc; /* EXPO_ESCAPE_UNDERSCORES from expo_init(); set it after */
-    /* The current family's name when escaped; name points here then (so a copy of a
-     * struct expo must not outlive this one). */
-    char esc_name[EXPO_ESCAPED_MAX(EXPO_ESCAPE_NAME_MAX)];
-    /*
-     * The start time (Unix seconds) of the samples written next; 0 (expo_init's) for none.
-     * A writer sets it before each series, or once for a set of series that started
-     * together. OpenMetrics writes it as the MetricPoint's "<name>_created" sample, with
-     * the point's labels: after a counter's "_total" sample, and after a histogram's or
-     * summary's "_count" (expo_sample) or whole series (expo_histogram, expo_summary).
-     * Other types, and the text formats, which have no _created, ignore it. Written
-     * rounded to the ms.
-     */
-    double created;
-};
+#include "base/exponame.h"
+#include "base/expotypes.h"
 
 /* Start writing fmt to out, with the default escaping scheme (underscores). */
 void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);
+/*
+ * Protobuf: write the current family's series kept so far as one message, give back what
+ * was kept, and end the family (a series after it needs an expo_family() again). Nothing
+ * in the text formats. expo_eof() flushes too.
+ */
+void expo_flush(struct expo *e);
 
 /*
  * Start a family: writes # HELP, # TYPE and (OpenMetrics) # UNIT. name is borrowed until
@@ -158,7 +101,7 @@ size_t expo_bucket_bound(enum expo_format fmt, char out[32], double le);
  * for +Inf; the exposition's buckets are cumulative. The labels are escaped once for all
  * the series' lines, which is most of the cost of a large histogram scrape.
  */
-void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
+void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n, const double *les,
                     const char (*bounds)[32], const unsigned char *bound_lens, size_t nb,
                     const uint64_t *counts, double sum, uint64_t count);
 
@@ -168,7 +111,7 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n,
  * expo_bucket_bound(), as client_golang formats them: "0.5", and "1" or "1.0"), with
  * values[i] (NaN for an empty window), then _sum and _count. The labels are escaped once.
  */
-void expo_summary(struct expo *e, const struct expo_label *labels, size_t n,
+void expo_summary(struct expo *e, const struct expo_label *labels, size_t n, const double *qs,
                   const char (*quantiles)[32], const unsigned char *quantile_lens, size_t nq,
                   const double *values, double sum, uint64_t count);
 
@@ -185,22 +128,6 @@ void expo_eof(struct expo *e);
  * +Inf, -Inf and NaN are the same in both formats. Assumes the "C" locale (LC_NUMERIC).
  */
 size_t expo_format_double(char out[32], double v);
-
-/*
- * Escape a metric or label name as prometheus/common model.EscapeName(name, scheme) does,
- * byte for byte (its test vectors are in test_expo.c):
- *   - allow-utf-8: unchanged;
- *   - underscores: a legacy-valid name unchanged, else each character that is not
- *     legacy (a digit first, '.', any non-ASCII rune) becomes '_';
- *   - dots: every name (legacy too): '_' becomes "__", '.' "_dot_", any other
- *     non-legacy character "__";
- *   - values: a legacy-valid name unchanged, else "U__" then '_' becomes "__", a
- *     non-legacy character "_<hex code point>_", a byte that is not UTF-8 "_fffd_".
- * Writes at most cap bytes to out (no NUL), stopping before a character whose escape
- * would not fit; EXPO_ESCAPED_MAX(len) always fits. Returns the length written.
- */
-size_t expo_escape_name(char *out, size_t cap, const char *name, size_t len,
-                        enum expo_escaping esc);
 
 /* Append a label value or HELP text escaped for the format. */
 void expo_escape_label(struct buf *out, const char *s, size_t len);

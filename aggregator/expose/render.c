@@ -3,9 +3,14 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <stdlib.h>
+
+#include "base/mem.h"
+#include "store/nativehist.h"
 #include "store/summary.h"
 
 _Static_assert(CONFIG_MAX_QUANTILES <= CONFIG_MAX_BUCKETS, "a family's quantiles fit the bounds");
+_Static_assert(CONFIG_MAX_BUCKETS <= EXPO_MAX_BUCKETS, "a family's buckets fit expo's");
 
 void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
 {
@@ -60,6 +65,50 @@ static enum expo_type type_of(enum family_type t)
     return EXPO_UNKNOWN;
 }
 
+/*
+ * A histogram with native buckets, in protobuf: its classic buckets (if any) and the
+ * native ones, as spans and deltas (nativehist_spans(), Go's makeBuckets).
+ */
+static void put_native(struct render *rd, const struct registry_sample *s)
+{
+    const struct nativehist *h = s->native;
+    struct expo_native x = { .schema = nativehist_schema(h),
+                             .zero_threshold = nativehist_zero_threshold(h),
+                             .zero_count = nativehist_zero_count(h) };
+    struct nativehist_span *ns[2];
+    struct expo_span *es[2];
+    int64_t *deltas[2];
+    static const struct expo_span noop = { 0, 0 };
+
+    for (int side = 0; side < 2; side++) {
+        size_t n = nativehist_buckets(h, (enum nativehist_side)side);
+
+        ns[side] = mem_alloc((n + 1) * sizeof **ns);
+        es[side] = mem_alloc((n + 1) * sizeof **es);
+        deltas[side] = mem_alloc((3 * n + 1) * sizeof **deltas);
+        nativehist_spans(h, (enum nativehist_side)side, ns[side], n + 1, deltas[side], 3 * n + 1,
+                         &x.nspans[side], &x.ndeltas[side]);
+        for (size_t i = 0; i < x.nspans[side]; i++)
+            es[side][i] = (struct expo_span){ ns[side][i].offset, ns[side][i].length };
+        x.spans[side] = es[side];
+        x.deltas[side] = deltas[side];
+    }
+    /* Go's Write: a histogram with nothing in it but a zero threshold of 0 needs one. */
+    if (nativehist_needs_noop_span(h)) {
+        x.spans[NATIVEHIST_POSITIVE] = &noop;
+        x.nspans[NATIVEHIST_POSITIVE] = 1;
+    }
+    rd->expo.native = &x;
+    expo_histogram(&rd->expo, s->labels, s->nlabels, s->cfg->buckets, (const char(*)[32])rd->bounds,
+                   rd->bound_lens, s->cfg->nbuckets, s->buckets, s->value, s->count);
+    rd->expo.native = NULL;
+    for (int side = 0; side < 2; side++) {
+        free(ns[side]);
+        free(es[side]);
+        free(deltas[side]);
+    }
+}
+
 static void put_series(struct render *rd, const struct registry_sample *s, uint64_t now_ms)
 {
     const struct config_family *cf = s->cfg;
@@ -75,15 +124,19 @@ static void put_series(struct render *rd, const struct registry_sample *s, uint6
         expo_sample(e, "", s->labels, s->nlabels, s->value);
         break;
     case FAMILY_HISTOGRAM:
-        expo_histogram(e, s->labels, s->nlabels, (const char(*)[32])rd->bounds, rd->bound_lens,
-                       cf->nbuckets, s->buckets, s->value, s->count);
+        if (s->native != NULL && e->fmt == EXPO_PROTOBUF) {
+            put_native(rd, s);
+            break;
+        }
+        expo_histogram(e, s->labels, s->nlabels, cf->buckets, (const char(*)[32])rd->bounds,
+                       rd->bound_lens, cf->nbuckets, s->buckets, s->value, s->count);
         break;
     case FAMILY_SUMMARY: {
         double q[CONFIG_MAX_QUANTILES];
 
         summary_read(s->summary, s->summary_spec, now_ms, q, NULL);
-        expo_summary(e, s->labels, s->nlabels, (const char(*)[32])rd->bounds, rd->bound_lens,
-                     cf->nquantiles, q, s->value, s->count);
+        expo_summary(e, s->labels, s->nlabels, rd->qs, (const char(*)[32])rd->bounds,
+                     rd->bound_lens, cf->nquantiles, q, s->value, s->count);
         break;
     }
     }
@@ -96,6 +149,9 @@ int render_step(struct render *rd, struct buf *out, size_t max_series, uint64_t 
 
     /* out may differ from one step to the next; the family state in expo stays. */
     rd->expo.out = out;
+    /* In protobuf each step's series are whole messages: a family goes on in a new one. */
+    if (rd->expo.fmt == EXPO_PROTOBUF)
+        rd->last_fam = SIZE_MAX;
     if (max_series == 0)
         max_series = 1;
     for (n = 0; n < max_series && registry_cursor_next(&rd->cur, &s); n++) {
@@ -121,12 +177,15 @@ int render_step(struct render *rd, struct buf *out, size_t max_series, uint64_t 
                 rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],
                                                                      s.cfg->buckets[i]);
             /* client_golang formats a quantile as a bound: "0.99", "1" ("1.0" in OpenMetrics). */
-            for (i = 0; i < s.cfg->nquantiles; i++)
+            for (i = 0; i < s.cfg->nquantiles; i++) {
                 rd->bound_lens[i] = (unsigned char)expo_bucket_bound(rd->expo.fmt, rd->bounds[i],
                                                                      s.cfg->quantiles[i].q);
+                rd->qs[i] = s.cfg->quantiles[i].q;
+            }
         }
         put_series(rd, &s, now_ms);
     }
+    expo_flush(&rd->expo);
     return registry_cursor_more(&rd->cur);
 }
 

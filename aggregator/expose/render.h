@@ -34,6 +34,7 @@ struct render {
     /* The current family's bucket bounds or quantiles, formatted once per family. */
     char bounds[CONFIG_MAX_BUCKETS][32];
     unsigned char bound_lens[CONFIG_MAX_BUCKETS];
+    double qs[CONFIG_MAX_QUANTILES]; /* a summary family's quantiles (protobuf) */
 };
 
 /*

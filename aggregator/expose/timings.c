@@ -15,6 +15,7 @@ static const double loop_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.
 
 _Static_assert(NBOUNDS(scrape_bounds) <= TIMINGS_MAX_BUCKETS, "scrape buckets");
 _Static_assert(NBOUNDS(loop_bounds) <= TIMINGS_MAX_BUCKETS, "loop buckets");
+_Static_assert(TIMINGS_MAX_BUCKETS <= EXPO_MAX_BUCKETS, "expo takes them");
 
 static void observe(struct timings_histogram *h, const double *bounds, size_t nb, double seconds)
 {
@@ -26,16 +27,15 @@ static void observe(struct timings_histogram *h, const double *bounds, size_t nb
 static void write_histogram(const struct timings_histogram *h, const double *bounds, size_t nb,
                             struct expo *e, const char *name, const char *help)
 {
-    uint64_t cumulative = 0;
+    char text[TIMINGS_MAX_BUCKETS][32];
+    unsigned char lens[TIMINGS_MAX_BUCKETS];
     size_t i;
 
     expo_family(e, name, EXPO_HISTOGRAM, help, "seconds");
-    for (i = 0; i <= nb; i++) {
-        cumulative += h->buckets[i];
-        expo_bucket(e, NULL, 0, i < nb ? bounds[i] : (double)INFINITY, (double)cumulative);
-    }
-    expo_sample(e, "_sum", NULL, 0, h->sum);
-    expo_sample(e, "_count", NULL, 0, (double)h->count);
+    for (i = 0; i < nb; i++)
+        lens[i] = (unsigned char)expo_bucket_bound(e->fmt, text[i], bounds[i]);
+    expo_histogram(e, NULL, 0, bounds, (const char(*)[32])text, lens, nb, h->buckets, h->sum,
+                   h->count);
 }
 
 void timings_scrape(struct timings *s, double seconds)

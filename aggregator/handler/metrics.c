@@ -128,6 +128,7 @@ static void write_head(struct site_endpoint *ep, const struct config_endpoint *c
     if (ce != NULL && ce->promhttp)
         write_promhttp(ep, &e);
     selfmetrics_target_info(attrs, n, &e);
+    expo_flush(&e);
 }
 
 static void count_scrape(struct site_endpoint *ep, unsigned status)

@@ -113,6 +113,7 @@ static int produce_scrape(struct httpd_conn *conn, struct buf *out, void *arg)
         e.nconst = sc->nconst;
         if (sc->src.serve_jobs)
             jobs_render(sc->src.jobs, &e, uv_now(sc->src.loop));
+        expo_flush(&e);
         sc->phase = SCRAPE_SERIES;
         return HTTPD_MORE;
     case SCRAPE_SERIES:

@@ -17,8 +17,9 @@
  * (v0.70.1, the one client_golang's promhttp calls): goautoneg.ParseAccept sorts the
  * elements by q, highest first (a stable sort for lists this short), and the first that
  * matches a format wins; text 0.0.4 when none does. Wildcards match nothing there, so
- * curl's and browsers' "*\/\*" get text, and so does a protobuf-only Accept, since we do
- * not write protobuf. On the way, every element's valid escaping= replaces the scheme
+ * curl's and browsers' "*\/\*" get text; the delimited protobuf encoding is matched as
+ * expfmt's Negotiate matches it (proto=io.prometheus.client.MetricFamily;
+ * encoding=delimited, both exact), the other protobuf encodings not. On the way, every element's valid escaping= replaces the scheme
  * so far, even on an element that does not match: that is how Prometheus 3.0 to 3.3,
  * which put escaping=allow-utf-8 on every element, get allow-utf-8 named on the text
  * 0.0.4 fallback of a protobuf-only Accept. Where we differ, on purpose:
@@ -65,6 +66,9 @@ static const char *const content_types[][4] = {
         ROW("application/openmetrics-text; version=0.0.1; charset=utf-8; escaping="),
     [NEGOTIATE_OPENMETRICS_1_0_0] =
         ROW("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping="),
+    [NEGOTIATE_PROTOBUF] = ROW("application/vnd.google.protobuf; "
+                               "proto=io.prometheus.client.MetricFamily; encoding=delimited; "
+                               "escaping="),
 };
 
 struct element {
@@ -74,6 +78,8 @@ struct element {
     size_t ver_len;
     const char *esc; /* the "escaping" parameter's value, NULL when absent */
     size_t esc_len;
+    const char *proto, *enc; /* "proto" and "encoding", NULL when absent */
+    size_t proto_len, enc_len;
     int q; /* in thousandths; 1000 when absent */
 };
 
@@ -166,6 +172,12 @@ static int parameter(const char *p, const char *end, struct element *el)
     } else if (tok_eq(p, (size_t)(ne - p), "escaping")) {
         el->esc = v;
         el->esc_len = vlen;
+    } else if (tok_eq(p, (size_t)(ne - p), "proto")) {
+        el->proto = v;
+        el->proto_len = vlen;
+    } else if (tok_eq(p, (size_t)(ne - p), "encoding")) {
+        el->enc = v;
+        el->enc_len = vlen;
     }
     return 0;
 }
@@ -189,6 +201,8 @@ static int element(const char *s, const char *end, struct element *el)
     el->ver_len = 0;
     el->esc = NULL;
     el->esc_len = 0;
+    el->proto = el->enc = NULL;
+    el->proto_len = el->enc_len = 0;
     el->q = 1000;
     for (const char *p = semi; p < end;) {
         const char *pend = find(p + 1, end, ';');
@@ -259,6 +273,11 @@ static int media_type(const struct element *el)
             return NEGOTIATE_OPENMETRICS_0_0_1;
         if (value_is(el->ver, el->ver_len, "1.0.0"))
             return NEGOTIATE_OPENMETRICS_1_0_0;
+    } else if (tok_eq(s, tl, "application") && tok_eq(sub, sl, "vnd.google.protobuf")) {
+        /* expfmt: proto= the MetricFamily, and of its encodings the delimited one. */
+        if (value_is(el->proto, el->proto_len, "io.prometheus.client.MetricFamily") &&
+            value_is(el->enc, el->enc_len, "delimited"))
+            return NEGOTIATE_PROTOBUF;
     }
     return -1;
 }
@@ -329,6 +348,8 @@ struct negotiate negotiate_accept(const char *accept)
     n.fmt = n.type == NEGOTIATE_OPENMETRICS_0_0_1 || n.type == NEGOTIATE_OPENMETRICS_1_0_0
                 ? EXPO_OPENMETRICS
                 : EXPO_TEXT;
+    if (n.type == NEGOTIATE_PROTOBUF)
+        n.fmt = EXPO_PROTOBUF;
     n.esc = p.esc < 0 ? EXPO_ESCAPE_UNDERSCORES : (enum expo_escaping)p.esc;
     return n;
 }

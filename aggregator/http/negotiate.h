@@ -23,6 +23,9 @@ enum negotiate_type {
     NEGOTIATE_TEXT_1_0_0,        /* text/plain; version=1.0.0 (Prometheus 3) */
     NEGOTIATE_OPENMETRICS_0_0_1, /* application/openmetrics-text; version=0.0.1 */
     NEGOTIATE_OPENMETRICS_1_0_0, /* application/openmetrics-text; version=1.0.0 */
+    /* application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+     * encoding=delimited */
+    NEGOTIATE_PROTOBUF,
 };
 
 /* The outcome of negotiate_accept(); a plain value, nothing to release. */
@@ -31,7 +34,8 @@ struct negotiate {
     /*
      * The body: EXPO_TEXT for both text versions, whose bytes are the same for the
      * legacy-valid names we write; EXPO_OPENMETRICS for both OpenMetrics versions (the
-     * Go client writes its one OpenMetrics 1.0.0 encoder's output under either).
+     * Go client writes its one OpenMetrics 1.0.0 encoder's output under either);
+     * EXPO_PROTOBUF for protobuf.
      */
     enum expo_format fmt;
     enum expo_escaping esc; /* the name escaping scheme, for expo and Content-Type */
@@ -45,8 +49,10 @@ struct negotiate {
  *   - text/plain with no version or 0.0.4: text 0.0.4; with version 1.0.0: text 1.0.0;
  *   - application/openmetrics-text with no version or 0.0.1: OpenMetrics 0.0.1; with
  *     1.0.0: OpenMetrics 1.0.0;
- *   - nothing else: not the wildcard ranges, protobuf, nor other versions. When no
- *     element wins, text 0.0.4.
+ *   - application/vnd.google.protobuf with proto=io.prometheus.client.MetricFamily and
+ *     encoding=delimited: the protobuf exposition (EXPO_PROTOBUF);
+ *   - nothing else: not the wildcard ranges, other protobuf encodings, nor other
+ *     versions. When no element wins, text 0.0.4.
  * The escaping scheme is that of the last element taken, up to and including the winner,
  * whose escaping= is one of allow-utf-8, underscores, dots, values (exact, lower case);
  * underscores when there is none. Parameter names and media types compare without case.

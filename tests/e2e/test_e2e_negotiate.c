@@ -60,27 +60,17 @@ static const struct {
     const char *content_type;
     const char *golden;
 } cases[] = {
+    /* Those that put protobuf first get it: test_e2e_native.c, test_negotiate.c. */
     { "Prometheus 2.42 default",
       "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
       "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
       CT_O100 "underscores", OM },
     { "curl", NULL, CT_T004 "underscores", TEXT },
-    { "Prometheus 2.42 native histograms",
-      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding="
-      "delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;"
-      "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-      CT_O100 "underscores", OM },
     { "Prometheus 3.4+ default",
       "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/"
       "openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
       "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
       CT_O100 "allow-utf-8", OM },
-    { "Prometheus 3.4+ native histograms, dots",
-      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding="
-      "delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=dots;q=0.5,"
-      "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=dots;"
-      "q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-      CT_O100 "dots", OM },
     { "Prometheus 3.4+ default, values",
       "application/openmetrics-text;version=1.0.0;escaping=values;q=0.6,application/"
       "openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=values;q=0.4,"
@@ -98,20 +88,12 @@ static const struct {
       CT_T004 "underscores", TEXT },
     { "Prometheus 3.x [OpenMetricsText0.0.1]",
       "application/openmetrics-text;version=0.0.1;q=0.6,*/*;q=0.5", CT_O001 "underscores", OM },
-    { "Prometheus 3.4+ [PrometheusProto]",
-      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding="
-      "delimited;q=0.6,*/*;q=0.5",
-      CT_T004 "underscores", TEXT },
     { "Prometheus 3.0 default",
       "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/"
       "openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.5,text/plain;version=1.0.0;"
       "escaping=allow-utf-8;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;escaping=allow-"
       "utf-8;q=0.3,*/*;q=0.2",
       CT_O100 "allow-utf-8", OM },
-    { "Prometheus 3.0 [PrometheusProto]",
-      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding="
-      "delimited;escaping=allow-utf-8;q=0.6,*/*;q=0.5",
-      CT_T004 "allow-utf-8", TEXT },
 };
 
 static struct daemon d;

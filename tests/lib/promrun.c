@@ -15,6 +15,11 @@
 
 int promrun_start(struct promrun *p, const char *dir, const char *config)
 {
+    return promrun_start_flag(p, dir, config, NULL);
+}
+
+int promrun_start_flag(struct promrun *p, const char *dir, const char *config, const char *flag)
+{
     char conf[256], tsdb[256];
     int port = daemon_free_port();
 
@@ -39,7 +44,7 @@ int promrun_start(struct promrun *p, const char *dir, const char *config)
         snprintf(a1, sizeof a1, "--config.file=%s", conf);
         snprintf(a2, sizeof a2, "--storage.tsdb.path=%s", tsdb);
         snprintf(a3, sizeof a3, "--web.listen-address=%s", p->addr);
-        execlp("prometheus", "prometheus", a1, a2, a3, (char *)NULL);
+        execlp("prometheus", "prometheus", a1, a2, a3, flag, (char *)NULL);
         _exit(127);
     }
     return 0;

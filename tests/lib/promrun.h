@@ -28,6 +28,9 @@ struct promrun {
  */
 int promrun_start(struct promrun *p, const char *dir, const char *config);
 
+/* promrun_start() with one more flag (NULL: none), "--enable-feature=native-histograms". */
+int promrun_start_flag(struct promrun *p, const char *dir, const char *config, const char *flag);
+
 /*
  * The value of the one sample an instant query answers, into *v ("NaN" read as NaN).
  * Returns 0, or -1 when the answer holds no sample, or more than one.

@@ -663,6 +663,7 @@ Test(expo, created_is_written_to_the_ms)
         { 1520430000, "c_created 1520430000\n" },
     };
     static const char bounds[1][32] = { "1.0" };
+    static const double les[1] = { 1 };
     static const unsigned char bound_lens[1] = { 3 };
     static const uint64_t counts[2] = { 1, 0 };
 
@@ -679,7 +680,7 @@ Test(expo, created_is_written_to_the_ms)
         cr_assert_str_eq(got, cases[i].want, "case %zu", i);
         /* A histogram's point is dated the same way. */
         expo_family(&e, "h", EXPO_HISTOGRAM, NULL, NULL);
-        expo_histogram(&e, NULL, 0, bounds, bound_lens, 1, counts, 0.5, 1);
+        expo_histogram(&e, NULL, 0, les, bounds, bound_lens, 1, counts, 0.5, 1);
         got = strstr(b.ptr, "h_created ");
         cr_assert_not_null(got, "%s", b.ptr);
         cr_assert_eq(strncmp(got + 1, cases[i].want + 1, strlen(cases[i].want) - 1), 0,
@@ -712,6 +713,7 @@ Test(expo, created_ends_counter_and_histogram_points_in_openmetrics_only)
                                "p_total 7\n"
                                "p_created 1520430000\n";
     static const char bounds[1][32] = { "1.0" };
+    static const double les[1] = { 1 };
     static const unsigned char bound_lens[1] = { 3 };
     static const uint64_t counts[2] = { 1, 1 };
     struct expo_label l = { "a", "x\"y", 3 }, one = { "a", "1", 1 };
@@ -731,7 +733,7 @@ Test(expo, created_ends_counter_and_histogram_points_in_openmetrics_only)
         e.created = 1520430000;
         expo_scalar(&e, "g", EXPO_GAUGE, NULL, NULL, 2);
         expo_family(&e, "h", EXPO_HISTOGRAM, NULL, NULL);
-        expo_histogram(&e, &one, 1, bounds, bound_lens, 1, counts, 5.5, 2);
+        expo_histogram(&e, &one, 1, les, bounds, bound_lens, 1, counts, 5.5, 2);
         expo_family(&e, "s", EXPO_HISTOGRAM, NULL, NULL);
         expo_bucket(&e, NULL, 0, INFINITY, 0);
         expo_sample(&e, "_sum", NULL, 0, 0);

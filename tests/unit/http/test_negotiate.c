@@ -11,7 +11,7 @@
  */
 struct neg_case {
     char accept[416]; /* the longest Prometheus sends is 405 bytes (3.0, proto first) */
-    char content_type[88];
+    char content_type[128];
 };
 
 #define T004(esc)  "text/plain; version=0.0.4; charset=utf-8; escaping=" esc
@@ -26,9 +26,9 @@ struct neg_case {
  * ScrapeProtocolsHeaders, q counting down by 0.1 from (entries + 1) / 10, then *\/\*).
  * "native histograms" is the protobuf-first list (DefaultNativeHistogramScrapeProtocols,
  * later DefaultProtoFirstScrapeProtocols). Prometheus picks its parser from the
- * response's media type alone (model/textparse interface.go New / extractMediaType), so
- * the text 0.0.4 we answer a protobuf-only Accept with is read as text, as it is from
- * any client_golang exporter that cannot write protobuf.
+ * response's media type alone (model/textparse interface.go New / extractMediaType):
+ * where the protobuf element comes first, the protobuf exposition is the answer, as from
+ * any client_golang exporter, with the escaping its element names (none: underscores).
  */
 static struct neg_case prometheus_cases[] = {
     /*
@@ -44,7 +44,8 @@ static struct neg_case prometheus_cases[] = {
       "encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"
       "application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,"
       "*/*;q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     /*
      * Prometheus 2.49.0: scrape/scrape.go acceptHeader() with config.ScrapeProtocolsHeaders
      * (4 entries, so q counts down from 0.5) and its "*\/\*;q=%d" bug (q=2, q=4), fixed
@@ -59,11 +60,13 @@ static struct neg_case prometheus_cases[] = {
       "encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,"
       "application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;"
       "q=1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* scrape_protocols: [PrometheusProto] */
       "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
       "encoding=delimited;q=0.5,*/*;q=4",
-      "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* scrape_protocols: [PrometheusText0.0.4] */
       "text/plain;version=0.0.4;q=0.5,*/*;q=4",
       "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" },
@@ -86,11 +89,13 @@ static struct neg_case prometheus_cases[] = {
       "encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,"
       "application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;"
       "q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* scrape_protocols: [PrometheusProto] */
       "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
       "encoding=delimited;q=0.5,*/*;q=0.4",
-      "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* scrape_protocols: [PrometheusText0.0.4] */
       "text/plain;version=0.0.4;q=0.5,*/*;q=0.4",
       "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" },
@@ -115,11 +120,13 @@ static struct neg_case prometheus_cases[] = {
       "version=1.0.0;escaping=allow-utf-8;q=0.4,application/openmetrics-text;version=0.0.1;"
       "escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;"
       "q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=allow-utf-8" },
     { /* scrape_protocols: [PrometheusProto] */
       "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
       "encoding=delimited;escaping=allow-utf-8;q=0.5,*/*;q=0.4",
-      "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=allow-utf-8" },
     { /* scrape_protocols: [PrometheusText0.0.4] */
       "text/plain;version=0.0.4;escaping=allow-utf-8;q=0.5,*/*;q=0.4",
       "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8" },
@@ -147,11 +154,13 @@ static struct neg_case prometheus_cases[] = {
       "escaping=allow-utf-8;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;"
       "escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;"
       "q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=allow-utf-8" },
     { /* scrape_protocols: [PrometheusProto] */
       "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
       "encoding=delimited;escaping=allow-utf-8;q=0.6,*/*;q=0.5",
-      "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=allow-utf-8" },
     { /* scrape_protocols: [PrometheusText0.0.4] */
       "text/plain;version=0.0.4;escaping=allow-utf-8;q=0.6,*/*;q=0.5",
       "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8" },
@@ -188,7 +197,8 @@ static struct neg_case prometheus_cases[] = {
       "version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;"
       "escaping=allow-utf-8;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,"
       "text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=allow-utf-8" },
     { /* scrape_protocols: [PrometheusText1.0.0] */
       "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5",
       "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8" },
@@ -209,7 +219,8 @@ static struct neg_case prometheus_cases[] = {
       "escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
       "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,"
       "*/*;q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* [OpenMetricsText1.0.0], allow-utf-8 */
       "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5",
       "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8" },
@@ -227,7 +238,8 @@ static struct neg_case prometheus_cases[] = {
       "escaping=underscores;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
       "text/plain;version=1.0.0;escaping=underscores;q=0.3,text/plain;version=0.0.4;q=0.2,"
       "*/*;q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* [OpenMetricsText1.0.0], underscores */
       "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,*/*;q=0.5",
       "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores" },
@@ -244,7 +256,8 @@ static struct neg_case prometheus_cases[] = {
       "encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=dots;"
       "q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;"
       "escaping=dots;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* [OpenMetricsText1.0.0], dots */
       "application/openmetrics-text;version=1.0.0;escaping=dots;q=0.6,*/*;q=0.5",
       "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots" },
@@ -261,7 +274,8 @@ static struct neg_case prometheus_cases[] = {
       "encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=values;"
       "q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;"
       "escaping=values;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-      "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=values" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* [OpenMetricsText1.0.0], values */
       "application/openmetrics-text;version=1.0.0;escaping=values;q=0.6,*/*;q=0.5",
       "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=values" },
@@ -271,7 +285,8 @@ static struct neg_case prometheus_cases[] = {
     { /* [PrometheusProto], any scheme */
       "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
       "encoding=delimited;q=0.6,*/*;q=0.5",
-      "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" },
+      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      "encoding=delimited; escaping=underscores" },
     { /* [PrometheusText0.0.4], any scheme */
       "text/plain;version=0.0.4;q=0.6,*/*;q=0.5",
       "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" },

@@ -1,0 +1,135 @@
+/*
+ * Native histograms end to end through the real binary: a family with classic buckets and
+ * a "native" block, observations on both sides of zero and in the zero bucket, served in
+ * the delimited protobuf exposition to a real Prometheus 2.42 started with
+ * --enable-feature=native-histograms, which reads histogram_count() and histogram_sum()
+ * back exactly and histogram_quantile() within the schema's relative error; the text
+ * exposition keeps the classic buckets.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "httpc.h"
+#include "promrun.h"
+
+/* %s: the endpoint's listen address. */
+static const char config_fmt[] =
+    "{\"families\": [\n"
+    "  {\"name\": \"rpc_seconds\", \"type\": \"histogram\", \"help\": \"RPC latency.\",\n"
+    "   \"buckets\": [0.1, 1], \"native\": {\"schema\": 3},\n"
+    "   \"labels\": [{\"name\": \"method\", \"values\": [\"GET\"]}]}\n"
+    " ],\n"
+    " \"endpoints\": [{\"name\": \"prom\", \"listen\": \"%s\"}]}\n";
+
+#define NPOS 200
+
+static struct daemon d;
+static char listen_addr[64];
+static double values[NPOS + 2];
+
+static void start(void)
+{
+    char config[2048];
+
+    snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%d", daemon_free_port());
+    snprintf(config, sizeof config, config_fmt, listen_addr);
+    daemon_fixture_start(&d, config);
+}
+
+static void stop(void)
+{
+    daemon_fixture_stop(&d);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* 200 values from 1 ms to 17 s, a zero and a negative; returns their sum. */
+static double send_values(void)
+{
+    char line[128];
+    double sum = 0;
+
+    for (int i = 0; i < NPOS + 2; i++) {
+        values[i] = i < NPOS ? 0.001 * pow(1.05, i) : i == NPOS ? 0 : -0.5;
+        snprintf(line, sizeof line, "rpc_seconds:%.17g|h|#method:GET\n", values[i]);
+        cr_assert_eq(daemon_sends(&d, line), 0);
+        sum += values[i];
+    }
+    cr_assert_eq(daemon_wait_value(&d, "ustatsd_lines_accepted_total", NPOS + 2, 5000), NPOS + 2);
+    qsort(values, NPOS + 2, sizeof values[0], by_value);
+    return sum;
+}
+
+Test(e2e_native, protobuf_is_negotiated_and_text_keeps_the_classic_buckets, .init = start,
+     .fini = stop)
+{
+    struct httpc_response r;
+    char *text;
+
+    send_values();
+    cr_assert_eq(httpc_get(listen_addr, "/metrics",
+                           "Accept: application/vnd.google.protobuf;"
+                           "proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,"
+                           "text/plain;version=0.0.4;q=0.3\r\n",
+                           &r),
+                 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(httpc_header(&r, "content-type"),
+                     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+                     "encoding=delimited; escaping=underscores");
+    cr_assert_not_null(memmem(r.body, r.body_len, "rpc_seconds", 11));
+    httpc_response_release(&r);
+    text = daemon_scrape(&d, NULL);
+    daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"0.1\"} 97\n");
+    daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"1\"} 144\n");
+    daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"+Inf\"} 202\n");
+    free(text);
+}
+
+Test(e2e_native, a_real_prometheus_reads_the_native_histogram, .init = start, .fini = stop,
+     .timeout = 120)
+{
+    static const double qs[] = { 0.1, 0.5, 0.9 };
+    char pcfg[512], query[256];
+    struct promrun p;
+    double v, sum = send_values();
+
+    snprintf(pcfg, sizeof pcfg,
+             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+             "scrape_configs:\n"
+             "  - job_name: ustatsd\n"
+             "    static_configs:\n      - targets: ['%s']\n",
+             listen_addr);
+    cr_assert_eq(promrun_start_flag(&p, d.dir, pcfg, "--enable-feature=native-histograms"), 0);
+    if (promrun_wait(&p, "histogram_count(rpc_seconds{method=\"GET\"}) == 202", 60000) != 0) {
+        char *l = daemon_read_file(p.log);
+
+        promrun_stop(&p);
+        cr_assert_fail("Prometheus never read the native histogram: %s\n%s", p.last ? p.last : "",
+                       l ? l : "");
+    }
+    cr_assert_eq(promrun_value(&p, "histogram_sum(rpc_seconds{method=\"GET\"})", &v), 0, "%s",
+                 p.last);
+    cr_assert_float_eq(v, sum, 1e-9 * fabs(sum), "sum %.17g, want %.17g", v, sum);
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        /* The exact quantile: the rank Prometheus interpolates to, q * count. */
+        double exact = values[(size_t)ceil(qs[i] * (NPOS + 2)) - 1];
+
+        snprintf(query, sizeof query, "histogram_quantile(%g, rpc_seconds{method=\"GET\"})", qs[i]);
+        cr_assert_eq(promrun_value(&p, query, &v), 0, "%s: %s", query, p.last);
+        /* Schema 3: a bucket spans a factor of 2^(1/8), so at most that far off. */
+        cr_assert_leq(fabs(v / exact - 1), pow(2, 1.0 / 8) - 1, "q %g: %.17g, exact %.17g", qs[i],
+                      v, exact);
+    }
+    promrun_stop(&p);
+}
