@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "state/recwire.h"
 #include "store/breaker.h"
 #include "store/ckms.h"
+#include "store/nativehist.h"
 #include "store/summary.h"
 #include "base/common.h"
 #include "base/errcode.h"
@@ -14,6 +16,7 @@
 
 #define FLAG_EXCLUDED 1
 #define FLAG_UNIT_MS  2
+#define FLAG_NATIVE   4 /* a histogram with a "native" block: the block, and each series' */
 #define JOB_SUCCESS   1
 #define JOB_ERROR     2
 
@@ -37,74 +40,49 @@ const char *records_drop_name(enum records_drop d)
 
 /* ---- writing ---- */
 
-static void put_byte(struct buf *b, unsigned v)
+static int native_on(const struct config_family *cf)
 {
-    buf_addch(b, (char)(unsigned char)v);
-}
-
-static void put_u(struct buf *b, uint64_t v)
-{
-    unsigned char tmp[10];
-    size_t n = 0;
-
-    do {
-        tmp[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v != 0)
-            tmp[n] |= 0x80;
-        n++;
-    } while (v != 0);
-    buf_add(b, tmp, n);
-}
-
-static void put_f(struct buf *b, double d)
-{
-    unsigned char tmp[8];
-    uint64_t v;
-
-    memcpy(&v, &d, sizeof v);
-    le_put64(tmp, v);
-    buf_add(b, tmp, sizeof tmp);
-}
-
-static void put_s(struct buf *b, const char *s, size_t len)
-{
-    put_u(b, len);
-    buf_add(b, s, len);
+    return cf->type == FAMILY_HISTOGRAM && cf->native.on;
 }
 
 static void put_family(struct buf *b, const struct config_family *cf)
 {
     size_t j, v;
 
-    put_byte(b, 'F');
-    put_s(b, cf->name, strlen(cf->name));
-    put_byte(b, (unsigned)cf->type);
-    put_byte(b, (cf->excluded ? FLAG_EXCLUDED : 0u) | (cf->unit_ms ? FLAG_UNIT_MS : 0u));
-    put_byte(b, (unsigned)cf->nlabels);
+    rec_put_byte(b, 'F');
+    rec_put_s(b, cf->name, strlen(cf->name));
+    rec_put_byte(b, (unsigned)cf->type);
+    rec_put_byte(b, (cf->excluded ? FLAG_EXCLUDED : 0u) | (cf->unit_ms ? FLAG_UNIT_MS : 0u) |
+                        (native_on(cf) ? FLAG_NATIVE : 0u));
+    rec_put_byte(b, (unsigned)cf->nlabels);
     for (j = 0; j < cf->nlabels; j++) {
         const struct config_label *cl = &cf->labels[j];
 
-        put_s(b, cl->name, strlen(cl->name));
-        put_byte(b, cl->values != NULL);
+        rec_put_s(b, cl->name, strlen(cl->name));
+        rec_put_byte(b, cl->values != NULL);
         if (cl->values == NULL)
             continue;
-        put_u(b, cl->nvalues);
+        rec_put_u(b, cl->nvalues);
         for (v = 0; v < cl->nvalues; v++)
-            put_s(b, cl->values[v], strlen(cl->values[v]));
+            rec_put_s(b, cl->values[v], strlen(cl->values[v]));
     }
-    put_byte(b, (unsigned)cf->nbuckets);
+    rec_put_byte(b, (unsigned)cf->nbuckets);
     for (j = 0; j < cf->nbuckets; j++)
-        put_f(b, cf->buckets[j]);
+        rec_put_f(b, cf->buckets[j]);
+    if (native_on(cf)) { /* schema + 4 (0..12), the zero threshold, max_buckets */
+        rec_put_byte(b, (unsigned)(cf->native.schema - NATIVEHIST_SCHEMA_MIN));
+        rec_put_f(b, cf->native.zero_threshold);
+        rec_put_u(b, cf->native.max_buckets);
+    }
     if (cf->type != FAMILY_SUMMARY)
         return;
-    put_byte(b, (unsigned)cf->nquantiles);
+    rec_put_byte(b, (unsigned)cf->nquantiles);
     for (j = 0; j < cf->nquantiles; j++) {
-        put_f(b, cf->quantiles[j].q);
-        put_f(b, cf->quantiles[j].err);
+        rec_put_f(b, cf->quantiles[j].q);
+        rec_put_f(b, cf->quantiles[j].err);
     }
-    put_f(b, cf->max_age);
-    put_byte(b, cf->age_buckets);
+    rec_put_f(b, cf->max_age);
+    rec_put_byte(b, cf->age_buckets);
 }
 
 /* A summary's state, its windows settled at now_ms: the streams from the oldest. */
@@ -112,31 +90,41 @@ static void put_summary(struct buf *b, const struct registry_sample *s, uint64_t
 {
     struct summary *sm = s->summary;
 
-    put_byte(b, sm != NULL);
+    rec_put_byte(b, sm != NULL);
     if (sm == NULL)
         return;
     summary_settle(sm, s->summary_spec, now_ms);
-    put_u(b, sm->count);
-    put_f(b, sm->carry);
-    put_byte(b, sm->nstreams);
+    rec_put_u(b, sm->count);
+    rec_put_f(b, sm->carry);
+    rec_put_byte(b, sm->nstreams);
     if (sm->nstreams == 0)
         return;
-    put_u(b, summary_elapsed(sm, s->summary_spec, now_ms));
+    rec_put_u(b, summary_elapsed(sm, s->summary_spec, now_ms));
     for (uint32_t i = 0; i < sm->nstreams; i++) {
         const struct ckms *st = summary_stream(sm, i);
 
-        put_u(b, st->n);
-        put_f(b, st->min);
-        put_f(b, st->max);
-        put_f(b, st->slack);
-        put_u(b, st->len);
+        rec_put_u(b, st->n);
+        rec_put_f(b, st->min);
+        rec_put_f(b, st->max);
+        rec_put_f(b, st->slack);
+        rec_put_u(b, st->len);
         for (uint32_t k = 0; k < st->len; k++) {
-            put_f(b, st->t[k].v);
-            put_u(b, st->t[k].g);
-            put_u(b, st->t[k].delta);
-            put_u(b, st->t[k].run);
+            rec_put_f(b, st->t[k].v);
+            rec_put_u(b, st->t[k].g);
+            rec_put_u(b, st->t[k].delta);
+            rec_put_u(b, st->t[k].run);
         }
     }
+}
+
+/* A native histogram's state: the weight not yet counted, then the buckets' encoding. */
+static void put_native(struct buf *b, const struct registry_sample *s)
+{
+    unsigned char enc[NATIVEHIST_ENCODED_MAX];
+    int n = nativehist_encode(s->native, enc, sizeof enc);
+
+    rec_put_f(b, s->native_carry);
+    rec_put_s(b, (const char *)enc, n > 0 ? (size_t)n : 0);
 }
 
 static void put_series(struct buf *b, const struct registry_sample *s, uint64_t now_ms)
@@ -144,28 +132,30 @@ static void put_series(struct buf *b, const struct registry_sample *s, uint64_t 
     const struct config_family *cf = s->cfg;
     size_t j, k;
 
-    put_byte(b, 'S');
-    put_u(b, s->created_ms);
-    put_u(b, s->last_update_ms == 0
-                 ? 0
-                 : (now_ms > s->last_update_ms ? now_ms - s->last_update_ms : 0) + 1);
-    put_f(b, s->value);
+    rec_put_byte(b, 'S');
+    rec_put_u(b, s->created_ms);
+    rec_put_u(b, s->last_update_ms == 0
+                     ? 0
+                     : (now_ms > s->last_update_ms ? now_ms - s->last_update_ms : 0) + 1);
+    rec_put_f(b, s->value);
     if (cf->type == FAMILY_HISTOGRAM) {
-        put_u(b, s->count);
+        rec_put_u(b, s->count);
         for (j = 0; j <= cf->nbuckets; j++)
-            put_u(b, s->buckets[j]);
+            rec_put_u(b, s->buckets[j]);
         for (j = 0; j <= cf->nbuckets; j++)
-            put_f(b, s->carries[j]);
+            rec_put_f(b, s->carries[j]);
+        if (s->native != NULL)
+            put_native(b, s);
     }
     if (cf->type == FAMILY_SUMMARY)
         put_summary(b, s, now_ms);
-    put_byte(b, (unsigned)s->nlabels);
+    rec_put_byte(b, (unsigned)s->nlabels);
     /* The sample's labels are the present ones, in config order: find each key's index. */
     for (j = 0, k = 0; k < s->nlabels; j++) {
         if (cf->labels[j].name != s->labels[k].name)
             continue;
-        put_byte(b, (unsigned)j);
-        put_s(b, s->labels[k].value, s->labels[k].value_len);
+        rec_put_byte(b, (unsigned)j);
+        rec_put_s(b, s->labels[k].value, s->labels[k].value_len);
         k++;
     }
 }
@@ -178,19 +168,19 @@ static void put_jobs(struct records_writer *w, struct buf *b, uint64_t now_ms)
     for (i = 0; i < w->jobs->n; i++) {
         const struct breaker *br = jobs_get(w->jobs, i, now_ms);
 
-        put_byte(b, 'J');
-        put_s(b, c->jobs[i].name, strlen(c->jobs[i].name));
-        put_byte(b, (unsigned)br->state);
-        put_u(b, breaker_time_in_state(br, now_ms));
-        put_u(b, br->consecutive_failures);
+        rec_put_byte(b, 'J');
+        rec_put_s(b, c->jobs[i].name, strlen(c->jobs[i].name));
+        rec_put_byte(b, (unsigned)br->state);
+        rec_put_u(b, breaker_time_in_state(br, now_ms));
+        rec_put_u(b, br->consecutive_failures);
         for (o = 0; o < BREAKER_NOUTCOMES; o++)
-            put_u(b, br->attempts[o]);
-        put_u(b, br->errors);
-        put_u(b, br->openings);
-        put_byte(b, (br->has_success ? JOB_SUCCESS : 0u) | (br->has_error ? JOB_ERROR : 0u));
-        put_f(b, br->last_success_unix);
-        put_f(b, br->last_error_unix);
-        put_f(b, w->jobs->created[i]);
+            rec_put_u(b, br->attempts[o]);
+        rec_put_u(b, br->errors);
+        rec_put_u(b, br->openings);
+        rec_put_byte(b, (br->has_success ? JOB_SUCCESS : 0u) | (br->has_error ? JOB_ERROR : 0u));
+        rec_put_f(b, br->last_success_unix);
+        rec_put_f(b, br->last_error_unix);
+        rec_put_f(b, w->jobs->created[i]);
         w->njobs++;
     }
 }
@@ -203,8 +193,8 @@ void records_begin(struct records_writer *w, struct registry *reg, struct jobs *
     w->jobs = jobs;
     w->fam = -1;
     registry_cursor_init(&w->cur, reg);
-    put_byte(out, 'M');
-    put_u(out, saved_unix_ms);
+    rec_put_byte(out, 'M');
+    rec_put_u(out, saved_unix_ms);
 }
 
 int records_step(struct records_writer *w, struct buf *out, size_t max_series, uint64_t now_ms)
@@ -226,10 +216,10 @@ int records_step(struct records_writer *w, struct buf *out, size_t max_series, u
     if (n == max_series && registry_cursor_more(&w->cur))
         return 1;
     put_jobs(w, out, now_ms);
-    put_byte(out, 'E');
-    put_u(out, w->nfams);
-    put_u(out, w->nseries);
-    put_u(out, w->njobs);
+    rec_put_byte(out, 'E');
+    rec_put_u(out, w->nfams);
+    rec_put_u(out, w->nseries);
+    rec_put_u(out, w->njobs);
     w->done = 1;
     return 0;
 }
@@ -239,10 +229,12 @@ size_t records_max_body(const struct config *c)
     /* An 'S' record: tag, two times, value, count, buckets and carries, labels. */
     size_t series = 1 + 10 + 10 + 8 + 10 + (CONFIG_MAX_BUCKETS + 1) * (10 + 8) + 1 +
                     CONFIG_MAX_LABELS * (1 + 10 + c->max_label_value_len);
-    size_t fams = 0, i, j, v;
+    size_t fams = 0, i, j, v, hist = series;
 
     for (i = 0; i < c->nfamilies; i++) {
         const struct config_family *cf = &c->families[i];
+        /* A native histogram's: its carry and its buckets' encoding after the classic. */
+        size_t nat = hist + 8 + 10 + NATIVEHIST_ENCODED_MAX;
         /* A summary's: the state, then each stream's head and its tuples at the cap. */
         size_t sum = 1 + 10 + 10 + 8 + 1 + 1 + 10 +
                      cf->age_buckets * (10 + 8 + 8 + 8 + 10 + CKMS_MAX_TUPLES * MAX_TUPLE) + 1 +
@@ -250,6 +242,8 @@ size_t records_max_body(const struct config *c)
 
         if (cf->type == FAMILY_SUMMARY && sum > series)
             series = sum;
+        if (native_on(cf) && nat > series)
+            series = nat;
     }
     for (i = 0; i < c->nfamilies; i++) {
         const struct config_family *cf = &c->families[i];
@@ -282,100 +276,6 @@ void records_end(struct records_writer *w)
 
 /* ---- reading ---- */
 
-struct rd {
-    const unsigned char *base, *p, *end;
-    char *err;
-    size_t errlen;
-    int bad;
-};
-
-static void __attribute__((format(printf, 2, 3))) rd_fail(struct rd *r, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (r->bad)
-        return;
-    r->bad = 1;
-    n = snprintf(r->err, r->errlen, "at byte %zu: ", (size_t)(r->p - r->base));
-    if (n < 0 || (size_t)n >= r->errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-}
-
-static unsigned get_byte(struct rd *r)
-{
-    if (r->bad)
-        return 0;
-    if (r->p >= r->end) {
-        rd_fail(r, "a record is cut short");
-        return 0;
-    }
-    return *r->p++;
-}
-
-static uint64_t get_u(struct rd *r)
-{
-    uint64_t v = 0;
-    unsigned shift = 0, c;
-
-    do {
-        c = get_byte(r);
-        if (r->bad)
-            return 0;
-        if (shift == 63 && (c & 0x7e) != 0) {
-            rd_fail(r, "a number overflows 64 bits");
-            return 0;
-        }
-        v |= (uint64_t)(c & 0x7f) << shift;
-        shift += 7;
-    } while ((c & 0x80) != 0 && shift < 70);
-    if (c & 0x80)
-        rd_fail(r, "a number runs past 10 bytes");
-    return v;
-}
-
-static double get_f(struct rd *r)
-{
-    uint64_t v;
-    double d;
-
-    if (r->bad)
-        return 0;
-    if (r->end - r->p < 8) {
-        rd_fail(r, "a record is cut short");
-        return 0;
-    }
-    v = le_get64(r->p);
-    r->p += 8;
-    memcpy(&d, &v, sizeof d);
-    return d;
-}
-
-/* A string of at most max bytes, as a view into the body. */
-static struct statsd_view get_s(struct rd *r, size_t max, const char *what)
-{
-    struct statsd_view v = { NULL, 0 };
-    uint64_t len = get_u(r);
-
-    if (r->bad)
-        return v;
-    if (len > max) {
-        rd_fail(r, "%s of %llu bytes (at most %zu)", what, (unsigned long long)len, max);
-        return v;
-    }
-    if ((uint64_t)(r->end - r->p) < len) {
-        rd_fail(r, "a record is cut short");
-        return v;
-    }
-    v.ptr = (const char *)r->p;
-    v.len = (size_t)len;
-    r->p += len;
-    return v;
-}
-
 static int view_is(struct statsd_view v, const char *s)
 {
     return v.len == strlen(s) && memcmp(v.ptr, s, v.len) == 0;
@@ -388,6 +288,7 @@ struct fam {
     size_t nlabels;
     size_t nbuckets;
     unsigned nstreams;     /* summaries: the streams of each series' state */
+    int native;            /* histograms: FLAG_NATIVE, each series has its native state */
     long fi;               /* the running family, or -1 */
     enum records_drop why; /* when fi < 0 */
     const struct config_family *cf;
@@ -412,6 +313,22 @@ static int enum_has(const struct config_label *cl, struct statsd_view v)
     return 0;
 }
 
+/* A native block, after the buckets. Returns whether it is cf's (0 when cf is NULL). */
+static int read_native_family(struct rd *r, const struct config_family *cf)
+{
+    unsigned schema = rec_get_byte(r);
+    double zero = rec_get_f(r);
+    uint64_t max = rec_get_u(r);
+
+    if (!r->bad && (schema > NATIVEHIST_SCHEMA_MAX - NATIVEHIST_SCHEMA_MIN || !(zero >= 0) ||
+                    !isfinite(zero) || max > NATIVEHIST_HARD_MAX))
+        rec_rd_fail(r, "a native block of schema %d, zero threshold %g, %llu buckets",
+                    (int)schema + NATIVEHIST_SCHEMA_MIN, zero, (unsigned long long)max);
+    return cf != NULL && !r->bad && (int)schema + NATIVEHIST_SCHEMA_MIN == cf->native.schema &&
+           memcmp(&zero, &cf->native.zero_threshold, sizeof zero) == 0 &&
+           max == cf->native.max_buckets;
+}
+
 /*
  * A summary family's quantiles and windows, after its buckets (none); sets f->nstreams.
  * Returns whether they are cf's (0 when cf is NULL).
@@ -423,22 +340,22 @@ static int read_summary_family(struct rd *r, struct statsd_view name,
     struct config_quantile q[CONFIG_MAX_QUANTILES];
     size_t j;
 
-    saved.nquantiles = get_byte(r);
+    saved.nquantiles = rec_get_byte(r);
     if (!r->bad && saved.nquantiles > CONFIG_MAX_QUANTILES) {
-        rd_fail(r, "family %.*s: %zu quantiles", (int)name.len, name.ptr, saved.nquantiles);
+        rec_rd_fail(r, "family %.*s: %zu quantiles", (int)name.len, name.ptr, saved.nquantiles);
         return 0;
     }
     for (j = 0; j < saved.nquantiles && !r->bad; j++) {
-        q[j].q = get_f(r);
-        q[j].err = get_f(r);
+        q[j].q = rec_get_f(r);
+        q[j].err = rec_get_f(r);
     }
     saved.quantiles = q;
-    saved.max_age = get_f(r);
-    saved.age_buckets = get_byte(r);
+    saved.max_age = rec_get_f(r);
+    saved.age_buckets = rec_get_byte(r);
     if (r->bad)
         return 0;
     if (saved.age_buckets > CONFIG_MAX_AGE_BUCKETS) {
-        rd_fail(r, "family %.*s: %u age buckets", (int)name.len, name.ptr, saved.age_buckets);
+        rec_rd_fail(r, "family %.*s: %u age buckets", (int)name.len, name.ptr, saved.age_buckets);
         return 0;
     }
     f->nstreams = saved.nquantiles > 0 ? saved.age_buckets : 0;
@@ -447,8 +364,8 @@ static int read_summary_family(struct rd *r, struct statsd_view name,
 
 static void read_family(struct rd *r, struct restore *x, struct fam *f)
 {
-    struct statsd_view name = get_s(r, MAX_NAME, "a family name");
-    unsigned type = get_byte(r), flags = get_byte(r), nlabels = get_byte(r);
+    struct statsd_view name = rec_get_s(r, MAX_NAME, "a family name");
+    unsigned type = rec_get_byte(r), flags = rec_get_byte(r), nlabels = rec_get_byte(r);
     const struct config_family *cf = NULL;
     int same;
     size_t j, v;
@@ -457,8 +374,8 @@ static void read_family(struct rd *r, struct restore *x, struct fam *f)
     if (r->bad)
         return;
     if (type > FAMILY_SUMMARY || nlabels > CONFIG_MAX_LABELS) {
-        rd_fail(r, "family %.*s: type %u or %u labels out of range", (int)name.len, name.ptr, type,
-                nlabels);
+        rec_rd_fail(r, "family %.*s: type %u or %u labels out of range", (int)name.len, name.ptr,
+                    type, nlabels);
         return;
     }
     fi = registry_find_family(x->reg, name.ptr, name.len);
@@ -469,8 +386,8 @@ static void read_family(struct rd *r, struct restore *x, struct fam *f)
     same = cf != NULL && cf->type == (enum family_type)type && cf->nlabels == nlabels &&
            !!cf->excluded == !!(flags & FLAG_EXCLUDED);
     for (j = 0; j < nlabels && !r->bad; j++) {
-        struct statsd_view ln = get_s(r, MAX_NAME, "a label name");
-        unsigned enumerated = get_byte(r);
+        struct statsd_view ln = rec_get_s(r, MAX_NAME, "a label name");
+        unsigned enumerated = rec_get_byte(r);
         const struct config_label *cl = same ? &cf->labels[j] : NULL;
         uint64_t nv;
 
@@ -478,33 +395,41 @@ static void read_family(struct rd *r, struct restore *x, struct fam *f)
             same = 0, cl = NULL;
         if (!enumerated)
             continue;
-        nv = get_u(r);
+        nv = rec_get_u(r);
 
         if (nv > MAX_VALUES) {
-            rd_fail(r, "family %.*s: %llu enumerated values", (int)name.len, name.ptr,
-                    (unsigned long long)nv);
+            rec_rd_fail(r, "family %.*s: %llu enumerated values", (int)name.len, name.ptr,
+                        (unsigned long long)nv);
             return;
         }
         for (v = 0; v < nv && !r->bad; v++) {
-            struct statsd_view val = get_s(r, MAX_VALUE, "a label value");
+            struct statsd_view val = rec_get_s(r, MAX_VALUE, "a label value");
 
             /* A key may gain values, not lose one: series may hold it. */
             if (cl != NULL && !r->bad && !enum_has(cl, val))
                 same = 0, cl = NULL;
         }
     }
-    f->nbuckets = get_byte(r);
+    f->nbuckets = rec_get_byte(r);
     if (!r->bad && f->nbuckets > CONFIG_MAX_BUCKETS)
-        rd_fail(r, "family %.*s: %zu buckets", (int)name.len, name.ptr, f->nbuckets);
+        rec_rd_fail(r, "family %.*s: %zu buckets", (int)name.len, name.ptr, f->nbuckets);
     if (same && (type == FAMILY_HISTOGRAM || type == FAMILY_SUMMARY) &&
         (cf->nbuckets != f->nbuckets || !!cf->unit_ms != !!(flags & FLAG_UNIT_MS)))
         same = 0;
     for (j = 0; j < f->nbuckets && !r->bad; j++) {
-        double b = get_f(r);
+        double b = rec_get_f(r);
 
         if (same && type == FAMILY_HISTOGRAM && memcmp(&b, &cf->buckets[j], sizeof b) != 0)
             same = 0;
     }
+    f->native = (flags & FLAG_NATIVE) != 0;
+    if (f->native && type != FAMILY_HISTOGRAM)
+        rec_rd_fail(r, "family %.*s: a native block on a family not a histogram", (int)name.len,
+                    name.ptr);
+    if (same && !!native_on(cf) != f->native)
+        same = 0;
+    if (f->native && !read_native_family(r, same ? cf : NULL))
+        same = 0;
     f->nstreams = 0;
     if (type == FAMILY_SUMMARY && !read_summary_family(r, name, same ? cf : NULL, f))
         same = 0;
@@ -549,15 +474,15 @@ static enum records_drop drop_of(int rc)
  */
 static void read_stream(struct rd *r, struct ckms *st, size_t *mem)
 {
-    uint64_t n = get_u(r), len;
-    double min = get_f(r), max = get_f(r), slack = get_f(r);
+    uint64_t n = rec_get_u(r), len;
+    double min = rec_get_f(r), max = rec_get_f(r), slack = rec_get_f(r);
 
-    len = get_u(r);
+    len = rec_get_u(r);
     if (r->bad)
         return;
     if (len > CKMS_MAX_TUPLES || len * MIN_TUPLE > (uint64_t)(r->end - r->p)) {
-        rd_fail(r, "a summary stream of %llu tuples (at most %d)", (unsigned long long)len,
-                CKMS_MAX_TUPLES);
+        rec_rd_fail(r, "a summary stream of %llu tuples (at most %d)", (unsigned long long)len,
+                    CKMS_MAX_TUPLES);
         return;
     }
     if (st != NULL)
@@ -565,10 +490,10 @@ static void read_stream(struct rd *r, struct ckms *st, size_t *mem)
     for (uint64_t k = 0; k < len && !r->bad; k++) {
         struct ckms_tuple t;
 
-        t.v = get_f(r);
-        t.g = get_u(r);
-        t.delta = get_u(r);
-        t.run = get_u(r);
+        t.v = rec_get_f(r);
+        t.g = rec_get_u(r);
+        t.delta = rec_get_u(r);
+        t.run = rec_get_u(r);
         if (st != NULL)
             st->t[k] = t;
     }
@@ -594,15 +519,15 @@ static struct summary *read_summary(struct rd *r, struct restore *x, const struc
     unsigned ns;
     double carry;
 
-    if (!get_byte(r))
+    if (!rec_get_byte(r))
         return NULL;
-    count = get_u(r);
-    carry = get_f(r);
-    ns = get_byte(r);
+    count = rec_get_u(r);
+    carry = rec_get_f(r);
+    ns = rec_get_byte(r);
     if (!r->bad && ns != f->nstreams)
-        rd_fail(r, "a summary series of %u streams in a family of %u", ns, f->nstreams);
+        rec_rd_fail(r, "a summary series of %u streams in a family of %u", ns, f->nstreams);
     if (ns > 0)
-        elapsed = get_u(r);
+        elapsed = rec_get_u(r);
     if (r->bad)
         return NULL;
     if (x->apply && f->fi >= 0) {
@@ -634,29 +559,37 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
     int rc;
 
     memset(&s, 0, sizeof s);
-    s.created_ms = get_u(r);
-    idle = get_u(r);
-    s.value = get_f(r);
+    s.created_ms = rec_get_u(r);
+    idle = rec_get_u(r);
+    s.value = rec_get_f(r);
     if (f->type == FAMILY_HISTOGRAM) {
-        s.count = get_u(r);
+        s.count = rec_get_u(r);
         for (j = 0; j <= f->nbuckets; j++)
-            buckets[j] = get_u(r);
+            buckets[j] = rec_get_u(r);
         for (j = 0; j <= f->nbuckets; j++)
-            carries[j] = get_f(r);
+            carries[j] = rec_get_f(r);
         s.buckets = buckets;
         s.carries = carries;
+        if (f->native) {
+            struct statsd_view enc;
+
+            s.native_carry = rec_get_f(r);
+            enc = rec_get_s(r, NATIVEHIST_ENCODED_MAX, "a native histogram");
+            s.native = enc.ptr;
+            s.native_len = enc.len;
+        }
     }
     if (f->type == FAMILY_SUMMARY)
         s.summary = read_summary(r, x, f, &mem);
-    n = get_byte(r);
+    n = rec_get_byte(r);
     if (!r->bad && n > f->nlabels)
-        rd_fail(r, "a series with %zu labels in a family of %zu", n, f->nlabels);
+        rec_rd_fail(r, "a series with %zu labels in a family of %zu", n, f->nlabels);
     for (j = 0; j < n && !r->bad; j++) {
-        unsigned key = get_byte(r);
+        unsigned key = rec_get_byte(r);
 
-        tags[j].value = get_s(r, MAX_VALUE, "a label value");
+        tags[j].value = rec_get_s(r, MAX_VALUE, "a label value");
         if (!r->bad && key >= f->nlabels)
-            rd_fail(r, "label key %u in a family of %zu labels", key, f->nlabels);
+            rec_rd_fail(r, "label key %u in a family of %zu labels", key, f->nlabels);
         if (r->bad)
             break;
         if (f->cf != NULL) {
@@ -687,7 +620,7 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
 
 static void read_job(struct rd *r, struct restore *x)
 {
-    struct statsd_view name = get_s(r, MAX_NAME, "a job name");
+    struct statsd_view name = rec_get_s(r, MAX_NAME, "a job name");
     struct breaker b;
     uint64_t in_state;
     unsigned flags, state;
@@ -695,19 +628,19 @@ static void read_job(struct rd *r, struct restore *x)
     size_t o;
 
     memset(&b, 0, sizeof b);
-    state = get_byte(r);
-    in_state = get_u(r);
-    b.consecutive_failures = get_u(r);
+    state = rec_get_byte(r);
+    in_state = rec_get_u(r);
+    b.consecutive_failures = rec_get_u(r);
     for (o = 0; o < BREAKER_NOUTCOMES; o++)
-        b.attempts[o] = get_u(r);
-    b.errors = get_u(r);
-    b.openings = get_u(r);
-    flags = get_byte(r);
-    b.last_success_unix = get_f(r);
-    b.last_error_unix = get_f(r);
-    created = get_f(r);
+        b.attempts[o] = rec_get_u(r);
+    b.errors = rec_get_u(r);
+    b.openings = rec_get_u(r);
+    flags = rec_get_byte(r);
+    b.last_success_unix = rec_get_f(r);
+    b.last_error_unix = rec_get_f(r);
+    created = rec_get_f(r);
     if (!r->bad && state >= BREAKER_NSTATES)
-        rd_fail(r, "job %.*s: state %u", (int)name.len, name.ptr, state);
+        rec_rd_fail(r, "job %.*s: state %u", (int)name.len, name.ptr, state);
     if (r->bad || !x->apply)
         return;
     if (!(b.last_success_unix >= 0 && b.last_success_unix < 1e12) ||
@@ -732,11 +665,11 @@ static int run(struct restore *x, const void *body, size_t len, char *err, size_
     struct fam f = { 0 };
     size_t nfams = 0, nseries = 0, njobs = 0;
 
-    if (get_byte(&r) != 'M' && !r.bad)
-        rd_fail(&r, "the body does not start with its 'M' record");
-    x->saved_unix_ms = get_u(&r);
+    if (rec_get_byte(&r) != 'M' && !r.bad)
+        rec_rd_fail(&r, "the body does not start with its 'M' record");
+    x->saved_unix_ms = rec_get_u(&r);
     while (!r.bad) {
-        unsigned tag = get_byte(&r);
+        unsigned tag = rec_get_byte(&r);
 
         if (r.bad)
             break;
@@ -747,7 +680,7 @@ static int run(struct restore *x, const void *body, size_t len, char *err, size_
             break;
         case 'S':
             if (!f.seen) {
-                rd_fail(&r, "a series before any family");
+                rec_rd_fail(&r, "a series before any family");
                 break;
             }
             read_series(&r, x, &f);
@@ -758,23 +691,23 @@ static int run(struct restore *x, const void *body, size_t len, char *err, size_
             njobs++;
             break;
         case 'E': {
-            uint64_t ef = get_u(&r), es = get_u(&r), ej = get_u(&r);
+            uint64_t ef = rec_get_u(&r), es = rec_get_u(&r), ej = rec_get_u(&r);
 
             if (r.bad)
                 break;
             if (ef != nfams || es != nseries || ej != njobs)
-                rd_fail(&r,
-                        "the end record counts %llu families, %llu series, %llu jobs; the file "
-                        "holds %zu, %zu, %zu",
-                        (unsigned long long)ef, (unsigned long long)es, (unsigned long long)ej,
-                        nfams, nseries, njobs);
+                rec_rd_fail(&r,
+                            "the end record counts %llu families, %llu series, %llu jobs; the file "
+                            "holds %zu, %zu, %zu",
+                            (unsigned long long)ef, (unsigned long long)es, (unsigned long long)ej,
+                            nfams, nseries, njobs);
             else if (r.p != r.end)
-                rd_fail(&r, "%zu bytes after the end record", (size_t)(r.end - r.p));
+                rec_rd_fail(&r, "%zu bytes after the end record", (size_t)(r.end - r.p));
             return r.bad ? ERRCODE_FORMAT : 0;
         }
         default:
             r.p--;
-            rd_fail(&r, "unknown record 0x%02x", tag);
+            rec_rd_fail(&r, "unknown record 0x%02x", tag);
             break;
         }
     }

@@ -772,6 +772,7 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
     out->summary = f->spec != NULL ? *series_summary(f, s) : NULL;
     out->summary_spec = f->spec;
     out->native = f->noff != 0 ? &series_native(f, s)->h : NULL;
+    out->native_carry = f->noff != 0 ? series_native(f, s)->carry : 0;
     if (f->cfg->type == FAMILY_HISTOGRAM) {
         const struct histogram *h = series_hist(f, s);
 

@@ -40,6 +40,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     struct statsd_line line;
     struct labelset_match m;
     struct registry__series *se = NULL;
+    struct nativehist nh;
     size_t j, n = f->labels.n;
     int rc;
 
@@ -69,6 +70,13 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
         return STATSD_SERIES_CAP;
     if (!saved_values_ok(f, s))
         return REGISTRY_BAD_VALUE;
+    if (f->noff != 0) { /* checked before the series is made, as the values above */
+        if (!(s->native_carry >= 0 && s->native_carry < 1))
+            return REGISTRY_BAD_VALUE;
+        nativehist_init(&nh, &f->ncfg);
+        if (s->native != NULL && nativehist_decode(&nh, &f->ncfg, s->native, s->native_len) != 0)
+            return REGISTRY_BAD_VALUE; /* h unchanged: nothing allocated */
+    }
     if (se == NULL)
         se = series_create(r, (uint32_t)fam, &m, NULL);
     se->flags |= SERIES_RESTORED;
@@ -87,6 +95,15 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
                 h->carry = counted_alloc(&r->mem, f->carries);
         if (h->carry != NULL)
             memcpy(h->carry, s->carries, f->carries);
+        if (f->noff != 0) {
+            struct registry__native *nat = series_native(f, se);
+
+            r->mem -= nativehist_bytes(&nat->h);
+            nativehist_free(&nat->h);
+            nat->h = nh;
+            nat->carry = s->native_carry;
+            r->mem += nativehist_bytes(&nat->h);
+        }
     } else if (cf->type == FAMILY_SUMMARY) {
         struct summary **sm = series_summary(f, se);
 

@@ -4,11 +4,12 @@
  * the delimited protobuf exposition to a real Prometheus 2.42 started with
  * --enable-feature=native-histograms, which reads histogram_count() and histogram_sum()
  * back exactly and histogram_quantile() within the schema's relative error; the text
- * exposition keeps the classic buckets.
+ * exposition keeps the classic buckets; a restart with a state file keeps the native ones.
  */
 #include <criterion/criterion.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,80 @@ Test(e2e_native, protobuf_is_negotiated_and_text_keeps_the_classic_buckets, .ini
     daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"1\"} 144\n");
     daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"+Inf\"} 202\n");
     free(text);
+}
+
+#define PB_ACCEPT                                                                      \
+    "Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;" \
+    "encoding=delimited\r\n"
+
+/* The delimited message of body that holds name (a copy), or NULL. */
+static char *message_of(const struct httpc_response *r, const char *name, size_t *len)
+{
+    size_t pos = 0, nl = strlen(name);
+
+    while (pos < r->body_len) {
+        uint64_t n = 0;
+        int shift = 0;
+        unsigned char c;
+
+        do {
+            c = (unsigned char)r->body[pos++];
+            n |= (uint64_t)(c & 0x7f) << shift;
+            shift += 7;
+        } while ((c & 0x80) && pos < r->body_len);
+        cr_assert_leq(pos + n, r->body_len, "a message cut short");
+        /* A MetricFamily starts with its name: field 1, its length, the bytes. */
+        if (n > nl + 2 && (unsigned char)r->body[pos] == 0x0a &&
+            (size_t)(unsigned char)r->body[pos + 1] == nl &&
+            memcmp(r->body + pos + 2, name, nl) == 0) {
+            char *m = malloc(n);
+
+            memcpy(m, r->body + pos, n);
+            *len = n;
+            return m;
+        }
+        pos += n;
+    }
+    return NULL;
+}
+
+static char *native_message(const char *addr, size_t *len)
+{
+    struct httpc_response r;
+    char *m;
+
+    cr_assert_eq(httpc_get(addr, "/metrics", PB_ACCEPT, &r), 0);
+    cr_assert_eq(r.status, 200);
+    m = message_of(&r, "rpc_seconds", len);
+    cr_assert_not_null(m, "no rpc_seconds message");
+    httpc_response_release(&r);
+    return m;
+}
+
+Test(e2e_native, a_restart_with_a_state_file_keeps_the_native_buckets)
+{
+    char dir[] = "/tmp/ustatsd-native-XXXXXX", path[64], config[2048], cmd[96];
+    const char *args[] = { "--state-file", path, NULL };
+    size_t before_len, after_len;
+    char *before, *after;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/state", dir);
+    snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%d", daemon_free_port());
+    snprintf(config, sizeof config, config_fmt, listen_addr);
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    send_values();
+    before = native_message(listen_addr, &before_len);
+    cr_assert_eq(daemon_stop(&d), 0);
+    cr_assert_eq(daemon_start(&d, config, args), 0);
+    after = native_message(listen_addr, &after_len);
+    cr_assert_eq(after_len, before_len);
+    cr_assert_eq(memcmp(after, before, before_len), 0, "the family reads otherwise");
+    cr_assert_eq(daemon_stop(&d), 0);
+    free(before);
+    free(after);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }
 
 Test(e2e_native, a_real_prometheus_reads_the_native_histogram, .init = start, .fini = stop,

@@ -4,7 +4,7 @@
  *
  * Checked: a body refused (-1) changes nothing, with a message; a body taken (0) dumps
  * again into a body that a second fresh registry takes whole, every series of the first
- * restored, and both expose the same OpenMetrics. A checksum guards the file on disk,
+ * restored, and both expose the same OpenMetrics and protobuf (native buckets included). A checksum guards the file on disk,
  * so these bytes come from a crafted or foreign file, or a bug: either way the restore
  * must neither crash nor grow past the caps.
  * The two registries are built once; each run ends with registry_reset(), which leaves
@@ -44,7 +44,10 @@ static const char json[] =
     "  {\"name\": \"uploads\", \"type\": \"counter\"},"
     "  {\"name\": \"rpc_seconds\", \"type\": \"summary\", \"max_age\": 60,"
     "   \"age_buckets\": 2, \"quantiles\": {\"0\": 0, \"0.5\": 0.05, \"0.99\": 0.001},"
-    "   \"labels\": [{\"name\": \"m\", \"max_values\": 3}]}"
+    "   \"labels\": [{\"name\": \"m\", \"max_values\": 3}]},"
+    "  {\"name\": \"native_seconds\", \"type\": \"histogram\","
+    "   \"native\": {\"schema\": 1, \"max_buckets\": 8},"
+    "   \"labels\": [{\"name\": \"k\", \"max_values\": 3}]}"
     " ]}";
 
 static struct config cfg;
@@ -89,11 +92,16 @@ static void world_release(struct world *w)
     registry_reset(&w->reg);
 }
 
+/* OpenMetrics, then the protobuf exposition (native buckets), NUL-free: hex of it. */
 static char *expose(struct world *w)
 {
-    struct buf out = BUF_INIT;
+    struct buf out = BUF_INIT, pb = BUF_INIT;
 
     fuzz_render(&w->reg, &w->jobs, &out, EXPO_OPENMETRICS, 5000);
+    fuzz_render_series(&w->reg, &pb, EXPO_PROTOBUF, 5000);
+    for (size_t i = 0; i < pb.len; i++)
+        buf_addf(&out, "%02x", (unsigned char)pb.ptr[i]);
+    buf_release(&pb);
     buf_addch(&out, '\0');
     return out.ptr;
 }

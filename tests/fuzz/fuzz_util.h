@@ -81,6 +81,7 @@ static inline void fuzz_render(struct registry *reg, struct jobs *jobs, struct b
     fuzz_render_series(reg, out, fmt, now_ms);
     expo_init(&e, out, fmt);
     jobs_render(jobs, &e, now_ms);
+    expo_flush(&e);
 }
 
 /* Point stdin at /dev/null, so that an input naming "/dev/stdin" as a file never blocks. */
