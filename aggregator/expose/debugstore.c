@@ -5,6 +5,7 @@
 
 #include "base/jsonstr.h"
 #include "store/breaker.h"
+#include "store/nativehist.h"
 #include "store/summary.h"
 
 static double mono_to_unix(const struct debug_render *dr, uint64_t ms)
@@ -91,6 +92,15 @@ static void family_entry(struct debug_render *dr, struct debugjson *w, size_t f)
             debugjson_num(w->out, cf->buckets[l]);
         }
         debugjson_close(w, ']');
+        if (cf->native.on) {
+            debugjson_kv_open(w, "native", '{');
+            debugjson_kv_num(w, "schema", cf->native.schema);
+            debugjson_kv_num(w, "zero_threshold", cf->native.zero_threshold);
+            debugjson_kv_u64(w, "max_buckets", cf->native.max_buckets);
+            debugjson_close(w, '}');
+        } else {
+            debugjson_kv_str(w, "native", NULL);
+        }
     }
     if (cf->type == FAMILY_SUMMARY) {
         debugjson_kv_open(w, "quantiles", '[');
@@ -187,6 +197,45 @@ static void summary_entry(struct debug_render *dr, struct debugjson *w,
     debugjson_kv_u64(w, "count", s->count);
 }
 
+/*
+ * A series' native buckets: the current schema and zero bucket, then each populated
+ * bucket, negative ones first, with its bounds (|v| in (lower, upper] on the positive side,
+ * mirrored on the negative one) and count.
+ */
+static void native_entry(struct debugjson *w, const struct nativehist *h)
+{
+    int schema = nativehist_schema(h);
+
+    debugjson_kv_open(w, "native", '{');
+    debugjson_kv_num(w, "schema", schema);
+    debugjson_kv_num(w, "zero_threshold", nativehist_zero_threshold(h));
+    debugjson_kv_u64(w, "zero_count", nativehist_zero_count(h));
+    debugjson_kv_u64(w, "count", nativehist_count(h));
+    debugjson_kv_num(w, "sum", nativehist_sum(h));
+    debugjson_kv_open(w, "buckets", '[');
+    for (int side = NATIVEHIST_NEGATIVE; side <= NATIVEHIST_POSITIVE; side++) {
+        size_t n = nativehist_buckets(h, (enum nativehist_side)side);
+
+        for (size_t i = 0; i < n; i++) {
+            size_t at = side == NATIVEHIST_NEGATIVE ? n - 1 - i : i; /* ascending values */
+            double lo, hi;
+            uint64_t count;
+            int32_t key;
+
+            nativehist_bucket(h, (enum nativehist_side)side, at, &key, &count);
+            lo = nativehist_upper_bound(schema, key - 1);
+            hi = nativehist_upper_bound(schema, key);
+            debugjson_open(w, '{');
+            debugjson_kv_num(w, "lower", side == NATIVEHIST_NEGATIVE ? -hi : lo);
+            debugjson_kv_num(w, "upper", side == NATIVEHIST_NEGATIVE ? -lo : hi);
+            debugjson_kv_u64(w, "count", count);
+            debugjson_close(w, '}');
+        }
+    }
+    debugjson_close(w, ']');
+    debugjson_close(w, '}');
+}
+
 static void series_entry(struct debug_render *dr, struct debugjson *w,
                          const struct registry_sample *s)
 {
@@ -219,6 +268,8 @@ static void series_entry(struct debug_render *dr, struct debugjson *w,
         debugjson_close(w, ']');
         debugjson_kv_num(w, "sum", s->value);
         debugjson_kv_u64(w, "count", s->count);
+        if (s->native != NULL)
+            native_entry(w, s->native);
     } else if (s->cfg->type == FAMILY_SUMMARY) {
         summary_entry(dr, w, s);
     } else {

@@ -8,6 +8,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <jansson.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +73,49 @@ static double send_values(void)
     return sum;
 }
 
+/* /debug shows the family's block and the series' native buckets, bounds and counts. */
+static void check_debug(void)
+{
+    char *body = NULL;
+    json_error_t err;
+    json_t *j, *fam, *nat, *buckets, *b;
+    uint64_t total = 0;
+    size_t i;
+    int negative = 0;
+
+    cr_assert_eq(daemon_get(&d, "/debug?section=families&family=rpc_seconds", NULL, &body), 200);
+    j = json_loads(body, 0, &err);
+    cr_assert_not_null(j, "%s", body);
+    free(body);
+    fam = json_array_get(json_object_get(j, "families"), 0);
+    nat = json_object_get(fam, "native");
+    cr_assert_eq(json_number_value(json_object_get(nat, "schema")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(nat, "max_buckets")), 160);
+    json_decref(j);
+
+    cr_assert_eq(daemon_get(&d, "/debug?section=series&family=rpc_seconds", NULL, &body), 200);
+    j = json_loads(body, 0, &err);
+    cr_assert_not_null(j, "%s", body);
+    nat = json_object_get(json_array_get(json_object_get(j, "series"), 0), "native");
+    cr_assert_not_null(nat, "%s", body);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(nat, "count")), NPOS + 2);
+    cr_assert_eq(json_integer_value(json_object_get(nat, "zero_count")), 1);
+    buckets = json_object_get(nat, "buckets");
+    json_array_foreach(buckets, i, b)
+    {
+        double lo = json_number_value(json_object_get(b, "lower"));
+        double hi = json_number_value(json_object_get(b, "upper"));
+
+        cr_assert_lt(lo, hi);
+        total += (uint64_t)json_integer_value(json_object_get(b, "count"));
+        negative += lo <= -0.5 && -0.5 < hi; /* [lower, upper) on the negative side */
+    }
+    cr_assert_eq(total, NPOS + 1, "every value but the zero in a bucket");
+    cr_assert_eq(negative, 1, "-0.5 in a negative bucket");
+    json_decref(j);
+}
+
 Test(e2e_native, protobuf_is_negotiated_and_text_keeps_the_classic_buckets, .init = start,
      .fini = stop)
 {
@@ -90,6 +135,7 @@ Test(e2e_native, protobuf_is_negotiated_and_text_keeps_the_classic_buckets, .ini
                      "encoding=delimited; escaping=underscores");
     cr_assert_not_null(memmem(r.body, r.body_len, "rpc_seconds", 11));
     httpc_response_release(&r);
+    check_debug();
     text = daemon_scrape(&d, NULL);
     daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"0.1\"} 97\n");
     daemon_want(text, 1, "rpc_seconds_bucket{method=\"GET\",le=\"1\"} 144\n");
