@@ -3,8 +3,8 @@
  * a "native" block, observations on both sides of zero and in the zero bucket, served in
  * the delimited protobuf exposition to a real Prometheus 2.42 started with
  * --enable-feature=native-histograms, which reads histogram_count() and histogram_sum()
- * back exactly and histogram_quantile() within the schema's relative error; the text
- * exposition keeps the classic buckets; a restart with a state file keeps the native ones.
+ * back exactly and histogram_quantile() within the schema's relative error, while one
+ * without the flag reads the same family's classic buckets; the text exposition keeps them; a restart with a state file keeps the native ones.
  */
 #include <criterion/criterion.h>
 
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "daemon.h"
 #include "httpc.h"
@@ -221,7 +222,7 @@ Test(e2e_native, a_real_prometheus_reads_the_native_histogram, .init = start, .f
      .timeout = 120)
 {
     static const double qs[] = { 0.1, 0.5, 0.9 };
-    char pcfg[512], query[256];
+    char pcfg[512], query[256], dir2[300];
     struct promrun p;
     double v, sum = send_values();
 
@@ -252,5 +253,23 @@ Test(e2e_native, a_real_prometheus_reads_the_native_histogram, .init = start, .f
         cr_assert_leq(fabs(v / exact - 1), pow(2, 1.0 / 8) - 1, "q %g: %.17g, exact %.17g", qs[i],
                       v, exact);
     }
+    promrun_stop(&p);
+
+    /*
+     * Prometheus 2.42 ingests a histogram with native buckets as native only (both came in
+     * 2.45, scrape_classic_histograms): one without the flag reads the classic buckets of
+     * the same family, through OpenMetrics.
+     */
+    snprintf(dir2, sizeof dir2, "%s/classic", d.dir);
+    cr_assert_eq(mkdir(dir2, 0700), 0);
+    cr_assert_eq(promrun_start(&p, dir2, pcfg), 0);
+    cr_assert_eq(promrun_wait(&p, "rpc_seconds_count{method=\"GET\"} == 202", 60000), 0, "%s",
+                 p.last ? p.last : "");
+    cr_assert_eq(promrun_value(&p, "rpc_seconds_bucket{method=\"GET\",le=\"0.1\"}", &v), 0, "%s",
+                 p.last);
+    cr_assert_eq(v, 97);
+    cr_assert_eq(promrun_value(&p, "rpc_seconds_bucket{method=\"GET\",le=\"1.0\"}", &v), 0, "%s",
+                 p.last);
+    cr_assert_eq(v, 144);
     promrun_stop(&p);
 }
