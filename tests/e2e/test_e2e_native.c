@@ -4,7 +4,8 @@
  * the delimited protobuf exposition to a real Prometheus 2.42 started with
  * --enable-feature=native-histograms, which reads histogram_count() and histogram_sum()
  * back exactly and histogram_quantile() within the schema's relative error, while one
- * without the flag reads the same family's classic buckets; the text exposition keeps them; a restart with a state file keeps the native ones.
+ * without the flag reads the same family's classic buckets; the text exposition keeps
+ * them; a restart with a state file keeps the native ones; /debug shows them.
  */
 #include <criterion/criterion.h>
 
