@@ -22,8 +22,9 @@ struct pairs {
     pb_label pair[MAX_PAIRS];
     pb_label *ptr[MAX_PAIRS];
     size_t n;
-    char *text; /* the names and values, each NUL-terminated */
+    char *text; /* the names and values, each NUL-terminated: small, or allocated */
     size_t used, cap;
+    char small[1024];
 };
 
 static char *keep_text(struct pairs *p, const char *s, size_t len)
@@ -61,7 +62,7 @@ static void pairs_make(struct pairs *p, const struct expo *e, const struct expo_
         p->cap += strlen(labels[i].name) + labels[i].value_len + 2;
     for (i = 0; i < e->nconst; i++)
         p->cap += strlen(e->const_labels[i].name) + e->const_labels[i].value_len + 2;
-    p->text = mem_alloc(p->cap);
+    p->text = p->cap <= sizeof p->small ? p->small : mem_alloc(p->cap);
     p->used = 0;
     p->n = 0;
     for (i = 0; i < n; i++)
@@ -94,7 +95,8 @@ static void keep_metric(struct expo *e, pb_metric *m, struct pairs *p)
     buf_grow(&e->pb, size);
     e->pb.len +=
         io__prometheus__client__metric_family__pack(&one, (uint8_t *)e->pb.ptr + e->pb.len);
-    free(p->text);
+    if (p->text != p->small)
+        free(p->text);
     if (e->pb.len >= FLUSH_BYTES)
         write_out(e);
 }

@@ -10,7 +10,7 @@
  * (bench_scrape, bench_reload, bench_debug, bench_snapshot) a turn also holds whatever the
  * machine did to the thread; here each piece is timed alone, as the daemon runs it:
  *
- *   - text, openmetrics: a scrape's piece (handler/scrape.c, series_piece): render_step()
+ *   - text, openmetrics, protobuf: a scrape's piece (handler/scrape.c, series_piece): render_step()
  *     of SCRAPE_SUBSTEP series until SCRAPE_STEP series or SCRAPE_PIECE_BYTES;
  *   - gzip: the text piece and its compression (http/gzip.h, level 1), as httpd does it;
  *   - debug: one debug_render_step() of /debug?section=series&limit=N (at most 1M);
@@ -59,9 +59,9 @@
 #define DEBUG_LIMIT  1000000
 #define NOW_MS       1000000
 
-enum task { T_TEXT, T_OM, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_MAX };
+enum task { T_TEXT, T_OM, T_PB, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_MAX };
 
-static const char *const task_names[T_MAX] = { "text",  "openmetrics", "gzip",
+static const char *const task_names[T_MAX] = { "text",  "openmetrics", "protobuf",    "gzip",
                                                "debug", "snapshot",    "reload_drain" };
 
 /* The pieces of one task: CPU and wall ns, grown as they come. */
@@ -262,6 +262,7 @@ static int run(size_t nseries, unsigned passes)
     for (unsigned k = 0; k < passes; k++) {
         scrape(&reg, EXPO_TEXT, 0, &p[T_TEXT]);
         scrape(&reg, EXPO_OPENMETRICS, 0, &p[T_OM]);
+        scrape(&reg, EXPO_PROTOBUF, 0, &p[T_PB]);
         scrape(&reg, EXPO_TEXT, 1, &p[T_GZIP]);
         if (debug_walk(&reg, &jobs, &cfg, rejects, nseries, &p[T_DEBUG]) != 0)
             return -1;
