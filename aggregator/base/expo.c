@@ -9,6 +9,7 @@
 
 #include "base/exponame.h"
 #include "base/expopb.h"
+#include "base/exporw.h"
 #include "statsd.h"
 
 /*
@@ -267,6 +268,7 @@ void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
     e->esc = EXPO_ESCAPE_UNDERSCORES;
     e->created = 0;
     e->native = NULL;
+    e->timestamp_ms = 0;
     buf_init(&e->pbhead);
     buf_init(&e->pb);
 }
@@ -350,6 +352,8 @@ void expo_family(struct expo *e, const char *name, enum expo_type type, const ch
     e->type = type;
     e->name = name;
     e->name_len = len;
+    if (e->fmt == EXPO_REMOTE_WRITE)
+        return; /* no metadata lines: its samples carry the name */
 
     if (e->fmt == EXPO_OPENMETRICS) {
         /* OpenMetrics 1.0: "The ordering SHOULD be TYPE, UNIT, HELP." */
@@ -448,6 +452,10 @@ static void put_sample(struct expo *e, const char *suffix, const struct expo_lab
 
     if (e->fmt == EXPO_PROTOBUF) {
         expopb_sample(e, suffix, labels, n, xname, xname_len, xval, xlen, value);
+        return;
+    }
+    if (e->fmt == EXPO_REMOTE_WRITE) {
+        exporw_sample(e, suffix, labels, n, xname, xname_len, xval, xlen, value);
         return;
     }
     char *p;
@@ -641,6 +649,10 @@ void expo_histogram(struct expo *e, const struct expo_label *labels, size_t n, c
         expopb_histogram(e, labels, n, les, nb, counts, sum, count);
         return;
     }
+    if (e->fmt == EXPO_REMOTE_WRITE) {
+        exporw_histogram(e, labels, n, bounds, bound_lens, nb, counts, sum, count);
+        return;
+    }
     p = series_open(e, &sr, labels, n, nb + 1);
 
     for (size_t i = 0; i <= nb; i++) {
@@ -660,6 +672,10 @@ void expo_summary(struct expo *e, const struct expo_label *labels, size_t n, con
 
     if (e->fmt == EXPO_PROTOBUF) {
         expopb_summary(e, labels, n, qs, nq, values, sum, count);
+        return;
+    }
+    if (e->fmt == EXPO_REMOTE_WRITE) {
+        exporw_summary(e, labels, n, quantiles, quantile_lens, nq, values, sum, count);
         return;
     }
 

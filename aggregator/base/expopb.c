@@ -7,6 +7,7 @@
 
 #include "base/exponame.h"
 #include "base/mem.h"
+#include "base/pbpack.h"
 
 typedef Io__Prometheus__Client__MetricFamily pb_family;
 typedef Io__Prometheus__Client__Metric pb_metric;
@@ -85,16 +86,12 @@ static void write_out(struct expo *e);
 static void keep_metric(struct expo *e, pb_metric *m, struct pairs *p)
 {
     pb_family one = IO__PROMETHEUS__CLIENT__METRIC_FAMILY__INIT;
-    size_t size;
 
     m->n_label = p->n;
     m->label = p->ptr;
     one.n_metric = 1;
     one.metric = &m;
-    size = io__prometheus__client__metric_family__get_packed_size(&one);
-    buf_grow(&e->pb, size);
-    e->pb.len +=
-        io__prometheus__client__metric_family__pack(&one, (uint8_t *)e->pb.ptr + e->pb.len);
+    pbpack_append(&e->pb, &one.base);
     if (p->text != p->small)
         free(p->text);
     if (e->pb.len >= FLUSH_BYTES)
@@ -139,7 +136,7 @@ void expopb_family(struct expo *e, const char *name, size_t len, enum expo_type 
 {
     pb_family f = IO__PROMETHEUS__CLIENT__METRIC_FAMILY__INIT;
     const char *suffix = type == EXPO_COUNTER ? "_total" : type == EXPO_INFO ? "_info" : "";
-    size_t sl = strlen(suffix), size;
+    size_t sl = strlen(suffix);
     char *full;
 
     expopb_flush(e);
@@ -163,9 +160,8 @@ void expopb_family(struct expo *e, const char *name, size_t len, enum expo_type 
         memcmp(name + len - strlen(unit), unit, strlen(unit)) == 0 &&
         name[len - strlen(unit) - 1] == '_')
         f.unit = (char *)unit;
-    size = io__prometheus__client__metric_family__get_packed_size(&f);
-    buf_grow(&e->pbhead, size);
-    e->pbhead.len = io__prometheus__client__metric_family__pack(&f, (uint8_t *)e->pbhead.ptr);
+    e->pbhead.len = 0; /* empty already: expopb_flush() above */
+    pbpack_append(&e->pbhead, &f.base);
     free(full);
 }
 
@@ -249,6 +245,12 @@ void expopb_histogram(struct expo *e, const struct expo_label *labels, size_t n,
     if (nh != NULL) {
         size_t all = nh->nspans[0] + nh->nspans[1];
 
+        /*
+         * One count and sum for both kinds, as in Go: the native ones, which its buckets
+         * must add up to (a sampled line's fractions carry per bucket in the classic ones).
+         */
+        h.sample_count = nh->count;
+        h.sample_sum = nh->sum;
         h.has_schema = h.has_zero_threshold = h.has_zero_count = 1;
         h.schema = nh->schema;
         h.zero_threshold = nh->zero_threshold;

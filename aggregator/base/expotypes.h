@@ -19,8 +19,12 @@
  * writer calls expo_flush() before it lets go of a protobuf expo, and one that goes on
  * with a family after a flush starts it again (expo_family(): a message of its own, the
  * same name, help and type). A family past 256 KB is written in more than one message.
+ *
+ * EXPO_REMOTE_WRITE: the body of a Prometheus remote write 1.0 WriteRequest, before its
+ * snappy compression (exporw.c): each sample a TimeSeries as Prometheus stores what it
+ * scrapes, named and labelled as text 0.0.4 names them, at e->timestamp_ms.
  */
-enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS, EXPO_PROTOBUF };
+enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS, EXPO_PROTOBUF, EXPO_REMOTE_WRITE };
 
 /*
  * The name escaping schemes that a scraper asks for with escaping= in Accept, and that
@@ -65,6 +69,8 @@ struct expo_span {
  * deltas, nativehist_spans()); the text formats do not carry them.
  */
 struct expo_native {
+    uint64_t count; /* the native histogram's own: its zero bucket and buckets add up to it */
+    double sum;
     int schema;
     double zero_threshold;
     uint64_t zero_count;
@@ -114,6 +120,8 @@ struct expo {
     const struct expo_native *native;
     /* Protobuf: the current family's header and its series not yet written (expo_flush). */
     struct buf pbhead, pb;
+    /* Remote write: the samples' timestamp, Unix ms (the interval's). */
+    int64_t timestamp_ms;
 };
 
 #endif

@@ -72,7 +72,9 @@ static enum expo_type type_of(enum family_type t)
 static void put_native(struct render *rd, const struct registry_sample *s)
 {
     const struct nativehist *h = s->native;
-    struct expo_native x = { .schema = nativehist_schema(h),
+    struct expo_native x = { .count = nativehist_count(h),
+                             .sum = nativehist_sum(h),
+                             .schema = nativehist_schema(h),
                              .zero_threshold = nativehist_zero_threshold(h),
                              .zero_count = nativehist_zero_count(h) };
     struct nativehist_span *ns[2];
@@ -124,7 +126,7 @@ static void put_series(struct render *rd, const struct registry_sample *s, uint6
         expo_sample(e, "", s->labels, s->nlabels, s->value);
         break;
     case FAMILY_HISTOGRAM:
-        if (s->native != NULL && e->fmt == EXPO_PROTOBUF) {
+        if (s->native != NULL && (e->fmt == EXPO_PROTOBUF || e->fmt == EXPO_REMOTE_WRITE)) {
             put_native(rd, s);
             break;
         }

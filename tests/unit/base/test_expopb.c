@@ -137,7 +137,9 @@ Test(expopb, native_spans_and_deltas_on_both_sides)
     static const struct expo_span neg[1] = { { -2, 1 } }, pos[2] = { { 0, 2 }, { 3, 1 } };
     static const int64_t dneg[1] = { 4 }, dpos[3] = { 1, 1, -1 };
     static const uint64_t counts[1] = { 9 };
-    const struct expo_native x = { .schema = 3,
+    const struct expo_native x = { .count = 9,
+                                   .sum = 3.5,
+                                   .schema = 3,
                                    .zero_threshold = 0x1p-128,
                                    .zero_count = 1,
                                    .spans = { neg, pos },
@@ -152,7 +154,7 @@ Test(expopb, native_spans_and_deltas_on_both_sides)
     expo_init(&e, &b, EXPO_PROTOBUF);
     expo_family(&e, "h_seconds", EXPO_HISTOGRAM, NULL, NULL);
     e.native = &x;
-    expo_histogram(&e, NULL, 0, NULL, NULL, NULL, 0, counts, 2.5, 9);
+    expo_histogram(&e, NULL, 0, NULL, NULL, NULL, 0, counts, 2.5, 8); /* a classic count apart */
     e.native = NULL;
     expo_flush(&e);
     cr_assert_eq(read_all(&b, f), 1);
@@ -169,7 +171,8 @@ Test(expopb, native_spans_and_deltas_on_both_sides)
     cr_assert_eq(h->positive_span[1]->length, 1);
     cr_assert_eq(h->n_positive_delta, 3);
     cr_assert_eq(h->positive_delta[2], -1);
-    cr_assert_eq(h->sample_count, 9);
+    cr_assert_eq(h->sample_count, 9, "the native count: 4 + 1 + 4, what the buckets add up to");
+    cr_assert_eq(h->sample_sum, 3.5);
     free_all(f, 1);
     buf_release(&b);
 }
