@@ -13,8 +13,7 @@ typedef Io__Prometheus__Client__MetricFamily pb_family;
 typedef Io__Prometheus__Client__Metric pb_metric;
 typedef Io__Prometheus__Client__LabelPair pb_label;
 
-/* Labels a series carries at most: the caller's, the constant ones, one of the writer's. */
-#define MAX_PAIRS 64
+#define MAX_PAIRS EXPO_MAX_LABELS
 /* The bytes of a family's series kept before they go out as a message of their own. */
 #define FLUSH_BYTES (256 * 1024)
 
@@ -44,7 +43,7 @@ static void add_pair(struct pairs *p, const char *name, size_t name_len, const c
     pb_label *l;
 
     if (p->n == MAX_PAIRS)
-        return; /* more than a family declares (8) and the resource labels (cfgresource) */
+        return; /* never: render.c asserts the config's bounds fit */
     l = &p->pair[p->n];
     io__prometheus__client__label_pair__init(l);
     l->name = keep_text(p, name, name_len);

@@ -8,8 +8,8 @@
 #include "base/mem.h"
 #include "base/pbpack.h"
 
-/* "__name__", the caller's labels, the constant ones, one of the writer's. */
-#define MAX_LABELS 66
+/* "__name__", then at most EXPO_MAX_LABELS (render.c asserts the config's bounds fit). */
+#define MAX_LABELS (EXPO_MAX_LABELS + 1)
 
 /* One series' labels as protobuf-c wants them, NUL-terminated, then sorted by name. */
 struct series {

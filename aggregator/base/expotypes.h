@@ -58,6 +58,9 @@ enum expo_type {
  * daemon's own histograms fit). */
 #define EXPO_MAX_BUCKETS 64
 
+/* The most labels one series has: its own, the constant ones, a writer's (le, quantile). */
+#define EXPO_MAX_LABELS 64
+
 /* A run of consecutive native buckets (Prometheus's BucketSpan). */
 struct expo_span {
     int32_t offset;

@@ -11,6 +11,8 @@
 
 _Static_assert(CONFIG_MAX_QUANTILES <= CONFIG_MAX_BUCKETS, "a family's quantiles fit the bounds");
 _Static_assert(CONFIG_MAX_BUCKETS <= EXPO_MAX_BUCKETS, "a family's buckets fit expo's");
+_Static_assert(CONFIG_MAX_LABELS + CONFIG_MAX_RESOURCE_ATTRS + 1 <= EXPO_MAX_LABELS,
+               "a series' labels, the resource ones and le or quantile fit expo's");
 
 void render_init(struct render *rd, struct registry *reg, enum expo_format fmt)
 {
