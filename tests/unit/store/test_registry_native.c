@@ -124,7 +124,7 @@ Test(registry_native, a_classic_family_has_none_and_the_buckets_memory_goes_back
     for (int i = 0; i < 100; i++) {
         char line[64];
 
-        snprintf(line, sizeof line, "bare_seconds:%d|h", 1 << (i % 40));
+        snprintf(line, sizeof line, "bare_seconds:%llu|h", 1ull << (i % 40));
         cr_assert_eq(ingest_at(line, 1000), STATSD_OK);
     }
     cr_assert_gt(registry_memory(&reg), before, "the buckets are counted");
