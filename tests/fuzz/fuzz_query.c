@@ -198,11 +198,18 @@ static void check_negotiate(const struct negotiate *n)
 {
     const char *ct = negotiate_content_type(n);
 
-    assert(n->type >= NEGOTIATE_TEXT_0_0_4 && n->type <= NEGOTIATE_OPENMETRICS_1_0_0);
+    assert(n->type >= NEGOTIATE_TEXT_0_0_4 && n->type <= NEGOTIATE_PROTOBUF);
     assert(n->esc >= EXPO_ESCAPE_UNDERSCORES && n->esc <= EXPO_ESCAPE_VALUES);
-    assert(n->fmt == (n->type >= NEGOTIATE_OPENMETRICS_0_0_1 ? EXPO_OPENMETRICS : EXPO_TEXT));
-    assert(ct != NULL && strstr(ct, "; charset=utf-8; escaping=") != NULL);
+    assert(n->fmt == (n->type == NEGOTIATE_PROTOBUF            ? EXPO_PROTOBUF
+                      : n->type >= NEGOTIATE_OPENMETRICS_0_0_1 ? EXPO_OPENMETRICS
+                                                               : EXPO_TEXT));
+    assert(ct != NULL && strstr(ct, "; escaping=") != NULL);
+    assert((strstr(ct, "; charset=utf-8; escaping=") != NULL) == (n->fmt != EXPO_PROTOBUF));
     assert((strncmp(ct, "text/plain;", 11) == 0) == (n->fmt == EXPO_TEXT));
+    assert((strncmp(ct,
+                    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;"
+                    " encoding=delimited;",
+                    93) == 0) == (n->fmt == EXPO_PROTOBUF));
 }
 
 static void check_headers(const char *accept, const char *accept_encoding)
