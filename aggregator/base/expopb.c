@@ -244,10 +244,7 @@ void expopb_histogram(struct expo *e, const struct expo_label *labels, size_t n,
     if (nh != NULL) {
         size_t all = nh->nspans[0] + nh->nspans[1];
 
-        /*
-         * One count and sum for both kinds, as in Go: the native ones, which its buckets
-         * must add up to (a sampled line's fractions carry per bucket in the classic ones).
-         */
+        /* One count and sum for both kinds, as in Go: the native buckets add up to it. */
         h.sample_count = nh->count;
         h.sample_sum = nh->sum;
         h.has_schema = h.has_zero_threshold = h.has_zero_count = 1;

@@ -72,7 +72,7 @@ struct expo_span {
  * deltas, nativehist_spans()); the text formats do not carry them.
  */
 struct expo_native {
-    uint64_t count; /* the native histogram's own: its zero bucket and buckets add up to it */
+    uint64_t count; /* what its zero bucket and buckets add up to */
     double sum;
     int schema;
     double zero_threshold;

@@ -74,8 +74,9 @@ static enum expo_type type_of(enum family_type t)
 static void put_native(struct render *rd, const struct registry_sample *s)
 {
     const struct nativehist *h = s->native;
-    struct expo_native x = { .count = nativehist_count(h),
-                             .sum = nativehist_sum(h),
+    /* The classic count, which the native buckets count too (registry.c, commit), and sum. */
+    struct expo_native x = { .count = s->count,
+                             .sum = s->value,
                              .schema = nativehist_schema(h),
                              .zero_threshold = nativehist_zero_threshold(h),
                              .zero_count = nativehist_zero_count(h) };

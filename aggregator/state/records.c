@@ -117,13 +117,12 @@ static void put_summary(struct buf *b, const struct registry_sample *s, uint64_t
     }
 }
 
-/* A native histogram's state: the weight not yet counted, then the buckets' encoding. */
+/* A native histogram's state: its buckets' encoding. */
 static void put_native(struct buf *b, const struct registry_sample *s)
 {
     unsigned char enc[NATIVEHIST_ENCODED_MAX];
     int n = nativehist_encode(s->native, enc, sizeof enc);
 
-    rec_put_f(b, s->native_carry);
     rec_put_s(b, (const char *)enc, n > 0 ? (size_t)n : 0);
 }
 
@@ -233,8 +232,8 @@ size_t records_max_body(const struct config *c)
 
     for (i = 0; i < c->nfamilies; i++) {
         const struct config_family *cf = &c->families[i];
-        /* A native histogram's: its carry and its buckets' encoding after the classic. */
-        size_t nat = hist + 8 + 10 + NATIVEHIST_ENCODED_MAX;
+        /* A native histogram's: its buckets' encoding after the classic state. */
+        size_t nat = hist + 10 + NATIVEHIST_ENCODED_MAX;
         /* A summary's: the state, then each stream's head and its tuples at the cap. */
         size_t sum = 1 + 10 + 10 + 8 + 1 + 1 + 10 +
                      cf->age_buckets * (10 + 8 + 8 + 8 + 10 + CKMS_MAX_TUPLES * MAX_TUPLE) + 1 +
@@ -573,7 +572,6 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
         if (f->native) {
             struct statsd_view enc;
 
-            s.native_carry = rec_get_f(r);
             enc = rec_get_s(r, NATIVEHIST_ENCODED_MAX, "a native histogram");
             s.native = enc.ptr;
             s.native_len = enc.len;

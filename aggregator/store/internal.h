@@ -165,10 +165,13 @@ static inline struct histogram *series_hist(const struct registry__family *f,
     return (struct histogram *)(void *)((char *)s + f->hoff);
 }
 
-/* A native histogram's state in its series block: the buckets, and the sampled fraction. */
+/*
+ * A native histogram's state in its series block. A sampled line's observations count as
+ * many times as the classic buckets count them (histogram_update.incs, whose fractions
+ * carry per bucket), so that both kinds have one count.
+ */
 struct registry__native {
     struct nativehist h;
-    double carry; /* the observations' weights not yet counted (a sampled line's 1 / rate) */
 };
 
 static inline struct registry__native *series_native(const struct registry__family *f,
@@ -231,12 +234,9 @@ void series_release(struct registry *r, const struct registry__family *f,
  * A summary series observes v (divided already) at sample rate rate, its state made at the
  * first observation; series_summarize() observes each value of an accepted line.
  */
-/*
- * One observation of v into s's native buckets (f->noff != 0), of weight 1 / rate: the
- * whole observations the weights add up to are counted, the fraction carried to the next.
- */
+/* n observations of v into s's native buckets (f->noff != 0), the memory counted. */
 void series_native_observe(struct registry *r, const struct registry__family *f,
-                           struct registry__series *s, double v, double rate);
+                           struct registry__series *s, double v, uint64_t n);
 
 void series_observe(struct registry *r, const struct registry__family *f,
                     struct registry__series *s, double v, double rate, uint64_t now_ms);

@@ -342,7 +342,7 @@ static void commit(struct registry *r, const struct registry__family *f, struct 
         histogram_commit(h, f->cfg->nbuckets, u, line->nvalues, line->rate);
         for (size_t i = 0; f->noff != 0 && i < line->nvalues; i++)
             series_native_observe(r, f, s, line->values[i] / series_div(f->cfg, line->type),
-                                  line->rate < MIN_RATE ? MIN_RATE : line->rate);
+                                  u->incs[i]);
     } else if (f->cfg->type == FAMILY_SUMMARY)
         series_summarize(r, f, s, line, now_ms);
 }
@@ -772,7 +772,6 @@ int registry_cursor_next(struct registry_cursor *c, struct registry_sample *out)
     out->summary = f->spec != NULL ? *series_summary(f, s) : NULL;
     out->summary_spec = f->spec;
     out->native = f->noff != 0 ? &series_native(f, s)->h : NULL;
-    out->native_carry = f->noff != 0 ? series_native(f, s)->carry : 0;
     if (f->cfg->type == FAMILY_HISTOGRAM) {
         const struct histogram *h = series_hist(f, s);
 

@@ -148,7 +148,6 @@ struct registry_sample {
     const struct summary_spec *summary_spec;
     /* A histogram with a "native" block: its native buckets (nativehist.h); else NULL. */
     const struct nativehist *native;
-    double native_carry;     /* and the weight of sampled observations not yet counted, [0, 1) */
     uint64_t last_update_ms; /* 0: never updated (a zero series created at start-up) */
     uint64_t created_ms;     /* Unix ms the series was created at; 0: undated (no clock) */
 };
@@ -378,11 +377,10 @@ struct registry_saved {
     /*
      * A histogram with a "native" block: its buckets as nativehist_encode() wrote them
      * (decoded and checked against the family's block: REGISTRY_BAD_VALUE when they do not
-     * decode), and the weight not yet counted, in [0, 1); native NULL: empty buckets.
+     * decode, or count other than count); NULL: empty buckets.
      */
     const void *native;
     size_t native_len;
-    double native_carry;
     uint64_t created_ms; /* Unix ms; 0: the registry's clock dates it now */
     int updated;         /* 0: never updated since created (a zero series) */
     uint64_t idle_ms;    /* updated: ms since its last update, the time away included */

@@ -71,11 +71,13 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     if (!saved_values_ok(f, s))
         return REGISTRY_BAD_VALUE;
     if (f->noff != 0) { /* checked before the series is made, as the values above */
-        if (!(s->native_carry >= 0 && s->native_carry < 1))
-            return REGISTRY_BAD_VALUE;
         nativehist_init(&nh, &f->ncfg);
         if (s->native != NULL && nativehist_decode(&nh, &f->ncfg, s->native, s->native_len) != 0)
-            return REGISTRY_BAD_VALUE; /* h unchanged: nothing allocated */
+            return REGISTRY_BAD_VALUE;           /* h unchanged: nothing allocated */
+        if (nativehist_count(&nh) != s->count) { /* both kinds count each observation once */
+            nativehist_free(&nh);
+            return REGISTRY_BAD_VALUE;
+        }
     }
     if (se == NULL)
         se = series_create(r, (uint32_t)fam, &m, NULL);
@@ -101,7 +103,6 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
             r->mem -= nativehist_bytes(&nat->h);
             nativehist_free(&nat->h);
             nat->h = nh;
-            nat->carry = s->native_carry;
             r->mem += nativehist_bytes(&nat->h);
         }
     } else if (cf->type == FAMILY_SUMMARY) {

@@ -142,17 +142,13 @@ void series_release(struct registry *r, const struct registry__family *f,
 }
 
 void series_native_observe(struct registry *r, const struct registry__family *f,
-                           struct registry__series *s, double v, double rate)
+                           struct registry__series *s, double v, uint64_t n)
 {
-    struct registry__native *n = series_native(f, s);
-    size_t before = nativehist_bytes(&n->h);
-    uint64_t whole;
+    struct nativehist *h = &series_native(f, s)->h;
+    size_t before = nativehist_bytes(h);
 
-    n->carry += 1.0 / rate;
-    whole = (uint64_t)n->carry;
-    n->carry -= (double)whole;
-    nativehist_observe(&n->h, &f->ncfg, v, whole);
-    r->mem = r->mem - before + nativehist_bytes(&n->h);
+    nativehist_observe(h, &f->ncfg, v, n);
+    r->mem = r->mem - before + nativehist_bytes(h);
 }
 
 void series_observe(struct registry *r, const struct registry__family *f,

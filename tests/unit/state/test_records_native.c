@@ -1,6 +1,6 @@
 /*
  * Native histograms in the state file's records: a family's native block and each series'
- * buckets and carry come back as they were dumped (the protobuf exposition, which carries
+ * buckets come back as they were dumped (the protobuf exposition, which carries
  * them, reads the same, and goes on alike), a block that changed drops the family's
  * series as a reload would reset them, and damaged buckets are refused.
  */
@@ -59,7 +59,7 @@ static void assert_same(struct world *a, struct world *b)
     buf_release(&y);
 }
 
-Test(records_native, the_native_buckets_and_carry_come_back_and_go_on_alike)
+Test(records_native, the_native_buckets_come_back_and_go_on_alike)
 {
     static const size_t slices[] = { 1, 1000 };
 
@@ -75,7 +75,7 @@ Test(records_native, the_native_buckets_and_carry_come_back_and_go_on_alike)
         restore(&b, &body, 1000, 1700000200000ull, &got);
         cr_assert_eq(got.series, 3);
         assert_same(&a, &b);
-        /* The carried half adds up with the next sampled line's on both sides. */
+        /* The classic bucket's carried half adds up with the next sampled line's, in both kinds. */
         feed(&a, "rpc_seconds:500|ms|@0.4|#method:POST", 1000);
         feed(&b, "rpc_seconds:500|ms|@0.4|#method:POST", 1000);
         assert_same(&a, &b);

@@ -1,8 +1,8 @@
 /*
  * Native histogram families in the registry: each observation of both ingest paths in the
- * sparse buckets (ms in seconds as the classic buckets take them, packed values, sample
- * rates with the fraction carried), beside the classic buckets when both are declared, the
- * buckets' memory counted and given back.
+ * sparse buckets (ms in seconds as the classic buckets take them, packed values, a sampled
+ * line counted as many times as in the classic buckets), beside the classic buckets when
+ * both are declared, the buckets' memory counted and given back.
  */
 #include <criterion/criterion.h>
 
@@ -74,8 +74,7 @@ Test(registry_native, both_paths_count_in_the_sparse_and_the_classic_buckets, .i
     assert_hist(N_RPC, "method=GET", classic, 3, 7);
 }
 
-Test(registry_native, a_sampled_line_weighs_its_rate_and_the_fraction_carries, .init = setup_native,
-     .fini = teardown)
+Test(registry_native, a_sampled_line_weighs_its_rate, .init = setup_native, .fini = teardown)
 {
     struct registry_sample s;
     const struct nativehist *h;
@@ -95,6 +94,28 @@ Test(registry_native, a_sampled_line_weighs_its_rate_and_the_fraction_carries, .
     cr_assert_eq(nativehist_zero_count(h), 1);
     cr_assert_eq(nativehist_count(h), 7);
     cr_assert_eq(s.count, 7, "the classic count agrees");
+}
+
+/* Sampled lines into two classic buckets: each bucket carries its own fraction, and the
+ * native buckets count what the classic ones count, so both kinds have one count. */
+Test(registry_native, sampled_lines_count_alike_in_both_kinds, .init = setup_native,
+     .fini = teardown)
+{
+    struct registry_sample s;
+    const struct nativehist *h;
+    uint64_t total = 0, count;
+    int32_t key;
+
+    cr_assert_eq(ingest_at("rpc_seconds:0.05|h|@0.4|#method:GET", 1000), STATSD_OK);
+    cr_assert_eq(ingest_at("rpc_seconds:0.5|h|@0.4|#method:GET", 1000), STATSD_OK);
+    h = native_of(N_RPC, "method=GET", &s);
+    cr_assert_eq(s.count, 4, "2.5 + 2.5, the halves carried in two buckets");
+    cr_assert_eq(nativehist_count(h), s.count);
+    for (size_t i = 0; i < nativehist_buckets(h, NATIVEHIST_POSITIVE); i++) {
+        nativehist_bucket(h, NATIVEHIST_POSITIVE, i, &key, &count);
+        total += count;
+    }
+    cr_assert_eq(total + nativehist_zero_count(h), s.count);
 }
 
 Test(registry_native, past_max_buckets_the_resolution_halves, .init = setup_native,
