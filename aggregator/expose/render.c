@@ -80,22 +80,18 @@ static void put_native(struct render *rd, const struct registry_sample *s)
                              .schema = nativehist_schema(h),
                              .zero_threshold = nativehist_zero_threshold(h),
                              .zero_count = nativehist_zero_count(h) };
-    struct nativehist_span *ns[2];
-    struct expo_span *es[2];
+    struct expo_span *spans[2];
     int64_t *deltas[2];
     static const struct expo_span noop = { 0, 0 };
 
     for (int side = 0; side < 2; side++) {
         size_t n = nativehist_buckets(h, (enum nativehist_side)side);
 
-        ns[side] = mem_alloc((n + 1) * sizeof **ns);
-        es[side] = mem_alloc((n + 1) * sizeof **es);
+        spans[side] = mem_alloc((n + 1) * sizeof **spans);
         deltas[side] = mem_alloc((3 * n + 1) * sizeof **deltas);
-        nativehist_spans(h, (enum nativehist_side)side, ns[side], n + 1, deltas[side], 3 * n + 1,
+        nativehist_spans(h, (enum nativehist_side)side, spans[side], n + 1, deltas[side], 3 * n + 1,
                          &x.nspans[side], &x.ndeltas[side]);
-        for (size_t i = 0; i < x.nspans[side]; i++)
-            es[side][i] = (struct expo_span){ ns[side][i].offset, ns[side][i].length };
-        x.spans[side] = es[side];
+        x.spans[side] = spans[side];
         x.deltas[side] = deltas[side];
     }
     /* Go's Write: a histogram with nothing in it but a zero threshold of 0 needs one. */
@@ -108,8 +104,7 @@ static void put_native(struct render *rd, const struct registry_sample *s)
                    rd->bound_lens, s->cfg->nbuckets, s->buckets, s->value, s->count);
     rd->expo.native = NULL;
     for (int side = 0; side < 2; side++) {
-        free(ns[side]);
-        free(es[side]);
+        free(spans[side]);
         free(deltas[side]);
     }
 }

@@ -411,8 +411,7 @@ double nativehist_upper_bound(int schema, int32_t key)
 
 /* makeBuckets, into spans and deltas when they are not NULL; counts what it needs. */
 static void make_buckets(const struct nativehist *h, enum nativehist_side side,
-                         struct nativehist_span *spans, int64_t *deltas, size_t *nspans,
-                         size_t *ndeltas)
+                         struct expo_span *spans, int64_t *deltas, size_t *nspans, size_t *ndeltas)
 {
     size_t base = side == NATIVEHIST_POSITIVE ? h->nneg : 0;
     size_t n = nativehist_buckets(h, side), ns = 0, nd = 0;
@@ -427,7 +426,7 @@ static void make_buckets(const struct nativehist *h, enum nativehist_side side,
 
         if (i == 0 || gap > 2) { /* a new span */
             if (spans != NULL)
-                spans[ns] = (struct nativehist_span){ .offset = gap, .length = 0 };
+                spans[ns] = (struct expo_span){ .offset = gap, .length = 0 };
             ns++;
         } else { /* a small gap (or none): empty buckets */
             for (int32_t j = 0; j < gap; j++) {
@@ -451,9 +450,9 @@ static void make_buckets(const struct nativehist *h, enum nativehist_side side,
     *ndeltas = nd;
 }
 
-int nativehist_spans(const struct nativehist *h, enum nativehist_side side,
-                     struct nativehist_span *spans, size_t max_spans, int64_t *deltas,
-                     size_t max_deltas, size_t *nspans, size_t *ndeltas)
+int nativehist_spans(const struct nativehist *h, enum nativehist_side side, struct expo_span *spans,
+                     size_t max_spans, int64_t *deltas, size_t max_deltas, size_t *nspans,
+                     size_t *ndeltas)
 {
     make_buckets(h, side, NULL, NULL, nspans, ndeltas);
     if (*nspans > max_spans || *ndeltas > max_deltas)

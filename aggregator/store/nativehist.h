@@ -51,6 +51,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/expotypes.h"
+
 #define NATIVEHIST_SCHEMA_MIN      (-4)
 #define NATIVEHIST_SCHEMA_MAX      8
 #define NATIVEHIST_DEFAULT_SCHEMA  3        /* Go's pickSchema(1.1): a factor of 2^(1/8) */
@@ -85,11 +87,11 @@ enum nativehist_side {
     NATIVEHIST_POSITIVE = 1,
 };
 
-/* A run of consecutive buckets, as Prometheus's BucketSpan. */
-struct nativehist_span {
-    int32_t offset; /* keys from the end of the previous span (the first: from key 0) */
-    uint32_t length;
-};
+/*
+ * A run of consecutive buckets, as Prometheus's BucketSpan: struct expo_span (offset: keys
+ * from the end of the previous span, the first from key 0; length), which the exposition
+ * writers take as nativehist_spans() fills it.
+ */
 
 /* Schema 3, zero threshold 2^-128, 160 buckets. */
 struct nativehist_cfg nativehist_cfg_default(void);
@@ -151,9 +153,9 @@ double nativehist_upper_bound(int schema, int32_t key);
  * they exceed max_spans or max_deltas, nothing is written and ERRCODE_LIMIT is returned.
  * No bucket: 0 spans (see nativehist_needs_noop_span()).
  */
-int nativehist_spans(const struct nativehist *h, enum nativehist_side side,
-                     struct nativehist_span *spans, size_t max_spans, int64_t *deltas,
-                     size_t max_deltas, size_t *nspans, size_t *ndeltas);
+int nativehist_spans(const struct nativehist *h, enum nativehist_side side, struct expo_span *spans,
+                     size_t max_spans, int64_t *deltas, size_t max_deltas, size_t *nspans,
+                     size_t *ndeltas);
 
 /*
  * 1 when an encoder must add the positive span {0, 0} that Go's Write adds to a histogram

@@ -465,7 +465,7 @@ Test(nativehist, spans_fill_gaps_of_two_and_split_at_three)
     struct nativehist h;
     static const int keys[] = { 0, 1, 3, 6, 10 }, counts[] = { 1, 2, 4, 1, 5 };
     static const int64_t want[] = { 1, 1, -2, 4, -4, 0, 1, 4 };
-    struct nativehist_span spans[8];
+    struct expo_span spans[8];
     int64_t deltas[16];
     size_t ns, nd;
 
