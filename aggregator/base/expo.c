@@ -10,6 +10,7 @@
 #include "base/exponame.h"
 #include "base/expopb.h"
 #include "base/exporw.h"
+#include "base/mem.h"
 #include "statsd.h"
 
 /*
@@ -256,6 +257,27 @@ void expo_escape_help(struct buf *out, enum expo_format fmt, const char *s, size
     commit(out, put_escaped(reserve(out, 2 * len), s, len, fmt == EXPO_OPENMETRICS));
 }
 
+char *expo_labels_dup(const struct expo_label *in, size_t n, struct expo_label *out)
+{
+    size_t size = 1, off = 0;
+    char *text;
+
+    for (size_t i = 0; i < n; i++)
+        size += strlen(in[i].name) + 1 + in[i].value_len + 1;
+    text = mem_alloc(size);
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(in[i].name);
+        char *name = text + off, *value = name + nl + 1;
+
+        memcpy(name, in[i].name, nl + 1);
+        memcpy(value, in[i].value, in[i].value_len);
+        value[in[i].value_len] = '\0';
+        out[i] = (struct expo_label){ name, value, in[i].value_len };
+        off += nl + 1 + in[i].value_len + 1;
+    }
+    return text;
+}
+
 void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
 {
     e->out = out;
@@ -269,6 +291,11 @@ void expo_init(struct expo *e, struct buf *out, enum expo_format fmt)
     e->created = 0;
     e->native = NULL;
     e->timestamp_ms = 0;
+    e->extern_labels = NULL;
+    e->nextern = 0;
+    e->rw_native = 0;
+    e->rw_samples = 0;
+    e->rw_histograms = 0;
     buf_init(&e->pbhead);
     buf_init(&e->pb);
 }

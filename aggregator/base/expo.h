@@ -27,6 +27,13 @@
 #include "base/exponame.h"
 #include "base/expotypes.h"
 
+/*
+ * Copy n labels into out, their names and values into one allocation, which is returned
+ * (free it after the last use of out; never NULL). For labels that must outlive the config
+ * they came from.
+ */
+char *expo_labels_dup(const struct expo_label *in, size_t n, struct expo_label *out);
+
 /* Start writing fmt to out, with the default escaping scheme (underscores). */
 void expo_init(struct expo *e, struct buf *out, enum expo_format fmt);
 /*

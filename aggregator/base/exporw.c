@@ -58,6 +58,8 @@ static void series_make(struct series *s, const struct expo *e, const char *suff
         s->cap += strlen(labels[i].name) + labels[i].value_len + 2;
     for (i = 0; i < e->nconst; i++)
         s->cap += strlen(e->const_labels[i].name) + e->const_labels[i].value_len + 2;
+    for (i = 0; i < e->nextern; i++)
+        s->cap += strlen(e->extern_labels[i].name) + e->extern_labels[i].value_len + 2;
     s->text = s->cap <= sizeof s->small ? s->small : mem_alloc(s->cap);
     s->used = 0;
     s->n = 0;
@@ -76,6 +78,16 @@ static void series_make(struct series *s, const struct expo *e, const char *suff
             e->const_labels[i].value_len);
     if (xname != NULL)
         add(s, xname, xname_len, xval, xlen);
+    /* External labels, where the series has none of the name (Prometheus's rule). */
+    for (i = 0; i < e->nextern; i++) {
+        const char *name = e->extern_labels[i].name;
+        size_t k = 0;
+
+        while (k < s->n && strcmp(s->ptr[k]->name, name) != 0)
+            k++;
+        if (k == s->n)
+            add(s, name, strlen(name), e->extern_labels[i].value, e->extern_labels[i].value_len);
+    }
     /* Remote write 1.0: "Label names MUST be sorted in lexicographical order." */
     for (i = 1; i < s->n; i++) {
         Prometheus__Label *x = s->ptr[i];
@@ -120,6 +132,7 @@ static void put_value(struct expo *e, const char *suffix, const struct expo_labe
     t.n_samples = 1;
     t.samples = &sp;
     put(e, &t, &s);
+    e->rw_samples++;
 }
 
 void exporw_sample(struct expo *e, const char *suffix, const struct expo_label *labels, size_t n,
@@ -174,6 +187,7 @@ static void put_native(struct expo *e, const struct expo_label *labels, size_t n
     t.n_histograms = 1;
     t.histograms = &hp;
     put(e, &t, &s);
+    e->rw_histograms++;
     free(spans);
     free(sptr);
 }
@@ -186,6 +200,10 @@ void exporw_histogram(struct expo *e, const struct expo_label *labels, size_t n,
 
     if (e->name_len == 0)
         return;
+    if (e->native != NULL && e->rw_native && nb == 0) {
+        put_native(e, labels, n); /* what a scrape of native buckets alone stores */
+        return;
+    }
     for (size_t i = 0; i <= nb; i++) {
         cum += counts[i];
         put_value(e, "_bucket", labels, n, "le", 2, i < nb ? bounds[i] : "+Inf",
@@ -193,7 +211,7 @@ void exporw_histogram(struct expo *e, const struct expo_label *labels, size_t n,
     }
     put_value(e, "_sum", labels, n, NULL, 0, NULL, 0, sum);
     put_value(e, "_count", labels, n, NULL, 0, NULL, 0, (double)count);
-    if (e->native != NULL)
+    if (e->native != NULL && e->rw_native)
         put_native(e, labels, n);
 }
 

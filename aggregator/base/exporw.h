@@ -12,8 +12,11 @@
  *     name as remote write 1.0 requires;
  *   - a histogram's buckets are cumulative with le="<bound>" (text's spelling, "+Inf" the
  *     last), a summary's quantiles quantile="<q>"; a state set's states are gauges;
- *   - with e->native, the histogram's native buckets are one more series, named as the
- *     family, holding a Histogram (count, sum, schema, zero bucket, spans, deltas);
+ *   - with e->native and e->rw_native, the histogram's native buckets are one more series,
+ *     named as the family, holding a Histogram (count, sum, schema, zero bucket, spans,
+ *     deltas), and the only one when the family has no classic buckets; without
+ *     e->rw_native only the classic series go;
+ *   - e->extern_labels are added where the series has no label of the name;
  *   - every sample and histogram carries e->timestamp_ms; created times are not sent.
  */
 #ifndef USTATSD_EXPORW_H

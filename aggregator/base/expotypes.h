@@ -125,6 +125,21 @@ struct expo {
     struct buf pbhead, pb;
     /* Remote write: the samples' timestamp, Unix ms (the interval's). */
     int64_t timestamp_ms;
+    /*
+     * Remote write: labels every series gets unless it has one of the same name (a
+     * target's external_labels, as Prometheus adds its own); borrowed, NULL when none.
+     */
+    const struct expo_label *extern_labels;
+    size_t nextern;
+    /*
+     * Remote write: whether native histograms go as the spec's Histogram messages (a
+     * family with only native buckets then sends nothing else, as a scrape of it stores);
+     * when 0, only their classic series are sent (_bucket{le="+Inf"}, _sum, _count when
+     * the family has no classic buckets).
+     */
+    int rw_native;
+    /* Remote write: the samples and histograms written so far (exporw counts). */
+    uint64_t rw_samples, rw_histograms;
 };
 
 #endif

@@ -47,6 +47,21 @@ void render_select(struct render *rd, uint32_t bit, int self)
     registry_cursor_filter(&rd->cur, wanted, rd);
 }
 
+void render_remote(struct render *rd, int64_t timestamp_ms, const struct expo_label *ext, size_t n,
+                   int native)
+{
+    rd->expo.timestamp_ms = timestamp_ms;
+    rd->expo.extern_labels = ext;
+    rd->expo.nextern = n;
+    rd->expo.rw_native = native;
+}
+
+void render_remote_counts(const struct render *rd, uint64_t *samples, uint64_t *histograms)
+{
+    *samples = rd->expo.rw_samples;
+    *histograms = rd->expo.rw_histograms;
+}
+
 void render_set_escaping(struct render *rd, enum expo_escaping esc)
 {
     rd->expo.esc = esc;

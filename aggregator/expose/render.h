@@ -61,6 +61,17 @@ void render_select(struct render *rd, uint32_t bit, int self);
 void render_labels(struct render *rd, const struct expo_label *labels, size_t n);
 
 /*
+ * Remote write (EXPO_REMOTE_WRITE): every sample at timestamp_ms, with the external labels
+ * (borrowed until the render is released), native histograms as such when native (see
+ * struct expo). Call right after render_init().
+ */
+void render_remote(struct render *rd, int64_t timestamp_ms, const struct expo_label *ext, size_t n,
+                   int native);
+
+/* The samples and native histograms a remote write render has written so far. */
+void render_remote_counts(const struct render *rd, uint64_t *samples, uint64_t *histograms);
+
+/*
  * Append up to max_series series (a histogram or summary series counts once; 0 counts as
  * 1) to out, with their family's HELP/TYPE/UNIT before a family's first series. now_ms is
  * the registry's clock, at which summaries read their windows. Returns 1 while more

@@ -48,25 +48,11 @@ static void scrape_free(struct scrape *sc, unsigned status)
 /* Copy the labels into one allocation: the config they came from may be reloaded. */
 static void copy_consts(struct scrape *sc, const struct expo_label *l, size_t n)
 {
-    size_t size = 0, off = 0;
-
     if (n > SCRAPE_MAX_CONST_LABELS)
         n = SCRAPE_MAX_CONST_LABELS;
-    for (size_t i = 0; i < n; i++)
-        size += strlen(l[i].name) + 1 + l[i].value_len + 1;
     if (n == 0)
         return;
-    sc->const_text = mem_alloc(size);
-    for (size_t i = 0; i < n; i++) {
-        size_t nl = strlen(l[i].name);
-        char *name = sc->const_text + off, *value = name + nl + 1;
-
-        memcpy(name, l[i].name, nl + 1);
-        memcpy(value, l[i].value, l[i].value_len);
-        value[l[i].value_len] = '\0';
-        sc->consts[i] = (struct expo_label){ name, value, l[i].value_len };
-        off += nl + 1 + l[i].value_len + 1;
-    }
+    sc->const_text = expo_labels_dup(l, n, sc->consts);
     sc->nconst = n;
     render_labels(&sc->rd, sc->consts, n);
 }

@@ -89,11 +89,89 @@ Test(exporw, every_kind_of_sample_is_a_series_as_prometheus_stores_it)
     buf_release(&b);
 }
 
+static const struct expo_span one_pos[1] = { { 1, 2 } };
+static const int64_t one_dpos[2] = { 2, -1 };
+static const struct expo_native one_native = { .count = 4,
+                                               .sum = 3.5,
+                                               .schema = 0,
+                                               .zero_threshold = 0x1p-128,
+                                               .zero_count = 1,
+                                               .spans = { NULL, one_pos },
+                                               .nspans = { 0, 1 },
+                                               .deltas = { NULL, one_dpos },
+                                               .ndeltas = { 0, 2 } };
+
+/* A histogram with native buckets written with rw_native as given; classic: 1 bound. */
+static Prometheus__WriteRequest *write_native(struct buf *b, int rw_native, size_t nb)
+{
+    static const double les[1] = { 1 };
+    static const char bounds[1][32] = { "1" };
+    static const unsigned char lens[1] = { 1 };
+    static const uint64_t counts[2] = { 3, 1 };
+    struct expo e;
+
+    expo_init(&e, b, EXPO_REMOTE_WRITE);
+    e.timestamp_ms = 1700000000123;
+    e.rw_native = rw_native;
+    expo_family(&e, "h_seconds", EXPO_HISTOGRAM, NULL, NULL);
+    e.native = &one_native;
+    expo_histogram(&e, NULL, 0, les, bounds, lens, nb, nb ? counts : counts + 1, 3.5, 4);
+    e.native = NULL;
+    cr_assert_eq(e.rw_histograms, rw_native ? 1 : 0);
+    cr_assert_eq(e.rw_samples, rw_native && nb == 0 ? 0 : nb + 3);
+    return decode(b);
+}
+
+Test(exporw, native_buckets_go_only_to_a_target_that_sends_them)
+{
+    struct buf b = BUF_INIT;
+    Prometheus__WriteRequest *w;
+
+    w = write_native(&b, 0, 0);
+    cr_assert_eq(w->n_timeseries, 3, "+Inf, _sum, _count: the text exposition's view");
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(w->timeseries[i]->n_histograms, 0);
+    prometheus__write_request__free_unpacked(w, NULL);
+    buf_reset(&b);
+    w = write_native(&b, 1, 0);
+    cr_assert_eq(w->n_timeseries, 1, "native buckets alone: what a native scrape stores");
+    cr_assert_eq(w->timeseries[0]->n_histograms, 1);
+    prometheus__write_request__free_unpacked(w, NULL);
+    buf_reset(&b);
+    w = write_native(&b, 1, 1);
+    cr_assert_eq(w->n_timeseries, 4 + 1, "both kinds: the classic series and the native one");
+    cr_assert_eq(w->timeseries[4]->n_histograms, 1);
+    prometheus__write_request__free_unpacked(w, NULL);
+    buf_release(&b);
+}
+
+Test(exporw, external_labels_go_where_the_series_has_none_of_the_name)
+{
+    const struct expo_label ext[2] = { { "env", "prod", 4 }, { "host", "edge-1", 6 } };
+    const struct expo_label l = { "host", "web", 3 };
+    struct buf b = BUF_INIT;
+    Prometheus__WriteRequest *w;
+    struct expo e;
+
+    expo_init(&e, &b, EXPO_REMOTE_WRITE);
+    e.timestamp_ms = 1700000000123;
+    e.extern_labels = ext;
+    e.nextern = 2;
+    expo_family(&e, "up", EXPO_GAUGE, NULL, NULL);
+    expo_sample(&e, "", &l, 1, 1);
+    expo_sample(&e, "", NULL, 0, 2);
+    w = decode(&b);
+    cr_assert_eq(w->n_timeseries, 2);
+    assert_series(w->timeseries[0], "__name__=up,env=prod,host=web", 1);
+    assert_series(w->timeseries[1], "__name__=up,env=prod,host=edge-1", 2);
+    prometheus__write_request__free_unpacked(w, NULL);
+    buf_release(&b);
+}
+
 Test(exporw, a_native_histogram_is_one_more_series_holding_a_histogram)
 {
     static const struct expo_span pos[1] = { { 1, 2 } };
     static const int64_t dpos[2] = { 2, -1 };
-    static const uint64_t counts[1] = { 4 };
     const struct expo_native x = { .count = 4,
                                    .sum = 3.5,
                                    .schema = 0,
@@ -111,17 +189,19 @@ Test(exporw, a_native_histogram_is_one_more_series_holding_a_histogram)
 
     expo_init(&e, &b, EXPO_REMOTE_WRITE);
     e.timestamp_ms = 1700000000123;
+    e.rw_native = 1;
     expo_family(&e, "h_seconds", EXPO_HISTOGRAM, NULL, NULL);
     e.native = &x;
-    expo_histogram(&e, NULL, 0, NULL, NULL, NULL, 0, counts, 3.5, 4);
+    expo_histogram(&e, NULL, 0, (const double[]){ 1 }, (const char[][32]){ "1" },
+                   (const unsigned char[]){ 1 }, 1, (const uint64_t[]){ 3, 1 }, 3.5, 4);
     e.native = NULL;
     w = decode(&b);
-    cr_assert_eq(w->n_timeseries, 3 + 1, "+Inf, _sum, _count, then the native one");
-    labels_of(w->timeseries[3], got, sizeof got);
+    cr_assert_eq(w->n_timeseries, 4 + 1, "1, +Inf, _sum, _count, then the native one");
+    labels_of(w->timeseries[4], got, sizeof got);
     cr_assert_str_eq(got, "__name__=h_seconds");
-    cr_assert_eq(w->timeseries[3]->n_samples, 0);
-    cr_assert_eq(w->timeseries[3]->n_histograms, 1);
-    h = w->timeseries[3]->histograms[0];
+    cr_assert_eq(w->timeseries[4]->n_samples, 0);
+    cr_assert_eq(w->timeseries[4]->n_histograms, 1);
+    h = w->timeseries[4]->histograms[0];
     cr_assert_eq(h->count_case, PROMETHEUS__HISTOGRAM__COUNT_COUNT_INT);
     cr_assert_eq(h->count_int, 4);
     cr_assert_eq(h->zero_count_int, 1);
