@@ -272,6 +272,7 @@ static void start_snapshot(struct persist *st)
     st->err[0] = '\0';
     buf_reset(&st->chunk);
     records_begin(&st->dw, st->reg, st->jobs, wallclock_ms(), &st->chunk);
+    records_set_marks(&st->dw, st->marks);
     /* The header and the first records, created on the worker. */
     st->out_open = 0;
     queue(st, STEP_CREATE);

@@ -78,6 +78,8 @@ struct persist {
     uint64_t last_series;      /* series it holds */
     double last_longest_slice; /* the longest loop time one of its slices took, seconds */
     char last_error[1024];     /* why the last one failed; "" when it succeeded */
+    /* Written into every snapshot ('R' records), the owner's; NULL: none. */
+    const struct records_marks *marks;
     enum persist_restore_result restore;
     struct records_restored restored;
     double restore_seconds;   /* reading, checking and restoring the file */

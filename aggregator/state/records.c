@@ -196,6 +196,11 @@ void records_begin(struct records_writer *w, struct registry *reg, struct jobs *
     rec_put_u(out, saved_unix_ms);
 }
 
+void records_set_marks(struct records_writer *w, const struct records_marks *m)
+{
+    w->marks = m;
+}
+
 int records_step(struct records_writer *w, struct buf *out, size_t max_series, uint64_t now_ms)
 {
     struct registry_sample s;
@@ -214,6 +219,11 @@ int records_step(struct records_writer *w, struct buf *out, size_t max_series, u
     }
     if (n == max_series && registry_cursor_more(&w->cur))
         return 1;
+    for (size_t i = 0; w->marks != NULL && i < w->marks->n; i++) {
+        rec_put_byte(out, 'R');
+        rec_put_s(out, w->marks->m[i].name, strlen(w->marks->m[i].name));
+        rec_put_u(out, (uint64_t)w->marks->m[i].ms);
+    }
     put_jobs(w, out, now_ms);
     rec_put_byte(out, 'E');
     rec_put_u(out, w->nfams);
@@ -616,6 +626,20 @@ static void read_series(struct rd *r, struct restore *x, const struct fam *f)
     }
 }
 
+static void read_mark(struct rd *r, struct restore *x)
+{
+    struct statsd_view name = rec_get_s(r, RECORDS_MARK_NAME - 1, "a remote write target's name");
+    uint64_t ms = rec_get_u(r);
+    struct records_marks *m = &x->out->marks;
+
+    if (r->bad || !x->apply || m->n == RECORDS_MAX_MARKS || ms > INT64_MAX)
+        return;
+    memcpy(m->m[m->n].name, name.ptr, name.len);
+    m->m[m->n].name[name.len] = '\0';
+    m->m[m->n].ms = (int64_t)ms;
+    m->n++;
+}
+
 static void read_job(struct rd *r, struct restore *x)
 {
     struct statsd_view name = rec_get_s(r, MAX_NAME, "a job name");
@@ -687,6 +711,9 @@ static int run(struct restore *x, const void *body, size_t len, char *err, size_
         case 'J':
             read_job(&r, x);
             njobs++;
+            break;
+        case 'R':
+            read_mark(&r, x);
             break;
         case 'E': {
             uint64_t ef = rec_get_u(&r), es = rec_get_u(&r), ej = rec_get_u(&r);

@@ -26,6 +26,8 @@
  *        stream from the oldest: u n, f min, f max, f slack, u ntuples (at most
  *        CKMS_MAX_TUPLES), (f v, u g, u delta, u run)...],
  *       byte nlabels, per present label: byte key index, s value
+ *   'R' s name, u ms                                               a remote write target's
+ *                                                                  newest interval (marks)
  *   'J' s name, byte state, u ms in state, u consecutive failures, a job
  *       u attempts[3], u errors, u openings, byte flags (1 success, 2 error),
  *       f last success, f last error, f created (Unix seconds)
@@ -76,8 +78,25 @@ enum records_drop {
 /* "unknown_family", ...: the label value of a reason. */
 const char *records_drop_name(enum records_drop d);
 
+/*
+ * Remote write marks: the newest interval (Unix ms) each target, by name, has collected,
+ * so that a restart never sends a sample twice for one timestamp. Written as 'R' records
+ * before the jobs, only when there are any (a file without remote write is as before).
+ */
+#define RECORDS_MAX_MARKS 8
+#define RECORDS_MARK_NAME 128
+struct records_mark {
+    char name[RECORDS_MARK_NAME];
+    int64_t ms;
+};
+struct records_marks {
+    size_t n;
+    struct records_mark m[RECORDS_MAX_MARKS];
+};
+
 /* A writing of the records in progress. Caller-owned; fields are private. */
 struct records_writer {
+    const struct records_marks *marks; /* records_set_marks(); NULL: none */
     struct registry_cursor cur;
     struct registry *reg;
     struct jobs *jobs;
@@ -103,6 +122,9 @@ void records_begin(struct records_writer *w, struct registry *reg, struct jobs *
  */
 int records_step(struct records_writer *w, struct buf *out, size_t max_series, uint64_t now_ms);
 
+/* Write these marks (borrowed until the end record is written) too. */
+void records_set_marks(struct records_writer *w, const struct records_marks *m);
+
 /* Series written so far. */
 size_t records_series(const struct records_writer *w);
 
@@ -123,6 +145,7 @@ struct records_restored {
     size_t series;          /* series restored */
     size_t jobs;            /* jobs restored */
     uint64_t dropped[RECORDS_DROP_MAX];
+    struct records_marks marks; /* the remote write marks the file held */
 };
 
 /*

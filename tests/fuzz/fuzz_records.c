@@ -127,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(registry_series_total(&a.reg) <= registry_series_cap(&a.reg) + fresh);
 
     records_begin(&dw, &a.reg, &a.jobs, 1700000100000ull, &body);
+    records_set_marks(&dw, &got.marks);
     while (records_step(&dw, &body, 3, 5000))
         ;
     records_end(&dw);
@@ -135,6 +136,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         sizeof err) != 0)
         abort();
     assert(again.series == registry_series_total(&a.reg));
+    /* The remote write marks come back as they were read. */
+    assert(again.marks.n == got.marks.n);
+    for (size_t i = 0; i < got.marks.n; i++) {
+        assert(strcmp(again.marks.m[i].name, got.marks.m[i].name) == 0);
+        assert(again.marks.m[i].ms == got.marks.m[i].ms);
+    }
     ea = expose(&a);
     eb = expose(&b);
     assert(strcmp(ea, eb) == 0);

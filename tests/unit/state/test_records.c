@@ -526,3 +526,38 @@ Test(records, a_gauge_and_a_counter_named_with_total_are_restored_apart)
     world_release(&a);
     world_release(&b);
 }
+
+Test(records, remote_write_marks_come_back_and_a_file_without_them_has_none)
+{
+    struct records_marks marks = { 2, { { "central", 1700000190000ll }, { "edge.eu-1", 15000 } } };
+    struct records_restored got;
+    struct records_writer d;
+    struct buf body = BUF_INIT;
+    struct world a, b;
+
+    world_init(&a, base);
+    fill(&a);
+    records_begin(&d, &a.reg, &a.jobs, 1700000200000ull, &body);
+    records_set_marks(&d, &marks);
+    while (records_step(&d, &body, 2, 5000))
+        ;
+    records_end(&d);
+    world_init(&b, base);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.series, registry_series_total(&a.reg), "the marks change nothing else");
+    cr_assert_eq(got.marks.n, 2);
+    cr_assert_str_eq(got.marks.m[0].name, "central");
+    cr_assert_eq(got.marks.m[0].ms, 1700000190000ll);
+    cr_assert_str_eq(got.marks.m[1].name, "edge.eu-1");
+    cr_assert_eq(got.marks.m[1].ms, 15000);
+    world_release(&b);
+
+    buf_reset(&body);
+    records_all(&a, &body, 1000, 5000);
+    world_init(&b, base);
+    restore(&b, &body, 5000, 1700000200000ull, &got);
+    cr_assert_eq(got.marks.n, 0);
+    buf_release(&body);
+    world_release(&a);
+    world_release(&b);
+}
