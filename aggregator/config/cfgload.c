@@ -16,6 +16,7 @@
 #include "config/cfgjob.h"
 #include "config/cfgmetric.h"
 #include "config/cfgread.h"
+#include "config/cfgremote.h"
 #include "config/cfgsql.h"
 #include "config/cfgwriters.h"
 #include "base/errcode.h"
@@ -573,6 +574,14 @@ static int read_writers(struct cfgread *r, const struct cfgread_key *k, json_t *
     return v != NULL ? cfgwriters_read(r, base, v) : 0;
 }
 
+/* Read after the endpoints, which its targets name. */
+static int read_remote_write(struct cfgread *r, const struct cfgread_key *k, json_t *obj, json_t *v,
+                             void *base)
+{
+    (void)k, (void)obj;
+    return cfgremote_read(r, base, v);
+}
+
 /* The document, read in this order: the label rules depend on the limits. */
 static const struct cfgread_key root_keys[] = {
     { .name = "limits", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_limits },
@@ -590,6 +599,10 @@ static const struct cfgread_key root_keys[] = {
       .read = read_sql_metrics },
     { .name = "writers", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_writers },
     { .name = "learn", .kind = CFGREAD_CUSTOM, .off = CFGREAD_NOWHERE, .read = read_learn },
+    { .name = "remote_write",
+      .kind = CFGREAD_CUSTOM,
+      .off = CFGREAD_NOWHERE,
+      .read = read_remote_write },
 };
 
 static int parse_root(struct cfgread *r, struct config *c, json_t *root)
@@ -699,6 +712,7 @@ void cfgload_release(struct config *c)
     cfgsql_release(c);
     cfgendpoint_release(c);
     cfgwriters_release(c);
+    cfgremote_release(c);
     memset(c, 0, sizeof(*c));
 }
 

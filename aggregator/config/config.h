@@ -86,6 +86,9 @@
 #define CONFIG_MAX_PATTERN_LEN               256 /* bytes in a label's "pattern" */
 #define CONFIG_MAX_RESOURCE_KEY              63  /* bytes in a "resource" key */
 #define CONFIG_MAX_ENDPOINTS                 16  /* "endpoints" entries */
+#define CONFIG_MAX_REMOTES                   8   /* "remote_write" targets */
+#define CONFIG_MAX_REMOTE_HEADERS            32  /* a target's "headers" */
+#define CONFIG_MAX_REMOTE_LABELS             32  /* a target's "external_labels" */
 #define CONFIG_RESERVED_PREFIX               "ustatsd_"  /* the daemon's own families */
 #define CONFIG_RESERVED_PROCESS_PREFIX       "process_"  /* the daemon's process metrics */
 #define CONFIG_RESERVED_PROMHTTP_PREFIX      "promhttp_" /* an endpoint's promhttp families */
@@ -324,6 +327,42 @@ struct config_endpoint {
     int resource_labels_all; /* "resource_labels": true: every attribute */
 };
 
+/* "remote_write": one target (cfgremote.h). */
+struct config_remote_header {
+    char *name; /* an HTTP header name (a token) */
+    char *value;
+};
+struct config_remote_label {
+    char *name;  /* a label name, not starting with "__" */
+    char *value; /* not empty */
+};
+struct config_remote {
+    char *name;                           /* unique among targets; default "remote_write_<i>" */
+    char *url;                            /* http:// or https://, with a host */
+    double timeout;                       /* "remote_timeout", seconds */
+    struct config_remote_header *headers; /* "headers", in file order */
+    size_t nheaders;                      /* <= CONFIG_MAX_REMOTE_HEADERS */
+    char *bearer_token_file;              /* NULL: none; absolute */
+    char *basic_username; /* "basic_auth": {"username", "password" | "password_file"} */
+    char *basic_password; /* NULL when password_file is given */
+    char *basic_password_file;
+    /* "tls_config": {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"} */
+    char *ca_file;
+    char *cert_file;
+    char *key_file;
+    char *server_name;
+    int insecure_skip_verify;
+    char **endpoints;  /* the endpoints whose series it sends; default {"metrics"} */
+    size_t nendpoints; /* 1 .. CONFIG_MAX_ENDPOINTS + 1 */
+    double interval;   /* seconds */
+    struct config_remote_label *external_labels; /* sorted by name */
+    size_t nexternal_labels;                     /* <= CONFIG_MAX_REMOTE_LABELS */
+    int send_native_histograms;                  /* native buckets as Histogram messages */
+    /* "queue_config" */
+    size_t max_bytes;
+    double min_backoff, max_backoff; /* seconds */
+};
+
 /* The sections of config.allowlist, in file order of the schema. */
 #define CONFIG_ALLOWLIST_SECTIONS "limits", "groups", "families", "clients", "jobs", "writers"
 
@@ -407,6 +446,10 @@ struct config {
      * into it. nwriters == 0: no policy, anyone may write anything. */
     struct config_writers *writers;
     size_t nwriters;
+
+    /* "remote_write": the targets, in file order (cfgremote.h). */
+    struct config_remote *remotes;
+    size_t nremotes; /* <= CONFIG_MAX_REMOTES */
 
     /* "postgres"; has_postgres is 0 when the section is absent. */
     int has_postgres;
