@@ -306,6 +306,9 @@ static void app_stop(struct app *a, const char *why)
         ingest_close(&s->udp, on_ingest_closed);
     for (size_t i = 0; i < s->nlisteners; i++)
         httpd_server_close(&s->listeners[i].srv, on_http_closed);
+    /* Before the pool: a collection waiting on the SQL collectors is cancelled first. */
+    if (a->push_started)
+        rwpush_close(&a->push, NULL, NULL); /* its marks stay for the final snapshot */
     if (s->has_pg)
         sqlpool_close(&s->pg, on_pg_closed);
     /*
@@ -662,6 +665,9 @@ static int app_start(struct app *a, char *err, size_t errlen)
         return -1;
     if (c->has_postgres && start_pg(a, err, errlen) != 0)
         return -1;
+    if (rwpush_start(&a->push, s, &a->log, &s->state.restored.marks, err, errlen) != 0)
+        return -1;
+    a->push_started = 1;
     return start_handles(a, err, errlen);
 }
 

@@ -18,6 +18,7 @@
 #include "http/basicauth.h"
 #include "http/tlspool.h"
 #include "ingest/credwant.h"
+#include "remote/rwpush.h"
 
 /* SIGTERM, SIGINT, SIGHUP. */
 #define APP_NSIGNALS 3
@@ -52,6 +53,8 @@ struct app {
     uint64_t turn_prev_cpu_ns;  /* the loop thread's CPU time at the last turn */
     struct rejectlog rejectlog; /* the summary of rejects the log gets once an interval */
     struct credwant creds;      /* whether the Unix socket asks for senders (credwant.h) */
+    struct rwpush push;         /* the remote write targets (remote/rwpush.h) */
+    int push_started;
 
     int serving; /* app_start() succeeded: a stop writes the final snapshot */
     int exit_code;

@@ -181,6 +181,9 @@ static void reload_apply(struct app *a, struct site_config *next)
     next->refs = 1;
     s->gen = next;
     s->cfg = &next->c;
+    /* Before the old config goes: the targets match theirs by its names. */
+    if (a->push_started)
+        rwpush_apply(&a->push, s->cfg);
     site_config_unref(old);
     site_track_senders(s);
     site_track_learn(s);

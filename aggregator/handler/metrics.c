@@ -40,8 +40,8 @@ static void add_requests(const char *handler, unsigned code, uint64_t count, voi
 }
 
 /* The scrape's part of the reading: the HTTP listeners, the loop's utilisation since the
- * last scrape. */
-static void read_scrape(struct site *s, struct selfmetrics *r)
+ * last scrape (window: move the window to now; else the last scrape's figure). */
+static void read_scrape(struct site *s, struct selfmetrics *r, int window)
 {
     uint64_t idle_ns = uv_metrics_idle_time(s->loop), hr = uv_hrtime();
     size_t i, k;
@@ -64,25 +64,28 @@ static void read_scrape(struct site *s, struct selfmetrics *r)
         selfmetrics_add_parked(r, s->listeners[i].label, st->parked_open, st->parked_closed);
     }
     /* Utilisation since the previous scrape: 1 - idle time / wall time. */
-    if (hr > s->util_prev_hrtime && idle_ns >= s->util_prev_idle_ns) {
+    if (window && hr > s->util_prev_hrtime && idle_ns >= s->util_prev_idle_ns) {
         double busy =
             1.0 - (double)(idle_ns - s->util_prev_idle_ns) / (double)(hr - s->util_prev_hrtime);
         s->util_last = busy < 0 ? 0 : busy > 1 ? 1 : busy;
     }
-    s->util_prev_idle_ns = idle_ns;
-    s->util_prev_hrtime = hr;
+    if (window) {
+        s->util_prev_idle_ns = idle_ns;
+        s->util_prev_hrtime = hr;
+    }
     r->loop_utilization = s->util_last;
     r->loop_idle_seconds = (double)idle_ns / 1e9;
 }
 
-static void write_daemon(struct site *s, struct expo *e, int process)
+static void write_daemon(struct site *s, struct expo *e, int process, int window)
 {
     struct selfmetrics r;
     struct procfs ps;
 
     site_read(s, &r);
-    read_scrape(s, &r);
+    read_scrape(s, &r, window);
     selfmetrics_render(&r, e);
+    rwstats_render(&s->rwstats, e);
     if (process && procfs_read(&ps) == 0)
         procfs_render(&ps, e);
 }
@@ -110,25 +113,33 @@ static void write_promhttp(const struct site_endpoint *ep, struct expo *e)
     e->created = was;
 }
 
+/* The endpoint's head, to e (window: a scrape's, see read_scrape()). */
+static void head_to(struct site_endpoint *ep, const struct config_endpoint *ce,
+                    const struct config_resource_attr *attrs, size_t n, struct expo *e, int window)
+{
+    struct site *s = ep->site;
+
+    if (ce == NULL || ce->self_metrics)
+        write_daemon(s, e, ce == NULL || !ce->has_service, window);
+    /* A service's process_* are absent until one of its processes has sent a line. */
+    if (ce != NULL && ce->has_service)
+        svcproc_render(&ep->svc, &s->senders, &ce->service, uv_now(s->loop), e);
+    if (ce != NULL && ce->promhttp)
+        write_promhttp(ep, e);
+    selfmetrics_target_info(attrs, n, e);
+    expo_flush(e);
+}
+
 /* The endpoint's head, into src->head in the negotiated format. */
 static void write_head(struct site_endpoint *ep, const struct config_endpoint *ce,
                        const struct config_resource_attr *attrs, size_t n,
                        struct scrape_source *src)
 {
-    struct site *s = ep->site;
     struct expo e;
 
     expo_init(&e, &src->head, src->neg.fmt);
     e.esc = src->neg.esc;
-    if (ce == NULL || ce->self_metrics)
-        write_daemon(s, &e, ce == NULL || !ce->has_service);
-    /* A service's process_* are absent until one of its processes has sent a line. */
-    if (ce != NULL && ce->has_service)
-        svcproc_render(&ep->svc, &s->senders, &ce->service, uv_now(s->loop), &e);
-    if (ce != NULL && ce->promhttp)
-        write_promhttp(ep, &e);
-    selfmetrics_target_info(attrs, n, &e);
-    expo_flush(&e);
+    head_to(ep, ce, attrs, n, &e, 1);
 }
 
 static void count_scrape(struct site_endpoint *ep, unsigned status)
@@ -195,6 +206,37 @@ static void select_source(struct site_endpoint *ep, const struct config_endpoint
     src->serve_jobs = ce == NULL || ce->jobs;
     src->sql = s->has_pg && serves_sql(s->cfg, src->bit);
     src->pg = s->has_pg && (src->sql || src->self) ? &s->pg : NULL;
+}
+
+void metrics_endpoint_head(struct site_endpoint *ep, struct expo *e)
+{
+    const struct config_endpoint *ce = site_endpoint_cfg(ep);
+    struct config_resource_attr *attrs;
+    size_t n;
+
+    attrs = cfgendpoint_resource(ep->site->cfg, ce, &n);
+    head_to(ep, ce, attrs, n, e, 0);
+    resattr_free(attrs, n);
+}
+
+char *metrics_endpoint_view(struct site_endpoint *ep, struct scrape_source *src,
+                            struct expo_label labels[SCRAPE_MAX_CONST_LABELS])
+{
+    const struct config_endpoint *ce = site_endpoint_cfg(ep);
+    struct expo_label l[SCRAPE_MAX_CONST_LABELS];
+    char names[SCRAPE_MAX_CONST_LABELS][CONFIG_MAX_RESOURCE_KEY + 1];
+    struct config_resource_attr *attrs;
+    size_t n;
+    char *text;
+
+    select_source(ep, ce, src);
+    src->done = NULL;
+    attrs = cfgendpoint_resource(ep->site->cfg, ce, &n);
+    const_labels(ep->site->cfg, ce, attrs, n, l, names, src);
+    text = expo_labels_dup(l, src->nconst, labels);
+    src->const_labels = labels;
+    resattr_free(attrs, n);
+    return text;
 }
 
 void metrics_on_request(struct httpd_conn *conn, const struct httpd_request *req, void *arg)

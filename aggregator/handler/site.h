@@ -22,6 +22,7 @@
 
 #include "base/log.h"
 #include "config/config.h"
+#include "expose/rwstats.h"
 #include "expose/selfmetrics.h"
 #include "expose/statuspage.h"
 #include "expose/svcproc.h"
@@ -135,6 +136,9 @@ struct site {
 
     struct sqlpool pg;
     int has_pg;
+
+    /* The remote write targets' counts (remote/ counts, the head renders). */
+    struct rwstats rwstats;
 
     struct statuspage_rate page_rate; /* the status page's last reading of the rates */
 
