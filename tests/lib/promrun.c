@@ -20,16 +20,29 @@ int promrun_start(struct promrun *p, const char *dir, const char *config)
 
 int promrun_start_flag(struct promrun *p, const char *dir, const char *config, const char *flag)
 {
-    char conf[256], tsdb[256];
-    int port = daemon_free_port();
+    const char *flags[2] = { flag, NULL };
 
+    return promrun_start_opts(p, dir, config, NULL, flags);
+}
+
+int promrun_start_opts(struct promrun *p, const char *dir, const char *config, const char *addr,
+                       const char *const *flags)
+{
+    char conf[256], tsdb[256], given[64] = "";
+    int port = addr == NULL ? daemon_free_port() : 0;
+
+    if (addr != NULL) /* it may be p->addr, a restart's */
+        snprintf(given, sizeof given, "%s", addr);
     memset(p, 0, sizeof *p);
     if (port < 0)
         return -1;
     snprintf(conf, sizeof conf, "%s/prometheus.yml", dir);
     snprintf(tsdb, sizeof tsdb, "%s/tsdb", dir);
     snprintf(p->log, sizeof p->log, "%s/prometheus.log", dir);
-    snprintf(p->addr, sizeof p->addr, "127.0.0.1:%d", port);
+    if (addr != NULL)
+        snprintf(p->addr, sizeof p->addr, "%s", given);
+    else
+        snprintf(p->addr, sizeof p->addr, "127.0.0.1:%d", port);
     daemon_write_file(conf, "%s", config);
     p->pid = fork();
     if (p->pid < 0) {
@@ -38,13 +51,19 @@ int promrun_start_flag(struct promrun *p, const char *dir, const char *config, c
     }
     if (p->pid == 0) {
         char a1[300], a2[300], a3[96];
+        const char *argv[16] = { "prometheus", a1, a2, a3 };
+        size_t n = 4;
 
-        if (freopen(p->log, "w", stderr) == NULL || freopen(p->log, "a", stdout) == NULL)
+        /* "a" for both: a restart on the same directory keeps the first run's log. */
+        if (freopen(p->log, "a", stderr) == NULL || freopen(p->log, "a", stdout) == NULL)
             _exit(126);
         snprintf(a1, sizeof a1, "--config.file=%s", conf);
         snprintf(a2, sizeof a2, "--storage.tsdb.path=%s", tsdb);
         snprintf(a3, sizeof a3, "--web.listen-address=%s", p->addr);
-        execlp("prometheus", "prometheus", a1, a2, a3, flag, (char *)NULL);
+        for (size_t i = 0; flags != NULL && flags[i] != NULL && n < 15; i++)
+            argv[n++] = flags[i];
+        argv[n] = NULL;
+        execvp("prometheus", (char *const *)argv);
         _exit(127);
     }
     return 0;

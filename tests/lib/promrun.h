@@ -32,6 +32,14 @@ int promrun_start(struct promrun *p, const char *dir, const char *config);
 int promrun_start_flag(struct promrun *p, const char *dir, const char *config, const char *flag);
 
 /*
+ * promrun_start() on addr ("127.0.0.1:<port>"; NULL: a free port), so that a restart keeps
+ * the address its clients were given, with the flags (NULL-terminated, at most 11; NULL:
+ * none). Its log is appended to: a restart on the same directory keeps the first run's.
+ */
+int promrun_start_opts(struct promrun *p, const char *dir, const char *config, const char *addr,
+                       const char *const *flags);
+
+/*
  * The value of the one sample an instant query answers, into *v ("NaN" read as NaN).
  * Returns 0, or -1 when the answer holds no sample, or more than one.
  */
