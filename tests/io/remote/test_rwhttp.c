@@ -1,0 +1,356 @@
+/*
+ * rwhttp on a real loop against a small HTTP server in a thread of the test, which records
+ * each request and answers what the test scripted: the headers remote write 1.0 requires,
+ * the target's own, a bearer token and basic auth read from their files at each request,
+ * the body intact; the status, both forms of Retry-After and the answer's reason; a silent
+ * receiver timed out while the loop keeps turning; a refused connection; an unreadable
+ * token file told through the callback; cancel and close with transfers in flight.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "remote/rwhttp.h"
+
+struct server {
+    int fd, port;
+    pthread_t thread;
+    const char *answer; /* the whole response, or NULL: read and never answer */
+    char request[8192]; /* the last request, head and body */
+    size_t request_len;
+    int requests;
+};
+
+static void *serve(void *arg)
+{
+    struct server *s = arg;
+
+    for (;;) {
+        int c = accept(s->fd, NULL, NULL);
+        size_t have = 0, head = 0, need = 0;
+
+        if (c < 0)
+            return NULL;
+        for (;;) {
+            ssize_t n = read(c, s->request + have, sizeof s->request - 1 - have);
+            char *end, *cl;
+
+            if (n <= 0)
+                break;
+            have += (size_t)n;
+            s->request[have] = '\0';
+            if (head == 0 && (end = strstr(s->request, "\r\n\r\n")) != NULL) {
+                head = (size_t)(end - s->request) + 4;
+                cl = strcasestr(s->request, "content-length:");
+                need = cl ? strtoul(cl + 15, NULL, 10) : 0;
+            }
+            if (head != 0 && have - head >= need)
+                break;
+        }
+        s->request_len = have;
+        __atomic_add_fetch(&s->requests, 1, __ATOMIC_SEQ_CST);
+        if (s->answer == NULL) {
+            sleep(3); /* silent, past the client's timeout */
+        } else if (write(c, s->answer, strlen(s->answer)) < 0) {
+            /* the client went away */
+        }
+        close(c);
+    }
+}
+
+static void server_start(struct server *s, const char *answer)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+
+    memset(s, 0, sizeof *s);
+    s->answer = answer;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(s->fd, 0);
+    cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(s->fd, 8), 0);
+    cr_assert_eq(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    cr_assert_eq(pthread_create(&s->thread, NULL, serve, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+    shutdown(s->fd, SHUT_RDWR);
+    close(s->fd);
+    pthread_join(s->thread, NULL);
+}
+
+struct done {
+    int called;
+    struct rwhttp_result res;
+};
+
+static void on_done(void *arg, const struct rwhttp_result *res)
+{
+    struct done *d = arg;
+
+    d->called++;
+    d->res = *res;
+}
+
+static int ticks;
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+    ticks++;
+}
+
+static uv_loop_t loop;
+static struct rwhttp *h;
+static char dir[64];
+
+static void setup(void)
+{
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    cr_assert_eq(rwhttp_new(&h, &loop), 0);
+    snprintf(dir, sizeof dir, "/tmp/ustatsd-rwhttp-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static int closed;
+
+static void on_closed(void *arg)
+{
+    (void)arg;
+    closed = 1;
+}
+
+static void teardown(void)
+{
+    char cmd[96];
+
+    closed = 0;
+    rwhttp_close(h, on_closed, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(closed, 1);
+    cr_assert_eq(uv_loop_close(&loop), 0, "every handle closed");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static char *file_with(const char *name, const char *text)
+{
+    static char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Run the loop until d's callback came. */
+static void run_until(struct done *d)
+{
+    while (!d->called)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static struct rwhttp_req req_for(const struct server *s, char *url, size_t cap)
+{
+    snprintf(url, cap, "http://127.0.0.1:%d/api/v1/write", s->port);
+    return (struct rwhttp_req){ .url = url, .timeout_s = 5 };
+}
+
+Test(rwhttp, a_post_carries_the_protocols_headers_the_targets_and_its_token, .init = setup,
+     .fini = teardown)
+{
+    static const char body[] = "\x0a\x03\x00\xffsnappy bytes";
+    const char *extra[] = { "X-Scope-OrgID: edge" };
+    struct server s;
+    struct done d = { 0 };
+    struct rwhttp_req req;
+    char url[128];
+
+    server_start(&s, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+    req = req_for(&s, url, sizeof url);
+    req.headers = extra;
+    req.nheaders = 1;
+    req.bearer_token_file = file_with("token", "  s3cret-token\n");
+    cr_assert_not_null(rwhttp_post(h, &req, body, sizeof body - 1, on_done, &d));
+    cr_assert_eq(d.called, 0, "never from inside the call");
+    cr_assert_eq(rwhttp_in_flight(h), 1);
+    run_until(&d);
+    cr_assert_eq(d.res.status, 204);
+    cr_assert_eq(d.res.retry_after_s, -1);
+    cr_assert_str_eq(d.res.error, "");
+    cr_assert_eq(rwhttp_in_flight(h), 0);
+    cr_assert(strncmp(s.request, "POST /api/v1/write HTTP/1.1\r\n", 29) == 0, "%s", s.request);
+    cr_assert_not_null(strstr(s.request, "Content-Encoding: snappy\r\n"));
+    cr_assert_not_null(strstr(s.request, "Content-Type: application/x-protobuf\r\n"));
+    cr_assert_not_null(strstr(s.request, "X-Prometheus-Remote-Write-Version: 0.1.0\r\n"));
+    cr_assert_not_null(strstr(s.request, "User-Agent: ustatsd/"));
+    cr_assert_not_null(strstr(s.request, "X-Scope-OrgID: edge\r\n"));
+    cr_assert_not_null(strstr(s.request, "Authorization: Bearer s3cret-token\r\n"), "%s",
+                       s.request);
+    cr_assert_null(strstr(s.request, "Expect:"));
+    cr_assert_eq(memcmp(s.request + s.request_len - (sizeof body - 1), body, sizeof body - 1), 0,
+                 "the body, byte for byte");
+    /* The token file is read at each request: a rotated token goes with the next. */
+    file_with("token", "rotated\n");
+    d.called = 0;
+    cr_assert_not_null(rwhttp_post(h, &req, body, sizeof body - 1, on_done, &d));
+    run_until(&d);
+    cr_assert_not_null(strstr(s.request, "Authorization: Bearer rotated\r\n"));
+    server_stop(&s);
+}
+
+Test(rwhttp, basic_auth_from_a_password_file, .init = setup, .fini = teardown)
+{
+    struct server s;
+    struct done d = { 0 };
+    struct rwhttp_req req;
+    char url[128];
+
+    server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    req = req_for(&s, url, sizeof url);
+    req.username = "prometheus";
+    req.password_file = file_with("pw", "prom-basic-pw\n");
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    run_until(&d);
+    cr_assert_eq(d.res.status, 200);
+    /* base64("prometheus:prom-basic-pw") */
+    cr_assert_not_null(
+        strstr(s.request, "Authorization: Basic cHJvbWV0aGV1czpwcm9tLWJhc2ljLXB3\r\n"), "%s",
+        s.request);
+    server_stop(&s);
+}
+
+Test(rwhttp, retry_after_in_seconds_or_as_a_date_and_the_receivers_reason, .init = setup,
+     .fini = teardown)
+{
+    char date[64], answer[256], url[128];
+    struct server s;
+    struct done d = { 0 };
+    struct rwhttp_req req;
+    time_t later = time(NULL) + 30;
+    struct tm tm;
+
+    server_start(&s, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
+                     "Content-Length: 0\r\n\r\n");
+    req = req_for(&s, url, sizeof url);
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    run_until(&d);
+    cr_assert_eq(d.res.status, 503);
+    cr_assert_eq(d.res.retry_after_s, 7);
+    server_stop(&s);
+
+    gmtime_r(&later, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(answer, sizeof answer,
+             "HTTP/1.1 429 Too Many Requests\r\nRetry-After: %s\r\nContent-Length: 0\r\n\r\n",
+             date);
+    server_start(&s, answer);
+    req = req_for(&s, url, sizeof url);
+    d.called = 0;
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    run_until(&d);
+    cr_assert_eq(d.res.status, 429);
+    cr_assert(d.res.retry_after_s >= 25 && d.res.retry_after_s <= 31, "%ld", d.res.retry_after_s);
+    server_stop(&s);
+
+    server_start(&s, "HTTP/1.1 400 Bad Request\r\nContent-Length: 25\r\n\r\n"
+                     "out of order sample\n12345");
+    req = req_for(&s, url, sizeof url);
+    d.called = 0;
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    run_until(&d);
+    cr_assert_eq(d.res.status, 400);
+    cr_assert_str_eq(d.res.body, "out of order sample\n12345");
+    server_stop(&s);
+}
+
+Test(rwhttp, a_silent_receiver_times_out_while_the_loop_turns, .init = setup, .fini = teardown)
+{
+    struct server s;
+    struct done d = { 0 };
+    struct rwhttp_req req;
+    uv_timer_t tick;
+    char url[128];
+
+    server_start(&s, NULL);
+    req = req_for(&s, url, sizeof url);
+    req.timeout_s = 0.5;
+    uv_timer_init(&loop, &tick);
+    ticks = 0;
+    uv_timer_start(&tick, on_tick, 10, 10);
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    run_until(&d);
+    uv_close((uv_handle_t *)&tick, NULL);
+    cr_assert_eq(d.res.status, 0);
+    cr_assert_neq(d.res.error[0], '\0');
+    cr_assert_geq(d.res.duration_s, 0.4);
+    cr_assert_geq(ticks, 10, "the loop kept turning while the request waited: %d ticks", ticks);
+    server_stop(&s);
+}
+
+Test(rwhttp, no_answer_at_all_and_an_unreadable_token_file_come_back_as_errors, .init = setup,
+     .fini = teardown)
+{
+    struct server s;
+    struct done d = { 0 };
+    struct rwhttp_req req;
+    char url[128];
+
+    server_start(&s, "HTTP/1.1 204 No Content\r\n\r\n");
+    server_stop(&s); /* the port is closed now: refused */
+    req = req_for(&s, url, sizeof url);
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    run_until(&d);
+    cr_assert_eq(d.res.status, 0);
+    cr_assert_neq(d.res.error[0], '\0');
+
+    d.called = 0;
+    req.bearer_token_file = "/nonexistent/token";
+    cr_assert_not_null(rwhttp_post(h, &req, "x", 1, on_done, &d));
+    cr_assert_eq(d.called, 0, "told on the loop, not from inside the call");
+    run_until(&d);
+    cr_assert_eq(d.res.status, 0);
+    cr_assert_not_null(strstr(d.res.error, "bearer_token_file /nonexistent/token"), "%s",
+                       d.res.error);
+}
+
+Test(rwhttp, cancel_and_close_with_transfers_in_flight_call_nothing_back, .init = setup,
+     .fini = teardown)
+{
+    struct server s;
+    struct done a = { 0 }, b = { 0 };
+    struct rwhttp_req req;
+    struct rwhttp_xfer *x;
+    char url[128];
+
+    server_start(&s, NULL);
+    req = req_for(&s, url, sizeof url);
+    x = rwhttp_post(h, &req, "x", 1, on_done, &a);
+    cr_assert_not_null(rwhttp_post(h, &req, "y", 1, on_done, &b));
+    cr_assert_eq(rwhttp_in_flight(h), 2);
+    for (int i = 0; i < 50 && __atomic_load_n(&s.requests, __ATOMIC_SEQ_CST) == 0; i++)
+        uv_run(&loop, UV_RUN_NOWAIT), usleep(10000);
+    rwhttp_cancel(x);
+    cr_assert_eq(rwhttp_in_flight(h), 1);
+    /* teardown closes h with b in flight: neither is ever called back. */
+    teardown();
+    cr_assert_eq(a.called, 0);
+    cr_assert_eq(b.called, 0);
+    server_stop(&s);
+    setup();
+}
