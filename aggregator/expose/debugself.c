@@ -72,6 +72,41 @@ static void section_state(const struct selfmetrics_state *st, struct debugjson *
     debugjson_close(w, '}');
 }
 
+/* "remote_write": each target's counts, as prometheus_remote_storage_* has them; [] when none. */
+static void section_remote(const struct rwstats *rs, struct debugjson *w)
+{
+    debugjson_kv_open(w, "remote_write", '[');
+    for (size_t i = 0; rs != NULL && i < RWSTATS_MAX_TARGETS; i++) {
+        const struct rwstats_target *t = &rs->t[i];
+
+        if (!t->used)
+            continue;
+        debugjson_open(w, '{');
+        debugjson_kv_str(w, "name", t->name);
+        debugjson_kv_str(w, "url", t->url);
+        debugjson_kv_u64(w, "intervals", t->intervals);
+        debugjson_kv_u64(w, "intervals_missed", t->intervals_missed);
+        debugjson_kv_u64(w, "samples_sent", t->samples);
+        debugjson_kv_u64(w, "histograms_sent", t->histograms);
+        debugjson_kv_u64(w, "samples_failed", t->samples_failed);
+        debugjson_kv_u64(w, "samples_retried", t->samples_retried);
+        debugjson_kv_open(w, "samples_dropped", '{');
+        for (size_t r = 0; r < RWSTATS_NREASONS; r++)
+            debugjson_kv_u64(w, rwstats_reason(r), t->samples_dropped[r]);
+        debugjson_close(w, '}');
+        debugjson_kv_u64(w, "bytes_sent", t->bytes);
+        if (t->highest_sent_ms > 0)
+            debugjson_kv_num(w, "highest_sent_time", (double)t->highest_sent_ms / 1000.0);
+        else
+            debugjson_kv_str(w, "highest_sent_time", NULL);
+        debugjson_kv_u64(w, "samples_pending", t->pending_samples);
+        debugjson_kv_u64(w, "queue_bytes", t->queue_bytes);
+        debugjson_kv_u64(w, "queue_max_bytes", t->queue_max_bytes);
+        debugjson_close(w, '}');
+    }
+    debugjson_close(w, ']');
+}
+
 /* TLS on the listeners: null without it. */
 static void section_tls(const struct selfmetrics_tls *t, struct debugjson *w)
 {
@@ -156,6 +191,7 @@ void debugself_daemon(struct debug_render *dr, struct debugjson *w)
         debugjson_kv_u64(w, basiccred_result_name((enum basiccred_result)i), d->basic_auth[i]);
     debugjson_close(w, '}');
     section_state(&d->state, w);
+    section_remote(d->remote_write, w);
     section_tls(&d->tls, w);
     debugjson_kv_open(w, "listeners", '{');
     debugjson_kv_str(w, "metrics", d->metrics_listen[0] ? d->metrics_listen : NULL);

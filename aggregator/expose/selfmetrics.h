@@ -20,6 +20,7 @@
 #include "base/expo.h"
 #include "ingest/intake.h"
 #include "store/registry.h"
+#include "expose/rwstats.h"
 #include "expose/timings.h"
 #include "http/tlsmem.h"
 
@@ -199,6 +200,9 @@ struct selfmetrics {
     size_t nendpoints;
 
     struct selfmetrics_state state;
+
+    /* The remote write targets (rwstats.h); /debug shows them, /metrics renders them apart. */
+    const struct rwstats *remote_write;
 
     /* TLS on the HTTP listeners (the web config file): on is 0 without it, and then
      * nothing of it is shown. Counts are summed over the listeners. */

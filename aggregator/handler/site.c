@@ -79,6 +79,7 @@ static void read_listeners(struct site *s, struct selfmetrics *r)
         memcpy(v->scrapes, ep->scrapes, sizeof(v->scrapes));
     }
     r->endpoints = s->ep_view;
+    r->remote_write = &s->rwstats;
     r->nendpoints = s->nendpoints;
 }
 

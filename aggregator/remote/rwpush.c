@@ -24,10 +24,10 @@ void rwpush_marks(struct rwpush *p)
     for (size_t i = 0; i < p->n; i++) {
         struct records_mark *m = &p->marks.m[p->marks.n];
 
-        if (p->t[i]->last_ms <= 0)
+        if (p->t[i]->st->highest_sent_ms <= 0)
             continue;
         snprintf(m->name, sizeof m->name, "%s", p->t[i]->cfg->name);
-        m->ms = p->t[i]->last_ms;
+        m->ms = p->t[i]->st->highest_sent_ms;
         p->marks.n++;
     }
 }
@@ -137,6 +137,12 @@ void rwpush_apply(struct rwpush *p, const struct config *c)
                     p->t[k]->cfg->name);
             close_target(p, p->t[k]);
         }
+    /* The slots of the targets that stay; the others' go before new targets take one. */
+    for (size_t i = 0; i < c->nremotes; i++)
+        for (size_t k = 0; kept[i] != NULL && k < RWSTATS_MAX_TARGETS; k++)
+            if (kept[i]->st == &p->site->rwstats.t[k])
+                keep[k] = 1;
+    rwstats_retain(&p->site->rwstats, keep);
     p->n = 0;
     for (size_t i = 0; i < c->nremotes; i++) {
         if (kept[i] != NULL) {
@@ -146,11 +152,6 @@ void rwpush_apply(struct rwpush *p, const struct config *c)
         if (start_target(p, &c->remotes[i], mark_of(&p->marks, c->remotes[i].name)) != 0)
             log_msg(p->log, LOG_ERROR, "remote_write", "%s: could not start", c->remotes[i].name);
     }
-    for (size_t i = 0; i < RWSTATS_MAX_TARGETS; i++)
-        for (size_t k = 0; k < p->n; k++)
-            if (p->t[k]->st == &p->site->rwstats.t[i])
-                keep[i] = 1;
-    rwstats_retain(&p->site->rwstats, keep);
     rwpush_marks(p);
 }
 

@@ -4,10 +4,10 @@
  *
  * A reload keeps a target whose name and URL it still has (its queue, its counts, its
  * clock), with the new settings; it closes those that are gone, dropping their queues,
- * and starts the new ones. The newest interval of each target is in the state file's
- * snapshots (records.h 'R'), so that a restart does not collect an interval twice. What a
- * stop or a crash loses: the bodies still in the queue (at most queue_config.max_bytes),
- * and with a crash the intervals after the last snapshot's mark are not repeated either.
+ * and starts the new ones. The newest interval each target has sent is in the state
+ * file's snapshots (records.h 'R'), so that a restart never sends a timestamp twice. What
+ * a stop or a crash loses: the bodies still in the queue (at most queue_config.max_bytes);
+ * a crash also the marks of what was sent after the last snapshot.
  * I/O module, loop thread only.
  */
 #ifndef USTATSD_RWPUSH_H
@@ -31,7 +31,7 @@ struct rwpush {
     size_t closing; /* targets and the HTTP client still closing */
     void (*closed)(void *arg);
     void *closed_arg;
-    /* The targets' newest intervals, for the snapshots (s->state.marks points here). */
+    /* The targets' newest intervals sent, for the snapshots (s->state.marks points here). */
     struct records_marks marks;
 };
 

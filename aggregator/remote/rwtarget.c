@@ -166,8 +166,6 @@ void rwtarget_collect_now(struct rwtarget *t, int64_t ts_ms)
     }
     t->last_ms = ts_ms;
     t->st->intervals++;
-    if (t->marked != NULL)
-        t->marked(t->marked_arg);
 }
 
 static void on_tick(uv_timer_t *h)
@@ -201,8 +199,11 @@ static void on_sent(void *arg, const struct rwhttp_result *res)
         t->st->samples += b->samples;
         t->st->histograms += b->histograms;
         t->st->bytes += b->len;
-        if (b->timestamp_ms > t->st->highest_sent_ms)
+        if (b->timestamp_ms > t->st->highest_sent_ms) {
             t->st->highest_sent_ms = b->timestamp_ms;
+            if (t->marked != NULL)
+                t->marked(t->marked_arg);
+        }
         if (t->failing)
             log_msg(t->log, LOG_INFO, "remote_write", "%s: sending again (%s)", t->cfg->name,
                     t->cfg->url);

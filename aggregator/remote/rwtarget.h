@@ -47,16 +47,17 @@ struct rwtarget {
     struct rwhttp_xfer *xfer;   /* the request in flight, or NULL */
     int waiting;                /* in backoff: the next attempt waits for the timer */
     int64_t next_ms;            /* the next interval's timestamp */
-    int64_t last_ms;            /* the newest interval collected (or restored): never again */
-    int failing;                /* the last attempt failed: logged once until one succeeds */
-    int ticked;                 /* an interval's timer has fired since the start */
-    void (*marked)(void *arg);  /* last_ms moved (rwpush's, for the snapshots); may be NULL */
+    int64_t last_ms; /* the newest interval collected, or sent before a restart: never again */
+    int failing;     /* the last attempt failed: logged once until one succeeds */
+    int ticked;      /* an interval's timer has fired since the start */
+    void (*marked)(void *arg); /* a newer interval was sent (rwpush's, for the snapshots) */
     void *marked_arg;
 };
 
 /*
  * Start a target of cfg (borrowed until rwtarget_update() or close) on s's loop; last_ms:
- * the newest interval it sent before a restart (the state file), 0 for none.
+ * the newest interval it sent before a restart (the state file), 0 for none: no interval
+ * up to it is collected again.
  */
 int rwtarget_start(struct rwtarget *t, struct site *s, struct log *log, struct rwhttp *http,
                    const struct config_remote *cfg, int64_t last_ms);

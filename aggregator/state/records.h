@@ -79,7 +79,7 @@ enum records_drop {
 const char *records_drop_name(enum records_drop d);
 
 /*
- * Remote write marks: the newest interval (Unix ms) each target, by name, has collected,
+ * Remote write marks: the newest interval (Unix ms) each target, by name, has sent,
  * so that a restart never sends a sample twice for one timestamp. Written as 'R' records
  * before the jobs, only when there are any (a file without remote write is as before).
  */

@@ -267,6 +267,17 @@ int main(int argc, char **argv)
            "(%llu bodies, %.1f MB compressed to the sink)\n",
            n, INTERVAL_S, runs, median(push, runs), (unsigned long long)atomic_load(&s.bodies),
            (double)atomic_load(&s.bytes) / 1e6);
+    {
+        double dsum =
+            bench_http_self_value(&b, "prometheus_remote_storage_sent_batch_duration_seconds_sum");
+        double dn = bench_http_self_value(
+            &b, "prometheus_remote_storage_sent_batch_duration_seconds_count");
+
+        /* Whether sharding could pay: how much of an interval one request in flight fills. */
+        printf("one request in flight: %.1f ms a body on average (%.0f bodies), %.1f%% of the "
+               "interval\n",
+               dn > 0 ? dsum / dn * 1e3 : 0, dn, dn > 0 ? dsum / dn / INTERVAL_S * 100 : 0);
+    }
     printf("text scrape of the same series, %d scrapes: %.0f ns CPU per sample line\n", runs,
            median(pull, runs));
     printf("ratio pushed / pulled: %.2f (the idle daemon's %.1f ms CPU per interval taken out)\n",

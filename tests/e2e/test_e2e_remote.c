@@ -346,6 +346,26 @@ Test(e2e_remote, values_equal_the_scraped_ones_across_an_outage_a_404_and_a_rest
     for (size_t i = 1; i < n; i++)
         cr_assert_gt(ts[i], ts[i - 1], "each timestamp once");
     cr_assert_eq(promrun_value(&sc, "orders_total{shop=\"a\",job=\"ustatsd\"}", &v), 0);
+    /* /debug shows each target's counts. */
+    {
+        char *body = NULL;
+        json_t *j, *t;
+
+        cr_assert_eq(daemon_get(&d, "/debug?section=daemon", NULL, &body), 200);
+        j = json_loads(body, 0, NULL);
+        cr_assert_not_null(j, "%s", body);
+        t = json_array_get(json_object_get(json_object_get(j, "daemon"), "remote_write"), 0);
+        cr_assert_str_eq(json_string_value(json_object_get(t, "name")), "central", "%s", body);
+        cr_assert_gt(json_integer_value(json_object_get(t, "samples_sent")), 0, "%s", body);
+        cr_assert_eq(json_integer_value(json_object_get(t, "samples_failed")), 0, "%s", body);
+        t = json_array_get(json_object_get(json_object_get(j, "daemon"), "remote_write"), 1);
+        cr_assert_str_eq(json_string_value(json_object_get(t, "name")), "wrong", "%s", body);
+        cr_assert_gt(
+            json_integer_value(json_object_get(json_object_get(t, "samples_dropped"), "rejected")),
+            0, "%s", body);
+        json_decref(j);
+        free(body);
+    }
 
     promrun_stop(&sc);
     promrun_stop(&rx);
