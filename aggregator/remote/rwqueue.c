@@ -24,7 +24,7 @@ struct rwqueue_body *rwqueue_body_new(const void *data, size_t len, int64_t time
     b->histograms = histograms;
     b->attempts = 0;
     b->len = len;
-    if (len > 0)
+    if (data != NULL && len > 0)
         memcpy(b->data, data, len);
     return b;
 }

@@ -47,7 +47,7 @@ struct rwqueue {
 
 void rwqueue_init(struct rwqueue *q, size_t max_bytes, rwqueue_drop_cb dropped, void *arg);
 
-/* A body of len bytes (data copied), not yet queued. */
+/* A body of len bytes (data copied; NULL: left for the caller to fill), not yet queued. */
 struct rwqueue_body *rwqueue_body_new(const void *data, size_t len, int64_t timestamp_ms,
                                       uint64_t samples, uint64_t histograms);
 

@@ -14,9 +14,7 @@ struct rwtarget_work {
     uv_work_t req;
     struct rwtarget *t; /* NULL once the target has closed */
     struct buf raw;
-    char *out;
-    size_t out_len;
-    int ok;
+    struct rwqueue_body *body; /* compressed into, on the worker; NULL when that failed */
     int64_t ts_ms;
     uint64_t samples, histograms;
 };
@@ -72,17 +70,20 @@ static void arm(struct rwtarget *t)
     uv_timer_start(&t->tick, on_tick, next - now, 0);
 }
 
+/* On the worker: the body compressed straight into its queue entry, trimmed to its size. */
 static void compress_work(uv_work_t *req)
 {
     struct rwtarget_work *w = req->data;
     size_t cap = snappy_max_compressed_length(w->raw.len);
+    struct rwqueue_body *b = rwqueue_body_new(NULL, cap, w->ts_ms, w->samples, w->histograms), *t;
 
-    w->out = malloc(cap ? cap : 1);
-    if (w->out == NULL)
+    if (snappy_compress(w->raw.ptr ? w->raw.ptr : "", w->raw.len, (char *)b->data, &b->len) !=
+        SNAPPY_OK) {
+        free(b);
         return;
-    w->out_len = cap;
-    w->ok =
-        snappy_compress(w->raw.ptr ? w->raw.ptr : "", w->raw.len, w->out, &w->out_len) == SNAPPY_OK;
+    }
+    t = realloc(b, sizeof *b + (b->len ? b->len : 1));
+    w->body = t != NULL ? t : b;
 }
 
 static void compress_done(uv_work_t *req, int status)
@@ -93,9 +94,9 @@ static void compress_done(uv_work_t *req, int status)
     (void)status;
     if (t != NULL) {
         t->work = NULL;
-        if (w->ok) {
-            rwqueue_push(&t->q,
-                         rwqueue_body_new(w->out, w->out_len, w->ts_ms, w->samples, w->histograms));
+        if (w->body != NULL) {
+            rwqueue_push(&t->q, w->body);
+            w->body = NULL;
             publish(t);
             send_next(t);
         } else {
@@ -104,7 +105,7 @@ static void compress_done(uv_work_t *req, int status)
         }
     }
     buf_release(&w->raw);
-    free(w->out);
+    free(w->body);
     free(w);
 }
 
