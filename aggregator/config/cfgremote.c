@@ -8,12 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/path.h"
 
 /* A path as the file names it: relative ones from the config file's directory. */
 static char *resolve(const struct cfgread *r, const char *file)
@@ -45,11 +47,15 @@ static int opt_string(struct cfgread *r, json_t *obj, const char *key, char **ou
     return 0;
 }
 
-/* A file member: present, readable; stored resolved. */
+/* The bytes a file a target names may hold: a secret, a PEM bundle. */
+#define MAX_FILE (1u << 20)
+
+/* A file member: a regular file, readable, at most MAX_FILE bytes; stored resolved. */
 static int opt_file(struct cfgread *r, json_t *obj, const char *key, char **out)
 {
-    char *given;
-    FILE *f;
+    char *given, *text;
+    size_t len;
+    int rc;
 
     if (opt_string(r, obj, key, &given) != 0)
         return ERRCODE_CONFIG;
@@ -57,10 +63,21 @@ static int opt_file(struct cfgread *r, json_t *obj, const char *key, char **out)
         return 0;
     *out = resolve(r, given);
     free(given);
-    if ((f = fopen(*out, "r")) == NULL)
-        return cfgread_fail_at(r, key, "cannot read %s: %s", *out, strerror(errno));
-    fclose(f);
+    if ((rc = path_read_file(*out, MAX_FILE, &text, &len)) != 0)
+        return cfgread_fail_at(r, key, "cannot read %s: %s", *out,
+                               rc == -EFBIG ? "larger than 1 MiB" : errcode_str(rc));
+    free(text);
     return 0;
+}
+
+/* The file's text in a memory BIO (opt_file() checked it), or NULL. */
+static BIO *file_bio(const char *path, char **text)
+{
+    size_t len;
+
+    if (path_read_file(path, MAX_FILE, text, &len) != 0)
+        return NULL;
+    return BIO_new_mem_buf(*text, (int)len);
 }
 
 /* Keys of an object the table does not know. */
@@ -113,19 +130,23 @@ static int read_basic_auth(struct cfgread *r, const struct cfgread_key *k, json_
 /* What is wrong with a PEM file of certificates (at least one), or NULL. */
 static const char *certs_problem(const char *path, X509 **first)
 {
-    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    BIO *b = file_bio(path, &text);
     X509 *x;
     int n = 0;
 
-    if (f == NULL)
+    if (b == NULL) {
+        free(text);
         return "cannot be read";
-    while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+    }
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
         if (n++ == 0 && first != NULL)
             *first = x;
         else
             X509_free(x);
     }
-    fclose(f);
+    BIO_free(b);
+    free(text);
     ERR_clear_error();
     return n == 0 ? "holds no PEM certificate" : NULL;
 }
@@ -135,7 +156,8 @@ static int check_tls_files(struct cfgread *r, struct config_remote *t)
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
     const char *why;
-    FILE *f;
+    char *text = NULL;
+    BIO *b;
     int ok;
 
     if (t->ca_file != NULL && (why = certs_problem(t->ca_file, NULL)) != NULL)
@@ -147,10 +169,11 @@ static int check_tls_files(struct cfgread *r, struct config_remote *t)
         return 0;
     if ((why = certs_problem(t->cert_file, &cert)) != NULL)
         return cfgread_fail_at(r, "cert_file", "%s %s", t->cert_file, why);
-    if ((f = fopen(t->key_file, "r")) != NULL) {
-        key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        fclose(f);
+    if ((b = file_bio(t->key_file, &text)) != NULL) {
+        key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+        BIO_free(b);
     }
+    free(text);
     ERR_clear_error();
     if (key == NULL) {
         X509_free(cert);

@@ -9,6 +9,7 @@
 
 #include "base/errcode.h"
 #include "base/mem.h"
+#include "base/path.h"
 
 struct rwhttp {
     uv_loop_t *loop;
@@ -263,20 +264,21 @@ int rwhttp_new(struct rwhttp **out, uv_loop_t *loop)
     return 0;
 }
 
-/* The file's first line, trimmed of white space as Prometheus trims it; 0 or -errno. */
+/*
+ * The file, trimmed of white space as Prometheus trims it; 0 or a negative errno. Read with
+ * path_read_file(): a regular file only, opened without blocking (a FIFO never holds the
+ * loop), at most cap - 1 bytes.
+ */
 static int read_secret(const char *path, char *out, size_t cap)
 {
-    FILE *f = fopen(path, "r");
     size_t n, start = 0;
-    int err;
+    char *text;
+    int rc = path_read_file(path, cap - 1, &text, &n);
 
-    if (f == NULL)
-        return -errno;
-    n = fread(out, 1, cap - 1, f);
-    err = ferror(f);
-    fclose(f);
-    if (err)
-        return -EIO;
+    if (rc != 0)
+        return rc;
+    memcpy(out, text, n);
+    free(text);
     out[n] = '\0';
     while (n > 0 &&
            (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
@@ -305,7 +307,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 /* what: "bearer_token_file /path" and the like. */
 static void fail_early(struct rwhttp_xfer *x, const char *what, int err)
 {
-    snprintf(x->res.error, sizeof x->res.error, "%s: %s", what, strerror(-err));
+    snprintf(x->res.error, sizeof x->res.error, "%s: %s", what, errcode_str(err));
     if (x->easy != NULL) {
         curl_easy_cleanup(x->easy);
         x->easy = NULL;

@@ -170,6 +170,9 @@ static const struct refusal refusals[] = {
       "$.remote_write[0].queue_config.max_bytes", "" },
     { "'url': 'http://h/w', 'tls_config': {'ca_file': '/nonexistent/ca'}",
       "$.remote_write[0].tls_config.ca_file", "cannot read" },
+    /* A device is never read: /dev/zero would never end. */
+    { "'url': 'http://h/w', 'tls_config': {'ca_file': '/dev/zero'}",
+      "$.remote_write[0].tls_config.ca_file", "not a regular file" },
     { "'url': 'http://h/w', 'name': 'a b'", "$.remote_write[0].name", "only letters" },
 };
 
