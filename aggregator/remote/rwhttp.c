@@ -28,6 +28,8 @@ struct rwhttp {
 struct rwhttp_sock {
     uv_poll_t poll; /* first: the handle is the struct */
     curl_socket_t fd;
+    int events;  /* what libcurl waits for: UV_READABLE, UV_WRITABLE */
+    int removed; /* closing: libcurl is done with it, or h is closing */
     struct rwhttp *h;
     struct rwhttp_sock *prev, *next;
 };
@@ -36,6 +38,7 @@ struct rwhttp_xfer {
     struct rwhttp *h;
     struct rwhttp_xfer *prev, *next;
     CURL *easy; /* NULL: failed before it started (result holds why) */
+    int due;    /* failed before it started, and on_fail() is delivering it now */
     struct curl_slist *headers;
     struct curl_slist *connect_to; /* server_name's; libcurl reads it when it connects */
     rwhttp_done_cb cb;
@@ -110,7 +113,9 @@ static void check_done(struct rwhttp *h)
     CURLMsg *m;
     int left;
 
-    while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+    /* A callback may close h (multi NULL then), or cancel a transfer whose message waits:
+     * curl_multi_remove_handle() drops that message. */
+    while (h->multi != NULL && (m = curl_multi_info_read(h->multi, &left)) != NULL) {
         struct rwhttp_xfer *x = NULL;
         curl_off_t after = 0, us = 0;
         long status = 0;
@@ -136,24 +141,37 @@ static void check_done(struct rwhttp *h)
     }
 }
 
+/*
+ * A socket is ready. An error on it (libuv reports POLLERR as a status, and stops the
+ * poll) is handed to libcurl as readiness, not as CURL_CSELECT_ERR: libcurl then reads or
+ * writes, gets the socket's own error, and says what it was; and a kept-alive connection
+ * the receiver reset just as a request went out on it is retried on a fresh one, as
+ * libcurl does for a reused connection that dies before an answer, rather than failed
+ * with "select/poll returned error". The poll is started again when libcurl still
+ * watches the socket (s is freed only on a later turn of the loop: see sock_close()).
+ */
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     struct rwhttp_sock *s = (struct rwhttp_sock *)(void *)p;
+    struct rwhttp *h = s->h;
     int flags = 0, running;
 
     if (status < 0)
-        flags = CURL_CSELECT_ERR;
+        events = s->events;
     if (events & UV_READABLE)
         flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
-    curl_multi_socket_action(s->h->multi, s->fd, flags, &running);
-    check_done(s->h);
+    curl_multi_socket_action(h->multi, s->fd, flags, &running);
+    if (status < 0 && !s->removed && s->events != 0)
+        uv_poll_start(&s->poll, s->events, on_poll);
+    check_done(h);
 }
 
 /* Stop watching a socket and close its poll (handle_closed frees it). */
 static void sock_close(struct rwhttp *h, struct rwhttp_sock *s)
 {
+    s->removed = 1;
     uv_poll_stop(&s->poll);
     if (s->prev != NULL)
         s->prev->next = s->next;
@@ -198,6 +216,7 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         ev |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         ev |= UV_WRITABLE;
+    s->events = ev;
     uv_poll_start(&s->poll, ev, on_poll);
     return 0;
 }
@@ -223,18 +242,27 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-/* The transfers that failed before they started, delivered from the loop. */
+/*
+ * The transfers that failed before they started, delivered from the loop: those there when
+ * the timer fired (one a callback posts, failing too, waits for the next turn, so that a
+ * callback that posts again at once cannot keep the loop here). The list is walked again
+ * from its head after each callback, which may have cancelled any transfer or closed h
+ * (then the list is empty).
+ */
 static void on_fail(uv_timer_t *t)
 {
     struct rwhttp *h = t->data;
-    struct rwhttp_xfer *x = h->xfers;
 
-    while (x != NULL) {
-        struct rwhttp_xfer *next = x->next;
+    for (struct rwhttp_xfer *x = h->xfers; x != NULL; x = x->next)
+        x->due = x->easy == NULL;
+    for (;;) {
+        struct rwhttp_xfer *x = h->xfers;
 
-        if (x->easy == NULL)
-            finish(x);
-        x = next;
+        while (x != NULL && !x->due)
+            x = x->next;
+        if (x == NULL)
+            return;
+        finish(x);
     }
 }
 
@@ -264,12 +292,19 @@ int rwhttp_new(struct rwhttp **out, uv_loop_t *loop)
     return 0;
 }
 
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 /*
- * The file, trimmed of white space as Prometheus trims it; 0 or a negative errno. Read with
+ * The file, trimmed of white space as Prometheus trims it; 0 or a negative code. Read with
  * path_read_file(): a regular file only, opened without blocking (a FIFO never holds the
- * loop), at most cap - 1 bytes.
+ * loop), at most cap - 1 bytes. A NUL inside is ERRCODE_FORMAT (libcurl takes C strings:
+ * the secret would be cut short without a word); so is, in_header, a control character
+ * other than a tab, which would end the header line early (a token of two lines).
  */
-static int read_secret(const char *path, char *out, size_t cap)
+static int read_secret(const char *path, char *out, size_t cap, int in_header)
 {
     size_t n, start = 0;
     char *text;
@@ -277,15 +312,23 @@ static int read_secret(const char *path, char *out, size_t cap)
 
     if (rc != 0)
         return rc;
-    memcpy(out, text, n);
-    free(text);
-    out[n] = '\0';
-    while (n > 0 &&
-           (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    while (out[start] == ' ' || out[start] == '\t' || out[start] == '\n')
+    while (n > 0 && is_space(text[n - 1]))
+        n--;
+    while (start < n && is_space(text[start]))
         start++;
-    memmove(out, out + start, n - start + 1);
+    for (size_t i = start; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if (c == '\0' || (in_header && ((c < 0x20 && c != '\t') || c == 0x7f))) {
+            explicit_bzero(text, n);
+            free(text);
+            return ERRCODE_FORMAT;
+        }
+    }
+    memcpy(out, text + start, n - start);
+    out[n - start] = '\0';
+    explicit_bzero(text, n);
+    free(text);
     return 0;
 }
 
@@ -316,20 +359,29 @@ static void fail_early(struct rwhttp_xfer *x, const char *what, int err)
 }
 
 /*
- * server_name: the URL's host becomes it, and libcurl connects to the URL's own host and
- * port (CURLOPT_CONNECT_TO), so SNI and the certificate's check use server_name.
+ * server_name: libcurl has no option of its own for it (SNI and the certificate's check
+ * use the URL's host), so the URL's host becomes server_name and libcurl is told to
+ * connect to the URL's own host and port instead (CURLOPT_CONNECT_TO). The Host header
+ * stays the URL's, as Prometheus sends it (Go's tls.Config.ServerName changes only SNI and
+ * the check). Returns 1, or 0 when the URL or the name is not one libcurl takes.
  */
 static int set_server_name(struct rwhttp_xfer *x, const struct rwhttp_req *req)
 {
     CURLU *u = curl_url();
-    char *host = NULL, *port = NULL, *url = NULL, line[512];
+    char *host = NULL, *port = NULL, *given = NULL, *url = NULL, line[600];
     int ok = 0;
 
     if (u != NULL && curl_url_set(u, CURLUPART_URL, req->url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
         curl_url_set(u, CURLUPART_HOST, req->server_name, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK &&
+        strlen(req->server_name) + strlen(host) < 500) {
+        /* The port as the URL spells it (none: the scheme's), for the Host header. */
+        if (curl_url_get(u, CURLUPART_PORT, &given, 0) != CURLUE_OK)
+            given = NULL;
+        snprintf(line, sizeof line, "Host: %s%s%s", host, given ? ":" : "", given ? given : "");
+        x->headers = curl_slist_append(x->headers, line);
         snprintf(line, sizeof line, "%s:%s:%s:%s", req->server_name, port, host, port);
         x->connect_to = curl_slist_append(NULL, line);
         curl_easy_setopt(x->easy, CURLOPT_URL, url);
@@ -338,6 +390,7 @@ static int set_server_name(struct rwhttp_xfer *x, const struct rwhttp_req *req)
     }
     curl_free(host);
     curl_free(port);
+    curl_free(given);
     curl_free(url);
     curl_url_cleanup(u);
     return ok;
@@ -373,22 +426,31 @@ struct rwhttp_xfer *rwhttp_post(struct rwhttp *h, const struct rwhttp_req *req, 
         x->headers = curl_slist_append(x->headers, fixed[i]);
     for (size_t i = 0; i < req->nheaders; i++)
         x->headers = curl_slist_append(x->headers, req->headers[i]);
+    curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
+    if (req->server_name != NULL && req->server_name[0] != '\0' && !set_server_name(x, req)) {
+        snprintf(secret, sizeof secret, "server_name %s", req->server_name);
+        fail_early(x, secret, -EINVAL);
+        return x;
+    }
+    /* The credentials last: no failure comes between reading a secret and wiping it. */
     if (req->bearer_token_file != NULL) {
-        char line[4200];
+        char line[sizeof secret + 32];
 
-        if ((rc = read_secret(req->bearer_token_file, secret, sizeof secret)) != 0) {
+        if ((rc = read_secret(req->bearer_token_file, secret, sizeof secret, 1)) != 0) {
             snprintf(secret, sizeof secret, "bearer_token_file %s", req->bearer_token_file);
             fail_early(x, secret, rc);
             return x;
         }
         snprintf(line, sizeof line, "Authorization: Bearer %s", secret);
         x->headers = curl_slist_append(x->headers, line);
+        explicit_bzero(line, sizeof line);
     }
     if (req->username != NULL) {
         const char *pw = req->password != NULL ? req->password : "";
 
         if (req->password_file != NULL) {
-            if ((rc = read_secret(req->password_file, secret, sizeof secret)) != 0) {
+            if ((rc = read_secret(req->password_file, secret, sizeof secret, 0)) != 0) {
+                explicit_bzero(secret, sizeof secret); /* the token, if any */
                 snprintf(secret, sizeof secret, "basic_auth.password_file %s", req->password_file);
                 fail_early(x, secret, rc);
                 return x;
@@ -399,21 +461,19 @@ struct rwhttp_xfer *rwhttp_post(struct rwhttp *h, const struct rwhttp_req *req, 
         curl_easy_setopt(x->easy, CURLOPT_USERNAME, req->username);
         curl_easy_setopt(x->easy, CURLOPT_PASSWORD, pw);
     }
-    curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
-    if (req->server_name != NULL && req->server_name[0] != '\0' && !set_server_name(x, req)) {
-        snprintf(secret, sizeof secret, "server_name %s", req->server_name);
-        fail_early(x, secret, -EINVAL);
-        return x;
-    }
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
+    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
     curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "ustatsd/" USTATSD_VERSION);
-    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)(req->timeout_s * 1000.0 + 0.5));
+    /* 0 (none given): libcurl's own, no limit; a day at most. */
+    if (req->timeout_s > 0)
+        curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+                         (long)((req->timeout_s < 86400 ? req->timeout_s : 86400) * 1000.0 + 0.5));
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -427,7 +487,7 @@ struct rwhttp_xfer *rwhttp_post(struct rwhttp *h, const struct rwhttp_req *req, 
         curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret); /* libcurl keeps its own copy */
     if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
         fail_early(x, req->url, -ENOMEM);
     return x;

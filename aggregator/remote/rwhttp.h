@@ -9,9 +9,12 @@
  * Content-Type: application/x-protobuf, X-Prometheus-Remote-Write-Version: 0.1.0,
  * User-Agent: ustatsd/<version>), the target's own, and its credentials as Prometheus's
  * remote_write spells them: a bearer token file or a basic auth password file, read at
- * each request (a rotated secret is used from the next one), and TLS with a CA file, a
- * client certificate, server_name and insecure_skip_verify. Proxies from the environment
- * are not used (Prometheus's default), nor are redirects followed: a 3xx is an answer.
+ * each request (a rotated secret is used from the next one; white space trimmed; a token
+ * with a control character inside, which would break the header, fails the request), and
+ * TLS with a CA file, a client certificate, server_name (SNI and the name checked; the
+ * Host header stays the URL's) and insecure_skip_verify. Proxies from the environment are
+ * not used (Prometheus's default), nor are redirects followed: a 3xx is an answer. Only
+ * http and https URLs are taken.
  *
  * An I/O module. One per loop; loop thread only.
  */
@@ -28,7 +31,7 @@ struct rwhttp_xfer;
 /* What a request needs; read only during rwhttp_post() (copied where kept). */
 struct rwhttp_req {
     const char *url;
-    double timeout_s;           /* the whole request */
+    double timeout_s;           /* the whole request; 0: none */
     const char *const *headers; /* "Name: value" */
     size_t nheaders;
     const char *bearer_token_file; /* NULL: none */
