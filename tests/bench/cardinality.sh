@@ -2,6 +2,7 @@
 # cardinality.sh: the benchmarks of high cardinality at each size, and one markdown table.
 #
 #   tests/bench/cardinality.sh [--series "10000 100000 1000000 10000000"] [--quick]
+#                              [--rounds R] [--benches "ingest scrape ..."] [--old OLD_DIR]
 #                              [--logs DIR] [BUILD_DIR]
 #   tests/bench/cardinality.sh --table DIR [--series "..."]   (the table of an earlier run)
 #
@@ -10,20 +11,37 @@
 # BUILD_DIR (build/test-release by default) holds the benchmarks (tests/bench_*) and the
 # daemon they run (ustatsd; $USTATSD_BIN overrides it). For each size N it runs
 # bench_ingest (uniform and Zipf mixes), bench_registry, bench_scrape, bench_reload,
-# bench_snapshot, bench_debug, bench_expiry, bench_intake and bench_steps at N series, one after the
-# other, each program's whole output kept in DIR (a temporary directory by default, named
-# on stderr), and reads only their result lines:
+# bench_snapshot, bench_debug, bench_expiry (half the series expire, then 90%),
+# bench_intake and bench_steps at N series, one after the other, each program's whole
+# output kept in DIR (a temporary directory by default, named on stderr), and reads only
+# their result lines:
 #
 #   result <bench> series=<N> [mix=<m> per=<p>] <key>=<value> ...
 #
 # A figure a benchmark did not print (a run that failed, a bench_ingest without
-# --series) is shown as "—". --quick: fewer rounds and windows.
+# --series) is shown as "—". --quick: fewer rounds and windows. --rounds R: bench_ingest's
+# rounds (5 by default; its figures are the medians). --benches: only these of ingest,
+# registry, scrape, reload, snapshot, debug, expiry, intake and steps (all by default).
+#
+# --old OLD_DIR: the same run for an older build too, each benchmark right after the new
+# one at the same size (so both see the same machine), and a second table, old -> new.
+# OLD_DIR holds the old daemon (OLD_DIR/ustatsd), which today's benchmarks drive (with
+# --credentials on for bench_ingest: a daemon from before the credentials policy knows
+# no linger key), and, where that build has them, its own in-process benchmarks
+# (OLD_DIR/tests/bench_registry and bench_expiry, which run the old registry); bench_intake
+# and bench_steps drive today's internal API and have no old run. Its logs go in DIR/old.
+#
 # The benchmarks that start the daemon need root for their network namespace
 # (bench_ingest, bench_snapshot) and two CPUs to pin the two sides.
 set -u
 
 sizes="1000 10000 100000 1000000"
 quick=0
+rounds_opt=""
+benches_opt="ingest registry scrape reload snapshot debug expiry intake steps"
+old=""
+out=""
+tag=""
 logs=""
 table_only=0
 build=""
@@ -31,6 +49,9 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --series) sizes=$2; shift 2 ;;
     --quick) quick=1; shift ;;
+    --rounds) rounds_opt=$2; shift 2 ;;
+    --benches) benches_opt=$2; shift 2 ;;
+    --old) old=$2; shift 2 ;;
     --logs) logs=$2; shift 2 ;;
     --table) logs=$2; table_only=1; shift 2 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -39,19 +60,50 @@ while [ $# -gt 0 ]; do
     esac
 done
 build=${build:-build/test-release}
-# run NAME N ARGS...: one benchmark, its output in $logs/NAME-N.log, its time on stderr.
+# run NAME N ARGS...: one benchmark, its output in $out/NAME-N.log, its time on stderr.
 run() {
     local name=$1 n=$2 log t0 rc
     shift 2
-    log=$logs/$name-$n.log
+    log=$out/$name-$n.log
     t0=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
-    echo "  $name at $n series: exit $rc, $(($(date +%s) - t0)) s" >&2
+    echo "  $name at $n series${tag:+ ($tag)}: exit $rc, $(($(date +%s) - t0)) s" >&2
     return 0
 }
 
-# Every benchmark at every size, into $logs.
+# bench_at B N DAEMON DIR: benchmark B (one of --benches) at N series with daemon DAEMON
+# and the in-process benchmarks of DIR (one missing there is left out), logs in $out;
+# $tag is "old" for the older build. Options lists ($cred, $reg, $snap) split on purpose.
+# shellcheck disable=SC2086
+bench_at() {
+    local b=$1 n=$2 daemon=$3 dir=$4 cred=""
+    [ "$tag" = old ] && cred="--credentials on"
+    case $b in
+    ingest)
+        for mix in uniform zipf; do
+            run ingest-$mix "$n" "$benches/bench_ingest" "$daemon" --series "$n" --mix $mix \
+                --transport unix --rounds $rounds $cred
+        done ;;
+    registry)
+        [ -x "$dir/bench_registry" ] && run registry "$n" "$dir/bench_registry" --series "$n" --memory-only $reg ;;
+    scrape) run scrape "$n" "$benches/bench_scrape" "$daemon" --series "$n" --runs $runs --no-tls ;;
+    reload) run reload "$n" "$benches/bench_reload" "$daemon" --series "$n" --runs $windows ;;
+    snapshot) run snapshot "$n" "$benches/bench_snapshot" "$daemon" --series "$n" $snap ;;
+    debug) run debug "$n" "$benches/bench_debug" "$daemon" --series "$n" --runs $runs ;;
+    expiry)
+        if [ -x "$dir/bench_expiry" ]; then
+            run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick
+            run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick
+        fi ;;
+    intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds ;;
+    steps) [ "$tag" = old ] || run steps "$n" "$benches/bench_steps" --series "$n" ;;
+    *) echo "cardinality.sh: no benchmark $b" >&2; exit 2 ;;
+    esac
+    return 0
+}
+
+# Every benchmark at every size, into $logs (and the old build's into $logs/old).
 run_all() {
     bin=${USTATSD_BIN:-$build/ustatsd}
     benches=$build/tests
@@ -62,38 +114,34 @@ run_all() {
             exit 2
         fi
     done
-    if [ ! -x "$bin" ]; then
-        echo "cardinality.sh: no daemon at $bin" >&2
-        exit 2
-    fi
+    for d in "$bin" ${old:+"$old/ustatsd"}; do
+        if [ ! -x "$d" ]; then
+            echo "cardinality.sh: no daemon at $d" >&2
+            exit 2
+        fi
+    done
     if [ -z "$logs" ]; then
         logs=$(mktemp -d "${TMPDIR:-/tmp}/cardinality.XXXXXX")
     fi
     mkdir -p "$logs"
-    echo "cardinality.sh: $bin, sizes $sizes, logs in $logs" >&2
+    [ -n "$old" ] && mkdir -p "$logs/old"
+    echo "cardinality.sh: $bin${old:+ against $old/ustatsd}, sizes $sizes, logs in $logs" >&2
 
     if [ $quick = 1 ]; then
         rounds=3 runs=3 windows=1 snap="--quick" reg="--quick"
     else
         rounds=5 runs=5 windows=2 snap="--runs 2" reg=""
     fi
+    rounds=${rounds_opt:-$rounds}
 
     for n in $sizes; do
         echo "$n series:" >&2
-        for mix in uniform zipf; do
-            run ingest-$mix "$n" "$benches/bench_ingest" "$bin" --series "$n" --mix $mix \
-                --transport unix --rounds $rounds
+        for b in $benches_opt; do
+            tag="" out=$logs bench_at "$b" "$n" "$bin" "$benches"
+            if [ -n "$old" ]; then
+                tag=old out=$logs/old bench_at "$b" "$n" "$old/ustatsd" "$old/tests"
+            fi
         done
-        # shellcheck disable=SC2086
-        run registry "$n" "$benches/bench_registry" --series "$n" --memory-only $reg
-        run scrape "$n" "$benches/bench_scrape" "$bin" --series "$n" --runs $runs --no-tls
-        run reload "$n" "$benches/bench_reload" "$bin" --series "$n" --runs $windows
-        # shellcheck disable=SC2086
-        run snapshot "$n" "$benches/bench_snapshot" "$bin" --series "$n" $snap
-        run debug "$n" "$benches/bench_debug" "$bin" --series "$n" --runs $runs
-        run expiry "$n" "$benches/bench_expiry" --series "$n" --keep 2 --quick
-        run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds
-        run steps "$n" "$benches/bench_steps" --series "$n"
     done
 }
 
@@ -104,7 +152,11 @@ else
 fi
 
 # The table: result lines only. A value is bench.key, or bench.mix.per.key for ingest's.
-cat "$logs"/*.log | awk -v sizes="$sizes" '
+olds=()
+if [ -d "$logs/old" ]; then
+    olds=("$logs"/old/*.log)
+fi
+awk -v sizes="$sizes" '
 function v(n, k) { return (n SUBSEP k) in val ? val[n, k] : "" }
 function num(n, k, fmt,   x) { x = v(n, k); return x == "" ? "—" : sprintf(fmt, x) }
 function turn(n, k,   x) { x = v(n, k); return x == "" ? "—" : x == "inf" ? "> 1000" : "≤ " x }
@@ -119,6 +171,10 @@ function pieces(n,   k, out, x) {
 }
 # A turn in wall time and in CPU time of the loop thread: "≤ 10 (CPU ≤ 2.5)".
 function turn2(n, k, c,   x) { x = turn(n, c); return turn(n, k) (x == "—" || x == "≤ -1" ? "" : " (CPU " x ")") }
+function scrape_turn(n) {
+    return worst2(n, "scrape.text_worst_turn_ms", "scrape.openmetrics_worst_turn_ms", "scrape.gzip_worst_turn_ms",
+        "scrape.text_worst_turn_cpu_ms", "scrape.openmetrics_worst_turn_cpu_ms", "scrape.gzip_worst_turn_cpu_ms")
+}
 function worst2(n, a, b, c, ca, cb, cc,   x) {
     x = worst(n, ca, cb, cc)
     return worst(n, a, b, c) (x == "—" || x == "≤ -1" ? "" : " (CPU " x ")")
@@ -131,8 +187,23 @@ function worst(n, a, b, c,   x, y, m) {
             m = v(n, x[y])
     return m == "" ? "—" : m == "inf" ? "> 1000" : "≤ " m
 }
+# 90% expired: RSS after the sweep (and malloc_trim, as the daemon does) over a process
+# that only held the survivors; and the rate of the sweep, M series a second looked at.
+function rss90(n,   a, b) {
+    a = v(n, "expiry90.rss_after_trim_bytes"); b = v(n, "expiry90.survivors_only_rss_bytes")
+    return a == "" || b == "" || b + 0 == 0 ? "—" : sprintf("%.2f×", a / b)
+}
+function sweep90(n,   x) { x = v(n, "expiry90.sweep_series_per_s"); return x == "" ? "—" : sprintf("%.2f", x / 1e6) }
+# "old → new", or "—".
+function arrow(a, b) { return a == "—" && b == "—" ? "—" : a " → " b }
 $1 == "result" {
     bench = $2; n = $3; sub(/^series=/, "", n); q = ""
+    f = FILENAME; sub(/.*\//, "", f)
+    if (f ~ /^expiry90-/)
+        bench = "expiry90"
+    if (FILENAME ~ /(^|\/)old\/[^\/]*$/) {
+        n = "old:" n; anyold = 1
+    }
     for (i = 4; i <= NF; i++)
         if ($i ~ /^(mix|per)=/) { split($i, kv, "="); q = q "." kv[2] }
     for (i = 4; i <= NF; i++) {
@@ -142,14 +213,14 @@ $1 == "result" {
     }
 }
 END {
-    print "| series | ingest × raw sink, 20 lines/datagram (uniform / Zipf) | the sink, M lines/s (uniform) | × sink, 1 line | CPU ns per line, 20 lines (uniform / Zipf) | the intake in process, ns per line (uniform) | RSS B per counter series | per 12-bucket histogram | per summary | text scrape ns per series | OpenMetrics ns per series | scrape in process, ns per series (text / OpenMetrics) | scrape worst turn, ms | reload worst turn, ms | snapshot worst turn, ms | /debug worst turn, ms | in process, longest piece CPU ms (text / OM / gzip / reload drain / snapshot / debug) | expiry of half: worst slice, ms |"
-    print "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---:|"
-    print "| **target** | ≥ 0.75 at 100k, ≥ 0.6 at 1M | | ≥ 0.9 at 100k, ≥ 0.85 at 1M | at 1M ≤ 2× that at 1k | | ≤ 200 | ≤ 400 | | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | | ≤ 5 at 1M, ≤ 10 at 10M |"
+    print "| series | ingest × raw sink, 20 lines/datagram (uniform / Zipf) | the sink, M lines/s (uniform) | × sink, 1 line | CPU ns per line, 20 lines (uniform / Zipf) | the intake in process, ns per line (uniform) | RSS B per counter series | per 12-bucket histogram | per summary | text scrape ns per series | OpenMetrics ns per series | scrape in process, ns per series (text / OpenMetrics) | scrape worst turn, ms | reload worst turn, ms | snapshot worst turn, ms | /debug worst turn, ms | in process, longest piece CPU ms (text / OM / gzip / reload drain / snapshot / debug) | expiry of half: worst slice, ms | 90% expired: RSS × survivors only | sweep, M series/s |"
+    print "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---:|---:|---:|"
+    print "| **target** | ≥ 0.75 at 100k, ≥ 0.6 at 1M | | ≥ 0.9 at 100k, ≥ 0.85 at 1M | at 1M ≤ 2× that at 1k | | ≤ 200 | ≤ 400 | | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 1.3× at 1M | ≥ 1 |"
     ns = split(sizes, s, " ")
     for (i = 1; i <= ns; i++) {
         n = s[i]
         sink = v(n, "ingest.uniform.20.sink_lines_per_s")
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
             n, \
             pair(num(n, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
             sink == "" ? "—" : sprintf("%.1f", sink / 1e6), \
@@ -162,15 +233,45 @@ END {
             num(n, "scrape.text_ns_per_series", "%.0f"), \
             num(n, "scrape.openmetrics_ns_per_series", "%.0f"), \
             pair(num(n, "steps.text_ns_per_series", "%.0f"), num(n, "steps.openmetrics_ns_per_series", "%.0f")), \
-            worst2(n, "scrape.text_worst_turn_ms", "scrape.openmetrics_worst_turn_ms", "scrape.gzip_worst_turn_ms", \
-                "scrape.text_worst_turn_cpu_ms", "scrape.openmetrics_worst_turn_cpu_ms", "scrape.gzip_worst_turn_cpu_ms"), \
+            scrape_turn(n), \
             turn2(n, "reload.worst_turn_ms", "reload.worst_turn_cpu_ms"), \
             turn2(n, "snapshot.worst_turn_ms", "snapshot.worst_turn_cpu_ms"), \
             turn2(n, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms"), \
             pieces(n), \
-            num(n, "expiry.worst_slice_ms", "%.2f")
+            num(n, "expiry.worst_slice_ms", "%.2f"), \
+            rss90(n), \
+            sweep90(n)
     }
-}'
+    if (!anyold)
+        exit
+    # The older build beside this one, each benchmark run right after the new one.
+    print ""
+    print "The same run, the older build → this one (each benchmark of the old build right after this one'"'"'s, at the same size; in-process figures from the old build'"'"'s own benchmarks):"
+    print ""
+    print "| series | ingest × raw sink, 20 lines/datagram, uniform | Zipf | × sink, 1 line, uniform | CPU ns per line, 20 lines, uniform | Zipf | RSS B per counter series | per 12-bucket histogram | text scrape ns per series | OpenMetrics ns per series | scrape worst turn, ms | reload worst turn, ms | snapshot worst turn, ms | /debug worst turn, ms | expiry of half: worst slice, ms | 90% expired: RSS × survivors only | sweep, M series/s |"
+    print "|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    for (i = 1; i <= ns; i++) {
+        n = s[i]; o = "old:" n
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+            n, \
+            arrow(num(o, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.uniform.20.ratio", "%.2f")), \
+            arrow(num(o, "ingest.zipf.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
+            arrow(num(o, "ingest.uniform.1.ratio", "%.2f"), num(n, "ingest.uniform.1.ratio", "%.2f")), \
+            arrow(num(o, "ingest.uniform.20.ns_per_line", "%.0f"), num(n, "ingest.uniform.20.ns_per_line", "%.0f")), \
+            arrow(num(o, "ingest.zipf.20.ns_per_line", "%.0f"), num(n, "ingest.zipf.20.ns_per_line", "%.0f")), \
+            arrow(num(o, "registry.counter_rss_bytes", "%.0f"), num(n, "registry.counter_rss_bytes", "%.0f")), \
+            arrow(num(o, "registry.histogram_rss_bytes", "%.0f"), num(n, "registry.histogram_rss_bytes", "%.0f")), \
+            arrow(num(o, "scrape.text_ns_per_series", "%.0f"), num(n, "scrape.text_ns_per_series", "%.0f")), \
+            arrow(num(o, "scrape.openmetrics_ns_per_series", "%.0f"), num(n, "scrape.openmetrics_ns_per_series", "%.0f")), \
+            arrow(scrape_turn(o), scrape_turn(n)), \
+            arrow(turn2(o, "reload.worst_turn_ms", "reload.worst_turn_cpu_ms"), turn2(n, "reload.worst_turn_ms", "reload.worst_turn_cpu_ms")), \
+            arrow(turn2(o, "snapshot.worst_turn_ms", "snapshot.worst_turn_cpu_ms"), turn2(n, "snapshot.worst_turn_ms", "snapshot.worst_turn_cpu_ms")), \
+            arrow(turn2(o, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms"), turn2(n, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms")), \
+            arrow(num(o, "expiry.worst_slice_ms", "%.2f"), num(n, "expiry.worst_slice_ms", "%.2f")), \
+            arrow(rss90(o), rss90(n)), \
+            arrow(sweep90(o), sweep90(n))
+    }
+}' "$logs"/*.log "${olds[@]}"
 cat <<'EOF'
 
 Loop turns are the daemon's own (ustatsd_event_loop_iteration_seconds): "≤ 5" is the upper
@@ -190,4 +291,7 @@ bench_steps times, in process, each piece the loop runs of a scrape (render, and
 compression with it), of a reload's drain, of a snapshot's encoding and of a /debug
 render: the daemon's own work in one turn, of which a turn holds at most one per task
 beside the socket's drain (3 ms at most), without what the machine adds.
+"90% expired": bench_expiry with nine series in ten expired, the RSS after the sweep and
+malloc_trim (as the daemon runs them) over that of a process that only ever held the
+survivors, and the series the sweep looks at a second, compaction included.
 EOF
