@@ -164,6 +164,8 @@ uint64_t inst_start(struct inst *in, const char *dir, size_t n, const char *stat
     o.args = args;
     o.pin = pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2;
     o.cpu = BENCHUTIL_CPU_RECEIVER;
+    /* A restore of 10M series takes tens of seconds: 10 s and 20 s a million series. */
+    o.ready_timeout_ms = (unsigned)(10000 + n / 50);
     t0 = benchutil_now_ns();
     if (daemon_start_with(&in->d, config, &o) != 0)
         benchutil_die("the daemon did not start");

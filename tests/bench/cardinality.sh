@@ -74,16 +74,19 @@ run() {
 
 # bench_at B N DAEMON DIR: benchmark B (one of --benches) at N series with daemon DAEMON
 # and the in-process benchmarks of DIR (one missing there is left out), logs in $out;
-# $tag is "old" for the older build. Options lists ($cred, $reg, $snap) split on purpose.
+# $tag is "old" for the older build. Options lists ($extra, $reg, $snap) split on purpose.
 # shellcheck disable=SC2086
 bench_at() {
-    local b=$1 n=$2 daemon=$3 dir=$4 cred=""
-    [ "$tag" = old ] && cred="--credentials on"
+    local b=$1 n=$2 daemon=$3 dir=$4 extra=""
+    [ "$tag" = old ] && extra="--credentials on"
     case $b in
     ingest)
+        # From 10M series up, 20 lines a datagram only: the 1-line run's 40M datagrams a
+        # side and round take a quarter of an hour a mix (no target there).
+        [ "$n" -ge 10000000 ] && extra="$extra --per 20"
         for mix in uniform zipf; do
             run ingest-$mix "$n" "$benches/bench_ingest" "$daemon" --series "$n" --mix $mix \
-                --transport unix --rounds $rounds $cred
+                --transport unix --rounds $rounds $extra
         done ;;
     registry)
         [ -x "$dir/bench_registry" ] && run registry "$n" "$dir/bench_registry" --series "$n" --memory-only $reg ;;

@@ -297,7 +297,9 @@ int daemon_start_with(struct daemon *d, const char *config_json, const struct da
         return -1;
     if (o && o->no_wait)
         return 0;
-    if (waitfor_cond(is_ready, &r, 10000) != 0 || r.died) {
+    if (waitfor_cond(is_ready, &r, o && o->ready_timeout_ms ? (int)o->ready_timeout_ms : 10000) !=
+            0 ||
+        r.died) {
         fprintf(stderr, "ustatsd did not become ready\n");
         records_log(d);
         if (kill(d->pid, SIGKILL) == 0)
