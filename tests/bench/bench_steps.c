@@ -18,7 +18,9 @@
  *     looks at the clock);
  *   - reload drain: after a reload that renames the gauge family (30% of the series
  *     retired, as bench_reload does), one registry_drain() of 256 series (daemon/app.c's
- *     step).
+ *     step);
+ *   - baseline_pages, the machine's own figure: pages_walk(), 2 MB of fresh memory mapped,
+ *     written and unmapped a piece, with no ustatsd code, as many pieces as the text scrape.
  *
  * The series are the mix of bench_http.h (60% counters, 30% gauges, 10% histograms of 12
  * buckets), created through intake_datagram() in datagrams of about 8 KB. Each task runs
@@ -29,6 +31,7 @@
  * (benchresult.h) <task>_ns_per_series, <task>_piece_p99_cpu_ms and <task>_piece_max_cpu_ms. No target is checked here; exit
  * status 1 when the series are not all created or a render is cut short.
  */
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +61,13 @@
 #define DRAIN_STEP   256  /* daemon/app.c, EXPIRE_STEP */
 #define DEBUG_LIMIT  1000000
 #define NOW_MS       1000000
+#define PAGES_BYTES  ((size_t)2 << 20) /* the baseline's piece: COUNTED_RELEASE_STEP */
 
-enum task { T_TEXT, T_OM, T_PB, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_MAX };
+enum task { T_TEXT, T_OM, T_PB, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_PAGES, T_MAX };
 
-static const char *const task_names[T_MAX] = { "text",  "openmetrics", "protobuf",    "gzip",
-                                               "debug", "snapshot",    "reload_drain" };
+static const char *const task_names[T_MAX] = { "text",         "openmetrics",   "protobuf",
+                                               "gzip",         "debug",         "snapshot",
+                                               "reload_drain", "baseline_pages" };
 
 /* The pieces of one task: CPU and wall ns, grown as they come. */
 struct pieces {
@@ -227,6 +232,32 @@ static size_t records_walk(struct registry *reg, struct jobs *jobs, struct piece
     return n;
 }
 
+/*
+ * The baseline: no ustatsd code at all, only what the machine's kernel charges for memory.
+ * Each piece maps PAGES_BYTES of fresh anonymous memory, writes every page of it (a page
+ * fault each) and unmaps it (the pages freed, the TLB flushed): what a piece of any task
+ * pays when it allocates or frees that much. As many pieces as the text scrape had, with
+ * the series resident, so that the slowest of them is compared over the same count.
+ */
+static int pages_walk(size_t npieces, struct pieces *p)
+{
+    for (size_t i = 0; i < npieces; i++) {
+        struct timer t = timer_start();
+        char *m =
+            mmap(NULL, PAGES_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        if (m == MAP_FAILED) {
+            perror("bench_steps: mmap");
+            return -1;
+        }
+        for (size_t off = 0; off < PAGES_BYTES; off += 4096)
+            m[off] = (char)off;
+        munmap(m, PAGES_BYTES);
+        timer_stop(&t, p);
+    }
+    return 0;
+}
+
 static int run(size_t nseries, unsigned passes)
 {
     char err[512];
@@ -272,6 +303,8 @@ static int run(size_t nseries, unsigned passes)
         fprintf(stderr, "bench_steps: the snapshot wrote %zu series of %zu\n", saved, nseries);
         return -1;
     }
+    if (pages_walk(p[T_TEXT].n, &p[T_PAGES]) != 0)
+        return -1;
     /* The reload last: it retires the gauges, whose series are then drained in steps. */
     t = timer_start();
     registry_reconfigure(&reg, &next, &rr);
@@ -292,12 +325,15 @@ static int run(size_t nseries, unsigned passes)
         stats(p[k].wall, p[k].n, wall);
         /* Over the series walked: /debug shows at most DEBUG_LIMIT, the drain the 30%. */
         sum /= k == T_DRAIN   ? (double)nseries * 0.3
+               : k == T_PAGES ? (double)p[k].n
                : k == T_DEBUG ? (double)(nseries < DEBUG_LIMIT ? nseries : DEBUG_LIMIT) * passes
                               : (double)nseries * passes;
-        printf("  %-13s %8zu pieces %7.0f ns/series  CPU ms: median %6.3f  p99 %6.3f"
+        printf("  %-14s %8zu pieces %7.0f ns/%-6s  CPU ms: median %6.3f  p99 %6.3f"
                "  max %6.3f   wall ms: median %6.3f  p99 %6.3f  max %6.3f\n",
-               task_names[k], p[k].n, sum, cpu[0], cpu[1], cpu[2], wall[0], wall[1], wall[2]);
-        snprintf(key, sizeof key, "%s_ns_per_series", task_names[k]);
+               task_names[k], p[k].n, sum, k == T_PAGES ? "piece" : "series", cpu[0], cpu[1],
+               cpu[2], wall[0], wall[1], wall[2]);
+        snprintf(key, sizeof key, k == T_PAGES ? "%s_ns_per_piece" : "%s_ns_per_series",
+                 task_names[k]);
         benchresult("steps", nseries, key, sum);
         snprintf(key, sizeof key, "%s_piece_p99_cpu_ms", task_names[k]);
         benchresult("steps", nseries, key, cpu[1]);
