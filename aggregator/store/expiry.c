@@ -158,6 +158,9 @@ int registry_compact(struct registry *r, size_t budget)
             return 1;
         }
     }
+    /* A key left with few of the ids it handed out takes new ones: its list shrinks. */
+    if (registry_renumber(r, budget, 1))
+        return 1;
     /* Then the blocks out of the emptiest pages: the tables they point from are small now. */
     if (slab_compact(&r->blocks, budget, series_slid, r))
         return 1;

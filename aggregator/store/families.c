@@ -88,7 +88,7 @@ static void pin_zero_series(struct registry *r)
 
         if (f->state == FAM_LIVE && f->nseries == 0 && f->labels.n == 0 &&
             f->cfg->type != FAMILY_GAUGE && !f->cfg->excluded)
-            series_new(r, (uint32_t)i, none, series_hash((uint32_t)i, none, 0), NULL)->flags |=
+            series_new(r, (uint32_t)i, none, series_hash(r, (uint32_t)i, none, 0), NULL)->flags |=
                 SERIES_PINNED;
     }
 }
@@ -130,7 +130,7 @@ static void precreate(struct registry *r, size_t fi)
         ids[j] = vals[j][0];
     }
     for (;;) {
-        uint64_t h = series_hash((uint32_t)fi, ids, n);
+        uint64_t h = series_hash(r, (uint32_t)fi, ids, n);
 
         if (series_find(r, h, (uint32_t)fi, ids, n) == NULL)
             series_new(r, (uint32_t)fi, ids, h, NULL);

@@ -9,6 +9,14 @@
  *     reference goes (their id is recycled), so the cap counts the distinct values
  *     *currently in use*.
  *
+ * Renumbering: after a mass expiry a capped key may hold a few values among millions of
+ * ids, and its list of ids (8 bytes an id) stays as long as the most it ever held. A
+ * renumbering gives the values in use new ids, dense from 1, in a list of their size.
+ * Ids carry an epoch in their top bit (INTERN_EPOCH): ids of the other epoch than the
+ * key's stay valid while a renumbering runs, each slot of the old list forwarding to the
+ * value's new slot once it has moved, so that holders (series) move to the new ids at
+ * their own pace (intern_current) before the old list goes (intern_renumber_end).
+ *
  * A domain module. Memory is counted: the calls that allocate or free take the byte
  * counter they adjust (counted.h). Values are copied; the caller keeps its strings.
  */
@@ -26,6 +34,12 @@
 
 #include "base/slab.h"
 #include "base/table.h"
+
+/* The top bit of an id: its epoch. The rest is the 1-based slot in that epoch's list. */
+#define INTERN_EPOCH 0x80000000u
+
+/* A key renumbers (intern_renumber_wanted) from this many ids, when half are free. */
+#define INTERN_RENUMBER_MIN 4096
 
 /* An interned value; the string follows the header, NUL-terminated. */
 struct intern_value {
@@ -51,12 +65,20 @@ struct intern {
      * of their own: after a mass expiry, 4 bytes a freed value.
      */
     struct intern_value **vals;
-    uint32_t nvals; /* ids handed out so far */
+    uint32_t nvals; /* ids handed out so far (in this epoch) */
     uint32_t valcap;
     uint32_t live;      /* values with refs > 0 */
-    uint32_t free_head; /* the recycled id handed out next, 0: none */
+    uint32_t free_head; /* the recycled slot (1-based, no epoch) handed out next, 0: none */
     uint32_t nfree;     /* recycled ids */
-    struct table tab;   /* struct intern_value by hash */
+    uint32_t epoch;     /* 0 or INTERN_EPOCH: the epoch of the ids handed out now */
+    /*
+     * While a renumbering runs: the list of the other epoch, by id - 1. Slots [0, moved)
+     * were looked at: a moved value's slot holds its new slot shifted and tagged with
+     * low bits 10; a value not moved yet is still there; a free slot is tagged with 1.
+     */
+    struct intern_value **prev;
+    uint32_t nprev, prevcap, moved;
+    struct table tab; /* struct intern_value by hash */
     /*
      * Where values are allocated (NULL: malloc), and what they are stamped with, so that
      * the slab's owner finds the key of a value it moves (intern_moved). Set by the owner
@@ -95,7 +117,7 @@ uint32_t intern_add(struct intern *in, const char *s, size_t len, uint64_t h, si
 /*
  * After values were freed: forget the ids past the last one in use, and hand out the
  * free ones lowest first, as a key that never held the freed values would. Allocates
- * nothing.
+ * nothing. No renumbering may run.
  */
 void intern_rewind(struct intern *in);
 
@@ -105,10 +127,22 @@ static inline int intern_full(const struct intern *in)
     return in->live >= in->cap;
 }
 
+/* The value of id, of either epoch (the old one only while a renumbering runs). */
+static inline struct intern_value *intern__at(const struct intern *in, uint32_t id)
+{
+    uint32_t i = (id & ~INTERN_EPOCH) - 1;
+    uintptr_t p;
+
+    if ((id & INTERN_EPOCH) == in->epoch)
+        return in->vals[i];
+    p = (uintptr_t)in->prev[i];
+    return (p & 3) == 2 ? in->vals[p >> 2] : (struct intern_value *)p;
+}
+
 /* Take a reference on id. */
 static inline void intern_ref(struct intern *in, uint32_t id)
 {
-    if (in->vals[id - 1]->refs++ == 0)
+    if (intern__at(in, id)->refs++ == 0)
         in->live++;
 }
 
@@ -121,8 +155,45 @@ void intern_unref(struct intern *in, uint32_t id, size_t *bytes);
 /* The value of id, which must be interned; valid until it is freed. */
 static inline const struct intern_value *intern_value(const struct intern *in, uint32_t id)
 {
-    return in->vals[id - 1];
+    return intern__at(in, id);
 }
+
+/* The id the value of id has now: id itself, unless it moved in a renumbering. */
+static inline uint32_t intern_current(const struct intern *in, uint32_t id)
+{
+    return (id & INTERN_EPOCH) == in->epoch ? id : intern__at(in, id)->id;
+}
+
+/* Whether a renumbering runs: ids of two epochs may be in use. */
+static inline int intern_renumbering(const struct intern *in)
+{
+    return in->prev != NULL;
+}
+
+/*
+ * Whether a renumbering would give memory back: a capped key, none running, at least
+ * INTERN_RENUMBER_MIN ids handed out and at most half of them in use.
+ */
+int intern_renumber_wanted(const struct intern *in);
+
+/*
+ * Start a renumbering: a new list sized for the values in use, the other epoch's ids
+ * handed out from now on. Every id stays valid.
+ */
+void intern_renumber_begin(struct intern *in, size_t *bytes);
+
+/*
+ * Move up to budget slots of the old list: each value there takes a slot of the new list,
+ * and its id (intern_value(...)->id, what intern_find returns) is the new one. Returns 1
+ * while slots remain.
+ */
+int intern_renumber_step(struct intern *in, size_t budget, size_t *bytes);
+
+/*
+ * Once every value moved and every holder of an old id took intern_current() instead: the
+ * old list goes, COUNTED_RELEASE_STEP bytes a call. Returns 1 while some is left.
+ */
+int intern_renumber_end(struct intern *in, size_t *bytes);
 
 /*
  * Iterate over the values in use (refs > 0): start with *it = 0; returns 1 and sets

@@ -8,13 +8,15 @@
  *               fixed series (zero and precreated) of the live ones;
  *   restore.c   a series put back from the state file (registry_restore);
  *   expiry.c    the sweep (registry_sweep), reclaim at a cap (expiry_reclaim), and
- *               giving memory back once series have gone (registry_compact).
+ *               giving memory back once series have gone (registry_compact);
+ *   renumber.c  a label key's values given new ids, dense again, after a mass expiry.
  * The lookups that every accepted line makes (series_hash, series_find) are static inline
  * here, so the hot path sees them exactly as it did in one file. Loop thread only.
  */
 #ifndef USTATSD_STORE_INTERNAL_H
 #define USTATSD_STORE_INTERNAL_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -132,10 +134,20 @@ static inline size_t series_bytes(const struct registry__family *f,
 
 /* ---- the series table ---- */
 
-static inline int series_key_eq(const struct registry__series *s, uint32_t fam, const uint32_t *ids,
-                                size_t n)
+/*
+ * Whether series s is the one of family fam with label ids ids (n keys). Equal ids are;
+ * while a key of the family is renumbered (renumber.c), one side may hold a key's old id
+ * and the other its new one: the values themselves then decide.
+ */
+static inline int series_key_eq(const struct registry *r, const struct registry__series *s,
+                                uint32_t fam, const uint32_t *ids, size_t n)
 {
-    return s->fam == fam && memcmp(s->ids, ids, n * sizeof *ids) == 0;
+    if (s->fam != fam)
+        return 0;
+    if (memcmp(s->ids, ids, n * sizeof *ids) == 0)
+        return 1;
+    return r->renum.phase != RENUM_NONE && r->renum.fam == fam &&
+           labelset_same(&r->fams[fam].labels, s->ids, ids);
 }
 
 static inline struct registry__series *series_find(const struct registry *r, uint64_t h,
@@ -145,18 +157,48 @@ static inline struct registry__series *series_find(const struct registry *r, uin
     struct registry__series *s;
 
     for (s = table_first(&r->series, h, &pr); s != NULL; s = table_next(&pr))
-        if (series_key_eq(s, fam, ids, n))
+        if (series_key_eq(r, s, fam, ids, n))
             return s;
     return NULL;
 }
 
-static inline uint64_t series_hash(uint32_t fam, const uint32_t *ids, size_t n)
+/*
+ * The table's hash of a series of family fam whose key j holds the value of hash vh[j]
+ * (intern_hash; 0: the label is absent). Of the values, not of their ids, so that a
+ * renumbering changes no series' place.
+ */
+static inline uint64_t series_hash_values(uint32_t fam, const uint64_t *vh, size_t n)
 {
-    uint32_t key[1 + CONFIG_MAX_LABELS];
+    uint64_t key[1 + CONFIG_MAX_LABELS];
 
     key[0] = fam;
-    memcpy(key + 1, ids, n * sizeof *ids);
+    memcpy(key + 1, vh, n * sizeof *vh);
     return XXH3_64bits(key, (1 + n) * sizeof *key);
+}
+
+/* series_hash_values() of the values of ids (0: absent) in family fam. */
+static inline uint64_t series_hash(const struct registry *r, uint32_t fam, const uint32_t *ids,
+                                   size_t n)
+{
+    uint64_t vh[CONFIG_MAX_LABELS];
+
+    for (size_t j = 0; j < n; j++)
+        vh[j] = ids[j] != 0 ? intern_value(&r->fams[fam].labels.keys[j].in, ids[j])->hash : 0;
+    return series_hash_values(fam, vh, n);
+}
+
+/*
+ * series_hash() of a match (labelset_check): its hashes, computed as it looked the values
+ * up, without reading the values again.
+ */
+static inline uint64_t series_hash_match(const struct registry *r, uint32_t fam,
+                                         const struct labelset_match *m, size_t n)
+{
+    uint64_t h = series_hash_values(fam, m->phash, n);
+
+    assert(h == series_hash(r, fam, m->ids, n));
+    (void)r;
+    return h;
 }
 
 static inline struct histogram *series_hist(const struct registry__family *f,
@@ -363,5 +405,16 @@ void families_free(struct registry *r, struct registry__family *f);
 
 /* families_free() a step a call (labelset_release_step). Returns 1 while some is left. */
 int families_free_step(struct registry *r, struct registry__family *f);
+
+/* ---- renumber.c ---- */
+
+/*
+ * A step of the running renumbering, of budget slots or series, or (start) the start of
+ * one for a key that wants it. Returns 1 while one runs or has just started.
+ */
+int registry_renumber(struct registry *r, size_t budget, int start);
+
+/* The running renumbering to its end, at once, and none started. */
+void registry_renumber_finish(struct registry *r);
 
 #endif

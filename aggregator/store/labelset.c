@@ -225,6 +225,7 @@ static int check_value(const struct labelset *ls, size_t j, const struct statsd_
         m->fresh |= 1u << j;
     } else if (k->overflow_id != 0) {
         m->ids[j] = k->overflow_id;
+        m->phash[j] = intern_value(&k->in, k->overflow_id)->hash;
         m->folded[j] = (uint8_t)fold;
         rc = STATSD_OK;
     }
@@ -289,6 +290,24 @@ void labelset_unref(struct labelset *ls, const uint32_t *ids, size_t *bytes)
     for (j = 0; j < ls->n; j++)
         if (ids[j] != 0)
             intern_unref(&ls->keys[j].in, ids[j], bytes);
+}
+
+int labelset_same(const struct labelset *ls, const uint32_t *a, const uint32_t *b)
+{
+    for (size_t j = 0; j < ls->n; j++)
+        if (a[j] != b[j] &&
+            (a[j] == 0 || b[j] == 0 ||
+             intern_value(&ls->keys[j].in, a[j]) != intern_value(&ls->keys[j].in, b[j])))
+            return 0;
+    return 1;
+}
+
+void labelset_renumbered(struct labelset *ls, size_t j)
+{
+    struct labelset_key *k = &ls->keys[j];
+
+    if (k->overflow_id != 0)
+        k->overflow_id = intern_current(&k->in, k->overflow_id);
 }
 
 int labelset_compact(struct labelset *ls, size_t budget, size_t *bytes)

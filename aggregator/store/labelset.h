@@ -49,7 +49,7 @@ struct labelset {
 struct labelset_match {
     uint32_t ids[CONFIG_MAX_LABELS]; /* config order; 0: absent, or a value still pending */
     const struct statsd_view *pending[CONFIG_MAX_LABELS]; /* values to intern on accept */
-    uint64_t phash[CONFIG_MAX_LABELS];
+    uint64_t phash[CONFIG_MAX_LABELS]; /* the value's intern_hash() where ids[j] != 0 */
     unsigned fresh;                    /* bit j: key j's value is pending */
     unsigned stripped;                 /* bit i: a tag of key config.strip_tags[i] was removed */
     unsigned dropped;                  /* tags of undeclared keys dropped (undeclared: drop) */
@@ -110,6 +110,15 @@ void labelset_ref(struct labelset *ls, const uint32_t *ids);
 
 /* Drop the references labelset_ref() took (intern_unref). */
 void labelset_unref(struct labelset *ls, const uint32_t *ids, size_t *bytes);
+
+/* Whether ids a and b (one per key) name the same values, whichever epoch each id is of. */
+int labelset_same(const struct labelset *ls, const uint32_t *a, const uint32_t *b);
+
+/*
+ * Key j's values have all moved in a renumbering (intern_renumber_step): the ids the key
+ * keeps itself (its overflow value's) take the new ones.
+ */
+void labelset_renumbered(struct labelset *ls, size_t j);
 
 /*
  * Shrink the keys' tables once many values are gone, budget slots moved per key

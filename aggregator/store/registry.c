@@ -92,6 +92,7 @@ int registry_init(struct registry *r, const struct config *c)
     families_create_fixed(r);
     registry_cursor_init(&r->expiry, r);
     registry_cursor_init(&r->reclaim, r);
+    registry_cursor_init(&r->renum.walk, r);
     return 0;
 }
 
@@ -207,6 +208,7 @@ void registry_release(struct registry *r)
 
     registry_cursor_release(&r->expiry);
     registry_cursor_release(&r->reclaim);
+    registry_cursor_release(&r->renum.walk);
     hotcache_release(&r->hot, &r->mem); /* first: identities are then only freed */
     for (i = 0; i < r->nfams; i++) {
         struct registry__family *f = &r->fams[i];
@@ -233,6 +235,7 @@ void registry_reset(struct registry *r)
 
     while (registry_draining(r))
         registry_drain(r, SIZE_MAX);
+    registry_renumber_finish(r); /* the keys are rewound below: one list each */
     for (i = 0; i < r->nfams; i++) {
         struct registry__family *f = &r->fams[i];
 
@@ -438,7 +441,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
 
     /* A line with a never-seen value cannot match an existing series. */
     if (lb.fresh == 0)
-        s = series_find(r, series_hash((uint32_t)fi, lb.ids, nl), (uint32_t)fi, lb.ids, nl);
+        s = series_find(r, series_hash_match(r, (uint32_t)fi, &lb, nl), (uint32_t)fi, lb.ids, nl);
     if (s == NULL && expiry_cap_full(r, f, now_ms))
         return STATSD_SERIES_CAP;
     rc = registry__compute(f, s, line, &value, &u);
@@ -677,6 +680,11 @@ uint64_t registry_values_folded(const struct registry *r, size_t fam, size_t lab
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label)
 {
     return r->fams[fam].labels.keys[label].in.live;
+}
+
+const struct intern *registry_label_key(const struct registry *r, size_t fam, size_t label)
+{
+    return &r->fams[fam].labels.keys[label].in;
 }
 
 int registry_label_value_next(const struct registry *r, size_t fam, size_t label, size_t *it,

@@ -90,6 +90,20 @@ struct registry_cursor {
     struct registry_cursor *link; /* the registry's list of cursors */
 };
 
+/* A label key's renumbering (store/renumber.c), one at a time. Private. */
+enum registry__renum_phase {
+    RENUM_NONE,   /* none runs */
+    RENUM_IDS,    /* the key's values take new ids (intern_renumber_step) */
+    RENUM_SERIES, /* the family's series take them (walk) */
+    RENUM_FREE    /* the key's old list goes (intern_renumber_end) */
+};
+
+struct registry__renum {
+    enum registry__renum_phase phase;
+    uint32_t fam, key;
+    struct registry_cursor walk; /* pos: the next series of fam to renumber */
+};
+
 /* Caller-owned, but not movable once initialised (cursors point into it). */
 struct registry {
     /* private */
@@ -113,6 +127,7 @@ struct registry {
     uint64_t reclaimed;              /* reclaims that freed series, registry_reclaims() */
     uint64_t expired[2];             /* series freed past their ttl: by the sweep, by reclaim */
     size_t compact_fam;              /* the family registry_compact() shrinks next */
+    struct registry__renum renum;    /* the label key being renumbered, if any */
     struct hotcache hot;             /* the front cache: accepted lines' identities */
     struct slab blocks;              /* the series' blocks */
     struct slab values;              /* the label values of every key (intern_value) */
@@ -425,6 +440,9 @@ size_t registry_series_cap(const struct registry *r);
 size_t registry_memory(const struct registry *r);
 /* Distinct values of label key `label` (index into cfg->labels) currently in use. */
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label);
+/* The interned values of that key, read-only (intern.h): its ids, epoch and lists. */
+struct intern;
+const struct intern *registry_label_key(const struct registry *r, size_t fam, size_t label);
 
 /*
  * What accepted lines' tags cost (labelset_check), counted on both paths, the cached one

@@ -50,7 +50,7 @@ struct registry__series *series_create(struct registry *r, uint32_t fi, struct l
     struct registry__family *f = &r->fams[fi];
 
     labelset_intern(&f->labels, m, &r->mem);
-    return series_new(r, fi, m->ids, series_hash(fi, m->ids, f->labels.n), line);
+    return series_new(r, fi, m->ids, series_hash_match(r, fi, m, f->labels.n), line);
 }
 
 /*
@@ -71,7 +71,7 @@ static void repoint(struct registry *r, struct registry__family *f, struct regis
         s->next->prev = to;
     else
         f->tail = to;
-    table_replace(&r->series, series_hash(s->fam, s->ids, f->labels.n), s, to);
+    table_replace(&r->series, series_hash(r, s->fam, s->ids, f->labels.n), s, to);
     for (c = r->cursors; c != NULL; c = c->link)
         if (c->pos == s)
             c->pos = to;
@@ -188,7 +188,7 @@ void series_free(struct registry *r, struct registry__series *s)
      * The table holds each series' hash beside its pointer, so the series need not: it is
      * computed again here, on the rare path, and the 8 bytes date the series instead.
      */
-    table_remove(&r->series, series_hash(s->fam, s->ids, f->labels.n), s);
+    table_remove(&r->series, series_hash(r, s->fam, s->ids, f->labels.n), s);
     if (s->prev)
         s->prev->next = s->next;
     else

@@ -133,3 +133,76 @@ Test(intern, rewind_hands_out_the_lowest_free_ids_first)
     intern_release(&in, &bytes);
     cr_assert_eq(bytes, 0);
 }
+
+/*
+ * A renumbering: values move to a list of their size, each old id names its value until
+ * the old list goes, values freed before and after they moved are passed by, and a value
+ * added meanwhile takes an id of the new epoch. Released midway, nothing is left.
+ */
+Test(intern, renumbering_moves_values_and_keeps_old_ids_valid)
+{
+    struct intern in = { .cap = 100000 };
+    size_t bytes = 0, it = 0, len, seen = 0;
+    uint32_t old[INTERN_RENUMBER_MIN * 2], x;
+    const char *s;
+    char v[32];
+
+    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++) {
+        snprintf(v, sizeof v, "v%u", i);
+        old[i] = add(&in, v, &bytes);
+        intern_ref(&in, old[i]);
+    }
+    cr_assert(!intern_renumber_wanted(&in), "all in use");
+    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++)
+        if (i % 4 != 0)
+            intern_unref(&in, old[i], &bytes);
+    cr_assert(intern_renumber_wanted(&in));
+    intern_renumber_begin(&in, &bytes);
+    cr_assert(intern_renumbering(&in));
+    cr_assert(!intern_renumber_wanted(&in), "one at a time");
+    x = add(&in, "meanwhile", &bytes);
+    intern_ref(&in, x);
+    cr_assert_eq(x, 1u | in.epoch, "the new epoch's first id");
+    /* Half the old list moves; a moved value and one not moved yet go. */
+    cr_assert(intern_renumber_step(&in, INTERN_RENUMBER_MIN, &bytes));
+    intern_unref(&in, old[4], &bytes);
+    intern_unref(&in, old[INTERN_RENUMBER_MIN + 4], &bytes);
+    while (intern_next(&in, &it, &s, &len))
+        seen++;
+    cr_assert_eq(seen, INTERN_RENUMBER_MIN / 2 - 2 + 1, "each value in use once: %zu", seen);
+    while (intern_renumber_step(&in, 100, &bytes))
+        ;
+    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i += 4) {
+        snprintf(v, sizeof v, "v%u", i);
+        if (i == 4 || i == INTERN_RENUMBER_MIN + 4) {
+            cr_assert_eq(find(&in, v), 0, "%s was freed", v);
+            continue;
+        }
+        cr_assert_eq(intern_value(&in, old[i]), intern_value(&in, find(&in, v)), "%s", v);
+        cr_assert_eq(intern_current(&in, old[i]), find(&in, v));
+        cr_assert_eq(find(&in, v) & INTERN_EPOCH, in.epoch);
+        cr_assert_leq(find(&in, v) & ~INTERN_EPOCH, in.nvals);
+        cr_assert_str_eq(intern_value(&in, old[i])->s, v);
+    }
+    cr_assert_eq(in.nvals, INTERN_RENUMBER_MIN / 2 - 2 + 1, "dense: %u ids", in.nvals);
+    while (intern_renumber_end(&in, &bytes))
+        ;
+    cr_assert(!intern_renumbering(&in));
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0);
+
+    /* Released in steps in the middle of another, as a retired family's drain does. */
+    in = (struct intern){ .cap = 100000 };
+    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++) {
+        snprintf(v, sizeof v, "w%u", i);
+        old[i] = add(&in, v, &bytes);
+        intern_ref(&in, old[i]);
+        if (i % 3 != 0)
+            intern_unref(&in, old[i], &bytes);
+    }
+    intern_renumber_begin(&in, &bytes);
+    intern_renumber_step(&in, 1000, &bytes);
+    while (intern_release_step(&in, &bytes))
+        ;
+    cr_assert_eq(bytes, 0, "%zu bytes left", bytes);
+}
