@@ -341,13 +341,14 @@ struct bench_http_result {
 };
 
 /*
- * One timed GET target with "Connection: close" plus headers (each line ending in CRLF,
+ * One timed GET target at addr with "Connection: close" plus headers (each line ending in CRLF,
  * "" for none): connect, send, read until the server closes. Only the status is looked
  * at, so a bench checks the body once with httpc_get(), outside the timing. Dies on an
  * I/O error or a status other than 200. Main thread only (the sink is static).
  */
-static inline struct bench_http_timed bench_http_timed_get(const struct bench_http *b,
-                                                           const char *target, const char *headers)
+static inline struct bench_http_timed bench_http_timed_get_at(const struct bench_http *b,
+                                                              const char *addr, const char *target,
+                                                              const char *headers)
 {
     static char sink[1 << 18];
     struct httpc h;
@@ -358,7 +359,7 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
     int rc;
 
     snprintf(req_headers, sizeof(req_headers), "Connection: close\r\n%s", headers);
-    if ((rc = httpc_open(&h, b->d.http, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
+    if ((rc = httpc_open(&h, addr, BENCH_HTTP_IO_TIMEOUT_MS)) != 0)
         bench_http_die(b, -rc, "connect");
     if ((rc = httpc_request(&h, "GET", target, req_headers)) != 0)
         bench_http_die(b, -rc, "send request");
@@ -372,6 +373,13 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
     t.ns = benchutil_now_ns() - t0;
     httpc_close(&h);
     return t;
+}
+
+/* bench_http_timed_get_at() the daemon's main endpoint. */
+static inline struct bench_http_timed bench_http_timed_get(const struct bench_http *b,
+                                                           const char *target, const char *headers)
+{
+    return bench_http_timed_get_at(b, b->d.http, target, headers);
 }
 
 /*

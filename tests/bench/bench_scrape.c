@@ -15,7 +15,10 @@
  * text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms and
  * _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
  * ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part of the turn), and
- * healthy_max_ms, the probe's worst health check.
+ * healthy_max_ms, the probe's worst health check. Beside each case, its fixed part: the
+ * same request to the self endpoint, which serves the daemon's own metrics only (the
+ * connection, the request, the process's and the daemon's metrics), timed alike in the
+ * same run; less it, the cost of the series alone (<case>_series_ns_per_series).
  *
  * The loop-hold probe runs around a text scrape of the largest size. The scrape is rendered
  * in pieces with the loop yielding in between, so the worst health check during the
@@ -155,6 +158,26 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
     buf_release(&body);
     if (got < (double)t->have)
         bench_http_die(b, 0, "the TLS daemon accepted %.0f lines of %zu", got, t->have);
+}
+
+/*
+ * The same request to the daemon's self endpoint, which serves its own metrics only: the
+ * part of a scrape that does not grow with the series (the connection, the request, the
+ * daemon's and the process's own metrics). The median of b->runs, in ms, after a warm-up.
+ */
+static double fixed_part_ms(const struct bench_http *b, const char *headers)
+{
+    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
+    double ms;
+
+    if (t == NULL)
+        bench_http_die(b, ENOMEM, "calloc");
+    (void)bench_http_timed_get_at(b, b->self, "/metrics", headers);
+    for (int i = 0; i < b->runs; i++)
+        t[i] = bench_http_timed_get_at(b, b->self, "/metrics", headers).ns;
+    ms = median_ms(t, b->runs);
+    free(t);
+    return ms;
 }
 
 /* One scrape on a kept-alive plain connection, from the request to the last byte. */
@@ -332,7 +355,7 @@ int main(int argc, char **argv)
             /* Over CHECK_MAX series the body is not held whole (gigabytes at 10M). */
             size_t body = b.have <= CHECK_MAX ? check_body(&b, cases[c][1], c == 1) : 0;
             struct bench_http_result r;
-            double worst, worst_cpu;
+            double worst, worst_cpu, fixed;
 
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
             r = bench_http_run_case_turns(&b, label, "/metrics", cases[c][1], body, &worst,
@@ -341,6 +364,12 @@ int main(int argc, char **argv)
                 large_text = r;
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
             benchresult("scrape", b.have, key, r.median_ms * 1e6 / (double)b.have);
+            fixed = fixed_part_ms(&b, cases[c][1]);
+            printf("                    less the fixed part (the self endpoint, the daemon's own "
+                   "metrics only: median %.2f ms): %.0f ns per series\n",
+                   fixed, (r.median_ms - fixed) * 1e6 / (double)b.have);
+            snprintf(key, sizeof(key), "%s_series_ns_per_series", cases[c][2]);
+            benchresult("scrape", b.have, key, (r.median_ms - fixed) * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_worst_turn_ms", cases[c][2]);
             benchresult("scrape", b.have, key, worst);
             snprintf(key, sizeof(key), "%s_worst_turn_cpu_ms", cases[c][2]);
