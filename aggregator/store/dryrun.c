@@ -103,8 +103,8 @@ int registry_dry_run(const struct registry *r, const struct statsd_line *line, u
     if (f->cfg->type == FAMILY_COUNTER && line->values[0] < 0)
         return out->reason = STATSD_NEGATIVE_COUNTER;
     if (lb.fresh == 0)
-        s = series_find(r, series_hash_match(r, (uint32_t)fi, &lb, f->labels.n), (uint32_t)fi,
-                        lb.ids, f->labels.n);
+        s = series_find(r, series_hash_match((uint32_t)fi, &lb, f->labels.n), (uint32_t)fi, lb.ids,
+                        f->labels.n);
     out->new_series = s == NULL;
     if (s == NULL && at_series_cap(r, f)) {
         out->reclaim = expiry_due(f, now_ms);

@@ -245,6 +245,7 @@ int intern_release_step(struct intern *in, size_t *bytes)
         counted_dead_take(bytes, &in->dead, in->vals, in->valcap * sizeof *in->vals);
         in->vals = NULL;
         in->nvals = in->nfree = 0;
+        in->nprev = in->moved = 0; /* the old list's values are freed: it holds nothing now */
         return 1;
     }
     if (counted_release_step(bytes, &in->dead, 0))

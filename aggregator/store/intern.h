@@ -197,7 +197,8 @@ int intern_renumber_end(struct intern *in, size_t *bytes);
 
 /*
  * Iterate over the values in use (refs > 0): start with *it = 0; returns 1 and sets
- * *s, *len (borrowed, valid until the key changes) while one remains, in id order.
+ * *s, *len (borrowed, valid until the key changes) while one remains, in id order (while
+ * a renumbering runs: the values not moved yet, then the current list's).
  */
 int intern_next(const struct intern *in, size_t *it, const char **s, size_t *len);
 

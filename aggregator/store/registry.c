@@ -441,7 +441,7 @@ int registry_apply(struct registry *r, const struct statsd_line *line, uint64_t 
 
     /* A line with a never-seen value cannot match an existing series. */
     if (lb.fresh == 0)
-        s = series_find(r, series_hash_match(r, (uint32_t)fi, &lb, nl), (uint32_t)fi, lb.ids, nl);
+        s = series_find(r, series_hash_match((uint32_t)fi, &lb, nl), (uint32_t)fi, lb.ids, nl);
     if (s == NULL && expiry_cap_full(r, f, now_ms))
         return STATSD_SERIES_CAP;
     rc = registry__compute(f, s, line, &value, &u);

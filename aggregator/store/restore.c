@@ -59,7 +59,7 @@ int registry_restore(struct registry *r, size_t fam, const struct registry_saved
     if (m.dropped != 0)
         return STATSD_LABEL_NOT_ALLOWED;
     if (m.fresh == 0)
-        se = series_find(r, series_hash_match(r, (uint32_t)fam, &m, n), (uint32_t)fam, m.ids, n);
+        se = series_find(r, series_hash_match((uint32_t)fam, &m, n), (uint32_t)fam, m.ids, n);
     if (se != NULL && (se->flags & SERIES_RESTORED))
         return REGISTRY_DUPLICATE;
     if (s->updated && f->ttl_ms != 0 && s->idle_ms > f->ttl_ms &&

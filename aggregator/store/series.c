@@ -50,7 +50,7 @@ struct registry__series *series_create(struct registry *r, uint32_t fi, struct l
     struct registry__family *f = &r->fams[fi];
 
     labelset_intern(&f->labels, m, &r->mem);
-    return series_new(r, fi, m->ids, series_hash_match(r, fi, m, f->labels.n), line);
+    return series_new(r, fi, m->ids, series_hash_match(fi, m, f->labels.n), line);
 }
 
 /*

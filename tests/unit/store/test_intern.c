@@ -205,4 +205,21 @@ Test(intern, renumbering_moves_values_and_keeps_old_ids_valid)
     while (intern_release_step(&in, &bytes))
         ;
     cr_assert_eq(bytes, 0, "%zu bytes left", bytes);
+
+    /*
+     * A drain's first step frees the values of both lists, none moved yet; the daemon
+     * stops before the next: the release frees each value once, and both lists.
+     */
+    in = (struct intern){ .cap = 100000 };
+    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++) {
+        snprintf(v, sizeof v, "u%u", i);
+        old[i] = add(&in, v, &bytes);
+        intern_ref(&in, old[i]);
+        if (i % 3 != 0)
+            intern_unref(&in, old[i], &bytes);
+    }
+    intern_renumber_begin(&in, &bytes);
+    cr_assert(intern_release_step(&in, &bytes));
+    intern_release(&in, &bytes);
+    cr_assert_eq(bytes, 0, "%zu bytes left", bytes);
 }
