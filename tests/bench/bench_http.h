@@ -12,7 +12,8 @@
  *     benches read its counters and its loop turns without rendering N series;
  *   - population: the series mix (60% counters with two labels, 30% gauges, 10% histograms
  *     with BENCH_HTTP_BUCKETS buckets), one line a series, sent by blocking sends, so that
- *     nothing is dropped, then a wait until ustatsd_lines_accepted_total counts every line;
+ *     nothing is dropped, then a wait until ustatsd_lines_accepted_total counts every line,
+ *     and until the daemon is idle (its tables' moves done);
  *   - timing of full responses: connect() to the last byte, Connection: close, so the end
  *     of the body is the server's close; a warm-up, then median and best of the runs;
  *   - the loop-hold probe: while one request is timed, one thread keeps sending datagrams
@@ -301,9 +302,53 @@ static inline void bench_http_turns(const struct bench_http *b, struct benchresu
     free(body);
 }
 
+/* The daemon's CPU time so far, in clock ticks (/proc/<pid>/stat: utime + stime). */
+static inline unsigned long long bench_http_daemon_ticks(const struct bench_http *b)
+{
+    char path[64], buf[1024];
+    unsigned long long ut = 0, st = 0;
+    const char *p;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)b->d.pid);
+    f = fopen(path, "r");
+    if (f == NULL || fgets(buf, sizeof(buf), f) == NULL)
+        bench_http_die(b, errno, "read %s", path);
+    fclose(f);
+    /* After the command's ")": state, then utime and stime are the 12th and 13th fields. */
+    p = strrchr(buf, ')');
+    if (p == NULL ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        bench_http_die(b, 0, "parse %s", path);
+    return ut + st;
+}
+
+/*
+ * Wait until the daemon is idle after a population: what it still does in the background
+ * (its tables' incremental moves after they grew, a slice a loop turn) would otherwise
+ * fall on the first measurement. Idle: at most one clock tick of CPU (10 ms) in 200 ms.
+ * Gives up after 30 s and 1 s per 100,000 series; prints how long it waited.
+ */
+static inline void bench_http_settle(const struct bench_http *b, size_t n)
+{
+    uint64_t t0 = benchutil_now_ns(), limit = (30 + n / 100000) * 1000000000ull;
+    unsigned long long before = bench_http_daemon_ticks(b), after;
+
+    for (;;) {
+        usleep(200000);
+        after = bench_http_daemon_ticks(b);
+        if (after - before <= 1 || benchutil_now_ns() - t0 > limit)
+            break;
+        before = after;
+    }
+    printf("settled: the daemon idle after %.1f s%s\n", (double)(benchutil_now_ns() - t0) / 1e9,
+           after - before <= 1 ? "" : " (not idle yet: gave up)");
+}
+
 /*
  * Grow the daemon to series [0, n) of the mix (n >= b->have), wait until it has accepted
- * every line, and print "populated <n> series (<s> s)".
+ * every line, print "populated <n> series (<s> s)", and wait until it is idle
+ * (bench_http_settle).
  */
 static inline void bench_http_populate(struct bench_http *b, size_t n)
 {
@@ -318,6 +363,7 @@ static inline void bench_http_populate(struct bench_http *b, size_t n)
     if (!(got >= (double)n))
         bench_http_die(b, 0, "accepted %.0f lines of %.0f", got, (double)n);
     printf("populated %zu series (%.1f s)\n", n, (double)(benchutil_now_ns() - t0) / 1e9);
+    bench_http_settle(b, n);
 }
 
 /* SIGTERM the daemon and remove its directory; dies unless it exits cleanly. */
