@@ -6,8 +6,9 @@
  *
  * One key at a time, in bounded steps that registry_compact() runs after the sweep, like
  * the rest of the compaction:
- *   RENUM_IDS     the key's values move to a new list (intern_renumber_step), budget old
- *                 slots a call; then the key's own ids (its overflow value's) follow;
+ *   RENUM_IDS     the key's values move to a new list (intern_renumber_step), 16 old
+ *                 slots a call for each series of the budget (most slots are free: a look
+ *                 at 8 bytes each); then the key's own ids (its overflow value's) follow;
  *   RENUM_SERIES  the family's series take their values' new ids, budget series a call,
  *                 from the head of the family's list (a registered cursor: a series freed
  *                 or moved meanwhile is stepped over or followed);
@@ -22,6 +23,9 @@
  * (intern_release_step); a registry reset finishes the running renumbering at once.
  */
 #include "store/internal.h"
+
+/* The old list's slots a step looks at for each series the budget allows. */
+#define RENUM_SLOTS_PER_SERIES 16
 
 /* The key under renumbering, or NULL when its family is no longer live. */
 static struct intern *renum_key(struct registry *r)
@@ -93,7 +97,12 @@ int registry_renumber(struct registry *r, size_t budget, int start)
     }
     switch (rn->phase) {
     case RENUM_IDS:
-        if (intern_renumber_step(in, budget, &r->mem))
+        /* A slot costs a look at 8 bytes, a series a walk to its block: more a call. */
+        if (intern_renumber_step(in,
+                                 budget > SIZE_MAX / RENUM_SLOTS_PER_SERIES
+                                     ? SIZE_MAX
+                                     : budget * RENUM_SLOTS_PER_SERIES,
+                                 &r->mem))
             return 1;
         labelset_renumbered(&r->fams[rn->fam].labels, rn->key);
         rn->walk.pos = r->fams[rn->fam].head;
