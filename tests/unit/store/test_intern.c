@@ -134,6 +134,22 @@ Test(intern, rewind_hands_out_the_lowest_free_ids_first)
     cr_assert_eq(bytes, 0);
 }
 
+/* Twice INTERN_RENUMBER_MIN values "<prefix><i>", one in three kept in use: one to renumber. */
+static void fill_third(struct intern *in, const char *prefix, size_t *bytes)
+{
+    char v[32];
+
+    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++) {
+        uint32_t id;
+
+        snprintf(v, sizeof v, "%s%u", prefix, i);
+        id = add(in, v, bytes);
+        intern_ref(in, id);
+        if (i % 3 != 0)
+            intern_unref(in, id, bytes);
+    }
+}
+
 /*
  * A renumbering: values move to a list of their size, each old id names its value until
  * the old list goes, values freed before and after they moved are passed by, and a value
@@ -193,13 +209,7 @@ Test(intern, renumbering_moves_values_and_keeps_old_ids_valid)
 
     /* Released in steps in the middle of another, as a retired family's drain does. */
     in = (struct intern){ .cap = 100000 };
-    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++) {
-        snprintf(v, sizeof v, "w%u", i);
-        old[i] = add(&in, v, &bytes);
-        intern_ref(&in, old[i]);
-        if (i % 3 != 0)
-            intern_unref(&in, old[i], &bytes);
-    }
+    fill_third(&in, "w", &bytes);
     intern_renumber_begin(&in, &bytes);
     intern_renumber_step(&in, 1000, &bytes);
     while (intern_release_step(&in, &bytes))
@@ -211,13 +221,7 @@ Test(intern, renumbering_moves_values_and_keeps_old_ids_valid)
      * stops before the next: the release frees each value once, and both lists.
      */
     in = (struct intern){ .cap = 100000 };
-    for (uint32_t i = 0; i < INTERN_RENUMBER_MIN * 2; i++) {
-        snprintf(v, sizeof v, "u%u", i);
-        old[i] = add(&in, v, &bytes);
-        intern_ref(&in, old[i]);
-        if (i % 3 != 0)
-            intern_unref(&in, old[i], &bytes);
-    }
+    fill_third(&in, "u", &bytes);
     intern_renumber_begin(&in, &bytes);
     cr_assert(intern_release_step(&in, &bytes));
     intern_release(&in, &bytes);
