@@ -60,19 +60,47 @@ static uint64_t earliest(const struct registry *r)
     return due;
 }
 
+/* The sweep frees the expired series it finds this many at a time (flush). */
+#define SWEEP_BATCH 16
+
+/* Series the sweep found expired, not freed yet: their hashes, their misses under way. */
+struct sweep_batch {
+    struct registry__series *s[SWEEP_BATCH];
+    uint64_t h[SWEEP_BATCH];
+    size_t n;
+};
+
 /*
- * Look at s of family f, which the walk has already stepped past: free it when it is
- * expired, else lower *least to its last update (pinned series never expire and do not
- * count). Returns 1 when it freed s.
+ * Free the batch's series, in the order found. Each free writes four cache lines that are
+ * far apart in a big registry (the series table's slot, a label value's table slot, the
+ * front cache's two sets): asked for as each series joined the batch, they arrive together
+ * instead of one after the other. Returns the series freed.
+ */
+static size_t flush(struct registry *r, struct sweep_batch *b)
+{
+    size_t n = b->n;
+
+    for (size_t i = 0; i < n; i++)
+        series_free_hashed(r, b->s[i], b->h[i]);
+    b->n = 0;
+    return n;
+}
+
+/*
+ * Look at s of family f, which the walk has already stepped past: add it to the batch
+ * when it is expired, else lower *least to its last update (pinned series never expire
+ * and do not count). Returns the series freed (a full batch is flushed).
  */
 static size_t visit(struct registry *r, const struct registry__family *f,
-                    struct registry__series *s, uint64_t now_ms, uint64_t *least)
+                    struct registry__series *s, uint64_t now_ms, uint64_t *least,
+                    struct sweep_batch *b)
 {
     if (series_pinned(f, s))
         return 0;
     if (now_ms > s->last_ms && now_ms - s->last_ms > f->ttl_ms) {
-        series_free(r, s);
-        return 1;
+        b->h[b->n] = series_prefetch_free(r, s);
+        b->s[b->n++] = s;
+        return b->n == SWEEP_BATCH ? flush(r, b) : 0;
     }
     if (s->last_ms < *least)
         *least = s->last_ms;
@@ -82,6 +110,7 @@ static size_t visit(struct registry *r, const struct registry__family *f,
 size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *more)
 {
     struct registry_cursor *c = &r->expiry;
+    struct sweep_batch b = { .n = 0 };
     size_t work = 0, freed = 0;
 
     *more = 1;
@@ -119,10 +148,14 @@ size_t registry_sweep(struct registry *r, uint64_t now_ms, size_t budget, int *m
         f = &r->fams[s->fam];
         c->pos = s->next;
         work++;
-        freed += visit(r, f, s, now_ms, &r->sweep_least);
-        if (c->pos == NULL) /* the walk saw the whole family */
+        freed += visit(r, f, s, now_ms, &r->sweep_least, &b);
+        if (c->pos == NULL) { /* the walk saw the whole family: none of it stays pending */
+            freed += flush(r, &b);
             f->oldest_ms = r->sweep_least;
+        }
     }
+    /* The walk stands past every series of the batch (c->pos is never one of them). */
+    freed += flush(r, &b);
     if (!*more)
         *more = registry_compact(r, budget);
     r->expired[0] += freed;
@@ -197,6 +230,7 @@ static size_t reclaim_family(struct registry *r, size_t fi, uint64_t now_ms, siz
     struct registry_cursor *c = &r->reclaim;
     struct registry__family *f = &r->fams[fi];
     const struct registry__mark *m = young_mark(f, now_ms);
+    struct sweep_batch b = { .n = 0 };
     size_t freed = 0;
 
     if (c->next_fam != fi || c->pos == NULL) {
@@ -204,7 +238,7 @@ static size_t reclaim_family(struct registry *r, size_t fi, uint64_t now_ms, siz
         c->pos = f->head;
         r->reclaim_least = UINT64_MAX;
     }
-    while (*visits > 0 && freed < RECLAIM_FREES) {
+    while (*visits > 0 && freed + b.n < RECLAIM_FREES) {
         struct registry__series *s = c->pos;
         int last;
 
@@ -219,13 +253,14 @@ static size_t reclaim_family(struct registry *r, size_t fi, uint64_t now_ms, siz
         last = m != NULL && s == m->s;
         c->pos = s->next;
         (*visits)--;
-        freed += visit(r, f, s, now_ms, &r->reclaim_least);
+        freed += visit(r, f, s, now_ms, &r->reclaim_least, &b);
         if (last) {
             reclaim_done(r, f, m->ms);
             break;
         }
     }
-    return freed;
+    /* Before any other walk: the cursor stands past the batch, the marks on none of it. */
+    return freed + flush(r, &b);
 }
 
 void expiry_reclaim(struct registry *r, size_t fi, uint64_t now_ms, int values)

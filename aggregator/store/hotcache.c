@@ -466,6 +466,18 @@ void hotcache_drop(struct hotcache *c, const struct hotcache_id *id)
     drop_from(c->old, c->old_n, id);
 }
 
+void hotcache_prefetch_drop(const struct hotcache *c, const struct hotcache_id *id)
+{
+    if (c->sets != NULL) {
+        __builtin_prefetch(&c->sets[set1(id->tag, c->n)], 1);
+        __builtin_prefetch(&c->sets[set2(id->tag, c->n)], 1);
+    }
+    if (c->old != NULL) {
+        __builtin_prefetch(&c->old[set1(id->tag, c->old_n)], 1);
+        __builtin_prefetch(&c->old[set2(id->tag, c->old_n)], 1);
+    }
+}
+
 void hotcache_clear(struct hotcache *c)
 {
     c->gen++;

@@ -131,6 +131,9 @@ void hotcache_rehome(struct hotcache *c, const struct hotcache_id *from, struct 
 /* Remove id from the table (its series is going away, and its block with it). */
 void hotcache_drop(struct hotcache *c, const struct hotcache_id *id);
 
+/* Ask for the sets hotcache_drop(c, id) will write, to overlap several drops' misses. */
+void hotcache_prefetch_drop(const struct hotcache *c, const struct hotcache_id *id);
+
 /*
  * Give memory back after many series went away: when nseries series take less than a
  * quarter of the table's ways, start moving it into one half full (two ways a series; at

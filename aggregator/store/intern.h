@@ -139,6 +139,16 @@ static inline struct intern_value *intern__at(const struct intern *in, uint32_t 
     return (p & 3) == 2 ? in->vals[p >> 2] : (struct intern_value *)p;
 }
 
+/*
+ * Ask for the table slot intern_unref(in, id) writes when it drops the last reference,
+ * to overlap several unrefs' misses (the value itself is read here).
+ */
+static inline void intern_prefetch_unref(const struct intern *in, uint32_t id)
+{
+    if (!in->enumerated)
+        table_prefetch(&in->tab, intern__at(in, id)->hash);
+}
+
 /* Take a reference on id. */
 static inline void intern_ref(struct intern *in, uint32_t id)
 {

@@ -256,6 +256,20 @@ struct registry__series *series_cache(struct registry *r, struct registry__serie
 void series_free(struct registry *r, struct registry__series *s);
 
 /*
+ * series_free() of s whose series_hash() is h. The table holds each series' hash beside
+ * its pointer, so the series need not: it is computed again to free one, off the ingest
+ * path, and the 8 bytes date the series instead.
+ */
+void series_free_hashed(struct registry *r, struct registry__series *s, uint64_t h);
+
+/*
+ * s's series_hash(), with the cache lines that freeing s writes asked for: its table
+ * slot, its label values' table slots, its front-cache sets. A caller that frees many
+ * (the sweep) asks for a batch's before it frees the first, so their misses overlap.
+ */
+uint64_t series_prefetch_free(const struct registry *r, const struct registry__series *s);
+
+/*
  * The slabs' movers (slab_move_cb, arg the registry): a series block, every pointer to it
  * follows; a label value, its key's list and table follow.
  */

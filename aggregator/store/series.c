@@ -171,7 +171,26 @@ void series_summarize(struct registry *r, const struct registry__family *f,
         series_observe(r, f, s, line->values[i] / div, rate, now_ms);
 }
 
+uint64_t series_prefetch_free(const struct registry *r, const struct registry__series *s)
+{
+    const struct registry__family *f = &r->fams[s->fam];
+    uint64_t h = series_hash(r, s->fam, s->ids, f->labels.n);
+
+    table_prefetch(&r->series, h);
+    for (size_t j = 0; j < f->labels.n; j++)
+        if (s->ids[j] != 0)
+            intern_prefetch_unref(&f->labels.keys[j].in, s->ids[j]);
+    if (s->flags & SERIES_HOT)
+        hotcache_prefetch_drop(&r->hot, series_id(f, s));
+    return h;
+}
+
 void series_free(struct registry *r, struct registry__series *s)
+{
+    series_free_hashed(r, s, series_hash(r, s->fam, s->ids, r->fams[s->fam].labels.n));
+}
+
+void series_free_hashed(struct registry *r, struct registry__series *s, uint64_t h)
 {
     struct registry__family *f = &r->fams[s->fam];
     struct registry_cursor *c;
@@ -184,11 +203,7 @@ void series_free(struct registry *r, struct registry__series *s)
     for (size_t k = 0; k < 2; k++)
         if (f->marks[k].s == s)
             f->marks[k].s = s->prev;
-    /*
-     * The table holds each series' hash beside its pointer, so the series need not: it is
-     * computed again here, on the rare path, and the 8 bytes date the series instead.
-     */
-    table_remove(&r->series, series_hash(r, s->fam, s->ids, f->labels.n), s);
+    table_remove(&r->series, h, s);
     if (s->prev)
         s->prev->next = s->next;
     else

@@ -287,3 +287,37 @@ Test(expiry, at_a_value_cap_expired_series_make_room_before_a_fold, .fini = tear
     cr_assert_eq(put("a", "late", 0, 6500), STATSD_OK, "folds into the overflow value");
     cr_assert_eq(registry_family_series(&reg, 0), 4097, "the overflow value's series");
 }
+
+/*
+ * The sweep frees what it finds SWEEP_BATCH at a time (expiry.c): at any budget, every
+ * expired series is freed once and every live one is kept, across a batch cut by the
+ * budget, by the end of a family and by the end of a lap (b, a small family walked last).
+ */
+Test(expiry, the_sweep_frees_each_expired_series_once_at_any_budget, .fini = teardown)
+{
+    static const size_t budgets[] = { 1, 5, 16, 17, 1000 };
+
+    for (size_t k = 0; k < sizeof budgets / sizeof budgets[0]; k++) {
+        size_t i, kept = 0;
+
+        load(refill_config);
+        for (i = 0; i < 100; i++)
+            cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+        for (i = 0; i < 5; i++)
+            cr_assert_eq(put("b", "y", i, 1000), STATSD_OK);
+        for (i = 0; i < 100; i += 3, kept++)
+            cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
+        sweep_all(6001, budgets[k]);
+        cr_assert_eq(registry_family_series(&reg, 0), kept, "budget %zu", budgets[k]);
+        cr_assert_eq(registry_family_series(&reg, 1), 0, "budget %zu", budgets[k]);
+        cr_assert_eq(registry_expired(&reg, 0), 100 - kept + 5, "budget %zu", budgets[k]);
+        cr_assert_eq(registry_label_values(&reg, 0, 0), kept, "budget %zu", budgets[k]);
+        /* The kept series are found again, the freed ones made anew. */
+        for (i = 0; i < 100; i++)
+            cr_assert_eq(put("a", "x", i, 6002), STATSD_OK);
+        cr_assert_eq(registry_family_series(&reg, 0), 100);
+        cr_assert_eq(registry_series_total(&reg), 100);
+        if (k + 1 < sizeof budgets / sizeof budgets[0])
+            teardown(); /* the last one is .fini's */
+    }
+}
