@@ -70,7 +70,7 @@ static inline size_t table_home(uint64_t h, size_t n)
  * Ask for the cache line where the entries of hash h begin, in both tables, to be written
  * soon: a caller with several removals to make starts their misses together.
  */
-static inline void table_prefetch(const struct table *t, uint64_t h)
+__attribute__((always_inline)) static inline void table_prefetch(const struct table *t, uint64_t h)
 {
     if (t->slots != NULL)
         __builtin_prefetch(&t->slots[table_home(h, t->n)], 1);

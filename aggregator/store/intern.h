@@ -143,7 +143,8 @@ static inline struct intern_value *intern__at(const struct intern *in, uint32_t 
  * Ask for the table slot intern_unref(in, id) writes when it drops the last reference,
  * to overlap several unrefs' misses (the value itself is read here).
  */
-static inline void intern_prefetch_unref(const struct intern *in, uint32_t id)
+__attribute__((always_inline)) static inline void intern_prefetch_unref(const struct intern *in,
+                                                                        uint32_t id)
 {
     if (!in->enumerated)
         table_prefetch(&in->tab, intern__at(in, id)->hash);
