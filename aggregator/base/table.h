@@ -69,6 +69,10 @@ static inline size_t table_home(uint64_t h, size_t n)
 /*
  * Ask for the cache line where the entries of hash h begin, in both tables, to be written
  * soon: a caller with several removals to make starts their misses together.
+ *
+ * Always inlined, and so must be any helper that only prefetches: GCC counts
+ * __builtin_prefetch as no effect, finds such a function pure, and deletes the calls to it
+ * that it did not inline (the sweep's prefetches were gone from the binary that way).
  */
 __attribute__((always_inline)) static inline void table_prefetch(const struct table *t, uint64_t h)
 {

@@ -131,7 +131,12 @@ void hotcache_rehome(struct hotcache *c, const struct hotcache_id *from, struct 
 /* Remove id from the table (its series is going away, and its block with it). */
 void hotcache_drop(struct hotcache *c, const struct hotcache_id *id);
 
-/* Ask for the sets hotcache_drop(c, id) will write, to overlap several drops' misses. */
+/*
+ * Ask for the sets hotcache_drop(c, id) will write, to overlap several drops' misses. It
+ * holds only prefetches, which GCC counts as no effect: LTO inlines it into the sweep's
+ * series_prefetch_free(); a build that stopped inlining it could lose the call (table.h,
+ * table_prefetch). objdump of that function shows whether its prefetches are there.
+ */
 void hotcache_prefetch_drop(const struct hotcache *c, const struct hotcache_id *id);
 
 /*
