@@ -321,3 +321,36 @@ Test(expiry, the_sweep_frees_each_expired_series_once_at_any_budget, .fini = tea
             teardown(); /* the last one is .fini's */
     }
 }
+
+/*
+ * A walk in flight (a scrape's cursor) stands on a series that the sweep puts in a batch:
+ * once the batch is freed the cursor stands on the next series still there, and the rest
+ * of its walk shows every kept series after it once, and nothing freed.
+ */
+Test(expiry, a_cursor_on_a_batched_series_moves_on_to_a_kept_one, .fini = teardown)
+{
+    struct registry_cursor c;
+    struct registry_sample s;
+    size_t i, seen = 0;
+    char want[16];
+
+    load(refill_config);
+    for (i = 0; i < 100; i++)
+        cr_assert_eq(put("a", "x", i, 1000), STATSD_OK);
+    for (i = 0; i < 100; i += 3)
+        cr_assert_eq(put("a", "x", i, 4000), STATSD_OK);
+    registry_cursor_init(&c, &reg);
+    for (i = 0; i < 5; i++) /* x0 to x4 seen: the cursor stands on x5, which expires */
+        cr_assert(registry_cursor_next(&c, &s));
+    sweep_all(6001, 17);
+    /* The kept series after x4: x6, x9, ..., x99, in order, each once. */
+    for (i = 6; registry_cursor_next(&c, &s); i += 3, seen++) {
+        snprintf(want, sizeof want, "x%zu", i);
+        cr_assert_eq(s.family, 0);
+        cr_assert_eq(s.nlabels, 1);
+        cr_assert_eq(s.labels[0].value_len, strlen(want), "series %zu of the walk", seen);
+        cr_assert_eq(memcmp(s.labels[0].value, want, strlen(want)), 0, "want %s", want);
+    }
+    cr_assert_eq(seen, 32, "%zu kept series after x4", seen);
+    registry_cursor_release(&c);
+}
