@@ -41,6 +41,7 @@
 #include "benchresult.h"
 #include "benchutil.h"
 #include "daemon.h"
+#include "expose/procfs.h"
 #include "httpc.h"
 
 #define BENCH_HTTP_SMALL            10000
@@ -302,25 +303,23 @@ static inline void bench_http_turns(const struct bench_http *b, struct benchresu
     free(body);
 }
 
-/* The daemon's CPU time so far, in clock ticks (/proc/<pid>/stat: utime + stime). */
-static inline unsigned long long bench_http_daemon_ticks(const struct bench_http *b)
+/* The daemon's CPU time so far, in seconds: its /proc/<pid>/stat, read by expose/procfs. */
+static inline double bench_http_daemon_cpu(const struct bench_http *b)
 {
     char path[64], buf[1024];
-    unsigned long long ut = 0, st = 0;
-    const char *p;
+    struct procfs p;
+    size_t len;
     FILE *f;
 
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)b->d.pid);
-    f = fopen(path, "r");
-    if (f == NULL || fgets(buf, sizeof(buf), f) == NULL)
+    if ((f = fopen(path, "r")) == NULL)
         bench_http_die(b, errno, "read %s", path);
+    len = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    /* After the command's ")": state, then utime and stime are the 12th and 13th fields. */
-    p = strrchr(buf, ')');
-    if (p == NULL ||
-        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    memset(&p, 0, sizeof(p));
+    if (procfs_parse_stat(buf, len, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), &p) != 0)
         bench_http_die(b, 0, "parse %s", path);
-    return ut + st;
+    return p.cpu_seconds;
 }
 
 /*
@@ -332,17 +331,18 @@ static inline unsigned long long bench_http_daemon_ticks(const struct bench_http
 static inline void bench_http_settle(const struct bench_http *b, size_t n)
 {
     uint64_t t0 = benchutil_now_ns(), limit = (30 + n / 100000) * 1000000000ull;
-    unsigned long long before = bench_http_daemon_ticks(b), after;
+    double tick = 1.5 / (double)sysconf(_SC_CLK_TCK); /* one tick, and not two */
+    double before = bench_http_daemon_cpu(b), after;
 
     for (;;) {
         usleep(200000);
-        after = bench_http_daemon_ticks(b);
-        if (after - before <= 1 || benchutil_now_ns() - t0 > limit)
+        after = bench_http_daemon_cpu(b);
+        if (after - before <= tick || benchutil_now_ns() - t0 > limit)
             break;
         before = after;
     }
     printf("settled: the daemon idle after %.1f s%s\n", (double)(benchutil_now_ns() - t0) / 1e9,
-           after - before <= 1 ? "" : " (not idle yet: gave up)");
+           after - before <= tick ? "" : " (not idle yet: gave up)");
 }
 
 /*
