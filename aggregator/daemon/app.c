@@ -91,6 +91,8 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
  * malloc_trim() walks the allocator's free chunks and returns their pages: 2 to 20 ms
  * after a million series expired, so it runs on a worker thread, not on the loop (the
  * loop's own allocations wait for it only if they need the main arena's lock meanwhile).
+ * On libuv's pool, at the loop's priority, not on the background thread (base/bgwork.h):
+ * a thread that holds an arena's lock must not be left waiting for its CPU.
  */
 static void trim_work(uv_work_t *w)
 {
@@ -707,6 +709,12 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     }
     s->loop = &a->loop;
     s->log = &a->log;
+    if ((rc = bgwork_init(&a->bg, &a->loop, &a->log)) != 0) {
+        snprintf(err, errlen, "the background thread's handle: %s", uv_strerror(rc));
+        uv_loop_close(&a->loop);
+        return -1;
+    }
+    s->bg = &a->bg;
     basicauth_pool_init(&a->basic_pool, &a->loop, 0);
     s->basic_pool = &a->basic_pool;
     tlspool_init(&a->tls_pool, &a->loop, 0, 0);
@@ -717,7 +725,7 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
     jobs_init(&s->jobs, cfg, s->start_ms);
     jobs_date(&s->jobs, s->start_unix);
-    persist_init(&s->state, &a->loop, &s->reg, &s->jobs, &a->log, cfg->state_file,
+    persist_init(&s->state, &a->loop, &a->bg, &s->reg, &s->jobs, &a->log, cfg->state_file,
                  cfg->state_interval);
     persist_restore(&s->state, records_max_body(cfg), s->start_ms);
     rejects_init(&s->rejects);
@@ -776,6 +784,7 @@ static void app_release(struct app *a)
     uv_walk(&a->loop, close_walk_cb, NULL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&a->loop);
+    bgwork_release(&a->bg); /* its handle closed by the walk, its requests all done */
     sysd_release(&a->sysd);
     tlspool_release(&a->tls_pool);
     if (rc != 0)

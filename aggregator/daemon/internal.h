@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "base/bgwork.h"
 #include "base/log.h"
 #include "daemon/app.h"
 #include "daemon/reload.h"
@@ -33,6 +34,7 @@ struct app {
     void *override_arg;
     struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
+    struct bgwork bg;                 /* snapshots' writes, remote write's snappy (site.bg) */
     struct security web;              /* in force on every listener */
     struct reload_tokens tokens;      /* in force on the routes */
     struct reload *reload;            /* in flight, or NULL */

@@ -4,14 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "base/mem.h"
 #include "base/wallclock.h"
 
 _Static_assert(RWQUEUE_DROP_COUNT == RWSTATS_NREASONS, "a count per drop reason");
 
-/* A body on its way through the worker: compressed there, queued back on the loop. */
+/* A body on its way through the background thread: compressed there, queued back on the loop. */
 struct rwtarget_work {
-    uv_work_t req;
+    struct bgwork_req req;
     struct rwtarget *t; /* NULL once the target has closed */
     struct buf raw;
     struct rwqueue_body *body; /* compressed into, on the worker; NULL when that failed */
@@ -70,10 +71,13 @@ static void arm(struct rwtarget *t)
     uv_timer_start(&t->tick, on_tick, next - now, 0);
 }
 
-/* On the worker: the body compressed straight into its queue entry, trimmed to its size. */
-static void compress_work(uv_work_t *req)
+/*
+ * On the background thread: the body compressed straight into its queue entry, trimmed to
+ * its size.
+ */
+static void compress_work(struct bgwork_req *req)
 {
-    struct rwtarget_work *w = req->data;
+    struct rwtarget_work *w = container_of(req, struct rwtarget_work, req);
     size_t cap = snappy_max_compressed_length(w->raw.len);
     struct rwqueue_body *b = rwqueue_body_new(NULL, cap, w->ts_ms, w->samples, w->histograms), *t;
 
@@ -86,12 +90,11 @@ static void compress_work(uv_work_t *req)
     w->body = t != NULL ? t : b;
 }
 
-static void compress_done(uv_work_t *req, int status)
+static void compress_done(struct bgwork_req *req)
 {
-    struct rwtarget_work *w = req->data;
+    struct rwtarget_work *w = container_of(req, struct rwtarget_work, req);
     struct rwtarget *t = w->t;
 
-    (void)status;
     if (t != NULL) {
         t->work = NULL;
         if (w->body != NULL) {
@@ -121,9 +124,8 @@ static void on_collected(void *arg, struct buf *body, uint64_t samples, uint64_t
     w->ts_ms = t->last_ms;
     w->samples = samples;
     w->histograms = histograms;
-    w->req.data = w;
     t->work = w;
-    if (uv_queue_work(t->site->loop, &w->req, compress_work, compress_done) != 0) {
+    if (bgwork_queue(t->site->bg, &w->req, compress_work, compress_done) != 0) {
         t->work = NULL;
         buf_release(&w->raw);
         free(w);

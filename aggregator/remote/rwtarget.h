@@ -1,8 +1,8 @@
 /*
  * rwtarget: one remote write target at work. Every interval (aligned to the wall clock's
  * multiples of it, so that each sample's timestamp is the interval's), it collects what
- * its endpoints serve (rwcollect.h), compresses the WriteRequest with snappy on a libuv
- * worker, queues it (rwqueue.h, bounded in bytes) and sends the queue oldest first, one
+ * its endpoints serve (rwcollect.h), compresses the WriteRequest with snappy on the
+ * daemon's background thread (base/bgwork.h), queues it (rwqueue.h, bounded in bytes) and sends the queue oldest first, one
  * request at a time, through libcurl's multi interface on the loop (rwhttp.h), retrying
  * as rwretry.h says. Counts go to its rwstats slot.
  *

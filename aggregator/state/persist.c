@@ -21,13 +21,14 @@ const char *persist_restore_name(enum persist_restore_result r)
     return (unsigned)r < ARRAY_SIZE(restore_names) ? restore_names[r] : "unknown";
 }
 
-void persist_init(struct persist *st, uv_loop_t *loop, struct registry *reg, struct jobs *jobs,
-                  struct log *log, const char *path, double interval_s)
+void persist_init(struct persist *st, uv_loop_t *loop, struct bgwork *bg, struct registry *reg,
+                  struct jobs *jobs, struct log *log, const char *path, double interval_s)
 {
     int rc;
 
     memset(st, 0, sizeof *st);
     st->loop = loop;
+    st->bg = bg;
     st->reg = reg;
     st->jobs = jobs;
     st->log = log;
@@ -180,7 +181,7 @@ static void finish(struct persist *st, int ok)
         start_snapshot(st);
 }
 
-static void work_cb(uv_work_t *req)
+static void work_cb(struct bgwork_req *req)
 {
     struct persist *st = container_of(req, struct persist, work);
 
@@ -200,17 +201,12 @@ static void work_cb(uv_work_t *req)
     }
 }
 
-static void after_work_cb(uv_work_t *req, int status)
+static void after_work_cb(struct bgwork_req *req)
 {
     struct persist *st = container_of(req, struct persist, work);
 
     if (st->step == STEP_CREATE)
         st->out_open = 1;
-    if (status != 0 && st->rc == 0) {
-        st->rc = status;
-        snprintf(st->err, sizeof st->err, "state file %s: the write was cancelled: %s", st->path,
-                 uv_strerror(status));
-    }
     if (st->rc != 0) {
         finish(st, 0);
         return;
@@ -228,7 +224,7 @@ static void queue(struct persist *st, int step)
     int rc;
 
     st->step = step;
-    rc = uv_queue_work(st->loop, &st->work, work_cb, after_work_cb);
+    rc = bgwork_queue(st->bg, &st->work, work_cb, after_work_cb);
     if (rc != 0) {
         snprintf(st->err, sizeof st->err, "state file %s: could not queue the write: %s", st->path,
                  uv_strerror(rc));
@@ -238,7 +234,7 @@ static void queue(struct persist *st, int step)
 }
 
 /*
- * Encode the next chunk on the loop, within PERSIST_SLICE_NS, and hand it to the worker;
+ * Encode the next chunk on the loop, within PERSIST_SLICE_NS, and hand it to the thread;
  * once the records are all written, the commit.
  */
 static void run_step(struct persist *st)
@@ -273,7 +269,7 @@ static void start_snapshot(struct persist *st)
     buf_reset(&st->chunk);
     records_begin(&st->dw, st->reg, st->jobs, wallclock_ms(), &st->chunk);
     records_set_marks(&st->dw, st->marks);
-    /* The header and the first records, created on the worker. */
+    /* The header and the first records, created on the background thread. */
     st->out_open = 0;
     queue(st, STEP_CREATE);
 }

@@ -4,9 +4,9 @@
  *
  * An I/O module. A snapshot never holds the loop for long: the loop encodes the records
  * (records.h) a slice at a time, at most PERSIST_SLICE_NS or PERSIST_CHUNK_BYTES per turn, and
- * hands each chunk to a libuv worker, which deflates, checksums and writes it
- * (statefile.h); the next slice is encoded when the worker is done, so at most one chunk
- * is held. The last step fsyncs and renames: readers see the old file or the new one.
+ * hands each chunk to the daemon's background thread (base/bgwork.h, below the loop's
+ * priority), which deflates, checksums and writes it (statefile.h); the next slice is
+ * encoded when that is done, so at most one chunk is held. The last step fsyncs and renames: readers see the old file or the new one.
  *
  * One snapshot runs at a time. The timer's tick while one runs is skipped; a request
  * (persist_request) while one runs waits for the next, which starts right after, so its
@@ -29,6 +29,7 @@
 
 #include <uv.h>
 
+#include "base/bgwork.h"
 #include "base/buf.h"
 #include "state/records.h"
 #include "store/jobs.h"
@@ -37,7 +38,7 @@
 #include "state/statefile.h"
 
 #define PERSIST_SLICE_NS    1000000u    /* loop time one slice of encoding may take */
-#define PERSIST_CHUNK_BYTES (256 << 10) /* records handed to the worker at once */
+#define PERSIST_CHUNK_BYTES (256 << 10) /* records handed to the thread at once */
 
 /* What the start-up restore found. */
 enum persist_restore_result {
@@ -87,18 +88,19 @@ struct persist {
 
     /* Private. */
     uv_loop_t *loop;
+    struct bgwork *bg;
     struct registry *reg;
     struct jobs *jobs;
     struct log *log;
     uv_timer_t timer;
-    uv_work_t work;
-    int running;  /* a snapshot: encoding, or a step on a worker */
+    struct bgwork_req work;
+    int running;  /* a snapshot: encoding, or a step on the background thread */
     int again;    /* requests or the stop wait for the next snapshot */
     int stopping; /* the final snapshot is asked for */
     int final;    /* the running snapshot is the final one */
     int failing;  /* the last snapshot failed: logged once until one succeeds */
-    int step;     /* what the worker does next */
-    int rc;       /* the worker step's result */
+    int step;     /* what the background thread does next */
+    int rc;       /* the background step's result */
     char err[1024];
     struct records_writer dw; /* open while running (records_end() is idempotent) */
     struct buf chunk;
@@ -111,9 +113,12 @@ struct persist {
     uv_close_cb closed_cb;          /* persist_stop()'s; its arg is the timer's data */
 };
 
-/* Set up st for path (NULL or "": off) every interval_s seconds. Starts nothing. */
-void persist_init(struct persist *st, uv_loop_t *loop, struct registry *reg, struct jobs *jobs,
-                  struct log *log, const char *path, double interval_s);
+/*
+ * Set up st for path (NULL or "": off) every interval_s seconds, its writes on bg. Starts
+ * nothing.
+ */
+void persist_init(struct persist *st, uv_loop_t *loop, struct bgwork *bg, struct registry *reg,
+                  struct jobs *jobs, struct log *log, const char *path, double interval_s);
 
 /*
  * Read the state file and put it back into reg and jobs, which no line has touched yet,

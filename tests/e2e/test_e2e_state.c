@@ -2,10 +2,12 @@
  * State snapshots end to end, through the real binary: send, snapshot, kill -9, start
  * again, send again, and every counter, up-down gauge, histogram bucket, summary window and
  * breaker goes on from where it was. A bad state file never stops the daemon: it is set aside and the
- * daemon starts empty; an unwritable directory is a self-metric and a log line.
+ * daemon starts empty; an unwritable directory is a self-metric and a log line. A snapshot
+ * is written by a thread below the loop's priority.
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -434,5 +437,73 @@ Test(e2e_state, the_snapshot_route_takes_post_only_and_says_when_snapshots_are_o
     body = daemon_scrape(&d, NULL);
     cr_assert_null(strstr(body, "ustatsd_state_"), "no state metrics while off");
     free(body);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+/* The nice value and name of thread tid of pid (fields 19 and 2 of its stat), or -100. */
+static int task_nice(pid_t pid, const char *tid, char *comm, size_t commlen)
+{
+    char path[96], line[1024], *p, *open;
+    FILE *f;
+    int nice = -100, field;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -100;
+    if (fgets(line, sizeof(line), f) != NULL && (p = strrchr(line, ')')) != NULL &&
+        (open = strchr(line, '(')) != NULL) {
+        snprintf(comm, commlen, "%.*s", (int)(p - open - 1), open + 1);
+        /* Field 3 follows the command's closing parenthesis; nice is field 19. */
+        for (field = 3, p += 2; field < 19 && p != NULL; field++)
+            p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+        if (p != NULL)
+            nice = atoi(p);
+    }
+    fclose(f);
+    return nice;
+}
+
+/*
+ * A snapshot's deflate, write and fsync run on the daemon's background thread, 10 nice
+ * steps below the loop thread (19 at most), so that a big one slows down rather than the
+ * loop; every other thread (the loop, libuv's pool for TLS handshakes, bcrypt and the
+ * reload's parse) keeps the process's priority.
+ */
+Test(e2e_state, a_snapshot_is_written_by_a_thread_below_the_loop, .init = make_dir,
+     .fini = remove_all)
+{
+    struct daemon d;
+    char path[64], name[32], comm[32];
+    int loop_nice, want, n, bg = 0, others = 0;
+    DIR *tasks;
+    struct dirent *e;
+
+    start(&d, config, state_path, NULL);
+    send_first(&d);
+    snapshot(&d);
+    snprintf(name, sizeof(name), "%d", (int)d.pid);
+    loop_nice = task_nice(d.pid, name, comm, sizeof(comm));
+    /* The daemon inherits this process's nice value, and its loop thread keeps it. */
+    cr_assert_eq(loop_nice, getpriority(PRIO_PROCESS, 0), "the loop thread runs at nice %d",
+                 loop_nice);
+    want = loop_nice + 10 > 19 ? 19 : loop_nice + 10;
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)d.pid);
+    cr_assert_not_null(tasks = opendir(path));
+    while ((e = readdir(tasks)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        n = task_nice(d.pid, e->d_name, comm, sizeof(comm));
+        if (strcmp(comm, "ustatsd-bg") == 0) {
+            cr_assert_eq(n, want, "the background thread runs at nice %d, not %d", n, want);
+            bg++;
+        } else {
+            cr_assert_eq(n, loop_nice, "thread %s (%s) runs at nice %d, the loop at %d", e->d_name,
+                         comm, n, loop_nice);
+            others++;
+        }
+    }
+    closedir(tasks);
+    cr_assert_eq(bg, 1, "%d threads named ustatsd-bg", bg);
+    cr_assert_geq(others, 1);
     cr_assert_eq(daemon_stop(&d), 0);
 }

@@ -1,0 +1,165 @@
+#include "base/bgwork.h"
+#include "base/common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/*
+ * Lower the calling thread's priority by BGWORK_NICE_STEP (Linux keeps a nice value per
+ * thread; setpriority() with a thread id sets that thread's alone). Lowering needs no
+ * privilege, so this fails only where a seccomp filter or the like forbids it.
+ */
+static void lower_priority(struct bgwork *bg)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    int cur, want;
+
+    errno = 0;
+    cur = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (cur == -1 && errno != 0) {
+        bg->nice = 0;
+        bg->nice_errno = errno;
+        return;
+    }
+    want = cur + BGWORK_NICE_STEP > 19 ? 19 : cur + BGWORK_NICE_STEP;
+    if (setpriority(PRIO_PROCESS, (id_t)tid, want) != 0) {
+        bg->nice = cur;
+        bg->nice_errno = errno;
+        return;
+    }
+    bg->nice = want;
+    bg->nice_errno = 0;
+}
+
+static void thread_main(void *arg)
+{
+    struct bgwork *bg = arg;
+    struct bgwork_req *req;
+
+    pthread_setname_np(pthread_self(), BGWORK_THREAD_NAME);
+    uv_mutex_lock(&bg->mu);
+    lower_priority(bg);
+    for (;;) {
+        while (bg->todo == NULL && !bg->stop)
+            uv_cond_wait(&bg->cv, &bg->mu);
+        if (bg->todo == NULL)
+            break; /* stop, and nothing left */
+        req = bg->todo;
+        bg->todo = req->next;
+        if (bg->todo == NULL)
+            bg->todo_tail = &bg->todo;
+        uv_mutex_unlock(&bg->mu);
+        req->work(req);
+        uv_mutex_lock(&bg->mu);
+        req->next = NULL;
+        *bg->done_tail = req;
+        bg->done_tail = &req->next;
+        /* Under the lock: bgwork_release() cannot free the handle in between. */
+        uv_async_send(&bg->async);
+    }
+    uv_mutex_unlock(&bg->mu);
+}
+
+/* On the loop: the done callbacks of what the thread finished, in order. */
+static void on_async(uv_async_t *h)
+{
+    struct bgwork *bg = container_of(h, struct bgwork, async);
+    struct bgwork_req *list, *req;
+
+    uv_mutex_lock(&bg->mu);
+    list = bg->done;
+    bg->done = NULL;
+    bg->done_tail = &bg->done;
+    uv_mutex_unlock(&bg->mu);
+    if (bg->nice_errno != 0 && !bg->said && bg->log != NULL) {
+        bg->said = 1;
+        log_msg(bg->log, LOG_WARN, "app",
+                "the background thread (snapshots, compression) runs at nice %d, the loop's: "
+                "setpriority: %s",
+                bg->nice, strerror(bg->nice_errno));
+    }
+    while ((req = list) != NULL) {
+        list = req->next;
+        req->next = NULL;
+        bg->pending--;
+        if (bg->pending == 0)
+            uv_unref((uv_handle_t *)&bg->async);
+        req->done(req); /* may queue the next request */
+    }
+}
+
+int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log)
+{
+    int rc;
+
+    memset(bg, 0, sizeof(*bg));
+    bg->loop = loop;
+    bg->log = log;
+    bg->todo_tail = &bg->todo;
+    bg->done_tail = &bg->done;
+    if ((rc = uv_mutex_init(&bg->mu)) != 0)
+        return rc;
+    if ((rc = uv_cond_init(&bg->cv)) != 0) {
+        uv_mutex_destroy(&bg->mu);
+        return rc;
+    }
+    if ((rc = uv_async_init(loop, &bg->async, on_async)) != 0) {
+        uv_cond_destroy(&bg->cv);
+        uv_mutex_destroy(&bg->mu);
+        return rc;
+    }
+    uv_unref((uv_handle_t *)&bg->async);
+    return 0;
+}
+
+int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
+                 bgwork_done_cb done)
+{
+    int rc;
+
+    if (bg->closing || uv_is_closing((uv_handle_t *)&bg->async))
+        return UV_ECANCELED;
+    if (!bg->started) {
+        if ((rc = uv_thread_create(&bg->thread, thread_main, bg)) != 0)
+            return rc;
+        bg->started = 1;
+    }
+    req->work = work;
+    req->done = done;
+    req->next = NULL;
+    if (bg->pending++ == 0)
+        uv_ref((uv_handle_t *)&bg->async);
+    uv_mutex_lock(&bg->mu);
+    *bg->todo_tail = req;
+    bg->todo_tail = &req->next;
+    uv_cond_signal(&bg->cv);
+    uv_mutex_unlock(&bg->mu);
+    return 0;
+}
+
+void bgwork_close(struct bgwork *bg)
+{
+    if (bg->closing || uv_is_closing((uv_handle_t *)&bg->async))
+        return;
+    bg->closing = 1;
+    uv_close((uv_handle_t *)&bg->async, NULL);
+}
+
+void bgwork_release(struct bgwork *bg)
+{
+    if (bg->started) {
+        uv_mutex_lock(&bg->mu);
+        bg->stop = 1;
+        uv_cond_signal(&bg->cv);
+        uv_mutex_unlock(&bg->mu);
+        uv_thread_join(&bg->thread);
+        bg->started = 0;
+    }
+    uv_cond_destroy(&bg->cv);
+    uv_mutex_destroy(&bg->mu);
+}

@@ -1,0 +1,88 @@
+/*
+ * bgwork: *I/O*. One thread of the daemon's own for work that can wait: a snapshot's
+ * deflate, write and fsync, and remote write's compression. It runs at a lower priority
+ * than the loop thread (nice BGWORK_NICE_STEP over it, at most 19), so that on a busy or
+ * pinned CPU the loop gets its turn first and a big snapshot slows down instead of the
+ * loop. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
+ * handshakes, bcrypt checks, a reload's parse, malloc_trim (which holds the allocator's
+ * locks, and must not be left waiting for its CPU while it does).
+ *
+ * Requests run one at a time, in the order queued; each one's done callback runs on the
+ * loop thread after its work. The thread starts with the first request and stops in
+ * bgwork_release(). While requests are pending the loop stays alive (as with
+ * uv_queue_work); when none is, the thread's handle does not keep the loop running.
+ *
+ *     bgwork_init()       nothing started
+ *     bgwork_queue()      loop thread; starts the thread on the first call
+ *     (uv_run returns, the handle closed by the loop's owner, or bgwork_close())
+ *     bgwork_release()    after the loop has run the handle's close: joins the thread
+ */
+#ifndef USTATSD_BGWORK_H
+#define USTATSD_BGWORK_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "base/log.h"
+
+/* How far below the loop thread the background thread runs, in nice steps. */
+#define BGWORK_NICE_STEP 10
+/* The thread's name, as /proc/<pid>/task/<tid>/comm and top -H show it. */
+#define BGWORK_THREAD_NAME "ustatsd-bg"
+
+struct bgwork_req;
+typedef void (*bgwork_work_cb)(struct bgwork_req *req);
+typedef void (*bgwork_done_cb)(struct bgwork_req *req);
+
+/* One request: embed it, and find the embedder with container_of(). */
+struct bgwork_req {
+    bgwork_work_cb work; /* on the background thread */
+    bgwork_done_cb done; /* then on the loop thread */
+    struct bgwork_req *next;
+};
+
+struct bgwork {
+    uv_loop_t *loop;
+    uv_async_t async; /* the thread's word to the loop: requests are done */
+    uv_thread_t thread;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    struct bgwork_req *todo, **todo_tail; /* queued, in order */
+    struct bgwork_req *done, **done_tail; /* worked, waiting for their callbacks */
+    size_t pending;                       /* queued and not yet called back: loop thread */
+    int started;                          /* the thread runs */
+    int stop;                             /* under mu: the thread ends once todo is empty */
+    int closing;                          /* the handle is closing or closed */
+    struct log *log;                      /* where a priority it could not take is said */
+    /* What the thread made of its priority: set under mu before its first work. */
+    int nice;       /* the nice value it runs at */
+    int nice_errno; /* 0, or why it could not lower itself */
+    int said;       /* the log has heard of a nice_errno */
+};
+
+/*
+ * Set up, on the loop's thread; log (or NULL) hears once, at the first request done, when
+ * the thread could not lower its priority (it then runs at the loop's). Returns 0, or a
+ * negative libuv code.
+ */
+int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log);
+
+/*
+ * Queue req: work(req) on the background thread, then done(req) on the loop thread.
+ * Returns 0, or a negative libuv code when the thread could not be started (then nothing
+ * was queued and neither callback runs). After bgwork_close(), returns UV_ECANCELED.
+ */
+int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
+                 bgwork_done_cb done);
+
+/* Close the handle (the loop then runs its close); pending requests must be done. */
+void bgwork_close(struct bgwork *bg);
+
+/*
+ * After the loop has closed the handle (by bgwork_close() or a uv_walk() over the
+ * loop's handles) and run: stops and joins the thread, frees the locks.
+ */
+void bgwork_release(struct bgwork *bg);
+
+#endif
