@@ -74,6 +74,13 @@ enum statefile_verdict {
  * and must stay where it is (zlib's state points back at its z_stream): hand threads a
  * pointer to it, never a copy.
  */
+/*
+ * Bytes written between two steps of the writeback as the file grows: the step just
+ * written goes to the disk, the one before it is waited for, so a snapshot's dirty pages
+ * stay within two steps and the kernel's work for them comes a step at a time.
+ */
+#define STATEFILE_WRITEBACK_STEP ((uint64_t)8 << 20)
+
 struct statefile_out {
     /* Read-only for the caller; valid once statefile_commit() has returned 0. */
     uint64_t file_size; /* bytes on disk */
@@ -92,6 +99,8 @@ struct statefile_out {
     void *xxh; /* XXH3_state_t */
     unsigned char *out;
     size_t out_len;
+    uint64_t wb_started; /* the file's bytes below this are under writeback (pace()) */
+    uint64_t wb_waited;  /* and below this, on disk */
 };
 
 /*

@@ -1,8 +1,8 @@
 /*
  * The state file's container on a real file system: round trips, every verdict on a bad
  * file with its message, the writer's failures (missing or unwritable directory, a full
- * disk seen as RLIMIT_FSIZE) leaving the old file whole, a crash between create and
- * commit, a second writer, and moving a bad file aside.
+ * disk seen as RLIMIT_FSIZE) leaving the old file whole, a big file written back as it
+ * grows, a crash between create and commit, a second writer, and moving a bad file aside.
  *
  * The tests may run as root, where permissions stop nothing: the "unwritable" cases run
  * in a forked child that drops to uid/gid 65534 first, so that the fixture's own
@@ -246,6 +246,51 @@ Test(statefile, several_megabytes_in_many_appends_round_trip)
     cr_assert_eq(memcmp(back.ptr, body.ptr, body.len), 0);
     /* Exactly max_body is allowed. */
     cr_assert_eq(statefile_read(path, BIG_BODY, &back, err, sizeof(err)), 0, "%s", err);
+    buf_release(&back);
+    buf_release(&body);
+}
+
+/*
+ * A file of several writeback steps (bytes that do not compress) is sent to the disk as it
+ * grows: after each append, what is written but not yet waited for stays within two
+ * steps (and a buffer), and the commit's fsync finds at most that much to do. The file
+ * reads back whole.
+ */
+Test(statefile, a_big_file_is_written_back_as_it_grows)
+{
+    const size_t total = (size_t)(3 * STATEFILE_WRITEBACK_STEP + STATEFILE_WRITEBACK_STEP / 2);
+    struct buf body = BUF_INIT, back = BUF_INIT;
+    struct statefile_out o;
+    char err[ERRLEN] = "";
+    uint64_t x = 88172645463325252u;
+    size_t done = 0;
+
+    buf_grow(&body, total);
+    while (body.len < total) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        buf_add(&body, &x, sizeof(x));
+    }
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    while (done < total) {
+        size_t n = total - done < (1u << 20) ? total - done : (1u << 20);
+
+        cr_assert_eq(statefile_append(&o, body.ptr + done, n, err, sizeof(err)), 0, "%s", err);
+        done += n;
+        cr_assert_leq(o.wb_waited, o.wb_started);
+        cr_assert_leq(o.wb_started, o.file_size);
+        cr_assert_lt(o.file_size - o.wb_waited, 2 * STATEFILE_WRITEBACK_STEP + (1u << 20),
+                     "%llu bytes written, %llu waited for", (unsigned long long)o.file_size,
+                     (unsigned long long)o.wb_waited);
+    }
+    cr_assert_geq(o.wb_waited, 2 * STATEFILE_WRITEBACK_STEP, "%llu bytes waited for",
+                  (unsigned long long)o.wb_waited);
+    cr_assert_eq(statefile_commit(&o, err, sizeof(err)), 0, "%s", err);
+    statefile_abort(&o);
+    cr_assert_eq(statefile_read(path, total, &back, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(back.len, total);
+    cr_assert_eq(memcmp(back.ptr, body.ptr, total), 0);
     buf_release(&back);
     buf_release(&body);
 }
