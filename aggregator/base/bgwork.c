@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -41,7 +42,7 @@ static void thread_main(void *arg)
     struct bgwork *bg = arg;
     struct bgwork_req *req;
 
-    pthread_setname_np(pthread_self(), BGWORK_THREAD_NAME);
+    pthread_setname_np(pthread_self(), bg->name);
     uv_mutex_lock(&bg->mu);
     lower_priority(bg);
     for (;;) {
@@ -59,7 +60,10 @@ static void thread_main(void *arg)
         req->next = NULL;
         *bg->done_tail = req;
         bg->done_tail = &req->next;
-        /* Under the lock: bgwork_release() cannot free the handle in between. */
+        /*
+         * Under the lock: on_async() cannot take this request, so the loop cannot see
+         * nothing pending, end and close the handle, before the send has returned.
+         */
         uv_async_send(&bg->async);
     }
     uv_mutex_unlock(&bg->mu);
@@ -79,8 +83,7 @@ static void on_async(uv_async_t *h)
     if (bg->nice_errno != 0 && !bg->said && bg->log != NULL) {
         bg->said = 1;
         log_msg(bg->log, LOG_WARN, "app",
-                "the background thread (snapshots, compression) runs at nice %d, the loop's: "
-                "setpriority: %s",
+                "the background thread %s runs at nice %d, the loop's: setpriority: %s", bg->name,
                 bg->nice, strerror(bg->nice_errno));
     }
     while ((req = list) != NULL) {
@@ -93,13 +96,14 @@ static void on_async(uv_async_t *h)
     }
 }
 
-int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log)
+int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char *name)
 {
     int rc;
 
     memset(bg, 0, sizeof(*bg));
     bg->loop = loop;
     bg->log = log;
+    snprintf(bg->name, sizeof(bg->name), "%s", name);
     bg->todo_tail = &bg->todo;
     bg->done_tail = &bg->done;
     if ((rc = uv_mutex_init(&bg->mu)) != 0)

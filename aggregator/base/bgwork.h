@@ -1,6 +1,7 @@
 /*
- * bgwork: *I/O*. One thread of the daemon's own for work that can wait: a snapshot's
- * deflate, write and fsync, and remote write's compression. It runs at a lower priority
+ * bgwork: *I/O*. A thread of the daemon's own for work that can wait: one writes the
+ * snapshots (deflate, write, fsync), another compresses remote write's bodies, so that a
+ * slow disk never holds remote write back. Each runs at a lower priority
  * than the loop thread (nice BGWORK_NICE_STEP over it, at most 19), so that on a busy or
  * pinned CPU the loop gets its turn first and a big snapshot slows down instead of the
  * loop. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
@@ -28,8 +29,8 @@
 
 /* How far below the loop thread the background thread runs, in nice steps. */
 #define BGWORK_NICE_STEP 10
-/* The thread's name, as /proc/<pid>/task/<tid>/comm and top -H show it. */
-#define BGWORK_THREAD_NAME "ustatsd-bg"
+/* The longest thread name, as /proc/<pid>/task/<tid>/comm and top -H show it. */
+#define BGWORK_NAME_MAX 15
 
 struct bgwork_req;
 typedef void (*bgwork_work_cb)(struct bgwork_req *req);
@@ -55,6 +56,7 @@ struct bgwork {
     int stop;                             /* under mu: the thread ends once todo is empty */
     int closing;                          /* the handle is closing or closed */
     struct log *log;                      /* where a priority it could not take is said */
+    char name[BGWORK_NAME_MAX + 1];       /* the thread's */
     /* What the thread made of its priority: set under mu before its first work. */
     int nice;       /* the nice value it runs at */
     int nice_errno; /* 0, or why it could not lower itself */
@@ -62,11 +64,12 @@ struct bgwork {
 };
 
 /*
- * Set up, on the loop's thread; log (or NULL) hears once, at the first request done, when
- * the thread could not lower its priority (it then runs at the loop's). Returns 0, or a
- * negative libuv code.
+ * Set up, on the loop's thread, a thread to be called name (at most BGWORK_NAME_MAX
+ * bytes are kept); log (or NULL) hears once, at the first request done, when the thread
+ * could not lower its priority (it then runs at the loop's). Returns 0, or a negative
+ * libuv code.
  */
-int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log);
+int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char *name);
 
 /*
  * Queue req: work(req) on the background thread, then done(req) on the loop thread.

@@ -709,12 +709,20 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     }
     s->loop = &a->loop;
     s->log = &a->log;
-    if ((rc = bgwork_init(&a->bg, &a->loop, &a->log)) != 0) {
-        snprintf(err, errlen, "the background thread's handle: %s", uv_strerror(rc));
+    if ((rc = bgwork_init(&a->state_bg, &a->loop, &a->log, "ustatsd-state")) != 0) {
+        snprintf(err, errlen, "the state file's background thread: %s", uv_strerror(rc));
         uv_loop_close(&a->loop);
         return -1;
     }
-    s->bg = &a->bg;
+    if ((rc = bgwork_init(&a->remote_bg, &a->loop, &a->log, "ustatsd-remote")) != 0) {
+        snprintf(err, errlen, "remote write's background thread: %s", uv_strerror(rc));
+        bgwork_close(&a->state_bg);
+        uv_run(&a->loop, UV_RUN_DEFAULT);
+        bgwork_release(&a->state_bg); /* started no thread */
+        uv_loop_close(&a->loop);
+        return -1;
+    }
+    s->remote_bg = &a->remote_bg;
     basicauth_pool_init(&a->basic_pool, &a->loop, 0);
     s->basic_pool = &a->basic_pool;
     tlspool_init(&a->tls_pool, &a->loop, 0, 0);
@@ -725,7 +733,7 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
     jobs_init(&s->jobs, cfg, s->start_ms);
     jobs_date(&s->jobs, s->start_unix);
-    persist_init(&s->state, &a->loop, &a->bg, &s->reg, &s->jobs, &a->log, cfg->state_file,
+    persist_init(&s->state, &a->loop, &a->state_bg, &s->reg, &s->jobs, &a->log, cfg->state_file,
                  cfg->state_interval);
     persist_restore(&s->state, records_max_body(cfg), s->start_ms);
     rejects_init(&s->rejects);
@@ -784,7 +792,9 @@ static void app_release(struct app *a)
     uv_walk(&a->loop, close_walk_cb, NULL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&a->loop);
-    bgwork_release(&a->bg); /* its handle closed by the walk, its requests all done */
+    /* Their handles closed by the walk, their requests all done. */
+    bgwork_release(&a->state_bg);
+    bgwork_release(&a->remote_bg);
     sysd_release(&a->sysd);
     tlspool_release(&a->tls_pool);
     if (rc != 0)

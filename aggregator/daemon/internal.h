@@ -34,7 +34,8 @@ struct app {
     void *override_arg;
     struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
-    struct bgwork bg;                 /* snapshots' writes, remote write's snappy (site.bg) */
+    struct bgwork state_bg;           /* the snapshots' writes (persist) */
+    struct bgwork remote_bg;          /* remote write's snappy (site.remote_bg) */
     struct security web;              /* in force on every listener */
     struct reload_tokens tokens;      /* in force on the routes */
     struct reload *reload;            /* in flight, or NULL */

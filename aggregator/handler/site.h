@@ -96,7 +96,7 @@ struct site_config {
 
 struct site {
     uv_loop_t *loop;
-    struct bgwork *bg;        /* the background thread: snapshots' writes, remote write's snappy */
+    struct bgwork *remote_bg; /* the background thread of remote write's snappy */
     const struct config *cfg; /* the running config: gen's, or the start-up one */
     struct site_config *gen;  /* NULL while the start-up config runs */
     const char *config_path;

@@ -116,6 +116,7 @@ static void on_collected(void *arg, struct buf *body, uint64_t samples, uint64_t
 {
     struct rwtarget *t = arg;
     struct rwtarget_work *w = mem_calloc(1, sizeof *w);
+    int rc;
 
     t->collect = NULL;
     w->t = t;
@@ -125,7 +126,12 @@ static void on_collected(void *arg, struct buf *body, uint64_t samples, uint64_t
     w->samples = samples;
     w->histograms = histograms;
     t->work = w;
-    if (bgwork_queue(t->site->bg, &w->req, compress_work, compress_done) != 0) {
+    if ((rc = bgwork_queue(t->site->remote_bg, &w->req, compress_work, compress_done)) != 0) {
+        /* The thread could not be started (a task limit): the interval is lost, said so. */
+        log_msg(t->log, LOG_ERROR, "remote_write",
+                "%s: the interval at %lld ms is dropped (%llu samples): its compression could "
+                "not be started: %s",
+                t->cfg->name, (long long)w->ts_ms, (unsigned long long)samples, uv_strerror(rc));
         t->work = NULL;
         buf_release(&w->raw);
         free(w);

@@ -95,20 +95,32 @@ static int write_all(int fd, const void *p, size_t n)
  * waited for. A snapshot of 10M series is 80 MB; flushed at once, the kernel's work for
  * its pages (submission, completions) came in bursts that held the loop's CPU 10 to 50
  * ms. Paced, the bursts are a step's, and the dirty pages a snapshot holds stay within
- * two steps. Failures are the commit's fsync's to report: this only starts and waits.
+ * two steps. Returns 0, or a negative errno: a call that waits reports a write error of
+ * those pages once, and marks it seen, so that the commit's fsync would no longer report
+ * it; the snapshot then fails here. A file system that cannot do it (EINVAL, ESPIPE,
+ * ENOSYS) is written back by the fsync alone.
  */
-static void pace(struct statefile_out *o)
+int statefile__writeback_errno;
+
+static int pace(struct statefile_out *o)
 {
+    int rc = 0;
+
     if (o->file_size - o->wb_started < STATEFILE_WRITEBACK_STEP)
-        return;
-    (void)sync_file_range(o->fd, (off64_t)o->wb_started, (off64_t)(o->file_size - o->wb_started),
-                          SYNC_FILE_RANGE_WRITE);
-    if (o->wb_started > o->wb_waited)
-        (void)sync_file_range(o->fd, (off64_t)o->wb_waited, (off64_t)(o->wb_started - o->wb_waited),
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                  SYNC_FILE_RANGE_WAIT_AFTER);
+        return 0;
+    if (sync_file_range(o->fd, (off64_t)o->wb_started, (off64_t)(o->file_size - o->wb_started),
+                        SYNC_FILE_RANGE_WRITE) < 0)
+        rc = -errno;
+    if (rc == 0 && o->wb_started > o->wb_waited &&
+        sync_file_range(o->fd, (off64_t)o->wb_waited, (off64_t)(o->wb_started - o->wb_waited),
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                            SYNC_FILE_RANGE_WAIT_AFTER) < 0)
+        rc = -errno;
+    if (rc == 0 && o->wb_started > o->wb_waited && statefile__writeback_errno != 0)
+        rc = -statefile__writeback_errno;
     o->wb_waited = o->wb_started;
     o->wb_started = o->file_size;
+    return rc == -EINVAL || rc == -ESPIPE || rc == -ENOSYS ? 0 : rc;
 }
 
 static int flush_out(struct statefile_out *o, char *err, size_t errlen)
@@ -119,7 +131,9 @@ static int flush_out(struct statefile_out *o, char *err, size_t errlen)
         return fail(rc, err, errlen, o->path, "write(%s) failed: %s", o->tmp_path, errcode_str(rc));
     o->file_size += o->out_len;
     o->out_len = 0;
-    pace(o);
+    if ((rc = pace(o)) < 0)
+        return fail(rc, err, errlen, o->path, "write-back of %s failed: %s", o->tmp_path,
+                    errcode_str(rc));
     return 0;
 }
 

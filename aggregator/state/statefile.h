@@ -177,6 +177,12 @@ int statefile__parse(const void *data, size_t len, size_t max_body, struct buf *
 extern int statefile__no_tmpfile;
 
 /*
+ * For tests: when set, the writeback of each step as the file grows fails with this errno,
+ * as a disk's write error reported by the step's wait would. Never set in the daemon.
+ */
+extern int statefile__writeback_errno;
+
+/*
  * Move a bad file out of the way: rename path to "<path>.bad", replacing an older one (so
  * a crash loop cannot fill the disk), and fsync the directory. The new name is written to
  * to (tolen bytes). Returns 0, or a negative errno with err set.

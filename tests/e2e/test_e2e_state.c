@@ -464,10 +464,10 @@ static int task_nice(pid_t pid, const char *tid, char *comm, size_t commlen)
 }
 
 /*
- * A snapshot's deflate, write and fsync run on the daemon's background thread, 10 nice
- * steps below the loop thread (19 at most), so that a big one slows down rather than the
- * loop; every other thread (the loop, libuv's pool for TLS handshakes, bcrypt and the
- * reload's parse) keeps the process's priority.
+ * A snapshot's deflate, write and fsync run on the state file's background thread,
+ * ustatsd-state, 10 nice steps below the loop thread (19 at most), so that a big one
+ * slows down rather than the loop; every other thread (the loop, libuv's pool for TLS
+ * handshakes, bcrypt and the reload's parse) keeps the process's priority.
  */
 Test(e2e_state, a_snapshot_is_written_by_a_thread_below_the_loop, .init = make_dir,
      .fini = remove_all)
@@ -493,7 +493,7 @@ Test(e2e_state, a_snapshot_is_written_by_a_thread_below_the_loop, .init = make_d
         if (e->d_name[0] == '.')
             continue;
         n = task_nice(d.pid, e->d_name, comm, sizeof(comm));
-        if (strcmp(comm, "ustatsd-bg") == 0) {
+        if (strcmp(comm, "ustatsd-state") == 0) {
             cr_assert_eq(n, want, "the background thread runs at nice %d, not %d", n, want);
             bg++;
         } else {
@@ -503,7 +503,7 @@ Test(e2e_state, a_snapshot_is_written_by_a_thread_below_the_loop, .init = make_d
         }
     }
     closedir(tasks);
-    cr_assert_eq(bg, 1, "%d threads named ustatsd-bg", bg);
+    cr_assert_eq(bg, 1, "%d threads named ustatsd-state", bg);
     cr_assert_geq(others, 1);
     cr_assert_eq(daemon_stop(&d), 0);
 }

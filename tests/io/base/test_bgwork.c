@@ -1,6 +1,7 @@
 /*
- * bgwork on a real loop: requests run in order on one thread of their own, named, at nice
- * 10 over the loop thread's (19 at most), and call back on the loop thread; a callback
+ * bgwork on a real loop: requests run in order on one thread of their own, named as
+ * asked, at nice 10 over the loop thread's (19 at most), and call back on the loop thread;
+ * a callback
  * may queue the next; the loop lives while requests are pending and not after; the loop
  * keeps turning while a request works; after close nothing more is queued; release joins
  * the thread, started or not.
@@ -71,7 +72,7 @@ static void run_and_check(int want_nice)
     done_count = 0;
     memset(jobs, 0, sizeof(jobs));
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(bgwork_init(&bg, &loop, NULL), 0);
+    cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
     for (int i = 0; i < NREQ; i++) {
         jobs[i].index = i;
         cr_assert_eq(bgwork_queue(&bg, &jobs[i].req, record_work, record_done), 0);
@@ -86,7 +87,7 @@ static void run_and_check(int want_nice)
         cr_assert_eq(jobs[i].work_tid, jobs[0].work_tid, "job %d on another thread", i);
         cr_assert_eq(jobs[i].work_nice, want_nice, "job %d worked at nice %d, not %d", i,
                      jobs[i].work_nice, want_nice);
-        cr_assert_str_eq(jobs[i].work_comm, BGWORK_THREAD_NAME);
+        cr_assert_str_eq(jobs[i].work_comm, "test-bg");
     }
     cr_assert_eq(bg.nice, want_nice);
     cr_assert_eq(bg.nice_errno, 0);
@@ -139,7 +140,7 @@ Test(bgwork, a_callback_queues_the_next_step_and_the_loop_waits_for_it)
     struct chain c = { .bg = &bg };
 
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(bgwork_init(&bg, &loop, NULL), 0);
+    cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
     cr_assert_eq(bgwork_queue(&bg, &c.req, chain_work, chain_done), 0);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
     cr_assert_eq(c.steps, 3);
@@ -194,7 +195,7 @@ Test(bgwork, the_loop_turns_while_a_request_works)
 
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(uv_sem_init(&b.go, 0), 0);
-    cr_assert_eq(bgwork_init(&bg, &loop, NULL), 0);
+    cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
     cr_assert_eq(bgwork_queue(&bg, &b.req, blocked_work, blocked_done), 0);
     uv_timer_init(&loop, &b.timer);
     b.timer.data = &b;
@@ -219,7 +220,7 @@ Test(bgwork, idle_it_holds_no_loop_and_after_close_it_takes_nothing)
     struct job j = { 0 };
 
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(bgwork_init(&bg, &loop, NULL), 0);
+    cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0, "an idle bgwork kept the loop alive");
     cr_assert_eq(bg.started, 0, "a thread started before any request");
     bgwork_close(&bg);

@@ -1,8 +1,9 @@
 /*
  * The state file's writer on a real file system: its failures (missing or unwritable
- * directory, a full disk seen as RLIMIT_FSIZE) leaving the old file whole, a big file
- * written back as it grows, a crash between create and commit, a second writer, files
- * planted in the directory, and moving a bad file aside.
+ * directory, a full disk seen as RLIMIT_FSIZE, a write error the writeback reports)
+ * leaving the old file whole, a big file written back as it grows, a crash between
+ * create and commit, a second writer, files planted in the directory, and moving a bad
+ * file aside.
  *
  * The tests may run as root, where permissions stop nothing: the "unwritable" cases run
  * in a forked child that drops to uid/gid 65534 first, so that the fixture's own
@@ -11,6 +12,21 @@
 #include "statefile_fixture.h"
 
 TestSuite(statefile, .init = setup, .fini = teardown);
+
+/* n bytes that deflate cannot shrink (xorshift64), so that the file is as big as the body. */
+static void noise(struct buf *b, size_t n)
+{
+    uint64_t x = 88172645463325252u;
+
+    buf_reset(b);
+    buf_grow(b, n);
+    while (b->len < n) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        buf_add(b, &x, n - b->len < sizeof(x) ? n - b->len : sizeof(x));
+    }
+}
 
 /*
  * A file of several writeback steps (bytes that do not compress) is sent to the disk as it
@@ -24,16 +40,9 @@ Test(statefile, a_big_file_is_written_back_as_it_grows)
     struct buf body = BUF_INIT, back = BUF_INIT;
     struct statefile_out o;
     char err[ERRLEN] = "";
-    uint64_t x = 88172645463325252u;
     size_t done = 0;
 
-    buf_grow(&body, total);
-    while (body.len < total) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        buf_add(&body, &x, sizeof(x));
-    }
+    noise(&body, total);
     cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
     while (done < total) {
         size_t n = total - done < (1u << 20) ? total - done : (1u << 20);
@@ -54,6 +63,41 @@ Test(statefile, a_big_file_is_written_back_as_it_grows)
     cr_assert_eq(back.len, total);
     cr_assert_eq(memcmp(back.ptr, body.ptr, total), 0);
     buf_release(&back);
+    buf_release(&body);
+}
+
+/*
+ * A write error that the writeback of a step reports (EIO from the disk) fails the append
+ * at once, naming the file: the commit's fsync would not see it again, and the old file
+ * must stay.
+ */
+Test(statefile, a_write_back_error_fails_the_snapshot_and_keeps_the_old_file)
+{
+    const size_t total = (size_t)(3 * STATEFILE_WRITEBACK_STEP);
+    struct buf body = BUF_INIT;
+    struct statefile_out o;
+    char err[ERRLEN] = "", want[1024];
+    size_t done = 0;
+    int rc = 0;
+
+    write_state(path, "the old state", 13, 0);
+    noise(&body, total);
+    statefile__writeback_errno = EIO;
+    cr_assert_eq(statefile_create(&o, path, err, sizeof(err)), 0, "%s", err);
+    while (done < total && rc == 0) {
+        size_t n = total - done < (1u << 20) ? total - done : (1u << 20);
+
+        rc = statefile_append(&o, body.ptr + done, n, err, sizeof(err));
+        done += n;
+    }
+    statefile__writeback_errno = 0;
+    cr_assert_eq(rc, -EIO, "rc %d after %zu bytes: %s", rc, done, err);
+    snprintf(want, sizeof(want), "state file %s: write-back of %s.tmp", path, path);
+    cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "failed: Input/output error"), "%s", err);
+    statefile_abort(&o);
+    cr_assert_eq(tmp_files(), 0);
+    expect_body(path, "the old state", 13);
     buf_release(&body);
 }
 
