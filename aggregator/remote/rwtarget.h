@@ -1,10 +1,10 @@
 /*
  * rwtarget: one remote write target at work. Every interval (aligned to the wall clock's
  * multiples of it, so that each sample's timestamp is the interval's), it collects what
- * its endpoints serve (rwcollect.h), compresses the WriteRequest with snappy on the
- * daemon's background thread (base/bgwork.h), queues it (rwqueue.h, bounded in bytes) and sends the queue oldest first, one
- * request at a time, through libcurl's multi interface on the loop (rwhttp.h), retrying
- * as rwretry.h says. Counts go to its rwstats slot.
+ * its endpoints serve (rwcollect.h), compresses the WriteRequest with snappy on remote
+ * write's background thread (base/bgwork.h), queues it (rwqueue.h, bounded in bytes) and
+ * sends the queue oldest first, one request at a time, through libcurl's multi interface
+ * on the loop (rwhttp.h), retrying as rwretry.h says. Counts go to its rwstats slot.
  *
  * One request in flight: a WriteRequest of 100,000 series is one POST of a few MB, and
  * Prometheus's receiver takes bodies in order; sharding would send intervals out of

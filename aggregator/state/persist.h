@@ -3,10 +3,11 @@
  * demand and at a clean stop; the restore at start-up.
  *
  * An I/O module. A snapshot never holds the loop for long: the loop encodes the records
- * (records.h) a slice at a time, at most PERSIST_SLICE_NS or PERSIST_CHUNK_BYTES per turn, and
- * hands each chunk to the daemon's background thread (base/bgwork.h, below the loop's
- * priority), which deflates, checksums and writes it (statefile.h); the next slice is
- * encoded when that is done, so at most one chunk is held. The last step fsyncs and renames: readers see the old file or the new one.
+ * (records.h) a slice at a time, at most PERSIST_SLICE_NS or PERSIST_CHUNK_BYTES per
+ * turn, and hands each chunk to the state file's background thread (base/bgwork.h, below
+ * the loop's priority), which deflates, checksums and writes it (statefile.h); the next
+ * slice is encoded when that is done, so at most one chunk is held. The last step fsyncs
+ * and renames: readers see the old file or the new one.
  *
  * One snapshot runs at a time. The timer's tick while one runs is skipped; a request
  * (persist_request) while one runs waits for the next, which starts right after, so its

@@ -95,32 +95,34 @@ static int write_all(int fd, const void *p, size_t n)
  * waited for. A snapshot of 10M series is 80 MB; flushed at once, the kernel's work for
  * its pages (submission, completions) came in bursts that held the loop's CPU 10 to 50
  * ms. Paced, the bursts are a step's, and the dirty pages a snapshot holds stay within
- * two steps. Returns 0, or a negative errno: a call that waits reports a write error of
+ * two steps. Returns 0, or a negative errno: the call that waits reports a write error of
  * those pages once, and marks it seen, so that the commit's fsync would no longer report
- * it; the snapshot then fails here. A file system that cannot do it (EINVAL, ESPIPE,
- * ENOSYS) is written back by the fsync alone.
+ * it; the snapshot then fails here, whatever the errno. The call that only starts the
+ * writeback marks nothing: when it fails (a file system that cannot, memory short),
+ * pacing stops for this file and the fsync writes the rest and reports what went wrong.
  */
 int statefile__writeback_errno;
 
 static int pace(struct statefile_out *o)
 {
-    int rc = 0;
-
-    if (o->file_size - o->wb_started < STATEFILE_WRITEBACK_STEP)
+    if (o->wb_off || o->file_size - o->wb_started < STATEFILE_WRITEBACK_STEP)
         return 0;
     if (sync_file_range(o->fd, (off64_t)o->wb_started, (off64_t)(o->file_size - o->wb_started),
-                        SYNC_FILE_RANGE_WRITE) < 0)
-        rc = -errno;
-    if (rc == 0 && o->wb_started > o->wb_waited &&
-        sync_file_range(o->fd, (off64_t)o->wb_waited, (off64_t)(o->wb_started - o->wb_waited),
-                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                            SYNC_FILE_RANGE_WAIT_AFTER) < 0)
-        rc = -errno;
-    if (rc == 0 && o->wb_started > o->wb_waited && statefile__writeback_errno != 0)
-        rc = -statefile__writeback_errno;
+                        SYNC_FILE_RANGE_WRITE) < 0) {
+        o->wb_off = 1;
+        return 0;
+    }
+    if (o->wb_started > o->wb_waited) {
+        if (sync_file_range(o->fd, (off64_t)o->wb_waited, (off64_t)(o->wb_started - o->wb_waited),
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER) < 0)
+            return -errno;
+        if (statefile__writeback_errno != 0)
+            return -statefile__writeback_errno;
+    }
     o->wb_waited = o->wb_started;
     o->wb_started = o->file_size;
-    return rc == -EINVAL || rc == -ESPIPE || rc == -ENOSYS ? 0 : rc;
+    return 0;
 }
 
 static int flush_out(struct statefile_out *o, char *err, size_t errlen)

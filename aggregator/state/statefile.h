@@ -101,6 +101,7 @@ struct statefile_out {
     size_t out_len;
     uint64_t wb_started; /* the file's bytes below this are under writeback (pace()) */
     uint64_t wb_waited;  /* and below this, on disk */
+    int wb_off;          /* the writeback could not be started: the fsync does it all */
 };
 
 /*
