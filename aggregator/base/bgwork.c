@@ -46,14 +46,14 @@ static void thread_main(void *arg)
     uv_mutex_lock(&bg->mu);
     lower_priority(bg);
     for (;;) {
-        while (bg->todo == NULL && !bg->stop)
+        while (bg->queued == NULL && !bg->stop)
             uv_cond_wait(&bg->cv, &bg->mu);
-        if (bg->todo == NULL)
+        if (bg->queued == NULL)
             break; /* stop, and nothing left */
-        req = bg->todo;
-        bg->todo = req->next;
-        if (bg->todo == NULL)
-            bg->todo_tail = &bg->todo;
+        req = bg->queued;
+        bg->queued = req->next;
+        if (bg->queued == NULL)
+            bg->queued_tail = &bg->queued;
         uv_mutex_unlock(&bg->mu);
         req->work(req);
         uv_mutex_lock(&bg->mu);
@@ -101,10 +101,9 @@ int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char 
     int rc;
 
     memset(bg, 0, sizeof(*bg));
-    bg->loop = loop;
     bg->log = log;
     snprintf(bg->name, sizeof(bg->name), "%s", name);
-    bg->todo_tail = &bg->todo;
+    bg->queued_tail = &bg->queued;
     bg->done_tail = &bg->done;
     if ((rc = uv_mutex_init(&bg->mu)) != 0)
         return rc;
@@ -126,7 +125,7 @@ int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
 {
     int rc;
 
-    if (bg->closing || uv_is_closing((uv_handle_t *)&bg->async))
+    if (uv_is_closing((uv_handle_t *)&bg->async))
         return UV_ECANCELED;
     if (!bg->started) {
         if ((rc = uv_thread_create(&bg->thread, thread_main, bg)) != 0)
@@ -139,8 +138,8 @@ int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
     if (bg->pending++ == 0)
         uv_ref((uv_handle_t *)&bg->async);
     uv_mutex_lock(&bg->mu);
-    *bg->todo_tail = req;
-    bg->todo_tail = &req->next;
+    *bg->queued_tail = req;
+    bg->queued_tail = &req->next;
     uv_cond_signal(&bg->cv);
     uv_mutex_unlock(&bg->mu);
     return 0;
@@ -148,10 +147,8 @@ int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
 
 void bgwork_close(struct bgwork *bg)
 {
-    if (bg->closing || uv_is_closing((uv_handle_t *)&bg->async))
-        return;
-    bg->closing = 1;
-    uv_close((uv_handle_t *)&bg->async, NULL);
+    if (!uv_is_closing((uv_handle_t *)&bg->async))
+        uv_close((uv_handle_t *)&bg->async, NULL);
 }
 
 void bgwork_release(struct bgwork *bg)

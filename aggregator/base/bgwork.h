@@ -44,19 +44,17 @@ struct bgwork_req {
 };
 
 struct bgwork {
-    uv_loop_t *loop;
     uv_async_t async; /* the thread's word to the loop: requests are done */
     uv_thread_t thread;
     uv_mutex_t mu;
     uv_cond_t cv;
-    struct bgwork_req *todo, **todo_tail; /* queued, in order */
-    struct bgwork_req *done, **done_tail; /* worked, waiting for their callbacks */
-    size_t pending;                       /* queued and not yet called back: loop thread */
-    int started;                          /* the thread runs */
-    int stop;                             /* under mu: the thread ends once todo is empty */
-    int closing;                          /* the handle is closing or closed */
-    struct log *log;                      /* where a priority it could not take is said */
-    char name[BGWORK_NAME_MAX + 1];       /* the thread's */
+    struct bgwork_req *queued, **queued_tail; /* queued, in order */
+    struct bgwork_req *done, **done_tail;     /* worked, waiting for their callbacks */
+    size_t pending;                           /* queued and not yet called back: loop thread */
+    int started;                              /* the thread runs */
+    int stop;                                 /* under mu: the thread ends once queued is empty */
+    struct log *log;                          /* where a priority it could not take is said */
+    char name[BGWORK_NAME_MAX + 1];           /* the thread's */
     /* What the thread made of its priority: set under mu before its first work. */
     int nice;       /* the nice value it runs at */
     int nice_errno; /* 0, or why it could not lower itself */
