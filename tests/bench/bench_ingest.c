@@ -14,7 +14,10 @@
  * series drawn at random; zipf, drawn with the probability of series k proportional to
  * 1 / (k + 1) (Zipf's law with exponent 1, the head of a real host's traffic: the most
  * used series of 1,000,000 takes 7% of the lines), its ranks scattered over the series in
- * creation order. The warm-up sends one line to every series first, 20 a datagram, so
+ * creation order. With --series, each Unix round also runs the floor of an aggregator
+ * (benchfloor.h: the sink plus a hash and an add into a table of N series for each line)
+ * and prints its ratio to the sink, the nearest to 1 any aggregator of N series can come
+ * on this machine. The warm-up sends one line to every series first, 20 a datagram, so
  * that the timed load finds them all. The daemon's counters are read from an endpoint of
  * its own metrics only (so that reading them renders none of the N series), and its CPU
  * time (every thread's, from /proc/PID/task/TID/schedstat) over the timed load gives the
@@ -87,6 +90,7 @@ enum mix { MIX_RR, MIX_UNIFORM, MIX_ZIPF };
 static const char *const mix_names[] = { "rr", "uniform", "zipf" };
 
 static size_t nseries = SERIES;
+static int floor_on; /* --series: the floor of an aggregator runs too */
 static enum mix mix = MIX_RR;
 static double *zipf_cdf;   /* MIX_ZIPF: cumulative probability of ranks [0, k] */
 static uint64_t zipf_step; /* rank -> series: r * zipf_step mod nseries, a bijection */
@@ -248,6 +252,7 @@ struct shape {
     double sink[MAX_ROUNDS];   /* lines/s, per round */
     double daemon[MAX_ROUNDS]; /* lines/s, per round */
     double ratio[MAX_ROUNDS];  /* daemon / sink, per round */
+    double floor[MAX_ROUNDS];  /* the floor of an aggregator / sink, per round (Unix) */
     double cpu[MAX_ROUNDS];    /* the daemon's CPU ns per line, per round */
     /* UDP only, per round: the sender's rate (lines/s) and the share of datagrams dropped. */
     double sink_offered[MAX_ROUNDS], daemon_offered[MAX_ROUNDS];
@@ -266,15 +271,19 @@ struct udp_run {
     int rcvbuf;
 };
 
-static double run_sink(const char *dir, const struct benchutil_load *l)
+/* The raw sink's rate on load l, or with floor the floor's (benchfloor.h) at nseries. */
+static double run_sink(const char *dir, const struct benchutil_load *l, int floor)
 {
     struct benchutil_sink s;
+    struct benchfloor f;
     char path[256];
     uint64_t t0;
     int fd;
 
+    if (floor && benchfloor_init(&f, nseries) < 0)
+        benchutil_die("the floor's table of %zu series: out of memory", nseries);
     benchutil_fmt(path, sizeof(path), "%s/sink.sock", dir);
-    benchutil_sink_start(&s, path, l->lines);
+    benchutil_sink_start(&s, path, l->lines, floor ? &f : NULL);
     fd = benchutil_connect_dgram(path);
     t0 = benchutil_now_ns();
     benchutil_send_blocking(fd, l);
@@ -284,6 +293,8 @@ static double run_sink(const char *dir, const struct benchutil_load *l)
         benchutil_die("sink counted %llu lines in %llu datagrams of %llu in %zu (%s)",
                       (unsigned long long)s.lines, (unsigned long long)s.datagrams,
                       (unsigned long long)l->lines, l->n, s.error ? strerror(s.error) : "no error");
+    if (floor)
+        benchfloor_free(&f);
     return (double)l->lines * 1e9 / (double)(s.done_ns - t0);
 }
 
@@ -632,7 +643,12 @@ static void run_udp_round(struct shape *sh, unsigned round, struct daemon *d, in
 /* The Unix socket: the sink, then the daemon, on the same load. */
 static void run_unix_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d)
 {
-    sh->sink[round] = run_sink(dir, &sh->load);
+    sh->sink[round] = run_sink(dir, &sh->load, 0);
+    if (floor_on) {
+        sh->floor[round] = run_sink(dir, &sh->load, 1) / sh->sink[round];
+        printf("  round %u, %2u lines/datagram, unix: the floor of an aggregator: ratio %.2f\n",
+               round + 1, sh->per, sh->floor[round]);
+    }
     if (d == NULL) {
         printf("  round %u, %2u lines/datagram, unix: sink %12.0f lines/s\n", round + 1, sh->per,
                sh->sink[round]);
@@ -707,12 +723,16 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
     }
     for (int i = 0; i < NSHAPES; i++) {
         struct shape *s = &shapes[i];
-        if (ran[i])
-            printf("result ingest series=%zu mix=%s transport=%s credentials=%s per=%u "
-                   "ratio=%.3f ns_per_line=%.1f lines_per_s=%.0f sink_lines_per_s=%.0f\n",
-                   nseries, mix_names[mix], s->udp ? "udp" : "unix", credentials ? "on" : "off",
-                   s->per, benchutil_median(s->ratio, rounds), benchutil_median(s->cpu, rounds),
-                   benchutil_median(s->daemon, rounds), benchutil_median(s->sink, rounds));
+        if (!ran[i])
+            continue;
+        printf("result ingest series=%zu mix=%s transport=%s credentials=%s per=%u "
+               "ratio=%.3f ns_per_line=%.1f lines_per_s=%.0f sink_lines_per_s=%.0f\n",
+               nseries, mix_names[mix], s->udp ? "udp" : "unix", credentials ? "on" : "off", s->per,
+               benchutil_median(s->ratio, rounds), benchutil_median(s->cpu, rounds),
+               benchutil_median(s->daemon, rounds), benchutil_median(s->sink, rounds));
+        if (floor_on && !s->udp)
+            printf("result ingest series=%zu mix=%s transport=unix per=%u floor_ratio=%.3f\n",
+                   nseries, mix_names[mix], s->per, benchutil_median(s->floor, rounds));
     }
     if (guarded_daemon != NULL) {
         printf("\nwriters on (--writers), the same load right after each run without; the "
@@ -774,6 +794,7 @@ int main(int argc, char **argv)
             credentials = strcmp(argv[++i], "on") == 0;
         } else if (strcmp(argv[i], "--series") == 0 && i + 1 < argc) {
             nseries = (size_t)strtoull(argv[++i], NULL, 10);
+            floor_on = 1;
         } else if (strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             for (mix = MIX_RR; mix <= MIX_ZIPF && strcmp(m, mix_names[mix]) != 0; mix++)

@@ -6,6 +6,8 @@
 #ifndef USTATSD_BENCHSINK_H
 #define USTATSD_BENCHSINK_H
 
+#include "benchfloor.h"
+
 /* ---- the raw sink -------------------------------------------------------------- */
 
 /*
@@ -25,6 +27,7 @@ struct benchutil_sink {
     uint64_t done_ns;           /* when lines reached want_lines; 0 if it never did */
     atomic_int stop;            /* set by benchutil_sink_stop() */
     int error; /* errno of a failed recvmmsg (ETIMEDOUT-like EAGAIN after 10 s idle) */
+    struct benchfloor *floor; /* not NULL: each datagram also goes into it (benchfloor.h) */
 };
 
 static inline void *benchutil_sink_run(void *arg)
@@ -65,6 +68,11 @@ static inline void *benchutil_sink_run(void *arg)
         for (int i = 0; i < n; i++) {
             const char *p = bufs[i], *end = p + msgs[i].msg_len;
             uint64_t lines = 1;
+            if (s->floor != NULL) {
+                s->lines += benchfloor_take(s->floor, p, msgs[i].msg_len);
+                s->bytes += msgs[i].msg_len;
+                continue;
+            }
             while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
                 lines++;
                 p++;
@@ -94,14 +102,19 @@ static inline void benchutil_sink_socket(struct benchutil_sink *s, int family, u
     setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
 }
 
-/* Bind the sink at path and start its thread; it stops once it has counted want_lines. */
+/*
+ * Bind the sink at path and start its thread; it stops once it has counted want_lines.
+ * floor: NULL for the raw sink, else the floor of an aggregator that each datagram also
+ * goes into (benchfloor.h).
+ */
 static inline void benchutil_sink_start(struct benchutil_sink *s, const char *path,
-                                        uint64_t want_lines)
+                                        uint64_t want_lines, struct benchfloor *floor)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int one = 1;
 
     benchutil_sink_socket(s, AF_UNIX, want_lines, 8 << 20);
+    s->floor = floor;
     benchutil_fmt(s->path, sizeof(s->path), "%s", path);
     setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
     benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
