@@ -18,6 +18,11 @@
  * found, and the process's memory in huge pages after the rounds (mem.h, slab.h). Every
  * line must be accepted (exit 1 otherwise); the figures have no target here
  * (bench_ingest and cardinality.sh hold the issue's, with the kernel's part).
+ *
+ * Beside it, the floor of an exact aggregator (benchfloor.h, bench_ingest's second
+ * baseline) takes the same load the same way, each round right after the intake: its CPU
+ * per line at N series (floor_ns_per_line) is what the least an aggregator must do costs
+ * on this machine, and the intake's ratio to it what ustatsd's own work costs on top.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@
 
 #include "base/mem.h"
 #include "base/wallclock.h"
+#include "benchfloor.h"
 #include "benchresult.h"
 #include "config/cfgload.h"
 #include "config/config.h"
@@ -121,6 +127,22 @@ static void load_free(struct load *l)
     free(l->len);
 }
 
+/*
+ * What recvmmsg does: the n datagrams of l from d, whose bytes start at *p, copied into
+ * the receive buffers. Returns how many.
+ */
+static size_t receive(const struct load *l, size_t d, const char **p, char *slots)
+{
+    size_t n = l->ndgrams - d < BATCH ? l->ndgrams - d : BATCH;
+
+    for (size_t i = 0; i < n; i++) {
+        memcpy(slots + i * SLOT, *p, l->len[d + i]);
+        slots[i * SLOT + l->len[d + i]] = '\0';
+        *p += l->len[d + i];
+    }
+    return n;
+}
+
 /* Take the whole load; returns the thread's CPU ns over it. */
 static uint64_t take(struct intake *in, const struct load *l, char *slots)
 {
@@ -128,21 +150,34 @@ static uint64_t take(struct intake *in, const struct load *l, char *slots)
     uint64_t spent = 0;
 
     for (size_t d = 0; d < l->ndgrams; d += BATCH) {
-        size_t n = l->ndgrams - d < BATCH ? l->ndgrams - d : BATCH, i;
-        uint64_t t;
+        size_t n = receive(l, d, &p, slots), i;
+        uint64_t t = thread_ns();
 
-        /* What recvmmsg does: the batch copied into the receive buffers. */
-        for (i = 0; i < n; i++) {
-            memcpy(slots + i * SLOT, p, l->len[d + i]);
-            slots[i * SLOT + l->len[d + i]] = '\0';
-            p += l->len[d + i];
-        }
-        t = thread_ns();
         for (i = 0; i < n; i++)
             intake_datagram(in, slots + i * SLOT, l->len[d + i], NULL, 1);
         spent += thread_ns() - t;
     }
     return spent;
+}
+
+/*
+ * The same load into the floor (benchfloor.h); returns the thread's CPU ns, or 0 if a
+ * line went missing.
+ */
+static uint64_t take_floor(struct benchfloor *f, const struct load *l, char *slots)
+{
+    const char *p = l->bytes;
+    uint64_t spent = 0, lines = 0;
+
+    for (size_t d = 0; d < l->ndgrams; d += BATCH) {
+        size_t n = receive(l, d, &p, slots), i;
+        uint64_t t = thread_ns();
+
+        for (i = 0; i < n; i++)
+            lines += benchfloor_take(f, slots + i * SLOT, l->len[d + i]);
+        spent += thread_ns() - t;
+    }
+    return lines == l->nlines ? spent : 0;
 }
 
 /* The share of the load's lines the front cache finds (the rest take the full parse). */
@@ -201,8 +236,10 @@ static double median(double *v, size_t n)
 
 /* One size: the median of ns per line, and the share of lines cached. Returns 0 or -1. */
 static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, double *ns,
-               double *hits, double *huge)
+               double *floor_ns, double *hits, double *huge)
 {
+    struct benchfloor floor;
+    double fv[64];
     char text[2048], err[512];
     struct config cfg;
     struct registry reg;
@@ -229,14 +266,26 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     take(&in, &warm, slots);
     take(&in, &warm, slots);
     want = 2 * warm.nlines;
+    if (benchfloor_init(&floor, nseries) < 0) {
+        fprintf(stderr, "bench_intake: the floor's table: out of memory\n");
+        return -1;
+    }
+    take_floor(&floor, &warm, slots);
     *hits = hit_share(&reg, &load);
     if (rounds > 64)
         rounds = 64;
     for (unsigned r = 0; r < rounds; r++) {
         v[r] = (double)take(&in, &load, slots) / (double)load.nlines;
         want += load.nlines;
+        fv[r] = (double)take_floor(&floor, &load, slots) / (double)load.nlines;
+        if (fv[r] == 0) {
+            fprintf(stderr, "bench_intake: the floor lost lines\n");
+            return -1;
+        }
     }
     *ns = median(v, rounds);
+    *floor_ns = median(fv, rounds);
+    benchfloor_free(&floor);
     *huge = huge_mib();
     if (in.count.accepted != want || intake_rejected_total(&in.count) != 0) {
         fprintf(stderr, "bench_intake: %zu series: %llu lines accepted of %llu, %llu rejected\n",
@@ -257,7 +306,7 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
 int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES] = { 1000, 100000, 1000000 }, nsizes = 3, nlines = 2000000;
-    double ns[MAX_SIZES], hits[MAX_SIZES], huge;
+    double ns[MAX_SIZES], floor_ns[MAX_SIZES], hits[MAX_SIZES], huge;
     unsigned rounds = 5;
     int zipf_mix = 0;
 
@@ -285,14 +334,15 @@ int main(int argc, char **argv)
     }
     printf("intake CPU per line, in process, %s mix, %zu lines, median of %u rounds\n",
            zipf_mix ? "zipf" : "uniform", nlines, rounds);
-    printf("%10s %8s %12s %12s %16s\n", "series", "cached", "ns per line", "× smallest",
-           "huge pages MiB");
+    printf("%10s %8s %12s %12s %10s %9s %16s\n", "series", "cached", "ns per line", "× smallest",
+           "floor ns", "× floor", "huge pages MiB");
     for (size_t k = 0; k < nsizes; k++) {
-        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &hits[k], &huge) != 0)
+        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &floor_ns[k], &hits[k], &huge) != 0)
             return 1;
-        printf("%10zu %7.2f%% %12.1f %12.2f %16.0f\n", sizes[k], hits[k] * 100, ns[k],
-               ns[k] / ns[0], huge);
+        printf("%10zu %7.2f%% %12.1f %12.2f %10.1f %9.2f %16.0f\n", sizes[k], hits[k] * 100, ns[k],
+               ns[k] / ns[0], floor_ns[k], ns[k] / floor_ns[k], huge);
         benchresult("intake", sizes[k], "ns_per_line", ns[k]);
+        benchresult("intake", sizes[k], "floor_ns_per_line", floor_ns[k]);
     }
     return 0;
 }
