@@ -87,6 +87,14 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
                     uv_now(&a->loop));
 }
 
+/* A datagram of the batch that on_datagram() will get soon (ingest_hint_cb). */
+static void on_hint(const char *data, size_t len, int step, void *arg)
+{
+    struct app *a = arg;
+
+    intake_hint(&a->site.intake, data, len, step);
+}
+
 /*
  * malloc_trim() walks the allocator's free chunks and returns their pages: 2 to 20 ms
  * after a million series expired, so it runs on a worker thread, not on the loop (the
@@ -522,6 +530,7 @@ static int start_ingest(struct app *a, struct ingest *in, const struct ingest_co
                         const char *what, char *err, size_t errlen)
 {
     ingest_init(in, &a->loop, icfg, on_datagram, a);
+    in->hint = on_hint;
     if (ingest_start(in, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < in->nwarnings; i++)

@@ -74,6 +74,12 @@ enum ingest_kind {
 typedef void (*ingest_cb)(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
                           const struct sockaddr *src, void *arg);
 typedef void (*ingest_close_cb)(struct ingest *in);
+/*
+ * A hint: a datagram of the batch that cb will get soon (hints only; data is the receive
+ * buffer, not yet checked, and NUL-terminated only once delivered). step 0 two datagrams
+ * ahead, step 1 one ahead, each datagram both in turn.
+ */
+typedef void (*ingest_hint_cb)(const char *data, size_t len, int step, void *arg);
 
 /* Zero (or NULL) in any field means the default. */
 struct ingest_config {
@@ -124,6 +130,7 @@ struct ingest {
     ingest_cb cb;
     void *arg;
     ingest_close_cb close_cb;
+    ingest_hint_cb hint; /* NULL: none; the owner sets it after ingest_init() */
 
     char path[108]; /* sizeof(sun_path); UDP: the address as configured */
     char group[256];

@@ -76,6 +76,15 @@ static void deliver(struct ingest *in, struct mmsghdr *m)
            in->arg);
 }
 
+/* Hint datagram i of a batch of n at step (in->hint set). */
+static void hint(struct ingest *in, unsigned i, unsigned n, int step)
+{
+    if (i < n)
+        in->hint(in->msgs[i].msg_hdr.msg_iov->iov_base,
+                 in->msgs[i].msg_len < in->max_datagram ? in->msgs[i].msg_len : in->max_datagram,
+                 step, in->arg);
+}
+
 /*
  * Level-triggered: if the budget stops the drain with datagrams still queued, epoll
  * reports the socket readable again on the next loop iteration, after the timers and the
@@ -129,7 +138,17 @@ void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
         }
         if ((uint64_t)n > in->stats.max_batch)
             in->stats.max_batch = (uint64_t)n;
+        if (in->hint != NULL) {
+            hint(in, 0, (unsigned)n, 0);
+            hint(in, 1, (unsigned)n, 0);
+            hint(in, 0, (unsigned)n, 1);
+        }
         for (i = 0; i < (unsigned)n && !in->closing; i++) {
+            /* The owner's hints: step 0 for the datagram after next, step 1 for the next. */
+            if (in->hint != NULL) {
+                hint(in, i + 2, (unsigned)n, 0);
+                hint(in, i + 1, (unsigned)n, 1);
+            }
             /*
              * The kernel copied the whole batch in; by now the first datagrams have left
              * the nearest cache. Fetch the next one (up to 4 KiB) while this one is

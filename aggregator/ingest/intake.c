@@ -198,6 +198,18 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
     } while (n == REGISTRY_FIND_MAX);
 }
 
+void intake_hint(const struct intake *in, const char *data, size_t len, int step)
+{
+    struct statsd_scanner scan;
+    struct statsd_parts lp;
+
+    if (len > INTAKE_HINT_BYTES || !registry_hints_pay(in->reg))
+        return;
+    statsd_scanner_init(&scan, data, len);
+    if (statsd_scanner_next(&scan, &lp))
+        registry_hint(in->reg, &lp, step);
+}
+
 int intake_explain(const struct intake *in, const char *p, size_t len,
                    const struct intake_sender *from, uint64_t now_ms, struct intake_verdict *v)
 {

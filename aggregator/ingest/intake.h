@@ -105,6 +105,17 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
                      const struct intake_sender *from, uint64_t now_ms);
 
 /*
+ * A hint for a datagram that intake_datagram() will take soon, a later one of the same
+ * batch: step 0 and, a datagram later, step 1 (hotcache_hint). Only a datagram of at most
+ * INTAKE_HINT_BYTES is hinted, its first line only: a datagram of one line or two looks
+ * its lines up with nothing to overlap their cache misses with, where the lines of a
+ * longer one overlap each other's (and hinting them would scan and hash each line twice
+ * more). Changes nothing.
+ */
+#define INTAKE_HINT_BYTES 256
+void intake_hint(const struct intake *in, const char *data, size_t len, int step);
+
+/*
  * What intake_datagram() would do with one line (no '\n') from `from` at now_ms, without
  * doing it: the same path as a line the front cache does not know (a cached line gets the
  * verdict its first spelling got), with the jobs' and the registry's checks read-only

@@ -394,6 +394,25 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
     }
 }
 
+void hotcache_hint(const struct hotcache *c, const struct statsd_parts *lp, int step)
+{
+    const struct hotcache_id *id;
+    uint32_t tag;
+
+    if (!hotcache_hints_pay(c) || !eligible(c, lp))
+        return;
+    tag = (uint32_t)hash(lp->name, lp->suffix);
+    if (step == 0) {
+        __builtin_prefetch(&c->sets[set1(tag, c->n)]);
+    } else if ((id = candidate(&c->sets[set1(tag, c->n)], tag)) != NULL) {
+        __builtin_prefetch(id);
+        __builtin_prefetch((const char *)id + 64);
+        __builtin_prefetch(hotcache_series(id));
+    }
+    /* Prefetches only: keep GCC from counting the call as one without effect. */
+    __asm__ volatile("");
+}
+
 size_t hotcache_id_bytes(const struct statsd_line *line)
 {
     if (line->suffix.ptr == NULL || line->name.len + line->suffix.len > HOTCACHE_KEY_MAX)

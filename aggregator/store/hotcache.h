@@ -115,6 +115,24 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
                    const struct hotcache_id **found);
 
 /*
+ * A hint for line lp, which a later hotcache_find() will look up: step 0 prefetches the
+ * set its hash chooses; step 1, once that set has had time to arrive, prefetches the
+ * identity whose tag matches and its series. For lines that arrive one a datagram, whose
+ * lookups have nothing to overlap with: the datagrams after the one being taken are
+ * hinted. Changes nothing; a line that is not cached costs the hash. A table of fewer
+ * than HOTCACHE_HINT_SETS sets (2 MiB: about 64,000 series) is left unhinted: it and its
+ * series stay near the CPU, and a hint would cost a scan and a hash for nothing.
+ */
+#define HOTCACHE_HINT_SETS 32768
+void hotcache_hint(const struct hotcache *c, const struct statsd_parts *lp, int step);
+
+/* Whether hotcache_hint() does anything for c: a table of HOTCACHE_HINT_SETS sets or more. */
+static inline int hotcache_hints_pay(const struct hotcache *c)
+{
+    return c->sets != NULL && c->n >= HOTCACHE_HINT_SETS;
+}
+
+/*
  * Cache line, just accepted in full for the series whose identity is id
  * (hotcache_id_set): a line spelling the series other than its identity is not cached.
  * The identity's notes become notes: what the full check found for this line now.

@@ -488,6 +488,16 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
         found[i] = NULL;
 }
 
+void registry_hint(const struct registry *r, const struct statsd_parts *lp, int step)
+{
+    hotcache_hint(&r->hot, lp, step);
+}
+
+int registry_hints_pay(const struct registry *r)
+{
+    return hotcache_hints_pay(&r->hot);
+}
+
 /*
  * compute() and commit() for the usual line: one unsigned value, no sample rate. The
  * same arithmetic (v / 1 is v, and the one observation counts 1 in its bucket), without

@@ -304,6 +304,13 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
                          const struct registry_hit **found);
 int registry_apply_found(struct registry *r, const struct registry_hit *hit,
                          const struct statsd_parts *lp, uint64_t now_ms);
+/*
+ * A hint for a line that registry_find_parts() will look up soon (hotcache_hint), and
+ * whether one does anything now (hotcache_hints_pay): the caller need not split a line
+ * for nothing.
+ */
+void registry_hint(const struct registry *r, const struct statsd_parts *lp, int step);
+int registry_hints_pay(const struct registry *r);
 
 /*
  * The family a line would be applied to, for a check that comes first (the writer policy,

@@ -42,10 +42,9 @@
 #include "store/jobs.h"
 #include "store/registry.h"
 
-#define LINES_A_DGRAM 20
-#define BATCH         64
-#define SLOT          8192 /* bytes of a datagram's buffer, as the daemon's batch has them */
-#define MAX_SIZES     8
+#define BATCH     64
+#define SLOT      8192 /* bytes of a datagram's buffer, as the daemon's batch has them */
+#define MAX_SIZES 8
 
 static const char config_text[] =
     "{\"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},"
@@ -68,6 +67,8 @@ static uint64_t thread_ns(void)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+static unsigned per = 20; /* lines a datagram (--per) */
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -95,7 +96,7 @@ static int line_of(char *out, size_t cap, size_t series)
                     200 + series % 100);
 }
 
-/* The load: datagrams of LINES_A_DGRAM lines, back to back, with their lengths. */
+/* The load: datagrams of per lines, back to back, with their lengths. */
 struct load {
     char *bytes;
     size_t *len;
@@ -104,16 +105,16 @@ struct load {
 
 static void load_make(struct load *l, size_t nseries, size_t nlines, int zipf_mix, int warm)
 {
-    size_t cap = (nlines / LINES_A_DGRAM + 1) * LINES_A_DGRAM * 64, at = 0, i;
+    size_t cap = (nlines / per + 1) * per * 64, at = 0, i;
 
     l->bytes = mem_alloc(cap);
-    l->len = mem_alloc((nlines / LINES_A_DGRAM + 1) * sizeof *l->len);
+    l->len = mem_alloc((nlines / per + 1) * sizeof *l->len);
     l->ndgrams = 0;
     l->nlines = nlines;
     for (i = 0; i < nlines; i++) {
         size_t s = warm ? i : zipf_mix ? zipf(nseries) : (size_t)(rng() % nseries);
 
-        if (i % LINES_A_DGRAM == 0)
+        if (i % per == 0)
             l->len[l->ndgrams++] = 0;
         int n = line_of(l->bytes + at, cap - at, s);
         at += (size_t)n;
@@ -143,8 +144,16 @@ static size_t receive(const struct load *l, size_t d, const char **p, char *slot
     return n;
 }
 
-/* Take the whole load; returns the thread's CPU ns over it. */
-static uint64_t take(struct intake *in, const struct load *l, char *slots)
+/* Datagram i of the batch of n (at slots) hinted at step, as ingest/ingestrecv.c does. */
+static void hint(const struct intake *in, const struct load *l, size_t d, size_t i, size_t n,
+                 const char *slots, int step)
+{
+    if (i < n)
+        intake_hint(in, slots + i * SLOT, l->len[d + i], step);
+}
+
+/* Take the whole load (hints: as the daemon hints a batch); returns the CPU ns over it. */
+static uint64_t take(struct intake *in, const struct load *l, char *slots, int hints)
 {
     const char *p = l->bytes;
     uint64_t spent = 0;
@@ -153,8 +162,18 @@ static uint64_t take(struct intake *in, const struct load *l, char *slots)
         size_t n = receive(l, d, &p, slots), i;
         uint64_t t = thread_ns();
 
-        for (i = 0; i < n; i++)
+        if (hints) {
+            hint(in, l, d, 0, n, slots, 0);
+            hint(in, l, d, 1, n, slots, 0);
+            hint(in, l, d, 0, n, slots, 1);
+        }
+        for (i = 0; i < n; i++) {
+            if (hints) {
+                hint(in, l, d, i + 2, n, slots, 0);
+                hint(in, l, d, i + 1, n, slots, 1);
+            }
             intake_datagram(in, slots + i * SLOT, l->len[d + i], NULL, 1);
+        }
         spent += thread_ns() - t;
     }
     return spent;
@@ -236,8 +255,9 @@ static double median(double *v, size_t n)
 
 /* One size: the median of ns per line, and the share of lines cached. Returns 0 or -1. */
 static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, double *ns,
-               double *floor_ns, double *hits, double *huge)
+               double *hinted_ns, double *floor_ns, double *hits, double *huge)
 {
+    double hv[64];
     struct benchfloor floor;
     double fv[64];
     char text[2048], err[512];
@@ -263,8 +283,8 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     load_make(&warm, nseries, nseries, 0, 1);
     load_make(&load, nseries, nlines, zipf_mix, 0);
     /* Every series created, then a pass that caches each line as steady traffic does. */
-    take(&in, &warm, slots);
-    take(&in, &warm, slots);
+    take(&in, &warm, slots, 0);
+    take(&in, &warm, slots, 0);
     want = 2 * warm.nlines;
     if (benchfloor_init(&floor, nseries) < 0) {
         fprintf(stderr, "bench_intake: the floor's table: out of memory\n");
@@ -275,8 +295,9 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     if (rounds > 64)
         rounds = 64;
     for (unsigned r = 0; r < rounds; r++) {
-        v[r] = (double)take(&in, &load, slots) / (double)load.nlines;
-        want += load.nlines;
+        v[r] = (double)take(&in, &load, slots, 0) / (double)load.nlines;
+        hv[r] = (double)take(&in, &load, slots, 1) / (double)load.nlines;
+        want += 2 * load.nlines;
         fv[r] = (double)take_floor(&floor, &load, slots) / (double)load.nlines;
         if (fv[r] == 0) {
             fprintf(stderr, "bench_intake: the floor lost lines\n");
@@ -284,6 +305,7 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
         }
     }
     *ns = median(v, rounds);
+    *hinted_ns = median(hv, rounds);
     *floor_ns = median(fv, rounds);
     benchfloor_free(&floor);
     *huge = huge_mib();
@@ -306,7 +328,7 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
 int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES] = { 1000, 100000, 1000000 }, nsizes = 3, nlines = 2000000;
-    double ns[MAX_SIZES], floor_ns[MAX_SIZES], hits[MAX_SIZES], huge;
+    double ns[MAX_SIZES], hinted[MAX_SIZES], floor_ns[MAX_SIZES], hits[MAX_SIZES], huge;
     unsigned rounds = 5;
     int zipf_mix = 0;
 
@@ -320,28 +342,37 @@ int main(int argc, char **argv)
             rounds = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--lines") == 0 && i + 1 < argc) {
             nlines = (size_t)strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
+            per = (unsigned)strtoul(argv[++i], NULL, 10);
         } else {
             fprintf(stderr,
                     "usage: bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R]"
-                    " [--lines L]\n");
+                    " [--lines L] [--per P]\n");
             return 2;
         }
     }
-    nlines -= nlines % LINES_A_DGRAM;
+    if (per == 0 || per > 100) {
+        fprintf(stderr, "bench_intake: --per must be in 1..100\n");
+        return 2;
+    }
+    nlines -= nlines % per;
     if (nsizes == 0 || rounds == 0 || nlines == 0) {
         fprintf(stderr, "bench_intake: nothing to measure\n");
         return 2;
     }
-    printf("intake CPU per line, in process, %s mix, %zu lines, median of %u rounds\n",
-           zipf_mix ? "zipf" : "uniform", nlines, rounds);
-    printf("%10s %8s %12s %12s %10s %9s %16s\n", "series", "cached", "ns per line", "× smallest",
-           "floor ns", "× floor", "huge pages MiB");
+    printf("intake CPU per line, in process, %s mix, %zu lines, %u a datagram, median of %u "
+           "rounds\n",
+           zipf_mix ? "zipf" : "uniform", nlines, per, rounds);
+    printf("%10s %8s %12s %12s %10s %10s %9s %16s\n", "series", "cached", "ns per line",
+           "× smallest", "hinted ns", "floor ns", "× floor", "huge pages MiB");
     for (size_t k = 0; k < nsizes; k++) {
-        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &floor_ns[k], &hits[k], &huge) != 0)
+        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &hinted[k], &floor_ns[k], &hits[k],
+                &huge) != 0)
             return 1;
-        printf("%10zu %7.2f%% %12.1f %12.2f %10.1f %9.2f %16.0f\n", sizes[k], hits[k] * 100, ns[k],
-               ns[k] / ns[0], floor_ns[k], ns[k] / floor_ns[k], huge);
+        printf("%10zu %7.2f%% %12.1f %12.2f %10.1f %10.1f %9.2f %16.0f\n", sizes[k], hits[k] * 100,
+               ns[k], ns[k] / ns[0], hinted[k], floor_ns[k], ns[k] / floor_ns[k], huge);
         benchresult("intake", sizes[k], "ns_per_line", ns[k]);
+        benchresult("intake", sizes[k], "hinted_ns_per_line", hinted[k]);
         benchresult("intake", sizes[k], "floor_ns_per_line", floor_ns[k]);
     }
     return 0;

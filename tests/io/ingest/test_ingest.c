@@ -210,6 +210,81 @@ Test(ingest, delivers_datagrams_with_content_and_sender_credentials)
     ctx_teardown(&c);
 }
 
+/* The order of hints and deliveries (hint_events): seq * 3 + 0, 1 (hints) or 2 (delivered). */
+static int hint_events[64];
+static size_t nhint_events;
+
+static long seq_of(const char *data, size_t len)
+{
+    long seq = 0;
+
+    for (size_t i = 0; i < len && data[i] >= '0' && data[i] <= '9'; i++)
+        seq = seq * 10 + (data[i] - '0');
+    return seq;
+}
+
+static void on_hint(const char *data, size_t len, int step, void *arg)
+{
+    (void)arg;
+    if (nhint_events < 64)
+        hint_events[nhint_events++] = (int)seq_of(data, len) * 3 + step;
+}
+
+static void on_dgram_after_hints(struct ingest *in, const char *data, size_t len,
+                                 const struct ucred *cred, const struct sockaddr *src, void *arg)
+{
+    if (nhint_events < 64)
+        hint_events[nhint_events++] = (int)seq_of(data, len) * 3 + 2;
+    on_dgram(in, data, len, cred, src, arg);
+}
+
+/*
+ * The owner's hints (ingest_hint_cb): every datagram of a batch is hinted at step 0, then
+ * at step 1, then delivered, each once, the hints running ahead of the deliveries.
+ */
+Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
+{
+    struct ctx c;
+    char err[256], text[16];
+    int fd, pos[5][3];
+    struct ingest_config cfg = { 0 };
+
+    ctx_setup(&c);
+    cfg.path = c.path;
+    ingest_init(&c.in, &c.loop, &cfg, on_dgram_after_hints, &c);
+    c.in.hint = on_hint;
+    cr_assert_eq(ingest_start(&c.in, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    for (int i = 0; i < 5; i++) {
+        int n = snprintf(text, sizeof text, "%d", i);
+        send_to(fd, c.path, text, (size_t)n, 0);
+    }
+    close(fd);
+    c.expect = 5;
+    nhint_events = 0;
+    ctx_run(&c, 5000);
+
+    cr_assert_not(c.timed_out);
+    cr_assert_eq(c.count, 5);
+    cr_assert_not(c.out_of_order);
+    cr_assert_eq(nhint_events, 15, "3 events a datagram, got %zu", nhint_events);
+    memset(pos, -1, sizeof pos);
+    for (size_t k = 0; k < nhint_events; k++) {
+        int seq = hint_events[k] / 3, what = hint_events[k] % 3;
+
+        cr_assert(seq >= 0 && seq < 5);
+        cr_assert_eq(pos[seq][what], -1, "datagram %d, event %d twice", seq, what);
+        pos[seq][what] = (int)k;
+    }
+    for (int i = 0; i < 5; i++) {
+        cr_assert_lt(pos[i][0], pos[i][1], "datagram %d: step 1 before step 0", i);
+        cr_assert_lt(pos[i][1], pos[i][2], "datagram %d: delivered before its hints", i);
+        if (i + 1 < 5)
+            cr_assert_lt(pos[i + 1][1], pos[i][2], "datagram %d: the next one not hinted ahead", i);
+    }
+    ctx_teardown(&c);
+}
+
 Test(ingest, stale_socket_file_is_removed)
 {
     struct ctx c;

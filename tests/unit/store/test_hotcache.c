@@ -91,6 +91,61 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
     cr_assert_eq(bytes, 0);
 }
 
+/*
+ * A hint (either step) changes nothing: in a table big enough to be hinted, for every
+ * cached line, one of another spelling and one that cannot be cached, the lookups then
+ * find what they found. A small table is not hinted at all.
+ */
+Test(hotcache, a_hint_changes_nothing)
+{
+    enum { N = 100000 };
+    char(*text)[32] = calloc(N, 32);
+    struct hotcache_id **ids = calloc(N, sizeof *ids);
+    struct hotcache c = { 0 };
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0;
+
+    cr_assert(text != NULL && ids != NULL);
+    cr_assert_not(hotcache_hints_pay(&c), "no table: nothing to hint");
+    for (int i = 0; i < N; i++) {
+        snprintf(text[i], 32, "s%d:1|c|#k:v", i);
+        parse(text[i], &l, &lp);
+        add(&c, &ids[i], &l, (size_t)i + 1, &bytes);
+        if (i == 100)
+            cr_assert_not(hotcache_hints_pay(&c), "a small table is not hinted");
+    }
+    while (hotcache_migrate(&c, SIZE_MAX, &bytes))
+        ;
+    cr_assert(hotcache_hints_pay(&c), "%zu sets", c.n);
+    for (int i = 0; i < N; i++) {
+        parse(text[i], &l, &lp);
+        for (int step = 0; step < 2; step++)
+            hotcache_hint(&c, &lp, step);
+    }
+    parse("s1:1|c|#k:w", &l, &lp);
+    hotcache_hint(&c, &lp, 0);
+    hotcache_hint(&c, &lp, 1);
+    memset(&lp, 0, sizeof lp);
+    lp.line.ptr = "nosuffix";
+    lp.line.len = 8;
+    hotcache_hint(&c, &lp, 0);
+    hotcache_hint(&c, &lp, 1);
+    for (int i = 0; i < N; i++) {
+        char again[32];
+
+        snprintf(again, sizeof again, "s%d:2|c|#k:v", i);
+        cr_assert_eq(find_one(&c, again), ids[i], "%s", again);
+    }
+    cr_assert_null(find_one(&c, "s1:2|c|#k:w"));
+    for (int i = 0; i < N; i++)
+        drop(&c, ids[i]);
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0);
+    free(ids);
+    free(text);
+}
+
 /* Identities longer than HOTCACHE_KEY_MAX are not cached; clearing forgets every entry. */
 Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
 {
