@@ -75,9 +75,12 @@ typedef void (*ingest_cb)(struct ingest *in, const char *data, size_t len, const
                           const struct sockaddr *src, void *arg);
 typedef void (*ingest_close_cb)(struct ingest *in);
 /*
- * A hint: a datagram of the batch that cb will get soon (hints only; data is the receive
- * buffer, not yet checked, and NUL-terminated only once delivered). step 0 two datagrams
- * ahead, step 1 one ahead, each datagram both in turn.
+ * A hint: a datagram of the batch that cb will likely get soon (hints only: one that is
+ * truncated, or left when the ingest closes in the middle of a batch, is hinted and never
+ * delivered; data is the receive buffer, not yet checked, len at most max_datagram, and
+ * NUL-terminated only once delivered). step 0 two datagrams ahead, step 1 one ahead, each
+ * datagram both in turn (the first of a batch both before it is delivered). A hint must
+ * not close or change the ingest.
  */
 typedef void (*ingest_hint_cb)(const char *data, size_t len, int step, void *arg);
 

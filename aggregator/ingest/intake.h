@@ -107,9 +107,9 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
 /*
  * A hint for a datagram that intake_datagram() will take soon, a later one of the same
  * batch: step 0 and, a datagram later, step 1 (hotcache_hint). Only a datagram of at most
- * INTAKE_HINT_BYTES is hinted, its first line only: a datagram of one line or two looks
- * its lines up with nothing to overlap their cache misses with, where the lines of a
- * longer one overlap each other's (and hinting them would scan and hash each line twice
+ * INTAKE_HINT_BYTES is hinted, its first line only: a short datagram (one line or a few)
+ * looks its lines up with little to overlap their cache misses with, where the lines of
+ * a longer one overlap each other's (and hinting them would scan and hash each line twice
  * more). Changes nothing.
  */
 #define INTAKE_HINT_BYTES 256

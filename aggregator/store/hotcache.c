@@ -405,6 +405,12 @@ void hotcache_hint(const struct hotcache *c, const struct statsd_parts *lp, int 
     if (step == 0) {
         __builtin_prefetch(&c->sets[set1(tag, c->n)]);
     } else if ((id = candidate(&c->sets[set1(tag, c->n)], tag)) != NULL) {
+        /*
+         * Loads id->back (hotcache_series) without the generation or key check: safe as
+         * hotcache_find's load of cand->gen is, because an identity in the table is always
+         * live (a series drops its entry before it is freed, and one that moves takes its
+         * way along: hotcache_drop, hotcache_rehome).
+         */
         __builtin_prefetch(id);
         __builtin_prefetch((const char *)id + 64);
         __builtin_prefetch(hotcache_series(id));

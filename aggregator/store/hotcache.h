@@ -116,12 +116,15 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
 
 /*
  * A hint for line lp, which a later hotcache_find() will look up: step 0 prefetches the
- * set its hash chooses; step 1, once that set has had time to arrive, prefetches the
- * identity whose tag matches and its series. For lines that arrive one a datagram, whose
- * lookups have nothing to overlap with: the datagrams after the one being taken are
- * hinted. Changes nothing; a line that is not cached costs the hash. A table of fewer
- * than HOTCACHE_HINT_SETS sets (2 MiB: about 64,000 series) is left unhinted: it and its
- * series stay near the CPU, and a hint would cost a scan and a hash for nothing.
+ * first set its hash chooses; step 1, usually a datagram later (the first datagram of a
+ * batch gets both at once), prefetches the identity in that set whose tag matches, and
+ * its series. Not the second set, nor a table being moved from: those lines go
+ * unhinted. For lines that arrive one a datagram, whose lookups have nothing to overlap
+ * with: the datagrams after the one being taken are hinted. Changes nothing; a line that
+ * is not cached costs the hash. A table of fewer than HOTCACHE_HINT_SETS sets (2 MiB;
+ * the table reaches it past about 70,000 series, and shrinks below it once fewer than
+ * about 35,000 are left) is left unhinted: it and its series stay near the CPU, and a
+ * hint would cost a scan and a hash for nothing.
  */
 #define HOTCACHE_HINT_SETS 32768
 void hotcache_hint(const struct hotcache *c, const struct statsd_parts *lp, int step);

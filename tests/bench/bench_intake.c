@@ -295,8 +295,13 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     if (rounds > 64)
         rounds = 64;
     for (unsigned r = 0; r < rounds; r++) {
-        v[r] = (double)take(&in, &load, slots, 0) / (double)load.nlines;
-        hv[r] = (double)take(&in, &load, slots, 1) / (double)load.nlines;
+        /* Without hints and with them, in turn first, so that neither always follows. */
+        for (int k = 0; k < 2; k++) {
+            int hints = (k + (int)r) % 2;
+            double t = (double)take(&in, &load, slots, hints) / (double)load.nlines;
+
+            *(hints ? &hv[r] : &v[r]) = t;
+        }
         want += 2 * load.nlines;
         fv[r] = (double)take_floor(&floor, &load, slots) / (double)load.nlines;
         if (fv[r] == 0) {

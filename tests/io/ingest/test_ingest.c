@@ -251,6 +251,7 @@ Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
 
     ctx_setup(&c);
     cfg.path = c.path;
+    cfg.batch = 64; /* the five in one recvmmsg batch (checked below) */
     ingest_init(&c.in, &c.loop, &cfg, on_dgram_after_hints, &c);
     c.in.hint = on_hint;
     cr_assert_eq(ingest_start(&c.in, err, sizeof(err)), 0, "%s", err);
@@ -267,6 +268,7 @@ Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
     cr_assert_not(c.timed_out);
     cr_assert_eq(c.count, 5);
     cr_assert_not(c.out_of_order);
+    cr_assert_eq(c.in.stats.max_batch, 5, "one batch of five");
     cr_assert_eq(nhint_events, 15, "3 events a datagram, got %zu", nhint_events);
     memset(pos, -1, sizeof pos);
     for (size_t k = 0; k < nhint_events; k++) {
