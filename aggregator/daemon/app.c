@@ -88,11 +88,14 @@ static void on_datagram(struct ingest *in, const char *data, size_t len, const s
 }
 
 /* A datagram of the batch that on_datagram() will get soon (ingest_hint_cb). */
-static void on_hint(const char *data, size_t len, int step, void *arg)
+static void on_hint(const char *data, size_t len, enum ingest_hint_step step, void *arg)
 {
     struct app *a = arg;
 
-    intake_hint(&a->site.intake, data, len, step);
+    intake_stage(&a->site.intake, data, len,
+                 step == INGEST_HINT_SCAN    ? INTAKE_SCAN
+                 : step == INGEST_HINT_FETCH ? INTAKE_FETCH
+                                             : INTAKE_FORGET);
 }
 
 /*

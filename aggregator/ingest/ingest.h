@@ -75,14 +75,18 @@ typedef void (*ingest_cb)(struct ingest *in, const char *data, size_t len, const
                           const struct sockaddr *src, void *arg);
 typedef void (*ingest_close_cb)(struct ingest *in);
 /*
- * A hint: a datagram of the batch that cb will likely get soon (hints only: one that is
- * truncated, or left when the ingest closes in the middle of a batch, is hinted and never
- * delivered; data is the receive buffer, not yet checked, len at most max_datagram, and
- * NUL-terminated only once delivered). step 0 two datagrams ahead, step 1 one ahead, each
- * datagram both in turn (the first of a batch both before it is delivered). A hint must
- * not close or change the ingest.
+ * A hint: a datagram of the batch that cb will likely get soon, so that the owner can
+ * start on it early (hints only: one that is truncated, or left when the ingest closes in
+ * the middle of a batch, is hinted and never delivered; data is the receive buffer, not
+ * yet checked, len at most max_datagram, and NUL-terminated only once delivered). Each
+ * datagram gets INGEST_HINT_SCAN two datagrams ahead of its delivery, then
+ * INGEST_HINT_FETCH one ahead (the first of a batch gets both before it is delivered).
+ * INGEST_HINT_FORGET (data NULL, len 0) ends every batch: its buffers are about to be
+ * reused. Until then a hinted datagram's bytes do not change. A hint must not close or
+ * change the ingest.
  */
-typedef void (*ingest_hint_cb)(const char *data, size_t len, int step, void *arg);
+enum ingest_hint_step { INGEST_HINT_SCAN, INGEST_HINT_FETCH, INGEST_HINT_FORGET };
+typedef void (*ingest_hint_cb)(const char *data, size_t len, enum ingest_hint_step step, void *arg);
 
 /* Zero (or NULL) in any field means the default. */
 struct ingest_config {

@@ -77,7 +77,7 @@ static void deliver(struct ingest *in, struct mmsghdr *m)
 }
 
 /* Hint datagram i of a batch of n at step (in->hint set). */
-static void hint(struct ingest *in, unsigned i, unsigned n, int step)
+static void hint(struct ingest *in, unsigned i, unsigned n, enum ingest_hint_step step)
 {
     if (i < n)
         in->hint(in->msgs[i].msg_hdr.msg_iov->iov_base,
@@ -139,30 +139,35 @@ void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
         if ((uint64_t)n > in->stats.max_batch)
             in->stats.max_batch = (uint64_t)n;
         if (in->hint != NULL) {
-            hint(in, 0, (unsigned)n, 0);
-            hint(in, 1, (unsigned)n, 0);
-            hint(in, 0, (unsigned)n, 1);
+            hint(in, 0, (unsigned)n, INGEST_HINT_SCAN);
+            hint(in, 1, (unsigned)n, INGEST_HINT_SCAN);
+            hint(in, 0, (unsigned)n, INGEST_HINT_FETCH);
         }
         for (i = 0; i < (unsigned)n && !in->closing; i++) {
-            /* The owner's hints: step 0 for the datagram after next, step 1 for the next. */
+            /* The owner's hints: the datagram after next is scanned, the next fetched. */
             if (in->hint != NULL) {
-                hint(in, i + 2, (unsigned)n, 0);
-                hint(in, i + 1, (unsigned)n, 1);
+                hint(in, i + 2, (unsigned)n, INGEST_HINT_SCAN);
+                hint(in, i + 1, (unsigned)n, INGEST_HINT_FETCH);
             }
             /*
              * The kernel copied the whole batch in; by now the first datagrams have left
-             * the nearest cache. Fetch the next one (up to 4 KiB) while this one is
-             * parsed: that takes far longer than the fetch.
+             * the nearest cache. Fetch the next one the owner reads (up to 4 KiB) while
+             * this one is parsed: that takes far longer than the fetch. With hints, the
+             * owner reads the one after next (the scan), else the next.
              */
-            if (i + 1 < (unsigned)n) {
-                const char *next = in->msgs[i + 1].msg_hdr.msg_iov->iov_base;
-                size_t len = in->msgs[i + 1].msg_len < 4096 ? in->msgs[i + 1].msg_len : 4096;
+            unsigned ahead = i + (in->hint != NULL ? 3 : 1);
+
+            if (ahead < (unsigned)n) {
+                const char *next = in->msgs[ahead].msg_hdr.msg_iov->iov_base;
+                size_t len = in->msgs[ahead].msg_len < 4096 ? in->msgs[ahead].msg_len : 4096;
 
                 for (size_t off = 0; off < len; off += 64)
                     __builtin_prefetch(next + off);
             }
             deliver(in, &in->msgs[i]);
         }
+        if (in->hint != NULL)
+            in->hint(NULL, 0, INGEST_HINT_FORGET, in->arg);
         done += (unsigned)n;
         now = uv_hrtime();
         cost = (now - t) / (unsigned)n;

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "config/cfgwriters.h"
-#include "statsd_scanner.h"
 
 void intake_init(struct intake *in, struct registry *reg, struct jobs *jobs,
                  struct rejects *rejects, intake_clock_cb clock, void *clock_arg)
@@ -163,16 +162,74 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
         learn_reject(in, v, parsed ? &line : NULL, r, from, now_ms);
 }
 
+/* The slot of datagram data[0..len), or NULL. */
+static struct intake_staged *staged_of(struct intake *in, const char *data, size_t len)
+{
+    for (unsigned k = 0; k < INTAKE_STAGED; k++)
+        if (in->staged[k].data == data && in->staged[k].len == len)
+            return &in->staged[k];
+    return NULL;
+}
+
+/* The slot a scan of data takes: its own, else a free one, else the next in turn. */
+static struct intake_staged *staged_slot(struct intake *in, const char *data)
+{
+    struct intake_staged *free_one = NULL;
+
+    for (unsigned k = 0; k < INTAKE_STAGED; k++) {
+        if (in->staged[k].data == data)
+            return &in->staged[k];
+        if (in->staged[k].data == NULL && free_one == NULL)
+            free_one = &in->staged[k];
+    }
+    if (free_one != NULL)
+        return free_one;
+    in->next_staged = (in->next_staged + 1) % INTAKE_STAGED;
+    return &in->staged[in->next_staged];
+}
+
+void intake_stage(struct intake *in, const char *data, size_t len, enum intake_stage_step step)
+{
+    struct intake_staged *st;
+
+    switch (step) {
+    case INTAKE_SCAN:
+        if (!in->staging || len > INTAKE_STAGE_BYTES)
+            return;
+        st = staged_slot(in, data);
+        st->data = data;
+        st->len = len;
+        statsd_scanner_init(&st->scan, data, len);
+        st->n = statsd_scanner_fill(&st->scan, st->lp, REGISTRY_FIND_MAX);
+        registry_tag_parts(in->reg, st->lp, st->n, st->tag);
+        break;
+    case INTAKE_FETCH:
+        if ((st = staged_of(in, data, len)) != NULL)
+            registry_fetch_parts(in->reg, st->lp, st->tag, st->n);
+        break;
+    case INTAKE_FORGET:
+        for (unsigned k = 0; k < INTAKE_STAGED; k++)
+            in->staged[k].data = NULL;
+        in->staging = registry_stage_pays(in->reg);
+        break;
+    }
+}
+
 /*
- * The hot path: every datagram, every line. Nothing here allocates. Lines are split and
- * looked up in the front cache up to REGISTRY_FIND_MAX at a time, so that the cache
- * misses of a batch overlap, then taken in order.
+ * The hot path: every datagram, every line. Nothing here allocates. Lines are split,
+ * tagged and looked up in the front cache up to REGISTRY_FIND_MAX at a time, so that the
+ * cache misses of a batch overlap, then taken in order. The first lines of a datagram
+ * that intake_stage() scanned come from its slot, split and tagged already.
  */
 void intake_datagram(struct intake *in, const char *data, size_t len,
                      const struct intake_sender *from, uint64_t now_ms)
 {
-    struct statsd_parts lp[REGISTRY_FIND_MAX];
+    struct statsd_parts own[REGISTRY_FIND_MAX];
+    uint32_t own_tag[REGISTRY_FIND_MAX];
     const struct registry_hit *found[REGISTRY_FIND_MAX];
+    struct intake_staged *st = staged_of(in, data, len);
+    const struct statsd_parts *lp = own;
+    const uint32_t *tag = own_tag;
     struct statsd_scanner scan;
     size_t n, i;
     /* Without rules (no "writers" section) a line costs what it did before the policy. */
@@ -181,33 +238,37 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
     /* Whatever the datagram holds: a service's process is one that sends, good or bad. */
     if (in->senders != NULL && from != NULL && from->addr == NULL)
         senders_note(in->senders, from->pid, from->uid, from->gid, now_ms);
-    statsd_scanner_init(&scan, data, len);
-    do {
-        n = statsd_scanner_fill(&scan, lp, REGISTRY_FIND_MAX);
+    if (st != NULL) {
+        /* The slot stays filled until this call returns: no stage runs meanwhile. */
+        st->data = NULL;
+        scan = st->scan;
+        lp = st->lp;
+        tag = st->tag;
+        n = st->n;
+    } else {
+        statsd_scanner_init(&scan, data, len);
+        n = statsd_scanner_fill(&scan, own, REGISTRY_FIND_MAX);
+        registry_tag_parts(in->reg, own, n, own_tag);
+    }
+    for (;;) {
         uint64_t reclaims = registry_reclaims(in->reg);
 
-        registry_find_parts(in->reg, lp, n, found);
+        registry_find_tagged(in->reg, lp, tag, n, found);
         for (i = 0; i < n; i++) {
             take_line(in, &lp[i], found[i], now_ms, from, guarded);
             /* A line made room at a cap by freeing expired series: the hits may be gone. */
             if (registry_reclaims(in->reg) != reclaims) {
                 reclaims = registry_reclaims(in->reg);
-                registry_find_parts(in->reg, lp + i + 1, n - i - 1, found + i + 1);
+                registry_find_tagged(in->reg, lp + i + 1, tag + i + 1, n - i - 1, found + i + 1);
             }
         }
-    } while (n == REGISTRY_FIND_MAX);
-}
-
-void intake_hint(const struct intake *in, const char *data, size_t len, int step)
-{
-    struct statsd_scanner scan;
-    struct statsd_parts lp;
-
-    if (len > INTAKE_HINT_BYTES || !registry_hints_pay(in->reg))
-        return;
-    statsd_scanner_init(&scan, data, len);
-    if (statsd_scanner_next(&scan, &lp))
-        registry_hint(in->reg, &lp, step);
+        if (n < REGISTRY_FIND_MAX)
+            break;
+        n = statsd_scanner_fill(&scan, own, REGISTRY_FIND_MAX);
+        registry_tag_parts(in->reg, own, n, own_tag);
+        lp = own;
+        tag = own_tag;
+    }
 }
 
 int intake_explain(const struct intake *in, const char *p, size_t len,

@@ -31,6 +31,7 @@
 #include "ingest/rejects.h"
 #include "ingest/senders.h"
 #include "statsd.h"
+#include "statsd_scanner.h"
 
 /*
  * The wall clock in Unix seconds, asked only when a line needs it (a job report, a
@@ -53,6 +54,20 @@ struct intake_sender {
 struct intake_counters {
     uint64_t accepted;
     uint64_t rejected[STATSD_REASON_MAX]; /* by enum statsd_reason; index STATSD_OK unused */
+};
+
+/*
+ * A datagram whose first lines were split and tagged ahead of its delivery
+ * (intake_stage): they start its lookup. data NULL: a free slot.
+ */
+#define INTAKE_STAGED 3 /* the one delivered, and the two after it */
+struct intake_staged {
+    const char *data;
+    size_t len;
+    size_t n;                   /* lines in lp (REGISTRY_FIND_MAX: the scanner has more) */
+    struct statsd_scanner scan; /* where the lines after them start */
+    uint32_t tag[REGISTRY_FIND_MAX];
+    struct statsd_parts lp[REGISTRY_FIND_MAX];
 };
 
 /*
@@ -82,6 +97,9 @@ struct intake {
     struct learnsum *learn;
     int learn_drops;
     struct intake_counters count;
+    struct intake_staged staged[INTAKE_STAGED]; /* intake_stage()'s; zeroed: none */
+    unsigned next_staged;                       /* the slot a stage takes when none is free */
+    int staging; /* the front cache is big enough to pay for a stage (as of the last forget) */
 };
 
 /* Counters at zero. clock(clock_arg) gives the time of job reports and rejects. */
@@ -105,15 +123,32 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
                      const struct intake_sender *from, uint64_t now_ms);
 
 /*
- * A hint for a datagram that intake_datagram() will take soon, a later one of the same
- * batch: step 0 and, a datagram later, step 1 (hotcache_hint). Only a datagram of at most
- * INTAKE_HINT_BYTES is hinted, its first line only: a short datagram (one line or a few)
- * looks its lines up with little to overlap their cache misses with, where the lines of
- * a longer one overlap each other's (and hinting them would scan and hash each line twice
- * more). Changes nothing.
+ * Start the lookup of a short datagram that intake_datagram() will take soon, a later one
+ * of the same receive batch, so that its lines' cache misses overlap the work on the
+ * datagrams before it instead of following it:
+ *
+ * - INTAKE_SCAN: split its lines, take their tags and ask for the sets they choose
+ *   (registry_tag_parts), into a slot that intake_datagram() takes the lines from,
+ *   instead of splitting and hashing them again. A scan of the same data replaces the
+ *   slot's; with INTAKE_STAGED slots, at most two datagrams are scanned ahead of the one
+ *   delivered.
+ * - INTAKE_FETCH, a datagram later: ask for the identities the sets point at, and their
+ *   series (registry_fetch_parts).
+ * - INTAKE_FORGET (data NULL): the batch is over, its buffers will be reused: drop every
+ *   slot. Until then the data of a scanned datagram must not change.
+ *
+ * Only a datagram of at most INTAKE_STAGE_BYTES is staged, and only while the front cache
+ * is big enough to pay (registry_stage_pays, read at each forget). A datagram of a few
+ * lines has little to overlap its lookups with; the lines of a longer one overlap each
+ * other's, and staging them too made them slower (tests/bench/bench_intake --per:
+ * docs/benchmarks.md). A small cache and its series stay near the CPU, and staging would
+ * only move the work. A staged datagram that is never delivered (truncated, say) only
+ * holds its slot until it is replaced or forgotten. Nothing here changes what a datagram
+ * does: only when its memory is asked for.
  */
-#define INTAKE_HINT_BYTES 256
-void intake_hint(const struct intake *in, const char *data, size_t len, int step);
+#define INTAKE_STAGE_BYTES 256
+enum intake_stage_step { INTAKE_SCAN, INTAKE_FETCH, INTAKE_FORGET };
+void intake_stage(struct intake *in, const char *data, size_t len, enum intake_stage_step step);
 
 /*
  * What intake_datagram() would do with one line (no '\n') from `from` at now_ms, without

@@ -301,9 +301,15 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
     return 1;
 }
 
+/* A line whose identity can be cached: split, and no longer than a line may be. */
+static int taggable(const struct statsd_parts *lp)
+{
+    return lp->split && lp->line.len <= STATSD_MAX_LINE;
+}
+
 static int eligible(const struct hotcache *c, const struct statsd_parts *lp)
 {
-    return lp->split && c->sets != NULL && lp->line.len <= STATSD_MAX_LINE;
+    return c->sets != NULL && taggable(lp);
 }
 
 /* The ways of set whose tag is tag, as bits: compares without a branch on the data. */
@@ -340,19 +346,54 @@ static __attribute__((noinline)) const struct hotcache_id *old_candidate(const s
     return id != NULL ? id : candidate(&c->old[set2(tag, c->old_n)], tag);
 }
 
+void hotcache_tag(const struct hotcache *c, const struct statsd_parts *lp, size_t n, uint32_t *tag)
+{
+    for (size_t i = 0; i < n; i++) {
+        tag[i] = 0;
+        if (!taggable(&lp[i]))
+            continue;
+        tag[i] = (uint32_t)hash(lp[i].name, lp[i].suffix);
+        if (c->sets != NULL)
+            __builtin_prefetch(&c->sets[set1(tag[i], c->n)]);
+    }
+}
+
+void hotcache_fetch(const struct hotcache *c, const struct statsd_parts *lp, const uint32_t *tag,
+                    size_t n)
+{
+    const struct hotcache_id *id;
+
+    if (!hotcache_fetch_pays(c))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!taggable(&lp[i]) || (id = candidate(&c->sets[set1(tag[i], c->n)], tag[i])) == NULL)
+            continue;
+        /*
+         * The identity (its key may run into the next cache line) and the line before it,
+         * where its series ends: the owner keeps the identity at the end of the series'
+         * block (hotcache.h), and a counter's series is shorter than a cache line. Only
+         * prefetches, of an identity in the table, which is always live (a series drops its
+         * entry before it is freed, and one that moves takes its way along).
+         */
+        __builtin_prefetch(id);
+        __builtin_prefetch((const char *)id + 64);
+        __builtin_prefetch((const char *)id - 64);
+    }
+    /* Prefetches only: keep GCC from counting the call as one without effect. */
+    __asm__ volatile("");
+}
+
 /*
- * Three passes over the lines, each loading what the next one reads, so that the cache
- * misses of different lines overlap instead of following one another: the hashes (and
- * the sets they choose), the likely identities, then the compare (and the series). The
- * likely identity is the one whose tag matches; only when its key does not is the
- * lookup done in full.
+ * Two passes over the lines whose hashes hotcache_tag() took (and whose sets it asked
+ * for), each loading what the next one reads, so that the cache misses of different lines
+ * overlap instead of following one another: the likely identities, then the compare (and
+ * the series). The likely identity is the one whose tag matches; only when its key does
+ * not is the lookup done in full.
  */
-void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size_t n,
-                   const struct hotcache_id **found)
+void hotcache_find_tagged(const struct hotcache *c, const struct statsd_parts *lp,
+                          const uint32_t *tag, size_t n, const struct hotcache_id **found)
 {
     const struct hotcache_id *cand[HOTCACHE_FIND_MAX];
-    uint32_t tag[HOTCACHE_FIND_MAX];
-    unsigned char elig[HOTCACHE_FIND_MAX];
     size_t i;
 
     if (n > HOTCACHE_FIND_MAX) {
@@ -363,14 +404,7 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
     for (i = 0; i < n; i++) {
         found[i] = NULL;
         cand[i] = NULL;
-        elig[i] = (unsigned char)eligible(c, &lp[i]);
-        if (!elig[i])
-            continue;
-        tag[i] = (uint32_t)hash(lp[i].name, lp[i].suffix);
-        __builtin_prefetch(&c->sets[set1(tag[i], c->n)]);
-    }
-    for (i = 0; i < n; i++) {
-        if (!elig[i])
+        if (!eligible(c, &lp[i]))
             continue;
         cand[i] = candidate(&c->sets[set1(tag[i], c->n)], tag[i]);
         if (cand[i] == NULL)
@@ -394,29 +428,13 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
     }
 }
 
-void hotcache_hint(const struct hotcache *c, const struct statsd_parts *lp, int step)
+void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size_t n,
+                   const struct hotcache_id **found)
 {
-    const struct hotcache_id *id;
-    uint32_t tag;
+    uint32_t tag[HOTCACHE_FIND_MAX];
 
-    if (!hotcache_hints_pay(c) || !eligible(c, lp))
-        return;
-    tag = (uint32_t)hash(lp->name, lp->suffix);
-    if (step == 0) {
-        __builtin_prefetch(&c->sets[set1(tag, c->n)]);
-    } else if ((id = candidate(&c->sets[set1(tag, c->n)], tag)) != NULL) {
-        /*
-         * Loads id->back (hotcache_series) without the generation or key check: safe as
-         * hotcache_find's load of cand->gen is, because an identity in the table is always
-         * live (a series drops its entry before it is freed, and one that moves takes its
-         * way along: hotcache_drop, hotcache_rehome).
-         */
-        __builtin_prefetch(id);
-        __builtin_prefetch((const char *)id + 64);
-        __builtin_prefetch(hotcache_series(id));
-    }
-    /* Prefetches only: keep GCC from counting the call as one without effect. */
-    __asm__ volatile("");
+    hotcache_tag(c, lp, n < HOTCACHE_FIND_MAX ? n : HOTCACHE_FIND_MAX, tag);
+    hotcache_find_tagged(c, lp, tag, n, found);
 }
 
 size_t hotcache_id_bytes(const struct statsd_line *line)

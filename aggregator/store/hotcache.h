@@ -110,29 +110,39 @@ struct hotcache {
  * Look lines lp[0..n) up all at once, so that their cache misses overlap, and set
  * found[i] to line i's identity or NULL (a miss, also for every line past the first
  * HOTCACHE_FIND_MAX). The series of each found identity is prefetched. Changes nothing.
+ * The same as hotcache_tag() then hotcache_find_tagged().
  */
 void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size_t n,
                    const struct hotcache_id **found);
 
 /*
- * A hint for line lp, which a later hotcache_find() will look up: step 0 prefetches the
- * first set its hash chooses; step 1, usually a datagram later (the first datagram of a
- * batch gets both at once), prefetches the identity in that set whose tag matches, and
- * its series. Not the second set, nor a table being moved from: those lines go
- * unhinted. For lines that arrive one a datagram, whose lookups have nothing to overlap
- * with: the datagrams after the one being taken are hinted. Changes nothing; a line that
- * is not cached costs the hash. A table of fewer than HOTCACHE_HINT_SETS sets (2 MiB;
- * the table reaches it past about 70,000 series, and shrinks below it once fewer than
- * about 35,000 are left) is left unhinted: it and its series stay near the CPU, and a
- * hint would cost a scan and a hash for nothing.
+ * A lookup in steps, for a caller that can do other work between them while the memory
+ * they ask for arrives (the intake, over the datagrams of a receive batch):
+ *
+ * - hotcache_tag(): the hash of each line lp[0..n) (n at most HOTCACHE_FIND_MAX) into
+ *   tag[i], and a prefetch of the first set it chooses. A tag depends on the line's bytes
+ *   alone, so it stays right whatever the cache does meanwhile.
+ * - hotcache_fetch(), optional, later: for each line, a prefetch of the identity in that
+ *   set whose tag matches, and of the cache line before it (where its series ends). Only
+ *   for a table of HOTCACHE_FETCH_SETS sets or more (hotcache_fetch_pays: 2 MiB; the
+ *   table reaches it past about 70,000 series, and shrinks below it once fewer than about
+ *   35,000 are left): a smaller one and its series stay near the CPU, and the pass would
+ *   cost a set's read a line for nothing.
+ * - hotcache_find_tagged(), later: the lookup, as hotcache_find() with the tags given.
+ *
+ * None of them changes anything, and any of them may come after the cache has changed.
  */
-#define HOTCACHE_HINT_SETS 32768
-void hotcache_hint(const struct hotcache *c, const struct statsd_parts *lp, int step);
+#define HOTCACHE_FETCH_SETS 32768
+void hotcache_tag(const struct hotcache *c, const struct statsd_parts *lp, size_t n, uint32_t *tag);
+void hotcache_fetch(const struct hotcache *c, const struct statsd_parts *lp, const uint32_t *tag,
+                    size_t n);
+void hotcache_find_tagged(const struct hotcache *c, const struct statsd_parts *lp,
+                          const uint32_t *tag, size_t n, const struct hotcache_id **found);
 
-/* Whether hotcache_hint() does anything for c: a table of HOTCACHE_HINT_SETS sets or more. */
-static inline int hotcache_hints_pay(const struct hotcache *c)
+/* Whether hotcache_fetch() does anything for c: a table of HOTCACHE_FETCH_SETS sets or more. */
+static inline int hotcache_fetch_pays(const struct hotcache *c)
 {
-    return c->sets != NULL && c->n >= HOTCACHE_HINT_SETS;
+    return c->sets != NULL && c->n >= HOTCACHE_FETCH_SETS;
 }
 
 /*

@@ -488,14 +488,34 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
         found[i] = NULL;
 }
 
-void registry_hint(const struct registry *r, const struct statsd_parts *lp, int step)
+void registry_tag_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                        uint32_t *tag)
 {
-    hotcache_hint(&r->hot, lp, step);
+    hotcache_tag(&r->hot, lp, n, tag);
 }
 
-int registry_hints_pay(const struct registry *r)
+void registry_fetch_parts(const struct registry *r, const struct statsd_parts *lp,
+                          const uint32_t *tag, size_t n)
 {
-    return hotcache_hints_pay(&r->hot);
+    hotcache_fetch(&r->hot, lp, tag, n);
+}
+
+int registry_stage_pays(const struct registry *r)
+{
+    return hotcache_fetch_pays(&r->hot);
+}
+
+void registry_find_tagged(const struct registry *r, const struct statsd_parts *lp,
+                          const uint32_t *tag, size_t n, const struct registry_hit **found)
+{
+    const struct hotcache_id *ids[REGISTRY_FIND_MAX];
+    size_t i, m = n < REGISTRY_FIND_MAX ? n : REGISTRY_FIND_MAX;
+
+    hotcache_find_tagged(&r->hot, lp, tag, m, ids);
+    for (i = 0; i < m; i++)
+        found[i] = hit_of(ids[i]);
+    for (; i < n; i++)
+        found[i] = NULL;
 }
 
 /*

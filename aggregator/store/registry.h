@@ -305,12 +305,19 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
 int registry_apply_found(struct registry *r, const struct registry_hit *hit,
                          const struct statsd_parts *lp, uint64_t now_ms);
 /*
- * A hint for a line that registry_find_parts() will look up soon (hotcache_hint), and
- * whether one does anything now (hotcache_hints_pay): the caller need not split a line
- * for nothing.
+ * registry_find_parts() in steps, for lines lp[0..n) (n at most REGISTRY_FIND_MAX) whose
+ * lookup the caller starts early and finishes later (hotcache.h: hotcache_tag,
+ * hotcache_fetch, hotcache_find_tagged): their tags, a prefetch of what they will read,
+ * then the lookup. The tags stay right whatever the registry does meanwhile.
  */
-void registry_hint(const struct registry *r, const struct statsd_parts *lp, int step);
-int registry_hints_pay(const struct registry *r);
+void registry_tag_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
+                        uint32_t *tag);
+void registry_fetch_parts(const struct registry *r, const struct statsd_parts *lp,
+                          const uint32_t *tag, size_t n);
+void registry_find_tagged(const struct registry *r, const struct statsd_parts *lp,
+                          const uint32_t *tag, size_t n, const struct registry_hit **found);
+/* Whether starting lookups early pays now: the front cache is big (hotcache_fetch_pays). */
+int registry_stage_pays(const struct registry *r);
 
 /*
  * The family a line would be applied to, for a check that comes first (the writer policy,

@@ -144,12 +144,12 @@ static size_t receive(const struct load *l, size_t d, const char **p, char *slot
     return n;
 }
 
-/* Datagram i of the batch of n (at slots) hinted at step, as ingest/ingestrecv.c does. */
-static void hint(const struct intake *in, const struct load *l, size_t d, size_t i, size_t n,
-                 const char *slots, int step)
+/* Datagram i of the batch of n (at slots) staged at step, as ingest/ingestrecv.c does. */
+static void hint(struct intake *in, const struct load *l, size_t d, size_t i, size_t n,
+                 const char *slots, enum intake_stage_step step)
 {
     if (i < n)
-        intake_hint(in, slots + i * SLOT, l->len[d + i], step);
+        intake_stage(in, slots + i * SLOT, l->len[d + i], step);
 }
 
 /* Take the whole load (hints: as the daemon hints a batch); returns the CPU ns over it. */
@@ -163,17 +163,19 @@ static uint64_t take(struct intake *in, const struct load *l, char *slots, int h
         uint64_t t = thread_ns();
 
         if (hints) {
-            hint(in, l, d, 0, n, slots, 0);
-            hint(in, l, d, 1, n, slots, 0);
-            hint(in, l, d, 0, n, slots, 1);
+            hint(in, l, d, 0, n, slots, INTAKE_SCAN);
+            hint(in, l, d, 1, n, slots, INTAKE_SCAN);
+            hint(in, l, d, 0, n, slots, INTAKE_FETCH);
         }
         for (i = 0; i < n; i++) {
             if (hints) {
-                hint(in, l, d, i + 2, n, slots, 0);
-                hint(in, l, d, i + 1, n, slots, 1);
+                hint(in, l, d, i + 2, n, slots, INTAKE_SCAN);
+                hint(in, l, d, i + 1, n, slots, INTAKE_FETCH);
             }
             intake_datagram(in, slots + i * SLOT, l->len[d + i], NULL, 1);
         }
+        if (hints)
+            intake_stage(in, NULL, 0, INTAKE_FORGET);
         spent += thread_ns() - t;
     }
     return spent;

@@ -303,7 +303,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rejects_init(&full.rejects);
     }
     for (int round = 0; round < ROUNDS; round++) {
+        /*
+         * Odd rounds stage the datagram first, as the daemon stages a short one of a batch
+         * (intake_stage; forced on, since a small front cache is never staged): its lines
+         * then come split and tagged from the slot, and must do just the same.
+         */
+        if (round % 2) {
+            in.staging = 1;
+            intake_stage(&in, dgram, size, INTAKE_SCAN);
+            intake_stage(&in, dgram, size, INTAKE_FETCH);
+        }
         intake_datagram(&in, dgram, size, &from, NOW_MS);
+        if (round % 2)
+            intake_stage(&in, NULL, 0, INTAKE_FORGET);
         check_intake(round, &in, &rejects, lines);
         if (!full_path)
             continue;

@@ -10,9 +10,12 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/expo.h"
 #include "config/config.h"
 #include "config/cfgload.h"
 #include "ingest/intake.h"
+#include "expose/render.h"
 #include "ingest/rejects.h"
 #include "store/jobs.h"
 #include "store/registry.h"
@@ -46,6 +49,20 @@ static inline void intake_up(const char *json)
     rejects_init(&rejects);
     intake_init(&in, &reg, &jobs, &rejects, fake_clock, NULL);
     clock_reads = 0;
+}
+
+/* The registry's text exposition, for a sample's value; the caller frees. */
+static inline char *intake_exposition(void)
+{
+    struct buf out = BUF_INIT;
+    struct render rd;
+
+    render_init(&rd, &reg, EXPO_TEXT);
+    while (render_step(&rd, &out, 1000, NOW_MS))
+        ;
+    render_release(&rd);
+    buf_addch(&out, '\0');
+    return out.ptr;
 }
 
 static inline void intake_down(void)

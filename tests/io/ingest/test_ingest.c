@@ -223,11 +223,13 @@ static long seq_of(const char *data, size_t len)
     return seq;
 }
 
-static void on_hint(const char *data, size_t len, int step, void *arg)
+static void on_hint(const char *data, size_t len, enum ingest_hint_step step, void *arg)
 {
     (void)arg;
     if (nhint_events < 64)
-        hint_events[nhint_events++] = (int)seq_of(data, len) * 3 + step;
+        hint_events[nhint_events++] = step == INGEST_HINT_FORGET
+                                          ? (data == NULL && len == 0 ? -1 : -2)
+                                          : (int)seq_of(data, len) * 3 + (int)step;
 }
 
 static void on_dgram_after_hints(struct ingest *in, const char *data, size_t len,
@@ -239,8 +241,9 @@ static void on_dgram_after_hints(struct ingest *in, const char *data, size_t len
 }
 
 /*
- * The owner's hints (ingest_hint_cb): every datagram of a batch is hinted at step 0, then
- * at step 1, then delivered, each once, the hints running ahead of the deliveries.
+ * The owner's hints (ingest_hint_cb): every datagram of a batch is scanned, then fetched,
+ * then delivered, each once, the hints running ahead of the deliveries, and the batch
+ * ends with one "forget".
  */
 Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
 {
@@ -269,9 +272,10 @@ Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
     cr_assert_eq(c.count, 5);
     cr_assert_not(c.out_of_order);
     cr_assert_eq(c.in.stats.max_batch, 5, "one batch of five");
-    cr_assert_eq(nhint_events, 15, "3 events a datagram, got %zu", nhint_events);
+    cr_assert_eq(nhint_events, 16, "3 events a datagram and a forget, got %zu", nhint_events);
+    cr_assert_eq(hint_events[15], -1, "the batch ends with a forget of no data");
     memset(pos, -1, sizeof pos);
-    for (size_t k = 0; k < nhint_events; k++) {
+    for (size_t k = 0; k + 1 < nhint_events; k++) {
         int seq = hint_events[k] / 3, what = hint_events[k] % 3;
 
         cr_assert(seq >= 0 && seq < 5);
@@ -279,7 +283,7 @@ Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
         pos[seq][what] = (int)k;
     }
     for (int i = 0; i < 5; i++) {
-        cr_assert_lt(pos[i][0], pos[i][1], "datagram %d: step 1 before step 0", i);
+        cr_assert_lt(pos[i][0], pos[i][1], "datagram %d: fetched before its scan", i);
         cr_assert_lt(pos[i][1], pos[i][2], "datagram %d: delivered before its hints", i);
         if (i + 1 < 5)
             cr_assert_lt(pos[i + 1][1], pos[i][2], "datagram %d: the next one not hinted ahead", i);

@@ -64,20 +64,6 @@ static void take(const char *text)
     intake_datagram(&in, text, strlen(text), &sender, NOW_MS);
 }
 
-/* The registry's text exposition, for a sample's value; the caller frees. */
-static char *exposition(void)
-{
-    struct buf out = BUF_INIT;
-    struct render rd;
-
-    render_init(&rd, &reg, EXPO_TEXT);
-    while (render_step(&rd, &out, 1000, NOW_MS))
-        ;
-    render_release(&rd);
-    buf_addch(&out, '\0');
-    return out.ptr;
-}
-
 TestSuite(intake, .init = setup, .fini = teardown);
 
 Test(intake, valid_lines_are_aggregated_and_read_no_clock)
@@ -90,7 +76,7 @@ Test(intake, valid_lines_are_aggregated_and_read_no_clock)
     cr_assert_eq(intake_rejected_total(&in.count), 0);
     cr_assert_eq(rejects.total, 0);
     cr_assert_eq(clock_reads, 0, "accepted lines read the clock");
-    text = exposition();
+    text = intake_exposition();
     cr_assert_not_null(strstr(text, "\nuploads_total 7\n"), "%s", text);
     cr_assert_not_null(strstr(text, "\nqueue_depth{queue=\"mail\"} 7\n"), "%s", text);
     cr_assert_not_null(strstr(text, "\nlatency_seconds_count 1\n"), "%s", text);
@@ -108,7 +94,7 @@ Test(intake, a_datagram_longer_than_a_lookup_batch_is_taken_whole_and_in_order)
         buf_addf(&d, "uploads:1|c\nqueue_depth:%d|g|#queue:q\n", i);
     intake_datagram(&in, d.ptr, d.len, NULL, NOW_MS);
     cr_assert_eq(in.count.accepted, (uint64_t)REGISTRY_FIND_MAX * 7);
-    text = exposition();
+    text = intake_exposition();
     cr_assert_not_null(strstr(text, "\nuploads_total 112\n"), "%s", text);
     cr_assert_not_null(strstr(text, "\nqueue_depth{queue=\"q\"} 111\n"), "%s", text);
     free(text);
@@ -352,7 +338,7 @@ static const struct intake_sender group_sender = { 8, 5000, 2000, NULL };
 
 static double gauge(const char *name)
 {
-    char *text = exposition(), want[64], *p;
+    char *text = intake_exposition(), want[64], *p;
     double v = -1;
 
     snprintf(want, sizeof(want), "\n%s ", name);

@@ -91,55 +91,100 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
     cr_assert_eq(bytes, 0);
 }
 
-/*
- * A hint (either step) changes nothing: in a table big enough to be hinted, for every
- * cached line, one of another spelling and one that cannot be cached, the lookups then
- * find what they found. A small table is not hinted at all.
- */
-Test(hotcache, a_hint_changes_nothing)
+/* Lines text[from..from + n) split into lp[] and tagged (their sets asked for), then fetched. */
+static void stage(const struct hotcache *c, char (*text)[32], int from, int n,
+                  struct statsd_parts *lp, uint32_t *tag)
 {
-    enum { N = 100000 };
+    struct statsd_line l;
+
+    for (int k = 0; k < n; k++)
+        parse(text[from + k], &l, &lp[k]);
+    hotcache_tag(c, lp, (size_t)n, tag);
+    hotcache_fetch(c, lp, tag, (size_t)n);
+}
+
+/*
+ * A lookup in steps (hotcache_tag, hotcache_fetch, hotcache_find_tagged) finds what
+ * hotcache_find() finds, whatever the cache did between the steps: identities added, the
+ * table grown and moved under way, identities dropped and freed (the fetch asked for
+ * them: the find must not read them), the cache cleared. The fetch does nothing until the
+ * table is big enough to pay.
+ */
+Test(hotcache, a_lookup_in_steps_finds_what_find_does_whatever_happens_between)
+{
+    enum { N = 100000, B = HOTCACHE_FIND_MAX };
     char(*text)[32] = calloc(N, 32);
     struct hotcache_id **ids = calloc(N, sizeof *ids);
+    const struct hotcache_id *found[B], *direct[B];
+    struct statsd_parts lp[B];
+    uint32_t tag[B];
     struct hotcache c = { 0 };
     struct statsd_line l;
-    struct statsd_parts lp;
     size_t bytes = 0;
+    int moved_under_way = 0;
 
     cr_assert(text != NULL && ids != NULL);
-    cr_assert_not(hotcache_hints_pay(&c), "no table: nothing to hint");
-    for (int i = 0; i < N; i++) {
+    cr_assert_not(hotcache_fetch_pays(&c), "no table: nothing to fetch");
+    for (int i = 0; i < N; i++)
         snprintf(text[i], 32, "s%d:1|c|#k:v", i);
-        parse(text[i], &l, &lp);
+    /* Tagged before the last of a batch is added, found after: added between the steps. */
+    for (int i = 0; i < N; i++) {
+        int staged = i % 1000 == 999;
+
+        if (staged)
+            stage(&c, text, i - (B - 1), B, lp, tag);
+        parse(text[i], &l, &lp[staged ? B - 1 : 0]);
         add(&c, &ids[i], &l, (size_t)i + 1, &bytes);
         if (i == 100)
-            cr_assert_not(hotcache_hints_pay(&c), "a small table is not hinted");
+            cr_assert_not(hotcache_fetch_pays(&c), "a small table is not fetched");
+        if (!staged)
+            continue;
+        moved_under_way |= c.old != NULL;
+        hotcache_fetch(&c, lp, tag, B);
+        hotcache_find_tagged(&c, lp, tag, B, found);
+        hotcache_find(&c, lp, B, direct);
+        for (int k = 0; k < B; k++) {
+            cr_assert_eq(found[k], ids[i - (B - 1) + k], "%s", text[i - (B - 1) + k]);
+            cr_assert_eq(found[k], direct[k]);
+        }
     }
-    while (hotcache_migrate(&c, SIZE_MAX, &bytes))
-        ;
-    cr_assert(hotcache_hints_pay(&c), "%zu sets", c.n);
-    for (int i = 0; i < N; i++) {
-        parse(text[i], &l, &lp);
-        for (int step = 0; step < 2; step++)
-            hotcache_hint(&c, &lp, step);
-    }
-    parse("s1:1|c|#k:w", &l, &lp);
-    hotcache_hint(&c, &lp, 0);
-    hotcache_hint(&c, &lp, 1);
-    memset(&lp, 0, sizeof lp);
-    lp.line.ptr = "nosuffix";
-    lp.line.len = 8;
-    hotcache_hint(&c, &lp, 0);
-    hotcache_hint(&c, &lp, 1);
-    for (int i = 0; i < N; i++) {
-        char again[32];
+    cr_assert(moved_under_way, "no lookup ran while the table was moved");
+    cr_assert(hotcache_fetch_pays(&c), "%zu sets", c.n);
 
-        snprintf(again, sizeof again, "s%d:2|c|#k:v", i);
-        cr_assert_eq(find_one(&c, again), ids[i], "%s", again);
+    /* Lines of another spelling and a line that cannot be cached: as hotcache_find. */
+    stage(&c, text, 0, B, lp, tag);
+    parse("s1:1|c|#k:w", &l, &lp[0]);
+    memset(&lp[1], 0, sizeof lp[1]);
+    lp[1].line.ptr = "nosuffix";
+    lp[1].line.len = 8;
+    hotcache_tag(&c, lp, B, tag);
+    hotcache_fetch(&c, lp, tag, B);
+    hotcache_find_tagged(&c, lp, tag, B, found);
+    cr_assert_null(found[0]);
+    cr_assert_null(found[1]);
+    for (int k = 2; k < B; k++)
+        cr_assert_eq(found[k], ids[k]);
+
+    /* Dropped and freed between the fetch and the find: not found, and not read. */
+    stage(&c, text, 0, B, lp, tag);
+    for (int k = 0; k < B; k += 2) {
+        drop(&c, ids[k]);
+        ids[k] = NULL;
     }
-    cr_assert_null(find_one(&c, "s1:2|c|#k:w"));
+    hotcache_find_tagged(&c, lp, tag, B, found);
+    for (int k = 0; k < B; k++)
+        cr_assert_eq(found[k], k % 2 ? ids[k] : NULL, "line %d", k);
+
+    /* Cleared between the steps: nothing is found. */
+    stage(&c, text, B, B, lp, tag);
+    hotcache_clear(&c);
+    hotcache_find_tagged(&c, lp, tag, B, found);
+    for (int k = 0; k < B; k++)
+        cr_assert_null(found[k]);
+
     for (int i = 0; i < N; i++)
-        drop(&c, ids[i]);
+        if (ids[i] != NULL)
+            drop(&c, ids[i]);
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
     free(ids);
