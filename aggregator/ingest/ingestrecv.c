@@ -151,15 +151,12 @@ void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
             }
             /*
              * The kernel copied the whole batch in; by now the first datagrams have left
-             * the nearest cache. Fetch the next one the owner reads (up to 4 KiB) while
-             * this one is parsed: that takes far longer than the fetch. With hints, the
-             * owner reads the one after next (the scan), else the next.
+             * the nearest cache. Fetch the next one (up to 4 KiB) while this one is
+             * parsed: that takes far longer than the fetch.
              */
-            unsigned ahead = i + (in->hint != NULL ? 3 : 1);
-
-            if (ahead < (unsigned)n) {
-                const char *next = in->msgs[ahead].msg_hdr.msg_iov->iov_base;
-                size_t len = in->msgs[ahead].msg_len < 4096 ? in->msgs[ahead].msg_len : 4096;
+            if (i + 1 < (unsigned)n) {
+                const char *next = in->msgs[i + 1].msg_hdr.msg_iov->iov_base;
+                size_t len = in->msgs[i + 1].msg_len < 4096 ? in->msgs[i + 1].msg_len : 4096;
 
                 for (size_t off = 0; off < len; off += 64)
                     __builtin_prefetch(next + off);

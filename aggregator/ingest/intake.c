@@ -166,7 +166,7 @@ static void take_line(struct intake *in, const struct statsd_parts *lp,
 static struct intake_staged *staged_of(struct intake *in, const char *data, size_t len)
 {
     for (unsigned k = 0; k < INTAKE_STAGED; k++)
-        if (in->staged[k].data == data && in->staged[k].len == len)
+        if (in->staged[k].data == data && data != NULL && in->staged[k].len == len)
             return &in->staged[k];
     return NULL;
 }

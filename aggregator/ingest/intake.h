@@ -117,7 +117,9 @@ void intake_learn(struct intake *in, struct learnsum *learn);
  * lines skipped) in order, at monotonic time now_ms. from is the sender, or NULL when the
  * kernel attached no credentials (the reject ring then records none; it records the
  * address of a UDP sender). data is only read,
- * and only during the call. Lines are looked up REGISTRY_FIND_MAX at a time.
+ * and only during the call, except that a datagram staged (intake_stage) since the last
+ * forget, at the same data and len, has its first lines taken from its slot: its bytes must
+ * not have changed since. Lines are looked up REGISTRY_FIND_MAX at a time.
  */
 void intake_datagram(struct intake *in, const char *data, size_t len,
                      const struct intake_sender *from, uint64_t now_ms);
@@ -132,8 +134,9 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
  *   instead of splitting and hashing them again. A scan of the same data replaces the
  *   slot's; with INTAKE_STAGED slots, at most two datagrams are scanned ahead of the one
  *   delivered.
- * - INTAKE_FETCH, a datagram later: ask for the identities the sets point at, and their
- *   series (registry_fetch_parts).
+ * - INTAKE_FETCH, a datagram later: ask for the identities the first sets point at, and
+ *   the cache line before each, where its series ends (registry_fetch_parts; not the
+ *   second set, nor a table being moved from).
  * - INTAKE_FORGET (data NULL): the batch is over, its buffers will be reused: drop every
  *   slot. Until then the data of a scanned datagram must not change.
  *
@@ -141,7 +144,8 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
  * is big enough to pay (registry_stage_pays, read at each forget). A datagram of a few
  * lines has little to overlap its lookups with; the lines of a longer one overlap each
  * other's, and staging them too made them slower (tests/bench/bench_intake --per:
- * docs/benchmarks.md). A small cache and its series stay near the CPU, and staging would
+ * docs/benchmarks.md, with lines of about 48 bytes, so that 256 bytes is 5 of them; many
+ * short lines, up to 42 of "a:1|c", still fit and are staged: not measured). A small cache and its series stay near the CPU, and staging would
  * only move the work. A staged datagram that is never delivered (truncated, say) only
  * holds its slot until it is replaced or forgotten. Nothing here changes what a datagram
  * does: only when its memory is asked for.

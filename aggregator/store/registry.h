@@ -373,7 +373,8 @@ int registry_compact(struct registry *r, size_t budget);
 /*
  * How many times a line's registry_apply() freed expired series to make room (a new
  * series at a cap, or a new value at a key's cap): when it changes, hits of
- * registry_find_parts() taken before may be gone and must be looked up again.
+ * registry_find_parts() or registry_find_tagged() taken before may be gone and must be
+ * looked up again.
  */
 static inline uint64_t registry_reclaims(const struct registry *r)
 {

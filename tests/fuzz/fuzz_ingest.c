@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the datagram pipeline: the input is one datagram, taken three
  * times by two pipelines built from the same config. One is the daemon's own, the intake
- * (intake.c: statsd_scanner_fill, registry_find_parts, registry_apply_found for the lines
+ * (intake.c: statsd_scanner_fill, registry_tag_parts and registry_find_tagged (or a staged
+ * slot's lines and tags), registry_apply_found for the lines
  * the front cache knows, the full parse for the rest, jobs, counters and reject ring).
  * The other, the reference below, takes every line through the full parse only
  * (statsd_next_line, statsd_parse_line, jobs_report, then registry_apply for the lines no

@@ -278,6 +278,7 @@ Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
     for (size_t k = 0; k + 1 < nhint_events; k++) {
         int seq = hint_events[k] / 3, what = hint_events[k] % 3;
 
+        cr_assert_geq(hint_events[k], 0, "event %zu: a forget before the batch's end", k);
         cr_assert(seq >= 0 && seq < 5);
         cr_assert_eq(pos[seq][what], -1, "datagram %d, event %d twice", seq, what);
         pos[seq][what] = (int)k;
