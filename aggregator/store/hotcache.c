@@ -412,9 +412,14 @@ void hotcache_find_tagged(const struct hotcache *c, const struct statsd_parts *l
         if (cand[i] == NULL && c->old != NULL)
             cand[i] = old_candidate(c, tag[i]);
         if (cand[i] != NULL) {
-            /* Its key may run into the next cache line. */
+            /*
+             * Its key may run into the next cache line, and its series ends in the line
+             * before it (hotcache_fetch): asked for now, it arrives with the identity
+             * instead of after the compare.
+             */
             __builtin_prefetch(cand[i]);
             __builtin_prefetch((const char *)cand[i] + 64);
+            __builtin_prefetch((const char *)cand[i] - 64);
         }
     }
     for (i = 0; i < n; i++) {
