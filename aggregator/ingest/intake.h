@@ -144,7 +144,7 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
  * is big enough to pay (registry_stage_pays, read at each forget). A datagram of a few
  * lines has little to overlap its lookups with; the lines of a longer one overlap each
  * other's, and staging them too made them slower (tests/bench/bench_intake --per:
- * docs/benchmarks.md, with lines of about 48 bytes, so that 256 bytes is 5 of them; many
+ * docs/cardinality.md, with lines of about 48 bytes, so that 256 bytes is 5 of them; many
  * short lines, up to 42 of "a:1|c", still fit and are staged: not measured). A small cache and its series stay near the CPU, and staging would
  * only move the work. A staged datagram that is never delivered (truncated, say) only
  * holds its slot until it is replaced or forgotten. Nothing here changes what a datagram
