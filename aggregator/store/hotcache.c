@@ -346,6 +346,20 @@ static __attribute__((noinline)) const struct hotcache_id *old_candidate(const s
     return id != NULL ? id : candidate(&c->old[set2(tag, c->old_n)], tag);
 }
 
+/*
+ * Ask for a likely identity (its key may run into the next cache line) and the line
+ * before it, where its series ends: the owner keeps the identity at the end of the
+ * series' block (hotcache.h), and a counter's series is shorter than a cache line.
+ * Prefetches only, of an identity in the table, which is always live (a series drops its
+ * entry before it is freed, and one that moves takes its way along).
+ */
+static inline void prefetch_id(const struct hotcache_id *id)
+{
+    __builtin_prefetch(id);
+    __builtin_prefetch((const char *)id + 64);
+    __builtin_prefetch((const char *)id - 64);
+}
+
 void hotcache_tag(const struct hotcache *c, const struct statsd_parts *lp, size_t n, uint32_t *tag)
 {
     for (size_t i = 0; i < n; i++) {
@@ -366,18 +380,8 @@ void hotcache_fetch(const struct hotcache *c, const struct statsd_parts *lp, con
     if (!hotcache_fetch_pays(c))
         return;
     for (size_t i = 0; i < n; i++) {
-        if (!taggable(&lp[i]) || (id = candidate(&c->sets[set1(tag[i], c->n)], tag[i])) == NULL)
-            continue;
-        /*
-         * The identity (its key may run into the next cache line) and the line before it,
-         * where its series ends: the owner keeps the identity at the end of the series'
-         * block (hotcache.h), and a counter's series is shorter than a cache line. Only
-         * prefetches, of an identity in the table, which is always live (a series drops its
-         * entry before it is freed, and one that moves takes its way along).
-         */
-        __builtin_prefetch(id);
-        __builtin_prefetch((const char *)id + 64);
-        __builtin_prefetch((const char *)id - 64);
+        if (taggable(&lp[i]) && (id = candidate(&c->sets[set1(tag[i], c->n)], tag[i])) != NULL)
+            prefetch_id(id);
     }
     /* Prefetches only: keep GCC from counting the call as one without effect. */
     __asm__ volatile("");
@@ -411,16 +415,9 @@ void hotcache_find_tagged(const struct hotcache *c, const struct statsd_parts *l
             cand[i] = candidate(&c->sets[set2(tag[i], c->n)], tag[i]);
         if (cand[i] == NULL && c->old != NULL)
             cand[i] = old_candidate(c, tag[i]);
-        if (cand[i] != NULL) {
-            /*
-             * Its key may run into the next cache line, and its series ends in the line
-             * before it (hotcache_fetch): asked for now, it arrives with the identity
-             * instead of after the compare.
-             */
-            __builtin_prefetch(cand[i]);
-            __builtin_prefetch((const char *)cand[i] + 64);
-            __builtin_prefetch((const char *)cand[i] - 64);
-        }
+        /* Asked for now, its series arrives with it instead of after the compare. */
+        if (cand[i] != NULL)
+            prefetch_id(cand[i]);
     }
     for (i = 0; i < n; i++) {
         if (cand[i] == NULL)
