@@ -240,6 +240,27 @@ static void on_dgram_after_hints(struct ingest *in, const char *data, size_t len
     on_dgram(in, data, len, cred, src, arg);
 }
 
+/* An ingest with the owner's hints (on_hint), and five datagrams "0" to "4" queued. */
+static void start_hinted_five(struct ctx *c)
+{
+    struct ingest_config cfg = { 0 };
+    char err[256], text[16];
+    int fd;
+
+    ctx_setup(c);
+    cfg.path = c->path;
+    cfg.batch = 64; /* the five in one recvmmsg batch (checked by the tests) */
+    ingest_init(&c->in, &c->loop, &cfg, on_dgram_after_hints, c);
+    c->in.hint = on_hint;
+    cr_assert_eq(ingest_start(&c->in, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    for (int i = 0; i < 5; i++) {
+        int n = snprintf(text, sizeof text, "%d", i);
+        send_to(fd, c->path, text, (size_t)n, 0);
+    }
+    close(fd);
+}
+
 /*
  * The owner's hints (ingest_hint_cb): every datagram of a batch is scanned, then fetched,
  * then delivered, each once, the hints running ahead of the deliveries, and the batch
@@ -248,22 +269,9 @@ static void on_dgram_after_hints(struct ingest *in, const char *data, size_t len
 Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
 {
     struct ctx c;
-    char err[256], text[16];
-    int fd, pos[5][3];
-    struct ingest_config cfg = { 0 };
+    int pos[5][3];
 
-    ctx_setup(&c);
-    cfg.path = c.path;
-    cfg.batch = 64; /* the five in one recvmmsg batch (checked below) */
-    ingest_init(&c.in, &c.loop, &cfg, on_dgram_after_hints, &c);
-    c.in.hint = on_hint;
-    cr_assert_eq(ingest_start(&c.in, err, sizeof(err)), 0, "%s", err);
-    fd = client_socket();
-    for (int i = 0; i < 5; i++) {
-        int n = snprintf(text, sizeof text, "%d", i);
-        send_to(fd, c.path, text, (size_t)n, 0);
-    }
-    close(fd);
+    start_hinted_five(&c);
     c.expect = 5;
     nhint_events = 0;
     ctx_run(&c, 5000);
@@ -577,6 +585,43 @@ Test(ingest, a_batch_of_slow_datagrams_is_cut_to_the_time_left)
     cr_assert_leq(c.max_in_later_wakeup, 6, "a wake-up took %zu datagrams of 200 us",
                   c.max_in_later_wakeup);
     cr_assert_geq(c.in.stats.budget_hits, 10);
+    ctx_teardown(&c);
+}
+
+/*
+ * An owner that closes the ingest from a delivery (a reload that stops the socket, say):
+ * the rest of the batch is neither delivered nor hinted any further, and the cut batch
+ * still ends with its one forget, so that no staged slot outlives the batch's buffers.
+ */
+Test(ingest, a_batch_cut_by_a_close_still_ends_with_a_forget)
+{
+    struct ctx c;
+    int delivered = 0, forgets = 0, last = -1;
+
+    start_hinted_five(&c);
+    c.expect = 2; /* on_dgram closes the ingest on the second datagram */
+    nhint_events = 0;
+    ctx_run(&c, 5000);
+
+    cr_assert_not(c.timed_out);
+    cr_assert_eq(c.count, 2);
+    cr_assert_eq(c.in.stats.max_batch, 5, "one batch of five");
+    cr_assert_gt(nhint_events, 0);
+    cr_assert_eq(hint_events[nhint_events - 1], -1, "the cut batch ends with a forget");
+    for (size_t k = 0; k < nhint_events; k++) {
+        if (hint_events[k] < 0) {
+            forgets++;
+            continue;
+        }
+        if (hint_events[k] % 3 == 2)
+            delivered++;
+        if (hint_events[k] / 3 > last)
+            last = hint_events[k] / 3;
+    }
+    cr_assert_eq(forgets, 1, "one forget, got %d", forgets);
+    cr_assert_eq(delivered, 2);
+    cr_assert_eq(last, 3, "hinted up to the datagram after next of the last delivered, got %d",
+                 last);
     ctx_teardown(&c);
 }
 

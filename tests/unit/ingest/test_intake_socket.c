@@ -1,0 +1,217 @@
+/*
+ * Staging through a real socket: the receive loop's hints (ingestrecv), recvmmsg's
+ * batches and their buffers reused from batch to batch, into the real intake, with a
+ * front cache big enough that staging is on. Every short datagram is delivered from its
+ * slot, long ones are not staged, and every line counts exactly as it would unstaged:
+ * cached series, new ones, and refused lines.
+ */
+#include <criterion/criterion.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "ingest/ingest.h"
+#include "intake_fixture.h"
+
+enum { SERIES = 90000, DGRAMS = 6000, LONG_LINES = 20 };
+
+static uv_loop_t loop;
+static uv_timer_t timer;
+static struct ingest ing;
+static char dir[64], path[128];
+static char dgram[DGRAMS][512];
+static size_t dlen[DGRAMS];
+static double want[SERIES]; /* each cached series' sum */
+static size_t delivered;    /* datagrams */
+static size_t from_slot;    /* of them, found in a slot when delivered */
+static size_t short_ones;   /* datagrams of at most INTAKE_STAGE_BYTES */
+static size_t new_lines, bad_lines, good_lines;
+static int timed_out;
+
+static void on_closed(struct ingest *ig)
+{
+    (void)ig;
+    uv_close((uv_handle_t *)&timer, NULL);
+}
+
+static void on_hint(const char *data, size_t len, enum ingest_hint_step step, void *arg)
+{
+    (void)arg;
+    intake_stage(&in, data, len,
+                 step == INGEST_HINT_SCAN    ? INTAKE_SCAN
+                 : step == INGEST_HINT_FETCH ? INTAKE_FETCH
+                                             : INTAKE_FORGET);
+}
+
+static void on_dgram(struct ingest *ig, const char *data, size_t len, const struct ucred *cred,
+                     const struct sockaddr *src, void *arg)
+{
+    (void)cred, (void)src, (void)arg;
+    /* What intake_datagram() will find: a slot scanned from these very bytes. */
+    for (unsigned k = 0; k < INTAKE_STAGED; k++)
+        from_slot += in.staged[k].data == data && in.staged[k].len == len;
+    intake_datagram(&in, data, len, NULL, NOW_MS);
+    if (++delivered == DGRAMS)
+        ingest_close(ig, on_closed);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    (void)t;
+    timed_out = 1;
+    if (!ing.closing)
+        ingest_close(&ing, on_closed);
+}
+
+/* Blocking sends, in order: the socket's queue is short, the loop drains it meanwhile. */
+static void *send_all(void *arg)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    (void)arg;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    for (size_t i = 0; fd >= 0 && i < DGRAMS; i++)
+        if (sendto(fd, dgram[i], dlen[i], 0, (struct sockaddr *)&sa, sizeof sa) != (ssize_t)dlen[i])
+            break;
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/*
+ * Datagram i: mostly one line to a cached series; every tenth, LONG_LINES lines (too long
+ * to stage); now and then a new series, a refused value, or two lines.
+ */
+static void make_load(void)
+{
+    for (size_t i = 0; i < DGRAMS; i++) {
+        char *d = dgram[i];
+        size_t k = (i * 7919) % SERIES, v = i % 7 + 1;
+        int n = 0;
+
+        if (i % 10 == 9) {
+            for (size_t j = 0; j < LONG_LINES; j++) {
+                size_t kj = (i * 131 + j * 977) % SERIES;
+
+                n += snprintf(d + n, sizeof dgram[i] - (size_t)n, "b:1|c|#k:v%zu\n", kj);
+                want[kj] += 1;
+                good_lines++;
+            }
+        } else if (i % 50 == 7) {
+            n = snprintf(d, sizeof dgram[i], "b:3|c|#k:n%zu", i);
+            new_lines++;
+        } else if (i % 50 == 13) {
+            n = snprintf(d, sizeof dgram[i], "b:x|c|#k:v%zu", k);
+            bad_lines++;
+        } else if (i % 50 == 21) {
+            n = snprintf(d, sizeof dgram[i], "b:%zu|c|#k:v%zu\nb:1|c|#k:v%zu\n", v, k,
+                         (k + 1) % SERIES);
+            want[k] += (double)v;
+            want[(k + 1) % SERIES] += 1;
+            good_lines += 2;
+        } else {
+            n = snprintf(d, sizeof dgram[i], "b:%zu|c|#k:v%zu", v, k);
+            want[k] += (double)v;
+            good_lines++;
+        }
+        dlen[i] = (size_t)n;
+        short_ones += dlen[i] <= INTAKE_STAGE_BYTES;
+    }
+}
+
+/* The series made and cached before the load: each at 2, through 20-line datagrams. */
+static void warm_up(void)
+{
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < SERIES; k += 20) {
+            char d[512];
+            int n = 0;
+
+            for (size_t j = k; j < k + 20 && j < SERIES; j++)
+                n += snprintf(d + n, sizeof d - (size_t)n, "b:1|c|#k:v%zu\n", j);
+            intake_datagram(&in, d, (size_t)n, NULL, NOW_MS);
+        }
+    }
+    for (size_t k = 0; k < SERIES; k++)
+        want[k] = 2;
+}
+
+/* Every cached series' sum in the exposition, and the new ones'. */
+static void check_sums(void)
+{
+    char *text = intake_exposition(), *p = text;
+    size_t seen = 0, seen_new = 0;
+
+    while ((p = strstr(p, "\nb_total{k=\"")) != NULL) {
+        char kind;
+        size_t k;
+        double v;
+
+        p += 12;
+        cr_assert_eq(sscanf(p, "%c%zu\"} %lf", &kind, &k, &v), 3, "%.40s", p);
+        if (kind == 'n') {
+            cr_assert_eq(v, 3.0, "n%zu: %g", k, v);
+            seen_new++;
+            continue;
+        }
+        cr_assert_eq(kind, 'v');
+        cr_assert_lt(k, (size_t)SERIES);
+        cr_assert_eq(v, want[k], "v%zu: %g, want %g", k, v, want[k]);
+        seen++;
+    }
+    cr_assert_eq(seen, (size_t)SERIES);
+    cr_assert_eq(seen_new, new_lines);
+    free(text);
+}
+
+Test(intake_socket, staged_datagrams_through_a_real_socket_count_exactly, .timeout = 120)
+{
+    struct ingest_config icfg = { 0 };
+    pthread_t sender;
+    char err[256];
+
+    intake_up("{\"limits\": {\"max_series\": 100000, \"max_series_per_family\": 100000},"
+              " \"families\": [{\"name\": \"b\", \"type\": \"counter\","
+              "  \"labels\": [{\"name\": \"k\", \"max_values\": 100000}]}]}");
+    warm_up();
+    intake_stage(&in, NULL, 0, INTAKE_FORGET);
+    cr_assert_eq(in.staging, 1, "%d series: the front cache pays for staging", SERIES);
+    make_load();
+
+    strcpy(dir, "/tmp/test_intake_socket-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ustatsd.sock", dir);
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    icfg.path = path;
+    icfg.batch = 64;
+    ingest_init(&ing, &loop, &icfg, on_dgram, NULL);
+    ing.hint = on_hint;
+    cr_assert_eq(ingest_start(&ing, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(uv_timer_init(&loop, &timer), 0);
+    cr_assert_eq(uv_timer_start(&timer, on_timeout, 60000, 0), 0);
+    cr_assert_eq(pthread_create(&sender, NULL, send_all, NULL), 0);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    pthread_join(sender, NULL);
+    unlink(path);
+    rmdir(dir);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+
+    cr_assert_not(timed_out, "%zu of %d datagrams arrived", delivered, DGRAMS);
+    cr_assert_eq(delivered, (size_t)DGRAMS);
+    cr_assert_gt(ing.stats.wakeups, 1, "more than one batch: buffers were reused");
+    /* Each short datagram from its slot, and no long one. */
+    cr_assert_eq(from_slot, short_ones, "%zu of %zu short datagrams came from a slot", from_slot,
+                 short_ones);
+    cr_assert_lt(short_ones, (size_t)DGRAMS);
+    cr_assert_eq(in.count.accepted, 2 * (uint64_t)SERIES + good_lines + new_lines);
+    cr_assert_eq(intake_rejected_total(&in.count), bad_lines);
+    check_sums();
+    intake_down();
+}
