@@ -83,7 +83,8 @@ typedef void (*ingest_close_cb)(struct ingest *in);
  * INGEST_HINT_FETCH one ahead (the first of a batch gets both before it is delivered).
  * INGEST_HINT_FORGET (data NULL, len 0) ends every batch: its buffers are about to be
  * reused. Until then a hinted datagram's bytes do not change. A hint must not close or
- * change the ingest.
+ * change the ingest. When cb closes the ingest, no datagram of the batch is hinted or
+ * delivered after it: only the batch's forget follows.
  */
 enum ingest_hint_step { INGEST_HINT_SCAN, INGEST_HINT_FETCH, INGEST_HINT_FORGET };
 typedef void (*ingest_hint_cb)(const char *data, size_t len, enum ingest_hint_step step, void *arg);

@@ -18,10 +18,12 @@
  * healthy_max_ms, the probe's worst health check. Beside each case, its fixed part: the
  * same request to the self endpoint, which serves the daemon's own metrics only (the
  * connection, the request, the process's and the daemon's metrics), timed alike in the
- * same run; less it, the cost of the series alone (<case>_series_ns_per_series). Below
- * 200,000 series a case runs more often than asked, so that it renders a million series
- * in all (at most 101 runs): a scrape of 10,000 series is as short as the machine's own
- * hiccups.
+ * same run; less it, the cost of the series alone (<case>_series_ns_per_series). A case
+ * at a size where its runs would render fewer than a million series in all runs more
+ * often than asked, up to that million and at most 101 times (100 at 10,000 series; below
+ * 200,000 at --runs 5, as tests/bench/cardinality.sh runs it): a scrape of 10,000 series
+ * is as short as the machine's own hiccups. Its worst turns are then the worst of more
+ * scrapes than at the large sizes.
  *
  * The loop-hold probe runs around a text scrape of the largest size. The scrape is rendered
  * in pieces with the loop yielding in between, so the worst health check during the
@@ -50,8 +52,9 @@
 /*
  * A scrape of 10,000 series takes a few milliseconds, as long as one of the machine's own
  * hiccups (a kernel thread's run, another process's slice): a median of 5 such scrapes
- * moves with them. So a case renders at least PER_CASE series in all, in more runs at the
- * smaller sizes (up to MAX_RUNS), and the per-series figures of the sizes weigh alike.
+ * moves with them. So at the smaller sizes a case runs more often, until it renders
+ * PER_CASE series in all or runs MAX_RUNS times, and the per-series figures of the sizes
+ * weigh nearly alike.
  */
 #define PER_CASE 1000000
 #define MAX_RUNS 101
@@ -369,9 +372,9 @@ int main(int argc, char **argv)
     bench_http_start(&b, "bench_scrape", argc, argv, BENCH_HTTP_LARGE);
     if (b.series != 0)
         sizes[0] = b.series, nsizes = 1;
-    printf("bench_scrape: %s, %d runs per case (more at sizes under %d series, so that a "
-           "case renders %d series in all), times from connect to the last byte\n",
-           getenv("USTATSD_BIN"), b.runs, PER_CASE / b.runs, PER_CASE);
+    printf("bench_scrape: %s, %d runs per case (more where those render fewer than %d "
+           "series in all, up to %d runs), times from connect to the last byte\n",
+           getenv("USTATSD_BIN"), b.runs, PER_CASE, MAX_RUNS);
     asked = b.runs;
     for (s = 0; s < nsizes; s++) {
         bench_http_populate(&b, sizes[s]);
