@@ -146,8 +146,9 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
  * other's, and staging them too made them slower (tests/bench/bench_intake --per:
  * docs/cardinality.md, with lines of about 48 bytes, so that 256 bytes is 5 of them; many
  * short lines, up to 42 of "a:1|c", still fit and are staged: not measured). A small
- * cache and its series stay near the CPU, and staging would only move the work. A staged datagram that is never delivered (truncated, say) only
- * holds its slot until it is replaced or forgotten. Nothing here changes what a datagram
+ * cache and its series stay near the CPU, and staging would only move the work. A staged
+ * datagram that is never delivered (truncated, say) only holds its slot until it is
+ * replaced or forgotten. Nothing here changes what a datagram
  * does: only when its memory is asked for.
  */
 #define INTAKE_STAGE_BYTES 256
