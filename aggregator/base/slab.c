@@ -1,10 +1,15 @@
 #include "base/slab.h"
 
+#include <errno.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1; older C libraries do not name it */
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SLAB_ASAN 1
@@ -41,10 +46,13 @@ struct slab__page {
 };
 
 struct slab__region {
-    struct slab__region *prev, *next;         /* in the slab's spare list while free != 0 */
+    /* In the slab's spare list while free != 0; in its ripe list while free == 0 and ripe. */
+    struct slab__region *prev, *next;
     struct slab__region *all_prev, *all_next; /* every region of the slab */
     char *base;
     uint32_t free; /* bit i: page i holds nothing and is not mapped in */
+    uint8_t ripe;  /* in the ripe list: full, waiting for slab_ripe() */
+    uint8_t huge;  /* marked MADV_HUGEPAGE (full since) */
 };
 
 static size_t class_size(size_t c)
@@ -52,13 +60,18 @@ static size_t class_size(size_t c)
     return (c + 1) * SLAB_GRAIN;
 }
 
-/* Where block 0 starts and how many blocks a page of class c holds. */
+/*
+ * Where block 0 starts and how many blocks a page of class c holds. Block 0 starts on a
+ * cache line (at most 56 bytes of a 64 KiB page), so that a block whose size is a multiple
+ * of 64 bytes spans no more lines than it must: a 128-byte series is read in two lines, not
+ * three.
+ */
 static void layout(size_t c, uint32_t *first, uint32_t *cap)
 {
     size_t size = class_size(c), head = sizeof(struct slab__page);
     size_t n = (SLAB_PAGE - head) / size, off = head + (n + 63) / 64 * 8;
 
-    off = (off + SLAB_GRAIN - 1) & ~(size_t)(SLAB_GRAIN - 1);
+    off = (off + 63) & ~(size_t)63;
     *first = (uint32_t)off;
     *cap = (uint32_t)((SLAB_PAGE - off) / size);
 }
@@ -120,24 +133,68 @@ static void spare_remove(struct slab *s, struct slab__region *rg)
     rg->prev = rg->next = NULL;
 }
 
-/* A region of SLAB_REGION bytes aligned to SLAB_PAGE: map more, unmap the ends. */
+static void ripe_remove(struct slab *s, struct slab__region *rg)
+{
+    if (rg->prev != NULL)
+        rg->prev->next = rg->next;
+    else
+        s->ripe = rg->next;
+    if (rg->next != NULL)
+        rg->next->prev = rg->prev;
+    rg->prev = rg->next = NULL;
+    rg->ripe = 0;
+}
+
+/* Every page of rg is in use: the kernel may back it with one huge page from now on. */
+static void region_full(struct slab *s, struct slab__region *rg)
+{
+    madvise(rg->base, SLAB_REGION, MADV_HUGEPAGE);
+    rg->huge = 1;
+    rg->prev = NULL;
+    rg->next = s->ripe;
+    if (s->ripe != NULL)
+        s->ripe->prev = rg;
+    s->ripe = rg;
+    rg->ripe = 1;
+}
+
+/*
+ * rg is about to give a page back: small pages again, first, so that neither khugepaged
+ * nor a collapse under way elsewhere (slab_collapse) fills the hole again.
+ */
+static void region_not_full(struct slab *s, struct slab__region *rg)
+{
+    if (rg->ripe)
+        ripe_remove(s, rg);
+    if (rg->huge)
+        madvise(rg->base, SLAB_REGION, MADV_NOHUGEPAGE);
+    rg->huge = 0;
+}
+
+/*
+ * A region of SLAB_REGION bytes aligned to its size, where a huge page can back it: map
+ * twice as much, unmap the ends. Small pages until it is full (region_full): a huge page
+ * is resident whole, and a region half used would cost up to 2 MiB (in "always" mode too).
+ */
 static struct slab__region *region_new(struct slab *s)
 {
-    size_t len = SLAB_REGION + SLAB_PAGE, head, tail;
+    size_t len = 2 * SLAB_REGION, head, tail;
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     struct slab__region *rg;
 
     if (p == MAP_FAILED)
         mem_oom(len);
-    head = (SLAB_PAGE - ((uintptr_t)p & (SLAB_PAGE - 1))) & (SLAB_PAGE - 1);
+    head = (SLAB_REGION - ((uintptr_t)p & (SLAB_REGION - 1))) & (SLAB_REGION - 1);
     tail = len - head - SLAB_REGION;
     if (head > 0)
         munmap(p, head);
     if (tail > 0)
         munmap(p + head + SLAB_REGION, tail);
+    madvise(p + head, SLAB_REGION, MADV_NOHUGEPAGE);
     rg = mem_alloc(sizeof *rg);
     rg->base = p + head;
     rg->free = UINT32_MAX;
+    rg->ripe = rg->huge = 0;
     spare_push(s, rg);
     rg->all_prev = NULL;
     rg->all_next = s->all;
@@ -176,8 +233,10 @@ static struct slab__page *page_new(struct slab *s, size_t c)
         unsigned i = (unsigned)__builtin_ctz(rg->free);
 
         rg->free &= ~(UINT32_C(1) << i);
-        if (rg->free == 0)
+        if (rg->free == 0) {
             spare_remove(s, rg);
+            region_full(s, rg);
+        }
         pg = (struct slab__page *)(void *)(rg->base + i * SLAB_PAGE);
         UNPOISON(pg, SLAB_PAGE);
         pg->region = rg;
@@ -200,10 +259,12 @@ static void page_release(struct slab *s, struct slab__page *pg)
     struct slab__region *rg = pg->region;
     unsigned i = (unsigned)(((char *)pg - rg->base) / SLAB_PAGE);
 
+    if (rg->free == 0) {
+        region_not_full(s, rg);
+        spare_push(s, rg);
+    }
     madvise(pg, SLAB_PAGE, MADV_DONTNEED);
     s->pages--;
-    if (rg->free == 0)
-        spare_push(s, rg);
     rg->free |= UINT32_C(1) << i;
     if (rg->free == UINT32_MAX) {
         spare_remove(s, rg);
@@ -419,6 +480,23 @@ int slab_compact(struct slab *s, size_t budget, slab_move_cb move, void *arg)
         moved++;
     }
     return 1;
+}
+
+int slab_ripe(struct slab *s, void **base, size_t *len)
+{
+    struct slab__region *rg = s->ripe;
+
+    if (rg == NULL)
+        return 0;
+    ripe_remove(s, rg);
+    *base = rg->base;
+    *len = SLAB_REGION;
+    return 1;
+}
+
+int slab_collapse(void *base, size_t len)
+{
+    return madvise(base, len, MADV_COLLAPSE) == 0 ? 0 : errno;
 }
 
 void slab_release(struct slab *s)

@@ -14,7 +14,8 @@
  * SLAB_REGION bytes mapped from the system; a block's page is its address rounded down.
  * A page hands out blocks it never used last (a bump), so a page's untouched tail costs
  * no resident memory. Blocks over SLAB_MAX bytes come from malloc (mem.h) and are never
- * moved. Every block is 8-byte aligned.
+ * moved. Every block is 8-byte aligned, and block 0 of a page starts on a 64-byte cache
+ * line, so that a block whose size is a multiple of 64 spans no more lines than it must.
  *
  * A domain module: no loop, no clock. Memory is counted as counted.h counts it, what was
  * asked for: the calls take the byte counter they adjust. In an ASan build, free blocks
@@ -51,6 +52,7 @@ struct slab {
     struct slab_class cls[SLAB_CLASSES];
     struct slab__region *spare;  /* regions with a page to hand out */
     struct slab__region *all;    /* every region */
+    struct slab__region *ripe;   /* full regions not yet handed out by slab_ripe() */
     size_t regions;              /* mapped */
     size_t pages;                /* in use or idle: resident at most this many pages */
     size_t compact_cls;          /* the class a compaction goes on with */
@@ -83,6 +85,31 @@ static inline size_t slab_footprint(const struct slab *s)
 {
     return s->pages * SLAB_PAGE;
 }
+
+/*
+ * Huge pages. Regions are aligned to their 2 MiB, and a region whose pages are all in use
+ * is marked MADV_HUGEPAGE: where transparent huge pages are in "madvise" or "always" mode,
+ * the kernel's khugepaged may back it with one huge page, one TLB entry instead of 512 for
+ * the series a lookup jumps between. Until then, and again once it gives a page back, a
+ * region is marked MADV_NOHUGEPAGE: a huge page is resident whole, and a region half used
+ * would cost up to 2 MiB (20 bytes a series at 100,000).
+ *
+ * khugepaged takes its time (16 MiB every 10 s by default). An owner with a thread to
+ * spare collapses full regions itself: slab_ripe() hands out each full region once (loop
+ * thread), and slab_collapse() asks the kernel to back it with a huge page now (any
+ * thread; the kernel copies the 2 MiB, 0.7 to 4 ms, so not on the loop). A region that
+ * gave a page back before its collapse ran is left as it is (the kernel refuses it).
+ */
+
+/* A full region not handed out before: 1 and its range, or 0 when none is waiting. */
+int slab_ripe(struct slab *s, void **base, size_t *len);
+
+/*
+ * Ask the kernel to back the range with huge pages now (MADV_COLLAPSE, Linux 6.1). Any
+ * thread, and the slab need not exist any more: the call never changes what the memory
+ * holds. Returns 0, or the errno (EINVAL: not supported, or the range gave a page back).
+ */
+int slab_collapse(void *base, size_t len);
 
 /*
  * Unmap every page, and leave the slab zeroed: its blocks are gone without slab_free(),

@@ -1,7 +1,10 @@
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/slab.h"
 
@@ -171,5 +174,131 @@ Test(slab, a_block_freed_while_its_page_drains_is_not_moved)
             slab_free(&s, &bytes, slot[i], SIZE);
         }
     cr_assert_eq(bytes, 0);
+    slab_release(&s);
+}
+
+/* Blocks of 64 and 128 bytes start on a cache line: a 128-byte series is two lines. */
+Test(slab, blocks_of_a_multiple_of_64_bytes_start_on_a_cache_line)
+{
+    struct slab s = { 0 };
+    size_t bytes = 0;
+
+    for (size_t i = 0; i < 3000; i++) {
+        void *a = slab_alloc(&s, &bytes, 128), *b = slab_alloc(&s, &bytes, 64);
+
+        cr_assert_eq((uintptr_t)a % 64, 0, "128-byte block %zu at %p", i, a);
+        cr_assert_eq((uintptr_t)b % 64, 0, "64-byte block %zu at %p", i, b);
+    }
+    slab_release(&s);
+}
+
+/* Whether the mapping holding p has flag (VmFlags in /proc/self/smaps: "hg", "nh"). */
+static int vm_flag(const void *p, const char *flag)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char text[512];
+    int inside = 0, found = 0;
+
+    cr_assert_not_null(f);
+    while (fgets(text, sizeof text, f) != NULL) {
+        unsigned long lo, hi;
+
+        if (sscanf(text, "%lx-%lx ", &lo, &hi) == 2)
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && strncmp(text, "VmFlags:", 8) == 0) {
+            char want[8];
+
+            snprintf(want, sizeof want, " %s", flag);
+            found = strstr(text, want) != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Whether this kernel has transparent huge pages (the madvise flags exist). */
+static int thp_kernel(void)
+{
+    return access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+}
+
+/* 1 KiB blocks until a region is full (ripe); returns how many were taken. */
+static size_t fill_a_region(struct slab *s, size_t *bytes, char **p, size_t cap)
+{
+    void *base;
+    size_t len, n = 0;
+
+    cr_assert_eq(slab_ripe(s, &base, &len), 0, "an empty slab has nothing ripe");
+    while (s->ripe == NULL) {
+        cr_assert_lt(n, cap);
+        p[n] = slab_alloc(s, bytes, 1024);
+        memset(p[n], 7, 1024);
+        n++;
+    }
+    return n;
+}
+
+/*
+ * A region is put in huge pages once every page of it is in use, and handed out once for
+ * a collapse; one that gives a page back goes back to small pages first and is not
+ * handed out. A collapse never changes what the memory holds.
+ */
+Test(slab, a_full_region_is_ripe_once_and_not_after_it_gives_a_page_back)
+{
+    enum { CAP = 4096 };
+    static char *p[CAP];
+    struct slab s = { 0 };
+    size_t bytes = 0, n, len;
+    void *base;
+    int rc;
+
+    n = fill_a_region(&s, &bytes, p, CAP);
+    cr_assert_eq(slab_ripe(&s, &base, &len), 1);
+    cr_assert_eq(len, SLAB_REGION);
+    cr_assert_eq((uintptr_t)base % SLAB_REGION, 0, "a region is aligned to its 2 MiB");
+    cr_assert_eq(slab_ripe(&s, &base, &len), 0, "handed out once");
+    if (thp_kernel()) {
+        cr_assert(vm_flag(base, "hg"), "a full region is marked for huge pages");
+        cr_assert(!vm_flag(base, "nh"));
+    }
+    rc = slab_collapse(base, len);
+    cr_assert(rc == 0 || rc == EINVAL, "collapse: %s", strerror(rc));
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < 1024; k += 97)
+            cr_assert_eq(p[i][k], 7, "block %zu changed by the collapse", i);
+
+    /* A second region, full, then its last three pages emptied: one kept idle, two given back. */
+    n += fill_a_region(&s, &bytes, p + n, CAP - n);
+    base = (void *)((uintptr_t)p[n - 1] & ~(uintptr_t)(SLAB_REGION - 1));
+    for (size_t i = 0; i < n; i++)
+        if ((uintptr_t)p[i] >= (uintptr_t)base + 29 * SLAB_PAGE &&
+            (uintptr_t)p[i] < (uintptr_t)base + SLAB_REGION) {
+            slab_free(&s, &bytes, p[i], 1024);
+            p[i] = NULL;
+        }
+    cr_assert_eq(slab_ripe(&s, &base, &len), 0, "a region that gave a page back is not ripe");
+    if (thp_kernel()) {
+        cr_assert(vm_flag(base, "nh"), "a region with a hole is back to small pages");
+        cr_assert(!vm_flag(base, "hg"));
+        cr_assert_neq(slab_collapse(base, SLAB_REGION), 0, "the kernel refuses to fill its hole");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != NULL)
+            slab_free(&s, &bytes, p[i], 1024);
+    cr_assert_eq(bytes, 0);
+    slab_release(&s);
+}
+
+/* A new region is kept in small pages, even where the kernel's mode is "always". */
+Test(slab, a_region_not_full_stays_in_small_pages)
+{
+    struct slab s = { 0 };
+    size_t bytes = 0;
+    char *a = slab_alloc(&s, &bytes, 200);
+
+    if (thp_kernel())
+        cr_assert(vm_flag(a, "nh"));
+    slab_free(&s, &bytes, a, 200);
     slab_release(&s);
 }
