@@ -681,6 +681,33 @@ size_t registry_memory(const struct registry *r)
     return r->mem;
 }
 
+/*
+ * The whole 2 MiB pages within the table of n bytes at p, unless it was handed out
+ * (*last), is being moved into or out of (moving), or has fewer than two such pages.
+ */
+static int table_ripe(const void **last, const void *p, size_t n, int moving, void **base,
+                      size_t *len)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
+
+    if (p == NULL || p == *last || moving || hi < lo + 2 * huge)
+        return 0;
+    *last = p;
+    *base = (void *)lo;
+    *len = hi - lo;
+    return 1;
+}
+
+int registry_ripe(struct registry *r, void **base, size_t *len)
+{
+    return slab_ripe(&r->blocks, base, len) || slab_ripe(&r->values, base, len) ||
+           table_ripe(&r->huge_hot, r->hot.sets, r->hot.n * sizeof *r->hot.sets, r->hot.old != NULL,
+                      base, len) ||
+           table_ripe(&r->huge_series, r->series.slots, r->series.n * sizeof *r->series.slots,
+                      r->series.old != NULL, base, len);
+}
+
 uint64_t registry_tags_stripped(const struct registry *r, size_t i)
 {
     return r->stripped[i];

@@ -131,6 +131,8 @@ struct registry {
     struct hotcache hot;             /* the front cache: accepted lines' identities */
     struct slab blocks;              /* the series' blocks */
     struct slab values;              /* the label values of every key (intern_value) */
+    const void *huge_hot;            /* the front cache's table registry_ripe() gave last */
+    const void *huge_series;         /* the series table it gave last */
     uint64_t stripped[CONFIG_MAX_STRIP_TAGS]; /* accepted lines, by cfg->strip_tags key */
     registry_clock_cb clock;                  /* NULL: series are left undated */
     void *clock_arg;
@@ -453,6 +455,13 @@ size_t registry_series_total(const struct registry *r);
 size_t registry_series_cap(const struct registry *r);
 /* Heap bytes held (tables, series, interned strings), without allocator overhead. */
 size_t registry_memory(const struct registry *r);
+/*
+ * Memory to put in huge pages off the loop (slab_collapse), each range handed out once:
+ * a full region of the series' blocks or of the label values (slab_ripe), or the front
+ * cache's or the series table's 2 MiB pages once it has settled (no move under way) at
+ * 4 MiB or more. Returns 1 and the range, or 0 when none waits.
+ */
+int registry_ripe(struct registry *r, void **base, size_t *len);
 /* Distinct values of label key `label` (index into cfg->labels) currently in use. */
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label);
 /* The interned values of that key, read-only (intern.h): its ids, epoch and lists. */
