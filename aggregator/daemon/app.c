@@ -237,6 +237,7 @@ static void on_expire_timer(uv_timer_t *t)
 
     log_rejects(a);
     ask_credentials(a);
+    hugepages_poke(&a->huge);
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_draining(&a->site.reg))
         drain_slice(a);
@@ -743,6 +744,7 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     s->util_prev_hrtime = uv_hrtime();
     registry_init(&s->reg, cfg); /* returns 0: out of memory aborts */
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
+    hugepages_init(&a->huge, &a->state_bg, &s->reg);
     jobs_init(&s->jobs, cfg, s->start_ms);
     jobs_date(&s->jobs, s->start_unix);
     persist_init(&s->state, &a->loop, &a->state_bg, &s->reg, &s->jobs, &a->log, cfg->state_file,

@@ -12,6 +12,7 @@
 #include "base/bgwork.h"
 #include "base/log.h"
 #include "daemon/app.h"
+#include "daemon/hugepages.h"
 #include "daemon/reload.h"
 #include "daemon/sysd.h"
 #include "daemon/security.h"
@@ -36,6 +37,7 @@ struct app {
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
     struct bgwork state_bg;           /* the snapshots' writes (persist) */
     struct bgwork remote_bg;          /* remote write's snappy (site.remote_bg) */
+    struct hugepages huge;            /* full regions of series collapsed on state_bg */
     struct security web;              /* in force on every listener */
     struct reload_tokens tokens;      /* in force on the routes */
     struct reload *reload;            /* in flight, or NULL */
