@@ -4,13 +4,17 @@
  * 1,000 series to 1,000,000 on a machine whose receive path is noisy.
  *
  *   bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R] [--lines L]
+ *                [--per P] [--no-collapse]
  *
  * For each N (1k, 100k and 1M by default), a fresh registry of one counter family gets
  * one line for each of its N series, then L lines (2,000,000 by default) spread over them
  * (uniform: each line's series drawn at random; zipf: series k with a probability
  * proportional to 1 / (k + 1)), 20 lines a datagram as bench_ingest sends them, in
  * batches of 64 datagrams copied into separate buffers, as recvmmsg leaves them, each
- * taken by intake_datagram() as the daemon takes it.
+ * taken by intake_datagram() as the daemon takes it. After the untimed warm-up, the
+ * registry's full regions and settled tables go into huge pages (registry_ripe, slab_collapse),
+ * as the daemon's state thread puts them while it runs (daemon/hugepages.h);
+ * --no-collapse leaves them in small pages, to see what that is worth.
  * The figure is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) over the load, per line,
  * the median of the rounds, beside its ratio to the smallest N's (the first given), the
  * baseline of the same run: whatever the machine's speed at the time, the ratio says
@@ -31,6 +35,7 @@
 #include <time.h>
 
 #include "base/mem.h"
+#include "base/slab.h"
 #include "base/wallclock.h"
 #include "benchfloor.h"
 #include "benchresult.h"
@@ -69,6 +74,7 @@ static uint64_t thread_ns(void)
 }
 
 static unsigned per = 20; /* lines a datagram (--per) */
+static int collapse = 1;  /* --no-collapse: 0 */
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -255,6 +261,19 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/*
+ * The full regions of series put in huge pages, as the daemon's state thread does
+ * (daemon/hugepages.h) while the load runs: here before it, untimed.
+ */
+static void collapse_full(struct registry *reg)
+{
+    void *base;
+    size_t len;
+
+    while (registry_ripe(reg, &base, &len))
+        slab_collapse(base, len);
+}
+
 /* One size: the median of ns per line, and the share of lines cached. Returns 0 or -1. */
 static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, double *ns,
                double *hinted_ns, double *floor_ns, double *hits, double *huge)
@@ -287,6 +306,8 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     /* Every series created, then a pass that caches each line as steady traffic does. */
     take(&in, &warm, slots, 0);
     take(&in, &warm, slots, 0);
+    if (collapse)
+        collapse_full(&reg);
     want = 2 * warm.nlines;
     if (benchfloor_init(&floor, nseries) < 0) {
         fprintf(stderr, "bench_intake: the floor's table: out of memory\n");
@@ -351,10 +372,12 @@ int main(int argc, char **argv)
             nlines = (size_t)strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
             per = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--no-collapse") == 0) {
+            collapse = 0;
         } else {
             fprintf(stderr,
                     "usage: bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R]"
-                    " [--lines L] [--per P]\n");
+                    " [--lines L] [--per P] [--no-collapse]\n");
             return 2;
         }
     }
