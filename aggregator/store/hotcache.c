@@ -347,22 +347,17 @@ static __attribute__((noinline)) const struct hotcache_id *old_candidate(const s
 }
 
 /*
- * Ask for a likely identity: its head, the last byte of its key if it is the line's (the
- * key is as long as the line's name and suffix), and the 32 bytes before it, where the
- * owner keeps what a cached line updates (hotcache.h: the identity ends the series'
- * block, after a counter's few label ids). Only the lines those bytes lie in: a 128-byte
- * block that starts on a cache line (slab.h) is asked for as its two lines, not three.
+ * Ask for a likely identity (its key may run into the next cache line) and the line
+ * before it, where its series ends: the owner keeps the identity at the end of the
+ * series' block (hotcache.h), and a counter's series is shorter than a cache line.
  * Prefetches only, of an identity in the table, which is always live (a series drops its
  * entry before it is freed, and one that moves takes its way along).
  */
-static inline void prefetch_id(const struct hotcache_id *id, const struct statsd_parts *lp)
+static inline void prefetch_id(const struct hotcache_id *id)
 {
-    size_t key = lp->name.len + lp->suffix.len;
-
     __builtin_prefetch(id);
-    __builtin_prefetch((const char *)id + HOTCACHE_ID_HEAD +
-                       (key < HOTCACHE_KEY_MAX ? key : HOTCACHE_KEY_MAX) - 1);
-    __builtin_prefetch((const char *)id - 32);
+    __builtin_prefetch((const char *)id + 64);
+    __builtin_prefetch((const char *)id - 64);
 }
 
 void hotcache_tag(const struct hotcache *c, const struct statsd_parts *lp, size_t n, uint32_t *tag)
@@ -386,7 +381,7 @@ void hotcache_fetch(const struct hotcache *c, const struct statsd_parts *lp, con
         return;
     for (size_t i = 0; i < n; i++) {
         if (taggable(&lp[i]) && (id = candidate(&c->sets[set1(tag[i], c->n)], tag[i])) != NULL)
-            prefetch_id(id, &lp[i]);
+            prefetch_id(id);
     }
     /* Prefetches only: keep GCC from counting the call as one without effect. */
     __asm__ volatile("");
@@ -422,7 +417,7 @@ void hotcache_find_tagged(const struct hotcache *c, const struct statsd_parts *l
             cand[i] = old_candidate(c, tag[i]);
         /* Asked for now, its series arrives with it instead of after the compare. */
         if (cand[i] != NULL)
-            prefetch_id(cand[i], &lp[i]);
+            prefetch_id(cand[i]);
     }
     for (i = 0; i < n; i++) {
         if (cand[i] == NULL)
