@@ -4,10 +4,11 @@
  * 1,000 series to 1,000,000 on a machine whose receive path is noisy.
  *
  *   bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R] [--lines L]
- *                [--per P] [--no-collapse]
+ *                [--per P] [--shape http|ingest] [--no-collapse]
  *
- * For each N (1k, 100k and 1M by default), a fresh registry of one counter family gets
- * one line for each of its N series, then L lines (2,000,000 by default) spread over them
+ * For each N (1k, 100k and 1M by default), a fresh registry of one counter family
+ * (--shape ingest: bench_ingest's three, a counter, a gauge and a 12-bucket histogram, a
+ * third of the series each, with its lines) gets one line for each of its N series, then L lines (2,000,000 by default) spread over them
  * (uniform: each line's series drawn at random; zipf: series k with a probability
  * proportional to 1 / (k + 1)), 20 lines a datagram as bench_ingest sends them, in
  * batches of 64 datagrams copied into separate buffers, as recvmmsg leaves them, each
@@ -59,6 +60,22 @@ static const char config_text[] =
     "              {\"name\": \"code\", \"max_values\": 1000}]}"
     " ]}";
 
+/* --shape ingest: bench_ingest's load, a counter, a gauge and a 12-bucket histogram family. */
+static const char ingest_config_text[] =
+    "{\"limits\": {\"max_series\": %zu, \"max_series_per_family\": %zu},"
+    " \"families\": ["
+    "  {\"name\": \"bench.requests\", \"type\": \"counter\", \"help\": \"R.\","
+    "   \"labels\": [{\"name\": \"k\", \"max_values\": %zu},"
+    "              {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},"
+    "  {\"name\": \"bench.inflight\", \"type\": \"gauge\", \"help\": \"I.\","
+    "   \"labels\": [{\"name\": \"k\", \"max_values\": %zu},"
+    "              {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]},"
+    "  {\"name\": \"bench.latency_seconds\", \"type\": \"histogram\", \"help\": \"L.\","
+    "   \"buckets\": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],"
+    "   \"labels\": [{\"name\": \"k\", \"max_values\": %zu},"
+    "              {\"name\": \"env\", \"values\": [\"prod\", \"staging\"]}]}"
+    " ]}";
+
 static double clock_unix(void *arg)
 {
     (void)arg;
@@ -75,6 +92,7 @@ static uint64_t thread_ns(void)
 
 static unsigned per = 20; /* lines a datagram (--per) */
 static int collapse = 1;  /* --no-collapse: 0 */
+static int shape_ingest;  /* --shape ingest: bench_ingest's lines */
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -96,8 +114,21 @@ static size_t zipf(size_t n)
     return k < 1 ? 0 : (size_t)k - 1 < n ? (size_t)k - 1 : n - 1;
 }
 
-static int line_of(char *out, size_t cap, size_t series)
+/* Line i of the load, to series. */
+static int line_of(char *out, size_t cap, size_t series, size_t i)
 {
+    if (shape_ingest) {
+        switch (series % 3) {
+        case 0:
+            return snprintf(out, cap, "bench.requests:1|c|#k:s%zu,env:prod\n", series);
+        case 1:
+            return snprintf(out, cap, "bench.inflight:%u|g|#k:s%zu,env:prod\n", (unsigned)(i % 97),
+                            series);
+        default:
+            return snprintf(out, cap, "bench.latency_seconds:0.%03u|h|#k:s%zu,env:prod\n",
+                            (unsigned)(i % 1000), series);
+        }
+    }
     return snprintf(out, cap, "http_requests:1|c|#route:/api/v1/r%zu,code:%zu\n", series / 100,
                     200 + series % 100);
 }
@@ -122,7 +153,7 @@ static void load_make(struct load *l, size_t nseries, size_t nlines, int zipf_mi
 
         if (i % per == 0)
             l->len[l->ndgrams++] = 0;
-        int n = line_of(l->bytes + at, cap - at, s);
+        int n = line_of(l->bytes + at, cap - at, s, i);
         at += (size_t)n;
         l->len[l->ndgrams - 1] += (size_t)n;
     }
@@ -292,7 +323,11 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     double v[64];
     uint64_t want;
 
-    snprintf(text, sizeof text, config_text, nseries, nseries, nseries / 100 + 1);
+    if (shape_ingest)
+        snprintf(text, sizeof text, ingest_config_text, nseries, nseries, nseries, nseries,
+                 nseries);
+    else
+        snprintf(text, sizeof text, config_text, nseries, nseries, nseries / 100 + 1);
     if (cfgload_text(&cfg, text, strlen(text), "bench", err, sizeof err) < 0) {
         fprintf(stderr, "bench_intake: config: %s\n", err);
         return -1;
@@ -372,12 +407,14 @@ int main(int argc, char **argv)
             nlines = (size_t)strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
             per = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) {
+            shape_ingest = strcmp(argv[++i], "ingest") == 0;
         } else if (strcmp(argv[i], "--no-collapse") == 0) {
             collapse = 0;
         } else {
             fprintf(stderr,
                     "usage: bench_intake [--series N[,N...]] [--mix uniform|zipf] [--rounds R]"
-                    " [--lines L] [--per P] [--no-collapse]\n");
+                    " [--lines L] [--per P] [--shape http|ingest] [--no-collapse]\n");
             return 2;
         }
     }
