@@ -1,7 +1,8 @@
 /*
  * bgwork: *I/O*. A thread of the daemon's own for work that can wait: one writes the
- * snapshots (deflate, write, fsync), another compresses remote write's bodies, so that a
- * slow disk never holds remote write back. Each runs at a lower priority
+ * snapshots (deflate, write, fsync) and puts full regions of series in huge pages
+ * (daemon/hugepages.h), another compresses remote write's bodies, so that a slow disk
+ * never holds remote write back. Each runs at a lower priority
  * than the loop thread (nice BGWORK_NICE_STEP over it, at most 19), so that on a busy or
  * pinned CPU the loop gets its turn first and a big snapshot slows down instead of the
  * loop. libuv's shared pool stays at the loop's priority for what a client waits on: TLS

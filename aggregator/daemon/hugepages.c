@@ -1,16 +1,32 @@
 #include "daemon/hugepages.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "base/common.h"
 #include "base/slab.h"
 
-void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg)
+int hugepages_allowed(const char *path)
 {
-    *h = (struct hugepages){ .bg = bg, .reg = reg };
+    char text[128];
+    FILE *f = fopen(path, "r");
+    int ok = 0;
+
+    if (f == NULL)
+        return 0;
+    if (fgets(text, sizeof text, f) != NULL)
+        ok = strstr(text, "[always]") != NULL || strstr(text, "[madvise]") != NULL;
+    fclose(f);
+    return ok;
 }
 
-/* The state thread: the kernel copies the region into a huge page. */
+void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed)
+{
+    *h = (struct hugepages){ .bg = allowed ? bg : NULL, .reg = reg };
+}
+
+/* The state thread: the kernel copies the range into huge pages. */
 static void collapse_work(struct bgwork_req *req)
 {
     struct hugepages *h = container_of(req, struct hugepages, req);
@@ -18,7 +34,7 @@ static void collapse_work(struct bgwork_req *req)
     h->rc = slab_collapse(h->base, h->len);
 }
 
-/* The loop thread: count it, and go on with the next full region. */
+/* The loop thread: count it; the next tick starts the next range. */
 static void collapse_done(struct bgwork_req *req)
 {
     struct hugepages *h = container_of(req, struct hugepages, req);
@@ -28,13 +44,15 @@ static void collapse_done(struct bgwork_req *req)
         h->collapsed++;
     else
         h->refused++;
-    hugepages_poke(h);
 }
 
 void hugepages_poke(struct hugepages *h)
 {
     if (h->busy || h->bg == NULL || !registry_ripe(h->reg, &h->base, &h->len))
         return;
+    h->handed++;
     if (bgwork_queue(h->bg, &h->req, collapse_work, collapse_done) == 0)
         h->busy = 1;
+    else
+        h->refused++; /* the thread could not start: khugepaged may still get to it */
 }

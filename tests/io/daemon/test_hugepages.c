@@ -1,13 +1,16 @@
 /*
- * hugepages on a real loop and background thread: every full region and settled table the
- * registry hands out is collapsed (or refused by the kernel) one at a time, each done
- * callback starting the next, until none waits; the series are untouched; and a poke
- * while a collapse runs starts no second one.
+ * hugepages on a real loop and background thread: each poke takes one range the registry
+ * hands out and collapses it (or counts the kernel's refusal) on the thread, and a poke
+ * while one runs starts no second; poked until none waits, every range handed out is
+ * accounted for and the series are untouched. With collapses not allowed (the kernel's
+ * mode "never"), a poke takes nothing. The mode file's reading, on files of each mode.
  */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -23,19 +26,16 @@ static const char config[] =
     " \"families\": [{\"name\": \"c\", \"type\": \"counter\","
     "  \"labels\": [{\"name\": \"id\", \"max_values\": 200000}]}]}";
 
-Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
+/* The loop, the thread and the registry under test. */
+static uv_loop_t loop;
+static struct bgwork bg;
+static struct config cfg;
+static struct registry reg;
+
+/* The registry under test: N counter series, one line each. */
+static void fill(void)
 {
-    uv_loop_t loop;
-    struct bgwork bg;
-    struct config cfg;
-    struct registry reg;
-    struct hugepages h;
     char err[256], text[64];
-    struct registry_cursor c;
-    struct registry_sample s;
-    size_t seen = 0;
-    void *base;
-    size_t len;
 
     cr_assert_eq(cfgload_text(&cfg, config, strlen(config), "test", err, sizeof err), 0, "%s", err);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
@@ -46,22 +46,64 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
         cr_assert_eq(statsd_parse_line(text, strlen(text), &l), STATSD_OK);
         cr_assert_eq(registry_apply(&reg, &l, 1000), STATSD_OK);
     }
+}
+
+static void start(void)
+{
+    fill();
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-huge"), 0);
-    hugepages_init(&h, &bg, &reg);
+}
+
+static void finish(void)
+{
+    bgwork_close(&bg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    bgwork_release(&bg);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    registry_release(&reg);
+    cfgload_release(&cfg);
+}
+
+Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
+{
+    struct hugepages h;
+    struct registry_cursor c;
+    struct registry_sample s;
+    size_t seen = 0, pokes = 0;
+    void *base;
+    size_t len;
+
+    start();
+    hugepages_init(&h, &bg, &reg, 1);
 
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 1, "a collapse runs");
+    cr_assert_eq(h.handed, 1);
     hugepages_poke(&h);
-    cr_assert_eq(h.busy, 1);
+    cr_assert_eq(h.handed, 1, "no second range while one is under way");
     while (h.busy)
         uv_run(&loop, UV_RUN_ONCE);
-    /* 150,000 series of about 90 bytes: six full regions of blocks at least. */
-    cr_assert_geq(h.collapsed + h.refused, 6, "%llu collapsed, %llu refused",
-                  (unsigned long long)h.collapsed, (unsigned long long)h.refused);
-    cr_assert_eq(registry_ripe(&reg, &base, &len), 0, "every ripe range was taken");
+    cr_assert_eq(h.collapsed + h.refused, 1);
+    /* As the expiry tick does: a poke, then the loop until it is done, until none waits. */
+    for (;;) {
+        uint64_t before = h.handed;
+
+        hugepages_poke(&h);
+        if (h.handed == before)
+            break;
+        while (h.busy)
+            uv_run(&loop, UV_RUN_ONCE);
+        cr_assert_lt(++pokes, 10000);
+    }
     hugepages_poke(&h);
-    cr_assert_eq(h.busy, 0, "nothing to do, nothing queued");
+    cr_assert_eq(h.busy, 0, "nothing waits, nothing is queued");
+    cr_assert_eq(registry_ripe(&reg, &base, &len), 0, "every ripe range was taken");
+    /* 150,000 series of about 90 bytes: six full regions of blocks at least. */
+    cr_assert_geq(h.handed, 6, "%llu ranges", (unsigned long long)h.handed);
+    cr_assert_eq(h.collapsed + h.refused, h.handed, "%llu collapsed, %llu refused of %llu",
+                 (unsigned long long)h.collapsed, (unsigned long long)h.refused,
+                 (unsigned long long)h.handed);
 
     registry_cursor_init(&c, &reg);
     while (registry_cursor_next(&c, &s)) {
@@ -71,10 +113,43 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
     registry_cursor_release(&c);
     cr_assert_eq(seen, N);
 
-    bgwork_close(&bg);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    bgwork_release(&bg);
-    cr_assert_eq(uv_loop_close(&loop), 0);
-    registry_release(&reg);
-    cfgload_release(&cfg);
+    finish();
+}
+
+Test(hugepages, nothing_is_taken_where_collapses_are_not_allowed)
+{
+    struct hugepages h;
+    void *base;
+    size_t len;
+
+    start();
+    hugepages_init(&h, &bg, &reg, 0);
+    hugepages_poke(&h);
+    cr_assert_eq(h.busy, 0);
+    cr_assert_eq(h.handed, 0);
+    cr_assert_eq(registry_ripe(&reg, &base, &len), 1, "the ranges are still there");
+    finish();
+}
+
+/* hugepages_allowed() on a file of the kernel's format. */
+static int allowed_by(const char *text)
+{
+    char path[] = "/tmp/ustatsd-thp-XXXXXX";
+    int fd = mkstemp(path), ok;
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    ok = hugepages_allowed(path);
+    unlink(path);
+    return ok;
+}
+
+Test(hugepages, the_kernels_mode_decides)
+{
+    cr_assert_eq(allowed_by("always [madvise] never\n"), 1);
+    cr_assert_eq(allowed_by("[always] madvise never\n"), 1);
+    cr_assert_eq(allowed_by("always madvise [never]\n"), 0);
+    cr_assert_eq(allowed_by(""), 0);
+    cr_assert_eq(hugepages_allowed("/nonexistent/transparent_hugepage/enabled"), 0);
 }
