@@ -250,6 +250,7 @@ void registry_reset(struct registry *r)
             intern_rewind(&f->labels.keys[j].in);
     }
     hotcache_release(&r->hot, &r->mem);
+    r->huge_hot = NULL; /* a new table at the same address is new to registry_ripe() */
     memset(r->stripped, 0, sizeof r->stripped);
     registry_cursor_release(&r->expiry);
     registry_cursor_init(&r->expiry, r);
@@ -683,7 +684,7 @@ size_t registry_memory(const struct registry *r)
 
 /*
  * The whole 2 MiB pages within the table of n bytes at p, unless it was handed out
- * (*last), is being moved into or out of (moving), or has fewer than two such pages.
+ * (*last), has a move under way into it (moving), or holds fewer than two such pages.
  */
 static int table_ripe(const void **last, const void *p, size_t n, int moving, void **base,
                       size_t *len)

@@ -458,8 +458,8 @@ size_t registry_memory(const struct registry *r);
 /*
  * Memory to put in huge pages off the loop (slab_collapse), each range handed out once:
  * a full region of the series' blocks or of the label values (slab_ripe), or the front
- * cache's or the series table's 2 MiB pages once it has settled (no move under way) at
- * 4 MiB or more. Returns 1 and the range, or 0 when none waits.
+ * cache's or the series table's whole 2 MiB pages once it has settled (no move under way)
+ * and holds two or more. Returns 1 and the range, or 0 when none waits.
  */
 int registry_ripe(struct registry *r, void **base, size_t *len);
 /* Distinct values of label key `label` (index into cfg->labels) currently in use. */
