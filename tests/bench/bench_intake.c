@@ -8,14 +8,16 @@
  *
  * For each N (1k, 100k and 1M by default), a fresh registry of one counter family
  * (--shape ingest: bench_ingest's three, a counter, a gauge and a 12-bucket histogram, a
- * third of the series each, with its lines) gets one line for each of its N series, then L lines (2,000,000 by default) spread over them
- * (uniform: each line's series drawn at random; zipf: series k with a probability
- * proportional to 1 / (k + 1)), 20 lines a datagram as bench_ingest sends them, in
- * batches of 64 datagrams copied into separate buffers, as recvmmsg leaves them, each
- * taken by intake_datagram() as the daemon takes it. After the untimed warm-up, the
- * registry's full regions and settled tables go into huge pages (registry_ripe, slab_collapse),
- * as the daemon's state thread puts them while it runs (daemon/hugepages.h);
- * --no-collapse leaves them in small pages, to see what that is worth.
+ * third of the series each, with its lines) gets one line for each of its N series,
+ * then L lines (2,000,000 by default) spread over them (uniform: each line's series drawn
+ * at random; zipf: series k with a probability proportional to 1 / (k + 1)), 20 lines a
+ * datagram as bench_ingest sends them, in batches of 64 datagrams copied into separate
+ * buffers, as recvmmsg leaves them, each taken by intake_datagram() as the daemon takes
+ * it. After the untimed warm-up, the
+ * registry's full regions and settled tables go into huge pages (registry_ripe,
+ * slab_collapse), as the daemon's state thread puts them while it runs
+ * (daemon/hugepages.h); --no-collapse leaves them in small pages, to see what that is
+ * worth.
  * The figure is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) over the load, per line,
  * the median of the rounds, beside its ratio to the smallest N's (the first given), the
  * baseline of the same run: whatever the machine's speed at the time, the ratio says
@@ -408,7 +410,12 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--per") == 0 && i + 1 < argc) {
             per = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) {
-            shape_ingest = strcmp(argv[++i], "ingest") == 0;
+            i++;
+            if (strcmp(argv[i], "ingest") != 0 && strcmp(argv[i], "http") != 0) {
+                fprintf(stderr, "bench_intake: --shape http or ingest, not %s\n", argv[i]);
+                return 2;
+            }
+            shape_ingest = strcmp(argv[i], "ingest") == 0;
         } else if (strcmp(argv[i], "--no-collapse") == 0) {
             collapse = 0;
         } else {
