@@ -51,8 +51,7 @@ struct slab__region {
     struct slab__region *all_prev, *all_next; /* every region of the slab */
     char *base;
     uint32_t free; /* bit i: page i holds nothing and is not mapped in */
-    uint8_t ripe;  /* in the ripe list: full, waiting for slab_ripe() */
-    uint8_t huge;  /* marked MADV_HUGEPAGE (full since) */
+    uint8_t ripe;  /* in the ripe list: full, waiting for slab_ripe(); MADV_HUGEPAGE: full */
 };
 
 static size_t class_size(size_t c)
@@ -113,35 +112,40 @@ static void room_remove(struct slab_class *cl, struct slab__page *pg)
     pg->in_room = 0;
 }
 
-static void spare_push(struct slab *s, struct slab__region *rg)
+/* The spare and the ripe lists: a region is in one at most (its prev and next). */
+static void list_push(struct slab__region **head, struct slab__region *rg)
 {
     rg->prev = NULL;
-    rg->next = s->spare;
-    if (s->spare != NULL)
-        s->spare->prev = rg;
-    s->spare = rg;
+    rg->next = *head;
+    if (*head != NULL)
+        (*head)->prev = rg;
+    *head = rg;
+}
+
+static void list_remove(struct slab__region **head, struct slab__region *rg)
+{
+    if (rg->prev != NULL)
+        rg->prev->next = rg->next;
+    else
+        *head = rg->next;
+    if (rg->next != NULL)
+        rg->next->prev = rg->prev;
+    rg->prev = rg->next = NULL;
+}
+
+static void spare_push(struct slab *s, struct slab__region *rg)
+{
+    list_push(&s->spare, rg);
 }
 
 static void spare_remove(struct slab *s, struct slab__region *rg)
 {
-    if (rg->prev != NULL)
-        rg->prev->next = rg->next;
-    else
-        s->spare = rg->next;
-    if (rg->next != NULL)
-        rg->next->prev = rg->prev;
-    rg->prev = rg->next = NULL;
+    list_remove(&s->spare, rg);
 }
 
 static void ripe_remove(struct slab *s, struct slab__region *rg)
 {
-    if (rg->prev != NULL)
-        rg->prev->next = rg->next;
-    else
-        s->ripe = rg->next;
-    if (rg->next != NULL)
-        rg->next->prev = rg->prev;
-    rg->prev = rg->next = NULL;
+    list_remove(&s->ripe, rg);
     rg->ripe = 0;
 }
 
@@ -149,26 +153,19 @@ static void ripe_remove(struct slab *s, struct slab__region *rg)
 static void region_full(struct slab *s, struct slab__region *rg)
 {
     madvise(rg->base, SLAB_REGION, MADV_HUGEPAGE);
-    rg->huge = 1;
-    rg->prev = NULL;
-    rg->next = s->ripe;
-    if (s->ripe != NULL)
-        s->ripe->prev = rg;
-    s->ripe = rg;
+    list_push(&s->ripe, rg);
     rg->ripe = 1;
 }
 
 /*
- * rg is about to give a page back: small pages again, first, so that neither khugepaged
- * nor a collapse under way elsewhere (slab_collapse) fills the hole again.
+ * rg, full, is about to give a page back: small pages again, first, so that neither
+ * khugepaged nor a collapse under way elsewhere (slab_collapse) fills the hole again.
  */
 static void region_not_full(struct slab *s, struct slab__region *rg)
 {
     if (rg->ripe)
         ripe_remove(s, rg);
-    if (rg->huge)
-        madvise(rg->base, SLAB_REGION, MADV_NOHUGEPAGE);
-    rg->huge = 0;
+    madvise(rg->base, SLAB_REGION, MADV_NOHUGEPAGE);
 }
 
 /*
@@ -194,7 +191,7 @@ static struct slab__region *region_new(struct slab *s)
     rg = mem_alloc(sizeof *rg);
     rg->base = p + head;
     rg->free = UINT32_MAX;
-    rg->ripe = rg->huge = 0;
+    rg->ripe = 0;
     spare_push(s, rg);
     rg->all_prev = NULL;
     rg->all_next = s->all;
