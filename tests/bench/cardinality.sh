@@ -99,7 +99,7 @@ bench_at() {
             run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick
             run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick
         fi ;;
-    intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds ;;
+    intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds --shape ingest ;;
     steps) [ "$tag" = old ] || run steps "$n" "$benches/bench_steps" --series "$n" ;;
     *) echo "cardinality.sh: no benchmark $b" >&2; exit 2 ;;
     esac
@@ -297,8 +297,9 @@ must do with each line: hash its identity, find its slot (one prefetched cache l
 holds the identity's bytes and the sum) in a table of N, compare the bytes and add the
 value; bench_ingest runs it in each round after the sink, bench_intake in process after
 the intake. The sink's own rate is beside the ratios (uniform, 20 lines a
-datagram). The intake in process (bench_intake) is the thread's CPU per line of the
-daemon's path without the kernel: what the number of series costs in user space.
+datagram). The intake in process (bench_intake --shape ingest: bench_ingest's counter,
+gauge and 12-bucket histogram families) is the thread's CPU per line of the daemon's path
+without the kernel: what the number of series costs in user space.
 bench_steps times, in process, each piece the loop runs of a scrape (render, and gzip's
 compression with it), of a reload's drain, of a snapshot's encoding and of a /debug
 render: the daemon's own work in one turn, of which a turn holds at most one per task
