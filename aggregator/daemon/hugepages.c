@@ -24,6 +24,7 @@ int hugepages_allowed(const char *path)
 void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed)
 {
     *h = (struct hugepages){ .bg = allowed ? bg : NULL, .reg = reg };
+    h->count.on = h->bg != NULL;
 }
 
 /* The state thread: the kernel copies the range into huge pages. */
@@ -40,19 +41,21 @@ static void collapse_done(struct bgwork_req *req)
     struct hugepages *h = container_of(req, struct hugepages, req);
 
     h->busy = 0;
-    if (h->rc == 0)
-        h->collapsed++;
-    else
-        h->refused++;
+    if (h->rc == 0) {
+        h->count.collapsed++;
+        h->count.collapsed_bytes += h->len;
+    } else {
+        h->count.refused++;
+    }
 }
 
 void hugepages_poke(struct hugepages *h)
 {
     if (h->busy || h->bg == NULL || !registry_ripe(h->reg, &h->base, &h->len))
         return;
-    h->handed++;
+    h->count.handed++;
     if (bgwork_queue(h->bg, &h->req, collapse_work, collapse_done) == 0)
         h->busy = 1;
     else
-        h->refused++; /* the thread could not start: khugepaged may still get to it */
+        h->count.refused++; /* the thread could not start: khugepaged may still get to it */
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/bgwork.h"
+#include "expose/selfmetrics.h"
 #include "store/registry.h"
 
 #define HUGEPAGES_MODE_FILE "/sys/kernel/mm/transparent_hugepage/enabled"
@@ -31,9 +32,9 @@ struct hugepages {
     struct registry *reg;
     void *base; /* the range being collapsed */
     size_t len;
-    int busy; /* req queued and not yet done */
-    int rc;   /* the work's: 0 or an errno */
-    uint64_t handed, collapsed, refused;
+    int busy;                           /* req queued and not yet done */
+    int rc;                             /* the work's: 0 or an errno */
+    struct selfmetrics_hugepages count; /* what the views show (on: collapses allowed) */
 };
 
 /*

@@ -123,8 +123,12 @@ static void section_tls(const struct selfmetrics_tls *t, struct debugjson *w)
     debugjson_close(w, '}');
 }
 
-/* "series": what the store holds against the global cap. */
-static void section_series(const struct registry *reg, struct debugjson *w)
+/*
+ * "series": what the store holds against the global cap, and how much of its memory the
+ * state thread collapsed into huge pages (daemon/hugepages.h).
+ */
+static void section_series(const struct registry *reg, const struct selfmetrics_hugepages *h,
+                           struct debugjson *w)
 {
     debugjson_kv_open(w, "series", '{');
     debugjson_kv_u64(w, "total", registry_series_total(reg));
@@ -132,6 +136,12 @@ static void section_series(const struct registry *reg, struct debugjson *w)
     debugjson_kv_u64(w, "memory_bytes", registry_memory(reg));
     debugjson_kv_u64(w, "expired_by_sweep", registry_expired(reg, 0));
     debugjson_kv_u64(w, "expired_by_reclaim", registry_expired(reg, 1));
+    debugjson_kv_open(w, "huge_pages", '{');
+    debugjson_kv_bool(w, "enabled", h->on);
+    debugjson_kv_u64(w, "collapsed", h->collapsed);
+    debugjson_kv_u64(w, "refused", h->refused);
+    debugjson_kv_u64(w, "collapsed_bytes", h->collapsed_bytes);
+    debugjson_close(w, '}');
     debugjson_close(w, '}');
 }
 
@@ -232,7 +242,7 @@ void debugself_daemon(struct debug_render *dr, struct debugjson *w)
     debugjson_kv_u64(w, "max_tags_per_line", STATSD_MAX_TAGS);
     debugjson_kv_u64(w, "max_name_bytes", STATSD_MAX_NAME);
     debugjson_close(w, '}');
-    section_series(dr->reg, w);
+    section_series(dr->reg, &d->huge, w);
     section_loop(&d->stats, w);
     debugjson_close(w, '}');
 }

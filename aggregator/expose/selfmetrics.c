@@ -46,8 +46,15 @@ const struct selfmetrics_field selfmetrics_fields[] = {
     FIELD_##kind(metric, "daemon.state.restore." key, offsetof(struct selfmetrics, state.field))
     SELFMETRICS_RESTORE_MAP(SELFMETRICS_RESTORE_ROW)
 #undef SELFMETRICS_RESTORE_ROW
-        { "ustatsd_http_tls_handshakes_total", "daemon.tls.handshakes", SELFMETRICS_TLS_U64,
-          offsetof(struct selfmetrics, tls.handshakes) },
+        { "ustatsd_hugepage_collapses_total{result=\"collapsed\"}",
+          "daemon.series.huge_pages.collapsed", SELFMETRICS_U64,
+          offsetof(struct selfmetrics, huge.collapsed) },
+    { "ustatsd_hugepage_collapses_total{result=\"refused\"}", "daemon.series.huge_pages.refused",
+      SELFMETRICS_U64, offsetof(struct selfmetrics, huge.refused) },
+    { "ustatsd_hugepage_collapsed_bytes_total", "daemon.series.huge_pages.collapsed_bytes",
+      SELFMETRICS_U64, offsetof(struct selfmetrics, huge.collapsed_bytes) },
+    { "ustatsd_http_tls_handshakes_total", "daemon.tls.handshakes", SELFMETRICS_TLS_U64,
+      offsetof(struct selfmetrics, tls.handshakes) },
 #define SELFMETRICS_TLS_ROW(kind, name)                                 \
     { "ustatsd_http_tls_handshake_failures_total{reason=\"" name "\"}", \
       "daemon.tls.handshake_failures." name, SELFMETRICS_TLS_U64,       \
@@ -239,6 +246,29 @@ static void restore_dropped(struct expo *e, const char *metric, const char *help
 #define RESTORE_DROPPED(e, metric, help, v) restore_dropped(e, metric, help, v)
 #define RESTORE_TEXT(e, metric, help, v)    (void)0 /* not in the text format */
 #define RESTORE_SECONDS(e, metric, help, v) (void)0
+
+/*
+ * The series' memory collapsed into huge pages (daemon/hugepages.h), by result, and the
+ * bytes collapsed: shown whether or not the kernel's mode lets the daemon collapse (all 0
+ * then), so that a dashboard's query finds the family either way.
+ */
+static void write_hugepages(const struct selfmetrics_hugepages *h, struct expo *e)
+{
+    expo_scalar(e, "ustatsd_hugepage_collapse_enabled", EXPO_GAUGE,
+                "1 when the kernel's transparent huge page mode (always or madvise) lets the "
+                "daemon collapse the series' memory into huge pages, else 0.",
+                "", h->on ? 1.0 : 0.0);
+    expo_family(e, "ustatsd_hugepage_collapses", EXPO_COUNTER,
+                "Ranges of the series' memory (2 MiB regions of series and tables) the state "
+                "thread asked the kernel to collapse into huge pages, by result: collapsed, "
+                "refused (no huge page free, a kernel before 6.1, the range changed meanwhile).",
+                "");
+    expo_sample1(e, "_total", "result", "collapsed", (double)h->collapsed);
+    expo_sample1(e, "_total", "result", "refused", (double)h->refused);
+    expo_scalar(e, "ustatsd_hugepage_collapsed_bytes", EXPO_COUNTER,
+                "Bytes of the series' memory collapsed into huge pages.", "bytes",
+                (double)h->collapsed_bytes);
+}
 
 /* The state file's snapshots and the start-up restore, while state_file is set. */
 static void write_state(const struct selfmetrics_state *st, struct expo *e)
@@ -479,6 +509,7 @@ void selfmetrics_render(const struct selfmetrics *s, struct expo *e)
                 "");
     expo_sample1(e, "_total", "by", "sweep", (double)registry_expired(s->reg, 0));
     expo_sample1(e, "_total", "by", "reclaim", (double)registry_expired(s->reg, 1));
+    write_hugepages(&s->huge, e);
 
     write_http(s, e);
     write_tls(s, e);

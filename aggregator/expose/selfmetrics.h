@@ -165,6 +165,18 @@ struct selfmetrics_state {
 };
 
 /*
+ * The series' memory collapsed into huge pages on the state thread (daemon/hugepages.h):
+ * on is 0 where the kernel's transparent huge page mode lets the daemon collapse nothing.
+ */
+struct selfmetrics_hugepages {
+    int on;
+    uint64_t handed;          /* ranges the store handed out */
+    uint64_t collapsed;       /* ... that the kernel put into huge pages */
+    uint64_t refused;         /* ... that it would not (or the thread could not take) */
+    uint64_t collapsed_bytes; /* bytes of the collapsed ranges */
+};
+
+/*
  * Every string and pointer is borrowed and must outlive the reading's renders: cfg and
  * reg are the running config and registry; the rest point into the daemon's state.
  */
@@ -200,6 +212,7 @@ struct selfmetrics {
     size_t nendpoints;
 
     struct selfmetrics_state state;
+    struct selfmetrics_hugepages huge;
 
     /* The remote write targets (rwstats.h); /debug shows them, /metrics renders them apart. */
     const struct rwstats *remote_write;

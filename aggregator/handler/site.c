@@ -154,6 +154,8 @@ void site_read(struct site *s, struct selfmetrics *r)
     memcpy(r->basic_auth, s->basic_pool->checks, sizeof(r->basic_auth));
     read_listeners(s, r);
     read_state(&s->state, &r->state);
+    if (s->huge != NULL)
+        r->huge = *s->huge;
     read_sockets(s, r);
     read_tls(s, r);
     r->lines = s->intake.count;

@@ -120,6 +120,8 @@ struct site {
     struct site_exe learn_exes[SITE_LEARN_EXES];
     size_t learn_exe_next;
     struct persist state; /* the state file: restored at start-up, snapshots */
+    /* The huge pages' counts, owned by the lifecycle (daemon/hugepages.h); NULL: none. */
+    const struct selfmetrics_hugepages *huge;
 
     struct ingest in;
     int ingest_started;

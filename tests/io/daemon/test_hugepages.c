@@ -79,18 +79,18 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
 
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 1, "a collapse runs");
-    cr_assert_eq(h.handed, 1);
+    cr_assert_eq(h.count.handed, 1);
     hugepages_poke(&h);
-    cr_assert_eq(h.handed, 1, "no second range while one is under way");
+    cr_assert_eq(h.count.handed, 1, "no second range while one is under way");
     while (h.busy)
         uv_run(&loop, UV_RUN_ONCE);
-    cr_assert_eq(h.collapsed + h.refused, 1);
+    cr_assert_eq(h.count.collapsed + h.count.refused, 1);
     /* As the expiry tick does: a poke, then the loop until it is done, until none waits. */
     for (;;) {
-        uint64_t before = h.handed;
+        uint64_t before = h.count.handed;
 
         hugepages_poke(&h);
-        if (h.handed == before)
+        if (h.count.handed == before)
             break;
         while (h.busy)
             uv_run(&loop, UV_RUN_ONCE);
@@ -100,10 +100,10 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
     cr_assert_eq(h.busy, 0, "nothing waits, nothing is queued");
     cr_assert_eq(registry_ripe(&reg, &base, &len), 0, "every ripe range was taken");
     /* 150,000 series of about 90 bytes: six full regions of blocks at least. */
-    cr_assert_geq(h.handed, 6, "%llu ranges", (unsigned long long)h.handed);
-    cr_assert_eq(h.collapsed + h.refused, h.handed, "%llu collapsed, %llu refused of %llu",
-                 (unsigned long long)h.collapsed, (unsigned long long)h.refused,
-                 (unsigned long long)h.handed);
+    cr_assert_geq(h.count.handed, 6, "%llu ranges", (unsigned long long)h.count.handed);
+    cr_assert_eq(h.count.collapsed + h.count.refused, h.count.handed,
+                 "%llu collapsed, %llu refused of %llu", (unsigned long long)h.count.collapsed,
+                 (unsigned long long)h.count.refused, (unsigned long long)h.count.handed);
 
     registry_cursor_init(&c, &reg);
     while (registry_cursor_next(&c, &s)) {
@@ -126,7 +126,7 @@ Test(hugepages, nothing_is_taken_where_collapses_are_not_allowed)
     hugepages_init(&h, &bg, &reg, 0);
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 0);
-    cr_assert_eq(h.handed, 0);
+    cr_assert_eq(h.count.handed, 0);
     cr_assert_eq(registry_ripe(&reg, &base, &len), 1, "the ranges are still there");
     finish();
 }
