@@ -11,8 +11,10 @@
  * the lines it misses), the allocator set up as the daemon's (mem_setup), and every series
  * gets a second line after all are created, as steady traffic gives it, which refills the
  * front-cache entries the cache's growths emptied: the registry holds its front cache as
- * the daemon's does. Targets: <= 512 B per counter or gauge series with two labels,
- * <= 1 KiB per histogram series with 12 buckets; the exit status is 1 when one is missed.
+ * the daemon's does. Targets, issue 30's, at 100,000 series and more (below, the tables'
+ * and caches' fixed part weighs on each series, and there is none): <= 200 B per counter
+ * or gauge series with two labels, <= 400 B per histogram series with 12 buckets; the exit
+ * status is 1 when one is missed.
  * Summary series (the default objectives, 5 streams) are measured after 1,000 and after
  * 100,000 observations each (of a lognormal latency, in one window; 32 more in the second
  * line), on N / 10 (at most 100,000; --quick: 10,000) and N / 1000 (at most 100) series:
@@ -402,13 +404,15 @@ static void bench_ingest(struct registry *r, int kind, size_t n, const char *nam
     free(lines);
 }
 
+#define TARGET_FROM 100000 /* series: the memory targets hold from here */
+
 int main(int argc, char **argv)
 {
     static const char *const kind_name[] = { "counter (2 labels)", "gauge (2 labels)",
                                              "histogram (12 buckets, 2 labels)",
                                              "summary (1,000 observations)",
                                              "summary (100,000 observations)" };
-    static const double target[] = { 512, 512, 1024, 0, 0 };
+    static const double issue_target[] = { 200, 200, 400, 0, 0 };
     static const char *const key[] = { "counter", "gauge", "histogram", "summary",
                                        "summary_100k_obs" };
     size_t n = 100000, summary_max = SUMMARY_MAX, cap, values;
@@ -446,13 +450,14 @@ int main(int argc, char **argv)
                    : kind == SUMMARY_100K ? MIN(n / 1000, SUMMARY_BIG_MAX)
                                           : n;
         double accounted, per = memory_per_series(&cfg, kind, m ? m : 1, &accounted);
+        double target = n >= TARGET_FROM ? issue_target[kind] : 0;
 
         printf("memory %-34s %8.1f B/series resident, %.1f B/series accounted (%zu series) %s\n",
                kind_name[kind], per, accounted, m ? m : 1,
-               target[kind] == 0     ? ""
-               : per <= target[kind] ? "ok"
-                                     : "OVER TARGET");
-        failed |= target[kind] > 0 && per > target[kind];
+               target == 0     ? ""
+               : per <= target ? "ok"
+                               : "OVER TARGET");
+        failed |= target > 0 && per > target;
         snprintf(rkey, sizeof rkey, "%s_rss_bytes", key[kind]);
         benchresult("registry", n, rkey, per);
         snprintf(rkey, sizeof rkey, "%s_accounted_bytes", key[kind]);
