@@ -744,7 +744,9 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     s->util_prev_hrtime = uv_hrtime();
     registry_init(&s->reg, cfg); /* returns 0: out of memory aborts */
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
-    hugepages_init(&a->huge, &a->state_bg, &s->reg, hugepages_allowed(HUGEPAGES_MODE_FILE));
+    hugepages_init(&a->huge, &a->state_bg, &s->reg,
+                   hugepages_allowed(HUGEPAGES_MODE_FILE) &&
+                       hugepages_size_fits(HUGEPAGES_SIZE_FILE));
     s->huge = &a->huge.count;
     jobs_init(&s->jobs, cfg, s->start_ms);
     jobs_date(&s->jobs, s->start_unix);

@@ -1,7 +1,9 @@
 #include "daemon/hugepages.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -17,6 +19,19 @@ int hugepages_allowed(const char *path)
         return 0;
     if (fgets(text, sizeof text, f) != NULL)
         ok = strstr(text, "[always]") != NULL || strstr(text, "[madvise]") != NULL;
+    fclose(f);
+    return ok;
+}
+
+int hugepages_size_fits(const char *path)
+{
+    char text[64];
+    FILE *f = fopen(path, "r");
+    int ok;
+
+    if (f == NULL)
+        return errno == ENOENT;
+    ok = fgets(text, sizeof text, f) != NULL && strtoull(text, NULL, 10) == SLAB_REGION;
     fclose(f);
     return ok;
 }

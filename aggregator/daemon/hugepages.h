@@ -11,7 +11,8 @@
  *
  * MADV_COLLAPSE ignores the system's transparent huge page mode, so the daemon honours it
  * itself: where /sys/kernel/mm/transparent_hugepage/enabled says "never", or does not
- * exist, nothing is collapsed (hugepages_allowed). Where the kernel refuses a collapse
+ * exist, nothing is collapsed (hugepages_allowed), nor where the kernel's huge page is not
+ * the store's 2 MiB region (hugepages_size_fits). Where the kernel refuses a collapse
  * (before Linux 6.1, no huge page free), the refusal is counted and nothing else changes.
  */
 #ifndef USTATSD_DAEMON_HUGEPAGES_H
@@ -25,6 +26,7 @@
 #include "store/registry.h"
 
 #define HUGEPAGES_MODE_FILE "/sys/kernel/mm/transparent_hugepage/enabled"
+#define HUGEPAGES_SIZE_FILE "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
 
 struct hugepages {
     struct bgwork_req req;
@@ -43,6 +45,14 @@ struct hugepages {
  * a file that is missing or unreadable.
  */
 int hugepages_allowed(const char *path);
+
+/*
+ * Whether the kernel's huge page, as the file at path (HUGEPAGES_SIZE_FILE) gives its
+ * bytes, is the store's 2 MiB region (SLAB_REGION): elsewhere (512 MiB with 64 KiB base
+ * pages, on some arm64 kernels) no region could ever be collapsed, and none is tried. A
+ * missing file (a kernel before 4.x) is taken as 2 MiB; an unreadable or other one, not.
+ */
+int hugepages_size_fits(const char *path);
 
 /* Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. */
 void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed);

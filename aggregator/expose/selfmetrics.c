@@ -255,8 +255,8 @@ static void restore_dropped(struct expo *e, const char *metric, const char *help
 static void write_hugepages(const struct selfmetrics_hugepages *h, struct expo *e)
 {
     expo_scalar(e, "ustatsd_hugepage_collapse_enabled", EXPO_GAUGE,
-                "1 when the kernel's transparent huge page mode (always or madvise) lets the "
-                "daemon collapse the series' memory into huge pages, else 0.",
+                "1 when the daemon collapses the series' memory into huge pages: the kernel's "
+                "transparent huge page mode is always or madvise, and its huge page 2 MiB.",
                 "", h->on ? 1.0 : 0.0);
     expo_family(e, "ustatsd_hugepage_collapses", EXPO_COUNTER,
                 "Ranges of the series' memory (2 MiB regions of series and tables) the state "

@@ -33,13 +33,19 @@ static struct daemon d;
 
 DAEMON_FIXTURE(d, config)
 
-/* Whether the kernel's mode lets the daemon collapse, as hugepages_allowed() reads it. */
+/*
+ * Whether the kernel lets the daemon collapse, as hugepages_allowed() and
+ * hugepages_size_fits() read it: its mode, and a huge page of 2 MiB.
+ */
 static int mode_allows(void)
 {
     char *text = daemon_read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+    char *size = daemon_read_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
     int ok = text != NULL && (strstr(text, "[always]") != NULL || strstr(text, "[madvise]"));
 
+    ok = ok && (size == NULL || strtoull(size, NULL, 10) == 2u << 20);
     free(text);
+    free(size);
     return ok;
 }
 

@@ -131,8 +131,8 @@ Test(hugepages, nothing_is_taken_where_collapses_are_not_allowed)
     finish();
 }
 
-/* hugepages_allowed() on a file of the kernel's format. */
-static int allowed_by(const char *text)
+/* hugepages_allowed(), or hugepages_size_fits(), on a file of the kernel's format. */
+static int file_says(const char *text, int (*read)(const char *))
 {
     char path[] = "/tmp/ustatsd-thp-XXXXXX";
     int fd = mkstemp(path), ok;
@@ -140,9 +140,14 @@ static int allowed_by(const char *text)
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    ok = hugepages_allowed(path);
+    ok = read(path);
     unlink(path);
     return ok;
+}
+
+static int allowed_by(const char *text)
+{
+    return file_says(text, hugepages_allowed);
 }
 
 Test(hugepages, the_kernels_mode_decides)
@@ -152,4 +157,15 @@ Test(hugepages, the_kernels_mode_decides)
     cr_assert_eq(allowed_by("always madvise [never]\n"), 0);
     cr_assert_eq(allowed_by(""), 0);
     cr_assert_eq(hugepages_allowed("/nonexistent/transparent_hugepage/enabled"), 0);
+}
+
+/* Only a 2 MiB huge page is the store's region: a 512 MiB one (64 KiB base pages) is not. */
+Test(hugepages, only_a_huge_page_of_the_regions_size)
+{
+    cr_assert_eq(file_says("2097152\n", hugepages_size_fits), 1);
+    cr_assert_eq(file_says("536870912\n", hugepages_size_fits), 0);
+    cr_assert_eq(file_says("1073741824\n", hugepages_size_fits), 0);
+    cr_assert_eq(file_says("", hugepages_size_fits), 0);
+    cr_assert_eq(hugepages_size_fits("/nonexistent/transparent_hugepage/hpage_pmd_size"), 1,
+                 "a kernel without the file has 2 MiB huge pages");
 }
