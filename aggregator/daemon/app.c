@@ -237,7 +237,8 @@ static void on_expire_timer(uv_timer_t *t)
 
     log_rejects(a);
     ask_credentials(a);
-    hugepages_poke(&a->huge);
+    if (!site_rendering(&a->site))
+        hugepages_poke(&a->huge);
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_draining(&a->site.reg))
         drain_slice(a);

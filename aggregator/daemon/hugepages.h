@@ -57,7 +57,11 @@ int hugepages_size_fits(const char *path);
 /* Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. */
 void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed);
 
-/* Loop thread: start collapsing one range the registry hands out, unless one is under way. */
+/*
+ * Loop thread: start collapsing one range the registry hands out, unless one is under
+ * way. The lifecycle pokes it each expiry tick while no scrape, /debug render or snapshot
+ * runs (site_rendering): the kernel's copy beside one slowed its pieces by half.
+ */
 void hugepages_poke(struct hugepages *h);
 
 #endif

@@ -8,6 +8,7 @@
 #include "handler/site.h"
 
 struct inspect_response {
+    struct site *site;       /* counts the render in flight (site_rendering) */
     struct site_config *gen; /* the config the render borrows, when a reload loaded it */
     struct debug_render dr;
 };
@@ -15,6 +16,7 @@ struct inspect_response {
 static void inspect_free(struct inspect_response *d)
 {
     debug_render_release(&d->dr);
+    d->site->debug_in_flight--;
     site_config_unref(d->gen);
     free(d);
 }
@@ -53,6 +55,8 @@ void inspect_on_request(struct httpd_conn *conn, const struct httpd_request *req
     }
     site_read(s, &reading);
     d = mem_calloc(1, sizeof(*d));
+    d->site = s;
+    s->debug_in_flight++;
     d->gen = site_config_ref(s);
     debug_render_init(&d->dr, &q, &reading, &s->reg, &s->jobs, &s->rejects);
     if (httpd_stream(conn, 200, "application/json", HTTPD_GZIP, produce_debug, on_debug_cancel,

@@ -43,6 +43,16 @@ void site_track_learn(struct site *s)
     intake_learn(&s->intake, &s->learn);
 }
 
+int site_rendering(const struct site *s)
+{
+    if (s->state.running || s->debug_in_flight > 0)
+        return 1;
+    for (size_t i = 0; i < s->nendpoints; i++)
+        if (s->endpoints[i].in_flight > 0)
+            return 1;
+    return 0;
+}
+
 /* The state file's figures. */
 static void read_state(const struct persist *st, struct selfmetrics_state *v)
 {

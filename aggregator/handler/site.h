@@ -119,7 +119,8 @@ struct site {
     struct learnsum learn;  /* learn mode's summary (GET /debug/learn) */
     struct site_exe learn_exes[SITE_LEARN_EXES];
     size_t learn_exe_next;
-    struct persist state; /* the state file: restored at start-up, snapshots */
+    struct persist state;     /* the state file: restored at start-up, snapshots */
+    unsigned debug_in_flight; /* /debug renders being written (inspect.c) */
     /* The huge pages' counts, owned by the lifecycle (daemon/hugepages.h); NULL: none. */
     const struct selfmetrics_hugepages *huge;
 
@@ -179,6 +180,15 @@ void site_track_senders(struct site *s);
  * reload.
  */
 void site_track_learn(struct site *s);
+
+/*
+ * Whether the loop is in the middle of a big task that reads the whole store a piece a
+ * turn: a scrape being written on any endpoint, a /debug render, or a snapshot. The huge
+ * pages' collapses wait for none to be under way (daemon/hugepages.h): the kernel's copy
+ * beside them slows their pieces (docs/cardinality.md, "What the huge pages' collapses
+ * add").
+ */
+int site_rendering(const struct site *s);
 
 /*
  * Take the reading: what /metrics and /debug both show of the daemon itself, into *r
