@@ -50,7 +50,8 @@ int hugepages_allowed(const char *path);
  * Whether the kernel's huge page, as the file at path (HUGEPAGES_SIZE_FILE) gives its
  * bytes, is the store's 2 MiB region (SLAB_REGION): elsewhere (512 MiB with 64 KiB base
  * pages, on some arm64 kernels) no region could ever be collapsed, and none is tried. A
- * missing file (a kernel before 4.x) is taken as 2 MiB; an unreadable or other one, not.
+ * missing file (an older kernel, whose collapses are refused anyway) is taken as 2 MiB; an
+ * unreadable or other one, not.
  */
 int hugepages_size_fits(const char *path);
 
@@ -60,7 +61,8 @@ void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg
 /*
  * Loop thread: start collapsing one range the registry hands out, unless one is under
  * way. The lifecycle pokes it each expiry tick while no scrape, /debug render or snapshot
- * runs (site_rendering): the kernel's copy beside one slowed its pieces by half.
+ * runs (site_rendering): the kernel's copy beside one made its turns longer (the loop's
+ * worst CPU in a turn went from at most 2.5 ms to at most 5, docs/cardinality.md).
  */
 void hugepages_poke(struct hugepages *h);
 

@@ -259,9 +259,11 @@ static void write_hugepages(const struct selfmetrics_hugepages *h, struct expo *
                 "transparent huge page mode is always or madvise, and its huge page 2 MiB.",
                 "", h->on ? 1.0 : 0.0);
     expo_family(e, "ustatsd_hugepage_collapses", EXPO_COUNTER,
-                "Ranges of the series' memory (2 MiB regions of series and tables) the state "
-                "thread asked the kernel to collapse into huge pages, by result: collapsed, "
-                "refused (no huge page free, a kernel before 6.1, the range changed meanwhile).",
+                "Ranges of the series' memory (full 2 MiB regions of series, whole 2 MiB "
+                "pages of the tables) the state thread took to collapse into huge pages, by "
+                "result: collapsed, refused (the kernel would not: no huge page free, a "
+                "kernel before 6.1, the range changed meanwhile; or the thread could not "
+                "take it).",
                 "");
     expo_sample1(e, "_total", "result", "collapsed", (double)h->collapsed);
     expo_sample1(e, "_total", "result", "refused", (double)h->refused);

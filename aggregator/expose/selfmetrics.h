@@ -166,7 +166,8 @@ struct selfmetrics_state {
 
 /*
  * The series' memory collapsed into huge pages on the state thread (daemon/hugepages.h):
- * on is 0 where the kernel's transparent huge page mode lets the daemon collapse nothing.
+ * on is 0 where the kernel's transparent huge page mode is never, or its huge page is not
+ * 2 MiB, and the daemon collapses nothing.
  */
 struct selfmetrics_hugepages {
     int on;
