@@ -718,7 +718,7 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
             if (status == 0)
                 status = 2;
         }
-        printf("%-9s %-14u %14.0f %15.0f %7.2f %11.1f %5s%.1f  %s\n", s->udp ? "udp" : "unix",
+        printf("%-9s %-14u %14.0f %15.0f %7.2f %11.1f %5s%.2f  %s\n", s->udp ? "udp" : "unix",
                s->per, sink, daemon, ratio, benchutil_median(s->cpu, rounds), ">= ", s->target,
                verdict);
     }
