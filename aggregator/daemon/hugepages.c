@@ -2,37 +2,38 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
+#include "base/path.h"
 #include "base/slab.h"
+
+#define SYSFS_MAX 4096 /* bytes of a sysfs attribute */
 
 int hugepages_allowed(const char *path)
 {
-    char text[128];
-    FILE *f = fopen(path, "r");
-    int ok = 0;
+    char *text;
+    size_t len;
+    int ok;
 
-    if (f == NULL)
+    if (path_read_file(path, SYSFS_MAX, &text, &len) != 0)
         return 0;
-    if (fgets(text, sizeof text, f) != NULL)
-        ok = strstr(text, "[always]") != NULL || strstr(text, "[madvise]") != NULL;
-    fclose(f);
+    ok = strstr(text, "[always]") != NULL || strstr(text, "[madvise]") != NULL;
+    free(text);
     return ok;
 }
 
 int hugepages_size_fits(const char *path)
 {
-    char text[64];
-    FILE *f = fopen(path, "r");
-    int ok;
+    char *text;
+    size_t len;
+    int rc = path_read_file(path, SYSFS_MAX, &text, &len), ok;
 
-    if (f == NULL)
-        return errno == ENOENT;
-    ok = fgets(text, sizeof text, f) != NULL && strtoull(text, NULL, 10) == SLAB_REGION;
-    fclose(f);
+    if (rc != 0)
+        return rc == -ENOENT;
+    ok = strtoull(text, NULL, 10) == SLAB_REGION;
+    free(text);
     return ok;
 }
 

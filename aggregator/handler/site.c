@@ -45,7 +45,7 @@ void site_track_learn(struct site *s)
 
 int site_rendering(const struct site *s)
 {
-    if (s->state.running || s->debug_in_flight > 0)
+    if (persist_running(&s->state) || s->debug_in_flight > 0)
         return 1;
     for (size_t i = 0; i < s->nendpoints; i++)
         if (s->endpoints[i].in_flight > 0)

@@ -303,6 +303,11 @@ void persist_configure(struct persist *st, double interval_s)
     uv_timer_start(&st->timer, on_tick, ms, ms);
 }
 
+int persist_running(const struct persist *st)
+{
+    return st->running;
+}
+
 int persist_request(struct persist *st, struct persist_waiter *w)
 {
     if (st->path == NULL)

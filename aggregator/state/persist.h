@@ -143,6 +143,9 @@ void persist_configure(struct persist *st, double interval_s);
  */
 int persist_request(struct persist *st, struct persist_waiter *w);
 
+/* Whether a snapshot is under way: being encoded, or a step of it on the background thread. */
+int persist_running(const struct persist *st);
+
 /* Forget a waiter (its client left): its callback will not run. */
 void persist_cancel(struct persist *st, struct persist_waiter *w);
 
