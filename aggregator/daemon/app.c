@@ -117,6 +117,7 @@ static void trim_done(uv_work_t *w, int status)
 
     (void)status;
     a->trimming = 0;
+    a->site.freeing = uv_is_active((uv_handle_t *)&a->expire_more);
 }
 
 /*
@@ -136,11 +137,13 @@ static int expire_slice(struct app *a)
     mem = registry_memory(reg);
     if (mem > a->expire_peak)
         a->expire_peak = mem;
+    a->site.freeing = more || a->trimming;
     if (more)
         return 1;
     if (a->expire_peak - mem >= TRIM_BYTES && !a->trimming &&
         uv_queue_work(&a->loop, &a->trim, trim_work, trim_done) == 0) {
         a->trimming = 1;
+        a->site.freeing = 1;
         a->expire_peak = mem;
     }
     return 0;
@@ -237,13 +240,14 @@ static void on_expire_timer(uv_timer_t *t)
 
     log_rejects(a);
     ask_credentials(a);
-    if (!site_rendering(&a->site))
-        hugepages_poke(&a->huge);
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_draining(&a->site.reg))
         drain_slice(a);
     else if (!uv_is_active((uv_handle_t *)&a->expire_more) && expire_slice(a))
         uv_idle_start(&a->expire_more, on_expire_more);
+    /* After this tick's slice, so that a sweep or a drain it started holds it back. */
+    if (!site_holds_collapses(&a->site))
+        hugepages_poke(&a->huge);
 }
 
 static void on_handle_closed(uv_handle_t *h)

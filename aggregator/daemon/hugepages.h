@@ -61,8 +61,10 @@ void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg
 /*
  * Loop thread: start collapsing one range the registry hands out, unless one is under
  * way. The lifecycle pokes it each expiry tick while no scrape, /debug render or snapshot
- * runs (site_rendering): the kernel's copy beside one made its turns longer (the loop's
- * worst CPU in a turn went from at most 2.5 ms to at most 5, docs/cardinality.md).
+ * runs and no memory is being given back (site_holds_collapses): the kernel's copy beside
+ * one made its turns longer (the loop's worst CPU in a turn went from at most 2.5 ms to at
+ * most 5 beside a snapshot, its wall time to 5 to 7 ms beside a reload's drain,
+ * docs/cardinality.md).
  */
 void hugepages_poke(struct hugepages *h);
 

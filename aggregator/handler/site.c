@@ -53,6 +53,11 @@ int site_rendering(const struct site *s)
     return 0;
 }
 
+int site_holds_collapses(const struct site *s)
+{
+    return site_rendering(s) || s->freeing || registry_draining(&s->reg);
+}
+
 /* The state file's figures. */
 static void read_state(const struct persist *st, struct selfmetrics_state *v)
 {

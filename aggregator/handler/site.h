@@ -121,6 +121,7 @@ struct site {
     size_t learn_exe_next;
     struct persist state;     /* the state file: restored at start-up, snapshots */
     unsigned debug_in_flight; /* /debug renders being written (inspect.c) */
+    int freeing; /* the expiry gives memory back: a sweep not done, malloc_trim() (daemon/app.c) */
     /* The huge pages' counts, owned by the lifecycle (daemon/hugepages.h); NULL: none. */
     const struct selfmetrics_hugepages *huge;
 
@@ -189,6 +190,16 @@ void site_track_learn(struct site *s);
  * add").
  */
 int site_rendering(const struct site *s);
+
+/*
+ * Whether a huge pages' collapse must not start now (daemon/hugepages.h): site_rendering(),
+ * or memory being given back: a reload's drain (registry_draining()), a sweep with more to
+ * do or a malloc_trim() under way (freeing). The kernel holds the process's address space while it copies a
+ * range into a huge page, and madvise() and munmap() of the freed pages wait for it (the
+ * loop's own, or malloc_trim() holding the allocator's lock): beside a drain, turns of 5 to
+ * 7 ms (docs/cardinality.md).
+ */
+int site_holds_collapses(const struct site *s);
 
 /*
  * Take the reading: what /metrics and /debug both show of the daemon itself, into *r
