@@ -209,9 +209,22 @@ static void free_old(struct hotcache *c, size_t *bytes, int now)
     counted_release_step(bytes, &c->dead, now);
 }
 
+/* Free the table being written for a move, if any. */
+static void drop_next(struct hotcache *c, size_t *bytes)
+{
+    if (c->next == NULL)
+        return;
+    counted_free(bytes, c->next_base, c->next_n * sizeof *c->next + 64);
+    c->next = NULL;
+    c->next_base = NULL;
+    c->next_n = 0;
+    c->next_done = 0;
+}
+
 /* Replace the table by an empty one of n sets (a move under way ends: its entries too). */
 static void fresh(struct hotcache *c, size_t n, size_t *bytes)
 {
+    drop_next(c, bytes);
     if (c->old != NULL)
         free_old(c, bytes, 1);
     counted_release_step(bytes, &c->dead, 1);
@@ -221,14 +234,11 @@ static void fresh(struct hotcache *c, size_t n, size_t *bytes)
     c->n = n;
 }
 
-int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
+/* Move up to budget sets of the move under way; returns 1 while some are left. */
+static int move_some(struct hotcache *c, size_t budget, size_t *bytes)
 {
-    size_t end;
+    size_t end = c->old_n - c->old_next > budget ? c->old_next + budget : c->old_n;
 
-    counted_release_step(bytes, &c->dead, 0);
-    if (c->old == NULL)
-        return c->dead.p != NULL;
-    end = c->old_n - c->old_next > budget ? c->old_next + budget : c->old_n;
     for (; c->old_next < end; c->old_next++) {
         struct hotcache_set *set = &c->old[c->old_next];
 
@@ -240,28 +250,98 @@ int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
     if (c->old_next < c->old_n)
         return 1;
     free_old(c, bytes, 0);
-    return c->dead.p != NULL;
+    return 0;
 }
 
 /*
- * Start moving the entries into a new table of n sets: the old one stays beside it and
- * is looked in until hotcache_migrate() has moved it all (a move still under way is
+ * Start moving the entries into table (n sets, allocated at base): the old one stays
+ * beside it and is looked in until they have all moved (a move still under way is
  * finished first). Re-placing every entry at once would hold the loop for milliseconds
  * at 100,000 series; starting empty would send each series' next line down the full path.
  */
-static void move_to(struct hotcache *c, size_t n, size_t *bytes)
+static void switch_to(struct hotcache *c, struct hotcache_set *table, size_t n, void *base,
+                      size_t *bytes)
 {
-    if (c->sets == NULL) {
-        fresh(c, n, bytes);
-        return;
-    }
-    hotcache_migrate(c, SIZE_MAX, bytes);
+    if (c->old != NULL)
+        move_some(c, SIZE_MAX, bytes);
     c->old = c->sets;
     c->old_n = c->n;
     c->old_base = c->base;
     c->old_next = 0;
-    c->sets = counted_calloc_lines(bytes, n, sizeof *c->sets, &c->base);
+    c->sets = table;
+    c->base = base;
     c->n = n;
+}
+
+/*
+ * Write up to pages more pages of the table being made ready (a zero each, which the
+ * kernel backs with a page of its own); once all are, the move to it starts.
+ */
+static void populate(struct hotcache *c, size_t pages, size_t *bytes)
+{
+    const size_t page = 4096, len = c->next_n * sizeof *c->next;
+    volatile char *p = (volatile char *)c->next;
+    struct hotcache_set *table = c->next;
+
+    for (; pages > 0 && c->next_done < len; pages--) {
+        p[c->next_done] = 0;
+        c->next_done = (c->next_done / page + 1) * page;
+    }
+    if (c->next_done < len)
+        return;
+    c->next = NULL;
+    c->next_done = 0;
+    switch_to(c, table, c->next_n, c->next_base, bytes);
+    c->next_base = NULL;
+    c->next_n = 0;
+}
+
+/*
+ * One step: up to sets sets of a move under way, else up to pages pages of a table being
+ * made ready, and a step of a dead table's release. Returns 1 while any is left.
+ */
+static int advance(struct hotcache *c, size_t sets, size_t pages, size_t *bytes)
+{
+    counted_release_step(bytes, &c->dead, 0);
+    if (c->old != NULL)
+        move_some(c, sets, bytes);
+    else if (c->next != NULL)
+        populate(c, pages, bytes);
+    return c->old != NULL || c->next != NULL || c->dead.p != NULL;
+}
+
+int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes)
+{
+    return advance(c, budget, budget / 8 ? budget / 8 : 1, bytes);
+}
+
+/*
+ * Start moving the entries into a new table of n sets. A big one is written a page at a
+ * time first (populate, HOTCACHE_POPULATE_STEP pages an add), the current table in use
+ * meanwhile: the kernel's faults for its pages come a few at a time, not all in the first
+ * adds of the move, whose entries land on pages all over it.
+ */
+static void move_to(struct hotcache *c, size_t n, size_t *bytes)
+{
+    struct hotcache_set *table;
+    void *base;
+
+    if (c->sets == NULL) {
+        fresh(c, n, bytes);
+        return;
+    }
+    if (c->next != NULL && c->next_n == n)
+        return; /* being written */
+    drop_next(c, bytes);
+    table = counted_calloc_lines(bytes, n, sizeof *c->sets, &base);
+    if (n * sizeof *c->sets <= HOTCACHE_POPULATE_MIN) {
+        switch_to(c, table, n, base, bytes);
+        return;
+    }
+    c->next = table;
+    c->next_n = n;
+    c->next_base = base;
+    c->next_done = 0;
 }
 
 /*
@@ -291,7 +371,7 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes)
 {
     size_t sets = nsets(c);
 
-    if (c->old != NULL || c->dead.p != NULL)
+    if (c->old != NULL || c->dead.p != NULL || c->next != NULL)
         return 1;
     if (sets <= HOTCACHE_MIN_SETS || nseries * 4 >= sets * HOTCACHE_WAYS)
         return 0;
@@ -470,7 +550,7 @@ void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct stats
     id->notes = notes;
     id->gen = c->gen;
     reserve(c, nseries, bytes);
-    hotcache_migrate(c, HOTCACHE_MIGRATE_STEP, bytes);
+    advance(c, HOTCACHE_MIGRATE_STEP, HOTCACHE_POPULATE_STEP, bytes);
     put(c->sets, c->n, id, id->tag);
 }
 
@@ -530,6 +610,7 @@ void hotcache_clear(struct hotcache *c)
 
 void hotcache_release(struct hotcache *c, size_t *bytes)
 {
+    drop_next(c, bytes);
     if (c->old != NULL)
         free_old(c, bytes, 1);
     counted_release_step(bytes, &c->dead, 1);

@@ -312,7 +312,9 @@ Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
     cr_assert_gt(c.n * sizeof *c.sets, 2 * COUNTED_RELEASE_STEP);
     cr_assert_leq(280000 * 4, c.n * HOTCACHE_WAYS * 3, "over three quarters of the ways");
     cr_assert_gt(280000 * 4, c.n * 2 / 3 * HOTCACHE_WAYS * 3, "a third smaller would do");
-    add(&c, &id, &l, 560000, &bytes); /* the big table starts its move */
+    add(&c, &id, &l, 560000, &bytes); /* the big table is written, then its move starts */
+    while (c.next != NULL)
+        hotcache_migrate(&c, 4096, &bytes);
     cr_assert_not_null(c.old);
     while (c.old != NULL)
         hotcache_migrate(&c, 4096, &bytes);
@@ -329,6 +331,61 @@ Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
     drop(&c, id);
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
+}
+
+/*
+ * A growth into a table past HOTCACHE_POPULATE_MIN writes it a page at a time,
+ * HOTCACHE_POPULATE_STEP pages an add, before a single entry moves: the cache goes on in
+ * its table, a little fuller, and finds every entry throughout; then the move starts.
+ */
+Test(hotcache, a_big_new_table_is_written_a_page_at_a_time_before_the_move)
+{
+    enum { N = 12000 };
+    static struct hotcache_id *ids[N];
+    static char texts[N][48];
+    struct hotcache c = { 0 };
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0, i, k, adds = 0, pages = 0, n = 0, was = 0;
+
+    for (i = 0; i < N; i++) {
+        int writing = c.next != NULL;
+
+        snprintf(texts[i], sizeof texts[i], "jobs.done:1|c|#id:%zu", i);
+        parse(texts[i], &l, &lp);
+        add(&c, &ids[i], &l, i + 1, &bytes);
+        if (!writing && c.next == NULL)
+            continue;
+        if (!writing) { /* this add grew it */
+            n = c.next_n;
+            was = c.n;
+            pages = (n * sizeof *c.next + 4095) / 4096;
+            cr_assert_gt(n * sizeof *c.next, HOTCACHE_POPULATE_MIN);
+            cr_assert_null(c.old, "the last move is done");
+        }
+        adds++;
+        if (c.next == NULL)
+            break; /* the last page written: the move started */
+        cr_assert_eq(c.next_done, adds * HOTCACHE_POPULATE_STEP * 4096, "%zu adds", adds);
+        cr_assert_eq(c.n, was, "the table in use changed before the new one was written");
+        cr_assert_null(c.old, "a move started before the table was written");
+        for (k = 0; k <= i; k++)
+            cr_assert_eq(find_one(&c, texts[k]), ids[k], "%s lost while writing", texts[k]);
+    }
+    cr_assert_neq(n, 0, "no growth past HOTCACHE_POPULATE_MIN in %d series", N);
+    cr_assert_lt(i, N);
+    cr_assert_eq(adds, (pages + HOTCACHE_POPULATE_STEP - 1) / HOTCACHE_POPULATE_STEP,
+                 "%zu pages written in %zu adds", pages, adds);
+    cr_assert_eq(c.n, n, "the written table is the one in use");
+    cr_assert_not_null(c.old, "the move started");
+    while (hotcache_migrate(&c, 64, &bytes))
+        ;
+    for (k = 0; k <= i; k++) {
+        cr_assert_eq(find_one(&c, texts[k]), ids[k], "%s lost after the move", texts[k]);
+        drop(&c, ids[k]);
+    }
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
 }
 
 /*
