@@ -234,6 +234,12 @@ void app_credentials_poke(struct app *a)
     ask_credentials(a);
 }
 
+/* hugepages' held(): what site_holds_collapses() says. */
+static int collapses_held(void *arg)
+{
+    return site_holds_collapses(arg);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     struct app *a = container_of(t, struct app, expire_timer);
@@ -751,7 +757,8 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
     hugepages_init(&a->huge, &a->state_bg, &s->reg,
                    hugepages_allowed(HUGEPAGES_MODE_FILE) &&
-                       hugepages_size_fits(HUGEPAGES_SIZE_FILE));
+                       hugepages_size_fits(HUGEPAGES_SIZE_FILE),
+                   collapses_held, s);
     s->huge = &a->huge.count;
     jobs_init(&s->jobs, cfg, s->start_ms);
     jobs_date(&s->jobs, s->start_unix);

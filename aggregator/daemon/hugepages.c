@@ -37,41 +37,81 @@ int hugepages_size_fits(const char *path)
     return ok;
 }
 
-void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed)
+void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed,
+                    int (*held)(void *arg), void *held_arg)
 {
-    *h = (struct hugepages){ .bg = allowed ? bg : NULL, .reg = reg };
+    *h = (struct hugepages){
+        .bg = allowed ? bg : NULL, .reg = reg, .held = held, .held_arg = held_arg
+    };
     h->count.on = h->bg != NULL;
 }
 
-/* The state thread: the kernel copies the range into huge pages. */
+/* The state thread: the kernel copies a page of the range into a huge page. */
 static void collapse_work(struct bgwork_req *req)
 {
     struct hugepages *h = container_of(req, struct hugepages, req);
 
-    h->rc = slab_collapse(h->base, h->len);
+    h->rc = slab_collapse(h->base + h->done, h->chunk);
 }
 
-/* The loop thread: count it; the next tick starts the next range. */
+/* The range's outcome, once its last page is done. */
+static void range_done(struct hugepages *h)
+{
+    if (h->failed)
+        h->count.refused++;
+    else
+        h->count.collapsed++;
+    h->base = NULL;
+    h->len = h->done = 0;
+    h->failed = 0;
+}
+
+static void collapse_done(struct bgwork_req *req);
+
+/* Ask the thread for the next page of the range; 0, or -1 (nothing started). */
+static int start_page(struct hugepages *h)
+{
+    h->chunk = h->len - h->done < SLAB_REGION ? h->len - h->done : SLAB_REGION;
+    if (bgwork_queue(h->bg, &h->req, collapse_work, collapse_done) != 0) {
+        /* The thread could not start: khugepaged may still get to the rest. */
+        h->failed = 1;
+        range_done(h);
+        return -1;
+    }
+    h->busy = 1;
+    return 0;
+}
+
+/* The loop thread: count the page; the range's next one follows unless held. */
 static void collapse_done(struct bgwork_req *req)
 {
     struct hugepages *h = container_of(req, struct hugepages, req);
 
     h->busy = 0;
-    if (h->rc == 0) {
-        h->count.collapsed++;
-        h->count.collapsed_bytes += h->len;
-    } else {
-        h->count.refused++;
-    }
+    if (h->rc == 0)
+        h->count.collapsed_bytes += h->chunk;
+    else
+        h->failed = 1;
+    h->done += h->chunk;
+    if (h->done >= h->len)
+        range_done(h);
+    else if (h->held == NULL || !h->held(h->held_arg))
+        start_page(h);
 }
 
 void hugepages_poke(struct hugepages *h)
 {
-    if (h->busy || h->bg == NULL || !registry_ripe(h->reg, &h->base, &h->len))
+    void *base;
+
+    if (h->busy || h->bg == NULL)
         return;
-    h->count.handed++;
-    if (bgwork_queue(h->bg, &h->req, collapse_work, collapse_done) == 0)
-        h->busy = 1;
-    else
-        h->count.refused++; /* the thread could not start: khugepaged may still get to it */
+    if (h->base == NULL) {
+        if (!registry_ripe(h->reg, &base, &h->len))
+            return;
+        h->base = base;
+        h->done = 0;
+        h->failed = 0;
+        h->count.handed++;
+    }
+    start_page(h);
 }

@@ -2,9 +2,9 @@
  * hugepages: *I/O*. The series' memory in huge pages. The store marks each full 2 MiB
  * region of series blocks for huge pages (slab.h, "Huge pages"), which the kernel's
  * khugepaged gets to in its own time (16 MiB every 10 s by default); this module collapses
- * them sooner, one range a tick of the expiry timer, on the state thread (bgwork, below
- * the loop's priority): the kernel's copy of a region takes 0.7 to 4 ms, most of it
- * allocating the huge page. The loop still waits while the kernel swaps the region's
+ * them sooner, one range a tick of the expiry timer and a 2 MiB page of it a request, on
+ * the state thread (bgwork, below the loop's priority): the kernel's copy of a page takes
+ * 0.7 to 4 ms, most of it allocating the huge page. The loop still waits while the kernel swaps the region's
  * mapping, and if it reads that region during the copy. A lookup that jumps between
  * series then misses the TLB less: about 9% of a cached line's CPU in process at
  * 1,000,000 series (docs/cardinality.md).
@@ -32,8 +32,13 @@ struct hugepages {
     struct bgwork_req req;
     struct bgwork *bg; /* NULL: collapses are off */
     struct registry *reg;
-    void *base; /* the range being collapsed */
+    int (*held)(void *arg); /* 1: the loop would rather none start now; NULL: never */
+    void *held_arg;
+    char *base; /* the range being collapsed, one 2 MiB page a request */
     size_t len;
+    size_t done;                        /* bytes of it collapsed or refused so far */
+    size_t chunk;                       /* bytes the request under way asks for */
+    int failed;                         /* a page of the range was refused */
     int busy;                           /* req queued and not yet done */
     int rc;                             /* the work's: 0 or an errno */
     struct selfmetrics_hugepages count; /* what the views show (on: collapses allowed) */
@@ -55,12 +60,21 @@ int hugepages_allowed(const char *path);
  */
 int hugepages_size_fits(const char *path);
 
-/* Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. */
-void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed);
+/*
+ * Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. held (NULL:
+ * never) says whether the loop would rather no collapse start now: asked before each
+ * page of a range after its first.
+ */
+void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed,
+                    int (*held)(void *arg), void *held_arg);
 
 /*
- * Loop thread: start collapsing one range the registry hands out, unless one is under
- * way. The lifecycle pokes it each expiry tick while no scrape, /debug render or snapshot
+ * Loop thread: go on with the range under way, else take the next one the registry hands
+ * out, unless a request is under way. A range is collapsed one 2 MiB page a request, each
+ * page right after the last while held() says nothing holds it back, so that a scrape or a
+ * drain that starts meanwhile waits for one page's copy at most (a table at 10,000,000
+ * series is 300 MB). The lifecycle pokes it each expiry tick while no scrape, /debug
+ * render or snapshot
  * runs and no memory is being given back (site_holds_collapses): the kernel's copy beside
  * one made its turns longer (the loop's worst CPU in a turn went from at most 2.5 ms to at
  * most 5 beside a snapshot, its wall time to 5 to 7 ms beside a reload's drain,

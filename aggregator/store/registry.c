@@ -703,8 +703,8 @@ static int table_ripe(const void **last, const void *p, size_t n, int moving, vo
 int registry_ripe(struct registry *r, void **base, size_t *len)
 {
     return slab_ripe(&r->blocks, base, len) || slab_ripe(&r->values, base, len) ||
-           table_ripe(&r->huge_hot, r->hot.sets, r->hot.n * sizeof *r->hot.sets, r->hot.old != NULL,
-                      base, len) ||
+           table_ripe(&r->huge_hot, r->hot.sets, r->hot.n * sizeof *r->hot.sets,
+                      r->hot.old != NULL || r->hot.next != NULL, base, len) ||
            table_ripe(&r->huge_series, r->series.slots, r->series.n * sizeof *r->series.slots,
                       r->series.old != NULL, base, len);
 }

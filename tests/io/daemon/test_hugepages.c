@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "base/bgwork.h"
+#include "base/slab.h"
 #include "config/cfgload.h"
 #include "daemon/hugepages.h"
 #include "store/registry.h"
@@ -22,9 +23,9 @@
 enum { N = 150000 };
 
 static const char config[] =
-    "{\"limits\": {\"max_series\": 200000, \"max_series_per_family\": 200000},"
+    "{\"limits\": {\"max_series\": 400000, \"max_series_per_family\": 400000},"
     " \"families\": [{\"name\": \"c\", \"type\": \"counter\","
-    "  \"labels\": [{\"name\": \"id\", \"max_values\": 200000}]}]}";
+    "  \"labels\": [{\"name\": \"id\", \"max_values\": 400000}]}]}";
 
 /* The loop, the thread and the registry under test. */
 static uv_loop_t loop;
@@ -32,14 +33,14 @@ static struct bgwork bg;
 static struct config cfg;
 static struct registry reg;
 
-/* The registry under test: N counter series, one line each. */
-static void fill(void)
+/* The registry under test: n counter series, one line each. */
+static void fill(size_t n)
 {
     char err[256], text[64];
 
     cr_assert_eq(cfgload_text(&cfg, config, strlen(config), "test", err, sizeof err), 0, "%s", err);
     cr_assert_eq(registry_init(&reg, &cfg), 0);
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct statsd_line l;
 
         snprintf(text, sizeof text, "c:1|c|#id:s%zu", i);
@@ -48,11 +49,16 @@ static void fill(void)
     }
 }
 
-static void start(void)
+static void start_with(size_t n)
 {
-    fill();
+    fill(n);
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-huge"), 0);
+}
+
+static void start(void)
+{
+    start_with(N);
 }
 
 static void finish(void)
@@ -75,7 +81,7 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
     size_t len;
 
     start();
-    hugepages_init(&h, &bg, &reg, 1);
+    hugepages_init(&h, &bg, &reg, 1, NULL, NULL);
 
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 1, "a collapse runs");
@@ -116,6 +122,58 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
     finish();
 }
 
+static int hold_now;
+
+static int held(void *arg)
+{
+    (void)arg;
+    return hold_now;
+}
+
+/*
+ * A range is collapsed a 2 MiB page a request, the next right after the last while held()
+ * says nothing holds it back: once it does, the page under way is the last until a poke,
+ * which goes on with the same range (no new one handed out).
+ */
+Test(hugepages, a_range_goes_a_page_at_a_time_and_waits_while_held)
+{
+    struct hugepages h;
+    uint64_t handed;
+    size_t pages;
+
+    start_with(2 * N); /* the series table over 6 MiB: a range of two pages or more */
+    hugepages_init(&h, &bg, &reg, 1, held, NULL);
+    /* The blocks' regions are 2 MiB each; the tables' ranges come after them. */
+    hold_now = 0;
+    do {
+        hugepages_poke(&h);
+        cr_assert_eq(h.busy, 1, "no range of more than a page was handed out");
+        if (h.len > SLAB_REGION)
+            break;
+        while (h.busy)
+            uv_run(&loop, UV_RUN_ONCE);
+    } while (1);
+    pages = (h.len + SLAB_REGION - 1) / SLAB_REGION;
+    handed = h.count.handed;
+    hold_now = 1;
+    while (h.busy)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(h.done, SLAB_REGION, "one page, then held");
+    cr_assert_not_null(h.base, "the rest of the range waits");
+    for (size_t i = 1; i < pages; i++) {
+        hugepages_poke(&h); /* as the tick does once nothing holds it back */
+        cr_assert_eq(h.count.handed, handed, "a new range before this one was done");
+        while (h.busy)
+            uv_run(&loop, UV_RUN_ONCE);
+        cr_assert_eq(h.done, i + 1 < pages ? (i + 1) * SLAB_REGION : 0, "page %zu", i);
+    }
+    cr_assert_null(h.base, "the range is done");
+    cr_assert_eq(h.count.collapsed + h.count.refused, handed);
+    cr_assert_eq(h.count.collapsed_bytes % SLAB_REGION, 0);
+    hold_now = 0;
+    finish();
+}
+
 Test(hugepages, nothing_is_taken_where_collapses_are_not_allowed)
 {
     struct hugepages h;
@@ -123,7 +181,7 @@ Test(hugepages, nothing_is_taken_where_collapses_are_not_allowed)
     size_t len;
 
     start();
-    hugepages_init(&h, &bg, &reg, 0);
+    hugepages_init(&h, &bg, &reg, 0, NULL, NULL);
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 0);
     cr_assert_eq(h.count.handed, 0);
