@@ -67,6 +67,7 @@ static void range_done(struct hugepages *h)
 }
 
 static void collapse_done(struct bgwork_req *req);
+static void next_page(struct hugepages *h);
 
 /* Ask the thread for the next page of the range; 0, or -1 (nothing started). */
 static int start_page(struct hugepages *h)
@@ -96,7 +97,21 @@ static void collapse_done(struct bgwork_req *req)
     if (h->done >= h->len)
         range_done(h);
     else if (h->held == NULL || !h->held(h->held_arg))
-        start_page(h);
+        next_page(h);
+}
+
+/*
+ * The range's next page, if the store still holds it where it was: a table moved or
+ * freed meanwhile (a growth, a shrink, a reset) is given up, and counted as refused.
+ */
+static void next_page(struct hugepages *h)
+{
+    if (!registry_range_live(h->reg, h->base + h->done, h->len - h->done)) {
+        h->failed = 1;
+        range_done(h);
+        return;
+    }
+    start_page(h);
 }
 
 void hugepages_poke(struct hugepages *h)
@@ -105,13 +120,15 @@ void hugepages_poke(struct hugepages *h)
 
     if (h->busy || h->bg == NULL)
         return;
-    if (h->base == NULL) {
-        if (!registry_ripe(h->reg, &base, &h->len))
-            return;
-        h->base = base;
-        h->done = 0;
-        h->failed = 0;
-        h->count.handed++;
+    if (h->base != NULL) {
+        next_page(h);
+        return;
     }
+    if (!registry_ripe(h->reg, &base, &h->len))
+        return;
+    h->base = base;
+    h->done = 0;
+    h->failed = 0;
+    h->count.handed++;
     start_page(h);
 }

@@ -2,12 +2,14 @@
  * hugepages: *I/O*. The series' memory in huge pages. The store marks each full 2 MiB
  * region of series blocks for huge pages (slab.h, "Huge pages"), which the kernel's
  * khugepaged gets to in its own time (16 MiB every 10 s by default); this module collapses
- * them sooner, one range a tick of the expiry timer and a 2 MiB page of it a request, on
- * the state thread (bgwork, below the loop's priority): the kernel's copy of a page takes
- * 0.7 to 4 ms, most of it allocating the huge page. The loop still waits while the kernel swaps the region's
- * mapping, and if it reads that region during the copy. A lookup that jumps between
- * series then misses the TLB less: about 9% of a cached line's CPU in process at
- * 1,000,000 series (docs/cardinality.md).
+ * them sooner, a range at a time (taken at a tick of the expiry timer) and a 2 MiB page of
+ * it a request, on the state thread (bgwork, below the loop's priority): the kernel's copy
+ * of a page takes 0.7 to 4 ms, most of it allocating the huge page. The kernel holds the
+ * process's address space while it copies, and the loop's madvise() and munmap() wait for
+ * it, as do its reads of that page: none starts while the loop renders or gives memory
+ * back (site_holds_collapses). A lookup that jumps between series then misses the TLB
+ * less: about 9% of a cached line's CPU in process at 1,000,000 series
+ * (docs/cardinality.md).
  *
  * MADV_COLLAPSE ignores the system's transparent huge page mode, so the daemon honours it
  * itself: where /sys/kernel/mm/transparent_hugepage/enabled says "never", or does not
@@ -73,12 +75,12 @@ void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg
  * out, unless a request is under way. A range is collapsed one 2 MiB page a request, each
  * page right after the last while held() says nothing holds it back, so that a scrape or a
  * drain that starts meanwhile waits for one page's copy at most (a table at 10,000,000
- * series is 300 MB). The lifecycle pokes it each expiry tick while no scrape, /debug
- * render or snapshot
- * runs and no memory is being given back (site_holds_collapses): the kernel's copy beside
- * one made its turns longer (the loop's worst CPU in a turn went from at most 2.5 ms to at
- * most 5 beside a snapshot, its wall time to 5 to 7 ms beside a reload's drain,
- * docs/cardinality.md).
+ * series is 300 MB). What is left of a table's range is given up (counted as refused) once
+ * the table moved or was freed (registry_range_live). The lifecycle pokes it each expiry
+ * tick while no scrape, /debug render or snapshot runs and no memory is being given back
+ * (site_holds_collapses): the kernel's copy beside one made its turns longer (the loop's
+ * worst CPU in a turn went from at most 2.5 ms to at most 5 beside a snapshot, its wall
+ * time to 5 to 7 ms beside a reload's drain, docs/cardinality.md).
  */
 void hugepages_poke(struct hugepages *h);
 

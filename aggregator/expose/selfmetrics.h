@@ -174,7 +174,7 @@ struct selfmetrics_hugepages {
     uint64_t handed;          /* ranges the store handed out */
     uint64_t collapsed;       /* ... that the kernel put into huge pages */
     uint64_t refused;         /* ... that it would not (or the thread could not take) */
-    uint64_t collapsed_bytes; /* bytes of the collapsed ranges */
+    uint64_t collapsed_bytes; /* bytes collapsed, a 2 MiB page at a time */
 };
 
 /*

@@ -194,10 +194,10 @@ int site_rendering(const struct site *s);
 /*
  * Whether a huge pages' collapse must not start now (daemon/hugepages.h): site_rendering(),
  * or memory being given back: a reload's drain (registry_draining()), a sweep with more to
- * do or a malloc_trim() under way (freeing). The kernel holds the process's address space while it copies a
- * range into a huge page, and madvise() and munmap() of the freed pages wait for it (the
- * loop's own, or malloc_trim() holding the allocator's lock): beside a drain, turns of 5 to
- * 7 ms (docs/cardinality.md).
+ * do or a malloc_trim() under way (freeing). The kernel holds the process's address space
+ * while it copies a range into a huge page, and madvise() and munmap() of the freed pages
+ * wait for it (the loop's own, or malloc_trim() holding the allocator's lock): beside a
+ * drain, turns of 5 to 7 ms (docs/cardinality.md).
  */
 int site_holds_collapses(const struct site *s);
 

@@ -279,13 +279,15 @@ static void switch_to(struct hotcache *c, struct hotcache_set *table, size_t n, 
  */
 static void populate(struct hotcache *c, size_t pages, size_t *bytes)
 {
-    const size_t page = 4096, len = c->next_n * sizeof *c->next;
+    const uintptr_t page = 4096, start = (uintptr_t)c->next;
+    const size_t len = c->next_n * sizeof *c->next;
     volatile char *p = (volatile char *)c->next;
     struct hotcache_set *table = c->next;
 
+    /* From each page's first byte in the table to the next page's: every page it spans. */
     for (; pages > 0 && c->next_done < len; pages--) {
         p[c->next_done] = 0;
-        c->next_done = (c->next_done / page + 1) * page;
+        c->next_done = (size_t)(((start + c->next_done) / page + 1) * page - start);
     }
     if (c->next_done < len)
         return;

@@ -91,8 +91,9 @@ struct hotcache_set {
  * A new table bigger than HOTCACHE_POPULATE_MIN bytes is written a page at a time before
  * it is used, HOTCACHE_POPULATE_STEP pages on each hotcache_add() (and budget / 8 on each
  * hotcache_migrate()): its first writes are the kernel's page faults, 3 to 5 us each, and
- * a move's random writes into a 17 MiB table took them all in the few hundred adds after
- * a growth, one turn of the loop (20 ms at 800,000 series).
+ * a move's random writes into a 17 MiB table took most of them in the few hundred adds
+ * after a growth, one turn of the loop (20 ms at 800,000 series). Writing that table takes
+ * about 2,200 adds, while the table in use takes them, that much fuller.
  */
 #define HOTCACHE_POPULATE_MIN  ((size_t)256 << 10)
 #define HOTCACHE_POPULATE_STEP 2
@@ -164,8 +165,9 @@ static inline int hotcache_fetch_pays(const struct hotcache *c)
  * (hotcache_id_set): a line spelling the series other than its identity is not cached.
  * The identity's notes become notes: what the full check found for this line now.
  * nseries is how many series may now hold an identity: the table keeps at least 4/3 ways
- * for each (it grows by half when they take three quarters of its ways), and when it grows its entries move over to the new one a few sets a call
- * (HOTCACHE_MIGRATE_STEP), found in the old table meanwhile.
+ * for each (it grows by half when they take three quarters of its ways; a little fewer
+ * while the new one is written), and when it grows its entries move over to the new one a
+ * few sets a call (HOTCACHE_MIGRATE_STEP), found in the old table meanwhile.
  */
 void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
                   uint64_t notes, size_t nseries, size_t *bytes);
@@ -187,8 +189,9 @@ void hotcache_prefetch_drop(const struct hotcache *c, const struct hotcache_id *
 /*
  * Give memory back after many series went away: when nseries series take less than a
  * quarter of the table's ways, start moving it into one half full (two ways a series; at
- * least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it
- * has work to do (a move started or under way): call hotcache_migrate() until it is done.
+ * least HOTCACHE_MIN_SETS sets), as a growth does. Returns 1 while it has work to do (a
+ * new table being written, a move started or under way): call hotcache_migrate() until it
+ * is done.
  */
 int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
 

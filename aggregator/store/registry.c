@@ -709,6 +709,22 @@ int registry_ripe(struct registry *r, void **base, size_t *len)
                       r->series.old != NULL, base, len);
 }
 
+/* [b, b + len) within the table at p of n bytes, which is not moving. */
+static int within(const char *b, size_t len, const void *p, size_t n, int moving)
+{
+    const char *lo = p;
+
+    return p != NULL && !moving && b >= lo && len <= n && b - lo <= (ptrdiff_t)(n - len);
+}
+
+int registry_range_live(const struct registry *r, const void *base, size_t len)
+{
+    return within(base, len, r->hot.sets, r->hot.n * sizeof *r->hot.sets,
+                  r->hot.old != NULL || r->hot.next != NULL) ||
+           within(base, len, r->series.slots, r->series.n * sizeof *r->series.slots,
+                  r->series.old != NULL);
+}
+
 uint64_t registry_tags_stripped(const struct registry *r, size_t i)
 {
     return r->stripped[i];

@@ -462,6 +462,12 @@ size_t registry_memory(const struct registry *r);
  * and holds two or more. Returns 1 and the range, or 0 when none waits.
  */
 int registry_ripe(struct registry *r, void **base, size_t *len);
+/*
+ * Whether [base, base + len) still lies in the front cache's or the series table's table
+ * in use with no move under way: what was left of a table's range registry_ripe() handed
+ * out, checked before each further page (a table moved or freed since is not collapsed).
+ */
+int registry_range_live(const struct registry *r, const void *base, size_t len);
 /* Distinct values of label key `label` (index into cfg->labels) currently in use. */
 size_t registry_label_values(const struct registry *r, size_t fam, size_t label);
 /* The interned values of that key, read-only (intern.h): its ids, epoch and lists. */

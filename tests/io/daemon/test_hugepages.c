@@ -130,47 +130,81 @@ static int held(void *arg)
     return hold_now;
 }
 
+/* Poke, as the expiry tick does, until a range of more than one page is under way. */
+static void until_a_big_range(struct hugepages *h)
+{
+    for (;;) {
+        hugepages_poke(h);
+        cr_assert_eq(h->busy, 1, "no range of more than a page was handed out");
+        if (h->len > SLAB_REGION)
+            return;
+        while (h->busy)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+}
+
 /*
  * A range is collapsed a 2 MiB page a request, the next right after the last while held()
  * says nothing holds it back: once it does, the page under way is the last until a poke,
- * which goes on with the same range (no new one handed out).
+ * which goes on with the same range (no new one handed out); then, not held, the rest
+ * follows from that one poke.
  */
 Test(hugepages, a_range_goes_a_page_at_a_time_and_waits_while_held)
 {
     struct hugepages h;
     uint64_t handed;
-    size_t pages;
 
     start_with(2 * N); /* the series table over 6 MiB: a range of two pages or more */
     hugepages_init(&h, &bg, &reg, 1, held, NULL);
-    /* The blocks' regions are 2 MiB each; the tables' ranges come after them. */
     hold_now = 0;
-    do {
-        hugepages_poke(&h);
-        cr_assert_eq(h.busy, 1, "no range of more than a page was handed out");
-        if (h.len > SLAB_REGION)
-            break;
-        while (h.busy)
-            uv_run(&loop, UV_RUN_ONCE);
-    } while (1);
-    pages = (h.len + SLAB_REGION - 1) / SLAB_REGION;
+    until_a_big_range(&h); /* the blocks' regions are one page each; the tables come after */
     handed = h.count.handed;
     hold_now = 1;
     while (h.busy)
         uv_run(&loop, UV_RUN_ONCE);
     cr_assert_eq(h.done, SLAB_REGION, "one page, then held");
     cr_assert_not_null(h.base, "the rest of the range waits");
-    for (size_t i = 1; i < pages; i++) {
-        hugepages_poke(&h); /* as the tick does once nothing holds it back */
-        cr_assert_eq(h.count.handed, handed, "a new range before this one was done");
-        while (h.busy)
-            uv_run(&loop, UV_RUN_ONCE);
-        cr_assert_eq(h.done, i + 1 < pages ? (i + 1) * SLAB_REGION : 0, "page %zu", i);
-    }
-    cr_assert_null(h.base, "the range is done");
+    hugepages_poke(&h); /* as the tick does once nothing holds it back */
+    cr_assert_eq(h.count.handed, handed, "a new range before this one was done");
+    cr_assert_eq(h.busy, 1);
+    hold_now = 0;
+    while (h.busy)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_null(h.base, "not held, the pages followed each other to the range's end");
+    cr_assert_eq(h.count.handed, handed);
     cr_assert_eq(h.count.collapsed + h.count.refused, handed);
     cr_assert_eq(h.count.collapsed_bytes % SLAB_REGION, 0);
+    finish();
+}
+
+/* What is left of a held range is given up once the store no longer holds it there. */
+Test(hugepages, a_held_range_the_store_freed_is_given_up)
+{
+    struct hugepages h;
+    uint64_t handed, refused;
+    size_t bytes;
+
+    start_with(2 * N);
+    hugepages_init(&h, &bg, &reg, 1, held, NULL);
     hold_now = 0;
+    until_a_big_range(&h);
+    hold_now = 1;
+    while (h.busy)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_not_null(h.base);
+    cr_assert_eq(registry_range_live(&reg, h.base + h.done, h.len - h.done), 1);
+    handed = h.count.handed;
+    refused = h.count.refused;
+    bytes = (size_t)h.count.collapsed_bytes;
+    registry_reset(&reg); /* its tables freed */
+    cr_assert_eq(registry_range_live(&reg, h.base + h.done, h.len - h.done), 0);
+    hold_now = 0;
+    hugepages_poke(&h);
+    cr_assert_eq(h.busy, 0, "a page of a freed table was asked for");
+    cr_assert_null(h.base);
+    cr_assert_eq(h.count.handed, handed);
+    cr_assert_eq(h.count.refused, refused + 1, "the range given up counts as refused");
+    cr_assert_eq(h.count.collapsed_bytes, bytes);
     finish();
 }
 

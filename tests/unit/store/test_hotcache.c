@@ -347,6 +347,7 @@ Test(hotcache, a_big_new_table_is_written_a_page_at_a_time_before_the_move)
     struct statsd_line l;
     struct statsd_parts lp;
     size_t bytes = 0, i, k, adds = 0, pages = 0, n = 0, was = 0;
+    uintptr_t first, last;
 
     for (i = 0; i < N; i++) {
         int writing = c.next != NULL;
@@ -359,14 +360,18 @@ Test(hotcache, a_big_new_table_is_written_a_page_at_a_time_before_the_move)
         if (!writing) { /* this add grew it */
             n = c.next_n;
             was = c.n;
-            pages = (n * sizeof *c.next + 4095) / 4096;
+            first = (uintptr_t)c.next / 4096;
+            last = ((uintptr_t)c.next + n * sizeof *c.next - 1) / 4096;
+            pages = (size_t)(last - first + 1); /* every page the table spans */
             cr_assert_gt(n * sizeof *c.next, HOTCACHE_POPULATE_MIN);
             cr_assert_null(c.old, "the last move is done");
         }
         adds++;
         if (c.next == NULL)
             break; /* the last page written: the move started */
-        cr_assert_eq(c.next_done, adds * HOTCACHE_POPULATE_STEP * 4096, "%zu adds", adds);
+        cr_assert_eq(((uintptr_t)c.next + c.next_done) / 4096 - first,
+                     adds * HOTCACHE_POPULATE_STEP, "%zu adds", adds);
+        cr_assert_eq(hotcache_fit(&c, 1, &bytes), 1, "written: work to do");
         cr_assert_eq(c.n, was, "the table in use changed before the new one was written");
         cr_assert_null(c.old, "a move started before the table was written");
         for (k = 0; k <= i; k++)
@@ -386,6 +391,27 @@ Test(hotcache, a_big_new_table_is_written_a_page_at_a_time_before_the_move)
     }
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
+}
+
+/* A table being written for a move is freed with the cache: every byte accounted for. */
+Test(hotcache, a_table_being_written_is_freed_with_the_cache)
+{
+    struct hotcache c = { 0 };
+    struct hotcache_id *id = NULL;
+    struct statsd_line l;
+    struct statsd_parts lp;
+    size_t bytes = 0;
+
+    parse("x:1|c", &l, &lp);
+    add(&c, &id, &l, 1, &bytes);
+    add(&c, &id, &l, 100000, &bytes); /* a big growth: its table written first */
+    cr_assert_not_null(c.next);
+    cr_assert_gt(c.next_n * sizeof *c.next, HOTCACHE_POPULATE_MIN);
+    cr_assert_gt(bytes, c.next_n * sizeof *c.next, "the new table is counted");
+    drop(&c, id);
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0, "%zu bytes unaccounted for", bytes);
+    cr_assert_null(c.next);
 }
 
 /*
