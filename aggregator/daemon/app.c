@@ -252,8 +252,7 @@ static void on_expire_timer(uv_timer_t *t)
     else if (!uv_is_active((uv_handle_t *)&a->expire_more) && expire_slice(a))
         uv_idle_start(&a->expire_more, on_expire_more);
     /* After this tick's slice, so that a sweep or a drain it started holds it back. */
-    if (!site_holds_collapses(&a->site))
-        hugepages_poke(&a->huge);
+    hugepages_poke(&a->huge);
 }
 
 static void on_handle_closed(uv_handle_t *h)

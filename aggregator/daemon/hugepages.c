@@ -67,20 +67,18 @@ static void range_done(struct hugepages *h)
 }
 
 static void collapse_done(struct bgwork_req *req);
-static void next_page(struct hugepages *h);
 
-/* Ask the thread for the next page of the range; 0, or -1 (nothing started). */
-static int start_page(struct hugepages *h)
+/* Ask the thread for the next page of the range. */
+static void start_page(struct hugepages *h)
 {
     h->chunk = h->len - h->done < SLAB_REGION ? h->len - h->done : SLAB_REGION;
     if (bgwork_queue(h->bg, &h->req, collapse_work, collapse_done) != 0) {
         /* The thread could not start: khugepaged may still get to the rest. */
         h->failed = 1;
         range_done(h);
-        return -1;
+        return;
     }
     h->busy = 1;
-    return 0;
 }
 
 /* The loop thread: count the page; the range's next one follows unless held. */
@@ -96,8 +94,8 @@ static void collapse_done(struct bgwork_req *req)
     h->done += h->chunk;
     if (h->done >= h->len)
         range_done(h);
-    else if (h->held == NULL || !h->held(h->held_arg))
-        next_page(h);
+    else
+        hugepages_poke(h);
 }
 
 /*
@@ -118,7 +116,7 @@ void hugepages_poke(struct hugepages *h)
 {
     void *base;
 
-    if (h->busy || h->bg == NULL)
+    if (h->busy || h->bg == NULL || (h->held != NULL && h->held(h->held_arg)))
         return;
     if (h->base != NULL) {
         next_page(h);
@@ -126,9 +124,7 @@ void hugepages_poke(struct hugepages *h)
     }
     if (!registry_ripe(h->reg, &base, &h->len))
         return;
-    h->base = base;
-    h->done = 0;
-    h->failed = 0;
+    h->base = base; /* done and failed are 0: range_done() left them so */
     h->count.handed++;
     start_page(h);
 }

@@ -64,23 +64,24 @@ int hugepages_size_fits(const char *path);
 
 /*
  * Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. held (NULL:
- * never) says whether the loop would rather no collapse start now: asked before each
- * page of a range after its first.
+ * never) says whether the loop would rather no collapse start now: asked before each page
+ * a poke or the last page's end would start.
  */
 void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed,
                     int (*held)(void *arg), void *held_arg);
 
 /*
  * Loop thread: go on with the range under way, else take the next one the registry hands
- * out, unless a request is under way. A range is collapsed one 2 MiB page a request, each
- * page right after the last while held() says nothing holds it back, so that a scrape or a
- * drain that starts meanwhile waits for one page's copy at most (a table at 10,000,000
- * series is 300 MB). What is left of a table's range is given up (counted as refused) once
- * the table moved or was freed (registry_range_live). The lifecycle pokes it each expiry
- * tick while no scrape, /debug render or snapshot runs and no memory is being given back
- * (site_holds_collapses): the kernel's copy beside one made its turns longer (the loop's
- * worst CPU in a turn went from at most 2.5 ms to at most 5 beside a snapshot, its wall
- * time to 5 to 7 ms beside a reload's drain, docs/cardinality.md).
+ * out, unless a request is under way or held() says no. A range is collapsed one 2 MiB
+ * page a request, each page right after the last while held() says nothing holds it
+ * back, so that a scrape or a drain that starts meanwhile waits for one page's copy at
+ * most (a table at 10,000,000 series is 300 MB). What is left of a table's range is given
+ * up (counted as refused) once the table moved or was freed (registry_range_live). The
+ * lifecycle pokes it each expiry tick, and its held() is site_holds_collapses(): no
+ * scrape, /debug render or snapshot running and no memory being given back. The kernel's
+ * copy beside one made its turns longer (the loop's worst CPU in a turn went from at most
+ * 2.5 ms to at most 5 beside a snapshot, its wall time to 5 to 7 ms beside a reload's
+ * drain, docs/cardinality.md).
  */
 void hugepages_poke(struct hugepages *h);
 

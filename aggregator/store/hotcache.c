@@ -209,16 +209,22 @@ static void free_old(struct hotcache *c, size_t *bytes, int now)
     counted_release_step(bytes, &c->dead, now);
 }
 
+/* No table is being written for a move (its memory freed or in use). */
+static void forget_next(struct hotcache *c)
+{
+    c->next = NULL;
+    c->next_base = NULL;
+    c->next_n = 0;
+    c->next_done = 0;
+}
+
 /* Free the table being written for a move, if any. */
 static void drop_next(struct hotcache *c, size_t *bytes)
 {
     if (c->next == NULL)
         return;
     counted_free(bytes, c->next_base, c->next_n * sizeof *c->next + 64);
-    c->next = NULL;
-    c->next_base = NULL;
-    c->next_n = 0;
-    c->next_done = 0;
+    forget_next(c);
 }
 
 /* Replace the table by an empty one of n sets (a move under way ends: its entries too). */
@@ -282,7 +288,6 @@ static void populate(struct hotcache *c, size_t pages, size_t *bytes)
     const uintptr_t page = 4096, start = (uintptr_t)c->next;
     const size_t len = c->next_n * sizeof *c->next;
     volatile char *p = (volatile char *)c->next;
-    struct hotcache_set *table = c->next;
 
     /* From each page's first byte in the table to the next page's: every page it spans. */
     for (; pages > 0 && c->next_done < len; pages--) {
@@ -291,11 +296,8 @@ static void populate(struct hotcache *c, size_t pages, size_t *bytes)
     }
     if (c->next_done < len)
         return;
-    c->next = NULL;
-    c->next_done = 0;
-    switch_to(c, table, c->next_n, c->next_base, bytes);
-    c->next_base = NULL;
-    c->next_n = 0;
+    switch_to(c, c->next, c->next_n, c->next_base, bytes);
+    forget_next(c);
 }
 
 /*

@@ -164,10 +164,13 @@ Test(hugepages, a_range_goes_a_page_at_a_time_and_waits_while_held)
         uv_run(&loop, UV_RUN_ONCE);
     cr_assert_eq(h.done, SLAB_REGION, "one page, then held");
     cr_assert_not_null(h.base, "the rest of the range waits");
-    hugepages_poke(&h); /* as the tick does once nothing holds it back */
+    hugepages_poke(&h); /* as the tick does: held, nothing starts */
+    cr_assert_eq(h.busy, 0, "a page started while held");
+    cr_assert_eq(h.done, SLAB_REGION);
+    hold_now = 0;
+    hugepages_poke(&h); /* nothing holds it back now */
     cr_assert_eq(h.count.handed, handed, "a new range before this one was done");
     cr_assert_eq(h.busy, 1);
-    hold_now = 0;
     while (h.busy)
         uv_run(&loop, UV_RUN_ONCE);
     cr_assert_null(h.base, "not held, the pages followed each other to the range's end");
