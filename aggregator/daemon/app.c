@@ -396,6 +396,7 @@ static struct site_listener *listener_for(struct app *a, const char *listen, con
     l->site = s;
     httpd_server_init(&l->srv, &a->loop, NULL);
     httpd_server_set_tls_pool(&l->srv, &a->tls_pool);
+    httpd_server_set_before(&l->srv, site_before_request, s);
     if (add_route(l, "/-/healthy", "healthy", health_on_healthy, s, err, errlen) != 0 ||
         add_route(l, "/-/ready", "ready", health_on_ready, s, err, errlen) != 0)
         return NULL;

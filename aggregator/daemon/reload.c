@@ -173,6 +173,8 @@ static void reload_apply(struct app *a, struct site_config *next)
     struct site_config *old = s->gen;
     int fmt = log_format_parse(next->c.log_format), level = log_level_parse(next->c.log_level);
 
+    /* What the sockets took in before the reload is judged by the config it came under. */
+    site_catch_up(s);
     reset_services(s, &next->c);
     registry_reconfigure(&s->reg, &next->c, &rr);
     jobs_reconfigure(&s->jobs, &next->c, uv_now(&a->loop));

@@ -58,6 +58,19 @@ int site_holds_collapses(const struct site *s)
     return site_rendering(s) || s->freeing || registry_draining(&s->reg);
 }
 
+void site_catch_up(struct site *s)
+{
+    if (s->ingest_started)
+        ingest_deliver_held(&s->in);
+    if (s->udp_started)
+        ingest_deliver_held(&s->udp);
+}
+
+void site_before_request(void *arg)
+{
+    site_catch_up(arg);
+}
+
 /* The state file's figures. */
 static void read_state(const struct persist *st, struct selfmetrics_state *v)
 {

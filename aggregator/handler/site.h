@@ -202,6 +202,16 @@ int site_rendering(const struct site *s);
 int site_holds_collapses(const struct site *s);
 
 /*
+ * Deliver what the ingest sockets took from the kernel and hold for a later turn
+ * (ingest_deliver_held), so that what runs next sees every datagram received before it:
+ * each HTTP request (the listeners' hook, httpd_server_set_before) and a reload.
+ */
+void site_catch_up(struct site *s);
+
+/* site_catch_up() as an httpd_server_set_before() hook: arg is the site. */
+void site_before_request(void *arg);
+
+/*
  * Take the reading: what /metrics and /debug both show of the daemon itself, into *r
  * (overwritten). Its strings and pointers borrow from s and from s->cfg: a render that
  * outlives the turn of the loop holds the config generation (site_config_ref()).

@@ -141,6 +141,12 @@ void httpd_server_set_tls_pool(struct httpd_server *srv, struct tlspool *pool)
     srv->hs = pool ? pool : &srv->own_hs;
 }
 
+void httpd_server_set_before(struct httpd_server *srv, void (*before)(void *arg), void *arg)
+{
+    srv->before = before;
+    srv->before_arg = arg;
+}
+
 void httpd_server_set_tls(struct httpd_server *srv, struct tlsmem_ctx *ctx)
 {
     struct tlsmem_ctx *old = srv->tls;

@@ -266,8 +266,10 @@ struct httpd_server {
     struct tlsmem_ctx *tls; /* a reference; NULL: plain HTTP */
     struct tlspool *hs;     /* where handshakes run: own_hs, or a shared one */
     struct tlspool own_hs;
-    int fake_time;     /* httpd_server_set_time() was called: the clock is fake_now */
-    uint64_t fake_now; /* milliseconds */
+    int fake_time;             /* httpd_server_set_time() was called: the clock is fake_now */
+    uint64_t fake_now;         /* milliseconds */
+    void (*before)(void *arg); /* httpd_server_set_before() */
+    void *before_arg;
 };
 
 /*
@@ -320,6 +322,14 @@ void httpd_server_set_tls(struct httpd_server *srv, struct tlsmem_ctx *ctx);
  * tls_failures[TLSMEM_FAIL_QUEUE_TIMEOUT]. Call before listen.
  */
 void httpd_server_set_tls_pool(struct httpd_server *srv, struct tlspool *pool);
+
+/*
+ * Call before(arg) right before each request's handler runs (not for a request refused
+ * first: no route, a wrong method, no credentials). The owner brings its state up to date
+ * there, so that a request sees everything that came before it: ustatsd delivers the
+ * datagrams its ingest took from the kernel and holds for a later turn. NULL: none.
+ */
+void httpd_server_set_before(struct httpd_server *srv, void (*before)(void *arg), void *arg);
 
 /*
  * Require basic auth of ba's users on every path except /-/healthy and /-/ready (a path

@@ -325,6 +325,11 @@ static int start_polling(struct ingest *in, char *err, size_t errlen)
         errf(err, errlen, "uv_poll_init on %s failed: %s", in->path, uv_strerror(r));
         return r;
     }
+    /* libuv's idle and check handles cannot fail to initialise on a live loop. */
+    uv_idle_init(in->loop, &in->resume_idle);
+    uv_check_init(in->loop, &in->resume_check);
+    in->open_handles = 3;
+    in->held = in->held_n = 0;
     ingestrecv_alloc(in);
     r = uv_poll_start(&in->poll, UV_READABLE, ingestrecv_readable_cb);
     if (r < 0) {
@@ -625,10 +630,13 @@ int ingest_check_group(const char *group, char *err, size_t errlen)
     return resolve_group(name, &gid, err, errlen);
 }
 
-static void on_poll_closed(uv_handle_t *handle)
+/* One of the poll, idle and check handles closed: the ingest is closed with the last. */
+static void on_handle_closed(uv_handle_t *handle)
 {
-    struct ingest *in = container_of((uv_poll_t *)handle, struct ingest, poll);
+    struct ingest *in = handle->data;
 
+    if (--in->open_handles > 0)
+        return;
     close(in->fd);
     in->fd = -1;
     ingestrecv_free(in);
@@ -647,11 +655,21 @@ int ingest_passcred(struct ingest *in, int on)
     return 0;
 }
 
+void ingest_deliver_held(struct ingest *in)
+{
+    if (in->fd >= 0 && !in->closing && in->msgs != NULL)
+        ingestrecv_deliver_held(in);
+}
+
 void ingest_close(struct ingest *in, ingest_close_cb close_cb)
 {
     struct stat st;
 
     if (in->closing)
+        return;
+    /* Held datagrams were taken from the socket already: they are delivered, not lost. */
+    ingestrecv_deliver_held(in);
+    if (in->closing) /* a delivery closed it */
         return;
     in->closing = 1;
     in->close_cb = close_cb;
@@ -662,5 +680,8 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb)
     if (in->kind == INGEST_UNIX && !in->adopted && lstat(in->path, &st) == 0 &&
         st.st_dev == in->sock_dev && st.st_ino == in->sock_ino)
         unlink(in->path);
-    uv_close((uv_handle_t *)&in->poll, on_poll_closed);
+    in->poll.data = in->resume_idle.data = in->resume_check.data = in;
+    uv_close((uv_handle_t *)&in->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&in->resume_idle, on_handle_closed);
+    uv_close((uv_handle_t *)&in->resume_check, on_handle_closed);
 }

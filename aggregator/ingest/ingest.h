@@ -81,8 +81,10 @@ typedef void (*ingest_close_cb)(struct ingest *in);
  * yet checked, len at most max_datagram, and NUL-terminated only once delivered). Each
  * datagram gets INGEST_HINT_SCAN two datagrams ahead of its delivery, then
  * INGEST_HINT_FETCH one ahead (the first of a batch gets both before it is delivered).
- * INGEST_HINT_FORGET (data NULL, len 0) ends every batch: its buffers are about to be
- * reused. Until then a hinted datagram's bytes do not change. A hint must not close or
+ * INGEST_HINT_FORGET (data NULL, len 0) ends every batch, and every part of one: a batch
+ * stopped at the time budget is delivered on in a later turn, its rest hinted afresh. A
+ * batch's buffers are reused only after its last forget. Until a forget, a hinted
+ * datagram's bytes do not change. A hint must not close or
  * change the ingest. When cb closes the ingest, no datagram of the batch is hinted or
  * delivered after it: only the batch's forget follows.
  */
@@ -119,6 +121,7 @@ struct ingest_stats {
     uint64_t budget_hits; /* wake-ups that stopped at the budget with data maybe left */
     uint64_t max_batch;   /* most datagrams one recvmmsg call returned */
     uint64_t max_wakeup;  /* most datagrams (delivered or truncated) in one wake-up */
+    uint64_t held;        /* batches stopped at the time budget, the rest kept for a later turn */
 };
 
 /*
@@ -149,6 +152,21 @@ struct ingest {
     unsigned budget;
     uint64_t budget_ns;
     uint64_t ns_per_dgram; /* recent cost of a datagram, received and delivered; 0: none yet */
+    /*
+     * A batch stopped within at the time budget (a few datagrams of new series can cost
+     * far more than the recent cost said): msgs[held..held_n) were received and not yet
+     * delivered, and go first in the next drain. While any are held, resume_idle keeps the
+     * loop from waiting, and resume_check drains in a turn whose poll callback did not
+     * (polled: it ran in this turn). ingest_close() delivers them, unless a delivery
+     * called it.
+     */
+    unsigned held;
+    unsigned held_n;
+    int polled;
+    int delivering;
+    uv_idle_t resume_idle;
+    uv_check_t resume_check;
+    int open_handles; /* of poll, resume_idle and resume_check: close_cb once none is */
     size_t max_datagram;
     int rcvbuf_request;
 
@@ -215,6 +233,14 @@ int ingest_start(struct ingest *in, char *err, size_t errlen);
  * and on UDP, which carries no credentials) or a negative errno of setsockopt(2).
  */
 int ingest_passcred(struct ingest *in, int on);
+
+/*
+ * Deliver now the datagrams a drain took from the socket and held for a later turn (its
+ * time budget ran out within a batch), if any: for an owner that must see everything
+ * received so far (a request, a reload). Nothing while a delivery is under way, or on an
+ * ingest not started or closing.
+ */
+void ingest_deliver_held(struct ingest *in);
 
 /* Asynchronous teardown, see the lifecycle above. close_cb may be NULL. */
 void ingest_close(struct ingest *in, ingest_close_cb close_cb);

@@ -86,6 +86,93 @@ static void hint(struct ingest *in, unsigned i, unsigned n, enum ingest_hint_ste
 }
 
 /*
+ * Within a batch, the clock is read once DELIVER_CHECK_BYTES of datagrams or
+ * DELIVER_CHECK_COUNT datagrams have been delivered since the last look, not after each:
+ * a datagram of one line costs about a microsecond, and a look tens of ns. Once the
+ * recent cost of a datagram is DELIVER_CHECK_EACH_NS or more, after each.
+ */
+#define DELIVER_CHECK_BYTES   4096
+#define DELIVER_CHECK_COUNT   8
+#define DELIVER_CHECK_EACH_NS 2000
+
+/* Some datagrams are held: the loop must not wait, and a turn must drain them. */
+static void hold(struct ingest *in, unsigned from, unsigned n)
+{
+    in->held = from;
+    in->held_n = n;
+    in->stats.held++;
+    if (!uv_is_active((uv_handle_t *)&in->resume_idle)) {
+        uv_idle_start(&in->resume_idle, ingestrecv_resume_idle_cb);
+        uv_check_start(&in->resume_check, ingestrecv_resume_check_cb);
+    }
+}
+
+static void unhold(struct ingest *in)
+{
+    in->held = in->held_n = 0;
+    if (uv_is_active((uv_handle_t *)&in->resume_idle)) {
+        uv_idle_stop(&in->resume_idle);
+        uv_check_stop(&in->resume_check);
+    }
+}
+
+/*
+ * Deliver msgs[from..n) of a batch, with its hints, until the time since start reaches
+ * the budget: the rest is held for a later turn. Returns the datagrams delivered (or
+ * dropped as truncated).
+ */
+static unsigned deliver_some(struct ingest *in, unsigned from, unsigned n, uint64_t start)
+{
+    int each = in->ns_per_dgram >= DELIVER_CHECK_EACH_NS;
+    size_t bytes = 0;
+    unsigned i, count = 0;
+
+    if (in->hint != NULL) {
+        hint(in, from, n, INGEST_HINT_SCAN);
+        hint(in, from + 1, n, INGEST_HINT_SCAN);
+        hint(in, from, n, INGEST_HINT_FETCH);
+    }
+    in->delivering = 1;
+    for (i = from; i < n && !in->closing; i++) {
+        /* The owner's hints: the datagram after next is scanned, the next fetched. */
+        if (in->hint != NULL) {
+            hint(in, i + 2, n, INGEST_HINT_SCAN);
+            hint(in, i + 1, n, INGEST_HINT_FETCH);
+        }
+        /*
+         * The kernel copied the whole batch in; by now the first datagrams have left the
+         * nearest cache. Fetch the next one (up to 4 KiB) while this one is parsed: that
+         * takes far longer than the fetch.
+         */
+        if (i + 1 < n) {
+            const char *next = in->msgs[i + 1].msg_hdr.msg_iov->iov_base;
+            size_t len = in->msgs[i + 1].msg_len < 4096 ? in->msgs[i + 1].msg_len : 4096;
+
+            for (size_t off = 0; off < len; off += 64)
+                __builtin_prefetch(next + off);
+        }
+        deliver(in, &in->msgs[i]);
+        bytes += in->msgs[i].msg_len;
+        if (each || ++count >= DELIVER_CHECK_COUNT || bytes >= DELIVER_CHECK_BYTES) {
+            bytes = 0;
+            count = 0;
+            if (i + 1 < n && uv_hrtime() - start >= in->budget_ns) {
+                i++;
+                break;
+            }
+        }
+    }
+    in->delivering = 0;
+    if (in->hint != NULL)
+        in->hint(NULL, 0, INGEST_HINT_FORGET, in->arg);
+    if (i < n && !in->closing)
+        hold(in, i, n);
+    else
+        unhold(in);
+    return i - from;
+}
+
+/*
  * Level-triggered: if the budget stops the drain with datagrams still queued, epoll
  * reports the socket readable again on the next loop iteration, after the timers and the
  * HTTP connections have had their turn. A batch shorter than asked means the queue was
@@ -94,23 +181,34 @@ static void hint(struct ingest *in, unsigned i, unsigned n, enum ingest_hint_ste
  * The time is checked between batches, and a batch asks for no more datagrams than the
  * time left affords at the recent cost of one. Datagrams differ a hundredfold: a line
  * costs tens of ns, and an 8 KiB datagram of 300 lines, some of them new series, can
- * cost 100 us. A fixed batch of 64 of those would overrun the budget by several ms.
+ * cost 100 us. A fixed batch of 64 of those would overrun the budget by several ms. The
+ * recent cost lags when it changes at once (the first datagrams of new series after known
+ * ones, a table's growth), so the time is also checked within a batch, and what the
+ * budget leaves of it is held for the next turn, delivered before anything newer.
  */
-void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
+static void drain(struct ingest *in)
 {
-    struct ingest *in = container_of(handle, struct ingest, poll);
     uint64_t start = uv_hrtime(), t = start, now, cost;
-    unsigned done = 0, i;
+    unsigned done = 0, got;
     int cut = 0;
 
-    (void)events;
-    if (status < 0) {
-        in->stats.recv_errors++;
-        return;
-    }
     in->stats.wakeups++;
+    if (in->held < in->held_n) {
+        unsigned n = in->held_n;
+
+        done = deliver_some(in, in->held, n, start);
+        if (in->held < in->held_n || in->closing) {
+            cut = 1;
+            goto out;
+        }
+        t = uv_hrtime();
+        if (t - start >= in->budget_ns) {
+            cut = 1;
+            goto out;
+        }
+    }
     while (!in->closing) {
-        unsigned want;
+        unsigned want, i;
         int n;
 
         if (done >= in->budget) {
@@ -138,39 +236,19 @@ void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
         }
         if ((uint64_t)n > in->stats.max_batch)
             in->stats.max_batch = (uint64_t)n;
-        if (in->hint != NULL) {
-            hint(in, 0, (unsigned)n, INGEST_HINT_SCAN);
-            hint(in, 1, (unsigned)n, INGEST_HINT_SCAN);
-            hint(in, 0, (unsigned)n, INGEST_HINT_FETCH);
-        }
-        for (i = 0; i < (unsigned)n && !in->closing; i++) {
-            /* The owner's hints: the datagram after next is scanned, the next fetched. */
-            if (in->hint != NULL) {
-                hint(in, i + 2, (unsigned)n, INGEST_HINT_SCAN);
-                hint(in, i + 1, (unsigned)n, INGEST_HINT_FETCH);
-            }
-            /*
-             * The kernel copied the whole batch in; by now the first datagrams have left
-             * the nearest cache. Fetch the next one (up to 4 KiB) while this one is
-             * parsed: that takes far longer than the fetch.
-             */
-            if (i + 1 < (unsigned)n) {
-                const char *next = in->msgs[i + 1].msg_hdr.msg_iov->iov_base;
-                size_t len = in->msgs[i + 1].msg_len < 4096 ? in->msgs[i + 1].msg_len : 4096;
-
-                for (size_t off = 0; off < len; off += 64)
-                    __builtin_prefetch(next + off);
-            }
-            deliver(in, &in->msgs[i]);
-        }
-        if (in->hint != NULL)
-            in->hint(NULL, 0, INGEST_HINT_FORGET, in->arg);
-        done += (unsigned)n;
+        got = deliver_some(in, 0, (unsigned)n, start);
+        done += got;
         now = uv_hrtime();
-        cost = (now - t) / (unsigned)n;
-        /* A moving average over about four batches. */
-        in->ns_per_dgram = in->ns_per_dgram == 0 ? cost : (3 * in->ns_per_dgram + cost) / 4;
+        if (got > 0) {
+            cost = (now - t) / got;
+            /* A moving average over about four batches. */
+            in->ns_per_dgram = in->ns_per_dgram == 0 ? cost : (3 * in->ns_per_dgram + cost) / 4;
+        }
         t = now;
+        if (in->held < in->held_n) {
+            cut = 1;
+            break;
+        }
         if ((unsigned)n < want)
             break;
         if (t - start >= in->budget_ns) {
@@ -178,8 +256,52 @@ void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
             break;
         }
     }
+out:
     if (cut)
         in->stats.budget_hits++;
     if (done > in->stats.max_wakeup)
         in->stats.max_wakeup = done;
+}
+
+void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events)
+{
+    struct ingest *in = container_of(handle, struct ingest, poll);
+
+    (void)events;
+    if (status < 0) {
+        in->stats.recv_errors++;
+        return;
+    }
+    in->polled = 1;
+    drain(in);
+}
+
+/* Only there to keep the loop from waiting while datagrams are held. */
+void ingestrecv_resume_idle_cb(uv_idle_t *handle)
+{
+    (void)handle;
+}
+
+/* After the turn's I/O: held datagrams that the poll callback did not drain, drained. */
+void ingestrecv_resume_check_cb(uv_check_t *handle)
+{
+    struct ingest *in = container_of(handle, struct ingest, resume_check);
+    int polled = in->polled;
+
+    in->polled = 0;
+    if (!polled && in->held < in->held_n && !in->closing)
+        drain(in);
+}
+
+void ingestrecv_deliver_held(struct ingest *in)
+{
+    unsigned i;
+
+    if (in->delivering || in->held >= in->held_n)
+        return;
+    in->delivering = 1;
+    for (i = in->held; i < in->held_n && !in->closing; i++)
+        deliver(in, &in->msgs[i]);
+    in->delivering = 0;
+    unhold(in);
 }

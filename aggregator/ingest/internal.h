@@ -23,4 +23,11 @@ void ingestrecv_free(struct ingest *in);
 /* The poll callback of in->poll: drain the socket within in->budget and in->budget_ns. */
 void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events);
 
+/* in->resume_idle's and in->resume_check's callbacks, active while datagrams are held. */
+void ingestrecv_resume_idle_cb(uv_idle_t *handle);
+void ingestrecv_resume_check_cb(uv_check_t *handle);
+
+/* Deliver every held datagram now (ingest_close), unless a delivery is under way. */
+void ingestrecv_deliver_held(struct ingest *in);
+
 #endif

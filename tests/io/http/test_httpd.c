@@ -69,6 +69,41 @@ Test(httpd, head_sends_headers_without_body)
     cr_assert_eq(atomic_load(&F.dones), 0);
 }
 
+static atomic_int befores, handled_at_before;
+
+/* The server's before-request hook: counts, and notes how many /hello ran before it. */
+static void count_before(void *arg)
+{
+    struct httpdfix *fx = arg;
+
+    atomic_store(&handled_at_before, atomic_load(&fx->handled));
+    atomic_fetch_add(&befores, 1);
+}
+
+/*
+ * httpd_server_set_before(): the hook runs right before each handler (ustatsd delivers
+ * the datagrams it holds there), and not for a request refused before any handler.
+ */
+Test(httpd, the_before_hook_runs_before_each_handler_only)
+{
+    struct httpc_response r;
+
+    atomic_store(&handled_at_before, -1);
+    httpdfix_setup(&F, NULL);
+    httpd_server_set_before(&F.srv, count_before, &F);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(httpc_get(F.addr, "/hello", NULL, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+    cr_assert_eq(httpc_get(F.addr, "/nope", NULL, &r), 0);
+    cr_assert_eq(r.status, 404);
+    httpc_response_release(&r);
+    httpdfix_stop(&F);
+    cr_assert_eq(atomic_load(&befores), 1);
+    cr_assert_eq(atomic_load(&handled_at_before), 0, "the hook ran after the handler");
+    cr_assert_eq(atomic_load(&F.handled), 1);
+}
+
 Test(httpd, unknown_path_is_404)
 {
     struct httpc_response r;

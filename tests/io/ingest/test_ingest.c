@@ -41,6 +41,11 @@ struct ctx {
     int out_of_order;
     int timed_out;
     int closed;
+    /* close the ingest from a timer in the turn after the close_later_at-th datagram */
+    size_t close_later_at;
+    uv_timer_t later;
+    size_t count_at_close; /* datagrams delivered when ingest_close() returned */
+    int later_deliver;     /* first ingest_deliver_held(): count_at_close is its count */
 };
 
 static void on_closed(struct ingest *in)
@@ -48,6 +53,21 @@ static void on_closed(struct ingest *in)
     struct ctx *c = in->arg;
     c->closed = 1;
     uv_close((uv_handle_t *)&c->timer, NULL);
+}
+
+static void on_close_later(uv_timer_t *t)
+{
+    struct ctx *c = t->data;
+
+    if (c->later_deliver) {
+        ingest_deliver_held(&c->in);
+        c->count_at_close = c->count;
+        cr_assert_not(c->in.closing);
+    }
+    ingest_close(&c->in, on_closed);
+    if (!c->later_deliver)
+        c->count_at_close = c->count;
+    uv_close((uv_handle_t *)t, NULL);
 }
 
 static void on_dgram(struct ingest *in, const char *data, size_t len, const struct ucred *cred,
@@ -91,6 +111,8 @@ static void on_dgram(struct ingest *in, const char *data, size_t len, const stru
     c->count++;
     if (c->expect != 0 && c->count == c->expect)
         ingest_close(in, on_closed);
+    if (c->close_later_at != 0 && c->count == c->close_later_at)
+        cr_assert_eq(uv_timer_start(&c->later, on_close_later, 0, 0), 0);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -586,6 +608,103 @@ Test(ingest, a_batch_of_slow_datagrams_is_cut_to_the_time_left)
                   c.max_in_later_wakeup);
     cr_assert_geq(c.in.stats.budget_hits, 10);
     ctx_teardown(&c);
+}
+
+/*
+ * Queue n numbered datagrams ("0" to "n-1") before the loop runs: at most 10, the kernel's
+ * own net.unix.max_dgram_qlen, which a test may not count on being raised.
+ */
+#define HELD_TEST_N 10
+static void prefill(struct ctx *c, int fd, int n)
+{
+    char text[32];
+
+    cr_assert_geq(c->in.max_dgram_qlen, n, "max_dgram_qlen %ld is too short for this test",
+                  c->in.max_dgram_qlen);
+    for (int i = 0; i < n; i++)
+        send_to(fd, c->path, text, (size_t)snprintf(text, sizeof(text), "%d", i), MSG_DONTWAIT);
+}
+
+/* A started ingest (1 ms budget) with HELD_TEST_N datagrams of 300 us each queued. */
+static int start_dear(struct ctx *c)
+{
+    struct ingest_config cfg = { 0 };
+    char err[256];
+    int fd;
+
+    ctx_setup(c);
+    cfg.path = c->path;
+    cfg.batch = 64;
+    cfg.budget = 1024;
+    cfg.budget_ns = 1000000;
+    c->spin_ns = 300000;
+    cr_assert_eq(ctx_start(c, &cfg, err, sizeof(err)), 0, "%s", err);
+    fd = client_socket();
+    prefill(c, fd, HELD_TEST_N);
+    return fd;
+}
+
+/*
+ * Datagrams that turn dear with no warning, as the first datagrams of new series after
+ * known ones do: the batch that holds them is stopped within at the 1 ms budget, and the
+ * rest of it is delivered in the next turns, in order, first, with nothing lost, though
+ * the socket has nothing more to say (no poll callback comes). The first batch, before
+ * any cost is known, is stopped at the first look at the clock (8 datagrams); once the
+ * cost is known, the clock is read after each one.
+ */
+Test(ingest, a_batch_that_turns_dear_is_stopped_within_and_the_rest_comes_next)
+{
+    struct ctx c;
+    int fd = start_dear(&c);
+
+    c.expect = HELD_TEST_N;
+    ctx_run(&c, 20000);
+    close(fd);
+
+    cr_assert_not(c.timed_out, "only %zu of %d arrived", c.count, HELD_TEST_N);
+    cr_assert_eq(c.count, HELD_TEST_N);
+    cr_assert_not(c.out_of_order);
+    cr_assert_eq(c.in.stats.max_batch, HELD_TEST_N, "one recvmmsg took them all");
+    cr_assert_leq(c.max_in_wakeup, 8, "a wake-up took %zu datagrams of 300 us", c.max_in_wakeup);
+    /* 1 ms / 300 us, and the one that crosses it. */
+    cr_assert_leq(c.max_in_later_wakeup, 4, "a later wake-up took %zu datagrams",
+                  c.max_in_later_wakeup);
+    cr_assert_geq(c.in.stats.held, 1);
+    cr_assert_geq(c.in.stats.wakeups, 2);
+    ctx_teardown(&c);
+}
+
+/* Datagrams held when the owner closes the ingest are delivered by ingest_close(). */
+static void held_then(int deliver_first)
+{
+    struct ctx c;
+    int fd = start_dear(&c);
+
+    cr_assert_eq(uv_timer_init(&c.loop, &c.later), 0);
+    c.later.data = &c;
+    c.close_later_at = 8; /* the first wake-up's share, before the cost is known */
+    c.later_deliver = deliver_first;
+    ctx_run(&c, 20000);
+    close(fd);
+
+    cr_assert_not(c.timed_out);
+    cr_assert_eq(c.in.stats.held, 1);
+    cr_assert_eq(c.count_at_close, HELD_TEST_N, "%zu delivered when the call returned",
+                 c.count_at_close);
+    cr_assert_eq(c.count, HELD_TEST_N);
+    cr_assert_not(c.out_of_order);
+    ctx_teardown(&c);
+}
+
+Test(ingest, held_datagrams_are_delivered_by_a_close)
+{
+    held_then(0);
+}
+
+/* What the daemon calls before each request and a reload: the held ones, at once. */
+Test(ingest, held_datagrams_are_delivered_when_the_owner_asks)
+{
+    held_then(1);
 }
 
 /*
