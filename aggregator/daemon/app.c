@@ -400,6 +400,9 @@ static struct site_listener *listener_for(struct app *a, const char *listen, con
     if (add_route(l, "/-/healthy", "healthy", health_on_healthy, s, err, errlen) != 0 ||
         add_route(l, "/-/ready", "ready", health_on_ready, s, err, errlen) != 0)
         return NULL;
+    /* Health checks read no counts: they do not wait for held datagrams. */
+    httpd_server_route_skip_before(&l->srv, "/-/healthy");
+    httpd_server_route_skip_before(&l->srv, "/-/ready");
     return l;
 }
 

@@ -259,7 +259,7 @@ void httpconn_serve(struct httpd_conn *c)
             c, 405, srv->handlers[c->route].post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n");
         return;
     }
-    if (srv->before != NULL)
+    if (srv->before != NULL && !srv->handlers[c->route].skip_before)
         srv->before(srv->before_arg);
     srv->handlers[c->route].handler(c, &req, srv->handlers[c->route].arg);
     if (c->state == CONN_HANDLING)

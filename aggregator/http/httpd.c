@@ -155,6 +155,16 @@ void httpd_server_set_tls(struct httpd_server *srv, struct tlsmem_ctx *ctx)
     tlsmem_ctx_unref(old);
 }
 
+int httpd_server_route_skip_before(struct httpd_server *srv, const char *path)
+{
+    int i = routes_find(&srv->routes, path);
+
+    if (i == ROUTES_NONE)
+        return -ENOENT;
+    srv->handlers[i].skip_before = 1;
+    return 0;
+}
+
 int httpd_server_route_post(struct httpd_server *srv, const char *path)
 {
     int i = routes_find(&srv->routes, path);

@@ -332,6 +332,12 @@ void httpd_server_set_tls_pool(struct httpd_server *srv, struct tlspool *pool);
 void httpd_server_set_before(struct httpd_server *srv, void (*before)(void *arg), void *arg);
 
 /*
+ * The route at path does without the before hook (a health check, which reads nothing the
+ * hook brings up to date, and must not pay for it). Returns 0 or -ENOENT.
+ */
+int httpd_server_route_skip_before(struct httpd_server *srv, const char *path);
+
+/*
  * Require basic auth of ba's users on every path except /-/healthy and /-/ready (a path
  * with a bearer token takes either), or none with ba NULL. srv takes a reference to ba
  * and drops the one it held: a swap on reload. Checks in flight keep the users they

@@ -32,10 +32,11 @@
 struct httpd_route {
     httpd_handler_cb handler;
     void *arg;
-    int own_bearer; /* httpd_server_route_bearer() was called: bearer replaces the server's */
-    int post;       /* httpd_server_route_post(): POST only, GET and HEAD refused */
-    int anonymous;  /* httpd_server_route_anonymous(): served without credentials too */
-    char *bearer;   /* NULL: open */
+    int own_bearer;  /* httpd_server_route_bearer() was called: bearer replaces the server's */
+    int post;        /* httpd_server_route_post(): POST only, GET and HEAD refused */
+    int anonymous;   /* httpd_server_route_anonymous(): served without credentials too */
+    int skip_before; /* httpd_server_route_skip_before(): the before hook is not called */
+    char *bearer;    /* NULL: open */
     size_t bearer_len;
 };
 

@@ -658,7 +658,7 @@ int ingest_passcred(struct ingest *in, int on)
 void ingest_deliver_held(struct ingest *in)
 {
     if (in->fd >= 0 && !in->closing && in->msgs != NULL)
-        ingestrecv_deliver_held(in);
+        ingestrecv_deliver_held(in, 0);
 }
 
 void ingest_close(struct ingest *in, ingest_close_cb close_cb)
@@ -667,12 +667,13 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb)
 
     if (in->closing)
         return;
-    /* Held datagrams were taken from the socket already: they are delivered, not lost. */
-    ingestrecv_deliver_held(in);
-    if (in->closing) /* a delivery closed it */
-        return;
     in->closing = 1;
     in->close_cb = close_cb;
+    /*
+     * Held datagrams were taken from the socket already: they are delivered, not lost (a
+     * close from one of those deliveries finds the ingest closing, and returns).
+     */
+    ingestrecv_deliver_held(in, 1);
     /*
      * Another daemon may have taken over the path since: unlink only our own file. An
      * adopted socket's file belongs to systemd, and its queue to the next instance.

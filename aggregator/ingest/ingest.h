@@ -15,12 +15,12 @@
  *   ingest_start() reads net.unix.max_dgram_qlen, removes a stale socket file, binds,
  *                  applies mode and group, allocates the receive buffers once and starts
  *                  polling. On failure it has released everything: nothing to close.
- *   ingest_close() stops polling, closes the socket, unlinks the socket file (if it is
+ *   ingest_close() delivers the datagrams a drain held (ingest_deliver_held), stops
+ *                  polling, closes the socket, unlinks the socket file (if it is
  *                  still the one ingest bound, and never an adopted one) and calls
- *                  close_cb from the loop once the
- *                  poll handle is closed. Call it only after ingest_start() returned 0;
- *                  it never calls close_cb synchronously. The struct must stay alive until
- *                  close_cb runs.
+ *                  close_cb from the loop once its handles are closed. Call it only
+ *                  after ingest_start() returned 0; it never calls close_cb
+ *                  synchronously. The struct must stay alive until close_cb runs.
  *
  * Adopting a socket (ingest_config.fd, from systemd's socket activation, see sysd.h): the
  * socket is already bound, and it belongs to the .socket unit, which outlives the
@@ -28,9 +28,9 @@
  * mode nor group (the unit's SocketMode= and SocketGroup= own them: a warning says when
  * they differ from cfg->mode, or from cfg->group when one is set); it still asks for
  * SO_PASSCRED and SO_RCVBUF, makes the socket non-blocking and reads max_dgram_qlen.
- * ingest_close() stops reading and closes the process's descriptor, and nothing else: it
- * neither drains nor unlinks, so the datagrams still queued wait in the kernel for the
- * next instance.
+ * ingest_close() delivers what it holds already, stops reading and closes the process's
+ * descriptor, and nothing else: it neither drains nor unlinks, so the datagrams still
+ * queued wait in the kernel for the next instance.
  *
  * Every function is for the loop thread only. ingest_start() sets the process umask for
  * the duration of bind(2): start it before other threads create files.
@@ -82,9 +82,10 @@ typedef void (*ingest_close_cb)(struct ingest *in);
  * datagram gets INGEST_HINT_SCAN two datagrams ahead of its delivery, then
  * INGEST_HINT_FETCH one ahead (the first of a batch gets both before it is delivered).
  * INGEST_HINT_FORGET (data NULL, len 0) ends every batch, and every part of one: a batch
- * stopped at the time budget is delivered on in a later turn, its rest hinted afresh. A
- * batch's buffers are reused only after its last forget. Until a forget, a hinted
- * datagram's bytes do not change. A hint must not close or
+ * stopped at the time budget is delivered on in a later drain, its rest hinted afresh, or
+ * at once with no hints (ingest_deliver_held(), ingest_close()). A batch's buffers are
+ * reused only once all of it is delivered. Until a forget, a hinted datagram's bytes do
+ * not change. A hint must not close or
  * change the ingest. When cb closes the ingest, no datagram of the batch is hinted or
  * delivered after it: only the batch's forget follows.
  */
@@ -117,11 +118,11 @@ struct ingest_stats {
     uint64_t bytes;       /* in delivered datagrams */
     uint64_t truncated;   /* larger than max_datagram: dropped, not delivered */
     uint64_t recv_errors; /* recvmmsg or poll errors other than EAGAIN/EINTR */
-    uint64_t wakeups;     /* readable events handled */
+    uint64_t wakeups;     /* drains: readable events handled, and held datagrams resumed */
     uint64_t budget_hits; /* wake-ups that stopped at the budget with data maybe left */
     uint64_t max_batch;   /* most datagrams one recvmmsg call returned */
     uint64_t max_wakeup;  /* most datagrams (delivered or truncated) in one wake-up */
-    uint64_t held;        /* batches stopped at the time budget, the rest kept for a later turn */
+    uint64_t held;        /* cuts within a batch at the time budget, the rest kept for later */
 };
 
 /*

@@ -198,7 +198,7 @@ static void drain(struct ingest *in)
 
         done = deliver_some(in, in->held, n, start);
         if (in->held < in->held_n || in->closing) {
-            cut = 1;
+            cut = in->held < in->held_n;
             goto out;
         }
         t = uv_hrtime();
@@ -293,14 +293,14 @@ void ingestrecv_resume_check_cb(uv_check_t *handle)
         drain(in);
 }
 
-void ingestrecv_deliver_held(struct ingest *in)
+void ingestrecv_deliver_held(struct ingest *in, int on_close)
 {
     unsigned i;
 
     if (in->delivering || in->held >= in->held_n)
         return;
     in->delivering = 1;
-    for (i = in->held; i < in->held_n && !in->closing; i++)
+    for (i = in->held; i < in->held_n && (on_close || !in->closing); i++)
         deliver(in, &in->msgs[i]);
     in->delivering = 0;
     unhold(in);

@@ -27,7 +27,11 @@ void ingestrecv_readable_cb(uv_poll_t *handle, int status, int events);
 void ingestrecv_resume_idle_cb(uv_idle_t *handle);
 void ingestrecv_resume_check_cb(uv_check_t *handle);
 
-/* Deliver every held datagram now (ingest_close), unless a delivery is under way. */
-void ingestrecv_deliver_held(struct ingest *in);
+/*
+ * Deliver every held datagram now, without hints, unless a delivery is under way; on_close
+ * (ingest_close, which set in->closing): all of them, whatever a delivery does, else up
+ * to a delivery that closes the ingest.
+ */
+void ingestrecv_deliver_held(struct ingest *in, int on_close);
 
 #endif

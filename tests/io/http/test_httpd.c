@@ -89,6 +89,7 @@ Test(httpd, the_before_hook_runs_before_each_handler_only)
     struct httpc_response r;
 
     atomic_store(&handled_at_before, -1);
+    atomic_store(&befores, 0);
     httpdfix_setup(&F, NULL);
     httpd_server_set_before(&F.srv, count_before, &F);
     httpdfix_run(&F, "127.0.0.1:0");
@@ -101,6 +102,25 @@ Test(httpd, the_before_hook_runs_before_each_handler_only)
     httpdfix_stop(&F);
     cr_assert_eq(atomic_load(&befores), 1);
     cr_assert_eq(atomic_load(&handled_at_before), 0, "the hook ran after the handler");
+    cr_assert_eq(atomic_load(&F.handled), 1);
+}
+
+/* A route marked httpd_server_route_skip_before() is served without the hook. */
+Test(httpd, a_route_can_skip_the_before_hook)
+{
+    struct httpc_response r;
+
+    atomic_store(&befores, 0);
+    httpdfix_setup(&F, NULL);
+    httpd_server_set_before(&F.srv, count_before, &F);
+    cr_assert_eq(httpd_server_route_skip_before(&F.srv, "/hello"), 0);
+    cr_assert_eq(httpd_server_route_skip_before(&F.srv, "/none"), -ENOENT);
+    httpdfix_run(&F, "127.0.0.1:0");
+    cr_assert_eq(httpc_get(F.addr, "/hello", NULL, &r), 0);
+    cr_assert_eq(r.status, 200);
+    httpc_response_release(&r);
+    httpdfix_stop(&F);
+    cr_assert_eq(atomic_load(&befores), 0);
     cr_assert_eq(atomic_load(&F.handled), 1);
 }
 
