@@ -118,17 +118,23 @@ int httpd_server_set_bearer(struct httpd_server *srv, const char *token)
     return 0;
 }
 
-int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const char *token)
+/* The route at exactly path, or NULL. */
+static struct httpd_route *route_at(struct httpd_server *srv, const char *path)
 {
     int i = routes_find(&srv->routes, path);
-    size_t n = token ? strlen(token) : 0;
-    struct httpd_route *rt;
 
-    if (i == ROUTES_NONE)
+    return i == ROUTES_NONE ? NULL : &srv->handlers[i];
+}
+
+int httpd_server_route_bearer(struct httpd_server *srv, const char *path, const char *token)
+{
+    struct httpd_route *rt = route_at(srv, path);
+    size_t n = token ? strlen(token) : 0;
+
+    if (rt == NULL)
         return -ENOENT;
     if (!httpauth_token_ok(token, n))
         return -EINVAL;
-    rt = &srv->handlers[i];
     free(rt->bearer);
     rt->own_bearer = 1;
     rt->bearer = n ? mem_strdup(token) : NULL;
@@ -157,31 +163,31 @@ void httpd_server_set_tls(struct httpd_server *srv, struct tlsmem_ctx *ctx)
 
 int httpd_server_route_skip_before(struct httpd_server *srv, const char *path)
 {
-    int i = routes_find(&srv->routes, path);
+    struct httpd_route *rt = route_at(srv, path);
 
-    if (i == ROUTES_NONE)
+    if (rt == NULL)
         return -ENOENT;
-    srv->handlers[i].skip_before = 1;
+    rt->skip_before = 1;
     return 0;
 }
 
 int httpd_server_route_post(struct httpd_server *srv, const char *path)
 {
-    int i = routes_find(&srv->routes, path);
+    struct httpd_route *rt = route_at(srv, path);
 
-    if (i == ROUTES_NONE)
+    if (rt == NULL)
         return -ENOENT;
-    srv->handlers[i].post = 1;
+    rt->post = 1;
     return 0;
 }
 
 int httpd_server_route_anonymous(struct httpd_server *srv, const char *path)
 {
-    int i = routes_find(&srv->routes, path);
+    struct httpd_route *rt = route_at(srv, path);
 
-    if (i == ROUTES_NONE)
+    if (rt == NULL)
         return -ENOENT;
-    srv->handlers[i].anonymous = 1;
+    rt->anonymous = 1;
     return 0;
 }
 

@@ -328,8 +328,8 @@ static int start_polling(struct ingest *in, char *err, size_t errlen)
     /* libuv's idle and check handles cannot fail to initialise on a live loop. */
     uv_idle_init(in->loop, &in->resume_idle);
     uv_check_init(in->loop, &in->resume_check);
+    in->poll.data = in->resume_idle.data = in->resume_check.data = in;
     in->open_handles = 3;
-    in->held = in->held_n = 0;
     ingestrecv_alloc(in);
     r = uv_poll_start(&in->poll, UV_READABLE, ingestrecv_readable_cb);
     if (r < 0) {
@@ -681,7 +681,6 @@ void ingest_close(struct ingest *in, ingest_close_cb close_cb)
     if (in->kind == INGEST_UNIX && !in->adopted && lstat(in->path, &st) == 0 &&
         st.st_dev == in->sock_dev && st.st_ino == in->sock_ino)
         unlink(in->path);
-    in->poll.data = in->resume_idle.data = in->resume_check.data = in;
     uv_close((uv_handle_t *)&in->poll, on_handle_closed);
     uv_close((uv_handle_t *)&in->resume_idle, on_handle_closed);
     uv_close((uv_handle_t *)&in->resume_check, on_handle_closed);

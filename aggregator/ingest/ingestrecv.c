@@ -194,9 +194,7 @@ static void drain(struct ingest *in)
 
     in->stats.wakeups++;
     if (in->held < in->held_n) {
-        unsigned n = in->held_n;
-
-        done = deliver_some(in, in->held, n, start);
+        done = deliver_some(in, in->held, in->held_n, start);
         if (in->held < in->held_n || in->closing) {
             cut = in->held < in->held_n;
             goto out;
