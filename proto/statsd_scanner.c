@@ -1,14 +1,22 @@
 /*
  * statsd_scanner: a datagram's lines and their spans in one pass, the daemon's hot path.
  *
- * A window of two 64-byte blocks is classified once (SSE2 where there is SSE2, a plain loop
+ * Each line's first 64 bytes are classified at once from where the line starts (AVX2 in
+ * statsd_scanner_fill() where the CPU has it, else SSE2 where there is SSE2, a plain loop
  * otherwise, and in the STATSD_PORTABLE build that tests it): three bit masks say where
- * the '\n', ':' and '|' bytes are. Each line's end, colon and first bar are then the next
- * set bit of a mask, so a line costs a few shifts, not a byte loop.
+ * the '\n', ':' and '|' bytes are, bit 0 the line's
+ * first byte. The line's end, colon and first bar after it are then the lowest set bits
+ * of masks cut to the line, a few shifts and no branch on the data. A line of 64 bytes or
+ * more takes the next 64 into a second word of each mask; one of 128 or more is split the
+ * plain way (statsd_next_line, statsd_split).
  *
  *   requests:1|c|#method:GET\nlatency:0.5|ms\n
- *           ^ ^              ^       ^   ^
- *           colon, bar, newline: one bit each in the masks
+ *           ^ ^              ^
+ *           colon, bar, newline of the first line: one bit each in its masks
+ *
+ * Bytes are classified again for each line (a line of 40 bytes reads 64): that costs less
+ * than carrying a window of masks from line to line, whose bookkeeping took more
+ * instructions than the classifying itself.
  */
 #include "statsd_scanner.h"
 
@@ -22,80 +30,88 @@
  * compiler's estimate of their size. */
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
-#define SCAN_WINDOW 128 /* bytes the masks describe; also "not in the window" */
+#define SCAN_WORD 64 /* bytes one word of a mask describes */
+
+/* Where the '\n', ':' and '|' bytes of 64 bytes lie, bit i for byte i. */
+struct scan_masks {
+    uint64_t nl, colon, bar;
+};
 
 #if defined(__SSE2__) && !defined(STATSD_PORTABLE)
-static ALWAYS_INLINE uint64_t scan_eq16(__m128i w, char c, unsigned shift)
+static ALWAYS_INLINE uint64_t scan_eq16(__m128i w, __m128i c)
 {
-    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(c))) << shift;
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, c));
 }
 
-static ALWAYS_INLINE void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
+static ALWAYS_INLINE struct scan_masks scan_classify(const char *p)
 {
-    *nl = *colon = *bar = 0;
-    for (unsigned k = 0; k < 64; k += 16) {
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        *nl |= scan_eq16(w, '\n', k);
-        *colon |= scan_eq16(w, ':', k);
-        *bar |= scan_eq16(w, '|', k);
-    }
+    const __m128i nl = _mm_set1_epi8('\n'), colon = _mm_set1_epi8(':'), bar = _mm_set1_epi8('|');
+    __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i w1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    __m128i w2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+    __m128i w3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+
+    return (struct scan_masks){
+        scan_eq16(w0, nl) | scan_eq16(w1, nl) << 16 | scan_eq16(w2, nl) << 32 |
+            scan_eq16(w3, nl) << 48,
+        scan_eq16(w0, colon) | scan_eq16(w1, colon) << 16 | scan_eq16(w2, colon) << 32 |
+            scan_eq16(w3, colon) << 48,
+        scan_eq16(w0, bar) | scan_eq16(w1, bar) << 16 | scan_eq16(w2, bar) << 32 |
+            scan_eq16(w3, bar) << 48,
+    };
 }
 #else
-static ALWAYS_INLINE void scan_classify(const char *p, uint64_t *nl, uint64_t *colon, uint64_t *bar)
+static ALWAYS_INLINE struct scan_masks scan_classify(const char *p)
 {
-    *nl = *colon = *bar = 0;
+    struct scan_masks m = { 0, 0, 0 };
+
     for (unsigned k = 0; k < 64; k++) {
-        *nl |= (uint64_t)(p[k] == '\n') << k;
-        *colon |= (uint64_t)(p[k] == ':') << k;
-        *bar |= (uint64_t)(p[k] == '|') << k;
+        m.nl |= (uint64_t)(p[k] == '\n') << k;
+        m.colon |= (uint64_t)(p[k] == ':') << k;
+        m.bar |= (uint64_t)(p[k] == '|') << k;
     }
+    return m;
 }
 #endif
 
-/* Block block of the datagram into half h of the window. */
-static ALWAYS_INLINE void scan_block(struct statsd_scanner *s, size_t block, unsigned h)
+/*
+ * The 64 bytes to classify for the bytes at p, of which avail are the datagram's: p
+ * itself, or when fewer than 64 are left, a copy of them padded with zeros in tail (so
+ * that no bit is set past the datagram's end, and nothing past it is read).
+ */
+static ALWAYS_INLINE const char *scan_bytes(const char *p, size_t avail, char tail[SCAN_WORD])
 {
-    size_t off = block * 64;
-
-    if (off >= s->len) {
-        s->nl[h] = s->colon[h] = s->bar[h] = 0;
-    } else if (s->len - off >= 64) {
-        scan_classify(s->dgram + off, &s->nl[h], &s->colon[h], &s->bar[h]);
-    } else {
-        char tail[64] = { 0 };
-        memcpy(tail, s->dgram + off, s->len - off);
-        scan_classify(tail, &s->nl[h], &s->colon[h], &s->bar[h]);
-    }
+    if (avail >= SCAN_WORD)
+        return p;
+    memset(tail, 0, SCAN_WORD);
+    memcpy(tail, p, avail);
+    return tail;
 }
 
-/* Move the window to start at block; the next block is usually the old window's second. */
-static ALWAYS_INLINE void scan_window(struct statsd_scanner *s, size_t block)
+/* The masks of the 64 bytes at p, of which avail are the datagram's (scan_bytes). */
+static ALWAYS_INLINE struct scan_masks scan_at(const char *p, size_t avail)
 {
-    if (s->block != SIZE_MAX && block == s->block + 1) {
-        s->nl[0] = s->nl[1];
-        s->colon[0] = s->colon[1];
-        s->bar[0] = s->bar[1];
-    } else {
-        scan_block(s, block, 0);
-    }
-    scan_block(s, block + 1, 1);
-    s->block = block;
+    char tail[SCAN_WORD];
+
+    return scan_classify(scan_bytes(p, avail, tail));
 }
 
-/* The first bit of m at or after off (< SCAN_WINDOW), or SCAN_WINDOW. */
-static ALWAYS_INLINE size_t scan_first(const uint64_t m[2], size_t off)
+/* The lowest set bit of m (not 0). */
+static ALWAYS_INLINE size_t low_bit(uint64_t m)
 {
-    uint64_t lo, hi;
+    return (size_t)__builtin_ctzll(m);
+}
 
-    if (off < 64) {
-        lo = m[0] >> off;
-        hi = m[1];
-        if (lo != 0)
-            return off + (size_t)__builtin_ctzll(lo);
-    } else {
-        hi = m[1] & (~UINT64_C(0) << (off - 64));
-    }
-    return hi != 0 ? 64 + (size_t)__builtin_ctzll(hi) : SCAN_WINDOW;
+/* Bits above bit i (i < 64). */
+static ALWAYS_INLINE uint64_t above(size_t i)
+{
+    return (~UINT64_C(0) << i) << 1;
+}
+
+/* Bits below bit i (i <= 64). */
+static ALWAYS_INLINE uint64_t below(size_t i)
+{
+    return i < 64 ? (UINT64_C(1) << i) - 1 : ~UINT64_C(0);
 }
 
 void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len)
@@ -103,10 +119,9 @@ void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len
     s->dgram = dgram;
     s->len = len;
     s->pos = 0;
-    s->block = SIZE_MAX;
 }
 
-/* A line that runs past the window, split the plain way. */
+/* A line of SCAN_WORD * 2 bytes or more, split the plain way. */
 static int scanner_long_line(struct statsd_scanner *s, struct statsd_parts *out)
 {
     statsd_next_line(s->dgram, s->len, &s->pos, &out->line);
@@ -114,55 +129,171 @@ static int scanner_long_line(struct statsd_scanner *s, struct statsd_parts *out)
     return 1;
 }
 
-static ALWAYS_INLINE int scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
+/*
+ * The line's parts, from its end (nl: the '\n', or the datagram's end) and its colon and
+ * bar (the first ':', and the first '|' after it, or SIZE_MAX: none before nl), all from
+ * its start.
+ */
+static ALWAYS_INLINE void scanner_parts(struct statsd_scanner *s, struct statsd_parts *out,
+                                        size_t nl, size_t colon, size_t bar)
 {
-    size_t start = s->pos, block = start / 64, base = block * 64, nl, colon, bar = SCAN_WINDOW, p;
+    const char *p = s->dgram + s->pos;
+    size_t end = nl;
 
-    if (start >= s->len)
-        return 0;
-    if (block != s->block)
-        scan_window(s, block);
-    /* Offsets from here on are from base, the window's start. */
-    nl = scan_first(s->nl, start - base);
-    if (nl == SCAN_WINDOW) {
-        if (s->len - base > SCAN_WINDOW)
-            return scanner_long_line(s, out);
-        nl = s->len - base; /* the last line, with no '\n' */
-    }
-    colon = scan_first(s->colon, start - base);
-    if (colon < nl && colon + 1 < SCAN_WINDOW)
-        bar = scan_first(s->bar, colon + 1);
-    p = base + nl;
-    s->pos = p < s->len ? p + 1 : s->len;
+    s->pos = s->pos + nl < s->len ? s->pos + nl + 1 : s->len;
     /* As statsd_next_line(): one '\r' before the end is dropped; ':' and '|' lie before it. */
-    if (p > start && s->dgram[p - 1] == '\r')
-        p--;
-    out->line.ptr = s->dgram + start;
-    out->line.len = p - start;
-    out->split = colon < nl && bar < nl && base + colon != start;
+    if (end > 0 && p[end - 1] == '\r')
+        end--;
+    out->line.ptr = p;
+    out->line.len = end;
+    out->split = bar < nl && colon != 0;
     if (out->split) {
-        out->name.ptr = s->dgram + start;
-        out->name.len = base + colon - start;
-        out->values.ptr = s->dgram + base + colon + 1;
+        out->name.ptr = p;
+        out->name.len = colon;
+        out->values.ptr = p + colon + 1;
         out->values.len = bar - colon - 1;
-        out->suffix.ptr = s->dgram + base + bar;
-        out->suffix.len = p - base - bar;
+        out->suffix.ptr = p + bar;
+        out->suffix.len = end - bar;
     }
+}
+
+/* A line of 64 to 127 bytes (or the datagram's last, of 64 or more): two words a mask. */
+static int scanner_two_words(struct statsd_scanner *s, struct statsd_parts *out,
+                             struct scan_masks a)
+{
+    size_t avail = s->len - s->pos, nl, colon = SIZE_MAX, bar = SIZE_MAX;
+    struct scan_masks b = scan_at(s->dgram + s->pos + SCAN_WORD, avail - SCAN_WORD);
+    uint64_t cut;
+
+    if (b.nl == 0) {
+        if (avail > 2 * SCAN_WORD)
+            return scanner_long_line(s, out);
+        nl = avail; /* the last line, with no '\n' */
+    } else {
+        nl = SCAN_WORD + low_bit(b.nl);
+    }
+    if (a.colon != 0) {
+        colon = low_bit(a.colon);
+        if ((a.bar & above(colon)) != 0)
+            bar = low_bit(a.bar & above(colon));
+        else if ((cut = b.bar & below(nl - SCAN_WORD)) != 0)
+            bar = SCAN_WORD + low_bit(cut);
+    } else if ((cut = b.colon & below(nl - SCAN_WORD)) != 0) {
+        colon = SCAN_WORD + low_bit(cut);
+        if ((cut = b.bar & below(nl - SCAN_WORD) & above(colon - SCAN_WORD)) != 0)
+            bar = SCAN_WORD + low_bit(cut);
+    }
+    scanner_parts(s, out, nl, colon, bar);
     return 1;
+}
+
+/* The line at s->pos (s->pos < s->len), whose first 64 bytes' masks are m. */
+static ALWAYS_INLINE void scanner_line(struct statsd_scanner *s, struct statsd_parts *out,
+                                       struct scan_masks m)
+{
+    size_t avail = s->len - s->pos, nl, colon, bar;
+    uint64_t line, colons, bars;
+
+    if (m.nl == 0 && avail > SCAN_WORD) {
+        scanner_two_words(s, out, m);
+        return;
+    }
+    /* The line's end: its '\n', else the datagram's (no bit is set past it). */
+    nl = m.nl != 0 ? low_bit(m.nl) : avail;
+    line = below(nl);
+    colons = m.colon & line;
+    colon = colons != 0 ? low_bit(colons) : SIZE_MAX;
+    bars = colons != 0 ? m.bar & line & above(colon) : 0;
+    bar = bars != 0 ? low_bit(bars) : SIZE_MAX;
+    scanner_parts(s, out, nl, colon, bar);
 }
 
 int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
 {
-    return scanner_next(s, out);
+    if (s->pos >= s->len)
+        return 0;
+    scanner_line(s, out, scan_at(s->dgram + s->pos, s->len - s->pos));
+    return 1;
 }
 
-size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max)
+size_t statsd_scanner_fill_base(struct statsd_scanner *s, struct statsd_parts *out, size_t max)
 {
     struct statsd_scanner t = *s;
     size_t n = 0;
 
-    while (n < max && scanner_next(&t, &out[n]))
-        n++;
+    for (; n < max && t.pos < t.len; n++)
+        scanner_line(&t, &out[n], scan_at(t.dgram + t.pos, t.len - t.pos));
     *s = t;
     return n;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(STATSD_PORTABLE)
+#include <immintrin.h>
+
+/*
+ * The same loop for a CPU with AVX2 and BMI2, as nearly every x86-64 server since 2013
+ * has: a line's 64 bytes in two 32-byte compares a byte, not four of 16, and BMI's bit
+ * instructions; about a third fewer instructions a line than the baseline's. The build's
+ * own target stays baseline x86-64: the CPU is asked at each call (a load and a test).
+ */
+#define SCAN_AVX2 __attribute__((target("avx2,bmi,bmi2")))
+
+static ALWAYS_INLINE SCAN_AVX2 uint64_t scan_eq32(__m256i w, char c)
+{
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, _mm256_set1_epi8(c)));
+}
+
+static ALWAYS_INLINE SCAN_AVX2 struct scan_masks scan_classify_avx2(const char *p)
+{
+    __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+
+    return (struct scan_masks){
+        scan_eq32(lo, '\n') | scan_eq32(hi, '\n') << 32,
+        scan_eq32(lo, ':') | scan_eq32(hi, ':') << 32,
+        scan_eq32(lo, '|') | scan_eq32(hi, '|') << 32,
+    };
+}
+
+/* scan_at(), classified the AVX2 way. */
+static ALWAYS_INLINE SCAN_AVX2 struct scan_masks scan_at_avx2(const char *p, size_t avail)
+{
+    char tail[SCAN_WORD];
+
+    return scan_classify_avx2(scan_bytes(p, avail, tail));
+}
+
+static SCAN_AVX2 size_t scanner_fill_avx2(struct statsd_scanner *s, struct statsd_parts *out,
+                                          size_t max)
+{
+    struct statsd_scanner t = *s;
+    size_t n = 0;
+
+    for (; n < max && t.pos < t.len; n++)
+        scanner_line(&t, &out[n], scan_at_avx2(t.dgram + t.pos, t.len - t.pos));
+    *s = t;
+    return n;
+}
+
+int statsd_scanner_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+           __builtin_cpu_supports("bmi2");
+}
+
+size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max)
+{
+    return statsd_scanner_avx2() ? scanner_fill_avx2(s, out, max)
+                                 : statsd_scanner_fill_base(s, out, max);
+}
+#else
+int statsd_scanner_avx2(void)
+{
+    return 0;
+}
+
+size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max)
+{
+    return statsd_scanner_fill_base(s, out, max);
+}
+#endif

@@ -28,9 +28,7 @@ struct statsd_parts {
 struct statsd_scanner {
     const char *dgram;
     size_t len;
-    size_t pos;   /* where the next line starts */
-    size_t block; /* the first of the two 64-byte blocks the masks describe; SIZE_MAX: none */
-    uint64_t nl[2], colon[2], bar[2];
+    size_t pos; /* where the next line starts */
 };
 
 void statsd_scanner_init(struct statsd_scanner *s, const char *dgram, size_t len);
@@ -42,5 +40,14 @@ int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out);
  * state stays in registers meanwhile, which the line-at-a-time call cannot do.
  */
 size_t statsd_scanner_fill(struct statsd_scanner *s, struct statsd_parts *out, size_t max);
+
+/*
+ * statsd_scanner_fill() takes a datagram's bytes 32 at a time where the CPU has AVX2 and
+ * BMI2 (statsd_scanner_avx2() says 1), 16 at a time (SSE2) or one at a time otherwise.
+ * statsd_scanner_fill_base() is the same without AVX2, whatever the CPU, so that tests
+ * compare the two on any machine.
+ */
+int statsd_scanner_avx2(void);
+size_t statsd_scanner_fill_base(struct statsd_scanner *s, struct statsd_parts *out, size_t max);
 
 #endif

@@ -72,6 +72,38 @@ static void check_line(const char *p, size_t len, const struct statsd_line *l)
     assert(!l->has_timestamp || l->timestamp >= 0);
 }
 
+static int same_view(struct statsd_view a, struct statsd_view b)
+{
+    return a.ptr == b.ptr && a.len == b.len;
+}
+
+/*
+ * The batch split the daemon uses (with AVX2 where the CPU has it, and without) gives
+ * what the line-at-a-time one gives.
+ */
+static void check_fill(const char *dgram, size_t size,
+                       size_t (*fill)(struct statsd_scanner *, struct statsd_parts *, size_t))
+{
+    struct statsd_scanner one, many;
+    struct statsd_parts batch[32], lp;
+    size_t n;
+
+    statsd_scanner_init(&one, dgram, size);
+    statsd_scanner_init(&many, dgram, size);
+    do {
+        n = fill(&many, batch, 32);
+        for (size_t i = 0; i < n; i++) {
+            assert(statsd_scanner_next(&one, &lp) == 1);
+            assert(same_view(lp.line, batch[i].line) && lp.split == batch[i].split);
+            assert(!lp.split ||
+                   (same_view(lp.name, batch[i].name) && same_view(lp.values, batch[i].values) &&
+                    same_view(lp.suffix, batch[i].suffix)));
+        }
+        assert(one.pos == many.pos);
+    } while (n == 32);
+    assert(statsd_scanner_next(&one, &lp) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct statsd_line l;
@@ -105,6 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_line(line.ptr, line.len, &l);
     }
     assert(pos == size && statsd_scanner_next(&scan, &(struct statsd_parts){ 0 }) == 0);
+    check_fill(dgram, size, statsd_scanner_fill);
+    check_fill(dgram, size, statsd_scanner_fill_base);
     /* The validator alone, on arbitrary bytes, for ASan's sake. */
     (void)statsd_utf8_valid(dgram, size);
     return 0;

@@ -164,8 +164,12 @@ static int same_parts(const struct statsd_parts *a, const struct statsd_parts *b
                          a->suffix.ptr == b->suffix.ptr && a->suffix.len == b->suffix.len);
 }
 
-/* statsd_scanner_fill() gives what statsd_scanner_next() gives, however many at a time. */
-static void check_fill(const char *dgram, size_t len, size_t max)
+/*
+ * statsd_scanner_fill() gives what statsd_scanner_next() gives, however many at a time;
+ * fill: it, or statsd_scanner_fill_base() (the same without AVX2, whatever the CPU).
+ */
+static void check_fill(const char *dgram, size_t len, size_t max,
+                       size_t (*fill)(struct statsd_scanner *, struct statsd_parts *, size_t))
 {
     struct statsd_scanner a, b;
     struct statsd_parts batch[5], one;
@@ -174,7 +178,7 @@ static void check_fill(const char *dgram, size_t len, size_t max)
     statsd_scanner_init(&a, dgram, len);
     statsd_scanner_init(&b, dgram, len);
     do {
-        n = statsd_scanner_fill(&a, batch, max);
+        n = fill(&a, batch, max);
         cr_assert(n <= max);
         for (size_t i = 0; i < n; i++) {
             cr_assert_eq(statsd_scanner_next(&b, &one), 1, "fill gave a line too many");
@@ -208,8 +212,9 @@ static void check_parts(const char *dgram, size_t len)
         cr_assert(lp.values.ptr == values.ptr && lp.values.len == values.len);
         cr_assert(lp.suffix.ptr == suffix.ptr && lp.suffix.len == suffix.len);
     }
-    check_fill(dgram, len, 1);
-    check_fill(dgram, len, 5);
+    check_fill(dgram, len, 1, statsd_scanner_fill);
+    check_fill(dgram, len, 5, statsd_scanner_fill);
+    check_fill(dgram, len, 5, statsd_scanner_fill_base);
 }
 
 Test(statsd, scanner_is_next_line_and_split_in_one_pass)
@@ -227,9 +232,9 @@ Test(statsd, scanner_is_next_line_and_split_in_one_pass)
         check_parts(dgrams[i], strlen(dgrams[i]));
 
     /*
-     * Random bytes at every length up to 600 (blocks are 64, the window 128): dense in
-     * the separators, then with lines of tens to hundreds of bytes, which start anywhere
-     * in a block and often run past the window.
+     * Random bytes at every length up to 600 (a line's masks cover 64 bytes, or 128 in
+     * two words): dense in the separators, then with lines of tens to hundreds of bytes,
+     * which often run past one word or two.
      */
     uint64_t x = 0x2545f4914f6cdd1du;
     static const char *const alphabets[] = {
