@@ -91,6 +91,64 @@ Test(hotcache, finds_lines_that_differ_only_in_their_values)
     cr_assert_eq(bytes, 0);
 }
 
+/*
+ * Whether line b is taken for the identity of line a: hotcache_add() caches b only when
+ * its bytes are a's (it notes the line's notes in the identity then), so it says what the
+ * compare of a lookup says.
+ */
+static int taken_for(const char *a, const char *b)
+{
+    struct hotcache c = { 0 };
+    struct hotcache_id *id;
+    struct statsd_line la, lb;
+    struct statsd_parts lp;
+    size_t bytes = 0;
+    int taken;
+
+    parse(a, &la, &lp);
+    parse(b, &lb, &lp);
+    id = own(&la);
+    cr_assert_not_null(id);
+    hotcache_add(&c, id, &lb, 7, 1, &bytes);
+    taken = id->notes == 7;
+    drop(&c, id);
+    hotcache_release(&c, &bytes);
+    return taken;
+}
+
+/*
+ * Keys that differ in one byte are told apart at every length and in every place, in the
+ * name and in the suffix: the compare reads 4, 8 or 16 bytes at a time, overlapping at
+ * the end, and must miss none.
+ */
+Test(hotcache, keys_that_differ_in_one_byte_are_told_apart)
+{
+    char a[160], b[160];
+
+    for (size_t len = 1; len <= 100; len++) {
+        memset(a, 'a', len);
+        snprintf(a + len, sizeof a - len, ":1|c");
+        cr_assert(taken_for(a, a), "a name of %zu bytes", len);
+        for (size_t at = 0; at < len; at++) {
+            memcpy(b, a, sizeof b);
+            b[at] = 'b';
+            cr_assert(!taken_for(a, b), "a name of %zu bytes differing at %zu", len, at);
+        }
+    }
+    for (size_t len = 1; len <= 100; len++) {
+        int head = snprintf(a, sizeof a, "m:1|c|#k:");
+
+        memset(a + head, 'a', len);
+        a[head + (int)len] = '\0';
+        cr_assert(taken_for(a, a), "a suffix of %zu bytes", len + 6);
+        for (size_t at = 0; at < len; at++) {
+            memcpy(b, a, sizeof b);
+            b[head + (int)at] = 'b';
+            cr_assert(!taken_for(a, b), "a suffix of %zu bytes differing at %zu", len + 6, at + 6);
+        }
+    }
+}
+
 /* Lines text[from..from + n) split into lp[] and tagged (their sets asked for), then fetched. */
 static void stage(const struct hotcache *c, char (*text)[32], int from, int n,
                   struct statsd_parts *lp, uint32_t *tag)
