@@ -44,7 +44,12 @@
       "Drains of the ingest socket cut at their time or datagram budget with datagrams "           \
       "maybe left queued: when it grows with every drain, ingestion is saturated.",                \
       "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe "        \
-      "left queued.")
+      "left queued.")                                                                              \
+    P(X, held, "ingest_batches_cut", "batches_cut",                                                \
+      "Batches of received datagrams cut within at the time budget, while datagrams turned "       \
+      "dear: their rest is held, and delivered first in the next turn.",                           \
+      "Batches of UDP datagrams cut within at the time budget, their rest held for the next "      \
+      "turn.")
 
 #define SELFMETRICS_PICK_SOCKET(X, field, name, key, help, udp_help) \
     X(field, "ustatsd_" name, key, help)
