@@ -3,7 +3,7 @@
 #
 #   tests/bench/cardinality.sh [--series "10000 100000 1000000 10000000"] [--quick]
 #                              [--rounds R] [--benches "ingest scrape ..."] [--old OLD_DIR]
-#                              [--logs DIR] [BUILD_DIR]
+#                              [--old-credentials on|off] [--logs DIR] [BUILD_DIR]
 #   tests/bench/cardinality.sh --table DIR [--series "..."]   (the table of an earlier run)
 #
 # The default sizes are 1k (the reference of the target on CPU per line at 1M), 10k,
@@ -27,7 +27,8 @@
 # one at the same size (so both see the same machine), and a second table, old -> new.
 # OLD_DIR holds the old daemon (OLD_DIR/ustatsd), which today's benchmarks drive (with
 # --credentials on for bench_ingest: a daemon from before the credentials policy knows
-# no linger key), and, where that build has them, its own in-process benchmarks
+# no linger key; --old-credentials off runs an old build that knows it as the new one
+# runs, without), and, where that build has them, its own in-process benchmarks
 # (OLD_DIR/tests/bench_registry and bench_expiry, which run the old registry); bench_intake
 # and bench_steps drive today's internal API and have no old run. Its logs go in DIR/old.
 #
@@ -42,6 +43,7 @@ benches_opt="ingest registry scrape reload snapshot debug expiry intake steps"
 old=""
 out=""
 tag=""
+old_credentials=on
 logs=""
 table_only=0
 build=""
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds_opt=$2; shift 2 ;;
     --benches) benches_opt=$2; shift 2 ;;
     --old) old=$2; shift 2 ;;
+    --old-credentials) old_credentials=$2; shift 2 ;;
     --logs) logs=$2; shift 2 ;;
     --table) logs=$2; table_only=1; shift 2 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -78,7 +81,7 @@ run() {
 # shellcheck disable=SC2086
 bench_at() {
     local b=$1 n=$2 daemon=$3 dir=$4 extra=""
-    [ "$tag" = old ] && extra="--credentials on"
+    [ "$tag" = old ] && extra="--credentials $old_credentials"
     case $b in
     ingest)
         # From 10M series up, 20 lines a datagram only: the 1-line run's 40M datagrams a
