@@ -64,20 +64,7 @@ int statsd_reason_by_name(const char *name)
     return -1;
 }
 
-/*
- * The scanner keeps bit masks of the separators of two 64-byte blocks of the datagram,
- * a window of 128 bytes: bit i of nl[0] is set when byte i of the window is '\n', bit i
- * of nl[1] when byte 64 + i is, and so on. A line starts in the window's first block, so
- * the whole of any line up to 64 bytes lies in the window: its '\n', its first ':' and
- * the first '|' after that are each a shift and a count of trailing zeros, instead of a
- * loop whose exit the branch predictor keeps missing. A longer line that runs past the
- * window is split the plain way (statsd_next_line() and statsd_split()).
- *
- * A block is classified with SSE2 where the compiler targets it (every x86-64), sixteen
- * bytes a step, else byte by byte (STATSD_PORTABLE forces that, for its tests). The last
- * block is classified from a zero-padded copy, so nothing past len is read; blocks past
- * len have no bits.
- */
+/* The daemon's one-pass split of a datagram is statsd_scanner.c's, checked against these. */
 
 int statsd_next_line(const char *dgram, size_t len, size_t *pos, struct statsd_view *line)
 {

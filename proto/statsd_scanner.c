@@ -6,9 +6,10 @@
  * otherwise, and in the STATSD_PORTABLE build that tests it): three bit masks say where
  * the '\n', ':' and '|' bytes are, bit 0 the line's
  * first byte. The line's end, colon and first bar after it are then the lowest set bits
- * of masks cut to the line, a few shifts and no branch on the data. A line of 64 bytes or
- * more takes the next 64 into a second word of each mask; one of 128 or more is split the
- * plain way (statsd_next_line, statsd_split).
+ * of masks cut to the line, a few shifts and no branch on the data. A line whose '\n' is
+ * not in its first 64 bytes takes the next 64 into a second word of each mask; one whose
+ * '\n' is not in those 128 either (and that is not the datagram's last line of at most 128
+ * bytes) is split the plain way (statsd_next_line, statsd_split).
  *
  *   requests:1|c|#method:GET\nlatency:0.5|ms\n
  *           ^ ^              ^
@@ -157,7 +158,11 @@ static ALWAYS_INLINE void scanner_parts(struct statsd_scanner *s, struct statsd_
     }
 }
 
-/* A line of 64 to 127 bytes (or the datagram's last, of 64 or more): two words a mask. */
+/*
+ * A line with no '\n' in its first 64 bytes, and more than 64 left: two words a mask (a line
+ * of 64 to 127 bytes and its '\n', or the datagram's last line of 65 to 128 bytes), else
+ * the plain way.
+ */
 static int scanner_two_words(struct statsd_scanner *s, struct statsd_parts *out,
                              struct scan_masks a)
 {

@@ -46,10 +46,9 @@
       "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe "        \
       "left queued.")                                                                              \
     P(X, held, "ingest_batches_cut", "batches_cut",                                                \
-      "Batches of received datagrams cut within at the time budget, while datagrams turned "       \
-      "dear: their rest is held, and delivered first in the next turn.",                           \
-      "Batches of UDP datagrams cut within at the time budget, their rest held for the next "      \
-      "turn.")
+      "Cuts of a batch of received datagrams at the time budget, while datagrams turned dear: "    \
+      "the rest is held and delivered first in the next turn, where it may be cut again.",         \
+      "Cuts of a batch of UDP datagrams at the time budget, the rest held for the next turn.")
 
 #define SELFMETRICS_PICK_SOCKET(X, field, name, key, help, udp_help) \
     X(field, "ustatsd_" name, key, help)

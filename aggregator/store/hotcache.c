@@ -47,24 +47,31 @@ static inline uint32_t load4(const char *p)
     return x;
 }
 
+#ifdef __SSE2__
+/* Whether the 16 bytes at a and b are equal, as a mask of equal bytes. */
+static inline __m128i same16(const char *a, const char *b)
+{
+    return _mm_cmpeq_epi8(_mm_loadu_si128((const void *)a), _mm_loadu_si128((const void *)b));
+}
+#endif
+
 /*
  * n bytes at a and b are equal. Keys are short (HOTCACHE_KEY_MAX) and compared on every
  * line, so inline rather than a memcmp call, and without a loop up to 32 bytes: two
  * overlapping loads of 4, 8 or 16 bytes a side cover any length from 4 to 32 (16 at a
- * time past that), and three bytes any length up to 3. Nothing outside the n bytes is
- * read.
+ * time past that; without SSE2, 8 at a time past 16), and three bytes any length up to 3.
+ * Nothing outside the n bytes is read.
  */
 static inline int bytes_equal(const char *a, const char *b, size_t n)
 {
 #ifdef __SSE2__
     if (n >= 16) {
-        __m128i same = _mm_set1_epi8(-1);
+        __m128i same = same16(a + n - 16, b + n - 16);
 
+        if (n <= 32)
+            return _mm_movemask_epi8(_mm_and_si128(same, same16(a, b))) == 0xffff;
         for (size_t i = 0; i + 16 < n; i += 16)
-            same = _mm_and_si128(same, _mm_cmpeq_epi8(_mm_loadu_si128((const void *)(a + i)),
-                                                      _mm_loadu_si128((const void *)(b + i))));
-        same = _mm_and_si128(same, _mm_cmpeq_epi8(_mm_loadu_si128((const void *)(a + n - 16)),
-                                                  _mm_loadu_si128((const void *)(b + n - 16))));
+            same = _mm_and_si128(same, same16(a + i, b + i));
         return _mm_movemask_epi8(same) == 0xffff;
     }
 #else

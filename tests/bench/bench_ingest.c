@@ -78,8 +78,8 @@
  * from --series 100000 issue 30's: 0.75 and 0.9, from 1M 0.6 and 0.85; UDP: >= 0.8 with
  * 20-line datagrams; medians), 2 when a target is missed, 1 when lines
  * were lost or the run failed. With --series, a target the floor of an aggregator misses
- * too on the Unix socket is the machine's bound, not the daemon's: reported as such, and
- * not a miss.
+ * too on the Unix socket is the machine's bound, not the daemon's: reported as such, with
+ * the daemon's ratio to the floor, and not a miss.
  */
 #include <dirent.h>
 
@@ -711,13 +711,17 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
         double daemon = benchutil_median(s->daemon, rounds);
         double ratio = benchutil_median(s->ratio, rounds);
         const char *verdict = "ok";
+        char why[96];
 
         if (s->lost) {
             verdict = s->udp ? "DATAGRAMS UNACCOUNTED FOR" : "LINES LOST";
             status = 1;
         } else if (ratio < s->target && floor_on && !s->udp &&
                    benchutil_median(s->floor, rounds) < s->target) {
-            verdict = "below, as the floor (the machine's bound)";
+            snprintf(why, sizeof why, "below, as the floor (%.2f: the machine's bound); %.2f of it",
+                     benchutil_median(s->floor, rounds),
+                     ratio / benchutil_median(s->floor, rounds));
+            verdict = why;
         } else if (ratio < s->target) {
             verdict = "BELOW TARGET";
             if (status == 0)

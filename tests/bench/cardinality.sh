@@ -54,7 +54,10 @@ while [ $# -gt 0 ]; do
     --rounds) rounds_opt=$2; shift 2 ;;
     --benches) benches_opt=$2; shift 2 ;;
     --old) old=$2; shift 2 ;;
-    --old-credentials) old_credentials=$2; shift 2 ;;
+    --old-credentials)
+        case "$2" in on | off) old_credentials=$2 ;; *)
+            echo "cardinality.sh: --old-credentials on or off, not $2" >&2; exit 2 ;; esac
+        shift 2 ;;
     --logs) logs=$2; shift 2 ;;
     --table) logs=$2; table_only=1; shift 2 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
