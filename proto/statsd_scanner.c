@@ -61,7 +61,38 @@ static ALWAYS_INLINE struct scan_masks scan_classify(const char *p)
             scan_eq16(w3, bar) << 48,
     };
 }
+
+/* The masks of the 16 bytes at p, as bytes off to off + 16 of a line's 64, added to m. */
+static ALWAYS_INLINE void scan_add16(struct scan_masks *m, const char *p, size_t off)
+{
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+    m->nl |= scan_eq16(w, _mm_set1_epi8('\n')) << off;
+    m->colon |= scan_eq16(w, _mm_set1_epi8(':')) << off;
+    m->bar |= scan_eq16(w, _mm_set1_epi8('|')) << off;
+}
+
+/*
+ * The masks of the avail bytes at p, 16 <= avail < 64 (a datagram's last line), read in
+ * place 16 at a time, the last 16 overlapping the ones before: no copy, and nothing past
+ * p + avail read.
+ */
+static ALWAYS_INLINE struct scan_masks scan_short(const char *p, size_t avail)
+{
+    struct scan_masks m = { 0, 0, 0 };
+    size_t off;
+
+    for (off = 0; off + 16 <= avail; off += 16)
+        scan_add16(&m, p + off, off);
+    if (off < avail)
+        scan_add16(&m, p + avail - 16, avail - 16);
+    return m;
+}
+
+#define SCAN_SHORT 16 /* fewer bytes left than this: classified from a copy */
 #else
+#define SCAN_SHORT SCAN_WORD
+
 static ALWAYS_INLINE struct scan_masks scan_classify(const char *p)
 {
     struct scan_masks m = { 0, 0, 0 };
@@ -77,8 +108,9 @@ static ALWAYS_INLINE struct scan_masks scan_classify(const char *p)
 
 /*
  * The 64 bytes to classify for the bytes at p, of which avail are the datagram's: p
- * itself, or when fewer than 64 are left, a copy of them padded with zeros in tail (so
- * that no bit is set past the datagram's end, and nothing past it is read).
+ * itself, or when fewer than 64 are left (fewer than SCAN_SHORT where scan_short() takes
+ * the rest), a copy of them padded with zeros in tail (so that no bit is set past the
+ * datagram's end, and nothing past it is read).
  */
 static ALWAYS_INLINE const char *scan_bytes(const char *p, size_t avail, char tail[SCAN_WORD])
 {
@@ -94,6 +126,10 @@ static ALWAYS_INLINE struct scan_masks scan_at(const char *p, size_t avail)
 {
     char tail[SCAN_WORD];
 
+#if SCAN_SHORT < SCAN_WORD
+    if (avail < SCAN_WORD && avail >= SCAN_SHORT)
+        return scan_short(p, avail);
+#endif
     return scan_classify(scan_bytes(p, avail, tail));
 }
 
@@ -260,12 +296,29 @@ static ALWAYS_INLINE SCAN_AVX2 struct scan_masks scan_classify_avx2(const char *
     };
 }
 
-/* scan_at(), classified the AVX2 way. */
+/*
+ * scan_at(), classified the AVX2 way: from 32 bytes left up, the last line's in two loads
+ * of 32 (the second overlapping the first), in place.
+ */
 static ALWAYS_INLINE SCAN_AVX2 struct scan_masks scan_at_avx2(const char *p, size_t avail)
 {
     char tail[SCAN_WORD];
+    __m256i lo, hi;
+    unsigned at;
 
-    return scan_classify_avx2(scan_bytes(p, avail, tail));
+    if (avail >= SCAN_WORD)
+        return scan_classify_avx2(p);
+    if (avail < 32)
+        return avail >= SCAN_SHORT ? scan_short(p, avail)
+                                   : scan_classify_avx2(scan_bytes(p, avail, tail));
+    at = (unsigned)avail - 32;
+    lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    hi = _mm256_loadu_si256((const __m256i *)(const void *)(p + at));
+    return (struct scan_masks){
+        scan_eq32(lo, '\n') | scan_eq32(hi, '\n') << at,
+        scan_eq32(lo, ':') | scan_eq32(hi, ':') << at,
+        scan_eq32(lo, '|') | scan_eq32(hi, '|') << at,
+    };
 }
 
 static SCAN_AVX2 size_t scanner_fill_avx2(struct statsd_scanner *s, struct statsd_parts *out,
