@@ -45,7 +45,7 @@
       "maybe left queued: when it grows with every drain, ingestion is saturated.",                \
       "Drains of the UDP socket cut at their time or datagram budget with datagrams maybe "        \
       "left queued.")                                                                              \
-    P(X, held, "ingest_batches_cut", "batches_cut",                                                \
+    P(X, batch_cuts, "ingest_batches_cut", "batches_cut",                                          \
       "Cuts of a batch of received datagrams at the time budget, while datagrams turned dear: "    \
       "the rest is held and delivered first in the next turn, where it may be cut again.",         \
       "Cuts of a batch of UDP datagrams at the time budget, the rest held for the next turn.")

@@ -122,7 +122,7 @@ struct ingest_stats {
     uint64_t budget_hits; /* wake-ups that stopped at the budget with data maybe left */
     uint64_t max_batch;   /* most datagrams one recvmmsg call returned */
     uint64_t max_wakeup;  /* most datagrams (delivered or truncated) in one wake-up */
-    uint64_t held;        /* cuts within a batch at the time budget, the rest kept for later */
+    uint64_t batch_cuts;  /* cuts within a batch at the time budget, the rest kept for later */
 };
 
 /*

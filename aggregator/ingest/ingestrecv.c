@@ -100,7 +100,7 @@ static void hold(struct ingest *in, unsigned from, unsigned n)
 {
     in->held = from;
     in->held_n = n;
-    in->stats.held++;
+    in->stats.batch_cuts++;
     if (!uv_is_active((uv_handle_t *)&in->resume_idle)) {
         uv_idle_start(&in->resume_idle, ingestrecv_resume_idle_cb);
         uv_check_start(&in->resume_check, ingestrecv_resume_check_cb);

@@ -57,10 +57,10 @@ static inline __m128i same16(const char *a, const char *b)
 
 /*
  * n bytes at a and b are equal. Keys are short (HOTCACHE_KEY_MAX) and compared on every
- * line, so inline rather than a memcmp call, and without a loop up to 32 bytes: two
- * overlapping loads of 4, 8 or 16 bytes a side cover any length from 4 to 32 (16 at a
- * time past that; without SSE2, 8 at a time past 16), and three bytes any length up to 3.
- * Nothing outside the n bytes is read.
+ * line, so inline rather than a memcmp call: 16 bytes a compare from 16 up (8 without
+ * SSE2, from 17), the last load overlapping the ones before; two overlapping loads of 8 or
+ * 4 bytes a side below that, and three bytes any length up to 3. Nothing outside the n
+ * bytes is read.
  */
 static inline int bytes_equal(const char *a, const char *b, size_t n)
 {
@@ -68,8 +68,6 @@ static inline int bytes_equal(const char *a, const char *b, size_t n)
     if (n >= 16) {
         __m128i same = same16(a + n - 16, b + n - 16);
 
-        if (n <= 32)
-            return _mm_movemask_epi8(_mm_and_si128(same, same16(a, b))) == 0xffff;
         for (size_t i = 0; i + 16 < n; i += 16)
             same = _mm_and_si128(same, same16(a + i, b + i));
         return _mm_movemask_epi8(same) == 0xffff;
