@@ -257,9 +257,27 @@ int statsd_scanner_next(struct statsd_scanner *s, struct statsd_parts *out)
     return 1;
 }
 
+/*
+ * The scanner's fields, each with a load of its own: its caller has nearly always just
+ * written them one at a time (statsd_scanner_init), and a copy of the whole struct, which
+ * the compiler makes a 16-byte load, cannot take its bytes from two stores still on their
+ * way: it waits for them to land (a store-forwarding stall, on every datagram). The empty
+ * asm keeps the compiler from merging the loads again.
+ */
+static inline struct statsd_scanner scanner_load(const struct statsd_scanner *s)
+{
+    struct statsd_scanner t;
+
+    t.dgram = s->dgram;
+    t.len = s->len;
+    t.pos = s->pos;
+    __asm__("" : "+r"(t.dgram), "+r"(t.len), "+r"(t.pos));
+    return t;
+}
+
 size_t statsd_scanner_fill_base(struct statsd_scanner *s, struct statsd_parts *out, size_t max)
 {
-    struct statsd_scanner t = *s;
+    struct statsd_scanner t = scanner_load(s);
     size_t n = 0;
 
     for (; n < max && t.pos < t.len; n++)
@@ -324,7 +342,7 @@ static ALWAYS_INLINE SCAN_AVX2 struct scan_masks scan_at_avx2(const char *p, siz
 static SCAN_AVX2 size_t scanner_fill_avx2(struct statsd_scanner *s, struct statsd_parts *out,
                                           size_t max)
 {
-    struct statsd_scanner t = *s;
+    struct statsd_scanner t = scanner_load(s);
     size_t n = 0;
 
     for (; n < max && t.pos < t.len; n++)
