@@ -16,8 +16,10 @@
  * used series of 1,000,000 takes 7% of the lines), its ranks scattered over the series in
  * creation order. With --series, each Unix round also runs the floor of an aggregator
  * (benchfloor.h: the sink plus a hash and an add into a table of N series for each line)
- * and prints its ratio to the sink, the nearest to 1 any aggregator of N series can come
- * on this machine. The warm-up sends one line to every series first, 20 a datagram, so
+ * and the floor of a statsd aggregator (the same, and what the statsd format asks of each
+ * line: its type, its value checked, a histogram's bucket, the time for expiry), and
+ * prints their ratios to the sink: the nearest to 1 any aggregator of N series, and any
+ * aggregator of the statsd format, can come on this machine. The warm-up sends one line to every series first, 20 a datagram, so
  * that the timed load finds them all. The daemon's counters are read from an endpoint of
  * its own metrics only (so that reading them renders none of the N series), and its CPU
  * time (every thread's, from /proc/PID/task/TID/schedstat) over the timed load gives the
@@ -77,124 +79,23 @@
  * meets its target (Unix: >= 0.6 with 20-line datagrams, >= 0.8 with 1-line datagrams,
  * from --series 100000 issue 30's: 0.75 and 0.9, from 1M 0.6 and 0.85; UDP: >= 0.8 with
  * 20-line datagrams; medians), 2 when a target is missed, 1 when lines
- * were lost or the run failed. With --series, a target the floor of an aggregator misses
- * too on the Unix socket is the machine's bound, not the daemon's: reported as such, with
- * the daemon's ratio to the floor, and not a miss.
+ * were lost or the run failed. With --series, a target the floor of a statsd aggregator
+ * misses too on the Unix socket is the machine's bound, not the daemon's: reported as
+ * such, with the daemon's ratio to that floor, and not a miss.
  */
 #include <dirent.h>
 
+#include "bench_ingest.h"
 #include "benchutil.h"
 
 #define SERIES        1000
 #define DEFAULT_LINES 2000000
 #define UDP_RCVBUF    (8 << 20) /* the daemon's udp_rcvbuf default */
 
-enum mix { MIX_RR, MIX_UNIFORM, MIX_ZIPF };
-static const char *const mix_names[] = { "rr", "uniform", "zipf" };
-
-static size_t nseries = SERIES;
-static int floor_on; /* --series: the floor of an aggregator runs too */
-static enum mix mix = MIX_RR;
-static double *zipf_cdf;   /* MIX_ZIPF: cumulative probability of ranks [0, k] */
-static uint64_t zipf_step; /* rank -> series: r * zipf_step mod nseries, a bijection */
-
-/* splitmix64: a line's random draw, the same in every round. */
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-    while (b != 0) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
-static void zipf_setup(void)
-{
-    double sum = 0;
-
-    zipf_cdf = benchutil_xrealloc(NULL, nseries * sizeof(*zipf_cdf));
-    for (size_t k = 0; k < nseries; k++)
-        zipf_cdf[k] = sum += 1.0 / (double)(k + 1);
-    for (size_t k = 0; k < nseries; k++)
-        zipf_cdf[k] /= sum;
-    /* A step near the golden ratio of N, coprime with it: ranks land all over. */
-    zipf_step = (uint64_t)((double)nseries * 0.6180339887) | 1;
-    while (gcd(zipf_step, nseries) != 1)
-        zipf_step += 2;
-}
-
-/* The series line i goes to. */
-static size_t series_of(uint64_t i)
-{
-    uint64_t r;
-    size_t lo = 0, hi;
-
-    switch (mix) {
-    case MIX_RR:
-        return (size_t)(i % nseries);
-    case MIX_UNIFORM:
-        return (size_t)(mix64(i) % nseries);
-    default:
-        break;
-    }
-    /* The first rank whose cumulative probability reaches a uniform draw in [0, 1). */
-    r = mix64(i) >> 11;
-    hi = nseries - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((double)r * 0x1p-53 < zipf_cdf[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return (size_t)((uint64_t)lo * zipf_step % nseries);
-}
-
-/*
- * Line i to series s; a third of the series are in each family:
- *
- *   bench.requests:1|c|#k:s0,env:prod
- *   bench.inflight:17|g|#k:s1,env:prod
- *   bench.latency_seconds:0.042|h|#k:s2,env:prod
- */
-static size_t line_for(size_t s, uint64_t i, char *buf, size_t cap)
-{
-    int n;
-
-    switch (s % 3) {
-    case 0:
-        n = snprintf(buf, cap, "bench.requests:1|c|#k:s%zu,env:prod", s);
-        break;
-    case 1:
-        n = snprintf(buf, cap, "bench.inflight:%u|g|#k:s%zu,env:prod", (unsigned)(i % 97), s);
-        break;
-    default:
-        n = snprintf(buf, cap, "bench.latency_seconds:0.%03u|h|#k:s%zu,env:prod",
-                     (unsigned)(i % 1000), s);
-        break;
-    }
-    return (size_t)n;
-}
-
-static size_t line_of(uint64_t i, char *buf, size_t cap)
-{
-    return line_for(series_of(i), i, buf, cap);
-}
-
-/* The warm-up: line i to series i. */
-static size_t warm_line_of(uint64_t i, char *buf, size_t cap)
-{
-    return line_for((size_t)i, i, buf, cap);
-}
+size_t nseries = SERIES;
+enum mix mix = MIX_RR;
+const char *const mix_names[] = { "rr", "uniform", "zipf" };
+static int floor_on; /* --series: the floors of an aggregator run too */
 
 #define FAMILIES_JSON                                                                            \
     "  \"families\": [\n"                                                                        \
@@ -256,6 +157,7 @@ struct shape {
     double daemon[MAX_ROUNDS]; /* lines/s, per round */
     double ratio[MAX_ROUNDS];  /* daemon / sink, per round */
     double floor[MAX_ROUNDS];  /* the floor of an aggregator / sink, per round (Unix) */
+    double sfloor[MAX_ROUNDS]; /* the floor of a statsd aggregator / sink, per round (Unix) */
     double cpu[MAX_ROUNDS];    /* the daemon's CPU ns per line, per round */
     /* UDP only, per round: the sender's rate (lines/s) and the share of datagrams dropped. */
     double sink_offered[MAX_ROUNDS], daemon_offered[MAX_ROUNDS];
@@ -274,19 +176,27 @@ struct udp_run {
     int rcvbuf;
 };
 
-/* The raw sink's rate on load l, or with floor the floor's (benchfloor.h) at nseries. */
-static double run_sink(const char *dir, const struct benchutil_load *l, int floor)
+enum floor { NO_FLOOR, FLOOR, STATSD_FLOOR };
+
+/*
+ * The raw sink's rate on load l, or the floor's (FLOOR) or the statsd floor's
+ * (STATSD_FLOOR; benchfloor.h) at nseries.
+ */
+static double run_sink(const char *dir, const struct benchutil_load *l, enum floor floor)
 {
     struct benchutil_sink s;
     struct benchfloor f;
+    struct benchfloor_statsd sf;
     char path[256];
     uint64_t t0;
     int fd;
 
-    if (floor && benchfloor_init(&f, nseries) < 0)
+    if ((floor == FLOOR && benchfloor_init(&f, nseries) < 0) ||
+        (floor == STATSD_FLOOR && benchfloor_statsd_init(&sf, nseries) < 0))
         benchutil_die("the floor's table of %zu series: out of memory", nseries);
     benchutil_fmt(path, sizeof(path), "%s/sink.sock", dir);
-    benchutil_sink_start(&s, path, l->lines, floor ? &f : NULL);
+    benchutil_sink_start(&s, path, l->lines, floor == FLOOR ? &f : NULL,
+                         floor == STATSD_FLOOR ? &sf : NULL);
     fd = benchutil_connect_dgram(path);
     t0 = benchutil_now_ns();
     benchutil_send_blocking(fd, l);
@@ -296,8 +206,13 @@ static double run_sink(const char *dir, const struct benchutil_load *l, int floo
         benchutil_die("sink counted %llu lines in %llu datagrams of %llu in %zu (%s)",
                       (unsigned long long)s.lines, (unsigned long long)s.datagrams,
                       (unsigned long long)l->lines, l->n, s.error ? strerror(s.error) : "no error");
-    if (floor)
+    if (floor == FLOOR)
         benchfloor_free(&f);
+    if (floor == STATSD_FLOOR) {
+        if (sf.dropped != 0)
+            benchutil_die("the statsd floor dropped %llu lines", (unsigned long long)sf.dropped);
+        benchfloor_statsd_free(&sf);
+    }
     return (double)l->lines * 1e9 / (double)(s.done_ns - t0);
 }
 
@@ -646,11 +561,13 @@ static void run_udp_round(struct shape *sh, unsigned round, struct daemon *d, in
 /* The Unix socket: the sink, then the daemon, on the same load. */
 static void run_unix_round(struct shape *sh, unsigned round, const char *dir, struct daemon *d)
 {
-    sh->sink[round] = run_sink(dir, &sh->load, 0);
+    sh->sink[round] = run_sink(dir, &sh->load, NO_FLOOR);
     if (floor_on) {
-        sh->floor[round] = run_sink(dir, &sh->load, 1) / sh->sink[round];
-        printf("  round %u, %2u lines/datagram, unix: the floor of an aggregator: ratio %.2f\n",
-               round + 1, sh->per, sh->floor[round]);
+        sh->floor[round] = run_sink(dir, &sh->load, FLOOR) / sh->sink[round];
+        sh->sfloor[round] = run_sink(dir, &sh->load, STATSD_FLOOR) / sh->sink[round];
+        printf("  round %u, %2u lines/datagram, unix: the floor of an aggregator: ratio %.2f; "
+               "of a statsd aggregator: %.2f\n",
+               round + 1, sh->per, sh->floor[round], sh->sfloor[round]);
     }
     if (d == NULL) {
         printf("  round %u, %2u lines/datagram, unix: sink %12.0f lines/s\n", round + 1, sh->per,
@@ -717,10 +634,11 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
             verdict = s->udp ? "DATAGRAMS UNACCOUNTED FOR" : "LINES LOST";
             status = 1;
         } else if (ratio < s->target && floor_on && !s->udp &&
-                   benchutil_median(s->floor, rounds) < s->target) {
-            snprintf(why, sizeof why, "below, as the floor (%.2f: the machine's bound); %.2f of it",
-                     benchutil_median(s->floor, rounds),
-                     ratio / benchutil_median(s->floor, rounds));
+                   benchutil_median(s->sfloor, rounds) < s->target) {
+            snprintf(why, sizeof why,
+                     "below, as the statsd floor (%.2f: the machine's bound); %.2f of it",
+                     benchutil_median(s->sfloor, rounds),
+                     ratio / benchutil_median(s->sfloor, rounds));
             verdict = why;
         } else if (ratio < s->target) {
             verdict = "BELOW TARGET";
@@ -741,8 +659,10 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
                benchutil_median(s->ratio, rounds), benchutil_median(s->cpu, rounds),
                benchutil_median(s->daemon, rounds), benchutil_median(s->sink, rounds));
         if (floor_on && !s->udp)
-            printf("result ingest series=%zu mix=%s transport=unix per=%u floor_ratio=%.3f\n",
-                   nseries, mix_names[mix], s->per, benchutil_median(s->floor, rounds));
+            printf("result ingest series=%zu mix=%s transport=unix per=%u floor_ratio=%.3f "
+                   "statsd_floor_ratio=%.3f\n",
+                   nseries, mix_names[mix], s->per, benchutil_median(s->floor, rounds),
+                   benchutil_median(s->sfloor, rounds));
     }
     if (guarded_daemon != NULL) {
         printf("\nwriters on (--writers), the same load right after each run without; the "
@@ -891,7 +811,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < NSHAPES; i++)
         benchutil_load_free(&shapes[i].load);
     benchutil_load_free(&warm);
-    free(zipf_cdf);
+    zipf_release();
     benchutil_rmtree(dir);
     return status;
 }

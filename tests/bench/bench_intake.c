@@ -224,7 +224,8 @@ static uint64_t take(struct intake *in, const struct load *l, char *slots, int h
  * The same load into the floor (benchfloor.h); returns the thread's CPU ns, or 0 if a
  * line went missing.
  */
-static uint64_t take_floor(struct benchfloor *f, const struct load *l, char *slots)
+static uint64_t take_floor(struct benchfloor *f, struct benchfloor_statsd *sf, const struct load *l,
+                           char *slots)
 {
     const char *p = l->bytes;
     uint64_t spent = 0, lines = 0;
@@ -234,7 +235,12 @@ static uint64_t take_floor(struct benchfloor *f, const struct load *l, char *slo
         uint64_t t = thread_ns();
 
         for (i = 0; i < n; i++)
-            lines += benchfloor_take(f, slots + i * SLOT, l->len[d + i]);
+            lines += f != NULL ? benchfloor_take(f, slots + i * SLOT, l->len[d + i])
+                               : benchfloor_statsd_take(sf, slots + i * SLOT, l->len[d + i]);
+        if (f != NULL)
+            benchfloor_flush(f);
+        else
+            benchfloor_statsd_flush(sf);
         spent += thread_ns() - t;
     }
     return lines == l->nlines ? spent : 0;
@@ -309,11 +315,12 @@ static void collapse_full(struct registry *reg)
 
 /* One size: the median of ns per line, and the share of lines cached. Returns 0 or -1. */
 static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, double *ns,
-               double *hinted_ns, double *floor_ns, double *hits, double *huge)
+               double *hinted_ns, double *floor_ns, double *sfloor_ns, double *hits, double *huge)
 {
     double hv[64];
     struct benchfloor floor;
-    double fv[64];
+    struct benchfloor_statsd sfloor;
+    double fv[64], sv[64];
     char text[2048], err[512];
     struct config cfg;
     struct registry reg;
@@ -346,11 +353,12 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     if (collapse)
         collapse_full(&reg);
     want = 2 * warm.nlines;
-    if (benchfloor_init(&floor, nseries) < 0) {
+    if (benchfloor_init(&floor, nseries) < 0 || benchfloor_statsd_init(&sfloor, nseries) < 0) {
         fprintf(stderr, "bench_intake: the floor's table: out of memory\n");
         return -1;
     }
-    take_floor(&floor, &warm, slots);
+    take_floor(&floor, NULL, &warm, slots);
+    take_floor(NULL, &sfloor, &warm, slots);
     *hits = hit_share(&reg, &load);
     if (rounds > 64)
         rounds = 64;
@@ -363,8 +371,9 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
             *(hints ? &hv[r] : &v[r]) = t;
         }
         want += 2 * load.nlines;
-        fv[r] = (double)take_floor(&floor, &load, slots) / (double)load.nlines;
-        if (fv[r] == 0) {
+        fv[r] = (double)take_floor(&floor, NULL, &load, slots) / (double)load.nlines;
+        sv[r] = (double)take_floor(NULL, &sfloor, &load, slots) / (double)load.nlines;
+        if (fv[r] == 0 || sv[r] == 0 || sfloor.dropped != 0) {
             fprintf(stderr, "bench_intake: the floor lost lines\n");
             return -1;
         }
@@ -372,7 +381,9 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
     *ns = median(v, rounds);
     *hinted_ns = median(hv, rounds);
     *floor_ns = median(fv, rounds);
+    *sfloor_ns = median(sv, rounds);
     benchfloor_free(&floor);
+    benchfloor_statsd_free(&sfloor);
     *huge = huge_mib();
     if (in.count.accepted != want || intake_rejected_total(&in.count) != 0) {
         fprintf(stderr, "bench_intake: %zu series: %llu lines accepted of %llu, %llu rejected\n",
@@ -393,7 +404,8 @@ static int run(size_t nseries, size_t nlines, int zipf_mix, unsigned rounds, dou
 int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES] = { 1000, 100000, 1000000 }, nsizes = 3, nlines = 2000000;
-    double ns[MAX_SIZES], hinted[MAX_SIZES], floor_ns[MAX_SIZES], hits[MAX_SIZES], huge;
+    double ns[MAX_SIZES], hinted[MAX_SIZES], floor_ns[MAX_SIZES], sfloor_ns[MAX_SIZES];
+    double hits[MAX_SIZES], huge;
     unsigned rounds = 5;
     int zipf_mix = 0;
 
@@ -437,17 +449,19 @@ int main(int argc, char **argv)
     printf("intake CPU per line, in process, %s mix, %zu lines, %u a datagram, median of %u "
            "rounds\n",
            zipf_mix ? "zipf" : "uniform", nlines, per, rounds);
-    printf("%10s %8s %12s %12s %10s %10s %9s %16s\n", "series", "cached", "ns per line",
-           "× smallest", "hinted ns", "floor ns", "× floor", "huge pages MiB");
+    printf("%10s %8s %12s %12s %10s %10s %12s %9s %16s\n", "series", "cached", "ns per line",
+           "× smallest", "hinted ns", "floor ns", "statsd floor", "× floor", "huge pages MiB");
     for (size_t k = 0; k < nsizes; k++) {
-        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &hinted[k], &floor_ns[k], &hits[k],
-                &huge) != 0)
+        if (run(sizes[k], nlines, zipf_mix, rounds, &ns[k], &hinted[k], &floor_ns[k], &sfloor_ns[k],
+                &hits[k], &huge) != 0)
             return 1;
-        printf("%10zu %7.2f%% %12.1f %12.2f %10.1f %10.1f %9.2f %16.0f\n", sizes[k], hits[k] * 100,
-               ns[k], ns[k] / ns[0], hinted[k], floor_ns[k], ns[k] / floor_ns[k], huge);
+        printf("%10zu %7.2f%% %12.1f %12.2f %10.1f %10.1f %12.1f %9.2f %16.0f\n", sizes[k],
+               hits[k] * 100, ns[k], ns[k] / ns[0], hinted[k], floor_ns[k], sfloor_ns[k],
+               ns[k] / floor_ns[k], huge);
         benchresult("intake", sizes[k], "ns_per_line", ns[k]);
         benchresult("intake", sizes[k], "hinted_ns_per_line", hinted[k]);
         benchresult("intake", sizes[k], "floor_ns_per_line", floor_ns[k]);
+        benchresult("intake", sizes[k], "statsd_floor_ns_per_line", sfloor_ns[k]);
     }
     return 0;
 }

@@ -248,7 +248,7 @@ static void run_sink(const char *dir, const struct benchutil_load *steady, doubl
     int fd;
 
     benchutil_fmt(sinkpath, sizeof(sinkpath), "%s/sink.sock", dir);
-    benchutil_sink_start(&sink, sinkpath, UINT64_MAX, NULL);
+    benchutil_sink_start(&sink, sinkpath, UINT64_MAX, NULL, NULL);
     fd = benchutil_connect_dgram(sinkpath);
     benchutil_pace_for(&b, fd, steady, dgrams_per_s, seconds);
     /* The sink has read every datagram once none is charged to the sender any more. */

@@ -27,7 +27,8 @@ struct benchutil_sink {
     uint64_t done_ns;           /* when lines reached want_lines; 0 if it never did */
     atomic_int stop;            /* set by benchutil_sink_stop() */
     int error; /* errno of a failed recvmmsg (ETIMEDOUT-like EAGAIN after 10 s idle) */
-    struct benchfloor *floor; /* not NULL: each datagram also goes into it (benchfloor.h) */
+    struct benchfloor *floor;         /* not NULL: each datagram also goes into it (benchfloor.h) */
+    struct benchfloor_statsd *sfloor; /* not NULL: the same, the floor of a statsd aggregator */
 };
 
 static inline void *benchutil_sink_run(void *arg)
@@ -68,8 +69,10 @@ static inline void *benchutil_sink_run(void *arg)
         for (int i = 0; i < n; i++) {
             const char *p = bufs[i], *end = p + msgs[i].msg_len;
             uint64_t lines = 1;
-            if (s->floor != NULL) {
-                s->lines += benchfloor_take(s->floor, p, msgs[i].msg_len);
+            if (s->floor != NULL || s->sfloor != NULL) {
+                s->lines += s->floor != NULL
+                                ? benchfloor_take(s->floor, p, msgs[i].msg_len)
+                                : benchfloor_statsd_take(s->sfloor, p, msgs[i].msg_len);
                 s->bytes += msgs[i].msg_len;
                 continue;
             }
@@ -80,6 +83,11 @@ static inline void *benchutil_sink_run(void *arg)
             s->lines += lines;
             s->bytes += msgs[i].msg_len;
         }
+        /* The batch's lines into their series before the next recvmmsg reuses its buffers. */
+        if (s->floor != NULL)
+            benchfloor_flush(s->floor);
+        if (s->sfloor != NULL)
+            benchfloor_statsd_flush(s->sfloor);
         s->datagrams += (uint64_t)n;
         atomic_store_explicit(&s->seen, s->datagrams, memory_order_release);
     }
@@ -104,17 +112,19 @@ static inline void benchutil_sink_socket(struct benchutil_sink *s, int family, u
 
 /*
  * Bind the sink at path and start its thread; it stops once it has counted want_lines.
- * floor: NULL for the raw sink, else the floor of an aggregator that each datagram also
- * goes into (benchfloor.h).
+ * floor, sfloor: NULL for the raw sink, else the floor of an aggregator, or of a statsd
+ * aggregator, that each datagram also goes into (benchfloor.h; one of them at most).
  */
 static inline void benchutil_sink_start(struct benchutil_sink *s, const char *path,
-                                        uint64_t want_lines, struct benchfloor *floor)
+                                        uint64_t want_lines, struct benchfloor *floor,
+                                        struct benchfloor_statsd *sfloor)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int one = 1;
 
     benchutil_sink_socket(s, AF_UNIX, want_lines, 8 << 20);
     s->floor = floor;
+    s->sfloor = sfloor;
     benchutil_fmt(s->path, sizeof(s->path), "%s", path);
     setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
     benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
