@@ -222,10 +222,13 @@ static inline uint64_t benchfloor_take(struct benchfloor *f, const char *p, size
  *   - the value is checked: a number, else the line is dropped and counted;
  *   - each series keeps the time of its last line, for expiry.
  *
- * A slot is one cache line (the tag, the time, the value or sum, the type and up to
- * BENCHFLOOR_SKEY bytes of identity); a histogram's counts lie in a second table, at the
- * same index, so that both are asked for with the line's first prefetch and a lookup
- * still waits on memory once. Every histogram has bench_ingest's 11 bounds (one family);
+ * A counter's or gauge's slot is one cache line (the tag, the time, the value or sum, the
+ * type and up to BENCHFLOOR_SKEY bytes of identity); a histogram's is two, that line and
+ * its counts, in a table of its own (a line's type says which table it looks in before
+ * the lookup): one place a line reads, asked for with the line's first prefetch, so that
+ * a lookup waits on memory once. (Its counts in a second table at the same index, one
+ * line a series, cost a second miss: 0.39 against 0.52 for the floor at 1M series,
+ * uniform, 20 lines a datagram.) Every histogram has bench_ingest's 11 bounds (one family);
  * a receiver of many would find the bounds through the series' family. It knows no label,
  * allowlist or cap: those depend on the identity only, and an aggregator can check them
  * once a series, as ustatsd's front cache does.
@@ -244,7 +247,9 @@ struct benchfloor_sslot {
     char key[BENCHFLOOR_SKEY];
 } __attribute__((aligned(64)));
 
-struct benchfloor_counts {
+/* A histogram's slot: the line every slot has, then its counts. */
+struct benchfloor_hslot {
+    struct benchfloor_sslot head;
     uint32_t n[BENCHFLOOR_BUCKETS];
 } __attribute__((aligned(64)));
 
@@ -258,7 +263,7 @@ struct benchfloor_sline {
 
 struct benchfloor_statsd {
     struct benchfloor_sslot *slot;
-    struct benchfloor_counts *counts;
+    struct benchfloor_hslot *hist; /* the histograms' table, as many slots */
     size_t mask;
     uint64_t series;                                /* slots taken */
     uint64_t dropped;                               /* lines whose type or value is not statsd's */
@@ -283,8 +288,8 @@ static inline int benchfloor_statsd_init(struct benchfloor_statsd *f, size_t cou
         n *= 2;
     memset(f, 0, sizeof *f);
     f->slot = benchfloor_huge(n * sizeof *f->slot, &f->map[0], &f->mapped[0]);
-    f->counts = benchfloor_huge(n * sizeof *f->counts, &f->map[1], &f->mapped[1]);
-    if (f->slot == NULL || f->counts == NULL)
+    f->hist = benchfloor_huge(n * sizeof *f->hist, &f->map[1], &f->mapped[1]);
+    if (f->slot == NULL || f->hist == NULL)
         return -1;
     f->mask = n - 1;
     return 0;
@@ -295,7 +300,7 @@ static inline void benchfloor_statsd_free(struct benchfloor_statsd *f)
     munmap(f->map[0], f->mapped[0]);
     munmap(f->map[1], f->mapped[1]);
     f->slot = NULL;
-    f->counts = NULL;
+    f->hist = NULL;
 }
 
 /*
@@ -322,6 +327,13 @@ static inline unsigned benchfloor_type(const char *bar, const char *end, const c
     return p == end || *p == '|' ? type : 0;
 }
 
+/* Slot at of the table a line of type looks in (without a branch on the type). */
+static inline struct benchfloor_sslot *benchfloor_slot(const struct benchfloor_statsd *f,
+                                                       unsigned type, size_t at)
+{
+    return type == BENCHFLOOR_HISTOGRAM ? &f->hist[at].head : &f->slot[at];
+}
+
 static inline int benchfloor_ssame(const struct benchfloor_sslot *s,
                                    const struct benchfloor_sline *l)
 {
@@ -337,9 +349,8 @@ static inline void benchfloor_statsd_add(struct benchfloor_statsd *f,
         size_t at = l[i].hash & f->mask;
         struct benchfloor_sslot *s;
 
-        while (f->slot[at].len != 0 && !benchfloor_ssame(&f->slot[at], &l[i]))
+        while ((s = benchfloor_slot(f, l[i].type, at))->len != 0 && !benchfloor_ssame(s, &l[i]))
             at = (at + 1) & f->mask;
-        s = &f->slot[at];
         if (s->len == 0) {
             if (l[i].nlen + l[i].slen > BENCHFLOOR_SKEY)
                 abort(); /* bench_ingest's identities fit */
@@ -358,7 +369,9 @@ static inline void benchfloor_statsd_add(struct benchfloor_statsd *f,
              * to a scratch word.
              */
             size_t b = histogram_bucket(benchfloor_bounds, BENCHFLOOR_BUCKETS - 1, l[i].value);
-            uint32_t *count = s->type == BENCHFLOOR_HISTOGRAM ? &f->counts[at].n[b] : &f->scratch;
+            uint32_t *count = s->type == BENCHFLOOR_HISTOGRAM
+                                  ? &((struct benchfloor_hslot *)s)->n[b]
+                                  : &f->scratch;
             double base = s->type == BENCHFLOOR_GAUGE && !l[i].rel ? 0 : s->value;
 
             s->value = base + l[i].value;
@@ -420,10 +433,11 @@ static inline int benchfloor_sline(struct benchfloor_statsd *f, const struct sta
                                     (uint8_t)type,
                                     (uint8_t)line.relative,
                                     v };
-    __builtin_prefetch(&f->slot[l->hash & f->mask], 1);
-    __builtin_prefetch(&f->slot[(l->hash + 1) & f->mask], 1);
+    /* The home slot (a histogram's two lines), and the next one's first. */
+    __builtin_prefetch(benchfloor_slot(f, type, l->hash & f->mask), 1);
     if (type == BENCHFLOOR_HISTOGRAM)
-        __builtin_prefetch(&f->counts[l->hash & f->mask], 1);
+        __builtin_prefetch(f->hist[l->hash & f->mask].n, 1);
+    __builtin_prefetch(benchfloor_slot(f, type, (l->hash + 1) & f->mask), 1);
     return 1;
 }
 
