@@ -92,6 +92,9 @@ static void on_hint(const char *data, size_t len, enum ingest_hint_step step, vo
 {
     struct app *a = arg;
 
+    /* A slot for the datagram delivered and each one scanned ahead of it. */
+    _Static_assert(INTAKE_STAGED == INGEST_HINT_SCAN_AHEAD + 1, "a slot a scanned datagram");
+
     intake_stage(&a->site.intake, data, len,
                  step == INGEST_HINT_SCAN    ? INTAKE_SCAN
                  : step == INGEST_HINT_FETCH ? INTAKE_FETCH

@@ -79,8 +79,12 @@ typedef void (*ingest_close_cb)(struct ingest *in);
  * start on it early (hints only: one that is truncated, or left when the ingest closes in
  * the middle of a batch, is hinted and never delivered; data is the receive buffer, not
  * yet checked, len at most max_datagram, and NUL-terminated only once delivered). Each
- * datagram gets INGEST_HINT_SCAN two datagrams ahead of its delivery, then
- * INGEST_HINT_FETCH one ahead (the first of a batch gets both before it is delivered).
+ * datagram gets INGEST_HINT_SCAN INGEST_HINT_SCAN_AHEAD datagrams ahead of its delivery,
+ * then INGEST_HINT_FETCH INGEST_HINT_FETCH_AHEAD ahead (the first datagrams of a batch get
+ * theirs before the first is delivered). Four and two, not two and one: a datagram of one
+ * line takes about 130 ns here, and at 1M series what a scan and a fetch ask for comes
+ * from memory, so one datagram's time was too short for it to arrive (`bench_intake
+ * --per 1`, docs/cardinality.md).
  * INGEST_HINT_FORGET (data NULL, len 0) ends every batch, and every part of one: a batch
  * stopped at the time budget is delivered on in a later drain, its rest hinted afresh, or
  * at once with no hints (ingest_deliver_held(), ingest_close()). A batch's buffers are
@@ -89,6 +93,8 @@ typedef void (*ingest_close_cb)(struct ingest *in);
  * change the ingest. When cb closes the ingest, no datagram of the batch is hinted or
  * delivered after it: only the batch's forget follows.
  */
+#define INGEST_HINT_SCAN_AHEAD  4 /* datagrams between a scan and the delivery */
+#define INGEST_HINT_FETCH_AHEAD 2 /* and between a fetch and the delivery */
 enum ingest_hint_step { INGEST_HINT_SCAN, INGEST_HINT_FETCH, INGEST_HINT_FORGET };
 typedef void (*ingest_hint_cb)(const char *data, size_t len, enum ingest_hint_step step, void *arg);
 

@@ -128,16 +128,17 @@ static unsigned deliver_some(struct ingest *in, unsigned from, unsigned n, uint6
     unsigned i, count = 0;
 
     if (in->hint != NULL) {
-        hint(in, from, n, INGEST_HINT_SCAN);
-        hint(in, from + 1, n, INGEST_HINT_SCAN);
-        hint(in, from, n, INGEST_HINT_FETCH);
+        for (i = 0; i < INGEST_HINT_SCAN_AHEAD; i++)
+            hint(in, from + i, n, INGEST_HINT_SCAN);
+        for (i = 0; i < INGEST_HINT_FETCH_AHEAD; i++)
+            hint(in, from + i, n, INGEST_HINT_FETCH);
     }
     in->delivering = 1;
     for (i = from; i < n && !in->closing; i++) {
         /* The owner's hints: the datagram after next is scanned, the next fetched. */
         if (in->hint != NULL) {
-            hint(in, i + 2, n, INGEST_HINT_SCAN);
-            hint(in, i + 1, n, INGEST_HINT_FETCH);
+            hint(in, i + INGEST_HINT_SCAN_AHEAD, n, INGEST_HINT_SCAN);
+            hint(in, i + INGEST_HINT_FETCH_AHEAD, n, INGEST_HINT_FETCH);
         }
         /*
          * The kernel copied the whole batch in; by now the first datagrams have left the

@@ -60,7 +60,7 @@ struct intake_counters {
  * A datagram whose first lines were split and tagged ahead of its delivery
  * (intake_stage): they start its lookup. data NULL: a free slot.
  */
-#define INTAKE_STAGED 3 /* the one delivered, and the two after it */
+#define INTAKE_STAGED 5 /* the one delivered, and the four after it (ingest.h) */
 struct intake_staged {
     const char *data;
     size_t len;
@@ -132,9 +132,9 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
  * - INTAKE_SCAN: split its lines, take their tags and ask for the sets they choose
  *   (registry_tag_parts), into a slot that intake_datagram() takes the lines from,
  *   instead of splitting and hashing them again. A scan of the same data replaces the
- *   slot's; with INTAKE_STAGED slots, at most two datagrams are scanned ahead of the one
+ *   slot's; with INTAKE_STAGED slots, at most four datagrams are scanned ahead of the one
  *   delivered.
- * - INTAKE_FETCH, a datagram later: ask for the identities the first sets point at, and
+ * - INTAKE_FETCH, later (two datagrams ahead, in the daemon): ask for the identities the first sets point at, and
  *   the cache line before each, where its series ends (registry_fetch_parts; not the
  *   second set, nor a table being moved from).
  * - INTAKE_FORGET (data NULL): the batch is over, its buffers will be reused: drop every

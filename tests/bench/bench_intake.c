@@ -41,6 +41,7 @@
 #include "base/slab.h"
 #include "base/wallclock.h"
 #include "benchfloor.h"
+#include "ingest/ingest.h"
 #include "benchresult.h"
 #include "config/cfgload.h"
 #include "config/config.h"
@@ -202,14 +203,15 @@ static uint64_t take(struct intake *in, const struct load *l, char *slots, int h
         uint64_t t = thread_ns();
 
         if (hints) {
-            hint(in, l, d, 0, n, slots, INTAKE_SCAN);
-            hint(in, l, d, 1, n, slots, INTAKE_SCAN);
-            hint(in, l, d, 0, n, slots, INTAKE_FETCH);
+            for (i = 0; i < INGEST_HINT_SCAN_AHEAD; i++)
+                hint(in, l, d, i, n, slots, INTAKE_SCAN);
+            for (i = 0; i < INGEST_HINT_FETCH_AHEAD; i++)
+                hint(in, l, d, i, n, slots, INTAKE_FETCH);
         }
         for (i = 0; i < n; i++) {
             if (hints) {
-                hint(in, l, d, i + 2, n, slots, INTAKE_SCAN);
-                hint(in, l, d, i + 1, n, slots, INTAKE_FETCH);
+                hint(in, l, d, i + INGEST_HINT_SCAN_AHEAD, n, slots, INTAKE_SCAN);
+                hint(in, l, d, i + INGEST_HINT_FETCH_AHEAD, n, slots, INTAKE_FETCH);
             }
             intake_datagram(in, slots + i * SLOT, l->len[d + i], NULL, 1);
         }

@@ -273,8 +273,13 @@ static void on_dgram_after_hints(struct ingest *in, const char *data, size_t len
     on_dgram(in, data, len, cred, src, arg);
 }
 
-/* An ingest with the owner's hints (on_hint), and five datagrams "0" to "4" queued. */
-static void start_hinted_five(struct ctx *c)
+/*
+ * An ingest with the owner's hints (on_hint), and HINTED datagrams "0" to "7" queued: more
+ * than a scan runs ahead of a delivery (INGEST_HINT_SCAN_AHEAD).
+ */
+#define HINTED 8
+_Static_assert(HINTED > INGEST_HINT_SCAN_AHEAD + 2, "datagrams past the hints' reach");
+static void start_hinted(struct ctx *c)
 {
     struct ingest_config cfg = { 0 };
     char err[256], text[16];
@@ -282,12 +287,12 @@ static void start_hinted_five(struct ctx *c)
 
     ctx_setup(c);
     cfg.path = c->path;
-    cfg.batch = 64; /* the five in one recvmmsg batch (checked by the tests) */
+    cfg.batch = 64; /* all of them in one recvmmsg batch (checked by the tests) */
     ingest_init(&c->in, &c->loop, &cfg, on_dgram_after_hints, c);
     c->in.hint = on_hint;
     cr_assert_eq(ingest_start(&c->in, err, sizeof(err)), 0, "%s", err);
     fd = client_socket();
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < HINTED; i++) {
         int n = snprintf(text, sizeof text, "%d", i);
         send_to(fd, c->path, text, (size_t)n, 0);
     }
@@ -302,33 +307,39 @@ static void start_hinted_five(struct ctx *c)
 Test(ingest, each_datagram_is_hinted_twice_before_it_is_delivered)
 {
     struct ctx c;
-    int pos[5][3];
+    int pos[HINTED][3];
 
-    start_hinted_five(&c);
-    c.expect = 5;
+    start_hinted(&c);
+    c.expect = HINTED;
     nhint_events = 0;
     ctx_run(&c, 5000);
 
     cr_assert_not(c.timed_out);
-    cr_assert_eq(c.count, 5);
+    cr_assert_eq(c.count, HINTED);
     cr_assert_not(c.out_of_order);
-    cr_assert_eq(c.in.stats.max_batch, 5, "one batch of five");
-    cr_assert_eq(nhint_events, 16, "3 events a datagram and a forget, got %zu", nhint_events);
-    cr_assert_eq(hint_events[15], -1, "the batch ends with a forget of no data");
+    cr_assert_eq(c.in.stats.max_batch, HINTED, "one batch");
+    cr_assert_eq(nhint_events, 3 * HINTED + 1, "3 events a datagram and a forget, got %zu",
+                 nhint_events);
+    cr_assert_eq(hint_events[3 * HINTED], -1, "the batch ends with a forget of no data");
     memset(pos, -1, sizeof pos);
     for (size_t k = 0; k + 1 < nhint_events; k++) {
         int seq = hint_events[k] / 3, what = hint_events[k] % 3;
 
         cr_assert_geq(hint_events[k], 0, "event %zu: a forget before the batch's end", k);
-        cr_assert(seq >= 0 && seq < 5);
+        cr_assert(seq >= 0 && seq < HINTED);
         cr_assert_eq(pos[seq][what], -1, "datagram %d, event %d twice", seq, what);
         pos[seq][what] = (int)k;
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < HINTED; i++) {
         cr_assert_lt(pos[i][0], pos[i][1], "datagram %d: fetched before its scan", i);
         cr_assert_lt(pos[i][1], pos[i][2], "datagram %d: delivered before its hints", i);
-        if (i + 1 < 5)
+        if (i + 1 < HINTED)
             cr_assert_lt(pos[i + 1][1], pos[i][2], "datagram %d: the next one not hinted ahead", i);
+        /* As far ahead as ingest.h says: a scan and a fetch that many datagrams before. */
+        if (i + INGEST_HINT_SCAN_AHEAD < HINTED)
+            cr_assert_lt(pos[i + INGEST_HINT_SCAN_AHEAD][0], pos[i][2], "datagram %d", i);
+        if (i + INGEST_HINT_FETCH_AHEAD < HINTED)
+            cr_assert_lt(pos[i + INGEST_HINT_FETCH_AHEAD][1], pos[i][2], "datagram %d", i);
     }
     ctx_teardown(&c);
 }
@@ -751,14 +762,14 @@ Test(ingest, a_batch_cut_by_a_close_still_ends_with_a_forget)
     struct ctx c;
     int delivered = 0, forgets = 0, last = -1;
 
-    start_hinted_five(&c);
+    start_hinted(&c);
     c.expect = 2; /* on_dgram closes the ingest on the second datagram */
     nhint_events = 0;
     ctx_run(&c, 5000);
 
     cr_assert_not(c.timed_out);
     cr_assert_eq(c.count, 2);
-    cr_assert_eq(c.in.stats.max_batch, 5, "one batch of five");
+    cr_assert_eq(c.in.stats.max_batch, HINTED, "one batch");
     cr_assert_gt(nhint_events, 0);
     cr_assert_eq(hint_events[nhint_events - 1], -1, "the cut batch ends with a forget");
     for (size_t k = 0; k < nhint_events; k++) {
@@ -773,8 +784,9 @@ Test(ingest, a_batch_cut_by_a_close_still_ends_with_a_forget)
     }
     cr_assert_eq(forgets, 1, "one forget, got %d", forgets);
     cr_assert_eq(delivered, 2);
-    cr_assert_eq(last, 3, "hinted up to the datagram after next of the last delivered, got %d",
-                 last);
+    /* Hinted up to INGEST_HINT_SCAN_AHEAD past the last delivered (the second), no further. */
+    cr_assert_eq(last, 1 + INGEST_HINT_SCAN_AHEAD, "hinted up to datagram %d, got %d",
+                 1 + INGEST_HINT_SCAN_AHEAD, last);
     ctx_teardown(&c);
 }
 
