@@ -95,6 +95,7 @@ typedef void (*ingest_close_cb)(struct ingest *in);
  */
 #define INGEST_HINT_SCAN_AHEAD  4 /* datagrams between a scan and the delivery */
 #define INGEST_HINT_FETCH_AHEAD 2 /* and between a fetch and the delivery */
+_Static_assert(INGEST_HINT_FETCH_AHEAD < INGEST_HINT_SCAN_AHEAD, "a datagram's scan comes first");
 enum ingest_hint_step { INGEST_HINT_SCAN, INGEST_HINT_FETCH, INGEST_HINT_FORGET };
 typedef void (*ingest_hint_cb)(const char *data, size_t len, enum ingest_hint_step step, void *arg);
 

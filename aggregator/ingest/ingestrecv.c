@@ -135,7 +135,7 @@ static unsigned deliver_some(struct ingest *in, unsigned from, unsigned n, uint6
     }
     in->delivering = 1;
     for (i = from; i < n && !in->closing; i++) {
-        /* The owner's hints: the datagram after next is scanned, the next fetched. */
+        /* The owner's hints: a datagram is scanned, then fetched, that many ahead (ingest.h). */
         if (in->hint != NULL) {
             hint(in, i + INGEST_HINT_SCAN_AHEAD, n, INGEST_HINT_SCAN);
             hint(in, i + INGEST_HINT_FETCH_AHEAD, n, INGEST_HINT_FETCH);

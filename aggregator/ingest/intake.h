@@ -134,9 +134,9 @@ void intake_datagram(struct intake *in, const char *data, size_t len,
  *   instead of splitting and hashing them again. A scan of the same data replaces the
  *   slot's; with INTAKE_STAGED slots, at most four datagrams are scanned ahead of the one
  *   delivered.
- * - INTAKE_FETCH, later (two datagrams ahead, in the daemon): ask for the identities the first sets point at, and
- *   the cache line before each, where its series ends (registry_fetch_parts; not the
- *   second set, nor a table being moved from).
+ * - INTAKE_FETCH, later (two datagrams ahead, in the daemon): ask for the identities the
+ *   first sets point at, and the cache line before each, where its series ends
+ *   (registry_fetch_parts; not the second set, nor a table being moved from).
  * - INTAKE_FORGET (data NULL): the batch is over, its buffers will be reused: drop every
  *   slot. Until then the data of a scanned datagram must not change.
  *

@@ -29,7 +29,9 @@
  * Beside it, the floor of an exact aggregator (benchfloor.h, bench_ingest's second
  * baseline) takes the same load the same way, each round right after the intake: its CPU
  * per line at N series (floor_ns_per_line) is what the least an aggregator must do costs
- * on this machine, and the intake's ratio to it what ustatsd's own work costs on top.
+ * on this machine, and the intake's ratio to it what ustatsd's own work costs on top. So
+ * does the floor of a statsd aggregator (statsd_floor_ns_per_line): the same, and what the
+ * statsd format asks of each line (benchfloor.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -223,7 +225,8 @@ static uint64_t take(struct intake *in, const struct load *l, char *slots, int h
 }
 
 /*
- * The same load into the floor (benchfloor.h); returns the thread's CPU ns, or 0 if a
+ * The same load into the floor, f, or the statsd floor, sf (benchfloor.h; the other NULL),
+ * the lines of a batch's datagrams added together; returns the thread's CPU ns, or 0 if a
  * line went missing.
  */
 static uint64_t take_floor(struct benchfloor *f, struct benchfloor_statsd *sf, const struct load *l,

@@ -205,6 +205,8 @@ static inline uint64_t benchfloor_take(struct benchfloor *f, const char *p, size
             if (++f->npend == BENCHFLOOR_BATCH)
                 benchfloor_flush(f);
         }
+        if (nl == end)
+            break;
         p = nl + 1;
     }
     return lines;
@@ -221,6 +223,14 @@ static inline uint64_t benchfloor_take(struct benchfloor *f, const char *p, size
  *     family's bounds, counts it and adds it to its sum;
  *   - the value is checked: a number, else the line is dropped and counted;
  *   - each series keeps the time of its last line, for expiry.
+ *
+ * Left out, since bench_ingest sends none of them, and all of them cheaper left out: sets
+ * ("|s"), the daemon's job and service-check lines, a rate placed after the tags, a rate
+ * on a histogram, packed values past the first, a timer's milliseconds made seconds; an
+ * empty line counts as dropped, a rate that is no number as 1.
+ *
+ * Each table is at most half full: the histograms' has half the slots of the other, for
+ * bench_ingest's mix, a third of its series histograms (more ends the benchmark).
  *
  * A counter's or gauge's slot is one cache line (the tag, the time, the value or sum, the
  * type and up to BENCHFLOOR_SKEY bytes of identity); a histogram's is two, that line and
@@ -263,7 +273,9 @@ struct benchfloor_sline {
 
 struct benchfloor_statsd {
     struct benchfloor_sslot *slot;
-    struct benchfloor_hslot *hist; /* the histograms' table, as many slots */
+    struct benchfloor_hslot *hist; /* the histograms' table, half as many slots */
+    size_t hmask;
+    uint64_t hseries; /* its slots taken */
     size_t mask;
     uint64_t series;                                /* slots taken */
     uint64_t dropped;                               /* lines whose type or value is not statsd's */
@@ -288,10 +300,17 @@ static inline int benchfloor_statsd_init(struct benchfloor_statsd *f, size_t cou
         n *= 2;
     memset(f, 0, sizeof *f);
     f->slot = benchfloor_huge(n * sizeof *f->slot, &f->map[0], &f->mapped[0]);
-    f->hist = benchfloor_huge(n * sizeof *f->hist, &f->map[1], &f->mapped[1]);
-    if (f->slot == NULL || f->hist == NULL)
+    /* Half the slots: bench_ingest's histograms are a third of its series (checked). */
+    f->hist = benchfloor_huge(n / 2 * sizeof *f->hist, &f->map[1], &f->mapped[1]);
+    if (f->slot == NULL || f->hist == NULL) {
+        if (f->slot != NULL)
+            munmap(f->map[0], f->mapped[0]);
+        if (f->hist != NULL)
+            munmap(f->map[1], f->mapped[1]);
         return -1;
+    }
     f->mask = n - 1;
+    f->hmask = n / 2 - 1;
     return 0;
 }
 
@@ -327,7 +346,13 @@ static inline unsigned benchfloor_type(const char *bar, const char *end, const c
     return p == end || *p == '|' ? type : 0;
 }
 
-/* Slot at of the table a line of type looks in (without a branch on the type). */
+/* The slots of the table a line of type looks in, less one (without a branch on the type). */
+static inline size_t benchfloor_mask(const struct benchfloor_statsd *f, unsigned type)
+{
+    return type == BENCHFLOOR_HISTOGRAM ? f->hmask : f->mask;
+}
+
+/* Slot at of the table a line of type looks in. */
 static inline struct benchfloor_sslot *benchfloor_slot(const struct benchfloor_statsd *f,
                                                        unsigned type, size_t at)
 {
@@ -346,20 +371,21 @@ static inline void benchfloor_statsd_add(struct benchfloor_statsd *f,
                                          const struct benchfloor_sline *l, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t at = l[i].hash & f->mask;
+        size_t mask = benchfloor_mask(f, l[i].type), at = l[i].hash & mask;
         struct benchfloor_sslot *s;
 
         while ((s = benchfloor_slot(f, l[i].type, at))->len != 0 && !benchfloor_ssame(s, &l[i]))
-            at = (at + 1) & f->mask;
+            at = (at + 1) & mask;
         if (s->len == 0) {
-            if (l[i].nlen + l[i].slen > BENCHFLOOR_SKEY)
-                abort(); /* bench_ingest's identities fit */
             s->tag = (uint32_t)l[i].hash;
             s->len = (uint8_t)(l[i].nlen + l[i].slen);
             s->type = l[i].type;
             memcpy(s->key, l[i].name, l[i].nlen);
             memcpy(s->key + l[i].nlen, l[i].suffix, l[i].slen);
             f->series++;
+            /* At most half full: the histograms' table has half the slots. */
+            if (l[i].type == BENCHFLOOR_HISTOGRAM && ++f->hseries > (f->hmask + 1) / 2)
+                abort();
         }
         s->seen = f->now;
         {
@@ -404,15 +430,21 @@ static inline int benchfloor_sline(struct benchfloor_statsd *f, const struct sta
     static const enum statsd_type as[] = { [BENCHFLOOR_COUNTER] = STATSD_COUNTER,
                                            [BENCHFLOOR_GAUGE] = STATSD_GAUGE,
                                            [BENCHFLOOR_HISTOGRAM] = STATSD_HISTOGRAM };
-    const char *end = lp->suffix.ptr + lp->suffix.len, *after = end;
-    unsigned type = lp->split ? benchfloor_type(lp->suffix.ptr, end, &after) : 0;
+    const char *end = NULL, *after = NULL;
+    unsigned type = 0;
     struct statsd_line line;
     double v;
 
-    if (type == 0 || lp->name.len + lp->suffix.len > BENCHFLOOR_SKEY) {
+    if (lp->split) {
+        end = lp->suffix.ptr + lp->suffix.len;
+        type = benchfloor_type(lp->suffix.ptr, end, &after);
+    }
+    if (type == 0) {
         f->dropped++;
         return 0;
     }
+    if (lp->name.len + lp->suffix.len > BENCHFLOOR_SKEY)
+        abort(); /* bench_ingest's identities fit */
     line.relative = 0;
     if (!statsd_plain_value(lp->values.ptr, lp->values.len, &v)) {
         line.type = as[type];
@@ -434,10 +466,10 @@ static inline int benchfloor_sline(struct benchfloor_statsd *f, const struct sta
                                     (uint8_t)line.relative,
                                     v };
     /* The home slot (a histogram's two lines), and the next one's first. */
-    __builtin_prefetch(benchfloor_slot(f, type, l->hash & f->mask), 1);
+    __builtin_prefetch(benchfloor_slot(f, type, l->hash & benchfloor_mask(f, type)), 1);
     if (type == BENCHFLOOR_HISTOGRAM)
-        __builtin_prefetch(f->hist[l->hash & f->mask].n, 1);
-    __builtin_prefetch(benchfloor_slot(f, type, (l->hash + 1) & f->mask), 1);
+        __builtin_prefetch(f->hist[l->hash & f->hmask].n, 1);
+    __builtin_prefetch(benchfloor_slot(f, type, (l->hash + 1) & benchfloor_mask(f, type)), 1);
     return 1;
 }
 

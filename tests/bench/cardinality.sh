@@ -309,8 +309,8 @@ the intake. The floor of a statsd aggregator (benchfloor.h) does that and what t
 format asks of any exact receiver: the type decides what the value does (a counter adds
 it over its rate, a gauge sets it, a histogram counts it in its bucket), the value is
 checked as the daemon checks it, each series keeps its last line's time for expiry; with
-the daemon's own split, and one slot a series (a histogram's counts in a second table,
-asked for with it). Where it misses a target, no aggregator of the statsd format meets it
+the daemon's own split, and one slot a series found from the line's hash (a counter's one
+cache line, a histogram's two, its counts in the second, in a table of histograms). Where it misses a target, no aggregator of the statsd format meets it
 on this machine. The sink's own rate is beside the ratios (uniform, 20 lines a
 datagram). The intake in process (bench_intake --shape ingest: bench_ingest's counter,
 gauge and 12-bucket histogram families) is the thread's CPU per line of the daemon's path

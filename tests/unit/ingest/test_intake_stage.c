@@ -162,13 +162,17 @@ Test(intake_stage, more_datagrams_staged_than_slots_are_each_taken_once)
 
 /*
  * A front cache big enough to pay (past about 70,000 series) turns staging on at the next
- * forget, with the fetch for real: lines of cached series, of a new one, and of another
- * spelling, staged one a datagram as the daemon stages them, each do what they would.
+ * forget, with the fetch for real: lines of cached series, of a new one,
+ * and of another spelling, staged as the daemon stages them (a scan SCAN_AHEAD datagrams
+ * ahead of the delivery, a fetch FETCH_AHEAD ahead: ingest.h's 4 and 2), each do what
+ * they would.
  */
+#define SCAN_AHEAD  (INTAKE_STAGED - 1)
+#define FETCH_AHEAD 2
 Test(intake_stage, a_big_cache_turns_staging_on_and_staged_lines_stay_exact, .timeout = 60)
 {
-    enum { N = 90000 };
-    char d[4][64], *text;
+    enum { N = 90000, D = 8 };
+    char d[D][64], *text;
     size_t k;
 
     intake_down();
@@ -185,26 +189,32 @@ Test(intake_stage, a_big_cache_turns_staging_on_and_staged_lines_stay_exact, .ti
     cr_assert_eq(in.staging, 0, "not before a forget");
     intake_stage(&in, NULL, 0, INTAKE_FORGET);
     cr_assert_eq(in.staging, 1, "%zu series: the cache pays", (size_t)N);
-    snprintf(d[0], sizeof d[0], "b:5|c|#k:v7");
-    snprintf(d[1], sizeof d[1], "b:2|c|#k:v%d", N - 1);
-    snprintf(d[2], sizeof d[2], "b:9|c|#k:new");
-    snprintf(d[3], sizeof d[3], "b:4|c|@0.5|#k:v7");
-    scan(d[0]);
-    scan(d[1]);
-    cr_assert_eq(staged(), 2);
-    for (int i = 0; i < 4; i++) {
-        if (i + 2 < 4)
-            intake_stage(&in, d[i + 2], strlen(d[i + 2]), INTAKE_SCAN);
-        if (i + 1 < 4)
-            intake_stage(&in, d[i + 1], strlen(d[i + 1]), INTAKE_FETCH);
+    /* Four kinds of line, twice each. */
+    for (int i = 0; i < D; i += 4) {
+        snprintf(d[i], sizeof d[i], "b:5|c|#k:v7");
+        snprintf(d[i + 1], sizeof d[i + 1], "b:2|c|#k:v%d", N - 1);
+        snprintf(d[i + 2], sizeof d[i + 2], "b:9|c|#k:new");
+        snprintf(d[i + 3], sizeof d[i + 3], "b:4|c|@0.5|#k:v7");
+    }
+    for (int i = 0; i < SCAN_AHEAD; i++)
+        scan(d[i]);
+    cr_assert_eq(staged(), SCAN_AHEAD);
+    for (int i = 0; i < FETCH_AHEAD; i++)
+        intake_stage(&in, d[i], strlen(d[i]), INTAKE_FETCH);
+    for (int i = 0; i < D; i++) {
+        if (i + SCAN_AHEAD < D)
+            intake_stage(&in, d[i + SCAN_AHEAD], strlen(d[i + SCAN_AHEAD]), INTAKE_SCAN);
+        if (i + FETCH_AHEAD < D)
+            intake_stage(&in, d[i + FETCH_AHEAD], strlen(d[i + FETCH_AHEAD]), INTAKE_FETCH);
         take(d[i]);
     }
     intake_stage(&in, NULL, 0, INTAKE_FORGET);
     cr_assert_eq(staged(), 0);
-    cr_assert_eq(in.count.accepted, 2 * (uint64_t)N + 4);
+    cr_assert_eq(in.count.accepted, 2 * (uint64_t)N + D);
     text = intake_exposition();
-    cr_assert_not_null(strstr(text, "\nb_total{k=\"v7\"} 15\n"), "v7");
-    cr_assert_not_null(strstr(text, "\nb_total{k=\"v89999\"} 4\n"), "v89999");
-    cr_assert_not_null(strstr(text, "\nb_total{k=\"new\"} 9\n"), "new");
+    /* 2 from the rounds, then twice 5 + 4 / 0.5; 2, then twice 2; twice 9. */
+    cr_assert_not_null(strstr(text, "\nb_total{k=\"v7\"} 28\n"), "v7");
+    cr_assert_not_null(strstr(text, "\nb_total{k=\"v89999\"} 6\n"), "v89999");
+    cr_assert_not_null(strstr(text, "\nb_total{k=\"new\"} 18\n"), "new");
     free(text);
 }
