@@ -20,10 +20,10 @@
  * line: its type, its value checked, a histogram's bucket, the time for expiry), and
  * prints their ratios to the sink: the nearest to 1 any aggregator of N series, and any
  * aggregator of the statsd format, can come on this machine. The warm-up sends one line to
- * every series first, 20 a datagram, so that the timed load finds them all. The daemon's counters are read from an endpoint of
- * its own metrics only (so that reading them renders none of the N series), and its CPU
- * time (every thread's, from /proc/PID/task/TID/schedstat) over the timed load gives the
- * CPU ns per line. The last lines printed are machine-readable:
+ * every series first, 20 a datagram, so that the timed load finds them all. The daemon's
+ * counters are read from an endpoint of its own metrics only (so that reading them renders
+ * none of the N series), and its CPU time (every thread's, from
+ * /proc/PID/task/TID/schedstat) over the timed load gives the CPU ns per line. The last lines printed are machine-readable:
  *
  *   result ingest series=N mix=M per=20 ratio=0.74 ns_per_line=89.1
  * On the Unix socket it is sent once with 20 lines per datagram and

@@ -43,10 +43,10 @@
 #include "base/slab.h"
 #include "base/wallclock.h"
 #include "benchfloor.h"
-#include "ingest/ingest.h"
 #include "benchresult.h"
 #include "config/cfgload.h"
 #include "config/config.h"
+#include "ingest/ingest.h"
 #include "ingest/intake.h"
 #include "ingest/rejects.h"
 #include "statsd_scanner.h"
@@ -240,12 +240,8 @@ static uint64_t take_floor(struct benchfloor *f, struct benchfloor_statsd *sf, c
         uint64_t t = thread_ns();
 
         for (i = 0; i < n; i++)
-            lines += f != NULL ? benchfloor_take(f, slots + i * SLOT, l->len[d + i])
-                               : benchfloor_statsd_take(sf, slots + i * SLOT, l->len[d + i]);
-        if (f != NULL)
-            benchfloor_flush(f);
-        else
-            benchfloor_statsd_flush(sf);
+            lines += benchfloor_take_into(f, sf, slots + i * SLOT, l->len[d + i]);
+        benchfloor_flush_into(f, sf);
         spent += thread_ns() - t;
     }
     return lines == l->nlines ? spent : 0;

@@ -59,7 +59,6 @@ struct benchfloor_line {
 struct benchfloor {
     struct benchfloor_slot *slot;
     size_t mask;
-    uint64_t series; /* slots taken */
     /* Lines whose slots were asked for, not yet added (benchfloor_flush). */
     struct benchfloor_line pend[BENCHFLOOR_BATCH];
     size_t npend;
@@ -102,7 +101,6 @@ static inline int benchfloor_init(struct benchfloor *f, size_t count)
     if (f->slot == NULL)
         return -1;
     f->mask = n - 1;
-    f->series = 0;
     f->npend = 0;
     return 0;
 }
@@ -155,7 +153,6 @@ static inline void benchfloor_add(struct benchfloor *f, const struct benchfloor_
             s->len = (uint16_t)(l[i].nlen + l[i].slen);
             memcpy(s->key, l[i].name, l[i].nlen);
             memcpy(s->key + l[i].nlen, l[i].suffix, l[i].slen);
-            f->series++;
         }
         s->sum += l[i].value;
     }
@@ -277,7 +274,6 @@ struct benchfloor_statsd {
     size_t hmask;
     uint64_t hseries; /* its slots taken */
     size_t mask;
-    uint64_t series;                                /* slots taken */
     uint64_t dropped;                               /* lines whose type or value is not statsd's */
     struct benchfloor_sline pend[BENCHFLOOR_BATCH]; /* as struct benchfloor's */
     size_t npend;
@@ -382,7 +378,6 @@ static inline void benchfloor_statsd_add(struct benchfloor_statsd *f,
             s->type = l[i].type;
             memcpy(s->key, l[i].name, l[i].nlen);
             memcpy(s->key + l[i].nlen, l[i].suffix, l[i].slen);
-            f->series++;
             /* At most half full: the histograms' table has half the slots. */
             if (l[i].type == BENCHFLOOR_HISTOGRAM && ++f->hseries > (f->hmask + 1) / 2)
                 abort();
@@ -511,6 +506,24 @@ static inline uint64_t benchfloor_statsd_take(struct benchfloor_statsd *f, const
         lines += got;
     } while (got == BENCHFLOOR_BATCH);
     return lines;
+}
+
+/*
+ * One datagram into the floor f, or the statsd floor sf when f is NULL, and the flush of
+ * the lines taken: what the sink and bench_intake call with whichever floor they run.
+ */
+static inline uint64_t benchfloor_take_into(struct benchfloor *f, struct benchfloor_statsd *sf,
+                                            const char *p, size_t len)
+{
+    return f != NULL ? benchfloor_take(f, p, len) : benchfloor_statsd_take(sf, p, len);
+}
+
+static inline void benchfloor_flush_into(struct benchfloor *f, struct benchfloor_statsd *sf)
+{
+    if (f != NULL)
+        benchfloor_flush(f);
+    else
+        benchfloor_statsd_flush(sf);
 }
 
 #endif

@@ -70,9 +70,7 @@ static inline void *benchutil_sink_run(void *arg)
             const char *p = bufs[i], *end = p + msgs[i].msg_len;
             uint64_t lines = 1;
             if (s->floor != NULL || s->sfloor != NULL) {
-                s->lines += s->floor != NULL
-                                ? benchfloor_take(s->floor, p, msgs[i].msg_len)
-                                : benchfloor_statsd_take(s->sfloor, p, msgs[i].msg_len);
+                s->lines += benchfloor_take_into(s->floor, s->sfloor, p, msgs[i].msg_len);
                 s->bytes += msgs[i].msg_len;
                 continue;
             }
@@ -84,10 +82,8 @@ static inline void *benchutil_sink_run(void *arg)
             s->bytes += msgs[i].msg_len;
         }
         /* The batch's lines into their series before the next recvmmsg reuses its buffers. */
-        if (s->floor != NULL)
-            benchfloor_flush(s->floor);
-        if (s->sfloor != NULL)
-            benchfloor_statsd_flush(s->sfloor);
+        if (s->floor != NULL || s->sfloor != NULL)
+            benchfloor_flush_into(s->floor, s->sfloor);
         s->datagrams += (uint64_t)n;
         atomic_store_explicit(&s->seen, s->datagrams, memory_order_release);
     }
