@@ -21,7 +21,9 @@
  * endpoint of its own metrics); and result lines (benchresult.h): swap_max_ms,
  * worst_turn_ms, baseline_worst_turn_ms, the same two in the loop thread's CPU time
  * (worst_turn_cpu_ms, baseline_worst_turn_cpu_ms: ustatsd_event_loop_iteration_cpu_seconds,
- * the daemon's own part of a turn), healthy_max_ms, applied_ms.
+ * the daemon's own part of a turn), how many turns took over 5 ms in either (turns_over_5ms,
+ * baseline_turns_over_5ms, cpu_turns_over_5ms, baseline_cpu_turns_over_5ms: a longest turn
+ * is one event, which a stall of the machine's own makes), healthy_max_ms, applied_ms.
  */
 #include <signal.h>
 
@@ -132,9 +134,33 @@ static double print_swaps(struct bench_http *b)
     return ms[n - 1];
 }
 
-/* A probe window (reload, or none) between two readings of the loop turns: the longest. */
+/*
+ * Turns over TARGET_MS, a bound of the daemon's histograms, added up over the windows of
+ * one kind: in wall time and in CPU time, and all the turns counted.
+ */
+#define TARGET_MS 5.0
+struct over {
+    double wall, cpu, turns;
+};
+
+static void count_over(struct over *o, const struct benchresult_turns *before,
+                       const struct benchresult_turns *after)
+{
+    double total, n;
+
+    if ((n = benchresult_hist_over(&before->wall, &after->wall, TARGET_MS, &total)) >= 0)
+        o->wall += n;
+    o->turns += total;
+    if ((n = benchresult_hist_over(&before->cpu, &after->cpu, TARGET_MS, &total)) >= 0)
+        o->cpu += n;
+}
+
+/*
+ * A probe window (reload, or none) between two readings of the loop turns: the longest,
+ * and the turns over TARGET_MS added to *o.
+ */
 static struct bench_http_window window(struct bench_http *b, struct reloads *r, unsigned pause_ms,
-                                       double *worst_ms, double *worst_cpu_ms)
+                                       double *worst_ms, double *worst_cpu_ms, struct over *o)
 {
     struct benchresult_turns before, after;
     struct bench_http_window w;
@@ -150,6 +176,7 @@ static struct bench_http_window window(struct bench_http *b, struct reloads *r, 
     ms = benchresult_turns_worst_cpu_ms(&before, &after);
     if (ms > *worst_cpu_ms || ms < 0)
         *worst_cpu_ms = ms;
+    count_over(o, &before, &after);
     return w;
 }
 
@@ -157,6 +184,7 @@ int main(int argc, char **argv)
 {
     struct bench_http_window in[BENCH_HTTP_PROBE_WINDOWS], base[BENCH_HTTP_PROBE_WINDOWS];
     struct reloads r = { 0, 0, NULL };
+    struct over over_in = { 0, 0, 0 }, over_base = { 0, 0, 0 };
     struct bench_http b;
     double worst = 0, worst_base = 0, worst_cpu = 0, worst_base_cpu = 0, healthy = 0;
     size_t n_series;
@@ -173,9 +201,9 @@ int main(int argc, char **argv)
     for (i = 0; i < n; i++) {
         unsigned ms;
 
-        in[i] = window(&b, &r, 0, &worst, &worst_cpu);
+        in[i] = window(&b, &r, 0, &worst, &worst_cpu, &over_in);
         ms = (unsigned)(in[i].request_ns / 1000000u);
-        base[i] = window(&b, NULL, ms, &worst_base, &worst_base_cpu);
+        base[i] = window(&b, NULL, ms, &worst_base, &worst_base_cpu, &over_base);
         healthy = bench_http_ms(in[i].max_ns) > healthy ? bench_http_ms(in[i].max_ns) : healthy;
     }
     printf("loop hold at %zu series: GET /-/healthy every 1 ms (keep-alive) while a sender "
@@ -191,7 +219,15 @@ int main(int argc, char **argv)
     printf("  in CPU time (ustatsd_event_loop_iteration_cpu_seconds): <= %g ms during the "
            "reloads and drains, <= %g ms in the baselines\n",
            worst_cpu, worst_base_cpu);
+    printf("  turns over %g ms: %.0f of %.0f during the reloads and drains (%.0f in CPU time), "
+           "%.0f of %.0f in the baselines (%.0f in CPU time)\n",
+           TARGET_MS, over_in.wall, over_in.turns, over_in.cpu, over_base.wall, over_base.turns,
+           over_base.cpu);
     benchresult("reload", b.have, "swap_max_ms", print_swaps(&b));
+    benchresult("reload", b.have, "turns_over_5ms", over_in.wall);
+    benchresult("reload", b.have, "baseline_turns_over_5ms", over_base.wall);
+    benchresult("reload", b.have, "cpu_turns_over_5ms", over_in.cpu);
+    benchresult("reload", b.have, "baseline_cpu_turns_over_5ms", over_base.cpu);
     benchresult("reload", b.have, "worst_turn_ms", worst);
     benchresult("reload", b.have, "baseline_worst_turn_ms", worst_base);
     benchresult("reload", b.have, "worst_turn_cpu_ms", worst_cpu);

@@ -130,6 +130,24 @@ static inline double benchresult_hist_worst_ms(const struct benchresult_hist *be
     return worst;
 }
 
+/*
+ * The turns counted between two readings of one histogram that took longer than ms (a
+ * bucket's bound; -1 when it is not one, or the daemon has no such histogram), and in
+ * *total all the turns counted between them.
+ */
+static inline double benchresult_hist_over(const struct benchresult_hist *before,
+                                           const struct benchresult_hist *after, double ms,
+                                           double *total)
+{
+    size_t n = after->nb < before->nb ? after->nb : before->nb;
+
+    *total = n > 0 ? after->cum[n - 1] - before->cum[n - 1] : 0;
+    for (size_t i = 0; i < n; i++)
+        if (after->le[i] * 1e3 == ms)
+            return *total - (after->cum[i] - before->cum[i]);
+    return -1;
+}
+
 /* The longest turn in wall time between two readings of the same daemon, in ms. */
 static inline double benchresult_turns_worst_ms(const struct benchresult_turns *before,
                                                 const struct benchresult_turns *after)
