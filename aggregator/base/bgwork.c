@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,30 @@ static void lower_priority(struct bgwork *bg)
     bg->nice_errno = 0;
 }
 
+/*
+ * SCHED_IDLE for the calling thread (pid 0 of sched_setscheduler() is the caller alone):
+ * a thread may always lower its own policy to it. Else a nice step lower, and the errno.
+ */
+static void idle_priority(struct bgwork *bg)
+{
+    struct sched_param sp;
+    int err;
+
+    memset(&sp, 0, sizeof(sp));
+    errno = 0;
+    bg->nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (bg->nice == -1 && errno != 0)
+        bg->nice = 0;
+    if (sched_setscheduler(0, SCHED_IDLE, &sp) == 0) {
+        bg->is_idle = 1;
+        bg->nice_errno = 0;
+        return;
+    }
+    err = errno;
+    lower_priority(bg);
+    bg->nice_errno = err;
+}
+
 static void thread_main(void *arg)
 {
     struct bgwork *bg = arg;
@@ -44,7 +69,10 @@ static void thread_main(void *arg)
 
     pthread_setname_np(pthread_self(), bg->name);
     uv_mutex_lock(&bg->mu);
-    lower_priority(bg);
+    if (bg->idle)
+        idle_priority(bg);
+    else
+        lower_priority(bg);
     for (;;) {
         while (bg->queued == NULL && !bg->stop)
             uv_cond_wait(&bg->cv, &bg->mu);
@@ -82,9 +110,15 @@ static void on_async(uv_async_t *h)
     uv_mutex_unlock(&bg->mu);
     if (bg->nice_errno != 0 && !bg->said && bg->log != NULL) {
         bg->said = 1;
-        log_msg(bg->log, LOG_WARN, "app",
-                "the background thread %s runs at nice %d, the loop's: setpriority: %s", bg->name,
-                bg->nice, strerror(bg->nice_errno));
+        if (bg->idle)
+            log_msg(bg->log, LOG_WARN, "app",
+                    "the background thread %s runs at nice %d, not SCHED_IDLE: "
+                    "sched_setscheduler: %s",
+                    bg->name, bg->nice, strerror(bg->nice_errno));
+        else
+            log_msg(bg->log, LOG_WARN, "app",
+                    "the background thread %s runs at nice %d, the loop's: setpriority: %s",
+                    bg->name, bg->nice, strerror(bg->nice_errno));
     }
     while ((req = list) != NULL) {
         list = req->next;
@@ -118,6 +152,11 @@ int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char 
     }
     uv_unref((uv_handle_t *)&bg->async);
     return 0;
+}
+
+void bgwork_idle(struct bgwork *bg)
+{
+    bg->idle = 1;
 }
 
 int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,

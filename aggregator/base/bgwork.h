@@ -1,11 +1,12 @@
 /*
  * bgwork: *I/O*. A thread of the daemon's own for work that can wait: one writes the
- * snapshots (deflate, write, fsync) and puts full regions of series in huge pages
- * (daemon/hugepages.h), another compresses remote write's bodies, so that a slow disk
- * never holds remote write back. Each runs at a lower priority
- * than the loop thread (nice BGWORK_NICE_STEP over it, at most 19), so that on a busy or
- * pinned CPU the loop gets its turn first and a big snapshot slows down instead of the
- * loop. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
+ * snapshots (deflate, write, fsync), another compresses remote write's bodies, so that a
+ * slow disk never holds remote write back, a third puts full regions of series in huge
+ * pages (daemon/hugepages.h). Each runs at a lower priority than the loop thread (nice
+ * BGWORK_NICE_STEP over it, at most 19), so that on a busy or pinned CPU the loop gets
+ * its turn first and a big snapshot slows down instead of the loop; the third runs at
+ * SCHED_IDLE (bgwork_idle), only when the CPU has nothing else to do, since nothing
+ * waits for it. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
  * handshakes, bcrypt checks, a reload's parse, malloc_trim (which holds the allocator's
  * locks, and must not be left waiting for its CPU while it does).
  *
@@ -56,9 +57,11 @@ struct bgwork {
     int stop;                                 /* under mu: the thread ends once queued is empty */
     struct log *log;                          /* where a priority it could not take is said */
     char name[BGWORK_NAME_MAX + 1];           /* the thread's */
+    int idle;                                 /* bgwork_idle(): SCHED_IDLE rather than nice */
     /* What the thread made of its priority: set under mu before its first work. */
-    int nice;       /* the nice value it runs at */
+    int nice;       /* the nice value it runs at (SCHED_IDLE: the one it had) */
     int nice_errno; /* 0, or why it could not lower itself */
+    int is_idle;    /* it runs at SCHED_IDLE */
     int said;       /* the log has heard of a nice_errno */
 };
 
@@ -69,6 +72,14 @@ struct bgwork {
  * libuv code.
  */
 int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char *name);
+
+/*
+ * Before the first request: the thread runs at SCHED_IDLE, taking a CPU only when no
+ * other thread wants it, instead of BGWORK_NICE_STEP below the loop. For work nothing
+ * waits for, which may go on for as long as the CPU stays busy. Where the system refuses
+ * SCHED_IDLE, the thread lowers its nice instead, and the log hears why once.
+ */
+void bgwork_idle(struct bgwork *bg);
 
 /*
  * Queue req: work(req) on the background thread, then done(req) on the loop thread.

@@ -105,9 +105,12 @@ static inline size_t slab_footprint(const struct slab *s)
 int slab_ripe(struct slab *s, void **base, size_t *len);
 
 /*
- * Ask the kernel to back the range with huge pages now (MADV_COLLAPSE, Linux 6.1). Any
- * thread, and the slab need not exist any more: the call never changes what the memory
- * holds. Returns 0, or the errno (EINVAL: not supported, or the range gave a page back).
+ * Ask the kernel to back the range with huge pages now (MADV_COLLAPSE, Linux 6.1), one
+ * 2 MiB page at a time, each after a huge page has been faulted in and given back
+ * (warm_huge_page in slab.c), so that the copy goes to memory in use. Any thread, and the
+ * slab need not exist any more: the call never changes what the memory holds. Returns 0,
+ * or the first errno (EINVAL: not supported, or the range gave a page back); every page
+ * of the range is tried.
  */
 int slab_collapse(void *base, size_t len);
 

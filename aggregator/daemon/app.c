@@ -263,37 +263,6 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
-/* The CPU time the calling thread has used, in ns. */
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Runs just before the loop waits for events. The time since the previous call, less the
- * time spent waiting, is what the loop's callbacks ran in between: the longest any event
- * that became ready meanwhile, a datagram included, had to wait. The thread's CPU time
- * over the same stretch is the daemon's own part of it (waiting costs none).
- */
-static void on_turn(uv_prepare_t *p)
-{
-    struct app *a = container_of(p, struct app, turn);
-    uint64_t hr = uv_hrtime(), idle_ns = uv_metrics_idle_time(&a->loop), cpu = thread_cpu_ns();
-    uint64_t wall = hr - a->turn_prev_hrtime, waited = idle_ns - a->turn_prev_idle_ns;
-
-    if (a->turn_prev_hrtime != 0) {
-        timings_loop_iteration(&a->site.stats, wall > waited ? wall - waited : 0);
-        timings_loop_cpu(&a->site.stats, cpu - a->turn_prev_cpu_ns);
-    }
-    a->turn_prev_hrtime = hr;
-    a->turn_prev_idle_ns = idle_ns;
-    a->turn_prev_cpu_ns = cpu;
-}
-
 static void on_ingest_closed(struct ingest *in)
 {
     (void)in;
@@ -346,7 +315,7 @@ static void app_stop(struct app *a, const char *why)
     if (a->handles) {
         uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
         uv_close((uv_handle_t *)&a->expire_more, on_handle_closed);
-        uv_close((uv_handle_t *)&a->turn, on_handle_closed);
+        loopturn_close(&a->turn, on_handle_closed);
     }
 }
 
@@ -606,7 +575,7 @@ static int init_handles(struct app *a, char *err, size_t errlen)
         snprintf(err, errlen, "uv_idle_init(expiry): %s", uv_strerror(rc));
         return -1;
     }
-    if ((rc = uv_prepare_init(&a->loop, &a->turn)) != 0) {
+    if ((rc = loopturn_init(&a->turn, &a->loop, &a->site.stats)) != 0) {
         uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
         uv_close((uv_handle_t *)&a->expire_more, on_handle_closed);
         snprintf(err, errlen, "uv_prepare_init(loop timing): %s", uv_strerror(rc));
@@ -636,7 +605,7 @@ static int start_handles(struct app *a, char *err, size_t errlen)
                  uv_strerror(rc));
         return -1;
     }
-    if ((rc = uv_prepare_start(&a->turn, on_turn)) != 0) {
+    if ((rc = loopturn_start(&a->turn)) != 0) {
         snprintf(err, errlen, "uv_prepare_start(loop timing): %s", uv_strerror(rc));
         return -1;
     }
@@ -752,6 +721,17 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
         uv_loop_close(&a->loop);
         return -1;
     }
+    if ((rc = bgwork_init(&a->huge_bg, &a->loop, &a->log, "ustatsd-huge")) != 0) {
+        snprintf(err, errlen, "the huge pages' background thread: %s", uv_strerror(rc));
+        bgwork_close(&a->state_bg);
+        bgwork_close(&a->remote_bg);
+        uv_run(&a->loop, UV_RUN_DEFAULT);
+        bgwork_release(&a->state_bg); /* they started no thread */
+        bgwork_release(&a->remote_bg);
+        uv_loop_close(&a->loop);
+        return -1;
+    }
+    bgwork_idle(&a->huge_bg);
     s->remote_bg = &a->remote_bg;
     basicauth_pool_init(&a->basic_pool, &a->loop, 0);
     s->basic_pool = &a->basic_pool;
@@ -761,7 +741,7 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     s->util_prev_hrtime = uv_hrtime();
     registry_init(&s->reg, cfg); /* returns 0: out of memory aborts */
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
-    hugepages_init(&a->huge, &a->state_bg, &s->reg,
+    hugepages_init(&a->huge, &a->huge_bg, &s->reg,
                    hugepages_allowed(HUGEPAGES_MODE_FILE) &&
                        hugepages_size_fits(HUGEPAGES_SIZE_FILE),
                    collapses_held, s);
@@ -830,6 +810,7 @@ static void app_release(struct app *a)
     /* Their handles closed by the walk, their requests all done. */
     bgwork_release(&a->state_bg);
     bgwork_release(&a->remote_bg);
+    bgwork_release(&a->huge_bg);
     sysd_release(&a->sysd);
     tlspool_release(&a->tls_pool);
     if (rc != 0)

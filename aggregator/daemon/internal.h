@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "daemon/app.h"
 #include "daemon/hugepages.h"
+#include "daemon/loopturn.h"
 #include "daemon/reload.h"
 #include "daemon/sysd.h"
 #include "daemon/security.h"
@@ -37,7 +38,8 @@ struct app {
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
     struct bgwork state_bg;           /* the snapshots' writes (persist) */
     struct bgwork remote_bg;          /* remote write's snappy (site.remote_bg) */
-    struct hugepages huge;            /* full regions of series collapsed on state_bg */
+    struct bgwork huge_bg;            /* the collapses, at SCHED_IDLE (bgwork_idle) */
+    struct hugepages huge;            /* full regions of series collapsed on huge_bg */
     struct security web;              /* in force on every listener */
     struct reload_tokens tokens;      /* in force on the routes */
     struct reload *reload;            /* in flight, or NULL */
@@ -47,15 +49,12 @@ struct app {
     uv_signal_t signals[APP_NSIGNALS];
     size_t nsignals; /* initialised: app_stop() closes these */
     uv_timer_t expire_timer;
-    uv_idle_t expire_more; /* runs while a sweep has more to do: a slice per loop turn */
-    size_t expire_peak;    /* most registry memory since the last malloc_trim() */
-    uv_work_t trim;        /* malloc_trim() on a worker thread */
-    int trimming;          /* trim queued and not yet done */
-    uv_prepare_t turn;     /* times each turn of the loop: ustatsd_event_loop_iteration_seconds */
-    int handles;           /* expire_timer, expire_more and turn initialised */
-    uint64_t turn_prev_hrtime;
-    uint64_t turn_prev_idle_ns;
-    uint64_t turn_prev_cpu_ns;  /* the loop thread's CPU time at the last turn */
+    uv_idle_t expire_more;      /* runs while a sweep has more to do: a slice per loop turn */
+    size_t expire_peak;         /* most registry memory since the last malloc_trim() */
+    uv_work_t trim;             /* malloc_trim() on a worker thread */
+    int trimming;               /* trim queued and not yet done */
+    struct loopturn turn;       /* times each turn of the loop (loopturn.h) */
+    int handles;                /* expire_timer, expire_more and turn initialised */
     struct rejectlog rejectlog; /* the summary of rejects the log gets once an interval */
     struct credwant creds;      /* whether the Unix socket asks for senders (credwant.h) */
     struct rwpush push;         /* the remote write targets (remote/rwpush.h) */

@@ -1,13 +1,14 @@
 /*
  * bgwork on a real loop: requests run in order on one thread of their own, named as
- * asked, at nice 10 over the loop thread's (19 at most), and call back on the loop thread;
- * a callback
+ * asked, at nice 10 over the loop thread's (19 at most) or, once bgwork_idle() asked, at
+ * SCHED_IDLE, and call back on the loop thread; a callback
  * may queue the next; the loop lives while requests are pending and not after; the loop
  * keeps turning while a request works; after close nothing more is queued; release joins
  * the thread, started or not.
  */
 #include <criterion/criterion.h>
 
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -26,6 +27,7 @@ struct job {
     int index;
     pid_t work_tid;
     int work_nice;
+    int work_policy;
     char work_comm[32];
     pid_t done_tid;
     int done_order;
@@ -46,6 +48,7 @@ static void record_work(struct bgwork_req *req)
 
     j->work_tid = tid_now();
     j->work_nice = getpriority(PRIO_PROCESS, (id_t)j->work_tid);
+    j->work_policy = sched_getscheduler(0);
     snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)j->work_tid);
     if ((f = fopen(path, "r")) != NULL) {
         if (fgets(j->work_comm, sizeof(j->work_comm), f) != NULL)
@@ -62,8 +65,11 @@ static void record_done(struct bgwork_req *req)
     j->done_order = done_count++;
 }
 
-/* Queue NREQ jobs, run the loop until it has nothing left, and check what each saw. */
-static void run_and_check(int want_nice)
+/*
+ * Queue NREQ jobs on a thread that bgwork_idle() was (idle) or was not asked for, run the
+ * loop until it has nothing left, and check what each saw.
+ */
+static void run_and_check(int want_nice, int idle)
 {
     uv_loop_t loop;
     struct bgwork bg;
@@ -73,6 +79,8 @@ static void run_and_check(int want_nice)
     memset(jobs, 0, sizeof(jobs));
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
+    if (idle)
+        bgwork_idle(&bg);
     for (int i = 0; i < NREQ; i++) {
         jobs[i].index = i;
         cr_assert_eq(bgwork_queue(&bg, &jobs[i].req, record_work, record_done), 0);
@@ -87,10 +95,13 @@ static void run_and_check(int want_nice)
         cr_assert_eq(jobs[i].work_tid, jobs[0].work_tid, "job %d on another thread", i);
         cr_assert_eq(jobs[i].work_nice, want_nice, "job %d worked at nice %d, not %d", i,
                      jobs[i].work_nice, want_nice);
+        cr_assert_eq(jobs[i].work_policy, idle ? SCHED_IDLE : SCHED_OTHER,
+                     "job %d worked under policy %d", i, jobs[i].work_policy);
         cr_assert_str_eq(jobs[i].work_comm, "test-bg");
     }
     cr_assert_eq(bg.nice, want_nice);
     cr_assert_eq(bg.nice_errno, 0);
+    cr_assert_eq(bg.is_idle, idle);
     bgwork_close(&bg);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
     bgwork_release(&bg);
@@ -101,14 +112,20 @@ Test(bgwork, runs_requests_in_order_on_its_own_thread_below_the_loop)
 {
     int base = getpriority(PRIO_PROCESS, (id_t)tid_now());
 
-    run_and_check(base + BGWORK_NICE_STEP > 19 ? 19 : base + BGWORK_NICE_STEP);
+    run_and_check(base + BGWORK_NICE_STEP > 19 ? 19 : base + BGWORK_NICE_STEP, 0);
+}
+
+/* Asked to idle: SCHED_IDLE, its nice left as the loop thread's. */
+Test(bgwork, an_idle_thread_runs_at_sched_idle)
+{
+    run_and_check(getpriority(PRIO_PROCESS, (id_t)tid_now()), 1);
 }
 
 /* A loop thread at nice 15: the thread stops at 19, the lowest there is. */
 Test(bgwork, a_loop_thread_near_the_bottom_leaves_it_at_nice_19)
 {
     cr_assert_eq(setpriority(PRIO_PROCESS, (id_t)tid_now(), 15), 0);
-    run_and_check(19);
+    run_and_check(19, 0);
 }
 
 /* Three steps, each queued by the one before's callback, as a snapshot's are. */

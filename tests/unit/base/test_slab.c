@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/slab.h"
@@ -289,6 +290,76 @@ Test(slab, a_full_region_is_ripe_once_and_not_after_it_gives_a_page_back)
             slab_free(&s, &bytes, p[i], 1024);
     cr_assert_eq(bytes, 0);
     slab_release(&s);
+}
+
+/* Lines of /proc/self/maps: the process's mappings. */
+static int mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int c, n = 0;
+
+    cr_assert_not_null(f);
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* AnonHugePages of the mapping holding p, in kB (/proc/self/smaps). */
+static long anon_huge_kb(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char text[512];
+    int inside = 0;
+    long kb = -1;
+
+    cr_assert_not_null(f);
+    while (fgets(text, sizeof text, f) != NULL) {
+        unsigned long lo, hi;
+
+        if (sscanf(text, "%lx-%lx ", &lo, &hi) == 2)
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && sscanf(text, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    }
+    fclose(f);
+    return kb;
+}
+
+/*
+ * slab_collapse() goes a 2 MiB page at a time: a page the kernel refuses (here one marked
+ * for small pages only) gives the errno, and the pages after it are still collapsed. The
+ * huge page it warms first leaves no mapping behind, and the memory keeps what it held.
+ */
+Test(slab, a_collapse_tries_every_page_and_says_the_first_refusal)
+{
+    size_t len = 3 * SLAB_REGION;
+    char *raw = mmap(NULL, len + SLAB_REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0),
+         *p;
+    int before, rc;
+
+    cr_assert_neq(raw, MAP_FAILED);
+    p = (char *)(((uintptr_t)raw + SLAB_REGION - 1) & ~(uintptr_t)(SLAB_REGION - 1));
+    for (size_t i = 0; i < len; i++)
+        p[i] = (char)(i % 251);
+    if (!thp_kernel() || slab_collapse(p + 2 * SLAB_REGION, SLAB_REGION) != 0) {
+        /* No collapse here at all (no transparent huge pages, or before Linux 6.1). */
+        cr_assert_neq(slab_collapse(p, 2 * SLAB_REGION), 0);
+    } else {
+        cr_assert_eq(madvise(p, SLAB_REGION, MADV_NOHUGEPAGE), 0);
+        before = mappings();
+        rc = slab_collapse(p, 2 * SLAB_REGION);
+        cr_assert_eq(rc, EINVAL, "the first page's refusal, not %d", rc);
+        /* Its mapping holds the control page too, collapsed before. */
+        cr_assert_eq(anon_huge_kb(p + SLAB_REGION), 4096, "the page after it was collapsed: %ld kB",
+                     anon_huge_kb(p + SLAB_REGION));
+        cr_assert_eq(anon_huge_kb(p), 0, "the refused page stays in small pages");
+        cr_assert_eq(mappings(), before, "the warmed huge page was unmapped");
+    }
+    for (size_t i = 0; i < len; i++)
+        cr_assert_eq(p[i], (char)(i % 251), "byte %zu changed", i);
+    munmap(raw, len + SLAB_REGION);
 }
 
 /* A new region is kept in small pages, even where the kernel's mode is "always". */
