@@ -1,12 +1,12 @@
 /*
  * bgwork: *I/O*. A thread of the daemon's own for work that can wait: one writes the
- * snapshots (deflate, write, fsync), another compresses remote write's bodies, so that a
- * slow disk never holds remote write back, a third puts full regions of series in huge
- * pages (daemon/hugepages.h). Each runs at a lower priority than the loop thread (nice
- * BGWORK_NICE_STEP over it, at most 19), so that on a busy or pinned CPU the loop gets
- * its turn first and a big snapshot slows down instead of the loop; the third runs at
- * SCHED_IDLE (bgwork_idle), only when the CPU has nothing else to do, since nothing
- * waits for it. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
+ * snapshots (deflate, write, fsync) and puts full regions of series in huge pages
+ * (daemon/hugepages.h), another compresses remote write's bodies, so that a slow disk
+ * never holds remote write back, a third clears a huge page before each collapse. Each
+ * runs at a lower priority than the loop thread (nice BGWORK_NICE_STEP over it, at most
+ * 19), so that on a busy or pinned CPU the loop gets its turn first and a big snapshot
+ * slows down instead of the loop; the third runs at SCHED_IDLE (bgwork_idle), only when
+ * the CPU has nothing else to do, since nothing waits for it. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
  * handshakes, bcrypt checks, a reload's parse, malloc_trim (which holds the allocator's
  * locks, and must not be left waiting for its CPU while it does).
  *

@@ -492,16 +492,7 @@ int slab_ripe(struct slab *s, void **base, size_t *len)
     return 1;
 }
 
-/*
- * Fault in one huge page of a scratch mapping and unmap it: the kernel clears it where it
- * may be preempted, holding no lock of the process, and the page it frees is the one its
- * next huge page allocation (the collapse's) finds first. Without it, the collapse's own
- * copy is the first touch of that page's memory, which under a hypervisor that takes
- * back freed memory costs up to 6 ms here, all of it holding the address space for
- * writing and not preemptible (docs/cardinality.md, "Collapses into memory the machine
- * took back"). Elsewhere it costs a clear of 2 MiB, 0.1 ms.
- */
-static void warm_huge_page(void)
+void slab_warm_huge_page(void)
 {
     size_t len = 2 * SLAB_REGION;
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -523,7 +514,6 @@ int slab_collapse(void *base, size_t len)
     for (off = 0; off < len; off += SLAB_REGION) {
         size_t n = len - off < SLAB_REGION ? len - off : SLAB_REGION;
 
-        warm_huge_page();
         if (madvise((char *)base + off, n, MADV_COLLAPSE) != 0 && rc == 0)
             rc = errno;
     }

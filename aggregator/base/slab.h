@@ -105,14 +105,24 @@ static inline size_t slab_footprint(const struct slab *s)
 int slab_ripe(struct slab *s, void **base, size_t *len);
 
 /*
- * Ask the kernel to back the range with huge pages now (MADV_COLLAPSE, Linux 6.1), one
- * 2 MiB page at a time, each after a huge page has been faulted in and given back
- * (warm_huge_page in slab.c), so that the copy goes to memory in use. Any thread, and the
- * slab need not exist any more: the call never changes what the memory holds. Returns 0,
- * or the first errno (EINVAL: not supported, or the range gave a page back); every page
- * of the range is tried.
+ * Ask the kernel to back the range (base aligned to 2 MiB: a region, or a table's whole
+ * pages) with huge pages now (MADV_COLLAPSE, Linux 6.1), one 2 MiB page at a time. Any
+ * thread, and the slab need not exist any more: the call never changes what the memory
+ * holds. Returns 0, or the first errno (EINVAL: not supported, or the range gave a page
+ * back); every page of the range is tried.
  */
 int slab_collapse(void *base, size_t len);
+
+/*
+ * Fault in one huge page of a scratch mapping and unmap it, just before a collapse: the
+ * kernel clears the page where it may be preempted, never holding the address space for
+ * writing, and the page it frees is the one the collapse's allocation finds first (on the
+ * same CPU). Without it, the collapse's copy is the first touch of that memory, which
+ * under a hypervisor that takes back freed memory cost 3 to 7 ms here, all of it holding
+ * the address space for writing and not preemptible (docs/cardinality.md, "Collapses into
+ * memory the machine took back"). Elsewhere it costs a clear of 2 MiB, 0.1 ms. Any thread.
+ */
+void slab_warm_huge_page(void);
 
 /*
  * Unmap every page, and leave the slab zeroed: its blocks are gone without slab_free(),

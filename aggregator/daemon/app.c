@@ -741,7 +741,7 @@ static int app_init(struct app *a, const struct config *cfg, char *err, size_t e
     s->util_prev_hrtime = uv_hrtime();
     registry_init(&s->reg, cfg); /* returns 0: out of memory aborts */
     registry_set_clock(&s->reg, wall_clock_ms, NULL);
-    hugepages_init(&a->huge, &a->huge_bg, &s->reg,
+    hugepages_init(&a->huge, &a->state_bg, &a->huge_bg, &s->reg,
                    hugepages_allowed(HUGEPAGES_MODE_FILE) &&
                        hugepages_size_fits(HUGEPAGES_SIZE_FILE),
                    collapses_held, s);

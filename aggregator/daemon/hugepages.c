@@ -37,11 +37,11 @@ int hugepages_size_fits(const char *path)
     return ok;
 }
 
-void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed,
-                    int (*held)(void *arg), void *held_arg)
+void hugepages_init(struct hugepages *h, struct bgwork *bg, struct bgwork *warm,
+                    struct registry *reg, int allowed, int (*held)(void *arg), void *held_arg)
 {
     *h = (struct hugepages){
-        .bg = allowed ? bg : NULL, .reg = reg, .held = held, .held_arg = held_arg
+        .bg = allowed ? bg : NULL, .warm = warm, .reg = reg, .held = held, .held_arg = held_arg
     };
     h->count.on = h->bg != NULL;
 }
@@ -54,6 +54,13 @@ static void collapse_work(struct bgwork_req *req)
     h->rc = slab_collapse(h->base + h->done, h->chunk);
 }
 
+/* The warming thread (ustatsd-huge): a huge page cleared and given back. */
+static void warm_work(struct bgwork_req *req)
+{
+    (void)req;
+    slab_warm_huge_page();
+}
+
 /* The range's outcome, once its last page is done. */
 static void range_done(struct hugepages *h)
 {
@@ -64,21 +71,46 @@ static void range_done(struct hugepages *h)
     h->base = NULL;
     h->len = h->done = 0;
     h->failed = 0;
+    h->warmed = 0;
 }
 
 static void collapse_done(struct bgwork_req *req);
+static void warm_done(struct bgwork_req *req);
 
-/* Ask the thread for the next page of the range. */
+/* Ask the threads for the next page of the range: warmed first, where a thread warms. */
 static void start_page(struct hugepages *h)
 {
+    int rc;
+
     h->chunk = h->len - h->done < SLAB_REGION ? h->len - h->done : SLAB_REGION;
-    if (bgwork_queue(h->bg, &h->req, collapse_work, collapse_done) != 0) {
-        /* The thread could not start: khugepaged may still get to the rest. */
+    if (h->warm != NULL && !h->warmed)
+        rc = bgwork_queue(h->warm, &h->req, warm_work, warm_done);
+    else
+        rc = bgwork_queue(h->bg, &h->req, collapse_work, collapse_done);
+    if (rc != 0) {
+        /* A thread could not start: khugepaged may still get to the rest. */
         h->failed = 1;
         range_done(h);
         return;
     }
     h->busy = 1;
+}
+
+/*
+ * The loop thread: the page is warmed; its collapse follows at once unless held, else at
+ * a later poke (warmed again: the page may have gone elsewhere meanwhile). A table's page
+ * was checked before its warming (next_page); one that moved since is refused by the
+ * kernel or collapsed where the memory now is, which changes nothing it holds.
+ */
+static void warm_done(struct bgwork_req *req)
+{
+    struct hugepages *h = container_of(req, struct hugepages, req);
+
+    h->busy = 0;
+    if (h->held != NULL && h->held(h->held_arg))
+        return;
+    h->warmed = 1;
+    start_page(h);
 }
 
 /* The loop thread: count the page; the range's next one follows unless held. */
@@ -87,6 +119,7 @@ static void collapse_done(struct bgwork_req *req)
     struct hugepages *h = container_of(req, struct hugepages, req);
 
     h->busy = 0;
+    h->warmed = 0;
     if (h->rc == 0)
         h->count.collapsed_bytes += h->chunk;
     else

@@ -3,14 +3,17 @@
  * region of series blocks for huge pages (slab.h, "Huge pages"), which the kernel's
  * khugepaged gets to in its own time (16 MiB every 10 s by default); this module collapses
  * them sooner, a range at a time (taken at a tick of the expiry timer) and a 2 MiB page of
- * it a request, on a thread of its own (the daemon's ustatsd-huge, a bgwork at SCHED_IDLE,
- * so that it takes only a CPU the loop leaves idle). slab_collapse() first has the kernel
- * clear a huge page where it can be preempted, then copies the page into it: 0.3 to
- * 0.9 ms, where the copy alone took 3 to 7 ms when it was the first touch of memory the
+ * it a request, on the state thread (bgwork, below the loop's priority). Before each page
+ * a thread at SCHED_IDLE (the daemon's ustatsd-huge, bgwork_idle) has the kernel clear a
+ * huge page and give it back (slab_warm_huge_page), taking only a CPU the loop leaves idle
+ * and never holding the address space for writing, so that the collapse's copy goes to
+ * memory in use: 0.3 to 0.9 ms, where it took 3 to 7 ms as the first touch of memory the
  * hypervisor had taken back. The kernel holds the process's address space while it
  * copies, not preemptible, and the loop's madvise() and munmap() wait for it, as do its
  * reads of that page: none starts while the loop renders or gives memory back
- * (site_holds_collapses). A lookup that jumps between series then misses the TLB
+ * (site_holds_collapses). The collapse itself stays at the state thread's nice: at
+ * SCHED_IDLE, a copy preempted while it holds the address space (a fully preemptible
+ * kernel) would hold the loop for as long as other processes keep the CPU busy. A lookup that jumps between series then misses the TLB
  * less: about 9% of a cached line's CPU in process at 1,000,000 series
  * (docs/cardinality.md).
  *
@@ -35,7 +38,9 @@
 
 struct hugepages {
     struct bgwork_req req;
-    struct bgwork *bg; /* NULL: collapses are off */
+    struct bgwork *bg;   /* the collapses; NULL: they are off */
+    struct bgwork *warm; /* a huge page warmed before each (slab_warm_huge_page); NULL: none */
+    int warmed;          /* the page under way was warmed: its collapse comes next */
     struct registry *reg;
     int (*held)(void *arg); /* 1: the loop would rather none start now; NULL: never */
     void *held_arg;
@@ -66,12 +71,13 @@ int hugepages_allowed(const char *path);
 int hugepages_size_fits(const char *path);
 
 /*
- * Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. held (NULL:
- * never) says whether the loop would rather no collapse start now: asked before each page
- * a poke or the last page's end would start.
+ * Set up, on the loop thread; bg NULL or allowed 0: nothing is ever collapsed. warm (NULL:
+ * none) clears a huge page before each page's collapse. held (NULL: never) says whether
+ * the loop would rather no collapse start now: asked before each page a poke or the last
+ * page's end would start, and again before the collapse of a page just warmed.
  */
-void hugepages_init(struct hugepages *h, struct bgwork *bg, struct registry *reg, int allowed,
-                    int (*held)(void *arg), void *held_arg);
+void hugepages_init(struct hugepages *h, struct bgwork *bg, struct bgwork *warm,
+                    struct registry *reg, int allowed, int (*held)(void *arg), void *held_arg);
 
 /*
  * Loop thread: go on with the range under way, else take the next one the registry hands

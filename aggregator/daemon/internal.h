@@ -38,8 +38,8 @@ struct app {
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
     struct bgwork state_bg;           /* the snapshots' writes (persist) */
     struct bgwork remote_bg;          /* remote write's snappy (site.remote_bg) */
-    struct bgwork huge_bg;            /* the collapses, at SCHED_IDLE (bgwork_idle) */
-    struct hugepages huge;            /* full regions of series collapsed on huge_bg */
+    struct bgwork huge_bg;            /* a huge page warmed before each collapse, SCHED_IDLE */
+    struct hugepages huge;            /* full regions of series collapsed on state_bg */
     struct security web;              /* in force on every listener */
     struct reload_tokens tokens;      /* in force on the routes */
     struct reload *reload;            /* in flight, or NULL */

@@ -140,7 +140,7 @@ static double print_swaps(struct bench_http *b)
  */
 #define TARGET_MS 5.0
 struct over {
-    double wall, cpu, turns;
+    double wall, cpu, turns; /* wall or cpu -1: a histogram without the bound */
 };
 
 static void count_over(struct over *o, const struct benchresult_turns *before,
@@ -148,11 +148,11 @@ static void count_over(struct over *o, const struct benchresult_turns *before,
 {
     double total, n;
 
-    if ((n = benchresult_hist_over(&before->wall, &after->wall, TARGET_MS, &total)) >= 0)
-        o->wall += n;
+    n = benchresult_hist_over(&before->wall, &after->wall, TARGET_MS, &total);
+    o->wall = n < 0 || o->wall < 0 ? -1 : o->wall + n;
     o->turns += total;
-    if ((n = benchresult_hist_over(&before->cpu, &after->cpu, TARGET_MS, &total)) >= 0)
-        o->cpu += n;
+    n = benchresult_hist_over(&before->cpu, &after->cpu, TARGET_MS, &total);
+    o->cpu = n < 0 || o->cpu < 0 ? -1 : o->cpu + n;
 }
 
 /*

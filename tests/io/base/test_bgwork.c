@@ -74,6 +74,7 @@ static void run_and_check(int want_nice, int idle)
     uv_loop_t loop;
     struct bgwork bg;
     struct job jobs[NREQ];
+    int fell_back = 0;
 
     done_count = 0;
     memset(jobs, 0, sizeof(jobs));
@@ -88,6 +89,14 @@ static void run_and_check(int want_nice, int idle)
     /* Returns only when every callback has run: the pending requests hold the loop. */
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
     cr_assert_eq(done_count, NREQ);
+    if (idle && bg.nice_errno != 0) {
+        /* The system refused SCHED_IDLE (a sandbox may): the thread took the lower nice. */
+        int base = getpriority(PRIO_PROCESS, (id_t)tid_now());
+
+        fell_back = 1;
+        idle = 0;
+        want_nice = base + BGWORK_NICE_STEP > 19 ? 19 : base + BGWORK_NICE_STEP;
+    }
     for (int i = 0; i < NREQ; i++) {
         cr_assert_eq(jobs[i].done_order, i, "job %d was called back %d-th", i, jobs[i].done_order);
         cr_assert_eq(jobs[i].done_tid, tid_now(), "job %d called back off the loop thread", i);
@@ -100,7 +109,7 @@ static void run_and_check(int want_nice, int idle)
         cr_assert_str_eq(jobs[i].work_comm, "test-bg");
     }
     cr_assert_eq(bg.nice, want_nice);
-    cr_assert_eq(bg.nice_errno, 0);
+    cr_assert_eq(bg.nice_errno != 0, fell_back, "nice_errno %d", bg.nice_errno);
     cr_assert_eq(bg.is_idle, idle);
     bgwork_close(&bg);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);

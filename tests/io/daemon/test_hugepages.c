@@ -1,6 +1,7 @@
 /*
- * hugepages on a real loop and background thread: each poke takes one range the registry
- * hands out and collapses it (or counts the kernel's refusal) on the thread, and a poke
+ * hugepages on a real loop and background threads: each poke takes one range the registry
+ * hands out and collapses it (or counts the kernel's refusal) on the thread, each page
+ * warmed first on a second thread where one is given, and a poke
  * while one runs starts no second; poked until none waits, every range handed out is
  * accounted for and the series are untouched. With collapses not allowed (the kernel's
  * mode "never"), a poke takes nothing. The mode file's reading, on files of each mode.
@@ -29,7 +30,7 @@ static const char config[] =
 
 /* The loop, the thread and the registry under test. */
 static uv_loop_t loop;
-static struct bgwork bg;
+static struct bgwork bg, warm;
 static struct config cfg;
 static struct registry reg;
 
@@ -54,6 +55,8 @@ static void start_with(size_t n)
     fill(n);
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-huge"), 0);
+    cr_assert_eq(bgwork_init(&warm, &loop, NULL, "test-warm"), 0);
+    bgwork_idle(&warm);
 }
 
 static void start(void)
@@ -64,8 +67,10 @@ static void start(void)
 static void finish(void)
 {
     bgwork_close(&bg);
+    bgwork_close(&warm);
     uv_run(&loop, UV_RUN_DEFAULT);
     bgwork_release(&bg);
+    bgwork_release(&warm);
     cr_assert_eq(uv_loop_close(&loop), 0);
     registry_release(&reg);
     cfgload_release(&cfg);
@@ -81,7 +86,7 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
     size_t len;
 
     start();
-    hugepages_init(&h, &bg, &reg, 1, NULL, NULL);
+    hugepages_init(&h, &bg, &warm, &reg, 1, NULL, NULL);
 
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 1, "a collapse runs");
@@ -118,6 +123,11 @@ Test(hugepages, every_ripe_range_is_collapsed_in_turn_off_the_loop)
     }
     registry_cursor_release(&c);
     cr_assert_eq(seen, N);
+    /* Each page was warmed first, on the warming thread. */
+    cr_assert(warm.started, "the warming thread ran");
+    cr_assert(bg.started, "the collapsing thread ran");
+    cr_assert_gt(h.count.collapsed_bytes, 0, "%llu collapsed, %llu refused",
+                 (unsigned long long)h.count.collapsed, (unsigned long long)h.count.refused);
 
     finish();
 }
@@ -155,7 +165,7 @@ Test(hugepages, a_range_goes_a_page_at_a_time_and_waits_while_held)
     uint64_t handed;
 
     start_with(2 * N); /* the series table over 6 MiB: a range of two pages or more */
-    hugepages_init(&h, &bg, &reg, 1, held, NULL);
+    hugepages_init(&h, &bg, NULL, &reg, 1, held, NULL);
     hold_now = 0;
     until_a_big_range(&h); /* the blocks' regions are one page each; the tables come after */
     handed = h.count.handed;
@@ -188,7 +198,7 @@ Test(hugepages, a_held_range_the_store_freed_is_given_up)
     size_t bytes;
 
     start_with(2 * N);
-    hugepages_init(&h, &bg, &reg, 1, held, NULL);
+    hugepages_init(&h, &bg, NULL, &reg, 1, held, NULL);
     hold_now = 0;
     until_a_big_range(&h);
     hold_now = 1;
@@ -218,7 +228,7 @@ Test(hugepages, nothing_is_taken_where_collapses_are_not_allowed)
     size_t len;
 
     start();
-    hugepages_init(&h, &bg, &reg, 0, NULL, NULL);
+    hugepages_init(&h, &bg, NULL, &reg, 0, NULL, NULL);
     hugepages_poke(&h);
     cr_assert_eq(h.busy, 0);
     cr_assert_eq(h.count.handed, 0);
