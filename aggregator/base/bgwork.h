@@ -6,9 +6,10 @@
  * runs at a lower priority than the loop thread (nice BGWORK_NICE_STEP over it, at most
  * 19), so that on a busy or pinned CPU the loop gets its turn first and a big snapshot
  * slows down instead of the loop; the third runs at SCHED_IDLE (bgwork_idle), only when
- * the CPU has nothing else to do, since nothing waits for it. libuv's shared pool stays at the loop's priority for what a client waits on: TLS
- * handshakes, bcrypt checks, a reload's parse, malloc_trim (which holds the allocator's
- * locks, and must not be left waiting for its CPU while it does).
+ * the CPU has nothing else to do, since nothing waits for it. libuv's shared pool stays
+ * at the loop's priority for what a client waits on: TLS handshakes, bcrypt checks, a
+ * reload's parse, malloc_trim (which holds the allocator's locks, and must not be left
+ * waiting for its CPU while it does).
  *
  * Requests run one at a time, in the order queued; each one's done callback runs on the
  * loop thread after its work. The thread starts with the first request and stops in

@@ -116,11 +116,13 @@ int slab_collapse(void *base, size_t len);
 /*
  * Fault in one huge page of a scratch mapping and unmap it, just before a collapse: the
  * kernel clears the page where it may be preempted, never holding the address space for
- * writing, and the page it frees is the one the collapse's allocation finds first (on the
- * same CPU). Without it, the collapse's copy is the first touch of that memory, which
- * under a hypervisor that takes back freed memory cost 3 to 7 ms here, all of it holding
- * the address space for writing and not preemptible (docs/cardinality.md, "Collapses into
- * memory the machine took back"). Elsewhere it costs a clear of 2 MiB, 0.1 ms. Any thread.
+ * writing, and the page it frees is the one the collapse's allocation finds first (it
+ * waits in the free pages of the CPU the warming ran on: on a daemon held to one CPU, the
+ * collapse's too, where it was measured). Without it, the collapse's copy is the first
+ * touch of that memory, which under a hypervisor that takes back freed memory cost 3 to
+ * 7 ms here, all of it holding the address space for writing and not preemptible
+ * (docs/cardinality.md, "Collapses into memory the machine took back"). Elsewhere it
+ * costs a clear of 2 MiB, 0.1 ms. Any thread.
  */
 void slab_warm_huge_page(void);
 

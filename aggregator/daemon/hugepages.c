@@ -83,9 +83,11 @@ static void start_page(struct hugepages *h)
     int rc;
 
     h->chunk = h->len - h->done < SLAB_REGION ? h->len - h->done : SLAB_REGION;
-    if (h->warm != NULL && !h->warmed)
-        rc = bgwork_queue(h->warm, &h->req, warm_work, warm_done);
-    else
+    rc = -1;
+    if (h->warm != NULL && !h->warmed &&
+        (rc = bgwork_queue(h->warm, &h->req, warm_work, warm_done)) != 0)
+        h->warm = NULL; /* its thread could not start: collapses go on without warming */
+    if (rc != 0)
         rc = bgwork_queue(h->bg, &h->req, collapse_work, collapse_done);
     if (rc != 0) {
         /* A thread could not start: khugepaged may still get to the rest. */
@@ -96,11 +98,12 @@ static void start_page(struct hugepages *h)
     h->busy = 1;
 }
 
+static void next_page(struct hugepages *h);
+
 /*
  * The loop thread: the page is warmed; its collapse follows at once unless held, else at
- * a later poke (warmed again: the page may have gone elsewhere meanwhile). A table's page
- * was checked before its warming (next_page); one that moved since is refused by the
- * kernel or collapsed where the memory now is, which changes nothing it holds.
+ * a later poke (warmed again: the page may have gone elsewhere meanwhile), a table's page
+ * checked again first (next_page): the warming may have waited long for its CPU.
  */
 static void warm_done(struct bgwork_req *req)
 {
@@ -110,7 +113,7 @@ static void warm_done(struct bgwork_req *req)
     if (h->held != NULL && h->held(h->held_arg))
         return;
     h->warmed = 1;
-    start_page(h);
+    next_page(h);
 }
 
 /* The loop thread: count the page; the range's next one follows unless held. */
@@ -133,11 +136,12 @@ static void collapse_done(struct bgwork_req *req)
 
 /*
  * The range's next page, if the store still holds it where it was: a table moved or
- * freed meanwhile (a growth, a shrink, a reset) is given up, and counted as refused.
+ * freed meanwhile (a growth, a shrink, a reset) is given up, and counted as refused. A
+ * region of series is not looked up: one that gave a page back is refused by the kernel.
  */
 static void next_page(struct hugepages *h)
 {
-    if (!registry_range_live(h->reg, h->base + h->done, h->len - h->done)) {
+    if (h->table && !registry_range_live(h->reg, h->base + h->done, h->len - h->done)) {
         h->failed = 1;
         range_done(h);
         return;
@@ -158,6 +162,7 @@ void hugepages_poke(struct hugepages *h)
     if (!registry_ripe(h->reg, &base, &h->len))
         return;
     h->base = base; /* done and failed are 0: range_done() left them so */
+    h->table = registry_range_live(h->reg, base, h->len);
     h->count.handed++;
     start_page(h);
 }

@@ -3,7 +3,7 @@
  * region of series blocks for huge pages (slab.h, "Huge pages"), which the kernel's
  * khugepaged gets to in its own time (16 MiB every 10 s by default); this module collapses
  * them sooner, a range at a time (taken at a tick of the expiry timer) and a 2 MiB page of
- * it a request, on the state thread (bgwork, below the loop's priority). Before each page
+ * it at a time, on the state thread (bgwork, below the loop's priority). Before each page
  * a thread at SCHED_IDLE (the daemon's ustatsd-huge, bgwork_idle) has the kernel clear a
  * huge page and give it back (slab_warm_huge_page), taking only a CPU the loop leaves idle
  * and never holding the address space for writing, so that the collapse's copy goes to
@@ -13,9 +13,9 @@
  * reads of that page: none starts while the loop renders or gives memory back
  * (site_holds_collapses). The collapse itself stays at the state thread's nice: at
  * SCHED_IDLE, a copy preempted while it holds the address space (a fully preemptible
- * kernel) would hold the loop for as long as other processes keep the CPU busy. A lookup that jumps between series then misses the TLB
- * less: about 9% of a cached line's CPU in process at 1,000,000 series
- * (docs/cardinality.md).
+ * kernel) would hold the loop for as long as other processes keep the CPU busy. A lookup
+ * that jumps between series then misses the TLB less: about 9% of a cached line's CPU in
+ * process at 1,000,000 series (docs/cardinality.md).
  *
  * MADV_COLLAPSE ignores the system's transparent huge page mode, so the daemon honours it
  * itself: where /sys/kernel/mm/transparent_hugepage/enabled says "never", or does not
@@ -41,6 +41,7 @@ struct hugepages {
     struct bgwork *bg;   /* the collapses; NULL: they are off */
     struct bgwork *warm; /* a huge page warmed before each (slab_warm_huge_page); NULL: none */
     int warmed;          /* the page under way was warmed: its collapse comes next */
+    int table;           /* the range is a table's (registry_range_live), not a region's */
     struct registry *reg;
     int (*held)(void *arg); /* 1: the loop would rather none start now; NULL: never */
     void *held_arg;

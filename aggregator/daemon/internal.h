@@ -36,7 +36,7 @@ struct app {
     void *override_arg;
     struct basicauth_pool basic_pool; /* bcrypt work and counters, for every web config */
     struct tlspool tls_pool;          /* TLS handshakes of every listener, bounded together */
-    struct bgwork state_bg;           /* the snapshots' writes (persist) */
+    struct bgwork state_bg;           /* the snapshots' writes (persist), the collapses */
     struct bgwork remote_bg;          /* remote write's snappy (site.remote_bg) */
     struct bgwork huge_bg;            /* a huge page warmed before each collapse, SCHED_IDLE */
     struct hugepages huge;            /* full regions of series collapsed on state_bg */

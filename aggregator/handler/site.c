@@ -55,7 +55,7 @@ int site_rendering(const struct site *s)
 
 int site_holds_collapses(const struct site *s)
 {
-    return site_rendering(s) || s->freeing || registry_draining(&s->reg);
+    return site_rendering(s) || s->freeing || registry_draining(&s->reg) || s->stopping;
 }
 
 void site_catch_up(struct site *s)

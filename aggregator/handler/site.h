@@ -197,7 +197,8 @@ int site_rendering(const struct site *s);
  * do or a malloc_trim() under way (freeing). The kernel holds the process's address space
  * while it copies a range into a huge page, and madvise() and munmap() of the freed pages
  * wait for it (the loop's own, or malloc_trim() holding the allocator's lock): beside a
- * drain, turns of 5 to 7 ms (docs/cardinality.md).
+ * drain, turns of 5 to 7 ms (docs/cardinality.md). Nor once the daemon is stopping: a
+ * range under way would keep the loop alive until its last page.
  */
 int site_holds_collapses(const struct site *s);
 

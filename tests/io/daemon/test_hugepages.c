@@ -190,6 +190,42 @@ Test(hugepages, a_range_goes_a_page_at_a_time_and_waits_while_held)
     finish();
 }
 
+/*
+ * Held while its page is warmed: the page waits, not counted, and a later poke warms it
+ * again and collapses it. A region of series (the first ranges handed out) is tried, never
+ * given up for want of a table that holds it.
+ */
+Test(hugepages, a_page_held_while_it_is_warmed_waits_and_is_tried)
+{
+    struct hugepages h;
+    void *base;
+
+    start();
+    hugepages_init(&h, &bg, &warm, &reg, 1, held, NULL);
+    hold_now = 0;
+    hugepages_poke(&h);
+    cr_assert_eq(h.busy, 1, "the warming runs");
+    cr_assert_eq(h.table, 0, "the first range is a region of series");
+    base = h.base;
+    hold_now = 1;
+    while (h.busy)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(h.warmed, 0, "held: no collapse after the warming");
+    cr_assert_eq(h.base, base, "the page waits");
+    cr_assert_eq(h.count.collapsed + h.count.refused, 0);
+    cr_assert(!bg.started, "nothing was collapsed");
+    hold_now = 0;
+    hugepages_poke(&h);
+    cr_assert_eq(h.busy, 1);
+    while (h.busy)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert(bg.started, "the region was tried");
+    cr_assert_null(h.base);
+    cr_assert_eq(h.count.collapsed + h.count.refused, 1);
+    cr_assert_eq(h.count.handed, 1);
+    finish();
+}
+
 /* What is left of a held range is given up once the store no longer holds it there. */
 Test(hugepages, a_held_range_the_store_freed_is_given_up)
 {
