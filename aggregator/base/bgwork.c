@@ -110,15 +110,10 @@ static void on_async(uv_async_t *h)
     uv_mutex_unlock(&bg->mu);
     if (bg->nice_errno != 0 && !bg->said && bg->log != NULL) {
         bg->said = 1;
-        if (bg->idle)
-            log_msg(bg->log, LOG_WARN, "app",
-                    "the background thread %s runs at nice %d, not SCHED_IDLE: "
-                    "sched_setscheduler: %s",
-                    bg->name, bg->nice, strerror(bg->nice_errno));
-        else
-            log_msg(bg->log, LOG_WARN, "app",
-                    "the background thread %s runs at nice %d, the loop's: setpriority: %s",
-                    bg->name, bg->nice, strerror(bg->nice_errno));
+        log_msg(bg->log, LOG_WARN, "app", "the background thread %s runs at nice %d, %s: %s",
+                bg->name, bg->nice,
+                bg->idle ? "not SCHED_IDLE: sched_setscheduler" : "the loop's: setpriority",
+                strerror(bg->nice_errno));
     }
     while ((req = list) != NULL) {
         list = req->next;

@@ -193,29 +193,37 @@ Test(slab, blocks_of_a_multiple_of_64_bytes_start_on_a_cache_line)
     slab_release(&s);
 }
 
-/* Whether the mapping holding p has flag (VmFlags in /proc/self/smaps: "hg", "nh"). */
-static int vm_flag(const void *p, const char *flag)
+/*
+ * The line of /proc/self/smaps that starts with key for the mapping holding p, into out;
+ * 0 when it has none.
+ */
+static int smaps_line(const void *p, const char *key, char *out, size_t cap)
 {
     FILE *f = fopen("/proc/self/smaps", "r");
-    char text[512];
     int inside = 0, found = 0;
 
     cr_assert_not_null(f);
-    while (fgets(text, sizeof text, f) != NULL) {
+    while (fgets(out, (int)cap, f) != NULL) {
         unsigned long lo, hi;
 
-        if (sscanf(text, "%lx-%lx ", &lo, &hi) == 2)
+        if (sscanf(out, "%lx-%lx ", &lo, &hi) == 2)
             inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
-        else if (inside && strncmp(text, "VmFlags:", 8) == 0) {
-            char want[8];
-
-            snprintf(want, sizeof want, " %s", flag);
-            found = strstr(text, want) != NULL;
+        else if (inside && strncmp(out, key, strlen(key)) == 0) {
+            found = 1;
             break;
         }
     }
     fclose(f);
     return found;
+}
+
+/* Whether the mapping holding p has flag (VmFlags in /proc/self/smaps: "hg", "nh"). */
+static int vm_flag(const void *p, const char *flag)
+{
+    char text[512], want[8];
+
+    snprintf(want, sizeof want, " %s", flag);
+    return smaps_line(p, "VmFlags:", text, sizeof text) && strstr(text, want) != NULL;
 }
 
 /* Whether this kernel has transparent huge pages (the madvise flags exist). */
@@ -292,24 +300,14 @@ Test(slab, a_full_region_is_ripe_once_and_not_after_it_gives_a_page_back)
     slab_release(&s);
 }
 
-/* AnonHugePages of the mapping holding p, in kB (/proc/self/smaps). */
+/* AnonHugePages of the mapping holding p, in kB (/proc/self/smaps); -1: none. */
 static long anon_huge_kb(const void *p)
 {
-    FILE *f = fopen("/proc/self/smaps", "r");
     char text[512];
-    int inside = 0;
     long kb = -1;
 
-    cr_assert_not_null(f);
-    while (fgets(text, sizeof text, f) != NULL) {
-        unsigned long lo, hi;
-
-        if (sscanf(text, "%lx-%lx ", &lo, &hi) == 2)
-            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
-        else if (inside && sscanf(text, "AnonHugePages: %ld kB", &kb) == 1)
-            break;
-    }
-    fclose(f);
+    if (smaps_line(p, "AnonHugePages:", text, sizeof text))
+        sscanf(text, "AnonHugePages: %ld kB", &kb);
     return kb;
 }
 
