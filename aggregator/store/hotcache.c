@@ -163,10 +163,18 @@ static size_t nsets(const struct hotcache *c)
     return c->sets != NULL ? c->n : 0;
 }
 
-static void set_way(struct hotcache_set *set, int w, struct hotcache_id *id, uint32_t tag)
+static void set_way(struct hotcache_set *set, int w, struct hotcache_id *id, uint32_t tag,
+                    uint16_t back)
 {
     set->tag[w] = tag;
     set->id[w] = id;
+    set->back[w] = back;
+}
+
+/* What a set keeps of id's back: 0 where it does not fit. */
+static uint16_t back_of(const struct hotcache_id *id)
+{
+    return id->back <= UINT16_MAX ? (uint16_t)id->back : 0;
 }
 
 /*
@@ -183,30 +191,33 @@ static void set_way(struct hotcache_set *set, int w, struct hotcache_id *id, uin
 
 /* Put id (tag) in set, full, displacing its entries along their other sets (put). */
 static void kick(struct hotcache_set *table, size_t n, struct hotcache_set *set,
-                 struct hotcache_id *id, uint32_t tag)
+                 struct hotcache_id *id, uint32_t tag, uint16_t back)
 {
     for (unsigned k = 0; k < HOTCACHE_KICKS; k++) {
         size_t here = (size_t)(set - table), one;
         int w = (int)set->next;
         struct hotcache_id *out = set->id[w];
         uint32_t otag = set->tag[w];
+        uint16_t oback = set->back[w];
 
         set->next = (set->next + 1) % HOTCACHE_WAYS;
-        set_way(set, w, id, tag);
+        set_way(set, w, id, tag, back);
         id = out;
         tag = otag;
+        back = oback;
         one = set1(tag, n);
         set = &table[one != here ? one : set2(tag, n)];
         if (set == &table[here])
             return; /* both its sets are this one: it is left out */
         if ((w = way_of(set, NULL)) >= 0) {
-            set_way(set, w, id, tag);
+            set_way(set, w, id, tag, back);
             return;
         }
     }
 }
 
-static void put(struct hotcache_set *table, size_t n, struct hotcache_id *id, uint32_t tag)
+static void put(struct hotcache_set *table, size_t n, struct hotcache_id *id, uint32_t tag,
+                uint16_t back)
 {
     struct hotcache_set *sets[2] = { &table[set1(tag, n)], &table[set2(tag, n)] };
     int w;
@@ -215,7 +226,7 @@ static void put(struct hotcache_set *table, size_t n, struct hotcache_id *id, ui
         return;
     for (unsigned k = 0; k < 2; k++) {
         if ((w = way_of(sets[k], NULL)) >= 0) {
-            set_way(sets[k], w, id, tag);
+            set_way(sets[k], w, id, tag, back);
             return;
         }
     }
@@ -229,13 +240,13 @@ static void put(struct hotcache_set *table, size_t n, struct hotcache_id *id, ui
             int aw = alt != sets[k] ? way_of(alt, NULL) : -1;
 
             if (aw >= 0) {
-                set_way(alt, aw, sets[k]->id[w], etag);
-                set_way(sets[k], w, id, tag);
+                set_way(alt, aw, sets[k]->id[w], etag, sets[k]->back[w]);
+                set_way(sets[k], w, id, tag, back);
                 return;
             }
         }
     }
-    kick(table, n, sets[0], id, tag);
+    kick(table, n, sets[0], id, tag, back);
 }
 
 /* The old table's entries have all moved (now: free it at once, else a step a call). */
@@ -290,7 +301,7 @@ static int move_some(struct hotcache *c, size_t budget, size_t *bytes)
 
         for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
             if (set->id[w] != NULL)
-                put(c->sets, c->n, set->id[w], set->tag[w]);
+                put(c->sets, c->n, set->id[w], set->tag[w], set->back[w]);
         memset(set, 0, sizeof *set);
     }
     if (c->old_next < c->old_n)
@@ -450,15 +461,22 @@ static inline unsigned tag_ways(const struct hotcache_set *set, uint32_t tag)
  * lookup's samples at 1,000 series): the ways are compared together, and only "none" and
  * "an empty way" branch, which are rare.
  */
-static const struct hotcache_id *candidate(const struct hotcache_set *set, uint32_t tag)
+static int candidate_way(const struct hotcache_set *set, uint32_t tag)
 {
     for (unsigned m = tag_ways(set, tag); m != 0; m &= m - 1) {
-        const struct hotcache_id *id = set->id[__builtin_ctz(m)];
+        int w = __builtin_ctz(m);
 
-        if (id != NULL)
-            return id;
+        if (set->id[w] != NULL)
+            return w;
     }
-    return NULL;
+    return -1;
+}
+
+static const struct hotcache_id *candidate(const struct hotcache_set *set, uint32_t tag)
+{
+    int w = candidate_way(set, tag);
+
+    return w >= 0 ? set->id[w] : NULL;
 }
 
 /* A likely match in the table being moved (cold: only while a move is under way). */
@@ -484,6 +502,20 @@ static inline void prefetch_id(const struct hotcache_id *id)
     __builtin_prefetch((const char *)id - 64);
 }
 
+/*
+ * Ask for the series whose identity id is, back bytes before it (0: unknown), from its
+ * first cache line to the one before the identity's, which prefetch_id() asks for:
+ * HOTCACHE_FETCH_LINES lines at most. Its header and, for a histogram, its buckets, which
+ * the update reads right after the lookup.
+ */
+static inline void prefetch_block(const struct hotcache_id *id, unsigned back)
+{
+    const char *p = (const char *)id - back, *last = (const char *)id - 64;
+
+    for (unsigned k = 0; k < HOTCACHE_FETCH_LINES && p < last; k++, p += 64)
+        __builtin_prefetch(p);
+}
+
 void hotcache_tag(const struct hotcache *c, const struct statsd_parts *lp, size_t n, uint32_t *tag)
 {
     for (size_t i = 0; i < n; i++) {
@@ -504,8 +536,17 @@ void hotcache_fetch(const struct hotcache *c, const struct statsd_parts *lp, con
     if (!hotcache_fetch_pays(c))
         return;
     for (size_t i = 0; i < n; i++) {
-        if (taggable(&lp[i]) && (id = candidate(&c->sets[set1(tag[i], c->n)], tag[i])) != NULL)
-            prefetch_id(id);
+        const struct hotcache_set *set;
+        int w;
+
+        if (!taggable(&lp[i]))
+            continue;
+        set = &c->sets[set1(tag[i], c->n)];
+        if ((w = candidate_way(set, tag[i])) < 0)
+            continue;
+        id = set->id[w];
+        prefetch_id(id);
+        prefetch_block(id, set->back[w]);
     }
     /* Prefetches only: keep GCC from counting the call as one without effect. */
     __asm__ volatile("");
@@ -595,7 +636,7 @@ void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct stats
     id->gen = c->gen;
     reserve(c, nseries, bytes);
     advance(c, HOTCACHE_MIGRATE_STEP, HOTCACHE_POPULATE_STEP, bytes);
-    put(c->sets, c->n, id, id->tag);
+    put(c->sets, c->n, id, id->tag, back_of(id));
 }
 
 /* Take id out of table (of n sets; NULL: none). */

@@ -79,12 +79,18 @@ size_t hotcache_id_bytes(const struct statsd_line *line);
  */
 void hotcache_id_set(struct hotcache_id *id, const void *series, const struct statsd_line *line);
 
-/* One cache line of the table: HOTCACHE_WAYS tags and the identities they stand for. */
+/*
+ * One cache line of the table: HOTCACHE_WAYS tags, the identities they stand for, and
+ * each identity's back (where its series starts), so that a lookup in steps can ask for
+ * the series together with its identity instead of after it (hotcache_fetch).
+ */
 struct hotcache_set {
     uint32_t tag[HOTCACHE_WAYS];
     struct hotcache_id *id[HOTCACHE_WAYS]; /* NULL: empty */
+    uint16_t back[HOTCACHE_WAYS];          /* the identity's back; 0: too far to say */
     uint32_t next;                         /* the way to replace when the set is full */
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct hotcache_set) == 64, "a set is one cache line");
 
 #define HOTCACHE_MIGRATE_STEP 8 /* old sets moved on each hotcache_add() during a move */
 /*
@@ -138,7 +144,9 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
  *   tag[i], and a prefetch of the first set it chooses. A tag depends on the line's bytes
  *   alone, so it stays right whatever the cache does meanwhile.
  * - hotcache_fetch(), optional, later: for each line, a prefetch of the identity in that
- *   set whose tag matches, and of the cache line before it (where its series ends). Only
+ *   set whose tag matches, the cache line before it (where its series ends) and the rest
+ *   of its series from where it starts (the set's back, HOTCACHE_FETCH_LINES lines at
+ *   most: a histogram's header and buckets lie more than a line before its identity). Only
  *   for a table of HOTCACHE_FETCH_SETS sets or more (hotcache_fetch_pays: 2 MiB; the
  *   table reaches it past about 70,000 series, and shrinks below it once fewer than about
  *   35,000 are left): a smaller one and its series stay near the CPU, and the pass would
@@ -147,7 +155,8 @@ void hotcache_find(const struct hotcache *c, const struct statsd_parts *lp, size
  *
  * None of them changes anything, and any of them may come after the cache has changed.
  */
-#define HOTCACHE_FETCH_SETS 32768
+#define HOTCACHE_FETCH_SETS  32768
+#define HOTCACHE_FETCH_LINES 4
 void hotcache_tag(const struct hotcache *c, const struct statsd_parts *lp, size_t n, uint32_t *tag);
 void hotcache_fetch(const struct hotcache *c, const struct statsd_parts *lp, const uint32_t *tag,
                     size_t n);

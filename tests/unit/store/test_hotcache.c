@@ -356,6 +356,75 @@ Test(hotcache, a_crowded_table_replaces_no_entry)
     cr_assert_eq(bytes, 0);
 }
 
+/* Every way of table (n sets) records where its identity's series starts, or 0 if far. */
+static void check_backs(const struct hotcache_set *table, size_t n)
+{
+    for (size_t k = 0; table != NULL && k < n; k++)
+        for (unsigned w = 0; w < HOTCACHE_WAYS; w++) {
+            const struct hotcache_id *id = table[k].id[w];
+
+            if (id != NULL)
+                cr_assert_eq(table[k].back[w], id->back <= UINT16_MAX ? id->back : 0,
+                             "set %zu way %u: back %u for an identity %u bytes on", k, w,
+                             table[k].back[w], id->back);
+        }
+}
+
+/*
+ * The sets keep each identity's back beside it, which the fetch step prefetches the
+ * series by: right after an add, through cuckoo kicks in a crowded table, through a
+ * growth's move, and 0 for a series too long to say (its lookups still find it).
+ */
+Test(hotcache, every_way_knows_where_its_series_starts)
+{
+    enum { N = HOTCACHE_MIN_SETS * HOTCACHE_WAYS * 2 };
+    static struct {
+        struct hotcache_id *id;
+        char text[48];
+    } e[N];
+    struct hotcache c = { 0 };
+    size_t bytes = 0;
+
+    for (size_t i = 0; i < N; i++) {
+        /* Series of 16 bytes to a few lines, and one in 64 longer than 64 KiB. */
+        size_t head = i % 64 == 0 ? 70000 : 16 + (i % 7) * 48, n;
+        struct statsd_line l;
+        struct statsd_parts lp;
+        char *block;
+
+        snprintf(e[i].text, sizeof e[i].text, "q:1|c|#id:%zu", i);
+        parse(e[i].text, &l, &lp);
+        n = hotcache_id_bytes(&l);
+        cr_assert_gt(n, 0);
+        block = calloc(1, head + n);
+        cr_assert_not_null(block);
+        e[i].id = (struct hotcache_id *)(void *)(block + head);
+        hotcache_id_set(e[i].id, block, &l);
+        cr_assert_eq(e[i].id->back, head);
+        /* The first half told of one series (no growth: kicks), the rest of all of them. */
+        hotcache_add(&c, e[i].id, &l, 0, i < N / 2 ? 1 : i + 1, &bytes);
+        if (i % 97 == 0 || i == N / 2 - 1) {
+            check_backs(c.sets, c.n);
+            check_backs(c.old, c.old_n);
+        }
+    }
+    while (hotcache_migrate(&c, 5, &bytes)) {
+        check_backs(c.sets, c.n);
+        check_backs(c.old, c.old_n);
+    }
+    check_backs(c.sets, c.n);
+    for (size_t i = 0; i < N; i++) {
+        const struct hotcache_id *got = find_one(&c, e[i].text);
+
+        /* The crowded half may have left a few out (the full path caches them again). */
+        if (got != NULL)
+            cr_assert_eq(got, e[i].id, "%s", e[i].text);
+        drop(&c, e[i].id);
+    }
+    hotcache_release(&c, &bytes);
+    cr_assert_eq(bytes, 0);
+}
+
 /* A big old table is given back a step a call once its entries have moved, not at once. */
 Test(hotcache, a_big_old_table_is_released_a_step_at_a_time)
 {
