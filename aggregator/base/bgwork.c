@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,6 +63,25 @@ static void idle_priority(struct bgwork *bg)
     bg->nice_errno = err;
 }
 
+/*
+ * The thread: req joins the done stack, then the loop is woken. The loop reads the
+ * eventfd before it takes the stack, so a request pushed after a take is woken for
+ * again; the eventfd stays open until the thread is joined (bgwork_release).
+ */
+static void push_done(struct bgwork *bg, struct bgwork_req *req)
+{
+    struct bgwork_req *head = atomic_load_explicit(&bg->done, memory_order_relaxed);
+    uint64_t one = 1;
+
+    do
+        req->next = head;
+    while (!atomic_compare_exchange_weak_explicit(&bg->done, &head, req, memory_order_release,
+                                                  memory_order_relaxed));
+    /* Only a counter at its maximum (2^64 - 2 writes unread) refuses a write. */
+    while (write(bg->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
 static void thread_main(void *arg)
 {
     struct bgwork *bg = arg;
@@ -84,30 +104,37 @@ static void thread_main(void *arg)
             bg->queued_tail = &bg->queued;
         uv_mutex_unlock(&bg->mu);
         req->work(req);
+        push_done(bg, req);
         uv_mutex_lock(&bg->mu);
-        req->next = NULL;
-        *bg->done_tail = req;
-        bg->done_tail = &req->next;
-        /*
-         * Under the lock: on_async() cannot take this request, so the loop cannot see
-         * nothing pending, end and close the handle, before the send has returned.
-         */
-        uv_async_send(&bg->async);
     }
     uv_mutex_unlock(&bg->mu);
 }
 
 /* On the loop: the done callbacks of what the thread finished, in order. */
-static void on_async(uv_async_t *h)
+static void on_ready(uv_poll_t *h, int status, int events)
 {
-    struct bgwork *bg = container_of(h, struct bgwork, async);
-    struct bgwork_req *list, *req;
+    struct bgwork *bg = container_of(h, struct bgwork, poll);
+    struct bgwork_req *list = NULL, *req, *next;
+    uint64_t count;
 
-    uv_mutex_lock(&bg->mu);
-    list = bg->done;
-    bg->done = NULL;
-    bg->done_tail = &bg->done;
-    uv_mutex_unlock(&bg->mu);
+    (void)status; /* an error on an eventfd: the stack is taken all the same */
+    (void)events;
+    /*
+     * First the eventfd, then the stack (push_done). It cannot block; it fails only when
+     * there is nothing to read (EAGAIN), which changes nothing here.
+     */
+    if (read(bg->efd, &count, sizeof(count)) < 0) {
+    }
+    /* Newest first: turned round, the thread's order. */
+    for (req = atomic_exchange_explicit(&bg->done, NULL, memory_order_acquire); req != NULL;
+         req = next) {
+        next = req->next;
+        req->next = list;
+        list = req;
+    }
+    if (list == NULL)
+        return; /* a wake-up whose requests an earlier one took */
+    /* The thread set its priority's fields before its first push: they are seen now. */
     if (bg->nice_errno != 0 && !bg->said && bg->log != NULL) {
         bg->said = 1;
         log_msg(bg->log, LOG_WARN, "app", "the background thread %s runs at nice %d, %s: %s",
@@ -120,7 +147,7 @@ static void on_async(uv_async_t *h)
         req->next = NULL;
         bg->pending--;
         if (bg->pending == 0)
-            uv_unref((uv_handle_t *)&bg->async);
+            uv_unref((uv_handle_t *)&bg->poll);
         req->done(req); /* may queue the next request */
     }
 }
@@ -133,20 +160,31 @@ int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char 
     bg->log = log;
     snprintf(bg->name, sizeof(bg->name), "%s", name);
     bg->queued_tail = &bg->queued;
-    bg->done_tail = &bg->done;
+    atomic_init(&bg->done, NULL);
+    if ((bg->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        return -errno;
     if ((rc = uv_mutex_init(&bg->mu)) != 0)
-        return rc;
-    if ((rc = uv_cond_init(&bg->cv)) != 0) {
-        uv_mutex_destroy(&bg->mu);
-        return rc;
+        goto fail_fd;
+    if ((rc = uv_cond_init(&bg->cv)) != 0)
+        goto fail_mu;
+    if ((rc = uv_poll_init(loop, &bg->poll, bg->efd)) != 0)
+        goto fail_cv;
+    if ((rc = uv_poll_start(&bg->poll, UV_READABLE, on_ready)) != 0) {
+        /* The handle is the loop's now: closed, and run, before its memory goes. */
+        uv_close((uv_handle_t *)&bg->poll, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        goto fail_cv;
     }
-    if ((rc = uv_async_init(loop, &bg->async, on_async)) != 0) {
-        uv_cond_destroy(&bg->cv);
-        uv_mutex_destroy(&bg->mu);
-        return rc;
-    }
-    uv_unref((uv_handle_t *)&bg->async);
+    uv_unref((uv_handle_t *)&bg->poll);
     return 0;
+fail_cv:
+    uv_cond_destroy(&bg->cv);
+fail_mu:
+    uv_mutex_destroy(&bg->mu);
+fail_fd:
+    close(bg->efd);
+    bg->efd = -1;
+    return rc;
 }
 
 void bgwork_idle(struct bgwork *bg)
@@ -159,7 +197,7 @@ int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
 {
     int rc;
 
-    if (uv_is_closing((uv_handle_t *)&bg->async))
+    if (uv_is_closing((uv_handle_t *)&bg->poll))
         return UV_ECANCELED;
     if (!bg->started) {
         if ((rc = uv_thread_create(&bg->thread, thread_main, bg)) != 0)
@@ -170,7 +208,7 @@ int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
     req->done = done;
     req->next = NULL;
     if (bg->pending++ == 0)
-        uv_ref((uv_handle_t *)&bg->async);
+        uv_ref((uv_handle_t *)&bg->poll);
     uv_mutex_lock(&bg->mu);
     *bg->queued_tail = req;
     bg->queued_tail = &req->next;
@@ -181,8 +219,8 @@ int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
 
 void bgwork_close(struct bgwork *bg)
 {
-    if (!uv_is_closing((uv_handle_t *)&bg->async))
-        uv_close((uv_handle_t *)&bg->async, NULL);
+    if (!uv_is_closing((uv_handle_t *)&bg->poll))
+        uv_close((uv_handle_t *)&bg->poll, NULL);
 }
 
 void bgwork_release(struct bgwork *bg)
@@ -195,6 +233,9 @@ void bgwork_release(struct bgwork *bg)
         uv_thread_join(&bg->thread);
         bg->started = 0;
     }
+    if (bg->efd >= 0)
+        close(bg->efd);
+    bg->efd = -1;
     uv_cond_destroy(&bg->cv);
     uv_mutex_destroy(&bg->mu);
 }

@@ -24,6 +24,7 @@
 #ifndef USTATSD_BGWORK_H
 #define USTATSD_BGWORK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <uv.h>
@@ -46,13 +47,23 @@ struct bgwork_req {
     struct bgwork_req *next;
 };
 
+/*
+ * The thread's word to the loop is an eventfd, written after a request joins the done
+ * stack, which the thread pushes onto and the loop takes whole, without a lock: neither
+ * side ever waits for the other there. uv_async_send() did not do: the loop thread spins
+ * (libuv's uv__async_spin, a thousand pauses, then sched_yield(), again) while a sender
+ * is between its wake-up and its flag, and a sender that runs at a lower priority on the
+ * loop's CPU is preempted right there, by the very loop its wake-up woke: 2% of the
+ * loop's time while huge pages were warmed under load (bench_ingest --per 1).
+ */
 struct bgwork {
-    uv_async_t async; /* the thread's word to the loop: requests are done */
+    uv_poll_t poll; /* readable: efd was written, requests are done */
+    int efd;        /* the eventfd, -1 until bgwork_init() made it; closed by bgwork_release() */
     uv_thread_t thread;
     uv_mutex_t mu;
     uv_cond_t cv;
     struct bgwork_req *queued, **queued_tail; /* queued, in order */
-    struct bgwork_req *done, **done_tail;     /* worked, waiting for their callbacks */
+    _Atomic(struct bgwork_req *) done;        /* worked, newest first, waiting for callbacks */
     size_t pending;                           /* queued and not yet called back: loop thread */
     int started;                              /* the thread runs */
     int stop;                                 /* under mu: the thread ends once queued is empty */
@@ -90,12 +101,12 @@ void bgwork_idle(struct bgwork *bg);
 int bgwork_queue(struct bgwork *bg, struct bgwork_req *req, bgwork_work_cb work,
                  bgwork_done_cb done);
 
-/* Close the handle (the loop then runs its close); pending requests must be done. */
+/* Close the poll handle (the loop then runs its close); pending requests must be done. */
 void bgwork_close(struct bgwork *bg);
 
 /*
  * After the loop has closed the handle (by bgwork_close() or a uv_walk() over the
- * loop's handles) and run: stops and joins the thread, frees the locks.
+ * loop's handles) and run: stops and joins the thread, closes the eventfd, frees the locks.
  */
 void bgwork_release(struct bgwork *bg);
 

@@ -3,11 +3,13 @@
  * asked, at nice 10 over the loop thread's (19 at most) or, once bgwork_idle() asked, at
  * SCHED_IDLE, and call back on the loop thread; a callback
  * may queue the next; the loop lives while requests are pending and not after; the loop
- * keeps turning while a request works; after close nothing more is queued; release joins
- * the thread, started or not.
+ * keeps turning while a request works; requests done while the loop is away come back
+ * in order; after close nothing more is queued; release joins the thread, started or not,
+ * and leaves no descriptor open.
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +137,66 @@ Test(bgwork, a_loop_thread_near_the_bottom_leaves_it_at_nice_19)
 {
     cr_assert_eq(setpriority(PRIO_PROCESS, (id_t)tid_now(), 15), 0);
     run_and_check(19, 0);
+}
+
+/* Descriptors this process has open. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    cr_assert_not_null(d);
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* The thread's side of a batch: the last request's work posts all_worked. */
+static uv_sem_t all_worked;
+static int batch_worked;
+
+static void batch_work(struct bgwork_req *req)
+{
+    record_work(req);
+    if (++batch_worked == 3 * NREQ)
+        uv_sem_post(&all_worked);
+}
+
+/*
+ * Requests the thread finishes while the loop is not running pile up, newest first, and
+ * the loop's one wake-up calls them back oldest first; a released bgwork has closed what
+ * it opened.
+ */
+Test(bgwork, requests_done_while_the_loop_is_away_come_back_in_order)
+{
+    uv_loop_t loop;
+    struct bgwork bg;
+    struct job jobs[3 * NREQ];
+    int fds;
+
+    done_count = 0;
+    batch_worked = 0;
+    memset(jobs, 0, sizeof(jobs));
+    cr_assert_eq(uv_sem_init(&all_worked, 0), 0);
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    fds = open_fds(); /* the loop's own, and libuv's for the process, are open by now */
+    cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
+    for (int i = 0; i < 3 * NREQ; i++)
+        cr_assert_eq(bgwork_queue(&bg, &jobs[i].req, batch_work, record_done), 0);
+    uv_sem_wait(&all_worked); /* every one worked; the loop has not run since */
+    cr_assert_eq(done_count, 0);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(done_count, 3 * NREQ);
+    for (int i = 0; i < 3 * NREQ; i++)
+        cr_assert_eq(jobs[i].done_order, i, "job %d was called back %d-th", i, jobs[i].done_order);
+    cr_assert_eq(bg.pending, 0);
+    bgwork_close(&bg);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    bgwork_release(&bg);
+    cr_assert_eq(open_fds(), fds, "a descriptor left open");
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    uv_sem_destroy(&all_worked);
 }
 
 /* Three steps, each queued by the one before's callback, as a snapshot's are. */
