@@ -117,8 +117,10 @@ static void on_ready(uv_poll_t *h, int status, int events)
     struct bgwork_req *list = NULL, *req, *next;
     uint64_t count;
 
-    (void)status; /* an error on an eventfd: the stack is taken all the same */
     (void)events;
+    /* libuv stops a handle that reports an error: watched again, the stack taken anyway. */
+    if (status < 0)
+        uv_poll_start(h, UV_READABLE, on_ready);
     /*
      * First the eventfd, then the stack (push_done). It cannot block; it fails only when
      * there is nothing to read (EAGAIN), which changes nothing here.
@@ -170,7 +172,10 @@ int bgwork_init(struct bgwork *bg, uv_loop_t *loop, struct log *log, const char 
     if ((rc = uv_poll_init(loop, &bg->poll, bg->efd)) != 0)
         goto fail_cv;
     if ((rc = uv_poll_start(&bg->poll, UV_READABLE, on_ready)) != 0) {
-        /* The handle is the loop's now: closed, and run, before its memory goes. */
+        /*
+         * The handle is the loop's now: closed, and run, before its memory goes (so not
+         * from a callback of that loop: the daemon sets its threads up before it runs).
+         */
         uv_close((uv_handle_t *)&bg->poll, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
         goto fail_cv;

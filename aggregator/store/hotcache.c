@@ -660,7 +660,7 @@ static void rehome_in(struct hotcache_set *table, size_t n, const struct hotcach
         int w = way_of(set, from);
 
         if (w >= 0)
-            set->id[w] = to;
+            set_way(set, w, to, set->tag[w], back_of(to));
     }
 }
 

@@ -165,7 +165,8 @@ static void batch_work(struct bgwork_req *req)
 
 /*
  * Requests the thread finishes while the loop is not running pile up, newest first, and
- * the loop's one wake-up calls them back oldest first; a released bgwork has closed what
+ * the loop calls them back oldest first (the last may come with a wake-up of its own: the
+ * semaphore is posted from its work, before its push); a released bgwork has closed what
  * it opened.
  */
 Test(bgwork, requests_done_while_the_loop_is_away_come_back_in_order)
@@ -184,7 +185,7 @@ Test(bgwork, requests_done_while_the_loop_is_away_come_back_in_order)
     cr_assert_eq(bgwork_init(&bg, &loop, NULL, "test-bg"), 0);
     for (int i = 0; i < 3 * NREQ; i++)
         cr_assert_eq(bgwork_queue(&bg, &jobs[i].req, batch_work, record_done), 0);
-    uv_sem_wait(&all_worked); /* every one worked; the loop has not run since */
+    uv_sem_wait(&all_worked); /* every one worked; the loop has not run yet */
     cr_assert_eq(done_count, 0);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
     cr_assert_eq(done_count, 3 * NREQ);

@@ -413,6 +413,20 @@ Test(hotcache, every_way_knows_where_its_series_starts)
         check_backs(c.old, c.old_n);
     }
     check_backs(c.sets, c.n);
+    /* A series that moves takes its way along, and the way learns where it now starts. */
+    for (size_t i = 1; i < N; i += 37) {
+        size_t size = hotcache_id_size(e[i].id), head = e[i].id->back + 48;
+        char *block = calloc(1, head + size);
+        struct hotcache_id *to = (struct hotcache_id *)(void *)(block + head);
+
+        cr_assert_not_null(block);
+        memcpy(to, e[i].id, size);
+        to->back = (uint32_t)head;
+        hotcache_rehome(&c, e[i].id, to);
+        free(hotcache_series(e[i].id));
+        e[i].id = to;
+    }
+    check_backs(c.sets, c.n);
     for (size_t i = 0; i < N; i++) {
         const struct hotcache_id *got = find_one(&c, e[i].text);
 
