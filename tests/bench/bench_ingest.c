@@ -19,7 +19,11 @@
  * and the floor of a statsd aggregator (the same, and what the statsd format asks of each
  * line: its type, its value checked, a histogram's bucket, the time for expiry), and
  * prints their ratios to the sink: the nearest to 1 any aggregator of N series, and any
- * aggregator of the statsd format, can come on this machine. The warm-up sends one line to
+ * aggregator of the statsd format, can come on this machine. The raw sink asks for the
+ * senders' credentials (SO_PASSCRED), as issue 30's sink did; each floor asks as the
+ * daemon does (--credentials), since a floor bounds what the daemon can reach, and a
+ * daemon that asks for none saves the kernel about a tenth of a 1-line datagram's cost
+ * (so its ratio, and a floor's, can pass 1 at few series). The warm-up sends one line to
  * every series first, 20 a datagram, so that the timed load finds them all. The daemon's
  * counters are read from an endpoint of its own metrics only (so that reading them renders
  * none of the N series), and its CPU time (every thread's, from
@@ -178,6 +182,9 @@ struct udp_run {
 
 enum floor { NO_FLOOR, FLOOR, STATSD_FLOOR };
 
+/* --credentials on: the daemon's default linger (credentials asked for); else none. */
+static int credentials;
+
 /*
  * The raw sink's rate on load l, or the floor's (FLOOR) or the statsd floor's
  * (STATSD_FLOOR; benchfloor.h) at nseries.
@@ -195,8 +202,9 @@ static double run_sink(const char *dir, const struct benchutil_load *l, enum flo
         (floor == STATSD_FLOOR && benchfloor_statsd_init(&sf, nseries) < 0))
         benchutil_die("the floor's table of %zu series: out of memory", nseries);
     benchutil_fmt(path, sizeof(path), "%s/sink.sock", dir);
-    benchutil_sink_start(&s, path, l->lines, floor == FLOOR ? &f : NULL,
-                         floor == STATSD_FLOOR ? &sf : NULL);
+    /* The raw sink asks for credentials (issue 30's); a floor as the daemon does. */
+    benchutil_sink_start_as(&s, path, l->lines, floor == FLOOR ? &f : NULL,
+                            floor == STATSD_FLOOR ? &sf : NULL, floor == NO_FLOOR || credentials);
     fd = benchutil_connect_dgram(path);
     t0 = benchutil_now_ns();
     benchutil_send_blocking(fd, l);
@@ -286,8 +294,6 @@ static void run_udp_sink(const struct benchutil_load *l, unsigned per, struct ud
     r->offered = (double)l->lines * 1e9 / (double)(t_sent - t0);
 }
 
-/* --credentials on: the daemon's default linger (credentials asked for); else none. */
-static int credentials;
 #define NO_CREDENTIALS "  \"daemon\": {\"credentials_linger_seconds\": 0},\n"
 
 /* The daemons' endpoints of their own metrics (PREFIX_JSON), for counters(). */

@@ -12,8 +12,9 @@
 
 /*
  * The ceiling the daemon is measured against: a thread that receives with recvmmsg in
- * batches of 64, with SO_PASSCRED on like the daemon (credentials are part of the
- * transport's cost), and only counts datagrams and lines.
+ * batches of 64, with SO_PASSCRED on (credentials are part of the transport's cost: the
+ * sink of issue 30's targets, and a daemon's that asks for them), and only counts
+ * datagrams and lines. benchutil_sink_start_as() can leave SO_PASSCRED off.
  */
 struct benchutil_sink {
     char path[200];
@@ -110,25 +111,34 @@ static inline void benchutil_sink_socket(struct benchutil_sink *s, int family, u
  * Bind the sink at path and start its thread; it stops once it has counted want_lines.
  * floor, sfloor: NULL for the raw sink, else the floor of an aggregator, or of a statsd
  * aggregator, that each datagram also goes into (benchfloor.h; one of them at most).
+ * passcred: SO_PASSCRED on (every sender's credentials, as the daemon asks for them), or
+ * off (none: the kernel neither attaches them nor hands them over).
  */
-static inline void benchutil_sink_start(struct benchutil_sink *s, const char *path,
-                                        uint64_t want_lines, struct benchfloor *floor,
-                                        struct benchfloor_statsd *sfloor)
+static inline void benchutil_sink_start_as(struct benchutil_sink *s, const char *path,
+                                           uint64_t want_lines, struct benchfloor *floor,
+                                           struct benchfloor_statsd *sfloor, int passcred)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int one = 1;
 
     benchutil_sink_socket(s, AF_UNIX, want_lines, 8 << 20);
     s->floor = floor;
     s->sfloor = sfloor;
     benchutil_fmt(s->path, sizeof(s->path), "%s", path);
-    setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+    setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &passcred, sizeof(passcred));
     benchutil_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     unlink(path);
     if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         benchutil_die("sink bind(%s): %s", path, strerror(errno));
     if (pthread_create(&s->thread, NULL, benchutil_sink_run, s) != 0)
         benchutil_die("pthread_create failed");
+}
+
+/* The same with SO_PASSCRED on: the raw sink every ratio is taken against. */
+static inline void benchutil_sink_start(struct benchutil_sink *s, const char *path,
+                                        uint64_t want_lines, struct benchfloor *floor,
+                                        struct benchfloor_statsd *sfloor)
+{
+    benchutil_sink_start_as(s, path, want_lines, floor, sfloor, 1);
 }
 
 /*
