@@ -310,8 +310,9 @@ timed in the same run; less it, the series' own cost. The floor of an aggregator
 (benchfloor.h) is the raw sink that also does the least an exact aggregator of N series
 must do with each line: hash its identity, find its slot (one prefetched cache line that
 holds the identity's bytes and the sum) in a table of N, compare the bytes and add the
-value; bench_ingest runs it in each round after the sink, bench_intake in process after
-the intake. The floor of a statsd aggregator (benchfloor.h) does that and what the statsd
+value; bench_ingest runs it in each round after the sink, on a socket that asks for the
+senders' credentials as the daemon does (the raw sink asks, as issue 30's did),
+bench_intake in process after the intake. The floor of a statsd aggregator (benchfloor.h) does that and what the statsd
 format asks of any exact receiver: the type decides what the value does (a counter adds
 it over its rate, a gauge sets it, a histogram counts it in its bucket), the value is
 checked as the daemon checks it, each series keeps its last line's time for expiry; with
