@@ -513,6 +513,14 @@ void registry_find_tagged(const struct registry *r, const struct statsd_parts *l
     size_t i, m = n < REGISTRY_FIND_MAX ? n : REGISTRY_FIND_MAX;
 
     hotcache_find_tagged(&r->hot, lp, tag, m, ids);
+    /*
+     * A datagram of one line, the most common: GCC turns the loop into a string copy
+     * (rep movsq), whose start-up cost about 1% of the loop's time at one line a datagram.
+     */
+    if (m == 1 && n == 1) {
+        found[0] = hit_of(ids[0]);
+        return;
+    }
     for (i = 0; i < m; i++)
         found[i] = hit_of(ids[i]);
     for (; i < n; i++)
