@@ -3,7 +3,7 @@
 #
 #   tests/bench/cardinality.sh [--series "10000 100000 1000000 10000000"] [--quick]
 #                              [--rounds R] [--benches "ingest scrape ..."] [--old OLD_DIR]
-#                              [--old-credentials on|off] [--logs DIR] [BUILD_DIR]
+#                              [--old-credentials on|off] [--cold] [--logs DIR] [BUILD_DIR]
 #   tests/bench/cardinality.sh --table DIR [--series "..."]   (the table of an earlier run)
 #
 # The default sizes are 1k (the reference of the target on CPU per line at 1M), 10k,
@@ -20,8 +20,10 @@
 #
 # A figure a benchmark did not print (a run that failed, a bench_ingest without
 # --series) is shown as "—". --quick: fewer rounds and windows. --rounds R: bench_ingest's
-# rounds (5 by default; its figures are the medians). --benches: only these of ingest,
-# registry, scrape, reload, snapshot, debug, expiry, intake and steps (all by default).
+# rounds (5 by default; its figures are the medians); --cold: bench_ingest's rounds start
+# right after its warm-up, not once the daemon has put its series in huge pages (its
+# --cold). --benches: only these of ingest, registry, scrape, reload, snapshot, debug,
+# expiry, intake and steps (all by default).
 #
 # --old OLD_DIR: the same run for an older build too, each benchmark right after the new
 # one at the same size (so both see the same machine), and a second table, old -> new.
@@ -44,6 +46,7 @@ old=""
 out=""
 tag=""
 old_credentials=on
+cold=""
 logs=""
 table_only=0
 build=""
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
         case "$2" in on | off) old_credentials=$2 ;; *)
             echo "cardinality.sh: --old-credentials on or off, not $2" >&2; exit 2 ;; esac
         shift 2 ;;
+    --cold) cold=--cold; shift ;;
     --logs) logs=$2; shift 2 ;;
     --table) logs=$2; table_only=1; shift 2 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -92,7 +96,7 @@ bench_at() {
         [ "$n" -ge 10000000 ] && extra="$extra --per 20"
         for mix in uniform zipf; do
             run ingest-$mix "$n" "$benches/bench_ingest" "$daemon" --series "$n" --mix $mix \
-                --transport unix --rounds $rounds $extra
+                --transport unix --rounds $rounds $cold $extra
         done ;;
     registry)
         [ -x "$dir/bench_registry" ] && run registry "$n" "$dir/bench_registry" --series "$n" --memory-only $reg ;;
