@@ -321,8 +321,9 @@ format asks of any exact receiver: the type decides what the value does (a count
 it over its rate, a gauge sets it, a histogram counts it in its bucket), the value is
 checked as the daemon checks it, each series keeps its last line's time for expiry; with
 the daemon's own split, and one slot a series found from the line's hash (a counter's one
-cache line, a histogram's two, its counts in the second, in a table of histograms). Where it misses a target, no aggregator of the statsd format meets it
-on this machine. The sink's own rate is beside the ratios (uniform, 20 lines a
+cache line, a histogram's two, its counts in the second, in a table of histograms). Where it misses a target, it is taken as the machine's bound: the
+least we could write that does what the format asks, measured, not a proof that nothing
+cheaper exists. The sink's own rate is beside the ratios (uniform, 20 lines a
 datagram). The intake in process (bench_intake --shape ingest: bench_ingest's counter,
 gauge and 12-bucket histogram families) is the thread's CPU per line of the daemon's path
 without the kernel: what the number of series costs in user space.
