@@ -430,21 +430,23 @@ static int cold;
 #define SETTLE_MAX_MS   120000 /* a daemon still collapsing then is measured as it is */
 
 /*
- * Before a timed load (unless --cold): the daemon idle until its series' memory is in huge
+ * Before a timed load (nothing with --cold): the daemon idle until its series' memory is in huge
  * pages (daemon/hugepages.h), as on a host where it has run for a minute. The state thread
  * collapses the full regions in the CPU time the loop leaves, and a benchmark that keeps
  * the receiver's CPU busy from the first round on leaves it almost none: at 1,000,000
  * series the collapses then take about a minute of rounds, and the ratio rose from 0.75
  * in the first round to 0.88 in the fifth. Settled: no byte collapsed and no range done
  * for SETTLE_QUIET_MS. A daemon that collapses nothing (an older build without the
- * metrics, or huge pages off) is not waited for. Returns the bytes in huge pages.
+ * metrics, or huge pages off) is not waited for.
  */
-static double settle(struct daemon *d)
+static void settle(struct daemon *d)
 {
     double bytes = -1, ranges = -1, b, n;
     uint64_t t0 = benchutil_now_ns(), quiet = t0, now;
     int found, found2, on;
 
+    if (cold)
+        return;
     for (;;) {
         char *body = self_scrape(d);
 
@@ -453,7 +455,7 @@ static double settle(struct daemon *d)
         n = expo_sum(body, "ustatsd_hugepage_collapses_total", &found2);
         free(body);
         if (!on || !found || !found2)
-            return 0;
+            return;
         now = benchutil_now_ns();
         if (b != bytes || n != ranges) {
             bytes = b;
@@ -462,12 +464,12 @@ static double settle(struct daemon *d)
         } else if (now - quiet >= SETTLE_QUIET_MS * 1000000ull) {
             printf("  settled: %.0f MiB of the series' memory in huge pages, after %.1f s idle\n",
                    bytes / (1024.0 * 1024.0), (double)(now - t0) / 1e9);
-            return bytes;
+            return;
         }
         if (now - t0 >= SETTLE_MAX_MS * 1000000ull) {
             printf("  the daemon was still collapsing after %d s: measured as it is\n",
                    SETTLE_MAX_MS / 1000);
-            return bytes;
+            return;
         }
         waitfor_sleep_ms(10);
     }
@@ -482,8 +484,7 @@ static double run_daemon(struct daemon *d, const struct benchutil_load *l, doubl
 
     fd = benchutil_connect_dgram(d->sock);
     warm_up(d, fd, 0);
-    if (!cold)
-        settle(d);
+    settle(d);
     base = counters(d, &rej0, &dg0);
     cpu0 = cpu_ns(d->pid);
     t0 = benchutil_now_ns();
@@ -540,8 +541,7 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
 
     fd = benchutil_connect_udp(port);
     warm_up(d, fd, 1);
-    if (!cold)
-        settle(d);
+    settle(d);
     acc0 = counters(d, &rej0, NULL);
     udp_counters(d, &b.dgrams, &b.drops);
     cpu0 = cpu_ns(d->pid);
