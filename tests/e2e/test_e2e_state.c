@@ -43,17 +43,13 @@ static char state_path[128];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ustatsd-state-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    daemon_make_dir(dir, sizeof dir, "state");
     snprintf(state_path, sizeof state_path, "%s/state", dir);
 }
 
 static void remove_all(void)
 {
-    char cmd[160];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(daemon_remove_dir(dir), 0);
 }
 
 static void start(struct daemon *d, const char *cfg, const char *path, const char *interval)

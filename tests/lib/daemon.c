@@ -319,13 +319,21 @@ int daemon_start(struct daemon *d, const char *config_json, const char *const *e
     return daemon_start_with(d, config_json, &o);
 }
 
-static void remove_dir(const char *dir)
+void daemon_make_dir(char *dir, size_t dirlen, const char *name)
+{
+    snprintf(dir, dirlen, "/tmp/ustatsd-%s-XXXXXX", name);
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp(%s): %s", dir, strerror(errno));
+}
+
+int daemon_remove_dir(const char *dir)
 {
     char cmd[256];
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    if (system(cmd) == 0)
+        return 0;
+    fprintf(stderr, "could not remove %s\n", dir);
+    return -1;
 }
 
 int daemon_stop(struct daemon *d)
@@ -358,7 +366,7 @@ int daemon_stop(struct daemon *d)
         }
     }
     if (d->dir[0])
-        remove_dir(d->dir);
+        daemon_remove_dir(d->dir);
     d->dir[0] = '\0';
     return rc;
 }
@@ -430,7 +438,7 @@ void daemon_kill(struct daemon *d)
     }
     d->pid = 0;
     if (d->dir[0])
-        remove_dir(d->dir);
+        daemon_remove_dir(d->dir);
     d->dir[0] = '\0';
 }
 

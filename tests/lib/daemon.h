@@ -195,6 +195,15 @@ int expo_check(const char *body, int openmetrics);
  */
 int daemon_free_port(void);
 
+/*
+ * A test's own directory, beside the daemons' (mode 0700): "/tmp/ustatsd-<name>-XXXXXX"
+ * made by mkdtemp into dir (dirlen bytes). Fails the test when it cannot be made.
+ */
+void daemon_make_dir(char *dir, size_t dirlen, const char *name);
+
+/* Remove dir and all below it. Returns 0, or -1 after saying so on stderr. */
+int daemon_remove_dir(const char *dir);
+
 /* A file's contents (malloc'd, NUL-terminated), or NULL. */
 char *daemon_read_file(const char *path);
 
