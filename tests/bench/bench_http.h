@@ -151,10 +151,12 @@ static inline size_t bench_http_send_series(struct bench_http *b, size_t from, s
 
 /*
  * The families of the mix with room for cap series, the gauge family named gauge
- * (bench_reload renames it), and an endpoint at self (NULL: none) that serves only the
- * daemon's own metrics, so that reading them renders none of the series. Malloc'd.
+ * (bench_reload renames it), each series expiring after ttl seconds idle (0: never), and an
+ * endpoint at self (NULL: none) that serves only the daemon's own metrics, so that reading
+ * them renders none of the series. Malloc'd.
  */
-static inline char *bench_http_config_text(size_t cap, const char *self, const char *gauge)
+static inline char *bench_http_config_text_ttl(size_t cap, const char *self, const char *gauge,
+                                               double ttl)
 {
     static const char fmt[] =
         "{\n"
@@ -162,14 +164,14 @@ static inline char *bench_http_config_text(size_t cap, const char *self, const c
         "             \"max_label_values\": %zu},\n"
         "%s%s%s"
         "  \"families\": [\n"
-        "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",\n"
+        "    {\"name\": \"bench_requests_total\", \"type\": \"counter\",%s\n"
         "     \"help\": \"Requests by method and route.\",\n"
         "     \"labels\": [{\"name\": \"method\", \"values\": [\"GET\", \"POST\", \"PUT\", "
         "\"DELETE\"]},\n"
         "                {\"name\": \"route\", \"max_values\": %zu}]},\n"
-        "    {\"name\": \"%s\", \"type\": \"gauge\", \"help\": \"Queue depth.\",\n"
+        "    {\"name\": \"%s\", \"type\": \"gauge\",%s \"help\": \"Queue depth.\",\n"
         "     \"labels\": [{\"name\": \"queue\", \"max_values\": %zu}]},\n"
-        "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\", \"help\": "
+        "    {\"name\": \"bench_latency_seconds\", \"type\": \"histogram\",%s \"help\": "
         "\"Latency.\",\n"
         "     \"labels\": [{\"name\": \"endpoint\", \"max_values\": %zu}],\n"
         "     \"buckets\": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]}\n"
@@ -178,15 +180,24 @@ static inline char *bench_http_config_text(size_t cap, const char *self, const c
     static const char ep[] = "  \"endpoints\": [{\"name\": \"self\", \"listen\": \"",
                       ep_end[] = "\", \"families\": [],\n"
                                  "                 \"self_metrics\": true}],\n";
+    char t[48] = "";
     size_t len = sizeof(fmt) + sizeof(ep) + sizeof(ep_end) + (self ? strlen(self) : 0) +
-                 strlen(gauge) + 7 * 24;
+                 strlen(gauge) + 7 * 24 + 3 * sizeof(t);
     char *text = malloc(len);
 
     if (text == NULL)
         return NULL;
+    if (ttl > 0)
+        snprintf(t, sizeof(t), " \"ttl_seconds\": %g,", ttl);
     snprintf(text, len, fmt, 2 * cap, cap, cap, self ? ep : "", self ? self : "",
-             self ? ep_end : "", cap, gauge, cap, cap);
+             self ? ep_end : "", t, cap, gauge, t, cap, t, cap);
     return text;
+}
+
+/* The same, without expiry. */
+static inline char *bench_http_config_text(size_t cap, const char *self, const char *gauge)
+{
+    return bench_http_config_text_ttl(cap, self, gauge, 0);
 }
 
 /* The mix for BENCH_HTTP_LARGE series without a self endpoint (bench_attack). Static. */
@@ -205,16 +216,12 @@ static inline const char *bench_http_plain_config(void)
 /*
  * Read the command line: the binary (the first argument that is not an option; it
  * overrides $USTATSD_BIN), --series N, --runs N (else BENCH_RUNS), --quick (3 runs); any
- * other "--name" is kept in b->opts for the bench (bench_http_opt()). Then start the
- * daemon, empty, with the mix's config and room for b->series series (default_cap when
- * not given) and a self-metrics endpoint. name must outlive b. Dies on failure; on return
- * b->d is running and bench_http_stop() must end it.
+ * other "--name" is kept in b->opts for the bench (bench_http_opt()). name must outlive b.
+ * Dies on a bad argument. bench_http_launch() then starts the daemon.
  */
-static inline void bench_http_start(struct bench_http *b, const char *name, int argc, char **argv,
-                                    size_t default_cap)
+static inline void bench_http_args(struct bench_http *b, const char *name, int argc, char **argv)
 {
     const char *env = getenv("BENCH_RUNS");
-    struct daemon_options o = { 0 };
     int given = 0;
 
     memset(b, 0, sizeof(*b));
@@ -242,10 +249,22 @@ static inline void bench_http_start(struct bench_http *b, const char *name, int 
         bench_http_die(b, 0, "set USTATSD_BIN or pass the ustatsd binary as the first argument");
     if (b->runs < 1)
         b->runs = 1;
+}
+
+/*
+ * Start the daemon, empty, with the mix's config and room for b->series series (default_cap
+ * when not given), every family's series expiring after ttl seconds idle (0: never), and a
+ * self-metrics endpoint. Dies on failure; on return b->d is running and bench_http_stop()
+ * must end it.
+ */
+static inline void bench_http_launch(struct bench_http *b, size_t default_cap, double ttl)
+{
+    struct daemon_options o = { 0 };
+
     b->cap = (b->series ? b->series : default_cap) + 1000;
-    benchutil_tmpdir(b->dir, sizeof(b->dir), name);
+    benchutil_tmpdir(b->dir, sizeof(b->dir), b->name);
     snprintf(b->self, sizeof(b->self), "unix:%s/self.sock", b->dir);
-    if ((b->config = bench_http_config_text(b->cap, b->self, "bench_queue_depth")) == NULL)
+    if ((b->config = bench_http_config_text_ttl(b->cap, b->self, "bench_queue_depth", ttl)) == NULL)
         bench_http_die(b, ENOMEM, "config");
     /* The daemon on CPU 1 and the bench on CPU 0, as the other benchmarks place them. */
     o.pin = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
@@ -254,6 +273,14 @@ static inline void bench_http_start(struct bench_http *b, const char *name, int 
         benchutil_pin(BENCHUTIL_CPU_SENDER);
     if (daemon_start_with(&b->d, b->config, &o) != 0)
         bench_http_die(b, 0, "the daemon did not start");
+}
+
+/* bench_http_args(), then bench_http_launch() without expiry. */
+static inline void bench_http_start(struct bench_http *b, const char *name, int argc, char **argv,
+                                    size_t default_cap)
+{
+    bench_http_args(b, name, argc, argv);
+    bench_http_launch(b, default_cap, 0);
 }
 
 /* Whether the bench's own option opt ("--no-tls") was given. */

@@ -13,7 +13,8 @@
 # BUILD_DIR (build/test-release by default) holds the benchmarks (tests/bench_*) and the
 # daemon they run (ustatsd; $USTATSD_BIN overrides it). For each size N it runs
 # bench_ingest (uniform and Zipf mixes), bench_registry, bench_scrape, bench_reload,
-# bench_snapshot, bench_debug, bench_expiry (half the series expire, then 90%),
+# bench_snapshot, bench_debug, bench_expiry (half the series expire, then 90%, in process),
+# bench_sweep (half the series expire in the daemon),
 # bench_intake and bench_steps at N series, one after the other, each program's whole
 # output kept in DIR (a temporary directory by default, named on stderr), and reads only
 # their result lines:
@@ -25,7 +26,7 @@
 # rounds (5 by default; its figures are the medians); --cold: bench_ingest's rounds start
 # right after its warm-up, not once the daemon has put its series in huge pages (its
 # --cold). --benches: only these of ingest, registry, scrape, reload, snapshot, debug,
-# expiry, intake and steps (all by default).
+# expiry, sweep, intake and steps (all by default).
 #
 # --old OLD_DIR: the same run for an older build too, each benchmark right after the new
 # one at the same size (so both see the same machine), and a second table, old -> new.
@@ -43,7 +44,7 @@ set -u
 sizes="1000 10000 100000 1000000"
 quick=0
 rounds_opt=""
-benches_opt="ingest registry scrape reload snapshot debug expiry intake steps"
+benches_opt="ingest registry scrape reload snapshot debug expiry sweep intake steps"
 old=""
 out=""
 tag=""
@@ -108,6 +109,7 @@ bench_at() {
             run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick
             run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick
         fi ;;
+    sweep) run sweep "$n" "$benches/bench_sweep" "$daemon" --series "$n" ;;
     intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds --shape ingest ;;
     steps) [ "$tag" = old ] || run steps "$n" "$benches/bench_steps" --series "$n" ;;
     *) echo "cardinality.sh: no benchmark $b" >&2; exit 2 ;;
@@ -211,6 +213,12 @@ function rss90(n,   a, b) {
     a = v(n, "expiry90.rss_after_trim_bytes"); b = v(n, "expiry90.survivors_only_rss_bytes")
     return a == "" || b == "" || b + 0 == 0 ? "—" : sprintf("%.2f×", a / b)
 }
+# Half the series expiring in the daemon: "≤ 1 (CPU ≤ 1); 0 over 5 ms, 0 in the baseline".
+function sweep_turn(n,   x, b) {
+    x = v(n, "sweep.sweep_turns_over_5ms"); b = v(n, "sweep.baseline_turns_over_5ms")
+    return turn2(n, "sweep.sweep_worst_turn_ms", "sweep.sweep_worst_turn_cpu_ms") \
+        (x == "" ? "" : "; " x " over 5 ms, " b " in the baseline")
+}
 function sweep90(n,   x) { x = v(n, "expiry90.sweep_series_per_s"); return x == "" ? "—" : sprintf("%.2f", x / 1e6) }
 # "old → new", or "—".
 function arrow(a, b) { return a == "—" && b == "—" ? "—" : a " → " b }
@@ -231,14 +239,14 @@ $1 == "result" {
     }
 }
 END {
-    print "| series | ingest × raw sink, 20 lines/datagram (uniform / Zipf) | the floor of an aggregator × raw sink, 20 lines (uniform / Zipf) | the floor of a statsd aggregator × raw sink, 20 lines (uniform / Zipf) | the sink, M lines/s (uniform) | × sink, 1 line (uniform / Zipf) | the floor × raw sink, 1 line (uniform / Zipf) | the statsd floor × raw sink, 1 line (uniform / Zipf) | CPU ns per line, 20 lines (uniform / Zipf) | the intake in process, ns per line (uniform; ustatsd / the floor / the statsd floor) | RSS B per counter series | per 12-bucket histogram | per summary | text scrape ns per series | OpenMetrics ns per series | less the fixed part, ns per series (text / OpenMetrics) | scrape in process, ns per series (text / OpenMetrics) | scrape worst turn, ms | reload worst turn, ms; its turns over 5 ms | snapshot worst turn, ms | /debug worst turn, ms | in process, longest piece CPU ms (text / OM / gzip / reload drain / snapshot / debug / baseline: 2 MB of fresh memory) | expiry of half: worst slice, ms | 90% expired: RSS × survivors only | sweep, M series/s |"
-    print "|---:|---|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|---:|---:|---:|"
-    print "| **target** | ≥ 0.75 at 100k, ≥ 0.6 at 1M | (the machine'"'"'s bound) | (the machine'"'"'s bound) | | ≥ 0.9 at 100k, ≥ 0.85 at 1M | (the machine'"'"'s bound) | (the machine'"'"'s bound) | at 1M ≤ 2× that at 1k | | ≤ 200 | ≤ 400 | | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 1.3× at 1M | ≥ 1 |"
+    print "| series | ingest × raw sink, 20 lines/datagram (uniform / Zipf) | the floor of an aggregator × raw sink, 20 lines (uniform / Zipf) | the floor of a statsd aggregator × raw sink, 20 lines (uniform / Zipf) | the sink, M lines/s (uniform) | × sink, 1 line (uniform / Zipf) | the floor × raw sink, 1 line (uniform / Zipf) | the statsd floor × raw sink, 1 line (uniform / Zipf) | CPU ns per line, 20 lines (uniform / Zipf) | the intake in process, ns per line (uniform; ustatsd / the floor / the statsd floor) | RSS B per counter series | per 12-bucket histogram | per summary | text scrape ns per series | OpenMetrics ns per series | less the fixed part, ns per series (text / OpenMetrics) | scrape in process, ns per series (text / OpenMetrics) | scrape worst turn, ms | reload worst turn, ms; its turns over 5 ms | snapshot worst turn, ms | /debug worst turn, ms | in process, longest piece CPU ms (text / OM / gzip / reload drain / snapshot / debug / baseline: 2 MB of fresh memory) | expiry of half: worst slice, ms | the daemon while half expire: worst turn, ms; its turns over 5 ms | 90% expired: RSS × survivors only | sweep, M series/s |"
+    print "|---:|---|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|---:|---|---:|---:|"
+    print "| **target** | ≥ 0.75 at 100k, ≥ 0.6 at 1M | (the machine'"'"'s bound) | (the machine'"'"'s bound) | | ≥ 0.9 at 100k, ≥ 0.85 at 1M | (the machine'"'"'s bound) | (the machine'"'"'s bound) | at 1M ≤ 2× that at 1k | | ≤ 200 | ≤ 400 | | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | flat 10k→10M (within 1.5×) | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 5 at 1M, ≤ 10 at 10M | ≤ 1.3× at 1M | ≥ 1 |"
     ns = split(sizes, s, " ")
     for (i = 1; i <= ns; i++) {
         n = s[i]
         sink = v(n, "ingest.uniform.20.sink_lines_per_s")
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
             n, \
             pair(num(n, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
             pair(num(n, "ingest.uniform.20.floor_ratio", "%.2f"), num(n, "ingest.zipf.20.floor_ratio", "%.2f")), \
@@ -262,6 +270,7 @@ END {
             turn2(n, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms"), \
             pieces(n), \
             num(n, "expiry.worst_slice_ms", "%.2f"), \
+            sweep_turn(n), \
             rss90(n), \
             sweep90(n)
     }
@@ -271,11 +280,11 @@ END {
     print ""
     print "The same run, the older build → this one (each benchmark of the old build right after this one'"'"'s, at the same size; in-process figures from the old build'"'"'s own benchmarks):"
     print ""
-    print "| series | ingest × raw sink, 20 lines/datagram, uniform | Zipf | × sink, 1 line, uniform | CPU ns per line, 20 lines, uniform | Zipf | RSS B per counter series | per 12-bucket histogram | text scrape ns per series | OpenMetrics ns per series | scrape worst turn, ms | reload worst turn, ms; its turns over 5 ms | snapshot worst turn, ms | /debug worst turn, ms | expiry of half: worst slice, ms | 90% expired: RSS × survivors only | sweep, M series/s |"
-    print "|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    print "| series | ingest × raw sink, 20 lines/datagram, uniform | Zipf | × sink, 1 line, uniform | CPU ns per line, 20 lines, uniform | Zipf | RSS B per counter series | per 12-bucket histogram | text scrape ns per series | OpenMetrics ns per series | scrape worst turn, ms | reload worst turn, ms; its turns over 5 ms | snapshot worst turn, ms | /debug worst turn, ms | expiry of half: worst slice, ms | the daemon while half expire: worst turn, ms; its turns over 5 ms | 90% expired: RSS × survivors only | sweep, M series/s |"
+    print "|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= ns; i++) {
         n = s[i]; o = "old:" n
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
             n, \
             arrow(num(o, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.uniform.20.ratio", "%.2f")), \
             arrow(num(o, "ingest.zipf.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
@@ -291,6 +300,7 @@ END {
             arrow(turn2(o, "snapshot.worst_turn_ms", "snapshot.worst_turn_cpu_ms"), turn2(n, "snapshot.worst_turn_ms", "snapshot.worst_turn_cpu_ms")), \
             arrow(turn2(o, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms"), turn2(n, "debug.json_worst_turn_ms", "debug.json_worst_turn_cpu_ms")), \
             arrow(num(o, "expiry.worst_slice_ms", "%.2f"), num(n, "expiry.worst_slice_ms", "%.2f")), \
+            arrow(sweep_turn(o), sweep_turn(n)), \
             arrow(rss90(o), rss90(n)), \
             arrow(sweep90(o), sweep90(n))
     }
@@ -305,7 +315,10 @@ the daemon's own part of a turn without the time the machine gave others. The sc
 OpenMetrics and gzip; the reload's covers the swap and the drain of the retired series;
 /debug's is the JSON render of every series (at most 1M). The expiry's is the worst slice
 of the sweep in process (thread CPU time; a slice ends after 1 ms) while half the series
-expire. Summary series: the default objectives after 1,000 observations, on N/10 series
+expire; "the daemon while half expire" is the same expiry in the daemon, its loop's
+longest turn from the first series expired to the last, while the other half is sent
+again as traffic, and its turns over 5 ms, against a window of that traffic before any
+expired (bench_sweep). Summary series: the default objectives after 1,000 observations, on N/10 series
 (at most 100,000). RSS per series includes the tables and the front cache, filled by the
 daemon's intake path. A scrape's fixed part is the same request to the daemon's
 endpoint of its own metrics only (connection, request, process and daemon metrics),
