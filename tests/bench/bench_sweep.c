@@ -64,10 +64,15 @@ static void window_end(const struct benchresult_turns *before,
     w->over = benchresult_hist_over(&before->wall, &after->wall, OVER_MS, &total);
 }
 
+/* A daemon without the CPU histogram (an older build) has a worst CPU turn of -1. */
 static void print_window(const char *label, const struct window *w)
 {
-    printf("  %-9s %6.1f s: longest loop turn <= %g ms (CPU <= %g ms), %.0f turns over %g ms\n",
-           label, w->seconds, w->worst_ms, w->worst_cpu_ms, w->over, OVER_MS);
+    char cpu[48] = "no CPU figure";
+
+    if (w->worst_cpu_ms >= 0)
+        snprintf(cpu, sizeof(cpu), "CPU <= %g ms", w->worst_cpu_ms);
+    printf("  %-9s %6.1f s: longest loop turn <= %g ms (%s), %.0f turns over %g ms\n", label,
+           w->seconds, w->worst_ms, cpu, w->over, OVER_MS);
 }
 
 int main(int argc, char **argv)
