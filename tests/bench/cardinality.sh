@@ -85,6 +85,43 @@ run() {
     return 0
 }
 
+# positional BENCH: whether BENCH is an in-process benchmark from before --series (8694cf3's
+# bench_registry and bench_expiry take the number of series as their only argument and print
+# prose, not result lines).
+positional() {
+    [ -x "$1" ] && ! grep -q -e '--series' "$1"
+}
+
+# old_registry BENCH N: such a bench_registry run, its memory figures as result lines
+# (resident bytes a series; its series were made through the registry, not the intake, so
+# no front cache is in them).
+old_registry() {
+    local n=$2
+    "$1" "$n" | tee /dev/stderr | awk -v n="$n" '
+        /^memory counter /   { k = "counter_rss_bytes" }
+        /^memory histogram / { k = "histogram_rss_bytes" }
+        /^memory summary \(1,000 / { k = "summary_rss_bytes" }
+        /^memory / && k != "" {
+            for (i = 1; i < NF; i++) if ($(i + 1) == "B/series") { print "result registry series=" n " " k "=" $i; break }
+            k = ""
+        }'
+    return "${PIPESTATUS[0]}"
+}
+
+# old_expiry BENCH N: such a bench_expiry run (90% expire), its figures as result lines.
+old_expiry() {
+    local n=$2
+    "$1" "$n" | tee /dev/stderr | awk -v n="$n" '
+        /^  sweep: / { for (i = 1; i < NF; i++) if ($(i + 1) == "M" && $(i + 2) == "series/s")
+                           print "result expiry90 series=" n " sweep_series_per_s=" $i * 1e6 }
+        /^  RSS / { for (i = 1; i < NF; i++) {
+                        if ($i == "malloc_trim") trim = $(i + 1)
+                        if ($i == "survivors:") surv = $(i + 1) }
+                    print "result expiry90 series=" n " rss_after_trim_bytes=" trim * 1e6
+                    print "result expiry90 series=" n " survivors_only_rss_bytes=" surv * 1e6 }'
+    return "${PIPESTATUS[0]}"
+}
+
 # bench_at B N DAEMON DIR: benchmark B (one of --benches) at N series with daemon DAEMON
 # and the in-process benchmarks of DIR (one missing there is left out), logs in $out;
 # $tag is "old" for the older build. Options lists ($extra, $reg, $snap) split on purpose.
@@ -99,13 +136,19 @@ bench_at() {
                 --transport unix --rounds $rounds $cold $extra
         done ;;
     registry)
-        [ -x "$dir/bench_registry" ] && run registry "$n" "$dir/bench_registry" --series "$n" --memory-only $reg ;;
+        if positional "$dir/bench_registry"; then
+            run registry "$n" old_registry "$dir/bench_registry" "$n"
+        elif [ -x "$dir/bench_registry" ]; then
+            run registry "$n" "$dir/bench_registry" --series "$n" --memory-only $reg
+        fi ;;
     scrape) run scrape "$n" "$benches/bench_scrape" "$daemon" --series "$n" --runs $runs --no-tls ;;
     reload) run reload "$n" "$benches/bench_reload" "$daemon" --series "$n" --runs $windows ;;
     snapshot) run snapshot "$n" "$benches/bench_snapshot" "$daemon" --series "$n" $snap ;;
     debug) run debug "$n" "$benches/bench_debug" "$daemon" --series "$n" --runs $runs ;;
     expiry)
-        if [ -x "$dir/bench_expiry" ]; then
+        if positional "$dir/bench_expiry"; then
+            run expiry90 "$n" old_expiry "$dir/bench_expiry" "$n"
+        elif [ -x "$dir/bench_expiry" ]; then
             run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick
             run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick
         fi ;;
@@ -280,15 +323,16 @@ END {
     print ""
     print "The same run, the older build → this one (each benchmark of the old build right after this one'"'"'s, at the same size; in-process figures from the old build'"'"'s own benchmarks):"
     print ""
-    print "| series | ingest × raw sink, 20 lines/datagram, uniform | Zipf | × sink, 1 line, uniform | CPU ns per line, 20 lines, uniform | Zipf | RSS B per counter series | per 12-bucket histogram | text scrape ns per series | OpenMetrics ns per series | scrape worst turn, ms | reload worst turn, ms; its turns over 5 ms | snapshot worst turn, ms | /debug worst turn, ms | expiry of half: worst slice, ms | the daemon while half expire: worst turn, ms; its turns over 5 ms | 90% expired: RSS × survivors only | sweep, M series/s |"
-    print "|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    print "| series | ingest × raw sink, 20 lines/datagram, uniform | Zipf | × sink, 1 line, uniform | Zipf | CPU ns per line, 20 lines, uniform | Zipf | RSS B per counter series | per 12-bucket histogram | text scrape ns per series | OpenMetrics ns per series | scrape worst turn, ms | reload worst turn, ms; its turns over 5 ms | snapshot worst turn, ms | /debug worst turn, ms | expiry of half: worst slice, ms | the daemon while half expire: worst turn, ms; its turns over 5 ms | 90% expired: RSS × survivors only | sweep, M series/s |"
+    print "|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= ns; i++) {
         n = s[i]; o = "old:" n
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
             n, \
             arrow(num(o, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.uniform.20.ratio", "%.2f")), \
             arrow(num(o, "ingest.zipf.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
             arrow(num(o, "ingest.uniform.1.ratio", "%.2f"), num(n, "ingest.uniform.1.ratio", "%.2f")), \
+            arrow(num(o, "ingest.zipf.1.ratio", "%.2f"), num(n, "ingest.zipf.1.ratio", "%.2f")), \
             arrow(num(o, "ingest.uniform.20.ns_per_line", "%.0f"), num(n, "ingest.uniform.20.ns_per_line", "%.0f")), \
             arrow(num(o, "ingest.zipf.20.ns_per_line", "%.0f"), num(n, "ingest.zipf.20.ns_per_line", "%.0f")), \
             arrow(num(o, "registry.counter_rss_bytes", "%.0f"), num(n, "registry.counter_rss_bytes", "%.0f")), \
