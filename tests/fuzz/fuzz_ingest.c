@@ -69,17 +69,34 @@ static const char config_json[] =
     "  \"labels\": [{\"name\": \"route\", \"max_values\": 3}]},"
     " {\"name\": \"temperature\", \"type\": \"gauge\","
     "  \"labels\": [{\"name\": \"room\", \"max_values\": 3}]},"
-    " {\"name\": \"ml.score\", \"type\": \"gauge\", \"group\": \"ml\"}"
+    " {\"name\": \"ml.score\", \"type\": \"gauge\", \"group\": \"ml\"},"
+    " {\"name\": \"peers\", \"type\": \"counter\","
+    "  \"labels\": [{\"name\": \"p\", \"max_values\": 1000}]}"
     "], \"groups\": {\"exclude\": [\"ml\"]},"
     " \"clients\": {\"strip_tags\": [\"env\", \"service\"]},"
     " \"jobs\": {\"prefix\": \"bg\", \"list\": [\"mailer\", {\"name\": \"sync\", "
     "\"failure_threshold\": 1,"
     "  \"counter\": {\"name\": \"sync.runs\", \"outcome_tag\": \"result\", \"job_tag\": \"task\"}},"
     "  {\"name\": \"quiet\", \"counter\": false}]},"
-    " \"limits\": {\"max_series\": 20, \"max_series_per_family\": 8,"
+    " \"limits\": {\"max_series\": %d, \"max_series_per_family\": %d,"
     "            \"max_label_value_length\": 16}}";
 
-static struct config cfg;
+/*
+ * Two sets of caps for the same families. A datagram of fewer than WIDE_LINES lines meets
+ * the narrow ones (20 series, 8 a family), which its few lines reach; a longer one, the
+ * wide ones, under which the peers family can make a couple of hundred series in 4 KB
+ * ("peers:1|c|#p:123"): the front cache grows several times within one input (its first
+ * table holds 48 series, each growth half more), and each growth's move of the entries,
+ * a few sets a line, runs while the rest of the datagram is looked up, in the cached and
+ * the staged rounds alike. Seed: peers.
+ */
+#define WIDE_LINES        64
+#define NARROW_SERIES     20
+#define NARROW_PER_FAMILY 8
+#define WIDE_SERIES       260
+#define WIDE_PER_FAMILY   200
+#define CONFIG_TEXT_MAX   4096
+static struct config configs[2]; /* narrow, wide: the same families, labels and jobs */
 
 /* The reference: the full parse of every line, and the intake's bookkeeping spelled out. */
 struct reference {
@@ -89,20 +106,30 @@ struct reference {
     struct intake_counters count;
 };
 
-static struct registry reg;   /* the intake's */
-static struct reference full; /* the full parse's */
-static struct jobs idle_jobs; /* as every run's jobs start */
-static size_t fresh_series;   /* the zero series a fresh registry holds */
+static struct registry regs[2];   /* the intake's, under each config */
+static struct reference fulls[2]; /* the full parse's */
+static struct jobs idle_jobs;     /* as every run's jobs start */
+static size_t fresh_series;       /* the zero series a fresh registry holds */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    static const int caps[2][2] = { { NARROW_SERIES, NARROW_PER_FAMILY },
+                                    { WIDE_SERIES, WIDE_PER_FAMILY } };
+    static char text[CONFIG_TEXT_MAX];
+
     (void)argc;
     (void)argv;
-    fuzz_builtin_config(&cfg, config_json, "fuzz_ingest");
-    registry_init(&reg, &cfg);
-    registry_init(&full.reg, &cfg);
-    fresh_series = registry_series_total(&reg);
-    jobs_init(&idle_jobs, &cfg, 0);
+    for (int k = 0; k < 2; k++) {
+        int n = snprintf(text, sizeof text, config_json, caps[k][0], caps[k][1]);
+
+        assert(n > 0 && (size_t)n < sizeof text);
+        fuzz_builtin_config(&configs[k], text, "fuzz_ingest");
+        registry_init(&regs[k], &configs[k]);
+        registry_init(&fulls[k].reg, &configs[k]);
+    }
+    fresh_series = registry_series_total(&regs[0]);
+    assert(registry_series_total(&regs[1]) == fresh_series);
+    jobs_init(&idle_jobs, &configs[0], 0);
     return 0;
 }
 
@@ -187,24 +214,24 @@ static void check_policy_counts(const struct registry *a, const struct registry 
     size_t f, j;
     int why;
 
-    for (j = 0; j < cfg.nstrip_tags; j++)
+    for (j = 0; j < configs[0].nstrip_tags; j++)
         if (registry_tags_stripped(a, j) != registry_tags_stripped(b, j)) {
             fprintf(stderr, "tags_stripped{key=%s}: intake %llu, full parse %llu\n",
-                    cfg.strip_tags[j], (unsigned long long)registry_tags_stripped(a, j),
+                    configs[0].strip_tags[j], (unsigned long long)registry_tags_stripped(a, j),
                     (unsigned long long)registry_tags_stripped(b, j));
             abort();
         }
-    for (f = 0; f < cfg.nfamilies; f++) {
+    for (f = 0; f < configs[0].nfamilies; f++) {
         if (registry_labels_dropped(a, f) != registry_labels_dropped(b, f)) {
-            fprintf(stderr, "labels_dropped{family=%s} differ\n", cfg.families[f].name);
+            fprintf(stderr, "labels_dropped{family=%s} differ\n", configs[0].families[f].name);
             abort();
         }
-        for (j = 0; j < cfg.families[f].nlabels; j++)
+        for (j = 0; j < configs[0].families[f].nlabels; j++)
             for (why = 0; why < CONFIG_FOLD_MAX; why++)
                 if (registry_values_folded(a, f, j, (enum config_fold)why) !=
                     registry_values_folded(b, f, j, (enum config_fold)why)) {
                     fprintf(stderr, "folded{family=%s,label=%s,reason=%s} differ\n",
-                            cfg.families[f].name, cfg.families[f].labels[j].name,
+                            configs[0].families[f].name, configs[0].families[f].labels[j].name,
                             config_fold_name((enum config_fold)why));
                     abort();
                 }
@@ -212,12 +239,12 @@ static void check_policy_counts(const struct registry *a, const struct registry 
 }
 
 /*
- * Whether two sets of jobs (of cfg) hold the same state: every field of every breaker,
+ * Whether two sets of jobs (of the configs) hold the same state: every field of every breaker,
  * and when its counters started. What jobs_render() shows is made of these and the time.
  */
 static int jobs_same(const struct jobs *a, const struct jobs *b)
 {
-    for (size_t i = 0; i < cfg.njobs; i++) {
+    for (size_t i = 0; i < configs[0].njobs; i++) {
         const struct breaker *x = &a->breakers[i], *y = &b->breakers[i];
 
         if (x->threshold != y->threshold || x->open_ms != y->open_ms || x->state != y->state ||
@@ -291,17 +318,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *dgram = (const char *)data;
     const int full_path = fuzz_full_path(data, size, FULL_PATH_BITS);
     const uint64_t lines = count_lines(dgram, size);
+    const int wide = lines >= WIDE_LINES;
+    struct registry *const reg = &regs[wide];
+    struct reference *const full = &fulls[wide];
     struct jobs jobs;
     struct intake in;
     struct buf a = BUF_INIT, b = BUF_INIT;
 
-    jobs_init(&jobs, &cfg, 0);
+    jobs_init(&jobs, &configs[0], 0);
     rejects_init(&rejects);
-    intake_init(&in, &reg, &jobs, &rejects, fake_clock, NULL);
+    intake_init(&in, reg, &jobs, &rejects, fake_clock, NULL);
     if (full_path) {
-        memset(&full.count, 0, sizeof(full.count));
-        jobs_init(&full.jobs, &cfg, 0);
-        rejects_init(&full.rejects);
+        memset(&full->count, 0, sizeof(full->count));
+        jobs_init(&full->jobs, &configs[0], 0);
+        rejects_init(&full->rejects);
     }
     for (int round = 0; round < ROUNDS; round++) {
         /*
@@ -320,26 +350,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_intake(round, &in, &rejects, lines);
         if (!full_path)
             continue;
-        take_in_full(&full, dgram, size, &from);
-        check_counts(round, &in.count, &full.count);
-        check_rejects(round, &rejects, &full.rejects);
+        take_in_full(full, dgram, size, &from);
+        check_counts(round, &in.count, &full->count);
+        check_rejects(round, &rejects, &full->rejects);
     }
-    assert(registry_series_total(&reg) <= registry_series_cap(&reg));
+    assert(registry_series_total(reg) <= registry_series_cap(reg));
     if (full_path) {
-        assert(registry_series_total(&reg) == registry_series_total(&full.reg));
-        check_policy_counts(&reg, &full.reg);
-        fuzz_render_series(&reg, &a, EXPO_TEXT, NOW_MS);
-        fuzz_render_series(&full.reg, &b, EXPO_TEXT, NOW_MS);
+        assert(registry_series_total(reg) == registry_series_total(&full->reg));
+        check_policy_counts(reg, &full->reg);
+        fuzz_render_series(reg, &a, EXPO_TEXT, NOW_MS);
+        fuzz_render_series(&full->reg, &b, EXPO_TEXT, NOW_MS);
         check_expositions(&a, &b);
-        check_jobs(&jobs, &full.jobs);
+        check_jobs(&jobs, &full->jobs);
         buf_release(&a);
         buf_release(&b);
-        jobs_release(&full.jobs);
-        registry_reset(&full.reg);
-        assert(registry_series_total(&full.reg) == fresh_series);
+        jobs_release(&full->jobs);
+        registry_reset(&full->reg);
+        assert(registry_series_total(&full->reg) == fresh_series);
     }
     jobs_release(&jobs);
-    registry_reset(&reg);
-    assert(registry_series_total(&reg) == fresh_series);
+    registry_reset(reg);
+    assert(registry_series_total(reg) == fresh_series);
     return 0;
 }
