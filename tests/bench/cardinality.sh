@@ -263,6 +263,37 @@ function sweep_turn(n,   x, b) {
         (x == "" ? "" : "; " x " over 5 ms, " b " in the baseline")
 }
 function sweep90(n,   x) { x = v(n, "expiry90.sweep_series_per_s"); return x == "" ? "—" : sprintf("%.2f", x / 1e6) }
+# The 20-line targets against what the run'"'"'s floors allow (with its 1,000-series row). A
+# ratio r is a line'"'"'s time over the sink'"'"'s, 1 / r: a statsd aggregator at its best would pay
+# the statsd floor'"'"'s line where memory plays no part (at 1k) and, at N, only the memory the
+# floor of an aggregator pays there over its own 1k line (one prefetched cache line a line).
+function best(n, mix,   sf, f1, fn) {
+    sf = v(1000, "ingest." mix ".20.statsd_floor_ratio"); f1 = v(1000, "ingest." mix ".20.floor_ratio")
+    fn = v(n, "ingest." mix ".20.floor_ratio")
+    return sf == "" || f1 == "" || fn == "" ? "—" : sprintf("%.2f", 1 / (1 / sf + 1 / fn - 1 / f1))
+}
+function bounds(   i, n, any) {
+    for (i = 1; i <= ns; i++)
+        if (s[i] == 1000)
+            any = 1
+    if (!any)
+        return
+    print ""
+    print "The 20-line targets against the floors of the same run: at best, a statsd aggregator pays the statsd floor'"'"'s line at 1k, where memory plays no part, and at N only the memory the floor of an aggregator pays there over its own line at 1k (1 / ratio: a line'"'"'s time over the sink'"'"'s):"
+    print ""
+    print "| series | target | ustatsd (uniform / Zipf) | the statsd floor | the floor | a statsd aggregator at best |"
+    print "|---:|---|---|---|---|---|"
+    for (i = 1; i <= ns; i++) {
+        n = s[i]
+        if (n < 100000 || n > 1000000)
+            continue
+        printf "| %s | %s | %s | %s | %s | %s |\n", n, (n >= 1000000 ? "≥ 0.6" : "≥ 0.75"), \
+            pair(num(n, "ingest.uniform.20.ratio", "%.2f"), num(n, "ingest.zipf.20.ratio", "%.2f")), \
+            pair(num(n, "ingest.uniform.20.statsd_floor_ratio", "%.2f"), num(n, "ingest.zipf.20.statsd_floor_ratio", "%.2f")), \
+            pair(num(n, "ingest.uniform.20.floor_ratio", "%.2f"), num(n, "ingest.zipf.20.floor_ratio", "%.2f")), \
+            pair(best(n, "uniform"), best(n, "zipf"))
+    }
+}
 # "old → new", or "—".
 function arrow(a, b) { return a == "—" && b == "—" ? "—" : a " → " b }
 $1 == "result" {
@@ -317,6 +348,7 @@ END {
             rss90(n), \
             sweep90(n)
     }
+    bounds()
     if (!anyold)
         exit
     # The older build beside this one, each benchmark run right after the new one.
