@@ -34,8 +34,13 @@
 # --credentials on for bench_ingest: a daemon from before the credentials policy knows
 # no linger key; --old-credentials off runs an old build that knows it as the new one
 # runs, without), and, where that build has them, its own in-process benchmarks
-# (OLD_DIR/tests/bench_registry and bench_expiry, which run the old registry); bench_intake
-# and bench_steps drive today's internal API and have no old run. Its logs go in DIR/old.
+# (OLD_DIR/tests/bench_registry and bench_expiry, which run the old registry; one from
+# before --series, as 8694cf3's, takes N alone and prints prose, whose memory, sweep and
+# RSS figures are read); bench_intake and bench_steps drive today's internal API and have
+# no old run. Its logs go in DIR/old.
+#
+# After the main table, with a 1,000-series row in the run, a small one sets the 20-line
+# targets at 100k and 1M against what the run's floors allow (best(), below).
 #
 # The benchmarks that start the daemon need root for their network namespace
 # (bench_ingest, bench_snapshot) and two CPUs to pin the two sides.
