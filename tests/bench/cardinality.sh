@@ -102,7 +102,8 @@ positional() {
 # no front cache is in them).
 old_registry() {
     local n=$2
-    "$1" "$n" | tee /dev/stderr | awk -v n="$n" '
+    "$1" "$n" | awk -v n="$n" '
+        { print }
         /^memory counter /   { k = "counter_rss_bytes" }
         /^memory histogram / { k = "histogram_rss_bytes" }
         /^memory summary \(1,000 / { k = "summary_rss_bytes" }
@@ -116,7 +117,8 @@ old_registry() {
 # old_expiry BENCH N: such a bench_expiry run (90% expire), its figures as result lines.
 old_expiry() {
     local n=$2
-    "$1" "$n" | tee /dev/stderr | awk -v n="$n" '
+    "$1" "$n" | awk -v n="$n" '
+        { print }
         /^  sweep: / { for (i = 1; i < NF; i++) if ($(i + 1) == "M" && $(i + 2) == "series/s")
                            print "result expiry90 series=" n " sweep_series_per_s=" $i * 1e6 }
         /^  RSS / { for (i = 1; i < NF; i++) {

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the datagram pipeline: the input is one datagram, taken three
- * times by two pipelines built from the same config. One is the daemon's own, the intake
+ * times by two pipelines built from the same config (one of two sets of caps, which the
+ * datagram's number of lines chooses: WIDE_LINES below). One is the daemon's own, the intake
  * (intake.c: statsd_scanner_fill, registry_tag_parts and registry_find_tagged (or a staged
  * slot's lines and tags), registry_apply_found for the lines
  * the front cache knows, the full parse for the rest, jobs, counters and reject ring).
@@ -17,8 +18,9 @@
  * of jobs hold the same state (and, when a job line changed it, render the same
  * exposition too).
  *
- * Runs are independent but cheap: the two registries are built once, and each run ends
- * with registry_reset(), which leaves them as registry_init() does. (At the end, not the
+ * Runs are independent but cheap: the registries (a pair for each set of caps) are built
+ * once, and each run ends with registry_reset() of the pair it used, which leaves them as
+ * registry_init() does. (At the end, not the
  * start: a run then frees what it allocated, and libFuzzer suspects no leak to check.)
  * Seeds: tests/fuzz/seeds/fuzz_ingest/.
  */
