@@ -714,7 +714,7 @@ static int print_summary(struct shape *shapes, const int *ran, unsigned rounds)
             if (status == 0)
                 status = 2;
         }
-        char target[16] = "     none";
+        char target[16] = "none";
 
         if (s->target > 0)
             snprintf(target, sizeof target, ">= %.2f", s->target);

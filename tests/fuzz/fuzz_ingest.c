@@ -98,7 +98,8 @@ static const char config_json[] =
 #define WIDE_SERIES       260
 #define WIDE_PER_FAMILY   200
 #define CONFIG_TEXT_MAX   4096
-static struct config configs[2]; /* narrow, wide: the same families, labels and jobs */
+static struct config cfg;      /* the narrow caps; its families, labels and jobs serve both */
+static struct config cfg_wide; /* the same with the wide caps */
 
 /* The reference: the full parse of every line, and the intake's bookkeeping spelled out. */
 struct reference {
@@ -117,6 +118,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static const int caps[2][2] = { { NARROW_SERIES, NARROW_PER_FAMILY },
                                     { WIDE_SERIES, WIDE_PER_FAMILY } };
+    struct config *const cfgs[2] = { &cfg, &cfg_wide };
     static char text[CONFIG_TEXT_MAX];
 
     (void)argc;
@@ -125,13 +127,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         int n = snprintf(text, sizeof text, config_json, caps[k][0], caps[k][1]);
 
         assert(n > 0 && (size_t)n < sizeof text);
-        fuzz_builtin_config(&configs[k], text, "fuzz_ingest");
-        registry_init(&regs[k], &configs[k]);
-        registry_init(&fulls[k].reg, &configs[k]);
+        fuzz_builtin_config(cfgs[k], text, "fuzz_ingest");
+        registry_init(&regs[k], cfgs[k]);
+        registry_init(&fulls[k].reg, cfgs[k]);
     }
     fresh_series = registry_series_total(&regs[0]);
     assert(registry_series_total(&regs[1]) == fresh_series);
-    jobs_init(&idle_jobs, &configs[0], 0);
+    jobs_init(&idle_jobs, &cfg, 0);
     return 0;
 }
 
@@ -216,24 +218,24 @@ static void check_policy_counts(const struct registry *a, const struct registry 
     size_t f, j;
     int why;
 
-    for (j = 0; j < configs[0].nstrip_tags; j++)
+    for (j = 0; j < cfg.nstrip_tags; j++)
         if (registry_tags_stripped(a, j) != registry_tags_stripped(b, j)) {
             fprintf(stderr, "tags_stripped{key=%s}: intake %llu, full parse %llu\n",
-                    configs[0].strip_tags[j], (unsigned long long)registry_tags_stripped(a, j),
+                    cfg.strip_tags[j], (unsigned long long)registry_tags_stripped(a, j),
                     (unsigned long long)registry_tags_stripped(b, j));
             abort();
         }
-    for (f = 0; f < configs[0].nfamilies; f++) {
+    for (f = 0; f < cfg.nfamilies; f++) {
         if (registry_labels_dropped(a, f) != registry_labels_dropped(b, f)) {
-            fprintf(stderr, "labels_dropped{family=%s} differ\n", configs[0].families[f].name);
+            fprintf(stderr, "labels_dropped{family=%s} differ\n", cfg.families[f].name);
             abort();
         }
-        for (j = 0; j < configs[0].families[f].nlabels; j++)
+        for (j = 0; j < cfg.families[f].nlabels; j++)
             for (why = 0; why < CONFIG_FOLD_MAX; why++)
                 if (registry_values_folded(a, f, j, (enum config_fold)why) !=
                     registry_values_folded(b, f, j, (enum config_fold)why)) {
                     fprintf(stderr, "folded{family=%s,label=%s,reason=%s} differ\n",
-                            configs[0].families[f].name, configs[0].families[f].labels[j].name,
+                            cfg.families[f].name, cfg.families[f].labels[j].name,
                             config_fold_name((enum config_fold)why));
                     abort();
                 }
@@ -241,12 +243,12 @@ static void check_policy_counts(const struct registry *a, const struct registry 
 }
 
 /*
- * Whether two sets of jobs (of the configs) hold the same state: every field of every breaker,
+ * Whether two sets of jobs (of cfg) hold the same state: every field of every breaker,
  * and when its counters started. What jobs_render() shows is made of these and the time.
  */
 static int jobs_same(const struct jobs *a, const struct jobs *b)
 {
-    for (size_t i = 0; i < configs[0].njobs; i++) {
+    for (size_t i = 0; i < cfg.njobs; i++) {
         const struct breaker *x = &a->breakers[i], *y = &b->breakers[i];
 
         if (x->threshold != y->threshold || x->open_ms != y->open_ms || x->state != y->state ||
@@ -327,12 +329,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct intake in;
     struct buf a = BUF_INIT, b = BUF_INIT;
 
-    jobs_init(&jobs, &configs[0], 0);
+    jobs_init(&jobs, &cfg, 0);
     rejects_init(&rejects);
     intake_init(&in, reg, &jobs, &rejects, fake_clock, NULL);
     if (full_path) {
         memset(&full->count, 0, sizeof(full->count));
-        jobs_init(&full->jobs, &configs[0], 0);
+        jobs_init(&full->jobs, &cfg, 0);
         rejects_init(&full->rejects);
     }
     for (int round = 0; round < ROUNDS; round++) {
