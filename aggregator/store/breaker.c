@@ -16,6 +16,18 @@ const char *breaker_state_name(enum breaker_state s)
     return "unknown";
 }
 
+/*
+ * A date and an age both stay under INT64_MAX / 2 ms (146 million years), so that a date
+ * less an age, and a time less a date, never overflow.
+ */
+#define BREAKER_MS_MAX ((uint64_t)INT64_MAX / 2)
+
+/* The monotonic clock in milliseconds, as a state's date. */
+static int64_t at(uint64_t ms)
+{
+    return (int64_t)(ms < BREAKER_MS_MAX ? ms : BREAKER_MS_MAX);
+}
+
 void breaker_init(struct breaker *b, uint32_t threshold, double open_seconds, uint64_t now_ms)
 {
     assert(threshold >= 1);
@@ -23,7 +35,7 @@ void breaker_init(struct breaker *b, uint32_t threshold, double open_seconds, ui
     *b = (struct breaker){ 0 };
     breaker_configure(b, threshold, open_seconds);
     b->state = BREAKER_CLOSED;
-    b->since_ms = now_ms;
+    b->since_ms = at(now_ms);
 }
 
 void breaker_configure(struct breaker *b, uint32_t threshold, double open_seconds)
@@ -35,7 +47,7 @@ void breaker_configure(struct breaker *b, uint32_t threshold, double open_second
     b->open_ms = (uint64_t)ceil(open_seconds * 1000.0);
 }
 
-static void enter(struct breaker *b, enum breaker_state s, uint64_t at_ms)
+static void enter(struct breaker *b, enum breaker_state s, int64_t at_ms)
 {
     b->state = s;
     b->since_ms = at_ms;
@@ -45,8 +57,11 @@ static void enter(struct breaker *b, enum breaker_state s, uint64_t at_ms)
 
 void breaker_advance(struct breaker *b, uint64_t now_ms)
 {
-    if (b->state == BREAKER_OPEN && now_ms >= b->since_ms && now_ms - b->since_ms >= b->open_ms)
-        enter(b, BREAKER_HALF_OPEN, b->since_ms + b->open_ms);
+    int64_t now = at(now_ms);
+
+    if (b->state == BREAKER_OPEN && now >= b->since_ms &&
+        (uint64_t)(now - b->since_ms) >= b->open_ms)
+        enter(b, BREAKER_HALF_OPEN, b->since_ms + (int64_t)b->open_ms);
 }
 
 void breaker_restore(struct breaker *b, const struct breaker *saved, uint64_t in_state_ms,
@@ -64,7 +79,10 @@ void breaker_restore(struct breaker *b, const struct breaker *saved, uint64_t in
         b->state = BREAKER_HALF_OPEN;
         age -= open_ms;
     }
-    b->since_ms = now_ms >= age ? now_ms - age : 0;
+    /* Before the clock's 0 when the state is older than the clock. */
+    if (age > BREAKER_MS_MAX)
+        age = BREAKER_MS_MAX;
+    b->since_ms = at(now_ms) - (int64_t)age;
 }
 
 void breaker_report(struct breaker *b, enum statsd_outcome outcome, uint64_t now_ms,
@@ -92,7 +110,7 @@ void breaker_report_n(struct breaker *b, enum statsd_outcome outcome, uint64_t n
         b->has_success = 1;
         b->last_success_unix = now_unix;
         if (b->state == BREAKER_HALF_OPEN)
-            enter(b, BREAKER_CLOSED, now_ms);
+            enter(b, BREAKER_CLOSED, at(now_ms));
         return;
     }
 
@@ -106,10 +124,12 @@ void breaker_report_n(struct breaker *b, enum statsd_outcome outcome, uint64_t n
      */
     if (b->state == BREAKER_HALF_OPEN ||
         (b->state == BREAKER_CLOSED && b->consecutive_failures >= b->threshold))
-        enter(b, BREAKER_OPEN, now_ms);
+        enter(b, BREAKER_OPEN, at(now_ms));
 }
 
 uint64_t breaker_time_in_state(const struct breaker *b, uint64_t now_ms)
 {
-    return now_ms > b->since_ms ? now_ms - b->since_ms : 0;
+    int64_t now = at(now_ms);
+
+    return now > b->since_ms ? (uint64_t)(now - b->since_ms) : 0;
 }

@@ -36,7 +36,11 @@ struct breaker {
     uint32_t threshold; /* consecutive errors that open the breaker, >= 1 */
     uint64_t open_ms;   /* time spent open before half-open */
     enum breaker_state state;
-    uint64_t since_ms; /* when the current state was entered (monotonic) */
+    /*
+     * When the current state was entered (monotonic). Below 0 for a state restored from
+     * before the clock's start (a state file written before a reboot).
+     */
+    int64_t since_ms;
     uint64_t consecutive_failures;
     uint64_t attempts[BREAKER_NOUTCOMES];
     uint64_t errors;
@@ -83,9 +87,10 @@ void breaker_report_n(struct breaker *b, enum statsd_outcome outcome, uint64_t n
  * Take a saved breaker's state and counts (the state file's, records.h), keeping b's own
  * threshold and open_seconds: saved was in its state for in_state_ms when it was saved,
  * and away_ms passed since. The time runs on across the gap: an open breaker whose
- * open_seconds ran out meanwhile is half-open, entered when they ran out. When now_ms
- * is younger than the time in state (the clock started again at a reboot), the state is
- * dated at 0: it reads shorter, and an open breaker may half-open late by that much.
+ * open_seconds ran out meanwhile is half-open, entered when they ran out. A time in
+ * state longer than now_ms (the clock started again at a reboot) dates the state before
+ * the clock's 0, so that it reads as long as it was, and an open breaker half-opens on
+ * time.
  */
 void breaker_restore(struct breaker *b, const struct breaker *saved, uint64_t in_state_ms,
                      uint64_t away_ms, uint64_t now_ms);

@@ -252,3 +252,100 @@ Test(breaker, n_reports_at_once_are_n_single_reports)
         }
     }
 }
+
+/* A saved breaker in state, as the state file gives it: its counts and its state. */
+static struct breaker saved_in(enum breaker_state state)
+{
+    struct breaker s;
+
+    breaker_init(&s, 1, 1, 0);
+    s.state = state;
+    s.openings = 4;
+    s.errors = 9;
+    return s;
+}
+
+/*
+ * A breaker of 60 s open_seconds, restored from one saved in state: in_state ms in it
+ * when saved, away ms since, now ms on the clock.
+ */
+static struct breaker restored(enum breaker_state state, uint64_t in_state, uint64_t away,
+                               uint64_t now)
+{
+    struct breaker b, s = saved_in(state);
+
+    breaker_init(&b, 1, 60, 0);
+    breaker_restore(&b, &s, in_state, away, now);
+    return b;
+}
+
+Test(breaker, a_restored_state_keeps_its_age_and_the_running_breakers_settings)
+{
+    struct breaker b, s = saved_in(BREAKER_CLOSED);
+
+    breaker_init(&b, 3, 60, 0);
+    /* 5 s in state when saved, 2 s away, restored at 100 s of the clock. */
+    breaker_restore(&b, &s, 5000, 2000, 100000);
+    cr_assert_eq(b.state, BREAKER_CLOSED);
+    cr_assert_eq(b.threshold, 3);
+    cr_assert_eq(b.open_ms, 60000);
+    cr_assert_eq(b.openings, 4);
+    cr_assert_eq(b.errors, 9);
+    cr_assert_eq(breaker_time_in_state(&b, 100000), 7000);
+    cr_assert_eq(breaker_time_in_state(&b, 101000), 8000);
+}
+
+/*
+ * A host that rebooted: the clock started again 30 s ago, and the state is a day old. It
+ * reads a day, not 30 s, and goes on from there.
+ */
+Test(breaker, a_state_older_than_the_clock_reads_its_whole_age)
+{
+    const uint64_t day = 86400000;
+    struct breaker b = restored(BREAKER_CLOSED, day - 10000, 10000, 30000);
+
+    cr_assert_eq(breaker_time_in_state(&b, 30000), day);
+    cr_assert_eq(breaker_time_in_state(&b, 31000), day + 1000);
+    /* A new state starts from the clock as before. */
+    breaker_report(&b, STATSD_OUTCOME_ERROR, 40000, 0);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    cr_assert_eq(breaker_time_in_state(&b, 45000), 5000);
+}
+
+/*
+ * An open breaker 50 s into its 60 s, restored 20 s after the clock started: it half-opens
+ * 10 s later, when its 60 s are up, not 60 s after the clock's start.
+ */
+Test(breaker, an_open_state_older_than_the_clock_half_opens_on_time)
+{
+    struct breaker b = restored(BREAKER_OPEN, 40000, 10000, 20000);
+
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    cr_assert_eq(breaker_time_in_state(&b, 20000), 50000);
+    breaker_advance(&b, 29999);
+    cr_assert_eq(b.state, BREAKER_OPEN);
+    breaker_advance(&b, 30000);
+    cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+    cr_assert_eq(breaker_time_in_state(&b, 30000), 0);
+    cr_assert_eq(breaker_time_in_state(&b, 35000), 5000);
+}
+
+/* Open past its time while away: half-open, entered when the time ran out. */
+Test(breaker, an_open_state_whose_time_ran_out_while_away_is_half_open)
+{
+    struct breaker b = restored(BREAKER_OPEN, 50000, 30000, 5000);
+
+    cr_assert_eq(b.state, BREAKER_HALF_OPEN);
+    cr_assert_eq(breaker_time_in_state(&b, 5000), 20000);
+}
+
+/* A saved time no clock reaches (the sum overflows): the longest age there is, no wrap. */
+Test(breaker, an_age_past_any_clock_stays_the_longest)
+{
+    struct breaker b = restored(BREAKER_CLOSED, UINT64_MAX - 5, 100, 1000);
+
+    cr_assert_gt(breaker_time_in_state(&b, 1000), (uint64_t)1 << 61);
+    cr_assert_geq(breaker_time_in_state(&b, 2000), breaker_time_in_state(&b, 1000));
+    b = restored(BREAKER_CLOSED, 0, 0, UINT64_MAX);
+    cr_assert_eq(breaker_time_in_state(&b, UINT64_MAX), 0);
+}
