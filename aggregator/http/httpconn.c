@@ -42,8 +42,8 @@ void httpconn_release(struct httpd_conn *c)
     response_release(&c->rs);
     request_release(&c->req);
     buf_release(&c->pending);
-    buf_release(&c->wire);
-    buf_release(&c->piece);
+    bufpool_put_buf(&c->srv->pool, &c->wire);
+    bufpool_put_buf(&c->srv->pool, &c->piece);
     if (c->tls != NULL && !c->tls_counted)
         c->srv->stats.tls_failures[TLSMEM_FAIL_INCOMPLETE]++;
     c->tls_counted = 1;

@@ -58,6 +58,7 @@ void httpd_server_init(struct httpd_server *srv, uv_loop_t *loop, const struct h
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->rbuf = mem_alloc(HTTPD_RBUF_SIZE);
+    bufpool_init(&srv->pool, HTTPD_POOL_MIN_BYTES, HTTPD_POOL_MAX_BYTES);
     listener_init(&srv->listener, loop);
     if (cfg)
         srv->cfg = *cfg;
@@ -275,6 +276,7 @@ void httpd__maybe_done(struct httpd_server *srv)
     tlspool_release(&srv->own_hs);
     free(srv->rbuf);
     srv->rbuf = NULL;
+    bufpool_release(&srv->pool);
     if (srv->close_cb)
         srv->close_cb(srv);
 }

@@ -26,6 +26,7 @@ struct wreq {
     struct httpd_conn *c;
     char *data;
     size_t len;
+    size_t cap; /* data's storage, kept for the next piece once written (bufpool.h) */
 };
 
 /* ---- progress, the send rate, timers ---- */
@@ -217,7 +218,7 @@ static void write_cb(uv_write_t *req, int status)
 
     assert(c->unacked >= w->len);
     c->unacked -= w->len;
-    free(w->data);
+    bufpool_put(&c->srv->pool, w->data, w->cap);
     free(w);
     if (status < 0) {
         httpconn_close(c);
@@ -261,6 +262,7 @@ static void write_wire(struct httpd_conn *c)
         return;
     w = mem_calloc(1, sizeof(*w));
     w->c = c;
+    w->cap = c->wire.cap;
     w->data = buf_detach(&c->wire, &w->len);
     assert(w->len <= UINT32_MAX);
     b = uv_buf_init(w->data, (unsigned)w->len);
@@ -325,6 +327,7 @@ static void idle_cb(uv_idle_t *h)
         c->state = CONN_BLOCKED;
         return;
     }
+    bufpool_get_buf(&c->srv->pool, &c->piece);
     buf_reset(&c->piece);
     c->state = CONN_PRODUCING;
     rc = c->produce(c, &c->piece, c->arg);
@@ -334,6 +337,7 @@ static void idle_cb(uv_idle_t *h)
     c->state = CONN_READY;
     httpsend_progress(c);
     httpsend_respond_timer(c);
+    bufpool_get_buf(&c->srv->pool, &c->wire); /* the last piece's went with its write */
     response_piece(&c->rs, &c->wire, c->piece.ptr, c->piece.len, rc == HTTPD_DONE);
     if (rc == HTTPD_DONE)
         c->state = CONN_FLUSHING;
