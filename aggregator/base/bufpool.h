@@ -3,15 +3,19 @@
  *
  * A response is written in pieces (http/httpsend.c): each piece's bytes go to the socket
  * in a buffer of their own, freed once written, and the producer renders into a buffer of
- * the connection's. A piece of a scrape is 128 KiB or more, so each of those buffers is
- * one glibc maps apart (or takes from the top of its heap and gives back): its pages come
- * from the system with a page fault each, on every piece of every scrape. An OpenMetrics
- * scrape of 10,000 series took 4.0 ms instead of 1.4 (bench_scrape), about one fault per 4
- * KiB of the body. Kept here, a buffer's pages stay the process's and are written again.
+ * the connection's. A piece of a scrape is about 128 KiB (one of histograms runs past
+ * it), and its buffers grow past it, so glibc maps each of them apart, or takes it from
+ * the top of its heap and gives that back (past its trim threshold, 128 KiB until it has
+ * freed a block it mapped apart): their pages come from the system with a page fault each,
+ * on every piece of every scrape. An OpenMetrics scrape of 10,000 series took 4.0 ms
+ * instead of 1.4 (bench_scrape), with a fault for about every two pages of the body. Kept
+ * here, a buffer's pages stay the process's and are written again.
  *
  * The pool is bounded: at most BUFPOOL_SLOTS buffers and max_bytes of capacity in all,
  * each at least min_cap (a smaller one costs the allocator nothing to make again). A
- * buffer that does not fit is freed, as it would have been. Not thread-safe: one owner.
+ * buffer that does not fit is freed, as it would have been. The biggest goes out first:
+ * a piece's buffer then seldom grows (a growth copies it), and its users give it back at
+ * the end of each response, so no small response keeps it. Not thread-safe: one owner.
  */
 #ifndef USTATSD_BUFPOOL_H
 #define USTATSD_BUFPOOL_H

@@ -105,12 +105,13 @@
 #define HTTPD_PARK_UNSENT_MAX           65536 /* bytes unread in a socket: closed, not parked */
 #define HTTPD_HOLD_UNREAD               65536 /* ... the next request waits until under this */
 /*
- * Response buffers of HTTPD_POOL_MIN_BYTES or more, freed once written or at a
- * connection's end, are kept for the next pieces, HTTPD_POOL_MAX_BYTES in all (bufpool.h):
- * a scrape's piece buffer and those of its pieces in flight, for two scrapes at once.
+ * Response buffers of HTTPD_POOL_MIN_BYTES or more, freed once written or at the end of
+ * a response, are kept for the next pieces, HTTPD_POOL_MAX_BYTES in all for each server
+ * (each listener has its own; bufpool.h): a scrape's piece buffer and those of its pieces
+ * in flight.
  */
 #define HTTPD_POOL_MIN_BYTES ((size_t)64 * 1024)
-#define HTTPD_POOL_MAX_BYTES ((size_t)4 * 1024 * 1024)
+#define HTTPD_POOL_MAX_BYTES ((size_t)2 * 1024 * 1024)
 
 #define HTTPD_MAX_TOKEN   256          /* bytes in a bearer token */
 #define HTTPD_OTHER_ROUTE ROUTES_OTHER /* handler name counting requests that match no route */
@@ -268,7 +269,7 @@ struct httpd_server {
     uint64_t pass;               /* polls begun, as counted by pacer */
     int paused;                  /* a connection waits in libuv's accept slot */
     char *rbuf;            /* every connection's reads: each is consumed before the next one */
-    struct bufpool pool;   /* big response buffers, for the next pieces */
+    struct bufpool pool;   /* big response buffers between responses, for the next pieces */
     unsigned turn_accepts; /* accepted since pacer last ran: at most ACCEPTS_PER_TURN */
     httpd_server_close_cb close_cb;
     struct httpd_stats stats;

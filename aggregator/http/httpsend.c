@@ -258,8 +258,10 @@ static void write_wire(struct httpd_conn *c)
     struct wreq *w;
     uv_buf_t b;
 
-    if (c->wire.len == 0)
+    if (c->wire.len == 0) { /* nothing to send: the storage goes back (a piece that waits) */
+        bufpool_put_buf(&c->srv->pool, &c->wire);
         return;
+    }
     w = mem_calloc(1, sizeof(*w));
     w->c = c;
     w->cap = c->wire.cap;
