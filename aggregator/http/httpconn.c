@@ -456,10 +456,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 void httpconn_end_response(struct httpd_conn *c)
 {
     assert(c->state == CONN_FLUSHING && c->unacked == 0);
-    /* A kept-alive or lingering connection holds no big buffer between responses. */
+    /*
+     * A kept-alive or lingering connection holds no pooled buffer between responses. The
+     * wire is empty here: each way here comes right after write_wire() handed it over.
+     */
+    assert(c->wire.len == 0);
     bufpool_put_buf(&c->srv->pool, &c->piece);
-    if (c->wire.len == 0)
-        bufpool_put_buf(&c->srv->pool, &c->wire);
+    bufpool_put_buf(&c->srv->pool, &c->wire);
     if (c->park_after) { /* a whole refusal (Content-Length): parked, not shut */
         httppark_park(c, 0);
         return;
