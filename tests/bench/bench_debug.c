@@ -2,7 +2,7 @@
  * bench_debug: how long GET /debug?section=series&limit=N takes through the real daemon,
  * and how long that render holds the daemon's loop.
  *
- *     bench_debug [path/to/ustatsd] [--series N] [--runs N | --quick]
+ *     bench_debug [path/to/ustatsd] [--series N] [--runs N | --quick] [--cold]
  *     BENCH_RUNS=n                          timed runs per case (default 9)
  *
  * Same set-up as bench_scrape (bench_http.h): the daemon filled with 10,000 and then

@@ -216,7 +216,8 @@ static inline const char *bench_http_plain_config(void)
 /*
  * Read the command line: the binary (the first argument that is not an option; it
  * overrides $USTATSD_BIN), --series N, --runs N (else BENCH_RUNS), --quick (3 runs); any
- * other "--name" is kept in b->opts for the bench (bench_http_opt()). name must outlive b.
+ * other "--name" is kept in b->opts for the bench (bench_http_opt(); --cold: every bench's,
+ * bench_http_settle() does not wait for huge pages). name must outlive b.
  * Dies on a bad argument. bench_http_launch() then starts the daemon.
  */
 static inline void bench_http_args(struct bench_http *b, const char *name, int argc, char **argv)
@@ -352,16 +353,24 @@ static inline double bench_http_daemon_cpu(const struct bench_http *b)
 
 /*
  * Wait until the daemon is idle after a population: what it still does in the background
- * (its tables' incremental moves after they grew, a slice a loop turn) would otherwise
- * fall on the first measurement. Idle: at most one clock tick of CPU (10 ms) in 200 ms.
- * Gives up after 30 s and 1 s per 100,000 series; prints how long it waited.
+ * would otherwise fall on the first measurement. First (unless --cold) until it has put
+ * its series' memory into huge pages (benchutil_settle_huge), as a daemon on a host does
+ * within seconds: at 10,000,000 series, a text render that walks blocks in 4 KiB pages
+ * cost 265 ns a series in process on a machine whose page walks are dear, 85 once they were
+ * collapsed (bench_steps). Then until its tables' incremental moves after they grew are done
+ * (a slice a loop turn). Idle: at most one clock tick of CPU (10 ms) in 200 ms. Gives up
+ * after 30 s and 1 s per 100,000 series; prints how long it waited.
  */
 static inline void bench_http_settle(const struct bench_http *b, size_t n)
 {
-    uint64_t t0 = benchutil_now_ns(), limit = (30 + n / 100000) * 1000000000ull;
+    uint64_t t0, limit = (30 + n / 100000) * 1000000000ull;
     double tick = 1.5 / (double)sysconf(_SC_CLK_TCK); /* one tick, and not two */
-    double before = bench_http_daemon_cpu(b), after;
+    double before, after;
 
+    if (!bench_http_opt(b, "--cold"))
+        benchutil_settle_huge(b->self);
+    t0 = benchutil_now_ns();
+    before = bench_http_daemon_cpu(b);
     for (;;) {
         usleep(200000);
         after = bench_http_daemon_cpu(b);

@@ -329,13 +329,19 @@ static void start_daemon(struct daemon *d, const char *dir, int udp, int writers
     free(text);
 }
 
-/* d's own metrics, from its self endpoint. Malloc'd. */
-static char *self_scrape(struct daemon *d)
+/* The URL of d's self endpoint. */
+static const char *self_url_of(struct daemon *d)
 {
     for (unsigned k = 0; k < MAX_DAEMONS; k++)
         if (self_daemon[k] == d)
-            return benchutil_get_metrics(self_url[k]);
+            return self_url[k];
     benchutil_die("no self endpoint for the daemon");
+}
+
+/* d's own metrics, from its self endpoint. Malloc'd. */
+static char *self_scrape(struct daemon *d)
+{
+    return benchutil_get_metrics(self_url_of(d));
 }
 
 /* As benchutil_daemon_counters(), from the self endpoint. */
@@ -427,53 +433,17 @@ static void warm_up(struct daemon *d, int fd, int udp)
 /* --cold: each timed load starts right after the warm-up, huge pages or not (settle()). */
 static int cold;
 
-#define SETTLE_QUIET_MS 500    /* ten of the daemon's expiry ticks, each a chance to start one */
-#define SETTLE_MAX_MS   120000 /* a daemon still collapsing then is measured as it is */
-
 /*
- * Before a timed load (nothing with --cold): the daemon idle until its series' memory is in huge
- * pages (daemon/hugepages.h), as on a host where it has run for a minute. The state thread
- * collapses the full regions in the CPU time the loop leaves, and a benchmark that keeps
- * the receiver's CPU busy from the first round on leaves it almost none: at 1,000,000
- * series the collapses then take about a minute of rounds, and the ratio rose from 0.75
- * in the first round to 0.88 in the fifth. Settled: no byte collapsed and no range done
- * for SETTLE_QUIET_MS. A daemon that collapses nothing (an older build without the
- * metrics, or huge pages off) is not waited for.
+ * Before a timed load (nothing with --cold): the daemon idle until its series' memory is in
+ * huge pages (benchutil_settle_huge). The state thread collapses the full regions in the CPU
+ * time the loop leaves, and a benchmark that keeps the receiver's CPU busy from the first
+ * round on leaves it almost none: at 1,000,000 series the collapses then take about a
+ * minute of rounds, and the ratio rose from 0.75 in the first round to 0.88 in the fifth.
  */
 static void settle(struct daemon *d)
 {
-    double bytes = -1, ranges = -1, b, n;
-    uint64_t t0 = benchutil_now_ns(), quiet = t0, now;
-    int found, found2, on;
-
-    if (cold)
-        return;
-    for (;;) {
-        char *body = self_scrape(d);
-
-        on = expo_sum(body, "ustatsd_hugepage_collapse_enabled", &found) > 0 && found;
-        b = expo_sum(body, "ustatsd_hugepage_collapsed_bytes_total", &found);
-        n = expo_sum(body, "ustatsd_hugepage_collapses_total", &found2);
-        free(body);
-        if (!on || !found || !found2)
-            return;
-        now = benchutil_now_ns();
-        if (b != bytes || n != ranges) {
-            bytes = b;
-            ranges = n;
-            quiet = now;
-        } else if (now - quiet >= SETTLE_QUIET_MS * 1000000ull) {
-            printf("  settled: %.0f MiB of the series' memory in huge pages, after %.1f s idle\n",
-                   bytes / (1024.0 * 1024.0), (double)(now - t0) / 1e9);
-            return;
-        }
-        if (now - t0 >= SETTLE_MAX_MS * 1000000ull) {
-            printf("  the daemon was still collapsing after %d s: measured as it is\n",
-                   SETTLE_MAX_MS / 1000);
-            return;
-        }
-        waitfor_sleep_ms(10);
-    }
+    if (!cold)
+        benchutil_settle_huge(self_url_of(d));
 }
 
 /* Returns the rate, or -1 when the daemon's counters do not account for the load. */

@@ -1,7 +1,7 @@
 /*
  * bench_reload: what a configuration reload (SIGHUP) costs the loop at 100,000 series.
  *
- *     bench_reload [path/to/ustatsd] [--series N] [--runs N | --quick]
+ *     bench_reload [path/to/ustatsd] [--series N] [--runs N | --quick] [--cold]
  *                                         (or $USTATSD_BIN; BENCH_RUNS windows, at most 5)
  *
  * The daemon holds bench_http's mix, N series (100,000 by default): 60% counters, 30%

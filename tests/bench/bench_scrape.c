@@ -2,7 +2,7 @@
  * bench_scrape: how long GET /metrics takes through the real daemon, and how long a big
  * scrape holds the daemon's loop.
  *
- *     bench_scrape [path/to/ustatsd] [--series N] [--runs N | --quick] [--no-tls]
+ *     bench_scrape [path/to/ustatsd] [--series N] [--runs N | --quick] [--no-tls] [--cold]
  *     BENCH_RUNS=n                          timed runs per case (default 9)
  *
  * The set-up, the timing and the probe are bench_http.h's: the daemon is filled with

@@ -2,13 +2,17 @@
  * bench_snapshot: what a state snapshot (daemon.state_file) costs the daemon, and what
  * the restore costs its start-up, at 100,000 and 1,000,000 series.
  *
- *   bench_snapshot [USTATSD_BIN] [--series N] [--runs N] [--quick] [--no-pin]
+ *   bench_snapshot [USTATSD_BIN] [--series N] [--runs N] [--quick] [--no-pin] [--cold]
  *
  * The series are HTTP-server metrics: 90% counters http_requests_total{service, method,
  * route, status} and 10% histograms http_request_duration{service, method, route} in
  * milliseconds, 12 buckets, over 1,000 services (checkout-api-17, ...), 25 route templates,
  * 4 methods and 9 status codes: few values per label, many combinations, as in real
  * fleets. They are filled with blocking sends of datagrams packed up to 8 KiB.
+ *
+ * Once filled, the daemon is left idle until it has put its series' memory into huge pages
+ * (benchutil_settle_huge), as a daemon on a host does within seconds; --cold measures
+ * right after the fill.
  *
  * For each size, the real daemon (pinned to CPU 1 with its worker threads, which deflate
  * and write the file; the prober and the sender on CPU 0) is asked for snapshots with
@@ -233,6 +237,9 @@ static void measure_restart(const char *dir, const char *state, size_t n, int ru
     printf("  a stop, with its final snapshot: %.2f s (median)\n", r->stop_s);
 }
 
+/* --cold: measured right after the fill, not once the series are in huge pages. */
+static int cold;
+
 static void run_size(const char *dir, size_t n, int runs, int pin, struct result *r)
 {
     struct inst in;
@@ -247,6 +254,8 @@ static void run_size(const char *dir, size_t n, int runs, int pin, struct result
     ms = inst_start(&in, dir, n, state, pin) / 1000000u;
     printf("  started in %llu ms with no state file yet\n", (unsigned long long)ms);
     populate(&in, n);
+    if (!cold)
+        benchutil_settle_huge(in.self);
     measure_memory(&in, r);
     measure_loop(&in, n, runs, r);
     {
@@ -294,9 +303,11 @@ static void parse_args(int argc, char **argv, struct args *a)
             a->runs = 1;
         } else if (strcmp(argv[i], "--no-pin") == 0) {
             a->pin = 0;
+        } else if (strcmp(argv[i], "--cold") == 0) {
+            cold = 1;
         } else if (argv[i][0] == '-' || i != 1) {
             benchutil_die("usage: bench_snapshot [USTATSD_BIN] [--series N] [--runs N] "
-                          "[--quick] [--no-pin]");
+                          "[--quick] [--no-pin] [--cold]");
         }
     }
 }

@@ -2,7 +2,7 @@
  * bench_sweep: half the series expire in the real daemon; how long its loop turns are
  * while it sweeps them, against a window of the same traffic without expiry.
  *
- *     bench_sweep [path/to/ustatsd] [--series N]      (1,000,000 by default)
+ *     bench_sweep [path/to/ustatsd] [--series N] [--cold]      (1,000,000 by default)
  *
  * bench_expiry measures the sweep in process; this is the daemon that runs it. The daemon
  * (bench_http.h: on CPU 1, the mix of counters, gauges and histograms) has a ttl of

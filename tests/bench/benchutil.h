@@ -285,6 +285,52 @@ static inline char *benchutil_get_metrics(const char *url)
     return body;
 }
 
+#define BENCHUTIL_HUGE_QUIET_MS \
+    500 /* ten of the daemon's expiry ticks, each a chance to start one */
+#define BENCHUTIL_HUGE_MAX_MS 120000 /* a daemon still collapsing then is measured as it is */
+
+/*
+ * Wait, idle, until the daemon whose own metrics url serves has put its series' memory into
+ * huge pages (daemon/hugepages.h), as on a host where it has run for a minute: its state
+ * thread collapses each full 2 MiB region of series blocks, in the CPU time the loop leaves.
+ * Settled: no byte collapsed and no range done for BENCHUTIL_HUGE_QUIET_MS. A daemon that
+ * collapses nothing (an older build without the metrics, or huge pages off) is not waited
+ * for. Prints what it waited for.
+ */
+static inline void benchutil_settle_huge(const char *url)
+{
+    double bytes = -1, ranges = -1, b, n;
+    uint64_t t0 = benchutil_now_ns(), quiet = t0, now;
+    int found, found2, on;
+
+    for (;;) {
+        char *body = benchutil_get_metrics(url);
+
+        on = expo_sum(body, "ustatsd_hugepage_collapse_enabled", &found) > 0 && found;
+        b = expo_sum(body, "ustatsd_hugepage_collapsed_bytes_total", &found);
+        n = expo_sum(body, "ustatsd_hugepage_collapses_total", &found2);
+        free(body);
+        if (!on || !found || !found2)
+            return;
+        now = benchutil_now_ns();
+        if (b != bytes || n != ranges) {
+            bytes = b;
+            ranges = n;
+            quiet = now;
+        } else if (now - quiet >= BENCHUTIL_HUGE_QUIET_MS * 1000000ull) {
+            printf("  settled: %.0f MiB of the series' memory in huge pages, after %.1f s idle\n",
+                   bytes / (1024.0 * 1024.0), (double)(now - t0) / 1e9);
+            return;
+        }
+        if (now - t0 >= BENCHUTIL_HUGE_MAX_MS * 1000000ull) {
+            printf("  the daemon was still collapsing after %d s: measured as it is\n",
+                   BENCHUTIL_HUGE_MAX_MS / 1000);
+            return;
+        }
+        waitfor_sleep_ms(10);
+    }
+}
+
 /*
  * benchutil_counters_of() reads them from a scrape's body (and frees it).
  * Scrape the daemon's /metrics and return ustatsd_lines_accepted_total; rejected (when

@@ -23,9 +23,9 @@
 #
 # A figure a benchmark did not print (a run that failed, a bench_ingest without
 # --series) is shown as "—". --quick: fewer rounds and windows. --rounds R: bench_ingest's
-# rounds (5 by default; its figures are the medians); --cold: bench_ingest's rounds start
-# right after its warm-up, not once the daemon has put its series in huge pages (its
-# --cold). --benches: only these of ingest, registry, scrape, reload, snapshot, debug,
+# rounds (5 by default; its figures are the medians); --cold: every benchmark measures
+# right after it made its series, not once the daemon has put them in huge pages (their
+# --cold; bench_steps collapses as the daemon does, in process). --benches: only these of ingest, registry, scrape, reload, snapshot, debug,
 # expiry, sweep, intake and steps (all by default).
 #
 # --old OLD_DIR: the same run for an older build too, each benchmark right after the new
@@ -148,10 +148,10 @@ bench_at() {
         elif [ -x "$dir/bench_registry" ]; then
             run registry "$n" "$dir/bench_registry" --series "$n" --memory-only $reg
         fi ;;
-    scrape) run scrape "$n" "$benches/bench_scrape" "$daemon" --series "$n" --runs $runs --no-tls ;;
-    reload) run reload "$n" "$benches/bench_reload" "$daemon" --series "$n" --runs $windows ;;
-    snapshot) run snapshot "$n" "$benches/bench_snapshot" "$daemon" --series "$n" $snap ;;
-    debug) run debug "$n" "$benches/bench_debug" "$daemon" --series "$n" --runs $runs ;;
+    scrape) run scrape "$n" "$benches/bench_scrape" "$daemon" --series "$n" --runs $runs --no-tls $cold ;;
+    reload) run reload "$n" "$benches/bench_reload" "$daemon" --series "$n" --runs $windows $cold ;;
+    snapshot) run snapshot "$n" "$benches/bench_snapshot" "$daemon" --series "$n" $snap $cold ;;
+    debug) run debug "$n" "$benches/bench_debug" "$daemon" --series "$n" --runs $runs $cold ;;
     expiry)
         if positional "$dir/bench_expiry"; then
             run expiry90 "$n" old_expiry "$dir/bench_expiry" "$n"
@@ -159,9 +159,9 @@ bench_at() {
             run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick
             run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick
         fi ;;
-    sweep) run sweep "$n" "$benches/bench_sweep" "$daemon" --series "$n" ;;
+    sweep) run sweep "$n" "$benches/bench_sweep" "$daemon" --series "$n" $cold ;;
     intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds --shape ingest ;;
-    steps) [ "$tag" = old ] || run steps "$n" "$benches/bench_steps" --series "$n" ;;
+    steps) [ "$tag" = old ] || run steps "$n" "$benches/bench_steps" --series "$n" $cold ;;
     *) echo "cardinality.sh: no benchmark $b" >&2; exit 2 ;;
     esac
     return 0
