@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -93,6 +94,13 @@ bench_http_die(const struct bench_http *b, int err, const char *fmt, ...)
     if (err)
         fprintf(stderr, ": %s", strerror(err));
     fputc('\n', stderr);
+    /*
+     * The daemon goes with the bench: left running, a daemon of 10M series went on
+     * expiring them on the CPU the next benchmarks measured. kill() is safe from any
+     * thread; its directory stays, named in the daemon's command line.
+     */
+    if (b->d.pid > 0)
+        kill(b->d.pid, SIGKILL);
     exit(1);
 }
 
