@@ -21,6 +21,8 @@
 
 static char dir[64];
 static char state_path[128];
+static struct daemon d; /* the test's daemon */
+static int running;     /* d is up: a failed test's .fini kills it */
 
 static void make_dir(void)
 {
@@ -30,6 +32,10 @@ static void make_dir(void)
 
 static void remove_all(void)
 {
+    if (running) {
+        running = 0;
+        daemon_kill(&d);
+    }
     cr_assert_eq(daemon_remove_dir(dir), 0);
 }
 
@@ -50,8 +56,8 @@ static void plant(const char *fixture)
     cr_assert_eq(fclose(out), 0);
 }
 
-/* Start the daemon of today on the fixture's config and a copy of its state file. */
-static void start(struct daemon *d, const char *fixture)
+/* Start the daemon of today (d) on the fixture's config and a copy of its state file. */
+static void start(const char *fixture)
 {
     const char *args[] = { "--state-file", state_path, NULL };
     char path[512], *config;
@@ -59,8 +65,16 @@ static void start(struct daemon *d, const char *fixture)
     snprintf(path, sizeof path, "%s.json", fixture);
     cr_assert_not_null(config = daemon_read_file(path), "%s", path);
     plant(fixture);
-    cr_assert_eq(daemon_start(d, config, args), 0, "daemon did not start");
+    cr_assert_eq(daemon_start(&d, config, args), 0, "daemon did not start");
+    running = 1;
     free(config);
+}
+
+/* Stop d, which must exit cleanly. */
+static void stop(void)
+{
+    running = 0;
+    cr_assert_eq(daemon_stop(&d), 0);
 }
 
 static double value(const char *body, const char *series)
@@ -201,12 +215,11 @@ static const struct {
 Test(e2e_state_compat, v1_8694cf3_comes_back_as_the_old_daemon_showed_it, .init = make_dir,
      .fini = remove_all)
 {
-    struct daemon d;
     struct timespec ts;
     char *text, *om;
     size_t n;
 
-    start(&d, V1);
+    start(V1);
     text = daemon_scrape(&d, NULL);
     om = daemon_scrape(&d, DAEMON_OPENMETRICS);
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -227,7 +240,7 @@ Test(e2e_state_compat, v1_8694cf3_comes_back_as_the_old_daemon_showed_it, .init 
     cr_assert_eq(expo_check(om, 1), 0);
     free(text);
     free(om);
-    cr_assert_eq(daemon_stop(&d), 0);
+    stop();
 }
 
 /*
@@ -238,10 +251,9 @@ Test(e2e_state_compat, v1_8694cf3_comes_back_as_the_old_daemon_showed_it, .init 
  */
 Test(e2e_state_compat, v1_8694cf3_goes_on_from_where_it_was, .init = make_dir, .fini = remove_all)
 {
-    struct daemon d;
     char *text;
 
-    start(&d, V1);
+    start(V1);
     cr_assert_eq(daemon_sends(&d, "compat_requests:1|c|#method:get,code:203\n"
                                   "compat_sampled:1|c|@0.4\n"
                                   "compat_batches:1|c|#kind:partial\n"
@@ -275,5 +287,5 @@ Test(e2e_state_compat, v1_8694cf3_goes_on_from_where_it_was, .init = make_dir, .
     cr_assert_eq(value(text, "compat_job_consecutive_failures{job=\"sweep\"}"), 1);
     cr_assert_eq(value(text, "compat_job_circuit_state{job=\"sweep\",state=\"closed\"}"), 1);
     free(text);
-    cr_assert_eq(daemon_stop(&d), 0);
+    stop();
 }
