@@ -13,7 +13,8 @@
  *   - population: the series mix (60% counters with two labels, 30% gauges, 10% histograms
  *     with BENCH_HTTP_BUCKETS buckets), one line a series, sent by blocking sends, so that
  *     nothing is dropped, then a wait until ustatsd_lines_accepted_total counts every line,
- *     and until the daemon is idle (its tables' moves done);
+ *     until the daemon has put its series' memory into huge pages (unless --cold), and
+ *     until it is idle (its tables' moves done);
  *   - timing of full responses: connect() to the last byte, Connection: close, so the end
  *     of the body is the server's close; a warm-up, then median and best of the runs;
  *   - the loop-hold probe: while one request is timed, one thread keeps sending datagrams
@@ -69,6 +70,7 @@ struct bench_http {
     char *config;   /* the config the daemon started with, malloc'd */
     const char *opts[BENCH_HTTP_MAX_OPTS]; /* the bench's own options ("--no-tls") */
     int nopts;
+    pid_t other; /* a second daemon of the bench's (bench_scrape's TLS one), else 0 */
 };
 
 static inline double bench_http_ms(uint64_t ns)
@@ -95,12 +97,14 @@ bench_http_die(const struct bench_http *b, int err, const char *fmt, ...)
         fprintf(stderr, ": %s", strerror(err));
     fputc('\n', stderr);
     /*
-     * The daemon goes with the bench: left running, a daemon of 10M series went on
+     * The daemons go with the bench: left running, a daemon of 10M series went on
      * expiring them on the CPU the next benchmarks measured. kill() is safe from any
-     * thread; its directory stays, named in the daemon's command line.
+     * thread; their directories stay, named in their command lines.
      */
     if (b->d.pid > 0)
         kill(b->d.pid, SIGKILL);
+    if (b->other > 0)
+        kill(b->other, SIGKILL);
     exit(1);
 }
 
@@ -317,6 +321,12 @@ static inline char *bench_http_self(const struct bench_http *b, const char *self
     return body;
 }
 
+/* bench_http_self() of arg (a struct bench_http), for benchutil_settle_huge(). */
+static inline char *bench_http__self_of(const void *arg)
+{
+    return bench_http_self(arg, NULL);
+}
+
 /* One of the daemon's own metrics, summed over its labels; dies when it is not there. */
 static inline double bench_http_self_value(const struct bench_http *b, const char *name)
 {
@@ -366,8 +376,9 @@ static inline double bench_http_daemon_cpu(const struct bench_http *b)
  * within seconds: at 10,000,000 series, a text render that walks blocks in 4 KiB pages
  * cost 265 ns a series in process on a machine whose page walks are dear, 85 once they were
  * collapsed (bench_steps). Then until its tables' incremental moves after they grew are done
- * (a slice a loop turn). Idle: at most one clock tick of CPU (10 ms) in 200 ms. Gives up
- * after 30 s and 1 s per 100,000 series; prints how long it waited.
+ * (a slice a loop turn). Idle: at most one clock tick of CPU (10 ms) in 200 ms. The second
+ * wait gives up after 30 s and 1 s per 100,000 series (the first after 120 s); each prints
+ * how long it waited.
  */
 static inline void bench_http_settle(const struct bench_http *b, size_t n)
 {
@@ -376,7 +387,7 @@ static inline void bench_http_settle(const struct bench_http *b, size_t n)
     double before, after;
 
     if (!bench_http_opt(b, "--cold"))
-        benchutil_settle_huge(b->self);
+        benchutil_settle_huge(bench_http__self_of, b);
     t0 = benchutil_now_ns();
     before = bench_http_daemon_cpu(b);
     for (;;) {

@@ -443,7 +443,7 @@ static int cold;
 static void settle(struct daemon *d)
 {
     if (!cold)
-        benchutil_settle_huge(self_url_of(d));
+        benchutil_settle_huge(benchutil_metrics_at, self_url_of(d));
 }
 
 /* Returns the rate, or -1 when the daemon's counters do not account for the load. */

@@ -2,7 +2,7 @@
  * bench_remote: the daemon's CPU per sample sent by remote write, next to its CPU per sample
  * of a text scrape of the same series, in one run.
  *
- *     bench_remote [path/to/ustatsd] [--series N] [--runs N | --quick]
+ *     bench_remote [path/to/ustatsd] [--series N] [--runs N | --quick] [--cold]
  *
  * The daemon (bench_http.h: CPU 1, the mix of counters, gauges and 12-bucket histograms,
  * 100,000 series by default) has one remote write target, every 2 s, whose receiver is a

@@ -138,7 +138,31 @@ static double median_ms(uint64_t *t, int n)
     return bench_http_ms(t[n / 2]);
 }
 
-/* The TLS daemon, started like b->d but with a web config; filled with b->have series. */
+/* The TLS daemon and how to reach it, for tls_self_metrics(). */
+struct tls_self {
+    const struct bench_http *t;
+    const struct tlsclient_opts *o;
+};
+
+/* The TLS daemon's own metrics, from its self endpoint, which speaks TLS too. Malloc'd. */
+static char *tls_self_metrics(const void *arg)
+{
+    const struct tls_self *ts = arg;
+    struct buf body = BUF_INIT;
+    char err[512];
+
+    if (tlsclient_get(ts->t->self, ts->o, "/metrics", NULL, &body, err) != 200)
+        bench_http_die(ts->t, 0, "GET /metrics on the TLS daemon's self endpoint: %s", err);
+    buf_addch(&body, '\0');
+    return body.ptr;
+}
+
+/*
+ * The TLS daemon, started like b->d but with a web config; filled with b->have series and,
+ * unless --cold, left until its series are in huge pages, as b->d was
+ * (benchutil_settle_huge). Each of b and t names the other's daemon, so that a failure
+ * kills both.
+ */
 static void tls_start(struct bench_http *b, struct bench_http *t, const char *certs,
                       struct tlsclient_opts *o)
 {
@@ -153,6 +177,7 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
 
     *t = *b;
     memset(&t->d, 0, sizeof(t->d));
+    t->other = b->d.pid;
     t->have = 0;
     snprintf(t->self, sizeof(t->self), "unix:%s/self-tls.sock", b->dir);
     if ((t->config = bench_http_config_text(b->cap, t->self, "bench_queue_depth")) == NULL)
@@ -165,6 +190,7 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
     fclose(f);
     if (daemon_start_with(&t->d, t->config, &opts) != 0)
         bench_http_die(b, 0, "the TLS daemon did not start");
+    b->other = t->d.pid;
     for (i = 0; i < 1000 && tlsclient_get(t->d.http, o, "/-/ready", NULL, NULL, err) != 200; i++)
         usleep(10000);
     if (i == 1000 || daemon_connect(&t->d) != 0)
@@ -183,6 +209,11 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
     buf_release(&body);
     if (got < (double)t->have)
         bench_http_die(b, 0, "the TLS daemon accepted %.0f lines of %zu", got, t->have);
+    if (!bench_http_opt(t, "--cold")) {
+        struct tls_self ts = { t, o };
+
+        benchutil_settle_huge(tls_self_metrics, &ts);
+    }
 }
 
 /*
@@ -349,6 +380,7 @@ static void run_tls(struct bench_http *b)
     free(kt);
     free(fp);
     free(ft);
+    b->other = 0;
     if (daemon_stop(&tb.d) != 0)
         bench_http_die(b, 0, "the TLS daemon did not stop cleanly");
     free(tb.config);

@@ -255,7 +255,7 @@ static void run_size(const char *dir, size_t n, int runs, int pin, struct result
     printf("  started in %llu ms with no state file yet\n", (unsigned long long)ms);
     populate(&in, n);
     if (!cold)
-        benchutil_settle_huge(in.self);
+        benchutil_settle_huge(benchutil_metrics_at, in.self);
     measure_memory(&in, r);
     measure_loop(&in, n, runs, r);
     {

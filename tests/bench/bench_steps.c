@@ -135,23 +135,30 @@ static int cold;
 /*
  * Put the store's full ranges into huge pages, as the daemon's state thread does
  * (daemon/hugepages.h: registry_ripe(), then slab_collapse() a range at a time), where the
- * system allows it. Prints what was collapsed and what the kernel refused.
+ * system allows it. Prints what was collapsed and what the kernel refused, or why nothing
+ * was.
  */
 static void collapse(struct registry *reg)
 {
-    size_t total = 0, refused = 0, len;
+    size_t done = 0, refused = 0, len;
     void *base;
 
-    if (cold || !hugepages_allowed(HUGEPAGES_MODE_FILE) ||
-        !hugepages_size_fits(HUGEPAGES_SIZE_FILE))
+    if (cold) {
+        printf("  --cold: the series' memory left in the pages it was made in\n");
         return;
+    }
+    if (!hugepages_allowed(HUGEPAGES_MODE_FILE) || !hugepages_size_fits(HUGEPAGES_SIZE_FILE)) {
+        printf("  no huge pages here (the kernel's mode or size): none collapsed\n");
+        return;
+    }
     while (registry_ripe(reg, &base, &len)) {
         if (slab_collapse(base, len) != 0)
             refused++;
-        total += len;
+        else
+            done += len;
     }
     printf("  %.0f MiB of the series' memory put in huge pages (%zu ranges refused)\n",
-           (double)total / (1024.0 * 1024.0), refused);
+           (double)done / (1024.0 * 1024.0), refused);
 }
 
 static double clock_unix(void *arg)

@@ -6,11 +6,12 @@
  *
  * bench_expiry measures the sweep in process; this is the daemon that runs it. The daemon
  * (bench_http.h: on CPU 1, the mix of counters, gauges and histograms) has a ttl of
- * 20 s + 3 s per 100,000 series on every family (1 s with --cold, which does not wait for
- * the huge pages), and is filled with N series, one line each. Half of them, in blocks of ten so that every kind is in both halves, are sent
- * again at once and then every third of the ttl, as live traffic keeps a series; the
- * other half expire ttl after they were made, which is after the population and the
- * daemon's settling. Two windows, each between two readings of the daemon's loop turns
+ * 20 s + 3 s per 100,000 series on every family (20 s + 1 s per 100,000 with --cold, which
+ * does not wait for the huge pages), and is filled with N series, one line each. Half of
+ * them, in blocks of ten so that every kind is in both halves, are sent again at once
+ * and then every third of the ttl, as live traffic keeps a series; the other half expire
+ * ttl after they were made, which is after the population and the daemon's settling.
+ * Two windows, each between two readings of the daemon's loop turns
  * (ustatsd_event_loop_iteration_seconds and its CPU time, the self endpoint):
  *   - the baseline: from the first refresh to one second before the first series can
  *     expire, the refreshes alone;

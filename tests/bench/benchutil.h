@@ -289,22 +289,30 @@ static inline char *benchutil_get_metrics(const char *url)
     500 /* ten of the daemon's expiry ticks, each a chance to start one */
 #define BENCHUTIL_HUGE_MAX_MS 120000 /* a daemon still collapsing then is measured as it is */
 
+/* benchutil_get_metrics() of the endpoint url (a const char *), for benchutil_settle_huge(). */
+static inline char *benchutil_metrics_at(const void *url)
+{
+    return benchutil_get_metrics(url);
+}
+
 /*
- * Wait, idle, until the daemon whose own metrics url serves has put its series' memory into
- * huge pages (daemon/hugepages.h), as on a host where it has run for a minute: its state
- * thread collapses each full 2 MiB region of series blocks, in the CPU time the loop leaves.
- * Settled: no byte collapsed and no range done for BENCHUTIL_HUGE_QUIET_MS. A daemon that
- * collapses nothing (an older build without the metrics, or huge pages off) is not waited
- * for. Prints what it waited for.
+ * Wait, idle, until the daemon whose own metrics self(arg) returns (malloc'd; it dies on a
+ * failure, as the bench dies) has put its series' memory into huge pages
+ * (daemon/hugepages.h), as on a host where it has run for a minute: its state thread
+ * collapses each full 2 MiB region of series blocks, in the CPU time the loop leaves.
+ * Settled: no byte collapsed and no range done for BENCHUTIL_HUGE_QUIET_MS (a state thread
+ * kept from its CPU that long passes for settled: nothing counts the ranges still to
+ * come). A daemon that collapses nothing (an older build without the metrics, or huge
+ * pages off) is not waited for. Prints what was collapsed and how long the wait took.
  */
-static inline void benchutil_settle_huge(const char *url)
+static inline void benchutil_settle_huge(char *(*self)(const void *arg), const void *arg)
 {
     double bytes = -1, ranges = -1, b, n;
     uint64_t t0 = benchutil_now_ns(), quiet = t0, now;
     int found, found2, on;
 
     for (;;) {
-        char *body = benchutil_get_metrics(url);
+        char *body = self(arg);
 
         on = expo_sum(body, "ustatsd_hugepage_collapse_enabled", &found) > 0 && found;
         b = expo_sum(body, "ustatsd_hugepage_collapsed_bytes_total", &found);
@@ -318,7 +326,7 @@ static inline void benchutil_settle_huge(const char *url)
             ranges = n;
             quiet = now;
         } else if (now - quiet >= BENCHUTIL_HUGE_QUIET_MS * 1000000ull) {
-            printf("  settled: %.0f MiB of the series' memory in huge pages, after %.1f s idle\n",
+            printf("  settled: %.0f MiB of the series' memory in huge pages, after %.1f s\n",
                    bytes / (1024.0 * 1024.0), (double)(now - t0) / 1e9);
             return;
         }

@@ -23,10 +23,12 @@
 #
 # A figure a benchmark did not print (a run that failed, a bench_ingest without
 # --series) is shown as "—". --quick: fewer rounds and windows. --rounds R: bench_ingest's
-# rounds (5 by default; its figures are the medians); --cold: every benchmark measures
-# right after it made its series, not once the daemon has put them in huge pages (their
-# --cold; bench_steps collapses as the daemon does, in process). --benches: only these of ingest, registry, scrape, reload, snapshot, debug,
-# expiry, sweep, intake and steps (all by default).
+# rounds (5 by default; its figures are the medians); --cold: the benchmarks of a running
+# daemon (ingest, scrape, reload, snapshot, debug, sweep) measure right after its series
+# are made, not once it has put them in huge pages, and bench_steps does not collapse
+# them in process as the daemon does (their --cold). --benches: only these of ingest,
+# registry, scrape, reload, snapshot, debug, expiry, sweep, intake and steps (all by
+# default).
 #
 # --old OLD_DIR: the same run for an older build too, each benchmark right after the new
 # one at the same size (so both see the same machine), and a second table, old -> new.
