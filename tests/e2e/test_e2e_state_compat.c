@@ -21,8 +21,7 @@
 
 static char dir[64];
 static char state_path[128];
-static struct daemon d; /* the test's daemon */
-static int running;     /* d is up: a failed test's .fini kills it */
+static struct daemon d; /* the test's daemon: a failed test's .fini kills it (pid > 0) */
 
 static void make_dir(void)
 {
@@ -32,10 +31,8 @@ static void make_dir(void)
 
 static void remove_all(void)
 {
-    if (running) {
-        running = 0;
+    if (d.pid > 0)
         daemon_kill(&d);
-    }
     cr_assert_eq(daemon_remove_dir(dir), 0);
 }
 
@@ -66,14 +63,12 @@ static void start(const char *fixture)
     cr_assert_not_null(config = daemon_read_file(path), "%s", path);
     plant(fixture);
     cr_assert_eq(daemon_start(&d, config, args), 0, "daemon did not start");
-    running = 1;
     free(config);
 }
 
 /* Stop d, which must exit cleanly. */
 static void stop(void)
 {
-    running = 0;
     cr_assert_eq(daemon_stop(&d), 0);
 }
 
