@@ -20,7 +20,14 @@
  *     retired, as bench_reload does), one registry_drain() of 256 series (daemon/app.c's
  *     step);
  *   - baseline_pages, the machine's own figure: pages_walk(), 2 MB of fresh memory mapped,
- *     written and unmapped a piece, with no ustatsd code, as many pieces as the text scrape.
+ *     written and unmapped a piece, with no ustatsd code, as many pieces as the text scrape;
+ *   - baseline_touch, the machine's own figure for the drain: struct touch, a piece of
+ *     DRAIN_STEP * TOUCH_LINES writes to random cache lines of a mapping as big as the
+ *     store (registry_memory(), in huge pages where the kernel gives them), with no
+ *     ustatsd code, one piece after each drain piece, so that both meet the same machine.
+ *     A drained series touches about that many lines far apart: its table slot (and the
+ *     old table's while one moves), its block, each label value's count, the front
+ *     cache's two sets, its page's header.
  *
  * The series are the mix of bench_http.h (60% counters, 30% gauges, 10% histograms of 12
  * buckets), created through intake_datagram() in datagrams of about 8 KB. Then (unless
@@ -68,12 +75,13 @@
 #define DEBUG_LIMIT  1000000
 #define NOW_MS       1000000
 #define PAGES_BYTES  ((size_t)2 << 20) /* the baseline's piece: COUNTED_RELEASE_STEP */
+#define TOUCH_LINES  8 /* random cache lines a drained series touches, about (baseline_touch) */
 
-enum task { T_TEXT, T_OM, T_PB, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_PAGES, T_MAX };
+enum task { T_TEXT, T_OM, T_PB, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_PAGES, T_TOUCH, T_MAX };
 
-static const char *const task_names[T_MAX] = { "text",         "openmetrics",   "protobuf",
-                                               "gzip",         "debug",         "snapshot",
-                                               "reload_drain", "baseline_pages" };
+static const char *const task_names[T_MAX] = { "text",         "openmetrics",    "protobuf",
+                                               "gzip",         "debug",          "snapshot",
+                                               "reload_drain", "baseline_pages", "baseline_touch" };
 
 /* The pieces of one task: CPU and wall ns, grown as they come. */
 struct pieces {
@@ -296,6 +304,48 @@ static int pages_walk(size_t npieces, struct pieces *p)
     return 0;
 }
 
+/*
+ * The drain's baseline: random writes over a working set as big as the store. Where a
+ * machine stalls a thread that touches much memory (a hypervisor's own faults, which the
+ * thread's CPU clock counts and no page-fault counter of the guest sees), the drain's
+ * longest pieces are set beside this one's.
+ */
+struct touch {
+    uint64_t *mem;
+    size_t words, len;
+    uint64_t x; /* xorshift64 */
+};
+
+static int touch_setup(struct touch *w, size_t bytes)
+{
+    w->len = (bytes + PAGES_BYTES - 1) / PAGES_BYTES * PAGES_BYTES;
+    if (w->len == 0)
+        w->len = PAGES_BYTES;
+    w->mem = mmap(NULL, w->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (w->mem == MAP_FAILED) {
+        perror("bench_steps: mmap");
+        return -1;
+    }
+    madvise(w->mem, w->len, MADV_HUGEPAGE); /* as the store's full regions */
+    memset(w->mem, 1, w->len);              /* resident before the first piece */
+    w->words = w->len / sizeof *w->mem;
+    w->x = 88172645463325252ull;
+    return 0;
+}
+
+static void touch_piece(struct touch *w, struct pieces *p)
+{
+    struct timer t = timer_start();
+
+    for (size_t i = 0; i < (size_t)DRAIN_STEP * TOUCH_LINES; i++) {
+        w->x ^= w->x << 13;
+        w->x ^= w->x >> 7;
+        w->x ^= w->x << 17;
+        w->mem[(w->x >> 8) % w->words]++;
+    }
+    timer_stop(&t, p);
+}
+
 static int run(size_t nseries, unsigned passes)
 {
     char err[512];
@@ -308,6 +358,7 @@ static int run(size_t nseries, unsigned passes)
     struct intake in;
     struct registry_reload rr;
     struct pieces p[T_MAX];
+    struct touch touch;
     struct timer t;
     size_t saved = 0;
 
@@ -344,7 +395,12 @@ static int run(size_t nseries, unsigned passes)
     }
     if (pages_walk(p[T_TEXT].n, &p[T_PAGES]) != 0)
         return -1;
-    /* The reload last: it retires the gauges, whose series are then drained in steps. */
+    /*
+     * The reload last: it retires the gauges, whose series are then drained in steps, a
+     * piece of the touch baseline after each.
+     */
+    if (touch_setup(&touch, registry_memory(&reg)) != 0)
+        return -1;
     t = timer_start();
     registry_reconfigure(&reg, &next, &rr);
     timer_stop(&t, &p[T_DRAIN]);
@@ -352,7 +408,9 @@ static int run(size_t nseries, unsigned passes)
         t = timer_start();
         registry_drain(&reg, DRAIN_STEP);
         timer_stop(&t, &p[T_DRAIN]);
+        touch_piece(&touch, &p[T_TOUCH]);
     }
+    munmap(touch.mem, touch.len);
     printf("%10zu series\n", nseries);
     for (int k = 0; k < T_MAX; k++) {
         double cpu[3], wall[3], sum = 0;
@@ -363,15 +421,16 @@ static int run(size_t nseries, unsigned passes)
         stats(p[k].cpu, p[k].n, cpu);
         stats(p[k].wall, p[k].n, wall);
         /* Over the series walked: /debug shows at most DEBUG_LIMIT, the drain the 30%. */
-        sum /= k == T_DRAIN   ? (double)nseries * 0.3
-               : k == T_PAGES ? (double)p[k].n
+        sum /= k == T_DRAIN                   ? (double)nseries * 0.3
+               : k == T_PAGES || k == T_TOUCH ? (double)p[k].n
                : k == T_DEBUG ? (double)(nseries < DEBUG_LIMIT ? nseries : DEBUG_LIMIT) * passes
                               : (double)nseries * passes;
         printf("  %-14s %8zu pieces %7.0f ns/%-6s  CPU ms: median %6.3f  p99 %6.3f"
                "  max %6.3f   wall ms: median %6.3f  p99 %6.3f  max %6.3f\n",
-               task_names[k], p[k].n, sum, k == T_PAGES ? "piece" : "series", cpu[0], cpu[1],
-               cpu[2], wall[0], wall[1], wall[2]);
-        snprintf(key, sizeof key, k == T_PAGES ? "%s_ns_per_piece" : "%s_ns_per_series",
+               task_names[k], p[k].n, sum, k == T_PAGES || k == T_TOUCH ? "piece" : "series",
+               cpu[0], cpu[1], cpu[2], wall[0], wall[1], wall[2]);
+        snprintf(key, sizeof key,
+                 k == T_PAGES || k == T_TOUCH ? "%s_ns_per_piece" : "%s_ns_per_series",
                  task_names[k]);
         benchresult("steps", nseries, key, sum);
         snprintf(key, sizeof key, "%s_piece_p99_cpu_ms", task_names[k]);
