@@ -169,6 +169,7 @@ uint64_t inst_start(struct inst *in, const char *dir, size_t n, const char *stat
     t0 = benchutil_now_ns();
     if (daemon_start_with(&in->d, config, &o) != 0)
         benchutil_die("the daemon did not start");
+    benchutil_daemon_watch(&in->d);
     t0 = benchutil_now_ns() - t0;
     free(config);
     return t0;

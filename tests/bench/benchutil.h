@@ -53,6 +53,29 @@
 #define BENCHUTIL_SINK_BATCH 64
 #define BENCHUTIL_MAX_DGRAM  8192
 
+/*
+ * The daemons started through benchutil (benchutil_daemon_start_udp, benchutil_daemon_watch)
+ * and not stopped yet: benchutil_die() kills them, so that a benchmark that fails leaves
+ * no daemon running beside the next one. One array for the whole program (weak), though
+ * each file that includes this header has its own copy of the functions.
+ */
+#define BENCHUTIL_WATCHED 8
+__attribute__((weak)) struct daemon *benchutil_watched[BENCHUTIL_WATCHED];
+
+/* d, started, is killed if the benchmark dies before benchutil_daemon_stop(d). */
+static inline void benchutil_daemon_watch(struct daemon *d)
+{
+    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
+        if (benchutil_watched[i] == NULL || benchutil_watched[i] == d) {
+            benchutil_watched[i] = d;
+            return;
+        }
+}
+
+/*
+ * Print "bench: " and the message, SIGKILL every watched daemon still running, exit 1. Any
+ * thread (kill() is; the daemons are reaped by whoever adopts them).
+ */
 __attribute__((noreturn, format(printf, 1, 2))) static inline void benchutil_die(const char *fmt,
                                                                                  ...)
 {
@@ -62,6 +85,9 @@ __attribute__((noreturn, format(printf, 1, 2))) static inline void benchutil_die
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
+        if (benchutil_watched[i] != NULL && benchutil_watched[i]->pid > 0)
+            kill(benchutil_watched[i]->pid, SIGKILL);
     exit(1);
 }
 
@@ -247,6 +273,7 @@ static inline void benchutil_daemon_start_udp(struct daemon *d, const char *conf
     o.cpu = BENCHUTIL_CPU_RECEIVER;
     if (daemon_start_with(d, config_json, &o) != 0)
         benchutil_die("the daemon did not start");
+    benchutil_daemon_watch(d);
 }
 
 static inline void benchutil_daemon_start(struct daemon *d, const char *config_json)
@@ -267,6 +294,9 @@ static inline void benchutil_daemon_stop(struct daemon *d)
 {
     if (daemon_stop(d) != 0)
         fprintf(stderr, "bench: the daemon did not stop cleanly\n");
+    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
+        if (benchutil_watched[i] == d)
+            benchutil_watched[i] = NULL;
 }
 
 /* GET /metrics at url (an endpoint, "unix:PATH" or "HOST:PORT"): its body, malloc'd; dies unless 200. */
