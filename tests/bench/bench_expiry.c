@@ -16,8 +16,12 @@
  *
  * Baselines in the same run: the schedule before this one (2000 series per 50 ms tick,
  * the old EXPIRE_BUDGET: 40,000 a second, however fast a tick), with the time of one
- * 2000-series call measured here; and a plain scan of N last-update times in an array,
- * the least a walk can cost.
+ * 2000-series call measured here; a plain scan of N last-update times in an array,
+ * the least a walk can cost; and the machine's own figure for work that touches memory
+ * across the store (benchtouch.h): after each slice, a piece of STEP * BENCHTOUCH_SERIES
+ * random writes over as much memory as the registry holds for each of its steps, with no
+ * ustatsd code, whose longest piece and slice's worth are printed beside the sweep's
+ * (the mapping is given back before the RSS is read).
  *
  * Then the refill: the clock moves past the ttl of every survivor and N new series
  * arrive with no sweep at all, each at the family's cap, twice: the lines lost (must be
@@ -44,6 +48,7 @@
 #include "config/config.h"
 #include "statsd.h"
 #include "benchresult.h"
+#include "benchtouch.h"
 #include "benchutil.h"
 #include "store/registry.h"
 #include "base/mem.h"
@@ -133,16 +138,40 @@ static double array_scan_rate(size_t n)
  */
 struct sweep_figures {
     uint64_t ns, worst_slice, worst_step;
+    uint64_t touch_slice, touch_step; /* the baseline's worst (with touch) */
     size_t steps;
 };
 
-static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig)
+/*
+ * With touch, after each slice as many pieces of the baseline (benchtouch.h) as the slice
+ * had steps, of STEP * BENCHTOUCH_SERIES random writes each, timed the same way: their
+ * longest piece and their longest group are the machine's figures beside the step's and
+ * the slice's.
+ */
+static void touch_slice(struct benchtouch *touch, size_t steps, struct sweep_figures *fig)
+{
+    uint64_t sum = 0;
+
+    for (size_t k = 0; k < steps; k++) {
+        uint64_t t0 = cpu_now(), d;
+
+        benchtouch_piece(touch, (size_t)STEP * BENCHTOUCH_SERIES);
+        d = cpu_now() - t0;
+        fig->touch_step = d > fig->touch_step ? d : fig->touch_step;
+        sum += d;
+    }
+    fig->touch_slice = sum > fig->touch_slice ? sum : fig->touch_slice;
+}
+
+static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig,
+                    struct benchtouch *touch)
 {
     size_t freed = 0;
     int more = 1;
 
     while (more) {
         uint64_t slice0 = ns_now(), cpu0 = cpu_now(), slice;
+        size_t steps = fig->steps;
 
         do {
             uint64_t s0 = cpu_now(), step;
@@ -155,6 +184,8 @@ static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig)
         slice = cpu_now() - cpu0;
         fig->ns += slice;
         fig->worst_slice = slice > fig->worst_slice ? slice : fig->worst_slice;
+        if (touch != NULL)
+            touch_slice(touch, fig->steps - steps, fig);
     }
     return freed;
 }
@@ -214,6 +245,7 @@ int main(int argc, char **argv)
     struct sweep_figures fig = { 0 }, fig3 = { 0 };
     struct config cfg;
     struct registry reg;
+    struct benchtouch touch;
     double rate, array_rate;
     int fail = 0, quick = 0;
 
@@ -242,11 +274,15 @@ int main(int argc, char **argv)
     mem_full = registry_memory(&reg);
     rss_full = bench_rss_bytes();
 
+    if (benchtouch_setup(&touch, mem_full) != 0)
+        return 1;
+
     /* The old schedule's tick: one call of 2000 series, timed (part of the sweep). */
     t0 = ns_now();
     freed = registry_expire(&reg, 6001, 2000);
     old_call_ns = ns_now() - t0;
-    freed += sweep(&reg, 6001, &fig);
+    freed += sweep(&reg, 6001, &fig, &touch);
+    benchtouch_release(&touch); /* before the RSS is read */
     mem_after = registry_memory(&reg);
     rss_after = bench_rss_bytes();
     trim_ns = trim();
@@ -262,6 +298,10 @@ int main(int argc, char **argv)
            (double)freed / ((double)fig.ns / 1e9) / 1e6);
     printf("  worst slice %.2f ms (a slice ends after %.1f ms), worst step %.3f ms\n",
            (double)fig.worst_slice / 1e6, (double)SLICE_NS / 1e6, (double)fig.worst_step / 1e6);
+    printf("  baseline, %d x %d random writes over %.1f MB after each step, no ustatsd code: "
+           "worst slice's worth %.2f ms, worst piece %.3f ms\n",
+           STEP, BENCHTOUCH_SERIES, (double)mem_full / 1e6, (double)fig.touch_slice / 1e6,
+           (double)fig.touch_step / 1e6);
     printf("  baseline, old schedule: 2000 per 50 ms tick = 0.04 M series/s (a tick took "
            "%.2f ms here)\n",
            (double)old_call_ns / 1e6);
@@ -277,6 +317,8 @@ int main(int argc, char **argv)
     benchresult("expiry", n, "sweep_series_per_s", rate);
     benchresult("expiry", n, "worst_slice_ms", (double)fig.worst_slice / 1e6);
     benchresult("expiry", n, "worst_step_ms", (double)fig.worst_step / 1e6);
+    benchresult("expiry", n, "baseline_touch_slice_ms", (double)fig.touch_slice / 1e6);
+    benchresult("expiry", n, "baseline_touch_step_ms", (double)fig.touch_step / 1e6);
     benchresult("expiry", n, "rss_before_bytes", (double)rss_full);
     benchresult("expiry", n, "rss_after_trim_bytes", (double)rss_trimmed);
     benchresult("expiry", n, "survivors_only_rss_bytes", (double)base_rss);
@@ -297,7 +339,7 @@ int main(int argc, char **argv)
     /* The end: all but 3 series expire. */
     for (i = 0; i < 3; i++)
         put(&reg, "again", i, 34000);
-    sweep(&reg, 36001, &fig3);
+    sweep(&reg, 36001, &fig3, NULL);
     rss3 = bench_rss_bytes();
     trim3_ns = trim();
     rss3_trimmed = bench_rss_bytes();

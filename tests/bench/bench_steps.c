@@ -21,13 +21,12 @@
  *     step);
  *   - baseline_pages, the machine's own figure: pages_walk(), 2 MB of fresh memory mapped,
  *     written and unmapped a piece, with no ustatsd code, as many pieces as the text scrape;
- *   - baseline_touch, the machine's own figure for the drain: struct touch, a piece of
- *     DRAIN_STEP * TOUCH_LINES writes to random cache lines of a mapping as big as the
- *     store (registry_memory(), in huge pages where the kernel gives them), with no
- *     ustatsd code, one piece after each drain piece, so that both meet the same machine.
- *     A drained series touches about that many lines far apart: its table slot (and the
- *     old table's while one moves), its block, each label value's count, the front
- *     cache's two sets, its page's header.
+ *   - baseline_touch, the machine's own figure for the drain (benchtouch.h): a piece of
+ *     DRAIN_STEP * BENCHTOUCH_SERIES writes to random cache lines of a mapping as big as
+ *     the store (registry_memory()), with no ustatsd code, one piece after each drain
+ *     piece. A drained series touches about that many lines far apart: its table slot
+ *     (and the old table's while one moves), its block, each label value's count, the
+ *     front cache's two sets, its page's header.
  *
  * The series are the mix of bench_http.h (60% counters, 30% gauges, 10% histograms of 12
  * buckets), created through intake_datagram() in datagrams of about 8 KB. Then (unless
@@ -55,6 +54,7 @@
 #include "base/wallclock.h"
 #include "bench_http.h"
 #include "benchresult.h"
+#include "benchtouch.h"
 #include "config/cfgload.h"
 #include "config/config.h"
 #include "daemon/hugepages.h"
@@ -75,7 +75,6 @@
 #define DEBUG_LIMIT  1000000
 #define NOW_MS       1000000
 #define PAGES_BYTES  ((size_t)2 << 20) /* the baseline's piece: COUNTED_RELEASE_STEP */
-#define TOUCH_LINES  8 /* random cache lines a drained series touches, about (baseline_touch) */
 
 enum task { T_TEXT, T_OM, T_PB, T_GZIP, T_DEBUG, T_RECORDS, T_DRAIN, T_PAGES, T_TOUCH, T_MAX };
 
@@ -304,45 +303,11 @@ static int pages_walk(size_t npieces, struct pieces *p)
     return 0;
 }
 
-/*
- * The drain's baseline: random writes over a working set as big as the store. Where a
- * machine stalls a thread that touches much memory (a hypervisor's own faults, which the
- * thread's CPU clock counts and no page-fault counter of the guest sees), the drain's
- * longest pieces are set beside this one's.
- */
-struct touch {
-    uint64_t *mem;
-    size_t words, len;
-    uint64_t x; /* xorshift64 */
-};
-
-static int touch_setup(struct touch *w, size_t bytes)
-{
-    w->len = (bytes + PAGES_BYTES - 1) / PAGES_BYTES * PAGES_BYTES;
-    if (w->len == 0)
-        w->len = PAGES_BYTES;
-    w->mem = mmap(NULL, w->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (w->mem == MAP_FAILED) {
-        perror("bench_steps: mmap");
-        return -1;
-    }
-    madvise(w->mem, w->len, MADV_HUGEPAGE); /* as the store's full regions */
-    memset(w->mem, 1, w->len);              /* resident before the first piece */
-    w->words = w->len / sizeof *w->mem;
-    w->x = 88172645463325252ull;
-    return 0;
-}
-
-static void touch_piece(struct touch *w, struct pieces *p)
+static void touch_piece(struct benchtouch *w, struct pieces *p)
 {
     struct timer t = timer_start();
 
-    for (size_t i = 0; i < (size_t)DRAIN_STEP * TOUCH_LINES; i++) {
-        w->x ^= w->x << 13;
-        w->x ^= w->x >> 7;
-        w->x ^= w->x << 17;
-        w->mem[(w->x >> 8) % w->words]++;
-    }
+    benchtouch_piece(w, (size_t)DRAIN_STEP * BENCHTOUCH_SERIES);
     timer_stop(&t, p);
 }
 
@@ -358,7 +323,7 @@ static int run(size_t nseries, unsigned passes)
     struct intake in;
     struct registry_reload rr;
     struct pieces p[T_MAX];
-    struct touch touch;
+    struct benchtouch touch;
     struct timer t;
     size_t saved = 0;
 
@@ -399,7 +364,7 @@ static int run(size_t nseries, unsigned passes)
      * The reload last: it retires the gauges, whose series are then drained in steps, a
      * piece of the touch baseline after each.
      */
-    if (touch_setup(&touch, registry_memory(&reg)) != 0)
+    if (benchtouch_setup(&touch, registry_memory(&reg)) != 0)
         return -1;
     t = timer_start();
     registry_reconfigure(&reg, &next, &rr);
@@ -410,7 +375,7 @@ static int run(size_t nseries, unsigned passes)
         timer_stop(&t, &p[T_DRAIN]);
         touch_piece(&touch, &p[T_TOUCH]);
     }
-    munmap(touch.mem, touch.len);
+    benchtouch_release(&touch);
     printf("%10zu series\n", nseries);
     for (int k = 0; k < T_MAX; k++) {
         double cpu[3], wall[3], sum = 0;
