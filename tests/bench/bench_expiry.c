@@ -2,7 +2,7 @@
  * bench_expiry: how fast expiry frees series, how long it holds the loop, what memory
  * comes back, and what a refill at the cap costs, on the registry itself (no daemon).
  *
- *   bench_expiry [N | --series N] [--keep K] [--quick]   (N series, 1,000,000 by default)
+ *   bench_expiry [N | --series N] [--keep K] [--quick] [--cold]   (N series, 1,000,000 by default)
  *
  * N gauge series (one capped label) with a ttl of 5 s are created at t = 1 s; one in K of
  * them (a tenth by default; --keep 2: half) are updated at t = 4 s, and the sweep runs at
@@ -47,6 +47,7 @@
 #include "config/cfgload.h"
 #include "config/config.h"
 #include "statsd.h"
+#include "benchhuge.h"
 #include "benchresult.h"
 #include "benchtouch.h"
 #include "benchutil.h"
@@ -198,9 +199,10 @@ static uint64_t trim(void)
 
 /*
  * A process that only ever held the survivors: n / keep series, its registry memory and
- * its RSS, in a child so that the parent's heap does not count.
+ * its RSS, in a child so that the parent's heap does not count. Its ranges are collapsed
+ * too, unless cold, as the parent's are.
  */
-static void survivors_only(size_t n, size_t keep, size_t *mem, size_t *rss)
+static void survivors_only(size_t n, size_t keep, int cold, size_t *mem, size_t *rss)
 {
     int fds[2];
     size_t out[2] = { 0, 0 };
@@ -216,6 +218,10 @@ static void survivors_only(size_t n, size_t keep, size_t *mem, size_t *rss)
 
         load(&cfg, &reg, n);
         fill(&reg, "live", (n + keep - 1) / keep, 1000);
+        fflush(stdout);
+        if (freopen("/dev/null", "w", stdout) == NULL) /* the parent says what it collapses */
+            _exit(2);
+        benchhuge_collapse(&reg, cold);
         out[0] = registry_memory(&reg);
         out[1] = bench_rss_bytes();
         if (write(fds[1], out, sizeof out) != (ssize_t)sizeof out)
@@ -244,7 +250,7 @@ int main(int argc, char **argv)
     struct registry reg;
     struct benchtouch touch;
     double rate, array_rate;
-    int fail = 0, quick = 0;
+    int fail = 0, quick = 0, cold = 0;
 
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--series") == 0 && a + 1 < argc)
@@ -253,23 +259,26 @@ int main(int argc, char **argv)
             keep = strtoul(argv[++a], NULL, 10);
         else if (strcmp(argv[a], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[a], "--cold") == 0)
+            cold = 1;
         else if (argv[a][0] != '-')
             n = benchresult_series(argv[a]);
         else
             n = 0;
         if (n < 10 || keep < 1) {
-            fprintf(stderr, "usage: bench_expiry [N | --series N] [--keep K] [--quick]\n");
+            fprintf(stderr, "usage: bench_expiry [N | --series N] [--keep K] [--quick] [--cold]\n");
             return 2;
         }
     }
     mem_setup(); /* as the daemon does */
-    survivors_only(n, keep, &base_mem, &base_rss);
+    survivors_only(n, keep, cold, &base_mem, &base_rss);
     load(&cfg, &reg, n);
     fill(&reg, "old", n, 1000);
     for (i = 0; i < n; i += keep) /* one in keep survives */
         put(&reg, "old", i, 4000);
     mem_full = registry_memory(&reg);
     rss_full = bench_rss_bytes();
+    benchhuge_collapse(&reg, cold); /* as the daemon has them within seconds */
 
     if (benchtouch_setup(&touch, mem_full) != 0)
         return 1;

@@ -31,7 +31,7 @@
  * The series are the mix of bench_http.h (60% counters, 30% gauges, 10% histograms of 12
  * buckets), created through intake_datagram() in datagrams of about 8 KB. Then (unless
  * --cold) every range the store hands out for huge pages is collapsed into them
- * (collapse()), as the daemon's state thread does within seconds (daemon/hugepages.h):
+ * (benchhuge.h), as the daemon's state thread does within seconds (daemon/hugepages.h):
  * at 10,000,000 series a text render walking 4 KiB pages cost 265 ns a series on a
  * machine whose page walks are dear, 85 once collapsed, against 73 at 1,000,000. Each task runs
  * P times (2 by default) over every series. Times are the thread's CPU time
@@ -53,6 +53,7 @@
 #include "base/slab.h"
 #include "base/wallclock.h"
 #include "bench_http.h"
+#include "benchhuge.h"
 #include "benchresult.h"
 #include "benchtouch.h"
 #include "config/cfgload.h"
@@ -136,37 +137,8 @@ static void stats(uint64_t *v, size_t n, double out[3])
     out[2] = (double)v[n - 1] / 1e6;
 }
 
-/* --cold: the series' memory stays in the pages it was made in (collapse()). */
+/* --cold: the series' memory stays in the pages it was made in (benchhuge.h). */
 static int cold;
-
-/*
- * Put the store's full ranges into huge pages, as the daemon's state thread does
- * (daemon/hugepages.h: registry_ripe(), then slab_collapse() a range at a time), where the
- * system allows it. Prints what was collapsed and what the kernel refused, or why nothing
- * was.
- */
-static void collapse(struct registry *reg)
-{
-    size_t done = 0, refused = 0, len;
-    void *base;
-
-    if (cold) {
-        printf("  --cold: the series' memory left in the pages it was made in\n");
-        return;
-    }
-    if (!hugepages_allowed(HUGEPAGES_MODE_FILE) || !hugepages_size_fits(HUGEPAGES_SIZE_FILE)) {
-        printf("  no huge pages here (the kernel's mode or size): none collapsed\n");
-        return;
-    }
-    while (registry_ripe(reg, &base, &len)) {
-        if (slab_collapse(base, len) != 0)
-            refused++;
-        else
-            done += len;
-    }
-    printf("  %.0f MiB of the series' memory put in huge pages (%zu ranges refused)\n",
-           (double)done / (1024.0 * 1024.0), refused);
-}
 
 static double clock_unix(void *arg)
 {
@@ -344,7 +316,7 @@ static int run(size_t nseries, unsigned passes)
                 nseries);
         return -1;
     }
-    collapse(&reg);
+    benchhuge_collapse(&reg, cold);
     for (unsigned k = 0; k < passes; k++) {
         scrape(&reg, EXPO_TEXT, 0, &p[T_TEXT]);
         scrape(&reg, EXPO_OPENMETRICS, 0, &p[T_OM]);

@@ -25,8 +25,8 @@
 # --series) is shown as "—". --quick: fewer rounds and windows. --rounds R: bench_ingest's
 # rounds (5 by default; its figures are the medians); --cold: the benchmarks of a running
 # daemon (ingest, scrape, reload, snapshot, debug, sweep) measure right after its series
-# are made, not once it has put them in huge pages, and bench_steps does not collapse
-# them in process as the daemon does (their --cold). --benches: only these of ingest,
+# are made, not once it has put them in huge pages, and bench_steps and bench_expiry do
+# not collapse them in process as the daemon does (their --cold). --benches: only these of ingest,
 # registry, scrape, reload, snapshot, debug, expiry, sweep, intake and steps (all by
 # default).
 #
@@ -158,8 +158,11 @@ bench_at() {
         if positional "$dir/bench_expiry"; then
             run expiry90 "$n" old_expiry "$dir/bench_expiry" "$n"
         elif [ -x "$dir/bench_expiry" ]; then
-            run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick
-            run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick
+            # An old build's bench_expiry knows no --cold, and collapses nothing.
+            ecold=$cold
+            [ "$tag" = old ] && ecold=""
+            run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick $ecold
+            run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick $ecold
         fi ;;
     sweep) run sweep "$n" "$benches/bench_sweep" "$daemon" --series "$n" $cold ;;
     intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds --shape ingest ;;
