@@ -2,7 +2,8 @@
  * bench_expiry: how fast expiry frees series, how long it holds the loop, what memory
  * comes back, and what a refill at the cap costs, on the registry itself (no daemon).
  *
- *   bench_expiry [N | --series N] [--keep K] [--quick] [--cold]   (N series, 1,000,000 by default)
+ *   bench_expiry [N | --series N] [--keep K] [--quick] [--cold] [--no-baseline]
+ *   (N series, 1,000,000 by default)
  *
  * N gauge series (one capped label) with a ttl of 5 s are created at t = 1 s; one in K of
  * them (a tenth by default; --keep 2: half) are updated at t = 4 s, and the sweep runs at
@@ -21,15 +22,18 @@
  * across the store (benchtouch.h): after each slice, a piece of STEP * BENCHTOUCH_SERIES
  * random writes over as much memory as the registry holds for each of its steps, with no
  * ustatsd code, whose longest piece is printed beside the longest step (the mapping is
- * given back before the RSS is read).
+ * given back before the RSS is read; --no-baseline: none, so that no slice starts after
+ * the baseline's writes went through the caches, for the sweep's rate). Before the sweep
+ * the registry's full ranges are put in huge pages, as the daemon's state thread does
+ * within seconds (benchhuge.h; the survivors' process's too); --cold: not.
  *
  * Then the refill: the clock moves past the ttl of every survivor and N new series
  * arrive with no sweep at all, each at the family's cap, twice: the lines lost (must be
  * 0) and the lines per second. Last, all but 3 series expire (issue 28's end): the sweep,
  * memory and malloc_trim again (--quick: neither the refill nor this). The allocator is
  * set up as the daemon's (mem_setup). Result lines (benchresult.h): expired_percent,
- * sweep_series_per_s, worst_slice_ms, worst_step_ms, rss_before_bytes,
- * rss_after_trim_bytes, survivors_only_rss_bytes, refill_lines_lost.
+ * sweep_series_per_s, worst_slice_ms, worst_step_ms, baseline_touch_step_ms,
+ * rss_before_bytes, rss_after_trim_bytes, survivors_only_rss_bytes, refill_lines_lost.
  *
  * Exit status 1 when the sweep is below 1,000,000 series a second, a slice holds the
  * loop more than 5 ms, registry memory stays above twice the survivors' (a shrunk table
@@ -208,6 +212,7 @@ static void survivors_only(size_t n, size_t keep, int cold, size_t *mem, size_t 
     size_t out[2] = { 0, 0 };
     pid_t pid;
 
+    fflush(stdout); /* nothing buffered for the child to write again */
     if (pipe(fds) != 0 || (pid = fork()) < 0) {
         perror("bench_expiry: pipe/fork");
         exit(2);
@@ -218,7 +223,6 @@ static void survivors_only(size_t n, size_t keep, int cold, size_t *mem, size_t 
 
         load(&cfg, &reg, n);
         fill(&reg, "live", (n + keep - 1) / keep, 1000);
-        fflush(stdout);
         if (freopen("/dev/null", "w", stdout) == NULL) /* the parent says what it collapses */
             _exit(2);
         benchhuge_collapse(&reg, cold);
@@ -248,9 +252,9 @@ int main(int argc, char **argv)
     struct sweep_figures fig = { 0 }, fig3 = { 0 };
     struct config cfg;
     struct registry reg;
-    struct benchtouch touch;
+    struct benchtouch touch = { 0 };
     double rate, array_rate;
-    int fail = 0, quick = 0, cold = 0;
+    int fail = 0, quick = 0, cold = 0, baseline = 1;
 
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--series") == 0 && a + 1 < argc)
@@ -261,12 +265,15 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[a], "--cold") == 0)
             cold = 1;
+        else if (strcmp(argv[a], "--no-baseline") == 0)
+            baseline = 0;
         else if (argv[a][0] != '-')
             n = benchresult_series(argv[a]);
         else
             n = 0;
         if (n < 10 || keep < 1) {
-            fprintf(stderr, "usage: bench_expiry [N | --series N] [--keep K] [--quick] [--cold]\n");
+            fprintf(stderr, "usage: bench_expiry [N | --series N] [--keep K] [--quick] [--cold] "
+                            "[--no-baseline]\n");
             return 2;
         }
     }
@@ -277,18 +284,18 @@ int main(int argc, char **argv)
     for (i = 0; i < n; i += keep) /* one in keep survives */
         put(&reg, "old", i, 4000);
     mem_full = registry_memory(&reg);
-    rss_full = bench_rss_bytes();
     benchhuge_collapse(&reg, cold); /* as the daemon has them within seconds */
-
-    if (benchtouch_setup(&touch, mem_full) != 0)
+    rss_full = bench_rss_bytes();
+    if (baseline && benchtouch_setup(&touch, mem_full) != 0)
         return 1;
 
     /* The old schedule's tick: one call of 2000 series, timed (part of the sweep). */
     t0 = ns_now();
     freed = registry_expire(&reg, 6001, 2000);
     old_call_ns = ns_now() - t0;
-    freed += sweep(&reg, 6001, &fig, &touch);
-    benchtouch_release(&touch); /* before the RSS is read */
+    freed += sweep(&reg, 6001, &fig, baseline ? &touch : NULL);
+    if (baseline)
+        benchtouch_release(&touch); /* before the RSS is read */
     mem_after = registry_memory(&reg);
     rss_after = bench_rss_bytes();
     trim_ns = trim();
@@ -304,9 +311,10 @@ int main(int argc, char **argv)
            (double)freed / ((double)fig.ns / 1e9) / 1e6);
     printf("  worst slice %.2f ms (a slice ends after %.1f ms), worst step %.3f ms\n",
            (double)fig.worst_slice / 1e6, (double)SLICE_NS / 1e6, (double)fig.worst_step / 1e6);
-    printf("  baseline, %d x %d random writes over %.1f MB a piece, one after each step, no "
-           "ustatsd code: longest piece %.3f ms\n",
-           STEP, BENCHTOUCH_SERIES, (double)mem_full / 1e6, (double)fig.touch_step / 1e6);
+    if (baseline)
+        printf("  baseline, %d x %d random writes over %.1f MB a piece, after each slice one "
+               "for each of its steps, no ustatsd code: longest piece %.3f ms\n",
+               STEP, BENCHTOUCH_SERIES, (double)mem_full / 1e6, (double)fig.touch_step / 1e6);
     printf("  baseline, old schedule: 2000 per 50 ms tick = 0.04 M series/s (a tick took "
            "%.2f ms here)\n",
            (double)old_call_ns / 1e6);
@@ -322,7 +330,8 @@ int main(int argc, char **argv)
     benchresult("expiry", n, "sweep_series_per_s", rate);
     benchresult("expiry", n, "worst_slice_ms", (double)fig.worst_slice / 1e6);
     benchresult("expiry", n, "worst_step_ms", (double)fig.worst_step / 1e6);
-    benchresult("expiry", n, "baseline_touch_step_ms", (double)fig.touch_step / 1e6);
+    if (baseline)
+        benchresult("expiry", n, "baseline_touch_step_ms", (double)fig.touch_step / 1e6);
     benchresult("expiry", n, "rss_before_bytes", (double)rss_full);
     benchresult("expiry", n, "rss_after_trim_bytes", (double)rss_trimmed);
     benchresult("expiry", n, "survivors_only_rss_bytes", (double)base_rss);

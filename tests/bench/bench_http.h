@@ -286,6 +286,7 @@ static inline void bench_http_launch(struct bench_http *b, size_t default_cap, d
         benchutil_pin(BENCHUTIL_CPU_SENDER);
     if (daemon_start_with(&b->d, b->config, &o) != 0)
         bench_http_die(b, 0, "the daemon did not start");
+    benchutil_daemon_watch(&b->d); /* a benchutil_die() on the way kills it too */
 }
 
 /* bench_http_args(), then bench_http_launch() without expiry. */
@@ -427,6 +428,7 @@ static inline void bench_http_stop(struct bench_http *b)
 {
     if (daemon_stop(&b->d) != 0)
         bench_http_die(b, 0, "the daemon did not stop cleanly");
+    benchutil_daemon_unwatch(&b->d);
     benchutil_rmtree(b->dir);
     free(b->config);
 }

@@ -353,6 +353,8 @@ static int run(size_t nseries, unsigned passes)
         double cpu[3], wall[3], sum = 0;
         char key[64];
 
+        if (p[k].n == 0) /* nothing to drain: no gauge series at so few */
+            continue;
         for (size_t j = 0; j < p[k].n; j++)
             sum += (double)p[k].cpu[j];
         stats(p[k].cpu, p[k].n, cpu);

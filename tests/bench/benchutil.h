@@ -54,10 +54,11 @@
 #define BENCHUTIL_MAX_DGRAM  8192
 
 /*
- * The daemons started through benchutil (benchutil_daemon_start_udp, benchutil_daemon_watch)
- * and not stopped yet: benchutil_die() kills them, so that a benchmark that fails leaves
- * no daemon running beside the next one. One array for the whole program (weak), though
- * each file that includes this header has its own copy of the functions.
+ * The daemons started through benchutil_daemon_start_udp() or bench_http.h, or given to
+ * benchutil_daemon_watch(), and not stopped yet: benchutil_die() kills them, so that a
+ * benchmark that fails leaves no daemon running beside the next one. One array for the
+ * whole program (weak), though each file that includes this header has its own copy of
+ * the functions.
  */
 #define BENCHUTIL_WATCHED 8
 __attribute__((weak)) struct daemon *benchutil_watched[BENCHUTIL_WATCHED];
@@ -70,6 +71,14 @@ static inline void benchutil_daemon_watch(struct daemon *d)
             benchutil_watched[i] = d;
             return;
         }
+}
+
+/* d is stopped: no longer killed by benchutil_die(). */
+static inline void benchutil_daemon_unwatch(struct daemon *d)
+{
+    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
+        if (benchutil_watched[i] == d)
+            benchutil_watched[i] = NULL;
 }
 
 /*
@@ -294,9 +303,7 @@ static inline void benchutil_daemon_stop(struct daemon *d)
 {
     if (daemon_stop(d) != 0)
         fprintf(stderr, "bench: the daemon did not stop cleanly\n");
-    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
-        if (benchutil_watched[i] == d)
-            benchutil_watched[i] = NULL;
+    benchutil_daemon_unwatch(d);
 }
 
 /* GET /metrics at url (an endpoint, "unix:PATH" or "HOST:PORT"): its body, malloc'd; dies unless 200. */

@@ -26,9 +26,10 @@
 # rounds (5 by default; its figures are the medians); --cold: the benchmarks of a running
 # daemon (ingest, scrape, reload, snapshot, debug, sweep) measure right after its series
 # are made, not once it has put them in huge pages, and bench_steps and bench_expiry do
-# not collapse them in process as the daemon does (their --cold). --benches: only these of ingest,
-# registry, scrape, reload, snapshot, debug, expiry, sweep, intake and steps (all by
-# default).
+# not collapse them in process as the daemon does (their --cold; a bench_expiry from
+# before 09916b8 never collapses, so an old -> new figure of it differs in that too).
+# --benches: only these of ingest, registry, scrape, reload, snapshot, debug, expiry,
+# sweep, intake and steps (all by default).
 #
 # --old OLD_DIR: the same run for an older build too, each benchmark right after the new
 # one at the same size (so both see the same machine), and a second table, old -> new.
@@ -136,7 +137,7 @@ old_expiry() {
 # $tag is "old" for the older build. Options lists ($extra, $reg, $snap) split on purpose.
 # shellcheck disable=SC2086
 bench_at() {
-    local b=$1 n=$2 daemon=$3 dir=$4 extra=""
+    local b=$1 n=$2 daemon=$3 dir=$4 extra="" ecold="" nobase=""
     [ "$tag" = old ] && extra="--credentials $old_credentials"
     case $b in
     ingest)
@@ -158,11 +159,14 @@ bench_at() {
         if positional "$dir/bench_expiry"; then
             run expiry90 "$n" old_expiry "$dir/bench_expiry" "$n"
         elif [ -x "$dir/bench_expiry" ]; then
-            # An old build's bench_expiry knows no --cold, and collapses nothing.
-            ecold=$cold
-            [ "$tag" = old ] && ecold=""
+            # A build from before 09916b8 knows neither --cold (it collapses nothing, as
+            # --cold) nor --no-baseline (the 90% run's rate is read without the baseline).
+            if grep -q -a -e '--no-baseline' "$dir/bench_expiry"; then
+                ecold=$cold
+                nobase=--no-baseline
+            fi
             run expiry "$n" "$dir/bench_expiry" --series "$n" --keep 2 --quick $ecold
-            run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick $ecold
+            run expiry90 "$n" "$dir/bench_expiry" --series "$n" --keep 10 --quick $ecold $nobase
         fi ;;
     sweep) run sweep "$n" "$benches/bench_sweep" "$daemon" --series "$n" $cold ;;
     intake) [ "$tag" = old ] || run intake "$n" "$benches/bench_intake" --series "$n" --rounds $rounds --shape ingest ;;
@@ -230,7 +234,7 @@ function v(n, k) { return (n SUBSEP k) in val ? val[n, k] : "" }
 function num(n, k, fmt,   x) { x = v(n, k); return x == "" ? "—" : sprintf(fmt, x) }
 function turn(n, k,   x) { x = v(n, k); return x == "" ? "—" : x == "inf" ? "> 1000" : "≤ " x }
 function pair(a, b) { return a == b && a == "—" ? "—" : a " / " b }
-# The longest piece in process, in ms: "0.4 / 1.3 / 0.5 / 0.5 / 0.4".
+# The longest piece in process, in ms: "0.4 / 1.3 / 0.5 / 0.5 / 0.4 / 0.2 / 9.6 / 0.8".
 function pieces(n,   k, out, x) {
     split("text openmetrics gzip reload_drain snapshot debug baseline_pages baseline_touch", k, " ")
     out = ""
