@@ -70,7 +70,6 @@ struct bench_http {
     char *config;   /* the config the daemon started with, malloc'd */
     const char *opts[BENCH_HTTP_MAX_OPTS]; /* the bench's own options ("--no-tls") */
     int nopts;
-    pid_t other; /* a second daemon of the bench's (bench_scrape's TLS one), else 0 */
 };
 
 static inline double bench_http_ms(uint64_t ns)
@@ -98,13 +97,14 @@ bench_http_die(const struct bench_http *b, int err, const char *fmt, ...)
     fputc('\n', stderr);
     /*
      * The daemons go with the bench: left running, a daemon of 10M series went on
-     * expiring them on the CPU the next benchmarks measured. kill() is safe from any
-     * thread; their directories stay, named in their command lines.
+     * expiring them on the CPU the next benchmarks measured: b's own (watched once
+     * bench_http_launch() started it, but not when a bench started it itself) and every
+     * watched one (bench_scrape's TLS daemon). kill() is safe from any thread; their
+     * directories stay, named in their command lines.
      */
     if (b->d.pid > 0)
         kill(b->d.pid, SIGKILL);
-    if (b->other > 0)
-        kill(b->other, SIGKILL);
+    benchutil_kill_watched();
     exit(1);
 }
 

@@ -160,8 +160,8 @@ static char *tls_self_metrics(const void *arg)
 /*
  * The TLS daemon, started like b->d but with a web config; filled with b->have series and,
  * unless --cold, left until its series are in huge pages, as b->d was
- * (benchutil_settle_huge). Each of b and t names the other's daemon, so that a failure
- * kills both.
+ * (benchutil_settle_huge). Watched (benchutil_daemon_watch), so that a failure kills it
+ * with b's.
  */
 static void tls_start(struct bench_http *b, struct bench_http *t, const char *certs,
                       struct tlsclient_opts *o)
@@ -177,7 +177,6 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
 
     *t = *b;
     memset(&t->d, 0, sizeof(t->d));
-    t->other = b->d.pid;
     t->have = 0;
     snprintf(t->self, sizeof(t->self), "unix:%s/self-tls.sock", b->dir);
     if ((t->config = bench_http_config_text(b->cap, t->self, "bench_queue_depth")) == NULL)
@@ -190,7 +189,7 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
     fclose(f);
     if (daemon_start_with(&t->d, t->config, &opts) != 0)
         bench_http_die(b, 0, "the TLS daemon did not start");
-    b->other = t->d.pid;
+    benchutil_daemon_watch(&t->d);
     for (i = 0; i < 1000 && tlsclient_get(t->d.http, o, "/-/ready", NULL, NULL, err) != 200; i++)
         usleep(10000);
     if (i == 1000 || daemon_connect(&t->d) != 0)
@@ -380,9 +379,9 @@ static void run_tls(struct bench_http *b)
     free(kt);
     free(fp);
     free(ft);
-    b->other = 0;
     if (daemon_stop(&tb.d) != 0)
         bench_http_die(b, 0, "the TLS daemon did not stop cleanly");
+    benchutil_daemon_unwatch(&tb.d);
     free(tb.config);
     tlscerts_remove(certs);
 }

@@ -81,9 +81,17 @@ static inline void benchutil_daemon_unwatch(struct daemon *d)
             benchutil_watched[i] = NULL;
 }
 
+/* SIGKILL every watched daemon still running. Any thread (kill() is). */
+static inline void benchutil_kill_watched(void)
+{
+    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
+        if (benchutil_watched[i] != NULL && benchutil_watched[i]->pid > 0)
+            kill(benchutil_watched[i]->pid, SIGKILL);
+}
+
 /*
  * Print "bench: " and the message, SIGKILL every watched daemon still running, exit 1. Any
- * thread (kill() is; the daemons are reaped by whoever adopts them).
+ * thread (the daemons are reaped by whoever adopts them).
  */
 __attribute__((noreturn, format(printf, 1, 2))) static inline void benchutil_die(const char *fmt,
                                                                                  ...)
@@ -94,9 +102,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static inline void benchutil_die
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    for (size_t i = 0; i < BENCHUTIL_WATCHED; i++)
-        if (benchutil_watched[i] != NULL && benchutil_watched[i]->pid > 0)
-            kill(benchutil_watched[i]->pid, SIGKILL);
+    benchutil_kill_watched();
     exit(1);
 }
 
