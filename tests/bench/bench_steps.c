@@ -50,7 +50,6 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
-#include "base/slab.h"
 #include "base/wallclock.h"
 #include "bench_http.h"
 #include "benchhuge.h"
@@ -58,7 +57,6 @@
 #include "benchtouch.h"
 #include "config/cfgload.h"
 #include "config/config.h"
-#include "daemon/hugepages.h"
 #include "expose/debug.h"
 #include "expose/render.h"
 #include "handler/scrape.h"
