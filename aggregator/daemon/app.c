@@ -169,11 +169,17 @@ static void drain_slice(struct app *a)
         reload_pending(a);
 }
 
+static int expire_slice_cb(void *arg)
+{
+    return expire_slice(arg);
+}
+
+/* A slice on each turn while the sweep has more, but the tick's turn (expiresched.h). */
 static void on_expire_more(uv_idle_t *h)
 {
     struct app *a = container_of(h, struct app, expire_more);
 
-    if (!expire_slice(a))
+    if (!expiresched_idle(&a->expire_sched))
         uv_idle_stop(h);
 }
 
@@ -252,7 +258,7 @@ static void on_expire_timer(uv_timer_t *t)
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_draining(&a->site.reg))
         drain_slice(a);
-    else if (!uv_is_active((uv_handle_t *)&a->expire_more) && expire_slice(a))
+    else if (expiresched_tick(&a->expire_sched))
         uv_idle_start(&a->expire_more, on_expire_more);
     /* After this tick's slice, so that a sweep or a drain it started holds it back. */
     hugepages_poke(&a->huge);
@@ -570,6 +576,7 @@ static int init_handles(struct app *a, char *err, size_t errlen)
         snprintf(err, errlen, "uv_timer_init(expiry): %s", uv_strerror(rc));
         return -1;
     }
+    expiresched_init(&a->expire_sched, expire_slice_cb, a);
     if ((rc = uv_idle_init(&a->loop, &a->expire_more)) != 0) {
         uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
         snprintf(err, errlen, "uv_idle_init(expiry): %s", uv_strerror(rc));

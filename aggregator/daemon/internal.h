@@ -12,6 +12,7 @@
 #include "base/bgwork.h"
 #include "base/log.h"
 #include "daemon/app.h"
+#include "daemon/expiresched.h"
 #include "daemon/hugepages.h"
 #include "daemon/loopturn.h"
 #include "daemon/reload.h"
@@ -49,15 +50,16 @@ struct app {
     uv_signal_t signals[APP_NSIGNALS];
     size_t nsignals; /* initialised: app_stop() closes these */
     uv_timer_t expire_timer;
-    uv_idle_t expire_more;      /* runs while a sweep has more to do: a slice per loop turn */
-    size_t expire_peak;         /* most registry memory since the last malloc_trim() */
-    uv_work_t trim;             /* malloc_trim() on a worker thread */
-    int trimming;               /* trim queued and not yet done */
-    struct loopturn turn;       /* times each turn of the loop (loopturn.h) */
-    int handles;                /* expire_timer, expire_more and turn initialised */
-    struct rejectlog rejectlog; /* the summary of rejects the log gets once an interval */
-    struct credwant creds;      /* whether the Unix socket asks for senders (credwant.h) */
-    struct rwpush push;         /* the remote write targets (remote/rwpush.h) */
+    uv_idle_t expire_more;           /* runs while a sweep has more to do: a slice per loop turn */
+    struct expiresched expire_sched; /* which turns run the sweep's slices (expiresched.h) */
+    size_t expire_peak;              /* most registry memory since the last malloc_trim() */
+    uv_work_t trim;                  /* malloc_trim() on a worker thread */
+    int trimming;                    /* trim queued and not yet done */
+    struct loopturn turn;            /* times each turn of the loop (loopturn.h) */
+    int handles;                     /* expire_timer, expire_more and turn initialised */
+    struct rejectlog rejectlog;      /* the summary of rejects the log gets once an interval */
+    struct credwant creds;           /* whether the Unix socket asks for senders (credwant.h) */
+    struct rwpush push;              /* the remote write targets (remote/rwpush.h) */
     int push_started;
 
     int serving; /* app_start() succeeded: a stop writes the final snapshot */
