@@ -258,7 +258,7 @@ static void on_expire_timer(uv_timer_t *t)
     /* What a reload retired goes first: it is out of sight already, and counts in memory. */
     if (registry_draining(&a->site.reg))
         drain_slice(a);
-    else if (expiresched_tick(&a->expire_sched))
+    else if (expiresched_tick(&a->expire_sched, uv_is_active((uv_handle_t *)&a->expire_more)))
         uv_idle_start(&a->expire_more, on_expire_more);
     /* After this tick's slice, so that a sweep or a drain it started holds it back. */
     hugepages_poke(&a->huge);

@@ -9,11 +9,10 @@ void expiresched_init(struct expiresched *s, expiresched_slice_fn slice, void *a
     s->arg = arg;
 }
 
-int expiresched_tick(struct expiresched *s)
+int expiresched_tick(struct expiresched *s, int sweeping)
 {
-    if (s->running || !s->slice(s->arg))
+    if (sweeping || !s->slice(s->arg))
         return 0;
-    s->running = 1;
     s->ticked = 1;
     return 1;
 }
@@ -25,8 +24,5 @@ int expiresched_idle(struct expiresched *s)
         s->ticked = 0;
         return 1;
     }
-    if (s->slice(s->arg))
-        return 1;
-    s->running = 0;
-    return 0;
+    return s->slice(s->arg);
 }

@@ -6,7 +6,8 @@
  * module when its timer ticks and when its idle handle runs:
  *
  *   - expiresched_tick(): the expiry timer's tick (every 50 ms). While no sweep is under
- *     way, it runs a slice, so that the huge pages' collapses the tick pokes next see a
+ *     way (the owner's idle handle is not active: the handle is what says so), it runs a
+ *     slice, so that the huge pages' collapses the tick pokes next see a
  *     sweep that started. Returns 1 when the sweep has more: the owner starts its idle
  *     handle, which gives the sweep a slice on every later turn of the loop.
  *   - expiresched_idle(): the idle handle's call. Returns 0 once the sweep is done: the
@@ -28,14 +29,16 @@ typedef int (*expiresched_slice_fn)(void *arg);
 struct expiresched {
     expiresched_slice_fn slice;
     void *arg;
-    int running; /* the idle handle is (to be) active: a sweep is under way */
-    int ticked;  /* the tick ran this turn's slice: the idle handle's next call runs none */
+    int ticked; /* the tick ran this turn's slice: the idle handle's next call runs none */
 };
 
 void expiresched_init(struct expiresched *s, expiresched_slice_fn slice, void *arg);
 
-/* The timer ticked. Returns 1 when the owner must start its idle handle. */
-int expiresched_tick(struct expiresched *s);
+/*
+ * The timer ticked; sweeping: the owner's idle handle is active. Returns 1 when the owner
+ * must start the handle.
+ */
+int expiresched_tick(struct expiresched *s, int sweeping);
 
 /* The idle handle ran. Returns 0 when the owner must stop it. */
 int expiresched_idle(struct expiresched *s);

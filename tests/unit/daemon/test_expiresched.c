@@ -22,9 +22,9 @@ Test(expiresched, a_tick_with_nothing_to_sweep_runs_one_slice_and_no_idle)
     struct expiresched s;
 
     expiresched_init(&s, fake_slice, &f);
-    cr_assert_eq(expiresched_tick(&s), 0);
+    cr_assert_eq(expiresched_tick(&s, 0), 0);
     cr_assert_eq(f.slices, 1);
-    cr_assert_eq(expiresched_tick(&s), 0);
+    cr_assert_eq(expiresched_tick(&s, 0), 0);
     cr_assert_eq(f.slices, 2);
 }
 
@@ -34,7 +34,7 @@ Test(expiresched, the_idle_call_in_the_ticks_turn_runs_no_slice)
     struct expiresched s;
 
     expiresched_init(&s, fake_slice, &f);
-    cr_assert_eq(expiresched_tick(&s), 1, "more to do: the idle handle starts");
+    cr_assert_eq(expiresched_tick(&s, 0), 1, "more to do: the idle handle starts");
     cr_assert_eq(f.slices, 1);
     /* libuv runs the idle handle right after the timer, in the same turn. */
     cr_assert_eq(expiresched_idle(&s), 1);
@@ -54,16 +54,16 @@ Test(expiresched, ticks_during_a_sweep_leave_it_to_the_idle_handle)
     struct expiresched s;
 
     expiresched_init(&s, fake_slice, &f);
-    cr_assert_eq(expiresched_tick(&s), 1);
+    cr_assert_eq(expiresched_tick(&s, 0), 1);
     cr_assert_eq(expiresched_idle(&s), 1);
-    cr_assert_eq(expiresched_tick(&s), 0, "a sweep under way: the tick runs no slice");
+    cr_assert_eq(expiresched_tick(&s, 1), 0, "a sweep under way: the tick runs no slice");
     cr_assert_eq(f.slices, 1);
     cr_assert_eq(expiresched_idle(&s), 1);
     cr_assert_eq(expiresched_idle(&s), 0);
     cr_assert_eq(f.slices, 3);
     /* Done: the next tick starts a sweep again, with its own slice. */
     f.left = 2;
-    cr_assert_eq(expiresched_tick(&s), 1);
+    cr_assert_eq(expiresched_tick(&s, 0), 1);
     cr_assert_eq(f.slices, 4);
     cr_assert_eq(expiresched_idle(&s), 1);
     cr_assert_eq(f.slices, 4);
