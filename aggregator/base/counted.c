@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/mem.h"
 
@@ -47,26 +48,65 @@ void counted_free(size_t *bytes, void *p, size_t n)
     free(p);
 }
 
+/* What the first bytes of a dead block say: the block given back after it. */
+struct dead_next {
+    void *p;
+    size_t n;
+};
+
+static _Thread_local size_t allowance = SIZE_MAX;
+
+size_t counted_release_allow(size_t n)
+{
+    size_t left = allowance;
+
+    allowance = n;
+    return left;
+}
+
+/* Free the first block of d; the one after it comes first. */
+static void free_first(size_t *bytes, struct counted_dead *d)
+{
+    struct dead_next next = { NULL, 0 };
+
+    if (d->n >= sizeof next)
+        memcpy(&next, d->p, sizeof next);
+    counted_free(bytes, d->p, d->n);
+    d->p = next.p;
+    d->n = next.n;
+}
+
 int counted_release_step(size_t *bytes, struct counted_dead *d, int all)
 {
+    if (all) {
+        while (d->p != NULL)
+            free_first(bytes, d);
+        return 0;
+    }
     if (d->p == NULL)
         return 0;
-    if (!all && d->n > COUNTED_RELEASE_STEP) {
+    if (allowance < COUNTED_RELEASE_STEP)
+        return 1;
+    if (allowance != SIZE_MAX)
+        allowance -= COUNTED_RELEASE_STEP;
+    if (d->n > COUNTED_RELEASE_STEP) {
         d->p = counted_realloc(bytes, d->p, d->n, d->n - COUNTED_RELEASE_STEP);
         d->n -= COUNTED_RELEASE_STEP;
-        return 1;
+    } else {
+        free_first(bytes, d);
     }
-    counted_free(bytes, d->p, d->n);
-    d->p = NULL;
-    d->n = 0;
-    return 0;
+    return d->p != NULL;
 }
 
 void counted_dead_take(size_t *bytes, struct counted_dead *d, void *p, size_t n)
 {
-    counted_release_step(bytes, d, 1);
+    struct dead_next next = { d->p, d->n };
+
+    if (n <= COUNTED_RELEASE_STEP) {
+        counted_free(bytes, p, n);
+        return;
+    }
+    memcpy(p, &next, sizeof next);
     d->p = p;
     d->n = n;
-    if (n <= COUNTED_RELEASE_STEP)
-        counted_release_step(bytes, d, 1);
 }

@@ -27,28 +27,40 @@ void *counted_realloc(size_t *bytes, void *p, size_t old, size_t n);
 /* free(p) of a block of n bytes and subtract n from *bytes; nothing when p is NULL. */
 void counted_free(size_t *bytes, void *p, size_t n);
 
-#define COUNTED_RELEASE_STEP ((size_t)2 << 20) /* bytes of a dead block given back a call */
+#define COUNTED_RELEASE_STEP ((size_t)2 << 20) /* bytes of a dead block given back a step */
 
 /*
- * A big block no longer used, given back a step at a time: unmapping tens of megabytes
+ * Big blocks no longer used, given back a step at a time: unmapping tens of megabytes
  * at once holds the caller's loop for milliseconds, while realloc shrinks a block in
- * place and hands its tail back. Zeroed: none.
+ * place and hands its tail back. A block taken while another is still held waits behind
+ * it (the first bytes of each name the one after). Zeroed: none.
  */
 struct counted_dead {
-    void *p;
+    void *p; /* the block given back first */
     size_t n;
 };
 
 /*
- * Give d COUNTED_RELEASE_STEP bytes back, or all of it when it is no bigger or when all
- * is set. Returns 1 while some is left.
+ * Give COUNTED_RELEASE_STEP bytes of d back, or its first block when that is no bigger,
+ * if this thread's allowance (counted_release_allow) still has a step; or all of d when
+ * all is set, allowance or not. Returns 1 while some is left.
  */
 int counted_release_step(size_t *bytes, struct counted_dead *d, int all);
 
 /*
- * Hand over p (n bytes) to be given back a step a call; a small one is freed at once, and
- * so is a block d still held (two releases overlapping).
+ * Hand over p (n bytes) to be given back a step at a time; a small one is freed at once.
+ * A block d still holds stays, and is given back first.
  */
 void counted_dead_take(size_t *bytes, struct counted_dead *d, void *p, size_t n);
+
+/*
+ * How many bytes the calling thread's steps may give back until the next call, counted
+ * over every dead block it steps; SIZE_MAX (a thread's start): a step each call. An event
+ * loop sets it at each turn, so that a turn that steps dead tables thousands of times
+ * (one for each insert of a drain) gives back that much, not all of them at once; work
+ * bounded by its own clock (a slice of the sweep) may lift it meanwhile. Returns what was
+ * left of the one before.
+ */
+size_t counted_release_allow(size_t n);
 
 #endif

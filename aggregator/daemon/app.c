@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "base/common.h"
+#include "base/counted.h"
 #include "base/mem.h"
 #include "base/wallclock.h"
 #include "expose/procfs.h"
@@ -47,8 +48,10 @@
  * EXPIRE_SLICE_NS, and while the sweep has more to do (a mass expiry, tables to shrink)
  * an idle handle gives it a slice on every turn of the loop, between the drains of the
  * sockets: expiry keeps up with the rate at which series can be created, and no turn
- * holds it for more than a slice. Once a sweep that freed at least TRIM_BYTES is done,
- * malloc_trim() gives the freed pages back to the system (glibc keeps them otherwise).
+ * holds it for more than a slice. A slice may give back dead tables a step each call (the
+ * turn's allowance, loopturn.h, is for the drains): its clock bounds them. Once a sweep
+ * that freed at least TRIM_BYTES is done, malloc_trim() gives the freed pages back to the
+ * system (glibc keeps them otherwise).
  */
 #define EXPIRE_STEP     256
 #define EXPIRE_SLICE_NS 1000000
@@ -131,12 +134,13 @@ static int expire_slice(struct app *a)
 {
     struct registry *reg = &a->site.reg;
     uint64_t start = uv_hrtime();
-    size_t mem;
+    size_t mem, left = counted_release_allow(SIZE_MAX);
     int more;
 
     do
         registry_sweep(reg, uv_now(&a->loop), EXPIRE_STEP, &more);
     while (more && uv_hrtime() - start < EXPIRE_SLICE_NS);
+    counted_release_allow(left);
     mem = registry_memory(reg);
     if (mem > a->expire_peak)
         a->expire_peak = mem;
@@ -161,10 +165,12 @@ static void drain_slice(struct app *a)
 {
     struct registry *reg = &a->site.reg;
     uint64_t start = uv_hrtime();
+    size_t left = counted_release_allow(SIZE_MAX); /* as a sweep's slice */
 
     do
         registry_drain(reg, EXPIRE_STEP);
     while (registry_draining(reg) && uv_hrtime() - start < EXPIRE_SLICE_NS);
+    counted_release_allow(left);
     if (!registry_draining(reg))
         reload_pending(a);
 }

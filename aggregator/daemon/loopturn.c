@@ -28,6 +28,7 @@ static void on_turn(uv_prepare_t *p)
     t->prev_hrtime = hr;
     t->prev_idle_ns = idle_ns;
     t->prev_cpu_ns = cpu;
+    counted_release_allow(LOOPTURN_RELEASE);
 }
 
 int loopturn_init(struct loopturn *t, uv_loop_t *loop, struct timings *stats)

@@ -8,6 +8,10 @@
  * stretch is the daemon's own part of it (waiting costs none); under a hypervisor it also
  * holds any time the virtual CPU was stopped while the thread ran (docs/cardinality.md).
  *
+ * The same handle gives each turn its allowance of dead memory to give back
+ * (LOOPTURN_RELEASE, counted_release_allow): a drain that steps dead tables on each of
+ * thousands of inserts then unmaps one step of them, not hundreds of megabytes.
+ *
  *     loopturn_init()    the handle initialised, not started
  *     loopturn_start()   timing from the next turn on
  *     loopturn_close()   the handle closed (the loop runs cb)
@@ -19,7 +23,10 @@
 
 #include <uv.h>
 
+#include "base/counted.h"
 #include "expose/timings.h"
+
+#define LOOPTURN_RELEASE COUNTED_RELEASE_STEP /* bytes of dead blocks given back a turn */
 
 struct loopturn {
     uv_prepare_t prep;

@@ -72,3 +72,58 @@ Test(counted, a_dead_block_is_given_back_a_step_at_a_time)
     cr_assert_null(d.p, "a small block is freed at once");
     cr_assert_eq(bytes, 0);
 }
+
+/*
+ * A block taken while another is still held waits behind it: nothing is freed at once,
+ * the held one goes first, and both are given back in whole steps.
+ */
+Test(counted, a_block_taken_while_another_is_held_waits_behind_it)
+{
+    struct counted_dead d = { 0 };
+    size_t bytes = 0, a = 3 * COUNTED_RELEASE_STEP, b = 2 * COUNTED_RELEASE_STEP + 64, before;
+    int steps = 0;
+
+    counted_dead_take(&bytes, &d, counted_alloc(&bytes, a), a);
+    cr_assert_eq(counted_release_step(&bytes, &d, 0), 1);
+    before = bytes;
+    counted_dead_take(&bytes, &d, counted_alloc(&bytes, b), b);
+    cr_assert_eq(bytes, before + b, "the block still held is not freed at once");
+    do {
+        before = bytes;
+        steps++;
+        cr_assert_leq(steps, 6, "a step at a time, no more steps than blocks need");
+        counted_release_step(&bytes, &d, 0);
+        cr_assert_leq(before - bytes, COUNTED_RELEASE_STEP, "no step gives back more");
+    } while (d.p != NULL);
+    cr_assert_eq(bytes, 0, "both given back");
+    cr_assert_eq(steps, 5, "b in 2 steps and its last 64 bytes, what is left of a in 2");
+}
+
+/* The thread's allowance bounds what all steps give back until it is set again. */
+Test(counted, steps_give_back_no_more_than_the_allowance)
+{
+    struct counted_dead d1 = { 0 }, d2 = { 0 };
+    size_t bytes = 0, n = 4 * COUNTED_RELEASE_STEP, before;
+
+    counted_dead_take(&bytes, &d1, counted_alloc(&bytes, n), n);
+    counted_dead_take(&bytes, &d2, counted_alloc(&bytes, n), n);
+    counted_release_allow(COUNTED_RELEASE_STEP);
+    before = bytes;
+    for (int k = 0; k < 100; k++) {
+        cr_assert_eq(counted_release_step(&bytes, &d1, 0), 1, "some left");
+        cr_assert_eq(counted_release_step(&bytes, &d2, 0), 1, "some left");
+    }
+    cr_assert_eq(before - bytes, COUNTED_RELEASE_STEP, "one step among 200 calls");
+    counted_release_allow(2 * COUNTED_RELEASE_STEP);
+    before = bytes;
+    counted_release_step(&bytes, &d1, 0);
+    counted_release_step(&bytes, &d2, 0);
+    counted_release_step(&bytes, &d1, 0);
+    cr_assert_eq(before - bytes, 2 * COUNTED_RELEASE_STEP);
+    cr_assert_eq(counted_release_step(&bytes, &d2, 1), 0, "all: the allowance does not hold");
+    cr_assert_null(d2.p);
+    counted_release_allow(SIZE_MAX);
+    while (counted_release_step(&bytes, &d1, 0))
+        ;
+    cr_assert_eq(bytes, 0, "without a limit, a step each call");
+}
