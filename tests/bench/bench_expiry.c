@@ -9,7 +9,7 @@
  * them (a tenth by default; --keep 2: half) are updated at t = 4 s, and the sweep runs at
  * t = 6.001 s, when the rest has
  * expired (issue 30's case). The sweep runs as the daemon runs it (daemon/app.c): registry_sweep() in steps
- * of 256 series, in slices that end after 1 ms, until it says it is done (the tables
+ * of 32 series (256 before 2026-11-28), in slices that end after 1 ms, until it says it is done (the tables
  * shrunk too); times are this thread's CPU time. Printed: the series looked at and freed per second of sweep, the worst
  * slice and the worst step, registry memory and resident memory before and after, the
  * time malloc_trim(0) takes, and the same memory figures of a process that only ever
@@ -58,7 +58,7 @@
 #include "store/registry.h"
 #include "base/mem.h"
 
-#define STEP     256
+#define STEP     32 /* daemon/app.c's SWEEP_STEP */
 #define SLICE_NS 1000000ull
 
 static uint64_t ns_now(void)
@@ -151,7 +151,7 @@ struct sweep_figures {
  * With touch, after each slice as many pieces of the baseline (benchtouch.h) as the slice
  * had steps, of STEP * BENCHTOUCH_SERIES random writes each, timed the same way: their
  * longest piece is the machine's figure beside the longest step. A piece writes about as
- * many lines as a step of 256 series that all expire touches, and more than a step that
+ * many lines as a step of STEP series that all expire touches, and more than a step that
  * only looks at series: no more than that is compared.
  */
 static void touch_slice(struct benchtouch *touch, size_t steps, struct sweep_figures *fig)
