@@ -2,7 +2,7 @@
  * bench_sweep: half the series expire in the real daemon; how long its loop turns are
  * while it sweeps them, against a window of the same traffic without expiry.
  *
- *     bench_sweep [path/to/ustatsd] [--series N] [--cold]      (1,000,000 by default)
+ *     bench_sweep [path/to/ustatsd] [--series N] [--cold] [--no-touch]   (1,000,000 by default)
  *
  * bench_expiry measures the sweep in process; this is the daemon that runs it. The daemon
  * (bench_http.h: on CPU 1, the mix of counters, gauges and histograms) has a ttl of
@@ -18,7 +18,16 @@
  *   - the sweep: from there until the daemon has expired exactly the other half
  *     (ustatsd_series_expired), the refreshes going on.
  * Then, once the daemon is idle, its resident memory and its registry's against what they
- * were before. It dies when a kept series expires (the refresh fell behind) or the sweep
+ * were before.
+ *
+ * And the machine's own figure in the same run (benchtouch.h): right after the population
+ * this process writes a mapping as big as the registry, leaves it alone through the
+ * baseline (as the expiring half of the store is), and as the sweep window opens writes
+ * random lines of it as the sweep's slices would: pieces of SWEEP_STEP series of
+ * BENCHTOUCH_SERIES lines, in slices that end after 1 ms of this thread's CPU, as many
+ * pieces as the expiring half needs. Its longest slice is set beside the daemon's longest
+ * turn: where a hypervisor stalls the first writes to memory left alone for minutes (its
+ * own faults, which a thread's CPU clock counts), both show it. --no-touch: none. It dies when a kept series expires (the refresh fell behind) or the sweep
  * expires more or fewer than half.
  *
  * Printed: each window's length, longest turn and its CPU, and turns over 5 ms (issue
@@ -26,17 +35,53 @@
  * and the memory. Result lines (benchresult.h): sweep_worst_turn_ms,
  * sweep_worst_turn_cpu_ms, sweep_turns_over_5ms, baseline_worst_turn_ms,
  * baseline_worst_turn_cpu_ms, baseline_turns_over_5ms, sweep_seconds, rss_before_mb,
- * rss_after_mb.
+ * rss_after_mb, touch_worst_slice_cpu_ms, touch_slices_over_5ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_http.h"
+#include "benchtouch.h"
 
 #define DEFAULT_SERIES 1000000
 #define OVER_MS        5.0
+#define TOUCH_STEP     32      /* series a piece stands for: daemon/app.c's SWEEP_STEP */
+#define TOUCH_SLICE_NS 1000000 /* a slice: daemon/app.c's EXPIRE_SLICE_NS */
+
+/* This thread's CPU time, in ns. */
+static uint64_t thread_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct touch_figures {
+    double worst_ms; /* the longest slice, in this thread's CPU time */
+    size_t slices, over;
+};
+
+/* Slices of pieces over w, as many pieces as series of the expiring half (header). */
+static void touch_run(struct benchtouch *w, size_t series, struct touch_figures *f)
+{
+    size_t pieces = (series + TOUCH_STEP - 1) / TOUCH_STEP;
+
+    while (pieces > 0) {
+        uint64_t t0 = thread_ns(), d;
+
+        do
+            benchtouch_piece(w, (size_t)TOUCH_STEP * BENCHTOUCH_SERIES);
+        while (--pieces > 0 && thread_ns() - t0 < TOUCH_SLICE_NS);
+        d = thread_ns() - t0;
+        f->worst_ms = (double)d / 1e6 > f->worst_ms ? (double)d / 1e6 : f->worst_ms;
+        f->over += (double)d / 1e6 > OVER_MS;
+        f->slices++;
+    }
+}
 
 /* The kept half: blocks of ten series (one of each kind of the mix) of even number. */
 static size_t refresh(struct bench_http *b, size_t n, unsigned round)
@@ -81,6 +126,9 @@ int main(int argc, char **argv)
     struct bench_http b;
     struct benchresult_turns t0, t1, t2;
     struct window base, sweep;
+    struct benchtouch touch = { 0 };
+    struct touch_figures tf = { 0 };
+    int touching;
     size_t n, kept;
     double ttl, expired0, expired, rss0, rss1, mem0, mem1, first = 0;
     uint64_t made, start, next, deadline, now;
@@ -102,6 +150,7 @@ int main(int argc, char **argv)
     expired0 = bench_http_self_value(&b, "ustatsd_series_expired_total");
     rss0 = bench_http_self_value(&b, "process_resident_memory_bytes");
     mem0 = bench_http_self_value(&b, "ustatsd_series_memory_bytes");
+    touching = !bench_http_opt(&b, "--no-touch") && benchtouch_setup(&touch, (size_t)mem0) == 0;
     next = benchutil_now_ns() + (uint64_t)(ttl / 3 * 1e9);
 
     /* The baseline: up to a second before the first series made can expire. */
@@ -117,8 +166,12 @@ int main(int argc, char **argv)
     bench_http_turns(&b, &t1);
     window_end(&t0, &t1, start, &base);
 
-    /* The sweep: until the other half has expired. */
+    /* The sweep: until the other half has expired; the machine's figure first. */
     start = benchutil_now_ns();
+    if (touching) {
+        touch_run(&touch, n - kept, &tf);
+        benchtouch_release(&touch);
+    }
     deadline = start + (uint64_t)((ttl + 60) * 1e9);
     for (;;) {
         now = benchutil_now_ns();
@@ -146,6 +199,10 @@ int main(int argc, char **argv)
 
     print_window("baseline", &base);
     print_window("sweep", &sweep);
+    if (touching)
+        printf("  the machine: %zu slices of random writes over %.1f MB left alone since the "
+               "population: longest <= %.2f ms of CPU, %zu over %g ms\n",
+               tf.slices, mem0 / 1e6, tf.worst_ms, tf.over, OVER_MS);
     printf("  %zu of %zu series expired, from %.1f s into the window to its end; resident "
            "%.1f -> %.1f MB, the registry's %.1f -> %.1f MB\n",
            n - kept, n, first, rss0 / 1e6, rss1 / 1e6, mem0 / 1e6, mem1 / 1e6);
@@ -158,6 +215,10 @@ int main(int argc, char **argv)
     benchresult("sweep", n, "sweep_seconds", sweep.seconds - first);
     benchresult("sweep", n, "rss_before_mb", rss0 / 1e6);
     benchresult("sweep", n, "rss_after_mb", rss1 / 1e6);
+    if (touching) {
+        benchresult("sweep", n, "touch_worst_slice_cpu_ms", tf.worst_ms);
+        benchresult("sweep", n, "touch_slices_over_5ms", (double)tf.over);
+    }
     bench_http_stop(&b);
     return 0;
 }
