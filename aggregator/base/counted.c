@@ -67,10 +67,9 @@ size_t counted_release_allow(size_t n)
 /* Free the first block of d; the one after it comes first. */
 static void free_first(size_t *bytes, struct counted_dead *d)
 {
-    struct dead_next next = { NULL, 0 };
+    struct dead_next next;
 
-    if (d->n >= sizeof next)
-        memcpy(&next, d->p, sizeof next);
+    memcpy(&next, d->p, sizeof next);
     counted_free(bytes, d->p, d->n);
     d->p = next.p;
     d->n = next.n;
@@ -89,7 +88,8 @@ int counted_release_step(size_t *bytes, struct counted_dead *d, int all)
         return 1;
     if (allowance != SIZE_MAX)
         allowance -= COUNTED_RELEASE_STEP;
-    if (d->n > COUNTED_RELEASE_STEP) {
+    /* A shrunk block keeps its first bytes, which name the next: never fewer. */
+    if (d->n >= COUNTED_RELEASE_STEP + sizeof(struct dead_next)) {
         d->p = counted_realloc(bytes, d->p, d->n, d->n - COUNTED_RELEASE_STEP);
         d->n -= COUNTED_RELEASE_STEP;
     } else {

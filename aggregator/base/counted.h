@@ -41,9 +41,10 @@ struct counted_dead {
 };
 
 /*
- * Give COUNTED_RELEASE_STEP bytes of d back, or its first block when that is no bigger,
- * if this thread's allowance (counted_release_allow) still has a step; or all of d when
- * all is set, allowance or not. Returns 1 while some is left.
+ * Give COUNTED_RELEASE_STEP bytes of d back (its whole first block when a step would leave
+ * less than the bytes that name the next), if this thread's allowance
+ * (counted_release_allow) still has a step; or all of d when all is set, allowance or not.
+ * Returns 1 while some is left.
  */
 int counted_release_step(size_t *bytes, struct counted_dead *d, int all);
 

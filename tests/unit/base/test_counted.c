@@ -127,3 +127,20 @@ Test(counted, steps_give_back_no_more_than_the_allowance)
         ;
     cr_assert_eq(bytes, 0, "without a limit, a step each call");
 }
+
+/*
+ * A block a few bytes longer than whole steps is never shrunk below the first bytes that
+ * name the block after it: both are given back, and the count comes to nothing.
+ */
+Test(counted, a_block_a_few_bytes_over_whole_steps_keeps_the_next_one_named)
+{
+    struct counted_dead d = { 0 };
+    size_t bytes = 0, a = 3 * COUNTED_RELEASE_STEP, b = 2 * COUNTED_RELEASE_STEP + 8;
+    int steps = 0;
+
+    counted_dead_take(&bytes, &d, counted_alloc(&bytes, a), a);
+    counted_dead_take(&bytes, &d, counted_alloc(&bytes, b), b);
+    while (counted_release_step(&bytes, &d, 0))
+        cr_assert_leq(++steps, 10);
+    cr_assert_eq(bytes, 0, "the block behind the short one given back too");
+}
