@@ -136,8 +136,9 @@ static void trim_done(uv_work_t *w, int status)
  * One slice of the sweep. Returns 1 while it has more to do; once done, gives memory back
  * to the system when the sweep freed a lot of it.
  */
-static int expire_slice(struct app *a)
+static int expire_slice(void *arg)
 {
+    struct app *a = arg;
     struct registry *reg = &a->site.reg;
     uint64_t start = uv_hrtime();
     size_t mem, left = counted_release_allow(SIZE_MAX);
@@ -179,11 +180,6 @@ static void drain_slice(struct app *a)
     counted_release_allow(left);
     if (!registry_draining(reg))
         reload_pending(a);
-}
-
-static int expire_slice_cb(void *arg)
-{
-    return expire_slice(arg);
 }
 
 /* A slice on each turn while the sweep has more, but the tick's turn (expiresched.h). */
@@ -588,7 +584,7 @@ static int init_handles(struct app *a, char *err, size_t errlen)
         snprintf(err, errlen, "uv_timer_init(expiry): %s", uv_strerror(rc));
         return -1;
     }
-    expiresched_init(&a->expire_sched, expire_slice_cb, a);
+    expiresched_init(&a->expire_sched, expire_slice, a);
     if ((rc = uv_idle_init(&a->loop, &a->expire_more)) != 0) {
         uv_close((uv_handle_t *)&a->expire_timer, on_handle_closed);
         snprintf(err, errlen, "uv_idle_init(expiry): %s", uv_strerror(rc));

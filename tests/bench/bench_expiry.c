@@ -69,15 +69,6 @@ static uint64_t ns_now(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* This thread's CPU time: what the sweep costs, whatever else runs on the machine. */
-static uint64_t cpu_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int put(struct registry *r, const char *prefix, size_t i, uint64_t now)
 {
     char text[64];
@@ -157,10 +148,10 @@ struct sweep_figures {
 static void touch_slice(struct benchtouch *touch, size_t steps, struct sweep_figures *fig)
 {
     for (size_t k = 0; k < steps; k++) {
-        uint64_t t0 = cpu_now(), d;
+        uint64_t t0 = benchutil_thread_ns(), d;
 
         benchtouch_piece(touch, (size_t)STEP * BENCHTOUCH_SERIES);
-        d = cpu_now() - t0;
+        d = benchutil_thread_ns() - t0;
         fig->touch_step = d > fig->touch_step ? d : fig->touch_step;
     }
 }
@@ -172,18 +163,18 @@ static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig,
     int more = 1;
 
     while (more) {
-        uint64_t slice0 = ns_now(), cpu0 = cpu_now(), slice;
+        uint64_t slice0 = ns_now(), cpu0 = benchutil_thread_ns(), slice;
         size_t steps = fig->steps;
 
         do {
-            uint64_t s0 = cpu_now(), step;
+            uint64_t s0 = benchutil_thread_ns(), step;
 
             freed += registry_sweep(r, now, STEP, &more);
-            step = cpu_now() - s0;
+            step = benchutil_thread_ns() - s0;
             fig->worst_step = step > fig->worst_step ? step : fig->worst_step;
             fig->steps++;
         } while (more && ns_now() - slice0 < SLICE_NS);
-        slice = cpu_now() - cpu0;
+        slice = benchutil_thread_ns() - cpu0;
         fig->ns += slice;
         fig->worst_slice = slice > fig->worst_slice ? slice : fig->worst_slice;
         if (touch != NULL)

@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_http.h"
@@ -50,15 +49,6 @@
 #define OVER_MS        5.0
 #define TOUCH_STEP     32      /* series a piece stands for: daemon/app.c's SWEEP_STEP */
 #define TOUCH_SLICE_NS 1000000 /* a slice: daemon/app.c's EXPIRE_SLICE_NS */
-
-/* This thread's CPU time, in ns. */
-static uint64_t thread_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 struct touch_figures {
     double worst_ms; /* the longest slice, in this thread's CPU time */
@@ -71,12 +61,12 @@ static void touch_run(struct benchtouch *w, size_t series, struct touch_figures 
     size_t pieces = (series + TOUCH_STEP - 1) / TOUCH_STEP;
 
     while (pieces > 0) {
-        uint64_t t0 = thread_ns(), d;
+        uint64_t t0 = benchutil_thread_ns(), d;
 
         do
             benchtouch_piece(w, (size_t)TOUCH_STEP * BENCHTOUCH_SERIES);
-        while (--pieces > 0 && thread_ns() - t0 < TOUCH_SLICE_NS);
-        d = thread_ns() - t0;
+        while (--pieces > 0 && benchutil_thread_ns() - t0 < TOUCH_SLICE_NS);
+        d = benchutil_thread_ns() - t0;
         f->worst_ms = (double)d / 1e6 > f->worst_ms ? (double)d / 1e6 : f->worst_ms;
         f->over += (double)d / 1e6 > OVER_MS;
         f->slices++;

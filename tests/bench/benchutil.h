@@ -134,6 +134,14 @@ static inline uint64_t benchutil_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The calling thread's CPU time, in ns: its own work, whatever else runs on the machine. */
+static inline uint64_t benchutil_thread_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static inline long benchutil_read_qlen(void)
 {
     FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
