@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config/cfgload.h"
@@ -60,14 +59,6 @@
 
 #define STEP     32 /* daemon/app.c's SWEEP_STEP */
 #define SLICE_NS 1000000ull
-
-static uint64_t ns_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int put(struct registry *r, const char *prefix, size_t i, uint64_t now)
 {
@@ -117,10 +108,10 @@ static double array_scan_rate(size_t n)
 
     for (i = 0; i < n; i++)
         last[i] = i & 1 ? 4000 : 1000;
-    t0 = ns_now();
+    t0 = benchutil_now_ns();
     for (i = 0; i < n; i++)
         expired += 6001 - last[i] > 5000;
-    ns = ns_now() - t0;
+    ns = benchutil_now_ns() - t0;
     if (expired != n / 2 + (n & 1)) /* keeps the loop */
         fprintf(stderr, "bench_expiry: array scan miscounted\n");
     free(last);
@@ -163,7 +154,7 @@ static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig,
     int more = 1;
 
     while (more) {
-        uint64_t slice0 = ns_now(), cpu0 = benchutil_thread_ns(), slice;
+        uint64_t slice0 = benchutil_now_ns(), cpu0 = benchutil_thread_ns(), slice;
         size_t steps = fig->steps;
 
         do {
@@ -173,7 +164,7 @@ static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig,
             step = benchutil_thread_ns() - s0;
             fig->worst_step = step > fig->worst_step ? step : fig->worst_step;
             fig->steps++;
-        } while (more && ns_now() - slice0 < SLICE_NS);
+        } while (more && benchutil_now_ns() - slice0 < SLICE_NS);
         slice = benchutil_thread_ns() - cpu0;
         fig->ns += slice;
         fig->worst_slice = slice > fig->worst_slice ? slice : fig->worst_slice;
@@ -186,10 +177,10 @@ static size_t sweep(struct registry *r, uint64_t now, struct sweep_figures *fig,
 /* malloc_trim(0), timed; returns the ns it took. */
 static uint64_t trim(void)
 {
-    uint64_t t0 = ns_now();
+    uint64_t t0 = benchutil_now_ns();
 
     mem_trim();
-    return ns_now() - t0;
+    return benchutil_now_ns() - t0;
 }
 
 /*
@@ -281,9 +272,9 @@ int main(int argc, char **argv)
         return 1;
 
     /* The old schedule's tick: one call of 2000 series, timed (part of the sweep). */
-    t0 = ns_now();
+    t0 = benchutil_now_ns();
     freed = registry_expire(&reg, 6001, 2000);
-    old_call_ns = ns_now() - t0;
+    old_call_ns = benchutil_now_ns() - t0;
     freed += sweep(&reg, 6001, &fig, baseline ? &touch : NULL);
     if (baseline)
         benchtouch_release(&touch); /* before the RSS is read */
@@ -330,12 +321,12 @@ int main(int argc, char **argv)
         goto verdict;
 
     /* The refill: every survivor expired, N new series at the cap, no sweep; twice. */
-    t0 = ns_now();
+    t0 = benchutil_now_ns();
     for (i = 0; i < n; i++)
         lost += put(&reg, "new", i, 20000) != STATSD_OK;
     for (i = 0; i < n; i++)
         lost += put(&reg, "again", i, 30000) != STATSD_OK;
-    refill_ns = ns_now() - t0;
+    refill_ns = benchutil_now_ns() - t0;
     printf("  refill: 2 x %zu new series at the cap with no sweep: %zu lines lost, %.2f M "
            "lines/s\n",
            n, lost, 2.0 * (double)n / ((double)refill_ns / 1e9) / 1e6);
