@@ -1,7 +1,7 @@
 /*
  * bench_reload: what a configuration reload (SIGHUP) costs the loop at 100,000 series.
  *
- *     bench_reload [path/to/ustatsd] [--series N] [--runs N | --quick] [--cold]
+ *     bench_reload [path/to/ustatsd] [--series N] [--runs N | --quick] [--cold] [--no-touch]
  *                                         (or $USTATSD_BIN; BENCH_RUNS windows, at most 5)
  *
  * The daemon holds bench_http's mix, N series (100,000 by default): 60% counters, 30%
@@ -24,11 +24,27 @@
  * the daemon's own part of a turn), how many turns took over 5 ms in either (turns_over_5ms,
  * baseline_turns_over_5ms, cpu_turns_over_5ms, baseline_cpu_turns_over_5ms: a longest turn
  * is one event, which a stall of the machine's own makes), healthy_max_ms, applied_ms.
+ *
+ * And the machine's own figure in the same run (benchtouch.h), as bench_sweep has for the
+ * sweep: right after the population this process writes a mapping as big as the
+ * registry and leaves it alone (as the daemon's series are, but for the sender's updates
+ * in the windows); right before each reload (not within its window, where it would hold
+ * back the probe's threads on the same CPU) it writes random lines of it as the drain's
+ * slices would: a piece for each TOUCH_STEP series the reload retires, of TOUCH_STEP *
+ * BENCHTOUCH_SERIES lines, in slices that end after 1 ms of this thread's CPU. Result
+ * lines touch_worst_slice_cpu_ms and touch_slices_over_5ms, over all the reloads, beside
+ * the daemon's turns: where a hypervisor stalls the first writes to memory left alone (its
+ * own faults, which a thread's CPU clock counts), both show it. --no-touch: none.
  */
 #include <signal.h>
 
 #include "bench_http.h"
+#include "benchtouch.h"
 
+#define TOUCH_STEP     256     /* series a piece stands for: daemon/app.c's EXPIRE_STEP */
+#define TOUCH_SLICE_NS 1000000 /* a slice: daemon/app.c's EXPIRE_SLICE_NS */
+
+#define TARGET_MS    5.0 /* issue 30's bound at 1M series (10 ms at 10M) */
 #define SETTLE_POLLS 3   /* the drain is over when the memory holds still this many polls */
 #define SETTLE_MS    100 /* apart (two expiry ticks) */
 
@@ -36,6 +52,10 @@ struct reloads {
     int done;
     uint64_t applied_ns; /* SIGHUP to applied, summed over the reloads */
     char *renamed;       /* the config with the gauge family renamed */
+    size_t retired;      /* gauge series a reload retires */
+    int touching;        /* the machine's figure (header) */
+    struct benchtouch touch;
+    struct benchtouch_figures tf;
 };
 
 static void write_config(struct bench_http *b, const char *text)
@@ -138,7 +158,6 @@ static double print_swaps(struct bench_http *b)
  * Turns over TARGET_MS, a bound of the daemon's histograms, added up over the windows of
  * one kind: in wall time and in CPU time, and all the turns counted.
  */
-#define TARGET_MS 5.0
 struct over {
     double wall, cpu, turns; /* wall or cpu -1: a histogram without the bound */
 };
@@ -166,6 +185,10 @@ static struct bench_http_window window(struct bench_http *b, struct reloads *r, 
     struct bench_http_window w;
     double ms;
 
+    if (r != NULL && r->touching)
+        benchtouch_slices(&r->touch, (r->retired + TOUCH_STEP - 1) / TOUCH_STEP,
+                          (size_t)TOUCH_STEP * BENCHTOUCH_SERIES, TOUCH_SLICE_NS, TARGET_MS,
+                          &r->tf);
     bench_http_turns(b, &before);
     w = r != NULL ? bench_http_probe_action(b, NULL, reload_once, r, 0)
                   : bench_http_probe_window(b, NULL, pause_ms);
@@ -183,7 +206,7 @@ static struct bench_http_window window(struct bench_http *b, struct reloads *r, 
 int main(int argc, char **argv)
 {
     struct bench_http_window in[BENCH_HTTP_PROBE_WINDOWS], base[BENCH_HTTP_PROBE_WINDOWS];
-    struct reloads r = { 0, 0, NULL };
+    struct reloads r = { 0 };
     struct over over_in = { 0, 0, 0 }, over_base = { 0, 0, 0 };
     struct bench_http b;
     double worst = 0, worst_base = 0, worst_cpu = 0, worst_base_cpu = 0, healthy = 0;
@@ -197,6 +220,11 @@ int main(int argc, char **argv)
     printf("bench_reload: %s, each reload retires %zu gauge series and keeps %zu\n",
            getenv("USTATSD_BIN"), n_series * 3 / 10, n_series - n_series * 3 / 10);
     bench_http_populate(&b, n_series);
+    r.retired = n_series * 3 / 10;
+    r.touching =
+        !bench_http_opt(&b, "--no-touch") &&
+        benchtouch_setup(&r.touch,
+                         (size_t)bench_http_self_value(&b, "ustatsd_series_memory_bytes")) == 0;
     n = b.runs < BENCH_HTTP_PROBE_WINDOWS ? b.runs : BENCH_HTTP_PROBE_WINDOWS;
     for (i = 0; i < n; i++) {
         unsigned ms;
@@ -223,6 +251,10 @@ int main(int argc, char **argv)
            "%.0f of %.0f in the baselines (%.0f in CPU time)\n",
            TARGET_MS, over_in.wall, over_in.turns, over_in.cpu, over_base.wall, over_base.turns,
            over_base.cpu);
+    if (r.touching)
+        printf("  the machine: %zu slices of random writes over %.1f MB left alone since the "
+               "population, before each reload: longest <= %.2f ms of CPU, %zu over %g ms\n",
+               r.tf.slices, (double)r.touch.len / 1e6, r.tf.worst_ms, r.tf.over, TARGET_MS);
     benchresult("reload", b.have, "swap_max_ms", print_swaps(&b));
     benchresult("reload", b.have, "turns_over_5ms", over_in.wall);
     benchresult("reload", b.have, "baseline_turns_over_5ms", over_base.wall);
@@ -234,6 +266,11 @@ int main(int argc, char **argv)
     benchresult("reload", b.have, "baseline_worst_turn_cpu_ms", worst_base_cpu);
     benchresult("reload", b.have, "healthy_max_ms", healthy);
     benchresult("reload", b.have, "applied_ms", bench_http_ms(r.applied_ns) / n);
+    if (r.touching) {
+        benchresult("reload", b.have, "touch_worst_slice_cpu_ms", r.tf.worst_ms);
+        benchresult("reload", b.have, "touch_slices_over_5ms", (double)r.tf.over);
+        benchtouch_release(&r.touch);
+    }
     fflush(stdout);
     bench_http_stop(&b);
     free(r.renamed);

@@ -50,29 +50,6 @@
 #define TOUCH_STEP     32      /* series a piece stands for: daemon/app.c's SWEEP_STEP */
 #define TOUCH_SLICE_NS 1000000 /* a slice: daemon/app.c's EXPIRE_SLICE_NS */
 
-struct touch_figures {
-    double worst_ms; /* the longest slice, in this thread's CPU time */
-    size_t slices, over;
-};
-
-/* Slices of pieces over w, as many pieces as series of the expiring half (header). */
-static void touch_run(struct benchtouch *w, size_t series, struct touch_figures *f)
-{
-    size_t pieces = (series + TOUCH_STEP - 1) / TOUCH_STEP;
-
-    while (pieces > 0) {
-        uint64_t t0 = benchutil_thread_ns(), d;
-
-        do
-            benchtouch_piece(w, (size_t)TOUCH_STEP * BENCHTOUCH_SERIES);
-        while (--pieces > 0 && benchutil_thread_ns() - t0 < TOUCH_SLICE_NS);
-        d = benchutil_thread_ns() - t0;
-        f->worst_ms = (double)d / 1e6 > f->worst_ms ? (double)d / 1e6 : f->worst_ms;
-        f->over += (double)d / 1e6 > OVER_MS;
-        f->slices++;
-    }
-}
-
 /* The kept half: blocks of ten series (one of each kind of the mix) of even number. */
 static size_t refresh(struct bench_http *b, size_t n, unsigned round)
 {
@@ -117,7 +94,7 @@ int main(int argc, char **argv)
     struct benchresult_turns t0, t1, t2;
     struct window base, sweep;
     struct benchtouch touch = { 0 };
-    struct touch_figures tf = { 0 };
+    struct benchtouch_figures tf = { 0 };
     int touching;
     size_t n, kept;
     double ttl, expired0, expired, rss0, rss1, mem0, mem1, first = 0;
@@ -159,7 +136,8 @@ int main(int argc, char **argv)
     /* The sweep: until the other half has expired; the machine's figure first. */
     start = benchutil_now_ns();
     if (touching) {
-        touch_run(&touch, n - kept, &tf);
+        benchtouch_slices(&touch, (n - kept + TOUCH_STEP - 1) / TOUCH_STEP,
+                          (size_t)TOUCH_STEP * BENCHTOUCH_SERIES, TOUCH_SLICE_NS, OVER_MS, &tf);
         benchtouch_release(&touch);
     }
     deadline = start + (uint64_t)((ttl + 60) * 1e9);

@@ -5,7 +5,8 @@
  * Where a machine stalls a thread that touches much memory (a hypervisor's own faults,
  * which the thread's CPU clock counts and no page-fault counter of the guest sees), a
  * benchmark sets its longest pieces beside this one's, run in turns with its own so that
- * both meet the same machine (bench_steps: the reload's drain; bench_expiry: the sweep).
+ * both meet the same machine (bench_steps: the reload's drain in process; bench_reload: the
+ * same in the daemon; bench_expiry and bench_sweep: the sweep, in process and in the daemon).
  *
  * A header of static inline functions for the benchmarks only.
  */
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "benchutil.h"
 
 #define BENCHTOUCH_HUGE   ((size_t)2 << 20)
 #define BENCHTOUCH_SERIES 8 /* random lines a freed series touches, about */
@@ -52,6 +55,35 @@ static inline void benchtouch_piece(struct benchtouch *w, size_t lines)
         w->x ^= w->x >> 7;
         w->x ^= w->x << 17;
         w->mem[(w->x >> 8) % w->words]++;
+    }
+}
+
+/* Slices of pieces (benchtouch_slices): the longest, in the thread's CPU time, and counts. */
+struct benchtouch_figures {
+    double worst_ms;
+    size_t slices, over;
+};
+
+/*
+ * pieces pieces of lines writes each, in slices that end once slice_ns of this thread's
+ * CPU time has passed, as a daemon's slices of a sweep or drain; the figures added to f
+ * (slices over over_ms counted).
+ */
+static inline void benchtouch_slices(struct benchtouch *w, size_t pieces, size_t lines,
+                                     uint64_t slice_ns, double over_ms,
+                                     struct benchtouch_figures *f)
+{
+    while (pieces > 0) {
+        uint64_t t0 = benchutil_thread_ns();
+        double ms;
+
+        do
+            benchtouch_piece(w, lines);
+        while (--pieces > 0 && benchutil_thread_ns() - t0 < slice_ns);
+        ms = (double)(benchutil_thread_ns() - t0) / 1e6;
+        f->worst_ms = ms > f->worst_ms ? ms : f->worst_ms;
+        f->over += ms > over_ms;
+        f->slices++;
     }
 }
 
