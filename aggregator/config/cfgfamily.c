@@ -317,6 +317,8 @@ int cfgfamily_families(struct cfgread *r, struct config *c, json_t *arr)
                         sizeof(*c->families)) < 0)
         return ERRCODE_CONFIG;
     keep_total_beside_gauge(c, arr);
+    for (size_t i = 0; i < c->nfamilies; i++)
+        c->families[i].judged = cfgread_compact(json_array_get(arr, i));
     /* Each family fits its own cap (read_precreate); together they must fit the total. */
     for (size_t i = 0, total = 0; i < c->nfamilies; i++) {
         size_t n = c->families[i].precreate ? cfgfamily_combinations(&c->families[i]) : 0;
@@ -546,6 +548,7 @@ void cfgfamily_release(struct config *c)
         free(f->unit);
         free(f->alias);
         free(f->group);
+        free(f->judged);
         free(f->buckets);
         free(f->quantiles);
         cfgmetric_release_labels(f->labels, f->nlabels);

@@ -621,26 +621,23 @@ static int parse_root(struct cfgread *r, struct config *c, json_t *root)
     return cfgendpoint_check(r, c);
 }
 
-/* config.allowlist: the sections of root that judge a line, as a document of their own. */
-static char *allowlist_of(json_t *root)
+/*
+ * config.allowlist: the sections of root that judge a line, as a document of their own;
+ * config.judges (families 0): the same without "families".
+ */
+static char *allowlist_of(json_t *root, int families)
 {
     static const char *const names[] = { CONFIG_ALLOWLIST_SECTIONS };
     json_t *doc = json_object();
     char *s;
-    size_t n;
 
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         json_t *v = json_object_get(root, names[i]);
 
-        if (v != NULL)
+        if (v != NULL && (families || strcmp(names[i], "families") != 0))
             json_object_set(doc, names[i], v);
     }
-    /* Into our own block, not jansson's (its allocator may not be malloc). */
-    n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-    s = mem_alloc(n + 1);
-    if (json_dumpb(doc, s, n, JSON_COMPACT) != n)
-        mem_oom(0);
-    s[n] = '\0';
+    s = cfgread_compact(doc);
     json_decref(doc);
     return s;
 }
@@ -670,8 +667,10 @@ static int parse(struct config *c, const char *text, size_t len, const char *nam
     }
     c->path = mem_strdup(name);
     rc = parse_root(&r, c, root);
-    if (rc == 0)
-        c->allowlist = allowlist_of(root);
+    if (rc == 0) {
+        c->allowlist = allowlist_of(root, 1);
+        c->judges = allowlist_of(root, 0);
+    }
     json_decref(root);
     if (rc < 0)
         cfgload_release(c);
@@ -701,6 +700,7 @@ void cfgload_release(struct config *c)
 {
     free(c->path);
     free(c->allowlist);
+    free(c->judges);
     cfgread_release(daemon_keys, ARRAY_SIZE(daemon_keys), c);
     cfgfamily_release(c);
     free(c->job_prefix);

@@ -502,3 +502,15 @@ void cfgread_free_strings(char **v, size_t n)
         free(v[i]);
     free(v);
 }
+
+char *cfgread_compact(const json_t *v)
+{
+    /* Into our own block, not jansson's (its allocator may not be malloc). */
+    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = mem_alloc(n + 1);
+
+    if (json_dumpb(v, s, n, JSON_COMPACT | JSON_ENCODE_ANY) != n)
+        mem_oom(0);
+    s[n] = '\0';
+    return s;
+}

@@ -209,4 +209,7 @@ void cfgread_release(const struct cfgread_key *keys, size_t n, void *base);
 /* Free n strings and the array holding them. */
 void cfgread_free_strings(char **v, size_t n);
 
+/* v in compact JSON, in a block of mem_alloc()'s (free()), keys in the file's order. */
+char *cfgread_compact(const json_t *v);
+
 #endif

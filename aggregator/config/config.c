@@ -145,3 +145,24 @@ const char *config_family_type_name(enum family_type t)
 
     return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
 }
+
+static int same_string(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+int config_judges_alike(const struct config *a, const struct config *b)
+{
+    return a->judges != NULL && b->judges != NULL && strcmp(a->judges, b->judges) == 0;
+}
+
+int config_family_judged_alike(const struct config_family *a, const struct config_family *b)
+{
+    if (strcmp(a->name, b->name) != 0 || !same_string(a->alias, b->alias) ||
+        a->total_in_name != b->total_in_name || a->type != b->type || a->excluded != b->excluded ||
+        a->client_telemetry != b->client_telemetry)
+        return 0;
+    if (a->client_telemetry)
+        return 1; /* cfgclient's, from the clients section alone */
+    return a->judged != NULL && b->judged != NULL && strcmp(a->judged, b->judged) == 0;
+}

@@ -217,6 +217,14 @@ struct config_family {
      * find it by, since "x" is the gauge's (config_takes_total()). 0 for every other family.
      */
     int total_in_name;
+    /*
+     * The family's object in the file, in compact JSON (cfgfamily_families): with the same
+     * text and the same other sections that judge a line (config.judges), and the same
+     * name, alias and total_in_name, a line of it is judged the same
+     * (config_family_judged_alike). NULL: none (cfgclient's families, which the clients
+     * section makes).
+     */
+    char *judged;
 };
 
 struct config_job {
@@ -374,6 +382,8 @@ struct config {
      * --url` reads from /debug?section=config (CONFIG_ALLOWLIST_SECTIONS).
      */
     char *allowlist;
+    /* The same without "families": what judges a line of any family (config_judges_alike). */
+    char *judges;
 
     /* "daemon": defaults that CLI flags and USTATSD_* variables override. */
     char *socket_path;
@@ -500,6 +510,20 @@ int config_fold_applies(const struct config_label *cl, enum config_fold why);
 
 /* Index of the job, or ERRCODE_UNKNOWN. */
 long config_find_job(const struct config *c, const char *name, size_t len);
+
+/*
+ * Whether a and b judge every line alike apart from their families: the same sections
+ * "limits", "groups", "clients", "jobs" and "writers" (config.judges); 0 when either has
+ * none (a config not read from a file).
+ */
+int config_judges_alike(const struct config *a, const struct config *b);
+
+/*
+ * Whether family a (of a config) and b (of one that judges alike, config_judges_alike)
+ * judge a line alike: the same object in the file, name, alias and total_in_name (which
+ * the other families decide), or both cfgclient's of the same name. 0 when unsure.
+ */
+int config_family_judged_alike(const struct config_family *a, const struct config_family *b);
 
 /* What is wrong with a state_file value ("" is off), or NULL. */
 const char *config_state_file_problem(const char *s);

@@ -113,13 +113,12 @@ static size_t set2(uint32_t tag, size_t n)
     return (size_t)(((uint64_t)((tag >> 16 | tag << 16) * UINT32_C(0x9e3779b1)) * n) >> 32);
 }
 
-/* The identity of generation gen for this line in set, or NULL. */
+/* The identity for this line in set, or NULL. */
 static const struct hotcache_id *find_in(const struct hotcache_set *set, struct statsd_view name,
-                                         struct statsd_view suffix, uint32_t tag, uint32_t gen)
+                                         struct statsd_view suffix, uint32_t tag)
 {
     for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
-        if (set->tag[w] == tag && set->id[w] != NULL && set->id[w]->gen == gen &&
-            same_key(set->id[w], name, suffix))
+        if (set->tag[w] == tag && set->id[w] != NULL && same_key(set->id[w], name, suffix))
             return set->id[w];
     return NULL;
 }
@@ -127,25 +126,25 @@ static const struct hotcache_id *find_in(const struct hotcache_set *set, struct 
 /* The identity cached for this line in table (of n sets), or NULL. */
 static const struct hotcache_id *find_table(const struct hotcache_set *table, size_t n,
                                             struct statsd_view name, struct statsd_view suffix,
-                                            uint32_t tag, uint32_t gen)
+                                            uint32_t tag)
 {
-    const struct hotcache_id *id = find_in(&table[set1(tag, n)], name, suffix, tag, gen);
+    const struct hotcache_id *id = find_in(&table[set1(tag, n)], name, suffix, tag);
 
-    return id != NULL ? id : find_in(&table[set2(tag, n)], name, suffix, tag, gen);
+    return id != NULL ? id : find_in(&table[set2(tag, n)], name, suffix, tag);
 }
 
 /*
- * The identity cached for this line, or NULL: the table, then the one being moved. One of
- * an older generation is skipped (a series of a family the reload retired, until it is
- * freed, may have the key of a new series).
+ * The identity cached for this line, or NULL: the table, then the one being moved. A key
+ * has one identity in the tables at most (hotcache_add); whether it still stands is the
+ * owner's to say (its stamp).
  */
 static const struct hotcache_id *find_one(const struct hotcache *c, struct statsd_view name,
                                           struct statsd_view suffix, uint32_t tag)
 {
-    const struct hotcache_id *id = find_table(c->sets, c->n, name, suffix, tag, c->gen);
+    const struct hotcache_id *id = find_table(c->sets, c->n, name, suffix, tag);
 
     if (id == NULL && c->old != NULL)
-        id = find_table(c->old, c->old_n, name, suffix, tag, c->gen);
+        id = find_table(c->old, c->old_n, name, suffix, tag);
     return id;
 }
 
@@ -587,7 +586,7 @@ void hotcache_find_tagged(const struct hotcache *c, const struct statsd_parts *l
     for (i = 0; i < n; i++) {
         if (cand[i] == NULL)
             continue; /* no tag matched: not cached */
-        found[i] = cand[i]->gen == c->gen && same_key(cand[i], lp[i].name, lp[i].suffix)
+        found[i] = same_key(cand[i], lp[i].name, lp[i].suffix)
                        ? cand[i]
                        : find_one(c, lp[i].name, lp[i].suffix, tag[i]);
         if (found[i] != NULL)
@@ -626,16 +625,34 @@ void hotcache_id_set(struct hotcache_id *id, const void *series, const struct st
     memcpy(id->key + name.len, suffix.ptr, suffix.len);
 }
 
+/* Empty the ways of table (of n sets; NULL: none) that hold another identity of id's key. */
+static void drop_others(struct hotcache_set *table, size_t n, const struct hotcache_id *id)
+{
+    struct statsd_view name = { id->key, id->nlen }, suffix = { id->key + id->nlen, id->slen };
+
+    for (unsigned k = 0; table != NULL && k < 2; k++) {
+        struct hotcache_set *set = &table[k == 0 ? set1(id->tag, n) : set2(id->tag, n)];
+
+        for (unsigned w = 0; w < HOTCACHE_WAYS; w++)
+            if (set->tag[w] == id->tag && set->id[w] != NULL && set->id[w] != id &&
+                same_key(set->id[w], name, suffix))
+                set->id[w] = NULL;
+    }
+}
+
 void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
-                  uint64_t notes, size_t nseries, size_t *bytes)
+                  uint64_t notes, uint32_t stamp, size_t nseries, size_t *bytes)
 {
     if (line->suffix.ptr == NULL || !same_key(id, line->name, line->suffix))
         return;
     /* A reload may have changed what the same bytes do (a key stripped, a value folded). */
     id->notes = notes;
-    id->gen = c->gen;
+    id->stamp = stamp;
     reserve(c, nseries, bytes);
     advance(c, HOTCACHE_MIGRATE_STEP, HOTCACHE_POPULATE_STEP, bytes);
+    /* An identity the owner no longer stands by may hold the key: this one replaces it. */
+    drop_others(c->sets, c->n, id);
+    drop_others(c->old, c->old_n, id);
     put(c->sets, c->n, id, id->tag, back_of(id));
 }
 
@@ -686,11 +703,6 @@ void hotcache_prefetch_drop(const struct hotcache *c, const struct hotcache_id *
         __builtin_prefetch(&c->old[set1(id->tag, c->old_n)], 1);
         __builtin_prefetch(&c->old[set2(id->tag, c->old_n)], 1);
     }
-}
-
-void hotcache_clear(struct hotcache *c)
-{
-    c->gen++;
 }
 
 void hotcache_release(struct hotcache *c, size_t *bytes)

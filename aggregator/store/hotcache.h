@@ -18,6 +18,13 @@
  * hotcache_id_set): one allocation and one cache miss fewer a series than a block of its
  * own, and the identity finds its series by the distance back to it.
  *
+ * What the same bytes do can change with the configuration (a reload): the owner stamps
+ * each identity as it adds it (hotcache_add) and stands by a found one only while the
+ * stamp is still its series' own (the registry: its family's, which moves when a reload
+ * may judge the family's lines otherwise). A key has one identity in the table at most:
+ * the one added last replaces another one of the same key, which the owner no longer
+ * stands by. So a reload that leaves a family alone leaves its lines in the cache.
+ *
  * A domain module. Memory is counted: the calls that allocate or free the table take the
  * byte counter they adjust (counted.h). The cache stores series as opaque pointers.
  */
@@ -41,7 +48,7 @@ struct hotcache_id {
     double rate;    /* the line's sample rate */
     uint64_t notes; /* the owner's: what else the line does each time (0: nothing) */
     uint32_t tag;   /* the hash's low 32 bits: the set, and the tag within it */
-    uint32_t gen;   /* the cache's generation when the full path last accepted it */
+    uint32_t stamp; /* the owner's, when the full path last accepted it (hotcache_add) */
     uint32_t back;  /* bytes from the series to the identity */
     uint16_t nlen;  /* name bytes at key */
     uint16_t slen;  /* suffix bytes after them */
@@ -124,7 +131,6 @@ struct hotcache {
     size_t next_n;
     void *next_base;
     size_t next_done; /* bytes of next written so far */
-    uint32_t gen;     /* hotcache_clear() bumps it: identities of an older one miss */
 };
 
 /*
@@ -172,14 +178,14 @@ static inline int hotcache_fetch_pays(const struct hotcache *c)
 /*
  * Cache line, just accepted in full for the series whose identity is id
  * (hotcache_id_set): a line spelling the series other than its identity is not cached.
- * The identity's notes become notes: what the full check found for this line now.
- * nseries is how many series may now hold an identity: the table keeps at least 4/3 ways
+ * The identity's notes become notes: what the full check found for this line now; its
+ * stamp, the owner's stamp. Another identity of the same key leaves the table. nseries is how many series may now hold an identity: the table keeps at least 4/3 ways
  * for each (it grows by half when they take three quarters of its ways; a little fewer
  * while the new one is written), and when it grows its entries move over to the new one a
  * few sets a call (HOTCACHE_MIGRATE_STEP), found in the old table meanwhile.
  */
 void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
-                  uint64_t notes, size_t nseries, size_t *bytes);
+                  uint64_t notes, uint32_t stamp, size_t nseries, size_t *bytes);
 
 /* The identity at from has moved to to (a copy, its series with it): its way follows. */
 void hotcache_rehome(struct hotcache *c, const struct hotcache_id *from, struct hotcache_id *to);
@@ -211,14 +217,6 @@ int hotcache_fit(struct hotcache *c, size_t nseries, size_t *bytes);
  * while a table is being written, a move or a release is under way after the call.
  */
 int hotcache_migrate(struct hotcache *c, size_t budget, size_t *bytes);
-
-/*
- * Forget every entry: each misses until the full path has accepted a line of it again
- * (hotcache_add). O(1): the entries stay in the table, of an older generation, so a
- * reload neither frees nor allocates the table on the loop. Identities stay with their
- * series.
- */
-void hotcache_clear(struct hotcache *c);
 
 /* Free the table (identities go with their series) and leave the cache zeroed. */
 void hotcache_release(struct hotcache *c, size_t *bytes);

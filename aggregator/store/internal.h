@@ -62,6 +62,12 @@ struct registry__family {
     const struct config_family *cfg; /* FAM_LIVE only */
     uint64_t lines;                  /* lines accepted (beside cfg: the hot path reads it) */
     enum fam_state state;
+    /*
+     * The cached identities of its series that stand (hotcache.h) bear this stamp: a new
+     * one, from registry.stamps, when the slot is set up or retired, or when a reload may
+     * judge its lines otherwise (families_restamp).
+     */
+    uint32_t stamp;
     size_t name_len;               /* strlen(cfg->name) */
     struct labelset labels;        /* kept for the drain of a retired family */
     struct registry__series *head; /* creation order: the exposition order */
@@ -407,6 +413,9 @@ size_t families_slot(struct registry *r);
  * registry_drain() has freed their series.
  */
 void families_retire(struct registry *r, size_t fi);
+
+/* A new stamp for slot fi: its series' cached identities no longer stand (hotcache.h). */
+void families_restamp(struct registry *r, size_t fi);
 
 /* A retired family whose series are all gone: free its values, and the slot. */
 void families_free(struct registry *r, struct registry__family *f);

@@ -151,6 +151,7 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     size_t *slot = counted_calloc(&r->mem, c->nfamilies ? c->nfamilies : 1, sizeof *slot);
     unsigned char *keep = counted_calloc(&r->mem, r->nfams ? r->nfams : 1, 1);
     size_t nfams = r->nfams, i;
+    int alike = config_judges_alike(r->cfg, c);
 
     memset(out, 0, sizeof *out);
     /* Match by name against the running families, before any of them changes. */
@@ -182,6 +183,8 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
         if (slot[i] == SIZE_MAX) {
             slot[i] = families_slot(r);
             families_setup(r, slot[i], &c->families[i]);
+        } else if (!alike || !config_family_judged_alike(r->fams[slot[i]].cfg, &c->families[i])) {
+            families_restamp(r, slot[i]); /* its lines are checked against c on their next */
         }
         families_configure(r, slot[i], &c->families[i]);
     }
@@ -196,8 +199,6 @@ void registry_reconfigure(struct registry *r, const struct config *c, struct reg
     r->due_ms = 0;
     families_build_names(r);
     families_create_fixed(r);
-    /* Forget every cached identity: each is checked against c on its next line. */
-    hotcache_clear(&r->hot);
     counted_free(&r->mem, keep, nfams ? nfams : 1);
     counted_free(&r->mem, slot, (c->nfamilies ? c->nfamilies : 1) * sizeof *slot);
 }
@@ -477,18 +478,20 @@ static const struct hotcache_id *id_of(const struct registry_hit *hit)
 }
 
 /*
- * The first m of n lines' identities handed over as hits, the rest NULL (not looked up).
- * The empty asm says it may change each pointer, so that GCC sees no plain copy: it made
- * the loop a string copy (rep movsq), whose start-up a datagram of one line or a few paid
- * for a pointer or two, about 1% of the loop's time at one line a datagram.
+ * The first m of n lines' identities handed over as hits, the rest NULL (not looked up),
+ * and NULL for one whose stamp is no longer its family's (a reload changed or retired
+ * the family: the line goes the full way). Its series is read a little earlier than the
+ * hit would read it; the cache asked for it (hotcache_find_tagged).
  */
-static void hand_over(const struct hotcache_id *const *ids, size_t m, size_t n,
-                      const struct registry_hit **found)
+static void hand_over(const struct registry *r, const struct hotcache_id *const *ids, size_t m,
+                      size_t n, const struct registry_hit **found)
 {
     for (size_t i = 0; i < n; i++) {
         const struct hotcache_id *id = i < m ? ids[i] : NULL;
 
-        __asm__("" : "+r"(id));
+        if (id != NULL &&
+            id->stamp != r->fams[((const struct registry__series *)hotcache_series(id))->fam].stamp)
+            id = NULL;
         found[i] = hit_of(id);
     }
 }
@@ -500,7 +503,7 @@ void registry_find_parts(const struct registry *r, const struct statsd_parts *lp
     size_t m = n < REGISTRY_FIND_MAX ? n : REGISTRY_FIND_MAX;
 
     hotcache_find(&r->hot, lp, m, ids);
-    hand_over(ids, m, n, found);
+    hand_over(r, ids, m, n, found);
 }
 
 void registry_tag_parts(const struct registry *r, const struct statsd_parts *lp, size_t n,
@@ -527,7 +530,7 @@ void registry_find_tagged(const struct registry *r, const struct statsd_parts *l
     size_t m = n < REGISTRY_FIND_MAX ? n : REGISTRY_FIND_MAX;
 
     hotcache_find_tagged(&r->hot, lp, tag, m, ids);
-    hand_over(ids, m, n, found);
+    hand_over(r, ids, m, n, found);
 }
 
 /*

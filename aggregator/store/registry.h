@@ -129,6 +129,7 @@ struct registry {
     size_t compact_fam;              /* the family registry_compact() shrinks next */
     struct registry__renum renum;    /* the label key being renumbered, if any */
     struct hotcache hot;             /* the front cache: accepted lines' identities */
+    uint32_t stamps;                 /* the last family stamp given (internal.h) */
     struct slab blocks;              /* the series' blocks */
     struct slab values;              /* the label values of every key (intern_value) */
     const void *huge_hot;            /* the front cache's table registry_ripe() gave last */

@@ -123,7 +123,7 @@ struct registry__series *series_cache(struct registry *r, struct registry__serie
         s = series_move(r, f, s, f->block + idb);
         give_id(f, s, line);
     }
-    hotcache_add(&r->hot, series_id_at(f, s), line, notes, r->nseries, &r->mem);
+    hotcache_add(&r->hot, series_id_at(f, s), line, notes, f->stamp, r->nseries, &r->mem);
     return s;
 }
 

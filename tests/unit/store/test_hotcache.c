@@ -40,7 +40,7 @@ static void add(struct hotcache *c, struct hotcache_id **idp, const struct stats
     if (*idp == NULL)
         *idp = own(l);
     if (*idp != NULL)
-        hotcache_add(c, *idp, l, 0, nseries, bytes);
+        hotcache_add(c, *idp, l, 0, 1, nseries, bytes);
 }
 
 /* The series goes: out of the table, and its block freed. */
@@ -109,7 +109,7 @@ static int taken_for(const char *a, const char *b)
     parse(b, &lb, &lp);
     id = own(&la);
     cr_assert_not_null(id);
-    hotcache_add(&c, id, &lb, 7, 1, &bytes);
+    hotcache_add(&c, id, &lb, 7, 1, 1, &bytes);
     taken = id->notes == 7;
     drop(&c, id);
     hotcache_release(&c, &bytes);
@@ -233,13 +233,6 @@ Test(hotcache, a_lookup_in_steps_finds_what_find_does_whatever_happens_between)
     for (int k = 0; k < B; k++)
         cr_assert_eq(found[k], k % 2 ? ids[k] : NULL, "line %d", k);
 
-    /* Cleared between the steps: nothing is found. */
-    stage(&c, text, B, B, lp, tag);
-    hotcache_clear(&c);
-    hotcache_find_tagged(&c, lp, tag, B, found);
-    for (int k = 0; k < B; k++)
-        cr_assert_null(found[k]);
-
     for (int i = 0; i < N; i++)
         if (ids[i] != NULL)
             drop(&c, ids[i]);
@@ -249,12 +242,16 @@ Test(hotcache, a_lookup_in_steps_finds_what_find_does_whatever_happens_between)
     free(text);
 }
 
-/* Identities longer than HOTCACHE_KEY_MAX are not cached; clearing forgets every entry. */
-Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
+/*
+ * Identities longer than HOTCACHE_KEY_MAX are not cached. A key has one identity in the
+ * table: one added for a key that another holds (a reload sent its lines to another
+ * series) replaces it, and takes the owner's new stamp.
+ */
+Test(hotcache, long_identities_are_not_cached_and_a_key_has_one_identity)
 {
     char text[HOTCACHE_KEY_MAX + 64];
     struct hotcache c = { 0 };
-    struct hotcache_id *id = NULL, *id2 = NULL;
+    struct hotcache_id *id = NULL, *id2 = NULL, *id3 = NULL;
     struct statsd_line l;
     struct statsd_parts lp;
     size_t bytes = 0;
@@ -266,9 +263,21 @@ Test(hotcache, long_identities_are_not_cached_and_clear_forgets)
     parse("y:1|g", &l, &lp);
     add(&c, &id2, &l, 1, &bytes);
     cr_assert_eq(find_one(&c, "y:2|g"), id2);
-    hotcache_clear(&c);
-    cr_assert_null(find_one(&c, "y:2|g"));
+    cr_assert_eq(id2->stamp, 1);
+    id3 = own(&l);
+    hotcache_add(&c, id3, &l, 0, 2, 2, &bytes);
+    cr_assert_eq(find_one(&c, "y:2|g"), id3, "the identity added last stands for the key");
+    cr_assert_eq(id3->stamp, 2);
+    /* The one it replaced still goes away as its series does, and takes nothing with it. */
     drop(&c, id2);
+    cr_assert_eq(find_one(&c, "y:2|g"), id3);
+    /* Added again for the same key (a reload sent the lines back): it replaces id3. */
+    id2 = own(&l);
+    hotcache_add(&c, id2, &l, 0, 3, 2, &bytes);
+    cr_assert_eq(find_one(&c, "y:2|g"), id2);
+    drop(&c, id3);
+    drop(&c, id2);
+    cr_assert_null(find_one(&c, "y:2|g"));
     hotcache_release(&c, &bytes);
     cr_assert_eq(bytes, 0);
 }
@@ -402,7 +411,7 @@ Test(hotcache, every_way_knows_where_its_series_starts)
         hotcache_id_set(e[i].id, block, &l);
         cr_assert_eq(e[i].id->back, head);
         /* The first half told of one series (no growth: kicks), the rest of all of them. */
-        hotcache_add(&c, e[i].id, &l, 0, i < N / 2 ? 1 : i + 1, &bytes);
+        hotcache_add(&c, e[i].id, &l, 0, 1, i < N / 2 ? 1 : i + 1, &bytes);
         if (i % 97 == 0 || i == N / 2 - 1) {
             check_backs(c.sets, c.n);
             check_backs(c.old, c.old_n);
@@ -565,13 +574,12 @@ static int raw(const char *text, uint64_t now)
 }
 
 /*
- * A reload forgets the cache without freeing or allocating its table: every identity
- * misses until the full path accepts a line of it again. A family whose layout changed
- * is retired with its series, whose identities stay in the table until they are freed;
- * the new family's series of the same bytes is cached beside them and found, not the
- * stale one.
+ * A reload neither frees nor allocates the cache's table. A family whose layout changed
+ * is retired with its series, whose identities stay in the table until the full path
+ * accepts a line of the same bytes for the new family's series: that identity replaces
+ * the stale one, and is found (test_hotcache_reload: the families a reload leaves alike).
  */
-Test(hotcache, a_reload_forgets_in_place_and_finds_past_stale_identities, .fini = teardown)
+Test(hotcache, a_reload_keeps_the_table_and_replaces_stale_identities, .fini = teardown)
 {
     static const char a[] = "{\"families\": [{\"name\": \"f\", \"type\": \"counter\","
                             " \"labels\": [{\"name\": \"k\", \"max_values\": 8}]}]}";
