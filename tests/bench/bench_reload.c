@@ -35,6 +35,13 @@
  * lines touch_worst_slice_cpu_ms and touch_slices_over_5ms, over all the reloads, beside
  * the daemon's turns: where a hypervisor stalls the first writes to memory left alone (its
  * own faults, which a thread's CPU clock counts), both show it. --no-touch: none.
+ *
+ * Last, what the lines after a reload cost: a pass of one line to each series (after one
+ * to warm them all), a SIGHUP with the same file, and the same pass again, each timed in
+ * the daemon's CPU (/proc, in clock ticks) until it has accepted every line: ns a line
+ * before and after (pass_before_ns, pass_after_ns). A family the file leaves alike keeps
+ * its lines in the front cache, so the two should match; a daemon that forgets the cache
+ * on a reload takes every series' next line through the full parse.
  */
 #include <signal.h>
 
@@ -102,17 +109,16 @@ static void wait_drained(struct bench_http *b)
 }
 
 /*
- * bench_http_action: one reload and its drain, timed from SIGHUP until the retired
- * series are freed; the time until applied is added to r->applied_ns.
+ * Write text as the config, SIGHUP, and wait until applied; then until drained, if drain.
+ * Returns the ns from SIGHUP to applied.
  */
-static uint64_t reload_once(struct bench_http *b, void *arg)
+static uint64_t sighup(struct bench_http *b, struct reloads *r, const char *text, int drain)
 {
-    struct reloads *r = arg;
-    uint64_t t0, dt;
+    uint64_t t0, applied;
 
-    r->done++;
-    write_config(b, r->done % 2 ? r->renamed : b->config);
+    write_config(b, text);
     t0 = benchutil_now_ns();
+    r->done++;
     if (kill(b->d.pid, SIGHUP) != 0)
         bench_http_die(b, errno, "kill");
     while (reloads_applied(b) < r->done) {
@@ -120,10 +126,42 @@ static uint64_t reload_once(struct bench_http *b, void *arg)
             bench_http_die(b, 0, "reload %d was not applied within 60 s", r->done);
         usleep(1000);
     }
-    r->applied_ns += benchutil_now_ns() - t0;
-    wait_drained(b);
-    dt = benchutil_now_ns() - t0;
-    return dt;
+    applied = benchutil_now_ns() - t0;
+    if (drain)
+        wait_drained(b);
+    return applied;
+}
+
+/*
+ * One line to each series, and the daemon's CPU seconds until it has accepted them all
+ * (the sender blocks: nothing is lost).
+ */
+static double pass_cpu(struct bench_http *b, size_t n, unsigned round)
+{
+    double want = bench_http_self_value(b, "ustatsd_lines_accepted_total") + (double)n;
+    double cpu = bench_http_daemon_cpu(b);
+    uint64_t deadline = benchutil_now_ns() + (30 + n / 50000) * 1000000000ull;
+
+    bench_http_send_series(b, 0, n, round);
+    while (bench_http_self_value(b, "ustatsd_lines_accepted_total") < want) {
+        if (benchutil_now_ns() > deadline)
+            bench_http_die(b, 0, "a pass of %zu lines was not accepted in time", n);
+        usleep(2000);
+    }
+    return bench_http_daemon_cpu(b) - cpu;
+}
+
+/*
+ * bench_http_action: one reload and its drain, timed from SIGHUP until the retired
+ * series are freed; the time until applied is added to r->applied_ns.
+ */
+static uint64_t reload_once(struct bench_http *b, void *arg)
+{
+    struct reloads *r = arg;
+    uint64_t t0 = benchutil_now_ns();
+
+    r->applied_ns += sighup(b, r, (r->done + 1) % 2 ? r->renamed : b->config, 1);
+    return benchutil_now_ns() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -210,6 +248,7 @@ int main(int argc, char **argv)
     struct over over_in = { 0, 0, 0 }, over_base = { 0, 0, 0 };
     struct bench_http b;
     double worst = 0, worst_base = 0, worst_cpu = 0, worst_base_cpu = 0, healthy = 0;
+    double before, after;
     size_t n_series;
     int n, i;
 
@@ -234,6 +273,16 @@ int main(int argc, char **argv)
         base[i] = window(&b, NULL, ms, &worst_base, &worst_base_cpu, &over_base);
         healthy = bench_http_ms(in[i].max_ns) > healthy ? bench_http_ms(in[i].max_ns) : healthy;
     }
+    /*
+     * The pass after a reload that changes nothing (header), with the first file in force
+     * (the passes send its gauge family's name), once the drains are over.
+     */
+    if (r.done % 2)
+        sighup(&b, &r, b.config, 1);
+    pass_cpu(&b, n_series, 1000001);
+    before = pass_cpu(&b, n_series, 1000002);
+    sighup(&b, &r, b.config, 0);
+    after = pass_cpu(&b, n_series, 1000003);
     printf("loop hold at %zu series: GET /-/healthy every 1 ms (keep-alive) while a sender "
            "updates series:\n",
            b.have);
@@ -255,6 +304,9 @@ int main(int argc, char **argv)
         printf("  the machine: %zu slices of random writes over %.1f MB left alone since the "
                "population, before each reload: longest <= %.2f ms of CPU, %zu over %g ms\n",
                r.tf.slices, (double)r.touch.len / 1e6, r.tf.worst_ms, r.tf.over, TARGET_MS);
+    printf("  a line to each series before and after a reload that changes nothing (the daemon's "
+           "CPU): %.0f and %.0f ns a line\n",
+           before * 1e9 / (double)n_series, after * 1e9 / (double)n_series);
     benchresult("reload", b.have, "swap_max_ms", print_swaps(&b));
     benchresult("reload", b.have, "turns_over_5ms", over_in.wall);
     benchresult("reload", b.have, "baseline_turns_over_5ms", over_base.wall);
@@ -266,6 +318,8 @@ int main(int argc, char **argv)
     benchresult("reload", b.have, "baseline_worst_turn_cpu_ms", worst_base_cpu);
     benchresult("reload", b.have, "healthy_max_ms", healthy);
     benchresult("reload", b.have, "applied_ms", bench_http_ms(r.applied_ns) / n);
+    benchresult("reload", b.have, "pass_before_ns", before * 1e9 / (double)n_series);
+    benchresult("reload", b.have, "pass_after_ns", after * 1e9 / (double)n_series);
     if (r.touching) {
         benchresult("reload", b.have, "touch_worst_slice_cpu_ms", r.tf.worst_ms);
         benchresult("reload", b.have, "touch_slices_over_5ms", (double)r.tf.over);
