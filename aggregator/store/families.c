@@ -19,7 +19,7 @@ void families_setup(struct registry *r, size_t fi, const struct config_family *c
     memset(f, 0, sizeof *f);
     f->cfg = cf;
     f->state = FAM_LIVE;
-    f->stamp = ++r->stamps;
+    families_restamp(r, fi);
     f->created_ms = r->clock != NULL ? r->clock(r->clock_arg) : 0;
     f->name_len = strlen(cf->name);
     f->hoff = (idend + 7) & ~(size_t)7;
@@ -185,7 +185,7 @@ void families_retire(struct registry *r, size_t fi)
             c->pos = NULL;
     f->cfg = NULL;
     f->state = FAM_RETIRED;
-    f->stamp = ++r->stamps; /* its lines miss, and go where the new config says */
+    families_restamp(r, fi); /* its lines miss, and go where the new config says */
     r->nseries -= f->nseries;
     r->retired += f->nseries;
     if (f->head == NULL)

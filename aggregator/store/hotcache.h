@@ -179,9 +179,10 @@ static inline int hotcache_fetch_pays(const struct hotcache *c)
  * Cache line, just accepted in full for the series whose identity is id
  * (hotcache_id_set): a line spelling the series other than its identity is not cached.
  * The identity's notes become notes: what the full check found for this line now; its
- * stamp, the owner's stamp. Another identity of the same key leaves the table. nseries is how many series may now hold an identity: the table keeps at least 4/3 ways
- * for each (it grows by half when they take three quarters of its ways; a little fewer
- * while the new one is written), and when it grows its entries move over to the new one a
+ * stamp, the owner's stamp. Another identity of the same key leaves the table. nseries
+ * is how many series may now hold an identity: the table keeps at least 4/3 ways for
+ * each (it grows by half when they take three quarters of its ways; a little fewer while
+ * the new one is written), and when it grows its entries move over to the new one a
  * few sets a call (HOTCACHE_MIGRATE_STEP), found in the old table meanwhile.
  */
 void hotcache_add(struct hotcache *c, struct hotcache_id *id, const struct statsd_line *line,
