@@ -442,6 +442,7 @@ struct bench_http_timed {
 
 struct bench_http_result {
     double median_ms, best_ms;
+    double cpu_ms; /* the daemon's CPU a run (/proc), the mean of the timed runs */
 };
 
 /*
@@ -493,6 +494,9 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
  *
  * label is the case's name as the bench wants it padded ("scrape text        ").
  * body_len is the decoded body's size, measured by the bench's own check (0: not checked).
+ * The result's cpu_ms is the daemon's CPU time a run (utime + stime in /proc, ticks of
+ * 10 ms: the mean of all the timed runs), which the client's scheduling and the
+ * connection's transport do not change.
  */
 static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
                                                            const char *label, const char *target,
@@ -501,16 +505,19 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
     uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
     struct bench_http_result res;
     size_t wire = 0;
+    double cpu;
     int i;
 
     if (t == NULL)
         bench_http_die(b, ENOMEM, "calloc");
     (void)bench_http_timed_get(b, target, headers); /* warm-up: page cache, allocator */
+    cpu = bench_http_daemon_cpu(b);
     for (i = 0; i < b->runs; i++) {
         struct bench_http_timed x = bench_http_timed_get(b, target, headers);
         t[i] = x.ns;
         wire = x.wire;
     }
+    res.cpu_ms = (bench_http_daemon_cpu(b) - cpu) * 1e3 / b->runs;
     qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);

@@ -218,18 +218,21 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
 /*
  * The same request to the daemon's self endpoint, which serves its own metrics only: the
  * part of a scrape that does not grow with the series (the connection, the request, the
- * daemon's and the process's own metrics). The median of b->runs, in ms, after a warm-up.
+ * daemon's and the process's own metrics). The median of b->runs, in ms, after a warm-up;
+ * *cpu_ms, the daemon's CPU a run (the mean).
  */
-static double fixed_part_ms(const struct bench_http *b, const char *headers)
+static double fixed_part_ms(const struct bench_http *b, const char *headers, double *cpu_ms)
 {
     uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
-    double ms;
+    double ms, cpu;
 
     if (t == NULL)
         bench_http_die(b, ENOMEM, "calloc");
     (void)bench_http_timed_get_at(b, b->self, "/metrics", headers);
+    cpu = bench_http_daemon_cpu(b);
     for (int i = 0; i < b->runs; i++)
         t[i] = bench_http_timed_get_at(b, b->self, "/metrics", headers).ns;
+    *cpu_ms = (bench_http_daemon_cpu(b) - cpu) * 1e3 / b->runs;
     ms = median_ms(t, b->runs);
     free(t);
     return ms;
@@ -394,7 +397,7 @@ int main(int argc, char **argv)
         { "text+gzip", "Accept-Encoding: gzip\r\n", "gzip" },
     };
     size_t sizes[2] = { BENCH_HTTP_SMALL, BENCH_HTTP_LARGE }, nsizes = 2;
-    struct bench_http_result large_text = { 0, 0 };
+    struct bench_http_result large_text = { 0 };
     struct bench_http b;
     char key[64];
     size_t s, c;
@@ -415,7 +418,7 @@ int main(int argc, char **argv)
             /* Over CHECK_MAX series the body is not held whole (gigabytes at 10M). */
             size_t body = b.have <= CHECK_MAX ? check_body(&b, cases[c][1], c == 1) : 0;
             struct bench_http_result r;
-            double worst, worst_cpu, fixed;
+            double worst, worst_cpu, fixed, fixed_cpu;
 
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
             r = bench_http_run_case_turns(&b, label, "/metrics", cases[c][1], body, &worst,
@@ -424,12 +427,20 @@ int main(int argc, char **argv)
                 large_text = r;
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
             benchresult("scrape", b.have, key, r.median_ms * 1e6 / (double)b.have);
-            fixed = fixed_part_ms(&b, cases[c][1]);
+            fixed = fixed_part_ms(&b, cases[c][1], &fixed_cpu);
             printf("                    less the fixed part (the self endpoint, the daemon's own "
                    "metrics only: median %.2f ms): %.0f ns per series\n",
                    fixed, (r.median_ms - fixed) * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_series_ns_per_series", cases[c][2]);
             benchresult("scrape", b.have, key, (r.median_ms - fixed) * 1e6 / (double)b.have);
+            printf("                    in the daemon's CPU: %.2f ms a scrape, %.0f ns per series; "
+                   "less the fixed part's %.2f ms: %.0f ns per series\n",
+                   r.cpu_ms, r.cpu_ms * 1e6 / (double)b.have, fixed_cpu,
+                   (r.cpu_ms - fixed_cpu) * 1e6 / (double)b.have);
+            snprintf(key, sizeof(key), "%s_cpu_ns_per_series", cases[c][2]);
+            benchresult("scrape", b.have, key, r.cpu_ms * 1e6 / (double)b.have);
+            snprintf(key, sizeof(key), "%s_series_cpu_ns_per_series", cases[c][2]);
+            benchresult("scrape", b.have, key, (r.cpu_ms - fixed_cpu) * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_worst_turn_ms", cases[c][2]);
             benchresult("scrape", b.have, key, worst);
             snprintf(key, sizeof(key), "%s_worst_turn_cpu_ms", cases[c][2]);
