@@ -351,6 +351,28 @@ static inline void bench_http_turns(const struct bench_http *b, struct benchresu
     free(body);
 }
 
+/* The daemon's minor page faults so far: field 10 (minflt) of its /proc/<pid>/stat. */
+static inline uint64_t bench_http_daemon_faults(const struct bench_http *b)
+{
+    char path[64], buf[1024];
+    unsigned long long minflt;
+    const char *p;
+    size_t len;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)b->d.pid);
+    if ((f = fopen(path, "r")) == NULL)
+        bench_http_die(b, errno, "read %s", path);
+    len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* After the command's ")": state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt. */
+    if ((p = strrchr(buf, ')')) == NULL ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %llu", &minflt) != 1)
+        bench_http_die(b, 0, "parse %s", path);
+    return minflt;
+}
+
 /* The daemon's CPU time so far, in seconds: its /proc/<pid>/stat, read by expose/procfs. */
 static inline double bench_http_daemon_cpu(const struct bench_http *b)
 {
@@ -443,6 +465,7 @@ struct bench_http_timed {
 struct bench_http_result {
     double median_ms, best_ms;
     double cpu_ms; /* the daemon's CPU a run (/proc), the mean of the timed runs */
+    double faults; /* the daemon's minor page faults a run, the mean of the timed runs */
 };
 
 /*
@@ -496,7 +519,8 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
  * body_len is the decoded body's size, measured by the bench's own check (0: not checked).
  * The result's cpu_ms is the daemon's CPU time a run (utime + stime in /proc, ticks of
  * 10 ms: the mean of all the timed runs), which the client's scheduling and the
- * connection's transport do not change.
+ * connection's transport do not change; its faults, the daemon's minor page faults a run
+ * (pages the allocator gave back and took again show there).
  */
 static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
                                                            const char *label, const char *target,
@@ -505,6 +529,7 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
     uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
     struct bench_http_result res;
     size_t wire = 0;
+    uint64_t faults;
     double cpu;
     int i;
 
@@ -512,12 +537,14 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
         bench_http_die(b, ENOMEM, "calloc");
     (void)bench_http_timed_get(b, target, headers); /* warm-up: page cache, allocator */
     cpu = bench_http_daemon_cpu(b);
+    faults = bench_http_daemon_faults(b);
     for (i = 0; i < b->runs; i++) {
         struct bench_http_timed x = bench_http_timed_get(b, target, headers);
         t[i] = x.ns;
         wire = x.wire;
     }
     res.cpu_ms = (bench_http_daemon_cpu(b) - cpu) * 1e3 / b->runs;
+    res.faults = (double)(bench_http_daemon_faults(b) - faults) / b->runs;
     qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);

@@ -434,9 +434,12 @@ int main(int argc, char **argv)
             snprintf(key, sizeof(key), "%s_series_ns_per_series", cases[c][2]);
             benchresult("scrape", b.have, key, (r.median_ms - fixed) * 1e6 / (double)b.have);
             printf("                    in the daemon's CPU: %.2f ms a scrape, %.0f ns per series; "
-                   "less the fixed part's %.2f ms: %.0f ns per series\n",
+                   "less the fixed part's %.2f ms: %.0f ns per series; %.0f page faults a "
+                   "scrape\n",
                    r.cpu_ms, r.cpu_ms * 1e6 / (double)b.have, fixed_cpu,
-                   (r.cpu_ms - fixed_cpu) * 1e6 / (double)b.have);
+                   (r.cpu_ms - fixed_cpu) * 1e6 / (double)b.have, r.faults);
+            snprintf(key, sizeof(key), "%s_faults_per_scrape", cases[c][2]);
+            benchresult("scrape", b.have, key, r.faults);
             snprintf(key, sizeof(key), "%s_cpu_ns_per_series", cases[c][2]);
             benchresult("scrape", b.have, key, r.cpu_ms * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_series_cpu_ns_per_series", cases[c][2]);
