@@ -351,44 +351,47 @@ static inline void bench_http_turns(const struct bench_http *b, struct benchresu
     free(body);
 }
 
-/* The daemon's minor page faults so far: field 10 (minflt) of its /proc/<pid>/stat. */
-static inline uint64_t bench_http_daemon_faults(const struct bench_http *b)
+/* The daemon's /proc/<pid>/stat into buf (NUL-terminated); its length. */
+static inline size_t bench_http__daemon_stat(const struct bench_http *b, char *buf, size_t size)
 {
-    char path[64], buf[1024];
-    unsigned long long minflt;
-    const char *p;
+    char path[64];
     size_t len;
     FILE *f;
 
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)b->d.pid);
     if ((f = fopen(path, "r")) == NULL)
         bench_http_die(b, errno, "read %s", path);
-    len = fread(buf, 1, sizeof(buf) - 1, f);
+    len = fread(buf, 1, size - 1, f);
     fclose(f);
     buf[len] = '\0';
+    return len;
+}
+
+/* The daemon's minor page faults so far: field 10 (minflt) of its /proc/<pid>/stat. */
+static inline uint64_t bench_http_daemon_faults(const struct bench_http *b)
+{
+    char buf[1024];
+    unsigned long long minflt;
+    const char *p;
+
+    (void)bench_http__daemon_stat(b, buf, sizeof(buf));
     /* After the command's ")": state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt. */
     if ((p = strrchr(buf, ')')) == NULL ||
         sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %llu", &minflt) != 1)
-        bench_http_die(b, 0, "parse %s", path);
+        bench_http_die(b, 0, "parse the daemon's /proc stat");
     return minflt;
 }
 
 /* The daemon's CPU time so far, in seconds: its /proc/<pid>/stat, read by expose/procfs. */
 static inline double bench_http_daemon_cpu(const struct bench_http *b)
 {
-    char path[64], buf[1024];
+    char buf[1024];
     struct procfs p;
-    size_t len;
-    FILE *f;
+    size_t len = bench_http__daemon_stat(b, buf, sizeof(buf));
 
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)b->d.pid);
-    if ((f = fopen(path, "r")) == NULL)
-        bench_http_die(b, errno, "read %s", path);
-    len = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
     memset(&p, 0, sizeof(p));
     if (procfs_parse_stat(buf, len, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), &p) != 0)
-        bench_http_die(b, 0, "parse %s", path);
+        bench_http_die(b, 0, "parse the daemon's /proc stat");
     return p.cpu_seconds;
 }
 
