@@ -18,7 +18,10 @@
  * healthy_max_ms, the probe's worst health check. Beside each case, its fixed part: the
  * same request to the self endpoint, which serves the daemon's own metrics only (the
  * connection, the request, the process's and the daemon's metrics), timed alike in the
- * same run; less it, the cost of the series alone (<case>_series_ns_per_series). A case
+ * same run; less it, the cost of the series alone (<case>_series_ns_per_series). After
+ * each timed run, the same number of bytes from a plain writer on the daemon's CPU
+ * (benchwire.h): the kernel's and the client's part of the same scrape at the same
+ * moment, the raw sink of a scrape (<case>_wire_ns_per_series, the median). A case
  * at a size where its runs would render fewer than a million series in all runs more
  * often than asked, up to that million and at most 101 times (100 at 10,000 series; below
  * 200,000 at --runs 5, as tests/bench/cardinality.sh runs it): a scrape of 10,000 series
@@ -398,6 +401,7 @@ int main(int argc, char **argv)
     };
     size_t sizes[2] = { BENCH_HTTP_SMALL, BENCH_HTTP_LARGE }, nsizes = 2;
     struct bench_http_result large_text = { 0 };
+    static struct benchwire wire;
     struct bench_http b;
     char key[64];
     size_t s, c;
@@ -410,6 +414,9 @@ int main(int argc, char **argv)
            "series in all, up to %d runs), times from connect to the last byte\n",
            getenv("USTATSD_BIN"), b.runs, PER_CASE, MAX_RUNS);
     asked = b.runs;
+    if (benchwire_start(&wire, b.dir) != 0)
+        bench_http_die(&b, errno, "the wire's socket");
+    b.wire = &wire;
     for (s = 0; s < nsizes; s++) {
         bench_http_populate(&b, sizes[s]);
         b.runs = runs_at(asked, b.have);
@@ -438,6 +445,13 @@ int main(int argc, char **argv)
                    "scrape\n",
                    r.cpu_ms, r.cpu_ms * 1e6 / (double)b.have, fixed_cpu,
                    (r.cpu_ms - fixed_cpu) * 1e6 / (double)b.have, r.faults);
+            printf("                    the same bytes alone (a plain writer on the daemon's "
+                   "CPU, a run after each): median %.2f ms, %.0f ns per series; the scrape less "
+                   "them: %.0f ns per series\n",
+                   r.wire_ms, r.wire_ms * 1e6 / (double)b.have,
+                   (r.median_ms - r.wire_ms) * 1e6 / (double)b.have);
+            snprintf(key, sizeof(key), "%s_wire_ns_per_series", cases[c][2]);
+            benchresult("scrape", b.have, key, r.wire_ms * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_faults_per_scrape", cases[c][2]);
             benchresult("scrape", b.have, key, r.faults);
             snprintf(key, sizeof(key), "%s_cpu_ns_per_series", cases[c][2]);
@@ -451,6 +465,8 @@ int main(int argc, char **argv)
         }
     }
     b.runs = asked;
+    b.wire = NULL;
+    benchwire_stop(&wire);
     benchresult("scrape", b.have, "healthy_max_ms",
                 bench_http_ms(bench_http_run_probe(&b, "/metrics", "scrape",
                                                    "during text scrape:", "baseline, no scrape:")));
