@@ -42,7 +42,6 @@
 
 #include "benchresult.h"
 #include "benchutil.h"
-#include "benchwire.h"
 #include "daemon.h"
 #include "expose/procfs.h"
 #include "httpc.h"
@@ -71,7 +70,6 @@ struct bench_http {
     char *config;   /* the config the daemon started with, malloc'd */
     const char *opts[BENCH_HTTP_MAX_OPTS]; /* the bench's own options ("--no-tls") */
     int nopts;
-    struct benchwire *wire; /* set: each timed run is followed by the same bytes from it */
 };
 
 static inline double bench_http_ms(uint64_t ns)
@@ -471,8 +469,30 @@ struct bench_http_result {
     double median_ms, best_ms;
     double cpu_ms;  /* the daemon's CPU a run (/proc), the mean of the timed runs */
     double faults;  /* the daemon's minor page faults a run, the mean of the timed runs */
-    double wire_ms; /* with b->wire: the median of its runs of the same bytes, else 0 */
+    double wire_ms; /* the same bytes alone (benchwire.h), the median; 0: not timed */
 };
+
+/*
+ * Print a case's line:
+ *
+ *     <label> <b->have> series: median, best, body <body_len>, wire (last run), runs
+ *
+ * label is the case's name as the bench wants it padded ("scrape text        ").
+ * body_len is the decoded body's size, measured by the bench's own check (0: not checked).
+ */
+static inline void bench_http_print_case(const struct bench_http *b, const char *label,
+                                         const struct bench_http_result *res, size_t body_len,
+                                         size_t wire)
+{
+    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, ", label, b->have, res->median_ms,
+           res->best_ms);
+    if (body_len > 0)
+        printf("body %5.2f MB, ", bench_http_mb(body_len));
+    else
+        printf("body not checked, ");
+    printf("wire %5.2f MB (%d runs)\n", bench_http_mb(wire), b->runs);
+    fflush(stdout);
+}
 
 /*
  * One timed GET target at addr with "Connection: close" plus headers (each line ending in CRLF,
@@ -517,66 +537,41 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
 }
 
 /*
- * Time GET target b->runs times after one warm-up request, and print
- *
- *     <label> <b->have> series: median, best, body <body_len>, wire (last run), runs
- *
- * label is the case's name as the bench wants it padded ("scrape text        ").
- * body_len is the decoded body's size, measured by the bench's own check (0: not checked).
- * The result's cpu_ms is the daemon's CPU time a run (utime + stime in /proc, ticks of
+ * Time GET target b->runs times after one warm-up request, and print its line
+ * (bench_http_print_case()). The result's cpu_ms is the daemon's CPU time a run (utime + stime in /proc, ticks of
  * 10 ms: the mean of all the timed runs), which the client's scheduling and the
  * connection's transport do not change; its faults, the daemon's minor page faults a run
- * (pages the allocator gave back and took again show there). With b->wire, each timed
- * run is followed by one of the same bytes from the wire's writer (benchwire.h), and
- * wire_ms is their median: the transport's cost at the same moments.
+ * (pages the allocator gave back and took again show there).
  */
 static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
                                                            const char *label, const char *target,
                                                            const char *headers, size_t body_len)
 {
-    uint64_t *t = calloc((size_t)b->runs, sizeof(*t)), *tw = calloc((size_t)b->runs, sizeof(*t));
-    struct bench_http_result res = { 0 };
+    uint64_t *t = calloc((size_t)b->runs, sizeof(*t));
+    struct bench_http_result res;
     size_t wire = 0;
     uint64_t faults;
     double cpu;
     int i;
 
-    if (t == NULL || tw == NULL)
+    if (t == NULL)
         bench_http_die(b, ENOMEM, "calloc");
-    wire = bench_http_timed_get(b, target, headers).wire; /* warm-up: page cache, allocator */
-    if (b->wire != NULL) {
-        benchwire_set(b->wire, wire);
-        (void)bench_http_timed_get_at(b, b->wire->addr, target, headers);
-    }
+    (void)bench_http_timed_get(b, target, headers); /* warm-up: page cache, allocator */
     cpu = bench_http_daemon_cpu(b);
     faults = bench_http_daemon_faults(b);
     for (i = 0; i < b->runs; i++) {
         struct bench_http_timed x = bench_http_timed_get(b, target, headers);
         t[i] = x.ns;
         wire = x.wire;
-        if (b->wire != NULL) { /* the same bytes alone, right after (the daemon is idle) */
-            benchwire_set(b->wire, wire);
-            tw[i] = bench_http_timed_get_at(b, b->wire->addr, target, headers).ns;
-        }
     }
     res.cpu_ms = (bench_http_daemon_cpu(b) - cpu) * 1e3 / b->runs;
     res.faults = (double)(bench_http_daemon_faults(b) - faults) / b->runs;
     qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
-    qsort(tw, (size_t)b->runs, sizeof(*tw), benchutil_cmp_u64);
-    if (b->wire != NULL)
-        res.wire_ms = bench_http_ms(tw[b->runs / 2]);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);
-    printf("%s %6zu series: median %7.1f ms, best %7.1f ms, ", label, b->have, res.median_ms,
-           res.best_ms);
-    if (body_len > 0)
-        printf("body %5.2f MB, ", bench_http_mb(body_len));
-    else
-        printf("body not checked, ");
-    printf("wire %5.2f MB (%d runs)\n", bench_http_mb(wire), b->runs);
-    fflush(stdout);
+    res.wire_ms = 0;
+    bench_http_print_case(b, label, &res, body_len, wire);
     free(t);
-    free(tw);
     return res;
 }
 

@@ -9,9 +9,11 @@
  * 10,000 and then 100,000 series of the mix (--series N: N only), and each case (text,
  * OpenMetrics, text with gzip) is timed from connect() to the last byte. Its body is
  * checked once, outside the timing, up to 1,000,000 series: the sample lines of the bench
- * families must be exactly the expected count. Each case also prints the longest turn of
- * the daemon's loop while it ran (its ustatsd_event_loop_iteration_seconds, read on an
- * endpoint of its own metrics), and the figures as result lines (benchresult.h):
+ * families must be exactly the expected count. The three cases take their runs in turns,
+ * one run of each after the other (run_cases()). Each case also prints the longest turn of
+ * the daemon's loop in its runs (its ustatsd_event_loop_iteration_seconds, read on an
+ * endpoint of its own metrics after every run), and the figures as result lines
+ * (benchresult.h):
  * text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms and
  * _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
  * ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part of the turn), and
@@ -22,11 +24,11 @@
  * each timed run, the same number of bytes from a plain writer on the daemon's CPU
  * (benchwire.h): the kernel's and the client's part of the same scrape at the same
  * moment, the raw sink of a scrape (<case>_wire_ns_per_series, the median). A case
- * at a size where its runs would render fewer than a million series in all runs more
- * often than asked, up to that million and at most 101 times (100 at 10,000 series; below
- * 200,000 at --runs 5, as tests/bench/cardinality.sh runs it): a scrape of 10,000 series
- * is as short as the machine's own hiccups. Its worst turns are then the worst of more
- * scrapes than at the large sizes.
+ * at a size where its runs would render fewer than ten million series in all runs more
+ * often than asked, up to those ten million and at most 1001 times (1000 at 10,000
+ * series; below 2,000,000 at --runs 5, as tests/bench/cardinality.sh runs it): a scrape
+ * of 10,000 series is as short as the machine's own hiccups (see PER_CASE). Its worst
+ * turns are then the worst of more scrapes than at the large sizes.
  *
  * The loop-hold probe runs around a text scrape of the largest size. The scrape is rendered
  * in pieces with the loop yielding in between, so the worst health check during the
@@ -47,6 +49,7 @@
 #include <string.h>
 
 #include "bench_http.h"
+#include "benchwire.h"
 #include "tlsclient.h"
 
 #define TARGET_MS 100.0
@@ -57,10 +60,15 @@
  * hiccups (a kernel thread's run, another process's slice): a median of 5 such scrapes
  * moves with them. So at the smaller sizes a case runs more often, until it renders
  * PER_CASE series in all or runs MAX_RUNS times, and the per-series figures of the sizes
- * weigh nearly alike.
+ * weigh nearly alike. The machine also has slow spells of a second or two, in which
+ * everything on it, the kernel's copies and code with no ustatsd in it alike, runs up to
+ * twice as slow: the three cases take their runs in turns (run_cases()), and a case
+ * renders 10M series in all (10 s or so), so that a spell slows a share of each case's
+ * runs rather than one case whole, and the medians stand.
  */
-#define PER_CASE 1000000
-#define MAX_RUNS 101
+#define PER_CASE 10000000
+#define MAX_RUNS 1001
+#define NCASES   3
 
 /* The runs of a case at n series: at least asked, more while they render under PER_CASE. */
 static int runs_at(int asked, size_t n)
@@ -215,6 +223,86 @@ static void tls_start(struct bench_http *b, struct bench_http *t, const char *ce
         struct tls_self ts = { t, o };
 
         benchutil_settle_huge(tls_self_metrics, &ts);
+    }
+}
+
+/* A case's runs, and the turns of the daemon's loop while it ran. */
+struct scrape_case {
+    const char *headers;
+    size_t body;             /* the decoded body's size from check_body(), 0: unchecked */
+    uint64_t *t, *tw;        /* each run's time, and the same bytes' alone after it */
+    size_t wire;             /* bytes received, the last run */
+    double cpu_s;            /* the daemon's CPU over the case's runs */
+    uint64_t faults;         /* its minor page faults over them */
+    double worst, worst_cpu; /* the longest turn in the case's runs, wall and CPU, ms */
+    struct bench_http_result r;
+};
+
+static double max_turn(double have, double now)
+{
+    return now > have ? now : have;
+}
+
+/*
+ * One run of case c: the scrape (the daemon's CPU and faults read around it), the loop's
+ * turns read after it (*turns holds the reading before), then the same bytes alone from
+ * the wire's writer.
+ */
+static void run_once(const struct bench_http *b, struct benchwire *w, struct scrape_case *c, int i,
+                     struct benchresult_turns *turns)
+{
+    struct benchresult_turns after;
+    double cpu = bench_http_daemon_cpu(b);
+    uint64_t faults = bench_http_daemon_faults(b);
+    struct bench_http_timed x = bench_http_timed_get(b, "/metrics", c->headers);
+
+    c->cpu_s += bench_http_daemon_cpu(b) - cpu;
+    c->faults += bench_http_daemon_faults(b) - faults;
+    c->t[i] = x.ns;
+    c->wire = x.wire;
+    bench_http_turns(b, &after);
+    c->worst = max_turn(c->worst, benchresult_turns_worst_ms(turns, &after));
+    c->worst_cpu = max_turn(c->worst_cpu, benchresult_turns_worst_cpu_ms(turns, &after));
+    *turns = after;
+    benchwire_set(w, x.wire);
+    c->tw[i] = bench_http_timed_get_at(b, w->addr, "/metrics", c->headers).ns;
+}
+
+/*
+ * The cases' b->runs runs each, in turns (text, OpenMetrics, gzip, text, ...), after a
+ * warm-up request of each (page cache, allocator) and of the wire; then each case's
+ * medians and means in c[k].r.
+ */
+static void run_cases(const struct bench_http *b, struct benchwire *w, struct scrape_case *c)
+{
+    struct benchresult_turns turns;
+    int i, k;
+
+    for (k = 0; k < NCASES; k++) {
+        c[k].t = calloc((size_t)b->runs, sizeof(uint64_t));
+        c[k].tw = calloc((size_t)b->runs, sizeof(uint64_t));
+        if (c[k].t == NULL || c[k].tw == NULL)
+            bench_http_die(b, ENOMEM, "calloc");
+        c[k].cpu_s = 0, c[k].faults = 0, c[k].worst = -1, c[k].worst_cpu = -1;
+        benchwire_set(w, bench_http_timed_get(b, "/metrics", c[k].headers).wire);
+        (void)bench_http_timed_get_at(b, w->addr, "/metrics", c[k].headers);
+    }
+    bench_http_turns(b, &turns);
+    for (i = 0; i < b->runs; i++)
+        for (k = 0; k < NCASES; k++)
+            run_once(b, w, &c[k], i, &turns);
+    for (k = 0; k < NCASES; k++) {
+        struct bench_http_result *r = &c[k].r;
+
+        qsort(c[k].t, (size_t)b->runs, sizeof(uint64_t), benchutil_cmp_u64);
+        qsort(c[k].tw, (size_t)b->runs, sizeof(uint64_t), benchutil_cmp_u64);
+        r->median_ms = bench_http_ms(c[k].t[b->runs / 2]);
+        r->best_ms = bench_http_ms(c[k].t[0]);
+        r->wire_ms = bench_http_ms(c[k].tw[b->runs / 2]);
+        r->cpu_ms = c[k].cpu_s * 1e3 / b->runs;
+        r->faults = (double)c[k].faults / b->runs;
+        free(c[k].t);
+        free(c[k].tw);
     }
 }
 
@@ -394,7 +482,7 @@ static void run_tls(struct bench_http *b)
 
 int main(int argc, char **argv)
 {
-    static const char *const cases[3][3] = {
+    static const char *const cases[NCASES][3] = {
         { "text", "", "text" },
         { "openmetrics", "Accept: " DAEMON_OPENMETRICS "\r\n", "openmetrics" },
         { "text+gzip", "Accept-Encoding: gzip\r\n", "gzip" },
@@ -416,20 +504,27 @@ int main(int argc, char **argv)
     asked = b.runs;
     if (benchwire_start(&wire, b.dir) != 0)
         bench_http_die(&b, errno, "the wire's socket");
-    b.wire = &wire;
     for (s = 0; s < nsizes; s++) {
+        struct scrape_case sc[NCASES] = { 0 };
+
         bench_http_populate(&b, sizes[s]);
         b.runs = runs_at(asked, b.have);
-        for (c = 0; c < 3; c++) {
-            char label[32];
+        for (c = 0; c < NCASES; c++) {
+            sc[c].headers = cases[c][1];
             /* Over CHECK_MAX series the body is not held whole (gigabytes at 10M). */
-            size_t body = b.have <= CHECK_MAX ? check_body(&b, cases[c][1], c == 1) : 0;
-            struct bench_http_result r;
-            double worst, worst_cpu, fixed, fixed_cpu;
+            sc[c].body = b.have <= CHECK_MAX ? check_body(&b, cases[c][1], c == 1) : 0;
+        }
+        run_cases(&b, &wire, sc);
+        for (c = 0; c < NCASES; c++) {
+            char label[32];
+            struct bench_http_result r = sc[c].r;
+            double worst = sc[c].worst, worst_cpu = sc[c].worst_cpu, fixed, fixed_cpu;
 
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
-            r = bench_http_run_case_turns(&b, label, "/metrics", cases[c][1], body, &worst,
-                                          &worst_cpu);
+            bench_http_print_case(&b, label, &r, sc[c].body, sc[c].wire);
+            printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds), "
+                   "<= %g ms of CPU (ustatsd_event_loop_iteration_cpu_seconds)\n",
+                   (int)strlen(label), "", worst, worst_cpu);
             if (b.have == BENCH_HTTP_LARGE && c == 0)
                 large_text = r;
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
@@ -465,7 +560,6 @@ int main(int argc, char **argv)
         }
     }
     b.runs = asked;
-    b.wire = NULL;
     benchwire_stop(&wire);
     benchresult("scrape", b.have, "healthy_max_ms",
                 bench_http_ms(bench_http_run_probe(&b, "/metrics", "scrape",

@@ -434,14 +434,18 @@ population and left alone since, in slices as the sweep's (32 × 8 lines a piece
 ends after 1 ms of its CPU), as the sweep window opens: its longest slice of CPU and its
 slices over 5 ms. Summary series: the default objectives after 1,000 observations, on N/10 series
 (at most 100,000). RSS per series includes the tables and the front cache, filled by the
-daemon's intake path. A scrape's fixed part is the same request to the daemon's
+daemon's intake path. bench_scrape's three cases take their runs in turns (text,
+OpenMetrics, gzip, text, ...), as many as render 10M series a case at the small sizes
+(1,001 runs at 1k, 1,000 at 10k, 100 at 100k, 10 at 1M, 5 at 10M), so that a slow spell
+of the machine slows a share of each case's runs, not one case whole; its figures are the
+medians. A scrape's fixed part is the same request to the daemon's
 endpoint of its own metrics only (connection, request, process and daemon metrics),
 timed in the same run; less it, the series' own cost. "The same bytes alone" is the
 machine's transport of a scrape, its raw sink: after each timed run, as many bytes from a
 plain writer on the daemon's CPU (benchwire.h) to the same client, their median by
 series. "In the daemon's CPU" is the
 daemon's CPU time (utime + stime, ticks of 10 ms) over all the timed runs of a case, by
-run and by series (a tick is 99 ns a series at 1k, 10 at 10k and 100k, 2 at 1M): what the
+run and by series (a tick is 10 ns a series at 1k, 1 at 10k, 100k and 1M): what the
 scrape costs the daemon, whatever the client's scheduling and a fresh connection's
 transport add to the time from connect to the last byte. The floor of an aggregator
 (benchfloor.h) is the raw sink that also does the least an exact aggregator of N series
