@@ -12,9 +12,8 @@
  * families must be exactly the expected count. The three cases take their runs in turns,
  * one run of each after the other (run_cases()). Each case also prints the longest turn of
  * the daemon's loop in its runs (its ustatsd_event_loop_iteration_seconds, read on an
- * endpoint of its own metrics after every run), and the figures as result lines
- * (benchresult.h):
- * text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms and
+ * endpoint of its own metrics right before and after every run), and the figures as
+ * result lines (benchresult.h): text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms and
  * _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
  * ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part of the turn), and
  * healthy_max_ms, the probe's worst health check. Beside each case, its fixed part: the
@@ -244,26 +243,29 @@ static double max_turn(double have, double now)
 }
 
 /*
- * One run of case c: the scrape (the daemon's CPU and faults read around it), the loop's
- * turns read after it (*turns holds the reading before), then the same bytes alone from
- * the wire's writer.
+ * One run of case c: the scrape, with the daemon's CPU and faults read around it and its
+ * loop's turns read right before and after it (so that no turn outside the scrape
+ * counts: the wire's writer shares the daemon's CPU), then the same bytes alone from the
+ * wire's writer.
  */
-static void run_once(const struct bench_http *b, struct benchwire *w, struct scrape_case *c, int i,
-                     struct benchresult_turns *turns)
+static void run_once(const struct bench_http *b, struct benchwire *w, struct scrape_case *c, int i)
 {
-    struct benchresult_turns after;
-    double cpu = bench_http_daemon_cpu(b);
-    uint64_t faults = bench_http_daemon_faults(b);
-    struct bench_http_timed x = bench_http_timed_get(b, "/metrics", c->headers);
+    struct benchresult_turns before, after;
+    struct bench_http_timed x;
+    uint64_t faults;
+    double cpu;
 
+    bench_http_turns(b, &before);
+    cpu = bench_http_daemon_cpu(b);
+    faults = bench_http_daemon_faults(b);
+    x = bench_http_timed_get(b, "/metrics", c->headers);
     c->cpu_s += bench_http_daemon_cpu(b) - cpu;
     c->faults += bench_http_daemon_faults(b) - faults;
+    bench_http_turns(b, &after);
     c->t[i] = x.ns;
     c->wire = x.wire;
-    bench_http_turns(b, &after);
-    c->worst = max_turn(c->worst, benchresult_turns_worst_ms(turns, &after));
-    c->worst_cpu = max_turn(c->worst_cpu, benchresult_turns_worst_cpu_ms(turns, &after));
-    *turns = after;
+    c->worst = max_turn(c->worst, benchresult_turns_worst_ms(&before, &after));
+    c->worst_cpu = max_turn(c->worst_cpu, benchresult_turns_worst_cpu_ms(&before, &after));
     benchwire_set(w, x.wire);
     c->tw[i] = bench_http_timed_get_at(b, w->addr, "/metrics", c->headers).ns;
 }
@@ -275,7 +277,6 @@ static void run_once(const struct bench_http *b, struct benchwire *w, struct scr
  */
 static void run_cases(const struct bench_http *b, struct benchwire *w, struct scrape_case *c)
 {
-    struct benchresult_turns turns;
     int i, k;
 
     for (k = 0; k < NCASES; k++) {
@@ -287,10 +288,9 @@ static void run_cases(const struct bench_http *b, struct benchwire *w, struct sc
         benchwire_set(w, bench_http_timed_get(b, "/metrics", c[k].headers).wire);
         (void)bench_http_timed_get_at(b, w->addr, "/metrics", c[k].headers);
     }
-    bench_http_turns(b, &turns);
     for (i = 0; i < b->runs; i++)
         for (k = 0; k < NCASES; k++)
-            run_once(b, w, &c[k], i, &turns);
+            run_once(b, w, &c[k], i);
     for (k = 0; k < NCASES; k++) {
         struct bench_http_result *r = &c[k].r;
 
