@@ -59,11 +59,11 @@
  * hiccups (a kernel thread's run, another process's slice): a median of 5 such scrapes
  * moves with them. So at the smaller sizes a case runs more often, until it renders
  * PER_CASE series in all or runs MAX_RUNS times, and the per-series figures of the sizes
- * weigh nearly alike. A disturbance of a second or two (seen once at 10k: bench_steps'
- * own baselines, no ustatsd code in them, 1.5 to 1.8 times as slow as in a run before)
- * would still take a case whole if its runs came one after the other: the three cases
- * take their runs in turns (run_cases()), and a case renders 10M series in all (10 s or
- * so), so that it slows a share of each case's runs, and the medians stand.
+ * weigh nearly alike. A disturbance of a second, whatever its source, would still take a
+ * case whole if its runs came one after the other (100 runs at 10k took a quarter of a
+ * second): the three cases take their runs in turns (run_cases()), and a case renders
+ * 10M series in all (10 s or so), so that it slows a share of each case's runs, and the
+ * medians stand.
  */
 #define PER_CASE 10000000
 #define MAX_RUNS 1001

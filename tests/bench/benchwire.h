@@ -4,8 +4,8 @@
  * daemon's; each connection gets its request read, then as many bytes as it is told
  * (a status line "HTTP/1.1 200 OK" and filler), written in 64 KiB blocking writes, and a
  * close: what the kernel and the client do for a
- * response of that size, without the daemon's render. bench_http_run_case() times one
- * after each of the daemon's runs, so both see the machine at the same moment.
+ * response of that size, without the daemon's render. bench_scrape's run_once() times
+ * one after each of the daemon's runs, so both see the machine at the same moment.
  *
  *   benchwire_start(&w, dir);  w.addr is "unix:<dir>/wire.sock"
  *   benchwire_set(&w, bytes);  the next connections get this many bytes

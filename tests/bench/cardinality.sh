@@ -437,8 +437,8 @@ slices over 5 ms. Summary series: the default objectives after 1,000 observation
 daemon's intake path. bench_scrape's three cases take their runs in turns (text,
 OpenMetrics, gzip, text, ...), as many as render 10M series a case at the small sizes
 (1,001 runs at 1k, 1,000 at 10k, 100 at 100k, 10 at 1M, 5 at 10M), so that a
-disturbance of a second or two slows a share of each case's runs, not one case whole; its
-figures are the medians. A scrape's fixed part is the same request to the daemon's
+disturbance of a second slows a share of each case's runs, not one case whole; its figures
+are the medians. A scrape's fixed part is the same request to the daemon's
 endpoint of its own metrics only (connection, request, process and daemon metrics),
 timed in the same run; less it, the series' own cost. "The same bytes alone" is the
 machine's transport of a scrape, its raw sink: after each timed run, as many bytes from a
