@@ -467,9 +467,8 @@ struct bench_http_timed {
 
 struct bench_http_result {
     double median_ms, best_ms;
-    double cpu_ms;  /* the daemon's CPU a run (/proc), the mean of the timed runs */
-    double faults;  /* the daemon's minor page faults a run, the mean of the timed runs */
-    double wire_ms; /* the same bytes alone (benchwire.h), the median; 0: not timed */
+    double cpu_ms; /* the daemon's CPU a run (/proc), the mean of the timed runs */
+    double faults; /* the daemon's minor page faults a run, the mean of the timed runs */
 };
 
 /*
@@ -492,6 +491,14 @@ static inline void bench_http_print_case(const struct bench_http *b, const char 
         printf("body not checked, ");
     printf("wire %5.2f MB (%d runs)\n", bench_http_mb(wire), b->runs);
     fflush(stdout);
+}
+
+/* Print the longest loop turn of a case's runs under its line (label as printed there). */
+static inline void bench_http_print_turns(const char *label, double worst_ms, double worst_cpu_ms)
+{
+    printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds), "
+           "<= %g ms of CPU (ustatsd_event_loop_iteration_cpu_seconds)\n",
+           (int)strlen(label), "", worst_ms, worst_cpu_ms);
 }
 
 /*
@@ -538,9 +545,9 @@ static inline struct bench_http_timed bench_http_timed_get(const struct bench_ht
 
 /*
  * Time GET target b->runs times after one warm-up request, and print its line
- * (bench_http_print_case()). The result's cpu_ms is the daemon's CPU time a run (utime + stime in /proc, ticks of
- * 10 ms: the mean of all the timed runs), which the client's scheduling and the
- * connection's transport do not change; its faults, the daemon's minor page faults a run
+ * (bench_http_print_case()). The result's cpu_ms is the daemon's CPU time a run (utime +
+ * stime in /proc, ticks of 10 ms: the mean of all the timed runs), which the client's
+ * scheduling and the connection's transport do not change; its faults, the daemon's minor page faults a run
  * (pages the allocator gave back and took again show there).
  */
 static inline struct bench_http_result bench_http_run_case(const struct bench_http *b,
@@ -569,7 +576,6 @@ static inline struct bench_http_result bench_http_run_case(const struct bench_ht
     qsort(t, (size_t)b->runs, sizeof(*t), benchutil_cmp_u64);
     res.median_ms = bench_http_ms(t[b->runs / 2]);
     res.best_ms = bench_http_ms(t[0]);
-    res.wire_ms = 0;
     bench_http_print_case(b, label, &res, body_len, wire);
     free(t);
     return res;
@@ -593,9 +599,7 @@ bench_http_run_case_turns(const struct bench_http *b, const char *label, const c
     bench_http_turns(b, &after);
     *worst_ms = benchresult_turns_worst_ms(&before, &after);
     *worst_cpu_ms = benchresult_turns_worst_cpu_ms(&before, &after);
-    printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds), "
-           "<= %g ms of CPU (ustatsd_event_loop_iteration_cpu_seconds)\n",
-           (int)strlen(label), "", *worst_ms, *worst_cpu_ms);
+    bench_http_print_turns(label, *worst_ms, *worst_cpu_ms);
     return res;
 }
 

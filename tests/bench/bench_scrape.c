@@ -13,8 +13,8 @@
  * one run of each after the other (run_cases()). Each case also prints the longest turn of
  * the daemon's loop in its runs (its ustatsd_event_loop_iteration_seconds, read on an
  * endpoint of its own metrics right before and after every run), and the figures as
- * result lines (benchresult.h): text_ns_per_series, openmetrics_..., gzip_... (the median), their _worst_turn_ms and
- * _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
+ * result lines (benchresult.h): text_ns_per_series, openmetrics_..., gzip_... (the
+ * median), their _worst_turn_ms and _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
  * ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part of the turn), and
  * healthy_max_ms, the probe's worst health check. Beside each case, its fixed part: the
  * same request to the self endpoint, which serves the daemon's own metrics only (the
@@ -234,6 +234,7 @@ struct scrape_case {
     double cpu_s;            /* the daemon's CPU over the case's runs */
     uint64_t faults;         /* its minor page faults over them */
     double worst, worst_cpu; /* the longest turn in the case's runs, wall and CPU, ms */
+    double wire_ms;          /* the median of tw */
     struct bench_http_result r;
 };
 
@@ -284,7 +285,7 @@ static void run_cases(const struct bench_http *b, struct benchwire *w, struct sc
         c[k].tw = calloc((size_t)b->runs, sizeof(uint64_t));
         if (c[k].t == NULL || c[k].tw == NULL)
             bench_http_die(b, ENOMEM, "calloc");
-        c[k].cpu_s = 0, c[k].faults = 0, c[k].worst = -1, c[k].worst_cpu = -1;
+        c[k].worst = c[k].worst_cpu = -1; /* the rest starts at 0 */
         benchwire_set(w, bench_http_timed_get(b, "/metrics", c[k].headers).wire);
         (void)bench_http_timed_get_at(b, w->addr, "/metrics", c[k].headers);
     }
@@ -298,7 +299,7 @@ static void run_cases(const struct bench_http *b, struct benchwire *w, struct sc
         qsort(c[k].tw, (size_t)b->runs, sizeof(uint64_t), benchutil_cmp_u64);
         r->median_ms = bench_http_ms(c[k].t[b->runs / 2]);
         r->best_ms = bench_http_ms(c[k].t[0]);
-        r->wire_ms = bench_http_ms(c[k].tw[b->runs / 2]);
+        c[k].wire_ms = bench_http_ms(c[k].tw[b->runs / 2]);
         r->cpu_ms = c[k].cpu_s * 1e3 / b->runs;
         r->faults = (double)c[k].faults / b->runs;
         free(c[k].t);
@@ -522,9 +523,7 @@ int main(int argc, char **argv)
 
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
             bench_http_print_case(&b, label, &r, sc[c].body, sc[c].wire);
-            printf("%*s longest loop turn <= %g ms (ustatsd_event_loop_iteration_seconds), "
-                   "<= %g ms of CPU (ustatsd_event_loop_iteration_cpu_seconds)\n",
-                   (int)strlen(label), "", worst, worst_cpu);
+            bench_http_print_turns(label, worst, worst_cpu);
             if (b.have == BENCH_HTTP_LARGE && c == 0)
                 large_text = r;
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
@@ -543,10 +542,10 @@ int main(int argc, char **argv)
             printf("                    the same bytes alone (a plain writer on the daemon's "
                    "CPU, a run after each): median %.2f ms, %.0f ns per series; the scrape less "
                    "them: %.0f ns per series\n",
-                   r.wire_ms, r.wire_ms * 1e6 / (double)b.have,
-                   (r.median_ms - r.wire_ms) * 1e6 / (double)b.have);
+                   sc[c].wire_ms, sc[c].wire_ms * 1e6 / (double)b.have,
+                   (r.median_ms - sc[c].wire_ms) * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_wire_ns_per_series", cases[c][2]);
-            benchresult("scrape", b.have, key, r.wire_ms * 1e6 / (double)b.have);
+            benchresult("scrape", b.have, key, sc[c].wire_ms * 1e6 / (double)b.have);
             snprintf(key, sizeof(key), "%s_faults_per_scrape", cases[c][2]);
             benchresult("scrape", b.have, key, r.faults);
             snprintf(key, sizeof(key), "%s_cpu_ns_per_series", cases[c][2]);

@@ -443,9 +443,8 @@ endpoint of its own metrics only (connection, request, process and daemon metric
 timed in the same run; less it, the series' own cost. "The same bytes alone" is the
 machine's transport of a scrape, its raw sink: after each timed run, as many bytes from a
 plain writer on the daemon's CPU (benchwire.h) to the same client, their median by
-series. "In the daemon's CPU" is the
-daemon's CPU time (utime + stime, ticks of 10 ms) over all the timed runs of a case, by
-run and by series (a tick is 10 ns a series at 1k, 1 at 10k, 100k and 1M): what the
+series. "In the daemon's CPU" is the daemon's CPU time (utime + stime, ticks of 10 ms)
+over all the timed runs of a case, by run and by series (a tick is 10 ns a series at 1k, 1 at 10k, 100k and 1M): what the
 scrape costs the daemon, whatever the client's scheduling and a fresh connection's
 transport add to the time from connect to the last byte. The floor of an aggregator
 (benchfloor.h) is the raw sink that also does the least an exact aggregator of N series
