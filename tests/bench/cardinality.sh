@@ -469,11 +469,12 @@ render: the daemon's own work in one turn, of which a turn holds at most one per
 beside the socket's drain (3 ms at most), without what the machine adds. Its baselines are
 the machine's own figures, with no ustatsd code: 2 MB of fresh memory mapped, written and
 unmapped (page faults, freeing, a TLB flush), as many times as the text scrape has pieces;
-and 256 × 8 writes to random cache lines of a mapping as big as the store, a piece after
-each drain piece (benchtouch.h). bench_expiry runs such writes after each slice of its
-sweep, as many pieces as the slice had steps, each of 32 × 8 (its step is 32 series, as
-the daemon's); its longest piece is beside the longest step of the sweep, whose step of
-32 series that all expire touches about as many lines.
+and 256 × 8 writes to random cache lines of a mapping as big as the store, written with
+it and left alone as long, a piece after each drain piece (benchtouch.h). bench_expiry
+runs such writes after each slice of its sweep, as many pieces as the slice had steps,
+each of 32 × 8 (its step is 32 series, as the daemon's); its longest piece is beside the
+longest step of the sweep, whose step of 32 series that all expire touches about as many
+lines.
 "90% expired": bench_expiry with nine series in ten expired, the RSS after the sweep and
 malloc_trim (as the daemon runs them) over that of a process that only ever held the
 survivors, and the series the sweep looks at a second, compaction included.
