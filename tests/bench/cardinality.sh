@@ -229,7 +229,7 @@ olds=()
 if [ -d "$logs/old" ]; then
     olds=("$logs"/old/*.log)
 fi
-awk -v sizes="$sizes" '
+awk -v sizes="$sizes" -v olddir="$logs/old/" '
 function v(n, k) { return (n SUBSEP k) in val ? val[n, k] : "" }
 function num(n, k, fmt,   x) { x = v(n, k); return x == "" ? "—" : sprintf(fmt, x) }
 function turn(n, k,   x) { x = v(n, k); return x == "" ? "—" : x == "inf" ? "> 1000" : "≤ " x }
@@ -328,7 +328,8 @@ $1 == "result" {
     f = FILENAME; sub(/.*\//, "", f)
     if (f ~ /^expiry90-/)
         bench = "expiry90"
-    if (FILENAME ~ /(^|\/)old\/[^\/]*$/) {
+    if (substr(FILENAME, 1, length(olddir)) == olddir) { # not "old/" alone: DIR may end so
+
         n = "old:" n; anyold = 1
     }
     for (i = 4; i <= NF; i++)
