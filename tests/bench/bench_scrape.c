@@ -14,9 +14,13 @@
  * the daemon's loop in its runs (its ustatsd_event_loop_iteration_seconds, read on an
  * endpoint of its own metrics right before and after every run), and the figures as
  * result lines (benchresult.h): text_ns_per_series, openmetrics_..., gzip_... (the
- * median), their _worst_turn_ms and _worst_turn_cpu_ms (the longest turn in the loop thread's CPU time, its
- * ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part of the turn), and
- * healthy_max_ms, the probe's worst health check. Beside each case, its fixed part: the
+ * median), their _worst_turn_ms and _worst_turn_cpu_ms (the longest turn in the loop
+ * thread's CPU time, its ustatsd_event_loop_iteration_cpu_seconds: the daemon's own part
+ * of the turn), and healthy_max_ms, the probe's worst health check. Beside the turns, the
+ * host's steal of the daemon's CPU during the case's runs as the guest accounts it
+ * (benchutil_steal_ms(), 0 where it is not accounted): <case>_steal_ms in all and
+ * <case>_steal_max_ms in one run. A turn that the host stopped is long in wall time and
+ * not in the loop's CPU time, and its run has steal. Beside each case, its fixed part: the
  * same request to the self endpoint, which serves the daemon's own metrics only (the
  * connection, the request, the process's and the daemon's metrics), timed alike in the
  * same run; less it, the cost of the series alone (<case>_series_ns_per_series). After
@@ -234,6 +238,7 @@ struct scrape_case {
     double cpu_s;            /* the daemon's CPU over the case's runs */
     uint64_t faults;         /* its minor page faults over them */
     double worst, worst_cpu; /* the longest turn in the case's runs, wall and CPU, ms */
+    double steal, steal_max; /* the host's steal of the daemon's CPU in them: all, one run's most */
     double wire_ms;          /* the median of tw */
     struct bench_http_result r;
 };
@@ -254,15 +259,19 @@ static void run_once(const struct bench_http *b, struct benchwire *w, struct scr
     struct benchresult_turns before, after;
     struct bench_http_timed x;
     uint64_t faults;
-    double cpu;
+    double cpu, steal;
 
     bench_http_turns(b, &before);
+    steal = benchutil_steal_ms(BENCHUTIL_CPU_RECEIVER);
     cpu = bench_http_daemon_cpu(b);
     faults = bench_http_daemon_faults(b);
     x = bench_http_timed_get(b, "/metrics", c->headers);
     c->cpu_s += bench_http_daemon_cpu(b) - cpu;
     c->faults += bench_http_daemon_faults(b) - faults;
+    steal = steal < 0 ? 0 : benchutil_steal_ms(BENCHUTIL_CPU_RECEIVER) - steal;
     bench_http_turns(b, &after);
+    c->steal += steal;
+    c->steal_max = max_turn(c->steal_max, steal);
     c->t[i] = x.ns;
     c->wire = x.wire;
     c->worst = max_turn(c->worst, benchresult_turns_worst_ms(&before, &after));
@@ -524,6 +533,9 @@ int main(int argc, char **argv)
             snprintf(label, sizeof(label), "scrape %-12s", cases[c][0]);
             bench_http_print_case(&b, label, &r, sc[c].body, sc[c].wire);
             bench_http_print_turns(label, worst, worst_cpu);
+            printf("%*s the host's steal of the daemon's CPU (/proc/stat) in the runs: %.0f ms in "
+                   "all, at most %.0f ms in a run\n",
+                   (int)strlen(label), "", sc[c].steal, sc[c].steal_max);
             if (b.have == BENCH_HTTP_LARGE && c == 0)
                 large_text = r;
             snprintf(key, sizeof(key), "%s_ns_per_series", cases[c][2]);
@@ -556,6 +568,10 @@ int main(int argc, char **argv)
             benchresult("scrape", b.have, key, worst);
             snprintf(key, sizeof(key), "%s_worst_turn_cpu_ms", cases[c][2]);
             benchresult("scrape", b.have, key, worst_cpu);
+            snprintf(key, sizeof(key), "%s_steal_ms", cases[c][2]);
+            benchresult("scrape", b.have, key, sc[c].steal);
+            snprintf(key, sizeof(key), "%s_steal_max_ms", cases[c][2]);
+            benchresult("scrape", b.have, key, sc[c].steal_max);
         }
     }
     b.runs = asked;

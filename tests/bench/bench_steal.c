@@ -5,12 +5,11 @@
  *   bench_steal [--cpu N] [--seconds S] [--every-us U]
  *
  * A guest whose kernel accounts steal time (CONFIG_PARAVIRT_TIME_ACCOUNTING, and a host
- * that gives it) counts in the eighth column of /proc/stat's line of each CPU the time
- * the host did not run that virtual CPU while the guest wanted it to, in ticks of
- * 1/sysconf(_SC_CLK_TCK) s. This reads that line for CPU N (1 by default: where the
- * benchmarks pin the daemon) every U µs (2,000) for S seconds (600; SIGINT or SIGTERM end
- * it sooner), from the other CPU, and prints each change with the CLOCK_MONOTONIC time it
- * was seen, the clock of `perf record -k CLOCK_MONOTONIC`:
+ * that gives it) counts in /proc/stat the time the host did not run each virtual CPU
+ * while the guest wanted it to (benchutil_steal_ms()). This reads it for CPU N (1 by
+ * default: where the benchmarks pin the daemon) every U µs (2,000) for S seconds (600;
+ * SIGINT or SIGTERM end it sooner), from the other CPU, and prints each change with the
+ * CLOCK_MONOTONIC time it was seen, the clock of `perf record -k CLOCK_MONOTONIC`:
  *
  *   steal 72319.473613 cpu1 +10 ms
  *
@@ -22,13 +21,11 @@
  *
  * Exit status 1 when /proc/stat has no line for CPU N.
  */
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "benchresult.h"
 #include "benchutil.h"
@@ -41,34 +38,12 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-/* The steal ticks of cpu in /proc/stat, or -1. */
-static long long steal_ticks(int cpu)
-{
-    char buf[16384], key[16];
-    unsigned long long v[8];
-    FILE *f = fopen("/proc/stat", "r");
-    size_t n;
-    const char *p;
-
-    if (f == NULL)
-        return -1;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    snprintf(key, sizeof key, "\ncpu%d ", cpu);
-    if ((p = strstr(buf, key)) == NULL ||
-        sscanf(p + strlen(key), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-               &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
-        return -1;
-    return (long long)v[7];
-}
-
 int main(int argc, char **argv)
 {
     int cpu = 1;
     double seconds = 600;
-    long every_us = 2000, hz = sysconf(_SC_CLK_TCK);
-    long long first, last, now;
+    long every_us = 2000;
+    double first, last, now;
     unsigned long changes = 0;
     struct timespec t0, ts;
 
@@ -84,12 +59,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (cpu < 0 || seconds <= 0 || every_us <= 0 || every_us >= 1000000 || hz <= 0) {
+    if (cpu < 0 || seconds <= 0 || every_us <= 0 || every_us >= 1000000) {
         fprintf(stderr, "bench_steal: --cpu, --seconds and --every-us must be over 0 "
                         "(--every-us under 1,000,000)\n");
         return 2;
     }
-    if ((first = steal_ticks(cpu)) < 0) {
+    if ((first = benchutil_steal_ms(cpu)) < 0) {
         fprintf(stderr, "bench_steal: /proc/stat has no line for cpu%d\n", cpu);
         return 1;
     }
@@ -103,10 +78,10 @@ int main(int argc, char **argv)
 
         nanosleep(&d, NULL);
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        now = steal_ticks(cpu);
+        now = benchutil_steal_ms(cpu);
         if (now > last) {
-            printf("steal %.6f cpu%d +%lld ms\n", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, cpu,
-                   (now - last) * 1000 / hz);
+            printf("steal %.6f cpu%d +%.0f ms\n", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, cpu,
+                   now - last);
             fflush(stdout);
             changes++;
             last = now;
@@ -115,9 +90,8 @@ int main(int argc, char **argv)
             (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
             break;
     }
-    printf("bench_steal: cpu%d, %lld ms of steal in %lu changes\n", cpu, (last - first) * 1000 / hz,
-           changes);
-    benchresult("steal", 0, "steal_ms", (double)((last - first) * 1000 / hz));
+    printf("bench_steal: cpu%d, %.0f ms of steal in %lu changes\n", cpu, last - first, changes);
+    benchresult("steal", 0, "steal_ms", last - first);
     benchresult("steal", 0, "changes", (double)changes);
     return 0;
 }

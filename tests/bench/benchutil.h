@@ -142,6 +142,38 @@ static inline uint64_t benchutil_thread_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The steal time of CPU cpu since boot, in ms: the time the host did not run that virtual
+ * CPU while the guest wanted it to, from the eighth column of its line in /proc/stat (in
+ * ticks of 1/sysconf(_SC_CLK_TCK) s, so a change is at least 10 ms at 100 Hz); -1 when
+ * /proc/stat has no such line. 0 on a kernel that does not account steal
+ * (CONFIG_PARAVIRT_TIME_ACCOUNTING) or on a host that does not give it.
+ */
+static inline double benchutil_steal_ms(int cpu)
+{
+    char buf[16384], key[16];
+    unsigned long long v[8];
+    long hz = sysconf(_SC_CLK_TCK);
+    FILE *f = fopen("/proc/stat", "r");
+    size_t n;
+    const char *p;
+
+    if (f == NULL || hz <= 0) {
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    snprintf(key, sizeof key, "\ncpu%d ", cpu);
+    if ((p = strstr(buf, key)) == NULL ||
+        sscanf(p + strlen(key), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+               &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+        return -1;
+    return (double)v[7] * 1000.0 / (double)hz;
+}
+
 static inline long benchutil_read_qlen(void)
 {
     FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
