@@ -6,16 +6,16 @@
  *   bench_idle [--mb M] [--fresh-mb F] [--idle-s S] [--rounds R]
  *
  * A round writes every page of a mapping of M MiB (256 by default), then writes a second,
- * fresh mapping of F MiB (3072 by default, about what a 10M-series store maps) and unmaps
- * it, leaves the first alone for S seconds (60 by default; bench_steps' table at 10M sits
- * idle for minutes between its population and the reload's drain), and then reads one
+ * fresh mapping of F MiB (3072 by default, the order of a 10M-series store) and unmaps it,
+ * leaves the first alone for S seconds (60 by default; bench_steps' tables at 10M sit idle
+ * for about a minute between the population and the reload's drain), and then reads one
  * word of each page of the first mapping, timing each read alone (CLOCK_MONOTONIC): the
  * first touch after a while. Right after, the same pages are read again the same way: the
  * baseline, warm, in the same run. Printed per round and as result lines (benchresult.h,
  * series=0): the pages read, how many took over 20 µs and over 100 µs, the longest, and
  * the sum of those over 20 µs, for the first touch and the second. The thread's page
- * faults are read around each pass: a slow read with no fault is not the guest kernel's
- * doing.
+ * faults are read around each pass: a slow read with no fault is not a page fault of the
+ * guest's.
  *
  * Pinned to CPU 1, as the daemon is in the other benchmarks. Exit status 1 when a mapping
  * fails; no target is checked.

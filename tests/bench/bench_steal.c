@@ -14,10 +14,12 @@
  *   steal 72319.473613 cpu1 +10 ms
  *
  * then, as result lines (benchresult.h, series=0), the steal seen in all and the number of
- * changes. tests/bench/stalls.sh takes such a log and marks each gap of a recording that a
- * change follows within 5 ms of its end. A tick is seen on the next read after the
- * guest's kernel adds it, which it does on the CPU's next tick after the host runs it
- * again: a change follows the stop by up to a tick and a read.
+ * changes. tests/bench/stalls.sh takes such a log and marks each gap of a recording with
+ * the first change from its start to 5 ms after its end. A tick is seen on the next read
+ * after the guest's kernel adds it, which it does on the CPU's next tick after the host
+ * runs it again: a change follows the stop by up to a tick and a read. The total is kept
+ * in ticks of 10 ms (at 100 Hz), so a stop shorter than that shows only when the total
+ * crosses a tick.
  *
  * Exit status 1 when /proc/stat has no line for CPU N.
  */

@@ -317,9 +317,10 @@ static int run(size_t nseries, unsigned passes)
     benchhuge_collapse(&reg, cold);
     /*
      * The drain's baseline is written now, with the store, so that its memory sits idle as
-     * long as the store's does: a page this machine has left alone for a while may take 20
-     * to 300 µs on its next touch, with no page fault in the guest (bench_idle). Written
-     * right before the drain, the baseline met only warm pages and the drain did not.
+     * long as the store's tables do (the passes below read the series, not the tables): a
+     * page this machine has left alone for a while may take 20 to 300 µs on its next touch,
+     * with no page fault in the guest (bench_idle). Written right before the drain, the
+     * baseline's pages were fresh and the tables' were not.
      */
     if (benchtouch_setup(&touch, registry_memory(&reg)) != 0)
         return -1;

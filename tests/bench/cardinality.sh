@@ -429,8 +429,9 @@ CPU time the loop's thread used in its turns (ustatsd_event_loop_iteration_cpu_s
 the daemon's own part of a turn without the time the machine gave others. The scrape's is
 the worst of text, OpenMetrics and gzip, and "steal 30 ms" beside it the most the host took
 of the daemon's CPU in one run of a case, as the guest's kernel accounts it (/proc/stat;
-0 where it does not): a turn long in wall time and not in CPU time, in a run with steal,
-is the host's stop (docs/cardinality-turns.md). The reload's covers the swap and the drain of the retired series,
+0 where it does not; the most in a run over the three cases, not necessarily the run of
+the worst turn): a turn long in wall time and not in CPU time, beside steal, points to
+the host (docs/cardinality-turns.md). The reload's covers the swap and the drain of the retired series,
 beside the machine's own figure in the same run (bench_reload: random writes to a mapping
 as big as the registry, written after the population and left alone since, in slices as
 the drain's, 256 × 8 lines a piece, a slice ends after 1 ms of its CPU, right before each

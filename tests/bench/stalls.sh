@@ -15,19 +15,19 @@
 # The recording tells them apart. A thread that is on its CPU (switched in, not switched
 # out) is sampled every 1/F s; user code runs with interrupts on, so a gap in the samples
 # that starts and ends in user code, with no switch between, is time in which the CPU did
-# not run the guest at all. This prints each such gap of MS milliseconds or more (2.5 by
-# default) of TID (by default, the thread with the most samples: the daemon's loop), with
-# the function before and after it, and then a count by length. A gap that ends in a
-# function that turns interrupts back on (..._irqrestore, ..._unlock_irq) may instead be the
-# guest's own kernel with interrupts off. Compare the longest with the worst turn the
+# not run the guest at all. This prints each gap of MS milliseconds or more (2.5 by
+# default) of TID on its CPU (by default, the thread with the most samples: the daemon's
+# loop), whatever its ends, with the function before and after it, and then a count by
+# length. A gap that ends in a function that turns interrupts back on (..._irqrestore,
+# ..._unlock_irq) may instead be the guest's own kernel with interrupts off. Compare the longest with the worst turn the
 # benchmark printed for the same run: a turn as long as a gap inside it is the machine's.
 #
 # STEAL_LOG, the output of `bench_steal --cpu N` run alongside the recording (N: the CPU
 # the thread ran on), settles it where the kernel accounts steal: each gap is followed by
 # the first change of the CPU's steal seen from its start to 5 ms after its end, or by
 # "no steal", and the count says how many had one. In the busiest seconds of a scrape at
-# 10M the steal changed 20 to 40 times a second, so a gap's window catches a change by
-# chance one time in three to five; a change right after the end, gap after gap, is the
+# 10M the steal changed up to 45 times a second, so a gap's window catches a change by
+# chance one time in two to six; a change right after the end, gap after gap, is the
 # host's stop.
 set -eu
 
