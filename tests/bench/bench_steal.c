@@ -17,7 +17,7 @@
  * changes. tests/bench/stalls.sh takes such a log and marks each gap of a recording with
  * the first change from its start to 5 ms after its end. A tick is seen on the next read
  * after the guest's kernel adds it, which it does on the CPU's next tick after the host
- * runs it again: a change follows the stop by up to a tick and a read. The total is kept
+ * runs it again: a change follows the stop by up to a tick and a read. The total is shown
  * in ticks of 10 ms (at 100 Hz), so a stop shorter than that shows only when the total
  * crosses a tick.
  *
