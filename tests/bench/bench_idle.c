@@ -39,14 +39,6 @@ struct pass {
     long faults;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static long thread_faults(void)
 {
     struct rusage ru;
@@ -62,11 +54,11 @@ static void read_pages(const volatile uint64_t *mem, size_t len, struct pass *p,
 
     memset(p, 0, sizeof *p);
     for (size_t o = 0; o < len; o += PAGE) {
-        uint64_t t0 = mono_ns();
+        uint64_t t0 = benchutil_now_ns();
         double us;
 
         *sum += mem[o / sizeof *mem];
-        us = (double)(mono_ns() - t0) / 1e3;
+        us = (double)(benchutil_now_ns() - t0) / 1e3;
         p->pages++;
         if (us > 20) {
             p->over20++;
@@ -133,7 +125,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_idle: --mb and --rounds must be over 0\n");
         return 2;
     }
-    benchutil_pin(1);
+    benchutil_pin(BENCHUTIL_CPU_RECEIVER);
     printf("bench_idle: %zu MiB read a page at a time after %zu MiB of fresh memory and %zu s "
            "idle, then again\n",
            mb, fresh_mb, idle_s);

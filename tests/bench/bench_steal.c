@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     long every_us = 2000;
     double first, last, now;
     unsigned long changes = 0;
-    struct timespec t0, ts;
+    uint64_t t0, t;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc)
@@ -70,26 +70,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_steal: /proc/stat has no line for cpu%d\n", cpu);
         return 1;
     }
-    benchutil_pin(cpu == 0 ? 1 : 0);
+    benchutil_pin(cpu == BENCHUTIL_CPU_SENDER ? BENCHUTIL_CPU_RECEIVER : BENCHUTIL_CPU_SENDER);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = benchutil_now_ns();
     last = first;
     for (;;) {
         struct timespec d = { 0, every_us * 1000 };
 
         nanosleep(&d, NULL);
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        t = benchutil_now_ns();
         now = benchutil_steal_ms(cpu);
         if (now > last) {
-            printf("steal %.6f cpu%d +%.0f ms\n", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, cpu,
-                   now - last);
+            printf("steal %.6f cpu%d +%.0f ms\n", (double)t / 1e9, cpu, now - last);
             fflush(stdout);
             changes++;
             last = now;
         }
-        if (stop ||
-            (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
+        if (stop || (double)(t - t0) / 1e9 >= seconds)
             break;
     }
     printf("bench_steal: cpu%d, %.0f ms of steal in %lu changes\n", cpu, last - first, changes);
