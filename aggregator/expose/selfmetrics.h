@@ -48,7 +48,11 @@
     P(X, batch_cuts, "ingest_batches_cut", "batches_cut",                                          \
       "Cuts of a batch of received datagrams at the time budget, while datagrams turned dear: "    \
       "the rest is held and delivered first in the next turn, where it may be cut again.",         \
-      "Cuts of a batch of UDP datagrams at the time budget, the rest held for the next turn.")
+      "Cuts of a batch of UDP datagrams at the time budget, the rest held for the next turn.")     \
+    P(X, wakeups, "ingest_wakeups", "wakeups",                                                     \
+      "Drains of the ingest socket: readable events handled and held datagrams resumed. "          \
+      "Datagrams received over this is the mean batch a wake-up takes in.",                        \
+      "Drains of the UDP socket: readable events handled and held datagrams resumed.")
 
 #define SELFMETRICS_PICK_SOCKET(X, field, name, key, help, udp_help) \
     X(field, "ustatsd_" name, key, help)

@@ -189,6 +189,14 @@ struct udp_run {
 
 enum floor { NO_FLOOR, FLOOR, STATSD_FLOOR };
 
+/*
+ * Datagrams a receive took in, in the last run of each receiver: the sink's and a floor's
+ * per recvmmsg call that returned any, the daemon's per wake-up (ustatsd_ingest_wakeups_total;
+ * 0 from a binary that has no such counter). Near 1: the receiver keeps its queue empty
+ * and sleeps between datagrams, and the sender pays to wake it for nearly each one.
+ */
+static double last_batch[3], daemon_batch;
+
 /* --credentials on: the daemon's default linger (credentials asked for); else none. */
 static int credentials;
 
@@ -221,6 +229,7 @@ static double run_sink(const char *dir, const struct benchutil_load *l, enum flo
         benchutil_die("sink counted %llu lines in %llu datagrams of %llu in %zu (%s)",
                       (unsigned long long)s.lines, (unsigned long long)s.datagrams,
                       (unsigned long long)l->lines, l->n, s.error ? strerror(s.error) : "no error");
+    last_batch[floor] = s.calls != 0 ? (double)s.datagrams / (double)s.calls : 0;
     if (floor == FLOOR)
         benchfloor_free(&f);
     if (floor == STATSD_FLOOR) {
@@ -350,6 +359,17 @@ static double counters(struct daemon *d, double *rejected, double *dgrams)
     return benchutil_counters_of(self_scrape(d), rejected, dgrams);
 }
 
+/* The daemon's ustatsd_ingest_wakeups_total, or -1 when it has none (an older binary). */
+static double wakeups(struct daemon *d)
+{
+    char *body = self_scrape(d);
+    int found;
+    double v = expo_sum(body, "ustatsd_ingest_wakeups_total", &found);
+
+    free(body);
+    return found ? v : -1;
+}
+
 /* As benchutil_daemon_udp_counters(), from the self endpoint. */
 static void udp_counters(struct daemon *d, double *dgrams, double *drops)
 {
@@ -449,13 +469,14 @@ static void settle(struct daemon *d)
 /* Returns the rate, or -1 when the daemon's counters do not account for the load. */
 static double run_daemon(struct daemon *d, const struct benchutil_load *l, double *ns_per_line)
 {
-    double rej0, dg0, base, acc, rej, dg, cpu0;
+    double rej0, dg0, base, acc, rej, dg, cpu0, wake0, wake1;
     uint64_t t0, t1, deadline;
     int fd;
 
     fd = benchutil_connect_dgram(d->sock);
     warm_up(d, fd, 0);
     settle(d);
+    wake0 = wakeups(d);
     base = counters(d, &rej0, &dg0);
     cpu0 = cpu_ns(d->pid);
     t0 = benchutil_now_ns();
@@ -471,6 +492,9 @@ static double run_daemon(struct daemon *d, const struct benchutil_load *l, doubl
     }
     if (ns_per_line != NULL)
         *ns_per_line = (cpu_ns(d->pid) - cpu0) / (double)l->lines;
+    wake1 = wakeups(d);
+    /* The scrapes between the two readings wake no drain: they come over HTTP. */
+    daemon_batch = wake0 >= 0 && wake1 > wake0 ? (dg - dg0) / (wake1 - wake0) : 0;
     if (acc - base != (double)l->lines || dg - dg0 != (double)l->n || rej != rej0) {
         fprintf(stderr,
                 "bench: sent %llu lines in %zu datagrams; the daemon accepted %.0f lines, "
@@ -621,6 +645,13 @@ static void run_unix_round(struct shape *sh, unsigned round, const char *dir, st
            "%.2f  (%.1f CPU ns/line)\n",
            round + 1, sh->per, sh->sink[round], sh->daemon[round], sh->ratio[round],
            sh->cpu[round]);
+    printf("  round %u, %2u lines/datagram, unix: datagrams a receive: sink %.1f", round + 1,
+           sh->per, last_batch[NO_FLOOR]);
+    if (floor_on)
+        printf(", floor %.1f, statsd floor %.1f", last_batch[FLOOR], last_batch[STATSD_FLOOR]);
+    if (daemon_batch > 0)
+        printf(", ustatsd %.1f a wake-up", daemon_batch);
+    printf("\n");
     fflush(stdout);
 }
 

@@ -24,6 +24,7 @@ struct benchutil_sink {
     pthread_t thread;
     uint64_t want_lines;
     uint64_t datagrams, lines, bytes;
+    uint64_t calls; /* recvmmsg calls that returned datagrams: datagrams / calls is the batch */
     atomic_uint_least64_t seen; /* datagrams, as published after each batch (other threads) */
     uint64_t done_ns;           /* when lines reached want_lines; 0 if it never did */
     atomic_int stop;            /* set by benchutil_sink_stop() */
@@ -86,6 +87,7 @@ static inline void *benchutil_sink_run(void *arg)
         if (s->floor != NULL || s->sfloor != NULL)
             benchfloor_flush_into(s->floor, s->sfloor);
         s->datagrams += (uint64_t)n;
+        s->calls++;
         atomic_store_explicit(&s->seen, s->datagrams, memory_order_release);
     }
     s->done_ns = benchutil_now_ns();

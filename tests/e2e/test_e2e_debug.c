@@ -227,10 +227,15 @@ Test(e2e_debug, metrics_and_debug_agree_on_every_counter, .init = start, .fini =
     cr_assert(json_is_integer(json_object_get(ingest, "receive_errors")));
     cr_assert(json_is_integer(json_object_get(ingest, "budget_exhausted")));
     cr_assert(json_is_integer(json_object_get(ingest, "batches_cut")));
+    cr_assert(json_is_integer(json_object_get(ingest, "wakeups")));
     cr_assert_eq(json_integer_value(json_object_get(ingest, "lines_rejected")), 2);
     cr_assert_eq(expo_value(body, "ustatsd_datagrams_receive_errors_total"), 0);
     cr_assert_geq(expo_value(body, "ustatsd_ingest_budget_exhausted_total"), 0);
     cr_assert_eq(expo_value(body, "ustatsd_ingest_batches_cut_total"), 0);
+    /* One datagram: at least one drain took it in, and none ran without a readable event. */
+    cr_assert_geq(expo_value(body, "ustatsd_ingest_wakeups_total"), 1);
+    cr_assert_leq(expo_value(body, "ustatsd_ingest_wakeups_total"),
+                  expo_value(body, "ustatsd_datagrams_received_total"));
     json_decref(j);
     free(body);
 }

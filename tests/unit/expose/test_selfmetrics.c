@@ -191,6 +191,7 @@ Test(selfmetrics, every_socket_counter_is_in_the_table)
     cr_assert_eq(strcmp(names[3], "ustatsd_datagrams_receive_errors_total"), 0);
     cr_assert_eq(strcmp(names[4], "ustatsd_ingest_budget_exhausted_total"), 0);
     cr_assert_eq(strcmp(names[5], "ustatsd_ingest_batches_cut_total"), 0);
+    cr_assert_eq(strcmp(names[6], "ustatsd_ingest_wakeups_total"), 0);
 }
 
 Test(selfmetrics, the_ingest_section_sums_the_rejected_lines)
