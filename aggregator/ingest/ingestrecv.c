@@ -176,8 +176,9 @@ static unsigned deliver_some(struct ingest *in, unsigned from, unsigned n, uint6
 /*
  * Level-triggered: if the budget stops the drain with datagrams still queued, epoll
  * reports the socket readable again on the next loop iteration, after the timers and the
- * HTTP connections have had their turn. A batch shorter than asked means the queue was
- * empty a moment ago; stopping there saves the recvmmsg call that would return EAGAIN.
+ * HTTP connections have had their turn. A batch of one means the queue was empty a
+ * moment ago; stopping there saves the recvmmsg call that would return EAGAIN (see below
+ * for a longer batch).
  *
  * The time is checked between batches, and a batch asks for no more datagrams than the
  * time left affords at the recent cost of one. Datagrams differ a hundredfold: a line
@@ -248,7 +249,15 @@ static void drain(struct ingest *in)
             cut = 1;
             break;
         }
-        if ((unsigned)n < want)
+        /*
+         * A batch of one means datagrams come slower than they are handled: back to the
+         * loop, which sleeps in epoll until the next, and no recvmmsg call that returns
+         * EAGAIN. A batch of several, shorter than asked: they came while the last were
+         * handled, and more are likely queued by now. Looking again costs one call; going
+         * back to the loop costs a turn (epoll_wait, the timers, the turn's clocks), and at
+         * one line a datagram the loop then turned every few datagrams.
+         */
+        if ((unsigned)n < want && n < 2)
             break;
         if (t - start >= in->budget_ns) {
             cut = 1;
