@@ -188,6 +188,7 @@ struct ingest {
     char *bufs;
     void *ctrl;
     union netaddr *names; /* UDP: the source address of each datagram of a batch */
+    unsigned touched;     /* msgs[0..touched) the last recvmmsg may have written to */
 
     /* UDP: the address bound (the port the kernel picked for port 0), and as text. */
     union netaddr bound;

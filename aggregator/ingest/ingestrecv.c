@@ -11,6 +11,21 @@
 /* One SCM_CREDENTIALS message per datagram; nothing else is asked for. UDP asks for none. */
 #define CTRL_SPACE CMSG_SPACE(sizeof(struct ucred))
 
+/*
+ * The lengths and flags that recvmmsg writes back, set again for the messages the last
+ * call may have written: at one line a datagram a call returns a few of the 64, and
+ * setting all of them each time cost more than the few datagrams' own bookkeeping.
+ */
+static void reset_msgs(struct ingest *in)
+{
+    for (unsigned i = 0; i < in->touched; i++) {
+        in->msgs[i].msg_hdr.msg_controllen = in->kind == INGEST_UNIX ? CTRL_SPACE : 0;
+        in->msgs[i].msg_hdr.msg_namelen = in->names != NULL ? sizeof(*in->names) : 0;
+        in->msgs[i].msg_hdr.msg_flags = 0;
+    }
+    in->touched = 0;
+}
+
 void ingestrecv_alloc(struct ingest *in)
 {
     size_t slot = in->max_datagram + 1; /* + 1: the NUL promised to the callback */
@@ -32,6 +47,8 @@ void ingestrecv_alloc(struct ingest *in)
         if (in->names != NULL)
             in->msgs[i].msg_hdr.msg_name = &in->names[i];
     }
+    in->touched = in->batch;
+    reset_msgs(in);
 }
 
 void ingestrecv_free(struct ingest *in)
@@ -208,7 +225,7 @@ static void drain(struct ingest *in)
         }
     }
     while (!in->closing) {
-        unsigned want, i;
+        unsigned want;
         int n;
 
         if (done >= in->budget) {
@@ -221,12 +238,10 @@ static void drain(struct ingest *in)
             if (afford < want)
                 want = (unsigned)afford;
         }
-        for (i = 0; i < want; i++) {
-            in->msgs[i].msg_hdr.msg_controllen = in->kind == INGEST_UNIX ? CTRL_SPACE : 0;
-            in->msgs[i].msg_hdr.msg_namelen = in->names != NULL ? sizeof(*in->names) : 0;
-            in->msgs[i].msg_hdr.msg_flags = 0;
-        }
+        reset_msgs(in);
         n = recvmmsg(in->fd, in->msgs, want, MSG_DONTWAIT, NULL);
+        /* A failed call may have written to the first message: reset them all next time. */
+        in->touched = n >= 0 ? (unsigned)n : want;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
