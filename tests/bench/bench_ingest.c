@@ -40,6 +40,11 @@
  * once with 1 (--per: only one of them); over UDP with 20 lines per datagram (the issue's
  * shape; --per 1 skips it). --transport picks the runs, both by default.
  *
+ * Each Unix round also prints what each receiver took in a receive: the sink's and the
+ * floors' datagrams per recvmmsg call, the daemon's per wake-up (its
+ * ustatsd_ingest_wakeups_total). Near 1, a receiver empties its queue and sleeps between
+ * datagrams, and the sender pays to wake it; near the batch (64), it works flat out.
+ *
  * Unix: sends block, so the benchmark measures throughput, not drops, and nothing may
  * be lost: the daemon's own counters (scraped from its /metrics on a Unix socket) must
  * account for every line and datagram. The daemon's rate runs from the first send to the
