@@ -43,7 +43,9 @@
  * Each Unix round also prints what each receiver took in a receive: the sink's and the
  * floors' datagrams per recvmmsg call, the daemon's per wake-up (its
  * ustatsd_ingest_wakeups_total). Near 1, a receiver empties its queue and sleeps between
- * datagrams, and the sender pays to wake it; near the batch (64), it works flat out.
+ * datagrams, and the sender pays to wake it. A sink's or a floor's can reach its batch
+ * (64) when it falls behind; the daemon's runs into the hundreds while datagrams keep
+ * coming, since a drain goes on until its budget.
  *
  * Unix: sends block, so the benchmark measures throughput, not drops, and nothing may
  * be lost: the daemon's own counters (scraped from its /metrics on a Unix socket) must
