@@ -196,12 +196,7 @@ struct udp_run {
 
 enum floor { NO_FLOOR, FLOOR, STATSD_FLOOR };
 
-/*
- * Datagrams a receive took in, in the last run of each receiver: the sink's and a floor's
- * per recvmmsg call that returned any, the daemon's per wake-up (ustatsd_ingest_wakeups_total;
- * 0 from a binary that has no such counter). Near 1: the receiver keeps its queue empty
- * and sleeps between datagrams, and the sender pays to wake it for nearly each one.
- */
+/* Datagrams a receive took in, in each receiver's last run (see the top); 0: not known. */
 static double last_batch[3], daemon_batch;
 
 /* --credentials on: the daemon's default linger (credentials asked for); else none. */
