@@ -356,20 +356,18 @@ static char *self_scrape(struct daemon *d)
 }
 
 /* As benchutil_daemon_counters(), from the self endpoint. */
-static double counters(struct daemon *d, double *rejected, double *dgrams)
-{
-    return benchutil_counters_of(self_scrape(d), rejected, dgrams);
-}
-
-/* The daemon's ustatsd_ingest_wakeups_total, or -1 when it has none (an older binary). */
-static double wakeups(struct daemon *d)
+/* wake (not NULL): ustatsd_ingest_wakeups_total, -1 when it has none (an older binary). */
+static double counters(struct daemon *d, double *rejected, double *dgrams, double *wake)
 {
     char *body = self_scrape(d);
     int found;
-    double v = expo_sum(body, "ustatsd_ingest_wakeups_total", &found);
 
-    free(body);
-    return found ? v : -1;
+    if (wake != NULL) {
+        *wake = expo_sum(body, "ustatsd_ingest_wakeups_total", &found);
+        if (!found)
+            *wake = -1;
+    }
+    return benchutil_counters_of(body, rejected, dgrams);
 }
 
 /* As benchutil_daemon_udp_counters(), from the self endpoint. */
@@ -425,7 +423,7 @@ static struct benchutil_load warm;
  */
 static void warm_up(struct daemon *d, int fd, int udp)
 {
-    double base = counters(d, NULL, NULL);
+    double base = counters(d, NULL, NULL, NULL);
     size_t i = 0, step = udp ? 64 : warm.n;
     uint64_t lines = 0, deadline;
 
@@ -443,7 +441,7 @@ static void warm_up(struct daemon *d, int fd, int udp)
             }
         }
         deadline = benchutil_now_ns() + 30000000000ull;
-        while (counters(d, NULL, NULL) - base < (double)lines) {
+        while (counters(d, NULL, NULL, NULL) - base < (double)lines) {
             if (benchutil_now_ns() > deadline)
                 benchutil_die("warm-up: the daemon took fewer than %llu lines in 30 s",
                               (unsigned long long)lines);
@@ -478,15 +476,14 @@ static double run_daemon(struct daemon *d, const struct benchutil_load *l, doubl
     fd = benchutil_connect_dgram(d->sock);
     warm_up(d, fd, 0);
     settle(d);
-    wake0 = wakeups(d);
-    base = counters(d, &rej0, &dg0);
+    base = counters(d, &rej0, &dg0, &wake0);
     cpu0 = cpu_ns(d->pid);
     t0 = benchutil_now_ns();
     benchutil_send_blocking(fd, l);
     close(fd);
     deadline = benchutil_now_ns() + 30000000000ull;
     for (;;) {
-        acc = counters(d, &rej, &dg);
+        acc = counters(d, &rej, &dg, &wake1);
         t1 = benchutil_now_ns();
         if (acc - base >= (double)l->lines || t1 > deadline)
             break;
@@ -494,7 +491,6 @@ static double run_daemon(struct daemon *d, const struct benchutil_load *l, doubl
     }
     if (ns_per_line != NULL)
         *ns_per_line = (cpu_ns(d->pid) - cpu0) / (double)l->lines;
-    wake1 = wakeups(d);
     /* The scrapes between the two readings wake no drain: they come over HTTP. */
     daemon_batch = wake0 >= 0 && wake1 > wake0 ? (dg - dg0) / (wake1 - wake0) : 0;
     if (acc - base != (double)l->lines || dg - dg0 != (double)l->n || rej != rej0) {
@@ -539,7 +535,7 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
     fd = benchutil_connect_udp(port);
     warm_up(d, fd, 1);
     settle(d);
-    acc0 = counters(d, &rej0, NULL);
+    acc0 = counters(d, &rej0, NULL, NULL);
     udp_counters(d, &b.dgrams, &b.drops);
     cpu0 = cpu_ns(d->pid);
     t0 = benchutil_now_ns();
@@ -549,7 +545,7 @@ static int run_udp_daemon(struct daemon *d, int port, const struct benchutil_loa
     if (rc < 0)
         benchutil_die("udp send to the daemon, datagram %zu: %s", sent, strerror(-rc));
     t1 = udp_drained(port, l->n, udp_counts, &b, &r->received, &r->dropped);
-    acc = counters(d, &rej, NULL) - acc0;
+    acc = counters(d, &rej, NULL, NULL) - acc0;
     r->ns_per_line = acc > 0 ? (cpu_ns(d->pid) - cpu0) / acc : 0;
     if (t1 == 0 || r->received + r->dropped != (double)l->n || acc != r->received * per ||
         rej != rej0) {
