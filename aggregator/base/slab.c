@@ -47,12 +47,16 @@ struct slab__page {
 };
 
 struct slab__region {
-    /* In the slab's spare list while free != 0; in its ripe list while free == 0 and ripe. */
+    /* In its class's spare list while free != 0; in the ripe list while free == 0 and ripe. */
     struct slab__region *prev, *next;
     struct slab__region *all_prev, *all_next; /* every region of the slab */
+    struct slab__region *hold_next;           /* in the slab's holding list while holding */
     char *base;
-    uint32_t free; /* bit i: page i holds nothing and is not mapped in */
-    uint8_t ripe;  /* in the ripe list: full, waiting for slab_ripe(); MADV_HUGEPAGE: full */
+    uint32_t free;   /* bit i: page i holds nothing (given back, or held) */
+    uint32_t held;   /* bit i: page i emptied, still mapped in (slab_flush); a subset of free */
+    uint32_t cls;    /* the size class of its pages */
+    uint8_t ripe;    /* in the ripe list: full, waiting for slab_ripe(); MADV_HUGEPAGE: full */
+    uint8_t holding; /* in the holding list */
 };
 
 static size_t class_size(size_t c)
@@ -136,12 +140,12 @@ static void list_remove(struct slab__region **head, struct slab__region *rg)
 
 static void spare_push(struct slab *s, struct slab__region *rg)
 {
-    list_push(&s->spare, rg);
+    list_push(&s->cls[rg->cls].spare, rg);
 }
 
 static void spare_remove(struct slab *s, struct slab__region *rg)
 {
-    list_remove(&s->spare, rg);
+    list_remove(&s->cls[rg->cls].spare, rg);
 }
 
 static void ripe_remove(struct slab *s, struct slab__region *rg)
@@ -174,7 +178,7 @@ static void region_not_full(struct slab *s, struct slab__region *rg)
  * twice as much, unmap the ends. Small pages until it is full (region_full): a huge page
  * is resident whole, and a region half used would cost up to 2 MiB (in "always" mode too).
  */
-static struct slab__region *region_new(struct slab *s)
+static struct slab__region *region_new(struct slab *s, size_t c)
 {
     size_t len = 2 * SLAB_REGION, head, tail;
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -192,7 +196,10 @@ static struct slab__region *region_new(struct slab *s)
     rg = mem_alloc(sizeof *rg);
     rg->base = p + head;
     rg->free = UINT32_MAX;
-    rg->ripe = 0;
+    rg->held = 0;
+    rg->cls = (uint32_t)c;
+    rg->ripe = rg->holding = 0;
+    rg->hold_next = NULL;
     spare_push(s, rg);
     rg->all_prev = NULL;
     rg->all_next = s->all;
@@ -205,6 +212,14 @@ static struct slab__region *region_new(struct slab *s)
 
 static void region_unmap(struct slab *s, struct slab__region *rg)
 {
+    if (rg->holding) {
+        struct slab__region **at = &s->holding;
+
+        while (*at != rg)
+            at = &(*at)->hold_next;
+        *at = rg->hold_next;
+        s->held -= (size_t)__builtin_popcount(rg->held);
+    }
     if (rg->all_prev != NULL)
         rg->all_prev->all_next = rg->all_next;
     else
@@ -227,9 +242,14 @@ static struct slab__page *page_new(struct slab *s, size_t c)
     if (pg != NULL) {
         cl->idle = NULL;
     } else {
-        struct slab__region *rg = s->spare != NULL ? s->spare : region_new(s);
-        unsigned i = (unsigned)__builtin_ctz(rg->free);
+        struct slab__region *rg = cl->spare != NULL ? cl->spare : region_new(s, c);
+        /* A held page first: it is still mapped in, no fault to take it. */
+        unsigned i = (unsigned)__builtin_ctz(rg->held != 0 ? rg->held : rg->free);
 
+        if (rg->held & (UINT32_C(1) << i)) {
+            rg->held &= ~(UINT32_C(1) << i);
+            s->held--;
+        }
         rg->free &= ~(UINT32_C(1) << i);
         if (rg->free == 0) {
             spare_remove(s, rg);
@@ -251,7 +271,39 @@ static struct slab__page *page_new(struct slab *s, size_t c)
     return pg;
 }
 
-/* Give pg back to the system, and its region once the region holds nothing. */
+/* Give back the run of free pages of rg from page lo on, in one call; the page past it. */
+static unsigned give_back(struct slab__region *rg, unsigned lo)
+{
+    unsigned hi = lo;
+
+    while (hi < PAGES_A_REGION && (rg->free & (UINT32_C(1) << hi)))
+        hi++;
+    madvise(rg->base + lo * SLAB_PAGE, (hi - lo) * SLAB_PAGE, MADV_DONTNEED);
+    return hi;
+}
+
+void slab_flush(struct slab *s)
+{
+    while (s->holding != NULL) {
+        struct slab__region *rg = s->holding;
+
+        s->holding = rg->hold_next;
+        rg->hold_next = NULL;
+        rg->holding = 0;
+        /* A run may take in pages given back before: the kernel skips what is not there. */
+        while (rg->held != 0) {
+            unsigned lo = (unsigned)__builtin_ctz(rg->held), hi = give_back(rg, lo);
+
+            rg->held &= hi < PAGES_A_REGION ? ~((UINT32_C(1) << hi) - 1) : 0;
+        }
+    }
+    s->held = 0;
+}
+
+/*
+ * pg goes back to the system: held for a run (slab_flush), or with its whole region once
+ * the region holds nothing.
+ */
 static void page_release(struct slab *s, struct slab__page *pg)
 {
     struct slab__region *rg = pg->region;
@@ -261,13 +313,21 @@ static void page_release(struct slab *s, struct slab__page *pg)
         region_not_full(s, rg);
         spare_push(s, rg);
     }
-    madvise(pg, SLAB_PAGE, MADV_DONTNEED);
     s->pages--;
     rg->free |= UINT32_C(1) << i;
     if (rg->free == UINT32_MAX) {
         spare_remove(s, rg);
         region_unmap(s, rg);
+        return;
     }
+    rg->held |= UINT32_C(1) << i;
+    if (!rg->holding) {
+        rg->holding = 1;
+        rg->hold_next = s->holding;
+        s->holding = rg;
+    }
+    if (++s->held >= SLAB_HOLD)
+        slab_flush(s);
 }
 
 /*
@@ -379,12 +439,27 @@ static int worth(const struct slab *s, size_t c)
     return cl->pages * cap - cl->used >= 2 * (size_t)cap;
 }
 
+/* How full a page is, in sixteenths of its blocks (the drain's order, fuller()). */
+static uint32_t fullness(const struct slab__page *pg)
+{
+    return (uint32_t)((uint64_t)pg->used * 16 / pg->cap);
+}
+
+/*
+ * The fullest first; among pages about as full (the same sixteenth), the higher address
+ * first, so that the drain, which takes from the end, empties pages side by side and they
+ * go back in runs: survivors spread evenly leave neighbours 70 and 71 blocks full, and
+ * draining by the exact count emptied every other page (a madvise each).
+ */
 static int fuller(const void *a, const void *b)
 {
     const struct slab__page *x = *(struct slab__page *const *)a;
     const struct slab__page *y = *(struct slab__page *const *)b;
+    uint32_t fx = fullness(x), fy = fullness(y);
 
-    return x->used != y->used ? (x->used < y->used ? 1 : -1) : 0;
+    if (fx != fy)
+        return fx < fy ? 1 : -1;
+    return x != y ? ((uintptr_t)x < (uintptr_t)y ? 1 : -1) : 0;
 }
 
 /* Put pg at the end of the room list (room_push puts it at the head). */

@@ -6,12 +6,21 @@
  * its pages resident, since nearly every page still held a survivor, and nothing could
  * move one; a 150-byte block also cost 8 bytes of header and 8 of rounding. Here a block
  * costs its size rounded up to SLAB_GRAIN, a page that empties goes back to the system
- * at once (madvise), and slab_compact() moves the blocks of the emptiest pages into the
- * fullest, through the owner's callback, until each size class holds at most two pages
- * of free room.
+ * (madvise, in runs: below), and slab_compact() moves the blocks of the emptiest pages
+ * into the fullest, through the owner's callback, until each size class holds at most two
+ * pages of free room.
  *
  * Pages are SLAB_PAGE bytes, aligned to their size, carved from regions of
  * SLAB_REGION bytes mapped from the system; a block's page is its address rounded down.
+ * A region holds the pages of one size class, so that the pages a sweep or a compaction
+ * empties one after the other lie side by side.
+ *
+ * Giving pages back in runs: each madvise(MADV_DONTNEED) flushes the TLB of every CPU the
+ * process ran on (an interprocessor interrupt, 0.3 ms on a paravirtualized guest), and a
+ * sweep that empties a page at a time paid one for each 64 KiB. So an emptied page is held
+ * (still resident, and a new page of its class may take it) until SLAB_HOLD pages are
+ * held or the owner calls slab_flush(), which gives each run of them back in one call; a
+ * region left with no page in use is unmapped whole at once.
  * A page hands out blocks it never used last (a bump), so a page's untouched tail costs
  * no resident memory. Blocks over SLAB_MAX bytes come from malloc (mem.h) and are never
  * moved. Every block is 8-byte aligned, and block 0 of a page starts on a 64-byte cache
@@ -34,6 +43,7 @@
 #define SLAB_MAX      1024 /* bigger blocks: malloc */
 #define SLAB_CLASSES  (SLAB_MAX / SLAB_GRAIN)
 #define SLAB_SORT_MAX 512 /* pages with room put in order at once (slab_compact) */
+#define SLAB_HOLD     64  /* emptied pages held for a run of them (4 MiB) */
 
 struct slab__page;
 struct slab__region;
@@ -43,20 +53,22 @@ struct slab_class {
     struct slab__page *room_tail;
     size_t sorted;           /* pages at room's tail in order, the emptiest last (slab_compact) */
     struct slab__page *idle; /* an empty page kept for the next one (no madvise churn) */
-    size_t pages;            /* pages holding a block */
-    size_t used;             /* blocks in use */
+    struct slab__region *spare; /* the class's regions with a page to hand out */
+    size_t pages;               /* pages holding a block */
+    size_t used;                /* blocks in use */
 };
 
 /* Zeroed (= {0}) is an empty slab that has mapped nothing. */
 struct slab {
     struct slab_class cls[SLAB_CLASSES];
-    struct slab__region *spare;  /* regions with a page to hand out */
-    struct slab__region *all;    /* every region */
-    struct slab__region *ripe;   /* full regions not yet handed out by slab_ripe() */
-    size_t regions;              /* mapped */
-    size_t pages;                /* in use or idle: resident at most this many pages */
-    size_t compact_cls;          /* the class a compaction goes on with */
-    struct slab__page *draining; /* the page whose blocks a compaction moves out */
+    struct slab__region *all;     /* every region */
+    struct slab__region *holding; /* regions with a page held (slab_flush) */
+    size_t held;                  /* pages emptied, not given back yet: at most SLAB_HOLD */
+    struct slab__region *ripe;    /* full regions not yet handed out by slab_ripe() */
+    size_t regions;               /* mapped */
+    size_t pages;                 /* in use or idle: resident at most this many pages */
+    size_t compact_cls;           /* the class a compaction goes on with */
+    struct slab__page *draining;  /* the page whose blocks a compaction moves out */
 };
 
 /*
@@ -80,7 +92,13 @@ void slab_free(struct slab *s, size_t *bytes, void *p, size_t n);
  */
 int slab_compact(struct slab *s, size_t budget, slab_move_cb move, void *arg);
 
-/* Bytes of the pages the slab holds (in use, or one idle page a class). */
+/*
+ * Give back every page held (see above): one madvise a run of them. The owner calls it
+ * once its frees are done for now (a sweep's end); the slab calls it at SLAB_HOLD pages.
+ */
+void slab_flush(struct slab *s);
+
+/* Bytes of the pages the slab holds (in use, or one idle page a class); not those held. */
 static inline size_t slab_footprint(const struct slab *s)
 {
     return s->pages * SLAB_PAGE;

@@ -197,7 +197,12 @@ int registry_compact(struct registry *r, size_t budget)
     /* Then the blocks out of the emptiest pages: the tables they point from are small now. */
     if (slab_compact(&r->blocks, budget, series_slid, r))
         return 1;
-    return slab_compact(&r->values, budget, series_value_slid, r);
+    if (slab_compact(&r->values, budget, series_value_slid, r))
+        return 1;
+    /* All done: the pages the slabs hold for a run go back now (at most SLAB_HOLD each). */
+    slab_flush(&r->blocks);
+    slab_flush(&r->values);
+    return 0;
 }
 
 /* The oldest mark of f that is younger than its ttl at now_ms, or NULL. */

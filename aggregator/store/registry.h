@@ -368,8 +368,9 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
  * table shrink (a move of budget slots per call, base/table.h) when at most a quarter
  * full, the front cache moves into a smaller table when its series take less than a
  * quarter of its ways (hotcache_fit), and the slabs of series blocks and of label values
- * move up to budget blocks a call out of their emptiest pages (slab_compact). Returns 1
- * while any of it remains. registry_sweep() calls it once its walk is done.
+ * move up to budget blocks a call out of their emptiest pages (slab_compact); once that is
+ * done, the pages the slabs hold for a run of them go back (slab_flush). Returns 1 while
+ * any of it remains. registry_sweep() calls it once its walk is done.
  */
 int registry_compact(struct registry *r, size_t budget);
 
