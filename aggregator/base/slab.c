@@ -282,22 +282,30 @@ static unsigned give_back(struct slab__region *rg, unsigned lo)
     return hi;
 }
 
-void slab_flush(struct slab *s)
+int slab_flush_step(struct slab *s, size_t runs)
 {
-    while (s->holding != NULL) {
+    while (s->holding != NULL && runs > 0) {
         struct slab__region *rg = s->holding;
-
-        s->holding = rg->hold_next;
-        rg->hold_next = NULL;
-        rg->holding = 0;
         /* A run may take in pages given back before: the kernel skips what is not there. */
-        while (rg->held != 0) {
-            unsigned lo = (unsigned)__builtin_ctz(rg->held), hi = give_back(rg, lo);
+        unsigned lo = (unsigned)__builtin_ctz(rg->held), hi = give_back(rg, lo);
+        uint32_t gone = rg->held & (hi < PAGES_A_REGION ? (UINT32_C(1) << hi) - 1 : UINT32_MAX);
 
-            rg->held &= hi < PAGES_A_REGION ? ~((UINT32_C(1) << hi) - 1) : 0;
+        rg->held &= ~gone;
+        s->held -= (size_t)__builtin_popcount(gone);
+        runs--;
+        if (rg->held == 0) {
+            s->holding = rg->hold_next;
+            rg->hold_next = NULL;
+            rg->holding = 0;
         }
     }
-    s->held = 0;
+    return s->holding != NULL;
+}
+
+void slab_flush(struct slab *s)
+{
+    while (slab_flush_step(s, SIZE_MAX))
+        ;
 }
 
 /*
@@ -326,8 +334,8 @@ static void page_release(struct slab *s, struct slab__page *pg)
         rg->hold_next = s->holding;
         s->holding = rg;
     }
-    if (++s->held >= SLAB_HOLD)
-        slab_flush(s);
+    if (++s->held > SLAB_HOLD)
+        slab_flush_step(s, SLAB_FLUSH_RUNS);
 }
 
 /*

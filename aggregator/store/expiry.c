@@ -199,10 +199,10 @@ int registry_compact(struct registry *r, size_t budget)
         return 1;
     if (slab_compact(&r->values, budget, series_value_slid, r))
         return 1;
-    /* All done: the pages the slabs hold for a run go back now (at most SLAB_HOLD each). */
-    slab_flush(&r->blocks);
-    slab_flush(&r->values);
-    return 0;
+    /* Then the pages the slabs hold for a run (at most SLAB_HOLD each), a few runs a call. */
+    if (slab_flush_step(&r->blocks, SLAB_FLUSH_RUNS))
+        return 1;
+    return slab_flush_step(&r->values, SLAB_FLUSH_RUNS);
 }
 
 /* The oldest mark of f that is younger than its ttl at now_ms, or NULL. */

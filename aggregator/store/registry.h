@@ -369,8 +369,9 @@ size_t registry_expire(struct registry *r, uint64_t now_ms, size_t budget);
  * full, the front cache moves into a smaller table when its series take less than a
  * quarter of its ways (hotcache_fit), and the slabs of series blocks and of label values
  * move up to budget blocks a call out of their emptiest pages (slab_compact); once that is
- * done, the pages the slabs hold for a run of them go back (slab_flush). Returns 1 while
- * any of it remains. registry_sweep() calls it once its walk is done.
+ * done, the pages the slabs hold for a run of them go back, a few runs a call
+ * (slab_flush_step). Returns 1 while any of it remains. registry_sweep() calls it once
+ * its walk is done.
  */
 int registry_compact(struct registry *r, size_t budget);
 

@@ -104,6 +104,27 @@ Test(slab_runs, emptied_pages_are_held_until_a_flush)
     slab_release(&F.s);
 }
 
+/* A step gives back at most the runs it is given, and says whether pages are still held. */
+Test(slab_runs, a_flush_step_gives_back_so_many_runs)
+{
+    uintptr_t first;
+
+    fill_pages(9);
+    first = F.pg[0];
+    for (size_t k = 0; k < F.n; k++) /* pages 0, 2, 4 and 6: four runs of one page */
+        if ((F.pg[k] - first) / SLAB_PAGE % 2 == 0 && F.pg[k] < first + 8 * SLAB_PAGE)
+            slab_free(&F.s, &F.bytes, F.p[k], SIZE);
+    cr_assert_eq(F.s.held, 4);
+    cr_assert_eq(slab_flush_step(&F.s, 3), 1, "a run is left");
+    cr_assert_eq(F.s.held, 1);
+    cr_assert_eq(slab_flush_step(&F.s, 3), 0, "none left");
+    cr_assert_eq(F.s.held, 0);
+    for (size_t i = 0; i < 8; i++)
+        cr_assert_eq(resident((void *)(first + i * SLAB_PAGE)), i % 2, "page %zu", i);
+    cr_assert_eq(slab_flush_step(&F.s, 3), 0);
+    slab_release(&F.s);
+}
+
 /* A new page of the class takes its idle page, then a held one, before a fresh page. */
 Test(slab_runs, a_held_page_is_taken_before_a_fresh_one)
 {
