@@ -50,13 +50,12 @@ struct slab__region {
     /* In its class's spare list while free != 0; in the ripe list while free == 0 and ripe. */
     struct slab__region *prev, *next;
     struct slab__region *all_prev, *all_next; /* every region of the slab */
-    struct slab__region *hold_next;           /* in the slab's holding list while holding */
+    struct slab__region *hold_next;           /* in the slab's holding list while held != 0 */
     char *base;
-    uint32_t free;   /* bit i: page i holds nothing (given back, or held) */
-    uint32_t held;   /* bit i: page i emptied, still mapped in (slab_flush); a subset of free */
-    uint32_t cls;    /* the size class of its pages */
-    uint8_t ripe;    /* in the ripe list: full, waiting for slab_ripe(); MADV_HUGEPAGE: full */
-    uint8_t holding; /* in the holding list */
+    uint32_t free; /* bit i: page i holds nothing (given back, or held) */
+    uint32_t held; /* bit i: page i emptied, still mapped in (slab_flush_step); within free */
+    uint32_t cls;  /* the size class of its pages */
+    uint8_t ripe;  /* in the ripe list: full, waiting for slab_ripe(); MADV_HUGEPAGE: full */
 };
 
 static size_t class_size(size_t c)
@@ -198,7 +197,7 @@ static struct slab__region *region_new(struct slab *s, size_t c)
     rg->free = UINT32_MAX;
     rg->held = 0;
     rg->cls = (uint32_t)c;
-    rg->ripe = rg->holding = 0;
+    rg->ripe = 0;
     rg->hold_next = NULL;
     spare_push(s, rg);
     rg->all_prev = NULL;
@@ -210,14 +209,21 @@ static struct slab__region *region_new(struct slab *s, size_t c)
     return rg;
 }
 
+/* Take rg out of the holding list (at most SLAB_HOLD long): its held pages are gone. */
+static void hold_unlink(struct slab *s, struct slab__region *rg)
+{
+    struct slab__region **at = &s->holding;
+
+    while (*at != rg)
+        at = &(*at)->hold_next;
+    *at = rg->hold_next;
+    rg->hold_next = NULL;
+}
+
 static void region_unmap(struct slab *s, struct slab__region *rg)
 {
-    if (rg->holding) {
-        struct slab__region **at = &s->holding;
-
-        while (*at != rg)
-            at = &(*at)->hold_next;
-        *at = rg->hold_next;
+    if (rg->held != 0) {
+        hold_unlink(s, rg);
         s->held -= (size_t)__builtin_popcount(rg->held);
     }
     if (rg->all_prev != NULL)
@@ -249,6 +255,8 @@ static struct slab__page *page_new(struct slab *s, size_t c)
         if (rg->held & (UINT32_C(1) << i)) {
             rg->held &= ~(UINT32_C(1) << i);
             s->held--;
+            if (rg->held == 0) /* the list holds the regions with a page held, only them */
+                hold_unlink(s, rg);
         }
         rg->free &= ~(UINT32_C(1) << i);
         if (rg->free == 0) {
@@ -293,11 +301,8 @@ int slab_flush_step(struct slab *s, size_t runs)
         rg->held &= ~gone;
         s->held -= (size_t)__builtin_popcount(gone);
         runs--;
-        if (rg->held == 0) {
-            s->holding = rg->hold_next;
-            rg->hold_next = NULL;
-            rg->holding = 0;
-        }
+        if (rg->held == 0)
+            hold_unlink(s, rg);
     }
     return s->holding != NULL;
 }
@@ -309,7 +314,7 @@ void slab_flush(struct slab *s)
 }
 
 /*
- * pg goes back to the system: held for a run (slab_flush), or with its whole region once
+ * pg goes back to the system: held for a run (slab_flush_step), or with its whole region once
  * the region holds nothing.
  */
 static void page_release(struct slab *s, struct slab__page *pg)
@@ -328,12 +333,11 @@ static void page_release(struct slab *s, struct slab__page *pg)
         region_unmap(s, rg);
         return;
     }
-    rg->held |= UINT32_C(1) << i;
-    if (!rg->holding) {
-        rg->holding = 1;
+    if (rg->held == 0) {
         rg->hold_next = s->holding;
         s->holding = rg;
     }
+    rg->held |= UINT32_C(1) << i;
     if (++s->held > SLAB_HOLD)
         slab_flush_step(s, SLAB_FLUSH_RUNS);
 }

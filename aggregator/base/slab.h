@@ -63,7 +63,7 @@ struct slab_class {
 struct slab {
     struct slab_class cls[SLAB_CLASSES];
     struct slab__region *all;     /* every region */
-    struct slab__region *holding; /* regions with a page held (slab_flush) */
+    struct slab__region *holding; /* the regions with a page held (slab_flush_step) */
     size_t held;                  /* pages emptied, not given back yet: at most SLAB_HOLD */
     struct slab__region *ripe;    /* full regions not yet handed out by slab_ripe() */
     size_t regions;               /* mapped */

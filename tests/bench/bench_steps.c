@@ -31,8 +31,8 @@
  * The series are the mix of bench_http.h (60% counters, 30% gauges, 10% histograms of 12
  * buckets), created through intake_datagram() in datagrams of about 8 KB. The scrapes and
  * /debug write into buffers kept between responses, as the daemon's server keeps them
- * (base/bufpool.h), after one response of each kind that is not counted (it grows them). Then (unless
- * --cold) every range the store hands out for huge pages is collapsed into them
+ * (base/bufpool.h), after one response of each kind that is not counted (it grows them).
+ * Then (unless --cold) every range the store hands out for huge pages is collapsed into them
  * (benchhuge.h), as the daemon's state thread does within seconds (daemon/hugepages.h):
  * at 10,000,000 series a text render walking 4 KiB pages cost 265 ns a series on a
  * machine whose page walks are dear, 85 once collapsed, against 73 at 1,000,000. Each task runs

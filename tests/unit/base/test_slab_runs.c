@@ -144,6 +144,10 @@ Test(slab_runs, a_held_page_is_taken_before_a_fresh_one)
     cr_assert(page_at(b) >= first && page_at(b) < first + 4 * SLAB_PAGE,
               "a held page next, not a fresh one");
     cr_assert_eq(F.s.held, 3);
+    while (F.s.held > 0) /* the other three: the region has no page held left */
+        slab_alloc(&F.s, &F.bytes, SIZE);
+    cr_assert_null(F.s.holding, "a region with no page held is still listed");
+    cr_assert_eq(slab_flush_step(&F.s, 1), 0, "nothing held, nothing to give back");
     slab_release(&F.s);
 }
 
