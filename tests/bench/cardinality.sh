@@ -7,9 +7,9 @@
 #   tests/bench/cardinality.sh --table DIR [--series "..."]   (the table of an earlier run)
 #
 # The default sizes are 1k (the reference of the target on CPU per line at 1M), 10k,
-# 100k and 1M; 10M takes about 35 minutes more at --rounds 3 (bench_ingest at 1 line a
-# datagram, 40M datagrams a side and round, about 7 of them a mix) and is asked for with
-# --series.
+# 100k and 1M; 10M takes about an hour more for one build at --rounds 3 (bench_ingest at 1
+# line a datagram, 40M datagrams a side and round: 13 to 16 minutes a mix in 35c6187's run)
+# and is asked for with --series.
 # BUILD_DIR (build/test-release by default) holds the benchmarks (tests/bench_*) and the
 # daemon they run (ustatsd; $USTATSD_BIN overrides it). For each size N it runs
 # bench_ingest (uniform and Zipf mixes), bench_registry, bench_scrape, bench_reload,
@@ -302,10 +302,14 @@ function sweep90(n,   x) { x = v(n, "expiry90.sweep_series_per_s"); return x == 
 # ratio r is a line'"'"'s time over the sink'"'"'s, 1 / r: a statsd aggregator at its best would pay
 # the statsd floor'"'"'s line where memory plays no part (at 1k) and, at N, only the memory the
 # floor of an aggregator pays there over its own 1k line (one prefetched cache line a line).
-function best(n, mix,   sf, f1, fn) {
+# "—" where the floors of the 1k row leave no time for a line (a round the machine disturbed).
+function best(n, mix,   sf, f1, fn, d) {
     sf = v(1000, "ingest." mix ".20.statsd_floor_ratio"); f1 = v(1000, "ingest." mix ".20.floor_ratio")
     fn = v(n, "ingest." mix ".20.floor_ratio")
-    return sf == "" || f1 == "" || fn == "" ? "—" : sprintf("%.2f", 1 / (1 / sf + 1 / fn - 1 / f1))
+    if (sf == "" || f1 == "" || fn == "" || sf + 0 <= 0 || f1 + 0 <= 0 || fn + 0 <= 0)
+        return "—"
+    d = 1 / sf + 1 / fn - 1 / f1
+    return d <= 0 ? "—" : sprintf("%.2f", 1 / d)
 }
 function bounds(   i, n, any) {
     for (i = 1; i <= ns; i++)
